@@ -1,0 +1,197 @@
+package io.lodestone.core;
+
+import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.internal.Names;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+
+/**
+ * A named pool of servers with a balancing strategy, timeouts, a retry count and a PROXY protocol
+ * setting. Immutable: built once by {@link #named(String)}; runtime state (server states, weights
+ * changed at run time, counters) lives behind {@link Proxy#control()}.
+ *
+ * <pre>{@code
+ * Backend app = Backend.named("app")
+ *     .balance(BalancingStrategy.leastConnections())
+ *     .server("web1", "10.0.0.1:8080", s -> s.weight(80))
+ *     .server("web2", "10.0.0.2:8080", s -> s.weight(20))
+ *     .server("spare", "10.0.0.3:8080", s -> s.backup())
+ *     .connectTimeout(Duration.ofSeconds(2))
+ *     .retries(2)
+ *     .build();
+ * }</pre>
+ */
+public final class Backend {
+
+    private final String name;
+    private final List<Server> servers;
+    private final BalancingStrategy balancingStrategy;
+    private final Duration connectTimeout;
+    private final Duration serverTimeout;
+    private final int retries;
+    private final ProxyProtocol proxyProtocol;
+
+    private Backend(Builder b) {
+        this.name = b.name;
+        this.servers = List.copyOf(b.servers);
+        this.balancingStrategy = b.balancingStrategy;
+        this.connectTimeout = b.connectTimeout;
+        this.serverTimeout = b.serverTimeout;
+        this.retries = b.retries;
+        this.proxyProtocol = b.proxyProtocol;
+    }
+
+    /** Returns a builder for a backend with this name. */
+    public static Builder named(String name) {
+        return new Builder(name);
+    }
+
+    /** The backend's name, unique within a proxy. */
+    public String name() {
+        return name;
+    }
+
+    /** The servers, in configuration order. */
+    public List<Server> servers() {
+        return servers;
+    }
+
+    /** How connections or requests are spread over the servers. */
+    public BalancingStrategy balancingStrategy() {
+        return balancingStrategy;
+    }
+
+    /** How long a connection to a server may take before the next server is tried. */
+    public Duration connectTimeout() {
+        return connectTimeout;
+    }
+
+    /**
+     * How long a server may stay silent: at L4, the idle time after which both sides are closed; at
+     * L7, how long the proxy waits for a response (then 504).
+     */
+    public Duration serverTimeout() {
+        return serverTimeout;
+    }
+
+    /** How many other servers are tried after a failed connection attempt. */
+    public int retries() {
+        return retries;
+    }
+
+    /** The PROXY protocol header sent to servers that do not set their own. */
+    public ProxyProtocol proxyProtocol() {
+        return proxyProtocol;
+    }
+
+    /** Returns the server with this name, or {@code null}. */
+    public Server server(String serverName) {
+        for (Server s : servers) {
+            if (s.name().equals(serverName)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public String toString() {
+        return "Backend{" + name + " " + servers + "}";
+    }
+
+    /** Builds a {@link Backend}. Setters check their argument; {@link #build()} checks the whole. */
+    public static final class Builder {
+        private final String name;
+        private final List<Server> servers = new ArrayList<>();
+        private BalancingStrategy balancingStrategy = BalancingStrategy.roundRobin();
+        private Duration connectTimeout = Duration.ofSeconds(5);
+        private Duration serverTimeout = Duration.ofSeconds(60);
+        private int retries = 3;
+        private ProxyProtocol proxyProtocol = ProxyProtocol.NONE;
+
+        Builder(String name) {
+            this.name = Names.check("backend name", name);
+        }
+
+        /** Adds a server with the default settings (weight 1). */
+        public Builder server(String serverName, String address) {
+            return server(Server.builder(serverName, address).build());
+        }
+
+        /** Adds a server, letting {@code settings} adjust its weight, backup flag and limits. */
+        public Builder server(String serverName, String address, Consumer<Server.Builder> settings) {
+            Server.Builder b = Server.builder(serverName, address);
+            settings.accept(b);
+            return server(b.build());
+        }
+
+        /** Adds a server built elsewhere. */
+        public Builder server(Server server) {
+            servers.add(Objects.requireNonNull(server, "server"));
+            return this;
+        }
+
+        /** Sets the balancing strategy (default {@link BalancingStrategy#roundRobin()}). */
+        public Builder balance(BalancingStrategy strategy) {
+            this.balancingStrategy = Objects.requireNonNull(strategy, "backend " + name + " balance");
+            return this;
+        }
+
+        /** Sets the connect timeout (default 5 s). */
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = positive("connectTimeout", timeout);
+            return this;
+        }
+
+        /** Sets the server timeout (default 60 s). */
+        public Builder serverTimeout(Duration timeout) {
+            this.serverTimeout = positive("serverTimeout", timeout);
+            return this;
+        }
+
+        /** Sets how many other servers are tried after a failed connection (default 3). */
+        public Builder retries(int retries) {
+            if (retries < 0 || retries > 100) {
+                throw new IllegalArgumentException("backend " + name + " retries: " + retries + " (expected: 0..100)");
+            }
+            this.retries = retries;
+            return this;
+        }
+
+        /** Sends a PROXY protocol header to every server of this backend that does not set its own. */
+        public Builder proxyProtocol(ProxyProtocol proxyProtocol) {
+            this.proxyProtocol = Objects.requireNonNull(proxyProtocol, "backend " + name + " proxyProtocol");
+            return this;
+        }
+
+        private Duration positive(String field, Duration d) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException("backend " + name + " " + field + ": " + d + " (expected: > 0)");
+            }
+            return d;
+        }
+
+        /**
+         * Returns the immutable backend.
+         *
+         * @throws IllegalArgumentException when the backend has no server or two servers share a name
+         */
+        public Backend build() {
+            if (servers.isEmpty()) {
+                throw new IllegalArgumentException("backend " + name + " servers: [] (expected: at least one server)");
+            }
+            Set<String> seen = new HashSet<>();
+            for (Server s : servers) {
+                if (!seen.add(s.name())) {
+                    throw new IllegalArgumentException("backend " + name + " server name: " + s.name() + " (expected: unique within the backend)");
+                }
+            }
+            return new Backend(this);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+package io.lodestone.core;
+
+import io.lodestone.core.internal.EngineContext;
+import io.lodestone.core.internal.Listener;
+import java.util.Set;
+
+/**
+ * A listener of the proxy: its bind addresses, its mode and its rules. Applications build one with
+ * an engine's entry point ({@code TcpFrontend.bind(5432)} in lodestone-l4, {@code HttpFrontend} in
+ * lodestone-l7) and hand it to {@link Proxy.Builder#frontend(Frontend)}; the engines implement it.
+ */
+public interface Frontend {
+
+    /** The frontend's name, unique within a proxy. */
+    String name();
+
+    /** Every backend the frontend may send traffic to; {@link Proxy.Builder#build()} checks that each exists. */
+    Set<String> backendNames();
+
+    /**
+     * Binds the frontend's sockets and starts serving. Called by {@link Proxy#start()}; for engine
+     * implementations only.
+     *
+     * @throws Exception when a socket cannot be bound
+     */
+    Listener start(EngineContext context) throws Exception;
+
+    /** Something that builds a frontend, so that builders can be passed without calling build(). */
+    @FunctionalInterface
+    interface Builder {
+        /** Returns the immutable frontend. */
+        Frontend build();
+    }
+}

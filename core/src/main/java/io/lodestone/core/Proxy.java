@@ -1,0 +1,362 @@
+package io.lodestone.core;
+
+import io.lodestone.core.internal.BackendRuntime;
+import io.lodestone.core.internal.EngineContext;
+import io.lodestone.core.internal.Listener;
+import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.internal.Transport;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.Future;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A load balancer and reverse proxy running inside the application: frontends that accept
+ * connections, backends of servers they forward to. Built once, started, controlled at run time,
+ * closed gracefully.
+ *
+ * <pre>{@code
+ * Backend app = Backend.named("app")
+ *     .server("web1", "10.0.0.1:8080")
+ *     .server("web2", "10.0.0.2:8080")
+ *     .build();
+ *
+ * try (Proxy proxy = Proxy.builder()
+ *         .backend(app)
+ *         .frontend(TcpFrontend.bind(5432).defaultBackend("app"))
+ *         .build()) {
+ *     proxy.start();                                   // returns once every frontend is bound
+ *     int port = proxy.port();                         // the port the OS chose for port 0
+ *     proxy.control().server("app", "web1").drain();   // runtime control
+ * }                                                    // close(): graceful
+ * }</pre>
+ */
+public final class Proxy implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(Proxy.class);
+
+    private final List<Frontend> frontends;
+    private final Map<String, Backend> backends;
+    private final Map<String, BackendRuntime> runtimes;
+    private final Clock clock;
+    private final Duration drainTimeout;
+    private final int ioThreads;
+    private final EventLoopGroup suppliedAcceptGroup;
+    private final EventLoopGroup suppliedIoGroup;
+    private final Control control = new Control();
+
+    private final Object lifecycle = new Object();
+    private final Map<String, Listener> listeners = new LinkedHashMap<>();
+    private EventLoopGroup ownAcceptGroup;
+    private EventLoopGroup ownIoGroup;
+    private boolean started;
+    private boolean closed;
+
+    private Proxy(Builder b) {
+        this.frontends = List.copyOf(b.frontends);
+        this.backends = Collections.unmodifiableMap(new LinkedHashMap<>(b.backends));
+        Map<String, BackendRuntime> r = new LinkedHashMap<>();
+        for (Backend backend : backends.values()) {
+            r.put(backend.name(), new BackendRuntime(backend));
+        }
+        this.runtimes = Collections.unmodifiableMap(r);
+        this.clock = b.clock;
+        this.drainTimeout = b.drainTimeout;
+        this.ioThreads = b.ioThreads;
+        this.suppliedAcceptGroup = b.acceptGroup;
+        this.suppliedIoGroup = b.ioGroup;
+    }
+
+    /** Returns a builder for a proxy. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Binds every frontend and returns once all listen. When one cannot bind, the others are closed
+     * and the cause is thrown.
+     *
+     * @throws IllegalStateException when already started or closed, or when a bind fails
+     */
+    public void start() {
+        synchronized (lifecycle) {
+            if (started || closed) {
+                throw new IllegalStateException(closed ? "proxy is closed" : "proxy is already started");
+            }
+            started = true;
+            EventLoopGroup accept = suppliedAcceptGroup;
+            EventLoopGroup io = suppliedIoGroup;
+            Transport transport;
+            if (io != null) {
+                transport = Transport.of(io);
+            } else {
+                transport = Transport.best();
+                ownIoGroup = io = transport.newGroup(ioThreads, "lodestone-io");
+            }
+            if (accept == null) {
+                ownAcceptGroup = accept = transport.newGroup(1, "lodestone-accept");
+            }
+            EngineContext context = new EngineContext(accept, io, transport, clock, runtimes);
+            try {
+                for (Frontend f : frontends) {
+                    listeners.put(f.name(), f.start(context));
+                }
+            } catch (Exception e) {
+                for (Listener l : listeners.values()) {
+                    l.closeAll();
+                }
+                listeners.clear();
+                shutdownOwnGroups();
+                throw new IllegalStateException("cannot start frontend: " + e.getMessage(), e);
+            }
+            if (log.isInfoEnabled()) {
+                log.info("lodestone started ({} transport): {}", transport.name().toLowerCase(), describeListeners());
+            }
+        }
+    }
+
+    private String describeListeners() {
+        StringBuilder sb = new StringBuilder();
+        listeners.forEach((name, l) -> sb.append(sb.length() == 0 ? "" : ", ").append(name).append(' ').append(l.localAddresses()));
+        return sb.toString();
+    }
+
+    /**
+     * Returns the addresses a started frontend listens on.
+     *
+     * @throws IllegalArgumentException when there is no frontend of that name
+     * @throws IllegalStateException when the proxy is not started
+     */
+    public List<InetSocketAddress> localAddresses(String frontendName) {
+        synchronized (lifecycle) {
+            Listener l = listeners.get(frontendName);
+            if (l == null) {
+                if (frontends.stream().noneMatch(f -> f.name().equals(frontendName))) {
+                    throw new IllegalArgumentException("frontend: " + frontendName + " (no such frontend)");
+                }
+                throw new IllegalStateException("proxy is not started");
+            }
+            return l.localAddresses();
+        }
+    }
+
+    /** Returns the first port of the named frontend. */
+    public int port(String frontendName) {
+        return localAddresses(frontendName).get(0).getPort();
+    }
+
+    /** Returns the first port of the first frontend: convenient when there is one. */
+    public int port() {
+        return port(frontends.get(0).name());
+    }
+
+    /** The frontends, in the order they were added. */
+    public List<Frontend> frontends() {
+        return frontends;
+    }
+
+    /** The backends, by name. */
+    public Map<String, Backend> backends() {
+        return backends;
+    }
+
+    /** The clock the proxy reads. */
+    public Clock clock() {
+        return clock;
+    }
+
+    /** Runtime control of servers: states, weights, loads. */
+    public ProxyControl control() {
+        return control;
+    }
+
+    /** Closes gracefully with the configured drain timeout; see {@link #close(Duration)}. */
+    @Override
+    public void close() {
+        close(drainTimeout);
+    }
+
+    /**
+     * Closes gracefully: stops accepting, lets open connections finish for up to {@code drainTimeout},
+     * then closes whatever is still open and releases the event loops the proxy made itself.
+     */
+    public void close(Duration drainTimeout) {
+        Objects.requireNonNull(drainTimeout, "drainTimeout");
+        synchronized (lifecycle) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            List<Future<?>> drains = new ArrayList<>();
+            for (Listener l : listeners.values()) {
+                drains.add(l.drain());
+            }
+            long deadline = System.nanoTime() + drainTimeout.toNanos();
+            for (Future<?> f : drains) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0 || !f.awaitUninterruptibly(left, TimeUnit.NANOSECONDS)) {
+                    break;
+                }
+            }
+            for (Listener l : listeners.values()) {
+                l.closeAll();
+            }
+            shutdownOwnGroups();
+        }
+    }
+
+    private void shutdownOwnGroups() {
+        List<Future<?>> terminations = new ArrayList<>();
+        if (ownAcceptGroup != null) {
+            terminations.add(ownAcceptGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS));
+        }
+        if (ownIoGroup != null) {
+            terminations.add(ownIoGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS));
+        }
+        for (Future<?> f : terminations) {
+            f.awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Implements {@link ProxyControl} over the backends' runtime state. */
+    private final class Control implements ProxyControl {
+        @Override
+        public ServerControl server(String backendName, String serverName) {
+            ServerRuntime s = runtime(backendName).server(serverName);
+            if (s == null) {
+                throw new IllegalArgumentException("server: " + serverName + " (no such server in backend " + backendName + ")");
+            }
+            return s;
+        }
+
+        @Override
+        public List<ServerControl> servers(String backendName) {
+            return List.copyOf(runtime(backendName).servers());
+        }
+
+        @Override
+        public int usableServers(String backendName) {
+            return runtime(backendName).usableServers();
+        }
+
+        private BackendRuntime runtime(String backendName) {
+            BackendRuntime b = runtimes.get(backendName);
+            if (b == null) {
+                throw new IllegalArgumentException("backend: " + backendName + " (no such backend)");
+            }
+            return b;
+        }
+    }
+
+    /** Builds a {@link Proxy}. Setters check their argument; {@link #build()} checks the whole. */
+    public static final class Builder {
+        private final List<Frontend> frontends = new ArrayList<>();
+        private final Map<String, Backend> backends = new LinkedHashMap<>();
+        private final List<String> duplicateBackends = new ArrayList<>();
+        private Clock clock = Clock.system();
+        private Duration drainTimeout = Duration.ofSeconds(10);
+        private int ioThreads;
+        private EventLoopGroup acceptGroup;
+        private EventLoopGroup ioGroup;
+
+        Builder() {
+        }
+
+        /** Adds a backend. */
+        public Builder backend(Backend backend) {
+            Objects.requireNonNull(backend, "backend");
+            if (backends.putIfAbsent(backend.name(), backend) != null) {
+                duplicateBackends.add(backend.name());
+            }
+            return this;
+        }
+
+        /** Builds and adds a backend. */
+        public Builder backend(Backend.Builder backend) {
+            return backend(backend.build());
+        }
+
+        /** Adds a frontend. */
+        public Builder frontend(Frontend frontend) {
+            frontends.add(Objects.requireNonNull(frontend, "frontend"));
+            return this;
+        }
+
+        /** Builds and adds a frontend. */
+        public Builder frontend(Frontend.Builder frontend) {
+            return frontend(frontend.build());
+        }
+
+        /** Sets the clock (default {@link Clock#system()}). */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock");
+            return this;
+        }
+
+        /** Sets how long {@link Proxy#close()} lets open connections finish (default 10 s). */
+        public Builder drainTimeout(Duration drainTimeout) {
+            if (drainTimeout == null || drainTimeout.isNegative()) {
+                throw new IllegalArgumentException("drainTimeout: " + drainTimeout + " (expected: >= 0)");
+            }
+            this.drainTimeout = drainTimeout;
+            return this;
+        }
+
+        /** Sets the number of I/O threads Lodestone makes (default: Netty's, twice the cores). */
+        public Builder ioThreads(int threads) {
+            if (threads < 0) {
+                throw new IllegalArgumentException("ioThreads: " + threads + " (expected: >= 0)");
+            }
+            this.ioThreads = threads;
+            return this;
+        }
+
+        /**
+         * Runs the proxy on the application's own event loops instead of making its own. The
+         * application keeps ownership: {@link Proxy#close()} does not shut them down.
+         */
+        public Builder eventLoopGroups(EventLoopGroup acceptGroup, EventLoopGroup ioGroup) {
+            this.acceptGroup = Objects.requireNonNull(acceptGroup, "acceptGroup");
+            this.ioGroup = Objects.requireNonNull(ioGroup, "ioGroup");
+            return this;
+        }
+
+        /**
+         * Returns the proxy, not yet started. The builder stays usable.
+         *
+         * @throws IllegalArgumentException naming the field and value when the configuration is
+         *     inconsistent: no frontend, a duplicate frontend or backend name, a frontend that refers to
+         *     an unknown backend
+         */
+        public Proxy build() {
+            if (!duplicateBackends.isEmpty()) {
+                throw new IllegalArgumentException("backend name: " + duplicateBackends.get(0) + " (expected: unique within the proxy)");
+            }
+            if (frontends.isEmpty()) {
+                throw new IllegalArgumentException("frontends: [] (expected: at least one frontend)");
+            }
+            List<String> names = new ArrayList<>();
+            for (Frontend f : frontends) {
+                if (names.contains(f.name())) {
+                    throw new IllegalArgumentException("frontend name: " + f.name() + " (expected: unique within the proxy; name each frontend)");
+                }
+                names.add(f.name());
+                for (String b : f.backendNames()) {
+                    if (!backends.containsKey(b)) {
+                        throw new IllegalArgumentException("frontend " + f.name() + " backend: " + b + " (no such backend; known: " + backends.keySet() + ")");
+                    }
+                }
+            }
+            return new Proxy(this);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+package io.lodestone.core;
+
+import io.lodestone.core.internal.Addresses;
+import io.lodestone.core.internal.Names;
+import java.net.InetSocketAddress;
+import java.util.Objects;
+
+/**
+ * The configuration of one upstream server of a {@link Backend}: its name, address, weight, whether
+ * it is a backup, its connection limit and its PROXY protocol setting. Immutable; the server's
+ * state and current weight at run time live apart, behind {@link Proxy#control()}.
+ *
+ * <pre>{@code
+ * Backend.named("app")
+ *     .server("web1", "10.0.0.1:8080", s -> s.weight(80).maxConnections(500))
+ *     .server("spare", "10.0.0.3:8080", s -> s.backup())
+ * }</pre>
+ */
+public final class Server {
+
+    /** The largest weight a server may have, as in HAProxy. */
+    public static final int MAX_WEIGHT = 256;
+
+    private final String name;
+    private final InetSocketAddress address;
+    private final int weight;
+    private final boolean backup;
+    private final int maxConnections;
+    private final ProxyProtocol proxyProtocol;
+
+    private Server(Builder b) {
+        this.name = b.name;
+        this.address = b.address;
+        this.weight = b.weight;
+        this.backup = b.backup;
+        this.maxConnections = b.maxConnections;
+        this.proxyProtocol = b.proxyProtocol;
+    }
+
+    /** Returns a builder for a server with this name and {@code host:port} address. */
+    public static Builder builder(String name, String address) {
+        return new Builder(name, Addresses.parse("server " + name + " address", address));
+    }
+
+    /** Returns a builder for a server with this name and address. */
+    public static Builder builder(String name, InetSocketAddress address) {
+        return new Builder(name, Objects.requireNonNull(address, "address"));
+    }
+
+    /** The server's name, unique within its backend. */
+    public String name() {
+        return name;
+    }
+
+    /** The address connections are made to; unresolved when configured with a host name. */
+    public InetSocketAddress address() {
+        return address;
+    }
+
+    /** The configured weight, 0..256; 0 means no new traffic unless the weight is raised at run time. */
+    public int weight() {
+        return weight;
+    }
+
+    /** Whether the server only gets traffic when no primary server of its backend is usable. */
+    public boolean isBackup() {
+        return backup;
+    }
+
+    /** The most concurrent connections (L4) or requests (L7) the server takes; 0 means no limit. */
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    /** The PROXY protocol setting for this server, or {@code null} to follow its backend's. */
+    public ProxyProtocol proxyProtocol() {
+        return proxyProtocol;
+    }
+
+    @Override
+    public String toString() {
+        return "Server{" + name + " " + Addresses.format(address) + " weight=" + weight
+                + (backup ? " backup" : "") + (maxConnections > 0 ? " maxconn=" + maxConnections : "") + "}";
+    }
+
+    /** Builds a {@link Server}; each setter checks its argument at once. */
+    public static final class Builder {
+        private final String name;
+        private final InetSocketAddress address;
+        private int weight = 1;
+        private boolean backup;
+        private int maxConnections;
+        private ProxyProtocol proxyProtocol;
+
+        Builder(String name, InetSocketAddress address) {
+            this.name = Names.check("server name", name);
+            this.address = address;
+        }
+
+        /** Sets the weight, 0..256 (default 1). */
+        public Builder weight(int weight) {
+            if (weight < 0 || weight > MAX_WEIGHT) {
+                throw new IllegalArgumentException("server " + name + " weight: " + weight + " (expected: 0.." + MAX_WEIGHT + ")");
+            }
+            this.weight = weight;
+            return this;
+        }
+
+        /** Marks the server as a backup: used only when no primary server is usable. */
+        public Builder backup() {
+            this.backup = true;
+            return this;
+        }
+
+        /** Sets the connection (L4) or request (L7) limit; 0 (the default) means none. */
+        public Builder maxConnections(int maxConnections) {
+            if (maxConnections < 0) {
+                throw new IllegalArgumentException("server " + name + " maxConnections: " + maxConnections + " (expected: >= 0)");
+            }
+            this.maxConnections = maxConnections;
+            return this;
+        }
+
+        /** Sends a PROXY protocol header of this version to this server, overriding its backend. */
+        public Builder proxyProtocol(ProxyProtocol proxyProtocol) {
+            this.proxyProtocol = Objects.requireNonNull(proxyProtocol, "proxyProtocol");
+            return this;
+        }
+
+        /** Returns the immutable server. */
+        public Server build() {
+            return new Server(this);
+        }
+    }
+}

@@ -1,0 +1,21 @@
+package io.lodestone.core;
+
+/**
+ * The administrative and health state of one server at run time. It is held apart from the
+ * server's configuration and changed through {@link Proxy#control()} (and, later, by health checks).
+ */
+public enum ServerState {
+    /** Takes new connections and requests. */
+    UP,
+    /** Failed its health checks: takes nothing new; existing connections are left to the engine. */
+    DOWN,
+    /** Being drained: takes nothing new; existing connections and requests go on until they finish. */
+    DRAIN,
+    /** In maintenance: takes nothing new, as if removed from the backend. */
+    MAINT;
+
+    /** Returns whether a server in this state may be chosen for a new connection or request. */
+    public boolean acceptsNewTraffic() {
+        return this == UP;
+    }
+}

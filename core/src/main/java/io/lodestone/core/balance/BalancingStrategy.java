@@ -1,0 +1,66 @@
+package io.lodestone.core.balance;
+
+/**
+ * How a backend spreads connections or requests over its servers. A strategy is a stateless
+ * factory: each backend gets its own {@link Balancer} from {@link #newBalancer()}, which holds the
+ * state (a cursor, a hash ring). A lambda is a valid strategy:
+ *
+ * <pre>{@code
+ * BalancingStrategy first = () -> (candidates, context) -> {
+ *     for (int i = 0; i < candidates.size(); i++) {
+ *         if (candidates.isAvailable(i)) {
+ *             return i;
+ *         }
+ *     }
+ *     return -1;
+ * };
+ * }</pre>
+ *
+ * <p>Every built-in honours weights and skips servers at their connection limit. Backup servers and
+ * servers that are down, draining or in maintenance never reach a balancer: the backend offers it
+ * the usable primaries, and the backups only when no primary is usable.
+ */
+@FunctionalInterface
+public interface BalancingStrategy {
+
+    /** Returns a new balancer for one backend. */
+    Balancer newBalancer();
+
+    /**
+     * Smooth weighted round robin (nginx's): over a cycle of the total weight every server is picked
+     * exactly its weight times, interleaved rather than bunched. HAProxy's {@code roundrobin}.
+     */
+    static BalancingStrategy roundRobin() {
+        return RoundRobinBalancer::new;
+    }
+
+    /**
+     * Weighted least connections: the server with the lowest load per unit of weight, ties broken
+     * round robin. HAProxy's {@code leastconn}.
+     */
+    static BalancingStrategy leastConnections() {
+        return LeastConnectionsBalancer::new;
+    }
+
+    /**
+     * Consistent hashing of the client's source address: a client keeps its server while the set of
+     * servers is unchanged, and removing one of N servers moves only about 1/N of the clients.
+     * HAProxy's {@code balance source} with {@code hash-type consistent}.
+     */
+    static BalancingStrategy sourceHash() {
+        return SourceHashBalancer::new;
+    }
+
+    /** A weighted random choice. HAProxy's {@code random(1)}. */
+    static BalancingStrategy random() {
+        return RandomBalancer::new;
+    }
+
+    /**
+     * Power of two choices: two servers drawn at random by weight, the less loaded one wins.
+     * HAProxy's {@code random(2)}, Envoy's {@code LEAST_REQUEST}.
+     */
+    static BalancingStrategy powerOfTwoChoices() {
+        return PowerOfTwoChoicesBalancer::new;
+    }
+}
