@@ -1,0 +1,168 @@
+package io.lodestone.core.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The byte relay shared by the engines: the L4 engine's connections and the L7 engine's WebSocket
+ * tunnels. Bytes read on one channel are written to the other; a side stops reading while its peer
+ * cannot take more (writability, bounded by the channels' write-buffer water marks), so a slow
+ * reader never causes unbounded buffering. A half-close (FIN) is passed on when the channels allow
+ * half-closure, and the pair is closed once both directions are finished, when either side closes
+ * or fails, or on an {@link IdleStateEvent} from an idle handler placed before the relay.
+ *
+ * <p>Both channels must belong to the same event loop.
+ */
+public final class Relay {
+
+    private static final Logger log = LoggerFactory.getLogger(Relay.class);
+
+    private Relay() {
+    }
+
+    /**
+     * Joins two connected channels of the same event loop and starts reading on both. Adds a handler
+     * named {@link PipelineNames#RELAY} at the end of each pipeline.
+     *
+     * @return the handlers on {@code a} and {@code b}, which count the bytes each side read
+     */
+    public static Side[] join(Channel a, Channel b) {
+        Side sideA = new Side(b);
+        Side sideB = new Side(a);
+        sideA.other = sideB;
+        sideB.other = sideA;
+        a.pipeline().addLast(PipelineNames.RELAY, sideA);
+        b.pipeline().addLast(PipelineNames.RELAY, sideB);
+        // a side may have seen its peer's FIN before the relay existed (epoll reads on RDHUP)
+        sideA.inputShutdown = isInputShutdown(a);
+        sideB.inputShutdown = isInputShutdown(b);
+        b.flush();
+        a.flush();
+        start(sideA, a);
+        start(sideB, b);
+        return new Side[] {sideA, sideB};
+    }
+
+    private static void start(Side side, Channel channel) {
+        if (side.inputShutdown) {
+            side.inputShutdown(channel);
+        } else if (side.peer.isWritable()) {
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    private static boolean isInputShutdown(Channel ch) {
+        return ch instanceof DuplexChannel duplex && duplex.isInputShutdown();
+    }
+
+    /** Flushes what is pending on the channel, then closes it. */
+    public static void closeOnFlush(Channel channel) {
+        if (channel.isActive()) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+    }
+
+    /** One side of a relay: reads from its channel, writes to the peer. */
+    public static final class Side extends ChannelInboundHandlerAdapter {
+        private final Channel peer;
+        private Side other;
+        private boolean inputShutdown;
+        private long bytesRead;
+
+        Side(Channel peer) {
+            this.peer = peer;
+        }
+
+        /** The bytes read from this side's channel and passed to the peer. */
+        public long bytesRead() {
+            return bytesRead;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof ByteBuf buf) {
+                bytesRead += buf.readableBytes();
+            }
+            peer.write(msg, peer.voidPromise());
+            if (!peer.isWritable()) {
+                peer.flush();
+                if (!peer.isWritable()) {
+                    ctx.channel().config().setAutoRead(false);
+                }
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            peer.flush();
+            ctx.fireChannelReadComplete();
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            // the peer's reading waits for this side's outbound buffer to drain
+            boolean writable = ctx.channel().isWritable();
+            if (peer.isActive() && !other.inputShutdown) {
+                peer.config().setAutoRead(writable);
+            }
+            ctx.fireChannelWritabilityChanged();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                inputShutdown = true;
+                inputShutdown(ctx.channel());
+            } else if (evt instanceof IdleStateEvent) {
+                ctx.close();
+                peer.close();
+            } else {
+                ctx.fireUserEventTriggered(evt);
+            }
+        }
+
+        /** This side's input is finished: pass the FIN on, or close both when the other side is finished too. */
+        void inputShutdown(Channel self) {
+            if (other.inputShutdown) {
+                closeOnFlush(peer);
+                closeOnFlush(self);
+            } else if (peer instanceof DuplexChannel duplex && peer.isActive()) {
+                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+                    if (f.isSuccess()) {
+                        duplex.shutdownOutput();
+                    } else {
+                        peer.close();
+                    }
+                });
+            } else {
+                closeOnFlush(peer);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            closeOnFlush(peer);
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (log.isDebugEnabled()) {
+                log.debug("relay {} failed", ctx.channel(), cause);
+            }
+            ctx.close();
+            closeOnFlush(peer);
+        }
+    }
+}
