@@ -3,14 +3,24 @@ package io.lodestone.core.balance;
 import java.util.Arrays;
 
 /**
- * Consistent hashing on a ring of virtual nodes (a number per server proportional to its weight),
- * rebuilt per candidate version. A client's hash lands on the next virtual node clockwise; when that
- * server is unavailable the walk goes on clockwise.
+ * Consistent hashing on a ring of virtual nodes, {@value #POINTS_PER_WEIGHT} per unit of weight.
+ * Where a server's points sit depends only on a 64-bit hash of its name, so adding, removing or
+ * reweighting one server moves only the clients whose nearest point belongs to it, and every proxy
+ * instance (every JVM) builds the same ring. A client's {@link PickContext#affinityHash()} lands on
+ * the next point clockwise; when that point's server is unavailable the walk goes on clockwise for a
+ * bounded number of points, then over the candidates in order.
+ *
+ * <p>The ring is rebuilt only when {@link Candidates#version()} changes. It is one sorted
+ * {@code long[]}: the high bits of each entry are the point's position, the low bits the index of
+ * the candidate that owns it, so a pick is one binary search and no allocation.
  */
 final class SourceHashBalancer implements Balancer {
 
-    /** Virtual nodes per unit of weight. */
-    static final int POINTS_PER_WEIGHT = 40;
+    /** Virtual nodes per unit of weight: a server of weight 1 has 100 points on the ring. */
+    static final int POINTS_PER_WEIGHT = 100;
+
+    /** Ring points tried before the walk falls back to a plain scan of the candidates. */
+    static final int MAX_WALK = 64;
 
     private volatile Ring ring;
 
@@ -24,21 +34,36 @@ final class SourceHashBalancer implements Balancer {
             r = new Ring(candidates);
             ring = r;
         }
-        int points = r.hashes.length;
+        long[] entries = r.entries;
+        int points = entries.length;
         if (points == 0) {
             return -1;
         }
-        long h = mix(context.affinityHash());
-        int at = Arrays.binarySearch(r.hashes, h);
+        long mask = r.ownerMask;
+        // the first entry whose position (entry & ~mask) is >= the client's position
+        int at = Arrays.binarySearch(entries, Hashes.mix(context.affinityHash()) & ~mask);
         if (at < 0) {
             at = -at - 1;
         }
-        for (int k = 0; k < points; k++) {
-            int p = at + k;
-            if (p >= points) {
-                p -= points;
+        if (at == points) {
+            at = 0;
+        }
+        int walk = Math.min(points, MAX_WALK);
+        for (int k = 0; k < walk; k++) {
+            int candidate = (int) (entries[at] & mask);
+            if (candidates.isAvailable(candidate)) {
+                return candidate;
             }
-            int candidate = r.owners[p];
+            if (++at == points) {
+                at = 0;
+            }
+        }
+        int n = candidates.size();
+        int candidate = (int) (entries[at] & mask);
+        for (int k = 0; k < n; k++) {
+            if (++candidate == n) {
+                candidate = 0;
+            }
             if (candidates.isAvailable(candidate)) {
                 return candidate;
             }
@@ -46,50 +71,36 @@ final class SourceHashBalancer implements Balancer {
         return -1;
     }
 
-    static long mix(long z) {
-        z = (z ^ (z >>> 33)) * 0xff51afd7ed558ccdL;
-        z = (z ^ (z >>> 33)) * 0xc4ceb9fe1a85ec53L;
-        return z ^ (z >>> 33);
-    }
-
-    /** The ring: sorted point hashes and, at the same index, the candidate owning each point. */
+    /** The ring of one candidate version: sorted entries of position (high bits) and owner (low bits). */
     static final class Ring {
         final long version;
         final int size;
-        final long[] hashes;
-        final int[] owners;
+        final long ownerMask;
+        final long[] entries;
 
         Ring(Candidates candidates) {
             this.version = candidates.version();
             this.size = candidates.size();
+            // 16 owner bits whatever the size (more only past 65536 servers), so positions keep
+            // their precision of 48 bits and do not shift when the set grows or shrinks
+            int ownerBits = Math.max(16, 32 - Integer.numberOfLeadingZeros(Math.max(1, size - 1)));
+            this.ownerMask = (1L << ownerBits) - 1;
             int total = 0;
             for (int i = 0; i < size; i++) {
                 total += Math.max(0, candidates.weight(i)) * POINTS_PER_WEIGHT;
             }
-            long[] packed = new long[total];
-            long[] keys = new long[total];
+            long[] e = new long[total];
             int p = 0;
             for (int i = 0; i < size; i++) {
-                // points depend on the server's name only, so other servers' points stay put
-                long seed = candidates.server(i).name().hashCode() * 0x9E3779B97F4A7C15L;
+                // a splitmix64 stream seeded by the name alone: point v of a server never moves
+                long seed = Hashes.hash(candidates.server(i).name());
                 int count = Math.max(0, candidates.weight(i)) * POINTS_PER_WEIGHT;
-                for (int v = 0; v < count; v++) {
-                    keys[p] = mix(seed + v * 0xBF58476D1CE4E5B9L);
-                    packed[p] = i;
-                    p++;
+                for (int v = 1; v <= count; v++) {
+                    e[p++] = (Hashes.mix(seed + v * 0x9E3779B97F4A7C15L) & ~ownerMask) | i;
                 }
             }
-            Integer[] idx = new Integer[total];
-            for (int i = 0; i < total; i++) {
-                idx[i] = i;
-            }
-            Arrays.sort(idx, (x, y) -> Long.compare(keys[x], keys[y]));
-            hashes = new long[total];
-            owners = new int[total];
-            for (int i = 0; i < total; i++) {
-                hashes[i] = keys[idx[i]];
-                owners[i] = (int) packed[idx[i]];
-            }
+            Arrays.sort(e);
+            this.entries = e;
         }
     }
 }
