@@ -64,7 +64,7 @@ final class SourceHashBalancer implements Balancer {
             if (++candidate == n) {
                 candidate = 0;
             }
-            if (candidates.isAvailable(candidate)) {
+            if (candidates.weight(candidate) > 0 && candidates.isAvailable(candidate)) {
                 return candidate;
             }
         }

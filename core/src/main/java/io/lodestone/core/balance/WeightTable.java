@@ -83,9 +83,10 @@ final class WeightTable {
         long r = random.nextLong(available);
         int last = -1;
         for (int i = 0; i < size; i++) {
-            if (i != except && candidates.isAvailable(i)) {
+            long w = weight(i);
+            if (w > 0 && i != except && candidates.isAvailable(i)) {
                 last = i;
-                r -= weight(i);
+                r -= w;
                 if (r < 0) {
                     return i;
                 }
