@@ -1,6 +1,8 @@
 package io.lodestone.core.balance;
 
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * Consistent hashing on a ring of virtual nodes, {@value #POINTS_PER_WEIGHT} per unit of weight.
@@ -12,7 +14,10 @@ import java.util.Arrays;
  *
  * <p>The ring is rebuilt only when {@link Candidates#version()} changes. It is one sorted
  * {@code long[]}: the high bits of each entry are the point's position, the low bits the index of
- * the candidate that owns it, so a pick is one binary search and no allocation.
+ * the candidate that owns it, so a pick is one binary search and no allocation. A rebuild reuses
+ * the previous ring: the points of servers whose name and weight are unchanged are carried over in
+ * order, only the points of new or reweighted servers are made and sorted, and the two sorted runs
+ * are merged, so a server going down or coming back costs a linear pass, not a full sort.
  */
 final class SourceHashBalancer implements Balancer {
 
@@ -31,7 +36,7 @@ final class SourceHashBalancer implements Balancer {
     public int pick(Candidates candidates, PickContext context) {
         Ring r = ring;
         if (r == null || r.version != candidates.version() || r.size != candidates.size()) {
-            r = new Ring(candidates);
+            r = new Ring(candidates, r);
             ring = r;
         }
         long[] entries = r.entries;
@@ -77,30 +82,99 @@ final class SourceHashBalancer implements Balancer {
         final int size;
         final long ownerMask;
         final long[] entries;
+        /** Name and weight of each owner index, to recognise unchanged servers at the next rebuild. */
+        private final String[] names;
+        private final int[] weights;
 
-        Ring(Candidates candidates) {
+        Ring(Candidates candidates, Ring previous) {
             this.version = candidates.version();
             this.size = candidates.size();
             // 16 owner bits whatever the size (more only past 65536 servers), so positions keep
             // their precision of 48 bits and do not shift when the set grows or shrinks
             int ownerBits = Math.max(16, 32 - Integer.numberOfLeadingZeros(Math.max(1, size - 1)));
             this.ownerMask = (1L << ownerBits) - 1;
-            int total = 0;
+            this.names = new String[size];
+            this.weights = new int[size];
             for (int i = 0; i < size; i++) {
-                total += Math.max(0, candidates.weight(i)) * POINTS_PER_WEIGHT;
+                names[i] = candidates.server(i).name();
+                weights[i] = Math.max(0, candidates.weight(i));
             }
-            long[] e = new long[total];
-            int p = 0;
-            for (int i = 0; i < size; i++) {
-                // a splitmix64 stream seeded by the name alone: point v of a server never moves
-                long seed = Hashes.hash(candidates.server(i).name());
-                int count = Math.max(0, candidates.weight(i)) * POINTS_PER_WEIGHT;
-                for (int v = 1; v <= count; v++) {
-                    e[p++] = (Hashes.mix(seed + v * 0x9E3779B97F4A7C15L) & ~ownerMask) | i;
+            // remap[old owner] = new owner, for servers kept with the same name and weight
+            int[] remap = null;
+            boolean[] kept = new boolean[size];
+            if (previous != null && previous.ownerMask == ownerMask) {
+                Map<String, Integer> now = new HashMap<>();
+                for (int i = 0; i < size; i++) {
+                    now.put(names[i], i);
+                }
+                remap = new int[previous.size];
+                for (int o = 0; o < previous.size; o++) {
+                    Integer i = now.get(previous.names[o]);
+                    if (i != null && !kept[i] && weights[i] == previous.weights[o]) {
+                        remap[o] = i;
+                        kept[i] = true;
+                    } else {
+                        remap[o] = -1;
+                    }
                 }
             }
-            Arrays.sort(e);
-            this.entries = e;
+            int carried = 0;
+            int fresh = 0;
+            for (int i = 0; i < size; i++) {
+                if (kept[i]) {
+                    carried += weights[i] * POINTS_PER_WEIGHT;
+                } else {
+                    fresh += weights[i] * POINTS_PER_WEIGHT;
+                }
+            }
+            long[] old = new long[carried];
+            if (carried > 0) {
+                int p = 0;
+                long oldMask = previous.ownerMask;
+                for (long e : previous.entries) {
+                    int to = remap[(int) (e & oldMask)];
+                    if (to >= 0) {
+                        old[p++] = (e & ~ownerMask) | to;
+                    }
+                }
+            }
+            long[] made = new long[fresh];
+            int p = 0;
+            for (int i = 0; i < size; i++) {
+                if (!kept[i]) {
+                    // a splitmix64 stream seeded by the name alone: point v of a server never moves
+                    long seed = Hashes.hash(names[i]);
+                    int count = weights[i] * POINTS_PER_WEIGHT;
+                    for (int v = 1; v <= count; v++) {
+                        made[p++] = (Hashes.mix(seed + v * 0x9E3779B97F4A7C15L) & ~ownerMask) | i;
+                    }
+                }
+            }
+            Arrays.sort(made);
+            this.entries = merge(old, made);
+        }
+
+        private static long[] merge(long[] a, long[] b) {
+            if (a.length == 0) {
+                return b;
+            }
+            if (b.length == 0) {
+                return a;
+            }
+            long[] out = new long[a.length + b.length];
+            int i = 0;
+            int j = 0;
+            int k = 0;
+            while (i < a.length && j < b.length) {
+                out[k++] = a[i] <= b[j] ? a[i++] : b[j++];
+            }
+            while (i < a.length) {
+                out[k++] = a[i++];
+            }
+            while (j < b.length) {
+                out[k++] = b[j++];
+            }
+            return out;
         }
     }
 }

@@ -123,6 +123,22 @@ class SourceHashBalancerTest {
     }
 
     @Test
+    void rebuildsFromThePreviousRingExactlyAsFromScratch() {
+        TestCandidates candidates = TestCandidates.weights(1, 2, 3, 1, 1);
+        Balancer reused = BalancingStrategy.sourceHash().newBalancer();
+        assign(reused, candidates);
+
+        candidates.remove("s1");
+        assertThat(assign(reused, candidates)).isEqualTo(assign(BalancingStrategy.sourceHash().newBalancer(), candidates));
+        candidates.add("s9", 4);
+        assertThat(assign(reused, candidates)).isEqualTo(assign(BalancingStrategy.sourceHash().newBalancer(), candidates));
+        candidates.weight(candidates.indexOf("s2"), 1);
+        assertThat(assign(reused, candidates)).isEqualTo(assign(BalancingStrategy.sourceHash().newBalancer(), candidates));
+        candidates.add("s1", 2);
+        assertThat(assign(reused, candidates)).isEqualTo(assign(BalancingStrategy.sourceHash().newBalancer(), candidates));
+    }
+
+    @Test
     void hashesAddressesStablyAndDistinctly() throws Exception {
         InetAddress v4 = InetAddress.getByName("192.0.2.1");
         InetAddress v6 = InetAddress.getByName("2001:db8::1");
