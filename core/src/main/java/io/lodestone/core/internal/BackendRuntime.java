@@ -96,7 +96,9 @@ public final class BackendRuntime {
 
     /**
      * Picks a server other than those in {@code tried}, for a retry after a failed attempt, and takes
-     * one unit of its load; {@code null} when no other server is usable.
+     * one unit of its load; {@code null} when no other server is usable. The backups are asked only
+     * when no primary can be chosen: every primary is down, draining, in maintenance, of weight 0, at
+     * its connection limit or already tried.
      */
     public ServerRuntime select(PickContext context, Collection<ServerRuntime> tried) {
         ServerRuntime chosen = select(primary, primaryBalancer, context, tried);
