@@ -37,14 +37,37 @@ public final class Server {
         this.proxyProtocol = b.proxyProtocol;
     }
 
-    /** Returns a builder for a server with this name and {@code host:port} address. */
+    /**
+     * Returns a builder for a server with this name and {@code host:port} address: an IPv4 literal
+     * ({@code 10.0.0.1:8080}), a bracketed IPv6 literal ({@code [::1]:8080}) or a host name, which
+     * stays unresolved until a connection is made.
+     *
+     * @throws IllegalArgumentException naming the field and value when the name or the address is
+     *     invalid, e.g. {@code server web1 address: 10.0.0.1 (expected: host:port)}
+     */
     public static Builder builder(String name, String address) {
-        return new Builder(name, Addresses.parse("server " + name + " address", address));
+        String field = "server " + name + " address";
+        return new Builder(name, connectable(field, address, Addresses.parse(field, address)));
     }
 
-    /** Returns a builder for a server with this name and address. */
+    /**
+     * Returns a builder for a server with this name and address.
+     *
+     * @throws IllegalArgumentException when the name is invalid, the address is null or its port is 0
+     */
     public static Builder builder(String name, InetSocketAddress address) {
-        return new Builder(name, Objects.requireNonNull(address, "address"));
+        String field = "server " + name + " address";
+        if (address == null) {
+            throw new IllegalArgumentException(field + ": null (expected: host:port)");
+        }
+        return new Builder(name, connectable(field, address, address));
+    }
+
+    private static InetSocketAddress connectable(String field, Object value, InetSocketAddress address) {
+        if (address.getPort() == 0) {
+            throw new IllegalArgumentException(field + ": " + value + " (expected: a port in 1..65535)");
+        }
+        return address;
     }
 
     /** The server's name, unique within its backend. */

@@ -1,9 +1,10 @@
 package io.lodestone.core.balance;
 
 /**
- * Picks one server among the candidates of one backend. A balancer belongs to one backend, holds
- * whatever state its strategy needs, and is called concurrently from every event loop: it must be
- * thread-safe and should not block or take locks.
+ * Picks one server among the candidates of one backend. A balancer belongs to one backend (a
+ * backend keeps one per tier: its primaries and its backups), holds whatever state its strategy needs
+ * (a cursor, a schedule or ring cached per {@link Candidates#version()}), and is called concurrently
+ * from every event loop: it must be thread-safe and should not block, take locks or allocate on a pick.
  */
 @FunctionalInterface
 public interface Balancer {
@@ -11,6 +12,9 @@ public interface Balancer {
     /**
      * Returns the index of the chosen candidate, which must be {@link Candidates#isAvailable
      * available}, or -1 when no candidate is available.
+     *
+     * @param candidates the servers to choose from, with their weights, loads and availability
+     * @param context what is known of the connection or request: its affinity hash, a random source
      */
     int pick(Candidates candidates, PickContext context);
 }

@@ -2,8 +2,8 @@ package io.lodestone.core.balance;
 
 /**
  * How a backend spreads connections or requests over its servers. A strategy is a stateless
- * factory: each backend gets its own {@link Balancer} from {@link #newBalancer()}, which holds the
- * state (a cursor, a hash ring). A lambda is a valid strategy:
+ * factory: each backend gets its own {@link Balancer}s from {@link #newBalancer()} (one per tier of
+ * servers), which hold the state (a cursor, a hash ring). A lambda is a valid strategy:
  *
  * <pre>{@code
  * BalancingStrategy first = () -> (candidates, context) -> {
@@ -23,7 +23,7 @@ package io.lodestone.core.balance;
 @FunctionalInterface
 public interface BalancingStrategy {
 
-    /** Returns a new balancer for one backend. */
+    /** Returns a new balancer for one tier of one backend; it is never shared with another backend. */
     Balancer newBalancer();
 
     /**
@@ -43,22 +43,29 @@ public interface BalancingStrategy {
     }
 
     /**
-     * Consistent hashing of the client's source address: a client keeps its server while the set of
-     * servers is unchanged, and removing one of N servers moves only about 1/N of the clients.
-     * HAProxy's {@code balance source} with {@code hash-type consistent}.
+     * Consistent hashing of the client's source address ({@link PickContext#affinityHash()}): a
+     * client keeps its server while the set of servers is unchanged, and removing one of N servers
+     * moves only about 1/N of the clients, all of them clients of the removed server. The ring
+     * depends only on the servers' names and weights, so every proxy instance agrees. When the
+     * client's server is at its connection limit, the next server on the ring takes it. HAProxy's
+     * {@code balance source} with {@code hash-type consistent}.
      */
     static BalancingStrategy sourceHash() {
         return SourceHashBalancer::new;
     }
 
-    /** A weighted random choice. HAProxy's {@code random(1)}. */
+    /**
+     * A weighted random choice, drawn from {@link PickContext#random()} (so a seeded source makes it
+     * deterministic). HAProxy's {@code random(1)}.
+     */
     static BalancingStrategy random() {
         return RandomBalancer::new;
     }
 
     /**
-     * Power of two choices: two servers drawn at random by weight, the less loaded one wins.
-     * HAProxy's {@code random(2)}, Envoy's {@code LEAST_REQUEST}.
+     * Power of two choices: two distinct servers drawn at random by weight from
+     * {@link PickContext#random()}, the one with less load per unit of weight wins. HAProxy's
+     * {@code random(2)}, Envoy's {@code LEAST_REQUEST}.
      */
     static BalancingStrategy powerOfTwoChoices() {
         return PowerOfTwoChoicesBalancer::new;

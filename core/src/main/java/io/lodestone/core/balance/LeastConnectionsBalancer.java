@@ -1,11 +1,15 @@
 package io.lodestone.core.balance;
 
-import java.util.concurrent.atomic.AtomicInteger;
-
-/** Weighted least connections; ties go to the first candidate after a rotating start. */
+/**
+ * Weighted least connections: the available candidate with the lowest {@code (load + 1) / weight}
+ * wins (the {@code + 1} makes an idle server of weight 3 take three connections before an idle one of
+ * weight 1 takes its second, as in HAProxy). Ties go round robin: the scan starts just after the
+ * candidate chosen last. Candidates of weight 0 are never chosen. One volatile read and write per pick, no allocation.
+ */
 final class LeastConnectionsBalancer implements Balancer {
 
-    private final AtomicInteger start = new AtomicInteger();
+    /** The index chosen last; a hint shared by all threads, so a lost update only shifts a tie. */
+    private volatile int last = -1;
 
     LeastConnectionsBalancer() {
     }
@@ -16,27 +20,34 @@ final class LeastConnectionsBalancer implements Balancer {
         if (n == 0) {
             return -1;
         }
-        int offset = Math.floorMod(start.getAndIncrement(), n);
+        int i = last + 1;
+        if (i >= n || i < 0) {
+            i = 0;
+        }
         int best = -1;
-        long bestLoad = 0;
-        long bestWeight = 1;
         for (int k = 0; k < n; k++) {
-            int i = offset + k;
-            if (i >= n) {
-                i -= n;
-            }
-            if (!candidates.isAvailable(i)) {
-                continue;
-            }
-            long load = candidates.load(i);
-            long weight = Math.max(1, candidates.weight(i));
-            // load / weight < bestLoad / bestWeight, without division
-            if (best < 0 || load * bestWeight < bestLoad * weight) {
+            if (candidates.weight(i) > 0 && candidates.isAvailable(i) && (best < 0 || lessLoaded(candidates, i, best))) {
                 best = i;
-                bestLoad = load;
-                bestWeight = weight;
+            }
+            if (++i == n) {
+                i = 0;
             }
         }
+        if (best >= 0) {
+            last = best;
+        }
         return best;
+    }
+
+    /**
+     * Whether candidate {@code a} carries strictly less load per unit of weight than {@code b}, both
+     * of positive weight: {@code (loadA + 1) / weightA < (loadB + 1) / weightB}, without division.
+     */
+    static boolean lessLoaded(Candidates candidates, int a, int b) {
+        long loadA = candidates.load(a) + 1L;
+        long loadB = candidates.load(b) + 1L;
+        long weightA = candidates.weight(a);
+        long weightB = candidates.weight(b);
+        return loadA * weightB < loadB * weightA;
     }
 }

@@ -1,13 +1,26 @@
 package io.lodestone.core.balance;
 
+import java.net.InetAddress;
 import java.util.random.RandomGenerator;
 
-/** What a {@link Balancer} may know of the connection or request it picks a server for. */
+/**
+ * What a {@link Balancer} may know of the connection or request it picks a server for. Engines fill
+ * it per connection or request; a test may implement it with fixed values:
+ *
+ * <pre>{@code
+ * long client = PickContext.hash(InetAddress.getByName("192.0.2.7"));
+ * RandomGenerator seeded = new SplittableRandom(42);
+ * PickContext context = new PickContext() {
+ *     public long affinityHash() { return client; }
+ *     public RandomGenerator random() { return seeded; }
+ * };
+ * }</pre>
+ */
 public interface PickContext {
 
     /**
      * A hash of what should keep landing on the same server: the client's source address for
-     * {@link BalancingStrategy#sourceHash()}.
+     * {@link BalancingStrategy#sourceHash()}, usually made by {@link #hash(InetAddress)}.
      */
     long affinityHash();
 
@@ -16,4 +29,13 @@ public interface PickContext {
      * deterministic in tests.
      */
     RandomGenerator random();
+
+    /**
+     * Returns the affinity hash of a client address: a well-mixed 64-bit hash of its bytes (IPv4 and
+     * IPv6 alike), the same in every JVM, so several proxy instances send a client to the same
+     * server. Returns 0 for {@code null} (a client without an IP address).
+     */
+    static long hash(InetAddress address) {
+        return Hashes.hash(address);
+    }
 }

@@ -1,23 +1,32 @@
 package io.lodestone.core.balance;
 
-/** Two weighted random draws; the one with the lower load per unit of weight wins. */
+/**
+ * Two distinct weighted random draws; the one with the lower load per unit of weight wins, the
+ * first on a tie. Load per weight is compared as {@code (load + 1) / weight}, so an idle heavy
+ * server beats an idle light one.
+ */
 final class PowerOfTwoChoicesBalancer implements Balancer {
+
+    private volatile WeightTable table;
 
     PowerOfTwoChoicesBalancer() {
     }
 
     @Override
     public int pick(Candidates candidates, PickContext context) {
-        int first = RandomBalancer.weightedRandom(candidates, context, -1);
+        WeightTable cached = table;
+        WeightTable t = WeightTable.of(candidates, cached);
+        if (t != cached) {
+            table = t;
+        }
+        int first = t.draw(candidates, context.random(), -1);
         if (first < 0) {
             return -1;
         }
-        int second = RandomBalancer.weightedRandom(candidates, context, first);
+        int second = t.draw(candidates, context.random(), first);
         if (second < 0) {
             return first;
         }
-        long a = (long) candidates.load(first) * Math.max(1, candidates.weight(second));
-        long b = (long) candidates.load(second) * Math.max(1, candidates.weight(first));
-        return b < a ? second : first;
+        return LeastConnectionsBalancer.lessLoaded(candidates, second, first) ? second : first;
     }
 }

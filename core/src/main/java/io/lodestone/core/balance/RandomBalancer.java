@@ -1,37 +1,23 @@
 package io.lodestone.core.balance;
 
-/** A weighted random choice among the available candidates. */
+/**
+ * A weighted random choice among the available candidates, drawn from {@link PickContext#random()}.
+ * The cumulative weights are cached per candidate version, so a pick costs a binary search.
+ */
 final class RandomBalancer implements Balancer {
+
+    private volatile WeightTable table;
 
     RandomBalancer() {
     }
 
     @Override
     public int pick(Candidates candidates, PickContext context) {
-        return weightedRandom(candidates, context, -1);
-    }
-
-    /** Draws an available candidate with probability proportional to its weight, skipping {@code except}. */
-    static int weightedRandom(Candidates candidates, PickContext context, int except) {
-        int n = candidates.size();
-        long total = 0;
-        for (int i = 0; i < n; i++) {
-            if (i != except && candidates.isAvailable(i)) {
-                total += candidates.weight(i);
-            }
+        WeightTable cached = table;
+        WeightTable t = WeightTable.of(candidates, cached);
+        if (t != cached) {
+            table = t;
         }
-        if (total <= 0) {
-            return -1;
-        }
-        long r = context.random().nextLong(total);
-        for (int i = 0; i < n; i++) {
-            if (i != except && candidates.isAvailable(i)) {
-                r -= candidates.weight(i);
-                if (r < 0) {
-                    return i;
-                }
-            }
-        }
-        return -1;
+        return t.draw(candidates, context.random(), -1);
     }
 }

@@ -23,7 +23,8 @@ public final class BackendRuntime {
 
     private final Backend backend;
     private final ServerRuntime[] servers;
-    private final Balancer balancer;
+    private final Balancer primaryBalancer;
+    private final Balancer backupBalancer;
     private volatile Tier primary;
     private volatile Tier backup;
 
@@ -35,7 +36,10 @@ public final class BackendRuntime {
         for (int i = 0; i < servers.length; i++) {
             servers[i] = new ServerRuntime(configured.get(i), this, i);
         }
-        this.balancer = backend.balancingStrategy().newBalancer();
+        // one balancer per tier, so that each keeps its own schedule or ring and cursor, and a
+        // backend that alternates between its tiers never rebuilds them
+        this.primaryBalancer = backend.balancingStrategy().newBalancer();
+        this.backupBalancer = backend.balancingStrategy().newBalancer();
         refresh();
     }
 
@@ -92,17 +96,19 @@ public final class BackendRuntime {
 
     /**
      * Picks a server other than those in {@code tried}, for a retry after a failed attempt, and takes
-     * one unit of its load; {@code null} when no other server is usable.
+     * one unit of its load; {@code null} when no other server is usable. The backups are asked only
+     * when no primary can be chosen: every primary is down, draining, in maintenance, of weight 0, at
+     * its connection limit or already tried.
      */
     public ServerRuntime select(PickContext context, Collection<ServerRuntime> tried) {
-        ServerRuntime chosen = select(primary, context, tried);
+        ServerRuntime chosen = select(primary, primaryBalancer, context, tried);
         if (chosen == null) {
-            chosen = select(backup, context, tried);
+            chosen = select(backup, backupBalancer, context, tried);
         }
         return chosen;
     }
 
-    private ServerRuntime select(Tier tier, PickContext context, Collection<ServerRuntime> tried) {
+    private static ServerRuntime select(Tier tier, Balancer balancer, PickContext context, Collection<ServerRuntime> tried) {
         if (tier.members.length == 0) {
             return null;
         }
@@ -120,7 +126,10 @@ public final class BackendRuntime {
         return null;
     }
 
-    /** Rebuilds the candidate snapshots after a state or weight change. */
+    /**
+     * Rebuilds the candidate snapshots after a state or weight change. A tier whose servers and
+     * weights did not change keeps its snapshot and version, so its balancer keeps its schedule.
+     */
     void refresh() {
         synchronized (this) {
             List<ServerRuntime> p = new ArrayList<>();
@@ -130,8 +139,8 @@ public final class BackendRuntime {
                     (s.server().isBackup() ? b : p).add(s);
                 }
             }
-            primary = new Tier(p.toArray(new ServerRuntime[0]), VERSIONS.incrementAndGet());
-            backup = new Tier(b.toArray(new ServerRuntime[0]), VERSIONS.incrementAndGet());
+            primary = Tier.of(p, primary);
+            backup = Tier.of(b, backup);
         }
     }
 
@@ -140,6 +149,26 @@ public final class BackendRuntime {
         final ServerRuntime[] members;
         final int[] weights;
         final long version;
+
+        /** Returns {@code previous} when it has the same servers at the same weights, else a new tier. */
+        static Tier of(List<ServerRuntime> members, Tier previous) {
+            if (previous != null && previous.sameAs(members)) {
+                return previous;
+            }
+            return new Tier(members.toArray(new ServerRuntime[0]), VERSIONS.incrementAndGet());
+        }
+
+        private boolean sameAs(List<ServerRuntime> others) {
+            if (others.size() != members.length) {
+                return false;
+            }
+            for (int i = 0; i < members.length; i++) {
+                if (others.get(i) != members[i] || members[i].weight() != weights[i]) {
+                    return false;
+                }
+            }
+            return true;
+        }
 
         Tier(ServerRuntime[] members, long version) {
             this.members = members;

@@ -6,6 +6,12 @@ public final class Names {
     private Names() {
     }
 
+    /**
+     * Returns {@code name} when it is a non-empty run of letters, digits, '-', '_' and '.'.
+     *
+     * @param field the configuration field, named in the error message
+     * @throws IllegalArgumentException naming the field and the value otherwise
+     */
     public static String check(String field, String name) {
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException(field + ": " + (name == null ? "null" : "\"\"") + " (expected: a non-empty name)");

@@ -1,0 +1,69 @@
+package io.lodestone.core.balance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class LeastConnectionsBalancerTest {
+
+    private final Balancer balancer = BalancingStrategy.leastConnections().newBalancer();
+    private final TestPickContext context = new TestPickContext(0);
+
+    @Test
+    void picksTheLeastLoadedServer() {
+        TestCandidates candidates = TestCandidates.equal(4).load(0, 5).load(1, 2).load(2, 7).load(3, 3);
+
+        assertThat(balancer.pick(candidates, context)).isEqualTo(1);
+        candidates.load(1, 4);
+        assertThat(balancer.pick(candidates, context)).isEqualTo(3);
+    }
+
+    @Test
+    void comparesLoadPerUnitOfWeight() {
+        // (4 + 1) / 3 < (2 + 1) / 1
+        TestCandidates candidates = TestCandidates.weights(3, 1).load(0, 4).load(1, 2);
+        assertThat(balancer.pick(candidates, context)).isEqualTo(0);
+
+        // (9 + 1) / 3 > (2 + 1) / 1
+        candidates.load(0, 9);
+        assertThat(balancer.pick(candidates, context)).isEqualTo(1);
+    }
+
+    @Test
+    void fillsIdleServersInProportionToTheirWeights() {
+        TestCandidates candidates = TestCandidates.weights(3, 1);
+        int[] counts = new int[2];
+        for (int i = 0; i < 8; i++) {
+            int chosen = balancer.pick(candidates, context);
+            candidates.acquire(chosen);
+            counts[chosen]++;
+        }
+
+        assertThat(counts).containsExactly(6, 2);
+    }
+
+    @Test
+    void breaksTiesRoundRobin() {
+        TestCandidates candidates = TestCandidates.equal(3);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 7; i++) {
+            sb.append(balancer.pick(candidates, context));
+        }
+        assertThat(sb).hasToString("0120120");
+
+        // only 0 and 2 tie for the lowest load: they alternate
+        candidates.load(1, 1);
+        sb.setLength(0);
+        for (int i = 0; i < 6; i++) {
+            sb.append(balancer.pick(candidates, context));
+        }
+        assertThat(sb).hasToString("202020");
+    }
+
+    @Test
+    void skipsAServerAtItsLimitEvenWhenItIsTheLeastLoaded() {
+        TestCandidates candidates = TestCandidates.equal(3).load(0, 0).load(1, 5).load(2, 9).available(0, false);
+
+        assertThat(balancer.pick(candidates, context)).isEqualTo(1);
+    }
+}

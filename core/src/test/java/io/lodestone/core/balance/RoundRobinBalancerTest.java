@@ -1,0 +1,153 @@
+package io.lodestone.core.balance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class RoundRobinBalancerTest {
+
+    private final TestPickContext context = new TestPickContext(0);
+
+    private static String sequence(Balancer balancer, TestCandidates candidates, int picks, TestPickContext context) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < picks; i++) {
+            sb.append((char) ('a' + balancer.pick(candidates, context)));
+        }
+        return sb.toString();
+    }
+
+    /** nginx's smooth weighted round robin, run plainly on the full weights, as the reference. */
+    private static List<Integer> reference(int[] weights, int picks) {
+        int total = 0;
+        for (int w : weights) {
+            total += w;
+        }
+        int[] current = new int[weights.length];
+        List<Integer> order = new ArrayList<>();
+        for (int p = 0; p < picks; p++) {
+            int best = -1;
+            for (int i = 0; i < weights.length; i++) {
+                current[i] += weights[i];
+                if (weights[i] > 0 && (best < 0 || current[i] > current[best])) {
+                    best = i;
+                }
+            }
+            current[best] -= total;
+            order.add(best);
+        }
+        return order;
+    }
+
+    @Test
+    void interleavesWeightsFiveOneOneAsNginxDoes() {
+        Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+        TestCandidates candidates = TestCandidates.weights(5, 1, 1);
+
+        assertThat(sequence(balancer, candidates, 14, context)).isEqualTo("aabacaa" + "aabacaa");
+    }
+
+    @Test
+    void alternatesServersOfEqualWeight() {
+        Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+
+        assertThat(sequence(balancer, TestCandidates.weights(3, 3), 8, context)).isEqualTo("abababab");
+        assertThat(sequence(BalancingStrategy.roundRobin().newBalancer(), TestCandidates.weights(100, 100, 100), 6, context))
+                .isEqualTo("abcabc");
+    }
+
+    @Test
+    void givesEachServerExactlyItsWeightPerCycleInNginxOrder() {
+        SplittableRandom random = new SplittableRandom(11);
+        for (int round = 0; round < 50; round++) {
+            int n = 1 + random.nextInt(8);
+            int[] weights = new int[n];
+            int total = 0;
+            for (int i = 0; i < n; i++) {
+                weights[i] = 1 + random.nextInt(random.nextBoolean() ? 5 : 256);
+                total += weights[i];
+            }
+            Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+            TestCandidates candidates = TestCandidates.weights(weights);
+            List<Integer> picked = new ArrayList<>();
+            int[] counts = new int[n];
+            for (int p = 0; p < 2 * total; p++) {
+                int chosen = balancer.pick(candidates, context);
+                picked.add(chosen);
+                if (p < total) {
+                    counts[chosen]++;
+                }
+            }
+
+            assertThat(counts).as("one cycle of %s", Arrays.toString(weights)).containsExactly(weights);
+            assertThat(picked).as("the order of %s", Arrays.toString(weights)).isEqualTo(reference(weights, 2 * total));
+        }
+    }
+
+    @Test
+    void neverBunchesALightServer() {
+        // with weights 4,4,1 a server of weight 4 is never picked twice in a row except around the light one
+        Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+        String s = sequence(balancer, TestCandidates.weights(4, 4, 1), 18, context);
+
+        assertThat(s).doesNotContain("aaa").doesNotContain("bbb").doesNotContain("cc");
+        assertThat(s.chars().filter(c -> c == 'c').count()).isEqualTo(2);
+    }
+
+    @Test
+    void skipsAnUnavailableServerAndGoesOnAfterTheOneItChose() {
+        Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+        TestCandidates candidates = TestCandidates.weights(1, 1, 1);
+
+        assertThat(sequence(balancer, candidates, 3, context)).isEqualTo("abc");
+        candidates.available(0, false);
+        assertThat(sequence(balancer, candidates, 4, context)).isEqualTo("bcbc");
+        candidates.available(0, true);
+        assertThat(sequence(balancer, candidates, 3, context)).isEqualTo("abc");
+    }
+
+    @Test
+    void findsTheOnlyAvailableServerBeyondALongRunOfUnavailableSlots() {
+        Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+        TestCandidates candidates = TestCandidates.weights(256, 255, 1).available(0, false).available(1, false);
+
+        for (int i = 0; i < 600; i++) {
+            assertThat(balancer.pick(candidates, context)).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void staysExactUnderConcurrentPicks() throws Exception {
+        Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+        TestCandidates candidates = TestCandidates.weights(1, 2, 3);
+        int threads = 3;
+        int picks = 6 * 5_000;
+        int[][] counts = new int[threads][3];
+        Thread[] workers = new Thread[threads];
+        for (int t = 0; t < threads; t++) {
+            int[] mine = counts[t];
+            workers[t] = new Thread(() -> {
+                TestPickContext own = new TestPickContext(1);
+                for (int i = 0; i < picks; i++) {
+                    mine[balancer.pick(candidates, own)]++;
+                }
+            });
+            workers[t].start();
+        }
+        for (Thread w : workers) {
+            w.join(10_000);
+            assertThat(w.isAlive()).isFalse();
+        }
+
+        int[] sum = new int[3];
+        for (int[] c : counts) {
+            for (int i = 0; i < 3; i++) {
+                sum[i] += c[i];
+            }
+        }
+        assertThat(sum).containsExactly(threads * picks / 6, 2 * threads * picks / 6, 3 * threads * picks / 6);
+    }
+}

@@ -1,0 +1,168 @@
+package io.lodestone.core.balance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import org.junit.jupiter.api.Test;
+
+class SourceHashBalancerTest {
+
+    private static final int CLIENTS = 10_000;
+
+    /** Synthetic client addresses 10.x.y.z, hashed as an engine does. */
+    private static final long[] CLIENT_HASHES = new long[CLIENTS];
+
+    static {
+        for (int i = 0; i < CLIENTS; i++) {
+            byte[] ip = {10, (byte) (i >>> 16), (byte) (i >>> 8), (byte) i};
+            try {
+                CLIENT_HASHES[i] = PickContext.hash(InetAddress.getByAddress(ip));
+            } catch (UnknownHostException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /** The name of the server each synthetic client lands on. */
+    private static String[] assign(Balancer balancer, TestCandidates candidates) {
+        TestPickContext context = new TestPickContext(0);
+        String[] owner = new String[CLIENTS];
+        for (int i = 0; i < CLIENTS; i++) {
+            context.affinityHash = CLIENT_HASHES[i];
+            owner[i] = candidates.name(balancer.pick(candidates, context));
+        }
+        return owner;
+    }
+
+    @Test
+    void keepsEachClientOnItsServerWhileTheServersAreUnchanged() {
+        TestCandidates candidates = TestCandidates.equal(5);
+        Balancer balancer = BalancingStrategy.sourceHash().newBalancer();
+        String[] first = assign(balancer, candidates);
+
+        assertThat(assign(balancer, candidates)).isEqualTo(first);
+        // a new version of the same servers, and another balancer (another proxy instance), agree
+        candidates.weight(0, 1);
+        assertThat(assign(balancer, candidates)).isEqualTo(first);
+        assertThat(assign(BalancingStrategy.sourceHash().newBalancer(), candidates)).isEqualTo(first);
+    }
+
+    @Test
+    void spreadsClientsEvenlyAndByWeight() {
+        String[] owner = assign(BalancingStrategy.sourceHash().newBalancer(), TestCandidates.equal(5));
+        for (int s = 0; s < 5; s++) {
+            assertThat(share(owner, "s" + s)).as("share of s%s", s).isCloseTo(0.2, within(0.04));
+        }
+
+        String[] weighted = assign(BalancingStrategy.sourceHash().newBalancer(), TestCandidates.weights(1, 3));
+        assertThat(share(weighted, "s1")).isCloseTo(0.75, within(0.05));
+    }
+
+    @Test
+    void removingOneOfFiveServersMovesOnlyItsOwnClients() {
+        TestCandidates candidates = TestCandidates.equal(5);
+        Balancer balancer = BalancingStrategy.sourceHash().newBalancer();
+        String[] before = assign(balancer, candidates);
+
+        candidates.remove("s2");
+        String[] after = assign(balancer, candidates);
+
+        int moved = 0;
+        for (int i = 0; i < CLIENTS; i++) {
+            if (!before[i].equals(after[i])) {
+                moved++;
+                assertThat(before[i]).as("client %s moved", i).isEqualTo("s2");
+            }
+        }
+        assertThat((double) moved / CLIENTS).isCloseTo(0.2, within(0.04));
+        assertThat(after).doesNotContain("s2");
+    }
+
+    @Test
+    void addingAServerTakesClientsOnlyForItself() {
+        TestCandidates candidates = TestCandidates.equal(5);
+        Balancer balancer = BalancingStrategy.sourceHash().newBalancer();
+        String[] before = assign(balancer, candidates);
+
+        candidates.add("s5", 1);
+        String[] after = assign(balancer, candidates);
+
+        int moved = 0;
+        for (int i = 0; i < CLIENTS; i++) {
+            if (!before[i].equals(after[i])) {
+                moved++;
+                assertThat(after[i]).as("client %s moved", i).isEqualTo("s5");
+            }
+        }
+        assertThat((double) moved / CLIENTS).isCloseTo(1 / 6.0, within(0.04));
+    }
+
+    @Test
+    void sendsTheClientsOfAnUnavailableServerElsewhereAndBackWhenItReturns() {
+        TestCandidates candidates = TestCandidates.equal(5);
+        Balancer balancer = BalancingStrategy.sourceHash().newBalancer();
+        String[] before = assign(balancer, candidates);
+
+        candidates.available(candidates.indexOf("s3"), false);
+        String[] during = assign(balancer, candidates);
+        int[] spread = new int[5];
+        for (int i = 0; i < CLIENTS; i++) {
+            if (before[i].equals("s3")) {
+                spread[during[i].charAt(1) - '0']++;
+            } else {
+                assertThat(during[i]).isEqualTo(before[i]);
+            }
+        }
+        assertThat(spread[3]).isZero();
+        assertThat(spread).as("s3's clients are shared by the others").containsOnlyOnce(0);
+
+        candidates.available(candidates.indexOf("s3"), true);
+        assertThat(assign(balancer, candidates)).isEqualTo(before);
+    }
+
+    @Test
+    void rebuildsFromThePreviousRingExactlyAsFromScratch() {
+        TestCandidates candidates = TestCandidates.weights(1, 2, 3, 1, 1);
+        Balancer reused = BalancingStrategy.sourceHash().newBalancer();
+        assign(reused, candidates);
+
+        candidates.remove("s1");
+        assertThat(assign(reused, candidates)).isEqualTo(assign(BalancingStrategy.sourceHash().newBalancer(), candidates));
+        candidates.add("s9", 4);
+        assertThat(assign(reused, candidates)).isEqualTo(assign(BalancingStrategy.sourceHash().newBalancer(), candidates));
+        candidates.weight(candidates.indexOf("s2"), 1);
+        assertThat(assign(reused, candidates)).isEqualTo(assign(BalancingStrategy.sourceHash().newBalancer(), candidates));
+        candidates.add("s1", 2);
+        assertThat(assign(reused, candidates)).isEqualTo(assign(BalancingStrategy.sourceHash().newBalancer(), candidates));
+    }
+
+    @Test
+    void hashesAddressesStablyAndDistinctly() throws Exception {
+        InetAddress v4 = InetAddress.getByName("192.0.2.1");
+        InetAddress v6 = InetAddress.getByName("2001:db8::1");
+
+        assertThat(PickContext.hash(v4)).isEqualTo(PickContext.hash(InetAddress.getByName("192.0.2.1")));
+        assertThat(PickContext.hash(v4)).isNotEqualTo(PickContext.hash(InetAddress.getByName("192.0.2.2")));
+        assertThat(PickContext.hash(v6)).isNotEqualTo(PickContext.hash(InetAddress.getByName("2001:db8::2")));
+        assertThat(PickContext.hash(v6)).isNotEqualTo(PickContext.hash(v4));
+        assertThat(PickContext.hash(null)).isZero();
+        // pinned: a change here would move every client of every deployed proxy at once
+        assertThat(PickContext.hash(v4)).isEqualTo(PINNED_V4);
+        assertThat(Hashes.hash("web1")).isEqualTo(PINNED_NAME);
+    }
+
+    private static final long PINNED_V4 = -3345448384065859918L;
+    private static final long PINNED_NAME = -7748447615821506458L;
+
+    private static double share(String[] owner, String name) {
+        int n = 0;
+        for (String o : owner) {
+            if (o.equals(name)) {
+                n++;
+            }
+        }
+        return (double) n / owner.length;
+    }
+}
