@@ -1,6 +1,8 @@
 package io.lodestone.core;
 
 import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.health.OutlierDetection;
 import io.lodestone.core.internal.Names;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -35,6 +37,9 @@ public final class Backend {
     private final Duration serverTimeout;
     private final int retries;
     private final ProxyProtocol proxyProtocol;
+    private final HealthCheck healthCheck;
+    private final OutlierDetection outlierDetection;
+    private final Duration slowStart;
 
     private Backend(Builder b) {
         this.name = b.name;
@@ -44,6 +49,9 @@ public final class Backend {
         this.serverTimeout = b.serverTimeout;
         this.retries = b.retries;
         this.proxyProtocol = b.proxyProtocol;
+        this.healthCheck = b.healthCheck;
+        this.outlierDetection = b.outlierDetection;
+        this.slowStart = b.slowStart;
     }
 
     /** Returns a builder for a backend with this name. */
@@ -89,6 +97,24 @@ public final class Backend {
         return proxyProtocol;
     }
 
+    /** The active health check of the servers, or {@code null} when they are not checked. */
+    public HealthCheck healthCheck() {
+        return healthCheck;
+    }
+
+    /** The passive outlier detection, or {@code null} when servers are never ejected. */
+    public OutlierDetection outlierDetection() {
+        return outlierDetection;
+    }
+
+    /**
+     * How long a server that comes back (from down, maintenance, an ejection, or added at run time)
+     * takes to reach its full weight; {@link Duration#ZERO} means at once.
+     */
+    public Duration slowStart() {
+        return slowStart;
+    }
+
     /** Returns the server with this name, or {@code null}. */
     public Server server(String serverName) {
         for (Server s : servers) {
@@ -113,6 +139,9 @@ public final class Backend {
         private Duration serverTimeout = Duration.ofSeconds(60);
         private int retries = 3;
         private ProxyProtocol proxyProtocol = ProxyProtocol.NONE;
+        private HealthCheck healthCheck;
+        private OutlierDetection outlierDetection;
+        private Duration slowStart = Duration.ZERO;
 
         Builder(String name) {
             this.name = Names.check("backend name", name);
@@ -169,6 +198,40 @@ public final class Backend {
             return this;
         }
 
+        /** Checks the servers actively with {@code check}; by default servers are not checked. */
+        public Builder healthCheck(HealthCheck check) {
+            this.healthCheck = Objects.requireNonNull(check, "backend " + name + " healthCheck");
+            return this;
+        }
+
+        /** Builds and sets the health check. */
+        public Builder healthCheck(HealthCheck.Builder check) {
+            return healthCheck(check.build());
+        }
+
+        /** Ejects servers that fail live traffic; by default servers are never ejected. */
+        public Builder outlierDetection(OutlierDetection detection) {
+            this.outlierDetection = Objects.requireNonNull(detection, "backend " + name + " outlierDetection");
+            return this;
+        }
+
+        /** Builds and sets the outlier detection. */
+        public Builder outlierDetection(OutlierDetection.Builder detection) {
+            return outlierDetection(detection.build());
+        }
+
+        /**
+         * Ramps the weight of a server that comes back into rotation linearly from a tenth to its full
+         * weight over {@code duration}, in ten steps (HAProxy's {@code slowstart}); default 0: at once.
+         */
+        public Builder slowStart(Duration duration) {
+            if (duration == null || duration.isNegative()) {
+                throw new IllegalArgumentException("backend " + name + " slowStart: " + duration + " (expected: >= 0)");
+            }
+            this.slowStart = duration;
+            return this;
+        }
+
         private Duration positive(String field, Duration d) {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException("backend " + name + " " + field + ": " + d + " (expected: > 0)");
@@ -179,7 +242,8 @@ public final class Backend {
         /**
          * Returns the immutable backend.
          *
-         * @throws IllegalArgumentException when the backend has no server or two servers share a name
+         * @throws IllegalArgumentException when the backend has no server, two servers share a name, or
+         *     the health check names a server the backend does not have
          */
         public Backend build() {
             if (servers.isEmpty()) {
@@ -189,6 +253,13 @@ public final class Backend {
             for (Server s : servers) {
                 if (!seen.add(s.name())) {
                     throw new IllegalArgumentException("backend " + name + " server name: " + s.name() + " (expected: unique within the backend)");
+                }
+            }
+            if (healthCheck != null) {
+                for (String server : healthCheck.addresses().keySet()) {
+                    if (!seen.contains(server)) {
+                        throw new IllegalArgumentException("backend " + name + " health check address server: " + server + " (no such server)");
+                    }
                 }
             }
             return new Backend(this);

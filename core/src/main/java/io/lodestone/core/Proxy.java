@@ -1,9 +1,13 @@
 package io.lodestone.core;
 
+import io.lodestone.core.health.internal.HealthCheckers;
 import io.lodestone.core.internal.BackendRuntime;
+import io.lodestone.core.internal.DeferredScheduler;
 import io.lodestone.core.internal.EngineContext;
+import io.lodestone.core.internal.EventLoopScheduler;
 import io.lodestone.core.internal.Listener;
-import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.internal.RuntimeControl;
+import io.lodestone.core.internal.ServerEvents;
 import io.lodestone.core.internal.Transport;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
@@ -52,7 +56,8 @@ public final class Proxy implements AutoCloseable {
     private final int ioThreads;
     private final EventLoopGroup suppliedAcceptGroup;
     private final EventLoopGroup suppliedIoGroup;
-    private final Control control = new Control();
+    private final DeferredScheduler scheduler;
+    private final RuntimeControl control;
 
     private final Object lifecycle = new Object();
     private final Map<String, Listener> listeners = new LinkedHashMap<>();
@@ -64,12 +69,15 @@ public final class Proxy implements AutoCloseable {
     private Proxy(Builder b) {
         this.frontends = List.copyOf(b.frontends);
         this.backends = Collections.unmodifiableMap(new LinkedHashMap<>(b.backends));
+        this.clock = b.clock;
+        this.scheduler = new DeferredScheduler(clock);
+        ServerEvents events = new ServerEvents();
         Map<String, BackendRuntime> r = new LinkedHashMap<>();
         for (Backend backend : backends.values()) {
-            r.put(backend.name(), new BackendRuntime(backend));
+            r.put(backend.name(), new BackendRuntime(backend, clock, scheduler, events));
         }
         this.runtimes = Collections.unmodifiableMap(r);
-        this.clock = b.clock;
+        this.control = new RuntimeControl(runtimes, scheduler, events);
         this.drainTimeout = b.drainTimeout;
         this.ioThreads = b.ioThreads;
         this.suppliedAcceptGroup = b.acceptGroup;
@@ -118,6 +126,9 @@ public final class Proxy implements AutoCloseable {
                 shutdownOwnGroups();
                 throw new IllegalStateException("cannot start frontend: " + e.getMessage(), e);
             }
+            scheduler.attach(new EventLoopScheduler(io.next()));
+            EventLoopGroup checkGroup = io;
+            control.startHealthChecks(check -> HealthCheckers.create(check, checkGroup, transport));
             if (log.isInfoEnabled()) {
                 log.info("lodestone started ({} transport): {}", transport.name().toLowerCase(), describeListeners());
             }
@@ -174,7 +185,10 @@ public final class Proxy implements AutoCloseable {
         return clock;
     }
 
-    /** Runtime control of servers: states, weights, loads. */
+    /**
+     * Runtime control of servers: states, weights, loads, servers added and removed, listeners,
+     * rolling updates. Health checks run from {@link #start()} to {@link #close()}.
+     */
     public ProxyControl control() {
         return control;
     }
@@ -196,6 +210,8 @@ public final class Proxy implements AutoCloseable {
                 return;
             }
             closed = true;
+            control.stopHealthChecks();
+            scheduler.close();
             List<Future<?>> drains = new ArrayList<>();
             for (Listener l : listeners.values()) {
                 drains.add(l.drain());
@@ -224,36 +240,6 @@ public final class Proxy implements AutoCloseable {
         }
         for (Future<?> f : terminations) {
             f.awaitUninterruptibly(5, TimeUnit.SECONDS);
-        }
-    }
-
-    /** Implements {@link ProxyControl} over the backends' runtime state. */
-    private final class Control implements ProxyControl {
-        @Override
-        public ServerControl server(String backendName, String serverName) {
-            ServerRuntime s = runtime(backendName).server(serverName);
-            if (s == null) {
-                throw new IllegalArgumentException("server: " + serverName + " (no such server in backend " + backendName + ")");
-            }
-            return s;
-        }
-
-        @Override
-        public List<ServerControl> servers(String backendName) {
-            return List.copyOf(runtime(backendName).servers());
-        }
-
-        @Override
-        public int usableServers(String backendName) {
-            return runtime(backendName).usableServers();
-        }
-
-        private BackendRuntime runtime(String backendName) {
-            BackendRuntime b = runtimes.get(backendName);
-            if (b == null) {
-                throw new IllegalArgumentException("backend: " + backendName + " (no such backend)");
-            }
-            return b;
         }
     }
 

@@ -1,10 +1,19 @@
 package io.lodestone.core;
 
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Runtime control of a proxy's servers, obtained from {@link Proxy#control()}. Works before and
  * after {@link Proxy#start()}; what it changes is runtime state, never configuration.
+ *
+ * <pre>{@code
+ * ProxyControl control = proxy.control();
+ * control.addListener((server, from, to, reason) -> log.info("{} {} -> {}", server.server().name(), from, to));
+ * control.addServer("app", Server.builder("web3", "10.0.0.3:8080").weight(10).build());
+ * control.removeServer("app", "web1").get(30, TimeUnit.SECONDS);   // once its connections finish
+ * control.rollingUpdate(RollingUpdate.builder("app", server -> deploy(server)).build());
+ * }</pre>
  */
 public interface ProxyControl {
 
@@ -16,7 +25,8 @@ public interface ProxyControl {
     ServerControl server(String backendName, String serverName);
 
     /**
-     * Returns the controls of every server of one backend, in configuration order.
+     * Returns the controls of every server of one backend, in configuration order (servers added at
+     * run time last).
      *
      * @throws IllegalArgumentException naming the backend when there is no such one
      */
@@ -24,4 +34,38 @@ public interface ProxyControl {
 
     /** Returns how many servers of the backend could take a new connection now (HAProxy's {@code nbsrv}). */
     int usableServers(String backendName);
+
+    /** Returns a snapshot of every server of every backend. */
+    List<ServerStatus> status();
+
+    /**
+     * Adds a server to a backend while traffic flows. It is health-checked like the others (starting
+     * in the check's initial state) and slow-starts when the backend has a slow start.
+     *
+     * @throws IllegalArgumentException when there is no such backend or it already has a server of
+     *     that name
+     */
+    ServerControl addServer(String backendName, Server server);
+
+    /**
+     * Removes a server while traffic flows: it gets no new traffic at once, is no longer checked, and
+     * its open connections and in-flight requests finish. The future completes when they have.
+     *
+     * @throws IllegalArgumentException when there is no such backend or server
+     */
+    CompletableFuture<Void> removeServer(String backendName, String serverName);
+
+    /** Registers a listener for server state changes and health check results. */
+    void addListener(ServerListener listener);
+
+    /** Unregisters a listener; does nothing when it is not registered. */
+    void removeListener(ServerListener listener);
+
+    /**
+     * Starts a rolling update of one backend (see {@link RollingUpdate}) and returns its outcome. The
+     * future completes normally in both cases; {@link RollingUpdate.Result#succeeded()} tells which.
+     *
+     * @throws IllegalArgumentException when there is no such backend
+     */
+    CompletableFuture<RollingUpdate.Result> rollingUpdate(RollingUpdate update);
 }

@@ -1,15 +1,23 @@
 package io.lodestone.core;
 
+import io.lodestone.core.health.HealthCheckResult;
+import java.util.concurrent.CompletableFuture;
+
 /**
  * Runtime control of one server: its state, its current weight and its load. Obtained from
  * {@code proxy.control().server("app", "web1")}; changes apply to the next connection or request.
  *
  * <pre>{@code
  * ServerControl web1 = proxy.control().server("app", "web1");
- * web1.drain();            // no new traffic; open connections go on
- * web1.weight(20);         // canary share
- * web1.ready();            // back in rotation
+ * web1.drain().get(30, TimeUnit.SECONDS);   // no new traffic; wait for open connections to finish
+ * web1.weight(20);                          // canary share
+ * web1.ready();                             // back in rotation once healthy
  * }</pre>
+ *
+ * <p>A server has an administrative state (ready, draining, in maintenance), set here, and a health,
+ * set by health checks and outlier detection. {@link #state()} combines them, the administrative
+ * state first: {@code MAINT} over {@code DRAIN} over {@code DOWN} over {@code UP}. A draining server
+ * that passes its checks stays draining; a server made ready that fails its checks is down.
  */
 public interface ServerControl {
 
@@ -19,26 +27,36 @@ public interface ServerControl {
     /** The name of the backend the server belongs to. */
     String backendName();
 
-    /** The current state. */
+    /** The current state: {@code MAINT}, else {@code DRAIN}, else {@code DOWN} when unhealthy or ejected, else {@code UP}. */
     ServerState state();
 
-    /** Sets the state; {@link ServerState#UP} puts the server back in rotation. */
+    /**
+     * Sets the state by hand: {@link ServerState#DRAIN} and {@link ServerState#MAINT} as
+     * {@link #drain()} and {@link #maintenance()}; {@link ServerState#UP} makes the server ready and
+     * forces its health up, {@link ServerState#DOWN} makes it ready and forces its health down (HAProxy's
+     * {@code set server health}). Later health check results override forced health as usual.
+     */
     void state(ServerState state);
 
-    /** Stops new traffic to the server; open connections and in-flight requests go on. */
-    default void drain() {
-        state(ServerState.DRAIN);
-    }
+    /**
+     * Stops new traffic to the server; open connections and in-flight requests go on. Returns a future
+     * that completes when the server's load reaches 0 (at once if it is idle).
+     */
+    CompletableFuture<Void> drain();
 
     /** Puts the server in maintenance: no new traffic, as if removed. */
     default void maintenance() {
         state(ServerState.MAINT);
     }
 
-    /** Puts the server back in rotation. */
-    default void ready() {
-        state(ServerState.UP);
-    }
+    /**
+     * Ends a drain or a maintenance: the server takes traffic again as soon as it is healthy (at once
+     * when it is not checked). Unlike {@code state(UP)} it does not force the health up.
+     */
+    void ready();
+
+    /** Returns a future that completes when the server's load next reaches 0 (at once if it is idle). */
+    CompletableFuture<Void> whenIdle();
 
     /** The current weight, 0..256. */
     int weight();
@@ -46,9 +64,24 @@ public interface ServerControl {
     /** Sets the current weight, 0..256; 0 stops new traffic. */
     void weight(int weight);
 
+    /** The weight the balancer uses now: {@link #weight()}, or less while the server is slow-starting. */
+    int effectiveWeight();
+
+    /** Whether outlier detection has ejected the server now. */
+    boolean isEjected();
+
+    /** The last health check result, or {@code null} when the server has not been checked. */
+    HealthCheckResult lastCheck();
+
     /** Open connections (L4) or requests in flight (L7) on this server now. */
     int load();
 
     /** Connections (L4) or requests (L7) sent to this server since the proxy started. */
     long totalSelected();
+
+    /** Failed connections or requests the engines reported for this server. */
+    long failures();
+
+    /** A snapshot of the server's state and counters. */
+    ServerStatus status();
 }

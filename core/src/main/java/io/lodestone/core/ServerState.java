@@ -2,7 +2,8 @@ package io.lodestone.core;
 
 /**
  * The administrative and health state of one server at run time. It is held apart from the
- * server's configuration and changed through {@link Proxy#control()} (and, later, by health checks).
+ * server's configuration: the administrative state set through {@link Proxy#control()} combined
+ * with the health set by health checks and outlier detection (see {@link ServerControl}).
  */
 public enum ServerState {
     /** Takes new connections and requests. */

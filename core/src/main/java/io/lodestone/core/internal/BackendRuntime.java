@@ -1,20 +1,28 @@
 package io.lodestone.core.internal;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.Clock;
 import io.lodestone.core.ProxyProtocol;
 import io.lodestone.core.Server;
+import io.lodestone.core.ServerState;
 import io.lodestone.core.balance.Balancer;
 import io.lodestone.core.balance.Candidates;
 import io.lodestone.core.balance.PickContext;
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.health.OutlierDetection;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The runtime side of one backend: its servers' runtime state and its balancer. Picking is
  * lock-free: the usable servers of each tier (primaries, backups) are kept as immutable
- * {@link Candidates} snapshots, rebuilt only when a server's state or weight changes.
+ * {@link Candidates} snapshots, rebuilt only when a server's state or weight changes. Servers added
+ * or removed at run time replace the server array (copy on write).
  */
 public final class BackendRuntime {
 
@@ -22,25 +30,169 @@ public final class BackendRuntime {
     private static final int MAX_ACQUIRE_ATTEMPTS = 4;
 
     private final Backend backend;
-    private final ServerRuntime[] servers;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final ServerEvents events;
     private final Balancer primaryBalancer;
     private final Balancer backupBalancer;
+    private final AtomicInteger ejected = new AtomicInteger();
+    private volatile ServerRuntime[] servers;
     private volatile Tier primary;
     private volatile Tier backup;
+    private volatile ServerWatcher watcher;
+    private int nextIndex;
 
-    /** Creates the runtime of a backend with every server {@code UP} at its configured weight. */
+    /**
+     * Creates the runtime of a backend with every server at its configured weight, {@code UP} (or in
+     * the initial state of the backend's health check), on the system clock and a scheduler that
+     * drops tasks: for tests of balancing that need no time.
+     */
     public BackendRuntime(Backend backend) {
+        this(backend, Clock.system(), (task, delay) -> Scheduler.NONE, new ServerEvents());
+    }
+
+    /** Creates the runtime of a backend whose timed work (ejections, slow start) runs on {@code scheduler}. */
+    public BackendRuntime(Backend backend, Clock clock, Scheduler scheduler, ServerEvents events) {
         this.backend = backend;
+        this.clock = clock;
+        this.scheduler = scheduler;
+        this.events = events;
         List<Server> configured = backend.servers();
-        this.servers = new ServerRuntime[configured.size()];
-        for (int i = 0; i < servers.length; i++) {
-            servers[i] = new ServerRuntime(configured.get(i), this, i);
+        ServerRuntime[] initial = new ServerRuntime[configured.size()];
+        for (int i = 0; i < initial.length; i++) {
+            initial[i] = new ServerRuntime(configured.get(i), this, i, initiallyHealthy());
         }
+        this.servers = initial;
+        this.nextIndex = initial.length;
         // one balancer per tier, so that each keeps its own schedule or ring and cursor, and a
         // backend that alternates between its tiers never rebuilds them
         this.primaryBalancer = backend.balancingStrategy().newBalancer();
         this.backupBalancer = backend.balancingStrategy().newBalancer();
         refresh();
+    }
+
+    private boolean initiallyHealthy() {
+        HealthCheck check = backend.healthCheck();
+        return check == null || check.initialState() == ServerState.UP;
+    }
+
+    /** The clock the backend's timed work reads. */
+    public Clock clock() {
+        return clock;
+    }
+
+    /** The scheduler of the backend's timed work. */
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
+    /** The proxy's listeners. */
+    public ServerEvents events() {
+        return events;
+    }
+
+    /** The health monitor watching the servers, or {@code null}. */
+    public ServerWatcher watcher() {
+        return watcher;
+    }
+
+    /** Sets the health monitor and has it watch every current server; {@code null} stops watching. */
+    public void watcher(ServerWatcher newWatcher) {
+        ServerWatcher old = this.watcher;
+        this.watcher = newWatcher;
+        if (old != null) {
+            old.stop();
+        }
+        if (newWatcher != null) {
+            for (ServerRuntime s : servers) {
+                newWatcher.watch(s);
+            }
+        }
+    }
+
+    /**
+     * Adds a server at run time; it starts in the health check's initial state and slow-starts when
+     * the backend has a slow start.
+     *
+     * @throws IllegalArgumentException when the backend already has a server of that name
+     */
+    public ServerRuntime addServer(Server server) {
+        ServerRuntime added;
+        synchronized (this) {
+            if (server(server.name()) != null) {
+                throw new IllegalArgumentException("backend " + name() + " server name: " + server.name() + " (expected: unique within the backend)");
+            }
+            added = new ServerRuntime(server, this, nextIndex++, initiallyHealthy());
+            ServerRuntime[] current = servers;
+            ServerRuntime[] next = Arrays.copyOf(current, current.length + 1);
+            next[current.length] = added;
+            servers = next;
+        }
+        if (added.state() == ServerState.UP) {
+            added.startSlowStart();
+        }
+        refresh();
+        ServerWatcher w = watcher;
+        if (w != null) {
+            w.watch(added);
+        }
+        return added;
+    }
+
+    /**
+     * Removes a server at run time: no new traffic, no more checks; the future completes when its
+     * open connections and in-flight requests have finished.
+     *
+     * @throws IllegalArgumentException when there is no server of that name
+     */
+    public CompletableFuture<Void> removeServer(String serverName) {
+        ServerRuntime removed;
+        synchronized (this) {
+            removed = server(serverName);
+            if (removed == null) {
+                throw new IllegalArgumentException("server: " + serverName + " (no such server in backend " + name() + ")");
+            }
+            ServerRuntime[] current = servers;
+            ServerRuntime[] next = new ServerRuntime[current.length - 1];
+            int j = 0;
+            for (ServerRuntime s : current) {
+                if (s != removed) {
+                    next[j++] = s;
+                }
+            }
+            servers = next;
+        }
+        ServerWatcher w = watcher;
+        if (w != null) {
+            w.unwatch(removed);
+        }
+        removed.markRemoved();
+        refresh();
+        return removed.whenIdle();
+    }
+
+    /** Ejects {@code server} unless the backend has as many ejected servers as it may have. */
+    void tryEject(ServerRuntime server, OutlierDetection od, FailureKind kind) {
+        int limit = od.maxEjected(servers.length);
+        int current;
+        do {
+            current = ejected.get();
+            if (current >= limit) {
+                return;
+            }
+        } while (!ejected.compareAndSet(current, current + 1));
+        if (!server.eject(od, kind)) {
+            ejected.decrementAndGet();
+        }
+    }
+
+    void ejectionEnded() {
+        ejected.decrementAndGet();
+    }
+
+    /** How many servers are ejected now. */
+    public int ejectedServers() {
+        return ejected.get();
     }
 
     /** The backend's configuration. */
@@ -53,7 +205,7 @@ public final class BackendRuntime {
         return backend.name();
     }
 
-    /** Every server, in configuration order. */
+    /** Every server, in configuration order, servers added at run time last. */
     public List<ServerRuntime> servers() {
         return List.of(servers);
     }
@@ -163,7 +315,7 @@ public final class BackendRuntime {
                 return false;
             }
             for (int i = 0; i < members.length; i++) {
-                if (others.get(i) != members[i] || members[i].weight() != weights[i]) {
+                if (others.get(i) != members[i] || members[i].effectiveWeight() != weights[i]) {
                     return false;
                 }
             }
@@ -175,7 +327,7 @@ public final class BackendRuntime {
             this.version = version;
             this.weights = new int[members.length];
             for (int i = 0; i < members.length; i++) {
-                weights[i] = members[i].weight();
+                weights[i] = members[i].effectiveWeight();
             }
         }
 

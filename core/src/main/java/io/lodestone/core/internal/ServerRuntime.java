@@ -3,26 +3,58 @@ package io.lodestone.core.internal;
 import io.lodestone.core.Server;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.ServerState;
+import io.lodestone.core.ServerStatus;
+import io.lodestone.core.health.HealthCheckResult;
+import io.lodestone.core.health.OutlierDetection;
+import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
-/** The runtime state of one server: state, current weight, load. Lock-free. */
+/**
+ * The runtime state of one server: administrative state, health, ejection, current weight, load.
+ * What the engines call per connection or request ({@link #tryAcquire()}, {@link #release()},
+ * {@link #reportSuccess()}, {@link #reportFailure(FailureKind)}) is lock-free.
+ */
 public final class ServerRuntime implements ServerControl {
+
+    /** A slow start ramps the weight in this many steps, each a new candidate version. */
+    public static final int SLOW_START_STEPS = 10;
+
+    /** The administrative state, set by runtime control. */
+    enum Admin { READY, DRAIN, MAINT }
 
     private final Server server;
     private final BackendRuntime backend;
     private final int index;
     private final AtomicInteger load = new AtomicInteger();
     private final LongAdder selected = new LongAdder();
-    private volatile ServerState state = ServerState.UP;
+    private final LongAdder failures = new LongAdder();
+    private final AtomicInteger consecutiveFailures = new AtomicInteger();
+    private final AtomicBoolean ejected = new AtomicBoolean();
+    private final AtomicReference<CompletableFuture<Void>> idle = new AtomicReference<>();
+    private final AtomicReference<ServerState> published;
+    private volatile Admin admin = Admin.READY;
+    private volatile boolean healthy;
+    private volatile boolean removed;
     private volatile int weight;
+    private volatile boolean ramping;
+    private volatile long rampStart;
+    private volatile int rampGeneration;
+    private volatile int ejections;
+    private volatile long returnedAt = Long.MIN_VALUE;
+    private volatile HealthCheckResult lastCheck;
 
-    ServerRuntime(Server server, BackendRuntime backend, int index) {
+    ServerRuntime(Server server, BackendRuntime backend, int index, boolean healthy) {
         this.server = server;
         this.backend = backend;
         this.index = index;
         this.weight = server.weight();
+        this.healthy = healthy;
+        this.published = new AtomicReference<>(state());
     }
 
     @Override
@@ -40,23 +72,131 @@ public final class ServerRuntime implements ServerControl {
         return backend;
     }
 
-    /** The server's position in its backend's configuration. */
+    /**
+     * A number unique within the backend: the server's position in the backend's configuration, or
+     * for a server added at run time, the next number after the last one given.
+     */
     public int index() {
         return index;
     }
 
     @Override
     public ServerState state() {
-        return state;
+        Admin a = admin;
+        if (removed || a == Admin.MAINT) {
+            return ServerState.MAINT;
+        }
+        if (a == Admin.DRAIN) {
+            return ServerState.DRAIN;
+        }
+        if (!healthy || ejected.get()) {
+            return ServerState.DOWN;
+        }
+        return ServerState.UP;
     }
 
     @Override
     public void state(ServerState newState) {
         Objects.requireNonNull(newState, "state");
-        if (state != newState) {
-            state = newState;
-            backend.refresh();
+        switch (newState) {
+            case UP -> {
+                admin = Admin.READY;
+                healthy = true;
+            }
+            case DOWN -> {
+                admin = Admin.READY;
+                healthy = false;
+            }
+            case DRAIN -> admin = Admin.DRAIN;
+            case MAINT -> admin = Admin.MAINT;
+            default -> throw new IllegalArgumentException("state: " + newState);
         }
+        changed("set to " + newState + " by runtime control");
+    }
+
+    @Override
+    public CompletableFuture<Void> drain() {
+        admin = Admin.DRAIN;
+        changed("drain requested");
+        return whenIdle();
+    }
+
+    @Override
+    public void maintenance() {
+        admin = Admin.MAINT;
+        changed("maintenance requested");
+    }
+
+    @Override
+    public void ready() {
+        admin = Admin.READY;
+        changed("made ready");
+    }
+
+    /** Whether the last health verdict (or forced health) is up; ejection and admin state aside. */
+    public boolean isHealthy() {
+        return healthy;
+    }
+
+    /** Sets the health, as decided by the health monitor. */
+    public void health(boolean up, String reason) {
+        healthy = up;
+        changed(reason);
+    }
+
+    /**
+     * Marks the server down until its health checks pass again (after an update); does nothing when
+     * the backend has no health check.
+     */
+    public void markUnverified(String reason) {
+        if (backend.config().healthCheck() == null) {
+            return;
+        }
+        healthy = false;
+        changed(reason);
+        ServerWatcher w = backend.watcher();
+        if (w != null) {
+            w.recheck(this);
+        }
+    }
+
+    /** Records a health check result and tells the listeners. */
+    public void checked(HealthCheckResult result) {
+        lastCheck = result;
+        backend.events().checked(this, result);
+    }
+
+    @Override
+    public HealthCheckResult lastCheck() {
+        return lastCheck;
+    }
+
+    /** Whether the server has been removed from its backend at run time. */
+    public boolean isRemoved() {
+        return removed;
+    }
+
+    void markRemoved() {
+        removed = true;
+        changed("removed from the backend");
+    }
+
+    /** Publishes a state change, refreshes the backend's candidates, starts a slow start on recovery. */
+    private void changed(String reason) {
+        ServerState before;
+        ServerState now;
+        synchronized (this) {
+            now = state();
+            before = published.getAndSet(now);
+        }
+        if (before == now) {
+            return;
+        }
+        if (now == ServerState.UP) {
+            startSlowStart();
+        }
+        backend.refresh();
+        backend.events().stateChanged(this, before, now, reason);
     }
 
     @Override
@@ -76,6 +216,115 @@ public final class ServerRuntime implements ServerControl {
     }
 
     @Override
+    public int effectiveWeight() {
+        int w = weight;
+        if (!ramping || w <= 1) {
+            return w;
+        }
+        long slow = backend.config().slowStart().toNanos();
+        long elapsed = backend.clock().nanoTime() - rampStart;
+        if (elapsed >= slow || slow <= 0) {
+            ramping = false;
+            return w;
+        }
+        long step = Math.max(0, elapsed) * SLOW_START_STEPS / slow + 1;
+        return (int) Math.max(1, (w * step + SLOW_START_STEPS - 1) / SLOW_START_STEPS);
+    }
+
+    /** Starts ramping the weight when the backend has a slow start. */
+    void startSlowStart() {
+        long slow = backend.config().slowStart().toNanos();
+        if (slow <= 0) {
+            return;
+        }
+        int generation;
+        synchronized (this) {
+            generation = ++rampGeneration;
+            rampStart = backend.clock().nanoTime();
+            ramping = true;
+        }
+        scheduleRampStep(generation, slow);
+    }
+
+    private void scheduleRampStep(int generation, long slow) {
+        long stepLength = Math.max(1, slow / SLOW_START_STEPS);
+        long elapsed = backend.clock().nanoTime() - rampStart;
+        long next = (Math.max(0, elapsed) / stepLength + 1) * stepLength;
+        backend.scheduler().schedule(() -> {
+            if (rampGeneration != generation) {
+                return;
+            }
+            effectiveWeight();
+            backend.refresh();
+            if (ramping) {
+                scheduleRampStep(generation, slow);
+            }
+        }, Math.min(next, slow) - elapsed);
+    }
+
+    @Override
+    public boolean isEjected() {
+        return ejected.get();
+    }
+
+    /** How many times outlier detection has ejected this server. */
+    public int ejections() {
+        return ejections;
+    }
+
+    /**
+     * Reports a successful connection or request (at L7, a response below 500): resets the count of
+     * consecutive failures. Lock-free; writes shared memory only after a failure.
+     */
+    public void reportSuccess() {
+        if (consecutiveFailures.get() != 0) {
+            consecutiveFailures.set(0);
+        }
+    }
+
+    /**
+     * Reports a failed connection or request; enough in a row eject the server when the backend has
+     * outlier detection. Lock-free except on the rare ejection itself.
+     */
+    public void reportFailure(FailureKind kind) {
+        failures.increment();
+        OutlierDetection od = backend.config().outlierDetection();
+        if (od == null) {
+            return;
+        }
+        if (consecutiveFailures.incrementAndGet() >= od.consecutiveFailures() && !ejected.get()) {
+            backend.tryEject(this, od, kind);
+        }
+    }
+
+    /** Ejects the server if it is not ejected; the backend has reserved a slot. */
+    boolean eject(OutlierDetection od, FailureKind kind) {
+        if (!ejected.compareAndSet(false, true)) {
+            return false;
+        }
+        long now = backend.clock().nanoTime();
+        int n = ejections;
+        if (returnedAt != Long.MIN_VALUE && now - returnedAt > od.maxEjectionTime().toNanos()) {
+            n = 0;
+        }
+        ejections = ++n;
+        Duration time = od.ejectionTime(n);
+        int failed = consecutiveFailures.getAndSet(0);
+        changed("ejected for " + time.toMillis() + " ms after " + failed + " consecutive failures (last: " + kind + ")");
+        backend.scheduler().schedule(this::returnFromEjection, time.toNanos());
+        return true;
+    }
+
+    private void returnFromEjection() {
+        if (ejected.compareAndSet(true, false)) {
+            returnedAt = backend.clock().nanoTime();
+            consecutiveFailures.set(0);
+            backend.ejectionEnded();
+            changed("ejection time is up");
+        }
+    }
+
+    @Override
     public int load() {
         return load.get();
     }
@@ -85,9 +334,14 @@ public final class ServerRuntime implements ServerControl {
         return selected.sum();
     }
 
-    /** Whether the server may be offered to a balancer: up and of positive weight. */
+    @Override
+    public long failures() {
+        return failures.sum();
+    }
+
+    /** Whether the server may be offered to a balancer: ready, healthy, not ejected, of positive weight. */
     boolean isCandidate() {
-        return state == ServerState.UP && weight > 0;
+        return admin == Admin.READY && healthy && !removed && weight > 0 && !ejected.get();
     }
 
     /** Whether the server is below its connection limit. */
@@ -114,13 +368,47 @@ public final class ServerRuntime implements ServerControl {
         return true;
     }
 
-    /** Gives back one unit of load taken by {@link #tryAcquire()} or a successful pick. */
+    /**
+     * Gives back one unit of load taken by {@link #tryAcquire()} or a successful pick; completes the
+     * futures of {@link #drain()} and {@link #whenIdle()} when the load reaches 0. Lock-free.
+     */
     public void release() {
-        load.decrementAndGet();
+        if (load.decrementAndGet() == 0 && idle.get() != null) {
+            completeIdle();
+        }
+    }
+
+    @Override
+    public CompletableFuture<Void> whenIdle() {
+        CompletableFuture<Void> f = idle.get();
+        if (f == null) {
+            CompletableFuture<Void> created = new CompletableFuture<>();
+            f = idle.compareAndExchange(null, created);
+            if (f == null) {
+                f = created;
+            }
+        }
+        if (load.get() == 0) {
+            completeIdle();
+        }
+        return f.copy();
+    }
+
+    private void completeIdle() {
+        CompletableFuture<Void> f = idle.getAndSet(null);
+        if (f != null) {
+            f.complete(null);
+        }
+    }
+
+    @Override
+    public ServerStatus status() {
+        return new ServerStatus(backend.name(), server.name(), state(), weight, effectiveWeight(), load.get(),
+                selected.sum(), failures.sum(), ejections, ejected.get(), lastCheck);
     }
 
     @Override
     public String toString() {
-        return backend.name() + "/" + server.name() + "(" + state + ", weight " + weight + ", load " + load.get() + ")";
+        return backend.name() + "/" + server.name() + "(" + state() + ", weight " + weight + ", load " + load.get() + ")";
     }
 }

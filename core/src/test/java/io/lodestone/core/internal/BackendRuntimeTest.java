@@ -67,7 +67,8 @@ class BackendRuntimeTest {
         backend.server("p2").weight(0);
         assertThat(pickAndRelease(backend, 10)).as("p2 at weight 0").containsOnlyKeys("b1");
 
-        backend.server("p1").ready();
+        // p1 was marked DOWN (health); ready() only clears an administrative state, UP clears both
+        backend.server("p1").state(ServerState.UP);
         assertThat(pickAndRelease(backend, 10)).as("p1 back").containsOnlyKeys("p1");
     }
 

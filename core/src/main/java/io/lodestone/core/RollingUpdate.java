@@ -1,0 +1,154 @@
+package io.lodestone.core;
+
+import io.lodestone.core.internal.Names;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * A rolling update of one backend, run by {@link ProxyControl#rollingUpdate(RollingUpdate)}: for each
+ * server in turn, drain it and wait until it is idle (at most the drain timeout, then go on anyway),
+ * run the application's update action, make the server ready, and wait until it is healthy again
+ * (when the backend has a health check, it must pass {@code rise} fresh checks) within the healthy
+ * timeout. When a server fails its update or is not healthy in time, the update stops there and
+ * reports that server; the servers not yet updated keep serving, and the failed one stays out of
+ * rotation (draining when its action failed, down when it did not come back healthy).
+ *
+ * <pre>{@code
+ * RollingUpdate update = RollingUpdate.builder("app",
+ *         server -> CompletableFuture.runAsync(() -> deploy(server.server().name()), deployExecutor))
+ *     .drainTimeout(Duration.ofSeconds(30))
+ *     .healthyTimeout(Duration.ofMinutes(2))
+ *     .build();
+ * RollingUpdate.Result result = proxy.control().rollingUpdate(update).join();
+ * if (!result.succeeded()) {
+ *     alert(result.failedServer() + ": " + result.reason());
+ * }
+ * }</pre>
+ */
+public final class RollingUpdate {
+
+    /**
+     * Updates one server, asynchronously. Called on the proxy's event loop: work that blocks (a
+     * deployment, a restart) belongs on the application's own executor, as in the example above. A
+     * returned stage that fails, or an exception thrown, fails the update at this server.
+     */
+    @FunctionalInterface
+    public interface Action {
+        /** Starts updating {@code server} and returns a stage that completes when it is done. */
+        CompletionStage<?> update(ServerControl server);
+    }
+
+    private final String backendName;
+    private final Action action;
+    private final Duration drainTimeout;
+    private final Duration healthyTimeout;
+
+    private RollingUpdate(Builder b) {
+        this.backendName = b.backendName;
+        this.action = b.action;
+        this.drainTimeout = b.drainTimeout;
+        this.healthyTimeout = b.healthyTimeout;
+    }
+
+    /** Returns a builder for a rolling update of {@code backendName} that runs {@code action} on each server. */
+    public static Builder builder(String backendName, Action action) {
+        return new Builder(backendName, action);
+    }
+
+    /** The backend to update. */
+    public String backendName() {
+        return backendName;
+    }
+
+    /** What updates one server. */
+    public Action action() {
+        return action;
+    }
+
+    /** The longest wait for a drained server to become idle before its update starts anyway. */
+    public Duration drainTimeout() {
+        return drainTimeout;
+    }
+
+    /** The longest wait for an updated server to be healthy before the update stops. */
+    public Duration healthyTimeout() {
+        return healthyTimeout;
+    }
+
+    /** Builds a {@link RollingUpdate}; each setter checks its argument. */
+    public static final class Builder {
+        private final String backendName;
+        private final Action action;
+        private Duration drainTimeout = Duration.ofSeconds(30);
+        private Duration healthyTimeout = Duration.ofSeconds(60);
+
+        Builder(String backendName, Action action) {
+            this.backendName = Names.check("rolling update backend", backendName);
+            this.action = Objects.requireNonNull(action, "action");
+        }
+
+        /** Sets the longest wait for a drained server to be idle (default 30 s; 0: do not wait). */
+        public Builder drainTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative()) {
+                throw new IllegalArgumentException("rolling update drainTimeout: " + timeout + " (expected: >= 0)");
+            }
+            this.drainTimeout = timeout;
+            return this;
+        }
+
+        /** Sets the longest wait for an updated server to be healthy (default 60 s). */
+        public Builder healthyTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("rolling update healthyTimeout: " + timeout + " (expected: > 0)");
+            }
+            this.healthyTimeout = timeout;
+            return this;
+        }
+
+        /** Returns the immutable update. */
+        public RollingUpdate build() {
+            return new RollingUpdate(this);
+        }
+    }
+
+    /** The outcome of a rolling update. */
+    public static final class Result {
+        private final List<String> updated;
+        private final String failedServer;
+        private final String reason;
+
+        /** Creates a result; {@code failedServer} and {@code reason} are {@code null} on success. */
+        public Result(List<String> updated, String failedServer, String reason) {
+            this.updated = List.copyOf(updated);
+            this.failedServer = failedServer;
+            this.reason = reason;
+        }
+
+        /** Whether every server was updated and came back healthy. */
+        public boolean succeeded() {
+            return failedServer == null;
+        }
+
+        /** The servers updated and healthy again, in order. */
+        public List<String> updated() {
+            return updated;
+        }
+
+        /** The server at which the update stopped, or {@code null} on success. */
+        public String failedServer() {
+            return failedServer;
+        }
+
+        /** Why the update stopped, or {@code null} on success. */
+        public String reason() {
+            return reason;
+        }
+
+        @Override
+        public String toString() {
+            return succeeded() ? "updated " + updated : "failed at " + failedServer + " (" + reason + "), updated " + updated;
+        }
+    }
+}

@@ -1,0 +1,22 @@
+package io.lodestone.core.health.internal;
+
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.health.HealthChecker;
+import io.lodestone.core.internal.Transport;
+import io.netty.channel.EventLoopGroup;
+
+/** Makes the checker of a {@link HealthCheck}: the application's own, or a built-in one on the proxy's event loops. */
+public final class HealthCheckers {
+
+    private HealthCheckers() {
+    }
+
+    /** Returns the checker that runs {@code check}. */
+    public static HealthChecker create(HealthCheck check, EventLoopGroup group, Transport transport) {
+        return switch (check.type()) {
+            case CUSTOM -> check.checker();
+            case TCP -> new TcpHealthChecker(group, transport);
+            case HTTP -> new HttpHealthChecker(group, transport, check);
+        };
+    }
+}

@@ -1,0 +1,197 @@
+package io.lodestone.core.health.internal;
+
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.health.HealthCheckResult;
+import io.lodestone.core.health.HealthCheckTarget;
+import io.lodestone.core.health.HealthChecker;
+import io.lodestone.core.internal.BackendRuntime;
+import io.lodestone.core.internal.Scheduler;
+import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.internal.ServerWatcher;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.random.RandomGenerator;
+
+/**
+ * Runs the active health checks of one backend: for each server, a probe every interval (the fast
+ * interval while the server is changing state, plus a random jitter), with a timeout, and the rise
+ * and fall counting that sets the server's health. Time comes from the backend's clock and
+ * scheduler, so tests drive it with manual ones.
+ */
+public final class HealthMonitor implements ServerWatcher {
+
+    private final BackendRuntime backend;
+    private final HealthCheck check;
+    private final HealthChecker checker;
+    private final Scheduler scheduler;
+    private final RandomGenerator random;
+    private final Map<ServerRuntime, ServerCheck> checks = new ConcurrentHashMap<>();
+    private volatile boolean stopped;
+
+    /** Creates a monitor; {@link BackendRuntime#watcher(ServerWatcher)} starts it. */
+    public HealthMonitor(BackendRuntime backend, HealthChecker checker, RandomGenerator random) {
+        this.backend = backend;
+        this.check = backend.config().healthCheck();
+        if (check == null) {
+            throw new IllegalArgumentException("backend " + backend.name() + " healthCheck: null (expected: a health check)");
+        }
+        this.checker = checker;
+        this.scheduler = backend.scheduler();
+        this.random = random;
+    }
+
+    @Override
+    public void watch(ServerRuntime server) {
+        if (stopped) {
+            return;
+        }
+        ServerCheck c = new ServerCheck(server);
+        if (checks.putIfAbsent(server, c) == null) {
+            c.scheduleNext(jitter());
+        }
+    }
+
+    @Override
+    public void unwatch(ServerRuntime server) {
+        ServerCheck c = checks.remove(server);
+        if (c != null) {
+            c.stop();
+        }
+    }
+
+    @Override
+    public void recheck(ServerRuntime server) {
+        ServerCheck c = checks.get(server);
+        if (c != null) {
+            c.recheck();
+        }
+    }
+
+    @Override
+    public void stop() {
+        stopped = true;
+        for (ServerCheck c : checks.values()) {
+            c.stop();
+        }
+        checks.clear();
+    }
+
+    private long jitter() {
+        long j = check.jitter().toNanos();
+        return j <= 0 ? 0 : random.nextLong(j + 1);
+    }
+
+    /** The state machine of one server's checks; its methods run on the scheduler or a checker's callback. */
+    private final class ServerCheck {
+        private final ServerRuntime server;
+        private final HealthCheckTarget target;
+        private int passed;
+        private int failed;
+        private boolean lastKnownHealthy;
+        private long generation;
+        private boolean inFlight;
+        private boolean stopped;
+        private Scheduler.Task next = Scheduler.NONE;
+        private Scheduler.Task timeout = Scheduler.NONE;
+
+        ServerCheck(ServerRuntime server) {
+            this.server = server;
+            this.target = new HealthCheckTarget(backend.name(), server.server(),
+                    check.addressFor(server.server().name(), server.server().address()), check.timeout());
+            this.lastKnownHealthy = server.isHealthy();
+        }
+
+        synchronized void scheduleNext(long delayNanos) {
+            if (stopped) {
+                return;
+            }
+            next.cancel();
+            next = scheduler.schedule(this::run, delayNanos);
+        }
+
+        synchronized void recheck() {
+            if (!inFlight) {
+                scheduleNext(0);
+            }
+        }
+
+        synchronized void stop() {
+            stopped = true;
+            next.cancel();
+            timeout.cancel();
+        }
+
+        private void run() {
+            long gen;
+            synchronized (this) {
+                if (stopped || inFlight) {
+                    return;
+                }
+                inFlight = true;
+                gen = ++generation;
+                timeout = scheduler.schedule(() -> complete(gen,
+                        HealthCheckResult.unhealthy("timed out after " + check.timeout().toMillis() + " ms")), check.timeout().toNanos());
+            }
+            CompletionStage<HealthCheckResult> stage;
+            try {
+                stage = checker.check(target);
+            } catch (RuntimeException e) {
+                complete(gen, HealthCheckResult.unhealthy("checker failed: " + e));
+                return;
+            }
+            if (stage == null) {
+                complete(gen, HealthCheckResult.unhealthy("checker returned null"));
+                return;
+            }
+            stage.whenComplete((result, error) -> {
+                if (error != null) {
+                    complete(gen, HealthCheckResult.unhealthy("checker failed: " + error));
+                } else if (result == null) {
+                    complete(gen, HealthCheckResult.unhealthy("checker returned no result"));
+                } else {
+                    complete(gen, result);
+                }
+            });
+        }
+
+        private synchronized void complete(long gen, HealthCheckResult result) {
+            if (stopped || gen != generation || !inFlight) {
+                return;
+            }
+            inFlight = false;
+            timeout.cancel();
+            boolean up = server.isHealthy();
+            if (up != lastKnownHealthy) {
+                // forced by runtime control: count afresh
+                passed = 0;
+                failed = 0;
+                lastKnownHealthy = up;
+            }
+            Boolean verdict = null;
+            String reason = null;
+            if (result.isHealthy()) {
+                failed = 0;
+                if (!up && ++passed >= check.rise()) {
+                    passed = 0;
+                    verdict = Boolean.TRUE;
+                    reason = "passed " + check.rise() + " check(s) in a row: " + result.detail();
+                }
+            } else {
+                passed = 0;
+                if (up && ++failed >= check.fall()) {
+                    failed = 0;
+                    verdict = Boolean.FALSE;
+                    reason = "failed " + check.fall() + " check(s) in a row: " + result.detail();
+                }
+            }
+            server.checked(result);
+            if (verdict != null) {
+                lastKnownHealthy = verdict;
+                server.health(verdict, reason);
+            }
+            boolean changing = passed > 0 || failed > 0;
+            scheduleNext((changing ? check.fastInterval() : check.interval()).toNanos() + jitter());
+        }
+    }
+}

@@ -1,0 +1,129 @@
+package io.lodestone.core.health.internal;
+
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.health.HealthCheckResult;
+import io.lodestone.core.health.HealthCheckTarget;
+import io.lodestone.core.health.HealthChecker;
+import io.lodestone.core.internal.Addresses;
+import io.lodestone.core.internal.Transport;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Sends a minimal HTTP/1.1 request with {@code Connection: close} and judges the response by its
+ * status line (and, when configured, a substring of its body), parsed by {@link HttpResponseProbe}.
+ * The whole probe, connect included, is bounded by the check timeout.
+ */
+final class HttpHealthChecker implements HealthChecker {
+
+    private final EventLoopGroup group;
+    private final Transport transport;
+    private final HealthCheck check;
+
+    HttpHealthChecker(EventLoopGroup group, Transport transport, HealthCheck check) {
+        this.group = group;
+        this.transport = transport;
+        this.check = check;
+    }
+
+    @Override
+    public CompletionStage<HealthCheckResult> check(HealthCheckTarget target) {
+        CompletableFuture<HealthCheckResult> result = new CompletableFuture<>();
+        String host = check.host() != null ? check.host() : Addresses.format(target.address());
+        String request = check.method() + " " + check.path() + " HTTP/1.1\r\n"
+                + "Host: " + host + "\r\n"
+                + "User-Agent: lodestone-health-check\r\n"
+                + "Accept: */*\r\n"
+                + "Connection: close\r\n\r\n";
+        Probe probe = new Probe(request, new HttpResponseProbe(check.minStatus(), check.maxStatus(), check.expectedBody()),
+                target.timeout().toNanos(), result);
+        new Bootstrap()
+                .group(group)
+                .channel(transport.socketChannelClass())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, TcpHealthChecker.timeoutMillis(target))
+                .handler(probe)
+                .connect(target.address())
+                .addListener((ChannelFutureListener) f -> {
+                    if (!f.isSuccess()) {
+                        result.complete(HealthCheckResult.unhealthy("connect failed: " + TcpHealthChecker.describe(f.cause())));
+                    }
+                });
+        return result;
+    }
+
+    /** One probe's channel handler: writes the request, feeds the response to the parser, closes when decided. */
+    private static final class Probe extends ChannelInboundHandlerAdapter {
+        private final String request;
+        private final HttpResponseProbe parser;
+        private final long timeoutNanos;
+        private final CompletableFuture<HealthCheckResult> result;
+        private ScheduledFuture<?> timeout;
+
+        Probe(String request, HttpResponseProbe parser, long timeoutNanos, CompletableFuture<HealthCheckResult> result) {
+            this.request = request;
+            this.parser = parser;
+            this.timeoutNanos = timeoutNanos;
+            this.result = result;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            timeout = ctx.executor().schedule(() -> finish(ctx,
+                    HealthCheckResult.unhealthy("no response within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")),
+                    timeoutNanos, TimeUnit.NANOSECONDS);
+            ByteBuf buf = ctx.alloc().buffer(request.length());
+            buf.writeCharSequence(request, StandardCharsets.US_ASCII);
+            ctx.writeAndFlush(buf).addListener((ChannelFutureListener) f -> {
+                if (!f.isSuccess()) {
+                    finish(ctx, HealthCheckResult.unhealthy("cannot send the request: " + TcpHealthChecker.describe(f.cause())));
+                }
+            });
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (result.isDone()) {
+                    return;
+                }
+                if (msg instanceof ByteBuf buf) {
+                    HealthCheckResult r = parser.feed(buf);
+                    if (r != null) {
+                        finish(ctx, r);
+                    }
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            finish(ctx, parser.end());
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            finish(ctx, HealthCheckResult.unhealthy("I/O error: " + TcpHealthChecker.describe(cause)));
+        }
+
+        private void finish(ChannelHandlerContext ctx, HealthCheckResult r) {
+            if (timeout != null) {
+                timeout.cancel(false);
+            }
+            result.complete(r);
+            ctx.close();
+        }
+    }
+}

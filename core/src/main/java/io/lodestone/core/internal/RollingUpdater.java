@@ -1,0 +1,132 @@
+package io.lodestone.core.internal;
+
+import io.lodestone.core.RollingUpdate;
+import io.lodestone.core.ServerControl;
+import io.lodestone.core.ServerListener;
+import io.lodestone.core.ServerState;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Runs one {@link RollingUpdate}, one server at a time, asynchronously on the scheduler. */
+final class RollingUpdater {
+
+    private static final Logger log = LoggerFactory.getLogger(RollingUpdater.class);
+
+    private final BackendRuntime backend;
+    private final RollingUpdate update;
+    private final Scheduler scheduler;
+    private final ServerEvents events;
+    private final List<ServerRuntime> servers;
+    private final List<String> updated = new ArrayList<>();
+    private final CompletableFuture<RollingUpdate.Result> result = new CompletableFuture<>();
+
+    RollingUpdater(BackendRuntime backend, RollingUpdate update, Scheduler scheduler, ServerEvents events) {
+        this.backend = backend;
+        this.update = update;
+        this.scheduler = scheduler;
+        this.events = events;
+        this.servers = backend.servers();
+    }
+
+    CompletableFuture<RollingUpdate.Result> start() {
+        scheduler.schedule(() -> next(0), 0);
+        return result;
+    }
+
+    private void next(int i) {
+        if (i == servers.size()) {
+            log.info("rolling update of {} done: {}", backend.name(), updated);
+            result.complete(new RollingUpdate.Result(updated, null, null));
+            return;
+        }
+        ServerRuntime s = servers.get(i);
+        if (s.isRemoved()) {
+            next(i + 1);
+            return;
+        }
+        String name = s.server().name();
+        log.info("rolling update of {}: draining {}", backend.name(), name);
+        within(s.drain(), update.drainTimeout().toNanos()).whenComplete((ignored, drainError) -> {
+            if (drainError != null && log.isWarnEnabled()) {
+                log.warn("rolling update of {}: {} still has {} open after {} ms; updating anyway",
+                        backend.name(), name, s.load(), update.drainTimeout().toMillis());
+            }
+            CompletionStage<?> action;
+            try {
+                action = update.action().update(s);
+                if (action == null) {
+                    throw new IllegalStateException("the update action returned null");
+                }
+            } catch (RuntimeException e) {
+                fail(s, "update action failed: " + e);
+                return;
+            }
+            action.whenComplete((done, actionError) -> {
+                if (actionError != null) {
+                    fail(s, "update action failed: " + unwrap(actionError));
+                    return;
+                }
+                s.markUnverified("updated; waiting for health checks");
+                s.ready();
+                within(whenUp(s), update.healthyTimeout().toNanos()).whenComplete((up, healthError) -> {
+                    if (healthError != null) {
+                        fail(s, "not healthy within " + update.healthyTimeout().toMillis() + " ms (state " + s.state()
+                                + (s.lastCheck() != null ? ", last check " + s.lastCheck() : "") + ")");
+                    } else {
+                        updated.add(name);
+                        next(i + 1);
+                    }
+                });
+            });
+        });
+    }
+
+    private void fail(ServerRuntime s, String reason) {
+        log.warn("rolling update of {} stopped at {}: {}", backend.name(), s.server().name(), reason);
+        result.complete(new RollingUpdate.Result(updated, s.server().name(), reason));
+    }
+
+    /** A future completed when {@code s} is {@link ServerState#UP}. */
+    private CompletableFuture<Void> whenUp(ServerRuntime s) {
+        CompletableFuture<Void> up = new CompletableFuture<>();
+        ServerListener listener = (ServerControl server, ServerState from, ServerState to, String reason) -> {
+            if (server == s && to == ServerState.UP) {
+                up.complete(null);
+            }
+        };
+        events.add(listener);
+        up.whenComplete((v, e) -> events.remove(listener));
+        if (s.state() == ServerState.UP) {
+            up.complete(null);
+        }
+        return up;
+    }
+
+    /** {@code f}, failed with a {@link TimeoutException} when not done within {@code nanos} on the scheduler's clock. */
+    private <T> CompletableFuture<T> within(CompletableFuture<T> f, long nanos) {
+        if (f.isDone()) {
+            return f;
+        }
+        CompletableFuture<T> bounded = new CompletableFuture<>();
+        Scheduler.Task timer = scheduler.schedule(() -> bounded.completeExceptionally(new TimeoutException()), nanos);
+        f.whenComplete((v, e) -> {
+            timer.cancel();
+            if (e != null) {
+                bounded.completeExceptionally(e);
+            } else {
+                bounded.complete(v);
+            }
+        });
+        return bounded;
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
+    }
+}

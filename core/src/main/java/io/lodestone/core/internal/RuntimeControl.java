@@ -1,0 +1,122 @@
+package io.lodestone.core.internal;
+
+import io.lodestone.core.ProxyControl;
+import io.lodestone.core.RollingUpdate;
+import io.lodestone.core.Server;
+import io.lodestone.core.ServerControl;
+import io.lodestone.core.ServerListener;
+import io.lodestone.core.ServerStatus;
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.health.HealthChecker;
+import io.lodestone.core.health.internal.HealthMonitor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
+
+/**
+ * The proxy's {@link ProxyControl}: runtime control over the backends' runtime state, the listeners,
+ * the health monitors and rolling updates. Constructed by the proxy, or by tests with a manual clock
+ * and scheduler.
+ */
+public final class RuntimeControl implements ProxyControl {
+
+    private final Map<String, BackendRuntime> runtimes;
+    private final Scheduler scheduler;
+    private final ServerEvents events;
+
+    public RuntimeControl(Map<String, BackendRuntime> runtimes, Scheduler scheduler, ServerEvents events) {
+        this.runtimes = runtimes;
+        this.scheduler = scheduler;
+        this.events = events;
+    }
+
+    /** Starts the health checks of every backend that has one, with the checkers {@code checkers} makes. */
+    public void startHealthChecks(Function<HealthCheck, HealthChecker> checkers) {
+        Random random = new Random();
+        for (BackendRuntime b : runtimes.values()) {
+            HealthCheck check = b.config().healthCheck();
+            if (check != null) {
+                b.watcher(new HealthMonitor(b, checkers.apply(check), random));
+            }
+        }
+    }
+
+    /** Stops every health check. */
+    public void stopHealthChecks() {
+        for (BackendRuntime b : runtimes.values()) {
+            if (b.watcher() != null) {
+                b.watcher(null);
+            }
+        }
+    }
+
+    @Override
+    public ServerControl server(String backendName, String serverName) {
+        ServerRuntime s = runtime(backendName).server(serverName);
+        if (s == null) {
+            throw new IllegalArgumentException("server: " + serverName + " (no such server in backend " + backendName + ")");
+        }
+        return s;
+    }
+
+    @Override
+    public List<ServerControl> servers(String backendName) {
+        return List.copyOf(runtime(backendName).servers());
+    }
+
+    @Override
+    public int usableServers(String backendName) {
+        return runtime(backendName).usableServers();
+    }
+
+    @Override
+    public List<ServerStatus> status() {
+        List<ServerStatus> all = new ArrayList<>();
+        for (BackendRuntime b : runtimes.values()) {
+            for (ServerRuntime s : b.servers()) {
+                all.add(s.status());
+            }
+        }
+        return List.copyOf(all);
+    }
+
+    @Override
+    public ServerControl addServer(String backendName, Server server) {
+        Objects.requireNonNull(server, "server");
+        return runtime(backendName).addServer(server);
+    }
+
+    @Override
+    public CompletableFuture<Void> removeServer(String backendName, String serverName) {
+        return runtime(backendName).removeServer(serverName);
+    }
+
+    @Override
+    public void addListener(ServerListener listener) {
+        events.add(listener);
+    }
+
+    @Override
+    public void removeListener(ServerListener listener) {
+        events.remove(listener);
+    }
+
+    @Override
+    public CompletableFuture<RollingUpdate.Result> rollingUpdate(RollingUpdate update) {
+        Objects.requireNonNull(update, "update");
+        return new RollingUpdater(runtime(update.backendName()), update, scheduler, events).start();
+    }
+
+    /** Returns the runtime of a backend. */
+    public BackendRuntime runtime(String backendName) {
+        BackendRuntime b = runtimes.get(backendName);
+        if (b == null) {
+            throw new IllegalArgumentException("backend: " + backendName + " (no such backend)");
+        }
+        return b;
+    }
+}

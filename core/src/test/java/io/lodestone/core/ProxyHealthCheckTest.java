@@ -1,0 +1,126 @@
+package io.lodestone.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.internal.EngineContext;
+import io.lodestone.core.internal.Listener;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateEventExecutor;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+
+/** The health monitor starts with the proxy, probes real sockets on its event loop and stops with close(). */
+class ProxyHealthCheckTest {
+
+    /** A frontend that binds nothing: these tests exercise the proxy's health monitor only. */
+    private static final Frontend NO_FRONTEND = new Frontend() {
+        @Override
+        public String name() {
+            return "none";
+        }
+
+        @Override
+        public Set<String> backendNames() {
+            return Set.of("app");
+        }
+
+        @Override
+        public Listener start(EngineContext context) {
+            return new Listener() {
+                @Override
+                public List<InetSocketAddress> localAddresses() {
+                    return List.of();
+                }
+
+                @Override
+                public int openConnections() {
+                    return 0;
+                }
+
+                @Override
+                public Future<?> drain() {
+                    return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
+                }
+
+                @Override
+                public void closeAll() {
+                }
+            };
+        }
+    };
+
+    private static void await(BooleanSupplier condition, String what) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            LockSupport.parkNanos(1_000_000);
+        }
+    }
+
+    /** Answers each connection with {@code status} while running. */
+    private static final class StatusServer implements AutoCloseable {
+        final ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        volatile int status = 200;
+        final Thread thread = new Thread(this::loop, "status-server");
+
+        StatusServer() throws IOException {
+            thread.start();
+        }
+
+        private void loop() {
+            while (!socket.isClosed()) {
+                try (Socket s = socket.accept()) {
+                    s.setSoTimeout(2_000);
+                    s.getInputStream().read(new byte[1024]);
+                    s.getOutputStream().write(("HTTP/1.1 " + status + " X\r\nContent-Length: 0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                } catch (IOException e) {
+                    // closed by the test, or a probe that gave up
+                }
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            socket.close();
+            thread.join(5_000);
+        }
+    }
+
+    @Test
+    void aServerFailingItsStatusProbeGoesDownAndComesBack() throws Exception {
+        try (StatusServer backend = new StatusServer()) {
+            Backend app = Backend.named("app")
+                    .server("web1", "127.0.0.1:" + backend.socket.getLocalPort())
+                    .healthCheck(HealthCheck.http("/status").interval(Duration.ofMillis(50)).timeout(Duration.ofMillis(500)).rise(2).fall(2))
+                    .build();
+            List<String> changes = new CopyOnWriteArrayList<>();
+            try (Proxy proxy = Proxy.builder().backend(app).frontend(NO_FRONTEND).ioThreads(1).build()) {
+                proxy.control().addListener((s, from, to, reason) -> changes.add(from + "->" + to));
+                proxy.start();
+                ServerControl web1 = proxy.control().server("app", "web1");
+                await(() -> web1.lastCheck() != null && web1.lastCheck().isHealthy(), "a passed check");
+                backend.status = 503;
+                await(() -> web1.state() == ServerState.DOWN, "web1 down");
+                assertThat(web1.lastCheck().detail()).isEqualTo("HTTP 503 (expected: 200..399)");
+                assertThat(proxy.control().usableServers("app")).isZero();
+                backend.status = 200;
+                await(() -> web1.state() == ServerState.UP, "web1 up");
+                assertThat(changes).containsExactly("UP->DOWN", "DOWN->UP");
+            }
+        }
+    }
+}

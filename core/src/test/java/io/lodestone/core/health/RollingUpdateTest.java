@@ -1,0 +1,157 @@
+package io.lodestone.core.health;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.RollingUpdate;
+import io.lodestone.core.ServerControl;
+import io.lodestone.core.ServerState;
+import io.lodestone.core.internal.BackendRuntime;
+import io.lodestone.core.internal.RuntimeControl;
+import io.lodestone.core.internal.ServerEvents;
+import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.testing.ManualClock;
+import io.lodestone.core.testing.ManualScheduler;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/** Rolling updates with a manual clock and scheduler and a fake checker: success and failure paths. */
+class RollingUpdateTest {
+
+    private final ManualClock clock = new ManualClock();
+    private final ManualScheduler scheduler = new ManualScheduler(clock);
+    private final ServerEvents events = new ServerEvents();
+    private final FakeChecker checker = new FakeChecker();
+    private final List<String> log = new ArrayList<>();
+    private RuntimeControl control;
+
+    private RuntimeControl start(boolean checked) {
+        Backend.Builder b = Backend.named("app")
+                .server("web1", "127.0.0.1:8081")
+                .server("web2", "127.0.0.1:8082")
+                .server("web3", "127.0.0.1:8083");
+        if (checked) {
+            b.healthCheck(HealthCheck.custom(checker).interval(Duration.ofSeconds(2)).fastInterval(Duration.ofMillis(500)).rise(2).fall(2));
+        }
+        BackendRuntime runtime = new BackendRuntime(b.build(), clock, scheduler, events);
+        control = new RuntimeControl(Map.of("app", runtime), scheduler, events);
+        control.startHealthChecks(c -> checker);
+        return control;
+    }
+
+    /** Advances the manual clock in steps until {@code f} is done, at most {@code limit} of manual time. */
+    private <T> T run(CompletableFuture<T> f, Duration limit) {
+        Duration step = Duration.ofMillis(100);
+        for (long t = 0; t <= limit.toMillis() && !f.isDone(); t += step.toMillis()) {
+            scheduler.advance(step);
+        }
+        assertThat(f).as("done within %s of manual time", limit).isDone();
+        return f.join();
+    }
+
+    private String states() {
+        StringBuilder sb = new StringBuilder();
+        for (ServerControl s : control.servers("app")) {
+            sb.append(sb.length() == 0 ? "" : " ").append(s.server().name()).append('=').append(s.state());
+        }
+        return sb.toString();
+    }
+
+    @Test
+    void updatesEachServerInTurnWhileTheOthersServe() {
+        start(true);
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            log.add("update " + s.server().name() + ": " + states());
+            return CompletableFuture.completedFuture(null);
+        }).healthyTimeout(Duration.ofSeconds(10)).build();
+        RollingUpdate.Result result = run(control.rollingUpdate(update), Duration.ofSeconds(60));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.updated()).containsExactly("web1", "web2", "web3");
+        assertThat(result.failedServer()).isNull();
+        assertThat(log).containsExactly(
+                "update web1: web1=DRAIN web2=UP web3=UP",
+                "update web2: web1=UP web2=DRAIN web3=UP",
+                "update web3: web1=UP web2=UP web3=DRAIN");
+        assertThat(states()).isEqualTo("web1=UP web2=UP web3=UP");
+        assertThat(checker.calls("web1")).isGreaterThanOrEqualTo(2);   // came back through fresh checks
+    }
+
+    @Test
+    void stopsAtTheServerThatDoesNotComeBackHealthy() {
+        start(true);
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            log.add(s.server().name());
+            if (s.server().name().equals("web2")) {
+                checker.answer("web2", false);                       // the new version is broken
+            }
+            return CompletableFuture.completedFuture(null);
+        }).healthyTimeout(Duration.ofSeconds(10)).build();
+        RollingUpdate.Result result = run(control.rollingUpdate(update), Duration.ofSeconds(60));
+        assertThat(result.succeeded()).isFalse();
+        assertThat(result.failedServer()).isEqualTo("web2");
+        assertThat(result.reason()).contains("not healthy within 10000 ms").contains("fake failure");
+        assertThat(result.updated()).containsExactly("web1");
+        assertThat(log).containsExactly("web1", "web2");             // web3 untouched
+        assertThat(states()).isEqualTo("web1=UP web2=DOWN web3=UP");
+        assertThat(control.usableServers("app")).isEqualTo(2);
+    }
+
+    @Test
+    void stopsWhenTheUpdateActionFails() {
+        start(false);
+        RollingUpdate update = RollingUpdate.builder("app", s -> s.server().name().equals("web1")
+                ? CompletableFuture.failedFuture(new IllegalStateException("disk full"))
+                : CompletableFuture.completedFuture(null)).build();
+        RollingUpdate.Result result = run(control.rollingUpdate(update), Duration.ofSeconds(5));
+        assertThat(result.failedServer()).isEqualTo("web1");
+        assertThat(result.reason()).contains("disk full");
+        assertThat(result.updated()).isEmpty();
+        assertThat(states()).isEqualTo("web1=DRAIN web2=UP web3=UP");
+    }
+
+    @Test
+    void anActionThatThrowsFailsTheUpdateToo() {
+        start(false);
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            throw new IllegalArgumentException("no such image");
+        }).build();
+        RollingUpdate.Result result = run(control.rollingUpdate(update), Duration.ofSeconds(5));
+        assertThat(result.failedServer()).isEqualTo("web1");
+        assertThat(result.reason()).contains("no such image");
+    }
+
+    @Test
+    void waitsForOpenConnectionsUpToTheDrainTimeout() {
+        start(false);
+        ServerRuntime web1 = control.runtime("app").server("web1");
+        ServerRuntime web2 = control.runtime("app").server("web2");
+        assertThat(web1.tryAcquire()).isTrue();
+        assertThat(web2.tryAcquire()).isTrue();
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            log.add(s.server().name() + " load " + s.load() + " at " + Duration.ofNanos(clock.nanoTime()).toSeconds() + "s");
+            return CompletableFuture.completedFuture(null);
+        }).drainTimeout(Duration.ofSeconds(30)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
+        scheduler.advance(Duration.ofSeconds(5));
+        assertThat(log).isEmpty();                                   // web1 still has a connection
+        web1.release();
+        scheduler.runDue();
+        assertThat(log).containsExactly("web1 load 0 at 5s");
+        RollingUpdate.Result result = run(f, Duration.ofSeconds(60));  // web2 never drains: updated after 30 s anyway
+        assertThat(result.succeeded()).isTrue();
+        assertThat(log).containsExactly("web1 load 0 at 5s", "web2 load 1 at 35s", "web3 load 0 at 35s");
+        web2.release();
+    }
+
+    @Test
+    void anUnknownBackendIsRefused() {
+        start(false);
+        RollingUpdate update = RollingUpdate.builder("nope", s -> CompletableFuture.completedFuture(null)).build();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> control.rollingUpdate(update))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("backend: nope");
+    }
+}
