@@ -1,0 +1,85 @@
+package io.lodestone.examples;
+
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * How long a long-running command runs. On the command line: until the JVM is asked to stop (SIGTERM,
+ * SIGINT/Ctrl-C), when a shutdown hook closes it gracefully. In tests: until {@link #stop()}.
+ */
+public abstract class Lifetime {
+
+    Lifetime() {
+    }
+
+    /** Until the JVM shuts down; the shutdown hook closes what runs. */
+    public static Lifetime untilShutdown() {
+        return new UntilShutdown();
+    }
+
+    /** Until {@link #stop()} is called; for tests and for embedding the commands. */
+    public static Lifetime untilStopped() {
+        return new UntilStopped();
+    }
+
+    /** Blocks until the lifetime ends and {@code running} has been closed; returns the exit status. */
+    public abstract int hold(Running running);
+
+    /**
+     * Ends the lifetime: what {@link #hold(Running)} holds is closed and {@code hold} returns. Idempotent;
+     * a lifetime that has been stopped before {@code hold} closes at once.
+     */
+    public abstract void stop();
+
+    private static void awaitUninterruptibly(CountDownLatch latch) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                latch.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static final class UntilShutdown extends Lifetime {
+        private final CountDownLatch closed = new CountDownLatch(1);
+
+        @Override
+        public int hold(Running running) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    running.close();
+                } finally {
+                    closed.countDown();
+                }
+            }, "lodestone-shutdown"));
+            awaitUninterruptibly(closed);
+            return 0;
+        }
+
+        @Override
+        public void stop() {
+            throw new UnsupportedOperationException("a JVM lifetime ends with the JVM (SIGTERM, Ctrl-C)");
+        }
+    }
+
+    private static final class UntilStopped extends Lifetime {
+        private final CountDownLatch stopped = new CountDownLatch(1);
+
+        @Override
+        public int hold(Running running) {
+            awaitUninterruptibly(stopped);
+            running.close();
+            return 0;
+        }
+
+        @Override
+        public void stop() {
+            stopped.countDown();
+        }
+    }
+}

@@ -1,0 +1,146 @@
+package io.lodestone.examples.gateway;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Frontend;
+import io.lodestone.core.Proxy;
+import io.lodestone.examples.Lifetime;
+import io.lodestone.examples.Running;
+import io.lodestone.examples.UsageException;
+import io.lodestone.l4.TcpFrontend;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.util.List;
+
+/**
+ * The {@code gateway} command: a Lodestone proxy configured from the command line, for benchmarks,
+ * black-box checks and quick use. It runs in the foreground until SIGTERM or SIGINT, then closes
+ * gracefully.
+ *
+ * <pre>
+ * java -jar lodestone-examples.jar gateway --mode tcp --listen 127.0.0.1:8080 \
+ *     --backend 127.0.0.1:9001,127.0.0.1:9002 --balance leastconn --timeout-connect 500ms
+ * </pre>
+ *
+ * <p>The proxy has one frontend named {@value #FRONTEND} and one backend named {@value #BACKEND}
+ * whose servers are named {@code s1}, {@code s2}, ... in the order given.
+ */
+public final class Gateway {
+
+    /** The name of the gateway's frontend. */
+    public static final String FRONTEND = "gateway";
+
+    /** The name of the gateway's backend. */
+    public static final String BACKEND = "backend";
+
+    private Gateway() {
+    }
+
+    /** The command's help text. */
+    public static String usage() {
+        return String.join("\n",
+                "usage: gateway --listen HOST:PORT --backend HOST:PORT [--backend HOST:PORT ...] [options]",
+                "",
+                "  --mode tcp|http          tcp relays connections (default); http is not available yet",
+                "  --listen HOST:PORT       address to listen on (*:PORT or :PORT for every interface)",
+                "  --backend HOST:PORT      a server; repeat the flag or give a comma-separated list",
+                "                           (servers are named s1, s2, ... in backend 'backend')",
+                "  --balance NAME           roundrobin (default), leastconn, source, random or p2c",
+                "  --retries N              other servers tried after a failed connect (default 3)",
+                "  --timeout-connect DUR    per connection attempt (default 5s)",
+                "  --timeout-client DUR     client idle timeout (default 5m; 0 disables it)",
+                "  --timeout-server DUR     server idle timeout (default 60s)",
+                "  --io-threads N           I/O threads (default: twice the available processors)",
+                "  --help                   this text",
+                "",
+                "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
+                "Flags also take the form --flag=value. Runs until SIGTERM or Ctrl-C, then closes gracefully.",
+                "");
+    }
+
+    /**
+     * Builds the proxy the options describe, not started.
+     *
+     * @throws UsageException when the options ask for what this build cannot do yet ({@code --mode http})
+     */
+    public static Proxy newProxy(GatewayOptions options) throws UsageException {
+        Backend.Builder backend = Backend.named(BACKEND).balance(options.balance().strategy());
+        List<HostPort> servers = options.backends();
+        for (int i = 0; i < servers.size(); i++) {
+            backend.server("s" + (i + 1), servers.get(i).toString());
+        }
+        options.retries().ifPresent(backend::retries);
+        options.connectTimeout().ifPresent(backend::connectTimeout);
+        options.serverTimeout().ifPresent(backend::serverTimeout);
+        Proxy.Builder proxy = Proxy.builder()
+                .backend(backend)
+                .frontend(frontend(options));
+        if (options.ioThreads() > 0) {
+            proxy.ioThreads(options.ioThreads());
+        }
+        return proxy.build();
+    }
+
+    private static Frontend frontend(GatewayOptions options) throws UsageException {
+        if (options.mode() == GatewayOptions.Mode.HTTP) {
+            throw new UsageException("--mode http: HTTP (L7) mode is not available yet; use --mode tcp");
+        }
+        TcpFrontend.Builder tcp = TcpFrontend.bind(options.listen().toString())
+                .name(FRONTEND)
+                .defaultBackend(BACKEND);
+        options.clientTimeout().ifPresent(tcp::clientTimeout);
+        return tcp.build();
+    }
+
+    /**
+     * Builds and starts the proxy, prints one line saying where it listens, and returns it running.
+     *
+     * @throws UsageException as {@link #newProxy(GatewayOptions)}
+     * @throws IllegalStateException when the address cannot be bound
+     */
+    public static Running start(GatewayOptions options, PrintStream out) throws UsageException {
+        Proxy proxy = newProxy(options);
+        proxy.start();
+        InetSocketAddress bound = proxy.localAddresses(FRONTEND).get(0);
+        StringBuilder line = new StringBuilder("gateway: listening on ")
+                .append(format(bound)).append(" (").append(options.mode().flagValue()).append(", ")
+                .append(options.balance().flagValue()).append(") ->");
+        List<HostPort> servers = options.backends();
+        for (int i = 0; i < servers.size(); i++) {
+            line.append(i == 0 ? " s" : ", s").append(i + 1).append(' ').append(servers.get(i));
+        }
+        out.println(line);
+        out.flush();
+        return proxy::close;
+    }
+
+    /**
+     * Runs the command: parses {@code args}, starts the gateway and holds it for {@code lifetime}.
+     * Returns the exit status: 0 after a graceful close, 2 for a usage error, 1 when it cannot start.
+     */
+    public static int run(List<String> args, PrintStream out, PrintStream err, Lifetime lifetime) {
+        if (args.contains("--help") || args.contains("-h")) {
+            out.print(usage());
+            return 0;
+        }
+        Running running;
+        try {
+            running = start(GatewayOptions.parse(args), out);
+        } catch (UsageException e) {
+            err.println("gateway: " + e.getMessage());
+            err.println("Try 'gateway --help'.");
+            return 2;
+        } catch (IllegalArgumentException e) {
+            err.println("gateway: " + e.getMessage());
+            return 2;
+        } catch (RuntimeException e) {
+            err.println("gateway: cannot start: " + e.getMessage());
+            return 1;
+        }
+        return lifetime.hold(running);
+    }
+
+    private static String format(InetSocketAddress address) {
+        String host = address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
+    }
+}

@@ -1,0 +1,373 @@
+package io.lodestone.examples.gateway;
+
+import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.examples.UsageException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * The gateway launcher's command line, parsed and checked: immutable, and made without starting
+ * anything. {@link Gateway#newProxy(GatewayOptions)} turns it into a proxy.
+ *
+ * <pre>{@code
+ * GatewayOptions o = GatewayOptions.parse(List.of(
+ *         "--mode", "tcp", "--listen", "127.0.0.1:8080",
+ *         "--backend", "127.0.0.1:9001,127.0.0.1:9002", "--balance=leastconn"));
+ * }</pre>
+ *
+ * <p>Flags take their value as the next argument or after {@code =}. Durations are a whole number
+ * with a unit: {@code ms}, {@code s}, {@code m} or {@code h}.
+ */
+public final class GatewayOptions {
+
+    /** How the gateway proxies. */
+    public enum Mode {
+        /** Relays TCP connections (the L4 engine). */
+        TCP,
+        /** Proxies HTTP requests (the L7 engine). */
+        HTTP;
+
+        /** The flag value, {@code tcp} or {@code http}. */
+        public String flagValue() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** The {@code --balance} choices, named as in HAProxy. */
+    public enum Balance {
+        /** Smooth weighted round robin. */
+        ROUNDROBIN("roundrobin"),
+        /** Least connections. */
+        LEASTCONN("leastconn"),
+        /** Consistent hash of the client's address. */
+        SOURCE("source"),
+        /** Random. */
+        RANDOM("random"),
+        /** Power of two random choices. */
+        P2C("p2c");
+
+        private final String flagValue;
+
+        Balance(String flagValue) {
+            this.flagValue = flagValue;
+        }
+
+        /** The flag value, e.g. {@code leastconn}. */
+        public String flagValue() {
+            return flagValue;
+        }
+
+        /** The balancing strategy this choice stands for. */
+        public BalancingStrategy strategy() {
+            switch (this) {
+                case LEASTCONN:
+                    return BalancingStrategy.leastConnections();
+                case SOURCE:
+                    return BalancingStrategy.sourceHash();
+                case RANDOM:
+                    return BalancingStrategy.random();
+                case P2C:
+                    return BalancingStrategy.powerOfTwoChoices();
+                default:
+                    return BalancingStrategy.roundRobin();
+            }
+        }
+
+        static Balance of(String value) {
+            for (Balance b : values()) {
+                if (b.flagValue.equals(value)) {
+                    return b;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** The most I/O threads {@code --io-threads} accepts. */
+    public static final int MAX_IO_THREADS = 1024;
+
+    /** The most retries {@code --retries} accepts (as {@code Backend.Builder.retries}). */
+    public static final int MAX_RETRIES = 100;
+
+    private static final String DURATION = "a duration like 500ms, 5s, 2m, 1h";
+
+    private final Mode mode;
+    private final HostPort listen;
+    private final List<HostPort> backends;
+    private final Balance balance;
+    private final Integer retries;
+    private final Duration connectTimeout;
+    private final Duration clientTimeout;
+    private final Duration serverTimeout;
+    private final int ioThreads;
+
+    private GatewayOptions(Parser p) {
+        this.mode = p.mode != null ? p.mode : Mode.TCP;
+        this.listen = p.listen;
+        this.backends = List.copyOf(p.backends);
+        this.balance = p.balance != null ? p.balance : Balance.ROUNDROBIN;
+        this.retries = p.retries;
+        this.connectTimeout = p.connectTimeout;
+        this.clientTimeout = p.clientTimeout;
+        this.serverTimeout = p.serverTimeout;
+        this.ioThreads = p.ioThreads;
+    }
+
+    /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
+    public static GatewayOptions parse(String... args) throws UsageException {
+        return parse(Arrays.asList(args));
+    }
+
+    /**
+     * Parses the arguments that follow {@code gateway}.
+     *
+     * @throws UsageException naming the flag and the value when a flag is unknown, given twice or
+     *     without a value, a value does not parse, or {@code --listen} or {@code --backend} is missing
+     */
+    public static GatewayOptions parse(List<String> args) throws UsageException {
+        Objects.requireNonNull(args, "args");
+        Parser p = new Parser();
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            if (!arg.startsWith("--") || arg.length() == 2) {
+                throw new UsageException("unexpected argument: " + arg + " (flags start with --; see --help)");
+            }
+            int eq = arg.indexOf('=');
+            String flag = eq < 0 ? arg : arg.substring(0, eq);
+            if (!Parser.FLAGS.contains(flag)) {
+                throw new UsageException("unknown flag: " + flag + " (see --help)");
+            }
+            String value;
+            if (eq >= 0) {
+                value = arg.substring(eq + 1);
+            } else if (i + 1 < args.size() && !args.get(i + 1).startsWith("--")) {
+                value = args.get(++i);
+            } else {
+                throw new UsageException(flag + ": missing value");
+            }
+            p.accept(flag, value);
+        }
+        if (p.listen == null) {
+            throw new UsageException("--listen: missing (expected: --listen HOST:PORT)");
+        }
+        if (p.backends.isEmpty()) {
+            throw new UsageException("--backend: missing (expected: at least one --backend HOST:PORT)");
+        }
+        return new GatewayOptions(p);
+    }
+
+    /** The proxy mode (default {@link Mode#TCP}). */
+    public Mode mode() {
+        return mode;
+    }
+
+    /** The address to listen on. */
+    public HostPort listen() {
+        return listen;
+    }
+
+    /** The servers, in order; they are named {@code s1}, {@code s2}, ... */
+    public List<HostPort> backends() {
+        return backends;
+    }
+
+    /** The balancing strategy (default {@link Balance#ROUNDROBIN}). */
+    public Balance balance() {
+        return balance;
+    }
+
+    /** The retry count, when given; otherwise the backend's default applies. */
+    public OptionalInt retries() {
+        return retries != null ? OptionalInt.of(retries) : OptionalInt.empty();
+    }
+
+    /** The connect timeout, when given. */
+    public Optional<Duration> connectTimeout() {
+        return Optional.ofNullable(connectTimeout);
+    }
+
+    /** The client idle timeout, when given; {@link Duration#ZERO} disables it. */
+    public Optional<Duration> clientTimeout() {
+        return Optional.ofNullable(clientTimeout);
+    }
+
+    /** The server timeout, when given. */
+    public Optional<Duration> serverTimeout() {
+        return Optional.ofNullable(serverTimeout);
+    }
+
+    /** The number of I/O threads, or 0 for the default. */
+    public int ioThreads() {
+        return ioThreads;
+    }
+
+    @Override
+    public String toString() {
+        return "GatewayOptions{mode=" + mode.flagValue() + " listen=" + listen + " backends=" + backends
+                + " balance=" + balance.flagValue() + (retries != null ? " retries=" + retries : "")
+                + (connectTimeout != null ? " connectTimeout=" + connectTimeout : "")
+                + (clientTimeout != null ? " clientTimeout=" + clientTimeout : "")
+                + (serverTimeout != null ? " serverTimeout=" + serverTimeout : "")
+                + (ioThreads > 0 ? " ioThreads=" + ioThreads : "") + "}";
+    }
+
+    /**
+     * Parses a duration: a whole number and a unit ({@code ms}, {@code s}, {@code m}, {@code h});
+     * returns {@code null} when {@code value} is not one. A bare {@code 0} is zero.
+     */
+    static Duration parseDuration(String value) {
+        if (value.equals("0")) {
+            return Duration.ZERO;
+        }
+        int digits = 0;
+        while (digits < value.length() && value.charAt(digits) >= '0' && value.charAt(digits) <= '9') {
+            digits++;
+        }
+        if (digits == 0 || digits > 9) {
+            return null;
+        }
+        long n = Long.parseLong(value.substring(0, digits));
+        switch (value.substring(digits)) {
+            case "ms":
+                return Duration.ofMillis(n);
+            case "s":
+                return Duration.ofSeconds(n);
+            case "m":
+                return Duration.ofMinutes(n);
+            case "h":
+                return Duration.ofHours(n);
+            default:
+                return null;
+        }
+    }
+
+    /** The mutable state of one parse. */
+    private static final class Parser {
+        static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
+                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads");
+
+        private final Set<String> seen = new HashSet<>();
+        Mode mode;
+        HostPort listen;
+        final List<HostPort> backends = new ArrayList<>();
+        Balance balance;
+        Integer retries;
+        Duration connectTimeout;
+        Duration clientTimeout;
+        Duration serverTimeout;
+        int ioThreads;
+
+        void accept(String flag, String value) throws UsageException {
+            if (!flag.equals("--backend") && !seen.add(flag)) {
+                throw new UsageException(flag + ": " + value + " (given more than once)");
+            }
+            switch (flag) {
+                case "--mode":
+                    mode = value.equals("tcp") ? Mode.TCP : value.equals("http") ? Mode.HTTP : null;
+                    if (mode == null) {
+                        throw bad(flag, value, "tcp or http");
+                    }
+                    break;
+                case "--listen":
+                    listen = listenAddress(flag, value);
+                    break;
+                case "--backend":
+                    backends(flag, value);
+                    break;
+                case "--balance":
+                    balance = Balance.of(value);
+                    if (balance == null) {
+                        throw bad(flag, value, "roundrobin, leastconn, source, random or p2c");
+                    }
+                    break;
+                case "--retries":
+                    retries = integer(flag, value, 0, MAX_RETRIES);
+                    break;
+                case "--timeout-connect":
+                    connectTimeout = duration(flag, value, false);
+                    break;
+                case "--timeout-client":
+                    clientTimeout = duration(flag, value, true);
+                    break;
+                case "--timeout-server":
+                    serverTimeout = duration(flag, value, false);
+                    break;
+                case "--io-threads":
+                    ioThreads = integer(flag, value, 1, MAX_IO_THREADS);
+                    break;
+                default:
+                    throw new UsageException("unknown flag: " + flag + " (see --help)");
+            }
+        }
+
+        private static HostPort listenAddress(String flag, String value) throws UsageException {
+            HostPort hp = HostPort.parse(value);
+            if (hp == null) {
+                throw bad(flag, value, "HOST:PORT, e.g. 127.0.0.1:8080 or *:8080");
+            }
+            return hp;
+        }
+
+        private void backends(String flag, String value) throws UsageException {
+            String expected = "HOST:PORT or a comma-separated list of them";
+            if (value.isEmpty()) {
+                throw bad(flag, value, expected);
+            }
+            int start = 0;
+            while (start <= value.length()) {
+                int comma = value.indexOf(',', start);
+                int end = comma < 0 ? value.length() : comma;
+                String one = value.substring(start, end).trim();
+                HostPort hp = one.isEmpty() ? null : HostPort.parse(one);
+                if (hp == null || hp.anyHost() || hp.port() == 0) {
+                    throw new UsageException(flag + ": " + value + " (expected: " + expected
+                            + "; " + (one.isEmpty() ? "empty entry" : "bad entry " + one) + ")");
+                }
+                backends.add(hp);
+                start = end + 1;
+            }
+        }
+
+        private static int integer(String flag, String value, int min, int max) throws UsageException {
+            String expected = "an integer in " + min + ".." + max;
+            if (value.isEmpty() || value.length() > 9) {
+                throw bad(flag, value, expected);
+            }
+            int n = 0;
+            for (int i = 0; i < value.length(); i++) {
+                char c = value.charAt(i);
+                if (c < '0' || c > '9') {
+                    throw bad(flag, value, expected);
+                }
+                n = n * 10 + (c - '0');
+            }
+            if (n < min || n > max) {
+                throw bad(flag, value, expected);
+            }
+            return n;
+        }
+
+        private static Duration duration(String flag, String value, boolean zeroAllowed) throws UsageException {
+            Duration d = parseDuration(value);
+            if (d == null) {
+                throw bad(flag, value, DURATION + (zeroAllowed ? "; 0 disables it" : ""));
+            }
+            if (d.isZero() && !zeroAllowed) {
+                throw bad(flag, value, "a duration above zero like 500ms, 5s");
+            }
+            return d;
+        }
+
+        private static UsageException bad(String flag, String value, String expected) {
+            return new UsageException(flag + ": " + value + " (expected: " + expected + ")");
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** Helpers the examples share, such as an embedded HTTP backend. */
+package io.lodestone.examples.support;

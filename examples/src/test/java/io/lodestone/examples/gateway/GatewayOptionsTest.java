@@ -1,0 +1,224 @@
+package io.lodestone.examples.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Proxy;
+import io.lodestone.core.ServerControl;
+import io.lodestone.examples.MainRunner;
+import io.lodestone.examples.UsageException;
+import io.lodestone.examples.gateway.GatewayOptions.Balance;
+import io.lodestone.examples.gateway.GatewayOptions.Mode;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.OptionalInt;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class GatewayOptionsTest {
+
+    private static final String[] MINIMAL = {"--listen", "127.0.0.1:8080", "--backend", "127.0.0.1:9001"};
+
+    @Test
+    void minimalCommandLineTakesTheDefaults() throws Exception {
+        GatewayOptions o = GatewayOptions.parse(MINIMAL);
+        assertThat(o.mode()).isEqualTo(Mode.TCP);
+        assertThat(o.listen()).isEqualTo(new HostPort("127.0.0.1", 8080));
+        assertThat(o.backends()).containsExactly(new HostPort("127.0.0.1", 9001));
+        assertThat(o.balance()).isEqualTo(Balance.ROUNDROBIN);
+        assertThat(o.retries()).isEmpty();
+        assertThat(o.connectTimeout()).isEmpty();
+        assertThat(o.clientTimeout()).isEmpty();
+        assertThat(o.serverTimeout()).isEmpty();
+        assertThat(o.ioThreads()).isZero();
+    }
+
+    @Test
+    void everyFlagWithItsValueAsTheNextArgument() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "0.0.0.0:18115",
+                "--backend", "127.0.0.1:18081", "--backend", "localhost:18082", "--balance", "leastconn",
+                "--retries", "5", "--timeout-connect", "500ms", "--timeout-client", "2m",
+                "--timeout-server", "1h", "--io-threads", "3");
+        assertEveryFlag(o);
+    }
+
+    @Test
+    void everyFlagWithItsValueAfterAnEqualsSign() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode=http", "--listen=0.0.0.0:18115",
+                "--backend=127.0.0.1:18081", "--backend=localhost:18082", "--balance=leastconn",
+                "--retries=5", "--timeout-connect=500ms", "--timeout-client=2m",
+                "--timeout-server=1h", "--io-threads=3");
+        assertEveryFlag(o);
+    }
+
+    private static void assertEveryFlag(GatewayOptions o) {
+        assertThat(o.mode()).isEqualTo(Mode.HTTP);
+        assertThat(o.listen()).isEqualTo(new HostPort("0.0.0.0", 18115));
+        assertThat(o.backends()).containsExactly(new HostPort("127.0.0.1", 18081), new HostPort("localhost", 18082));
+        assertThat(o.balance()).isEqualTo(Balance.LEASTCONN);
+        assertThat(o.retries()).isEqualTo(OptionalInt.of(5));
+        assertThat(o.connectTimeout()).contains(Duration.ofMillis(500));
+        assertThat(o.clientTimeout()).contains(Duration.ofMinutes(2));
+        assertThat(o.serverTimeout()).contains(Duration.ofHours(1));
+        assertThat(o.ioThreads()).isEqualTo(3);
+    }
+
+    @Test
+    void backendTakesACommaSeparatedListAndRepeats() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--listen", ":8080",
+                "--backend", "127.0.0.1:1,127.0.0.1:2", "--backend=[::1]:3", "--backend", "db.internal:4, 10.0.0.5:5");
+        assertThat(o.backends()).containsExactly(new HostPort("127.0.0.1", 1), new HostPort("127.0.0.1", 2),
+                new HostPort("::1", 3), new HostPort("db.internal", 4), new HostPort("10.0.0.5", 5));
+        assertThat(o.backends().get(2)).hasToString("[::1]:3");
+        assertThat(o.listen().anyHost()).isTrue();
+        assertThat(o.listen()).hasToString("*:8080");
+    }
+
+    @Test
+    void listenTakesEveryInterfaceForms() throws Exception {
+        assertThat(GatewayOptions.parse("--listen", "*:81", "--backend", "h:1").listen()).isEqualTo(new HostPort("", 81));
+        assertThat(GatewayOptions.parse("--listen", "[::]:82", "--backend", "h:1").listen()).isEqualTo(new HostPort("::", 82));
+        assertThat(GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "h:1").listen().port()).isZero();
+    }
+
+    @ParameterizedTest
+    @CsvSource({"roundrobin,ROUNDROBIN", "leastconn,LEASTCONN", "source,SOURCE", "random,RANDOM", "p2c,P2C"})
+    void everyBalanceName(String flag, Balance expected) throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--balance", flag);
+        assertThat(o.balance()).isEqualTo(expected);
+        assertThat(o.balance().flagValue()).isEqualTo(flag);
+        assertThat(o.balance().strategy().newBalancer()).isNotNull();
+    }
+
+    @ParameterizedTest
+    @CsvSource({"1ms,PT0.001S", "250ms,PT0.25S", "5s,PT5S", "90s,PT1M30S", "2m,PT2M", "1h,PT1H", "0,PT0S", "0s,PT0S"})
+    void durations(String value, Duration expected) {
+        assertThat(GatewayOptions.parseDuration(value)).isEqualTo(expected);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"''", "5", "5x", "ms", "-5s", "1.5s", "5 s", "5S", "1d", "9999999999s", "s5"})
+    void notDurations(String value) {
+        assertThat(GatewayOptions.parseDuration(value)).isNull();
+    }
+
+    @Test
+    void clientTimeoutZeroDisablesIt() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--timeout-client", "0");
+        assertThat(o.clientTimeout()).contains(Duration.ZERO);
+    }
+
+    @Test
+    void optionsBuildAProxyWithServersNamedInOrderAndNothingStarted() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001,127.0.0.1:9002",
+                "--backend", "127.0.0.1:9003", "--retries", "1", "--timeout-connect", "250ms", "--timeout-server", "3s",
+                "--timeout-client", "0", "--io-threads", "1");
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(proxy.backends()).containsOnlyKeys(Gateway.BACKEND);
+            var backend = proxy.backends().get(Gateway.BACKEND);
+            assertThat(backend.servers()).extracting(s -> s.name() + " " + s.address().getPort())
+                    .containsExactly("s1 9001", "s2 9002", "s3 9003");
+            assertThat(backend.retries()).isEqualTo(1);
+            assertThat(backend.connectTimeout()).isEqualTo(Duration.ofMillis(250));
+            assertThat(backend.serverTimeout()).isEqualTo(Duration.ofSeconds(3));
+            assertThat(proxy.frontends()).extracting(f -> f.name()).containsExactly(Gateway.FRONTEND);
+            assertThat(proxy.control().servers(Gateway.BACKEND)).extracting(ServerControl::load).containsOnly(0);
+            assertThatThrownBy(() -> proxy.port()).isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    @Test
+    void httpModeIsNotAvailableYet() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1");
+        assertThatThrownBy(() -> Gateway.newProxy(o))
+                .isInstanceOf(UsageException.class)
+                .hasMessageStartingWith("--mode http: HTTP (L7) mode is not available yet");
+    }
+
+    static Stream<Arguments> badCommandLines() {
+        List<Arguments> cases = new ArrayList<>();
+        cases.add(bad("--mode http: HTTP (L7) mode is not available yet; use --mode tcp", "--mode", "http"));
+        cases.add(bad("--mode: udp (expected: tcp or http)", "--mode", "udp"));
+        cases.add(bad("--mode: TCP (expected: tcp or http)", "--mode=TCP"));
+        cases.add(bad("--timeout-connect: 5x (expected: a duration like 500ms, 5s, 2m, 1h)", "--timeout-connect", "5x"));
+        cases.add(bad("--timeout-connect: 0s (expected: a duration above zero like 500ms, 5s)", "--timeout-connect=0s"));
+        cases.add(bad("--timeout-server: 10 (expected: a duration like 500ms, 5s, 2m, 1h)", "--timeout-server", "10"));
+        cases.add(bad("--timeout-server: 0 (expected: a duration above zero like 500ms, 5s)", "--timeout-server", "0"));
+        cases.add(bad("--timeout-client: soon (expected: a duration like 500ms, 5s, 2m, 1h; 0 disables it)", "--timeout-client=soon"));
+        cases.add(bad("--balance: leastconns (expected: roundrobin, leastconn, source, random or p2c)", "--balance", "leastconns"));
+        cases.add(bad("--retries: -1 (expected: an integer in 0..100)", "--retries=-1"));
+        cases.add(bad("--retries: 101 (expected: an integer in 0..100)", "--retries", "101"));
+        cases.add(bad("--retries: three (expected: an integer in 0..100)", "--retries", "three"));
+        cases.add(bad("--io-threads: 0 (expected: an integer in 1..1024)", "--io-threads", "0"));
+        cases.add(bad("--io-threads: 4096 (expected: an integer in 1..1024)", "--io-threads=4096"));
+        cases.add(bad("--retries: missing value", "--retries"));
+        cases.add(bad("unknown flag: --colour (see --help)", "--colour", "red"));
+        cases.add(bad("unknown flag: --balance-mode (see --help)", "--balance-mode=x"));
+        cases.add(bad("unexpected argument: extra (flags start with --; see --help)", "extra"));
+        cases.add(bad("--mode: tcp (given more than once)", "--mode", "tcp", "--mode", "tcp"));
+        return cases.stream();
+    }
+
+    private static Arguments bad(String message, String... extra) {
+        List<String> args = new ArrayList<>(List.of(MINIMAL));
+        args.addAll(List.of(extra));
+        return Arguments.of(message, args);
+    }
+
+    @ParameterizedTest
+    @MethodSource("badCommandLines")
+    void badFlagOrValueExits2NamingIt(String message, List<String> args) {
+        assertExits2(message, args.toArray(String[]::new));
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "--listen: missing (expected: --listen HOST:PORT)|--backend 127.0.0.1:1",
+        "--backend: missing (expected: at least one --backend HOST:PORT)|--listen 127.0.0.1:1",
+        "--listen: missing (expected: --listen HOST:PORT)|''",
+        "--listen: 8080 (expected: HOST:PORT, e.g. 127.0.0.1:8080 or *:8080)|--listen 8080 --backend h:1",
+        "--listen: host:port (expected: HOST:PORT, e.g. 127.0.0.1:8080 or *:8080)|--listen host:port --backend h:1",
+        "--listen: 127.0.0.1:65536 (expected: HOST:PORT, e.g. 127.0.0.1:8080 or *:8080)|--listen 127.0.0.1:65536 --backend h:1",
+        "--listen: 127.0.0.1:1 (given more than once)|--listen 127.0.0.1:0 --listen 127.0.0.1:1 --backend h:1",
+        "--listen: missing value|--listen --backend h:1",
+        "--backend: h:1,,h:2 (expected: HOST:PORT or a comma-separated list of them; empty entry)|--listen :1 --backend h:1,,h:2",
+        "--backend: h:1, (expected: HOST:PORT or a comma-separated list of them; empty entry)|--listen :1 --backend h:1,",
+        "--backend: h:1,nope (expected: HOST:PORT or a comma-separated list of them; bad entry nope)|--listen :1 --backend h:1,nope",
+        "--backend: :80 (expected: HOST:PORT or a comma-separated list of them; bad entry :80)|--listen :1 --backend :80",
+        "--backend: h:0 (expected: HOST:PORT or a comma-separated list of them; bad entry h:0)|--listen :1 --backend h:0",
+        "--backend: bad/host:80 (expected: HOST:PORT or a comma-separated list of them; bad entry bad/host:80)|--listen :1 --backend bad/host:80",
+    })
+    void missingOrMalformedAddressesExit2NamingTheFlag(String message, String commandLine) {
+        assertExits2(message, commandLine.isEmpty() ? new String[0] : commandLine.split(" "));
+    }
+
+    @Test
+    void emptyBackendValueAfterEqualsSign() {
+        assertExits2("--backend:  (expected: HOST:PORT or a comma-separated list of them)", "--listen", ":1", "--backend=");
+    }
+
+    @Test
+    void helpPrintsTheFlagsAndExits0() {
+        MainRunner r = MainRunner.complete("gateway", "--help");
+        assertThat(r.awaitStatus()).isZero();
+        assertThat(r.out()).startsWith("usage: gateway --listen HOST:PORT --backend HOST:PORT")
+                .contains("--mode tcp|http", "--balance NAME", "--retries N", "--timeout-connect DUR",
+                        "--timeout-client DUR", "--timeout-server DUR", "--io-threads N");
+        assertThat(r.err()).isEmpty();
+    }
+
+    private static void assertExits2(String message, String... gatewayArgs) {
+        String[] args = new String[gatewayArgs.length + 1];
+        args[0] = "gateway";
+        System.arraycopy(gatewayArgs, 0, args, 1, gatewayArgs.length);
+        MainRunner r = MainRunner.complete(args);
+        assertThat(r.awaitStatus()).as("exit status of %s", List.of(args)).isEqualTo(2);
+        assertThat(r.err()).startsWith("gateway: " + message + "\n").contains("Try 'gateway --help'.");
+        assertThat(r.out()).isEmpty();
+    }
+}

@@ -1,0 +1,87 @@
+package io.lodestone.examples.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.examples.Http;
+import io.lodestone.examples.MainRunner;
+import io.lodestone.examples.support.EmbeddedHttpServer;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class GatewayTcpTest {
+
+    private static EmbeddedHttpServer one;
+    private static EmbeddedHttpServer two;
+
+    @BeforeAll
+    static void startBackends() {
+        one = EmbeddedHttpServer.start("one", "127.0.0.1", 0);
+        two = EmbeddedHttpServer.start("two", "127.0.0.1", 0);
+    }
+
+    @AfterAll
+    static void stopBackends() {
+        one.close();
+        two.close();
+    }
+
+    @Test
+    void relaysToBothBackendsRoundRobinAndClosesOnStop() throws Exception {
+        int port;
+        try (MainRunner r = MainRunner.start("gateway", "--mode", "tcp", "--listen", "127.0.0.1:0",
+                "--backend", one.hostPort() + "," + two.hostPort(), "--timeout-connect=1s")) {
+            port = r.awaitPort("gateway: listening on ");
+            assertThat(r.out()).isEqualTo("gateway: listening on 127.0.0.1:" + port + " (tcp, roundrobin) -> s1 "
+                    + one.hostPort() + ", s2 " + two.hostPort() + "\n");
+
+            List<String> servedBy = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                HttpResponse<String> response = Http.get("http://127.0.0.1:" + port + "/path/" + i + "?q=" + i);
+                assertThat(response.statusCode()).isEqualTo(200);
+                String server = response.headers().firstValue(EmbeddedHttpServer.SERVED_BY).orElseThrow();
+                assertThat(response.body()).isEqualTo("hello from " + server + ": GET /path/" + i + "?q=" + i + "\n");
+                servedBy.add(server);
+            }
+            assertThat(servedBy).containsOnly("one", "two");
+            for (int i = 1; i < servedBy.size(); i++) {
+                assertThat(servedBy.get(i)).as("request %d of %s", i, servedBy).isNotEqualTo(servedBy.get(i - 1));
+            }
+
+            assertThat(r.stop()).isZero();
+        }
+        Http.assertRefused(port);
+    }
+
+    @Test
+    void failsOverToTheOtherBackendWhenOneRefuses() throws Exception {
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
+            closedPort = s.getLocalPort();
+        }
+        try (MainRunner r = MainRunner.start("gateway", "--listen", "127.0.0.1:0",
+                "--backend", "127.0.0.1:" + closedPort, "--backend", one.hostPort(), "--retries", "1", "--balance", "leastconn")) {
+            int port = r.awaitPort("listening on ");
+            for (int i = 0; i < 3; i++) {
+                HttpResponse<String> response = Http.get("http://127.0.0.1:" + port + "/");
+                assertThat(response.headers().firstValue(EmbeddedHttpServer.SERVED_BY)).hasValue("one");
+            }
+            assertThat(r.stop()).isZero();
+        }
+    }
+
+    @Test
+    void aPortInUseExits1() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+            MainRunner r = MainRunner.complete("gateway", "--listen", "127.0.0.1:" + taken.getLocalPort(), "--backend", one.hostPort());
+            assertThat(r.awaitStatus()).isEqualTo(1);
+            assertThat(r.err()).startsWith("gateway: cannot start:");
+            assertThat(r.out()).isEmpty();
+        }
+    }
+}
