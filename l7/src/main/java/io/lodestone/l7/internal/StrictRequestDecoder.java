@@ -6,15 +6,13 @@ import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpMessage;
-import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObject;
-import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.buffer.Unpooled;
 import io.netty.util.ReferenceCountUtil;
-import java.util.ArrayDeque;
 import java.util.List;
 
 /**
@@ -25,7 +23,7 @@ import java.util.List;
  * {@link HttpRejection} (with the status to answer), and everything after it on the connection is
  * discarded. A failure inside a body that was already emitted in part (an invalid chunk, a body over the
  * limit) arrives as a failed {@link LastHttpContent}, again with an {@link HttpRejection} as cause.
- * {@link RequestGuard}, placed after this decoder, turns those into the error response.
+ * The proxy handler answers those with the rejection's status and closes the connection.
  *
  * <p>Limits: request line {@code maxInitialLineLength} bytes (414), header section
  * {@code maxHeaderSize} bytes counting the CRLF of each field line (431), {@code maxHeaderCount} fields
@@ -35,30 +33,24 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
 
     private final HeadScanner scanner;
     private final long maxBodySize;
-    private ArrayDeque<HttpMethod> methods;
     private boolean atHead = true;
     private boolean discarding;
     private long bodyBytes;
 
     /**
-     * Creates a decoder for one client connection.
+     * Creates a decoder for one client connection. The request line and header section limits are
+     * {@code config}'s; Netty's own checks are forced on (see {@link HttpDecoders#strict}).
      *
-     * @throws IllegalArgumentException when a limit is not positive ({@code maxBodySize} may be 0)
+     * @throws IllegalArgumentException when {@code maxHeaderCount} is not positive or {@code maxBodySize} is negative
      */
-    public StrictRequestDecoder(int maxInitialLineLength, int maxHeaderSize, int maxHeaderCount, long maxBodySize) {
-        super(HttpDecoders.config(HttpDecoders.checkPositive("maxInitialLineLength", maxInitialLineLength),
-                HttpDecoders.checkPositive("maxHeaderSize", maxHeaderSize)));
+    public StrictRequestDecoder(HttpDecoderConfig config, int maxHeaderCount, long maxBodySize) {
+        super(HttpDecoders.strict(config));
         HttpDecoders.checkPositive("maxHeaderCount", maxHeaderCount);
         if (maxBodySize < 0) {
             throw new IllegalArgumentException("maxBodySize: " + maxBodySize + " (expected: >= 0)");
         }
         this.maxBodySize = maxBodySize;
-        this.scanner = new HeadScanner(true, maxInitialLineLength, maxHeaderSize, maxHeaderCount, maxBodySize);
-    }
-
-    /** Records the method of every emitted request in {@code queue} (for a response encoder that must know HEAD). */
-    void methodQueue(ArrayDeque<HttpMethod> queue) {
-        this.methods = queue;
+        this.scanner = new HeadScanner(true, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, maxBodySize);
     }
 
     @Override
@@ -104,9 +96,6 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
                 dropAfter(out, i);
                 discard(in);
                 return;
-            }
-            if (o instanceof HttpRequest request && methods != null) {
-                methods.add(request.method());
             }
             if (o instanceof HttpContent content) {
                 bodyBytes += content.content().readableBytes();

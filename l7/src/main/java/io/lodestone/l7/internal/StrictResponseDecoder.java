@@ -4,14 +4,13 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpMessage;
-import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import java.util.ArrayDeque;
 import java.util.List;
 
 /**
@@ -21,38 +20,34 @@ import java.util.List;
  * Transfer-Encoding other than {@code chunked}, a head over the limits) and a chunked body that Netty
  * refuses (invalid chunk size, missing CRLF) come out as one message with a failed {@link DecoderResult}
  * whose cause is an {@link HttpRejection} with status 502; the rest of the connection is discarded.
- * {@link BackendResponseGuard} turns that into an {@link InvalidResponseException}.
+ * The proxy handler treats a failed decoder result as an invalid response: it answers 502 (or closes
+ * the client connection when part of the response was already relayed) and closes that server
+ * connection, so it is never reused.
  *
- * <p>It knows which responses have no body from the methods of the requests sent (HEAD), which
- * {@link BackendCodec} records as requests are encoded; after a {@code 101} it passes bytes through.
+ * <p>After a {@code 101} it passes bytes through. Subclasses may override
+ * {@link #isContentAlwaysEmpty} to tell which responses have no body (the answer to HEAD).
  */
-public final class StrictResponseDecoder extends HttpResponseDecoder {
+public class StrictResponseDecoder extends HttpResponseDecoder {
 
     private final HeadScanner scanner;
-    private final ArrayDeque<HttpMethod> methods = new ArrayDeque<>(2);
     private boolean atHead = true;
     private boolean discarding;
     private boolean switched;
 
     /**
-     * Creates a decoder for one backend connection.
+     * Creates a decoder for one backend connection. The status line and header section limits are
+     * {@code config}'s; Netty's own checks are forced on (see {@link HttpDecoders#strict}).
      *
-     * @throws IllegalArgumentException when a limit is not positive
+     * @throws IllegalArgumentException when {@code maxHeaderCount} is not positive
      */
-    public StrictResponseDecoder(int maxInitialLineLength, int maxHeaderSize, int maxHeaderCount) {
-        super(HttpDecoders.config(HttpDecoders.checkPositive("maxInitialLineLength", maxInitialLineLength),
-                HttpDecoders.checkPositive("maxHeaderSize", maxHeaderSize)));
+    public StrictResponseDecoder(HttpDecoderConfig config, int maxHeaderCount) {
+        super(HttpDecoders.strict(config));
         HttpDecoders.checkPositive("maxHeaderCount", maxHeaderCount);
-        this.scanner = new HeadScanner(false, maxInitialLineLength, maxHeaderSize, maxHeaderCount, Long.MAX_VALUE);
-    }
-
-    /** Records that a request with {@code method} was sent, so that its response is framed correctly. */
-    public void requestSent(HttpMethod method) {
-        methods.add(method);
+        this.scanner = new HeadScanner(false, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, Long.MAX_VALUE);
     }
 
     @Override
-    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+    protected final void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
         if (discarding) {
             in.skipBytes(in.readableBytes());
             return;
@@ -92,21 +87,11 @@ public final class StrictResponseDecoder extends HttpResponseDecoder {
     }
 
     @Override
-    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+    protected final void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
         super.decodeLast(ctx, in, out);
         if (atHead && !switched && !discarding && in.isReadable()) {
             rejectHead(in, out, new HttpRejection(HttpResponseStatus.BAD_GATEWAY, "connection closed inside a response head"));
         }
-    }
-
-    @Override
-    protected boolean isContentAlwaysEmpty(HttpMessage msg) {
-        int code = ((HttpResponse) msg).status().code();
-        if (code >= 100 && code < 200) {
-            return super.isContentAlwaysEmpty(msg);
-        }
-        HttpMethod method = methods.poll();
-        return HttpMethod.HEAD.equals(method) || super.isContentAlwaysEmpty(msg);
     }
 
     private void rejectHead(ByteBuf in, List<Object> out, HttpRejection rejection) {

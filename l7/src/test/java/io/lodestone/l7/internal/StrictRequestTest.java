@@ -3,21 +3,13 @@ package io.lodestone.l7.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFuture;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The client side of the strict parser on {@link io.netty.channel.embedded.EmbeddedChannel}: codec, guard, limits. */
+/** {@link StrictRequestDecoder} on an {@link io.netty.channel.embedded.EmbeddedChannel}: every rule, smuggling shape and limit. */
 class StrictRequestTest {
 
     private static final String H = "Host: example.com\r\n";
@@ -49,22 +41,18 @@ class StrictRequestTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("accepted")
     void passesValidRequests(String rule, String raw, String expected) {
-        try (ClientSide c = new ClientSide()) {
-            c.send(raw);
-            assertThat(String.join("|", c.seen)).isEqualTo(expected);
-            assertThat(c.written()).isEmpty();
-            assertThat(c.channel.isOpen()).isTrue();
+        try (DecoderSide d = DecoderSide.requests()) {
+            d.send(raw);
+            assertThat(d.seen()).isEqualTo(expected);
         }
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("accepted")
     void passesValidRequestsSentOneByteAtATime(String rule, String raw, String expected) {
-        try (ClientSide c = new ClientSide()) {
-            c.sendByteByByte(raw);
-            assertThat(String.join("|", c.seen)).isEqualTo(expected);
-            assertThat(c.written()).isEmpty();
-            assertThat(c.channel.isOpen()).isTrue();
+        try (DecoderSide d = DecoderSide.requests()) {
+            d.sendByteByByte(raw);
+            assertThat(d.seen()).isEqualTo(expected);
         }
     }
 
@@ -135,32 +123,30 @@ class StrictRequestTest {
                 Arguments.of("asterisk target with GET", "GET * HTTP/1.1\r\n" + H + "\r\n", 400),
                 Arguments.of("garbage", "\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003\r\n\r\n", 400),
                 // limits
-                Arguments.of("request line too long", "GET /" + "a".repeat(ClientSide.MAX_LINE) + " HTTP/1.1\r\n" + H + "\r\n", 414),
-                Arguments.of("request line too long, still incomplete", "GET /" + "a".repeat(ClientSide.MAX_LINE), 414),
-                Arguments.of("header section too large", "GET / HTTP/1.1\r\n" + H + "X-A: " + "a".repeat(ClientSide.MAX_HEADER) + "\r\n\r\n", 431),
-                Arguments.of("header section too large, still incomplete", "GET / HTTP/1.1\r\n" + H + "X-A: " + "a".repeat(ClientSide.MAX_HEADER), 431),
-                Arguments.of("too many header fields", "GET / HTTP/1.1\r\n" + H + "X-A: a\r\n".repeat(ClientSide.MAX_COUNT) + "\r\n", 431),
+                Arguments.of("request line too long", "GET /" + "a".repeat(DecoderSide.MAX_LINE) + " HTTP/1.1\r\n" + H + "\r\n", 414),
+                Arguments.of("request line too long, still incomplete", "GET /" + "a".repeat(DecoderSide.MAX_LINE), 414),
+                Arguments.of("header section too large", "GET / HTTP/1.1\r\n" + H + "X-A: " + "a".repeat(DecoderSide.MAX_HEADER) + "\r\n\r\n", 431),
+                Arguments.of("header section too large, still incomplete", "GET / HTTP/1.1\r\n" + H + "X-A: " + "a".repeat(DecoderSide.MAX_HEADER), 431),
+                Arguments.of("too many header fields", "GET / HTTP/1.1\r\n" + H + "X-A: a\r\n".repeat(DecoderSide.MAX_COUNT) + "\r\n", 431),
                 Arguments.of("Content-Length over the body limit", post + "Content-Length: 101\r\n\r\n", 413),
                 Arguments.of("Content-Length over the body limit with Expect", post + "Expect: 100-continue\r\nContent-Length: 1000000\r\n\r\n", 413));
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("rejectedHeads")
-    void rejectsAtTheHeadAndForwardsNothing(String rule, String raw, int status) {
-        try (ClientSide c = new ClientSide()) {
-            c.send(raw);
-            assertRejected(c, status);
-            assertThat(c.seen).isEmpty();
+    void rejectsAtTheHeadAndEmitsNothingElse(String rule, String raw, int status) {
+        try (DecoderSide d = DecoderSide.requests()) {
+            d.send(raw + "GET /next HTTP/1.1\r\n" + H + "\r\n");
+            assertThat(d.seen()).isEqualTo("rejected:" + status);
         }
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("rejectedHeads")
     void rejectsAtTheHeadWhenSentOneByteAtATime(String rule, String raw, int status) {
-        try (ClientSide c = new ClientSide()) {
-            c.sendByteByByte(raw);
-            assertRejected(c, status);
-            assertThat(c.seen).isEmpty();
+        try (DecoderSide d = DecoderSide.requests()) {
+            d.sendByteByByte(raw + "GET /next HTTP/1.1\r\n" + H + "\r\n");
+            assertThat(d.seen()).isEqualTo("rejected:" + status);
         }
     }
 
@@ -176,7 +162,7 @@ class StrictRequestTest {
                 Arguments.of("bare LF after chunk size", chunked + "5\nhello\r\n0\r\n\r\n", 400),
                 Arguments.of("bare LF in a chunk extension", chunked + "5;a\nhello\r\n0\r\n\r\n", 400),
                 Arguments.of("invalid chunk extension", chunked + "5;a@b=c\r\nhello\r\n0\r\n\r\n", 400),
-                Arguments.of("chunk extension too long", chunked + "5;a=" + "b".repeat(ClientSide.MAX_LINE) + "\r\nhello\r\n0\r\n\r\n", 400),
+                Arguments.of("chunk extension too long", chunked + "5;a=" + "b".repeat(DecoderSide.MAX_LINE) + "\r\nhello\r\n0\r\n\r\n", 400),
                 Arguments.of("chunk data longer than its size", chunked + "5\r\nhelloX\r\n0\r\n\r\n", 400),
                 Arguments.of("chunk data without CRLF", chunked + "5\r\nhello0\r\n\r\n", 400),
                 Arguments.of("chunked body over the limit", chunked + "40\r\n" + "a".repeat(64) + "\r\n40\r\n" + "b".repeat(64) + "\r\n0\r\n\r\n", 413));
@@ -185,127 +171,55 @@ class StrictRequestTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("rejectedBodies")
     void rejectsInTheBodyAndNeverCompletesTheRequest(String rule, String raw, int status) {
-        try (ClientSide c = new ClientSide()) {
-            c.send(raw);
-            assertRejected(c, status);
-            assertThat(c.seen).first().isEqualTo("POST /");
-            assertThat(c.seen).doesNotContain("end");
+        try (DecoderSide d = DecoderSide.requests()) {
+            d.send(raw + "GET /next HTTP/1.1\r\n" + H + "\r\n");
+            assertThat(d.seen).first().isEqualTo("POST /");
+            assertThat(d.seen).last().isEqualTo("rejected:" + status);
+            assertThat(d.seen).doesNotContain("end", "GET /next");
         }
     }
 
     @Test
-    void answersEarlierPipelinedRequestsBeforeTheRejection() {
-        try (ClientSide c = new ClientSide()) {
-            c.send("GET /1 HTTP/1.1\r\n" + H + "\r\nGET /2 HTTP/1.1\r\n" + H + "\r\nGET /3 HTTP/1.1\r\nX: a\r\n b\r\n\r\n"
+    void rejectionAfterPipelinedRequestsKeepsTheEarlierOnes() {
+        try (DecoderSide d = DecoderSide.requests()) {
+            d.send("GET /1 HTTP/1.1\r\n" + H + "\r\nGET /2 HTTP/1.1\r\n" + H + "\r\nGET /3 HTTP/1.1\r\nX: a\r\n b\r\n\r\n"
                     + "GET /4 HTTP/1.1\r\n" + H + "\r\n");
-            assertThat(c.seen).containsExactly("GET /1", "end", "GET /2", "end");
-            assertThat(c.written()).isEmpty();
-
-            c.channel.writeAndFlush(ok("one"));
-            assertThat(c.written()).startsWith("HTTP/1.1 200 OK").endsWith("one");
-            assertThat(c.channel.isOpen()).isTrue();
-
-            c.channel.write(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
-            c.channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-            String rest = c.written();
-            assertThat(rest).startsWith("HTTP/1.1 200 OK");
-            assertThat(rest).contains("HTTP/1.1 400 Bad Request");
-            assertThat(rest.indexOf("400 Bad Request")).isGreaterThan(rest.indexOf("200 OK"));
-            assertThat(c.channel.isOpen()).isFalse();
+            assertThat(d.seen()).isEqualTo("GET /1|end|GET /2|end|rejected:400");
         }
     }
 
     @Test
-    void interimResponsesDoNotCountAsAnswers() {
-        try (ClientSide c = new ClientSide()) {
-            c.send("GET /1 HTTP/1.1\r\n" + H + "\r\nGET /2 HTTP/1.1\r\n\r\n");
-            c.channel.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
-            assertThat(c.written()).startsWith("HTTP/1.1 100 Continue").doesNotContain("400");
-            c.channel.writeAndFlush(ok("x"));
-            assertThat(c.written()).startsWith("HTTP/1.1 200 OK").contains("HTTP/1.1 400 Bad Request");
-            assertThat(c.channel.isOpen()).isFalse();
+    void connectionClosedInsideAHeadIsRejected() {
+        try (DecoderSide d = DecoderSide.requests()) {
+            d.send("GET / HTTP/1.1\r\nHost: a");
+            d.channel.close();
+            assertThat(d.seen()).isEqualTo("rejected:400");
         }
     }
 
     @Test
-    void bodyErrorAfterTheResponseStartedClosesWithoutAnAnswer() {
-        try (ClientSide c = new ClientSide()) {
-            c.send("POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-            c.channel.writeAndFlush(new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK));
-            assertThat(c.written()).startsWith("HTTP/1.1 200 OK");
-            c.send("zz\r\n");
-            assertThat(c.written()).isEmpty();
-            assertThat(c.channel.isOpen()).isFalse();
-            assertThat(c.seen).containsExactly("POST /", "body:hello");
-        }
-    }
-
-    @Test
-    void engineWritesAfterARejectionAreReleasedAndFailed() {
-        try (ClientSide c = new ClientSide()) {
-            c.send("POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nxx\r\n");
-            assertRejected(c, 400);
-            DefaultFullHttpResponse late = ok("late");
-            ChannelFuture f = c.channel.writeAndFlush(late);
-            assertThat(f.isSuccess()).isFalse();
-            assertThat(late.refCnt()).isZero();
-        }
-    }
-
-    @Test
-    void headResponsesAreEncodedWithoutBody() {
-        try (ClientSide c = new ClientSide()) {
-            c.send("HEAD / HTTP/1.1\r\n" + H + "\r\n");
-            DefaultHttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
-            head.headers().set(HttpHeaderNames.CONTENT_LENGTH, 1000);
-            c.channel.write(head);
-            c.channel.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
-            assertThat(c.written()).startsWith("HTTP/1.1 200 OK").endsWith("\r\n\r\n");
-            assertThat(c.channel.isOpen()).isTrue();
-        }
-    }
-
-    @Test
-    void connectionClosedInsideAHeadIsNotForwarded() {
-        try (ClientSide c = new ClientSide()) {
-            c.send("GET / HTTP/1.1\r\nHost: a");
-            c.channel.close();
-            assertThat(c.seen).isEmpty();
+    void connectionClosedBetweenRequestsIsQuiet() {
+        try (DecoderSide d = DecoderSide.requests()) {
+            d.send("GET / HTTP/1.1\r\n" + H + "\r\n");
+            d.channel.close();
+            assertThat(d.seen()).isEqualTo("GET /|end");
         }
     }
 
     @Test
     void invalidLimitsAreRefusedWithTheirName() {
-        assertThatThrownBy(() -> new ClientCodec(0, 1, 1, 1)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("maxInitialLineLength: 0 (expected: > 0)");
-        assertThatThrownBy(() -> new ClientCodec(1, -1, 1, 1)).hasMessage("maxHeaderSize: -1 (expected: > 0)");
-        assertThatThrownBy(() -> new ClientCodec(1, 1, 0, 1)).hasMessage("maxHeaderCount: 0 (expected: > 0)");
-        assertThatThrownBy(() -> new ClientCodec(1, 1, 1, -1)).hasMessage("maxBodySize: -1 (expected: >= 0)");
+        assertThatThrownBy(() -> new StrictRequestDecoder(DecoderSide.config(), 0, 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("maxHeaderCount: 0 (expected: > 0)");
+        assertThatThrownBy(() -> new StrictRequestDecoder(DecoderSide.config(), 1, -1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("maxBodySize: -1 (expected: >= 0)");
+        assertThatThrownBy(() -> new StrictResponseDecoder(DecoderSide.config(), -2))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("maxHeaderCount: -2 (expected: > 0)");
     }
 
     @Test
-    void errorResponsesAreSmallAndClose() {
-        try (ClientSide c = new ClientSide()) {
-            c.send("GET / HTTP/1.1\r\n\r\n");
-            assertThat(c.written()).isEqualTo("HTTP/1.1 400 Bad Request\r\n"
-                    + "content-type: text/plain; charset=us-ascii\r\n"
-                    + "content-length: 16\r\n"
-                    + "connection: close\r\n\r\n"
-                    + "400 Bad Request\n");
-        }
-    }
-
-    private static DefaultFullHttpResponse ok(String body) {
-        DefaultFullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-                Unpooled.copiedBuffer(body, java.nio.charset.StandardCharsets.US_ASCII));
-        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length());
-        return r;
-    }
-
-    private static void assertRejected(ClientSide c, int status) {
-        String written = c.written();
-        assertThat(written).startsWith("HTTP/1.1 " + status + " ");
-        assertThat(written).containsIgnoringCase("connection: close\r\n");
-        assertThat(c.channel.isOpen()).isFalse();
+    void rejectionsMapNettyLimitsToTheirStatus() {
+        assertThat(HttpRejection.of(new io.netty.handler.codec.http.TooLongHttpLineException("x")).status().code()).isEqualTo(414);
+        assertThat(HttpRejection.of(new io.netty.handler.codec.http.TooLongHttpHeaderException("x")).status().code()).isEqualTo(431);
+        assertThat(HttpRejection.of(new IllegalArgumentException("x")).status().code()).isEqualTo(400);
     }
 }
