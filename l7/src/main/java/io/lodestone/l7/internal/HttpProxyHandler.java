@@ -740,6 +740,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         timeouts.idle();
         drainQueue();
+        if (conn != null && wroteToServer) {
+            wroteToServer = false;
+            conn.channel.flush();
+        }
         if (request == null && !closing) {
             updateClientRead();
         }
