@@ -1,4 +1,5 @@
 /**
- * The HTTP engine. Empty until the L7 issue lands; the module builds so that examples can depend on it.
+ * The HTTP engine: {@link io.lodestone.l7.HttpFrontend}, a streaming HTTP/1.1 reverse proxy with
+ * pooled keep-alive server connections and WebSocket tunnels.
  */
 package io.lodestone.l7;

@@ -1,0 +1,115 @@
+package io.lodestone.l7.internal;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The client connection's timers, first in its pipeline so that it sees raw bytes: between requests
+ * the keep-alive timeout runs; from the first byte of a request until its head is decoded the client
+ * timeout runs (then 408). One scheduled task per connection at a time, moved forward lazily, so a
+ * request costs two clock readings and no scheduling.
+ */
+final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runnable {
+
+    private static final int IDLE = 0;
+    private static final int HEAD = 1;
+    private static final int BUSY = 2;
+
+    private final long clientTimeoutNanos;
+    private final long keepAliveNanos;
+    private final HttpProxyHandler proxy;
+    private ChannelHandlerContext ctx;
+    private int state = HEAD;
+    private long deadline;
+    private long scheduledAt;
+    private ScheduledFuture<?> task;
+
+    ClientTimeouts(long clientTimeoutNanos, long keepAliveNanos, HttpProxyHandler proxy) {
+        this.clientTimeoutNanos = clientTimeoutNanos;
+        this.keepAliveNanos = keepAliveNanos;
+        this.proxy = proxy;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        arm(HEAD, clientTimeoutNanos);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancel();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancel();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (state == IDLE) {
+            arm(HEAD, clientTimeoutNanos);
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    /** A request head arrived: no client timer until its response is done. */
+    void busy() {
+        state = BUSY;
+    }
+
+    /** A response is done: the keep-alive timer runs until the next request's first byte. */
+    void idle() {
+        arm(IDLE, keepAliveNanos);
+    }
+
+    private void arm(int newState, long timeoutNanos) {
+        state = newState;
+        long now = System.nanoTime();
+        deadline = now + timeoutNanos;
+        if (task != null && scheduledAt - deadline > 0) {
+            task.cancel(false);
+            task = null;
+        }
+        if (task == null) {
+            schedule(now);
+        }
+    }
+
+    private void schedule(long now) {
+        scheduledAt = deadline;
+        task = ctx.executor().schedule(this, deadline - now, TimeUnit.NANOSECONDS);
+    }
+
+    private void cancel() {
+        if (task != null) {
+            task.cancel(false);
+            task = null;
+        }
+        state = BUSY;
+    }
+
+    @Override
+    public void run() {
+        task = null;
+        if (state == BUSY || !ctx.channel().isActive()) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (deadline - now > 0) {
+            schedule(now);
+            return;
+        }
+        int expired = state;
+        state = BUSY;
+        if (expired == HEAD) {
+            proxy.requestHeadTimedOut();
+        } else {
+            proxy.keepAliveTimedOut();
+        }
+    }
+}

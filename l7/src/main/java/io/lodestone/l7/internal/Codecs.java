@@ -1,0 +1,50 @@
+package io.lodestone.l7.internal;
+
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+
+/** The HTTP codecs of both sides, told whether the exchange in progress answers a HEAD request. */
+final class Codecs {
+
+    private Codecs() {
+    }
+
+    /**
+     * Decodes a server's responses. One request is in flight per server connection, so the proxy sets
+     * {@link #head} before sending each request; a final response to HEAD has no body whatever its
+     * headers say.
+     */
+    static final class ResponseDecoder extends StrictResponseDecoder {
+        boolean head;
+
+        ResponseDecoder(HttpDecoderConfig config, int maxHeaderCount) {
+            super(config, maxHeaderCount);
+        }
+
+        @Override
+        protected boolean isContentAlwaysEmpty(HttpMessage msg) {
+            if (head && ((HttpResponse) msg).status().code() >= 200) {
+                return true;
+            }
+            return super.isContentAlwaysEmpty(msg);
+        }
+    }
+
+    /**
+     * Encodes responses to the client. The proxy answers requests one at a time, in order, and sets
+     * {@link #head} for each, so a response to HEAD keeps its Content-Length but gets no body.
+     */
+    static final class ResponseEncoder extends HttpResponseEncoder {
+        boolean head;
+
+        @Override
+        protected boolean isContentAlwaysEmpty(HttpResponse msg) {
+            if (head && msg.status().code() >= 200) {
+                return true;
+            }
+            return super.isContentAlwaysEmpty(msg);
+        }
+    }
+}

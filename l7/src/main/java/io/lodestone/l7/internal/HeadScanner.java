@@ -1,0 +1,398 @@
+package io.lodestone.l7.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpResponseStatus;
+
+/**
+ * Finds and validates the raw bytes of one message head (start line and header section) before
+ * Netty's decoder parses it, because the decoder quietly repairs some things that a proxy must refuse:
+ * it folds obs-fold lines into the previous value, keeps the first of several Content-Length values in
+ * HTTP/1.0, splits the start line on any run of whitespace, and accepts transfer codings before
+ * {@code chunked}. What passes here is unambiguous, so the decoder and every backend read it the same way.
+ *
+ * <p>Rules, each failing with an {@link HttpRejection}: lines end with CRLF (no bare CR or LF); the
+ * request line is {@code method SP target SP HTTP/1.x} with single spaces, a token method, a target of
+ * visible ASCII without {@code #} in origin, absolute, authority (CONNECT) or asterisk (OPTIONS) form;
+ * the status line is {@code HTTP/1.x SP 3DIGIT [SP reason]}; a header line is {@code token ":" OWS
+ * value OWS} with no whitespace before the colon, no line starting with whitespace (obs-fold), and a
+ * value of visible characters, SP, HTAB and obs-text only (no NUL, no CR, no other control); at most
+ * one Content-Length, all digits; at most one Transfer-Encoding, exactly {@code chunked}; never both;
+ * no Transfer-Encoding in HTTP/1.0; in a request, exactly one Host in HTTP/1.1 and at most one in
+ * HTTP/1.0, of host characters only. Limits: start line (414), header section size and field count (431),
+ * declared request body size (413). A response breaking any rule is a 502.
+ *
+ * <p>The scan is incremental and allocation-free on the valid path: bytes are searched once as they
+ * arrive, the complete head is validated in one pass, and nothing is consumed until it is complete.
+ * One instance per connection; not thread-safe.
+ */
+final class HeadScanner {
+
+    private static final byte CR = '\r';
+    private static final byte LF = '\n';
+    private static final byte SP = ' ';
+    private static final byte HT = '\t';
+
+    private static final boolean[] TCHAR = new boolean[256];
+    private static final boolean[] FIELD_CHAR = new boolean[256];
+    private static final boolean[] TARGET_CHAR = new boolean[256];
+    private static final boolean[] HOST_CHAR = new boolean[256];
+
+    static {
+        for (int c = '0'; c <= '9'; c++) {
+            TCHAR[c] = true;
+            HOST_CHAR[c] = true;
+        }
+        for (int c = 'a'; c <= 'z'; c++) {
+            TCHAR[c] = true;
+            TCHAR[c - 32] = true;
+            HOST_CHAR[c] = true;
+            HOST_CHAR[c - 32] = true;
+        }
+        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+            TCHAR[c] = true;
+        }
+        for (char c : "-._~!$&'()*+,;=%:[]".toCharArray()) {
+            HOST_CHAR[c] = true;
+        }
+        for (int c = 0x21; c <= 0x7E; c++) {
+            FIELD_CHAR[c] = true;
+            TARGET_CHAR[c] = c != '#';
+        }
+        for (int c = 0x80; c <= 0xFF; c++) {
+            FIELD_CHAR[c] = true;
+        }
+        FIELD_CHAR[SP] = true;
+        FIELD_CHAR[HT] = true;
+    }
+
+    private final boolean request;
+    private final int maxInitialLineLength;
+    private final int maxHeaderSize;
+    private final int maxHeaderCount;
+    private final long maxBodySize;
+
+    /** Bytes after the reader index already searched for line ends. */
+    private int scanned;
+    /** Offset from the reader index of the LF ending the start line, or -1. */
+    private int startLineEnd = -1;
+    /** Empty lines skipped before the current start line. */
+    private int skipped;
+
+    /** The validated head's Content-Length, or -1. */
+    long contentLength;
+    /** Whether the validated head declared {@code Transfer-Encoding: chunked}. */
+    boolean chunked;
+
+    HeadScanner(boolean request, int maxInitialLineLength, int maxHeaderSize, int maxHeaderCount, long maxBodySize) {
+        this.request = request;
+        this.maxInitialLineLength = maxInitialLineLength;
+        this.maxHeaderSize = maxHeaderSize;
+        this.maxHeaderCount = maxHeaderCount;
+        this.maxBodySize = maxBodySize;
+    }
+
+    /**
+     * Looks for a complete head at the reader index of {@code in}, skipping empty lines before it.
+     *
+     * @return {@code true} when a complete, valid head starts at the reader index (nothing of it is
+     *         consumed), {@code false} when more bytes are needed
+     * @throws HttpRejection when the bytes break a rule or a limit
+     */
+    boolean scan(ByteBuf in) {
+        if (scanned == 0) {
+            skipEmptyLines(in);
+            if (in.readableBytes() == 1 && in.getByte(in.readerIndex()) == CR) {
+                return false;
+            }
+        }
+        int r = in.readerIndex();
+        int w = in.writerIndex();
+        int from = r + scanned;
+        while (from < w) {
+            int lf = in.indexOf(from, w, LF);
+            if (lf < 0) {
+                break;
+            }
+            if (lf == r || in.getByte(lf - 1) != CR) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "line ending without CR");
+            }
+            if (startLineEnd < 0) {
+                startLineEnd = lf - r;
+                if (startLineEnd - 1 > maxInitialLineLength) {
+                    throw reject(HttpResponseStatus.REQUEST_URI_TOO_LONG, "start line longer than " + maxInitialLineLength);
+                }
+            } else if (in.getByte(lf - 2) == LF) {
+                int end = lf + 1;
+                try {
+                    validate(in, r, end);
+                } finally {
+                    scanned = 0;
+                    startLineEnd = -1;
+                    skipped = 0;
+                }
+                return true;
+            }
+            from = lf + 1;
+        }
+        scanned = w - r;
+        if (startLineEnd < 0) {
+            if (scanned > maxInitialLineLength + 1) {
+                throw reject(HttpResponseStatus.REQUEST_URI_TOO_LONG, "start line longer than " + maxInitialLineLength);
+            }
+        } else if (scanned - startLineEnd - 1 > maxHeaderSize + 2) {
+            throw reject(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "header section larger than " + maxHeaderSize);
+        }
+        return false;
+    }
+
+    /** Whether part of a head has been seen but not yet completed. */
+    boolean inProgress() {
+        return scanned > 0;
+    }
+
+    private void skipEmptyLines(ByteBuf in) {
+        while (in.readableBytes() >= 2 && in.getByte(in.readerIndex()) == CR && in.getByte(in.readerIndex() + 1) == LF) {
+            in.skipBytes(2);
+            skipped += 2;
+            if (skipped > maxInitialLineLength) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "too many empty lines before the start line");
+            }
+        }
+        if (in.isReadable() && in.getByte(in.readerIndex()) == LF) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "line ending without CR");
+        }
+    }
+
+    private void validate(ByteBuf in, int r, int end) {
+        contentLength = -1;
+        chunked = false;
+        int lineCr = r + startLineEnd - 1;
+        int headerBytes = end - (lineCr + 2) - 2;
+        if (headerBytes > maxHeaderSize) {
+            throw reject(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "header section larger than " + maxHeaderSize);
+        }
+        boolean http11 = request ? requestLine(in, r, lineCr) : statusLine(in, r, lineCr);
+        int pos = lineCr + 2;
+        int last = end - 2;
+        int count = 0;
+        int lengths = 0;
+        int encodings = 0;
+        int hosts = 0;
+        while (pos < last) {
+            if (++count > maxHeaderCount) {
+                throw reject(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "more than " + maxHeaderCount + " header fields");
+            }
+            byte first = in.getByte(pos);
+            if (first == SP || first == HT) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "obs-fold: header line starting with whitespace");
+            }
+            int nameStart = pos;
+            while (TCHAR[in.getByte(pos) & 0xFF]) {
+                pos++;
+            }
+            int nameLength = pos - nameStart;
+            byte c = in.getByte(pos);
+            if (c != ':' || nameLength == 0) {
+                if (nameLength > 0 && (c == SP || c == HT)) {
+                    throw reject(HttpResponseStatus.BAD_REQUEST, "whitespace between header name and colon");
+                }
+                throw reject(HttpResponseStatus.BAD_REQUEST, "invalid header name");
+            }
+            int valueStart = ++pos;
+            byte b;
+            while ((b = in.getByte(pos)) != CR) {
+                if (!FIELD_CHAR[b & 0xFF]) {
+                    throw reject(HttpResponseStatus.BAD_REQUEST, "invalid character 0x" + Integer.toHexString(b & 0xFF) + " in header value");
+                }
+                pos++;
+            }
+            if (in.getByte(pos + 1) != LF) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "CR inside a header value");
+            }
+            int valueEnd = pos;
+            pos += 2;
+            while (valueStart < valueEnd && isOws(in.getByte(valueStart))) {
+                valueStart++;
+            }
+            while (valueEnd > valueStart && isOws(in.getByte(valueEnd - 1))) {
+                valueEnd--;
+            }
+            switch (nameLength) {
+                case 4:
+                    if (request && equalsLower(in, nameStart, 4, "host")) {
+                        if (++hosts > 1) {
+                            throw reject(HttpResponseStatus.BAD_REQUEST, "several Host headers");
+                        }
+                        checkHost(in, valueStart, valueEnd);
+                    }
+                    break;
+                case 14:
+                    if (equalsLower(in, nameStart, 14, "content-length")) {
+                        if (++lengths > 1) {
+                            throw reject(HttpResponseStatus.BAD_REQUEST, "several Content-Length headers");
+                        }
+                        contentLength = parseLength(in, valueStart, valueEnd);
+                    }
+                    break;
+                case 17:
+                    if (equalsLower(in, nameStart, 17, "transfer-encoding")) {
+                        if (++encodings > 1) {
+                            throw reject(HttpResponseStatus.BAD_REQUEST, "several Transfer-Encoding headers");
+                        }
+                        if (valueEnd - valueStart != 7 || !equalsLower(in, valueStart, 7, "chunked")) {
+                            throw reject(HttpResponseStatus.BAD_REQUEST, "Transfer-Encoding other than chunked");
+                        }
+                        chunked = true;
+                    }
+                    break;
+                default:
+                    break;
+            }
+        }
+        if (lengths > 0 && encodings > 0) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "both Content-Length and Transfer-Encoding");
+        }
+        if (encodings > 0 && !http11) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "Transfer-Encoding in an HTTP/1.0 message");
+        }
+        if (request) {
+            if (http11 && hosts == 0) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "HTTP/1.1 request without Host");
+            }
+            if (contentLength > maxBodySize) {
+                throw reject(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Content-Length above " + maxBodySize);
+            }
+        }
+    }
+
+    /** Validates {@code method SP target SP version}; returns whether the version is HTTP/1.1. */
+    private boolean requestLine(ByteBuf in, int r, int cr) {
+        int i = r;
+        while (TCHAR[in.getByte(i) & 0xFF]) {
+            i++;
+        }
+        int methodLength = i - r;
+        if (methodLength == 0 || in.getByte(i) != SP) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "invalid method");
+        }
+        int target = ++i;
+        while (TARGET_CHAR[in.getByte(i) & 0xFF]) {
+            i++;
+        }
+        int targetLength = i - target;
+        if (targetLength == 0 || in.getByte(i) != SP) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "invalid request target");
+        }
+        byte f = in.getByte(target);
+        boolean form = f == '/'
+                || (targetLength == 1 && f == '*' && methodLength == 7 && equalsExact(in, r, "OPTIONS"))
+                || (methodLength == 7 && equalsExact(in, r, "CONNECT"))
+                || (targetLength > 7 && equalsLower(in, target, 7, "http://"))
+                || (targetLength > 8 && equalsLower(in, target, 8, "https://"));
+        if (!form) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "invalid request target form");
+        }
+        return version(in, i + 1, cr);
+    }
+
+    /** Validates {@code version SP 3DIGIT [SP reason]}; returns whether the version is HTTP/1.1. */
+    private boolean statusLine(ByteBuf in, int r, int cr) {
+        if (cr - r < 12 || in.getByte(r + 8) != SP) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "invalid status line");
+        }
+        boolean http11 = version(in, r, r + 8);
+        byte d0 = in.getByte(r + 9);
+        if (d0 < '1' || d0 > '5' || !isDigit(in.getByte(r + 10)) || !isDigit(in.getByte(r + 11))) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "invalid status code");
+        }
+        int i = r + 12;
+        if (i < cr) {
+            if (in.getByte(i) != SP) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "invalid status line");
+            }
+            for (i++; i < cr; i++) {
+                if (!FIELD_CHAR[in.getByte(i) & 0xFF]) {
+                    throw reject(HttpResponseStatus.BAD_REQUEST, "invalid character in reason phrase");
+                }
+            }
+        }
+        return http11;
+    }
+
+    private boolean version(ByteBuf in, int start, int end) {
+        boolean shaped = end - start == 8 && equalsExact(in, start, "HTTP/") && isDigit(in.getByte(start + 5))
+                && in.getByte(start + 6) == '.' && isDigit(in.getByte(start + 7));
+        if (!shaped) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "invalid HTTP version");
+        }
+        if (in.getByte(start + 5) == '1') {
+            byte minor = in.getByte(start + 7);
+            if (minor == '1') {
+                return true;
+            }
+            if (minor == '0') {
+                return false;
+            }
+        }
+        throw reject(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "unsupported HTTP version");
+    }
+
+    private void checkHost(ByteBuf in, int start, int end) {
+        for (int i = start; i < end; i++) {
+            if (!HOST_CHAR[in.getByte(i) & 0xFF]) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "invalid Host");
+            }
+        }
+    }
+
+    private long parseLength(ByteBuf in, int start, int end) {
+        int digits = end - start;
+        if (digits == 0 || digits > 18) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "invalid Content-Length");
+        }
+        long value = 0;
+        for (int i = start; i < end; i++) {
+            byte b = in.getByte(i);
+            if (!isDigit(b)) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "invalid Content-Length");
+            }
+            value = value * 10 + (b - '0');
+        }
+        return value;
+    }
+
+    private HttpRejection reject(HttpResponseStatus requestStatus, String reason) {
+        return new HttpRejection(request ? requestStatus : HttpResponseStatus.BAD_GATEWAY, reason);
+    }
+
+    private static boolean isOws(byte b) {
+        return b == SP || b == HT;
+    }
+
+    private static boolean isDigit(byte b) {
+        return b >= '0' && b <= '9';
+    }
+
+    /** Compares case-insensitively with {@code lower} (lower-case ASCII letters, digits and punctuation). */
+    private static boolean equalsLower(ByteBuf in, int start, int length, String lower) {
+        for (int i = 0; i < length; i++) {
+            int b = in.getByte(start + i);
+            if (b >= 'A' && b <= 'Z') {
+                b += 32;
+            }
+            if (b != lower.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean equalsExact(ByteBuf in, int start, String expected) {
+        for (int i = 0; i < expected.length(); i++) {
+            if (in.getByte(start + i) != expected.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+}

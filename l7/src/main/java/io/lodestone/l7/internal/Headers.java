@@ -1,0 +1,151 @@
+package io.lodestone.l7.internal;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.util.AsciiString;
+import java.util.List;
+
+/** Header surgery on the hot path: hop-by-hop removal, absolute-form targets, forwarding headers. */
+final class Headers {
+
+    static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+    static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+    static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+    static final AsciiString X_FORWARDED_PORT = AsciiString.cached("x-forwarded-port");
+    static final AsciiString X_REAL_IP = AsciiString.cached("x-real-ip");
+    static final AsciiString FORWARDED = AsciiString.cached("forwarded");
+    static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
+    static final AsciiString HTTP = AsciiString.cached("http");
+
+    private Headers() {
+    }
+
+    /**
+     * Removes the hop-by-hop headers: {@code Connection} and every header it names (except the
+     * framing headers and {@code Host}, which a client must not be able to strip), {@code Keep-Alive},
+     * {@code Proxy-Connection}, {@code TE}, {@code Trailer} and {@code Upgrade} unless {@code upgrade}.
+     * With {@code upgrade} the message leaves with {@code Connection: upgrade} and its {@code Upgrade}.
+     */
+    static void removeHopByHop(HttpHeaders h, boolean upgrade) {
+        if (h.contains(HttpHeaderNames.CONNECTION)) {
+            List<String> values = h.getAll(HttpHeaderNames.CONNECTION);
+            for (int i = 0; i < values.size(); i++) {
+                removeNamed(h, values.get(i));
+            }
+            h.remove(HttpHeaderNames.CONNECTION);
+        }
+        h.remove(HttpHeaderNames.KEEP_ALIVE);
+        h.remove(PROXY_CONNECTION);
+        h.remove(HttpHeaderNames.TE);
+        h.remove(HttpHeaderNames.TRAILER);
+        if (upgrade) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
+        } else {
+            h.remove(HttpHeaderNames.UPGRADE);
+        }
+    }
+
+    private static void removeNamed(HttpHeaders h, String connection) {
+        int start = 0;
+        int n = connection.length();
+        while (start < n) {
+            int end = connection.indexOf(',', start);
+            if (end < 0) {
+                end = n;
+            }
+            int a = start;
+            int b = end;
+            while (a < b && isSpace(connection.charAt(a))) {
+                a++;
+            }
+            while (b > a && isSpace(connection.charAt(b - 1))) {
+                b--;
+            }
+            if (b > a) {
+                String name = connection.substring(a, b);
+                if (!isProtected(name)) {
+                    h.remove(name);
+                }
+            }
+            start = end + 1;
+        }
+    }
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\t';
+    }
+
+    private static boolean isProtected(String name) {
+        return HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name)
+                || HttpHeaderNames.TRANSFER_ENCODING.contentEqualsIgnoreCase(name)
+                || HttpHeaderNames.HOST.contentEqualsIgnoreCase(name)
+                || HttpHeaderNames.UPGRADE.contentEqualsIgnoreCase(name);
+    }
+
+    /** Whether the request asks for a WebSocket upgrade ({@code Connection: upgrade}, {@code Upgrade: websocket}). */
+    static boolean isWebSocketUpgrade(HttpRequest request) {
+        HttpHeaders h = request.headers();
+        return h.contains(HttpHeaderNames.UPGRADE)
+                && h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
+                && h.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
+    }
+
+    /** Whether a 101 response switches to WebSocket. */
+    static boolean isWebSocketUpgradeResponse(HttpResponse response) {
+        return response.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
+    }
+
+    /**
+     * Turns an absolute-form target ({@code http://host:port/path?q}) into origin form and makes its
+     * authority the {@code Host}, as RFC 9112 section 3.2.2 requires of a server that receives one.
+     */
+    static void originForm(HttpRequest request) {
+        String uri = request.uri();
+        if (uri.isEmpty() || uri.charAt(0) == '/' || uri.charAt(0) == '*') {
+            return;
+        }
+        int schemeEnd;
+        if (uri.regionMatches(true, 0, "http://", 0, 7)) {
+            schemeEnd = 7;
+        } else if (uri.regionMatches(true, 0, "https://", 0, 8)) {
+            schemeEnd = 8;
+        } else {
+            return;
+        }
+        int end = uri.length();
+        for (int i = schemeEnd; i < uri.length(); i++) {
+            char c = uri.charAt(i);
+            if (c == '/' || c == '?' || c == '#') {
+                end = i;
+                break;
+            }
+        }
+        String authority = uri.substring(schemeEnd, end);
+        int at = authority.lastIndexOf('@');
+        if (at >= 0) {
+            authority = authority.substring(at + 1);
+        }
+        String rest = uri.substring(end);
+        if (rest.isEmpty() || rest.charAt(0) != '/') {
+            rest = "/" + rest;
+        }
+        request.setUri(rest);
+        if (!authority.isEmpty()) {
+            request.headers().set(HttpHeaderNames.HOST, authority);
+        }
+    }
+
+    /** Appends {@code value} to a list header, creating it when absent. */
+    static void append(HttpHeaders h, AsciiString name, String value) {
+        String existing = h.get(name);
+        if (existing == null) {
+            h.set(name, value);
+            return;
+        }
+        List<String> all = h.getAll(name);
+        h.set(name, (all.size() == 1 ? existing : String.join(", ", all)) + ", " + value);
+    }
+}

@@ -1,0 +1,903 @@
+package io.lodestone.l7.internal;
+
+import io.lodestone.core.balance.PickContext;
+import io.lodestone.core.internal.BackendRuntime;
+import io.lodestone.core.internal.EngineContext;
+import io.lodestone.core.internal.PipelineNames;
+import io.lodestone.core.internal.Relay;
+import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.l7.HttpFrontend;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.random.RandomGenerator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The proxy handler of one client connection. Requests are handled one at a time, in order: a
+ * request picks a server, takes a pooled connection to it (or opens one on the client's event loop),
+ * and its head and body pieces are forwarded as they arrive; the response is forwarded the same way;
+ * then the server connection goes back to the pool and the next request (possibly already read and
+ * queued, when the client pipelines) starts. Nothing is aggregated; each direction stops reading
+ * while the other side cannot take more.
+ *
+ * <p>Expect: 100-continue is passed to the server, whose interim 100 (like any 1xx but 101) is
+ * relayed to the client before the final response. A 101 answering a WebSocket upgrade turns both
+ * connections into a raw {@link Relay} tunnel.
+ */
+final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements PickContext {
+
+    private static final Logger log = LoggerFactory.getLogger(HttpProxyHandler.class);
+
+    /** Queued inbound messages beyond which the client is not read until the queue drains. */
+    private static final int MAX_QUEUED = 64;
+    /** Body bytes buffered while connecting beyond which the client is not read. */
+    private static final int MAX_PENDING_BYTES = 64 * 1024;
+
+    private final HttpListener listener;
+    private final HttpFrontend frontend;
+    private final EngineContext context;
+    private final Codecs.ResponseEncoder encoder;
+    private final String requestIdHeader;
+    ClientTimeouts timeouts;
+
+    private ChannelHandlerContext ctx;
+    private Channel client;
+    private BackendPool pool;
+    private String clientIp;
+    private String localPort;
+    private long affinityHash;
+
+    // connection state
+    private ArrayDeque<Object> queued;
+    private boolean inputShutdown;
+    private boolean closing;
+    private boolean discardBody;
+    private boolean tunneling;
+
+    // exchange state: request != null while an exchange runs
+    private HttpRequest request;
+    private int exchangeId;
+    private boolean requestComplete;
+    private boolean keepAlive;
+    private boolean head;
+    private boolean retryable;
+    private boolean bodyless;
+    private boolean upgrade;
+    private HttpVersion clientVersion;
+    private String requestId;
+    private BackendRuntime backend;
+    private RetryBudget budget;
+    private boolean retrySlot;
+    private ServerRuntime server;
+    private List<ServerRuntime> tried;
+    private int attempts;
+    private BackendConnection conn;
+    private List<Object> pending;
+    private int pendingBytes;
+    private boolean wroteToServer;
+    private boolean serverBackpressure;
+    private boolean anyResponse;
+    private boolean interim;
+    private boolean responseStarted;
+    private boolean serverReusable;
+    private boolean switching;
+    private List<Object> tunnelFromClient;
+    private List<Object> tunnelFromServer;
+
+    HttpProxyHandler(HttpListener listener, Codecs.ResponseEncoder encoder) {
+        this.listener = listener;
+        this.frontend = listener.frontend();
+        this.context = listener.context();
+        this.encoder = encoder;
+        this.requestIdHeader = frontend.requestIdHeader();
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.client = ctx.channel();
+        this.pool = listener.pool(client.eventLoop());
+        InetSocketAddress remote = (InetSocketAddress) client.remoteAddress();
+        InetSocketAddress local = (InetSocketAddress) client.localAddress();
+        this.clientIp = remote == null ? "unknown" : remote.getAddress().getHostAddress();
+        this.affinityHash = remote == null ? 0 : remote.getAddress().hashCode();
+        this.localPort = local == null ? "0" : Integer.toString(local.getPort());
+    }
+
+    @Override
+    public long affinityHash() {
+        return affinityHash;
+    }
+
+    @Override
+    public RandomGenerator random() {
+        return ThreadLocalRandom.current();
+    }
+
+    // ---------------------------------------------------------------- client side
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (tunneling) {
+            stashTunnel(true, msg);
+            return;
+        }
+        if (closing) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (request != null && requestComplete || queued != null && !queued.isEmpty()) {
+            enqueue(msg);
+            return;
+        }
+        handle(msg);
+    }
+
+    private void handle(Object msg) {
+        if (request == null) {
+            if (msg instanceof HttpRequest req) {
+                startRequest(req);
+            } else if (discardBody) {
+                // the rest of a request that was answered without being forwarded
+                if (msg instanceof LastHttpContent) {
+                    discardBody = false;
+                }
+                ReferenceCountUtil.release(msg);
+            } else {
+                ReferenceCountUtil.release(msg);
+                closeNow();
+            }
+        } else if (msg instanceof HttpContent content) {
+            requestContent(content);
+        } else {
+            ReferenceCountUtil.release(msg);
+            closeNow();
+        }
+    }
+
+    private void enqueue(Object msg) {
+        if (queued == null) {
+            queued = new ArrayDeque<>(4);
+        }
+        queued.add(msg);
+        if (queued.size() >= MAX_QUEUED) {
+            client.config().setAutoRead(false);
+        }
+    }
+
+    /** Handles queued pipelined messages until one of them starts an exchange that must wait. */
+    private void drainQueue() {
+        while (queued != null && !queued.isEmpty() && !closing && !tunneling
+                && (request == null || !requestComplete)) {
+            handle(queued.poll());
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (conn != null && wroteToServer) {
+            wroteToServer = false;
+            conn.channel.flush();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (conn != null) {
+            conn.channel.config().setAutoRead(client.isWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            inputShutdown = true;
+            if (request == null && (queued == null || queued.isEmpty())) {
+                closeOnFlush();
+            }
+        } else if (evt == HttpListener.DRAIN) {
+            if (request == null && (queued == null || queued.isEmpty())) {
+                closeOnFlush();
+            }
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closing = true;
+        if (request != null) {
+            abortExchange();
+        }
+        releaseQueued();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (log.isDebugEnabled()) {
+            log.debug("{}: client connection {} failed", frontend.name(), client, cause);
+        }
+        closeNow();
+    }
+
+    void requestHeadTimedOut() {
+        if (request == null && !closing) {
+            sendError(HttpResponseStatus.REQUEST_TIMEOUT, true);
+        }
+    }
+
+    void keepAliveTimedOut() {
+        if (request == null && !closing) {
+            closeNow();
+        }
+    }
+
+    // ---------------------------------------------------------------- requests
+
+    private void startRequest(HttpRequest req) {
+        timeouts.busy();
+        DecoderResult result = req.decoderResult();
+        if (result.isFailure()) {
+            ReferenceCountUtil.release(req);
+            sendError(HttpRejection.of(result.cause()).status(), true);
+            return;
+        }
+        request = req;
+        exchangeId++;
+        requestComplete = false;
+        HttpHeaders h = req.headers();
+        clientVersion = req.protocolVersion();
+        keepAlive = HttpUtil.isKeepAlive(req) && !inputShutdown;
+        HttpMethod method = req.method();
+        head = HttpMethod.HEAD.equals(method);
+        encoder.head = head;
+        upgrade = Headers.isWebSocketUpgrade(req);
+        bodyless = !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && HttpUtil.getContentLength(req, 0L) == 0L;
+        retryable = bodyless && isIdempotent(method);
+        String id = h.get(requestIdHeader);
+        if (id == null || id.isEmpty()) {
+            id = RequestIds.next();
+            h.set(requestIdHeader, id);
+        }
+        requestId = id;
+        prepareRequest(req, h);
+
+        backend = route(req);
+        budget = listener.budget(backend);
+        budget.requestStarted();
+        tried = null;
+        attempts = 0;
+        ServerRuntime s = backend.select(this);
+        if (s == null) {
+            if (log.isDebugEnabled()) {
+                log.debug("{}: no usable server in backend {}", frontend.name(), backend.name());
+            }
+            sendError(HttpResponseStatus.SERVICE_UNAVAILABLE, false);
+            return;
+        }
+        useServer(s, false);
+        if (req instanceof LastHttpContent last) {
+            requestContentDone(last);
+        }
+    }
+
+    /**
+     * The routing seam: every request's backend is decided here, and only here. Until the router
+     * lands every request goes to the frontend's default backend.
+     */
+    private BackendRuntime route(HttpRequest req) {
+        return context.backend(frontend.defaultBackend());
+    }
+
+    private static boolean isIdempotent(HttpMethod m) {
+        return m == HttpMethod.GET || m == HttpMethod.HEAD || m == HttpMethod.OPTIONS || m == HttpMethod.TRACE
+                || m == HttpMethod.PUT || m == HttpMethod.DELETE;
+    }
+
+    private void prepareRequest(HttpRequest req, HttpHeaders h) {
+        Headers.originForm(req);
+        String host = h.get(HttpHeaderNames.HOST);
+        Headers.removeHopByHop(h, upgrade);
+        if (clientVersion != HttpVersion.HTTP_1_1 && host != null) {
+            // servers are spoken to in HTTP/1.1 so that their connections can be kept alive
+            req.setProtocolVersion(HttpVersion.HTTP_1_1);
+        }
+        if (frontend.forwardedFor()) {
+            Headers.append(h, Headers.X_FORWARDED_FOR, clientIp);
+            h.set(Headers.X_FORWARDED_PROTO, Headers.HTTP);
+            if (host != null) {
+                h.set(Headers.X_FORWARDED_HOST, host);
+            }
+            h.set(Headers.X_FORWARDED_PORT, localPort);
+            h.set(Headers.X_REAL_IP, clientIp);
+        }
+        if (frontend.forwarded()) {
+            Headers.append(h, Headers.FORWARDED, forwardedElement(host));
+        }
+        if (frontend.via() != null) {
+            Headers.append(h, HttpHeaderNames.VIA, viaValue(clientVersion));
+        }
+    }
+
+    private String forwardedElement(String host) {
+        StringBuilder sb = new StringBuilder(64).append("for=");
+        if (clientIp.indexOf(':') >= 0) {
+            sb.append("\"[").append(clientIp).append("]\"");
+        } else {
+            sb.append(clientIp);
+        }
+        if (host != null) {
+            sb.append(";host=\"").append(host.replace("\"", "")).append('"');
+        }
+        return sb.append(";proto=http").toString();
+    }
+
+    private String viaValue(HttpVersion version) {
+        return (version.minorVersion() == 0 && version.majorVersion() == 1 ? "1.0 " : "1.1 ") + frontend.via();
+    }
+
+    private void requestContent(HttpContent content) {
+        if (content.decoderResult().isFailure()) {
+            HttpResponseStatus status = HttpRejection.of(content.decoderResult().cause()).status();
+            content.release();
+            if (responseStarted) {
+                closeNow();
+            } else {
+                sendError(status, true);
+            }
+            return;
+        }
+        if (conn != null) {
+            conn.channel.write(content, conn.channel.voidPromise());
+            wroteToServer = true;
+            if (!conn.channel.isWritable()) {
+                conn.channel.flush();
+                wroteToServer = false;
+                if (!conn.channel.isWritable()) {
+                    serverBackpressure = true;
+                    client.config().setAutoRead(false);
+                }
+            }
+        } else {
+            if (pending == null) {
+                pending = new ArrayList<>(4);
+            }
+            pending.add(content);
+            pendingBytes += content.content().readableBytes();
+            if (pendingBytes > MAX_PENDING_BYTES) {
+                client.config().setAutoRead(false);
+            }
+        }
+        if (content instanceof LastHttpContent last) {
+            requestContentDone(last);
+        }
+    }
+
+    private void requestContentDone(LastHttpContent last) {
+        requestComplete = true;
+        if (retryable && last != LastHttpContent.EMPTY_LAST_CONTENT && !last.trailingHeaders().isEmpty()) {
+            retryable = false;
+        }
+    }
+
+    // ---------------------------------------------------------------- picking and connecting
+
+    private void useServer(ServerRuntime s, boolean fresh) {
+        server = s;
+        attempts++;
+        BackendConnection c = fresh ? null : pool.acquire(s);
+        if (c != null) {
+            bind(c);
+            return;
+        }
+        int id = exchangeId;
+        ChannelFuture f = pool.connect(s);
+        if (f.isDone()) {
+            connected(f, s, id);
+        } else {
+            f.addListener((ChannelFutureListener) done -> connected(done, s, id));
+        }
+    }
+
+    private void connected(ChannelFuture f, ServerRuntime s, int id) {
+        if (f.isSuccess()) {
+            BackendConnection c = (BackendConnection) f.channel().pipeline().get(PipelineNames.HTTP_BACKEND);
+            if (c == null || !f.channel().isActive()) {
+                f.channel().close();
+                if (request != null && id == exchangeId && server == s) {
+                    connectFailed(s, new IllegalStateException("server connection closed"));
+                }
+                return;
+            }
+            if (request == null || id != exchangeId || server != s || closing) {
+                pool.release(c);
+                return;
+            }
+            bind(c);
+        } else if (request != null && id == exchangeId && server == s && !closing) {
+            connectFailed(s, f.cause());
+        }
+    }
+
+    private void connectFailed(ServerRuntime s, Throwable cause) {
+        if (log.isDebugEnabled()) {
+            log.debug("{}: connect to {} failed: {}", frontend.name(), s, cause.toString());
+        }
+        boolean timeout = cause instanceof ConnectTimeoutException;
+        releaseServer();
+        if (tried == null) {
+            tried = new ArrayList<>(2);
+        }
+        tried.add(s);
+        retry(timeout ? HttpResponseStatus.GATEWAY_TIMEOUT : HttpResponseStatus.BAD_GATEWAY, null);
+    }
+
+    /**
+     * Tries again after a failure, within the backend's retries and the retry budget: on a fresh
+     * connection to {@code sameServer} when given, else on a server not tried yet; otherwise answers
+     * {@code failure}.
+     */
+    private void retry(HttpResponseStatus failure, ServerRuntime sameServer) {
+        ServerRuntime next = null;
+        if (attempts <= backend.config().retries() && (retrySlot || budget.tryStartRetry())) {
+            retrySlot = true;
+            if (sameServer != null) {
+                next = sameServer.tryAcquire() ? sameServer : null;
+            } else {
+                next = backend.select(this, tried);
+            }
+        }
+        if (next == null) {
+            sendError(failure, false);
+            return;
+        }
+        useServer(next, sameServer != null);
+    }
+
+    private void bind(BackendConnection c) {
+        conn = c;
+        c.exchange = this;
+        c.decoder.head = head;
+        anyResponse = false;
+        interim = false;
+        responseStarted = false;
+        switching = false;
+        Channel ch = c.channel;
+        ch.write(request, ch.voidPromise());
+        if (retryable && requestComplete && pending == null) {
+            // a retry of a request without a body, whose end went to the failed connection
+            ch.write(LastHttpContent.EMPTY_LAST_CONTENT, ch.voidPromise());
+        }
+        if (pending != null) {
+            for (Object msg : pending) {
+                ch.write(msg, ch.voidPromise());
+            }
+            pending = null;
+            pendingBytes = 0;
+        }
+        ch.flush();
+        wroteToServer = false;
+        if (!ch.isWritable()) {
+            serverBackpressure = true;
+            client.config().setAutoRead(false);
+        } else {
+            serverBackpressure = false;
+            updateClientRead();
+        }
+    }
+
+    private void updateClientRead() {
+        boolean read = !serverBackpressure && (queued == null || queued.size() < MAX_QUEUED)
+                && (conn != null || pendingBytes <= MAX_PENDING_BYTES);
+        client.config().setAutoRead(read);
+    }
+
+    // ---------------------------------------------------------------- server side
+
+    void serverWritabilityChanged(boolean writable) {
+        if (!requestComplete) {
+            serverBackpressure = !writable;
+            updateClientRead();
+        }
+    }
+
+    void serverRead(BackendConnection c, Object msg) {
+        if (switching) {
+            stashTunnel(false, msg);
+            return;
+        }
+        if (msg instanceof HttpResponse response) {
+            serverResponse(c, response);
+        } else if (msg instanceof HttpContent content) {
+            serverContent(c, content);
+        } else {
+            ReferenceCountUtil.release(msg);
+            c.channel.close();
+        }
+    }
+
+    private void serverResponse(BackendConnection c, HttpResponse response) {
+        anyResponse = true;
+        if (response.decoderResult().isFailure()) {
+            ReferenceCountUtil.release(response);
+            c.exchange = null;
+            c.channel.close();
+            conn = null;
+            serverFailed(HttpResponseStatus.BAD_GATEWAY);
+            return;
+        }
+        int code = response.status().code();
+        HttpHeaders h = response.headers();
+        if (code < 200 && code != 101) {
+            interim = true;
+            Headers.removeHopByHop(h, false);
+            client.write(response, client.voidPromise());
+            return;
+        }
+        if (code == 101) {
+            if (upgrade && Headers.isWebSocketUpgradeResponse(response)) {
+                switching = true;
+                Headers.removeHopByHop(h, true);
+                if (frontend.via() != null) {
+                    Headers.append(h, HttpHeaderNames.VIA, "1.1 " + frontend.via());
+                }
+                h.set(requestIdHeader, requestId);
+                responseStarted = true;
+                client.write(response, client.voidPromise());
+                return;
+            }
+            // a 101 that was not asked for cannot be relayed as HTTP
+            ReferenceCountUtil.release(response);
+            c.exchange = null;
+            c.channel.close();
+            conn = null;
+            serverFailed(HttpResponseStatus.BAD_GATEWAY);
+            return;
+        }
+        responseStarted = true;
+        boolean bodyless = head || code == 204 || code == 304;
+        boolean chunked = HttpUtil.isTransferEncodingChunked(response);
+        boolean delimited = bodyless || chunked || h.contains(HttpHeaderNames.CONTENT_LENGTH);
+        serverReusable = delimited && HttpUtil.isKeepAlive(response);
+        Headers.removeHopByHop(h, false);
+        boolean clientKeepAlive = keepAlive && !closing && !listener.isDraining();
+        if (clientVersion.minorVersion() == 0) {
+            if (chunked) {
+                // an HTTP/1.0 client cannot read chunks: send the body raw and end it by closing
+                HttpUtil.setTransferEncodingChunked(response, false);
+                clientKeepAlive = false;
+            } else if (!delimited) {
+                clientKeepAlive = false;
+            }
+        } else if (!delimited) {
+            if (clientKeepAlive) {
+                HttpUtil.setTransferEncodingChunked(response, true);
+            }
+        }
+        keepAlive = clientKeepAlive;
+        if (!clientKeepAlive) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (clientVersion.minorVersion() == 0) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        h.set(requestIdHeader, requestId);
+        if (frontend.via() != null) {
+            Headers.append(h, HttpHeaderNames.VIA, "1.1 " + frontend.via());
+        }
+        client.write(response, client.voidPromise());
+        if (!client.isWritable()) {
+            client.flush();
+            if (!client.isWritable()) {
+                c.channel.config().setAutoRead(false);
+            }
+        }
+    }
+
+    private void serverContent(BackendConnection c, HttpContent content) {
+        if (content.decoderResult().isFailure()) {
+            content.release();
+            serverBroke(c);
+            return;
+        }
+        if (interim) {
+            if (content instanceof LastHttpContent) {
+                interim = false;
+            }
+            client.write(content, client.voidPromise());
+            return;
+        }
+        if (!responseStarted) {
+            content.release();
+            serverBroke(c);
+            return;
+        }
+        if (content instanceof LastHttpContent) {
+            if (switching) {
+                client.write(content, client.voidPromise());
+                startTunnel(c);
+                return;
+            }
+            client.writeAndFlush(content, client.voidPromise());
+            responseComplete();
+            return;
+        }
+        client.write(content, client.voidPromise());
+        if (!client.isWritable()) {
+            client.flush();
+            if (!client.isWritable()) {
+                c.channel.config().setAutoRead(false);
+            }
+        }
+    }
+
+    void serverReadComplete() {
+        client.flush();
+    }
+
+    void serverTimedOut(BackendConnection c) {
+        if (log.isDebugEnabled()) {
+            log.debug("{}: server {} timed out on request {}", frontend.name(), c.server, requestId);
+        }
+        c.exchange = null;
+        c.channel.close();
+        conn = null;
+        serverFailed(HttpResponseStatus.GATEWAY_TIMEOUT);
+    }
+
+    void serverClosed(BackendConnection c) {
+        c.exchange = null;
+        conn = null;
+        if (!anyResponse && retryable && requestComplete) {
+            // a reset before any response byte of an idempotent request without a body: try again,
+            // on a fresh connection to the same server when a reused one was stale, else elsewhere
+            releaseServer();
+            if (!c.reused) {
+                if (tried == null) {
+                    tried = new ArrayList<>(2);
+                }
+                tried.add(c.server);
+            }
+            retry(HttpResponseStatus.BAD_GATEWAY, c.reused ? c.server : null);
+            return;
+        }
+        serverFailed(HttpResponseStatus.BAD_GATEWAY);
+    }
+
+    private void serverBroke(BackendConnection c) {
+        c.exchange = null;
+        c.channel.close();
+        conn = null;
+        serverFailed(HttpResponseStatus.BAD_GATEWAY);
+    }
+
+    /** The server failed this exchange: answer {@code status} if nothing was sent yet, else close. */
+    private void serverFailed(HttpResponseStatus status) {
+        if (responseStarted) {
+            abortExchange();
+            closeNow();
+        } else {
+            sendError(status, !requestComplete);
+        }
+    }
+
+    // ---------------------------------------------------------------- ending exchanges
+
+    private void responseComplete() {
+        BackendConnection c = conn;
+        boolean reuse = serverReusable && requestComplete;
+        if (!requestComplete) {
+            // the server answered before the whole request arrived: the rest cannot be forwarded
+            keepAlive = false;
+        }
+        endExchange();
+        if (c != null) {
+            c.exchange = null;
+            if (reuse) {
+                c.reused = true;
+                c.channel.config().setAutoRead(true);
+                pool.release(c);
+            } else {
+                c.channel.close();
+            }
+        }
+        afterResponse();
+    }
+
+    private void afterResponse() {
+        if (!keepAlive || inputShutdown && (queued == null || queued.isEmpty()) || listener.isDraining()) {
+            closeOnFlush();
+            return;
+        }
+        timeouts.idle();
+        drainQueue();
+        if (conn != null && wroteToServer) {
+            wroteToServer = false;
+            conn.channel.flush();
+        }
+        if (request == null && !closing) {
+            updateClientRead();
+        }
+    }
+
+    /** Ends the exchange's accounting: server load, retry budget, per-request state. */
+    private void endExchange() {
+        releaseServer();
+        if (retrySlot) {
+            retrySlot = false;
+            budget.retryEnded();
+        }
+        if (budget != null) {
+            budget.requestEnded();
+            budget = null;
+        }
+        if (pending != null) {
+            for (Object msg : pending) {
+                ReferenceCountUtil.release(msg);
+            }
+            pending = null;
+            pendingBytes = 0;
+        }
+        request = null;
+        conn = null;
+        tried = null;
+        serverBackpressure = false;
+        responseStarted = false;
+        anyResponse = false;
+        interim = false;
+    }
+
+    private void releaseServer() {
+        if (server != null) {
+            server.release();
+            server = null;
+        }
+    }
+
+    /** The client connection went away mid-exchange: drop the server connection too. */
+    private void abortExchange() {
+        BackendConnection c = conn;
+        if (c != null) {
+            c.exchange = null;
+            c.channel.close();
+        }
+        endExchange();
+    }
+
+    /**
+     * Answers the current request (or the connection, when no request was read) with a small error
+     * response and ends the exchange; the connection closes afterwards when {@code close} is set or the
+     * request was not read to its end.
+     */
+    private void sendError(HttpResponseStatus status, boolean close) {
+        BackendConnection c = conn;
+        if (c != null) {
+            c.exchange = null;
+            c.channel.close();
+        }
+        boolean started = responseStarted;
+        boolean hadRequest = request != null;
+        boolean midRequest = hadRequest && !requestComplete;
+        // the unread rest of a request without a body is just its end: skip it and keep the connection
+        boolean closeAfter = close || !hadRequest || !keepAlive || midRequest && !bodyless;
+        String id = hadRequest ? requestId : null;
+        endExchange();
+        if (started) {
+            closeNow();
+            return;
+        }
+        if (midRequest && !closeAfter) {
+            discardBody = true;
+        }
+        client.writeAndFlush(ErrorResponses.of(status, requestIdHeader, id, closeAfter), client.voidPromise());
+        if (closeAfter) {
+            closeOnFlush();
+            return;
+        }
+        afterResponse();
+    }
+
+    // ---------------------------------------------------------------- WebSocket tunnels
+
+    private void startTunnel(BackendConnection c) {
+        tunneling = true;
+        Channel upstream = c.channel;
+        ServerRuntime s = server;
+        server = null;
+        endExchange();
+        upstream.closeFuture().addListener(f -> {
+            if (s != null) {
+                s.release();
+            }
+        });
+        releaseQueued();
+        HttpPipeline.stripClient(client.pipeline());
+        HttpPipeline.stripServer(upstream.pipeline());
+        c.exchange = null;
+        upstream.pipeline().remove(c);
+        client.pipeline().remove(this);
+        HttpPipeline.addTunnelTimeout(client.pipeline(), frontend.tunnelTimeout().toNanos());
+        writeStash(tunnelFromClient, upstream);
+        writeStash(tunnelFromServer, client);
+        tunnelFromClient = null;
+        tunnelFromServer = null;
+        Relay.join(client, upstream);
+    }
+
+    private void stashTunnel(boolean fromClient, Object msg) {
+        if (!(msg instanceof ByteBuf)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        List<Object> stash = fromClient ? tunnelFromClient : tunnelFromServer;
+        if (stash == null) {
+            stash = new ArrayList<>(2);
+            if (fromClient) {
+                tunnelFromClient = stash;
+            } else {
+                tunnelFromServer = stash;
+            }
+        }
+        stash.add(msg);
+    }
+
+    private static void writeStash(List<Object> stash, Channel to) {
+        if (stash != null) {
+            for (Object msg : stash) {
+                to.write(msg, to.voidPromise());
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- closing
+
+    private void releaseQueued() {
+        if (queued != null) {
+            Object msg;
+            while ((msg = queued.poll()) != null) {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+    }
+
+    private void closeOnFlush() {
+        closing = true;
+        releaseQueued();
+        Relay.closeOnFlush(client);
+    }
+
+    private void closeNow() {
+        closing = true;
+        releaseQueued();
+        client.close();
+    }
+}

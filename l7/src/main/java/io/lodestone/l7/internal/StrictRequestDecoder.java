@@ -1,0 +1,136 @@
+package io.lodestone.l7.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.buffer.Unpooled;
+import io.netty.util.ReferenceCountUtil;
+import java.util.List;
+
+/**
+ * Netty's {@link HttpRequestDecoder} behind a strict gate: every request head is checked on its raw
+ * bytes by {@link HeadScanner} before the decoder parses it, and the body is counted against the size
+ * limit. A request that breaks a rule is never emitted: in its place comes one invalid
+ * {@link io.netty.handler.codec.http.FullHttpRequest} whose failed {@link DecoderResult} carries an
+ * {@link HttpRejection} (with the status to answer), and everything after it on the connection is
+ * discarded. A failure inside a body that was already emitted in part (an invalid chunk, a body over the
+ * limit) arrives as a failed {@link LastHttpContent}, again with an {@link HttpRejection} as cause.
+ * The proxy handler answers those with the rejection's status and closes the connection.
+ *
+ * <p>Limits: request line {@code maxInitialLineLength} bytes (414), header section
+ * {@code maxHeaderSize} bytes counting the CRLF of each field line (431), {@code maxHeaderCount} fields
+ * (431), body {@code maxBodySize} bytes, by Content-Length at once or as the chunked body streams (413).
+ */
+public final class StrictRequestDecoder extends HttpRequestDecoder {
+
+    private final HeadScanner scanner;
+    private final long maxBodySize;
+    private boolean atHead = true;
+    private boolean discarding;
+    private long bodyBytes;
+
+    /**
+     * Creates a decoder for one client connection. The request line and header section limits are
+     * {@code config}'s; Netty's own checks are forced on (see {@link HttpDecoders#strict}).
+     *
+     * @throws IllegalArgumentException when {@code maxHeaderCount} is not positive or {@code maxBodySize} is negative
+     */
+    public StrictRequestDecoder(HttpDecoderConfig config, int maxHeaderCount, long maxBodySize) {
+        super(HttpDecoders.strict(config));
+        HttpDecoders.checkPositive("maxHeaderCount", maxHeaderCount);
+        if (maxBodySize < 0) {
+            throw new IllegalArgumentException("maxBodySize: " + maxBodySize + " (expected: >= 0)");
+        }
+        this.maxBodySize = maxBodySize;
+        this.scanner = new HeadScanner(true, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, maxBodySize);
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        if (discarding) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        if (atHead) {
+            try {
+                if (!scanner.scan(in)) {
+                    return;
+                }
+            } catch (HttpRejection rejection) {
+                rejectHead(in, out, rejection);
+                return;
+            }
+            atHead = false;
+            bodyBytes = 0;
+        }
+        int from = out.size();
+        super.decode(ctx, in, out);
+        inspect(in, out, from);
+    }
+
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        super.decodeLast(ctx, in, out);
+        if (atHead && !discarding && (in.isReadable() || scanner.inProgress())) {
+            rejectHead(in, out, new HttpRejection(HttpResponseStatus.BAD_REQUEST, "connection closed inside a request head"));
+        }
+    }
+
+    private void inspect(ByteBuf in, List<Object> out, int from) {
+        for (int i = from; i < out.size(); i++) {
+            Object o = out.get(i);
+            if (o instanceof HttpObject h && h.decoderResult().isFailure()) {
+                Throwable cause = h.decoderResult().cause();
+                HttpRejection rejection = o instanceof HttpMessage
+                        ? HttpRejection.of(cause)
+                        : new HttpRejection(HttpResponseStatus.BAD_REQUEST, "invalid chunked body: " + cause.getMessage());
+                h.setDecoderResult(DecoderResult.failure(rejection));
+                dropAfter(out, i);
+                discard(in);
+                return;
+            }
+            if (o instanceof HttpContent content) {
+                bodyBytes += content.content().readableBytes();
+                if (bodyBytes > maxBodySize) {
+                    ReferenceCountUtil.release(o);
+                    LastHttpContent failed = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+                    failed.setDecoderResult(DecoderResult.failure(
+                            new HttpRejection(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "body larger than " + maxBodySize)));
+                    out.set(i, failed);
+                    dropAfter(out, i);
+                    discard(in);
+                    return;
+                }
+                if (o instanceof LastHttpContent) {
+                    atHead = true;
+                }
+            }
+        }
+    }
+
+    private void rejectHead(ByteBuf in, List<Object> out, HttpRejection rejection) {
+        HttpMessage invalid = createInvalidMessage();
+        invalid.setDecoderResult(DecoderResult.failure(rejection));
+        out.add(invalid);
+        discard(in);
+    }
+
+    private void discard(ByteBuf in) {
+        discarding = true;
+        in.skipBytes(in.readableBytes());
+    }
+
+    private static void dropAfter(List<Object> out, int index) {
+        for (int j = out.size() - 1; j > index; j--) {
+            ReferenceCountUtil.release(out.remove(j));
+        }
+    }
+}

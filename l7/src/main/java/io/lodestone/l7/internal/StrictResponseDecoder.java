@@ -1,0 +1,108 @@
+package io.lodestone.l7.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.List;
+
+/**
+ * Netty's {@link HttpResponseDecoder} behind the same raw-byte gate as {@link StrictRequestDecoder}, for
+ * backend connections: a response head that is not valid HTTP/1.1 (garbage status line, obs-fold,
+ * whitespace before a colon, both Content-Length and Transfer-Encoding, several Content-Length values, a
+ * Transfer-Encoding other than {@code chunked}, a head over the limits) and a chunked body that Netty
+ * refuses (invalid chunk size, missing CRLF) come out as one message with a failed {@link DecoderResult}
+ * whose cause is an {@link HttpRejection} with status 502; the rest of the connection is discarded.
+ * The proxy handler treats a failed decoder result as an invalid response: it answers 502 (or closes
+ * the client connection when part of the response was already relayed) and closes that server
+ * connection, so it is never reused.
+ *
+ * <p>After a {@code 101} it passes bytes through. Subclasses may override
+ * {@link #isContentAlwaysEmpty} to tell which responses have no body (the answer to HEAD).
+ */
+public class StrictResponseDecoder extends HttpResponseDecoder {
+
+    private final HeadScanner scanner;
+    private boolean atHead = true;
+    private boolean discarding;
+    private boolean switched;
+
+    /**
+     * Creates a decoder for one backend connection. The status line and header section limits are
+     * {@code config}'s; Netty's own checks are forced on (see {@link HttpDecoders#strict}).
+     *
+     * @throws IllegalArgumentException when {@code maxHeaderCount} is not positive
+     */
+    public StrictResponseDecoder(HttpDecoderConfig config, int maxHeaderCount) {
+        super(HttpDecoders.strict(config));
+        HttpDecoders.checkPositive("maxHeaderCount", maxHeaderCount);
+        this.scanner = new HeadScanner(false, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, Long.MAX_VALUE);
+    }
+
+    @Override
+    protected final void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        if (discarding) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        if (atHead && !switched) {
+            try {
+                if (!scanner.scan(in)) {
+                    return;
+                }
+            } catch (HttpRejection rejection) {
+                rejectHead(in, out, rejection);
+                return;
+            }
+            atHead = false;
+        }
+        int from = out.size();
+        super.decode(ctx, in, out);
+        for (int i = from; i < out.size(); i++) {
+            Object o = out.get(i);
+            if (o instanceof HttpObject h && h.decoderResult().isFailure()) {
+                Throwable cause = h.decoderResult().cause();
+                h.setDecoderResult(DecoderResult.failure(cause instanceof HttpRejection
+                        ? cause : new HttpRejection(HttpResponseStatus.BAD_GATEWAY, "invalid response: " + cause)));
+                for (int j = out.size() - 1; j > i; j--) {
+                    ReferenceCountUtil.release(out.remove(j));
+                }
+                discard(in);
+                return;
+            }
+            if (o instanceof HttpResponse response && response.status().code() == 101) {
+                switched = true;
+            }
+            if (o instanceof LastHttpContent) {
+                atHead = true;
+            }
+        }
+    }
+
+    @Override
+    protected final void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        super.decodeLast(ctx, in, out);
+        if (atHead && !switched && !discarding && in.isReadable()) {
+            rejectHead(in, out, new HttpRejection(HttpResponseStatus.BAD_GATEWAY, "connection closed inside a response head"));
+        }
+    }
+
+    private void rejectHead(ByteBuf in, List<Object> out, HttpRejection rejection) {
+        HttpMessage invalid = createInvalidMessage();
+        invalid.setDecoderResult(DecoderResult.failure(rejection));
+        out.add(invalid);
+        discard(in);
+    }
+
+    private void discard(ByteBuf in) {
+        discarding = true;
+        in.skipBytes(in.readableBytes());
+    }
+}

@@ -1,0 +1,255 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.buffer.Unpooled;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class HttpProxyTest {
+
+    private Proxy proxy;
+
+    @AfterEach
+    void close() {
+        if (proxy != null) {
+            proxy.close();
+        }
+    }
+
+    private int start(Backend.Builder backend, Consumer<HttpFrontend.Builder> frontend) {
+        HttpFrontend.Builder f = HttpFrontend.bind("127.0.0.1:0").defaultBackend(backend.build().name());
+        frontend.accept(f);
+        proxy = Proxy.builder().backend(backend).frontend(f).build();
+        proxy.start();
+        return proxy.port();
+    }
+
+    @Test
+    void keepAliveReusesOneServerConnectionPerServerFor1000Requests() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            int port = start(Backend.named("app").server("s1", b1.address()).server("s2", b2.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                for (int i = 0; i < 1000; i++) {
+                    RawHttp.Response r = c.send("GET /r" + i + " HTTP/1.1\r\nHost: example.com\r\n\r\n").read();
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.body()).endsWith(":/r" + i);
+                }
+            }
+            assertThat(b1.requests.size() + b2.requests.size()).isEqualTo(1000);
+            assertThat(b1.requests).isNotEmpty();
+            assertThat(b2.requests).isNotEmpty();
+            assertThat(b1.connections.get()).isEqualTo(1);
+            assertThat(b2.connections.get()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"
+                        + "POST /2 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+                        + "GET /3 HTTP/1.1\r\nHost: h\r\n\r\n");
+                assertThat(c.read().body()).isEqualTo("b:/1");
+                assertThat(c.read().body()).isEqualTo("b:/2");
+                assertThat(c.read().body()).isEqualTo("b:/3");
+            }
+            assertThat(b.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/1", "/2", "/3");
+            assertThat(b.requests.get(1).body()).isEqualTo("hello");
+        }
+    }
+
+    @Test
+    void expectContinueIsPassedToTheServerAndItsInterimResponseRelayed() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /up HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+                RawHttp.Response interim = c.read();
+                assertThat(interim.status()).isEqualTo(100);
+                c.send("hello");
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("b:/up");
+            }
+            assertThat(b.last().header("expect")).isEqualTo("100-continue");
+            assertThat(b.last().body()).isEqualTo("hello");
+        }
+    }
+
+    @Test
+    void headAnd204And304HaveNoBodyAndKeepTheConnectionInSync() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b", (r, ctx) -> {
+            switch (r.uri()) {
+                case "/204" -> RecordingBackend.respond(ctx, HttpResponseStatus.NO_CONTENT, "", Map.of());
+                case "/304" -> {
+                    DefaultHttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED);
+                    res.headers().set("ETag", "\"x\"");
+                    ctx.write(res);
+                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                }
+                default -> RecordingBackend.ok(ctx, "0123456789", Map.of());
+            }
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response head = c.send("HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n").read(true);
+                assertThat(head.status()).isEqualTo(200);
+                assertThat(head.header("content-length")).isEqualTo("10");
+                RawHttp.Response noContent = c.send("GET /204 HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(noContent.status()).isEqualTo(204);
+                RawHttp.Response notModified = c.send("GET /304 HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(notModified.status()).isEqualTo(304);
+                assertThat(notModified.header("etag")).isEqualTo("\"x\"");
+                RawHttp.Response get = c.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(get.body()).isEqualTo("0123456789");
+            }
+            assertThat(b.requests).extracting(RecordingBackend.Recorded::method).containsExactly("HEAD", "GET", "GET", "GET");
+        }
+    }
+
+    @Test
+    void hopByHopHeadersAreRemovedBothWaysAndForwardingHeadersSet() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b", (r, ctx) -> RecordingBackend.ok(ctx, "ok", Map.of(
+                "Connection", "X-Resp-Hop", "X-Resp-Hop", "1", "Keep-Alive", "timeout=5", "Upgrade", "foo",
+                "Trailer", "X-T", "Proxy-Connection", "keep-alive", "X-End", "kept")))) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f.forwarded(true).via("lodestone"));
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /h HTTP/1.1\r\nHost: example.com\r\nConnection: keep-alive, X-Hop\r\n"
+                        + "X-Hop: secret\r\nKeep-Alive: timeout=5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\n"
+                        + "Trailer: X-T\r\nUpgrade: h2c\r\nX-Forwarded-For: 10.0.0.1\r\nX-Real-IP: 6.6.6.6\r\n"
+                        + "X-Keep: yes\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.headers()).doesNotContainKeys("x-resp-hop", "keep-alive", "upgrade", "trailer", "proxy-connection", "connection");
+                assertThat(r.header("x-end")).isEqualTo("kept");
+                assertThat(r.header("via")).isEqualTo("1.1 lodestone");
+            }
+            RecordingBackend.Recorded seen = b.last();
+            assertThat(seen.headers().names()).map(String::toLowerCase)
+                    .doesNotContain("x-hop", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "connection");
+            assertThat(seen.header("x-keep")).isEqualTo("yes");
+            assertThat(seen.header("host")).isEqualTo("example.com");
+            assertThat(seen.header("x-forwarded-for")).isEqualTo("10.0.0.1, 127.0.0.1");
+            assertThat(seen.header("x-real-ip")).isEqualTo("127.0.0.1");
+            assertThat(seen.header("x-forwarded-proto")).isEqualTo("http");
+            assertThat(seen.header("x-forwarded-host")).isEqualTo("example.com");
+            assertThat(seen.header("x-forwarded-port")).isEqualTo(Integer.toString(port));
+            assertThat(seen.header("forwarded")).isEqualTo("for=127.0.0.1;host=\"example.com\";proto=http");
+            assertThat(seen.header("via")).isEqualTo("1.1 lodestone");
+        }
+    }
+
+    @Test
+    void requestIdIsGeneratedPassedOnAndReturned() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/id")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            String id = r.headers().firstValue("x-request-id").orElseThrow();
+            assertThat(id).matches("[0-9a-f]{32}");
+            assertThat(b.last().header("x-request-id")).isEqualTo(id);
+
+            HttpResponse<String> given = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/id"))
+                    .header("X-Request-ID", "abc-123").build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(given.headers().firstValue("x-request-id")).contains("abc-123");
+            assertThat(b.last().header("x-request-id")).isEqualTo("abc-123");
+        }
+    }
+
+    @Test
+    void interimResponsesAreRelayedBeforeTheFinalOne() throws Exception {
+        try (RawBackend b = new RawBackend((s, n) -> {
+            var in = s.getInputStream();
+            StringBuilder head = new StringBuilder();
+            int ch;
+            while ((ch = in.read()) >= 0) {
+                head.append((char) ch);
+                if (head.toString().endsWith("\r\n\r\n")) {
+                    RawBackend.write(s, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                            + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone");
+                    head.setLength(0);
+                }
+            }
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /hints HTTP/1.1\r\nHost: h\r\n\r\n");
+                RawHttp.Response early = c.read();
+                assertThat(early.status()).isEqualTo(103);
+                assertThat(early.header("link")).isEqualTo("</style.css>; rel=preload");
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("done");
+                // the connection is still in sync
+                c.send("GET /again HTTP/1.1\r\nHost: h\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(103);
+                assertThat(c.read().body()).isEqualTo("done");
+            }
+        }
+    }
+
+    @Test
+    void absoluteFormTargetsBecomeOriginFormWithTheirAuthorityAsHost() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET http://example.org:8080/path?q=1 HTTP/1.1\r\nHost: other\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+            }
+            assertThat(b.last().uri()).isEqualTo("/path?q=1");
+            assertThat(b.last().header("host")).isEqualTo("example.org:8080");
+        }
+    }
+
+    @Test
+    void http10ClientGetsAChunkedBodyRawAndTheConnectionClosed() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b", (r, ctx) -> {
+            DefaultHttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            res.headers().set("Transfer-Encoding", "chunked");
+            ctx.write(res);
+            ctx.write(new DefaultHttpContent(Unpooled.copiedBuffer("abc", StandardCharsets.US_ASCII)));
+            ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /old HTTP/1.0\r\nHost: h\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.header("transfer-encoding")).isNull();
+                assertThat(r.body()).isEqualTo("abc");
+            }
+            assertThat(b.last().version()).isEqualTo(HttpVersion.HTTP_1_1);
+        }
+    }
+
+    @Test
+    void postBodiesReachTheServerWithTheJdkClient() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b", (r, ctx) -> RecordingBackend.ok(ctx, "got " + r.bodyBytes(), Map.of()))) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            String body = "x".repeat(200_000);
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/post"))
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("got 200000");
+            assertThat(b.last().method()).isEqualTo("POST");
+        }
+    }
+
+}

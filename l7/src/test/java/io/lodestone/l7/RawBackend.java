@@ -1,0 +1,86 @@
+package io.lodestone.l7;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A scripted raw-socket server for tests of what a Netty server would not do: interim responses,
+ * dying mid-response, never answering. Each connection runs the script on its own thread.
+ */
+final class RawBackend implements AutoCloseable {
+
+    /** Serves one connection. */
+    @FunctionalInterface
+    interface Script {
+        void serve(Socket socket, int connection) throws IOException;
+    }
+
+    final ServerSocket server;
+    final AtomicInteger connections = new AtomicInteger();
+    final List<String> heads = new CopyOnWriteArrayList<>();
+    private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+
+    RawBackend(Script script) throws IOException {
+        server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        Thread acceptor = new Thread(() -> {
+            while (!server.isClosed()) {
+                try {
+                    Socket s = server.accept();
+                    sockets.add(s);
+                    int id = connections.incrementAndGet();
+                    Thread t = new Thread(() -> {
+                        try (s) {
+                            script.serve(s, id);
+                        } catch (IOException ignored) {
+                            // the test asserts on what the client saw
+                        }
+                    });
+                    t.setDaemon(true);
+                    t.start();
+                } catch (IOException e) {
+                    return;
+                }
+            }
+        });
+        acceptor.setDaemon(true);
+        acceptor.start();
+    }
+
+    String address() {
+        return "127.0.0.1:" + server.getLocalPort();
+    }
+
+    /** Reads one request head (up to the blank line) and records it; null at end of stream. */
+    String readHead(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) >= 0) {
+            sb.append((char) c);
+            if (sb.length() >= 4 && sb.substring(sb.length() - 4).equals("\r\n\r\n")) {
+                heads.add(sb.toString());
+                return sb.toString();
+            }
+        }
+        return null;
+    }
+
+    static void write(Socket s, String raw) throws IOException {
+        s.getOutputStream().write(raw.getBytes(StandardCharsets.ISO_8859_1));
+        s.getOutputStream().flush();
+    }
+
+    @Override
+    public void close() throws IOException {
+        server.close();
+        for (Socket s : sockets) {
+            s.close();
+        }
+    }
+}

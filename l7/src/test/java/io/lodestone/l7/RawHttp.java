@@ -1,0 +1,119 @@
+package io.lodestone.l7;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/** A raw-socket HTTP/1.1 client for tests: writes bytes as given, parses responses strictly. */
+final class RawHttp implements AutoCloseable {
+
+    /** One parsed response. */
+    record Response(int status, Map<String, List<String>> headers, String body) {
+        String header(String name) {
+            List<String> v = headers.get(name.toLowerCase(Locale.ROOT));
+            return v == null ? null : v.get(0);
+        }
+    }
+
+    final Socket socket;
+    final InputStream in;
+    final OutputStream out;
+
+    RawHttp(int port) throws IOException {
+        socket = new Socket("127.0.0.1", port);
+        socket.setSoTimeout(10_000);
+        in = socket.getInputStream();
+        out = socket.getOutputStream();
+    }
+
+    RawHttp send(String raw) throws IOException {
+        out.write(raw.getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+        return this;
+    }
+
+    Response read() throws IOException {
+        return read(false);
+    }
+
+    /** Reads one response; {@code head} when it answers a HEAD request (no body whatever the headers). */
+    Response read(boolean head) throws IOException {
+        String status = line();
+        if (status == null) {
+            throw new IOException("connection closed before a response");
+        }
+        String[] parts = status.split(" ", 3);
+        int code = Integer.parseInt(parts[1]);
+        Map<String, List<String>> headers = new LinkedHashMap<>();
+        String l;
+        while (!(l = line()).isEmpty()) {
+            int colon = l.indexOf(':');
+            headers.computeIfAbsent(l.substring(0, colon).trim().toLowerCase(Locale.ROOT), k -> new ArrayList<>())
+                    .add(l.substring(colon + 1).trim());
+        }
+        Response partial = new Response(code, headers, "");
+        if (head || code < 200 || code == 204 || code == 304) {
+            return partial;
+        }
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        String cl = partial.header("content-length");
+        String te = partial.header("transfer-encoding");
+        if (te != null && te.equalsIgnoreCase("chunked")) {
+            while (true) {
+                int size = Integer.parseInt(line().trim(), 16);
+                if (size == 0) {
+                    while (!line().isEmpty()) {
+                        // trailers
+                    }
+                    break;
+                }
+                body.write(in.readNBytes(size));
+                line();
+            }
+        } else if (cl != null) {
+            int n = Integer.parseInt(cl);
+            byte[] b = in.readNBytes(n);
+            if (b.length < n) {
+                throw new IOException("connection closed after " + b.length + " of " + n + " body bytes");
+            }
+            body.write(b);
+        } else {
+            body.write(in.readAllBytes());
+        }
+        return new Response(code, headers, body.toString(StandardCharsets.UTF_8));
+    }
+
+    private String line() throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) >= 0) {
+            if (c == '\n') {
+                int n = sb.length();
+                if (n > 0 && sb.charAt(n - 1) == '\r') {
+                    sb.setLength(n - 1);
+                }
+                return sb.toString();
+            }
+            sb.append((char) c);
+        }
+        return sb.length() == 0 ? null : sb.toString();
+    }
+
+    /** Whether the proxy closed the connection: the next read sees end of stream. */
+    boolean closedByPeer() throws IOException {
+        return in.read() < 0;
+    }
+
+    @Override
+    public void close() throws IOException {
+        socket.close();
+    }
+}
