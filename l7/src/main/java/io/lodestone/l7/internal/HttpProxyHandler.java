@@ -531,7 +531,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     void serverRead(BackendConnection c, Object msg) {
-        if (switching) {
+        if (tunneling) {
             stashTunnel(false, msg);
             return;
         }
