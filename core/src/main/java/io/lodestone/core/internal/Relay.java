@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,8 +35,12 @@ public final class Relay {
      * named {@link PipelineNames#RELAY} at the end of each pipeline.
      *
      * @return the handlers on {@code a} and {@code b}, which count the bytes each side read
+     * @throws IllegalArgumentException when the channels belong to different event loops
      */
     public static Side[] join(Channel a, Channel b) {
+        if (a.eventLoop() != b.eventLoop()) {
+            throw new IllegalArgumentException("relay: " + a + " and " + b + " (expected: channels of the same event loop)");
+        }
         Side sideA = new Side(b);
         Side sideB = new Side(a);
         sideA.other = sideB;
@@ -93,6 +98,11 @@ public final class Relay {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof ByteBuf buf) {
                 bytesRead += buf.readableBytes();
+            }
+            if (!peer.isActive()) {
+                // the peer's channelInactive closes this side
+                ReferenceCountUtil.release(msg);
+                return;
             }
             peer.write(msg, peer.voidPromise());
             if (!peer.isWritable()) {
