@@ -16,6 +16,7 @@ import io.lodestone.core.testing.TcpEchoServer;
 import java.io.IOException;
 import java.net.Socket;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -122,6 +123,29 @@ class TcpServerStateTest {
             out.add(s.load());
         }
         return out;
+    }
+
+    @Test
+    void sourceHashKeepsAClientAddressOnOneServerWhateverItsPort() throws IOException {
+        List<TcpEchoServer> echoes = List.of(TcpEchoServer.start(), TcpEchoServer.start(), TcpEchoServer.start());
+        Backend.Builder backend = Backend.named("app").balance(BalancingStrategy.sourceHash());
+        for (int i = 0; i < echoes.size(); i++) {
+            backend.server("s" + i, echoes.get(i).address());
+        }
+        List<Integer> serverOf = new ArrayList<>();
+        try (Proxy proxy = startProxy(backend, TcpFrontend.bind("127.0.0.1:0").defaultBackend("app"))) {
+            for (int i = 0; i < 8; i++) {
+                try (Socket c = openAndLocate(proxy, echoes, serverOf)) {
+                    assertThat(c.getLocalPort()).isPositive();
+                }
+            }
+            // eight connections from eight source ports of 127.0.0.1
+            assertThat(new HashSet<>(serverOf)).hasSize(1);
+        } finally {
+            for (TcpEchoServer e : echoes) {
+                e.close();
+            }
+        }
     }
 
     @Test
