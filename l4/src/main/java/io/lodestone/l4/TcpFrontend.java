@@ -15,25 +15,73 @@ import java.util.Set;
 
 /**
  * A TCP frontend (HAProxy's {@code mode tcp}): accepts connections on one or more addresses, picks a
- * server of its backend for each, connects (trying other servers when a connection fails, up to the
- * backend's {@code retries}) and relays bytes both ways with backpressure and half-close.
+ * server of its backend for each, connects, and relays bytes both ways until either side is done.
  *
  * <pre>{@code
  * Proxy proxy = Proxy.builder()
  *     .backend(Backend.named("db")
  *         .server("pg1", "10.0.0.1:5432")
- *         .server("pg2", "10.0.0.2:5432", s -> s.backup()))
+ *         .server("pg2", "10.0.0.2:5432", s -> s.backup())
+ *         .connectTimeout(Duration.ofSeconds(2))
+ *         .serverTimeout(Duration.ofMinutes(30))
+ *         .retries(1)
+ *         .proxyProtocol(ProxyProtocol.V2))
  *     .frontend(TcpFrontend.bind(5432)
  *         .name("postgres")
  *         .defaultBackend("db")
  *         .clientTimeout(Duration.ofMinutes(30))
  *         .maxConnections(1000))
  *     .build();
+ * proxy.start();
  * }</pre>
  *
- * <p>Timeouts: the client timeout closes both sides when the client side has been idle that long;
- * the backend's {@link io.lodestone.core.Backend#serverTimeout() server timeout} does the same for the
- * server side; the backend's connect timeout bounds each connection attempt.
+ * <h2>Behaviour</h2>
+ * <ul>
+ * <li><b>Picking and connecting.</b> Each accepted connection gets a server from the backend's
+ *     balancing strategy among the servers that are {@link io.lodestone.core.ServerState#UP UP}, of
+ *     positive weight and below their {@link io.lodestone.core.Server#maxConnections() maxconn}
+ *     (backup servers only when no primary is usable; source hashing hashes the client's IP address,
+ *     not its port). The connection to the server is made on the client connection's own event
+ *     loop and bounded by the backend's {@link io.lodestone.core.Backend#connectTimeout() connect
+ *     timeout}. When no server is usable the client connection is closed.</li>
+ * <li><b>Retries.</b> When a connection attempt is refused, times out or fails otherwise, another
+ *     server not tried yet for this client is picked, up to the backend's
+ *     {@link io.lodestone.core.Backend#retries() retries}; when they are used up, or no other
+ *     server is usable, the client connection is closed. A client that goes away (reset) while an
+ *     attempt is in progress aborts it. Bytes the client sends before the server connection is up
+ *     are kept and forwarded in order.</li>
+ * <li><b>Relaying and backpressure.</b> Bytes are copied as they arrive, flushed once per read
+ *     burst. A side stops reading while the other side has more than a small bounded amount
+ *     (256 KiB) waiting to be written, so a slow reader slows the writer down instead of filling
+ *     memory.</li>
+ * <li><b>Half-close.</b> When one side shuts down its output (sends a FIN), the other side's output
+ *     is shut down after the pending bytes are written; the other direction goes on until it ends
+ *     too. Then both connections are closed. When either side closes or fails, the other side is
+ *     flushed and closed.</li>
+ * <li><b>Timeouts.</b> {@link #clientTimeout() clientTimeout}: when nothing has been read from or
+ *     written to the client for that long, both sides are closed. The backend's
+ *     {@link io.lodestone.core.Backend#serverTimeout() server timeout} does the same for the server
+ *     side. A write counts as activity when the peer accepted it, so a client that stops reading
+ *     is timed out too.</li>
+ * <li><b>Connection limit.</b> {@link #maxConnections() maxConnections} counts client connections
+ *     from accept (including while the server connection is being made) to close. At the limit the
+ *     frontend stops accepting: further connections wait in the kernel's listen backlog and are
+ *     served, in order, as open ones close.</li>
+ * <li><b>Server states.</b> A server in {@code DRAIN}, {@code MAINT} or {@code DOWN} gets no new
+ *     connections; its open connections go on until they end. Each open connection counts in its
+ *     server's {@link io.lodestone.core.ServerControl#load() load} (which least-connections
+ *     balancing and server maxconn read) until the server connection closes.</li>
+ * <li><b>PROXY protocol.</b> With {@link io.lodestone.core.ProxyProtocol#V1 V1} or
+ *     {@link io.lodestone.core.ProxyProtocol#V2 V2} set on the backend or (overriding it) on a
+ *     server, the server connection starts with a PROXY header carrying the client's address and
+ *     port and the frontend address and port the client connected to.</li>
+ * <li><b>Closing.</b> {@link io.lodestone.core.Proxy#close()} stops accepting at once (new
+ *     connections are refused), lets open connections go on until they end or the proxy's drain
+ *     timeout passes, then closes what is left.</li>
+ * </ul>
+ *
+ * <p>Immutable; built by {@link #bind(int)}, {@link #bind(String)} or
+ * {@link #bind(InetSocketAddress)}.
  */
 public final class TcpFrontend implements Frontend {
 
@@ -51,12 +99,21 @@ public final class TcpFrontend implements Frontend {
         this.maxConnections = b.maxConnections;
     }
 
-    /** Returns a builder for a frontend listening on this port on every interface. */
+    /**
+     * Returns a builder for a frontend listening on this port on every interface.
+     *
+     * @throws IllegalArgumentException when the port is not in 0..65535 (0: chosen by the OS at start)
+     */
     public static Builder bind(int port) {
         return new Builder(port("bind", port));
     }
 
-    /** Returns a builder for a frontend listening on {@code host:port} ({@code *:port} for every interface). */
+    /**
+     * Returns a builder for a frontend listening on {@code host:port}, {@code [ipv6]:port}, or
+     * {@code *:port} / {@code :port} for every interface. A host name is resolved at start.
+     *
+     * @throws IllegalArgumentException naming the value when it does not parse
+     */
     public static Builder bind(String address) {
         return new Builder(Addresses.parse("bind", address));
     }
@@ -125,31 +182,55 @@ public final class TcpFrontend implements Frontend {
             bindAddresses.add(first);
         }
 
-        /** Adds another address to listen on ({@code host:port}). */
+        /**
+         * Adds another address to listen on ({@code host:port}, as {@link TcpFrontend#bind(String)}).
+         *
+         * @throws IllegalArgumentException naming the value when it does not parse
+         */
         public Builder bind(String address) {
             bindAddresses.add(Addresses.parse("bind", address));
             return this;
         }
 
-        /** Adds another port to listen on, on every interface. */
+        /**
+         * Adds another port to listen on, on every interface.
+         *
+         * @throws IllegalArgumentException when the port is not in 0..65535
+         */
         public Builder bind(int port) {
             bindAddresses.add(port("bind", port));
             return this;
         }
 
-        /** Names the frontend (default {@code tcp-PORT}). */
+        /**
+         * Names the frontend (default {@code tcp-PORT} after the first bind port); the name must be
+         * unique within a proxy.
+         *
+         * @throws IllegalArgumentException when empty or not made of letters, digits, '-', '_' or '.'
+         */
         public Builder name(String name) {
             this.name = Names.check("frontend name", name);
             return this;
         }
 
-        /** Sets the backend connections go to (required). */
+        /**
+         * Sets the backend connections go to (required); {@link io.lodestone.core.Proxy.Builder#build()}
+         * checks that it exists.
+         *
+         * @throws IllegalArgumentException when empty or not a valid name
+         */
         public Builder defaultBackend(String backend) {
             this.defaultBackend = Names.check("frontend defaultBackend", backend);
             return this;
         }
 
-        /** Sets the client idle timeout (default 5 minutes); {@link Duration#ZERO} disables it. */
+        /**
+         * Sets the client idle timeout (default 5 minutes): when nothing has been read from or
+         * written to the client for that long, both sides are closed. {@link Duration#ZERO} disables
+         * it.
+         *
+         * @throws IllegalArgumentException when null or negative
+         */
         public Builder clientTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative()) {
                 throw new IllegalArgumentException("frontend clientTimeout: " + timeout + " (expected: >= 0)");
@@ -158,7 +239,12 @@ public final class TcpFrontend implements Frontend {
             return this;
         }
 
-        /** Sets the most connections open at once (default 0: no limit). */
+        /**
+         * Sets the most client connections open at once (default 0: no limit); further ones wait in
+         * the listen backlog until one closes.
+         *
+         * @throws IllegalArgumentException when negative
+         */
         public Builder maxConnections(int maxConnections) {
             if (maxConnections < 0) {
                 throw new IllegalArgumentException("frontend maxConnections: " + maxConnections + " (expected: >= 0)");

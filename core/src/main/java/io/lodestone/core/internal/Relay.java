@@ -9,18 +9,24 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The byte relay shared by the engines: the L4 engine's connections and the L7 engine's WebSocket
- * tunnels. Bytes read on one channel are written to the other; a side stops reading while its peer
- * cannot take more (writability, bounded by the channels' write-buffer water marks), so a slow
- * reader never causes unbounded buffering. A half-close (FIN) is passed on when the channels allow
- * half-closure, and the pair is closed once both directions are finished, when either side closes
- * or fails, or on an {@link IdleStateEvent} from an idle handler placed before the relay.
+ * tunnels. Bytes read on one channel are written to the other and flushed once per read burst.
+ * A side stops reading while its peer cannot take more (the peer's writability, bounded by its
+ * write-buffer water marks), so a slow reader never causes unbounded buffering: per direction at
+ * most the high water mark plus one read burst is held. A half-close (FIN) is passed on when the
+ * channels allow half-closure, and the pair is closed once both directions are finished, when
+ * either side closes or fails (the other side is flushed first), or on an {@link IdleStateEvent}
+ * from an idle handler placed before the relay (then both close at once).
  *
- * <p>Both channels must belong to the same event loop.
+ * <p>Contract for callers: both channels are connected, belong to the same event loop and have
+ * auto-read off; {@link #join} must run on that loop. Bytes already written to a channel before
+ * the join are flushed by it. A FIN a channel saw before the join (its input already shut down)
+ * is honoured.
  */
 public final class Relay {
 
@@ -34,8 +40,12 @@ public final class Relay {
      * named {@link PipelineNames#RELAY} at the end of each pipeline.
      *
      * @return the handlers on {@code a} and {@code b}, which count the bytes each side read
+     * @throws IllegalArgumentException when the channels belong to different event loops
      */
     public static Side[] join(Channel a, Channel b) {
+        if (a.eventLoop() != b.eventLoop()) {
+            throw new IllegalArgumentException("relay: " + a + " and " + b + " (expected: channels of the same event loop)");
+        }
         Side sideA = new Side(b);
         Side sideB = new Side(a);
         sideA.other = sideB;
@@ -93,6 +103,11 @@ public final class Relay {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof ByteBuf buf) {
                 bytesRead += buf.readableBytes();
+            }
+            if (!peer.isActive()) {
+                // the peer's channelInactive closes this side
+                ReferenceCountUtil.release(msg);
+                return;
             }
             peer.write(msg, peer.voidPromise());
             if (!peer.isWritable()) {

@@ -1,32 +1,29 @@
 package io.lodestone.l4.internal;
 
 import io.lodestone.core.ProxyProtocol;
+import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.internal.BackendRuntime;
-import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.ServerRuntime;
-import io.lodestone.core.balance.PickContext;
-import io.lodestone.l4.TcpFrontend;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
+import java.net.Inet4Address;
 import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
@@ -34,31 +31,62 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One client connection of a TCP frontend: picks a server, connects on the client's own event loop
- * (retrying other servers on failure), writes the PROXY header when configured, then hands both
- * channels to the {@link Relay}. Removes itself once the relay runs.
+ * One client connection of a TCP frontend until its relay runs: picks a server, connects on the
+ * client's own event loop (trying other servers when an attempt is refused or times out), writes
+ * the PROXY header when configured, then hands both channels to the {@link Relay} and removes
+ * itself.
+ *
+ * <p>Every server it acquires is released exactly once: when the attempt fails, or when the
+ * connected server channel closes. A client that goes away while a connection attempt is in
+ * progress aborts the attempt. Bytes (and a FIN) the client sends before the server connection is
+ * up are kept and passed on in order.
  */
 final class TcpConnection extends ChannelInboundHandlerAdapter implements PickContext {
 
     private static final Logger log = LoggerFactory.getLogger(TcpConnection.class);
 
-    private final TcpFrontend frontend;
-    private final EngineContext context;
+    private final TcpListener listener;
     private final BackendRuntime backend;
-    private List<ServerRuntime> tried;
-    private List<Object> pending;
     private Channel client;
+    /** The server channel of the attempt in progress, closed if the client goes away first. */
+    private Channel connecting;
+    private ArrayList<ServerRuntime> tried;
+    private ArrayList<Object> pending;
 
-    TcpConnection(TcpFrontend frontend, EngineContext context, BackendRuntime backend) {
-        this.frontend = frontend;
-        this.context = context;
-        this.backend = backend;
+    TcpConnection(TcpListener listener) {
+        this.listener = listener;
+        this.backend = listener.backend();
     }
 
     @Override
     public long affinityHash() {
         InetSocketAddress remote = (InetSocketAddress) client.remoteAddress();
-        return remote == null ? 0 : remote.getAddress().hashCode();
+        return remote == null ? 0 : hashAddress(remote.getAddress());
+    }
+
+    /** A well-mixed hash of an IP address (not the port), so that one client keeps its server. */
+    static long hashAddress(InetAddress address) {
+        long h;
+        if (address instanceof Inet4Address) {
+            h = address.hashCode() & 0xFFFF_FFFFL;
+        } else {
+            byte[] b = address.getAddress();
+            h = 0x9E37_79B9_7F4A_7C15L;
+            for (int i = 0; i < b.length; i += 8) {
+                long word = 0;
+                for (int j = i; j < i + 8 && j < b.length; j++) {
+                    word = word << 8 | (b[j] & 0xFF);
+                }
+                h = mix(h ^ word);
+            }
+        }
+        return mix(h);
+    }
+
+    private static long mix(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58_476D_1CE4_E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D0_49BB_1331_11EBL;
+        return z ^ (z >>> 31);
     }
 
     @Override
@@ -69,16 +97,16 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        ctx.fireChannelActive();
         ServerRuntime server = backend.select(this);
         if (server == null) {
             if (log.isDebugEnabled()) {
-                log.debug("{}: no usable server in backend {}", frontend.name(), backend.name());
+                log.debug("{}: no usable server in backend {}", listener.frontend().name(), backend.name());
             }
             client.close();
             return;
         }
         connect(server);
-        ctx.fireChannelActive();
     }
 
     /** Bytes that arrive before the server connection is up (epoll reads on a FIN) wait here. */
@@ -92,7 +120,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        // an early FIN is seen by the relay through isInputShutdown() once it starts
+        // an early FIN is kept (the client may wait for a reply) and seen by the relay through isInputShutdown()
         if (!(evt instanceof ChannelInputShutdownEvent)) {
             ctx.fireUserEventTriggered(evt);
         }
@@ -101,7 +129,20 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         releasePending();
+        Channel attempt = connecting;
+        if (attempt != null) {
+            connecting = null;
+            attempt.close();
+        }
         ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (log.isDebugEnabled()) {
+            log.debug("{}: client connection failed: {}", listener.frontend().name(), cause.toString());
+        }
+        ctx.close();
     }
 
     private void releasePending() {
@@ -114,26 +155,24 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     }
 
     private void connect(ServerRuntime server) {
-        long connectMillis = backend.config().connectTimeout().toMillis();
-        Bootstrap b = new Bootstrap()
-                .group(client.eventLoop())
-                .channel(context.transport().socketChannelClass())
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectMillis))
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, TcpListener.WATER_MARK)
-                .handler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        // handlers are added once connected
-                    }
-                });
-        ChannelFuture f = b.connect(server.server().address());
-        f.addListener(done -> {
+        ChannelFuture attempt;
+        try {
+            attempt = listener.connect(client.eventLoop(), server.server().address());
+        } catch (RuntimeException e) {
+            // e.g. no file descriptor left for a new socket
+            server.release();
+            failed(server, e);
+            return;
+        }
+        connecting = attempt.channel();
+        attempt.addListener((ChannelFutureListener) f -> {
+            if (connecting == f.channel()) {
+                connecting = null;
+            }
             if (f.isSuccess()) {
                 connected(server, f.channel());
             } else {
+                f.channel().close();
                 server.release();
                 failed(server, f.cause());
             }
@@ -141,14 +180,14 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     }
 
     private void failed(ServerRuntime server, Throwable cause) {
-        if (log.isDebugEnabled()) {
-            log.debug("{}: connect to {} failed: {}", frontend.name(), server, cause.toString());
-        }
         if (!client.isActive()) {
             return;
         }
+        if (log.isDebugEnabled()) {
+            log.debug("{}: connect to {} failed: {}", listener.frontend().name(), server, cause.toString());
+        }
         if (tried == null) {
-            tried = new ArrayList<>(2);
+            tried = new ArrayList<>(4);
         }
         tried.add(server);
         ServerRuntime next = tried.size() <= backend.config().retries() ? backend.select(this, tried) : null;
@@ -165,19 +204,19 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             upstream.close();
             return;
         }
+        listener.track(upstream);
         ProxyProtocol pp = backend.proxyProtocol(server);
         if (pp != ProxyProtocol.NONE) {
             upstream.pipeline().addLast(PipelineNames.PROXY_PROTOCOL, HAProxyMessageEncoder.INSTANCE);
             upstream.write(proxyHeader(pp), upstream.voidPromise());
             upstream.pipeline().remove(PipelineNames.PROXY_PROTOCOL);
         }
-        long clientIdle = frontend.clientTimeout().toMillis();
+        long clientIdle = listener.frontend().clientTimeout().toMillis();
         if (clientIdle > 0) {
-            client.pipeline().addBefore(client.pipeline().context(this).name(), PipelineNames.IDLE,
-                    new IdleStateHandler(0, 0, clientIdle, TimeUnit.MILLISECONDS));
+            client.pipeline().addFirst(PipelineNames.IDLE, new IdleStateHandler(false, 0, 0, clientIdle, TimeUnit.MILLISECONDS));
         }
         long serverIdle = backend.config().serverTimeout().toMillis();
-        upstream.pipeline().addLast(PipelineNames.IDLE, new IdleStateHandler(0, 0, serverIdle, TimeUnit.MILLISECONDS));
+        upstream.pipeline().addLast(PipelineNames.IDLE, new IdleStateHandler(false, 0, 0, serverIdle, TimeUnit.MILLISECONDS));
         if (pending != null) {
             for (Object msg : pending) {
                 upstream.write(msg, upstream.voidPromise());
@@ -199,13 +238,5 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         }
         return new HAProxyMessage(version == ProxyProtocol.V1 ? HAProxyProtocolVersion.V1 : HAProxyProtocolVersion.V2,
                 HAProxyCommand.PROXY, protocol, src.getAddress().getHostAddress(), dstHost, src.getPort(), dst.getPort());
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (log.isDebugEnabled()) {
-            log.debug("{}: client connection failed: {}", frontend.name(), cause.toString());
-        }
-        ctx.close();
     }
 }

@@ -1,0 +1,144 @@
+package io.lodestone.l4;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Small blocking-socket helpers for the L4 tests; everything talks to 127.0.0.1. */
+final class Sockets {
+
+    private Sockets() {
+    }
+
+    /** Builds and starts a proxy with one backend and one TCP frontend on 127.0.0.1, port 0. */
+    static Proxy startProxy(Backend.Builder backend, TcpFrontend.Builder frontend) {
+        Proxy proxy = Proxy.builder().backend(backend).frontend(frontend).build();
+        proxy.start();
+        return proxy;
+    }
+
+    /** Connects to 127.0.0.1:port with a 5 s read timeout. */
+    static Socket connect(int port) throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
+        s.setSoTimeout(5000);
+        s.setTcpNoDelay(true);
+        return s;
+    }
+
+    /** Writes a message and expects it back (through an echo server). */
+    static void assertEcho(Socket s, String message) throws IOException {
+        byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+        s.getOutputStream().write(bytes);
+        assertThat(new String(readExactly(s.getInputStream(), bytes.length), StandardCharsets.UTF_8)).isEqualTo(message);
+    }
+
+    static byte[] readExactly(InputStream in, int n) throws IOException {
+        byte[] out = new byte[n];
+        int at = 0;
+        while (at < n) {
+            int r = in.read(out, at, n - at);
+            if (r < 0) {
+                throw new EOFException("EOF after " + at + " of " + n + " bytes");
+            }
+            at += r;
+        }
+        return out;
+    }
+
+    /** Whether the peer closed the connection: end of stream or a reset, within the socket's read timeout. */
+    static boolean isClosedByPeer(Socket s) throws IOException {
+        try {
+            return s.getInputStream().read() < 0;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (SocketException e) {
+            return true;
+        }
+    }
+
+    /** Whether nothing arrives within {@code millis}: a read times out. */
+    static boolean staysSilent(Socket s, int millis) throws IOException {
+        int old = s.getSoTimeout();
+        s.setSoTimeout(millis);
+        try {
+            int r = s.getInputStream().read();
+            throw new AssertionError("expected silence but read " + (r < 0 ? "EOF" : "a byte"));
+        } catch (SocketTimeoutException e) {
+            return true;
+        } finally {
+            s.setSoTimeout(old);
+        }
+    }
+
+    /** A loopback port nothing listens on (bound then closed), so connecting to it is refused. */
+    static int closedPort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Whether a new connection to the port is refused. */
+    static boolean refuses(int port) {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1000);
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    /**
+     * A loopback listener that never answers a connection attempt: a server socket with a backlog
+     * of 1 that never accepts, whose accept queue is filled until the kernel drops further SYNs
+     * (checked by a probe that times out). Connecting to it times out.
+     */
+    static final class Blackhole implements AutoCloseable {
+        private final ServerSocket server;
+        private final List<Socket> fillers = new ArrayList<>();
+
+        Blackhole() throws IOException {
+            server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+            InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort());
+            for (int i = 0; i < 16; i++) {
+                Socket probe = new Socket();
+                try {
+                    probe.connect(address, 250);
+                    fillers.add(probe);
+                } catch (SocketTimeoutException full) {
+                    probe.close();
+                    return;
+                }
+            }
+            close();
+            throw new IllegalStateException("could not fill the accept queue of " + address);
+        }
+
+        String address() {
+            return "127.0.0.1:" + server.getLocalPort();
+        }
+
+        @Override
+        public void close() throws IOException {
+            for (Socket s : fillers) {
+                s.close();
+            }
+            server.close();
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package io.lodestone.l4;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/** TcpFrontend configuration: defaults, and failures that name the field and the value. */
+class TcpFrontendConfigTest {
+
+    @Test
+    void defaults() {
+        TcpFrontend f = TcpFrontend.bind(5432).defaultBackend("db").build();
+        assertThat(f.name()).isEqualTo("tcp-5432");
+        assertThat(f.bindAddresses()).containsExactly(new InetSocketAddress(5432));
+        assertThat(f.defaultBackend()).isEqualTo("db");
+        assertThat(f.backendNames()).containsExactly("db");
+        assertThat(f.clientTimeout()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(f.maxConnections()).isZero();
+    }
+
+    @Test
+    void settings() {
+        TcpFrontend f = TcpFrontend.bind("127.0.0.1:7000").bind(7001).name("pg")
+                .defaultBackend("db").clientTimeout(Duration.ZERO).maxConnections(10).build();
+        assertThat(f.name()).isEqualTo("pg");
+        assertThat(f.bindAddresses()).extracting(InetSocketAddress::getPort).containsExactly(7000, 7001);
+        assertThat(f.clientTimeout()).isEqualTo(Duration.ZERO);
+        assertThat(f.maxConnections()).isEqualTo(10);
+    }
+
+    @Test
+    void aMissingDefaultBackendFailsAtBuild() {
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("defaultBackend: null");
+    }
+
+    @Test
+    void aBadPortIsRejected() {
+        assertThatThrownBy(() -> TcpFrontend.bind(70000))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bind: 70000");
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).bind(-1))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bind: -1");
+        assertThatThrownBy(() -> TcpFrontend.bind("127.0.0.1:99999"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bind: 127.0.0.1:99999");
+    }
+
+    @Test
+    void aBadAddressIsRejected() {
+        assertThatThrownBy(() -> TcpFrontend.bind("127.0.0.1"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bind: 127.0.0.1 (expected: host:port)");
+        assertThatThrownBy(() -> TcpFrontend.bind("bad host!:80"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bind: bad host!:80");
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).bind("::1:80"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("bind: ::1:80");
+    }
+
+    @Test
+    void aNegativeTimeoutOrLimitIsRejected() {
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).clientTimeout(Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("clientTimeout: PT-1S");
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).clientTimeout(null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("clientTimeout: null");
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).maxConnections(-3))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxConnections: -3");
+    }
+
+    @Test
+    void aBadNameIsRejected() {
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).name("two words"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("name: two words");
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).defaultBackend(""))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("defaultBackend: \"\"");
+    }
+
+    @Test
+    void proxyBuildNamesAnUnknownBackend() {
+        Proxy.Builder builder = Proxy.builder()
+                .backend(Backend.named("app").server("s1", "127.0.0.1:8080"))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("front").defaultBackend("nope"));
+        assertThatThrownBy(builder::build)
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("backend: nope")
+                .hasMessageContaining("front");
+    }
+
+    @Test
+    void anUnresolvableBindHostFailsAtStart() {
+        Proxy proxy = Proxy.builder()
+                .backend(Backend.named("app").server("s1", "127.0.0.1:8080"))
+                .frontend(TcpFrontend.bind("no-such-host.invalid:0").defaultBackend("app"))
+                .build();
+        try {
+            assertThatThrownBy(proxy::start)
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("no-such-host.invalid");
+        } finally {
+            proxy.close();
+        }
+    }
+}
