@@ -8,7 +8,7 @@ import io.lodestone.examples.Example;
 import io.lodestone.examples.Running;
 import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.EmbeddedHttpServer;
-import io.lodestone.l4.TcpFrontend;
+import io.lodestone.l7.HttpFrontend;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -76,13 +76,11 @@ public final class Demo implements Running {
     }
 
     /**
-     * The gateway's frontend. The demo speaks HTTP through the TCP engine, which relays each
-     * connection as it is, so every new connection goes to the next backend. With the HTTP engine
-     * (lodestone-l7) this becomes {@code HttpFrontend.bind(address)} with the same name and default
-     * backend, and requests rather than connections are balanced; nothing else in the demo changes.
+     * The gateway's frontend: the HTTP engine, so requests (not connections) are balanced, and a
+     * keep-alive client still sees both backends.
      */
     private static Frontend.Builder frontend(String address) {
-        return TcpFrontend.bind(address).name(FRONTEND).defaultBackend(BACKEND);
+        return HttpFrontend.bind(address).name(FRONTEND).defaultBackend(BACKEND);
     }
 
     /** The port the gateway listens on. */

@@ -7,6 +7,7 @@ import io.lodestone.examples.Lifetime;
 import io.lodestone.examples.Running;
 import io.lodestone.examples.UsageException;
 import io.lodestone.l4.TcpFrontend;
+import io.lodestone.l7.HttpFrontend;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -40,15 +41,16 @@ public final class Gateway {
         return String.join("\n",
                 "usage: gateway --listen HOST:PORT --backend HOST:PORT [--backend HOST:PORT ...] [options]",
                 "",
-                "  --mode tcp|http          tcp relays connections (default); http is not available yet",
+                "  --mode tcp|http          tcp relays connections (default); http proxies requests (L7)",
                 "  --listen HOST:PORT       address to listen on (*:PORT or :PORT for every interface)",
                 "  --backend HOST:PORT      a server; repeat the flag or give a comma-separated list",
                 "                           (servers are named s1, s2, ... in backend 'backend')",
                 "  --balance NAME           roundrobin (default), leastconn, source, random or p2c",
                 "  --retries N              other servers tried after a failed connect (default 3)",
                 "  --timeout-connect DUR    per connection attempt (default 5s)",
-                "  --timeout-client DUR     client idle timeout (default 5m; 0 disables it)",
-                "  --timeout-server DUR     server idle timeout (default 60s)",
+                "  --timeout-client DUR     tcp: client idle timeout (default 5m; 0 disables it);",
+                "                           http: time to receive a request head, then 408 (default 10s)",
+                "  --timeout-server DUR     tcp: server idle timeout; http: time to the response, then 504 (default 60s)",
                 "  --io-threads N           I/O threads (default: twice the available processors)",
                 "  --help                   this text",
                 "",
@@ -60,7 +62,7 @@ public final class Gateway {
     /**
      * Builds the proxy the options describe, not started.
      *
-     * @throws UsageException when the options ask for what this build cannot do yet ({@code --mode http})
+     * @throws UsageException when the options cannot be served
      */
     public static Proxy newProxy(GatewayOptions options) throws UsageException {
         Backend.Builder backend = Backend.named(BACKEND).balance(options.balance().strategy());
@@ -82,7 +84,11 @@ public final class Gateway {
 
     private static Frontend frontend(GatewayOptions options) throws UsageException {
         if (options.mode() == GatewayOptions.Mode.HTTP) {
-            throw new UsageException("--mode http: HTTP (L7) mode is not available yet; use --mode tcp");
+            HttpFrontend.Builder http = HttpFrontend.bind(options.listen().toString())
+                    .name(FRONTEND)
+                    .defaultBackend(BACKEND);
+            options.clientTimeout().filter(d -> !d.isZero()).ifPresent(http::clientTimeout);
+            return http.build();
         }
         TcpFrontend.Builder tcp = TcpFrontend.bind(options.listen().toString())
                 .name(FRONTEND)

@@ -9,6 +9,7 @@ import io.lodestone.examples.MainRunner;
 import io.lodestone.examples.UsageException;
 import io.lodestone.examples.gateway.GatewayOptions.Balance;
 import io.lodestone.examples.gateway.GatewayOptions.Mode;
+import io.lodestone.l7.HttpFrontend;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -133,16 +134,20 @@ class GatewayOptionsTest {
     }
 
     @Test
-    void httpModeIsNotAvailableYet() throws Exception {
-        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1");
-        assertThatThrownBy(() -> Gateway.newProxy(o))
-                .isInstanceOf(UsageException.class)
-                .hasMessageStartingWith("--mode http: HTTP (L7) mode is not available yet");
+    void httpModeBuildsAnHttpFrontend() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--timeout-client", "3s");
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(proxy.frontends()).singleElement().isInstanceOfSatisfying(HttpFrontend.class, f -> {
+                assertThat(f.name()).isEqualTo(Gateway.FRONTEND);
+                assertThat(f.defaultBackend()).isEqualTo(Gateway.BACKEND);
+                assertThat(f.clientTimeout()).isEqualTo(Duration.ofSeconds(3));
+            });
+        }
     }
 
     static Stream<Arguments> badCommandLines() {
         List<Arguments> cases = new ArrayList<>();
-        cases.add(bad("--mode http: HTTP (L7) mode is not available yet; use --mode tcp", "--mode", "http"));
         cases.add(bad("--mode: udp (expected: tcp or http)", "--mode", "udp"));
         cases.add(bad("--mode: TCP (expected: tcp or http)", "--mode=TCP"));
         cases.add(bad("--timeout-connect: 5x (expected: a duration like 500ms, 5s, 2m, 1h)", "--timeout-connect", "5x"));
