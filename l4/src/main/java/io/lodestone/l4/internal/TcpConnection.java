@@ -5,9 +5,11 @@ import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
+import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.ServerRuntime;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -170,8 +172,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
                 connecting = null;
             }
             if (f.isSuccess()) {
+                server.reportSuccess();
                 connected(server, f.channel());
             } else {
+                server.reportFailure(f.cause() instanceof ConnectTimeoutException ? FailureKind.TIMEOUT : FailureKind.CONNECT);
                 f.channel().close();
                 server.release();
                 failed(server, f.cause());

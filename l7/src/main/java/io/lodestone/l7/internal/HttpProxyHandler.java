@@ -5,6 +5,7 @@ import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
+import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.l7.HttpFrontend;
 import io.netty.buffer.ByteBuf;
@@ -453,6 +454,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             log.debug("{}: connect to {} failed: {}", frontend.name(), s, cause.toString());
         }
         boolean timeout = cause instanceof ConnectTimeoutException;
+        s.reportFailure(timeout ? FailureKind.TIMEOUT : FailureKind.CONNECT);
         releaseServer();
         if (tried == null) {
             tried = new ArrayList<>(2);
@@ -557,6 +559,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         int code = response.status().code();
         HttpHeaders h = response.headers();
+        if (code >= 500) {
+            c.server.reportFailure(FailureKind.SERVER_ERROR);
+        } else if (code >= 200 || code == 101) {
+            c.server.reportSuccess();
+        }
         if (code < 200 && code != 101) {
             interim = true;
             Headers.removeHopByHop(h, false);
@@ -668,6 +675,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (log.isDebugEnabled()) {
             log.debug("{}: server {} timed out on request {}", frontend.name(), c.server, requestId);
         }
+        c.server.reportFailure(FailureKind.TIMEOUT);
         c.exchange = null;
         c.channel.close();
         conn = null;
