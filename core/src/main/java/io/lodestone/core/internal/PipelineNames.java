@@ -3,9 +3,8 @@ package io.lodestone.core.internal;
 /**
  * The names of the handlers Lodestone puts in channel pipelines, and their order, in one place.
  *
- * <p>L4 client channel: {@link #IDLE} → {@link #RELAY}.
- * <br>L4 server channel: {@link #PROXY_PROTOCOL} (removed once the header is written) → {@link #IDLE}
- * → {@link #RELAY}.
+ * <p>L4 client channel: {@link #RELAY} (which also runs the pair's idle timer).
+ * <br>L4 server channel: {@link #PROXY_PROTOCOL} (removed once the header is written) → {@link #RELAY}.
  *
  * <p>L7 client channel: {@link #HTTP_TIMEOUT} (request-head and keep-alive timers, sees raw bytes)
  * → {@link #HTTP_DECODER} (request decoder, line and header-block limits) → {@link #HTTP_ENCODER}

@@ -9,6 +9,9 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,8 +23,9 @@ import org.slf4j.LoggerFactory;
  * write-buffer water marks), so a slow reader never causes unbounded buffering: per direction at
  * most the high water mark plus one read burst is held. A half-close (FIN) is passed on when the
  * channels allow half-closure, and the pair is closed once both directions are finished, when
- * either side closes or fails (the other side is flushed first), or on an {@link IdleStateEvent}
- * from an idle handler placed before the relay (then both close at once).
+ * either side closes or fails (the other side is flushed first), when neither side has read a
+ * byte for the idle timeout given to {@link #join(Channel, Channel, Duration)}, or on an
+ * {@link IdleStateEvent} from an idle handler placed before the relay (then both close at once).
  *
  * <p>Contract for callers: both channels are connected, belong to the same event loop and have
  * auto-read off; {@link #join} must run on that loop. Bytes already written to a channel before
@@ -43,11 +47,22 @@ public final class Relay {
      * @throws IllegalArgumentException when the channels belong to different event loops
      */
     public static Side[] join(Channel a, Channel b) {
+        return join(a, b, Duration.ZERO);
+    }
+
+    /**
+     * Joins two channels as {@link #join(Channel, Channel)} does, and closes both once neither has
+     * read a byte for {@code idleTimeout} ({@link Duration#ZERO}: never). One timer serves the pair;
+     * a read only sets a flag, so the idle check costs nothing per byte. The pair closes between
+     * {@code idleTimeout} and 1.25 times {@code idleTimeout} after the last byte.
+     */
+    public static Side[] join(Channel a, Channel b, Duration idleTimeout) {
         if (a.eventLoop() != b.eventLoop()) {
             throw new IllegalArgumentException("relay: " + a + " and " + b + " (expected: channels of the same event loop)");
         }
-        Side sideA = new Side(b);
-        Side sideB = new Side(a);
+        IdleWatch watch = idleTimeout.isZero() ? null : new IdleWatch(a, b, idleTimeout.toNanos() / IdleWatch.TICKS);
+        Side sideA = new Side(b, watch);
+        Side sideB = new Side(a, watch);
         sideA.other = sideB;
         sideB.other = sideA;
         a.pipeline().addLast(PipelineNames.RELAY, sideA);
@@ -59,6 +74,9 @@ public final class Relay {
         a.flush();
         start(sideA, a);
         start(sideB, b);
+        if (watch != null) {
+            watch.schedule();
+        }
         return new Side[] {sideA, sideB};
     }
 
@@ -83,15 +101,69 @@ public final class Relay {
         }
     }
 
+    /**
+     * The idle timer of a relayed pair: checks every quarter of the timeout whether either side read
+     * anything since the last check, and closes both after four quiet checks in a row.
+     */
+    static final class IdleWatch implements Runnable {
+        static final int TICKS = 4;
+        private final Channel a;
+        private final Channel b;
+        private final long tickNanos;
+        boolean active;
+        private int quietTicks;
+        private ScheduledFuture<?> next;
+
+        IdleWatch(Channel a, Channel b, long tickNanos) {
+            this.a = a;
+            this.b = b;
+            this.tickNanos = Math.max(1, tickNanos);
+        }
+
+        void schedule() {
+            next = a.eventLoop().schedule(this, tickNanos, TimeUnit.NANOSECONDS);
+        }
+
+        void cancel() {
+            ScheduledFuture<?> f = next;
+            if (f != null) {
+                next = null;
+                f.cancel(false);
+            }
+        }
+
+        @Override
+        public void run() {
+            next = null;
+            if (!a.isActive() && !b.isActive()) {
+                return;
+            }
+            if (active) {
+                active = false;
+                quietTicks = 0;
+            } else if (++quietTicks >= TICKS) {
+                if (log.isDebugEnabled()) {
+                    log.debug("relay {} <-> {} idle: closing both", a, b);
+                }
+                a.close();
+                b.close();
+                return;
+            }
+            schedule();
+        }
+    }
+
     /** One side of a relay: reads from its channel, writes to the peer. */
     public static final class Side extends ChannelInboundHandlerAdapter {
         private final Channel peer;
+        private final IdleWatch watch;
         private Side other;
         private boolean inputShutdown;
         private long bytesRead;
 
-        Side(Channel peer) {
+        Side(Channel peer, IdleWatch watch) {
             this.peer = peer;
+            this.watch = watch;
         }
 
         /** The bytes read from this side's channel and passed to the peer. */
@@ -103,6 +175,9 @@ public final class Relay {
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             if (msg instanceof ByteBuf buf) {
                 bytesRead += buf.readableBytes();
+            }
+            if (watch != null) {
+                watch.active = true;
             }
             if (!peer.isActive()) {
                 // the peer's channelInactive closes this side
@@ -167,6 +242,9 @@ public final class Relay {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            if (watch != null) {
+                watch.cancel();
+            }
             closeOnFlush(peer);
             ctx.fireChannelInactive();
         }

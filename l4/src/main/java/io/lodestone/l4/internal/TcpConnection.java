@@ -19,7 +19,6 @@ import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -27,7 +26,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -215,12 +213,6 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             upstream.write(proxyHeader(pp), upstream.voidPromise());
             upstream.pipeline().remove(PipelineNames.PROXY_PROTOCOL);
         }
-        long clientIdle = listener.frontend().clientTimeout().toMillis();
-        if (clientIdle > 0) {
-            client.pipeline().addFirst(PipelineNames.IDLE, new IdleStateHandler(false, 0, 0, clientIdle, TimeUnit.MILLISECONDS));
-        }
-        long serverIdle = backend.config().serverTimeout().toMillis();
-        upstream.pipeline().addLast(PipelineNames.IDLE, new IdleStateHandler(false, 0, 0, serverIdle, TimeUnit.MILLISECONDS));
         if (pending != null) {
             for (Object msg : pending) {
                 upstream.write(msg, upstream.voidPromise());
@@ -228,7 +220,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             pending = null;
         }
         client.pipeline().remove(this);
-        Relay.join(client, upstream);
+        Relay.join(client, upstream, listener.idleTimeout(backend));
     }
 
     private HAProxyMessage proxyHeader(ProxyProtocol version) {

@@ -29,6 +29,7 @@ import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -274,5 +275,16 @@ public final class TcpListener implements Listener {
 
     /** A connection accepted over the limit and the server channel context to serve it through. */
     private record Waiting(ChannelHandlerContext serverCtx, Channel child) {
+    }
+
+    /**
+     * The idle timeout of a relayed pair: with the relay counting a byte in either direction as
+     * activity of both sides, the client timeout and the backend's server timeout both apply, so the
+     * shorter one wins ({@link Duration#ZERO} client timeout: only the server timeout).
+     */
+    Duration idleTimeout(BackendRuntime backend) {
+        Duration server = backend.config().serverTimeout();
+        Duration client = frontend.clientTimeout();
+        return client.isZero() || client.compareTo(server) > 0 ? server : client;
     }
 }
