@@ -247,11 +247,7 @@ public final class Rule {
                 throw new IllegalArgumentException("replacePath regex: " + regex + " (invalid regular expression: "
                         + e.getDescription() + " near index " + e.getIndex() + ")", e);
             }
-            try {
-                p.matcher("").replaceAll(replacement);
-            } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
-                throw new IllegalArgumentException("replacePath replacement: " + replacement + " (" + e.getMessage() + ")", e);
-            }
+            checkReplacement(replacement, p.matcher("").groupCount());
             return rule(Action.replacePath(p, replacement));
         }
 
@@ -262,6 +258,33 @@ public final class Rule {
                 throw new IllegalArgumentException("setHost: " + host + " (expected: host or host:port)");
             }
             return rule(Action.of(Action.Kind.SET_HOST, 0, h, null));
+        }
+
+        private static void checkReplacement(String replacement, int groups) {
+            for (int i = 0; i < replacement.length(); i++) {
+                char c = replacement.charAt(i);
+                if (c == '\\') {
+                    if (++i == replacement.length()) {
+                        throw new IllegalArgumentException("replacePath replacement: " + replacement + " (expected: a character after \\)");
+                    }
+                } else if (c == '$') {
+                    int start = i + 1;
+                    if (start < replacement.length() && replacement.charAt(start) == '{') {
+                        if (replacement.indexOf('}', start) < 0) {
+                            throw new IllegalArgumentException("replacePath replacement: " + replacement + " (expected: ${name})");
+                        }
+                        continue;
+                    }
+                    if (start == replacement.length() || !Character.isDigit(replacement.charAt(start))) {
+                        throw new IllegalArgumentException("replacePath replacement: " + replacement + " (expected: $ followed by a group number)");
+                    }
+                    int group = replacement.charAt(start) - '0';
+                    if (group > groups) {
+                        throw new IllegalArgumentException("replacePath replacement: " + replacement + " (no group " + group
+                                + "; the regex has " + groups + ")");
+                    }
+                }
+            }
         }
 
         private static String backendName(String field, String name) {
