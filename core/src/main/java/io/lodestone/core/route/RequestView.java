@@ -58,7 +58,10 @@ public interface RequestView {
     /** The host of the Host header (or {@code :authority}) without port, lower-cased, or {@code null}. */
     String host();
 
-    /** The first value of a request header by case-insensitive name, or {@code null}. */
+    /**
+     * The first value of a request header by case-insensitive name, or {@code null}. The built-in
+     * ACLs always ask with lower-case names.
+     */
     String header(String name);
 
     /**

@@ -224,7 +224,7 @@ public final class Router {
         String query = request.query();
         StringBuilder sb = new StringBuilder(64);
         if (a.kind == Action.Kind.REDIRECT_SCHEME) {
-            String authority = request.header("Host");
+            String authority = request.header("host");
             if (authority == null) {
                 authority = request.host();
             }

@@ -10,7 +10,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
-import java.util.TreeMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.random.RandomGenerator;
 
 /**
@@ -40,7 +41,7 @@ public final class TestRequest implements RequestView {
     private final String rawPath;
     private final String query;
     private final String path;
-    private final TreeMap<String, Values> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+    private final Map<String, Values> headers = new LinkedHashMap<>();
     private InetAddress source;
     private int sourcePort = 50000;
     private int localPort = 80;
@@ -137,7 +138,7 @@ public final class TestRequest implements RequestView {
     /** Sets the Host header (a host, optionally with {@code :port}), replacing any. */
     public TestRequest host(String authority) {
         requireHttp("host");
-        headers.remove("Host");
+        headers.remove("host");
         return header("Host", authority);
     }
 
@@ -147,9 +148,9 @@ public final class TestRequest implements RequestView {
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException("header name: " + name + " (expected: a header name)");
         }
-        headers.computeIfAbsent(name, k -> new Values()).add(Objects.requireNonNull(value, "header " + name));
+        headers.computeIfAbsent(HttpParts.toLowerAscii(name), k -> new Values()).add(Objects.requireNonNull(value, "header " + name));
         if (name.equalsIgnoreCase("Host")) {
-            host = HttpParts.host(headers.get("Host").list.get(0));
+            host = HttpParts.host(headers.get("host").list.get(0));
         }
         return this;
     }
@@ -157,7 +158,7 @@ public final class TestRequest implements RequestView {
     /** Adds a cookie to the request's {@code Cookie} header. */
     public TestRequest cookie(String name, String value) {
         requireHttp("cookie");
-        Values v = headers.get("Cookie");
+        Values v = headers.get("cookie");
         String pair = name + "=" + value;
         if (v == null) {
             return header("Cookie", pair);
@@ -242,19 +243,19 @@ public final class TestRequest implements RequestView {
 
     @Override
     public String header(String name) {
-        Values v = headers.get(name);
+        Values v = headers.get(HttpParts.toLowerAscii(name));
         return v == null ? null : v.list.get(0);
     }
 
     @Override
     public List<String> headers(String name) {
-        Values v = headers.get(name);
+        Values v = headers.get(HttpParts.toLowerAscii(name));
         return v == null ? List.of() : v.view;
     }
 
     @Override
     public String cookie(String name) {
-        Values v = headers.get("Cookie");
+        Values v = headers.get("cookie");
         return v == null ? null : HttpParts.cookie(v.list, name);
     }
 

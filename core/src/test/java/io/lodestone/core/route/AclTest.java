@@ -29,6 +29,18 @@ class AclTest {
     }
 
     @Test
+    void anchoredRegexesStillMatchWhatTheRegexMatches() {
+        assertThat(Acl.pathRegex("^/ab*c").matches(get("/ac"))).isTrue();
+        assertThat(Acl.pathRegex("^/ab?c").matches(get("/ac"))).isTrue();
+        assertThat(Acl.pathRegex("^/ab{0,2}c").matches(get("/ac"))).isTrue();
+        assertThat(Acl.pathRegex("^/a|^/b").matches(get("/b"))).isTrue();
+        assertThat(Acl.pathRegex("^/x\\.y").matches(get("/x.y"))).isTrue();
+        assertThat(Acl.pathRegex("^/api/v[0-9]+$").matches(get("/api/v12"))).isTrue();
+        assertThat(Acl.pathRegex("^/api/v[0-9]+$").matches(get("/apx/v12"))).isFalse();
+        assertThat(Acl.pathRegexIgnoreCase("^/API/").matches(get("/api/x"))).isTrue();
+    }
+
+    @Test
     void pathAclsAreCaseSensitiveUnlessIgnoreCase() {
         TestRequest upper = get("/ADMIN/Users.JSON");
         assertThat(Acl.pathBegins("/admin").matches(upper)).isFalse();

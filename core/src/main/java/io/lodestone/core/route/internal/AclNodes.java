@@ -106,11 +106,35 @@ public final class AclNodes {
         return String.join(" ", values);
     }
 
+    /** Checks a header name and lower-cases it, so that views can look it up without converting it. */
     static String header(String field, String name) {
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException(field + ": " + (name == null ? "null" : "\"\"") + " (expected: a header name)");
         }
-        return name;
+        return HttpParts.toLowerAscii(name);
+    }
+
+    /**
+     * The literal text every match of an anchored regex starts with ({@code /api/v} for
+     * {@code ^/api/v[0-9]+}), or {@code null}: lets a path be rejected without running the regex.
+     */
+    static String literalPrefix(String regex) {
+        if (!regex.startsWith("^") || regex.indexOf('|') >= 0) {
+            return null;
+        }
+        StringBuilder sb = new StringBuilder();
+        int i = 1;
+        for (; i < regex.length(); i++) {
+            char c = regex.charAt(i);
+            if (".[]{}()*+?^$|\\".indexOf(c) >= 0) {
+                break;
+            }
+            sb.append(c);
+        }
+        if (i < regex.length() && "*?{".indexOf(regex.charAt(i)) >= 0 && sb.length() > 0) {
+            sb.setLength(sb.length() - 1);
+        }
+        return sb.length() == 0 ? null : sb.toString();
     }
 
     static String name(String field, String name) {
@@ -144,7 +168,7 @@ public final class AclNodes {
             this.field = field;
             this.kind = kind;
             this.values = v;
-            this.ignoreCase = ignoreCase || field == Field.HOST;
+            this.ignoreCase = ignoreCase && field == Field.PATH;
         }
 
         @Override
@@ -169,7 +193,7 @@ public final class AclNodes {
         @Override
         public String toString() {
             String shown = kind == Kind.WILDCARD ? "*" + String.join(" *", values) : list(values);
-            return field.label + kind.suffix + (ignoreCase && field == Field.PATH ? " -i " : " ") + shown;
+            return field.label + kind.suffix + (ignoreCase ? " -i " : " ") + shown;
         }
     }
 
@@ -178,19 +202,26 @@ public final class AclNodes {
         private final String header;
         private final Pattern pattern;
         private final String label;
+        private final String prefix;
+        private final boolean ignoreCase;
 
         /** A path regex when {@code header} is null, else a header regex. */
         public Regex(String header, String regex, boolean ignoreCase) {
             this.label = header == null ? "path_reg" : "hdr_reg(" + header + ")";
             this.header = header == null ? null : header(label, header);
             this.pattern = compile(header == null ? "pathRegex" : "headerRegex(" + header + ")", regex, ignoreCase);
+            this.prefix = literalPrefix(regex);
+            this.ignoreCase = ignoreCase;
         }
 
         @Override
         public boolean matches(RequestView view) {
             if (header == null) {
                 String p = view.path();
-                return p != null && pattern.matcher(p).find();
+                if (p == null || prefix != null && !p.regionMatches(ignoreCase, 0, prefix, 0, prefix.length())) {
+                    return false;
+                }
+                return pattern.matcher(p).find();
             }
             if (!view.isHttp()) {
                 return false;

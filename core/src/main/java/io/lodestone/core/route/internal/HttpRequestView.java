@@ -129,7 +129,7 @@ public abstract class HttpRequestView implements RequestView {
     @Override
     public String host() {
         if (!hostRead) {
-            host = HttpParts.host(header("Host"));
+            host = HttpParts.host(header("host"));
             hostRead = true;
         }
         return host;
@@ -137,7 +137,7 @@ public abstract class HttpRequestView implements RequestView {
 
     @Override
     public String cookie(String name) {
-        return HttpParts.cookie(headers("Cookie"), name);
+        return HttpParts.cookie(headers("cookie"), name);
     }
 
     @Override
