@@ -65,7 +65,7 @@ public final class Router {
         Compiled vhost = hasHosts && request.isHttp() ? hostTable(request.host()) : null;
         Edits edits = null;
         for (Compiled t = vhost != null ? vhost : main; t != null; t = t == main ? null : main) {
-            Acl[] acls = t.acls;
+            AclNode[] acls = t.acls;
             Action[] actions = t.actions;
             for (int i = 0; i < acls.length; i++) {
                 if (!acls[i].matches(request)) {
@@ -111,7 +111,7 @@ public final class Router {
 
     /** One table with bound conditions and the decisions made up front. */
     private final class Compiled {
-        final Acl[] acls;
+        final AclNode[] acls;
         final Action[] actions;
         final MatchedRule[] matched;
         final MatchedRule[] backupMatched;
@@ -126,7 +126,7 @@ public final class Router {
 
         Compiled(Routing.Table table, Binder binder) {
             int n = table.rules.size();
-            acls = new Acl[n];
+            acls = new AclNode[n];
             actions = new Action[n];
             matched = new MatchedRule[n];
             backupMatched = new MatchedRule[n];
@@ -134,7 +134,7 @@ public final class Router {
             fixedBackup = new Decision[n];
             for (int i = 0; i < n; i++) {
                 Rule r = table.rules.get(i);
-                acls[i] = AclNode.bind(r.condition(), binder);
+                acls[i] = AclNode.node(AclNode.bind(r.condition(), binder));
                 Action a = r.action();
                 actions[i] = a;
                 String condition = AclNode.describe(r.condition());

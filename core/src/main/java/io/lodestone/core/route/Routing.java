@@ -111,7 +111,8 @@ public final class Routing {
     public void checkBackends(String frontendName, Set<String> known) {
         for (Map.Entry<String, String> e : backendReferences.entrySet()) {
             if (!known.contains(e.getKey())) {
-                throw new IllegalArgumentException("frontend " + frontendName + " " + e.getValue() + ": " + e.getKey()
+                String where = e.getValue().startsWith(FRONTEND_TABLE + " ") ? e.getValue().substring(FRONTEND_TABLE.length() + 1) : e.getValue();
+                throw new IllegalArgumentException("frontend " + frontendName + " " + where + ": " + e.getKey()
                         + " (no such backend; known: " + new TreeSet<>(known) + ")");
             }
         }

@@ -165,7 +165,7 @@ class ProxyRouteTest {
         assertThatThrownBy(() -> Proxy.builder().backend(backend("app", "a")).backend(backend("api", "b"))
                 .frontend(new RoutedFrontend("web", routing)).build())
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("frontend web frontend rule #0 'api' use: apx (no such backend; known: [api, app])");
+                .hasMessage("frontend web rule #0 'api' use: apx (no such backend; known: [api, app])");
     }
 
     @Test

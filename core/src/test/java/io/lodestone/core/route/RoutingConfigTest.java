@@ -81,9 +81,9 @@ class RoutingConfigTest {
         assertThat(routing.backendNames()).containsExactlyInAnyOrder("a", "b", "b-spare", "c");
         routing.checkBackends("web", java.util.Set.of("a", "b", "b-spare", "c"));
         assertThatThrownBy(() -> routing.checkBackends("web", java.util.Set.of("a", "b", "c")))
-                .hasMessage("frontend web frontend rule #2 'to-b' use backup: b-spare (no such backend; known: [a, b, c])");
+                .hasMessage("frontend web rule #2 'to-b' use backup: b-spare (no such backend; known: [a, b, c])");
         assertThatThrownBy(() -> routing.checkBackends("web", java.util.Set.of("a", "b", "b-spare")))
-                .hasMessage("frontend web frontend rule #1 acl nbsrv: c (no such backend; known: [a, b, b-spare])");
+                .hasMessage("frontend web rule #1 acl nbsrv: c (no such backend; known: [a, b, b-spare])");
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.lodestone.core.route.internal;
 
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.BackendStates;
+import io.lodestone.core.route.RequestView;
 
 /**
  * The base of the built-in ACLs: each can describe itself, say whether it reads the HTTP request,
@@ -9,6 +10,15 @@ import io.lodestone.core.route.BackendStates;
  * live {@link BackendStates} (when a router is made).
  */
 public abstract class AclNode implements Acl {
+
+    /** Declared here as well, so that routers call it through the class, not the interface. */
+    @Override
+    public abstract boolean matches(RequestView request);
+
+    /** Returns the ACL as a node: built-ins as they are, lambdas wrapped. */
+    public static AclNode node(Acl acl) {
+        return acl instanceof AclNode n ? n : new AclNodes.Described("custom", acl);
+    }
 
     /** What binding needs: the named ACLs, and the backend states (null while only resolving names). */
     public interface Binder {

@@ -151,6 +151,7 @@ public final class AclNodes {
         private final String[] values;
         private final boolean ignoreCase;
 
+        /** Matches when the field compares with any value; host values are lower-cased once. */
         public Strings(Field field, Kind kind, String[] values, boolean ignoreCase) {
             String label = field.label + kind.suffix;
             String[] v = values(label, values);
@@ -347,6 +348,7 @@ public final class AclNodes {
     public static final class Method extends AclNode {
         private final String[] methods;
 
+        /** Matches any of these methods exactly. */
         public Method(String[] methods) {
             this.methods = values("method", methods);
         }
@@ -380,6 +382,7 @@ public final class AclNodes {
     public static final class Source extends AclNode {
         private final Cidr[] networks;
 
+        /** Parses every network once. */
         public Source(String[] cidrs) {
             String[] v = values("source", cidrs);
             this.networks = new Cidr[v.length];
@@ -416,6 +419,7 @@ public final class AclNodes {
     public static final class LocalPort extends AclNode {
         private final int[] ports;
 
+        /** Matches any of these ports. */
         public LocalPort(int[] ports) {
             if (ports == null || ports.length == 0) {
                 throw new IllegalArgumentException("localPort: [] (expected: at least one port)");
@@ -454,6 +458,7 @@ public final class AclNodes {
         private final boolean alpn;
         private final String[] values;
 
+        /** Matches the ALPN protocol when {@code alpn}, else the SNI. */
         public Tls(boolean alpn, String[] values) {
             String[] v = values(alpn ? "alpn" : "sni", values);
             if (!alpn) {
@@ -495,6 +500,7 @@ public final class AclNodes {
         private final int below;
         private final BackendStates states;
 
+        /** Unbound: reads states once a router binds it. */
         public UsableServers(String backend, int below) {
             this(name("usableServersBelow backend", backend), below, null);
             if (below < 1) {
@@ -538,6 +544,7 @@ public final class AclNodes {
     public static final class Random extends AclNode {
         private final double fraction;
 
+        /** Matches this fraction of requests, 0.0..1.0. */
         public Random(double fraction) {
             if (!(fraction >= 0 && fraction <= 1)) {
                 throw new IllegalArgumentException("random: " + fraction + " (expected: 0.0..1.0)");
@@ -582,22 +589,23 @@ public final class AclNodes {
     /** All of, or any of, a list of ACLs. */
     public static final class Junction extends AclNode {
         private final boolean all;
-        private final Acl[] parts;
+        private final AclNode[] parts;
 
+        /** All of {@code parts} when {@code all}, else any of them. */
         public Junction(boolean all, Acl[] parts) {
             if (parts == null || parts.length == 0) {
                 throw new IllegalArgumentException((all ? "and" : "or") + ": [] (expected: at least one ACL)");
             }
-            for (Acl a : parts) {
-                Objects.requireNonNull(a, all ? "and" : "or");
-            }
             this.all = all;
-            this.parts = parts.clone();
+            this.parts = new AclNode[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                this.parts[i] = AclNode.node(Objects.requireNonNull(parts[i], all ? "and" : "or"));
+            }
         }
 
         @Override
         public boolean matches(RequestView view) {
-            for (Acl a : parts) {
+            for (AclNode a : parts) {
                 if (a.matches(view) != all) {
                     return !all;
                 }
@@ -636,10 +644,11 @@ public final class AclNodes {
 
     /** The negation of an ACL. */
     public static final class Not extends AclNode {
-        private final Acl acl;
+        private final AclNode acl;
 
+        /** The negation of {@code acl}. */
         public Not(Acl acl) {
-            this.acl = Objects.requireNonNull(acl, "not");
+            this.acl = AclNode.node(Objects.requireNonNull(acl, "not"));
         }
 
         @Override
@@ -668,6 +677,7 @@ public final class AclNodes {
         private final String description;
         private final Acl acl;
 
+        /** {@code acl}, shown as {@code description}. */
         public Described(String description, Acl acl) {
             this.description = name("describe description", description);
             this.acl = Objects.requireNonNull(acl, "acl");
@@ -697,7 +707,7 @@ public final class AclNodes {
     /** A reference to a named ACL, resolved when the routing is built. */
     public static final class Named extends AclNode {
         private final String name;
-        private final Acl target;
+        private final AclNode target;
 
         /** An unresolved reference. */
         public Named(String name) {
@@ -706,7 +716,7 @@ public final class AclNodes {
 
         private Named(String name, Acl target) {
             this.name = name;
-            this.target = target;
+            this.target = target == null ? null : AclNode.node(target);
         }
 
         /** The name referred to. */
