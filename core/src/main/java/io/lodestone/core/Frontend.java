@@ -2,6 +2,7 @@ package io.lodestone.core;
 
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.route.Routing;
 import java.util.Set;
 
 /**
@@ -16,6 +17,15 @@ public interface Frontend {
 
     /** Every backend the frontend may send traffic to; {@link Proxy.Builder#build()} checks that each exists. */
     Set<String> backendNames();
+
+    /**
+     * The frontend's routing rules, or {@code null} when it has none (it only has a default
+     * backend). {@link Proxy#route} evaluates them; {@link Proxy.Builder#build()} checks that every
+     * backend they name exists. Engines override this.
+     */
+    default Routing routing() {
+        return null;
+    }
 
     /**
      * Binds the frontend's sockets and starts serving. Called by {@link Proxy#start()}; for engine

@@ -8,7 +8,14 @@ import io.lodestone.core.internal.EventLoopScheduler;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.RuntimeControl;
 import io.lodestone.core.internal.ServerEvents;
+import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.Transport;
+import io.lodestone.core.route.BackendStates;
+import io.lodestone.core.route.Decision;
+import io.lodestone.core.route.RequestView;
+import io.lodestone.core.route.RouteResult;
+import io.lodestone.core.route.Router;
+import io.lodestone.core.route.internal.RequestPickContext;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
@@ -43,6 +50,11 @@ import org.slf4j.LoggerFactory;
  *     proxy.control().server("app", "web1").drain();   // runtime control
  * }                                                    // close(): graceful
  * }</pre>
+ *
+ * <p>A frontend's rules can be unit-tested without starting anything:
+ * <pre>{@code
+ * Decision d = proxy.route(TestRequest.get("/admin/x").host("example.com"));
+ * }</pre>
  */
 public final class Proxy implements AutoCloseable {
 
@@ -58,6 +70,7 @@ public final class Proxy implements AutoCloseable {
     private final EventLoopGroup suppliedIoGroup;
     private final DeferredScheduler scheduler;
     private final RuntimeControl control;
+    private final Map<String, Router> routers;
 
     private final Object lifecycle = new Object();
     private final Map<String, Listener> listeners = new LinkedHashMap<>();
@@ -78,6 +91,17 @@ public final class Proxy implements AutoCloseable {
         }
         this.runtimes = Collections.unmodifiableMap(r);
         this.control = new RuntimeControl(runtimes, scheduler, events);
+        BackendStates states = name -> {
+            BackendRuntime runtime = runtimes.get(name);
+            return runtime == null ? 0 : runtime.usableServers();
+        };
+        Map<String, Router> routing = new LinkedHashMap<>();
+        for (Frontend f : frontends) {
+            if (f.routing() != null) {
+                routing.put(f.name(), f.routing().router(states));
+            }
+        }
+        this.routers = Collections.unmodifiableMap(routing);
         this.drainTimeout = b.drainTimeout;
         this.ioThreads = b.ioThreads;
         this.suppliedAcceptGroup = b.acceptGroup;
@@ -191,6 +215,84 @@ public final class Proxy implements AutoCloseable {
      */
     public ProxyControl control() {
         return control;
+    }
+
+    /**
+     * Routes a request or connection through the first frontend that has routing rules, without a
+     * socket, against the live server states (those set through {@link #control()} included).
+     * Works before {@link #start()}; changes nothing.
+     *
+     * <pre>{@code
+     * Decision d = proxy.route(TestRequest.get("/admin").host("example.com"));
+     * assertThat(d).isInstanceOf(Decision.Deny.class);
+     * }</pre>
+     *
+     * @throws IllegalStateException when no frontend has routing rules
+     */
+    public Decision route(RequestView request) {
+        return firstRouter().route(Objects.requireNonNull(request, "request"));
+    }
+
+    /**
+     * Routes a request or connection through the named frontend's rules; see {@link #route(RequestView)}.
+     *
+     * @throws IllegalArgumentException when there is no such frontend or it has no routing rules
+     */
+    public Decision route(String frontendName, RequestView request) {
+        return router(frontendName).route(Objects.requireNonNull(request, "request"));
+    }
+
+    /**
+     * Routes like {@link #route(RequestView)} and, for a forward, names the server the backend's
+     * balancing strategy would pick now. The pick is real: it advances the strategy's state (a round
+     * robin moves on) and counts in {@link ServerControl#totalSelected()}; the server's load is
+     * taken and given back at once.
+     */
+    public RouteResult routeAndPick(RequestView request) {
+        return pick(route(request), request);
+    }
+
+    /** Routes through the named frontend and picks a server; see {@link #routeAndPick(RequestView)}. */
+    public RouteResult routeAndPick(String frontendName, RequestView request) {
+        return pick(route(frontendName, request), request);
+    }
+
+    private RouteResult pick(Decision decision, RequestView request) {
+        if (!(decision instanceof Decision.Forward forward)) {
+            return new RouteResult(decision, null);
+        }
+        ServerRuntime s = runtimes.get(forward.backend()).select(new RequestPickContext(request));
+        if (s == null) {
+            return new RouteResult(decision, null);
+        }
+        s.release();
+        return new RouteResult(decision, s.server());
+    }
+
+    private Router firstRouter() {
+        if (routers.isEmpty()) {
+            throw new IllegalStateException("no frontend has routing rules: " + frontendNames());
+        }
+        return routers.values().iterator().next();
+    }
+
+    private Router router(String frontendName) {
+        Router r = routers.get(frontendName);
+        if (r == null) {
+            if (frontends.stream().noneMatch(f -> f.name().equals(frontendName))) {
+                throw new IllegalArgumentException("frontend: " + frontendName + " (no such frontend; known: " + frontendNames() + ")");
+            }
+            throw new IllegalArgumentException("frontend: " + frontendName + " (it has no routing rules)");
+        }
+        return r;
+    }
+
+    private List<String> frontendNames() {
+        List<String> names = new ArrayList<>();
+        for (Frontend f : frontends) {
+            names.add(f.name());
+        }
+        return names;
     }
 
     /** Closes gracefully with the configured drain timeout; see {@link #close(Duration)}. */
@@ -336,6 +438,9 @@ public final class Proxy implements AutoCloseable {
                     throw new IllegalArgumentException("frontend name: " + f.name() + " (expected: unique within the proxy; name each frontend)");
                 }
                 names.add(f.name());
+                if (f.routing() != null) {
+                    f.routing().checkBackends(f.name(), backends.keySet());
+                }
                 for (String b : f.backendNames()) {
                     if (!backends.containsKey(b)) {
                         throw new IllegalArgumentException("frontend " + f.name() + " backend: " + b + " (no such backend; known: " + backends.keySet() + ")");

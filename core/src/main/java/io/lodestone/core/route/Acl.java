@@ -1,0 +1,260 @@
+package io.lodestone.core.route;
+
+import io.lodestone.core.route.internal.AclNodes;
+import io.lodestone.core.route.internal.AclNodes.Field;
+import io.lodestone.core.route.internal.AclNodes.Kind;
+
+/**
+ * A condition over a connection or a request: HAProxy's ACL. The static factories cover what
+ * HAProxy users reach for; any lambda is an ACL too. Arguments are checked at once (a bad CIDR or
+ * regular expression throws {@link IllegalArgumentException} naming it), regular expressions are
+ * compiled once, and string lists match when any value matches.
+ *
+ * <pre>{@code
+ * Acl admin = Acl.pathBegins("/admin");
+ * Acl office = Acl.source("10.0.0.0/8", "2001:db8::/32");
+ * Acl api = Acl.and(Acl.hostWildcard("*.api.example.com"), Acl.method("GET", "HEAD"));
+ * Routing routing = Routing.builder()
+ *     .acl("is_admin", admin)
+ *     .rule(Rule.when(Acl.and(Acl.named("is_admin"), Acl.not(office))).deny(403))
+ *     .rule(Rule.when(api).use("api"))
+ *     .defaultBackend("app")
+ *     .build();
+ * }</pre>
+ *
+ * <p>Path ACLs read {@link RequestView#path()}, the normalised path, so {@code pathBegins("/admin")}
+ * also matches {@code //admin}, {@code /%61dmin}, {@code /x/../admin} and {@code /admin;x=1}. Host
+ * ACLs compare case-insensitively, without the port. HTTP ACLs are false on a connection-only view.
+ */
+@FunctionalInterface
+public interface Acl {
+
+    /** Returns whether the connection or request matches. Must not block and should not allocate. */
+    boolean matches(RequestView request);
+
+    /** Always true. */
+    static Acl always() {
+        return AclNodes.Constant.TRUE;
+    }
+
+    /** Never true. */
+    static Acl never() {
+        return AclNodes.Constant.FALSE;
+    }
+
+    // ---- connection
+
+    /** The client's address is in one of these networks: {@code 10.0.0.0/8}, {@code 2001:db8::/32}, {@code 192.0.2.7}. */
+    static Acl source(String... cidrs) {
+        return new AclNodes.Source(cidrs);
+    }
+
+    /** The client connected to one of these frontend ports. */
+    static Acl localPort(int... ports) {
+        return new AclNodes.LocalPort(ports);
+    }
+
+    /** The TLS SNI is one of these names, case-insensitively; {@code *.example.com} matches any subdomain. */
+    static Acl sni(String... names) {
+        return new AclNodes.Tls(false, names);
+    }
+
+    /** The ALPN protocol is one of these ({@code h2}, {@code http/1.1}). */
+    static Acl alpn(String... protocols) {
+        return new AclNodes.Tls(true, protocols);
+    }
+
+    // ---- request line
+
+    /** The method is one of these, exactly ({@code GET}). */
+    static Acl method(String... methods) {
+        return new AclNodes.Method(methods);
+    }
+
+    /** The normalised path equals one of these. */
+    static Acl path(String... paths) {
+        return new AclNodes.Strings(Field.PATH, Kind.EXACT, paths, false);
+    }
+
+    /** The normalised path equals one of these, ignoring case. */
+    static Acl pathIgnoreCase(String... paths) {
+        return new AclNodes.Strings(Field.PATH, Kind.EXACT, paths, true);
+    }
+
+    /** The normalised path starts with one of these (a string prefix, as HAProxy's {@code path_beg}). */
+    static Acl pathBegins(String... prefixes) {
+        return new AclNodes.Strings(Field.PATH, Kind.BEGINS, prefixes, false);
+    }
+
+    /** The normalised path starts with one of these, ignoring case ({@code path_beg -i}). */
+    static Acl pathBeginsIgnoreCase(String... prefixes) {
+        return new AclNodes.Strings(Field.PATH, Kind.BEGINS, prefixes, true);
+    }
+
+    /** The normalised path ends with one of these. */
+    static Acl pathEnds(String... suffixes) {
+        return new AclNodes.Strings(Field.PATH, Kind.ENDS, suffixes, false);
+    }
+
+    /** The normalised path ends with one of these, ignoring case. */
+    static Acl pathEndsIgnoreCase(String... suffixes) {
+        return new AclNodes.Strings(Field.PATH, Kind.ENDS, suffixes, true);
+    }
+
+    /** The normalised path contains one of these. */
+    static Acl pathContains(String... parts) {
+        return new AclNodes.Strings(Field.PATH, Kind.CONTAINS, parts, false);
+    }
+
+    /** The normalised path contains one of these, ignoring case. */
+    static Acl pathContainsIgnoreCase(String... parts) {
+        return new AclNodes.Strings(Field.PATH, Kind.CONTAINS, parts, true);
+    }
+
+    /** The regular expression is found in the normalised path ({@code ^/api/v[0-9]+/}). */
+    static Acl pathRegex(String regex) {
+        return new AclNodes.Regex(null, regex, false);
+    }
+
+    /** The regular expression is found in the normalised path, ignoring case. */
+    static Acl pathRegexIgnoreCase(String regex) {
+        return new AclNodes.Regex(null, regex, true);
+    }
+
+    // ---- host
+
+    /** The host (without port, any case) equals one of these. */
+    static Acl host(String... hosts) {
+        return new AclNodes.Strings(Field.HOST, Kind.EXACT, hosts, true);
+    }
+
+    /** The host starts with one of these ({@code api.}). */
+    static Acl hostBegins(String... prefixes) {
+        return new AclNodes.Strings(Field.HOST, Kind.BEGINS, prefixes, true);
+    }
+
+    /** The host ends with one of these ({@code .example.com}). */
+    static Acl hostEnds(String... suffixes) {
+        return new AclNodes.Strings(Field.HOST, Kind.ENDS, suffixes, true);
+    }
+
+    /** The host matches one of these {@code *.example.com} patterns: any subdomain, not the domain itself. */
+    static Acl hostWildcard(String... patterns) {
+        return new AclNodes.Strings(Field.HOST, Kind.WILDCARD, patterns, true);
+    }
+
+    // ---- headers, query, cookies
+
+    /** The request has the header (name in any case). */
+    static Acl headerExists(String name) {
+        return new AclNodes.Header(name, null, null, false);
+    }
+
+    /** A value of the header equals one of these. */
+    static Acl header(String name, String... values) {
+        return new AclNodes.Header(name, Kind.EXACT, values, false);
+    }
+
+    /** A value of the header equals one of these, ignoring case. */
+    static Acl headerIgnoreCase(String name, String... values) {
+        return new AclNodes.Header(name, Kind.EXACT, values, true);
+    }
+
+    /** A value of the header starts with one of these. */
+    static Acl headerBegins(String name, String... prefixes) {
+        return new AclNodes.Header(name, Kind.BEGINS, prefixes, false);
+    }
+
+    /** A value of the header starts with one of these, ignoring case. */
+    static Acl headerBeginsIgnoreCase(String name, String... prefixes) {
+        return new AclNodes.Header(name, Kind.BEGINS, prefixes, true);
+    }
+
+    /** The regular expression is found in a value of the header. */
+    static Acl headerRegex(String name, String regex) {
+        return new AclNodes.Regex(name, regex, false);
+    }
+
+    /** The regular expression is found in a value of the header, ignoring case. */
+    static Acl headerRegexIgnoreCase(String name, String regex) {
+        return new AclNodes.Regex(name, regex, true);
+    }
+
+    /** The query has the parameter (with or without a value). */
+    static Acl queryParamExists(String name) {
+        return new AclNodes.Param(false, name, null, false);
+    }
+
+    /** The decoded value of the query parameter equals one of these. */
+    static Acl queryParam(String name, String... values) {
+        return new AclNodes.Param(false, name, values, false);
+    }
+
+    /** The decoded value of the query parameter equals one of these, ignoring case. */
+    static Acl queryParamIgnoreCase(String name, String... values) {
+        return new AclNodes.Param(false, name, values, true);
+    }
+
+    /** The request has the cookie. */
+    static Acl cookieExists(String name) {
+        return new AclNodes.Param(true, name, null, false);
+    }
+
+    /** The cookie's value equals one of these. */
+    static Acl cookie(String name, String... values) {
+        return new AclNodes.Param(true, name, values, false);
+    }
+
+    /** The cookie's value equals one of these, ignoring case. */
+    static Acl cookieIgnoreCase(String name, String... values) {
+        return new AclNodes.Param(true, name, values, true);
+    }
+
+    // ---- state
+
+    /**
+     * The backend has fewer than {@code n} usable servers now: HAProxy's {@code nbsrv(backend) lt n}.
+     * It reads the live states a {@link Router} is given, so it works inside a {@link Routing}.
+     */
+    static Acl usableServersBelow(String backend, int n) {
+        return new AclNodes.UsableServers(backend, n);
+    }
+
+    /**
+     * A random fraction (0.0..1.0) of requests, drawn from {@link RequestView#random()}: a canary.
+     * With {@link TestRequest} the draw is seedable.
+     */
+    static Acl random(double fraction) {
+        return new AclNodes.Random(fraction);
+    }
+
+    // ---- composition
+
+    /** True when every ACL is. */
+    static Acl and(Acl... acls) {
+        return new AclNodes.Junction(true, acls);
+    }
+
+    /** True when any ACL is. */
+    static Acl or(Acl... acls) {
+        return new AclNodes.Junction(false, acls);
+    }
+
+    /** True when the ACL is not. */
+    static Acl not(Acl acl) {
+        return new AclNodes.Not(acl);
+    }
+
+    /**
+     * Refers to an ACL declared with {@link Routing.Builder#acl(String, Acl)}; resolved when the
+     * routing is built, which fails naming the rule when no ACL has that name.
+     */
+    static Acl named(String name) {
+        return new AclNodes.Named(name);
+    }
+
+    /** Gives a custom ACL a description, shown in {@link MatchedRule#condition()}. */
+    static Acl describe(String description, Acl acl) {
+        return new AclNodes.Described(description, acl);
+    }
+}

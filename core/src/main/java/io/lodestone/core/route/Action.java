@@ -1,0 +1,82 @@
+package io.lodestone.core.route;
+
+import java.util.regex.Pattern;
+
+/** What a rule does when its condition holds. Immutable; checked when made. */
+final class Action {
+
+    /** The kinds of action; the first five end evaluation. */
+    enum Kind {
+        USE, DENY, REDIRECT_LOCATION, REDIRECT_SCHEME, REDIRECT_PREFIX, RESPOND,
+        REQUEST_HEADER, RESPONSE_HEADER, STRIP_PREFIX, REPLACE_PREFIX, REPLACE_PATH, SET_HOST;
+
+        boolean terminal() {
+            return ordinal() <= RESPOND.ordinal();
+        }
+    }
+
+    final Kind kind;
+    final int status;
+    /** Backend, location, scheme, prefix, body, strip prefix, replaced prefix, host: the main argument. */
+    final String a;
+    /** Backup backend, content type, replacement: the second argument. */
+    final String b;
+    final HeaderEdit edit;
+    final Pattern pattern;
+
+    private Action(Kind kind, int status, String a, String b, HeaderEdit edit, Pattern pattern) {
+        this.kind = kind;
+        this.status = status;
+        this.a = a;
+        this.b = b;
+        this.edit = edit;
+        this.pattern = pattern;
+    }
+
+    static Action of(Kind kind, int status, String a, String b) {
+        return new Action(kind, status, a, b, null, null);
+    }
+
+    static Action edit(Kind kind, HeaderEdit edit) {
+        return new Action(kind, 0, null, null, edit, null);
+    }
+
+    static Action replacePath(Pattern pattern, String replacement) {
+        return new Action(Kind.REPLACE_PATH, 0, null, replacement, null, pattern);
+    }
+
+    /** Whether an L4 frontend can carry it out. */
+    boolean worksOnConnections() {
+        return kind == Kind.USE || kind == Kind.DENY;
+    }
+
+    @Override
+    public String toString() {
+        switch (kind) {
+            case USE:
+                return "use " + a + (b == null ? "" : " (backup " + b + ")");
+            case DENY:
+                return "deny " + status;
+            case REDIRECT_LOCATION:
+                return "redirect location " + a + " code " + status;
+            case REDIRECT_SCHEME:
+                return "redirect scheme " + a + " code " + status;
+            case REDIRECT_PREFIX:
+                return "redirect prefix " + a + " code " + status;
+            case RESPOND:
+                return "respond " + status;
+            case REQUEST_HEADER:
+                return "request " + edit;
+            case RESPONSE_HEADER:
+                return "response " + edit;
+            case STRIP_PREFIX:
+                return "strip prefix " + a;
+            case REPLACE_PREFIX:
+                return "replace prefix " + a + " with " + b;
+            case REPLACE_PATH:
+                return "replace path " + pattern.pattern() + " with " + b;
+            default:
+                return "set host " + a;
+        }
+    }
+}

@@ -1,0 +1,336 @@
+package io.lodestone.core.route;
+
+import io.lodestone.core.route.internal.AclNode;
+import io.lodestone.core.route.internal.PathNormalizer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Evaluates a {@link Routing} against live backend states: {@link #route(RequestView)} is pure,
+ * deterministic and synchronous. The same view and the same states give the same decision (random
+ * ACLs draw from {@link RequestView#random()}). Thread-safe; one router serves every event loop.
+ *
+ * <pre>{@code
+ * Router router = routing.router(BackendStates.allUp());
+ * Decision d = router.route(TestRequest.get("/admin").host("example.com"));
+ * }</pre>
+ *
+ * <p>Per request it evaluates the conditions in order and allocates nothing but the decision, and
+ * not even that when no edit rule matched and the decision does not depend on the request:
+ * decisions of fixed rules are made once, up front.
+ */
+public final class Router {
+
+    private static final List<HeaderEdit> NONE = List.of();
+
+    private final Routing routing;
+    private final BackendStates states;
+    private final Compiled main;
+    private final Map<String, Compiled> exactHosts;
+    private final Compiled[] wildcardHosts;
+    private final String[] wildcardSuffixes;
+    private final boolean hasHosts;
+    private final Decision.Deny noRoute;
+
+    Router(Routing routing, BackendStates states) {
+        this.routing = routing;
+        this.states = states;
+        Binder binder = new Binder(routing.namedAcls, states);
+        this.main = new Compiled(routing.main, binder);
+        Map<String, Compiled> exact = new HashMap<>();
+        routing.exactHosts.forEach((h, t) -> exact.put(h, new Compiled(t, binder)));
+        this.exactHosts = exact;
+        this.wildcardHosts = new Compiled[routing.wildcardHosts.size()];
+        this.wildcardSuffixes = new String[wildcardHosts.length];
+        for (int i = 0; i < wildcardHosts.length; i++) {
+            Routing.Table t = routing.wildcardHosts.get(i);
+            wildcardHosts[i] = new Compiled(t, binder);
+            wildcardSuffixes[i] = t.pattern.substring(1);
+        }
+        this.hasHosts = !exact.isEmpty() || wildcardHosts.length > 0;
+        this.noRoute = new Decision.Deny(503, "Service Unavailable\n", NONE,
+                new MatchedRule(Routing.FRONTEND_TABLE, -1, null, "no rule matched and no default backend"));
+    }
+
+    /** The configuration this router evaluates. */
+    public Routing routing() {
+        return routing;
+    }
+
+    /** Decides what to do with one request or connection. */
+    public Decision route(RequestView request) {
+        Compiled vhost = hasHosts && request.isHttp() ? hostTable(request.host()) : null;
+        Edits edits = null;
+        for (Compiled t = vhost != null ? vhost : main; t != null; t = t == main ? null : main) {
+            AclNode[] acls = t.acls;
+            Action[] actions = t.actions;
+            for (int i = 0; i < acls.length; i++) {
+                if (!acls[i].matches(request)) {
+                    continue;
+                }
+                Action a = actions[i];
+                if (a.kind.terminal()) {
+                    return t.decide(i, a, request, edits);
+                }
+                if (edits == null) {
+                    edits = new Edits();
+                }
+                edits.apply(a, request);
+            }
+            if (t.defaultBackend != null) {
+                return t.forward(t.defaultBackend, t.defaultBackup, t.defaultMatched, t.defaultBackupMatched,
+                        t.defaultForward, t.defaultBackupForward, edits);
+            }
+        }
+        if (edits == null || edits.response == null) {
+            return noRoute;
+        }
+        return new Decision.Deny(noRoute.status(), noRoute.body(), edits.responseList(), noRoute.matched());
+    }
+
+    private Compiled hostTable(String host) {
+        if (host == null) {
+            return null;
+        }
+        Compiled t = exactHosts.get(host);
+        if (t != null) {
+            return t;
+        }
+        int hl = host.length();
+        for (int i = 0; i < wildcardSuffixes.length; i++) {
+            String s = wildcardSuffixes[i];
+            if (hl > s.length() && host.endsWith(s)) {
+                return wildcardHosts[i];
+            }
+        }
+        return null;
+    }
+
+    /** One table with bound conditions and the decisions made up front. */
+    private final class Compiled {
+        final AclNode[] acls;
+        final Action[] actions;
+        final MatchedRule[] matched;
+        final MatchedRule[] backupMatched;
+        final Decision[] fixed;
+        final Decision[] fixedBackup;
+        final String defaultBackend;
+        final String defaultBackup;
+        final MatchedRule defaultMatched;
+        final MatchedRule defaultBackupMatched;
+        final Decision.Forward defaultForward;
+        final Decision.Forward defaultBackupForward;
+
+        Compiled(Routing.Table table, Binder binder) {
+            int n = table.rules.size();
+            acls = new AclNode[n];
+            actions = new Action[n];
+            matched = new MatchedRule[n];
+            backupMatched = new MatchedRule[n];
+            fixed = new Decision[n];
+            fixedBackup = new Decision[n];
+            for (int i = 0; i < n; i++) {
+                Rule r = table.rules.get(i);
+                acls[i] = AclNode.node(AclNode.bind(r.condition(), binder));
+                Action a = r.action();
+                actions[i] = a;
+                String condition = AclNode.describe(r.condition());
+                matched[i] = new MatchedRule(table.label, i, r.name(), condition);
+                switch (a.kind) {
+                    case USE:
+                        fixed[i] = new Decision.Forward(a.a, NONE, NONE, null, null, matched[i]);
+                        if (a.b != null) {
+                            backupMatched[i] = new MatchedRule(table.label, i, r.name(), backupReason(condition, a.a));
+                            fixedBackup[i] = new Decision.Forward(a.b, NONE, NONE, null, null, backupMatched[i]);
+                        }
+                        break;
+                    case DENY:
+                        fixed[i] = new Decision.Deny(a.status, a.a, NONE, matched[i]);
+                        break;
+                    case REDIRECT_LOCATION:
+                        fixed[i] = new Decision.Redirect(a.status, a.a, NONE, matched[i]);
+                        break;
+                    case RESPOND:
+                        fixed[i] = new Decision.Respond(a.status, a.b, a.a, NONE, matched[i]);
+                        break;
+                    default:
+                        break;
+                }
+            }
+            defaultBackend = table.defaultBackend;
+            defaultBackup = table.defaultBackup;
+            if (defaultBackend != null) {
+                defaultMatched = new MatchedRule(table.label, -1, null, "default");
+                defaultForward = new Decision.Forward(defaultBackend, NONE, NONE, null, null, defaultMatched);
+            } else {
+                defaultMatched = null;
+                defaultForward = null;
+            }
+            if (defaultBackup != null) {
+                defaultBackupMatched = new MatchedRule(table.label, -1, null, backupReason("default", defaultBackend));
+                defaultBackupForward = new Decision.Forward(defaultBackup, NONE, NONE, null, null, defaultBackupMatched);
+            } else {
+                defaultBackupMatched = null;
+                defaultBackupForward = null;
+            }
+        }
+
+        Decision decide(int i, Action a, RequestView request, Edits edits) {
+            switch (a.kind) {
+                case USE:
+                    return forward(a.a, a.b, matched[i], backupMatched[i], (Decision.Forward) fixed[i],
+                            (Decision.Forward) fixedBackup[i], edits);
+                case REDIRECT_SCHEME:
+                case REDIRECT_PREFIX:
+                    return new Decision.Redirect(a.status, location(a, request),
+                            edits == null ? NONE : edits.responseList(), matched[i]);
+                default:
+                    Decision d = fixed[i];
+                    if (edits == null || edits.response == null) {
+                        return d;
+                    }
+                    List<HeaderEdit> resp = edits.responseList();
+                    if (d instanceof Decision.Deny deny) {
+                        return new Decision.Deny(deny.status(), deny.body(), resp, deny.matched());
+                    }
+                    if (d instanceof Decision.Redirect r) {
+                        return new Decision.Redirect(r.status(), r.location(), resp, r.matched());
+                    }
+                    Decision.Respond r = (Decision.Respond) d;
+                    return new Decision.Respond(r.status(), r.contentType(), r.body(), resp, r.matched());
+            }
+        }
+
+        Decision forward(String backend, String backup, MatchedRule m, MatchedRule bm, Decision.Forward fixedPrimary,
+                Decision.Forward fixedBackupForward, Edits edits) {
+            boolean useBackup = backup != null && states.usableServers(backend) < 1;
+            if (edits == null) {
+                return useBackup ? fixedBackupForward : fixedPrimary;
+            }
+            return new Decision.Forward(useBackup ? backup : backend, edits.requestList(), edits.responseList(),
+                    edits.path == null ? null : PathNormalizer.encode(edits.path), edits.host, useBackup ? bm : m);
+        }
+    }
+
+    private static String backupReason(String condition, String primary) {
+        return condition + "; backup: " + primary + " has no usable server";
+    }
+
+    private static String location(Action a, RequestView request) {
+        String path = request.rawPath();
+        String query = request.query();
+        StringBuilder sb = new StringBuilder(64);
+        if (a.kind == Action.Kind.REDIRECT_SCHEME) {
+            String authority = request.header("host");
+            if (authority == null) {
+                authority = request.host();
+            }
+            sb.append(a.a).append("://").append(authority == null ? "" : authority);
+        } else {
+            sb.append(a.a);
+        }
+        sb.append(path == null ? "/" : path);
+        if (query != null) {
+            sb.append('?').append(query);
+        }
+        return sb.toString();
+    }
+
+    /** Header and path edits accumulated by the rules that matched so far. */
+    private static final class Edits {
+        List<HeaderEdit> request;
+        List<HeaderEdit> response;
+        String path;
+        String host;
+
+        void apply(Action a, RequestView view) {
+            switch (a.kind) {
+                case REQUEST_HEADER:
+                    if (request == null) {
+                        request = new ArrayList<>(4);
+                    }
+                    request.add(a.edit);
+                    return;
+                case RESPONSE_HEADER:
+                    if (response == null) {
+                        response = new ArrayList<>(4);
+                    }
+                    response.add(a.edit);
+                    return;
+                case SET_HOST:
+                    host = a.a;
+                    return;
+                default:
+                    break;
+            }
+            String current = path != null ? path : view.path();
+            if (current == null) {
+                return;
+            }
+            String next = rewrite(a, current);
+            if (!next.equals(current)) {
+                path = next;
+            }
+        }
+
+        private static String rewrite(Action a, String current) {
+            switch (a.kind) {
+                case STRIP_PREFIX:
+                    return replacePrefix(current, a.a, "");
+                case REPLACE_PREFIX:
+                    return replacePrefix(current, a.a, a.b);
+                default:
+                    String r = a.pattern.matcher(current).replaceAll(a.b);
+                    return r.startsWith("/") ? r : "/" + r;
+            }
+        }
+
+        private static String replacePrefix(String path, String prefix, String to) {
+            int pl = prefix.length();
+            if (!path.startsWith(prefix) || path.length() > pl && path.charAt(pl) != '/') {
+                return path;
+            }
+            String rest = path.substring(pl);
+            String r = to + rest;
+            return r.isEmpty() ? "/" : r;
+        }
+
+        List<HeaderEdit> requestList() {
+            return request == null ? NONE : Collections.unmodifiableList(request);
+        }
+
+        List<HeaderEdit> responseList() {
+            return response == null ? NONE : Collections.unmodifiableList(response);
+        }
+    }
+
+    /** Binds conditions to the live states, resolving each named ACL once. */
+    private static final class Binder implements AclNode.Binder {
+        private final Map<String, Acl> definitions;
+        private final BackendStates states;
+        private final Map<String, Acl> bound = new HashMap<>();
+
+        Binder(Map<String, Acl> definitions, BackendStates states) {
+            this.definitions = definitions;
+            this.states = states;
+        }
+
+        @Override
+        public Acl named(String name) {
+            Acl b = bound.get(name);
+            if (b == null) {
+                b = AclNode.bind(definitions.get(name), this);
+                bound.put(name, b);
+            }
+            return b;
+        }
+
+        @Override
+        public BackendStates states() {
+            return states;
+        }
+    }
+}

@@ -1,0 +1,361 @@
+package io.lodestone.core.route;
+
+import io.lodestone.core.route.internal.AclNode;
+import java.util.Objects;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * A condition and one action, HAProxy-style. Rules run in order: header and path edits accumulate
+ * and evaluation goes on; the first rule that uses a backend, denies, redirects or responds ends it.
+ *
+ * <pre>{@code
+ * Rule.when(Acl.pathBegins("/admin")).name("no-admin").deny(403)
+ * Rule.when(Acl.pathBegins("/service1")).stripPrefix("/service1")
+ * Rule.when(Acl.pathBegins("/service1")).use("service1")
+ * Rule.always().setRequestHeader("X-Forwarded-Proto", "https")
+ * Rule.when(Acl.hostBegins("www.")).redirectPrefix(301, "https://example.com")
+ * Rule.when(Acl.path("/")).respond(200, "text/plain", "Welcome to the reverse proxy!")
+ * Rule.always().use("app", "app-backup")          // backup when app has no usable server
+ * }</pre>
+ */
+public final class Rule {
+
+    private final String name;
+    private final Acl condition;
+    private final Action action;
+
+    private Rule(String name, Acl condition, Action action) {
+        this.name = name;
+        this.condition = condition;
+        this.action = action;
+    }
+
+    /** Starts a rule that applies when {@code condition} matches. */
+    public static Builder when(Acl condition) {
+        return new Builder(Objects.requireNonNull(condition, "condition"));
+    }
+
+    /** Starts a rule that applies when {@code condition} does not match (HAProxy's {@code unless}). */
+    public static Builder unless(Acl condition) {
+        return new Builder(Acl.not(condition));
+    }
+
+    /** Starts a rule that applies when the named ACL (see {@link Routing.Builder#acl}) matches. */
+    public static Builder whenNamed(String aclName) {
+        return new Builder(Acl.named(aclName));
+    }
+
+    /** Starts a rule that always applies. */
+    public static Builder always() {
+        return new Builder(Acl.always());
+    }
+
+    /** The rule's name, or {@code null}. */
+    public String name() {
+        return name;
+    }
+
+    /** The condition. */
+    public Acl condition() {
+        return condition;
+    }
+
+    /** Whether the action ends evaluation (use, deny, redirect, respond). */
+    public boolean isTerminal() {
+        return action.kind.terminal();
+    }
+
+    Action action() {
+        return action;
+    }
+
+    Rule withCondition(Acl resolved) {
+        return new Rule(name, resolved, action);
+    }
+
+    @Override
+    public String toString() {
+        return (name == null ? "" : name + ": ") + action + " if " + AclNode.describe(condition);
+    }
+
+    /**
+     * The second half of a rule: its action. Every action method returns the finished rule; a
+     * bad argument throws {@link IllegalArgumentException} naming it.
+     */
+    public static final class Builder {
+        private final Acl condition;
+        private String name;
+
+        Builder(Acl condition) {
+            this.condition = condition;
+        }
+
+        /** Names the rule; the name shows in {@link MatchedRule} and in configuration errors. */
+        public Builder name(String name) {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("rule name: " + (name == null ? "null" : "\"" + name + "\"") + " (expected: a non-blank name)");
+            }
+            this.name = name;
+            return this;
+        }
+
+        private Rule rule(Action action) {
+            return new Rule(name, condition, action);
+        }
+
+        /** Forwards to a backend (HAProxy's {@code use_backend}). */
+        public Rule use(String backend) {
+            return rule(Action.of(Action.Kind.USE, 0, backendName("use", backend), null));
+        }
+
+        /** Forwards to {@code backend}, or to {@code backup} when {@code backend} has no usable server. */
+        public Rule use(String backend, String backup) {
+            return rule(Action.of(Action.Kind.USE, 0, backendName("use", backend), backendName("use backup", backup)));
+        }
+
+        /** Refuses with 403 Forbidden (at L4: closes the connection). */
+        public Rule deny() {
+            return deny(403);
+        }
+
+        /** Refuses with this status, 400..599, and its reason phrase as body. */
+        public Rule deny(int status) {
+            return deny(status, Statuses.reason(checkStatus("deny status", status, 400, 599)) + "\n");
+        }
+
+        /** Refuses with this status, 400..599, and a {@code text/plain} body. */
+        public Rule deny(int status, String body) {
+            checkStatus("deny status", status, 400, 599);
+            return rule(Action.of(Action.Kind.DENY, status, Objects.requireNonNull(body, "deny body"), null));
+        }
+
+        /** Closes the connection of an L4 frontend; the same as {@link #deny()}. */
+        public Rule reject() {
+            return deny();
+        }
+
+        /** Redirects to a fixed location, as given (HAProxy's {@code redirect location}). */
+        public Rule redirect(int status, String location) {
+            return rule(Action.of(Action.Kind.REDIRECT_LOCATION, checkRedirect(status), nonEmpty("redirect location", location), null));
+        }
+
+        /**
+         * Redirects to the same host, path and query under another scheme (HAProxy's
+         * {@code redirect scheme https}): {@code http://h/a?b} becomes {@code https://h/a?b}.
+         */
+        public Rule redirectScheme(int status, String scheme) {
+            String s = nonEmpty("redirect scheme", scheme);
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'))) {
+                    throw new IllegalArgumentException("redirect scheme: " + scheme + " (expected: a URI scheme such as https)");
+                }
+            }
+            return rule(Action.of(Action.Kind.REDIRECT_SCHEME, checkRedirect(status), s, null));
+        }
+
+        /**
+         * Redirects to {@code prefix} followed by the original raw path and query (HAProxy's
+         * {@code redirect prefix}): with prefix {@code https://new.example.com}, {@code /a?b} goes to
+         * {@code https://new.example.com/a?b}. A trailing slash of the prefix is dropped.
+         */
+        public Rule redirectPrefix(int status, String prefix) {
+            String p = nonEmpty("redirect prefix", prefix);
+            while (p.endsWith("/")) {
+                p = p.substring(0, p.length() - 1);
+            }
+            return rule(Action.of(Action.Kind.REDIRECT_PREFIX, checkRedirect(status), p, null));
+        }
+
+        /** Answers directly with this status (200..599), content type and body. */
+        public Rule respond(int status, String contentType, String body) {
+            checkStatus("respond status", status, 200, 599);
+            return rule(Action.of(Action.Kind.RESPOND, status, Objects.requireNonNull(body, "respond body"),
+                    nonEmpty("respond contentType", contentType)));
+        }
+
+        /** Answers directly with this status and a {@code text/plain; charset=utf-8} body. */
+        public Rule respond(int status, String body) {
+            return respond(status, "text/plain; charset=utf-8", body);
+        }
+
+        /** Sets a header of the request sent to the backend, replacing any value. */
+        public Rule setRequestHeader(String name, String value) {
+            return rule(Action.edit(Action.Kind.REQUEST_HEADER, edit(HeaderEdit.Op.SET, name, value)));
+        }
+
+        /** Adds a value to a header of the request sent to the backend. */
+        public Rule addRequestHeader(String name, String value) {
+            return rule(Action.edit(Action.Kind.REQUEST_HEADER, edit(HeaderEdit.Op.ADD, name, value)));
+        }
+
+        /** Removes a header from the request sent to the backend. */
+        public Rule removeRequestHeader(String name) {
+            return rule(Action.edit(Action.Kind.REQUEST_HEADER, edit(HeaderEdit.Op.REMOVE, name, null)));
+        }
+
+        /** Sets a header of the response sent to the client, replacing any value. */
+        public Rule setResponseHeader(String name, String value) {
+            return rule(Action.edit(Action.Kind.RESPONSE_HEADER, edit(HeaderEdit.Op.SET, name, value)));
+        }
+
+        /** Adds a value to a header of the response sent to the client. */
+        public Rule addResponseHeader(String name, String value) {
+            return rule(Action.edit(Action.Kind.RESPONSE_HEADER, edit(HeaderEdit.Op.ADD, name, value)));
+        }
+
+        /** Removes a header from the response sent to the client. */
+        public Rule removeResponseHeader(String name) {
+            return rule(Action.edit(Action.Kind.RESPONSE_HEADER, edit(HeaderEdit.Op.REMOVE, name, null)));
+        }
+
+        /**
+         * Strips a leading path prefix on a segment boundary, as nginx's {@code location /svc/
+         * { proxy_pass http://svc/; }}: with prefix {@code /svc}, {@code /svc/a} is sent as
+         * {@code /a} and {@code /svc} as {@code /}; {@code /svcx} is left alone.
+         */
+        public Rule stripPrefix(String prefix) {
+            return rule(Action.of(Action.Kind.STRIP_PREFIX, 0, pathPrefix("stripPrefix", prefix), null));
+        }
+
+        /** Replaces a leading path prefix on a segment boundary: {@code /v1/a} to {@code /api/v1/a}. */
+        public Rule replacePrefix(String prefix, String replacement) {
+            String to = Objects.requireNonNull(replacement, "replacePrefix replacement");
+            if (!to.isEmpty() && !to.startsWith("/")) {
+                throw new IllegalArgumentException("replacePrefix replacement: " + replacement + " (expected: a path starting with /)");
+            }
+            while (to.endsWith("/")) {
+                to = to.substring(0, to.length() - 1);
+            }
+            return rule(Action.of(Action.Kind.REPLACE_PREFIX, 0, pathPrefix("replacePrefix", prefix), to));
+        }
+
+        /**
+         * Replaces every match of a regular expression in the path ({@link java.util.regex.Matcher#replaceAll}
+         * syntax, {@code $1} for groups): {@code replacePath("^/api/(.*)", "/$1")}.
+         */
+        public Rule replacePath(String regex, String replacement) {
+            Objects.requireNonNull(replacement, "replacePath replacement");
+            if (regex == null) {
+                throw new IllegalArgumentException("replacePath regex: null (expected: a regular expression)");
+            }
+            Pattern p;
+            try {
+                p = Pattern.compile(regex);
+            } catch (PatternSyntaxException e) {
+                throw new IllegalArgumentException("replacePath regex: " + regex + " (invalid regular expression: "
+                        + e.getDescription() + " near index " + e.getIndex() + ")", e);
+            }
+            checkReplacement(replacement, p.matcher("").groupCount());
+            return rule(Action.replacePath(p, replacement));
+        }
+
+        /** Sends this Host header to the backend instead of the client's. */
+        public Rule setHost(String host) {
+            String h = nonEmpty("setHost", host);
+            if (!validValue(h) || h.indexOf(' ') >= 0) {
+                throw new IllegalArgumentException("setHost: " + host + " (expected: host or host:port)");
+            }
+            return rule(Action.of(Action.Kind.SET_HOST, 0, h, null));
+        }
+
+        private static void checkReplacement(String replacement, int groups) {
+            for (int i = 0; i < replacement.length(); i++) {
+                char c = replacement.charAt(i);
+                if (c == '\\') {
+                    if (++i == replacement.length()) {
+                        throw new IllegalArgumentException("replacePath replacement: " + replacement + " (expected: a character after \\)");
+                    }
+                } else if (c == '$') {
+                    int start = i + 1;
+                    if (start < replacement.length() && replacement.charAt(start) == '{') {
+                        if (replacement.indexOf('}', start) < 0) {
+                            throw new IllegalArgumentException("replacePath replacement: " + replacement + " (expected: ${name})");
+                        }
+                        continue;
+                    }
+                    if (start == replacement.length() || !Character.isDigit(replacement.charAt(start))) {
+                        throw new IllegalArgumentException("replacePath replacement: " + replacement + " (expected: $ followed by a group number)");
+                    }
+                    int group = replacement.charAt(start) - '0';
+                    if (group > groups) {
+                        throw new IllegalArgumentException("replacePath replacement: " + replacement + " (no group " + group
+                                + "; the regex has " + groups + ")");
+                    }
+                }
+            }
+        }
+
+        private static String backendName(String field, String name) {
+            if (name == null || name.isEmpty()) {
+                throw new IllegalArgumentException(field + ": " + (name == null ? "null" : "\"\"") + " (expected: a backend name)");
+            }
+            return name;
+        }
+
+        private static int checkStatus(String field, int status, int min, int max) {
+            if (status < min || status > max) {
+                throw new IllegalArgumentException(field + ": " + status + " (expected: " + min + ".." + max + ")");
+            }
+            return status;
+        }
+
+        private static int checkRedirect(int status) {
+            if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) {
+                throw new IllegalArgumentException("redirect status: " + status + " (expected: 301, 302, 303, 307 or 308)");
+            }
+            return status;
+        }
+
+        private static String nonEmpty(String field, String value) {
+            if (value == null || value.isEmpty()) {
+                throw new IllegalArgumentException(field + ": " + (value == null ? "null" : "\"\"") + " (expected: a non-empty value)");
+            }
+            return value;
+        }
+
+        private static String pathPrefix(String field, String prefix) {
+            String p = nonEmpty(field, prefix);
+            if (!p.startsWith("/")) {
+                throw new IllegalArgumentException(field + ": " + prefix + " (expected: a path starting with /)");
+            }
+            while (p.length() > 1 && p.endsWith("/")) {
+                p = p.substring(0, p.length() - 1);
+            }
+            if (p.equals("/")) {
+                throw new IllegalArgumentException(field + ": " + prefix + " (expected: a prefix longer than /)");
+            }
+            return p;
+        }
+
+        private static HeaderEdit edit(HeaderEdit.Op op, String name, String value) {
+            String field = op.name().toLowerCase() + " header";
+            if (name == null || name.isEmpty()) {
+                throw new IllegalArgumentException(field + " name: " + (name == null ? "null" : "\"\"") + " (expected: a header name)");
+            }
+            for (int i = 0; i < name.length(); i++) {
+                char c = name.charAt(i);
+                if (c <= ' ' || c >= 0x7f || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) {
+                    throw new IllegalArgumentException(field + " name: " + name + " (expected: an HTTP token)");
+                }
+            }
+            if (op != HeaderEdit.Op.REMOVE) {
+                if (value == null || !validValue(value)) {
+                    throw new IllegalArgumentException(field + " " + name + " value: " + value + " (expected: no CR, LF or NUL)");
+                }
+            }
+            return new HeaderEdit(op, name, value);
+        }
+
+        private static boolean validValue(String v) {
+            for (int i = 0; i < v.length(); i++) {
+                char c = v.charAt(i);
+                if (c == '\r' || c == '\n' || c == 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+}

@@ -1,0 +1,233 @@
+package io.lodestone.core.route.internal;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * The small parsers a {@code RequestView} needs: request target, Host, cookies, query parameters.
+ * They scan without building maps, so a view that is asked for one cookie does not parse them all.
+ */
+public final class HttpParts {
+
+    private HttpParts() {
+    }
+
+    /**
+     * Returns the index where the path of a request target starts: 0 for the origin form
+     * ({@code /a?b}), after the authority for the absolute form ({@code http://h/a?b}).
+     */
+    public static int pathStart(String target) {
+        if (target.isEmpty() || target.charAt(0) == '/' || target.charAt(0) == '*') {
+            return 0;
+        }
+        int scheme = target.indexOf("://");
+        if (scheme < 0) {
+            return 0;
+        }
+        int slash = target.indexOf('/', scheme + 3);
+        int q = target.indexOf('?', scheme + 3);
+        if (slash < 0 || q >= 0 && q < slash) {
+            return q >= 0 ? q : target.length();
+        }
+        return slash;
+    }
+
+    /** The raw path of a request target: without scheme, authority, query or fragment; "/" if empty. */
+    public static String rawPath(String target) {
+        int start = pathStart(target);
+        int end = end(target, start);
+        int q = target.indexOf('?', start);
+        if (q >= 0 && q < end) {
+            end = q;
+        }
+        if (start == end) {
+            return "/";
+        }
+        return start == 0 && end == target.length() ? target : target.substring(start, end);
+    }
+
+    /** The raw query of a request target, without the {@code ?}; {@code null} when there is none. */
+    public static String query(String target) {
+        int start = pathStart(target);
+        int end = end(target, start);
+        int q = target.indexOf('?', start);
+        if (q < 0 || q >= end) {
+            return null;
+        }
+        return target.substring(q + 1, end);
+    }
+
+    private static int end(String target, int start) {
+        int hash = target.indexOf('#', start);
+        return hash < 0 ? target.length() : hash;
+    }
+
+    /**
+     * The host of a Host header value (or HTTP/2 {@code :authority}): without port, user info or
+     * trailing dot, lower-cased; IPv6 literals keep their brackets. {@code null} for {@code null}.
+     */
+    public static String host(String authority) {
+        if (authority == null) {
+            return null;
+        }
+        String h = authority.trim();
+        int at = h.lastIndexOf('@');
+        if (at >= 0) {
+            h = h.substring(at + 1);
+        }
+        if (h.startsWith("[")) {
+            int close = h.indexOf(']');
+            h = close > 0 ? h.substring(0, close + 1) : h;
+        } else {
+            int colon = h.indexOf(':');
+            if (colon >= 0) {
+                h = h.substring(0, colon);
+            }
+        }
+        if (h.endsWith(".")) {
+            h = h.substring(0, h.length() - 1);
+        }
+        return toLowerAscii(h);
+    }
+
+    /** Lower-cases ASCII letters; returns the same instance when there is none to change. */
+    public static String toLowerAscii(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c >= 'A' && c <= 'Z') {
+                char[] chars = s.toCharArray();
+                for (int k = i; k < chars.length; k++) {
+                    char d = chars[k];
+                    if (d >= 'A' && d <= 'Z') {
+                        chars[k] = (char) (d + 32);
+                    }
+                }
+                return new String(chars);
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Finds a cookie by exact name in the values of the {@code Cookie} header(s), returning its
+     * value without surrounding quotes, or {@code null}.
+     */
+    public static String cookie(List<String> cookieHeaders, String name) {
+        if (cookieHeaders == null) {
+            return null;
+        }
+        for (int h = 0, hn = cookieHeaders.size(); h < hn; h++) {
+            String v = cookie(cookieHeaders.get(h), name);
+            if (v != null) {
+                return v;
+            }
+        }
+        return null;
+    }
+
+    /** Finds a cookie by exact name in one {@code Cookie} header value, or returns {@code null}. */
+    public static String cookie(String header, String name) {
+        if (header == null) {
+            return null;
+        }
+        int n = header.length();
+        int i = 0;
+        while (i < n) {
+            while (i < n && (header.charAt(i) == ' ' || header.charAt(i) == ';' || header.charAt(i) == '\t')) {
+                i++;
+            }
+            int semi = header.indexOf(';', i);
+            if (semi < 0) {
+                semi = n;
+            }
+            int eq = header.indexOf('=', i);
+            if (eq > i && eq < semi) {
+                int nameEnd = eq;
+                while (nameEnd > i && header.charAt(nameEnd - 1) == ' ') {
+                    nameEnd--;
+                }
+                if (nameEnd - i == name.length() && header.startsWith(name, i)) {
+                    int vs = eq + 1;
+                    int ve = semi;
+                    while (vs < ve && header.charAt(vs) == ' ') {
+                        vs++;
+                    }
+                    while (ve > vs && header.charAt(ve - 1) == ' ') {
+                        ve--;
+                    }
+                    if (ve - vs >= 2 && header.charAt(vs) == '"' && header.charAt(ve - 1) == '"') {
+                        vs++;
+                        ve--;
+                    }
+                    return header.substring(vs, ve);
+                }
+            }
+            i = semi + 1;
+        }
+        return null;
+    }
+
+    /**
+     * Finds a query parameter by exact (decoded) name and returns its decoded value ({@code +} as
+     * space, percent escapes as UTF-8); "" for a parameter without {@code =}; {@code null} if absent.
+     */
+    public static String queryParam(String query, String name) {
+        if (query == null) {
+            return null;
+        }
+        int n = query.length();
+        int i = 0;
+        while (i <= n) {
+            int amp = query.indexOf('&', i);
+            if (amp < 0) {
+                amp = n;
+            }
+            int eq = query.indexOf('=', i);
+            int nameEnd = eq >= 0 && eq < amp ? eq : amp;
+            if (nameEnd > i && nameMatches(query, i, nameEnd, name)) {
+                return nameEnd == amp ? "" : decodeForm(query.substring(nameEnd + 1, amp));
+            }
+            i = amp + 1;
+        }
+        return null;
+    }
+
+    private static boolean nameMatches(String query, int from, int to, String name) {
+        if (to - from == name.length() && query.startsWith(name, from)) {
+            return true;
+        }
+        for (int k = from; k < to; k++) {
+            char c = query.charAt(k);
+            if (c == '%' || c == '+') {
+                return decodeForm(query.substring(from, to)).equals(name);
+            }
+        }
+        return false;
+    }
+
+    /** Decodes {@code application/x-www-form-urlencoded} text; malformed escapes stay literal. */
+    public static String decodeForm(String s) {
+        if (s.indexOf('%') < 0 && s.indexOf('+') < 0) {
+            return s;
+        }
+        int n = s.length();
+        ByteArrayOutputStream out = new ByteArrayOutputStream(n);
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c == '+') {
+                out.write(' ');
+            } else if (c == '%' && i + 2 < n && Character.digit(s.charAt(i + 1), 16) >= 0
+                    && Character.digit(s.charAt(i + 2), 16) >= 0) {
+                out.write(Character.digit(s.charAt(i + 1), 16) << 4 | Character.digit(s.charAt(i + 2), 16));
+                i += 2;
+            } else if (c < 0x80) {
+                out.write(c);
+            } else {
+                byte[] b = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+                out.write(b, 0, b.length);
+            }
+        }
+        return out.toString(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,185 @@
+package io.lodestone.core.route.internal;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Turns a raw request path into the path a lenient backend would read, the one path ACLs match.
+ * For engines and {@code TestRequest}; applications read it through {@code RequestView.path()}.
+ *
+ * <p>The steps, in order:
+ * <ol>
+ *   <li>Percent-decoding, repeated until nothing decodes any more, so {@code %2561} (an encoded
+ *       {@code %61}) reads as {@code a}. {@code %2F} decodes to {@code /} like any other byte.
+ *       A {@code %} not followed by two hex digits stays as it is. Bytes decode as UTF-8.</li>
+ *   <li>Every backslash becomes a slash, as Windows and some Java servers read it.</li>
+ *   <li>Each segment loses its {@code ;parameters} ({@code /admin;jsessionid=1} reads as
+ *       {@code /admin}), as servlet containers read it.</li>
+ *   <li>Runs of slashes fold into one.</li>
+ *   <li>{@code .} and {@code ..} segments are resolved; {@code ..} never climbs above the root.</li>
+ * </ol>
+ * Case is kept: {@code /ADMIN} is not {@code /admin} (use the case-insensitive ACLs for that).
+ * The result always starts with {@code /}; the asterisk-form {@code *} stays {@code *}. A path that
+ * needs none of this is returned as the same instance, without allocating.
+ */
+public final class PathNormalizer {
+
+    private PathNormalizer() {
+    }
+
+    /** Returns the normalised form of {@code rawPath} (a path without its query). */
+    public static String normalize(String rawPath) {
+        if (rawPath == null || rawPath.isEmpty()) {
+            return "/";
+        }
+        if (rawPath.equals("*")) {
+            return rawPath;
+        }
+        if (isClean(rawPath)) {
+            return rawPath;
+        }
+        String s = rawPath;
+        while (s.indexOf('%') >= 0) {
+            String d = decodeOnce(s);
+            if (d.equals(s)) {
+                break;
+            }
+            s = d;
+        }
+        return resolve(s.replace('\\', '/'));
+    }
+
+    /** Whether the path starts with a slash and has nothing to decode, strip, fold or resolve. */
+    static boolean isClean(String p) {
+        if (p.charAt(0) != '/') {
+            return false;
+        }
+        int n = p.length();
+        for (int i = 0; i < n; i++) {
+            char c = p.charAt(i);
+            if (c == '%' || c == ';' || c == '\\' || c >= 0x80) {
+                return false;
+            }
+            if (c == '/' && i + 1 < n) {
+                char next = p.charAt(i + 1);
+                if (next == '/') {
+                    return false;
+                }
+                if (next == '.' && (i + 2 == n || p.charAt(i + 2) == '/' || p.charAt(i + 2) == '.')) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    private static String decodeOnce(String s) {
+        int n = s.length();
+        ByteArrayOutputStream out = new ByteArrayOutputStream(n);
+        boolean changed = false;
+        for (int i = 0; i < n; i++) {
+            char c = s.charAt(i);
+            if (c == '%' && i + 2 < n) {
+                int hi = Character.digit(s.charAt(i + 1), 16);
+                int lo = Character.digit(s.charAt(i + 2), 16);
+                if (hi >= 0 && lo >= 0) {
+                    out.write(hi << 4 | lo);
+                    i += 2;
+                    changed = true;
+                    continue;
+                }
+            }
+            if (c < 0x80) {
+                out.write(c);
+            } else {
+                byte[] b = String.valueOf(c).getBytes(StandardCharsets.UTF_8);
+                if (Character.isHighSurrogate(c) && i + 1 < n) {
+                    b = s.substring(i, i + 2).getBytes(StandardCharsets.UTF_8);
+                    i++;
+                }
+                out.write(b, 0, b.length);
+            }
+        }
+        return changed ? out.toString(StandardCharsets.UTF_8) : s;
+    }
+
+    /** Strips segment parameters, folds slashes and resolves dot segments. */
+    private static String resolve(String s) {
+        int n = s.length();
+        String[] stack = new String[n / 2 + 2];
+        int depth = 0;
+        boolean trailingSlash = false;
+        int i = 0;
+        while (i <= n) {
+            int end = s.indexOf('/', i);
+            if (end < 0) {
+                end = n;
+            }
+            String seg = s.substring(i, end);
+            int semi = seg.indexOf(';');
+            if (semi >= 0) {
+                seg = seg.substring(0, semi);
+            }
+            boolean last = end >= n;
+            if (seg.isEmpty()) {
+                trailingSlash = last && depth > 0;
+            } else if (seg.equals(".")) {
+                trailingSlash = last;
+            } else if (seg.equals("..")) {
+                if (depth > 0) {
+                    depth--;
+                }
+                trailingSlash = last;
+            } else {
+                stack[depth++] = seg;
+                trailingSlash = false;
+            }
+            i = end + 1;
+        }
+        if (depth == 0) {
+            return "/";
+        }
+        StringBuilder sb = new StringBuilder(n);
+        for (int k = 0; k < depth; k++) {
+            sb.append('/').append(stack[k]);
+        }
+        if (trailingSlash) {
+            sb.append('/');
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Percent-encodes what may not appear literally in a path: used when a rule rewrites the path,
+     * which is then sent in this form. Slashes stay; {@code %}, {@code ?}, {@code #}, spaces,
+     * controls and non-ASCII characters are encoded.
+     */
+    public static String encode(String path) {
+        int n = path.length();
+        int i = 0;
+        while (i < n && isPathChar(path.charAt(i))) {
+            i++;
+        }
+        if (i == n) {
+            return path;
+        }
+        StringBuilder sb = new StringBuilder(n + 16).append(path, 0, i);
+        byte[] bytes = path.substring(i).getBytes(StandardCharsets.UTF_8);
+        for (byte b : bytes) {
+            int c = b & 0xff;
+            if (c < 0x80 && isPathChar((char) c)) {
+                sb.append((char) c);
+            } else {
+                sb.append('%').append(HEX[c >> 4]).append(HEX[c & 0xf]);
+            }
+        }
+        return sb.toString();
+    }
+
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+    private static boolean isPathChar(char c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+                || "-._~!$&'()*+,;=:@/".indexOf(c) >= 0;
+    }
+}

@@ -1,0 +1,46 @@
+package io.lodestone.core.route.internal;
+
+import io.lodestone.core.balance.PickContext;
+import io.lodestone.core.route.RequestView;
+import java.net.InetAddress;
+import java.util.random.RandomGenerator;
+
+/**
+ * The {@link PickContext} of one request or connection: affinity by source address, randomness from
+ * {@link RequestView#random()}. Engines should use it (or {@link #affinityHash(InetAddress)}) so that
+ * {@code proxy.routeAndPick(...)} names the server the engine would pick.
+ */
+public final class RequestPickContext implements PickContext {
+
+    private final long affinityHash;
+    private final RandomGenerator random;
+
+    /** A context for this view. */
+    public RequestPickContext(RequestView view) {
+        this.affinityHash = affinityHash(view.sourceAddress());
+        this.random = view.random();
+    }
+
+    /** A stable hash of an address (0 for {@code null}); the same address always gives the same hash. */
+    public static long affinityHash(InetAddress address) {
+        if (address == null) {
+            return 0;
+        }
+        byte[] b = address.getAddress();
+        long h = 1125899906842597L;
+        for (byte x : b) {
+            h = 31 * h + (x & 0xff);
+        }
+        return h;
+    }
+
+    @Override
+    public long affinityHash() {
+        return affinityHash;
+    }
+
+    @Override
+    public RandomGenerator random() {
+        return random;
+    }
+}

@@ -1,0 +1,196 @@
+package io.lodestone.core.route;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Frontend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.ServerState;
+import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.internal.EngineContext;
+import io.lodestone.core.internal.Listener;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class ProxyRouteTest {
+
+    /** A frontend that is only routed, never started: the engines' seam, without an engine. */
+    private record RoutedFrontend(String name, Routing routing) implements Frontend {
+        @Override
+        public Set<String> backendNames() {
+            return routing.backendNames();
+        }
+
+        @Override
+        public Listener start(EngineContext context) {
+            throw new UnsupportedOperationException("routing-only test frontend");
+        }
+    }
+
+    private static Backend backend(String name, String... servers) {
+        Backend.Builder b = Backend.named(name);
+        for (int i = 0; i < servers.length; i++) {
+            b.server(servers[i], "127.0.0.1:" + (10001 + i));
+        }
+        return b.build();
+    }
+
+    private static Proxy seedGateway() {
+        Routing routing = Routing.builder()
+                .acl("is_admin", Acl.pathBegins("/admin"))
+                .rule(Rule.whenNamed("is_admin").name("no-admin").deny(403))
+                .rule(Rule.when(Acl.pathEnds("/app1")).use("app1"))
+                .rule(Rule.when(Acl.pathEnds("/app2")).use("app2"))
+                .rule(Rule.when(Acl.usableServersBelow("allServers", 1)).use("backupServers"))
+                .defaultBackend("allServers")
+                .build();
+        return Proxy.builder()
+                .backend(Backend.named("app1").balance(BalancingStrategy.sourceHash())
+                        .server("a1", "127.0.0.1:10001").server("a2", "127.0.0.1:10002").build())
+                .backend(backend("app2", "b1"))
+                .backend(backend("allServers", "s1", "s2", "s3"))
+                .backend(backend("backupServers", "spare"))
+                .frontend(new RoutedFrontend("web", routing))
+                .build();
+    }
+
+    @Test
+    void routesTheSeedGatewayWithoutASocket() {
+        try (Proxy proxy = seedGateway()) {
+            Decision admin = proxy.route(TestRequest.get("/admin/x").host("example.com"));
+            assertThat(admin).isInstanceOf(Decision.Deny.class);
+            assertThat(admin.matched().name()).isEqualTo("no-admin");
+            assertThat(((Decision.Forward) proxy.route(TestRequest.get("/x/app1"))).backend()).isEqualTo("app1");
+            assertThat(((Decision.Forward) proxy.route("web", TestRequest.get("/x/app2"))).backend()).isEqualTo("app2");
+            assertThat(((Decision.Forward) proxy.route(TestRequest.get("/home"))).backend()).isEqualTo("allServers");
+        }
+    }
+
+    @Test
+    void liveServerStatesDriveStateAclsAndBackups() {
+        try (Proxy proxy = seedGateway()) {
+            for (String s : List.of("s1", "s2", "s3")) {
+                assertThat(((Decision.Forward) proxy.route(TestRequest.get("/"))).backend()).isEqualTo("allServers");
+                proxy.control().server("allServers", s).state(ServerState.DOWN);
+            }
+            Decision failover = proxy.route(TestRequest.get("/"));
+            assertThat(((Decision.Forward) failover).backend()).isEqualTo("backupServers");
+            assertThat(failover.matched().condition()).isEqualTo("nbsrv(allServers) lt 1");
+            proxy.control().server("allServers", "s2").state(ServerState.UP);
+            assertThat(((Decision.Forward) proxy.route(TestRequest.get("/"))).backend()).isEqualTo("allServers");
+        }
+    }
+
+    @Test
+    void defaultBackupBackendTakesOverWhenThePrimaryDrainsOrGoesIntoMaintenance() {
+        Routing routing = Routing.builder().defaultBackend("primary", "spare").build();
+        try (Proxy proxy = Proxy.builder()
+                .backend(backend("primary", "p1", "p2"))
+                .backend(backend("spare", "x1"))
+                .frontend(new RoutedFrontend("web", routing))
+                .build()) {
+            assertThat(proxy.routeAndPick(TestRequest.get("/")).decision()).isInstanceOf(Decision.Forward.class);
+            proxy.control().server("primary", "p1").drain();
+            assertThat(proxy.routeAndPick(TestRequest.get("/")).serverName()).isEqualTo("p2");
+            proxy.control().server("primary", "p2").maintenance();
+            RouteResult r = proxy.routeAndPick(TestRequest.get("/"));
+            assertThat(((Decision.Forward) r.decision()).backend()).isEqualTo("spare");
+            assertThat(r.serverName()).isEqualTo("x1");
+            proxy.control().server("spare", "x1").state(ServerState.DOWN);
+            RouteResult none = proxy.routeAndPick(TestRequest.get("/"));
+            assertThat(((Decision.Forward) none.decision()).backend()).isEqualTo("spare");
+            assertThat(none.server()).as("no usable server: the engine answers 503").isNull();
+        }
+    }
+
+    @Test
+    void routeAndPickNamesTheServerAndGivesItsLoadBack() {
+        try (Proxy proxy = seedGateway()) {
+            List<String> picks = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                picks.add(proxy.routeAndPick(TestRequest.get("/")).serverName());
+            }
+            assertThat(picks).containsExactly("s1", "s2", "s3", "s1", "s2", "s3");
+            assertThat(proxy.control().server("allServers", "s1").load()).isZero();
+            assertThat(proxy.control().server("allServers", "s1").totalSelected()).isEqualTo(2);
+            String first = proxy.routeAndPick(TestRequest.get("/x/app1").source("198.51.100.7")).serverName();
+            for (int i = 0; i < 5; i++) {
+                assertThat(proxy.routeAndPick(TestRequest.get("/y/app1").source("198.51.100.7")).serverName()).isEqualTo(first);
+            }
+            RouteResult denied = proxy.routeAndPick(TestRequest.get("/admin"));
+            assertThat(denied.server()).isNull();
+        }
+    }
+
+    @Test
+    void randomStrategiesAreDeterministicWithASeed() {
+        Routing routing = Routing.builder().defaultBackend("app").build();
+        try (Proxy proxy = Proxy.builder()
+                .backend(Backend.named("app").balance(BalancingStrategy.random())
+                        .server("a", "127.0.0.1:1").server("b", "127.0.0.1:2").server("c", "127.0.0.1:3").build())
+                .frontend(new RoutedFrontend("web", routing))
+                .build()) {
+            for (int seed = 0; seed < 20; seed++) {
+                String first = proxy.routeAndPick(TestRequest.get("/").seed(seed)).serverName();
+                assertThat(proxy.routeAndPick(TestRequest.get("/").seed(seed)).serverName()).isEqualTo(first);
+            }
+        }
+    }
+
+    @Test
+    void picksTheFrontendByName() {
+        Routing web = Routing.builder().defaultBackend("web").build();
+        Routing db = Routing.builder().connectionOnly().rule(Rule.when(Acl.source("10.0.0.0/8")).use("db")).build();
+        try (Proxy proxy = Proxy.builder()
+                .backend(backend("web", "w")).backend(backend("db", "d"))
+                .frontend(new RoutedFrontend("http", web))
+                .frontend(new RoutedFrontend("tcp", db))
+                .build()) {
+            assertThat(((Decision.Forward) proxy.route(TestRequest.get("/"))).backend()).isEqualTo("web");
+            assertThat(((Decision.Forward) proxy.route("tcp", TestRequest.connection().source("10.0.0.1"))).backend()).isEqualTo("db");
+            assertThat(proxy.route("tcp", TestRequest.connection())).isInstanceOf(Decision.Deny.class);
+            assertThatThrownBy(() -> proxy.route("nope", TestRequest.get("/")))
+                    .hasMessage("frontend: nope (no such frontend; known: [http, tcp])");
+        }
+    }
+
+    @Test
+    void buildRejectsARuleNamingAnUnknownBackend() {
+        Routing routing = Routing.builder()
+                .rule(Rule.when(Acl.pathBegins("/api")).name("api").use("apx"))
+                .defaultBackend("app").build();
+        assertThatThrownBy(() -> Proxy.builder().backend(backend("app", "a")).backend(backend("api", "b"))
+                .frontend(new RoutedFrontend("web", routing)).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend web rule #0 'api' use: apx (no such backend; known: [api, app])");
+    }
+
+    @Test
+    void routeNeedsAFrontendWithRouting() {
+        Frontend plain = new Frontend() {
+            @Override
+            public String name() {
+                return "plain";
+            }
+
+            @Override
+            public Set<String> backendNames() {
+                return Set.of("app");
+            }
+
+            @Override
+            public Listener start(EngineContext context) {
+                throw new UnsupportedOperationException();
+            }
+        };
+        try (Proxy proxy = Proxy.builder().backend(backend("app", "a")).frontend(plain).build()) {
+            assertThatThrownBy(() -> proxy.route(TestRequest.get("/"))).isInstanceOf(IllegalStateException.class)
+                    .hasMessage("no frontend has routing rules: [plain]");
+            assertThatThrownBy(() -> proxy.route("plain", TestRequest.get("/")))
+                    .hasMessage("frontend: plain (it has no routing rules)");
+        }
+    }
+}
