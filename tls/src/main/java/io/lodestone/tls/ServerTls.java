@@ -49,8 +49,9 @@ import org.slf4j.LoggerFactory;
  * {@code a.b.example.com} nor {@code example.com}); exact names win over wildcards.
  *
  * <p>Defaults: TLS 1.3 and 1.2, modern AEAD cipher suites with forward secrecy, no ALPN, no client
- * certificates, {@link TlsProvider#AUTO}, session resumption on (session cache and, with OpenSSL,
- * session tickets under keys made for this instance), 10 second handshake timeout.
+ * certificates, {@link TlsProvider#AUTO}, session resumption on (the provider's session cache and,
+ * with OpenSSL, session tickets under a random key per certificate, renewed by every reload),
+ * 10 second handshake timeout.
  */
 public final class ServerTls implements AutoCloseable {
 
@@ -65,7 +66,7 @@ public final class ServerTls implements AutoCloseable {
     private final Trust clientTrust;
     private final TlsProvider provider;
     private final Clock clock;
-    private final OpenSslSessionTicketKey ticketKey;
+    private final SecureRandom random = new SecureRandom();
     private final Mapping<String, SslContext> mapping;
     private final long handshakeTimeoutMillis;
     private final FileWatcher watcher;
@@ -83,14 +84,6 @@ public final class ServerTls implements AutoCloseable {
         this.provider = options.resolvedProvider();
         options.effectiveCiphers(provider);
         this.handshakeTimeoutMillis = options.handshakeTimeout.toMillis();
-        byte[] name = new byte[16];
-        byte[] hmac = new byte[16];
-        byte[] aes = new byte[16];
-        SecureRandom random = new SecureRandom();
-        random.nextBytes(name);
-        random.nextBytes(hmac);
-        random.nextBytes(aes);
-        this.ticketKey = new OpenSslSessionTicketKey(name, hmac, aes);
         this.current = load();
         this.lastLoadedMillis = clock.currentTimeMillis();
         this.mapping = serverName -> current.table.lookup(serverName);
@@ -275,7 +268,14 @@ public final class ServerTls implements AutoCloseable {
                     + ex.getMessage() + ")", ex);
         }
         if (ctx.sessionContext() instanceof OpenSslSessionContext) {
-            ((OpenSslSessionContext) ctx.sessionContext()).setTicketKeys(ticketKey);
+            // a key per context: a ticket resumes only under the certificate (and load) that issued it
+            byte[] name = new byte[16];
+            byte[] hmac = new byte[16];
+            byte[] aes = new byte[16];
+            random.nextBytes(name);
+            random.nextBytes(hmac);
+            random.nextBytes(aes);
+            ((OpenSslSessionContext) ctx.sessionContext()).setTicketKeys(new OpenSslSessionTicketKey(name, hmac, aes));
         }
         return ctx;
     }
