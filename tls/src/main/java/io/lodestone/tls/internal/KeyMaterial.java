@@ -324,12 +324,23 @@ public final class KeyMaterial {
                 throw bad(field, file, "PEM block " + label + " has no END line");
             }
             try {
-                out.add(Base64.getMimeDecoder().decode(text.substring(b + begin.length(), e).trim()));
+                out.add(Base64.getDecoder().decode(withoutWhitespace(text, b + begin.length(), e)));
             } catch (IllegalArgumentException ex) {
                 throw bad(field, file, "PEM block " + label + " is not valid base64");
             }
             from = e + end.length();
         }
+    }
+
+    private static String withoutWhitespace(String text, int from, int to) {
+        StringBuilder sb = new StringBuilder(to - from);
+        for (int i = from; i < to; i++) {
+            char c = text.charAt(i);
+            if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
     }
 
     private static String readText(String field, Path file) {
