@@ -59,6 +59,7 @@ class ClientTlsTest {
                     @Override
                     protected void initChannel(SocketChannel c) {
                         c.pipeline().addLast("tls", tls.newHandler(c.alloc(), host, port));
+                        c.pipeline().addLast("close-on-error", TlsServerFixture.CLOSE_ON_ERROR);
                     }
                 }).connect("127.0.0.1", port).sync().channel();
         SslHandler ssl = ch.pipeline().get(SslHandler.class);

@@ -253,7 +253,6 @@ class ServerTlsHandshakeTest {
                 .protocols(protocol)
                 .ciphers(List.of("TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"))
                 .trustManager(InsecureTrustManagerFactory.INSTANCE).build();
-        TlsServerFixture holder = null;
         io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
                 io.netty.channel.nio.NioIoHandler.newFactory());
         try {
@@ -262,6 +261,7 @@ class ServerTlsHandshakeTest {
                         @Override
                         protected void initChannel(SocketChannel c) {
                             c.pipeline().addLast(ctx.newHandler(c.alloc(), "default.test", port));
+                            c.pipeline().addLast(TlsServerFixture.CLOSE_ON_ERROR);
                         }
                     }).connect("127.0.0.1", port).sync().channel();
             SslHandler ssl = ch.pipeline().get(SslHandler.class);

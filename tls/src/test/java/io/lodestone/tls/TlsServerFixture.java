@@ -1,8 +1,8 @@
 package io.lodestone.tls;
 
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -22,6 +22,9 @@ import java.util.concurrent.TimeUnit;
  * of every handshake.
  */
 final class TlsServerFixture implements AutoCloseable {
+
+    /** Closes the channel on an exception (the handshake failures the tests provoke) instead of logging it. */
+    static final ChannelHandler CLOSE_ON_ERROR = new CloseOnError();
 
     final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
     final BlockingQueue<TlsInfo> handshakes = new LinkedBlockingQueue<>();
@@ -89,7 +92,12 @@ final class TlsServerFixture implements AutoCloseable {
         group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).syncUninterruptibly();
     }
 
-    static String ascii(ByteBuf b) {
-        return b.toString(java.nio.charset.StandardCharsets.US_ASCII);
+    @ChannelHandler.Sharable
+    private static final class CloseOnError extends ChannelInboundHandlerAdapter {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
     }
+
 }
