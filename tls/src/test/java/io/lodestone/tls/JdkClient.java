@@ -23,9 +23,22 @@ final class JdkClient {
         return ctx;
     }
 
+    /** Opens a socket limited to {@code protocol} and completes the handshake; the caller closes it. */
+    static SSLSocket connectWithProtocol(SSLContext ctx, int port, String sni, String protocol) throws IOException {
+        return open(ctx, port, sni, new String[] {protocol});
+    }
+
     /** Opens a socket and completes the handshake; the caller closes it. */
     static SSLSocket connect(SSLContext ctx, int port, String sni, String... alpn) throws IOException {
+        return open(ctx, port, sni, null, alpn);
+    }
+
+    private static SSLSocket open(SSLContext ctx, int port, String sni, String[] protocols, String... alpn)
+            throws IOException {
         SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", port);
+        if (protocols != null) {
+            s.setEnabledProtocols(protocols);
+        }
         s.setSoTimeout(10_000);
         SSLParameters p = s.getSSLParameters();
         if (sni != null) {

@@ -232,6 +232,28 @@ class ServerTlsHandshakeTest {
 
     @ParameterizedTest
     @EnumSource(value = TlsProvider.class, names = {"OPENSSL", "JDK"})
+    void aReturningClientResumesItsSession(TlsProvider provider) throws Exception {
+        assumeProvider(provider);
+        ServerTls tls = ServerTls.builder().provider(provider).certificate(Pki.pem(dir, "resume-" + provider, defaultCert)).build();
+        SSLContext client = client();
+        try (TlsServerFixture server = new TlsServerFixture(tls)) {
+            byte[] first;
+            long created;
+            try (SSLSocket s = JdkClient.connectWithProtocol(client, server.port(), "default.test", "TLSv1.2")) {
+                assertThat(JdkClient.echo(s, "one")).isEqualTo("one");
+                first = s.getSession().getId();
+                created = s.getSession().getCreationTime();
+            }
+            try (SSLSocket s = JdkClient.connectWithProtocol(client, server.port(), "default.test", "TLSv1.2")) {
+                assertThat(JdkClient.echo(s, "two")).isEqualTo("two");
+                assertThat(s.getSession().getId()).isNotEmpty().isEqualTo(first);
+                assertThat(s.getSession().getCreationTime()).isEqualTo(created);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = TlsProvider.class, names = {"OPENSSL", "JDK"})
     void tls10And11AreRefusedByDefault(TlsProvider provider) throws Exception {
         assumeProvider(provider);
         assumeTrue(OpenSsl.isAvailable(), "the old-protocol client needs OpenSSL");
