@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
@@ -54,15 +55,18 @@ class ClientTlsTest {
 
     /** Connects to 127.0.0.1:{@code port} naming {@code host}; returns the handler once the handshake is over. */
     private static SslHandler handshake(ClientTls tls, String host, int port) throws Exception {
+        AtomicReference<SslHandler> created = new AtomicReference<>();
         Channel ch = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel c) {
-                        c.pipeline().addLast("tls", tls.newHandler(c.alloc(), host, port));
+                        SslHandler handler = tls.newHandler(c.alloc(), host, port);
+                        created.set(handler);
+                        c.pipeline().addLast("tls", handler);
                         c.pipeline().addLast("close-on-error", TlsServerFixture.CLOSE_ON_ERROR);
                     }
                 }).connect("127.0.0.1", port).sync().channel();
-        SslHandler ssl = ch.pipeline().get(SslHandler.class);
+        SslHandler ssl = created.get();
         assertThat(ssl.handshakeFuture().await(10, TimeUnit.SECONDS)).as("handshake finished").isTrue();
         ch.close().sync();
         return ssl;

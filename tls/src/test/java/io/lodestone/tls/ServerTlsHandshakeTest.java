@@ -277,16 +277,19 @@ class ServerTlsHandshakeTest {
                 .trustManager(InsecureTrustManagerFactory.INSTANCE).build();
         io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
                 io.netty.channel.nio.NioIoHandler.newFactory());
+        java.util.concurrent.atomic.AtomicReference<SslHandler> created = new java.util.concurrent.atomic.AtomicReference<>();
         try {
             Channel ch = new Bootstrap().group(group).channel(NioSocketChannel.class)
                     .handler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel c) {
-                            c.pipeline().addLast(ctx.newHandler(c.alloc(), "default.test", port));
+                            SslHandler handler = ctx.newHandler(c.alloc(), "default.test", port);
+                            created.set(handler);
+                            c.pipeline().addLast(handler);
                             c.pipeline().addLast(TlsServerFixture.CLOSE_ON_ERROR);
                         }
                     }).connect("127.0.0.1", port).sync().channel();
-            SslHandler ssl = ch.pipeline().get(SslHandler.class);
+            SslHandler ssl = created.get();
             if (!ssl.handshakeFuture().await(10, TimeUnit.SECONDS)) {
                 throw new AssertionError("handshake did not finish");
             }
