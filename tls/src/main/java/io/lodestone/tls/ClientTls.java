@@ -1,0 +1,214 @@
+package io.lodestone.tls;
+
+import io.lodestone.tls.internal.KeyMaterial;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import javax.net.ssl.SSLException;
+
+/**
+ * TLS from the proxy to a backend (re-encryption): verifies the server's certificate against trust
+ * anchors (the JDK's by default) and its host name, sends SNI, presents a client certificate when
+ * the server asks for one, and optionally offers ALPN.
+ *
+ * <pre>{@code
+ * ClientTls tls = ClientTls.builder()
+ *     .trust(Path.of("backend-ca.pem"))
+ *     .clientCertificate(TlsCertificate.pem(Path.of("proxy.crt"), Path.of("proxy.key")))
+ *     .build();
+ *
+ * backendChannel.pipeline().addFirst("tls", tls.newHandler(backendChannel.alloc(), "api.internal", 8443));
+ * }</pre>
+ *
+ * <p>Defaults: TLS 1.3 and 1.2, modern cipher suites, host name verification on, SNI from the host
+ * passed to {@link #newHandler}, {@link TlsProvider#AUTO}, no client certificate, no ALPN.
+ */
+public final class ClientTls {
+
+    private final TlsOptions options;
+    private final Trust trust;
+    private final boolean insecure;
+    private final boolean verifyHostname;
+    private final String serverName;
+    private final TlsCertificate clientCertificate;
+    private final TlsProvider provider;
+    private final long handshakeTimeoutMillis;
+    private volatile SslContext context;
+
+    private ClientTls(Builder b) {
+        this.options = b.options.copy();
+        this.trust = b.trust;
+        this.insecure = b.insecure;
+        this.verifyHostname = b.verifyHostname && !b.insecure;
+        this.serverName = b.serverName;
+        this.clientCertificate = b.clientCertificate;
+        this.provider = options.resolvedProvider();
+        this.handshakeTimeoutMillis = options.handshakeTimeout.toMillis();
+        this.context = load();
+    }
+
+    /** Returns a new builder. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Returns the handler for a new backend connection, to put first in its pipeline. {@code host} is
+     * the name the certificate must carry and the SNI sent (unless {@link Builder#serverName} overrides
+     * both); an IP literal is checked against the certificate's IP addresses and sends no SNI.
+     */
+    public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
+        Objects.requireNonNull(alloc, "alloc");
+        String peer = serverName != null ? serverName : Objects.requireNonNull(host, "host");
+        SslHandler h = context.newHandler(alloc, peer, port);
+        h.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
+        return h;
+    }
+
+    /** The provider in use: {@link TlsProvider#OPENSSL} or {@link TlsProvider#JDK}, never AUTO. */
+    public TlsProvider provider() {
+        return provider;
+    }
+
+    /** The ALPN protocols offered, in preference order; empty when ALPN is off. */
+    public List<String> applicationProtocols() {
+        return options.alpn;
+    }
+
+    /**
+     * Reads the trust and client certificate files again; connections made afterwards use them.
+     *
+     * @throws IllegalArgumentException when something is invalid; the current settings stay
+     */
+    public synchronized void reload() {
+        this.context = load();
+    }
+
+    private SslContext load() {
+        SslContextBuilder b = SslContextBuilder.forClient();
+        options.apply(b, provider);
+        if (insecure) {
+            b.trustManager(InsecureTrustManagerFactory.INSTANCE);
+        } else {
+            X509Certificate[] anchors = trust.load("trust");
+            if (anchors != null) {
+                b.trustManager(anchors);
+            }
+        }
+        b.endpointIdentificationAlgorithm(verifyHostname ? "HTTPS" : null);
+        if (clientCertificate != null) {
+            KeyMaterial.Loaded m = clientCertificate.load();
+            b.keyManager(m.key(), m.chain());
+        }
+        try {
+            return b.build();
+        } catch (SSLException | RuntimeException e) {
+            throw new IllegalArgumentException("clientTls: cannot build a TLS context (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Collects the settings of a {@link ClientTls}; setters check their argument, {@link #build()} the whole. */
+    public static final class Builder {
+        private final TlsOptions options = new TlsOptions();
+        private Trust trust = Trust.JDK_DEFAULT;
+        private boolean insecure;
+        private boolean verifyHostname = true;
+        private String serverName;
+        private TlsCertificate clientCertificate;
+
+        Builder() {
+        }
+
+        /** Trusts the CA certificates of this PEM file instead of the JDK's default trust store. */
+        public Builder trust(Path caPem) {
+            this.trust = Trust.file("trust", caPem);
+            this.insecure = false;
+            return this;
+        }
+
+        /** Trusts these CA certificates instead of the JDK's default trust store. */
+        public Builder trust(List<X509Certificate> cas) {
+            this.trust = Trust.certificates("trust", cas);
+            this.insecure = false;
+            return this;
+        }
+
+        /**
+         * Accepts any server certificate without verification (HAProxy's {@code verify none}): the
+         * connection is encrypted but not authenticated, so anyone on the path can read it. Also turns
+         * host name verification off.
+         */
+        public Builder insecureTrustAll() {
+            this.insecure = true;
+            return this;
+        }
+
+        /** Whether the server certificate must carry the host name connected to; on by default. */
+        public Builder verifyHostname(boolean verify) {
+            this.verifyHostname = verify;
+            return this;
+        }
+
+        /** The name to send in SNI and to verify, instead of the host each connection is made to. */
+        public Builder serverName(String serverName) {
+            Objects.requireNonNull(serverName, "serverName");
+            if (serverName.isBlank() || serverName.indexOf(' ') >= 0) {
+                throw new IllegalArgumentException("serverName: '" + serverName + "' (expected: a host name)");
+            }
+            this.serverName = serverName;
+            return this;
+        }
+
+        /** The certificate to present when the server asks for one. */
+        public Builder clientCertificate(TlsCertificate certificate) {
+            this.clientCertificate = Objects.requireNonNull(certificate, "clientCertificate");
+            return this;
+        }
+
+        /** The ALPN protocols to offer, in preference order, e.g. {@code "h2", "http/1.1"}. */
+        public Builder alpn(String... protocols) {
+            options.alpn = TlsOptions.checkAlpn(protocols);
+            return this;
+        }
+
+        /** The TLS versions allowed: {@code TLSv1.3}, {@code TLSv1.2}, {@code TLSv1.1}, {@code TLSv1}. */
+        public Builder protocols(String... protocols) {
+            options.protocols = TlsOptions.checkProtocols(protocols);
+            return this;
+        }
+
+        /** The cipher suites allowed (standard names); checked against the provider at build time. */
+        public Builder ciphers(String... ciphers) {
+            options.ciphers = TlsOptions.checkCiphers(ciphers);
+            return this;
+        }
+
+        /** The TLS implementation; {@link TlsProvider#AUTO} by default. */
+        public Builder provider(TlsProvider provider) {
+            options.provider = Objects.requireNonNull(provider, "provider");
+            return this;
+        }
+
+        /** How long the handshake may take; 10 seconds by default. */
+        public Builder handshakeTimeout(Duration timeout) {
+            options.handshakeTimeout = TlsOptions.checkTimeout("handshakeTimeout", timeout);
+            return this;
+        }
+
+        /**
+         * Reads and checks every file and returns the client TLS configuration.
+         *
+         * @throws IllegalArgumentException naming the field and value of the first problem found
+         */
+        public ClientTls build() {
+            return new ClientTls(this);
+        }
+    }
+}

@@ -1,0 +1,216 @@
+package io.lodestone.tls;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.testing.ManualClock;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.pkitesting.CertificateBuilder;
+import io.netty.pkitesting.X509Bundle;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Loading key material, the checks at build(), reload failures and the file watch. No sockets needed. */
+class TlsConfigurationTest {
+
+    @TempDir
+    Path dir;
+
+    static X509Bundle ca;
+    static X509Bundle site;
+    static X509Bundle other;
+
+    @BeforeAll
+    static void certificates() throws Exception {
+        ca = Pki.ca("Config CA");
+        site = Pki.server(ca, "site.test");
+        other = Pki.server(ca, "other.test");
+    }
+
+    private ServerTls build(TlsCertificate cert) {
+        return ServerTls.builder().provider(TlsProvider.JDK).certificate(cert).build();
+    }
+
+    @Test
+    void missingFileIsNamed() throws Exception {
+        Path key = dir.resolve("k.pem");
+        Files.writeString(key, site.getPrivateKeyPEM());
+        Path missing = dir.resolve("missing.crt");
+        assertThatThrownBy(() -> build(TlsCertificate.pem(missing, key)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("certificateChain: " + missing + " (file not found)");
+    }
+
+    @Test
+    void badPemIsNamed() throws Exception {
+        TlsCertificate good = Pki.pem(dir, "good", site);
+        Path crt = dir.resolve("bad.crt");
+        Path key = dir.resolve("good.key");
+        Files.writeString(crt, "hello, not a certificate\n");
+        assertThatThrownBy(() -> build(TlsCertificate.pem(crt, key)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("certificateChain: " + crt + " (no PEM CERTIFICATE block)");
+        Files.writeString(crt, "-----BEGIN CERTIFICATE-----\nMIIB!!!\n-----END CERTIFICATE-----\n");
+        assertThatThrownBy(() -> build(TlsCertificate.pem(crt, key)))
+                .hasMessage("certificateChain: " + crt + " (PEM block CERTIFICATE is not valid base64)");
+        Files.writeString(crt, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+        assertThatThrownBy(() -> build(TlsCertificate.pem(crt, key)))
+                .hasMessageStartingWith("certificateChain: " + crt + " (not a valid X.509 certificate");
+        Path noKey = dir.resolve("nokey.pem");
+        Files.writeString(noKey, site.getCertificatePEM());
+        assertThatThrownBy(() -> build(TlsCertificate.pem(dir.resolve("good.crt"), noKey)))
+                .hasMessage("privateKey: " + noKey + " (no PEM PRIVATE KEY block)");
+        assertThat(build(good).certificateFor(null)).isEqualTo(site.getCertificate());
+    }
+
+    @Test
+    void keyNotMatchingTheCertificateIsRefused() throws Exception {
+        Path crt = dir.resolve("site.crt");
+        Path key = dir.resolve("other.key");
+        Files.writeString(crt, site.getCertificatePathPEM());
+        Files.writeString(key, other.getPrivateKeyPEM());
+        assertThatThrownBy(() -> build(TlsCertificate.pem(crt, key)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("privateKey: " + key + " (the private key does not match the certificate CN=site.test)");
+    }
+
+    @Test
+    void wrongOrMissingPasswordIsRefused() throws Exception {
+        Path crt = dir.resolve("enc.crt");
+        Path key = dir.resolve("enc.key");
+        Files.writeString(crt, site.getCertificatePathPEM());
+        Files.writeString(key, EncryptedKeys.pkcs8Pem(site.getKeyPair().getPrivate(), "right"));
+        assertThatThrownBy(() -> build(TlsCertificate.pem(crt, key, "wrong")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("keyPassword: wrong password for " + key);
+        assertThatThrownBy(() -> build(TlsCertificate.pem(crt, key)))
+                .hasMessage("privateKey: " + key + " (the key is encrypted and no password is set)");
+        assertThat(build(TlsCertificate.pem(crt, key, "right")).certificateFor(null)).isEqualTo(site.getCertificate());
+
+        Path store = site.toTempKeyStoreFile("storepw".toCharArray()).toPath();
+        assertThatThrownBy(() -> build(TlsCertificate.pkcs12(store, "nope")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("keyStorePassword: wrong password for " + store);
+        assertThat(build(TlsCertificate.pkcs12(store, "storepw")).certificateFor(null)).isEqualTo(site.getCertificate());
+    }
+
+    @Test
+    void pkcs1RsaKeyLoads() throws Exception {
+        X509Bundle rsa = new CertificateBuilder().subject("CN=rsa.test").rsa2048().addSanDnsName("rsa.test")
+                .buildIssuedBy(ca);
+        byte[] pkcs8 = rsa.getKeyPair().getPrivate().getEncoded();
+        // PrivateKeyInfo: SEQUENCE(30 82 LL LL) INTEGER 0 (3 bytes) AlgorithmIdentifier (15 bytes) OCTET STRING(04 82 LL LL) pkcs1
+        int octet = 4 + 3 + 15;
+        assertThat(pkcs8[octet]).isEqualTo((byte) 0x04);
+        byte[] pkcs1 = Arrays.copyOfRange(pkcs8, octet + 4, pkcs8.length);
+        Path crt = dir.resolve("rsa.crt");
+        Path key = dir.resolve("rsa.key");
+        Files.writeString(crt, rsa.getCertificatePathPEM());
+        Files.writeString(key, "-----BEGIN RSA PRIVATE KEY-----\n" + Base64.getMimeEncoder().encodeToString(pkcs1)
+                + "\n-----END RSA PRIVATE KEY-----\n", StandardCharsets.US_ASCII);
+        assertThat(build(TlsCertificate.pem(crt, key)).certificateFor("rsa.test")).isEqualTo(rsa.getCertificate());
+    }
+
+    @Test
+    void settersAndBuildNameTheFieldAndValue() throws Exception {
+        TlsCertificate cert = Pki.pem(dir, "s", site);
+        assertThatThrownBy(() -> ServerTls.builder().protocols("TLSv1.3", "SSLv3"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("protocols: SSLv3 (expected: one of [TLSv1.3, TLSv1.2, TLSv1.1, TLSv1])");
+        assertThatThrownBy(() -> ClientTls.builder().protocols("TLSv1.4"))
+                .hasMessageStartingWith("protocols: TLSv1.4 (expected: one of");
+        assertThatThrownBy(() -> ServerTls.builder().provider(TlsProvider.JDK).certificate(cert)
+                .ciphers("TLS_AES_128_GCM_SHA256", "TLS_NO_SUCH_CIPHER").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("ciphers: TLS_NO_SUCH_CIPHER (not supported by the JDK provider)");
+        assertThatThrownBy(() -> ServerTls.builder().build())
+                .hasMessage("certificate: none (expected: at least one certificate)");
+        assertThatThrownBy(() -> ServerTls.builder().certificate(cert, "a.*.test"))
+                .hasMessage("serverNames: a.*.test (expected: a host name, or *.domain for a wildcard)");
+        assertThatThrownBy(() -> ServerTls.builder().alpn("h2", ""))
+                .hasMessage("alpn: '' (expected: a protocol id of 1..255 bytes, e.g. h2)");
+        assertThatThrownBy(() -> ServerTls.builder().handshakeTimeout(Duration.ZERO))
+                .hasMessage("handshakeTimeout: PT0S (expected: > 0)");
+        assertThatThrownBy(() -> ClientTls.builder().serverName("bad name"))
+                .hasMessage("serverName: 'bad name' (expected: a host name)");
+        assertThatThrownBy(() -> ClientTls.builder().trust(List.of()))
+                .hasMessage("trust: [] (expected: at least one certificate)");
+    }
+
+    @Test
+    void explicitProtocolsAndCiphersAreAccepted() throws Exception {
+        ServerTls tls = ServerTls.builder().provider(TlsProvider.JDK).certificate(Pki.pem(dir, "p", site))
+                .protocols("TLSv1.2").ciphers("TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384").build();
+        assertThat(tls.provider()).isEqualTo(TlsProvider.JDK);
+    }
+
+    @Test
+    void failedReloadKeepsTheCurrentCertificate() throws Exception {
+        Path crt = dir.resolve("r.crt");
+        Path key = dir.resolve("r.key");
+        Pki.writePem(crt, key, site);
+        ServerTls tls = build(TlsCertificate.pem(crt, key));
+        Files.writeString(key, other.getPrivateKeyPEM());
+        assertThatThrownBy(tls::reload).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("does not match");
+        assertThat(tls.certificateFor(null)).isEqualTo(site.getCertificate());
+    }
+
+    @Test
+    void watchedFilesAreReloadedOnTheSchedulersTickWithoutSleeping() throws Exception {
+        X509Bundle v1 = Pki.server(ca, "watch.test");
+        X509Bundle v2 = Pki.server(ca, "watch.test");
+        X509Bundle v3 = Pki.server(ca, "watch.test");
+        Path crt = dir.resolve("w.crt");
+        Path key = dir.resolve("w.key");
+        Pki.writePem(crt, key, v1);
+        EmbeddedChannel scheduler = new EmbeddedChannel();
+        scheduler.freezeTime();
+        ManualClock clock = new ManualClock();
+        ServerTls tls = ServerTls.builder().provider(TlsProvider.JDK).clock(clock)
+                .certificate(TlsCertificate.pem(crt, key))
+                .watchFiles(Duration.ofSeconds(5), scheduler.eventLoop())
+                .build();
+        long firstLoad = tls.lastLoadedMillis();
+        assertThat(firstLoad).isEqualTo(clock.currentTimeMillis());
+
+        Pki.writePem(crt, key, v2);
+        scheduler.advanceTimeBy(4, TimeUnit.SECONDS);
+        scheduler.runScheduledPendingTasks();
+        assertThat(tls.certificateFor("watch.test")).as("before the interval").isEqualTo(v1.getCertificate());
+
+        clock.advance(Duration.ofSeconds(5));
+        scheduler.advanceTimeBy(1, TimeUnit.SECONDS);
+        scheduler.runScheduledPendingTasks();
+        assertThat(tls.certificateFor("watch.test")).isEqualTo(v2.getCertificate());
+        assertThat(tls.lastLoadedMillis()).isEqualTo(firstLoad + 5000);
+
+        // a half-written renewal (new certificate, old key) is refused and the current one stays
+        Files.writeString(crt, v3.getCertificatePathPEM());
+        scheduler.advanceTimeBy(5, TimeUnit.SECONDS);
+        scheduler.runScheduledPendingTasks();
+        assertThat(tls.certificateFor("watch.test")).isEqualTo(v2.getCertificate());
+        // once the key follows, the next tick loads both
+        Files.writeString(key, v3.getPrivateKeyPEM());
+        scheduler.advanceTimeBy(5, TimeUnit.SECONDS);
+        scheduler.runScheduledPendingTasks();
+        assertThat(tls.certificateFor("watch.test")).isEqualTo(v3.getCertificate());
+        assertThat(tls.reloadIfChanged()).as("nothing changed since").isFalse();
+
+        tls.close();
+        Pki.writePem(crt, key, v1);
+        scheduler.advanceTimeBy(5, TimeUnit.SECONDS);
+        scheduler.runScheduledPendingTasks();
+        assertThat(tls.certificateFor("watch.test")).as("closed: no more watching").isEqualTo(v3.getCertificate());
+        scheduler.finishAndReleaseAll();
+    }
+}
