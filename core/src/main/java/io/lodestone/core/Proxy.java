@@ -74,7 +74,6 @@ public final class Proxy implements AutoCloseable {
 
     private final Object lifecycle = new Object();
     private final Map<String, Listener> listeners = new LinkedHashMap<>();
-    private EventLoopGroup ownAcceptGroup;
     private EventLoopGroup ownIoGroup;
     private boolean started;
     private boolean closed;
@@ -132,10 +131,13 @@ public final class Proxy implements AutoCloseable {
                 transport = Transport.of(io);
             } else {
                 transport = Transport.best();
-                ownIoGroup = io = transport.newGroup(ioThreads, "lodestone-io");
+                int threads = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
+                ownIoGroup = io = transport.newGroup(threads, "lodestone-io");
             }
             if (accept == null) {
-                ownAcceptGroup = accept = transport.newGroup(1, "lodestone-accept");
+                // accept on one of the I/O loops, as nginx and HAProxy workers do: no extra thread to
+                // hand connections over from, which matters most when the proxy has one core
+                accept = io;
             }
             EngineContext context = new EngineContext(accept, io, transport, clock, runtimes);
             try {
@@ -334,9 +336,6 @@ public final class Proxy implements AutoCloseable {
 
     private void shutdownOwnGroups() {
         List<Future<?>> terminations = new ArrayList<>();
-        if (ownAcceptGroup != null) {
-            terminations.add(ownAcceptGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS));
-        }
         if (ownIoGroup != null) {
             terminations.add(ownIoGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS));
         }
@@ -399,7 +398,10 @@ public final class Proxy implements AutoCloseable {
             return this;
         }
 
-        /** Sets the number of I/O threads Lodestone makes (default: Netty's, twice the cores). */
+        /**
+         * Sets the number of I/O threads Lodestone makes (default: one per available processor). The
+         * same threads accept connections unless {@link #eventLoopGroups} hands in others.
+         */
         public Builder ioThreads(int threads) {
             if (threads < 0) {
                 throw new IllegalArgumentException("ioThreads: " + threads + " (expected: >= 0)");

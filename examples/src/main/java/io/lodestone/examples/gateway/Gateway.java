@@ -51,7 +51,7 @@ public final class Gateway {
                 "  --timeout-client DUR     tcp: client idle timeout (default 5m; 0 disables it);",
                 "                           http: time to receive a request head, then 408 (default 10s)",
                 "  --timeout-server DUR     tcp: server idle timeout; http: time to the response, then 504 (default 60s)",
-                "  --io-threads N           I/O threads (default: twice the available processors)",
+                "  --io-threads N           I/O threads (default: one per available processor)",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
