@@ -9,6 +9,10 @@ import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.RuntimeControl;
 import io.lodestone.core.internal.ServerEvents;
 import io.lodestone.core.internal.Transport;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.MetricsSnapshot;
+import io.lodestone.core.metrics.internal.MetricsRegistry;
+import io.lodestone.core.trace.Tracing;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
@@ -58,6 +62,9 @@ public final class Proxy implements AutoCloseable {
     private final EventLoopGroup suppliedIoGroup;
     private final DeferredScheduler scheduler;
     private final RuntimeControl control;
+    private final MetricsRegistry metrics;
+    private final AccessLog accessLog;
+    private final Tracing tracing;
 
     private final Object lifecycle = new Object();
     private final Map<String, Listener> listeners = new LinkedHashMap<>();
@@ -78,6 +85,12 @@ public final class Proxy implements AutoCloseable {
         }
         this.runtimes = Collections.unmodifiableMap(r);
         this.control = new RuntimeControl(runtimes, scheduler, events);
+        this.metrics = new MetricsRegistry(clock, runtimes.values());
+        for (Frontend f : frontends) {
+            metrics.frontend(f.name());
+        }
+        this.accessLog = b.accessLog;
+        this.tracing = b.tracing;
         this.drainTimeout = b.drainTimeout;
         this.ioThreads = b.ioThreads;
         this.suppliedAcceptGroup = b.acceptGroup;
@@ -113,7 +126,7 @@ public final class Proxy implements AutoCloseable {
             if (accept == null) {
                 ownAcceptGroup = accept = transport.newGroup(1, "lodestone-accept");
             }
-            EngineContext context = new EngineContext(accept, io, transport, clock, runtimes);
+            EngineContext context = new EngineContext(accept, io, transport, clock, runtimes, metrics, accessLog, tracing);
             try {
                 for (Frontend f : frontends) {
                     listeners.put(f.name(), f.start(context));
@@ -193,6 +206,15 @@ public final class Proxy implements AutoCloseable {
         return control;
     }
 
+    /**
+     * Returns a snapshot of every frontend's, backend's and server's figures: connections, requests,
+     * responses by class, bytes, errors, latency percentiles, states. Works before, during and after
+     * the proxy runs; export it with {@link io.lodestone.core.metrics.PrometheusFormat}.
+     */
+    public MetricsSnapshot metrics() {
+        return metrics.snapshot();
+    }
+
     /** Closes gracefully with the configured drain timeout; see {@link #close(Duration)}. */
     @Override
     public void close() {
@@ -253,6 +275,8 @@ public final class Proxy implements AutoCloseable {
         private int ioThreads;
         private EventLoopGroup acceptGroup;
         private EventLoopGroup ioGroup;
+        private AccessLog accessLog = AccessLog.off();
+        private Tracing tracing = Tracing.off();
 
         Builder() {
         }
@@ -303,6 +327,18 @@ public final class Proxy implements AutoCloseable {
                 throw new IllegalArgumentException("ioThreads: " + threads + " (expected: >= 0)");
             }
             this.ioThreads = threads;
+            return this;
+        }
+
+        /** Sets the access log: {@link AccessLog#text()}, {@link AccessLog#json()} or {@link AccessLog#off()} (the default). */
+        public Builder accessLog(AccessLog accessLog) {
+            this.accessLog = Objects.requireNonNull(accessLog, "accessLog");
+            return this;
+        }
+
+        /** Sets what HTTP frontends do with W3C trace context headers (default {@link Tracing#off()}). */
+        public Builder tracing(Tracing tracing) {
+            this.tracing = Objects.requireNonNull(tracing, "tracing");
             return this;
         }
 
