@@ -16,6 +16,10 @@ import io.lodestone.core.route.RequestView;
 import io.lodestone.core.route.RouteResult;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.internal.RequestPickContext;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.MetricsSnapshot;
+import io.lodestone.core.metrics.internal.MetricsRegistry;
+import io.lodestone.core.trace.Tracing;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
@@ -71,6 +75,9 @@ public final class Proxy implements AutoCloseable {
     private final DeferredScheduler scheduler;
     private final RuntimeControl control;
     private final Map<String, Router> routers;
+    private final MetricsRegistry metrics;
+    private final AccessLog accessLog;
+    private final Tracing tracing;
 
     private final Object lifecycle = new Object();
     private final Map<String, Listener> listeners = new LinkedHashMap<>();
@@ -101,6 +108,12 @@ public final class Proxy implements AutoCloseable {
             }
         }
         this.routers = Collections.unmodifiableMap(routing);
+        this.metrics = new MetricsRegistry(clock, runtimes.values());
+        for (Frontend f : frontends) {
+            metrics.frontend(f.name());
+        }
+        this.accessLog = b.accessLog;
+        this.tracing = b.tracing;
         this.drainTimeout = b.drainTimeout;
         this.ioThreads = b.ioThreads;
         this.suppliedAcceptGroup = b.acceptGroup;
@@ -139,7 +152,7 @@ public final class Proxy implements AutoCloseable {
                 // hand connections over from, which matters most when the proxy has one core
                 accept = io;
             }
-            EngineContext context = new EngineContext(accept, io, transport, clock, runtimes);
+            EngineContext context = new EngineContext(accept, io, transport, clock, runtimes, metrics, accessLog, tracing);
             try {
                 for (Frontend f : frontends) {
                     listeners.put(f.name(), f.start(context));
@@ -297,6 +310,15 @@ public final class Proxy implements AutoCloseable {
         return names;
     }
 
+    /**
+     * Returns a snapshot of every frontend's, backend's and server's figures: connections, requests,
+     * responses by class, bytes, errors, latency percentiles, states. Works before, during and after
+     * the proxy runs; export it with {@link io.lodestone.core.metrics.PrometheusFormat}.
+     */
+    public MetricsSnapshot metrics() {
+        return metrics.snapshot();
+    }
+
     /** Closes gracefully with the configured drain timeout; see {@link #close(Duration)}. */
     @Override
     public void close() {
@@ -354,6 +376,8 @@ public final class Proxy implements AutoCloseable {
         private int ioThreads;
         private EventLoopGroup acceptGroup;
         private EventLoopGroup ioGroup;
+        private AccessLog accessLog = AccessLog.off();
+        private Tracing tracing = Tracing.off();
 
         Builder() {
         }
@@ -407,6 +431,18 @@ public final class Proxy implements AutoCloseable {
                 throw new IllegalArgumentException("ioThreads: " + threads + " (expected: >= 0)");
             }
             this.ioThreads = threads;
+            return this;
+        }
+
+        /** Sets the access log: {@link AccessLog#text()}, {@link AccessLog#json()} or {@link AccessLog#off()} (the default). */
+        public Builder accessLog(AccessLog accessLog) {
+            this.accessLog = Objects.requireNonNull(accessLog, "accessLog");
+            return this;
+        }
+
+        /** Sets what HTTP frontends do with W3C trace context headers (default {@link Tracing#off()}). */
+        public Builder tracing(Tracing tracing) {
+            this.tracing = Objects.requireNonNull(tracing, "tracing");
             return this;
         }
 

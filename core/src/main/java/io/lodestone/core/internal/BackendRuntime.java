@@ -10,6 +10,7 @@ import io.lodestone.core.balance.Candidates;
 import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.OutlierDetection;
+import io.lodestone.core.metrics.internal.BackendMetrics;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -36,6 +37,7 @@ public final class BackendRuntime {
     private final Balancer primaryBalancer;
     private final Balancer backupBalancer;
     private final AtomicInteger ejected = new AtomicInteger();
+    private final BackendMetrics metrics;
     private volatile ServerRuntime[] servers;
     private volatile Tier primary;
     private volatile Tier backup;
@@ -57,6 +59,7 @@ public final class BackendRuntime {
         this.clock = clock;
         this.scheduler = scheduler;
         this.events = events;
+        this.metrics = new BackendMetrics(backend.name());
         List<Server> configured = backend.servers();
         ServerRuntime[] initial = new ServerRuntime[configured.size()];
         for (int i = 0; i < initial.length; i++) {
@@ -79,6 +82,14 @@ public final class BackendRuntime {
     /** The clock the backend's timed work reads. */
     public Clock clock() {
         return clock;
+    }
+
+    /**
+     * The backend's traffic counters: its servers' traffic rolls up into them; engines record here
+     * directly only what reached no server (no server available).
+     */
+    public BackendMetrics metrics() {
+        return metrics;
     }
 
     /** The scheduler of the backend's timed work. */

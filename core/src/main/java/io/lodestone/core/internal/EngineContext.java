@@ -1,6 +1,9 @@
 package io.lodestone.core.internal;
 
 import io.lodestone.core.Clock;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.internal.MetricsRegistry;
+import io.lodestone.core.trace.Tracing;
 import io.netty.channel.EventLoopGroup;
 import java.util.Map;
 
@@ -15,14 +18,47 @@ public final class EngineContext {
     private final Transport transport;
     private final Clock clock;
     private final Map<String, BackendRuntime> backends;
+    private final MetricsRegistry metrics;
+    private final AccessLog accessLog;
+    private final Tracing tracing;
 
+    /** Creates a context with its own metrics registry, no access log and tracing off: for engine tests. */
     public EngineContext(EventLoopGroup acceptGroup, EventLoopGroup ioGroup, Transport transport, Clock clock,
             Map<String, BackendRuntime> backends) {
+        this(acceptGroup, ioGroup, transport, clock, backends, new MetricsRegistry(clock, backends.values()),
+                AccessLog.off(), Tracing.off());
+    }
+
+    /** Creates the context a proxy hands its frontends. */
+    public EngineContext(EventLoopGroup acceptGroup, EventLoopGroup ioGroup, Transport transport, Clock clock,
+            Map<String, BackendRuntime> backends, MetricsRegistry metrics, AccessLog accessLog, Tracing tracing) {
         this.acceptGroup = acceptGroup;
         this.ioGroup = ioGroup;
         this.transport = transport;
         this.clock = clock;
         this.backends = Map.copyOf(backends);
+        this.metrics = metrics;
+        this.accessLog = accessLog;
+        this.tracing = tracing;
+    }
+
+    /**
+     * The proxy's metrics: {@code metrics().frontend(name)} gives a frontend's counters (fetch once
+     * when the frontend starts); servers' and backends' counters are {@link ServerRuntime#metrics()}
+     * and {@link BackendRuntime#metrics()}.
+     */
+    public MetricsRegistry metrics() {
+        return metrics;
+    }
+
+    /** The access log; engines fill an entry only when {@link AccessLog#isEnabled()}. */
+    public AccessLog accessLog() {
+        return accessLog;
+    }
+
+    /** What to do with W3C trace context headers (HTTP engine). */
+    public Tracing tracing() {
+        return tracing;
     }
 
     /** The group whose loops accept connections. */

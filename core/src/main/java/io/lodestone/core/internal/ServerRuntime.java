@@ -6,6 +6,7 @@ import io.lodestone.core.ServerState;
 import io.lodestone.core.ServerStatus;
 import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.health.OutlierDetection;
+import io.lodestone.core.metrics.internal.ServerMetrics;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -30,6 +31,7 @@ public final class ServerRuntime implements ServerControl {
     private final Server server;
     private final BackendRuntime backend;
     private final int index;
+    private final ServerMetrics metrics;
     private final AtomicInteger load = new AtomicInteger();
     private final LongAdder selected = new LongAdder();
     private final LongAdder failures = new LongAdder();
@@ -52,6 +54,7 @@ public final class ServerRuntime implements ServerControl {
         this.server = server;
         this.backend = backend;
         this.index = index;
+        this.metrics = new ServerMetrics(backend.metrics(), server.name());
         this.weight = server.weight();
         this.healthy = healthy;
         this.published = new AtomicReference<>(state());
@@ -70,6 +73,14 @@ public final class ServerRuntime implements ServerControl {
     /** The backend this server belongs to. */
     public BackendRuntime backend() {
         return backend;
+    }
+
+    /**
+     * The server's traffic counters, which also count for its backend; engines record on them
+     * without locking or allocating.
+     */
+    public ServerMetrics metrics() {
+        return metrics;
     }
 
     /**

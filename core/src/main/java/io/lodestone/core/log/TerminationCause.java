@@ -1,0 +1,54 @@
+package io.lodestone.core.log;
+
+/**
+ * Who or what ended a request or connection: the first letter of the two-letter termination state
+ * of the access log, after HAProxy's. The second letter is the {@link TerminationPhase}.
+ *
+ * <table>
+ * <caption>Common termination states</caption>
+ * <tr><th>code</th><th>meaning</th><th>typical answer</th></tr>
+ * <tr><td>{@code --}</td><td>normal end</td><td>the server's</td></tr>
+ * <tr><td>{@code PR}</td><td>a rule denied the request</td><td>403</td></tr>
+ * <tr><td>{@code SC}</td><td>the server refused the connection, or no server was available</td><td>502, 503</td></tr>
+ * <tr><td>{@code sC}</td><td>connecting to the server timed out</td><td>504</td></tr>
+ * <tr><td>{@code SH}</td><td>the server closed before sending its response headers</td><td>502</td></tr>
+ * <tr><td>{@code sH}</td><td>the server took too long to send its response headers</td><td>504</td></tr>
+ * <tr><td>{@code SD}</td><td>the server closed or reset during the response body</td><td>connection closed</td></tr>
+ * <tr><td>{@code cR}</td><td>the client took too long to send its request</td><td>408</td></tr>
+ * <tr><td>{@code CD}</td><td>the client went away during the response</td><td>none</td></tr>
+ * <tr><td>{@code KD}</td><td>the proxy closed the connection while shutting down</td><td>none</td></tr>
+ * </table>
+ */
+public enum TerminationCause {
+    /** The exchange ended normally. */
+    NORMAL('-'),
+    /** The client closed or reset the connection early. */
+    CLIENT_ABORT('C'),
+    /** The server closed, reset or refused the connection, or no server was available. */
+    SERVER_ABORT('S'),
+    /** The proxy ended it on purpose: a rule denied it, a limit was reached, a request was invalid. */
+    PROXY('P'),
+    /** A resource of the proxy ran out (memory, sockets, ports). */
+    RESOURCE('R'),
+    /** An internal error of the proxy. */
+    INTERNAL('I'),
+    /** The client side timed out. */
+    CLIENT_TIMEOUT('c'),
+    /** The server side timed out. */
+    SERVER_TIMEOUT('s'),
+    /** The server was marked down or put in maintenance and its connections were closed. */
+    SERVER_DOWN('D'),
+    /** The connection was closed by the proxy's shutdown or by runtime control. */
+    KILLED('K');
+
+    private final char code;
+
+    TerminationCause(char code) {
+        this.code = code;
+    }
+
+    /** The letter written to the access log. */
+    public char code() {
+        return code;
+    }
+}

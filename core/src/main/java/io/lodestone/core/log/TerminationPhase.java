@@ -1,0 +1,33 @@
+package io.lodestone.core.log;
+
+/**
+ * Where the request or connection was when it ended: the second letter of the access log's
+ * termination state (see {@link TerminationCause}).
+ */
+public enum TerminationPhase {
+    /** It completed: nothing was cut short. */
+    NONE('-'),
+    /** The proxy was waiting for (or reading) the client's request. */
+    REQUEST('R'),
+    /** It was waiting in a queue for a server. */
+    QUEUE('Q'),
+    /** The proxy was connecting to a server. */
+    CONNECT('C'),
+    /** The proxy was waiting for the server's response headers. */
+    HEADERS('H'),
+    /** Data was flowing (the response body, or a TCP session). */
+    DATA('D'),
+    /** The last data was being sent to the client. */
+    LAST('L');
+
+    private final char code;
+
+    TerminationPhase(char code) {
+        this.code = code;
+    }
+
+    /** The letter written to the access log. */
+    public char code() {
+        return code;
+    }
+}

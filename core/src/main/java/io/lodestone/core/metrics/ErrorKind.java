@@ -1,0 +1,27 @@
+package io.lodestone.core.metrics;
+
+/**
+ * What went wrong, as counted in the {@code errors} figures of frontends, backends and servers and
+ * exported as the {@code kind} label of {@code lodestone_*_errors_total}.
+ */
+public enum ErrorKind {
+    /** A connection to a server could not be made: refused, unreachable, or reset while connecting. */
+    CONNECT("connect"),
+    /** A connect, idle, client or server timeout expired. */
+    TIMEOUT("timeout"),
+    /** An established connection was reset or closed mid-exchange by the client or the server. */
+    RESET("reset"),
+    /** A rule refused the connection or request (an ACL {@code deny}, a connection limit). */
+    DENIED("denied");
+
+    private final String label;
+
+    ErrorKind(String label) {
+        this.label = label;
+    }
+
+    /** The lower-case name used as a label value by the exporters, such as {@code "connect"}. */
+    public String label() {
+        return label;
+    }
+}

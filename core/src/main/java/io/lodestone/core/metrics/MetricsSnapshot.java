@@ -1,0 +1,55 @@
+package io.lodestone.core.metrics;
+
+import java.util.List;
+
+/**
+ * Every figure of a proxy at one moment, from {@code proxy.metrics()}. Immutable; each counter is
+ * read without stopping traffic, so figures taken together may differ by the requests in flight.
+ *
+ * <pre>{@code
+ * MetricsSnapshot m = proxy.metrics();
+ * long errors = m.backend("app").server("web1").traffic().responses().serverError();
+ * long p99 = m.frontend("web").traffic().totalTime().p99Nanos();
+ * String scrape = PrometheusFormat.text(m);
+ * }</pre>
+ *
+ * @param timestampMillis when the snapshot was taken, from the proxy's clock
+ * @param frontends every frontend, in configuration order
+ * @param backends every backend, in configuration order
+ */
+public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> frontends, List<BackendSnapshot> backends) {
+
+    /** Makes immutable copies of the lists. */
+    public MetricsSnapshot {
+        frontends = List.copyOf(frontends);
+        backends = List.copyOf(backends);
+    }
+
+    /**
+     * Returns the snapshot of one frontend.
+     *
+     * @throws IllegalArgumentException when there is no frontend of that name
+     */
+    public FrontendSnapshot frontend(String name) {
+        for (FrontendSnapshot f : frontends) {
+            if (f.name().equals(name)) {
+                return f;
+            }
+        }
+        throw new IllegalArgumentException("frontend: " + name + " (no such frontend)");
+    }
+
+    /**
+     * Returns the snapshot of one backend.
+     *
+     * @throws IllegalArgumentException when there is no backend of that name
+     */
+    public BackendSnapshot backend(String name) {
+        for (BackendSnapshot b : backends) {
+            if (b.name().equals(name)) {
+                return b;
+            }
+        }
+        throw new IllegalArgumentException("backend: " + name + " (no such backend)");
+    }
+}

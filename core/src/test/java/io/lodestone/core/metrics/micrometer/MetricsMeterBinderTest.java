@@ -1,0 +1,102 @@
+package io.lodestone.core.metrics.micrometer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.metrics.CapturingFrontend;
+import io.lodestone.core.metrics.ErrorKind;
+import io.lodestone.core.metrics.internal.FrontendMetrics;
+import io.lodestone.core.testing.ManualClock;
+import io.micrometer.core.instrument.FunctionTimer;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class MetricsMeterBinderTest {
+
+    private final ManualClock clock = new ManualClock();
+    private final CapturingFrontend web = new CapturingFrontend("web", "app");
+
+    private Proxy proxy() {
+        return Proxy.builder()
+                .clock(clock)
+                .ioThreads(1)
+                .backend(Backend.named("app").server("web1", "127.0.0.1:8081").server("web2", "127.0.0.1:8082"))
+                .frontend(web)
+                .build();
+    }
+
+    @Test
+    void metersReadTheProxysFigures() {
+        try (Proxy proxy = proxy()) {
+            proxy.start();
+            MeterRegistry registry = new SimpleMeterRegistry();
+            new LodestoneMeterBinder(proxy, Duration.ZERO).bindTo(registry);
+
+            FrontendMetrics front = web.context().metrics().frontend("web");
+            ServerRuntime web1 = web.context().backend("app").server("web1");
+            front.connectionOpened();
+            for (int i = 0; i < 4; i++) {
+                web1.metrics().requestCompleted(i == 0 ? 404 : 200, 10, 20, 2_000_000);
+            }
+            web1.metrics().error(ErrorKind.TIMEOUT);
+            proxy.control().server("app", "web2").maintenance();
+
+            assertThat(registry.get("lodestone.frontend.connections.current").tag("frontend", "web").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("lodestone.frontend.connections").tag("frontend", "web").functionCounter().count()).isEqualTo(1);
+            assertThat(registry.get("lodestone.server.requests").tags("backend", "app", "server", "web1").functionCounter().count())
+                    .isEqualTo(4);
+            assertThat(registry.get("lodestone.backend.responses").tags("backend", "app", "code", "2xx").functionCounter().count())
+                    .isEqualTo(3);
+            assertThat(registry.get("lodestone.backend.responses").tags("backend", "app", "code", "4xx").functionCounter().count())
+                    .isEqualTo(1);
+            assertThat(registry.get("lodestone.server.errors").tags("server", "web1", "kind", "timeout").functionCounter().count())
+                    .isEqualTo(1);
+            assertThat(registry.get("lodestone.server.bytes.out").tags("server", "web1").functionCounter().count()).isEqualTo(80);
+            FunctionTimer total = registry.get("lodestone.server.total.time").tags("server", "web1").functionTimer();
+            assertThat(total.count()).isEqualTo(4);
+            assertThat(total.totalTime(TimeUnit.MILLISECONDS)).isEqualTo(8);
+            assertThat(registry.get("lodestone.server.total.time.percentile").tags("server", "web1", "phi", "0.99").timeGauge()
+                    .value(TimeUnit.MILLISECONDS)).isEqualTo(2);
+            assertThat(registry.get("lodestone.server.state").tags("server", "web2", "state", "MAINT").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("lodestone.server.state").tags("server", "web2", "state", "UP").gauge().value()).isZero();
+            assertThat(registry.get("lodestone.backend.usable.servers").tag("backend", "app").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("lodestone.server.check.healthy").tags("server", "web1").gauge().value()).isNaN();
+            assertThat(registry.find("lodestone.frontend.retries").meters()).isEmpty();
+        }
+    }
+
+    @Test
+    void oneSnapshotServesEveryReadForMaxAge() {
+        try (Proxy proxy = proxy()) {
+            proxy.start();
+            MeterRegistry registry = new SimpleMeterRegistry();
+            new LodestoneMeterBinder(proxy).bindTo(registry);
+            FrontendMetrics front = web.context().metrics().frontend("web");
+
+            double before = registry.get("lodestone.frontend.connections").functionCounter().count();
+            front.connectionOpened();
+            assertThat(registry.get("lodestone.frontend.connections").functionCounter().count()).isEqualTo(before);
+            clock.advance(Duration.ofSeconds(1));
+            assertThat(registry.get("lodestone.frontend.connections").functionCounter().count()).isEqualTo(before + 1);
+        }
+    }
+
+    @Test
+    void removedServerReadsNaNAndBadArgumentsAreRefused() {
+        try (Proxy proxy = proxy()) {
+            MeterRegistry registry = new SimpleMeterRegistry();
+            new LodestoneMeterBinder(proxy, Duration.ZERO).bindTo(registry);
+            proxy.control().removeServer("app", "web2");
+            assertThat(registry.get("lodestone.server.weight").tags("server", "web2").gauge().value()).isNaN();
+            assertThat(registry.get("lodestone.server.weight").tags("server", "web1").gauge().value()).isEqualTo(1);
+        }
+        assertThatThrownBy(() -> new LodestoneMeterBinder(proxy(), Duration.ofMillis(-1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("maxAge: PT-0.001S (expected: >= 0)");
+    }
+}
