@@ -28,6 +28,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -105,12 +106,10 @@ public final class TcpListener implements Listener {
     private void bind() {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(acceptLoop, context.ioGroup())
-                .channel(context.transport().serverChannelClass())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .handler(gate)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childOption(ChannelOption.ALLOCATOR, ALLOCATOR)
                 .childHandler(new ChannelInitializer<Channel>() {
@@ -127,7 +126,9 @@ public final class TcpListener implements Listener {
                 throw new IllegalArgumentException("frontend " + frontend.name() + " bind: "
                         + address.getHostString() + ":" + address.getPort() + " (cannot resolve the host)");
             }
-            serverChannels.add(bootstrap.bind(resolved).syncUninterruptibly().channel());
+            InetAddress host = resolved.getAddress();
+            ServerBootstrap forFamily = bootstrap.clone().channelFactory(() -> context.transport().newServerSocketChannel(host));
+            serverChannels.add(forFamily.bind(resolved).syncUninterruptibly().channel());
         }
     }
 
@@ -148,11 +149,11 @@ public final class TcpListener implements Listener {
         if (address.isUnresolved()) {
             return resolvingBootstrap.clone(loop).connect(address);
         }
-        SocketChannel ch = upstreamFactory.newChannel();
+        // TCP_NODELAY is on by default for Netty's socket channels
+        SocketChannel ch = context.transport().newSocketChannel(address.getAddress());
         SocketChannelConfig config = ch.config();
         config.setAutoRead(false);
         config.setAllowHalfClosure(true);
-        config.setTcpNoDelay(true);
         config.setWriteBufferWaterMark(WATER_MARK);
         config.setAllocator(ALLOCATOR);
         config.setConnectTimeoutMillis(connectTimeoutMillis);
