@@ -38,6 +38,7 @@ public final class BackendRuntime {
     private final Balancer backupBalancer;
     private final AtomicInteger ejected = new AtomicInteger();
     private final BackendMetrics metrics;
+    private final StickTable stickTable;
     private volatile ServerRuntime[] servers;
     private volatile Tier primary;
     private volatile Tier backup;
@@ -71,6 +72,8 @@ public final class BackendRuntime {
         // backend that alternates between its tiers never rebuilds them
         this.primaryBalancer = backend.balancingStrategy().newBalancer();
         this.backupBalancer = backend.balancingStrategy().newBalancer();
+        this.stickTable = backend.stickOnSourceExpiry() == null ? null
+                : new StickTable(backend.stickOnSourceExpiry(), backend.stickOnSourceMaxEntries(), clock);
         refresh();
     }
 
@@ -264,6 +267,35 @@ public final class BackendRuntime {
      * its connection limit or already tried.
      */
     public ServerRuntime select(PickContext context, Collection<ServerRuntime> tried) {
+        StickTable sticky = stickTable;
+        long client;
+        if (sticky == null || (client = context.affinityHash()) == 0) {
+            return pick(context, tried);
+        }
+        ServerRuntime stuck = sticky.get(client);
+        if (stuck != null && stuck.isCandidate() && !(stuck.server().isBackup() && primary.members.length > 0)) {
+            if (!tried.contains(stuck) && stuck.tryAcquire()) {
+                return stuck;
+            }
+            // its server is full or failed this attempt: served elsewhere this time, still stuck to it
+            return pick(context, tried);
+        }
+        ServerRuntime chosen = pick(context, tried);
+        if (chosen != null) {
+            sticky.put(client, chosen);
+        }
+        return chosen;
+    }
+
+    /**
+     * The number of clients the source-address stick table remembers now (expired entries are not
+     * counted); 0 when the backend does not stick clients.
+     */
+    public long stuckClients() {
+        return stickTable == null ? 0 : stickTable.size();
+    }
+
+    private ServerRuntime pick(PickContext context, Collection<ServerRuntime> tried) {
         ServerRuntime chosen = select(primary, primaryBalancer, context, tried);
         if (chosen == null) {
             chosen = select(backup, backupBalancer, context, tried);
