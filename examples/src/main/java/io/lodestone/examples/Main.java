@@ -1,7 +1,10 @@
 package io.lodestone.examples;
 
+import io.lodestone.examples.canary.Canary;
+import io.lodestone.examples.checks.RoundRobinWithChecks;
 import io.lodestone.examples.demo.Demo;
 import io.lodestone.examples.gateway.Gateway;
+import io.lodestone.examples.rolling.RollingUpdateExample;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
@@ -82,7 +85,7 @@ public final class Main {
 
     /** The runnable examples, in the order {@code list} shows them. */
     public static List<Example> examples() {
-        return List.of(Demo.example());
+        return List.of(Demo.example(), RoundRobinWithChecks.example(), RollingUpdateExample.example(), Canary.example());
     }
 
     /** The usage text. */

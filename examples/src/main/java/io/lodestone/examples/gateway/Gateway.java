@@ -3,6 +3,7 @@ package io.lodestone.examples.gateway;
 import io.lodestone.core.Backend;
 import io.lodestone.core.Frontend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.health.HealthCheck;
 import io.lodestone.examples.Lifetime;
 import io.lodestone.examples.Running;
 import io.lodestone.examples.UsageException;
@@ -10,6 +11,7 @@ import io.lodestone.l4.TcpFrontend;
 import io.lodestone.l7.HttpFrontend;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -52,6 +54,8 @@ public final class Gateway {
                 "                           http: time to receive a request head, then 408 (default 10s)",
                 "  --timeout-server DUR     tcp: server idle timeout; http: time to the response, then 504 (default 60s)",
                 "  --io-threads N           I/O threads (default: one per available processor)",
+                "  --health-check PATH      check every server with GET PATH every 1s (2xx/3xx passes);",
+                "                           down after 2 failures in a row, up again after 2 passes",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
@@ -73,6 +77,10 @@ public final class Gateway {
         options.retries().ifPresent(backend::retries);
         options.connectTimeout().ifPresent(backend::connectTimeout);
         options.serverTimeout().ifPresent(backend::serverTimeout);
+        options.healthCheckPath().ifPresent(path -> backend.healthCheck(HealthCheck.http(path)
+                .interval(Duration.ofSeconds(GatewayOptions.HEALTH_CHECK_INTERVAL_SECONDS))
+                .rise(GatewayOptions.HEALTH_CHECK_RISE)
+                .fall(GatewayOptions.HEALTH_CHECK_FALL)));
         Proxy.Builder proxy = Proxy.builder()
                 .backend(backend)
                 .frontend(frontend(options));
@@ -114,6 +122,7 @@ public final class Gateway {
         for (int i = 0; i < servers.size(); i++) {
             line.append(i == 0 ? " s" : ", s").append(i + 1).append(' ').append(servers.get(i));
         }
+        options.healthCheckPath().ifPresent(path -> line.append("; checked with GET ").append(path));
         out.println(line);
         out.flush();
         return proxy::close;

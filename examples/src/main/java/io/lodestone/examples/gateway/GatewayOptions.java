@@ -1,6 +1,7 @@
 package io.lodestone.examples.gateway;
 
 import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.health.HealthCheck;
 import io.lodestone.examples.UsageException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -97,6 +98,15 @@ public final class GatewayOptions {
     /** The most retries {@code --retries} accepts (as {@code Backend.Builder.retries}). */
     public static final int MAX_RETRIES = 100;
 
+    /** The interval of the {@code --health-check} probes, in seconds. */
+    public static final int HEALTH_CHECK_INTERVAL_SECONDS = 1;
+
+    /** Passing {@code --health-check} probes in a row that bring a server up. */
+    public static final int HEALTH_CHECK_RISE = 2;
+
+    /** Failing {@code --health-check} probes in a row that take a server down. */
+    public static final int HEALTH_CHECK_FALL = 2;
+
     private static final String DURATION = "a duration like 500ms, 5s, 2m, 1h";
 
     private final Mode mode;
@@ -108,6 +118,7 @@ public final class GatewayOptions {
     private final Duration clientTimeout;
     private final Duration serverTimeout;
     private final int ioThreads;
+    private final String healthCheckPath;
 
     private GatewayOptions(Parser p) {
         this.mode = p.mode != null ? p.mode : Mode.TCP;
@@ -119,6 +130,7 @@ public final class GatewayOptions {
         this.clientTimeout = p.clientTimeout;
         this.serverTimeout = p.serverTimeout;
         this.ioThreads = p.ioThreads;
+        this.healthCheckPath = p.healthCheckPath;
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -209,6 +221,15 @@ public final class GatewayOptions {
         return ioThreads;
     }
 
+    /**
+     * The path of the HTTP health check run on every server ({@code --health-check}), when given:
+     * {@code GET PATH} every {@value #HEALTH_CHECK_INTERVAL_SECONDS} s, up after
+     * {@value #HEALTH_CHECK_RISE} passing checks, down after {@value #HEALTH_CHECK_FALL} failing ones.
+     */
+    public Optional<String> healthCheckPath() {
+        return Optional.ofNullable(healthCheckPath);
+    }
+
     @Override
     public String toString() {
         return "GatewayOptions{mode=" + mode.flagValue() + " listen=" + listen + " backends=" + backends
@@ -216,7 +237,8 @@ public final class GatewayOptions {
                 + (connectTimeout != null ? " connectTimeout=" + connectTimeout : "")
                 + (clientTimeout != null ? " clientTimeout=" + clientTimeout : "")
                 + (serverTimeout != null ? " serverTimeout=" + serverTimeout : "")
-                + (ioThreads > 0 ? " ioThreads=" + ioThreads : "") + "}";
+                + (ioThreads > 0 ? " ioThreads=" + ioThreads : "")
+                + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "") + "}";
     }
 
     /**
@@ -252,7 +274,7 @@ public final class GatewayOptions {
     /** The mutable state of one parse. */
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
-                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads");
+                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check");
 
         private final Set<String> seen = new HashSet<>();
         Mode mode;
@@ -264,6 +286,7 @@ public final class GatewayOptions {
         Duration clientTimeout;
         Duration serverTimeout;
         int ioThreads;
+        String healthCheckPath;
 
         void accept(String flag, String value) throws UsageException {
             if (!flag.equals("--backend") && !seen.add(flag)) {
@@ -303,6 +326,9 @@ public final class GatewayOptions {
                 case "--io-threads":
                     ioThreads = integer(flag, value, 1, MAX_IO_THREADS);
                     break;
+                case "--health-check":
+                    healthCheckPath = path(flag, value);
+                    break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");
             }
@@ -334,6 +360,15 @@ public final class GatewayOptions {
                 backends.add(hp);
                 start = end + 1;
             }
+        }
+
+        private static String path(String flag, String value) throws UsageException {
+            try {
+                HealthCheck.http(value);
+            } catch (IllegalArgumentException e) {
+                throw bad(flag, value, "a path starting with '/', visible ASCII characters, no space, e.g. /status");
+            }
+            return value;
         }
 
         private static int integer(String flag, String value, int min, int max) throws UsageException {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerControl;
+import io.lodestone.core.health.HealthCheck;
 import io.lodestone.examples.MainRunner;
 import io.lodestone.examples.UsageException;
 import io.lodestone.examples.gateway.GatewayOptions.Balance;
@@ -146,6 +147,27 @@ class GatewayOptionsTest {
         }
     }
 
+    @Test
+    void healthCheckChecksEveryServerOverHttpEverySecondRiseTwoFallTwo() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1,127.0.0.1:2",
+                "--health-check", "/status?full=1");
+        assertThat(o.healthCheckPath()).contains("/status?full=1");
+        assertThat(o.toString()).contains("healthCheck=/status?full=1");
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            HealthCheck check = proxy.backends().get(Gateway.BACKEND).healthCheck();
+            assertThat(check).isNotNull();
+            assertThat(check.path()).isEqualTo("/status?full=1");
+            assertThat(check.interval()).isEqualTo(Duration.ofSeconds(1));
+            assertThat(check.rise()).isEqualTo(2);
+            assertThat(check.fall()).isEqualTo(2);
+        }
+        GatewayOptions without = GatewayOptions.parse(MINIMAL);
+        assertThat(without.healthCheckPath()).isEmpty();
+        try (Proxy proxy = Gateway.newProxy(without)) {
+            assertThat(proxy.backends().get(Gateway.BACKEND).healthCheck()).isNull();
+        }
+    }
+
     static Stream<Arguments> badCommandLines() {
         List<Arguments> cases = new ArrayList<>();
         cases.add(bad("--mode: udp (expected: tcp or http)", "--mode", "udp"));
@@ -166,6 +188,10 @@ class GatewayOptionsTest {
         cases.add(bad("unknown flag: --balance-mode (see --help)", "--balance-mode=x"));
         cases.add(bad("unexpected argument: extra (flags start with --; see --help)", "extra"));
         cases.add(bad("--mode: tcp (given more than once)", "--mode", "tcp", "--mode", "tcp"));
+        cases.add(bad("--health-check: status (expected: a path starting with '/', visible ASCII characters, no space, e.g. /status)", "--health-check", "status"));
+        cases.add(bad("--health-check: /a b (expected: a path starting with '/', visible ASCII characters, no space, e.g. /status)", "--health-check=/a b"));
+        cases.add(bad("--health-check: missing value", "--health-check"));
+        cases.add(bad("--health-check: /b (given more than once)", "--health-check", "/a", "--health-check", "/b"));
         return cases.stream();
     }
 
@@ -213,7 +239,7 @@ class GatewayOptionsTest {
         assertThat(r.awaitStatus()).isZero();
         assertThat(r.out()).startsWith("usage: gateway --listen HOST:PORT --backend HOST:PORT")
                 .contains("--mode tcp|http", "--balance NAME", "--retries N", "--timeout-connect DUR",
-                        "--timeout-client DUR", "--timeout-server DUR", "--io-threads N");
+                        "--timeout-client DUR", "--timeout-server DUR", "--io-threads N", "--health-check PATH");
         assertThat(r.err()).isEmpty();
     }
 
