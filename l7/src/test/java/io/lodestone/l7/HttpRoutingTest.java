@@ -147,6 +147,14 @@ class HttpRoutingTest {
             assertThat(c.closedByPeer()).isTrue();
         }
         try (RawHttp c = new RawHttp(port)) {
+            // an HTTP/1.0 client asking for keep-alive keeps its connection, told so
+            RawHttp.Response r = c.send("GET /admin HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").read();
+            assertThat(r.status()).isEqualTo(403);
+            assertThat(r.header("connection")).isEqualToIgnoringCase("keep-alive");
+            assertThat(c.send("GET /admin HTTP/1.0\r\n\r\n").read().status()).isEqualTo(403);
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        try (RawHttp c = new RawHttp(port)) {
             c.send("GET /admin HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
             RawHttp.Response r = c.read();
             assertThat(r.status()).isEqualTo(403);

@@ -196,7 +196,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 }
                 ReferenceCountUtil.release(msg);
                 if (discardBody && discardLeft < 0) {
-                    closeNow();
+                    // too much to skip: the answer is out, the connection ends
+                    discardBody = false;
+                    closeOnFlush();
                 }
             } else {
                 ReferenceCountUtil.release(msg);
