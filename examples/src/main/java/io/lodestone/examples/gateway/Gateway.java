@@ -4,6 +4,8 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Frontend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Rule;
 import io.lodestone.examples.Lifetime;
 import io.lodestone.examples.Running;
 import io.lodestone.examples.UsageException;
@@ -25,7 +27,15 @@ import java.util.List;
  * </pre>
  *
  * <p>The proxy has one frontend named {@value #FRONTEND} and one backend named {@value #BACKEND}
- * whose servers are named {@code s1}, {@code s2}, ... in the order given.
+ * whose servers are named {@code s1}, {@code s2}, ... in the order given. In http mode each
+ * {@code --route} adds a backend {@code route1}, {@code route2}, ... with its one server {@code s1},
+ * and the frontend's rules are: one deny per {@code --deny} (403), then one use per {@code --route}
+ * (the first matching prefix wins), then the default backend {@value #BACKEND}.
+ *
+ * <pre>
+ * java -jar lodestone-examples.jar gateway --mode http --listen 127.0.0.1:8080 \
+ *     --backend 127.0.0.1:9001 --route /api=127.0.0.1:9003 --deny /admin
+ * </pre>
  */
 public final class Gateway {
 
@@ -34,6 +44,9 @@ public final class Gateway {
 
     /** The name of the gateway's backend. */
     public static final String BACKEND = "backend";
+
+    /** The prefix of the names of the {@code --route} backends: {@code route1}, {@code route2}, ... */
+    public static final String ROUTE_BACKEND_PREFIX = "route";
 
     private Gateway() {
     }
@@ -56,6 +69,9 @@ public final class Gateway {
                 "  --io-threads N           I/O threads (default: one per available processor)",
                 "  --health-check PATH      check every server with GET PATH every 1s (2xx/3xx passes);",
                 "                           down after 2 failures in a row, up again after 2 passes",
+                "  --deny PATH_PREFIX       http: answer 403 to requests whose path begins with it (repeatable)",
+                "  --route PREFIX=HOST:PORT http: send requests whose path begins with PREFIX to that server,",
+                "                           path unchanged (repeatable; the rest go to the --backend servers)",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
@@ -84,6 +100,15 @@ public final class Gateway {
         Proxy.Builder proxy = Proxy.builder()
                 .backend(backend)
                 .frontend(frontend(options));
+        List<GatewayOptions.Route> routes = options.routes();
+        for (int i = 0; i < routes.size(); i++) {
+            Backend.Builder route = Backend.named(ROUTE_BACKEND_PREFIX + (i + 1))
+                    .server("s1", routes.get(i).server().toString());
+            options.retries().ifPresent(route::retries);
+            options.connectTimeout().ifPresent(route::connectTimeout);
+            options.serverTimeout().ifPresent(route::serverTimeout);
+            proxy.backend(route);
+        }
         if (options.ioThreads() > 0) {
             proxy.ioThreads(options.ioThreads());
         }
@@ -95,6 +120,14 @@ public final class Gateway {
             HttpFrontend.Builder http = HttpFrontend.bind(options.listen().toString())
                     .name(FRONTEND)
                     .defaultBackend(BACKEND);
+            for (String prefix : options.denies()) {
+                http.rule(Rule.when(Acl.pathBegins(prefix)).name("deny " + prefix).deny(403));
+            }
+            List<GatewayOptions.Route> routes = options.routes();
+            for (int i = 0; i < routes.size(); i++) {
+                String prefix = routes.get(i).prefix();
+                http.rule(Rule.when(Acl.pathBegins(prefix)).name("route " + prefix).use(ROUTE_BACKEND_PREFIX + (i + 1)));
+            }
             options.clientTimeout().filter(d -> !d.isZero()).ifPresent(http::clientTimeout);
             return http.build();
         }
@@ -123,6 +156,12 @@ public final class Gateway {
             line.append(i == 0 ? " s" : ", s").append(i + 1).append(' ').append(servers.get(i));
         }
         options.healthCheckPath().ifPresent(path -> line.append("; checked with GET ").append(path));
+        for (GatewayOptions.Route r : options.routes()) {
+            line.append("; ").append(r.prefix()).append(" -> ").append(r.server());
+        }
+        for (String prefix : options.denies()) {
+            line.append("; ").append(prefix).append(" denied");
+        }
         out.println(line);
         out.flush();
         return proxy::close;

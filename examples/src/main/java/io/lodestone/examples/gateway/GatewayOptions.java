@@ -24,6 +24,12 @@ import java.util.Set;
  *         "--backend", "127.0.0.1:9001,127.0.0.1:9002", "--balance=leastconn"));
  * }</pre>
  *
+ * <p>In {@code http} mode, {@code --deny /admin} answers 403 to every request whose path begins
+ * with {@code /admin} (under every spelling a backend would read as {@code /admin}), and
+ * {@code --route /api=127.0.0.1:9003} sends requests whose path begins with {@code /api} to that
+ * server, their path unchanged; both repeat, and requests no route takes go to the
+ * {@code --backend} servers.
+ *
  * <p>Flags take their value as the next argument or after {@code =}. Durations are a whole number
  * with a unit: {@code ms}, {@code s}, {@code m} or {@code h}.
  */
@@ -119,6 +125,29 @@ public final class GatewayOptions {
     private final Duration serverTimeout;
     private final int ioThreads;
     private final String healthCheckPath;
+    private final List<String> denies;
+    private final List<Route> routes;
+
+    /**
+     * A {@code --route PATH_PREFIX=HOST:PORT}: requests whose normalised path begins with
+     * {@code prefix} go to {@code server}, their path unchanged.
+     *
+     * @param prefix the path prefix, starting with {@code /}
+     * @param server the one server of the route's backend
+     */
+    public record Route(String prefix, HostPort server) {
+
+        /** Checks the fields. */
+        public Route {
+            Objects.requireNonNull(prefix, "prefix");
+            Objects.requireNonNull(server, "server");
+        }
+
+        @Override
+        public String toString() {
+            return prefix + "=" + server;
+        }
+    }
 
     private GatewayOptions(Parser p) {
         this.mode = p.mode != null ? p.mode : Mode.TCP;
@@ -131,6 +160,8 @@ public final class GatewayOptions {
         this.serverTimeout = p.serverTimeout;
         this.ioThreads = p.ioThreads;
         this.healthCheckPath = p.healthCheckPath;
+        this.denies = List.copyOf(p.denies);
+        this.routes = List.copyOf(p.routes);
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -142,7 +173,8 @@ public final class GatewayOptions {
      * Parses the arguments that follow {@code gateway}.
      *
      * @throws UsageException naming the flag and the value when a flag is unknown, given twice or
-     *     without a value, a value does not parse, or {@code --listen} or {@code --backend} is missing
+     *     without a value, a value does not parse, {@code --listen} or {@code --backend} is missing, or
+     *     {@code --deny} or {@code --route} is given in {@code tcp} mode
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
         Objects.requireNonNull(args, "args");
@@ -172,6 +204,14 @@ public final class GatewayOptions {
         }
         if (p.backends.isEmpty()) {
             throw new UsageException("--backend: missing (expected: at least one --backend HOST:PORT)");
+        }
+        if (p.mode != Mode.HTTP) {
+            if (!p.denies.isEmpty()) {
+                throw new UsageException("--deny: " + p.denies.get(0) + " (only in http mode: add --mode http)");
+            }
+            if (!p.routes.isEmpty()) {
+                throw new UsageException("--route: " + p.routes.get(0) + " (only in http mode: add --mode http)");
+            }
         }
         return new GatewayOptions(p);
     }
@@ -230,6 +270,16 @@ public final class GatewayOptions {
         return Optional.ofNullable(healthCheckPath);
     }
 
+    /** The {@code --deny} path prefixes, in order; empty when none. */
+    public List<String> denies() {
+        return denies;
+    }
+
+    /** The {@code --route} entries, in order; empty when none. */
+    public List<Route> routes() {
+        return routes;
+    }
+
     @Override
     public String toString() {
         return "GatewayOptions{mode=" + mode.flagValue() + " listen=" + listen + " backends=" + backends
@@ -238,7 +288,8 @@ public final class GatewayOptions {
                 + (clientTimeout != null ? " clientTimeout=" + clientTimeout : "")
                 + (serverTimeout != null ? " serverTimeout=" + serverTimeout : "")
                 + (ioThreads > 0 ? " ioThreads=" + ioThreads : "")
-                + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "") + "}";
+                + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "")
+                + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes) + "}";
     }
 
     /**
@@ -274,7 +325,9 @@ public final class GatewayOptions {
     /** The mutable state of one parse. */
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
-                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check");
+                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route");
+        /** The flags that may be given more than once. */
+        static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route");
 
         private final Set<String> seen = new HashSet<>();
         Mode mode;
@@ -287,9 +340,11 @@ public final class GatewayOptions {
         Duration serverTimeout;
         int ioThreads;
         String healthCheckPath;
+        final List<String> denies = new ArrayList<>();
+        final List<Route> routes = new ArrayList<>();
 
         void accept(String flag, String value) throws UsageException {
-            if (!flag.equals("--backend") && !seen.add(flag)) {
+            if (!REPEATABLE.contains(flag) && !seen.add(flag)) {
                 throw new UsageException(flag + ": " + value + " (given more than once)");
             }
             switch (flag) {
@@ -328,6 +383,12 @@ public final class GatewayOptions {
                     break;
                 case "--health-check":
                     healthCheckPath = path(flag, value);
+                    break;
+                case "--deny":
+                    denies.add(pathPrefix(flag, value, value, "PATH_PREFIX, e.g. /admin"));
+                    break;
+                case "--route":
+                    routes.add(route(flag, value));
                     break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");
@@ -369,6 +430,38 @@ public final class GatewayOptions {
                 throw bad(flag, value, "a path starting with '/', visible ASCII characters, no space, e.g. /status");
             }
             return value;
+        }
+
+        private static String pathPrefix(String flag, String value, String prefix, String expected) throws UsageException {
+            if (!prefix.startsWith("/") || prefix.length() > 1024) {
+                throw bad(flag, value, expected);
+            }
+            for (int i = 0; i < prefix.length(); i++) {
+                char c = prefix.charAt(i);
+                if (c <= ' ' || c >= 0x7f || c == '?' || c == '#') {
+                    throw bad(flag, value, expected);
+                }
+            }
+            return prefix;
+        }
+
+        private Route route(String flag, String value) throws UsageException {
+            String expected = "PATH_PREFIX=HOST:PORT, e.g. /api=127.0.0.1:9003";
+            int eq = value.indexOf('=');
+            if (eq < 0) {
+                throw bad(flag, value, expected);
+            }
+            String prefix = pathPrefix(flag, value, value.substring(0, eq), expected);
+            HostPort server = HostPort.parse(value.substring(eq + 1));
+            if (server == null || server.anyHost() || server.port() == 0) {
+                throw bad(flag, value, expected);
+            }
+            for (Route r : routes) {
+                if (r.prefix().equals(prefix)) {
+                    throw new UsageException(flag + ": " + value + " (the prefix " + prefix + " is routed already)");
+                }
+            }
+            return new Route(prefix, server);
         }
 
         private static int integer(String flag, String value, int min, int max) throws UsageException {

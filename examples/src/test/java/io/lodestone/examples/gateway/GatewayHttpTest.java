@@ -102,4 +102,30 @@ class GatewayHttpTest {
         assertThat(response.statusCode()).isEqualTo(200);
         return response;
     }
+
+    @Test
+    void denyAndRouteFlagsOverTheWire() throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (EmbeddedHttpServer api = EmbeddedHttpServer.start("api", "127.0.0.1", 0);
+                MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                        "--backend", one.hostPort(), "--deny", "/admin", "--deny", "/private/",
+                        "--route", "/api=" + api.hostPort())) {
+            int port = r.awaitPort("gateway: listening on ");
+            assertThat(r.out()).contains("; /api -> " + api.hostPort(), "; /admin denied");
+            String base = "http://127.0.0.1:" + port;
+            for (String path : List.of("/admin", "/admin/users", "//admin", "/%61dmin", "/private/x")) {
+                HttpResponse<String> denied = client.send(HttpRequest.newBuilder(URI.create(base + path)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(denied.statusCode()).as(path).isEqualTo(403);
+            }
+            HttpResponse<String> routed = client.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/items?x=1")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(routed.body()).isEqualTo("hello from api: GET /api/v1/items?x=1\n");
+            HttpResponse<String> rest = client.send(HttpRequest.newBuilder(URI.create(base + "/private")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(rest.body()).isEqualTo("hello from one: GET /private\n");
+            assertThat(api.requests()).isEqualTo(1);
+            assertThat(r.stop()).isZero();
+        }
+    }
 }
