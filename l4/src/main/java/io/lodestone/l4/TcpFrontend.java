@@ -9,6 +9,7 @@ import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.Rule;
 import io.lodestone.l4.internal.TcpListener;
+import io.lodestone.tls.ServerTls;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,8 +43,9 @@ import java.util.Set;
  * A frontend may route connections with rules over the connection ({@link Builder#rule},
  * {@link Builder#acl}, or a whole {@link Builder#routing(Routing) connection-only table}): the
  * source address ({@link Acl#source(String...)}), the local port, backend states and random
- * fractions (SNI and ALPN read {@code null} until TLS passthrough). Each connection is decided once,
- * when it is accepted, before anything is read: it goes to the backend of the first {@code use} rule
+ * fractions, and with TLS the SNI name and ALPN protocol (below). Each connection is decided once:
+ * when it is accepted, before anything is read (with TLS: once the ClientHello is read or the
+ * handshake is done); it goes to the backend of the first {@code use} rule
  * that matches (to its backup when that backend has no usable server), is closed by a
  * {@code reject}, or goes to the default backend. Without a default backend an undecided connection
  * is closed.
@@ -54,6 +56,28 @@ import java.util.Set;
  *     .rule(Rule.when(Acl.not(Acl.source("192.0.2.0/24"))).reject())
  *     .defaultBackend("db", "db-replica");   // the replica takes over when db has no usable server
  * }</pre>
+ *
+ * <h2>TLS</h2>
+ * <ul>
+ * <li><b>Passthrough</b> ({@link Builder#tlsPassthrough()}): the frontend reads the client's
+ *     ClientHello without terminating TLS, routes on its SNI name and ALPN protocol
+ *     ({@link Acl#sni(String...)}, {@link Acl#alpn(String...)}; the ALPN value is the first protocol
+ *     the client offered), then relays every byte, the ClientHello included, untouched to the chosen
+ *     backend, whose servers terminate TLS with their own keys. A connection whose first bytes are not
+ *     a TLS ClientHello is closed; so is one that sends no whole ClientHello within the client
+ *     timeout.
+ * <pre>{@code
+ * TcpFrontend.bind(443)
+ *     .tlsPassthrough()
+ *     .rule(Rule.when(Acl.sni("shop.example.com")).use("shop"))
+ *     .rule(Rule.when(Acl.sni("*.api.example.com")).use("api"))
+ *     .defaultBackend("www");
+ * }</pre></li>
+ * <li><b>Termination</b> ({@link Builder#tls(ServerTls)}): the frontend completes the TLS handshake
+ *     with the certificate chosen by SNI, routes on the negotiated SNI name and ALPN protocol, and
+ *     relays the plaintext to the backend. A failed handshake closes the connection before any
+ *     backend is contacted.</li>
+ * </ul>
  *
  * <h2>Behaviour</h2>
  * <ul>
@@ -111,6 +135,8 @@ public final class TcpFrontend implements Frontend {
     private final boolean hasRules;
     private final Duration clientTimeout;
     private final int maxConnections;
+    private final boolean tlsPassthrough;
+    private final ServerTls tls;
 
     private TcpFrontend(Builder b, Routing table) {
         this.name = b.name != null ? b.name : "tcp-" + b.bindAddresses.get(0).getPort();
@@ -119,6 +145,8 @@ public final class TcpFrontend implements Frontend {
         this.hasRules = Builder.hasRules(table);
         this.clientTimeout = b.clientTimeout;
         this.maxConnections = b.maxConnections;
+        this.tlsPassthrough = b.tlsPassthrough;
+        this.tls = b.tls;
     }
 
     /**
@@ -186,6 +214,16 @@ public final class TcpFrontend implements Frontend {
         return maxConnections;
     }
 
+    /** Whether connections are TLS passed through, routed on their ClientHello's SNI and ALPN. */
+    public boolean tlsPassthrough() {
+        return tlsPassthrough;
+    }
+
+    /** The TLS this frontend terminates, or {@code null} when it relays bytes as they come. */
+    public ServerTls tls() {
+        return tls;
+    }
+
     @Override
     public Set<String> backendNames() {
         return table.backendNames();
@@ -210,6 +248,8 @@ public final class TcpFrontend implements Frontend {
         private Routing wholeTable;
         private Duration clientTimeout = Duration.ofMinutes(5);
         private int maxConnections;
+        private boolean tlsPassthrough;
+        private ServerTls tls;
 
         Builder(InetSocketAddress first) {
             bindAddresses.add(first);
@@ -358,11 +398,32 @@ public final class TcpFrontend implements Frontend {
         }
 
         /**
+         * Passes TLS through: each connection's ClientHello is read (not terminated), the route is
+         * decided on its SNI name and first ALPN protocol, and the bytes are relayed untouched.
+         * Excludes {@link #tls(ServerTls)}.
+         */
+        public Builder tlsPassthrough() {
+            this.tlsPassthrough = true;
+            return this;
+        }
+
+        /**
+         * Terminates TLS with {@code tls} and relays the plaintext; the route is decided after the
+         * handshake, on the SNI name and the ALPN protocol it negotiated. Excludes
+         * {@link #tlsPassthrough()}.
+         */
+        public Builder tls(ServerTls tls) {
+            this.tls = Objects.requireNonNull(tls, "tls");
+            return this;
+        }
+
+        /**
          * Returns the immutable frontend. The builder stays usable.
          *
          * @throws IllegalArgumentException when nothing routes the connections (no default backend and
          *     no rule), when a whole routing table is given beside rules, ACLs or a default backend, or
-         *     when the routing does not build (an HTTP condition or action, an unknown named ACL)
+         *     when the routing does not build (an HTTP condition or action, an unknown named ACL),
+         *     or when both {@link #tls(ServerTls)} and {@link #tlsPassthrough()} are set
          */
         @Override
         public TcpFrontend build() {
@@ -370,6 +431,10 @@ public final class TcpFrontend implements Frontend {
             if (wholeTable != null && routingTouched) {
                 throw new IllegalArgumentException(label + " routing: " + wholeTable
                         + " (expected: either routing(Routing) or rule/acl/defaultBackend, not both)");
+            }
+            if (tls != null && tlsPassthrough) {
+                throw new IllegalArgumentException(label + " tls: " + tls
+                        + " (expected: either tls(ServerTls) to terminate or tlsPassthrough(), not both)");
             }
             Routing table = wholeTable != null ? wholeTable : routing.build();
             if (table.defaultBackend() == null && !hasRules(table)) {

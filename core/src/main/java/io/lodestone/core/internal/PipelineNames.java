@@ -3,10 +3,13 @@ package io.lodestone.core.internal;
 /**
  * The names of the handlers Lodestone puts in channel pipelines, and their order, in one place.
  *
- * <p>L4 client channel: {@link #RELAY} (which also runs the pair's idle timer).
+ * <p>L4 client channel: {@link #TLS} (TLS termination, when the frontend has it) or
+ * {@link #CLIENT_HELLO} (TLS passthrough: reads the ClientHello, removes itself and passes the bytes
+ * on untouched) → {@link #RELAY} (which also runs the pair's idle timer).
  * <br>L4 server channel: {@link #PROXY_PROTOCOL} (removed once the header is written) → {@link #RELAY}.
  *
- * <p>L7 client channel: {@link #HTTP_TIMEOUT} (request-head and keep-alive timers, sees raw bytes)
+ * <p>L7 client channel: {@link #TLS} (on TLS frontends; first, so every later handler sees
+ * plaintext) → {@link #HTTP_TIMEOUT} (request-head and keep-alive timers, sees raw bytes)
  * → {@link #HTTP_DECODER} (request decoder, line and header-block limits) → {@link #HTTP_ENCODER}
  * (response encoder) → request validation handlers (between the codec and the proxy handler; they see
  * decoded {@code HttpRequest}/{@code HttpContent} objects and must pass other messages on)
@@ -25,6 +28,14 @@ public final class PipelineNames {
     public static final String RELAY = "lodestone.relay";
     /** Writes the PROXY protocol header before the first relayed byte. */
     public static final String PROXY_PROTOCOL = "lodestone.proxy-protocol";
+
+    /**
+     * The TLS handler of a client connection (an SNI handler that replaces itself with the
+     * {@code SslHandler} once it has chosen the certificate). Always first in the pipeline.
+     */
+    public static final String TLS = "lodestone.tls";
+    /** L4 TLS passthrough: buffers the ClientHello, fires its SNI and ALPN, passes the bytes on untouched. */
+    public static final String CLIENT_HELLO = "lodestone.client-hello";
 
     /** L7: closes a client connection idle between requests, answers 408 to a request head that is too slow. */
     public static final String HTTP_TIMEOUT = "lodestone.http-timeout";

@@ -19,7 +19,15 @@ import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+import io.lodestone.l4.TcpFrontend;
+import io.lodestone.tls.ClientHelloEvent;
+import io.lodestone.tls.TlsInfo;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -52,6 +60,11 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     private Channel connecting;
     private ArrayList<ServerRuntime> tried;
     private ArrayList<Object> pending;
+    /** TLS frontends: the route waits for the ClientHello or the handshake. */
+    private boolean awaitingTls;
+    /** Closes a TLS connection that sends no ClientHello or does not finish its handshake in time. */
+    private ScheduledFuture<?> tlsTimer;
+    private boolean inactive;
 
     TcpConnection(TcpListener listener) {
         this.listener = listener;
@@ -81,7 +94,53 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
         ctx.fireChannelActive();
-        backend = listener.route(client);
+        TcpFrontend frontend = listener.frontend();
+        if (frontend.tls() != null || frontend.tlsPassthrough()) {
+            // the route waits for the ClientHello (passthrough) or the handshake (termination)
+            awaitingTls = true;
+            Duration timeout = frontend.clientTimeout();
+            if (!timeout.isZero()) {
+                tlsTimer = ctx.executor().schedule(this::tlsTimedOut, timeout.toNanos(), TimeUnit.NANOSECONDS);
+            }
+            if (frontend.tls() != null) {
+                ctx.read();
+            }
+            return;
+        }
+        route(null, null);
+    }
+
+    private void tlsTimedOut() {
+        if (awaitingTls) {
+            if (log.isDebugEnabled()) {
+                log.debug("{}: no TLS ClientHello or handshake from {} within the client timeout",
+                        listener.frontend().name(), client.remoteAddress());
+            }
+            client.close();
+        }
+    }
+
+    private void tlsDecided(boolean success, String sni, String alpn, Object cause) {
+        if (!awaitingTls) {
+            return;
+        }
+        awaitingTls = false;
+        if (tlsTimer != null) {
+            tlsTimer.cancel(false);
+            tlsTimer = null;
+        }
+        if (!success) {
+            if (log.isDebugEnabled()) {
+                log.debug("{}: TLS from {} failed: {}", listener.frontend().name(), client.remoteAddress(), cause);
+            }
+            client.close();
+            return;
+        }
+        route(sni, alpn);
+    }
+
+    private void route(String sni, String alpn) {
+        backend = listener.route(client, sni, alpn);
         if (backend == null) {
             client.close();
             return;
@@ -100,6 +159,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     /** Bytes that arrive before the server connection is up (epoll reads on a FIN) wait here. */
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (inactive) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         if (pending == null) {
             pending = new ArrayList<>(2);
         }
@@ -108,6 +171,18 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ClientHelloEvent hello) {
+            List<String> offered = hello.isSuccess() ? hello.clientHello().applicationProtocols() : List.of();
+            tlsDecided(hello.isSuccess(), hello.isSuccess() ? hello.clientHello().serverName() : null,
+                    offered.isEmpty() ? null : offered.get(0), hello.cause());
+            return;
+        }
+        if (evt instanceof SslHandshakeCompletionEvent handshake) {
+            TlsInfo info = handshake.isSuccess() ? TlsInfo.of(ctx.channel()) : null;
+            tlsDecided(handshake.isSuccess(), info == null ? null : info.serverName(),
+                    info == null ? null : info.applicationProtocol(), handshake.cause());
+            return;
+        }
         // an early FIN is kept (the client may wait for a reply) and seen by the relay through isInputShutdown()
         if (!(evt instanceof ChannelInputShutdownEvent)) {
             ctx.fireUserEventTriggered(evt);
@@ -116,6 +191,12 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        inactive = true;
+        awaitingTls = false;
+        if (tlsTimer != null) {
+            tlsTimer.cancel(false);
+            tlsTimer = null;
+        }
         releasePending();
         Channel attempt = connecting;
         if (attempt != null) {

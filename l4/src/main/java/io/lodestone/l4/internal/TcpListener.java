@@ -3,11 +3,13 @@ package io.lodestone.l4.internal;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.internal.ConnectionView;
 import io.lodestone.l4.TcpFrontend;
+import io.lodestone.tls.ClientHello;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
@@ -137,6 +139,11 @@ public final class TcpListener implements Listener {
                     @Override
                     protected void initChannel(Channel ch) {
                         channels.add(ch);
+                        if (frontend.tls() != null) {
+                            ch.pipeline().addLast(PipelineNames.TLS, frontend.tls().newHandler());
+                        } else if (frontend.tlsPassthrough()) {
+                            ch.pipeline().addLast(PipelineNames.CLIENT_HELLO, ClientHello.newPeekHandler());
+                        }
                         ch.pipeline().addLast(new TcpConnection(TcpListener.this));
                     }
                 });
@@ -163,12 +170,20 @@ public final class TcpListener implements Listener {
      * {@code null} when the router rejects it.
      */
     BackendRuntime route(Channel client) {
+        return route(client, null, null);
+    }
+
+    /**
+     * {@link #route(Channel)} with the TLS facts of the connection: the SNI name and ALPN protocol
+     * from its ClientHello (passthrough) or its handshake (termination); either may be {@code null}.
+     */
+    BackendRuntime route(Channel client, String sni, String alpn) {
         if (router == null) {
             return backend;
         }
         InetSocketAddress local = (InetSocketAddress) client.localAddress();
         Decision d = router.route(new ConnectionView((InetSocketAddress) client.remoteAddress(),
-                local == null ? 0 : local.getPort(), null, null));
+                local == null ? 0 : local.getPort(), sni, alpn));
         if (d instanceof Decision.Forward forward) {
             return context.backend(forward.backend());
         }
