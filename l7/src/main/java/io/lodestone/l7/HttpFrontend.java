@@ -9,6 +9,7 @@ import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.Rule;
 import io.lodestone.l7.internal.HttpListener;
+import io.lodestone.tls.ServerTls;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -92,6 +93,8 @@ public final class HttpFrontend implements Frontend {
     private final int minRetryConcurrency;
     private final int maxIdlePerServer;
     private final Duration poolIdleTimeout;
+    private final ServerTls tls;
+    private final String hsts;
 
     private HttpFrontend(Builder b, Routing table) {
         this.name = b.name != null ? b.name : "http-" + b.bindAddresses.get(0).getPort();
@@ -114,6 +117,9 @@ public final class HttpFrontend implements Frontend {
         this.minRetryConcurrency = b.minRetryConcurrency;
         this.maxIdlePerServer = b.maxIdlePerServer;
         this.poolIdleTimeout = b.poolIdleTimeout;
+        this.tls = b.tls;
+        this.hsts = b.hstsMaxAge == null ? null
+                : "max-age=" + b.hstsMaxAge.getSeconds() + (b.hstsIncludeSubDomains ? "; includeSubDomains" : "");
     }
 
     /** Returns a builder for a frontend listening on this port on every interface. */
@@ -242,6 +248,19 @@ public final class HttpFrontend implements Frontend {
         return poolIdleTimeout;
     }
 
+    /** The TLS this frontend terminates (HTTPS), or {@code null} for plain HTTP. */
+    public ServerTls tls() {
+        return tls;
+    }
+
+    /**
+     * The {@code Strict-Transport-Security} value added to every response of this TLS frontend
+     * (such as {@code max-age=31536000; includeSubDomains}), or {@code null} when HSTS is off.
+     */
+    public String hsts() {
+        return hsts;
+    }
+
     @Override
     public Set<String> backendNames() {
         return table.backendNames();
@@ -280,6 +299,10 @@ public final class HttpFrontend implements Frontend {
         private int minRetryConcurrency = 3;
         private int maxIdlePerServer = 64;
         private Duration poolIdleTimeout = Duration.ofSeconds(60);
+
+        private ServerTls tls;
+        private Duration hstsMaxAge;
+        private boolean hstsIncludeSubDomains;
 
         Builder(InetSocketAddress first) {
             bindAddresses.add(first);
@@ -497,6 +520,40 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
+        /**
+         * Terminates TLS with {@code tls} (HTTPS): the handshake comes before the HTTP codec, the
+         * SNI name and ALPN protocol are visible to rules ({@link Acl#sni(String...)}), and requests
+         * are forwarded with {@code X-Forwarded-Proto: https} (and {@code proto=https} in
+         * {@code Forwarded}).
+         *
+         * <pre>{@code
+         * HttpFrontend.bind(443)
+         *     .tls(ServerTls.builder().certificate(TlsCertificate.pem(crt, key)).alpn("h2", "http/1.1").build())
+         *     .hsts(Duration.ofDays(365), true)
+         *     .defaultBackend("web");
+         * }</pre>
+         */
+        public Builder tls(ServerTls tls) {
+            this.tls = Objects.requireNonNull(tls, "tls");
+            return this;
+        }
+
+        /**
+         * Adds {@code Strict-Transport-Security: max-age=SECONDS[; includeSubDomains]} to every
+         * response (the servers' and the proxy's own) of this TLS frontend, replacing one the server
+         * sent. Requires {@link #tls(ServerTls)}.
+         *
+         * @throws IllegalArgumentException when {@code maxAge} is null or negative
+         */
+        public Builder hsts(Duration maxAge, boolean includeSubDomains) {
+            if (maxAge == null || maxAge.isNegative()) {
+                throw new IllegalArgumentException("frontend hsts maxAge: " + maxAge + " (expected: >= 0)");
+            }
+            this.hstsMaxAge = maxAge;
+            this.hstsIncludeSubDomains = includeSubDomains;
+            return this;
+        }
+
         private static Duration positive(String field, Duration d) {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException("frontend " + field + ": " + d + " (expected: > 0)");
@@ -526,7 +583,8 @@ public final class HttpFrontend implements Frontend {
          *
          * @throws IllegalArgumentException when nothing routes the requests (no default backend, no
          *     rule, no virtual host), when a whole routing table is given beside rules, ACLs, virtual
-         *     hosts or a default backend, or when the routing does not build (an unknown named ACL)
+         *     hosts or a default backend, when the routing does not build (an unknown named ACL), or
+         *     when HSTS is set without TLS
          */
         @Override
         public HttpFrontend build() {
@@ -534,6 +592,9 @@ public final class HttpFrontend implements Frontend {
             if (wholeTable != null && routingTouched) {
                 throw new IllegalArgumentException(label + " routing: " + wholeTable
                         + " (expected: either routing(Routing) or rule/acl/virtualHost/defaultBackend, not both)");
+            }
+            if (hstsMaxAge != null && tls == null) {
+                throw new IllegalArgumentException(label + " hsts: " + hstsMaxAge + " (expected: only on a TLS frontend, with tls(ServerTls))");
             }
             Routing table = wholeTable != null ? wholeTable : routing.build();
             if (table.defaultBackend() == null && !hasRules(table)) {

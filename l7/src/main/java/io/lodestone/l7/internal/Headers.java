@@ -20,6 +20,7 @@ final class Headers {
     static final AsciiString FORWARDED = AsciiString.cached("forwarded");
     static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
     static final AsciiString HTTP = AsciiString.cached("http");
+    static final AsciiString HTTPS = AsciiString.cached("https");
 
     private Headers() {
     }

@@ -44,11 +44,17 @@ final class HttpPipeline {
         ClientTimeouts timeouts = new ClientTimeouts(f.clientTimeout().toNanos(), f.keepAliveTimeout().toNanos(), proxy);
         proxy.timeouts = timeouts;
         ChannelPipeline p = ch.pipeline();
+        if (f.tls() != null) {
+            p.addLast(PipelineNames.TLS, f.tls().newHandler());
+        }
         p.addLast(PipelineNames.HTTP_TIMEOUT, timeouts);
         p.addLast(PipelineNames.HTTP_DECODER, new StrictRequestDecoder(config, f.maxHeaderCount(),
                 f.maxBodySize() == 0 ? Long.MAX_VALUE : f.maxBodySize()));
         p.addLast(PipelineNames.HTTP_ENCODER, encoder);
         addRequestValidation(p, f);
+        if (f.hsts() != null) {
+            p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));
+        }
         p.addLast(PipelineNames.HTTP_PROXY, proxy);
     }
 

@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.tls.TlsInfo;
 import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
@@ -13,6 +14,7 @@ import io.lodestone.l7.HttpFrontend;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -86,6 +88,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private Channel client;
     private BackendPool pool;
     private InetSocketAddress source;
+    /** Whether the client connection is TLS (an HTTPS frontend). */
+    private final boolean secure;
+    /** The client connection's handshake facts, read at its first request; {@code null} without TLS. */
+    private TlsInfo tlsInfo;
     private int localPortNumber;
     private String clientIp;
     private String localPort;
@@ -136,6 +142,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         this.context = listener.context();
         this.encoder = encoder;
         this.requestIdHeader = frontend.requestIdHeader();
+        this.secure = frontend.tls() != null;
     }
 
     @Override
@@ -322,7 +329,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         requestId = id;
         Headers.originForm(req);
 
-        NettyRequestView view = new NettyRequestView(source, localPortNumber, req);
+        if (secure && tlsInfo == null) {
+            // an HTTP/2 stream's TLS is its connection's (an accepted connection's parent is the server channel)
+            Channel parent = client.parent();
+            tlsInfo = TlsInfo.of(parent == null || parent instanceof ServerChannel ? client : parent);
+        }
+        NettyRequestView view = tlsInfo == null ? new NettyRequestView(source, localPortNumber, req)
+                : new NettyRequestView(source, localPortNumber, req, tlsInfo.serverName(), tlsInfo.applicationProtocol());
         Decision decision = listener.router().route(view);
         if (!(decision instanceof Decision.Forward forward)) {
             answer(req, decision);
@@ -444,7 +457,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         if (frontend.forwardedFor()) {
             Headers.append(h, Headers.X_FORWARDED_FOR, clientIp);
-            h.set(Headers.X_FORWARDED_PROTO, Headers.HTTP);
+            h.set(Headers.X_FORWARDED_PROTO, secure ? Headers.HTTPS : Headers.HTTP);
             if (host != null) {
                 h.set(Headers.X_FORWARDED_HOST, host);
             }
@@ -469,7 +482,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (host != null) {
             sb.append(";host=\"").append(host.replace("\"", "")).append('"');
         }
-        return sb.append(";proto=http").toString();
+        return sb.append(secure ? ";proto=https" : ";proto=http").toString();
     }
 
     private String viaValue(HttpVersion version) {

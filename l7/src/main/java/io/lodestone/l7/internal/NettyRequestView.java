@@ -22,7 +22,12 @@ final class NettyRequestView extends HttpRequestView {
      * @param request the request, its target already in origin form
      */
     NettyRequestView(InetSocketAddress source, int localPort, HttpRequest request) {
-        super(source, localPort, null, null, request.method().name(), request.uri());
+        this(source, localPort, request, null, null);
+    }
+
+    /** A view of a request on a TLS connection, with its SNI name and ALPN protocol (either may be {@code null}). */
+    NettyRequestView(InetSocketAddress source, int localPort, HttpRequest request, String sni, String alpn) {
+        super(source, localPort, sni, alpn, request.method().name(), request.uri());
         this.headers = request.headers();
     }
 
