@@ -95,6 +95,12 @@ public final class HttpFrontend implements Frontend {
     private final Duration poolIdleTimeout;
     private final ServerTls tls;
     private final String hsts;
+    private final boolean h2c;
+    private final int http2MaxConcurrentStreams;
+    private final int http2MaxHeaderListSize;
+    private final int http2InitialWindowSize;
+    private final int http2MaxResets;
+    private final int http2ResetWindowSeconds;
 
     private HttpFrontend(Builder b, Routing table) {
         this.name = b.name != null ? b.name : "http-" + b.bindAddresses.get(0).getPort();
@@ -120,6 +126,12 @@ public final class HttpFrontend implements Frontend {
         this.tls = b.tls;
         this.hsts = b.hstsMaxAge == null ? null
                 : "max-age=" + b.hstsMaxAge.getSeconds() + (b.hstsIncludeSubDomains ? "; includeSubDomains" : "");
+        this.h2c = b.h2c;
+        this.http2MaxConcurrentStreams = b.http2MaxConcurrentStreams;
+        this.http2MaxHeaderListSize = b.http2MaxHeaderListSize;
+        this.http2InitialWindowSize = b.http2InitialWindowSize;
+        this.http2MaxResets = b.http2MaxResets;
+        this.http2ResetWindowSeconds = b.http2ResetWindowSeconds;
     }
 
     /** Returns a builder for a frontend listening on this port on every interface. */
@@ -261,6 +273,36 @@ public final class HttpFrontend implements Frontend {
         return hsts;
     }
 
+    /** Whether plain-text connections that start with the HTTP/2 preface speak HTTP/2 (h2c with prior knowledge). */
+    public boolean h2c() {
+        return h2c;
+    }
+
+    /** HTTP/2: the most streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+    public int http2MaxConcurrentStreams() {
+        return http2MaxConcurrentStreams;
+    }
+
+    /** HTTP/2: the largest header list accepted, in bytes (SETTINGS_MAX_HEADER_LIST_SIZE). */
+    public int http2MaxHeaderListSize() {
+        return http2MaxHeaderListSize;
+    }
+
+    /** HTTP/2: the initial flow-control window of each stream, in bytes (SETTINGS_INITIAL_WINDOW_SIZE). */
+    public int http2InitialWindowSize() {
+        return http2InitialWindowSize;
+    }
+
+    /** HTTP/2: the most RST_STREAM frames a client may send per {@link #http2ResetWindowSeconds()} before it is disconnected. */
+    public int http2MaxResets() {
+        return http2MaxResets;
+    }
+
+    /** HTTP/2: the window, in seconds, over which {@link #http2MaxResets()} counts. */
+    public int http2ResetWindowSeconds() {
+        return http2ResetWindowSeconds;
+    }
+
     @Override
     public Set<String> backendNames() {
         return table.backendNames();
@@ -303,6 +345,12 @@ public final class HttpFrontend implements Frontend {
         private ServerTls tls;
         private Duration hstsMaxAge;
         private boolean hstsIncludeSubDomains;
+        private boolean h2c;
+        private int http2MaxConcurrentStreams = 128;
+        private int http2MaxHeaderListSize = 16 * 1024;
+        private int http2InitialWindowSize = 64 * 1024 - 1;
+        private int http2MaxResets = 200;
+        private int http2ResetWindowSeconds = 30;
 
         Builder(InetSocketAddress first) {
             bindAddresses.add(first);
@@ -551,6 +599,47 @@ public final class HttpFrontend implements Frontend {
             }
             this.hstsMaxAge = maxAge;
             this.hstsIncludeSubDomains = includeSubDomains;
+            return this;
+        }
+
+        /**
+         * Accepts HTTP/2 over plain TCP from clients that start with the HTTP/2 connection preface
+         * (h2c with prior knowledge; default off); other connections speak HTTP/1.1 as before. On
+         * TLS frontends HTTP/2 is chosen by ALPN instead: offer {@code h2} in the
+         * {@link ServerTls.Builder#alpn(String...) ServerTls's ALPN list}. Either way each stream is
+         * routed by the same rules and forwarded to the HTTP/1.1 backends.
+         */
+        public Builder h2c(boolean on) {
+            this.h2c = on;
+            return this;
+        }
+
+        /**
+         * Sets the HTTP/2 limits (defaults 128 streams, 16 KiB, 65535 bytes): concurrent streams per
+         * connection, header list size, and the initial flow-control window of each stream.
+         *
+         * @throws IllegalArgumentException when a value is out of range
+         */
+        public Builder http2Limits(int maxConcurrentStreams, int maxHeaderListSize, int initialWindowSize) {
+            this.http2MaxConcurrentStreams = atLeast("http2Limits maxConcurrentStreams", maxConcurrentStreams, 1);
+            this.http2MaxHeaderListSize = atLeast("http2Limits maxHeaderListSize", maxHeaderListSize, 1024);
+            this.http2InitialWindowSize = atLeast("http2Limits initialWindowSize", initialWindowSize, 1);
+            return this;
+        }
+
+        /**
+         * Bounds stream resets (CVE-2023-44487, "rapid reset"; default 200 per 30 s): a client that
+         * sends more than {@code maxResets} RST_STREAM frames within {@code window} is disconnected
+         * with GOAWAY ENHANCE_YOUR_CALM.
+         *
+         * @throws IllegalArgumentException when {@code maxResets} is below 1 or the window is under a second
+         */
+        public Builder http2ResetFloodLimit(int maxResets, Duration window) {
+            if (window == null || window.getSeconds() < 1 || window.getSeconds() > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("frontend http2ResetFloodLimit window: " + window + " (expected: >= 1 s)");
+            }
+            this.http2MaxResets = atLeast("http2ResetFloodLimit maxResets", maxResets, 1);
+            this.http2ResetWindowSeconds = (int) window.getSeconds();
             return this;
         }
 

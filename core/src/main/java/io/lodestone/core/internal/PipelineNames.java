@@ -9,11 +9,15 @@ package io.lodestone.core.internal;
  * <br>L4 server channel: {@link #PROXY_PROTOCOL} (removed once the header is written) → {@link #RELAY}.
  *
  * <p>L7 client channel: {@link #TLS} (on TLS frontends; first, so every later handler sees
- * plaintext) → {@link #HTTP_TIMEOUT} (request-head and keep-alive timers, sees raw bytes)
+ * plaintext) → {@link #PROTOCOL} (when the frontend speaks HTTP/2: ALPN or the h2c preface
+ * decides, then it leaves, adding either the HTTP/1.1 handlers below or {@link #HTTP2_CODEC} →
+ * {@link #HTTP2_MULTIPLEX} → {@link #HTTP2_ERRORS}) → {@link #HTTP_TIMEOUT} (request-head and keep-alive timers, sees raw bytes)
  * → {@link #HTTP_DECODER} (request decoder, line and header-block limits) → {@link #HTTP_ENCODER}
  * (response encoder) → request validation handlers (between the codec and the proxy handler; they see
  * decoded {@code HttpRequest}/{@code HttpContent} objects and must pass other messages on)
  * → {@link #HSTS} (TLS frontends with HSTS: adds the header to outgoing responses) → {@link #HTTP_PROXY}.
+ * <br>L7 HTTP/2 stream channel: {@link #HTTP_TIMEOUT} → {@link #HTTP2_STREAM_CODEC} →
+ * {@link #HTTP2_REQUESTS} → request validation handlers → {@link #HSTS} → {@link #HTTP_PROXY}.
  * <br>L7 server channel: {@link #HTTP_ENCODER} (request encoder) → {@link #HTTP_DECODER} (response
  * decoder) → response validation handlers → {@link #IDLE} (the backend's server timeout)
  * → {@link #HTTP_BACKEND}.
@@ -37,6 +41,18 @@ public final class PipelineNames {
     /** L4 TLS passthrough: buffers the ClientHello, fires its SNI and ALPN, passes the bytes on untouched. */
     public static final String CLIENT_HELLO = "lodestone.client-hello";
 
+    /** L7: chooses HTTP/2 or HTTP/1.1 for a client connection (ALPN or the h2c preface), then leaves. */
+    public static final String PROTOCOL = "lodestone.protocol";
+    /** L7: the HTTP/2 frame codec of a client connection. */
+    public static final String HTTP2_CODEC = "lodestone.http2-codec";
+    /** L7: the HTTP/2 stream multiplexer, one child channel per stream. */
+    public static final String HTTP2_MULTIPLEX = "lodestone.http2-multiplex";
+    /** L7: closes an HTTP/2 connection on an error the codec has already answered with GOAWAY. */
+    public static final String HTTP2_ERRORS = "lodestone.http2-errors";
+    /** L7: turns an HTTP/2 stream's frames into HTTP/1 objects and back. */
+    public static final String HTTP2_STREAM_CODEC = "lodestone.http2-stream-codec";
+    /** L7: shapes an HTTP/2 stream's requests like the HTTP/1.1 decoder's (no extension headers, head then body). */
+    public static final String HTTP2_REQUESTS = "lodestone.http2-requests";
     /** L7: adds {@code Strict-Transport-Security} to the responses of a TLS frontend. */
     public static final String HSTS = "lodestone.hsts";
     /** L7: closes a client connection idle between requests, answers 408 to a request head that is too slow. */

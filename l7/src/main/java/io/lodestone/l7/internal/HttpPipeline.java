@@ -8,6 +8,19 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpRequestEncoder;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 
@@ -30,8 +43,38 @@ final class HttpPipeline {
     private HttpPipeline() {
     }
 
-    /** Sets up an accepted client connection. */
+    /**
+     * Sets up an accepted client connection: TLS first on TLS frontends, then, when the frontend
+     * speaks HTTP/2 (ALPN h2 offered, or h2c), a handler that chooses between the HTTP/2 and the
+     * HTTP/1.1 pipeline once it knows the protocol; else the HTTP/1.1 pipeline directly.
+     */
     static void initClient(Channel ch, HttpListener listener) {
+        HttpFrontend f = listener.frontend();
+        ChannelPipeline p = ch.pipeline();
+        if (f.tls() != null) {
+            p.addLast(PipelineNames.TLS, f.tls().newHandler());
+            if (f.tls().applicationProtocols().contains(ApplicationProtocolNames.HTTP_2)) {
+                p.addLast(PipelineNames.PROTOCOL, new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
+                    @Override
+                    protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+                        if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                            addHttp2(ctx.pipeline(), listener);
+                        } else {
+                            addHttp1(ctx.pipeline(), listener);
+                        }
+                    }
+                });
+                return;
+            }
+        } else if (f.h2c()) {
+            p.addLast(PipelineNames.PROTOCOL, new PriorKnowledge(listener));
+            return;
+        }
+        addHttp1(p, listener);
+    }
+
+    /** The HTTP/1.1 client pipeline: timers, strict decoder, encoder, validation, HSTS, proxy handler. */
+    static void addHttp1(ChannelPipeline p, HttpListener listener) {
         HttpFrontend f = listener.frontend();
         HttpDecoderConfig config = new HttpDecoderConfig()
                 .setMaxInitialLineLength(f.maxInitialLineLength())
@@ -43,10 +86,6 @@ final class HttpPipeline {
         HttpProxyHandler proxy = new HttpProxyHandler(listener, encoder);
         ClientTimeouts timeouts = new ClientTimeouts(f.clientTimeout().toNanos(), f.keepAliveTimeout().toNanos(), proxy);
         proxy.timeouts = timeouts;
-        ChannelPipeline p = ch.pipeline();
-        if (f.tls() != null) {
-            p.addLast(PipelineNames.TLS, f.tls().newHandler());
-        }
         p.addLast(PipelineNames.HTTP_TIMEOUT, timeouts);
         p.addLast(PipelineNames.HTTP_DECODER, new StrictRequestDecoder(config, f.maxHeaderCount(),
                 f.maxBodySize() == 0 ? Long.MAX_VALUE : f.maxBodySize()));
@@ -56,6 +95,98 @@ final class HttpPipeline {
             p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));
         }
         p.addLast(PipelineNames.HTTP_PROXY, proxy);
+    }
+
+    /**
+     * The HTTP/2 connection pipeline: the frame codec (with the frontend's limits and the
+     * stream-reset bound) and the multiplexer, which gives each stream a child channel set up by
+     * {@link #addHttp2Stream}.
+     */
+    static void addHttp2(ChannelPipeline p, HttpListener listener) {
+        HttpFrontend f = listener.frontend();
+        Http2Settings settings = Http2Settings.defaultSettings()
+                .maxConcurrentStreams(f.http2MaxConcurrentStreams())
+                .maxHeaderListSize(f.http2MaxHeaderListSize())
+                .initialWindowSize(f.http2InitialWindowSize());
+        p.addLast(PipelineNames.HTTP2_CODEC, Http2FrameCodecBuilder.forServer()
+                .initialSettings(settings)
+                .decoderEnforceMaxRstFramesPerWindow(f.http2MaxResets(), f.http2ResetWindowSeconds())
+                .build());
+        p.addLast(PipelineNames.HTTP2_MULTIPLEX, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel stream) {
+                addHttp2Stream(stream.pipeline(), listener);
+            }
+        }));
+        p.addLast(PipelineNames.HTTP2_ERRORS, Http2ConnectionErrors.INSTANCE);
+    }
+
+    /**
+     * Ends an HTTP/2 connection whose codec reported an error it has already answered (a GOAWAY such
+     * as ENHANCE_YOUR_CALM for a reset flood): closes it without a stack trace in the log.
+     */
+    @ChannelHandler.Sharable
+    private static final class Http2ConnectionErrors extends io.netty.channel.ChannelInboundHandlerAdapter {
+        static final Http2ConnectionErrors INSTANCE = new Http2ConnectionErrors();
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close();
+        }
+    }
+
+    /**
+     * One HTTP/2 stream, which carries one request: timers, the frame-to-HTTP/1 object codec,
+     * validation, HSTS and its own proxy handler. The HTTP/1-only decoder and encoder are not used;
+     * the proxy handler's encoder is a detached one it only sets flags on.
+     */
+    static void addHttp2Stream(ChannelPipeline p, HttpListener listener) {
+        HttpFrontend f = listener.frontend();
+        HttpProxyHandler proxy = new HttpProxyHandler(listener, new Codecs.ResponseEncoder());
+        ClientTimeouts timeouts = new ClientTimeouts(f.clientTimeout().toNanos(), f.keepAliveTimeout().toNanos(), proxy);
+        proxy.timeouts = timeouts;
+        p.addLast(PipelineNames.HTTP_TIMEOUT, timeouts);
+        p.addLast(PipelineNames.HTTP2_STREAM_CODEC, new Http2StreamFrameToHttpObjectCodec(true));
+        p.addLast(PipelineNames.HTTP2_REQUESTS, Http2RequestAdapter.INSTANCE);
+        addRequestValidation(p, f);
+        if (f.hsts() != null) {
+            p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));
+        }
+        p.addLast(PipelineNames.HTTP_PROXY, proxy);
+    }
+
+    /**
+     * h2c with prior knowledge: waits for the first bytes, then sets up HTTP/2 when they are the
+     * connection preface and HTTP/1.1 otherwise, and leaves, handing the bytes on.
+     */
+    private static final class PriorKnowledge extends ByteToMessageDecoder {
+        private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        private final HttpListener listener;
+
+        PriorKnowledge(HttpListener listener) {
+            this.listener = listener;
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+            int n = Math.min(in.readableBytes(), PREFACE.length);
+            boolean h2 = true;
+            for (int i = 0; i < n; i++) {
+                if (in.getByte(in.readerIndex() + i) != PREFACE[i]) {
+                    h2 = false;
+                    break;
+                }
+            }
+            if (h2 && n < PREFACE.length) {
+                return;
+            }
+            if (h2) {
+                addHttp2(ctx.pipeline(), listener);
+            } else {
+                addHttp1(ctx.pipeline(), listener);
+            }
+            ctx.pipeline().remove(this);
+        }
     }
 
     /**

@@ -1,0 +1,197 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.tls.ServerTls;
+import io.netty.pkitesting.X509Bundle;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** HTTP/2 from clients (ALPN h2 and h2c prior knowledge) to HTTP/1.1 backends, and the rapid-reset bound. */
+class Http2Test {
+
+    private Proxy proxy;
+
+    @AfterEach
+    void close() {
+        if (proxy != null) {
+            // HTTP/2 connections are not drained with GOAWAY yet: do not wait for the clients to leave
+            proxy.close(Duration.ofMillis(300));
+        }
+    }
+
+    @Test
+    void hundredConcurrentStreamsOverTlsAreAllAnsweredByAnHttp11Backend() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        try (ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"));
+             RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).hsts(Duration.ofHours(1), false).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            HttpClient client = HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca))
+                    .version(HttpClient.Version.HTTP_2).connectTimeout(Duration.ofSeconds(5)).build();
+            // one request first, so that every later one shares its connection
+            HttpResponse<String> first = client.send(request(proxy.port(), "/first"), HttpResponse.BodyHandlers.ofString());
+            assertThat(first.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(first.body()).isEqualTo("b:/first");
+            assertThat(first.headers().firstValue("strict-transport-security")).contains("max-age=3600");
+            List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                all.add(client.sendAsync(request(proxy.port(), "/r" + i), HttpResponse.BodyHandlers.ofString()));
+            }
+            for (int i = 0; i < 100; i++) {
+                HttpResponse<String> r = all.get(i).get(20, TimeUnit.SECONDS);
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_2);
+                assertThat(r.body()).isEqualTo("b:/r" + i);
+            }
+            assertThat(b.requests).hasSize(101);
+            assertThat(b.last().header("x-forwarded-proto")).isEqualTo("https");
+            assertThat(b.last().header("x-http2-stream-id")).isNull();
+            assertThat(b.last().version().text()).isEqualTo("HTTP/1.1");
+        }
+    }
+
+    private static HttpRequest request(int port, String path) {
+        return HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(20)).build();
+    }
+
+    @Test
+    void h2cWithPriorKnowledgeAndHttp11ShareTheFrontend() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (Socket s = h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                out.write(headers(1, true));
+                out.flush();
+                // the answer: SETTINGS, SETTINGS ack, then a HEADERS frame on stream 1
+                assertThat(readUntilFrame(s.getInputStream(), 1, 1)).isTrue();
+            }
+            assertThat(b.last().uri()).isEqualTo("/");
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                assertThat(c.send("GET /one HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b:/one");
+            }
+        }
+    }
+
+    @Test
+    void aRapidResetFloodClosesTheConnection() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true)
+                            .http2ResetFloodLimit(50, Duration.ofSeconds(10)).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (Socket s = h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                ByteArrayOutputStream burst = new ByteArrayOutputStream();
+                for (int stream = 1; stream < 2 * 500; stream += 2) {
+                    burst.write(headers(stream, false));
+                    burst.write(rstStream(stream));
+                }
+                try {
+                    out.write(burst.toByteArray());
+                    out.flush();
+                } catch (java.io.IOException closedWhileWriting) {
+                    return;
+                }
+                assertThat(readsToEnd(s.getInputStream())).as("the proxy closed the connection").isTrue();
+            }
+        }
+    }
+
+    private static Socket h2c(int port) throws Exception {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
+        s.setSoTimeout(5000);
+        OutputStream out = s.getOutputStream();
+        out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.write(frame(0, 4, 0, new byte[0]));
+        return s;
+    }
+
+    /** HEADERS for GET http://h/ (HPACK: :method GET, :scheme http, :path /, :authority h). */
+    private static byte[] headers(int stream, boolean endStream) {
+        byte[] block = {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'};
+        return frame(stream, 1, 0x4 | (endStream ? 0x1 : 0), block);
+    }
+
+    private static byte[] rstStream(int stream) {
+        return frame(stream, 3, 0, new byte[] {0, 0, 0, 8});
+    }
+
+    private static byte[] frame(int stream, int type, int flags, byte[] payload) {
+        byte[] f = new byte[9 + payload.length];
+        f[0] = (byte) (payload.length >>> 16);
+        f[1] = (byte) (payload.length >>> 8);
+        f[2] = (byte) payload.length;
+        f[3] = (byte) type;
+        f[4] = (byte) flags;
+        f[5] = (byte) (stream >>> 24);
+        f[6] = (byte) (stream >>> 16);
+        f[7] = (byte) (stream >>> 8);
+        f[8] = (byte) stream;
+        System.arraycopy(payload, 0, f, 9, payload.length);
+        return f;
+    }
+
+    /** Reads frames until one of {@code type} on {@code stream}; false at the end of input. */
+    private static boolean readUntilFrame(InputStream in, int type, int stream) throws Exception {
+        for (int n = 0; n < 100; n++) {
+            byte[] head = in.readNBytes(9);
+            if (head.length < 9) {
+                return false;
+            }
+            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
+            int id = (head[5] & 0x7f) << 24 | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
+            in.readNBytes(length);
+            if ((head[3] & 0xff) == type && id == stream) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the input ends (or is reset) before the read timeout. */
+    private static boolean readsToEnd(InputStream in) throws Exception {
+        byte[] buf = new byte[8192];
+        try {
+            for (int total = 0; total < 64 << 20; ) {
+                int r = in.read(buf);
+                if (r < 0) {
+                    return true;
+                }
+                total += r;
+            }
+            return false;
+        } catch (SocketTimeoutException e) {
+            return false;
+        } catch (java.net.SocketException reset) {
+            return true;
+        }
+    }
+}
