@@ -9,6 +9,7 @@ import io.lodestone.examples.Example;
 import io.lodestone.examples.Running;
 import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.ExampleGateway;
+import io.lodestone.examples.support.PortOption;
 import io.lodestone.l7.HttpFrontend;
 import java.io.PrintStream;
 import java.util.List;
@@ -107,7 +108,7 @@ public final class HaproxySeed {
 
             @Override
             public Running start(List<String> args, PrintStream out) throws UsageException {
-                ExampleGateway g = HaproxySeed.start(ExampleGateway.portOption(args, DEFAULT_PORT));
+                ExampleGateway g = HaproxySeed.start(PortOption.parse(args, DEFAULT_PORT));
                 g.printIntro(out, "haproxy-seed", List.of(
                         "curl {url}/shop/app1          # app1, the same server every time (balance source)",
                         "curl {url}/shop/APP2          # app2, round robin (path_end -i)",

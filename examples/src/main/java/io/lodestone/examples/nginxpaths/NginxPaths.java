@@ -8,6 +8,7 @@ import io.lodestone.examples.Example;
 import io.lodestone.examples.Running;
 import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.ExampleGateway;
+import io.lodestone.examples.support.PortOption;
 import io.lodestone.l7.HttpFrontend;
 import java.io.PrintStream;
 import java.util.List;
@@ -102,7 +103,7 @@ public final class NginxPaths {
 
             @Override
             public Running start(List<String> args, PrintStream out) throws UsageException {
-                ExampleGateway g = NginxPaths.start(ExampleGateway.portOption(args, DEFAULT_PORT));
+                ExampleGateway g = NginxPaths.start(PortOption.parse(args, DEFAULT_PORT));
                 g.printIntro(out, "nginx-paths", List.of(
                         "curl {url}/service1/          # service1 sees GET /",
                         "curl {url}/service2/a?b=1     # service2 sees GET /a?b=1",

@@ -8,6 +8,7 @@ import io.lodestone.examples.Example;
 import io.lodestone.examples.Running;
 import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.ExampleGateway;
+import io.lodestone.examples.support.PortOption;
 import io.lodestone.l7.HttpFrontend;
 import java.io.PrintStream;
 import java.util.List;
@@ -102,7 +103,7 @@ public final class VirtualHosts {
 
             @Override
             public Running start(List<String> args, PrintStream out) throws UsageException {
-                ExampleGateway g = VirtualHosts.start(ExampleGateway.portOption(args, DEFAULT_PORT));
+                ExampleGateway g = VirtualHosts.start(PortOption.parse(args, DEFAULT_PORT));
                 g.printIntro(out, "vhosts", List.of(
                         "curl -H 'Host: www.example.com' {url}/        # www",
                         "curl -H 'Host: api.example.com' {url}/v1/x    # api, as /x",
