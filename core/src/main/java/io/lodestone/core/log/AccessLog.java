@@ -60,6 +60,19 @@ public final class AccessLog {
         return new AccessLog(Format.JSON, LoggerFactory.getLogger(LOGGER_NAME), JsonFormat.INSTANCE);
     }
 
+    /**
+     * The text format, through {@code logger} instead of {@value #LOGGER_NAME}: for an application
+     * that keeps one logger per proxy, or a test that captures the lines.
+     */
+    public static AccessLog text(Logger logger) {
+        return new AccessLog(Format.TEXT, Objects.requireNonNull(logger, "logger"), TextFormat.INSTANCE);
+    }
+
+    /** The JSON format, through {@code logger} instead of {@value #LOGGER_NAME} (see {@link #text(Logger)}). */
+    public static AccessLog json(Logger logger) {
+        return new AccessLog(Format.JSON, Objects.requireNonNull(logger, "logger"), JsonFormat.INSTANCE);
+    }
+
     /** No access log. */
     public static AccessLog off() {
         return OFF;

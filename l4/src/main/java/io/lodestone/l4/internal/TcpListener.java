@@ -1,8 +1,11 @@
 package io.lodestone.l4.internal;
 
+import io.lodestone.core.Clock;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.l4.TcpFrontend;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -55,6 +58,8 @@ public final class TcpListener implements Listener {
     private final TcpFrontend frontend;
     private final BackendRuntime backend;
     private final EngineContext context;
+    private final FrontendMetrics metrics;
+    private final AccessLog accessLog;
     private final EventLoop acceptLoop;
     private final ChannelFactory<? extends SocketChannel> upstreamFactory;
     private final Bootstrap resolvingBootstrap;
@@ -73,6 +78,8 @@ public final class TcpListener implements Listener {
         this.frontend = frontend;
         this.context = context;
         this.backend = context.backend(frontend.defaultBackend());
+        this.metrics = context.metrics().frontend(frontend.name());
+        this.accessLog = context.accessLog();
         this.acceptLoop = context.acceptGroup().next();
         this.upstreamFactory = new ReflectiveChannelFactory<>(context.transport().socketChannelClass());
         long connectMillis = backend.config().connectTimeout().toMillis();
@@ -137,6 +144,18 @@ public final class TcpListener implements Listener {
 
     BackendRuntime backend() {
         return backend;
+    }
+
+    FrontendMetrics metrics() {
+        return metrics;
+    }
+
+    AccessLog accessLog() {
+        return accessLog;
+    }
+
+    Clock clock() {
+        return context.clock();
     }
 
     /**
