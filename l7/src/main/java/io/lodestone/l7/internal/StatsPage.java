@@ -42,11 +42,11 @@ final class StatsPage {
         sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
                 .append("<meta http-equiv=\"refresh\" content=\"").append(listener.refresh().getSeconds()).append("\">")
                 .append("<title>Lodestone statistics</title><style>")
-                .append("body{font-family:sans-serif;font-size:13px;margin:16px;color:#222;background:#fff}")
+                .append("body{font-family:sans-serif;font-size:12px;margin:16px;color:#222;background:#fff}")
                 .append("h1{font-size:20px;margin:0 0 4px}h2{font-size:15px;margin:18px 0 4px}")
                 .append("table{border-collapse:collapse;margin-bottom:8px}")
-                .append("th,td{border:1px solid #999;padding:2px 6px;text-align:right;white-space:nowrap}")
-                .append("th{background:#34495e;color:#fff;font-weight:normal}")
+                .append("th,td{border:1px solid #999;padding:1px 5px;text-align:right;white-space:nowrap}")
+                .append("th{background:#34495e;color:#fff;font-weight:normal;text-align:center}")
                 .append("td.n{text-align:left;font-weight:bold}")
                 .append("tr.total td{background:#d8d8d8;font-weight:bold}tr.frontend td{background:#e8eef5}")
                 .append("tr.UP td{background:").append(UP_COLOUR).append("}")
@@ -70,9 +70,11 @@ final class StatsPage {
             html(sb, f.name());
             sb.append("</h2>\n<table class=\"frontend\" id=\"frontend-");
             html(sb, f.name());
-            sb.append("\"><tr><th>Name</th>");
+            sb.append("\"><tr><th rowspan=\"2\">Name</th>");
             trafficHeaders(sb);
-            sb.append("</tr>\n<tr class=\"frontend\"><td class=\"n\">");
+            sb.append("</tr>\n");
+            trafficSubHeaders(sb);
+            sb.append("<tr class=\"frontend\"><td class=\"n\">");
             html(sb, f.name());
             sb.append("</td>");
             trafficCells(sb, f.traffic(), pf == null ? null : pf.traffic(), seconds);
@@ -86,9 +88,11 @@ final class StatsPage {
             sb.append(" <small>(").append(b.usableServers()).append(" usable of ").append(b.servers().size())
                     .append(")</small></h2>\n<table class=\"backend\" id=\"backend-");
             html(sb, b.name());
-            sb.append("\"><tr><th>Server</th><th>Address</th><th>State</th><th>Weight</th><th>Load</th><th>Check</th>");
+            sb.append("\"><tr><th rowspan=\"2\">Server</th><th rowspan=\"2\">Address</th><th rowspan=\"2\">State</th>")
+                    .append("<th rowspan=\"2\">Weight</th><th rowspan=\"2\">Load</th><th rowspan=\"2\">Check</th>");
             trafficHeaders(sb);
             sb.append("</tr>\n");
+            trafficSubHeaders(sb);
             for (ServerSnapshot s : b.servers()) {
                 ServerStatus st = s.status();
                 ServerRuntime server = runtime == null ? null : runtime.server(s.name());
@@ -143,11 +147,18 @@ final class StatsPage {
         return st.state().name();
     }
 
+    /** The first header row's traffic groups; {@link #trafficSubHeaders} is the second row. */
     private static void trafficHeaders(StringBuilder sb) {
-        sb.append("<th>Sessions cur</th><th>Sessions total</th><th>Session rate</th><th>Requests</th>")
-                .append("<th>Req rate</th><th>1xx</th><th>2xx</th><th>3xx</th><th>4xx</th><th>5xx</th>")
-                .append("<th>Bytes in</th><th>Bytes out</th><th>Err conn</th><th>Err timeout</th><th>Err reset</th>")
-                .append("<th>Denied</th><th>Retries</th><th>Redisp</th><th>Time p50 ms</th><th>Time p99 ms</th>");
+        sb.append("<th colspan=\"3\">Sessions</th><th colspan=\"2\">Requests</th><th colspan=\"5\">Responses</th>")
+                .append("<th colspan=\"2\">Bytes</th><th colspan=\"4\">Errors</th><th colspan=\"2\">Warnings</th>")
+                .append("<th colspan=\"2\">Time (ms)</th>");
+    }
+
+    private static void trafficSubHeaders(StringBuilder sb) {
+        sb.append("<tr><th>Cur</th><th>Total</th><th>Rate</th><th>Total</th><th>Rate</th>")
+                .append("<th>1xx</th><th>2xx</th><th>3xx</th><th>4xx</th><th>5xx</th><th>In</th><th>Out</th>")
+                .append("<th>Conn</th><th>Timeout</th><th>Reset</th><th>Denied</th><th>Retr</th><th>Redis</th>")
+                .append("<th>p50</th><th>p99</th></tr>\n");
     }
 
     private static void trafficCells(StringBuilder sb, TrafficSnapshot t, TrafficSnapshot p, double seconds) {
