@@ -5,8 +5,10 @@ import io.lodestone.core.Frontend;
 import io.lodestone.core.Proxy;
 import io.lodestone.examples.Lifetime;
 import io.lodestone.examples.Running;
+import io.lodestone.core.log.AccessLog;
 import io.lodestone.examples.UsageException;
 import io.lodestone.l4.TcpFrontend;
+import io.lodestone.l7.AdminFrontend;
 import io.lodestone.l7.HttpFrontend;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -30,6 +32,9 @@ public final class Gateway {
     /** The name of the gateway's frontend. */
     public static final String FRONTEND = "gateway";
 
+    /** The name of the gateway's admin endpoint, when {@code --admin} is given. */
+    public static final String ADMIN = "admin";
+
     /** The name of the gateway's backend. */
     public static final String BACKEND = "backend";
 
@@ -52,6 +57,9 @@ public final class Gateway {
                 "                           http: time to receive a request head, then 408 (default 10s)",
                 "  --timeout-server DUR     tcp: server idle timeout; http: time to the response, then 504 (default 60s)",
                 "  --io-threads N           I/O threads (default: one per available processor)",
+                "  --admin HOST:PORT        admin endpoint (/metrics, /stats, /api/servers); off unless given",
+                "  --admin-token TOKEN      bearer token the admin endpoint requires (required with --admin)",
+                "  --access-log text|json   one line per connection or request to the logger 'lodestone.access'",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
@@ -78,6 +86,13 @@ public final class Gateway {
                 .frontend(frontend(options));
         if (options.ioThreads() > 0) {
             proxy.ioThreads(options.ioThreads());
+        }
+        if (options.admin().isPresent()) {
+            proxy.frontend(AdminFrontend.bind(options.admin().get().toString()).name(ADMIN)
+                    .token(options.adminToken().orElseThrow()));
+        }
+        if (options.accessLog() != AccessLog.Format.OFF) {
+            proxy.accessLog(AccessLog.of(options.accessLog().name()));
         }
         return proxy.build();
     }
@@ -115,6 +130,9 @@ public final class Gateway {
             line.append(i == 0 ? " s" : ", s").append(i + 1).append(' ').append(servers.get(i));
         }
         out.println(line);
+        if (options.admin().isPresent()) {
+            out.println("gateway: admin endpoint on http://" + format(proxy.localAddresses(ADMIN).get(0)) + "/stats");
+        }
         out.flush();
         return proxy::close;
     }

@@ -1,6 +1,8 @@
 package io.lodestone.examples.gateway;
 
 import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.l7.AdminFrontend;
 import io.lodestone.examples.UsageException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -108,6 +110,9 @@ public final class GatewayOptions {
     private final Duration clientTimeout;
     private final Duration serverTimeout;
     private final int ioThreads;
+    private final HostPort admin;
+    private final String adminToken;
+    private final AccessLog.Format accessLog;
 
     private GatewayOptions(Parser p) {
         this.mode = p.mode != null ? p.mode : Mode.TCP;
@@ -119,6 +124,9 @@ public final class GatewayOptions {
         this.clientTimeout = p.clientTimeout;
         this.serverTimeout = p.serverTimeout;
         this.ioThreads = p.ioThreads;
+        this.admin = p.admin;
+        this.adminToken = p.adminToken;
+        this.accessLog = p.accessLog != null ? p.accessLog : AccessLog.Format.OFF;
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -130,7 +138,8 @@ public final class GatewayOptions {
      * Parses the arguments that follow {@code gateway}.
      *
      * @throws UsageException naming the flag and the value when a flag is unknown, given twice or
-     *     without a value, a value does not parse, or {@code --listen} or {@code --backend} is missing
+     *     without a value, a value does not parse, {@code --listen} or {@code --backend} is missing, or
+     *     one of {@code --admin} and {@code --admin-token} is given without the other
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
         Objects.requireNonNull(args, "args");
@@ -160,6 +169,13 @@ public final class GatewayOptions {
         }
         if (p.backends.isEmpty()) {
             throw new UsageException("--backend: missing (expected: at least one --backend HOST:PORT)");
+        }
+        if (p.admin != null && p.adminToken == null) {
+            throw new UsageException("--admin-token: missing (expected: --admin-token TOKEN with --admin; the admin endpoint"
+                    + " never runs without a token)");
+        }
+        if (p.admin == null && p.adminToken != null) {
+            throw new UsageException("--admin: missing (expected: --admin HOST:PORT with --admin-token)");
         }
         return new GatewayOptions(p);
     }
@@ -209,6 +225,21 @@ public final class GatewayOptions {
         return ioThreads;
     }
 
+    /** The admin endpoint's address, when {@code --admin} is given. */
+    public Optional<HostPort> admin() {
+        return Optional.ofNullable(admin);
+    }
+
+    /** The admin endpoint's bearer token; present exactly when {@link #admin()} is. */
+    public Optional<String> adminToken() {
+        return Optional.ofNullable(adminToken);
+    }
+
+    /** The access log format ({@link AccessLog.Format#OFF} unless {@code --access-log} is given). */
+    public AccessLog.Format accessLog() {
+        return accessLog;
+    }
+
     @Override
     public String toString() {
         return "GatewayOptions{mode=" + mode.flagValue() + " listen=" + listen + " backends=" + backends
@@ -216,7 +247,9 @@ public final class GatewayOptions {
                 + (connectTimeout != null ? " connectTimeout=" + connectTimeout : "")
                 + (clientTimeout != null ? " clientTimeout=" + clientTimeout : "")
                 + (serverTimeout != null ? " serverTimeout=" + serverTimeout : "")
-                + (ioThreads > 0 ? " ioThreads=" + ioThreads : "") + "}";
+                + (ioThreads > 0 ? " ioThreads=" + ioThreads : "")
+                + (admin != null ? " admin=" + admin : "")
+                + (accessLog != AccessLog.Format.OFF ? " accessLog=" + accessLog.name().toLowerCase(Locale.ROOT) : "") + "}";
     }
 
     /**
@@ -252,7 +285,8 @@ public final class GatewayOptions {
     /** The mutable state of one parse. */
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
-                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads");
+                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--admin", "--admin-token",
+                "--access-log");
 
         private final Set<String> seen = new HashSet<>();
         Mode mode;
@@ -264,10 +298,14 @@ public final class GatewayOptions {
         Duration clientTimeout;
         Duration serverTimeout;
         int ioThreads;
+        HostPort admin;
+        String adminToken;
+        AccessLog.Format accessLog;
 
         void accept(String flag, String value) throws UsageException {
             if (!flag.equals("--backend") && !seen.add(flag)) {
-                throw new UsageException(flag + ": " + value + " (given more than once)");
+                throw new UsageException(flag + ": " + (flag.equals("--admin-token") ? "(hidden)" : value)
+                        + " (given more than once)");
             }
             switch (flag) {
                 case "--mode":
@@ -302,6 +340,24 @@ public final class GatewayOptions {
                     break;
                 case "--io-threads":
                     ioThreads = integer(flag, value, 1, MAX_IO_THREADS);
+                    break;
+                case "--admin":
+                    admin = listenAddress(flag, value);
+                    break;
+                case "--admin-token":
+                    try {
+                        AdminFrontend.bind(0).token(value);
+                    } catch (IllegalArgumentException e) {
+                        // the message names the problem, never the token
+                        throw new UsageException(flag + ": " + e.getMessage());
+                    }
+                    adminToken = value;
+                    break;
+                case "--access-log":
+                    accessLog = value.equals("text") ? AccessLog.Format.TEXT : value.equals("json") ? AccessLog.Format.JSON : null;
+                    if (accessLog == null) {
+                        throw bad(flag, value, "text or json");
+                    }
                     break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");
