@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Engines check {@link #isEnabled()} before filling an {@link AccessLogEntry}, so that nothing is
  * built, not even a string, when the log is off or the logger is disabled. The formats are described
- * in {@code OBSERVABILITY.md}: a text format in HAProxy's spirit and a JSON object per line.
+ * in the README's Observability section: a text format in HAProxy's spirit and a JSON object per line.
  */
 public final class AccessLog {
 
