@@ -3,6 +3,7 @@ package io.lodestone.l7.internal;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.l7.HttpFrontend;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -39,6 +40,7 @@ public final class HttpListener implements Listener {
 
     private final HttpFrontend frontend;
     private final EngineContext context;
+    private final FrontendMetrics metrics;
     private final List<Channel> serverChannels = new ArrayList<>();
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ChannelGroup serverConnections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -51,6 +53,7 @@ public final class HttpListener implements Listener {
     private HttpListener(HttpFrontend frontend, EngineContext context) {
         this.frontend = frontend;
         this.context = context;
+        this.metrics = context.metrics().frontend(frontend.name());
     }
 
     /** Binds every address of the frontend; on failure closes what was bound and throws. */
@@ -88,11 +91,13 @@ public final class HttpListener implements Listener {
     private void accepted(Channel ch) {
         int now = open.incrementAndGet();
         connections.add(ch);
+        metrics.connectionOpened();
         int max = frontend.maxConnections();
         if (max > 0 && now >= max) {
             setAccepting(false);
         }
         ch.closeFuture().addListener(f -> {
+            metrics.connectionClosed();
             int left = open.decrementAndGet();
             if (max > 0 && left < max && accepting) {
                 setAccepting(true);
@@ -113,6 +118,11 @@ public final class HttpListener implements Listener {
 
     EngineContext context() {
         return context;
+    }
+
+    /** The frontend's counters. */
+    FrontendMetrics metrics() {
+        return metrics;
     }
 
     boolean isDraining() {
