@@ -40,6 +40,8 @@ public final class Backend {
     private final HealthCheck healthCheck;
     private final OutlierDetection outlierDetection;
     private final Duration slowStart;
+    private final Duration stickExpiry;
+    private final int stickMaxEntries;
 
     private Backend(Builder b) {
         this.name = b.name;
@@ -52,6 +54,8 @@ public final class Backend {
         this.healthCheck = b.healthCheck;
         this.outlierDetection = b.outlierDetection;
         this.slowStart = b.slowStart;
+        this.stickExpiry = b.stickExpiry;
+        this.stickMaxEntries = b.stickMaxEntries;
     }
 
     /** Returns a builder for a backend with this name. */
@@ -115,6 +119,19 @@ public final class Backend {
         return slowStart;
     }
 
+    /**
+     * How long a client's source address stays stuck to its server after its last connection or
+     * request, or {@code null} when the backend does not stick clients by source address.
+     */
+    public Duration stickOnSourceExpiry() {
+        return stickExpiry;
+    }
+
+    /** The most source addresses the stick table remembers (0 when there is no stick table). */
+    public int stickOnSourceMaxEntries() {
+        return stickMaxEntries;
+    }
+
     /** Returns the server with this name, or {@code null}. */
     public Server server(String serverName) {
         for (Server s : servers) {
@@ -142,6 +159,8 @@ public final class Backend {
         private HealthCheck healthCheck;
         private OutlierDetection outlierDetection;
         private Duration slowStart = Duration.ZERO;
+        private Duration stickExpiry;
+        private int stickMaxEntries;
 
         Builder(String name) {
             this.name = Names.check("backend name", name);
@@ -229,6 +248,29 @@ public final class Backend {
                 throw new IllegalArgumentException("backend " + name + " slowStart: " + duration + " (expected: >= 0)");
             }
             this.slowStart = duration;
+            return this;
+        }
+
+        /**
+         * Sticks each client, by source address, to the server it was first given, while that server
+         * is usable (HAProxy's {@code stick on src} with a {@code stick-table}): the balancing
+         * strategy picks only for clients the table does not know, or whose server is down, draining,
+         * in maintenance, removed or of weight 0; such a client is then stuck to its new server. An
+         * entry expires {@code expiry} after the client's last connection or request (read on the
+         * proxy's clock); the table holds at most {@code maxEntries} addresses, forgetting the least
+         * recently used first. A client whose server is at its connection limit is served by another
+         * server for that connection, and stays stuck to its own.
+         *
+         * <pre>{@code
+         * Backend.named("app").stickOnSource(Duration.ofMinutes(30), 100_000)
+         * }</pre>
+         */
+        public Builder stickOnSource(Duration expiry, int maxEntries) {
+            this.stickExpiry = positive("stickOnSource expiry", expiry);
+            if (maxEntries < 1) {
+                throw new IllegalArgumentException("backend " + name + " stickOnSource maxEntries: " + maxEntries + " (expected: >= 1)");
+            }
+            this.stickMaxEntries = maxEntries;
             return this;
         }
 

@@ -3,6 +3,8 @@ package io.lodestone.core;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.route.Routing;
+import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -17,6 +19,15 @@ public interface Frontend {
 
     /** Every backend the frontend may send traffic to; {@link Proxy.Builder#build()} checks that each exists. */
     Set<String> backendNames();
+
+    /**
+     * The addresses the frontend binds, as configured (port 0 included). A reconfiguration of the
+     * proxy keeps the sockets of a frontend whose new configuration has the same engine and the same
+     * bind addresses. Engines override this.
+     */
+    default List<InetSocketAddress> bindAddresses() {
+        return List.of();
+    }
 
     /**
      * The frontend's routing rules, or {@code null} when it has none (it only has a default

@@ -22,6 +22,8 @@ import io.lodestone.core.metrics.internal.MetricsRegistry;
 import io.lodestone.core.trace.Tracing;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,9 +66,6 @@ public final class Proxy implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Proxy.class);
 
-    private final List<Frontend> frontends;
-    private final Map<String, Backend> backends;
-    private final Map<String, BackendRuntime> runtimes;
     private final Clock clock;
     private final Duration drainTimeout;
     private final int ioThreads;
@@ -74,42 +73,31 @@ public final class Proxy implements AutoCloseable {
     private final EventLoopGroup suppliedIoGroup;
     private final DeferredScheduler scheduler;
     private final RuntimeControl control;
-    private final Map<String, Router> routers;
+    private final ServerEvents events;
     private final MetricsRegistry metrics;
     private final AccessLog accessLog;
     private final Tracing tracing;
 
     private final Object lifecycle = new Object();
     private final Map<String, Listener> listeners = new LinkedHashMap<>();
+    private volatile Generation generation;
+    private EngineContext context;
     private EventLoopGroup ownIoGroup;
     private boolean started;
     private boolean closed;
 
     private Proxy(Builder b) {
-        this.frontends = List.copyOf(b.frontends);
-        this.backends = Collections.unmodifiableMap(new LinkedHashMap<>(b.backends));
         this.clock = b.clock;
         this.scheduler = new DeferredScheduler(clock);
-        ServerEvents events = new ServerEvents();
+        this.events = new ServerEvents();
         Map<String, BackendRuntime> r = new LinkedHashMap<>();
-        for (Backend backend : backends.values()) {
+        for (Backend backend : b.backends.values()) {
             r.put(backend.name(), new BackendRuntime(backend, clock, scheduler, events));
         }
-        this.runtimes = Collections.unmodifiableMap(r);
-        this.control = new RuntimeControl(runtimes, scheduler, events);
-        BackendStates states = name -> {
-            BackendRuntime runtime = runtimes.get(name);
-            return runtime == null ? 0 : runtime.usableServers();
-        };
-        Map<String, Router> routing = new LinkedHashMap<>();
-        for (Frontend f : frontends) {
-            if (f.routing() != null) {
-                routing.put(f.name(), f.routing().router(states));
-            }
-        }
-        this.routers = Collections.unmodifiableMap(routing);
-        this.metrics = new MetricsRegistry(clock, runtimes.values());
-        for (Frontend f : frontends) {
+        this.generation = new Generation(b.frontends, b.backends, r);
+        this.control = new RuntimeControl(generation.runtimes, scheduler, events);
+        this.metrics = new MetricsRegistry(clock, generation.runtimes.values());
+        for (Frontend f : generation.frontends) {
             metrics.frontend(f.name());
         }
         this.accessLog = b.accessLog;
@@ -118,6 +106,31 @@ public final class Proxy implements AutoCloseable {
         this.ioThreads = b.ioThreads;
         this.suppliedAcceptGroup = b.acceptGroup;
         this.suppliedIoGroup = b.ioGroup;
+    }
+
+    /** One configuration of the proxy: frontends, backends, their runtimes and the frontends' routers. */
+    private static final class Generation {
+        final List<Frontend> frontends;
+        final Map<String, Backend> backends;
+        final Map<String, BackendRuntime> runtimes;
+        final Map<String, Router> routers;
+
+        Generation(List<Frontend> frontends, Map<String, Backend> backends, Map<String, BackendRuntime> runtimes) {
+            this.frontends = List.copyOf(frontends);
+            this.backends = Collections.unmodifiableMap(new LinkedHashMap<>(backends));
+            this.runtimes = Collections.unmodifiableMap(new LinkedHashMap<>(runtimes));
+            BackendStates states = name -> {
+                BackendRuntime runtime = this.runtimes.get(name);
+                return runtime == null ? 0 : runtime.usableServers();
+            };
+            Map<String, Router> routing = new LinkedHashMap<>();
+            for (Frontend f : this.frontends) {
+                if (f.routing() != null) {
+                    routing.put(f.name(), f.routing().router(states));
+                }
+            }
+            this.routers = Collections.unmodifiableMap(routing);
+        }
     }
 
     /** Returns a builder for a proxy. */
@@ -152,9 +165,9 @@ public final class Proxy implements AutoCloseable {
                 // hand connections over from, which matters most when the proxy has one core
                 accept = io;
             }
-            EngineContext context = new EngineContext(accept, io, transport, clock, runtimes, metrics, accessLog, tracing);
+            context = new EngineContext(accept, io, transport, clock, generation.runtimes, metrics, accessLog, tracing);
             try {
-                for (Frontend f : frontends) {
+                for (Frontend f : generation.frontends) {
                     listeners.put(f.name(), f.start(context));
                 }
             } catch (Exception e) {
@@ -190,7 +203,7 @@ public final class Proxy implements AutoCloseable {
         synchronized (lifecycle) {
             Listener l = listeners.get(frontendName);
             if (l == null) {
-                if (frontends.stream().noneMatch(f -> f.name().equals(frontendName))) {
+                if (generation.frontends.stream().noneMatch(f -> f.name().equals(frontendName))) {
                     throw new IllegalArgumentException("frontend: " + frontendName + " (no such frontend)");
                 }
                 throw new IllegalStateException("proxy is not started");
@@ -206,17 +219,17 @@ public final class Proxy implements AutoCloseable {
 
     /** Returns the first port of the first frontend: convenient when there is one. */
     public int port() {
-        return port(frontends.get(0).name());
+        return port(generation.frontends.get(0).name());
     }
 
     /** The frontends, in the order they were added. */
     public List<Frontend> frontends() {
-        return frontends;
+        return generation.frontends;
     }
 
     /** The backends, by name. */
     public Map<String, Backend> backends() {
-        return backends;
+        return generation.backends;
     }
 
     /** The clock the proxy reads. */
@@ -276,7 +289,7 @@ public final class Proxy implements AutoCloseable {
         if (!(decision instanceof Decision.Forward forward)) {
             return new RouteResult(decision, null);
         }
-        ServerRuntime s = runtimes.get(forward.backend()).select(new RequestPickContext(request));
+        ServerRuntime s = generation.runtimes.get(forward.backend()).select(new RequestPickContext(request));
         if (s == null) {
             return new RouteResult(decision, null);
         }
@@ -285,6 +298,7 @@ public final class Proxy implements AutoCloseable {
     }
 
     private Router firstRouter() {
+        Map<String, Router> routers = generation.routers;
         if (routers.isEmpty()) {
             throw new IllegalStateException("no frontend has routing rules: " + frontendNames());
         }
@@ -292,9 +306,9 @@ public final class Proxy implements AutoCloseable {
     }
 
     private Router router(String frontendName) {
-        Router r = routers.get(frontendName);
+        Router r = generation.routers.get(frontendName);
         if (r == null) {
-            if (frontends.stream().noneMatch(f -> f.name().equals(frontendName))) {
+            if (generation.frontends.stream().noneMatch(f -> f.name().equals(frontendName))) {
                 throw new IllegalArgumentException("frontend: " + frontendName + " (no such frontend; known: " + frontendNames() + ")");
             }
             throw new IllegalArgumentException("frontend: " + frontendName + " (it has no routing rules)");
@@ -304,10 +318,151 @@ public final class Proxy implements AutoCloseable {
 
     private List<String> frontendNames() {
         List<String> names = new ArrayList<>();
-        for (Frontend f : frontends) {
+        for (Frontend f : generation.frontends) {
             names.add(f.name());
         }
         return names;
+    }
+
+    /**
+     * Replaces the proxy's frontends and backends with those {@code config} describes, without a
+     * restart. The whole new configuration is checked first, as {@link Builder#build()} checks it,
+     * and new frontends are bound; when either fails, the reason is thrown and nothing changes. Then
+     * the new configuration takes over:
+     * <ul>
+     * <li>connections accepted from now on, and at L7 requests started from now on, follow the new
+     *     rules and reach the new backends; open connections and in-flight requests finish on what
+     *     they started with; no connection is closed;</li>
+     * <li>a frontend whose new configuration has the same engine and the same bind addresses keeps
+     *     its sockets (and its port, even one the OS chose for port 0); new frontends are bound;
+     *     frontends that are gone stop accepting and are drained, then closed after the drain
+     *     timeout;</li>
+     * <li>a backend of the same name is updated in place: servers with the same name and address keep
+     *     their runtime state (admin state, health, ejection, load, counters, a weight set at run time
+     *     unless the configured one changed); new servers are added, missing ones removed once their
+     *     traffic has finished; health checks restart with the new settings.</li>
+     * </ul>
+     * The proxy-wide settings of {@code config} (clock, threads, event loops, access log, tracing,
+     * drain timeout) are ignored: they stay as built. Works before {@link #start()} too.
+     *
+     * <pre>{@code
+     * proxy.reconfigure(Proxy.builder()
+     *         .backend(Backend.named("app").server("web1", "10.0.0.1:8080").server("web3", "10.0.0.3:8080"))
+     *         .frontend(HttpFrontend.bind(8080).defaultBackend("app")));
+     * }</pre>
+     *
+     * @throws IllegalArgumentException naming the field and value when the new configuration is invalid
+     * @throws IllegalStateException when a new frontend cannot bind, or the proxy is closed
+     */
+    public void reconfigure(Builder config) {
+        Objects.requireNonNull(config, "config");
+        config.check();
+        synchronized (lifecycle) {
+            if (closed) {
+                throw new IllegalStateException("proxy is closed");
+            }
+            Generation old = generation;
+            Map<String, BackendRuntime> runtimes = new LinkedHashMap<>();
+            List<BackendRuntime> added = new ArrayList<>();
+            for (Backend b : config.backends.values()) {
+                BackendRuntime r = old.runtimes.get(b.name());
+                if (r == null) {
+                    r = new BackendRuntime(b, clock, scheduler, events);
+                    added.add(r);
+                }
+                runtimes.put(b.name(), r);
+            }
+            Generation next = new Generation(config.frontends, config.backends, runtimes);
+            Map<Frontend, Listener> kept = new LinkedHashMap<>();
+            Map<String, Listener> retired = new LinkedHashMap<>();
+            Map<String, Listener> bound = new LinkedHashMap<>();
+            EngineContext nextContext = null;
+            if (started) {
+                nextContext = new EngineContext(context.acceptGroup(), context.ioGroup(), context.transport(), clock,
+                        runtimes, metrics, accessLog, tracing);
+                List<Frontend> unmatched = new ArrayList<>(old.frontends);
+                for (Frontend f : next.frontends) {
+                    Frontend match = sameSockets(f, unmatched);
+                    if (match != null) {
+                        unmatched.remove(match);
+                        kept.put(f, listeners.get(match.name()));
+                    }
+                }
+                for (Frontend gone : unmatched) {
+                    retired.put(gone.name(), listeners.get(gone.name()));
+                }
+                try {
+                    for (Frontend f : next.frontends) {
+                        if (!kept.containsKey(f)) {
+                            metrics.frontend(f.name());
+                            bound.put(f.name(), f.start(nextContext));
+                        }
+                    }
+                } catch (Exception e) {
+                    for (Listener l : bound.values()) {
+                        l.closeAll();
+                    }
+                    throw new IllegalStateException("cannot start frontend: " + e.getMessage(), e);
+                }
+            }
+            // from here on nothing fails: update the backends in place, then swap
+            for (Backend b : config.backends.values()) {
+                BackendRuntime r = runtimes.get(b.name());
+                if (!added.contains(r)) {
+                    r.reconfigure(b);
+                }
+                if (started) {
+                    control.restartHealthCheck(r);
+                }
+            }
+            generation = next;
+            control.runtimes(next.runtimes);
+            metrics.backends(next.runtimes.values());
+            listeners.clear();
+            for (Frontend f : next.frontends) {
+                Listener l = kept.get(f);
+                if (l != null && !l.reconfigure(f, nextContext)) {
+                    retire(l);
+                    try {
+                        l = f.start(nextContext);
+                    } catch (Exception e) {
+                        log.error("reconfiguration: cannot rebind frontend {}: {}", f.name(), e.toString());
+                        continue;
+                    }
+                }
+                listeners.put(f.name(), l != null ? l : bound.get(f.name()));
+            }
+            for (Listener l : retired.values()) {
+                retire(l);
+            }
+            for (Map.Entry<String, BackendRuntime> e : old.runtimes.entrySet()) {
+                if (!runtimes.containsKey(e.getKey()) && e.getValue().watcher() != null) {
+                    e.getValue().watcher(null);
+                }
+            }
+            if (log.isInfoEnabled()) {
+                log.info("lodestone reconfigured: frontends {}, backends {}", frontendNames(), next.backends.keySet());
+            }
+        }
+    }
+
+    /** The frontend of {@code candidates} that {@code f} can take the sockets of: same engine, same bind addresses. */
+    private static Frontend sameSockets(Frontend f, List<Frontend> candidates) {
+        for (Frontend c : candidates) {
+            if (c.getClass() == f.getClass() && !c.bindAddresses().isEmpty() && c.bindAddresses().equals(f.bindAddresses())) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** Stops a listener accepting and drains it; what is still open after the drain timeout is closed. */
+    private void retire(Listener l) {
+        Future<?> drained = l.drain();
+        // closeAll blocks until the channels are closed: never on an event loop
+        ScheduledFuture<?> deadline = GlobalEventExecutor.INSTANCE
+                .schedule(l::closeAll, drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        drained.addListener(f -> deadline.cancel(false));
     }
 
     /**
@@ -464,6 +619,12 @@ public final class Proxy implements AutoCloseable {
          *     an unknown backend
          */
         public Proxy build() {
+            check();
+            return new Proxy(this);
+        }
+
+        /** Checks the whole configuration; see {@link #build()}. */
+        void check() {
             if (!duplicateBackends.isEmpty()) {
                 throw new IllegalArgumentException("backend name: " + duplicateBackends.get(0) + " (expected: unique within the proxy)");
             }
@@ -485,7 +646,6 @@ public final class Proxy implements AutoCloseable {
                     }
                 }
             }
-            return new Proxy(this);
         }
     }
 }

@@ -119,6 +119,8 @@ class ProxyHealthCheckTest {
                 assertThat(proxy.control().usableServers("app")).isZero();
                 backend.status = 200;
                 await(() -> web1.state() == ServerState.UP, "web1 up");
+                // listeners hear of a change just after it is made
+                await(() -> changes.size() >= 2, "both changes published");
                 assertThat(changes).containsExactly("UP->DOWN", "DOWN->UP");
             }
         }

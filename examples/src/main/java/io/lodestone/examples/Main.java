@@ -1,7 +1,13 @@
 package io.lodestone.examples;
 
+import io.lodestone.examples.canary.Canary;
+import io.lodestone.examples.checks.RoundRobinWithChecks;
 import io.lodestone.examples.demo.Demo;
 import io.lodestone.examples.gateway.Gateway;
+import io.lodestone.examples.rolling.RollingUpdateExample;
+import io.lodestone.examples.haproxyseed.HaproxySeed;
+import io.lodestone.examples.nginxpaths.NginxPaths;
+import io.lodestone.examples.vhosts.VirtualHosts;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
@@ -61,7 +67,7 @@ public final class Main {
                     return usageError(err, "list: unexpected argument: " + rest.get(0));
                 }
                 for (Example e : examples()) {
-                    out.printf("%-10s %s%n", e.name(), e.summary());
+                    out.printf("%-13s %s%n", e.name(), e.summary());
                 }
                 return 0;
             case "run":
@@ -82,7 +88,8 @@ public final class Main {
 
     /** The runnable examples, in the order {@code list} shows them. */
     public static List<Example> examples() {
-        return List.of(Demo.example());
+        return List.of(Demo.example(), NginxPaths.example(), HaproxySeed.example(), VirtualHosts.example(),
+                RoundRobinWithChecks.example(), RollingUpdateExample.example(), Canary.example());
     }
 
     /** The usage text. */

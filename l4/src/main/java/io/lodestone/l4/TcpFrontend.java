@@ -5,6 +5,9 @@ import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.Names;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Routing;
+import io.lodestone.core.route.Rule;
 import io.lodestone.l4.internal.TcpListener;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -33,6 +36,23 @@ import java.util.Set;
  *         .maxConnections(1000))
  *     .build();
  * proxy.start();
+ * }</pre>
+ *
+ * <h2>Routing</h2>
+ * A frontend may route connections with rules over the connection ({@link Builder#rule},
+ * {@link Builder#acl}, or a whole {@link Builder#routing(Routing) connection-only table}): the
+ * source address ({@link Acl#source(String...)}), the local port, backend states and random
+ * fractions (SNI and ALPN read {@code null} until TLS passthrough). Each connection is decided once,
+ * when it is accepted, before anything is read: it goes to the backend of the first {@code use} rule
+ * that matches (to its backup when that backend has no usable server), is closed by a
+ * {@code reject}, or goes to the default backend. Without a default backend an undecided connection
+ * is closed.
+ *
+ * <pre>{@code
+ * TcpFrontend.bind(5432)
+ *     .rule(Rule.when(Acl.source("10.0.0.0/8")).use("db-internal"))
+ *     .rule(Rule.when(Acl.not(Acl.source("192.0.2.0/24"))).reject())
+ *     .defaultBackend("db", "db-replica");   // the replica takes over when db has no usable server
  * }</pre>
  *
  * <h2>Behaviour</h2>
@@ -87,14 +107,16 @@ public final class TcpFrontend implements Frontend {
 
     private final String name;
     private final List<InetSocketAddress> bindAddresses;
-    private final String defaultBackend;
+    private final Routing table;
+    private final boolean hasRules;
     private final Duration clientTimeout;
     private final int maxConnections;
 
-    private TcpFrontend(Builder b) {
+    private TcpFrontend(Builder b, Routing table) {
         this.name = b.name != null ? b.name : "tcp-" + b.bindAddresses.get(0).getPort();
         this.bindAddresses = List.copyOf(b.bindAddresses);
-        this.defaultBackend = b.defaultBackend;
+        this.table = table;
+        this.hasRules = Builder.hasRules(table);
         this.clientTimeout = b.clientTimeout;
         this.maxConnections = b.maxConnections;
     }
@@ -140,9 +162,18 @@ public final class TcpFrontend implements Frontend {
         return bindAddresses;
     }
 
-    /** The backend every connection goes to. */
+    /** The backend connections go to when no rule decides, or {@code null} when the rules decide everything. */
     public String defaultBackend() {
-        return defaultBackend;
+        return table.defaultBackend();
+    }
+
+    /**
+     * The frontend's connection-only routing; {@code null} when it has no rules and no backup, only
+     * a default backend.
+     */
+    @Override
+    public Routing routing() {
+        return hasRules ? table : null;
     }
 
     /** How long the client side may be idle before both sides are closed; {@link Duration#ZERO} for never. */
@@ -157,24 +188,26 @@ public final class TcpFrontend implements Frontend {
 
     @Override
     public Set<String> backendNames() {
-        return Set.of(defaultBackend);
+        return table.backendNames();
     }
 
     @Override
     public Listener start(EngineContext context) {
-        return TcpListener.start(this, context);
+        return TcpListener.start(this, table, context);
     }
 
     @Override
     public String toString() {
-        return "TcpFrontend{" + name + " " + bindAddresses + " -> " + defaultBackend + "}";
+        return "TcpFrontend{" + name + " " + bindAddresses + " -> " + (hasRules ? table : table.defaultBackend()) + "}";
     }
 
     /** Builds a {@link TcpFrontend}. Setters check their argument; {@link #build()} checks the whole. */
     public static final class Builder implements Frontend.Builder {
         private final List<InetSocketAddress> bindAddresses = new ArrayList<>();
         private String name;
-        private String defaultBackend;
+        private final Routing.Builder routing = Routing.builder().connectionOnly();
+        private boolean routingTouched;
+        private Routing wholeTable;
         private Duration clientTimeout = Duration.ofMinutes(5);
         private int maxConnections;
 
@@ -220,8 +253,79 @@ public final class TcpFrontend implements Frontend {
          * @throws IllegalArgumentException when empty or not a valid name
          */
         public Builder defaultBackend(String backend) {
-            this.defaultBackend = Names.check("frontend defaultBackend", backend);
+            Names.check("frontend defaultBackend", backend);
+            routing.defaultBackend(backend);
+            routingTouched = true;
             return this;
+        }
+
+        /**
+         * Sets the default backend and a backup backend that takes over when the default has no
+         * usable server (HAProxy's {@code use_backend backup if nbsrv(primary) lt 1}).
+         *
+         * @throws IllegalArgumentException when a name is empty or not valid
+         */
+        public Builder defaultBackend(String backend, String backup) {
+            Names.check("frontend defaultBackend", backend);
+            Names.check("frontend defaultBackend backup", backup);
+            routing.defaultBackend(backend, backup);
+            routingTouched = true;
+            return this;
+        }
+
+        /**
+         * Adds a connection rule, evaluated after the ones added before: a condition over the
+         * connection (source, local port, backend states, random) and {@code use} or {@code reject}.
+         *
+         * <pre>{@code
+         * .rule(Rule.when(Acl.source("10.0.0.0/8", "fd00::/8")).use("internal"))
+         * .rule(Rule.always().reject())
+         * }</pre>
+         *
+         * <p>An HTTP condition or action fails at {@link #build()}, naming the rule.
+         */
+        public Builder rule(Rule rule) {
+            routing.rule(rule);
+            routingTouched = true;
+            return this;
+        }
+
+        /**
+         * Declares a named connection ACL that rules refer to with {@link Acl#named(String)} or
+         * {@link Rule#whenNamed(String)}.
+         *
+         * @throws IllegalArgumentException when the name is blank or already declared
+         */
+        public Builder acl(String name, Acl acl) {
+            routing.acl(name, acl);
+            routingTouched = true;
+            return this;
+        }
+
+        /**
+         * Uses a whole connection-only routing table ({@code Routing.builder().connectionOnly()}),
+         * instead of {@link #rule}, {@link #acl} and {@link #defaultBackend} on this builder.
+         *
+         * @throws IllegalArgumentException when the table is not connection-only
+         */
+        public Builder routing(Routing routing) {
+            Objects.requireNonNull(routing, "routing");
+            if (!routing.isConnectionOnly()) {
+                throw new IllegalArgumentException("frontend routing: " + routing
+                        + " (expected: a connection-only routing, Routing.builder().connectionOnly())");
+            }
+            this.wholeTable = routing;
+            return this;
+        }
+
+        /** Builds and uses a whole routing table; see {@link #routing(Routing)}. */
+        public Builder routing(Routing.Builder routing) {
+            return routing(Objects.requireNonNull(routing, "routing").build());
+        }
+
+        /** Whether a table does more than send everything to one default backend. */
+        static boolean hasRules(Routing table) {
+            return !table.rules().isEmpty() || table.backendNames().size() > (table.defaultBackend() == null ? 0 : 1);
         }
 
         /**
@@ -254,17 +358,24 @@ public final class TcpFrontend implements Frontend {
         }
 
         /**
-         * Returns the immutable frontend.
+         * Returns the immutable frontend. The builder stays usable.
          *
-         * @throws IllegalArgumentException when no default backend is set
+         * @throws IllegalArgumentException when nothing routes the connections (no default backend and
+         *     no rule), when a whole routing table is given beside rules, ACLs or a default backend, or
+         *     when the routing does not build (an HTTP condition or action, an unknown named ACL)
          */
         @Override
         public TcpFrontend build() {
-            if (defaultBackend == null) {
-                throw new IllegalArgumentException("frontend " + (name != null ? name : "tcp-" + bindAddresses.get(0).getPort())
-                        + " defaultBackend: null (expected: the name of a backend)");
+            String label = "frontend " + (name != null ? name : "tcp-" + bindAddresses.get(0).getPort());
+            if (wholeTable != null && routingTouched) {
+                throw new IllegalArgumentException(label + " routing: " + wholeTable
+                        + " (expected: either routing(Routing) or rule/acl/defaultBackend, not both)");
             }
-            return new TcpFrontend(this);
+            Routing table = wholeTable != null ? wholeTable : routing.build();
+            if (table.defaultBackend() == null && !hasRules(table)) {
+                throw new IllegalArgumentException(label + " defaultBackend: null (expected: the name of a backend, or rules that choose one)");
+            }
+            return new TcpFrontend(this, table);
         }
     }
 }

@@ -5,6 +5,9 @@ import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.Names;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Routing;
+import io.lodestone.core.route.Rule;
 import io.lodestone.l7.internal.HttpListener;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -12,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * An HTTP/1.1 frontend (HAProxy's {@code mode http}): a streaming reverse proxy. Each request is sent
@@ -32,6 +36,35 @@ import java.util.Set;
  *     .build();
  * }</pre>
  *
+ * <h2>Routing</h2>
+ * Each request goes through the frontend's {@link Routing}: named ACLs ({@link Builder#acl}), rules
+ * in order ({@link Builder#rule}), virtual hosts ({@link Builder#virtualHost}) and the default
+ * backend, or a whole table given with {@link Builder#routing(Routing)}. The router is built once at
+ * start and decides every request before anything is forwarded:
+ * <ul>
+ * <li>a forward goes to the chosen backend (the backup when the primary has no usable server),
+ *     with the request header edits applied in order after the proxy's own forwarding headers, the
+ *     rewritten path (the query kept) and the Host override; the response header edits are applied
+ *     to the server's response before it is sent to the client;</li>
+ * <li>a deny, redirect or respond is answered by the proxy without touching a backend. A request
+ *     body is read and discarded so that the connection can be kept alive; a body announced larger
+ *     than 64 KiB, or a request that waits for {@code 100-continue}, closes the connection after the
+ *     answer instead.</li>
+ * </ul>
+ * Header edits never touch {@code Content-Length} or {@code Transfer-Encoding}: framing stays the
+ * proxy's. Path ACLs read the normalised path; the raw path is forwarded unless a rule rewrites it.
+ * {@link io.lodestone.core.Proxy#route} evaluates the same rules without a socket.
+ *
+ * <pre>{@code
+ * HttpFrontend.bind(8080)
+ *     .acl("is_admin", Acl.pathBegins("/admin"))
+ *     .rule(Rule.whenNamed("is_admin").deny(403))
+ *     .rule(Rule.when(Acl.pathBegins("/api")).stripPrefix("/api"))
+ *     .rule(Rule.when(Acl.pathBegins("/api")).use("api"))
+ *     .virtualHost("static.example.com", vh -> vh.defaultBackend("static"))
+ *     .defaultBackend("app", "sorry");
+ * }</pre>
+ *
  * <p>Failure answers: no usable server 503; connection refused after the retries 502; connect
  * timeout 504; no response within the backend's {@link io.lodestone.core.Backend#serverTimeout()
  * server timeout} 504; request head not complete within {@link #clientTimeout()} 408. A backend that
@@ -41,7 +74,8 @@ public final class HttpFrontend implements Frontend {
 
     private final String name;
     private final List<InetSocketAddress> bindAddresses;
-    private final String defaultBackend;
+    private final Routing table;
+    private final boolean hasRules;
     private final Duration clientTimeout;
     private final Duration keepAliveTimeout;
     private final Duration tunnelTimeout;
@@ -59,10 +93,11 @@ public final class HttpFrontend implements Frontend {
     private final int maxIdlePerServer;
     private final Duration poolIdleTimeout;
 
-    private HttpFrontend(Builder b) {
+    private HttpFrontend(Builder b, Routing table) {
         this.name = b.name != null ? b.name : "http-" + b.bindAddresses.get(0).getPort();
         this.bindAddresses = List.copyOf(b.bindAddresses);
-        this.defaultBackend = b.defaultBackend;
+        this.table = table;
+        this.hasRules = Builder.hasRules(table);
         this.clientTimeout = b.clientTimeout;
         this.keepAliveTimeout = b.keepAliveTimeout;
         this.tunnelTimeout = b.tunnelTimeout;
@@ -113,9 +148,18 @@ public final class HttpFrontend implements Frontend {
         return bindAddresses;
     }
 
-    /** The backend requests go to when no rule picks another. */
+    /** The backend requests go to when no rule picks another, or {@code null} when the rules decide everything. */
     public String defaultBackend() {
-        return defaultBackend;
+        return table.defaultBackend();
+    }
+
+    /**
+     * The frontend's routing: rules, named ACLs, virtual hosts and default backend; {@code null}
+     * when it has no rules, no virtual hosts and no backup, only a default backend.
+     */
+    @Override
+    public Routing routing() {
+        return hasRules ? table : null;
     }
 
     /** How long a client may take to send a complete request head before it is answered 408. */
@@ -200,24 +244,26 @@ public final class HttpFrontend implements Frontend {
 
     @Override
     public Set<String> backendNames() {
-        return Set.of(defaultBackend);
+        return table.backendNames();
     }
 
     @Override
     public Listener start(EngineContext context) {
-        return HttpListener.start(this, context);
+        return HttpListener.start(this, table, context);
     }
 
     @Override
     public String toString() {
-        return "HttpFrontend{" + name + " " + bindAddresses + " -> " + defaultBackend + "}";
+        return "HttpFrontend{" + name + " " + bindAddresses + " -> " + (hasRules ? table : table.defaultBackend()) + "}";
     }
 
     /** Builds an {@link HttpFrontend}. Setters check their argument; {@link #build()} checks the whole. */
     public static final class Builder implements Frontend.Builder {
         private final List<InetSocketAddress> bindAddresses = new ArrayList<>();
         private String name;
-        private String defaultBackend;
+        private final Routing.Builder routing = Routing.builder();
+        private boolean routingTouched;
+        private Routing wholeTable;
         private Duration clientTimeout = Duration.ofSeconds(10);
         private Duration keepAliveTimeout = Duration.ofSeconds(60);
         private Duration tunnelTimeout = Duration.ofHours(1);
@@ -257,10 +303,88 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Sets the backend requests go to (required). */
+        /**
+         * Sets the backend requests go to when no rule decides (required unless rules or virtual
+         * hosts route the requests; then an undecided request is answered 503).
+         */
         public Builder defaultBackend(String backend) {
-            this.defaultBackend = Names.check("frontend defaultBackend", backend);
+            Names.check("frontend defaultBackend", backend);
+            routing.defaultBackend(backend);
+            routingTouched = true;
             return this;
+        }
+
+        /**
+         * Sets the default backend and a backup backend that takes over when the default has no usable
+         * server (HAProxy's {@code use_backend backup if nbsrv(primary) lt 1}).
+         */
+        public Builder defaultBackend(String backend, String backup) {
+            Names.check("frontend defaultBackend", backend);
+            Names.check("frontend defaultBackend backup", backup);
+            routing.defaultBackend(backend, backup);
+            routingTouched = true;
+            return this;
+        }
+
+        /**
+         * Adds a routing rule, evaluated after the ones added before; see {@link Rule}.
+         *
+         * <pre>{@code
+         * .rule(Rule.when(Acl.pathBegins("/admin")).deny(403))
+         * .rule(Rule.when(Acl.hostBegins("api.")).use("api"))
+         * }</pre>
+         */
+        public Builder rule(Rule rule) {
+            routing.rule(rule);
+            routingTouched = true;
+            return this;
+        }
+
+        /**
+         * Declares a named ACL that rules refer to with {@link Acl#named(String)} or
+         * {@link Rule#whenNamed(String)}.
+         *
+         * @throws IllegalArgumentException when the name is blank or already declared
+         */
+        public Builder acl(String name, Acl acl) {
+            routing.acl(name, acl);
+            routingTouched = true;
+            return this;
+        }
+
+        /**
+         * Gives a host its own rule table: an exact name ({@code example.com}) or a wildcard
+         * ({@code *.example.com}); see {@link Routing.Builder#virtualHost(String, Consumer)}.
+         *
+         * <pre>{@code
+         * .virtualHost("static.example.com", vh -> vh.defaultBackend("static"))
+         * .virtualHost("*.api.example.com", vh -> vh.rule(Rule.always().setHost("api.internal")).defaultBackend("api"))
+         * }</pre>
+         */
+        public Builder virtualHost(String host, Consumer<Routing.VirtualHost> table) {
+            routing.virtualHost(host, Objects.requireNonNull(table, "virtualHost table"));
+            routingTouched = true;
+            return this;
+        }
+
+        /**
+         * Uses a whole routing table made with {@link Routing#builder()}, instead of
+         * {@link #rule}, {@link #acl}, {@link #virtualHost} and {@link #defaultBackend} on this builder.
+         */
+        public Builder routing(Routing routing) {
+            this.wholeTable = Objects.requireNonNull(routing, "routing");
+            return this;
+        }
+
+        /** Builds and uses a whole routing table; see {@link #routing(Routing)}. */
+        public Builder routing(Routing.Builder routing) {
+            return routing(Objects.requireNonNull(routing, "routing").build());
+        }
+
+        /** Whether a table does more than send everything to one default backend. */
+        static boolean hasRules(Routing table) {
+            return !table.rules().isEmpty() || !table.virtualHosts().isEmpty()
+                    || table.backendNames().size() > (table.defaultBackend() == null ? 0 : 1);
         }
 
         /** Sets how long a request head may take to arrive before a 408 (default 10 s). */
@@ -398,17 +522,24 @@ public final class HttpFrontend implements Frontend {
         }
 
         /**
-         * Returns the immutable frontend.
+         * Returns the immutable frontend. The builder stays usable.
          *
-         * @throws IllegalArgumentException when no default backend is set
+         * @throws IllegalArgumentException when nothing routes the requests (no default backend, no
+         *     rule, no virtual host), when a whole routing table is given beside rules, ACLs, virtual
+         *     hosts or a default backend, or when the routing does not build (an unknown named ACL)
          */
         @Override
         public HttpFrontend build() {
-            if (defaultBackend == null) {
-                throw new IllegalArgumentException("frontend " + (name != null ? name : "http-" + bindAddresses.get(0).getPort())
-                        + " defaultBackend: null (expected: the name of a backend)");
+            String label = "frontend " + (name != null ? name : "http-" + bindAddresses.get(0).getPort());
+            if (wholeTable != null && routingTouched) {
+                throw new IllegalArgumentException(label + " routing: " + wholeTable
+                        + " (expected: either routing(Routing) or rule/acl/virtualHost/defaultBackend, not both)");
             }
-            return new HttpFrontend(this);
+            Routing table = wholeTable != null ? wholeTable : routing.build();
+            if (table.defaultBackend() == null && !hasRules(table)) {
+                throw new IllegalArgumentException(label + " defaultBackend: null (expected: the name of a backend, or rules that choose one)");
+            }
+            return new HttpFrontend(this, table);
         }
     }
 }

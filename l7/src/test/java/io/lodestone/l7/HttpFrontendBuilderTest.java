@@ -3,6 +3,13 @@ package io.lodestone.l7;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Decision;
+import io.lodestone.core.route.Routing;
+import io.lodestone.core.route.Rule;
+import io.lodestone.core.route.TestRequest;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
@@ -40,5 +47,58 @@ class HttpFrontendBuilderTest {
         assertThatThrownBy(() -> b.requestIdHeader("bad:name")).hasMessageContaining("frontend requestIdHeader: bad:name");
         assertThatThrownBy(() -> HttpFrontend.bind(70000)).hasMessage("bind: 70000 (expected: a port in 0..65535)");
         assertThatThrownBy(b::build).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("defaultBackend: null");
+    }
+
+    @Test
+    void rulesAclsVirtualHostsAndTheDefaultFeedOneRouting() {
+        HttpFrontend plain = HttpFrontend.bind(8080).defaultBackend("app").build();
+        assertThat(plain.routing()).isNull();
+        assertThat(plain.defaultBackend()).isEqualTo("app");
+
+        HttpFrontend f = HttpFrontend.bind(8080)
+                .acl("is_api", Acl.hostBegins("api."))
+                .rule(Rule.whenNamed("is_api").use("api"))
+                .virtualHost("static.example.com", vh -> vh.defaultBackend("static"))
+                .defaultBackend("app", "sorry")
+                .build();
+        assertThat(f.routing()).isNotNull();
+        assertThat(f.routing().rules()).hasSize(1);
+        assertThat(f.routing().virtualHosts()).containsExactly("static.example.com");
+        assertThat(f.backendNames()).containsExactlyInAnyOrder("api", "static", "app", "sorry");
+        assertThat(f.defaultBackend()).isEqualTo("app");
+
+        HttpFrontend backupOnly = HttpFrontend.bind(8080).defaultBackend("app", "sorry").build();
+        assertThat(backupOnly.routing()).isNotNull();
+
+        HttpFrontend rulesOnly = HttpFrontend.bind(8080).rule(Rule.when(Acl.pathBegins("/a")).use("a")).build();
+        assertThat(rulesOnly.defaultBackend()).isNull();
+        assertThat(rulesOnly.backendNames()).containsExactly("a");
+    }
+
+    @Test
+    void aWholeRoutingTableIsUsedAsGivenButNotBesideRules() {
+        Routing table = Routing.builder().rule(Rule.when(Acl.path("/")).respond(200, "hi")).defaultBackend("app").build();
+        HttpFrontend f = HttpFrontend.bind(8080).routing(table).build();
+        assertThat(f.routing()).isSameAs(table);
+        assertThatThrownBy(() -> HttpFrontend.bind(8080).routing(table).rule(Rule.always().use("x")).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("frontend http-8080 routing:")
+                .hasMessageContaining("not both");
+        assertThatThrownBy(() -> HttpFrontend.bind(8080).rule(Rule.whenNamed("nope").deny()).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("acl: nope (no such named ACL");
+        try (Proxy proxy = Proxy.builder()
+                .backend(Backend.named("app").server("s1", "127.0.0.1:9"))
+                .frontend(HttpFrontend.bind(8080).routing(table))
+                .build()) {
+            assertThat(proxy.route(TestRequest.get("/"))).isInstanceOf(Decision.Respond.class);
+            assertThat(((Decision.Forward) proxy.route(TestRequest.get("/x"))).backend()).isEqualTo("app");
+        }
+        assertThatThrownBy(() -> Proxy.builder()
+                .backend(Backend.named("app").server("s1", "127.0.0.1:9"))
+                .frontend(HttpFrontend.bind(8080).name("web").rule(Rule.always().use("apx")).defaultBackend("app"))
+                .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("frontend web rule #0 use: apx (no such backend");
     }
 }

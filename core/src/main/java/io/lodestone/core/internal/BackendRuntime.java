@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -30,14 +31,15 @@ public final class BackendRuntime {
     private static final AtomicLong VERSIONS = new AtomicLong();
     private static final int MAX_ACQUIRE_ATTEMPTS = 4;
 
-    private final Backend backend;
+    private volatile Backend backend;
     private final Clock clock;
     private final Scheduler scheduler;
     private final ServerEvents events;
-    private final Balancer primaryBalancer;
-    private final Balancer backupBalancer;
+    private volatile Balancer primaryBalancer;
+    private volatile Balancer backupBalancer;
     private final AtomicInteger ejected = new AtomicInteger();
     private final BackendMetrics metrics;
+    private volatile StickTable stickTable;
     private volatile ServerRuntime[] servers;
     private volatile Tier primary;
     private volatile Tier backup;
@@ -71,7 +73,65 @@ public final class BackendRuntime {
         // backend that alternates between its tiers never rebuilds them
         this.primaryBalancer = backend.balancingStrategy().newBalancer();
         this.backupBalancer = backend.balancingStrategy().newBalancer();
+        this.stickTable = stickTable(backend, clock);
         refresh();
+    }
+
+    private static StickTable stickTable(Backend backend, Clock clock) {
+        return backend.stickOnSourceExpiry() == null ? null
+                : new StickTable(backend.stickOnSourceExpiry(), backend.stickOnSourceMaxEntries(), clock);
+    }
+
+    /**
+     * Takes a new configuration of this backend (same name) in place, for a reconfiguration of the
+     * proxy: servers with the same name and address keep their runtime state and take their new
+     * settings; other servers of the new configuration are added, those missing from it are removed
+     * (their open connections and in-flight requests finish). A changed balancing strategy or stick
+     * table starts afresh. The caller restarts the health checks.
+     *
+     * @return the servers removed
+     */
+    public List<ServerRuntime> reconfigure(Backend next) {
+        List<ServerRuntime> removed = new ArrayList<>();
+        synchronized (this) {
+            Backend previous = backend;
+            backend = next;
+            if (next.balancingStrategy() != previous.balancingStrategy()) {
+                primaryBalancer = next.balancingStrategy().newBalancer();
+                backupBalancer = next.balancingStrategy().newBalancer();
+            }
+            if (!Objects.equals(next.stickOnSourceExpiry(), previous.stickOnSourceExpiry())
+                    || next.stickOnSourceMaxEntries() != previous.stickOnSourceMaxEntries()) {
+                stickTable = stickTable(next, clock);
+            }
+            ServerRuntime[] current = servers;
+            ServerRuntime[] updated = new ServerRuntime[next.servers().size()];
+            for (int i = 0; i < updated.length; i++) {
+                Server s = next.servers().get(i);
+                ServerRuntime kept = server(s.name());
+                if (kept != null && kept.server().address().equals(s.address())) {
+                    kept.reconfigure(s);
+                    updated[i] = kept;
+                } else {
+                    updated[i] = new ServerRuntime(s, this, nextIndex++, initiallyHealthy());
+                }
+            }
+            for (ServerRuntime old : current) {
+                if (!Arrays.asList(updated).contains(old)) {
+                    removed.add(old);
+                }
+            }
+            servers = updated;
+        }
+        ServerWatcher w = watcher;
+        for (ServerRuntime r : removed) {
+            if (w != null) {
+                w.unwatch(r);
+            }
+            r.markRemoved();
+        }
+        refresh();
+        return removed;
     }
 
     private boolean initiallyHealthy() {
@@ -264,6 +324,35 @@ public final class BackendRuntime {
      * its connection limit or already tried.
      */
     public ServerRuntime select(PickContext context, Collection<ServerRuntime> tried) {
+        StickTable sticky = stickTable;
+        long client;
+        if (sticky == null || (client = context.affinityHash()) == 0) {
+            return pick(context, tried);
+        }
+        ServerRuntime stuck = sticky.get(client);
+        if (stuck != null && stuck.isCandidate() && !(stuck.server().isBackup() && primary.members.length > 0)) {
+            if (!tried.contains(stuck) && stuck.tryAcquire()) {
+                return stuck;
+            }
+            // its server is full or failed this attempt: served elsewhere this time, still stuck to it
+            return pick(context, tried);
+        }
+        ServerRuntime chosen = pick(context, tried);
+        if (chosen != null) {
+            sticky.put(client, chosen);
+        }
+        return chosen;
+    }
+
+    /**
+     * The number of clients the source-address stick table remembers now (expired entries are not
+     * counted); 0 when the backend does not stick clients.
+     */
+    public long stuckClients() {
+        return stickTable == null ? 0 : stickTable.size();
+    }
+
+    private ServerRuntime pick(PickContext context, Collection<ServerRuntime> tried) {
         ServerRuntime chosen = select(primary, primaryBalancer, context, tried);
         if (chosen == null) {
             chosen = select(backup, backupBalancer, context, tried);

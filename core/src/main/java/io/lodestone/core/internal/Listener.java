@@ -1,5 +1,6 @@
 package io.lodestone.core.internal;
 
+import io.lodestone.core.Frontend;
 import io.netty.util.concurrent.Future;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -18,6 +19,18 @@ public interface Listener {
      * connections) and returns a future that completes when every connection open now is closed.
      */
     Future<?> drain();
+
+    /**
+     * Takes a new configuration of the frontend (same engine, same bind addresses) in a
+     * reconfiguration of the proxy, keeping the bound sockets and the open connections: connections
+     * accepted from now on, and at L7 requests started from now on, follow {@code frontend} and reach
+     * the backends of {@code context}; what is in flight finishes on the configuration it started
+     * with. Returns {@code false} when the engine cannot (another engine's frontend), and the proxy
+     * then closes this listener and binds the new frontend afresh.
+     */
+    default boolean reconfigure(Frontend frontend, EngineContext context) {
+        return false;
+    }
 
     /** Closes every connection at once. */
     void closeAll();

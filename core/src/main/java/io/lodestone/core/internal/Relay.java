@@ -6,6 +6,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.unix.Socket;
+import java.io.IOException;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -92,10 +97,53 @@ public final class Relay {
         return ch instanceof DuplexChannel duplex && duplex.isInputShutdown();
     }
 
-    /** Flushes what is pending on the channel, then closes it. */
+    /** Flushes what is pending on the channel, then closes it; closes at once when nothing is pending. */
     public static void closeOnFlush(Channel channel) {
-        if (channel.isActive()) {
+        if (channel.isActive() && hasPendingWrites(channel)) {
             channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            channel.close();
+        }
+    }
+
+    private static boolean hasPendingWrites(Channel channel) {
+        ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+        return out != null && !out.isEmpty();
+    }
+
+    /**
+     * Sends a FIN on {@code channel} once what is pending is written, and from then on lets its own
+     * FIN close it outright (both directions are then finished). On epoll the socket is shut down
+     * directly: Netty's {@code shutdownOutput()} builds an exception with a stack trace on every call,
+     * a cost paid per connection by a proxy that passes half-closes on.
+     */
+    static void shutdownOutput(Channel channel) {
+        if (!channel.isActive()) {
+            return;
+        }
+        if (hasPendingWrites(channel)) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+                if (f.isSuccess()) {
+                    shutdownOutputNow(channel);
+                } else {
+                    channel.close();
+                }
+            });
+        } else {
+            shutdownOutputNow(channel);
+        }
+    }
+
+    private static void shutdownOutputNow(Channel channel) {
+        channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
+        if (channel instanceof EpollSocketChannel epoll && epoll.fd() instanceof Socket socket) {
+            try {
+                socket.shutdown(false, true);
+            } catch (IOException e) {
+                channel.close();
+            }
+        } else if (channel instanceof DuplexChannel duplex) {
+            duplex.shutdownOutput();
         } else {
             channel.close();
         }
@@ -227,16 +275,8 @@ public final class Relay {
             if (other.inputShutdown) {
                 closeOnFlush(peer);
                 closeOnFlush(self);
-            } else if (peer instanceof DuplexChannel duplex && peer.isActive()) {
-                peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
-                    if (f.isSuccess()) {
-                        duplex.shutdownOutput();
-                    } else {
-                        peer.close();
-                    }
-                });
             } else {
-                closeOnFlush(peer);
+                shutdownOutput(peer);
             }
         }
 

@@ -24,7 +24,9 @@ import java.util.function.Function;
  */
 public final class RuntimeControl implements ProxyControl {
 
-    private final Map<String, BackendRuntime> runtimes;
+    private volatile Map<String, BackendRuntime> runtimes;
+    private volatile Function<HealthCheck, HealthChecker> checkers;
+    private final Random random = new Random();
     private final Scheduler scheduler;
     private final ServerEvents events;
 
@@ -36,17 +38,44 @@ public final class RuntimeControl implements ProxyControl {
 
     /** Starts the health checks of every backend that has one, with the checkers {@code checkers} makes. */
     public void startHealthChecks(Function<HealthCheck, HealthChecker> checkers) {
-        Random random = new Random();
+        this.checkers = checkers;
         for (BackendRuntime b : runtimes.values()) {
-            HealthCheck check = b.config().healthCheck();
-            if (check != null) {
-                b.watcher(new HealthMonitor(b, checkers.apply(check), random));
+            restartHealthCheck(b);
+        }
+    }
+
+    /**
+     * (Re)starts the health checks of one backend after its configuration changed, when checks run:
+     * a new monitor watches every server; a backend whose new configuration has no check has its
+     * servers' health forced up, since nothing would ever mark them up again.
+     */
+    public void restartHealthCheck(BackendRuntime b) {
+        Function<HealthCheck, HealthChecker> c = checkers;
+        HealthCheck check = b.config().healthCheck();
+        if (check != null) {
+            if (c != null) {
+                b.watcher(new HealthMonitor(b, c.apply(check), random));
+            }
+            return;
+        }
+        if (b.watcher() != null) {
+            b.watcher(null);
+        }
+        for (ServerRuntime s : b.servers()) {
+            if (!s.isHealthy()) {
+                s.health(true, "health check removed by a reconfiguration");
             }
         }
     }
 
+    /** Replaces the backends' runtimes after a reconfiguration. */
+    public void runtimes(Map<String, BackendRuntime> next) {
+        this.runtimes = next;
+    }
+
     /** Stops every health check. */
     public void stopHealthChecks() {
+        checkers = null;
         for (BackendRuntime b : runtimes.values()) {
             if (b.watcher() != null) {
                 b.watcher(null);

@@ -28,7 +28,7 @@ public final class ServerRuntime implements ServerControl {
     /** The administrative state, set by runtime control. */
     enum Admin { READY, DRAIN, MAINT }
 
-    private final Server server;
+    private volatile Server server;
     private final BackendRuntime backend;
     private final int index;
     private final ServerMetrics metrics;
@@ -68,6 +68,20 @@ public final class ServerRuntime implements ServerControl {
     @Override
     public String backendName() {
         return backend.name();
+    }
+
+    /**
+     * Takes a new configuration of the same server (same name and address) from a reconfiguration:
+     * its weight, backup flag, connection limit and PROXY protocol. Runtime state is kept: admin
+     * state, health, ejection, load, counters; the weight set at run time too, unless the configured
+     * weight changed.
+     */
+    void reconfigure(Server next) {
+        Server previous = server;
+        server = next;
+        if (next.weight() != previous.weight()) {
+            weight = next.weight();
+        }
     }
 
     /** The backend this server belongs to. */

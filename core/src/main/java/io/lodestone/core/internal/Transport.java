@@ -13,7 +13,11 @@ import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.nio.channels.spi.SelectorProvider;
 
 /**
  * The channel transport: native epoll on Linux when it loads, NIO otherwise. The system property
@@ -57,6 +61,21 @@ public enum Transport {
     /** The client (connected) channel class. */
     public Class<? extends SocketChannel> socketChannelClass() {
         return socketChannelClass;
+    }
+
+    /**
+     * Creates an unregistered client channel whose socket has the address family of {@code target}:
+     * an IPv4 socket for an IPv4 server rather than a dual-stack IPv6 one, and no reflection.
+     */
+    public SocketChannel newSocketChannel(InetAddress target) {
+        SocketProtocolFamily family = target instanceof Inet6Address ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET;
+        return this == EPOLL ? new EpollSocketChannel(family) : new NioSocketChannel(SelectorProvider.provider(), family);
+    }
+
+    /** Creates an unregistered listening channel with the address family of {@code bind}. */
+    public ServerSocketChannel newServerSocketChannel(InetAddress bind) {
+        SocketProtocolFamily family = bind instanceof Inet6Address ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET;
+        return this == EPOLL ? new EpollServerSocketChannel(family) : new NioServerSocketChannel(SelectorProvider.provider(), family);
     }
 
     /** Creates an event loop group of this transport; 0 threads means Netty's default. */

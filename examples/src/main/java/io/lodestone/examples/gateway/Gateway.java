@@ -3,6 +3,9 @@ package io.lodestone.examples.gateway;
 import io.lodestone.core.Backend;
 import io.lodestone.core.Frontend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Rule;
 import io.lodestone.examples.Lifetime;
 import io.lodestone.examples.Running;
 import io.lodestone.core.log.AccessLog;
@@ -12,6 +15,7 @@ import io.lodestone.l7.AdminFrontend;
 import io.lodestone.l7.HttpFrontend;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.List;
 
 /**
@@ -25,7 +29,15 @@ import java.util.List;
  * </pre>
  *
  * <p>The proxy has one frontend named {@value #FRONTEND} and one backend named {@value #BACKEND}
- * whose servers are named {@code s1}, {@code s2}, ... in the order given.
+ * whose servers are named {@code s1}, {@code s2}, ... in the order given. In http mode each
+ * {@code --route} adds a backend {@code route1}, {@code route2}, ... with its one server {@code s1},
+ * and the frontend's rules are: one deny per {@code --deny} (403), then one use per {@code --route}
+ * (the first matching prefix wins), then the default backend {@value #BACKEND}.
+ *
+ * <pre>
+ * java -jar lodestone-examples.jar gateway --mode http --listen 127.0.0.1:8080 \
+ *     --backend 127.0.0.1:9001 --route /api=127.0.0.1:9003 --deny /admin
+ * </pre>
  */
 public final class Gateway {
 
@@ -37,6 +49,9 @@ public final class Gateway {
 
     /** The name of the gateway's backend. */
     public static final String BACKEND = "backend";
+
+    /** The prefix of the names of the {@code --route} backends: {@code route1}, {@code route2}, ... */
+    public static final String ROUTE_BACKEND_PREFIX = "route";
 
     private Gateway() {
     }
@@ -57,6 +72,11 @@ public final class Gateway {
                 "                           http: time to receive a request head, then 408 (default 10s)",
                 "  --timeout-server DUR     tcp: server idle timeout; http: time to the response, then 504 (default 60s)",
                 "  --io-threads N           I/O threads (default: one per available processor)",
+                "  --health-check PATH      check every server with GET PATH every 1s (2xx/3xx passes);",
+                "                           down after 2 failures in a row, up again after 2 passes",
+                "  --deny PATH_PREFIX       http: answer 403 to requests whose path begins with it (repeatable)",
+                "  --route PREFIX=HOST:PORT http: send requests whose path begins with PREFIX to that server,",
+                "                           path unchanged (repeatable; the rest go to the --backend servers)",
                 "  --admin HOST:PORT        admin endpoint (/metrics, /stats, /api/servers); off unless given",
                 "  --admin-token TOKEN      bearer token the admin endpoint requires (required with --admin)",
                 "  --access-log text|json   one line per connection or request to the logger 'lodestone.access'",
@@ -81,9 +101,22 @@ public final class Gateway {
         options.retries().ifPresent(backend::retries);
         options.connectTimeout().ifPresent(backend::connectTimeout);
         options.serverTimeout().ifPresent(backend::serverTimeout);
+        options.healthCheckPath().ifPresent(path -> backend.healthCheck(HealthCheck.http(path)
+                .interval(Duration.ofSeconds(GatewayOptions.HEALTH_CHECK_INTERVAL_SECONDS))
+                .rise(GatewayOptions.HEALTH_CHECK_RISE)
+                .fall(GatewayOptions.HEALTH_CHECK_FALL)));
         Proxy.Builder proxy = Proxy.builder()
                 .backend(backend)
                 .frontend(frontend(options));
+        List<GatewayOptions.Route> routes = options.routes();
+        for (int i = 0; i < routes.size(); i++) {
+            Backend.Builder route = Backend.named(ROUTE_BACKEND_PREFIX + (i + 1))
+                    .server("s1", routes.get(i).server().toString());
+            options.retries().ifPresent(route::retries);
+            options.connectTimeout().ifPresent(route::connectTimeout);
+            options.serverTimeout().ifPresent(route::serverTimeout);
+            proxy.backend(route);
+        }
         if (options.ioThreads() > 0) {
             proxy.ioThreads(options.ioThreads());
         }
@@ -102,6 +135,14 @@ public final class Gateway {
             HttpFrontend.Builder http = HttpFrontend.bind(options.listen().toString())
                     .name(FRONTEND)
                     .defaultBackend(BACKEND);
+            for (String prefix : options.denies()) {
+                http.rule(Rule.when(Acl.pathBegins(prefix)).name("deny " + prefix).deny(403));
+            }
+            List<GatewayOptions.Route> routes = options.routes();
+            for (int i = 0; i < routes.size(); i++) {
+                String prefix = routes.get(i).prefix();
+                http.rule(Rule.when(Acl.pathBegins(prefix)).name("route " + prefix).use(ROUTE_BACKEND_PREFIX + (i + 1)));
+            }
             options.clientTimeout().filter(d -> !d.isZero()).ifPresent(http::clientTimeout);
             return http.build();
         }
@@ -128,6 +169,13 @@ public final class Gateway {
         List<HostPort> servers = options.backends();
         for (int i = 0; i < servers.size(); i++) {
             line.append(i == 0 ? " s" : ", s").append(i + 1).append(' ').append(servers.get(i));
+        }
+        options.healthCheckPath().ifPresent(path -> line.append("; checked with GET ").append(path));
+        for (GatewayOptions.Route r : options.routes()) {
+            line.append("; ").append(r.prefix()).append(" -> ").append(r.server());
+        }
+        for (String prefix : options.denies()) {
+            line.append("; ").append(prefix).append(" denied");
         }
         out.println(line);
         if (options.admin().isPresent()) {

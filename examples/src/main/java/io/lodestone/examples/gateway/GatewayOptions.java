@@ -3,6 +3,7 @@ package io.lodestone.examples.gateway;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.l7.AdminFrontend;
+import io.lodestone.core.health.HealthCheck;
 import io.lodestone.examples.UsageException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,6 +25,12 @@ import java.util.Set;
  *         "--mode", "tcp", "--listen", "127.0.0.1:8080",
  *         "--backend", "127.0.0.1:9001,127.0.0.1:9002", "--balance=leastconn"));
  * }</pre>
+ *
+ * <p>In {@code http} mode, {@code --deny /admin} answers 403 to every request whose path begins
+ * with {@code /admin} (under every spelling a backend would read as {@code /admin}), and
+ * {@code --route /api=127.0.0.1:9003} sends requests whose path begins with {@code /api} to that
+ * server, their path unchanged; both repeat, and requests no route takes go to the
+ * {@code --backend} servers.
  *
  * <p>Flags take their value as the next argument or after {@code =}. Durations are a whole number
  * with a unit: {@code ms}, {@code s}, {@code m} or {@code h}.
@@ -99,6 +106,15 @@ public final class GatewayOptions {
     /** The most retries {@code --retries} accepts (as {@code Backend.Builder.retries}). */
     public static final int MAX_RETRIES = 100;
 
+    /** The interval of the {@code --health-check} probes, in seconds. */
+    public static final int HEALTH_CHECK_INTERVAL_SECONDS = 1;
+
+    /** Passing {@code --health-check} probes in a row that bring a server up. */
+    public static final int HEALTH_CHECK_RISE = 2;
+
+    /** Failing {@code --health-check} probes in a row that take a server down. */
+    public static final int HEALTH_CHECK_FALL = 2;
+
     private static final String DURATION = "a duration like 500ms, 5s, 2m, 1h";
 
     private final Mode mode;
@@ -113,6 +129,30 @@ public final class GatewayOptions {
     private final HostPort admin;
     private final String adminToken;
     private final AccessLog.Format accessLog;
+    private final String healthCheckPath;
+    private final List<String> denies;
+    private final List<Route> routes;
+
+    /**
+     * A {@code --route PATH_PREFIX=HOST:PORT}: requests whose normalised path begins with
+     * {@code prefix} go to {@code server}, their path unchanged.
+     *
+     * @param prefix the path prefix, starting with {@code /}
+     * @param server the one server of the route's backend
+     */
+    public record Route(String prefix, HostPort server) {
+
+        /** Checks the fields. */
+        public Route {
+            Objects.requireNonNull(prefix, "prefix");
+            Objects.requireNonNull(server, "server");
+        }
+
+        @Override
+        public String toString() {
+            return prefix + "=" + server;
+        }
+    }
 
     private GatewayOptions(Parser p) {
         this.mode = p.mode != null ? p.mode : Mode.TCP;
@@ -127,6 +167,9 @@ public final class GatewayOptions {
         this.admin = p.admin;
         this.adminToken = p.adminToken;
         this.accessLog = p.accessLog != null ? p.accessLog : AccessLog.Format.OFF;
+        this.healthCheckPath = p.healthCheckPath;
+        this.denies = List.copyOf(p.denies);
+        this.routes = List.copyOf(p.routes);
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -139,7 +182,8 @@ public final class GatewayOptions {
      *
      * @throws UsageException naming the flag and the value when a flag is unknown, given twice or
      *     without a value, a value does not parse, {@code --listen} or {@code --backend} is missing, or
-     *     one of {@code --admin} and {@code --admin-token} is given without the other
+     *     {@code --deny} or {@code --route} is given in {@code tcp} mode, or one of {@code --admin} and
+     *     {@code --admin-token} is given without the other
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
         Objects.requireNonNull(args, "args");
@@ -169,6 +213,14 @@ public final class GatewayOptions {
         }
         if (p.backends.isEmpty()) {
             throw new UsageException("--backend: missing (expected: at least one --backend HOST:PORT)");
+        }
+        if (p.mode != Mode.HTTP) {
+            if (!p.denies.isEmpty()) {
+                throw new UsageException("--deny: " + p.denies.get(0) + " (only in http mode: add --mode http)");
+            }
+            if (!p.routes.isEmpty()) {
+                throw new UsageException("--route: " + p.routes.get(0) + " (only in http mode: add --mode http)");
+            }
         }
         if (p.admin != null && p.adminToken == null) {
             throw new UsageException("--admin-token: missing (expected: --admin-token TOKEN with --admin; the admin endpoint"
@@ -240,6 +292,25 @@ public final class GatewayOptions {
         return accessLog;
     }
 
+    /**
+     * The path of the HTTP health check run on every server ({@code --health-check}), when given:
+     * {@code GET PATH} every {@value #HEALTH_CHECK_INTERVAL_SECONDS} s, up after
+     * {@value #HEALTH_CHECK_RISE} passing checks, down after {@value #HEALTH_CHECK_FALL} failing ones.
+     */
+    public Optional<String> healthCheckPath() {
+        return Optional.ofNullable(healthCheckPath);
+    }
+
+    /** The {@code --deny} path prefixes, in order; empty when none. */
+    public List<String> denies() {
+        return denies;
+    }
+
+    /** The {@code --route} entries, in order; empty when none. */
+    public List<Route> routes() {
+        return routes;
+    }
+
     @Override
     public String toString() {
         return "GatewayOptions{mode=" + mode.flagValue() + " listen=" + listen + " backends=" + backends
@@ -249,7 +320,9 @@ public final class GatewayOptions {
                 + (serverTimeout != null ? " serverTimeout=" + serverTimeout : "")
                 + (ioThreads > 0 ? " ioThreads=" + ioThreads : "")
                 + (admin != null ? " admin=" + admin : "")
-                + (accessLog != AccessLog.Format.OFF ? " accessLog=" + accessLog.name().toLowerCase(Locale.ROOT) : "") + "}";
+                + (accessLog != AccessLog.Format.OFF ? " accessLog=" + accessLog.name().toLowerCase(Locale.ROOT) : "")
+                + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "")
+                + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes) + "}";
     }
 
     /**
@@ -285,8 +358,10 @@ public final class GatewayOptions {
     /** The mutable state of one parse. */
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
-                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--admin", "--admin-token",
-                "--access-log");
+                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
+                "--admin", "--admin-token", "--access-log");
+        /** The flags that may be given more than once. */
+        static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route");
 
         private final Set<String> seen = new HashSet<>();
         Mode mode;
@@ -302,8 +377,12 @@ public final class GatewayOptions {
         String adminToken;
         AccessLog.Format accessLog;
 
+        String healthCheckPath;
+        final List<String> denies = new ArrayList<>();
+        final List<Route> routes = new ArrayList<>();
+
         void accept(String flag, String value) throws UsageException {
-            if (!flag.equals("--backend") && !seen.add(flag)) {
+            if (!REPEATABLE.contains(flag) && !seen.add(flag)) {
                 throw new UsageException(flag + ": " + (flag.equals("--admin-token") ? "(hidden)" : value)
                         + " (given more than once)");
             }
@@ -359,6 +438,15 @@ public final class GatewayOptions {
                         throw bad(flag, value, "text or json");
                     }
                     break;
+                case "--health-check":
+                    healthCheckPath = path(flag, value);
+                    break;
+                case "--deny":
+                    denies.add(pathPrefix(flag, value, value, "PATH_PREFIX, e.g. /admin"));
+                    break;
+                case "--route":
+                    routes.add(route(flag, value));
+                    break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");
             }
@@ -390,6 +478,47 @@ public final class GatewayOptions {
                 backends.add(hp);
                 start = end + 1;
             }
+        }
+
+        private static String path(String flag, String value) throws UsageException {
+            try {
+                HealthCheck.http(value);
+            } catch (IllegalArgumentException e) {
+                throw bad(flag, value, "a path starting with '/', visible ASCII characters, no space, e.g. /status");
+            }
+            return value;
+        }
+
+        private static String pathPrefix(String flag, String value, String prefix, String expected) throws UsageException {
+            if (!prefix.startsWith("/") || prefix.length() > 1024) {
+                throw bad(flag, value, expected);
+            }
+            for (int i = 0; i < prefix.length(); i++) {
+                char c = prefix.charAt(i);
+                if (c <= ' ' || c >= 0x7f || c == '?' || c == '#') {
+                    throw bad(flag, value, expected);
+                }
+            }
+            return prefix;
+        }
+
+        private Route route(String flag, String value) throws UsageException {
+            String expected = "PATH_PREFIX=HOST:PORT, e.g. /api=127.0.0.1:9003";
+            int eq = value.indexOf('=');
+            if (eq < 0) {
+                throw bad(flag, value, expected);
+            }
+            String prefix = pathPrefix(flag, value, value.substring(0, eq), expected);
+            HostPort server = HostPort.parse(value.substring(eq + 1));
+            if (server == null || server.anyHost() || server.port() == 0) {
+                throw bad(flag, value, expected);
+            }
+            for (Route r : routes) {
+                if (r.prefix().equals(prefix)) {
+                    throw new UsageException(flag + ": " + value + " (the prefix " + prefix + " is routed already)");
+                }
+            }
+            return new Route(prefix, server);
         }
 
         private static int integer(String flag, String value, int min, int max) throws UsageException {

@@ -11,6 +11,9 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -52,6 +55,76 @@ class GatewayHttpTest {
             }
             // one client connection, yet requests alternate: the L7 engine balances per request
             assertThat(servedBy).containsExactly("one", "two", "one", "two", "one", "two");
+            assertThat(r.stop()).isZero();
+        }
+    }
+
+    @Test
+    void healthCheckTakesAServerWhoseStatusFailsOutOfTheRotation() throws Exception {
+        AtomicInteger servedBySick = new AtomicInteger();
+        EmbeddedHttpServer sick = EmbeddedHttpServer.start("sick", "127.0.0.1", 0, request -> {
+            if (request.uri().equals("/status")) {
+                return EmbeddedHttpServer.Reply.text(503, "not ready\n");
+            }
+            servedBySick.incrementAndGet();
+            return EmbeddedHttpServer.hello(request);
+        });
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                "--backend", one.hostPort() + "," + sick.hostPort(), "--health-check", "/status")) {
+            int port = r.awaitPort("gateway: listening on ");
+            assertThat(r.out()).contains("checked with GET /status");
+            // two failed checks one second apart take the sick server out: poll, bounded, with requests
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            int before;
+            do {
+                assertThat(System.nanoTime()).as("the sick server taken out within 10 s").isLessThan(deadline);
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+                before = servedBySick.get();
+                for (int i = 0; i < 4; i++) {
+                    send(client, port);
+                }
+            } while (servedBySick.get() != before);
+            for (int i = 0; i < 20; i++) {
+                assertThat(send(client, port).headers().firstValue(EmbeddedHttpServer.SERVED_BY)).hasValue("one");
+            }
+            assertThat(servedBySick.get()).isEqualTo(before);
+            assertThat(r.stop()).isZero();
+        } finally {
+            sick.close();
+        }
+    }
+
+    private static HttpResponse<String> send(HttpClient client, int port) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x"))
+                .timeout(Duration.ofSeconds(10)).build();
+        HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(200);
+        return response;
+    }
+
+    @Test
+    void denyAndRouteFlagsOverTheWire() throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (EmbeddedHttpServer api = EmbeddedHttpServer.start("api", "127.0.0.1", 0);
+                MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                        "--backend", one.hostPort(), "--deny", "/admin", "--deny", "/private/",
+                        "--route", "/api=" + api.hostPort())) {
+            int port = r.awaitPort("gateway: listening on ");
+            assertThat(r.out()).contains("; /api -> " + api.hostPort(), "; /admin denied");
+            String base = "http://127.0.0.1:" + port;
+            for (String path : List.of("/admin", "/admin/users", "//admin", "/%61dmin", "/private/x")) {
+                HttpResponse<String> denied = client.send(HttpRequest.newBuilder(URI.create(base + path)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(denied.statusCode()).as(path).isEqualTo(403);
+            }
+            HttpResponse<String> routed = client.send(HttpRequest.newBuilder(URI.create(base + "/api/v1/items?x=1")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(routed.body()).isEqualTo("hello from api: GET /api/v1/items?x=1\n");
+            HttpResponse<String> rest = client.send(HttpRequest.newBuilder(URI.create(base + "/private")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(rest.body()).isEqualTo("hello from one: GET /private\n");
+            assertThat(api.requests()).isEqualTo(1);
             assertThat(r.stop()).isZero();
         }
     }

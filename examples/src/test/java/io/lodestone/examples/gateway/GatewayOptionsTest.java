@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerControl;
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.route.Decision;
+import io.lodestone.core.route.TestRequest;
 import io.lodestone.examples.MainRunner;
 import io.lodestone.examples.UsageException;
 import io.lodestone.examples.gateway.GatewayOptions.Balance;
@@ -37,6 +40,43 @@ class GatewayOptionsTest {
         assertThat(o.clientTimeout()).isEmpty();
         assertThat(o.serverTimeout()).isEmpty();
         assertThat(o.ioThreads()).isZero();
+        assertThat(o.denies()).isEmpty();
+        assertThat(o.routes()).isEmpty();
+    }
+
+    @Test
+    void denyAndRouteRepeatInHttpMode() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:8080", "--backend", "127.0.0.1:9001",
+                "--deny", "/admin", "--route", "/api=127.0.0.1:9003", "--deny=/internal/", "--route=/img=[::1]:9004",
+                "--route", "/api/v2=localhost:9005");
+        assertThat(o.denies()).containsExactly("/admin", "/internal/");
+        assertThat(o.routes()).containsExactly(
+                new GatewayOptions.Route("/api", new HostPort("127.0.0.1", 9003)),
+                new GatewayOptions.Route("/img", new HostPort("::1", 9004)),
+                new GatewayOptions.Route("/api/v2", new HostPort("localhost", 9005)));
+        assertThat(o.toString()).contains("deny=[/admin, /internal/]", "routes=[/api=127.0.0.1:9003, /img=[::1]:9004, /api/v2=localhost:9005]");
+    }
+
+    @Test
+    void denyAndRouteBecomeRulesAndOneServerBackends() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--deny", "/admin", "--route", "/api=127.0.0.1:9003", "--route", "/img=127.0.0.1:9004", "--timeout-connect", "250ms");
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(proxy.backends()).containsOnlyKeys(Gateway.BACKEND, "route1", "route2");
+            assertThat(proxy.backends().get("route1").servers()).extracting(s -> s.name() + " " + s.address().getPort())
+                    .containsExactly("s1 9003");
+            assertThat(proxy.backends().get("route2").connectTimeout()).isEqualTo(Duration.ofMillis(250));
+            Decision denied = proxy.route(TestRequest.get("/%61dmin/x"));
+            assertThat(denied).isInstanceOfSatisfying(Decision.Deny.class, d -> assertThat(d.status()).isEqualTo(403));
+            assertThat(denied.matched().name()).isEqualTo("deny /admin");
+            assertThat(proxy.route(TestRequest.get("/api/users?id=1")))
+                    .isInstanceOfSatisfying(Decision.Forward.class, f -> {
+                        assertThat(f.backend()).isEqualTo("route1");
+                        assertThat(f.path()).isNull();
+                    });
+            assertThat(((Decision.Forward) proxy.route(TestRequest.get("/img/a.png"))).backend()).isEqualTo("route2");
+            assertThat(((Decision.Forward) proxy.route(TestRequest.get("/other"))).backend()).isEqualTo(Gateway.BACKEND);
+        }
     }
 
     @Test
@@ -146,6 +186,27 @@ class GatewayOptionsTest {
         }
     }
 
+    @Test
+    void healthCheckChecksEveryServerOverHttpEverySecondRiseTwoFallTwo() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1,127.0.0.1:2",
+                "--health-check", "/status?full=1");
+        assertThat(o.healthCheckPath()).contains("/status?full=1");
+        assertThat(o.toString()).contains("healthCheck=/status?full=1");
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            HealthCheck check = proxy.backends().get(Gateway.BACKEND).healthCheck();
+            assertThat(check).isNotNull();
+            assertThat(check.path()).isEqualTo("/status?full=1");
+            assertThat(check.interval()).isEqualTo(Duration.ofSeconds(1));
+            assertThat(check.rise()).isEqualTo(2);
+            assertThat(check.fall()).isEqualTo(2);
+        }
+        GatewayOptions without = GatewayOptions.parse(MINIMAL);
+        assertThat(without.healthCheckPath()).isEmpty();
+        try (Proxy proxy = Gateway.newProxy(without)) {
+            assertThat(proxy.backends().get(Gateway.BACKEND).healthCheck()).isNull();
+        }
+    }
+
     static Stream<Arguments> badCommandLines() {
         List<Arguments> cases = new ArrayList<>();
         cases.add(bad("--mode: udp (expected: tcp or http)", "--mode", "udp"));
@@ -166,6 +227,20 @@ class GatewayOptionsTest {
         cases.add(bad("unknown flag: --balance-mode (see --help)", "--balance-mode=x"));
         cases.add(bad("unexpected argument: extra (flags start with --; see --help)", "extra"));
         cases.add(bad("--mode: tcp (given more than once)", "--mode", "tcp", "--mode", "tcp"));
+        cases.add(bad("--health-check: status (expected: a path starting with '/', visible ASCII characters, no space, e.g. /status)", "--health-check", "status"));
+        cases.add(bad("--health-check: /a b (expected: a path starting with '/', visible ASCII characters, no space, e.g. /status)", "--health-check=/a b"));
+        cases.add(bad("--health-check: missing value", "--health-check"));
+        cases.add(bad("--health-check: /b (given more than once)", "--health-check", "/a", "--health-check", "/b"));
+        cases.add(bad("--deny: /admin (only in http mode: add --mode http)", "--deny", "/admin"));
+        cases.add(bad("--deny: /admin (only in http mode: add --mode http)", "--mode", "tcp", "--deny=/admin"));
+        cases.add(bad("--route: /api=127.0.0.1:9003 (only in http mode: add --mode http)", "--route", "/api=127.0.0.1:9003"));
+        cases.add(bad("--deny: admin (expected: PATH_PREFIX, e.g. /admin)", "--mode", "http", "--deny", "admin"));
+        cases.add(bad("--deny: /a?b (expected: PATH_PREFIX, e.g. /admin)", "--mode", "http", "--deny", "/a?b"));
+        cases.add(bad("--route: /api (expected: PATH_PREFIX=HOST:PORT, e.g. /api=127.0.0.1:9003)", "--mode", "http", "--route", "/api"));
+        cases.add(bad("--route: api=h:1 (expected: PATH_PREFIX=HOST:PORT, e.g. /api=127.0.0.1:9003)", "--mode", "http", "--route", "api=h:1"));
+        cases.add(bad("--route: /api=h:0 (expected: PATH_PREFIX=HOST:PORT, e.g. /api=127.0.0.1:9003)", "--mode", "http", "--route=/api=h:0"));
+        cases.add(bad("--route: /api=*:80 (expected: PATH_PREFIX=HOST:PORT, e.g. /api=127.0.0.1:9003)", "--mode", "http", "--route", "/api=*:80"));
+        cases.add(bad("--route: /api=h:2 (the prefix /api is routed already)", "--mode", "http", "--route", "/api=h:1", "--route", "/api=h:2"));
         return cases.stream();
     }
 
@@ -213,7 +288,8 @@ class GatewayOptionsTest {
         assertThat(r.awaitStatus()).isZero();
         assertThat(r.out()).startsWith("usage: gateway --listen HOST:PORT --backend HOST:PORT")
                 .contains("--mode tcp|http", "--balance NAME", "--retries N", "--timeout-connect DUR",
-                        "--timeout-client DUR", "--timeout-server DUR", "--io-threads N");
+                        "--timeout-client DUR", "--timeout-server DUR", "--io-threads N", "--health-check PATH", "--deny PATH_PREFIX",
+                        "--route PREFIX=HOST:PORT");
         assertThat(r.err()).isEmpty();
     }
 

@@ -25,7 +25,6 @@ import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
 import io.netty.util.ReferenceCountUtil;
-import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -55,7 +54,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     private static final Logger log = LoggerFactory.getLogger(TcpConnection.class);
 
     private final TcpListener listener;
-    private final BackendRuntime backend;
+    /** The backend this connection was routed to at accept. */
+    private BackendRuntime backend;
     private Channel client;
     /** The server channel of the attempt in progress, closed if the client goes away first. */
     private Channel connecting;
@@ -74,7 +74,6 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
 
     TcpConnection(TcpListener listener) {
         this.listener = listener;
-        this.backend = listener.backend();
     }
 
     @Override
@@ -83,29 +82,13 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         return remote == null ? 0 : hashAddress(remote.getAddress());
     }
 
-    /** A well-mixed hash of an IP address (not the port), so that one client keeps its server. */
+    /**
+     * A well-mixed hash of an IP address (not the port), so that one client keeps its server: the
+     * hash of {@code proxy.routeAndPick(...)} ({@link PickContext#hash(InetAddress)}), so both name the
+     * same server.
+     */
     static long hashAddress(InetAddress address) {
-        long h;
-        if (address instanceof Inet4Address) {
-            h = address.hashCode() & 0xFFFF_FFFFL;
-        } else {
-            byte[] b = address.getAddress();
-            h = 0x9E37_79B9_7F4A_7C15L;
-            for (int i = 0; i < b.length; i += 8) {
-                long word = 0;
-                for (int j = i; j < i + 8 && j < b.length; j++) {
-                    word = word << 8 | (b[j] & 0xFF);
-                }
-                h = mix(h ^ word);
-            }
-        }
-        return mix(h);
-    }
-
-    private static long mix(long z) {
-        z = (z ^ (z >>> 30)) * 0xBF58_476D_1CE4_E5B9L;
-        z = (z ^ (z >>> 27)) * 0x94D0_49BB_1331_11EBL;
-        return z ^ (z >>> 31);
+        return PickContext.hash(address);
     }
 
     @Override
@@ -122,6 +105,14 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         listener.metrics().connectionOpened();
         client.closeFuture().addListener(f -> clientClosed());
         ctx.fireChannelActive();
+        backend = listener.route(client);
+        if (backend == null) {
+            listener.metrics().error(ErrorKind.DENIED);
+            cause = TerminationCause.PROXY;
+            phase = TerminationPhase.REQUEST;
+            client.close();
+            return;
+        }
         ServerRuntime server = backend.select(this);
         if (server == null) {
             if (log.isDebugEnabled()) {
@@ -186,7 +177,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         attemptStart = listener.clock().nanoTime();
         ChannelFuture attempt;
         try {
-            attempt = listener.connect(client.eventLoop(), server.server().address());
+            attempt = listener.connect(client.eventLoop(), server.server().address(), backend);
         } catch (RuntimeException e) {
             // e.g. no file descriptor left for a new socket
             server.release();
@@ -290,7 +281,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
                     .start(startMillis)
                     .client(clientAddress)
                     .frontend(listener.frontend().name())
-                    .backend(backend.name())
+                    .backend(backend == null ? null : backend.name())
                     .server(current == null ? null : current.server().name())
                     .bytes(in, out)
                     .queueTime(current == null ? -1 : 0)

@@ -6,6 +6,10 @@ import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
+import io.lodestone.core.route.Decision;
+import io.lodestone.core.route.Router;
+import io.lodestone.core.route.Routing;
+import io.lodestone.core.route.internal.ConnectionView;
 import io.lodestone.l4.TcpFrontend;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -31,12 +35,15 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A started {@link TcpFrontend}: its server channels, its open connections and the settings its
@@ -50,13 +57,19 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class TcpListener implements Listener {
 
+    private static final Logger log = LoggerFactory.getLogger(TcpListener.class);
+
     /** Write-buffer water marks: a side stops reading while its peer has more than the high mark pending. */
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
     /** Every channel of the engine allocates from the pooled allocator. */
     static final ByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
+    private static final int DEFAULT_CONNECT_TIMEOUT_MILLIS = 5000;
 
     private final TcpFrontend frontend;
+    /** The default backend, when every connection goes there (no rules); else {@code null}. */
     private final BackendRuntime backend;
+    /** The router of a frontend with rules; {@code null} when every connection goes to {@link #backend}. */
+    private final Router router;
     private final EngineContext context;
     private final FrontendMetrics metrics;
     private final AccessLog accessLog;
@@ -74,16 +87,22 @@ public final class TcpListener implements Listener {
     /** Accepted connections over the limit, not served yet; accept loop only. */
     private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
 
-    private TcpListener(TcpFrontend frontend, EngineContext context) {
+    private TcpListener(TcpFrontend frontend, Routing routing, EngineContext context) {
         this.frontend = frontend;
         this.context = context;
-        this.backend = context.backend(frontend.defaultBackend());
         this.metrics = context.metrics().frontend(frontend.name());
         this.accessLog = context.accessLog();
+        if (frontend.routing() == null) {
+            this.backend = context.backend(routing.defaultBackend());
+            this.router = null;
+        } else {
+            this.backend = null;
+            this.router = routing.router(name -> context.backend(name).usableServers());
+        }
         this.acceptLoop = context.acceptGroup().next();
         this.upstreamFactory = new ReflectiveChannelFactory<>(context.transport().socketChannelClass());
-        long connectMillis = backend.config().connectTimeout().toMillis();
-        this.connectTimeoutMillis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, connectMillis));
+        // the default backend's, or (with rules) the resolving bootstrap's default that each connection overrides
+        this.connectTimeoutMillis = backend != null ? connectTimeoutMillis(backend) : DEFAULT_CONNECT_TIMEOUT_MILLIS;
         this.maxConnections = frontend.maxConnections();
         this.resolvingBootstrap = new Bootstrap()
                 .group(context.ioGroup())
@@ -97,9 +116,12 @@ public final class TcpListener implements Listener {
                 .handler(new ChannelInboundHandlerAdapter());
     }
 
-    /** Binds every address of the frontend; on failure closes what was bound and throws. */
-    public static TcpListener start(TcpFrontend frontend, EngineContext context) {
-        TcpListener listener = new TcpListener(frontend, context);
+    /**
+     * Binds every address of the frontend and routes its connections with {@code routing}; on
+     * failure closes what was bound and throws.
+     */
+    public static TcpListener start(TcpFrontend frontend, Routing routing, EngineContext context) {
+        TcpListener listener = new TcpListener(frontend, routing, context);
         try {
             listener.bind();
         } catch (RuntimeException e) {
@@ -112,12 +134,10 @@ public final class TcpListener implements Listener {
     private void bind() {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(acceptLoop, context.ioGroup())
-                .channel(context.transport().serverChannelClass())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .handler(gate)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .childOption(ChannelOption.ALLOCATOR, ALLOCATOR)
                 .childHandler(new ChannelInitializer<Channel>() {
@@ -134,7 +154,9 @@ public final class TcpListener implements Listener {
                 throw new IllegalArgumentException("frontend " + frontend.name() + " bind: "
                         + address.getHostString() + ":" + address.getPort() + " (cannot resolve the host)");
             }
-            serverChannels.add(bootstrap.bind(resolved).syncUninterruptibly().channel());
+            InetAddress host = resolved.getAddress();
+            ServerBootstrap forFamily = bootstrap.clone().channelFactory(() -> context.transport().newServerSocketChannel(host));
+            serverChannels.add(forFamily.bind(resolved).syncUninterruptibly().channel());
         }
     }
 
@@ -142,8 +164,30 @@ public final class TcpListener implements Listener {
         return frontend;
     }
 
-    BackendRuntime backend() {
-        return backend;
+    /**
+     * Decides, once per accepted connection, which backend it goes to: the default backend when the
+     * frontend has no rules, else the router's forward over the connection (source, local port);
+     * {@code null} when the router rejects it.
+     */
+    BackendRuntime route(Channel client) {
+        if (router == null) {
+            return backend;
+        }
+        InetSocketAddress local = (InetSocketAddress) client.localAddress();
+        Decision d = router.route(new ConnectionView((InetSocketAddress) client.remoteAddress(),
+                local == null ? 0 : local.getPort(), null, null));
+        if (d instanceof Decision.Forward forward) {
+            return context.backend(forward.backend());
+        }
+        if (log.isDebugEnabled()) {
+            log.debug("{}: connection from {} rejected by {}", frontend.name(), client.remoteAddress(), d.matched());
+        }
+        return null;
+    }
+
+    private static int connectTimeoutMillis(BackendRuntime backend) {
+        long connectMillis = backend.config().connectTimeout().toMillis();
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, connectMillis));
     }
 
     FrontendMetrics metrics() {
@@ -159,19 +203,25 @@ public final class TcpListener implements Listener {
     }
 
     /**
-     * Opens a connection to {@code address} on {@code loop}: a channel made and registered directly
-     * (no per-connection bootstrap, no resolver) for an IP address, through a bootstrap that resolves
-     * the name otherwise. The caller closes the channel when the returned future fails.
+     * Opens a connection to {@code address} on {@code loop} within {@code backend}'s connect
+     * timeout: a channel made and registered directly (no per-connection bootstrap, no resolver) for
+     * an IP address, through a bootstrap that resolves the name otherwise. The caller closes the
+     * channel when the returned future fails.
      */
-    ChannelFuture connect(EventLoop loop, InetSocketAddress address) {
+    ChannelFuture connect(EventLoop loop, InetSocketAddress address, BackendRuntime backend) {
+        int connectTimeoutMillis = backend == this.backend ? this.connectTimeoutMillis : connectTimeoutMillis(backend);
         if (address.isUnresolved()) {
-            return resolvingBootstrap.clone(loop).connect(address);
+            Bootstrap b = resolvingBootstrap.clone(loop);
+            if (connectTimeoutMillis != this.connectTimeoutMillis) {
+                b.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis);
+            }
+            return b.connect(address);
         }
-        SocketChannel ch = upstreamFactory.newChannel();
+        // TCP_NODELAY is on by default for Netty's socket channels
+        SocketChannel ch = context.transport().newSocketChannel(address.getAddress());
         SocketChannelConfig config = ch.config();
         config.setAutoRead(false);
         config.setAllowHalfClosure(true);
-        config.setTcpNoDelay(true);
         config.setWriteBufferWaterMark(WATER_MARK);
         config.setAllocator(ALLOCATOR);
         config.setConnectTimeoutMillis(connectTimeoutMillis);

@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.route.HeaderEdit;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -135,6 +136,34 @@ final class Headers {
         request.setUri(rest);
         if (!authority.isEmpty()) {
             request.headers().set(HttpHeaderNames.HOST, authority);
+        }
+    }
+
+    /**
+     * Applies a routing decision's header edits in order. Framing stays the proxy's: edits of
+     * {@code Content-Length} and {@code Transfer-Encoding} (and, on a response, {@code Connection})
+     * are skipped.
+     */
+    static void apply(HttpHeaders h, List<HeaderEdit> edits, boolean response) {
+        for (int i = 0; i < edits.size(); i++) {
+            HeaderEdit e = edits.get(i);
+            String name = e.name();
+            if (HttpHeaderNames.CONTENT_LENGTH.contentEqualsIgnoreCase(name)
+                    || HttpHeaderNames.TRANSFER_ENCODING.contentEqualsIgnoreCase(name)
+                    || response && HttpHeaderNames.CONNECTION.contentEqualsIgnoreCase(name)) {
+                continue;
+            }
+            switch (e.op()) {
+                case SET:
+                    h.set(name, e.value());
+                    break;
+                case ADD:
+                    h.add(name, e.value());
+                    break;
+                default:
+                    h.remove(name);
+                    break;
+            }
         }
     }
 

@@ -4,6 +4,8 @@ import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
+import io.lodestone.core.route.Router;
+import io.lodestone.core.route.Routing;
 import io.lodestone.l7.HttpFrontend;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -22,8 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A started {@link HttpFrontend}: its server channels, its client connections, one server
- * connection pool per event loop and one retry budget per backend.
+ * A started {@link HttpFrontend}: its router, its server channels, its client connections, one
+ * server connection pool per event loop and one retry budget per backend.
  */
 public final class HttpListener implements Listener {
 
@@ -41,6 +43,7 @@ public final class HttpListener implements Listener {
     private final HttpFrontend frontend;
     private final EngineContext context;
     private final FrontendMetrics metrics;
+    private final Router router;
     private final List<Channel> serverChannels = new ArrayList<>();
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ChannelGroup serverConnections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -50,15 +53,20 @@ public final class HttpListener implements Listener {
     private volatile boolean accepting = true;
     private volatile boolean draining;
 
-    private HttpListener(HttpFrontend frontend, EngineContext context) {
+    private HttpListener(HttpFrontend frontend, Routing routing, EngineContext context) {
         this.frontend = frontend;
         this.context = context;
         this.metrics = context.metrics().frontend(frontend.name());
+        // built once: every request of every event loop is decided by this router, on the live states
+        this.router = routing.router(name -> context.backend(name).usableServers());
     }
 
-    /** Binds every address of the frontend; on failure closes what was bound and throws. */
-    public static HttpListener start(HttpFrontend frontend, EngineContext context) {
-        HttpListener listener = new HttpListener(frontend, context);
+    /**
+     * Binds every address of the frontend and routes its requests with {@code routing}; on failure
+     * closes what was bound and throws.
+     */
+    public static HttpListener start(HttpFrontend frontend, Routing routing, EngineContext context) {
+        HttpListener listener = new HttpListener(frontend, routing, context);
         try {
             listener.bind();
         } catch (RuntimeException e) {
@@ -123,6 +131,10 @@ public final class HttpListener implements Listener {
     /** The frontend's counters. */
     FrontendMetrics metrics() {
         return metrics;
+    }
+
+    Router router() {
+        return router;
     }
 
     boolean isDraining() {

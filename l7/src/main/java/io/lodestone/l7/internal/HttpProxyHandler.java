@@ -7,8 +7,11 @@ import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.route.Decision;
+import io.lodestone.core.route.HeaderEdit;
 import io.lodestone.l7.HttpFrontend;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -17,6 +20,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -31,6 +36,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -41,11 +47,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The proxy handler of one client connection. Requests are handled one at a time, in order: a
- * request picks a server, takes a pooled connection to it (or opens one on the client's event loop),
+ * request is routed (the frontend's router decides, once, before anything is forwarded), then a
+ * forwarded request picks a server of the chosen backend, takes a pooled connection to it (or opens one on the client's event loop),
  * and its head and body pieces are forwarded as they arrive; the response is forwarded the same way;
  * then the server connection goes back to the pool and the next request (possibly already read and
  * queued, when the client pipelines) starts. Nothing is aggregated; each direction stops reading
  * while the other side cannot take more.
+ *
+ * <p>A request the router denies, redirects or answers itself gets the proxy's own response and
+ * never touches a backend; its body, if any, is read and discarded (up to {@link #MAX_DISCARD}
+ * bytes) so that the connection stays usable, or the connection closes after the answer when the
+ * body is larger or the client waits for {@code 100-continue}.
  *
  * <p>Expect: 100-continue is passed to the server, whose interim 100 (like any 1xx but 101) is
  * relayed to the client before the final response. A 101 answering a WebSocket upgrade turns both
@@ -59,6 +71,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private static final int MAX_QUEUED = 64;
     /** Body bytes buffered while connecting beyond which the client is not read. */
     private static final int MAX_PENDING_BYTES = 64 * 1024;
+    /** Request body bytes read and dropped after a local answer before the connection is closed instead. */
+    static final long MAX_DISCARD = 64 * 1024;
+    private static final String TEXT_PLAIN_UTF8 = "text/plain; charset=utf-8";
 
     private final HttpListener listener;
     private final HttpFrontend frontend;
@@ -70,6 +85,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private ChannelHandlerContext ctx;
     private Channel client;
     private BackendPool pool;
+    private InetSocketAddress source;
+    private int localPortNumber;
     private String clientIp;
     private String localPort;
     private long affinityHash;
@@ -79,6 +96,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private boolean inputShutdown;
     private boolean closing;
     private boolean discardBody;
+    private long discardLeft;
     private boolean tunneling;
 
     // exchange state: request != null while an exchange runs
@@ -108,6 +126,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private boolean responseStarted;
     private boolean serverReusable;
     private boolean switching;
+    private List<HeaderEdit> responseEdits;
     private List<Object> tunnelFromClient;
     private List<Object> tunnelFromServer;
 
@@ -126,9 +145,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         this.pool = listener.pool(client.eventLoop());
         InetSocketAddress remote = (InetSocketAddress) client.remoteAddress();
         InetSocketAddress local = (InetSocketAddress) client.localAddress();
+        this.source = remote;
         this.clientIp = remote == null ? "unknown" : remote.getAddress().getHostAddress();
-        this.affinityHash = remote == null ? 0 : remote.getAddress().hashCode();
-        this.localPort = local == null ? "0" : Integer.toString(local.getPort());
+        // the affinity of proxy.routeAndPick(...) (RequestPickContext), so both name the same server
+        this.affinityHash = remote == null ? 0 : PickContext.hash(remote.getAddress());
+        this.localPortNumber = local == null ? 0 : local.getPort();
+        this.localPort = Integer.toString(localPortNumber);
     }
 
     @Override
@@ -166,10 +188,18 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 startRequest(req);
             } else if (discardBody) {
                 // the rest of a request that was answered without being forwarded
+                if (msg instanceof HttpContent content) {
+                    discardLeft -= content.content().readableBytes();
+                }
                 if (msg instanceof LastHttpContent) {
                     discardBody = false;
                 }
                 ReferenceCountUtil.release(msg);
+                if (discardBody && discardLeft < 0) {
+                    // too much to skip: the answer is out, the connection ends
+                    discardBody = false;
+                    closeOnFlush();
+                }
             } else {
                 ReferenceCountUtil.release(msg);
                 closeNow();
@@ -290,9 +320,18 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             h.set(requestIdHeader, id);
         }
         requestId = id;
-        prepareRequest(req, h);
+        Headers.originForm(req);
 
-        backend = route(req);
+        NettyRequestView view = new NettyRequestView(source, localPortNumber, req);
+        Decision decision = listener.router().route(view);
+        if (!(decision instanceof Decision.Forward forward)) {
+            answer(req, decision);
+            return;
+        }
+        prepareRequest(req, h);
+        forward(req, h, view, forward);
+
+        backend = context.backend(forward.backend());
         budget = listener.budget(backend);
         budget.requestStarted();
         tried = null;
@@ -312,11 +351,83 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /**
-     * The routing seam: every request's backend is decided here, and only here. Until the router
-     * lands every request goes to the frontend's default backend.
+     * Applies a forward decision to the request sent to the server: the rules' header edits in order
+     * (after the proxy's own forwarding headers, so a rule may override them), the rewritten path
+     * with the original query, the Host override; keeps the response edits for the response.
      */
-    private BackendRuntime route(HttpRequest req) {
-        return context.backend(frontend.defaultBackend());
+    private void forward(HttpRequest req, HttpHeaders h, NettyRequestView view, Decision.Forward forward) {
+        List<HeaderEdit> edits = forward.requestHeaders();
+        if (!edits.isEmpty()) {
+            Headers.apply(h, edits, false);
+        }
+        if (forward.path() != null) {
+            req.setUri(forward.target(view));
+        }
+        if (forward.host() != null) {
+            h.set(HttpHeaderNames.HOST, forward.host());
+        }
+        List<HeaderEdit> response = forward.responseHeaders();
+        responseEdits = response.isEmpty() ? null : response;
+    }
+
+    /**
+     * Answers a request the router denied, redirected or answered itself, without a backend. The
+     * connection stays open when the client keeps it alive and the rest of the request can be
+     * skipped: nothing more, or a body of at most {@link #MAX_DISCARD} bytes that is read and dropped.
+     */
+    private void answer(HttpRequest req, Decision decision) {
+        if (req instanceof LastHttpContent) {
+            requestComplete = true;
+        }
+        boolean close = !keepAlive || listener.isDraining();
+        if (!requestComplete && !bodyless) {
+            long declared = HttpUtil.getContentLength(req, -1L);
+            // a client waiting for 100-continue may never send the body it announced: its next bytes
+            // could be a body or a request, so the connection cannot go on
+            close |= HttpUtil.is100ContinueExpected(req) || declared > MAX_DISCARD;
+        }
+        ReferenceCountUtil.release(req);
+        int status;
+        String contentType;
+        String body;
+        String location = null;
+        if (decision instanceof Decision.Deny deny) {
+            status = deny.status();
+            contentType = TEXT_PLAIN_UTF8;
+            body = deny.body();
+        } else if (decision instanceof Decision.Redirect redirect) {
+            status = redirect.status();
+            contentType = null;
+            body = "";
+            location = redirect.location();
+        } else {
+            Decision.Respond respond = (Decision.Respond) decision;
+            status = respond.status();
+            contentType = respond.contentType();
+            body = respond.body();
+        }
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+                bytes.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes));
+        HttpHeaders h = r.headers();
+        if (contentType != null) {
+            h.set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        }
+        h.setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        if (location != null) {
+            h.set(HttpHeaderNames.LOCATION, location);
+        }
+        h.set(requestIdHeader, requestId);
+        List<HeaderEdit> edits = decision.responseHeaders();
+        if (!edits.isEmpty()) {
+            Headers.apply(h, edits, true);
+        }
+        if (close) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (clientVersion.minorVersion() == 0) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        sendLocal(r, close);
     }
 
     private static boolean isIdempotent(HttpMethod m) {
@@ -325,7 +436,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     private void prepareRequest(HttpRequest req, HttpHeaders h) {
-        Headers.originForm(req);
         String host = h.get(HttpHeaderNames.HOST);
         Headers.removeHopByHop(h, upgrade);
         if (clientVersion != HttpVersion.HTTP_1_1 && host != null) {
@@ -621,6 +731,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (frontend.via() != null) {
             Headers.append(h, HttpHeaderNames.VIA, "1.1 " + frontend.via());
         }
+        if (responseEdits != null) {
+            Headers.apply(h, responseEdits, true);
+        }
         client.write(response, client.voidPromise());
         if (!client.isWritable()) {
             client.flush();
@@ -776,6 +889,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             pendingBytes = 0;
         }
         request = null;
+        responseEdits = null;
         conn = null;
         tried = null;
         serverBackpressure = false;
@@ -807,26 +921,36 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * request was not read to its end.
      */
     private void sendError(HttpResponseStatus status, boolean close) {
+        if (responseStarted) {
+            abortExchange();
+            closeNow();
+            return;
+        }
+        boolean hadRequest = request != null;
+        boolean midRequest = hadRequest && !requestComplete;
+        // the unread rest of a request without a body is just its end: skip it and keep the connection
+        boolean closeAfter = close || !hadRequest || !keepAlive || midRequest && !bodyless;
+        sendLocal(ErrorResponses.of(status, requestIdHeader, hadRequest ? requestId : null, closeAfter), closeAfter);
+    }
+
+    /**
+     * Sends the proxy's own response to the current request (or the connection, when no request was
+     * read), ends the exchange and, unless {@code closeAfter}, skips the rest of the request and goes
+     * on with the next one.
+     */
+    private void sendLocal(FullHttpResponse response, boolean closeAfter) {
         BackendConnection c = conn;
         if (c != null) {
             c.exchange = null;
             c.channel.close();
         }
-        boolean started = responseStarted;
-        boolean hadRequest = request != null;
-        boolean midRequest = hadRequest && !requestComplete;
-        // the unread rest of a request without a body is just its end: skip it and keep the connection
-        boolean closeAfter = close || !hadRequest || !keepAlive || midRequest && !bodyless;
-        String id = hadRequest ? requestId : null;
+        boolean midRequest = request != null && !requestComplete;
         endExchange();
-        if (started) {
-            closeNow();
-            return;
-        }
         if (midRequest && !closeAfter) {
             discardBody = true;
+            discardLeft = MAX_DISCARD;
         }
-        client.writeAndFlush(ErrorResponses.of(status, requestIdHeader, id, closeAfter), client.voidPromise());
+        client.writeAndFlush(response, client.voidPromise());
         if (closeAfter) {
             closeOnFlush();
             return;

@@ -22,7 +22,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class MetricsRegistry {
 
     private final Clock clock;
-    private final Collection<BackendRuntime> backends;
+    private volatile Collection<BackendRuntime> backends;
     private final Map<String, FrontendMetrics> frontends = new ConcurrentHashMap<>();
     private final List<FrontendMetrics> frontendOrder = new CopyOnWriteArrayList<>();
 
@@ -49,6 +49,11 @@ public final class MetricsRegistry {
                 return m;
             });
         }
+    }
+
+    /** Replaces the backends after a reconfiguration; frontends keep their counters by name. */
+    public void backends(Collection<BackendRuntime> next) {
+        this.backends = List.copyOf(next);
     }
 
     /** Reads every counter, the servers' states included. */

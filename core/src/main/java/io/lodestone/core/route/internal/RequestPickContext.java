@@ -21,17 +21,12 @@ public final class RequestPickContext implements PickContext {
         this.random = view.random();
     }
 
-    /** A stable hash of an address (0 for {@code null}); the same address always gives the same hash. */
+    /**
+     * A stable hash of an address (0 for {@code null}): {@link PickContext#hash(InetAddress)}, the
+     * same hash the engines give source hashing, so the same address always lands on the same server.
+     */
     public static long affinityHash(InetAddress address) {
-        if (address == null) {
-            return 0;
-        }
-        byte[] b = address.getAddress();
-        long h = 1125899906842597L;
-        for (byte x : b) {
-            h = 31 * h + (x & 0xff);
-        }
-        return h;
+        return PickContext.hash(address);
     }
 
     @Override

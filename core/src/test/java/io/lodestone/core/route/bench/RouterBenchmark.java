@@ -38,7 +38,7 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
  *
  * <p>Run: {@code mvn -q -B -o test-compile -pl core} then
  * {@code java -cp core/target/test-classes:core/target/classes:$(cat cp.txt) io.lodestone.core.route.bench.RouterBenchmark}
- * (see core/ROUTING.md). It is not a unit test: surefire does not pick it up.
+ * (see the README's Routing section). It is not a unit test: surefire does not pick it up.
  */
 @State(Scope.Thread)
 @BenchmarkMode({Mode.AverageTime, Mode.SampleTime})

@@ -1,0 +1,2 @@
+/** Host-based virtual hosting and the backup backend that takes over when the primary pool is empty. */
+package io.lodestone.examples.vhosts;

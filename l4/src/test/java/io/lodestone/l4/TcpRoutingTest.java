@@ -1,0 +1,203 @@
+package io.lodestone.l4;
+
+import static io.lodestone.l4.Sockets.assertEcho;
+import static io.lodestone.l4.Sockets.connect;
+import static io.lodestone.l4.Sockets.isClosedByPeer;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.ServerState;
+import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Decision;
+import io.lodestone.core.route.RouteResult;
+import io.lodestone.core.route.Routing;
+import io.lodestone.core.route.Rule;
+import io.lodestone.core.route.TestRequest;
+import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.TcpEchoServer;
+import java.io.IOException;
+import java.net.Socket;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Connection routing in the TCP engine over real sockets: source rules, reject, backup backends. */
+class TcpRoutingTest {
+
+    private TcpEchoServer internal;
+    private TcpEchoServer external;
+
+    @BeforeEach
+    void startEchoes() {
+        internal = TcpEchoServer.start();
+        external = TcpEchoServer.start();
+    }
+
+    @AfterEach
+    void stopEchoes() {
+        internal.close();
+        external.close();
+    }
+
+    private Proxy start(TcpFrontend.Builder frontend) {
+        Proxy proxy = Proxy.builder()
+                .backend(Backend.named("internal").server("i1", internal.address()))
+                .backend(Backend.named("external").server("e1", external.address()))
+                .frontend(frontend)
+                .build();
+        proxy.start();
+        return proxy;
+    }
+
+    @Test
+    void aSourceRuleSendsMatchingClientsToTheirBackend() throws IOException {
+        try (Proxy proxy = start(TcpFrontend.bind("127.0.0.1:0")
+                .acl("loopback", Acl.source("127.0.0.0/8", "::1/128"))
+                .rule(Rule.whenNamed("loopback").use("internal"))
+                .defaultBackend("external"));
+             Socket c = connect(proxy.port())) {
+            assertEcho(c, "hello");
+            assertThat(internal.accepted()).isEqualTo(1);
+            assertThat(external.accepted()).isZero();
+        }
+    }
+
+    @Test
+    void clientsNoRuleMatchesGoToTheDefaultBackend() throws IOException {
+        try (Proxy proxy = start(TcpFrontend.bind("127.0.0.1:0")
+                .rule(Rule.when(Acl.source("10.0.0.0/8", "2001:db8::/32")).use("internal"))
+                .defaultBackend("external"));
+             Socket c = connect(proxy.port())) {
+            assertEcho(c, "hello");
+            assertThat(external.accepted()).isEqualTo(1);
+            assertThat(internal.accepted()).isZero();
+        }
+    }
+
+    @Test
+    void aRejectedConnectionIsClosedWithoutTouchingABackend() throws IOException {
+        try (Proxy proxy = start(TcpFrontend.bind("127.0.0.1:0")
+                .rule(Rule.when(Acl.source("127.0.0.1/32")).reject())
+                .defaultBackend("external"))) {
+            for (int i = 0; i < 3; i++) {
+                try (Socket c = connect(proxy.port())) {
+                    assertThat(isClosedByPeer(c)).isTrue();
+                }
+            }
+            Await.until("rejected connections closed", () -> proxy.control().server("external", "e1").load() == 0);
+            assertThat(external.accepted()).isZero();
+            assertThat(internal.accepted()).isZero();
+            assertThat(proxy.control().server("external", "e1").totalSelected()).isZero();
+        }
+    }
+
+    @Test
+    void withoutADefaultBackendAnUndecidedConnectionIsClosed() throws IOException {
+        try (Proxy proxy = start(TcpFrontend.bind("127.0.0.1:0")
+                .rule(Rule.when(Acl.source("10.0.0.0/8")).use("internal")));
+             Socket c = connect(proxy.port())) {
+            assertThat(isClosedByPeer(c)).isTrue();
+            assertThat(internal.accepted() + external.accepted()).isZero();
+        }
+    }
+
+    @Test
+    void theBackupBackendTakesOverWhenThePrimaryHasNoUsableServer() throws IOException {
+        try (Proxy proxy = start(TcpFrontend.bind("127.0.0.1:0").defaultBackend("internal", "external"))) {
+            try (Socket c = connect(proxy.port())) {
+                assertEcho(c, "one");
+            }
+            assertThat(internal.accepted()).isEqualTo(1);
+            proxy.control().server("internal", "i1").state(ServerState.DOWN);
+            try (Socket c = connect(proxy.port())) {
+                assertEcho(c, "two");
+            }
+            assertThat(external.accepted()).isEqualTo(1);
+            proxy.control().server("internal", "i1").state(ServerState.UP);
+            try (Socket c = connect(proxy.port())) {
+                assertEcho(c, "three");
+            }
+            assertThat(internal.accepted()).isEqualTo(2);
+            assertThat(external.accepted()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aWholeConnectionOnlyTableAndABackupRule() throws IOException {
+        Routing routing = Routing.builder().connectionOnly()
+                .rule(Rule.when(Acl.source("127.0.0.0/8")).use("internal", "external"))
+                .rule(Rule.always().reject())
+                .build();
+        try (Proxy proxy = start(TcpFrontend.bind("127.0.0.1:0").routing(routing))) {
+            proxy.control().server("internal", "i1").maintenance();
+            try (Socket c = connect(proxy.port())) {
+                assertEcho(c, "to the backup");
+            }
+            assertThat(external.accepted()).isEqualTo(1);
+            assertThat(proxy.route(TestRequest.connection().source("192.0.2.1"))).isInstanceOf(Decision.Deny.class);
+        }
+    }
+
+    @Test
+    void proxyRouteAndPickNamesTheServerTheEngineConnectsTo() throws IOException {
+        TcpEchoServer a = TcpEchoServer.start();
+        TcpEchoServer b = TcpEchoServer.start();
+        TcpEchoServer c = TcpEchoServer.start();
+        Map<String, TcpEchoServer> byName = Map.of("a", a, "b", b, "c", c);
+        try (Proxy proxy = Proxy.builder()
+                .backend(Backend.named("hashed").balance(BalancingStrategy.sourceHash())
+                        .server("a", a.address()).server("b", b.address()).server("c", c.address()))
+                .backend(Backend.named("internal").server("i1", internal.address()))
+                .frontend(TcpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.source("10.0.0.0/8")).use("internal"))
+                        .defaultBackend("hashed"))
+                .build()) {
+            proxy.start();
+            for (String down : List.of("", "a", "b")) {
+                if (!down.isEmpty()) {
+                    proxy.control().server("hashed", down).state(ServerState.DOWN);
+                }
+                RouteResult expected = proxy.routeAndPick(TestRequest.connection().source("127.0.0.1"));
+                assertThat(((Decision.Forward) expected.decision()).backend()).isEqualTo("hashed");
+                TcpEchoServer target = byName.get(expected.serverName());
+                int before = target.accepted();
+                try (Socket s = connect(proxy.port())) {
+                    assertEcho(s, "which server?");
+                }
+                assertThat(target.accepted()).as("after taking down '" + down + "'").isEqualTo(before + 1);
+            }
+        } finally {
+            a.close();
+            b.close();
+            c.close();
+        }
+    }
+
+    @Test
+    void httpConditionsAndActionsAreRefusedAtBuild() {
+        assertThatThrownBy(() -> TcpFrontend.bind(0).rule(Rule.when(Acl.pathBegins("/x")).use("a")).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("rule #0")
+                .hasMessageContaining("connection ACLs only");
+        assertThatThrownBy(() -> TcpFrontend.bind(0).rule(Rule.always().respond(200, "hi")).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("expected: use or reject");
+        assertThatThrownBy(() -> TcpFrontend.bind(0).routing(Routing.builder().defaultBackend("a").build()))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("connection-only");
+        assertThatThrownBy(() -> TcpFrontend.bind(0).defaultBackend("a").routing(Routing.builder().connectionOnly().defaultBackend("b").build()).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("not both");
+        assertThatThrownBy(() -> Proxy.builder()
+                .backend(Backend.named("a").server("s", "127.0.0.1:1"))
+                .frontend(TcpFrontend.bind(0).name("db").rule(Rule.always().use("nope")).defaultBackend("a"))
+                .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("frontend db rule #0 use: nope (no such backend");
+    }
+}

@@ -1,0 +1,193 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.ServerControl;
+import io.lodestone.core.ServerState;
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.testing.Await;
+import io.netty.channel.ChannelHandlerContext;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Health checks, drain, run-time weights and graceful close, over real sockets. */
+class HttpOperationsTest {
+
+    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private Proxy proxy;
+
+    @AfterEach
+    void close() {
+        if (proxy != null) {
+            proxy.close(Duration.ofSeconds(2));
+        }
+    }
+
+    private int start(Backend.Builder backend) {
+        proxy = Proxy.builder()
+                .backend(backend)
+                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                .build();
+        proxy.start();
+        return proxy.port();
+    }
+
+    private HttpResponse<String> get(int port, String path) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).build();
+        return client.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** Sends {@code n} requests; returns how many each backend answered, by the prefix of the body. */
+    private Map<String, Integer> split(int port, int n) throws Exception {
+        Map<String, Integer> counts = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            HttpResponse<String> r = get(port, "/r");
+            assertThat(r.statusCode()).isEqualTo(200);
+            counts.merge(r.body().substring(0, r.body().indexOf(':')), 1, Integer::sum);
+        }
+        return counts;
+    }
+
+    @Test
+    void aKilledServerGetsNoRequestOnceItsChecksMarkItDown() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            int port = start(Backend.named("app")
+                    .server("s1", b1.address())
+                    .server("s2", b2.address())
+                    .healthCheck(HealthCheck.http("/status").interval(Duration.ofMillis(50)).timeout(Duration.ofMillis(500)).rise(1).fall(1)));
+            Await.until(Duration.ofSeconds(5), "both servers checked", () -> b1.requests.stream().anyMatch(r -> r.uri().equals("/status"))
+                    && b2.requests.stream().anyMatch(r -> r.uri().equals("/status")));
+            assertThat(split(port, 10)).containsOnlyKeys("b1", "b2");
+
+            b2.close();
+            ServerControl s2 = proxy.control().server("app", "s2");
+            Await.until(Duration.ofSeconds(5), "s2 to be marked down", () -> s2.state() == ServerState.DOWN);
+            long selected = s2.totalSelected();
+            long failures = s2.failures();
+            assertThat(split(port, 50)).containsOnly(Map.entry("b1", 50));
+            assertThat(s2.totalSelected()).as("no request was even tried on s2").isEqualTo(selected);
+            assertThat(s2.failures()).isEqualTo(failures);
+        }
+    }
+
+    @Test
+    void drainLetsAnInFlightRequestFinishAndSendsTheNextRequestsElsewhere() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        RecordingBackend.Responder slow = (r, ctx) -> {
+            if (r.uri().equals("/slow")) {
+                release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "b1:slow", Map.of())));
+            } else {
+                RecordingBackend.ok(ctx, "b1:" + r.uri(), Map.of());
+            }
+        };
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slow); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            int port = start(Backend.named("app").server("s1", b1.address()).server("s2", b2.address(), s -> s.weight(0)));
+            CompletableFuture<HttpResponse<String>> inFlight = client.sendAsync(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/slow")).build(), HttpResponse.BodyHandlers.ofString());
+            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+            ServerControl s1 = proxy.control().server("app", "s1");
+            proxy.control().server("app", "s2").weight(1);
+
+            CompletableFuture<Void> drained = s1.drain();
+            assertThat(drained).isNotDone();
+            assertThat(s1.state()).isEqualTo(ServerState.DRAIN);
+            try (RawHttp keepAlive = new RawHttp(port)) {
+                for (int i = 0; i < 5; i++) {
+                    RawHttp.Response r = keepAlive.send("GET /next HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.body()).isEqualTo("b2:/next");
+                }
+            }
+            assertThat(drained).isNotDone();
+
+            release.complete(null);
+            HttpResponse<String> r = inFlight.get(5, TimeUnit.SECONDS);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("b1:slow");
+            drained.get(5, TimeUnit.SECONDS);
+            assertThat(s1.load()).isZero();
+            assertThat(b1.requests).hasSize(1);
+        }
+    }
+
+    @Test
+    void weightsChangedAtRunTimeChangeTheSplit() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            int port = start(Backend.named("app")
+                    .server("stable", b1.address(), s -> s.weight(80))
+                    .server("canary", b2.address(), s -> s.weight(20)));
+            assertShare(split(port, 1000), 80);
+
+            proxy.control().server("app", "stable").weight(50);
+            proxy.control().server("app", "canary").weight(50);
+            assertShare(split(port, 1000), 50);
+
+            proxy.control().server("app", "stable").weight(100);
+            proxy.control().server("app", "canary").weight(0);
+            assertThat(split(port, 1000)).containsOnly(Map.entry("b1", 1000));
+        }
+    }
+
+    private static void assertShare(Map<String, Integer> counts, int stablePercent) {
+        int total = counts.values().stream().mapToInt(Integer::intValue).sum();
+        double stable = 100.0 * counts.getOrDefault("b1", 0) / total;
+        assertThat(stable).as("stable share of %s", counts).isBetween(stablePercent - 2.0, stablePercent + 2.0);
+    }
+
+    @Test
+    void closeFinishesAnInFlightRequestAndClosesIdleKeepAliveConnectionsAtOnce() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        CompletableFuture<ChannelHandlerContext> slowArrived = new CompletableFuture<>();
+        RecordingBackend.Responder slow = (r, ctx) -> {
+            if (r.uri().equals("/slow")) {
+                slowArrived.complete(ctx);
+                release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "slow done", Map.of())));
+            } else {
+                RecordingBackend.ok(ctx, "b:" + r.uri(), Map.of());
+            }
+        };
+        try (RecordingBackend b = RecordingBackend.start("b", slow)) {
+            int port = start(Backend.named("app").server("s1", b.address()));
+            try (RawHttp idle = new RawHttp(port); RawHttp busy = new RawHttp(port)) {
+                assertThat(idle.send("GET /once HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isEqualTo(200);
+                busy.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+                slowArrived.get(5, TimeUnit.SECONDS);
+
+                Proxy closing = proxy;
+                CompletableFuture<Void> closed = CompletableFuture.runAsync(() -> closing.close(Duration.ofSeconds(10)));
+                idle.socket.setSoTimeout(2_000);
+                assertThat(idle.closedByPeer()).as("the idle keep-alive connection is closed at once").isTrue();
+                assertThat(closed).isNotDone();
+                Await.until(Duration.ofSeconds(5), "the proxy to stop accepting", () -> !accepts(port));
+
+                release.complete(null);
+                RawHttp.Response r = busy.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("slow done");
+                assertThat(r.header("connection")).isEqualToIgnoringCase("close");
+                closed.get(5, TimeUnit.SECONDS);
+                assertThat(busy.closedByPeer()).isTrue();
+            }
+        }
+    }
+
+    private static boolean accepts(int port) {
+        try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+}
