@@ -8,6 +8,8 @@ import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.MetricsSnapshot;
 import io.lodestone.core.metrics.PrometheusChecker;
 import io.lodestone.core.metrics.TrafficSnapshot;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.trace.Tracing;
@@ -58,7 +60,8 @@ class HttpObservabilityTest {
                 .backend(Backend.named("dead").server("refusing", deadAddress()).retries(0))
                 .backend(Backend.named("empty").server("off", ok.address()))
                 .backend(Backend.named("traced").server("t1", ok.address()))
-                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app")
+                        .rule(Rule.when(Acl.pathBegins("/private")).deny(403)))
                 .frontend(HttpFrontend.bind("127.0.0.1:0").name("broken").defaultBackend("broken"))
                 .frontend(HttpFrontend.bind("127.0.0.1:0").name("slow").defaultBackend("slow"))
                 .frontend(HttpFrontend.bind("127.0.0.1:0").name("dead").defaultBackend("dead"))
@@ -76,7 +79,8 @@ class HttpObservabilityTest {
         assertThat(get("slow", "/slow", null).statusCode()).isEqualTo(504);
         assertThat(get("dead", "/dead", null).statusCode()).isEqualTo(502);
         assertThat(get("empty", "/empty", null).statusCode()).isEqualTo(503);
-        Await.until("every request logged", () -> LINES.lines().size() >= 7);
+        assertThat(get("web", "/private/x", null).statusCode()).isEqualTo(403);
+        Await.until("every request logged", () -> LINES.lines().size() >= 8);
     }
 
     @AfterAll
@@ -117,23 +121,26 @@ class HttpObservabilityTest {
     void countsResponsesBytesAndLatenciesPerFrontendAndServer() {
         MetricsSnapshot m = proxy.metrics();
         TrafficSnapshot web = m.frontend("web").traffic();
-        assertThat(web.requests()).isEqualTo(3);
+        assertThat(web.requests()).isEqualTo(4);
         assertThat(web.responses().success()).isEqualTo(3);
+        assertThat(web.responses().clientError()).isEqualTo(1);
+        assertThat(web.errors().denied()).isEqualTo(1);
         assertThat(web.responses().serverError()).isZero();
         assertThat(web.totalConnections()).isGreaterThanOrEqualTo(1);
-        assertThat(web.totalTime().count()).isEqualTo(3);
-        // the body is "ok:" + the target, 7 bytes each
-        assertThat(web.bytesOut()).isEqualTo(3 * 7);
+        assertThat(web.totalTime().count()).isEqualTo(4);
+        // the body is "ok:" + the target, 8 bytes each, and the deny's "Forbidden\n"
+        assertThat(web.bytesOut()).isEqualTo(3 * 8 + 10);
 
         TrafficSnapshot server = m.backend("app").server("ok").traffic();
         assertThat(server.requests()).isEqualTo(3);
         assertThat(server.responses().success()).isEqualTo(3);
-        assertThat(server.bytesOut()).isEqualTo(3 * 7);
+        assertThat(server.bytesOut()).isEqualTo(3 * 8);
         assertThat(server.firstByteTime().count()).isEqualTo(3);
         assertThat(server.totalTime().count()).isEqualTo(3);
         // connect time is recorded for new connections only; the client's keep-alive connection reuses one
         assertThat(server.connectTime().count()).isBetween(1L, 3L);
         assertThat(server.totalConnections()).isEqualTo(server.connectTime().count());
+        // the denied request reached no backend
         assertThat(m.backend("app").traffic().requests()).isEqualTo(3);
     }
 
@@ -176,13 +183,14 @@ class HttpObservabilityTest {
     }
 
     @Test
-    void logsOneLinePerRequestWithItsTermination() {
+    void logsOneLinePerRequestWithItsTerminationIncludingADenial() {
         String success = line("/ok/0");
-        assertThat(success).contains(" web app/ok ", " 200 0 7 -- \"GET /ok/0 HTTP/1.1\" ");
+        assertThat(success).contains(" web app/ok ", " 200 0 8 -- \"GET /ok/0 HTTP/1.1\" ");
         assertThat(line("/broken")).contains(" broken broken/closing ", " 502 ", " SH \"GET /broken HTTP/1.1\" ");
         assertThat(line("/slow")).contains(" slow slow/silent ", " 504 ", " sH \"GET /slow HTTP/1.1\" ");
         assertThat(line("/dead")).contains(" dead dead/refusing ", " 502 ", " SC \"GET /dead HTTP/1.1\" ");
         assertThat(line("/empty")).contains(" empty empty/- ", " 503 ", " SC \"GET /empty HTTP/1.1\" ");
+        assertThat(line("/private/x")).contains(" web -/- -1/-1/-1/-1/", " 403 0 10 PR \"GET /private/x HTTP/1.1\" ");
     }
 
     @Test
