@@ -7,6 +7,11 @@ import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.log.AccessLogEntry;
+import io.lodestone.core.log.TerminationCause;
+import io.lodestone.core.log.TerminationPhase;
+import io.lodestone.core.metrics.ErrorKind;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ConnectTimeoutException;
@@ -39,6 +44,10 @@ import org.slf4j.LoggerFactory;
  * connected server channel closes. A client that goes away while a connection attempt is in
  * progress aborts the attempt. Bytes (and a FIN) the client sends before the server connection is
  * up are kept and passed on in order.
+ *
+ * <p>It records the session on the frontend's and the server's metrics (connections, bytes, connect
+ * time, connect errors, redispatches) and, when the access log is enabled, logs one line when the
+ * client connection closes, with the termination state.
  */
 final class TcpConnection extends ChannelInboundHandlerAdapter implements PickContext {
 
@@ -52,6 +61,16 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     private Channel connecting;
     private ArrayList<ServerRuntime> tried;
     private ArrayList<Object> pending;
+    private InetSocketAddress clientAddress;
+    private long startNanos;
+    private long startMillis;
+    private long attemptStart;
+    private long connectNanos = -1;
+    private long connectedAt;
+    private ServerRuntime current;
+    private Relay.Side[] sides;
+    private TerminationCause cause = TerminationCause.NORMAL;
+    private TerminationPhase phase = TerminationPhase.NONE;
 
     TcpConnection(TcpListener listener) {
         this.listener = listener;
@@ -80,9 +99,17 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        clientAddress = (InetSocketAddress) client.remoteAddress();
+        startNanos = listener.clock().nanoTime();
+        startMillis = listener.clock().currentTimeMillis();
+        listener.metrics().connectionOpened();
+        client.closeFuture().addListener(f -> clientClosed());
         ctx.fireChannelActive();
         backend = listener.route(client);
         if (backend == null) {
+            listener.metrics().error(ErrorKind.DENIED);
+            cause = TerminationCause.PROXY;
+            phase = TerminationPhase.REQUEST;
             client.close();
             return;
         }
@@ -91,6 +118,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             if (log.isDebugEnabled()) {
                 log.debug("{}: no usable server in backend {}", listener.frontend().name(), backend.name());
             }
+            backend.metrics().error(ErrorKind.CONNECT);
+            cause = TerminationCause.SERVER_ABORT;
+            phase = TerminationPhase.CONNECT;
             client.close();
             return;
         }
@@ -143,6 +173,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     }
 
     private void connect(ServerRuntime server) {
+        current = server;
+        attemptStart = listener.clock().nanoTime();
         ChannelFuture attempt;
         try {
             attempt = listener.connect(client.eventLoop(), server.server().address(), backend);
@@ -161,7 +193,11 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
                 server.reportSuccess();
                 connected(server, f.channel());
             } else {
-                server.reportFailure(f.cause() instanceof ConnectTimeoutException ? FailureKind.TIMEOUT : FailureKind.CONNECT);
+                boolean timeout = f.cause() instanceof ConnectTimeoutException;
+                server.reportFailure(timeout ? FailureKind.TIMEOUT : FailureKind.CONNECT);
+                server.metrics().error(timeout ? ErrorKind.TIMEOUT : ErrorKind.CONNECT);
+                cause = timeout ? TerminationCause.SERVER_TIMEOUT : TerminationCause.SERVER_ABORT;
+                phase = TerminationPhase.CONNECT;
                 f.channel().close();
                 server.release();
                 failed(server, f.cause());
@@ -184,12 +220,19 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         if (next == null) {
             client.close();
         } else {
+            server.metrics().redispatch();
+            this.cause = TerminationCause.NORMAL;
+            this.phase = TerminationPhase.NONE;
             connect(next);
         }
     }
 
     private void connected(ServerRuntime server, Channel upstream) {
-        upstream.closeFuture().addListener(f -> server.release());
+        connectedAt = listener.clock().nanoTime();
+        connectNanos = connectedAt - attemptStart;
+        server.metrics().connectTime(connectNanos);
+        server.metrics().connectionOpened();
+        upstream.closeFuture().addListener(f -> serverClosed(server));
         if (!client.isActive()) {
             upstream.close();
             return;
@@ -208,7 +251,45 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             pending = null;
         }
         client.pipeline().remove(this);
-        Relay.join(client, upstream, listener.idleTimeout(backend));
+        sides = Relay.join(client, upstream, listener.idleTimeout(backend));
+    }
+
+    /** The server connection closed: records its session on the server, then gives its load back. */
+    private void serverClosed(ServerRuntime server) {
+        Relay.Side[] s = sides;
+        long in = s == null ? 0 : s[0].bytesRead();
+        long out = s == null ? 0 : s[1].bytesRead();
+        server.metrics().sessionClosed(in, out, listener.clock().nanoTime() - connectedAt);
+        server.release();
+    }
+
+    /** The client connection closed: records the session on the frontend and logs it. */
+    private void clientClosed() {
+        long total = listener.clock().nanoTime() - startNanos;
+        Relay.Side[] s = sides;
+        long in = s == null ? 0 : s[0].bytesRead();
+        long out = s == null ? 0 : s[1].bytesRead();
+        if (s == null && cause == TerminationCause.NORMAL) {
+            // the client went away while a server connection was being set up
+            cause = TerminationCause.CLIENT_ABORT;
+            phase = TerminationPhase.CONNECT;
+        }
+        listener.metrics().sessionClosed(in, out, total);
+        AccessLog accessLog = listener.accessLog();
+        if (accessLog.isEnabled()) {
+            AccessLogEntry entry = new AccessLogEntry()
+                    .start(startMillis)
+                    .client(clientAddress)
+                    .frontend(listener.frontend().name())
+                    .backend(backend == null ? null : backend.name())
+                    .server(current == null ? null : current.server().name())
+                    .bytes(in, out)
+                    .queueTime(current == null ? -1 : 0)
+                    .connectTime(connectNanos)
+                    .totalTime(total)
+                    .termination(cause, phase);
+            accessLog.log(entry);
+        }
     }
 
     private HAProxyMessage proxyHeader(ProxyProtocol version) {

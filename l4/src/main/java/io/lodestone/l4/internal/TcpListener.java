@@ -1,8 +1,11 @@
 package io.lodestone.l4.internal;
 
+import io.lodestone.core.Clock;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
@@ -68,6 +71,8 @@ public final class TcpListener implements Listener {
     /** The router of a frontend with rules; {@code null} when every connection goes to {@link #backend}. */
     private final Router router;
     private final EngineContext context;
+    private final FrontendMetrics metrics;
+    private final AccessLog accessLog;
     private final EventLoop acceptLoop;
     private final ChannelFactory<? extends SocketChannel> upstreamFactory;
     private final Bootstrap resolvingBootstrap;
@@ -85,6 +90,8 @@ public final class TcpListener implements Listener {
     private TcpListener(TcpFrontend frontend, Routing routing, EngineContext context) {
         this.frontend = frontend;
         this.context = context;
+        this.metrics = context.metrics().frontend(frontend.name());
+        this.accessLog = context.accessLog();
         if (frontend.routing() == null) {
             this.backend = context.backend(routing.defaultBackend());
             this.router = null;
@@ -181,6 +188,18 @@ public final class TcpListener implements Listener {
     private static int connectTimeoutMillis(BackendRuntime backend) {
         long connectMillis = backend.config().connectTimeout().toMillis();
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, connectMillis));
+    }
+
+    FrontendMetrics metrics() {
+        return metrics;
+    }
+
+    AccessLog accessLog() {
+        return accessLog;
+    }
+
+    Clock clock() {
+        return context.clock();
     }
 
     /**
