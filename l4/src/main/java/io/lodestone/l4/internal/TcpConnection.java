@@ -49,7 +49,7 @@ import org.slf4j.LoggerFactory;
  * time, connect errors, redispatches) and, when the access log is enabled, logs one line when the
  * client connection closes, with the termination state.
  */
-final class TcpConnection extends ChannelInboundHandlerAdapter implements PickContext {
+final class TcpConnection extends ChannelInboundHandlerAdapter implements PickContext, ChannelFutureListener {
 
     private static final Logger log = LoggerFactory.getLogger(TcpConnection.class);
 
@@ -103,7 +103,6 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         startNanos = listener.clock().nanoTime();
         startMillis = listener.clock().currentTimeMillis();
         listener.metrics().connectionOpened();
-        client.closeFuture().addListener(f -> clientClosed());
         ctx.fireChannelActive();
         backend = listener.route(client);
         if (backend == null) {
@@ -232,7 +231,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         connectNanos = connectedAt - attemptStart;
         server.metrics().connectTime(connectNanos);
         server.metrics().connectionOpened();
-        upstream.closeFuture().addListener(f -> serverClosed(server));
+        upstream.closeFuture().addListener(f -> {
+            listener.untrack(upstream);
+            serverClosed(server);
+        });
         if (!client.isActive()) {
             upstream.close();
             return;
@@ -264,6 +266,15 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     }
 
     /** The client connection closed: records the session on the frontend and logs it. */
+    /** The client's channel closed: this object is its only close listener. */
+    @Override
+    public void operationComplete(ChannelFuture future) {
+        if (client != null) {
+            clientClosed();
+        }
+        listener.clientClosed(future.channel());
+    }
+
     private void clientClosed() {
         long total = listener.clock().nanoTime() - startNanos;
         Relay.Side[] s = sides;

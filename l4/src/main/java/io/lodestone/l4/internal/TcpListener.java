@@ -41,6 +41,8 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -79,10 +81,10 @@ public final class TcpListener implements Listener {
     private final int connectTimeoutMillis;
     private final int maxConnections;
     private final List<Channel> serverChannels = new ArrayList<>();
-    private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    /** Client and server channels open now; each leaves the set in its own close listener. */
+    private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
     private final AtomicInteger open = new AtomicInteger();
     private final Gate gate = new Gate();
-    private final ChannelFutureListener closed = f -> released();
     private volatile boolean closing;
     /** Accepted connections over the limit, not served yet; accept loop only. */
     private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
@@ -143,8 +145,7 @@ public final class TcpListener implements Listener {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        channels.add(ch);
-                        ch.pipeline().addLast(new TcpConnection(TcpListener.this));
+                        // the connection's handler was added when the gate admitted it
                     }
                 });
         for (InetSocketAddress address : frontend.bindAddresses()) {
@@ -241,6 +242,17 @@ public final class TcpListener implements Listener {
         channels.add(upstream);
     }
 
+    /** A server-side channel closed. */
+    void untrack(Channel upstream) {
+        channels.remove(upstream);
+    }
+
+    /** A client connection closed (called by its {@link TcpConnection}, its only close listener). */
+    void clientClosed(Channel client) {
+        channels.remove(client);
+        released();
+    }
+
     /** A client connection closed: free its slot and, under a limit, serve a waiting one or resume accepting. */
     private void released() {
         open.decrementAndGet();
@@ -252,7 +264,11 @@ public final class TcpListener implements Listener {
     /** Accept loop only. */
     private void admit(ChannelHandlerContext serverCtx, Channel child) {
         int now = open.incrementAndGet();
-        child.closeFuture().addListener(closed);
+        // one object is the connection's handler and its only close listener: no listener list
+        TcpConnection connection = new TcpConnection(this);
+        channels.add(child);
+        child.closeFuture().addListener(connection);
+        child.pipeline().addLast(connection);
         if (maxConnections > 0 && now >= maxConnections) {
             setAccepting(false);
         }
@@ -306,13 +322,22 @@ public final class TcpListener implements Listener {
     @Override
     public Future<?> drain() {
         stopAccepting();
-        return channels.newCloseFuture();
+        return openChannels().newCloseFuture();
     }
 
     @Override
     public void closeAll() {
         stopAccepting();
-        channels.close().awaitUninterruptibly();
+        openChannels().close().awaitUninterruptibly();
+    }
+
+    /** The channels open now, as a group to wait on or close; made only when the proxy closes. */
+    private ChannelGroup openChannels() {
+        ChannelGroup group = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+        for (Channel ch : channels) {
+            group.add(ch);
+        }
+        return group;
     }
 
     private void stopAccepting() {
