@@ -153,6 +153,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     // accounting of the current request (metrics and access log)
     private AccessLogEntry logEntry;
+    private long requestHeadNanos;
     private long startNanos;
     private long startMillis;
     private long connectStart;
@@ -992,6 +993,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /** Starts the accounting of a request: its start time and nothing recorded yet. */
     private void beginAccounting() {
+        requestHeadNanos = timeouts.requestHeadNanos();
         startNanos = clock.nanoTime();
         startMillis = clock.currentTimeMillis();
         connectNanos = -1;
@@ -1037,6 +1039,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     .request(method, target, method == null ? null : clientVersion.text())
                     .status(status)
                     .bytes(bytesIn, bytesOut)
+                    .requestTime(requestHeadNanos)
                     .queueTime(s == null ? -1 : 0)
                     .connectTime(connectNanos)
                     .responseTime(responseNanos)
