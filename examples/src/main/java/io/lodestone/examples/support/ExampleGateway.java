@@ -68,11 +68,6 @@ public final class ExampleGateway implements Running {
         }
     }
 
-    /** The text of an example's {@code --port} option for {@code run NAME --help}. */
-    public static String portHelp(int defaultPort) {
-        return "  --port N    the gateway's port (default " + defaultPort + "; 0 lets the OS choose)\n";
-    }
-
     /** The port the gateway listens on. */
     public int port() {
         return proxy.port(frontend);
