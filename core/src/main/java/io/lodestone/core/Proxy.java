@@ -32,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -493,16 +494,15 @@ public final class Proxy implements AutoCloseable {
             closed = true;
             control.stopHealthChecks();
             scheduler.close();
-            List<Future<?>> drains = new ArrayList<>();
+            // one latch for every listener's drain, awaited once for the whole drain timeout
+            CountDownLatch drained = new CountDownLatch(listeners.size());
             for (Listener l : listeners.values()) {
-                drains.add(l.drain());
+                l.drain().addListener(f -> drained.countDown());
             }
-            long deadline = System.nanoTime() + drainTimeout.toNanos();
-            for (Future<?> f : drains) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0 || !f.awaitUninterruptibly(left, TimeUnit.NANOSECONDS)) {
-                    break;
-                }
+            try {
+                drained.await(drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
             for (Listener l : listeners.values()) {
                 l.closeAll();

@@ -23,6 +23,9 @@ package io.lodestone.core.internal;
  * → {@link #HTTP_BACKEND}.
  * <br>L7 WebSocket tunnel, after the server's 101: every HTTP handler is removed from both channels;
  * client channel {@link #IDLE} (tunnel timeout) → {@link #RELAY}; server channel {@link #RELAY}.
+ *
+ * <p>Admin endpoint client channel: {@link #IDLE} (closes idle connections) → {@link #HTTP_CODEC}
+ * → {@link #HTTP_AGGREGATOR} (bounded whole requests) → {@link #ADMIN}.
  */
 public final class PipelineNames {
 
@@ -65,6 +68,12 @@ public final class PipelineNames {
     public static final String HTTP_PROXY = "lodestone.http-proxy";
     /** L7: the handler of a pooled server connection, passing responses to the client's proxy handler. */
     public static final String HTTP_BACKEND = "lodestone.http-backend";
+    /** Admin endpoint: the HTTP/1.1 server codec. */
+    public static final String HTTP_CODEC = "lodestone.http-codec";
+    /** Admin endpoint: aggregates a small request into one message, refusing a large one. */
+    public static final String HTTP_AGGREGATOR = "lodestone.http-aggregator";
+    /** Admin endpoint: answers the admin requests. */
+    public static final String ADMIN = "lodestone.admin";
 
     private PipelineNames() {
     }

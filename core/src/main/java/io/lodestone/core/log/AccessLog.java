@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Engines check {@link #isEnabled()} before filling an {@link AccessLogEntry}, so that nothing is
  * built, not even a string, when the log is off or the logger is disabled. The formats are described
- * in {@code OBSERVABILITY.md}: a text format in HAProxy's spirit and a JSON object per line.
+ * in the README's Observability section: a text format in HAProxy's spirit and a JSON object per line.
  */
 public final class AccessLog {
 
@@ -58,6 +58,19 @@ public final class AccessLog {
     /** The JSON format, through the logger {@value #LOGGER_NAME}. */
     public static AccessLog json() {
         return new AccessLog(Format.JSON, LoggerFactory.getLogger(LOGGER_NAME), JsonFormat.INSTANCE);
+    }
+
+    /**
+     * The text format, through {@code logger} instead of {@value #LOGGER_NAME}: for an application
+     * that keeps one logger per proxy, or a test that captures the lines.
+     */
+    public static AccessLog text(Logger logger) {
+        return new AccessLog(Format.TEXT, Objects.requireNonNull(logger, "logger"), TextFormat.INSTANCE);
+    }
+
+    /** The JSON format, through {@code logger} instead of {@value #LOGGER_NAME} (see {@link #text(Logger)}). */
+    public static AccessLog json(Logger logger) {
+        return new AccessLog(Format.JSON, Objects.requireNonNull(logger, "logger"), JsonFormat.INSTANCE);
     }
 
     /** No access log. */

@@ -19,7 +19,7 @@ import java.util.function.ToLongFunction;
  * the quantiles 0.5, 0.9, 0.99 and 0.999 and their {@code _sum} and {@code _count}: the quantiles are
  * computed in the proxy over its whole life (see {@link LatencySnapshot} for their precision), so
  * they cannot be averaged across instances; {@code rate(_sum) / rate(_count)} gives a mean that can.
- * The full list of names is in {@code OBSERVABILITY.md}.
+ * The full list of names is in the README's Observability section.
  */
 public final class PrometheusFormat {
 

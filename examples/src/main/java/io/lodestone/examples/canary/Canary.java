@@ -4,12 +4,9 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.examples.Example;
 import io.lodestone.examples.Running;
-import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.EmbeddedHttpServer;
-import io.lodestone.examples.support.PortOption;
 import io.lodestone.l7.HttpFrontend;
 import java.io.PrintStream;
-import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -103,46 +100,30 @@ public final class Canary implements Running {
 
     /** The example: {@code run canary [--port N]}; moves 80/20 to 50/50 after 20 s, then to 0/100 after 20 s more. */
     public static Example example() {
-        return new Example() {
-            @Override
-            public String name() {
-                return "canary";
-            }
-
-            @Override
-            public String summary() {
-                return "a canary split 80/20 between stable and canary, moved at run time to 50/50, then 0/100";
-            }
-
-            @Override
-            public String options() {
-                return PortOption.help(DEFAULT_PORT);
-            }
-
-            @Override
-            public Running start(List<String> args, PrintStream out) throws UsageException {
-                Canary canary = Canary.start(PortOption.parse(args, DEFAULT_PORT));
-                ScheduledExecutorService steps = Executors.newSingleThreadScheduledExecutor(r -> {
-                    Thread t = new Thread(r, "canary-steps");
-                    t.setDaemon(true);
-                    return t;
+        return Example.withPort("canary",
+                "a canary split 80/20 between stable and canary, moved at run time to 50/50, then 0/100",
+                DEFAULT_PORT, (port, out) -> {
+                    Canary canary = Canary.start(port);
+                    ScheduledExecutorService steps = Executors.newSingleThreadScheduledExecutor(r -> {
+                        Thread t = new Thread(r, "canary-steps");
+                        t.setDaemon(true);
+                        return t;
+                    });
+                    out.println("Canary on " + canary.url() + ": stable/canary 80/20; 50/50 in 20 s; 0/100 in 40 s.");
+                    out.println("Try: for i in $(seq 10); do curl -s " + canary.url() + "; done");
+                    out.flush();
+                    steps.schedule(() -> step(canary, out, 50, 50), 20, TimeUnit.SECONDS);
+                    steps.schedule(() -> step(canary, out, 0, 100), 40, TimeUnit.SECONDS);
+                    return () -> {
+                        steps.shutdownNow();
+                        canary.close();
+                    };
                 });
-                out.println("Canary on " + canary.url() + ": stable/canary 80/20; 50/50 in 20 s; 0/100 in 40 s.");
-                out.println("Try: for i in $(seq 10); do curl -s " + canary.url() + "; done");
-                out.flush();
-                steps.schedule(() -> step(canary, out, 50, 50), 20, TimeUnit.SECONDS);
-                steps.schedule(() -> step(canary, out, 0, 100), 40, TimeUnit.SECONDS);
-                return () -> {
-                    steps.shutdownNow();
-                    canary.close();
-                };
-            }
+    }
 
-            private void step(Canary canary, PrintStream out, int stable, int next) {
-                canary.split(stable, next);
-                out.println("canary: split is now stable/canary " + stable + "/" + next);
-                out.flush();
-            }
-        };
+    private static void step(Canary canary, PrintStream out, int stable, int next) {
+        canary.split(stable, next);
+        out.println("canary: split is now stable/canary " + stable + "/" + next);
+        out.flush();
     }
 }

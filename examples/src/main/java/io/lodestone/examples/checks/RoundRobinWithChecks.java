@@ -9,11 +9,8 @@ import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.examples.Example;
 import io.lodestone.examples.Running;
-import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.EmbeddedHttpServer;
-import io.lodestone.examples.support.PortOption;
 import io.lodestone.l7.HttpFrontend;
-import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -132,40 +129,24 @@ public final class RoundRobinWithChecks implements Running {
 
     /** The example: {@code run checks [--port N]}, checking every 2 seconds. */
     public static Example example() {
-        return new Example() {
-            @Override
-            public String name() {
-                return "checks";
-            }
-
-            @Override
-            public String summary() {
-                return "round robin over web1..web3 with HTTP health checks on /status (rise " + RISE + ", fall " + FALL + ")";
-            }
-
-            @Override
-            public String options() {
-                return PortOption.help(DEFAULT_PORT);
-            }
-
-            @Override
-            public Running start(List<String> args, PrintStream out) throws UsageException {
-                RoundRobinWithChecks example = RoundRobinWithChecks.start(PortOption.parse(args, DEFAULT_PORT), Duration.ofSeconds(2));
-                example.proxy().control().addListener(new ServerListener() {
-                    @Override
-                    public void stateChanged(ServerControl server, ServerState previous, ServerState current, String reason) {
-                        out.println("checks: " + server.server().name() + " is " + current + " (was " + previous + "): " + reason);
-                        out.flush();
+        return Example.withPort("checks",
+                "round robin over web1..web3 with HTTP health checks on /status (rise " + RISE + ", fall " + FALL + ")",
+                DEFAULT_PORT, (port, out) -> {
+                    RoundRobinWithChecks example = RoundRobinWithChecks.start(port, Duration.ofSeconds(2));
+                    example.proxy().control().addListener(new ServerListener() {
+                        @Override
+                        public void stateChanged(ServerControl server, ServerState previous, ServerState current, String reason) {
+                            out.println("checks: " + server.server().name() + " is " + current + " (was " + previous + "): " + reason);
+                            out.flush();
+                        }
+                    });
+                    out.println("Round robin with health checks on " + example.url() + " over:");
+                    for (EmbeddedHttpServer s : example.servers()) {
+                        out.println("  " + s.name() + " on " + s.hostPort() + " (checked: GET http://" + s.hostPort() + "/status every 2 s)");
                     }
+                    out.println("Try: curl " + example.url() + "   (state changes are printed here; Ctrl-C stops)");
+                    out.flush();
+                    return example;
                 });
-                out.println("Round robin with health checks on " + example.url() + " over:");
-                for (EmbeddedHttpServer s : example.servers()) {
-                    out.println("  " + s.name() + " on " + s.hostPort() + " (checked: GET http://" + s.hostPort() + "/status every 2 s)");
-                }
-                out.println("Try: curl " + example.url() + "   (state changes are printed here; Ctrl-C stops)");
-                out.flush();
-                return example;
-            }
-        };
     }
 }

@@ -8,6 +8,7 @@ import io.lodestone.examples.Example;
 import io.lodestone.examples.Running;
 import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.EmbeddedHttpServer;
+import io.lodestone.examples.support.PortOption;
 import io.lodestone.l7.HttpFrontend;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -147,27 +148,12 @@ public final class Demo implements Running {
 
         @Override
         public String options() {
-            return "  --port N    the gateway's port (default " + DEFAULT_PORT + "; 0 lets the OS choose)\n";
+            return PortOption.help(DEFAULT_PORT);
         }
 
         @Override
         public Running start(List<String> args, PrintStream out) throws UsageException {
-            int port = DEFAULT_PORT;
-            for (int i = 0; i < args.size(); i++) {
-                String arg = args.get(i);
-                String value;
-                if (arg.startsWith("--port=")) {
-                    value = arg.substring("--port=".length());
-                } else if (arg.equals("--port")) {
-                    if (i + 1 >= args.size()) {
-                        throw new UsageException("--port: missing value");
-                    }
-                    value = args.get(++i);
-                } else {
-                    throw new UsageException("unknown argument: " + arg + " (expected: --port N)");
-                }
-                port = port(value);
-            }
+            int port = PortOption.parse(args, DEFAULT_PORT);
             Demo demo = Demo.start(port);
             demo.printIntro(out);
             return () -> {
@@ -175,18 +161,6 @@ public final class Demo implements Running {
                 out.flush();
                 demo.close();
             };
-        }
-
-        private static int port(String value) throws UsageException {
-            try {
-                int port = Integer.parseInt(value);
-                if (port >= 0 && port <= 65535) {
-                    return port;
-                }
-            } catch (NumberFormatException e) {
-                // reported below with the flag and value
-            }
-            throw new UsageException("--port: " + value + " (expected: a port in 0..65535)");
         }
     }
 }

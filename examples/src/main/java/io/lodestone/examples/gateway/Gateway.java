@@ -8,8 +8,10 @@ import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.examples.Lifetime;
 import io.lodestone.examples.Running;
+import io.lodestone.core.log.AccessLog;
 import io.lodestone.examples.UsageException;
 import io.lodestone.l4.TcpFrontend;
+import io.lodestone.l7.AdminFrontend;
 import io.lodestone.l7.HttpFrontend;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -42,6 +44,9 @@ public final class Gateway {
     /** The name of the gateway's frontend. */
     public static final String FRONTEND = "gateway";
 
+    /** The name of the gateway's admin endpoint, when {@code --admin} is given. */
+    public static final String ADMIN = "admin";
+
     /** The name of the gateway's backend. */
     public static final String BACKEND = "backend";
 
@@ -72,6 +77,9 @@ public final class Gateway {
                 "  --deny PATH_PREFIX       http: answer 403 to requests whose path begins with it (repeatable)",
                 "  --route PREFIX=HOST:PORT http: send requests whose path begins with PREFIX to that server,",
                 "                           path unchanged (repeatable; the rest go to the --backend servers)",
+                "  --admin HOST:PORT        admin endpoint (/metrics, /stats, /api/servers); off unless given",
+                "  --admin-token TOKEN      bearer token the admin endpoint requires (required with --admin)",
+                "  --access-log text|json   one line per connection or request to the logger 'lodestone.access'",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
@@ -111,6 +119,13 @@ public final class Gateway {
         }
         if (options.ioThreads() > 0) {
             proxy.ioThreads(options.ioThreads());
+        }
+        if (options.admin().isPresent()) {
+            proxy.frontend(AdminFrontend.bind(options.admin().get().toString()).name(ADMIN)
+                    .token(options.adminToken().orElseThrow()));
+        }
+        if (options.accessLog() != AccessLog.Format.OFF) {
+            proxy.accessLog(AccessLog.of(options.accessLog().name()));
         }
         return proxy.build();
     }
@@ -163,6 +178,9 @@ public final class Gateway {
             line.append("; ").append(prefix).append(" denied");
         }
         out.println(line);
+        if (options.admin().isPresent()) {
+            out.println("gateway: admin endpoint on http://" + format(proxy.localAddresses(ADMIN).get(0)) + "/stats");
+        }
         out.flush();
         return proxy::close;
     }

@@ -1,6 +1,8 @@
 package io.lodestone.examples.gateway;
 
 import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.l7.AdminFrontend;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.examples.UsageException;
 import java.time.Duration;
@@ -124,6 +126,9 @@ public final class GatewayOptions {
     private final Duration clientTimeout;
     private final Duration serverTimeout;
     private final int ioThreads;
+    private final HostPort admin;
+    private final String adminToken;
+    private final AccessLog.Format accessLog;
     private final String healthCheckPath;
     private final List<String> denies;
     private final List<Route> routes;
@@ -159,6 +164,9 @@ public final class GatewayOptions {
         this.clientTimeout = p.clientTimeout;
         this.serverTimeout = p.serverTimeout;
         this.ioThreads = p.ioThreads;
+        this.admin = p.admin;
+        this.adminToken = p.adminToken;
+        this.accessLog = p.accessLog != null ? p.accessLog : AccessLog.Format.OFF;
         this.healthCheckPath = p.healthCheckPath;
         this.denies = List.copyOf(p.denies);
         this.routes = List.copyOf(p.routes);
@@ -174,7 +182,8 @@ public final class GatewayOptions {
      *
      * @throws UsageException naming the flag and the value when a flag is unknown, given twice or
      *     without a value, a value does not parse, {@code --listen} or {@code --backend} is missing, or
-     *     {@code --deny} or {@code --route} is given in {@code tcp} mode
+     *     {@code --deny} or {@code --route} is given in {@code tcp} mode, or one of {@code --admin} and
+     *     {@code --admin-token} is given without the other
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
         Objects.requireNonNull(args, "args");
@@ -212,6 +221,13 @@ public final class GatewayOptions {
             if (!p.routes.isEmpty()) {
                 throw new UsageException("--route: " + p.routes.get(0) + " (only in http mode: add --mode http)");
             }
+        }
+        if (p.admin != null && p.adminToken == null) {
+            throw new UsageException("--admin-token: missing (expected: --admin-token TOKEN with --admin; the admin endpoint"
+                    + " never runs without a token)");
+        }
+        if (p.admin == null && p.adminToken != null) {
+            throw new UsageException("--admin: missing (expected: --admin HOST:PORT with --admin-token)");
         }
         return new GatewayOptions(p);
     }
@@ -261,6 +277,21 @@ public final class GatewayOptions {
         return ioThreads;
     }
 
+    /** The admin endpoint's address, when {@code --admin} is given. */
+    public Optional<HostPort> admin() {
+        return Optional.ofNullable(admin);
+    }
+
+    /** The admin endpoint's bearer token; present exactly when {@link #admin()} is. */
+    public Optional<String> adminToken() {
+        return Optional.ofNullable(adminToken);
+    }
+
+    /** The access log format ({@link AccessLog.Format#OFF} unless {@code --access-log} is given). */
+    public AccessLog.Format accessLog() {
+        return accessLog;
+    }
+
     /**
      * The path of the HTTP health check run on every server ({@code --health-check}), when given:
      * {@code GET PATH} every {@value #HEALTH_CHECK_INTERVAL_SECONDS} s, up after
@@ -288,6 +319,8 @@ public final class GatewayOptions {
                 + (clientTimeout != null ? " clientTimeout=" + clientTimeout : "")
                 + (serverTimeout != null ? " serverTimeout=" + serverTimeout : "")
                 + (ioThreads > 0 ? " ioThreads=" + ioThreads : "")
+                + (admin != null ? " admin=" + admin : "")
+                + (accessLog != AccessLog.Format.OFF ? " accessLog=" + accessLog.name().toLowerCase(Locale.ROOT) : "")
                 + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "")
                 + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes) + "}";
     }
@@ -325,7 +358,8 @@ public final class GatewayOptions {
     /** The mutable state of one parse. */
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
-                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route");
+                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
+                "--admin", "--admin-token", "--access-log");
         /** The flags that may be given more than once. */
         static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route");
 
@@ -339,13 +373,18 @@ public final class GatewayOptions {
         Duration clientTimeout;
         Duration serverTimeout;
         int ioThreads;
+        HostPort admin;
+        String adminToken;
+        AccessLog.Format accessLog;
+
         String healthCheckPath;
         final List<String> denies = new ArrayList<>();
         final List<Route> routes = new ArrayList<>();
 
         void accept(String flag, String value) throws UsageException {
             if (!REPEATABLE.contains(flag) && !seen.add(flag)) {
-                throw new UsageException(flag + ": " + value + " (given more than once)");
+                throw new UsageException(flag + ": " + (flag.equals("--admin-token") ? "(hidden)" : value)
+                        + " (given more than once)");
             }
             switch (flag) {
                 case "--mode":
@@ -380,6 +419,24 @@ public final class GatewayOptions {
                     break;
                 case "--io-threads":
                     ioThreads = integer(flag, value, 1, MAX_IO_THREADS);
+                    break;
+                case "--admin":
+                    admin = listenAddress(flag, value);
+                    break;
+                case "--admin-token":
+                    try {
+                        AdminFrontend.bind(0).token(value);
+                    } catch (IllegalArgumentException e) {
+                        // the message names the problem, never the token
+                        throw new UsageException(flag + ": " + e.getMessage());
+                    }
+                    adminToken = value;
+                    break;
+                case "--access-log":
+                    accessLog = value.equals("text") ? AccessLog.Format.TEXT : value.equals("json") ? AccessLog.Format.JSON : null;
+                    if (accessLog == null) {
+                        throw bad(flag, value, "text or json");
+                    }
                     break;
                 case "--health-check":
                     healthCheckPath = path(flag, value);

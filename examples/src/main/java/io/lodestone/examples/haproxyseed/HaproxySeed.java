@@ -6,11 +6,8 @@ import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.examples.Example;
-import io.lodestone.examples.Running;
-import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.ExampleGateway;
 import io.lodestone.l7.HttpFrontend;
-import java.io.PrintStream;
 import java.util.List;
 
 /**
@@ -89,33 +86,17 @@ public final class HaproxySeed {
 
     /** The example for {@code run haproxy-seed [--port N]}. */
     public static Example example() {
-        return new Example() {
-            @Override
-            public String name() {
-                return NAME;
-            }
-
-            @Override
-            public String summary() {
-                return "the seed HAProxy frontend: .../app1 and .../app2 to their backends, /admin denied, the rest to allServers";
-            }
-
-            @Override
-            public String options() {
-                return ExampleGateway.portHelp(DEFAULT_PORT);
-            }
-
-            @Override
-            public Running start(List<String> args, PrintStream out) throws UsageException {
-                ExampleGateway g = HaproxySeed.start(ExampleGateway.portOption(args, DEFAULT_PORT));
-                g.printIntro(out, "haproxy-seed", List.of(
-                        "curl {url}/shop/app1          # app1, the same server every time (balance source)",
-                        "curl {url}/shop/APP2          # app2, round robin (path_end -i)",
-                        "curl {url}/admin              # 403",
-                        "curl --path-as-is {url}//%61dmin/../admin   # still 403",
-                        "curl {url}/anything           # allServers, round robin"));
-                return g;
-            }
-        };
+        return Example.withPort(NAME,
+                "the seed HAProxy frontend: .../app1 and .../app2 to their backends, /admin denied, the rest to allServers",
+                DEFAULT_PORT, (port, out) -> {
+                    ExampleGateway g = HaproxySeed.start(port);
+                    g.printIntro(out, "haproxy-seed", List.of(
+                            "curl {url}/shop/app1          # app1, the same server every time (balance source)",
+                            "curl {url}/shop/APP2          # app2, round robin (path_end -i)",
+                            "curl {url}/admin              # 403",
+                            "curl --path-as-is {url}//%61dmin/../admin   # still 403",
+                            "curl {url}/anything           # allServers, round robin"));
+                    return g;
+                });
     }
 }

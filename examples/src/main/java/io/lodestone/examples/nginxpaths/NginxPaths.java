@@ -5,11 +5,8 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.examples.Example;
-import io.lodestone.examples.Running;
-import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.ExampleGateway;
 import io.lodestone.l7.HttpFrontend;
-import java.io.PrintStream;
 import java.util.List;
 
 /**
@@ -84,31 +81,15 @@ public final class NginxPaths {
 
     /** The example for {@code run nginx-paths [--port N]}. */
     public static Example example() {
-        return new Example() {
-            @Override
-            public String name() {
-                return NAME;
-            }
-
-            @Override
-            public String summary() {
-                return "the nginx tutorial's path router: /service1 and /service2 (prefix stripped), a welcome page for the rest";
-            }
-
-            @Override
-            public String options() {
-                return ExampleGateway.portHelp(DEFAULT_PORT);
-            }
-
-            @Override
-            public Running start(List<String> args, PrintStream out) throws UsageException {
-                ExampleGateway g = NginxPaths.start(ExampleGateway.portOption(args, DEFAULT_PORT));
-                g.printIntro(out, "nginx-paths", List.of(
-                        "curl {url}/service1/          # service1 sees GET /",
-                        "curl {url}/service2/a?b=1     # service2 sees GET /a?b=1",
-                        "curl {url}/                   # " + WELCOME));
-                return g;
-            }
-        };
+        return Example.withPort(NAME,
+                "the nginx tutorial's path router: /service1 and /service2 (prefix stripped), a welcome page for the rest",
+                DEFAULT_PORT, (port, out) -> {
+                    ExampleGateway g = NginxPaths.start(port);
+                    g.printIntro(out, "nginx-paths", List.of(
+                            "curl {url}/service1/          # service1 sees GET /",
+                            "curl {url}/service2/a?b=1     # service2 sees GET /a?b=1",
+                            "curl {url}/                   # " + WELCOME));
+                    return g;
+                });
     }
 }

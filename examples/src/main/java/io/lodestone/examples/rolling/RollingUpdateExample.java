@@ -7,11 +7,8 @@ import io.lodestone.core.ServerControl;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.examples.Example;
 import io.lodestone.examples.Running;
-import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.EmbeddedHttpServer;
-import io.lodestone.examples.support.PortOption;
 import io.lodestone.l7.HttpFrontend;
-import java.io.PrintStream;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -142,35 +139,19 @@ public final class RollingUpdateExample implements Running {
 
     /** The example: {@code run rolling [--port N]}; starts the update at once and prints its outcome. */
     public static Example example() {
-        return new Example() {
-            @Override
-            public String name() {
-                return "rolling";
-            }
-
-            @Override
-            public String summary() {
-                return "a rolling update of web1..web3 to v2 that stops at web3, whose v2 fails its health checks";
-            }
-
-            @Override
-            public String options() {
-                return PortOption.help(DEFAULT_PORT);
-            }
-
-            @Override
-            public Running start(List<String> args, PrintStream out) throws UsageException {
-                RollingUpdateExample example = RollingUpdateExample.start(PortOption.parse(args, DEFAULT_PORT),
-                        Duration.ofSeconds(1), Duration.ofSeconds(15), Set.of("web3"));
-                out.println("Rolling update demo on " + example.url() + ": web1..web3 serve v1; updating to v2 now.");
-                out.println("Try while it runs: curl " + example.url() + "   (no request fails)");
-                out.flush();
-                example.update().thenAccept(result -> {
-                    out.println("rolling update: " + result);
+        return Example.withPort("rolling",
+                "a rolling update of web1..web3 to v2 that stops at web3, whose v2 fails its health checks",
+                DEFAULT_PORT, (port, out) -> {
+                    RollingUpdateExample example = RollingUpdateExample.start(port,
+                            Duration.ofSeconds(1), Duration.ofSeconds(15), Set.of("web3"));
+                    out.println("Rolling update demo on " + example.url() + ": web1..web3 serve v1; updating to v2 now.");
+                    out.println("Try while it runs: curl " + example.url() + "   (no request fails)");
                     out.flush();
+                    example.update().thenAccept(result -> {
+                        out.println("rolling update: " + result);
+                        out.flush();
+                    });
+                    return example;
                 });
-                return example;
-            }
-        };
     }
 }

@@ -2,7 +2,6 @@ package io.lodestone.examples.support;
 
 import io.lodestone.core.Proxy;
 import io.lodestone.examples.Running;
-import io.lodestone.examples.UsageException;
 import java.io.PrintStream;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -67,43 +66,6 @@ public final class ExampleGateway implements Running {
             servers.values().forEach(EmbeddedHttpServer::close);
             throw e;
         }
-    }
-
-    /**
-     * Parses an example's only option, {@code --port N} (or {@code --port=N}); returns
-     * {@code defaultPort} when it is absent.
-     *
-     * @throws UsageException naming the argument or value when it is not understood
-     */
-    public static int portOption(List<String> args, int defaultPort) throws UsageException {
-        int port = defaultPort;
-        for (int i = 0; i < args.size(); i++) {
-            String arg = args.get(i);
-            String value;
-            if (arg.startsWith("--port=")) {
-                value = arg.substring("--port=".length());
-            } else if (arg.equals("--port")) {
-                if (i + 1 >= args.size()) {
-                    throw new UsageException("--port: missing value");
-                }
-                value = args.get(++i);
-            } else {
-                throw new UsageException("unknown argument: " + arg + " (expected: --port N)");
-            }
-            port = -1;
-            if (value.length() <= 5 && !value.isEmpty() && value.chars().allMatch(c -> c >= '0' && c <= '9')) {
-                port = Integer.parseInt(value);
-            }
-            if (port < 0 || port > 65535) {
-                throw new UsageException("--port: " + value + " (expected: a port in 0..65535)");
-            }
-        }
-        return port;
-    }
-
-    /** The text of an example's {@code --port} option for {@code run NAME --help}. */
-    public static String portHelp(int defaultPort) {
-        return "  --port N    the gateway's port (default " + defaultPort + "; 0 lets the OS choose)\n";
     }
 
     /** The port the gateway listens on. */

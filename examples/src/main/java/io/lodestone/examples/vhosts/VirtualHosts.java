@@ -5,11 +5,8 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.examples.Example;
-import io.lodestone.examples.Running;
-import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.ExampleGateway;
 import io.lodestone.l7.HttpFrontend;
-import java.io.PrintStream;
 import java.util.List;
 
 /**
@@ -84,32 +81,16 @@ public final class VirtualHosts {
 
     /** The example for {@code run vhosts [--port N]}. */
     public static Example example() {
-        return new Example() {
-            @Override
-            public String name() {
-                return NAME;
-            }
-
-            @Override
-            public String summary() {
-                return "host-based virtual hosting, and a backup backend when allServers has no usable server";
-            }
-
-            @Override
-            public String options() {
-                return ExampleGateway.portHelp(DEFAULT_PORT);
-            }
-
-            @Override
-            public Running start(List<String> args, PrintStream out) throws UsageException {
-                ExampleGateway g = VirtualHosts.start(ExampleGateway.portOption(args, DEFAULT_PORT));
-                g.printIntro(out, "vhosts", List.of(
-                        "curl -H 'Host: www.example.com' {url}/        # www",
-                        "curl -H 'Host: api.example.com' {url}/v1/x    # api, as /x",
-                        "curl -H 'Host: eu.api.example.com' {url}/     # api",
-                        "curl -H 'Host: other.org' {url}/              # allServers (backup when none is usable)"));
-                return g;
-            }
-        };
+        return Example.withPort(NAME,
+                "host-based virtual hosting, and a backup backend when allServers has no usable server",
+                DEFAULT_PORT, (port, out) -> {
+                    ExampleGateway g = VirtualHosts.start(port);
+                    g.printIntro(out, "vhosts", List.of(
+                            "curl -H 'Host: www.example.com' {url}/        # www",
+                            "curl -H 'Host: api.example.com' {url}/v1/x    # api, as /x",
+                            "curl -H 'Host: eu.api.example.com' {url}/     # api",
+                            "curl -H 'Host: other.org' {url}/              # allServers (backup when none is usable)"));
+                    return g;
+                });
     }
 }

@@ -7,6 +7,11 @@ import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.log.AccessLogEntry;
+import io.lodestone.core.log.TerminationCause;
+import io.lodestone.core.log.TerminationPhase;
+import io.lodestone.core.metrics.ErrorKind;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ConnectTimeoutException;
@@ -47,8 +52,12 @@ import org.slf4j.LoggerFactory;
  * connected server channel closes. A client that goes away while a connection attempt is in
  * progress aborts the attempt. Bytes (and a FIN) the client sends before the server connection is
  * up are kept and passed on in order.
+ *
+ * <p>It records the session on the frontend's and the server's metrics (connections, bytes, connect
+ * time, connect errors, redispatches) and, when the access log is enabled, logs one line when the
+ * client connection closes, with the termination state.
  */
-final class TcpConnection extends ChannelInboundHandlerAdapter implements PickContext {
+final class TcpConnection extends ChannelInboundHandlerAdapter implements PickContext, ChannelFutureListener {
 
     private static final Logger log = LoggerFactory.getLogger(TcpConnection.class);
 
@@ -65,6 +74,16 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     /** Closes a TLS connection that sends no ClientHello or does not finish its handshake in time. */
     private ScheduledFuture<?> tlsTimer;
     private boolean inactive;
+    private InetSocketAddress clientAddress;
+    private long startNanos;
+    private long startMillis;
+    private long attemptStart;
+    private long connectNanos = -1;
+    private long connectedAt;
+    private ServerRuntime current;
+    private Relay.Side[] sides;
+    private TerminationCause cause = TerminationCause.NORMAL;
+    private TerminationPhase phase = TerminationPhase.NONE;
 
     TcpConnection(TcpListener listener) {
         this.listener = listener;
@@ -93,6 +112,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
+        clientAddress = (InetSocketAddress) client.remoteAddress();
+        startNanos = listener.clock().nanoTime();
+        startMillis = listener.clock().currentTimeMillis();
+        listener.metrics().connectionOpened();
         ctx.fireChannelActive();
         TcpFrontend frontend = listener.frontend();
         if (frontend.tls() != null || frontend.tlsPassthrough()) {
@@ -142,6 +165,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     private void route(String sni, String alpn) {
         backend = listener.route(client, sni, alpn);
         if (backend == null) {
+            listener.metrics().error(ErrorKind.DENIED);
+            cause = TerminationCause.PROXY;
+            phase = TerminationPhase.REQUEST;
             client.close();
             return;
         }
@@ -150,6 +176,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             if (log.isDebugEnabled()) {
                 log.debug("{}: no usable server in backend {}", listener.frontend().name(), backend.name());
             }
+            backend.metrics().error(ErrorKind.CONNECT);
+            cause = TerminationCause.SERVER_ABORT;
+            phase = TerminationPhase.CONNECT;
             client.close();
             return;
         }
@@ -224,6 +253,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     }
 
     private void connect(ServerRuntime server) {
+        current = server;
+        attemptStart = listener.clock().nanoTime();
         ChannelFuture attempt;
         try {
             attempt = listener.connect(client.eventLoop(), server.server().address(), backend);
@@ -242,7 +273,11 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
                 server.reportSuccess();
                 connected(server, f.channel());
             } else {
-                server.reportFailure(f.cause() instanceof ConnectTimeoutException ? FailureKind.TIMEOUT : FailureKind.CONNECT);
+                boolean timeout = f.cause() instanceof ConnectTimeoutException;
+                server.reportFailure(timeout ? FailureKind.TIMEOUT : FailureKind.CONNECT);
+                server.metrics().error(timeout ? ErrorKind.TIMEOUT : ErrorKind.CONNECT);
+                cause = timeout ? TerminationCause.SERVER_TIMEOUT : TerminationCause.SERVER_ABORT;
+                phase = TerminationPhase.CONNECT;
                 f.channel().close();
                 server.release();
                 failed(server, f.cause());
@@ -265,12 +300,22 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         if (next == null) {
             client.close();
         } else {
+            server.metrics().redispatch();
+            this.cause = TerminationCause.NORMAL;
+            this.phase = TerminationPhase.NONE;
             connect(next);
         }
     }
 
     private void connected(ServerRuntime server, Channel upstream) {
-        upstream.closeFuture().addListener(f -> server.release());
+        connectedAt = listener.clock().nanoTime();
+        connectNanos = connectedAt - attemptStart;
+        server.metrics().connectTime(connectNanos);
+        server.metrics().connectionOpened();
+        upstream.closeFuture().addListener(f -> {
+            listener.untrack(upstream);
+            serverClosed(server);
+        });
         if (!client.isActive()) {
             upstream.close();
             return;
@@ -289,7 +334,54 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             pending = null;
         }
         client.pipeline().remove(this);
-        Relay.join(client, upstream, listener.idleTimeout(backend));
+        sides = Relay.join(client, upstream, listener.idleTimeout(backend));
+    }
+
+    /** The server connection closed: records its session on the server, then gives its load back. */
+    private void serverClosed(ServerRuntime server) {
+        Relay.Side[] s = sides;
+        long in = s == null ? 0 : s[0].bytesRead();
+        long out = s == null ? 0 : s[1].bytesRead();
+        server.metrics().sessionClosed(in, out, listener.clock().nanoTime() - connectedAt);
+        server.release();
+    }
+
+    /** The client connection closed: records the session on the frontend and logs it. */
+    /** The client's channel closed: this object is its only close listener. */
+    @Override
+    public void operationComplete(ChannelFuture future) {
+        if (client != null) {
+            clientClosed();
+        }
+        listener.clientClosed(future.channel());
+    }
+
+    private void clientClosed() {
+        long total = listener.clock().nanoTime() - startNanos;
+        Relay.Side[] s = sides;
+        long in = s == null ? 0 : s[0].bytesRead();
+        long out = s == null ? 0 : s[1].bytesRead();
+        if (s == null && cause == TerminationCause.NORMAL) {
+            // the client went away while a server connection was being set up
+            cause = TerminationCause.CLIENT_ABORT;
+            phase = TerminationPhase.CONNECT;
+        }
+        listener.metrics().sessionClosed(in, out, total);
+        AccessLog accessLog = listener.accessLog();
+        if (accessLog.isEnabled()) {
+            AccessLogEntry entry = new AccessLogEntry()
+                    .start(startMillis)
+                    .client(clientAddress)
+                    .frontend(listener.frontend().name())
+                    .backend(backend == null ? null : backend.name())
+                    .server(current == null ? null : current.server().name())
+                    .bytes(in, out)
+                    .queueTime(current == null ? -1 : 0)
+                    .connectTime(connectNanos)
+                    .totalTime(total)
+                    .termination(cause, phase);
+            accessLog.log(entry);
+        }
     }
 
     private HAProxyMessage proxyHeader(ProxyProtocol version) {

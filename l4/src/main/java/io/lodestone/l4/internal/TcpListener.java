@@ -1,9 +1,12 @@
 package io.lodestone.l4.internal;
 
+import io.lodestone.core.Clock;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.PipelineNames;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
@@ -40,6 +43,8 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,16 +75,18 @@ public final class TcpListener implements Listener {
     /** The router of a frontend with rules; {@code null} when every connection goes to {@link #backend}. */
     private final Router router;
     private final EngineContext context;
+    private final FrontendMetrics metrics;
+    private final AccessLog accessLog;
     private final EventLoop acceptLoop;
     private final ChannelFactory<? extends SocketChannel> upstreamFactory;
     private final Bootstrap resolvingBootstrap;
     private final int connectTimeoutMillis;
     private final int maxConnections;
     private final List<Channel> serverChannels = new ArrayList<>();
-    private final ChannelGroup channels = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    /** Client and server channels open now; each leaves the set in its own close listener. */
+    private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
     private final AtomicInteger open = new AtomicInteger();
     private final Gate gate = new Gate();
-    private final ChannelFutureListener closed = f -> released();
     private volatile boolean closing;
     /** Accepted connections over the limit, not served yet; accept loop only. */
     private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
@@ -87,6 +94,8 @@ public final class TcpListener implements Listener {
     private TcpListener(TcpFrontend frontend, Routing routing, EngineContext context) {
         this.frontend = frontend;
         this.context = context;
+        this.metrics = context.metrics().frontend(frontend.name());
+        this.accessLog = context.accessLog();
         if (frontend.routing() == null) {
             this.backend = context.backend(routing.defaultBackend());
             this.router = null;
@@ -138,13 +147,7 @@ public final class TcpListener implements Listener {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        channels.add(ch);
-                        if (frontend.tls() != null) {
-                            ch.pipeline().addLast(PipelineNames.TLS, frontend.tls().newHandler());
-                        } else if (frontend.tlsPassthrough()) {
-                            ch.pipeline().addLast(PipelineNames.CLIENT_HELLO, ClientHello.newPeekHandler());
-                        }
-                        ch.pipeline().addLast(new TcpConnection(TcpListener.this));
+                        // the connection's handler was added when the gate admitted it
                     }
                 });
         for (InetSocketAddress address : frontend.bindAddresses()) {
@@ -198,6 +201,18 @@ public final class TcpListener implements Listener {
         return (int) Math.max(1, Math.min(Integer.MAX_VALUE, connectMillis));
     }
 
+    FrontendMetrics metrics() {
+        return metrics;
+    }
+
+    AccessLog accessLog() {
+        return accessLog;
+    }
+
+    Clock clock() {
+        return context.clock();
+    }
+
     /**
      * Opens a connection to {@code address} on {@code loop} within {@code backend}'s connect
      * timeout: a channel made and registered directly (no per-connection bootstrap, no resolver) for
@@ -237,6 +252,17 @@ public final class TcpListener implements Listener {
         channels.add(upstream);
     }
 
+    /** A server-side channel closed. */
+    void untrack(Channel upstream) {
+        channels.remove(upstream);
+    }
+
+    /** A client connection closed (called by its {@link TcpConnection}, its only close listener). */
+    void clientClosed(Channel client) {
+        channels.remove(client);
+        released();
+    }
+
     /** A client connection closed: free its slot and, under a limit, serve a waiting one or resume accepting. */
     private void released() {
         open.decrementAndGet();
@@ -248,7 +274,16 @@ public final class TcpListener implements Listener {
     /** Accept loop only. */
     private void admit(ChannelHandlerContext serverCtx, Channel child) {
         int now = open.incrementAndGet();
-        child.closeFuture().addListener(closed);
+        // one object is the connection's handler and its only close listener: no listener list
+        TcpConnection connection = new TcpConnection(this);
+        channels.add(child);
+        child.closeFuture().addListener(connection);
+        if (frontend.tls() != null) {
+            child.pipeline().addLast(PipelineNames.TLS, frontend.tls().newHandler());
+        } else if (frontend.tlsPassthrough()) {
+            child.pipeline().addLast(PipelineNames.CLIENT_HELLO, ClientHello.newPeekHandler());
+        }
+        child.pipeline().addLast(connection);
         if (maxConnections > 0 && now >= maxConnections) {
             setAccepting(false);
         }
@@ -302,13 +337,22 @@ public final class TcpListener implements Listener {
     @Override
     public Future<?> drain() {
         stopAccepting();
-        return channels.newCloseFuture();
+        return openChannels().newCloseFuture();
     }
 
     @Override
     public void closeAll() {
         stopAccepting();
-        channels.close().awaitUninterruptibly();
+        openChannels().close().awaitUninterruptibly();
+    }
+
+    /** The channels open now, as a group to wait on or close; made only when the proxy closes. */
+    private ChannelGroup openChannels() {
+        ChannelGroup group = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+        for (Channel ch : channels) {
+            group.add(ch);
+        }
+        return group;
     }
 
     private void stopAccepting() {

@@ -1,11 +1,16 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.Clock;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.metrics.ErrorKind;
+import io.lodestone.core.metrics.internal.ServerMetrics;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
@@ -18,6 +23,8 @@ import java.util.concurrent.TimeUnit;
  * The idle keep-alive server connections of one event loop, per server. Used only from its event
  * loop, so it takes no lock. The most recently used connection is reused first; a sweep closes those
  * idle longer than the idle timeout; a connection whose server closed it leaves the pool at once.
+ * It counts each new connection on its server's metrics: the connection, its connect time, or the
+ * kind of connect error.
  */
 final class BackendPool {
 
@@ -76,9 +83,24 @@ final class BackendPool {
                         HttpPipeline.initServer(ch, server, BackendPool.this);
                     }
                 });
+        Clock clock = listener.context().clock();
+        long start = clock.nanoTime();
         ChannelFuture f = b.connect(server.server().address());
         listener.track(f.channel());
+        f.addListener((ChannelFutureListener) done -> connectDone(done, server, clock.nanoTime() - start));
         return f;
+    }
+
+    /** Counts a new server connection and its connect time, or the kind of connect error. */
+    private static void connectDone(ChannelFuture done, ServerRuntime server, long nanos) {
+        ServerMetrics metrics = server.metrics();
+        if (done.isSuccess()) {
+            metrics.connectTime(nanos);
+            metrics.connectionOpened();
+            done.channel().closeFuture().addListener(closed -> metrics.connectionClosed());
+        } else {
+            metrics.error(done.cause() instanceof ConnectTimeoutException ? ErrorKind.TIMEOUT : ErrorKind.CONNECT);
+        }
     }
 
     /** Keeps a connection whose exchange ended cleanly for reuse, or closes it when the pool is full. */

@@ -25,6 +25,8 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
     private long deadline;
     private long scheduledAt;
     private ScheduledFuture<?> task;
+    private long headStart;
+    private long headNanos = -1;
 
     ClientTimeouts(long clientTimeoutNanos, long keepAliveNanos, HttpProxyHandler proxy) {
         this.clientTimeoutNanos = clientTimeoutNanos;
@@ -59,7 +61,17 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
 
     /** A request head arrived: no client timer until its response is done. */
     void busy() {
+        headNanos = state == HEAD ? System.nanoTime() - headStart : -1;
         state = BUSY;
+    }
+
+    /**
+     * How long the head of the request that just arrived took from its first byte (HAProxy's
+     * {@code TR}, the access log's request time), or -1 when it was already read while the previous
+     * request was being served (pipelining).
+     */
+    long requestHeadNanos() {
+        return headNanos;
     }
 
     /** A response is done: the keep-alive timer runs until the next request's first byte. */
@@ -70,6 +82,9 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
     private void arm(int newState, long timeoutNanos) {
         state = newState;
         long now = System.nanoTime();
+        if (newState == HEAD) {
+            headStart = now;
+        }
         deadline = now + timeoutNanos;
         if (task != null && scheduledAt - deadline > 0) {
             task.cancel(false);

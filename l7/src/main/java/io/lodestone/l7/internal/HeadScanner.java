@@ -71,6 +71,10 @@ final class HeadScanner {
     private final int maxHeaderCount;
     private final long maxBodySize;
 
+    /** The head being validated, copied out of the buffer; {@link #base} is its first byte's index. */
+    private byte[] head = new byte[512];
+    private int base;
+
     /** Bytes after the reader index already searched for line ends. */
     private int scanned;
     /** Offset from the reader index of the LF ending the start line, or -1. */
@@ -164,6 +168,13 @@ final class HeadScanner {
     }
 
     private void validate(ByteBuf in, int r, int end) {
+        // one bulk copy of the head, then plain array reads: no per-byte bounds and access checks
+        int length = end - r;
+        if (head.length < length) {
+            head = new byte[Math.max(length, head.length * 2)];
+        }
+        in.getBytes(r, head, 0, length);
+        base = r;
         contentLength = -1;
         chunked = false;
         int lineCr = r + startLineEnd - 1;
@@ -182,16 +193,16 @@ final class HeadScanner {
             if (++count > maxHeaderCount) {
                 throw reject(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "more than " + maxHeaderCount + " header fields");
             }
-            byte first = in.getByte(pos);
+            byte first = at(pos);
             if (first == SP || first == HT) {
                 throw reject(HttpResponseStatus.BAD_REQUEST, "obs-fold: header line starting with whitespace");
             }
             int nameStart = pos;
-            while (TCHAR[in.getByte(pos) & 0xFF]) {
+            while (TCHAR[at(pos) & 0xFF]) {
                 pos++;
             }
             int nameLength = pos - nameStart;
-            byte c = in.getByte(pos);
+            byte c = at(pos);
             if (c != ':' || nameLength == 0) {
                 if (nameLength > 0 && (c == SP || c == HT)) {
                     throw reject(HttpResponseStatus.BAD_REQUEST, "whitespace between header name and colon");
@@ -200,21 +211,21 @@ final class HeadScanner {
             }
             int valueStart = ++pos;
             byte b;
-            while ((b = in.getByte(pos)) != CR) {
+            while ((b = at(pos)) != CR) {
                 if (!FIELD_CHAR[b & 0xFF]) {
                     throw reject(HttpResponseStatus.BAD_REQUEST, "invalid character 0x" + Integer.toHexString(b & 0xFF) + " in header value");
                 }
                 pos++;
             }
-            if (in.getByte(pos + 1) != LF) {
+            if (at(pos + 1) != LF) {
                 throw reject(HttpResponseStatus.BAD_REQUEST, "CR inside a header value");
             }
             int valueEnd = pos;
             pos += 2;
-            while (valueStart < valueEnd && isOws(in.getByte(valueStart))) {
+            while (valueStart < valueEnd && isOws(at(valueStart))) {
                 valueStart++;
             }
-            while (valueEnd > valueStart && isOws(in.getByte(valueEnd - 1))) {
+            while (valueEnd > valueStart && isOws(at(valueEnd - 1))) {
                 valueEnd--;
             }
             switch (nameLength) {
@@ -268,22 +279,22 @@ final class HeadScanner {
     /** Validates {@code method SP target SP version}; returns whether the version is HTTP/1.1. */
     private boolean requestLine(ByteBuf in, int r, int cr) {
         int i = r;
-        while (TCHAR[in.getByte(i) & 0xFF]) {
+        while (TCHAR[at(i) & 0xFF]) {
             i++;
         }
         int methodLength = i - r;
-        if (methodLength == 0 || in.getByte(i) != SP) {
+        if (methodLength == 0 || at(i) != SP) {
             throw reject(HttpResponseStatus.BAD_REQUEST, "invalid method");
         }
         int target = ++i;
-        while (TARGET_CHAR[in.getByte(i) & 0xFF]) {
+        while (TARGET_CHAR[at(i) & 0xFF]) {
             i++;
         }
         int targetLength = i - target;
-        if (targetLength == 0 || in.getByte(i) != SP) {
+        if (targetLength == 0 || at(i) != SP) {
             throw reject(HttpResponseStatus.BAD_REQUEST, "invalid request target");
         }
-        byte f = in.getByte(target);
+        byte f = at(target);
         boolean form = f == '/'
                 || (targetLength == 1 && f == '*' && methodLength == 7 && equalsExact(in, r, "OPTIONS"))
                 || (methodLength == 7 && equalsExact(in, r, "CONNECT"))
@@ -297,21 +308,21 @@ final class HeadScanner {
 
     /** Validates {@code version SP 3DIGIT [SP reason]}; returns whether the version is HTTP/1.1. */
     private boolean statusLine(ByteBuf in, int r, int cr) {
-        if (cr - r < 12 || in.getByte(r + 8) != SP) {
+        if (cr - r < 12 || at(r + 8) != SP) {
             throw reject(HttpResponseStatus.BAD_REQUEST, "invalid status line");
         }
         boolean http11 = version(in, r, r + 8);
-        byte d0 = in.getByte(r + 9);
-        if (d0 < '1' || d0 > '5' || !isDigit(in.getByte(r + 10)) || !isDigit(in.getByte(r + 11))) {
+        byte d0 = at(r + 9);
+        if (d0 < '1' || d0 > '5' || !isDigit(at(r + 10)) || !isDigit(at(r + 11))) {
             throw reject(HttpResponseStatus.BAD_REQUEST, "invalid status code");
         }
         int i = r + 12;
         if (i < cr) {
-            if (in.getByte(i) != SP) {
+            if (at(i) != SP) {
                 throw reject(HttpResponseStatus.BAD_REQUEST, "invalid status line");
             }
             for (i++; i < cr; i++) {
-                if (!FIELD_CHAR[in.getByte(i) & 0xFF]) {
+                if (!FIELD_CHAR[at(i) & 0xFF]) {
                     throw reject(HttpResponseStatus.BAD_REQUEST, "invalid character in reason phrase");
                 }
             }
@@ -320,13 +331,13 @@ final class HeadScanner {
     }
 
     private boolean version(ByteBuf in, int start, int end) {
-        boolean shaped = end - start == 8 && equalsExact(in, start, "HTTP/") && isDigit(in.getByte(start + 5))
-                && in.getByte(start + 6) == '.' && isDigit(in.getByte(start + 7));
+        boolean shaped = end - start == 8 && equalsExact(in, start, "HTTP/") && isDigit(at(start + 5))
+                && at(start + 6) == '.' && isDigit(at(start + 7));
         if (!shaped) {
             throw reject(HttpResponseStatus.BAD_REQUEST, "invalid HTTP version");
         }
-        if (in.getByte(start + 5) == '1') {
-            byte minor = in.getByte(start + 7);
+        if (at(start + 5) == '1') {
+            byte minor = at(start + 7);
             if (minor == '1') {
                 return true;
             }
@@ -339,7 +350,7 @@ final class HeadScanner {
 
     private void checkHost(ByteBuf in, int start, int end) {
         for (int i = start; i < end; i++) {
-            if (!HOST_CHAR[in.getByte(i) & 0xFF]) {
+            if (!HOST_CHAR[at(i) & 0xFF]) {
                 throw reject(HttpResponseStatus.BAD_REQUEST, "invalid Host");
             }
         }
@@ -352,7 +363,7 @@ final class HeadScanner {
         }
         long value = 0;
         for (int i = start; i < end; i++) {
-            byte b = in.getByte(i);
+            byte b = at(i);
             if (!isDigit(b)) {
                 throw reject(HttpResponseStatus.BAD_REQUEST, "invalid Content-Length");
             }
@@ -374,9 +385,9 @@ final class HeadScanner {
     }
 
     /** Compares case-insensitively with {@code lower} (lower-case ASCII letters, digits and punctuation). */
-    private static boolean equalsLower(ByteBuf in, int start, int length, String lower) {
+    private boolean equalsLower(ByteBuf in, int start, int length, String lower) {
         for (int i = 0; i < length; i++) {
-            int b = in.getByte(start + i);
+            int b = at(start + i);
             if (b >= 'A' && b <= 'Z') {
                 b += 32;
             }
@@ -387,12 +398,17 @@ final class HeadScanner {
         return true;
     }
 
-    private static boolean equalsExact(ByteBuf in, int start, String expected) {
+    private boolean equalsExact(ByteBuf in, int start, String expected) {
         for (int i = 0; i < expected.length(); i++) {
-            if (in.getByte(start + i) != expected.charAt(i)) {
+            if (at(start + i) != expected.charAt(i)) {
                 return false;
             }
         }
         return true;
+    }
+
+    /** The byte at buffer index {@code index} of the head being validated. */
+    private byte at(int index) {
+        return head[index - base];
     }
 }

@@ -3,6 +3,7 @@ package io.lodestone.l7.internal;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
 import io.lodestone.l7.HttpFrontend;
@@ -41,6 +42,7 @@ public final class HttpListener implements Listener {
 
     private final HttpFrontend frontend;
     private final EngineContext context;
+    private final FrontendMetrics metrics;
     private final Router router;
     private final List<Channel> serverChannels = new ArrayList<>();
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -54,6 +56,7 @@ public final class HttpListener implements Listener {
     private HttpListener(HttpFrontend frontend, Routing routing, EngineContext context) {
         this.frontend = frontend;
         this.context = context;
+        this.metrics = context.metrics().frontend(frontend.name());
         // built once: every request of every event loop is decided by this router, on the live states
         this.router = routing.router(name -> context.backend(name).usableServers());
     }
@@ -96,11 +99,13 @@ public final class HttpListener implements Listener {
     private void accepted(Channel ch) {
         int now = open.incrementAndGet();
         connections.add(ch);
+        metrics.connectionOpened();
         int max = frontend.maxConnections();
         if (max > 0 && now >= max) {
             setAccepting(false);
         }
         ch.closeFuture().addListener(f -> {
+            metrics.connectionClosed();
             int left = open.decrementAndGet();
             if (max > 0 && left < max && accepting) {
                 setAccepting(true);
@@ -121,6 +126,11 @@ public final class HttpListener implements Listener {
 
     EngineContext context() {
         return context;
+    }
+
+    /** The frontend's counters. */
+    FrontendMetrics metrics() {
+        return metrics;
     }
 
     Router router() {

@@ -1,6 +1,7 @@
 package io.lodestone.l7.internal;
 
 import io.lodestone.tls.TlsInfo;
+import io.lodestone.core.Clock;
 import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
@@ -8,8 +9,16 @@ import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.log.AccessLogEntry;
+import io.lodestone.core.log.TerminationCause;
+import io.lodestone.core.log.TerminationPhase;
+import io.lodestone.core.metrics.ErrorKind;
+import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.HeaderEdit;
+import io.lodestone.core.trace.TraceContext;
+import io.lodestone.core.trace.Tracing;
 import io.lodestone.l7.HttpFrontend;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -36,6 +45,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -61,6 +71,11 @@ import org.slf4j.LoggerFactory;
  * bytes) so that the connection stays usable, or the connection closes after the answer when the
  * body is larger or the client waits for {@code 100-continue}.
  *
+ * <p>Every request is accounted once, when its exchange ends ({@link #endExchange()}): on the
+ * frontend's and the server's (or, when no server took it, the backend's) metrics, and as one
+ * access log line when the log is enabled, filled into one {@link AccessLogEntry} per connection.
+ * W3C trace context headers are passed on, replaced or started as {@link Tracing} says.
+ *
  * <p>Expect: 100-continue is passed to the server, whose interim 100 (like any 1xx but 101) is
  * relayed to the client before the final response. A 101 answering a WebSocket upgrade turns both
  * connections into a raw {@link Relay} tunnel.
@@ -76,12 +91,18 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /** Request body bytes read and dropped after a local answer before the connection is closed instead. */
     static final long MAX_DISCARD = 64 * 1024;
     private static final String TEXT_PLAIN_UTF8 = "text/plain; charset=utf-8";
+    private static final AsciiString TRACEPARENT = AsciiString.cached("traceparent");
+    private static final AsciiString TRACESTATE = AsciiString.cached("tracestate");
 
     private final HttpListener listener;
     private final HttpFrontend frontend;
     private final EngineContext context;
     private final Codecs.ResponseEncoder encoder;
     private final String requestIdHeader;
+    private final FrontendMetrics metrics;
+    private final AccessLog accessLog;
+    private final Tracing tracing;
+    private final Clock clock;
     ClientTimeouts timeouts;
 
     private ChannelHandlerContext ctx;
@@ -136,6 +157,25 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private List<Object> tunnelFromClient;
     private List<Object> tunnelFromServer;
 
+    // accounting of the current request (metrics and access log)
+    private AccessLogEntry logEntry;
+    private long requestHeadNanos;
+    private long startNanos;
+    private long startMillis;
+    private long connectStart;
+    private long connectNanos;
+    private long sentNanos;
+    private long responseNanos;
+    private int status;
+    private long bytesIn;
+    private long bytesOut;
+    private String method;
+    private String target;
+    private String traceId;
+    private ServerRuntime lastServer;
+    private TerminationCause cause;
+    private TerminationPhase phase;
+
     HttpProxyHandler(HttpListener listener, Codecs.ResponseEncoder encoder) {
         this.listener = listener;
         this.frontend = listener.frontend();
@@ -143,6 +183,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         this.encoder = encoder;
         this.requestIdHeader = frontend.requestIdHeader();
         this.secure = frontend.tls() != null;
+        this.metrics = listener.metrics();
+        this.accessLog = context.accessLog();
+        this.tracing = context.tracing();
+        this.clock = context.clock();
     }
 
     @Override
@@ -273,6 +317,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     public void channelInactive(ChannelHandlerContext ctx) {
         closing = true;
         if (request != null) {
+            if (cause == TerminationCause.NORMAL) {
+                terminated(TerminationCause.CLIENT_ABORT,
+                        !requestComplete ? TerminationPhase.REQUEST : responseStarted ? TerminationPhase.DATA : TerminationPhase.HEADERS);
+            }
             abortExchange();
         }
         releaseQueued();
@@ -289,6 +337,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     void requestHeadTimedOut() {
         if (request == null && !closing) {
+            beginAccounting();
+            terminated(TerminationCause.CLIENT_TIMEOUT, TerminationPhase.REQUEST);
             sendError(HttpResponseStatus.REQUEST_TIMEOUT, true);
         }
     }
@@ -303,8 +353,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void startRequest(HttpRequest req) {
         timeouts.busy();
+        beginAccounting();
         DecoderResult result = req.decoderResult();
         if (result.isFailure()) {
+            terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
             ReferenceCountUtil.release(req);
             sendError(HttpRejection.of(result.cause()).status(), true);
             return;
@@ -327,6 +379,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             h.set(requestIdHeader, id);
         }
         requestId = id;
+        this.method = method.name();
+        target = req.uri();
+        if (tracing.isEnabled()) {
+            trace(h);
+        }
         Headers.originForm(req);
 
         if (secure && tlsInfo == null) {
@@ -354,6 +411,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (log.isDebugEnabled()) {
                 log.debug("{}: no usable server in backend {}", frontend.name(), backend.name());
             }
+            terminated(TerminationCause.SERVER_ABORT, TerminationPhase.CONNECT);
             sendError(HttpResponseStatus.SERVICE_UNAVAILABLE, false);
             return;
         }
@@ -405,6 +463,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         String body;
         String location = null;
         if (decision instanceof Decision.Deny deny) {
+            metrics.error(ErrorKind.DENIED);
+            terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
             status = deny.status();
             contentType = TEXT_PLAIN_UTF8;
             body = deny.body();
@@ -500,6 +560,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
             return;
         }
+        bytesIn += content.content().readableBytes();
         if (conn != null) {
             conn.channel.write(content, conn.channel.voidPromise());
             wroteToServer = true;
@@ -537,13 +598,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void useServer(ServerRuntime s, boolean fresh) {
         server = s;
+        lastServer = s;
         attempts++;
         BackendConnection c = fresh ? null : pool.acquire(s);
         if (c != null) {
+            connectNanos = 0;
             bind(c);
             return;
         }
         int id = exchangeId;
+        connectStart = clock.nanoTime();
         ChannelFuture f = pool.connect(s);
         if (f.isDone()) {
             connected(f, s, id);
@@ -566,6 +630,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 pool.release(c);
                 return;
             }
+            connectNanos = clock.nanoTime() - connectStart;
             bind(c);
         } else if (request != null && id == exchangeId && server == s && !closing) {
             connectFailed(s, f.cause());
@@ -578,6 +643,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         boolean timeout = cause instanceof ConnectTimeoutException;
         s.reportFailure(timeout ? FailureKind.TIMEOUT : FailureKind.CONNECT);
+        terminated(timeout ? TerminationCause.SERVER_TIMEOUT : TerminationCause.SERVER_ABORT, TerminationPhase.CONNECT);
         releaseServer();
         if (tried == null) {
             tried = new ArrayList<>(2);
@@ -605,6 +671,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             sendError(failure, false);
             return;
         }
+        if (sameServer != null) {
+            sameServer.metrics().retry();
+        } else if (tried != null && !tried.isEmpty()) {
+            tried.get(tried.size() - 1).metrics().redispatch();
+        }
+        terminated(TerminationCause.NORMAL, TerminationPhase.NONE);
         useServer(next, sameServer != null);
     }
 
@@ -617,6 +689,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         responseStarted = false;
         switching = false;
         Channel ch = c.channel;
+        sentNanos = clock.nanoTime();
         ch.write(request, ch.voidPromise());
         if (retryable && requestComplete && pending == null) {
             // a retry of a request without a body, whose end went to the failed connection
@@ -671,8 +744,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     private void serverResponse(BackendConnection c, HttpResponse response) {
+        if (!anyResponse) {
+            responseNanos = clock.nanoTime() - sentNanos;
+            c.server.metrics().firstByteTime(responseNanos);
+        }
         anyResponse = true;
         if (response.decoderResult().isFailure()) {
+            terminated(TerminationCause.PROXY, TerminationPhase.HEADERS);
             ReferenceCountUtil.release(response);
             c.exchange = null;
             c.channel.close();
@@ -702,10 +780,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 }
                 h.set(requestIdHeader, requestId);
                 responseStarted = true;
+                status = code;
                 client.write(response, client.voidPromise());
                 return;
             }
             // a 101 that was not asked for cannot be relayed as HTTP
+            terminated(TerminationCause.PROXY, TerminationPhase.HEADERS);
             ReferenceCountUtil.release(response);
             c.exchange = null;
             c.channel.close();
@@ -714,6 +794,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         responseStarted = true;
+        status = code;
         boolean bodyless = head || code == 204 || code == 304;
         boolean chunked = HttpUtil.isTransferEncodingChunked(response);
         boolean delimited = bodyless || chunked || h.contains(HttpHeaderNames.CONTENT_LENGTH);
@@ -762,6 +843,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             serverBroke(c);
             return;
         }
+        bytesOut += content.content().readableBytes();
         if (interim) {
             if (content instanceof LastHttpContent) {
                 interim = false;
@@ -802,6 +884,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             log.debug("{}: server {} timed out on request {}", frontend.name(), c.server, requestId);
         }
         c.server.reportFailure(FailureKind.TIMEOUT);
+        c.server.metrics().error(ErrorKind.TIMEOUT);
+        terminated(TerminationCause.SERVER_TIMEOUT, responseStarted ? TerminationPhase.DATA : TerminationPhase.HEADERS);
         c.exchange = null;
         c.channel.close();
         conn = null;
@@ -814,8 +898,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (!anyResponse && retryable && requestComplete) {
             // a reset before any response byte of an idempotent request without a body: try again,
             // on a fresh connection to the same server when a reused one was stale, else elsewhere
+            terminated(TerminationCause.SERVER_ABORT, TerminationPhase.HEADERS);
             releaseServer();
             if (!c.reused) {
+                // a fresh connection closed on us; a stale pooled one is routine and not counted
+                c.server.metrics().error(ErrorKind.RESET);
                 if (tried == null) {
                     tried = new ArrayList<>(2);
                 }
@@ -824,10 +911,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             retry(HttpResponseStatus.BAD_GATEWAY, c.reused ? c.server : null);
             return;
         }
+        c.server.metrics().error(ErrorKind.RESET);
+        terminated(TerminationCause.SERVER_ABORT, responseStarted ? TerminationPhase.DATA : TerminationPhase.HEADERS);
         serverFailed(HttpResponseStatus.BAD_GATEWAY);
     }
 
     private void serverBroke(BackendConnection c) {
+        terminated(TerminationCause.SERVER_ABORT, TerminationPhase.DATA);
         c.exchange = null;
         c.channel.close();
         conn = null;
@@ -885,6 +975,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /** Ends the exchange's accounting: server load, retry budget, per-request state. */
     private void endExchange() {
+        if (request != null) {
+            account();
+        }
         releaseServer();
         if (retrySlot) {
             retrySlot = false;
@@ -909,6 +1002,84 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         responseStarted = false;
         anyResponse = false;
         interim = false;
+    }
+
+    /** Starts the accounting of a request: its start time and nothing recorded yet. */
+    private void beginAccounting() {
+        requestHeadNanos = timeouts.requestHeadNanos();
+        startNanos = clock.nanoTime();
+        startMillis = clock.currentTimeMillis();
+        connectNanos = -1;
+        responseNanos = -1;
+        status = 0;
+        bytesIn = 0;
+        bytesOut = 0;
+        method = null;
+        target = null;
+        requestId = null;
+        traceId = null;
+        backend = null;
+        lastServer = null;
+        cause = TerminationCause.NORMAL;
+        phase = TerminationPhase.NONE;
+    }
+
+    private void terminated(TerminationCause cause, TerminationPhase phase) {
+        this.cause = cause;
+        this.phase = phase;
+    }
+
+    /**
+     * Records the request on the frontend and on the server that took it last (or its backend, when
+     * none did), and logs it. Lock-free; fills the connection's one log entry only when the log is on.
+     */
+    private void account() {
+        long total = clock.nanoTime() - startNanos;
+        metrics.requestCompleted(status, bytesIn, bytesOut, total);
+        ServerRuntime s = lastServer;
+        if (s != null) {
+            s.metrics().requestCompleted(status, bytesIn, bytesOut, total);
+        } else if (backend != null) {
+            backend.metrics().requestCompleted(status, bytesIn, bytesOut, total);
+        }
+        if (accessLog.isEnabled()) {
+            AccessLogEntry e = logEntry == null ? logEntry = new AccessLogEntry() : logEntry.reset();
+            e.start(startMillis)
+                    .client(source)
+                    .frontend(frontend.name())
+                    .backend(backend == null ? null : backend.name())
+                    .server(s == null ? null : s.server().name())
+                    .request(method, target, method == null ? null : clientVersion.text())
+                    .status(status)
+                    .bytes(bytesIn, bytesOut)
+                    .requestTime(requestHeadNanos)
+                    .queueTime(s == null ? -1 : 0)
+                    .connectTime(connectNanos)
+                    .responseTime(responseNanos)
+                    .totalTime(total)
+                    .requestId(requestId)
+                    .traceId(traceId)
+                    .termination(cause, phase);
+            accessLog.log(e);
+        }
+    }
+
+    /** Passes the request's W3C trace context on, replaces an invalid one, or starts one, as configured. */
+    private void trace(HttpHeaders h) {
+        TraceContext t = tracing.onRequest(h.get(TRACEPARENT), h.get(TRACESTATE));
+        if (t == null) {
+            h.remove(TRACEPARENT);
+            h.remove(TRACESTATE);
+            return;
+        }
+        h.set(TRACEPARENT, t.traceparent());
+        String state = t.traceState();
+        if (state == null) {
+            h.remove(TRACESTATE);
+        } else {
+            h.set(TRACESTATE, state);
+        }
+        traceId = t.traceId();
     }
 
     private void releaseServer() {
@@ -958,6 +1129,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             c.channel.close();
         }
         boolean midRequest = request != null && !requestComplete;
+        status = response.status().code();
+        bytesOut += response.content().readableBytes();
+        if (request == null) {
+            // an answer to a request that never became an exchange (malformed, too slow)
+            account();
+        }
         endExchange();
         if (midRequest && !closeAfter) {
             discardBody = true;

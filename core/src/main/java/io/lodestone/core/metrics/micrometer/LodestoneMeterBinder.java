@@ -44,7 +44,7 @@ import java.util.function.ToDoubleFunction;
  * Prometheus), {@code lodestone.server.responses} tagged {@code code}, {@code lodestone.server.errors}
  * tagged {@code kind}, {@code lodestone.server.total.time} (a function timer) with
  * {@code lodestone.server.total.time.percentile} tagged {@code phi}, {@code lodestone.server.state}
- * tagged {@code state}, and so on; the full list is in {@code OBSERVABILITY.md}. The frontends,
+ * tagged {@code state}, and so on; the full list is in the README's Observability section. The frontends,
  * backends and servers are those present when {@link #bindTo} is called; servers added later are
  * not bound.
  *

@@ -1,7 +1,6 @@
 package io.lodestone.core.route.internal;
 
 import io.lodestone.core.route.RequestView;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
 
@@ -14,46 +13,11 @@ import java.util.List;
  * Decision d = router.route(view);
  * }</pre>
  */
-public final class ConnectionView implements RequestView {
-
-    private final InetAddress sourceAddress;
-    private final int sourcePort;
-    private final int localPort;
-    private final String sni;
-    private final String alpn;
+public final class ConnectionView extends ConnectionFacts {
 
     /** A view of a connection; {@code source}, {@code sni} and {@code alpn} may be {@code null}. */
     public ConnectionView(InetSocketAddress source, int localPort, String sni, String alpn) {
-        this.sourceAddress = source == null ? null : source.getAddress();
-        this.sourcePort = source == null ? 0 : source.getPort();
-        this.localPort = localPort;
-        this.sni = sni == null ? null : HttpParts.toLowerAscii(sni);
-        this.alpn = alpn;
-    }
-
-    @Override
-    public InetAddress sourceAddress() {
-        return sourceAddress;
-    }
-
-    @Override
-    public int sourcePort() {
-        return sourcePort;
-    }
-
-    @Override
-    public int localPort() {
-        return localPort;
-    }
-
-    @Override
-    public String sni() {
-        return sni;
-    }
-
-    @Override
-    public String alpn() {
-        return alpn;
+        super(source, localPort, sni, alpn);
     }
 
     @Override
@@ -108,6 +72,6 @@ public final class ConnectionView implements RequestView {
 
     @Override
     public String toString() {
-        return "connection from " + (sourceAddress == null ? "?" : sourceAddress.getHostAddress()) + " to port " + localPort;
+        return "connection from " + (sourceAddress() == null ? "?" : sourceAddress().getHostAddress()) + " to port " + localPort();
     }
 }

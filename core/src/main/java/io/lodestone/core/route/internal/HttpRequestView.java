@@ -1,7 +1,6 @@
 package io.lodestone.core.route.internal;
 
 import io.lodestone.core.route.RequestView;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
 /**
@@ -25,13 +24,8 @@ import java.net.InetSocketAddress;
  *
  * For HTTP/2, {@link #header(String) header("Host")} should answer with {@code :authority}.
  */
-public abstract class HttpRequestView implements RequestView {
+public abstract class HttpRequestView extends ConnectionFacts {
 
-    private final InetAddress sourceAddress;
-    private final int sourcePort;
-    private final int localPort;
-    private final String sni;
-    private final String alpn;
     private final String method;
     private final String target;
     private String rawPath;
@@ -50,38 +44,9 @@ public abstract class HttpRequestView implements RequestView {
      * @param target the request target as received (origin or absolute form)
      */
     protected HttpRequestView(InetSocketAddress source, int localPort, String sni, String alpn, String method, String target) {
-        this.sourceAddress = source == null ? null : source.getAddress();
-        this.sourcePort = source == null ? 0 : source.getPort();
-        this.localPort = localPort;
-        this.sni = sni == null ? null : HttpParts.toLowerAscii(sni);
-        this.alpn = alpn;
+        super(source, localPort, sni, alpn);
         this.method = method;
         this.target = target;
-    }
-
-    @Override
-    public InetAddress sourceAddress() {
-        return sourceAddress;
-    }
-
-    @Override
-    public int sourcePort() {
-        return sourcePort;
-    }
-
-    @Override
-    public int localPort() {
-        return localPort;
-    }
-
-    @Override
-    public String sni() {
-        return sni;
-    }
-
-    @Override
-    public String alpn() {
-        return alpn;
     }
 
     @Override

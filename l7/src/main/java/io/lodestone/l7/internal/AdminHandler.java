@@ -1,0 +1,244 @@
+package io.lodestone.l7.internal;
+
+import io.lodestone.core.internal.BackendRuntime;
+import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.metrics.PrometheusFormat;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.timeout.IdleStateEvent;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Answers the admin endpoint's requests: checks the token first, then serves {@code /metrics},
+ * {@code /stats} and {@code /api/servers}, and applies the {@code POST} operations on servers.
+ */
+final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+    private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
+    private static final String JSON = "application/json; charset=utf-8";
+    private static final String HTML = "text/html; charset=utf-8";
+    private static final String SERVERS = "/api/servers";
+
+    private final AdminListener listener;
+
+    AdminHandler(AdminListener listener) {
+        this.listener = listener;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        long start = listener.context().clock().nanoTime();
+        FullHttpResponse response;
+        if (request.decoderResult().isFailure()) {
+            response = text(HttpResponseStatus.BAD_REQUEST, JSON, error("malformed request"));
+            HttpUtil.setKeepAlive(request, false);
+        } else if (!authorized(request.headers())) {
+            response = text(HttpResponseStatus.UNAUTHORIZED, JSON, error("missing or wrong bearer token"));
+            response.headers().add(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"lodestone\"");
+            response.headers().add(HttpHeaderNames.WWW_AUTHENTICATE, "Basic realm=\"lodestone\", charset=\"UTF-8\"");
+        } else {
+            response = route(request);
+        }
+        HttpHeaders h = response.headers();
+        h.set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+        h.set(HttpHeaderNames.CACHE_CONTROL, "no-store");
+        h.set("X-Content-Type-Options", "nosniff");
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        HttpUtil.setKeepAlive(response, keepAlive);
+        listener.metrics().requestCompleted(response.status().code(), request.content().readableBytes(),
+                response.content().readableBytes(), listener.context().clock().nanoTime() - start);
+        if (keepAlive) {
+            ctx.writeAndFlush(response, ctx.voidPromise());
+        } else {
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private boolean authorized(HttpHeaders headers) {
+        String auth = headers.get(HttpHeaderNames.AUTHORIZATION);
+        if (auth == null) {
+            return false;
+        }
+        byte[] candidate;
+        if (auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            candidate = auth.substring(7).trim().getBytes(StandardCharsets.UTF_8);
+        } else if (auth.regionMatches(true, 0, "Basic ", 0, 6)) {
+            byte[] decoded;
+            try {
+                decoded = Base64.getDecoder().decode(auth.substring(6).trim());
+            } catch (IllegalArgumentException e) {
+                return false;
+            }
+            int colon = -1;
+            for (int i = 0; i < decoded.length; i++) {
+                if (decoded[i] == ':') {
+                    colon = i;
+                    break;
+                }
+            }
+            if (colon < 0) {
+                return false;
+            }
+            candidate = Arrays.copyOfRange(decoded, colon + 1, decoded.length);
+        } else {
+            return false;
+        }
+        return listener.acceptsToken(candidate);
+    }
+
+    private FullHttpResponse route(FullHttpRequest request) {
+        QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+        String path = uri.rawPath();
+        HttpMethod method = request.method();
+        boolean get = method.equals(HttpMethod.GET);
+        switch (path) {
+            case "/metrics":
+                if (!get) {
+                    return notAllowed("GET");
+                }
+                return text(HttpResponseStatus.OK, PrometheusFormat.CONTENT_TYPE,
+                        PrometheusFormat.text(listener.context().metrics().snapshot()));
+            case "/stats":
+            case "/":
+                if (!get) {
+                    return notAllowed("GET");
+                }
+                AdminListener.Sample[] samples = listener.sample();
+                FullHttpResponse page = text(HttpResponseStatus.OK, HTML, StatsPage.render(listener, samples[0], samples[1]));
+                page.headers().set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'");
+                return page;
+            case SERVERS:
+                if (!get) {
+                    return notAllowed("GET");
+                }
+                return text(HttpResponseStatus.OK, JSON, AdminJson.servers(listener.context().metrics().snapshot(),
+                        listener.context()));
+            default:
+                if (path.startsWith(SERVERS + "/")) {
+                    return serverOperation(request, uri, path.substring(SERVERS.length() + 1));
+                }
+                return text(HttpResponseStatus.NOT_FOUND, JSON, error("no such resource: " + path));
+        }
+    }
+
+    /** {@code POST /api/servers/{backend}/{server}/{operation}}. */
+    private FullHttpResponse serverOperation(FullHttpRequest request, QueryStringDecoder uri, String rest) {
+        String[] parts = rest.split("/", -1);
+        if (parts.length != 3) {
+            return text(HttpResponseStatus.NOT_FOUND, JSON, error("expected: /api/servers/{backend}/{server}/{operation}"));
+        }
+        String backendName = QueryStringDecoder.decodeComponent(parts[0]);
+        String serverName = QueryStringDecoder.decodeComponent(parts[1]);
+        String operation = parts[2];
+        if (!operation.equals("drain") && !operation.equals("ready") && !operation.equals("maintain")
+                && !operation.equals("weight")) {
+            return text(HttpResponseStatus.NOT_FOUND, JSON,
+                    error("operation: " + operation + " (expected: drain, ready, maintain or weight)"));
+        }
+        if (!request.method().equals(HttpMethod.POST)) {
+            return notAllowed("POST");
+        }
+        BackendRuntime backend = listener.context().backends().get(backendName);
+        if (backend == null) {
+            return text(HttpResponseStatus.NOT_FOUND, JSON, error("backend: " + backendName + " (no such backend)"));
+        }
+        ServerRuntime server = backend.server(serverName);
+        if (server == null || server.isRemoved()) {
+            return text(HttpResponseStatus.NOT_FOUND, JSON,
+                    error("server: " + serverName + " (no such server in backend " + backendName + ")"));
+        }
+        switch (operation) {
+            case "drain" -> server.drain();
+            case "ready" -> server.ready();
+            case "maintain" -> server.maintenance();
+            default -> {
+                String value = weightValue(uri, request.content());
+                int weight;
+                try {
+                    weight = Integer.parseInt(value == null ? "" : value.trim());
+                } catch (NumberFormatException e) {
+                    return text(HttpResponseStatus.BAD_REQUEST, JSON,
+                            error("weight: " + (value == null ? "missing" : value) + " (expected: 0..256)"));
+                }
+                try {
+                    server.weight(weight);
+                } catch (IllegalArgumentException e) {
+                    return text(HttpResponseStatus.BAD_REQUEST, JSON, error(e.getMessage()));
+                }
+            }
+        }
+        log.info("admin: {} on server {}/{}: now {}", operation, backendName, serverName, server.state());
+        return text(HttpResponseStatus.OK, JSON, AdminJson.server(server, server.metrics().snapshot()));
+    }
+
+    /** The weight from {@code ?value=N}, {@code ?weight=N}, or the body ({@code N} or {@code weight=N}). */
+    private static String weightValue(QueryStringDecoder uri, ByteBuf body) {
+        for (String key : new String[] {"value", "weight"}) {
+            List<String> values = uri.parameters().get(key);
+            if (values != null && !values.isEmpty()) {
+                return values.get(0);
+            }
+        }
+        if (body.isReadable()) {
+            String s = body.toString(StandardCharsets.UTF_8).trim();
+            int eq = s.indexOf('=');
+            return eq >= 0 ? s.substring(eq + 1) : s;
+        }
+        return null;
+    }
+
+    private static FullHttpResponse notAllowed(String allow) {
+        FullHttpResponse r = text(HttpResponseStatus.METHOD_NOT_ALLOWED, JSON, error("method not allowed (expected: " + allow + ")"));
+        r.headers().set(HttpHeaderNames.ALLOW, allow);
+        return r;
+    }
+
+    private static String error(String message) {
+        StringBuilder sb = new StringBuilder("{\"error\":");
+        AdminJson.string(sb, message);
+        return sb.append("}\n").toString();
+    }
+
+    private static FullHttpResponse text(HttpResponseStatus status, String contentType, String body) {
+        ByteBuf content = ByteBufUtil.writeUtf8(ByteBufAllocator.DEFAULT, body);
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, content);
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        return r;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            ctx.close();
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (log.isDebugEnabled()) {
+            log.debug("admin connection failed: {}", cause.toString());
+        }
+        ctx.close();
+    }
+}

@@ -1,0 +1,143 @@
+package io.lodestone.l7.internal;
+
+import io.lodestone.core.ServerStatus;
+import io.lodestone.core.health.HealthCheckResult;
+import io.lodestone.core.internal.Addresses;
+import io.lodestone.core.internal.BackendRuntime;
+import io.lodestone.core.internal.EngineContext;
+import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.metrics.BackendSnapshot;
+import io.lodestone.core.metrics.ErrorCounts;
+import io.lodestone.core.metrics.MetricsSnapshot;
+import io.lodestone.core.metrics.ResponseCounts;
+import io.lodestone.core.metrics.ServerSnapshot;
+import io.lodestone.core.metrics.TrafficSnapshot;
+
+/**
+ * The admin endpoint's JSON, written by hand: every string is escaped, so a name or a health
+ * check detail cannot break the document.
+ *
+ * <pre>
+ * {"backends":[{"name":"app","usable_servers":2,"servers":[{"backend":"app","name":"web1", ...}]}]}
+ * </pre>
+ */
+final class AdminJson {
+
+    private AdminJson() {
+    }
+
+    /** Every backend with its servers, in configuration order. */
+    static String servers(MetricsSnapshot snapshot, EngineContext context) {
+        StringBuilder sb = new StringBuilder(1024);
+        sb.append("{\"backends\":[");
+        boolean firstBackend = true;
+        for (BackendSnapshot b : snapshot.backends()) {
+            if (!firstBackend) {
+                sb.append(',');
+            }
+            firstBackend = false;
+            sb.append("{\"name\":");
+            string(sb, b.name());
+            sb.append(",\"usable_servers\":").append(b.usableServers()).append(",\"servers\":[");
+            BackendRuntime runtime = context.backends().get(b.name());
+            boolean firstServer = true;
+            for (ServerSnapshot s : b.servers()) {
+                ServerRuntime server = runtime == null ? null : runtime.server(s.name());
+                if (server == null) {
+                    continue;
+                }
+                if (!firstServer) {
+                    sb.append(',');
+                }
+                firstServer = false;
+                server(sb, server, s.status(), s.traffic());
+            }
+            sb.append("]}");
+        }
+        return sb.append("]}\n").toString();
+    }
+
+    /** One server, as a POST answers it. */
+    static String server(ServerRuntime server, TrafficSnapshot traffic) {
+        StringBuilder sb = new StringBuilder(512);
+        server(sb, server, server.status(), traffic);
+        return sb.append('\n').toString();
+    }
+
+    private static void server(StringBuilder sb, ServerRuntime server, ServerStatus st, TrafficSnapshot t) {
+        sb.append("{\"backend\":");
+        string(sb, st.backendName());
+        sb.append(",\"name\":");
+        string(sb, st.serverName());
+        sb.append(",\"address\":");
+        string(sb, Addresses.format(server.server().address()));
+        sb.append(",\"backup\":").append(server.server().isBackup());
+        sb.append(",\"state\":");
+        string(sb, st.state().name());
+        sb.append(",\"weight\":").append(st.weight());
+        sb.append(",\"effective_weight\":").append(st.effectiveWeight());
+        sb.append(",\"load\":").append(st.load());
+        sb.append(",\"ejected\":").append(st.ejected());
+        sb.append(",\"ejections\":").append(st.ejections());
+        sb.append(",\"check\":");
+        HealthCheckResult check = st.lastCheck();
+        if (check == null) {
+            sb.append("null");
+        } else {
+            sb.append("{\"healthy\":").append(check.isHealthy()).append(",\"detail\":");
+            string(sb, check.detail());
+            sb.append('}');
+        }
+        sb.append(",\"connections_current\":").append(t.currentConnections());
+        sb.append(",\"connections_total\":").append(t.totalConnections());
+        sb.append(",\"requests\":").append(t.requests());
+        sb.append(",\"responses\":{");
+        ResponseCounts r = t.responses();
+        for (int i = 0; i < ResponseCounts.CLASSES; i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            sb.append('"').append(ResponseCounts.label(i)).append("\":").append(r.byClass(i));
+        }
+        ErrorCounts e = t.errors();
+        sb.append("},\"bytes_in\":").append(t.bytesIn());
+        sb.append(",\"bytes_out\":").append(t.bytesOut());
+        sb.append(",\"errors\":{\"connect\":").append(e.connect()).append(",\"timeout\":").append(e.timeout())
+                .append(",\"reset\":").append(e.reset()).append(",\"denied\":").append(e.denied()).append('}');
+        sb.append(",\"retries\":").append(t.retries());
+        sb.append(",\"redispatches\":").append(t.redispatches());
+        sb.append('}');
+    }
+
+    /** Appends {@code s} as a JSON string, escaping quotes, backslashes, control characters and {@code <>&}. */
+    static void string(StringBuilder sb, CharSequence s) {
+        if (s == null) {
+            sb.append("null");
+            return;
+        }
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == 0x2028 || c == 0x2029 || c == 0x7f) {
+                        sb.append("\\u");
+                        String hex = Integer.toHexString(c);
+                        for (int pad = hex.length(); pad < 4; pad++) {
+                            sb.append('0');
+                        }
+                        sb.append(hex);
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        sb.append('"');
+    }
+}

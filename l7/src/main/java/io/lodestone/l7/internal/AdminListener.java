@@ -1,0 +1,155 @@
+package io.lodestone.l7.internal;
+
+import io.lodestone.core.internal.EngineContext;
+import io.lodestone.core.internal.Listener;
+import io.lodestone.core.internal.PipelineNames;
+import io.lodestone.core.metrics.MetricsSnapshot;
+import io.lodestone.core.metrics.internal.FrontendMetrics;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A started admin endpoint: one server channel and its connections. Requests are small and rare,
+ * so each is aggregated (at most {@value #MAX_REQUEST_BYTES} bytes) and answered whole.
+ */
+public final class AdminListener implements Listener {
+
+    /** The largest request the endpoint reads; larger ones get 413. */
+    static final int MAX_REQUEST_BYTES = 16 * 1024;
+    /** An admin connection idle this long is closed. */
+    static final int IDLE_SECONDS = 60;
+
+    private final EngineContext context;
+    private final String name;
+    private final byte[] tokenDigest;
+    private final Duration refresh;
+    private final FrontendMetrics metrics;
+    private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private Channel serverChannel;
+    /** The snapshot the last stats page was computed from, for its rates. */
+    private volatile Sample previous;
+
+    private AdminListener(EngineContext context, String name, byte[] token, Duration refresh) {
+        this.context = context;
+        this.name = name;
+        this.tokenDigest = sha256(token);
+        this.refresh = refresh;
+        this.metrics = context.metrics().frontend(name);
+    }
+
+    /** Binds the endpoint on {@code address}; {@code token} is the bearer token as bytes. */
+    public static AdminListener start(EngineContext context, String name, InetSocketAddress address, byte[] token,
+            Duration refresh) {
+        AdminListener listener = new AdminListener(context, name, token, refresh);
+        listener.bind(address);
+        return listener;
+    }
+
+    private void bind(InetSocketAddress address) {
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(context.acceptGroup(), context.ioGroup())
+                .channel(context.transport().serverChannelClass())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        connections.add(ch);
+                        metrics.connectionOpened();
+                        ch.closeFuture().addListener(f -> metrics.connectionClosed());
+                        ch.pipeline()
+                                .addLast(PipelineNames.IDLE, new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
+                                .addLast(PipelineNames.HTTP_CODEC, new HttpServerCodec())
+                                .addLast(PipelineNames.HTTP_AGGREGATOR, new HttpObjectAggregator(MAX_REQUEST_BYTES))
+                                .addLast(PipelineNames.ADMIN, new AdminHandler(AdminListener.this));
+                    }
+                });
+        serverChannel = bootstrap.bind(address).syncUninterruptibly().channel();
+    }
+
+    EngineContext context() {
+        return context;
+    }
+
+    String name() {
+        return name;
+    }
+
+    Duration refresh() {
+        return refresh;
+    }
+
+    FrontendMetrics metrics() {
+        return metrics;
+    }
+
+    /** Whether {@code candidate} is the token: compares digests, so the time taken tells nothing about the token. */
+    boolean acceptsToken(byte[] candidate) {
+        return MessageDigest.isEqual(tokenDigest, sha256(candidate));
+    }
+
+    /**
+     * Takes a snapshot for the stats page and returns it with the one before, for rates; the one
+     * before is replaced only once it is a second old, so that quick reloads still show rates.
+     */
+    Sample[] sample() {
+        MetricsSnapshot now = context.metrics().snapshot();
+        Sample current = new Sample(now, context.clock().nanoTime());
+        Sample before = previous;
+        if (before == null || current.nanos - before.nanos >= 1_000_000_000L) {
+            previous = current;
+        }
+        return new Sample[] {current, before};
+    }
+
+    private static byte[] sha256(byte[] bytes) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java platform", e);
+        }
+    }
+
+    @Override
+    public List<InetSocketAddress> localAddresses() {
+        return List.of((InetSocketAddress) serverChannel.localAddress());
+    }
+
+    @Override
+    public int openConnections() {
+        return connections.size();
+    }
+
+    @Override
+    public Future<?> drain() {
+        serverChannel.close().syncUninterruptibly();
+        return connections.close();
+    }
+
+    @Override
+    public void closeAll() {
+        if (serverChannel != null) {
+            serverChannel.close().syncUninterruptibly();
+        }
+        connections.close().awaitUninterruptibly();
+    }
+
+    /** A metrics snapshot and when it was taken, on the proxy's clock. */
+    record Sample(MetricsSnapshot snapshot, long nanos) {
+    }
+}

@@ -1,0 +1,205 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.ServerControl;
+import io.lodestone.core.ServerState;
+import io.lodestone.core.metrics.PrometheusChecker;
+import io.lodestone.core.metrics.PrometheusFormat;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Base64;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The admin endpoint over a real socket: the token, the read endpoints and the server operations. */
+class AdminEndpointTest {
+
+    private static final String TOKEN = "s3cret-token";
+    private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private static Proxy proxy;
+    private static String base;
+
+    @BeforeAll
+    static void start() {
+        proxy = Proxy.builder()
+                .backend(Backend.named("app")
+                        .server("web1", "127.0.0.1:1", s -> s.weight(10))
+                        .server("web2", "127.0.0.1:2", s -> s.weight(20))
+                        .server("spare", "127.0.0.1:3", s -> s.backup()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .frontend(AdminFrontend.bind(0).token(TOKEN))
+                .build();
+        proxy.start();
+        base = "http://127.0.0.1:" + proxy.port("admin");
+    }
+
+    @AfterAll
+    static void stop() {
+        proxy.close();
+    }
+
+    @BeforeEach
+    void reset() {
+        for (ServerControl s : proxy.control().servers("app")) {
+            s.ready();
+        }
+        proxy.control().server("app", "web1").weight(10);
+    }
+
+    private static HttpResponse<String> send(String method, String path, String token, String body)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(5))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void listensOnLoopbackByDefault() {
+        assertThat(proxy.localAddresses("admin").get(0).getAddress().isLoopbackAddress()).isTrue();
+    }
+
+    @Test
+    void refusesAMissingOrWrongTokenAndChangesNothing() throws Exception {
+        ServerControl web1 = proxy.control().server("app", "web1");
+        for (String token : new String[] {null, "wrong-token!", TOKEN + "x", TOKEN.substring(1), ""}) {
+            for (String path : new String[] {"/api/servers/app/web1/drain", "/api/servers/app/web1/maintain",
+                    "/api/servers/app/web1/weight?value=99"}) {
+                HttpResponse<String> r = send("POST", path, token, null);
+                assertThat(r.statusCode()).as(path + " with token " + token).isEqualTo(401);
+                assertThat(r.headers().allValues("WWW-Authenticate")).anyMatch(v -> v.startsWith("Bearer"));
+            }
+            for (String path : new String[] {"/metrics", "/stats", "/api/servers", "/nothing"}) {
+                assertThat(send("GET", path, token, null).statusCode()).as(path).isEqualTo(401);
+            }
+        }
+        assertThat(web1.state()).isEqualTo(ServerState.UP);
+        assertThat(web1.weight()).isEqualTo(10);
+    }
+
+    @Test
+    void acceptsTheTokenAsABasicPasswordForBrowsers() throws Exception {
+        String basic = Base64.getEncoder().encodeToString(("anyone:" + TOKEN).getBytes(StandardCharsets.UTF_8));
+        String wrong = Base64.getEncoder().encodeToString("anyone:nope-nope".getBytes(StandardCharsets.UTF_8));
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + "/api/servers")).timeout(Duration.ofSeconds(5));
+        assertThat(CLIENT.send(b.copy().header("Authorization", "Basic " + basic).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+        assertThat(CLIENT.send(b.copy().header("Authorization", "Basic " + wrong).build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+        assertThat(CLIENT.send(b.copy().header("Authorization", "Basic !!!").build(),
+                HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+    }
+
+    @Test
+    void drainsMaintainsReadiesAndReweightsAServer() throws Exception {
+        ServerControl web2 = proxy.control().server("app", "web2");
+        HttpResponse<String> drained = send("POST", "/api/servers/app/web2/drain", TOKEN, null);
+        assertThat(drained.statusCode()).isEqualTo(200);
+        assertThat(drained.headers().firstValue("Content-Type")).hasValue("application/json; charset=utf-8");
+        assertThat(drained.body()).contains("\"backend\":\"app\"", "\"name\":\"web2\"", "\"state\":\"DRAIN\"");
+        assertThat(web2.state()).isEqualTo(ServerState.DRAIN);
+
+        assertThat(send("POST", "/api/servers/app/web2/maintain", TOKEN, null).body()).contains("\"state\":\"MAINT\"");
+        assertThat(web2.state()).isEqualTo(ServerState.MAINT);
+
+        assertThat(send("POST", "/api/servers/app/web2/ready", TOKEN, null).body()).contains("\"state\":\"UP\"");
+        assertThat(web2.state()).isEqualTo(ServerState.UP);
+
+        HttpResponse<String> weighted = send("POST", "/api/servers/app/web2/weight?value=42", TOKEN, null);
+        assertThat(weighted.statusCode()).isEqualTo(200);
+        assertThat(weighted.body()).contains("\"weight\":42");
+        assertThat(web2.weight()).isEqualTo(42);
+        assertThat(send("POST", "/api/servers/app/web2/weight", TOKEN, "7").body()).contains("\"weight\":7");
+        assertThat(send("POST", "/api/servers/app/web2/weight", TOKEN, "weight=8").body()).contains("\"weight\":8");
+        assertThat(web2.weight()).isEqualTo(8);
+        web2.weight(20);
+    }
+
+    @Test
+    void answersBadWeightsUnknownServersAndWrongMethods() throws Exception {
+        ServerControl web1 = proxy.control().server("app", "web1");
+        HttpResponse<String> tooHeavy = send("POST", "/api/servers/app/web1/weight?value=300", TOKEN, null);
+        assertThat(tooHeavy.statusCode()).isEqualTo(400);
+        assertThat(tooHeavy.body()).contains("weight: 300 (expected: 0..256)");
+        assertThat(send("POST", "/api/servers/app/web1/weight?value=abc", TOKEN, null).statusCode()).isEqualTo(400);
+        assertThat(send("POST", "/api/servers/app/web1/weight", TOKEN, null).statusCode()).isEqualTo(400);
+        assertThat(web1.weight()).isEqualTo(10);
+
+        HttpResponse<String> noBackend = send("POST", "/api/servers/nope/web1/drain", TOKEN, null);
+        assertThat(noBackend.statusCode()).isEqualTo(404);
+        assertThat(noBackend.body()).contains("backend: nope (no such backend)");
+        assertThat(send("POST", "/api/servers/app/nope/drain", TOKEN, null).statusCode()).isEqualTo(404);
+        assertThat(send("POST", "/api/servers/app/web1/explode", TOKEN, null).statusCode()).isEqualTo(404);
+        assertThat(send("GET", "/nothing/here", TOKEN, null).statusCode()).isEqualTo(404);
+
+        HttpResponse<String> getDrain = send("GET", "/api/servers/app/web1/drain", TOKEN, null);
+        assertThat(getDrain.statusCode()).isEqualTo(405);
+        assertThat(getDrain.headers().firstValue("Allow")).hasValue("POST");
+        assertThat(send("POST", "/metrics", TOKEN, null).statusCode()).isEqualTo(405);
+        assertThat(web1.state()).isEqualTo(ServerState.UP);
+    }
+
+    @Test
+    void servesPrometheusTextThatPassesTheStrictChecker() throws Exception {
+        proxy.control().server("app", "web2").drain();
+        HttpResponse<String> r = send("GET", "/metrics", TOKEN, null);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue(PrometheusFormat.CONTENT_TYPE);
+        PrometheusChecker metrics = PrometheusChecker.check(r.body());
+        assertThat(metrics.value("lodestone_server_weight", "backend", "app", "server", "web1")).isEqualTo(10);
+        assertThat(metrics.value("lodestone_server_state", "backend", "app", "server", "web2", "state", "DRAIN")).isEqualTo(1);
+        assertThat(metrics.value("lodestone_server_state", "backend", "app", "server", "web1", "state", "UP")).isEqualTo(1);
+        assertThat(metrics.has("lodestone_frontend_connections_total", "frontend", "web")).isTrue();
+        // the admin endpoint counts its own requests on its frontend
+        assertThat(metrics.value("lodestone_frontend_connections_total", "frontend", "admin")).isGreaterThanOrEqualTo(1);
+    }
+
+    @Test
+    void listsServersAsJson() throws Exception {
+        proxy.control().server("app", "spare").maintenance();
+        HttpResponse<String> r = send("GET", "/api/servers", TOKEN, null);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).startsWith("{\"backends\":[{\"name\":\"app\",\"usable_servers\":2,\"servers\":[")
+                .contains("\"name\":\"web1\",\"address\":\"127.0.0.1:1\",\"backup\":false,\"state\":\"UP\",\"weight\":10")
+                .contains("\"name\":\"spare\",\"address\":\"127.0.0.1:3\",\"backup\":true,\"state\":\"MAINT\"")
+                .contains("\"check\":null", "\"responses\":{\"1xx\":0,\"2xx\":0");
+    }
+
+    @Test
+    void servesTheStatsPageWithEveryServerAndItsState() throws Exception {
+        proxy.control().server("app", "web2").drain();
+        HttpResponse<String> r = send("GET", "/stats", TOKEN, null);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
+        assertThat(r.body()).contains("<meta http-equiv=\"refresh\" content=\"5\">", "<h2>Frontend web</h2>",
+                "<tr class=\"UP\" data-server=\"web1\">", "<tr class=\"DRAIN\" data-server=\"web2\">",
+                "spare (backup)")
+                .doesNotContain("<script", "http://", "https://");
+    }
+
+    @Test
+    void refusesToBuildWithoutAToken() {
+        assertThatThrownBy(() -> AdminFrontend.bind(0).build()).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("token: null");
+        assertThatThrownBy(() -> AdminFrontend.bind(0).token("short")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("token: 5 characters (expected: at least 8)");
+        assertThatThrownBy(() -> AdminFrontend.bind(0).token("has a space")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("token: character 3");
+        assertThatThrownBy(() -> AdminFrontend.bind(70000)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("bind port: 70000 (expected: 0..65535)");
+    }
+}
