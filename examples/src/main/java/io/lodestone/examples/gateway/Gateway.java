@@ -13,8 +13,11 @@ import io.lodestone.examples.UsageException;
 import io.lodestone.l4.TcpFrontend;
 import io.lodestone.l7.AdminFrontend;
 import io.lodestone.l7.HttpFrontend;
+import io.lodestone.tls.ServerTls;
+import io.lodestone.tls.TlsCertificate;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 
@@ -38,6 +41,17 @@ import java.util.List;
  * java -jar lodestone-examples.jar gateway --mode http --listen 127.0.0.1:8080 \
  *     --backend 127.0.0.1:9001 --route /api=127.0.0.1:9003 --deny /admin
  * </pre>
+ *
+ * <p>{@code --tls-cert} and {@code --tls-key} terminate TLS on the frontend (in http mode with ALPN
+ * {@code h2,http/1.1}, so HTTP/2 clients speak HTTP/2 to the gateway). In tcp mode each
+ * {@code --sni} instead passes TLS through untouched: it adds a backend {@code sni1}, {@code sni2},
+ * ... with its one server {@code s1}, and a rule that sends connections whose SNI name matches to
+ * it; the rest go to {@value #BACKEND}.
+ *
+ * <pre>
+ * java -jar lodestone-examples.jar gateway --mode tcp --listen 127.0.0.1:8443 \
+ *     --backend 127.0.0.1:9443 --sni shop.example.com=127.0.0.1:9444
+ * </pre>
  */
 public final class Gateway {
 
@@ -52,6 +66,9 @@ public final class Gateway {
 
     /** The prefix of the names of the {@code --route} backends: {@code route1}, {@code route2}, ... */
     public static final String ROUTE_BACKEND_PREFIX = "route";
+
+    /** The prefix of the names of the {@code --sni} backends: {@code sni1}, {@code sni2}, ... */
+    public static final String SNI_BACKEND_PREFIX = "sni";
 
     private Gateway() {
     }
@@ -77,6 +94,11 @@ public final class Gateway {
                 "  --deny PATH_PREFIX       http: answer 403 to requests whose path begins with it (repeatable)",
                 "  --route PREFIX=HOST:PORT http: send requests whose path begins with PREFIX to that server,",
                 "                           path unchanged (repeatable; the rest go to the --backend servers)",
+                "  --tls-cert PEM           terminate TLS with this certificate chain (with --tls-key);",
+                "                           http mode offers ALPN h2,http/1.1 (HTTP/2 and HTTP/1.1)",
+                "  --tls-key PEM            the certificate's private key, PKCS#8 (with --tls-cert)",
+                "  --sni NAME=HOST:PORT     tcp: pass TLS through untouched, connections whose SNI is NAME to",
+                "                           that server (repeatable; the rest go to the --backend servers)",
                 "  --admin HOST:PORT        admin endpoint (/metrics, /stats, /api/servers); off unless given",
                 "  --admin-token TOKEN      bearer token the admin endpoint requires (required with --admin)",
                 "  --access-log text|json   one line per connection or request to the logger 'lodestone.access'",
@@ -117,6 +139,15 @@ public final class Gateway {
             options.serverTimeout().ifPresent(route::serverTimeout);
             proxy.backend(route);
         }
+        List<GatewayOptions.Sni> snis = options.snis();
+        for (int i = 0; i < snis.size(); i++) {
+            Backend.Builder sni = Backend.named(SNI_BACKEND_PREFIX + (i + 1))
+                    .server("s1", snis.get(i).server().toString());
+            options.retries().ifPresent(sni::retries);
+            options.connectTimeout().ifPresent(sni::connectTimeout);
+            options.serverTimeout().ifPresent(sni::serverTimeout);
+            proxy.backend(sni);
+        }
         if (options.ioThreads() > 0) {
             proxy.ioThreads(options.ioThreads());
         }
@@ -144,13 +175,45 @@ public final class Gateway {
                 http.rule(Rule.when(Acl.pathBegins(prefix)).name("route " + prefix).use(ROUTE_BACKEND_PREFIX + (i + 1)));
             }
             options.clientTimeout().filter(d -> !d.isZero()).ifPresent(http::clientTimeout);
+            if (options.tlsCert().isPresent()) {
+                http.tls(serverTls(options, "h2", "http/1.1"));
+            }
             return http.build();
         }
         TcpFrontend.Builder tcp = TcpFrontend.bind(options.listen().toString())
                 .name(FRONTEND)
                 .defaultBackend(BACKEND);
         options.clientTimeout().ifPresent(tcp::clientTimeout);
+        if (options.tlsCert().isPresent()) {
+            tcp.tls(serverTls(options));
+        }
+        if (options.tlsPassthrough()) {
+            tcp.tlsPassthrough();
+            List<GatewayOptions.Sni> snis = options.snis();
+            for (int i = 0; i < snis.size(); i++) {
+                String name = snis.get(i).name();
+                tcp.rule(Rule.when(Acl.sni(name)).name("sni " + name).use(SNI_BACKEND_PREFIX + (i + 1)));
+            }
+        }
         return tcp.build();
+    }
+
+    /** Reads {@code --tls-cert} and {@code --tls-key}; a file that does not load is a usage error naming its flag. */
+    private static ServerTls serverTls(GatewayOptions options, String... alpn) throws UsageException {
+        Path cert = options.tlsCert().orElseThrow();
+        Path key = options.tlsKey().orElseThrow();
+        try {
+            ServerTls.Builder tls = ServerTls.builder().certificate(TlsCertificate.pem(cert, key));
+            if (alpn.length > 0) {
+                tls.alpn(alpn);
+            }
+            return tls.build();
+        } catch (IllegalArgumentException e) {
+            String message = e.getMessage() != null ? e.getMessage() : e.toString();
+            boolean keyFault = message.startsWith("privateKey") || message.startsWith("keyPassword");
+            throw new UsageException((keyFault ? "--tls-key: " + key : "--tls-cert: " + cert)
+                    + " (cannot load it: " + message + ")");
+        }
     }
 
     /**
@@ -176,6 +239,10 @@ public final class Gateway {
         }
         for (String prefix : options.denies()) {
             line.append("; ").append(prefix).append(" denied");
+        }
+        options.tlsCert().ifPresent(cert -> line.append("; TLS terminated with ").append(cert));
+        for (GatewayOptions.Sni sni : options.snis()) {
+            line.append("; SNI ").append(sni.name()).append(" -> ").append(sni.server());
         }
         out.println(line);
         if (options.admin().isPresent()) {

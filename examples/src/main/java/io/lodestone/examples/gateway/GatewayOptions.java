@@ -5,6 +5,8 @@ import io.lodestone.core.log.AccessLog;
 import io.lodestone.l7.AdminFrontend;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.examples.UsageException;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -31,6 +33,11 @@ import java.util.Set;
  * {@code --route /api=127.0.0.1:9003} sends requests whose path begins with {@code /api} to that
  * server, their path unchanged; both repeat, and requests no route takes go to the
  * {@code --backend} servers.
+ *
+ * <p>{@code --tls-cert PEM --tls-key PEM} terminate TLS in either mode (http mode offers ALPN
+ * {@code h2,http/1.1}). In {@code tcp} mode without them, {@code --sni shop.example=127.0.0.1:9443}
+ * passes TLS through untouched and routes connections whose SNI name is {@code shop.example} to
+ * that server; it repeats, and connections no {@code --sni} takes go to the {@code --backend} servers.
  *
  * <p>Flags take their value as the next argument or after {@code =}. Durations are a whole number
  * with a unit: {@code ms}, {@code s}, {@code m} or {@code h}.
@@ -132,6 +139,9 @@ public final class GatewayOptions {
     private final String healthCheckPath;
     private final List<String> denies;
     private final List<Route> routes;
+    private final Path tlsCert;
+    private final Path tlsKey;
+    private final List<Sni> snis;
 
     /**
      * A {@code --route PATH_PREFIX=HOST:PORT}: requests whose normalised path begins with
@@ -154,6 +164,27 @@ public final class GatewayOptions {
         }
     }
 
+    /**
+     * A {@code --sni NAME=HOST:PORT}: TLS connections whose SNI name is {@code name} (case-insensitive;
+     * {@code *.example.com} matches any subdomain) are passed through to {@code server}.
+     *
+     * @param name the server name, lower case
+     * @param server the one server of the name's backend
+     */
+    public record Sni(String name, HostPort server) {
+
+        /** Checks the fields. */
+        public Sni {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(server, "server");
+        }
+
+        @Override
+        public String toString() {
+            return name + "=" + server;
+        }
+    }
+
     private GatewayOptions(Parser p) {
         this.mode = p.mode != null ? p.mode : Mode.TCP;
         this.listen = p.listen;
@@ -170,6 +201,9 @@ public final class GatewayOptions {
         this.healthCheckPath = p.healthCheckPath;
         this.denies = List.copyOf(p.denies);
         this.routes = List.copyOf(p.routes);
+        this.tlsCert = p.tlsCert;
+        this.tlsKey = p.tlsKey;
+        this.snis = List.copyOf(p.snis);
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -183,7 +217,9 @@ public final class GatewayOptions {
      * @throws UsageException naming the flag and the value when a flag is unknown, given twice or
      *     without a value, a value does not parse, {@code --listen} or {@code --backend} is missing, or
      *     {@code --deny} or {@code --route} is given in {@code tcp} mode, or one of {@code --admin} and
-     *     {@code --admin-token} is given without the other
+     *     {@code --admin-token} is given without the other, or one of {@code --tls-cert} and
+     *     {@code --tls-key} without the other, or {@code --sni} in {@code http} mode or with
+     *     {@code --tls-cert}
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
         Objects.requireNonNull(args, "args");
@@ -220,6 +256,22 @@ public final class GatewayOptions {
             }
             if (!p.routes.isEmpty()) {
                 throw new UsageException("--route: " + p.routes.get(0) + " (only in http mode: add --mode http)");
+            }
+        }
+        if (p.tlsCert != null && p.tlsKey == null) {
+            throw new UsageException("--tls-key: missing (expected: --tls-key PEM with --tls-cert)");
+        }
+        if (p.tlsCert == null && p.tlsKey != null) {
+            throw new UsageException("--tls-cert: missing (expected: --tls-cert PEM with --tls-key)");
+        }
+        if (!p.snis.isEmpty()) {
+            if (p.mode == Mode.HTTP) {
+                throw new UsageException("--sni: " + p.snis.get(0) + " (only in tcp mode: TLS passthrough routes"
+                        + " connections, not requests)");
+            }
+            if (p.tlsCert != null) {
+                throw new UsageException("--sni: " + p.snis.get(0) + " (not with --tls-cert: --sni passes TLS through"
+                        + " untouched, --tls-cert terminates it)");
             }
         }
         if (p.admin != null && p.adminToken == null) {
@@ -311,6 +363,26 @@ public final class GatewayOptions {
         return routes;
     }
 
+    /** The PEM certificate chain ({@code --tls-cert}); present exactly when {@link #tlsKey()} is. */
+    public Optional<Path> tlsCert() {
+        return Optional.ofNullable(tlsCert);
+    }
+
+    /** The PEM private key ({@code --tls-key}); present exactly when {@link #tlsCert()} is. */
+    public Optional<Path> tlsKey() {
+        return Optional.ofNullable(tlsKey);
+    }
+
+    /** The {@code --sni} entries, in order; empty when none (tcp mode only, never with TLS termination). */
+    public List<Sni> snis() {
+        return snis;
+    }
+
+    /** Whether the gateway passes TLS through and routes on SNI (tcp mode with {@code --sni}). */
+    public boolean tlsPassthrough() {
+        return !snis.isEmpty();
+    }
+
     @Override
     public String toString() {
         return "GatewayOptions{mode=" + mode.flagValue() + " listen=" + listen + " backends=" + backends
@@ -322,7 +394,9 @@ public final class GatewayOptions {
                 + (admin != null ? " admin=" + admin : "")
                 + (accessLog != AccessLog.Format.OFF ? " accessLog=" + accessLog.name().toLowerCase(Locale.ROOT) : "")
                 + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "")
-                + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes) + "}";
+                + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes)
+                + (tlsCert != null ? " tlsCert=" + tlsCert + " tlsKey=" + tlsKey : "")
+                + (snis.isEmpty() ? "" : " sni=" + snis) + "}";
     }
 
     /**
@@ -359,9 +433,9 @@ public final class GatewayOptions {
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
-                "--admin", "--admin-token", "--access-log");
+                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni");
         /** The flags that may be given more than once. */
-        static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route");
+        static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route", "--sni");
 
         private final Set<String> seen = new HashSet<>();
         Mode mode;
@@ -380,6 +454,9 @@ public final class GatewayOptions {
         String healthCheckPath;
         final List<String> denies = new ArrayList<>();
         final List<Route> routes = new ArrayList<>();
+        Path tlsCert;
+        Path tlsKey;
+        final List<Sni> snis = new ArrayList<>();
 
         void accept(String flag, String value) throws UsageException {
             if (!REPEATABLE.contains(flag) && !seen.add(flag)) {
@@ -446,6 +523,15 @@ public final class GatewayOptions {
                     break;
                 case "--route":
                     routes.add(route(flag, value));
+                    break;
+                case "--tls-cert":
+                    tlsCert = file(flag, value);
+                    break;
+                case "--tls-key":
+                    tlsKey = file(flag, value);
+                    break;
+                case "--sni":
+                    snis.add(sni(flag, value));
                     break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");
@@ -519,6 +605,54 @@ public final class GatewayOptions {
                 }
             }
             return new Route(prefix, server);
+        }
+
+        private static Path file(String flag, String value) throws UsageException {
+            if (value.isEmpty() || value.indexOf('\0') >= 0) {
+                throw bad(flag, value, "a PEM file");
+            }
+            try {
+                return Path.of(value);
+            } catch (InvalidPathException e) {
+                throw bad(flag, value, "a PEM file");
+            }
+        }
+
+        private Sni sni(String flag, String value) throws UsageException {
+            String expected = "NAME=HOST:PORT, e.g. shop.example.com=127.0.0.1:9443";
+            int eq = value.indexOf('=');
+            if (eq < 0) {
+                throw bad(flag, value, expected);
+            }
+            String name = value.substring(0, eq).toLowerCase(Locale.ROOT);
+            if (!isServerName(name)) {
+                throw bad(flag, value, expected);
+            }
+            HostPort server = HostPort.parse(value.substring(eq + 1));
+            if (server == null || server.anyHost() || server.port() == 0) {
+                throw bad(flag, value, expected);
+            }
+            for (Sni s : snis) {
+                if (s.name().equals(name)) {
+                    throw new UsageException(flag + ": " + value + " (the name " + name + " is routed already)");
+                }
+            }
+            return new Sni(name, server);
+        }
+
+        /** A DNS name of letters, digits, '-' and '.', optionally starting with {@code *.}. */
+        private static boolean isServerName(String name) {
+            String rest = name.startsWith("*.") ? name.substring(2) : name;
+            if (rest.isEmpty() || rest.length() > 253 || rest.startsWith(".") || rest.endsWith(".") || rest.contains("..")) {
+                return false;
+            }
+            for (int i = 0; i < rest.length(); i++) {
+                char c = rest.charAt(i);
+                if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.')) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         private static int integer(String flag, String value, int min, int max) throws UsageException {

@@ -13,6 +13,9 @@ import io.lodestone.examples.UsageException;
 import io.lodestone.examples.gateway.GatewayOptions.Balance;
 import io.lodestone.examples.gateway.GatewayOptions.Mode;
 import io.lodestone.l7.HttpFrontend;
+import io.lodestone.core.route.Rule;
+import io.lodestone.l4.TcpFrontend;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,6 +45,49 @@ class GatewayOptionsTest {
         assertThat(o.ioThreads()).isZero();
         assertThat(o.denies()).isEmpty();
         assertThat(o.routes()).isEmpty();
+        assertThat(o.tlsCert()).isEmpty();
+        assertThat(o.tlsKey()).isEmpty();
+        assertThat(o.snis()).isEmpty();
+        assertThat(o.tlsPassthrough()).isFalse();
+    }
+
+    @Test
+    void tlsCertAndKeyTogetherInEitherMode() throws Exception {
+        for (String mode : List.of("tcp", "http")) {
+            GatewayOptions o = GatewayOptions.parse("--mode", mode, "--listen", "127.0.0.1:8443", "--backend", "127.0.0.1:9001",
+                    "--tls-cert", "certs/site.crt", "--tls-key=certs/site.key");
+            assertThat(o.tlsCert()).contains(Path.of("certs/site.crt"));
+            assertThat(o.tlsKey()).contains(Path.of("certs/site.key"));
+            assertThat(o.tlsPassthrough()).isFalse();
+            assertThat(o.toString()).contains("tlsCert=certs/site.crt tlsKey=certs/site.key");
+        }
+    }
+
+    @Test
+    void sniRepeatsInTcpModeWithNamesInLowerCase() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--listen", "127.0.0.1:8443", "--backend", "127.0.0.1:9001",
+                "--sni", "Shop.Example.com=127.0.0.1:9443", "--sni=*.api.example.com=[::1]:9444");
+        assertThat(o.snis()).containsExactly(
+                new GatewayOptions.Sni("shop.example.com", new HostPort("127.0.0.1", 9443)),
+                new GatewayOptions.Sni("*.api.example.com", new HostPort("::1", 9444)));
+        assertThat(o.tlsPassthrough()).isTrue();
+        assertThat(o.toString()).contains("sni=[shop.example.com=127.0.0.1:9443, *.api.example.com=[::1]:9444]");
+    }
+
+    @Test
+    void sniBecomesPassthroughRulesAndOneServerBackends() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--sni", "a.example=127.0.0.1:9443", "--sni", "b.example=127.0.0.1:9444", "--timeout-connect", "250ms");
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(proxy.backends()).containsOnlyKeys(Gateway.BACKEND, "sni1", "sni2");
+            assertThat(proxy.backends().get("sni2").servers()).extracting(s -> s.name() + " " + s.address().getPort())
+                    .containsExactly("s1 9444");
+            assertThat(proxy.backends().get("sni1").connectTimeout()).isEqualTo(Duration.ofMillis(250));
+            TcpFrontend frontend = (TcpFrontend) proxy.frontends().get(0);
+            assertThat(frontend.tlsPassthrough()).isTrue();
+            assertThat(frontend.tls()).isNull();
+            assertThat(frontend.routing().rules()).extracting(Rule::name).containsExactly("sni a.example", "sni b.example");
+        }
     }
 
     @Test
@@ -241,6 +287,21 @@ class GatewayOptionsTest {
         cases.add(bad("--route: /api=h:0 (expected: PATH_PREFIX=HOST:PORT, e.g. /api=127.0.0.1:9003)", "--mode", "http", "--route=/api=h:0"));
         cases.add(bad("--route: /api=*:80 (expected: PATH_PREFIX=HOST:PORT, e.g. /api=127.0.0.1:9003)", "--mode", "http", "--route", "/api=*:80"));
         cases.add(bad("--route: /api=h:2 (the prefix /api is routed already)", "--mode", "http", "--route", "/api=h:1", "--route", "/api=h:2"));
+        cases.add(bad("--tls-key: missing (expected: --tls-key PEM with --tls-cert)", "--tls-cert", "site.crt"));
+        cases.add(bad("--tls-cert: missing (expected: --tls-cert PEM with --tls-key)", "--mode", "http", "--tls-key=site.key"));
+        cases.add(bad("--tls-cert: missing value", "--tls-cert"));
+        cases.add(bad("--tls-cert:  (expected: a PEM file)", "--tls-cert=", "--tls-key", "k"));
+        cases.add(bad("--tls-key: b.key (given more than once)", "--tls-cert", "c", "--tls-key", "a.key", "--tls-key", "b.key"));
+        cases.add(bad("--sni: a.example=h:1 (only in tcp mode: TLS passthrough routes connections, not requests)",
+                "--mode", "http", "--sni", "a.example=h:1"));
+        cases.add(bad("--sni: a.example=h:1 (not with --tls-cert: --sni passes TLS through untouched, --tls-cert terminates it)",
+                "--sni", "a.example=h:1", "--tls-cert", "c", "--tls-key", "k"));
+        cases.add(bad("--sni: a.example (expected: NAME=HOST:PORT, e.g. shop.example.com=127.0.0.1:9443)", "--sni", "a.example"));
+        cases.add(bad("--sni: a_b=h:1 (expected: NAME=HOST:PORT, e.g. shop.example.com=127.0.0.1:9443)", "--sni", "a_b=h:1"));
+        cases.add(bad("--sni: =h:1 (expected: NAME=HOST:PORT, e.g. shop.example.com=127.0.0.1:9443)", "--sni", "=h:1"));
+        cases.add(bad("--sni: a..b=h:1 (expected: NAME=HOST:PORT, e.g. shop.example.com=127.0.0.1:9443)", "--sni", "a..b=h:1"));
+        cases.add(bad("--sni: a.example=h:0 (expected: NAME=HOST:PORT, e.g. shop.example.com=127.0.0.1:9443)", "--sni=a.example=h:0"));
+        cases.add(bad("--sni: A.example=h:2 (the name a.example is routed already)", "--sni", "a.example=h:1", "--sni", "A.example=h:2"));
         return cases.stream();
     }
 
@@ -289,7 +350,7 @@ class GatewayOptionsTest {
         assertThat(r.out()).startsWith("usage: gateway --listen HOST:PORT --backend HOST:PORT")
                 .contains("--mode tcp|http", "--balance NAME", "--retries N", "--timeout-connect DUR",
                         "--timeout-client DUR", "--timeout-server DUR", "--io-threads N", "--health-check PATH", "--deny PATH_PREFIX",
-                        "--route PREFIX=HOST:PORT");
+                        "--route PREFIX=HOST:PORT", "--tls-cert PEM", "--tls-key PEM", "--sni NAME=HOST:PORT");
         assertThat(r.err()).isEmpty();
     }
 
