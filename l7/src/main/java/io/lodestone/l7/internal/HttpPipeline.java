@@ -123,7 +123,9 @@ final class HttpPipeline {
 
     /**
      * Ends an HTTP/2 connection whose codec reported an error it has already answered (a GOAWAY such
-     * as ENHANCE_YOUR_CALM for a reset flood): closes it without a stack trace in the log.
+     * as ENHANCE_YOUR_CALM for a reset flood): closes it without a stack trace in the log. When the
+     * proxy drains, closes the connection through the codec, which sends GOAWAY and closes once the
+     * streams in flight are done, so idle HTTP/2 connections do not hold the drain to its timeout.
      */
     @ChannelHandler.Sharable
     private static final class Http2ConnectionErrors extends io.netty.channel.ChannelInboundHandlerAdapter {
@@ -132,6 +134,15 @@ final class HttpPipeline {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == HttpListener.DRAIN) {
+                ctx.close();
+            } else {
+                ctx.fireUserEventTriggered(evt);
+            }
         }
     }
 
