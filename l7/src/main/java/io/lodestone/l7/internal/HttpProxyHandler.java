@@ -95,10 +95,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private static final AsciiString TRACESTATE = AsciiString.cached("tracestate");
 
     private final HttpListener listener;
-    private final HttpFrontend frontend;
-    private final EngineContext context;
+    /** The frontend's configuration for the current request, read from the listener when a request starts. */
+    private HttpListener.State state;
+    private HttpFrontend frontend;
+    private EngineContext context;
     private final Codecs.ResponseEncoder encoder;
-    private final String requestIdHeader;
+    private String requestIdHeader;
     private final FrontendMetrics metrics;
     private final AccessLog accessLog;
     private final Tracing tracing;
@@ -178,8 +180,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     HttpProxyHandler(HttpListener listener, Codecs.ResponseEncoder encoder) {
         this.listener = listener;
-        this.frontend = listener.frontend();
-        this.context = listener.context();
+        this.state = listener.state();
+        this.frontend = state.frontend;
+        this.context = state.context;
         this.encoder = encoder;
         this.requestIdHeader = frontend.requestIdHeader();
         this.secure = frontend.tls() != null;
@@ -352,6 +355,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     // ---------------------------------------------------------------- requests
 
     private void startRequest(HttpRequest req) {
+        // one read of the listener's configuration per request: a reconfiguration applies from the
+        // next request on, also on this keep-alive connection, and never in the middle of one
+        HttpListener.State current = listener.state();
+        if (current != state) {
+            state = current;
+            frontend = current.frontend;
+            context = current.context;
+            requestIdHeader = frontend.requestIdHeader();
+        }
         timeouts.busy();
         beginAccounting();
         DecoderResult result = req.decoderResult();
@@ -393,7 +405,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         NettyRequestView view = tlsInfo == null ? new NettyRequestView(source, localPortNumber, req)
                 : new NettyRequestView(source, localPortNumber, req, tlsInfo.serverName(), tlsInfo.applicationProtocol());
-        Decision decision = listener.router().route(view);
+        Decision decision = state.router.route(view);
         if (!(decision instanceof Decision.Forward forward)) {
             answer(req, decision);
             return;
@@ -402,7 +414,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         forward(req, h, view, forward);
 
         backend = context.backend(forward.backend());
-        budget = listener.budget(backend);
+        budget = state.budget(backend);
         budget.requestStarted();
         tried = null;
         attempts = 0;
