@@ -401,6 +401,7 @@ public final class ServerRuntime implements ServerControl {
         if (load.decrementAndGet() == 0 && idle.get() != null) {
             completeIdle();
         }
+        backend.slotFreed();
     }
 
     @Override

@@ -47,11 +47,14 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -163,6 +166,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private AccessLogEntry logEntry;
     private long requestHeadNanos;
     private long startNanos;
+    /** The backend queue this request waits in for a free server slot, or {@code null}. */
+    private QueueSlot slot;
+    private ScheduledFuture<?> queueTimer;
+    private long queuedAt;
+    private long queueNanos;
     private long startMillis;
     private long connectStart;
     private long connectNanos;
@@ -418,7 +426,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         budget.requestStarted();
         tried = null;
         attempts = 0;
+        queueNanos = 0;
         ServerRuntime s = backend.select(this);
+        if (s == null && waitForSlot()) {
+            if (req instanceof LastHttpContent last) {
+                requestContentDone(last);
+            }
+            return;
+        }
         if (s == null) {
             if (log.isDebugEnabled()) {
                 log.debug("{}: no usable server in backend {}", frontend.name(), backend.name());
@@ -603,6 +618,105 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         requestComplete = true;
         if (retryable && last != LastHttpContent.EMPTY_LAST_CONTENT && !last.trailingHeaders().isEmpty()) {
             retryable = false;
+        }
+    }
+
+    // ---------------------------------------------------------------- the backend's queue
+
+    /**
+     * Every usable server of the backend is at its connection limit: when the backend has a queue
+     * timeout and servers in rotation, the request waits in the backend's queue (the client's reads
+     * stop once {@link #MAX_PENDING_BYTES} of body are buffered) and returns {@code true}; else
+     * {@code false}, and the request is answered 503 at once.
+     */
+    private boolean waitForSlot() {
+        long timeout = backend.config().queueTimeout().toNanos();
+        if (timeout <= 0 || !backend.hasServersInRotation()) {
+            return false;
+        }
+        slot = new QueueSlot(backend);
+        queuedAt = clock.nanoTime();
+        int id = exchangeId;
+        queueTimer = client.eventLoop().schedule(() -> queueTimedOut(id), timeout, TimeUnit.NANOSECONDS);
+        enterQueue();
+        return true;
+    }
+
+    /** Queues {@link #slot}, then picks once more: a slot freed just before the enqueue woke nobody. */
+    private void enterQueue() {
+        QueueSlot q = slot;
+        q.backend.enqueue(q);
+        ServerRuntime s = q.backend.select(this);
+        if (s != null) {
+            // when a wake-up already took it out of the queue, that wake-up finds it stale and hands on
+            q.backend.leaveQueue(q);
+            slotTaken(s);
+        }
+    }
+
+    /** On the client's loop: a server of the backend gave a slot back and this request was next. */
+    private void slotFreed(QueueSlot q) {
+        if (q != slot) {
+            // the request stopped waiting (served, timed out, gone): the slot is someone else's
+            q.backend.slotFreed();
+            return;
+        }
+        ServerRuntime s = q.backend.select(this);
+        if (s != null) {
+            slotTaken(s);
+        } else {
+            // a request that was not queued took it first
+            enterQueue();
+        }
+    }
+
+    private void slotTaken(ServerRuntime s) {
+        slot = null;
+        queueTimer.cancel(false);
+        queueTimer = null;
+        queueNanos = clock.nanoTime() - queuedAt;
+        useServer(s, false);
+    }
+
+    private void queueTimedOut(int id) {
+        if (slot == null || id != exchangeId) {
+            return;
+        }
+        leaveQueue();
+        if (log.isDebugEnabled()) {
+            log.debug("{}: request {} waited the queue timeout for a server of backend {}", frontend.name(), requestId, backend.name());
+        }
+        queueNanos = clock.nanoTime() - queuedAt;
+        terminated(TerminationCause.SERVER_TIMEOUT, TerminationPhase.QUEUE);
+        sendError(HttpResponseStatus.SERVICE_UNAVAILABLE, false);
+    }
+
+    /** Stops waiting; a wake-up already on its way finds the slot stale and hands it on. */
+    private void leaveQueue() {
+        QueueSlot q = slot;
+        slot = null;
+        q.backend.leaveQueue(q);
+        if (queueTimer != null) {
+            queueTimer.cancel(false);
+            queueTimer = null;
+        }
+    }
+
+    /** One wait of one request in a backend's queue; a wake-up hops to the client's event loop. */
+    private final class QueueSlot implements BackendRuntime.Waiter {
+        final BackendRuntime backend;
+
+        QueueSlot(BackendRuntime backend) {
+            this.backend = backend;
+        }
+
+        @Override
+        public void wake() {
+            try {
+                client.eventLoop().execute(() -> slotFreed(this));
+            } catch (RejectedExecutionException e) {
+                // the proxy is shutting down: nobody is served any more
+            }
         }
     }
 
@@ -987,6 +1101,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /** Ends the exchange's accounting: server load, retry budget, per-request state. */
     private void endExchange() {
+        if (slot != null) {
+            leaveQueue();
+        }
         if (request != null) {
             account();
         }
@@ -1065,7 +1182,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     .status(status)
                     .bytes(bytesIn, bytesOut)
                     .requestTime(requestHeadNanos)
-                    .queueTime(s == null ? -1 : 0)
+                    .queueTime(s == null ? -1 : queueNanos)
                     .connectTime(connectNanos)
                     .responseTime(responseNanos)
                     .totalTime(total)
