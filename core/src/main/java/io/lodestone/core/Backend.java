@@ -43,6 +43,7 @@ public final class Backend {
     private final Duration stickExpiry;
     private final int stickMaxEntries;
     private final Duration queueTimeout;
+    private final StickyCookie cookie;
 
     private Backend(Builder b) {
         this.name = b.name;
@@ -58,6 +59,7 @@ public final class Backend {
         this.stickExpiry = b.stickExpiry;
         this.stickMaxEntries = b.stickMaxEntries;
         this.queueTimeout = b.queueTimeout;
+        this.cookie = b.cookie;
     }
 
     /** Returns a builder for a backend with this name. */
@@ -137,6 +139,11 @@ public final class Backend {
         return queueTimeout;
     }
 
+    /** The cookie HTTP clients are kept on their server with, or {@code null}. */
+    public StickyCookie cookie() {
+        return cookie;
+    }
+
     /** The most source addresses the stick table remembers (0 when there is no stick table). */
     public int stickOnSourceMaxEntries() {
         return stickMaxEntries;
@@ -171,6 +178,7 @@ public final class Backend {
         private Duration slowStart = Duration.ZERO;
         private Duration stickExpiry;
         private Duration queueTimeout = Duration.ZERO;
+        private StickyCookie cookie;
         private int stickMaxEntries;
 
         Builder(String name) {
@@ -303,6 +311,19 @@ public final class Backend {
                 throw new IllegalArgumentException("backend " + name + " queueTimeout: " + timeout + " (expected: >= 0)");
             }
             this.queueTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Keeps HTTP clients on their server with a cookie the proxy inserts (HAProxy's {@code cookie
+         * NAME insert}); see {@link StickyCookie}. TCP frontends ignore it.
+         *
+         * <pre>{@code
+         * Backend.named("app").cookie(StickyCookie.insert("SERVERID").indirect().nocache().httpOnly())
+         * }</pre>
+         */
+        public Builder cookie(StickyCookie cookie) {
+            this.cookie = Objects.requireNonNull(cookie, "backend " + name + " cookie");
             return this;
         }
 

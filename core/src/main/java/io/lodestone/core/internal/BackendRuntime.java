@@ -5,6 +5,7 @@ import io.lodestone.core.Clock;
 import io.lodestone.core.ProxyProtocol;
 import io.lodestone.core.Server;
 import io.lodestone.core.ServerState;
+import io.lodestone.core.StickyCookie;
 import io.lodestone.core.balance.Balancer;
 import io.lodestone.core.balance.Candidates;
 import io.lodestone.core.balance.PickContext;
@@ -352,6 +353,20 @@ public final class BackendRuntime {
      */
     public boolean hasServersInRotation() {
         return primary.members.length > 0 || backup.members.length > 0;
+    }
+
+    /**
+     * The server whose sticky-cookie id is {@code value}, with one unit of its load taken, when it is
+     * usable (up, ready, not ejected, weight above 0) and below its limit; else {@code null}, and the
+     * request is balanced as if it had no cookie.
+     */
+    public ServerRuntime acquireByCookie(StickyCookie cookie, String value) {
+        for (ServerRuntime s : servers) {
+            if (s.cookieValue(cookie).equals(value)) {
+                return s.isCandidate() && s.tryAcquire() ? s : null;
+            }
+        }
+        return null;
     }
 
     /** The number of servers that could take a new connection now (HAProxy's {@code nbsrv}). */

@@ -3,6 +3,7 @@ package io.lodestone.l7.internal;
 import io.lodestone.tls.TlsInfo;
 import io.lodestone.core.Clock;
 import io.lodestone.core.balance.PickContext;
+import io.lodestone.core.StickyCookie;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.PipelineNames;
@@ -159,6 +160,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private boolean serverReusable;
     private boolean switching;
     private List<HeaderEdit> responseEdits;
+    /** The backend's sticky cookie for this request, or {@code null}; {@link #cookieValue} is the client's. */
+    private StickyCookie stickyCookie;
+    private String cookieValue;
     private List<Object> tunnelFromClient;
     private List<Object> tunnelFromServer;
 
@@ -427,7 +431,20 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         tried = null;
         attempts = 0;
         queueNanos = 0;
-        ServerRuntime s = backend.select(this);
+        ServerRuntime s = null;
+        stickyCookie = backend.config().cookie();
+        if (stickyCookie != null) {
+            cookieValue = view.cookie(stickyCookie.name());
+            if (cookieValue != null) {
+                s = backend.acquireByCookie(stickyCookie, cookieValue);
+                if (stickyCookie.isIndirect()) {
+                    Headers.removeCookie(h, stickyCookie.name());
+                }
+            }
+        }
+        if (s == null) {
+            s = backend.select(this);
+        }
         if (s == null && waitForSlot()) {
             if (req instanceof LastHttpContent last) {
                 requestContentDone(last);
@@ -618,6 +635,26 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         requestComplete = true;
         if (retryable && last != LastHttpContent.EMPTY_LAST_CONTENT && !last.trailingHeaders().isEmpty()) {
             retryable = false;
+        }
+    }
+
+    /**
+     * Sends a client without a valid sticky cookie (none, or one naming a server it could not use)
+     * the cookie of the server that answered; with {@code nocache}, marks the response private.
+     */
+    private void insertCookie(HttpHeaders h, ServerRuntime answered) {
+        String value = answered.cookieValue(stickyCookie);
+        if (value.equals(cookieValue)) {
+            return;
+        }
+        h.add(HttpHeaderNames.SET_COOKIE, stickyCookie.setCookie(value));
+        if (stickyCookie.isNocache()) {
+            String cc = h.get(HttpHeaderNames.CACHE_CONTROL);
+            if (cc == null) {
+                h.set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.PRIVATE);
+            } else if (!cc.contains("private") && !cc.contains("no-store")) {
+                h.set(HttpHeaderNames.CACHE_CONTROL, cc + ", private");
+            }
         }
     }
 
@@ -954,6 +991,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (responseEdits != null) {
             Headers.apply(h, responseEdits, true);
         }
+        if (stickyCookie != null) {
+            insertCookie(h, c.server);
+        }
         client.write(response, client.voidPromise());
         if (!client.isWritable()) {
             client.flush();
@@ -1125,6 +1165,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         request = null;
         responseEdits = null;
+        stickyCookie = null;
+        cookieValue = null;
         conn = null;
         tried = null;
         serverBackpressure = false;
