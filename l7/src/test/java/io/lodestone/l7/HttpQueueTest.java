@@ -63,6 +63,7 @@ class HttpQueueTest {
             Await.until(Duration.ofSeconds(5), "the second request to queue", () -> proxy.control().queuedRequests("app") == 1);
             assertThat(second).isNotDone();
             assertThat(b1.requests).hasSize(1);
+            assertThat(proxy.metrics().backend("app").traffic().currentQueue()).as("the queue depth in the metrics").isEqualTo(1);
             assertThat(proxy.control().server("app", "s1").load()).isEqualTo(1);
 
             release.complete(null);

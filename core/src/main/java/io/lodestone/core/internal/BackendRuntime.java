@@ -317,12 +317,14 @@ public final class BackendRuntime {
     public void enqueue(Waiter waiter) {
         waiting.add(waiter);
         queued.incrementAndGet();
+        metrics.enqueued();
     }
 
     /** Takes a waiter out of the queue; {@code false} when it was not in it (already woken). */
     public boolean leaveQueue(Waiter waiter) {
         if (waiting.remove(waiter)) {
             queued.decrementAndGet();
+            metrics.dequeued();
             return true;
         }
         return false;
@@ -342,6 +344,7 @@ public final class BackendRuntime {
             Waiter w = waiting.poll();
             if (w != null) {
                 queued.decrementAndGet();
+                metrics.dequeued();
                 w.wake();
             }
         }
