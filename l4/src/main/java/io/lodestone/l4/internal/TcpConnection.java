@@ -349,7 +349,6 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         server.release();
     }
 
-    /** The client connection closed: records the session on the frontend and logs it. */
     /** The client's channel closed: this object is its only close listener. */
     @Override
     public void operationComplete(ChannelFuture future) {
@@ -359,6 +358,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         listener.clientClosed(future.channel());
     }
 
+    /** The client connection closed: records the session on the frontend and logs it. */
     private void clientClosed() {
         long total = listener.clock().nanoTime() - startNanos;
         Relay.Side[] s = sides;
