@@ -42,6 +42,8 @@ public final class Backend {
     private final Duration slowStart;
     private final Duration stickExpiry;
     private final int stickMaxEntries;
+    private final Duration queueTimeout;
+    private final StickyCookie cookie;
 
     private Backend(Builder b) {
         this.name = b.name;
@@ -56,6 +58,8 @@ public final class Backend {
         this.slowStart = b.slowStart;
         this.stickExpiry = b.stickExpiry;
         this.stickMaxEntries = b.stickMaxEntries;
+        this.queueTimeout = b.queueTimeout;
+        this.cookie = b.cookie;
     }
 
     /** Returns a builder for a backend with this name. */
@@ -127,6 +131,19 @@ public final class Backend {
         return stickExpiry;
     }
 
+    /**
+     * How long an HTTP request that finds every usable server at its connection limit waits for a
+     * free slot before it is answered 503; {@link Duration#ZERO} (the default): it is answered at once.
+     */
+    public Duration queueTimeout() {
+        return queueTimeout;
+    }
+
+    /** The cookie HTTP clients are kept on their server with, or {@code null}. */
+    public StickyCookie cookie() {
+        return cookie;
+    }
+
     /** The most source addresses the stick table remembers (0 when there is no stick table). */
     public int stickOnSourceMaxEntries() {
         return stickMaxEntries;
@@ -160,6 +177,8 @@ public final class Backend {
         private OutlierDetection outlierDetection;
         private Duration slowStart = Duration.ZERO;
         private Duration stickExpiry;
+        private Duration queueTimeout = Duration.ZERO;
+        private StickyCookie cookie;
         private int stickMaxEntries;
 
         Builder(String name) {
@@ -271,6 +290,40 @@ public final class Backend {
                 throw new IllegalArgumentException("backend " + name + " stickOnSource maxEntries: " + maxEntries + " (expected: >= 1)");
             }
             this.stickMaxEntries = maxEntries;
+            return this;
+        }
+
+        /**
+         * Lets an HTTP request that finds every usable server at its {@link Server.Builder#maxConnections
+         * connection limit} wait up to {@code timeout} for a free slot, in arrival order, before it is
+         * answered 503 (HAProxy's {@code maxconn} with {@code timeout queue}); a request is woken as
+         * soon as a server of the backend finishes one. Default {@link Duration#ZERO}: no queue, 503 at
+         * once. The number of waiting requests is {@link ProxyControl#queuedRequests(String)}.
+         *
+         * <pre>{@code
+         * Backend.named("app")
+         *     .server("web1", "10.0.0.1:8080", s -> s.maxConnections(100))
+         *     .queueTimeout(Duration.ofSeconds(5))
+         * }</pre>
+         */
+        public Builder queueTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative()) {
+                throw new IllegalArgumentException("backend " + name + " queueTimeout: " + timeout + " (expected: >= 0)");
+            }
+            this.queueTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * Keeps HTTP clients on their server with a cookie the proxy inserts (HAProxy's {@code cookie
+         * NAME insert}); see {@link StickyCookie}. TCP frontends ignore it.
+         *
+         * <pre>{@code
+         * Backend.named("app").cookie(StickyCookie.insert("SERVERID").indirect().nocache().httpOnly())
+         * }</pre>
+         */
+        public Builder cookie(StickyCookie cookie) {
+            this.cookie = Objects.requireNonNull(cookie, "backend " + name + " cookie");
             return this;
         }
 

@@ -35,6 +35,12 @@ public interface ProxyControl {
     /** Returns how many servers of the backend could take a new connection now (HAProxy's {@code nbsrv}). */
     int usableServers(String backendName);
 
+    /**
+     * The number of HTTP requests waiting now for a free slot on a server of the backend (see
+     * {@link Backend.Builder#queueTimeout}).
+     */
+    int queuedRequests(String backendName);
+
     /** Returns a snapshot of every server of every backend. */
     List<ServerStatus> status();
 

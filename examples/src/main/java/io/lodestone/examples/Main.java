@@ -4,6 +4,7 @@ import io.lodestone.examples.canary.Canary;
 import io.lodestone.examples.checks.RoundRobinWithChecks;
 import io.lodestone.examples.demo.Demo;
 import io.lodestone.examples.gateway.Gateway;
+import io.lodestone.examples.ha.HighAvailability;
 import io.lodestone.examples.rolling.RollingUpdateExample;
 import io.lodestone.examples.haproxyseed.HaproxySeed;
 import io.lodestone.examples.nginxpaths.NginxPaths;
@@ -89,7 +90,7 @@ public final class Main {
     /** The runnable examples, in the order {@code list} shows them. */
     public static List<Example> examples() {
         return List.of(Demo.example(), NginxPaths.example(), HaproxySeed.example(), VirtualHosts.example(),
-                RoundRobinWithChecks.example(), RollingUpdateExample.example(), Canary.example());
+                RoundRobinWithChecks.example(), RollingUpdateExample.example(), Canary.example(), HighAvailability.example());
     }
 
     /** The usage text. */

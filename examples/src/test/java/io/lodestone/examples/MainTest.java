@@ -18,7 +18,7 @@ class MainTest {
         MainRunner r = MainRunner.complete("list");
         assertThat(r.awaitStatus()).isZero();
         assertThat(r.out()).startsWith("demo ").contains("round-robin gateway")
-                .contains("\nchecks ").contains("\nrolling ").contains("\ncanary ");
+                .contains("\nchecks ").contains("\nrolling ").contains("\ncanary ").contains("\nha ");
         assertThat(r.out().lines()).hasSameSizeAs(Main.examples());
         assertThat(r.out()).contains("\nnginx-paths ", "\nhaproxy-seed ", "\nvhosts ");
         assertThat(r.err()).isEmpty();
@@ -53,11 +53,11 @@ class MainTest {
     void runNeedsAKnownExampleName() {
         MainRunner missing = MainRunner.complete("run");
         assertThat(missing.awaitStatus()).isEqualTo(2);
-        assertThat(missing.err()).startsWith("run: missing example name (one of: demo, nginx-paths, haproxy-seed, vhosts, checks, rolling, canary)");
+        assertThat(missing.err()).startsWith("run: missing example name (one of: demo, nginx-paths, haproxy-seed, vhosts, checks, rolling, canary, ha)");
 
         MainRunner unknown = MainRunner.complete("run", "nope");
         assertThat(unknown.awaitStatus()).isEqualTo(2);
-        assertThat(unknown.err()).startsWith("run: unknown example: nope (one of: demo, nginx-paths, haproxy-seed, vhosts, checks, rolling, canary)");
+        assertThat(unknown.err()).startsWith("run: unknown example: nope (one of: demo, nginx-paths, haproxy-seed, vhosts, checks, rolling, canary, ha)");
     }
 
     @Test

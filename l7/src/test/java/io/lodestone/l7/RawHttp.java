@@ -107,9 +107,16 @@ final class RawHttp implements AutoCloseable {
         return sb.length() == 0 ? null : sb.toString();
     }
 
-    /** Whether the proxy closed the connection: the next read sees end of stream. */
+    /**
+     * Whether the proxy closed the connection: the next read sees end of stream, or a reset (the
+     * kernel answers with a reset when bytes the client still wrote reach a socket the proxy closed).
+     */
     boolean closedByPeer() throws IOException {
-        return in.read() < 0;
+        try {
+            return in.read() < 0;
+        } catch (java.net.SocketException reset) {
+            return true;
+        }
     }
 
     @Override

@@ -5,6 +5,7 @@ import io.lodestone.core.Clock;
 import io.lodestone.core.ProxyProtocol;
 import io.lodestone.core.Server;
 import io.lodestone.core.ServerState;
+import io.lodestone.core.StickyCookie;
 import io.lodestone.core.balance.Balancer;
 import io.lodestone.core.balance.Candidates;
 import io.lodestone.core.balance.PickContext;
@@ -17,6 +18,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -45,6 +47,20 @@ public final class BackendRuntime {
     private volatile Tier backup;
     private volatile ServerWatcher watcher;
     private int nextIndex;
+    /** Requests waiting for a free slot, oldest first; {@link #queued} counts them so that a release reads one volatile. */
+    private final ConcurrentLinkedQueue<Waiter> waiting = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+
+    /**
+     * A request waiting in the backend's queue for a server below its connection limit. Woken at
+     * most once per time it is queued, from whatever thread released a slot: it goes back to its
+     * own event loop, picks again, and either takes the slot, queues again, or (no longer waiting)
+     * hands the wake-up on with {@link #slotFreed()}.
+     */
+    public interface Waiter {
+        /** A slot was freed; called on any thread, must not block. */
+        void wake();
+    }
 
     /**
      * Creates the runtime of a backend with every server at its configured weight, {@code UP} (or in
@@ -295,6 +311,65 @@ public final class BackendRuntime {
     public ProxyProtocol proxyProtocol(ServerRuntime server) {
         ProxyProtocol own = server.server().proxyProtocol();
         return own != null ? own : backend.proxyProtocol();
+    }
+
+    /** Queues a waiter at the tail; pair with {@link #leaveQueue} when it stops waiting without a wake-up. */
+    public void enqueue(Waiter waiter) {
+        waiting.add(waiter);
+        queued.incrementAndGet();
+        metrics.enqueued();
+    }
+
+    /** Takes a waiter out of the queue; {@code false} when it was not in it (already woken). */
+    public boolean leaveQueue(Waiter waiter) {
+        if (waiting.remove(waiter)) {
+            queued.decrementAndGet();
+            metrics.dequeued();
+            return true;
+        }
+        return false;
+    }
+
+    /** The number of requests waiting for a free slot now. */
+    public int queued() {
+        return queued.get();
+    }
+
+    /**
+     * A server gave a slot back: wakes the oldest waiter, if any. Without waiters it costs one
+     * volatile read, so a release takes no lock.
+     */
+    public void slotFreed() {
+        if (queued.get() > 0) {
+            Waiter w = waiting.poll();
+            if (w != null) {
+                queued.decrementAndGet();
+                metrics.dequeued();
+                w.wake();
+            }
+        }
+    }
+
+    /**
+     * Whether some server is in rotation (up, ready, weight above 0), full or not: a request that
+     * finds none free may wait in the queue only then.
+     */
+    public boolean hasServersInRotation() {
+        return primary.members.length > 0 || backup.members.length > 0;
+    }
+
+    /**
+     * The server whose sticky-cookie id is {@code value}, with one unit of its load taken, when it is
+     * usable (up, ready, not ejected, weight above 0) and below its limit; else {@code null}, and the
+     * request is balanced as if it had no cookie.
+     */
+    public ServerRuntime acquireByCookie(StickyCookie cookie, String value) {
+        for (ServerRuntime s : servers) {
+            if (s.cookieValue(cookie).equals(value)) {
+                return s.isCandidate() && s.tryAcquire() ? s : null;
+            }
+        }
+        return null;
     }
 
     /** The number of servers that could take a new connection now (HAProxy's {@code nbsrv}). */

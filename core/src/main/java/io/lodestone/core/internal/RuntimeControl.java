@@ -103,6 +103,11 @@ public final class RuntimeControl implements ProxyControl {
     }
 
     @Override
+    public int queuedRequests(String backendName) {
+        return runtime(backendName).queued();
+    }
+
+    @Override
     public List<ServerStatus> status() {
         List<ServerStatus> all = new ArrayList<>();
         for (BackendRuntime b : runtimes.values()) {

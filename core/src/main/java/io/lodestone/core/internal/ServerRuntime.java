@@ -1,6 +1,7 @@
 package io.lodestone.core.internal;
 
 import io.lodestone.core.Server;
+import io.lodestone.core.StickyCookie;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.ServerStatus;
@@ -49,6 +50,8 @@ public final class ServerRuntime implements ServerControl {
     private volatile int ejections;
     private volatile long returnedAt = Long.MIN_VALUE;
     private volatile HealthCheckResult lastCheck;
+    /** The server's sticky-cookie id and the cookie configuration it was computed for. */
+    private volatile CookieId cookieId;
 
     ServerRuntime(Server server, BackendRuntime backend, int index, boolean healthy) {
         this.server = server;
@@ -369,6 +372,19 @@ public final class ServerRuntime implements ServerControl {
         return admin == Admin.READY && healthy && !removed && weight > 0 && !ejected.get();
     }
 
+    /** The value of {@code cookie} that leads to this server; computed once per cookie configuration. */
+    public String cookieValue(StickyCookie cookie) {
+        CookieId id = cookieId;
+        if (id == null || id.cookie != cookie) {
+            id = new CookieId(cookie, cookie.valueFor(backend.name(), server.name()));
+            cookieId = id;
+        }
+        return id.value;
+    }
+
+    private record CookieId(StickyCookie cookie, String value) {
+    }
+
     /** Whether the server is below its connection limit. */
     public boolean hasCapacity() {
         int max = server.maxConnections();
@@ -401,6 +417,7 @@ public final class ServerRuntime implements ServerControl {
         if (load.decrementAndGet() == 0 && idle.get() != null) {
             completeIdle();
         }
+        backend.slotFreed();
     }
 
     @Override

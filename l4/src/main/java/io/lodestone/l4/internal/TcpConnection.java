@@ -62,6 +62,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     private static final Logger log = LoggerFactory.getLogger(TcpConnection.class);
 
     private final TcpListener listener;
+    /** The frontend's configuration when this connection was accepted: it keeps it to the end. */
+    private final TcpListener.State state;
     /** The backend this connection was routed to at accept. */
     private BackendRuntime backend;
     private Channel client;
@@ -85,8 +87,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     private TerminationCause cause = TerminationCause.NORMAL;
     private TerminationPhase phase = TerminationPhase.NONE;
 
-    TcpConnection(TcpListener listener) {
+    TcpConnection(TcpListener listener, TcpListener.State state) {
         this.listener = listener;
+        this.state = state;
     }
 
     @Override
@@ -115,9 +118,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         clientAddress = (InetSocketAddress) client.remoteAddress();
         startNanos = listener.clock().nanoTime();
         startMillis = listener.clock().currentTimeMillis();
-        listener.metrics().connectionOpened();
+        state.metrics.connectionOpened();
         ctx.fireChannelActive();
-        TcpFrontend frontend = listener.frontend();
+        TcpFrontend frontend = state.frontend;
         if (frontend.tls() != null || frontend.tlsPassthrough()) {
             // the route waits for the ClientHello (passthrough) or the handshake (termination)
             awaitingTls = true;
@@ -137,7 +140,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         if (awaitingTls) {
             if (log.isDebugEnabled()) {
                 log.debug("{}: no TLS ClientHello or handshake from {} within the client timeout",
-                        listener.frontend().name(), client.remoteAddress());
+                        state.frontend.name(), client.remoteAddress());
             }
             client.close();
         }
@@ -154,7 +157,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         }
         if (!success) {
             if (log.isDebugEnabled()) {
-                log.debug("{}: TLS from {} failed: {}", listener.frontend().name(), client.remoteAddress(), cause);
+                log.debug("{}: TLS from {} failed: {}", state.frontend.name(), client.remoteAddress(), cause);
             }
             client.close();
             return;
@@ -163,9 +166,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     }
 
     private void route(String sni, String alpn) {
-        backend = listener.route(client, sni, alpn);
+        backend = state.route(client, sni, alpn);
         if (backend == null) {
-            listener.metrics().error(ErrorKind.DENIED);
+            state.metrics.error(ErrorKind.DENIED);
             cause = TerminationCause.PROXY;
             phase = TerminationPhase.REQUEST;
             client.close();
@@ -174,7 +177,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         ServerRuntime server = backend.select(this);
         if (server == null) {
             if (log.isDebugEnabled()) {
-                log.debug("{}: no usable server in backend {}", listener.frontend().name(), backend.name());
+                log.debug("{}: no usable server in backend {}", state.frontend.name(), backend.name());
             }
             backend.metrics().error(ErrorKind.CONNECT);
             cause = TerminationCause.SERVER_ABORT;
@@ -238,7 +241,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (log.isDebugEnabled()) {
-            log.debug("{}: client connection failed: {}", listener.frontend().name(), cause.toString());
+            log.debug("{}: client connection failed: {}", state.frontend.name(), cause.toString());
         }
         ctx.close();
     }
@@ -290,7 +293,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             return;
         }
         if (log.isDebugEnabled()) {
-            log.debug("{}: connect to {} failed: {}", listener.frontend().name(), server, cause.toString());
+            log.debug("{}: connect to {} failed: {}", state.frontend.name(), server, cause.toString());
         }
         if (tried == null) {
             tried = new ArrayList<>(4);
@@ -334,7 +337,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             pending = null;
         }
         client.pipeline().remove(this);
-        sides = Relay.join(client, upstream, listener.idleTimeout(backend));
+        sides = Relay.join(client, upstream, state.idleTimeout(backend));
     }
 
     /** The server connection closed: records its session on the server, then gives its load back. */
@@ -366,13 +369,13 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             cause = TerminationCause.CLIENT_ABORT;
             phase = TerminationPhase.CONNECT;
         }
-        listener.metrics().sessionClosed(in, out, total);
-        AccessLog accessLog = listener.accessLog();
+        state.metrics.sessionClosed(in, out, total);
+        AccessLog accessLog = state.accessLog;
         if (accessLog.isEnabled()) {
             AccessLogEntry entry = new AccessLogEntry()
                     .start(startMillis)
                     .client(clientAddress)
-                    .frontend(listener.frontend().name())
+                    .frontend(state.frontend.name())
                     .backend(backend == null ? null : backend.name())
                     .server(current == null ? null : current.server().name())
                     .bytes(in, out)

@@ -1,6 +1,7 @@
 package io.lodestone.l4.internal;
 
 import io.lodestone.core.Clock;
+import io.lodestone.core.Frontend;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
@@ -69,18 +70,12 @@ public final class TcpListener implements Listener {
     static final ByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
     private static final int DEFAULT_CONNECT_TIMEOUT_MILLIS = 5000;
 
-    private final TcpFrontend frontend;
-    /** The default backend, when every connection goes there (no rules); else {@code null}. */
-    private final BackendRuntime backend;
-    /** The router of a frontend with rules; {@code null} when every connection goes to {@link #backend}. */
-    private final Router router;
+    /** What connections accepted from now on follow; replaced whole by {@link #reconfigure}. */
+    private volatile State state;
     private final EngineContext context;
-    private final FrontendMetrics metrics;
-    private final AccessLog accessLog;
     private final EventLoop acceptLoop;
     private final ChannelFactory<? extends SocketChannel> upstreamFactory;
     private final Bootstrap resolvingBootstrap;
-    private final int connectTimeoutMillis;
     private final int maxConnections;
     private final List<Channel> serverChannels = new ArrayList<>();
     /** Client and server channels open now; each leaves the set in its own close listener. */
@@ -92,26 +87,15 @@ public final class TcpListener implements Listener {
     private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
 
     private TcpListener(TcpFrontend frontend, Routing routing, EngineContext context) {
-        this.frontend = frontend;
+        this.state = new State(frontend, routing, context);
         this.context = context;
-        this.metrics = context.metrics().frontend(frontend.name());
-        this.accessLog = context.accessLog();
-        if (frontend.routing() == null) {
-            this.backend = context.backend(routing.defaultBackend());
-            this.router = null;
-        } else {
-            this.backend = null;
-            this.router = routing.router(name -> context.backend(name).usableServers());
-        }
         this.acceptLoop = context.acceptGroup().next();
         this.upstreamFactory = new ReflectiveChannelFactory<>(context.transport().socketChannelClass());
-        // the default backend's, or (with rules) the resolving bootstrap's default that each connection overrides
-        this.connectTimeoutMillis = backend != null ? connectTimeoutMillis(backend) : DEFAULT_CONNECT_TIMEOUT_MILLIS;
         this.maxConnections = frontend.maxConnections();
         this.resolvingBootstrap = new Bootstrap()
                 .group(context.ioGroup())
                 .channelFactory(upstreamFactory)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, DEFAULT_CONNECT_TIMEOUT_MILLIS)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -136,6 +120,7 @@ public final class TcpListener implements Listener {
     }
 
     private void bind() {
+        TcpFrontend frontend = state.frontend;
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(acceptLoop, context.ioGroup())
                 .option(ChannelOption.SO_REUSEADDR, true)
@@ -163,37 +148,93 @@ public final class TcpListener implements Listener {
         }
     }
 
+    /** The configuration connections accepted now follow. */
+    State state() {
+        return state;
+    }
+
     TcpFrontend frontend() {
-        return frontend;
+        return state.frontend;
     }
 
     /**
-     * Decides, once per accepted connection, which backend it goes to: the default backend when the
-     * frontend has no rules, else the router's forward over the connection (source, local port);
-     * {@code null} when the router rejects it.
+     * Keeps the sockets and the open connections: connections accepted from now on follow
+     * {@code frontend} (rules, default backend, timeouts, TLS) and reach {@code context}'s backends;
+     * open ones keep the configuration they were accepted with. The connection limit stays the one
+     * the listener was bound with.
      */
-    BackendRuntime route(Channel client) {
-        return route(client, null, null);
+    @Override
+    public boolean reconfigure(Frontend frontend, EngineContext context) {
+        if (!(frontend instanceof TcpFrontend tcp)) {
+            return false;
+        }
+        // a frontend without rules sends every connection to its default backend
+        Routing routing = tcp.routing() != null ? tcp.routing()
+                : Routing.builder().defaultBackend(tcp.defaultBackend()).build();
+        state = new State(tcp, routing, context);
+        return true;
     }
 
     /**
-     * {@link #route(Channel)} with the TLS facts of the connection: the SNI name and ALPN protocol
-     * from its ClientHello (passthrough) or its handshake (termination); either may be {@code null}.
+     * One configuration of the frontend, immutable: the frontend, the proxy's backends, the default
+     * backend or the router, the frontend's counters. A connection reads it once, when it is accepted.
      */
-    BackendRuntime route(Channel client, String sni, String alpn) {
-        if (router == null) {
-            return backend;
+    static final class State {
+        final TcpFrontend frontend;
+        final EngineContext context;
+        /** The default backend, when every connection goes there (no rules); else {@code null}. */
+        final BackendRuntime backend;
+        /** The router of a frontend with rules; {@code null} when every connection goes to {@link #backend}. */
+        final Router router;
+        final FrontendMetrics metrics;
+        final AccessLog accessLog;
+
+        State(TcpFrontend frontend, Routing routing, EngineContext context) {
+            this.frontend = frontend;
+            this.context = context;
+            this.metrics = context.metrics().frontend(frontend.name());
+            this.accessLog = context.accessLog();
+            if (frontend.routing() == null) {
+                this.backend = context.backend(routing.defaultBackend());
+                this.router = null;
+            } else {
+                this.backend = null;
+                this.router = routing.router(name -> context.backend(name).usableServers());
+            }
         }
-        InetSocketAddress local = (InetSocketAddress) client.localAddress();
-        Decision d = router.route(new ConnectionView((InetSocketAddress) client.remoteAddress(),
-                local == null ? 0 : local.getPort(), sni, alpn));
-        if (d instanceof Decision.Forward forward) {
-            return context.backend(forward.backend());
+
+        /**
+         * Decides, once per accepted connection, which backend it goes to: the default backend when
+         * the frontend has no rules, else the router's forward over the connection (source, local
+         * port, and the SNI name and ALPN protocol of a TLS connection, either may be {@code null});
+         * {@code null} when the router rejects it.
+         */
+        BackendRuntime route(Channel client, String sni, String alpn) {
+            if (router == null) {
+                return backend;
+            }
+            InetSocketAddress local = (InetSocketAddress) client.localAddress();
+            Decision d = router.route(new ConnectionView((InetSocketAddress) client.remoteAddress(),
+                    local == null ? 0 : local.getPort(), sni, alpn));
+            if (d instanceof Decision.Forward forward) {
+                return context.backend(forward.backend());
+            }
+            if (log.isDebugEnabled()) {
+                log.debug("{}: connection from {} rejected by {}", frontend.name(), client.remoteAddress(), d.matched());
+            }
+            return null;
         }
-        if (log.isDebugEnabled()) {
-            log.debug("{}: connection from {} rejected by {}", frontend.name(), client.remoteAddress(), d.matched());
+
+        /**
+         * The idle timeout of a relayed pair: with the relay counting a byte in either direction as
+         * activity of both sides, the client timeout and the backend's server timeout both apply, so
+         * the shorter one wins ({@link Duration#ZERO} client timeout: only the server timeout).
+         */
+        Duration idleTimeout(BackendRuntime backend) {
+            Duration server = backend.config().serverTimeout();
+            Duration client = frontend.clientTimeout();
+            return client.isZero() || client.compareTo(server) > 0 ? server : client;
         }
-        return null;
     }
 
     private static int connectTimeoutMillis(BackendRuntime backend) {
@@ -202,11 +243,7 @@ public final class TcpListener implements Listener {
     }
 
     FrontendMetrics metrics() {
-        return metrics;
-    }
-
-    AccessLog accessLog() {
-        return accessLog;
+        return state.metrics;
     }
 
     Clock clock() {
@@ -220,10 +257,10 @@ public final class TcpListener implements Listener {
      * channel when the returned future fails.
      */
     ChannelFuture connect(EventLoop loop, InetSocketAddress address, BackendRuntime backend) {
-        int connectTimeoutMillis = backend == this.backend ? this.connectTimeoutMillis : connectTimeoutMillis(backend);
+        int connectTimeoutMillis = connectTimeoutMillis(backend);
         if (address.isUnresolved()) {
             Bootstrap b = resolvingBootstrap.clone(loop);
-            if (connectTimeoutMillis != this.connectTimeoutMillis) {
+            if (connectTimeoutMillis != DEFAULT_CONNECT_TIMEOUT_MILLIS) {
                 b.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis);
             }
             return b.connect(address);
@@ -275,7 +312,9 @@ public final class TcpListener implements Listener {
     private void admit(ChannelHandlerContext serverCtx, Channel child) {
         int now = open.incrementAndGet();
         // one object is the connection's handler and its only close listener: no listener list
-        TcpConnection connection = new TcpConnection(this);
+        State current = state;
+        TcpFrontend frontend = current.frontend;
+        TcpConnection connection = new TcpConnection(this, current);
         channels.add(child);
         child.closeFuture().addListener(connection);
         if (frontend.tls() != null) {
@@ -384,16 +423,5 @@ public final class TcpListener implements Listener {
 
     /** A connection accepted over the limit and the server channel context to serve it through. */
     private record Waiting(ChannelHandlerContext serverCtx, Channel child) {
-    }
-
-    /**
-     * The idle timeout of a relayed pair: with the relay counting a byte in either direction as
-     * activity of both sides, the client timeout and the backend's server timeout both apply, so the
-     * shorter one wins ({@link Duration#ZERO} client timeout: only the server timeout).
-     */
-    Duration idleTimeout(BackendRuntime backend) {
-        Duration server = backend.config().serverTimeout();
-        Duration client = frontend.clientTimeout();
-        return client.isZero() || client.compareTo(server) > 0 ? server : client;
     }
 }

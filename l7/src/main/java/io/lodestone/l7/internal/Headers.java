@@ -1,4 +1,5 @@
 package io.lodestone.l7.internal;
+import java.util.ArrayList;
 
 import io.lodestone.core.route.HeaderEdit;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -7,6 +8,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.util.AsciiString;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Header surgery on the hot path: hop-by-hop removal, absolute-form targets, forwarding headers. */
@@ -177,5 +179,44 @@ final class Headers {
         }
         List<String> all = h.getAll(name);
         h.set(name, (all.size() == 1 ? existing : String.join(", ", all)) + ", " + value);
+    }
+
+    /**
+     * Removes the cookie {@code name} from the request's {@code Cookie} header(s), keeping the other
+     * cookies in order; a header left empty is removed.
+     */
+    static void removeCookie(HttpHeaders h, String name) {
+        List<String> values = h.getAll(HttpHeaderNames.COOKIE);
+        if (values.isEmpty()) {
+            return;
+        }
+        List<String> kept = new ArrayList<>(values.size());
+        for (String value : values) {
+            StringBuilder sb = new StringBuilder(value.length());
+            int at = 0;
+            while (at <= value.length()) {
+                int end = value.indexOf(';', at);
+                if (end < 0) {
+                    end = value.length();
+                }
+                String pair = value.substring(at, end).trim();
+                int eq = pair.indexOf('=');
+                String key = (eq < 0 ? pair : pair.substring(0, eq)).trim();
+                if (!pair.isEmpty() && !key.equals(name)) {
+                    if (sb.length() > 0) {
+                        sb.append("; ");
+                    }
+                    sb.append(pair);
+                }
+                at = end + 1;
+            }
+            if (sb.length() > 0) {
+                kept.add(sb.toString());
+            }
+        }
+        h.remove(HttpHeaderNames.COOKIE);
+        for (String value : kept) {
+            h.add(HttpHeaderNames.COOKIE, value);
+        }
     }
 }

@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.Frontend;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
@@ -40,25 +41,48 @@ public final class HttpListener implements Listener {
         }
     };
 
-    private final HttpFrontend frontend;
-    private final EngineContext context;
-    private final FrontendMetrics metrics;
-    private final Router router;
+    /** What requests started from now on follow; replaced whole by {@link #reconfigure}. */
+    private volatile State state;
     private final List<Channel> serverChannels = new ArrayList<>();
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ChannelGroup serverConnections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ConcurrentHashMap<EventLoop, BackendPool> pools = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<String, RetryBudget> budgets = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
     private volatile boolean accepting = true;
     private volatile boolean draining;
 
     private HttpListener(HttpFrontend frontend, Routing routing, EngineContext context) {
-        this.frontend = frontend;
-        this.context = context;
-        this.metrics = context.metrics().frontend(frontend.name());
-        // built once: every request of every event loop is decided by this router, on the live states
-        this.router = routing.router(name -> context.backend(name).usableServers());
+        this.state = new State(frontend, routing, context);
+    }
+
+    /**
+     * One configuration of the frontend, immutable but for its retry budgets: the frontend, the
+     * proxy's backends, the router built once (every request of every event loop is decided by it, on
+     * the live server states), the frontend's counters. A request reads it once, when it starts.
+     */
+    static final class State {
+        final HttpFrontend frontend;
+        final EngineContext context;
+        final Router router;
+        final FrontendMetrics metrics;
+        private final ConcurrentHashMap<String, RetryBudget> budgets = new ConcurrentHashMap<>();
+
+        State(HttpFrontend frontend, Routing routing, EngineContext context) {
+            this.frontend = frontend;
+            this.context = context;
+            this.router = routing.router(name -> context.backend(name).usableServers());
+            this.metrics = context.metrics().frontend(frontend.name());
+        }
+
+        /** The retry budget of a backend for this frontend. */
+        RetryBudget budget(BackendRuntime backend) {
+            RetryBudget budget = budgets.get(backend.name());
+            if (budget == null) {
+                budget = budgets.computeIfAbsent(backend.name(),
+                        n -> new RetryBudget(frontend.retryBudgetRatio(), frontend.minRetryConcurrency()));
+            }
+            return budget;
+        }
     }
 
     /**
@@ -77,6 +101,7 @@ public final class HttpListener implements Listener {
     }
 
     private void bind() {
+        EngineContext context = state.context;
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(context.acceptGroup(), context.ioGroup())
                 .channel(context.transport().serverChannelClass())
@@ -91,7 +116,7 @@ public final class HttpListener implements Listener {
                         accepted(ch);
                     }
                 });
-        for (InetSocketAddress address : frontend.bindAddresses()) {
+        for (InetSocketAddress address : state.frontend.bindAddresses()) {
             serverChannels.add(bootstrap.bind(address).syncUninterruptibly().channel());
         }
     }
@@ -99,8 +124,9 @@ public final class HttpListener implements Listener {
     private void accepted(Channel ch) {
         int now = open.incrementAndGet();
         connections.add(ch);
+        FrontendMetrics metrics = state.metrics;
         metrics.connectionOpened();
-        int max = frontend.maxConnections();
+        int max = state.frontend.maxConnections();
         if (max > 0 && now >= max) {
             setAccepting(false);
         }
@@ -120,21 +146,26 @@ public final class HttpListener implements Listener {
         }
     }
 
+    /** The configuration requests started now follow. */
+    State state() {
+        return state;
+    }
+
     HttpFrontend frontend() {
-        return frontend;
+        return state.frontend;
     }
 
     EngineContext context() {
-        return context;
+        return state.context;
     }
 
     /** The frontend's counters. */
     FrontendMetrics metrics() {
-        return metrics;
+        return state.metrics;
     }
 
     Router router() {
-        return router;
+        return state.router;
     }
 
     boolean isDraining() {
@@ -150,14 +181,28 @@ public final class HttpListener implements Listener {
         return pool;
     }
 
-    /** The retry budget of a backend for this frontend. */
+    /** The retry budget of a backend for this frontend, in the current configuration. */
     RetryBudget budget(BackendRuntime backend) {
-        RetryBudget budget = budgets.get(backend.name());
-        if (budget == null) {
-            budget = budgets.computeIfAbsent(backend.name(),
-                    n -> new RetryBudget(frontend.retryBudgetRatio(), frontend.minRetryConcurrency()));
+        return state.budget(backend);
+    }
+
+    /**
+     * Keeps the sockets and the open connections: requests started from now on (on new and on open
+     * keep-alive connections) follow {@code frontend}'s rules and reach {@code context}'s backends;
+     * settings fixed when a connection is set up (TLS, HTTP/2, decoder limits, client and keep-alive
+     * timeouts) apply to connections accepted from now on; server connection pools keep the settings
+     * they were made with.
+     */
+    @Override
+    public boolean reconfigure(Frontend frontend, EngineContext context) {
+        if (!(frontend instanceof HttpFrontend http)) {
+            return false;
         }
-        return budget;
+        // a frontend without rules routes every request to its default backend
+        Routing routing = http.routing() != null ? http.routing()
+                : Routing.builder().defaultBackend(http.defaultBackend()).build();
+        state = new State(http, routing, context);
+        return true;
     }
 
     /** Tracks a server connection so that {@link #closeAll()} closes it. */

@@ -3,6 +3,7 @@ package io.lodestone.l7.internal;
 import io.lodestone.tls.TlsInfo;
 import io.lodestone.core.Clock;
 import io.lodestone.core.balance.PickContext;
+import io.lodestone.core.StickyCookie;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.PipelineNames;
@@ -47,11 +48,14 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -95,10 +99,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private static final AsciiString TRACESTATE = AsciiString.cached("tracestate");
 
     private final HttpListener listener;
-    private final HttpFrontend frontend;
-    private final EngineContext context;
+    /** The frontend's configuration for the current request, read from the listener when a request starts. */
+    private HttpListener.State state;
+    private HttpFrontend frontend;
+    private EngineContext context;
     private final Codecs.ResponseEncoder encoder;
-    private final String requestIdHeader;
+    private String requestIdHeader;
     private final FrontendMetrics metrics;
     private final AccessLog accessLog;
     private final Tracing tracing;
@@ -154,6 +160,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private boolean serverReusable;
     private boolean switching;
     private List<HeaderEdit> responseEdits;
+    /** The backend's sticky cookie for this request, or {@code null}; {@link #cookieValue} is the client's. */
+    private StickyCookie stickyCookie;
+    private String cookieValue;
     private List<Object> tunnelFromClient;
     private List<Object> tunnelFromServer;
 
@@ -161,6 +170,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private AccessLogEntry logEntry;
     private long requestHeadNanos;
     private long startNanos;
+    /** The backend queue this request waits in for a free server slot, or {@code null}. */
+    private QueueSlot slot;
+    private ScheduledFuture<?> queueTimer;
+    private long queuedAt;
+    private long queueNanos;
     private long startMillis;
     private long connectStart;
     private long connectNanos;
@@ -178,8 +192,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     HttpProxyHandler(HttpListener listener, Codecs.ResponseEncoder encoder) {
         this.listener = listener;
-        this.frontend = listener.frontend();
-        this.context = listener.context();
+        this.state = listener.state();
+        this.frontend = state.frontend;
+        this.context = state.context;
         this.encoder = encoder;
         this.requestIdHeader = frontend.requestIdHeader();
         this.secure = frontend.tls() != null;
@@ -352,6 +367,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     // ---------------------------------------------------------------- requests
 
     private void startRequest(HttpRequest req) {
+        // one read of the listener's configuration per request: a reconfiguration applies from the
+        // next request on, also on this keep-alive connection, and never in the middle of one
+        HttpListener.State current = listener.state();
+        if (current != state) {
+            state = current;
+            frontend = current.frontend;
+            context = current.context;
+            requestIdHeader = frontend.requestIdHeader();
+        }
         timeouts.busy();
         beginAccounting();
         DecoderResult result = req.decoderResult();
@@ -393,7 +417,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         NettyRequestView view = tlsInfo == null ? new NettyRequestView(source, localPortNumber, req)
                 : new NettyRequestView(source, localPortNumber, req, tlsInfo.serverName(), tlsInfo.applicationProtocol());
-        Decision decision = listener.router().route(view);
+        Decision decision = state.router.route(view);
         if (!(decision instanceof Decision.Forward forward)) {
             answer(req, decision);
             return;
@@ -402,11 +426,31 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         forward(req, h, view, forward);
 
         backend = context.backend(forward.backend());
-        budget = listener.budget(backend);
+        budget = state.budget(backend);
         budget.requestStarted();
         tried = null;
         attempts = 0;
-        ServerRuntime s = backend.select(this);
+        queueNanos = 0;
+        ServerRuntime s = null;
+        stickyCookie = backend.config().cookie();
+        if (stickyCookie != null) {
+            cookieValue = view.cookie(stickyCookie.name());
+            if (cookieValue != null) {
+                s = backend.acquireByCookie(stickyCookie, cookieValue);
+                if (stickyCookie.isIndirect()) {
+                    Headers.removeCookie(h, stickyCookie.name());
+                }
+            }
+        }
+        if (s == null) {
+            s = backend.select(this);
+        }
+        if (s == null && waitForSlot()) {
+            if (req instanceof LastHttpContent last) {
+                requestContentDone(last);
+            }
+            return;
+        }
         if (s == null) {
             if (log.isDebugEnabled()) {
                 log.debug("{}: no usable server in backend {}", frontend.name(), backend.name());
@@ -591,6 +635,125 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         requestComplete = true;
         if (retryable && last != LastHttpContent.EMPTY_LAST_CONTENT && !last.trailingHeaders().isEmpty()) {
             retryable = false;
+        }
+    }
+
+    /**
+     * Sends a client without a valid sticky cookie (none, or one naming a server it could not use)
+     * the cookie of the server that answered; with {@code nocache}, marks the response private.
+     */
+    private void insertCookie(HttpHeaders h, ServerRuntime answered) {
+        String value = answered.cookieValue(stickyCookie);
+        if (value.equals(cookieValue)) {
+            return;
+        }
+        h.add(HttpHeaderNames.SET_COOKIE, stickyCookie.setCookie(value));
+        if (stickyCookie.isNocache()) {
+            String cc = h.get(HttpHeaderNames.CACHE_CONTROL);
+            if (cc == null) {
+                h.set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.PRIVATE);
+            } else if (!cc.contains("private") && !cc.contains("no-store")) {
+                h.set(HttpHeaderNames.CACHE_CONTROL, cc + ", private");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- the backend's queue
+
+    /**
+     * Every usable server of the backend is at its connection limit: when the backend has a queue
+     * timeout and servers in rotation, the request waits in the backend's queue (the client's reads
+     * stop once {@link #MAX_PENDING_BYTES} of body are buffered) and returns {@code true}; else
+     * {@code false}, and the request is answered 503 at once.
+     */
+    private boolean waitForSlot() {
+        long timeout = backend.config().queueTimeout().toNanos();
+        if (timeout <= 0 || !backend.hasServersInRotation()) {
+            return false;
+        }
+        slot = new QueueSlot(backend);
+        queuedAt = clock.nanoTime();
+        int id = exchangeId;
+        queueTimer = client.eventLoop().schedule(() -> queueTimedOut(id), timeout, TimeUnit.NANOSECONDS);
+        enterQueue();
+        return true;
+    }
+
+    /** Queues {@link #slot}, then picks once more: a slot freed just before the enqueue woke nobody. */
+    private void enterQueue() {
+        QueueSlot q = slot;
+        q.backend.enqueue(q);
+        ServerRuntime s = q.backend.select(this);
+        if (s != null) {
+            // when a wake-up already took it out of the queue, that wake-up finds it stale and hands on
+            q.backend.leaveQueue(q);
+            slotTaken(s);
+        }
+    }
+
+    /** On the client's loop: a server of the backend gave a slot back and this request was next. */
+    private void slotFreed(QueueSlot q) {
+        if (q != slot) {
+            // the request stopped waiting (served, timed out, gone): the slot is someone else's
+            q.backend.slotFreed();
+            return;
+        }
+        ServerRuntime s = q.backend.select(this);
+        if (s != null) {
+            slotTaken(s);
+        } else {
+            // a request that was not queued took it first
+            enterQueue();
+        }
+    }
+
+    private void slotTaken(ServerRuntime s) {
+        slot = null;
+        queueTimer.cancel(false);
+        queueTimer = null;
+        queueNanos = clock.nanoTime() - queuedAt;
+        useServer(s, false);
+    }
+
+    private void queueTimedOut(int id) {
+        if (slot == null || id != exchangeId) {
+            return;
+        }
+        leaveQueue();
+        if (log.isDebugEnabled()) {
+            log.debug("{}: request {} waited the queue timeout for a server of backend {}", frontend.name(), requestId, backend.name());
+        }
+        queueNanos = clock.nanoTime() - queuedAt;
+        terminated(TerminationCause.SERVER_TIMEOUT, TerminationPhase.QUEUE);
+        sendError(HttpResponseStatus.SERVICE_UNAVAILABLE, false);
+    }
+
+    /** Stops waiting; a wake-up already on its way finds the slot stale and hands it on. */
+    private void leaveQueue() {
+        QueueSlot q = slot;
+        slot = null;
+        q.backend.leaveQueue(q);
+        if (queueTimer != null) {
+            queueTimer.cancel(false);
+            queueTimer = null;
+        }
+    }
+
+    /** One wait of one request in a backend's queue; a wake-up hops to the client's event loop. */
+    private final class QueueSlot implements BackendRuntime.Waiter {
+        final BackendRuntime backend;
+
+        QueueSlot(BackendRuntime backend) {
+            this.backend = backend;
+        }
+
+        @Override
+        public void wake() {
+            try {
+                client.eventLoop().execute(() -> slotFreed(this));
+            } catch (RejectedExecutionException e) {
+                // the proxy is shutting down: nobody is served any more
+            }
         }
     }
 
@@ -828,6 +991,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (responseEdits != null) {
             Headers.apply(h, responseEdits, true);
         }
+        if (stickyCookie != null) {
+            insertCookie(h, c.server);
+        }
         client.write(response, client.voidPromise());
         if (!client.isWritable()) {
             client.flush();
@@ -975,6 +1141,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /** Ends the exchange's accounting: server load, retry budget, per-request state. */
     private void endExchange() {
+        if (slot != null) {
+            leaveQueue();
+        }
         if (request != null) {
             account();
         }
@@ -996,6 +1165,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         request = null;
         responseEdits = null;
+        stickyCookie = null;
+        cookieValue = null;
         conn = null;
         tried = null;
         serverBackpressure = false;
@@ -1053,7 +1224,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     .status(status)
                     .bytes(bytesIn, bytesOut)
                     .requestTime(requestHeadNanos)
-                    .queueTime(s == null ? -1 : 0)
+                    .queueTime(s == null ? -1 : queueNanos)
                     .connectTime(connectNanos)
                     .responseTime(responseNanos)
                     .totalTime(total)

@@ -1,0 +1,95 @@
+package io.lodestone.l4;
+
+import static io.lodestone.l4.Sockets.assertEcho;
+import static io.lodestone.l4.Sockets.connect;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Rule;
+import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.TcpEchoServer;
+import java.net.Socket;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** {@link Proxy#reconfigure} on a running TCP frontend: same socket, open connections untouched, new ones routed anew. */
+class TcpReconfigurationTest {
+
+    private TcpEchoServer first;
+    private TcpEchoServer second;
+    private Proxy proxy;
+
+    @BeforeEach
+    void startEchoes() {
+        first = TcpEchoServer.start();
+        second = TcpEchoServer.start();
+    }
+
+    @AfterEach
+    void stop() {
+        if (proxy != null) {
+            proxy.close(Duration.ofSeconds(2));
+        }
+        first.close();
+        second.close();
+    }
+
+    private Proxy.Builder config(TcpFrontend.Builder frontend) {
+        return Proxy.builder()
+                .backend(Backend.named("first").server("f1", first.address()))
+                .backend(Backend.named("second").server("s1", second.address()))
+                .frontend(frontend);
+    }
+
+    @Test
+    void openConnectionsStayOnTheOldBackendAndNewOnesFollowTheNewDefault() throws Exception {
+        proxy = config(TcpFrontend.bind("127.0.0.1:0").name("db").defaultBackend("first")).build();
+        proxy.start();
+        int port = proxy.port();
+        try (Socket before = connect(port)) {
+            assertEcho(before, "one");
+            assertThat(first.accepted()).isEqualTo(1);
+
+            proxy.reconfigure(config(TcpFrontend.bind("127.0.0.1:0").name("db").defaultBackend("second")));
+
+            assertThat(proxy.port()).as("the frontend kept its socket").isEqualTo(port);
+            assertEcho(before, "still open");
+            try (Socket after = connect(port)) {
+                assertEcho(after, "two");
+                assertThat(second.accepted()).isEqualTo(1);
+            }
+            assertThat(first.accepted()).isEqualTo(1);
+            assertEcho(before, "and still");
+        }
+        Await.until(Duration.ofSeconds(5), "the proxy's connections to close", () -> first.openConnections() == 0);
+    }
+
+    @Test
+    void newRulesApplyToTheNextConnectionAndABadConfigurationChangesNothing() throws Exception {
+        proxy = config(TcpFrontend.bind("127.0.0.1:0").name("db").defaultBackend("first")).build();
+        proxy.start();
+        int port = proxy.port();
+
+        assertThatThrownBy(() -> proxy.reconfigure(config(TcpFrontend.bind("127.0.0.1:0").name("db").defaultBackend("nowhere"))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("nowhere");
+        try (Socket s = connect(port)) {
+            assertEcho(s, "unchanged");
+        }
+        assertThat(first.accepted()).isEqualTo(1);
+
+        proxy.reconfigure(config(TcpFrontend.bind("127.0.0.1:0").name("db").defaultBackend("first")
+                .rule(Rule.when(Acl.source("127.0.0.0/8")).use("second"))));
+        assertThat(proxy.port()).isEqualTo(port);
+        try (Socket s = connect(port)) {
+            assertEcho(s, "routed");
+        }
+        assertThat(second.accepted()).isEqualTo(1);
+        assertThat(first.accepted()).isEqualTo(1);
+    }
+}

@@ -1,0 +1,128 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.testing.Await;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Per-server maxconn with the backend's queue (HAProxy's {@code maxconn} and {@code timeout queue}), over real sockets. */
+class HttpQueueTest {
+
+    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    private final CompletableFuture<Void> release = new CompletableFuture<>();
+    private final RecordingBackend.Responder slowFirst = (r, ctx) -> {
+        if (r.uri().equals("/slow")) {
+            release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "b1:slow", Map.of())));
+        } else {
+            RecordingBackend.ok(ctx, "b1:" + r.uri(), Map.of());
+        }
+    };
+    private Proxy proxy;
+
+    @AfterEach
+    void close() {
+        release.complete(null);
+        if (proxy != null) {
+            proxy.close(Duration.ofSeconds(2));
+        }
+    }
+
+    private int start(RecordingBackend b1, Duration queueTimeout) {
+        proxy = Proxy.builder()
+                .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1)).queueTimeout(queueTimeout))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                .build();
+        proxy.start();
+        return proxy.port();
+    }
+
+    private CompletableFuture<HttpResponse<String>> send(int port, String path) {
+        return client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void aRequestThatFindsTheServerFullWaitsAndIsServedWhenASlotFrees() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            int port = start(b1, Duration.ofSeconds(10));
+            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
+            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+
+            CompletableFuture<HttpResponse<String>> second = send(port, "/next");
+            Await.until(Duration.ofSeconds(5), "the second request to queue", () -> proxy.control().queuedRequests("app") == 1);
+            assertThat(second).isNotDone();
+            assertThat(b1.requests).hasSize(1);
+            assertThat(proxy.metrics().backend("app").traffic().currentQueue()).as("the queue depth in the metrics").isEqualTo(1);
+            assertThat(proxy.control().server("app", "s1").load()).isEqualTo(1);
+
+            release.complete(null);
+            assertThat(first.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:slow");
+            HttpResponse<String> served = second.get(5, TimeUnit.SECONDS);
+            assertThat(served.statusCode()).isEqualTo(200);
+            assertThat(served.body()).isEqualTo("b1:/next");
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+            Await.until(Duration.ofSeconds(5), "the server's load to return to 0", () -> proxy.control().server("app", "s1").load() == 0);
+        }
+    }
+
+    @Test
+    void aRequestThatWaitsLongerThanTheQueueTimeoutGets503() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            int port = start(b1, Duration.ofMillis(200));
+            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
+            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+
+            HttpResponse<String> refused = send(port, "/next").get(5, TimeUnit.SECONDS);
+            assertThat(refused.statusCode()).isEqualTo(503);
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+            assertThat(b1.requests).hasSize(1);
+
+            release.complete(null);
+            assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            HttpResponse<String> after = send(port, "/after").get(5, TimeUnit.SECONDS);
+            assertThat(after.body()).as("the freed slot serves the next request").isEqualTo("b1:/after");
+        }
+    }
+
+    @Test
+    void withoutAQueueTimeoutAFullServerMeans503AtOnce() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            int port = start(b1, Duration.ZERO);
+            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
+            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+            assertThat(send(port, "/next").get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(503);
+            release.complete(null);
+            assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void waitingRequestsAreServedInArrivalOrder() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            int port = start(b1, Duration.ofSeconds(10));
+            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
+            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+            CompletableFuture<HttpResponse<String>> a = send(port, "/a");
+            Await.until(Duration.ofSeconds(5), "/a to queue", () -> proxy.control().queuedRequests("app") == 1);
+            CompletableFuture<HttpResponse<String>> b = send(port, "/b");
+            Await.until(Duration.ofSeconds(5), "/b to queue", () -> proxy.control().queuedRequests("app") == 2);
+
+            release.complete(null);
+            assertThat(a.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:/a");
+            assertThat(b.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:/b");
+            assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            assertThat(b1.requests.stream().map(r -> r.uri()).toList()).containsExactly("/slow", "/a", "/b");
+        }
+    }
+}

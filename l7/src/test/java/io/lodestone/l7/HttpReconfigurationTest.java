@@ -1,0 +1,170 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Rule;
+import io.lodestone.core.testing.Await;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** {@link Proxy#reconfigure} on a running HTTP frontend: same socket, new rules from the next request on. */
+class HttpReconfigurationTest {
+
+    private static final int THREADS = 2;
+    private static final int REQUESTS = 300;
+
+    private Proxy proxy;
+
+    @AfterEach
+    void close() {
+        if (proxy != null) {
+            proxy.close(Duration.ofSeconds(2));
+        }
+    }
+
+    private static Proxy.Builder config(RecordingBackend b1, RecordingBackend b2, boolean xToB) {
+        HttpFrontend.Builder web = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("a");
+        if (xToB) {
+            web.rule(Rule.when(Acl.pathBegins("/x")).use("b"));
+        }
+        return Proxy.builder()
+                .backend(Backend.named("a").server("s1", b1.address()))
+                .backend(Backend.named("b").server("s2", b2.address()))
+                .frontend(web);
+    }
+
+    @Test
+    void aReconfigurationUnderLoadDropsNoRequestAndRoutesTheNextRequestsByTheNewRules() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        RecordingBackend.Responder slowOnB1 = (r, ctx) -> {
+            if (r.uri().equals("/x/slow")) {
+                release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "b1:slow", Map.of())));
+            } else {
+                RecordingBackend.ok(ctx, "b1:" + r.uri(), Map.of());
+            }
+        };
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowOnB1); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            proxy = config(b1, b2, false).build();
+            proxy.start();
+            int port = proxy.port();
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            CompletableFuture<HttpResponse<String>> inFlight = client.sendAsync(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x/slow")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+
+            try (RawHttp keepAlive = new RawHttp(port)) {
+                assertThat(keepAlive.send("GET /x/1 HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/x/1");
+
+                AtomicInteger done = new AtomicInteger();
+                AtomicInteger afterSwitchOnOld = new AtomicInteger();
+                ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
+                AtomicBoolean switched = new AtomicBoolean();
+                List<Thread> threads = new ArrayList<>();
+                for (int t = 0; t < THREADS; t++) {
+                    Thread thread = new Thread(() -> {
+                        for (int i = 0; i < REQUESTS; i++) {
+                            boolean after = switched.get();
+                            try {
+                                HttpResponse<String> r = client.send(HttpRequest.newBuilder(
+                                        URI.create("http://127.0.0.1:" + port + "/x/" + i)).timeout(Duration.ofSeconds(10)).build(),
+                                        HttpResponse.BodyHandlers.ofString());
+                                if (r.statusCode() != 200) {
+                                    failures.add("status " + r.statusCode());
+                                } else if (after && !r.body().startsWith("b2:")) {
+                                    afterSwitchOnOld.incrementAndGet();
+                                }
+                            } catch (Exception e) {
+                                failures.add(e.toString());
+                            }
+                            done.incrementAndGet();
+                        }
+                    }, "reconfig-client-" + t);
+                    threads.add(thread);
+                    thread.start();
+                }
+                Await.until(Duration.ofSeconds(20), "the load to be under way", () -> done.get() >= REQUESTS / 2);
+
+                proxy.reconfigure(config(b1, b2, true));
+                switched.set(true);
+
+                assertThat(proxy.port()).as("the frontend kept its socket").isEqualTo(port);
+                assertThat(keepAlive.send("GET /x/2 HTTP/1.1\r\nHost: h\r\n\r\n").read().body())
+                        .as("the next request on an open keep-alive connection follows the new rule").isEqualTo("b2:/x/2");
+                assertThat(keepAlive.send("GET /y HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/y");
+                for (Thread thread : threads) {
+                    thread.join(TimeUnit.SECONDS.toMillis(30));
+                    assertThat(thread.isAlive()).isFalse();
+                }
+                assertThat(failures).as("every request of the load answered 200").isEmpty();
+                assertThat(done.get()).isEqualTo(THREADS * REQUESTS);
+                assertThat(afterSwitchOnOld.get()).as("requests sent after reconfigure returned, routed by the old rules").isZero();
+                assertThat(b2.requests).hasSizeGreaterThan(1);
+            }
+
+            assertThat(inFlight).isNotDone();
+            release.complete(null);
+            HttpResponse<String> slow = inFlight.get(5, TimeUnit.SECONDS);
+            assertThat(slow.statusCode()).as("the in-flight request finished on the old configuration").isEqualTo(200);
+            assertThat(slow.body()).isEqualTo("b1:slow");
+        }
+    }
+
+    @Test
+    void aBadConfigurationIsRefusedWithTheReasonAndChangesNothing() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            proxy = config(b1, b2, false).build();
+            proxy.start();
+            int port = proxy.port();
+            try (RawHttp keepAlive = new RawHttp(port)) {
+                assertThat(keepAlive.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/x");
+
+                Proxy.Builder bad = Proxy.builder()
+                        .backend(Backend.named("a").server("s1", b1.address()))
+                        .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("a")
+                                .rule(Rule.when(Acl.pathBegins("/x")).use("missing")));
+                assertThatThrownBy(() -> proxy.reconfigure(bad))
+                        .isInstanceOf(IllegalArgumentException.class)
+                        .hasMessageContaining("missing");
+
+                assertThat(proxy.port()).isEqualTo(port);
+                assertThat(proxy.backends()).containsOnlyKeys("a", "b");
+                assertThat(keepAlive.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/x");
+            }
+        }
+    }
+
+    @Test
+    void aFrontendWithoutRulesTakesANewDefaultBackend() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            proxy = config(b1, b2, false).build();
+            proxy.start();
+            int port = proxy.port();
+            try (RawHttp keepAlive = new RawHttp(port)) {
+                assertThat(keepAlive.send("GET /z HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/z");
+                proxy.reconfigure(Proxy.builder()
+                        .backend(Backend.named("b").server("s2", b2.address()))
+                        .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("b")));
+                assertThat(proxy.port()).isEqualTo(port);
+                assertThat(keepAlive.send("GET /z HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b2:/z");
+            }
+        }
+    }
+}
