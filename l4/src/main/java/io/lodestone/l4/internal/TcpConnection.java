@@ -12,6 +12,7 @@ import io.lodestone.core.log.AccessLogEntry;
 import io.lodestone.core.log.TerminationCause;
 import io.lodestone.core.log.TerminationPhase;
 import io.lodestone.core.metrics.ErrorKind;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ConnectTimeoutException;
@@ -76,6 +77,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     /** Closes a TLS connection that sends no ClientHello or does not finish its handshake in time. */
     private ScheduledFuture<?> tlsTimer;
     private boolean inactive;
+    /** Bytes read from the client before the server connection was up (counted in the bytes in). */
+    private long pendingBytes;
+    /** How much a client may send before its server connection is up; then reading pauses. */
+    private static final int MAX_EARLY_BYTES = 64 * 1024;
     private InetSocketAddress clientAddress;
     private long startNanos;
     private long startMillis;
@@ -134,6 +139,11 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             return;
         }
         route(null, null);
+        // keep reading while the server connection is made: early bytes wait in pending (bounded
+        // below), and a client that resets or leaves is noticed at once on every transport
+        if (client.isActive() && !client.config().isAutoRead()) {
+            ctx.read();
+        }
     }
 
     private void tlsTimedOut() {
@@ -199,6 +209,12 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             pending = new ArrayList<>(2);
         }
         pending.add(msg);
+        if (msg instanceof ByteBuf buf) {
+            pendingBytes += buf.readableBytes();
+        }
+        if (pendingBytes < MAX_EARLY_BYTES && !awaitingTls && !ctx.channel().config().isAutoRead()) {
+            ctx.read();
+        }
     }
 
     @Override
@@ -343,7 +359,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     /** The server connection closed: records its session on the server, then gives its load back. */
     private void serverClosed(ServerRuntime server) {
         Relay.Side[] s = sides;
-        long in = s == null ? 0 : s[0].bytesRead();
+        long in = (s == null ? 0 : s[0].bytesRead()) + pendingBytes;
         long out = s == null ? 0 : s[1].bytesRead();
         server.metrics().sessionClosed(in, out, listener.clock().nanoTime() - connectedAt);
         server.release();
@@ -362,7 +378,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     private void clientClosed() {
         long total = listener.clock().nanoTime() - startNanos;
         Relay.Side[] s = sides;
-        long in = s == null ? 0 : s[0].bytesRead();
+        long in = (s == null ? 0 : s[0].bytesRead()) + pendingBytes;
         long out = s == null ? 0 : s[1].bytesRead();
         if (s == null && cause == TerminationCause.NORMAL) {
             // the client went away while a server connection was being set up
