@@ -339,7 +339,7 @@ public final class HttpFrontend implements Frontend {
         private String via;
         private double retryBudgetRatio = 0.2;
         private int minRetryConcurrency = 3;
-        private int maxIdlePerServer = 64;
+        private int maxIdlePerServer = 256;
         private Duration poolIdleTimeout = Duration.ofSeconds(60);
 
         private ServerTls tls;
@@ -558,7 +558,7 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Sets the server connection pool: idle connections kept per event loop and server, and their idle timeout (default 64, 60 s). */
+        /** Sets the server connection pool: idle connections kept per event loop and server, and their idle timeout (default 256, 60 s). *
         public Builder backendPool(int maxIdlePerServer, Duration idleTimeout) {
             if (maxIdlePerServer < 0) {
                 throw new IllegalArgumentException("frontend backendPool maxIdlePerServer: " + maxIdlePerServer + " (expected: >= 0)");
