@@ -3,65 +3,14 @@ package io.lodestone.core.log;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lodestone.core.testing.CapturingLogger;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
-import org.slf4j.Marker;
 import org.slf4j.event.Level;
-import org.slf4j.helpers.LegacyAbstractLogger;
 
 /** What reaches the logger, and that nothing is formatted when it is disabled. */
 class AccessLogLoggerTest {
-
-    /** A logger that records what it is given, enabled at INFO or not. */
-    static final class CapturingLogger extends LegacyAbstractLogger {
-        final List<String> lines = new ArrayList<>();
-        final List<Level> levels = new ArrayList<>();
-        volatile boolean infoEnabled;
-
-        CapturingLogger(boolean infoEnabled) {
-            this.name = AccessLog.LOGGER_NAME;
-            this.infoEnabled = infoEnabled;
-        }
-
-        @Override
-        public boolean isTraceEnabled() {
-            return false;
-        }
-
-        @Override
-        public boolean isDebugEnabled() {
-            return false;
-        }
-
-        @Override
-        public boolean isInfoEnabled() {
-            return infoEnabled;
-        }
-
-        @Override
-        public boolean isWarnEnabled() {
-            return true;
-        }
-
-        @Override
-        public boolean isErrorEnabled() {
-            return true;
-        }
-
-        @Override
-        protected String getFullyQualifiedCallerName() {
-            return null;
-        }
-
-        @Override
-        protected void handleNormalizedLoggingCall(Level level, Marker marker, String message, Object[] arguments, Throwable t) {
-            levels.add(level);
-            lines.add(message);
-        }
-    }
 
     private static AccessLogEntry entry() {
         return new AccessLogEntry().start(0).client(new InetSocketAddress("10.1.2.3", 5555)).frontend("web")
@@ -77,13 +26,13 @@ class AccessLogLoggerTest {
         assertThat(log.isEnabled()).isFalse();
         log.log(entry());
         assertThat(formatted).hasValue(0);
-        assertThat(logger.lines).isEmpty();
+        assertThat(logger.lines()).isEmpty();
 
-        logger.infoEnabled = true;
+        logger.infoEnabled(true);
         assertThat(log.isEnabled()).isTrue();
         log.log(entry());
         assertThat(formatted).hasValue(1);
-        assertThat(logger.lines).hasSize(1);
+        assertThat(logger.lines()).hasSize(1);
     }
 
     @Test
@@ -93,10 +42,10 @@ class AccessLogLoggerTest {
         log.log(entry());
         log.log(entry().status(503).termination(TerminationCause.SERVER_ABORT, TerminationPhase.QUEUE));
 
-        assertThat(logger.levels).containsExactly(Level.INFO, Level.INFO);
-        assertThat(logger.lines.get(0)).startsWith("{\"time\":\"1970-01-01T00:00:00.000Z\",\"client_ip\":\"10.1.2.3\",\"client_port\":5555,")
+        assertThat(logger.levels()).containsExactly(Level.INFO, Level.INFO);
+        assertThat(logger.lines().get(0)).startsWith("{\"time\":\"1970-01-01T00:00:00.000Z\",\"client_ip\":\"10.1.2.3\",\"client_port\":5555,")
                 .contains("\"status\":200");
-        assertThat(logger.lines.get(1)).contains("\"status\":503", "\"termination\":\"SQ\"");
+        assertThat(logger.lines().get(1)).contains("\"status\":503", "\"termination\":\"SQ\"");
     }
 
     @Test
@@ -105,8 +54,8 @@ class AccessLogLoggerTest {
         AccessLog log = new AccessLog(AccessLog.Format.TEXT, logger, TextFormat.INSTANCE);
         log.log(entry().request("GET", "/" + "x".repeat(20_000), "HTTP/1.1"));
         log.log(entry());
-        assertThat(logger.lines.get(0)).hasSizeGreaterThan(20_000);
-        assertThat(logger.lines.get(1)).endsWith("\"GET / HTTP/1.1\" - -").hasSizeLessThan(200);
+        assertThat(logger.lines().get(0)).hasSizeGreaterThan(20_000);
+        assertThat(logger.lines().get(1)).endsWith("\"GET / HTTP/1.1\" - -").hasSizeLessThan(200);
     }
 
     @Test

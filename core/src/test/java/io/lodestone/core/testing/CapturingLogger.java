@@ -23,10 +23,28 @@ import org.slf4j.helpers.LegacyAbstractLogger;
 public final class CapturingLogger extends LegacyAbstractLogger {
 
     private final List<String> lines = new ArrayList<>();
+    private final List<Level> levels = new ArrayList<>();
+    private volatile boolean infoEnabled;
 
     /** Creates an empty logger, enabled at INFO. */
     public CapturingLogger() {
+        this(true);
+    }
+
+    /** Creates an empty logger, enabled at INFO or not. */
+    public CapturingLogger(boolean infoEnabled) {
         this.name = AccessLog.LOGGER_NAME;
+        this.infoEnabled = infoEnabled;
+    }
+
+    /** Turns INFO on or off, as a logging configuration change at run time would. */
+    public void infoEnabled(boolean enabled) {
+        this.infoEnabled = enabled;
+    }
+
+    /** The level of every call that reached the logger, in order. */
+    public synchronized List<Level> levels() {
+        return List.copyOf(levels);
     }
 
     /** A copy of the lines logged so far, in order. */
@@ -67,7 +85,7 @@ public final class CapturingLogger extends LegacyAbstractLogger {
 
     @Override
     public boolean isInfoEnabled() {
-        return true;
+        return infoEnabled;
     }
 
     @Override
@@ -88,6 +106,7 @@ public final class CapturingLogger extends LegacyAbstractLogger {
     @Override
     protected synchronized void handleNormalizedLoggingCall(Level level, Marker marker, String message, Object[] arguments,
             Throwable t) {
+        levels.add(level);
         if (level == Level.INFO) {
             lines.add(message);
         }
