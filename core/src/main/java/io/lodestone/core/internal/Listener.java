@@ -34,4 +34,13 @@ public interface Listener {
 
     /** Closes every connection at once. */
     void closeAll();
+
+    /** The bound addresses of listening channels, in order: what {@link #localAddresses()} reports. */
+    static List<InetSocketAddress> boundAddresses(List<? extends io.netty.channel.Channel> serverChannels) {
+        List<InetSocketAddress> out = new java.util.ArrayList<>(serverChannels.size());
+        for (io.netty.channel.Channel ch : serverChannels) {
+            out.add((InetSocketAddress) ch.localAddress());
+        }
+        return out;
+    }
 }

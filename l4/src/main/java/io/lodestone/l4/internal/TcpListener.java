@@ -361,11 +361,7 @@ public final class TcpListener implements Listener {
 
     @Override
     public List<InetSocketAddress> localAddresses() {
-        List<InetSocketAddress> out = new ArrayList<>(serverChannels.size());
-        for (Channel ch : serverChannels) {
-            out.add((InetSocketAddress) ch.localAddress());
-        }
-        return out;
+        return Listener.boundAddresses(serverChannels);
     }
 
     @Override
