@@ -101,6 +101,7 @@ public final class HttpFrontend implements Frontend {
     private final int http2InitialWindowSize;
     private final int http2MaxResets;
     private final int http2ResetWindowSeconds;
+    private final Compression compression;
 
     private HttpFrontend(Builder b, Routing table) {
         this.name = b.name != null ? b.name : "http-" + b.bindAddresses.get(0).getPort();
@@ -132,6 +133,7 @@ public final class HttpFrontend implements Frontend {
         this.http2InitialWindowSize = b.http2InitialWindowSize;
         this.http2MaxResets = b.http2MaxResets;
         this.http2ResetWindowSeconds = b.http2ResetWindowSeconds;
+        this.compression = b.compression;
     }
 
     /** Returns a builder for a frontend listening on this port on every interface. */
@@ -303,6 +305,11 @@ public final class HttpFrontend implements Frontend {
         return http2ResetWindowSeconds;
     }
 
+    /** The response compression of this frontend, or {@code null} when responses pass as they are. */
+    public Compression compression() {
+        return compression;
+    }
+
     @Override
     public Set<String> backendNames() {
         return table.backendNames();
@@ -351,6 +358,7 @@ public final class HttpFrontend implements Frontend {
         private int http2InitialWindowSize = 64 * 1024 - 1;
         private int http2MaxResets = 200;
         private int http2ResetWindowSeconds = 30;
+        private Compression compression;
 
         Builder(InetSocketAddress first) {
             bindAddresses.add(first);
@@ -640,6 +648,19 @@ public final class HttpFrontend implements Frontend {
             }
             this.http2MaxResets = atLeast("http2ResetFloodLimit maxResets", maxResets, 1);
             this.http2ResetWindowSeconds = (int) window.getSeconds();
+            return this;
+        }
+
+        /**
+         * Compresses responses for clients that accept it, as {@code compression} says (default: off);
+         * see {@link Compression}.
+         *
+         * <pre>{@code
+         * HttpFrontend.bind(8080).compression(Compression.defaults()).defaultBackend("web");
+         * }</pre>
+         */
+        public Builder compression(Compression compression) {
+            this.compression = Objects.requireNonNull(compression, "frontend compression");
             return this;
         }
 

@@ -15,9 +15,10 @@ package io.lodestone.core.internal;
  * → {@link #HTTP_DECODER} (request decoder, line and header-block limits) → {@link #HTTP_ENCODER}
  * (response encoder) → request validation handlers (between the codec and the proxy handler; they see
  * decoded {@code HttpRequest}/{@code HttpContent} objects and must pass other messages on)
- * → {@link #HSTS} (TLS frontends with HSTS: adds the header to outgoing responses) → {@link #HTTP_PROXY}.
+ * → {@link #HSTS} (TLS frontends with HSTS: adds the header to outgoing responses) → {@link #COMPRESSION}
+ * (frontends with compression: sees each request's Accept-Encoding, compresses the responses) → {@link #HTTP_PROXY}.
  * <br>L7 HTTP/2 stream channel: {@link #HTTP_TIMEOUT} → {@link #HTTP2_STREAM_CODEC} →
- * {@link #HTTP2_REQUESTS} → request validation handlers → {@link #HSTS} → {@link #HTTP_PROXY}.
+ * {@link #HTTP2_REQUESTS} → request validation handlers → {@link #HSTS} → {@link #COMPRESSION} → {@link #HTTP_PROXY}.
  * <br>L7 server channel: {@link #HTTP_ENCODER} (request encoder) → {@link #HTTP_DECODER} (response
  * decoder) → response validation handlers → {@link #IDLE} (the backend's server timeout)
  * → {@link #HTTP_BACKEND}.
@@ -58,6 +59,8 @@ public final class PipelineNames {
     public static final String HTTP2_REQUESTS = "lodestone.http2-requests";
     /** L7: adds {@code Strict-Transport-Security} to the responses of a TLS frontend. */
     public static final String HSTS = "lodestone.hsts";
+    /** L7: compresses responses (gzip, deflate, brotli) for clients that accept it. */
+    public static final String COMPRESSION = "lodestone.compression";
     /** L7: closes a client connection idle between requests, answers 408 to a request head that is too slow. */
     public static final String HTTP_TIMEOUT = "lodestone.http-timeout";
     /** L7: the HTTP/1.1 decoder (requests on the client channel, responses on the server channel). */

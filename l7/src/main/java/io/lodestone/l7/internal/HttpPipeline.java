@@ -73,7 +73,7 @@ final class HttpPipeline {
         addHttp1(p, listener);
     }
 
-    /** The HTTP/1.1 client pipeline: timers, strict decoder, encoder, validation, HSTS, proxy handler. */
+    /** The HTTP/1.1 client pipeline: timers, strict decoder, encoder, validation, HSTS, compression, proxy handler. */
     static void addHttp1(ChannelPipeline p, HttpListener listener) {
         HttpFrontend f = listener.frontend();
         HttpDecoderConfig config = new HttpDecoderConfig()
@@ -93,6 +93,9 @@ final class HttpPipeline {
         addRequestValidation(p, f);
         if (f.hsts() != null) {
             p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));
+        }
+        if (f.compression() != null) {
+            p.addLast(PipelineNames.COMPRESSION, new Compressor(f.compression()));
         }
         p.addLast(PipelineNames.HTTP_PROXY, proxy);
     }
@@ -148,7 +151,7 @@ final class HttpPipeline {
 
     /**
      * One HTTP/2 stream, which carries one request: timers, the frame-to-HTTP/1 object codec,
-     * validation, HSTS and its own proxy handler. The HTTP/1-only decoder and encoder are not used;
+     * validation, HSTS, compression and its own proxy handler. The HTTP/1-only decoder and encoder are not used;
      * the proxy handler's encoder is a detached one it only sets flags on.
      */
     static void addHttp2Stream(ChannelPipeline p, HttpListener listener) {
@@ -162,6 +165,9 @@ final class HttpPipeline {
         addRequestValidation(p, f);
         if (f.hsts() != null) {
             p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));
+        }
+        if (f.compression() != null) {
+            p.addLast(PipelineNames.COMPRESSION, new Compressor(f.compression()));
         }
         p.addLast(PipelineNames.HTTP_PROXY, proxy);
     }
