@@ -1,0 +1,423 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Rule;
+import io.lodestone.tls.ServerTls;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.pkitesting.X509Bundle;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.FilterInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
+import java.util.zip.InflaterInputStream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Response compression through the proxy, over real sockets, with the JDK's HTTP client and raw sockets. */
+class CompressionTest {
+
+    private static final String PAGE = "<p>Lodestone compresses what clients accept.</p>\n".repeat(200);
+    private static final Compression GZIP_ONLY = Compression.builder().brotli(false).build();
+
+    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+    private Proxy proxy;
+    private RecordingBackend backend;
+
+    @AfterEach
+    void stop() {
+        if (proxy != null) {
+            proxy.close(Duration.ofMillis(300));
+        }
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    private void start(Compression compression, RecordingBackend.Responder responder) {
+        start(HttpFrontend.bind("127.0.0.1:0").compression(compression), responder);
+    }
+
+    private void start(HttpFrontend.Builder frontend, RecordingBackend.Responder responder) {
+        backend = RecordingBackend.start("b", responder);
+        proxy = Proxy.builder()
+                .backend(Backend.named("app").server("s1", backend.address()))
+                .frontend(frontend.defaultBackend("app"))
+                .build();
+        proxy.start();
+    }
+
+    private static RecordingBackend.Responder serve(String contentType, String body, Map<String, String> headers) {
+        return (r, ctx) -> {
+            java.util.HashMap<String, String> h = new java.util.HashMap<>(headers);
+            h.put("Content-Type", contentType);
+            RecordingBackend.ok(ctx, body, h);
+        };
+    }
+
+    private java.net.http.HttpResponse<byte[]> get(String path, String acceptEncoding) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + path))
+                .timeout(Duration.ofSeconds(10));
+        if (acceptEncoding != null) {
+            b.header("Accept-Encoding", acceptEncoding);
+        }
+        return client.send(b.build(), BodyHandlers.ofByteArray());
+    }
+
+    @Test
+    void gzipRoundTripThroughTheJdkClient() throws Exception {
+        start(GZIP_ONLY, serve("text/html; charset=utf-8", PAGE, Map.of("ETag", "\"page-1\"")));
+        java.net.http.HttpResponse<byte[]> r = get("/page", "gzip");
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-encoding")).contains("gzip");
+        assertThat(r.headers().allValues("vary")).containsExactly("Accept-Encoding");
+        assertThat(r.headers().firstValue("etag")).contains("W/\"page-1\"");
+        assertThat(r.body().length).isLessThan(PAGE.length() / 10);
+        assertThat(gunzip(r.body())).isEqualTo(PAGE);
+        // the server still sees what the client accepts
+        assertThat(backend.last().header("accept-encoding")).isEqualTo("gzip");
+    }
+
+    @Test
+    void deflateRoundTrip() throws Exception {
+        start(GZIP_ONLY, serve("application/json", PAGE, Map.of()));
+        java.net.http.HttpResponse<byte[]> r = get("/data", "deflate");
+        assertThat(r.headers().firstValue("content-encoding")).contains("deflate");
+        try (InflaterInputStream in = new InflaterInputStream(new ByteArrayInputStream(r.body()))) {
+            assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(PAGE);
+        }
+    }
+
+    @Test
+    void brotliWhereTheBindingLoadsGzipOtherwise() throws Exception {
+        start(Compression.defaults(), serve("text/plain", PAGE, Map.of()));
+        java.net.http.HttpResponse<byte[]> r = get("/text", "br, gzip");
+        if (Compression.brotliAvailable()) {
+            assertThat(r.headers().firstValue("content-encoding")).contains("br");
+            com.aayushatharva.brotli4j.decoder.DirectDecompress d =
+                    com.aayushatharva.brotli4j.decoder.Decoder.decompress(r.body());
+            assertThat(new String(d.getDecompressedData(), StandardCharsets.UTF_8)).isEqualTo(PAGE);
+        } else {
+            assertThat(r.headers().firstValue("content-encoding")).contains("gzip");
+            assertThat(gunzip(r.body())).isEqualTo(PAGE);
+        }
+    }
+
+    @Test
+    void anAlreadyEncodedResponseIsNotCompressedAgain() throws Exception {
+        byte[] gz = gzip(PAGE);
+        start(GZIP_ONLY, (req, ctx) -> {
+            FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    Unpooled.wrappedBuffer(gz));
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/html");
+            res.headers().set(HttpHeaderNames.CONTENT_ENCODING, "gzip");
+            res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, gz.length);
+            ctx.writeAndFlush(res);
+        });
+        java.net.http.HttpResponse<byte[]> r = get("/pre", "gzip, deflate");
+        assertThat(r.headers().allValues("content-encoding")).containsExactly("gzip");
+        assertThat(r.headers().firstValue("content-length")).contains(Integer.toString(gz.length));
+        assertThat(r.body()).isEqualTo(gz);
+        assertThat(gunzip(r.body())).isEqualTo(PAGE);
+    }
+
+    @Test
+    void smallBodiesPassUntouched() throws Exception {
+        start(GZIP_ONLY, serve("text/plain", "short and sweet", Map.of()));
+        java.net.http.HttpResponse<byte[]> r = get("/small", "gzip");
+        assertThat(r.headers().firstValue("content-encoding")).isEmpty();
+        assertThat(r.headers().firstValue("vary")).isEmpty();
+        assertThat(r.headers().firstValue("content-length")).contains("15");
+        assertThat(new String(r.body(), StandardCharsets.UTF_8)).isEqualTo("short and sweet");
+    }
+
+    @Test
+    void onlyTheConfiguredContentTypesAreCompressed() throws Exception {
+        Compression jsonOnly = Compression.builder().brotli(false).contentTypes("application/json", "text/*").build();
+        start(jsonOnly, (req, ctx) -> {
+            String type = switch (req.uri()) {
+                case "/png" -> "image/png";
+                case "/json" -> "Application/JSON; charset=utf-8";
+                case "/css" -> "text/css";
+                default -> "application/octet-stream";
+            };
+            RecordingBackend.ok(ctx, PAGE, Map.of("Content-Type", type));
+        });
+        assertThat(get("/png", "gzip").headers().firstValue("content-encoding")).isEmpty();
+        assertThat(get("/bin", "gzip").headers().firstValue("content-encoding")).isEmpty();
+        assertThat(get("/json", "gzip").headers().firstValue("content-encoding")).contains("gzip");
+        assertThat(get("/css", "gzip").headers().firstValue("content-encoding")).contains("gzip");
+    }
+
+    @Test
+    void qZeroAndIdentityAreHonoured() throws Exception {
+        start(GZIP_ONLY, serve("text/plain", PAGE, Map.of()));
+        java.net.http.HttpResponse<byte[]> refused = get("/", "gzip;q=0");
+        assertThat(refused.headers().firstValue("content-encoding")).isEmpty();
+        assertThat(new String(refused.body(), StandardCharsets.UTF_8)).isEqualTo(PAGE);
+        // not compressed for this client, yet it varies by Accept-Encoding
+        assertThat(refused.headers().firstValue("vary")).contains("Accept-Encoding");
+        assertThat(get("/", "gzip;q=0, deflate").headers().firstValue("content-encoding")).contains("deflate");
+        assertThat(get("/", "identity, gzip;q=0.5").headers().firstValue("content-encoding")).isEmpty();
+        assertThat(get("/", null).headers().firstValue("content-encoding")).isEmpty();
+    }
+
+    @Test
+    void headNotModifiedAndPartialResponsesPassUntouched() throws Exception {
+        start(GZIP_ONLY, (req, ctx) -> {
+            if (req.uri().equals("/304")) {
+                FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED);
+                res.headers().set(HttpHeaderNames.ETAG, "\"x\"");
+                res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
+                ctx.writeAndFlush(res);
+            } else if (req.uri().equals("/206")) {
+                String part = PAGE.substring(0, 2000);
+                FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.PARTIAL_CONTENT,
+                        Unpooled.copiedBuffer(part, StandardCharsets.UTF_8));
+                res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
+                res.headers().set(HttpHeaderNames.CONTENT_RANGE, "bytes 0-1999/" + PAGE.length());
+                res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 2000);
+                ctx.writeAndFlush(res);
+            } else {
+                RecordingBackend.ok(ctx, PAGE, Map.of("Content-Type", "text/plain"));
+            }
+        });
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            c.send("HEAD /head HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
+            RawHttp.Response head = c.read(true);
+            assertThat(head.status()).isEqualTo(200);
+            assertThat(head.header("content-encoding")).isNull();
+            assertThat(head.header("content-length")).isEqualTo(Integer.toString(PAGE.length()));
+
+            c.send("GET /304 HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nIf-None-Match: \"x\"\r\n\r\n");
+            RawHttp.Response notModified = c.read();
+            assertThat(notModified.status()).isEqualTo(304);
+            assertThat(notModified.header("content-encoding")).isNull();
+            assertThat(notModified.header("etag")).isEqualTo("\"x\"");
+
+            c.send("GET /206 HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nRange: bytes=0-1999\r\n\r\n");
+            RawHttp.Response partial = c.read();
+            assertThat(partial.status()).isEqualTo(206);
+            assertThat(partial.header("content-encoding")).isNull();
+            assertThat(partial.header("content-range")).isEqualTo("bytes 0-1999/" + PAGE.length());
+            assertThat(partial.body()).isEqualTo(PAGE.substring(0, 2000));
+
+            // the connection is still in step: a compressible response after them is compressed
+            c.send("GET /after HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
+            RawHttp.Response after = c.read();
+            assertThat(after.header("content-encoding")).isEqualTo("gzip");
+        }
+    }
+
+    @Test
+    void noTransformAndHttp10ClientsAreLeftAlone() throws Exception {
+        start(GZIP_ONLY, (req, ctx) -> RecordingBackend.ok(ctx, PAGE, req.uri().equals("/nt")
+                ? Map.of("Content-Type", "text/plain", "Cache-Control", "no-transform")
+                : Map.of("Content-Type", "text/plain")));
+        assertThat(get("/nt", "gzip").headers().firstValue("content-encoding")).isEmpty();
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            c.send("GET /old HTTP/1.0\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
+            RawHttp.Response r = c.read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.header("content-encoding")).isNull();
+            assertThat(r.body()).isEqualTo(PAGE);
+        }
+    }
+
+    @Test
+    void pipelinedRequestsEachGetTheirOwnCoding() throws Exception {
+        start(GZIP_ONLY, serve("text/plain", PAGE, Map.of()));
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            c.send("GET /1 HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n"
+                    + "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n"
+                    + "GET /3 HTTP/1.1\r\nHost: h\r\nAccept-Encoding: deflate\r\n\r\n");
+            assertThat(c.read().header("content-encoding")).isEqualTo("gzip");
+            RawHttp.Response plain = c.read();
+            assertThat(plain.header("content-encoding")).isNull();
+            assertThat(plain.body()).isEqualTo(PAGE);
+            assertThat(c.read().header("content-encoding")).isEqualTo("deflate");
+        }
+    }
+
+    @Test
+    void theProxysOwnAnswersWorkWithTheCompressor() throws Exception {
+        String big = "denied, and here is a long explanation why.\n".repeat(100);
+        start(HttpFrontend.bind("127.0.0.1:0").compression(GZIP_ONLY).clientTimeout(Duration.ofMillis(300))
+                .rule(Rule.when(Acl.pathBegins("/deny")).deny(403, big)), serve("text/plain", PAGE, Map.of()));
+        // a local answer with a large text body is compressed like any other
+        java.net.http.HttpResponse<byte[]> denied = get("/deny", "gzip");
+        assertThat(denied.statusCode()).isEqualTo(403);
+        assertThat(denied.headers().firstValue("content-encoding")).contains("gzip");
+        assertThat(gunzip(denied.body())).isEqualTo(big);
+        // 408 to a request head that never completes: a response that answers no request
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            c.send("GET /slow HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n");
+            RawHttp.Response timeout = c.read();
+            assertThat(timeout.status()).isEqualTo(408);
+            assertThat(timeout.header("content-encoding")).isNull();
+            assertThat(c.closedByPeer()).as("closed after the 408").isTrue();
+        }
+        // 408 after a compressed exchange on the same connection
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            c.send("GET /first HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
+            assertThat(c.read().header("content-encoding")).isEqualTo("gzip");
+            c.send("GET /slow HTTP/1.1\r\nHost: h\r\n");
+            assertThat(c.read().status()).isEqualTo(408);
+        }
+        // 503 when no server is usable: small, untouched
+        backend.close();
+        java.net.http.HttpResponse<byte[]> failed = get("/gone", "gzip");
+        assertThat(failed.statusCode()).isIn(502, 503);
+        assertThat(failed.headers().firstValue("content-encoding")).isEmpty();
+    }
+
+    @Test
+    void aLargeStreamedBodyIsCompressedAsItArrives() throws Exception {
+        int piece = 64 * 1024;
+        int firstPart = 16;      // 1 MiB before the backend waits
+        int total = 128;         // 8 MiB in all
+        CountDownLatch clientGotFirstPart = new CountDownLatch(1);
+        start(GZIP_ONLY, (req, ctx) -> {
+            HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
+            HttpUtil.setTransferEncodingChunked(res, true);
+            ctx.writeAndFlush(res);
+            Thread t = new Thread(() -> {
+                try {
+                    for (int i = 0; i < total; i++) {
+                        if (i == firstPart && !clientGotFirstPart.await(20, TimeUnit.SECONDS)) {
+                            ctx.close();
+                            return;
+                        }
+                        ByteBuf b = Unpooled.copiedBuffer(pieceText(i, piece), StandardCharsets.US_ASCII);
+                        ctx.writeAndFlush(new DefaultHttpContent(b)).sync();
+                    }
+                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+        });
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/stream"))
+                .header("Accept-Encoding", "gzip").timeout(Duration.ofSeconds(30)).build();
+        java.net.http.HttpResponse<InputStream> r = client.send(req, BodyHandlers.ofInputStream());
+        assertThat(r.headers().firstValue("content-encoding")).contains("gzip");
+        AtomicLong wire = new AtomicLong();
+        try (InputStream counted = new FilterInputStream(r.body()) {
+                @Override
+                public int read(byte[] b, int off, int len) throws IOException {
+                    int n = super.read(b, off, len);
+                    if (n > 0) {
+                        wire.addAndGet(n);
+                    }
+                    return n;
+                }
+            };
+             GZIPInputStream in = new GZIPInputStream(counted, 8192)) {
+            // the first MiB decompresses while the backend still holds back the rest
+            for (int i = 0; i < firstPart; i++) {
+                assertThat(new String(in.readNBytes(piece), StandardCharsets.US_ASCII)).isEqualTo(pieceText(i, piece));
+            }
+            clientGotFirstPart.countDown();
+            for (int i = firstPart; i < total; i++) {
+                assertThat(new String(in.readNBytes(piece), StandardCharsets.US_ASCII)).isEqualTo(pieceText(i, piece));
+            }
+            assertThat(in.read()).isEqualTo(-1);
+        }
+        assertThat(wire.get()).as("bytes on the wire").isLessThan((long) total * piece / 4);
+    }
+
+    @Test
+    void http2ClientsGetCompressedResponses() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        try (ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"))) {
+            start(HttpFrontend.bind("127.0.0.1:0").tls(tls).compression(GZIP_ONLY), (req, ctx) -> {
+                if (req.uri().equals("/chunked")) {
+                    HttpResponse res = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                    res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain");
+                    HttpUtil.setTransferEncodingChunked(res, true);
+                    ctx.write(res);
+                    for (int i = 0; i < 8; i++) {
+                        ctx.write(new DefaultHttpContent(Unpooled.copiedBuffer(PAGE, StandardCharsets.UTF_8)));
+                    }
+                    ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT);
+                } else {
+                    RecordingBackend.ok(ctx, PAGE, Map.of("Content-Type", "text/html"));
+                }
+            });
+            HttpClient h2 = HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca))
+                    .version(HttpClient.Version.HTTP_2).connectTimeout(Duration.ofSeconds(5)).build();
+            for (String path : List.of("/full", "/chunked", "/full")) {
+                HttpRequest req = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + path))
+                        .header("Accept-Encoding", "gzip").timeout(Duration.ofSeconds(10)).build();
+                java.net.http.HttpResponse<byte[]> r = h2.send(req, BodyHandlers.ofByteArray());
+                assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_2);
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.headers().firstValue("content-encoding")).contains("gzip");
+                assertThat(r.headers().firstValue("vary")).contains("Accept-Encoding");
+                assertThat(gunzip(r.body())).isEqualTo(path.equals("/chunked") ? PAGE.repeat(8) : PAGE);
+            }
+            HttpRequest plain = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + "/full"))
+                    .timeout(Duration.ofSeconds(10)).build();
+            java.net.http.HttpResponse<String> r = h2.send(plain, BodyHandlers.ofString());
+            assertThat(r.headers().firstValue("content-encoding")).isEmpty();
+            assertThat(r.body()).isEqualTo(PAGE);
+        }
+    }
+
+    private static String pieceText(int i, int size) {
+        StringBuilder sb = new StringBuilder(size);
+        String line = "piece " + i + " of a long streamed body, compressible text\n";
+        while (sb.length() < size) {
+            sb.append(line);
+        }
+        sb.setLength(size);
+        return sb.toString();
+    }
+
+    static String gunzip(byte[] bytes) throws IOException {
+        try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(bytes))) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
+    }
+
+    private static byte[] gzip(String s) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (GZIPOutputStream gz = new GZIPOutputStream(out)) {
+            gz.write(s.getBytes(StandardCharsets.UTF_8));
+        }
+        return out.toByteArray();
+    }
+}
