@@ -12,6 +12,7 @@ import io.lodestone.core.log.AccessLog;
 import io.lodestone.examples.UsageException;
 import io.lodestone.l4.TcpFrontend;
 import io.lodestone.l7.AdminFrontend;
+import io.lodestone.l7.Compression;
 import io.lodestone.l7.HttpFrontend;
 import io.lodestone.tls.ServerTls;
 import io.lodestone.tls.TlsCertificate;
@@ -102,6 +103,8 @@ public final class Gateway {
                 "  --admin HOST:PORT        admin endpoint (/metrics, /stats, /api/servers); off unless given",
                 "  --admin-token TOKEN      bearer token the admin endpoint requires (required with --admin)",
                 "  --access-log text|json   one line per connection or request to the logger 'lodestone.access'",
+                "  --compress               http: compress responses for clients that accept it (gzip, deflate;",
+                "                           brotli where its native library loads), text and JSON of 1 KiB or more",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
@@ -178,6 +181,9 @@ public final class Gateway {
             if (options.tlsCert().isPresent()) {
                 http.tls(serverTls(options, "h2", "http/1.1"));
             }
+            if (options.compress()) {
+                http.compression(Compression.defaults());
+            }
             return http.build();
         }
         TcpFrontend.Builder tcp = TcpFrontend.bind(options.listen().toString())
@@ -241,6 +247,9 @@ public final class Gateway {
             line.append("; ").append(prefix).append(" denied");
         }
         options.tlsCert().ifPresent(cert -> line.append("; TLS terminated with ").append(cert));
+        if (options.compress()) {
+            line.append("; compressing (gzip, deflate").append(Compression.brotliAvailable() ? ", br)" : ")");
+        }
         for (GatewayOptions.Sni sni : options.snis()) {
             line.append("; SNI ").append(sni.name()).append(" -> ").append(sni.server());
         }

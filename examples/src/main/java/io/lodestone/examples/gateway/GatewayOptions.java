@@ -39,8 +39,12 @@ import java.util.Set;
  * passes TLS through untouched and routes connections whose SNI name is {@code shop.example} to
  * that server; it repeats, and connections no {@code --sni} takes go to the {@code --backend} servers.
  *
- * <p>Flags take their value as the next argument or after {@code =}. Durations are a whole number
- * with a unit: {@code ms}, {@code s}, {@code m} or {@code h}.
+ * <p>{@code --compress} (http mode) compresses responses for clients that accept it, with
+ * {@link io.lodestone.l7.Compression#defaults()}.
+ *
+ * <p>Flags take their value as the next argument or after {@code =}; switches such as
+ * {@code --compress} take none. Durations are a whole number with a unit: {@code ms}, {@code s},
+ * {@code m} or {@code h}.
  */
 public final class GatewayOptions {
 
@@ -142,6 +146,7 @@ public final class GatewayOptions {
     private final Path tlsCert;
     private final Path tlsKey;
     private final List<Sni> snis;
+    private final boolean compress;
 
     /**
      * A {@code --route PATH_PREFIX=HOST:PORT}: requests whose normalised path begins with
@@ -204,6 +209,7 @@ public final class GatewayOptions {
         this.tlsCert = p.tlsCert;
         this.tlsKey = p.tlsKey;
         this.snis = List.copyOf(p.snis);
+        this.compress = p.compress;
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -219,7 +225,7 @@ public final class GatewayOptions {
      *     {@code --deny} or {@code --route} is given in {@code tcp} mode, or one of {@code --admin} and
      *     {@code --admin-token} is given without the other, or one of {@code --tls-cert} and
      *     {@code --tls-key} without the other, or {@code --sni} in {@code http} mode or with
-     *     {@code --tls-cert}
+     *     {@code --tls-cert}, or a switch ({@code --compress}) is given a value or, in {@code tcp} mode, at all
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
         Objects.requireNonNull(args, "args");
@@ -233,6 +239,13 @@ public final class GatewayOptions {
             String flag = eq < 0 ? arg : arg.substring(0, eq);
             if (!Parser.FLAGS.contains(flag)) {
                 throw new UsageException("unknown flag: " + flag + " (see --help)");
+            }
+            if (Parser.SWITCHES.contains(flag)) {
+                if (eq >= 0) {
+                    throw new UsageException(flag + ": " + arg.substring(eq + 1) + " (expected: no value; " + flag + " is a switch)");
+                }
+                p.acceptSwitch(flag);
+                continue;
             }
             String value;
             if (eq >= 0) {
@@ -256,6 +269,9 @@ public final class GatewayOptions {
             }
             if (!p.routes.isEmpty()) {
                 throw new UsageException("--route: " + p.routes.get(0) + " (only in http mode: add --mode http)");
+            }
+            if (p.compress) {
+                throw new UsageException("--compress: on (only in http mode: add --mode http)");
             }
         }
         if (p.tlsCert != null && p.tlsKey == null) {
@@ -378,6 +394,11 @@ public final class GatewayOptions {
         return snis;
     }
 
+    /** Whether responses are compressed for clients that accept it ({@code --compress}, http mode only). */
+    public boolean compress() {
+        return compress;
+    }
+
     /** Whether the gateway passes TLS through and routes on SNI (tcp mode with {@code --sni}). */
     public boolean tlsPassthrough() {
         return !snis.isEmpty();
@@ -396,7 +417,7 @@ public final class GatewayOptions {
                 + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "")
                 + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes)
                 + (tlsCert != null ? " tlsCert=" + tlsCert + " tlsKey=" + tlsKey : "")
-                + (snis.isEmpty() ? "" : " sni=" + snis) + "}";
+                + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "") + "}";
     }
 
     /**
@@ -433,7 +454,9 @@ public final class GatewayOptions {
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
-                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni");
+                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress");
+        /** The flags that take no value (switches): given or not. */
+        static final Set<String> SWITCHES = Set.of("--compress");
         /** The flags that may be given more than once. */
         static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route", "--sni");
 
@@ -457,6 +480,16 @@ public final class GatewayOptions {
         Path tlsCert;
         Path tlsKey;
         final List<Sni> snis = new ArrayList<>();
+        boolean compress;
+
+        void acceptSwitch(String flag) throws UsageException {
+            if (!seen.add(flag)) {
+                throw new UsageException(flag + ": on (given more than once)");
+            }
+            if (flag.equals("--compress")) {
+                compress = true;
+            }
+        }
 
         void accept(String flag, String value) throws UsageException {
             if (!REPEATABLE.contains(flag) && !seen.add(flag)) {
