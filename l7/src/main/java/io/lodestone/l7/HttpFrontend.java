@@ -566,7 +566,7 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Sets the server connection pool: idle connections kept per event loop and server, and their idle timeout (default 256, 60 s). *
+        /** Sets the server connection pool: idle connections kept per event loop and server, and their idle timeout (default 256, 60 s). */
         public Builder backendPool(int maxIdlePerServer, Duration idleTimeout) {
             if (maxIdlePerServer < 0) {
                 throw new IllegalArgumentException("frontend backendPool maxIdlePerServer: " + maxIdlePerServer + " (expected: >= 0)");
