@@ -302,6 +302,55 @@ class CompressionTest {
     }
 
     @Test
+    void malformedRequestsAreStillAnswered() throws Exception {
+        start(GZIP_ONLY, serve("text/plain", PAGE, Map.of()));
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            c.send("GET /ok HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
+            assertThat(c.read().header("content-encoding")).isEqualTo("gzip");
+            c.send("GET /no-host HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n");
+            RawHttp.Response bad = c.read();
+            assertThat(bad.status()).isEqualTo(400);
+            assertThat(bad.header("content-encoding")).isNull();
+            assertThat(c.closedByPeer()).isTrue();
+        }
+    }
+
+    @Test
+    void aWebSocketUpgradeStillBecomesATunnel() throws Exception {
+        try (RawBackend ws = new RawBackend((socket, n) -> {
+            java.io.InputStream in = socket.getInputStream();
+            StringBuilder head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                int b = in.read();
+                if (b < 0) {
+                    return;
+                }
+                head.append((char) b);
+            }
+            RawBackend.write(socket, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+            byte[] buf = new byte[5];
+            int got = in.readNBytes(buf, 0, 5);
+            socket.getOutputStream().write(buf, 0, got);
+            socket.getOutputStream().flush();
+        })) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", ws.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").compression(GZIP_ONLY).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                c.send("GET /ws HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+                RawHttp.Response switched = c.read();
+                assertThat(switched.status()).isEqualTo(101);
+                c.send("hello");
+                assertThat(new String(c.in.readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("hello");
+            }
+        }
+    }
+
+    @Test
     void aLargeStreamedBodyIsCompressedAsItArrives() throws Exception {
         int piece = 64 * 1024;
         int firstPart = 16;      // 1 MiB before the backend waits
