@@ -20,8 +20,8 @@ package io.lodestone.core.internal;
  * <br>L7 HTTP/2 stream channel: {@link #HTTP_TIMEOUT} → {@link #HTTP2_STREAM_CODEC} →
  * {@link #HTTP2_REQUESTS} → request validation handlers → {@link #HSTS} → {@link #COMPRESSION} → {@link #HTTP_PROXY}.
  * <br>L7 server channel: {@link #HTTP_ENCODER} (request encoder) → {@link #HTTP_DECODER} (response
- * decoder) → response validation handlers → {@link #IDLE} (the backend's server timeout)
- * → {@link #HTTP_BACKEND}.
+ * decoder) → response validation handlers → {@link #HTTP_BACKEND} (which also keeps the backend's
+ * server timeout).
  * <br>L7 WebSocket tunnel, after the server's 101: every HTTP handler is removed from both channels;
  * client channel {@link #IDLE} (tunnel timeout) → {@link #RELAY}; server channel {@link #RELAY}.
  *

@@ -4,8 +4,9 @@ import io.lodestone.core.internal.ServerRuntime;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,8 +14,13 @@ import org.slf4j.LoggerFactory;
  * The last handler of a server connection: passes what the server sends to the client connection
  * whose exchange holds it, and tells that exchange when the server times out, closes or its
  * writability changes. Between exchanges the connection waits in its {@link BackendPool}.
+ *
+ * <p>It also keeps the backend's server timeout: while an exchange holds the connection, a server
+ * that neither sends nor is sent anything for that long times the exchange out. Activity only
+ * moves a timestamp (once per read burst in each direction); one scheduled task per connection
+ * checks it when due and moves itself forward, so a request schedules nothing.
  */
-final class BackendConnection extends ChannelInboundHandlerAdapter {
+final class BackendConnection extends ChannelInboundHandlerAdapter implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(BackendConnection.class);
 
@@ -29,12 +35,60 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     /** Whether the connection carried an exchange before the current one. */
     boolean reused;
     long idleSince;
+    private final long timeoutNanos;
+    /** When the server last read or was sent something during an exchange ({@link System#nanoTime()}). */
+    private long lastActivity;
+    private ScheduledFuture<?> timer;
 
     BackendConnection(Channel channel, ServerRuntime server, BackendPool pool, Codecs.ResponseDecoder decoder) {
         this.channel = channel;
         this.server = server;
         this.pool = pool;
         this.decoder = decoder;
+        this.timeoutNanos = server.backend().config().serverTimeout().toNanos();
+    }
+
+    /** Hands the connection to an exchange whose request is being sent, and starts its server timeout. */
+    void bind(HttpProxyHandler x) {
+        exchange = x;
+        lastActivity = System.nanoTime();
+        if (timer == null && timeoutNanos > 0) {
+            timer = channel.eventLoop().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Something was sent to the server: its timeout starts again. */
+    void touch() {
+        lastActivity = System.nanoTime();
+    }
+
+    /** The timer: times the exchange out when the server was quiet for the whole timeout, else waits on. */
+    @Override
+    public void run() {
+        timer = null;
+        HttpProxyHandler x = exchange;
+        if (x == null || !channel.isActive()) {
+            // between exchanges nothing is timed; the next bind() schedules again
+            return;
+        }
+        long quiet = System.nanoTime() - lastActivity;
+        if (quiet < timeoutNanos) {
+            timer = channel.eventLoop().schedule(this, timeoutNanos - quiet, TimeUnit.NANOSECONDS);
+            return;
+        }
+        x.serverTimedOut(this);
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        cancelTimer();
     }
 
     @Override
@@ -53,6 +107,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     public void channelReadComplete(ChannelHandlerContext ctx) {
         HttpProxyHandler x = exchange;
         if (x != null) {
+            lastActivity = System.nanoTime();
             x.serverReadComplete();
         }
     }
@@ -66,19 +121,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     }
 
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof IdleStateEvent) {
-            HttpProxyHandler x = exchange;
-            if (x != null) {
-                x.serverTimedOut(this);
-            }
-        } else {
-            ctx.fireUserEventTriggered(evt);
-        }
-    }
-
-    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        cancelTimer();
         if (pooled) {
             pool.remove(this);
         }

@@ -226,8 +226,7 @@ final class HttpPipeline {
         p.addLast(PipelineNames.HTTP_ENCODER, new HttpRequestEncoder());
         p.addLast(PipelineNames.HTTP_DECODER, decoder);
         addResponseValidation(p);
-        long serverTimeout = server.backend().config().serverTimeout().toNanos();
-        p.addLast(PipelineNames.IDLE, new IdleStateHandler(0, 0, serverTimeout, TimeUnit.NANOSECONDS));
+        // the server timeout is BackendConnection's own (no per-read/write timer bookkeeping)
         p.addLast(PipelineNames.HTTP_BACKEND, new BackendConnection(ch, server, pool, decoder));
     }
 

@@ -300,6 +300,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (conn != null && wroteToServer) {
             wroteToServer = false;
+            conn.touch();
             conn.channel.flush();
         }
     }
@@ -609,6 +610,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             conn.channel.write(content, conn.channel.voidPromise());
             wroteToServer = true;
             if (!conn.channel.isWritable()) {
+                conn.touch();
                 conn.channel.flush();
                 wroteToServer = false;
                 if (!conn.channel.isWritable()) {
@@ -845,7 +847,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void bind(BackendConnection c) {
         conn = c;
-        c.exchange = this;
+        c.bind(this);
         c.decoder.head = head;
         anyResponse = false;
         interim = false;
@@ -1132,6 +1134,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         drainQueue();
         if (conn != null && wroteToServer) {
             wroteToServer = false;
+            conn.touch();
             conn.channel.flush();
         }
         if (request == null && !closing) {
