@@ -30,6 +30,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     final Codecs.ResponseDecoder decoder;
     /** The client connection's proxy handler whose request this connection carries, or null. */
     HttpProxyHandler exchange;
+    /**
+     * The exchange this read burst passed something to: flushed when the burst completes, even when
+     * the exchange ended in the burst (its last piece is written without a flush).
+     */
+    private HttpProxyHandler flushTo;
     /** Whether the connection waits in the pool. */
     boolean pooled;
     /** Whether the connection carried an exchange before the current one. */
@@ -95,6 +100,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         HttpProxyHandler x = exchange;
         if (x != null) {
+            flushTo = x;
             x.serverRead(this, msg);
         } else {
             // a server must not speak unasked; the connection is no longer trustworthy
@@ -105,9 +111,12 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        HttpProxyHandler x = exchange;
-        if (x != null) {
+        if (exchange != null) {
             lastActivity = System.nanoTime();
+        }
+        HttpProxyHandler x = flushTo;
+        if (x != null) {
+            flushTo = null;
             x.serverReadComplete();
         }
     }

@@ -153,6 +153,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private List<Object> pending;
     private int pendingBytes;
     private boolean wroteToServer;
+    /**
+     * Whether the client connection is inside a read burst: what is written to the server then is
+     * flushed once, when the burst completes ({@link #channelReadComplete}).
+     */
+    private boolean clientReading;
     private boolean serverBackpressure;
     private boolean anyResponse;
     private boolean interim;
@@ -233,6 +238,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        clientReading = true;
         if (tunneling) {
             stashTunnel(true, msg);
             return;
@@ -298,6 +304,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        clientReading = false;
         if (conn != null && wroteToServer) {
             wroteToServer = false;
             conn.touch();
@@ -867,8 +874,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             pending = null;
             pendingBytes = 0;
         }
-        ch.flush();
-        wroteToServer = false;
+        if (clientReading) {
+            // flushed with whatever else this read burst sends the server (the request's end)
+            wroteToServer = true;
+        } else {
+            ch.flush();
+            wroteToServer = false;
+        }
         if (!ch.isWritable()) {
             serverBackpressure = true;
             client.config().setAutoRead(false);
@@ -1030,7 +1042,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 startTunnel(c);
                 return;
             }
-            client.writeAndFlush(content, client.voidPromise());
+            // flushed when the server's read burst completes (BackendConnection#channelReadComplete)
+            client.write(content, client.voidPromise());
             responseComplete();
             return;
         }
