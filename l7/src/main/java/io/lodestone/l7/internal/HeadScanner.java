@@ -2,6 +2,7 @@ package io.lodestone.l7.internal;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import java.util.Arrays;
 
 /**
  * Finds and validates the raw bytes of one message head (start line and header section) before
@@ -21,8 +22,9 @@ import io.netty.handler.codec.http.HttpResponseStatus;
  * HTTP/1.0, of host characters only. Limits: start line (414), header section size and field count (431),
  * declared request body size (413). A response breaking any rule is a 502.
  *
- * <p>The scan is incremental and allocation-free on the valid path: bytes are searched once as they
- * arrive, the complete head is validated in one pass, and nothing is consumed until it is complete.
+ * <p>The scan is incremental and allocation-free on the valid path: bytes are copied once, in pieces of
+ * at most {@link #PIECE} bytes, into an array where line ends are searched as they arrive; the complete
+ * head is then validated in one pass over that same array, and nothing is consumed until it is complete.
  * One instance per connection; not thread-safe.
  */
 final class HeadScanner {
@@ -31,6 +33,8 @@ final class HeadScanner {
     private static final byte LF = '\n';
     private static final byte SP = ' ';
     private static final byte HT = '\t';
+    /** Bytes copied out of the buffer at a time while searching for the end of the head. */
+    private static final int PIECE = 1024;
 
     private static final boolean[] TCHAR = new boolean[256];
     private static final boolean[] FIELD_CHAR = new boolean[256];
@@ -71,11 +75,14 @@ final class HeadScanner {
     private final int maxHeaderCount;
     private final long maxBodySize;
 
-    /** The head being validated, copied out of the buffer; {@link #base} is its first byte's index. */
-    private byte[] head = new byte[512];
+    /**
+     * The bytes from the reader index on, copied out of the buffer as they are searched ({@link #scanned}
+     * of them); while validating, {@link #base} is the buffer index of the first.
+     */
+    private byte[] head = new byte[PIECE];
     private int base;
 
-    /** Bytes after the reader index already searched for line ends. */
+    /** Bytes after the reader index already copied into {@link #head} and searched for line ends. */
     private int scanned;
     /** Offset from the reader index of the LF ending the start line, or -1. */
     private int startLineEnd = -1;
@@ -110,41 +117,46 @@ final class HeadScanner {
             }
         }
         int r = in.readerIndex();
-        int w = in.writerIndex();
-        int from = r + scanned;
-        while (from < w) {
-            int lf = in.indexOf(from, w, LF);
-            if (lf < 0) {
-                break;
+        int available = in.writerIndex() - r;
+        byte[] a = head;
+        while (scanned < available) {
+            int from = scanned;
+            int n = Math.min(PIECE, available - from);
+            if (a.length < from + n) {
+                a = head = Arrays.copyOf(a, Math.max(from + n, a.length * 2));
             }
-            if (lf == r || in.getByte(lf - 1) != CR) {
-                throw reject(HttpResponseStatus.BAD_REQUEST, "line ending without CR");
+            in.getBytes(r + from, a, from, n);
+            scanned = from + n;
+            for (int i = from; i < scanned; i++) {
+                if (a[i] != LF) {
+                    continue;
+                }
+                if (i == 0 || a[i - 1] != CR) {
+                    throw reject(HttpResponseStatus.BAD_REQUEST, "line ending without CR");
+                }
+                if (startLineEnd < 0) {
+                    startLineEnd = i;
+                    if (startLineEnd - 1 > maxInitialLineLength) {
+                        throw reject(HttpResponseStatus.REQUEST_URI_TOO_LONG, "start line longer than " + maxInitialLineLength);
+                    }
+                } else if (a[i - 2] == LF) {
+                    try {
+                        validate(in, r, r + i + 1);
+                    } finally {
+                        scanned = 0;
+                        startLineEnd = -1;
+                        skipped = 0;
+                    }
+                    return true;
+                }
             }
             if (startLineEnd < 0) {
-                startLineEnd = lf - r;
-                if (startLineEnd - 1 > maxInitialLineLength) {
+                if (scanned > maxInitialLineLength + 1) {
                     throw reject(HttpResponseStatus.REQUEST_URI_TOO_LONG, "start line longer than " + maxInitialLineLength);
                 }
-            } else if (in.getByte(lf - 2) == LF) {
-                int end = lf + 1;
-                try {
-                    validate(in, r, end);
-                } finally {
-                    scanned = 0;
-                    startLineEnd = -1;
-                    skipped = 0;
-                }
-                return true;
+            } else if (scanned - startLineEnd - 1 > maxHeaderSize + 2) {
+                throw reject(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "header section larger than " + maxHeaderSize);
             }
-            from = lf + 1;
-        }
-        scanned = w - r;
-        if (startLineEnd < 0) {
-            if (scanned > maxInitialLineLength + 1) {
-                throw reject(HttpResponseStatus.REQUEST_URI_TOO_LONG, "start line longer than " + maxInitialLineLength);
-            }
-        } else if (scanned - startLineEnd - 1 > maxHeaderSize + 2) {
-            throw reject(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "header section larger than " + maxHeaderSize);
         }
         return false;
     }
@@ -168,12 +180,7 @@ final class HeadScanner {
     }
 
     private void validate(ByteBuf in, int r, int end) {
-        // one bulk copy of the head, then plain array reads: no per-byte bounds and access checks
-        int length = end - r;
-        if (head.length < length) {
-            head = new byte[Math.max(length, head.length * 2)];
-        }
-        in.getBytes(r, head, 0, length);
+        // the head is in the array already (copied while searching): plain array reads from here on
         base = r;
         contentLength = -1;
         chunked = false;
