@@ -10,6 +10,8 @@ import io.lodestone.core.internal.RuntimeControl;
 import io.lodestone.core.internal.ServerEvents;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.Transport;
+import io.lodestone.core.limit.RateLimiter;
+import io.lodestone.core.limit.RateLimiters;
 import io.lodestone.core.route.BackendStates;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.RequestView;
@@ -78,6 +80,7 @@ public final class Proxy implements AutoCloseable {
     private final MetricsRegistry metrics;
     private final AccessLog accessLog;
     private final Tracing tracing;
+    private final RateLimiter rateLimiter;
 
     private final Object lifecycle = new Object();
     private final Map<String, Listener> listeners = new LinkedHashMap<>();
@@ -91,11 +94,12 @@ public final class Proxy implements AutoCloseable {
         this.clock = b.clock;
         this.scheduler = new DeferredScheduler(clock);
         this.events = new ServerEvents();
+        this.rateLimiter = b.rateLimiter != null ? b.rateLimiter : RateLimiters.inMemory(clock);
         Map<String, BackendRuntime> r = new LinkedHashMap<>();
         for (Backend backend : b.backends.values()) {
             r.put(backend.name(), new BackendRuntime(backend, clock, scheduler, events));
         }
-        this.generation = new Generation(b.frontends, b.backends, r);
+        this.generation = new Generation(b.frontends, b.backends, r, rateLimiter, clock);
         this.control = new RuntimeControl(generation.runtimes, scheduler, events);
         this.metrics = new MetricsRegistry(clock, generation.runtimes.values());
         for (Frontend f : generation.frontends) {
@@ -116,7 +120,8 @@ public final class Proxy implements AutoCloseable {
         final Map<String, BackendRuntime> runtimes;
         final Map<String, Router> routers;
 
-        Generation(List<Frontend> frontends, Map<String, Backend> backends, Map<String, BackendRuntime> runtimes) {
+        Generation(List<Frontend> frontends, Map<String, Backend> backends, Map<String, BackendRuntime> runtimes,
+                RateLimiter limiter, Clock clock) {
             this.frontends = List.copyOf(frontends);
             this.backends = Collections.unmodifiableMap(new LinkedHashMap<>(backends));
             this.runtimes = Collections.unmodifiableMap(new LinkedHashMap<>(runtimes));
@@ -127,7 +132,7 @@ public final class Proxy implements AutoCloseable {
             Map<String, Router> routing = new LinkedHashMap<>();
             for (Frontend f : this.frontends) {
                 if (f.routing() != null) {
-                    routing.put(f.name(), f.routing().router(states));
+                    routing.put(f.name(), f.routing().router(states, limiter, clock));
                 }
             }
             this.routers = Collections.unmodifiableMap(routing);
@@ -166,7 +171,7 @@ public final class Proxy implements AutoCloseable {
                 // hand connections over from, which matters most when the proxy has one core
                 accept = io;
             }
-            context = new EngineContext(accept, io, transport, clock, generation.runtimes, metrics, accessLog, tracing);
+            context = new EngineContext(accept, io, transport, clock, generation.runtimes, metrics, accessLog, tracing, rateLimiter);
             try {
                 for (Frontend f : generation.frontends) {
                     listeners.put(f.name(), f.start(context));
@@ -249,7 +254,9 @@ public final class Proxy implements AutoCloseable {
     /**
      * Routes a request or connection through the first frontend that has routing rules, without a
      * socket, against the live server states (those set through {@link #control()} included).
-     * Works before {@link #start()}; changes nothing.
+     * Works before {@link #start()}; changes nothing but the buckets of rate-limiting rules: a
+     * matching {@link io.lodestone.core.route.Rule.Builder#rateLimit rate limit} takes a token from
+     * the proxy's {@link RateLimiter}, as a real request would, so a test can drive a limit to its 429.
      *
      * <pre>{@code
      * Decision d = proxy.route(TestRequest.get("/admin").host("example.com"));
@@ -373,14 +380,14 @@ public final class Proxy implements AutoCloseable {
                 }
                 runtimes.put(b.name(), r);
             }
-            Generation next = new Generation(config.frontends, config.backends, runtimes);
+            Generation next = new Generation(config.frontends, config.backends, runtimes, rateLimiter, clock);
             Map<Frontend, Listener> kept = new LinkedHashMap<>();
             Map<String, Listener> retired = new LinkedHashMap<>();
             Map<String, Listener> bound = new LinkedHashMap<>();
             EngineContext nextContext = null;
             if (started) {
                 nextContext = new EngineContext(context.acceptGroup(), context.ioGroup(), context.transport(), clock,
-                        runtimes, metrics, accessLog, tracing);
+                        runtimes, metrics, accessLog, tracing, rateLimiter);
                 List<Frontend> unmatched = new ArrayList<>(old.frontends);
                 for (Frontend f : next.frontends) {
                     Frontend match = sameSockets(f, unmatched);
@@ -533,6 +540,7 @@ public final class Proxy implements AutoCloseable {
         private EventLoopGroup ioGroup;
         private AccessLog accessLog = AccessLog.off();
         private Tracing tracing = Tracing.off();
+        private RateLimiter rateLimiter;
 
         Builder() {
         }
@@ -598,6 +606,18 @@ public final class Proxy implements AutoCloseable {
         /** Sets what HTTP frontends do with W3C trace context headers (default {@link Tracing#off()}). */
         public Builder tracing(Tracing tracing) {
             this.tracing = Objects.requireNonNull(tracing, "tracing");
+            return this;
+        }
+
+        /**
+         * Sets where the buckets of rate-limiting rules live (default
+         * {@link RateLimiters#inMemory(Clock) RateLimiters.inMemory(clock)} on the proxy's clock): one
+         * limiter for every frontend, kept across {@link Proxy#reconfigure reconfigurations}. A limiter
+         * backed by a store several proxies share makes them enforce one limit together; see
+         * {@link RateLimiter} for the design.
+         */
+        public Builder rateLimiter(RateLimiter rateLimiter) {
+            this.rateLimiter = Objects.requireNonNull(rateLimiter, "rateLimiter");
             return this;
         }
 

@@ -1,6 +1,8 @@
 package io.lodestone.core.internal;
 
 import io.lodestone.core.Clock;
+import io.lodestone.core.limit.RateLimiter;
+import io.lodestone.core.limit.RateLimiters;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.internal.MetricsRegistry;
 import io.lodestone.core.trace.Tracing;
@@ -21,17 +23,22 @@ public final class EngineContext {
     private final MetricsRegistry metrics;
     private final AccessLog accessLog;
     private final Tracing tracing;
+    private final RateLimiter rateLimiter;
 
-    /** Creates a context with its own metrics registry, no access log and tracing off: for engine tests. */
+    /**
+     * Creates a context with its own metrics registry, no access log, tracing off and an in-memory
+     * rate limiter on {@code clock}: for engine tests.
+     */
     public EngineContext(EventLoopGroup acceptGroup, EventLoopGroup ioGroup, Transport transport, Clock clock,
             Map<String, BackendRuntime> backends) {
         this(acceptGroup, ioGroup, transport, clock, backends, new MetricsRegistry(clock, backends.values()),
-                AccessLog.off(), Tracing.off());
+                AccessLog.off(), Tracing.off(), RateLimiters.inMemory(clock));
     }
 
     /** Creates the context a proxy hands its frontends. */
     public EngineContext(EventLoopGroup acceptGroup, EventLoopGroup ioGroup, Transport transport, Clock clock,
-            Map<String, BackendRuntime> backends, MetricsRegistry metrics, AccessLog accessLog, Tracing tracing) {
+            Map<String, BackendRuntime> backends, MetricsRegistry metrics, AccessLog accessLog, Tracing tracing,
+            RateLimiter rateLimiter) {
         this.acceptGroup = acceptGroup;
         this.ioGroup = ioGroup;
         this.transport = transport;
@@ -40,6 +47,12 @@ public final class EngineContext {
         this.metrics = metrics;
         this.accessLog = accessLog;
         this.tracing = tracing;
+        this.rateLimiter = rateLimiter;
+    }
+
+    /** Where rate-limiting rules keep their buckets: the proxy's, shared by every frontend and {@code proxy.route}. */
+    public RateLimiter rateLimiter() {
+        return rateLimiter;
     }
 
     /**

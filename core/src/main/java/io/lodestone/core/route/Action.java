@@ -1,5 +1,6 @@
 package io.lodestone.core.route;
 
+import io.lodestone.core.limit.RateLimit;
 import java.util.regex.Pattern;
 
 /** What a rule does when its condition holds. Immutable; checked when made. */
@@ -8,7 +9,9 @@ final class Action {
     /** The kinds of action; the first five end evaluation. */
     enum Kind {
         USE, DENY, REDIRECT_LOCATION, REDIRECT_SCHEME, REDIRECT_PREFIX, RESPOND,
-        REQUEST_HEADER, RESPONSE_HEADER, STRIP_PREFIX, REPLACE_PREFIX, REPLACE_PATH, SET_HOST;
+        REQUEST_HEADER, RESPONSE_HEADER, STRIP_PREFIX, REPLACE_PREFIX, REPLACE_PATH, SET_HOST,
+        /** Goes on when the request's bucket has a token, else ends evaluation with 429. */
+        RATE_LIMIT;
 
         boolean terminal() {
             return ordinal() <= RESPOND.ordinal();
@@ -23,14 +26,21 @@ final class Action {
     final String b;
     final HeaderEdit edit;
     final Pattern pattern;
+    /** The limit of a {@link Kind#RATE_LIMIT} action, else {@code null}. */
+    final RateLimit limit;
 
     private Action(Kind kind, int status, String a, String b, HeaderEdit edit, Pattern pattern) {
+        this(kind, status, a, b, edit, pattern, null);
+    }
+
+    private Action(Kind kind, int status, String a, String b, HeaderEdit edit, Pattern pattern, RateLimit limit) {
         this.kind = kind;
         this.status = status;
         this.a = a;
         this.b = b;
         this.edit = edit;
         this.pattern = pattern;
+        this.limit = limit;
     }
 
     static Action of(Kind kind, int status, String a, String b) {
@@ -45,9 +55,13 @@ final class Action {
         return new Action(Kind.REPLACE_PATH, 0, null, replacement, null, pattern);
     }
 
+    static Action rateLimit(RateLimit limit) {
+        return new Action(Kind.RATE_LIMIT, 429, null, null, null, null, limit);
+    }
+
     /** Whether an L4 frontend can carry it out. */
     boolean worksOnConnections() {
-        return kind == Kind.USE || kind == Kind.DENY;
+        return kind == Kind.USE || kind == Kind.DENY || kind == Kind.RATE_LIMIT && !limit.readsHttp();
     }
 
     @Override
@@ -75,6 +89,8 @@ final class Action {
                 return "replace prefix " + a + " with " + b;
             case REPLACE_PATH:
                 return "replace path " + pattern.pattern() + " with " + b;
+            case RATE_LIMIT:
+                return "rate limit " + limit;
             default:
                 return "set host " + a;
         }

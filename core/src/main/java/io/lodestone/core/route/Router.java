@@ -1,5 +1,8 @@
 package io.lodestone.core.route;
 
+import io.lodestone.core.Clock;
+import io.lodestone.core.limit.RateLimit;
+import io.lodestone.core.limit.RateLimiter;
 import io.lodestone.core.route.internal.AclNode;
 import io.lodestone.core.route.internal.PathNormalizer;
 import java.util.ArrayList;
@@ -18,6 +21,10 @@ import java.util.Map;
  * Decision d = router.route(TestRequest.get("/admin").host("example.com"));
  * }</pre>
  *
+ * <p>A rate-limiting rule ({@link Rule.Builder#rateLimit}) takes a token from its bucket in the
+ * router's {@link RateLimiter} when it matches, and decides a 429 deny when there is none: the one
+ * thing that makes the same request decide differently over time.
+ *
  * <p>Per request it evaluates the conditions in order and allocates nothing but the decision, and
  * not even that when no edit rule matched and the decision does not depend on the request:
  * decisions of fixed rules are made once, up front.
@@ -34,10 +41,14 @@ public final class Router {
     private final String[] wildcardSuffixes;
     private final boolean hasHosts;
     private final Decision.Deny noRoute;
+    private final RateLimiter limiter;
+    private final Clock clock;
 
-    Router(Routing routing, BackendStates states) {
+    Router(Routing routing, BackendStates states, RateLimiter limiter, Clock clock) {
         this.routing = routing;
         this.states = states;
+        this.limiter = limiter;
+        this.clock = clock;
         Binder binder = new Binder(routing.namedAcls, states);
         this.main = new Compiled(routing.main, binder);
         Map<String, Compiled> exact = new HashMap<>();
@@ -75,6 +86,13 @@ public final class Router {
                 if (a.kind.terminal()) {
                     return t.decide(i, a, request, edits);
                 }
+                if (a.limit != null) {
+                    Decision over = overLimit(a.limit, request, t.matched[i], edits);
+                    if (over != null) {
+                        return over;
+                    }
+                    continue;
+                }
                 if (edits == null) {
                     edits = new Edits();
                 }
@@ -89,6 +107,25 @@ public final class Router {
             return noRoute;
         }
         return new Decision.Deny(noRoute.status(), noRoute.body(), edits.responseList(), noRoute.matched());
+    }
+
+    /** The 429 deny when the request's bucket under {@code limit} is empty, else {@code null} (a token was taken). */
+    private Decision overLimit(RateLimit limit, RequestView request, MatchedRule matched, Edits edits) {
+        String key = limit.key(request);
+        if (key == null) {
+            return null;
+        }
+        long wait = limiter.tryAcquire(limit, key, clock.nanoTime());
+        if (wait <= 0) {
+            return null;
+        }
+        long seconds = Math.max(1, (wait + 999_999_999L) / 1_000_000_000L);
+        List<HeaderEdit> response = new ArrayList<>(edits == null || edits.response == null ? 1 : edits.response.size() + 1);
+        if (edits != null && edits.response != null) {
+            response.addAll(edits.response);
+        }
+        response.add(new HeaderEdit(HeaderEdit.Op.SET, "Retry-After", Long.toString(seconds)));
+        return new Decision.Deny(429, "Too Many Requests\n", Collections.unmodifiableList(response), matched);
     }
 
     private Compiled hostTable(String host) {

@@ -1,5 +1,8 @@
 package io.lodestone.core.route;
 
+import io.lodestone.core.Clock;
+import io.lodestone.core.limit.RateLimiter;
+import io.lodestone.core.limit.RateLimiters;
 import io.lodestone.core.route.internal.AclNode;
 import io.lodestone.core.route.internal.HttpParts;
 import java.util.ArrayList;
@@ -31,6 +34,9 @@ import java.util.function.Consumer;
  *     .build();
  * }</pre>
  *
+ * <p>Rate-limiting rules ({@link Rule.Builder#rateLimit}) take a token from a bucket of the router's
+ * {@link RateLimiter} each time they match: the only state a router changes.
+ *
  * <p>Order of evaluation: when the request's host has a virtual host (an exact name first, then the
  * longest matching {@code *.domain}), its rules run first, then its default backend if it has one;
  * otherwise evaluation falls through to the frontend's rules and default backend. Header and path
@@ -48,6 +54,8 @@ public final class Routing {
     final boolean connectionOnly;
     private final Set<String> backendNames;
     private final Map<String, String> backendReferences;
+    /** Whether a rule limits the rate, so that a router needs a {@link RateLimiter}. */
+    final boolean rateLimited;
 
     private Routing(Map<String, Acl> namedAcls, Table main, Map<String, Table> exactHosts, List<Table> wildcardHosts,
             boolean connectionOnly, Map<String, String> backendReferences) {
@@ -58,6 +66,23 @@ public final class Routing {
         this.connectionOnly = connectionOnly;
         this.backendReferences = backendReferences;
         this.backendNames = Collections.unmodifiableSet(new LinkedHashSet<>(backendReferences.keySet()));
+        boolean limited = rateLimited(main);
+        for (Table t : exactHosts.values()) {
+            limited |= rateLimited(t);
+        }
+        for (Table t : wildcardHosts) {
+            limited |= rateLimited(t);
+        }
+        this.rateLimited = limited;
+    }
+
+    private static boolean rateLimited(Table t) {
+        for (Rule r : t.rules) {
+            if (r.action().kind == Action.Kind.RATE_LIMIT) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Returns a builder for a routing configuration. */
@@ -70,7 +95,30 @@ public final class Routing {
      * {@link io.lodestone.core.Proxy} pass the live states; tests may pass a lambda.
      */
     public Router router(BackendStates states) {
-        return new Router(this, Objects.requireNonNull(states, "states"));
+        Objects.requireNonNull(states, "states");
+        return new Router(this, states, rateLimited ? RateLimiters.inMemory(Clock.system()) : null, Clock.system());
+    }
+
+    /**
+     * Returns a router evaluating this configuration against these backend states, keeping the
+     * buckets of its {@link Rule.Builder#rateLimit rate-limiting rules} in {@code limiter} on
+     * {@code clock}. {@link #router(BackendStates)} gives a router its own in-memory limiter on the
+     * system clock; the engines and {@link io.lodestone.core.Proxy} pass the proxy's, so that
+     * {@code proxy.route(...)} and real requests count in the same buckets.
+     *
+     * <pre>{@code
+     * ManualClock clock = new ManualClock();
+     * Router router = routing.router(BackendStates.allUp(), RateLimiters.inMemory(clock), clock);
+     * }</pre>
+     */
+    public Router router(BackendStates states, RateLimiter limiter, Clock clock) {
+        return new Router(this, Objects.requireNonNull(states, "states"), Objects.requireNonNull(limiter, "limiter"),
+                Objects.requireNonNull(clock, "clock"));
+    }
+
+    /** Whether a rule of this routing limits the rate ({@link Rule.Builder#rateLimit}). */
+    public boolean isRateLimited() {
+        return rateLimited;
     }
 
     /** Every backend a rule, a default or a state ACL names (for {@link io.lodestone.core.Frontend#backendNames()}). */
@@ -297,6 +345,10 @@ public final class Routing {
                     if (AclNode.readsHttp(condition)) {
                         throw new IllegalArgumentException(where + " acl: " + AclNode.describe(condition)
                                 + " (expected: connection ACLs only on a connection-only routing: source, localPort, sni, alpn, usableServersBelow, random)");
+                    }
+                    if (a.kind == Action.Kind.RATE_LIMIT && a.limit.readsHttp()) {
+                        throw new IllegalArgumentException(where + " action: " + a
+                                + " (expected: a rate limit by source address or key function on a connection-only routing)");
                     }
                     if (!a.worksOnConnections()) {
                         throw new IllegalArgumentException(where + " action: " + a + " (expected: use or reject on a connection-only routing)");

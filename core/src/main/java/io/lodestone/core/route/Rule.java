@@ -1,5 +1,6 @@
 package io.lodestone.core.route;
 
+import io.lodestone.core.limit.RateLimit;
 import io.lodestone.core.route.internal.AclNode;
 import java.util.Objects;
 import java.util.regex.Pattern;
@@ -17,6 +18,7 @@ import java.util.regex.PatternSyntaxException;
  * Rule.when(Acl.hostBegins("www.")).redirectPrefix(301, "https://example.com")
  * Rule.when(Acl.path("/")).respond(200, "text/plain", "Welcome to the reverse proxy!")
  * Rule.always().use("app", "app-backup")          // backup when app has no usable server
+ * Rule.when(Acl.pathBegins("/api")).rateLimit(RateLimit.perSecond(10))   // 429 beyond 10/s per client
  * }</pre>
  */
 public final class Rule {
@@ -178,6 +180,22 @@ public final class Rule {
         /** Answers directly with this status and a {@code text/plain; charset=utf-8} body. */
         public Rule respond(int status, String body) {
             return respond(status, "text/plain; charset=utf-8", body);
+        }
+
+        /**
+         * Limits the rate of the requests this rule matches with a token bucket per key: a request
+         * whose bucket has a token takes it and goes on to the next rules; otherwise evaluation ends
+         * with a 429 Too Many Requests deny carrying {@code Retry-After} (the seconds until a token is
+         * available, rounded up). The buckets live in the proxy's
+         * {@link io.lodestone.core.limit.RateLimiter}. At L4 an over-limit connection is closed; a
+         * limit keyed by a header fails at build time there.
+         *
+         * <pre>{@code
+         * Rule.when(Acl.pathBegins("/login")).rateLimit(RateLimit.perMinute(10).burst(3))
+         * }</pre>
+         */
+        public Rule rateLimit(RateLimit limit) {
+            return rule(Action.rateLimit(Objects.requireNonNull(limit, "rateLimit")));
         }
 
         /** Sets a header of the request sent to the backend, replacing any value. */

@@ -199,7 +199,7 @@ public final class TcpListener implements Listener {
                 this.router = null;
             } else {
                 this.backend = null;
-                this.router = routing.router(name -> context.backend(name).usableServers());
+                this.router = routing.router(name -> context.backend(name).usableServers(), context.rateLimiter(), context.clock());
             }
         }
 

@@ -70,7 +70,7 @@ public final class HttpListener implements Listener {
         State(HttpFrontend frontend, Routing routing, EngineContext context) {
             this.frontend = frontend;
             this.context = context;
-            this.router = routing.router(name -> context.backend(name).usableServers());
+            this.router = routing.router(name -> context.backend(name).usableServers(), context.rateLimiter(), context.clock());
             this.metrics = context.metrics().frontend(frontend.name());
         }
 
