@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>An entry expires once it has not been read or written for the limit's refill time: by then
  * {@code TAT <= now} and a fresh bucket is the same as the forgotten one. The table also holds at
- * most {@code maxKeys} entries. Expiry reads the proxy's clock; Caffeine's maintenance runs on the
+ * most {@code maxKeys} entries. An expired entry is never used again; it leaves the table within
+ * about a second (Caffeine's timer wheel resolution, 2^30 ns) after its expiry. Expiry reads the proxy's clock; Caffeine's maintenance runs on the
  * calling thread, a little at a time.
  */
 public final class GcraRateLimiter implements RateLimiter {
