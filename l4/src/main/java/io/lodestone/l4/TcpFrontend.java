@@ -111,6 +111,13 @@ import java.util.Set;
  *     from accept (including while the server connection is being made) to close. At the limit the
  *     frontend stops accepting: further connections wait in the kernel's listen backlog and are
  *     served, in order, as open ones close.</li>
+ * <li><b>Per-source limits.</b> {@link #maxConnectionsPerSource()} and
+ *     {@link #maxConnectionRatePerSource()} refuse a client address's connections beyond so many
+ *     open at once or so many new ones per second: the connection is closed as soon as it is
+ *     accepted, before any byte is read, and counted in the frontend's
+ *     {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections() refusedConnections}.
+ *     Rules can also limit connections with {@link io.lodestone.core.route.Rule.Builder#rateLimit}
+ *     (an over-limit connection is closed).</li>
  * <li><b>Server states.</b> A server in {@code DRAIN}, {@code MAINT} or {@code DOWN} gets no new
  *     connections; its open connections go on until they end. Each open connection counts in its
  *     server's {@link io.lodestone.core.ServerControl#load() load} (which least-connections
@@ -135,6 +142,8 @@ public final class TcpFrontend implements Frontend {
     private final boolean hasRules;
     private final Duration clientTimeout;
     private final int maxConnections;
+    private final int maxConnectionsPerSource;
+    private final int maxConnectionRatePerSource;
     private final boolean tlsPassthrough;
     private final ServerTls tls;
 
@@ -145,6 +154,8 @@ public final class TcpFrontend implements Frontend {
         this.hasRules = Builder.hasRules(table);
         this.clientTimeout = b.clientTimeout;
         this.maxConnections = b.maxConnections;
+        this.maxConnectionsPerSource = b.maxConnectionsPerSource;
+        this.maxConnectionRatePerSource = b.maxConnectionRatePerSource;
         this.tlsPassthrough = b.tlsPassthrough;
         this.tls = b.tls;
     }
@@ -214,6 +225,25 @@ public final class TcpFrontend implements Frontend {
         return maxConnections;
     }
 
+    /**
+     * The most client connections open at once from one source address; a connection beyond it is
+     * closed as soon as it is accepted and counted in
+     * {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means no limit.
+     */
+    public int maxConnectionsPerSource() {
+        return maxConnectionsPerSource;
+    }
+
+    /**
+     * The most new client connections per second from one source address (a bucket of that many,
+     * refilled over a second); a connection beyond it is closed as soon as it is accepted and
+     * counted in {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means
+     * no limit.
+     */
+    public int maxConnectionRatePerSource() {
+        return maxConnectionRatePerSource;
+    }
+
     /** Whether connections are TLS passed through, routed on their ClientHello's SNI and ALPN. */
     public boolean tlsPassthrough() {
         return tlsPassthrough;
@@ -248,6 +278,8 @@ public final class TcpFrontend implements Frontend {
         private Routing wholeTable;
         private Duration clientTimeout = Duration.ofMinutes(5);
         private int maxConnections;
+        private int maxConnectionsPerSource;
+        private int maxConnectionRatePerSource;
         private boolean tlsPassthrough;
         private ServerTls tls;
 
@@ -394,6 +426,38 @@ public final class TcpFrontend implements Frontend {
                 throw new IllegalArgumentException("frontend maxConnections: " + maxConnections + " (expected: >= 0)");
             }
             this.maxConnections = maxConnections;
+            return this;
+        }
+
+        /**
+         * Sets the most client connections open at once from one source address (default 0: no
+         * limit), HAProxy's {@code src_conn_cur} check: a connection beyond it is closed as soon as it
+         * is accepted and counted as refused. The address is the TCP peer's. A reconfiguration that
+         * keeps the frontend's sockets keeps the per-source limits it was bound with.
+         *
+         * @throws IllegalArgumentException when negative
+         */
+        public Builder maxConnectionsPerSource(int maxConnections) {
+            if (maxConnections < 0) {
+                throw new IllegalArgumentException("frontend maxConnectionsPerSource: " + maxConnections + " (expected: >= 0)");
+            }
+            this.maxConnectionsPerSource = maxConnections;
+            return this;
+        }
+
+        /**
+         * Sets the most new client connections per second from one source address (default 0: no
+         * limit), HAProxy's {@code src_conn_rate} check: a token bucket of {@code perSecond} refilled
+         * over a second, so a burst of {@code perSecond} is allowed at once. A connection beyond it is
+         * closed as soon as it is accepted and counted as refused.
+         *
+         * @throws IllegalArgumentException when negative or above 1 000 000 000
+         */
+        public Builder maxConnectionRatePerSource(int perSecond) {
+            if (perSecond < 0 || perSecond > 1_000_000_000) {
+                throw new IllegalArgumentException("frontend maxConnectionRatePerSource: " + perSecond + " (expected: 0..1000000000)");
+            }
+            this.maxConnectionRatePerSource = perSecond;
             return this;
         }
 

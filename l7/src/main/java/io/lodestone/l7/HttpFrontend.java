@@ -66,6 +66,11 @@ import java.util.function.Consumer;
  *     .defaultBackend("app", "sorry");
  * }</pre>
  *
+ * <p>Rate limits: {@link io.lodestone.core.route.Rule.Builder#rateLimit} answers 429 with
+ * {@code Retry-After} beyond a request rate per client address, header or key;
+ * {@link Builder#maxConnectionsPerSource} and {@link Builder#maxConnectionRatePerSource} close a
+ * client address's connections beyond so many open at once or so many new ones per second.
+ *
  * <p>Failure answers: no usable server 503; connection refused after the retries 502; connect
  * timeout 504; no response within the backend's {@link io.lodestone.core.Backend#serverTimeout()
  * server timeout} 504; request head not complete within {@link #clientTimeout()} 408. A backend that
@@ -81,6 +86,8 @@ public final class HttpFrontend implements Frontend {
     private final Duration keepAliveTimeout;
     private final Duration tunnelTimeout;
     private final int maxConnections;
+    private final int maxConnectionsPerSource;
+    private final int maxConnectionRatePerSource;
     private final int maxInitialLineLength;
     private final int maxHeaderSize;
     private final int maxHeaderCount;
@@ -112,6 +119,8 @@ public final class HttpFrontend implements Frontend {
         this.keepAliveTimeout = b.keepAliveTimeout;
         this.tunnelTimeout = b.tunnelTimeout;
         this.maxConnections = b.maxConnections;
+        this.maxConnectionsPerSource = b.maxConnectionsPerSource;
+        this.maxConnectionRatePerSource = b.maxConnectionRatePerSource;
         this.maxInitialLineLength = b.maxInitialLineLength;
         this.maxHeaderSize = b.maxHeaderSize;
         this.maxHeaderCount = b.maxHeaderCount;
@@ -200,6 +209,25 @@ public final class HttpFrontend implements Frontend {
     /** The most client connections open at once; further ones wait in the accept backlog. 0 means no limit. */
     public int maxConnections() {
         return maxConnections;
+    }
+
+    /**
+     * The most client connections open at once from one source address; a connection beyond it is
+     * closed as soon as it is accepted and counted in
+     * {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means no limit.
+     */
+    public int maxConnectionsPerSource() {
+        return maxConnectionsPerSource;
+    }
+
+    /**
+     * The most new client connections per second from one source address (a bucket of that many,
+     * refilled over a second); a connection beyond it is closed as soon as it is accepted and
+     * counted in {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means
+     * no limit.
+     */
+    public int maxConnectionRatePerSource() {
+        return maxConnectionRatePerSource;
     }
 
     /** The longest request line accepted; a longer one is answered 414. */
@@ -336,6 +364,8 @@ public final class HttpFrontend implements Frontend {
         private Duration keepAliveTimeout = Duration.ofSeconds(60);
         private Duration tunnelTimeout = Duration.ofHours(1);
         private int maxConnections;
+        private int maxConnectionsPerSource;
+        private int maxConnectionRatePerSource;
         private int maxInitialLineLength = 8192;
         private int maxHeaderSize = 16384;
         private int maxHeaderCount = 100;
@@ -490,6 +520,38 @@ public final class HttpFrontend implements Frontend {
                 throw new IllegalArgumentException("frontend maxConnections: " + maxConnections + " (expected: >= 0)");
             }
             this.maxConnections = maxConnections;
+            return this;
+        }
+
+        /**
+         * Sets the most client connections open at once from one source address (default 0: no
+         * limit), HAProxy's {@code src_conn_cur} check: a connection beyond it is closed as soon as it
+         * is accepted and counted as refused. The address is the TCP peer's. A reconfiguration that
+         * keeps the frontend's sockets keeps the per-source limits it was bound with.
+         *
+         * @throws IllegalArgumentException when negative
+         */
+        public Builder maxConnectionsPerSource(int maxConnections) {
+            if (maxConnections < 0) {
+                throw new IllegalArgumentException("frontend maxConnectionsPerSource: " + maxConnections + " (expected: >= 0)");
+            }
+            this.maxConnectionsPerSource = maxConnections;
+            return this;
+        }
+
+        /**
+         * Sets the most new client connections per second from one source address (default 0: no
+         * limit), HAProxy's {@code src_conn_rate} check: a token bucket of {@code perSecond} refilled
+         * over a second, so a burst of {@code perSecond} is allowed at once. A connection beyond it is
+         * closed as soon as it is accepted and counted as refused.
+         *
+         * @throws IllegalArgumentException when negative or above 1 000 000 000
+         */
+        public Builder maxConnectionRatePerSource(int perSecond) {
+            if (perSecond < 0 || perSecond > 1_000_000_000) {
+                throw new IllegalArgumentException("frontend maxConnectionRatePerSource: " + perSecond + " (expected: 0..1000000000)");
+            }
+            this.maxConnectionRatePerSource = perSecond;
             return this;
         }
 

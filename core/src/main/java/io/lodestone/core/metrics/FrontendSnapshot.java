@@ -5,6 +5,14 @@ package io.lodestone.core.metrics;
  *
  * @param name the frontend's name
  * @param traffic its traffic
+ * @param refusedConnections client connections refused and closed at once by a per-source limit
+ *     (concurrent connections or new connections per second from one address); not counted in
+ *     {@code traffic}
  */
-public record FrontendSnapshot(String name, TrafficSnapshot traffic) {
+public record FrontendSnapshot(String name, TrafficSnapshot traffic, long refusedConnections) {
+
+    /** The figures of a frontend that refused no connection. */
+    public FrontendSnapshot(String name, TrafficSnapshot traffic) {
+        this(name, traffic, 0);
+    }
 }

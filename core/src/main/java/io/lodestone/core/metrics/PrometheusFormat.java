@@ -42,19 +42,23 @@ public final class PrometheusFormat {
     public static void write(MetricsSnapshot snapshot, StringBuilder out) {
         List<Labeled> frontends = new ArrayList<>();
         for (FrontendSnapshot f : snapshot.frontends()) {
-            frontends.add(new Labeled(label(new StringBuilder(), "frontend", f.name()).toString(), f.traffic(), null, 0));
+            frontends.add(new Labeled(label(new StringBuilder(), "frontend", f.name()).toString(), f.traffic(), null, 0,
+                    f.refusedConnections()));
         }
         List<Labeled> backends = new ArrayList<>();
         List<Labeled> servers = new ArrayList<>();
         for (BackendSnapshot b : snapshot.backends()) {
             String backendLabel = label(new StringBuilder(), "backend", b.name()).toString();
-            backends.add(new Labeled(backendLabel, b.traffic(), null, b.usableServers()));
+            backends.add(new Labeled(backendLabel, b.traffic(), null, b.usableServers(), 0));
             for (ServerSnapshot s : b.servers()) {
                 StringBuilder l = new StringBuilder(backendLabel).append(',');
-                servers.add(new Labeled(label(l, "server", s.name()).toString(), s.traffic(), s.status(), 0));
+                servers.add(new Labeled(label(l, "server", s.name()).toString(), s.traffic(), s.status(), 0, 0));
             }
         }
         traffic(out, "lodestone_frontend_", "frontend", frontends, false);
+        counter(out, "lodestone_frontend_connections_refused_total",
+                "Client connections refused by a per-source limit (concurrent or per second) and closed at once.", frontends,
+                l -> l.refused);
         traffic(out, "lodestone_backend_", "backend", backends, true);
         gauge(out, "lodestone_backend_usable_servers", "Servers that could take a new connection (nbsrv).", backends, l -> l.usable);
         traffic(out, "lodestone_server_", "server", servers, true);
@@ -196,6 +200,6 @@ public final class PrometheusFormat {
     }
 
     /** One frontend, backend or server: its label set (escaped) and its figures. */
-    private record Labeled(String labels, TrafficSnapshot traffic, ServerStatus status, int usable) {
+    private record Labeled(String labels, TrafficSnapshot traffic, ServerStatus status, int usable, long refused) {
     }
 }

@@ -6,6 +6,7 @@ import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.PipelineNames;
+import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Decision;
@@ -77,6 +78,8 @@ public final class TcpListener implements Listener {
     private final ChannelFactory<? extends SocketChannel> upstreamFactory;
     private final Bootstrap resolvingBootstrap;
     private final int maxConnections;
+    /** Per-source limits as bound, or {@code null}; checked on the accept loop. */
+    private final SourceLimits sourceLimits;
     private final List<Channel> serverChannels = new ArrayList<>();
     /** Client and server channels open now; each leaves the set in its own close listener. */
     private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
@@ -92,6 +95,8 @@ public final class TcpListener implements Listener {
         this.acceptLoop = context.acceptGroup().next();
         this.upstreamFactory = new ReflectiveChannelFactory<>(context.transport().socketChannelClass());
         this.maxConnections = frontend.maxConnections();
+        this.sourceLimits = SourceLimits.of(frontend.maxConnectionsPerSource(), frontend.maxConnectionRatePerSource(),
+                context.clock());
         this.resolvingBootstrap = new Bootstrap()
                 .group(context.ioGroup())
                 .channelFactory(upstreamFactory)
@@ -297,7 +302,16 @@ public final class TcpListener implements Listener {
     /** A client connection closed (called by its {@link TcpConnection}, its only close listener). */
     void clientClosed(Channel client) {
         channels.remove(client);
+        releaseSource(client);
         released();
+    }
+
+    /** Gives back the per-source slot of an admitted client connection. */
+    private void releaseSource(Channel client) {
+        if (sourceLimits != null) {
+            // the remote address was read, and cached by the channel, when the connection was accepted
+            sourceLimits.release(SourceLimits.address(client.remoteAddress()));
+        }
     }
 
     /** A client connection closed: free its slot and, under a limit, serve a waiting one or resume accepting. */
@@ -334,6 +348,7 @@ public final class TcpListener implements Listener {
         while (!waiting.isEmpty() && open.get() < maxConnections) {
             Waiting w = waiting.poll();
             if (closing) {
+                releaseSource(w.child);
                 w.child.unsafe().closeForcibly();
             } else {
                 admit(w.serverCtx, w.child);
@@ -355,6 +370,7 @@ public final class TcpListener implements Listener {
     private void closeWaiting() {
         Waiting w;
         while ((w = waiting.poll()) != null) {
+            releaseSource(w.child);
             w.child.unsafe().closeForcibly();
         }
     }
@@ -400,13 +416,19 @@ public final class TcpListener implements Listener {
         }
     }
 
-    /** Counts accepted connections on the accept loop and holds those over the limit. */
+    /**
+     * Counts accepted connections on the accept loop, closes those over a per-source limit at once
+     * and holds those over the frontend's limit.
+     */
     @ChannelHandler.Sharable
     private final class Gate extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             Channel child = (Channel) msg;
             if (closing) {
+                child.unsafe().closeForcibly();
+            } else if (sourceLimits != null && !sourceLimits.tryAcquire(SourceLimits.address(child.remoteAddress()))) {
+                state.metrics.connectionRefused();
                 child.unsafe().closeForcibly();
             } else if (maxConnections > 0 && (open.get() >= maxConnections || !waiting.isEmpty())) {
                 waiting.add(new Waiting(ctx, child));

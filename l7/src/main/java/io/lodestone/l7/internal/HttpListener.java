@@ -4,6 +4,7 @@ import io.lodestone.core.Frontend;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
@@ -18,6 +19,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -48,11 +50,15 @@ public final class HttpListener implements Listener {
     private final ChannelGroup serverConnections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ConcurrentHashMap<EventLoop, BackendPool> pools = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
+    /** Per-source limits as bound, or {@code null}. */
+    private final SourceLimits sourceLimits;
     private volatile boolean accepting = true;
     private volatile boolean draining;
 
     private HttpListener(HttpFrontend frontend, Routing routing, EngineContext context) {
         this.state = new State(frontend, routing, context);
+        this.sourceLimits = SourceLimits.of(frontend.maxConnectionsPerSource(), frontend.maxConnectionRatePerSource(),
+                context.clock());
     }
 
     /**
@@ -122,6 +128,9 @@ public final class HttpListener implements Listener {
     }
 
     private void accepted(Channel ch) {
+        if (sourceLimits != null && !admitSource(ch)) {
+            return;
+        }
         int now = open.incrementAndGet();
         connections.add(ch);
         FrontendMetrics metrics = state.metrics;
@@ -138,6 +147,18 @@ public final class HttpListener implements Listener {
             }
         });
         HttpPipeline.initClient(ch, this);
+    }
+
+    /** Counts the connection under the per-source limits, or closes it at once; false when refused. */
+    private boolean admitSource(Channel ch) {
+        InetAddress source = SourceLimits.address(ch.remoteAddress());
+        if (!sourceLimits.tryAcquire(source)) {
+            state.metrics.connectionRefused();
+            ch.close();
+            return false;
+        }
+        ch.closeFuture().addListener(f -> sourceLimits.release(source));
+        return true;
     }
 
     private void setAccepting(boolean on) {

@@ -60,7 +60,7 @@ public final class MetricsRegistry {
     public MetricsSnapshot snapshot() {
         List<FrontendSnapshot> f = new ArrayList<>();
         for (FrontendMetrics m : frontendOrder) {
-            f.add(new FrontendSnapshot(m.name(), m.snapshot()));
+            f.add(new FrontendSnapshot(m.name(), m.snapshot(), m.refusedConnections()));
         }
         List<BackendSnapshot> b = new ArrayList<>();
         for (BackendRuntime backend : backends) {

@@ -82,6 +82,8 @@ public final class LodestoneMeterBinder implements MeterBinder {
         for (FrontendSnapshot f : now.frontends()) {
             String name = f.name();
             traffic(registry, "lodestone.frontend.", Tags.of("frontend", name), false, s -> frontend(s, name));
+            counter(registry, "lodestone.frontend.connections.refused", Tags.of("frontend", name),
+                    "Connections refused by a per-source limit", null, s -> refused(s, name));
         }
         for (BackendSnapshot b : now.backends()) {
             String backend = b.name();
@@ -172,6 +174,15 @@ public final class LodestoneMeterBinder implements MeterBinder {
             }
         }
         return null;
+    }
+
+    private static double refused(MetricsSnapshot s, String name) {
+        for (FrontendSnapshot f : s.frontends()) {
+            if (f.name().equals(name)) {
+                return f.refusedConnections();
+            }
+        }
+        return Double.NaN;
     }
 
     private static BackendSnapshot backend(MetricsSnapshot s, String name) {
