@@ -36,7 +36,8 @@ import java.util.List;
  * whose servers are named {@code s1}, {@code s2}, ... in the order given. In http mode each
  * {@code --route} adds a backend {@code route1}, {@code route2}, ... with its one server {@code s1},
  * and the frontend's rules are: one deny per {@code --deny} (403), then one use per {@code --route}
- * (the first matching prefix wins), then the default backend {@value #BACKEND}.
+ * (the first matching prefix wins), then the default backend {@value #BACKEND}. With
+ * {@code --rate-limit} a rule named {@value #RATE_LIMIT_RULE} comes first in either mode.
  *
  * <pre>
  * java -jar lodestone-examples.jar gateway --mode http --listen 127.0.0.1:8080 \
@@ -67,6 +68,9 @@ public final class Gateway {
 
     /** The prefix of the names of the {@code --route} backends: {@code route1}, {@code route2}, ... */
     public static final String ROUTE_BACKEND_PREFIX = "route";
+
+    /** The name of the rule {@code --rate-limit} adds, first of the frontend's rules. */
+    public static final String RATE_LIMIT_RULE = "rate-limit";
 
     /** The prefix of the names of the {@code --sni} backends: {@code sni1}, {@code sni2}, ... */
     public static final String SNI_BACKEND_PREFIX = "sni";
@@ -100,6 +104,8 @@ public final class Gateway {
                 "  --tls-key PEM            the certificate's private key, PKCS#8 (with --tls-cert)",
                 "  --sni NAME=HOST:PORT     tcp: pass TLS through untouched, connections whose SNI is NAME to",
                 "                           that server (repeatable; the rest go to the --backend servers)",
+                "  --rate-limit N/s         per client address: http: N requests a second, then 429 with",
+                "                           Retry-After; tcp: N new connections a second, then closed (N/m: a minute)",
                 "  --admin HOST:PORT        admin endpoint (/metrics, /stats, /api/servers); off unless given",
                 "  --admin-token TOKEN      bearer token the admin endpoint requires (required with --admin)",
                 "  --access-log text|json   one line per connection or request to the logger 'lodestone.access'",
@@ -169,6 +175,7 @@ public final class Gateway {
             HttpFrontend.Builder http = HttpFrontend.bind(options.listen().toString())
                     .name(FRONTEND)
                     .defaultBackend(BACKEND);
+            options.rateLimit().ifPresent(limit -> http.rule(Rule.always().name(RATE_LIMIT_RULE).rateLimit(limit)));
             for (String prefix : options.denies()) {
                 http.rule(Rule.when(Acl.pathBegins(prefix)).name("deny " + prefix).deny(403));
             }
@@ -190,6 +197,7 @@ public final class Gateway {
                 .name(FRONTEND)
                 .defaultBackend(BACKEND);
         options.clientTimeout().ifPresent(tcp::clientTimeout);
+        options.rateLimit().ifPresent(limit -> tcp.rule(Rule.always().name(RATE_LIMIT_RULE).rateLimit(limit)));
         if (options.tlsCert().isPresent()) {
             tcp.tls(serverTls(options));
         }
@@ -253,6 +261,8 @@ public final class Gateway {
         for (GatewayOptions.Sni sni : options.snis()) {
             line.append("; SNI ").append(sni.name()).append(" -> ").append(sni.server());
         }
+        options.rateLimit().ifPresent(limit -> line.append("; rate limit ").append(limit.permits())
+                .append(limit.period().getSeconds() == 60 ? "/m" : "/s").append(" per client address"));
         out.println(line);
         if (options.admin().isPresent()) {
             out.println("gateway: admin endpoint on http://" + format(proxy.localAddresses(ADMIN).get(0)) + "/stats");

@@ -4,6 +4,7 @@ import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.l7.AdminFrontend;
 import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.limit.RateLimit;
 import io.lodestone.examples.UsageException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -41,6 +42,10 @@ import java.util.Set;
  *
  * <p>{@code --compress} (http mode) compresses responses for clients that accept it, with
  * {@link io.lodestone.l7.Compression#defaults()}.
+ *
+ * <p>{@code --rate-limit 100/s} (or {@code 6000/m}) limits each client address: in http mode to so
+ * many requests (beyond them the answer is 429 with {@code Retry-After}), in tcp mode to so many new
+ * connections (beyond them a connection is closed), with a burst of the same number.
  *
  * <p>Flags take their value as the next argument or after {@code =}; switches such as
  * {@code --compress} take none. Durations are a whole number with a unit: {@code ms}, {@code s},
@@ -147,6 +152,7 @@ public final class GatewayOptions {
     private final Path tlsKey;
     private final List<Sni> snis;
     private final boolean compress;
+    private final RateLimit rateLimit;
 
     /**
      * A {@code --route PATH_PREFIX=HOST:PORT}: requests whose normalised path begins with
@@ -210,6 +216,7 @@ public final class GatewayOptions {
         this.tlsKey = p.tlsKey;
         this.snis = List.copyOf(p.snis);
         this.compress = p.compress;
+        this.rateLimit = p.rateLimit;
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -399,6 +406,14 @@ public final class GatewayOptions {
         return compress;
     }
 
+    /**
+     * The per-client-address limit of {@code --rate-limit N/s} (or {@code N/m}), when given: N per
+     * second (minute), burst N, keyed by the client's address.
+     */
+    public Optional<RateLimit> rateLimit() {
+        return Optional.ofNullable(rateLimit);
+    }
+
     /** Whether the gateway passes TLS through and routes on SNI (tcp mode with {@code --sni}). */
     public boolean tlsPassthrough() {
         return !snis.isEmpty();
@@ -417,7 +432,9 @@ public final class GatewayOptions {
                 + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "")
                 + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes)
                 + (tlsCert != null ? " tlsCert=" + tlsCert + " tlsKey=" + tlsKey : "")
-                + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "") + "}";
+                + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "")
+                + (rateLimit != null ? " rateLimit=" + rateLimit.permits() + (rateLimit.period().getSeconds() == 60 ? "/m" : "/s") : "")
+                + "}";
     }
 
     /**
@@ -454,7 +471,8 @@ public final class GatewayOptions {
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
-                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress");
+                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress",
+                "--rate-limit");
         /** The flags that take no value (switches): given or not. */
         static final Set<String> SWITCHES = Set.of("--compress");
         /** The flags that may be given more than once. */
@@ -481,6 +499,7 @@ public final class GatewayOptions {
         Path tlsKey;
         final List<Sni> snis = new ArrayList<>();
         boolean compress;
+        RateLimit rateLimit;
 
         void acceptSwitch(String flag) throws UsageException {
             if (!seen.add(flag)) {
@@ -565,6 +584,9 @@ public final class GatewayOptions {
                     break;
                 case "--sni":
                     snis.add(sni(flag, value));
+                    break;
+                case "--rate-limit":
+                    rateLimit = rateLimit(flag, value);
                     break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");
@@ -671,6 +693,26 @@ public final class GatewayOptions {
                 }
             }
             return new Sni(name, server);
+        }
+
+        /** {@code N/s} or {@code N/m}, N in 1..1000000000: N per second or minute per client address, burst N. */
+        private static RateLimit rateLimit(String flag, String value) throws UsageException {
+            String expected = "N/s or N/m with N in 1..1000000000, e.g. 100/s";
+            int slash = value.indexOf('/');
+            if (slash < 1) {
+                throw bad(flag, value, expected);
+            }
+            String unit = value.substring(slash + 1);
+            if (!unit.equals("s") && !unit.equals("m")) {
+                throw bad(flag, value, expected);
+            }
+            int n;
+            try {
+                n = integer(flag, value.substring(0, slash), 1, 1_000_000_000);
+            } catch (UsageException e) {
+                throw bad(flag, value, expected);
+            }
+            return unit.equals("s") ? RateLimit.perSecond(n) : RateLimit.perMinute(n);
         }
 
         /** A DNS name of letters, digits, '-' and '.', optionally starting with {@code *.}. */
