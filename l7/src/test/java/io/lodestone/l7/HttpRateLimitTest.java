@@ -214,6 +214,27 @@ class HttpRateLimitTest {
     }
 
     @Test
+    void theReadmeSnippetBuildsAndLimits() {
+        HttpFrontend.Builder frontend = HttpFrontend.bind(8080)
+                .maxConnectionsPerSource(100)
+                .maxConnectionRatePerSource(50)
+                .rule(Rule.when(Acl.pathBegins("/login")).name("login-rate")
+                        .rateLimit(RateLimit.perMinute(10).burst(3)))
+                .rule(Rule.when(Acl.pathBegins("/api")).rateLimit(RateLimit.perSecond(100).byHeader("X-Api-Key")))
+                .rule(Rule.always().rateLimit(RateLimit.perSecond(20).byKey(r -> r.cookie("session"))))
+                .defaultBackend("app");
+        try (Proxy p = Proxy.builder().clock(clock).backend(Backend.named("app").server("a", "127.0.0.1:1")).frontend(frontend).build()) {
+            for (int i = 0; i < 3; i++) {
+                assertThat(p.route(TestRequest.post("/login").source("192.0.2.7"))).isInstanceOf(Decision.Forward.class);
+            }
+            assertThat(p.route(TestRequest.post("/login").source("192.0.2.7"))).isInstanceOfSatisfying(Decision.Deny.class,
+                    d -> assertThat(d.matched().name()).isEqualTo("login-rate"));
+            clock.advance(Duration.ofSeconds(6));
+            assertThat(p.route(TestRequest.post("/login").source("192.0.2.7"))).isInstanceOf(Decision.Forward.class);
+        }
+    }
+
+    @Test
     void badLimitsFailNamingTheField() {
         assertThatThrownBy(() -> HttpFrontend.bind(0).maxConnectionsPerSource(-1))
                 .hasMessage("frontend maxConnectionsPerSource: -1 (expected: >= 0)");
