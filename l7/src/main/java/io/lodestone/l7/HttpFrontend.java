@@ -109,6 +109,7 @@ public final class HttpFrontend implements Frontend {
     private final int http2MaxResets;
     private final int http2ResetWindowSeconds;
     private final Compression compression;
+    private final boolean clientCertificateHeaders;
 
     private HttpFrontend(Builder b, Routing table) {
         this.name = b.name != null ? b.name : "http-" + b.bindAddresses.get(0).getPort();
@@ -143,6 +144,7 @@ public final class HttpFrontend implements Frontend {
         this.http2MaxResets = b.http2MaxResets;
         this.http2ResetWindowSeconds = b.http2ResetWindowSeconds;
         this.compression = b.compression;
+        this.clientCertificateHeaders = b.clientCertificateHeaders;
     }
 
     /** Returns a builder for a frontend listening on this port on every interface. */
@@ -338,6 +340,11 @@ public final class HttpFrontend implements Frontend {
         return compression;
     }
 
+    /** Whether the client's certificate identity is forwarded as {@code X-Client-*} request headers. */
+    public boolean clientCertificateHeaders() {
+        return clientCertificateHeaders;
+    }
+
     @Override
     public Set<String> backendNames() {
         return table.backendNames();
@@ -389,6 +396,7 @@ public final class HttpFrontend implements Frontend {
         private int http2MaxResets = 200;
         private int http2ResetWindowSeconds = 30;
         private Compression compression;
+        private boolean clientCertificateHeaders;
 
         Builder(InetSocketAddress first) {
             bindAddresses.add(first);
@@ -723,6 +731,21 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder compression(Compression compression) {
             this.compression = Objects.requireNonNull(compression, "frontend compression");
+            return this;
+        }
+
+        /**
+         * Forwards the client's TLS certificate identity to the servers as request headers (default
+         * off): {@code X-Client-Verify: SUCCESS} with {@code X-Client-Subject}, {@code X-Client-CN},
+         * {@code X-Client-Issuer}, {@code X-Client-SAN}, {@code X-Client-Serial} and
+         * {@code X-Client-Fingerprint-SHA256} when the client presented a verified certificate,
+         * {@code X-Client-Verify: NONE} otherwise (see {@link io.lodestone.tls.ClientIdentity}). Copies
+         * of these headers sent by a client are removed from every request, on or off, before the
+         * rules see it. Ask for certificates with
+         * {@link ServerTls.Builder#clientAuth(io.lodestone.tls.ClientAuth, java.nio.file.Path)}.
+         */
+        public Builder clientCertificateHeaders(boolean on) {
+            this.clientCertificateHeaders = on;
             return this;
         }
 

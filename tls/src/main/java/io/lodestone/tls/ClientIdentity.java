@@ -1,5 +1,6 @@
 package io.lodestone.tls;
 
+import io.lodestone.core.route.ClientCertificate;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.cert.Certificate;
@@ -29,16 +30,29 @@ import javax.net.ssl.SSLSession;
  */
 public final class ClientIdentity {
 
+    /**
+     * Header saying whether the client presented a verified certificate: {@code SUCCESS} or
+     * {@code NONE} (nginx's {@code $ssl_client_verify}). Set by the proxy, not by {@link #toHeaders()}.
+     */
+    public static final String HEADER_VERIFY = "X-Client-Verify";
     /** Header carrying the subject distinguished name (RFC 2253). */
-    public static final String HEADER_SUBJECT = "X-Client-Cert-Subject";
+    public static final String HEADER_SUBJECT = "X-Client-Subject";
+    /** Header carrying the subject's common name. */
+    public static final String HEADER_CN = "X-Client-CN";
     /** Header carrying the issuer distinguished name (RFC 2253). */
-    public static final String HEADER_ISSUER = "X-Client-Cert-Issuer";
+    public static final String HEADER_ISSUER = "X-Client-Issuer";
     /** Header carrying the subject alternative names, e.g. {@code DNS:a.example, URI:spiffe://x}. */
-    public static final String HEADER_SAN = "X-Client-Cert-SAN";
+    public static final String HEADER_SAN = "X-Client-SAN";
     /** Header carrying the serial number in hexadecimal. */
-    public static final String HEADER_SERIAL = "X-Client-Cert-Serial";
+    public static final String HEADER_SERIAL = "X-Client-Serial";
     /** Header carrying the SHA-256 fingerprint of the certificate in lower-case hexadecimal. */
-    public static final String HEADER_FINGERPRINT = "X-Client-Cert-Fingerprint-SHA256";
+    public static final String HEADER_FINGERPRINT = "X-Client-Fingerprint-SHA256";
+    /**
+     * Every header name above, {@link #HEADER_VERIFY} first: the headers a proxy that forwards the
+     * identity owns, and removes from what clients send.
+     */
+    public static final List<String> HEADER_NAMES = List.of(HEADER_VERIFY, HEADER_SUBJECT, HEADER_CN, HEADER_ISSUER,
+            HEADER_SAN, HEADER_SERIAL, HEADER_FINGERPRINT);
 
     private final X509Certificate certificate;
     private final String subject;
@@ -48,6 +62,8 @@ public final class ClientIdentity {
     private final List<String> emails;
     private final List<String> ipAddresses;
     private final String fingerprint;
+    private final ClientCertificate routingView;
+    private final Map<String, String> headers;
 
     private ClientIdentity(X509Certificate certificate) {
         this.certificate = certificate;
@@ -57,6 +73,7 @@ public final class ClientIdentity {
         List<String> uri = new ArrayList<>();
         List<String> email = new ArrayList<>();
         List<String> ip = new ArrayList<>();
+        List<String> all = new ArrayList<>();
         try {
             Collection<List<?>> sans = certificate.getSubjectAlternativeNames();
             if (sans != null) {
@@ -65,6 +82,9 @@ public final class ClientIdentity {
                     Object value = san.get(1);
                     if (!(value instanceof String)) {
                         continue;
+                    }
+                    if (type == 1 || type == 2 || type == 6 || type == 7) {
+                        all.add((String) value);
                     }
                     switch (type) {
                         case 1 -> email.add((String) value);
@@ -83,6 +103,8 @@ public final class ClientIdentity {
         this.emails = Collections.unmodifiableList(email);
         this.ipAddresses = Collections.unmodifiableList(ip);
         this.fingerprint = sha256(certificate);
+        this.routingView = ClientCertificate.of(subject, all);
+        this.headers = headers();
     }
 
     /** The identity of the peer of a handshaken session, empty when the peer presented no certificate. */
@@ -122,14 +144,17 @@ public final class ClientIdentity {
         return issuer;
     }
 
-    /** The subject's common name, or {@code null} when the subject has none. */
+    /** The subject's common name (the most specific CN, unescaped), or {@code null} when the subject has none. */
     public String commonName() {
-        for (String part : subject.split(",")) {
-            if (part.regionMatches(true, 0, "CN=", 0, 3)) {
-                return part.substring(3);
-            }
-        }
-        return null;
+        return routingView.commonName();
+    }
+
+    /**
+     * The identity as rules read it ({@link io.lodestone.core.route.RequestView#clientCertificate()}):
+     * the subject, its common name and every DNS, URI, e-mail and IP subject alternative name.
+     */
+    public ClientCertificate toClientCertificate() {
+        return routingView;
     }
 
     /** The DNS subject alternative names. */
@@ -163,14 +188,22 @@ public final class ClientIdentity {
     }
 
     /**
-     * The identity as request headers ({@link #HEADER_SUBJECT}, {@link #HEADER_ISSUER},
-     * {@link #HEADER_SAN} when there are SANs, {@link #HEADER_SERIAL}, {@link #HEADER_FINGERPRINT}),
-     * with every character outside printable ASCII escaped as {@code \xx} so a value can never break
-     * a header. A proxy forwarding these must first remove any the client sent itself.
+     * The identity as request headers, made once: {@link #HEADER_SUBJECT}, {@link #HEADER_CN} when
+     * the subject has a CN, {@link #HEADER_ISSUER}, {@link #HEADER_SAN} when there are SANs,
+     * {@link #HEADER_SERIAL} and {@link #HEADER_FINGERPRINT}, with every character outside printable
+     * ASCII escaped as {@code \xx} so a value can never break a header. A proxy forwarding these
+     * must first remove any of {@link #HEADER_NAMES} the client sent itself.
      */
     public Map<String, String> toHeaders() {
+        return headers;
+    }
+
+    private Map<String, String> headers() {
         Map<String, String> h = new LinkedHashMap<>();
         h.put(HEADER_SUBJECT, headerSafe(subject));
+        if (commonName() != null) {
+            h.put(HEADER_CN, headerSafe(commonName()));
+        }
         h.put(HEADER_ISSUER, headerSafe(issuer));
         StringBuilder san = new StringBuilder();
         appendSans(san, "DNS:", dnsNames);

@@ -1,5 +1,6 @@
 package io.lodestone.tls;
 
+import io.lodestone.core.route.ClientCertificate;
 import io.lodestone.tls.internal.ServerSniHandler;
 import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
@@ -30,6 +31,7 @@ public final class TlsInfo {
     private final String protocol;
     private final String cipherSuite;
     private final Optional<ClientIdentity> clientIdentity;
+    private final ClientCertificate clientCertificate;
 
     private TlsInfo(String serverName, String applicationProtocol, String protocol, String cipherSuite,
             Optional<ClientIdentity> clientIdentity) {
@@ -38,6 +40,7 @@ public final class TlsInfo {
         this.protocol = protocol;
         this.cipherSuite = cipherSuite;
         this.clientIdentity = clientIdentity;
+        this.clientCertificate = clientIdentity.map(ClientIdentity::toClientCertificate).orElse(null);
     }
 
     /**
@@ -84,6 +87,14 @@ public final class TlsInfo {
     /** The client's verified certificate identity; empty when it presented none (or on a client-side channel). */
     public Optional<ClientIdentity> clientIdentity() {
         return clientIdentity;
+    }
+
+    /**
+     * The client's verified certificate as rules read it ({@link ClientIdentity#toClientCertificate()}),
+     * or {@code null} when it presented none: what the engines put in their request views.
+     */
+    public ClientCertificate clientCertificate() {
+        return clientCertificate;
     }
 
     @Override

@@ -177,8 +177,12 @@ class ServerTlsHandshakeTest {
                 assertThat(id.uris()).containsExactly("spiffe://test/alice");
                 assertThat(id.toHeaders())
                         .containsEntry(ClientIdentity.HEADER_SUBJECT, "CN=alice,O=Clients")
+                        .containsEntry(ClientIdentity.HEADER_CN, "alice")
                         .containsEntry(ClientIdentity.HEADER_SAN, "DNS:alice.clients.test, URI:spiffe://test/alice")
-                        .containsKey(ClientIdentity.HEADER_FINGERPRINT);
+                        .containsKey(ClientIdentity.HEADER_FINGERPRINT)
+                        .doesNotContainKey(ClientIdentity.HEADER_VERIFY);
+                assertThat(id.toClientCertificate().commonName()).isEqualTo("alice");
+                assertThat(id.toClientCertificate().subjectAltNames()).containsExactly("alice.clients.test", "spiffe://test/alice");
             }
         }
     }

@@ -64,6 +64,39 @@ public interface Acl {
         return new AclNodes.Tls(true, protocols);
     }
 
+    // ---- client certificate (mutual TLS)
+
+    /**
+     * The client presented a certificate that the handshake verified (HAProxy's {@code ssl_c_used}
+     * with {@code verify optional}): see {@link RequestView#clientCertificate()}. Works at L4 and L7.
+     */
+    static Acl clientCertificate() {
+        return AclNodes.ClientCert.PRESENT;
+    }
+
+    /** The verified client certificate's subject DN (RFC 2253, {@code CN=alice,O=Clients}) equals one of these, exactly. */
+    static Acl clientSubject(String... subjects) {
+        return new AclNodes.ClientCert(AclNodes.ClientCert.Part.SUBJECT, subjects);
+    }
+
+    /** The verified client certificate's common name equals one of these, exactly. */
+    static Acl clientCommonName(String... names) {
+        return new AclNodes.ClientCert(AclNodes.ClientCert.Part.COMMON_NAME, names);
+    }
+
+    /**
+     * One of the verified client certificate's subject alternative names (DNS, URI, e-mail or IP
+     * value, as written in the certificate) equals one of these, exactly.
+     */
+    static Acl clientSan(String... names) {
+        return new AclNodes.ClientCert(AclNodes.ClientCert.Part.SAN, names);
+    }
+
+    /** One of the verified client certificate's subject alternative names starts with one of these ({@code spiffe://prod/}). */
+    static Acl clientSanBegins(String... prefixes) {
+        return new AclNodes.ClientCert(AclNodes.ClientCert.Part.SAN_BEGINS, prefixes);
+    }
+
     // ---- request line
 
     /** The method is one of these, exactly ({@code GET}). */

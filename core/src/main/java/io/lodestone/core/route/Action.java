@@ -22,7 +22,7 @@ final class Action {
     final int status;
     /** Backend, location, scheme, prefix, body, strip prefix, replaced prefix, host: the main argument. */
     final String a;
-    /** Backup backend, content type, replacement: the second argument. */
+    /** Backup backend, content type, replacement, redirect port ({@code ":8443"}, "" for the scheme's default): the second argument. */
     final String b;
     final HeaderEdit edit;
     final Pattern pattern;
@@ -74,7 +74,7 @@ final class Action {
             case REDIRECT_LOCATION:
                 return "redirect location " + a + " code " + status;
             case REDIRECT_SCHEME:
-                return "redirect scheme " + a + " code " + status;
+                return "redirect scheme " + a + (b == null ? "" : " port " + (b.isEmpty() ? "default" : b.substring(1))) + " code " + status;
             case REDIRECT_PREFIX:
                 return "redirect prefix " + a + " code " + status;
             case RESPOND:

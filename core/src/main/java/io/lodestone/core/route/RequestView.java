@@ -36,6 +36,15 @@ public interface RequestView {
     /** The application protocol agreed by TLS ALPN ({@code h2}, {@code http/1.1}), or {@code null}. */
     String alpn();
 
+    /**
+     * The certificate the TLS client presented and the handshake verified (mutual TLS), or
+     * {@code null} when it presented none or the connection is not TLS. The engines fill it on
+     * frontends that terminate TLS with client authentication; the default is {@code null}.
+     */
+    default ClientCertificate clientCertificate() {
+        return null;
+    }
+
     /** Whether this view is of an HTTP request; false for a connection-only (L4) view. */
     boolean isHttp();
 

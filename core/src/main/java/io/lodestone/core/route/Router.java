@@ -265,7 +265,10 @@ public final class Router {
             if (authority == null) {
                 authority = request.host();
             }
-            sb.append(a.a).append("://").append(authority == null ? "" : authority);
+            sb.append(a.a).append("://");
+            if (authority != null) {
+                appendAuthority(sb, authority, a.b);
+            }
         } else {
             sb.append(a.a);
         }
@@ -274,6 +277,24 @@ public final class Router {
             sb.append('?').append(query);
         }
         return sb.toString();
+    }
+
+    /**
+     * Appends the Host header's authority with its port replaced by {@code port} ({@code ":8443"},
+     * or "" for none) when given, else with a port of 80 or 443 dropped (either is wrong for the
+     * other scheme and implied by its own).
+     */
+    private static void appendAuthority(StringBuilder sb, String authority, String port) {
+        int close = authority.lastIndexOf(']');
+        int colon = authority.lastIndexOf(':');
+        int end = colon > close ? colon : authority.length();
+        if (port != null) {
+            sb.append(authority, 0, end).append(port);
+        } else if (end < authority.length() && (authority.endsWith(":80") || authority.endsWith(":443"))) {
+            sb.append(authority, 0, end);
+        } else {
+            sb.append(authority);
+        }
     }
 
     /** Header and path edits accumulated by the rules that matched so far. */

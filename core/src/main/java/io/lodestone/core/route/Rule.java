@@ -144,9 +144,33 @@ public final class Rule {
 
         /**
          * Redirects to the same host, path and query under another scheme (HAProxy's
-         * {@code redirect scheme https}): {@code http://h/a?b} becomes {@code https://h/a?b}.
+         * {@code redirect scheme https}): {@code http://h/a?b} becomes {@code https://h/a?b}. A port
+         * in the Host header is kept, except 80 and 443, which are dropped ({@code h:80} goes to
+         * {@code https://h/}). When the new scheme listens on another port than the old one (8080
+         * to 8443), name it with {@link #redirectScheme(int, String, int)}.
          */
         public Rule redirectScheme(int status, String scheme) {
+            return rule(Action.of(Action.Kind.REDIRECT_SCHEME, checkRedirect(status), scheme(scheme), null));
+        }
+
+        /**
+         * Redirects to the same host, path and query under another scheme and on another port:
+         * {@code redirectScheme(301, "https", 8443)} sends {@code http://h:8080/a?b} to
+         * {@code https://h:8443/a?b}. The port is left out of the location when it is the scheme's
+         * default (443 for https, 80 for http).
+         *
+         * @throws IllegalArgumentException when the port is not in 1..65535
+         */
+        public Rule redirectScheme(int status, String scheme, int port) {
+            if (port < 1 || port > 65535) {
+                throw new IllegalArgumentException("redirect port: " + port + " (expected: 1..65535)");
+            }
+            String s = scheme(scheme);
+            boolean implied = port == 443 && s.equalsIgnoreCase("https") || port == 80 && s.equalsIgnoreCase("http");
+            return rule(Action.of(Action.Kind.REDIRECT_SCHEME, checkRedirect(status), s, implied ? "" : ":" + port));
+        }
+
+        private static String scheme(String scheme) {
             String s = nonEmpty("redirect scheme", scheme);
             for (int i = 0; i < s.length(); i++) {
                 char c = s.charAt(i);
@@ -154,7 +178,7 @@ public final class Rule {
                     throw new IllegalArgumentException("redirect scheme: " + scheme + " (expected: a URI scheme such as https)");
                 }
             }
-            return rule(Action.of(Action.Kind.REDIRECT_SCHEME, checkRedirect(status), s, null));
+            return s;
         }
 
         /**

@@ -28,7 +28,8 @@ import java.util.random.RandomGenerator;
  * Decision l4 = proxy.route("db", TestRequest.connection().source("192.0.2.7").localPort(5432));
  * }</pre>
  *
- * <p>Defaults: source {@code 127.0.0.1:50000}, local port 80, no SNI, no ALPN, no headers. Random
+ * <p>Defaults: source {@code 127.0.0.1:50000}, local port 80, no SNI, no ALPN, no client
+ * certificate, no headers. Random
  * draws ({@link Acl#random(double)}, random balancing) are deterministic: unless
  * {@link #random(RandomGenerator)} gives a generator, each call of {@link #random()} returns a new
  * one seeded with {@link #seed(long)} (default 0), so routing the same request twice decides the
@@ -47,6 +48,7 @@ public final class TestRequest implements RequestView {
     private int localPort = 80;
     private String sni;
     private String alpn;
+    private ClientCertificate clientCertificate;
     private String host;
     private RandomGenerator random;
     private long seed;
@@ -135,6 +137,22 @@ public final class TestRequest implements RequestView {
         return this;
     }
 
+    /**
+     * Sets the verified client certificate (mutual TLS) with this subject DN and these subject
+     * alternative names: {@code clientCertificate("CN=alice,O=Clients", "spiffe://example/alice")}.
+     *
+     * @throws IllegalArgumentException when the subject is not a distinguished name
+     */
+    public TestRequest clientCertificate(String subject, String... subjectAltNames) {
+        return clientCertificate(ClientCertificate.of(subject, subjectAltNames));
+    }
+
+    /** Sets the verified client certificate (mutual TLS); {@code null} for none (the default). */
+    public TestRequest clientCertificate(ClientCertificate certificate) {
+        this.clientCertificate = certificate;
+        return this;
+    }
+
     /** Sets the Host header (a host, optionally with {@code :port}), replacing any. */
     public TestRequest host(String authority) {
         requireHttp("host");
@@ -209,6 +227,11 @@ public final class TestRequest implements RequestView {
     @Override
     public String alpn() {
         return alpn;
+    }
+
+    @Override
+    public ClientCertificate clientCertificate() {
+        return clientCertificate;
     }
 
     @Override

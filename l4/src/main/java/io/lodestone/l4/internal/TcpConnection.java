@@ -27,6 +27,7 @@ import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
 import io.lodestone.l4.TcpFrontend;
 import io.lodestone.tls.ClientHelloEvent;
+import io.lodestone.core.route.ClientCertificate;
 import io.lodestone.tls.TlsInfo;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.ReferenceCountUtil;
@@ -138,7 +139,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             }
             return;
         }
-        route(null, null);
+        route(null, null, null);
         // keep reading while the server connection is made: early bytes wait in pending (bounded
         // below), and a client that resets or leaves is noticed at once on every transport
         if (client.isActive() && !client.config().isAutoRead()) {
@@ -157,6 +158,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     }
 
     private void tlsDecided(boolean success, String sni, String alpn, Object cause) {
+        tlsDecided(success, sni, alpn, null, cause);
+    }
+
+    private void tlsDecided(boolean success, String sni, String alpn, ClientCertificate clientCertificate, Object cause) {
         if (!awaitingTls) {
             return;
         }
@@ -172,11 +177,11 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             client.close();
             return;
         }
-        route(sni, alpn);
+        route(sni, alpn, clientCertificate);
     }
 
-    private void route(String sni, String alpn) {
-        backend = state.route(client, sni, alpn);
+    private void route(String sni, String alpn, ClientCertificate clientCertificate) {
+        backend = state.route(client, sni, alpn, clientCertificate);
         if (backend == null) {
             state.metrics.error(ErrorKind.DENIED);
             cause = TerminationCause.PROXY;
@@ -228,7 +233,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
         if (evt instanceof SslHandshakeCompletionEvent handshake) {
             TlsInfo info = handshake.isSuccess() ? TlsInfo.of(ctx.channel()) : null;
             tlsDecided(handshake.isSuccess(), info == null ? null : info.serverName(),
-                    info == null ? null : info.applicationProtocol(), handshake.cause());
+                    info == null ? null : info.applicationProtocol(), info == null ? null : info.clientCertificate(),
+                    handshake.cause());
             return;
         }
         // an early FIN is kept (the client may wait for a reply) and seen by the relay through isInputShutdown()

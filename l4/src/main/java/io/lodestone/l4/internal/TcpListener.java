@@ -12,6 +12,7 @@ import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
+import io.lodestone.core.route.ClientCertificate;
 import io.lodestone.core.route.internal.ConnectionView;
 import io.lodestone.l4.TcpFrontend;
 import io.lodestone.tls.ClientHello;
@@ -215,12 +216,17 @@ public final class TcpListener implements Listener {
          * {@code null} when the router rejects it.
          */
         BackendRuntime route(Channel client, String sni, String alpn) {
+            return route(client, sni, alpn, null);
+        }
+
+        /** As {@link #route(Channel, String, String)}, with the verified client certificate of a terminated TLS connection. */
+        BackendRuntime route(Channel client, String sni, String alpn, ClientCertificate clientCertificate) {
             if (router == null) {
                 return backend;
             }
             InetSocketAddress local = (InetSocketAddress) client.localAddress();
             Decision d = router.route(new ConnectionView((InetSocketAddress) client.remoteAddress(),
-                    local == null ? 0 : local.getPort(), sni, alpn));
+                    local == null ? 0 : local.getPort(), sni, alpn, clientCertificate));
             if (d instanceof Decision.Forward forward) {
                 return context.backend(forward.backend());
             }

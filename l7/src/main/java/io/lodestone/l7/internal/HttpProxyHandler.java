@@ -423,14 +423,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             Channel parent = client.parent();
             tlsInfo = TlsInfo.of(parent == null || parent instanceof ServerChannel ? client : parent);
         }
+        ClientCertHeaders.strip(h);
         NettyRequestView view = tlsInfo == null ? new NettyRequestView(source, localPortNumber, req)
-                : new NettyRequestView(source, localPortNumber, req, tlsInfo.serverName(), tlsInfo.applicationProtocol());
+                : new NettyRequestView(source, localPortNumber, req, tlsInfo.serverName(), tlsInfo.applicationProtocol(),
+                        tlsInfo.clientCertificate());
         Decision decision = state.router.route(view);
         if (!(decision instanceof Decision.Forward forward)) {
             answer(req, decision);
             return;
         }
         prepareRequest(req, h);
+        if (frontend.clientCertificateHeaders()) {
+            ClientCertHeaders.set(h, tlsInfo);
+        }
         forward(req, h, view, forward);
 
         backend = context.backend(forward.backend());

@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.route.ClientCertificate;
 import io.lodestone.core.route.internal.HttpRequestView;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
@@ -27,7 +28,13 @@ final class NettyRequestView extends HttpRequestView {
 
     /** A view of a request on a TLS connection, with its SNI name and ALPN protocol (either may be {@code null}). */
     NettyRequestView(InetSocketAddress source, int localPort, HttpRequest request, String sni, String alpn) {
-        super(source, localPort, sni, alpn, request.method().name(), request.uri());
+        this(source, localPort, request, sni, alpn, null);
+    }
+
+    /** A view of a request on a TLS connection, with the client's verified certificate ({@code null} when none). */
+    NettyRequestView(InetSocketAddress source, int localPort, HttpRequest request, String sni, String alpn,
+            ClientCertificate clientCertificate) {
+        super(source, localPort, sni, alpn, clientCertificate, request.method().name(), request.uri());
         this.headers = request.headers();
     }
 

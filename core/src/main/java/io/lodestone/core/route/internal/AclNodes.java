@@ -494,6 +494,86 @@ public final class AclNodes {
         }
     }
 
+    /** A fact of the verified client certificate: presented at all, subject, common name, or a SAN. */
+    public static final class ClientCert extends AclNode {
+
+        /** The client presented a verified certificate. */
+        public static final ClientCert PRESENT = new ClientCert(Part.PRESENT, null);
+
+        /** What of the certificate is compared. */
+        public enum Part {
+            /** Only that there is one. */
+            PRESENT("ssl_c_used"),
+            /** The subject DN, exactly. */
+            SUBJECT("ssl_c_s_dn"),
+            /** The common name, exactly. */
+            COMMON_NAME("ssl_c_s_dn(cn)"),
+            /** Any subject alternative name, exactly. */
+            SAN("ssl_c_san"),
+            /** Any subject alternative name, by prefix. */
+            SAN_BEGINS("ssl_c_san_beg");
+
+            private final String label;
+
+            Part(String label) {
+                this.label = label;
+            }
+        }
+
+        private final Part part;
+        private final String[] values;
+
+        /** Compares {@code part} with any of {@code values} (none for {@link Part#PRESENT}). */
+        public ClientCert(Part part, String[] values) {
+            this.part = part;
+            this.values = part == Part.PRESENT ? null : values(part.label, values);
+        }
+
+        @Override
+        public boolean matches(RequestView view) {
+            io.lodestone.core.route.ClientCertificate c = view.clientCertificate();
+            if (c == null) {
+                return false;
+            }
+            switch (part) {
+                case PRESENT:
+                    return true;
+                case SUBJECT:
+                    return anyEquals(c.subject());
+                case COMMON_NAME:
+                    return anyEquals(c.commonName());
+                default:
+                    List<String> sans = c.subjectAltNames();
+                    for (int i = 0, n = sans.size(); i < n; i++) {
+                        String san = sans.get(i);
+                        for (String v : values) {
+                            if (part == Part.SAN ? san.equals(v) : san.startsWith(v)) {
+                                return true;
+                            }
+                        }
+                    }
+                    return false;
+            }
+        }
+
+        private boolean anyEquals(String s) {
+            if (s == null) {
+                return false;
+            }
+            for (String v : values) {
+                if (v.equals(s)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
+        public String toString() {
+            return part == Part.PRESENT ? part.label : part.label + " " + list(values);
+        }
+    }
+
     /** A backend has fewer usable servers than a bound ({@code nbsrv(b) lt n}). */
     public static final class UsableServers extends AclNode {
         private final String backend;

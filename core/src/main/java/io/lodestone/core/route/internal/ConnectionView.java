@@ -1,5 +1,6 @@
 package io.lodestone.core.route.internal;
 
+import io.lodestone.core.route.ClientCertificate;
 import io.lodestone.core.route.RequestView;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -18,6 +19,11 @@ public final class ConnectionView extends ConnectionFacts {
     /** A view of a connection; {@code source}, {@code sni} and {@code alpn} may be {@code null}. */
     public ConnectionView(InetSocketAddress source, int localPort, String sni, String alpn) {
         super(source, localPort, sni, alpn);
+    }
+
+    /** A view of a TLS connection whose client presented a verified certificate ({@code clientCertificate} may be {@code null}). */
+    public ConnectionView(InetSocketAddress source, int localPort, String sni, String alpn, ClientCertificate clientCertificate) {
+        super(source, localPort, sni, alpn, clientCertificate);
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.lodestone.core.route.internal;
 
+import io.lodestone.core.route.ClientCertificate;
 import io.lodestone.core.route.RequestView;
 import java.net.InetSocketAddress;
 
@@ -44,7 +45,17 @@ public abstract class HttpRequestView extends ConnectionFacts {
      * @param target the request target as received (origin or absolute form)
      */
     protected HttpRequestView(InetSocketAddress source, int localPort, String sni, String alpn, String method, String target) {
-        super(source, localPort, sni, alpn);
+        this(source, localPort, sni, alpn, null, method, target);
+    }
+
+    /**
+     * A request on a TLS connection whose client may have presented a verified certificate.
+     *
+     * @param clientCertificate the client's verified certificate (mutual TLS), or {@code null}
+     */
+    protected HttpRequestView(InetSocketAddress source, int localPort, String sni, String alpn,
+            ClientCertificate clientCertificate, String method, String target) {
+        super(source, localPort, sni, alpn, clientCertificate);
         this.method = method;
         this.target = target;
     }
