@@ -7,6 +7,8 @@ import io.lodestone.examples.gateway.Gateway;
 import io.lodestone.examples.ha.HighAvailability;
 import io.lodestone.examples.rolling.RollingUpdateExample;
 import io.lodestone.examples.haproxyseed.HaproxySeed;
+import io.lodestone.examples.https.HttpsExample;
+import io.lodestone.examples.snipassthrough.SniPassthrough;
 import io.lodestone.examples.nginxpaths.NginxPaths;
 import io.lodestone.examples.vhosts.VirtualHosts;
 import java.io.PrintStream;
@@ -90,7 +92,8 @@ public final class Main {
     /** The runnable examples, in the order {@code list} shows them. */
     public static List<Example> examples() {
         return List.of(Demo.example(), NginxPaths.example(), HaproxySeed.example(), VirtualHosts.example(),
-                RoundRobinWithChecks.example(), RollingUpdateExample.example(), Canary.example(), HighAvailability.example());
+                RoundRobinWithChecks.example(), RollingUpdateExample.example(), Canary.example(), HighAvailability.example(),
+                HttpsExample.example(), SniPassthrough.example());
     }
 
     /** The usage text. */

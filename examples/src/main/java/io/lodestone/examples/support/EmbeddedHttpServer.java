@@ -1,6 +1,7 @@
 package io.lodestone.examples.support;
 
 import io.lodestone.examples.Running;
+import io.lodestone.tls.ServerTls;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -58,14 +59,16 @@ public final class EmbeddedHttpServer implements Running {
 
     private final String name;
     private final Handler handler;
+    private final ServerTls tls;
     private final EventLoopGroup group;
     private final ChannelGroup channels;
     private final AtomicLong requests = new AtomicLong();
     private InetSocketAddress address;
 
-    private EmbeddedHttpServer(String name, Handler handler) {
+    private EmbeddedHttpServer(String name, Handler handler, ServerTls tls) {
         this.name = name;
         this.handler = handler;
+        this.tls = tls;
         this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory(name, true), NioIoHandler.newFactory());
         this.channels = new DefaultChannelGroup(name, GlobalEventExecutor.INSTANCE);
     }
@@ -82,13 +85,27 @@ public final class EmbeddedHttpServer implements Running {
      * @throws IllegalStateException when the address cannot be bound
      */
     public static EmbeddedHttpServer start(String name, String host, int port, Handler handler) {
+        return start(name, host, port, null, handler);
+    }
+
+    /**
+     * Starts an HTTPS server that terminates TLS itself with {@code tls} (its own certificate) and
+     * answers with {@code handler}; returns once it listens. The server does not close {@code tls}.
+     *
+     * @throws IllegalStateException when the address cannot be bound
+     */
+    public static EmbeddedHttpServer startTls(String name, String host, int port, ServerTls tls, Handler handler) {
+        return start(name, host, port, Objects.requireNonNull(tls, "tls"), handler);
+    }
+
+    private static EmbeddedHttpServer start(String name, String host, int port, ServerTls tls, Handler handler) {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(handler, "handler");
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port: " + port + " (expected: 0..65535)");
         }
-        EmbeddedHttpServer server = new EmbeddedHttpServer(name, handler);
+        EmbeddedHttpServer server = new EmbeddedHttpServer(name, handler, tls);
         server.bind(new InetSocketAddress(host, port));
         return server;
     }
@@ -106,6 +123,9 @@ public final class EmbeddedHttpServer implements Running {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         channels.add(ch);
+                        if (tls != null) {
+                            ch.pipeline().addLast("tls", tls.newHandler());
+                        }
                         ch.pipeline()
                                 .addLast("codec", new HttpServerCodec())
                                 .addLast("aggregator", new HttpObjectAggregator(MAX_REQUEST_BYTES))
