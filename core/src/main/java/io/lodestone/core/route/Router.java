@@ -5,6 +5,7 @@ import io.lodestone.core.limit.RateLimit;
 import io.lodestone.core.limit.RateLimiter;
 import io.lodestone.core.route.internal.AclNode;
 import io.lodestone.core.route.internal.PathNormalizer;
+import io.lodestone.core.route.internal.RuleIndex;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -27,7 +28,10 @@ import java.util.Map;
  *
  * <p>Per request it evaluates the conditions in order and allocates nothing but the decision, and
  * not even that when no edit rule matched and the decision does not depend on the request:
- * decisions of fixed rules are made once, up front.
+ * decisions of fixed rules are made once, up front. Rules that cannot match are skipped without
+ * being evaluated: each table is indexed by the path, host, header and method its rules require
+ * (a rule with a random or custom condition is always evaluated), which changes nothing but the
+ * time a decision takes.
  */
 public final class Router {
 
@@ -40,27 +44,39 @@ public final class Router {
     private final Compiled[] wildcardHosts;
     private final String[] wildcardSuffixes;
     private final boolean hasHosts;
+    private final boolean needsScratch;
     private final Decision.Deny noRoute;
     private final RateLimiter limiter;
     private final Clock clock;
 
     Router(Routing routing, BackendStates states, RateLimiter limiter, Clock clock) {
+        this(routing, states, limiter, clock, true);
+    }
+
+    /** With {@code indexed} false, every rule is evaluated in turn: the reference the index is tested against. */
+    Router(Routing routing, BackendStates states, RateLimiter limiter, Clock clock, boolean indexed) {
         this.routing = routing;
         this.states = states;
         this.limiter = limiter;
         this.clock = clock;
         Binder binder = new Binder(routing.namedAcls, states);
-        this.main = new Compiled(routing.main, binder);
+        this.main = new Compiled(routing.main, binder, indexed);
         Map<String, Compiled> exact = new HashMap<>();
-        routing.exactHosts.forEach((h, t) -> exact.put(h, new Compiled(t, binder)));
+        routing.exactHosts.forEach((h, t) -> exact.put(h, new Compiled(t, binder, indexed)));
         this.exactHosts = exact;
         this.wildcardHosts = new Compiled[routing.wildcardHosts.size()];
         this.wildcardSuffixes = new String[wildcardHosts.length];
+        boolean scratch = main.index.needsScratch();
         for (int i = 0; i < wildcardHosts.length; i++) {
             Routing.Table t = routing.wildcardHosts.get(i);
-            wildcardHosts[i] = new Compiled(t, binder);
+            wildcardHosts[i] = new Compiled(t, binder, indexed);
             wildcardSuffixes[i] = t.pattern.substring(1);
+            scratch |= wildcardHosts[i].index.needsScratch();
         }
+        for (Compiled c : exact.values()) {
+            scratch |= c.index.needsScratch();
+        }
+        this.needsScratch = scratch;
         this.hasHosts = !exact.isEmpty() || wildcardHosts.length > 0;
         this.noRoute = new Decision.Deny(503, "Service Unavailable\n", NONE,
                 new MatchedRule(Routing.FRONTEND_TABLE, -1, null, "no rule matched and no default backend"));
@@ -73,12 +89,25 @@ public final class Router {
 
     /** Decides what to do with one request or connection. */
     public Decision route(RequestView request) {
+        if (!needsScratch) {
+            return route(request, null);
+        }
+        RuleIndex.Scratch scratch = RuleIndex.acquire();
+        try {
+            return route(request, scratch);
+        } finally {
+            RuleIndex.release(scratch);
+        }
+    }
+
+    private Decision route(RequestView request, RuleIndex.Scratch scratch) {
         Compiled vhost = hasHosts && request.isHttp() ? hostTable(request.host()) : null;
         Edits edits = null;
         for (Compiled t = vhost != null ? vhost : main; t != null; t = t == main ? null : main) {
             AclNode[] acls = t.acls;
             Action[] actions = t.actions;
-            for (int i = 0; i < acls.length; i++) {
+            RuleIndex index = t.index;
+            for (int i = index.first(request, scratch); i >= 0; i = index.next(i, request, scratch)) {
                 if (!acls[i].matches(request)) {
                     continue;
                 }
@@ -160,8 +189,9 @@ public final class Router {
         final MatchedRule defaultBackupMatched;
         final Decision.Forward defaultForward;
         final Decision.Forward defaultBackupForward;
+        final RuleIndex index;
 
-        Compiled(Routing.Table table, Binder binder) {
+        Compiled(Routing.Table table, Binder binder, boolean indexed) {
             int n = table.rules.size();
             acls = new AclNode[n];
             actions = new Action[n];
@@ -197,6 +227,7 @@ public final class Router {
                         break;
                 }
             }
+            index = indexed ? RuleIndex.build(acls) : RuleIndex.linear(n);
             defaultBackend = table.defaultBackend;
             defaultBackup = table.defaultBackup;
             if (defaultBackend != null) {

@@ -172,6 +172,23 @@ public final class AclNodes {
             this.ignoreCase = ignoreCase && field == Field.PATH;
         }
 
+        Field field() {
+            return field;
+        }
+
+        Kind kind() {
+            return kind;
+        }
+
+        /** The values as compared (host values lower-cased, wildcards without their {@code *}); not a copy. */
+        String[] compared() {
+            return values;
+        }
+
+        boolean ignoreCase() {
+            return ignoreCase;
+        }
+
         @Override
         public boolean matches(RequestView view) {
             String s = field.read(view);
@@ -213,6 +230,20 @@ public final class AclNodes {
             this.pattern = compile(header == null ? "pathRegex" : "headerRegex(" + header + ")", regex, ignoreCase);
             this.prefix = literalPrefix(regex);
             this.ignoreCase = ignoreCase;
+        }
+
+        /** The header read, lower-case, or {@code null} for a path regex. */
+        String headerName() {
+            return header;
+        }
+
+        /** The literal text every match of the path regex starts with, or {@code null}. */
+        String prefix() {
+            return prefix;
+        }
+
+        boolean ignoreCase() {
+            return ignoreCase;
         }
 
         @Override
@@ -260,6 +291,25 @@ public final class AclNodes {
             this.kind = kind;
             this.values = kind == null ? null : values("hdr" + kind.suffix + "(" + name + ")", values);
             this.ignoreCase = ignoreCase;
+        }
+
+        /** The header name, lower-case. */
+        String name() {
+            return name;
+        }
+
+        /** How values compare, or {@code null} for presence only. */
+        Kind kind() {
+            return kind;
+        }
+
+        /** The values compared with; not a copy. */
+        String[] compared() {
+            return values;
+        }
+
+        boolean ignoreCase() {
+            return ignoreCase;
         }
 
         @Override
@@ -351,6 +401,11 @@ public final class AclNodes {
         /** Matches any of these methods exactly. */
         public Method(String[] methods) {
             this.methods = values("method", methods);
+        }
+
+        /** The methods; not a copy. */
+        String[] methods() {
+            return methods;
         }
 
         @Override
@@ -683,6 +738,16 @@ public final class AclNodes {
             }
         }
 
+        /** Whether this is an {@code and}. */
+        boolean all() {
+            return all;
+        }
+
+        /** The parts, in evaluation order; not a copy. */
+        AclNode[] parts() {
+            return parts;
+        }
+
         @Override
         public boolean matches(RequestView view) {
             for (AclNode a : parts) {
@@ -731,6 +796,11 @@ public final class AclNodes {
             this.acl = AclNode.node(Objects.requireNonNull(acl, "not"));
         }
 
+        /** The negated ACL. */
+        AclNode acl() {
+            return acl;
+        }
+
         @Override
         public boolean matches(RequestView view) {
             return !acl.matches(view);
@@ -761,6 +831,11 @@ public final class AclNodes {
         public Described(String description, Acl acl) {
             this.description = name("describe description", description);
             this.acl = Objects.requireNonNull(acl, "acl");
+        }
+
+        /** The described ACL: a built-in node or a user's lambda. */
+        Acl acl() {
+            return acl;
         }
 
         @Override
@@ -802,6 +877,11 @@ public final class AclNodes {
         /** The name referred to. */
         public String name() {
             return name;
+        }
+
+        /** The ACL referred to, or {@code null} while unresolved. */
+        AclNode target() {
+            return target;
         }
 
         @Override
