@@ -41,7 +41,8 @@ import java.util.Map;
  *
  * <p><b>Per request.</b> Rules sharing a guard family (all path-prefix guards, say) are decided
  * together, lazily, when the walk reaches the family's first rule: one walk of a character trie
- * for the path or host, one header lookup per header name, one hash lookup for the method. The
+ * for the path or host, one header lookup per header name, one hash lookup for the method. A
+ * family of a single rule is not kept: deciding it would cost what evaluating the rule does. The
  * candidates are bits in a per-thread {@link Scratch}; nothing is allocated.
  */
 public final class RuleIndex {
@@ -93,11 +94,21 @@ public final class RuleIndex {
     /** Indexes the bound conditions of one table's rules, in order. */
     public static RuleIndex build(AclNode[] conditions) {
         int n = conditions.length;
+        Guard[] guards = new Guard[n];
+        Map<String, Integer> counts = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            Guard g = pure(conditions[i]) ? guard(conditions[i]) : null;
+            guards[i] = g;
+            if (g != null && g != Guard.NEVER) {
+                counts.merge(g.family, 1, Integer::sum);
+            }
+        }
         Map<String, Builder> builders = new LinkedHashMap<>();
         int[] familyOf = new int[n];
         for (int i = 0; i < n; i++) {
-            Guard g = pure(conditions[i]) ? guard(conditions[i]) : null;
-            if (g == null) {
+            Guard g = guards[i];
+            if (g == null || g != Guard.NEVER && counts.get(g.family) == 1) {
+                // Deciding a family of one rule costs what evaluating the rule does.
                 familyOf[i] = ALWAYS;
             } else if (g == Guard.NEVER) {
                 familyOf[i] = NEVER;

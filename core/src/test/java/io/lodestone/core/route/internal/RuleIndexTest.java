@@ -43,14 +43,20 @@ class RuleIndexTest {
                 Acl.pathEnds(".css"),             // 4
                 Acl.method("POST"),               // 5
                 Acl.path("/a/b.css"),             // 6
-                Acl.header("X-Tenant", "t1"),     // 7
-                Acl.hostWildcard("*.example.com") // 8
+                Acl.header("X-Flag", "t1"),       // 7
+                Acl.hostWildcard("*.example.com"), // 8
+                Acl.hostBegins("x."),             // 9
+                Acl.pathEnds(".js"),              // 10
+                Acl.method("PUT"),                // 11
+                Acl.hostEnds(".org"),             // 12
+                Acl.header("X-Other", "1")        // 13: alone in its family, so always evaluated
         );
-        assertThat(candidates(index, TestRequest.get("/a/b.css").host("y.example.com").header("X-Tenant", "t2")))
-                .containsExactly(0, 3, 4, 6, 8);
-        assertThat(candidates(index, TestRequest.post("/z").host("x.example.com").header("x-flag", "").header("X-Tenant", "t1")))
-                .containsExactly(1, 2, 3, 5, 7, 8);
-        assertThat(candidates(index, TestRequest.connection())).containsExactly(3);
+        assertThat(index.familyOf(13)).isEqualTo(-1);
+        assertThat(candidates(index, TestRequest.get("/a/b.css").host("y.example.com").header("X-Flag", "t2")))
+                .containsExactly(0, 2, 3, 4, 6, 8, 13);
+        assertThat(candidates(index, TestRequest.post("/z").host("x.example.com").header("x-flag", "t1")))
+                .containsExactly(1, 2, 3, 5, 7, 8, 9, 13);
+        assertThat(candidates(index, TestRequest.connection())).containsExactly(3, 13);
     }
 
     @Test
@@ -76,14 +82,16 @@ class RuleIndexTest {
     void anOrOfOneFamilyIsTheUnionOfItsGuards() {
         RuleIndex index = index(
                 Acl.or(Acl.path("/admin"), Acl.pathBegins("/admin/")),
+                Acl.pathBegins("/other"),
                 Acl.or(Acl.never(), Acl.host("a.example")),
+                Acl.host("b.example"),
                 Acl.never(),
                 Acl.and(Acl.always(), Acl.never()));
-        assertThat(index.familyOf(2)).isEqualTo(-2);
-        assertThat(index.familyOf(3)).isEqualTo(-2);
+        assertThat(index.familyOf(4)).isEqualTo(-2);
+        assertThat(index.familyOf(5)).isEqualTo(-2);
         assertThat(candidates(index, TestRequest.get("/admin"))).containsExactly(0);
         assertThat(candidates(index, TestRequest.get("/admin/x"))).containsExactly(0);
-        assertThat(candidates(index, TestRequest.get("/administrator").host("a.example"))).containsExactly(1);
+        assertThat(candidates(index, TestRequest.get("/administrator").host("a.example"))).containsExactly(2);
     }
 
     @Test
@@ -102,7 +110,8 @@ class RuleIndexTest {
                 Acl.pathBeginsIgnoreCase("/key"),
                 Acl.pathIgnoreCase("/STRASSE"),
                 Acl.pathEndsIgnoreCase(".CSS"),
-                Acl.pathRegexIgnoreCase("^/Static/[0-9]+"));
+                Acl.pathRegexIgnoreCase("^/Static/[0-9]+"),
+                Acl.pathEndsIgnoreCase(".JS"));
         // The Kelvin sign folds to k, the long s to s: String.regionMatches(true, ...) agrees.
         assertThat(candidates(index, TestRequest.get("/\u212Aey/x"))).containsExactly(0);
         assertThat(candidates(index, TestRequest.get("/KEY"))).containsExactly(0);
@@ -115,7 +124,7 @@ class RuleIndexTest {
 
     @Test
     void pathGuardsReadTheNormalisedPath() {
-        RuleIndex index = index(Acl.pathBegins("/admin"));
+        RuleIndex index = index(Acl.pathBegins("/admin"), Acl.pathBegins("/other"));
         assertThat(candidates(index, TestRequest.get("//%61dmin;x=1/../admin/x"))).containsExactly(0);
         assertThat(candidates(index, TestRequest.get("/ADMIN"))).isEmpty();
     }
