@@ -33,12 +33,13 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
  * {@code Router.route()} over a 100-rule table mixing path, host and header ACLs (and a few regex
  * ones). {@code prebuilt} routes a ready {@link TestRequest}; {@code freshView} builds an engine-style
  * view per request, so it also pays for splitting the target, normalising the path and parsing
- * the Host header. {@code where} picks the request: matched by rule 2, by rule ~50, or by none
- * (all 100 conditions evaluated, then the default backend).
+ * the Host header. {@code where} picks the request: matched by rule 2, by rule 47, or by none
+ * (no rule matches, then the default backend).
  *
  * <p>Run: {@code mvn -q -B -o test-compile -pl core} then
- * {@code java -cp core/target/test-classes:core/target/classes:$(cat cp.txt) io.lodestone.core.route.bench.RouterBenchmark}
- * (see the README's Routing section). It is not a unit test: surefire does not pick it up.
+ * {@code java -cp core/target/test-classes:core/target/classes:$(cat cp.txt) org.openjdk.jmh.Main RouterBenchmark
+ * -bm sample -wi 5 -w 1 -i 10 -r 1 -f 1 -prof gc} (see the README's Routing section, Cost). It is
+ * not a unit test: surefire does not pick it up.
  */
 @State(Scope.Thread)
 @BenchmarkMode({Mode.AverageTime, Mode.SampleTime})
