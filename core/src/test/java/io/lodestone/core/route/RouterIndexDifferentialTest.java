@@ -2,6 +2,11 @@ package io.lodestone.core.route;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lodestone.core.Clock;
+import io.lodestone.core.limit.RateLimit;
+import io.lodestone.core.limit.RateLimiters;
+import io.lodestone.core.testing.ManualClock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -9,10 +14,11 @@ import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
- * The indexed router against the linear one ({@code new Router(routing, states, false)}): random
- * rule tables over a small vocabulary, so that conditions often match, routed with random
- * requests. Both must give equal decisions (rule, backend, edits), make the same random draws and
- * call the same custom ACLs in the same order.
+ * The indexed router against the linear one ({@code new Router(..., false)}): random rule tables
+ * over a small vocabulary, so that conditions often match, routed with random requests. Both must
+ * give equal decisions (rule, backend, edits, 429s of rate-limiting rules, each router counting in
+ * its own buckets on its own manual clock), make the same random draws and call the same custom
+ * ACLs in the same order.
  */
 class RouterIndexDifferentialTest {
 
@@ -40,14 +46,20 @@ class RouterIndexDifferentialTest {
         int tables = 400;
         int requestsPerTable = 60;
         int matchedByRule = 0;
+        int limited = 0;
         for (int t = 0; t < tables; t++) {
             Routing routing = routing(rnd);
             BackendStates states = b -> b.equals("b0") ? 0 : b.equals("b1") ? 1 : 3;
-            Router indexed = routing.router(states);
-            Router linear = new Router(routing, states, false);
+            ManualClock indexedClock = new ManualClock();
+            ManualClock linearClock = new ManualClock();
+            Router indexed = routing.router(states, RateLimiters.inMemory(indexedClock), indexedClock);
+            Router linear = new Router(routing, states, RateLimiters.inMemory(linearClock), linearClock, false);
             for (int q = 0; q < requestsPerTable; q++) {
                 Supplier<TestRequest> request = request(rnd);
                 long seed = rnd.nextLong();
+                Duration later = Duration.ofMillis(rnd.nextInt(300));
+                indexedClock.advance(later);
+                linearClock.advance(later);
                 SplittableRandom linearDraws = new SplittableRandom(seed);
                 SplittableRandom indexedDraws = new SplittableRandom(seed);
 
@@ -64,10 +76,14 @@ class RouterIndexDifferentialTest {
                 if (expected.matched().index() >= 0) {
                     matchedByRule++;
                 }
+                if (expected instanceof Decision.Deny deny && deny.status() == 429) {
+                    limited++;
+                }
             }
         }
         // The vocabulary is small enough that rules match often, not just the defaults.
         assertThat(matchedByRule).isGreaterThan(tables * requestsPerTable / 4);
+        assertThat(limited).as("requests denied by a rate-limiting rule").isGreaterThan(100);
     }
 
     @Test
@@ -81,7 +97,7 @@ class RouterIndexDifferentialTest {
             }
             Routing routing = b.defaultBackend("b3").build();
             Router indexed = routing.router(BackendStates.allUp());
-            Router linear = new Router(routing, BackendStates.allUp(), false);
+            Router linear = new Router(routing, BackendStates.allUp(), null, Clock.system(), false);
             for (int q = 0; q < 200; q++) {
                 Supplier<TestRequest> request = request(rnd);
                 TestRequest lr = request.get();
@@ -127,7 +143,7 @@ class RouterIndexDifferentialTest {
         if (rnd.nextInt(3) == 0) {
             r = r.name("r" + rnd.nextInt(100));
         }
-        switch (rnd.nextInt(12)) {
+        switch (rnd.nextInt(14)) {
             case 0: return r.deny(403);
             case 1: return r.setRequestHeader("X-Edit", "v" + rnd.nextInt(5));
             case 2: return r.addResponseHeader("X-Resp", "v" + rnd.nextInt(5));
@@ -136,6 +152,8 @@ class RouterIndexDifferentialTest {
             case 5: return r.respond(200, "hi");
             case 6: return r.setHost("internal");
             case 7: return r.use(pick(rnd, BACKENDS), "b2");
+            case 8: return r.rateLimit(RateLimit.perSecond(4).burst(2));
+            case 9: return r.rateLimit(RateLimit.perSecond(2).byHeader("X-A"));
             default: return r.use(pick(rnd, BACKENDS));
         }
     }
