@@ -68,6 +68,8 @@ cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$pid" 2>/dev/null
   done
+  # the scratch directory (key, configs, logs) goes unless the results were written inside it
+  [[ $OUT == "$RUN"/* ]] || rm -rf -- "$RUN"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
