@@ -44,6 +44,8 @@ public final class Backend {
     private final int stickMaxEntries;
     private final Duration queueTimeout;
     private final StickyCookie cookie;
+    private final BackendTls tls;
+    private final BackendProtocol protocol;
 
     private Backend(Builder b) {
         this.name = b.name;
@@ -60,6 +62,8 @@ public final class Backend {
         this.stickMaxEntries = b.stickMaxEntries;
         this.queueTimeout = b.queueTimeout;
         this.cookie = b.cookie;
+        this.tls = b.tls;
+        this.protocol = b.protocol;
     }
 
     /** Returns a builder for a backend with this name. */
@@ -144,6 +148,16 @@ public final class Backend {
         return cookie;
     }
 
+    /** The TLS spoken to the servers (re-encryption), or {@code null} for plain TCP. */
+    public BackendTls tls() {
+        return tls;
+    }
+
+    /** The HTTP version the L7 engine speaks to the servers; {@link BackendProtocol#HTTP_1_1} by default. */
+    public BackendProtocol protocol() {
+        return protocol;
+    }
+
     /** The most source addresses the stick table remembers (0 when there is no stick table). */
     public int stickOnSourceMaxEntries() {
         return stickMaxEntries;
@@ -180,6 +194,8 @@ public final class Backend {
         private Duration queueTimeout = Duration.ZERO;
         private StickyCookie cookie;
         private int stickMaxEntries;
+        private BackendTls tls;
+        private BackendProtocol protocol = BackendProtocol.HTTP_1_1;
 
         Builder(String name) {
             this.name = Names.check("backend name", name);
@@ -327,6 +343,38 @@ public final class Backend {
             return this;
         }
 
+        /**
+         * Speaks TLS to the servers (re-encryption, HAProxy's {@code server ... ssl verify required
+         * ca-file ...}): each new server connection, at L4 and L7 and for the HTTP health check,
+         * starts with a handshake that verifies the server's certificate and host name; a failed
+         * handshake counts as a failed connection (the next server is tried, then 502 at L7).
+         *
+         * <pre>{@code
+         * Backend.named("api").server("a1", "api-1.internal:8443")
+         *     .tls(ClientTls.builder().trust(Path.of("internal-ca.pem")).build())
+         * }</pre>
+         */
+        public Builder tls(BackendTls tls) {
+            this.tls = Objects.requireNonNull(tls, "backend " + name + " tls");
+            return this;
+        }
+
+        /**
+         * The HTTP version spoken to the servers (default {@link BackendProtocol#HTTP_1_1}).
+         * {@link BackendProtocol#H2} needs {@link #tls(BackendTls)} offering ALPN {@code h2};
+         * {@link BackendProtocol#H2C} is cleartext HTTP/2 with prior knowledge. With HTTP/2, the
+         * requests of many clients share few server connections (per event loop and server), within
+         * the server's limit of concurrent streams, and trailers pass both ways (gRPC).
+         *
+         * <pre>{@code
+         * Backend.named("grpc").server("g1", "10.0.0.5:50051").protocol(BackendProtocol.H2C)
+         * }</pre>
+         */
+        public Builder protocol(BackendProtocol protocol) {
+            this.protocol = Objects.requireNonNull(protocol, "backend " + name + " protocol");
+            return this;
+        }
+
         private Duration positive(String field, Duration d) {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException("backend " + name + " " + field + ": " + d + " (expected: > 0)");
@@ -337,8 +385,9 @@ public final class Backend {
         /**
          * Returns the immutable backend.
          *
-         * @throws IllegalArgumentException when the backend has no server, two servers share a name, or
-         *     the health check names a server the backend does not have
+         * @throws IllegalArgumentException when the backend has no server, two servers share a name,
+         *     the health check names a server the backend does not have, or the protocol does not
+         *     fit the TLS setting
          */
         public Backend build() {
             if (servers.isEmpty()) {
@@ -356,6 +405,14 @@ public final class Backend {
                         throw new IllegalArgumentException("backend " + name + " health check address server: " + server + " (no such server)");
                     }
                 }
+            }
+            if (protocol == BackendProtocol.H2 && (tls == null || !tls.applicationProtocols().contains("h2"))) {
+                throw new IllegalArgumentException("backend " + name + " protocol: H2 with tls ALPN "
+                        + (tls == null ? "none (no tls)" : tls.applicationProtocols().toString())
+                        + " (expected: tls offering ALPN h2, or protocol H2C)");
+            }
+            if (protocol == BackendProtocol.H2C && tls != null) {
+                throw new IllegalArgumentException("backend " + name + " protocol: H2C with tls (expected: H2 over tls, or H2C without tls)");
             }
             return new Backend(this);
         }

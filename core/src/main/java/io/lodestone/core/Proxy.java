@@ -186,7 +186,7 @@ public final class Proxy implements AutoCloseable {
             }
             scheduler.attach(new EventLoopScheduler(io.next()));
             EventLoopGroup checkGroup = io;
-            control.startHealthChecks(check -> HealthCheckers.create(check, checkGroup, transport));
+            control.startHealthChecks((check, b) -> HealthCheckers.create(check, b.tls(), checkGroup, transport));
             if (log.isInfoEnabled()) {
                 log.info("lodestone started ({} transport): {}", transport.name().toLowerCase(), describeListeners());
             }

@@ -1,5 +1,6 @@
 package io.lodestone.tls;
 
+import io.lodestone.core.BackendTls;
 import io.lodestone.tls.internal.KeyMaterial;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslContext;
@@ -24,13 +25,15 @@ import javax.net.ssl.SSLException;
  *     .clientCertificate(TlsCertificate.pem(Path.of("proxy.crt"), Path.of("proxy.key")))
  *     .build();
  *
- * backendChannel.pipeline().addFirst("tls", tls.newHandler(backendChannel.alloc(), "api.internal", 8443));
+ * Backend api = Backend.named("api").server("a1", "api.internal:8443").tls(tls).build();
  * }</pre>
+ *
+ * <p>It is the {@link BackendTls} of {@link io.lodestone.core.Backend.Builder#tls(BackendTls)}.
  *
  * <p>Defaults: TLS 1.3 and 1.2, modern cipher suites, host name verification on, SNI from the host
  * passed to {@link #newHandler}, {@link TlsProvider#AUTO}, no client certificate, no ALPN.
  */
-public final class ClientTls {
+public final class ClientTls implements BackendTls {
 
     private final TlsOptions options;
     private final Trust trust;
@@ -64,6 +67,7 @@ public final class ClientTls {
      * the name the certificate must carry and the SNI sent (unless {@link Builder#serverName} overrides
      * both); an IP literal is checked against the certificate's IP addresses and sends no SNI.
      */
+    @Override
     public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
         Objects.requireNonNull(alloc, "alloc");
         String peer = serverName != null ? serverName : Objects.requireNonNull(host, "host");
@@ -78,6 +82,7 @@ public final class ClientTls {
     }
 
     /** The ALPN protocols offered, in preference order; empty when ALPN is off. */
+    @Override
     public List<String> applicationProtocols() {
         return options.alpn;
     }

@@ -6,7 +6,8 @@ package io.lodestone.core.internal;
  * <p>L4 client channel: {@link #TLS} (TLS termination, when the frontend has it) or
  * {@link #CLIENT_HELLO} (TLS passthrough: reads the ClientHello, removes itself and passes the bytes
  * on untouched) → {@link #RELAY} (which also runs the pair's idle timer).
- * <br>L4 server channel: {@link #PROXY_PROTOCOL} (removed once the header is written) → {@link #RELAY}.
+ * <br>L4 server channel: {@link #BACKEND_TLS} (backends with TLS; added once connected) →
+ * {@link #PROXY_PROTOCOL} (removed once the header is written) → {@link #RELAY}.
  *
  * <p>L7 client channel: {@link #TLS} (on TLS frontends; first, so every later handler sees
  * plaintext) → {@link #PROTOCOL} (when the frontend speaks HTTP/2: ALPN or the h2c preface
@@ -19,9 +20,14 @@ package io.lodestone.core.internal;
  * (frontends with compression: sees each request's Accept-Encoding, compresses the responses) → {@link #HTTP_PROXY}.
  * <br>L7 HTTP/2 stream channel: {@link #HTTP_TIMEOUT} → {@link #HTTP2_STREAM_CODEC} →
  * {@link #HTTP2_REQUESTS} → request validation handlers → {@link #HSTS} → {@link #COMPRESSION} → {@link #HTTP_PROXY}.
- * <br>L7 server channel: {@link #HTTP_ENCODER} (request encoder) → {@link #HTTP_DECODER} (response
+ * <br>L7 server channel: {@link #BACKEND_TLS} (backends with TLS; added once connected, first, kept by
+ * WebSocket tunnels) → {@link #HTTP_ENCODER} (request encoder) → {@link #HTTP_DECODER} (response
  * decoder) → response validation handlers → {@link #HTTP_BACKEND} (which also keeps the backend's
  * server timeout).
+ * <br>L7 HTTP/2 server connection (backends speaking h2 or h2c): {@link #BACKEND_TLS} →
+ * {@link #HTTP2_CODEC} → {@link #HTTP2_MULTIPLEX} → {@link #HTTP2_BACKEND} (the connection's state in
+ * its pool: GOAWAY, streams in use); each request is a stream channel: {@link #HTTP2_STREAM_CODEC} →
+ * {@link #HTTP2_RESPONSES} → {@link #HTTP_BACKEND}.
  * <br>L7 WebSocket tunnel, after the server's 101: every HTTP handler is removed from both channels;
  * client channel {@link #IDLE} (tunnel timeout) → {@link #RELAY}; server channel {@link #RELAY}.
  *
@@ -57,6 +63,12 @@ public final class PipelineNames {
     public static final String HTTP2_STREAM_CODEC = "lodestone.http2-stream-codec";
     /** L7: shapes an HTTP/2 stream's requests like the HTTP/1.1 decoder's (no extension headers, head then body). */
     public static final String HTTP2_REQUESTS = "lodestone.http2-requests";
+    /** The TLS handler of a server connection (backend TLS, re-encryption). Always first in the pipeline. */
+    public static final String BACKEND_TLS = "lodestone.backend-tls";
+    /** L7: the state of an HTTP/2 server connection in its pool (streams in use, GOAWAY received). */
+    public static final String HTTP2_BACKEND = "lodestone.http2-backend";
+    /** L7: shapes an HTTP/2 server stream's responses like the HTTP/1.1 decoder's (no extension headers, head then body). */
+    public static final String HTTP2_RESPONSES = "lodestone.http2-responses";
     /** L7: adds {@code Strict-Transport-Security} to the responses of a TLS frontend. */
     public static final String HSTS = "lodestone.hsts";
     /** L7: compresses responses (gzip, deflate, brotli) for clients that accept it. */

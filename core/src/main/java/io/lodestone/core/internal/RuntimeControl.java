@@ -1,5 +1,6 @@
 package io.lodestone.core.internal;
 
+import io.lodestone.core.Backend;
 import io.lodestone.core.ProxyControl;
 import io.lodestone.core.RollingUpdate;
 import io.lodestone.core.Server;
@@ -15,6 +16,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
@@ -25,7 +27,7 @@ import java.util.function.Function;
 public final class RuntimeControl implements ProxyControl {
 
     private volatile Map<String, BackendRuntime> runtimes;
-    private volatile Function<HealthCheck, HealthChecker> checkers;
+    private volatile BiFunction<HealthCheck, Backend, HealthChecker> checkers;
     private final Random random = new Random();
     private final Scheduler scheduler;
     private final ServerEvents events;
@@ -38,6 +40,11 @@ public final class RuntimeControl implements ProxyControl {
 
     /** Starts the health checks of every backend that has one, with the checkers {@code checkers} makes. */
     public void startHealthChecks(Function<HealthCheck, HealthChecker> checkers) {
+        startHealthChecks((check, backend) -> checkers.apply(check));
+    }
+
+    /** Starts the health checks with checkers made from each backend's check and configuration. */
+    public void startHealthChecks(BiFunction<HealthCheck, Backend, HealthChecker> checkers) {
         this.checkers = checkers;
         for (BackendRuntime b : runtimes.values()) {
             restartHealthCheck(b);
@@ -50,11 +57,11 @@ public final class RuntimeControl implements ProxyControl {
      * servers' health forced up, since nothing would ever mark them up again.
      */
     public void restartHealthCheck(BackendRuntime b) {
-        Function<HealthCheck, HealthChecker> c = checkers;
+        BiFunction<HealthCheck, Backend, HealthChecker> c = checkers;
         HealthCheck check = b.config().healthCheck();
         if (check != null) {
             if (c != null) {
-                b.watcher(new HealthMonitor(b, c.apply(check), random));
+                b.watcher(new HealthMonitor(b, c.apply(check, b.config()), random));
             }
             return;
         }

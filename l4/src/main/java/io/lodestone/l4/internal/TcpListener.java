@@ -2,6 +2,7 @@ package io.lodestone.l4.internal;
 
 import io.lodestone.core.Clock;
 import io.lodestone.core.Frontend;
+import io.lodestone.core.internal.BackendHandshake;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
@@ -264,10 +265,14 @@ public final class TcpListener implements Listener {
     /**
      * Opens a connection to {@code address} on {@code loop} within {@code backend}'s connect
      * timeout: a channel made and registered directly (no per-connection bootstrap, no resolver) for
-     * an IP address, through a bootstrap that resolves the name otherwise. The caller closes the
-     * channel when the returned future fails.
+     * an IP address, through a bootstrap that resolves the name otherwise; for a backend with TLS,
+     * the future completes once the handshake has. The caller closes the channel when it fails.
      */
     ChannelFuture connect(EventLoop loop, InetSocketAddress address, BackendRuntime backend) {
+        return BackendHandshake.after(connectTcp(loop, address, backend), backend.config().tls(), address);
+    }
+
+    private ChannelFuture connectTcp(EventLoop loop, InetSocketAddress address, BackendRuntime backend) {
         int connectTimeoutMillis = connectTimeoutMillis(backend);
         if (address.isUnresolved()) {
             Bootstrap b = resolvingBootstrap.clone(loop);

@@ -4,6 +4,10 @@ import io.lodestone.core.internal.ServerRuntime;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2ResetFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -11,8 +15,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The last handler of a server connection: passes what the server sends to the client connection
- * whose exchange holds it, and tells that exchange when the server times out, closes or its
+ * The last handler of a server connection (or of one stream of an HTTP/2 server connection): passes
+ * what the server sends to the client connection whose exchange holds it, and tells that exchange when the server times out, closes or its
  * writability changes. Between exchanges the connection waits in its {@link BackendPool}.
  *
  * <p>It also keeps the backend's server timeout: while an exchange holds the connection, a server
@@ -27,6 +31,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     final Channel channel;
     final ServerRuntime server;
     final BackendPool pool;
+    /** The HTTP/1.1 response decoder; {@code null} on an HTTP/2 stream. */
     final Codecs.ResponseDecoder decoder;
     /** The client connection's proxy handler whose request this connection carries, or null. */
     HttpProxyHandler exchange;
@@ -39,6 +44,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     boolean pooled;
     /** Whether the connection carried an exchange before the current one. */
     boolean reused;
+    /** For a stream of an HTTP/2 connection: that connection; {@code null} for an HTTP/1.1 connection. */
+    Http2ServerConnection http2;
+    /** Whether the server refused the stream unprocessed (RST_STREAM REFUSED_STREAM, or above its GOAWAY's last stream). */
+    boolean refused;
     long idleSince;
     private final long timeoutNanos;
     /** When the server last read or was sent something during an exchange ({@link System#nanoTime()}). */
@@ -98,6 +107,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof Http2ResetFrame reset) {
+            // the stream closes right after; the exchange learns of it then
+            refused |= reset.errorCode() == Http2Error.REFUSED_STREAM.code();
+            return;
+        }
         HttpProxyHandler x = exchange;
         if (x != null) {
             flushTo = x;
@@ -130,10 +144,24 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     }
 
     @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof Http2GoAwayFrame goAway) {
+            // this stream is above the last one the server will process
+            refused = true;
+            goAway.release();
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelTimer();
         if (pooled) {
             pool.remove(this);
+        }
+        if (http2 != null && !refused) {
+            refused = http2.refused((Http2StreamChannel) ctx.channel());
         }
         HttpProxyHandler x = exchange;
         if (x != null) {

@@ -1,6 +1,9 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.BackendProtocol;
+import io.lodestone.core.BackendTls;
 import io.lodestone.core.Clock;
+import io.lodestone.core.internal.BackendHandshake;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.ServerMetrics;
@@ -12,7 +15,13 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import javax.net.ssl.SSLException;
+import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -20,7 +29,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The idle keep-alive server connections of one event loop, per server. Used only from its event
+ * The server connections of one event loop, per server: idle HTTP/1.1 keep-alive connections, and
+ * the shared HTTP/2 connections of backends that speak h2 or h2c (each request a stream of one of
+ * them; a new connection is opened only when every open one is at the server's stream limit or
+ * has received GOAWAY). Used only from its event
  * loop, so it takes no lock. The most recently used connection is reused first; a sweep closes those
  * idle longer than the idle timeout; a connection whose server closed it leaves the pool at once.
  * It counts each new connection on its server's metrics: the connection, its connect time, or the
@@ -28,12 +40,17 @@ import java.util.concurrent.TimeUnit;
  */
 final class BackendPool {
 
+    /** The most HTTP/2 connections per server and event loop; beyond, streams wait for a free slot. */
+    static final int MAX_HTTP2_CONNECTIONS = 8;
+
     private final EventLoop loop;
     private final HttpListener listener;
     private final int maxIdle;
     private final long idleTimeoutNanos;
     private final Bootstrap bootstrap;
     private final IdentityHashMap<ServerRuntime, ArrayDeque<BackendConnection>> idle = new IdentityHashMap<>();
+    /** The HTTP/2 connections per server (backends speaking h2 or h2c) that may take new streams. */
+    private final IdentityHashMap<ServerRuntime, ArrayList<Http2ServerConnection>> http2 = new IdentityHashMap<>();
     private ScheduledFuture<?> sweeper;
     private boolean closed;
 
@@ -72,7 +89,10 @@ final class BackendPool {
         return null;
     }
 
-    /** Opens a new connection to the server; its pipeline is ready when the future completes. */
+    /**
+     * Opens a new connection to the server; its pipeline is ready (and, for a backend with TLS, its
+     * handshake done) when the future completes.
+     */
     ChannelFuture connect(ServerRuntime server) {
         long connectMillis = server.backend().config().connectTimeout().toMillis();
         Bootstrap b = bootstrap.clone()
@@ -85,7 +105,8 @@ final class BackendPool {
                 });
         Clock clock = listener.context().clock();
         long start = clock.nanoTime();
-        ChannelFuture f = b.connect(server.server().address());
+        InetSocketAddress address = server.server().address();
+        ChannelFuture f = BackendHandshake.after(b.connect(address), server.backend().config().tls(), address);
         listener.track(f.channel());
         f.addListener((ChannelFutureListener) done -> connectDone(done, server, clock.nanoTime() - start));
         return f;
@@ -105,6 +126,11 @@ final class BackendPool {
 
     /** Keeps a connection whose exchange ended cleanly for reuse, or closes it when the pool is full. */
     void release(BackendConnection c) {
+        if (c.http2 != null) {
+            // a stream carries one exchange; its connection stays with the other streams
+            c.channel.close();
+            return;
+        }
         if (closed || maxIdle == 0 || !c.channel.isActive()) {
             c.channel.close();
             return;
@@ -154,6 +180,102 @@ final class BackendPool {
         }
     }
 
+    /** Whether the server's backend speaks HTTP/2 (h2 or h2c): its requests are streams of shared connections. */
+    static boolean multiplexed(ServerRuntime server) {
+        return server.backend().config().protocol() != BackendProtocol.HTTP_1_1;
+    }
+
+    /**
+     * Opens a stream to the server for one request, on a connection of this loop that takes one
+     * more (the first found), else on a new connection; the stream's pipeline is ready when the
+     * future completes.
+     */
+    Future<Channel> openHttp2Stream(ServerRuntime server) {
+        Promise<Channel> p = loop.newPromise();
+        openHttp2Stream(server, p);
+        return p;
+    }
+
+    void openHttp2Stream(ServerRuntime server, Promise<Channel> stream) {
+        if (closed) {
+            stream.tryFailure(new IllegalStateException("the proxy is closing"));
+            return;
+        }
+        ArrayList<Http2ServerConnection> list = http2.get(server);
+        if (list == null) {
+            list = new ArrayList<>(2);
+            http2.put(server, list);
+        }
+        Http2ServerConnection least = null;
+        for (int i = 0; i < list.size(); i++) {
+            Http2ServerConnection c = list.get(i);
+            if (c.accepts()) {
+                c.open(stream);
+                return;
+            }
+            if (c.channel.isActive() && (least == null || c.inUse < least.inUse)) {
+                least = c;
+            }
+        }
+        if (least != null && list.size() >= MAX_HTTP2_CONNECTIONS) {
+            // every connection is at the server's limit: the stream waits in the codec until one ends
+            least.open(stream);
+            return;
+        }
+        connectHttp2(server, list).open(stream);
+    }
+
+    private Http2ServerConnection connectHttp2(ServerRuntime server, List<Http2ServerConnection> list) {
+        long connectMillis = server.backend().config().connectTimeout().toMillis();
+        Bootstrap b = bootstrap.clone()
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectMillis));
+        Clock clock = listener.context().clock();
+        long start = clock.nanoTime();
+        InetSocketAddress address = server.server().address();
+        ChannelFuture tcp = b.connect(address);
+        Channel ch = tcp.channel();
+        Http2ServerConnection c = new Http2ServerConnection(ch, server, this);
+        list.add(c);
+        listener.track(ch);
+        BackendTls tls = server.backend().config().tls();
+        BackendHandshake.after(tcp, tls, address).addListener((ChannelFutureListener) done -> {
+            connectDone(done, server, clock.nanoTime() - start);
+            if (!done.isSuccess()) {
+                http2Unusable(c);
+                c.failWaiting(done.cause());
+                return;
+            }
+            SslHandler ssl = BackendHandshake.handler(ch);
+            if (ssl != null && !ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
+                http2Unusable(c);
+                c.failWaiting(new SSLException("server " + server + " did not choose h2 by ALPN (chose: " + ssl.applicationProtocol() + ")"));
+                ch.close();
+                return;
+            }
+            HttpPipeline.initServerHttp2(ch, c);
+        });
+        return c;
+    }
+
+    /** A stream of an HTTP/2 connection closed: the connection may take another. */
+    void http2StreamClosed(Http2ServerConnection c) {
+        // nothing to do yet: the connection is found again by openHttp2Stream while it accepts
+    }
+
+    /** An HTTP/2 connection takes no new streams any more (GOAWAY, closed, failed): forget it. */
+    void http2Unusable(Http2ServerConnection c) {
+        ArrayList<Http2ServerConnection> list = http2.get(c.server);
+        if (list != null) {
+            list.remove(c);
+        }
+    }
+
+    /** The HTTP/2 connections to a server on this loop that take new streams (for tests and metrics). */
+    int http2Count(ServerRuntime server) {
+        ArrayList<Http2ServerConnection> list = http2.get(server);
+        return list == null ? 0 : list.size();
+    }
+
     /** Closes every idle connection and stops the sweep; later releases close at once. */
     void close() {
         if (!loop.inEventLoop()) {
@@ -171,6 +293,14 @@ final class BackendPool {
         }
         for (BackendConnection c : all) {
             c.pooled = false;
+            c.channel.close();
+        }
+        List<Http2ServerConnection> shared = new ArrayList<>();
+        for (ArrayList<Http2ServerConnection> list : http2.values()) {
+            shared.addAll(list);
+            list.clear();
+        }
+        for (Http2ServerConnection c : shared) {
             c.channel.close();
         }
     }

@@ -231,6 +231,46 @@ final class HttpPipeline {
     }
 
     /**
+     * Sets up an HTTP/2 server connection once it is up (and its TLS handshake chose h2): the
+     * client frame codec (no server push; new streams beyond the server's concurrent-stream limit
+     * wait in the codec until one ends), the multiplexer and the connection's pool state.
+     */
+    static void initServerHttp2(Channel ch, Http2ServerConnection connection) {
+        ChannelPipeline p = ch.pipeline();
+        p.addLast(PipelineNames.HTTP2_CODEC, Http2FrameCodecBuilder.forClient()
+                .initialSettings(Http2Settings.defaultSettings().pushEnabled(false).maxHeaderListSize(SERVER_MAX_HEADER_SIZE))
+                .encoderEnforceMaxConcurrentStreams(true)
+                .build());
+        p.addLast(PipelineNames.HTTP2_MULTIPLEX, new Http2MultiplexHandler(RefusePush.INSTANCE));
+        p.addLast(PipelineNames.HTTP2_BACKEND, connection);
+    }
+
+    /**
+     * One request to an HTTP/2 server: a stream channel with the HTTP/1-object codec, the response
+     * shaper and the same last handler as an HTTP/1.1 connection (which keeps the server timeout).
+     */
+    static void initServerStream(Channel ch, ServerRuntime server, BackendPool pool, Http2ServerConnection connection) {
+        ChannelPipeline p = ch.pipeline();
+        p.addLast(PipelineNames.HTTP2_STREAM_CODEC, new Http2StreamFrameToHttpObjectCodec(false));
+        p.addLast(PipelineNames.HTTP2_RESPONSES, Http2ResponseAdapter.INSTANCE);
+        // the server timeout is BackendConnection's own, per stream
+        BackendConnection c = new BackendConnection(ch, server, pool, null);
+        c.http2 = connection;
+        p.addLast(PipelineNames.HTTP_BACKEND, c);
+    }
+
+    /** Server push is off (SETTINGS_ENABLE_PUSH 0): a pushed stream is closed at once. */
+    @ChannelHandler.Sharable
+    private static final class RefusePush extends io.netty.channel.ChannelInboundHandlerAdapter {
+        static final RefusePush INSTANCE = new RefusePush();
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            ctx.channel().close();
+        }
+    }
+
+    /**
      * The slot for response checks beyond the strict decoder's ({@link StrictResponseDecoder} turns an
      * invalid response into a failed decoder result, which the proxy answers with 502).
      */
@@ -246,7 +286,7 @@ final class HttpPipeline {
         removeAllBut(p, PipelineNames.HTTP_PROXY);
     }
 
-    /** Strips every HTTP handler from a server channel before it becomes a tunnel, keeping its last handler. */
+    /** Strips every HTTP handler from a server channel before it becomes a tunnel, keeping its TLS and last handler. */
     static void stripServer(ChannelPipeline p) {
         removeAllBut(p, PipelineNames.HTTP_BACKEND);
     }
@@ -254,7 +294,7 @@ final class HttpPipeline {
     private static void removeAllBut(ChannelPipeline p, String keep) {
         // validators first, decoders before encoders: bytes a decoder held flow to the kept handler
         for (String name : p.names()) {
-            if (!name.equals(keep) && !isCodec(name) && p.get(name) != null && !name.startsWith("DefaultChannelPipeline")) {
+            if (!name.equals(keep) && !isCodec(name) && !name.equals(PipelineNames.BACKEND_TLS) && p.get(name) != null && !name.startsWith("DefaultChannelPipeline")) {
                 p.remove(name);
             }
         }

@@ -48,6 +48,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -785,19 +786,29 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         int id = exchangeId;
         connectStart = clock.nanoTime();
+        if (BackendPool.multiplexed(s)) {
+            // HTTP/2 to the server: the request is a new stream of a shared connection
+            Future<Channel> stream = pool.openHttp2Stream(s);
+            if (stream.isDone()) {
+                connected(stream.isSuccess(), stream.getNow(), stream.cause(), s, id);
+            } else {
+                stream.addListener(done -> connected(stream.isSuccess(), stream.getNow(), stream.cause(), s, id));
+            }
+            return;
+        }
         ChannelFuture f = pool.connect(s);
         if (f.isDone()) {
-            connected(f, s, id);
+            connected(f.isSuccess(), f.channel(), f.cause(), s, id);
         } else {
-            f.addListener((ChannelFutureListener) done -> connected(done, s, id));
+            f.addListener((ChannelFutureListener) done -> connected(done.isSuccess(), done.channel(), done.cause(), s, id));
         }
     }
 
-    private void connected(ChannelFuture f, ServerRuntime s, int id) {
-        if (f.isSuccess()) {
-            BackendConnection c = (BackendConnection) f.channel().pipeline().get(PipelineNames.HTTP_BACKEND);
-            if (c == null || !f.channel().isActive()) {
-                f.channel().close();
+    private void connected(boolean success, Channel ch, Throwable failure, ServerRuntime s, int id) {
+        if (success) {
+            BackendConnection c = (BackendConnection) ch.pipeline().get(PipelineNames.HTTP_BACKEND);
+            if (c == null || !ch.isActive()) {
+                ch.close();
                 if (request != null && id == exchangeId && server == s) {
                     connectFailed(s, new IllegalStateException("server connection closed"));
                 }
@@ -810,7 +821,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             connectNanos = clock.nanoTime() - connectStart;
             bind(c);
         } else if (request != null && id == exchangeId && server == s && !closing) {
-            connectFailed(s, f.cause());
+            connectFailed(s, failure);
         }
     }
 
@@ -860,7 +871,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void bind(BackendConnection c) {
         conn = c;
         c.bind(this);
-        c.decoder.head = head;
+        if (c.decoder != null) {
+            c.decoder.head = head;
+        } else {
+            // HTTP/2 servers (gRPC ones in particular) learn that the proxy passes trailers on
+            request.headers().set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
+        }
         anyResponse = false;
         interim = false;
         responseStarted = false;
@@ -868,7 +884,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         Channel ch = c.channel;
         sentNanos = clock.nanoTime();
         ch.write(request, ch.voidPromise());
-        if (retryable && requestComplete && pending == null) {
+        if (retryable && requestComplete && pending == null && !(request instanceof LastHttpContent)) {
             // a retry of a request without a body, whose end went to the failed connection
             ch.write(LastHttpContent.EMPTY_LAST_CONTENT, ch.voidPromise());
         }
@@ -1081,11 +1097,17 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     void serverClosed(BackendConnection c) {
         c.exchange = null;
         conn = null;
-        if (!anyResponse && retryable && requestComplete) {
+        if (!anyResponse && requestComplete && (retryable || c.refused && bodyless)) {
             // a reset before any response byte of an idempotent request without a body: try again,
-            // on a fresh connection to the same server when a reused one was stale, else elsewhere
+            // on a fresh connection to the same server when a reused one was stale, else elsewhere;
+            // an HTTP/2 stream the server refused unprocessed (GOAWAY, REFUSED_STREAM) is tried
+            // again on the same server whatever its method
             terminated(TerminationCause.SERVER_ABORT, TerminationPhase.HEADERS);
             releaseServer();
+            if (c.refused) {
+                retry(HttpResponseStatus.BAD_GATEWAY, c.server);
+                return;
+            }
             if (!c.reused) {
                 // a fresh connection closed on us; a stale pooled one is routine and not counted
                 c.server.metrics().error(ErrorKind.RESET);

@@ -1,5 +1,6 @@
 package io.lodestone.core.health.internal;
 
+import io.lodestone.core.BackendTls;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthChecker;
 import io.lodestone.core.internal.Transport;
@@ -13,10 +14,15 @@ public final class HealthCheckers {
 
     /** Returns the checker that runs {@code check}. */
     public static HealthChecker create(HealthCheck check, EventLoopGroup group, Transport transport) {
+        return create(check, null, group, transport);
+    }
+
+    /** Returns the checker that runs {@code check}; an HTTP check speaks {@code tls} when it is not null. */
+    public static HealthChecker create(HealthCheck check, BackendTls tls, EventLoopGroup group, Transport transport) {
         return switch (check.type()) {
             case CUSTOM -> check.checker();
             case TCP -> new TcpHealthChecker(group, transport);
-            case HTTP -> new HttpHealthChecker(group, transport, check);
+            case HTTP -> new HttpHealthChecker(group, transport, check, tls);
         };
     }
 }

@@ -4,10 +4,13 @@ import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.health.HealthCheckTarget;
 import io.lodestone.core.health.HealthChecker;
+import io.lodestone.core.BackendTls;
 import io.lodestone.core.internal.Addresses;
+import io.lodestone.core.internal.BackendHandshake;
 import io.lodestone.core.internal.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -21,7 +24,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Sends a minimal HTTP/1.1 request with {@code Connection: close} and judges the response by its
+ * Sends a minimal HTTP/1.1 request (over TLS, after the handshake, when the backend has TLS) with {@code Connection: close} and judges the response by its
  * status line (and, when configured, a substring of its body), parsed by {@link HttpResponseProbe}.
  * The whole probe, connect included, is bounded by the check timeout.
  */
@@ -30,11 +33,13 @@ final class HttpHealthChecker implements HealthChecker {
     private final EventLoopGroup group;
     private final Transport transport;
     private final HealthCheck check;
+    private final BackendTls tls;
 
-    HttpHealthChecker(EventLoopGroup group, Transport transport, HealthCheck check) {
+    HttpHealthChecker(EventLoopGroup group, Transport transport, HealthCheck check, BackendTls tls) {
         this.group = group;
         this.transport = transport;
         this.check = check;
+        this.tls = tls;
     }
 
     @Override
@@ -47,18 +52,28 @@ final class HttpHealthChecker implements HealthChecker {
                 + "Accept: */*\r\n"
                 + "Connection: close\r\n\r\n";
         Probe probe = new Probe(request, new HttpResponseProbe(check.minStatus(), check.maxStatus(), check.expectedBody()),
-                target.timeout().toNanos(), result);
-        new Bootstrap()
+                target.timeout().toNanos(), result, tls != null);
+        ChannelFuture connect = new Bootstrap()
                 .group(group)
                 .channel(transport.socketChannelClass())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, TcpHealthChecker.timeoutMillis(target))
                 .handler(probe)
-                .connect(target.address())
-                .addListener((ChannelFutureListener) f -> {
-                    if (!f.isSuccess()) {
-                        result.complete(HealthCheckResult.unhealthy("connect failed: " + TcpHealthChecker.describe(f.cause())));
-                    }
-                });
+                .connect(target.address());
+        connect.addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                result.complete(HealthCheckResult.unhealthy("connect failed: " + TcpHealthChecker.describe(f.cause())));
+            }
+        });
+        if (tls != null) {
+            BackendHandshake.after(connect, tls, target.address()).addListener((ChannelFutureListener) f -> {
+                if (f.isSuccess()) {
+                    probe.send(f.channel().pipeline().context(probe));
+                } else if (connect.isSuccess()) {
+                    result.complete(HealthCheckResult.unhealthy("TLS handshake failed: " + TcpHealthChecker.describe(f.cause())));
+                    f.channel().close();
+                }
+            });
+        }
         return result;
     }
 
@@ -68,13 +83,15 @@ final class HttpHealthChecker implements HealthChecker {
         private final HttpResponseProbe parser;
         private final long timeoutNanos;
         private final CompletableFuture<HealthCheckResult> result;
+        private final boolean tls;
         private ScheduledFuture<?> timeout;
 
-        Probe(String request, HttpResponseProbe parser, long timeoutNanos, CompletableFuture<HealthCheckResult> result) {
+        Probe(String request, HttpResponseProbe parser, long timeoutNanos, CompletableFuture<HealthCheckResult> result, boolean tls) {
             this.request = request;
             this.parser = parser;
             this.timeoutNanos = timeoutNanos;
             this.result = result;
+            this.tls = tls;
         }
 
         @Override
@@ -82,6 +99,16 @@ final class HttpHealthChecker implements HealthChecker {
             timeout = ctx.executor().schedule(() -> finish(ctx,
                     HealthCheckResult.unhealthy("no response within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")),
                     timeoutNanos, TimeUnit.NANOSECONDS);
+            if (!tls) {
+                send(ctx);
+            }
+        }
+
+        /** Writes the request: at once on plain TCP, after the handshake with TLS. */
+        void send(ChannelHandlerContext ctx) {
+            if (result.isDone()) {
+                return;
+            }
             ByteBuf buf = ctx.alloc().buffer(request.length());
             buf.writeCharSequence(request, StandardCharsets.US_ASCII);
             ctx.writeAndFlush(buf).addListener((ChannelFutureListener) f -> {

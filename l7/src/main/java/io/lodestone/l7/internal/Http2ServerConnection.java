@@ -1,0 +1,167 @@
+package io.lodestone.l7.internal;
+
+import io.lodestone.core.internal.ServerRuntime;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2SettingsFrame;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Promise;
+import java.util.ArrayDeque;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HTTP/2 connection to a server (h2 or h2c), shared by the requests of every client connection
+ * of its event loop: each request is a stream channel opened by {@link #open}. Used only from its
+ * event loop. It takes new streams while it is open, has not received GOAWAY and has fewer streams
+ * in use than the server's {@code SETTINGS_MAX_CONCURRENT_STREAMS}; until the server's first
+ * SETTINGS arrive, requests wait here (at most {@link #ASSUMED_MAX_STREAMS} of them).
+ */
+final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(Http2ServerConnection.class);
+
+    /** The concurrent streams a server is assumed to take before its SETTINGS say (RFC 9113 recommends at least 100). */
+    static final int ASSUMED_MAX_STREAMS = 100;
+
+    final Channel channel;
+    final ServerRuntime server;
+    private final BackendPool pool;
+    private Http2StreamChannelBootstrap streams;
+    private Http2Connection connection;
+    /** Requests waiting for the server's SETTINGS. */
+    private ArrayDeque<Promise<Channel>> waiting = new ArrayDeque<>();
+    private boolean ready;
+    private boolean goAway;
+    /** Streams opened and not yet closed. */
+    int inUse;
+
+    Http2ServerConnection(Channel channel, ServerRuntime server, BackendPool pool) {
+        this.channel = channel;
+        this.server = server;
+        this.pool = pool;
+    }
+
+    /** Whether a new request may use this connection now or once it is ready. */
+    boolean accepts() {
+        if (goAway || !channel.isOpen()) {
+            return false;
+        }
+        if (!ready) {
+            return waiting.size() < ASSUMED_MAX_STREAMS;
+        }
+        return channel.isActive() && inUse < maxStreams();
+    }
+
+    private int maxStreams() {
+        return connection.local().maxActiveStreams();
+    }
+
+    /** Opens a stream for a request now, or once the server's SETTINGS have arrived. */
+    void open(Promise<Channel> stream) {
+        if (!ready) {
+            waiting.add(stream);
+            return;
+        }
+        inUse++;
+        streams.open().addListener(f -> {
+            if (f.isSuccess()) {
+                Http2StreamChannel ch = (Http2StreamChannel) f.getNow();
+                ch.closeFuture().addListener(closed -> streamClosed());
+                if (!stream.trySuccess(ch)) {
+                    ch.close();
+                }
+            } else {
+                streamClosed();
+                stream.tryFailure(f.cause());
+            }
+        });
+    }
+
+    private void streamClosed() {
+        inUse--;
+        pool.http2StreamClosed(this);
+    }
+
+    /**
+     * Whether a stream that ended without a response was refused by the server unprocessed: it was
+     * never sent, or it is above the last stream the server's GOAWAY said it processed.
+     */
+    boolean refused(Http2StreamChannel stream) {
+        int id = stream.stream().id();
+        if (id <= 0) {
+            return true;
+        }
+        return connection != null && connection.goAwayReceived() && id > connection.local().lastStreamKnownByPeer();
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        Http2FrameCodec codec = ctx.pipeline().get(Http2FrameCodec.class);
+        this.connection = codec.connection();
+        this.streams = new Http2StreamChannelBootstrap(channel).handler(new io.netty.channel.ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel ch) {
+                HttpPipeline.initServerStream(ch, server, pool, Http2ServerConnection.this);
+            }
+        });
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (msg instanceof Http2SettingsFrame && !ready) {
+                ready = true;
+                ArrayDeque<Promise<Channel>> w = waiting;
+                waiting = new ArrayDeque<>();
+                Promise<Channel> p;
+                while ((p = w.poll()) != null) {
+                    if (accepts()) {
+                        open(p);
+                    } else {
+                        // the server takes fewer streams than assumed: another connection takes the rest
+                        pool.openHttp2Stream(server, p);
+                    }
+                }
+            } else if (msg instanceof Http2GoAwayFrame goaway) {
+                if (log.isDebugEnabled()) {
+                    log.debug("server {} sent GOAWAY ({}, last stream {})", server, goaway.errorCode(), goaway.lastStreamId());
+                }
+                goAway = true;
+                pool.http2Unusable(this);
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        goAway = true;
+        pool.http2Unusable(this);
+        failWaiting(new IllegalStateException("server connection closed"));
+        ctx.fireChannelInactive();
+    }
+
+    /** Fails the requests that wait for this connection (it could not be made, or closed first). */
+    void failWaiting(Throwable cause) {
+        Promise<Channel> p;
+        while ((p = waiting.poll()) != null) {
+            p.tryFailure(cause);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (log.isDebugEnabled()) {
+            log.debug("HTTP/2 server connection {} to {} failed", ctx.channel(), server, cause);
+        }
+        ctx.close();
+    }
+}

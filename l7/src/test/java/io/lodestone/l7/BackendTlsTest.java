@@ -1,0 +1,173 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.BackendProtocol;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.health.HealthCheckResult;
+import io.lodestone.core.testing.Await;
+import io.lodestone.tls.ClientTls;
+import io.lodestone.tls.TlsCertificate;
+import io.netty.pkitesting.CertificateBuilder;
+import io.netty.pkitesting.X509Bundle;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Backend TLS (re-encryption) at L7: certificate and host name verification, SNI, client certificates, health checks. */
+class BackendTlsTest {
+
+    private static X509Bundle ca;
+    private static X509Bundle otherCa;
+    private static X509Bundle backendCertificate;
+    private static X509Bundle proxyCertificate;
+
+    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+    private Proxy proxy;
+
+    @BeforeAll
+    static void certificates() throws Exception {
+        ca = TlsPki.ca();
+        otherCa = TlsPki.ca();
+        backendCertificate = TlsPki.server(ca, "backend.test");
+        proxyCertificate = new CertificateBuilder().subject("CN=lodestone-proxy").ecp256()
+                .notBefore(Instant.now().minus(1, ChronoUnit.DAYS)).notAfter(Instant.now().plus(30, ChronoUnit.DAYS))
+                .addExtendedKeyUsageClientAuth().buildIssuedBy(ca);
+    }
+
+    @AfterEach
+    void close() {
+        if (proxy != null) {
+            proxy.close(Duration.ofMillis(300));
+        }
+    }
+
+    private int start(ProtocolBackend b, ClientTls tls) {
+        proxy = Proxy.builder()
+                .backend(Backend.named("app").server("s1", b.address()).tls(tls).build())
+                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                .build();
+        proxy.start();
+        return proxy.port();
+    }
+
+    private HttpResponse<String> get(int port, String path) throws Exception {
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static ClientTls.Builder trusting(X509Bundle anchor) {
+        return ClientTls.builder().trust(List.of(anchor.getCertificate()));
+    }
+
+    @Test
+    void aVerifiedServerAnswersOverTlsAndAnIpAddressSendsNoSni() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null))) {
+            int port = start(b, trusting(ca).build());
+            HttpResponse<String> r = get(port, "/plain/one");
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("http1:/plain/one");
+            assertThat(get(port, "/plain/two").body()).isEqualTo("http1:/plain/two");
+            // the certificate's IP address matched 127.0.0.1; the second request reused the connection
+            assertThat(b.serverNames).containsExactly("");
+            assertThat(b.connections).hasValue(1);
+        }
+    }
+
+    @Test
+    void theServerNameIsSentAsSniAndVerified() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null))) {
+            int port = start(b, trusting(ca).serverName("backend.test").build());
+            assertThat(get(port, "/plain/sni").statusCode()).isEqualTo(200);
+            assertThat(b.serverNames).containsExactly("backend.test");
+        }
+    }
+
+    @Test
+    void aCertificateForAnotherHostNameIsRefusedWith502() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null))) {
+            int port = start(b, trusting(ca).serverName("other.test").build());
+            HttpResponse<String> r = get(port, "/plain/x");
+            assertThat(r.statusCode()).isEqualTo(502);
+            assertThat(b.requests).isEmpty();
+            assertThat(proxy.control().server("app", "s1").status().failures()).isPositive();
+        }
+    }
+
+    @Test
+    void anUntrustedCertificateIsRefusedWith502() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null))) {
+            int port = start(b, trusting(otherCa).build());
+            assertThat(get(port, "/plain/x").statusCode()).isEqualTo(502);
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
+    @Test
+    void theClientCertificateIsPresentedWhenTheServerAsksForOne() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, ca))) {
+            TlsCertificate mine = TlsCertificate.of(proxyCertificate.getKeyPair().getPrivate(),
+                    Arrays.asList(proxyCertificate.getCertificatePath()));
+            int port = start(b, trusting(ca).clientCertificate(mine).build());
+            assertThat(get(port, "/plain/mtls").statusCode()).isEqualTo(200);
+            assertThat(b.clientCertificates).containsExactly("CN=lodestone-proxy");
+        }
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, ca))) {
+            proxy.close(Duration.ofMillis(300));
+            int port = start(b, trusting(ca).build());
+            assertThat(get(port, "/plain/none").statusCode()).isEqualTo(502);
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
+    @Test
+    void theHttpHealthCheckSpeaksTlsAndFailsOnAnUntrustedServer() throws Exception {
+        try (ProtocolBackend good = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null));
+             ProtocolBackend bad = ProtocolBackend.http1(ProtocolBackend.serverTls(TlsPki.server(otherCa, "backend.test"), null))) {
+            HealthCheck check = HealthCheck.http("/plain/health").interval(Duration.ofMillis(50)).fall(1).rise(1).build();
+            proxy = Proxy.builder()
+                    .backend(Backend.named("good").server("s1", good.address()).tls(trusting(ca).build()).healthCheck(check).build())
+                    .backend(Backend.named("bad").server("s1", bad.address()).tls(trusting(ca).build()).healthCheck(check).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("good"))
+                    .build();
+            proxy.start();
+            Await.until(Duration.ofSeconds(10), "both servers checked", () -> !good.requests.isEmpty()
+                    && proxy.control().server("good", "s1").status().lastCheck() != null
+                    && proxy.control().server("bad", "s1").status().lastCheck() != null);
+            HealthCheckResult goodCheck = proxy.control().server("good", "s1").status().lastCheck();
+            HealthCheckResult badCheck = proxy.control().server("bad", "s1").status().lastCheck();
+            assertThat(good.requests).isNotEmpty();
+            assertThat(good.requests.get(0).path()).isEqualTo("/plain/health");
+            assertThat(goodCheck.isHealthy()).isTrue();
+            assertThat(badCheck.isHealthy()).isFalse();
+            assertThat(badCheck.detail()).contains("TLS handshake failed");
+            assertThat(bad.requests).isEmpty();
+        }
+    }
+
+    @Test
+    void theProtocolMustFitTheTlsSetting() {
+        assertThatThrownBy(() -> Backend.named("a").server("s", "127.0.0.1:1").protocol(BackendProtocol.H2).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("backend a protocol: H2");
+        ClientTls noAlpn = trusting(ca).build();
+        assertThatThrownBy(() -> Backend.named("a").server("s", "127.0.0.1:1").tls(noAlpn).protocol(BackendProtocol.H2).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("expected: tls offering ALPN h2");
+        assertThatThrownBy(() -> Backend.named("a").server("s", "127.0.0.1:1").tls(noAlpn).protocol(BackendProtocol.H2C).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("H2C with tls");
+        assertThat(Backend.named("a").server("s", "127.0.0.1:1").tls(trusting(ca).alpn("h2").build())
+                .protocol(BackendProtocol.H2).build().protocol()).isEqualTo(BackendProtocol.H2);
+    }
+}
