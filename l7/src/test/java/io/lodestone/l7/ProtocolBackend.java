@@ -300,9 +300,9 @@ final class ProtocolBackend implements AutoCloseable {
 
         private void ended(ChannelHandlerContext ctx, Http2Headers trailers) {
             String path = headers.path().toString();
-            HttpHeaders h = new io.netty.handler.codec.http.DefaultHttpHeaders();
+            HttpHeaders h = io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false).newHeaders();
             headers.forEach(e -> h.add(e.getKey().toString(), e.getValue().toString()));
-            HttpHeaders t = new io.netty.handler.codec.http.DefaultHttpHeaders();
+            HttpHeaders t = io.netty.handler.codec.http.DefaultHttpHeadersFactory.headersFactory().withValidation(false).newHeaders();
             if (trailers != null) {
                 trailers.forEach(e -> t.add(e.getKey().toString(), e.getValue().toString()));
             }

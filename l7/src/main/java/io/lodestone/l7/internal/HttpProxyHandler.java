@@ -884,7 +884,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         Channel ch = c.channel;
         sentNanos = clock.nanoTime();
         ch.write(request, ch.voidPromise());
-        if (retryable && requestComplete && pending == null && !(request instanceof LastHttpContent)) {
+        if (bodyless && requestComplete && pending == null && !(request instanceof LastHttpContent)) {
             // a retry of a request without a body, whose end went to the failed connection
             ch.write(LastHttpContent.EMPTY_LAST_CONTENT, ch.voidPromise());
         }

@@ -1,0 +1,147 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.BackendProtocol;
+import io.lodestone.core.Proxy;
+import io.lodestone.tls.ClientTls;
+import io.netty.pkitesting.X509Bundle;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** HTTP/2 to backends (h2c and h2 over TLS): multiplexing, the server's stream limit, GOAWAY and stream resets. */
+class Http2BackendTest {
+
+    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(5)).build();
+    private Proxy proxy;
+
+    @AfterEach
+    void close() {
+        if (proxy != null) {
+            proxy.close(Duration.ofMillis(300));
+        }
+    }
+
+    private int start(Backend backend, int ioThreads) {
+        proxy = Proxy.builder()
+                .ioThreads(ioThreads)
+                .backend(backend)
+                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend(backend.name()))
+                .build();
+        proxy.start();
+        return proxy.port();
+    }
+
+    private HttpRequest get(int port, String path) {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(20)).build();
+    }
+
+    /** Sends {@code n} requests at once and checks that each gets 200 and its own answer. */
+    private void concurrently(int port, int n) throws Exception {
+        List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            all.add(client.sendAsync(get(port, "/plain/r" + i), HttpResponse.BodyHandlers.ofString()));
+        }
+        for (int i = 0; i < n; i++) {
+            HttpResponse<String> r = all.get(i).get(30, TimeUnit.SECONDS);
+            assertThat(r.statusCode()).as("request %d", i).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("h2:/plain/r" + i);
+        }
+    }
+
+    @Test
+    void hundredConcurrentClientRequestsShareOneH2cConnectionPerEventLoop() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build(), 2);
+            concurrently(port, 100);
+            assertThat(b.requests).hasSize(100);
+            assertThat(b.connections.get()).isBetween(1, 2);
+            assertThat(b.maxConcurrentStreams()).isGreaterThan(1);
+            assertThat(b.last().headers().get("te")).isEqualTo("trailers");
+            assertThat(b.last().headers().get(":authority")).isEqualTo("127.0.0.1:" + port);
+            assertThat(b.last().headers().get(":scheme")).isEqualTo("http");
+            assertThat(b.last().headers().get("x-forwarded-for")).isEqualTo("127.0.0.1");
+            assertThat(b.last().headers().names()).doesNotContain("connection", "transfer-encoding", "host");
+        }
+    }
+
+    @Test
+    void h2OverVerifiedTlsNegotiatedByAlpnCarriesManyRequestsOnOneConnection() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        try (ProtocolBackend b = ProtocolBackend.h2(ProtocolBackend.serverTls(TlsPki.server(ca, "grpc.test"), null, "h2"))) {
+            ClientTls tls = ClientTls.builder().trust(List.of(ca.getCertificate())).serverName("grpc.test").alpn("h2").build();
+            int port = start(Backend.named("app").server("s1", b.address()).tls(tls).protocol(BackendProtocol.H2).build(), 1);
+            concurrently(port, 50);
+            assertThat(b.connections).hasValue(1);
+            assertThat(b.serverNames).containsExactly("grpc.test");
+            assertThat(b.last().headers().get(":scheme")).isEqualTo("https");
+        }
+    }
+
+    @Test
+    void aServerThatDoesNotChooseH2ByAlpnIsAFailedConnection() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(TlsPki.server(ca, "old.test"), null, "http/1.1"))) {
+            ClientTls tls = ClientTls.builder().trust(List.of(ca.getCertificate())).alpn("h2", "http/1.1").build();
+            int port = start(Backend.named("app").server("s1", b.address()).tls(tls).protocol(BackendProtocol.H2).retries(0).build(), 1);
+            assertThat(client.send(get(port, "/plain/x"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(502);
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
+    @Test
+    void theServersMaxConcurrentStreamsIsRespected() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(4)) {
+            b.delayMillis = 20;
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build(), 1);
+            concurrently(port, 40);
+            assertThat(b.maxConcurrentStreams()).isBetween(1, 4);
+            // more connections when every one is at the limit, but never one per request
+            assertThat(b.connections.get()).isBetween(2, 8);
+        }
+    }
+
+    @Test
+    void requestsAboveTheLastStreamOfAGoAwayAreRetriedOnANewConnection() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            b.goAwayAfter = 3;
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build(), 1);
+            CompletableFuture<HttpResponse<String>> a = client.sendAsync(get(port, "/plain/a"), HttpResponse.BodyHandlers.ofString());
+            CompletableFuture<HttpResponse<String>> p = client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/plain/b"))
+                    .POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString());
+            CompletableFuture<HttpResponse<String>> c = client.sendAsync(get(port, "/plain/c"), HttpResponse.BodyHandlers.ofString());
+            for (CompletableFuture<HttpResponse<String>> f : List.of(a, p, c)) {
+                HttpResponse<String> r = f.get(20, TimeUnit.SECONDS);
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("h2:" + r.uri().getPath());
+            }
+            // three on the first connection, of which two were refused by the GOAWAY and sent again
+            assertThat(b.connections).hasValue(2);
+            assertThat(b.requests).hasSize(5);
+            assertThat(b.requests.stream().filter(s -> s.connection() == 2)).hasSize(2);
+            assertThat(client.send(get(port, "/plain/after"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            assertThat(b.connections).hasValue(2);
+        }
+    }
+
+    @Test
+    void aStreamResetByTheServerIs502AndTheConnectionGoesOn() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build(), 1);
+            assertThat(client.send(get(port, "/reset"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(502);
+            assertThat(client.send(get(port, "/plain/next"), HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("h2:/plain/next");
+            assertThat(b.connections).hasValue(1);
+        }
+    }
+}
