@@ -1,0 +1,218 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.BackendProtocol;
+import io.lodestone.core.Proxy;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2DataFrame;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersFrame;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.util.ReferenceCountUtil;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Trailers pass through end to end: HTTP/2 clients to HTTP/2 backends the way gRPC uses them, and
+ * HTTP/1.1 chunked trailers, in both directions and across protocol versions.
+ */
+class TrailersTest {
+
+    private static final EventLoopGroup CLIENTS = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    private Proxy proxy;
+
+    @AfterAll
+    static void stopClients() {
+        CLIENTS.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void close() {
+        if (proxy != null) {
+            proxy.close(Duration.ofMillis(300));
+        }
+    }
+
+    private int start(ProtocolBackend b, BackendProtocol protocol) {
+        proxy = Proxy.builder()
+                .backend(Backend.named("grpc").server("g1", b.address()).protocol(protocol).build())
+                .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("grpc"))
+                .build();
+        proxy.start();
+        return proxy.port();
+    }
+
+    /** What an HTTP/2 client received on one stream. */
+    private static final class Received extends ChannelInboundHandlerAdapter {
+        final List<Http2Headers> headers = new ArrayList<>();
+        final StringBuilder body = new StringBuilder();
+        final CompletableFuture<Received> done = new CompletableFuture<>();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                boolean end = false;
+                if (msg instanceof Http2HeadersFrame h) {
+                    headers.add(h.headers());
+                    end = h.isEndStream();
+                } else if (msg instanceof Http2DataFrame d) {
+                    body.append(d.content().toString(StandardCharsets.UTF_8));
+                    end = d.isEndStream();
+                }
+                if (end) {
+                    done.complete(this);
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            done.completeExceptionally(new IllegalStateException("stream closed before its end"));
+        }
+    }
+
+    /** Sends one gRPC-shaped call over h2c with prior knowledge: headers, a message, and request trailers. */
+    private static Received call(int port, String path) throws Exception {
+        Channel connection = new Bootstrap().group(CLIENTS).channel(NioSocketChannel.class)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(Http2FrameCodecBuilder.forClient().build(),
+                                new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
+                    }
+                })
+                .connect(InetAddress.getLoopbackAddress(), port).sync().channel();
+        try {
+            Received received = new Received();
+            Http2StreamChannel stream = new Http2StreamChannelBootstrap(connection).handler(received).open().sync().getNow();
+            Http2Headers head = new DefaultHttp2Headers().method("POST").path(path).scheme("http").authority("grpc.test")
+                    .set("content-type", "application/grpc").set("te", "trailers");
+            stream.write(new DefaultHttp2HeadersFrame(head, false));
+            stream.write(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("hello", StandardCharsets.UTF_8), false));
+            stream.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().set("x-request-trailer", "sent"), true));
+            return received.done.get(10, TimeUnit.SECONDS);
+        } finally {
+            connection.close().sync();
+        }
+    }
+
+    @Test
+    void aGrpcCallGetsItsStatusTrailersThroughTheProxy() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(b, BackendProtocol.H2C);
+            Received r = call(port, "/grpc/Echo/Say");
+            assertThat(r.headers).hasSize(2);
+            assertThat(r.headers.get(0).status().toString()).isEqualTo("200");
+            assertThat(r.headers.get(0).get("content-type").toString()).isEqualTo("application/grpc");
+            assertThat(r.body.toString()).isEqualTo("h2:/grpc/Echo/Say");
+            assertThat(r.headers.get(1).get("grpc-status").toString()).isEqualTo("0");
+            assertThat(r.headers.get(1).get("grpc-message").toString()).isEqualTo("ok");
+            ProtocolBackend.Seen seen = b.last();
+            assertThat(seen.headers().get("te")).isEqualTo("trailers");
+            assertThat(seen.headers().get("content-type")).isEqualTo("application/grpc");
+            assertThat(seen.body()).isEqualTo("hello");
+            assertThat(seen.trailers().get("x-request-trailer")).isEqualTo("sent");
+        }
+    }
+
+    @Test
+    void aTrailersOnlyGrpcErrorReachesTheClient() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(b, BackendProtocol.H2C);
+            Received r = call(port, "/grpc-error/Echo/Say");
+            assertThat(r.headers.get(0).status().toString()).isEqualTo("200");
+            assertThat(r.headers.get(0).get("grpc-status").toString()).isEqualTo("12");
+            assertThat(r.body.toString()).isEmpty();
+        }
+    }
+
+    @Test
+    void anHttp2ClientGetsTheChunkedTrailersOfAnHttp11Backend() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(null)) {
+            int port = start(b, BackendProtocol.HTTP_1_1);
+            Received r = call(port, "/grpc/Over/Http1");
+            assertThat(r.body.toString()).isEqualTo("http1:/grpc/Over/Http1");
+            assertThat(r.headers.get(r.headers.size() - 1).get("x-trailer").toString()).isEqualTo("http1");
+            assertThat(b.last().trailers().get("x-request-trailer")).isEqualTo("sent");
+        }
+    }
+
+    private static final String CHUNKED_REQUEST = "POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "5\r\nhello\r\n0\r\nx-request-trailer: chunked\r\n\r\n";
+
+    @Test
+    void http11ChunkedTrailersPassBothWaysToAnHttp11Backend() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(null)) {
+            int port = start(b, BackendProtocol.HTTP_1_1);
+            String response = exchange(port, CHUNKED_REQUEST);
+            assertThat(response).startsWith("HTTP/1.1 200").contains("http1:/t").contains("\r\n0\r\n").contains("x-trailer: http1\r\n");
+            assertThat(b.last().body()).isEqualTo("hello");
+            assertThat(b.last().trailers().get("x-request-trailer")).isEqualTo("chunked");
+        }
+    }
+
+    @Test
+    void http11ChunkedTrailersPassBothWaysToAnHttp2Backend() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(b, BackendProtocol.H2C);
+            String response = exchange(port, CHUNKED_REQUEST);
+            assertThat(response).startsWith("HTTP/1.1 200").contains("h2:/t").contains("\r\n0\r\n").contains("grpc-status: 0\r\n");
+            assertThat(b.last().body()).isEqualTo("hello");
+            assertThat(b.last().trailers().get("x-request-trailer")).isEqualTo("chunked");
+        }
+    }
+
+    /** Sends a raw HTTP/1.1 request and reads its chunked response to the end of the trailer section. */
+    private static String exchange(int port, String request) throws Exception {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write(request.getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            StringBuilder sb = new StringBuilder();
+            byte[] buf = new byte[4096];
+            while (true) {
+                int last = sb.indexOf("\r\n0\r\n");
+                if (last >= 0 && sb.indexOf("\r\n\r\n", last + 2) >= 0) {
+                    return sb.toString();
+                }
+                int n = in.read(buf);
+                if (n < 0) {
+                    return sb.toString();
+                }
+                sb.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
+            }
+        }
+    }
+}
