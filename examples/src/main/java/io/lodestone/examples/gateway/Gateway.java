@@ -1,6 +1,7 @@
 package io.lodestone.examples.gateway;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Frontend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.health.HealthCheck;
@@ -14,6 +15,7 @@ import io.lodestone.l4.TcpFrontend;
 import io.lodestone.l7.AdminFrontend;
 import io.lodestone.l7.Compression;
 import io.lodestone.l7.HttpFrontend;
+import io.lodestone.tls.ClientTls;
 import io.lodestone.tls.ServerTls;
 import io.lodestone.tls.TlsCertificate;
 import java.io.PrintStream;
@@ -106,6 +108,11 @@ public final class Gateway {
                 "                           that server (repeatable; the rest go to the --backend servers)",
                 "  --rate-limit N/s         per client address: http: N requests a second, then 429 with",
                 "                           Retry-After; tcp: N new connections a second, then closed (N/m: a minute)",
+                "  --backend-tls verify|insecure  speak TLS to the servers: verify their certificates and",
+                "                           host names (against --backend-ca, else the JDK's trust store), or not",
+                "  --backend-ca PEM         CA certificates to verify the servers against (with --backend-tls verify)",
+                "  --backend-proto http1|h2c|h2  http: HTTP version to the servers (default http1); h2c is",
+                "                           cleartext HTTP/2, h2 needs --backend-tls; many requests share a connection",
                 "  --admin HOST:PORT        admin endpoint (/metrics, /stats, /api/servers); off unless given",
                 "  --admin-token TOKEN      bearer token the admin endpoint requires (required with --admin)",
                 "  --access-log text|json   one line per connection or request to the logger 'lodestone.access'",
@@ -132,6 +139,8 @@ public final class Gateway {
         options.retries().ifPresent(backend::retries);
         options.connectTimeout().ifPresent(backend::connectTimeout);
         options.serverTimeout().ifPresent(backend::serverTimeout);
+        ClientTls backendTls = backendTls(options);
+        upstream(options, backend, backendTls);
         options.healthCheckPath().ifPresent(path -> backend.healthCheck(HealthCheck.http(path)
                 .interval(Duration.ofSeconds(GatewayOptions.HEALTH_CHECK_INTERVAL_SECONDS))
                 .rise(GatewayOptions.HEALTH_CHECK_RISE)
@@ -146,6 +155,7 @@ public final class Gateway {
             options.retries().ifPresent(route::retries);
             options.connectTimeout().ifPresent(route::connectTimeout);
             options.serverTimeout().ifPresent(route::serverTimeout);
+            upstream(options, route, backendTls);
             proxy.backend(route);
         }
         List<GatewayOptions.Sni> snis = options.snis();
@@ -168,6 +178,40 @@ public final class Gateway {
             proxy.accessLog(AccessLog.of(options.accessLog().name()));
         }
         return proxy.build();
+    }
+
+    /** The TLS spoken to the servers ({@code --backend-tls}, {@code --backend-ca}), or {@code null}. */
+    private static ClientTls backendTls(GatewayOptions options) throws UsageException {
+        if (options.backendTls().isEmpty()) {
+            return null;
+        }
+        ClientTls.Builder tls = ClientTls.builder();
+        if (options.backendTls().get() == GatewayOptions.BackendTlsMode.INSECURE) {
+            tls.insecureTrustAll();
+        } else if (options.backendCa().isPresent()) {
+            tls.trust(options.backendCa().get());
+        }
+        if (options.backendProto() == GatewayOptions.BackendProto.H2) {
+            tls.alpn("h2");
+        }
+        try {
+            return tls.build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--backend-ca: " + options.backendCa().map(Object::toString).orElse("(JDK trust store)")
+                    + " (" + e.getMessage() + ")");
+        }
+    }
+
+    /** Applies {@code --backend-tls} and {@code --backend-proto} to a backend of HTTP or TCP servers. */
+    private static void upstream(GatewayOptions options, Backend.Builder backend, ClientTls tls) {
+        if (tls != null) {
+            backend.tls(tls);
+        }
+        switch (options.backendProto()) {
+            case H2 -> backend.protocol(BackendProtocol.H2);
+            case H2C -> backend.protocol(BackendProtocol.H2C);
+            default -> backend.protocol(BackendProtocol.HTTP_1_1);
+        }
     }
 
     private static Frontend frontend(GatewayOptions options) throws UsageException {
@@ -263,6 +307,11 @@ public final class Gateway {
         }
         options.rateLimit().ifPresent(limit -> line.append("; rate limit ").append(limit.permits())
                 .append(limit.period().getSeconds() == 60 ? "/m" : "/s").append(" per client address"));
+        if (options.backendProto() != GatewayOptions.BackendProto.HTTP1) {
+            line.append("; ").append(options.backendProto().flagValue()).append(" to the servers");
+        }
+        options.backendTls().ifPresent(mode -> line.append("; TLS to the servers (").append(mode.flagValue())
+                .append(options.backendCa().map(ca -> " against " + ca).orElse("")).append(')'));
         out.println(line);
         if (options.admin().isPresent()) {
             out.println("gateway: admin endpoint on http://" + format(proxy.localAddresses(ADMIN).get(0)) + "/stats");

@@ -47,6 +47,11 @@ import java.util.Set;
  * many requests (beyond them the answer is 429 with {@code Retry-After}), in tcp mode to so many new
  * connections (beyond them a connection is closed), with a burst of the same number.
  *
+ * <p>{@code --backend-tls verify} (or {@code insecure}) speaks TLS to the servers, verifying their
+ * certificates against {@code --backend-ca PEM} (else the JDK's trust store) and host names; in
+ * {@code http} mode {@code --backend-proto h2c} (or {@code h2}, over {@code --backend-tls}) speaks
+ * HTTP/2 to them, many requests sharing each connection.
+ *
  * <p>Flags take their value as the next argument or after {@code =}; switches such as
  * {@code --compress} take none. Durations are a whole number with a unit: {@code ms}, {@code s},
  * {@code m} or {@code h}.
@@ -63,6 +68,46 @@ public final class GatewayOptions {
         /** The flag value, {@code tcp} or {@code http}. */
         public String flagValue() {
             return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** The {@code --backend-proto} choices: the HTTP version spoken to the servers in http mode. */
+    public enum BackendProto {
+        /** HTTP/1.1 (the default). */
+        HTTP1("http1"),
+        /** HTTP/2 over cleartext TCP with prior knowledge. */
+        H2C("h2c"),
+        /** HTTP/2 over TLS (ALPN h2); needs {@code --backend-tls}. */
+        H2("h2");
+
+        private final String flagValue;
+
+        BackendProto(String flagValue) {
+            this.flagValue = flagValue;
+        }
+
+        /** The flag value, e.g. {@code h2c}. */
+        public String flagValue() {
+            return flagValue;
+        }
+    }
+
+    /** The {@code --backend-tls} choices: how the servers' certificates are checked. */
+    public enum BackendTlsMode {
+        /** Verify the certificate chain (against {@code --backend-ca}, else the JDK's trust store) and host name. */
+        VERIFY("verify"),
+        /** Encrypt without verifying anything (HAProxy's {@code verify none}). */
+        INSECURE("insecure");
+
+        private final String flagValue;
+
+        BackendTlsMode(String flagValue) {
+            this.flagValue = flagValue;
+        }
+
+        /** The flag value, e.g. {@code verify}. */
+        public String flagValue() {
+            return flagValue;
         }
     }
 
@@ -136,6 +181,9 @@ public final class GatewayOptions {
     private final Mode mode;
     private final HostPort listen;
     private final List<HostPort> backends;
+    private final BackendProto backendProto;
+    private final BackendTlsMode backendTls;
+    private final Path backendCa;
     private final Balance balance;
     private final Integer retries;
     private final Duration connectTimeout;
@@ -217,6 +265,9 @@ public final class GatewayOptions {
         this.snis = List.copyOf(p.snis);
         this.compress = p.compress;
         this.rateLimit = p.rateLimit;
+        this.backendProto = p.backendProto != null ? p.backendProto : BackendProto.HTTP1;
+        this.backendTls = p.backendTls;
+        this.backendCa = p.backendCa;
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -296,6 +347,22 @@ public final class GatewayOptions {
                 throw new UsageException("--sni: " + p.snis.get(0) + " (not with --tls-cert: --sni passes TLS through"
                         + " untouched, --tls-cert terminates it)");
             }
+        }
+        if (p.backendProto != null && p.mode != Mode.HTTP) {
+            throw new UsageException("--backend-proto: " + p.backendProto.flagValue() + " (only in http mode: add --mode http)");
+        }
+        if (p.backendProto == BackendProto.H2 && p.backendTls == null) {
+            throw new UsageException("--backend-proto: h2 (needs --backend-tls verify|insecure; h2c is HTTP/2 without TLS)");
+        }
+        if (p.backendProto == BackendProto.H2C && p.backendTls != null) {
+            throw new UsageException("--backend-proto: h2c (not with --backend-tls: use --backend-proto h2 for HTTP/2 over TLS)");
+        }
+        if (p.backendCa != null && p.backendTls != BackendTlsMode.VERIFY) {
+            throw new UsageException("--backend-ca: " + p.backendCa + " (only with --backend-tls verify)");
+        }
+        if (p.backendTls != null && !p.snis.isEmpty()) {
+            throw new UsageException("--backend-tls: " + p.backendTls.flagValue() + " (not with --sni: passthrough relays the"
+                    + " client's own TLS)");
         }
         if (p.admin != null && p.adminToken == null) {
             throw new UsageException("--admin-token: missing (expected: --admin-token TOKEN with --admin; the admin endpoint"
@@ -414,6 +481,21 @@ public final class GatewayOptions {
         return Optional.ofNullable(rateLimit);
     }
 
+    /** The HTTP version spoken to the servers ({@code --backend-proto}; default {@link BackendProto#HTTP1}). */
+    public BackendProto backendProto() {
+        return backendProto;
+    }
+
+    /** How TLS to the servers is checked ({@code --backend-tls}); empty when the servers are spoken to in plain TCP. */
+    public Optional<BackendTlsMode> backendTls() {
+        return Optional.ofNullable(backendTls);
+    }
+
+    /** The CA certificates the servers' certificates are verified against ({@code --backend-ca}); else the JDK's. */
+    public Optional<Path> backendCa() {
+        return Optional.ofNullable(backendCa);
+    }
+
     /** Whether the gateway passes TLS through and routes on SNI (tcp mode with {@code --sni}). */
     public boolean tlsPassthrough() {
         return !snis.isEmpty();
@@ -434,7 +516,9 @@ public final class GatewayOptions {
                 + (tlsCert != null ? " tlsCert=" + tlsCert + " tlsKey=" + tlsKey : "")
                 + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "")
                 + (rateLimit != null ? " rateLimit=" + rateLimit.permits() + (rateLimit.period().getSeconds() == 60 ? "/m" : "/s") : "")
-                + "}";
+                + (backendProto != BackendProto.HTTP1 ? " backendProto=" + backendProto.flagValue() : "")
+                + (backendTls != null ? " backendTls=" + backendTls.flagValue() : "")
+                + (backendCa != null ? " backendCa=" + backendCa : "") + "}";
     }
 
     /**
@@ -472,7 +556,7 @@ public final class GatewayOptions {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress",
-                "--rate-limit");
+                "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca");
         /** The flags that take no value (switches): given or not. */
         static final Set<String> SWITCHES = Set.of("--compress");
         /** The flags that may be given more than once. */
@@ -500,6 +584,9 @@ public final class GatewayOptions {
         final List<Sni> snis = new ArrayList<>();
         boolean compress;
         RateLimit rateLimit;
+        BackendProto backendProto;
+        BackendTlsMode backendTls;
+        Path backendCa;
 
         void acceptSwitch(String flag) throws UsageException {
             if (!seen.add(flag)) {
@@ -588,9 +675,36 @@ public final class GatewayOptions {
                 case "--rate-limit":
                     rateLimit = rateLimit(flag, value);
                     break;
+                case "--backend-proto":
+                    backendProto = backendProto(flag, value);
+                    break;
+                case "--backend-tls":
+                    backendTls = backendTlsMode(flag, value);
+                    break;
+                case "--backend-ca":
+                    backendCa = file(flag, value);
+                    break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");
             }
+        }
+
+        private static BackendProto backendProto(String flag, String value) throws UsageException {
+            for (BackendProto p : BackendProto.values()) {
+                if (p.flagValue().equals(value)) {
+                    return p;
+                }
+            }
+            throw bad(flag, value, "http1, h2c or h2");
+        }
+
+        private static BackendTlsMode backendTlsMode(String flag, String value) throws UsageException {
+            for (BackendTlsMode m : BackendTlsMode.values()) {
+                if (m.flagValue().equals(value)) {
+                    return m;
+                }
+            }
+            throw bad(flag, value, "verify or insecure");
         }
 
         private static HostPort listenAddress(String flag, String value) throws UsageException {
