@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lodestone.core.Backend;
 import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.testing.Await;
 import io.lodestone.tls.ClientTls;
 import io.netty.pkitesting.X509Bundle;
 import java.net.URI;
@@ -142,6 +143,30 @@ class Http2BackendTest {
             assertThat(client.send(get(port, "/reset"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(502);
             assertThat(client.send(get(port, "/plain/next"), HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("h2:/plain/next");
             assertThat(b.connections).hasValue(1);
+        }
+    }
+
+    @Test
+    void anUnusedConnectionIsClosedAfterThePoolIdleTimeout() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            Backend backend = Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build();
+            proxy = Proxy.builder().ioThreads(1).backend(backend)
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").backendPool(8, Duration.ofMillis(200)).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            assertThat(client.send(get(proxy.port(), "/plain/once"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            Await.until(Duration.ofSeconds(10), "the idle HTTP/2 connection closed", () -> b.openConnections() == 0);
+            assertThat(client.send(get(proxy.port(), "/plain/again"), HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("h2:/plain/again");
+            assertThat(b.connections).hasValue(2);
+        }
+    }
+
+    @Test
+    void anHttp11ServerConfiguredAsH2cIsA502() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("old")) {
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).retries(0).build(), 1);
+            assertThat(client.send(get(port, "/plain/x"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(502);
+            assertThat(b.requests).isEmpty();
         }
     }
 }

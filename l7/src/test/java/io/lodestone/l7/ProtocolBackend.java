@@ -167,6 +167,11 @@ final class ProtocolBackend implements AutoCloseable {
         return "127.0.0.1:" + port();
     }
 
+    /** The connections open now. */
+    int openConnections() {
+        return open.size();
+    }
+
     Seen last() {
         return requests.get(requests.size() - 1);
     }

@@ -253,13 +253,14 @@ final class BackendPool {
                 return;
             }
             HttpPipeline.initServerHttp2(ch, c);
+            c.expectSettingsWithin(TimeUnit.MILLISECONDS.toNanos(connectMillis));
         });
         return c;
     }
 
-    /** A stream of an HTTP/2 connection closed: the connection may take another. */
-    void http2StreamClosed(Http2ServerConnection c) {
-        // nothing to do yet: the connection is found again by openHttp2Stream while it accepts
+    /** How long a connection may stay unused before it is closed. */
+    long idleTimeoutNanos() {
+        return idleTimeoutNanos;
     }
 
     /** An HTTP/2 connection takes no new streams any more (GOAWAY, closed, failed): forget it. */

@@ -12,7 +12,9 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * of its event loop: each request is a stream channel opened by {@link #open}. Used only from its
  * event loop. It takes new streams while it is open, has not received GOAWAY and has fewer streams
  * in use than the server's {@code SETTINGS_MAX_CONCURRENT_STREAMS}; until the server's first
- * SETTINGS arrive, requests wait here (at most {@link #ASSUMED_MAX_STREAMS} of them).
+ * SETTINGS arrive, requests wait here (at most {@link #ASSUMED_MAX_STREAMS} of them). A connection
+ * no stream has used for the pool's idle timeout is closed.
  */
 final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
 
@@ -41,6 +44,8 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     private boolean goAway;
     /** Streams opened and not yet closed. */
     int inUse;
+    private long idleSince;
+    private ScheduledFuture<?> idleTimer;
 
     Http2ServerConnection(Channel channel, ServerRuntime server, BackendPool pool) {
         this.channel = channel;
@@ -86,7 +91,42 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
 
     private void streamClosed() {
         inUse--;
-        pool.http2StreamClosed(this);
+        if (inUse == 0) {
+            idleSince = System.nanoTime();
+            if (idleTimer == null && channel.isActive()) {
+                idleTimer = channel.eventLoop().schedule(this::idleCheck, pool.idleTimeoutNanos(), TimeUnit.NANOSECONDS);
+            }
+        }
+    }
+
+    /**
+     * Closes the connection (GOAWAY first, through the codec) once no stream has used it for the
+     * pool's idle timeout; while streams come and go, re-arms itself for the rest of the timeout.
+     * One timer per idle period, none per request.
+     */
+    private void idleCheck() {
+        idleTimer = null;
+        if (inUse > 0 || !channel.isActive()) {
+            return;
+        }
+        long left = pool.idleTimeoutNanos() - (System.nanoTime() - idleSince);
+        if (left > 0) {
+            idleTimer = channel.eventLoop().schedule(this::idleCheck, left, TimeUnit.NANOSECONDS);
+            return;
+        }
+        goAway = true;
+        pool.http2Unusable(this);
+        channel.close();
+    }
+
+    /** Closes a connection whose server has not sent its SETTINGS within the connect timeout (not an HTTP/2 server). */
+    void expectSettingsWithin(long nanos) {
+        channel.eventLoop().schedule(() -> {
+            if (!ready) {
+                failWaiting(new IllegalStateException("server " + server + " sent no HTTP/2 SETTINGS"));
+                channel.close();
+            }
+        }, nanos, TimeUnit.NANOSECONDS);
     }
 
     /**
@@ -143,6 +183,10 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
         goAway = true;
         pool.http2Unusable(this);
         failWaiting(new IllegalStateException("server connection closed"));
