@@ -21,6 +21,7 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 final class Http2ResponseAdapter extends ChannelInboundHandlerAdapter {
 
     static final Http2ResponseAdapter INSTANCE = new Http2ResponseAdapter();
+    private static final HttpConversionUtil.ExtensionHeaderNames[] EXTENSIONS = HttpConversionUtil.ExtensionHeaderNames.values();
 
     private Http2ResponseAdapter() {
     }
@@ -28,7 +29,7 @@ final class Http2ResponseAdapter extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpResponse r) {
-            for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
+            for (HttpConversionUtil.ExtensionHeaderNames n : EXTENSIONS) {
                 r.headers().remove(n.text());
             }
             if (msg instanceof FullHttpResponse full) {
