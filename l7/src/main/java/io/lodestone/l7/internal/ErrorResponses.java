@@ -21,7 +21,7 @@ final class ErrorResponses {
      *
      * @param close whether the connection closes after it ({@code Connection: close})
      */
-    static FullHttpResponse of(HttpResponseStatus status, String requestIdHeader, String requestId, boolean close) {
+    static FullHttpResponse of(HttpResponseStatus status, CharSequence requestIdHeader, CharSequence requestId, boolean close) {
         byte[] body = (status.code() + " " + status.reasonPhrase() + "\n").getBytes(StandardCharsets.US_ASCII);
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
         HttpHeaders h = r.headers();

@@ -171,7 +171,7 @@ final class Headers {
     }
 
     /** Appends {@code value} to a list header, creating it when absent. */
-    static void append(HttpHeaders h, AsciiString name, String value) {
+    static void append(HttpHeaders h, AsciiString name, CharSequence value) {
         String existing = h.get(name);
         if (existing == null) {
             h.set(name, value);

@@ -9,6 +9,7 @@ import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
 import io.lodestone.l7.HttpFrontend;
+import io.netty.util.AsciiString;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -71,6 +72,8 @@ public final class HttpListener implements Listener {
         final EngineContext context;
         final Router router;
         final FrontendMetrics metrics;
+        /** The frontend's request id header name, hashed once rather than on every request. */
+        final AsciiString requestIdHeader;
         private final ConcurrentHashMap<String, RetryBudget> budgets = new ConcurrentHashMap<>();
 
         State(HttpFrontend frontend, Routing routing, EngineContext context) {
@@ -78,6 +81,7 @@ public final class HttpListener implements Listener {
             this.context = context;
             this.router = routing.router(name -> context.backend(name).usableServers(), context.rateLimiter(), context.clock());
             this.metrics = context.metrics().frontend(frontend.name());
+            this.requestIdHeader = AsciiString.cached(frontend.requestIdHeader());
         }
 
         /** The retry budget of a backend for this frontend. */

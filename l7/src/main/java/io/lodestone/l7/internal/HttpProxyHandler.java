@@ -105,7 +105,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private HttpFrontend frontend;
     private EngineContext context;
     private final Codecs.ResponseEncoder encoder;
-    private String requestIdHeader;
+    private AsciiString requestIdHeader;
     private final FrontendMetrics metrics;
     private final AccessLog accessLog;
     private final Tracing tracing;
@@ -121,8 +121,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /** The client connection's handshake facts, read at its first request; {@code null} without TLS. */
     private TlsInfo tlsInfo;
     private int localPortNumber;
-    private String clientIp;
-    private String localPort;
+    /** The client's address and the local port as ASCII (written to every forwarded request's headers). */
+    private AsciiString clientIp;
+    private AsciiString localPort;
     private long affinityHash;
 
     // connection state
@@ -143,7 +144,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private boolean bodyless;
     private boolean upgrade;
     private HttpVersion clientVersion;
-    private String requestId;
+    /** The request id: the client's (a String) or a generated one (an AsciiString, written as bytes). */
+    private CharSequence requestId;
     private BackendRuntime backend;
     private RetryBudget budget;
     private boolean retrySlot;
@@ -202,7 +204,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         this.frontend = state.frontend;
         this.context = state.context;
         this.encoder = encoder;
-        this.requestIdHeader = frontend.requestIdHeader();
+        this.requestIdHeader = state.requestIdHeader;
         this.secure = frontend.tls() != null;
         this.metrics = listener.metrics();
         this.accessLog = context.accessLog();
@@ -218,11 +220,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         InetSocketAddress remote = (InetSocketAddress) client.remoteAddress();
         InetSocketAddress local = (InetSocketAddress) client.localAddress();
         this.source = remote;
-        this.clientIp = remote == null ? "unknown" : remote.getAddress().getHostAddress();
+        this.clientIp = new AsciiString(remote == null ? "unknown" : remote.getAddress().getHostAddress());
         // the affinity of proxy.routeAndPick(...) (RequestPickContext), so both name the same server
         this.affinityHash = remote == null ? 0 : PickContext.hash(remote.getAddress());
         this.localPortNumber = local == null ? 0 : local.getPort();
-        this.localPort = Integer.toString(localPortNumber);
+        this.localPort = new AsciiString(Integer.toString(localPortNumber));
     }
 
     @Override
@@ -383,7 +385,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             state = current;
             frontend = current.frontend;
             context = current.context;
-            requestIdHeader = frontend.requestIdHeader();
+            requestIdHeader = current.requestIdHeader;
         }
         timeouts.busy();
         beginAccounting();
@@ -406,8 +408,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         upgrade = Headers.isWebSocketUpgrade(req);
         bodyless = !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && HttpUtil.getContentLength(req, 0L) == 0L;
         retryable = bodyless && isIdempotent(method);
-        String id = h.get(requestIdHeader);
-        if (id == null || id.isEmpty()) {
+        CharSequence id = h.get(requestIdHeader);
+        if (id == null || id.length() == 0) {
             id = RequestIds.next();
             h.set(requestIdHeader, id);
         }
@@ -592,7 +594,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private String forwardedElement(String host) {
         StringBuilder sb = new StringBuilder(64).append("for=");
-        if (clientIp.indexOf(':') >= 0) {
+        if (clientIp.indexOf(':', 0) >= 0) {
             sb.append("\"[").append(clientIp).append("]\"");
         } else {
             sb.append(clientIp);
