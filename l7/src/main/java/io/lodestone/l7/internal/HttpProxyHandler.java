@@ -167,6 +167,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private boolean responseStarted;
     private boolean serverReusable;
     private boolean switching;
+    /**
+     * A final response head not written yet: held until the body's first piece arrives, so that a
+     * response whose body is all in one piece leaves as one message, encoded into one buffer.
+     */
+    private HttpResponse heldHead;
     private List<HeaderEdit> responseEdits;
     /** The backend's sticky cookie for this request, or {@code null}; {@link #cookieValue} is the client's. */
     private StickyCookie stickyCookie;
@@ -1031,13 +1036,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (stickyCookie != null) {
             insertCookie(h, c.server);
         }
-        client.write(response, client.voidPromise());
-        if (!client.isWritable()) {
-            client.flush();
-            if (!client.isWritable()) {
-                c.channel.config().setAutoRead(false);
-            }
-        }
+        // written with the body's first piece, or at the end of this read burst (serverReadComplete)
+        heldHead = response;
     }
 
     private void serverContent(BackendConnection c, HttpContent content) {
@@ -1058,6 +1058,18 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             content.release();
             serverBroke(c);
             return;
+        }
+        HttpResponse held = heldHead;
+        if (held != null) {
+            heldHead = null;
+            if (content instanceof LastHttpContent last) {
+                // the whole response in one message: head and body are encoded into one buffer
+                client.write(new DefaultFullHttpResponse(held.protocolVersion(), held.status(), last.content(),
+                        held.headers(), last.trailingHeaders()), client.voidPromise());
+                responseComplete();
+                return;
+            }
+            client.write(held, client.voidPromise());
         }
         if (content instanceof LastHttpContent) {
             if (switching) {
@@ -1080,6 +1092,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     void serverReadComplete() {
+        HttpResponse held = heldHead;
+        if (held != null) {
+            heldHead = null;
+            client.write(held, client.voidPromise());
+        }
         client.flush();
     }
 
@@ -1210,6 +1227,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         request = null;
         responseEdits = null;
+        heldHead = null;
         stickyCookie = null;
         cookieValue = null;
         conn = null;
