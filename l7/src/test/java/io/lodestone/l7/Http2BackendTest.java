@@ -170,4 +170,33 @@ class Http2BackendTest {
             assertThat(b.requests).noneMatch(r -> r.uri().equals("/plain/x"));
         }
     }
+
+    @Test
+    void http2ClientsOverTlsShareOneH2cConnectionToTheServer() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        try (ProtocolBackend b = ProtocolBackend.h2c(0);
+             io.lodestone.tls.ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"))) {
+            proxy = Proxy.builder().ioThreads(1)
+                    .backend(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            HttpClient h2 = HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca)).version(HttpClient.Version.HTTP_2)
+                    .connectTimeout(Duration.ofSeconds(5)).build();
+            URI first = URI.create("https://127.0.0.1:" + proxy.port() + "/plain/first");
+            assertThat(h2.send(HttpRequest.newBuilder(first).build(), HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("h2:/plain/first");
+            List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                URI uri = URI.create("https://127.0.0.1:" + proxy.port() + "/plain/s" + i);
+                all.add(h2.sendAsync(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString()));
+            }
+            for (int i = 0; i < 50; i++) {
+                HttpResponse<String> r = all.get(i).get(30, TimeUnit.SECONDS);
+                assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_2);
+                assertThat(r.body()).isEqualTo("h2:/plain/s" + i);
+            }
+            assertThat(b.connections).hasValue(1);
+            assertThat(b.last().headers().get("x-forwarded-proto")).isEqualTo("https");
+        }
+    }
 }

@@ -357,6 +357,10 @@ public final class GatewayOptions {
         if (p.backendProto == BackendProto.H2C && p.backendTls != null) {
             throw new UsageException("--backend-proto: h2c (not with --backend-tls: use --backend-proto h2 for HTTP/2 over TLS)");
         }
+        if (p.healthCheckPath != null && (p.backendProto == BackendProto.H2 || p.backendProto == BackendProto.H2C)) {
+            throw new UsageException("--health-check: " + p.healthCheckPath + " (not with --backend-proto "
+                    + p.backendProto.flagValue() + ": the check speaks HTTP/1.1)");
+        }
         if (p.backendCa != null && p.backendTls != BackendTlsMode.VERIFY) {
             throw new UsageException("--backend-ca: " + p.backendCa + " (only with --backend-tls verify)");
         }

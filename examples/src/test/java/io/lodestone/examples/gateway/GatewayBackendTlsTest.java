@@ -229,6 +229,9 @@ class GatewayBackendTlsTest {
         assertThatThrownBy(() -> GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
                 "--backend-tls", "insecure", "--backend-ca", caPem.toString()))
                 .isInstanceOf(UsageException.class).hasMessageContaining("only with --backend-tls verify");
+        assertThatThrownBy(() -> GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--backend-proto", "h2c", "--health-check", "/health"))
+                .isInstanceOf(UsageException.class).hasMessage("--health-check: /health (not with --backend-proto h2c: the check speaks HTTP/1.1)");
         assertThat(Gateway.usage()).contains("--backend-tls verify|insecure", "--backend-ca PEM", "--backend-proto http1|h2c|h2");
     }
 }
