@@ -180,7 +180,7 @@ class RouterIndexDifferentialTest {
     }
 
     private Acl leaf(SplittableRandom rnd) {
-        switch (rnd.nextInt(34)) {
+        switch (rnd.nextInt(38)) {
             case 0: return Acl.path(paths(rnd, false));
             case 1: return Acl.pathIgnoreCase(paths(rnd, false));
             case 2: case 3: return Acl.pathBegins(paths(rnd, true));
@@ -211,6 +211,10 @@ class RouterIndexDifferentialTest {
             case 30: return custom(rnd.nextInt(1000));
             case 31: return Acl.describe("custom", custom(rnd.nextInt(1000)));
             case 32: return Acl.sni("example.com");
+            case 33: return Acl.queryParamIgnoreCase("q", values(rnd));
+            case 34: return Acl.cookieIgnoreCase("c", values(rnd));
+            case 35: return rnd.nextBoolean() ? Acl.queryParamExists("q") : Acl.cookieExists("c");
+            case 36: return Acl.or(Acl.path(paths(rnd, false)), Acl.cookie("c", values(rnd)));
             default: return Acl.headerBeginsIgnoreCase(pick(rnd, HEADERS), values(rnd));
         }
     }

@@ -362,6 +362,24 @@ public final class AclNodes {
             this.ignoreCase = ignoreCase;
         }
 
+        /** Whether this reads a cookie, else a query parameter. */
+        boolean cookie() {
+            return cookie;
+        }
+
+        String paramName() {
+            return name;
+        }
+
+        /** The values compared with, or {@code null} for presence only; not a copy. */
+        String[] compared() {
+            return values;
+        }
+
+        boolean ignoreCase() {
+            return ignoreCase;
+        }
+
         @Override
         public boolean matches(RequestView view) {
             if (!view.isHttp()) {

@@ -54,32 +54,39 @@ public final class RuleIndex {
     private final int size;
     private final int words;
     private final boolean linear;
-    /** The candidates before any family is decided: every rule but those that can never match. */
-    private final long[] initial;
-    /** The family to decide when the walk reaches rule i (the family's first rule), or -1. */
-    private final int[] decideAt;
+    /** The candidates before any family is decided: the rules without a guard. */
+    private final long[] always;
+    /** The rules where families are decided: the first rule of each family. */
+    private final long[] triggers;
+    /** The families to decide when the walk reaches rule i, or null. */
+    private final int[][] decideAt;
     private final Family[] families;
-    /** The guard family of each rule, ALWAYS or NEVER: kept for tests and {@link #toString()}. */
+    /** The first guard family of each rule, ALWAYS or NEVER: kept for tests. */
     private final int[] familyOf;
 
-    private RuleIndex(int size, int[] familyOf, Family[] families) {
+    private RuleIndex(int size, int[] familyOf, int[][] familiesOf, Family[] families) {
         this.size = size;
         this.words = (size + 63) >>> 6;
         this.familyOf = familyOf;
         this.families = families;
         this.linear = families.length == 0;
-        this.initial = new long[words];
-        this.decideAt = new int[size];
-        Arrays.fill(decideAt, -1);
+        this.always = new long[words];
+        this.triggers = new long[words];
+        this.decideAt = new int[size][];
         boolean[] seen = new boolean[families.length];
         for (int i = 0; i < size; i++) {
-            int f = familyOf[i];
-            if (f != NEVER) {
-                initial[i >>> 6] |= 1L << i;
+            if (familyOf[i] == ALWAYS) {
+                always[i >>> 6] |= 1L << i;
             }
-            if (f >= 0 && !seen[f]) {
-                seen[f] = true;
-                decideAt[i] = f;
+            for (int f : familiesOf[i]) {
+                if (!seen[f]) {
+                    seen[f] = true;
+                    triggers[i >>> 6] |= 1L << i;
+                    int[] at = decideAt[i] == null ? new int[0] : decideAt[i];
+                    at = Arrays.copyOf(at, at.length + 1);
+                    at[at.length - 1] = f;
+                    decideAt[i] = at;
+                }
             }
         }
     }
@@ -88,7 +95,8 @@ public final class RuleIndex {
     public static RuleIndex linear(int size) {
         int[] familyOf = new int[size];
         Arrays.fill(familyOf, ALWAYS);
-        return new RuleIndex(size, familyOf, new Family[0]);
+        int[][] familiesOf = new int[size][0];
+        return new RuleIndex(size, familyOf, familiesOf, new Family[0]);
     }
 
     /** Indexes the bound conditions of one table's rules, in order. */
@@ -99,32 +107,41 @@ public final class RuleIndex {
         for (int i = 0; i < n; i++) {
             Guard g = pure(conditions[i]) ? guard(conditions[i]) : null;
             guards[i] = g;
-            if (g != null && g != Guard.NEVER) {
-                counts.merge(g.family, 1, Integer::sum);
+            if (g != null) {
+                for (String f : g.parts.keySet()) {
+                    counts.merge(f, 1, Integer::sum);
+                }
             }
         }
         Map<String, Builder> builders = new LinkedHashMap<>();
         int[] familyOf = new int[n];
+        int[][] familiesOf = new int[n][];
+        boolean none = true;
         for (int i = 0; i < n; i++) {
             Guard g = guards[i];
-            if (g == null || g != Guard.NEVER && counts.get(g.family) == 1) {
+            familiesOf[i] = new int[0];
+            if (g == Guard.NEVER) {
+                familyOf[i] = NEVER;
+                none = false;
+            } else if (g == null || g.parts.size() == 1 && counts.get(g.parts.keySet().iterator().next()) == 1) {
                 // Deciding a family of one rule costs what evaluating the rule does.
                 familyOf[i] = ALWAYS;
-            } else if (g == Guard.NEVER) {
-                familyOf[i] = NEVER;
             } else {
-                Builder b = builders.get(g.family);
-                if (b == null) {
-                    b = g.builder(builders.size());
-                    builders.put(g.family, b);
+                none = false;
+                int[] ids = new int[g.parts.size()];
+                int k = 0;
+                for (Map.Entry<String, List<Object>> e : g.parts.entrySet()) {
+                    Builder b = builders.get(e.getKey());
+                    if (b == null) {
+                        b = Guard.builder(builders.size(), e.getKey());
+                        builders.put(e.getKey(), b);
+                    }
+                    b.add(i, e.getValue());
+                    ids[k++] = b.id;
                 }
-                familyOf[i] = b.id;
-                b.add(i, g);
+                familyOf[i] = ids[0];
+                familiesOf[i] = ids;
             }
-        }
-        boolean none = true;
-        for (int f : familyOf) {
-            none &= f == ALWAYS;
         }
         if (none) {
             return linear(n);
@@ -132,9 +149,9 @@ public final class RuleIndex {
         Family[] families = new Family[builders.size()];
         int k = 0;
         for (Builder b : builders.values()) {
-            families[k++] = b.build(n);
+            families[k++] = b.build();
         }
-        return new RuleIndex(n, familyOf, families);
+        return new RuleIndex(n, familyOf, familiesOf, families);
     }
 
     /** Whether walking this index needs a {@link Scratch}; a linear one does not. */
@@ -151,7 +168,7 @@ public final class RuleIndex {
         if (bits.length < words) {
             bits = scratch.bits = new long[words];
         }
-        System.arraycopy(initial, 0, bits, 0, words);
+        System.arraycopy(always, 0, bits, 0, words);
         return candidate(nextSetBit(bits, 0), view, bits);
     }
 
@@ -164,13 +181,18 @@ public final class RuleIndex {
         return candidate(nextSetBit(bits, i + 1), view, bits);
     }
 
+    /**
+     * From rule {@code i} (a candidate or a trigger) on, the first candidate: at a trigger, the
+     * families first needed there add their hits to the bits before the rule is tested.
+     */
     private int candidate(int i, RequestView view, long[] bits) {
         while (i >= 0) {
-            int f = decideAt[i];
-            if (f < 0) {
-                return i;
+            int[] decide = decideAt[i];
+            if (decide != null) {
+                for (int f : decide) {
+                    families[f].hits(view, bits);
+                }
             }
-            families[f].decide(view, bits);
             if ((bits[i >>> 6] & 1L << i) != 0) {
                 return i;
             }
@@ -179,12 +201,14 @@ public final class RuleIndex {
         return -1;
     }
 
+    /** The next rule from {@code from} on that is a candidate or a trigger, or -1. */
     private int nextSetBit(long[] bits, int from) {
         int w = from >>> 6;
         if (w >= words) {
             return -1;
         }
-        long word = bits[w] & -1L << from;
+        long[] t = triggers;
+        long word = (bits[w] | t[w]) & -1L << from;
         while (true) {
             if (word != 0) {
                 int i = (w << 6) + Long.numberOfTrailingZeros(word);
@@ -193,7 +217,7 @@ public final class RuleIndex {
             if (++w == words) {
                 return -1;
             }
-            word = bits[w];
+            word = bits[w] | t[w];
         }
     }
 
@@ -210,13 +234,8 @@ public final class RuleIndex {
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder("RuleIndex{").append(size).append(" rules");
-        for (int f = 0; f < families.length; f++) {
-            sb.append(", ").append(families[f]).append(':');
-            for (int i = 0; i < size; i++) {
-                if (familyOf[i] == f) {
-                    sb.append(' ').append(i);
-                }
-            }
+        for (Family f : families) {
+            sb.append(", ").append(f).append(": ").append(f.rules);
         }
         return sb.append('}').toString();
     }
@@ -297,6 +316,10 @@ public final class RuleIndex {
         if (a instanceof AclNodes.Method m) {
             return Guard.method(m.methods());
         }
+        if (a instanceof AclNodes.Param p) {
+            boolean byValue = p.compared() != null && !p.ignoreCase();
+            return Guard.param(p.cookie(), p.paramName(), byValue ? p.compared() : null);
+        }
         if (a == AclNodes.Constant.FALSE) {
             return Guard.NEVER;
         }
@@ -336,13 +359,7 @@ public final class RuleIndex {
             if (g == Guard.NEVER) {
                 continue;
             }
-            if (union == null) {
-                union = g;
-            } else if (!union.family.equals(g.family)) {
-                return null;
-            } else {
-                union = union.union(g);
-            }
+            union = union == null ? g : union.union(g);
         }
         return union == null ? Guard.NEVER : union;
     }
@@ -365,7 +382,7 @@ public final class RuleIndex {
         // Exact values and long prefixes are the most selective; a prefix of 1 ("/") selects nothing.
         int rank = end == Trie.EXACT ? 100 : Math.min(shortest * 4, 90);
         String family = (field == AclNodes.Field.PATH ? "path" : "host") + (reverse ? "_end" : "_beg") + (ignoreCase ? " -i" : "");
-        return new Guard(family, rank, entries);
+        return Guard.single(family, rank, entries);
     }
 
     private static boolean hasSurrogate(String v) {
@@ -377,20 +394,30 @@ public final class RuleIndex {
         return false;
     }
 
-    /** A necessary condition of one rule, in one family; an {@code or} of guards of a family is one guard. */
+    /**
+     * A necessary condition of one rule: what must hold in at least one of its families (one for a
+     * plain ACL, several for an {@code or} across families), and in that family, at least one item.
+     */
     static final class Guard {
-        static final Guard NEVER = new Guard("never", Integer.MAX_VALUE, List.of());
+        static final Guard NEVER = new Guard(Integer.MAX_VALUE, Map.of());
 
-        final String family;
         /** How selective the guard is thought to be: an {@code and} keeps its part's highest. */
         final int rank;
-        /** Trie families: {@link Trie.Entry}; the method family: methods; header families: {@link HeaderItem}. */
-        final List<Object> items;
+        /**
+         * The items by family. Trie families: {@link Trie.Entry}; the method family: methods; header
+         * families: {@link HeaderItem}; cookie and query families: values, {@code null} for presence.
+         */
+        final Map<String, List<Object>> parts;
 
-        Guard(String family, int rank, List<Object> items) {
-            this.family = family;
+        private Guard(int rank, Map<String, List<Object>> parts) {
             this.rank = rank;
-            this.items = items;
+            this.parts = parts;
+        }
+
+        static Guard single(String family, int rank, List<Object> items) {
+            Map<String, List<Object>> m = new LinkedHashMap<>();
+            m.put(family, items);
+            return new Guard(rank, m);
         }
 
         /**
@@ -408,25 +435,42 @@ public final class RuleIndex {
                     items.add(new HeaderItem(false, v));
                 }
             }
-            return new Guard("hdr(" + name + ")", values != null ? 80 : 10, items);
+            return single("hdr(" + name + ")", values != null ? 80 : 10, items);
         }
 
         static Guard method(String[] methods) {
-            return new Guard("method", 5, List.of((Object[]) methods));
+            return single("method", 5, List.of((Object[]) methods));
+        }
+
+        /** A cookie or query parameter guard: present, or equal to one of {@code values}. */
+        static Guard param(boolean cookie, String name, String[] values) {
+            List<Object> items = new ArrayList<>();
+            if (values == null) {
+                items.add(null);
+            } else {
+                items.addAll(List.of((Object[]) values));
+            }
+            return single((cookie ? "cookie(" : "urlp(") + name + ")", values != null ? 70 : 10, items);
         }
 
         Guard union(Guard o) {
-            List<Object> all = new ArrayList<>(items);
-            all.addAll(o.items);
-            return new Guard(family, Math.min(rank, o.rank), all);
+            Map<String, List<Object>> m = new LinkedHashMap<>();
+            for (Guard g : List.of(this, o)) {
+                g.parts.forEach((f, items) -> m.computeIfAbsent(f, k -> new ArrayList<>()).addAll(items));
+            }
+            return new Guard(Math.min(rank, o.rank), m);
         }
 
-        Builder builder(int id) {
+        static Builder builder(int id, String family) {
             if (family.equals("method")) {
                 return new MethodBuilder(id);
             }
             if (family.startsWith("hdr(")) {
                 return new HeaderBuilder(id, family.substring(4, family.length() - 1));
+            }
+            if (family.startsWith("cookie(") || family.startsWith("urlp(")) {
+                boolean cookie = family.startsWith("cookie(");
+                return new ParamBuilder(id, cookie, family.substring(cookie ? 7 : 5, family.length() - 1));
             }
             return new TrieBuilder(id, family);
         }
@@ -447,29 +491,28 @@ public final class RuleIndex {
             this.id = id;
         }
 
-        abstract void add(int rule, Guard g);
+        final List<Integer> rules = new ArrayList<>();
 
-        abstract Family build(int size);
-    }
-
-    /** What one family decides per request: clears its rules' bits, then sets those of the rules whose guard holds. */
-    private abstract static class Family {
-        final long[] mask;
-        final String label;
-
-        Family(String label, int size, List<Integer> rules) {
-            this.label = label;
-            this.mask = new long[(size + 63) >>> 6];
-            for (int r : rules) {
-                mask[r >>> 6] |= 1L << r;
+        void add(int rule, List<Object> items) {
+            addOnce(rules, rule);
+            for (Object item : items) {
+                add(rule, item);
             }
         }
 
-        final void decide(RequestView view, long[] bits) {
-            for (int w = 0; w < mask.length; w++) {
-                bits[w] &= ~mask[w];
-            }
-            hits(view, bits);
+        abstract void add(int rule, Object item);
+
+        abstract Family build();
+    }
+
+    /** What one family decides per request: it sets the bits of the rules whose guard holds in it. */
+    private abstract static class Family {
+        final String label;
+        final List<Integer> rules;
+
+        Family(String label, List<Integer> rules) {
+            this.label = label;
+            this.rules = List.copyOf(rules);
         }
 
         abstract void hits(RequestView view, long[] bits);
@@ -521,7 +564,6 @@ public final class RuleIndex {
     // ---- method
 
     private static final class MethodBuilder extends Builder {
-        final List<Integer> rules = new ArrayList<>();
         final Map<String, List<Integer>> byMethod = new HashMap<>();
 
         MethodBuilder(int id) {
@@ -529,17 +571,14 @@ public final class RuleIndex {
         }
 
         @Override
-        void add(int rule, Guard g) {
-            addOnce(rules, rule);
-            for (Object m : g.items) {
-                addOnce(byMethod, (String) m, rule);
-            }
+        void add(int rule, Object method) {
+            addOnce(byMethod, (String) method, rule);
         }
 
         @Override
-        Family build(int size) {
+        Family build() {
             Map<String, int[]> map = intsMap(byMethod);
-            return new Family("method", size, rules) {
+            return new Family("method", rules) {
                 @Override
                 void hits(RequestView view, long[] bits) {
                     String m = view.method();
@@ -555,7 +594,6 @@ public final class RuleIndex {
 
     private static final class HeaderBuilder extends Builder {
         final String name;
-        final List<Integer> rules = new ArrayList<>();
         final List<Integer> present = new ArrayList<>();
         final List<Integer> listed = new ArrayList<>();
         final Map<String, List<Integer>> byValue = new HashMap<>();
@@ -566,28 +604,25 @@ public final class RuleIndex {
         }
 
         @Override
-        void add(int rule, Guard g) {
-            addOnce(rules, rule);
-            for (Object o : g.items) {
-                HeaderItem item = (HeaderItem) o;
-                if (item.present()) {
-                    addOnce(present, rule);
-                } else if (item.value() == null) {
-                    addOnce(listed, rule);
-                } else {
-                    addOnce(byValue, item.value(), rule);
-                }
+        void add(int rule, Object o) {
+            HeaderItem item = (HeaderItem) o;
+            if (item.present()) {
+                addOnce(present, rule);
+            } else if (item.value() == null) {
+                addOnce(listed, rule);
+            } else {
+                addOnce(byValue, item.value(), rule);
             }
         }
 
         @Override
-        Family build(int size) {
+        Family build() {
             String n = name;
             int[] whenPresent = ints(present);
             int[] whenListed = ints(listed);
             Map<String, int[]> map = byValue.isEmpty() ? null : intsMap(byValue);
             boolean list = whenListed != null || map != null;
-            return new Family("hdr(" + n + ")", size, rules) {
+            return new Family("hdr(" + n + ")", rules) {
                 @Override
                 void hits(RequestView view, long[] bits) {
                     if (!view.isHttp()) {
@@ -613,6 +648,51 @@ public final class RuleIndex {
         }
     }
 
+    // ---- cookies and query parameters
+
+    private static final class ParamBuilder extends Builder {
+        final boolean cookie;
+        final String name;
+        final List<Integer> present = new ArrayList<>();
+        final Map<String, List<Integer>> byValue = new HashMap<>();
+
+        ParamBuilder(int id, boolean cookie, String name) {
+            super(id);
+            this.cookie = cookie;
+            this.name = name;
+        }
+
+        @Override
+        void add(int rule, Object value) {
+            if (value == null) {
+                addOnce(present, rule);
+            } else {
+                addOnce(byValue, (String) value, rule);
+            }
+        }
+
+        @Override
+        Family build() {
+            boolean c = cookie;
+            String n = name;
+            int[] whenPresent = ints(present);
+            Map<String, int[]> map = intsMap(byValue);
+            return new Family((c ? "cookie(" : "urlp(") + n + ")", rules) {
+                @Override
+                void hits(RequestView view, long[] bits) {
+                    if (!view.isHttp()) {
+                        return;
+                    }
+                    String v = c ? view.cookie(n) : view.queryParam(n);
+                    if (v != null) {
+                        set(bits, whenPresent);
+                        set(bits, map.get(v));
+                    }
+                }
+            };
+        }
+    }
+
     // ---- path and host tries
 
     private static final class TrieBuilder extends Builder {
@@ -620,7 +700,6 @@ public final class RuleIndex {
         final boolean host;
         final boolean reverse;
         final boolean fold;
-        final List<Integer> rules = new ArrayList<>();
         final Trie.Node root = new Trie.Node();
 
         TrieBuilder(int id, String family) {
@@ -632,19 +711,16 @@ public final class RuleIndex {
         }
 
         @Override
-        void add(int rule, Guard g) {
-            addOnce(rules, rule);
-            for (Object o : g.items) {
-                Trie.Entry e = (Trie.Entry) o;
-                root.insert(e.value(), reverse, e.end(), rule);
-            }
+        void add(int rule, Object o) {
+            Trie.Entry e = (Trie.Entry) o;
+            root.insert(e.value(), reverse, e.end(), rule);
         }
 
         @Override
-        Family build(int size) {
+        Family build() {
             Trie trie = new Trie(root.freeze(), reverse, fold);
             boolean h = host;
-            return new Family(family, size, rules) {
+            return new Family(family, rules) {
                 @Override
                 void hits(RequestView view, long[] bits) {
                     String s = h ? view.host() : view.path();

@@ -67,7 +67,7 @@ class RuleIndexTest {
                 Acl.and(Acl.pathBegins("/x"), v -> true),
                 Acl.describe("mine", v -> true),
                 Acl.not(Acl.pathBegins("/y")),
-                Acl.or(Acl.path("/x"), Acl.cookie("c", "1")),
+                Acl.or(Acl.path("/x"), Acl.pathContains("x")),
                 Acl.and(Acl.pathBegins("/x"), Acl.not(Acl.source("10.0.0.0/8"))),
                 Acl.describe("admin", Acl.pathBegins("/x")));
         for (int i = 0; i < 6; i++) {
@@ -92,6 +92,25 @@ class RuleIndexTest {
         assertThat(candidates(index, TestRequest.get("/admin"))).containsExactly(0);
         assertThat(candidates(index, TestRequest.get("/admin/x"))).containsExactly(0);
         assertThat(candidates(index, TestRequest.get("/administrator").host("a.example"))).containsExactly(2);
+    }
+
+    @Test
+    void anOrAcrossFamiliesIsACandidateWhenAnyOfThemHolds() {
+        RuleIndex index = index(
+                Acl.or(Acl.path("/exact9"), Acl.cookie("route", "c9")),   // 0
+                Acl.or(Acl.path("/exact8"), Acl.cookie("route", "c8")),   // 1
+                Acl.pathBegins("/svc/"),                                  // 2
+                Acl.or(Acl.queryParamExists("debug"), Acl.header("X-Debug", "1"), Acl.method("TRACE")), // 3
+                Acl.queryParam("debug", "2"),                             // 4
+                Acl.cookieIgnoreCase("route", "C7"));                     // 5
+        assertThat(index.families()).isEqualTo(5);
+        assertThat(candidates(index, TestRequest.get("/exact9"))).containsExactly(0);
+        assertThat(candidates(index, TestRequest.get("/svc/x").cookie("route", "c8"))).containsExactly(1, 2, 5);
+        assertThat(candidates(index, TestRequest.get("/?debug=2"))).containsExactly(3, 4);
+        assertThat(candidates(index, TestRequest.get("/").header("X-Debug", "1"))).containsExactly(3);
+        assertThat(candidates(index, TestRequest.request("TRACE", "/"))).containsExactly(3);
+        assertThat(candidates(index, TestRequest.get("/").header("X-Debug", "2").cookie("other", "c9"))).isEmpty();
+        assertThat(candidates(index, TestRequest.connection())).isEmpty();
     }
 
     @Test
