@@ -180,7 +180,7 @@ class RouterIndexDifferentialTest {
     }
 
     private Acl leaf(SplittableRandom rnd) {
-        switch (rnd.nextInt(38)) {
+        switch (rnd.nextInt(40)) {
             case 0: return Acl.path(paths(rnd, false));
             case 1: return Acl.pathIgnoreCase(paths(rnd, false));
             case 2: case 3: return Acl.pathBegins(paths(rnd, true));
@@ -214,6 +214,8 @@ class RouterIndexDifferentialTest {
             case 33: return Acl.queryParamIgnoreCase("q", values(rnd));
             case 34: return Acl.cookieIgnoreCase("c", values(rnd));
             case 35: return rnd.nextBoolean() ? Acl.queryParamExists("q") : Acl.cookieExists("c");
+            case 37: return Acl.clientCertificate();
+            case 38: return Acl.clientCommonName("alice");
             case 36: return Acl.or(Acl.path(paths(rnd, false)), Acl.cookie("c", values(rnd)));
             default: return Acl.headerBeginsIgnoreCase(pick(rnd, HEADERS), values(rnd));
         }
@@ -303,8 +305,12 @@ class RouterIndexDifferentialTest {
         }
         String cookie = rnd.nextBoolean() ? pick(rnd, HEADER_VALUES) : null;
         String source = rnd.nextBoolean() ? "10.1.2.3" : "192.0.2.7";
+        boolean certificate = rnd.nextBoolean();
         return () -> {
             TestRequest r = TestRequest.request(method, target).source(source);
+            if (certificate) {
+                r.clientCertificate("CN=alice,O=Example", "alice.example");
+            }
             if (host != null) {
                 r.host(host);
             }

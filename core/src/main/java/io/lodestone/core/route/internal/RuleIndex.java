@@ -290,7 +290,8 @@ public final class RuleIndex {
         }
         return a instanceof AclNodes.Strings || a instanceof AclNodes.Regex || a instanceof AclNodes.Header
                 || a instanceof AclNodes.Param || a instanceof AclNodes.Method || a instanceof AclNodes.Source
-                || a instanceof AclNodes.LocalPort || a instanceof AclNodes.Tls || a instanceof AclNodes.UsableServers
+                || a instanceof AclNodes.LocalPort || a instanceof AclNodes.Tls || a instanceof AclNodes.ClientCert
+                || a instanceof AclNodes.UsableServers
                 || a instanceof AclNodes.Constant;
     }
 
