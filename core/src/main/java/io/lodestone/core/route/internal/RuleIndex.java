@@ -26,12 +26,13 @@ import java.util.Map;
  *
  * <p><b>Guards.</b> From each rule's condition it extracts a <em>guard</em>, a cheap necessary
  * condition: the normalised path equals, starts or ends with a string (a path regex's literal
- * prefix counts as a start), the host equals, starts or ends with one, a header is present or has
- * an exact value, or the method is one of a list. Only positive conjunctions give guards: an
- * {@code and} takes the most selective guard of its parts, an {@code or} the union of its parts'
- * guards when they all have one of the same family, a {@code not} none. Case-insensitive ACLs are
- * indexed by each character folded the way {@link String#regionMatches(boolean, int, String, int, int)}
- * folds it ({@code toLowerCase(toUpperCase(c))}), so the Kelvin sign finds {@code k}; values with
+ * prefix counts as a start), the host equals, starts or ends with one, a header, cookie or query
+ * parameter is present or has an exact value, or the method is one of a list. Only positive
+ * conjunctions give guards: an {@code and} takes the most selective guard of its parts, an
+ * {@code or} the union of its parts' guards when they all have one (possibly of several families:
+ * the rule is then a candidate when any of them says so), a {@code not} none. Case-insensitive
+ * ACLs are indexed by each character folded the way
+ * {@link String#regionMatches(boolean, int, String, int, int)} folds it ({@code toLowerCase(toUpperCase(c))}), so the Kelvin sign finds {@code k}; values with
  * surrogate pairs are not indexed.
  *
  * <p><b>Purity.</b> A rule whose condition contains a random ACL, a user's lambda, or a node this
@@ -39,11 +40,13 @@ import java.util.Map;
  * the calls user code sees. Every other ACL only reads the request and the backend states, so
  * skipping a rule whose guard failed changes nothing but the time spent.
  *
- * <p><b>Per request.</b> Rules sharing a guard family (all path-prefix guards, say) are decided
- * together, lazily, when the walk reaches the family's first rule: one walk of a character trie
- * for the path or host, one header lookup per header name, one hash lookup for the method. A
- * family of a single rule is not kept: deciding it would cost what evaluating the rule does. The
- * candidates are bits in a per-thread {@link Scratch}; nothing is allocated.
+ * <p><b>Per request.</b> The candidates start as the rules without a guard. Rules sharing a guard
+ * family (all path-prefix guards, say) are decided together, lazily, when the walk reaches the
+ * family's first rule, which adds the rules whose guard holds to the candidates: one walk of a
+ * character trie for the path or host, one lookup per header, cookie or query parameter name, one
+ * hash lookup for the method. A family that only one rule's plain guard uses is not kept: deciding
+ * it would cost what evaluating the rule does. The candidates are bits in a per-thread
+ * {@link Scratch}; nothing is allocated.
  */
 public final class RuleIndex {
 
