@@ -100,8 +100,8 @@ public final class Proxy implements AutoCloseable {
             r.put(backend.name(), new BackendRuntime(backend, clock, scheduler, events));
         }
         this.generation = new Generation(b.frontends, b.backends, r, rateLimiter, clock);
-        this.control = new RuntimeControl(generation.runtimes, scheduler, events);
         this.metrics = new MetricsRegistry(clock, generation.runtimes.values());
+        this.control = new RuntimeControl(generation.runtimes, scheduler, events, metrics.caches());
         for (Frontend f : generation.frontends) {
             metrics.frontend(f.name());
         }

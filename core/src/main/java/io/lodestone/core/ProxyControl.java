@@ -74,4 +74,10 @@ public interface ProxyControl {
      * @throws IllegalArgumentException when there is no such backend
      */
     CompletableFuture<RollingUpdate.Result> rollingUpdate(RollingUpdate update);
+
+    /**
+     * Returns the control of the proxy's HTTP response caches: purges by key or key prefix, applied
+     * to every cache of every frontend.
+     */
+    CacheControl cache();
 }

@@ -13,7 +13,9 @@ import io.lodestone.tls.ServerTls;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -110,6 +112,8 @@ public final class HttpFrontend implements Frontend {
     private final int http2ResetWindowSeconds;
     private final Compression compression;
     private final boolean clientCertificateHeaders;
+    private final ResponseCache cacheAll;
+    private final Map<String, ResponseCache> caches;
 
     private HttpFrontend(Builder b, Routing table) {
         this.name = b.name != null ? b.name : "http-" + b.bindAddresses.get(0).getPort();
@@ -145,6 +149,8 @@ public final class HttpFrontend implements Frontend {
         this.http2ResetWindowSeconds = b.http2ResetWindowSeconds;
         this.compression = b.compression;
         this.clientCertificateHeaders = b.clientCertificateHeaders;
+        this.cacheAll = b.cacheAll;
+        this.caches = Map.copyOf(b.caches);
     }
 
     /** Returns a builder for a frontend listening on this port on every interface. */
@@ -345,6 +351,15 @@ public final class HttpFrontend implements Frontend {
         return clientCertificateHeaders;
     }
 
+    /**
+     * The response cache the frontend keeps for a backend's responses, or {@code null} when they are
+     * not cached (see {@link Builder#cache(String, ResponseCache)}).
+     */
+    public ResponseCache cache(String backend) {
+        ResponseCache c = caches.get(backend);
+        return c != null ? c : cacheAll;
+    }
+
     @Override
     public Set<String> backendNames() {
         return table.backendNames();
@@ -397,6 +412,8 @@ public final class HttpFrontend implements Frontend {
         private int http2ResetWindowSeconds = 30;
         private Compression compression;
         private boolean clientCertificateHeaders;
+        private ResponseCache cacheAll;
+        private final Map<String, ResponseCache> caches = new LinkedHashMap<>();
 
         Builder(InetSocketAddress first) {
             bindAddresses.add(first);
@@ -749,6 +766,42 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
+        /**
+         * Caches the responses of every backend of this frontend, one store per backend, each bounded
+         * as {@code cache} says (see {@link ResponseCache}); {@code null} turns it off. A cache set for
+         * one backend with {@link #cache(String, ResponseCache)} takes precedence.
+         */
+        public Builder cache(ResponseCache cache) {
+            this.cacheAll = cache;
+            return this;
+        }
+
+        /** Builds {@code cache} and calls {@link #cache(ResponseCache)}. */
+        public Builder cache(ResponseCache.Builder cache) {
+            return cache(cache.build());
+        }
+
+        /**
+         * Caches the responses of one backend of this frontend (see {@link ResponseCache}); {@code null}
+         * removes a cache set before for it.
+         *
+         * @throws NullPointerException when {@code backend} is null
+         */
+        public Builder cache(String backend, ResponseCache cache) {
+            Objects.requireNonNull(backend, "cache backend");
+            if (cache == null) {
+                caches.remove(backend);
+            } else {
+                caches.put(backend, cache);
+            }
+            return this;
+        }
+
+        /** Builds {@code cache} and calls {@link #cache(String, ResponseCache)}. */
+        public Builder cache(String backend, ResponseCache.Builder cache) {
+            return cache(backend, cache.build());
+        }
+
         private static Duration positive(String field, Duration d) {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException("frontend " + field + ": " + d + " (expected: > 0)");
@@ -794,6 +847,12 @@ public final class HttpFrontend implements Frontend {
             Routing table = wholeTable != null ? wholeTable : routing.build();
             if (table.defaultBackend() == null && !hasRules(table)) {
                 throw new IllegalArgumentException(label + " defaultBackend: null (expected: the name of a backend, or rules that choose one)");
+            }
+            for (String backend : caches.keySet()) {
+                if (!table.backendNames().contains(backend)) {
+                    throw new IllegalArgumentException(label + " cache backend: " + backend + " (expected: a backend the frontend routes to, one of "
+                            + table.backendNames() + ")");
+                }
             }
             return new HttpFrontend(this, table);
         }

@@ -1,6 +1,7 @@
 package io.lodestone.core.internal;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.CacheControl;
 import io.lodestone.core.ProxyControl;
 import io.lodestone.core.RollingUpdate;
 import io.lodestone.core.Server;
@@ -31,11 +32,23 @@ public final class RuntimeControl implements ProxyControl {
     private final Random random = new Random();
     private final Scheduler scheduler;
     private final ServerEvents events;
+    private final CacheStores caches;
 
     public RuntimeControl(Map<String, BackendRuntime> runtimes, Scheduler scheduler, ServerEvents events) {
+        this(runtimes, scheduler, events, new CacheStores());
+    }
+
+    /** Creates the control of a proxy whose response caches register with {@code caches}. */
+    public RuntimeControl(Map<String, BackendRuntime> runtimes, Scheduler scheduler, ServerEvents events, CacheStores caches) {
         this.runtimes = runtimes;
         this.scheduler = scheduler;
         this.events = events;
+        this.caches = caches;
+    }
+
+    @Override
+    public CacheControl cache() {
+        return caches;
     }
 
     /** Starts the health checks of every backend that has one, with the checkers {@code checkers} makes. */

@@ -16,13 +16,35 @@ import java.util.List;
  * @param timestampMillis when the snapshot was taken, from the proxy's clock
  * @param frontends every frontend, in configuration order
  * @param backends every backend, in configuration order
+ * @param caches every HTTP response cache of a running frontend (one per frontend and cached backend)
  */
-public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> frontends, List<BackendSnapshot> backends) {
+public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> frontends, List<BackendSnapshot> backends,
+        List<CacheSnapshot> caches) {
 
     /** Makes immutable copies of the lists. */
     public MetricsSnapshot {
         frontends = List.copyOf(frontends);
         backends = List.copyOf(backends);
+        caches = List.copyOf(caches);
+    }
+
+    /** A snapshot without response caches. */
+    public MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> frontends, List<BackendSnapshot> backends) {
+        this(timestampMillis, frontends, backends, List.of());
+    }
+
+    /**
+     * Returns the snapshot of the response cache one frontend keeps for one backend.
+     *
+     * @throws IllegalArgumentException when there is no such cache
+     */
+    public CacheSnapshot cache(String frontend, String backend) {
+        for (CacheSnapshot c : caches) {
+            if (c.frontend().equals(frontend) && c.backend().equals(backend)) {
+                return c;
+            }
+        }
+        throw new IllegalArgumentException("cache: " + frontend + "/" + backend + " (no such cache)");
     }
 
     /**

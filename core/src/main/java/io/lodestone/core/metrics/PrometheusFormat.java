@@ -13,9 +13,9 @@ import java.util.function.ToLongFunction;
  * String body = PrometheusFormat.text(proxy.metrics());   // serve with PrometheusFormat.CONTENT_TYPE
  * }</pre>
  *
- * <p>Every name starts with {@code lodestone_frontend_}, {@code lodestone_backend_} or
- * {@code lodestone_server_}, with the labels {@code frontend}, {@code backend}, or {@code backend} and
- * {@code server}. Counters end in {@code _total}. Latencies are <em>summaries</em> in seconds with
+ * <p>Every name starts with {@code lodestone_frontend_}, {@code lodestone_backend_},
+ * {@code lodestone_server_} or {@code lodestone_cache_}, with the labels {@code frontend}, {@code backend},
+ * {@code backend} and {@code server}, or {@code frontend} and {@code backend} (a response cache). Counters end in {@code _total}. Latencies are <em>summaries</em> in seconds with
  * the quantiles 0.5, 0.9, 0.99 and 0.999 and their {@code _sum} and {@code _count}: the quantiles are
  * computed in the proxy over its whole life (see {@link LatencySnapshot} for their precision), so
  * they cannot be averaged across instances; {@code rate(_sum) / rate(_count)} gives a mean that can.
@@ -79,6 +79,42 @@ public final class PrometheusFormat {
             if (s.lastCheck() != null) {
                 sample(out, "lodestone_server_check_healthy", l.labels, null, null, s.lastCheck().isHealthy() ? 1 : 0);
             }
+        }
+        caches(snapshot.caches(), out);
+    }
+
+    /** The response caches' families, {@code lodestone_cache_*}, labelled by frontend and backend; none without caches. */
+    private static void caches(List<CacheSnapshot> caches, StringBuilder out) {
+        if (caches.isEmpty()) {
+            return;
+        }
+        List<String> labels = new ArrayList<>(caches.size());
+        for (CacheSnapshot c : caches) {
+            StringBuilder l = label(new StringBuilder(), "frontend", c.frontend()).append(',');
+            labels.add(label(l, "backend", c.backend()).toString());
+        }
+        cacheFamily(out, "lodestone_cache_hits_total", "Requests answered from the cache.", "counter", caches, labels, CacheSnapshot::hits);
+        cacheFamily(out, "lodestone_cache_misses_total", "Cacheable requests sent to the backend.", "counter", caches, labels, CacheSnapshot::misses);
+        cacheFamily(out, "lodestone_cache_revalidations_total", "Stale responses the backend confirmed with 304.", "counter", caches, labels,
+                CacheSnapshot::revalidations);
+        cacheFamily(out, "lodestone_cache_coalesced_total", "Requests that waited for another request's fill of the same key.", "counter",
+                caches, labels, CacheSnapshot::coalesced);
+        cacheFamily(out, "lodestone_cache_bypasses_total", "Requests the cache could not answer by rule.", "counter", caches, labels,
+                CacheSnapshot::bypasses);
+        cacheFamily(out, "lodestone_cache_stores_total", "Responses stored.", "counter", caches, labels, CacheSnapshot::stores);
+        cacheFamily(out, "lodestone_cache_evictions_total", "Responses removed to keep the cache within its size.", "counter", caches, labels,
+                CacheSnapshot::evictions);
+        cacheFamily(out, "lodestone_cache_entries", "Stored responses.", "gauge", caches, labels, CacheSnapshot::entries);
+        cacheFamily(out, "lodestone_cache_bytes", "Weight of the stored responses in bytes.", "gauge", caches, labels, CacheSnapshot::bytes);
+        cacheFamily(out, "lodestone_cache_max_bytes", "The configured bound on lodestone_cache_bytes.", "gauge", caches, labels,
+                CacheSnapshot::maxBytes);
+    }
+
+    private static void cacheFamily(StringBuilder out, String name, String help, String type, List<CacheSnapshot> caches,
+            List<String> labels, ToLongFunction<CacheSnapshot> value) {
+        header(out, name, help, type);
+        for (int i = 0; i < caches.size(); i++) {
+            sample(out, name, labels.get(i), null, null, value.applyAsLong(caches.get(i)));
         }
     }
 

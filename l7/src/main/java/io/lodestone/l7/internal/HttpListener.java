@@ -10,6 +10,7 @@ import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
 import io.lodestone.l7.HttpFrontend;
 import io.netty.util.AsciiString;
+import io.lodestone.l7.ResponseCache;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -24,6 +25,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -57,7 +59,7 @@ public final class HttpListener implements Listener {
     private volatile boolean draining;
 
     private HttpListener(HttpFrontend frontend, Routing routing, EngineContext context) {
-        this.state = new State(frontend, routing, context);
+        this.state = new State(frontend, routing, context, Map.of());
         this.sourceLimits = SourceLimits.of(frontend.maxConnectionsPerSource(), frontend.maxConnectionRatePerSource(),
                 context.clock());
     }
@@ -75,13 +77,21 @@ public final class HttpListener implements Listener {
         /** The frontend's request id header name, hashed once rather than on every request. */
         final AsciiString requestIdHeader;
         private final ConcurrentHashMap<String, RetryBudget> budgets = new ConcurrentHashMap<>();
+        /** The response cache of each cached backend. */
+        private final Map<String, CacheStore> caches;
 
-        State(HttpFrontend frontend, Routing routing, EngineContext context) {
+        State(HttpFrontend frontend, Routing routing, EngineContext context, Map<String, CacheStore> previous) {
             this.frontend = frontend;
             this.context = context;
             this.router = routing.router(name -> context.backend(name).usableServers(), context.rateLimiter(), context.clock());
             this.metrics = context.metrics().frontend(frontend.name());
             this.requestIdHeader = AsciiString.cached(frontend.requestIdHeader());
+            this.caches = ListenerCaches.of(frontend, context, previous);
+        }
+
+        /** The response cache of a backend, or {@code null} when its responses are not cached. */
+        CacheStore cache(String backend) {
+            return caches.isEmpty() ? null : caches.get(backend);
         }
 
         /** The retry budget of a backend for this frontend. */
@@ -226,7 +236,9 @@ public final class HttpListener implements Listener {
         // a frontend without rules routes every request to its default backend
         Routing routing = http.routing() != null ? http.routing()
                 : Routing.builder().defaultBackend(http.defaultBackend()).build();
-        state = new State(http, routing, context);
+        State previous = state;
+        state = new State(http, routing, context, previous.caches);
+        ListenerCaches.unregisterUnused(previous.caches, state.caches, previous.context);
         return true;
     }
 
@@ -270,5 +282,42 @@ public final class HttpListener implements Listener {
             pool.close();
         }
         serverConnections.close().awaitUninterruptibly();
+        ListenerCaches.unregisterUnused(state.caches, Map.of(), state.context);
+    }
+
+    /** Creates, keeps and drops the response caches of a frontend across its configurations. */
+    private static final class ListenerCaches {
+
+        private ListenerCaches() {
+        }
+
+        /** One store per cached backend: the previous configuration's when its cache is configured alike, else a new one. */
+        static Map<String, CacheStore> of(HttpFrontend frontend, EngineContext context, Map<String, CacheStore> previous) {
+            Map<String, CacheStore> out = new java.util.HashMap<>();
+            for (String backend : frontend.backendNames()) {
+                ResponseCache config = frontend.cache(backend);
+                if (config == null) {
+                    continue;
+                }
+                CacheStore old = previous.get(backend);
+                if (old != null && old.config.equals(config) && old.clock() == context.clock()) {
+                    out.put(backend, old);
+                } else {
+                    CacheStore store = new CacheStore(frontend.name(), backend, config, frontend.requestIdHeader(), context.clock());
+                    context.metrics().caches().register(store);
+                    out.put(backend, store);
+                }
+            }
+            return Map.copyOf(out);
+        }
+
+        /** Unregisters the stores of {@code previous} that {@code next} does not keep. */
+        static void unregisterUnused(Map<String, CacheStore> previous, Map<String, CacheStore> next, EngineContext context) {
+            for (CacheStore s : previous.values()) {
+                if (!next.containsValue(s)) {
+                    context.metrics().caches().unregister(s);
+                }
+            }
+        }
     }
 }

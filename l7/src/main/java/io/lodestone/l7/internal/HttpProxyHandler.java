@@ -177,6 +177,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private StickyCookie stickyCookie;
     private String cookieValue;
     private List<Object> tunnelFromClient;
+    // response cache of the current exchange (see the "response cache" section)
+    private CacheStore cacheStore;
+    private CacheFill cacheFill;
+    private String cacheKey;
+    private String cacheStatus;
+    private NettyRequestView cacheView;
+    private boolean cacheWaiting;
+    private boolean cacheSwallow;
+    private String clientIfNoneMatch;
+    private String clientIfModifiedSince;
     private List<Object> tunnelFromServer;
 
     // accounting of the current request (metrics and access log)
@@ -447,6 +457,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         forward(req, h, view, forward);
 
         backend = context.backend(forward.backend());
+        CacheStore store = state.cache(backend.name());
+        if (store != null && cacheRequest(store, req, h, view)) {
+            return;
+        }
+        dispatch(req, h, view);
+    }
+
+    /** Sends a forwarded request to a server of {@link #backend}: picks one (or queues), then connects. */
+    private void dispatch(HttpRequest req, HttpHeaders h, NettyRequestView view) {
         budget = state.budget(backend);
         budget.requestStarted();
         tried = null;
@@ -998,6 +1017,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             serverFailed(HttpResponseStatus.BAD_GATEWAY);
             return;
         }
+        if (cacheFill != null && cacheResponse(c, response, code)) {
+            return;
+        }
         responseStarted = true;
         status = code;
         boolean bodyless = head || code == 204 || code == 304;
@@ -1027,6 +1049,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
         h.set(requestIdHeader, requestId);
+        if (cacheStatus != null && cacheStore.statusHeader != null) {
+            h.set(cacheStore.statusHeader, cacheStatus);
+        }
         if (frontend.via() != null) {
             Headers.append(h, HttpHeaderNames.VIA, "1.1 " + frontend.via());
         }
@@ -1058,6 +1083,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             content.release();
             serverBroke(c);
             return;
+        }
+        if (cacheSwallow) {
+            // the body of a 304 that revalidated a stored response, which the client got instead
+            boolean last = content instanceof LastHttpContent;
+            content.release();
+            if (last) {
+                client.flush();
+                responseComplete();
+            }
+            return;
+        }
+        if (cacheFill != null) {
+            cacheFill.content(content.content(), content instanceof LastHttpContent);
         }
         HttpResponse held = heldHead;
         if (held != null) {
@@ -1205,6 +1243,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void endExchange() {
         if (slot != null) {
             leaveQueue();
+        }
+        if (cacheStore != null) {
+            endCache();
         }
         if (request != null) {
             account();
@@ -1380,6 +1421,241 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         afterResponse();
+    }
+
+    // ---------------------------------------------------------------- response cache
+
+    private static final String HIT = "HIT";
+    private static final String MISS = "MISS";
+    private static final String EXPIRED = "EXPIRED";
+    private static final String REVALIDATED = "REVALIDATED";
+    private static final String BYPASS = "BYPASS";
+
+    /**
+     * Before a forwarded request is dispatched to its cached backend: answers it from the cache when
+     * a fresh response is stored, or parks it behind another request's fill of the same key, and
+     * returns {@code true}; else returns {@code false} and the request goes to the backend, filling
+     * the cache (revalidating a stale response with the backend when it has validators).
+     */
+    private boolean cacheRequest(CacheStore store, HttpRequest req, HttpHeaders h, NettyRequestView view) {
+        cacheStore = store;
+        if (!head && !HttpMethod.GET.equals(req.method()) || !bodyless || upgrade
+                || h.contains(HttpHeaderNames.AUTHORIZATION) || h.contains(HttpHeaderNames.RANGE)) {
+            store.bypassed();
+            cacheStatus = BYPASS;
+            return false;
+        }
+        boolean reload = false;
+        if (h.contains(HttpHeaderNames.CACHE_CONTROL)) {
+            CachePolicy.Directives d = CachePolicy.Directives.of(h);
+            if (d.noStore) {
+                store.bypassed();
+                cacheStatus = BYPASS;
+                return false;
+            }
+            reload = d.noCache || d.maxAge == 0;
+        } else if (h.contains(HttpHeaderNames.PRAGMA)) {
+            reload = h.containsValue(HttpHeaderNames.PRAGMA, HttpHeaderValues.NO_CACHE, true);
+        }
+        String primary = CacheStore.primaryKey(req.method().name(), h.get(HttpHeaderNames.HOST), req.uri());
+        cacheKey = primary;
+        for (int attempt = 0; attempt < 3; attempt++) {
+            String key = store.lookupKey(primary, h);
+            CachedResponse e = reload ? null : store.get(key);
+            long now = clock.nanoTime();
+            if (e != null && e.isFresh(now)) {
+                store.hit();
+                serveCached(req, e, HIT);
+                return true;
+            }
+            if (head && !reload && e == null) {
+                // a HEAD may be answered by the stored response to GET
+                CachedResponse g = store.get(store.lookupKey(CacheStore.primaryKey("GET", h.get(HttpHeaderNames.HOST), req.uri()), h));
+                if (g != null && g.isFresh(now)) {
+                    store.hit();
+                    serveCached(req, g, HIT);
+                    return true;
+                }
+            }
+            CacheFill inFlight = store.inFlight(key);
+            if (inFlight != null) {
+                if (inFlight.await(cacheWaker())) {
+                    store.coalesced();
+                    cacheWaiting = true;
+                    cacheView = view;
+                    if (req instanceof LastHttpContent last) {
+                        requestContentDone(last);
+                    }
+                    return true;
+                }
+                continue;
+            }
+            CachedResponse stale = e != null && e.hasValidators() ? e : null;
+            CacheFill fill = store.startFill(key, primary, stale, now);
+            if (fill == null) {
+                continue;
+            }
+            cacheFill = fill;
+            if (stale != null) {
+                // the client's own validators answer it later, against the refreshed response
+                clientIfNoneMatch = h.get(HttpHeaderNames.IF_NONE_MATCH);
+                clientIfModifiedSince = h.get(HttpHeaderNames.IF_MODIFIED_SINCE);
+                h.remove(HttpHeaderNames.IF_NONE_MATCH);
+                h.remove(HttpHeaderNames.IF_MODIFIED_SINCE);
+                if (stale.etag != null) {
+                    h.set(HttpHeaderNames.IF_NONE_MATCH, stale.etag);
+                }
+                if (stale.lastModified != Long.MIN_VALUE) {
+                    h.set(HttpHeaderNames.IF_MODIFIED_SINCE, CachePolicy.formatDate(stale.lastModified));
+                }
+            } else {
+                store.miss();
+                cacheStatus = e == null ? MISS : EXPIRED;
+            }
+            return false;
+        }
+        store.miss();
+        cacheStatus = MISS;
+        return false;
+    }
+
+    /** Wakes this request, on its own loop, when the fill it waits for ends. */
+    private Runnable cacheWaker() {
+        int id = exchangeId;
+        return () -> {
+            try {
+                client.eventLoop().execute(() -> cacheWoken(id));
+            } catch (RejectedExecutionException e) {
+                // the proxy is shutting down: nobody is served any more
+            }
+        };
+    }
+
+    /** The fill this request waited for ended: answer from the cache, or go to the backend after all. */
+    private void cacheWoken(int id) {
+        if (id != exchangeId || request == null || closing || !cacheWaiting) {
+            return;
+        }
+        cacheWaiting = false;
+        NettyRequestView view = cacheView;
+        cacheView = null;
+        HttpHeaders h = request.headers();
+        CachedResponse e = cacheStore.get(cacheStore.lookupKey(cacheKey, h));
+        if (e != null && e.isFresh(clock.nanoTime())) {
+            cacheStore.hit();
+            serveCached(request, e, HIT);
+            return;
+        }
+        cacheStore.miss();
+        cacheStatus = MISS;
+        dispatch(request, h, view);
+    }
+
+    /**
+     * The backend answered a request that fills the cache: a 304 to a revalidation refreshes the
+     * stored response, which the client gets instead ({@code true}); anything else streams on and is
+     * copied as it goes when it can be stored ({@code false}).
+     */
+    private boolean cacheResponse(BackendConnection c, HttpResponse response, int code) {
+        HttpHeaders h = response.headers();
+        Headers.removeHopByHop(h, false);
+        CacheFill fill = cacheFill;
+        if (fill.stale != null) {
+            if (code == HttpResponseStatus.NOT_MODIFIED.code()) {
+                serverReusable = HttpUtil.isKeepAlive(response);
+                CachedResponse fresh = fill.revalidated(h, clock.nanoTime(), clock.currentTimeMillis());
+                cacheStore.revalidated();
+                ReferenceCountUtil.release(response);
+                keepAlive = keepAlive && !closing && !listener.isDraining();
+                FullHttpResponse r = cachedResponse(fresh, REVALIDATED, !keepAlive, clientIfNoneMatch, clientIfModifiedSince);
+                responseStarted = true;
+                cacheSwallow = true;
+                status = r.status().code();
+                bytesOut += r.content().readableBytes();
+                client.write(r, client.voidPromise());
+                return true;
+            }
+            cacheStore.miss();
+            cacheStatus = EXPIRED;
+        }
+        fill.response(code, h, request.headers(), head);
+        return false;
+    }
+
+    /** Answers the current request with a stored response (or 304 when the client's validators match it). */
+    private void serveCached(HttpRequest req, CachedResponse e, String label) {
+        if (req instanceof LastHttpContent) {
+            requestComplete = true;
+        }
+        HttpHeaders h = req.headers();
+        String inm = h.get(HttpHeaderNames.IF_NONE_MATCH);
+        String ims = h.get(HttpHeaderNames.IF_MODIFIED_SINCE);
+        ReferenceCountUtil.release(req);
+        boolean close = !keepAlive || listener.isDraining();
+        sendLocal(cachedResponse(e, label, close, inm, ims), close);
+    }
+
+    /** A stored response for the current client: its age, the proxy's headers, the rules' edits, the cache status. */
+    private FullHttpResponse cachedResponse(CachedResponse e, String label, boolean close, String inm, String ims) {
+        boolean notModified = (inm != null || ims != null) && CachePolicy.notModified(inm, ims, e.etag, e.lastModified);
+        FullHttpResponse r;
+        if (notModified) {
+            r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED, Unpooled.EMPTY_BUFFER);
+            HttpHeaders h = r.headers();
+            for (AsciiString name : NOT_MODIFIED_HEADERS) {
+                List<String> values = e.headers.getAll(name);
+                if (!values.isEmpty()) {
+                    h.set(name, values);
+                }
+            }
+        } else {
+            r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(e.status),
+                    head || e.body.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(e.body));
+            HttpHeaders h = r.headers();
+            h.set(e.headers);
+            if (e.status != 204 && e.contentLength >= 0) {
+                h.set(HttpHeaderNames.CONTENT_LENGTH, e.contentLength);
+            }
+        }
+        HttpHeaders h = r.headers();
+        h.set(HttpHeaderNames.AGE, e.ageMillis(clock.nanoTime()) / 1000);
+        h.set(requestIdHeader, requestId);
+        if (frontend.via() != null) {
+            Headers.append(h, HttpHeaderNames.VIA, "1.1 " + frontend.via());
+        }
+        if (cacheStore.statusHeader != null) {
+            h.set(cacheStore.statusHeader, label);
+        }
+        if (responseEdits != null) {
+            Headers.apply(h, responseEdits, true);
+        }
+        if (close) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        } else if (clientVersion.minorVersion() == 0) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
+        return r;
+    }
+
+    /** The headers a 304 carries from the stored response (RFC 9110 15.4.5). */
+    private static final AsciiString[] NOT_MODIFIED_HEADERS = {HttpHeaderNames.CACHE_CONTROL, HttpHeaderNames.CONTENT_LOCATION,
+        HttpHeaderNames.DATE, HttpHeaderNames.ETAG, HttpHeaderNames.EXPIRES, HttpHeaderNames.VARY, HttpHeaderNames.LAST_MODIFIED};
+
+    /** Ends the exchange's part in the cache: a fill is stored (when complete) and its waiters woken. */
+    private void endCache() {
+        CacheFill fill = cacheFill;
+        cacheFill = null;
+        cacheStore = null;
+        cacheKey = null;
+        cacheStatus = null;
+        cacheView = null;
+        cacheWaiting = false;
+        cacheSwallow = false;
+        clientIfNoneMatch = null;
+        clientIfModifiedSince = null;
+        if (fill != null) {
+            fill.finish(clock.nanoTime(), clock.currentTimeMillis());
+        }
     }
 
     // ---------------------------------------------------------------- WebSocket tunnels

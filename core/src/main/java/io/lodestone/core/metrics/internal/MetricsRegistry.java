@@ -1,6 +1,7 @@
 package io.lodestone.core.metrics.internal;
 
 import io.lodestone.core.Clock;
+import io.lodestone.core.internal.CacheStores;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.metrics.BackendSnapshot;
@@ -25,6 +26,7 @@ public final class MetricsRegistry {
     private volatile Collection<BackendRuntime> backends;
     private final Map<String, FrontendMetrics> frontends = new ConcurrentHashMap<>();
     private final List<FrontendMetrics> frontendOrder = new CopyOnWriteArrayList<>();
+    private final CacheStores caches = new CacheStores();
 
     /** Creates the registry of a proxy's backends; frontends are added by {@link #frontend(String)}. */
     public MetricsRegistry(Clock clock, Collection<BackendRuntime> backends) {
@@ -51,6 +53,11 @@ public final class MetricsRegistry {
         }
     }
 
+    /** The proxy's response caches: engines register theirs here while their frontend runs. */
+    public CacheStores caches() {
+        return caches;
+    }
+
     /** Replaces the backends after a reconfiguration; frontends keep their counters by name. */
     public void backends(Collection<BackendRuntime> next) {
         this.backends = List.copyOf(next);
@@ -71,6 +78,6 @@ public final class MetricsRegistry {
             }
             b.add(new BackendSnapshot(backend.name(), backend.metrics().snapshot(), backend.usableServers(), servers));
         }
-        return new MetricsSnapshot(clock.currentTimeMillis(), f, b);
+        return new MetricsSnapshot(clock.currentTimeMillis(), f, b, caches.snapshots());
     }
 }

@@ -1,0 +1,173 @@
+package io.lodestone.l7;
+
+/**
+ * An in-memory HTTP response cache for the backends of an {@link HttpFrontend} (opt-in, see
+ * {@link HttpFrontend.Builder#cache(ResponseCache)}), with the semantics of a shared cache (RFC 9111).
+ * Immutable configuration: each frontend keeps one store per cached backend, bounded by
+ * {@link #maxBytes()} and emptied when the frontend stops or is reconfigured with another cache.
+ *
+ * <pre>{@code
+ * HttpFrontend.bind(8080)
+ *     .defaultBackend("static")
+ *     .cache("static", ResponseCache.builder()
+ *         .maxBytes(64 * 1024 * 1024)
+ *         .maxEntryBytes(1024 * 1024)
+ *         .statusHeader("X-Cache"))
+ * }</pre>
+ *
+ * <p>What is stored: responses to {@code GET} and {@code HEAD} without {@code Authorization} or
+ * {@code Range}, with a status that is cacheable by default (200, 203, 204, 300, 301, 308, 404, 405,
+ * 410, 414, 501), without {@code no-store}, {@code private}, {@code Set-Cookie} or {@code Vary: *},
+ * with a freshness lifetime ({@code s-maxage}, {@code max-age}, {@code Expires}, or 10 % of the age
+ * of {@code Last-Modified} up to a day) or {@code no-cache} and a validator, and of at most
+ * {@link #maxEntryBytes()}. The key is the method, the {@code Host} and the path and query as
+ * forwarded, and the values of the request headers the response's {@code Vary} names.
+ *
+ * <p>How it answers: a fresh response is served with its {@code Age}, or {@code 304} when the
+ * client's {@code If-None-Match} / {@code If-Modified-Since} matches; a stale one is revalidated with
+ * the backend ({@code If-None-Match} / {@code If-Modified-Since} from its validators) and a
+ * {@code 304} from the backend refreshes it. Concurrent misses of one key make one backend request:
+ * the others wait for its response and are served from the cache. A response is streamed to its
+ * client while it is copied into the cache, never held back; one that turns out larger than
+ * {@link #maxEntryBytes()} streams on and is not stored. A request with {@code Cache-Control:
+ * no-cache} (or {@code Pragma: no-cache}, or {@code max-age=0}) is sent to the backend and may
+ * refresh the stored response; one with {@code no-store} bypasses the cache.
+ */
+public final class ResponseCache {
+
+    private final long maxBytes;
+    private final long maxEntryBytes;
+    private final String statusHeader;
+
+    private ResponseCache(Builder b) {
+        this.maxBytes = b.maxBytes;
+        this.maxEntryBytes = b.maxEntryBytes < 0 ? Math.min(Builder.DEFAULT_MAX_ENTRY, b.maxBytes) : b.maxEntryBytes;
+        this.statusHeader = b.statusHeader;
+    }
+
+    /** Returns a builder; {@link Builder#maxBytes(long)} must be set. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A cache of {@code maxBytes} bytes with the default entry limit and no status header. */
+    public static ResponseCache ofSize(long maxBytes) {
+        return builder().maxBytes(maxBytes).build();
+    }
+
+    /** The bound on the weight of every stored response together (body, headers and key), in bytes. */
+    public long maxBytes() {
+        return maxBytes;
+    }
+
+    /** The largest body stored; larger responses stream through uncached. */
+    public long maxEntryBytes() {
+        return maxEntryBytes;
+    }
+
+    /**
+     * The response header that tells the client what the cache did ({@code HIT}, {@code MISS},
+     * {@code EXPIRED}, {@code REVALIDATED} or {@code BYPASS}), or {@code null} when none is added.
+     */
+    public String statusHeader() {
+        return statusHeader;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ResponseCache c && c.maxBytes == maxBytes && c.maxEntryBytes == maxEntryBytes
+                && (statusHeader == null ? c.statusHeader == null : statusHeader.equals(c.statusHeader));
+    }
+
+    @Override
+    public int hashCode() {
+        return Long.hashCode(maxBytes) * 31 + Long.hashCode(maxEntryBytes) + (statusHeader == null ? 0 : statusHeader.hashCode());
+    }
+
+    @Override
+    public String toString() {
+        return "ResponseCache{maxBytes=" + maxBytes + ", maxEntryBytes=" + maxEntryBytes
+                + (statusHeader == null ? "" : ", statusHeader=" + statusHeader) + "}";
+    }
+
+    /** Builds a {@link ResponseCache}. Setters check their argument; {@link #build()} checks the whole. */
+    public static final class Builder {
+        /** The default {@link #maxEntryBytes(long)}: 1 MiB. */
+        static final long DEFAULT_MAX_ENTRY = 1024 * 1024;
+        private long maxBytes;
+        private long maxEntryBytes = -1;
+        private String statusHeader;
+
+        Builder() {
+        }
+
+        /**
+         * Sets the bound on the weight of all stored responses together (required); the least
+         * recently and least often used ones are evicted beyond it.
+         *
+         * @throws IllegalArgumentException when not positive
+         */
+        public Builder maxBytes(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("cache maxBytes: " + bytes + " (expected: > 0)");
+            }
+            this.maxBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Sets the largest body stored (default 1 MiB, or {@code maxBytes} when smaller); larger
+         * responses stream through uncached.
+         *
+         * @throws IllegalArgumentException when not positive
+         */
+        public Builder maxEntryBytes(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("cache maxEntryBytes: " + bytes + " (expected: > 0)");
+            }
+            this.maxEntryBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Adds a response header naming what the cache did for each request ({@code HIT},
+         * {@code MISS}, {@code EXPIRED}, {@code REVALIDATED}, {@code BYPASS}), e.g. {@code X-Cache};
+         * {@code null} (the default) adds none.
+         *
+         * @throws IllegalArgumentException when the name is empty or not an HTTP token
+         */
+        public Builder statusHeader(String name) {
+            if (name != null && (name.isEmpty() || !isToken(name))) {
+                throw new IllegalArgumentException("cache statusHeader: " + name + " (expected: an HTTP header name)");
+            }
+            this.statusHeader = name;
+            return this;
+        }
+
+        private static boolean isToken(String s) {
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /**
+         * Returns the immutable configuration. The builder stays usable.
+         *
+         * @throws IllegalArgumentException when {@code maxBytes} is not set or {@code maxEntryBytes}
+         *     exceeds it
+         */
+        public ResponseCache build() {
+            if (maxBytes <= 0) {
+                throw new IllegalArgumentException("cache maxBytes: " + maxBytes + " (expected: > 0, it has no default)");
+            }
+            if (maxEntryBytes > maxBytes) {
+                throw new IllegalArgumentException("cache maxEntryBytes: " + maxEntryBytes + " (expected: <= maxBytes " + maxBytes + ")");
+            }
+            return new ResponseCache(this);
+        }
+    }
+}
