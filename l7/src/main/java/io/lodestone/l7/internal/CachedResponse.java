@@ -86,6 +86,8 @@ final class CachedResponse {
     CachedResponse refreshed(HttpHeaders notModified, String requestIdHeader, int keyLength, long requestNanos, long responseNanos,
             long responseMillis) {
         HttpHeaders merged = new DefaultHttpHeaders().set(headers);
+        // a 304 without a Date is dated when it arrives, not by the stored response's Date
+        merged.remove(HttpHeaderNames.DATE);
         for (String name : notModified.names()) {
             if (!isFraming(name) && !name.equalsIgnoreCase(requestIdHeader)) {
                 merged.set(name, notModified.getAll(name));

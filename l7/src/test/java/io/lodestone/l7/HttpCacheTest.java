@@ -1,0 +1,410 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.metrics.CacheSnapshot;
+import io.lodestone.core.metrics.PrometheusChecker;
+import io.lodestone.core.metrics.PrometheusFormat;
+import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.ManualClock;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The response cache over real sockets: RFC 9111 rules, expiry on a manual clock, coalescing, bounds, purges. */
+class HttpCacheTest {
+
+    private final ManualClock clock = new ManualClock(System.currentTimeMillis());
+    private RecordingBackend backend;
+    private Proxy proxy;
+
+    @AfterEach
+    void stop() {
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    private void start(RecordingBackend.Responder responder, ResponseCache cache) {
+        backend = RecordingBackend.start("app", responder);
+        proxy = Proxy.builder()
+                .clock(clock)
+                .backend(Backend.named("app").server("s1", backend.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").cache("app", cache))
+                .build();
+        proxy.start();
+    }
+
+    private static ResponseCache cache() {
+        return ResponseCache.builder().maxBytes(1 << 20).maxEntryBytes(64 * 1024).statusHeader("X-Cache").build();
+    }
+
+    private static RecordingBackend.Responder fixed(Map<String, String> headers) {
+        return (r, ctx) -> RecordingBackend.ok(ctx, "body of " + r.uri() + " #" + System.nanoTime(), headers);
+    }
+
+    private RawHttp.Response get(RawHttp c, String target, String... headers) throws Exception {
+        StringBuilder sb = new StringBuilder("GET ").append(target).append(" HTTP/1.1\r\nHost: h\r\n");
+        for (String h : headers) {
+            sb.append(h).append("\r\n");
+        }
+        return c.send(sb.append("\r\n").toString()).read();
+    }
+
+    private CacheSnapshot stats() {
+        return proxy.metrics().cache("web", "app");
+    }
+
+    private long served(String uri) {
+        return backend.requests.stream().filter(r -> r.uri().equals(uri)).count();
+    }
+
+    @Test
+    void aSecondRequestIsAHitWithItsAge() throws Exception {
+        start(fixed(Map.of("Cache-Control", "max-age=60")), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response first = get(c, "/a");
+            clock.advance(Duration.ofSeconds(3));
+            RawHttp.Response second = get(c, "/a");
+            assertThat(first.status()).isEqualTo(200);
+            assertThat(first.header("x-cache")).isEqualTo("MISS");
+            assertThat(second.header("x-cache")).isEqualTo("HIT");
+            assertThat(second.body()).isEqualTo(first.body());
+            assertThat(second.header("age")).isEqualTo("3");
+            assertThat(second.header("x-request-id")).isNotEqualTo(first.header("x-request-id"));
+            assertThat(second.header("content-length")).isEqualTo(Integer.toString(first.body().length()));
+        }
+        assertThat(served("/a")).isEqualTo(1);
+        CacheSnapshot s = stats();
+        assertThat(s.hits()).isEqualTo(1);
+        assertThat(s.misses()).isEqualTo(1);
+        assertThat(s.stores()).isEqualTo(1);
+        assertThat(s.entries()).isEqualTo(1);
+        assertThat(s.bytes()).isPositive().isLessThanOrEqualTo(s.maxBytes());
+        String text = PrometheusFormat.text(proxy.metrics());
+        PrometheusChecker.check(text);
+        assertThat(text).contains("lodestone_cache_hits_total{frontend=\"web\",backend=\"app\"} 1")
+                .contains("lodestone_cache_misses_total{frontend=\"web\",backend=\"app\"} 1");
+    }
+
+    @Test
+    void noStorePrivateSetCookieAndAuthorisedResponsesAreNotCached() throws Exception {
+        start((r, ctx) -> {
+            Map<String, String> h = switch (r.uri()) {
+                case "/no-store" -> Map.of("Cache-Control", "max-age=60, no-store");
+                case "/private" -> Map.of("Cache-Control", "private, max-age=60");
+                case "/cookie" -> Map.of("Cache-Control", "max-age=60", "Set-Cookie", "a=b");
+                case "/none" -> Map.of();
+                default -> Map.of("Cache-Control", "max-age=60");
+            };
+            RecordingBackend.ok(ctx, "x", h);
+        }, cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            for (int i = 0; i < 2; i++) {
+                assertThat(get(c, "/no-store").header("x-cache")).isEqualTo("MISS");
+                assertThat(get(c, "/private").header("x-cache")).isEqualTo("MISS");
+                assertThat(get(c, "/cookie").header("x-cache")).isEqualTo("MISS");
+                assertThat(get(c, "/none").header("x-cache")).isEqualTo("MISS");
+                assertThat(get(c, "/auth", "Authorization: Basic dTpw").header("x-cache")).isEqualTo("BYPASS");
+                assertThat(get(c, "/req-no-store", "Cache-Control: no-store").header("x-cache")).isEqualTo("BYPASS");
+                RawHttp.Response post = c.send("POST /post HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx").read();
+                assertThat(post.header("x-cache")).isEqualTo("BYPASS");
+            }
+        }
+        for (String uri : List.of("/no-store", "/private", "/cookie", "/none", "/auth", "/req-no-store", "/post")) {
+            assertThat(served(uri)).as(uri).isEqualTo(2);
+        }
+        assertThat(stats().entries()).isZero();
+        assertThat(stats().bypasses()).isEqualTo(6);
+    }
+
+    @Test
+    void varyKeepsVariantsApart() throws Exception {
+        start((r, ctx) -> RecordingBackend.ok(ctx, "lang=" + r.header("Accept-Language"),
+                Map.of("Cache-Control", "max-age=60", "Vary", "Accept-Language")), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            assertThat(get(c, "/v", "Accept-Language: en").body()).isEqualTo("lang=en");
+            assertThat(get(c, "/v", "Accept-Language: fr").body()).isEqualTo("lang=fr");
+            RawHttp.Response en = get(c, "/v", "Accept-Language: en");
+            RawHttp.Response fr = get(c, "/v", "Accept-Language: fr");
+            assertThat(en.body()).isEqualTo("lang=en");
+            assertThat(en.header("x-cache")).isEqualTo("HIT");
+            assertThat(fr.body()).isEqualTo("lang=fr");
+            assertThat(fr.header("x-cache")).isEqualTo("HIT");
+            assertThat(get(c, "/v").body()).isEqualTo("lang=null");
+        }
+        assertThat(served("/v")).isEqualTo(3);
+    }
+
+    @Test
+    void aResponseExpiresWithItsMaxAgeOnTheProxysClock() throws Exception {
+        start(fixed(Map.of("Cache-Control", "max-age=10")), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response first = get(c, "/e");
+            clock.advance(Duration.ofSeconds(9));
+            RawHttp.Response fresh = get(c, "/e");
+            clock.advance(Duration.ofSeconds(2));
+            RawHttp.Response expired = get(c, "/e");
+            assertThat(fresh.header("x-cache")).isEqualTo("HIT");
+            assertThat(fresh.header("age")).isEqualTo("9");
+            assertThat(fresh.body()).isEqualTo(first.body());
+            assertThat(expired.header("x-cache")).isIn("MISS", "EXPIRED");
+            assertThat(expired.body()).isNotEqualTo(first.body());
+        }
+        assertThat(served("/e")).isEqualTo(2);
+    }
+
+    @Test
+    void expiresAndAgeFromTheBackendCount() throws Exception {
+        start((r, ctx) -> {
+            String date = io.netty.handler.codec.DateFormatter.format(new java.util.Date(clock.currentTimeMillis()));
+            String expires = io.netty.handler.codec.DateFormatter.format(new java.util.Date(clock.currentTimeMillis() + 30_000));
+            Map<String, String> h = r.uri().equals("/aged")
+                    ? Map.of("Cache-Control", "max-age=30", "Age", "25")
+                    : Map.of("Date", date, "Expires", expires);
+            RecordingBackend.ok(ctx, "x", h);
+        }, cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            get(c, "/aged");
+            get(c, "/expires");
+            clock.advance(Duration.ofSeconds(10));
+            assertThat(get(c, "/aged").header("x-cache")).as("25 s old + 10 s > 30 s").isNotEqualTo("HIT");
+            RawHttp.Response expires = get(c, "/expires");
+            assertThat(expires.header("x-cache")).isEqualTo("HIT");
+            assertThat(expires.header("age")).isEqualTo("10");
+        }
+    }
+
+    @Test
+    void aStaleResponseIsRevalidatedAndA304RefreshesIt() throws Exception {
+        start((r, ctx) -> {
+            if ("\"v1\"".equals(r.header("If-None-Match"))) {
+                RecordingBackend.respond(ctx, HttpResponseStatus.NOT_MODIFIED, "", Map.of("Cache-Control", "max-age=10", "ETag", "\"v1\""));
+            } else {
+                RecordingBackend.ok(ctx, "version one", Map.of("Cache-Control", "max-age=10", "ETag", "\"v1\""));
+            }
+        }, cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            assertThat(get(c, "/r").header("x-cache")).isEqualTo("MISS");
+            clock.advance(Duration.ofSeconds(11));
+            RawHttp.Response revalidated = get(c, "/r");
+            assertThat(revalidated.status()).isEqualTo(200);
+            assertThat(revalidated.header("x-cache")).isEqualTo("REVALIDATED");
+            assertThat(revalidated.body()).isEqualTo("version one");
+            assertThat(backend.last().header("If-None-Match")).isEqualTo("\"v1\"");
+            clock.advance(Duration.ofSeconds(5));
+            RawHttp.Response hit = get(c, "/r");
+            assertThat(hit.header("x-cache")).isEqualTo("HIT");
+            assertThat(hit.body()).isEqualTo("version one");
+            // a conditional client request answered from the cache
+            RawHttp.Response notModified = get(c, "/r", "If-None-Match: W/\"v0\", \"v1\"");
+            assertThat(notModified.status()).isEqualTo(304);
+            assertThat(notModified.header("etag")).isEqualTo("\"v1\"");
+            assertThat(notModified.header("x-cache")).isEqualTo("HIT");
+            // a stale entry, a conditional client: the backend's 304 becomes the client's 304
+            clock.advance(Duration.ofSeconds(11));
+            RawHttp.Response both = get(c, "/r", "If-None-Match: \"v1\"");
+            assertThat(both.status()).isEqualTo(304);
+            assertThat(both.header("x-cache")).isEqualTo("REVALIDATED");
+            // the connection is still good, the response fresh again
+            RawHttp.Response last = get(c, "/r");
+            assertThat(last.body()).isEqualTo("version one");
+            assertThat(last.header("x-cache")).isEqualTo("HIT");
+        }
+        assertThat(served("/r")).isEqualTo(3);
+        assertThat(stats().revalidations()).isEqualTo(2);
+    }
+
+    @Test
+    void fiftyConcurrentMissesMakeOneBackendRequest() throws Exception {
+        backend = RecordingBackend.start("app", (r, ctx) -> new Thread(() -> {
+            // answer only once every other request is waiting behind this one
+            Await.until("49 coalesced requests", () -> proxy.metrics().cache("web", "app").coalesced() == 49);
+            RecordingBackend.ok(ctx, "shared", Map.of("Cache-Control", "max-age=60"));
+        }).start());
+        proxy = Proxy.builder()
+                .clock(clock)
+                .backend(Backend.named("app").server("s1", backend.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").cache(cache()))
+                .build();
+        proxy.start();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).executor(pool).build();
+        try {
+            List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                all.add(client.sendAsync(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/hot")).build(),
+                        HttpResponse.BodyHandlers.ofString()));
+            }
+            int hits = 0;
+            for (CompletableFuture<HttpResponse<String>> f : all) {
+                HttpResponse<String> r = f.get(20, TimeUnit.SECONDS);
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("shared");
+                hits += "HIT".equals(r.headers().firstValue("x-cache").orElse("")) ? 1 : 0;
+            }
+            assertThat(hits).isEqualTo(49);
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(backend.requests).hasSize(1);
+        CacheSnapshot s = stats();
+        assertThat(s.coalesced()).isEqualTo(49);
+        assertThat(s.misses()).isEqualTo(1);
+        assertThat(s.hits()).isEqualTo(49);
+    }
+
+    @Test
+    void theByteBoundHoldsUnderAStreamOfDistinctKeys() throws Exception {
+        char[] body = new char[4000];
+        Arrays.fill(body, 'b');
+        String big = new String(body);
+        start((r, ctx) -> RecordingBackend.ok(ctx, big, Map.of("Cache-Control", "max-age=600")),
+                ResponseCache.builder().maxBytes(64 * 1024).maxEntryBytes(8 * 1024).build());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            for (int i = 0; i < 300; i++) {
+                assertThat(get(c, "/k" + i).body()).hasSize(4000);
+                CacheSnapshot s = stats();
+                assertThat(s.bytes()).as("after %d keys", i + 1).isLessThanOrEqualTo(64 * 1024);
+            }
+        }
+        CacheSnapshot s = stats();
+        assertThat(s.evictions()).isGreaterThan(250);
+        assertThat(s.entries()).isBetween(1L, 16L);
+    }
+
+    @Test
+    void aResponseLargerThanTheEntryLimitStreamsThroughUncached() throws Exception {
+        int size = 1 << 20;
+        CountDownLatch clientHasFirstBytes = new CountDownLatch(1);
+        start((r, ctx) -> {
+            boolean chunked = r.uri().equals("/chunked");
+            DefaultHttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            head.headers().set(HttpHeaderNames.CACHE_CONTROL, "max-age=60");
+            if (chunked) {
+                HttpUtil.setTransferEncodingChunked(head, true);
+            } else {
+                head.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, size);
+            }
+            ctx.write(head);
+            ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[16 * 1024])));
+            new Thread(() -> {
+                try {
+                    // the rest only once the client has read the start: nothing holds the response back
+                    if (chunked && !clientHasFirstBytes.await(10, TimeUnit.SECONDS)) {
+                        ctx.close();
+                        return;
+                    }
+                    for (int sent = 16 * 1024; sent < size; sent += 64 * 1024) {
+                        ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[Math.min(64 * 1024, size - sent)])));
+                    }
+                    ctx.writeAndFlush(new DefaultLastHttpContent());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }).start();
+        }, ResponseCache.builder().maxBytes(4 << 20).maxEntryBytes(256 * 1024).statusHeader("X-Cache").build());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            c.send("GET /chunked HTTP/1.1\r\nHost: h\r\n\r\n");
+            StringBuilder headAndStart = new StringBuilder();
+            while (!headAndStart.toString().endsWith("\r\n\r\n")) {
+                headAndStart.append((char) c.in.read());
+            }
+            byte[] start = c.in.readNBytes(1024);
+            assertThat(start).hasSize(1024);
+            clientHasFirstBytes.countDown();
+            long total = 1024;
+            // the rest of the chunked body (chunk framing included): read until the terminating chunk
+            byte[] buf = new byte[64 * 1024];
+            StringBuilder tail = new StringBuilder();
+            int n;
+            while ((n = c.in.read(buf)) > 0) {
+                total += n;
+                tail.append(new String(buf, Math.max(0, n - 5), Math.min(5, n), java.nio.charset.StandardCharsets.ISO_8859_1));
+                if (tail.toString().endsWith("0\r\n\r\n")) {
+                    break;
+                }
+                tail.setLength(0);
+            }
+            assertThat(total).isGreaterThan(size);
+            for (int i = 0; i < 2; i++) {
+                RawHttp.Response r = get(c, "/fixed");
+                assertThat(r.body()).hasSize(size);
+                assertThat(r.header("x-cache")).isEqualTo("MISS");
+            }
+            RawHttp.Response again = c.send("GET /chunked HTTP/1.1\r\nHost: h\r\n\r\n").read();
+            assertThat(again.body()).hasSize(size);
+            assertThat(again.header("x-cache")).isEqualTo("MISS");
+        }
+        assertThat(served("/fixed")).isEqualTo(2);
+        assertThat(served("/chunked")).isEqualTo(2);
+        assertThat(stats().entries()).isZero();
+    }
+
+    @Test
+    void headIsAnsweredFromAStoredGet() throws Exception {
+        start(fixed(Map.of("Cache-Control", "max-age=60")), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response get = get(c, "/h");
+            RawHttp.Response head = c.send("HEAD /h HTTP/1.1\r\nHost: h\r\n\r\n").read(true);
+            assertThat(head.status()).isEqualTo(200);
+            assertThat(head.header("x-cache")).isEqualTo("HIT");
+            assertThat(head.header("content-length")).isEqualTo(Integer.toString(get.body().length()));
+            assertThat(get(c, "/h").body()).isEqualTo(get.body());
+        }
+        assertThat(served("/h")).isEqualTo(1);
+    }
+
+    @Test
+    void purgeByKeyAndByPrefix() throws Exception {
+        start(fixed(Map.of("Cache-Control", "max-age=60", "Vary", "Accept")), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            for (String p : List.of("/img/a.png", "/img/b.png", "/index.html")) {
+                get(c, p);
+                get(c, p, "Accept: text/x");
+            }
+            assertThat(proxy.control().cache().purgePrefix("h/img/")).isEqualTo(4);
+            assertThat(proxy.control().cache().purge("h/index")).isZero();
+            assertThat(proxy.control().cache().purge("h/index.html")).isEqualTo(2);
+            assertThat(get(c, "/img/a.png").header("x-cache")).isEqualTo("MISS");
+            assertThat(get(c, "/index.html").header("x-cache")).isEqualTo("MISS");
+        }
+    }
+
+    @Test
+    void invalidConfigurationFailsAtBuild() {
+        assertThatThrownBy(() -> ResponseCache.builder().build()).hasMessageContaining("maxBytes");
+        assertThatThrownBy(() -> ResponseCache.builder().maxBytes(10).maxEntryBytes(20).build())
+                .hasMessageContaining("maxEntryBytes: 20");
+        assertThatThrownBy(() -> ResponseCache.builder().statusHeader("X Cache")).hasMessageContaining("statusHeader: X Cache");
+        assertThatThrownBy(() -> HttpFrontend.bind(0).defaultBackend("app").cache("nope", ResponseCache.ofSize(1000)).build())
+                .hasMessageContaining("cache backend: nope");
+        assertThat(ResponseCache.ofSize(1000).maxEntryBytes()).isEqualTo(1000);
+    }
+}
