@@ -10,6 +10,7 @@ import io.lodestone.examples.haproxyseed.HaproxySeed;
 import io.lodestone.examples.https.HttpsExample;
 import io.lodestone.examples.snipassthrough.SniPassthrough;
 import io.lodestone.examples.nginxpaths.NginxPaths;
+import io.lodestone.examples.staticcache.StaticCache;
 import io.lodestone.examples.vhosts.VirtualHosts;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -93,7 +94,7 @@ public final class Main {
     public static List<Example> examples() {
         return List.of(Demo.example(), NginxPaths.example(), HaproxySeed.example(), VirtualHosts.example(),
                 RoundRobinWithChecks.example(), RollingUpdateExample.example(), Canary.example(), HighAvailability.example(),
-                HttpsExample.example(), SniPassthrough.example());
+                HttpsExample.example(), SniPassthrough.example(), StaticCache.example());
     }
 
     /** The usage text. */

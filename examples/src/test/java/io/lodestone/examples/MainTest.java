@@ -20,7 +20,7 @@ class MainTest {
         assertThat(r.out()).startsWith("demo ").contains("round-robin gateway")
                 .contains("\nchecks ").contains("\nrolling ").contains("\ncanary ").contains("\nha ");
         assertThat(r.out().lines()).hasSameSizeAs(Main.examples());
-        assertThat(r.out()).contains("\nnginx-paths ", "\nhaproxy-seed ", "\nvhosts ", "\nhttps ", "\nsni-passthrough ");
+        assertThat(r.out()).contains("\nnginx-paths ", "\nhaproxy-seed ", "\nvhosts ", "\nhttps ", "\nsni-passthrough ", "\nstatic-cache ");
         assertThat(r.err()).isEmpty();
     }
 
@@ -53,11 +53,11 @@ class MainTest {
     void runNeedsAKnownExampleName() {
         MainRunner missing = MainRunner.complete("run");
         assertThat(missing.awaitStatus()).isEqualTo(2);
-        assertThat(missing.err()).startsWith("run: missing example name (one of: demo, nginx-paths, haproxy-seed, vhosts, checks, rolling, canary, ha, https, sni-passthrough)");
+        assertThat(missing.err()).startsWith("run: missing example name (one of: demo, nginx-paths, haproxy-seed, vhosts, checks, rolling, canary, ha, https, sni-passthrough, static-cache)");
 
         MainRunner unknown = MainRunner.complete("run", "nope");
         assertThat(unknown.awaitStatus()).isEqualTo(2);
-        assertThat(unknown.err()).startsWith("run: unknown example: nope (one of: demo, nginx-paths, haproxy-seed, vhosts, checks, rolling, canary, ha, https, sni-passthrough)");
+        assertThat(unknown.err()).startsWith("run: unknown example: nope (one of: demo, nginx-paths, haproxy-seed, vhosts, checks, rolling, canary, ha, https, sni-passthrough, static-cache)");
     }
 
     @Test

@@ -16,6 +16,7 @@ import io.lodestone.l7.AdminFrontend;
 import io.lodestone.l7.Compression;
 import io.lodestone.l7.HttpFrontend;
 import io.lodestone.tls.ClientTls;
+import io.lodestone.l7.ResponseCache;
 import io.lodestone.tls.ServerTls;
 import io.lodestone.tls.TlsCertificate;
 import java.io.PrintStream;
@@ -118,6 +119,8 @@ public final class Gateway {
                 "  --access-log text|json   one line per connection or request to the logger 'lodestone.access'",
                 "  --compress               http: compress responses for clients that accept it (gzip, deflate;",
                 "                           brotli where its native library loads), text and JSON of 1 KiB or more",
+                "  --cache SIZE             http: cache cacheable responses in memory, up to SIZE (e.g. 64m),",
+                "                           following Cache-Control; adds X-Cache: HIT, MISS, ... to responses",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
@@ -229,6 +232,9 @@ public final class Gateway {
                 http.rule(Rule.when(Acl.pathBegins(prefix)).name("route " + prefix).use(ROUTE_BACKEND_PREFIX + (i + 1)));
             }
             options.clientTimeout().filter(d -> !d.isZero()).ifPresent(http::clientTimeout);
+            if (options.cacheBytes().isPresent()) {
+                http.cache(ResponseCache.builder().maxBytes(options.cacheBytes().getAsLong()).statusHeader("X-Cache"));
+            }
             if (options.tlsCert().isPresent()) {
                 http.tls(serverTls(options, "h2", "http/1.1"));
             }

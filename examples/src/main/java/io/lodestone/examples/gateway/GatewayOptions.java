@@ -17,6 +17,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
@@ -201,6 +202,7 @@ public final class GatewayOptions {
     private final List<Sni> snis;
     private final boolean compress;
     private final RateLimit rateLimit;
+    private final long cacheBytes;
 
     /**
      * A {@code --route PATH_PREFIX=HOST:PORT}: requests whose normalised path begins with
@@ -268,6 +270,7 @@ public final class GatewayOptions {
         this.backendProto = p.backendProto != null ? p.backendProto : BackendProto.HTTP1;
         this.backendTls = p.backendTls;
         this.backendCa = p.backendCa;
+        this.cacheBytes = p.cacheBytes;
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -331,6 +334,9 @@ public final class GatewayOptions {
             if (p.compress) {
                 throw new UsageException("--compress: on (only in http mode: add --mode http)");
             }
+        }
+        if (p.cacheBytes > 0 && p.mode != Mode.HTTP) {
+            throw new UsageException("--cache: " + p.cacheValue + " (only in http mode: add --mode http)");
         }
         if (p.tlsCert != null && p.tlsKey == null) {
             throw new UsageException("--tls-key: missing (expected: --tls-key PEM with --tls-cert)");
@@ -500,6 +506,14 @@ public final class GatewayOptions {
         return Optional.ofNullable(backendCa);
     }
 
+    /**
+     * The size of the response cache ({@code --cache SIZE}) in bytes, when given: the frontend caches
+     * the backends' cacheable responses in memory and adds {@code X-Cache} (http mode only).
+     */
+    public OptionalLong cacheBytes() {
+        return cacheBytes > 0 ? OptionalLong.of(cacheBytes) : OptionalLong.empty();
+    }
+
     /** Whether the gateway passes TLS through and routes on SNI (tcp mode with {@code --sni}). */
     public boolean tlsPassthrough() {
         return !snis.isEmpty();
@@ -522,7 +536,8 @@ public final class GatewayOptions {
                 + (rateLimit != null ? " rateLimit=" + rateLimit.permits() + (rateLimit.period().getSeconds() == 60 ? "/m" : "/s") : "")
                 + (backendProto != BackendProto.HTTP1 ? " backendProto=" + backendProto.flagValue() : "")
                 + (backendTls != null ? " backendTls=" + backendTls.flagValue() : "")
-                + (backendCa != null ? " backendCa=" + backendCa : "") + "}";
+                + (backendCa != null ? " backendCa=" + backendCa : "")
+                + (cacheBytes > 0 ? " cache=" + cacheBytes : "") + "}";
     }
 
     /**
@@ -555,12 +570,43 @@ public final class GatewayOptions {
         }
     }
 
+    /**
+     * Parses a size: a whole number of bytes, or with {@code k}, {@code m} or {@code g} (binary
+     * multiples, either case); returns -1 when {@code value} is not one or is outside 1 KiB..64 GiB.
+     */
+    static long parseSize(String value) {
+        int digits = 0;
+        while (digits < value.length() && value.charAt(digits) >= '0' && value.charAt(digits) <= '9') {
+            digits++;
+        }
+        if (digits == 0 || digits > 12 || value.length() - digits > 1) {
+            return -1;
+        }
+        long n = Long.parseLong(value.substring(0, digits));
+        if (digits < value.length()) {
+            switch (Character.toLowerCase(value.charAt(digits))) {
+                case 'k':
+                    n <<= 10;
+                    break;
+                case 'm':
+                    n <<= 20;
+                    break;
+                case 'g':
+                    n <<= 30;
+                    break;
+                default:
+                    return -1;
+            }
+        }
+        return n < 1024 || n > (64L << 30) ? -1 : n;
+    }
+
     /** The mutable state of one parse. */
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress",
-                "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca");
+                "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache");
         /** The flags that take no value (switches): given or not. */
         static final Set<String> SWITCHES = Set.of("--compress");
         /** The flags that may be given more than once. */
@@ -586,6 +632,8 @@ public final class GatewayOptions {
         Path tlsCert;
         Path tlsKey;
         final List<Sni> snis = new ArrayList<>();
+        long cacheBytes;
+        String cacheValue;
         boolean compress;
         RateLimit rateLimit;
         BackendProto backendProto;
@@ -687,6 +735,13 @@ public final class GatewayOptions {
                     break;
                 case "--backend-ca":
                     backendCa = file(flag, value);
+                    break;
+                case "--cache":
+                    cacheBytes = parseSize(value);
+                    if (cacheBytes <= 0) {
+                        throw bad(flag, value, "a size like 64m, 512k or 1g (1k..64g)");
+                    }
+                    cacheValue = value;
                     break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");

@@ -33,6 +33,10 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -235,8 +239,10 @@ public final class EmbeddedHttpServer implements Running {
      * @param status the HTTP status code
      * @param contentType the {@code content-type} header
      * @param body the body, sent as UTF-8
+     * @param headers more response headers, in order
+     * @param delay how long the server waits before it answers (without blocking its event loop)
      */
-    public record Reply(int status, String contentType, String body) {
+    public record Reply(int status, String contentType, String body, Map<String, String> headers, Duration delay) {
 
         /** Checks the fields. */
         public Reply {
@@ -245,6 +251,27 @@ public final class EmbeddedHttpServer implements Running {
             }
             Objects.requireNonNull(contentType, "contentType");
             Objects.requireNonNull(body, "body");
+            headers = Collections.unmodifiableMap(new LinkedHashMap<>(headers));
+            if (delay.isNegative()) {
+                throw new IllegalArgumentException("delay: " + delay + " (expected: >= 0)");
+            }
+        }
+
+        /** A reply without more headers, sent at once. */
+        public Reply(int status, String contentType, String body) {
+            this(status, contentType, body, Map.of(), Duration.ZERO);
+        }
+
+        /** This reply with one more header. */
+        public Reply withHeader(String name, String value) {
+            Map<String, String> more = new LinkedHashMap<>(headers);
+            more.put(name, value);
+            return new Reply(status, contentType, body, more, delay);
+        }
+
+        /** This reply sent after {@code delay}. */
+        public Reply after(Duration delay) {
+            return new Reply(status, contentType, body, headers, delay);
         }
 
         /** A 200 response with a plain-text body. */
@@ -285,10 +312,23 @@ public final class EmbeddedHttpServer implements Running {
             h.set(HttpHeaderNames.CONTENT_TYPE, reply.contentType());
             h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
             h.set(SERVED_BY, name);
+            reply.headers().forEach(h::set);
             if (!keepAlive) {
                 h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             } else if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                 h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            }
+            if (!reply.delay().isZero()) {
+                ctx.executor().schedule(() -> write(ctx, response, keepAlive), reply.delay().toNanos(), TimeUnit.NANOSECONDS);
+                return;
+            }
+            write(ctx, response, keepAlive);
+        }
+
+        private void write(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
+            if (!ctx.channel().isActive()) {
+                response.release();
+                return;
             }
             ChannelFuture written = ctx.writeAndFlush(response);
             if (!keepAlive) {

@@ -128,4 +128,23 @@ class GatewayHttpTest {
             assertThat(r.stop()).isZero();
         }
     }
+
+    @Test
+    void cacheFlagAnswersRepeatsFromMemoryWithXCache() throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (EmbeddedHttpServer origin = EmbeddedHttpServer.start("origin", "127.0.0.1", 0,
+                request -> EmbeddedHttpServer.hello(request).withHeader("Cache-Control", "max-age=60"));
+                MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                        "--backend", origin.hostPort(), "--cache", "64m")) {
+            int port = r.awaitPort("gateway: listening on ");
+            URI uri = URI.create("http://127.0.0.1:" + port + "/page?x=1");
+            HttpResponse<String> first = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> second = client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(first.headers().firstValue("x-cache")).hasValue("MISS");
+            assertThat(second.headers().firstValue("x-cache")).hasValue("HIT");
+            assertThat(second.body()).isEqualTo(first.body()).isEqualTo("hello from origin: GET /page?x=1\n");
+            assertThat(origin.requests()).isEqualTo(1);
+            assertThat(r.stop()).isZero();
+        }
+    }
 }

@@ -20,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalInt;
+import java.util.OptionalLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -156,6 +157,17 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void cacheTakesASizeInHttpMode() throws Exception {
+        assertThat(GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1", "--cache", "64m").cacheBytes())
+                .isEqualTo(OptionalLong.of(64L << 20));
+        assertThat(GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1", "--cache=2G").cacheBytes())
+                .isEqualTo(OptionalLong.of(2L << 30));
+        assertThat(GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1", "--cache", "4096").cacheBytes())
+                .isEqualTo(OptionalLong.of(4096));
+        assertThat(GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1").cacheBytes()).isEmpty();
+    }
+
+    @Test
     void backendTakesACommaSeparatedListAndRepeats() throws Exception {
         GatewayOptions o = GatewayOptions.parse("--listen", ":8080",
                 "--backend", "127.0.0.1:1,127.0.0.1:2", "--backend=[::1]:3", "--backend", "db.internal:4, 10.0.0.5:5");
@@ -278,6 +290,10 @@ class GatewayOptionsTest {
         cases.add(bad("--health-check: missing value", "--health-check"));
         cases.add(bad("--health-check: /b (given more than once)", "--health-check", "/a", "--health-check", "/b"));
         cases.add(bad("--deny: /admin (only in http mode: add --mode http)", "--deny", "/admin"));
+        cases.add(bad("--cache: 64m (only in http mode: add --mode http)", "--cache", "64m"));
+        cases.add(bad("--cache: 64x (expected: a size like 64m, 512k or 1g (1k..64g))", "--mode", "http", "--cache", "64x"));
+        cases.add(bad("--cache: 100 (expected: a size like 64m, 512k or 1g (1k..64g))", "--mode", "http", "--cache=100"));
+        cases.add(bad("--cache: m (expected: a size like 64m, 512k or 1g (1k..64g))", "--mode", "http", "--cache", "m"));
         cases.add(bad("--deny: /admin (only in http mode: add --mode http)", "--mode", "tcp", "--deny=/admin"));
         cases.add(bad("--route: /api=127.0.0.1:9003 (only in http mode: add --mode http)", "--route", "/api=127.0.0.1:9003"));
         cases.add(bad("--deny: admin (expected: PATH_PREFIX, e.g. /admin)", "--mode", "http", "--deny", "admin"));
