@@ -73,6 +73,11 @@ import java.util.function.Consumer;
  * {@link Builder#maxConnectionsPerSource} and {@link Builder#maxConnectionRatePerSource} close a
  * client address's connections beyond so many open at once or so many new ones per second.
  *
+ * <h2>Response cache</h2>
+ * {@link Builder#cache(String, ResponseCache)} keeps an in-memory cache of a backend's cacheable
+ * responses (RFC 9111, shared cache; see {@link ResponseCache}); purges go through
+ * {@code proxy.control().cache()}, figures are in {@code proxy.metrics().caches()}.
+ *
  * <p>Failure answers: no usable server 503; connection refused after the retries 502; connect
  * timeout 504; no response within the backend's {@link io.lodestone.core.Backend#serverTimeout()
  * server timeout} 504; request head not complete within {@link #clientTimeout()} 408. A backend that

@@ -111,6 +111,11 @@ final class CacheStore implements CacheStores.Store {
         return m != null && m.isMarker() ? primary + secondaryKey(m.varyNames, request) : primary;
     }
 
+    /** Whatever is stored under a key: a response, a Vary marker, or {@code null}. */
+    CachedResponse peek(String key) {
+        return cache.getIfPresent(key);
+    }
+
     /** The stored response under a full key, or {@code null}. */
     CachedResponse get(String key) {
         CachedResponse e = cache.getIfPresent(key);

@@ -1460,8 +1460,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         String primary = CacheStore.primaryKey(req.method().name(), h.get(HttpHeaderNames.HOST), req.uri());
         cacheKey = primary;
         for (int attempt = 0; attempt < 3; attempt++) {
-            String key = store.lookupKey(primary, h);
-            CachedResponse e = reload ? null : store.get(key);
+            // one lookup for a plain key; a marker there names the Vary headers of the full key
+            CachedResponse m = store.peek(primary);
+            String key = m != null && m.isMarker() ? primary + CacheStore.secondaryKey(m.varyNames, h) : primary;
+            CachedResponse e = reload ? null : key == primary ? m : store.get(key);
             long now = clock.nanoTime();
             if (e != null && e.isFresh(now)) {
                 store.hit();
