@@ -183,26 +183,33 @@ run_wrk() { # run_wrk PROXY SIZE -> requests/s
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-declare -A RESULTS
+declare -A RESULTS RATIOS
 for ((r = 1; r <= ROUNDS; r++)); do
   order=(nginx lodestone)
   ((r % 2 == 0)) && order=(lodestone nginx)
   for s in "${SIZE_LIST[@]}"; do
+    declare -A this=()
     for p in "${order[@]}"; do
       rps=$(run_wrk "$p" "$s")
+      this[$p]=$rps
       RESULTS[$p,$s]+="$rps "
       printf 'round %d  %-9s obj%-6s %12s req/s\n' "$r" "$p" "$s" "$rps"
     done
+    # paired: the two proxies measured back to back in the same round
+    RATIOS[$s]+="$(awk -v a="${this[lodestone]}" -v b="${this[nginx]}" 'BEGIN { print (b > 0) ? a / b : 0 }') "
   done
 done
 
 echo
 echo "Cache hits per second (median of $ROUNDS rounds x ${DURATION}s, wrk -t1 -c$CONNECTIONS keep-alive; proxies on CPU $PROXY_CPU, wrk and origin on CPU $CLIENT_CPU)"
-printf '%-10s %14s %14s %10s\n' object nginx lodestone ratio
+printf '%-10s %14s %14s %10s %18s\n' object nginx lodestone ratio "ratios by round"
 for s in "${SIZE_LIST[@]}"; do
   n=$(tr ' ' '\n' <<<"${RESULTS[nginx,$s]}" | grep . | median)
   l=$(tr ' ' '\n' <<<"${RESULTS[lodestone,$s]}" | grep . | median)
-  printf '%-10s %14.0f %14.0f %10.2f\n' "${s}B" "$n" "$l" "$(awk -v a="$l" -v b="$n" 'BEGIN { print (b > 0) ? a / b : 0 }')"
+  ratio=$(tr ' ' '\n' <<<"${RATIOS[$s]}" | grep . | median)
+  byround=$(tr ' ' '\n' <<<"${RATIOS[$s]}" | grep . | awk '{ printf "%s%.2f", (NR > 1 ? " " : ""), $1 }')
+  printf '%-10s %14.0f %14.0f %10.2f %18s\n' "${s}B" "$n" "$l" "$ratio" "$byround"
 done
-echo "(ratio = lodestone / nginx proxy_cache; the machine may be shared and noisy: compare within one run)"
+echo "(ratio = lodestone / nginx proxy_cache, the median of the paired per-round ratios; the machine may be"
+echo " shared and noisy: look at the spread of the rounds before trusting a difference)"
 echo "raw wrk output: $WORK/logs/wrk.txt"

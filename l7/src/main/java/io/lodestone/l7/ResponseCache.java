@@ -94,6 +94,8 @@ public final class ResponseCache {
     public static final class Builder {
         /** The default {@link #maxEntryBytes(long)}: 1 MiB. */
         static final long DEFAULT_MAX_ENTRY = 1024 * 1024;
+        /** The largest {@link #maxEntryBytes(long)}: 1 GiB (a stored body is one array). */
+        static final long MAX_ENTRY = 1L << 30;
         private long maxBytes;
         private long maxEntryBytes = -1;
         private String statusHeader;
@@ -119,11 +121,11 @@ public final class ResponseCache {
          * Sets the largest body stored (default 1 MiB, or {@code maxBytes} when smaller); larger
          * responses stream through uncached.
          *
-         * @throws IllegalArgumentException when not positive
+         * @throws IllegalArgumentException when not in 1..1 GiB
          */
         public Builder maxEntryBytes(long bytes) {
-            if (bytes <= 0) {
-                throw new IllegalArgumentException("cache maxEntryBytes: " + bytes + " (expected: > 0)");
+            if (bytes <= 0 || bytes > MAX_ENTRY) {
+                throw new IllegalArgumentException("cache maxEntryBytes: " + bytes + " (expected: 1.." + MAX_ENTRY + ")");
             }
             this.maxEntryBytes = bytes;
             return this;

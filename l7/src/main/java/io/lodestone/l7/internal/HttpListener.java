@@ -24,6 +24,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -293,7 +294,7 @@ public final class HttpListener implements Listener {
 
         /** One store per cached backend: the previous configuration's when its cache is configured alike, else a new one. */
         static Map<String, CacheStore> of(HttpFrontend frontend, EngineContext context, Map<String, CacheStore> previous) {
-            Map<String, CacheStore> out = new java.util.HashMap<>();
+            Map<String, CacheStore> out = new HashMap<>();
             for (String backend : frontend.backendNames()) {
                 ResponseCache config = frontend.cache(backend);
                 if (config == null) {

@@ -1,0 +1,73 @@
+package io.lodestone.l7.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaders;
+import org.junit.jupiter.api.Test;
+
+/** The header rules of the response cache, in memory. */
+class CachePolicyTest {
+
+    private static CachePolicy.Directives cc(String... values) {
+        HttpHeaders h = new DefaultHttpHeaders();
+        for (String v : values) {
+            h.add("Cache-Control", v);
+        }
+        return CachePolicy.Directives.of(h);
+    }
+
+    @Test
+    void directivesParseAcrossValuesCaseAndQuotes() {
+        CachePolicy.Directives d = cc("Public, MAX-AGE=60", "s-maxage=\"120\" , must-revalidate");
+        assertThat(d.isPublic).isTrue();
+        assertThat(d.maxAge).isEqualTo(60);
+        assertThat(d.sMaxAge).isEqualTo(120);
+        assertThat(d.mustRevalidate).isTrue();
+        assertThat(d.noStore).isFalse();
+        CachePolicy.Directives q = cc("private=\"set-cookie, x-a\", no-cache=\"x\", no-store");
+        assertThat(q.isPrivate).isTrue();
+        assertThat(q.noCache).isTrue();
+        assertThat(q.noStore).isTrue();
+        assertThat(cc("max-age=abc").maxAge).as("an invalid delta is stale at once").isZero();
+        assertThat(cc("max-age=99999999999999").maxAge).isEqualTo(Integer.MAX_VALUE);
+        assertThat(cc("").maxAge).isEqualTo(-1);
+    }
+
+    @Test
+    void lifetimePrefersSMaxAgeThenMaxAgeThenExpiresThenTheHeuristic() {
+        HttpHeaders h = new DefaultHttpHeaders().add("Expires", CachePolicy.formatDate(1_000_000_000_000L + 30_000));
+        long date = 1_000_000_000_000L;
+        assertThat(CachePolicy.lifetimeMillis(cc("s-maxage=5, max-age=10"), h, date)).isEqualTo(5000);
+        assertThat(CachePolicy.lifetimeMillis(cc("max-age=10"), h, date)).isEqualTo(10_000);
+        assertThat(CachePolicy.lifetimeMillis(cc(), h, date)).isEqualTo(30_000);
+        HttpHeaders bad = new DefaultHttpHeaders().add("Expires", "0");
+        assertThat(CachePolicy.lifetimeMillis(cc(), bad, date)).isZero();
+        HttpHeaders lm = new DefaultHttpHeaders().add("Last-Modified", CachePolicy.formatDate(date - 100_000_000));
+        assertThat(CachePolicy.lifetimeMillis(cc(), lm, date)).isEqualTo(10_000_000);
+        assertThat(CachePolicy.lifetimeMillis(cc(), new DefaultHttpHeaders(), date)).isEqualTo(-1);
+    }
+
+    @Test
+    void conditionalRequestsCompareEntityTagsWeaklyAndDates() {
+        assertThat(CachePolicy.notModified("\"a\"", null, "\"a\"", Long.MIN_VALUE)).isTrue();
+        assertThat(CachePolicy.notModified("W/\"a\"", null, "\"a\"", Long.MIN_VALUE)).isTrue();
+        assertThat(CachePolicy.notModified("\"x\", W/\"a\"", null, "W/\"a\"", Long.MIN_VALUE)).isTrue();
+        assertThat(CachePolicy.notModified("*", null, "\"a\"", Long.MIN_VALUE)).isTrue();
+        assertThat(CachePolicy.notModified("\"b\"", null, "\"a\"", Long.MIN_VALUE)).isFalse();
+        assertThat(CachePolicy.notModified("\"a\"", null, null, 0)).isFalse();
+        long lm = 1_000_000_000_000L;
+        assertThat(CachePolicy.notModified(null, CachePolicy.formatDate(lm), null, lm)).isTrue();
+        assertThat(CachePolicy.notModified(null, CachePolicy.formatDate(lm - 1000), null, lm)).isFalse();
+        assertThat(CachePolicy.notModified(null, "not a date", null, lm)).isFalse();
+    }
+
+    @Test
+    void cacheableStatusesByDefault() {
+        assertThat(CachePolicy.isCacheableStatus(200)).isTrue();
+        assertThat(CachePolicy.isCacheableStatus(404)).isTrue();
+        assertThat(CachePolicy.isCacheableStatus(206)).isFalse();
+        assertThat(CachePolicy.isCacheableStatus(302)).isFalse();
+        assertThat(CachePolicy.isCacheableStatus(500)).isFalse();
+    }
+}
