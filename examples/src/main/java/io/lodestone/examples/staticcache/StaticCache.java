@@ -7,6 +7,7 @@ import io.lodestone.examples.Example;
 import io.lodestone.examples.Running;
 import io.lodestone.examples.support.EmbeddedHttpServer;
 import io.lodestone.examples.support.ExampleGateway;
+import io.lodestone.l7.Compression;
 import io.lodestone.l7.HttpFrontend;
 import io.lodestone.l7.ResponseCache;
 import java.io.PrintStream;
@@ -17,12 +18,13 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A static-content gateway: a response cache in front of an origin that takes
+ * A static-content gateway: a response cache and compression in front of an origin that takes
  * {@value #ORIGIN_DELAY_MILLIS} ms for every answer. The origin serves a few files with
  * {@code Cache-Control: public, max-age=60} and an {@code ETag}; the first request for a file waits
  * for the origin, the next ones for a minute are answered from the gateway's memory
  * ({@code X-Cache: HIT}), and after that the gateway revalidates with the origin, which answers
- * {@code 304} for an unchanged file. While it runs it prints its hit ratio every few seconds.
+ * {@code 304} for an unchanged file. Text of 1 KiB or more is compressed for clients that accept it
+ * (the cache keeps one uncompressed copy). While it runs it prints its hit ratio every few seconds.
  *
  * <pre>{@code
  * try (StaticCache g = StaticCache.start(0, null)) {
@@ -50,7 +52,8 @@ public final class StaticCache implements Running {
 
     /** The files the origin serves, by path. */
     public static final Map<String, String> FILES = Map.of(
-            "/index.html", "<!doctype html><title>Lodestone</title><link rel=stylesheet href=/site.css><h1>Cached</h1>\n",
+            "/index.html", "<!doctype html><title>Lodestone</title><link rel=stylesheet href=/site.css><h1>Cached</h1>\n"
+                    + "<p>This page came from a slow origin once; since then the gateway answers it from memory.</p>\n".repeat(16),
             "/site.css", "h1 { font-family: sans-serif; color: #333; }\n",
             "/app.js", "console.log('served from the gateway cache');\n");
 
@@ -89,12 +92,15 @@ public final class StaticCache implements Running {
                 .withHeader("Cache-Control", "public, max-age=60").after(slow);
     }
 
-    /** The frontend: everything to the origin, its responses cached. */
+    /**
+     * The frontend: everything to the origin, its responses cached (uncompressed, once) and compressed
+     * for each client that accepts it on the way out.
+     */
     public static HttpFrontend.Builder frontend(String address) {
-        // TODO(issue 8): switch compression on here (.compression(...)) once HttpFrontend.Builder#compression is on main
         return HttpFrontend.bind(address).name(FRONTEND)
                 .defaultBackend(BACKEND)
-                .cache(BACKEND, CACHE);
+                .cache(BACKEND, CACHE)
+                .compression(Compression.defaults());
     }
 
     /**

@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.examples.MainRunner;
 import io.lodestone.examples.RawGet;
+import java.io.ByteArrayInputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 
 class StaticCacheTest {
@@ -42,9 +45,18 @@ class StaticCacheTest {
             String etag = first.headers().firstValue("etag").orElseThrow();
             assertThat(get(client, g.url() + "/index.html", "If-None-Match", etag).statusCode()).isEqualTo(304);
             assertThat(get(client, g.url() + "/missing").statusCode()).isEqualTo(404);
+            // the stored copy, compressed for a client that accepts gzip
+            HttpResponse<byte[]> gzip = client.send(HttpRequest.newBuilder(URI.create(g.url() + "/index.html"))
+                    .header("Accept-Encoding", "gzip").build(), HttpResponse.BodyHandlers.ofByteArray());
+            assertThat(gzip.headers().firstValue("content-encoding")).hasValue("gzip");
+            assertThat(gzip.headers().firstValue("x-cache")).hasValue("HIT");
+            try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(gzip.body()))) {
+                assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(first.body());
+            }
+            assertThat(gzip.body().length).isLessThan(first.body().length());
             assertThat(g.origin().requests()).isEqualTo(2);
-            assertThat(g.hitRatio()).isEqualTo(10.0 / 12);
-            assertThat(g.summary()).contains("10 hits, 2 misses").contains("hit ratio 83.3%");
+            assertThat(g.hitRatio()).isEqualTo(11.0 / 13);
+            assertThat(g.summary()).contains("11 hits, 2 misses").contains("hit ratio 84.6%");
         }
     }
 
