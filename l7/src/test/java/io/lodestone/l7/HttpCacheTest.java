@@ -398,6 +398,52 @@ class HttpCacheTest {
     }
 
     @Test
+    void anUnsafeRequestsSuccessInvalidatesItsUrlAndSameHostLocations() throws Exception {
+        start((r, ctx) -> {
+            if (r.method().equals("GET") || r.method().equals("HEAD")) {
+                RecordingBackend.ok(ctx, "v of " + r.uri() + " " + r.header("Accept") + " #" + System.nanoTime(),
+                        Map.of("Cache-Control", "max-age=60", "Vary", "Accept"));
+            } else if (r.uri().equals("/denied")) {
+                RecordingBackend.respond(ctx, HttpResponseStatus.FORBIDDEN, "no", Map.of());
+            } else {
+                RecordingBackend.ok(ctx, "done", Map.of("Location", "/other#top", "Content-Location", "http://H/cl"));
+            }
+        }, cache());
+        List<String> cached = List.of("/r", "/other", "/cl", "/keep", "/denied");
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            assertThat(c.send("HEAD /r HTTP/1.1\r\nHost: h\r\n\r\n").read(true).header("x-cache")).isEqualTo("MISS");
+            for (String p : cached) {
+                get(c, p);
+                get(c, p, "Accept: text/x");
+                assertThat(get(c, p).header("x-cache")).as(p).isEqualTo("HIT");
+            }
+            // an error answer leaves the cache alone
+            RawHttp.Response denied = c.send("DELETE /denied HTTP/1.1\r\nHost: h\r\n\r\n").read();
+            assertThat(denied.status()).isEqualTo(403);
+            assertThat(get(c, "/denied").header("x-cache")).isEqualTo("HIT");
+
+            RawHttp.Response post = c.send("POST /r HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx").read();
+            assertThat(post.status()).isEqualTo(200);
+            for (String p : List.of("/r", "/other", "/cl")) {
+                assertThat(get(c, p).header("x-cache")).as(p).isEqualTo("MISS");
+                assertThat(get(c, p, "Accept: text/x").header("x-cache")).as(p).isEqualTo("MISS");
+            }
+            assertThat(c.send("HEAD /r HTTP/1.1\r\nHost: h\r\n\r\n").read(true).header("x-cache")).isEqualTo("HIT");
+            assertThat(get(c, "/keep").header("x-cache")).isEqualTo("HIT");
+            assertThat(get(c, "/keep", "Accept: text/x").header("x-cache")).isEqualTo("HIT");
+
+            // PUT, PATCH and DELETE too
+            for (String m : List.of("PUT", "PATCH", "DELETE")) {
+                assertThat(get(c, "/r").header("x-cache")).isEqualTo("HIT");
+                assertThat(c.send(m + " /r HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n").read().status()).isEqualTo(200);
+                assertThat(get(c, "/r").header("x-cache")).as(m).isEqualTo("MISS");
+            }
+        }
+        assertThat(served("/keep")).isEqualTo(2);
+        assertThat(served("/denied")).isEqualTo(3);
+    }
+
+    @Test
     void invalidConfigurationFailsAtBuild() {
         assertThatThrownBy(() -> ResponseCache.builder().build()).hasMessageContaining("maxBytes");
         assertThatThrownBy(() -> ResponseCache.builder().maxBytes(10).maxEntryBytes(20).build())

@@ -170,6 +170,35 @@ final class CacheStore implements CacheStores.Store {
         bypasses.increment();
     }
 
+    /**
+     * Removes the stored responses to GET and HEAD of one URL, every Vary variant included: what an
+     * unsafe request's non-error response does to the cache (RFC 9111 4.4). A URL whose responses
+     * vary costs a scan of the keys; a plain one, two removals.
+     *
+     * @return the responses removed
+     */
+    int invalidate(String host, String target) {
+        return invalidateKey(primaryKey("GET", host, target)) + invalidateKey(primaryKey("HEAD", host, target));
+    }
+
+    private int invalidateKey(String primary) {
+        CachedResponse e = cache.asMap().remove(primary);
+        if (e == null) {
+            return 0;
+        }
+        if (!e.isMarker()) {
+            return 1;
+        }
+        int n = 0;
+        for (String k : cache.asMap().keySet()) {
+            if (k.length() > primary.length() && k.charAt(primary.length()) == '\n' && k.startsWith(primary)
+                    && cache.asMap().remove(k) != null) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** The key a user names in a purge: the stored key without its method and Vary part. */
     private static boolean purgeMatch(String stored, String userKey, boolean prefix) {
         int space = stored.indexOf(' ');

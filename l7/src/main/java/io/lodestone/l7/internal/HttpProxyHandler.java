@@ -1020,6 +1020,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (cacheFill != null && cacheResponse(c, response, code)) {
             return;
         }
+        if (cacheStore != null && code >= 200 && code < 400 && isUnsafe(request.method())) {
+            cacheInvalidate(h);
+        }
         responseStarted = true;
         status = code;
         boolean bodyless = head || code == 204 || code == 304;
@@ -1582,6 +1585,49 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         fill.response(code, h, request.headers(), head);
         return false;
+    }
+
+    private static boolean isUnsafe(HttpMethod m) {
+        return !HttpMethod.GET.equals(m) && !HttpMethod.HEAD.equals(m) && !HttpMethod.OPTIONS.equals(m)
+                && !HttpMethod.TRACE.equals(m);
+    }
+
+    /**
+     * A non-error response to an unsafe request: the stored responses to GET and HEAD of its URL,
+     * and of a same-host {@code Location} or {@code Content-Location}, are removed (RFC 9111 4.4).
+     */
+    private void cacheInvalidate(HttpHeaders response) {
+        String host = request.headers().get(HttpHeaderNames.HOST);
+        cacheStore.invalidate(host, request.uri());
+        invalidateLocation(host, response.get(HttpHeaderNames.LOCATION));
+        invalidateLocation(host, response.get(HttpHeaderNames.CONTENT_LOCATION));
+    }
+
+    /** Invalidates a location when it is a path or an absolute URL of the request's host; anything else is left alone. */
+    private void invalidateLocation(String host, String location) {
+        if (location == null || location.isEmpty()) {
+            return;
+        }
+        String target;
+        if (location.charAt(0) == '/') {
+            if (location.startsWith("//")) {
+                return;
+            }
+            target = location;
+        } else {
+            int scheme = location.indexOf("://");
+            if (scheme < 0 || host == null) {
+                return;
+            }
+            int path = location.indexOf('/', scheme + 3);
+            int authorityEnd = path < 0 ? location.length() : path;
+            if (authorityEnd - scheme - 3 != host.length() || !location.regionMatches(true, scheme + 3, host, 0, host.length())) {
+                return;
+            }
+            target = path < 0 ? "/" : location.substring(path);
+        }
+        int fragment = target.indexOf('#');
+        cacheStore.invalidate(host, fragment < 0 ? target : target.substring(0, fragment));
     }
 
     /** Answers the current request with a stored response (or 304 when the client's validators match it). */
