@@ -70,8 +70,9 @@ public final class Main {
                 if (!rest.isEmpty()) {
                     return usageError(err, "list: unexpected argument: " + rest.get(0));
                 }
+                int width = examples().stream().mapToInt(e -> e.name().length()).max().orElse(0);
                 for (Example e : examples()) {
-                    out.printf("%-13s %s%n", e.name(), e.summary());
+                    out.printf("%-" + width + "s  %s%n", e.name(), e.summary());
                 }
                 return 0;
             case "run":

@@ -21,6 +21,9 @@ class MainTest {
                 .contains("\nchecks ").contains("\nrolling ").contains("\ncanary ").contains("\nha ");
         assertThat(r.out().lines()).hasSameSizeAs(Main.examples());
         assertThat(r.out()).contains("\nnginx-paths ", "\nhaproxy-seed ", "\nvhosts ", "\nhttps ", "\nsni-passthrough ", "\nstatic-cache ");
+        int summaryColumn = r.out().lines().findFirst().orElseThrow().indexOf("two embedded");
+        assertThat(r.out().lines()).allSatisfy(line -> assertThat(line.charAt(summaryColumn - 1)).isEqualTo(' ')
+                .satisfies(c -> assertThat(line.charAt(summaryColumn)).isNotEqualTo(' ')));
         assertThat(r.err()).isEmpty();
     }
 
