@@ -4,6 +4,7 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.ServerStatus;
 import io.lodestone.core.metrics.BackendSnapshot;
+import io.lodestone.core.metrics.CacheSnapshot;
 import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.FrontendSnapshot;
 import io.lodestone.core.metrics.LatencySnapshot;
@@ -22,6 +23,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.ToLongFunction;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -44,9 +46,12 @@ import java.util.function.ToDoubleFunction;
  * Prometheus), {@code lodestone.server.responses} tagged {@code code}, {@code lodestone.server.errors}
  * tagged {@code kind}, {@code lodestone.server.total.time} (a function timer) with
  * {@code lodestone.server.total.time.percentile} tagged {@code phi}, {@code lodestone.server.state}
- * tagged {@code state}, and so on; the full list is in the README's Observability section. The frontends,
- * backends and servers are those present when {@link #bindTo} is called; servers added later are
- * not bound.
+ * tagged {@code state}, {@code lodestone.frontend.connections.refused}, and so on; each response cache
+ * has {@code lodestone.cache.hits}, {@code .misses}, {@code .revalidations}, {@code .coalesced},
+ * {@code .bypasses}, {@code .stores}, {@code .evictions} (counters), {@code .entries}, {@code .bytes}
+ * and {@code .max.bytes} (gauges), tagged {@code frontend} and {@code backend}; the full list is in the
+ * README's Observability section. The frontends, caches, backends and servers are those present when
+ * {@link #bindTo} is called; servers and caches added later are not bound.
  *
  * <p>This package is the only part of Lodestone that refers to Micrometer, an optional dependency:
  * its classes are loaded only by applications that use it.
@@ -85,6 +90,9 @@ public final class LodestoneMeterBinder implements MeterBinder {
             counter(registry, "lodestone.frontend.connections.refused", Tags.of("frontend", name),
                     "Connections refused by a per-source limit", null, s -> refused(s, name));
         }
+        for (CacheSnapshot c : now.caches()) {
+            cache(registry, c.frontend(), c.backend());
+        }
         for (BackendSnapshot b : now.backends()) {
             String backend = b.name();
             traffic(registry, "lodestone.backend.", Tags.of("backend", backend), true, s -> traffic(backend(s, backend)));
@@ -116,6 +124,39 @@ public final class LodestoneMeterBinder implements MeterBinder {
                         s -> status(find.apply(s), st -> st.lastCheck() == null ? Double.NaN : st.lastCheck().isHealthy() ? 1 : 0));
             }
         }
+    }
+
+    /** The meters of the response cache one frontend keeps for one backend, {@code lodestone.cache.*}. */
+    private void cache(MeterRegistry r, String frontend, String backend) {
+        Tags tags = Tags.of("frontend", frontend, "backend", backend);
+        cacheCounter(r, "hits", frontend, backend, "Requests answered from the cache", CacheSnapshot::hits);
+        cacheCounter(r, "misses", frontend, backend, "Cacheable requests sent to the backend", CacheSnapshot::misses);
+        cacheCounter(r, "revalidations", frontend, backend, "Stale responses the backend confirmed with 304", CacheSnapshot::revalidations);
+        cacheCounter(r, "coalesced", frontend, backend, "Requests that waited for another request's fill of the same key", CacheSnapshot::coalesced);
+        cacheCounter(r, "bypasses", frontend, backend, "Requests the cache could not answer by rule", CacheSnapshot::bypasses);
+        cacheCounter(r, "stores", frontend, backend, "Responses stored", CacheSnapshot::stores);
+        cacheCounter(r, "evictions", frontend, backend, "Responses removed to keep the cache within its size", CacheSnapshot::evictions);
+        gauge(r, "lodestone.cache.entries", tags, "Stored responses", s -> cacheValue(s, frontend, backend, CacheSnapshot::entries));
+        Gauge.builder("lodestone.cache.bytes", source, src -> cacheValue(src.snapshot(), frontend, backend, CacheSnapshot::bytes))
+                .tags(tags).description("Weight of the stored responses").baseUnit("bytes").strongReference(true).register(r);
+        Gauge.builder("lodestone.cache.max.bytes", source, src -> cacheValue(src.snapshot(), frontend, backend, CacheSnapshot::maxBytes))
+                .tags(tags).description("The configured bound on lodestone.cache.bytes").baseUnit("bytes").strongReference(true)
+                .register(r);
+    }
+
+    private void cacheCounter(MeterRegistry r, String name, String frontend, String backend, String help,
+            ToLongFunction<CacheSnapshot> f) {
+        Tags tags = Tags.of("frontend", frontend, "backend", backend);
+        counter(r, "lodestone.cache." + name, tags, help, null, s -> cacheValue(s, frontend, backend, f));
+    }
+
+    private static double cacheValue(MetricsSnapshot s, String frontend, String backend, ToLongFunction<CacheSnapshot> f) {
+        for (CacheSnapshot c : s.caches()) {
+            if (c.frontend().equals(frontend) && c.backend().equals(backend)) {
+                return f.applyAsLong(c);
+            }
+        }
+        return Double.NaN;
     }
 
     private void traffic(MeterRegistry r, String prefix, Tags tags, boolean serverSide, Function<MetricsSnapshot, TrafficSnapshot> find) {

@@ -5,13 +5,16 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.internal.CacheStores;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.metrics.CacheSnapshot;
 import io.lodestone.core.metrics.CapturingFrontend;
 import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.testing.ManualClock;
 import io.micrometer.core.instrument.FunctionTimer;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -68,6 +71,54 @@ class MetricsMeterBinderTest {
             assertThat(registry.get("lodestone.backend.usable.servers").tag("backend", "app").gauge().value()).isEqualTo(1);
             assertThat(registry.get("lodestone.server.check.healthy").tags("server", "web1").gauge().value()).isNaN();
             assertThat(registry.find("lodestone.frontend.retries").meters()).isEmpty();
+        }
+    }
+
+    @Test
+    void eachResponseCacheHasItsMeters() {
+        try (Proxy proxy = proxy()) {
+            proxy.start();
+            CacheSnapshot[] figures = {new CacheSnapshot("web", "app", 7, 3, 2, 1, 4, 5, 6, 8, 900, 1000)};
+            CacheStores.Store store = new CacheStores.Store() {
+                @Override
+                public CacheSnapshot snapshot() {
+                    return figures[0];
+                }
+
+                @Override
+                public int purge(String key) {
+                    return 0;
+                }
+
+                @Override
+                public int purgePrefix(String prefix) {
+                    return 0;
+                }
+            };
+            web.context().metrics().caches().register(store);
+            MeterRegistry registry = new SimpleMeterRegistry();
+            new LodestoneMeterBinder(proxy, Duration.ZERO).bindTo(registry);
+
+            Tags tags = Tags.of("frontend", "web", "backend", "app");
+            assertThat(registry.get("lodestone.cache.hits").tags(tags).functionCounter().count()).isEqualTo(7);
+            assertThat(registry.get("lodestone.cache.misses").tags(tags).functionCounter().count()).isEqualTo(3);
+            assertThat(registry.get("lodestone.cache.revalidations").tags(tags).functionCounter().count()).isEqualTo(2);
+            assertThat(registry.get("lodestone.cache.coalesced").tags(tags).functionCounter().count()).isEqualTo(1);
+            assertThat(registry.get("lodestone.cache.bypasses").tags(tags).functionCounter().count()).isEqualTo(4);
+            assertThat(registry.get("lodestone.cache.stores").tags(tags).functionCounter().count()).isEqualTo(5);
+            assertThat(registry.get("lodestone.cache.evictions").tags(tags).functionCounter().count()).isEqualTo(6);
+            assertThat(registry.get("lodestone.cache.entries").tags(tags).gauge().value()).isEqualTo(8);
+            assertThat(registry.get("lodestone.cache.bytes").tags(tags).gauge().value()).isEqualTo(900);
+            assertThat(registry.get("lodestone.cache.bytes").tags(tags).gauge().getId().getBaseUnit()).isEqualTo("bytes");
+            assertThat(registry.get("lodestone.cache.max.bytes").tags(tags).gauge().value()).isEqualTo(1000);
+
+            figures[0] = new CacheSnapshot("web", "app", 9, 3, 2, 1, 4, 5, 6, 8, 950, 1000);
+            assertThat(registry.get("lodestone.cache.hits").tags(tags).functionCounter().count()).isEqualTo(9);
+            assertThat(registry.get("lodestone.cache.bytes").tags(tags).gauge().value()).isEqualTo(950);
+            web.context().metrics().caches().unregister(store);
+            assertThat(registry.get("lodestone.cache.entries").tags(tags).gauge().value()).as("a cache gone reads NaN").isNaN();
+            assertThat(registry.get("lodestone.frontend.connections.refused").tag("frontend", "web").functionCounter().count())
+                    .isZero();
         }
     }
 
