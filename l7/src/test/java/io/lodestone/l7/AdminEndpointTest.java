@@ -9,6 +9,7 @@ import io.lodestone.core.ServerControl;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.metrics.PrometheusChecker;
 import io.lodestone.core.metrics.PrometheusFormat;
+import io.lodestone.core.testing.Await;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -38,7 +39,8 @@ class AdminEndpointTest {
                         .server("web1", "127.0.0.1:1", s -> s.weight(10))
                         .server("web2", "127.0.0.1:2", s -> s.weight(20))
                         .server("spare", "127.0.0.1:3", s -> s.backup()))
-                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app")
+                        .cache("app", ResponseCache.ofSize(1 << 20)).maxConnectionsPerSource(1))
                 .frontend(AdminFrontend.bind(0).token(TOKEN))
                 .build();
         proxy.start();
@@ -177,6 +179,35 @@ class AdminEndpointTest {
                 .contains("\"name\":\"web1\",\"address\":\"127.0.0.1:1\",\"backup\":false,\"state\":\"UP\",\"weight\":10")
                 .contains("\"name\":\"spare\",\"address\":\"127.0.0.1:3\",\"backup\":true,\"state\":\"MAINT\"")
                 .contains("\"check\":null", "\"responses\":{\"1xx\":0,\"2xx\":0");
+    }
+
+    @Test
+    void listsFrontendsWithTheirRefusedConnectionsAndCachesAsJsonAndOnTheStatsPage() throws Exception {
+        int port = proxy.port("web");
+        try (RawHttp held = new RawHttp(port)) {
+            // no server answers: the proxy does, and the cache counts a miss
+            RawHttp.Response r = held.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").read();
+            assertThat(r.status()).isGreaterThanOrEqualTo(500);
+            assertThat(r.header("connection")).as("the first connection stays open").isNotEqualTo("close");
+            try (RawHttp second = new RawHttp(port)) {
+                assertThat(second.closedByPeer()).isTrue();
+            }
+        }
+        Await.until("the refusal counted", () -> proxy.metrics().frontend("web").refusedConnections() == 1);
+        HttpResponse<String> json = send("GET", "/api/frontends", TOKEN, null);
+        assertThat(json.statusCode()).isEqualTo(200);
+        assertThat(json.headers().firstValue("Content-Type")).hasValue("application/json; charset=utf-8");
+        assertThat(json.body()).startsWith("{\"frontends\":[{\"name\":\"web\",\"connections_current\":")
+                .contains("\"refused_connections\":1,\"caches\":[{\"backend\":\"app\",\"hits\":0,\"misses\":1,")
+                .contains("\"max_bytes\":1048576}]}")
+                .contains("{\"name\":\"admin\",").contains("\"refused_connections\":0,\"caches\":[]}");
+        assertThat(send("POST", "/api/frontends", TOKEN, "").statusCode()).isEqualTo(405);
+
+        String page = send("GET", "/stats", TOKEN, null).body();
+        assertThat(page).contains("<table class=\"cache\" id=\"cache-web\">", "<tr data-backend=\"app\"><td class=\"n\">app</td>"
+                + "<td>0</td><td>1</td><td>0.0</td>", "<td>1048576</td></tr>",
+                "Refused connections (per-source limits): <span class=\"refused\">1</span>")
+                .doesNotContain("id=\"cache-admin\"");
     }
 
     @Test

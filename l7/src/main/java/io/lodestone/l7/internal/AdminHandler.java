@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Answers the admin endpoint's requests: checks the token first, then serves {@code /metrics},
- * {@code /stats} and {@code /api/servers}, and applies the {@code POST} operations on servers.
+ * {@code /stats}, {@code /api/servers} and {@code /api/frontends}, and applies the {@code POST} operations on servers.
  */
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
@@ -132,6 +132,11 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 }
                 return text(HttpResponseStatus.OK, JSON, AdminJson.servers(listener.context().metrics().snapshot(),
                         listener.context()));
+            case "/api/frontends":
+                if (!get) {
+                    return notAllowed("GET");
+                }
+                return text(HttpResponseStatus.OK, JSON, AdminJson.frontends(listener.context().metrics().snapshot()));
             default:
                 if (path.startsWith(SERVERS + "/")) {
                     return serverOperation(request, uri, path.substring(SERVERS.length() + 1));

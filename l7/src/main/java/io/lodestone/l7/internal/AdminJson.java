@@ -7,7 +7,9 @@ import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.metrics.BackendSnapshot;
+import io.lodestone.core.metrics.CacheSnapshot;
 import io.lodestone.core.metrics.ErrorCounts;
+import io.lodestone.core.metrics.FrontendSnapshot;
 import io.lodestone.core.metrics.MetricsSnapshot;
 import io.lodestone.core.metrics.ResponseCounts;
 import io.lodestone.core.metrics.ServerSnapshot;
@@ -19,6 +21,7 @@ import io.lodestone.core.metrics.TrafficSnapshot;
  *
  * <pre>
  * {"backends":[{"name":"app","usable_servers":2,"servers":[{"backend":"app","name":"web1", ...}]}]}
+ * {"frontends":[{"name":"web","connections_current":1, ...,"refused_connections":0,"caches":[{"backend":"app","hits":3, ...}]}]}
  * </pre>
  */
 final class AdminJson {
@@ -57,6 +60,53 @@ final class AdminJson {
         return sb.append("]}\n").toString();
     }
 
+    /** Every frontend with its traffic, its refused connections and its response caches, in configuration order. */
+    static String frontends(MetricsSnapshot snapshot) {
+        StringBuilder sb = new StringBuilder(512);
+        sb.append("{\"frontends\":[");
+        boolean first = true;
+        for (FrontendSnapshot f : snapshot.frontends()) {
+            if (!first) {
+                sb.append(',');
+            }
+            first = false;
+            sb.append("{\"name\":");
+            string(sb, f.name());
+            sb.append(',');
+            traffic(sb, f.traffic());
+            sb.append(",\"refused_connections\":").append(f.refusedConnections()).append(",\"caches\":[");
+            boolean firstCache = true;
+            for (CacheSnapshot c : snapshot.caches()) {
+                if (!c.frontend().equals(f.name())) {
+                    continue;
+                }
+                if (!firstCache) {
+                    sb.append(',');
+                }
+                firstCache = false;
+                cache(sb, c);
+            }
+            sb.append("]}");
+        }
+        return sb.append("]}\n").toString();
+    }
+
+    private static void cache(StringBuilder sb, CacheSnapshot c) {
+        sb.append("{\"backend\":");
+        string(sb, c.backend());
+        sb.append(",\"hits\":").append(c.hits());
+        sb.append(",\"misses\":").append(c.misses());
+        sb.append(",\"revalidations\":").append(c.revalidations());
+        sb.append(",\"coalesced\":").append(c.coalesced());
+        sb.append(",\"bypasses\":").append(c.bypasses());
+        sb.append(",\"stores\":").append(c.stores());
+        sb.append(",\"evictions\":").append(c.evictions());
+        sb.append(",\"entries\":").append(c.entries());
+        sb.append(",\"bytes\":").append(c.bytes());
+        sb.append(",\"max_bytes\":").append(c.maxBytes());
+        sb.append('}');
+    }
+
     /** One server, as a POST answers it. */
     static String server(ServerRuntime server, TrafficSnapshot traffic) {
         StringBuilder sb = new StringBuilder(512);
@@ -88,7 +138,16 @@ final class AdminJson {
             string(sb, check.detail());
             sb.append('}');
         }
-        sb.append(",\"connections_current\":").append(t.currentConnections());
+        sb.append(',');
+        traffic(sb, t);
+        sb.append(",\"retries\":").append(t.retries());
+        sb.append(",\"redispatches\":").append(t.redispatches());
+        sb.append('}');
+    }
+
+    /** The traffic figures common to frontends and servers, without braces around them. */
+    private static void traffic(StringBuilder sb, TrafficSnapshot t) {
+        sb.append("\"connections_current\":").append(t.currentConnections());
         sb.append(",\"connections_total\":").append(t.totalConnections());
         sb.append(",\"requests\":").append(t.requests());
         sb.append(",\"responses\":{");
@@ -104,9 +163,6 @@ final class AdminJson {
         sb.append(",\"bytes_out\":").append(t.bytesOut());
         sb.append(",\"errors\":{\"connect\":").append(e.connect()).append(",\"timeout\":").append(e.timeout())
                 .append(",\"reset\":").append(e.reset()).append(",\"denied\":").append(e.denied()).append('}');
-        sb.append(",\"retries\":").append(t.retries());
-        sb.append(",\"redispatches\":").append(t.redispatches());
-        sb.append('}');
     }
 
     /** Appends {@code s} as a JSON string, escaping quotes, backslashes, control characters and {@code <>&}. */

@@ -7,6 +7,7 @@ import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.metrics.BackendSnapshot;
+import io.lodestone.core.metrics.CacheSnapshot;
 import io.lodestone.core.metrics.ErrorCounts;
 import io.lodestone.core.metrics.FrontendSnapshot;
 import io.lodestone.core.metrics.LatencySnapshot;
@@ -18,8 +19,9 @@ import java.time.Instant;
 import java.util.Locale;
 
 /**
- * The stats page, in the spirit of HAProxy's: one table per frontend and per backend, a row per
- * server coloured by its state, and a total row per backend. Self-contained (inline style, no
+ * The stats page, in the spirit of HAProxy's: one table per frontend (with its refused connections
+ * and a table of its response caches) and per backend, a row per server coloured by its state, and a
+ * total row per backend. Self-contained (inline style, no
  * script, no external resource) and reloading itself with a meta refresh. Every name and detail is
  * HTML-escaped. Rates are per second since the previous page (at least a second earlier).
  */
@@ -78,7 +80,9 @@ final class StatsPage {
             html(sb, f.name());
             sb.append("</td>");
             trafficCells(sb, f.traffic(), pf == null ? null : pf.traffic(), seconds);
-            sb.append("</tr></table>\n");
+            sb.append("</tr></table>\n<p class=\"info\">Refused connections (per-source limits): <span class=\"refused\">")
+                    .append(f.refusedConnections()).append("</span></p>\n");
+            caches(sb, m, f.name());
         }
         for (BackendSnapshot b : m.backends()) {
             BackendSnapshot pb = prev == null ? null : prev.backend(b.name());
@@ -129,6 +133,45 @@ final class StatsPage {
             sb.append("</tr></table>\n");
         }
         return sb.append("</body></html>\n").toString();
+    }
+
+    /** The response caches of one frontend, a row per cached backend; nothing when it has none. */
+    private static void caches(StringBuilder sb, MetricsSnapshot m, String frontend) {
+        boolean any = false;
+        for (CacheSnapshot c : m.caches()) {
+            if (!c.frontend().equals(frontend)) {
+                continue;
+            }
+            if (!any) {
+                any = true;
+                sb.append("<table class=\"cache\" id=\"cache-");
+                html(sb, frontend);
+                sb.append("\"><tr><th>Cache of backend</th><th>Hits</th><th>Misses</th><th>Hit %</th><th>Revalidated</th>")
+                        .append("<th>Coalesced</th><th>Bypasses</th><th>Stores</th><th>Evictions</th><th>Entries</th>")
+                        .append("<th>Bytes</th><th>Max bytes</th></tr>\n");
+            }
+            sb.append("<tr data-backend=\"");
+            html(sb, c.backend());
+            sb.append("\"><td class=\"n\">");
+            html(sb, c.backend());
+            sb.append("</td>");
+            cell(sb, c.hits());
+            cell(sb, c.misses());
+            long lookups = c.hits() + c.misses();
+            sb.append("<td>").append(lookups == 0 ? "-" : format(100.0 * c.hits() / lookups)).append("</td>");
+            cell(sb, c.revalidations());
+            cell(sb, c.coalesced());
+            cell(sb, c.bypasses());
+            cell(sb, c.stores());
+            cell(sb, c.evictions());
+            cell(sb, c.entries());
+            cell(sb, c.bytes());
+            cell(sb, c.maxBytes());
+            sb.append("</tr>\n");
+        }
+        if (any) {
+            sb.append("</table>\n");
+        }
     }
 
     private static ServerSnapshot serverOf(BackendSnapshot b, String name) {
