@@ -444,6 +444,54 @@ class HttpCacheTest {
     }
 
     @Test
+    void aConditionalMissIsForwardedWholeFillsTheCacheAndIsAnsweredByItsConditions() throws Exception {
+        String lastModified = "Tue, 01 Dec 2026 10:00:00 GMT";
+        start((r, ctx) -> {
+            String cc = r.uri().startsWith("/nostore") ? "no-store" : "max-age=60";
+            RecordingBackend.ok(ctx, "body of " + r.uri(), Map.of("Cache-Control", cc, "ETag", "\"v1\"", "Last-Modified", lastModified));
+        }, cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response inm = get(c, "/c", "If-None-Match: W/\"v0\", \"v1\"");
+            assertThat(inm.status()).isEqualTo(304);
+            assertThat(inm.body()).isEmpty();
+            assertThat(inm.header("etag")).isEqualTo("\"v1\"");
+            assertThat(inm.header("cache-control")).isEqualTo("max-age=60");
+            assertThat(inm.header("x-cache")).isEqualTo("MISS");
+            // the body went to the cache only, and the connection goes on
+            RawHttp.Response hit = get(c, "/c");
+            assertThat(hit.status()).isEqualTo(200);
+            assertThat(hit.header("x-cache")).isEqualTo("HIT");
+            assertThat(hit.body()).isEqualTo("body of /c");
+
+            RawHttp.Response other = get(c, "/d", "If-None-Match: \"v0\"");
+            assertThat(other.status()).isEqualTo(200);
+            assertThat(other.body()).isEqualTo("body of /d");
+            assertThat(get(c, "/d").header("x-cache")).isEqualTo("HIT");
+
+            assertThat(get(c, "/e", "If-Modified-Since: Tue, 01 Dec 2026 11:00:00 GMT").status()).isEqualTo(304);
+            assertThat(get(c, "/f", "If-Modified-Since: Tue, 01 Dec 2026 09:00:00 GMT").body()).isEqualTo("body of /f");
+            // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2)
+            assertThat(get(c, "/g", "If-None-Match: \"v0\"", "If-Modified-Since: Tue, 01 Dec 2026 11:00:00 GMT").status())
+                    .isEqualTo(200);
+            assertThat(get(c, "/e").header("x-cache")).isEqualTo("HIT");
+            assertThat(get(c, "/f").header("x-cache")).isEqualTo("HIT");
+
+            // a response the cache cannot keep still answers the client's conditions
+            assertThat(get(c, "/nostore", "If-None-Match: \"v1\"").status()).isEqualTo(304);
+            assertThat(get(c, "/nostore").header("x-cache")).isEqualTo("MISS");
+            assertThat(proxy.metrics().frontend("web").traffic().totalConnections()).as("one client connection throughout").isEqualTo(1);
+        }
+        for (RecordingBackend.Recorded r : backend.requests) {
+            assertThat(r.header("If-None-Match")).as(r.uri()).isNull();
+            assertThat(r.header("If-Modified-Since")).as(r.uri()).isNull();
+        }
+        for (String uri : List.of("/c", "/d", "/e", "/f", "/g")) {
+            assertThat(served(uri)).as(uri).isEqualTo(1);
+        }
+        assertThat(served("/nostore")).isEqualTo(2);
+    }
+
+    @Test
     void invalidConfigurationFailsAtBuild() {
         assertThatThrownBy(() -> ResponseCache.builder().build()).hasMessageContaining("maxBytes");
         assertThatThrownBy(() -> ResponseCache.builder().maxBytes(10).maxEntryBytes(20).build())

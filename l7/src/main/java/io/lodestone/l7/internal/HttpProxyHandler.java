@@ -1088,8 +1088,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         if (cacheSwallow) {
-            // the body of a 304 that revalidated a stored response, which the client got instead
+            // the body of a response the client got a 304 for instead: it only fills the cache
             boolean last = content instanceof LastHttpContent;
+            bytesOut -= content.content().readableBytes();
+            if (cacheFill != null) {
+                cacheFill.content(content.content(), last);
+            }
             content.release();
             if (last) {
                 client.flush();
@@ -1501,12 +1505,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 continue;
             }
             cacheFill = fill;
-            if (stale != null) {
-                // the client's own validators answer it later, against the refreshed response
-                clientIfNoneMatch = h.get(HttpHeaderNames.IF_NONE_MATCH);
-                clientIfModifiedSince = h.get(HttpHeaderNames.IF_MODIFIED_SINCE);
+            // the client's own validators answer it later, against the response that fills the cache
+            // (RFC 9111 4.3.2): the backend is asked for the whole response, which the cache can store
+            clientIfNoneMatch = h.get(HttpHeaderNames.IF_NONE_MATCH);
+            clientIfModifiedSince = h.get(HttpHeaderNames.IF_MODIFIED_SINCE);
+            if (clientIfNoneMatch != null || clientIfModifiedSince != null) {
                 h.remove(HttpHeaderNames.IF_NONE_MATCH);
                 h.remove(HttpHeaderNames.IF_MODIFIED_SINCE);
+            }
+            if (stale != null) {
                 if (stale.etag != null) {
                     h.set(HttpHeaderNames.IF_NONE_MATCH, stale.etag);
                 }
@@ -1584,6 +1591,42 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             cacheStatus = EXPIRED;
         }
         fill.response(code, h, request.headers(), head);
+        if (code == 200 && (clientIfNoneMatch != null || clientIfModifiedSince != null) && CachePolicy.notModified(clientIfNoneMatch,
+                clientIfModifiedSince, h.get(HttpHeaderNames.ETAG), CachePolicy.date(h, HttpHeaderNames.LAST_MODIFIED))) {
+            // the client's validators match the new response: it gets 304, the body goes to the cache only
+            serverReusable = (head || HttpUtil.isTransferEncodingChunked(response) || h.contains(HttpHeaderNames.CONTENT_LENGTH))
+                    && HttpUtil.isKeepAlive(response);
+            keepAlive = keepAlive && !closing && !listener.isDraining();
+            FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED, Unpooled.EMPTY_BUFFER);
+            HttpHeaders rh = r.headers();
+            for (AsciiString name : NOT_MODIFIED_HEADERS) {
+                List<String> values = h.getAll(name);
+                if (!values.isEmpty()) {
+                    rh.set(name, values);
+                }
+            }
+            rh.set(requestIdHeader, requestId);
+            if (frontend.via() != null) {
+                Headers.append(rh, HttpHeaderNames.VIA, "1.1 " + frontend.via());
+            }
+            if (cacheStore.statusHeader != null && cacheStatus != null) {
+                rh.set(cacheStore.statusHeader, cacheStatus);
+            }
+            if (responseEdits != null) {
+                Headers.apply(rh, responseEdits, true);
+            }
+            if (!keepAlive) {
+                rh.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            } else if (clientVersion.minorVersion() == 0) {
+                rh.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            }
+            ReferenceCountUtil.release(response);
+            responseStarted = true;
+            cacheSwallow = true;
+            status = 304;
+            client.write(r, client.voidPromise());
+            return true;
+        }
         return false;
     }
 
