@@ -1,10 +1,30 @@
 package io.lodestone.l7.internal;
 
+import io.netty.handler.codec.DefaultHeaders;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.util.AsciiString;
 
 /** The Netty decoder configuration behind the strict decoders. */
 final class HttpDecoders {
+
+    private static final DefaultHeaders.NameValidator<CharSequence> NETTY_NAMES =
+            DefaultHttpHeadersFactory.headersFactory().getNameValidator();
+
+    /**
+     * Header names of decoded heads (and so of every header the proxy later sets on them): a name that
+     * is an {@link AsciiString} passes unchecked, any other {@link CharSequence} goes through Netty's
+     * token check. In this module an {@code AsciiString} name is always one of: a constant; a configured
+     * name checked to be a token at {@code build()} (request id, cache status); or a name the decoder
+     * cut from a head whose bytes {@link HeadScanner} had already checked to be a token. Names from
+     * header edits and user code arrive as {@code String} and stay checked. Checking the proxy's own
+     * constant names again on every request was measurable CPU.
+     */
+    static final DefaultHeaders.NameValidator<CharSequence> NAMES = name -> {
+        if (!(name instanceof AsciiString)) {
+            NETTY_NAMES.validateName(name);
+        }
+    };
 
     private HttpDecoders() {
     }
@@ -12,13 +32,15 @@ final class HttpDecoders {
     /**
      * A copy of {@code config} with Netty's own checks all switched on explicitly, so that no system
      * property can relax them: strict CRLF, header name and value validation, no duplicate
-     * Content-Length, RFC 9112 Transfer-Encoding rules. Its limits are the head scan's and measure a
+     * Content-Length, RFC 9112 Transfer-Encoding rules. Header names of heads are checked by
+     * {@link #NAMES} (the head scan has checked the decoded ones on their bytes already); trailers,
+     * which the head scan does not see, keep Netty's full checks. Its limits are the head scan's and measure a
      * subset of the same bytes, so the scan always answers first; for chunk-size lines Netty's line limit
      * still applies, which bounds chunk extensions.
      */
     static HttpDecoderConfig strict(HttpDecoderConfig config) {
         return config.clone()
-                .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory())
+                .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withNameValidator(NAMES))
                 .setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory())
                 .setAllowDuplicateContentLengths(false)
                 .setStrictLineParsing(true)

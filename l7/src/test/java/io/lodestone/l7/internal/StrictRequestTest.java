@@ -222,4 +222,39 @@ class StrictRequestTest {
         assertThat(HttpRejection.of(new io.netty.handler.codec.http.TooLongHttpHeaderException("x")).status().code()).isEqualTo(431);
         assertThat(HttpRejection.of(new IllegalArgumentException("x")).status().code()).isEqualTo(400);
     }
+    @Test
+    void decodedHeadersSkipTheNameCheckOnlyForTheProxysOwnNames() {
+        io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(
+                new StrictRequestDecoder(DecoderSide.config(), DecoderSide.MAX_COUNT, DecoderSide.MAX_BODY));
+        try {
+            ch.writeInbound(io.netty.buffer.Unpooled.copiedBuffer("GET / HTTP/1.1\r\n" + H + "X-A: b\r\n\r\n",
+                    java.nio.charset.StandardCharsets.US_ASCII));
+            io.netty.handler.codec.http.HttpRequest request = ch.readInbound();
+            io.netty.handler.codec.http.HttpHeaders h = request.headers();
+            assertThat(h.get("x-a")).isEqualTo("b");
+            h.set(Headers.X_FORWARDED_PROTO, Headers.HTTP);
+            assertThat(h.get("X-Forwarded-Proto")).isEqualTo("http");
+            // names given as String (header edits, user code) are still checked, and every value is
+            assertThatThrownBy(() -> h.set("X Bad", "v")).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> h.add("X(A)", "v")).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> h.set(Headers.X_REAL_IP, "a\r\nb")).isInstanceOf(IllegalArgumentException.class);
+            io.netty.util.ReferenceCountUtil.release(ch.readInbound());
+        } finally {
+            ch.finishAndReleaseAll();
+        }
+    }
+
+    @Test
+    void headsUseTheProxyNameCheckAndTrailersKeepNettysFullOne() {
+        io.netty.handler.codec.http.HttpDecoderConfig strict = HttpDecoders.strict(DecoderSide.config());
+        var heads = (io.netty.handler.codec.http.DefaultHttpHeadersFactory) strict.getHeadersFactory();
+        var trailers = (io.netty.handler.codec.http.DefaultHttpHeadersFactory) strict.getTrailersFactory();
+        assertThat(heads.getNameValidator()).isSameAs(HttpDecoders.NAMES);
+        assertThat(heads.isValidatingHeaderValues()).isTrue();
+        assertThat(trailers.getNameValidator())
+                .isSameAs(io.netty.handler.codec.http.DefaultHttpHeadersFactory.trailersFactory().getNameValidator());
+        assertThatThrownBy(() -> HttpDecoders.NAMES.validateName("Bad Name")).isInstanceOf(IllegalArgumentException.class);
+        HttpDecoders.NAMES.validateName(Headers.X_FORWARDED_FOR);
+        HttpDecoders.NAMES.validateName("X-Good-Name");
+    }
 }
