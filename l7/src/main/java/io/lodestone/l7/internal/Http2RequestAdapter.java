@@ -19,6 +19,8 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
 
     static final Http2RequestAdapter INSTANCE = new Http2RequestAdapter();
+    /** {@code values()} copies its array on every call: copied once here. */
+    private static final HttpConversionUtil.ExtensionHeaderNames[] EXTENSIONS = HttpConversionUtil.ExtensionHeaderNames.values();
 
     private Http2RequestAdapter() {
     }
@@ -26,7 +28,7 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest r) {
-            for (HttpConversionUtil.ExtensionHeaderNames n : HttpConversionUtil.ExtensionHeaderNames.values()) {
+            for (HttpConversionUtil.ExtensionHeaderNames n : EXTENSIONS) {
                 r.headers().remove(n.text());
             }
             if (msg instanceof FullHttpRequest full) {
