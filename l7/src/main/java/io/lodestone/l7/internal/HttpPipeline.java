@@ -22,6 +22,7 @@ import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.AsciiString;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -102,7 +103,7 @@ final class HttpPipeline {
 
     /**
      * The HTTP/2 connection pipeline: the frame codec (with the frontend's limits and the
-     * stream-reset bound) and the multiplexer, which gives each stream a child channel set up by
+     * stream-reset bound; the request id header is never added to HPACK's dynamic table) and the multiplexer, which gives each stream a child channel set up by
      * {@link #addHttp2Stream}.
      */
     static void addHttp2(ChannelPipeline p, HttpListener listener) {
@@ -111,9 +112,12 @@ final class HttpPipeline {
                 .maxConcurrentStreams(f.http2MaxConcurrentStreams())
                 .maxHeaderListSize(f.http2MaxHeaderListSize())
                 .initialWindowSize(f.http2InitialWindowSize());
+        AsciiString requestId = AsciiString.of(f.requestIdHeader());
         p.addLast(PipelineNames.HTTP2_CODEC, Http2FrameCodecBuilder.forServer()
                 .initialSettings(settings)
                 .decoderEnforceMaxRstFramesPerWindow(f.http2MaxResets(), f.http2ResetWindowSeconds())
+                // a request id is new on every response: indexing it would only churn HPACK's dynamic table
+                .headerSensitivityDetector((name, value) -> requestId.contentEqualsIgnoreCase(name))
                 .build());
         p.addLast(PipelineNames.HTTP2_MULTIPLEX, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
