@@ -11,7 +11,7 @@ package io.lodestone.core.internal;
  *
  * <p>L7 client channel: {@link #TLS} (on TLS frontends; first, so every later handler sees
  * plaintext) → {@link #PROTOCOL} (when the frontend speaks HTTP/2: ALPN or the h2c preface
- * decides, then it leaves, adding either the HTTP/1.1 handlers below or {@link #HTTP2_CODEC} →
+ * decides, then it leaves, adding either the HTTP/1.1 handlers below or {@link #HTTP2_FLUSH} → {@link #HTTP2_CODEC} →
  * {@link #HTTP2_MULTIPLEX} → {@link #HTTP2_ERRORS}) → {@link #HTTP_TIMEOUT} (request-head and keep-alive timers, sees raw bytes)
  * → {@link #HTTP_DECODER} (request decoder, line and header-block limits) → {@link #HTTP_ENCODER}
  * (response encoder) → request validation handlers (between the codec and the proxy handler; they see
@@ -53,6 +53,11 @@ public final class PipelineNames {
 
     /** L7: chooses HTTP/2 or HTTP/1.1 for a client connection (ALPN or the h2c preface), then leaves. */
     public static final String PROTOCOL = "lodestone.protocol";
+    /**
+     * L7: gathers the flushes of an HTTP/2 client connection's streams (one per response) into one
+     * flush per event-loop turn, so that responses finishing together share TLS records and writes.
+     */
+    public static final String HTTP2_FLUSH = "lodestone.http2-flush";
     /** L7: the HTTP/2 frame codec of a client connection. */
     public static final String HTTP2_CODEC = "lodestone.http2-codec";
     /** L7: the HTTP/2 stream multiplexer, one child channel per stream. */

@@ -13,6 +13,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
@@ -40,6 +41,8 @@ final class HttpPipeline {
     /** Servers may send larger heads than clients are allowed to. */
     private static final int SERVER_MAX_HEADER_SIZE = 64 * 1024;
     private static final int SERVER_MAX_HEADER_COUNT = 1024;
+    /** An HTTP/2 client connection writes at the latest after this many gathered flushes. */
+    private static final int FLUSHES_PER_WRITE = 256;
 
     private HttpPipeline() {
     }
@@ -102,7 +105,8 @@ final class HttpPipeline {
     }
 
     /**
-     * The HTTP/2 connection pipeline: the frame codec (with the frontend's limits and the
+     * The HTTP/2 connection pipeline: a flush consolidator (the streams' flushes of one event-loop
+     * turn become one), the frame codec (with the frontend's limits and the
      * stream-reset bound; the request id header is never added to HPACK's dynamic table) and the multiplexer, which gives each stream a child channel set up by
      * {@link #addHttp2Stream}.
      */
@@ -113,6 +117,9 @@ final class HttpPipeline {
                 .maxHeaderListSize(f.http2MaxHeaderListSize())
                 .initialWindowSize(f.http2InitialWindowSize());
         AsciiString requestId = AsciiString.of(f.requestIdHeader());
+        // each stream's response flushes the connection when its server's read completes; gathered
+        // here, the responses of one event-loop turn go out in one TLS wrap and one write
+        p.addLast(PipelineNames.HTTP2_FLUSH, new FlushConsolidationHandler(FLUSHES_PER_WRITE, true));
         p.addLast(PipelineNames.HTTP2_CODEC, Http2FrameCodecBuilder.forServer()
                 .initialSettings(settings)
                 .decoderEnforceMaxRstFramesPerWindow(f.http2MaxResets(), f.http2ResetWindowSeconds())
