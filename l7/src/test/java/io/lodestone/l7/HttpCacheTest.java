@@ -492,6 +492,19 @@ class HttpCacheTest {
     }
 
     @Test
+    void aFillWhoseServerSaysCloseDoesNotReuseTheServerConnection() throws Exception {
+        // the test server keeps its connections open whatever it says: the proxy must go by what it says
+        start(fixed(Map.of("Cache-Control", "max-age=60", "Connection", "close")), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            assertThat(get(c, "/one").status()).isEqualTo(200);
+            assertThat(get(c, "/two").status()).isEqualTo(200);
+            assertThat(get(c, "/two").header("x-cache")).isEqualTo("HIT");
+        }
+        assertThat(backend.requests).hasSize(2);
+        assertThat(backend.requests.get(1).connection()).isNotEqualTo(backend.requests.get(0).connection());
+    }
+
+    @Test
     void invalidConfigurationFailsAtBuild() {
         assertThatThrownBy(() -> ResponseCache.builder().build()).hasMessageContaining("maxBytes");
         assertThatThrownBy(() -> ResponseCache.builder().maxBytes(10).maxEntryBytes(20).build())

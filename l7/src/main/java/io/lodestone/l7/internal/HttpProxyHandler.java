@@ -1570,7 +1570,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      */
     private boolean cacheResponse(BackendConnection c, HttpResponse response, int code) {
         HttpHeaders h = response.headers();
+        boolean serverKeepAlive = HttpUtil.isKeepAlive(response);
         Headers.removeHopByHop(h, false);
+        if (!serverKeepAlive) {
+            // the server's close, read again by the response path below (the stored copy leaves it out)
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+        }
         CacheFill fill = cacheFill;
         if (fill.stale != null) {
             if (code == HttpResponseStatus.NOT_MODIFIED.code()) {
