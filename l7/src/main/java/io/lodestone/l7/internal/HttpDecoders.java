@@ -29,18 +29,34 @@ final class HttpDecoders {
     private HttpDecoders() {
     }
 
+    private static final DefaultHeaders.ValueValidator<CharSequence> NETTY_VALUES =
+            DefaultHttpHeadersFactory.headersFactory().getValueValidator();
+
+    /**
+     * Header values of decoded heads, on the same terms as {@link #NAMES}: an {@link AsciiString}
+     * value is one the proxy made (a constant, the client address or local port, a generated request
+     * id, a value built from configuration checked at {@code build()}) and passes unchecked; any other
+     * value, a {@code String} from a header edit, user code or text assembled from request data,
+     * goes through Netty's check (no CR, LF or other control characters).
+     */
+    static final DefaultHeaders.ValueValidator<CharSequence> VALUES = value -> {
+        if (!(value instanceof AsciiString)) {
+            NETTY_VALUES.validate(value);
+        }
+    };
+
     /**
      * A copy of {@code config} with Netty's own checks all switched on explicitly, so that no system
      * property can relax them: strict CRLF, header name and value validation, no duplicate
-     * Content-Length, RFC 9112 Transfer-Encoding rules. Header names of heads are checked by
-     * {@link #NAMES} (the head scan has checked the decoded ones on their bytes already); trailers,
+     * Content-Length, RFC 9112 Transfer-Encoding rules. Header names and values of heads are checked by
+     * {@link #NAMES} and {@link #VALUES} (the head scan has checked the decoded ones on their bytes already); trailers,
      * which the head scan does not see, keep Netty's full checks. Its limits are the head scan's and measure a
      * subset of the same bytes, so the scan always answers first; for chunk-size lines Netty's line limit
      * still applies, which bounds chunk extensions.
      */
     static HttpDecoderConfig strict(HttpDecoderConfig config) {
         return config.clone()
-                .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withNameValidator(NAMES))
+                .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withNameValidator(NAMES).withValueValidator(VALUES))
                 .setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory())
                 .setAllowDuplicateContentLengths(false)
                 .setStrictLineParsing(true)

@@ -223,7 +223,7 @@ class StrictRequestTest {
         assertThat(HttpRejection.of(new IllegalArgumentException("x")).status().code()).isEqualTo(400);
     }
     @Test
-    void decodedHeadersSkipTheNameCheckOnlyForTheProxysOwnNames() {
+    void decodedHeadersSkipTheChecksOnlyForTheProxysOwnNamesAndValues() {
         io.netty.channel.embedded.EmbeddedChannel ch = new io.netty.channel.embedded.EmbeddedChannel(
                 new StrictRequestDecoder(DecoderSide.config(), DecoderSide.MAX_COUNT, DecoderSide.MAX_BODY));
         try {
@@ -245,12 +245,16 @@ class StrictRequestTest {
     }
 
     @Test
-    void headsUseTheProxyNameCheckAndTrailersKeepNettysFullOne() {
+    void headsUseTheProxyChecksAndTrailersKeepNettysFullOnes() {
         io.netty.handler.codec.http.HttpDecoderConfig strict = HttpDecoders.strict(DecoderSide.config());
         var heads = (io.netty.handler.codec.http.DefaultHttpHeadersFactory) strict.getHeadersFactory();
         var trailers = (io.netty.handler.codec.http.DefaultHttpHeadersFactory) strict.getTrailersFactory();
         assertThat(heads.getNameValidator()).isSameAs(HttpDecoders.NAMES);
-        assertThat(heads.isValidatingHeaderValues()).isTrue();
+        assertThat(heads.getValueValidator()).isSameAs(HttpDecoders.VALUES);
+        assertThat(trailers.getValueValidator())
+                .isSameAs(io.netty.handler.codec.http.DefaultHttpHeadersFactory.trailersFactory().getValueValidator());
+        assertThatThrownBy(() -> HttpDecoders.VALUES.validate("a\r\nb")).isInstanceOf(IllegalArgumentException.class);
+        HttpDecoders.VALUES.validate("a value");
         assertThat(trailers.getNameValidator())
                 .isSameAs(io.netty.handler.codec.http.DefaultHttpHeadersFactory.trailersFactory().getNameValidator());
         assertThatThrownBy(() -> HttpDecoders.NAMES.validateName("Bad Name")).isInstanceOf(IllegalArgumentException.class);
