@@ -4,16 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
-import io.lodestone.core.Frontend;
 import io.lodestone.core.Proxy;
-import io.lodestone.core.internal.EngineContext;
-import io.lodestone.core.internal.Listener;
 import io.lodestone.core.limit.internal.GcraRateLimiter;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.BackendStates;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.HeaderEdit;
 import io.lodestone.core.route.Router;
+import io.lodestone.core.route.RoutedFrontend;
 import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.route.TestRequest;
@@ -21,7 +19,6 @@ import io.lodestone.core.testing.ManualClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -31,19 +28,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class RateLimitTest {
-
-    /** A frontend that is only routed, never started. */
-    private record RoutedFrontend(String name, Routing routing) implements Frontend {
-        @Override
-        public Set<String> backendNames() {
-            return routing.backendNames();
-        }
-
-        @Override
-        public Listener start(EngineContext context) {
-            throw new UnsupportedOperationException("routing-only test frontend");
-        }
-    }
 
     private final ManualClock clock = new ManualClock();
 

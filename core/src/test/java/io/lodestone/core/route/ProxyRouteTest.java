@@ -17,19 +17,6 @@ import org.junit.jupiter.api.Test;
 
 class ProxyRouteTest {
 
-    /** A frontend that is only routed, never started: the engines' seam, without an engine. */
-    private record RoutedFrontend(String name, Routing routing) implements Frontend {
-        @Override
-        public Set<String> backendNames() {
-            return routing.backendNames();
-        }
-
-        @Override
-        public Listener start(EngineContext context) {
-            throw new UnsupportedOperationException("routing-only test frontend");
-        }
-    }
-
     private static Backend backend(String name, String... servers) {
         Backend.Builder b = Backend.named(name);
         for (int i = 0; i < servers.length; i++) {
