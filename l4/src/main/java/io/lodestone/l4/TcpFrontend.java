@@ -5,6 +5,7 @@ import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.Names;
+import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.Rule;
@@ -438,10 +439,7 @@ public final class TcpFrontend implements Frontend {
          * @throws IllegalArgumentException when negative
          */
         public Builder maxConnectionsPerSource(int maxConnections) {
-            if (maxConnections < 0) {
-                throw new IllegalArgumentException("frontend maxConnectionsPerSource: " + maxConnections + " (expected: >= 0)");
-            }
-            this.maxConnectionsPerSource = maxConnections;
+            this.maxConnectionsPerSource = SourceLimits.checkMaxConnections(maxConnections);
             return this;
         }
 
@@ -454,10 +452,7 @@ public final class TcpFrontend implements Frontend {
          * @throws IllegalArgumentException when negative or above 1 000 000 000
          */
         public Builder maxConnectionRatePerSource(int perSecond) {
-            if (perSecond < 0 || perSecond > 1_000_000_000) {
-                throw new IllegalArgumentException("frontend maxConnectionRatePerSource: " + perSecond + " (expected: 0..1000000000)");
-            }
-            this.maxConnectionRatePerSource = perSecond;
+            this.maxConnectionRatePerSource = SourceLimits.checkConnectionRate(perSecond);
             return this;
         }
 

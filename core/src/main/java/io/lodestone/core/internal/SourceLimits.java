@@ -45,6 +45,32 @@ public final class SourceLimits {
     }
 
     /**
+     * Checks a frontend's {@code maxConnectionsPerSource} setting.
+     *
+     * @return the setting
+     * @throws IllegalArgumentException naming the field and the value when negative
+     */
+    public static int checkMaxConnections(int maxConnections) {
+        if (maxConnections < 0) {
+            throw new IllegalArgumentException("frontend maxConnectionsPerSource: " + maxConnections + " (expected: >= 0)");
+        }
+        return maxConnections;
+    }
+
+    /**
+     * Checks a frontend's {@code maxConnectionRatePerSource} setting.
+     *
+     * @return the setting
+     * @throws IllegalArgumentException naming the field and the value when negative or above 1 000 000 000
+     */
+    public static int checkConnectionRate(int perSecond) {
+        if (perSecond < 0 || perSecond > 1_000_000_000) {
+            throw new IllegalArgumentException("frontend maxConnectionRatePerSource: " + perSecond + " (expected: 0..1000000000)");
+        }
+        return perSecond;
+    }
+
+    /**
      * The limits of a frontend, or {@code null} when it has none (both 0).
      *
      * @param maxConnections connections open at once per address; 0 for no limit
