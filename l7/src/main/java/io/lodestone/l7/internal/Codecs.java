@@ -30,6 +30,11 @@ final class Codecs {
             }
             return super.isContentAlwaysEmpty(msg);
         }
+
+        @Override
+        protected boolean bodyless(int code) {
+            return head || super.bodyless(code);
+        }
     }
 
     /**

@@ -1,7 +1,17 @@
 package io.lodestone.l7.internal;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 /**
@@ -93,6 +103,23 @@ final class HeadScanner {
     long contentLength;
     /** Whether the validated head declared {@code Transfer-Encoding: chunked}. */
     boolean chunked;
+
+    /** The validated head's length in bytes, from its start line to the empty line that ends it. */
+    int headLength;
+    /** Whether the validated head is HTTP/1.1 (else HTTP/1.0). */
+    boolean http11;
+    /** The validated response's status code; 0 for a request. */
+    int statusCode;
+    /** Offsets in {@link #head} of the validated request's method end and target, or of the status line's end. */
+    private int methodEnd;
+    private int targetStart;
+    private int targetEnd;
+    private int lineEnd;
+    /** The validated head's fields, four offsets in {@link #head} each: name start and end, value start and end. */
+    private int[] fields = new int[64];
+    private int fieldCount;
+    /** Field names seen on this connection, reused while their bytes repeat (the same names come on every request). */
+    private final AsciiString[] names = new AsciiString[128];
 
     HeadScanner(boolean request, int maxInitialLineLength, int maxHeaderSize, int maxHeaderCount, long maxBodySize) {
         this.request = request;
@@ -189,7 +216,10 @@ final class HeadScanner {
         if (headerBytes > maxHeaderSize) {
             throw reject(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "header section larger than " + maxHeaderSize);
         }
-        boolean http11 = request ? requestLine(in, r, lineCr) : statusLine(in, r, lineCr);
+        http11 = request ? requestLine(in, r, lineCr) : statusLine(in, r, lineCr);
+        headLength = end - r;
+        lineEnd = lineCr - r;
+        fieldCount = 0;
         int pos = lineCr + 2;
         int last = end - 2;
         int count = 0;
@@ -235,6 +265,7 @@ final class HeadScanner {
             while (valueEnd > valueStart && isOws(at(valueEnd - 1))) {
                 valueEnd--;
             }
+            record(nameStart, nameLength, valueStart, valueEnd);
             switch (nameLength) {
                 case 4:
                     if (request && equalsLower(in, nameStart, 4, "host")) {
@@ -293,6 +324,7 @@ final class HeadScanner {
         if (methodLength == 0 || at(i) != SP) {
             throw reject(HttpResponseStatus.BAD_REQUEST, "invalid method");
         }
+        methodEnd = methodLength;
         int target = ++i;
         while (TARGET_CHAR[at(i) & 0xFF]) {
             i++;
@@ -310,6 +342,8 @@ final class HeadScanner {
         if (!form) {
             throw reject(HttpResponseStatus.BAD_REQUEST, "invalid request target form");
         }
+        targetStart = target - r;
+        targetEnd = i - r;
         return version(in, i + 1, cr);
     }
 
@@ -323,6 +357,7 @@ final class HeadScanner {
         if (d0 < '1' || d0 > '5' || !isDigit(at(r + 10)) || !isDigit(at(r + 11))) {
             throw reject(HttpResponseStatus.BAD_REQUEST, "invalid status code");
         }
+        statusCode = (d0 - '0') * 100 + (at(r + 10) - '0') * 10 + (at(r + 11) - '0');
         int i = r + 12;
         if (i < cr) {
             if (at(i) != SP) {
@@ -377,6 +412,106 @@ final class HeadScanner {
             value = value * 10 + (b - '0');
         }
         return value;
+    }
+
+    private void record(int nameStart, int nameLength, int valueStart, int valueEnd) {
+        int k = fieldCount * 4;
+        if (k + 4 > fields.length) {
+            fields = Arrays.copyOf(fields, fields.length * 2);
+        }
+        fields[k] = nameStart - base;
+        fields[k + 1] = nameStart - base + nameLength;
+        fields[k + 2] = valueStart - base;
+        fields[k + 3] = valueEnd - base;
+        fieldCount++;
+    }
+
+    /**
+     * The request whose head {@link #scan} last validated, built from the scanned bytes without
+     * parsing them again: the method (a constant for the standard ones), the target, the version and
+     * every field in order, names with their case kept and values with surrounding whitespace removed,
+     * as Netty's decoder would give them. Names and values are {@link AsciiString}s; the values share
+     * one copy of the head's bytes.
+     */
+    HttpRequest request(HttpHeadersFactory headersFactory) {
+        byte[] copy = Arrays.copyOf(head, headLength);
+        HttpMethod method = method(copy, methodEnd);
+        String uri = new String(copy, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
+        return new DefaultHttpRequest(http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0, method, uri,
+                headers(copy, headersFactory));
+    }
+
+    /** The response whose head {@link #scan} last validated, built like {@link #request}. */
+    HttpResponse response(HttpHeadersFactory headersFactory) {
+        byte[] copy = Arrays.copyOf(head, headLength);
+        HttpResponseStatus status = statusCode == 200 && lineEnd == 15 && copy[13] == 'O' && copy[14] == 'K'
+                ? HttpResponseStatus.OK
+                : HttpResponseStatus.valueOf(statusCode,
+                        lineEnd > 13 ? new String(copy, 13, lineEnd - 13, StandardCharsets.ISO_8859_1) : "");
+        return new DefaultHttpResponse(http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0, status,
+                headers(copy, headersFactory));
+    }
+
+    private HttpHeaders headers(byte[] copy, HttpHeadersFactory headersFactory) {
+        HttpHeaders h = headersFactory.newHeaders();
+        int[] f = fields;
+        for (int k = 0, n = fieldCount * 4; k < n; k += 4) {
+            h.add(name(copy, f[k], f[k + 1] - f[k]), new AsciiString(copy, f[k + 2], f[k + 3] - f[k + 2], false));
+        }
+        return h;
+    }
+
+    /**
+     * The name at {@code start}: the one seen before with the same bytes, or a new one remembered in
+     * its place. Each name has two slots to live in, so two names that hash alike do not keep
+     * replacing each other.
+     */
+    private AsciiString name(byte[] copy, int start, int length) {
+        int hash = length;
+        for (int i = start, end = start + length; i < end; i++) {
+            hash = 31 * hash + copy[i];
+        }
+        int slot = ((hash * 0x9E3779B9) >>> 25) & (names.length - 2);
+        AsciiString known = names[slot];
+        if (sameName(known, copy, start, length)) {
+            return known;
+        }
+        AsciiString other = names[slot + 1];
+        if (sameName(other, copy, start, length)) {
+            return other;
+        }
+        AsciiString name = new AsciiString(copy, start, length, true);
+        names[known == null || other != null ? slot : slot + 1] = name;
+        return name;
+    }
+
+    private static boolean sameName(AsciiString known, byte[] copy, int start, int length) {
+        return known != null && known.length() == length
+                && Arrays.equals(known.array(), known.arrayOffset(), known.arrayOffset() + length, copy, start, start + length);
+    }
+
+    private static HttpMethod method(byte[] a, int length) {
+        switch (length) {
+            case 3:
+                if (a[0] == 'G' && a[1] == 'E' && a[2] == 'T') {
+                    return HttpMethod.GET;
+                }
+                if (a[0] == 'P' && a[1] == 'U' && a[2] == 'T') {
+                    return HttpMethod.PUT;
+                }
+                break;
+            case 4:
+                if (a[0] == 'P' && a[1] == 'O' && a[2] == 'S' && a[3] == 'T') {
+                    return HttpMethod.POST;
+                }
+                if (a[0] == 'H' && a[1] == 'E' && a[2] == 'A' && a[3] == 'D') {
+                    return HttpMethod.HEAD;
+                }
+                break;
+            default:
+                break;
+        }
+        return HttpMethod.valueOf(new String(a, 0, length, StandardCharsets.ISO_8859_1));
     }
 
     private HttpRejection reject(HttpResponseStatus requestStatus, String reason) {

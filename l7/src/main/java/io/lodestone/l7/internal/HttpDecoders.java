@@ -26,6 +26,12 @@ final class HttpDecoders {
         }
     };
 
+    /**
+     * A message whose whole body has arrived with its head and is at most this long (and at most the
+     * decoder's chunk size) is emitted whole from the head scanner's result, without Netty's parse.
+     */
+    static final int WHOLE_BODY_LIMIT = 16 * 1024;
+
     private HttpDecoders() {
     }
 
@@ -35,7 +41,8 @@ final class HttpDecoders {
     /**
      * Header values of decoded heads, on the same terms as {@link #NAMES}: an {@link AsciiString}
      * value is one the proxy made (a constant, the client address or local port, a generated request
-     * id, a value built from configuration checked at {@code build()}) and passes unchecked; any other
+     * id, a value built from configuration checked at {@code build()}) or one {@link HeadScanner} cut
+     * from a head whose bytes it had already checked, and passes unchecked; any other
      * value, a {@code String} from a header edit, user code or text assembled from request data,
      * goes through Netty's check (no CR, LF or other control characters).
      */

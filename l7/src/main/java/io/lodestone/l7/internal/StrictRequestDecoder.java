@@ -4,7 +4,11 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObject;
@@ -33,6 +37,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
 
     private final HeadScanner scanner;
     private final long maxBodySize;
+    private final int fastBodyLimit;
     private boolean atHead = true;
     private boolean discarding;
     private long bodyBytes;
@@ -50,6 +55,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
             throw new IllegalArgumentException("maxBodySize: " + maxBodySize + " (expected: >= 0)");
         }
         this.maxBodySize = maxBodySize;
+        this.fastBodyLimit = Math.min(config.getMaxChunkSize(), HttpDecoders.WHOLE_BODY_LIMIT);
         this.scanner = new HeadScanner(true, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, maxBodySize);
     }
 
@@ -68,12 +74,40 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
                 rejectHead(in, out, rejection);
                 return;
             }
-            atHead = false;
             bodyBytes = 0;
+            if (emitWhole(in, out)) {
+                return;
+            }
+            atHead = false;
         }
         int from = out.size();
         super.decode(ctx, in, out);
         inspect(in, out, from);
+    }
+
+    /**
+     * The common case without a second parse: a request with no body, or a small Content-Length body
+     * that has fully arrived, is built from the head scanner's result and emitted whole, as the request
+     * and its last content, exactly as Netty's decoder would emit it. Anything else (chunked, a body
+     * still arriving or larger than a chunk, a WebSocket draft-76 handshake) goes through Netty.
+     */
+    private boolean emitWhole(ByteBuf in, List<Object> out) {
+        long length = scanner.contentLength;
+        int body = length <= 0 ? 0 : (int) length;
+        if (scanner.chunked || length > fastBodyLimit || in.readableBytes() - scanner.headLength < body) {
+            return false;
+        }
+        HttpRequest request = scanner.request(headersFactory);
+        HttpHeaders h = request.headers();
+        if (length < 0 && h.contains(HttpHeaderNames.SEC_WEBSOCKET_KEY1)) {
+            return false;
+        }
+        in.skipBytes(scanner.headLength);
+        int from = out.size();
+        out.add(request);
+        out.add(body == 0 ? LastHttpContent.EMPTY_LAST_CONTENT : new DefaultLastHttpContent(in.readRetainedSlice(body), EmptyHttpHeaders.INSTANCE));
+        inspect(in, out, from);
+        return true;
     }
 
     @Override

@@ -3,6 +3,8 @@ package io.lodestone.l7.internal;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObject;
@@ -30,6 +32,7 @@ import java.util.List;
 public class StrictResponseDecoder extends HttpResponseDecoder {
 
     private final HeadScanner scanner;
+    private final int fastBodyLimit;
     private boolean atHead = true;
     private boolean discarding;
     private boolean switched;
@@ -43,6 +46,7 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     public StrictResponseDecoder(HttpDecoderConfig config, int maxHeaderCount) {
         super(HttpDecoders.strict(config));
         HttpDecoders.checkPositive("maxHeaderCount", maxHeaderCount);
+        this.fastBodyLimit = Math.min(config.getMaxChunkSize(), HttpDecoders.WHOLE_BODY_LIMIT);
         this.scanner = new HeadScanner(false, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, Long.MAX_VALUE);
     }
 
@@ -59,6 +63,9 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
                 }
             } catch (HttpRejection rejection) {
                 rejectHead(in, out, rejection);
+                return;
+            }
+            if (emitWhole(in, out)) {
                 return;
             }
             atHead = false;
@@ -84,6 +91,38 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
                 atHead = true;
             }
         }
+    }
+
+    /**
+     * As in {@link StrictRequestDecoder}: a final response with no body, or with a small Content-Length
+     * body that has fully arrived, is built from the head scanner's result and emitted whole, as Netty
+     * would emit it; interim and 101 responses, chunked bodies, bodies still arriving or delimited by
+     * the connection's end go through Netty.
+     */
+    private boolean emitWhole(ByteBuf in, List<Object> out) {
+        int code = scanner.statusCode;
+        long length = scanner.contentLength;
+        if (code < 200 || scanner.chunked) {
+            return false;
+        }
+        boolean empty = bodyless(code);
+        if (!empty && (length < 0 || length > fastBodyLimit || in.readableBytes() - scanner.headLength < length)) {
+            return false;
+        }
+        HttpResponse response = scanner.response(headersFactory);
+        in.skipBytes(scanner.headLength);
+        out.add(response);
+        out.add(empty || length == 0 ? LastHttpContent.EMPTY_LAST_CONTENT
+                : new DefaultLastHttpContent(in.readRetainedSlice((int) length), EmptyHttpHeaders.INSTANCE));
+        return true;
+    }
+
+    /**
+     * Whether a final response with this status has no body whatever its headers say: 204 and 304 here;
+     * a subclass that knows the request was HEAD says so too. Must agree with {@link #isContentAlwaysEmpty}.
+     */
+    protected boolean bodyless(int code) {
+        return code == 204 || code == 304;
     }
 
     @Override
