@@ -31,6 +31,8 @@ import java.util.List;
  */
 public final class Main {
 
+    private static final String LEAK_DETECTION = "io.netty.leakDetection.level";
+
     private Main() {
     }
 
@@ -48,8 +50,6 @@ public final class Main {
         }
         System.exit(run(args, System.out, System.err));
     }
-
-    private static final String LEAK_DETECTION = "io.netty.leakDetection.level";
 
     /**
      * Runs the command line; long-running commands run until the JVM shuts down.

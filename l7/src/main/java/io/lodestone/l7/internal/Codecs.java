@@ -1,7 +1,6 @@
 package io.lodestone.l7.internal;
 
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 
@@ -21,14 +20,6 @@ final class Codecs {
 
         ResponseDecoder(HttpDecoderConfig config, int maxHeaderCount) {
             super(config, maxHeaderCount);
-        }
-
-        @Override
-        protected boolean isContentAlwaysEmpty(HttpMessage msg) {
-            if (head && ((HttpResponse) msg).status().code() >= 200) {
-                return true;
-            }
-            return super.isContentAlwaysEmpty(msg);
         }
 
         @Override

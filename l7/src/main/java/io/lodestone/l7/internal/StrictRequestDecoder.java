@@ -55,7 +55,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
             throw new IllegalArgumentException("maxBodySize: " + maxBodySize + " (expected: >= 0)");
         }
         this.maxBodySize = maxBodySize;
-        this.fastBodyLimit = Math.min(config.getMaxChunkSize(), HttpDecoders.WHOLE_BODY_LIMIT);
+        this.fastBodyLimit = HttpDecoders.wholeBodyLimit(config);
         this.scanner = new HeadScanner(true, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, maxBodySize);
     }
 

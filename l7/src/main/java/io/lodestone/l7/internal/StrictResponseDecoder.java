@@ -27,7 +27,7 @@ import java.util.List;
  * connection, so it is never reused.
  *
  * <p>After a {@code 101} it passes bytes through. Subclasses may override
- * {@link #isContentAlwaysEmpty} to tell which responses have no body (the answer to HEAD).
+ * {@link #bodyless} to tell which final responses have no body (the answer to HEAD).
  */
 public class StrictResponseDecoder extends HttpResponseDecoder {
 
@@ -46,7 +46,7 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     public StrictResponseDecoder(HttpDecoderConfig config, int maxHeaderCount) {
         super(HttpDecoders.strict(config));
         HttpDecoders.checkPositive("maxHeaderCount", maxHeaderCount);
-        this.fastBodyLimit = Math.min(config.getMaxChunkSize(), HttpDecoders.WHOLE_BODY_LIMIT);
+        this.fastBodyLimit = HttpDecoders.wholeBodyLimit(config);
         this.scanner = new HeadScanner(false, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, Long.MAX_VALUE);
     }
 
@@ -119,10 +119,17 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
 
     /**
      * Whether a final response with this status has no body whatever its headers say: 204 and 304 here;
-     * a subclass that knows the request was HEAD says so too. Must agree with {@link #isContentAlwaysEmpty}.
+     * a subclass that knows the request was HEAD says so too. Both the short path and Netty's parse
+     * (through {@link #isContentAlwaysEmpty}) ask this.
      */
     protected boolean bodyless(int code) {
         return code == 204 || code == 304;
+    }
+
+    @Override
+    protected final boolean isContentAlwaysEmpty(HttpMessage msg) {
+        int code = ((HttpResponse) msg).status().code();
+        return code >= 200 ? bodyless(code) : super.isContentAlwaysEmpty(msg);
     }
 
     @Override
