@@ -46,6 +46,14 @@ final class HeadScanner {
     /** Bytes copied out of the buffer at a time while searching for the end of the head. */
     private static final int PIECE = 1024;
 
+    /**
+     * Field names seen by any connection, reused while their bytes repeat: the same few names come on
+     * every message, and one table shared by all connections stays in the CPU cache where one per
+     * connection would not. Read and written without locks: an {@link AsciiString}'s fields are final,
+     * so whichever instance a thread sees is complete, and a lost write only costs a later allocation.
+     */
+    private static final AsciiString[] NAMES = new AsciiString[1024];
+
     private static final boolean[] TCHAR = new boolean[256];
     private static final boolean[] FIELD_CHAR = new boolean[256];
     private static final boolean[] TARGET_CHAR = new boolean[256];
@@ -118,8 +126,6 @@ final class HeadScanner {
     /** The validated head's fields, four offsets in {@link #head} each: name start and end, value start and end. */
     private int[] fields = new int[64];
     private int fieldCount;
-    /** Field names seen on this connection, reused while their bytes repeat (the same names come on every request). */
-    private final AsciiString[] names = new AsciiString[128];
 
     HeadScanner(boolean request, int maxInitialLineLength, int maxHeaderSize, int maxHeaderCount, long maxBodySize) {
         this.request = request;
@@ -471,7 +477,8 @@ final class HeadScanner {
         for (int i = start, end = start + length; i < end; i++) {
             hash = 31 * hash + copy[i];
         }
-        int slot = ((hash * 0x9E3779B9) >>> 25) & (names.length - 2);
+        AsciiString[] names = NAMES;
+        int slot = ((hash * 0x9E3779B9) >>> 22) & (names.length - 2);
         AsciiString known = names[slot];
         if (sameName(known, copy, start, length)) {
             return known;
