@@ -326,7 +326,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (conn != null && wroteToServer) {
             wroteToServer = false;
             conn.touch();
-            conn.channel.flush();
+            FlushBatch.flushLater(conn.channel);
         }
     }
 
@@ -1142,7 +1142,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             heldHead = null;
             client.write(held, client.voidPromise());
         }
-        client.flush();
+        FlushBatch.flushLater(client);
     }
 
     void serverTimedOut(BackendConnection c) {
