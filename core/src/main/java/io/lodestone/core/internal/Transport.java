@@ -20,15 +20,12 @@ import java.net.InetAddress;
 import java.nio.channels.spi.SelectorProvider;
 
 /**
- * The channel transport. NIO by default; native epoll with the system property
- * {@code lodestone.transport=epoll} (on Linux, when it loads).
+ * The channel transport: native epoll where it loads (Linux x86_64 and aarch64), else the JDK's NIO.
+ * The system property {@code lodestone.transport=nio} asks for NIO anyway.
  *
- * <p>Epoll is not the default because of a bug in Netty 4.2's epoll registration (4.2.18 to 4.2.20):
- * when a channel's interest set becomes empty Netty removes its descriptor from epoll but keeps
- * the registration marked as added, so the next interest change fails with {@code ENOENT}. A
- * relayed connection hits it when one side half-closes and the other side's data later fills the
- * half-closed side's socket buffer: the write fails and the tail of the transfer is lost
- * ({@code TcpBulkTransferTest} caught it). Once Netty fixes it, epoll becomes the default again.
+ * <p>Epoll's event loops come from {@link EpollWithoutEmptyInterest}, which works around a bug in
+ * Netty 4.2.18's epoll registration that cut the tail of a relayed transfer after a half-close.
+ * Event loops an application hands in are used as they are.
  */
 public enum Transport {
     /** Linux epoll through netty-transport-native-epoll. */
@@ -44,9 +41,9 @@ public enum Transport {
         this.socketChannelClass = socketChannelClass;
     }
 
-    /** Returns NIO, or epoll when {@code lodestone.transport=epoll} asks for it and it loads. */
+    /** Returns epoll when it loads and {@code lodestone.transport=nio} does not ask for NIO, else NIO. */
     public static Transport best() {
-        if ("epoll".equalsIgnoreCase(System.getProperty("lodestone.transport")) && Epoll.isAvailable()) {
+        if (!"nio".equalsIgnoreCase(System.getProperty("lodestone.transport")) && Epoll.isAvailable()) {
             return EPOLL;
         }
         return NIO;
@@ -54,7 +51,8 @@ public enum Transport {
 
     /** Returns the transport that the channels of an application-supplied group must use. */
     public static Transport of(EventLoopGroup group) {
-        if (group instanceof IoEventLoopGroup io && Epoll.isAvailable() && io.isIoType(EpollIoHandler.class)) {
+        if (group instanceof IoEventLoopGroup io && Epoll.isAvailable()
+                && (io.isIoType(EpollIoHandler.class) || io.isIoType(EpollWithoutEmptyInterest.class))) {
             return EPOLL;
         }
         return NIO;
@@ -87,7 +85,7 @@ public enum Transport {
 
     /** Creates an event loop group of this transport; 0 threads means Netty's default. */
     public EventLoopGroup newGroup(int threads, String threadName) {
-        IoHandlerFactory factory = this == EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        IoHandlerFactory factory = this == EPOLL ? EpollWithoutEmptyInterest.newFactory() : NioIoHandler.newFactory();
         return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(threadName, true), factory);
     }
 }

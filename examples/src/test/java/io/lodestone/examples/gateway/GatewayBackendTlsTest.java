@@ -34,6 +34,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -183,8 +184,22 @@ class GatewayBackendTlsTest {
              MainRunner r = MainRunner.start("gateway", "--listen", "127.0.0.1:0", "--backend", echo.hostPort(),
                      "--retries", "0", "--backend-tls", "verify", "--backend-ca", caPem.toString())) {
             int port = r.awaitPort("gateway: listening on ");
-            assertThat(echo(port, "refused")).isEmpty();
+            assertThat(echoOrReset(port, "refused")).isEmpty();
             assertThat(r.stop()).isZero();
+        }
+    }
+
+    /**
+     * Like {@link #echo}, but a reset counts as the peer closing: a proxy that gives up on the
+     * server may close before the client's line has even arrived, and the kernel answers a line
+     * that arrives at a closed socket with a reset.
+     */
+    private static String echoOrReset(int port, String message) throws Exception {
+        try {
+            return echo(port, message);
+        } catch (SocketException e) {
+            assertThat(e).hasMessageContaining("reset");
+            return "";
         }
     }
 
