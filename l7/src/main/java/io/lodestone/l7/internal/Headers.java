@@ -1,5 +1,4 @@
 package io.lodestone.l7.internal;
-import java.util.ArrayList;
 
 import io.lodestone.core.route.HeaderEdit;
 import io.netty.handler.codec.http.HttpHeaderNames;
