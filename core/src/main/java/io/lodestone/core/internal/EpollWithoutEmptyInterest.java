@@ -19,8 +19,9 @@ import io.netty.util.concurrent.ThreadAwareExecutor;
  * <p>A relayed connection meets it after a half-close: the side whose input has ended wants only
  * {@code EPOLLOUT}, and only while a write is blocked. When the write drains, the set is empty; when
  * the next write blocks, the channel breaks and the rest of the transfer is lost. Here an empty set is
- * submitted as {@code EPOLLERR | EPOLLET} instead: the descriptor stays in the epoll set, and being
- * edge-triggered it reports a hang-up at most once, which the channel ignores as it did before.
+ * submitted as {@code EPOLLERR | EPOLLET} instead: the descriptor stays in the epoll set. Being
+ * edge-triggered, it reports a hang-up at most once, and the channel does not act on a bare hang-up;
+ * an error such as a reset is reported, and the channel's next read or write finds it and closes.
  */
 final class EpollWithoutEmptyInterest implements IoHandler {
 
