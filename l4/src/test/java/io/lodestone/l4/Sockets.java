@@ -15,8 +15,11 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /** Small blocking-socket helpers for the L4 tests; everything talks to 127.0.0.1. */
 final class Sockets {
@@ -57,6 +60,32 @@ final class Sockets {
             at += r;
         }
         return out;
+    }
+
+    /**
+     * Waits until {@code progress} has not moved for {@code quiet} (the writer behind it is blocked
+     * because nobody reads), polling every millisecond and running {@code eachPoll} meanwhile.
+     *
+     * @return the value it settled at
+     * @throws AssertionError when it keeps moving for {@code limit}
+     */
+    static long awaitNoProgress(AtomicLong progress, Duration quiet, Duration limit, Runnable eachPoll) {
+        long deadline = System.nanoTime() + limit.toNanos();
+        long last = progress.get();
+        long stableSince = System.nanoTime();
+        while (System.nanoTime() - stableSince < quiet.toNanos()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("the writer never stalled while nobody read: it reached " + progress.get());
+            }
+            LockSupport.parkNanos(1_000_000L);
+            eachPoll.run();
+            long now = progress.get();
+            if (now != last) {
+                last = now;
+                stableSince = System.nanoTime();
+            }
+        }
+        return last;
     }
 
     /** Whether the peer closed the connection: end of stream or a reset, within the socket's read timeout. */

@@ -17,7 +17,6 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,7 +32,7 @@ class TcpBulkTransferTest {
     private static final long MEMORY_BOUND = 64L << 20;
     private static final long IN_FLIGHT_BOUND = 256L << 20;
     /** How long the writer must make no progress while the client does not read, to count as stalled. */
-    private static final long STALL_NANOS = Duration.ofMillis(200).toNanos();
+    private static final Duration STALL = Duration.ofMillis(200);
 
     @Test
     void oneGibibyteBothWaysIsByteExactWithBoundedMemoryEvenWhenTheClientStopsReading() throws Exception {
@@ -100,28 +99,15 @@ class TcpBulkTransferTest {
      * @return the most pooled direct memory seen during the pause
      */
     private static long pauseUntilTheWriterStalls(AtomicLong sent, long received) {
-        long maxUsed = 0;
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        long last = sent.get();
-        long stableSince = System.nanoTime();
-        while (System.nanoTime() - stableSince < STALL_NANOS) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("the writer never stalled while the client did not read: sent " + sent.get());
-            }
-            LockSupport.parkNanos(1_000_000L);
-            maxUsed = Math.max(maxUsed, usedDirectMemory());
-            long now = sent.get();
-            if (now != last) {
-                last = now;
-                stableSince = System.nanoTime();
-            }
-        }
+        long[] maxUsed = {0};
+        Sockets.awaitNoProgress(sent, STALL, Duration.ofSeconds(30),
+                () -> maxUsed[0] = Math.max(maxUsed[0], usedDirectMemory()));
         long inFlight = sent.get() - received;
         System.out.printf("paused at %d MiB received: writer stalled at %d MiB sent, %d MiB in flight, proxy pooled direct memory up to %d MiB%n",
-                received >> 20, sent.get() >> 20, inFlight >> 20, maxUsed >> 20);
+                received >> 20, sent.get() >> 20, inFlight >> 20, maxUsed[0] >> 20);
         assertThat(sent.get()).as("bytes sent while the client did not read").isLessThan(TOTAL);
         assertThat(inFlight).as("bytes buffered between writer and reader (sockets and proxy)").isLessThan(IN_FLIGHT_BOUND);
-        return maxUsed;
+        return maxUsed[0];
     }
 
     private static long usedDirectMemory() {

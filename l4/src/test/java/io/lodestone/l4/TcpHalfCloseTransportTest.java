@@ -18,7 +18,6 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -32,7 +31,7 @@ class TcpHalfCloseTransportTest {
 
     private static final int TOTAL = 48 << 20;
     private static final int BURST = 8 << 20;
-    private static final long STALL_NANOS = Duration.ofMillis(150).toNanos();
+    private static final Duration STALL = Duration.ofMillis(150);
 
     @ParameterizedTest
     @EnumSource(Transport.class)
@@ -113,21 +112,7 @@ class TcpHalfCloseTransportTest {
      * client is full and the proxy's write to the client is blocked; false when the server finished.
      */
     private static boolean waitUntilTheServerStalls(AtomicLong written) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        long last = written.get();
-        long stableSince = System.nanoTime();
-        while (System.nanoTime() - stableSince < STALL_NANOS) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("the server never stalled while the client did not read: wrote " + written.get());
-            }
-            LockSupport.parkNanos(1_000_000L);
-            long now = written.get();
-            if (now != last) {
-                last = now;
-                stableSince = System.nanoTime();
-            }
-        }
-        return last < TOTAL;
+        return Sockets.awaitNoProgress(written, STALL, Duration.ofSeconds(10), () -> { }) < TOTAL;
     }
 
     private static byte patternByte(long i) {
