@@ -35,9 +35,16 @@ final class FlushBatch implements Runnable {
     private FlushBatch() {
     }
 
-    /** Flushes {@code channel} at the end of this turn of its event loop; call on that event loop. */
+    /**
+     * Flushes {@code channel} at the end of this turn of its event loop; a channel of another event
+     * loop (the batch belongs to the calling thread) is flushed at once.
+     */
     static void flushLater(Channel channel) {
-        BATCH.get().add(channel);
+        if (channel.eventLoop().inEventLoop()) {
+            BATCH.get().add(channel);
+        } else {
+            channel.flush();
+        }
     }
 
     private void add(Channel channel) {
