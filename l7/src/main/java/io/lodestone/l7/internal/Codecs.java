@@ -1,10 +1,16 @@
 package io.lodestone.l7.internal;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 
-/** The HTTP codecs of both sides, told whether the exchange in progress answers a HEAD request. */
+/**
+ * The HTTP codecs of both sides: the decoders told whether the exchange in progress answers a HEAD
+ * request, the encoders writing {@link RawHeaders} back out from their bytes.
+ */
 final class Codecs {
 
     private Codecs() {
@@ -41,6 +47,23 @@ final class Codecs {
                 return true;
             }
             return super.isContentAlwaysEmpty(msg);
+        }
+
+        @Override
+        protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {
+            if (!RawHeaders.encode(headers, buf)) {
+                super.encodeHeaders(headers, buf);
+            }
+        }
+    }
+
+    /** Encodes requests to a server. */
+    static final class RequestEncoder extends HttpRequestEncoder {
+        @Override
+        protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {
+            if (!RawHeaders.encode(headers, buf)) {
+                super.encodeHeaders(headers, buf);
+            }
         }
     }
 }

@@ -10,7 +10,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -45,14 +44,6 @@ final class HeadScanner {
     private static final byte HT = '\t';
     /** Bytes copied out of the buffer at a time while searching for the end of the head. */
     private static final int PIECE = 1024;
-
-    /**
-     * Field names seen by any connection, reused while their bytes repeat: the same few names come on
-     * every message, and one table shared by all connections stays in the CPU cache where one per
-     * connection would not. Read and written without locks: an {@link AsciiString}'s fields are final,
-     * so whichever instance a thread sees is complete, and a lost write only costs a later allocation.
-     */
-    private static final AsciiString[] NAMES = new AsciiString[1024];
 
     private static final boolean[] TCHAR = new boolean[256];
     private static final boolean[] FIELD_CHAR = new boolean[256];
@@ -436,8 +427,8 @@ final class HeadScanner {
      * The request whose head {@link #scan} last validated, built from the scanned bytes without
      * parsing them again: the method (a constant for the standard ones), the target, the version and
      * every field in order, names with their case kept and values with surrounding whitespace removed,
-     * as Netty's decoder would give them. Names and values are {@link AsciiString}s; the values share
-     * one copy of the head's bytes.
+     * as Netty's decoder would give them. The fields are {@link RawHeaders}, read in place from one copy
+     * of the head's bytes.
      */
     HttpRequest request(HttpHeadersFactory headersFactory) {
         byte[] copy = Arrays.copyOf(head, headLength);
@@ -459,42 +450,7 @@ final class HeadScanner {
     }
 
     private HttpHeaders headers(byte[] copy, HttpHeadersFactory headersFactory) {
-        HttpHeaders h = headersFactory.newHeaders();
-        int[] f = fields;
-        for (int k = 0, n = fieldCount * 4; k < n; k += 4) {
-            h.add(name(copy, f[k], f[k + 1] - f[k]), new AsciiString(copy, f[k + 2], f[k + 3] - f[k + 2], false));
-        }
-        return h;
-    }
-
-    /**
-     * The name at {@code start}: the one seen before with the same bytes, or a new one remembered in
-     * its place. Each name has two slots to live in, so two names that hash alike do not keep
-     * replacing each other.
-     */
-    private AsciiString name(byte[] copy, int start, int length) {
-        int hash = length;
-        for (int i = start, end = start + length; i < end; i++) {
-            hash = 31 * hash + copy[i];
-        }
-        AsciiString[] names = NAMES;
-        int slot = ((hash * 0x9E3779B9) >>> 22) & (names.length - 2);
-        AsciiString known = names[slot];
-        if (sameName(known, copy, start, length)) {
-            return known;
-        }
-        AsciiString other = names[slot + 1];
-        if (sameName(other, copy, start, length)) {
-            return other;
-        }
-        AsciiString name = new AsciiString(copy, start, length, true);
-        names[known == null || other != null ? slot : slot + 1] = name;
-        return name;
-    }
-
-    private static boolean sameName(AsciiString known, byte[] copy, int start, int length) {
-        return known != null && known.length() == length
-                && Arrays.equals(known.array(), known.arrayOffset(), known.arrayOffset() + length, copy, start, start + length);
+        return new RawHeaders(copy, Arrays.copyOf(fields, fieldCount * 4), headersFactory);
     }
 
     private static HttpMethod method(byte[] a, int length) {

@@ -7,7 +7,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -234,7 +233,7 @@ final class HttpPipeline {
                 .setAllowPartialChunks(true);
         Codecs.ResponseDecoder decoder = new Codecs.ResponseDecoder(config, SERVER_MAX_HEADER_COUNT);
         ChannelPipeline p = ch.pipeline();
-        p.addLast(PipelineNames.HTTP_ENCODER, new HttpRequestEncoder());
+        p.addLast(PipelineNames.HTTP_ENCODER, new Codecs.RequestEncoder());
         p.addLast(PipelineNames.HTTP_DECODER, decoder);
         addResponseValidation(p);
         // the server timeout is BackendConnection's own (no per-read/write timer bookkeeping)

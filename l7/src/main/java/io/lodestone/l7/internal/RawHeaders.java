@@ -1,0 +1,598 @@
+package io.lodestone.l7.internal;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
+import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The header section of a message head that {@link HeadScanner} validated, read in place from a copy of
+ * its bytes instead of being decoded into one entry object per field. What a proxy does to most
+ * messages (look a few fields up, remove the hop-by-hop ones, set or append a few of its own) works on
+ * the bytes: a removed field is marked, a field set or added goes into a small second set of headers
+ * after the received ones, and {@link #encode} writes the kept fields back out as they came, followed by
+ * the added ones. Anything else (iteration, {@code names()}, {@code clear()}, dates) first turns this into
+ * ordinary headers from the factory, with the same fields in the same order, and delegates to them from
+ * then on, so every operation behaves as on Netty's {@code DefaultHttpHeaders}.
+ *
+ * <p>Values come back as Netty's decoder would give them: with surrounding whitespace removed (the
+ * scanner recorded them so), as ISO-8859-1 strings. Not thread-safe, like the message it belongs to.
+ */
+final class RawHeaders extends HttpHeaders {
+
+    private static final short COLON_SP = (short) ((':' << 8) | ' ');
+    private static final short CRLF = (short) (('\r' << 8) | '\n');
+
+    /**
+     * Field names seen by any connection, reused while their bytes repeat when a header section is
+     * turned into ordinary headers. One table shared by all connections stays in the CPU cache. Read and
+     * written without locks: an {@link AsciiString}'s fields are final, so whichever instance a thread
+     * sees is complete, and a lost write only costs a later allocation.
+     */
+    private static final AsciiString[] NAMES = new AsciiString[1024];
+
+    private final byte[] bytes;
+    /** Four offsets in {@link #bytes} per field: name start and end, value start and end; a removed field's name start is -1. */
+    private final int[] fields;
+    private final HttpHeadersFactory factory;
+    private int live;
+    /** Fields set or added since the head was read, sent after the received ones; {@code null} when none. */
+    private HttpHeaders added;
+    /** Once not {@code null}, every field, and every operation is delegated to it. */
+    private HttpHeaders all;
+
+    /**
+     * @param bytes the head's bytes (kept, not copied)
+     * @param fields four offsets into {@code bytes} per field, in order (kept, not copied)
+     * @param factory makes the headers that hold added fields, and all of them when needed
+     */
+    RawHeaders(byte[] bytes, int[] fields, HttpHeadersFactory factory) {
+        this.bytes = bytes;
+        this.fields = fields;
+        this.live = fields.length / 4;
+        this.factory = factory;
+    }
+
+    /**
+     * Writes the header fields of {@code headers} as {@code name: value CRLF} lines when they are raw
+     * ones: received fields with their bytes as received (runs of unchanged lines in one copy), then the
+     * added ones.
+     *
+     * @return {@code false}, writing nothing, when {@code headers} are not (or no longer) raw
+     */
+    static boolean encode(HttpHeaders headers, ByteBuf buf) {
+        if (!(headers instanceof RawHeaders raw) || raw.all != null) {
+            return false;
+        }
+        raw.encodeRaw(buf);
+        return true;
+    }
+
+    private void encodeRaw(ByteBuf buf) {
+        byte[] b = bytes;
+        int[] f = fields;
+        int runStart = -1;
+        int runEnd = -1;
+        for (int k = 0; k < f.length; k += 4) {
+            int nameStart = f[k];
+            if (nameStart < 0) {
+                continue;
+            }
+            int nameEnd = f[k + 1];
+            int valueStart = f[k + 2];
+            int valueEnd = f[k + 3];
+            boolean plain = valueStart == nameEnd + 2 && b[nameEnd + 1] == ' ' && b[valueEnd] == '\r';
+            if (plain && nameStart == runEnd) {
+                runEnd = valueEnd + 2;
+                continue;
+            }
+            if (runStart >= 0) {
+                buf.writeBytes(b, runStart, runEnd - runStart);
+                runStart = -1;
+                runEnd = -1;
+            }
+            if (plain) {
+                runStart = nameStart;
+                runEnd = valueEnd + 2;
+            } else {
+                buf.writeBytes(b, nameStart, nameEnd - nameStart);
+                buf.writeShort(COLON_SP);
+                buf.writeBytes(b, valueStart, valueEnd - valueStart);
+                buf.writeShort(CRLF);
+            }
+        }
+        if (runStart >= 0) {
+            buf.writeBytes(b, runStart, runEnd - runStart);
+        }
+        if (added != null) {
+            for (Iterator<Map.Entry<CharSequence, CharSequence>> it = added.iteratorCharSequence(); it.hasNext();) {
+                Map.Entry<CharSequence, CharSequence> e = it.next();
+                write(buf, e.getKey());
+                buf.writeShort(COLON_SP);
+                write(buf, e.getValue());
+                buf.writeShort(CRLF);
+            }
+        }
+    }
+
+    private static void write(ByteBuf buf, CharSequence s) {
+        if (s instanceof AsciiString a) {
+            buf.writeBytes(a.array(), a.arrayOffset(), a.length());
+        } else {
+            buf.writeCharSequence(s, StandardCharsets.US_ASCII);
+        }
+    }
+
+    // --- the received fields, read in place
+
+    private boolean nameIs(int k, CharSequence name) {
+        int start = fields[k];
+        int length = fields[k + 1] - start;
+        if (start < 0 || length != name.length()) {
+            return false;
+        }
+        byte[] b = bytes;
+        for (int i = 0; i < length; i++) {
+            int x = b[start + i];
+            int y = name.charAt(i);
+            if (x != y && lower(x) != lower(y)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int lower(int c) {
+        return c >= 'A' && c <= 'Z' ? c + 32 : c;
+    }
+
+    private String value(int k) {
+        return new String(bytes, fields[k + 2], fields[k + 3] - fields[k + 2], StandardCharsets.ISO_8859_1);
+    }
+
+    /** Whether the value of field {@code k} is {@code value}, byte for byte or ignoring ASCII case. */
+    private boolean valueIs(int start, int end, CharSequence value, boolean ignoreCase) {
+        if (end - start != value.length()) {
+            return false;
+        }
+        byte[] b = bytes;
+        for (int i = start; i < end; i++) {
+            int x = b[i] & 0xFF;
+            int y = value.charAt(i - start);
+            if (x != y && (!ignoreCase || lower(x) != lower(y))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether one comma-separated element of field {@code k}'s value, trimmed, is {@code value}: the
+     * same elements as Netty's {@code containsValue} compares (no empty element after a final comma).
+     */
+    private boolean hasElement(int k, CharSequence value, boolean ignoreCase) {
+        byte[] b = bytes;
+        int end = fields[k + 3];
+        int start = fields[k + 2];
+        while (true) {
+            int comma = start;
+            while (comma < end && b[comma] != ',') {
+                comma++;
+            }
+            int s = start;
+            int e = comma;
+            while (s < e && (b[s] & 0xFF) <= ' ') {
+                s++;
+            }
+            while (e > s && (b[e - 1] & 0xFF) <= ' ') {
+                e--;
+            }
+            if (valueIs(s, e, value, ignoreCase)) {
+                return true;
+            }
+            if (comma == end || comma + 1 >= end) {
+                return false;
+            }
+            start = comma + 1;
+        }
+    }
+
+    private HttpHeaders added() {
+        if (added == null) {
+            added = factory.newHeaders();
+        }
+        return added;
+    }
+
+    /** Marks the received fields called {@code name} removed. */
+    private void removeReceived(CharSequence name) {
+        int[] f = fields;
+        for (int k = 0; k < f.length; k += 4) {
+            if (nameIs(k, name)) {
+                f[k] = -1;
+                live--;
+            }
+        }
+    }
+
+    /** Every field as ordinary headers from here on. */
+    private HttpHeaders all() {
+        HttpHeaders h = all;
+        if (h == null) {
+            h = factory.newHeaders();
+            int[] f = fields;
+            for (int k = 0; k < f.length; k += 4) {
+                if (f[k] >= 0) {
+                    h.add(name(bytes, f[k], f[k + 1] - f[k]), new AsciiString(bytes, f[k + 2], f[k + 3] - f[k + 2], false));
+                }
+            }
+            if (added != null) {
+                h.add(added);
+                added = null;
+            }
+            all = h;
+        }
+        return h;
+    }
+
+    /**
+     * The name at {@code start}: the one seen before with the same bytes, or a new one remembered in
+     * its place. Each name has two slots to live in, so two names that hash alike do not keep
+     * replacing each other.
+     */
+    private static AsciiString name(byte[] bytes, int start, int length) {
+        int hash = length;
+        for (int i = start, end = start + length; i < end; i++) {
+            hash = 31 * hash + bytes[i];
+        }
+        AsciiString[] names = NAMES;
+        int slot = ((hash * 0x9E3779B9) >>> 22) & (names.length - 2);
+        AsciiString known = names[slot];
+        if (sameName(known, bytes, start, length)) {
+            return known;
+        }
+        AsciiString other = names[slot + 1];
+        if (sameName(other, bytes, start, length)) {
+            return other;
+        }
+        AsciiString name = new AsciiString(bytes, start, length, true);
+        names[known == null || other != null ? slot : slot + 1] = name;
+        return name;
+    }
+
+    private static boolean sameName(AsciiString known, byte[] bytes, int start, int length) {
+        return known != null && known.length() == length
+                && Arrays.equals(known.array(), known.arrayOffset(), known.arrayOffset() + length, bytes, start, start + length);
+    }
+
+    // --- HttpHeaders: lookups and the common edits in place
+
+    @Override
+    public String get(String name) {
+        return get((CharSequence) name);
+    }
+
+    @Override
+    public String get(CharSequence name) {
+        if (all != null) {
+            return all.get(name);
+        }
+        int[] f = fields;
+        for (int k = 0; k < f.length; k += 4) {
+            if (nameIs(k, name)) {
+                return value(k);
+            }
+        }
+        return added == null ? null : added.get(name);
+    }
+
+    @Override
+    public List<String> getAll(String name) {
+        return getAll((CharSequence) name);
+    }
+
+    @Override
+    public List<String> getAll(CharSequence name) {
+        if (all != null) {
+            return all.getAll(name);
+        }
+        List<String> values = null;
+        int[] f = fields;
+        for (int k = 0; k < f.length; k += 4) {
+            if (nameIs(k, name)) {
+                if (values == null) {
+                    values = new ArrayList<>(2);
+                }
+                values.add(value(k));
+            }
+        }
+        List<String> more = added == null ? List.of() : added.getAll(name);
+        if (values == null) {
+            return more;
+        }
+        values.addAll(more);
+        return values;
+    }
+
+    @Override
+    public boolean contains(String name) {
+        return contains((CharSequence) name);
+    }
+
+    @Override
+    public boolean contains(CharSequence name) {
+        if (all != null) {
+            return all.contains(name);
+        }
+        int[] f = fields;
+        for (int k = 0; k < f.length; k += 4) {
+            if (nameIs(k, name)) {
+                return true;
+            }
+        }
+        return added != null && added.contains(name);
+    }
+
+    @Override
+    public boolean contains(String name, String value, boolean ignoreCase) {
+        return contains((CharSequence) name, value, ignoreCase);
+    }
+
+    @Override
+    public boolean contains(CharSequence name, CharSequence value, boolean ignoreCase) {
+        if (all != null) {
+            return all.contains(name, value, ignoreCase);
+        }
+        int[] f = fields;
+        for (int k = 0; k < f.length; k += 4) {
+            if (nameIs(k, name) && valueIs(f[k + 2], f[k + 3], value, ignoreCase)) {
+                return true;
+            }
+        }
+        return added != null && added.contains(name, value, ignoreCase);
+    }
+
+    @Override
+    public boolean containsValue(CharSequence name, CharSequence value, boolean ignoreCase) {
+        if (all != null) {
+            return all.containsValue(name, value, ignoreCase);
+        }
+        int[] f = fields;
+        for (int k = 0; k < f.length; k += 4) {
+            if (nameIs(k, name) && hasElement(k, value, ignoreCase)) {
+                return true;
+            }
+        }
+        return added != null && added.containsValue(name, value, ignoreCase);
+    }
+
+    @Override
+    public Integer getInt(CharSequence name) {
+        if (all != null) {
+            return all.getInt(name);
+        }
+        String v = get(name);
+        if (v == null) {
+            return null;
+        }
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    @Override
+    public int getInt(CharSequence name, int defaultValue) {
+        Integer v = getInt(name);
+        return v == null ? defaultValue : v;
+    }
+
+    @Override
+    public boolean isEmpty() {
+        return size() == 0;
+    }
+
+    @Override
+    public int size() {
+        if (all != null) {
+            return all.size();
+        }
+        return live + (added == null ? 0 : added.size());
+    }
+
+    @Override
+    public HttpHeaders add(String name, Object value) {
+        return add((CharSequence) name, value);
+    }
+
+    @Override
+    public HttpHeaders add(CharSequence name, Object value) {
+        if (all != null) {
+            all.add(name, value);
+        } else {
+            added().add(name, value);
+        }
+        return this;
+    }
+
+    @Override
+    public HttpHeaders add(String name, Iterable<?> values) {
+        return add((CharSequence) name, values);
+    }
+
+    @Override
+    public HttpHeaders add(CharSequence name, Iterable<?> values) {
+        if (all != null) {
+            all.add(name, values);
+        } else {
+            added().add(name, values);
+        }
+        return this;
+    }
+
+    @Override
+    public HttpHeaders addInt(CharSequence name, int value) {
+        if (all != null) {
+            all.addInt(name, value);
+        } else {
+            added().addInt(name, value);
+        }
+        return this;
+    }
+
+    @Override
+    public HttpHeaders addShort(CharSequence name, short value) {
+        if (all != null) {
+            all.addShort(name, value);
+        } else {
+            added().addShort(name, value);
+        }
+        return this;
+    }
+
+    @Override
+    public HttpHeaders set(String name, Object value) {
+        return set((CharSequence) name, value);
+    }
+
+    @Override
+    public HttpHeaders set(CharSequence name, Object value) {
+        if (all != null) {
+            all.set(name, value);
+        } else {
+            removeReceived(name);
+            added().set(name, value);
+        }
+        return this;
+    }
+
+    @Override
+    public HttpHeaders set(String name, Iterable<?> values) {
+        return set((CharSequence) name, values);
+    }
+
+    @Override
+    public HttpHeaders set(CharSequence name, Iterable<?> values) {
+        if (all != null) {
+            all.set(name, values);
+        } else {
+            removeReceived(name);
+            added().set(name, values);
+        }
+        return this;
+    }
+
+    @Override
+    public HttpHeaders setInt(CharSequence name, int value) {
+        if (all != null) {
+            all.setInt(name, value);
+        } else {
+            removeReceived(name);
+            added().setInt(name, value);
+        }
+        return this;
+    }
+
+    @Override
+    public HttpHeaders setShort(CharSequence name, short value) {
+        if (all != null) {
+            all.setShort(name, value);
+        } else {
+            removeReceived(name);
+            added().setShort(name, value);
+        }
+        return this;
+    }
+
+    @Override
+    public HttpHeaders remove(String name) {
+        return remove((CharSequence) name);
+    }
+
+    @Override
+    public HttpHeaders remove(CharSequence name) {
+        if (all != null) {
+            all.remove(name);
+        } else {
+            removeReceived(name);
+            if (added != null) {
+                added.remove(name);
+            }
+        }
+        return this;
+    }
+
+    // --- HttpHeaders: everything else on ordinary headers
+
+    @Override
+    public Short getShort(CharSequence name) {
+        return all().getShort(name);
+    }
+
+    @Override
+    public short getShort(CharSequence name, short defaultValue) {
+        return all().getShort(name, defaultValue);
+    }
+
+    @Override
+    public Long getTimeMillis(CharSequence name) {
+        return all().getTimeMillis(name);
+    }
+
+    @Override
+    public long getTimeMillis(CharSequence name, long defaultValue) {
+        return all().getTimeMillis(name, defaultValue);
+    }
+
+    @Override
+    public List<Map.Entry<String, String>> entries() {
+        return all().entries();
+    }
+
+    @Override
+    public Iterator<Map.Entry<String, String>> iterator() {
+        return all().iterator();
+    }
+
+    @Override
+    public Iterator<Map.Entry<CharSequence, CharSequence>> iteratorCharSequence() {
+        return all().iteratorCharSequence();
+    }
+
+    @Override
+    public Iterator<String> valueStringIterator(CharSequence name) {
+        return all().valueStringIterator(name);
+    }
+
+    @Override
+    public Iterator<? extends CharSequence> valueCharSequenceIterator(CharSequence name) {
+        return all().valueCharSequenceIterator(name);
+    }
+
+    @Override
+    public Set<String> names() {
+        return all().names();
+    }
+
+    @Override
+    public HttpHeaders clear() {
+        all = factory.newHeaders();
+        added = null;
+        Arrays.fill(fields, -1);
+        live = 0;
+        return this;
+    }
+
+    @Override
+    public HttpHeaders copy() {
+        return all().copy();
+    }
+}
