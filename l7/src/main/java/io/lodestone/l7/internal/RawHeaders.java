@@ -1,12 +1,16 @@
 package io.lodestone.l7.internal;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.handler.codec.DateFormatter;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Calendar;
+import java.util.Date;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -16,9 +20,10 @@ import java.util.Set;
  * The header section of a message head that {@link HeadScanner} validated, read in place from a copy of
  * its bytes instead of being decoded into one entry object per field. What a proxy does to most
  * messages (look a few fields up, remove the hop-by-hop ones, set or append a few of its own) works on
- * the bytes: a removed field is marked, a field set or added goes into a small second set of headers
- * after the received ones, and {@link #encode} writes the kept fields back out as they came, followed by
- * the added ones. Anything else (iteration, {@code names()}, {@code clear()}, dates) first turns this into
+ * the bytes: a removed field is marked, a field set or added goes into two small arrays of names and
+ * values after the received ones, and {@link #encode} writes the kept fields back out as they came,
+ * followed by the added ones. Names and values added are checked with the factory's validators, as
+ * Netty's headers check them. Anything else (iteration, {@code names()}, {@code clear()}, dates) first turns this into
  * ordinary headers from the factory, with the same fields in the same order, and delegates to them from
  * then on, so every operation behaves as on Netty's {@code DefaultHttpHeaders}.
  *
@@ -38,26 +43,47 @@ final class RawHeaders extends HttpHeaders {
      */
     private static final AsciiString[] NAMES = new AsciiString[1024];
 
+    /** The checks of added names and values when the factory is not Netty's default one. */
+    private static final DefaultHttpHeadersFactory CHECKS = DefaultHttpHeadersFactory.headersFactory();
+
     private final byte[] bytes;
     /** Four offsets in {@link #bytes} per field: name start and end, value start and end; a removed field's name start is -1. */
     private final int[] fields;
     private final HttpHeadersFactory factory;
     private int live;
-    /** Fields set or added since the head was read, sent after the received ones; {@code null} when none. */
-    private HttpHeaders added;
+    /** Bit {@code n} is set when a received field's name is {@code n} long (bit 63: 63 or longer): lookups of other lengths skip the scan. */
+    private long nameLengths;
+    /** Fields set or added since the head was read, in order, sent after the received ones; {@code null} when none. */
+    private CharSequence[] addedNames;
+    private CharSequence[] addedValues;
+    private int addedCount;
     /** Once not {@code null}, every field, and every operation is delegated to it. */
     private HttpHeaders all;
 
     /**
      * @param bytes the head's bytes (kept, not copied)
      * @param fields four offsets into {@code bytes} per field, in order (kept, not copied)
-     * @param factory makes the headers that hold added fields, and all of them when needed
+     * @param factory whose validators check added fields, and which makes the ordinary headers when they are needed
      */
     RawHeaders(byte[] bytes, int[] fields, HttpHeadersFactory factory) {
         this.bytes = bytes;
         this.fields = fields;
         this.live = fields.length / 4;
         this.factory = factory;
+        long lengths = 0;
+        for (int k = 0; k < fields.length; k += 4) {
+            lengths |= lengthBit(fields[k + 1] - fields[k]);
+        }
+        this.nameLengths = lengths;
+    }
+
+    private static long lengthBit(int length) {
+        return 1L << Math.min(length, 63);
+    }
+
+    /** Whether some received field may be called {@code name}. */
+    private boolean mayHave(CharSequence name) {
+        return (nameLengths & lengthBit(name.length())) != 0;
     }
 
     /**
@@ -111,14 +137,11 @@ final class RawHeaders extends HttpHeaders {
         if (runStart >= 0) {
             buf.writeBytes(b, runStart, runEnd - runStart);
         }
-        if (added != null) {
-            for (Iterator<Map.Entry<CharSequence, CharSequence>> it = added.iteratorCharSequence(); it.hasNext();) {
-                Map.Entry<CharSequence, CharSequence> e = it.next();
-                write(buf, e.getKey());
-                buf.writeShort(COLON_SP);
-                write(buf, e.getValue());
-                buf.writeShort(CRLF);
-            }
+        for (int i = 0; i < addedCount; i++) {
+            write(buf, addedNames[i]);
+            buf.writeShort(COLON_SP);
+            write(buf, addedValues[i]);
+            buf.writeShort(CRLF);
         }
     }
 
@@ -157,62 +180,41 @@ final class RawHeaders extends HttpHeaders {
         return new String(bytes, fields[k + 2], fields[k + 3] - fields[k + 2], StandardCharsets.ISO_8859_1);
     }
 
-    /** Whether the value of field {@code k} is {@code value}, byte for byte or ignoring ASCII case. */
-    private boolean valueIs(int start, int end, CharSequence value, boolean ignoreCase) {
-        if (end - start != value.length()) {
-            return false;
-        }
-        byte[] b = bytes;
-        for (int i = start; i < end; i++) {
-            int x = b[i] & 0xFF;
-            int y = value.charAt(i - start);
-            if (x != y && (!ignoreCase || lower(x) != lower(y))) {
-                return false;
-            }
-        }
-        return true;
+    /** Field {@code k}'s value as a view of the bytes, for comparisons. */
+    private AsciiString valueView(int k) {
+        return new AsciiString(bytes, fields[k + 2], fields[k + 3] - fields[k + 2], false);
+    }
+
+    private static boolean sameValue(CharSequence a, CharSequence b, boolean ignoreCase) {
+        return ignoreCase ? AsciiString.contentEqualsIgnoreCase(a, b) : AsciiString.contentEquals(a, b);
     }
 
     /**
-     * Whether one comma-separated element of field {@code k}'s value, trimmed, is {@code value}: the
-     * same elements as Netty's {@code containsValue} compares (no empty element after a final comma).
+     * Whether one comma-separated element of {@code list}, trimmed, is {@code value}: the elements
+     * Netty's {@code containsValue} compares (none after a final comma).
      */
-    private boolean hasElement(int k, CharSequence value, boolean ignoreCase) {
-        byte[] b = bytes;
-        int end = fields[k + 3];
-        int start = fields[k + 2];
+    private static boolean hasElement(CharSequence list, CharSequence value, boolean ignoreCase) {
+        int start = 0;
+        int end = list.length();
         while (true) {
-            int comma = start;
-            while (comma < end && b[comma] != ',') {
-                comma++;
-            }
-            int s = start;
-            int e = comma;
-            while (s < e && (b[s] & 0xFF) <= ' ') {
-                s++;
-            }
-            while (e > s && (b[e - 1] & 0xFF) <= ' ') {
-                e--;
-            }
-            if (valueIs(s, e, value, ignoreCase)) {
+            int comma = AsciiString.indexOf(list, ',', start);
+            int e = comma < 0 ? end : comma;
+            CharSequence part = start == 0 && comma < 0 ? list : list.subSequence(start, e);
+            if (sameValue(AsciiString.trim(part), value, ignoreCase)) {
                 return true;
             }
-            if (comma == end || comma + 1 >= end) {
+            if (comma < 0 || comma + 1 >= end) {
                 return false;
             }
             start = comma + 1;
         }
     }
 
-    private HttpHeaders added() {
-        if (added == null) {
-            added = factory.newHeaders();
-        }
-        return added;
-    }
-
     /** Marks the received fields called {@code name} removed. */
     private void removeReceived(CharSequence name) {
+        if (!mayHave(name)) {
+            return;
+        }
         int[] f = fields;
         for (int k = 0; k < f.length; k += 4) {
             if (nameIs(k, name)) {
@@ -220,6 +222,64 @@ final class RawHeaders extends HttpHeaders {
                 live--;
             }
         }
+    }
+
+    private void removeAdded(CharSequence name) {
+        int kept = 0;
+        for (int i = 0; i < addedCount; i++) {
+            if (!AsciiString.contentEqualsIgnoreCase(addedNames[i], name)) {
+                addedNames[kept] = addedNames[i];
+                addedValues[kept] = addedValues[i];
+                kept++;
+            }
+        }
+        for (int i = kept; i < addedCount; i++) {
+            addedNames[i] = null;
+            addedValues[i] = null;
+        }
+        addedCount = kept;
+    }
+
+    /** Appends a field after the others, its name and value checked as Netty's headers would check them. */
+    private void append(CharSequence name, Object value) {
+        CharSequence v = text(value);
+        if (factory instanceof DefaultHttpHeadersFactory d) {
+            d.getNameValidator().validateName(name);
+            d.getValueValidator().validate(v);
+        } else {
+            CHECKS.getNameValidator().validateName(name);
+            CHECKS.getValueValidator().validate(v);
+        }
+        if (addedNames == null) {
+            addedNames = new CharSequence[4];
+            addedValues = new CharSequence[4];
+        } else if (addedCount == addedNames.length) {
+            addedNames = Arrays.copyOf(addedNames, addedCount * 2);
+            addedValues = Arrays.copyOf(addedValues, addedCount * 2);
+        }
+        addedNames[addedCount] = name;
+        addedValues[addedCount] = v;
+        addedCount++;
+    }
+
+    private void appendAll(CharSequence name, Iterable<?> values) {
+        for (Object value : values) {
+            append(name, value);
+        }
+    }
+
+    /** A value as Netty's headers hold it: text as is, a date in HTTP date format, anything else as its string. */
+    private static CharSequence text(Object value) {
+        if (value instanceof CharSequence cs) {
+            return cs;
+        }
+        if (value instanceof Date date) {
+            return DateFormatter.format(date);
+        }
+        if (value instanceof Calendar calendar) {
+            return DateFormatter.format(calendar.getTime());
+        }
+        return value.toString();
     }
 
     /** Every field as ordinary headers from here on. */
@@ -230,13 +290,15 @@ final class RawHeaders extends HttpHeaders {
             int[] f = fields;
             for (int k = 0; k < f.length; k += 4) {
                 if (f[k] >= 0) {
-                    h.add(name(bytes, f[k], f[k + 1] - f[k]), new AsciiString(bytes, f[k + 2], f[k + 3] - f[k + 2], false));
+                    h.add(name(bytes, f[k], f[k + 1] - f[k]), valueView(k));
                 }
             }
-            if (added != null) {
-                h.add(added);
-                added = null;
+            for (int i = 0; i < addedCount; i++) {
+                h.add(addedNames[i], addedValues[i]);
             }
+            addedNames = null;
+            addedValues = null;
+            addedCount = 0;
             all = h;
         }
         return h;
@@ -284,13 +346,20 @@ final class RawHeaders extends HttpHeaders {
         if (all != null) {
             return all.get(name);
         }
-        int[] f = fields;
-        for (int k = 0; k < f.length; k += 4) {
-            if (nameIs(k, name)) {
-                return value(k);
+        if (mayHave(name)) {
+            int[] f = fields;
+            for (int k = 0; k < f.length; k += 4) {
+                if (nameIs(k, name)) {
+                    return value(k);
+                }
             }
         }
-        return added == null ? null : added.get(name);
+        for (int i = 0; i < addedCount; i++) {
+            if (AsciiString.contentEqualsIgnoreCase(addedNames[i], name)) {
+                return addedValues[i].toString();
+            }
+        }
+        return null;
     }
 
     @Override
@@ -304,21 +373,26 @@ final class RawHeaders extends HttpHeaders {
             return all.getAll(name);
         }
         List<String> values = null;
-        int[] f = fields;
-        for (int k = 0; k < f.length; k += 4) {
-            if (nameIs(k, name)) {
+        if (mayHave(name)) {
+            int[] f = fields;
+            for (int k = 0; k < f.length; k += 4) {
+                if (nameIs(k, name)) {
+                    if (values == null) {
+                        values = new ArrayList<>(2);
+                    }
+                    values.add(value(k));
+                }
+            }
+        }
+        for (int i = 0; i < addedCount; i++) {
+            if (AsciiString.contentEqualsIgnoreCase(addedNames[i], name)) {
                 if (values == null) {
                     values = new ArrayList<>(2);
                 }
-                values.add(value(k));
+                values.add(addedValues[i].toString());
             }
         }
-        List<String> more = added == null ? List.of() : added.getAll(name);
-        if (values == null) {
-            return more;
-        }
-        values.addAll(more);
-        return values;
+        return values == null ? List.of() : values;
     }
 
     @Override
@@ -328,16 +402,7 @@ final class RawHeaders extends HttpHeaders {
 
     @Override
     public boolean contains(CharSequence name) {
-        if (all != null) {
-            return all.contains(name);
-        }
-        int[] f = fields;
-        for (int k = 0; k < f.length; k += 4) {
-            if (nameIs(k, name)) {
-                return true;
-            }
-        }
-        return added != null && added.contains(name);
+        return contains(name, null, false, false);
     }
 
     @Override
@@ -347,30 +412,41 @@ final class RawHeaders extends HttpHeaders {
 
     @Override
     public boolean contains(CharSequence name, CharSequence value, boolean ignoreCase) {
-        if (all != null) {
-            return all.contains(name, value, ignoreCase);
-        }
-        int[] f = fields;
-        for (int k = 0; k < f.length; k += 4) {
-            if (nameIs(k, name) && valueIs(f[k + 2], f[k + 3], value, ignoreCase)) {
-                return true;
-            }
-        }
-        return added != null && added.contains(name, value, ignoreCase);
+        return contains(name, value, ignoreCase, false);
     }
 
     @Override
     public boolean containsValue(CharSequence name, CharSequence value, boolean ignoreCase) {
+        return contains(name, value, ignoreCase, true);
+    }
+
+    /**
+     * Whether a field called {@code name} is there: any ({@code value} null), with the value
+     * {@code value}, or ({@code element}) with {@code value} as one of its comma-separated elements.
+     */
+    private boolean contains(CharSequence name, CharSequence value, boolean ignoreCase, boolean element) {
         if (all != null) {
-            return all.containsValue(name, value, ignoreCase);
+            return value == null ? all.contains(name)
+                    : element ? all.containsValue(name, value, ignoreCase) : all.contains(name, value, ignoreCase);
         }
-        int[] f = fields;
-        for (int k = 0; k < f.length; k += 4) {
-            if (nameIs(k, name) && hasElement(k, value, ignoreCase)) {
+        if (mayHave(name)) {
+            int[] f = fields;
+            for (int k = 0; k < f.length; k += 4) {
+                if (nameIs(k, name) && matches(valueView(k), value, ignoreCase, element)) {
+                    return true;
+                }
+            }
+        }
+        for (int i = 0; i < addedCount; i++) {
+            if (AsciiString.contentEqualsIgnoreCase(addedNames[i], name) && matches(addedValues[i], value, ignoreCase, element)) {
                 return true;
             }
         }
-        return added != null && added.containsValue(name, value, ignoreCase);
+        return false;
+    }
+
+    private static boolean matches(CharSequence fieldValue, CharSequence value, boolean ignoreCase, boolean element) {
+        return value == null || (element ? hasElement(fieldValue, value, ignoreCase) : sameValue(fieldValue, value, ignoreCase));
     }
 
     @Override
@@ -402,10 +478,7 @@ final class RawHeaders extends HttpHeaders {
 
     @Override
     public int size() {
-        if (all != null) {
-            return all.size();
-        }
-        return live + (added == null ? 0 : added.size());
+        return all != null ? all.size() : live + addedCount;
     }
 
     @Override
@@ -418,7 +491,7 @@ final class RawHeaders extends HttpHeaders {
         if (all != null) {
             all.add(name, value);
         } else {
-            added().add(name, value);
+            append(name, value);
         }
         return this;
     }
@@ -433,29 +506,19 @@ final class RawHeaders extends HttpHeaders {
         if (all != null) {
             all.add(name, values);
         } else {
-            added().add(name, values);
+            appendAll(name, values);
         }
         return this;
     }
 
     @Override
     public HttpHeaders addInt(CharSequence name, int value) {
-        if (all != null) {
-            all.addInt(name, value);
-        } else {
-            added().addInt(name, value);
-        }
-        return this;
+        return add(name, Integer.toString(value));
     }
 
     @Override
     public HttpHeaders addShort(CharSequence name, short value) {
-        if (all != null) {
-            all.addShort(name, value);
-        } else {
-            added().addShort(name, value);
-        }
-        return this;
+        return add(name, Short.toString(value));
     }
 
     @Override
@@ -468,8 +531,8 @@ final class RawHeaders extends HttpHeaders {
         if (all != null) {
             all.set(name, value);
         } else {
-            removeReceived(name);
-            added().set(name, value);
+            remove(name);
+            append(name, value);
         }
         return this;
     }
@@ -484,32 +547,20 @@ final class RawHeaders extends HttpHeaders {
         if (all != null) {
             all.set(name, values);
         } else {
-            removeReceived(name);
-            added().set(name, values);
+            remove(name);
+            appendAll(name, values);
         }
         return this;
     }
 
     @Override
     public HttpHeaders setInt(CharSequence name, int value) {
-        if (all != null) {
-            all.setInt(name, value);
-        } else {
-            removeReceived(name);
-            added().setInt(name, value);
-        }
-        return this;
+        return set(name, Integer.toString(value));
     }
 
     @Override
     public HttpHeaders setShort(CharSequence name, short value) {
-        if (all != null) {
-            all.setShort(name, value);
-        } else {
-            removeReceived(name);
-            added().setShort(name, value);
-        }
-        return this;
+        return set(name, Short.toString(value));
     }
 
     @Override
@@ -523,8 +574,8 @@ final class RawHeaders extends HttpHeaders {
             all.remove(name);
         } else {
             removeReceived(name);
-            if (added != null) {
-                added.remove(name);
+            if (addedCount > 0) {
+                removeAdded(name);
             }
         }
         return this;
@@ -585,7 +636,9 @@ final class RawHeaders extends HttpHeaders {
     @Override
     public HttpHeaders clear() {
         all = factory.newHeaders();
-        added = null;
+        addedNames = null;
+        addedValues = null;
+        addedCount = 0;
         Arrays.fill(fields, -1);
         live = 0;
         return this;

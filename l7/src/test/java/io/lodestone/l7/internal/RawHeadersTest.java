@@ -1,6 +1,7 @@
 package io.lodestone.l7.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -16,6 +17,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Date;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -116,6 +118,19 @@ class RawHeadersTest {
         assertThat(h.contains("te", "TRAILERS", true)).isTrue();
         assertThat(h.contains("te", "TRAILERS", false)).isFalse();
         assertThat(h.getInt("host")).isNull();
+    }
+
+    @Test
+    void addedFieldsAreCheckedAndConvertedAsNettysHeadersDoIt() {
+        HttpHeaders h = scan("GET / HTTP/1.1\r\nHost: a\r\n\r\n").headers();
+        assertThatThrownBy(() -> h.set("X-Bad", "a\r\nInjected: 1")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> h.add("Bad Name", "v")).isInstanceOf(IllegalArgumentException.class);
+        Date date = new Date(784111777000L);
+        h.set("Date", date);
+        h.addInt("X-Int", 7);
+        HttpHeaders expected = DefaultHttpHeadersFactory.headersFactory().newHeaders().add("Host", "a").set("Date", date).addInt("X-Int", 7);
+        assertThat(h.get("date")).isEqualTo("Sun, 06 Nov 1994 08:49:37 GMT").isEqualTo(expected.get("date"));
+        assertThat(entries(h)).isEqualTo(entries(expected));
     }
 
     private static void assertSameLookups(HttpHeaders actual, HttpHeaders expected, String what) {
