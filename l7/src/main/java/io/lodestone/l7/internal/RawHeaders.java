@@ -196,11 +196,18 @@ final class RawHeaders extends HttpHeaders {
     private static boolean hasElement(CharSequence list, CharSequence value, boolean ignoreCase) {
         int start = 0;
         int end = list.length();
+        int length = value.length();
         while (true) {
             int comma = AsciiString.indexOf(list, ',', start);
+            int s = start;
             int e = comma < 0 ? end : comma;
-            CharSequence part = start == 0 && comma < 0 ? list : list.subSequence(start, e);
-            if (sameValue(AsciiString.trim(part), value, ignoreCase)) {
+            while (s < e && list.charAt(s) <= ' ') {
+                s++;
+            }
+            while (e > s && list.charAt(e - 1) <= ' ') {
+                e--;
+            }
+            if (e - s == length && AsciiString.regionMatches(list, ignoreCase, s, value, 0, length)) {
                 return true;
             }
             if (comma < 0 || comma + 1 >= end) {
@@ -251,8 +258,8 @@ final class RawHeaders extends HttpHeaders {
             CHECKS.getValueValidator().validate(v);
         }
         if (addedNames == null) {
-            addedNames = new CharSequence[4];
-            addedValues = new CharSequence[4];
+            addedNames = new CharSequence[8];
+            addedValues = new CharSequence[8];
         } else if (addedCount == addedNames.length) {
             addedNames = Arrays.copyOf(addedNames, addedCount * 2);
             addedValues = Arrays.copyOf(addedValues, addedCount * 2);
