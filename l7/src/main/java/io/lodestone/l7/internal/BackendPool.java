@@ -62,7 +62,7 @@ final class BackendPool {
         this.bootstrap = new Bootstrap()
                 .group(loop)
                 .channel(listener.context().transport().socketChannelClass())
-                .option(ChannelOption.TCP_NODELAY, true)
+                // TCP_NODELAY is on by default for Netty's socket channels
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, HttpListener.WATER_MARK)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
