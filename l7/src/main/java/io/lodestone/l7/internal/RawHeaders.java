@@ -23,9 +23,9 @@ import java.util.Set;
  * the bytes: a removed field is marked, a field set or added goes into two small arrays of names and
  * values after the received ones, and {@link #encode} writes the kept fields back out as they came,
  * followed by the added ones. Names and values added are checked with the factory's validators, as
- * Netty's headers check them. Anything else (iteration, {@code names()}, {@code clear()}, dates) first turns this into
- * ordinary headers from the factory, with the same fields in the same order, and delegates to them from
- * then on, so every operation behaves as on Netty's {@code DefaultHttpHeaders}.
+ * Netty's headers check them. Anything else (iteration, {@code names()}, {@code clear()}, dates) first
+ * turns this into ordinary headers from the factory, with the same fields in the same order, and
+ * delegates to them from then on, so every operation behaves as on Netty's {@code DefaultHttpHeaders}.
  *
  * <p>Values come back as Netty's decoder would give them: with surrounding whitespace removed (the
  * scanner recorded them so), as ISO-8859-1 strings. Not thread-safe, like the message it belongs to.
@@ -51,8 +51,11 @@ final class RawHeaders extends HttpHeaders {
     private final int[] fields;
     private final HttpHeadersFactory factory;
     private int live;
-    /** Bit {@code n} is set when a received field's name is {@code n} long (bit 63: 63 or longer): lookups of other lengths skip the scan. */
-    private long nameLengths;
+    /**
+     * Bit {@code n} is set when a received field's name is {@code n} long (bit 63: 63 or longer), so
+     * that looking up a name of another length skips the scan.
+     */
+    private final long nameLengths;
     /** Fields set or added since the head was read, in order, sent after the received ones; {@code null} when none. */
     private CharSequence[] addedNames;
     private CharSequence[] addedValues;

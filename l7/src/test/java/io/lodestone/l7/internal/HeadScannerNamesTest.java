@@ -22,11 +22,12 @@ import org.junit.jupiter.api.Test;
  */
 class HeadScannerNamesTest {
 
-    private static HeadScanner scanner() {
+    static HeadScanner scanner() {
         return new HeadScanner(true, 8192, 16384, 100, Long.MAX_VALUE);
     }
 
-    private static HttpRequest scan(HeadScanner scanner, String head) {
+    /** The request {@code scanner} reads from {@code head}, which must be one complete, valid head. */
+    static HttpRequest scan(HeadScanner scanner, String head) {
         ByteBuf in = Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1);
         try {
             assertThat(scanner.scan(in)).isTrue();

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -167,14 +166,7 @@ class RawHeadersTest {
     }
 
     private static HttpRequest scan(String head) {
-        HeadScanner scanner = new HeadScanner(true, 8192, 16384, 100, Long.MAX_VALUE);
-        ByteBuf in = Unpooled.copiedBuffer(head, StandardCharsets.ISO_8859_1);
-        try {
-            assertThat(scanner.scan(in)).isTrue();
-            return scanner.request(DefaultHttpHeadersFactory.headersFactory());
-        } finally {
-            in.release();
-        }
+        return HeadScannerNamesTest.scan(HeadScannerNamesTest.scanner(), head);
     }
 
     private static String encode(HttpRequestEncoder encoder, HttpRequest request) {
