@@ -17,8 +17,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * The field names {@link HeadScanner} builds: reused across connections while their bytes repeat,
- * never confused with a name of other bytes, also when connections on several threads share them.
+ * The field names of a scanned head, as its {@link RawHeaders} give them once turned into ordinary
+ * headers: reused across connections while their bytes repeat, never confused with a name of other
+ * bytes, also when connections on several threads share them.
  */
 class HeadScannerNamesTest {
 
