@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.concurrent.FastThreadLocal;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -34,7 +35,8 @@ import java.util.Arrays;
  * <p>The scan is incremental and allocation-free on the valid path: bytes are copied once, in pieces of
  * at most {@link #PIECE} bytes, into an array where line ends are searched as they arrive; the complete
  * head is then validated in one pass over that same array, and nothing is consumed until it is complete.
- * One instance per connection; not thread-safe.
+ * One instance per connection, its working arrays shared with the other scanners of its thread; not
+ * thread-safe.
  */
 final class HeadScanner {
 
@@ -85,10 +87,33 @@ final class HeadScanner {
     private final long maxBodySize;
 
     /**
-     * The bytes from the reader index on, copied out of the buffer as they are searched ({@link #scanned}
-     * of them); while validating, {@link #base} is the buffer index of the first.
+     * Working memory shared by the scanners of one thread: the head being searched and the offsets of
+     * its fields. One copy per event loop instead of one per connection keeps it in the CPU cache when
+     * hundreds of connections are open (and saves 2 KiB per connection). A scanner left with part of a
+     * head finds its bytes still in its buffer (nothing is consumed before the head is complete) and
+     * copies them back when another scanner used the array in between.
      */
-    private byte[] head = new byte[PIECE];
+    private static final FastThreadLocal<Scratch> SCRATCH = new FastThreadLocal<>() {
+        @Override
+        protected Scratch initialValue() {
+            return new Scratch();
+        }
+    };
+
+    private static final class Scratch {
+        byte[] head = new byte[PIECE];
+        int[] fields = new int[64];
+        /** The scanner whose bytes {@link #head} holds. */
+        HeadScanner owner;
+    }
+
+    /** This thread's working memory, taken at the start of each {@link #scan}. */
+    private Scratch scratch;
+    /**
+     * The bytes from the reader index on, copied out of the buffer as they are searched ({@link #scanned}
+     * of them); while validating, {@link #base} is the buffer index of the first. The scratch array.
+     */
+    private byte[] head;
     private int base;
 
     /** Bytes after the reader index already copied into {@link #head} and searched for line ends. */
@@ -114,8 +139,11 @@ final class HeadScanner {
     private int targetStart;
     private int targetEnd;
     private int lineEnd;
-    /** The validated head's fields, four offsets in {@link #head} each: name start and end, value start and end. */
-    private int[] fields = new int[64];
+    /**
+     * The validated head's fields, four offsets in {@link #head} each: name start and end, value start
+     * and end. The scratch array.
+     */
+    private int[] fields;
     private int fieldCount;
 
     HeadScanner(boolean request, int maxInitialLineLength, int maxHeaderSize, int maxHeaderCount, long maxBodySize) {
@@ -142,12 +170,24 @@ final class HeadScanner {
         }
         int r = in.readerIndex();
         int available = in.writerIndex() - r;
-        byte[] a = head;
+        Scratch sc = scratch = SCRATCH.get();
+        byte[] a = head = sc.head;
+        fields = sc.fields;
+        if (sc.owner != this) {
+            sc.owner = this;
+            if (scanned > 0) {
+                // another scanner used the array since this head's first bytes were searched
+                if (a.length < scanned) {
+                    a = head = sc.head = Arrays.copyOf(a, Math.max(scanned, a.length * 2));
+                }
+                in.getBytes(r, a, 0, scanned);
+            }
+        }
         while (scanned < available) {
             int from = scanned;
             int n = Math.min(PIECE, available - from);
             if (a.length < from + n) {
-                a = head = Arrays.copyOf(a, Math.max(from + n, a.length * 2));
+                a = head = sc.head = Arrays.copyOf(a, Math.max(from + n, a.length * 2));
             }
             in.getBytes(r + from, a, from, n);
             scanned = from + n;
@@ -414,7 +454,7 @@ final class HeadScanner {
     private void record(int nameStart, int nameLength, int valueStart, int valueEnd) {
         int k = fieldCount * 4;
         if (k + 4 > fields.length) {
-            fields = Arrays.copyOf(fields, fields.length * 2);
+            fields = scratch.fields = Arrays.copyOf(fields, fields.length * 2);
         }
         fields[k] = nameStart - base;
         fields[k + 1] = nameStart - base + nameLength;

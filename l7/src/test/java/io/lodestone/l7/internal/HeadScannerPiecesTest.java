@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -43,6 +45,68 @@ class HeadScannerPiecesTest {
             assertThat(s.inProgress()).isFalse();
         } finally {
             in.release();
+        }
+    }
+
+    /**
+     * Scanners of one thread share their working arrays: two connections whose heads arrive in
+     * alternating slices (one much longer than a piece, so the shared array also grows) each get their
+     * own head back, fields and all, and a line-end error in one is still found after the other ran.
+     */
+    @ParameterizedTest(name = "slices of {0}")
+    @ValueSource(ints = {1, 7, 700, 1500})
+    void scannersOfOneThreadTakeTurnsWithoutMixingTheirHeads(int slice) {
+        String a = "GET /a HTTP/1.1\r\nHost: a.example\r\nX-A: " + "a".repeat(3000) + "\r\nContent-Length: 1\r\n\r\n";
+        String b = "PUT /b HTTP/1.1\r\nHost: b.example\r\nX-B: bbb\r\nX-B2: " + "b".repeat(200) + "\r\nContent-Length: 2\r\n\r\n";
+        String bad = "GET /c HTTP/1.1\r\nHost: c\r\nX-C: " + "c".repeat(500) + "\nX-D: d\r\n\r\n";
+        HeadScanner sa = scanner();
+        HeadScanner sb = scanner();
+        HeadScanner sc = scanner();
+        ByteBuf ina = Unpooled.buffer();
+        ByteBuf inb = Unpooled.buffer();
+        ByteBuf inc = Unpooled.buffer();
+        try {
+            boolean doneA = false;
+            boolean doneB = false;
+            boolean rejectedC = false;
+            for (int at = 0; !doneA || !doneB || !rejectedC; at += slice) {
+                if (!doneA && at < a.length()) {
+                    ina.writeCharSequence(a.substring(at, Math.min(a.length(), at + slice)), StandardCharsets.ISO_8859_1);
+                    if (sa.scan(ina)) {
+                        doneA = true;
+                        HttpRequest request = sa.request(DefaultHttpHeadersFactory.headersFactory());
+                        assertThat(request.uri()).isEqualTo("/a");
+                        assertThat(request.headers().get("x-a")).isEqualTo("a".repeat(3000));
+                        assertThat(request.headers().get("host")).isEqualTo("a.example");
+                        assertThat(sa.contentLength).isEqualTo(1);
+                    }
+                }
+                if (!doneB && at < b.length()) {
+                    inb.writeCharSequence(b.substring(at, Math.min(b.length(), at + slice)), StandardCharsets.ISO_8859_1);
+                    if (sb.scan(inb)) {
+                        doneB = true;
+                        HttpRequest request = sb.request(DefaultHttpHeadersFactory.headersFactory());
+                        assertThat(request.method().name()).isEqualTo("PUT");
+                        assertThat(request.headers().getAll("x-b")).containsExactly("bbb");
+                        assertThat(request.headers().get("x-b2")).isEqualTo("b".repeat(200));
+                        assertThat(sb.contentLength).isEqualTo(2);
+                    }
+                }
+                if (!rejectedC && at < bad.length()) {
+                    inc.writeCharSequence(bad.substring(at, Math.min(bad.length(), at + slice)), StandardCharsets.ISO_8859_1);
+                    try {
+                        assertThat(sc.scan(inc)).isFalse();
+                    } catch (HttpRejection e) {
+                        assertThat(e.getMessage()).contains("line ending without CR");
+                        rejectedC = true;
+                    }
+                }
+                assertThat(at).as("every head ends").isLessThan(a.length() + slice);
+            }
+        } finally {
+            ina.release();
+            inb.release();
+            inc.release();
         }
     }
 
