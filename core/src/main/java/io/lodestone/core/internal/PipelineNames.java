@@ -14,15 +14,14 @@ package io.lodestone.core.internal;
  * decides, then it leaves, adding either the HTTP/1.1 handlers below or {@link #HTTP2_FLUSH} → {@link #HTTP2_CODEC} →
  * {@link #HTTP2_MULTIPLEX} → {@link #HTTP2_ERRORS}) → {@link #HTTP_TIMEOUT} (request-head and keep-alive timers, sees raw bytes)
  * → {@link #HTTP_DECODER} (request decoder, line and header-block limits) → {@link #HTTP_ENCODER}
- * (response encoder) → request validation handlers (between the codec and the proxy handler; they see
- * decoded {@code HttpRequest}/{@code HttpContent} objects and must pass other messages on)
+ * (response encoder; the decoder itself rejects every invalid request, so no validation handler follows)
  * → {@link #HSTS} (TLS frontends with HSTS: adds the header to outgoing responses) → {@link #COMPRESSION}
  * (frontends with compression: sees each request's Accept-Encoding, compresses the responses) → {@link #HTTP_PROXY}.
  * <br>L7 HTTP/2 stream channel: {@link #HTTP_TIMEOUT} → {@link #HTTP2_STREAM_CODEC} →
- * {@link #HTTP2_REQUESTS} → request validation handlers → {@link #HSTS} → {@link #COMPRESSION} → {@link #HTTP_PROXY}.
+ * {@link #HTTP2_REQUESTS} → {@link #HSTS} → {@link #COMPRESSION} → {@link #HTTP_PROXY}.
  * <br>L7 server channel: {@link #BACKEND_TLS} (backends with TLS; added once connected, first, kept by
  * WebSocket tunnels) → {@link #HTTP_ENCODER} (request encoder) → {@link #HTTP_DECODER} (response
- * decoder) → response validation handlers → {@link #HTTP_BACKEND} (which also keeps the backend's
+ * decoder, which turns an invalid response into a 502) → {@link #HTTP_BACKEND} (which also keeps the backend's
  * server timeout).
  * <br>L7 HTTP/2 server connection (backends speaking h2 or h2c): {@link #BACKEND_TLS} →
  * {@link #HTTP2_CODEC} → {@link #HTTP2_MULTIPLEX} → {@link #HTTP2_BACKEND} (the connection's state in

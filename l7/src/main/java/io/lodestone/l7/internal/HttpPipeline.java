@@ -29,9 +29,9 @@ import java.util.concurrent.TimeUnit;
  * Assembles the L7 pipelines, in the order documented in {@link PipelineNames}: the one place that
  * adds or removes handlers on an HTTP client or server channel.
  *
- * <p>Request and response validation handlers plug in through {@link #addRequestValidation} and
- * {@link #addResponseValidation}: between the codec and the proxy handler, so they see decoded
- * messages and may answer or close before anything is forwarded.
+ * <p>Requests and responses are validated by the strict decoders themselves ({@link StrictRequestDecoder},
+ * {@link StrictResponseDecoder}): every smuggling shape and limit is checked there, before a
+ * message reaches any handler behind them, so no separate validation handler sits in the pipelines.
  */
 final class HttpPipeline {
 
@@ -76,7 +76,7 @@ final class HttpPipeline {
         addHttp1(p, listener);
     }
 
-    /** The HTTP/1.1 client pipeline: timers, strict decoder, encoder, validation, HSTS, compression, proxy handler. */
+    /** The HTTP/1.1 client pipeline: timers, strict decoder, encoder, HSTS, compression, proxy handler. */
     static void addHttp1(ChannelPipeline p, HttpListener listener) {
         HttpFrontend f = listener.frontend();
         HttpDecoderConfig config = new HttpDecoderConfig()
@@ -93,7 +93,6 @@ final class HttpPipeline {
         p.addLast(PipelineNames.HTTP_DECODER, new StrictRequestDecoder(config, f.maxHeaderCount(),
                 f.maxBodySize() == 0 ? Long.MAX_VALUE : f.maxBodySize()));
         p.addLast(PipelineNames.HTTP_ENCODER, encoder);
-        addRequestValidation(p, f);
         if (f.hsts() != null) {
             p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));
         }
@@ -161,7 +160,7 @@ final class HttpPipeline {
 
     /**
      * One HTTP/2 stream, which carries one request: timers, the frame-to-HTTP/1 object codec,
-     * validation, HSTS, compression and its own proxy handler. The HTTP/1-only decoder and encoder are not used;
+     * the request adapter, HSTS, compression and its own proxy handler. The HTTP/1-only decoder and encoder are not used;
      * the proxy handler's encoder is a detached one it only sets flags on.
      */
     static void addHttp2Stream(ChannelPipeline p, HttpListener listener) {
@@ -172,7 +171,6 @@ final class HttpPipeline {
         p.addLast(PipelineNames.HTTP_TIMEOUT, timeouts);
         p.addLast(PipelineNames.HTTP2_STREAM_CODEC, new Http2StreamFrameToHttpObjectCodec(true));
         p.addLast(PipelineNames.HTTP2_REQUESTS, Http2RequestAdapter.INSTANCE);
-        addRequestValidation(p, f);
         if (f.hsts() != null) {
             p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));
         }
@@ -216,14 +214,6 @@ final class HttpPipeline {
         }
     }
 
-    /**
-     * The slot for request checks beyond the strict decoder's (smuggling shapes, limits and body size
-     * are {@link StrictRequestDecoder}'s; handlers here only ever see valid requests).
-     */
-    static void addRequestValidation(ChannelPipeline p, HttpFrontend frontend) {
-        // nothing beyond the strict decoder yet
-    }
-
     /** Sets up a new server connection. */
     static void initServer(Channel ch, ServerRuntime server, BackendPool pool) {
         HttpDecoderConfig config = new HttpDecoderConfig()
@@ -235,7 +225,6 @@ final class HttpPipeline {
         ChannelPipeline p = ch.pipeline();
         p.addLast(PipelineNames.HTTP_ENCODER, new Codecs.RequestEncoder());
         p.addLast(PipelineNames.HTTP_DECODER, decoder);
-        addResponseValidation(p);
         // the server timeout is BackendConnection's own (no per-read/write timer bookkeeping)
         p.addLast(PipelineNames.HTTP_BACKEND, new BackendConnection(ch, server, pool, decoder));
     }
@@ -278,14 +267,6 @@ final class HttpPipeline {
         public void handlerAdded(ChannelHandlerContext ctx) {
             ctx.channel().close();
         }
-    }
-
-    /**
-     * The slot for response checks beyond the strict decoder's ({@link StrictResponseDecoder} turns an
-     * invalid response into a failed decoder result, which the proxy answers with 502).
-     */
-    static void addResponseValidation(ChannelPipeline p) {
-        // nothing beyond the strict decoder yet
     }
 
     /**
