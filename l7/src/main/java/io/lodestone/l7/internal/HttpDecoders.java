@@ -1,11 +1,17 @@
 package io.lodestone.l7.internal;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.DefaultHeaders;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.util.AsciiString;
+import java.util.List;
 
-/** The Netty decoder configuration behind the strict decoders. */
+/** The Netty decoder configuration behind the strict decoders, and the body reading they share. */
 final class HttpDecoders {
 
     private static final DefaultHeaders.NameValidator<CharSequence> NETTY_NAMES =
@@ -38,6 +44,30 @@ final class HttpDecoders {
     }
 
     private HttpDecoders() {
+    }
+
+    /**
+     * Reads what has arrived of a Content-Length body whose head the scanner emitted: one piece of at
+     * most {@code maxChunkSize} bytes, as a {@link DefaultHttpContent}, or as a {@link LastHttpContent}
+     * (without trailers) when it ends the body. These are the pieces, at the same boundaries, that
+     * Netty's decoder cuts from the same bytes. A connection that ends before the body does gets no
+     * further message, as with Netty: the proxy sees the channel close.
+     *
+     * @param remaining the body bytes still to come, more than 0
+     * @return the body bytes still to come after this piece
+     */
+    static long readBody(ByteBuf in, List<Object> out, long remaining, int maxChunkSize) {
+        int n = (int) Math.min(Math.min(in.readableBytes(), maxChunkSize), remaining);
+        if (n == 0) {
+            return remaining;
+        }
+        ByteBuf piece = in.readRetainedSlice(n);
+        if (n == remaining) {
+            out.add(new DefaultLastHttpContent(piece, EmptyHttpHeaders.INSTANCE));
+        } else {
+            out.add(new DefaultHttpContent(piece));
+        }
+        return remaining - n;
     }
 
     private static final DefaultHeaders.ValueValidator<CharSequence> NETTY_VALUES =

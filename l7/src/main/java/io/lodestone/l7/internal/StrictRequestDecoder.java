@@ -38,9 +38,12 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     private final HeadScanner scanner;
     private final long maxBodySize;
     private final int fastBodyLimit;
+    private final int maxChunkSize;
     private boolean atHead = true;
     private boolean discarding;
     private long bodyBytes;
+    /** Bytes still to come of a Content-Length body this decoder streams itself; 0 when none. */
+    private long bodyRemaining;
 
     /**
      * Creates a decoder for one client connection. The request line and header section limits are
@@ -56,6 +59,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         }
         this.maxBodySize = maxBodySize;
         this.fastBodyLimit = HttpDecoders.wholeBodyLimit(config);
+        this.maxChunkSize = config.getMaxChunkSize();
         this.scanner = new HeadScanner(true, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, maxBodySize);
     }
 
@@ -63,6 +67,12 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
         if (discarding) {
             in.skipBytes(in.readableBytes());
+            return;
+        }
+        if (bodyRemaining > 0) {
+            int from = out.size();
+            bodyRemaining = HttpDecoders.readBody(in, out, bodyRemaining, maxChunkSize);
+            inspect(in, out, from);
             return;
         }
         if (atHead) {
@@ -75,7 +85,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
                 return;
             }
             bodyBytes = 0;
-            if (emitWhole(in, out)) {
+            if (emitWhole(in, out) || emitHead(in, out)) {
                 return;
             }
             atHead = false;
@@ -88,8 +98,8 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     /**
      * The common case without a second parse: a request with no body, or a small Content-Length body
      * that has fully arrived, is built from the head scanner's result and emitted whole, as the request
-     * and its last content, exactly as Netty's decoder would emit it. Anything else (chunked, a body
-     * still arriving or larger than a chunk, a WebSocket draft-76 handshake) goes through Netty.
+     * and its last content, exactly as Netty's decoder would emit it. A larger or incomplete Content-Length
+     * body goes to {@link #emitHead}; chunked bodies and a WebSocket draft-76 handshake go through Netty.
      */
     private boolean emitWhole(ByteBuf in, List<Object> out) {
         long length = scanner.contentLength;
@@ -107,6 +117,23 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         out.add(request);
         out.add(body == 0 ? LastHttpContent.EMPTY_LAST_CONTENT : new DefaultLastHttpContent(in.readRetainedSlice(body), EmptyHttpHeaders.INSTANCE));
         inspect(in, out, from);
+        return true;
+    }
+
+    /**
+     * A Content-Length body that is larger or has not all arrived: the head is built from the scanner's
+     * result as well, and the body is streamed by {@link HttpDecoders#readBody}, in the pieces Netty would
+     * cut. Only chunked bodies (and a draft-76 WebSocket handshake, which has no Content-Length) are
+     * left to Netty's parse.
+     */
+    private boolean emitHead(ByteBuf in, List<Object> out) {
+        if (scanner.chunked || scanner.contentLength <= 0) {
+            return false;
+        }
+        out.add(scanner.request(headersFactory));
+        in.skipBytes(scanner.headLength);
+        atHead = false;
+        bodyRemaining = scanner.contentLength;
         return true;
     }
 

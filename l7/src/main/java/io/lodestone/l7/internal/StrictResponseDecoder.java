@@ -33,6 +33,9 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
 
     private final HeadScanner scanner;
     private final int fastBodyLimit;
+    private final int maxChunkSize;
+    /** Bytes still to come of a Content-Length body this decoder streams itself; 0 when none. */
+    private long bodyRemaining;
     private boolean atHead = true;
     private boolean discarding;
     private boolean switched;
@@ -47,6 +50,7 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
         super(HttpDecoders.strict(config));
         HttpDecoders.checkPositive("maxHeaderCount", maxHeaderCount);
         this.fastBodyLimit = HttpDecoders.wholeBodyLimit(config);
+        this.maxChunkSize = config.getMaxChunkSize();
         this.scanner = new HeadScanner(false, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, Long.MAX_VALUE);
     }
 
@@ -54,6 +58,11 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     protected final void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
         if (discarding) {
             in.skipBytes(in.readableBytes());
+            return;
+        }
+        if (bodyRemaining > 0) {
+            bodyRemaining = HttpDecoders.readBody(in, out, bodyRemaining, maxChunkSize);
+            atHead = bodyRemaining == 0;
             return;
         }
         if (atHead && !switched) {
@@ -65,7 +74,7 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
                 rejectHead(in, out, rejection);
                 return;
             }
-            if (emitWhole(in, out)) {
+            if (emitWhole(in, out) || emitHead(in, out)) {
                 return;
             }
             atHead = false;
@@ -96,8 +105,8 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     /**
      * As in {@link StrictRequestDecoder}: a final response with no body, or with a small Content-Length
      * body that has fully arrived, is built from the head scanner's result and emitted whole, as Netty
-     * would emit it; interim and 101 responses, chunked bodies, bodies still arriving or delimited by
-     * the connection's end go through Netty.
+     * would emit it. A larger or incomplete Content-Length body goes to {@link #emitHead}; interim and
+     * 101 responses, chunked bodies and bodies delimited by the connection's end go through Netty.
      */
     private boolean emitWhole(ByteBuf in, List<Object> out) {
         int code = scanner.statusCode;
@@ -114,6 +123,23 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
         out.add(response);
         out.add(empty || length == 0 ? LastHttpContent.EMPTY_LAST_CONTENT
                 : new DefaultLastHttpContent(in.readRetainedSlice((int) length), EmptyHttpHeaders.INSTANCE));
+        return true;
+    }
+
+    /**
+     * A final response with a Content-Length body that is larger or has not all arrived: the head is
+     * built from the scanner's result too, and the body is streamed by {@link HttpDecoders#readBody} in
+     * the pieces Netty would cut.
+     */
+    private boolean emitHead(ByteBuf in, List<Object> out) {
+        int code = scanner.statusCode;
+        if (code < 200 || scanner.chunked || scanner.contentLength <= 0 || bodyless(code)) {
+            return false;
+        }
+        out.add(scanner.response(headersFactory));
+        in.skipBytes(scanner.headLength);
+        atHead = false;
+        bodyRemaining = scanner.contentLength;
         return true;
     }
 

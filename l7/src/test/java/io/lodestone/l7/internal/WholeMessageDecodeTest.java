@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -62,11 +63,22 @@ class WholeMessageDecodeTest {
     }
 
     @Test
+    void requestsWithLargerOrUnfinishedBodiesStreamAsNettyStreamsThem() {
+        String[] requests = {
+            "POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 20000\r\n\r\n" + "b".repeat(20000),
+            "POST /partial HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
+            "POST /huge HTTP/1.1\r\nHost: a\r\nContent-Length: 150000\r\n\r\n" + "h".repeat(150000)
+                    + "GET /next HTTP/1.1\r\nHost: a\r\n\r\n",
+        };
+        for (String r : requests) {
+            assertSameAsNetty(true, r, true);
+        }
+    }
+
+    @Test
     void requestsTheShortPathLeavesToNettyDecodeAsBefore() {
         String[] requests = {
             "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nX-T: 1\r\n\r\n",
-            "POST /big HTTP/1.1\r\nHost: a\r\nContent-Length: 20000\r\n\r\n" + "b".repeat(20000),
-            "POST /partial HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
             "GET /hixie HTTP/1.1\r\nHost: a\r\nUpgrade: WebSocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key1: 1\r\nSec-WebSocket-Key2: 2\r\n\r\n12345678",
         };
         for (String r : requests) {
@@ -94,10 +106,41 @@ class WholeMessageDecodeTest {
             "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
             "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
             "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end",
-            "HTTP/1.1 200 OK\r\nContent-Length: 30000\r\n\r\n" + "r".repeat(30000),
         };
         for (String r : viaNetty) {
             assertSameAsNetty(false, r, false);
+        }
+        String[] streamed = {
+            "HTTP/1.1 200 OK\r\nContent-Length: 30000\r\n\r\n" + "r".repeat(30000),
+            "HTTP/1.1 200 OK\r\nContent-Length: 150000\r\n\r\n" + "s".repeat(150000) + "HTTP/1.1 204 No Content\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\ncut",
+        };
+        for (String r : streamed) {
+            assertSameAsNetty(false, r, true);
+        }
+    }
+
+    @Test
+    void bodiesArrivingInPiecesAreCutWhereNettyCutsThem() {
+        Random random = new Random(20261204);
+        for (int i = 0; i < 60; i++) {
+            boolean request = random.nextBoolean();
+            int body = 1 + random.nextInt(random.nextBoolean() ? 300 : 200_000);
+            String head = request ? "PUT /p" + i + " HTTP/1.1\r\nHost: a\r\nContent-Length: " + body + "\r\n\r\n"
+                    : "HTTP/1.1 200 OK\r\nX-I: " + i + "\r\nContent-Length: " + body + "\r\n\r\n";
+            String next = request ? "GET /after HTTP/1.1\r\nHost: a\r\n\r\n" : "HTTP/1.1 304 Not Modified\r\n\r\n";
+            String text = head + "x".repeat(body) + next;
+            int[] cuts = new int[1 + random.nextInt(12)];
+            for (int c = 0; c < cuts.length; c++) {
+                cuts[c] = random.nextInt(text.length());
+            }
+            byte[] bytes = text.getBytes(StandardCharsets.ISO_8859_1);
+            List<String> fromStrict = new ArrayList<>();
+            boolean shortPath = decode(request ? new StrictRequestDecoder(CONFIG, 100, Long.MAX_VALUE) : new StrictResponseDecoder(CONFIG, 100), bytes, cuts, fromStrict);
+            List<String> fromNetty = new ArrayList<>();
+            decode(request ? new HttpRequestDecoder(HttpDecoders.strict(CONFIG)) : new HttpResponseDecoder(HttpDecoders.strict(CONFIG)), bytes, cuts, fromNetty);
+            assertThat(fromStrict).as("message %d, cut at %s", i, Arrays.toString(cuts)).isEqualTo(fromNetty).hasSizeGreaterThan(2);
+            assertThat(shortPath).isTrue();
         }
     }
 
@@ -171,8 +214,22 @@ class WholeMessageDecodeTest {
 
     /** Decodes {@code bytes} in one buffer and renders every message; returns whether a head came from the short path (Netty's own parse leaves its sizes in the decoder result). */
     private static boolean decode(ChannelHandler decoder, byte[] bytes, List<String> out) {
+        return decode(decoder, bytes, new int[0], out);
+    }
+
+    /** As {@link #decode(ChannelHandler, byte[], List)}, with the bytes written in pieces that end at {@code cuts}. */
+    private static boolean decode(ChannelHandler decoder, byte[] bytes, int[] cuts, List<String> out) {
         EmbeddedChannel ch = new EmbeddedChannel(decoder);
-        ch.writeInbound(Unpooled.copiedBuffer(bytes));
+        int[] ends = Arrays.copyOf(cuts, cuts.length + 1);
+        ends[cuts.length] = bytes.length;
+        Arrays.sort(ends);
+        int start = 0;
+        for (int end : ends) {
+            if (end > start) {
+                ch.writeInbound(Unpooled.copiedBuffer(bytes, start, end - start));
+                start = end;
+            }
+        }
         ch.finish();
         boolean ascii = false;
         for (Object msg; (msg = ch.readInbound()) != null; ) {
