@@ -33,21 +33,24 @@ final class Headers {
      * With {@code upgrade} the message leaves with {@code Connection: upgrade} and its {@code Upgrade}.
      */
     static void removeHopByHop(HttpHeaders h, boolean upgrade) {
-        if (h.contains(HttpHeaderNames.CONNECTION)) {
-            List<String> values = h.getAll(HttpHeaderNames.CONNECTION);
-            for (int i = 0; i < values.size(); i++) {
-                removeNamed(h, values.get(i));
+        if (!(h instanceof RawHeaders raw && raw.removeHopByHop(upgrade))) {
+            if (h.contains(HttpHeaderNames.CONNECTION)) {
+                List<String> values = h.getAll(HttpHeaderNames.CONNECTION);
+                for (int i = 0; i < values.size(); i++) {
+                    removeNamed(h, values.get(i));
+                }
+                h.remove(HttpHeaderNames.CONNECTION);
             }
-            h.remove(HttpHeaderNames.CONNECTION);
+            h.remove(HttpHeaderNames.KEEP_ALIVE);
+            h.remove(PROXY_CONNECTION);
+            h.remove(HttpHeaderNames.TE);
+            h.remove(HttpHeaderNames.TRAILER);
+            if (!upgrade) {
+                h.remove(HttpHeaderNames.UPGRADE);
+            }
         }
-        h.remove(HttpHeaderNames.KEEP_ALIVE);
-        h.remove(PROXY_CONNECTION);
-        h.remove(HttpHeaderNames.TE);
-        h.remove(HttpHeaderNames.TRAILER);
         if (upgrade) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
-        } else {
-            h.remove(HttpHeaderNames.UPGRADE);
         }
     }
 

@@ -3,6 +3,8 @@ package io.lodestone.l7.internal;
 import io.netty.buffer.ByteBuf;
 import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.util.AsciiString;
@@ -218,6 +220,95 @@ final class RawHeaders extends HttpHeaders {
             }
             start = comma + 1;
         }
+    }
+
+    private static final AsciiString CLOSE = AsciiString.cached("close");
+
+    /**
+     * {@link Headers#removeHopByHop} done in one pass over the received fields, without a string: when
+     * no field was added yet and every token of every {@code Connection} field is {@code keep-alive},
+     * {@code close} or {@code upgrade}, which is what clients and servers send. Leaves
+     * {@code Connection: upgrade} to the caller.
+     *
+     * @return {@code false}, changing nothing, when the section is not in that state
+     */
+    boolean removeHopByHop(boolean upgrade) {
+        if (all != null || addedCount > 0) {
+            return false;
+        }
+        int[] f = fields;
+        boolean close = false;
+        for (int k = 0; k < f.length; k += 4) {
+            if (nameIs(k, HttpHeaderNames.CONNECTION)) {
+                int tokens = connectionTokens(k);
+                if (tokens < 0) {
+                    return false;
+                }
+                close |= tokens == 1;
+            }
+        }
+        for (int k = 0; k < f.length; k += 4) {
+            if (f[k] >= 0 && isHopByHop(k, upgrade, close)) {
+                f[k] = -1;
+                live--;
+            }
+        }
+        return true;
+    }
+
+    private boolean isHopByHop(int k, boolean upgrade, boolean close) {
+        return switch (fields[k + 1] - fields[k]) {
+            case 2 -> nameIs(k, HttpHeaderNames.TE);
+            case 5 -> close && nameIs(k, CLOSE);
+            case 7 -> nameIs(k, HttpHeaderNames.TRAILER) || !upgrade && nameIs(k, HttpHeaderNames.UPGRADE);
+            case 10 -> nameIs(k, HttpHeaderNames.CONNECTION) || nameIs(k, HttpHeaderNames.KEEP_ALIVE);
+            case 16 -> nameIs(k, Headers.PROXY_CONNECTION);
+            default -> false;
+        };
+    }
+
+    /**
+     * The tokens of {@code Connection} field {@code k}: -1 when one is not {@code keep-alive},
+     * {@code close} or {@code upgrade} (a header it names must then be removed by name), 1 when
+     * {@code close} is among them (a field called {@code close} is then hop-by-hop), else 0.
+     */
+    private int connectionTokens(int k) {
+        byte[] b = bytes;
+        int end = fields[k + 3];
+        int result = 0;
+        for (int start = fields[k + 2]; start <= end; ) {
+            int comma = start;
+            while (comma < end && b[comma] != ',') {
+                comma++;
+            }
+            int from = start;
+            int to = comma;
+            while (from < to && (b[from] == ' ' || b[from] == '\t')) {
+                from++;
+            }
+            while (to > from && (b[to - 1] == ' ' || b[to - 1] == '\t')) {
+                to--;
+            }
+            if (regionIs(from, to, CLOSE)) {
+                result = 1;
+            } else if (to > from && !regionIs(from, to, HttpHeaderValues.KEEP_ALIVE) && !regionIs(from, to, HttpHeaderValues.UPGRADE)) {
+                return -1;
+            }
+            start = comma + 1;
+        }
+        return result;
+    }
+
+    private boolean regionIs(int from, int to, AsciiString lowerCase) {
+        if (to - from != lowerCase.length()) {
+            return false;
+        }
+        for (int i = from; i < to; i++) {
+            if (lower(bytes[i]) != lowerCase.byteAt(i - from)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Marks the received fields called {@code name} removed. */
