@@ -198,7 +198,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private ScheduledFuture<?> queueTimer;
     private long queuedAt;
     private long queueNanos;
-    private long startMillis;
     private long connectStart;
     private long connectNanos;
     private long sentNanos;
@@ -1290,7 +1289,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void beginAccounting() {
         requestHeadNanos = timeouts.requestHeadNanos();
         startNanos = clock.nanoTime();
-        startMillis = clock.currentTimeMillis();
         connectNanos = -1;
         responseNanos = -1;
         status = 0;
@@ -1326,7 +1324,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         if (accessLog.isEnabled()) {
             AccessLogEntry e = logEntry == null ? logEntry = new AccessLogEntry() : logEntry.reset();
-            e.start(startMillis)
+            // the wall-clock start, read only when it is logged: now less the time the request took
+            e.start(clock.currentTimeMillis() - total / 1_000_000)
                     .client(source)
                     .frontend(frontend.name())
                     .backend(backend == null ? null : backend.name())
