@@ -9,6 +9,7 @@ import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.util.concurrent.ThreadAwareExecutor;
+import java.util.Arrays;
 
 /**
  * Netty's epoll {@link IoHandler} with a work-around for a bug in Netty 4.2.18 to 4.2.20: when a
@@ -22,15 +23,30 @@ import io.netty.util.concurrent.ThreadAwareExecutor;
  * submitted as {@code EPOLLERR | EPOLLET} instead: the descriptor stays in the epoll set. Being
  * edge-triggered, it reports a hang-up at most once, and the channel does not act on a bare hang-up;
  * an error such as a reset is reported, and the channel's next read or write finds it and closes.
+ *
+ * <p>It also saves a system call per accepted connection. Netty adds an accepted socket to the epoll
+ * set with only {@code EPOLLRDHUP} when it registers it, and asks for {@code EPOLLIN} a moment later,
+ * in the same call, when the channel becomes active and starts reading: an {@code epoll_ctl ADD} then
+ * a {@code MOD}. Here that first interest set is held back; the channel's next change (normally the
+ * read interest) is then the {@code ADD}. A set still held when the event loop is about to wait (a
+ * channel that does not read at once) is added then, so no event is waited for without it; the kernel
+ * reports readiness that predates the {@code ADD}, so nothing that arrived meanwhile is missed.
  */
 final class EpollWithoutEmptyInterest implements IoHandler {
 
     private static final EpollIoOps IDLE = EpollIoOps.EPOLLERR.with(EpollIoOps.EPOLLET);
+    /** The interest set Netty registers an accepted socket with, before it asks to read. */
+    private static final int ACCEPTED = EpollIoOps.EPOLLRDHUP.value();
 
     private final IoHandler epoll;
+    private final ThreadAwareExecutor executor;
+    /** Registrations whose first interest set is held back; touched by the event loop's thread only. */
+    private Registration[] held = new Registration[16];
+    private int heldCount;
 
-    private EpollWithoutEmptyInterest(IoHandler epoll) {
+    private EpollWithoutEmptyInterest(IoHandler epoll, ThreadAwareExecutor executor) {
         this.epoll = epoll;
+        this.executor = executor;
     }
 
     /** A factory of epoll handlers whose channels never submit an empty interest set. */
@@ -39,7 +55,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
         return new IoHandlerFactory() {
             @Override
             public IoHandler newHandler(ThreadAwareExecutor executor) {
-                return new EpollWithoutEmptyInterest(epoll.newHandler(executor));
+                return new EpollWithoutEmptyInterest(epoll.newHandler(executor), executor);
             }
 
             @Override
@@ -51,7 +67,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
 
     @Override
     public IoRegistration register(IoHandle handle) throws Exception {
-        return new Registration(epoll.register(handle));
+        return new Registration(epoll.register(handle), this);
     }
 
     @Override
@@ -61,7 +77,27 @@ final class EpollWithoutEmptyInterest implements IoHandler {
 
     @Override
     public int run(IoHandlerContext context) {
+        if (heldCount > 0) {
+            submitHeld();
+        }
         return epoll.run(context);
+    }
+
+    private void hold(Registration r) {
+        if (heldCount == held.length) {
+            held = Arrays.copyOf(held, heldCount * 2);
+        }
+        held[heldCount++] = r;
+    }
+
+    /** Adds the sockets whose first interest set is still held back, before the loop waits for events. */
+    private void submitHeld() {
+        for (int i = 0; i < heldCount; i++) {
+            Registration r = held[i];
+            held[i] = null;
+            r.submitHeld();
+        }
+        heldCount = 0;
     }
 
     @Override
@@ -84,11 +120,42 @@ final class EpollWithoutEmptyInterest implements IoHandler {
         return epoll.isCompatible(handleType);
     }
 
-    private record Registration(IoRegistration epoll) implements IoRegistration {
+    private static final class Registration implements IoRegistration {
+        private final IoRegistration epoll;
+        private final EpollWithoutEmptyInterest handler;
+        /** The first interest set, while it is held back; {@code null} otherwise. */
+        private IoOps held;
+        private boolean submitted;
+
+        Registration(IoRegistration epoll, EpollWithoutEmptyInterest handler) {
+            this.epoll = epoll;
+            this.handler = handler;
+        }
 
         @Override
         public long submit(IoOps ops) {
-            return epoll.submit(ops instanceof EpollIoOps e && e.value() == 0 ? IDLE : ops);
+            EpollIoOps e = ops instanceof EpollIoOps o ? o : null;
+            if (!submitted) {
+                submitted = true;
+                if (e != null && e.value() == ACCEPTED && handler.executor.isExecutorThread(Thread.currentThread())) {
+                    held = ops;
+                    handler.hold(this);
+                    return e.value();
+                }
+            }
+            held = null;
+            return epoll.submit(e != null && e.value() == 0 ? IDLE : ops);
+        }
+
+        /** Submits the first interest set if no later one replaced it and the channel is still registered. */
+        void submitHeld() {
+            IoOps ops = held;
+            if (ops != null) {
+                held = null;
+                if (epoll.isValid()) {
+                    epoll.submit(ops);
+                }
+            }
         }
 
         @Override
@@ -103,6 +170,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
 
         @Override
         public boolean cancel() {
+            held = null;
             return epoll.cancel();
         }
     }
