@@ -45,6 +45,19 @@ public abstract class Lifetime {
         }
     }
 
+    /**
+     * One full collection once everything has started, so that the objects that live as long as the
+     * process (configuration, Netty's and Lodestone's tables, loaded code's data) move to the old
+     * generation at once. Left in the young generation, they are copied from survivor space to survivor
+     * space at each of the first fifteen or so young collections under load; with Serial GC (what the
+     * JVM picks on one or two CPUs) that made those pauses 5–12 ms against about 0.5 ms after, measured
+     * on the gateway with 50 keep-alive clients. A JVM started with {@code -XX:+DisableExplicitGC}
+     * skips it.
+     */
+    private static void settleStartupHeap() {
+        System.gc();
+    }
+
     private static final class UntilShutdown extends Lifetime {
         private final CountDownLatch closed = new CountDownLatch(1);
 
@@ -57,6 +70,7 @@ public abstract class Lifetime {
                     closed.countDown();
                 }
             }, "lodestone-shutdown"));
+            settleStartupHeap();
             awaitUninterruptibly(closed);
             return 0;
         }
