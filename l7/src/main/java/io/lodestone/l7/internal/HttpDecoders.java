@@ -32,17 +32,6 @@ final class HttpDecoders {
         }
     };
 
-    /**
-     * A message whose whole body has arrived with its head and is at most this long (and at most the
-     * decoder's chunk size) is emitted whole from the head scanner's result, without Netty's parse.
-     */
-    private static final int WHOLE_BODY_LIMIT = 16 * 1024;
-
-    /** The largest body a decoder with {@code config} emits whole with its head: see {@link #WHOLE_BODY_LIMIT}. */
-    static int wholeBodyLimit(HttpDecoderConfig config) {
-        return Math.min(config.getMaxChunkSize(), WHOLE_BODY_LIMIT);
-    }
-
     private HttpDecoders() {
     }
 

@@ -162,14 +162,19 @@ final class RawHeaders extends HttpHeaders {
 
     private boolean nameIs(int k, CharSequence name) {
         int start = fields[k];
-        int length = fields[k + 1] - start;
-        if (start < 0 || length != name.length()) {
+        return start >= 0 && regionIs(start, fields[k + 1], name);
+    }
+
+    /** Whether the bytes from {@code from} to {@code to} are {@code text}, ignoring ASCII case. */
+    private boolean regionIs(int from, int to, CharSequence text) {
+        int length = to - from;
+        if (length != text.length()) {
             return false;
         }
         byte[] b = bytes;
         for (int i = 0; i < length; i++) {
-            int x = b[start + i];
-            int y = name.charAt(i);
+            int x = b[from + i];
+            int y = text.charAt(i);
             if (x != y && lower(x) != lower(y)) {
                 return false;
             }
@@ -297,18 +302,6 @@ final class RawHeaders extends HttpHeaders {
             start = comma + 1;
         }
         return result;
-    }
-
-    private boolean regionIs(int from, int to, AsciiString lowerCase) {
-        if (to - from != lowerCase.length()) {
-            return false;
-        }
-        for (int i = from; i < to; i++) {
-            if (lower(bytes[i]) != lowerCase.byteAt(i - from)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Marks the received fields called {@code name} removed. */

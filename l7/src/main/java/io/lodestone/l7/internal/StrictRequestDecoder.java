@@ -4,10 +4,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -37,7 +35,6 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
 
     private final HeadScanner scanner;
     private final long maxBodySize;
-    private final int fastBodyLimit;
     private final int maxChunkSize;
     private boolean atHead = true;
     private boolean discarding;
@@ -58,7 +55,6 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
             throw new IllegalArgumentException("maxBodySize: " + maxBodySize + " (expected: >= 0)");
         }
         this.maxBodySize = maxBodySize;
-        this.fastBodyLimit = HttpDecoders.wholeBodyLimit(config);
         this.maxChunkSize = config.getMaxChunkSize();
         this.scanner = new HeadScanner(true, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, maxBodySize);
     }
@@ -85,7 +81,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
                 return;
             }
             bodyBytes = 0;
-            if (emitWhole(in, out) || emitHead(in, out)) {
+            if (emitFromScan(in, out)) {
                 return;
             }
             atHead = false;
@@ -96,44 +92,31 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     }
 
     /**
-     * The common case without a second parse: a request with no body, or a small Content-Length body
-     * that has fully arrived, is built from the head scanner's result and emitted whole, as the request
-     * and its last content, exactly as Netty's decoder would emit it. A larger or incomplete Content-Length
-     * body goes to {@link #emitHead}; chunked bodies and a WebSocket draft-76 handshake go through Netty.
+     * Every request without a chunked body is built from the head scanner's result instead of being
+     * parsed a second time by Netty's decoder: the request, then its body as {@link HttpDecoders#readBody}
+     * cuts it (what has arrived now, the rest as it comes), or the empty last content when it has none,
+     * exactly as Netty's decoder would emit them. Chunked bodies and a WebSocket draft-76 handshake
+     * (eight body bytes without a Content-Length) go through Netty.
      */
-    private boolean emitWhole(ByteBuf in, List<Object> out) {
+    private boolean emitFromScan(ByteBuf in, List<Object> out) {
         long length = scanner.contentLength;
-        int body = length <= 0 ? 0 : (int) length;
-        if (scanner.chunked || length > fastBodyLimit || in.readableBytes() - scanner.headLength < body) {
+        if (scanner.chunked) {
             return false;
         }
         HttpRequest request = scanner.request(headersFactory);
-        HttpHeaders h = request.headers();
-        if (length < 0 && h.contains(HttpHeaderNames.SEC_WEBSOCKET_KEY1)) {
+        if (length < 0 && request.headers().contains(HttpHeaderNames.SEC_WEBSOCKET_KEY1)) {
             return false;
         }
         in.skipBytes(scanner.headLength);
         int from = out.size();
         out.add(request);
-        out.add(body == 0 ? LastHttpContent.EMPTY_LAST_CONTENT : new DefaultLastHttpContent(in.readRetainedSlice(body), EmptyHttpHeaders.INSTANCE));
-        inspect(in, out, from);
-        return true;
-    }
-
-    /**
-     * A Content-Length body that is larger or has not all arrived: the head is built from the scanner's
-     * result as well, and the body is streamed by {@link HttpDecoders#readBody}, in the pieces Netty would
-     * cut. Only chunked bodies (and a draft-76 WebSocket handshake, which has no Content-Length) are
-     * left to Netty's parse.
-     */
-    private boolean emitHead(ByteBuf in, List<Object> out) {
-        if (scanner.chunked || scanner.contentLength <= 0) {
-            return false;
+        if (length <= 0) {
+            out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        } else {
+            atHead = false;
+            bodyRemaining = HttpDecoders.readBody(in, out, length, maxChunkSize);
         }
-        out.add(scanner.request(headersFactory));
-        in.skipBytes(scanner.headLength);
-        atHead = false;
-        bodyRemaining = scanner.contentLength;
+        inspect(in, out, from);
         return true;
     }
 

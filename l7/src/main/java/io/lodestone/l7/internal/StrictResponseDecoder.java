@@ -3,8 +3,6 @@ package io.lodestone.l7.internal;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObject;
@@ -32,7 +30,6 @@ import java.util.List;
 public class StrictResponseDecoder extends HttpResponseDecoder {
 
     private final HeadScanner scanner;
-    private final int fastBodyLimit;
     private final int maxChunkSize;
     /** Bytes still to come of a Content-Length body this decoder streams itself; 0 when none. */
     private long bodyRemaining;
@@ -49,7 +46,6 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     public StrictResponseDecoder(HttpDecoderConfig config, int maxHeaderCount) {
         super(HttpDecoders.strict(config));
         HttpDecoders.checkPositive("maxHeaderCount", maxHeaderCount);
-        this.fastBodyLimit = HttpDecoders.wholeBodyLimit(config);
         this.maxChunkSize = config.getMaxChunkSize();
         this.scanner = new HeadScanner(false, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, Long.MAX_VALUE);
     }
@@ -74,7 +70,7 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
                 rejectHead(in, out, rejection);
                 return;
             }
-            if (emitWhole(in, out) || emitHead(in, out)) {
+            if (emitFromScan(in, out)) {
                 return;
             }
             atHead = false;
@@ -103,49 +99,36 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     }
 
     /**
-     * As in {@link StrictRequestDecoder}: a final response with no body, or with a small Content-Length
-     * body that has fully arrived, is built from the head scanner's result and emitted whole, as Netty
-     * would emit it. A larger or incomplete Content-Length body goes to {@link #emitHead}; interim and
-     * 101 responses, chunked bodies and bodies delimited by the connection's end go through Netty.
+     * As in {@link StrictRequestDecoder}: a final response with no body or a Content-Length body is
+     * built from the head scanner's result: the response,
+     * then its body as {@link HttpDecoders#readBody} cuts it, or the empty last content when it has none,
+     * exactly as Netty's decoder would emit them. Interim and 101 responses, chunked bodies and bodies
+     * delimited by the connection's end go through Netty.
      */
-    private boolean emitWhole(ByteBuf in, List<Object> out) {
+    private boolean emitFromScan(ByteBuf in, List<Object> out) {
         int code = scanner.statusCode;
         long length = scanner.contentLength;
         if (code < 200 || scanner.chunked) {
             return false;
         }
-        boolean empty = bodyless(code);
-        if (!empty && (length < 0 || length > fastBodyLimit || in.readableBytes() - scanner.headLength < length)) {
-            return false;
-        }
-        HttpResponse response = scanner.response(headersFactory);
-        in.skipBytes(scanner.headLength);
-        out.add(response);
-        out.add(empty || length == 0 ? LastHttpContent.EMPTY_LAST_CONTENT
-                : new DefaultLastHttpContent(in.readRetainedSlice((int) length), EmptyHttpHeaders.INSTANCE));
-        return true;
-    }
-
-    /**
-     * A final response with a Content-Length body that is larger or has not all arrived: the head is
-     * built from the scanner's result too, and the body is streamed by {@link HttpDecoders#readBody} in
-     * the pieces Netty would cut.
-     */
-    private boolean emitHead(ByteBuf in, List<Object> out) {
-        int code = scanner.statusCode;
-        if (code < 200 || scanner.chunked || scanner.contentLength <= 0 || bodyless(code)) {
+        boolean empty = bodyless(code) || length == 0;
+        if (!empty && length < 0) {
             return false;
         }
         out.add(scanner.response(headersFactory));
         in.skipBytes(scanner.headLength);
-        atHead = false;
-        bodyRemaining = scanner.contentLength;
+        if (empty) {
+            out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        } else {
+            bodyRemaining = HttpDecoders.readBody(in, out, length, maxChunkSize);
+            atHead = bodyRemaining == 0;
+        }
         return true;
     }
 
     /**
      * Whether a final response with this status has no body whatever its headers say: 204 and 304 here;
-     * a subclass that knows the request was HEAD says so too. Both the short path and Netty's parse
+     * a subclass that knows the request was HEAD says so too. Both the scanner path and Netty's parse
      * (through {@link #isContentAlwaysEmpty}) ask this.
      */
     protected boolean bodyless(int code) {

@@ -24,8 +24,8 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The strict decoders emit small complete messages straight from the head scanner's result instead of
- * letting Netty parse the head a second time. Whatever path a message takes, the proxy must see exactly
+ * The strict decoders emit every message without a chunked body straight from the head scanner's
+ * result instead of letting Netty parse the head a second time. Whatever path a message takes, the proxy must see exactly
  * what Netty's own decoder gives for the same bytes: this test decodes each message with both and
  * compares everything the proxy can read (message classes in order, method, target, version, status
  * and reason, every header name and value in order, body bytes, trailers), and checks that the short
