@@ -60,6 +60,10 @@ final class RecordingBackend implements AutoCloseable {
     volatile Responder responder;
 
     private RecordingBackend(String name, Responder responder) {
+        this("127.0.0.1", name, responder);
+    }
+
+    private RecordingBackend(String host, String name, Responder responder) {
         this.name = name;
         this.responder = responder != null ? responder : (r, ctx) -> ok(ctx, name + ":" + r.uri(), Map.of());
         this.server = new ServerBootstrap()
@@ -74,7 +78,7 @@ final class RecordingBackend implements AutoCloseable {
                         ch.pipeline().addLast(new HttpServerCodec(), new Recorder(id));
                     }
                 })
-                .bind("127.0.0.1", 0).syncUninterruptibly().channel();
+                .bind(host, 0).syncUninterruptibly().channel();
     }
 
     static RecordingBackend start(String name) {
@@ -83,6 +87,11 @@ final class RecordingBackend implements AutoCloseable {
 
     static RecordingBackend start(String name, Responder responder) {
         return new RecordingBackend(name, responder);
+    }
+
+    /** Starts a default backend listening on {@code host}, for example {@code ::1}. */
+    static RecordingBackend startOn(String host, String name) {
+        return new RecordingBackend(host, name, null);
     }
 
     int port() {

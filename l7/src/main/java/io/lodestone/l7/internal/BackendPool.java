@@ -5,6 +5,7 @@ import io.lodestone.core.BackendTls;
 import io.lodestone.core.Clock;
 import io.lodestone.core.internal.BackendHandshake;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.internal.Transport;
 import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.ServerMetrics;
 import io.netty.bootstrap.Bootstrap;
@@ -61,7 +62,6 @@ final class BackendPool {
         this.idleTimeoutNanos = listener.frontend().poolIdleTimeout().toNanos();
         this.bootstrap = new Bootstrap()
                 .group(loop)
-                .channel(listener.context().transport().socketChannelClass())
                 // TCP_NODELAY is on by default for Netty's socket channels
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, HttpListener.WATER_MARK)
                 .handler(new ChannelInitializer<Channel>() {
@@ -94,22 +94,39 @@ final class BackendPool {
      * handshake done) when the future completes.
      */
     ChannelFuture connect(ServerRuntime server) {
-        long connectMillis = server.backend().config().connectTimeout().toMillis();
-        Bootstrap b = bootstrap.clone()
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectMillis))
+        Bootstrap b = bootstrapFor(server)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
                         HttpPipeline.initServer(ch, server, BackendPool.this);
                     }
                 });
+        InetSocketAddress address = server.server().address();
         Clock clock = listener.context().clock();
         long start = clock.nanoTime();
-        InetSocketAddress address = server.server().address();
         ChannelFuture f = BackendHandshake.after(b.connect(address), server.backend().config().tls(), address);
         listener.track(f.channel());
         f.addListener((ChannelFutureListener) done -> connectDone(done, server, clock.nanoTime() - start));
         return f;
+    }
+
+    /**
+     * The bootstrap for a connection to the server: its backend's connect timeout, and a socket of the
+     * server's address family, so an IPv4 server gets an IPv4 socket rather than a dual-stack IPv6
+     * one (and its extra setsockopt).
+     */
+    private Bootstrap bootstrapFor(ServerRuntime server) {
+        long connectMillis = server.backend().config().connectTimeout().toMillis();
+        Bootstrap b = bootstrap.clone()
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectMillis));
+        InetSocketAddress address = server.server().address();
+        Transport transport = listener.context().transport();
+        if (address.isUnresolved()) {
+            b.channel(transport.socketChannelClass());
+        } else {
+            b.channelFactory(() -> transport.newSocketChannel(address.getAddress()));
+        }
+        return b;
     }
 
     /** Counts a new server connection and its connect time, or the kind of connect error. */
@@ -226,12 +243,10 @@ final class BackendPool {
     }
 
     private Http2ServerConnection connectHttp2(ServerRuntime server, List<Http2ServerConnection> list) {
-        long connectMillis = server.backend().config().connectTimeout().toMillis();
-        Bootstrap b = bootstrap.clone()
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectMillis));
+        Bootstrap b = bootstrapFor(server);
+        InetSocketAddress address = server.server().address();
         Clock clock = listener.context().clock();
         long start = clock.nanoTime();
-        InetSocketAddress address = server.server().address();
         ChannelFuture tcp = b.connect(address);
         Channel ch = tcp.channel();
         Http2ServerConnection c = new Http2ServerConnection(ch, server, this);
@@ -253,7 +268,7 @@ final class BackendPool {
                 return;
             }
             HttpPipeline.initServerHttp2(ch, c);
-            c.expectSettingsWithin(TimeUnit.MILLISECONDS.toNanos(connectMillis));
+            c.expectSettingsWithin(server.backend().config().connectTimeout().toNanos());
         });
         return c;
     }

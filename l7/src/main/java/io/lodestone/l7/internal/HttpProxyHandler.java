@@ -31,6 +31,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -50,6 +51,7 @@ import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -369,8 +371,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (log.isDebugEnabled()) {
-            log.debug("{}: client connection {} failed", frontend.name(), client, cause);
+        if (cause instanceof IOException || cause instanceof DecoderException) {
+            // the client's network or its bytes: routine, and the client's to fix
+            if (log.isDebugEnabled()) {
+                log.debug("{}: client connection {} failed", frontend.name(), client, cause);
+            }
+        } else {
+            // anything else is a fault in the proxy or in application code it runs: never silent
+            log.warn("{}: client connection {} closed after an unexpected error", frontend.name(), client, cause);
         }
         closeNow();
     }
