@@ -1,9 +1,13 @@
 package io.lodestone.core.internal;
 
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoEventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannelRecvByteBufAllocator;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
@@ -17,6 +21,7 @@ import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.Inet6Address;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.channels.spi.SelectorProvider;
 
 /**
@@ -32,6 +37,9 @@ public enum Transport {
     EPOLL(EpollServerSocketChannel.class, EpollSocketChannel.class),
     /** The JDK's NIO selector. */
     NIO(NioServerSocketChannel.class, NioSocketChannel.class);
+
+    /** The most connections a listener accepts each time it is ready (HAProxy's default {@code maxaccept}). */
+    public static final int ACCEPTS_PER_READ = 64;
 
     private final Class<? extends ServerSocketChannel> serverChannelClass;
     private final Class<? extends SocketChannel> socketChannelClass;
@@ -81,6 +89,34 @@ public enum Transport {
     public ServerSocketChannel newServerSocketChannel(InetAddress bind) {
         SocketProtocolFamily family = bind instanceof Inet6Address ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET;
         return this == EPOLL ? new EpollServerSocketChannel(family) : new NioServerSocketChannel(SelectorProvider.provider(), family);
+    }
+
+    /**
+     * Binds {@code bootstrap}, which must have no channel class or factory yet, to {@code address}
+     * with a listening socket of the address's family: an IPv4 address gets an IPv4 socket rather
+     * than a dual-stack IPv6 one, whose accepted connections would each be IPv6 sockets. A host name
+     * is resolved first; one that does not resolve fails with a message naming {@code field}.
+     *
+     * <p>The listener accepts until the kernel's queue is empty, at most {@link #ACCEPTS_PER_READ}
+     * connections each time it is ready. Netty 4.2's epoll listener stops after one: it goes on
+     * only when a read returned as many bytes as it asked for, and an accept returns a descriptor
+     * number instead. Under load each turn of the event loop, which may take milliseconds with
+     * hundreds of busy connections, then took in a single new connection, so 256 clients arriving
+     * at once waited up to half a second to be accepted.
+     */
+    public Channel bind(ServerBootstrap bootstrap, InetSocketAddress address, String field) {
+        InetSocketAddress resolved = address.isUnresolved()
+                ? new InetSocketAddress(address.getHostString(), address.getPort()) : address;
+        if (resolved.isUnresolved()) {
+            throw new IllegalArgumentException(field + ": " + address.getHostString() + ":" + address.getPort()
+                    + " (cannot resolve the host)");
+        }
+        InetAddress host = resolved.getAddress();
+        ServerChannelRecvByteBufAllocator accepts = new ServerChannelRecvByteBufAllocator();
+        accepts.respectMaybeMoreData(false).maxMessagesPerRead(ACCEPTS_PER_READ);
+        return bootstrap.clone().channelFactory(() -> newServerSocketChannel(host))
+                .option(ChannelOption.RCVBUF_ALLOCATOR, accepts)
+                .bind(resolved).syncUninterruptibly().channel();
     }
 
     /** Creates an event loop group of this transport; 0 threads means Netty's default. */

@@ -41,7 +41,6 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -143,15 +142,7 @@ public final class TcpListener implements Listener {
                     }
                 });
         for (InetSocketAddress address : frontend.bindAddresses()) {
-            InetSocketAddress resolved = address.isUnresolved()
-                    ? new InetSocketAddress(address.getHostString(), address.getPort()) : address;
-            if (resolved.isUnresolved()) {
-                throw new IllegalArgumentException("frontend " + frontend.name() + " bind: "
-                        + address.getHostString() + ":" + address.getPort() + " (cannot resolve the host)");
-            }
-            InetAddress host = resolved.getAddress();
-            ServerBootstrap forFamily = bootstrap.clone().channelFactory(() -> context.transport().newServerSocketChannel(host));
-            serverChannels.add(forFamily.bind(resolved).syncUninterruptibly().channel());
+            serverChannels.add(context.transport().bind(bootstrap, address, "frontend " + frontend.name() + " bind"));
         }
     }
 

@@ -63,7 +63,6 @@ public final class AdminListener implements Listener {
     private void bind(InetSocketAddress address) {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(context.acceptGroup(), context.ioGroup())
-                .channel(context.transport().serverChannelClass())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<Channel>() {
@@ -79,7 +78,7 @@ public final class AdminListener implements Listener {
                                 .addLast(PipelineNames.ADMIN, new AdminHandler(AdminListener.this));
                     }
                 });
-        serverChannel = bootstrap.bind(address).syncUninterruptibly().channel();
+        serverChannel = context.transport().bind(bootstrap, address, "admin " + name + " bind");
     }
 
     EngineContext context() {

@@ -125,7 +125,6 @@ public final class HttpListener implements Listener {
         EngineContext context = state.context;
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(context.acceptGroup(), context.ioGroup())
-                .channel(context.transport().serverChannelClass())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -138,7 +137,7 @@ public final class HttpListener implements Listener {
                     }
                 });
         for (InetSocketAddress address : state.frontend.bindAddresses()) {
-            serverChannels.add(bootstrap.bind(address).syncUninterruptibly().channel());
+            serverChannels.add(context.transport().bind(bootstrap, address, "frontend " + state.frontend.name() + " bind"));
         }
     }
 

@@ -1,0 +1,100 @@
+package io.lodestone.core.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * {@link Transport#bind}: a listener of the address's family that takes in every queued connection
+ * when it is ready (up to {@link Transport#ACCEPTS_PER_READ}), not one per turn of its event loop.
+ */
+class TransportBindTest {
+
+    private static final int CLIENTS = 20;
+
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void connectionsQueuedWhileTheLoopWasBusyAreAcceptedInOneGo(Transport transport) throws Exception {
+        assumeTrue(transport != Transport.EPOLL || Epoll.isAvailable(), "native epoll does not load on this platform");
+        EventLoopGroup group = transport.newGroup(1, "bind-test");
+        List<Integer> acceptedPerReady = new CopyOnWriteArrayList<>();
+        CountDownLatch allAccepted = new CountDownLatch(CLIENTS);
+        CountDownLatch firstReadyDone = new CountDownLatch(1);
+        List<Socket> clients = new ArrayList<>();
+        try {
+            ServerBootstrap bootstrap = new ServerBootstrap()
+                    .group(group)
+                    .handler(new ChannelInboundHandlerAdapter() {
+                        private int accepted;
+
+                        @Override
+                        public void channelRead(ChannelHandlerContext ctx, Object child) {
+                            accepted++;
+                            ctx.fireChannelRead(child);
+                        }
+
+                        @Override
+                        public void channelReadComplete(ChannelHandlerContext ctx) {
+                            acceptedPerReady.add(accepted);
+                            accepted = 0;
+                            firstReadyDone.countDown();
+                            ctx.fireChannelReadComplete();
+                        }
+                    })
+                    .childHandler(new ChannelInitializer<>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            allAccepted.countDown();
+                        }
+                    });
+            Channel server = transport.bind(bootstrap, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "test bind");
+            assertThat(((InetSocketAddress) server.localAddress()).getAddress()).isInstanceOf(Inet4Address.class);
+            int port = ((InetSocketAddress) server.localAddress()).getPort();
+
+            // keep the loop busy while every client connects: the kernel queues the connections
+            CountDownLatch release = new CountDownLatch(1);
+            CountDownLatch busy = new CountDownLatch(1);
+            server.eventLoop().execute(() -> {
+                busy.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+            for (int i = 0; i < CLIENTS; i++) {
+                clients.add(new Socket(InetAddress.getLoopbackAddress(), port));
+            }
+            release.countDown();
+
+            assertThat(allAccepted.await(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(firstReadyDone.await(5, TimeUnit.SECONDS)).isTrue();
+            assertThat(acceptedPerReady).first().isEqualTo(CLIENTS);
+            server.close().sync();
+        } finally {
+            for (Socket s : clients) {
+                s.close();
+            }
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+}
