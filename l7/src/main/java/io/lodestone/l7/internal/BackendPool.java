@@ -5,7 +5,6 @@ import io.lodestone.core.BackendTls;
 import io.lodestone.core.Clock;
 import io.lodestone.core.internal.BackendHandshake;
 import io.lodestone.core.internal.ServerRuntime;
-import io.lodestone.core.internal.Transport;
 import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.ServerMetrics;
 import io.netty.bootstrap.Bootstrap;
@@ -14,8 +13,11 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
+import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.Future;
@@ -60,6 +62,7 @@ final class BackendPool {
         this.listener = listener;
         this.maxIdle = listener.frontend().maxIdlePerServer();
         this.idleTimeoutNanos = listener.frontend().poolIdleTimeout().toNanos();
+        // for servers given by host name (see open)
         this.bootstrap = new Bootstrap()
                 .group(loop)
                 // TCP_NODELAY is on by default for Netty's socket channels
@@ -67,7 +70,7 @@ final class BackendPool {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        // the handlers are added by connect() once the server is known
+                        // an HTTP/2 connection's handlers are added once it is up
                     }
                 });
     }
@@ -94,39 +97,55 @@ final class BackendPool {
      * handshake done) when the future completes.
      */
     ChannelFuture connect(ServerRuntime server) {
-        Bootstrap b = bootstrapFor(server)
-                .handler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        HttpPipeline.initServer(ch, server, BackendPool.this);
-                    }
-                });
-        InetSocketAddress address = server.server().address();
         Clock clock = listener.context().clock();
         long start = clock.nanoTime();
-        ChannelFuture f = BackendHandshake.after(b.connect(address), server.backend().config().tls(), address);
+        ChannelFuture f = BackendHandshake.after(open(server, true), server.backend().config().tls(), server.server().address());
         listener.track(f.channel());
         f.addListener((ChannelFutureListener) done -> connectDone(done, server, clock.nanoTime() - start));
         return f;
     }
 
     /**
-     * The bootstrap for a connection to the server: its backend's connect timeout, and a socket of the
-     * server's address family, so an IPv4 server gets an IPv4 socket rather than a dual-stack IPv6
-     * one (and its extra setsockopt).
+     * Opens a TCP connection to the server on this loop with its backend's connect timeout; with
+     * {@code http1} the HTTP/1.1 pipeline is set up before the connect is issued. A server given by
+     * IP address gets a socket of its address family at once (an IPv4 server no dual-stack IPv6
+     * socket), registered and connected without a bootstrap or an initializer: connections are
+     * opened in bursts when traffic returns to an emptied pool, usually before the JIT has compiled
+     * this path, so the less it runs the better. A host name is resolved by the bootstrap.
      */
-    private Bootstrap bootstrapFor(ServerRuntime server) {
-        long connectMillis = server.backend().config().connectTimeout().toMillis();
-        Bootstrap b = bootstrap.clone()
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, connectMillis));
+    private ChannelFuture open(ServerRuntime server, boolean http1) {
         InetSocketAddress address = server.server().address();
-        Transport transport = listener.context().transport();
+        int connectMillis = (int) Math.min(Integer.MAX_VALUE, server.backend().config().connectTimeout().toMillis());
         if (address.isUnresolved()) {
-            b.channel(transport.socketChannelClass());
-        } else {
-            b.channelFactory(() -> transport.newSocketChannel(address.getAddress()));
+            Bootstrap b = bootstrap.clone()
+                    .channel(listener.context().transport().socketChannelClass())
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis);
+            if (http1) {
+                b.handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        HttpPipeline.initServer(ch, server, BackendPool.this);
+                    }
+                });
+            }
+            return b.connect(address);
         }
-        return b;
+        // TCP_NODELAY is on by default for Netty's socket channels
+        SocketChannel ch = listener.context().transport().newSocketChannel(address.getAddress());
+        ch.config().setWriteBufferWaterMark(HttpListener.WATER_MARK);
+        ch.config().setConnectTimeoutMillis(connectMillis);
+        ChannelPromise connected = new DefaultChannelPromise(ch, loop);
+        loop.register(ch).addListener((ChannelFutureListener) registered -> {
+            if (!registered.isSuccess()) {
+                connected.tryFailure(registered.cause());
+                return;
+            }
+            if (http1) {
+                HttpPipeline.initServer(ch, server, this);
+            }
+            ch.connect(address, connected);
+        });
+        return connected;
     }
 
     /** Counts a new server connection and its connect time, or the kind of connect error. */
@@ -243,11 +262,10 @@ final class BackendPool {
     }
 
     private Http2ServerConnection connectHttp2(ServerRuntime server, List<Http2ServerConnection> list) {
-        Bootstrap b = bootstrapFor(server);
         InetSocketAddress address = server.server().address();
         Clock clock = listener.context().clock();
         long start = clock.nanoTime();
-        ChannelFuture tcp = b.connect(address);
+        ChannelFuture tcp = open(server, false);
         Channel ch = tcp.channel();
         Http2ServerConnection c = new Http2ServerConnection(ch, server, this);
         list.add(c);

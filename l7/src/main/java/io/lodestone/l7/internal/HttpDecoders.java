@@ -76,6 +76,10 @@ final class HttpDecoders {
         }
     };
 
+    /** Headers checked with {@link #NAMES} and {@link #VALUES}: one factory for every decoder. */
+    private static final DefaultHttpHeadersFactory HEADERS =
+            DefaultHttpHeadersFactory.headersFactory().withNameValidator(NAMES).withValueValidator(VALUES);
+
     /**
      * A copy of {@code config} with Netty's own checks all switched on explicitly, so that no system
      * property can relax them: strict CRLF, header name and value validation, no duplicate
@@ -87,7 +91,7 @@ final class HttpDecoders {
      */
     static HttpDecoderConfig strict(HttpDecoderConfig config) {
         return config.clone()
-                .setHeadersFactory(DefaultHttpHeadersFactory.headersFactory().withNameValidator(NAMES).withValueValidator(VALUES))
+                .setHeadersFactory(HEADERS)
                 .setTrailersFactory(DefaultHttpHeadersFactory.trailersFactory())
                 .setAllowDuplicateContentLengths(false)
                 .setStrictLineParsing(true)

@@ -40,6 +40,12 @@ final class HttpPipeline {
     /** Servers may send larger heads than clients are allowed to. */
     private static final int SERVER_MAX_HEADER_SIZE = 64 * 1024;
     private static final int SERVER_MAX_HEADER_COUNT = 1024;
+    /** The response decoders' limits; each decoder copies what it needs, so one serves them all. */
+    private static final HttpDecoderConfig SERVER_DECODER = new HttpDecoderConfig()
+            .setMaxHeaderSize(SERVER_MAX_HEADER_SIZE)
+            .setMaxChunkSize(MAX_CHUNK_SIZE)
+            .setAllowDuplicateContentLengths(false)
+            .setAllowPartialChunks(true);
     /** An HTTP/2 client connection writes at the latest after this many gathered flushes. */
     private static final int FLUSHES_PER_WRITE = 256;
 
@@ -216,12 +222,7 @@ final class HttpPipeline {
 
     /** Sets up a new server connection. */
     static void initServer(Channel ch, ServerRuntime server, BackendPool pool) {
-        HttpDecoderConfig config = new HttpDecoderConfig()
-                .setMaxHeaderSize(SERVER_MAX_HEADER_SIZE)
-                .setMaxChunkSize(MAX_CHUNK_SIZE)
-                .setAllowDuplicateContentLengths(false)
-                .setAllowPartialChunks(true);
-        Codecs.ResponseDecoder decoder = new Codecs.ResponseDecoder(config, SERVER_MAX_HEADER_COUNT);
+        Codecs.ResponseDecoder decoder = new Codecs.ResponseDecoder(SERVER_DECODER, SERVER_MAX_HEADER_COUNT);
         ChannelPipeline p = ch.pipeline();
         p.addLast(PipelineNames.HTTP_ENCODER, new Codecs.RequestEncoder());
         p.addLast(PipelineNames.HTTP_DECODER, decoder);

@@ -22,7 +22,7 @@ import java.util.Set;
  * The header section of a message head that {@link HeadScanner} validated, read in place from a copy of
  * its bytes instead of being decoded into one entry object per field. What a proxy does to most
  * messages (look a few fields up, remove the hop-by-hop ones, set or append a few of its own) works on
- * the bytes: a removed field is marked, a field set or added goes into two small arrays of names and
+ * the bytes: a removed field is marked, a field set or added goes into one small array of names and
  * values after the received ones, and {@link #encode} writes the kept fields back out as they came,
  * followed by the added ones. Names and values added are checked with the factory's validators, as
  * Netty's headers check them. Anything else (iteration, {@code names()}, {@code clear()}, dates) first
@@ -58,9 +58,11 @@ final class RawHeaders extends HttpHeaders {
      * that looking up a name of another length skips the scan.
      */
     private final long nameLengths;
-    /** Fields set or added since the head was read, in order, sent after the received ones; {@code null} when none. */
-    private CharSequence[] addedNames;
-    private CharSequence[] addedValues;
+    /**
+     * Fields set or added since the head was read, in order, sent after the received ones: field
+     * {@code i}'s name at {@code 2 * i} and its value at {@code 2 * i + 1}; {@code null} when none.
+     */
+    private CharSequence[] added;
     private int addedCount;
     /** Once not {@code null}, every field, and every operation is delegated to it. */
     private HttpHeaders all;
@@ -143,9 +145,9 @@ final class RawHeaders extends HttpHeaders {
             buf.writeBytes(b, runStart, runEnd - runStart);
         }
         for (int i = 0; i < addedCount; i++) {
-            write(buf, addedNames[i]);
+            write(buf, added[2 * i]);
             buf.writeShort(COLON_SP);
-            write(buf, addedValues[i]);
+            write(buf, added[2 * i + 1]);
             buf.writeShort(CRLF);
         }
     }
@@ -321,15 +323,14 @@ final class RawHeaders extends HttpHeaders {
     private void removeAdded(CharSequence name) {
         int kept = 0;
         for (int i = 0; i < addedCount; i++) {
-            if (!AsciiString.contentEqualsIgnoreCase(addedNames[i], name)) {
-                addedNames[kept] = addedNames[i];
-                addedValues[kept] = addedValues[i];
+            if (!AsciiString.contentEqualsIgnoreCase(added[2 * i], name)) {
+                added[2 * kept] = added[2 * i];
+                added[2 * kept + 1] = added[2 * i + 1];
                 kept++;
             }
         }
-        for (int i = kept; i < addedCount; i++) {
-            addedNames[i] = null;
-            addedValues[i] = null;
+        if (kept < addedCount) {
+            Arrays.fill(added, 2 * kept, 2 * addedCount, null);
         }
         addedCount = kept;
     }
@@ -344,15 +345,14 @@ final class RawHeaders extends HttpHeaders {
             CHECKS.getNameValidator().validateName(name);
             CHECKS.getValueValidator().validate(v);
         }
-        if (addedNames == null) {
-            addedNames = new CharSequence[8];
-            addedValues = new CharSequence[8];
-        } else if (addedCount == addedNames.length) {
-            addedNames = Arrays.copyOf(addedNames, addedCount * 2);
-            addedValues = Arrays.copyOf(addedValues, addedCount * 2);
+        if (added == null) {
+            // room for the forwarding fields and the request id a proxied request gets
+            added = new CharSequence[2 * 6];
+        } else if (2 * addedCount == added.length) {
+            added = Arrays.copyOf(added, 2 * added.length);
         }
-        addedNames[addedCount] = name;
-        addedValues[addedCount] = v;
+        added[2 * addedCount] = name;
+        added[2 * addedCount + 1] = v;
         addedCount++;
     }
 
@@ -388,10 +388,9 @@ final class RawHeaders extends HttpHeaders {
                 }
             }
             for (int i = 0; i < addedCount; i++) {
-                h.add(addedNames[i], addedValues[i]);
+                h.add(added[2 * i], added[2 * i + 1]);
             }
-            addedNames = null;
-            addedValues = null;
+            added = null;
             addedCount = 0;
             all = h;
         }
@@ -449,8 +448,8 @@ final class RawHeaders extends HttpHeaders {
             }
         }
         for (int i = 0; i < addedCount; i++) {
-            if (AsciiString.contentEqualsIgnoreCase(addedNames[i], name)) {
-                return addedValues[i].toString();
+            if (AsciiString.contentEqualsIgnoreCase(added[2 * i], name)) {
+                return added[2 * i + 1].toString();
             }
         }
         return null;
@@ -479,11 +478,11 @@ final class RawHeaders extends HttpHeaders {
             }
         }
         for (int i = 0; i < addedCount; i++) {
-            if (AsciiString.contentEqualsIgnoreCase(addedNames[i], name)) {
+            if (AsciiString.contentEqualsIgnoreCase(added[2 * i], name)) {
                 if (values == null) {
                     values = new ArrayList<>(2);
                 }
-                values.add(addedValues[i].toString());
+                values.add(added[2 * i + 1].toString());
             }
         }
         return values == null ? List.of() : values;
@@ -532,7 +531,7 @@ final class RawHeaders extends HttpHeaders {
             }
         }
         for (int i = 0; i < addedCount; i++) {
-            if (AsciiString.contentEqualsIgnoreCase(addedNames[i], name) && matches(addedValues[i], value, ignoreCase, element)) {
+            if (AsciiString.contentEqualsIgnoreCase(added[2 * i], name) && matches(added[2 * i + 1], value, ignoreCase, element)) {
                 return true;
             }
         }
@@ -730,8 +729,7 @@ final class RawHeaders extends HttpHeaders {
     @Override
     public HttpHeaders clear() {
         all = factory.newHeaders();
-        addedNames = null;
-        addedValues = null;
+        added = null;
         addedCount = 0;
         Arrays.fill(fields, -1);
         live = 0;
