@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.testing.Await;
 import java.io.IOException;
 import java.io.InputStream;
@@ -66,6 +67,29 @@ class HttpFailureTest {
                 assertThat(c.send("GET /y HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isEqualTo(200);
             }
             assertThat(b.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/y");
+        }
+    }
+
+    @Test
+    void aBalancingStrategyThatThrowsGets500AndTheProxyKeepsServing() throws Exception {
+        AtomicInteger picks = new AtomicInteger();
+        BalancingStrategy throwsFirst = () -> (candidates, context) -> {
+            if (picks.incrementAndGet() == 1) {
+                throw new IllegalStateException("application bug");
+            }
+            return 0;
+        };
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()).balance(throwsFirst), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /first HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(500);
+                assertThat(r.header("connection")).isEqualToIgnoringCase("close");
+                assertThat(r.header("x-request-id")).isNotEmpty();
+            }
+            RawHttp.Response next = get(port, "/second");
+            assertThat(next.status()).isEqualTo(200);
+            assertThat(b.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/second");
         }
     }
 

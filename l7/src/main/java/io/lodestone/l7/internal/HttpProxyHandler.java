@@ -377,8 +377,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 log.debug("{}: client connection {} failed", frontend.name(), client, cause);
             }
         } else {
-            // anything else is a fault in the proxy or in application code it runs: never silent
+            // anything else is a fault in the proxy or in application code it runs (an ACL, a
+            // balancing strategy): never silent, and a request in progress gets HAProxy's answer,
+            // 500 with termination cause 'I', or has its response cut if that had begun
             log.warn("{}: client connection {} closed after an unexpected error", frontend.name(), client, cause);
+            if (request != null && !closing) {
+                terminated(TerminationCause.INTERNAL,
+                        !requestComplete ? TerminationPhase.REQUEST : responseStarted ? TerminationPhase.DATA : TerminationPhase.HEADERS);
+                sendError(HttpResponseStatus.INTERNAL_SERVER_ERROR, true);
+                return;
+            }
         }
         closeNow();
     }
