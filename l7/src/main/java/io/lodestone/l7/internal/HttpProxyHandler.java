@@ -360,8 +360,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         closing = true;
         if (request != null) {
             if (cause == TerminationCause.NORMAL) {
-                terminated(TerminationCause.CLIENT_ABORT,
-                        !requestComplete ? TerminationPhase.REQUEST : responseStarted ? TerminationPhase.DATA : TerminationPhase.HEADERS);
+                terminated(TerminationCause.CLIENT_ABORT, exchangePhase());
             }
             abortExchange();
         }
@@ -382,8 +381,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             // 500 with termination cause 'I', or has its response cut if that had begun
             log.warn("{}: client connection {} closed after an unexpected error", frontend.name(), client, cause);
             if (request != null && !closing) {
-                terminated(TerminationCause.INTERNAL,
-                        !requestComplete ? TerminationPhase.REQUEST : responseStarted ? TerminationPhase.DATA : TerminationPhase.HEADERS);
+                terminated(TerminationCause.INTERNAL, exchangePhase());
                 sendError(HttpResponseStatus.INTERNAL_SERVER_ERROR, true);
                 return;
             }
@@ -1318,6 +1316,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         lastServer = null;
         cause = TerminationCause.NORMAL;
         phase = TerminationPhase.NONE;
+    }
+
+    /** Where the current exchange is: reading the request, waiting for the response head, or in its body. */
+    private TerminationPhase exchangePhase() {
+        return !requestComplete ? TerminationPhase.REQUEST : responseStarted ? TerminationPhase.DATA : TerminationPhase.HEADERS;
     }
 
     private void terminated(TerminationCause cause, TerminationPhase phase) {
