@@ -7,7 +7,6 @@ import io.lodestone.core.Proxy;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -110,15 +109,6 @@ final class Sockets {
             return true;
         } finally {
             s.setSoTimeout(old);
-        }
-    }
-
-    /** A loopback port nothing listens on (bound then closed), so connecting to it is refused. */
-    static int closedPort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 

@@ -1,7 +1,6 @@
 package io.lodestone.l4;
 
 import static io.lodestone.l4.Sockets.assertEcho;
-import static io.lodestone.l4.Sockets.closedPort;
 import static io.lodestone.l4.Sockets.connect;
 import static io.lodestone.l4.Sockets.isClosedByPeer;
 import static io.lodestone.l4.Sockets.startProxy;
@@ -11,6 +10,7 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.RefusingPort;
 import io.lodestone.core.testing.TcpEchoServer;
 import java.io.IOException;
 import java.net.Socket;
@@ -24,7 +24,7 @@ class TcpFailoverTest {
     void retriesAnotherServerWhenTheConnectionIsRefused() throws IOException {
         try (TcpEchoServer live = TcpEchoServer.start();
              Proxy proxy = startProxy(Backend.named("b")
-                             .server("dead", "127.0.0.1:" + closedPort())
+                             .server("dead", "127.0.0.1:" + RefusingPort.next())
                              .server("live", live.address())
                              .retries(1),
                      TcpFrontend.bind("127.0.0.1:0").defaultBackend("b"))) {
@@ -67,9 +67,9 @@ class TcpFailoverTest {
     @Test
     void closesTheClientWhenEveryAttemptFails() throws IOException {
         try (Proxy proxy = startProxy(Backend.named("b")
-                        .server("d1", "127.0.0.1:" + closedPort())
-                        .server("d2", "127.0.0.1:" + closedPort())
-                        .server("d3", "127.0.0.1:" + closedPort())
+                        .server("d1", "127.0.0.1:" + RefusingPort.next())
+                        .server("d2", "127.0.0.1:" + RefusingPort.next())
+                        .server("d3", "127.0.0.1:" + RefusingPort.next())
                         .retries(5),
                 TcpFrontend.bind("127.0.0.1:0").defaultBackend("b"));
              Socket c = connect(proxy.port())) {
@@ -88,8 +88,8 @@ class TcpFailoverTest {
     void retriesStopAtTheBackendsRetryCount() throws IOException {
         try (TcpEchoServer live = TcpEchoServer.start();
              Proxy proxy = startProxy(Backend.named("b")
-                             .server("d1", "127.0.0.1:" + closedPort())
-                             .server("d2", "127.0.0.1:" + closedPort())
+                             .server("d1", "127.0.0.1:" + RefusingPort.next())
+                             .server("d2", "127.0.0.1:" + RefusingPort.next())
                              .server("live", live.address(), s -> s.backup())
                              .retries(1),
                      TcpFrontend.bind("127.0.0.1:0").defaultBackend("b"));

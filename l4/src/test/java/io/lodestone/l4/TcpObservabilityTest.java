@@ -1,7 +1,6 @@
 package io.lodestone.l4;
 
 import static io.lodestone.l4.Sockets.assertEcho;
-import static io.lodestone.l4.Sockets.closedPort;
 import static io.lodestone.l4.Sockets.connect;
 import static io.lodestone.l4.Sockets.isClosedByPeer;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -15,6 +14,7 @@ import io.lodestone.core.metrics.MetricsSnapshot;
 import io.lodestone.core.metrics.TrafficSnapshot;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
+import io.lodestone.core.testing.RefusingPort;
 import io.lodestone.core.testing.TcpEchoServer;
 import java.io.IOException;
 import java.net.Socket;
@@ -41,7 +41,7 @@ class TcpObservabilityTest {
         try (TcpEchoServer live = TcpEchoServer.start();
              Proxy proxy = start(lines, Backend.named("b")
                      .balance(BalancingStrategy.roundRobin())
-                     .server("dead", "127.0.0.1:" + closedPort())
+                     .server("dead", "127.0.0.1:" + RefusingPort.next())
                      .server("live", live.address())
                      .retries(1))) {
             for (int i = 0; i < 2; i++) {
@@ -89,7 +89,7 @@ class TcpObservabilityTest {
     @Test
     void logsARefusedSessionWithTheConnectTermination() throws IOException {
         CapturingLogger lines = new CapturingLogger();
-        try (Proxy proxy = start(lines, Backend.named("b").server("dead", "127.0.0.1:" + closedPort()).retries(0));
+        try (Proxy proxy = start(lines, Backend.named("b").server("dead", "127.0.0.1:" + RefusingPort.next()).retries(0));
              Socket c = connect(proxy.port())) {
             assertThat(isClosedByPeer(c)).isTrue();
             String line = lines.await(l -> l.contains(" tcp b/dead "));

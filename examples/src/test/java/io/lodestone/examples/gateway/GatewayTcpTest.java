@@ -2,6 +2,7 @@ package io.lodestone.examples.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lodestone.core.testing.RefusingPort;
 import io.lodestone.examples.Http;
 import io.lodestone.examples.MainRunner;
 import io.lodestone.examples.support.EmbeddedHttpServer;
@@ -60,10 +61,7 @@ class GatewayTcpTest {
 
     @Test
     void failsOverToTheOtherBackendWhenOneRefuses() throws Exception {
-        int closedPort;
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            closedPort = s.getLocalPort();
-        }
+        int closedPort = RefusingPort.next();
         try (MainRunner r = MainRunner.start("gateway", "--listen", "127.0.0.1:0",
                 "--backend", "127.0.0.1:" + closedPort, "--backend", one.hostPort(), "--retries", "1", "--balance", "leastconn")) {
             int port = r.awaitPort("listening on ");

@@ -8,6 +8,7 @@ import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.health.HealthCheckTarget;
 import io.lodestone.core.health.HealthChecker;
 import io.lodestone.core.internal.Transport;
+import io.lodestone.core.testing.RefusingPort;
 import io.netty.channel.EventLoopGroup;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -97,12 +98,6 @@ class CheckersOverSocketsTest {
         return checker.check(target).toCompletableFuture().get(5, TimeUnit.SECONDS);
     }
 
-    private static int closedPort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
     @Test
     void tcpCheckPassesWhenTheServerListens() throws Exception {
         int port = serve(head -> "");
@@ -113,7 +108,7 @@ class CheckersOverSocketsTest {
 
     @Test
     void tcpCheckFailsOnAClosedPort() throws Exception {
-        HealthCheckResult r = probe(HealthCheck.tcp().build(), closedPort(), Duration.ofSeconds(2));
+        HealthCheckResult r = probe(HealthCheck.tcp().build(), RefusingPort.next(), Duration.ofSeconds(2));
         assertThat(r.isHealthy()).isFalse();
         assertThat(r.detail()).startsWith("connect failed");
     }
@@ -200,7 +195,7 @@ class CheckersOverSocketsTest {
 
     @Test
     void httpCheckFailsOnAClosedPort() throws Exception {
-        HealthCheckResult r = probe(HealthCheck.http("/status").build(), closedPort(), Duration.ofSeconds(2));
+        HealthCheckResult r = probe(HealthCheck.http("/status").build(), RefusingPort.next(), Duration.ofSeconds(2));
         assertThat(r.isHealthy()).isFalse();
         assertThat(r.detail()).startsWith("connect failed");
     }
