@@ -7,11 +7,10 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.RefusingPort;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -39,12 +38,6 @@ class HttpFailureTest {
         proxy = Proxy.builder().backend(backend).frontend(f).build();
         proxy.start();
         return proxy.port();
-    }
-
-    private static String deadAddress() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return "127.0.0.1:" + s.getLocalPort();
-        }
     }
 
     private static RawHttp.Response get(int port, String path) throws IOException {
@@ -95,14 +88,14 @@ class HttpFailureTest {
 
     @Test
     void connectionRefusedIs502() throws Exception {
-        int port = start(Backend.named("app").server("dead", deadAddress()).retries(0), f -> { });
+        int port = start(Backend.named("app").server("dead", "127.0.0.1:" + RefusingPort.next()).retries(0), f -> { });
         assertThat(get(port, "/").status()).isEqualTo(502);
     }
 
     @Test
     void connectionRefusedIsRetriedOnAnotherServer() throws Exception {
         try (RecordingBackend live = RecordingBackend.start("live")) {
-            int port = start(Backend.named("app").server("dead", deadAddress()).server("live", live.address()).retries(1), f -> { });
+            int port = start(Backend.named("app").server("dead", "127.0.0.1:" + RefusingPort.next()).server("live", live.address()).retries(1), f -> { });
             for (int i = 0; i < 4; i++) {
                 RawHttp.Response r = get(port, "/r" + i);
                 assertThat(r.status()).isEqualTo(200);
@@ -115,7 +108,7 @@ class HttpFailureTest {
     @Test
     void anExhaustedRetryBudgetStopsRetries() throws Exception {
         try (RecordingBackend live = RecordingBackend.start("live")) {
-            int port = start(Backend.named("app").server("dead", deadAddress()).server("live", live.address()).retries(1),
+            int port = start(Backend.named("app").server("dead", "127.0.0.1:" + RefusingPort.next()).server("live", live.address()).retries(1),
                     f -> f.retryBudget(0.0, 0));
             int ok = 0;
             int badGateway = 0;

@@ -12,10 +12,9 @@ import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
+import io.lodestone.core.testing.RefusingPort;
 import io.lodestone.core.trace.Tracing;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -57,7 +56,7 @@ class HttpObservabilityTest {
                 .backend(Backend.named("broken").server("closing", closing.address()).retries(0))
                 .backend(Backend.named("slow").server("silent", silent.address()).retries(0)
                         .serverTimeout(Duration.ofMillis(200)))
-                .backend(Backend.named("dead").server("refusing", deadAddress()).retries(0))
+                .backend(Backend.named("dead").server("refusing", "127.0.0.1:" + RefusingPort.next()).retries(0))
                 .backend(Backend.named("empty").server("off", ok.address()))
                 .backend(Backend.named("traced").server("t1", ok.address()))
                 .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app")
@@ -89,12 +88,6 @@ class HttpObservabilityTest {
         ok.close();
         closing.close();
         silent.close();
-    }
-
-    private static String deadAddress() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return "127.0.0.1:" + s.getLocalPort();
-        }
     }
 
     private static HttpResponse<String> get(String frontend, String path, String traceparent) {
