@@ -24,7 +24,7 @@ class TcpFailoverTest {
     void retriesAnotherServerWhenTheConnectionIsRefused() throws IOException {
         try (TcpEchoServer live = TcpEchoServer.start();
              Proxy proxy = startProxy(Backend.named("b")
-                             .server("dead", "127.0.0.1:" + RefusingPort.next())
+                             .server("dead", RefusingPort.address())
                              .server("live", live.address())
                              .retries(1),
                      TcpFrontend.bind("127.0.0.1:0").defaultBackend("b"))) {
@@ -67,9 +67,9 @@ class TcpFailoverTest {
     @Test
     void closesTheClientWhenEveryAttemptFails() throws IOException {
         try (Proxy proxy = startProxy(Backend.named("b")
-                        .server("d1", "127.0.0.1:" + RefusingPort.next())
-                        .server("d2", "127.0.0.1:" + RefusingPort.next())
-                        .server("d3", "127.0.0.1:" + RefusingPort.next())
+                        .server("d1", RefusingPort.address())
+                        .server("d2", RefusingPort.address())
+                        .server("d3", RefusingPort.address())
                         .retries(5),
                 TcpFrontend.bind("127.0.0.1:0").defaultBackend("b"));
              Socket c = connect(proxy.port())) {
@@ -88,8 +88,8 @@ class TcpFailoverTest {
     void retriesStopAtTheBackendsRetryCount() throws IOException {
         try (TcpEchoServer live = TcpEchoServer.start();
              Proxy proxy = startProxy(Backend.named("b")
-                             .server("d1", "127.0.0.1:" + RefusingPort.next())
-                             .server("d2", "127.0.0.1:" + RefusingPort.next())
+                             .server("d1", RefusingPort.address())
+                             .server("d2", RefusingPort.address())
                              .server("live", live.address(), s -> s.backup())
                              .retries(1),
                      TcpFrontend.bind("127.0.0.1:0").defaultBackend("b"));

@@ -41,7 +41,7 @@ class TcpObservabilityTest {
         try (TcpEchoServer live = TcpEchoServer.start();
              Proxy proxy = start(lines, Backend.named("b")
                      .balance(BalancingStrategy.roundRobin())
-                     .server("dead", "127.0.0.1:" + RefusingPort.next())
+                     .server("dead", RefusingPort.address())
                      .server("live", live.address())
                      .retries(1))) {
             for (int i = 0; i < 2; i++) {
@@ -89,7 +89,7 @@ class TcpObservabilityTest {
     @Test
     void logsARefusedSessionWithTheConnectTermination() throws IOException {
         CapturingLogger lines = new CapturingLogger();
-        try (Proxy proxy = start(lines, Backend.named("b").server("dead", "127.0.0.1:" + RefusingPort.next()).retries(0));
+        try (Proxy proxy = start(lines, Backend.named("b").server("dead", RefusingPort.address()).retries(0));
              Socket c = connect(proxy.port())) {
             assertThat(isClosedByPeer(c)).isTrue();
             String line = lines.await(l -> l.contains(" tcp b/dead "));

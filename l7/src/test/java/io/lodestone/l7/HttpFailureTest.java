@@ -88,14 +88,14 @@ class HttpFailureTest {
 
     @Test
     void connectionRefusedIs502() throws Exception {
-        int port = start(Backend.named("app").server("dead", "127.0.0.1:" + RefusingPort.next()).retries(0), f -> { });
+        int port = start(Backend.named("app").server("dead", RefusingPort.address()).retries(0), f -> { });
         assertThat(get(port, "/").status()).isEqualTo(502);
     }
 
     @Test
     void connectionRefusedIsRetriedOnAnotherServer() throws Exception {
         try (RecordingBackend live = RecordingBackend.start("live")) {
-            int port = start(Backend.named("app").server("dead", "127.0.0.1:" + RefusingPort.next()).server("live", live.address()).retries(1), f -> { });
+            int port = start(Backend.named("app").server("dead", RefusingPort.address()).server("live", live.address()).retries(1), f -> { });
             for (int i = 0; i < 4; i++) {
                 RawHttp.Response r = get(port, "/r" + i);
                 assertThat(r.status()).isEqualTo(200);
@@ -108,7 +108,7 @@ class HttpFailureTest {
     @Test
     void anExhaustedRetryBudgetStopsRetries() throws Exception {
         try (RecordingBackend live = RecordingBackend.start("live")) {
-            int port = start(Backend.named("app").server("dead", "127.0.0.1:" + RefusingPort.next()).server("live", live.address()).retries(1),
+            int port = start(Backend.named("app").server("dead", RefusingPort.address()).server("live", live.address()).retries(1),
                     f -> f.retryBudget(0.0, 0));
             int ok = 0;
             int badGateway = 0;

@@ -56,7 +56,7 @@ class HttpObservabilityTest {
                 .backend(Backend.named("broken").server("closing", closing.address()).retries(0))
                 .backend(Backend.named("slow").server("silent", silent.address()).retries(0)
                         .serverTimeout(Duration.ofMillis(200)))
-                .backend(Backend.named("dead").server("refusing", "127.0.0.1:" + RefusingPort.next()).retries(0))
+                .backend(Backend.named("dead").server("refusing", RefusingPort.address()).retries(0))
                 .backend(Backend.named("empty").server("off", ok.address()))
                 .backend(Backend.named("traced").server("t1", ok.address()))
                 .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app")

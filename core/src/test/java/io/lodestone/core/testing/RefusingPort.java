@@ -2,6 +2,7 @@ package io.lodestone.core.testing;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -26,12 +27,24 @@ public final class RefusingPort {
     }
 
     /** A new port on the loopback address that refuses connections. */
-    public static synchronized int next() {
+    public static int next() {
+        return hold().getLocalPort();
+    }
+
+    /** {@code host:port} of a new refusing port, as a server's address is written. */
+    public static String address() {
+        Socket socket = hold();
+        InetAddress host = socket.getLocalAddress();
+        String literal = host.getHostAddress();
+        return (host instanceof Inet6Address ? "[" + literal + "]" : literal) + ":" + socket.getLocalPort();
+    }
+
+    private static synchronized Socket hold() {
         try {
             Socket socket = new Socket();
             socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
             HELD.add(socket);
-            return socket.getLocalPort();
+            return socket;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

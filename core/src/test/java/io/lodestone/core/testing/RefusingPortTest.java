@@ -25,6 +25,15 @@ class RefusingPortTest {
     }
 
     @Test
+    void addressIsTheLoopbackHostAndAHeldPort() throws Exception {
+        String address = RefusingPort.address();
+        int port = Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
+        assertThat(address).startsWith(InetAddress.getLoopbackAddress().getHostAddress().contains(":") ? "[" : "127.");
+        assertThatThrownBy(() -> new ServerSocket(port, 1, InetAddress.getLoopbackAddress()).close())
+                .isInstanceOf(BindException.class);
+    }
+
+    @Test
     void givesADifferentPortEachTime() {
         assertThat(RefusingPort.next()).isNotEqualTo(RefusingPort.next());
     }

@@ -61,9 +61,8 @@ class GatewayTcpTest {
 
     @Test
     void failsOverToTheOtherBackendWhenOneRefuses() throws Exception {
-        int closedPort = RefusingPort.next();
         try (MainRunner r = MainRunner.start("gateway", "--listen", "127.0.0.1:0",
-                "--backend", "127.0.0.1:" + closedPort, "--backend", one.hostPort(), "--retries", "1", "--balance", "leastconn")) {
+                "--backend", RefusingPort.address(), "--backend", one.hostPort(), "--retries", "1", "--balance", "leastconn")) {
             int port = r.awaitPort("listening on ");
             for (int i = 0; i < 3; i++) {
                 HttpResponse<String> response = Http.get("http://127.0.0.1:" + port + "/");
