@@ -2,7 +2,12 @@ package io.lodestone.core.internal;
 
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.DefaultChannelPromise;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoEventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
@@ -15,14 +20,15 @@ import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.channels.spi.SelectorProvider;
+import java.util.function.Consumer;
 
 /**
  * The channel transport: native epoll where it loads (Linux x86_64 and aarch64), else the JDK's NIO.
@@ -83,6 +89,27 @@ public enum Transport {
     public SocketChannel newSocketChannel(InetAddress target) {
         SocketProtocolFamily family = target instanceof Inet6Address ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET;
         return this == EPOLL ? new EpollSocketChannel(family) : new NioSocketChannel(SelectorProvider.provider(), family);
+    }
+
+    /**
+     * Registers {@code ch}, made by {@link #newSocketChannel}, with {@code loop} and connects it to
+     * {@code address}; {@code beforeConnect}, when not {@code null}, runs once the channel is
+     * registered and before the connect is issued (to build its pipeline). The future completes
+     * when the connection is up; on failure the caller closes the channel.
+     */
+    public ChannelFuture connect(EventLoop loop, SocketChannel ch, InetSocketAddress address, Consumer<Channel> beforeConnect) {
+        ChannelPromise connected = new DefaultChannelPromise(ch, loop);
+        loop.register(ch).addListener((ChannelFutureListener) registered -> {
+            if (!registered.isSuccess()) {
+                connected.tryFailure(registered.cause());
+                return;
+            }
+            if (beforeConnect != null) {
+                beforeConnect.accept(ch);
+            }
+            ch.connect(address, connected);
+        });
+        return connected;
     }
 
     /** Creates an unregistered listening channel with the address family of {@code bind}. */

@@ -24,14 +24,11 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelPromise;
-import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.WriteBufferWaterMark;
@@ -280,15 +277,7 @@ public final class TcpListener implements Listener {
         config.setWriteBufferWaterMark(WATER_MARK);
         config.setAllocator(ALLOCATOR);
         config.setConnectTimeoutMillis(connectTimeoutMillis);
-        ChannelPromise connected = new DefaultChannelPromise(ch, loop);
-        loop.register(ch).addListener((ChannelFutureListener) registered -> {
-            if (registered.isSuccess()) {
-                ch.connect(address, connected);
-            } else {
-                connected.tryFailure(registered.cause());
-            }
-        });
-        return connected;
+        return context.transport().connect(loop, ch, address, null);
     }
 
     /** Adds a connected server-side channel to the channels {@link #closeAll()} closes. */

@@ -13,8 +13,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelPromise;
-import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
@@ -134,18 +132,8 @@ final class BackendPool {
         SocketChannel ch = listener.context().transport().newSocketChannel(address.getAddress());
         ch.config().setWriteBufferWaterMark(HttpListener.WATER_MARK);
         ch.config().setConnectTimeoutMillis(connectMillis);
-        ChannelPromise connected = new DefaultChannelPromise(ch, loop);
-        loop.register(ch).addListener((ChannelFutureListener) registered -> {
-            if (!registered.isSuccess()) {
-                connected.tryFailure(registered.cause());
-                return;
-            }
-            if (http1) {
-                HttpPipeline.initServer(ch, server, this);
-            }
-            ch.connect(address, connected);
-        });
-        return connected;
+        return listener.context().transport().connect(loop, ch, address,
+                http1 ? c -> HttpPipeline.initServer(c, server, this) : null);
     }
 
     /** Counts a new server connection and its connect time, or the kind of connect error. */
