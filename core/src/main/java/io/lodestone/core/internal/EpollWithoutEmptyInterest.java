@@ -24,23 +24,24 @@ import java.util.Arrays;
  * edge-triggered, it reports a hang-up at most once, and the channel does not act on a bare hang-up;
  * an error such as a reset is reported, and the channel's next read or write finds it and closes.
  *
- * <p>It also saves a system call per accepted connection. Netty adds an accepted socket to the epoll
- * set with only {@code EPOLLRDHUP} when it registers it, and asks for {@code EPOLLIN} a moment later,
- * in the same call, when the channel becomes active and starts reading: an {@code epoll_ctl ADD} then
- * a {@code MOD}. Here that first interest set is held back; the channel's next change (normally the
- * read interest) is then the {@code ADD}. A set still held when the event loop is about to wait (a
- * channel that does not read at once) is added then, so no event is waited for without it; the kernel
- * reports readiness that predates the {@code ADD}, so nothing that arrived meanwhile is missed.
+ * <p>It also saves system calls on new connections. Netty gives a socket's interest set to the
+ * epoll set as soon as it registers the channel, and again at each change: an accepted socket is
+ * added with only {@code EPOLLRDHUP}, then changed to read a moment later, in the same call; a
+ * socket connecting to a server is added to wait until it is writable, then changed three times
+ * when the connect completes, once to the set it already has. Here a new socket is added only when
+ * the event loop is about to wait, with the set it has by then, and a set equal to the one the epoll
+ * set already has is not given again: an accepted socket costs one {@code epoll_ctl} instead of two,
+ * a connected one three instead of four. Nothing is missed by waiting: the loop takes no events until
+ * it waits, and the kernel reports readiness that predates the {@code ADD}. (Netty's epoll channels
+ * are level-triggered, so giving the same set again changes nothing.)
  */
 final class EpollWithoutEmptyInterest implements IoHandler {
 
     private static final EpollIoOps IDLE = EpollIoOps.EPOLLERR.with(EpollIoOps.EPOLLET);
-    /** The interest set Netty registers an accepted socket with, before it asks to read. */
-    private static final int ACCEPTED = EpollIoOps.EPOLLRDHUP.value();
 
     private final IoHandler epoll;
     private final ThreadAwareExecutor executor;
-    /** Registrations whose first interest set is held back; touched by the event loop's thread only. */
+    /** Registrations not yet added to the epoll set; touched by the event loop's thread only. */
     private Registration[] held = new Registration[16];
     private int heldCount;
 
@@ -90,7 +91,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
         held[heldCount++] = r;
     }
 
-    /** Adds the sockets whose first interest set is still held back, before the loop waits for events. */
+    /** Adds the sockets whose interest set is still held back, before the loop waits for events. */
     private void submitHeld() {
         for (int i = 0; i < heldCount; i++) {
             Registration r = held[i];
@@ -123,8 +124,10 @@ final class EpollWithoutEmptyInterest implements IoHandler {
     private static final class Registration implements IoRegistration {
         private final IoRegistration epoll;
         private final EpollWithoutEmptyInterest handler;
-        /** The first interest set, while it is held back; {@code null} otherwise. */
-        private IoOps held;
+        /** The interest set to add the socket with, while it is held back; {@code null} otherwise. */
+        private EpollIoOps held;
+        /** The interest set last given to the epoll set. */
+        private EpollIoOps current;
         private boolean submitted;
 
         Registration(IoRegistration epoll, EpollWithoutEmptyInterest handler) {
@@ -135,24 +138,37 @@ final class EpollWithoutEmptyInterest implements IoHandler {
         @Override
         public long submit(IoOps ops) {
             EpollIoOps e = ops instanceof EpollIoOps o ? o : null;
+            if (e != null && e.value() == 0) {
+                e = IDLE;
+                ops = IDLE;
+            }
             if (!submitted) {
                 submitted = true;
-                if (e != null && e.value() == ACCEPTED && handler.executor.isExecutorThread(Thread.currentThread())) {
-                    held = ops;
+                if (e != null && handler.executor.isExecutorThread(Thread.currentThread())) {
+                    held = e;
                     handler.hold(this);
                     return e.value();
                 }
+            } else if (held != null && e != null && handler.executor.isExecutorThread(Thread.currentThread())) {
+                // not in the epoll set yet: the set it is added with changes
+                held = e;
+                return e.value();
             }
             held = null;
-            return epoll.submit(e != null && e.value() == 0 ? IDLE : ops);
+            if (e != null && e.equals(current)) {
+                return e.value();
+            }
+            current = e;
+            return epoll.submit(ops);
         }
 
-        /** Submits the first interest set if no later one replaced it and the channel is still registered. */
+        /** Adds the socket with the interest set held for it, unless the channel is no longer registered. */
         void submitHeld() {
-            IoOps ops = held;
+            EpollIoOps ops = held;
             if (ops != null) {
                 held = null;
                 if (epoll.isValid()) {
+                    current = ops;
                     epoll.submit(ops);
                 }
             }

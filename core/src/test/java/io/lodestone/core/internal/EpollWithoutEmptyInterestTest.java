@@ -25,9 +25,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The epoll event loop holds back an accepted socket's first interest set and adds the socket with
- * its read interest a moment later. A socket that does not read at once must still be added before the
- * loop waits: else it would never hear of its peer's close or of bytes that arrived before it read.
+ * The epoll event loop adds a new socket to the epoll set only when it is about to wait, with the
+ * interest set the socket has by then. A socket that does not read at once must still be added before
+ * the loop waits: else it would never hear of its peer's close or of bytes that arrived before it read.
+ * (A connecting socket, added the same way, is covered by {@link TransportConnectTest}.)
  */
 class EpollWithoutEmptyInterestTest {
 
