@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.lodestone.core.testing.RefusingPort;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -25,6 +26,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -54,22 +56,13 @@ class TransportConnectTest {
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             InetSocketAddress address = new InetSocketAddress(server.getInetAddress(), server.getLocalPort());
             CountDownLatch activeSeenByPipeline = new CountDownLatch(1);
-            ChannelFuture connected = loop.submit(() -> {
-                SocketChannel ch = transport.newSocketChannel(address.getAddress());
-                ChannelFuture f = transport.connect(loop, ch, address, c -> c.pipeline().addLast(new ChannelInboundHandlerAdapter() {
-                    @Override
-                    public void channelActive(ChannelHandlerContext ctx) {
-                        activeSeenByPipeline.countDown();
-                        ctx.fireChannelActive();
-                    }
-                }));
-                f.addListener(done -> {
-                    if (done.isSuccess()) {
-                        ch.writeAndFlush(Unpooled.copiedBuffer("hello", StandardCharsets.US_ASCII));
-                    }
-                });
-                return f;
-            }).get(5, TimeUnit.SECONDS);
+            ChannelFuture connected = connectThenWrite(transport, loop, address, c -> c.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelActive(ChannelHandlerContext ctx) {
+                    activeSeenByPipeline.countDown();
+                    ctx.fireChannelActive();
+                }
+            }), "hello");
 
             assertThat(connected.await(5, TimeUnit.SECONDS)).isTrue();
             assertThat(connected.isSuccess()).as("connect succeeded: %s", connected.cause()).isTrue();
@@ -102,16 +95,7 @@ class TransportConnectTest {
                 queued.add(filler);
                 queuedPorts.add(((InetSocketAddress) filler.getLocalAddress()).getPort());
             }
-            ChannelFuture connected = loop.submit(() -> {
-                SocketChannel ch = transport.newSocketChannel(address.getAddress());
-                ChannelFuture f = transport.connect(loop, ch, address, null);
-                f.addListener(done -> {
-                    if (done.isSuccess()) {
-                        ch.writeAndFlush(Unpooled.copiedBuffer("late", StandardCharsets.US_ASCII));
-                    }
-                });
-                return f;
-            }).get(5, TimeUnit.SECONDS);
+            ChannelFuture connected = connectThenWrite(transport, loop, address, null, "late");
             assertThat(connected.isDone()).as("the server has not taken the connection yet").isFalse();
             assertThat(connected.channel().isActive()).isFalse();
 
@@ -152,6 +136,21 @@ class TransportConnectTest {
         assertThat(f.cause()).isInstanceOf(ConnectException.class);
         assertThat(f.channel().isActive()).isFalse();
         f.channel().close().syncUninterruptibly();
+    }
+
+    /** Connects from the event loop, as the engines do, and writes {@code text} once connected. */
+    private static ChannelFuture connectThenWrite(Transport transport, EventLoop loop, InetSocketAddress address,
+            Consumer<Channel> beforeConnect, String text) throws Exception {
+        return loop.submit(() -> {
+            SocketChannel ch = transport.newSocketChannel(address.getAddress());
+            ChannelFuture f = transport.connect(loop, ch, address, beforeConnect);
+            f.addListener(done -> {
+                if (done.isSuccess()) {
+                    ch.writeAndFlush(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII));
+                }
+            });
+            return f;
+        }).get(5, TimeUnit.SECONDS);
     }
 
     private EventLoop loopOf(Transport transport) {
