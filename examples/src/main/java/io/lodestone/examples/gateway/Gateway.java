@@ -24,6 +24,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 
 /**
  * The {@code gateway} command: a Lodestone proxy configured from the command line, for benchmarks,
@@ -57,6 +58,11 @@ import java.util.List;
  * java -jar lodestone-examples.jar gateway --mode tcp --listen 127.0.0.1:8443 \
  *     --backend 127.0.0.1:9443 --sni shop.example.com=127.0.0.1:9444
  * </pre>
+ *
+ * <p>{@code --warm-up DUR} first runs a copy of the gateway, on an ephemeral port of 127.0.0.1 and
+ * with its servers replaced by an origin inside the JVM, under a mix of traffic for about {@code DUR}
+ * (see {@link GatewayOptions#forWarmUp(HostPort)}), so that the JIT has compiled the proxy's code for
+ * every kind of traffic before the first client connects; the configured servers see none of it.
  */
 public final class Gateway {
 
@@ -121,6 +127,10 @@ public final class Gateway {
                 "                           brotli where its native library loads), text and JSON of 1 KiB or more",
                 "  --cache SIZE             http: cache cacheable responses in memory, up to SIZE (e.g. 64m),",
                 "                           following Cache-Control; adds X-Cache: HIT, MISS, ... to responses",
+                "  --warm-up DUR            before listening, send a copy of the gateway (same options, its",
+                "                           servers replaced by an origin inside the JVM) a mix of traffic for",
+                "                           about DUR, so the JIT has compiled its code before clients come;",
+                "                           the servers see none of it (not with TLS or --sni; default off)",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
@@ -287,6 +297,11 @@ public final class Gateway {
      * @throws IllegalStateException when the address cannot be bound
      */
     public static Running start(GatewayOptions options, PrintStream out) throws UsageException {
+        if (options.warmUp().isPresent()) {
+            WarmUp.Result warm = WarmUp.run(options, options.warmUp().get());
+            out.println(String.format(Locale.ROOT, "gateway: warmed up in %.1f s with %d requests%s", warm.took().toMillis() / 1000.0,
+                    warm.requests(), warm.ok() ? "" : "; stopped early: " + warm.failure()));
+        }
         Proxy proxy = newProxy(options);
         proxy.start();
         InetSocketAddress bound = proxy.localAddresses(FRONTEND).get(0);

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -177,6 +178,9 @@ public final class GatewayOptions {
     /** Failing {@code --health-check} probes in a row that take a server down. */
     public static final int HEALTH_CHECK_FALL = 2;
 
+    /** The longest {@code --warm-up}. */
+    public static final Duration MAX_WARM_UP = Duration.ofMinutes(10);
+
     private static final String DURATION = "a duration like 500ms, 5s, 2m, 1h";
 
     private final Mode mode;
@@ -203,6 +207,7 @@ public final class GatewayOptions {
     private final boolean compress;
     private final RateLimit rateLimit;
     private final long cacheBytes;
+    private final Duration warmUp;
 
     /**
      * A {@code --route PATH_PREFIX=HOST:PORT}: requests whose normalised path begins with
@@ -271,6 +276,40 @@ public final class GatewayOptions {
         this.backendTls = p.backendTls;
         this.backendCa = p.backendCa;
         this.cacheBytes = p.cacheBytes;
+        this.warmUp = p.warmUp;
+    }
+
+    /** A copy of {@code o} for its warm-up: see {@link #forWarmUp(HostPort)}. */
+    private GatewayOptions(GatewayOptions o, HostPort origin) {
+        this.mode = o.mode;
+        this.listen = new HostPort("127.0.0.1", 0);
+        this.backends = Collections.nCopies(o.backends.size(), origin);
+        this.balance = o.balance;
+        this.retries = o.retries;
+        this.connectTimeout = o.connectTimeout;
+        this.clientTimeout = o.clientTimeout;
+        this.serverTimeout = o.serverTimeout;
+        this.ioThreads = o.ioThreads;
+        this.admin = null;
+        this.adminToken = null;
+        this.accessLog = AccessLog.Format.OFF;
+        this.healthCheckPath = null;
+        this.denies = o.denies;
+        List<Route> toOrigin = new ArrayList<>(o.routes.size());
+        for (Route r : o.routes) {
+            toOrigin.add(new Route(r.prefix(), origin));
+        }
+        this.routes = List.copyOf(toOrigin);
+        this.tlsCert = null;
+        this.tlsKey = null;
+        this.snis = List.of();
+        this.compress = o.compress;
+        this.rateLimit = null;
+        this.backendProto = o.backendProto;
+        this.backendTls = null;
+        this.backendCa = null;
+        this.cacheBytes = o.cacheBytes;
+        this.warmUp = null;
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -286,7 +325,8 @@ public final class GatewayOptions {
      *     {@code --deny} or {@code --route} is given in {@code tcp} mode, or one of {@code --admin} and
      *     {@code --admin-token} is given without the other, or one of {@code --tls-cert} and
      *     {@code --tls-key} without the other, or {@code --sni} in {@code http} mode or with
-     *     {@code --tls-cert}, or a switch ({@code --compress}) is given a value or, in {@code tcp} mode, at all
+     *     {@code --tls-cert}, or a switch ({@code --compress}) is given a value or, in {@code tcp} mode, at all,
+     *     or {@code --warm-up} is longer than {@link #MAX_WARM_UP} or given with TLS on either side
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
         Objects.requireNonNull(args, "args");
@@ -377,6 +417,14 @@ public final class GatewayOptions {
         if (p.admin != null && p.adminToken == null) {
             throw new UsageException("--admin-token: missing (expected: --admin-token TOKEN with --admin; the admin endpoint"
                     + " never runs without a token)");
+        }
+        if (p.warmUp != null) {
+            String notWith = p.tlsCert != null ? "--tls-cert" : !p.snis.isEmpty() ? "--sni"
+                    : p.backendTls != null ? "--backend-tls" : p.backendProto == BackendProto.H2C ? "--backend-proto h2c" : null;
+            if (notWith != null) {
+                throw new UsageException("--warm-up: " + p.warmUpValue + " (not with " + notWith
+                        + ": the warm-up speaks plain HTTP/1.1 on both sides)");
+            }
         }
         if (p.admin == null && p.adminToken != null) {
             throw new UsageException("--admin: missing (expected: --admin HOST:PORT with --admin-token)");
@@ -514,6 +562,25 @@ public final class GatewayOptions {
         return cacheBytes > 0 ? OptionalLong.of(cacheBytes) : OptionalLong.empty();
     }
 
+    /**
+     * How long to warm the gateway up before it listens ({@code --warm-up}); empty: not at all. See
+     * {@link #forWarmUp(HostPort)}.
+     */
+    public Optional<Duration> warmUp() {
+        return Optional.ofNullable(warmUp);
+    }
+
+    /**
+     * These options for a warm-up copy of the gateway: listening on an ephemeral port of 127.0.0.1,
+     * every server (of the backend and of each route) replaced by {@code origin}, and without the admin
+     * endpoint, access log, health checks and rate limit. Everything else, the mode, balancing,
+     * timeouts, rules, compression and cache, is as given.
+     */
+    public GatewayOptions forWarmUp(HostPort origin) {
+        Objects.requireNonNull(origin, "origin");
+        return new GatewayOptions(this, origin);
+    }
+
     /** Whether the gateway passes TLS through and routes on SNI (tcp mode with {@code --sni}). */
     public boolean tlsPassthrough() {
         return !snis.isEmpty();
@@ -537,7 +604,8 @@ public final class GatewayOptions {
                 + (backendProto != BackendProto.HTTP1 ? " backendProto=" + backendProto.flagValue() : "")
                 + (backendTls != null ? " backendTls=" + backendTls.flagValue() : "")
                 + (backendCa != null ? " backendCa=" + backendCa : "")
-                + (cacheBytes > 0 ? " cache=" + cacheBytes : "") + "}";
+                + (cacheBytes > 0 ? " cache=" + cacheBytes : "")
+                + (warmUp != null ? " warmUp=" + warmUp : "") + "}";
     }
 
     /**
@@ -606,7 +674,7 @@ public final class GatewayOptions {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress",
-                "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache");
+                "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up");
         /** The flags that take no value (switches): given or not. */
         static final Set<String> SWITCHES = Set.of("--compress");
         /** The flags that may be given more than once. */
@@ -634,6 +702,8 @@ public final class GatewayOptions {
         final List<Sni> snis = new ArrayList<>();
         long cacheBytes;
         String cacheValue;
+        Duration warmUp;
+        String warmUpValue;
         boolean compress;
         RateLimit rateLimit;
         BackendProto backendProto;
@@ -742,6 +812,14 @@ public final class GatewayOptions {
                         throw bad(flag, value, "a size like 64m, 512k or 1g (1k..64g)");
                     }
                     cacheValue = value;
+                    break;
+                case "--warm-up":
+                    Duration d = duration(flag, value, true);
+                    if (d.compareTo(MAX_WARM_UP) > 0) {
+                        throw bad(flag, value, "at most " + MAX_WARM_UP.toMinutes() + "m");
+                    }
+                    warmUp = d.isZero() ? null : d;
+                    warmUpValue = value;
                     break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");

@@ -1,0 +1,310 @@
+package io.lodestone.examples.gateway;
+
+import io.lodestone.core.Proxy;
+import io.lodestone.examples.UsageException;
+import io.lodestone.examples.support.EmbeddedHttpServer;
+import io.lodestone.examples.support.EmbeddedHttpServer.Reply;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The {@code --warm-up} run: before the gateway listens, a copy of it with the same options, bound to
+ * an ephemeral port on 127.0.0.1 and with every server replaced by an origin inside the JVM, is sent a
+ * mix of traffic, then closed. The configured servers never see a warm-up request.
+ *
+ * <p>Why: the JIT compiles a hot method with the branches and types it has seen so far. A branch it
+ * has never seen (a client that closes an idle connection, a body large enough to stall a write, a
+ * burst of new connections) later sends the compiled method back to the interpreter, and it is
+ * compiled again. On a JVM confined to one CPU the compiler then runs on the event loop's CPU, and
+ * the requests of the next few hundred milliseconds wait for it. The warm-up lets each kind of traffic
+ * through several times in turn, while the methods are still being profiled, so that their first
+ * optimised compilation already covers every kind.
+ *
+ * <p>The mix, run {@value #PASSES} times, each kind for an equal share of the duration: small requests over 50 and over 256
+ * keep-alive connections opened at once, 64 KiB responses, a new connection per request
+ * ({@code Connection: close}), 1 MiB responses read by one thread from four connections, and uploads
+ * with a {@code Content-Length} body and with a chunked one, and clients that close their connection
+ * in the middle of a response or right after sending a request. The client and the origin are plain
+ * sockets and Netty NIO, so that the proxy's own code paths are the only ones that run on its
+ * transport. Every response must be a 200 with the expected length; the run stops at the first
+ * failure and reports it.
+ */
+final class WarmUp {
+
+    /** What a warm-up did. */
+    record Result(long requests, Duration took, String failure) {
+
+        /** Whether every warm-up request got its 200 with the expected body length. */
+        boolean ok() {
+            return failure == null;
+        }
+    }
+
+    static final int SMALL_BODY = 100;
+    static final int MEDIUM_BODY = 64 * 1024;
+    static final int LARGE_BODY = 1024 * 1024;
+    /** How many times the mix is run; each kind of traffic gets an equal share of the time in each. */
+    static final int PASSES = 3;
+    private static final int KINDS = 7;
+    private static final String SMALL = "x".repeat(SMALL_BODY);
+    private static final String MEDIUM = "m".repeat(MEDIUM_BODY);
+    private static final String LARGE = "l".repeat(LARGE_BODY);
+    private static final byte[] UPLOAD = "u".repeat(MEDIUM_BODY).getBytes(StandardCharsets.US_ASCII);
+
+    /** A warm-up connection with its buffered input. */
+    private record Connection(Socket socket, InputStream in, OutputStream out) {
+    }
+
+    private final InetSocketAddress proxy;
+    private final byte[] readBuffer = new byte[64 * 1024];
+    private long requests;
+
+    private WarmUp(InetSocketAddress proxy) {
+        this.proxy = proxy;
+    }
+
+    /**
+     * Warms a gateway configured like {@code options} for about {@code duration} ({@value #PASSES}
+     * passes of the mix), then closes everything it started.
+     *
+     * @throws UsageException as {@link Gateway#newProxy(GatewayOptions)}
+     */
+    static Result run(GatewayOptions options, Duration duration) throws UsageException {
+        long start = System.nanoTime();
+        try (EmbeddedHttpServer origin = EmbeddedHttpServer.start("warm-up", "127.0.0.1", 0, WarmUp::answer)) {
+            Proxy proxy = Gateway.newProxy(options.forWarmUp(HostPort.parse(origin.hostPort())));
+            try {
+                proxy.start();
+                WarmUp client = new WarmUp(proxy.localAddresses(Gateway.FRONTEND).get(0));
+                String failure = client.drive(duration.toNanos() / (PASSES * KINDS));
+                return new Result(client.requests, Duration.ofNanos(System.nanoTime() - start), failure);
+            } finally {
+                proxy.close();
+            }
+        }
+    }
+
+    /** The origin's answer: the path names the body's size; an upload that arrived whole gets the small one. */
+    private static Reply answer(EmbeddedHttpServer.Request request) {
+        return switch (request.uri()) {
+            case "/medium" -> Reply.text(MEDIUM);
+            case "/large" -> Reply.text(LARGE);
+            case "/upload" -> request.body().length() == UPLOAD.length ? Reply.text(SMALL)
+                    : Reply.text(400, "upload of " + request.body().length() + " bytes, expected " + UPLOAD.length + "\n");
+            default -> Reply.text(SMALL);
+        };
+    }
+
+    /** Runs the passes of the mix, each kind of traffic for {@code slice}; returns the first failure, or null. */
+    private String drive(long slice) {
+        try {
+            for (int pass = 0; pass < PASSES; pass++) {
+                long at = System.nanoTime();
+                keepAlive(50, "/small", SMALL_BODY, at += slice);
+                keepAlive(256, "/small", SMALL_BODY, at += slice);
+                keepAlive(50, "/medium", MEDIUM_BODY, at += slice);
+                newConnectionPerRequest(50, at += slice);
+                keepAlive(4, "/large", LARGE_BODY, at += slice);
+                uploads(10, at += slice);
+                aborts(20, at += slice);
+            }
+            return null;
+        } catch (IOException | RuntimeException e) {
+            return e.toString();
+        }
+    }
+
+    /** Until {@code until}: one GET on each of {@code connections} connections, then every response. */
+    private void keepAlive(int connections, String path, int bodyLength, long until) throws IOException {
+        List<Connection> sockets = open(connections);
+        try {
+            byte[] request = get(path, false);
+            for (int r = 0; r == 0 || System.nanoTime() < until; r++) {
+                for (Connection s : sockets) {
+                    s.out().write(request);
+                }
+                for (Connection s : sockets) {
+                    expect(s.in(), bodyLength, path);
+                }
+            }
+        } finally {
+            close(sockets);
+        }
+    }
+
+    /** Until {@code until}: a {@code Connection: close} GET on each of {@code connections} new connections. */
+    private void newConnectionPerRequest(int connections, long until) throws IOException {
+        byte[] request = get("/small", true);
+        for (int r = 0; r == 0 || System.nanoTime() < until; r++) {
+            List<Connection> sockets = open(connections);
+            try {
+                for (Connection s : sockets) {
+                    s.out().write(request);
+                }
+                for (Connection s : sockets) {
+                    InputStream in = s.in();
+                    expect(in, SMALL_BODY, "/small (Connection: close)");
+                    if (in.read() != -1) {
+                        throw new IOException("the connection stayed open after Connection: close");
+                    }
+                }
+            } finally {
+                close(sockets);
+            }
+        }
+    }
+
+    /** Until {@code until}: a 64 KiB POST on each connection, with Content-Length and then chunked. */
+    private void uploads(int connections, long until) throws IOException {
+        List<Connection> sockets = open(connections);
+        try {
+            byte[] head = ("POST /upload HTTP/1.1\r\nHost: warm-up\r\nContent-Length: " + UPLOAD.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            byte[] chunkedHead = ("POST /upload HTTP/1.1\r\nHost: warm-up\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + Integer.toHexString(UPLOAD.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+            byte[] lastChunk = "\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+            for (int r = 0; r == 0 || System.nanoTime() < until; r++) {
+                boolean chunked = (r & 1) == 1;
+                for (Connection s : sockets) {
+                    OutputStream out = s.out();
+                    out.write(chunked ? chunkedHead : head);
+                    out.write(UPLOAD);
+                    if (chunked) {
+                        out.write(lastChunk);
+                    }
+                }
+                for (Connection s : sockets) {
+                    expect(s.in(), SMALL_BODY, "/upload");
+                }
+            }
+        } finally {
+            close(sockets);
+        }
+    }
+
+    /**
+     * Until {@code until}, clients that go away: on each of {@code connections} connections a 1 MiB
+     * GET whose response is abandoned after its first bytes, then a GET closed as soon as it is sent.
+     */
+    private void aborts(int connections, long until) throws IOException {
+        do {
+            abort(connections);
+        } while (System.nanoTime() < until);
+    }
+
+    private void abort(int connections) throws IOException {
+        List<Connection> sockets = open(connections);
+        try {
+            byte[] large = get("/large", false);
+            for (Connection s : sockets) {
+                s.out().write(large);
+            }
+            for (Connection s : sockets) {
+                if (s.in().read(readBuffer) < 0) {
+                    throw new IOException("/large: the connection closed before a response");
+                }
+            }
+        } finally {
+            close(sockets);
+        }
+        sockets = open(connections);
+        try {
+            byte[] small = get("/small", false);
+            for (Connection s : sockets) {
+                s.out().write(small);
+            }
+        } finally {
+            close(sockets);
+        }
+    }
+
+    private List<Connection> open(int n) throws IOException {
+        List<Connection> sockets = new ArrayList<>(n);
+        try {
+            for (int i = 0; i < n; i++) {
+                Socket s = new Socket();
+                try {
+                    s.setTcpNoDelay(true);
+                    s.setSoTimeout(10_000);
+                    s.connect(proxy, 10_000);
+                    sockets.add(new Connection(s, new BufferedInputStream(s.getInputStream(), 16 * 1024), s.getOutputStream()));
+                } catch (IOException e) {
+                    s.close();
+                    throw e;
+                }
+            }
+            return sockets;
+        } catch (IOException e) {
+            close(sockets);
+            throw e;
+        }
+    }
+
+    private static void close(List<Connection> sockets) {
+        for (Connection s : sockets) {
+            try {
+                s.socket().close();
+            } catch (IOException ignored) {
+                // closing a warm-up connection: nothing to do about it
+            }
+        }
+    }
+
+    private static byte[] get(String path, boolean close) {
+        return ("GET " + path + " HTTP/1.1\r\nHost: warm-up\r\nUser-Agent: lodestone-warm-up\r\nAccept: */*\r\n"
+                + (close ? "Connection: close\r\n" : "") + "\r\n").getBytes(StandardCharsets.US_ASCII);
+    }
+
+    /** Reads one response: a 200 whose Content-Length is {@code bodyLength}, and its body. */
+    private void expect(InputStream in, int bodyLength, String what) throws IOException {
+        String head = readHead(in);
+        if (!head.startsWith("HTTP/1.1 200 ")) {
+            throw new IOException(what + ": " + head.lines().findFirst().orElse("(no status line)"));
+        }
+        long length = contentLength(head);
+        if (length != bodyLength) {
+            throw new IOException(what + ": Content-Length " + length + ", expected " + bodyLength);
+        }
+        long left = length;
+        while (left > 0) {
+            int n = in.read(readBuffer, 0, (int) Math.min(readBuffer.length, left));
+            if (n < 0) {
+                throw new IOException(what + ": the connection closed " + left + " bytes before the body's end");
+            }
+            left -= n;
+        }
+        requests++;
+    }
+
+    private static String readHead(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder(256);
+        int matched = 0;
+        while (matched < 4) {
+            int b = in.read();
+            if (b < 0) {
+                throw new IOException("the connection closed before a response head");
+            }
+            head.append((char) b);
+            matched = b == (matched % 2 == 0 ? '\r' : '\n') ? matched + 1 : b == '\r' ? 1 : 0;
+        }
+        return head.toString();
+    }
+
+    private static long contentLength(String head) {
+        for (String line : head.split("\r\n")) {
+            int colon = line.indexOf(':');
+            if (colon > 0 && line.substring(0, colon).equalsIgnoreCase("content-length")) {
+                return Long.parseLong(line.substring(colon + 1).trim());
+            }
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,152 @@
+package io.lodestone.examples.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.examples.MainRunner;
+import io.lodestone.examples.UsageException;
+import io.lodestone.examples.support.EmbeddedHttpServer;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The launcher's {@code --warm-up}: parsing, the options of the warm-up copy, and real warm-ups in
+ * both modes, which must never reach the configured servers.
+ */
+class GatewayWarmUpTest {
+
+    private static final Pattern WARMED = Pattern.compile("gateway: warmed up in [0-9.]+ s with ([0-9]+) requests(.*)\n");
+
+    @Test
+    void warmUpTakesADurationAndZeroTurnsItOff() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--warm-up", "2s");
+        assertThat(o.warmUp()).contains(Duration.ofSeconds(2));
+        assertThat(o.toString()).endsWith(" warmUp=PT2S}");
+        assertThat(GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--warm-up=0").warmUp()).isEmpty();
+        assertThat(GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1").warmUp()).isEmpty();
+    }
+
+    @Test
+    void warmUpRefusesBadValuesAndTlsNamingTheFlag() {
+        assertUsage("--warm-up: soon (expected: a duration like 500ms, 5s, 2m, 1h; 0 disables it)",
+                "--listen", "127.0.0.1:0", "--backend", "h:1", "--warm-up", "soon");
+        assertUsage("--warm-up: 11m (expected: at most 10m)", "--listen", "127.0.0.1:0", "--backend", "h:1", "--warm-up", "11m");
+        assertUsage("--warm-up: 5s (not with --sni: the warm-up speaks plain HTTP/1.1 on both sides)",
+                "--listen", "127.0.0.1:0", "--backend", "h:1", "--sni", "a.example=h:2", "--warm-up", "5s");
+        assertUsage("--warm-up: 5s (not with --backend-tls: the warm-up speaks plain HTTP/1.1 on both sides)",
+                "--mode", "http", "--listen", "127.0.0.1:0", "--backend", "h:1", "--backend-tls", "insecure", "--warm-up", "5s");
+        assertUsage("--warm-up: 5s (not with --backend-proto h2c: the warm-up speaks plain HTTP/1.1 on both sides)",
+                "--mode", "http", "--listen", "127.0.0.1:0", "--backend", "h:1", "--backend-proto", "h2c", "--warm-up", "5s");
+    }
+
+    @Test
+    void theWarmUpCopyPointsEveryServerAtTheOriginAndLeavesOutWhatWouldLeakOrThrottle() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "0.0.0.0:18115",
+                "--backend", "10.0.0.1:80,10.0.0.2:80", "--route", "/api=10.0.0.3:80", "--deny", "/admin",
+                "--balance", "leastconn", "--timeout-server", "3s", "--compress", "--cache", "1m",
+                "--admin", "127.0.0.1:0", "--admin-token", "secret-token-1234", "--access-log", "json",
+                "--health-check", "/health", "--rate-limit", "10/s", "--warm-up", "1s");
+        HostPort origin = new HostPort("127.0.0.1", 4242);
+        GatewayOptions copy = o.forWarmUp(origin);
+        assertThat(copy.listen()).isEqualTo(new HostPort("127.0.0.1", 0));
+        assertThat(copy.backends()).containsExactly(origin, origin);
+        assertThat(copy.routes()).containsExactly(new GatewayOptions.Route("/api", origin));
+        assertThat(copy.denies()).containsExactly("/admin");
+        assertThat(copy.balance()).isEqualTo(GatewayOptions.Balance.LEASTCONN);
+        assertThat(copy.serverTimeout()).contains(Duration.ofSeconds(3));
+        assertThat(copy.compress()).isTrue();
+        assertThat(copy.cacheBytes()).hasValue(1 << 20);
+        assertThat(copy.admin()).isEmpty();
+        assertThat(copy.adminToken()).isEmpty();
+        assertThat(copy.accessLog()).isEqualTo(AccessLog.Format.OFF);
+        assertThat(copy.healthCheckPath()).isEmpty();
+        assertThat(copy.rateLimit()).isEmpty();
+        assertThat(copy.warmUp()).isEmpty();
+    }
+
+    @Test
+    void anHttpWarmUpNeverReachesTheServersThenTheGatewayServesThem() throws Exception {
+        try (EmbeddedHttpServer server = EmbeddedHttpServer.start("real", "127.0.0.1", 0);
+                MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                        "--backend", server.hostPort(), "--warm-up", "1s")) {
+            int port = r.awaitPort("gateway: listening on ");
+            assertCleanWarmUp(r.out());
+            assertThat(server.requests()).isZero();
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(response.body()).isEqualTo("hello from real: GET /x\n");
+            assertThat(server.requests()).isEqualTo(1);
+            assertThat(r.stop()).isZero();
+        }
+    }
+
+    @Test
+    void aTcpWarmUpRelaysTheSameMixThenTheGatewayRelaysToTheServers() throws Exception {
+        try (EmbeddedHttpServer server = EmbeddedHttpServer.start("real", "127.0.0.1", 0);
+                MainRunner r = MainRunner.start("gateway", "--mode", "tcp", "--listen", "127.0.0.1:0",
+                        "--backend", server.hostPort(), "--warm-up", "1s")) {
+            int port = r.awaitPort("gateway: listening on ");
+            assertCleanWarmUp(r.out());
+            assertThat(server.requests()).isZero();
+            try (Socket s = new Socket("127.0.0.1", port)) {
+                s.setSoTimeout(10_000);
+                OutputStream out = s.getOutputStream();
+                out.write("GET /y HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                InputStream in = s.getInputStream();
+                String response = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+                assertThat(response).startsWith("HTTP/1.1 200 ").endsWith("hello from real: GET /y\n");
+            }
+            assertThat(server.requests()).isEqualTo(1);
+            assertThat(r.stop()).isZero();
+        }
+    }
+
+    @Test
+    void aWarmUpThatFailsSaysWhyAndTheGatewayStillStarts() throws Exception {
+        try (EmbeddedHttpServer server = EmbeddedHttpServer.start("real", "127.0.0.1", 0);
+                MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                        "--backend", server.hostPort(), "--deny", "/", "--warm-up", "1s")) {
+            r.awaitPort("gateway: listening on ");
+            Matcher m = WARMED.matcher(r.out());
+            assertThat(m.find()).as("warm-up line in %s", r.out()).isTrue();
+            assertThat(m.group(1)).isEqualTo("0");
+            assertThat(m.group(2)).startsWith("; stopped early: java.io.IOException: /small: HTTP/1.1 403 ");
+            assertThat(server.requests()).isZero();
+            assertThat(r.stop()).isZero();
+        }
+    }
+
+    @Test
+    void helpListsTheFlag() {
+        MainRunner r = MainRunner.complete("gateway", "--help");
+        assertThat(r.awaitStatus()).isZero();
+        assertThat(r.out()).contains("  --warm-up DUR            before listening, send a copy of the gateway");
+    }
+
+    /** The warm-up line reports requests and no failure, and comes before the listening line. */
+    private static void assertCleanWarmUp(String out) {
+        Matcher m = WARMED.matcher(out);
+        assertThat(m.find()).as("warm-up line in %s", out).isTrue();
+        assertThat(Long.parseLong(m.group(1))).isGreaterThan(1000);
+        assertThat(m.group(2)).isEmpty();
+        assertThat(out.indexOf("gateway: warmed up")).isLessThan(out.indexOf("gateway: listening on"));
+    }
+
+    private static void assertUsage(String message, String... args) {
+        assertThatThrownBy(() -> GatewayOptions.parse(args)).isInstanceOf(UsageException.class).hasMessage(message);
+    }
+}
