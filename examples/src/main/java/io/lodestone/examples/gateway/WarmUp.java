@@ -54,6 +54,7 @@ final class WarmUp {
     /** How many times the mix is run; each kind of traffic gets an equal share of the time in each. */
     static final int PASSES = 3;
     private static final int KINDS = 7;
+    private static final int SMALL_WINDOW = 4 * 1024;
     private static final String SMALL = "x".repeat(SMALL_BODY);
     private static final String MEDIUM = "m".repeat(MEDIUM_BODY);
     private static final String LARGE = "l".repeat(LARGE_BODY);
@@ -201,7 +202,8 @@ final class WarmUp {
     }
 
     private void abort(int connections) throws IOException {
-        List<Connection> sockets = open(connections);
+        // a small receive window keeps the proxy writing the response when the client goes away
+        List<Connection> sockets = open(connections, SMALL_WINDOW);
         try {
             byte[] large = get("/large", false);
             for (Connection s : sockets) {
@@ -227,6 +229,11 @@ final class WarmUp {
     }
 
     private List<Connection> open(int n) throws IOException {
+        return open(n, 0);
+    }
+
+    /** Opens {@code n} connections to the proxy, with a receive buffer of {@code receiveBuffer} bytes unless 0. */
+    private List<Connection> open(int n, int receiveBuffer) throws IOException {
         List<Connection> sockets = new ArrayList<>(n);
         try {
             for (int i = 0; i < n; i++) {
@@ -234,6 +241,9 @@ final class WarmUp {
                 try {
                     s.setTcpNoDelay(true);
                     s.setSoTimeout(10_000);
+                    if (receiveBuffer > 0) {
+                        s.setReceiveBufferSize(receiveBuffer);
+                    }
                     s.connect(proxy, 10_000);
                     sockets.add(new Connection(s, new BufferedInputStream(s.getInputStream(), 16 * 1024), s.getOutputStream()));
                 } catch (IOException e) {
