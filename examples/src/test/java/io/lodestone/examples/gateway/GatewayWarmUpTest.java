@@ -81,9 +81,7 @@ class GatewayWarmUpTest {
         try (EmbeddedHttpServer server = EmbeddedHttpServer.start("real", "127.0.0.1", 0);
                 MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
                         "--backend", server.hostPort(), "--warm-up", "1s")) {
-            int port = r.awaitPort("gateway: listening on ");
-            assertCleanWarmUp(r.out());
-            assertThat(server.requests()).isZero();
+            int port = awaitCleanWarmUp(r, server);
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x"))
                     .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
@@ -99,9 +97,7 @@ class GatewayWarmUpTest {
         try (EmbeddedHttpServer server = EmbeddedHttpServer.start("real", "127.0.0.1", 0);
                 MainRunner r = MainRunner.start("gateway", "--mode", "tcp", "--listen", "127.0.0.1:0",
                         "--backend", server.hostPort(), "--warm-up", "1s")) {
-            int port = r.awaitPort("gateway: listening on ");
-            assertCleanWarmUp(r.out());
-            assertThat(server.requests()).isZero();
+            int port = awaitCleanWarmUp(r, server);
             try (Socket s = new Socket("127.0.0.1", port)) {
                 s.setSoTimeout(10_000);
                 OutputStream out = s.getOutputStream();
@@ -137,13 +133,20 @@ class GatewayWarmUpTest {
         assertThat(r.out()).contains("  --warm-up DUR            before listening, send a copy of the gateway");
     }
 
-    /** The warm-up line reports requests and no failure, and comes before the listening line. */
-    private static void assertCleanWarmUp(String out) {
+    /**
+     * Waits for the gateway to listen and checks its warm-up: a line that reports requests and no
+     * failure, before the listening line, and not one request at the real server. Returns the port.
+     */
+    private static int awaitCleanWarmUp(MainRunner r, EmbeddedHttpServer server) {
+        int port = r.awaitPort("gateway: listening on ");
+        String out = r.out();
+        assertThat(server.requests()).isZero();
         Matcher m = WARMED.matcher(out);
         assertThat(m.find()).as("warm-up line in %s", out).isTrue();
         assertThat(Long.parseLong(m.group(1))).isGreaterThan(1000);
         assertThat(m.group(2)).isEmpty();
         assertThat(out.indexOf("gateway: warmed up")).isLessThan(out.indexOf("gateway: listening on"));
+        return port;
     }
 
     private static void assertUsage(String message, String... args) {
