@@ -81,7 +81,7 @@ final class WarmUp {
     static Result run(GatewayOptions options, Duration duration) throws UsageException {
         long start = System.nanoTime();
         try (EmbeddedHttpServer origin = EmbeddedHttpServer.start("warm-up", "127.0.0.1", 0, WarmUp::answer)) {
-            Proxy proxy = Gateway.newProxy(options.forWarmUp(HostPort.parse(origin.hostPort())));
+            Proxy proxy = Gateway.newProxy(options.forWarmUp(new HostPort("127.0.0.1", origin.port())));
             try {
                 proxy.start();
                 WarmUp client = new WarmUp(proxy.localAddresses(Gateway.FRONTEND).get(0));

@@ -16,6 +16,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -79,8 +81,7 @@ class GatewayWarmUpTest {
     @Test
     void anHttpWarmUpNeverReachesTheServersThenTheGatewayServesThem() throws Exception {
         try (EmbeddedHttpServer server = EmbeddedHttpServer.start("real", "127.0.0.1", 0);
-                MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
-                        "--backend", server.hostPort(), "--warm-up", "1s")) {
+                MainRunner r = warmedGateway("http", server)) {
             int port = awaitCleanWarmUp(r, server);
             HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x"))
@@ -95,8 +96,7 @@ class GatewayWarmUpTest {
     @Test
     void aTcpWarmUpRelaysTheSameMixThenTheGatewayRelaysToTheServers() throws Exception {
         try (EmbeddedHttpServer server = EmbeddedHttpServer.start("real", "127.0.0.1", 0);
-                MainRunner r = MainRunner.start("gateway", "--mode", "tcp", "--listen", "127.0.0.1:0",
-                        "--backend", server.hostPort(), "--warm-up", "1s")) {
+                MainRunner r = warmedGateway("tcp", server)) {
             int port = awaitCleanWarmUp(r, server);
             try (Socket s = new Socket("127.0.0.1", port)) {
                 s.setSoTimeout(10_000);
@@ -114,8 +114,7 @@ class GatewayWarmUpTest {
     @Test
     void aWarmUpThatFailsSaysWhyAndTheGatewayStillStarts() throws Exception {
         try (EmbeddedHttpServer server = EmbeddedHttpServer.start("real", "127.0.0.1", 0);
-                MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
-                        "--backend", server.hostPort(), "--deny", "/", "--warm-up", "1s")) {
+                MainRunner r = warmedGateway("http", server, "--deny", "/")) {
             r.awaitPort("gateway: listening on ");
             Matcher m = WARMED.matcher(r.out());
             assertThat(m.find()).as("warm-up line in %s", r.out()).isTrue();
@@ -131,6 +130,14 @@ class GatewayWarmUpTest {
         MainRunner r = MainRunner.complete("gateway", "--help");
         assertThat(r.awaitStatus()).isZero();
         assertThat(r.out()).contains("  --warm-up DUR            before listening, send a copy of the gateway");
+    }
+
+    /** Starts a gateway in {@code mode} in front of {@code server} with a 1 s warm-up and {@code more} flags. */
+    private static MainRunner warmedGateway(String mode, EmbeddedHttpServer server, String... more) {
+        List<String> args = new ArrayList<>(List.of("gateway", "--mode", mode, "--listen", "127.0.0.1:0",
+                "--backend", server.hostPort(), "--warm-up", "1s"));
+        args.addAll(List.of(more));
+        return MainRunner.start(args.toArray(String[]::new));
     }
 
     /**
