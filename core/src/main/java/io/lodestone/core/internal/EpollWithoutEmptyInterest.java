@@ -9,7 +9,10 @@ import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.util.concurrent.ThreadAwareExecutor;
+import java.io.UncheckedIOException;
 import java.util.Arrays;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Netty's epoll {@link IoHandler} with a work-around for a bug in Netty 4.2.18 to 4.2.20: when a
@@ -24,26 +27,28 @@ import java.util.Arrays;
  * edge-triggered, it reports a hang-up at most once, and the channel does not act on a bare hang-up;
  * an error such as a reset is reported, and the channel's next read or write finds it and closes.
  *
- * <p>It also saves system calls on new connections. Netty gives a socket's interest set to the
- * epoll set as soon as it registers the channel, and again at each change: an accepted socket is
- * added with only {@code EPOLLRDHUP}, then changed to read a moment later, in the same call; a
- * socket connecting to a server is added to wait until it is writable, then changed three times
- * when the connect completes, once to the set it already has. Here a new socket is added only when
- * the event loop is about to wait, with the set it has by then, and a set equal to the one the epoll
- * set already has is not given again: an accepted socket costs one {@code epoll_ctl} instead of two,
- * a connected one three instead of four. Nothing is missed by waiting: the loop takes no events until
- * it waits, and the kernel reports readiness that predates the {@code ADD}. (Netty's epoll channels
- * are level-triggered, so giving the same set again changes nothing.)
+ * <p>It also saves system calls. Netty gives a socket's interest set to the epoll set as soon as it
+ * registers the channel, and again at each change, often several times in one turn of the loop: an
+ * accepted socket is added with only {@code EPOLLRDHUP}, then changed to read a moment later; when a
+ * socket's connect to a server completes, it stops waiting to write, is given the set it already has,
+ * and starts reading, three changes in a row. Here every interest set given on the event loop's own
+ * thread is held until the loop is about to wait, and only the last one is given to the epoll set,
+ * unless it equals the set the epoll set already has: an accepted socket costs one {@code epoll_ctl}
+ * instead of two, a connected one two instead of four (closing adds one more to each, Netty's
+ * {@code EPOLL_CTL_DEL}). Nothing is missed by waiting: the loop takes no events until it waits,
+ * the kernel reports readiness that predates the {@code ADD} or {@code MOD}, and Netty's epoll
+ * channels are level-triggered. A set given from another thread goes to the epoll set at once.
  */
 final class EpollWithoutEmptyInterest implements IoHandler {
 
+    private static final Logger log = LoggerFactory.getLogger(EpollWithoutEmptyInterest.class);
     private static final EpollIoOps IDLE = EpollIoOps.EPOLLERR.with(EpollIoOps.EPOLLET);
 
     private final IoHandler epoll;
     private final ThreadAwareExecutor executor;
-    /** Registrations not yet added to the epoll set; touched by the event loop's thread only. */
-    private Registration[] held = new Registration[16];
-    private int heldCount;
+    /** Registrations whose interest set is held back; touched by the event loop's thread only. */
+    private Registration[] queue = new Registration[16];
+    private int queued;
 
     private EpollWithoutEmptyInterest(IoHandler epoll, ThreadAwareExecutor executor) {
         this.epoll = epoll;
@@ -68,7 +73,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
 
     @Override
     public IoRegistration register(IoHandle handle) throws Exception {
-        return new Registration(epoll.register(handle), this);
+        return new Registration(epoll.register(handle), handle, this);
     }
 
     @Override
@@ -78,27 +83,27 @@ final class EpollWithoutEmptyInterest implements IoHandler {
 
     @Override
     public int run(IoHandlerContext context) {
-        if (heldCount > 0) {
+        if (queued > 0) {
             submitHeld();
         }
         return epoll.run(context);
     }
 
-    private void hold(Registration r) {
-        if (heldCount == held.length) {
-            held = Arrays.copyOf(held, heldCount * 2);
+    private void enqueue(Registration r) {
+        if (queued == queue.length) {
+            queue = Arrays.copyOf(queue, queued * 2);
         }
-        held[heldCount++] = r;
+        queue[queued++] = r;
     }
 
-    /** Adds the sockets whose interest set is still held back, before the loop waits for events. */
+    /** Gives the epoll set the interest sets held back, before the loop waits for events. */
     private void submitHeld() {
-        for (int i = 0; i < heldCount; i++) {
-            Registration r = held[i];
-            held[i] = null;
+        for (int i = 0; i < queued; i++) {
+            Registration r = queue[i];
+            queue[i] = null;
             r.submitHeld();
         }
-        heldCount = 0;
+        queued = 0;
     }
 
     @Override
@@ -123,15 +128,18 @@ final class EpollWithoutEmptyInterest implements IoHandler {
 
     private static final class Registration implements IoRegistration {
         private final IoRegistration epoll;
+        private final IoHandle handle;
         private final EpollWithoutEmptyInterest handler;
-        /** The interest set to add the socket with, while it is held back; {@code null} otherwise. */
+        /** The interest set to give the epoll set before the loop waits; {@code null} when there is none. */
         private EpollIoOps held;
-        /** The interest set last given to the epoll set. */
+        /** The interest set last given to the epoll set; {@code null} until the socket is added. */
         private EpollIoOps current;
-        private boolean submitted;
+        /** Whether this registration is in the handler's queue. */
+        private boolean queued;
 
-        Registration(IoRegistration epoll, EpollWithoutEmptyInterest handler) {
+        Registration(IoRegistration epoll, IoHandle handle, EpollWithoutEmptyInterest handler) {
             this.epoll = epoll;
+            this.handle = handle;
             this.handler = handler;
         }
 
@@ -142,16 +150,12 @@ final class EpollWithoutEmptyInterest implements IoHandler {
                 e = IDLE;
                 ops = IDLE;
             }
-            if (!submitted) {
-                submitted = true;
-                if (e != null && handler.executor.isExecutorThread(Thread.currentThread())) {
-                    held = e;
-                    handler.hold(this);
-                    return e.value();
-                }
-            } else if (held != null && e != null && handler.executor.isExecutorThread(Thread.currentThread())) {
-                // not in the epoll set yet: the set it is added with changes
+            if (e != null && handler.executor.isExecutorThread(Thread.currentThread())) {
                 held = e;
+                if (!queued) {
+                    queued = true;
+                    handler.enqueue(this);
+                }
                 return e.value();
             }
             held = null;
@@ -162,14 +166,29 @@ final class EpollWithoutEmptyInterest implements IoHandler {
             return epoll.submit(ops);
         }
 
-        /** Adds the socket with the interest set held for it, unless the channel is no longer registered. */
+        /**
+         * Gives the epoll set the interest set held back, unless it already has it; Netty's registration
+         * ignores it once cancelled. If the epoll set refuses it, the channel is closed, as Netty does.
+         */
         void submitHeld() {
+            queued = false;
             EpollIoOps ops = held;
-            if (ops != null) {
-                held = null;
-                if (epoll.isValid()) {
-                    current = ops;
-                    epoll.submit(ops);
+            if (ops == null) {
+                return;
+            }
+            held = null;
+            if (ops.equals(current)) {
+                return;
+            }
+            current = ops;
+            try {
+                epoll.submit(ops);
+            } catch (UncheckedIOException e) {
+                log.warn("epoll refused the interest set {} of {}; closing it", ops, handle, e);
+                try {
+                    handle.close();
+                } catch (Exception closeFailed) {
+                    log.debug("closing {} failed", handle, closeFailed);
                 }
             }
         }

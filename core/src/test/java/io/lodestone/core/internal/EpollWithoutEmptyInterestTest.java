@@ -28,7 +28,10 @@ import org.junit.jupiter.api.Test;
  * The epoll event loop adds a new socket to the epoll set only when it is about to wait, with the
  * interest set the socket has by then. A socket that does not read at once must still be added before
  * the loop waits: else it would never hear of its peer's close or of bytes that arrived before it read.
- * (A connecting socket, added the same way, is covered by {@link TransportConnectTest}.)
+ * (A connecting socket, added the same way, is covered by {@link TransportConnectTest}.) Every later
+ * change of interest made on the loop's thread is held the same way and only the last one is given
+ * to the epoll set: a socket told to stop reading must stop before the loop waits, and one told to
+ * stop and then to go on within the same turn must go on reading.
  */
 class EpollWithoutEmptyInterestTest {
 
@@ -112,6 +115,47 @@ class EpollWithoutEmptyInterestTest {
             child.read();
             InputStream in = client.getInputStream();
             assertThat(new String(in.readNBytes(5), StandardCharsets.US_ASCII)).isEqualTo("early");
+        }
+    }
+
+    @Test
+    void aSocketToldToStopReadingReadsNothingMoreUntilToldToReadAgain() throws Exception {
+        int port = listen(true);
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            client.setSoTimeout(5_000);
+            OutputStream out = client.getOutputStream();
+            InputStream in = client.getInputStream();
+            out.write("one".getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(in.readNBytes(3), StandardCharsets.US_ASCII)).isEqualTo("one");
+            Channel child = accepted.get(5, TimeUnit.SECONDS);
+            child.eventLoop().submit(() -> child.config().setAutoRead(false)).sync();
+            out.write("two".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            // the loop waits and wakes for this task; had the socket kept its read interest, "two" would be read by now
+            child.eventLoop().submit(() -> { }).sync();
+            child.eventLoop().submit(() -> { }).sync();
+            assertThat(received.toString()).isEqualTo("one");
+            child.eventLoop().submit(() -> child.config().setAutoRead(true)).sync();
+            assertThat(new String(in.readNBytes(3), StandardCharsets.US_ASCII)).isEqualTo("two");
+        }
+    }
+
+    @Test
+    void aSocketToldToStopAndGoOnReadingInOneTurnGoesOnReading() throws Exception {
+        int port = listen(true);
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            client.setSoTimeout(5_000);
+            OutputStream out = client.getOutputStream();
+            InputStream in = client.getInputStream();
+            out.write("one".getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(in.readNBytes(3), StandardCharsets.US_ASCII)).isEqualTo("one");
+            Channel child = accepted.get(5, TimeUnit.SECONDS);
+            child.eventLoop().submit(() -> {
+                child.config().setAutoRead(false);
+                child.config().setAutoRead(true);
+            }).sync();
+            out.write("two".getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(in.readNBytes(3), StandardCharsets.US_ASCII)).isEqualTo("two");
         }
     }
 }
