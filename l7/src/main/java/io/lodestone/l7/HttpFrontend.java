@@ -381,6 +381,12 @@ public final class HttpFrontend implements Frontend {
         return "HttpFrontend{" + name + " " + bindAddresses + " -> " + (hasRules ? table : table.defaultBackend()) + "}";
     }
 
+    /** The idle server connections the pool keeps per event loop and server unless {@link Builder#backendPool} says otherwise. */
+    public static final int DEFAULT_POOL_MAX_IDLE_PER_SERVER = 256;
+
+    /** How long an idle server connection is kept unless {@link Builder#backendPool} says otherwise. */
+    public static final Duration DEFAULT_POOL_IDLE_TIMEOUT = Duration.ofSeconds(60);
+
     /** Builds an {@link HttpFrontend}. Setters check their argument; {@link #build()} checks the whole. */
     public static final class Builder implements Frontend.Builder {
         private final List<InetSocketAddress> bindAddresses = new ArrayList<>();
@@ -404,8 +410,8 @@ public final class HttpFrontend implements Frontend {
         private String via;
         private double retryBudgetRatio = 0.2;
         private int minRetryConcurrency = 3;
-        private int maxIdlePerServer = 256;
-        private Duration poolIdleTimeout = Duration.ofSeconds(60);
+        private int maxIdlePerServer = DEFAULT_POOL_MAX_IDLE_PER_SERVER;
+        private Duration poolIdleTimeout = DEFAULT_POOL_IDLE_TIMEOUT;
 
         private ServerTls tls;
         private Duration hstsMaxAge;

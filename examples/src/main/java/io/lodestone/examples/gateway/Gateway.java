@@ -131,6 +131,9 @@ public final class Gateway {
                 "                           servers replaced by an origin inside the JVM) a mix of traffic for",
                 "                           about DUR, so the JIT has compiled its code before clients come;",
                 "                           the servers see none of it (not with TLS or --sni; default off)",
+                "  --pool-max-idle N        http: idle server connections kept per I/O thread and server",
+                "                           (default 256; 0: a new server connection for every request)",
+                "  --pool-idle-timeout DUR  http: how long an idle server connection is kept (default 60s)",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
@@ -250,6 +253,10 @@ public final class Gateway {
             }
             if (options.compress()) {
                 http.compression(Compression.defaults());
+            }
+            if (options.poolMaxIdle().isPresent() || options.poolIdleTimeout().isPresent()) {
+                http.backendPool(options.poolMaxIdle().orElse(HttpFrontend.DEFAULT_POOL_MAX_IDLE_PER_SERVER),
+                        options.poolIdleTimeout().orElse(HttpFrontend.DEFAULT_POOL_IDLE_TIMEOUT));
             }
             return http.build();
         }

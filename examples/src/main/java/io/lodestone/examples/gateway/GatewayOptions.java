@@ -166,6 +166,9 @@ public final class GatewayOptions {
     /** The most I/O threads {@code --io-threads} accepts. */
     public static final int MAX_IO_THREADS = 1024;
 
+    /** The most idle server connections per I/O thread and server {@code --pool-max-idle} accepts. */
+    public static final int MAX_POOL_MAX_IDLE = 100_000;
+
     /** The most retries {@code --retries} accepts (as {@code Backend.Builder.retries}). */
     public static final int MAX_RETRIES = 100;
 
@@ -208,6 +211,8 @@ public final class GatewayOptions {
     private final RateLimit rateLimit;
     private final long cacheBytes;
     private final Duration warmUp;
+    private final Integer poolMaxIdle;
+    private final Duration poolIdleTimeout;
 
     /**
      * A {@code --route PATH_PREFIX=HOST:PORT}: requests whose normalised path begins with
@@ -277,6 +282,8 @@ public final class GatewayOptions {
         this.backendCa = p.backendCa;
         this.cacheBytes = p.cacheBytes;
         this.warmUp = p.warmUp;
+        this.poolMaxIdle = p.poolMaxIdle;
+        this.poolIdleTimeout = p.poolIdleTimeout;
     }
 
     /** A copy of {@code o} for its warm-up: see {@link #forWarmUp(HostPort)}. */
@@ -310,6 +317,8 @@ public final class GatewayOptions {
         this.backendCa = null;
         this.cacheBytes = o.cacheBytes;
         this.warmUp = null;
+        this.poolMaxIdle = o.poolMaxIdle;
+        this.poolIdleTimeout = o.poolIdleTimeout;
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -326,6 +335,7 @@ public final class GatewayOptions {
      *     {@code --admin-token} is given without the other, or one of {@code --tls-cert} and
      *     {@code --tls-key} without the other, or {@code --sni} in {@code http} mode or with
      *     {@code --tls-cert}, or a switch ({@code --compress}) is given a value or, in {@code tcp} mode, at all,
+     *     or {@code --cache}, {@code --pool-max-idle} or {@code --pool-idle-timeout} is given in {@code tcp} mode,
      *     or {@code --warm-up} is longer than {@link #MAX_WARM_UP} or given with TLS on either side
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
@@ -377,6 +387,12 @@ public final class GatewayOptions {
         }
         if (p.cacheBytes > 0 && p.mode != Mode.HTTP) {
             throw new UsageException("--cache: " + p.cacheValue + " (only in http mode: add --mode http)");
+        }
+        if (p.poolMaxIdle != null && p.mode != Mode.HTTP) {
+            throw new UsageException("--pool-max-idle: " + p.poolMaxIdle + " (only in http mode: add --mode http)");
+        }
+        if (p.poolIdleTimeout != null && p.mode != Mode.HTTP) {
+            throw new UsageException("--pool-idle-timeout: " + p.poolIdleTimeoutValue + " (only in http mode: add --mode http)");
         }
         if (p.tlsCert != null && p.tlsKey == null) {
             throw new UsageException("--tls-key: missing (expected: --tls-key PEM with --tls-cert)");
@@ -563,6 +579,19 @@ public final class GatewayOptions {
     }
 
     /**
+     * The idle server connections the pool keeps per I/O thread and server ({@code --pool-max-idle},
+     * http mode only), when given; 0 opens a new server connection for every request.
+     */
+    public OptionalInt poolMaxIdle() {
+        return poolMaxIdle != null ? OptionalInt.of(poolMaxIdle) : OptionalInt.empty();
+    }
+
+    /** How long the pool keeps an idle server connection ({@code --pool-idle-timeout}, http mode only), when given. */
+    public Optional<Duration> poolIdleTimeout() {
+        return Optional.ofNullable(poolIdleTimeout);
+    }
+
+    /**
      * How long to warm the gateway up before it listens ({@code --warm-up}); empty: not at all. See
      * {@link #forWarmUp(HostPort)}.
      */
@@ -574,7 +603,7 @@ public final class GatewayOptions {
      * These options for a warm-up copy of the gateway: listening on an ephemeral port of 127.0.0.1,
      * every server (of the backend and of each route) replaced by {@code origin}, and without the admin
      * endpoint, access log, health checks and rate limit. Everything else, the mode, balancing,
-     * timeouts, rules, compression and cache, is as given.
+     * timeouts, rules, compression, cache and server connection pool, is as given.
      */
     public GatewayOptions forWarmUp(HostPort origin) {
         Objects.requireNonNull(origin, "origin");
@@ -605,7 +634,9 @@ public final class GatewayOptions {
                 + (backendTls != null ? " backendTls=" + backendTls.flagValue() : "")
                 + (backendCa != null ? " backendCa=" + backendCa : "")
                 + (cacheBytes > 0 ? " cache=" + cacheBytes : "")
-                + (warmUp != null ? " warmUp=" + warmUp : "") + "}";
+                + (warmUp != null ? " warmUp=" + warmUp : "")
+                + (poolMaxIdle != null ? " poolMaxIdle=" + poolMaxIdle : "")
+                + (poolIdleTimeout != null ? " poolIdleTimeout=" + poolIdleTimeout : "") + "}";
     }
 
     /**
@@ -674,7 +705,8 @@ public final class GatewayOptions {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress",
-                "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up");
+                "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
+                "--pool-max-idle", "--pool-idle-timeout");
         /** The flags that take no value (switches): given or not. */
         static final Set<String> SWITCHES = Set.of("--compress");
         /** The flags that may be given more than once. */
@@ -704,6 +736,9 @@ public final class GatewayOptions {
         String cacheValue;
         Duration warmUp;
         String warmUpValue;
+        Integer poolMaxIdle;
+        Duration poolIdleTimeout;
+        String poolIdleTimeoutValue;
         boolean compress;
         RateLimit rateLimit;
         BackendProto backendProto;
@@ -820,6 +855,13 @@ public final class GatewayOptions {
                     }
                     warmUp = d.isZero() ? null : d;
                     warmUpValue = value;
+                    break;
+                case "--pool-max-idle":
+                    poolMaxIdle = integer(flag, value, 0, MAX_POOL_MAX_IDLE);
+                    break;
+                case "--pool-idle-timeout":
+                    poolIdleTimeout = duration(flag, value, false);
+                    poolIdleTimeoutValue = value;
                     break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");

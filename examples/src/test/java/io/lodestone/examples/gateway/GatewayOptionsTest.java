@@ -168,6 +168,21 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void poolFlagsTakeACountAndADurationInHttpMode() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1",
+                "--pool-max-idle", "0", "--pool-idle-timeout=2m");
+        assertThat(o.poolMaxIdle()).isEqualTo(OptionalInt.of(0));
+        assertThat(o.poolIdleTimeout()).contains(Duration.ofMinutes(2));
+        // the warm-up copy keeps the pool as given
+        GatewayOptions copy = o.forWarmUp(new HostPort("127.0.0.1", 9));
+        assertThat(copy.poolMaxIdle()).isEqualTo(OptionalInt.of(0));
+        assertThat(copy.poolIdleTimeout()).contains(Duration.ofMinutes(2));
+        GatewayOptions none = GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1");
+        assertThat(none.poolMaxIdle()).isEmpty();
+        assertThat(none.poolIdleTimeout()).isEmpty();
+    }
+
+    @Test
     void backendTakesACommaSeparatedListAndRepeats() throws Exception {
         GatewayOptions o = GatewayOptions.parse("--listen", ":8080",
                 "--backend", "127.0.0.1:1,127.0.0.1:2", "--backend=[::1]:3", "--backend", "db.internal:4, 10.0.0.5:5");
@@ -291,6 +306,12 @@ class GatewayOptionsTest {
         cases.add(bad("--health-check: /b (given more than once)", "--health-check", "/a", "--health-check", "/b"));
         cases.add(bad("--deny: /admin (only in http mode: add --mode http)", "--deny", "/admin"));
         cases.add(bad("--cache: 64m (only in http mode: add --mode http)", "--cache", "64m"));
+        cases.add(bad("--pool-max-idle: 4 (only in http mode: add --mode http)", "--pool-max-idle", "4"));
+        cases.add(bad("--pool-idle-timeout: 90s (only in http mode: add --mode http)", "--pool-idle-timeout=90s"));
+        cases.add(bad("--pool-max-idle: -1 (expected: an integer in 0..100000)", "--mode", "http", "--pool-max-idle", "-1"));
+        cases.add(bad("--pool-max-idle: 100001 (expected: an integer in 0..100000)", "--mode", "http", "--pool-max-idle", "100001"));
+        cases.add(bad("--pool-idle-timeout: 0 (expected: a duration above zero like 500ms, 5s)", "--mode", "http", "--pool-idle-timeout", "0"));
+        cases.add(bad("--pool-idle-timeout: 2 (expected: a duration like 500ms, 5s, 2m, 1h)", "--mode", "http", "--pool-idle-timeout", "2"));
         cases.add(bad("--cache: 64x (expected: a size like 64m, 512k or 1g (1k..64g))", "--mode", "http", "--cache", "64x"));
         cases.add(bad("--cache: 100 (expected: a size like 64m, 512k or 1g (1k..64g))", "--mode", "http", "--cache=100"));
         cases.add(bad("--cache: m (expected: a size like 64m, 512k or 1g (1k..64g))", "--mode", "http", "--cache", "m"));
