@@ -12,6 +12,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.Epoll;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -122,21 +123,15 @@ class EpollWithoutEmptyInterestTest {
     void aSocketToldToStopReadingReadsNothingMoreUntilToldToReadAgain() throws Exception {
         int port = listen(true);
         try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            client.setSoTimeout(5_000);
-            OutputStream out = client.getOutputStream();
-            InputStream in = client.getInputStream();
-            out.write("one".getBytes(StandardCharsets.US_ASCII));
-            assertThat(new String(in.readNBytes(3), StandardCharsets.US_ASCII)).isEqualTo("one");
-            Channel child = accepted.get(5, TimeUnit.SECONDS);
+            Channel child = echoedOne(client);
             child.eventLoop().submit(() -> child.config().setAutoRead(false)).sync();
-            out.write("two".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
+            write(client, "two");
             // the loop waits and wakes for this task; had the socket kept its read interest, "two" would be read by now
             child.eventLoop().submit(() -> { }).sync();
             child.eventLoop().submit(() -> { }).sync();
             assertThat(received.toString()).isEqualTo("one");
             child.eventLoop().submit(() -> child.config().setAutoRead(true)).sync();
-            assertThat(new String(in.readNBytes(3), StandardCharsets.US_ASCII)).isEqualTo("two");
+            assertThat(read(client, 3)).isEqualTo("two");
         }
     }
 
@@ -144,18 +139,29 @@ class EpollWithoutEmptyInterestTest {
     void aSocketToldToStopAndGoOnReadingInOneTurnGoesOnReading() throws Exception {
         int port = listen(true);
         try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
-            client.setSoTimeout(5_000);
-            OutputStream out = client.getOutputStream();
-            InputStream in = client.getInputStream();
-            out.write("one".getBytes(StandardCharsets.US_ASCII));
-            assertThat(new String(in.readNBytes(3), StandardCharsets.US_ASCII)).isEqualTo("one");
-            Channel child = accepted.get(5, TimeUnit.SECONDS);
+            Channel child = echoedOne(client);
             child.eventLoop().submit(() -> {
                 child.config().setAutoRead(false);
                 child.config().setAutoRead(true);
             }).sync();
-            out.write("two".getBytes(StandardCharsets.US_ASCII));
-            assertThat(new String(in.readNBytes(3), StandardCharsets.US_ASCII)).isEqualTo("two");
+            write(client, "two");
+            assertThat(read(client, 3)).isEqualTo("two");
         }
+    }
+
+    /** Sends "one" and reads its echo, so the accepted socket is reading; returns its channel. */
+    private Channel echoedOne(Socket client) throws Exception {
+        client.setSoTimeout(5_000);
+        write(client, "one");
+        assertThat(read(client, 3)).isEqualTo("one");
+        return accepted.get(5, TimeUnit.SECONDS);
+    }
+
+    private static void write(Socket client, String text) throws IOException {
+        client.getOutputStream().write(text.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private static String read(Socket client, int length) throws IOException {
+        return new String(client.getInputStream().readNBytes(length), StandardCharsets.US_ASCII);
     }
 }
