@@ -10,21 +10,25 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * {@link Transport#bind}: a listener of the address's family that takes in every queued connection
- * when it is ready (up to {@link Transport#ACCEPTS_PER_READ}), not one per turn of its event loop.
+ * when it is ready (up to {@link Transport#ACCEPTS_PER_READ}), not one per turn of its event loop,
+ * and on epoll gives every accepted socket a limit on the bytes queued and not yet sent.
  */
 class TransportBindTest {
 
@@ -94,6 +98,33 @@ class TransportBindTest {
             for (Socket s : clients) {
                 s.close();
             }
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    @Test
+    void anAcceptedEpollSocketQueuesAtMostHalfAMebibyteNotYetSent() throws Exception {
+        assumeTrue(Epoll.isAvailable(), "native epoll does not load on this platform");
+        EventLoopGroup group = Transport.EPOLL.newGroup(1, "bind-test");
+        CompletableFuture<Channel> accepted = new CompletableFuture<>();
+        try {
+            ServerBootstrap bootstrap = new ServerBootstrap()
+                    .group(group)
+                    .childHandler(new ChannelInitializer<>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            accepted.complete(ch);
+                        }
+                    });
+            Channel server = Transport.EPOLL.bind(bootstrap, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "test bind");
+            int port = ((InetSocketAddress) server.localAddress()).getPort();
+            try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                Channel child = accepted.get(5, TimeUnit.SECONDS);
+                // read back from the kernel (getsockopt), not from Netty's copy
+                assertThat(child.config().getOption(EpollChannelOption.TCP_NOTSENT_LOWAT)).isEqualTo(512L * 1024);
+            }
+            server.close().sync();
+        } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }
