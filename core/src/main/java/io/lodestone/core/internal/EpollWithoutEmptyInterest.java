@@ -48,7 +48,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
     private final ThreadAwareExecutor executor;
     /** Registrations whose interest set is held back; touched by the event loop's thread only. */
     private Registration[] queue = new Registration[16];
-    private int queued;
+    private int queueLength;
 
     private EpollWithoutEmptyInterest(IoHandler epoll, ThreadAwareExecutor executor) {
         this.epoll = epoll;
@@ -83,27 +83,27 @@ final class EpollWithoutEmptyInterest implements IoHandler {
 
     @Override
     public int run(IoHandlerContext context) {
-        if (queued > 0) {
+        if (queueLength > 0) {
             submitHeld();
         }
         return epoll.run(context);
     }
 
     private void enqueue(Registration r) {
-        if (queued == queue.length) {
-            queue = Arrays.copyOf(queue, queued * 2);
+        if (queueLength == queue.length) {
+            queue = Arrays.copyOf(queue, queueLength * 2);
         }
-        queue[queued++] = r;
+        queue[queueLength++] = r;
     }
 
     /** Gives the epoll set the interest sets held back, before the loop waits for events. */
     private void submitHeld() {
-        for (int i = 0; i < queued; i++) {
+        for (int i = 0; i < queueLength; i++) {
             Registration r = queue[i];
             queue[i] = null;
             r.submitHeld();
         }
-        queued = 0;
+        queueLength = 0;
     }
 
     @Override
