@@ -1,8 +1,14 @@
 package io.lodestone.l7.internal;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpMethod;
@@ -471,22 +477,44 @@ final class HeadScanner {
      * of the head's bytes.
      */
     HttpRequest request(HttpHeadersFactory headersFactory) {
+        return request(headersFactory, false);
+    }
+
+    /**
+     * The request whose head {@link #scan} last validated; with {@code whole}, a {@link FullHttpRequest}
+     * with no body, the request and its end in one message.
+     */
+    HttpRequest request(HttpHeadersFactory headersFactory, boolean whole) {
         byte[] copy = Arrays.copyOf(head, headLength);
         HttpMethod method = method(copy, methodEnd);
         String uri = new String(copy, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
-        return new DefaultHttpRequest(http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0, method, uri,
-                headers(copy, headersFactory));
+        HttpVersion version = http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0;
+        HttpHeaders headers = headers(copy, headersFactory);
+        return whole
+                ? new DefaultFullHttpRequest(version, method, uri, Unpooled.EMPTY_BUFFER, headers, EmptyHttpHeaders.INSTANCE)
+                : new DefaultHttpRequest(version, method, uri, headers);
     }
 
     /** The response whose head {@link #scan} last validated, built like {@link #request}. */
     HttpResponse response(HttpHeadersFactory headersFactory) {
+        return response(headersFactory, null);
+    }
+
+    /**
+     * The response whose head {@link #scan} last validated; with a {@code body} (empty or not), a
+     * {@link FullHttpResponse} that carries it, the response and its end in one message.
+     */
+    HttpResponse response(HttpHeadersFactory headersFactory, ByteBuf body) {
         byte[] copy = Arrays.copyOf(head, headLength);
         HttpResponseStatus status = statusCode == 200 && lineEnd == 15 && copy[13] == 'O' && copy[14] == 'K'
                 ? HttpResponseStatus.OK
                 : HttpResponseStatus.valueOf(statusCode,
                         lineEnd > 13 ? new String(copy, 13, lineEnd - 13, StandardCharsets.ISO_8859_1) : "");
-        return new DefaultHttpResponse(http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0, status,
-                headers(copy, headersFactory));
+        HttpVersion version = http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0;
+        HttpHeaders headers = headers(copy, headersFactory);
+        return body != null
+                ? new DefaultFullHttpResponse(version, status, body, headers, EmptyHttpHeaders.INSTANCE)
+                : new DefaultHttpResponse(version, status, headers);
     }
 
     private HttpHeaders headers(byte[] copy, HttpHeadersFactory headersFactory) {

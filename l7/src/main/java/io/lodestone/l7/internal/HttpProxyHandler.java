@@ -34,6 +34,8 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -970,7 +972,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             stashTunnel(false, msg);
             return;
         }
-        if (msg instanceof HttpResponse response) {
+        if (msg instanceof FullHttpResponse whole) {
+            serverWholeResponse(c, whole);
+        } else if (msg instanceof HttpResponse response) {
             serverResponse(c, response);
         } else if (msg instanceof HttpContent content) {
             serverContent(c, content);
@@ -978,6 +982,28 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             ReferenceCountUtil.release(msg);
             c.channel.close();
         }
+    }
+
+    /**
+     * A final response whose whole body arrived with its head (the strict decoder's one message):
+     * handled as its head, then written on as it is, head and body encoded into one buffer. A response
+     * the cache takes in is handled as a head and a last content, as it arrives in pieces.
+     */
+    private void serverWholeResponse(BackendConnection c, FullHttpResponse whole) {
+        if (cacheFill != null) {
+            serverResponse(c, new DefaultHttpResponse(whole.protocolVersion(), whole.status(), whole.headers()));
+            serverContent(c, new DefaultLastHttpContent(whole.content(), whole.trailingHeaders()));
+            return;
+        }
+        serverResponse(c, whole);
+        if (heldHead != whole) {
+            // refused (and released) as a response
+            return;
+        }
+        heldHead = null;
+        bytesOut += whole.content().readableBytes();
+        client.write(whole, client.voidPromise());
+        responseComplete();
     }
 
     private void serverResponse(BackendConnection c, HttpResponse response) {

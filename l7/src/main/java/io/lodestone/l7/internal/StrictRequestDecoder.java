@@ -94,8 +94,10 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     /**
      * Every request without a chunked body is built from the head scanner's result instead of being
      * parsed a second time by Netty's decoder: the request, then its body as {@link HttpDecoders#readBody}
-     * cuts it (what has arrived now, the rest as it comes), or the empty last content when it has none,
-     * exactly as Netty's decoder would emit them. Chunked bodies and a WebSocket draft-76 handshake
+     * cuts it (what has arrived now, the rest as it comes), as Netty's decoder would emit them; a request
+     * without a body is one {@link io.netty.handler.codec.http.FullHttpRequest} with an empty body, where
+     * Netty's decoder emits the request and then the empty last content, so that the proxy handles and
+     * writes one message instead of two. Chunked bodies and a WebSocket draft-76 handshake
      * (eight body bytes without a Content-Length) go through Netty.
      */
     private boolean emitFromScan(ByteBuf in, List<Object> out) {
@@ -103,16 +105,14 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         if (scanner.chunked) {
             return false;
         }
-        HttpRequest request = scanner.request(headersFactory);
+        HttpRequest request = scanner.request(headersFactory, length <= 0);
         if (length < 0 && request.headers().contains(HttpHeaderNames.SEC_WEBSOCKET_KEY1)) {
             return false;
         }
         in.skipBytes(scanner.headLength);
         int from = out.size();
         out.add(request);
-        if (length <= 0) {
-            out.add(LastHttpContent.EMPTY_LAST_CONTENT);
-        } else {
+        if (length > 0) {
             atHead = false;
             bodyRemaining = HttpDecoders.readBody(in, out, length, maxChunkSize);
         }

@@ -1,6 +1,7 @@
 package io.lodestone.l7.internal;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpMessage;
@@ -100,9 +101,10 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
 
     /**
      * As in {@link StrictRequestDecoder}: a final response with no body or a Content-Length body is
-     * built from the head scanner's result: the response,
-     * then its body as {@link HttpDecoders#readBody} cuts it, or the empty last content when it has none,
-     * exactly as Netty's decoder would emit them. Interim and 101 responses, chunked bodies and bodies
+     * built from the head scanner's result: one {@link io.netty.handler.codec.http.FullHttpResponse}
+     * when it has no body or its whole body arrived with the head (where Netty's decoder emits the
+     * response and then its last content), else the response and then its body as
+     * {@link HttpDecoders#readBody} cuts it, as Netty's decoder would. Interim and 101 responses, chunked bodies and bodies
      * delimited by the connection's end go through Netty.
      */
     private boolean emitFromScan(ByteBuf in, List<Object> out) {
@@ -115,11 +117,17 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
         if (!empty && length < 0) {
             return false;
         }
-        out.add(scanner.response(headersFactory));
-        in.skipBytes(scanner.headLength);
+        int head = scanner.headLength;
         if (empty) {
-            out.add(LastHttpContent.EMPTY_LAST_CONTENT);
+            out.add(scanner.response(headersFactory, Unpooled.EMPTY_BUFFER));
+            in.skipBytes(head);
+        } else if (length <= Math.min(in.readableBytes() - head, maxChunkSize)) {
+            // the whole body has arrived with the head, in one piece Netty's decoder would not cut
+            in.skipBytes(head);
+            out.add(scanner.response(headersFactory, in.readRetainedSlice((int) length)));
         } else {
+            out.add(scanner.response(headersFactory));
+            in.skipBytes(head);
             bodyRemaining = HttpDecoders.readBody(in, out, length, maxChunkSize);
             atHead = bodyRemaining == 0;
         }

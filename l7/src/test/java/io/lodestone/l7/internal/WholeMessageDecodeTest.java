@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
@@ -27,7 +29,8 @@ import org.junit.jupiter.api.Test;
  * The strict decoders emit every message without a chunked body straight from the head scanner's
  * result instead of letting Netty parse the head a second time. Whatever path a message takes, the proxy must see exactly
  * what Netty's own decoder gives for the same bytes: this test decodes each message with both and
- * compares everything the proxy can read (message classes in order, method, target, version, status
+ * compares everything the proxy can read (message classes in order, with a whole request without a body
+ * counted as its head and its end, method, target, version, status
  * and reason, every header name and value in order, body bytes, trailers), and checks that the short
  * path was taken where it applies.
  */
@@ -60,6 +63,59 @@ class WholeMessageDecodeTest {
         for (String r : requests) {
             assertSameAsNetty(true, r, !r.contains("PROPFIND"));
         }
+    }
+
+    @Test
+    void aRequestWithoutABodyIsOneWholeMessage() {
+        EmbeddedChannel ch = new EmbeddedChannel(new StrictRequestDecoder(CONFIG, 100, Long.MAX_VALUE));
+        ch.writeInbound(Unpooled.copiedBuffer("GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+                + "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"
+                + "POST /c HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nz", StandardCharsets.ISO_8859_1));
+        List<Object> messages = new ArrayList<>();
+        for (Object msg; (msg = ch.readInbound()) != null; ) {
+            messages.add(msg);
+        }
+        assertThat(messages).hasSize(4);
+        assertThat(messages.get(0)).isInstanceOfSatisfying(FullHttpRequest.class, r -> {
+            assertThat(r.uri()).isEqualTo("/a");
+            assertThat(r.content().readableBytes()).isZero();
+            assertThat(r.trailingHeaders().isEmpty()).isTrue();
+        });
+        assertThat(messages.get(1)).isInstanceOfSatisfying(FullHttpRequest.class, r -> assertThat(r.uri()).isEqualTo("/b"));
+        // a request with a body stays a head followed by its content, as Netty's decoder gives it
+        assertThat(messages.get(2)).isInstanceOf(HttpRequest.class).isNotInstanceOf(HttpContent.class);
+        assertThat(messages.get(3)).isInstanceOf(LastHttpContent.class);
+        messages.forEach(ReferenceCountUtil::release);
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void aResponseWithItsWholeBodyIsOneWholeMessage() {
+        EmbeddedChannel ch = new EmbeddedChannel(new StrictResponseDecoder(CONFIG, 100));
+        ch.writeInbound(Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+                + "HTTP/1.1 204 No Content\r\n\r\n"
+                + "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nwor", StandardCharsets.ISO_8859_1));
+        ch.writeInbound(Unpooled.copiedBuffer("ld!", StandardCharsets.ISO_8859_1));
+        List<Object> messages = new ArrayList<>();
+        for (Object msg; (msg = ch.readInbound()) != null; ) {
+            messages.add(msg);
+        }
+        assertThat(messages).hasSize(5);
+        assertThat(messages.get(0)).isInstanceOfSatisfying(FullHttpResponse.class, r -> {
+            assertThat(r.status().code()).isEqualTo(200);
+            assertThat(r.content().toString(StandardCharsets.ISO_8859_1)).isEqualTo("hello");
+            assertThat(r.trailingHeaders().isEmpty()).isTrue();
+        });
+        assertThat(messages.get(1)).isInstanceOfSatisfying(FullHttpResponse.class, r -> {
+            assertThat(r.status().code()).isEqualTo(204);
+            assertThat(r.content().readableBytes()).isZero();
+        });
+        // a body still arriving stays a head followed by its pieces, as Netty's decoder gives it
+        assertThat(messages.get(2)).isInstanceOf(HttpResponse.class).isNotInstanceOf(HttpContent.class);
+        assertThat(messages.get(3)).isInstanceOfSatisfying(HttpContent.class, c -> assertThat(c).isNotInstanceOf(LastHttpContent.class));
+        assertThat(messages.get(4)).isInstanceOf(LastHttpContent.class);
+        messages.forEach(ReferenceCountUtil::release);
+        assertThat(ch.finish()).isFalse();
     }
 
     @Test
@@ -240,7 +296,12 @@ class WholeMessageDecodeTest {
                         continue;
                     }
                     ascii |= !(m.decoderResult() instanceof HttpMessageDecoderResult);
-                    StringBuilder sb = new StringBuilder(m.getClass().getSimpleName()).append(' ').append(m.protocolVersion());
+                    // a request without a body, or a response whose whole body came with its head, is one
+                    // whole message from the strict decoder, a head and its last content from Netty's:
+                    // rendered alike, the whole one as its head and then its end
+                    String kind = m instanceof FullHttpRequest ? "DefaultHttpRequest"
+                            : m instanceof FullHttpResponse ? "DefaultHttpResponse" : m.getClass().getSimpleName();
+                    StringBuilder sb = new StringBuilder(kind).append(' ').append(m.protocolVersion());
                     if (m instanceof HttpRequest r) {
                         sb.append(' ').append(r.method()).append(' ').append(r.uri());
                     }
