@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * The strict decoders emit every message without a chunked body straight from the head scanner's
  * result instead of letting Netty parse the head a second time. Whatever path a message takes, the proxy must see exactly
  * what Netty's own decoder gives for the same bytes: this test decodes each message with both and
- * compares everything the proxy can read (message classes in order, with a whole request without a body
+ * compares everything the proxy can read (message classes in order, with a whole request or response
  * counted as its head and its end, method, target, version, status
  * and reason, every header name and value in order, body bytes, trailers), and checks that the short
  * path was taken where it applies.
