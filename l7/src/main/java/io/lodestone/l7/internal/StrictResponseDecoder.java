@@ -105,8 +105,7 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
      * when it has no body or its whole body arrived with the head (where Netty's decoder emits the
      * response and then its last content), else the response and then its body as
      * {@link HttpDecoders#readBody} cuts it, as Netty's decoder would. Interim and 101 responses,
-     * chunked bodies and bodies
-     * delimited by the connection's end go through Netty.
+     * chunked bodies and bodies delimited by the connection's end go through Netty.
      */
     private boolean emitFromScan(ByteBuf in, List<Object> out) {
         int code = scanner.statusCode;
