@@ -10,6 +10,7 @@ import io.netty.channel.DefaultChannelPromise;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoEventLoopGroup;
+import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannelRecvByteBufAllocator;
@@ -25,6 +26,7 @@ import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.ThreadAwareExecutor;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -164,6 +166,26 @@ public enum Transport {
     /** Creates an event loop group of this transport; 0 threads means Netty's default. */
     public EventLoopGroup newGroup(int threads, String threadName) {
         IoHandlerFactory factory = this == EPOLL ? EpollWithoutEmptyInterest.newFactory() : NioIoHandler.newFactory();
-        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(threadName, true), factory);
+        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(threadName, true), onFixedThreads(factory));
+    }
+
+    /**
+     * {@code factory}, saying that its handlers stay on the thread they start on. Netty lets an event
+     * loop whose handler could move between threads be suspended by an auto-scaling group, and to
+     * decide when, it times the I/O of every turn of such a loop: three clock readings per turn. The
+     * groups here have a fixed number of threads and never suspend a loop, so the readings are saved.
+     */
+    static IoHandlerFactory onFixedThreads(IoHandlerFactory factory) {
+        return new IoHandlerFactory() {
+            @Override
+            public IoHandler newHandler(ThreadAwareExecutor executor) {
+                return factory.newHandler(executor);
+            }
+
+            @Override
+            public boolean isChangingThreadSupported() {
+                return false;
+            }
+        };
     }
 }
