@@ -38,6 +38,8 @@ import org.slf4j.LoggerFactory;
  * {@code EPOLL_CTL_DEL}). Nothing is missed by waiting: the loop takes no events until it waits,
  * the kernel reports readiness that predates the {@code ADD} or {@code MOD}, and Netty's epoll
  * channels are level-triggered. A set given from another thread goes to the epoll set at once.
+ *
+ * <p>Each loop has a {@link LoopClock}, which this handler tells when a turn's phases begin.
  */
 final class EpollWithoutEmptyInterest implements IoHandler {
 
@@ -49,6 +51,8 @@ final class EpollWithoutEmptyInterest implements IoHandler {
     /** Registrations whose interest set is held back; touched by the event loop's thread only. */
     private Registration[] queue = new Registration[16];
     private int queueLength;
+    /** The loop's clock for timeouts, installed on the loop's thread when it starts. */
+    private LoopClock clock;
 
     private EpollWithoutEmptyInterest(IoHandler epoll, ThreadAwareExecutor executor) {
         this.epoll = epoll;
@@ -78,6 +82,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
 
     @Override
     public void initialize() {
+        clock = LoopClock.install();
         epoll.initialize();
     }
 
@@ -86,7 +91,10 @@ final class EpollWithoutEmptyInterest implements IoHandler {
         if (queueLength > 0) {
             submitHeld();
         }
-        return epoll.run(context);
+        clock.turn();
+        int handled = epoll.run(context);
+        clock.turn();
+        return handled;
     }
 
     private void enqueue(Registration r) {

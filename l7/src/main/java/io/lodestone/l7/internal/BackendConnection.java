@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.internal.LoopClock;
 import io.lodestone.core.internal.ServerRuntime;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -50,7 +51,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     boolean refused;
     long idleSince;
     private final long timeoutNanos;
-    /** When the server last read or was sent something during an exchange ({@link System#nanoTime()}). */
+    /** When the server last read or was sent something during an exchange ({@link LoopClock#nanoTime()}). */
     private long lastActivity;
     private ScheduledFuture<?> timer;
 
@@ -65,7 +66,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     /** Hands the connection to an exchange whose request is being sent, and starts its server timeout. */
     void bind(HttpProxyHandler x) {
         exchange = x;
-        lastActivity = System.nanoTime();
+        lastActivity = LoopClock.nanoTime();
         if (timer == null && timeoutNanos > 0) {
             timer = channel.eventLoop().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
         }
@@ -73,7 +74,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
 
     /** Something was sent to the server: its timeout starts again. */
     void touch() {
-        lastActivity = System.nanoTime();
+        lastActivity = LoopClock.nanoTime();
     }
 
     /** The timer: times the exchange out when the server was quiet for the whole timeout, else waits on. */
@@ -85,7 +86,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
             // between exchanges nothing is timed; the next bind() schedules again
             return;
         }
-        long quiet = System.nanoTime() - lastActivity;
+        long quiet = LoopClock.nanoTime() - lastActivity;
         if (quiet < timeoutNanos) {
             timer = channel.eventLoop().schedule(this, timeoutNanos - quiet, TimeUnit.NANOSECONDS);
             return;
@@ -126,7 +127,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         if (exchange != null) {
-            lastActivity = System.nanoTime();
+            lastActivity = LoopClock.nanoTime();
         }
         HttpProxyHandler x = flushTo;
         if (x != null) {

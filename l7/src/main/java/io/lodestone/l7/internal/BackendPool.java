@@ -4,6 +4,7 @@ import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.BackendTls;
 import io.lodestone.core.Clock;
 import io.lodestone.core.internal.BackendHandshake;
+import io.lodestone.core.internal.LoopClock;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.ServerMetrics;
@@ -168,7 +169,7 @@ final class BackendPool {
             c.channel.close();
             return;
         }
-        c.idleSince = System.nanoTime();
+        c.idleSince = LoopClock.nanoTime();
         c.pooled = true;
         deque.addFirst(c);
         if (sweeper == null) {
@@ -193,7 +194,7 @@ final class BackendPool {
     }
 
     private void sweep() {
-        long now = System.nanoTime();
+        long now = LoopClock.nanoTime();
         for (ArrayDeque<BackendConnection> deque : idle.values()) {
             BackendConnection oldest;
             while ((oldest = deque.peekLast()) != null && now - oldest.idleSince >= idleTimeoutNanos) {

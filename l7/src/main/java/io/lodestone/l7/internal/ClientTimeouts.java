@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.internal.LoopClock;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -9,7 +10,7 @@ import java.util.concurrent.TimeUnit;
  * The client connection's timers, first in its pipeline so that it sees raw bytes: between requests
  * the keep-alive timeout runs; from the first byte of a request until its head is decoded the client
  * timeout runs (then 408). One scheduled task per connection at a time, moved forward lazily, so a
- * request costs two clock readings and no scheduling.
+ * request costs no scheduling; the time is the event loop's {@link LoopClock}, read once per turn.
  */
 final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runnable {
 
@@ -61,7 +62,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
 
     /** A request head arrived: no client timer until its response is done. */
     void busy() {
-        headNanos = state == HEAD ? System.nanoTime() - headStart : -1;
+        headNanos = state == HEAD ? LoopClock.nanoTime() - headStart : -1;
         state = BUSY;
     }
 
@@ -81,7 +82,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
 
     private void arm(int newState, long timeoutNanos) {
         state = newState;
-        long now = System.nanoTime();
+        long now = LoopClock.nanoTime();
         if (newState == HEAD) {
             headStart = now;
         }
@@ -114,7 +115,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
         if (state == BUSY || !ctx.channel().isActive()) {
             return;
         }
-        long now = System.nanoTime();
+        long now = LoopClock.nanoTime();
         if (deadline - now > 0) {
             schedule(now);
             return;

@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.internal.LoopClock;
 import io.lodestone.core.internal.ServerRuntime;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -92,7 +93,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     private void streamClosed() {
         inUse--;
         if (inUse == 0) {
-            idleSince = System.nanoTime();
+            idleSince = LoopClock.nanoTime();
             if (idleTimer == null && channel.isActive()) {
                 idleTimer = channel.eventLoop().schedule(this::idleCheck, pool.idleTimeoutNanos(), TimeUnit.NANOSECONDS);
             }
@@ -109,7 +110,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
         if (inUse > 0 || !channel.isActive()) {
             return;
         }
-        long left = pool.idleTimeoutNanos() - (System.nanoTime() - idleSince);
+        long left = pool.idleTimeoutNanos() - (LoopClock.nanoTime() - idleSince);
         if (left > 0) {
             idleTimer = channel.eventLoop().schedule(this::idleCheck, left, TimeUnit.NANOSECONDS);
             return;

@@ -1,0 +1,53 @@
+package io.lodestone.core.internal;
+
+import io.netty.util.concurrent.FastThreadLocal;
+
+/**
+ * The time for timeouts, read from {@link System#nanoTime()} at most once per turn of one of
+ * Lodestone's epoll event loops: the first reading after the loop wakes up (or after it has handled
+ * its ready channels) is kept for the rest of that phase of the turn. A request touches its timers
+ * several times in one turn (the client's keep-alive and head timers, the server's timeout, the
+ * pool's idle mark), and each reading of the clock costs tens of nanoseconds on a virtual machine. A
+ * reading is behind the system clock by at most the time the loop has spent in the current phase,
+ * which timeouts of milliseconds and more do not notice. On any other thread (NIO loops, tests,
+ * application threads) every reading is the system clock's.
+ *
+ * <p>For timeouts only: durations that are measured and reported (latencies, the access log) read the
+ * proxy's {@link io.lodestone.core.Clock}.
+ */
+public final class LoopClock {
+
+    private static final FastThreadLocal<LoopClock> LOOP = new FastThreadLocal<>();
+
+    private long now;
+    private boolean read;
+
+    private LoopClock() {
+    }
+
+    /** The time in nanoseconds, as {@link System#nanoTime()} counts it; see the class description for how fresh it is. */
+    public static long nanoTime() {
+        LoopClock clock = LOOP.getIfExists();
+        return clock == null ? System.nanoTime() : clock.read();
+    }
+
+    /** Gives the calling thread, an event loop's, a clock read once per phase of a turn; {@link #turn()} starts each phase. */
+    static LoopClock install() {
+        LoopClock clock = new LoopClock();
+        LOOP.set(clock);
+        return clock;
+    }
+
+    /** Forgets the reading kept: the loop is about to wait, or has just handled what was ready. */
+    void turn() {
+        read = false;
+    }
+
+    private long read() {
+        if (!read) {
+            now = System.nanoTime();
+            read = true;
+        }
+        return now;
+    }
+}
