@@ -59,20 +59,13 @@ final class EpollWithoutEmptyInterest implements IoHandler {
         this.executor = executor;
     }
 
-    /** A factory of epoll handlers whose channels never submit an empty interest set. */
+    /**
+     * A factory of epoll handlers whose channels never submit an empty interest set. Its handlers
+     * stay on the thread they start on (see {@link Transport#onFixedThreads}).
+     */
     static IoHandlerFactory newFactory() {
         IoHandlerFactory epoll = EpollIoHandler.newFactory();
-        return new IoHandlerFactory() {
-            @Override
-            public IoHandler newHandler(ThreadAwareExecutor executor) {
-                return new EpollWithoutEmptyInterest(epoll.newHandler(executor), executor);
-            }
-
-            @Override
-            public boolean isChangingThreadSupported() {
-                return epoll.isChangingThreadSupported();
-            }
-        };
+        return executor -> new EpollWithoutEmptyInterest(epoll.newHandler(executor), executor);
     }
 
     @Override
