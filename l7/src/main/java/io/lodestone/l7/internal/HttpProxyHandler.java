@@ -1867,9 +1867,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         Relay.closeOnFlush(client);
     }
 
+    /**
+     * Closes the client connection without waiting for it to take what is still queued. What was
+     * written is flushed first, which matters when a server dies mid-response: its last bytes and its
+     * end can come in one read burst, before the burst's flush at the end of the turn
+     * ({@link FlushBatch}), and the client must get the part of the response the server did send.
+     */
     private void closeNow() {
         closing = true;
         releaseQueued();
+        client.flush();
         client.close();
     }
 }
