@@ -8,7 +8,6 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.internal.Transport;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.Epoll;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -36,7 +35,7 @@ class TcpHalfCloseTransportTest {
     @ParameterizedTest
     @EnumSource(Transport.class)
     void theAnswerAfterAHalfCloseArrivesWholeThoughTheClientReadsInBursts(Transport transport) throws Exception {
-        assumeTrue(transport != Transport.EPOLL || Epoll.isAvailable(), "native epoll does not load on this platform");
+        assumeTrue(transport.isAvailable(), transport + " does not load on this platform");
         EventLoopGroup group = transport.newGroup(1, "half-close-" + transport);
         AtomicLong written = new AtomicLong();
         CompletableFuture<Long> requestBytes = new CompletableFuture<>();

@@ -4,7 +4,7 @@ import io.netty.util.concurrent.FastThreadLocal;
 
 /**
  * The time for timeouts, read from {@link System#nanoTime()} at most once per turn of one of
- * Lodestone's epoll event loops: the first reading after the loop wakes up (or after it has handled
+ * Lodestone's epoll and io_uring event loops: the first reading after the loop wakes up (or after it has handled
  * its ready channels) is kept for the rest of that phase of the turn. A request touches its timers
  * several times in one turn (the client's keep-alive and head timers, the server's timeout, the
  * pool's idle mark), and each reading of the clock costs tens of nanoseconds on a virtual machine. A

@@ -5,13 +5,14 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.Epoll;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * {@link LoopClock}: one reading per phase of a turn on Lodestone's epoll loops, the system clock
+ * {@link LoopClock}: one reading per phase of a turn on Lodestone's epoll and io_uring loops, the system clock
  * everywhere else. The waits below are the clock's own subject: a spin on {@link System#nanoTime()}
  * inside one task, and a task the loop schedules for later.
  */
@@ -19,10 +20,11 @@ class LoopClockTest {
 
     private static final long MILLIS_5 = TimeUnit.MILLISECONDS.toNanos(5);
 
-    @Test
-    void onAnEpollLoopAPhaseKeepsItsFirstReadingAndTheNextTurnReadsAgain() throws Exception {
-        assumeTrue(Epoll.isAvailable(), "native epoll does not load on this platform");
-        EventLoopGroup group = Transport.EPOLL.newGroup(1, "loop-clock-test");
+    @ParameterizedTest
+    @EnumSource(value = Transport.class, names = {"EPOLL", "IO_URING"})
+    void onANativeLoopAPhaseKeepsItsFirstReadingAndTheNextTurnReadsAgain(Transport transport) throws Exception {
+        assumeTrue(transport.isAvailable(), transport + " does not load on this platform");
+        EventLoopGroup group = transport.newGroup(1, "loop-clock-test");
         try {
             EventLoop loop = group.next();
             CompletableFuture<long[]> readings = new CompletableFuture<>();

@@ -37,7 +37,7 @@ class TransportBindTest {
     @ParameterizedTest
     @EnumSource(Transport.class)
     void connectionsQueuedWhileTheLoopWasBusyAreAcceptedInOneGo(Transport transport) throws Exception {
-        assumeTrue(transport != Transport.EPOLL || Epoll.isAvailable(), "native epoll does not load on this platform");
+        assumeTrue(transport.isAvailable(), transport + " does not load on this platform");
         EventLoopGroup group = transport.newGroup(1, "bind-test");
         List<Integer> acceptedPerReady = new CopyOnWriteArrayList<>();
         CountDownLatch allAccepted = new CountDownLatch(CLIENTS);

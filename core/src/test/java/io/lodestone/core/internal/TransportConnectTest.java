@@ -11,7 +11,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.Epoll;
 import io.netty.channel.socket.SocketChannel;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -154,7 +153,7 @@ class TransportConnectTest {
     }
 
     private EventLoop loopOf(Transport transport) {
-        assumeTrue(transport != Transport.EPOLL || Epoll.isAvailable(), "native epoll does not load on this platform");
+        assumeTrue(transport.isAvailable(), transport + " does not load on this platform");
         group = transport.newGroup(1, "connect-test");
         return group.next();
     }

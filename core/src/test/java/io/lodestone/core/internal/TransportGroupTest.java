@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.Epoll;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -20,7 +19,7 @@ class TransportGroupTest {
     @ParameterizedTest
     @EnumSource(Transport.class)
     void aLoopRefusesToBeSuspendedAndKeepsRunningTasks(Transport transport) throws Exception {
-        assumeTrue(transport != Transport.EPOLL || Epoll.isAvailable(), "native epoll does not load on this platform");
+        assumeTrue(transport.isAvailable(), transport + " does not load on this platform");
         EventLoopGroup group = transport.newGroup(1, "group-test");
         try {
             EventLoop loop = group.next();
