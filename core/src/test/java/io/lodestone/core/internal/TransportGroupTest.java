@@ -5,12 +5,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.uring.IoUringIoHandler;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * {@link Transport#newGroup}: its event loops stay on their threads. Netty suspends only loops whose
+ * {@link Transport#newGroup}: its event loops stay on their threads, and {@link Transport#of} knows
+ * its groups and plain Netty groups. Netty suspends only loops whose
  * I/O handler may change threads, and times every turn of those loops' I/O to decide when; a loop
  * that refuses to be suspended does neither.
  */
@@ -31,6 +37,26 @@ class TransportGroupTest {
             assertThat(loop.submit(() -> loop.inEventLoop()).get(5, TimeUnit.SECONDS)).isTrue();
         } finally {
             group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void aGroupOfTheTransportOrOfPlainNettyIsRecognisedAsItsTransport(Transport transport) {
+        assumeTrue(transport.isAvailable(), transport + " does not load on this platform");
+        IoHandlerFactory plain = switch (transport) {
+            case EPOLL -> EpollIoHandler.newFactory();
+            case NIO -> NioIoHandler.newFactory();
+            case IO_URING -> IoUringIoHandler.newFactory();
+        };
+        EventLoopGroup own = transport.newGroup(1, "own-group-test");
+        EventLoopGroup netty = new MultiThreadIoEventLoopGroup(1, plain);
+        try {
+            assertThat(Transport.of(own)).isEqualTo(transport);
+            assertThat(Transport.of(netty)).isEqualTo(transport);
+        } finally {
+            own.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+            netty.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
 }
