@@ -15,10 +15,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * {@link Transport#newGroup}: its event loops stay on their threads, and {@link Transport#of} knows
- * its groups and plain Netty groups. Netty suspends only loops whose
+ * {@link Transport#newGroup}: its event loops stay on their threads. Netty suspends only loops whose
  * I/O handler may change threads, and times every turn of those loops' I/O to decide when; a loop
- * that refuses to be suspended does neither.
+ * that refuses to be suspended does neither. And {@link Transport#of} knows its groups and plain
+ * Netty groups.
  */
 class TransportGroupTest {
 
