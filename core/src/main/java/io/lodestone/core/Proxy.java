@@ -68,10 +68,13 @@ import org.slf4j.LoggerFactory;
 public final class Proxy implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(Proxy.class);
+    /** The longest {@link Builder#busyPolling} window. */
+    private static final Duration MAX_BUSY_POLLING = Duration.ofSeconds(1);
 
     private final Clock clock;
     private final Duration drainTimeout;
     private final int ioThreads;
+    private final Duration busyPolling;
     private final EventLoopGroup suppliedAcceptGroup;
     private final EventLoopGroup suppliedIoGroup;
     private final DeferredScheduler scheduler;
@@ -109,6 +112,7 @@ public final class Proxy implements AutoCloseable {
         this.tracing = b.tracing;
         this.drainTimeout = b.drainTimeout;
         this.ioThreads = b.ioThreads;
+        this.busyPolling = b.busyPolling;
         this.suppliedAcceptGroup = b.acceptGroup;
         this.suppliedIoGroup = b.ioGroup;
     }
@@ -164,7 +168,7 @@ public final class Proxy implements AutoCloseable {
             } else {
                 transport = Transport.best();
                 int threads = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
-                ownIoGroup = io = transport.newGroup(threads, "lodestone-io");
+                ownIoGroup = io = transport.newGroup(threads, "lodestone-io", busyPolling.toNanos());
             }
             if (accept == null) {
                 // accept on one of the I/O loops, as nginx and HAProxy workers do: no extra thread to
@@ -536,6 +540,7 @@ public final class Proxy implements AutoCloseable {
         private Clock clock = Clock.system();
         private Duration drainTimeout = Duration.ofSeconds(10);
         private int ioThreads;
+        private Duration busyPolling = Duration.ZERO;
         private EventLoopGroup acceptGroup;
         private EventLoopGroup ioGroup;
         private AccessLog accessLog = AccessLog.off();
@@ -594,6 +599,32 @@ public final class Proxy implements AutoCloseable {
                 throw new IllegalArgumentException("ioThreads: " + threads + " (expected: >= 0)");
             }
             this.ioThreads = threads;
+            return this;
+        }
+
+        /**
+         * Makes each I/O thread Lodestone makes busy-poll: for {@code window} after it last handled I/O,
+         * it keeps looking for new events instead of sleeping until the kernel wakes it (default
+         * {@link Duration#ZERO}, off; HAProxy's {@code busy-polling}, bounded in time).
+         *
+         * <p>It trades CPU time for the cost of wake-ups. A sleeping thread must be woken for each new
+         * event, and both sides pay: the process that writes to the socket sends an interrupt to the
+         * sleeping CPU, and that CPU must leave its idle state; on a virtual machine whose idle CPUs
+         * halt, both are exits to the hypervisor. A polling thread finds the event itself. The cost is
+         * up to {@code window} of CPU time after each burst of work, and all of an I/O thread's CPU
+         * while events come more often than {@code window} apart. Tens of microseconds are enough to
+         * bridge the gaps between requests under load ({@code 50us} was measured; see the README).
+         *
+         * <p>It applies to the epoll and io_uring transports, not to NIO, and not to event loops handed
+         * in with {@link #eventLoopGroups}.
+         *
+         * @param window how long to keep polling after the last I/O, at most one second; zero turns it off
+         */
+        public Builder busyPolling(Duration window) {
+            if (window == null || window.isNegative() || window.compareTo(MAX_BUSY_POLLING) > 0) {
+                throw new IllegalArgumentException("busyPolling: " + window + " (expected: between 0 and " + MAX_BUSY_POLLING + ")");
+            }
+            this.busyPolling = window;
             return this;
         }
 

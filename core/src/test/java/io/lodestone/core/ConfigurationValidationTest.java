@@ -148,6 +148,12 @@ class ConfigurationValidationTest {
                 .withMessage("ioThreads: -2 (expected: >= 0)");
         assertThatIllegalArgumentException().isThrownBy(() -> Proxy.builder().drainTimeout(Duration.ofMillis(-1)))
                 .withMessage("drainTimeout: PT-0.001S (expected: >= 0)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Proxy.builder().busyPolling(Duration.ofNanos(-1)))
+                .withMessage("busyPolling: PT-0.000000001S (expected: between 0 and PT1S)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Proxy.builder().busyPolling(Duration.ofMillis(1001)))
+                .withMessage("busyPolling: PT1.001S (expected: between 0 and PT1S)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Proxy.builder().busyPolling(null))
+                .withMessage("busyPolling: null (expected: between 0 and PT1S)");
     }
 
     @Test

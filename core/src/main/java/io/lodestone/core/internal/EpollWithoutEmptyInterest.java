@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * the kernel reports readiness that predates the {@code ADD} or {@code MOD}, and Netty's epoll
  * channels are level-triggered. A set given from another thread goes to the epoll set at once.
  *
- * <p>Each loop has a {@link LoopClock}, which this handler tells when a turn's phases begin.
+ * <p>Each loop has a {@link LoopClock}, which this handler tells when a turn's phases begin, and
+ * may have a {@link BusyPoll}, which keeps it from blocking while the busy-polling window is open.
  */
 final class EpollWithoutEmptyInterest implements IoHandler {
 
@@ -53,10 +54,13 @@ final class EpollWithoutEmptyInterest implements IoHandler {
     private int queueLength;
     /** The loop's clock for timeouts, installed on the loop's thread when it starts. */
     private LoopClock clock;
+    /** {@code null} when the loop does not busy-poll. */
+    private final BusyPoll busyPoll;
 
-    private EpollWithoutEmptyInterest(IoHandler epoll, ThreadAwareExecutor executor) {
+    private EpollWithoutEmptyInterest(IoHandler epoll, ThreadAwareExecutor executor, BusyPoll busyPoll) {
         this.epoll = epoll;
         this.executor = executor;
+        this.busyPoll = busyPoll;
     }
 
     /**
@@ -64,8 +68,14 @@ final class EpollWithoutEmptyInterest implements IoHandler {
      * stay on the thread they start on (see {@link Transport#onFixedThreads}).
      */
     static IoHandlerFactory newFactory() {
+        return newFactory(0);
+    }
+
+    /** As {@link #newFactory()}, busy-polling for {@code busyPollNanos} after the last I/O; 0 never busy-polls. */
+    static IoHandlerFactory newFactory(long busyPollNanos) {
         IoHandlerFactory epoll = EpollIoHandler.newFactory();
-        return executor -> new EpollWithoutEmptyInterest(epoll.newHandler(executor), executor);
+        return executor -> new EpollWithoutEmptyInterest(epoll.newHandler(executor), executor,
+                busyPollNanos > 0 ? new BusyPoll(busyPollNanos, System::nanoTime) : null);
     }
 
     @Override
@@ -85,7 +95,13 @@ final class EpollWithoutEmptyInterest implements IoHandler {
             submitHeld();
         }
         clock.turn();
-        int handled = epoll.run(context);
+        int handled;
+        if (busyPoll == null) {
+            handled = epoll.run(context);
+        } else {
+            handled = epoll.run(busyPoll.context(context));
+            busyPoll.handled(handled);
+        }
         clock.turn();
         return handled;
     }

@@ -210,10 +210,18 @@ public enum Transport {
 
     /** Creates an event loop group of this transport; 0 threads means Netty's default. */
     public EventLoopGroup newGroup(int threads, String threadName) {
+        return newGroup(threads, threadName, 0);
+    }
+
+    /**
+     * Creates an event loop group of this transport whose loops busy-poll for {@code busyPollNanos}
+     * after they last handled I/O ({@link BusyPoll}); 0 never busy-polls, and NIO loops never do.
+     */
+    public EventLoopGroup newGroup(int threads, String threadName, long busyPollNanos) {
         IoHandlerFactory factory = switch (this) {
-            case EPOLL -> EpollWithoutEmptyInterest.newFactory();
+            case EPOLL -> EpollWithoutEmptyInterest.newFactory(busyPollNanos);
             case NIO -> NioIoHandler.newFactory();
-            case IO_URING -> ClockedIoHandler.around(IoUringIoHandler.newFactory());
+            case IO_URING -> ClockedIoHandler.around(IoUringIoHandler.newFactory(), busyPollNanos);
         };
         return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(threadName, true), onFixedThreads(factory));
     }

@@ -103,6 +103,8 @@ public final class Gateway {
                 "                           http: time to receive a request head, then 408 (default 10s)",
                 "  --timeout-server DUR     tcp: server idle timeout; http: time to the response, then 504 (default 60s)",
                 "  --io-threads N           I/O threads (default: one per available processor)",
+                "  --busy-poll DUR          each I/O thread keeps polling for DUR after its last I/O instead of",
+                "                           sleeping, e.g. 50us (default 0: off; CPU time for fewer wake-ups)",
                 "  --health-check PATH      check every server with GET PATH every 1s (2xx/3xx passes);",
                 "                           down after 2 failures in a row, up again after 2 passes",
                 "  --deny PATH_PREFIX       http: answer 403 to requests whose path begins with it (repeatable)",
@@ -186,6 +188,7 @@ public final class Gateway {
         if (options.ioThreads() > 0) {
             proxy.ioThreads(options.ioThreads());
         }
+        options.busyPoll().ifPresent(proxy::busyPolling);
         if (options.admin().isPresent()) {
             proxy.frontend(AdminFrontend.bind(options.admin().get().toString()).name(ADMIN)
                     .token(options.adminToken().orElseThrow()));

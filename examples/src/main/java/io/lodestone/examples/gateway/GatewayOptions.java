@@ -181,6 +181,9 @@ public final class GatewayOptions {
     /** Failing {@code --health-check} probes in a row that take a server down. */
     public static final int HEALTH_CHECK_FALL = 2;
 
+    /** The longest {@code --busy-poll}. */
+    public static final Duration MAX_BUSY_POLL = Duration.ofSeconds(1);
+
     /** The longest {@code --warm-up}. */
     public static final Duration MAX_WARM_UP = Duration.ofMinutes(10);
 
@@ -198,6 +201,7 @@ public final class GatewayOptions {
     private final Duration clientTimeout;
     private final Duration serverTimeout;
     private final int ioThreads;
+    private final Duration busyPoll;
     private final HostPort admin;
     private final String adminToken;
     private final AccessLog.Format accessLog;
@@ -266,6 +270,7 @@ public final class GatewayOptions {
         this.clientTimeout = p.clientTimeout;
         this.serverTimeout = p.serverTimeout;
         this.ioThreads = p.ioThreads;
+        this.busyPoll = p.busyPoll;
         this.admin = p.admin;
         this.adminToken = p.adminToken;
         this.accessLog = p.accessLog != null ? p.accessLog : AccessLog.Format.OFF;
@@ -297,6 +302,7 @@ public final class GatewayOptions {
         this.clientTimeout = o.clientTimeout;
         this.serverTimeout = o.serverTimeout;
         this.ioThreads = o.ioThreads;
+        this.busyPoll = o.busyPoll;
         this.admin = null;
         this.adminToken = null;
         this.accessLog = AccessLog.Format.OFF;
@@ -592,6 +598,14 @@ public final class GatewayOptions {
     }
 
     /**
+     * How long each I/O thread busy-polls after it last handled I/O ({@code --busy-poll}); empty: it
+     * does not. See {@code Proxy.Builder.busyPolling}.
+     */
+    public Optional<Duration> busyPoll() {
+        return Optional.ofNullable(busyPoll);
+    }
+
+    /**
      * How long to warm the gateway up before it listens ({@code --warm-up}); empty: not at all. See
      * {@link #forWarmUp(HostPort)}.
      */
@@ -623,6 +637,7 @@ public final class GatewayOptions {
                 + (clientTimeout != null ? " clientTimeout=" + clientTimeout : "")
                 + (serverTimeout != null ? " serverTimeout=" + serverTimeout : "")
                 + (ioThreads > 0 ? " ioThreads=" + ioThreads : "")
+                + (busyPoll != null ? " busyPoll=" + busyPoll : "")
                 + (admin != null ? " admin=" + admin : "")
                 + (accessLog != AccessLog.Format.OFF ? " accessLog=" + accessLog.name().toLowerCase(Locale.ROOT) : "")
                 + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "")
@@ -640,7 +655,7 @@ public final class GatewayOptions {
     }
 
     /**
-     * Parses a duration: a whole number and a unit ({@code ms}, {@code s}, {@code m}, {@code h});
+     * Parses a duration: a whole number and a unit ({@code us}, {@code ms}, {@code s}, {@code m}, {@code h});
      * returns {@code null} when {@code value} is not one. A bare {@code 0} is zero.
      */
     static Duration parseDuration(String value) {
@@ -656,6 +671,8 @@ public final class GatewayOptions {
         }
         long n = Long.parseLong(value.substring(0, digits));
         switch (value.substring(digits)) {
+            case "us":
+                return Duration.ofNanos(n * 1000);
             case "ms":
                 return Duration.ofMillis(n);
             case "s":
@@ -706,7 +723,7 @@ public final class GatewayOptions {
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
-                "--pool-max-idle", "--pool-idle-timeout");
+                "--pool-max-idle", "--pool-idle-timeout", "--busy-poll");
         /** The flags that take no value (switches): given or not. */
         static final Set<String> SWITCHES = Set.of("--compress");
         /** The flags that may be given more than once. */
@@ -722,6 +739,7 @@ public final class GatewayOptions {
         Duration clientTimeout;
         Duration serverTimeout;
         int ioThreads;
+        Duration busyPoll;
         HostPort admin;
         String adminToken;
         AccessLog.Format accessLog;
@@ -855,6 +873,13 @@ public final class GatewayOptions {
                     }
                     warmUp = d.isZero() ? null : d;
                     warmUpValue = value;
+                    break;
+                case "--busy-poll":
+                    Duration window = duration(flag, value, true);
+                    if (window.compareTo(MAX_BUSY_POLL) > 0) {
+                        throw bad(flag, value, "at most " + MAX_BUSY_POLL.toSeconds() + "s");
+                    }
+                    busyPoll = window.isZero() ? null : window;
                     break;
                 case "--pool-max-idle":
                     poolMaxIdle = integer(flag, value, 0, MAX_POOL_MAX_IDLE);

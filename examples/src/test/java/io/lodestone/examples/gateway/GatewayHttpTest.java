@@ -60,6 +60,23 @@ class GatewayHttpTest {
     }
 
     @Test
+    void busyPollFlagProxiesAsBeforeAndStops() throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                "--backend", one.hostPort(), "--busy-poll", "50us", "--io-threads", "1")) {
+            int port = r.awaitPort("gateway: listening on ");
+            for (int i = 0; i < 50; i++) {
+                HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/b/" + i))
+                        .timeout(Duration.ofSeconds(10)).build();
+                HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+                assertThat(response.statusCode()).isEqualTo(200);
+                assertThat(response.body()).isEqualTo("hello from one: GET /b/" + i + "\n");
+            }
+            assertThat(r.stop()).isZero();
+        }
+    }
+
+    @Test
     void healthCheckTakesAServerWhoseStatusFailsOutOfTheRotation() throws Exception {
         AtomicInteger servedBySick = new AtomicInteger();
         EmbeddedHttpServer sick = EmbeddedHttpServer.start("sick", "127.0.0.1", 0, request -> {

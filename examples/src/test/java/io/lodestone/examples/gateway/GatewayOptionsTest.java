@@ -131,7 +131,7 @@ class GatewayOptionsTest {
         GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "0.0.0.0:18115",
                 "--backend", "127.0.0.1:18081", "--backend", "localhost:18082", "--balance", "leastconn",
                 "--retries", "5", "--timeout-connect", "500ms", "--timeout-client", "2m",
-                "--timeout-server", "1h", "--io-threads", "3");
+                "--timeout-server", "1h", "--io-threads", "3", "--busy-poll", "50us");
         assertEveryFlag(o);
     }
 
@@ -140,7 +140,7 @@ class GatewayOptionsTest {
         GatewayOptions o = GatewayOptions.parse("--mode=http", "--listen=0.0.0.0:18115",
                 "--backend=127.0.0.1:18081", "--backend=localhost:18082", "--balance=leastconn",
                 "--retries=5", "--timeout-connect=500ms", "--timeout-client=2m",
-                "--timeout-server=1h", "--io-threads=3");
+                "--timeout-server=1h", "--io-threads=3", "--busy-poll=50us");
         assertEveryFlag(o);
     }
 
@@ -154,6 +154,16 @@ class GatewayOptionsTest {
         assertThat(o.clientTimeout()).contains(Duration.ofMinutes(2));
         assertThat(o.serverTimeout()).contains(Duration.ofHours(1));
         assertThat(o.ioThreads()).isEqualTo(3);
+        assertThat(o.busyPoll()).contains(Duration.ofNanos(50_000));
+    }
+
+    @Test
+    void busyPollIsOffUnlessGivenAndZeroTurnsItOff() throws Exception {
+        assertThat(GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "h:1").busyPoll()).isEmpty();
+        assertThat(GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "h:1", "--busy-poll", "0").busyPoll()).isEmpty();
+        GatewayOptions o = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "h:1", "--busy-poll", "1s");
+        assertThat(o.busyPoll()).contains(Duration.ofSeconds(1));
+        assertThat(o.forWarmUp(new HostPort("127.0.0.1", 9)).busyPoll()).as("the warm-up copy polls alike").contains(Duration.ofSeconds(1));
     }
 
     @Test
@@ -210,7 +220,7 @@ class GatewayOptionsTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"1ms,PT0.001S", "250ms,PT0.25S", "5s,PT5S", "90s,PT1M30S", "2m,PT2M", "1h,PT1H", "0,PT0S", "0s,PT0S"})
+    @CsvSource({"1ms,PT0.001S", "250ms,PT0.25S", "5s,PT5S", "90s,PT1M30S", "2m,PT2M", "1h,PT1H", "0,PT0S", "0s,PT0S", "50us,PT0.00005S", "1500us,PT0.0015S"})
     void durations(String value, Duration expected) {
         assertThat(GatewayOptions.parseDuration(value)).isEqualTo(expected);
     }
@@ -295,6 +305,8 @@ class GatewayOptionsTest {
         cases.add(bad("--retries: three (expected: an integer in 0..100)", "--retries", "three"));
         cases.add(bad("--io-threads: 0 (expected: an integer in 1..1024)", "--io-threads", "0"));
         cases.add(bad("--io-threads: 4096 (expected: an integer in 1..1024)", "--io-threads=4096"));
+        cases.add(bad("--busy-poll: 2s (expected: at most 1s)", "--busy-poll", "2s"));
+        cases.add(bad("--busy-poll: 50ns (expected: a duration like 500ms, 5s, 2m, 1h; 0 disables it)", "--busy-poll=50ns"));
         cases.add(bad("--retries: missing value", "--retries"));
         cases.add(bad("unknown flag: --colour (see --help)", "--colour", "red"));
         cases.add(bad("unknown flag: --balance-mode (see --help)", "--balance-mode=x"));
@@ -386,7 +398,7 @@ class GatewayOptionsTest {
         assertThat(r.awaitStatus()).isZero();
         assertThat(r.out()).startsWith("usage: gateway --listen HOST:PORT --backend HOST:PORT")
                 .contains("--mode tcp|http", "--balance NAME", "--retries N", "--timeout-connect DUR",
-                        "--timeout-client DUR", "--timeout-server DUR", "--io-threads N", "--health-check PATH", "--deny PATH_PREFIX",
+                        "--timeout-client DUR", "--timeout-server DUR", "--io-threads N", "--busy-poll DUR", "--health-check PATH", "--deny PATH_PREFIX",
                         "--route PREFIX=HOST:PORT", "--tls-cert PEM", "--tls-key PEM", "--sni NAME=HOST:PORT");
         assertThat(r.err()).isEmpty();
     }
