@@ -654,7 +654,8 @@ public final class Proxy implements AutoCloseable {
 
         /**
          * Runs the proxy on the application's own event loops instead of making its own. The
-         * application keeps ownership: {@link Proxy#close()} does not shut them down.
+         * application keeps ownership: {@link Proxy#close()} does not shut them down. The settings of
+         * the loops Lodestone makes, {@link #ioThreads} and {@link #busyPolling}, cannot be given too.
          */
         public Builder eventLoopGroups(EventLoopGroup acceptGroup, EventLoopGroup ioGroup) {
             this.acceptGroup = Objects.requireNonNull(acceptGroup, "acceptGroup");
@@ -667,7 +668,7 @@ public final class Proxy implements AutoCloseable {
          *
          * @throws IllegalArgumentException naming the field and value when the configuration is
          *     inconsistent: no frontend, a duplicate frontend or backend name, a frontend that refers to
-         *     an unknown backend
+         *     an unknown backend, {@code ioThreads} or {@code busyPolling} with {@code eventLoopGroups}
          */
         public Proxy build() {
             check();
@@ -681,6 +682,14 @@ public final class Proxy implements AutoCloseable {
             }
             if (frontends.isEmpty()) {
                 throw new IllegalArgumentException("frontends: [] (expected: at least one frontend)");
+            }
+            if (ioGroup != null && ioThreads > 0) {
+                throw new IllegalArgumentException("ioThreads: " + ioThreads
+                        + " (expected: 0 with eventLoopGroups; the application's event loops are used as they are)");
+            }
+            if (ioGroup != null && !busyPolling.isZero()) {
+                throw new IllegalArgumentException("busyPolling: " + busyPolling
+                        + " (expected: 0 with eventLoopGroups; the application's event loops are used as they are)");
             }
             List<String> names = new ArrayList<>();
             for (Frontend f : frontends) {

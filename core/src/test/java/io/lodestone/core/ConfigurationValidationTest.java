@@ -3,8 +3,11 @@ package io.lodestone.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
+import io.netty.channel.DefaultEventLoopGroup;
+import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** Invalid configuration fails at the setter or at build(), naming the field and the value. */
@@ -154,6 +157,25 @@ class ConfigurationValidationTest {
                 .withMessage("busyPolling: PT1.001S (expected: between 0 and PT1S)");
         assertThatIllegalArgumentException().isThrownBy(() -> Proxy.builder().busyPolling(null))
                 .withMessage("busyPolling: null (expected: between 0 and PT1S)");
+    }
+
+    @Test
+    void rejectsSettingsOfLodestonesOwnEventLoopsWithTheApplicationsLoops() {
+        EventLoopGroup group = new DefaultEventLoopGroup(1);
+        try {
+            assertThatIllegalArgumentException().isThrownBy(() -> Proxy.builder()
+                            .backend(backend("app")).frontend(new TestFrontend("web", "app"))
+                            .eventLoopGroups(group, group).ioThreads(2)
+                            .build())
+                    .withMessage("ioThreads: 2 (expected: 0 with eventLoopGroups; the application's event loops are used as they are)");
+            assertThatIllegalArgumentException().isThrownBy(() -> Proxy.builder()
+                            .backend(backend("app")).frontend(new TestFrontend("web", "app"))
+                            .eventLoopGroups(group, group).busyPolling(Duration.ofNanos(50_000))
+                            .build())
+                    .withMessage("busyPolling: PT0.00005S (expected: 0 with eventLoopGroups; the application's event loops are used as they are)");
+        } finally {
+            group.shutdownGracefully(0, 0, TimeUnit.SECONDS).syncUninterruptibly();
+        }
     }
 
     @Test
