@@ -615,8 +615,8 @@ public final class Proxy implements AutoCloseable {
          * while events come more often than {@code window} apart. Tens of microseconds are enough to
          * bridge the gaps between requests under load ({@code 50us} was measured; see the README).
          *
-         * <p>It applies to the epoll and io_uring transports, not to NIO, and not to event loops handed
-         * in with {@link #eventLoopGroups}.
+         * <p>It applies to the epoll and io_uring transports, not to NIO. With {@link #eventLoopGroups},
+         * whose loops are used as they are, {@link #build()} rejects it.
          *
          * @param window how long to keep polling after the last I/O, at most one second; zero turns it off
          */

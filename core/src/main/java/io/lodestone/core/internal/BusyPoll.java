@@ -12,8 +12,8 @@ import java.util.function.LongSupplier;
  * event (a client or server process writing to a socket, on another CPU), which must send an
  * interrupt to the sleeping CPU, and by the sleeper, whose CPU must come out of its idle state first.
  * On a virtual machine whose idle CPUs halt, both are exits to the hypervisor. A loop that is polling
- * when the event comes needs no wake-up. Polling costs CPU time, at most the window after each burst
- * of work, and when events come less often than that, all of it.
+ * when the event comes needs no wake-up. Polling costs CPU time: up to the window after each burst
+ * of work, and all of the thread's time while events come closer together than the window.
  *
  * <p>Only the event loop's own thread uses an instance.
  */
