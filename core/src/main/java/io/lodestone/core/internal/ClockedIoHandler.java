@@ -36,7 +36,7 @@ final class ClockedIoHandler implements IoHandler {
      */
     static IoHandlerFactory around(IoHandlerFactory factory, long busyPollNanos) {
         return executor -> new ClockedIoHandler(factory.newHandler(executor),
-                busyPollNanos > 0 ? new BusyPoll(busyPollNanos, System::nanoTime) : null);
+                BusyPoll.forWindow(busyPollNanos));
     }
 
     @Override
@@ -48,13 +48,7 @@ final class ClockedIoHandler implements IoHandler {
     @Override
     public int run(IoHandlerContext context) {
         clock.turn();
-        int handled;
-        if (busyPoll == null) {
-            handled = handler.run(context);
-        } else {
-            handled = handler.run(busyPoll.context(context));
-            busyPoll.handled(handled);
-        }
+        int handled = BusyPoll.run(handler, context, busyPoll);
         clock.turn();
         return handled;
     }

@@ -75,7 +75,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
     static IoHandlerFactory newFactory(long busyPollNanos) {
         IoHandlerFactory epoll = EpollIoHandler.newFactory();
         return executor -> new EpollWithoutEmptyInterest(epoll.newHandler(executor), executor,
-                busyPollNanos > 0 ? new BusyPoll(busyPollNanos, System::nanoTime) : null);
+                BusyPoll.forWindow(busyPollNanos));
     }
 
     @Override
@@ -95,13 +95,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
             submitHeld();
         }
         clock.turn();
-        int handled;
-        if (busyPoll == null) {
-            handled = epoll.run(context);
-        } else {
-            handled = epoll.run(busyPoll.context(context));
-            busyPoll.handled(handled);
-        }
+        int handled = BusyPoll.run(epoll, context, busyPoll);
         clock.turn();
         return handled;
     }
