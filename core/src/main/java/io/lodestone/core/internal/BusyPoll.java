@@ -1,6 +1,5 @@
 package io.lodestone.core.internal;
 
-import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerContext;
 import java.util.function.LongSupplier;
 
@@ -45,26 +44,6 @@ final class BusyPoll {
             return loop.deadlineNanos();
         }
     };
-
-    /** Busy polling on the system clock for {@code windowNanos}; {@code null}, none, when it is not above 0. */
-    static BusyPoll forWindow(long windowNanos) {
-        return windowNanos > 0 ? new BusyPoll(windowNanos, System::nanoTime) : null;
-    }
-
-    /**
-     * Runs one turn of {@code handler}, kept from blocking by {@code busyPoll} while its window is open;
-     * with a {@code null} one, as it is.
-     *
-     * @return what the handler returned, the number of I/O events it handled
-     */
-    static int run(IoHandler handler, IoHandlerContext context, BusyPoll busyPoll) {
-        if (busyPoll == null) {
-            return handler.run(context);
-        }
-        int handled = handler.run(busyPoll.context(context));
-        busyPoll.handled(handled);
-        return handled;
-    }
 
     BusyPoll(long windowNanos, LongSupplier nanoTime) {
         if (windowNanos <= 0) {

@@ -7,22 +7,19 @@ import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.IoRegistration;
 
 /**
- * An {@link IoHandler} that gives its event loop a {@link LoopClock} and tells the clock when each
- * phase of a turn begins: before the loop waits and after it has handled what was ready. Everything
- * else is the wrapped handler's, whose registrations the channels get as they are. Lodestone's
- * io_uring loops use it; its epoll loops do the same in {@link EpollWithoutEmptyInterest}. With a
- * {@link BusyPoll}, it also keeps the loop from blocking while the busy-polling window is open.
+ * An {@link IoHandler} that gives its event loop a {@link LoopClock} and, when asked, busy polling
+ * ({@link BusyPoll}), through {@link LoopTurns}. Everything else is the wrapped handler's, whose
+ * registrations the channels get as they are. Lodestone's io_uring loops use it; its epoll loops do
+ * the same in {@link EpollWithoutEmptyInterest}.
  */
 final class ClockedIoHandler implements IoHandler {
 
     private final IoHandler handler;
-    /** {@code null} when the loop does not busy-poll. */
-    private final BusyPoll busyPoll;
-    private LoopClock clock;
+    private final LoopTurns turns;
 
-    private ClockedIoHandler(IoHandler handler, BusyPoll busyPoll) {
+    private ClockedIoHandler(IoHandler handler, LoopTurns turns) {
         this.handler = handler;
-        this.busyPoll = busyPoll;
+        this.turns = turns;
     }
 
     /** {@code factory}'s handlers, each with a loop clock. */
@@ -35,22 +32,18 @@ final class ClockedIoHandler implements IoHandler {
      * the last I/O; 0 never busy-polls.
      */
     static IoHandlerFactory around(IoHandlerFactory factory, long busyPollNanos) {
-        return executor -> new ClockedIoHandler(factory.newHandler(executor),
-                BusyPoll.forWindow(busyPollNanos));
+        return executor -> new ClockedIoHandler(factory.newHandler(executor), new LoopTurns(busyPollNanos));
     }
 
     @Override
     public void initialize() {
-        clock = LoopClock.install();
+        turns.initialize();
         handler.initialize();
     }
 
     @Override
     public int run(IoHandlerContext context) {
-        clock.turn();
-        int handled = BusyPoll.run(handler, context, busyPoll);
-        clock.turn();
-        return handled;
+        return turns.run(handler, context);
     }
 
     @Override

@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * channels are level-triggered. A set given from another thread goes to the epoll set at once.
  *
  * <p>Each loop has a {@link LoopClock}, which this handler tells when a turn's phases begin, and
- * may have a {@link BusyPoll}, which keeps it from blocking while the busy-polling window is open.
+ * may busy-poll ({@link BusyPoll}); {@link LoopTurns} does both.
  */
 final class EpollWithoutEmptyInterest implements IoHandler {
 
@@ -52,15 +52,13 @@ final class EpollWithoutEmptyInterest implements IoHandler {
     /** Registrations whose interest set is held back; touched by the event loop's thread only. */
     private Registration[] queue = new Registration[16];
     private int queueLength;
-    /** The loop's clock for timeouts, installed on the loop's thread when it starts. */
-    private LoopClock clock;
-    /** {@code null} when the loop does not busy-poll. */
-    private final BusyPoll busyPoll;
+    /** The loop clock's phases and busy polling around each turn. */
+    private final LoopTurns turns;
 
-    private EpollWithoutEmptyInterest(IoHandler epoll, ThreadAwareExecutor executor, BusyPoll busyPoll) {
+    private EpollWithoutEmptyInterest(IoHandler epoll, ThreadAwareExecutor executor, LoopTurns turns) {
         this.epoll = epoll;
         this.executor = executor;
-        this.busyPoll = busyPoll;
+        this.turns = turns;
     }
 
     /**
@@ -74,8 +72,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
     /** As {@link #newFactory()}, busy-polling for {@code busyPollNanos} after the last I/O; 0 never busy-polls. */
     static IoHandlerFactory newFactory(long busyPollNanos) {
         IoHandlerFactory epoll = EpollIoHandler.newFactory();
-        return executor -> new EpollWithoutEmptyInterest(epoll.newHandler(executor), executor,
-                BusyPoll.forWindow(busyPollNanos));
+        return executor -> new EpollWithoutEmptyInterest(epoll.newHandler(executor), executor, new LoopTurns(busyPollNanos));
     }
 
     @Override
@@ -85,7 +82,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
 
     @Override
     public void initialize() {
-        clock = LoopClock.install();
+        turns.initialize();
         epoll.initialize();
     }
 
@@ -94,10 +91,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
         if (queueLength > 0) {
             submitHeld();
         }
-        clock.turn();
-        int handled = BusyPoll.run(epoll, context, busyPoll);
-        clock.turn();
-        return handled;
+        return turns.run(epoll, context);
     }
 
     private void enqueue(Registration r) {
