@@ -22,11 +22,6 @@ final class ClockedIoHandler implements IoHandler {
         this.turns = turns;
     }
 
-    /** {@code factory}'s handlers, each with a loop clock. */
-    static IoHandlerFactory around(IoHandlerFactory factory) {
-        return around(factory, 0);
-    }
-
     /**
      * {@code factory}'s handlers, each with a loop clock, busy-polling for {@code busyPollNanos} after
      * the last I/O; 0 never busy-polls.

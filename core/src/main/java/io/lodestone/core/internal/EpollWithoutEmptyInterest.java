@@ -62,14 +62,10 @@ final class EpollWithoutEmptyInterest implements IoHandler {
     }
 
     /**
-     * A factory of epoll handlers whose channels never submit an empty interest set. Its handlers
-     * stay on the thread they start on (see {@link Transport#onFixedThreads}).
+     * A factory of epoll handlers whose channels never submit an empty interest set, busy-polling for
+     * {@code busyPollNanos} after the last I/O (0 never busy-polls). Its handlers stay on the thread
+     * they start on (see {@link Transport#onFixedThreads}).
      */
-    static IoHandlerFactory newFactory() {
-        return newFactory(0);
-    }
-
-    /** As {@link #newFactory()}, busy-polling for {@code busyPollNanos} after the last I/O; 0 never busy-polls. */
     static IoHandlerFactory newFactory(long busyPollNanos) {
         IoHandlerFactory epoll = EpollIoHandler.newFactory();
         return executor -> new EpollWithoutEmptyInterest(epoll.newHandler(executor), executor, new LoopTurns(busyPollNanos));
