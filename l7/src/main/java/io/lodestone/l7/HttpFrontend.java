@@ -101,6 +101,7 @@ public final class HttpFrontend implements Frontend {
     private final int maxHeaderCount;
     private final long maxBodySize;
     private final String requestIdHeader;
+    private final boolean requestIds;
     private final boolean forwardedFor;
     private final boolean forwarded;
     private final String via;
@@ -137,6 +138,7 @@ public final class HttpFrontend implements Frontend {
         this.maxHeaderCount = b.maxHeaderCount;
         this.maxBodySize = b.maxBodySize;
         this.requestIdHeader = b.requestIdHeader;
+        this.requestIds = b.requestIds;
         this.forwardedFor = b.forwardedFor;
         this.forwarded = b.forwarded;
         this.via = b.via;
@@ -264,9 +266,22 @@ public final class HttpFrontend implements Frontend {
         return maxBodySize;
     }
 
-    /** The request id header: generated when absent, passed to the server and returned to the client. */
+    /**
+     * The request id header: generated when absent, passed to the server and returned to the client,
+     * while {@link #requestIds()} is on.
+     */
     public String requestIdHeader() {
         return requestIdHeader;
+    }
+
+    /**
+     * Whether the proxy gives every request an id (default on): it keeps the client's
+     * {@link #requestIdHeader()} or generates one, passes it to the server, returns it to the client
+     * and logs it. Off, that header is an ordinary one, forwarded as the client sent it, and the access
+     * log has no request id.
+     */
+    public boolean requestIds() {
+        return requestIds;
     }
 
     /** Whether {@code X-Forwarded-For/-Proto/-Host/-Port} and {@code X-Real-IP} are sent to servers. */
@@ -405,6 +420,7 @@ public final class HttpFrontend implements Frontend {
         private int maxHeaderCount = 100;
         private long maxBodySize;
         private String requestIdHeader = "X-Request-ID";
+        private boolean requestIds = true;
         private boolean forwardedFor = true;
         private boolean forwarded;
         private String via;
@@ -619,6 +635,16 @@ public final class HttpFrontend implements Frontend {
                 throw new IllegalArgumentException("frontend requestIdHeader: " + header + " (expected: a header name)");
             }
             this.requestIdHeader = header;
+            return this;
+        }
+
+        /**
+         * Turns request ids on or off (default on). Off, the proxy neither generates nor returns
+         * {@link HttpFrontend#requestIdHeader()}, as HAProxy without {@code unique-id-header} and nginx
+         * without {@code $request_id} in a header do; see {@link HttpFrontend#requestIds()}.
+         */
+        public Builder requestIds(boolean on) {
+            this.requestIds = on;
             return this;
         }
 

@@ -27,6 +27,7 @@ class HttpFrontendBuilderTest {
         assertThat(f.maxHeaderCount()).isEqualTo(100);
         assertThat(f.maxBodySize()).isZero();
         assertThat(f.requestIdHeader()).isEqualTo("X-Request-ID");
+        assertThat(f.requestIds()).isTrue();
         assertThat(f.forwardedFor()).isTrue();
         assertThat(f.forwarded()).isFalse();
         assertThat(f.via()).isNull();

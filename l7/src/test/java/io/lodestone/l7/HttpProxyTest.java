@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Rule;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
@@ -170,6 +172,38 @@ class HttpProxyTest {
                     .header("X-Request-ID", "abc-123").build(), HttpResponse.BodyHandlers.ofString());
             assertThat(given.headers().firstValue("x-request-id")).contains("abc-123");
             assertThat(b.last().header("x-request-id")).isEqualTo("abc-123");
+        }
+    }
+
+    @Test
+    void withRequestIdsAndForwardedHeadersOffTheRequestGoesOutAsTheClientSentIt() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()),
+                    f -> f.requestIds(false).forwardedFor(false).rule(Rule.when(Acl.pathBegins("/deny")).deny(403)));
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /plain HTTP/1.1\r\nHost: example.com\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.header("x-request-id")).isNull();
+                RecordingBackend.Recorded seen = b.last();
+                for (String name : new String[] {"x-request-id", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+                        "x-forwarded-port", "x-real-ip"}) {
+                    assertThat(seen.header(name)).as(name).isNull();
+                }
+
+                // a client's id is an ordinary header then: passed on as it is, not returned
+                r = c.send("GET /given HTTP/1.1\r\nHost: example.com\r\nX-Request-ID: abc-123\r\n"
+                        + "X-Forwarded-For: 192.0.2.7\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.header("x-request-id")).isNull();
+                assertThat(b.last().header("x-request-id")).isEqualTo("abc-123");
+                assertThat(b.last().header("x-forwarded-for")).isEqualTo("192.0.2.7");
+
+                // the proxy's own answers carry no id either
+                r = c.send("GET /deny HTTP/1.1\r\nHost: example.com\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(403);
+                assertThat(r.header("x-request-id")).isNull();
+            }
+            assertThat(b.requests).hasSize(2);
         }
     }
 

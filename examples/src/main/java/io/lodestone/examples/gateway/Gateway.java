@@ -136,6 +136,10 @@ public final class Gateway {
                 "  --pool-max-idle N        http: idle server connections kept per I/O thread and server",
                 "                           (default 256; 0: a new server connection for every request)",
                 "  --pool-idle-timeout DUR  http: how long an idle server connection is kept (default 60s)",
+                "  --request-id HEADER|off  http: the request id header, kept from the client or generated, sent",
+                "                           to the servers and returned (default X-Request-ID); off: no ids",
+                "  --forwarded-for on|off   http: X-Forwarded-For/-Proto/-Host/-Port and X-Real-IP to the",
+                "                           servers (default on)",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
@@ -257,6 +261,7 @@ public final class Gateway {
             if (options.compress()) {
                 http.compression(Compression.defaults());
             }
+            http.requestIdHeader(options.requestIdHeader()).requestIds(options.requestIds()).forwardedFor(options.forwardedFor());
             if (options.poolMaxIdle().isPresent() || options.poolIdleTimeout().isPresent()) {
                 http.backendPool(options.poolMaxIdle().orElse(HttpFrontend.DEFAULT_POOL_MAX_IDLE_PER_SERVER),
                         options.poolIdleTimeout().orElse(HttpFrontend.DEFAULT_POOL_IDLE_TIMEOUT));
@@ -338,6 +343,12 @@ public final class Gateway {
         }
         options.rateLimit().ifPresent(limit -> line.append("; rate limit ").append(limit.permits())
                 .append(limit.period().getSeconds() == 60 ? "/m" : "/s").append(" per client address"));
+        if (options.mode() == GatewayOptions.Mode.HTTP && !options.requestIds()) {
+            line.append("; no request ids");
+        }
+        if (options.mode() == GatewayOptions.Mode.HTTP && !options.forwardedFor()) {
+            line.append("; no X-Forwarded headers");
+        }
         if (options.backendProto() != GatewayOptions.BackendProto.HTTP1) {
             line.append("; ").append(options.backendProto().flagValue()).append(" to the servers");
         }

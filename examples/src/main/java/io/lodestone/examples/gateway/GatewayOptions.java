@@ -3,6 +3,7 @@ package io.lodestone.examples.gateway;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.l7.AdminFrontend;
+import io.lodestone.l7.HttpFrontend;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.limit.RateLimit;
 import io.lodestone.examples.UsageException;
@@ -53,6 +54,10 @@ import java.util.Set;
  * certificates against {@code --backend-ca PEM} (else the JDK's trust store) and host names; in
  * {@code http} mode {@code --backend-proto h2c} (or {@code h2}, over {@code --backend-tls}) speaks
  * HTTP/2 to them, many requests sharing each connection.
+ *
+ * <p>In http mode every request gets an id in {@code X-Request-ID} ({@code --request-id HEADER}
+ * names another header) and {@code X-Forwarded-*} and {@code X-Real-IP} headers; {@code --request-id off}
+ * and {@code --forwarded-for off} leave them out, as HAProxy and nginx do unless told to add them.
  *
  * <p>Flags take their value as the next argument or after {@code =}; switches such as
  * {@code --compress} take none. Durations are a whole number with a unit: {@code ms}, {@code s},
@@ -184,6 +189,9 @@ public final class GatewayOptions {
     /** The longest {@code --busy-poll}. */
     public static final Duration MAX_BUSY_POLL = Duration.ofSeconds(1);
 
+    /** The request id header unless {@code --request-id} names another. */
+    public static final String DEFAULT_REQUEST_ID_HEADER = "X-Request-ID";
+
     /** The longest {@code --warm-up}. */
     public static final Duration MAX_WARM_UP = Duration.ofMinutes(10);
 
@@ -217,6 +225,9 @@ public final class GatewayOptions {
     private final Duration warmUp;
     private final Integer poolMaxIdle;
     private final Duration poolIdleTimeout;
+    private final String requestIdHeader;
+    private final boolean requestIds;
+    private final boolean forwardedFor;
 
     /**
      * A {@code --route PATH_PREFIX=HOST:PORT}: requests whose normalised path begins with
@@ -289,6 +300,9 @@ public final class GatewayOptions {
         this.warmUp = p.warmUp;
         this.poolMaxIdle = p.poolMaxIdle;
         this.poolIdleTimeout = p.poolIdleTimeout;
+        this.requestIdHeader = p.requestIdHeader != null ? p.requestIdHeader : DEFAULT_REQUEST_ID_HEADER;
+        this.requestIds = p.requestIds;
+        this.forwardedFor = p.forwardedFor;
     }
 
     /** A copy of {@code o} for its warm-up: see {@link #forWarmUp(HostPort)}. */
@@ -325,6 +339,9 @@ public final class GatewayOptions {
         this.warmUp = null;
         this.poolMaxIdle = o.poolMaxIdle;
         this.poolIdleTimeout = o.poolIdleTimeout;
+        this.requestIdHeader = o.requestIdHeader;
+        this.requestIds = o.requestIds;
+        this.forwardedFor = o.forwardedFor;
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -341,7 +358,8 @@ public final class GatewayOptions {
      *     {@code --admin-token} is given without the other, or one of {@code --tls-cert} and
      *     {@code --tls-key} without the other, or {@code --sni} in {@code http} mode or with
      *     {@code --tls-cert}, or a switch ({@code --compress}) is given a value or, in {@code tcp} mode, at all,
-     *     or {@code --cache}, {@code --pool-max-idle} or {@code --pool-idle-timeout} is given in {@code tcp} mode,
+     *     or {@code --cache}, {@code --pool-max-idle}, {@code --pool-idle-timeout}, {@code --request-id} or
+     *     {@code --forwarded-for} is given in {@code tcp} mode,
      *     or {@code --warm-up} is longer than {@link #MAX_WARM_UP} or given with TLS on either side
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
@@ -399,6 +417,12 @@ public final class GatewayOptions {
         }
         if (p.poolIdleTimeout != null && p.mode != Mode.HTTP) {
             throw new UsageException("--pool-idle-timeout: " + p.poolIdleTimeoutValue + " (only in http mode: add --mode http)");
+        }
+        if (p.requestIdValue != null && p.mode != Mode.HTTP) {
+            throw new UsageException("--request-id: " + p.requestIdValue + " (only in http mode: add --mode http)");
+        }
+        if (p.forwardedForValue != null && p.mode != Mode.HTTP) {
+            throw new UsageException("--forwarded-for: " + p.forwardedForValue + " (only in http mode: add --mode http)");
         }
         if (p.tlsCert != null && p.tlsKey == null) {
             throw new UsageException("--tls-key: missing (expected: --tls-key PEM with --tls-cert)");
@@ -598,6 +622,27 @@ public final class GatewayOptions {
     }
 
     /**
+     * Whether requests get an id (http mode; on unless {@code --request-id off}): the client's
+     * {@link #requestIdHeader()} kept or one generated, passed to the servers and returned to the client.
+     */
+    public boolean requestIds() {
+        return requestIds;
+    }
+
+    /** The request id header ({@code --request-id HEADER}; default {@value #DEFAULT_REQUEST_ID_HEADER}). */
+    public String requestIdHeader() {
+        return requestIdHeader;
+    }
+
+    /**
+     * Whether requests to the servers get {@code X-Forwarded-For/-Proto/-Host/-Port} and
+     * {@code X-Real-IP} (http mode; on unless {@code --forwarded-for off}).
+     */
+    public boolean forwardedFor() {
+        return forwardedFor;
+    }
+
+    /**
      * How long each I/O thread busy-polls after it last handled I/O ({@code --busy-poll}); empty: it
      * does not. See {@code Proxy.Builder.busyPolling}.
      */
@@ -651,7 +696,9 @@ public final class GatewayOptions {
                 + (cacheBytes > 0 ? " cache=" + cacheBytes : "")
                 + (warmUp != null ? " warmUp=" + warmUp : "")
                 + (poolMaxIdle != null ? " poolMaxIdle=" + poolMaxIdle : "")
-                + (poolIdleTimeout != null ? " poolIdleTimeout=" + poolIdleTimeout : "") + "}";
+                + (poolIdleTimeout != null ? " poolIdleTimeout=" + poolIdleTimeout : "")
+                + (!requestIds ? " requestIds=off" : requestIdHeader.equals(DEFAULT_REQUEST_ID_HEADER) ? "" : " requestId=" + requestIdHeader)
+                + (forwardedFor ? "" : " forwardedFor=off") + "}";
     }
 
     /**
@@ -723,7 +770,7 @@ public final class GatewayOptions {
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
-                "--pool-max-idle", "--pool-idle-timeout", "--busy-poll");
+                "--pool-max-idle", "--pool-idle-timeout", "--busy-poll", "--request-id", "--forwarded-for");
         /** The flags that take no value (switches): given or not. */
         static final Set<String> SWITCHES = Set.of("--compress");
         /** The flags that may be given more than once. */
@@ -762,6 +809,11 @@ public final class GatewayOptions {
         BackendProto backendProto;
         BackendTlsMode backendTls;
         Path backendCa;
+        String requestIdHeader;
+        boolean requestIds = true;
+        String requestIdValue;
+        boolean forwardedFor = true;
+        String forwardedForValue;
 
         void acceptSwitch(String flag) throws UsageException {
             if (!seen.add(flag)) {
@@ -887,6 +939,26 @@ public final class GatewayOptions {
                 case "--pool-idle-timeout":
                     poolIdleTimeout = duration(flag, value, false);
                     poolIdleTimeoutValue = value;
+                    break;
+                case "--request-id":
+                    if (value.equals("off")) {
+                        requestIds = false;
+                    } else {
+                        try {
+                            HttpFrontend.bind(0).requestIdHeader(value);
+                        } catch (IllegalArgumentException e) {
+                            throw bad(flag, value, "a header name such as X-Request-ID, or off");
+                        }
+                        requestIdHeader = value;
+                    }
+                    requestIdValue = value;
+                    break;
+                case "--forwarded-for":
+                    forwardedFor = value.equals("on");
+                    if (!forwardedFor && !value.equals("off")) {
+                        throw bad(flag, value, "on or off");
+                    }
+                    forwardedForValue = value;
                     break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");

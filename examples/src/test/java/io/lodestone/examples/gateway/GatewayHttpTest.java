@@ -11,6 +11,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -77,6 +78,38 @@ class GatewayHttpTest {
     }
 
     @Test
+    void requestIdAndForwardedForFlagsDecideTheHeadersTheServersGet() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        EmbeddedHttpServer echo = EmbeddedHttpServer.start("echo", "127.0.0.1", 0, request -> {
+            seen.add(request.header("x-trace") + " " + request.header("x-request-id") + " " + request.header("x-forwarded-for")
+                    + " " + request.header("x-real-ip"));
+            return EmbeddedHttpServer.hello(request);
+        });
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (echo) {
+            try (MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                    "--backend", echo.hostPort(), "--request-id", "X-Trace")) {
+                HttpResponse<String> response = send(client, r.awaitPort("gateway: listening on "), "/named");
+                String id = response.headers().firstValue("x-trace").orElseThrow();
+                assertThat(response.headers().firstValue("x-request-id")).isEmpty();
+                assertThat(seen).containsExactly(id + " null 127.0.0.1 127.0.0.1");
+                assertThat(r.stop()).isZero();
+            }
+            seen.clear();
+            try (MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                    "--backend", echo.hostPort(), "--request-id", "off", "--forwarded-for", "off")) {
+                int port = r.awaitPort("gateway: listening on ");
+                assertThat(r.out()).contains("; no request ids; no X-Forwarded headers");
+                HttpResponse<String> response = send(client, port, "/off");
+                assertThat(response.body()).isEqualTo("hello from echo: GET /off\n");
+                assertThat(response.headers().firstValue("x-request-id")).isEmpty();
+                assertThat(seen).containsExactly("null null null null");
+                assertThat(r.stop()).isZero();
+            }
+        }
+    }
+
+    @Test
     void healthCheckTakesAServerWhoseStatusFailsOutOfTheRotation() throws Exception {
         AtomicInteger servedBySick = new AtomicInteger();
         EmbeddedHttpServer sick = EmbeddedHttpServer.start("sick", "127.0.0.1", 0, request -> {
@@ -113,7 +146,11 @@ class GatewayHttpTest {
     }
 
     private static HttpResponse<String> send(HttpClient client, int port) throws Exception {
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x"))
+        return send(client, port, "/x");
+    }
+
+    private static HttpResponse<String> send(HttpClient client, int port, String path) throws Exception {
+        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
                 .timeout(Duration.ofSeconds(10)).build();
         HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(200);

@@ -167,6 +167,47 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void requestIdAndForwardedForSetTheFrontendAndAreCopiedForTheWarmUp() throws Exception {
+        GatewayOptions plain = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1");
+        assertThat(plain.requestIds()).isTrue();
+        assertThat(plain.requestIdHeader()).isEqualTo("X-Request-ID");
+        assertThat(plain.forwardedFor()).isTrue();
+        try (Proxy proxy = Gateway.newProxy(plain)) {
+            assertThat(proxy.frontends()).singleElement().isInstanceOfSatisfying(HttpFrontend.class, f -> {
+                assertThat(f.requestIds()).isTrue();
+                assertThat(f.requestIdHeader()).isEqualTo("X-Request-ID");
+                assertThat(f.forwardedFor()).isTrue();
+            });
+        }
+
+        GatewayOptions named = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--request-id", "X-Trace-Id");
+        assertThat(named.requestIdHeader()).isEqualTo("X-Trace-Id");
+        assertThat(named.toString()).contains("requestId=X-Trace-Id");
+        try (Proxy proxy = Gateway.newProxy(named)) {
+            assertThat(proxy.frontends()).singleElement().isInstanceOfSatisfying(HttpFrontend.class,
+                    f -> assertThat(f.requestIdHeader()).isEqualTo("X-Trace-Id"));
+        }
+
+        GatewayOptions off = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--request-id=off", "--forwarded-for", "off");
+        assertThat(off.requestIds()).isFalse();
+        assertThat(off.forwardedFor()).isFalse();
+        assertThat(off.toString()).contains("requestIds=off", "forwardedFor=off");
+        GatewayOptions warm = off.forWarmUp(new HostPort("127.0.0.1", 9));
+        assertThat(warm.requestIds()).as("the warm-up copy runs the same code").isFalse();
+        assertThat(warm.forwardedFor()).isFalse();
+        try (Proxy proxy = Gateway.newProxy(off)) {
+            assertThat(proxy.frontends()).singleElement().isInstanceOfSatisfying(HttpFrontend.class, f -> {
+                assertThat(f.requestIds()).isFalse();
+                assertThat(f.forwardedFor()).isFalse();
+            });
+        }
+        assertThat(GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--forwarded-for", "on").forwardedFor()).isTrue();
+    }
+
+    @Test
     void cacheTakesASizeInHttpMode() throws Exception {
         assertThat(GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1", "--cache", "64m").cacheBytes())
                 .isEqualTo(OptionalLong.of(64L << 20));
@@ -328,6 +369,11 @@ class GatewayOptionsTest {
         cases.add(bad("--cache: 100 (expected: a size like 64m, 512k or 1g (1k..64g))", "--mode", "http", "--cache=100"));
         cases.add(bad("--cache: m (expected: a size like 64m, 512k or 1g (1k..64g))", "--mode", "http", "--cache", "m"));
         cases.add(bad("--deny: /admin (only in http mode: add --mode http)", "--mode", "tcp", "--deny=/admin"));
+        cases.add(bad("--request-id: off (only in http mode: add --mode http)", "--request-id", "off"));
+        cases.add(bad("--forwarded-for: off (only in http mode: add --mode http)", "--mode", "tcp", "--forwarded-for=off"));
+        cases.add(bad("--request-id: X Id (expected: a header name such as X-Request-ID, or off)", "--mode", "http", "--request-id=X Id"));
+        cases.add(bad("--request-id: a:b (expected: a header name such as X-Request-ID, or off)", "--mode", "http", "--request-id", "a:b"));
+        cases.add(bad("--forwarded-for: no (expected: on or off)", "--mode", "http", "--forwarded-for", "no"));
         cases.add(bad("--route: /api=127.0.0.1:9003 (only in http mode: add --mode http)", "--route", "/api=127.0.0.1:9003"));
         cases.add(bad("--deny: admin (expected: PATH_PREFIX, e.g. /admin)", "--mode", "http", "--deny", "admin"));
         cases.add(bad("--deny: /a?b (expected: PATH_PREFIX, e.g. /admin)", "--mode", "http", "--deny", "/a?b"));
@@ -399,7 +445,8 @@ class GatewayOptionsTest {
         assertThat(r.out()).startsWith("usage: gateway --listen HOST:PORT --backend HOST:PORT")
                 .contains("--mode tcp|http", "--balance NAME", "--retries N", "--timeout-connect DUR",
                         "--timeout-client DUR", "--timeout-server DUR", "--io-threads N", "--busy-poll DUR", "--health-check PATH", "--deny PATH_PREFIX",
-                        "--route PREFIX=HOST:PORT", "--tls-cert PEM", "--tls-key PEM", "--sni NAME=HOST:PORT");
+                        "--route PREFIX=HOST:PORT", "--tls-cert PEM", "--tls-key PEM", "--sni NAME=HOST:PORT",
+                        "--request-id HEADER|off", "--forwarded-for on|off");
         assertThat(r.err()).isEmpty();
     }
 

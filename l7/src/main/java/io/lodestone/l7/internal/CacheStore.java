@@ -30,6 +30,7 @@ final class CacheStore implements CacheStores.Store {
     private final String backend;
     final ResponseCache config;
     final long maxEntryBytes;
+    /** The header stored responses leave out, the proxy's request id; {@code null} when the frontend gives no ids. */
     final String requestIdHeader;
     /** The status header's name, or {@code null}. */
     final AsciiString statusHeader;

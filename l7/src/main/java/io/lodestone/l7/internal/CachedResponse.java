@@ -96,7 +96,10 @@ final class CachedResponse {
         return of(status, merged, body, contentLength, varyNames, keyLength, requestNanos, responseNanos, responseMillis);
     }
 
-    /** Copies a response's end-to-end headers, leaving out framing and the proxy's request id. */
+    /**
+     * Copies a response's end-to-end headers, leaving out framing and the proxy's request id
+     * ({@code requestIdHeader}, {@code null} when there is none).
+     */
     static HttpHeaders endToEnd(HttpHeaders h, String requestIdHeader) {
         HttpHeaders copy = new DefaultHttpHeaders();
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = h.iteratorCharSequence(); it.hasNext();) {

@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -75,7 +76,10 @@ public final class HttpListener implements Listener {
         final EngineContext context;
         final Router router;
         final FrontendMetrics metrics;
-        /** The frontend's request id header name, hashed once rather than on every request. */
+        /**
+         * The frontend's request id header name, hashed once rather than on every request; {@code null}
+         * when the frontend gives requests no ids.
+         */
         final AsciiString requestIdHeader;
         private final ConcurrentHashMap<String, RetryBudget> budgets = new ConcurrentHashMap<>();
         /** The response cache of each cached backend. */
@@ -86,7 +90,7 @@ public final class HttpListener implements Listener {
             this.context = context;
             this.router = routing.router(name -> context.backend(name).usableServers(), context.rateLimiter(), context.clock());
             this.metrics = context.metrics().frontend(frontend.name());
-            this.requestIdHeader = AsciiString.cached(frontend.requestIdHeader());
+            this.requestIdHeader = frontend.requestIds() ? AsciiString.cached(frontend.requestIdHeader()) : null;
             this.caches = ListenerCaches.of(frontend, context, previous);
         }
 
@@ -299,11 +303,13 @@ public final class HttpListener implements Listener {
                 if (config == null) {
                     continue;
                 }
+                String requestIdHeader = frontend.requestIds() ? frontend.requestIdHeader() : null;
                 CacheStore old = previous.get(backend);
-                if (old != null && old.config.equals(config) && old.clock() == context.clock()) {
+                if (old != null && old.config.equals(config) && old.clock() == context.clock()
+                        && Objects.equals(old.requestIdHeader, requestIdHeader)) {
                     out.put(backend, old);
                 } else {
-                    CacheStore store = new CacheStore(frontend.name(), backend, config, frontend.requestIdHeader(), context.clock());
+                    CacheStore store = new CacheStore(frontend.name(), backend, config, requestIdHeader, context.clock());
                     context.metrics().caches().register(store);
                     out.put(backend, store);
                 }

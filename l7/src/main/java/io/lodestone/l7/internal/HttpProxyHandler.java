@@ -438,12 +438,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         upgrade = Headers.isWebSocketUpgrade(req);
         bodyless = !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && HttpUtil.getContentLength(req, 0L) == 0L;
         retryable = bodyless && isIdempotent(method);
-        CharSequence id = h.get(requestIdHeader);
-        if (id == null || id.length() == 0) {
-            id = RequestIds.next();
-            h.set(requestIdHeader, id);
+        if (requestIdHeader != null) {
+            CharSequence id = h.get(requestIdHeader);
+            if (id == null || id.length() == 0) {
+                id = RequestIds.next();
+                h.set(requestIdHeader, id);
+            }
+            requestId = id;
         }
-        requestId = id;
         this.method = method.name();
         target = req.uri();
         if (tracing.isEnabled()) {
@@ -589,7 +591,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (location != null) {
             h.set(HttpHeaderNames.LOCATION, location);
         }
-        h.set(requestIdHeader, requestId);
+        returnRequestId(h);
         List<HeaderEdit> edits = decision.responseHeaders();
         if (!edits.isEmpty()) {
             Headers.apply(h, edits, true);
@@ -600,6 +602,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         sendLocal(r, close);
+    }
+
+    /** Puts the request id on a response to the client, unless the frontend gives requests no ids. */
+    private void returnRequestId(HttpHeaders h) {
+        if (requestId != null) {
+            h.set(requestIdHeader, requestId);
+        }
     }
 
     private static boolean isIdempotent(HttpMethod m) {
@@ -1041,7 +1050,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 if (frontend.via() != null) {
                     Headers.append(h, HttpHeaderNames.VIA, "1.1 " + frontend.via());
                 }
-                h.set(requestIdHeader, requestId);
+                returnRequestId(h);
                 responseStarted = true;
                 status = code;
                 client.write(response, client.voidPromise());
@@ -1090,7 +1099,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
-        h.set(requestIdHeader, requestId);
+        returnRequestId(h);
         if (cacheStatus != null && cacheStore.statusHeader != null) {
             h.set(cacheStore.statusHeader, cacheStatus);
         }
@@ -1654,7 +1663,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     rh.set(name, values);
                 }
             }
-            rh.set(requestIdHeader, requestId);
+            returnRequestId(rh);
             if (frontend.via() != null) {
                 Headers.append(rh, HttpHeaderNames.VIA, "1.1 " + frontend.via());
             }
@@ -1759,7 +1768,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         HttpHeaders h = r.headers();
         h.set(HttpHeaderNames.AGE, e.ageMillis(clock.nanoTime()) / 1000);
-        h.set(requestIdHeader, requestId);
+        returnRequestId(h);
         if (frontend.via() != null) {
             Headers.append(h, HttpHeaderNames.VIA, "1.1 " + frontend.via());
         }
