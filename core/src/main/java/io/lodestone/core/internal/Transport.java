@@ -25,6 +25,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.unix.IntegerUnixChannelOption;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringChannelOption;
 import io.netty.channel.uring.IoUringIoHandler;
@@ -66,6 +67,9 @@ public enum Transport {
 
     /** The unsent bytes the kernel queues on an accepted socket (epoll only): {@code TCP_NOTSENT_LOWAT}. */
     static final long CLIENT_NOTSENT_LOWAT = 512 * 1024;
+
+    /** Linux's {@code TCP_QUICKACK} ({@code IPPROTO_TCP} 6, option 12), which Netty's listeners do not offer by name. */
+    static final IntegerUnixChannelOption TCP_QUICKACK = new IntegerUnixChannelOption("TCP_QUICKACK", 6, 12);
 
     private final Class<? extends ServerSocketChannel> serverChannelClass;
     private final Class<? extends SocketChannel> socketChannelClass;
@@ -188,6 +192,21 @@ public enum Transport {
      * 61–71 ms, at the same or a higher rate.
      */
     public Channel bind(ServerBootstrap bootstrap, InetSocketAddress address, String field) {
+        return bind(bootstrap, address, field, false);
+    }
+
+    /**
+     * As {@link #bind(ServerBootstrap, InetSocketAddress, String)}; with {@code ackWithFirstAnswer},
+     * for a protocol in which the client speaks first and the proxy answers at once (HTTP), the
+     * accepted connections do not acknowledge the client's first data on their own. The listening
+     * socket (epoll and io_uring) gets {@code TCP_QUICKACK} 0 once it listens, which accepted sockets inherit: the
+     * kernel then delays the acknowledgement of a new connection's first segment, and the answer
+     * carries it. Without it the kernel acknowledges a request on its own the moment it arrives, one
+     * segment more per new connection, which the client's side of the kernel must also take in. When
+     * no answer comes within the delayed-acknowledgement timeout (40 ms on Linux), the kernel
+     * acknowledges anyway. HAProxy does the same in HTTP mode ({@code option tcp-smart-accept}).
+     */
+    public Channel bind(ServerBootstrap bootstrap, InetSocketAddress address, String field, boolean ackWithFirstAnswer) {
         InetSocketAddress resolved = address.isUnresolved()
                 ? new InetSocketAddress(address.getHostString(), address.getPort()) : address;
         if (resolved.isUnresolved()) {
@@ -203,9 +222,14 @@ public enum Transport {
         } else if (this == IO_URING) {
             listener.childOption(IoUringChannelOption.TCP_NOTSENT_LOWAT, CLIENT_NOTSENT_LOWAT);
         }
-        return listener.channelFactory(() -> newServerSocketChannel(host))
+        Channel channel = listener.channelFactory(() -> newServerSocketChannel(host))
                 .option(ChannelOption.RCVBUF_ALLOCATOR, accepts)
                 .bind(resolved).syncUninterruptibly().channel();
+        if (ackWithFirstAnswer && this != NIO) {
+            // after listen(2), which resets the socket's acknowledgement state
+            channel.config().setOption(TCP_QUICKACK, 0);
+        }
+        return channel;
     }
 
     /** Creates an event loop group of this transport; 0 threads means Netty's default. */

@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * {@link Transport#bind}: a listener of the address's family that takes in every queued connection
  * when it is ready (up to {@link Transport#ACCEPTS_PER_READ}), not one per turn of its event loop,
- * and on epoll gives every accepted socket a limit on the bytes queued and not yet sent.
+ * and on epoll gives every accepted socket a limit on the bytes queued and not yet sent; an HTTP
+ * listener's accepted sockets leave the acknowledgement of the first request to the answer.
  */
 class TransportBindTest {
 
@@ -126,6 +127,40 @@ class TransportBindTest {
             server.close().sync();
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+    @ParameterizedTest
+    @EnumSource(value = Transport.class, names = {"EPOLL", "IO_URING"})
+    void anHttpListenerLeavesTheAcknowledgementOfTheFirstRequestToTheAnswer(Transport transport) throws Exception {
+        assumeTrue(transport.isAvailable(), transport + " does not load on this platform");
+        EventLoopGroup group = transport.newGroup(1, "bind-test");
+        try {
+            // read back from the kernel (getsockopt): 0 while a socket delays its acknowledgements
+            assertThat(quickAckOfAnAcceptedSocket(transport, group, true)).isZero();
+            assertThat(quickAckOfAnAcceptedSocket(transport, group, false)).as("other listeners as the kernel has it").isEqualTo(1);
+        } finally {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    private static int quickAckOfAnAcceptedSocket(Transport transport, EventLoopGroup group, boolean ackWithFirstAnswer)
+            throws Exception {
+        CompletableFuture<Channel> accepted = new CompletableFuture<>();
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(group)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        accepted.complete(ch);
+                    }
+                });
+        Channel server = transport.bind(bootstrap, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "test bind",
+                ackWithFirstAnswer);
+        try (Socket client = new Socket(InetAddress.getLoopbackAddress(), ((InetSocketAddress) server.localAddress()).getPort())) {
+            assertThat(server.config().getOption(Transport.TCP_QUICKACK)).isEqualTo(ackWithFirstAnswer ? 0 : 1);
+            return accepted.get(5, TimeUnit.SECONDS).config().getOption(Transport.TCP_QUICKACK);
+        } finally {
+            server.close().sync();
         }
     }
 }

@@ -141,7 +141,7 @@ public final class HttpListener implements Listener {
                     }
                 });
         for (InetSocketAddress address : state.frontend.bindAddresses()) {
-            serverChannels.add(context.transport().bind(bootstrap, address, "frontend " + state.frontend.name() + " bind"));
+            serverChannels.add(context.transport().bind(bootstrap, address, "frontend " + state.frontend.name() + " bind", true));
         }
     }
 
