@@ -6,17 +6,22 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
+import io.lodestone.core.testing.Await;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -204,6 +209,63 @@ class HttpProxyTest {
                 assertThat(r.header("x-request-id")).isNull();
             }
             assertThat(b.requests).hasSize(2);
+        }
+    }
+
+    @Test
+    void anAnswerBeforeTheEndOfAnUploadReachesTheClientAndTheRestIsDroppedUntilItCloses() throws Exception {
+        try (RawBackend b = new RawBackend((s, n) -> {
+            // answers as soon as the head is in, reading none of the body
+            skipHead(s.getInputStream());
+            RawBackend.write(s, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 6\r\n\r\ndenied");
+            s.getInputStream().transferTo(OutputStream.nullOutputStream());
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f.clientTimeout(Duration.ofSeconds(10)));
+            try (RawHttp c = new RawHttp(port)) {
+                byte[] chunk = new byte[64 * 1024];
+                c.send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: " + 16 * chunk.length + "\r\n\r\n");
+                c.out.write(chunk);
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(401);
+                assertThat(r.body()).isEqualTo("denied");
+                // the client goes on with its upload: the proxy takes it in and drops it (closed at once,
+                // its kernel would answer with resets, and a reset can take an unread response with it)
+                for (int i = 1; i < 16; i++) {
+                    c.out.write(chunk);
+                }
+                c.out.flush();
+                assertThat(c.in.read()).as("the end of the response is a FIN").isEqualTo(-1);
+            }
+            Await.until(Duration.ofSeconds(10), "the client connection closed",
+                    () -> proxy.metrics().frontend(proxy.frontends().get(0).name()).traffic().currentConnections() == 0);
+        }
+    }
+
+    @Test
+    void aConnectionLingeringAfterAnEarlyAnswerEndsAtTheClientTimeout() throws Exception {
+        try (RawBackend b = new RawBackend((s, n) -> {
+            skipHead(s.getInputStream());
+            RawBackend.write(s, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n");
+            s.getInputStream().transferTo(OutputStream.nullOutputStream());
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f.clientTimeout(Duration.ofMillis(300)));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\npart");
+                assertThat(c.read().status()).isEqualTo(413);
+                assertThat(c.in.read()).isEqualTo(-1);
+                // the client neither sends the rest nor closes: the proxy does, after the client timeout
+                Await.until(Duration.ofSeconds(10), "the lingering connection closed",
+                        () -> proxy.metrics().frontend(proxy.frontends().get(0).name()).traffic().currentConnections() == 0);
+            }
+        }
+    }
+
+    /** Reads a request head up to its blank line. */
+    private static void skipHead(InputStream in) throws IOException {
+        int matched = 0;
+        int c;
+        while (matched < 4 && (c = in.read()) >= 0) {
+            matched = c == (matched % 2 == 0 ? '\r' : '\n') ? matched + 1 : c == '\r' ? 1 : 0;
         }
     }
 

@@ -109,8 +109,8 @@ public final class Relay {
         return out != null && (out.totalPendingWriteBytes() > 0 || !out.isEmpty());
     }
 
-    /** Sends a FIN on {@code channel} once what is pending is written. */
-    static void shutdownOutput(Channel channel) {
+    /** Sends a FIN on {@code channel} once what is pending is written (closes it when it cannot half-close). */
+    public static void shutdownOutput(Channel channel) {
         if (!channel.isActive()) {
             return;
         }

@@ -9,7 +9,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The client connection's timers, first in its pipeline so that it sees raw bytes: between requests
  * the keep-alive timeout runs; from the first byte of a request until its head is decoded the client
- * timeout runs (then 408). One scheduled task per connection at a time, moved forward lazily, so a
+ * timeout runs (then 408); after a response that came before its request's end, the client timeout
+ * bounds how long the connection lingers. One scheduled task per connection at a time, moved forward lazily, so a
  * request costs no scheduling; the time is the event loop's {@link LoopClock}, read once per turn.
  */
 final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runnable {
@@ -17,6 +18,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
     private static final int IDLE = 0;
     private static final int HEAD = 1;
     private static final int BUSY = 2;
+    private static final int LINGER = 3;
 
     private final long clientTimeoutNanos;
     private final long keepAliveNanos;
@@ -80,6 +82,14 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
         arm(IDLE, keepAliveNanos);
     }
 
+    /**
+     * The connection lingers after a response that came before its request's end: it is closed when
+     * the client timeout runs out, whatever the client still sends.
+     */
+    void linger() {
+        arm(LINGER, clientTimeoutNanos);
+    }
+
     private void arm(int newState, long timeoutNanos) {
         state = newState;
         long now = LoopClock.nanoTime();
@@ -124,6 +134,8 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
         state = BUSY;
         if (expired == HEAD) {
             proxy.requestHeadTimedOut();
+        } else if (expired == LINGER) {
+            proxy.lingerTimedOut();
         } else {
             proxy.keepAliveTimedOut();
         }

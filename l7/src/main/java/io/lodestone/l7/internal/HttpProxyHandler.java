@@ -28,6 +28,7 @@ import io.netty.channel.ServerChannel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -1259,7 +1260,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void responseComplete() {
         BackendConnection c = conn;
         boolean reuse = serverReusable && requestComplete;
-        if (!requestComplete) {
+        boolean midRequest = !requestComplete;
+        if (midRequest) {
             // the server answered before the whole request arrived: the rest cannot be forwarded
             keepAlive = false;
         }
@@ -1273,6 +1275,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             } else {
                 c.channel.close();
             }
+        }
+        if (midRequest) {
+            lingeringClose();
+            return;
         }
         afterResponse();
     }
@@ -1477,7 +1483,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         client.writeAndFlush(response, client.voidPromise());
         if (closeAfter) {
-            closeOnFlush();
+            if (midRequest) {
+                lingeringClose();
+            } else {
+                closeOnFlush();
+            }
             return;
         }
         afterResponse();
@@ -1874,6 +1884,31 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         closing = true;
         releaseQueued();
         Relay.closeOnFlush(client);
+    }
+
+    /**
+     * Ends the client connection after a response that came before the end of its request, while the
+     * client may still be sending it: a FIN once the response is out, then whatever the client still
+     * sends is read and dropped until it closes its side, or for at most the client timeout. Closing
+     * at once would make the kernel answer the bytes that keep coming with a reset, and a reset can
+     * take the response with it before the client has read it (nginx's lingering close; HAProxy
+     * drains too). TLS connections and HTTP/2 streams close as before.
+     */
+    private void lingeringClose() {
+        if (secure || !(client instanceof DuplexChannel)) {
+            closeOnFlush();
+            return;
+        }
+        closing = true;
+        releaseQueued();
+        client.config().setAutoRead(true);
+        Relay.shutdownOutput(client);
+        timeouts.linger();
+    }
+
+    /** The client timeout ran out while the connection lingered after its response: it ends now. */
+    void lingerTimedOut() {
+        client.close();
     }
 
     /**
