@@ -204,7 +204,9 @@ public enum Transport {
      * carries it. Without it the kernel acknowledges a request on its own the moment it arrives, one
      * segment more per new connection, which the client's side of the kernel must also take in. When
      * no answer comes within the delayed-acknowledgement timeout (40 ms on Linux), the kernel
-     * acknowledges anyway. HAProxy does the same in HTTP mode ({@code option tcp-smart-accept}).
+     * acknowledges anyway. HAProxy does the same in HTTP mode ({@code option tcp-smart-accept}), and
+     * makes the same trade: a client that keeps Nagle's algorithm on and writes a request in two
+     * small pieces holds back the second until that acknowledgement comes.
      */
     public Channel bind(ServerBootstrap bootstrap, InetSocketAddress address, String field, boolean ackWithFirstAnswer) {
         InetSocketAddress resolved = address.isUnresolved()
