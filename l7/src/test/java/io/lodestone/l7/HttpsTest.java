@@ -7,6 +7,7 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
+import io.lodestone.core.testing.Await;
 import io.lodestone.tls.ServerTls;
 import io.netty.pkitesting.X509Bundle;
 import java.io.OutputStream;
@@ -92,6 +93,41 @@ class HttpsTest {
                 assertThat(TlsPki.peerName(s)).isEqualTo("CN=www.example");
                 assertThat(get(s, "/")).startsWith("HTTP/1.1 200").endsWith("www:/");
             }
+        }
+    }
+
+    @Test
+    void anAnswerBeforeTheEndOfAnUploadOverTlsEndsWithCloseNotifyAndTheRestIsDropped() throws Exception {
+        try (RawBackend b = new RawBackend((s, n) -> {
+            // answers once the head is in, reading none of the body
+            int matched = 0;
+            int c;
+            while (matched < 4 && (c = s.getInputStream().read()) >= 0) {
+                matched = c == (matched % 2 == 0 ? '\r' : '\n') ? matched + 1 : c == '\r' ? 1 : 0;
+            }
+            RawBackend.write(s, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 6\r\n\r\ndenied");
+            s.getInputStream().transferTo(OutputStream.nullOutputStream());
+        })) {
+            int port = start(Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).defaultBackend("app")));
+            try (SSLSocket s = TlsPki.connect(ca, port, "www.example", "TLSv1.3")) {
+                byte[] chunk = new byte[64 * 1024];
+                OutputStream out = s.getOutputStream();
+                out.write(("POST /upload HTTP/1.1\r\nHost: www.example\r\nContent-Length: " + 16 * chunk.length + "\r\n\r\n")
+                        .getBytes(StandardCharsets.ISO_8859_1));
+                out.write(chunk);
+                out.flush();
+                String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+                assertThat(response).startsWith("HTTP/1.1 401 ").endsWith("\r\n\r\ndenied");
+                // TLS 1.3 closes each direction on its own: the client goes on with its upload, which the proxy drops
+                for (int i = 1; i < 16; i++) {
+                    out.write(chunk);
+                }
+                out.flush();
+            }
+            Await.until(Duration.ofSeconds(10), "the client connection closed",
+                    () -> proxy.metrics().frontend(proxy.frontends().get(0).name()).traffic().currentConnections() == 0);
         }
     }
 

@@ -29,6 +29,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -1892,17 +1893,24 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * sends is read and dropped until it closes its side, or for at most the client timeout. Closing
      * at once would make the kernel answer the bytes that keep coming with a reset, and a reset can
      * take the response with it before the client has read it (nginx's lingering close; HAProxy
-     * drains too). TLS connections and HTTP/2 streams close as before.
+     * drains too). Over TLS the FIN follows a {@code close_notify}. HTTP/2 streams close as before.
      */
     private void lingeringClose() {
-        if (secure || !(client instanceof DuplexChannel)) {
+        if (!(client instanceof DuplexChannel)) {
             closeOnFlush();
             return;
         }
         closing = true;
         releaseQueued();
         client.config().setAutoRead(true);
-        Relay.shutdownOutput(client);
+        SslHandler tls = secure ? client.pipeline().get(SslHandler.class) : null;
+        if (tls != null) {
+            // the response through the TLS engine first: once its outbound side is closed it wraps nothing more
+            client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written ->
+                    tls.closeOutbound().addListener(done -> Relay.shutdownOutput(client)));
+        } else {
+            Relay.shutdownOutput(client);
+        }
         timeouts.linger();
     }
 
