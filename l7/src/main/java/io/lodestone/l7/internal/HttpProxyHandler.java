@@ -1896,7 +1896,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * drains too). Over TLS the FIN follows a {@code close_notify}. HTTP/2 streams close as before.
      */
     private void lingeringClose() {
-        if (!(client instanceof DuplexChannel)) {
+        if (inputShutdown || !(client instanceof DuplexChannel)) {
+            // nothing more can come (the client has closed its side), or a stream that cannot half-close
             closeOnFlush();
             return;
         }
