@@ -13,9 +13,6 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.buffer.Unpooled;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -214,12 +211,7 @@ class HttpProxyTest {
 
     @Test
     void anAnswerBeforeTheEndOfAnUploadReachesTheClientAndTheRestIsDroppedUntilItCloses() throws Exception {
-        try (RawBackend b = new RawBackend((s, n) -> {
-            // answers as soon as the head is in, reading none of the body
-            skipHead(s.getInputStream());
-            RawBackend.write(s, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 6\r\n\r\ndenied");
-            s.getInputStream().transferTo(OutputStream.nullOutputStream());
-        })) {
+        try (RawBackend b = RawBackend.answeringAfterTheHead("HTTP/1.1 401 Unauthorized\r\nContent-Length: 6\r\n\r\ndenied")) {
             int port = start(Backend.named("app").server("s1", b.address()), f -> f.clientTimeout(Duration.ofSeconds(10)));
             try (RawHttp c = new RawHttp(port)) {
                 byte[] chunk = new byte[64 * 1024];
@@ -243,11 +235,7 @@ class HttpProxyTest {
 
     @Test
     void aConnectionLingeringAfterAnEarlyAnswerEndsAtTheClientTimeout() throws Exception {
-        try (RawBackend b = new RawBackend((s, n) -> {
-            skipHead(s.getInputStream());
-            RawBackend.write(s, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n");
-            s.getInputStream().transferTo(OutputStream.nullOutputStream());
-        })) {
+        try (RawBackend b = RawBackend.answeringAfterTheHead("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n")) {
             int port = start(Backend.named("app").server("s1", b.address()), f -> f.clientTimeout(Duration.ofMillis(300)));
             try (RawHttp c = new RawHttp(port)) {
                 c.send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\npart");
@@ -257,15 +245,6 @@ class HttpProxyTest {
                 Await.until(Duration.ofSeconds(10), "the lingering connection closed",
                         () -> proxy.metrics().frontend(proxy.frontends().get(0).name()).traffic().currentConnections() == 0);
             }
-        }
-    }
-
-    /** Reads a request head up to its blank line. */
-    private static void skipHead(InputStream in) throws IOException {
-        int matched = 0;
-        int c;
-        while (matched < 4 && (c = in.read()) >= 0) {
-            matched = c == (matched % 2 == 0 ? '\r' : '\n') ? matched + 1 : c == '\r' ? 1 : 0;
         }
     }
 

@@ -98,16 +98,7 @@ class HttpsTest {
 
     @Test
     void anAnswerBeforeTheEndOfAnUploadOverTlsEndsWithCloseNotifyAndTheRestIsDropped() throws Exception {
-        try (RawBackend b = new RawBackend((s, n) -> {
-            // answers once the head is in, reading none of the body
-            int matched = 0;
-            int c;
-            while (matched < 4 && (c = s.getInputStream().read()) >= 0) {
-                matched = c == (matched % 2 == 0 ? '\r' : '\n') ? matched + 1 : c == '\r' ? 1 : 0;
-            }
-            RawBackend.write(s, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 6\r\n\r\ndenied");
-            s.getInputStream().transferTo(OutputStream.nullOutputStream());
-        })) {
+        try (RawBackend b = RawBackend.answeringAfterTheHead("HTTP/1.1 401 Unauthorized\r\nContent-Length: 6\r\n\r\ndenied")) {
             int port = start(Proxy.builder()
                     .backend(Backend.named("app").server("s1", b.address()))
                     .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).defaultBackend("app")));

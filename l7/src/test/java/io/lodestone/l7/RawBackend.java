@@ -2,6 +2,7 @@ package io.lodestone.l7;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -69,6 +70,23 @@ final class RawBackend implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /**
+     * A backend that answers each connection's first request with {@code response} as soon as its
+     * head is in, reading none of its body, then reads and drops whatever else comes.
+     */
+    static RawBackend answeringAfterTheHead(String response) throws IOException {
+        return new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            int matched = 0;
+            int c;
+            while (matched < 4 && (c = in.read()) >= 0) {
+                matched = c == (matched % 2 == 0 ? '\r' : '\n') ? matched + 1 : c == '\r' ? 1 : 0;
+            }
+            write(s, response);
+            in.transferTo(OutputStream.nullOutputStream());
+        });
     }
 
     static void write(Socket s, String raw) throws IOException {

@@ -21,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -107,28 +108,16 @@ class TransportBindTest {
     void anAcceptedEpollSocketQueuesAtMostHalfAMebibyteNotYetSent() throws Exception {
         assumeTrue(Epoll.isAvailable(), "native epoll does not load on this platform");
         EventLoopGroup group = Transport.EPOLL.newGroup(1, "bind-test");
-        CompletableFuture<Channel> accepted = new CompletableFuture<>();
         try {
-            ServerBootstrap bootstrap = new ServerBootstrap()
-                    .group(group)
-                    .childHandler(new ChannelInitializer<>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            accepted.complete(ch);
-                        }
-                    });
-            Channel server = Transport.EPOLL.bind(bootstrap, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "test bind");
-            int port = ((InetSocketAddress) server.localAddress()).getPort();
-            try (Socket client = new Socket(InetAddress.getLoopbackAddress(), port)) {
-                Channel child = accepted.get(5, TimeUnit.SECONDS);
-                // read back from the kernel (getsockopt), not from Netty's copy
-                assertThat(child.config().getOption(EpollChannelOption.TCP_NOTSENT_LOWAT)).isEqualTo(512L * 1024);
-            }
-            server.close().sync();
+            // read back from the kernel (getsockopt), not from Netty's copy
+            long notSentLowAt = onAnAcceptedSocket(Transport.EPOLL, group, false,
+                    (server, child) -> child.config().getOption(EpollChannelOption.TCP_NOTSENT_LOWAT));
+            assertThat(notSentLowAt).isEqualTo(512L * 1024);
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }
+
     @ParameterizedTest
     @EnumSource(value = Transport.class, names = {"EPOLL", "IO_URING"})
     void anHttpListenerLeavesTheAcknowledgementOfTheFirstRequestToTheAnswer(Transport transport) throws Exception {
@@ -136,15 +125,22 @@ class TransportBindTest {
         EventLoopGroup group = transport.newGroup(1, "bind-test");
         try {
             // read back from the kernel (getsockopt): 0 while a socket delays its acknowledgements
-            assertThat(quickAckOfAnAcceptedSocket(transport, group, true)).isZero();
-            assertThat(quickAckOfAnAcceptedSocket(transport, group, false)).as("other listeners as the kernel has it").isEqualTo(1);
+            for (boolean ackWithFirstAnswer : new boolean[] {true, false}) {
+                int expected = ackWithFirstAnswer ? 0 : 1;
+                onAnAcceptedSocket(transport, group, ackWithFirstAnswer, (server, child) -> {
+                    assertThat(server.config().getOption(Transport.TCP_QUICKACK)).as("the listener").isEqualTo(expected);
+                    assertThat(child.config().getOption(Transport.TCP_QUICKACK)).as("an accepted socket").isEqualTo(expected);
+                    return null;
+                });
+            }
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
     }
 
-    private static int quickAckOfAnAcceptedSocket(Transport transport, EventLoopGroup group, boolean ackWithFirstAnswer)
-            throws Exception {
+    /** Binds a listener, connects one client to it and applies {@code check} to the listener and the accepted channel. */
+    private static <T> T onAnAcceptedSocket(Transport transport, EventLoopGroup group, boolean ackWithFirstAnswer,
+            BiFunction<Channel, Channel, T> check) throws Exception {
         CompletableFuture<Channel> accepted = new CompletableFuture<>();
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
@@ -157,8 +153,7 @@ class TransportBindTest {
         Channel server = transport.bind(bootstrap, new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), "test bind",
                 ackWithFirstAnswer);
         try (Socket client = new Socket(InetAddress.getLoopbackAddress(), ((InetSocketAddress) server.localAddress()).getPort())) {
-            assertThat(server.config().getOption(Transport.TCP_QUICKACK)).isEqualTo(ackWithFirstAnswer ? 0 : 1);
-            return accepted.get(5, TimeUnit.SECONDS).config().getOption(Transport.TCP_QUICKACK);
+            return check.apply(server, accepted.get(5, TimeUnit.SECONDS));
         } finally {
             server.close().sync();
         }
