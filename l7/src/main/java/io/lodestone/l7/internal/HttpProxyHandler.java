@@ -1277,7 +1277,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 c.channel.close();
             }
         }
-        if (midRequest) {
+        if (midRequest && !bodyless) {
             lingeringClose();
             return;
         }
@@ -1484,7 +1484,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         client.writeAndFlush(response, client.voidPromise());
         if (closeAfter) {
-            if (midRequest) {
+            if (midRequest && !bodyless) {
+                // a body may still be coming (the unread rest of a request without one is just its end)
                 lingeringClose();
             } else {
                 closeOnFlush();
