@@ -418,11 +418,11 @@ public final class GatewayOptions {
         if (p.poolIdleTimeout != null && p.mode != Mode.HTTP) {
             throw new UsageException("--pool-idle-timeout: " + p.poolIdleTimeoutValue + " (only in http mode: add --mode http)");
         }
-        if (p.requestIdValue != null && p.mode != Mode.HTTP) {
-            throw new UsageException("--request-id: " + p.requestIdValue + " (only in http mode: add --mode http)");
+        if (p.seen.contains("--request-id") && p.mode != Mode.HTTP) {
+            throw new UsageException("--request-id: " + (p.requestIds ? p.requestIdHeader : "off") + " (only in http mode: add --mode http)");
         }
-        if (p.forwardedForValue != null && p.mode != Mode.HTTP) {
-            throw new UsageException("--forwarded-for: " + p.forwardedForValue + " (only in http mode: add --mode http)");
+        if (p.seen.contains("--forwarded-for") && p.mode != Mode.HTTP) {
+            throw new UsageException("--forwarded-for: " + (p.forwardedFor ? "on" : "off") + " (only in http mode: add --mode http)");
         }
         if (p.tlsCert != null && p.tlsKey == null) {
             throw new UsageException("--tls-key: missing (expected: --tls-key PEM with --tls-cert)");
@@ -811,9 +811,7 @@ public final class GatewayOptions {
         Path backendCa;
         String requestIdHeader;
         boolean requestIds = true;
-        String requestIdValue;
         boolean forwardedFor = true;
-        String forwardedForValue;
 
         void acceptSwitch(String flag) throws UsageException {
             if (!seen.add(flag)) {
@@ -951,14 +949,12 @@ public final class GatewayOptions {
                         }
                         requestIdHeader = value;
                     }
-                    requestIdValue = value;
                     break;
                 case "--forwarded-for":
                     forwardedFor = value.equals("on");
                     if (!forwardedFor && !value.equals("off")) {
                         throw bad(flag, value, "on or off");
                     }
-                    forwardedForValue = value;
                     break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");

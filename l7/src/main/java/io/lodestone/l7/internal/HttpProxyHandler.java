@@ -1277,7 +1277,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 c.channel.close();
             }
         }
-        if (midRequest && !bodyless) {
+        if (midRequest) {
             lingeringClose();
             return;
         }
@@ -1484,8 +1484,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         client.writeAndFlush(response, client.voidPromise());
         if (closeAfter) {
-            if (midRequest && !bodyless) {
-                // a body may still be coming (the unread rest of a request without one is just its end)
+            if (midRequest) {
                 lingeringClose();
             } else {
                 closeOnFlush();
@@ -1897,8 +1896,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * drains too). Over TLS the FIN follows a {@code close_notify}. HTTP/2 streams close as before.
      */
     private void lingeringClose() {
-        if (inputShutdown || !(client instanceof DuplexChannel)) {
-            // nothing more can come (the client has closed its side), or a stream that cannot half-close
+        if (bodyless || inputShutdown || !(client instanceof DuplexChannel)) {
+            // nothing more can come (the unread rest of a request without a body is just its end, or the
+            // client has closed its side), or a stream that cannot half-close
             closeOnFlush();
             return;
         }
