@@ -12,6 +12,9 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,7 +35,11 @@ import java.util.List;
  * keep-alive connections opened at once, 64 KiB responses, a new connection per request
  * ({@code Connection: close}), 1 MiB responses read by one thread from four connections, and uploads
  * with a {@code Content-Length} body and with a chunked one, and clients that close their connection
- * in the middle of a response or right after sending a request. The client and the origin are plain
+ * in the middle of a response or right after sending a request. Half the clients send a browser's
+ * request head and half a load generator's (only {@code Host}), which the origin answers with a web
+ * server's response fields, the others with only the framing; the keep-alive clients leave as a
+ * load generator's do at the end of a run, each with a request in flight, half with a reset at once
+ * and half with responses unread. The client and the origin are plain
  * sockets and Netty NIO, so that the proxy's own code paths are the only ones that run on its
  * transport. Every response must be a 200 with the expected length; the run stops at the first
  * failure and reports it.
@@ -58,6 +65,7 @@ final class WarmUp {
     private static final String SMALL = "x".repeat(SMALL_BODY);
     private static final String MEDIUM = "m".repeat(MEDIUM_BODY);
     private static final String LARGE = "l".repeat(LARGE_BODY);
+    private static final String DATE = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(ZoneOffset.UTC));
     private static final byte[] UPLOAD = "u".repeat(MEDIUM_BODY).getBytes(StandardCharsets.US_ASCII);
 
     /** A warm-up connection with its buffered input. */
@@ -65,11 +73,14 @@ final class WarmUp {
     }
 
     private final InetSocketAddress proxy;
+    /** The {@code Host} of a load generator's requests: the proxy's address and port. */
+    private final String hostField;
     private final byte[] readBuffer = new byte[64 * 1024];
     private long requests;
 
     private WarmUp(InetSocketAddress proxy) {
         this.proxy = proxy;
+        this.hostField = proxy.getAddress().getHostAddress() + ":" + proxy.getPort();
     }
 
     /**
@@ -93,15 +104,27 @@ final class WarmUp {
         }
     }
 
-    /** The origin's answer: the path names the body's size; an upload that arrived whole gets the small one. */
-    private static Reply answer(EmbeddedHttpServer.Request request) {
-        return switch (request.uri()) {
+    /**
+     * The origin's answer: the path names the body's size; an upload that arrived whole gets the small
+     * one. A request without {@code User-Agent} (a load generator's) is answered with the fields a web
+     * server such as nginx sends ({@code Server}, {@code Date}, {@code Connection}, and for a file
+     * {@code Last-Modified}, {@code ETag} and {@code Accept-Ranges}), the others with only the framing.
+     */
+    static Reply answer(EmbeddedHttpServer.Request request) {
+        Reply reply = switch (request.uri()) {
             case "/medium" -> Reply.text(MEDIUM);
             case "/large" -> Reply.text(LARGE);
             case "/upload" -> request.body().length() == UPLOAD.length ? Reply.text(SMALL)
                     : Reply.text(400, "upload of " + request.body().length() + " bytes, expected " + UPLOAD.length + "\n");
             default -> Reply.text(SMALL);
         };
+        if (request.header("User-Agent") != null) {
+            return reply;
+        }
+        reply = reply.withHeader("Server", "lodestone-warm-up").withHeader("Date", DATE).withHeader("Connection", "keep-alive");
+        return reply.body().length() < MEDIUM_BODY ? reply
+                : reply.withHeader("Last-Modified", DATE).withHeader("ETag", "\"" + reply.body().length() + "\"")
+                        .withHeader("Accept-Ranges", "bytes");
     }
 
     /** Runs the passes of the mix, each kind of traffic for {@code slice}; returns the first failure, or null. */
@@ -123,32 +146,57 @@ final class WarmUp {
         }
     }
 
-    /** Until {@code until}: one GET on each of {@code connections} connections, then every response. */
+    /**
+     * Until {@code until}: one GET on each of {@code connections} connections, then every response;
+     * then the clients go away in the middle of their last requests, as a load generator's do at the
+     * end of a run.
+     */
     private void keepAlive(int connections, String path, int bodyLength, long until) throws IOException {
         List<Connection> sockets = open(connections);
         try {
-            byte[] request = get(path, false);
+            byte[][] requests = {get(path, false, 0), get(path, false, 1)};
             for (int r = 0; r == 0 || System.nanoTime() < until; r++) {
-                for (Connection s : sockets) {
-                    s.out().write(request);
+                for (int i = 0; i < connections; i++) {
+                    sockets.get(i).out().write(requests[i & 1]);
                 }
                 for (Connection s : sockets) {
                     expect(s.in(), bodyLength, path);
                 }
             }
+            leaveMidRequest(sockets, requests, path, bodyLength);
         } finally {
             close(sockets);
         }
     }
 
+    /**
+     * One more GET on each connection, then every client leaves without its response: every other one
+     * at once with a reset, the rest once the last of them has its response, so that the responses
+     * they have not read make their side answer with a reset too.
+     */
+    private void leaveMidRequest(List<Connection> sockets, byte[][] requests, String path, int bodyLength) throws IOException {
+        int last = (sockets.size() - 1) | 1;
+        for (int i = 0; i < sockets.size(); i++) {
+            Connection s = sockets.get(i);
+            s.out().write(requests[i & 1]);
+            if ((i & 1) == 0) {
+                s.socket().setSoLinger(true, 0);
+                s.socket().close();
+            }
+        }
+        if (last < sockets.size()) {
+            expect(sockets.get(last).in(), bodyLength, path);
+        }
+    }
+
     /** Until {@code until}: a {@code Connection: close} GET on each of {@code connections} new connections. */
     private void newConnectionPerRequest(int connections, long until) throws IOException {
-        byte[] request = get("/small", true);
+        byte[][] requests = {get("/small", true, 0), get("/small", true, 1)};
         for (int r = 0; r == 0 || System.nanoTime() < until; r++) {
             List<Connection> sockets = open(connections);
             try {
-                for (Connection s : sockets) {
-                    s.out().write(request);
+                for (int i = 0; i < connections; i++) {
+                    sockets.get(i).out().write(requests[i & 1]);
                 }
                 for (Connection s : sockets) {
                     InputStream in = s.in();
@@ -268,9 +316,20 @@ final class WarmUp {
         }
     }
 
-    private static byte[] get(String path, boolean close) {
-        return ("GET " + path + " HTTP/1.1\r\nHost: warm-up\r\nUser-Agent: lodestone-warm-up\r\nAccept: */*\r\n"
-                + (close ? "Connection: close\r\n" : "") + "\r\n").getBytes(StandardCharsets.US_ASCII);
+    private byte[] get(String path, boolean close) {
+        return get(path, close, 0);
+    }
+
+    /**
+     * A GET of {@code path} in one of two shapes, by the parity of {@code client}: a browser's or
+     * curl's, with {@code User-Agent} and {@code Accept}, or a load generator's, with only {@code Host}
+     * (an address and port).
+     */
+    private byte[] get(String path, boolean close, int client) {
+        String fields = (client & 1) == 0 ? "Host: warm-up\r\nUser-Agent: lodestone-warm-up\r\nAccept: */*\r\n"
+                : "Host: " + hostField + "\r\n";
+        return ("GET " + path + " HTTP/1.1\r\n" + fields + (close ? "Connection: close\r\n" : "") + "\r\n")
+                .getBytes(StandardCharsets.US_ASCII);
     }
 
     /** Reads one response: a 200 whose Content-Length is {@code bodyLength}, and its body. */

@@ -126,6 +126,38 @@ class GatewayWarmUpTest {
     }
 
     @Test
+    void theWarmUpOriginAnswersALoadGeneratorsRequestWithAWebServersFields() throws Exception {
+        try (EmbeddedHttpServer origin = EmbeddedHttpServer.start("warm-up", "127.0.0.1", 0, WarmUp::answer);
+                Socket s = new Socket("127.0.0.1", origin.port())) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            out.write(("GET /small HTTP/1.1\r\nHost: 127.0.0.1:" + origin.port() + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            String loadGenerator = readResponse(in, WarmUp.SMALL_BODY).toLowerCase();
+            assertThat(loadGenerator).startsWith("http/1.1 200 ").contains("\r\nserver: ", "\r\ndate: ", "\r\nconnection: keep-alive\r\n")
+                    .doesNotContain("etag: ");
+            out.write("GET /medium HTTP/1.1\r\nHost: warm-up\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(readResponse(in, WarmUp.MEDIUM_BODY).toLowerCase())
+                    .contains("\r\nlast-modified: ", "\r\netag: ", "\r\naccept-ranges: bytes\r\n");
+            out.write("GET /small HTTP/1.1\r\nHost: warm-up\r\nUser-Agent: curl/8\r\nAccept: */*\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertThat(readResponse(in, WarmUp.SMALL_BODY).toLowerCase()).startsWith("http/1.1 200 ")
+                    .doesNotContain("\r\nserver: ", "\r\ndate: ", "\r\nconnection: ");
+        }
+    }
+
+    /** Reads one response head and its body of {@code bodyLength} bytes; returns the head. */
+    private static String readResponse(InputStream in, int bodyLength) throws Exception {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            assertThat(b).as("a byte of the response head after %s", head).isNotNegative();
+            head.append((char) b);
+        }
+        assertThat(in.readNBytes(bodyLength)).hasSize(bodyLength);
+        return head.toString();
+    }
+
+    @Test
     void helpListsTheFlag() {
         MainRunner r = MainRunner.complete("gateway", "--help");
         assertThat(r.awaitStatus()).isZero();
