@@ -25,6 +25,7 @@ import io.lodestone.core.trace.Tracing;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -70,6 +71,15 @@ public final class Proxy implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Proxy.class);
     /** The longest {@link Builder#busyPolling} window. */
     private static final Duration MAX_BUSY_POLLING = Duration.ofSeconds(1);
+
+    static {
+        // Loaded before any traffic. Until a second implementation of EventExecutor.inEventLoop() is
+        // loaded, the JIT compiles Netty's hot paths assuming there is one; Netty loads this one when
+        // a channel group closes, that is at the first close of a proxy, and that would send every
+        // method compiled so far back to the interpreter: after a warm-up copy of a proxy is closed,
+        // the real one would serve its first seconds of traffic while the compiler starts over.
+        ImmediateEventExecutor.INSTANCE.inEventLoop();
+    }
 
     private final Clock clock;
     private final Duration drainTimeout;
