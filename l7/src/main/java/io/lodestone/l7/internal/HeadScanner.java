@@ -489,7 +489,8 @@ final class HeadScanner {
         HttpMethod method = method(copy, methodEnd);
         String uri = new String(copy, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
         HttpVersion version = http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0;
-        HttpHeaders headers = headers(copy, headersFactory);
+        // the forwarding fields and the request id
+        HttpHeaders headers = headers(copy, headersFactory, 6);
         return whole
                 ? new DefaultFullHttpRequest(version, method, uri, Unpooled.EMPTY_BUFFER, headers, EmptyHttpHeaders.INSTANCE)
                 : new DefaultHttpRequest(version, method, uri, headers);
@@ -511,14 +512,15 @@ final class HeadScanner {
                 : HttpResponseStatus.valueOf(statusCode,
                         lineEnd > 13 ? new String(copy, 13, lineEnd - 13, StandardCharsets.ISO_8859_1) : "");
         HttpVersion version = http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0;
-        HttpHeaders headers = headers(copy, headersFactory);
+        // the request id, and Via where asked for
+        HttpHeaders headers = headers(copy, headersFactory, 2);
         return body != null
                 ? new DefaultFullHttpResponse(version, status, body, headers, EmptyHttpHeaders.INSTANCE)
                 : new DefaultHttpResponse(version, status, headers);
     }
 
-    private HttpHeaders headers(byte[] copy, HttpHeadersFactory headersFactory) {
-        return new RawHeaders(copy, Arrays.copyOf(fields, fieldCount * 4), headersFactory);
+    private HttpHeaders headers(byte[] copy, HttpHeadersFactory headersFactory, int room) {
+        return new RawHeaders(copy, Arrays.copyOf(fields, fieldCount * 4), headersFactory, room);
     }
 
     private static HttpMethod method(byte[] a, int length) {

@@ -64,6 +64,8 @@ final class RawHeaders extends HttpHeaders {
      */
     private CharSequence[] added;
     private int addedCount;
+    /** The fields {@link #added} has room for when first made. */
+    private final int room;
     /** Once not {@code null}, every field, and every operation is delegated to it. */
     private HttpHeaders all;
 
@@ -71,12 +73,15 @@ final class RawHeaders extends HttpHeaders {
      * @param bytes the head's bytes (kept, not copied)
      * @param fields four offsets into {@code bytes} per field, in order (kept, not copied)
      * @param factory whose validators check added fields, and which makes the ordinary headers when they are needed
+     * @param room the fields the proxy usually adds to such a head (the forwarding fields and the request id
+     *     to a request, the request id to a response): the room made for added fields at the first
      */
-    RawHeaders(byte[] bytes, int[] fields, HttpHeadersFactory factory) {
+    RawHeaders(byte[] bytes, int[] fields, HttpHeadersFactory factory, int room) {
         this.bytes = bytes;
         this.fields = fields;
         this.live = fields.length / 4;
         this.factory = factory;
+        this.room = room;
         long lengths = 0;
         for (int k = 0; k < fields.length; k += 4) {
             lengths |= lengthBit(fields[k + 1] - fields[k]);
@@ -346,8 +351,7 @@ final class RawHeaders extends HttpHeaders {
             CHECKS.getValueValidator().validate(v);
         }
         if (added == null) {
-            // room for the forwarding fields and the request id a proxied request gets
-            added = new CharSequence[2 * 6];
+            added = new CharSequence[2 * room];
         } else if (2 * addedCount == added.length) {
             added = Arrays.copyOf(added, 2 * added.length);
         }
@@ -525,7 +529,8 @@ final class RawHeaders extends HttpHeaders {
         if (mayHave(name)) {
             int[] f = fields;
             for (int k = 0; k < f.length; k += 4) {
-                if (nameIs(k, name) && matches(valueView(k), value, ignoreCase, element)) {
+                // no view of the value to ask only whether the field is there
+                if (nameIs(k, name) && (value == null || matches(valueView(k), value, ignoreCase, element))) {
                     return true;
                 }
             }

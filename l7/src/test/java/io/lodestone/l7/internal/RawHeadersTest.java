@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.DefaultHttpRequest;
@@ -164,6 +165,31 @@ class RawHeadersTest {
         HttpHeaders expected = DefaultHttpHeadersFactory.headersFactory().newHeaders().add("Host", "a").set("Date", date).addInt("X-Int", 7);
         assertThat(h.get("date")).isEqualTo("Sun, 06 Nov 1994 08:49:37 GMT").isEqualTo(expected.get("date"));
         assertThat(entries(h)).isEqualTo(entries(expected));
+    }
+
+    @Test
+    void aResponseTakesMoreAddedFieldsThanTheRoomFirstMadeForThemAndIsAskedForFieldsWithoutAValue() {
+        HeadScanner scanner = new HeadScanner(false, 4096, 8192, 100, Long.MAX_VALUE);
+        ByteBuf in = Unpooled.copiedBuffer("HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 0\r\nConnection: keep-alive\r\n\r\n",
+                StandardCharsets.ISO_8859_1);
+        try {
+            assertThat(scanner.scan(in)).isTrue();
+            HttpHeaders actual = scanner.response(DefaultHttpHeadersFactory.headersFactory()).headers();
+            HttpHeaders expected = DefaultHttpHeadersFactory.headersFactory().newHeaders()
+                    .add("Server", "nginx").add("Content-Length", "0").add("Connection", "keep-alive");
+            for (int i = 0; i < 5; i++) {
+                actual.add("X-Added-" + i, "v" + i);
+                expected.add("X-Added-" + i, "v" + i);
+            }
+            assertThat(entries(actual)).isEqualTo(entries(expected));
+            assertThat(actual.contains("content-length")).isTrue();
+            assertThat(actual.contains("X-Added-4")).isTrue();
+            assertThat(actual.contains("Transfer-Encoding")).isFalse();
+            assertThat(actual.containsValue("Connection", "keep-alive", true)).isTrue();
+            assertThat(actual.containsValue("Connection", "close", true)).isFalse();
+        } finally {
+            in.release();
+        }
     }
 
     private static void assertSameLookups(HttpHeaders actual, HttpHeaders expected, String what) {
