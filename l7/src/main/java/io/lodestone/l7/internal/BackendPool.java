@@ -45,6 +45,9 @@ final class BackendPool {
     /** The most HTTP/2 connections per server and event loop; beyond, streams wait for a free slot. */
     static final int MAX_HTTP2_CONNECTIONS = 8;
 
+    /** The most idle connections per server a pool's queue has room for from the start (4 KiB of references). */
+    static final int MAX_PRESIZED_IDLE = 1024;
+
     private final EventLoop loop;
     private final HttpListener listener;
     private final int maxIdle;
@@ -162,7 +165,10 @@ final class BackendPool {
         }
         ArrayDeque<BackendConnection> deque = idle.get(c.server);
         if (deque == null) {
-            deque = new ArrayDeque<>();
+            // room for every idle connection the pool keeps (up to a bound), so that the queue never
+            // grows on the request path: growing it the first time after the JIT has compiled this
+            // path without that branch sends the compiled request path back to the interpreter
+            deque = new ArrayDeque<>(Math.min(maxIdle, MAX_PRESIZED_IDLE));
             idle.put(c.server, deque);
         }
         if (deque.size() >= maxIdle) {
