@@ -73,8 +73,9 @@ final class RawHeaders extends HttpHeaders {
      * @param bytes the head's bytes (kept, not copied)
      * @param fields four offsets into {@code bytes} per field, in order (kept, not copied)
      * @param factory whose validators check added fields, and which makes the ordinary headers when they are needed
-     * @param room the fields the proxy usually adds to such a head (the forwarding fields and the request id
-     *     to a request, the request id to a response): the room made for added fields at the first
+     * @param room how many added fields the first one makes room for: as many as the proxy usually adds to
+     *     such a head (the forwarding fields and the request id to a request, the request id and {@code Via}
+     *     to a response); more grow the room
      */
     RawHeaders(byte[] bytes, int[] fields, HttpHeadersFactory factory, int room) {
         this.bytes = bytes;
