@@ -353,7 +353,8 @@ final class WarmUp {
         requests++;
     }
 
-    private static String readHead(InputStream in) throws IOException {
+    /** Reads one response head, up to and with its empty line; fails at end of stream. */
+    static String readHead(InputStream in) throws IOException {
         StringBuilder head = new StringBuilder(256);
         int matched = 0;
         while (matched < 4) {

@@ -489,8 +489,7 @@ final class HeadScanner {
         HttpMethod method = method(copy, methodEnd);
         String uri = new String(copy, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1);
         HttpVersion version = http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0;
-        // the forwarding fields and the request id
-        HttpHeaders headers = headers(copy, headersFactory, 6);
+        HttpHeaders headers = headers(copy, headersFactory, RawHeaders.REQUEST_ROOM);
         return whole
                 ? new DefaultFullHttpRequest(version, method, uri, Unpooled.EMPTY_BUFFER, headers, EmptyHttpHeaders.INSTANCE)
                 : new DefaultHttpRequest(version, method, uri, headers);
@@ -512,8 +511,7 @@ final class HeadScanner {
                 : HttpResponseStatus.valueOf(statusCode,
                         lineEnd > 13 ? new String(copy, 13, lineEnd - 13, StandardCharsets.ISO_8859_1) : "");
         HttpVersion version = http11 ? HttpVersion.HTTP_1_1 : HttpVersion.HTTP_1_0;
-        // the request id, and Via where asked for
-        HttpHeaders headers = headers(copy, headersFactory, 2);
+        HttpHeaders headers = headers(copy, headersFactory, RawHeaders.RESPONSE_ROOM);
         return body != null
                 ? new DefaultFullHttpResponse(version, status, body, headers, EmptyHttpHeaders.INSTANCE)
                 : new DefaultHttpResponse(version, status, headers);

@@ -45,6 +45,11 @@ final class RawHeaders extends HttpHeaders {
      */
     private static final AsciiString[] NAMES = new AsciiString[1024];
 
+    /** The fields the proxy usually adds to a request: the forwarding fields and the request id. */
+    static final int REQUEST_ROOM = 6;
+    /** The fields the proxy usually adds to a response: the request id, and {@code Via} where asked for. */
+    static final int RESPONSE_ROOM = 2;
+
     /** The checks of added names and values when the factory is not Netty's default one. */
     private static final DefaultHttpHeadersFactory CHECKS = DefaultHttpHeadersFactory.headersFactory();
 
@@ -73,9 +78,8 @@ final class RawHeaders extends HttpHeaders {
      * @param bytes the head's bytes (kept, not copied)
      * @param fields four offsets into {@code bytes} per field, in order (kept, not copied)
      * @param factory whose validators check added fields, and which makes the ordinary headers when they are needed
-     * @param room how many added fields the first one makes room for: as many as the proxy usually adds to
-     *     such a head (the forwarding fields and the request id to a request, the request id and {@code Via}
-     *     to a response); more grow the room
+     * @param room how many added fields the first one makes room for ({@link #REQUEST_ROOM} or
+     *     {@link #RESPONSE_ROOM}); more grow the room
      */
     RawHeaders(byte[] bytes, int[] fields, HttpHeadersFactory factory, int room) {
         this.bytes = bytes;
