@@ -9,8 +9,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollChannelOption;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -22,7 +20,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiFunction;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -104,15 +101,18 @@ class TransportBindTest {
         }
     }
 
-    @Test
-    void anAcceptedEpollSocketQueuesAtMostHalfAMebibyteNotYetSent() throws Exception {
-        assumeTrue(Epoll.isAvailable(), "native epoll does not load on this platform");
-        EventLoopGroup group = Transport.EPOLL.newGroup(1, "bind-test");
+    @ParameterizedTest
+    @EnumSource(value = Transport.class, names = {"EPOLL", "IO_URING"})
+    void anAcceptedSocketInheritsFromItsListenerToQueueAtMostHalfAMebibyteNotYetSent(Transport transport) throws Exception {
+        assumeTrue(transport.isAvailable(), transport + " does not load on this platform");
+        EventLoopGroup group = transport.newGroup(1, "bind-test");
         try {
             // read back from the kernel (getsockopt), not from Netty's copy
-            long notSentLowAt = onAnAcceptedSocket(Transport.EPOLL, group, false,
-                    (server, child) -> child.config().getOption(EpollChannelOption.TCP_NOTSENT_LOWAT));
-            assertThat(notSentLowAt).isEqualTo(512L * 1024);
+            onAnAcceptedSocket(transport, group, false, (server, child) -> {
+                assertThat(server.config().getOption(Transport.TCP_NOTSENT_LOWAT)).as("the listener").isEqualTo(512 * 1024);
+                assertThat(child.config().getOption(Transport.TCP_NOTSENT_LOWAT)).as("an accepted socket").isEqualTo(512 * 1024);
+                return null;
+            });
         } finally {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         }
