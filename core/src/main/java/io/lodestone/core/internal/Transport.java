@@ -70,8 +70,8 @@ public enum Transport {
     static final IntegerUnixChannelOption TCP_QUICKACK = new IntegerUnixChannelOption("TCP_QUICKACK", 6, 12);
 
     /**
-     * Linux's {@code TCP_NOTSENT_LOWAT} ({@code IPPROTO_TCP} 6, option 25), by number: set on a listening
-     * socket, which Netty's listeners do not offer by name, it is inherited by every socket accepted from it.
+     * Linux's {@code TCP_NOTSENT_LOWAT} ({@code IPPROTO_TCP} 6, option 25), which Netty's listeners do
+     * not offer by name. Set on a listening socket, it is inherited by the sockets accepted from it.
      */
     static final IntegerUnixChannelOption TCP_NOTSENT_LOWAT = new IntegerUnixChannelOption("TCP_NOTSENT_LOWAT", 6, 25);
 
@@ -192,9 +192,9 @@ public enum Transport {
      * the kernel takes at most that much data not yet sent to the client, on top of what is in
      * flight. The listening socket gets it, and the sockets accepted from it inherit it, which spares
      * a {@code setsockopt} per connection. Without it a write may queue megabytes in an autotuned
-     * send buffer (Netty writes up to twice its size at once), and with a few large downloads on one event loop some of them wait
-     * behind the others' queues: 10 MiB responses to 4 clients had a p99 of 80–117 ms, with it
-     * 61–71 ms, at the same or a higher rate.
+     * send buffer (Netty writes up to twice its size at once), and with a few large downloads on one
+     * event loop some of them wait behind the others' queues: 10 MiB responses to 4 clients had a
+     * p99 of 80–117 ms, with it 61–71 ms, at the same or a higher rate.
      */
     public Channel bind(ServerBootstrap bootstrap, InetSocketAddress address, String field) {
         return bind(bootstrap, address, field, false);
