@@ -34,8 +34,10 @@ import java.util.List;
  * <p>The mix, run {@value #PASSES} times, each kind for an equal share of the duration: small requests over 50 and over 256
  * keep-alive connections opened at once, 64 KiB responses, a new connection per request
  * ({@code Connection: close}), 1 MiB responses read by one thread from four connections, and uploads
- * with a {@code Content-Length} body and with a chunked one, and clients that close their connection
- * in the middle of a response or right after sending a request. Half the clients send a browser's
+ * with a {@code Content-Length} body and with a chunked one, and clients that read 1 MiB responses
+ * through a small receive window, then close their connection in the middle of one or right after
+ * sending a request. After each pass but the last, {@link RareBranches} takes on every transport the
+ * branches of Netty's channel code that only a client's reset racing its server's data reaches. Half the clients send a browser's
  * request head and half a load generator's (only {@code Host}), which the origin answers with a web
  * server's response fields, the others with only the framing; the keep-alive clients leave as a
  * load generator's do at the end of a run, each with a request in flight, half with a reset at once
@@ -127,11 +129,14 @@ final class WarmUp {
                         .withHeader("Accept-Ranges", "bytes");
     }
 
-    /** Runs the passes of the mix, each kind of traffic for {@code slice}; returns the first failure, or null. */
+    /**
+     * Runs the passes of the mix, each kind of traffic until its share of the time has passed since
+     * the start (so a kind that runs over shortens the next); returns the first failure, or null.
+     */
     private String drive(long slice) {
         try {
+            long at = System.nanoTime();
             for (int pass = 0; pass < PASSES; pass++) {
-                long at = System.nanoTime();
                 keepAlive(50, "/small", SMALL_BODY, at += slice);
                 keepAlive(256, "/small", SMALL_BODY, at += slice);
                 keepAlive(50, "/medium", MEDIUM_BODY, at += slice);
@@ -139,6 +144,9 @@ final class WarmUp {
                 keepAlive(4, "/large", LARGE_BODY, at += slice);
                 uploads(10, at += slice);
                 aborts(20, at += slice);
+                if (pass < PASSES - 1) {
+                    RareBranches.takeOnEveryTransport();
+                }
             }
             return null;
         } catch (IOException | RuntimeException e) {
@@ -240,8 +248,10 @@ final class WarmUp {
     }
 
     /**
-     * Until {@code until}, clients that go away: on each of {@code connections} connections a 1 MiB
-     * GET whose response is abandoned after its first bytes, then a GET closed as soon as it is sent.
+     * Until {@code until}, slow readers and clients that go away: on each of {@code connections}
+     * connections with a small receive window, a 1 MiB GET read whole (its last bytes reach the client
+     * after the server connection is back in the pool), then one abandoned after its first bytes, then
+     * a GET closed as soon as it is sent.
      */
     private void aborts(int connections, long until) throws IOException {
         do {
@@ -255,6 +265,10 @@ final class WarmUp {
         try {
             byte[] large = get("/large", false);
             for (Connection s : sockets) {
+                s.out().write(large);
+            }
+            for (Connection s : sockets) {
+                expect(s.in(), LARGE_BODY, "/large (small receive window)");
                 s.out().write(large);
             }
             for (Connection s : sockets) {

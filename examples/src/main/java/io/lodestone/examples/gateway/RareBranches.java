@@ -1,0 +1,168 @@
+package io.lodestone.examples.gateway;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+import java.net.InetSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The part of the {@code --warm-up} run that takes the branches of Netty's channel code which only a
+ * race reaches, on each transport that loads here.
+ *
+ * <p>When a client resets its connection in the same turn of the event loop in which its server's
+ * next bytes arrive, the proxy writes those bytes to a channel that has just closed, and asks it
+ * whether it is writable. A load generator that stops in the middle of large downloads does that
+ * often; the warm-up's clients, whose pace is their own, hardly ever. Until the JIT has seen such a
+ * write, its compiled channel write has no code for it: the first one sends the method back to the
+ * interpreter, and its recompilation, a quarter of a second of one CPU, then delays the requests
+ * that follow. The same holds for asking a channel that is already reading to read.
+ *
+ * <p>So, on a connection between two channels of the transport, this reads twice without waiting,
+ * closes the connection, and then writes to it, flushes it and asks whether it is writable, from its
+ * event loop as the proxy does. A branch that the JIT has seen taken even a few times is compiled
+ * with the rest, and none of this reaches the proxy or its servers.
+ */
+final class RareBranches {
+
+    /** How many times each closed-channel operation runs: enough that the profile keeps it. */
+    static final int TIMES = 256;
+    private static final long TIMEOUT_SECONDS = 10;
+
+    private RareBranches() {
+    }
+
+    /**
+     * Takes the rare branches on io_uring and epoll when their native libraries load, and on NIO.
+     *
+     * @return the client channel classes it ran with, in that order
+     * @throws IllegalStateException when a connection on 127.0.0.1 fails or takes more than ten seconds,
+     *         or a closed channel does not refuse a write
+     */
+    static List<Class<? extends Channel>> takeOnEveryTransport() {
+        List<Class<? extends Channel>> taken = new ArrayList<>(3);
+        if (IoUring.isAvailable()) {
+            taken.add(take(IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class, IoUringSocketChannel.class));
+        }
+        if (Epoll.isAvailable()) {
+            taken.add(take(EpollIoHandler.newFactory(), EpollServerSocketChannel.class, EpollSocketChannel.class));
+        }
+        taken.add(take(NioIoHandler.newFactory(), NioServerSocketChannel.class, NioSocketChannel.class));
+        return taken;
+    }
+
+    private static Class<? extends Channel> take(IoHandlerFactory io, Class<? extends ServerChannel> serverClass,
+            Class<? extends Channel> clientClass) {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, io);
+        try {
+            Channel server = new ServerBootstrap().group(group).channel(serverClass)
+                    .childHandler(new ChannelInboundHandlerAdapter())
+                    .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
+            try {
+                Channel client = new Bootstrap().group(group).channel(clientClass)
+                        .option(ChannelOption.AUTO_READ, false)
+                        .handler(new Quiet())
+                        .connect(server.localAddress()).sync().channel();
+                CompletableFuture<Void> done = new CompletableFuture<>();
+                client.eventLoop().execute(() -> {
+                    client.read();
+                    client.read();
+                    client.close().addListener(closed -> {
+                        try {
+                            onClosed(client);
+                            done.complete(null);
+                        } catch (RuntimeException e) {
+                            done.completeExceptionally(e);
+                        }
+                    });
+                });
+                done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                return clientClass;
+            } finally {
+                server.close().sync();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while taking the rare branches", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("taking the rare branches on " + clientClass.getSimpleName() + ": " + e, e);
+        } finally {
+            group.shutdownGracefully(0, TIMEOUT_SECONDS, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+
+    /**
+     * On the closed channel's event loop, what the proxy does to a client that reset mid-response:
+     * each write must fail as closed and free its buffer, whether it has a promise of its own or the
+     * channel's void one, and the channel must not say it is writable.
+     */
+    private static void onClosed(Channel closed) {
+        for (int i = 0; i < TIMES; i++) {
+            expectRefused(closed, closed.write(one(closed)));
+            expectRefused(closed, closed.writeAndFlush(one(closed)));
+            ByteBuf one = one(closed);
+            closed.write(one, closed.voidPromise());
+            if (one.refCnt() != 0) {
+                throw new IllegalStateException("a closed " + name(closed) + " kept a buffer written with the void promise");
+            }
+            closed.flush();
+            if (closed.isWritable()) {
+                throw new IllegalStateException("a closed " + name(closed) + " says it is writable");
+            }
+        }
+    }
+
+    private static ByteBuf one(Channel channel) {
+        return channel.alloc().buffer(1).writeByte('x');
+    }
+
+    private static void expectRefused(Channel closed, ChannelFuture write) {
+        if (!(write.cause() instanceof ClosedChannelException)) {
+            throw new IllegalStateException("a write to a closed " + name(closed) + " ended with "
+                    + (write.isDone() ? write.cause() : "nothing yet"));
+        }
+    }
+
+    private static String name(Channel channel) {
+        return channel.getClass().getSimpleName();
+    }
+
+    /**
+     * Keeps a refused write's failure, which a void promise reports to the pipeline while the channel
+     * is still registered, from reaching the pipeline's tail and being logged as unhandled.
+     */
+    private static final class Quiet extends ChannelInboundHandlerAdapter {
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (!(cause instanceof ClosedChannelException)) {
+                ctx.fireExceptionCaught(cause);
+            }
+        }
+    }
+}
