@@ -47,7 +47,8 @@ import java.util.concurrent.TimeoutException;
  * <p>So, on a connection between two channels of the transport, this reads twice without waiting,
  * closes the connection, and then writes to it, flushes it and asks whether it is writable, from its
  * event loop as the proxy does. A branch that the JIT has seen taken even a few times is compiled
- * with the rest, and none of this reaches the proxy or its servers.
+ * with the rest (a method already compiled without it is compiled again then, still within the
+ * warm-up), and none of this reaches the proxy or its servers.
  */
 final class RareBranches {
 
