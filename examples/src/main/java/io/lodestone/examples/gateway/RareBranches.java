@@ -125,9 +125,9 @@ final class RareBranches {
      */
     private static void onClosed(Channel closed) {
         for (int i = 0; i < TIMES; i++) {
-            expectRefused(closed, closed.write(one(closed)));
-            expectRefused(closed, closed.writeAndFlush(one(closed)));
-            ByteBuf one = one(closed);
+            expectRefused(closed, closed.write(oneByte(closed)));
+            expectRefused(closed, closed.writeAndFlush(oneByte(closed)));
+            ByteBuf one = oneByte(closed);
             closed.write(one, closed.voidPromise());
             if (one.refCnt() != 0) {
                 throw new IllegalStateException("a closed " + name(closed) + " kept a buffer written with the void promise");
@@ -139,7 +139,7 @@ final class RareBranches {
         }
     }
 
-    private static ByteBuf one(Channel channel) {
+    private static ByteBuf oneByte(Channel channel) {
         return channel.alloc().buffer(1).writeByte('x');
     }
 
