@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# Where a request's latency goes: the proxy's part of it, measured in the kernel, beside what wrk
+# measures, for Lodestone and HAProxy in one run, interleaved.
+#
+#   bench/latency-split.sh                        # 3 rounds x 4 s per proxy, a new connection per request
+#   bench/latency-split.sh --keep-alive --rounds 5 --duration 6 --connections 50
+#   JAVA_OPTS=-Dlodestone.transport=epoll bench/latency-split.sh   # JVM options for the gateway
+#
+# For every response the kernel's tcp:tcp_probe tracepoint (perf record -a, for 2 s in the middle
+# of each run) gives two times: when the request reached the proxy's socket and when the response
+# reached wrk's. The span between them is the proxy's part (its own work, the origin's, and the
+# loopback in between); the rest of wrk's figure is spent on the client's core, between wrk's
+# write and its read. "grouped" is the share of responses that reached wrk less than 10 us after
+# the one before (an io_uring loop submits a turn's sends together; a loop that writes each
+# response with its own system call leaves wider gaps). Tracing costs both cores some CPU, so the
+# figures are for comparing the two proxies, not absolute.
+#
+# Setup (per run, in a scratch directory; nothing system-wide is touched):
+#   origin     nginx, 1 worker, CPU 0, GET /hello -> 100 bytes
+#   haproxy    nbthread 1, CPU 1, mode http, http-reuse always (as ../shared/bench does)
+#   lodestone  java -jar examples/target/lodestone-examples.jar gateway --mode http --warm-up 10s, CPU 1
+#   wrk        -t1 on CPU 0, with "Connection: close" unless --keep-alive
+# Requires root (or perf_event_paranoid <= -1) for the tracepoint, and haproxy, nginx, wrk, perf,
+# python3, curl, taskset, java 17+; builds the examples jar if it is missing.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+JAR=$ROOT/examples/target/lodestone-examples.jar
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
+ROUNDS=3
+DURATION=4
+CONNECTIONS=50
+WARMUP=20
+KEEP_ALIVE=false
+BASE_PORT=${BASE_PORT:-18500}
+PROXY_CPU=${PROXY_CPU:-1}
+CLIENT_CPU=${CLIENT_CPU:-0}
+read -r -a JVM_OPTIONS <<<"${JAVA_OPTS:-}"
+
+while (($#)); do
+  case $1 in
+    --rounds) ROUNDS=$2; shift 2 ;;
+    --duration) DURATION=$2; shift 2 ;;
+    --connections) CONNECTIONS=$2; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --keep-alive) KEEP_ALIVE=true; shift ;;
+    -h|--help) awk 'NR > 1 { if (!/^#/) exit; print }' "$0"; exit 0 ;;
+    *) echo "latency-split.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+((DURATION >= 3)) || { echo "latency-split.sh: --duration must be at least 3 (s)" >&2; exit 2; }
+
+for bin in "$NGINX_BIN" "$HAPROXY_BIN" wrk perf python3 curl taskset java; do
+  command -v "$bin" >/dev/null || { echo "latency-split.sh: $bin not found" >&2; exit 1; }
+done
+if [[ ! -f $JAR ]]; then
+  echo "building $JAR ..."
+  (cd "$ROOT" && mvn -B -q -o package -DskipTests) || (cd "$ROOT" && mvn -B -q package -DskipTests)
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-latency-split.XXXXXX")
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT INT TERM
+
+ORIGIN_PORT=$BASE_PORT
+HAPROXY_PORT=$((BASE_PORT + 1))
+LODESTONE_PORT=$((BASE_PORT + 2))
+mkdir -p "$WORK/logs" "$WORK/tmp"
+USER_LINE=""
+((EUID == 0)) && USER_LINE="user root;"
+
+cat >"$WORK/origin.conf" <<EOF
+$USER_LINE
+worker_processes 1;
+worker_rlimit_nofile 16384;
+daemon off;
+master_process on;
+pid $WORK/logs/origin.pid;
+error_log $WORK/logs/origin.err warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path $WORK/tmp/body;
+  proxy_temp_path $WORK/tmp/proxy;
+  fastcgi_temp_path $WORK/tmp/fastcgi;
+  uwsgi_temp_path $WORK/tmp/uwsgi;
+  scgi_temp_path $WORK/tmp/scgi;
+  keepalive_requests 100000000;
+  keepalive_timeout 120s;
+  tcp_nodelay on;
+  server {
+    listen 127.0.0.1:$ORIGIN_PORT backlog=4096;
+    location = /hello { return 200 "$(printf 'x%.0s' $(seq 100))"; }
+  }
+}
+EOF
+cat >"$WORK/haproxy.cfg" <<EOF
+global
+    nbthread 1
+    maxconn 8192
+defaults
+    mode http
+    maxconn 8192
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+    timeout http-request 10s
+    timeout http-keep-alive 60s
+    option http-keep-alive
+    http-reuse always
+frontend fe
+    bind 127.0.0.1:$HAPROXY_PORT
+    default_backend be
+backend be
+    server o1 127.0.0.1:$ORIGIN_PORT
+EOF
+
+start() { # start NAME CPU CMD...
+  local name=$1 cpu=$2; shift 2
+  setsid taskset -c "$cpu" "$@" >"$WORK/logs/$name.out" 2>&1 &
+  PIDS+=($!)
+}
+wait_port() {
+  for _ in $(seq 600); do
+    curl -s -o /dev/null "http://127.0.0.1:$1/hello" && return 0
+    sleep 0.1
+  done
+  echo "latency-split.sh: nothing answers on port $1" >&2
+  return 1
+}
+
+start origin "$CLIENT_CPU" "$NGINX_BIN" -p "$WORK/" -e "$WORK/logs/origin.err" -c "$WORK/origin.conf"
+start haproxy "$PROXY_CPU" "$HAPROXY_BIN" -db -f "$WORK/haproxy.cfg"
+start lodestone "$PROXY_CPU" java "${JVM_OPTIONS[@]}" -jar "$JAR" gateway --mode http --listen "127.0.0.1:$LODESTONE_PORT" \
+  --backend "127.0.0.1:$ORIGIN_PORT" --warm-up 10s
+wait_port "$ORIGIN_PORT"
+wait_port "$HAPROXY_PORT"
+wait_port "$LODESTONE_PORT"
+
+port_of() { [[ $1 == haproxy ]] && echo "$HAPROXY_PORT" || echo "$LODESTONE_PORT"; }
+HEADER=(-H "Connection: close")
+$KEEP_ALIVE && HEADER=()
+run_wrk() { # run_wrk PROXY SECONDS
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${2}s" --latency "${HEADER[@]}" \
+    "http://127.0.0.1:$(port_of "$1")/hello"
+}
+
+echo "warming up ($WARMUP s per proxy, both kinds of traffic) ..."
+for p in haproxy lodestone; do
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$((WARMUP / 2))s" "http://127.0.0.1:$(port_of $p)/hello" >/dev/null
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$((WARMUP / 2))s" -H "Connection: close" \
+    "http://127.0.0.1:$(port_of $p)/hello" >/dev/null
+done
+
+cat >"$WORK/split.py" <<'EOF'
+import re, sys
+# split.py TRACE PORT WRKOUT -> one line of figures for one run
+trace, port, wrk_out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+probe = re.compile(r'^\s*([\d.]+):.* src=\S*:(\d+) dest=\S*:(\d+) .*?data_len=(\d+)')
+arrived, spans, responses = {}, [], []
+for line in open(trace):
+    m = probe.match(line)
+    if not m or m.group(4) == '0':
+        continue
+    t, local, remote = float(m.group(1)), int(m.group(2)), int(m.group(3))
+    if local == port:            # the proxy's client connection received a request
+        arrived.setdefault(remote, t)
+    elif remote == port:         # wrk's connection received a response
+        responses.append(t)
+        start = arrived.pop(local, None)
+        if start is not None:
+            spans.append((t - start) * 1e6)
+if not spans:
+    sys.exit("no request/response pairs in " + trace)
+spans.sort()
+pct = lambda p: spans[min(len(spans) - 1, int(p * len(spans)))] / 1000
+gaps = [b - a for a, b in zip(responses, responses[1:])]
+grouped = sum(1 for g in gaps if g < 10e-6) / max(1, len(gaps))
+def wrk_ms(label):
+    for line in open(wrk_out):
+        f = line.split()
+        if len(f) >= 2 and f[0] == label:
+            v = f[1]
+            for unit, scale in (('us', 0.001), ('ms', 1.0), ('s', 1000.0)):
+                if v.endswith(unit):
+                    return float(v[:-len(unit)]) * scale
+    return float('nan')
+rps = next((l.split()[1] for l in open(wrk_out) if l.startswith('Requests/sec:')), '0')
+print('%s %.3f %.3f %.3f %.3f %.3f %.2f %d' % (rps, wrk_ms('50%'), wrk_ms('99%'), pct(0.5), pct(0.9), pct(0.99),
+                                               grouped, len(spans)))
+EOF
+
+measure() { # measure PROXY -> rps wrk_p50 wrk_p99 span_p50 span_p90 span_p99 grouped pairs
+  local p=$1
+  run_wrk "$p" "$DURATION" >"$WORK/wrk-$p.txt" &
+  local wrk_pid=$!
+  sleep 1
+  timeout 2 perf record -q -a -e tcp:tcp_probe -o "$WORK/probe-$p.data" >/dev/null 2>&1 || true
+  wait "$wrk_pid"
+  perf script -i "$WORK/probe-$p.data" -F time,trace 2>/dev/null >"$WORK/probe-$p.txt"
+  python3 "$WORK/split.py" "$WORK/probe-$p.txt" "$(port_of "$p")" "$WORK/wrk-$p.txt"
+}
+
+printf '%-5s %-9s %9s | %-17s | %-23s | %s\n' round proxy 'req/s' 'wrk p50 / p99 ms' \
+  'span p50 / p90 / p99 ms' grouped
+declare -A ALL
+for ((r = 1; r <= ROUNDS; r++)); do
+  order=(haproxy lodestone)
+  ((r % 2 == 0)) && order=(lodestone haproxy)
+  for p in "${order[@]}"; do
+    read -r rps w50 w99 s50 s90 s99 grouped pairs <<<"$(measure "$p")"
+    ALL[$p]+="$w50 $w99 $s50 $s90 $s99;"
+    printf '%-5s %-9s %9s | %7s / %7s | %6s / %6s / %6s | %s (%s pairs)\n' "$r" "$p" "$rps" "$w50" "$w99" \
+      "$s50" "$s90" "$s99" "$grouped" "$pairs"
+  done
+done
+python3 - "${ALL[lodestone]}" "${ALL[haproxy]}" <<'EOF'
+import statistics, sys
+runs = lambda s: [list(map(float, r.split())) for r in s.split(';') if r.strip()]
+lod, hap = runs(sys.argv[1]), runs(sys.argv[2])
+names = ['wrk p50', 'wrk p99', 'span p50', 'span p90', 'span p99']
+ratios = [statistics.median(a[i] / b[i] for a, b in zip(lod, hap)) for i in range(len(names))]
+print('Lodestone over HAProxy, medians of ratios paired by round: ' +
+      ', '.join('%s %.2f' % (n, r) for n, r in zip(names, ratios)))
+EOF
+echo "(wrk output, traces and configs: $WORK)"
