@@ -10,10 +10,13 @@
 # of each run) gives two times: when the request reached the proxy's socket and when the response
 # reached wrk's. The span between them is the proxy's part (its own work, the origin's, and the
 # loopback in between); the rest of wrk's figure is spent on the client's core, between wrk's
-# write and its read. "grouped" is the share of responses that reached wrk less than 10 us after
+# write and its read. "origin" is the origin's part of the span: from a request's arrival at the
+# origin to its response's arrival on the proxy's server connection (the origin shares the
+# client's core). "grouped" is the share of responses that reached wrk less than 10 us after
 # the one before (an io_uring loop submits a turn's sends together; a loop that writes each
-# response with its own system call leaves wider gaps). Tracing costs both cores some CPU, so the
-# figures are for comparing the two proxies, not absolute.
+# response with its own system call leaves wider gaps; with keep-alive, at tens of thousands of
+# responses a second, the gaps are short behind any proxy). Tracing costs both cores some CPU, so
+# the figures are for comparing the two proxies, not absolute.
 #
 # Setup (per run, in a scratch directory; nothing system-wide is touched):
 #   origin     nginx, 1 worker, CPU 0, GET /hello -> 100 bytes
@@ -164,10 +167,11 @@ done
 
 cat >"$WORK/split.py" <<'EOF'
 import re, sys
-# split.py TRACE PORT WRKOUT -> one line of figures for one run
-trace, port, wrk_out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+# split.py TRACE PORT ORIGIN_PORT WRKOUT -> one line of figures for one run
+trace, port, origin, wrk_out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 probe = re.compile(r'^\s*([\d.]+):.* src=\S*:(\d+) dest=\S*:(\d+) .*?data_len=(\d+)')
 arrived, spans, responses = {}, [], []
+at_origin, legs = {}, []
 for line in open(trace):
     m = probe.match(line)
     if not m or m.group(4) == '0':
@@ -180,10 +184,17 @@ for line in open(trace):
         start = arrived.pop(local, None)
         if start is not None:
             spans.append((t - start) * 1e6)
-if not spans:
+    elif local == origin:        # the origin received a request on a server connection
+        at_origin.setdefault(remote, t)
+    elif remote == origin:       # that server connection received the origin's response
+        start = at_origin.pop(local, None)
+        if start is not None:
+            legs.append((t - start) * 1e6)
+if not spans or not legs:
     sys.exit("no request/response pairs in " + trace)
 spans.sort()
-pct = lambda p: spans[min(len(spans) - 1, int(p * len(spans)))] / 1000
+legs.sort()
+pct = lambda v, p: v[min(len(v) - 1, int(p * len(v)))] / 1000
 gaps = [b - a for a, b in zip(responses, responses[1:])]
 grouped = sum(1 for g in gaps if g < 10e-6) / max(1, len(gaps))
 def wrk_ms(label):
@@ -196,11 +207,11 @@ def wrk_ms(label):
                     return float(v[:-len(unit)]) * scale
     return float('nan')
 rps = next((l.split()[1] for l in open(wrk_out) if l.startswith('Requests/sec:')), '0')
-print('%s %.3f %.3f %.3f %.3f %.3f %.2f %d' % (rps, wrk_ms('50%'), wrk_ms('99%'), pct(0.5), pct(0.9), pct(0.99),
-                                               grouped, len(spans)))
+print('%s %.3f %.3f %.3f %.3f %.3f %.3f %.3f %.2f %d' % (rps, wrk_ms('50%'), wrk_ms('99%'), pct(spans, 0.5),
+      pct(spans, 0.9), pct(spans, 0.99), pct(legs, 0.5), pct(legs, 0.99), grouped, len(spans)))
 EOF
 
-measure() { # measure PROXY -> rps wrk_p50 wrk_p99 span_p50 span_p90 span_p99 grouped pairs
+measure() { # measure PROXY -> rps wrk_p50 wrk_p99 span_p50 span_p90 span_p99 origin_p50 origin_p99 grouped pairs
   local p=$1
   run_wrk "$p" "$DURATION" >"$WORK/wrk-$p.txt" &
   local wrk_pid=$!
@@ -208,27 +219,27 @@ measure() { # measure PROXY -> rps wrk_p50 wrk_p99 span_p50 span_p90 span_p99 gr
   timeout 2 perf record -q -a -e tcp:tcp_probe -o "$WORK/probe-$p.data" >/dev/null 2>&1 || true
   wait "$wrk_pid"
   perf script -i "$WORK/probe-$p.data" -F time,trace 2>/dev/null >"$WORK/probe-$p.txt"
-  python3 "$WORK/split.py" "$WORK/probe-$p.txt" "$(port_of "$p")" "$WORK/wrk-$p.txt"
+  python3 "$WORK/split.py" "$WORK/probe-$p.txt" "$(port_of "$p")" "$ORIGIN_PORT" "$WORK/wrk-$p.txt"
 }
 
-printf '%-5s %-9s %9s | %-17s | %-23s | %s\n' round proxy 'req/s' 'wrk p50 / p99 ms' \
-  'span p50 / p90 / p99 ms' grouped
+printf '%-5s %-9s %9s | %-17s | %-23s | %-17s | %s\n' round proxy 'req/s' 'wrk p50 / p99 ms' \
+  'span p50 / p90 / p99 ms' 'origin p50 / p99' grouped
 declare -A ALL
 for ((r = 1; r <= ROUNDS; r++)); do
   order=(haproxy lodestone)
   ((r % 2 == 0)) && order=(lodestone haproxy)
   for p in "${order[@]}"; do
-    read -r rps w50 w99 s50 s90 s99 grouped pairs <<<"$(measure "$p")"
-    ALL[$p]+="$w50 $w99 $s50 $s90 $s99;"
-    printf '%-5s %-9s %9s | %7s / %7s | %6s / %6s / %6s | %s (%s pairs)\n' "$r" "$p" "$rps" "$w50" "$w99" \
-      "$s50" "$s90" "$s99" "$grouped" "$pairs"
+    read -r rps w50 w99 s50 s90 s99 o50 o99 grouped pairs <<<"$(measure "$p")"
+    ALL[$p]+="$w50 $w99 $s50 $s90 $s99 $o50 $o99;"
+    printf '%-5s %-9s %9s | %7s / %7s | %6s / %6s / %6s | %7s / %7s | %s (%s pairs)\n' "$r" "$p" "$rps" \
+      "$w50" "$w99" "$s50" "$s90" "$s99" "$o50" "$o99" "$grouped" "$pairs"
   done
 done
 python3 - "${ALL[lodestone]}" "${ALL[haproxy]}" <<'EOF'
 import statistics, sys
 runs = lambda s: [list(map(float, r.split())) for r in s.split(';') if r.strip()]
 lod, hap = runs(sys.argv[1]), runs(sys.argv[2])
-names = ['wrk p50', 'wrk p99', 'span p50', 'span p90', 'span p99']
+names = ['wrk p50', 'wrk p99', 'span p50', 'span p90', 'span p99', 'origin p50', 'origin p99']
 ratios = [statistics.median(a[i] / b[i] for a, b in zip(lod, hap)) for i in range(len(names))]
 print('Lodestone over HAProxy, medians of ratios paired by round: ' +
       ', '.join('%s %.2f' % (n, r) for n, r in zip(names, ratios)))
