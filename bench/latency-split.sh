@@ -2,7 +2,7 @@
 # Where a request's latency goes: the proxy's part of it, measured in the kernel, beside what wrk
 # measures, for Lodestone and HAProxy in one run, interleaved.
 #
-#   bench/latency-split.sh                        # 3 rounds x 4 s per proxy, a new connection per request
+#   bench/latency-split.sh          # 3 rounds x 4 s per proxy, a new connection per request
 #   bench/latency-split.sh --keep-alive --rounds 5 --duration 6 --connections 50
 #   JAVA_OPTS=-Dlodestone.transport=epoll bench/latency-split.sh   # JVM options for the gateway
 #
@@ -144,8 +144,8 @@ wait_port() {
 
 start origin "$CLIENT_CPU" "$NGINX_BIN" -p "$WORK/" -e "$WORK/logs/origin.err" -c "$WORK/origin.conf"
 start haproxy "$PROXY_CPU" "$HAPROXY_BIN" -db -f "$WORK/haproxy.cfg"
-start lodestone "$PROXY_CPU" java "${JVM_OPTIONS[@]}" -jar "$JAR" gateway --mode http --listen "127.0.0.1:$LODESTONE_PORT" \
-  --backend "127.0.0.1:$ORIGIN_PORT" --warm-up 10s
+start lodestone "$PROXY_CPU" java "${JVM_OPTIONS[@]}" -jar "$JAR" gateway --mode http \
+  --listen "127.0.0.1:$LODESTONE_PORT" --backend "127.0.0.1:$ORIGIN_PORT" --warm-up 10s
 wait_port "$ORIGIN_PORT"
 wait_port "$HAPROXY_PORT"
 wait_port "$LODESTONE_PORT"
@@ -211,7 +211,8 @@ print('%s %.3f %.3f %.3f %.3f %.3f %.3f %.3f %.2f %d' % (rps, wrk_ms('50%'), wrk
       pct(spans, 0.9), pct(spans, 0.99), pct(legs, 0.5), pct(legs, 0.99), grouped, len(spans)))
 EOF
 
-measure() { # measure PROXY -> rps wrk_p50 wrk_p99 span_p50 span_p90 span_p99 origin_p50 origin_p99 grouped pairs
+# measure PROXY -> rps, wrk p50 and p99, span p50, p90 and p99, origin p50 and p99, grouped, pairs
+measure() {
   local p=$1
   run_wrk "$p" "$DURATION" >"$WORK/wrk-$p.txt" &
   local wrk_pid=$!
