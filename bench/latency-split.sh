@@ -5,6 +5,7 @@
 #   bench/latency-split.sh          # 3 rounds x 4 s per proxy, a new connection per request
 #   bench/latency-split.sh --keep-alive --rounds 5 --duration 6 --connections 50
 #   JAVA_OPTS=-Dlodestone.transport=epoll bench/latency-split.sh   # JVM options for the gateway
+#   JAR=/path/to/other/lodestone-examples.jar bench/latency-split.sh   # another build
 #
 # For every response the kernel's tcp:tcp_probe tracepoint (perf record -a, for 2 s in the middle
 # of each run) gives two times: when the request reached the proxy's socket and when the response
@@ -28,7 +29,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-JAR=$ROOT/examples/target/lodestone-examples.jar
+JAR=${JAR:-$ROOT/examples/target/lodestone-examples.jar}
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
 ROUNDS=3
