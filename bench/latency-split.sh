@@ -58,10 +58,15 @@ done
 for bin in "$NGINX_BIN" "$HAPROXY_BIN" wrk perf python3 curl taskset java; do
   command -v "$bin" >/dev/null || { echo "latency-split.sh: $bin not found" >&2; exit 1; }
 done
-if [[ ! -f $JAR ]]; then
+if [[ ! -f $JAR && $JAR == "$ROOT/examples/target/lodestone-examples.jar" ]]; then
   echo "building $JAR ..."
   (cd "$ROOT" && mvn -B -q -o package -DskipTests) || (cd "$ROOT" && mvn -B -q package -DskipTests)
 fi
+[[ -f $JAR ]] || { echo "latency-split.sh: no jar at $JAR" >&2; exit 1; }
+perf record -q -a -e tcp:tcp_probe -o /dev/null -- true >/dev/null 2>&1 || {
+  echo "latency-split.sh: perf cannot record the tcp:tcp_probe tracepoint here (run as root)" >&2
+  exit 1
+}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-latency-split.XXXXXX")
 PIDS=()
