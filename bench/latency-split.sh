@@ -236,7 +236,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
   order=(haproxy lodestone)
   ((r % 2 == 0)) && order=(lodestone haproxy)
   for p in "${order[@]}"; do
-    read -r rps w50 w99 s50 s90 s99 o50 o99 grouped pairs <<<"$(measure "$p")"
+    figures=$(measure "$p")   # a run without pairs stops the script here (set -e)
+    read -r rps w50 w99 s50 s90 s99 o50 o99 grouped pairs <<<"$figures"
     ALL[$p]+="$w50 $w99 $s50 $s90 $s99 $o50 $o99;"
     printf '%-5s %-9s %9s | %7s / %7s | %6s / %6s / %6s | %7s / %7s | %s (%s pairs)\n' "$r" "$p" "$rps" \
       "$w50" "$w99" "$s50" "$s90" "$s99" "$o50" "$o99" "$grouped" "$pairs"
