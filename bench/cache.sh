@@ -17,6 +17,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib.sh
+source "$ROOT/bench/lib.sh"
 JAR=$ROOT/examples/target/lodestone-examples.jar
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 ROUNDS=3
@@ -52,18 +54,13 @@ SHM=/dev/shm
 [[ -d $SHM && -w $SHM ]] || SHM=${TMPDIR:-/tmp}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-cache-bench.XXXXXX")
 CACHE_DIR=$(mktemp -d "$SHM/lodestone-nginx-cache.XXXXXX")
-PIDS=()
+BENCH_DIR=$WORK
 cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  done
+  bench_stop
   rm -rf "$CACHE_DIR"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 ORIGIN_PORT=$BASE_PORT
 NGINX_PORT=$((BASE_PORT + 1))
@@ -74,38 +71,10 @@ for s in "${SIZE_LIST[@]}"; do
   head -c "$s" /dev/urandom | base64 -w 0 | head -c "$s" >"$WORK/www/obj$s"
 done
 chmod -R a+rX "$WORK"
-USER_LINE=""
-((EUID == 0)) && USER_LINE="user root;"
-
-common() {
-  cat <<EOF
-$USER_LINE
-worker_processes 1;
-worker_rlimit_nofile 16384;
-daemon off;
-master_process on;
-pid $WORK/logs/$1.pid;
-error_log $WORK/logs/$1.err warn;
-events { worker_connections 8192; }
-EOF
-}
-http_common() {
-  cat <<EOF
-  access_log off;
-  client_body_temp_path $WORK/tmp/$1-body;
-  proxy_temp_path $WORK/tmp/$1-proxy;
-  fastcgi_temp_path $WORK/tmp/$1-fastcgi;
-  uwsgi_temp_path $WORK/tmp/$1-uwsgi;
-  scgi_temp_path $WORK/tmp/$1-scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 120s;
-  tcp_nodelay on;
-EOF
-}
 {
-  common origin
+  bench_nginx_main origin
   echo "http {"
-  http_common origin
+  bench_nginx_http origin
   cat <<EOF
   sendfile on;
   default_type application/octet-stream;
@@ -118,9 +87,9 @@ EOF
 EOF
 } >"$WORK/origin.conf"
 {
-  common nginx
+  bench_nginx_main nginx
   echo "http {"
-  http_common nginx
+  bench_nginx_http nginx
   cat <<EOF
   proxy_cache_path $CACHE_DIR levels=1:2 keys_zone=objects:10m max_size=64m inactive=1h use_temp_path=off;
   upstream origin { server 127.0.0.1:$ORIGIN_PORT; keepalive 64; }
@@ -140,27 +109,13 @@ EOF
 EOF
 } >"$WORK/nginx.conf"
 
-start() { # start NAME CPU CMD...
-  local name=$1 cpu=$2; shift 2
-  setsid taskset -c "$cpu" "$@" >"$WORK/logs/$name.out" 2>&1 &
-  PIDS+=($!)
-}
-wait_port() {
-  for _ in $(seq 600); do
-    curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0
-    sleep 0.1
-  done
-  echo "cache.sh: nothing answers on port $1" >&2
-  return 1
-}
-
-start origin "$CLIENT_CPU" "$NGINX_BIN" -p "$WORK/" -e "$WORK/logs/origin.err" -c "$WORK/origin.conf"
-start nginx "$PROXY_CPU" "$NGINX_BIN" -p "$WORK/" -e "$WORK/logs/nginx.err" -c "$WORK/nginx.conf"
-start lodestone "$PROXY_CPU" java -XX:+UseParallelGC -Xms256m -Xmx256m -jar "$JAR" gateway --mode http \
+bench_start origin "$CLIENT_CPU" "$NGINX_BIN" -p "$WORK/" -e "$WORK/logs/origin.err" -c "$WORK/origin.conf"
+bench_start nginx "$PROXY_CPU" "$NGINX_BIN" -p "$WORK/" -e "$WORK/logs/nginx.err" -c "$WORK/nginx.conf"
+bench_start lodestone "$PROXY_CPU" java -XX:+UseParallelGC -Xms256m -Xmx256m -jar "$JAR" gateway --mode http \
   --listen "127.0.0.1:$LODESTONE_PORT" --backend "127.0.0.1:$ORIGIN_PORT" --cache 64m
-wait_port "$ORIGIN_PORT"
-wait_port "$NGINX_PORT"
-wait_port "$LODESTONE_PORT"
+for port in "$ORIGIN_PORT" "$NGINX_PORT" "$LODESTONE_PORT"; do
+  bench_wait_http "http://127.0.0.1:$port/" || { echo "cache.sh: nothing answers on port $port" >&2; exit 1; }
+done
 
 port_of() { [[ $1 == nginx ]] && echo "$NGINX_PORT" || echo "$LODESTONE_PORT"; }
 

@@ -20,7 +20,7 @@
 # the figures are for comparing the two proxies, not absolute.
 #
 # Setup (per run, in a scratch directory; nothing system-wide is touched):
-#   origin     nginx, 1 worker, CPU 0, GET /hello -> 100 bytes
+#   origin     nginx, 1 worker, CPU 0, GET /hello -> 100 bytes (bench/lib.sh)
 #   haproxy    nbthread 1, CPU 1, mode http, http-reuse always (as ../shared/bench does)
 #   lodestone  java -jar examples/target/lodestone-examples.jar gateway --mode http --warm-up 10s, CPU 1
 #   wrk        -t1 on CPU 0, with "Connection: close" unless --keep-alive
@@ -29,6 +29,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=lib.sh
+source "$ROOT/bench/lib.sh"
 JAR=${JAR:-$ROOT/examples/target/lodestone-examples.jar}
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
@@ -69,50 +71,16 @@ perf record -q -a -e tcp:tcp_probe -o /dev/null -- true >/dev/null 2>&1 || {
 }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/lodestone-latency-split.XXXXXX")
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
-  done
-}
-trap cleanup EXIT INT TERM
+BENCH_DIR=$WORK
+trap bench_stop EXIT
+trap 'exit 130' INT TERM
 
 ORIGIN_PORT=$BASE_PORT
 HAPROXY_PORT=$((BASE_PORT + 1))
 LODESTONE_PORT=$((BASE_PORT + 2))
 mkdir -p "$WORK/logs" "$WORK/tmp"
-USER_LINE=""
-((EUID == 0)) && USER_LINE="user root;"
 
-cat >"$WORK/origin.conf" <<EOF
-$USER_LINE
-worker_processes 1;
-worker_rlimit_nofile 16384;
-daemon off;
-master_process on;
-pid $WORK/logs/origin.pid;
-error_log $WORK/logs/origin.err warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $WORK/tmp/body;
-  proxy_temp_path $WORK/tmp/proxy;
-  fastcgi_temp_path $WORK/tmp/fastcgi;
-  uwsgi_temp_path $WORK/tmp/uwsgi;
-  scgi_temp_path $WORK/tmp/scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 120s;
-  tcp_nodelay on;
-  server {
-    listen 127.0.0.1:$ORIGIN_PORT backlog=4096;
-    location = /hello { return 200 "$(printf 'x%.0s' $(seq 100))"; }
-  }
-}
-EOF
+bench_hello_origin "$ORIGIN_PORT" >"$WORK/origin.conf"
 cat >"$WORK/haproxy.cfg" <<EOF
 global
     nbthread 1
@@ -134,27 +102,16 @@ backend be
     server o1 127.0.0.1:$ORIGIN_PORT
 EOF
 
-start() { # start NAME CPU CMD...
-  local name=$1 cpu=$2; shift 2
-  setsid taskset -c "$cpu" "$@" >"$WORK/logs/$name.out" 2>&1 &
-  PIDS+=($!)
-}
-wait_port() {
-  for _ in $(seq 600); do
-    curl -s -o /dev/null "http://127.0.0.1:$1/hello" && return 0
-    sleep 0.1
-  done
-  echo "latency-split.sh: nothing answers on port $1" >&2
-  return 1
-}
-
-start origin "$CLIENT_CPU" "$NGINX_BIN" -p "$WORK/" -e "$WORK/logs/origin.err" -c "$WORK/origin.conf"
-start haproxy "$PROXY_CPU" "$HAPROXY_BIN" -db -f "$WORK/haproxy.cfg"
-start lodestone "$PROXY_CPU" java "${JVM_OPTIONS[@]}" -jar "$JAR" gateway --mode http \
+bench_start origin "$CLIENT_CPU" "$NGINX_BIN" -p "$WORK/" -e "$WORK/logs/origin.err" -c "$WORK/origin.conf"
+bench_start haproxy "$PROXY_CPU" "$HAPROXY_BIN" -db -f "$WORK/haproxy.cfg"
+bench_start lodestone "$PROXY_CPU" java "${JVM_OPTIONS[@]}" -jar "$JAR" gateway --mode http \
   --listen "127.0.0.1:$LODESTONE_PORT" --backend "127.0.0.1:$ORIGIN_PORT" --warm-up 10s
-wait_port "$ORIGIN_PORT"
-wait_port "$HAPROXY_PORT"
-wait_port "$LODESTONE_PORT"
+for port in "$ORIGIN_PORT" "$HAPROXY_PORT" "$LODESTONE_PORT"; do
+  bench_wait_http "http://127.0.0.1:$port/hello" || {
+    echo "latency-split.sh: nothing answers on port $port (logs in $WORK/logs)" >&2
+    exit 1
+  }
+done
 
 port_of() { [[ $1 == haproxy ]] && echo "$HAPROXY_PORT" || echo "$LODESTONE_PORT"; }
 HEADER=(-H "Connection: close")

@@ -23,6 +23,8 @@ set -uo pipefail
 
 HERE=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd -- "$HERE/.." && pwd)
+# shellcheck source=lib.sh
+source "$HERE/lib.sh"
 JAR=$ROOT/examples/target/lodestone-examples.jar
 ROUNDS=3
 DURATION=10
@@ -59,26 +61,15 @@ mkdir -p "$OUT" "$RUN/logs" "$RUN/tmp"
 ORIGIN_PORT=$BASE_PORT
 HAPROXY_PORT=$((BASE_PORT + 1))
 LODESTONE_PORT=$((BASE_PORT + 2))
-PIDS=()
+BENCH_DIR=$RUN
 
 cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null; done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null
-  done
+  bench_stop
   # the scratch directory (key, configs, logs) goes unless the results were written inside it
   [[ $OUT == "$RUN"/* ]] || rm -rf -- "$RUN"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-start() { # start NAME CPU CMD... : in its own session, pinned
-  local name=$1 cpu=$2; shift 2
-  setsid taskset -c "$cpu" "$@" >"$RUN/logs/$name.log" 2>&1 </dev/null &
-  PIDS+=($!)
-}
 
 wait_https() { # wait_https PORT: until GET /hello answers 200 over TLS
   for _ in $(seq 150); do
@@ -94,28 +85,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -keyout "$RUN/key.pem" -out "$RUN/cert.pem" 2>/dev/null || die "openssl could not make the certificate"
 cat "$RUN/cert.pem" "$RUN/key.pem" >"$RUN/haproxy.pem"
 
-HELLO=$(printf 'hello from the origin %078d\n' 0 | tr 0 x)   # 100 bytes
-cat >"$RUN/origin.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $RUN/logs/origin.pid;
-error_log $RUN/logs/origin.err warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  client_body_temp_path $RUN/tmp/body;
-  proxy_temp_path $RUN/tmp/proxy;
-  fastcgi_temp_path $RUN/tmp/fastcgi;
-  uwsgi_temp_path $RUN/tmp/uwsgi;
-  scgi_temp_path $RUN/tmp/scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 120s;
-  server {
-    listen 127.0.0.1:$ORIGIN_PORT backlog=4096;
-    location = /hello { default_type text/plain; return 200 "$HELLO"; }
-  }
-}
-EOF
+bench_hello_origin "$ORIGIN_PORT" >"$RUN/origin.conf"
 
 cat >"$RUN/haproxy.cfg" <<EOF
 global
@@ -139,11 +109,11 @@ backend be
     server o1 127.0.0.1:$ORIGIN_PORT
 EOF
 
-start origin "$CLIENT_CPU" nginx -c "$RUN/origin.conf" -p "$RUN"
-start haproxy "$PROXY_CPU" haproxy -db -f "$RUN/haproxy.cfg"
+bench_start origin "$CLIENT_CPU" nginx -c "$RUN/origin.conf" -p "$RUN"
+bench_start haproxy "$PROXY_CPU" haproxy -db -f "$RUN/haproxy.cfg"
 HAPROXY_PID=$!
 # shellcheck disable=SC2086
-start lodestone "$PROXY_CPU" java $JAVA_OPTS -jar "$JAR" gateway --mode http --listen "127.0.0.1:$LODESTONE_PORT" \
+bench_start lodestone "$PROXY_CPU" java $JAVA_OPTS -jar "$JAR" gateway --mode http --listen "127.0.0.1:$LODESTONE_PORT" \
   --backend "127.0.0.1:$ORIGIN_PORT" --tls-cert "$RUN/cert.pem" --tls-key "$RUN/key.pem" --timeout-client 2m
 LODESTONE_PID=$!
 
