@@ -114,18 +114,20 @@ for port in "$ORIGIN_PORT" "$HAPROXY_PORT" "$LODESTONE_PORT"; do
 done
 
 port_of() { [[ $1 == haproxy ]] && echo "$HAPROXY_PORT" || echo "$LODESTONE_PORT"; }
-HEADER=(-H "Connection: close")
-$KEEP_ALIVE && HEADER=()
-run_wrk() { # run_wrk PROXY SECONDS
-  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${2}s" --latency "${HEADER[@]}" \
-    "http://127.0.0.1:$(port_of "$1")/hello"
+CLOSE=(-H "Connection: close")
+MEASURED=("${CLOSE[@]}")
+$KEEP_ALIVE && MEASURED=()
+run_wrk() { # run_wrk PROXY SECONDS [WRK OPTION...]
+  local proxy=$1 seconds=$2
+  shift 2
+  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"${seconds}s" --latency "$@" \
+    "http://127.0.0.1:$(port_of "$proxy")/hello"
 }
 
 echo "warming up ($WARMUP s per proxy, both kinds of traffic) ..."
 for p in haproxy lodestone; do
-  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$((WARMUP / 2))s" "http://127.0.0.1:$(port_of $p)/hello" >/dev/null
-  taskset -c "$CLIENT_CPU" wrk -t1 -c"$CONNECTIONS" -d"$((WARMUP / 2))s" -H "Connection: close" \
-    "http://127.0.0.1:$(port_of $p)/hello" >/dev/null
+  run_wrk "$p" "$((WARMUP / 2))" >/dev/null
+  run_wrk "$p" "$((WARMUP / 2))" "${CLOSE[@]}" >/dev/null
 done
 
 cat >"$WORK/split.py" <<'EOF'
@@ -133,30 +135,37 @@ import re, sys
 # split.py TRACE PORT ORIGIN_PORT WRKOUT -> one line of figures for one run
 trace, port, origin, wrk_out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 probe = re.compile(r'^\s*([\d.]+):.* src=\S*:(\d+) dest=\S*:(\d+) .*?data_len=(\d+)')
-arrived, spans, responses = {}, [], []
-at_origin, legs = {}, []
+
+class Exchanges:
+    """Requests and their responses on the connections to one listening port, paired by the
+    connection's other port (one request at a time on a connection): the time between, in us."""
+    def __init__(self):
+        self.open, self.times = {}, []
+    def request(self, peer, t):
+        self.open.setdefault(peer, t)
+    def response(self, peer, t):
+        start = self.open.pop(peer, None)
+        if start is not None:
+            self.times.append((t - start) * 1e6)
+
+proxied, served, responses = Exchanges(), Exchanges(), []
 for line in open(trace):
     m = probe.match(line)
     if not m or m.group(4) == '0':
         continue
     t, local, remote = float(m.group(1)), int(m.group(2)), int(m.group(3))
     if local == port:            # the proxy's client connection received a request
-        arrived.setdefault(remote, t)
+        proxied.request(remote, t)
     elif remote == port:         # wrk's connection received a response
         responses.append(t)
-        start = arrived.pop(local, None)
-        if start is not None:
-            spans.append((t - start) * 1e6)
+        proxied.response(local, t)
     elif local == origin:        # the origin received a request on a server connection
-        at_origin.setdefault(remote, t)
+        served.request(remote, t)
     elif remote == origin:       # that server connection received the origin's response
-        start = at_origin.pop(local, None)
-        if start is not None:
-            legs.append((t - start) * 1e6)
+        served.response(local, t)
+spans, legs = sorted(proxied.times), sorted(served.times)
 if not spans or not legs:
     sys.exit("no request/response pairs in " + trace)
-spans.sort()
-legs.sort()
 pct = lambda v, p: v[min(len(v) - 1, int(p * len(v)))] / 1000
 gaps = [b - a for a, b in zip(responses, responses[1:])]
 grouped = sum(1 for g in gaps if g < 10e-6) / max(1, len(gaps))
@@ -177,7 +186,7 @@ EOF
 # measure PROXY -> rps, wrk p50 and p99, span p50, p90 and p99, origin p50 and p99, grouped, pairs
 measure() {
   local p=$1
-  run_wrk "$p" "$DURATION" >"$WORK/wrk-$p.txt" &
+  run_wrk "$p" "$DURATION" "${MEASURED[@]}" >"$WORK/wrk-$p.txt" &
   local wrk_pid=$!
   sleep 1
   timeout 2 perf record -q -a -e tcp:tcp_probe -o "$WORK/probe-$p.data" >/dev/null 2>&1 || true
