@@ -192,6 +192,28 @@ class HttpFailureTest {
     }
 
     @Test
+    void aServerThatAnswersWithConnectionCloseAndClosesAtOnceIsRelayedWithoutDelay() throws Exception {
+        // nginx past its keepalive_requests does this: the response and the FIN in one burst
+        try (RawBackend b = new RawBackend((s, n) -> {
+            if (readHead(s.getInputStream())) {
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nc" + n);
+            }
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                c.socket.setSoTimeout(2_000);
+                for (int i = 1; i <= 3; i++) {
+                    RawHttp.Response r = c.send("GET /" + i + " HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.body()).isEqualTo("c" + i);
+                    assertThat(r.header("connection")).as("the server's Connection is hop-by-hop").isNull();
+                }
+            }
+            assertThat(b.connections.get()).isEqualTo(3);
+        }
+    }
+
+    @Test
     void aClientSendingItsHeadTooSlowlyGets408() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             int port = start(Backend.named("app").server("s1", b.address()), f -> f.clientTimeout(Duration.ofMillis(300)));

@@ -158,6 +158,15 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelTimer();
+        HttpProxyHandler unflushed = flushTo;
+        if (unflushed != null) {
+            // the read burst ended with the connection. On io_uring, when a response saying
+            // Connection: close arrives with the server's FIN, the exchange closes the connection
+            // from channelRead and no channelReadComplete follows: the response waited unflushed
+            // until the client's next write (HttpFailureTest has the case)
+            flushTo = null;
+            unflushed.serverReadComplete();
+        }
         if (pooled) {
             pool.remove(this);
         }
