@@ -33,10 +33,13 @@ import java.util.List;
  *
  * <p>The mix, run {@value #PASSES} times, each kind for an equal share of the duration: small
  * requests over 50 and over 256 keep-alive connections opened at once, 64 KiB responses, a new
- * connection per request ({@code Connection: close}), 1 MiB responses read by one thread from four
- * connections, uploads with a {@code Content-Length} body and with a chunked one, and clients that
- * read 1 MiB responses through a small receive window, then close their connection in the middle of
- * one or right after sending a request. After each pass but the last, {@link RareBranches} takes on
+ * connection per request ({@code Connection: close}), the same from 50 clients to an origin that
+ * answers with {@code Connection: close}, so that each request opens a server connection and the
+ * proxy's connect path is compiled before a burst of clients needs more server connections than its
+ * pool holds, 1 MiB responses read by one thread from four connections, uploads with a
+ * {@code Content-Length} body and with a chunked one, and clients that read 1 MiB responses through
+ * a small receive window, then close their connection in the middle of one or right after sending a
+ * request. After each pass but the last, {@link RareBranches} takes on
  * every transport the branches of Netty's channel code that only a client's reset racing its
  * server's data reaches. Half the clients send a browser's request head and half a load generator's
  * (only {@code Host}), which the origin answers with a web server's response fields, the others with
@@ -62,7 +65,7 @@ final class WarmUp {
     static final int LARGE_BODY = 1024 * 1024;
     /** How many times the mix is run; each kind of traffic gets an equal share of the time in each. */
     static final int PASSES = 3;
-    private static final int KINDS = 7;
+    private static final int KINDS = 8;
     private static final int SMALL_WINDOW = 4 * 1024;
     private static final String SMALL = "x".repeat(SMALL_BODY);
     private static final String MEDIUM = "m".repeat(MEDIUM_BODY);
@@ -118,9 +121,11 @@ final class WarmUp {
             case "/large" -> Reply.text(LARGE);
             case "/upload" -> request.body().length() == UPLOAD.length ? Reply.text(SMALL)
                     : Reply.text(400, "upload of " + request.body().length() + " bytes, expected " + UPLOAD.length + "\n");
+            // a server that closes its connection after the response, as nginx does past its keepalive_requests
+            case "/closing" -> Reply.text(SMALL).withHeader("Connection", "close");
             default -> Reply.text(SMALL);
         };
-        if (request.header("User-Agent") != null) {
+        if (request.header("User-Agent") != null || !reply.headers().isEmpty()) {
             return reply;
         }
         reply = reply.withHeader("Server", "lodestone-warm-up").withHeader("Date", DATE).withHeader("Connection", "keep-alive");
@@ -141,6 +146,7 @@ final class WarmUp {
                 keepAlive(256, "/small", SMALL_BODY, at += slice);
                 keepAlive(50, "/medium", MEDIUM_BODY, at += slice);
                 newConnectionPerRequest(50, at += slice);
+                closingOrigin(50, at += slice);
                 keepAlive(4, "/large", LARGE_BODY, at += slice);
                 uploads(10, at += slice);
                 aborts(20, at += slice);
@@ -212,6 +218,28 @@ final class WarmUp {
                     if (in.read() != -1) {
                         throw new IOException("the connection stayed open after Connection: close");
                     }
+                }
+            } finally {
+                close(sockets);
+            }
+        }
+    }
+
+    /**
+     * Until {@code until}: a GET on each of {@code connections} new connections that the origin answers
+     * with {@code Connection: close}, so that the proxy opens a server connection for each. The client
+     * closes its connection after the response: in tcp mode the origin's close ends it anyway.
+     */
+    private void closingOrigin(int connections, long until) throws IOException {
+        byte[][] requests = {get("/closing", false, 0), get("/closing", false, 1)};
+        for (int r = 0; r == 0 || System.nanoTime() < until; r++) {
+            List<Connection> sockets = open(connections);
+            try {
+                for (int i = 0; i < connections; i++) {
+                    sockets.get(i).out().write(requests[i & 1]);
+                }
+                for (Connection s : sockets) {
+                    expect(s.in(), SMALL_BODY, "/closing (the origin closes)");
                 }
             } finally {
                 close(sockets);

@@ -44,7 +44,8 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A tiny HTTP/1.1 server on Netty that examples and their tests run as backends: it answers every
  * request from a {@link Handler}, by default with {@code hello from NAME: GET /path}. Keep-alive is
- * honoured; {@code Connection: close} closes after the response. Every response carries the header
+ * honoured; {@code Connection: close}, in the request or in the handler's {@link Reply#headers()},
+ * closes after the response. Every response carries the header
  * {@code x-served-by: NAME}.
  *
  * <pre>{@code
@@ -239,7 +240,8 @@ public final class EmbeddedHttpServer implements Running {
      * @param status the HTTP status code
      * @param contentType the {@code content-type} header
      * @param body the body, sent as UTF-8
-     * @param headers more response headers, in order
+     * @param headers more response headers, in order; {@code Connection: close} closes the connection
+     *        after the response
      * @param delay how long the server waits before it answers (without blocking its event loop)
      */
     public record Reply(int status, String contentType, String body, Map<String, String> headers, Duration delay) {
@@ -299,7 +301,17 @@ public final class EmbeddedHttpServer implements Running {
             } catch (RuntimeException e) {
                 reply = Reply.text(500, "handler failed: " + e + "\n");
             }
-            respond(ctx, request, reply, HttpUtil.isKeepAlive(request));
+            respond(ctx, request, reply, HttpUtil.isKeepAlive(request) && !closes(reply));
+        }
+
+        /** Whether the handler's reply says {@code Connection: close}. */
+        private static boolean closes(Reply reply) {
+            for (Map.Entry<String, String> field : reply.headers().entrySet()) {
+                if (field.getKey().equalsIgnoreCase("Connection") && field.getValue().equalsIgnoreCase("close")) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         private void respond(ChannelHandlerContext ctx, FullHttpRequest request, Reply reply, boolean keepAlive) {

@@ -145,6 +145,23 @@ class GatewayWarmUpTest {
         }
     }
 
+    @Test
+    void theWarmUpOriginClosesItsConnectionAfterAClosingAnswerToEitherKindOfClient() throws Exception {
+        try (EmbeddedHttpServer origin = EmbeddedHttpServer.start("warm-up", "127.0.0.1", 0, WarmUp::answer)) {
+            for (String fields : List.of("Host: 127.0.0.1:" + origin.port(), "Host: warm-up\r\nUser-Agent: curl/8")) {
+                try (Socket s = new Socket("127.0.0.1", origin.port())) {
+                    s.setSoTimeout(10_000);
+                    s.getOutputStream().write(("GET /closing HTTP/1.1\r\n" + fields + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    InputStream in = s.getInputStream();
+                    assertThat(readResponse(in, WarmUp.SMALL_BODY).toLowerCase()).startsWith("http/1.1 200 ")
+                            .contains("\r\nconnection: close\r\n").doesNotContain("keep-alive");
+                    assertThat(in.read()).as("the end of the response is the origin's FIN").isEqualTo(-1);
+                }
+            }
+            assertThat(origin.requests()).isEqualTo(2);
+        }
+    }
+
     /** Reads one response head (the warm-up's own reader, which fails at end of stream) and its body of {@code bodyLength} bytes; returns the head. */
     private static String readResponse(InputStream in, int bodyLength) throws Exception {
         String head = WarmUp.readHead(in);
