@@ -145,8 +145,8 @@ final class WarmUp {
                 keepAlive(50, "/small", SMALL_BODY, at += slice);
                 keepAlive(256, "/small", SMALL_BODY, at += slice);
                 keepAlive(50, "/medium", MEDIUM_BODY, at += slice);
-                newConnectionPerRequest(50, at += slice);
-                closingOrigin(50, at += slice);
+                onePerConnection(50, "/small", true, at += slice);
+                onePerConnection(50, "/closing", false, at += slice);
                 keepAlive(4, "/large", LARGE_BODY, at += slice);
                 uploads(10, at += slice);
                 aborts(20, at += slice);
@@ -203,9 +203,16 @@ final class WarmUp {
         }
     }
 
-    /** Until {@code until}: a {@code Connection: close} GET on each of {@code connections} new connections. */
-    private void newConnectionPerRequest(int connections, long until) throws IOException {
-        byte[][] requests = {get("/small", true, 0), get("/small", true, 1)};
+    /**
+     * Until {@code until}: a GET of {@code path} on each of {@code connections} new connections, each
+     * closed after its response. With {@code askClose} the request says {@code Connection: close} and
+     * the proxy must close too; without it, {@code /closing} has the origin close instead, so that the
+     * proxy opens a server connection for each request (in tcp mode the origin's close ends the
+     * client's connection as well).
+     */
+    private void onePerConnection(int connections, String path, boolean askClose, long until) throws IOException {
+        byte[][] requests = {get(path, askClose, 0), get(path, askClose, 1)};
+        String what = path + (askClose ? " (Connection: close)" : "");
         for (int r = 0; r == 0 || System.nanoTime() < until; r++) {
             List<Connection> sockets = open(connections);
             try {
@@ -214,32 +221,10 @@ final class WarmUp {
                 }
                 for (Connection s : sockets) {
                     InputStream in = s.in();
-                    expect(in, SMALL_BODY, "/small (Connection: close)");
-                    if (in.read() != -1) {
+                    expect(in, SMALL_BODY, what);
+                    if (askClose && in.read() != -1) {
                         throw new IOException("the connection stayed open after Connection: close");
                     }
-                }
-            } finally {
-                close(sockets);
-            }
-        }
-    }
-
-    /**
-     * Until {@code until}: a GET on each of {@code connections} new connections that the origin answers
-     * with {@code Connection: close}, so that the proxy opens a server connection for each. The client
-     * closes its connection after the response: in tcp mode the origin's close ends it anyway.
-     */
-    private void closingOrigin(int connections, long until) throws IOException {
-        byte[][] requests = {get("/closing", false, 0), get("/closing", false, 1)};
-        for (int r = 0; r == 0 || System.nanoTime() < until; r++) {
-            List<Connection> sockets = open(connections);
-            try {
-                for (int i = 0; i < connections; i++) {
-                    sockets.get(i).out().write(requests[i & 1]);
-                }
-                for (Connection s : sockets) {
-                    expect(s.in(), SMALL_BODY, "/closing (the origin closes)");
                 }
             } finally {
                 close(sockets);
