@@ -124,7 +124,10 @@ class TcpObservabilityTest {
             try (Socket c = connect(proxy.port())) {
                 assertEcho(c, "abc");
             }
-            Await.until("the session recorded", () -> proxy.metrics().frontend("tcp").traffic().bytesOut() == 3);
+            // the frontend's counters are recorded when the client connection closes, the server's when
+            // the server connection closes, and either may close first
+            Await.until("the session recorded on both sides", () -> proxy.metrics().frontend("tcp").traffic().bytesOut() == 3
+                    && proxy.metrics().backend("b").server("live").traffic().bytesIn() == 3);
             List<Long> counts = List.of(proxy.metrics().frontend("tcp").traffic().totalConnections(),
                     proxy.metrics().backend("b").server("live").traffic().bytesIn());
             assertThat(counts).containsExactly(1L, 3L);
