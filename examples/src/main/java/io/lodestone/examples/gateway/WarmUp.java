@@ -31,23 +31,23 @@ import java.util.List;
  * through several times in turn, while the methods are still being profiled, so that their first
  * optimised compilation already covers every kind.
  *
- * <p>The mix, run {@value #PASSES} times, each kind for an equal share of the duration: small
- * requests over 50 and over 256 keep-alive connections opened at once, 64 KiB responses, a new
- * connection per request ({@code Connection: close}), the same from 50 clients to an origin that
- * answers with {@code Connection: close}, so that each request opens a server connection and the
- * proxy's connect path is compiled before a burst of clients needs more server connections than its
- * pool holds, 1 MiB responses read by one thread from four connections, uploads with a
- * {@code Content-Length} body and with a chunked one, and clients that read 1 MiB responses through
- * a small receive window, then close their connection in the middle of one or right after sending a
- * request. After each pass but the last, {@link RareBranches} takes on
- * every transport the branches of Netty's channel code that only a client's reset racing its
- * server's data reaches. Half the clients send a browser's request head and half a load generator's
- * (only {@code Host}), which the origin answers with a web server's response fields, the others with
- * only the framing; the keep-alive clients leave as a load generator's do at the end of a run, each
- * with a request in flight, half with a reset at once and half with responses unread. The client and
- * the origin are plain sockets and Netty NIO, so that, but for the rare branches' one connection per
- * transport, the proxy's own code paths are the only ones that run on its transport. Every response
- * must be a 200 with the expected length; the run stops at the first failure and reports it.
+ * <p>The mix, run {@value #PASSES} times, each kind for an equal share of the duration: small requests
+ * over 50 and over 256 keep-alive connections opened at once, 64 KiB responses, a new connection per
+ * request ({@code Connection: close}), the same from 50 clients to an origin that answers with
+ * {@code Connection: close}, so that each request opens a server connection and the proxy's connect
+ * path is compiled before a burst of clients needs more server connections than its pool holds, 1 MiB
+ * responses read by one thread from four connections, uploads with a {@code Content-Length} body and
+ * with a chunked one, and clients that read 1 MiB responses through a small receive window, then close
+ * their connection in the middle of one or right after sending a request. After each pass but the
+ * last, {@link RareBranches} takes on every transport the branches of Netty's channel code that only a
+ * client's reset racing its server's data reaches. Half the clients send a browser's request head and
+ * half a load generator's (only {@code Host}), which the origin answers with a web server's response
+ * fields, the others with only the framing; the keep-alive clients leave as a load generator's do at
+ * the end of a run, each with a request in flight, half with a reset at once and half with responses
+ * unread. The client and the origin are plain sockets and Netty NIO, so that, but for the rare
+ * branches' one connection per transport, the proxy's own code paths are the only ones that run on its
+ * transport. Every response must be a 200 with the expected length; the run stops at the first failure
+ * and reports it.
  */
 final class WarmUp {
 
@@ -125,6 +125,7 @@ final class WarmUp {
             case "/closing" -> Reply.text(SMALL).withHeader("Connection", "close");
             default -> Reply.text(SMALL);
         };
+        // a browser's request, or a reply with fields of its own (the closing origin's), goes as it is
         if (request.header("User-Agent") != null || !reply.headers().isEmpty()) {
             return reply;
         }
