@@ -301,17 +301,7 @@ public final class EmbeddedHttpServer implements Running {
             } catch (RuntimeException e) {
                 reply = Reply.text(500, "handler failed: " + e + "\n");
             }
-            respond(ctx, request, reply, HttpUtil.isKeepAlive(request) && !closes(reply));
-        }
-
-        /** Whether the handler's reply says {@code Connection: close}. */
-        private static boolean closes(Reply reply) {
-            for (Map.Entry<String, String> field : reply.headers().entrySet()) {
-                if (field.getKey().equalsIgnoreCase("Connection") && field.getValue().equalsIgnoreCase("close")) {
-                    return true;
-                }
-            }
-            return false;
+            respond(ctx, request, reply, HttpUtil.isKeepAlive(request));
         }
 
         private void respond(ChannelHandlerContext ctx, FullHttpRequest request, Reply reply, boolean keepAlive) {
@@ -325,16 +315,18 @@ public final class EmbeddedHttpServer implements Running {
             h.setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
             h.set(SERVED_BY, name);
             reply.headers().forEach(h::set);
-            if (!keepAlive) {
+            // a Connection: close among the handler's fields closes the connection too
+            boolean open = keepAlive && HttpUtil.isKeepAlive(response);
+            if (!open) {
                 h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             } else if (request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
                 h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             }
             if (!reply.delay().isZero()) {
-                ctx.executor().schedule(() -> write(ctx, response, keepAlive), reply.delay().toNanos(), TimeUnit.NANOSECONDS);
+                ctx.executor().schedule(() -> write(ctx, response, open), reply.delay().toNanos(), TimeUnit.NANOSECONDS);
                 return;
             }
-            write(ctx, response, keepAlive);
+            write(ctx, response, open);
         }
 
         private void write(ChannelHandlerContext ctx, FullHttpResponse response, boolean keepAlive) {
