@@ -192,6 +192,50 @@ class HttpFailureTest {
     }
 
     @Test
+    void bytesAServerSendsAfterItsResponseNeverAnswerTheNextRequest() throws Exception {
+        // a body on the answer to HEAD, or a second response nobody asked for, sent with the response:
+        // reused at once for the pipelined request behind it, the connection would hand that request
+        // (and later another client's) the server's extra bytes as its answer
+        String poison = "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nPOISON";
+        try (RawBackend b = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            String head;
+            while ((head = requestHead(in)) != null) {
+                String path = head.substring(head.indexOf(' ') + 1, head.indexOf(" HTTP/"));
+                if (head.startsWith("HEAD ")) {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n" + poison);
+                } else if (path.equals("/extra")) {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok" + poison);
+                } else if (path.equals("/chunked-extra")) {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n" + poison);
+                } else {
+                    String body = "c" + n + path;
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+                }
+            }
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("HEAD /h HTTP/1.1\r\nHost: h\r\n\r\nGET /after-head HTTP/1.1\r\nHost: h\r\n\r\n");
+                RawHttp.Response head = c.read(true);
+                assertThat(head.status()).isEqualTo(200);
+                assertThat(head.header("content-length")).isEqualTo("7");
+                assertThat(c.read().body()).isEqualTo("c2/after-head");
+
+                c.send("GET /extra HTTP/1.1\r\nHost: h\r\n\r\nGET /after-extra HTTP/1.1\r\nHost: h\r\n\r\n");
+                assertThat(c.read().body()).isEqualTo("ok");
+                RawHttp.Response next = c.read();
+                assertThat(next.body()).isEqualTo("c3/after-extra");
+
+                c.send("GET /chunked-extra HTTP/1.1\r\nHost: h\r\n\r\nGET /after-chunked HTTP/1.1\r\nHost: h\r\n\r\n");
+                assertThat(c.read().body()).isEqualTo("ok");
+                assertThat(c.read().body()).isEqualTo("c4/after-chunked");
+            }
+            assertThat(get(port, "/other-client").body()).matches("c[45]/other-client");
+        }
+    }
+
+    @Test
     void aServerThatAnswersWithConnectionCloseAndClosesAtOnceIsRelayedWithoutDelay() throws Exception {
         // nginx past its keepalive_requests does this: the response and the FIN in one burst
         try (RawBackend b = new RawBackend((s, n) -> {
@@ -256,6 +300,19 @@ class HttpFailureTest {
             }
             Await.until("the client connection to be gone", () -> proxy.control().servers("app").get(0).load() == 0);
         }
+    }
+
+    /** One request head up to its blank line, or null at the end of the stream. */
+    private static String requestHead(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) >= 0) {
+            sb.append((char) c);
+            if (c == '\n' && sb.length() >= 4 && sb.substring(sb.length() - 4).equals("\r\n\r\n")) {
+                return sb.toString();
+            }
+        }
+        return null;
     }
 
     private static boolean readHead(InputStream in) throws IOException {

@@ -159,7 +159,7 @@ final class BackendPool {
             c.channel.close();
             return;
         }
-        if (closed || maxIdle == 0 || !c.channel.isActive()) {
+        if (closed || maxIdle == 0 || !c.channel.isActive() || c.decoder != null && c.decoder.overran()) {
             c.channel.close();
             return;
         }

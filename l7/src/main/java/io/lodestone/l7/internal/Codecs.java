@@ -32,6 +32,11 @@ final class Codecs {
         protected boolean bodyless(int code) {
             return head || super.bodyless(code);
         }
+
+        @Override
+        protected boolean oneRequestAtATime() {
+            return true;
+        }
     }
 
     /**

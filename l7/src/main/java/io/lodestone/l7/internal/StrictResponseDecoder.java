@@ -37,6 +37,10 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     private boolean atHead = true;
     private boolean discarding;
     private boolean switched;
+    /** Whether the response Netty's decoder is parsing is a final one (not 1xx). */
+    private boolean finalResponse;
+    /** Whether bytes followed a final response in the read that ended it; see {@link #overran()}. */
+    private boolean overran;
 
     /**
      * Creates a decoder for one backend connection. The status line and header section limits are
@@ -60,6 +64,9 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
         if (bodyRemaining > 0) {
             bodyRemaining = HttpDecoders.readBody(in, out, bodyRemaining, maxChunkSize);
             atHead = bodyRemaining == 0;
+            if (atHead) {
+                responseEnded(in);
+            }
             return;
         }
         if (atHead && !switched) {
@@ -90,13 +97,50 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
                 discard(in);
                 return;
             }
-            if (o instanceof HttpResponse response && response.status().code() == 101) {
-                switched = true;
+            if (o instanceof HttpResponse response) {
+                int code = response.status().code();
+                switched |= code == 101;
+                finalResponse = code >= 200;
             }
             if (o instanceof LastHttpContent) {
                 atHead = true;
+                if (finalResponse) {
+                    responseEnded(in);
+                }
             }
         }
+    }
+
+    /**
+     * A final response ended. When the server has one request at a time ({@link #oneRequestAtATime}),
+     * it owes nothing more until the next is sent, so bytes after the response (a body on an answer
+     * to HEAD, a second response nobody asked for) would be taken for the answer to that request:
+     * they are discarded with everything the connection sends after them, and {@link #overran()}
+     * says so.
+     */
+    private void responseEnded(ByteBuf in) {
+        if (in.isReadable() && oneRequestAtATime()) {
+            overran = true;
+            discard(in);
+        }
+    }
+
+    /**
+     * Whether the server sent bytes after a final response, in the read that ended it, while it had
+     * one request at a time: the connection is out of step with its requests and must be closed,
+     * not reused.
+     */
+    public boolean overran() {
+        return overran;
+    }
+
+    /**
+     * Whether the server is sent its next request only after the response to the last one ended,
+     * so that bytes after a final response are never the start of the next; false here (a stream of
+     * responses decodes as Netty's decoder decodes it), true for the proxy's server connections.
+     */
+    protected boolean oneRequestAtATime() {
+        return false;
     }
 
     /**
@@ -121,15 +165,20 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
         if (empty) {
             out.add(scanner.response(headersFactory, Unpooled.EMPTY_BUFFER));
             in.skipBytes(head);
+            responseEnded(in);
         } else if (length <= Math.min(in.readableBytes() - head, maxChunkSize)) {
             // the whole body has arrived with the head, in one piece Netty's decoder would not cut
             in.skipBytes(head);
             out.add(scanner.response(headersFactory, in.readRetainedSlice((int) length)));
+            responseEnded(in);
         } else {
             out.add(scanner.response(headersFactory));
             in.skipBytes(head);
             bodyRemaining = HttpDecoders.readBody(in, out, length, maxChunkSize);
             atHead = bodyRemaining == 0;
+            if (atHead) {
+                responseEnded(in);
+            }
         }
         return true;
     }
