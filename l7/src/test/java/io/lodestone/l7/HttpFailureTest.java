@@ -200,7 +200,7 @@ class HttpFailureTest {
         try (RawBackend b = new RawBackend((s, n) -> {
             InputStream in = s.getInputStream();
             String head;
-            while ((head = requestHead(in)) != null) {
+            while ((head = RawBackend.nextHead(in)) != null) {
                 String path = head.substring(head.indexOf(' ') + 1, head.indexOf(" HTTP/"));
                 if (head.startsWith("HEAD ")) {
                     RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n" + poison);
@@ -302,18 +302,6 @@ class HttpFailureTest {
         }
     }
 
-    /** One request head up to its blank line, or null at the end of the stream. */
-    private static String requestHead(InputStream in) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        int c;
-        while ((c = in.read()) >= 0) {
-            sb.append((char) c);
-            if (c == '\n' && sb.length() >= 4 && sb.substring(sb.length() - 4).equals("\r\n\r\n")) {
-                return sb.toString();
-            }
-        }
-        return null;
-    }
 
     private static boolean readHead(InputStream in) throws IOException {
         StringBuilder sb = new StringBuilder();

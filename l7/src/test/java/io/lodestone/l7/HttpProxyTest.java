@@ -19,7 +19,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -178,6 +180,43 @@ class HttpProxyTest {
     }
 
     @Test
+    void aClientCannotStripTheRequestIdWithConnectionAndRefusedHeadsGetOneToo() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /a HTTP/1.1\r\nHost: h\r\nConnection: X-Request-ID\r\n\r\n").read();
+                assertThat(r.header("x-request-id")).matches("[0-9a-f]{32}");
+                assertThat(b.last().header("x-request-id")).isEqualTo(r.header("x-request-id"));
+
+                c.send("GET /b HTTP/1.1\r\nHost: h\r\nX-Request-ID: mine\r\nConnection: keep-alive, x-request-id\r\n\r\n").read();
+                assertThat(b.last().header("x-request-id")).isEqualTo("mine");
+            }
+            // a head refused before it was forwarded, and one never completed, are answered with an id
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /c HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(400);
+                assertThat(r.header("x-request-id")).matches("[0-9a-f]{32}");
+            }
+            assertThat(b.requests).hasSize(2);
+        }
+    }
+
+    @Test
+    void emptyForwardedForFieldsAreDroppedBeforeTheClientAddressIsAppended() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /a HTTP/1.1\r\nHost: h\r\nX-Forwarded-For:\r\n\r\n").read();
+                assertThat(b.last().header("x-forwarded-for")).isEqualTo("127.0.0.1");
+                c.send("GET /b HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: \r\nX-Forwarded-For: 192.0.2.7\r\n\r\n").read();
+                assertThat(b.last().header("x-forwarded-for")).isEqualTo("192.0.2.7, 127.0.0.1");
+                c.send("GET /c HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.8\r\n\r\n").read();
+                assertThat(b.last().header("x-forwarded-for")).isEqualTo("192.0.2.8, 127.0.0.1");
+            }
+        }
+    }
+
+    @Test
     void withRequestIdsAndForwardedHeadersOffTheRequestGoesOutAsTheClientSentIt() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             int port = start(Backend.named("app").server("s1", b.address()),
@@ -281,6 +320,32 @@ class HttpProxyTest {
     }
 
     @Test
+    void anHttp10ClientGetsNoInterimResponsesAndItsExpectationIsNotPassedOn() throws Exception {
+        List<String> heads = new CopyOnWriteArrayList<>();
+        try (RawBackend b = new RawBackend((s, n) -> {
+            var in = s.getInputStream();
+            String head;
+            while ((head = RawBackend.nextHead(in)) != null) {
+                heads.add(head);
+                String interim = head.contains("Expect: 100-continue") ? "HTTP/1.1 100 Continue\r\n\r\n" : "";
+                RawBackend.write(s, interim + "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                        + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone");
+            }
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /hints HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n"
+                        + "Expect: 100-continue\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("done");
+                c.send("GET /again HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(200);
+            }
+            assertThat(heads).hasSize(2).noneMatch(h -> h.contains("Expect"));
+        }
+    }
+
+    @Test
     void absoluteFormTargetsBecomeOriginFormWithTheirAuthorityAsHost() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             int port = start(Backend.named("app").server("s1", b.address()), f -> { });
@@ -326,5 +391,4 @@ class HttpProxyTest {
             assertThat(b.last().method()).isEqualTo("POST");
         }
     }
-
 }

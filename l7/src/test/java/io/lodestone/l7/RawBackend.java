@@ -60,12 +60,20 @@ final class RawBackend implements AutoCloseable {
 
     /** Reads one request head (up to the blank line) and records it; null at end of stream. */
     String readHead(InputStream in) throws IOException {
+        String head = nextHead(in);
+        if (head != null) {
+            heads.add(head);
+        }
+        return head;
+    }
+
+    /** Reads one request head, up to and with its blank line; null at end of stream. */
+    static String nextHead(InputStream in) throws IOException {
         StringBuilder sb = new StringBuilder();
         int c;
         while ((c = in.read()) >= 0) {
             sb.append((char) c);
-            if (sb.length() >= 4 && sb.substring(sb.length() - 4).equals("\r\n\r\n")) {
-                heads.add(sb.toString());
+            if (c == '\n' && sb.length() >= 4 && sb.substring(sb.length() - 4).equals("\r\n\r\n")) {
                 return sb.toString();
             }
         }

@@ -33,11 +33,20 @@ final class Headers {
      * With {@code upgrade} the message leaves with {@code Connection: upgrade} and its {@code Upgrade}.
      */
     static void removeHopByHop(HttpHeaders h, boolean upgrade) {
+        removeHopByHop(h, upgrade, null);
+    }
+
+    /**
+     * As {@link #removeHopByHop(HttpHeaders, boolean)}, except that {@code Connection} cannot remove
+     * the field {@code kept} either (the request id, which the servers must always get); null for
+     * none.
+     */
+    static void removeHopByHop(HttpHeaders h, boolean upgrade, CharSequence kept) {
         if (!(h instanceof RawHeaders raw && raw.removeHopByHop(upgrade))) {
             if (h.contains(HttpHeaderNames.CONNECTION)) {
                 List<String> values = h.getAll(HttpHeaderNames.CONNECTION);
                 for (int i = 0; i < values.size(); i++) {
-                    removeNamed(h, values.get(i));
+                    removeNamed(h, values.get(i), kept);
                 }
                 h.remove(HttpHeaderNames.CONNECTION);
             }
@@ -54,7 +63,7 @@ final class Headers {
         }
     }
 
-    private static void removeNamed(HttpHeaders h, String connection) {
+    private static void removeNamed(HttpHeaders h, String connection, CharSequence kept) {
         int start = 0;
         int n = connection.length();
         while (start < n) {
@@ -72,7 +81,7 @@ final class Headers {
             }
             if (b > a) {
                 String name = connection.substring(a, b);
-                if (!isProtected(name)) {
+                if (!isProtected(name) && (kept == null || !AsciiString.contentEqualsIgnoreCase(kept, name))) {
                     h.remove(name);
                 }
             }
@@ -172,7 +181,7 @@ final class Headers {
         }
     }
 
-    /** Appends {@code value} to a list header, creating it when absent. */
+    /** Appends {@code value} to a list header, creating it when absent; empty fields of it are dropped. */
     static void append(HttpHeaders h, AsciiString name, CharSequence value) {
         String existing = h.get(name);
         if (existing == null) {
@@ -180,7 +189,18 @@ final class Headers {
             return;
         }
         List<String> all = h.getAll(name);
-        h.set(name, (all.size() == 1 ? existing : String.join(", ", all)) + ", " + value);
+        if (all.size() == 1 && !existing.isBlank()) {
+            h.set(name, existing + ", " + value);
+            return;
+        }
+        StringBuilder list = new StringBuilder(64);
+        for (int i = 0; i < all.size(); i++) {
+            String field = all.get(i).strip();
+            if (!field.isEmpty()) {
+                list.append(field).append(", ");
+            }
+        }
+        h.set(name, list.append(value).toString());
     }
 
     /**

@@ -88,7 +88,8 @@ import org.slf4j.LoggerFactory;
  * W3C trace context headers are passed on, replaced or started as {@link Tracing} says.
  *
  * <p>Expect: 100-continue is passed to the server, whose interim 100 (like any 1xx but 101) is
- * relayed to the client before the final response. A 101 answering a WebSocket upgrade turns both
+ * relayed to the client before the final response, unless the client speaks HTTP/1.0, which knows
+ * no interim responses. A 101 answering a WebSocket upgrade turns both
  * connections into a raw {@link Relay} tunnel.
  */
 final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements PickContext {
@@ -620,10 +621,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void prepareRequest(HttpRequest req, HttpHeaders h) {
         String host = h.get(HttpHeaderNames.HOST);
-        Headers.removeHopByHop(h, upgrade);
-        if (clientVersion != HttpVersion.HTTP_1_1 && host != null) {
-            // servers are spoken to in HTTP/1.1 so that their connections can be kept alive
-            req.setProtocolVersion(HttpVersion.HTTP_1_1);
+        Headers.removeHopByHop(h, upgrade, requestIdHeader);
+        if (clientVersion != HttpVersion.HTTP_1_1) {
+            // an HTTP/1.0 client waits for no 100 Continue, and a server must ignore its expectation;
+            // sent on as HTTP/1.1, the server would see one it must honour
+            h.remove(HttpHeaderNames.EXPECT);
+            if (host != null) {
+                // servers are spoken to in HTTP/1.1 so that their connections can be kept alive
+                req.setProtocolVersion(HttpVersion.HTTP_1_1);
+            }
         }
         if (frontend.forwardedFor()) {
             Headers.append(h, Headers.X_FORWARDED_FOR, clientIp);
@@ -1041,6 +1047,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         if (code < 200 && code != 101) {
             interim = true;
+            if (clientVersion.minorVersion() == 0) {
+                // an HTTP/1.0 client does not know interim responses (RFC 9110, 15.2)
+                ReferenceCountUtil.release(response);
+                return;
+            }
             Headers.removeHopByHop(h, false);
             client.write(response, client.voidPromise());
             return;
@@ -1129,7 +1140,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (content instanceof LastHttpContent) {
                 interim = false;
             }
-            client.write(content, client.voidPromise());
+            if (clientVersion.minorVersion() == 0) {
+                content.release();
+            } else {
+                client.write(content, client.voidPromise());
+            }
             return;
         }
         if (!responseStarted) {
@@ -1456,7 +1471,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         boolean midRequest = hadRequest && !requestComplete;
         // the unread rest of a request without a body is just its end: skip it and keep the connection
         boolean closeAfter = close || !hadRequest || !keepAlive || midRequest && !bodyless;
-        sendLocal(ErrorResponses.of(status, requestIdHeader, hadRequest ? requestId : null, closeAfter), closeAfter);
+        if (!hadRequest) {
+            // a head refused or never completed: its answer and log line get an id of their own
+            requestId = requestIdHeader == null ? null : RequestIds.next();
+        }
+        sendLocal(ErrorResponses.of(status, requestIdHeader, requestId, closeAfter), closeAfter);
     }
 
     /**
