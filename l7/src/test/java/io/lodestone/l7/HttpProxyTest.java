@@ -346,6 +346,24 @@ class HttpProxyTest {
     }
 
     @Test
+    void connectIsNotImplementedAndTheConnectionCloses() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(501);
+                assertThat(r.header("x-request-id")).matches("[0-9a-f]{32}");
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(c.send("GET /after HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isEqualTo(200);
+            }
+            assertThat(b.requests).hasSize(1);
+            assertThat(b.last().uri()).isEqualTo("/after");
+        }
+    }
+
+    @Test
     void absoluteFormTargetsBecomeOriginFormWithTheirAuthorityAsHost() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             int port = start(Backend.named("app").server("s1", b.address()), f -> { });

@@ -454,6 +454,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (tracing.isEnabled()) {
             trace(h);
         }
+        if (HttpMethod.CONNECT.equals(method)) {
+            // a reverse proxy opens no tunnel on a client's request, and what follows a CONNECT is not HTTP
+            terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
+            ReferenceCountUtil.release(req);
+            sendError(HttpResponseStatus.NOT_IMPLEMENTED, true);
+            return;
+        }
         Headers.originForm(req);
 
         if (secure && tlsInfo == null) {
