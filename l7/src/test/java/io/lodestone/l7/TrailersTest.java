@@ -182,6 +182,20 @@ class TrailersTest {
     }
 
     @Test
+    void aClientsTrailersCannotCarryFieldsTheServerWouldTakeForTheProxysOrForRouting() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(null)) {
+            int port = start(b, BackendProtocol.HTTP_1_1);
+            String response = exchange(port, "POST /t HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "5\r\nhello\r\n0\r\nx-request-trailer: kept\r\nHost: evil\r\nX-Forwarded-For: 192.0.2.66\r\n"
+                    + "X-Real-IP: 192.0.2.66\r\nX-Request-ID: spoof\r\nAuthorization: Bearer x\r\nCookie: a=b\r\n\r\n");
+            assertThat(response).startsWith("HTTP/1.1 200");
+            assertThat(b.last().body()).isEqualTo("hello");
+            assertThat(b.last().trailers().get("x-request-trailer")).isEqualTo("kept");
+            assertThat(b.last().trailers().names()).containsExactly("x-request-trailer");
+        }
+    }
+
+    @Test
     void http11ChunkedTrailersPassBothWaysToAnHttp2Backend() throws Exception {
         try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
             int port = start(b, BackendProtocol.H2C);

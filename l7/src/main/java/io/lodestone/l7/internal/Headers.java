@@ -181,6 +181,50 @@ final class Headers {
         }
     }
 
+    /**
+     * Fields a trailer section must not carry (RFC 9110, 6.5.1): framing, routing, connection control,
+     * authentication, request modifiers, content format, and the fields the proxy sets for the
+     * servers, which a server that merges trailers into the header section would otherwise take from
+     * the client. Netty's decoder already drops Content-Length and Transfer-Encoding trailers.
+     */
+    private static final AsciiString[] NOT_IN_TRAILERS = {
+        HttpHeaderNames.HOST, HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.TRANSFER_ENCODING,
+        HttpHeaderNames.CONTENT_TYPE, HttpHeaderNames.CONTENT_ENCODING, HttpHeaderNames.CONTENT_RANGE,
+        HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TE,
+        HttpHeaderNames.TRAILER, HttpHeaderNames.UPGRADE, HttpHeaderNames.EXPECT, HttpHeaderNames.MAX_FORWARDS,
+        HttpHeaderNames.RANGE, HttpHeaderNames.IF_MATCH, HttpHeaderNames.IF_NONE_MATCH,
+        HttpHeaderNames.IF_MODIFIED_SINCE, HttpHeaderNames.IF_UNMODIFIED_SINCE, HttpHeaderNames.IF_RANGE,
+        HttpHeaderNames.AUTHORIZATION, HttpHeaderNames.PROXY_AUTHORIZATION, HttpHeaderNames.COOKIE,
+        HttpHeaderNames.CACHE_CONTROL, HttpHeaderNames.PRAGMA,
+        X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT, X_REAL_IP, FORWARDED,
+        HttpHeaderNames.VIA,
+    };
+
+    /**
+     * Removes from a client's trailer section the fields no trailer may carry
+     * ({@link #NOT_IN_TRAILERS}), the request id field {@code requestId} (null for none) and the
+     * client certificate fields the proxy sets.
+     */
+    static void removeForbiddenTrailers(HttpHeaders trailers, CharSequence requestId) {
+        List<String> names = new ArrayList<>(trailers.names());
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            if (forbiddenInTrailers(name) || requestId != null && AsciiString.contentEqualsIgnoreCase(requestId, name)) {
+                trailers.remove(name);
+            }
+        }
+        ClientCertHeaders.strip(trailers);
+    }
+
+    private static boolean forbiddenInTrailers(String name) {
+        for (AsciiString forbidden : NOT_IN_TRAILERS) {
+            if (forbidden.contentEqualsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Appends {@code value} to a list header, creating it when absent; empty fields of it are dropped. */
     static void append(HttpHeaders h, AsciiString name, CharSequence value) {
         String existing = h.get(name);

@@ -684,6 +684,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         bytesIn += content.content().readableBytes();
+        if (content instanceof LastHttpContent last && last != LastHttpContent.EMPTY_LAST_CONTENT
+                && !last.trailingHeaders().isEmpty()) {
+            Headers.removeForbiddenTrailers(last.trailingHeaders(), requestIdHeader);
+        }
         if (conn != null) {
             conn.channel.write(content, conn.channel.voidPromise());
             wroteToServer = true;
