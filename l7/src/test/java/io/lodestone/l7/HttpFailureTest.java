@@ -11,8 +11,10 @@ import io.lodestone.core.testing.RefusingPort;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -236,6 +238,120 @@ class HttpFailureTest {
     }
 
     @Test
+    void aPooledConnectionWhoseServerSpeaksUnaskedIsClosed() throws Exception {
+        // a partial head sent after the response, while the connection waits in the pool: kept, it
+        // would be glued to the front of the next client's response
+        CountDownLatch answered = new CountDownLatch(1);
+        CountDownLatch closedByProxy = new CountDownLatch(1);
+        try (RawBackend b = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            String head;
+            while ((head = RawBackend.nextHead(in)) != null) {
+                String body = "c" + n + head.substring(head.indexOf(' ') + 1, head.indexOf(" HTTP/"));
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+                if (n == 1) {
+                    awaitQuietly(answered);
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nSet-Cookie: session=attacker\r\nX-Ignore: ");
+                    if (in.read() < 0) {
+                        closedByProxy.countDown();
+                    }
+                    return;
+                }
+            }
+        })) {
+            // one event loop, so that the next client is given that pooled connection
+            proxy = Proxy.builder().ioThreads(1).backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app")).build();
+            proxy.start();
+            int port = proxy.port();
+            assertThat(get(port, "/first").body()).isEqualTo("c1/first");
+            answered.countDown();
+            assertThat(closedByProxy.await(10, TimeUnit.SECONDS)).as("the proxy closed the connection").isTrue();
+            RawHttp.Response next = get(port, "/victim");
+            assertThat(next.body()).isEqualTo("c2/victim");
+            assertThat(next.header("set-cookie")).isNull();
+        }
+    }
+
+    @Test
+    void anInterimResponseWithABodyIs502() throws Exception {
+        try (RawBackend b = RawBackend.answeringAfterTheHead("HTTP/1.1 100 Continue\r\nContent-Length: 43\r\n\r\n"
+                + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nEVIL" + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            RawHttp.Response r = get(port, "/interim");
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(r.body()).doesNotContain("EVIL");
+        }
+    }
+
+    @Test
+    void aSwitchWithoutSecWebSocketAcceptStillTunnelsBothWays() throws Exception {
+        try (RawBackend b = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            if (RawBackend.nextHead(in) != null) {
+                RawBackend.write(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+                byte[] ping = in.readNBytes(4);
+                s.getOutputStream().write(ping);
+                s.getOutputStream().flush();
+            }
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").read(true);
+                assertThat(r.status()).isEqualTo(101);
+                c.send("ping");
+                assertThat(new String(c.in.readNBytes(4), StandardCharsets.ISO_8859_1)).isEqualTo("ping");
+            }
+        }
+    }
+
+    @Test
+    void aResetEndingABodyDelimitedByTheCloseIsNotAnEnd() throws Exception {
+        String body = "x".repeat(40);
+        try (RawBackend b = new RawBackend((s, n) -> {
+            if (RawBackend.nextHead(s.getInputStream()) != null) {
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\n\r\n" + body);
+                s.setSoLinger(true, 0);
+            }
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            // an HTTP/1.1 client gets the body in chunks, never the last one, and the connection closed
+            try (RawHttp c = new RawHttp(port)) {
+                String got = readToEnd(c.send("GET /cut HTTP/1.1\r\nHost: h\r\n\r\n"));
+                assertThat(got).startsWith("HTTP/1.1 200").doesNotContain("\r\n0\r\n\r\n");
+            }
+        }
+    }
+
+    @Test
+    void anHttp10ClientWhoseResponseIsCutGetsAReset() throws Exception {
+        try (RawBackend b = new RawBackend((s, n) -> {
+            if (RawBackend.nextHead(s.getInputStream()) != null) {
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+            }
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /cut HTTP/1.0\r\nHost: h\r\n\r\n");
+                // the body goes to an HTTP/1.0 client raw, ended by the close: a FIN would say it is whole
+                assertThatThrownBy(() -> readToEnd(c)).isInstanceOf(SocketException.class);
+            }
+        }
+    }
+
+    @Test
+    void aBadFirstChunkArrivingWithTheHeadIs502() throws Exception {
+        try (RawBackend b = RawBackend.answeringAfterTheHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /bad HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(502);
+            }
+        }
+    }
+
+    @Test
     void aServerThatAnswersWithConnectionCloseAndClosesAtOnceIsRelayedWithoutDelay() throws Exception {
         // nginx past its keepalive_requests does this: the response and the FIN in one burst
         try (RawBackend b = new RawBackend((s, n) -> {
@@ -302,6 +418,19 @@ class HttpFailureTest {
         }
     }
 
+
+    /** Everything the proxy sends until it closes: the raw bytes as text. */
+    private static String readToEnd(RawHttp c) throws IOException {
+        return new String(c.in.readAllBytes(), StandardCharsets.ISO_8859_1);
+    }
+
+    private static void awaitQuietly(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
 
     private static boolean readHead(InputStream in) throws IOException {
         StringBuilder sb = new StringBuilder();

@@ -346,6 +346,20 @@ class HttpProxyTest {
     }
 
     @Test
+    void anUpgradeInAnHttp10RequestIsIgnored() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /ws HTTP/1.0\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+            }
+            assertThat(b.last().header("upgrade")).isNull();
+            assertThat(b.last().header("connection")).isNull();
+        }
+    }
+
+    @Test
     void connectIsNotImplementedAndTheConnectionCloses() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             int port = start(Backend.named("app").server("s1", b.address()), f -> { });

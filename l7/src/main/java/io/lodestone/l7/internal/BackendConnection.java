@@ -49,6 +49,12 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     Http2ServerConnection http2;
     /** Whether the server refused the stream unprocessed (RST_STREAM REFUSED_STREAM, or above its GOAWAY's last stream). */
     boolean refused;
+    /**
+     * Whether the connection failed (a reset, a read error): what the decoder makes of its end (the
+     * end of a body delimited by the close) is not passed on, and the exchange learns of the failure
+     * when the connection closes.
+     */
+    private boolean failed;
     long idleSince;
     private final long timeoutNanos;
     /** When the server last read or was sent something during an exchange ({@link LoopClock#nanoTime()}). */
@@ -114,7 +120,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
             return;
         }
         HttpProxyHandler x = exchange;
-        if (x != null) {
+        if (failed) {
+            ReferenceCountUtil.release(msg);
+        } else if (x != null) {
             flushTo = x;
             x.serverRead(this, msg);
         } else {
@@ -184,6 +192,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
         if (log.isDebugEnabled()) {
             log.debug("server connection {} to {} failed", ctx.channel(), server, cause);
         }
+        failed = true;
         ctx.close();
     }
 }

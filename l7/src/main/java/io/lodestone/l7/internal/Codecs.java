@@ -17,15 +17,21 @@ final class Codecs {
     }
 
     /**
-     * Decodes a server's responses. One request is in flight per server connection, so the proxy sets
-     * {@link #head} before sending each request; a final response to HEAD has no body whatever its
-     * headers say.
+     * Decodes a server's responses. One request is in flight per server connection, and the proxy
+     * calls {@link #requestSent} before sending each: a final response to HEAD has no body whatever its
+     * headers say, and bytes the server sends while it owes no response close the connection.
      */
     static final class ResponseDecoder extends StrictResponseDecoder {
-        boolean head;
+        private boolean head;
 
         ResponseDecoder(HttpDecoderConfig config, int maxHeaderCount) {
             super(config, maxHeaderCount);
+        }
+
+        /** The proxy is sending the server a request, a HEAD one when {@code head}. */
+        void requestSent(boolean head) {
+            this.head = head;
+            awaitResponse();
         }
 
         @Override

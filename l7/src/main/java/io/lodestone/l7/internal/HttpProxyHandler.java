@@ -28,6 +28,7 @@ import io.netty.channel.ServerChannel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -173,6 +174,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private boolean interim;
     private boolean responseStarted;
     private boolean serverReusable;
+    /** Whether the response being relayed ends only when the client connection closes (no framing of its own). */
+    private boolean closeDelimited;
     private boolean switching;
     /**
      * A final response head not written yet: held until the body's first piece arrives, so that a
@@ -438,7 +441,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         HttpMethod method = req.method();
         head = HttpMethod.HEAD.equals(method);
         encoder.head = head;
-        upgrade = Headers.isWebSocketUpgrade(req);
+        // a server must ignore Upgrade in an HTTP/1.0 request (RFC 9110, 7.8), so the proxy does too
+        upgrade = clientVersion.minorVersion() != 0 && Headers.isWebSocketUpgrade(req);
         bodyless = !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && HttpUtil.getContentLength(req, 0L) == 0L;
         retryable = bodyless && isIdempotent(method);
         if (requestIdHeader != null) {
@@ -941,7 +945,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         conn = c;
         c.bind(this);
         if (c.decoder != null) {
-            c.decoder.head = head;
+            c.decoder.requestSent(head);
         } else {
             // HTTP/2 servers (gRPC ones in particular) learn that the proxy passes trailers on
             request.headers().set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
@@ -1117,6 +1121,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
         }
         keepAlive = clientKeepAlive;
+        closeDelimited = !bodyless && (clientVersion.minorVersion() == 0 ? chunked || !delimited : !delimited && !clientKeepAlive);
         if (!clientKeepAlive) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         } else if (clientVersion.minorVersion() == 0) {
@@ -1272,9 +1277,22 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         serverFailed(HttpResponseStatus.BAD_GATEWAY);
     }
 
-    /** The server failed this exchange: answer {@code status} if nothing was sent yet, else close. */
+    /**
+     * The server failed this exchange: answer {@code status} if nothing was sent yet (a response head
+     * held back counts as nothing), else close the client connection, with a reset when the response
+     * was delimited by the close, so that the client cannot take its cut-off end for a complete one.
+     */
     private void serverFailed(HttpResponseStatus status) {
+        HttpResponse held = heldHead;
+        if (responseStarted && held != null && cacheFill == null) {
+            heldHead = null;
+            ReferenceCountUtil.release(held);
+            responseStarted = false;
+        }
         if (responseStarted) {
+            if (closeDelimited) {
+                client.config().setOption(ChannelOption.SO_LINGER, 0);
+            }
             abortExchange();
             closeNow();
         } else {

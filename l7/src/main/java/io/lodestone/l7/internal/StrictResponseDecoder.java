@@ -41,6 +41,11 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     private boolean finalResponse;
     /** Whether bytes followed a final response in the read that ended it; see {@link #overran()}. */
     private boolean overran;
+    /**
+     * With {@link #oneRequestAtATime()}: whether the server owes no response, from its connection's
+     * start or the end of a final response until {@link #awaitResponse()}.
+     */
+    private boolean idle = true;
 
     /**
      * Creates a decoder for one backend connection. The status line and header section limits are
@@ -61,6 +66,14 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
             in.skipBytes(in.readableBytes());
             return;
         }
+        if (idle && oneRequestAtATime()) {
+            // a server that speaks unasked is out of step with its requests: nothing it sends can be
+            // taken for an answer any more, and no exchange holds the connection
+            overran = true;
+            discard(in);
+            ctx.close();
+            return;
+        }
         if (bodyRemaining > 0) {
             bodyRemaining = HttpDecoders.readBody(in, out, bodyRemaining, maxChunkSize);
             atHead = bodyRemaining == 0;
@@ -76,6 +89,12 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
                 }
             } catch (HttpRejection rejection) {
                 rejectHead(in, out, rejection);
+                return;
+            }
+            if (scanner.statusCode < 200 && (scanner.contentLength >= 0 || scanner.chunked)) {
+                // a 1xx has no content (RFC 9110, 15.2): what follows it would be taken for another response
+                rejectHead(in, out, new HttpRejection(HttpResponseStatus.BAD_GATEWAY,
+                        "invalid response: " + scanner.statusCode + " with a body"));
                 return;
             }
             if (emitFromScan(in, out)) {
@@ -119,16 +138,28 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
      * says so.
      */
     private void responseEnded(ByteBuf in) {
-        if (in.isReadable() && oneRequestAtATime()) {
-            overran = true;
-            discard(in);
+        if (oneRequestAtATime()) {
+            idle = true;
+            if (in.isReadable()) {
+                overran = true;
+                discard(in);
+            }
         }
     }
 
     /**
-     * Whether the server sent bytes after a final response, in the read that ended it, while it had
-     * one request at a time: the connection is out of step with its requests and must be closed,
-     * not reused.
+     * With {@link #oneRequestAtATime()}: a request is being sent, so the server owes a response. Until
+     * then, and again from the end of each final response, any byte from the server closes the
+     * connection.
+     */
+    protected final void awaitResponse() {
+        idle = false;
+    }
+
+    /**
+     * Whether the server sent bytes it did not owe, while it had one request at a time: after a final
+     * response in the read that ended it (the connection is out of step with its requests and must be
+     * closed, not reused), or while it owed nothing (the decoder closed the connection itself).
      */
     public boolean overran() {
         return overran;
@@ -195,7 +226,9 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     @Override
     protected final boolean isContentAlwaysEmpty(HttpMessage msg) {
         int code = ((HttpResponse) msg).status().code();
-        return code >= 200 ? bodyless(code) : super.isContentAlwaysEmpty(msg);
+        // every 1xx, 101 too: Netty's decoder would read a 101 without Sec-WebSocket-Accept as the old
+        // draft-76 handshake, with a body of 16 bytes, and never switch
+        return code < 200 || bodyless(code);
     }
 
     @Override
