@@ -33,4 +33,15 @@ public interface Candidates {
 
     /** A number that changes whenever the candidate servers or their weights change. */
     long version();
+
+    /**
+     * Whether this pick retries a connection or request whose earlier attempts failed (the servers
+     * tried are not {@link #isAvailable available}). A balancer that walks a rotation shared by all
+     * picks should not spend a turn of it on a retry: a server that fails every attempt would
+     * otherwise be the first choice of every new connection once the retries had moved the rotation
+     * past it. False unless a server was tried.
+     */
+    default boolean retrying() {
+        return false;
+    }
 }

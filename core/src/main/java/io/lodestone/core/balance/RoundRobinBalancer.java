@@ -34,13 +34,15 @@ final class RoundRobinBalancer implements Balancer {
         if (length == 0) {
             return -1;
         }
-        long start = cursor.getAndIncrement();
+        // a retry looks from where the rotation stands without moving it (see Candidates#retrying)
+        boolean retrying = candidates.retrying();
+        long start = retrying ? cursor.get() : cursor.getAndIncrement();
         int slot = (int) Long.remainderUnsigned(start, length);
         int walk = Math.min(length, MAX_WALK);
         for (int i = 0; i < walk; i++) {
             int candidate = order[slot];
             if (candidates.isAvailable(candidate)) {
-                if (i > 0) {
+                if (i > 0 && !retrying) {
                     // the skipped slots are spent, so the next pick continues after this one
                     cursor.addAndGet(i);
                 }

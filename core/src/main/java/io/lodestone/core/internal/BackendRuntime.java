@@ -577,5 +577,10 @@ public final class BackendRuntime {
         public long version() {
             return tier.version();
         }
+
+        @Override
+        public boolean retrying() {
+            return true;
+        }
     }
 }

@@ -110,6 +110,24 @@ class RoundRobinBalancerTest {
     }
 
     @Test
+    void aServerThatFailsEveryAttemptIsTheFirstChoiceOfOnlyItsShareOfConnections() {
+        // s0 refuses every connection: each attempt on it is retried on another server
+        Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+        TestCandidates candidates = TestCandidates.weights(1, 1, 1);
+        int[] first = new int[3];
+        for (int connection = 0; connection < 12; connection++) {
+            int pick = balancer.pick(candidates, context);
+            first[pick]++;
+            if (pick == 0) {
+                candidates.available(0, false).retrying(true);
+                assertThat(balancer.pick(candidates, context)).isNotZero();
+                candidates.available(0, true).retrying(false);
+            }
+        }
+        assertThat(first).containsExactly(4, 4, 4);
+    }
+
+    @Test
     void findsTheOnlyAvailableServerBeyondALongRunOfUnavailableSlots() {
         Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
         TestCandidates candidates = TestCandidates.weights(256, 255, 1).available(0, false).available(1, false);

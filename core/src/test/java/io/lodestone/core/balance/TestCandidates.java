@@ -21,6 +21,7 @@ final class TestCandidates implements Candidates {
     private AtomicIntegerArray loads = new AtomicIntegerArray(0);
     private volatile boolean[] unavailable = new boolean[0];
     private long version = VERSIONS.incrementAndGet();
+    private volatile boolean retrying;
 
     /** Servers named s0, s1, ... with these weights. */
     static TestCandidates weights(int... weights) {
@@ -143,5 +144,16 @@ final class TestCandidates implements Candidates {
     @Override
     public long version() {
         return version;
+    }
+
+    /** Makes the next picks retries ({@link #retrying()}) or first attempts. */
+    TestCandidates retrying(boolean retrying) {
+        this.retrying = retrying;
+        return this;
+    }
+
+    @Override
+    public boolean retrying() {
+        return retrying;
     }
 }
