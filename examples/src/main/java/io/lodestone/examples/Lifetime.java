@@ -1,10 +1,12 @@
 package io.lodestone.examples;
 
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * How long a long-running command runs. On the command line: until the JVM is asked to stop (SIGTERM,
- * SIGINT/Ctrl-C), when a shutdown hook closes it gracefully. In tests: until {@link #stop()}.
+ * How long a long-running command runs. On the command line: until the process is asked to stop
+ * (SIGTERM, SIGINT/Ctrl-C), when it closes gracefully and exits with status 0. In tests: until
+ * {@link #stop()}.
  */
 public abstract class Lifetime {
 
@@ -58,21 +60,54 @@ public abstract class Lifetime {
         System.gc();
     }
 
+    /**
+     * SIGTERM and SIGINT end the lifetime: the first closes what runs gracefully and the process exits
+     * with status 0 (the JVM's own handling would exit with 143 or 130, which a service manager reports
+     * as a failure); a second one during the graceful close halts at once, with the JVM's status. Where
+     * the JVM does not let these signals be handled, a shutdown hook closes what runs instead.
+     */
     private static final class UntilShutdown extends Lifetime {
+        private final CountDownLatch stopRequested = new CountDownLatch(1);
         private final CountDownLatch closed = new CountDownLatch(1);
+        private final AtomicBoolean closing = new AtomicBoolean();
 
         @Override
         public int hold(Running running) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // any other end of the JVM (SIGHUP, System.exit elsewhere) still closes what runs
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> close(running), "lodestone-shutdown"));
+            boolean handled = handle("TERM") | handle("INT");
+            settleStartupHeap();
+            if (handled) {
+                awaitUninterruptibly(stopRequested);
+                close(running);
+            }
+            awaitUninterruptibly(closed);
+            return 0;
+        }
+
+        private void close(Running running) {
+            if (closing.compareAndSet(false, true)) {
                 try {
                     running.close();
                 } finally {
                     closed.countDown();
                 }
-            }, "lodestone-shutdown"));
-            settleStartupHeap();
-            awaitUninterruptibly(closed);
-            return 0;
+            }
+        }
+
+        @SuppressWarnings("sunapi")
+        private boolean handle(String name) {
+            try {
+                sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> {
+                    if (stopRequested.getCount() == 0) {
+                        Runtime.getRuntime().halt(128 + signal.getNumber());
+                    }
+                    stopRequested.countDown();
+                });
+                return true;
+            } catch (IllegalArgumentException | UnsupportedOperationException | LinkageError e) {
+                return false;
+            }
         }
 
         @Override

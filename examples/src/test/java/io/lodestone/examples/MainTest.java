@@ -3,15 +3,43 @@ package io.lodestone.examples;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.examples.support.EmbeddedHttpServer;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.assertj.core.api.Assertions;
 import org.junit.jupiter.api.Test;
 
 class MainTest {
+
+    @Test
+    void aGatewayProcessStopsGracefullyOnSigtermWithStatusZero() throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
+                    "gateway", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:" + server.getLocalPort())
+                    .redirectErrorStream(true).start();
+            try {
+                BufferedReader lines = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+                String line;
+                while ((line = lines.readLine()) != null && !line.contains("listening on")) {
+                    // the start-up lines before it
+                }
+                assertThat(line).as("the gateway started").isNotNull();
+                p.destroy();
+                assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("the gateway stopped").isTrue();
+                assertThat(p.exitValue()).isZero();
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
 
     @Test
     void listNamesTheRunnableExamples() {
