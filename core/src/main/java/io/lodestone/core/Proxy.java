@@ -186,8 +186,10 @@ public final class Proxy implements AutoCloseable {
                 accept = io;
             }
             context = new EngineContext(accept, io, transport, clock, generation.runtimes, metrics, accessLog, tracing, rateLimiter);
+            Frontend starting = null;
             try {
                 for (Frontend f : generation.frontends) {
+                    starting = f;
                     listeners.put(f.name(), f.start(context));
                 }
             } catch (Exception e) {
@@ -196,7 +198,7 @@ public final class Proxy implements AutoCloseable {
                 }
                 listeners.clear();
                 shutdownOwnGroups();
-                throw new IllegalStateException("cannot start frontend: " + e.getMessage(), e);
+                throw cannotStart(starting, e);
             }
             scheduler.attach(new EventLoopScheduler(io.next()));
             EventLoopGroup checkGroup = io;
@@ -413,9 +415,11 @@ public final class Proxy implements AutoCloseable {
                 for (Frontend gone : unmatched) {
                     retired.put(gone.name(), listeners.get(gone.name()));
                 }
+                Frontend starting = null;
                 try {
                     for (Frontend f : next.frontends) {
                         if (!kept.containsKey(f)) {
+                            starting = f;
                             metrics.frontend(f.name());
                             bound.put(f.name(), f.start(nextContext));
                         }
@@ -424,7 +428,7 @@ public final class Proxy implements AutoCloseable {
                     for (Listener l : bound.values()) {
                         l.closeAll();
                     }
-                    throw new IllegalStateException("cannot start frontend: " + e.getMessage(), e);
+                    throw cannotStart(starting, e);
                 }
             }
             // from here on nothing fails: update the backends in place, then swap
@@ -476,6 +480,22 @@ public final class Proxy implements AutoCloseable {
             }
         }
         return null;
+    }
+
+    /** The failure to start a frontend, naming it and the addresses it binds (a port in use, say). */
+    private static IllegalStateException cannotStart(Frontend frontend, Exception cause) {
+        StringBuilder message = new StringBuilder("cannot start frontend");
+        if (frontend != null) {
+            message.append(" '").append(frontend.name()).append('\'');
+            List<InetSocketAddress> addresses = frontend.bindAddresses();
+            for (int i = 0; i < addresses.size(); i++) {
+                InetSocketAddress a = addresses.get(i);
+                String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+                message.append(i == 0 ? " on " : ", ").append(host.indexOf(':') >= 0 ? "[" + host + "]" : host)
+                        .append(':').append(a.getPort());
+            }
+        }
+        return new IllegalStateException(message.append(": ").append(cause.getMessage()).toString(), cause);
     }
 
     /** Stops a listener accepting and drains it; what is still open after the drain timeout is closed. */

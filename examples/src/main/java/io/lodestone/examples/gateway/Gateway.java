@@ -105,7 +105,7 @@ public final class Gateway {
                 "  --io-threads N           I/O threads (default: one per available processor)",
                 "  --busy-poll DUR          each I/O thread keeps polling for DUR after its last I/O instead of",
                 "                           sleeping, e.g. 50us (default 0: off; CPU time for fewer wake-ups)",
-                "  --health-check PATH      check every server with GET PATH every 1s (2xx/3xx passes);",
+                "  --health-check PATH      check every --backend server with GET PATH every 1s (2xx/3xx passes);",
                 "                           down after 2 failures in a row, up again after 2 passes",
                 "  --deny PATH_PREFIX       http: answer 403 to requests whose path begins with it (repeatable)",
                 "  --route PREFIX=HOST:PORT http: send requests whose path begins with PREFIX to that server,",
@@ -382,7 +382,11 @@ public final class Gateway {
             err.println("gateway: " + e.getMessage());
             return 2;
         } catch (RuntimeException e) {
-            err.println("gateway: cannot start: " + e.getMessage());
+            String message = String.valueOf(e.getMessage());
+            // which flag gave the address that could not be bound
+            String flag = message.startsWith("cannot start frontend '" + ADMIN + "'") ? "--admin: "
+                    : message.startsWith("cannot start frontend '" + FRONTEND + "'") ? "--listen: " : "";
+            err.println("gateway: " + flag + "cannot start: " + message);
             return 1;
         }
         return lifetime.hold(running);

@@ -453,6 +453,10 @@ public final class GatewayOptions {
             throw new UsageException("--health-check: " + p.healthCheckPath + " (not with --backend-proto "
                     + p.backendProto.flagValue() + ": the check speaks HTTP/1.1)");
         }
+        if (p.healthCheckPath != null && !p.snis.isEmpty()) {
+            throw new UsageException("--health-check: " + p.healthCheckPath + " (not with --sni: the servers of a TLS"
+                    + " passthrough speak TLS, the check plain HTTP/1.1)");
+        }
         if (p.backendCa != null && p.backendTls != BackendTlsMode.VERIFY) {
             throw new UsageException("--backend-ca: " + p.backendCa + " (only with --backend-tls verify)");
         }
@@ -474,6 +478,10 @@ public final class GatewayOptions {
         }
         if (p.admin == null && p.adminToken != null) {
             throw new UsageException("--admin: missing (expected: --admin HOST:PORT with --admin-token)");
+        }
+        if (p.admin != null && p.admin.port() != 0 && p.admin.port() == p.listen.port()
+                && (p.admin.anyHost() || p.listen.anyHost() || p.admin.host().equalsIgnoreCase(p.listen.host()))) {
+            throw new UsageException("--admin: " + p.admin + " (the port of --listen " + p.listen + ")");
         }
         return new GatewayOptions(p);
     }

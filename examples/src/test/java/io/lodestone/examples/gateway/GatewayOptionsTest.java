@@ -434,6 +434,16 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void combinationsThatCannotBeServedExit2NamingTheFlag() {
+        assertExits2("--health-check: /health (not with --sni: the servers of a TLS passthrough speak TLS, the check plain HTTP/1.1)",
+                "--listen", ":1", "--backend", "h:1", "--sni", "a.example=h:2", "--health-check", "/health");
+        assertExits2("--admin: 127.0.0.1:8080 (the port of --listen 127.0.0.1:8080)",
+                "--listen", "127.0.0.1:8080", "--backend", "h:1", "--admin", "127.0.0.1:8080", "--admin-token", "token-of-ours");
+        assertExits2("--admin: 127.0.0.1:8080 (the port of --listen *:8080)",
+                "--listen", ":8080", "--backend", "h:1", "--admin", "127.0.0.1:8080", "--admin-token", "token-of-ours");
+    }
+
+    @Test
     void emptyBackendValueAfterEqualsSign() {
         assertExits2("--backend:  (expected: HOST:PORT or a comma-separated list of them)", "--listen", ":1", "--backend=");
     }

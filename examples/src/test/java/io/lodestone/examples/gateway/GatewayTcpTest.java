@@ -77,7 +77,8 @@ class GatewayTcpTest {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
             MainRunner r = MainRunner.complete("gateway", "--listen", "127.0.0.1:" + taken.getLocalPort(), "--backend", one.hostPort());
             assertThat(r.awaitStatus()).isEqualTo(1);
-            assertThat(r.err()).startsWith("gateway: cannot start:");
+            assertThat(r.err()).startsWith("gateway: --listen: cannot start: cannot start frontend 'gateway' on 127.0.0.1:"
+                    + taken.getLocalPort() + ": ");
             assertThat(r.out()).isEmpty();
         }
     }
