@@ -151,7 +151,14 @@ class AdminEndpointTest {
         HttpResponse<String> getDrain = send("GET", "/api/servers/app/web1/drain", TOKEN, null);
         assertThat(getDrain.statusCode()).isEqualTo(405);
         assertThat(getDrain.headers().firstValue("Allow")).hasValue("POST");
-        assertThat(send("POST", "/metrics", TOKEN, null).statusCode()).isEqualTo(405);
+        HttpResponse<String> postMetrics = send("POST", "/metrics", TOKEN, null);
+        assertThat(postMetrics.statusCode()).isEqualTo(405);
+        assertThat(postMetrics.headers().firstValue("Allow")).hasValue("GET, HEAD");
+        HttpResponse<String> headMetrics = send("HEAD", "/metrics", TOKEN, null);
+        assertThat(headMetrics.statusCode()).isEqualTo(200);
+        assertThat(headMetrics.body()).isEmpty();
+        assertThat(headMetrics.headers().firstValue("Content-Length").map(Integer::parseInt)).hasValueSatisfying(n -> assertThat(n).isPositive());
+        assertThat(send("GET", "/metrics", TOKEN, null).statusCode()).as("the connection after HEAD is in sync").isEqualTo(200);
         assertThat(web1.state()).isEqualTo(ServerState.UP);
     }
 

@@ -109,18 +109,19 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         QueryStringDecoder uri = new QueryStringDecoder(request.uri());
         String path = uri.rawPath();
         HttpMethod method = request.method();
-        boolean get = method.equals(HttpMethod.GET);
+        // HEAD is answered as GET; the server codec sends no body for it
+        boolean get = method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD);
         switch (path) {
             case "/metrics":
                 if (!get) {
-                    return notAllowed("GET");
+                    return notAllowed("GET, HEAD");
                 }
                 return text(HttpResponseStatus.OK, PrometheusFormat.CONTENT_TYPE,
                         PrometheusFormat.text(listener.context().metrics().snapshot()));
             case "/stats":
             case "/":
                 if (!get) {
-                    return notAllowed("GET");
+                    return notAllowed("GET, HEAD");
                 }
                 AdminListener.Sample[] samples = listener.sample();
                 FullHttpResponse page = text(HttpResponseStatus.OK, HTML, StatsPage.render(listener, samples[0], samples[1]));
@@ -128,13 +129,13 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 return page;
             case SERVERS:
                 if (!get) {
-                    return notAllowed("GET");
+                    return notAllowed("GET, HEAD");
                 }
                 return text(HttpResponseStatus.OK, JSON, AdminJson.servers(listener.context().metrics().snapshot(),
                         listener.context()));
             case "/api/frontends":
                 if (!get) {
-                    return notAllowed("GET");
+                    return notAllowed("GET, HEAD");
                 }
                 return text(HttpResponseStatus.OK, JSON, AdminJson.frontends(listener.context().metrics().snapshot()));
             default:
