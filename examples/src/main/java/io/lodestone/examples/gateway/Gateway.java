@@ -153,6 +153,17 @@ public final class Gateway {
      * @throws UsageException when the options cannot be served
      */
     public static Proxy newProxy(GatewayOptions options) throws UsageException {
+        return newProxy(options, null);
+    }
+
+    /**
+     * Builds the proxy the options describe, not started, its access log (if {@code --access-log}
+     * asks for one) printed on {@code accessLog} one entry per line, or given to the slf4j logger
+     * {@code lodestone.access} when {@code accessLog} is null.
+     *
+     * @throws UsageException when the options cannot be served
+     */
+    static Proxy newProxy(GatewayOptions options, PrintStream accessLog) throws UsageException {
         Backend.Builder backend = Backend.named(BACKEND).balance(options.balance().strategy());
         List<HostPort> servers = options.backends();
         for (int i = 0; i < servers.size(); i++) {
@@ -198,7 +209,10 @@ public final class Gateway {
                     .token(options.adminToken().orElseThrow()));
         }
         if (options.accessLog() != AccessLog.Format.OFF) {
-            proxy.accessLog(AccessLog.of(options.accessLog().name()));
+            boolean json = options.accessLog() == AccessLog.Format.JSON;
+            AccessLogLines lines = accessLog == null ? null : new AccessLogLines(AccessLog.LOGGER_NAME, accessLog);
+            proxy.accessLog(lines == null ? AccessLog.of(options.accessLog().name())
+                    : json ? AccessLog.json(lines) : AccessLog.text(lines));
         }
         return proxy.build();
     }
@@ -317,7 +331,7 @@ public final class Gateway {
             out.println(String.format(Locale.ROOT, "gateway: warmed up in %.1f s with %d requests%s", warm.took().toMillis() / 1000.0,
                     warm.requests(), warm.ok() ? "" : "; stopped early: " + warm.failure()));
         }
-        Proxy proxy = newProxy(options);
+        Proxy proxy = newProxy(options, out);
         proxy.start();
         InetSocketAddress bound = proxy.localAddresses(FRONTEND).get(0);
         StringBuilder line = new StringBuilder("gateway: listening on ")

@@ -110,6 +110,9 @@ class GatewayAdminTest {
                         && m.value("lodestone_server_connections_total", "backend", "backend", "server", "s1") == 1;
             });
             assertThat(r.stop()).isZero();
+            // the access log line is printed alone on standard output, not through the logging provider
+            assertThat(r.out().lines().filter(l -> l.contains(" gateway backend/s1 "))).singleElement()
+                    .satisfies(l -> assertThat(l).startsWith("127.0.0.1:").contains(" - 4 4 -- \"-\""));
         }
     }
 
