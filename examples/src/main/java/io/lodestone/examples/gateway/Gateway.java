@@ -124,7 +124,7 @@ public final class Gateway {
                 "                           cleartext HTTP/2, h2 needs --backend-tls; many requests share a connection",
                 "  --admin HOST:PORT        admin endpoint (/metrics, /stats, /api/servers); off unless given",
                 "  --admin-token TOKEN      bearer token the admin endpoint requires (required with --admin)",
-                "  --access-log text|json   one line per connection or request to the logger 'lodestone.access'",
+                "  --access-log text|json   one line per connection or request on standard output",
                 "  --compress               http: compress responses for clients that accept it (gzip, deflate;",
                 "                           brotli where its native library loads), text and JSON of 1 KiB or more",
                 "  --cache SIZE             http: cache cacheable responses in memory, up to SIZE (e.g. 64m),",
