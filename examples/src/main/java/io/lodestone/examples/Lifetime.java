@@ -70,12 +70,17 @@ public abstract class Lifetime {
         private final CountDownLatch stopRequested = new CountDownLatch(1);
         private final CountDownLatch closed = new CountDownLatch(1);
         private final AtomicBoolean closing = new AtomicBoolean();
+        /** Whether the signals are handled here; from the start, so that one arriving while the command starts counts too. */
+        private final boolean handled;
+
+        UntilShutdown() {
+            handled = handle("TERM") | handle("INT");
+        }
 
         @Override
         public int hold(Running running) {
             // any other end of the JVM (SIGHUP, System.exit elsewhere) still closes what runs
             Runtime.getRuntime().addShutdownHook(new Thread(() -> close(running), "lodestone-shutdown"));
-            boolean handled = handle("TERM") | handle("INT");
             settleStartupHeap();
             if (handled) {
                 awaitUninterruptibly(stopRequested);
