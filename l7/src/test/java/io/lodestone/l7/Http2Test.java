@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.testing.Await;
 import io.lodestone.tls.ServerTls;
 import io.netty.pkitesting.X509Bundle;
 import java.io.ByteArrayOutputStream;
@@ -95,6 +96,27 @@ class Http2Test {
             try (RawHttp c = new RawHttp(proxy.port())) {
                 assertThat(c.send("GET /one HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b:/one");
             }
+        }
+    }
+
+    @Test
+    void aClientThatClosesItsSideAfterItsStreamsIsClosedToo() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (Socket s = h2c(proxy.port())) {
+                s.getOutputStream().write(headers(1, true));
+                s.getOutputStream().flush();
+                assertThat(readUntilFrame(s.getInputStream(), 1, 1)).isTrue();
+                // the client's FIN: half-closed, the connection stayed in CLOSE_WAIT for good
+                s.shutdownOutput();
+                assertThat(readsToEnd(s.getInputStream())).as("the proxy closed the connection").isTrue();
+            }
+            Await.until("no client connection left", () -> proxy.metrics().frontend(proxy.frontends().get(0).name())
+                    .traffic().currentConnections() == 0);
         }
     }
 

@@ -11,6 +11,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -156,7 +157,10 @@ final class HttpPipeline {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt == HttpListener.DRAIN) {
+            if (evt == HttpListener.DRAIN || evt instanceof ChannelInputShutdownEvent) {
+                // the client's FIN (accepted connections allow half-closure, for HTTP/1.1's lingering
+                // close): it sends nothing more, so the connection ends once its streams are done;
+                // left open it stayed in CLOSE_WAIT for good
                 ctx.close();
             } else {
                 ctx.fireUserEventTriggered(evt);
