@@ -121,6 +121,28 @@ class Http2Test {
     }
 
     @Test
+    void anInterimResponseOfAnHttp11ServerReachesAnHttp2ClientAsItsOwnHeaders() throws Exception {
+        try (RawBackend b = new RawBackend((s, n) -> {
+            while (RawBackend.nextHead(s.getInputStream()) != null) {
+                RawBackend.write(s, "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                        + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone");
+            }
+        })) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (Socket s = h2c(proxy.port())) {
+                s.getOutputStream().write(headers(1, true));
+                s.getOutputStream().flush();
+                // HEADERS (103), HEADERS (200), DATA with END_STREAM; no RST_STREAM
+                assertThat(streamFrames(s.getInputStream(), 1)).containsExactly(1, 1, 0);
+            }
+        }
+    }
+
+    @Test
     void aRapidResetFloodClosesTheConnection() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             proxy = Proxy.builder()
@@ -196,6 +218,28 @@ class Http2Test {
             }
         }
         return false;
+    }
+
+    /** The types of the frames of {@code stream}, up to the one that ends it (END_STREAM) or resets it. */
+    private static List<Integer> streamFrames(InputStream in, int stream) throws Exception {
+        List<Integer> types = new ArrayList<>();
+        for (int n = 0; n < 100; n++) {
+            byte[] head = in.readNBytes(9);
+            if (head.length < 9) {
+                break;
+            }
+            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
+            int id = (head[5] & 0x7f) << 24 | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
+            in.readNBytes(length);
+            int type = head[3] & 0xff;
+            if (id == stream) {
+                types.add(type);
+                if (type == 3 || (type == 0 || type == 1) && (head[4] & 0x1) != 0) {
+                    break;
+                }
+            }
+        }
+        return types;
     }
 
     /** Whether the input ends (or is reset) before the read timeout. */

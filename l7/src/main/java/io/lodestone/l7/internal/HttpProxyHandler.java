@@ -39,6 +39,7 @@ import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -52,6 +53,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -1068,6 +1070,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 return;
             }
             Headers.removeHopByHop(h, false);
+            if (client instanceof Http2StreamChannel) {
+                // the HTTP/2 codec sends an interim response as one HEADERS frame, made from a whole
+                // message; its end, which follows from the server, is dropped (serverContent)
+                client.write(new DefaultFullHttpResponse(response.protocolVersion(), response.status(), Unpooled.EMPTY_BUFFER,
+                        h, EmptyHttpHeaders.INSTANCE), client.voidPromise());
+                ReferenceCountUtil.release(response);
+                return;
+            }
             client.write(response, client.voidPromise());
             return;
         }
@@ -1156,7 +1166,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (content instanceof LastHttpContent) {
                 interim = false;
             }
-            if (clientVersion.minorVersion() == 0) {
+            if (clientVersion.minorVersion() == 0 || client instanceof Http2StreamChannel) {
                 content.release();
             } else {
                 client.write(content, client.voidPromise());
