@@ -212,7 +212,11 @@ public final class HttpFrontend implements Frontend {
         return clientTimeout;
     }
 
-    /** How long a keep-alive client connection may stay idle between requests before it is closed. */
+    /**
+     * How long a keep-alive client connection may stay idle between requests before it is closed; an
+     * HTTP/2 connection, how long it may go without an open stream (from its start too), then it
+     * gets GOAWAY and is closed.
+     */
     public Duration keepAliveTimeout() {
         return keepAliveTimeout;
     }
@@ -555,7 +559,10 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Sets how long a client connection may idle between requests (default 60 s). */
+        /**
+         * Sets how long a client connection may idle between requests (default 60 s); an HTTP/2
+         * connection, how long it may go without an open stream.
+         */
         public Builder keepAliveTimeout(Duration timeout) {
             this.keepAliveTimeout = positive("keepAliveTimeout", timeout);
             return this;

@@ -143,6 +143,31 @@ class Http2Test {
     }
 
     @Test
+    void aConnectionWithoutAStreamForTheKeepAliveTimeoutIsClosed() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).keepAliveTimeout(Duration.ofMillis(300)).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            // a client that sends its preface and nothing more
+            try (Socket s = h2c(proxy.port())) {
+                s.getOutputStream().flush();
+                assertThat(readUntilFrame(s.getInputStream(), 7, 0)).as("GOAWAY").isTrue();
+                assertThat(readsToEnd(s.getInputStream())).as("the proxy closed the connection").isTrue();
+            }
+            // and one whose stream is done
+            try (Socket s = h2c(proxy.port())) {
+                s.getOutputStream().write(headers(1, true));
+                s.getOutputStream().flush();
+                assertThat(streamFrames(s.getInputStream(), 1)).containsExactly(1, 0);
+                assertThat(readUntilFrame(s.getInputStream(), 7, 0)).as("GOAWAY").isTrue();
+                assertThat(readsToEnd(s.getInputStream())).as("the proxy closed the connection").isTrue();
+            }
+        }
+    }
+
+    @Test
     void aRapidResetFloodClosesTheConnection() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             proxy = Proxy.builder()

@@ -11,7 +11,7 @@ package io.lodestone.core.internal;
  *
  * <p>L7 client channel: {@link #TLS} (on TLS frontends; first, so every later handler sees
  * plaintext) → {@link #PROTOCOL} (when the frontend speaks HTTP/2: ALPN or the h2c preface
- * decides, then it leaves, adding either the HTTP/1.1 handlers below or {@link #HTTP2_FLUSH} → {@link #HTTP2_CODEC} →
+ * decides, then it leaves, adding either the HTTP/1.1 handlers below or {@link #HTTP2_FLUSH} → {@link #HTTP2_CODEC} → {@link #HTTP2_IDLE} →
  * {@link #HTTP2_MULTIPLEX} → {@link #HTTP2_ERRORS}) → {@link #HTTP_TIMEOUT} (request-head and keep-alive timers, sees raw bytes)
  * → {@link #HTTP_DECODER} (request decoder, line and header-block limits) → {@link #HTTP_ENCODER}
  * (response encoder; the decoder itself rejects every invalid request, so no validation handler follows)
@@ -59,6 +59,8 @@ public final class PipelineNames {
     public static final String HTTP2_FLUSH = "lodestone.http2-flush";
     /** L7: the HTTP/2 frame codec of a client connection. */
     public static final String HTTP2_CODEC = "lodestone.http2-codec";
+    /** L7: the keep-alive timeout of an HTTP/2 client connection: closes it after so long without a stream. */
+    public static final String HTTP2_IDLE = "lodestone.http2-idle";
     /** L7: the HTTP/2 stream multiplexer, one child channel per stream. */
     public static final String HTTP2_MULTIPLEX = "lodestone.http2-multiplex";
     /** L7: closes an HTTP/2 connection on an error the codec has already answered with GOAWAY. */

@@ -12,6 +12,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
@@ -125,12 +126,16 @@ final class HttpPipeline {
         // each stream's response flushes the connection when its server's read completes; gathered
         // here, the responses of one event-loop turn go out in one TLS wrap and one write
         p.addLast(PipelineNames.HTTP2_FLUSH, new FlushConsolidationHandler(FLUSHES_PER_WRITE, true));
-        p.addLast(PipelineNames.HTTP2_CODEC, Http2FrameCodecBuilder.forServer()
+        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
                 .initialSettings(settings)
                 .decoderEnforceMaxRstFramesPerWindow(f.http2MaxResets(), f.http2ResetWindowSeconds())
                 // a request id is new on every response: indexing it would only churn HPACK's dynamic table
                 .headerSensitivityDetector((name, value) -> requestId.contentEqualsIgnoreCase(name))
-                .build());
+                .build();
+        p.addLast(PipelineNames.HTTP2_CODEC, codec);
+        if (!f.keepAliveTimeout().isZero()) {
+            p.addLast(PipelineNames.HTTP2_IDLE, new Http2IdleTimeout(f.keepAliveTimeout().toNanos(), codec.connection()));
+        }
         p.addLast(PipelineNames.HTTP2_MULTIPLEX, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
