@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
 import io.lodestone.tls.ServerTls;
 import io.netty.pkitesting.X509Bundle;
@@ -168,6 +169,28 @@ class Http2Test {
     }
 
     @Test
+    void anAnswerBeforeTheEndOfAnUploadEndsTheStreamWithNoError() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).rule(Rule.always().deny(403)).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (Socket s = h2c(proxy.port())) {
+                // POST / with content-length: 2000000, and no body yet
+                byte[] block = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x0d, 0x07, '2', '0', '0', '0', '0', '0', '0'};
+                s.getOutputStream().write(frame(1, 1, 0x4, block));
+                s.getOutputStream().flush();
+                InputStream in = s.getInputStream();
+                assertThat(streamFrames(in, 1)).containsExactly(1, 0);
+                // then RST_STREAM with NO_ERROR (a CANCEL would make the client drop the answer)
+                assertThat(resetCode(in, 1)).isEqualTo(0);
+            }
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
+    @Test
     void aRapidResetFloodClosesTheConnection() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             proxy = Proxy.builder()
@@ -265,6 +288,23 @@ class Http2Test {
             }
         }
         return types;
+    }
+
+    /** The error code of the next RST_STREAM of {@code stream}, or -1 when none comes. */
+    private static long resetCode(InputStream in, int stream) throws Exception {
+        for (int n = 0; n < 100; n++) {
+            byte[] head = in.readNBytes(9);
+            if (head.length < 9) {
+                return -1;
+            }
+            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
+            int id = (head[5] & 0x7f) << 24 | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
+            byte[] payload = in.readNBytes(length);
+            if ((head[3] & 0xff) == 3 && id == stream) {
+                return (payload[0] & 0xffL) << 24 | (payload[1] & 0xff) << 16 | (payload[2] & 0xff) << 8 | payload[3] & 0xff;
+            }
+        }
+        return -1;
     }
 
     /** Whether the input ends (or is reset) before the read timeout. */

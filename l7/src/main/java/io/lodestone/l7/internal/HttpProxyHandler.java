@@ -53,6 +53,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
@@ -1954,6 +1956,20 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * drains too). Over TLS the FIN follows a {@code close_notify}. HTTP/2 streams close as before.
      */
     private void lingeringClose() {
+        if (!bodyless && !inputShutdown && client instanceof Http2StreamChannel) {
+            // after a complete response, RST_STREAM NO_ERROR asks the client to stop sending its request
+            // (RFC 9113, 8.1); the CANCEL a stream's close sends would make it drop the response too.
+            // Later in the turn, once the response is flushed: a reset drops the stream's DATA that
+            // flow control still holds
+            closing = true;
+            releaseQueued();
+            client.eventLoop().execute(() -> {
+                client.flush();
+                client.write(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
+                Relay.closeOnFlush(client);
+            });
+            return;
+        }
         if (bodyless || inputShutdown || !(client instanceof DuplexChannel)) {
             // nothing more can come (the unread rest of a request without a body is just its end, or the
             // client has closed its side), or a stream that cannot half-close
