@@ -26,6 +26,8 @@ import java.util.List;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AsciiString;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Assembles the L7 pipelines, in the order documented in {@link PipelineNames}: the one place that
@@ -36,6 +38,8 @@ import java.util.concurrent.TimeUnit;
  * message reaches any handler behind them, so no separate validation handler sits in the pipelines.
  */
 final class HttpPipeline {
+
+    private static final Logger log = LoggerFactory.getLogger(HttpPipeline.class);
 
     /** Body pieces are passed on as they arrive, up to this size each. */
     private static final int MAX_CHUNK_SIZE = 64 * 1024;
@@ -73,6 +77,16 @@ final class HttpPipeline {
                         } else {
                             addHttp1(ctx.pipeline(), listener);
                         }
+                    }
+
+                    @Override
+                    protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+                        // a scanner, an old client, plain HTTP on the TLS port: routine, and the client's
+                        // to fix (Netty logs each at WARN with its stack trace)
+                        if (log.isDebugEnabled()) {
+                            log.debug("{}: TLS handshake with {} failed", f.name(), ctx.channel(), cause);
+                        }
+                        ctx.close();
                     }
                 });
                 return;
