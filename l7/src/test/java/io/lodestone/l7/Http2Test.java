@@ -191,6 +191,45 @@ class Http2Test {
     }
 
     @Test
+    void requestsTheHttp11FrontendWouldRefuseAreRefusedOnHttp2StreamsToo() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            byte[][] refused = {
+                // :path echo (not origin form)
+                {(byte) 0x82, (byte) 0x86, 0x04, 0x04, 'e', 'c', 'h', 'o', 0x41, 0x01, 'h'},
+                // :path /x#/../admin (a fragment)
+                {(byte) 0x82, (byte) 0x86, 0x04, 0x0c, '/', 'x', '#', '/', '.', '.', '/', 'a', 'd', 'm', 'i', 'n', 0x41, 0x01, 'h'},
+                // :path http://evil/ (absolute form, whose authority would become the Host)
+                {(byte) 0x82, (byte) 0x86, 0x04, 0x0c, 'h', 't', 't', 'p', ':', '/', '/', 'e', 'v', 'i', 'l', '/', 0x41, 0x01, 'h'},
+                // no :authority and no host
+                {(byte) 0x82, (byte) 0x86, (byte) 0x84},
+                // :authority u@h
+                {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x03, 'u', '@', 'h'},
+                // no :scheme
+                {(byte) 0x82, (byte) 0x84, 0x41, 0x01, 'h'},
+            };
+            try (Socket s = h2c(proxy.port())) {
+                int stream = 1;
+                for (byte[] block : refused) {
+                    s.getOutputStream().write(frame(stream, 1, 0x5, block));
+                    s.getOutputStream().flush();
+                    assertThat(streamFrames(s.getInputStream(), stream)).as("stream %d", stream).isNotEmpty().doesNotContain(3);
+                    stream += 2;
+                }
+                s.getOutputStream().write(headers(stream, true));
+                s.getOutputStream().flush();
+                assertThat(streamFrames(s.getInputStream(), stream)).containsExactly(1, 0);
+            }
+            assertThat(b.requests).hasSize(1);
+            assertThat(b.last().uri()).isEqualTo("/");
+        }
+    }
+
+    @Test
     void aRapidResetFloodClosesTheConnection() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             proxy = Proxy.builder()

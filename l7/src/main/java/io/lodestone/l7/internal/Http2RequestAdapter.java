@@ -3,14 +3,19 @@ package io.lodestone.l7.internal;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 
 /**
- * Shapes the requests of an HTTP/2 stream like the HTTP/1.1 decoder's: removes the
+ * Shapes the requests of an HTTP/2 stream like the HTTP/1.1 decoder's: refuses those it would refuse
+ * ({@link #invalid}), removes the
  * {@code x-http2-*} headers the conversion adds (stream id, scheme and so on), so that backends see
  * the client's headers only, and splits a whole request (HEADERS with END_STREAM) into its head and
  * a last content, the shape the proxy handler forwards.
@@ -28,8 +33,14 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpRequest r) {
+            boolean scheme = r.headers().contains(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text());
             for (HttpConversionUtil.ExtensionHeaderNames n : EXTENSIONS) {
                 r.headers().remove(n.text());
+            }
+            String invalid = invalid(r, scheme);
+            if (invalid != null) {
+                // refused as the HTTP/1.1 decoder refuses the same shapes: answered 400, nothing forwarded
+                r.setDecoderResult(DecoderResult.failure(new HttpRejection(HttpResponseStatus.BAD_REQUEST, invalid)));
             }
             if (msg instanceof FullHttpRequest full) {
                 HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
@@ -40,5 +51,49 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
             }
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /**
+     * What makes a request from an HTTP/2 stream one the HTTP/1.1 frontend would refuse, or null:
+     * no {@code :scheme} (but for CONNECT, which the proxy answers itself); a {@code :path} that is not
+     * origin form (absolute form would have the proxy take its authority for the Host), {@code *}
+     * but for OPTIONS, or one with a fragment, a space, a control or a non-ASCII character; no
+     * {@code :authority} nor {@code host}, or one that is not a host and port.
+     */
+    static String invalid(HttpRequest r, boolean scheme) {
+        boolean connect = HttpMethod.CONNECT.equals(r.method());
+        if (!scheme && !connect) {
+            return "no :scheme";
+        }
+        String path = r.uri();
+        if (path.equals("*")) {
+            if (!HttpMethod.OPTIONS.equals(r.method())) {
+                return "invalid :path *";
+            }
+        } else if (!connect && (path.isEmpty() || path.charAt(0) != '/' || !visible(path, '#'))) {
+            return "invalid :path";
+        }
+        String host = r.headers().get(HttpHeaderNames.HOST);
+        if (host == null || host.isEmpty()) {
+            return "no :authority";
+        }
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "-._~!$&'()*+,;=:[]%".indexOf(c) >= 0)) {
+                return "invalid :authority";
+            }
+        }
+        return null;
+    }
+
+    /** Whether every character is visible ASCII and none is {@code except}. */
+    private static boolean visible(String s, char except) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c <= 0x20 || c >= 0x7f || c == except) {
+                return false;
+            }
+        }
+        return true;
     }
 }
