@@ -23,6 +23,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -226,6 +227,39 @@ class Http2Test {
             }
             assertThat(b.requests).hasSize(1);
             assertThat(b.last().uri()).isEqualTo("/");
+        }
+    }
+
+    @Test
+    void aGracefulCloseLetsAStreamInFlightFinish() throws Exception {
+        CountDownLatch received = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        try (RawBackend b = new RawBackend((s, n) -> {
+            while (RawBackend.nextHead(s.getInputStream()) != null) {
+                received.countDown();
+                try {
+                    answer.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone");
+            }
+        })) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (Socket s = h2c(proxy.port())) {
+                s.getOutputStream().write(headers(1, true));
+                s.getOutputStream().flush();
+                assertThat(received.await(10, TimeUnit.SECONDS)).isTrue();
+                CompletableFuture<Void> closed = CompletableFuture.runAsync(() -> proxy.close());
+                assertThat(readUntilFrame(s.getInputStream(), 7, 0)).as("GOAWAY").isTrue();
+                answer.countDown();
+                assertThat(streamFrames(s.getInputStream(), 1)).containsExactly(1, 0);
+                closed.get(20, TimeUnit.SECONDS);
+            }
         }
     }
 

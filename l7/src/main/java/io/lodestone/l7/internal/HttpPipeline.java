@@ -142,6 +142,10 @@ final class HttpPipeline {
         p.addLast(PipelineNames.HTTP2_FLUSH, new FlushConsolidationHandler(FLUSHES_PER_WRITE, true));
         Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
                 .initialSettings(settings)
+                // a close (the proxy draining, the keep-alive timeout, the client's FIN) waits for the
+                // streams in flight, as long as they take: the proxy's drain timeout bounds it. Netty's
+                // builder default, 0, cut them off at once
+                .gracefulShutdownTimeoutMillis(-1)
                 .decoderEnforceMaxRstFramesPerWindow(f.http2MaxResets(), f.http2ResetWindowSeconds())
                 // a request id is new on every response: indexing it would only churn HPACK's dynamic table
                 .headerSensitivityDetector((name, value) -> requestId.contentEqualsIgnoreCase(name))
