@@ -3,17 +3,22 @@ package io.lodestone.core.internal;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import io.netty.util.ReferenceCountUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,11 +27,24 @@ import org.slf4j.LoggerFactory;
  * tunnels. Bytes read on one channel are written to the other and flushed once per read burst.
  * A side stops reading while its peer cannot take more (the peer's writability, bounded by its
  * write-buffer water marks), so a slow reader never causes unbounded buffering: per direction at
- * most the high water mark plus one read burst is held. A half-close (FIN) is passed on when the
- * channels allow half-closure, and the pair is closed once both directions are finished, when
- * either side closes or fails (the other side is flushed first), when neither side has read a
- * byte for the idle timeout given to {@link #join(Channel, Channel, Duration)}, or on an
- * {@link IdleStateEvent} from an idle handler placed before the relay (then both close at once).
+ * most the high water mark plus one read burst is held.
+ *
+ * <p>How a pair ends:
+ * <ul>
+ * <li>A half-close (FIN) is passed on when the channels allow half-closure, after what was read
+ *     before it; the pair is closed once both directions are finished.</li>
+ * <li>A side that fails (a reset, or any other error reading or writing it) is an abort, and the
+ *     abort is passed on: what was already read from the failed side is flushed to the other side,
+ *     which is then closed with {@code SO_LINGER} 0, so that its peer sees a reset too rather than
+ *     an end of stream that looks like a complete transfer (HAProxy does the same).</li>
+ * <li>When neither side has read a byte for the idle timeout given to
+ *     {@link #join(Channel, Channel, Duration, Observer)}, or on an {@link IdleStateEvent} from an
+ *     idle handler placed before the relay, both close at once.</li>
+ * <li>When a side is closed from outside (the proxy's shutdown, runtime control), the other side
+ *     is flushed and closed.</li>
+ * </ul>
+ * An {@link Observer} given to the join learns of an abort or an idle timeout, once per pair,
+ * before anything is closed for it.
  *
  * <p>Contract for callers: both channels are connected, belong to the same event loop and have
  * auto-read off; {@link #join} must run on that loop. Bytes already written to a channel before
@@ -48,22 +66,32 @@ public final class Relay {
      * @throws IllegalArgumentException when the channels belong to different event loops
      */
     public static Side[] join(Channel a, Channel b) {
-        return join(a, b, Duration.ZERO);
+        return join(a, b, Duration.ZERO, null);
     }
 
     /**
      * Joins two channels as {@link #join(Channel, Channel)} does, and closes both once neither has
      * read a byte for {@code idleTimeout} ({@link Duration#ZERO}: never). One timer serves the pair;
      * a read only sets a flag, so the idle check costs nothing per byte. The pair closes between
-     * {@code idleTimeout} and 1.25 times {@code idleTimeout} after the last byte.
+     * {@code idleTimeout} and 1.25 times {@code idleTimeout} after the last byte. The timer runs
+     * until both channels are closed, so it also bounds the flush of the last bytes to a side that
+     * no longer reads once the other side has gone.
      */
     public static Side[] join(Channel a, Channel b, Duration idleTimeout) {
+        return join(a, b, idleTimeout, null);
+    }
+
+    /**
+     * Joins two channels as {@link #join(Channel, Channel, Duration)} does and tells
+     * {@code observer} (may be {@code null}) when the pair ends by an abort or by the idle timeout.
+     */
+    public static Side[] join(Channel a, Channel b, Duration idleTimeout, Observer observer) {
         if (a.eventLoop() != b.eventLoop()) {
             throw new IllegalArgumentException("relay: " + a + " and " + b + " (expected: channels of the same event loop)");
         }
-        IdleWatch watch = idleTimeout.isZero() ? null : new IdleWatch(a, b, idleTimeout.toNanos() / IdleWatch.TICKS);
-        Side sideA = new Side(b, watch);
-        Side sideB = new Side(a, watch);
+        Pair pair = new Pair(a, b, idleTimeout.isZero() ? 0 : Math.max(1, idleTimeout.toNanos() / Pair.TICKS), observer);
+        Side sideA = new Side(b, pair);
+        Side sideB = new Side(a, pair);
         sideA.other = sideB;
         sideB.other = sideA;
         a.pipeline().addLast(PipelineNames.RELAY, sideA);
@@ -75,10 +103,26 @@ public final class Relay {
         a.flush();
         start(sideA, a);
         start(sideB, b);
-        if (watch != null) {
-            watch.schedule();
-        }
+        pair.schedule();
         return new Side[] {sideA, sideB};
+    }
+
+    /**
+     * Told how a relayed pair ended when it was not by a close on both sides. Called on the pair's
+     * event loop, at most once per pair (the first of these events wins; what follows from it is
+     * not reported), before the relay closes anything because of it. An engine's connection object
+     * implements it, so no listener is allocated per connection.
+     */
+    public interface Observer {
+
+        /**
+         * {@code failed} was reset, or failed otherwise while reading or writing: the relay is about
+         * to flush the other side and reset it too.
+         */
+        void aborted(Channel failed, Throwable cause);
+
+        /** Neither side read a byte for the idle timeout (or an idle handler fired): both are about to close. */
+        void idleTimedOut();
     }
 
     private static void start(Side side, Channel channel) {
@@ -100,6 +144,36 @@ public final class Relay {
         } else {
             channel.close();
         }
+    }
+
+    /** Resets the channel of the future it listens to: see {@link #resetOnFlush(Channel)}. */
+    private static final ChannelFutureListener RESET = f -> resetNow(f.channel());
+
+    /**
+     * Flushes what is pending on the channel, then closes it abortively: with {@code SO_LINGER} 0,
+     * so that the peer gets a reset instead of a FIN (bytes the kernel still holds for it are
+     * dropped). For channels that have no such option (not a TCP socket) it is a plain close.
+     */
+    public static void resetOnFlush(Channel channel) {
+        if (channel.isActive() && hasPendingWrites(channel)) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(RESET);
+        } else {
+            resetNow(channel);
+        }
+    }
+
+    private static void resetNow(Channel channel) {
+        if (channel.isActive()) {
+            try {
+                channel.config().setOption(ChannelOption.SO_LINGER, 0);
+            } catch (ChannelException e) {
+                // the socket is already gone: the close below is all that is left to do
+                if (log.isDebugEnabled()) {
+                    log.debug("relay {}: SO_LINGER 0 not set", channel, e);
+                }
+            }
+        }
+        channel.close();
     }
 
     /** Whether anything written to the channel, flushed or not, is still to go out. */
@@ -138,26 +212,38 @@ public final class Relay {
     }
 
     /**
-     * The idle timer of a relayed pair: checks every quarter of the timeout whether either side read
-     * anything since the last check, and closes both after four quiet checks in a row.
+     * What the two sides of a relayed pair share: whether the pair has ended abnormally (so that the
+     * consequences of an abort or a timeout are not taken for new causes), the observer, and the idle
+     * timer, which checks every quarter of the timeout whether either side read anything since the
+     * last check and closes both after four quiet checks in a row.
      */
-    static final class IdleWatch implements Runnable {
+    static final class Pair implements Runnable {
         static final int TICKS = 4;
         private final Channel a;
         private final Channel b;
+        private final Observer observer;
+        /** A quarter of the idle timeout; 0 when there is none. */
         private final long tickNanos;
+        /** Set by a read on either side; cleared by each check. */
         boolean active;
+        /** The pair ended by an abort or a timeout: later failures are its consequences. */
+        boolean ended;
+        /** The pair ended by an abort: whatever closes a side from now on resets it. */
+        boolean aborted;
         private int quietTicks;
         private ScheduledFuture<?> next;
 
-        IdleWatch(Channel a, Channel b, long tickNanos) {
+        Pair(Channel a, Channel b, long tickNanos, Observer observer) {
             this.a = a;
             this.b = b;
-            this.tickNanos = Math.max(1, tickNanos);
+            this.tickNanos = tickNanos;
+            this.observer = observer;
         }
 
         void schedule() {
-            next = a.eventLoop().schedule(this, tickNanos, TimeUnit.NANOSECONDS);
+            if (tickNanos > 0) {
+                next = a.eventLoop().schedule(this, tickNanos, TimeUnit.NANOSECONDS);
+            }
         }
 
         void cancel() {
@@ -181,25 +267,44 @@ public final class Relay {
                 if (log.isDebugEnabled()) {
                     log.debug("relay {} <-> {} idle: closing both", a, b);
                 }
-                a.close();
-                b.close();
+                expire();
                 return;
             }
             schedule();
+        }
+
+        /**
+         * Closes both sides for being idle; resets them instead when an abort was still flushing the
+         * last bytes to a side that does not take them, so that the reset still reaches its peer.
+         */
+        void expire() {
+            if (aborted) {
+                resetNow(a);
+                resetNow(b);
+                return;
+            }
+            if (!ended) {
+                ended = true;
+                if (observer != null) {
+                    observer.idleTimedOut();
+                }
+            }
+            a.close();
+            b.close();
         }
     }
 
     /** One side of a relay: reads from its channel, writes to the peer. */
     public static final class Side extends ChannelInboundHandlerAdapter {
         private final Channel peer;
-        private final IdleWatch watch;
+        private final Pair pair;
         private Side other;
         private boolean inputShutdown;
         private long bytesRead;
 
-        Side(Channel peer, IdleWatch watch) {
+        Side(Channel peer, Pair pair) {
             this.peer = peer;
-            this.watch = watch;
+            this.pair = pair;
         }
 
         /** The bytes read from this side's channel and passed to the peer. */
@@ -212,9 +317,7 @@ public final class Relay {
             if (msg instanceof ByteBuf buf) {
                 bytesRead += buf.readableBytes();
             }
-            if (watch != null) {
-                watch.active = true;
-            }
+            pair.active = true;
             if (!peer.isActive()) {
                 // the peer's channelInactive closes this side
                 ReferenceCountUtil.release(msg);
@@ -249,10 +352,12 @@ public final class Relay {
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof ChannelInputShutdownEvent) {
                 inputShutdown = true;
-                inputShutdown(ctx.channel());
+                // after a failure the transports shut the input down too: that is no FIN to pass on
+                if (!pair.ended) {
+                    inputShutdown(ctx.channel());
+                }
             } else if (evt instanceof IdleStateEvent) {
-                ctx.close();
-                peer.close();
+                pair.expire();
             } else {
                 ctx.fireUserEventTriggered(evt);
             }
@@ -270,20 +375,49 @@ public final class Relay {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            if (watch != null) {
-                watch.cancel();
+            if (!peer.isActive()) {
+                // the idle timer also bounds the last flush to a side that is still open
+                pair.cancel();
             }
-            closeOnFlush(peer);
+            if (!pair.ended) {
+                closeOnFlush(peer);
+            }
             ctx.fireChannelInactive();
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (log.isDebugEnabled()) {
-                log.debug("relay {} failed", ctx.channel(), cause);
+            Channel self = ctx.channel();
+            if (pair.ended || isClosedOnPurpose(self, cause)) {
+                // a consequence of an end already under way: the close that caused it decides the rest
+                ctx.close();
+                return;
             }
+            pair.ended = true;
+            pair.aborted = true;
+            if (!(cause instanceof IOException || cause instanceof DecoderException)) {
+                // not the network nor the peer's bytes (a TLS record, say): a fault that must not pass unseen
+                log.warn("relay {} failed unexpectedly: resetting {}", self, peer, cause);
+            } else if (log.isDebugEnabled()) {
+                log.debug("relay {} failed: resetting {}", self, peer, cause);
+            }
+            if (pair.observer != null) {
+                pair.observer.aborted(self, cause);
+            }
+            resetOnFlush(peer);
             ctx.close();
-            closeOnFlush(peer);
+        }
+
+        /**
+         * Whether the failure only reports that the channel was closed on purpose (by the proxy's
+         * shutdown, say): writes still queued when a channel is closed fail with a
+         * {@link ClosedChannelException} without a cause. A write that failed because the peer reset
+         * the connection fails with the transport's {@link IOException} instead, after the
+         * transport closed the channel.
+         */
+        private static boolean isClosedOnPurpose(Channel self, Throwable cause) {
+            return !self.isOpen() && (!(cause instanceof IOException)
+                    || cause instanceof ClosedChannelException && cause.getCause() == null);
         }
     }
 }
