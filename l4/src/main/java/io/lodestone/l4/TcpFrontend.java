@@ -101,13 +101,21 @@ import java.util.Set;
  *     memory.</li>
  * <li><b>Half-close.</b> When one side shuts down its output (sends a FIN), the other side's output
  *     is shut down after the pending bytes are written; the other direction goes on until it ends
- *     too. Then both connections are closed. When either side closes or fails, the other side is
- *     flushed and closed.</li>
+ *     too. Then both connections are closed.</li>
+ * <li><b>Resets.</b> When one side resets the connection (or fails otherwise), the bytes already read
+ *     from it are flushed to the other side, which is then reset too (closed with
+ *     {@code SO_LINGER} 0): its peer never takes the end for a complete transfer. The access log
+ *     says {@code SD} for a server, {@code CD} for a client, and the reset counts as a
+ *     {@link io.lodestone.core.metrics.ErrorKind#RESET reset} error on the server or on the
+ *     frontend.</li>
  * <li><b>Timeouts.</b> {@link #clientTimeout() clientTimeout}: when nothing has been read from or
  *     written to the client for that long, both sides are closed. The backend's
  *     {@link io.lodestone.core.Backend#serverTimeout() server timeout} does the same for the server
  *     side. A write counts as activity when the peer accepted it, so a client that stops reading
- *     is timed out too.</li>
+ *     is timed out too. One timer serves both, with the shorter timeout: the access log says
+ *     {@code cD} when it was the client timeout (or both are equal) and {@code sD} when it was the
+ *     server timeout, and it counts as a {@link io.lodestone.core.metrics.ErrorKind#TIMEOUT timeout}
+ *     error on the frontend or on the server.</li>
  * <li><b>Connection limit.</b> {@link #maxConnections() maxConnections} counts client connections
  *     from accept (including while the server connection is being made) to close. At the limit the
  *     frontend stops accepting: further connections wait in the kernel's listen backlog and are

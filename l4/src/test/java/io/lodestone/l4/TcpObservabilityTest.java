@@ -26,10 +26,14 @@ import org.junit.jupiter.api.Test;
 class TcpObservabilityTest {
 
     private static Proxy start(CapturingLogger lines, Backend.Builder backend) {
+        return start(lines, backend, TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("b"));
+    }
+
+    private static Proxy start(CapturingLogger lines, Backend.Builder backend, TcpFrontend.Builder frontend) {
         Proxy proxy = Proxy.builder()
                 .accessLog(AccessLog.text(lines))
                 .backend(backend)
-                .frontend(TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("b"))
+                .frontend(frontend)
                 .build();
         proxy.start();
         return proxy;
@@ -131,6 +135,39 @@ class TcpObservabilityTest {
             List<Long> counts = List.of(proxy.metrics().frontend("tcp").traffic().totalConnections(),
                     proxy.metrics().backend("b").server("live").traffic().bytesIn());
             assertThat(counts).containsExactly(1L, 3L);
+        }
+    }
+
+    @Test
+    void logsAndCountsTheClientIdleTimeoutAsCD() throws IOException {
+        CapturingLogger lines = new CapturingLogger();
+        try (TcpEchoServer live = TcpEchoServer.start();
+             Proxy proxy = start(lines, Backend.named("b").server("live", live.address()),
+                     TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("b").clientTimeout(Duration.ofMillis(200)));
+             Socket c = connect(proxy.port())) {
+            assertEcho(c, "then silence");
+            assertThat(isClosedByPeer(c)).isTrue();
+            assertThat(lines.await(l -> l.contains(" tcp b/live "))).contains(" - 12 12 cD \"-\" ");
+            TrafficSnapshot frontend = proxy.metrics().frontend("tcp").traffic();
+            assertThat(frontend.errors().timeout()).isEqualTo(1);
+            assertThat(proxy.metrics().backend("b").server("live").traffic().errors().timeout()).isZero();
+        }
+    }
+
+    @Test
+    void logsAndCountsTheServerIdleTimeoutAsSD() throws IOException {
+        CapturingLogger lines = new CapturingLogger();
+        try (TcpEchoServer live = TcpEchoServer.start();
+             Proxy proxy = start(lines, Backend.named("b").server("live", live.address()).serverTimeout(Duration.ofMillis(200)),
+                     TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("b").clientTimeout(Duration.ofSeconds(30)));
+             Socket c = connect(proxy.port())) {
+            assertEcho(c, "then silence");
+            assertThat(isClosedByPeer(c)).isTrue();
+            assertThat(lines.await(l -> l.contains(" tcp b/live "))).contains(" - 12 12 sD \"-\" ");
+            Await.until("the timeout counted on the server",
+                    () -> proxy.metrics().backend("b").server("live").traffic().errors().timeout() == 1);
+            assertThat(proxy.metrics().backend("b").traffic().errors().timeout()).isEqualTo(1);
+            assertThat(proxy.metrics().frontend("tcp").traffic().errors().timeout()).isZero();
         }
     }
 }

@@ -13,9 +13,13 @@ package io.lodestone.core.log;
  * <tr><td>{@code sC}</td><td>connecting to the server timed out</td><td>504</td></tr>
  * <tr><td>{@code SH}</td><td>the server closed before sending its response headers</td><td>502</td></tr>
  * <tr><td>{@code sH}</td><td>the server took too long to send its response headers</td><td>504</td></tr>
- * <tr><td>{@code SD}</td><td>the server closed or reset during the response body</td><td>connection closed</td></tr>
+ * <tr><td>{@code SD}</td><td>the server closed or reset during the response body (TCP: reset the
+ *     session)</td><td>connection closed (TCP: reset)</td></tr>
+ * <tr><td>{@code sD}</td><td>TCP: the server idle timeout closed the session</td><td>connection closed</td></tr>
  * <tr><td>{@code cR}</td><td>the client took too long to send its request</td><td>408</td></tr>
- * <tr><td>{@code CD}</td><td>the client went away during the response</td><td>none</td></tr>
+ * <tr><td>{@code CD}</td><td>the client went away during the response (TCP: reset the session)</td>
+ *     <td>none (TCP: the server connection is reset)</td></tr>
+ * <tr><td>{@code cD}</td><td>TCP: the client idle timeout closed the session</td><td>connection closed</td></tr>
  * <tr><td>{@code KD}</td><td>the proxy closed the connection while shutting down</td><td>none</td></tr>
  * </table>
  */

@@ -9,7 +9,10 @@ public enum ErrorKind {
     CONNECT("connect"),
     /** A connect, idle, client or server timeout expired. */
     TIMEOUT("timeout"),
-    /** An established connection was reset or closed mid-exchange by the client or the server. */
+    /**
+     * An established connection was reset or closed mid-exchange by the client or the server: counted
+     * on the server when the server did it, on the frontend when the client did (the TCP engine).
+     */
     RESET("reset"),
     /** A rule refused the connection or request (an ACL {@code deny}, a connection limit). */
     DENIED("denied");

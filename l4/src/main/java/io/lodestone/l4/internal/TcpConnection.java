@@ -39,6 +39,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -56,10 +57,14 @@ import org.slf4j.LoggerFactory;
  * up are kept and passed on in order.
  *
  * <p>It records the session on the frontend's and the server's metrics (connections, bytes, connect
- * time, connect errors, redispatches) and, when the access log is enabled, logs one line when the
- * client connection closes, with the termination state.
+ * time, connect errors, redispatches, resets and timeouts) and, when the access log is enabled, logs
+ * one line when the client connection closes, with the termination state. As the relay's
+ * {@link Relay.Observer} it learns how a relayed session ended when it was not by both sides
+ * closing: a reset on either side ({@code CD}, {@code SD}) or the idle timeout ({@code cD},
+ * {@code sD}).
  */
-final class TcpConnection extends ChannelInboundHandlerAdapter implements PickContext, ChannelFutureListener {
+final class TcpConnection extends ChannelInboundHandlerAdapter
+        implements PickContext, ChannelFutureListener, Relay.Observer, Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(TcpConnection.class);
 
@@ -92,6 +97,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     private Relay.Side[] sides;
     private TerminationCause cause = TerminationCause.NORMAL;
     private TerminationPhase phase = TerminationPhase.NONE;
+    /** Whether the relay's idle timeout is the client timeout (else the backend's server timeout). */
+    private boolean clientIdleTimeout;
 
     TcpConnection(TcpListener listener, TcpListener.State state) {
         this.listener = listener;
@@ -359,7 +366,38 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
             pending = null;
         }
         client.pipeline().remove(this);
-        sides = Relay.join(client, upstream, state.idleTimeout(backend));
+        clientIdleTimeout = state.isClientIdleTimeout(backend);
+        sides = Relay.join(client, upstream, state.idleTimeout(backend), this);
+    }
+
+    /** A side of the relayed session was reset or failed: the relay resets the other side. */
+    @Override
+    public void aborted(Channel failed, Throwable failure) {
+        if (log.isDebugEnabled()) {
+            log.debug("{}: {} connection {} aborted: {}", state.frontend.name(), failed == client ? "client" : "server",
+                    failed, failure.toString());
+        }
+        if (failed == client) {
+            state.metrics.error(ErrorKind.RESET);
+            cause = TerminationCause.CLIENT_ABORT;
+        } else {
+            current.metrics().error(ErrorKind.RESET);
+            cause = TerminationCause.SERVER_ABORT;
+        }
+        phase = TerminationPhase.DATA;
+    }
+
+    /** Nothing moved for the idle timeout: the client's or the server's, whichever applied. */
+    @Override
+    public void idleTimedOut() {
+        if (clientIdleTimeout) {
+            state.metrics.error(ErrorKind.TIMEOUT);
+            cause = TerminationCause.CLIENT_TIMEOUT;
+        } else {
+            current.metrics().error(ErrorKind.TIMEOUT);
+            cause = TerminationCause.SERVER_TIMEOUT;
+        }
+        phase = TerminationPhase.DATA;
     }
 
     /** The server connection closed: records its session on the server, then gives its load back. */
@@ -374,10 +412,24 @@ final class TcpConnection extends ChannelInboundHandlerAdapter implements PickCo
     /** The client's channel closed: this object is its only close listener. */
     @Override
     public void operationComplete(ChannelFuture future) {
-        if (client != null) {
+        if (sides != null) {
+            // a write that fails because the client reset closes the channel before the relay hears of
+            // the failure (Netty fails the write after the close): record the session once it has
+            try {
+                future.channel().eventLoop().execute(this);
+            } catch (RejectedExecutionException e) {
+                clientClosed();
+            }
+        } else if (client != null) {
             clientClosed();
         }
         listener.clientClosed(future.channel());
+    }
+
+    /** Records a relayed session once the turn in which its client connection closed is over. */
+    @Override
+    public void run() {
+        clientClosed();
     }
 
     /** The client connection closed: records the session on the frontend and logs it. */

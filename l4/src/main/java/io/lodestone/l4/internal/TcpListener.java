@@ -231,9 +231,17 @@ public final class TcpListener implements Listener {
          * the shorter one wins ({@link Duration#ZERO} client timeout: only the server timeout).
          */
         Duration idleTimeout(BackendRuntime backend) {
-            Duration server = backend.config().serverTimeout();
+            return isClientIdleTimeout(backend) ? frontend.clientTimeout() : backend.config().serverTimeout();
+        }
+
+        /**
+         * Whether the idle timeout of a pair relayed to {@code backend} is the frontend's client
+         * timeout (the shorter, or both equal): a pair closed by it ends with {@code cD}, else with
+         * {@code sD}.
+         */
+        boolean isClientIdleTimeout(BackendRuntime backend) {
             Duration client = frontend.clientTimeout();
-            return client.isZero() || client.compareTo(server) > 0 ? server : client;
+            return !client.isZero() && client.compareTo(backend.config().serverTimeout()) <= 0;
         }
     }
 
