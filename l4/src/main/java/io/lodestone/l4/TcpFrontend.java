@@ -65,8 +65,9 @@ import java.util.Set;
  *     ({@link Acl#sni(String...)}, {@link Acl#alpn(String...)}; the ALPN value is the first protocol
  *     the client offered), then relays every byte, the ClientHello included, untouched to the chosen
  *     backend, whose servers terminate TLS with their own keys. A connection whose first bytes are not
- *     a TLS ClientHello is closed; so is one that sends no whole ClientHello within the client
- *     timeout.
+ *     a TLS ClientHello, or whose ClientHello is over 32 KiB, is closed before any server is contacted
+ *     (access log {@code PR}, a {@code denied} error on the frontend); so is one that sends no whole
+ *     ClientHello within the client timeout ({@code cR}, a {@code timeout} error on the frontend).
  * <pre>{@code
  * TcpFrontend.bind(443)
  *     .tlsPassthrough()
@@ -77,7 +78,8 @@ import java.util.Set;
  * <li><b>Termination</b> ({@link Builder#tls(ServerTls)}): the frontend completes the TLS handshake
  *     with the certificate chosen by SNI, routes on the negotiated SNI name and ALPN protocol, and
  *     relays the plaintext to the backend. A failed handshake closes the connection before any
- *     backend is contacted.</li>
+ *     backend is contacted ({@code PR}, a {@code denied} error), as does a handshake not done within
+ *     the client timeout ({@code cR}, a {@code timeout} error).</li>
  * </ul>
  *
  * <h2>Behaviour</h2>

@@ -8,8 +8,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.ErrorCounts;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
+import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.TcpEchoServer;
 import io.lodestone.l4.TlsTestSupport.TlsEchoServer;
 import io.lodestone.tls.ServerTls;
@@ -58,12 +61,19 @@ class TcpTlsTest {
     }
 
     private static Proxy passthrough() {
+        return passthrough(AccessLog.off(), Duration.ofMinutes(5));
+    }
+
+    private static Proxy passthrough(AccessLog accessLog, Duration clientTimeout) {
         Proxy proxy = Proxy.builder()
+                .accessLog(accessLog)
                 .backend(Backend.named("shop").server("s1", shop.address()))
                 .backend(Backend.named("api").server("a1", api.address()))
                 .backend(Backend.named("www").server("w1", www.address()))
                 .frontend(TcpFrontend.bind("127.0.0.1:0")
+                        .name("sni")
                         .tlsPassthrough()
+                        .clientTimeout(clientTimeout)
                         .rule(Rule.when(Acl.sni("shop.example")).use("shop"))
                         .rule(Rule.when(Acl.sni("api.example")).use("api"))
                         .defaultBackend("www"))
@@ -114,6 +124,68 @@ class TcpTlsTest {
         }
     }
 
+    private static int backendsAccepted() {
+        return shop.accepted.get() + api.accepted.get() + www.accepted.get();
+    }
+
+    private static ErrorCounts frontendErrors(Proxy proxy) {
+        return proxy.metrics().frontend("sni").traffic().errors();
+    }
+
+    @Test
+    void passthroughLogsANonTlsConnectionAsAProtocolRejectionAndCountsItDenied() throws IOException {
+        CapturingLogger lines = new CapturingLogger();
+        int before = backendsAccepted();
+        try (Proxy proxy = passthrough(AccessLog.text(lines), Duration.ofMinutes(5)); Socket s = connect(proxy.port())) {
+            s.getOutputStream().write(TlsTestSupport.ascii("GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n"));
+            assertThat(isClosedByPeer(s)).isTrue();
+            assertThat(lines.await(l -> l.contains(" sni "))).contains(" sni -/- ").contains(" PR \"-\" ");
+            assertThat(frontendErrors(proxy).denied()).isEqualTo(1);
+            assertThat(frontendErrors(proxy).total()).isEqualTo(1);
+        }
+        assertThat(backendsAccepted()).isEqualTo(before);
+    }
+
+    @Test
+    void passthroughLogsAClientHelloOverTheBoundAsAProtocolRejection() throws IOException {
+        CapturingLogger lines = new CapturingLogger();
+        int before = backendsAccepted();
+        try (Proxy proxy = passthrough(AccessLog.text(lines), Duration.ofMinutes(5)); Socket s = connect(proxy.port())) {
+            // a handshake record whose ClientHello announces 40,000 bytes: more than the 32 KiB the proxy reads
+            s.getOutputStream().write(new byte[] {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, (byte) 0x9c, 0x40});
+            assertThat(isClosedByPeer(s)).isTrue();
+            assertThat(lines.await(l -> l.contains(" sni "))).contains(" PR \"-\" ");
+            assertThat(frontendErrors(proxy).denied()).isEqualTo(1);
+        }
+        assertThat(backendsAccepted()).isEqualTo(before);
+    }
+
+    @Test
+    void passthroughLogsAClientHelloTimeoutAsAClientTimeoutInTheRequest() throws IOException {
+        CapturingLogger lines = new CapturingLogger();
+        int before = backendsAccepted();
+        try (Proxy proxy = passthrough(AccessLog.text(lines), Duration.ofMillis(200)); Socket s = connect(proxy.port())) {
+            s.getOutputStream().write(new byte[] {0x16, 0x03, 0x01});
+            assertThat(isClosedByPeer(s)).isTrue();
+            assertThat(lines.await(l -> l.contains(" sni "))).contains(" cR \"-\" ");
+            assertThat(frontendErrors(proxy).timeout()).isEqualTo(1);
+            assertThat(frontendErrors(proxy).total()).isEqualTo(1);
+        }
+        assertThat(backendsAccepted()).isEqualTo(before);
+    }
+
+    @Test
+    void passthroughLogsAClientThatLeavesBeforeItsWholeClientHelloAsAClientAbortInTheRequest() throws IOException {
+        CapturingLogger lines = new CapturingLogger();
+        try (Proxy proxy = passthrough(AccessLog.text(lines), Duration.ofMinutes(5))) {
+            try (Socket s = connect(proxy.port())) {
+                s.getOutputStream().write(new byte[] {0x16, 0x03, 0x01});
+            }
+            assertThat(lines.await(l -> l.contains(" sni "))).contains(" CR \"-\" ");
+            assertThat(frontendErrors(proxy).total()).isZero();
+        }
+    }
+
     @Test
     void terminationRelaysPlaintextAndRoutesOnTheHandshakeSni() throws Exception {
         try (TcpEchoServer plainA = TcpEchoServer.start(); TcpEchoServer plainB = TcpEchoServer.start();
@@ -142,6 +214,27 @@ class TcpTlsTest {
                 assertThatThrownBy(() -> tlsConnect(proxy.port(), "proxy.example", "TLSv1.1"))
                         .isInstanceOf(SSLException.class);
                 assertThat(plainA.accepted()).isEqualTo(1);
+            }
+        }
+    }
+
+    @Test
+    void terminationLogsAClientThatDoesNotSpeakTlsAsAProtocolRejection() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (TcpEchoServer plain = TcpEchoServer.start();
+             ServerTls tls = TlsTestSupport.serverTls(TlsTestSupport.server(ca, "proxy.example"))) {
+            Proxy proxy = Proxy.builder()
+                    .accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("a").server("a1", plain.address()))
+                    .frontend(TcpFrontend.bind("127.0.0.1:0").name("sni").tls(tls).defaultBackend("a"))
+                    .build();
+            proxy.start();
+            try (proxy; Socket s = connect(proxy.port())) {
+                s.getOutputStream().write(TlsTestSupport.ascii("GET / HTTP/1.1\r\nHost: proxy.example\r\n\r\n"));
+                assertThat(isClosedByPeer(s)).isTrue();
+                assertThat(lines.await(l -> l.contains(" sni "))).contains(" PR \"-\" ");
+                assertThat(frontendErrors(proxy).denied()).isEqualTo(1);
+                assertThat(plain.accepted()).isZero();
             }
         }
     }

@@ -14,7 +14,11 @@ public enum ErrorKind {
      * on the server when the server did it, on the frontend when the client did (the TCP engine).
      */
     RESET("reset"),
-    /** A rule refused the connection or request (an ACL {@code deny}, a connection limit). */
+    /**
+     * A rule refused the connection or request (an ACL {@code deny}, a connection limit), or a TCP
+     * frontend refused a connection that does not speak its TLS (not a ClientHello on a passthrough
+     * frontend, a ClientHello too large, a failed handshake).
+     */
     DENIED("denied");
 
     private final String label;

@@ -20,6 +20,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
@@ -154,21 +155,28 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         }
     }
 
+    /** The client sent no whole ClientHello, or did not finish its handshake, within the client timeout. */
     private void tlsTimedOut() {
         if (awaitingTls) {
+            // what the close makes the TLS handlers report next is no decision any more
+            awaitingTls = false;
+            tlsTimer = null;
             if (log.isDebugEnabled()) {
                 log.debug("{}: no TLS ClientHello or handshake from {} within the client timeout",
                         state.frontend.name(), client.remoteAddress());
             }
+            state.metrics.error(ErrorKind.TIMEOUT);
+            cause = TerminationCause.CLIENT_TIMEOUT;
+            phase = TerminationPhase.REQUEST;
             client.close();
         }
     }
 
-    private void tlsDecided(boolean success, String sni, String alpn, Object cause) {
-        tlsDecided(success, sni, alpn, null, cause);
+    private void tlsDecided(boolean success, String sni, String alpn, Object failure) {
+        tlsDecided(success, sni, alpn, null, failure);
     }
 
-    private void tlsDecided(boolean success, String sni, String alpn, ClientCertificate clientCertificate, Object cause) {
+    private void tlsDecided(boolean success, String sni, String alpn, ClientCertificate clientCertificate, Object failure) {
         if (!awaitingTls) {
             return;
         }
@@ -179,8 +187,17 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         }
         if (!success) {
             if (log.isDebugEnabled()) {
-                log.debug("{}: TLS from {} failed: {}", state.frontend.name(), client.remoteAddress(), cause);
+                log.debug("{}: TLS from {} failed: {}", state.frontend.name(), client.remoteAddress(), failure);
             }
+            if (client.isActive() && !(client instanceof DuplexChannel duplex && duplex.isInputShutdown())) {
+                // not TLS, a ClientHello over the bound, a failed handshake: the proxy refuses it
+                state.metrics.error(ErrorKind.DENIED);
+                cause = TerminationCause.PROXY;
+            } else {
+                // the client closed or reset before its ClientHello or handshake was complete
+                cause = TerminationCause.CLIENT_ABORT;
+            }
+            phase = TerminationPhase.REQUEST;
             client.close();
             return;
         }
