@@ -309,17 +309,30 @@ class HttpFailureTest {
     @Test
     void aResetEndingABodyDelimitedByTheCloseIsNotAnEnd() throws Exception {
         String body = "x".repeat(40);
+        CountDownLatch relayed = new CountDownLatch(1);
         try (RawBackend b = new RawBackend((s, n) -> {
             if (RawBackend.nextHead(s.getInputStream()) != null) {
                 RawBackend.write(s, "HTTP/1.1 200 OK\r\n\r\n" + body);
+                // the reset once the body has reached the client, not in the proxy's read of the body:
+                // Netty 4.2.18's io_uring channel can miss a reset that comes with the bytes before it
+                // (the L4 README says so)
+                awaitQuietly(relayed);
                 s.setSoLinger(true, 0);
             }
         })) {
             int port = start(Backend.named("app").server("s1", b.address()), f -> { });
             // an HTTP/1.1 client gets the body in chunks, never the last one, and the connection closed
             try (RawHttp c = new RawHttp(port)) {
-                String got = readToEnd(c.send("GET /cut HTTP/1.1\r\nHost: h\r\n\r\n"));
-                assertThat(got).startsWith("HTTP/1.1 200").doesNotContain("\r\n0\r\n\r\n");
+                c.send("GET /cut HTTP/1.1\r\nHost: h\r\n\r\n");
+                StringBuilder got = new StringBuilder();
+                while (got.indexOf(body) < 0) {
+                    int ch = c.in.read();
+                    assertThat(ch).as("the body relayed before the reset").isNotNegative();
+                    got.append((char) ch);
+                }
+                relayed.countDown();
+                got.append(readToEnd(c));
+                assertThat(got.toString()).startsWith("HTTP/1.1 200").doesNotContain("\r\n0\r\n\r\n");
             }
         }
     }
