@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -82,11 +83,7 @@ class Http2Test {
     @Test
     void h2cWithPriorKnowledgeAndHttp11ShareTheFrontend() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
-            proxy = Proxy.builder()
-                    .backend(Backend.named("app").server("s1", b.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
-                    .build();
-            proxy.start();
+            startH2c(b.address(), f -> { });
             try (Socket s = h2c(proxy.port())) {
                 OutputStream out = s.getOutputStream();
                 out.write(headers(1, true));
@@ -104,11 +101,7 @@ class Http2Test {
     @Test
     void aClientThatClosesItsSideAfterItsStreamsIsClosedToo() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
-            proxy = Proxy.builder()
-                    .backend(Backend.named("app").server("s1", b.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
-                    .build();
-            proxy.start();
+            startH2c(b.address(), f -> { });
             try (Socket s = h2c(proxy.port())) {
                 s.getOutputStream().write(headers(1, true));
                 s.getOutputStream().flush();
@@ -130,11 +123,7 @@ class Http2Test {
                         + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone");
             }
         })) {
-            proxy = Proxy.builder()
-                    .backend(Backend.named("app").server("s1", b.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
-                    .build();
-            proxy.start();
+            startH2c(b.address(), f -> { });
             try (Socket s = h2c(proxy.port())) {
                 s.getOutputStream().write(headers(1, true));
                 s.getOutputStream().flush();
@@ -147,11 +136,7 @@ class Http2Test {
     @Test
     void aConnectionWithoutAStreamForTheKeepAliveTimeoutIsClosed() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
-            proxy = Proxy.builder()
-                    .backend(Backend.named("app").server("s1", b.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).keepAliveTimeout(Duration.ofMillis(300)).defaultBackend("app"))
-                    .build();
-            proxy.start();
+            startH2c(b.address(), f -> f.keepAliveTimeout(Duration.ofMillis(300)));
             // a client that sends its preface and nothing more
             try (Socket s = h2c(proxy.port())) {
                 s.getOutputStream().flush();
@@ -172,11 +157,7 @@ class Http2Test {
     @Test
     void anAnswerBeforeTheEndOfAnUploadEndsTheStreamWithNoError() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
-            proxy = Proxy.builder()
-                    .backend(Backend.named("app").server("s1", b.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).rule(Rule.always().deny(403)).defaultBackend("app"))
-                    .build();
-            proxy.start();
+            startH2c(b.address(), f -> f.rule(Rule.always().deny(403)));
             try (Socket s = h2c(proxy.port())) {
                 // POST / with content-length: 2000000, and no body yet
                 byte[] block = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x0d, 0x07, '2', '0', '0', '0', '0', '0', '0'};
@@ -194,11 +175,7 @@ class Http2Test {
     @Test
     void requestsTheHttp11FrontendWouldRefuseAreRefusedOnHttp2StreamsToo() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
-            proxy = Proxy.builder()
-                    .backend(Backend.named("app").server("s1", b.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
-                    .build();
-            proxy.start();
+            startH2c(b.address(), f -> { });
             byte[][] refused = {
                 // :path echo (not origin form)
                 {(byte) 0x82, (byte) 0x86, 0x04, 0x04, 'e', 'c', 'h', 'o', 0x41, 0x01, 'h'},
@@ -245,11 +222,7 @@ class Http2Test {
                 RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone");
             }
         })) {
-            proxy = Proxy.builder()
-                    .backend(Backend.named("app").server("s1", b.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
-                    .build();
-            proxy.start();
+            startH2c(b.address(), f -> { });
             try (Socket s = h2c(proxy.port())) {
                 s.getOutputStream().write(headers(1, true));
                 s.getOutputStream().flush();
@@ -266,12 +239,7 @@ class Http2Test {
     @Test
     void aRapidResetFloodClosesTheConnection() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
-            proxy = Proxy.builder()
-                    .backend(Backend.named("app").server("s1", b.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true)
-                            .http2ResetFloodLimit(50, Duration.ofSeconds(10)).defaultBackend("app"))
-                    .build();
-            proxy.start();
+            startH2c(b.address(), f -> f.http2ResetFloodLimit(50, Duration.ofSeconds(10)));
             try (Socket s = h2c(proxy.port())) {
                 OutputStream out = s.getOutputStream();
                 ByteArrayOutputStream burst = new ByteArrayOutputStream();
@@ -288,6 +256,14 @@ class Http2Test {
                 assertThat(readsToEnd(s.getInputStream())).as("the proxy closed the connection").isTrue();
             }
         }
+    }
+
+    /** Starts a proxy with an h2c frontend, set up further by {@code frontend}, before one server. */
+    private void startH2c(String server, Consumer<HttpFrontend.Builder> frontend) {
+        HttpFrontend.Builder f = HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app");
+        frontend.accept(f);
+        proxy = Proxy.builder().backend(Backend.named("app").server("s1", server)).frontend(f).build();
+        proxy.start();
     }
 
     private static Socket h2c(int port) throws Exception {
