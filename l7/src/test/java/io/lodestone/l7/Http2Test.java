@@ -237,6 +237,26 @@ class Http2Test {
     }
 
     @Test
+    void aStreamWhoseDataBreaksItsContentLengthIsResetWithProtocolError() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> { });
+            try (Socket s = h2c(proxy.port())) {
+                // POST / with content-length: 5, then 3 bytes of DATA that end the stream
+                byte[] block = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x0d, 0x01, '5'};
+                s.getOutputStream().write(frame(1, 1, 0x4, block));
+                s.getOutputStream().write(frame(1, 0, 0x1, new byte[] {'a', 'b', 'c'}));
+                s.getOutputStream().flush();
+                InputStream in = s.getInputStream();
+                assertThat(streamFrames(in, 1)).as("a reset, no 500").containsExactly(3);
+                // the connection goes on
+                s.getOutputStream().write(headers(3, true));
+                s.getOutputStream().flush();
+                assertThat(streamFrames(in, 3)).containsExactly(1, 0);
+            }
+        }
+    }
+
+    @Test
     void aRapidResetFloodClosesTheConnection() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> f.http2ResetFloodLimit(50, Duration.ofSeconds(10)));

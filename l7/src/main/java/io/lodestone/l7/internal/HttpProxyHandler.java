@@ -55,6 +55,8 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameStreamException;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
@@ -382,6 +384,23 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Http2Error streamError = cause instanceof Http2FrameStreamException e ? e.error()
+                : cause instanceof Http2Exception.StreamException e ? e.error() : null;
+        if (streamError != null) {
+            // the client broke the protocol on this stream (a content-length its DATA does not match,
+            // malformed trailers): Netty's codec leaves the reset to the stream (RFC 9113, 5.4.2), with
+            // the error's own code; a 500 would answer what is not a request
+            if (log.isDebugEnabled()) {
+                log.debug("{}: stream {} reset: {}", frontend.name(), client, streamError, cause);
+            }
+            if (request != null) {
+                terminated(TerminationCause.PROXY, exchangePhase());
+            }
+            abortExchange();
+            client.write(new DefaultHttp2ResetFrame(streamError));
+            closeNow();
+            return;
+        }
         if (cause instanceof IOException || cause instanceof DecoderException) {
             // the client's network or its bytes: routine, and the client's to fix
             if (log.isDebugEnabled()) {
