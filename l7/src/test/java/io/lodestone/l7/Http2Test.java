@@ -273,9 +273,26 @@ class Http2Test {
                 } catch (java.io.IOException closedWhileWriting) {
                     return;
                 }
+                assertThat(goAwayCode(s.getInputStream())).as("GOAWAY ENHANCE_YOUR_CALM").isEqualTo(0xb);
                 assertThat(readsToEnd(s.getInputStream())).as("the proxy closed the connection").isTrue();
             }
         }
+    }
+
+    /** The error code of the next GOAWAY, or -1 when none comes. */
+    private static long goAwayCode(InputStream in) throws Exception {
+        for (int n = 0; n < 5000; n++) {
+            byte[] head = in.readNBytes(9);
+            if (head.length < 9) {
+                return -1;
+            }
+            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
+            byte[] payload = in.readNBytes(length);
+            if ((head[3] & 0xff) == 7) {
+                return (payload[4] & 0xffL) << 24 | (payload[5] & 0xff) << 16 | (payload[6] & 0xff) << 8 | payload[7] & 0xff;
+            }
+        }
+        return -1;
     }
 
     /** Starts a proxy with an h2c frontend, set up further by {@code frontend}, before one server. */

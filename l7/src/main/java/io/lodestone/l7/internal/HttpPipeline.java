@@ -12,6 +12,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.flush.FlushConsolidationHandler;
@@ -164,8 +165,9 @@ final class HttpPipeline {
     }
 
     /**
-     * Ends an HTTP/2 connection whose codec reported an error it has already answered (a GOAWAY such
-     * as ENHANCE_YOUR_CALM for a reset flood): closes it without a stack trace in the log. When the
+     * Ends an HTTP/2 connection on any other error than an HTTP/2 one, which the codec answers itself
+     * (a GOAWAY such as ENHANCE_YOUR_CALM for a reset flood, then the close); either way without a
+     * stack trace in the log. When the client closes its side, or when the
      * proxy drains, closes the connection through the codec, which sends GOAWAY and closes once the
      * streams in flight are done, so idle HTTP/2 connections do not hold the drain to its timeout.
      */
@@ -175,6 +177,12 @@ final class HttpPipeline {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof Http2Exception) {
+                // a connection error the codec reports before it answers it: it sends GOAWAY with the
+                // error's code (ENHANCE_YOUR_CALM for a reset flood) and closes by itself; a close from
+                // here came first and said NO_ERROR
+                return;
+            }
             ctx.close();
         }
 
