@@ -28,7 +28,6 @@ import io.netty.channel.ServerChannel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -1321,11 +1320,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             responseStarted = false;
         }
         if (responseStarted) {
-            if (closeDelimited) {
-                client.config().setOption(ChannelOption.SO_LINGER, 0);
-            }
             abortExchange();
-            closeNow();
+            if (closeDelimited) {
+                closing = true;
+                releaseQueued();
+                Relay.resetOnFlush(client);
+            } else {
+                closeNow();
+            }
         } else {
             sendError(status, !requestComplete);
         }
