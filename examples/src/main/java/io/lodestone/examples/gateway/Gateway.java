@@ -127,6 +127,8 @@ public final class Gateway {
                 "  --access-log text|json   one line per connection or request on standard output",
                 "  --compress               http: compress responses for clients that accept it (gzip, deflate;",
                 "                           brotli where its native library loads), text and JSON of 1 KiB or more",
+                "  --h2c                    http, without TLS: also speak HTTP/2 to clients that begin with its",
+                "                           preface (prior knowledge, as h2load and curl --http2-prior-knowledge do)",
                 "  --cache SIZE             http: cache cacheable responses in memory, up to SIZE (e.g. 64m),",
                 "                           following Cache-Control; adds X-Cache: HIT, MISS, ... to responses",
                 "  --warm-up DUR            before listening, send a copy of the gateway (same options, its",
@@ -275,6 +277,7 @@ public final class Gateway {
             if (options.compress()) {
                 http.compression(Compression.defaults());
             }
+            http.h2c(options.h2c());
             http.requestIdHeader(options.requestIdHeader()).requestIds(options.requestIds()).forwardedFor(options.forwardedFor());
             if (options.poolMaxIdle().isPresent() || options.poolIdleTimeout().isPresent()) {
                 http.backendPool(options.poolMaxIdle().orElse(HttpFrontend.DEFAULT_POOL_MAX_IDLE_PER_SERVER),
@@ -351,6 +354,9 @@ public final class Gateway {
         options.tlsCert().ifPresent(cert -> line.append("; TLS terminated with ").append(cert));
         if (options.compress()) {
             line.append("; compressing (gzip, deflate").append(Compression.brotliAvailable() ? ", br)" : ")");
+        }
+        if (options.h2c()) {
+            line.append("; HTTP/2 with prior knowledge (h2c) too");
         }
         for (GatewayOptions.Sni sni : options.snis()) {
             line.append("; SNI ").append(sni.name()).append(" -> ").append(sni.server());

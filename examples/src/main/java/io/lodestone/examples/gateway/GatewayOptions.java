@@ -44,7 +44,9 @@ import java.util.Set;
  * that server; it repeats, and connections no {@code --sni} takes go to the {@code --backend} servers.
  *
  * <p>{@code --compress} (http mode) compresses responses for clients that accept it, with
- * {@link io.lodestone.l7.Compression#defaults()}.
+ * {@link io.lodestone.l7.Compression#defaults()}. {@code --h2c} (http mode, without TLS) also accepts
+ * HTTP/2 with prior knowledge on the plain-text port: connections that begin with the HTTP/2
+ * preface speak HTTP/2, the others HTTP/1.1.
  *
  * <p>{@code --rate-limit 100/s} (or {@code 6000/m}) limits each client address: in http mode to so
  * many requests (beyond them the answer is 429 with {@code Retry-After}), in tcp mode to so many new
@@ -220,6 +222,7 @@ public final class GatewayOptions {
     private final Path tlsKey;
     private final List<Sni> snis;
     private final boolean compress;
+    private final boolean h2c;
     private final RateLimit rateLimit;
     private final long cacheBytes;
     private final Duration warmUp;
@@ -292,6 +295,7 @@ public final class GatewayOptions {
         this.tlsKey = p.tlsKey;
         this.snis = List.copyOf(p.snis);
         this.compress = p.compress;
+        this.h2c = p.h2c;
         this.rateLimit = p.rateLimit;
         this.backendProto = p.backendProto != null ? p.backendProto : BackendProto.HTTP1;
         this.backendTls = p.backendTls;
@@ -331,6 +335,7 @@ public final class GatewayOptions {
         this.tlsKey = null;
         this.snis = List.of();
         this.compress = o.compress;
+        this.h2c = o.h2c;
         this.rateLimit = null;
         this.backendProto = o.backendProto;
         this.backendTls = null;
@@ -408,6 +413,9 @@ public final class GatewayOptions {
             if (p.compress) {
                 throw new UsageException("--compress: on (only in http mode: add --mode http)");
             }
+            if (p.h2c) {
+                throw new UsageException("--h2c: on (only in http mode: add --mode http)");
+            }
         }
         if (p.cacheBytes > 0 && p.mode != Mode.HTTP) {
             throw new UsageException("--cache: " + p.cacheValue + " (only in http mode: add --mode http)");
@@ -429,6 +437,9 @@ public final class GatewayOptions {
         }
         if (p.tlsCert == null && p.tlsKey != null) {
             throw new UsageException("--tls-cert: missing (expected: --tls-cert PEM with --tls-key)");
+        }
+        if (p.h2c && p.tlsCert != null) {
+            throw new UsageException("--h2c: on (not with --tls-cert: over TLS, clients choose HTTP/2 through ALPN)");
         }
         if (!p.snis.isEmpty()) {
             if (p.mode == Mode.HTTP) {
@@ -586,6 +597,14 @@ public final class GatewayOptions {
     }
 
     /**
+     * Whether plain-text connections that begin with the HTTP/2 preface speak HTTP/2 ({@code --h2c},
+     * http mode without TLS only).
+     */
+    public boolean h2c() {
+        return h2c;
+    }
+
+    /**
      * The per-client-address limit of {@code --rate-limit N/s} (or {@code N/m}), when given: N per
      * second (minute), burst N, keyed by the client's address.
      */
@@ -696,7 +715,7 @@ public final class GatewayOptions {
                 + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "")
                 + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes)
                 + (tlsCert != null ? " tlsCert=" + tlsCert + " tlsKey=" + tlsKey : "")
-                + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "")
+                + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "") + (h2c ? " h2c" : "")
                 + (rateLimit != null ? " rateLimit=" + rateLimit.permits() + (rateLimit.period().getSeconds() == 60 ? "/m" : "/s") : "")
                 + (backendProto != BackendProto.HTTP1 ? " backendProto=" + backendProto.flagValue() : "")
                 + (backendTls != null ? " backendTls=" + backendTls.flagValue() : "")
@@ -776,11 +795,11 @@ public final class GatewayOptions {
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
-                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress",
+                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
                 "--pool-max-idle", "--pool-idle-timeout", "--busy-poll", "--request-id", "--forwarded-for");
         /** The flags that take no value (switches): given or not. */
-        static final Set<String> SWITCHES = Set.of("--compress");
+        static final Set<String> SWITCHES = Set.of("--compress", "--h2c");
         /** The flags that may be given more than once. */
         static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route", "--sni");
 
@@ -813,6 +832,7 @@ public final class GatewayOptions {
         Duration poolIdleTimeout;
         String poolIdleTimeoutValue;
         boolean compress;
+        boolean h2c;
         RateLimit rateLimit;
         BackendProto backendProto;
         BackendTlsMode backendTls;
@@ -827,6 +847,8 @@ public final class GatewayOptions {
             }
             if (flag.equals("--compress")) {
                 compress = true;
+            } else if (flag.equals("--h2c")) {
+                h2c = true;
             }
         }
 
