@@ -25,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The {@code gateway} command: a Lodestone proxy configured from the command line, for benchmarks,
@@ -105,8 +106,8 @@ public final class Gateway {
                 "  --io-threads N           I/O threads (default: one per available processor)",
                 "  --busy-poll DUR          each I/O thread keeps polling for DUR after its last I/O instead of",
                 "                           sleeping, e.g. 50us (default 0: off; CPU time for fewer wake-ups)",
-                "  --health-check PATH      check every --backend server with GET PATH every 1s (2xx/3xx passes);",
-                "                           down after 2 failures in a row, up again after 2 passes",
+                "  --health-check PATH      check every --backend and --route server with GET PATH every 1s",
+                "                           (2xx/3xx passes); down after 2 failures in a row, up after 2 passes",
                 "  --deny PATH_PREFIX       http: answer 403 to requests whose path begins with it (repeatable)",
                 "  --route PREFIX=HOST:PORT http: send requests whose path begins with PREFIX to that server,",
                 "                           path unchanged (repeatable; the rest go to the --backend servers)",
@@ -176,10 +177,12 @@ public final class Gateway {
         options.serverTimeout().ifPresent(backend::serverTimeout);
         ClientTls backendTls = backendTls(options);
         upstream(options, backend, backendTls);
-        options.healthCheckPath().ifPresent(path -> backend.healthCheck(HealthCheck.http(path)
+        Optional<HealthCheck> check = options.healthCheckPath().map(path -> HealthCheck.http(path)
                 .interval(Duration.ofSeconds(GatewayOptions.HEALTH_CHECK_INTERVAL_SECONDS))
                 .rise(GatewayOptions.HEALTH_CHECK_RISE)
-                .fall(GatewayOptions.HEALTH_CHECK_FALL)));
+                .fall(GatewayOptions.HEALTH_CHECK_FALL)
+                .build());
+        check.ifPresent(backend::healthCheck);
         Proxy.Builder proxy = Proxy.builder()
                 .backend(backend)
                 .frontend(frontend(options));
@@ -191,6 +194,7 @@ public final class Gateway {
             options.connectTimeout().ifPresent(route::connectTimeout);
             options.serverTimeout().ifPresent(route::serverTimeout);
             upstream(options, route, backendTls);
+            check.ifPresent(route::healthCheck);
             proxy.backend(route);
         }
         List<GatewayOptions.Sni> snis = options.snis();

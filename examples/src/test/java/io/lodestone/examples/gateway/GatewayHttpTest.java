@@ -145,6 +145,47 @@ class GatewayHttpTest {
         }
     }
 
+    @Test
+    void healthCheckCoversTheRouteServersToo() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", one.hostPort(),
+                "--route", "/api=127.0.0.1:1", "--health-check", "/status");
+        try (io.lodestone.core.Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(proxy.backends().get(Gateway.ROUTE_BACKEND_PREFIX + "1").healthCheck())
+                    .isSameAs(proxy.backends().get(Gateway.BACKEND).healthCheck()).isNotNull();
+        }
+        AtomicInteger served = new AtomicInteger();
+        EmbeddedHttpServer sick = EmbeddedHttpServer.start("sick", "127.0.0.1", 0, request -> {
+            if (request.uri().equals("/status")) {
+                return EmbeddedHttpServer.Reply.text(503, "not ready\n");
+            }
+            served.incrementAndGet();
+            return EmbeddedHttpServer.hello(request);
+        });
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                "--backend", one.hostPort(), "--route", "/api=" + sick.hostPort(), "--health-check", "/status")) {
+            int port = r.awaitPort("gateway: listening on ");
+            HttpRequest api = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/x"))
+                    .timeout(Duration.ofSeconds(10)).build();
+            // two failed checks one second apart take the route's only server out: then 503, polled with a bound
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            int status;
+            do {
+                assertThat(System.nanoTime()).as("the route's server taken out within 10 s").isLessThan(deadline);
+                LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50));
+                status = client.send(api, HttpResponse.BodyHandlers.ofString()).statusCode();
+            } while (status == 200);
+            assertThat(status).isEqualTo(503);
+            int before = served.get();
+            assertThat(client.send(api, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(503);
+            assertThat(served.get()).isEqualTo(before);
+            assertThat(send(client, port, "/other").body()).isEqualTo("hello from one: GET /other\n");
+            assertThat(r.stop()).isZero();
+        } finally {
+            sick.close();
+        }
+    }
+
     private static HttpResponse<String> send(HttpClient client, int port) throws Exception {
         return send(client, port, "/x");
     }
