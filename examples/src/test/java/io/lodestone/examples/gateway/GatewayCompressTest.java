@@ -1,5 +1,6 @@
 package io.lodestone.examples.gateway;
 
+import static io.lodestone.examples.gateway.GatewayOptionsTest.assertExits2;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Proxy;
@@ -14,7 +15,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
 import java.util.zip.GZIPInputStream;
 import org.junit.jupiter.api.Test;
 
@@ -86,15 +86,5 @@ class GatewayCompressTest {
         MainRunner r = MainRunner.complete("gateway", "--help");
         assertThat(r.awaitStatus()).isZero();
         assertThat(r.out()).contains("  --compress               http: compress responses");
-    }
-
-    private static void assertExits2(String message, String... gatewayArgs) {
-        String[] args = new String[gatewayArgs.length + 1];
-        args[0] = "gateway";
-        System.arraycopy(gatewayArgs, 0, args, 1, gatewayArgs.length);
-        MainRunner r = MainRunner.complete(args);
-        assertThat(r.awaitStatus()).as("exit status of %s", List.of(args)).isEqualTo(2);
-        assertThat(r.err()).startsWith("gateway: " + message + "\n").contains("Try 'gateway --help'.");
-        assertThat(r.out()).isEmpty();
     }
 }

@@ -460,7 +460,8 @@ class GatewayOptionsTest {
         assertThat(r.err()).isEmpty();
     }
 
-    private static void assertExits2(String message, String... gatewayArgs) {
+    /** Runs {@code gateway ARGS} and asserts that it exits 2 with {@code message} and the help hint on standard error. */
+    static void assertExits2(String message, String... gatewayArgs) {
         String[] args = new String[gatewayArgs.length + 1];
         args[0] = "gateway";
         System.arraycopy(gatewayArgs, 0, args, 1, gatewayArgs.length);
