@@ -67,7 +67,8 @@ import java.util.Set;
  *     backend, whose servers terminate TLS with their own keys. A connection whose first bytes are not
  *     a TLS ClientHello, or whose ClientHello is over 32 KiB, is closed before any server is contacted
  *     (access log {@code PR}, a {@code denied} error on the frontend); so is one that sends no whole
- *     ClientHello within the client timeout ({@code cR}, a {@code timeout} error on the frontend).
+ *     ClientHello within the {@link Builder#clientHelloTimeout(Duration) ClientHello timeout}, 5 seconds
+ *     by default ({@code cR}, a {@code timeout} error on the frontend).
  * <pre>{@code
  * TcpFrontend.bind(443)
  *     .tlsPassthrough()
@@ -78,8 +79,10 @@ import java.util.Set;
  * <li><b>Termination</b> ({@link Builder#tls(ServerTls)}): the frontend completes the TLS handshake
  *     with the certificate chosen by SNI, routes on the negotiated SNI name and ALPN protocol, and
  *     relays the plaintext to the backend. A failed handshake closes the connection before any
- *     backend is contacted ({@code PR}, a {@code denied} error), as does a handshake not done within
- *     the client timeout ({@code cR}, a {@code timeout} error).</li>
+ *     backend is contacted ({@code PR}, a {@code denied} error), as does a ClientHello not whole within
+ *     the {@link Builder#clientHelloTimeout(Duration) ClientHello timeout} or a handshake not done
+ *     within the client timeout or the {@link ServerTls} handshake timeout ({@code cR}, a
+ *     {@code timeout} error).</li>
  * </ul>
  *
  * <h2>Behaviour</h2>
@@ -147,11 +150,15 @@ import java.util.Set;
  */
 public final class TcpFrontend implements Frontend {
 
+    /** How long a TLS frontend waits for a client's whole ClientHello unless told otherwise: 5 seconds. */
+    public static final Duration DEFAULT_CLIENT_HELLO_TIMEOUT = Duration.ofSeconds(5);
+
     private final String name;
     private final List<InetSocketAddress> bindAddresses;
     private final Routing table;
     private final boolean hasRules;
     private final Duration clientTimeout;
+    private final Duration clientHelloTimeout;
     private final int maxConnections;
     private final int maxConnectionsPerSource;
     private final int maxConnectionRatePerSource;
@@ -164,6 +171,7 @@ public final class TcpFrontend implements Frontend {
         this.table = table;
         this.hasRules = Builder.hasRules(table);
         this.clientTimeout = b.clientTimeout;
+        this.clientHelloTimeout = b.clientHelloTimeout != null ? b.clientHelloTimeout : DEFAULT_CLIENT_HELLO_TIMEOUT;
         this.maxConnections = b.maxConnections;
         this.maxConnectionsPerSource = b.maxConnectionsPerSource;
         this.maxConnectionRatePerSource = b.maxConnectionRatePerSource;
@@ -231,6 +239,15 @@ public final class TcpFrontend implements Frontend {
         return clientTimeout;
     }
 
+    /**
+     * How long a TLS frontend ({@link #tlsPassthrough()} or {@link #tls()}) waits, from accept, for
+     * the client's whole ClientHello; see {@link Builder#clientHelloTimeout(Duration)}. Unused without
+     * TLS.
+     */
+    public Duration clientHelloTimeout() {
+        return clientHelloTimeout;
+    }
+
     /** The most connections open at once; further ones wait in the accept backlog. 0 means no limit. */
     public int maxConnections() {
         return maxConnections;
@@ -288,6 +305,8 @@ public final class TcpFrontend implements Frontend {
         private boolean routingTouched;
         private Routing wholeTable;
         private Duration clientTimeout = Duration.ofMinutes(5);
+        /** {@code null}: not set, {@link #DEFAULT_CLIENT_HELLO_TIMEOUT}. */
+        private Duration clientHelloTimeout;
         private int maxConnections;
         private int maxConnectionsPerSource;
         private int maxConnectionRatePerSource;
@@ -427,6 +446,40 @@ public final class TcpFrontend implements Frontend {
         }
 
         /**
+         * Sets how long a TLS frontend ({@link #tlsPassthrough()} or {@link #tls(ServerTls)}) waits for
+         * each client's whole ClientHello, from the moment the connection is accepted (default
+         * {@link TcpFrontend#DEFAULT_CLIENT_HELLO_TIMEOUT 5 seconds}); HAProxy's
+         * {@code tcp-request inspect-delay}, nginx's {@code preread_timeout}. A client that connects and
+         * sends nothing, or only part of a ClientHello, is closed when it expires, before any server is
+         * contacted: the access log says {@code cR}, and it counts as a
+         * {@link io.lodestone.core.metrics.ErrorKind#TIMEOUT timeout} error on the frontend. Without it
+         * such a client would hold its connection, and a slot of {@link #maxConnections(int)}, for the
+         * whole client timeout.
+         *
+         * <p>Once the ClientHello is whole it no longer applies: a passthrough connection is routed and
+         * relayed under the client and server idle timeouts; a terminated one goes on with its handshake,
+         * bounded by the client timeout and by the {@link ServerTls} handshake timeout. A client timeout
+         * shorter than the ClientHello timeout still bounds the wait, and on a terminating frontend so
+         * does the {@code ServerTls} handshake timeout (10 seconds by default) when it is shorter.
+         *
+         * <pre>{@code
+         * TcpFrontend.bind(443).tlsPassthrough()
+         *     .clientHelloTimeout(Duration.ofSeconds(3))
+         *     .defaultBackend("www");
+         * }</pre>
+         *
+         * @throws IllegalArgumentException when null, zero or negative; {@link #build()} fails when the
+         *     frontend has no TLS, which reads no ClientHello
+         */
+        public Builder clientHelloTimeout(Duration timeout) {
+            if (timeout == null || timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("frontend clientHelloTimeout: " + timeout + " (expected: > 0)");
+            }
+            this.clientHelloTimeout = timeout;
+            return this;
+        }
+
+        /**
          * Sets the most client connections open at once (default 0: no limit); further ones wait in
          * the listen backlog until one closes.
          *
@@ -492,7 +545,8 @@ public final class TcpFrontend implements Frontend {
          * @throws IllegalArgumentException when nothing routes the connections (no default backend and
          *     no rule), when a whole routing table is given beside rules, ACLs or a default backend, or
          *     when the routing does not build (an HTTP condition or action, an unknown named ACL),
-         *     or when both {@link #tls(ServerTls)} and {@link #tlsPassthrough()} are set
+         *     or when both {@link #tls(ServerTls)} and {@link #tlsPassthrough()} are set, or when a
+         *     {@link #clientHelloTimeout(Duration) ClientHello timeout} is set without either
          */
         @Override
         public TcpFrontend build() {
@@ -504,6 +558,10 @@ public final class TcpFrontend implements Frontend {
             if (tls != null && tlsPassthrough) {
                 throw new IllegalArgumentException(label + " tls: " + tls
                         + " (expected: either tls(ServerTls) to terminate or tlsPassthrough(), not both)");
+            }
+            if (clientHelloTimeout != null && tls == null && !tlsPassthrough) {
+                throw new IllegalArgumentException(label + " clientHelloTimeout: " + clientHelloTimeout
+                        + " (expected: with tlsPassthrough() or tls(ServerTls); a frontend without TLS reads no ClientHello)");
             }
             Routing table = wholeTable != null ? wholeTable : routing.build();
             if (table.defaultBackend() == null && !hasRules(table)) {

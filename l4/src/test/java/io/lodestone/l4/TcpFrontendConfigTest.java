@@ -67,6 +67,28 @@ class TcpFrontendConfigTest {
     }
 
     @Test
+    void aClientHelloTimeoutThatIsNotPositiveIsRejectedNamingTheValue() {
+        assertThatThrownBy(() -> TcpFrontend.bind(443).tlsPassthrough().clientHelloTimeout(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend clientHelloTimeout: PT0S (expected: > 0)");
+        assertThatThrownBy(() -> TcpFrontend.bind(443).tlsPassthrough().clientHelloTimeout(Duration.ofMillis(-5)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend clientHelloTimeout: PT-0.005S (expected: > 0)");
+        assertThatThrownBy(() -> TcpFrontend.bind(443).tlsPassthrough().clientHelloTimeout(null))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend clientHelloTimeout: null (expected: > 0)");
+    }
+
+    @Test
+    void aClientHelloTimeoutOnAFrontendWithoutTlsFailsAtBuild() {
+        TcpFrontend.Builder b = TcpFrontend.bind(5432).name("pg").defaultBackend("db").clientHelloTimeout(Duration.ofSeconds(3));
+        assertThatThrownBy(b::build)
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("frontend pg clientHelloTimeout: PT3S (expected: with tlsPassthrough() or tls(ServerTls)");
+        assertThat(b.tlsPassthrough().build().clientHelloTimeout()).isEqualTo(Duration.ofSeconds(3));
+    }
+
+    @Test
     void aNegativeTimeoutOrLimitIsRejected() {
         assertThatThrownBy(() -> TcpFrontend.bind(5432).clientTimeout(Duration.ofSeconds(-1)))
                 .isInstanceOf(IllegalArgumentException.class)

@@ -30,7 +30,9 @@ import io.lodestone.l4.TcpFrontend;
 import io.lodestone.tls.ClientHelloEvent;
 import io.lodestone.core.route.ClientCertificate;
 import io.lodestone.tls.TlsInfo;
+import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.time.Duration;
@@ -81,7 +83,15 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     private ArrayList<Object> pending;
     /** TLS frontends: the route waits for the ClientHello or the handshake. */
     private boolean awaitingTls;
-    /** Closes a TLS connection that sends no ClientHello or does not finish its handshake in time. */
+    /**
+     * TLS frontends: the ClientHello is not whole yet, so the ClientHello timeout (or a shorter
+     * client timeout) bounds the wait; on a terminating frontend the handshake follows.
+     */
+    private boolean awaitingHello;
+    /**
+     * Closes a TLS connection whose ClientHello is not whole within the ClientHello timeout, or whose
+     * handshake is not done within the client timeout.
+     */
     private ScheduledFuture<?> tlsTimer;
     private boolean inactive;
     /** Bytes read from the client before the server connection was up (counted in the bytes in). */
@@ -136,12 +146,16 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         ctx.fireChannelActive();
         TcpFrontend frontend = state.frontend;
         if (frontend.tls() != null || frontend.tlsPassthrough()) {
-            // the route waits for the ClientHello (passthrough) or the handshake (termination)
+            // the route waits for the ClientHello (passthrough) or the handshake (termination); the
+            // ClientHello must be whole within the ClientHello timeout, or the client timeout when shorter
             awaitingTls = true;
-            Duration timeout = frontend.clientTimeout();
-            if (!timeout.isZero()) {
-                tlsTimer = ctx.executor().schedule(this::tlsTimedOut, timeout.toNanos(), TimeUnit.NANOSECONDS);
+            awaitingHello = true;
+            Duration timeout = frontend.clientHelloTimeout();
+            Duration idle = frontend.clientTimeout();
+            if (!idle.isZero() && idle.compareTo(timeout) < 0) {
+                timeout = idle;
             }
+            tlsTimer = ctx.executor().schedule(this::tlsTimedOut, timeout.toNanos(), TimeUnit.NANOSECONDS);
             if (frontend.tls() != null) {
                 ctx.read();
             }
@@ -155,20 +169,57 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         }
     }
 
-    /** The client sent no whole ClientHello, or did not finish its handshake, within the client timeout. */
+    /**
+     * The client sent no whole ClientHello within the ClientHello timeout (or a shorter client
+     * timeout), or did not finish its handshake within the client timeout.
+     */
     private void tlsTimedOut() {
         if (awaitingTls) {
-            // what the close makes the TLS handlers report next is no decision any more
-            awaitingTls = false;
             tlsTimer = null;
             if (log.isDebugEnabled()) {
-                log.debug("{}: no TLS ClientHello or handshake from {} within the client timeout",
-                        state.frontend.name(), client.remoteAddress());
+                log.debug("{}: no whole TLS {} from {} in time", state.frontend.name(),
+                        awaitingHello ? "ClientHello" : "handshake", client.remoteAddress());
             }
-            state.metrics.error(ErrorKind.TIMEOUT);
-            cause = TerminationCause.CLIENT_TIMEOUT;
-            phase = TerminationPhase.REQUEST;
-            client.close();
+            timedOut();
+        }
+    }
+
+    /** Closes a TLS connection that took too long to send its ClientHello or finish its handshake: {@code cR}. */
+    private void timedOut() {
+        // what the close makes the TLS handlers report next is no decision any more
+        awaitingTls = false;
+        awaitingHello = false;
+        state.metrics.error(ErrorKind.TIMEOUT);
+        cause = TerminationCause.CLIENT_TIMEOUT;
+        phase = TerminationPhase.REQUEST;
+        client.close();
+    }
+
+    /**
+     * A terminating frontend's SNI handler read the whole ClientHello (the handshake goes on, bounded
+     * by the client timeout from now and by the handshake timeout of the TLS handler that replaced it),
+     * or timed out waiting for it.
+     */
+    private void helloRead(ChannelHandlerContext ctx, SniCompletionEvent sni) {
+        if (!awaitingHello) {
+            return;
+        }
+        if (!sni.isSuccess()) {
+            // the SNI handler's own bound (the ServerTls handshake timeout) expired first; other
+            // failures surface as a failed handshake
+            if (sni.cause() instanceof SslHandshakeTimeoutException) {
+                tlsDecided(false, null, null, sni.cause());
+            }
+            return;
+        }
+        awaitingHello = false;
+        if (tlsTimer != null) {
+            tlsTimer.cancel(false);
+            tlsTimer = null;
+        }
+        Duration idle = state.frontend.clientTimeout();
+        if (!idle.isZero()) {
+            tlsTimer = ctx.executor().schedule(this::tlsTimedOut, idle.toNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
@@ -181,6 +232,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             return;
         }
         awaitingTls = false;
+        awaitingHello = false;
         if (tlsTimer != null) {
             tlsTimer.cancel(false);
             tlsTimer = null;
@@ -188,6 +240,11 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         if (!success) {
             if (log.isDebugEnabled()) {
                 log.debug("{}: TLS from {} failed: {}", state.frontend.name(), client.remoteAddress(), failure);
+            }
+            if (failure instanceof SslHandshakeTimeoutException) {
+                // the TLS handler's own handshake timeout: too slow, not refused
+                timedOut();
+                return;
             }
             if (client.isActive() && !(client instanceof DuplexChannel duplex && duplex.isInputShutdown())) {
                 // not TLS, a ClientHello over the bound, a failed handshake: the proxy refuses it
@@ -254,6 +311,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
                     offered.isEmpty() ? null : offered.get(0), hello.cause());
             return;
         }
+        if (evt instanceof SniCompletionEvent sni) {
+            helloRead(ctx, sni);
+            return;
+        }
         if (evt instanceof SslHandshakeCompletionEvent handshake) {
             TlsInfo info = handshake.isSuccess() ? TlsInfo.of(ctx.channel()) : null;
             tlsDecided(handshake.isSuccess(), info == null ? null : info.serverName(),
@@ -271,6 +332,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     public void channelInactive(ChannelHandlerContext ctx) {
         inactive = true;
         awaitingTls = false;
+        awaitingHello = false;
         if (tlsTimer != null) {
             tlsTimer.cancel(false);
             tlsTimer = null;
