@@ -103,6 +103,8 @@ public final class Gateway {
                 "  --timeout-client DUR     tcp: client idle timeout (default 5m; 0 disables it);",
                 "                           http: time to receive a request head, then 408 (default 10s)",
                 "  --timeout-server DUR     tcp: server idle timeout; http: time to the response, then 504 (default 60s)",
+                "  --timeout-client-hello DUR  tcp with --sni or --tls-cert: how long a client has, from connect,",
+                "                           to send its whole TLS ClientHello before it is closed (default 5s)",
                 "  --io-threads N           I/O threads (default: one per available processor)",
                 "  --busy-poll DUR          each I/O thread keeps polling for DUR after its last I/O instead of",
                 "                           sleeping, e.g. 50us (default 0: off; CPU time for fewer wake-ups)",
@@ -297,6 +299,7 @@ public final class Gateway {
         if (options.tlsCert().isPresent()) {
             tcp.tls(serverTls(options));
         }
+        options.clientHelloTimeout().ifPresent(tcp::clientHelloTimeout);
         if (options.tlsPassthrough()) {
             tcp.tlsPassthrough();
             List<GatewayOptions.Sni> snis = options.snis();

@@ -42,6 +42,8 @@ import java.util.Set;
  * {@code h2,http/1.1}). In {@code tcp} mode without them, {@code --sni shop.example=127.0.0.1:9443}
  * passes TLS through untouched and routes connections whose SNI name is {@code shop.example} to
  * that server; it repeats, and connections no {@code --sni} takes go to the {@code --backend} servers.
+ * With either, in tcp mode, {@code --timeout-client-hello 3s} bounds the wait for each client's
+ * ClientHello ({@link io.lodestone.l4.TcpFrontend.Builder#clientHelloTimeout}; 5 s by default).
  *
  * <p>{@code --compress} (http mode) compresses responses for clients that accept it, with
  * {@link io.lodestone.l7.Compression#defaults()}. {@code --h2c} (http mode, without TLS) also accepts
@@ -210,6 +212,7 @@ public final class GatewayOptions {
     private final Duration connectTimeout;
     private final Duration clientTimeout;
     private final Duration serverTimeout;
+    private final Duration clientHelloTimeout;
     private final int ioThreads;
     private final Duration busyPoll;
     private final HostPort admin;
@@ -283,6 +286,7 @@ public final class GatewayOptions {
         this.connectTimeout = p.connectTimeout;
         this.clientTimeout = p.clientTimeout;
         this.serverTimeout = p.serverTimeout;
+        this.clientHelloTimeout = p.clientHelloTimeout;
         this.ioThreads = p.ioThreads;
         this.busyPoll = p.busyPoll;
         this.admin = p.admin;
@@ -319,6 +323,8 @@ public final class GatewayOptions {
         this.connectTimeout = o.connectTimeout;
         this.clientTimeout = o.clientTimeout;
         this.serverTimeout = o.serverTimeout;
+        // the warm-up speaks plain TCP or HTTP: no ClientHello to wait for
+        this.clientHelloTimeout = null;
         this.ioThreads = o.ioThreads;
         this.busyPoll = o.busyPoll;
         this.admin = null;
@@ -365,7 +371,8 @@ public final class GatewayOptions {
      *     {@code --tls-cert}, or a switch ({@code --compress}) is given a value or, in {@code tcp} mode, at all,
      *     or {@code --cache}, {@code --pool-max-idle}, {@code --pool-idle-timeout}, {@code --request-id} or
      *     {@code --forwarded-for} is given in {@code tcp} mode,
-     *     or {@code --warm-up} is longer than {@link #MAX_WARM_UP} or given with TLS on either side
+     *     or {@code --warm-up} is longer than {@link #MAX_WARM_UP} or given with TLS on either side,
+     *     or {@code --timeout-client-hello} is given but for tcp mode with {@code --sni} or {@code --tls-cert}
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
         Objects.requireNonNull(args, "args");
@@ -451,6 +458,11 @@ public final class GatewayOptions {
                         + " untouched, --tls-cert terminates it)");
             }
         }
+        if (p.clientHelloTimeout != null && (p.mode == Mode.HTTP || p.snis.isEmpty() && p.tlsCert == null)) {
+            throw new UsageException("--timeout-client-hello: " + p.clientHelloTimeoutValue + " (only in tcp mode with --sni"
+                    + " or --tls-cert: without TLS there is no ClientHello to wait for"
+                    + (p.mode == Mode.HTTP ? "; http mode bounds it with the TLS handshake timeout" : "") + ")");
+        }
         if (p.backendProto != null && p.mode != Mode.HTTP) {
             throw new UsageException("--backend-proto: " + p.backendProto.flagValue() + " (only in http mode: add --mode http)");
         }
@@ -535,6 +547,14 @@ public final class GatewayOptions {
     /** The server timeout, when given. */
     public Optional<Duration> serverTimeout() {
         return Optional.ofNullable(serverTimeout);
+    }
+
+    /**
+     * How long a TLS frontend (tcp mode, {@code --sni} or {@code --tls-cert}) waits for each client's
+     * whole ClientHello ({@code --timeout-client-hello}), when given; else the frontend's default, 5 s.
+     */
+    public Optional<Duration> clientHelloTimeout() {
+        return Optional.ofNullable(clientHelloTimeout);
     }
 
     /** The number of I/O threads, or 0 for the default. */
@@ -708,6 +728,7 @@ public final class GatewayOptions {
                 + (connectTimeout != null ? " connectTimeout=" + connectTimeout : "")
                 + (clientTimeout != null ? " clientTimeout=" + clientTimeout : "")
                 + (serverTimeout != null ? " serverTimeout=" + serverTimeout : "")
+                + (clientHelloTimeout != null ? " clientHelloTimeout=" + clientHelloTimeout : "")
                 + (ioThreads > 0 ? " ioThreads=" + ioThreads : "")
                 + (busyPoll != null ? " busyPoll=" + busyPoll : "")
                 + (admin != null ? " admin=" + admin : "")
@@ -794,7 +815,7 @@ public final class GatewayOptions {
     /** The mutable state of one parse. */
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
-                "--timeout-connect", "--timeout-client", "--timeout-server", "--io-threads", "--health-check", "--deny", "--route",
+                "--timeout-connect", "--timeout-client", "--timeout-server", "--timeout-client-hello", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
                 "--pool-max-idle", "--pool-idle-timeout", "--busy-poll", "--request-id", "--forwarded-for");
@@ -812,6 +833,8 @@ public final class GatewayOptions {
         Duration connectTimeout;
         Duration clientTimeout;
         Duration serverTimeout;
+        Duration clientHelloTimeout;
+        String clientHelloTimeoutValue;
         int ioThreads;
         Duration busyPoll;
         HostPort admin;
@@ -887,6 +910,10 @@ public final class GatewayOptions {
                     break;
                 case "--timeout-server":
                     serverTimeout = duration(flag, value, false);
+                    break;
+                case "--timeout-client-hello":
+                    clientHelloTimeout = duration(flag, value, false);
+                    clientHelloTimeoutValue = value;
                     break;
                 case "--io-threads":
                     ioThreads = integer(flag, value, 1, MAX_IO_THREADS);

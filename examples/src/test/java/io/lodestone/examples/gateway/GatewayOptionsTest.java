@@ -92,6 +92,32 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void timeoutClientHelloSetsTheTlsFrontendsClientHelloTimeout() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--sni", "a.example=127.0.0.1:9443", "--timeout-client-hello", "3s");
+        assertThat(o.clientHelloTimeout()).contains(Duration.ofSeconds(3));
+        assertThat(o.toString()).contains(" clientHelloTimeout=PT3S");
+        assertThat(o.forWarmUp(new HostPort("127.0.0.1", 1)).clientHelloTimeout()).isEmpty();
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(((TcpFrontend) proxy.frontends().get(0)).clientHelloTimeout()).isEqualTo(Duration.ofSeconds(3));
+        }
+        GatewayOptions terminating = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--tls-cert", "site.crt", "--tls-key", "site.key", "--timeout-client-hello=500ms");
+        assertThat(terminating.clientHelloTimeout()).contains(Duration.ofMillis(500));
+    }
+
+    @Test
+    void withoutTimeoutClientHelloTheFrontendKeepsItsDefault() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--sni", "a.example=127.0.0.1:9443");
+        assertThat(o.clientHelloTimeout()).isEmpty();
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(((TcpFrontend) proxy.frontends().get(0)).clientHelloTimeout())
+                    .isEqualTo(TcpFrontend.DEFAULT_CLIENT_HELLO_TIMEOUT);
+        }
+    }
+
+    @Test
     void denyAndRouteRepeatInHttpMode() throws Exception {
         GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:8080", "--backend", "127.0.0.1:9001",
                 "--deny", "/admin", "--route", "/api=127.0.0.1:9003", "--deny=/internal/", "--route=/img=[::1]:9004",
@@ -397,6 +423,15 @@ class GatewayOptionsTest {
         cases.add(bad("--sni: a..b=h:1 (expected: NAME=HOST:PORT, e.g. shop.example.com=127.0.0.1:9443)", "--sni", "a..b=h:1"));
         cases.add(bad("--sni: a.example=h:0 (expected: NAME=HOST:PORT, e.g. shop.example.com=127.0.0.1:9443)", "--sni=a.example=h:0"));
         cases.add(bad("--sni: A.example=h:2 (the name a.example is routed already)", "--sni", "a.example=h:1", "--sni", "A.example=h:2"));
+        cases.add(bad("--timeout-client-hello: 0 (expected: a duration above zero like 500ms, 5s)",
+                "--sni", "a.example=h:1", "--timeout-client-hello", "0"));
+        cases.add(bad("--timeout-client-hello: 5 (expected: a duration like 500ms, 5s, 2m, 1h)",
+                "--sni", "a.example=h:1", "--timeout-client-hello=5"));
+        cases.add(bad("--timeout-client-hello: 5s (only in tcp mode with --sni or --tls-cert: without TLS there is no"
+                + " ClientHello to wait for)", "--timeout-client-hello", "5s"));
+        cases.add(bad("--timeout-client-hello: 5s (only in tcp mode with --sni or --tls-cert: without TLS there is no"
+                + " ClientHello to wait for; http mode bounds it with the TLS handshake timeout)",
+                "--mode", "http", "--tls-cert", "c", "--tls-key", "k", "--timeout-client-hello", "5s"));
         return cases.stream();
     }
 
@@ -454,7 +489,7 @@ class GatewayOptionsTest {
         assertThat(r.awaitStatus()).isZero();
         assertThat(r.out()).startsWith("usage: gateway --listen HOST:PORT --backend HOST:PORT")
                 .contains("--mode tcp|http", "--balance NAME", "--retries N", "--timeout-connect DUR",
-                        "--timeout-client DUR", "--timeout-server DUR", "--io-threads N", "--busy-poll DUR", "--health-check PATH", "--deny PATH_PREFIX",
+                        "--timeout-client DUR", "--timeout-server DUR", "--timeout-client-hello DUR", "--io-threads N", "--busy-poll DUR", "--health-check PATH", "--deny PATH_PREFIX",
                         "--route PREFIX=HOST:PORT", "--tls-cert PEM", "--tls-key PEM", "--sni NAME=HOST:PORT",
                         "--request-id HEADER|off", "--forwarded-for on|off");
         assertThat(r.err()).isEmpty();

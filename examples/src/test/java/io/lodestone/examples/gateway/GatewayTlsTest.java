@@ -6,6 +6,7 @@ import io.lodestone.examples.MainRunner;
 import io.lodestone.examples.support.EmbeddedHttpServer;
 import io.lodestone.examples.support.TestTls;
 import io.netty.pkitesting.X509Bundle;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -114,6 +115,28 @@ class GatewayTlsTest {
             assertThat(shop.accepted.get()).isEqualTo(1);
             assertThat(api.accepted.get()).isEqualTo(1);
             assertThat(other.accepted.get()).isEqualTo(1);
+            assertThat(r.stop()).isZero();
+        }
+    }
+
+    @Test
+    void timeoutClientHelloClosesAClientThatSendsNoClientHelloAndPassesTheOthersThrough() throws Exception {
+        try (TestTls.EchoServer shop = new TestTls.EchoServer(TestTls.server(ca, "shop.example"));
+             MainRunner r = MainRunner.start("gateway", "--listen", "127.0.0.1:0", "--backend", shop.hostPort(),
+                     "--sni", "shop.example=" + shop.hostPort(), "--timeout-client-hello", "300ms", "--access-log", "text")) {
+            int port = r.awaitPort("gateway: listening on ");
+            long start = System.nanoTime();
+            try (Socket silent = new Socket("127.0.0.1", port)) {
+                // within the read timeout, below the default ClientHello timeout (5 s): only the flag's closes it
+                silent.setSoTimeout(3000);
+                assertThat(silent.getInputStream().read()).isEqualTo(-1);
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(300));
+            assertThat(r.awaitOut(" cR ")).contains(" gateway -/- ");
+            try (SSLSocket s = TestTls.connect(ca, port, "shop.example")) {
+                assertThat(TestTls.echo(s, "in time")).isEqualTo("in time");
+            }
+            assertThat(shop.accepted.get()).isEqualTo(1);
             assertThat(r.stop()).isZero();
         }
     }
