@@ -636,7 +636,11 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Sets the request id header (default {@code X-Request-ID}). */
+        /**
+         * Sets the request id header (default {@code X-Request-ID}). A client's id is kept: of several
+         * fields, the first with a value, and the server gets that field alone; with none, the proxy
+         * generates one.
+         */
         public Builder requestIdHeader(String header) {
             if (header == null || header.isEmpty() || !isToken(header)) {
                 throw new IllegalArgumentException("frontend requestIdHeader: " + header + " (expected: a header name)");

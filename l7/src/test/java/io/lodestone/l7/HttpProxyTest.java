@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.CapturingLogger;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
@@ -176,6 +178,39 @@ class HttpProxyTest {
                     .header("X-Request-ID", "abc-123").build(), HttpResponse.BodyHandlers.ofString());
             assertThat(given.headers().firstValue("x-request-id")).contains("abc-123");
             assertThat(b.last().header("x-request-id")).isEqualTo("abc-123");
+        }
+    }
+
+    @Test
+    void ofSeveralRequestIdFieldsTheFirstWithAValueIsForwardedReturnedAndLoggedAlone() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines)).backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app")).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                RawHttp.Response r = c.send("GET /two HTTP/1.1\r\nHost: h\r\nX-Request-ID: first\r\nAccept: */*\r\n"
+                        + "x-request-id: second\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.headers().get("x-request-id")).containsExactly("first");
+                assertThat(b.last().headers().getAll("x-request-id")).containsExactly("first");
+                assertThat(lines.await(l -> l.contains(" /two HTTP/1.1\""))).contains("\"GET /two HTTP/1.1\" first ");
+
+                // an empty field is no id: the first one with a value is kept
+                r = c.send("GET /empty-first HTTP/1.1\r\nHost: h\r\nX-Request-ID:\r\nX-Request-ID: second\r\n"
+                        + "X-Request-ID: third\r\n\r\n").read();
+                assertThat(r.headers().get("x-request-id")).containsExactly("second");
+                assertThat(b.last().headers().getAll("x-request-id")).containsExactly("second");
+                assertThat(lines.await(l -> l.contains(" /empty-first HTTP/1.1\""))).contains("\"GET /empty-first HTTP/1.1\" second ");
+
+                // no field with a value: one generated id replaces them all
+                r = c.send("GET /all-empty HTTP/1.1\r\nHost: h\r\nX-Request-ID:\r\nX-Request-ID: \r\n\r\n").read();
+                String id = r.header("x-request-id");
+                assertThat(id).matches("[0-9a-f]{32}");
+                assertThat(r.headers().get("x-request-id")).hasSize(1);
+                assertThat(b.last().headers().getAll("x-request-id")).containsExactly(id);
+                assertThat(lines.await(l -> l.contains(" /all-empty HTTP/1.1\""))).contains("\"GET /all-empty HTTP/1.1\" " + id + " ");
+            }
         }
     }
 

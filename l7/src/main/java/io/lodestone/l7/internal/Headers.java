@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.util.AsciiString;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 
 /** Header surgery on the hot path: hop-by-hop removal, absolute-form targets, forwarding headers. */
@@ -24,6 +25,47 @@ final class Headers {
     static final AsciiString HTTPS = AsciiString.cached("https");
 
     private Headers() {
+    }
+
+    /**
+     * Leaves exactly one request id field {@code name} with the client's id, when the client sent
+     * one: the value of the first field that is not empty. A client that sends several fields (two
+     * proxies in front that each added one, a forged one before a real one) would otherwise have them
+     * all forwarded, and the server, the client's answer and the access log could each pick a
+     * different one. Every other field of that name is removed.
+     *
+     * @return the id kept, or {@code null} when no field has a value (none is left then: the caller
+     *         sets a generated one)
+     */
+    static CharSequence oneRequestId(HttpHeaders h, CharSequence name) {
+        String first = h.get(name);
+        if (first == null) {
+            return null;
+        }
+        if (!first.isEmpty() && count(h, name) == 1) {
+            return first;
+        }
+        List<String> values = h.getAll(name);
+        for (int i = 0; i < values.size(); i++) {
+            String id = values.get(i);
+            if (!id.isEmpty()) {
+                h.set(name, id);
+                return id;
+            }
+        }
+        h.remove(name);
+        return null;
+    }
+
+    private static int count(HttpHeaders h, CharSequence name) {
+        if (h instanceof RawHeaders raw) {
+            return raw.count(name);
+        }
+        int n = 0;
+        for (Iterator<? extends CharSequence> i = h.valueCharSequenceIterator(name); i.hasNext(); i.next()) {
+            n++;
+        }
+        return n;
     }
 
     /**

@@ -468,8 +468,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         bodyless = !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && HttpUtil.getContentLength(req, 0L) == 0L;
         retryable = bodyless && isIdempotent(method);
         if (requestIdHeader != null) {
-            CharSequence id = h.get(requestIdHeader);
-            if (id == null || id.length() == 0) {
+            CharSequence id = Headers.oneRequestId(h, requestIdHeader);
+            if (id == null) {
                 id = RequestIds.next();
                 h.set(requestIdHeader, id);
             }

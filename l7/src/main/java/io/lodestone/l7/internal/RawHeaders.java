@@ -464,6 +464,28 @@ final class RawHeaders extends HttpHeaders {
         return null;
     }
 
+    /** How many fields are called {@code name}, as {@code getAll(name).size()} without the list. */
+    int count(CharSequence name) {
+        if (all != null) {
+            return all.getAll(name).size();
+        }
+        int n = 0;
+        if (mayHave(name)) {
+            int[] f = fields;
+            for (int k = 0; k < f.length; k += 4) {
+                if (nameIs(k, name)) {
+                    n++;
+                }
+            }
+        }
+        for (int i = 0; i < addedCount; i++) {
+            if (AsciiString.contentEqualsIgnoreCase(added[2 * i], name)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     @Override
     public List<String> getAll(String name) {
         return getAll((CharSequence) name);
