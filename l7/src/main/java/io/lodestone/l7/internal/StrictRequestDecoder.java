@@ -25,7 +25,9 @@ import java.util.List;
  * {@link HttpRejection} (with the status to answer), and everything after it on the connection is
  * discarded. A failure inside a body that was already emitted in part (an invalid chunk, a body over the
  * limit) arrives as a failed {@link LastHttpContent}, again with an {@link HttpRejection} as cause.
- * The proxy handler answers those with the rejection's status and closes the connection.
+ * The proxy handler answers those with the rejection's status and closes the connection. A chunked
+ * body's framing is checked on its raw bytes by {@link ChunkedFraming} before Netty's decoder reads
+ * them, because the decoder lets a chunk extension without a name ({@code 5;}) through.
  *
  * <p>Limits: request line {@code maxInitialLineLength} bytes (414), header section
  * {@code maxHeaderSize} bytes counting the CRLF of each field line (431), {@code maxHeaderCount} fields
@@ -41,6 +43,10 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     private long bodyBytes;
     /** Bytes still to come of a Content-Length body this decoder streams itself; 0 when none. */
     private long bodyRemaining;
+    /** The framing of the chunked body Netty's decoder reads, checked on the bytes before Netty reads them. */
+    private final ChunkedFraming chunks = new ChunkedFraming();
+    /** How many of the readable bytes, from the first, {@link #chunks} has read already. */
+    private int chunkBytesScanned;
 
     /**
      * Creates a decoder for one client connection. The request line and header section limits are
@@ -85,9 +91,23 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
                 return;
             }
             atHead = false;
+            if (scanner.chunked) {
+                chunks.start();
+                chunkBytesScanned = scanner.headLength;
+            }
         }
         int from = out.size();
-        super.decode(ctx, in, out);
+        if (!chunks.done()) {
+            int bad = chunks.scan(in, in.readerIndex() + chunkBytesScanned, in.writerIndex());
+            if (bad >= 0) {
+                rejectChunk(ctx, in, out, bad);
+                return;
+            }
+            super.decode(ctx, in, out);
+            chunkBytesScanned = in.readableBytes();
+        } else {
+            super.decode(ctx, in, out);
+        }
         inspect(in, out, from);
     }
 
@@ -158,6 +178,31 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
                 }
             }
         }
+    }
+
+    /**
+     * Refuses a chunked body at byte {@code bad} of {@code in}, which {@link ChunkedFraming} found to
+     * break the framing: the bytes before it go through Netty's decoder as usual (the head, when it
+     * came with them, and earlier chunks), then comes the failure, and the rest is discarded.
+     */
+    private void rejectChunk(ChannelHandlerContext ctx, ByteBuf in, List<Object> out, int bad) throws Exception {
+        ByteBuf before = in.slice(in.readerIndex(), bad - in.readerIndex());
+        while (before.isReadable() && !discarding) {
+            int readable = before.readableBytes();
+            int produced = out.size();
+            super.decode(ctx, before, out);
+            inspect(before, out, produced);
+            if (before.readableBytes() == readable && out.size() == produced) {
+                break;
+            }
+        }
+        if (!discarding) {
+            LastHttpContent failed = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+            failed.setDecoderResult(DecoderResult.failure(new HttpRejection(HttpResponseStatus.BAD_REQUEST,
+                    "invalid chunked body: a chunk-size line or chunk delimiter breaks RFC 9112 7.1")));
+            out.add(failed);
+        }
+        discard(in);
     }
 
     private void rejectHead(ByteBuf in, List<Object> out, HttpRejection rejection) {

@@ -22,6 +22,11 @@ class StrictRequestTest {
                         "POST /p|body:hello|end"),
                 Arguments.of("chunked body", "POST /p HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n"
                         + "5\r\nhello\r\n3;ext=1\r\nabc\r\n0\r\n\r\n", "POST /p|body:helloabc|end"),
+                Arguments.of("chunk extensions as RFC 9112 allows them", "POST /p HTTP/1.1\r\n" + H
+                        + "Transfer-Encoding: chunked\r\n\r\n5;a=b\r\nhello\r\n3;a\r\nabc\r\n2 ;a=\"q\"\r\nde\r\n"
+                        + "2\t; b = c;d=\"x\\\"; y\";e\r\nfg\r\n000A;A-1=!#$%&'*+-.^_`|~\r\n0123456789\r\n0;last\r\n"
+                        + "X-T: v\r\n\r\nGET /next HTTP/1.1\r\n" + H + "\r\n",
+                        "POST /p|body:helloabcdefg0123456789|end|GET /next|end"),
                 Arguments.of("chunked, upper case, with OWS", "POST /p HTTP/1.1\r\n" + H
                         + "Transfer-Encoding: \t CHUNKED \r\n\r\n0\r\n\r\n", "POST /p|end"),
                 Arguments.of("Content-Length with OWS", "POST /p HTTP/1.1\r\n" + H + "Content-Length:\t2 \r\n\r\nhi",
@@ -163,6 +168,15 @@ class StrictRequestTest {
                 Arguments.of("bare LF in a chunk extension", chunked + "5;a\nhello\r\n0\r\n\r\n", 400),
                 Arguments.of("invalid chunk extension", chunked + "5;a@b=c\r\nhello\r\n0\r\n\r\n", 400),
                 Arguments.of("chunk extension too long", chunked + "5;a=" + "b".repeat(DecoderSide.MAX_LINE) + "\r\nhello\r\n0\r\n\r\n", 400),
+                Arguments.of("chunk extension of ; alone", chunked + "5;\r\nhello\r\n0\r\n\r\n", 400),
+                Arguments.of("chunk extension of ; and a space", chunked + "5; \r\nhello\r\n0\r\n\r\n", 400),
+                Arguments.of("chunk extension without a name", chunked + "5;=x\r\nhello\r\n0\r\n\r\n", 400),
+                Arguments.of("chunk extension with = and no value", chunked + "5;a=\r\nhello\r\n0\r\n\r\n", 400),
+                Arguments.of("chunk extension ending in ;", chunked + "5;a=b;\r\nhello\r\n0\r\n\r\n", 400),
+                Arguments.of("chunk extension followed by a space", chunked + "5;a \r\nhello\r\n0\r\n\r\n", 400),
+                Arguments.of("chunk extension value with an unclosed quote", chunked + "5;a=\"q\r\nhello\r\n0\r\n\r\n", 400),
+                Arguments.of("chunk extension value quoted then more", chunked + "5;a=\"q\"r\r\nhello\r\n0\r\n\r\n", 400),
+                Arguments.of("last chunk with ; alone, after a valid chunk", chunked + "5\r\nhello\r\n0;\r\n\r\n", 400),
                 Arguments.of("chunk data longer than its size", chunked + "5\r\nhelloX\r\n0\r\n\r\n", 400),
                 Arguments.of("chunk data without CRLF", chunked + "5\r\nhello0\r\n\r\n", 400),
                 Arguments.of("chunked body over the limit", chunked + "40\r\n" + "a".repeat(64) + "\r\n40\r\n" + "b".repeat(64) + "\r\n0\r\n\r\n", 413));
@@ -173,6 +187,17 @@ class StrictRequestTest {
     void rejectsInTheBodyAndNeverCompletesTheRequest(String rule, String raw, int status) {
         try (DecoderSide d = DecoderSide.requests()) {
             d.send(raw + "GET /next HTTP/1.1\r\n" + H + "\r\n");
+            assertThat(d.seen).first().isEqualTo("POST /");
+            assertThat(d.seen).last().isEqualTo("rejected:" + status);
+            assertThat(d.seen).doesNotContain("end", "GET /next");
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("rejectedBodies")
+    void rejectsInTheBodyWhenSentOneByteAtATime(String rule, String raw, int status) {
+        try (DecoderSide d = DecoderSide.requests()) {
+            d.sendByteByByte(raw + "GET /next HTTP/1.1\r\n" + H + "\r\n");
             assertThat(d.seen).first().isEqualTo("POST /");
             assertThat(d.seen).last().isEqualTo("rejected:" + status);
             assertThat(d.seen).doesNotContain("end", "GET /next");

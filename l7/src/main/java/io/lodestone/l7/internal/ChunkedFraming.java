@@ -1,0 +1,170 @@
+package io.lodestone.l7.internal;
+
+import io.netty.buffer.ByteBuf;
+import java.util.Arrays;
+
+/**
+ * Follows a chunked body on its raw bytes, ahead of Netty's decoder, and finds the first byte that
+ * breaks RFC 9112 7.1: each chunk-size line is one or more hex digits (at most {@code 7fffffff}, the
+ * largest Netty reads), then chunk extensions, then CRLF, where
+ * {@code chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )}, a name is a
+ * token and a value a token or a quoted-string; each chunk's data is followed by CRLF; after the last
+ * chunk come trailer lines up to an empty line. Netty's decoder accepts a {@code ;} without a name
+ * ({@code 5;}, {@code 5; }, {@code 5;=x}) and an {@code =} without a value; this check refuses them,
+ * and whatever else Netty refuses, so that Netty never reads a body this check let through differently.
+ * Trailer lines are only delimited here: Netty checks them.
+ *
+ * <p>One per connection, fed the bytes of one body at a time as they arrive; allocates nothing and
+ * stops at the body's end, so bytes of the next request are left to the head scanner.
+ */
+final class ChunkedFraming {
+
+    private static final byte CR = '\r';
+    private static final byte LF = '\n';
+
+    private static final int SIZE_FIRST = 0;
+    private static final int SIZE = 1;
+    /** Whitespace after the size or an extension: only more of it or {@code ;} may follow (no CR). */
+    private static final int BEFORE_SEMICOLON = 2;
+    /** After {@code ;}: whitespace, then a name. */
+    private static final int BEFORE_NAME = 3;
+    private static final int NAME = 4;
+    /** Whitespace after a name: more of it, {@code =} or {@code ;} may follow (no CR). */
+    private static final int AFTER_NAME = 5;
+    /** After {@code =}: whitespace, then a value. */
+    private static final int BEFORE_VALUE = 6;
+    private static final int TOKEN_VALUE = 7;
+    private static final int QUOTED = 8;
+    private static final int QUOTED_PAIR = 9;
+    /** After a quoted value's closing quote. */
+    private static final int AFTER_QUOTED = 18;
+    private static final int SIZE_LF = 10;
+    private static final int DATA = 11;
+    private static final int DATA_CR = 12;
+    private static final int DATA_LF = 13;
+    private static final int TRAILER_START = 14;
+    private static final int TRAILER_LINE = 15;
+    private static final int END_LF = 16;
+    private static final int DONE = 17;
+
+    private static final boolean[] TCHAR = new boolean[256];
+    private static final boolean[] QDTEXT = new boolean[256];
+    private static final boolean[] QUOTABLE = new boolean[256];
+    private static final int[] HEX = new int[256];
+
+    static {
+        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
+            TCHAR[c] = true;
+        }
+        Arrays.fill(HEX, -1);
+        for (int c = 0; c < 10; c++) {
+            TCHAR['0' + c] = true;
+            HEX['0' + c] = c;
+        }
+        for (int c = 0; c < 26; c++) {
+            TCHAR['a' + c] = true;
+            TCHAR['A' + c] = true;
+        }
+        for (int c = 0; c < 6; c++) {
+            HEX['a' + c] = 10 + c;
+            HEX['A' + c] = 10 + c;
+        }
+        for (int c = 0x21; c <= 0xFF; c++) {
+            QUOTABLE[c] = c != 0x7F;
+            QDTEXT[c] = c != 0x7F && c != '"' && c != '\\';
+        }
+        QUOTABLE[' '] = true;
+        QUOTABLE['\t'] = true;
+        QDTEXT[' '] = true;
+        QDTEXT['\t'] = true;
+    }
+
+    private int state = DONE;
+    private long size;
+
+    /** Starts a body: its first byte is a chunk-size line's. */
+    void start() {
+        state = SIZE_FIRST;
+        size = 0;
+    }
+
+    /** Whether the body's last byte (the CRLF after the trailers) has been seen, or none was started. */
+    boolean done() {
+        return state == DONE;
+    }
+
+    /**
+     * Reads the body's next bytes, {@code in} from {@code from} to {@code to}, stopping after the
+     * body's last byte.
+     *
+     * @return the index of the first byte that breaks the framing, or -1 when there is none
+     */
+    int scan(ByteBuf in, int from, int to) {
+        int s = state;
+        int i = from;
+        while (i < to && s != DONE) {
+            if (s == DATA) {
+                int n = (int) Math.min(to - i, size);
+                i += n;
+                size -= n;
+                if (size == 0) {
+                    s = DATA_CR;
+                }
+                continue;
+            }
+            int c = in.getByte(i) & 0xFF;
+            switch (s) {
+                case SIZE_FIRST, SIZE -> {
+                    int digit = HEX[c];
+                    if (digit >= 0) {
+                        size = size << 4 | digit;
+                        s = size > Integer.MAX_VALUE ? -1 : SIZE;
+                    } else {
+                        s = s == SIZE_FIRST ? -1 : afterValue(c);
+                    }
+                }
+                case BEFORE_SEMICOLON -> s = c == ';' ? BEFORE_NAME : isBws(c) ? s : -1;
+                case BEFORE_NAME -> s = TCHAR[c] ? NAME : isBws(c) ? s : -1;
+                case NAME -> s = TCHAR[c] ? s : c == '=' ? BEFORE_VALUE : isBws(c) ? AFTER_NAME : afterValue(c);
+                case AFTER_NAME -> s = c == '=' ? BEFORE_VALUE : c == ';' ? BEFORE_NAME : isBws(c) ? s : -1;
+                case BEFORE_VALUE -> s = TCHAR[c] ? TOKEN_VALUE : c == '"' ? QUOTED : isBws(c) ? s : -1;
+                case TOKEN_VALUE -> s = TCHAR[c] ? s : afterValue(c);
+                case QUOTED -> s = c == '"' ? AFTER_QUOTED : c == '\\' ? QUOTED_PAIR : QDTEXT[c] ? s : -1;
+                case QUOTED_PAIR -> s = QUOTABLE[c] ? QUOTED : -1;
+                case AFTER_QUOTED -> s = afterValue(c);
+                case SIZE_LF -> s = c != LF ? -1 : size > 0 ? DATA : TRAILER_START;
+                case DATA_CR -> s = c == CR ? DATA_LF : -1;
+                case DATA_LF -> s = c == LF ? SIZE_FIRST : -1;
+                case TRAILER_START -> s = c == CR ? END_LF : c == LF ? -1 : TRAILER_LINE;
+                case TRAILER_LINE -> s = c == LF ? TRAILER_START : s;
+                case END_LF -> s = c == LF ? DONE : -1;
+                default -> throw new IllegalStateException("chunked framing state " + s);
+            }
+            if (s < 0) {
+                state = DONE;
+                return i;
+            }
+            i++;
+        }
+        state = s;
+        return -1;
+    }
+
+    /**
+     * The state after a size, a name or a value: whitespace before a {@code ;}, {@code ;} for the
+     * next extension or CR for the line's end; -1 for anything else.
+     */
+    private static int afterValue(int c) {
+        if (c == ';') {
+            return BEFORE_NAME;
+        }
+        if (c == CR) {
+            return SIZE_LF;
+        }
+        return isBws(c) ? BEFORE_SEMICOLON : -1;
+    }
+
+    private static boolean isBws(int c) {
+        return c == ' ' || c == '\t';
+    }
+}
