@@ -30,8 +30,12 @@ package io.lodestone.l7;
  * the others wait for its response and are served from the cache. A response is streamed to its
  * client while it is copied into the cache, never held back; one that turns out larger than
  * {@link #maxEntryBytes()} streams on and is not stored. A request with {@code Cache-Control:
- * no-cache} (or {@code Pragma: no-cache}, or {@code max-age=0}) is sent to the backend and may
- * refresh the stored response; one with {@code no-store} bypasses the cache.
+ * no-cache} (or {@code Pragma: no-cache}, or {@code max-age=0}) has the stored response revalidated
+ * with the backend first (conditionally when it has validators); one with {@code no-store} bypasses
+ * the cache. A request's {@code max-age}, {@code min-fresh} and {@code max-stale} narrow which stored
+ * responses may answer it (a stale one only when the response has no {@code must-revalidate},
+ * {@code proxy-revalidate} or {@code s-maxage}), and {@code only-if-cached} gets {@code 504} without
+ * a backend request when none may (RFC 9111 5.2.1).
  */
 public final class ResponseCache {
 

@@ -241,6 +241,120 @@ class HttpCacheTest {
         assertThat(stats().revalidations()).isEqualTo(2);
     }
 
+    /** A backend whose responses carry {@code cacheControl} and ETag "v1", and which answers If-None-Match "v1" with 304. */
+    private static RecordingBackend.Responder validated(String cacheControl) {
+        return (r, ctx) -> {
+            Map<String, String> h = Map.of("Cache-Control", cacheControl, "ETag", "\"v1\"");
+            if ("\"v1\"".equals(r.header("If-None-Match"))) {
+                RecordingBackend.respond(ctx, HttpResponseStatus.NOT_MODIFIED, "", h);
+            } else {
+                RecordingBackend.ok(ctx, "body of " + r.uri() + " #" + System.nanoTime(), h);
+            }
+        };
+    }
+
+    @Test
+    void aRequestsMaxAgeAndMinFreshRefuseStoredResponsesTooOldOrTooCloseToStale() throws Exception {
+        start(fixed(Map.of("Cache-Control", "max-age=60")), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response first = get(c, "/m");
+            clock.advance(Duration.ofSeconds(2));
+            // 2 s old: too old for max-age=1, so the server is asked
+            RawHttp.Response tooOld = get(c, "/m", "Cache-Control: max-age=1");
+            assertThat(tooOld.header("x-cache")).isEqualTo("MISS");
+            assertThat(tooOld.body()).isNotEqualTo(first.body());
+            clock.advance(Duration.ofSeconds(1));
+            RawHttp.Response young = get(c, "/m", "Cache-Control: max-age=1");
+            assertThat(young.header("x-cache")).isEqualTo("HIT");
+            assertThat(young.header("age")).isEqualTo("1");
+            assertThat(young.body()).isEqualTo(tooOld.body());
+            clock.advance(Duration.ofSeconds(2));
+            // 3 s old, 57 s of freshness left
+            RawHttp.Response notFreshEnough = get(c, "/m", "Cache-Control: min-fresh=58");
+            assertThat(notFreshEnough.header("x-cache")).isEqualTo("MISS");
+            clock.advance(Duration.ofSeconds(3));
+            // the stored response is now 3 s old: 57 s left
+            RawHttp.Response freshEnough = get(c, "/m", "Cache-Control: min-fresh=57");
+            assertThat(freshEnough.header("x-cache")).isEqualTo("HIT");
+            assertThat(freshEnough.body()).isEqualTo(notFreshEnough.body());
+            assertThat(get(c, "/m", "Cache-Control: min-fresh=58").header("x-cache")).isEqualTo("MISS");
+        }
+        assertThat(served("/m")).isEqualTo(4);
+    }
+
+    @Test
+    void onlyIfCachedIsAnsweredFromTheCacheOr504WithoutAskingTheServer() throws Exception {
+        start(validated("max-age=10"), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response miss = get(c, "/o", "Cache-Control: only-if-cached");
+            assertThat(miss.status()).isEqualTo(504);
+            assertThat(miss.header("x-cache")).isEqualTo("MISS");
+            assertThat(served("/o")).isZero();
+            // the connection goes on
+            RawHttp.Response stored = get(c, "/o");
+            assertThat(stored.header("x-cache")).isEqualTo("MISS");
+            clock.advance(Duration.ofSeconds(5));
+            RawHttp.Response hit = get(c, "/o", "Cache-Control: only-if-cached");
+            assertThat(hit.status()).isEqualTo(200);
+            assertThat(hit.header("x-cache")).isEqualTo("HIT");
+            assertThat(hit.body()).isEqualTo(stored.body());
+            // stale: not without the server, unless the client accepts it stale
+            clock.advance(Duration.ofSeconds(10));
+            assertThat(get(c, "/o", "Cache-Control: only-if-cached").status()).isEqualTo(504);
+            assertThat(get(c, "/o", "Cache-Control: only-if-cached, max-age=5").status()).isEqualTo(504);
+            RawHttp.Response stale = get(c, "/o", "Cache-Control: only-if-cached, max-stale");
+            assertThat(stale.status()).isEqualTo(200);
+            assertThat(stale.body()).isEqualTo(stored.body());
+        }
+        assertThat(served("/o")).isEqualTo(1);
+    }
+
+    @Test
+    void maxStaleAcceptsAStaleResponseUnlessTheResponseForbidsIt() throws Exception {
+        start((r, ctx) -> validated(r.uri().equals("/must") ? "max-age=10, must-revalidate"
+                : r.uri().equals("/shared") ? "s-maxage=10" : "max-age=10").respond(r, ctx), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response first = get(c, "/s");
+            get(c, "/must");
+            get(c, "/shared");
+            clock.advance(Duration.ofSeconds(15));
+            // stale by 5 s
+            RawHttp.Response within = get(c, "/s", "Cache-Control: max-stale=5");
+            assertThat(within.header("x-cache")).isEqualTo("HIT");
+            assertThat(within.header("age")).isEqualTo("15");
+            assertThat(within.body()).isEqualTo(first.body());
+            assertThat(get(c, "/s", "Cache-Control: max-stale").header("x-cache")).isEqualTo("HIT");
+            assertThat(served("/s")).isEqualTo(1);
+            RawHttp.Response beyond = get(c, "/s", "Cache-Control: max-stale=4");
+            assertThat(beyond.header("x-cache")).isEqualTo("REVALIDATED");
+            assertThat(beyond.body()).isEqualTo(first.body());
+            assertThat(served("/s")).isEqualTo(2);
+            // must-revalidate and s-maxage: never served stale
+            assertThat(get(c, "/must", "Cache-Control: max-stale").header("x-cache")).isEqualTo("REVALIDATED");
+            assertThat(get(c, "/shared", "Cache-Control: max-stale").header("x-cache")).isEqualTo("REVALIDATED");
+        }
+        assertThat(served("/must")).isEqualTo(2);
+        assertThat(served("/shared")).isEqualTo(2);
+    }
+
+    @Test
+    void aRequestsNoCacheRevalidatesAFreshStoredResponseWithItsValidators() throws Exception {
+        start(validated("max-age=60"), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response first = get(c, "/n");
+            for (String reload : new String[] {"Cache-Control: no-cache", "Pragma: no-cache", "Cache-Control: max-age=0"}) {
+                RawHttp.Response r = get(c, "/n", reload);
+                assertThat(r.status()).as(reload).isEqualTo(200);
+                assertThat(r.header("x-cache")).as(reload).isEqualTo("REVALIDATED");
+                assertThat(r.body()).as(reload).isEqualTo(first.body());
+                assertThat(backend.last().header("If-None-Match")).as(reload).isEqualTo("\"v1\"");
+            }
+            assertThat(get(c, "/n").header("x-cache")).isEqualTo("HIT");
+        }
+        assertThat(served("/n")).isEqualTo(4);
+        assertThat(stats().revalidations()).isEqualTo(3);
+    }
+
     @Test
     void fiftyConcurrentMissesMakeOneBackendRequest() throws Exception {
         backend = RecordingBackend.start("app", (r, ctx) -> new Thread(() -> {

@@ -19,8 +19,15 @@ final class CachePolicy {
     private CachePolicy() {
     }
 
-    /** The directives of a message's {@code Cache-Control} headers that a shared cache acts on. */
+    /**
+     * The directives of a message's {@code Cache-Control} headers that a shared cache acts on: those
+     * of a response (RFC 9111 5.2.2) and those of a request (5.2.1), which share {@code max-age},
+     * {@code no-cache} and {@code no-store}.
+     */
     static final class Directives {
+        /** The value of a request's {@code max-stale} without a value: any staleness is accepted. */
+        static final long ANY_STALENESS = Integer.MAX_VALUE;
+
         boolean noStore;
         boolean noCache;
         boolean isPrivate;
@@ -29,6 +36,12 @@ final class CachePolicy {
         /** Seconds, or -1 when absent. */
         long maxAge = -1;
         long sMaxAge = -1;
+        /** A request's {@code max-stale} in seconds ({@link #ANY_STALENESS} without a value), or -1 when absent. */
+        long maxStale = -1;
+        /** A request's {@code min-fresh} in seconds, or -1 when absent. */
+        long minFresh = -1;
+        /** A request's {@code only-if-cached}. */
+        boolean onlyIfCached;
 
         /** Parses every {@code Cache-Control} value of {@code h}; tolerant of spaces, case and quoted values. */
         static Directives of(HttpHeaders h) {
@@ -100,6 +113,12 @@ final class CachePolicy {
                 maxAge = seconds(value);
             } else if (name.equalsIgnoreCase("s-maxage")) {
                 sMaxAge = seconds(value);
+            } else if (name.equalsIgnoreCase("max-stale")) {
+                maxStale = value == null ? ANY_STALENESS : seconds(value);
+            } else if (name.equalsIgnoreCase("min-fresh")) {
+                minFresh = seconds(value);
+            } else if (name.equalsIgnoreCase("only-if-cached")) {
+                onlyIfCached = true;
             }
         }
 

@@ -28,13 +28,18 @@ final class CachedResponse {
     final long initialAgeMillis;
     final long lifetimeMillis;
     final boolean noCache;
+    /**
+     * Whether the response forbids being served stale even to a client that accepts it
+     * ({@code must-revalidate}, {@code proxy-revalidate}, {@code s-maxage}: RFC 9111 5.2.2.2, 5.2.2.8, 5.2.2.10).
+     */
+    final boolean mustRevalidate;
     final String etag;
     final long lastModified;
     final String[] varyNames;
     final int weight;
 
     private CachedResponse(int status, HttpHeaders headers, byte[] body, long contentLength, long responseNanos,
-            long initialAgeMillis, long lifetimeMillis, boolean noCache, String[] varyNames, int keyLength) {
+            long initialAgeMillis, long lifetimeMillis, boolean noCache, boolean mustRevalidate, String[] varyNames, int keyLength) {
         this.status = status;
         this.headers = headers;
         this.body = body;
@@ -43,6 +48,7 @@ final class CachedResponse {
         this.initialAgeMillis = initialAgeMillis;
         this.lifetimeMillis = lifetimeMillis;
         this.noCache = noCache;
+        this.mustRevalidate = mustRevalidate;
         this.etag = headers.get(HttpHeaderNames.ETAG);
         this.lastModified = CachePolicy.date(headers, HttpHeaderNames.LAST_MODIFIED);
         this.varyNames = varyNames;
@@ -56,7 +62,7 @@ final class CachedResponse {
 
     /** The marker under a plain key naming the request headers its responses vary on. */
     static CachedResponse marker(String[] varyNames, int keyLength) {
-        return new CachedResponse(0, new DefaultHttpHeaders(), null, -1, 0, 0, 0, true, varyNames, keyLength);
+        return new CachedResponse(0, new DefaultHttpHeaders(), null, -1, 0, 0, 0, true, true, varyNames, keyLength);
     }
 
     /**
@@ -76,7 +82,7 @@ final class CachedResponse {
         stored.remove(HttpHeaderNames.AGE);
         long lifetime = d.noCache ? 0 : Math.max(0, CachePolicy.lifetimeMillis(d, stored, date));
         return new CachedResponse(status, stored, body, contentLength, responseNanos, Math.max(apparentAge, correctedAge), lifetime,
-                d.noCache, varyNames == null ? NO_VARY : varyNames, keyLength);
+                d.noCache, d.mustRevalidate || d.sMaxAge >= 0, varyNames == null ? NO_VARY : varyNames, keyLength);
     }
 
     /**
@@ -128,6 +134,29 @@ final class CachedResponse {
 
     boolean isFresh(long nowNanos) {
         return !noCache && ageMillis(nowNanos) < lifetimeMillis;
+    }
+
+    /**
+     * Whether this response may answer a request whose {@code Cache-Control} directives are
+     * {@code request} ({@code null}: none) without contacting the server (RFC 9111 4.2, 5.2.1): it is
+     * fresh, no older than the request's {@code max-age} (in the whole seconds {@code Age} shows)
+     * and fresh for at least its {@code min-fresh} more seconds; or, when the request has
+     * {@code max-stale}, stale by no more than that and the response does not forbid it. A request's
+     * {@code no-cache} is not checked here: the caller does not ask.
+     */
+    boolean satisfies(long nowNanos, CachePolicy.Directives request) {
+        if (noCache) {
+            return false;
+        }
+        long age = ageMillis(nowNanos);
+        long freshLeft = lifetimeMillis - age;
+        if (request == null) {
+            return freshLeft > 0;
+        }
+        if (request.maxAge >= 0 && age / 1000 > request.maxAge || request.minFresh >= 0 && freshLeft < request.minFresh * 1000) {
+            return false;
+        }
+        return freshLeft > 0 || request.maxStale >= 0 && !mustRevalidate && -freshLeft <= request.maxStale * 1000;
     }
 
     boolean hasValidators() {

@@ -1597,17 +1597,21 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             cacheStatus = BYPASS;
             return false;
         }
-        boolean reload = false;
+        // a request's no-cache (or max-age=0, or Pragma: no-cache without Cache-Control) has what is
+        // stored validated with the server first (RFC 9111 5.2.1.4), a conditional request when it has
+        // validators; its other directives narrow which stored responses may answer it (5.2.1)
+        CachePolicy.Directives d = null;
+        boolean revalidate = false;
         if (h.contains(HttpHeaderNames.CACHE_CONTROL)) {
-            CachePolicy.Directives d = CachePolicy.Directives.of(h);
+            d = CachePolicy.Directives.of(h);
             if (d.noStore) {
                 store.bypassed();
                 cacheStatus = BYPASS;
                 return false;
             }
-            reload = d.noCache || d.maxAge == 0;
+            revalidate = d.noCache || d.maxAge == 0;
         } else if (h.contains(HttpHeaderNames.PRAGMA)) {
-            reload = h.containsValue(HttpHeaderNames.PRAGMA, HttpHeaderValues.NO_CACHE, true);
+            revalidate = h.containsValue(HttpHeaderNames.PRAGMA, HttpHeaderValues.NO_CACHE, true);
         }
         String primary = CacheStore.primaryKey(req.method().name(), h.get(HttpHeaderNames.HOST), req.uri());
         cacheKey = primary;
@@ -1615,21 +1619,28 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             // one lookup for a plain key; a marker there names the Vary headers of the full key
             CachedResponse m = store.peek(primary);
             String key = m != null && m.isMarker() ? primary + CacheStore.secondaryKey(m.varyNames, h) : primary;
-            CachedResponse e = reload ? null : key == primary ? m : store.get(key);
+            CachedResponse e = key == primary ? m : store.get(key);
             long now = clock.nanoTime();
-            if (e != null && e.isFresh(now)) {
+            if (e != null && !revalidate && e.satisfies(now, d)) {
                 store.hit();
                 serveCached(req, e, HIT);
                 return true;
             }
-            if (head && !reload && e == null) {
+            if (head && !revalidate && e == null) {
                 // a HEAD may be answered by the stored response to GET
                 CachedResponse g = store.get(store.lookupKey(CacheStore.primaryKey("GET", h.get(HttpHeaderNames.HOST), req.uri()), h));
-                if (g != null && g.isFresh(now)) {
+                if (g != null && g.satisfies(now, d)) {
                     store.hit();
                     serveCached(req, g, HIT);
                     return true;
                 }
+            }
+            if (d != null && d.onlyIfCached) {
+                // nothing stored may answer it, and the server must not be asked (RFC 9111 5.2.1.7)
+                store.miss();
+                cacheStatus = MISS;
+                onlyIfCachedMiss(req);
+                return true;
             }
             CacheFill inFlight = store.inFlight(key);
             if (inFlight != null) {
@@ -1667,7 +1678,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 }
             } else {
                 store.miss();
-                cacheStatus = e == null ? MISS : EXPIRED;
+                cacheStatus = e != null && !e.isFresh(now) ? EXPIRED : MISS;
             }
             return false;
         }
@@ -1698,7 +1709,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         cacheView = null;
         HttpHeaders h = request.headers();
         CachedResponse e = cacheStore.get(cacheStore.lookupKey(cacheKey, h));
-        if (e != null && e.isFresh(clock.nanoTime())) {
+        CachePolicy.Directives d = h.contains(HttpHeaderNames.CACHE_CONTROL) ? CachePolicy.Directives.of(h) : null;
+        if (e != null && e.satisfies(clock.nanoTime(), d)) {
             cacheStore.hit();
             serveCached(request, e, HIT);
             return;
@@ -1821,6 +1833,23 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         int fragment = target.indexOf('#');
         cacheStore.invalidate(host, fragment < 0 ? target : target.substring(0, fragment));
+    }
+
+    /** Answers a request with {@code only-if-cached} that nothing stored may answer: 504, the server not asked. */
+    private void onlyIfCachedMiss(HttpRequest req) {
+        if (req instanceof LastHttpContent) {
+            requestComplete = true;
+        }
+        ReferenceCountUtil.release(req);
+        boolean close = !keepAlive || listener.isDraining();
+        FullHttpResponse r = ErrorResponses.of(HttpResponseStatus.GATEWAY_TIMEOUT, requestIdHeader, requestId, close);
+        if (cacheStore.statusHeader != null) {
+            r.headers().set(cacheStore.statusHeader, MISS);
+        }
+        if (frontend.via() != null) {
+            Headers.append(r.headers(), HttpHeaderNames.VIA, "1.1 " + frontend.via());
+        }
+        sendLocal(r, close);
     }
 
     /** Answers the current request with a stored response (or 304 when the client's validators match it). */

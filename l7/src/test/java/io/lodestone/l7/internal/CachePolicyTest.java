@@ -35,6 +35,19 @@ class CachePolicyTest {
     }
 
     @Test
+    void requestDirectivesParse() {
+        CachePolicy.Directives d = cc("max-stale, Min-Fresh=5", "only-if-cached");
+        assertThat(d.maxStale).isEqualTo(CachePolicy.Directives.ANY_STALENESS);
+        assertThat(d.minFresh).isEqualTo(5);
+        assertThat(d.onlyIfCached).isTrue();
+        assertThat(cc("max-stale=\"30\"").maxStale).isEqualTo(30);
+        CachePolicy.Directives none = cc("max-age=3");
+        assertThat(none.maxStale).isEqualTo(-1);
+        assertThat(none.minFresh).isEqualTo(-1);
+        assertThat(none.onlyIfCached).isFalse();
+    }
+
+    @Test
     void lifetimePrefersSMaxAgeThenMaxAgeThenExpiresThenTheHeuristic() {
         HttpHeaders h = new DefaultHttpHeaders().add("Expires", CachePolicy.formatDate(1_000_000_000_000L + 30_000));
         long date = 1_000_000_000_000L;
