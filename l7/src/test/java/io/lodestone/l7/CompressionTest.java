@@ -193,7 +193,7 @@ class CompressionTest {
     }
 
     @Test
-    void headNotModifiedAndPartialResponsesPassUntouched() throws Exception {
+    void notModifiedAndPartialResponsesPassUntouched() throws Exception {
         start(GZIP_ONLY, (req, ctx) -> {
             if (req.uri().equals("/304")) {
                 FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED);
@@ -213,11 +213,12 @@ class CompressionTest {
             }
         });
         try (RawHttp c = new RawHttp(proxy.port())) {
+            // a HEAD has no body to compress, but is told what GET would get
             c.send("HEAD /head HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
             RawHttp.Response head = c.read(true);
             assertThat(head.status()).isEqualTo(200);
-            assertThat(head.header("content-encoding")).isNull();
-            assertThat(head.header("content-length")).isEqualTo(Integer.toString(PAGE.length()));
+            assertThat(head.header("content-encoding")).isEqualTo("gzip");
+            assertThat(head.header("content-length")).isNull();
 
             c.send("GET /304 HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nIf-None-Match: \"x\"\r\n\r\n");
             RawHttp.Response notModified = c.read();
@@ -237,6 +238,64 @@ class CompressionTest {
             RawHttp.Response after = c.read();
             assertThat(after.header("content-encoding")).isEqualTo("gzip");
         }
+    }
+
+    @Test
+    void aHeadAnswerHasTheFieldsOfTheAnswerToGetWithTheSameAcceptEncoding() throws Exception {
+        start(GZIP_ONLY, (req, ctx) -> RecordingBackend.ok(ctx, req.uri().equals("/small") ? "tiny" : PAGE,
+                Map.of("Content-Type", "text/plain", "ETag", "\"v1\"")));
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            for (String acceptEncoding : new String[] {"Accept-Encoding: gzip\r\n", "Accept-Encoding: br;q=1, gzip;q=0.5\r\n",
+                    "Accept-Encoding: gzip;q=0\r\n", ""}) {
+                c.send("GET /p HTTP/1.1\r\nHost: h\r\n" + acceptEncoding + "\r\n");
+                RawHttp.Response get = c.read();
+                c.send("HEAD /p HTTP/1.1\r\nHost: h\r\n" + acceptEncoding + "\r\n");
+                RawHttp.Response head = c.read(true);
+                assertThat(head.status()).isEqualTo(200);
+                for (String name : new String[] {"content-encoding", "vary", "etag", "content-type"}) {
+                    assertThat(head.headers().get(name)).as(acceptEncoding + name).isEqualTo(get.headers().get(name));
+                }
+                // the compressed length is only known once compressed (a GET may have it when the body came whole)
+                assertThat(head.header("content-length")).as(acceptEncoding)
+                        .isEqualTo(get.header("content-encoding") == null ? Integer.toString(PAGE.length()) : null);
+            }
+            // what GET gets, for a body too small to compress, and for an HTTP/1.0 client: nothing added
+            c.send("HEAD /small HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
+            RawHttp.Response small = c.read(true);
+            assertThat(small.header("vary")).isNull();
+            assertThat(small.header("etag")).isEqualTo("\"v1\"");
+            assertThat(small.header("content-length")).isEqualTo("4");
+            c.send("HEAD /p HTTP/1.0\r\nHost: h\r\nConnection: keep-alive\r\nAccept-Encoding: gzip\r\n\r\n");
+            RawHttp.Response old = c.read(true);
+            assertThat(old.header("content-encoding")).isNull();
+            assertThat(old.header("etag")).isEqualTo("\"v1\"");
+            assertThat(old.header("content-length")).isEqualTo(Integer.toString(PAGE.length()));
+        }
+    }
+
+    @Test
+    void aHeadAnsweredFromTheCacheHasTheFieldsOfTheAnswerToGet() throws Exception {
+        start(HttpFrontend.bind("127.0.0.1:0").compression(GZIP_ONLY)
+                .cache("app", ResponseCache.builder().maxBytes(1 << 20).statusHeader("X-Cache").build()),
+                serve("text/plain", PAGE, Map.of("ETag", "\"v1\"", "Cache-Control", "max-age=60")));
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            c.send("GET /p HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
+            RawHttp.Response get = c.read();
+            assertThat(get.header("x-cache")).isEqualTo("MISS");
+            c.send("HEAD /p HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
+            RawHttp.Response head = c.read(true);
+            assertThat(head.header("x-cache")).isEqualTo("HIT");
+            assertThat(head.header("content-encoding")).isEqualTo("gzip");
+            assertThat(head.headers().get("vary")).isEqualTo(get.headers().get("vary")).containsExactly("Accept-Encoding");
+            assertThat(head.header("etag")).isEqualTo(get.header("etag")).isEqualTo("W/\"v1\"");
+            assertThat(head.header("content-length")).isNull();
+            // the connection is still in step
+            c.send("GET /p HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n");
+            RawHttp.Response hit = c.read();
+            assertThat(hit.header("x-cache")).isEqualTo("HIT");
+            assertThat(hit.header("content-encoding")).isEqualTo("gzip");
+        }
+        assertThat(backend.requests).hasSize(1);
     }
 
     @Test

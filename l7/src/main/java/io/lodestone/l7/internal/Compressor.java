@@ -8,6 +8,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpContentCompressor;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -28,6 +29,13 @@ import java.util.List;
  * in order. This one also keeps, per request, whether its response may be compressed at all (not to
  * an HTTP/1.0 client), and passes a response that answers no request (the proxy's 408 to a
  * connection whose request head never completed) through untouched instead of failing.
+ *
+ * <p>A response to {@code HEAD} has no body to compress, and Netty's encoder passes it through; it
+ * gets here the header fields the same response to {@code GET} would get (RFC 9110 9.3.2):
+ * {@code Vary: Accept-Encoding}, and when a coding is chosen the {@code Content-Encoding} and a weak
+ * {@code ETag}, without the {@code Content-Length} (the compressed length is unknown; the answer to
+ * GET has none either). A {@code 304} gets the same through {@link #notModified}, which the proxy
+ * handler applies where it knows the response that the 304 stands for (the cache's).
  */
 final class Compressor extends HttpContentCompressor {
 
@@ -39,8 +47,12 @@ final class Compressor extends HttpContentCompressor {
 
     private final Compression config;
     private final boolean brotli;
-    /** Per request read and not yet answered: whether its response may be compressed. */
-    private final ArrayDeque<Boolean> requests = new ArrayDeque<>(2);
+    /**
+     * Per request read and not yet answered: {@code Boolean.TRUE} when its response may be
+     * compressed, {@code Boolean.FALSE} when not (an HTTP/1.0 client's), or for a {@code HEAD}
+     * request its {@code Accept-Encoding} ({@code ""} for none).
+     */
+    private final ArrayDeque<Object> requests = new ArrayDeque<>(2);
     /** Whether the response being written may be compressed. */
     private boolean mayCompress;
     /** Passing the rest of a response that answers no request. */
@@ -68,7 +80,13 @@ final class Compressor extends HttpContentCompressor {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, HttpRequest msg, List<Object> out) throws Exception {
-        requests.add(msg.protocolVersion() == HttpVersion.HTTP_1_0 ? Boolean.FALSE : Boolean.TRUE);
+        if (msg.protocolVersion() == HttpVersion.HTTP_1_0) {
+            requests.add(Boolean.FALSE);
+        } else if (HttpMethod.HEAD.equals(msg.method())) {
+            requests.add(String.join(",", msg.headers().getAll(HttpHeaderNames.ACCEPT_ENCODING)));
+        } else {
+            requests.add(Boolean.TRUE);
+        }
         super.decode(ctx, msg, out);
     }
 
@@ -80,14 +98,17 @@ final class Compressor extends HttpContentCompressor {
             return;
         }
         if (msg instanceof HttpResponse r && r.status().codeClass() != HttpStatusClass.INFORMATIONAL) {
-            Boolean may = requests.poll();
+            Object may = requests.poll();
             if (may == null) {
                 // the proxy's answer to a connection that never completed a request
                 out.add(ReferenceCountUtil.retain(msg));
                 passing = !(msg instanceof LastHttpContent);
                 return;
             }
-            mayCompress = may;
+            mayCompress = may == Boolean.TRUE;
+            if (may instanceof String acceptEncoding) {
+                asForGet(r, acceptEncoding);
+            }
         }
         super.encode(ctx, msg, out);
     }
@@ -98,28 +119,80 @@ final class Compressor extends HttpContentCompressor {
             return null;
         }
         HttpHeaders h = response.headers();
-        if (h.contains(HttpHeaderNames.CONTENT_ENCODING) || h.contains(HttpHeaderNames.CONTENT_RANGE)
-                || response.status().code() == 206 || !config.compresses(h.get(HttpHeaderNames.CONTENT_TYPE))
-                || h.containsValue(HttpHeaderNames.CACHE_CONTROL, NO_TRANSFORM, true)) {
-            return null;
-        }
+        int code = response.status().code();
         long size = response instanceof HttpContent c ? c.content().readableBytes() : contentLength(h);
-        if (size >= 0 && size < config.minSize()) {
+        if (!compressible(config, code, h, size)) {
             return null;
         }
         // from here on the representation depends on Accept-Encoding, whatever this client sent
+        addVary(h);
+        Result result = super.beginEncode(response, acceptEncoding);
+        if (result != null) {
+            weakenEtag(h);
+        }
+        return result;
+    }
+
+    /** Gives the answer to a HEAD request the fields the answer to GET would have (see the class comment). */
+    private void asForGet(HttpResponse response, String acceptEncoding) {
+        HttpHeaders h = response.headers();
+        int code = response.status().code();
+        // a 304 is the proxy handler's (notModified), and so is whatever cannot have a body
+        if (code < 200 || code == 204 || code == 304 || !compressible(config, code, h, contentLength(h))) {
+            return;
+        }
+        addVary(h);
+        String coding = choose(acceptEncoding, brotli);
+        if (coding != null) {
+            h.set(HttpHeaderNames.CONTENT_ENCODING, coding);
+            h.remove(HttpHeaderNames.CONTENT_LENGTH);
+            weakenEtag(h);
+        }
+    }
+
+    /**
+     * Gives a {@code 304} the {@code Vary} and {@code ETag} that the response it stands for,
+     * {@code status} with the header fields {@code representation} and a body of {@code size} bytes
+     * (-1: unknown), gets from a compressor with {@code config} when it answers a client with
+     * {@code acceptEncoding} (null for none) over {@code version} (RFC 9110 15.4.5: a 304 carries the
+     * fields the 200 would have).
+     */
+    static void notModified(HttpHeaders notModified, int status, HttpHeaders representation, long size, String acceptEncoding,
+            HttpVersion version, Compression config) {
+        if (version == HttpVersion.HTTP_1_0 || !compressible(config, status, representation, size)) {
+            return;
+        }
+        addVary(notModified);
+        if (acceptEncoding != null && choose(acceptEncoding, config.brotli() && Compression.brotliAvailable()) != null) {
+            weakenEtag(notModified);
+        }
+    }
+
+    /**
+     * Whether a response may be compressed by what it is (before the client's Accept-Encoding): no
+     * {@code Content-Encoding}, not partial, a type {@code config} compresses, no
+     * {@code no-transform}, and a body of at least {@code minSize} bytes ({@code size} -1: unknown,
+     * counted as large).
+     */
+    private static boolean compressible(Compression config, int code, HttpHeaders h, long size) {
+        return !h.contains(HttpHeaderNames.CONTENT_ENCODING) && !h.contains(HttpHeaderNames.CONTENT_RANGE) && code != 206
+                && config.compresses(h.get(HttpHeaderNames.CONTENT_TYPE))
+                && !h.containsValue(HttpHeaderNames.CACHE_CONTROL, NO_TRANSFORM, true)
+                && (size < 0 || size >= config.minSize());
+    }
+
+    private static void addVary(HttpHeaders h) {
         if (!h.containsValue(HttpHeaderNames.VARY, HttpHeaderNames.ACCEPT_ENCODING, true)
                 && !h.containsValue(HttpHeaderNames.VARY, STAR, true)) {
             Headers.append(h, HttpHeaderNames.VARY, "Accept-Encoding");
         }
-        Result result = super.beginEncode(response, acceptEncoding);
-        if (result != null) {
-            String etag = h.get(HttpHeaderNames.ETAG);
-            if (etag != null && etag.startsWith("\"")) {
-                h.set(HttpHeaderNames.ETAG, "W/" + etag);
-            }
+    }
+
+    private static void weakenEtag(HttpHeaders h) {
+        String etag = h.get(HttpHeaderNames.ETAG);
+        if (etag != null && etag.startsWith("\"")) {
+            h.set(HttpHeaderNames.ETAG, "W/" + etag);
         }
-        return result;
     }
 
     /** The Content-Length, or -1 when it is absent or not a number (chunked, or read until close). */
