@@ -6,6 +6,7 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
+import io.lodestone.core.testing.ManualClock;
 import io.lodestone.tls.ServerTls;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -296,6 +297,65 @@ class CompressionTest {
             assertThat(hit.header("content-encoding")).isEqualTo("gzip");
         }
         assertThat(backend.requests).hasSize(1);
+    }
+
+    @Test
+    void aNotModifiedFromTheCacheCarriesTheETagAndVaryOfTheResponseItStandsFor() throws Exception {
+        ManualClock clock = new ManualClock(System.currentTimeMillis());
+        backend = RecordingBackend.start("b", (r, ctx) -> {
+            Map<String, String> h = Map.of("Content-Type", "text/plain", "ETag", "\"v1\"", "Cache-Control", "max-age=10");
+            if ("\"v1\"".equals(r.header("If-None-Match"))) {
+                RecordingBackend.respond(ctx, HttpResponseStatus.NOT_MODIFIED, "", h);
+            } else {
+                RecordingBackend.ok(ctx, r.uri().equals("/small") ? "tiny" : PAGE, h);
+            }
+        });
+        proxy = Proxy.builder().clock(clock)
+                .backend(Backend.named("app").server("s1", backend.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").compression(GZIP_ONLY).defaultBackend("app")
+                        .cache("app", ResponseCache.builder().maxBytes(1 << 20).statusHeader("X-Cache").build()))
+                .build();
+        proxy.start();
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            // a miss whose fresh 200 meets the client's condition
+            RawHttp.Response filled = c.send("GET /p HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nIf-None-Match: W/\"v1\"\r\n\r\n").read();
+            assertThat(filled.status()).isEqualTo(304);
+            assertThat(filled.header("x-cache")).isEqualTo("MISS");
+            assertNotModifiedAsCompressed(filled);
+            // a hit
+            RawHttp.Response hit = c.send("GET /p HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nIf-None-Match: W/\"v1\"\r\n\r\n").read();
+            assertThat(hit.status()).isEqualTo(304);
+            assertThat(hit.header("x-cache")).isEqualTo("HIT");
+            assertNotModifiedAsCompressed(hit);
+            // a stale entry revalidated with the server
+            clock.advance(Duration.ofSeconds(11));
+            RawHttp.Response revalidated = c.send("GET /p HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nIf-None-Match: W/\"v1\"\r\n\r\n").read();
+            assertThat(revalidated.status()).isEqualTo(304);
+            assertThat(revalidated.header("x-cache")).isEqualTo("REVALIDATED");
+            assertNotModifiedAsCompressed(revalidated);
+            // a client that accepts no coding: the 200 would be identity, strong ETag, Vary all the same
+            RawHttp.Response identity = c.send("GET /p HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"v1\"\r\n\r\n").read();
+            assertThat(identity.status()).isEqualTo(304);
+            assertThat(identity.header("etag")).isEqualTo("\"v1\"");
+            assertThat(identity.headers().get("vary")).containsExactly("Accept-Encoding");
+            // a body too small to compress: neither
+            c.send("GET /small HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n").read();
+            RawHttp.Response small = c.send("GET /small HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nIf-None-Match: \"v1\"\r\n\r\n").read();
+            assertThat(small.status()).isEqualTo(304);
+            assertThat(small.header("x-cache")).isEqualTo("HIT");
+            assertThat(small.header("etag")).isEqualTo("\"v1\"");
+            assertThat(small.header("vary")).isNull();
+            // and the 200 the 304s stand for
+            RawHttp.Response whole = c.send("GET /p HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n").read();
+            assertThat(whole.status()).isEqualTo(200);
+            assertThat(whole.header("content-encoding")).isEqualTo("gzip");
+            assertNotModifiedAsCompressed(whole);
+        }
+    }
+
+    private static void assertNotModifiedAsCompressed(RawHttp.Response r) {
+        assertThat(r.header("etag")).isEqualTo("W/\"v1\"");
+        assertThat(r.headers().get("vary")).containsExactly("Accept-Encoding");
     }
 
     @Test

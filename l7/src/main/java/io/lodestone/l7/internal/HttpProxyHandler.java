@@ -20,6 +20,7 @@ import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.HeaderEdit;
 import io.lodestone.core.trace.TraceContext;
 import io.lodestone.core.trace.Tracing;
+import io.lodestone.l7.Compression;
 import io.lodestone.l7.HttpFrontend;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -1741,7 +1742,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 cacheStore.revalidated();
                 ReferenceCountUtil.release(response);
                 keepAlive = keepAlive && !closing && !listener.isDraining();
-                FullHttpResponse r = cachedResponse(fresh, REVALIDATED, !keepAlive, clientIfNoneMatch, clientIfModifiedSince);
+                FullHttpResponse r = cachedResponse(fresh, REVALIDATED, !keepAlive, clientIfNoneMatch, clientIfModifiedSince,
+                        request.headers());
                 responseStarted = true;
                 cacheSwallow = true;
                 status = r.status().code();
@@ -1767,6 +1769,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     rh.set(name, values);
                 }
             }
+            asCompressed(rh, code, h, HttpUtil.getContentLength(response, -1L), request.headers());
             returnRequestId(rh);
             if (frontend.via() != null) {
                 Headers.append(rh, HttpHeaderNames.VIA, "1.1 " + frontend.via());
@@ -1862,11 +1865,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         String ims = h.get(HttpHeaderNames.IF_MODIFIED_SINCE);
         ReferenceCountUtil.release(req);
         boolean close = !keepAlive || listener.isDraining();
-        sendLocal(cachedResponse(e, label, close, inm, ims), close);
+        sendLocal(cachedResponse(e, label, close, inm, ims, h), close);
     }
 
-    /** A stored response for the current client: its age, the proxy's headers, the rules' edits, the cache status. */
-    private FullHttpResponse cachedResponse(CachedResponse e, String label, boolean close, String inm, String ims) {
+    /**
+     * A stored response for the current client, whose request had the headers {@code requestHeaders}:
+     * its age, the proxy's headers, the rules' edits, the cache status.
+     */
+    private FullHttpResponse cachedResponse(CachedResponse e, String label, boolean close, String inm, String ims,
+            HttpHeaders requestHeaders) {
         boolean notModified = (inm != null || ims != null) && CachePolicy.notModified(inm, ims, e.etag, e.lastModified);
         FullHttpResponse r;
         if (notModified) {
@@ -1878,6 +1885,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     h.set(name, values);
                 }
             }
+            asCompressed(h, e.status, e.headers, e.contentLength, requestHeaders);
         } else {
             r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(e.status),
                     head || e.body.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(e.body));
@@ -1905,6 +1913,20 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         return r;
+    }
+
+    /**
+     * With compression, gives a 304 the cache makes the {@code Vary} and {@code ETag} that the response
+     * it stands for ({@code status}, {@code representation}, a body of {@code size} bytes) gets on its
+     * way out to this client, compressed or not (RFC 9110 15.4.5); the compressor leaves 304s alone.
+     */
+    private void asCompressed(HttpHeaders notModified, int status, HttpHeaders representation, long size, HttpHeaders requestHeaders) {
+        Compression compression = frontend.compression();
+        if (compression != null) {
+            List<String> acceptEncoding = requestHeaders.getAll(HttpHeaderNames.ACCEPT_ENCODING);
+            Compressor.notModified(notModified, status, representation, size,
+                    acceptEncoding.isEmpty() ? null : String.join(",", acceptEncoding), clientVersion, compression);
+        }
     }
 
     /** The headers a 304 carries from the stored response (RFC 9110 15.4.5). */
