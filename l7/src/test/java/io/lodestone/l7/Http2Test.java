@@ -257,6 +257,41 @@ class Http2Test {
     }
 
     @Test
+    void dataOnAStreamTheProxyResetIsIgnoredAndTheOtherStreamsGoOn() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> { });
+            try (Socket s = h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                // stream 1: GET /; stream 3: POST / with transfer-encoding: chunked (malformed in HTTP/2,
+                // refused while its HEADERS are decoded), then the 48 KiB of DATA the client had in flight
+                byte[] malformed = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x2a, 0x07, 'c', 'h', 'u', 'n', 'k', 'e', 'd'};
+                out.write(headers(1, true));
+                out.write(frame(3, 1, 0x4, malformed));
+                for (int i = 0; i < 3; i++) {
+                    out.write(frame(3, 0, i == 2 ? 0x1 : 0, new byte[16384]));
+                }
+                out.flush();
+                List<int[]> frames = framesUntil(s.getInputStream(), f -> f[1] == 1 && f[0] <= 1 && (f[2] & 0x1) != 0);
+                if (frames.stream().noneMatch(f -> f[0] == 3 && f[1] == 3)) {
+                    frames.addAll(framesUntil(s.getInputStream(), f -> f[0] == 3 && f[1] == 3));
+                }
+                assertThat(frames).as("no GOAWAY").noneMatch(f -> f[0] == 7);
+                assertThat(frames).as("stream 3 reset with PROTOCOL_ERROR").anyMatch(f -> f[0] == 3 && f[1] == 3 && f[3] == 1);
+                assertThat(frames).as("stream 1 answered").anyMatch(f -> f[1] == 1 && f[0] == 1).anyMatch(f -> f[1] == 1 && f[0] == 0);
+                // the DATA was given back to the connection's window: more than the initial 65535 bytes go through
+                out.write(frame(5, 1, 0x4, new byte[] {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'}));
+                for (int i = 0; i < 2; i++) {
+                    out.write(frame(5, 0, i == 1 ? 0x1 : 0, new byte[16384]));
+                }
+                out.flush();
+                assertThat(streamFrames(s.getInputStream(), 5)).containsExactly(1, 0);
+            }
+            assertThat(b.requests).hasSize(2);
+            assertThat(b.last().bodyBytes()).isEqualTo(32768);
+        }
+    }
+
+    @Test
     void aRapidResetFloodClosesTheConnection() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> f.http2ResetFloodLimit(50, Duration.ofSeconds(10)));
@@ -374,6 +409,32 @@ class Http2Test {
             }
         }
         return types;
+    }
+
+    /**
+     * The frames read until {@code last} matches one (included) or the input ends: each as its type,
+     * stream, flags and, for RST_STREAM and GOAWAY, error code.
+     */
+    private static List<int[]> framesUntil(InputStream in, java.util.function.Predicate<int[]> last) throws Exception {
+        List<int[]> frames = new ArrayList<>();
+        for (int n = 0; n < 1000; n++) {
+            byte[] head = in.readNBytes(9);
+            if (head.length < 9) {
+                break;
+            }
+            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
+            int id = (head[5] & 0x7f) << 24 | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
+            byte[] payload = in.readNBytes(length);
+            int type = head[3] & 0xff;
+            int at = type == 3 ? 0 : type == 7 ? 4 : -1;
+            int code = at < 0 ? 0 : (payload[at] & 0xff) << 24 | (payload[at + 1] & 0xff) << 16 | (payload[at + 2] & 0xff) << 8 | payload[at + 3] & 0xff;
+            int[] f = {type, id, head[4] & 0xff, code};
+            frames.add(f);
+            if (last.test(f) || type == 7) {
+                break;
+            }
+        }
+        return frames;
     }
 
     /** The error code of the next RST_STREAM of {@code stream}, or -1 when none comes. */

@@ -127,7 +127,7 @@ final class HttpPipeline {
 
     /**
      * The HTTP/2 connection pipeline: a flush consolidator (the streams' flushes of one event-loop
-     * turn become one), the frame codec (with the frontend's limits and the
+     * turn become one), the frame codec ({@link Http2FrontendCodec}, with the frontend's limits and the
      * stream-reset bound; the request id header is never added to HPACK's dynamic table) and the multiplexer, which gives each stream a child channel set up by
      * {@link #addHttp2Stream}.
      */
@@ -141,7 +141,7 @@ final class HttpPipeline {
         // each stream's response flushes the connection when its server's read completes; gathered
         // here, the responses of one event-loop turn go out in one TLS wrap and one write
         p.addLast(PipelineNames.HTTP2_FLUSH, new FlushConsolidationHandler(FLUSHES_PER_WRITE, true));
-        Http2FrameCodec codec = Http2FrameCodecBuilder.forServer()
+        Http2FrameCodec codec = Http2FrontendCodec.forServer()
                 .initialSettings(settings)
                 // a close (the proxy draining, the keep-alive timeout, the client's FIN) waits for the
                 // streams in flight, as long as they take: the proxy's drain timeout bounds it. Netty's
