@@ -208,6 +208,47 @@ class Http2Test {
     }
 
     @Test
+    void malformedRequestsAreResetWithProtocolErrorNotCancel() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> { });
+            byte[][] malformed = {
+                // no :path
+                {(byte) 0x82, (byte) 0x86, 0x41, 0x01, 'h'},
+                // no :method (with END_STREAM, which the stream codec takes for trailers)
+                {(byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'},
+                // :method "GET /x"
+                {0x02, 0x06, 'G', 'E', 'T', ' ', '/', 'x', (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'},
+                // :path "/a b"
+                {(byte) 0x82, (byte) 0x86, 0x04, 0x04, '/', 'a', ' ', 'b', 0x41, 0x01, 'h'},
+                // host x, :authority h
+                {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x17, 0x01, 'x'},
+                // two host fields, a and b
+                {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x0f, 0x17, 0x01, 'a', 0x0f, 0x17, 0x01, 'b'},
+                // content-length -1
+                {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x0d, 0x02, '-', '1'},
+            };
+            try (Socket s = h2c(proxy.port())) {
+                int stream = 1;
+                for (byte[] block : malformed) {
+                    s.getOutputStream().write(frame(stream, 1, 0x5, block));
+                    s.getOutputStream().flush();
+                    assertThat(resetCode(s.getInputStream(), stream)).as("stream %d: RST_STREAM PROTOCOL_ERROR", stream).isEqualTo(1);
+                    stream += 2;
+                }
+                // without END_STREAM, no :method fails the stream codec itself
+                s.getOutputStream().write(frame(stream, 1, 0x4, malformed[1]));
+                s.getOutputStream().flush();
+                assertThat(resetCode(s.getInputStream(), stream)).as("stream %d: RST_STREAM PROTOCOL_ERROR", stream).isEqualTo(1);
+                stream += 2;
+                s.getOutputStream().write(headers(stream, true));
+                s.getOutputStream().flush();
+                assertThat(streamFrames(s.getInputStream(), stream)).containsExactly(1, 0);
+            }
+            assertThat(b.requests).hasSize(1);
+        }
+    }
+
+    @Test
     void aGracefulCloseLetsAStreamInFlightFinish() throws Exception {
         CountDownLatch received = new CountDownLatch(1);
         CountDownLatch answer = new CountDownLatch(1);

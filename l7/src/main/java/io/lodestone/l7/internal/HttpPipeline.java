@@ -200,7 +200,8 @@ final class HttpPipeline {
     }
 
     /**
-     * One HTTP/2 stream, which carries one request: timers, the frame-to-HTTP/1 object codec,
+     * One HTTP/2 stream, which carries one request: timers, the frame-to-HTTP/1 object codec
+     * ({@link Http2StreamRequestCodec}),
      * the request adapter, HSTS, compression and its own proxy handler. The HTTP/1-only decoder and encoder are not used;
      * the proxy handler's encoder is a detached one it only sets flags on.
      */
@@ -210,7 +211,7 @@ final class HttpPipeline {
         ClientTimeouts timeouts = new ClientTimeouts(f.clientTimeout().toNanos(), f.keepAliveTimeout().toNanos(), proxy);
         proxy.timeouts = timeouts;
         p.addLast(PipelineNames.HTTP_TIMEOUT, timeouts);
-        p.addLast(PipelineNames.HTTP2_STREAM_CODEC, new Http2StreamFrameToHttpObjectCodec(true));
+        p.addLast(PipelineNames.HTTP2_STREAM_CODEC, Http2StreamRequestCodec.INSTANCE);
         p.addLast(PipelineNames.HTTP2_REQUESTS, Http2RequestAdapter.INSTANCE);
         if (f.hsts() != null) {
             p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));

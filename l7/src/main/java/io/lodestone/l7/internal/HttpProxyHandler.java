@@ -54,6 +54,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
@@ -307,6 +308,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 }
             } else {
                 ReferenceCountUtil.release(msg);
+                if (client instanceof Http2StreamChannel) {
+                    // HEADERS with END_STREAM and no :method, which the stream codec takes for trailers:
+                    // a malformed request (RFC 9113, 8.1.1), not a CANCEL
+                    client.write(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR));
+                }
                 closeNow();
             }
         } else if (msg instanceof HttpContent content) {
@@ -385,11 +391,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Http2Error streamError = cause instanceof Http2FrameStreamException e ? e.error()
-                : cause instanceof Http2Exception.StreamException e ? e.error() : null;
+                : cause instanceof Http2Exception.StreamException e ? e.error()
+                : cause instanceof DecoderException && client instanceof Http2StreamChannel ? malformed(cause) : null;
         if (streamError != null) {
             // the client broke the protocol on this stream (a content-length its DATA does not match,
-            // malformed trailers): Netty's codec leaves the reset to the stream (RFC 9113, 5.4.2), with
-            // the error's own code; a 500 would answer what is not a request
+            // malformed trailers, HEADERS that do not make a request): Netty's codec leaves the reset to
+            // the stream (RFC 9113, 5.4.2), with the error's own code; a 500 would answer what is not
+            // a request, and a plain close of the stream would reset it with CANCEL
             if (log.isDebugEnabled()) {
                 log.debug("{}: stream {} reset: {}", frontend.name(), client, streamError, cause);
             }
@@ -418,6 +426,18 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
         }
         closeNow();
+    }
+
+    /**
+     * The reset code for a stream whose frames the stream codec could not turn into a request (no
+     * {@code :method} or {@code :path}, a method that is not a token, a {@code host} that differs
+     * from {@code :authority}, two of them, a bad {@code content-length}): the code of Netty's own
+     * stream error when it raised one, else {@code PROTOCOL_ERROR}, as RFC 9113 (8.1.1) has it for
+     * a malformed request.
+     */
+    private static Http2Error malformed(Throwable cause) {
+        Http2Exception e = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+        return e instanceof Http2Exception.StreamException ? e.error() : Http2Error.PROTOCOL_ERROR;
     }
 
     void requestHeadTimedOut() {
