@@ -250,7 +250,10 @@ public final class HttpFrontend implements Frontend {
         return maxConnectionRatePerSource;
     }
 
-    /** The longest request line accepted; a longer one is answered 414. */
+    /**
+     * The longest request line accepted; a longer one is answered 414. An HTTP/2 stream is held to
+     * the request line its request would have in HTTP/1.1 (method, {@code :path}, version).
+     */
     public int maxInitialLineLength() {
         return maxInitialLineLength;
     }
@@ -260,7 +263,11 @@ public final class HttpFrontend implements Frontend {
         return maxHeaderSize;
     }
 
-    /** The most request header fields accepted; more are answered 431. */
+    /**
+     * The most request header fields accepted; more are answered 431. An HTTP/2 stream is held to
+     * it too, its fields counted as its HTTP/1.1 request has them ({@code :authority} as
+     * {@code host}, cookie crumbs as one field, pseudo-headers not at all).
+     */
     public int maxHeaderCount() {
         return maxHeaderCount;
     }
@@ -609,7 +616,7 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Sets the longest request line (default 8192); longer ones get 414. */
+        /** Sets the longest request line (default 8192); longer ones get 414, on HTTP/2 streams too. */
         public Builder maxInitialLineLength(int length) {
             this.maxInitialLineLength = atLeast("maxInitialLineLength", length, 64);
             return this;
@@ -621,7 +628,7 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Sets the most header fields (default 100); more get 431. */
+        /** Sets the most header fields (default 100); more get 431, on HTTP/2 streams too. */
         public Builder maxHeaderCount(int count) {
             this.maxHeaderCount = atLeast("maxHeaderCount", count, 1);
             return this;

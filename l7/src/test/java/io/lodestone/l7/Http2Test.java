@@ -7,6 +7,10 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
 import io.lodestone.tls.ServerTls;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.pkitesting.X509Bundle;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -246,6 +250,74 @@ class Http2Test {
             }
             assertThat(b.requests).hasSize(1);
         }
+    }
+
+    @Test
+    void theHttp11LimitsOnHeaderFieldsAndTheRequestLineApplyToStreams() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> f.maxHeaderCount(10).maxInitialLineLength(100));
+            DefaultHttp2HeadersDecoder hpack = new DefaultHttp2HeadersDecoder();
+            try (Socket s = h2c(proxy.port())) {
+                // host (from :authority) and 9 more fields: at the limit; 10 more: over it
+                // GET, a space, an 87-byte :path, a space and HTTP/1.1 make 100 bytes: at the limit; 88: over it
+                byte[][] blocks = {withFields(9), withFields(10), withPath(87), withPath(88), withFields(0)};
+                int[] expected = {200, 431, 200, 414, 200};
+                for (int i = 0; i < blocks.length; i++) {
+                    int stream = 2 * i + 1;
+                    s.getOutputStream().write(frame(stream, 1, 0x5, blocks[i]));
+                    s.getOutputStream().flush();
+                    assertThat(status(s.getInputStream(), stream, hpack)).as("stream %d", stream).isEqualTo(expected[i]);
+                }
+            }
+            assertThat(b.requests).hasSize(3);
+        }
+    }
+
+    /** HEADERS for GET http://h/ with {@code n} more fields x-a0, x-a1... (HPACK literals). */
+    private static byte[] withFields(int n) {
+        ByteArrayOutputStream block = new ByteArrayOutputStream();
+        block.writeBytes(new byte[] {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'});
+        for (int i = 0; i < n; i++) {
+            block.writeBytes(new byte[] {0x00, 0x04, 'x', '-', 'a', (byte) ('0' + i), 0x01, 'v'});
+        }
+        return block.toByteArray();
+    }
+
+    /** HEADERS for GET http://h/aaa... with a :path of {@code length} bytes (below 127). */
+    private static byte[] withPath(int length) {
+        ByteArrayOutputStream block = new ByteArrayOutputStream();
+        block.writeBytes(new byte[] {(byte) 0x82, (byte) 0x86, 0x04, (byte) length, '/'});
+        block.writeBytes("a".repeat(length - 1).getBytes(StandardCharsets.US_ASCII));
+        block.writeBytes(new byte[] {0x41, 0x01, 'h'});
+        return block.toByteArray();
+    }
+
+    /**
+     * The :status of the response HEADERS of {@code stream}, or -1 when none comes; every HEADERS
+     * read goes through {@code hpack}, the connection's decoder.
+     */
+    private static int status(InputStream in, int stream, DefaultHttp2HeadersDecoder hpack) throws Exception {
+        for (int n = 0; n < 100; n++) {
+            byte[] head = in.readNBytes(9);
+            if (head.length < 9) {
+                return -1;
+            }
+            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
+            int id = (head[5] & 0x7f) << 24 | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
+            byte[] payload = in.readNBytes(length);
+            if ((head[3] & 0xff) == 1) {
+                ByteBuf block = Unpooled.wrappedBuffer(payload);
+                try {
+                    Http2Headers headers = hpack.decodeHeaders(id, block);
+                    if (id == stream) {
+                        return Integer.parseInt(headers.status().toString());
+                    }
+                } finally {
+                    block.release();
+                }
+            }
+        }
+        return -1;
     }
 
     @Test

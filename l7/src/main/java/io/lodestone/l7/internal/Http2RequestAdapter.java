@@ -15,19 +15,27 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 
 /**
  * Shapes the requests of an HTTP/2 stream like the HTTP/1.1 decoder's: refuses those it would refuse
- * ({@link #invalid}), removes the
+ * ({@link #invalid}, and the frontend's limits: {@code 414} for a request whose HTTP/1.1 request line
+ * would be longer than {@code maxInitialLineLength}, {@code 431} for more header fields than
+ * {@code maxHeaderCount}), removes the
  * {@code x-http2-*} headers the conversion adds (stream id, scheme and so on), so that backends see
  * the client's headers only, and splits a whole request (HEADERS with END_STREAM) into its head and
- * a last content, the shape the proxy handler forwards.
+ * a last content, the shape the proxy handler forwards. One per connection, shared by its streams.
  */
 @ChannelHandler.Sharable
 final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
 
-    static final Http2RequestAdapter INSTANCE = new Http2RequestAdapter();
     /** {@code values()} copies its array on every call: copied once here. */
     private static final HttpConversionUtil.ExtensionHeaderNames[] EXTENSIONS = HttpConversionUtil.ExtensionHeaderNames.values();
+    /** The request line's spaces and {@code HTTP/1.1}, beside the method and the target. */
+    private static final int REQUEST_LINE_OVERHEAD = 1 + 1 + "HTTP/1.1".length();
 
-    private Http2RequestAdapter() {
+    private final int maxInitialLineLength;
+    private final int maxHeaderCount;
+
+    Http2RequestAdapter(int maxInitialLineLength, int maxHeaderCount) {
+        this.maxInitialLineLength = maxInitialLineLength;
+        this.maxHeaderCount = maxHeaderCount;
     }
 
     @Override
@@ -37,10 +45,14 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
             for (HttpConversionUtil.ExtensionHeaderNames n : EXTENSIONS) {
                 r.headers().remove(n.text());
             }
-            String invalid = invalid(r, scheme);
+            HttpRejection rejection = overLimit(r);
+            String invalid = rejection == null ? invalid(r, scheme) : null;
             if (invalid != null) {
-                // refused as the HTTP/1.1 decoder refuses the same shapes: answered 400, nothing forwarded
-                r.setDecoderResult(DecoderResult.failure(new HttpRejection(HttpResponseStatus.BAD_REQUEST, invalid)));
+                rejection = new HttpRejection(HttpResponseStatus.BAD_REQUEST, invalid);
+            }
+            if (rejection != null) {
+                // refused as the HTTP/1.1 decoder refuses the same shapes: answered, nothing forwarded
+                r.setDecoderResult(DecoderResult.failure(rejection));
             }
             if (msg instanceof FullHttpRequest full) {
                 HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
@@ -51,6 +63,23 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
             }
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /**
+     * The HTTP/1.1 frontend's limits, applied to the request a stream makes: a request line (method,
+     * {@code :path}, version) longer than {@code maxInitialLineLength} is answered 414, more header
+     * fields than {@code maxHeaderCount} (counted as the HTTP/1.1 request has them: {@code :authority}
+     * as {@code host}, cookie crumbs joined into one field) 431; null when within both.
+     */
+    private HttpRejection overLimit(HttpRequest r) {
+        int line = r.method().name().length() + r.uri().length() + REQUEST_LINE_OVERHEAD;
+        if (line > maxInitialLineLength) {
+            return new HttpRejection(HttpResponseStatus.REQUEST_URI_TOO_LONG, "request line longer than " + maxInitialLineLength);
+        }
+        if (r.headers().size() > maxHeaderCount) {
+            return new HttpRejection(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "more than " + maxHeaderCount + " header fields");
+        }
+        return null;
     }
 
     /**

@@ -155,10 +155,11 @@ final class HttpPipeline {
         if (!f.keepAliveTimeout().isZero()) {
             p.addLast(PipelineNames.HTTP2_IDLE, new Http2IdleTimeout(f.keepAliveTimeout().toNanos(), codec.connection()));
         }
+        Http2RequestAdapter requests = new Http2RequestAdapter(f.maxInitialLineLength(), f.maxHeaderCount());
         p.addLast(PipelineNames.HTTP2_MULTIPLEX, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
-                addHttp2Stream(stream.pipeline(), listener);
+                addHttp2Stream(stream.pipeline(), listener, requests);
             }
         }));
         p.addLast(PipelineNames.HTTP2_ERRORS, Http2ConnectionErrors.INSTANCE);
@@ -205,14 +206,14 @@ final class HttpPipeline {
      * the request adapter, HSTS, compression and its own proxy handler. The HTTP/1-only decoder and encoder are not used;
      * the proxy handler's encoder is a detached one it only sets flags on.
      */
-    static void addHttp2Stream(ChannelPipeline p, HttpListener listener) {
+    static void addHttp2Stream(ChannelPipeline p, HttpListener listener, Http2RequestAdapter requests) {
         HttpFrontend f = listener.frontend();
         HttpProxyHandler proxy = new HttpProxyHandler(listener, new Codecs.ResponseEncoder());
         ClientTimeouts timeouts = new ClientTimeouts(f.clientTimeout().toNanos(), f.keepAliveTimeout().toNanos(), proxy);
         proxy.timeouts = timeouts;
         p.addLast(PipelineNames.HTTP_TIMEOUT, timeouts);
         p.addLast(PipelineNames.HTTP2_STREAM_CODEC, Http2StreamRequestCodec.INSTANCE);
-        p.addLast(PipelineNames.HTTP2_REQUESTS, Http2RequestAdapter.INSTANCE);
+        p.addLast(PipelineNames.HTTP2_REQUESTS, requests);
         if (f.hsts() != null) {
             p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));
         }
