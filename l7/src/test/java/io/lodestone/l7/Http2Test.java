@@ -405,6 +405,46 @@ class Http2Test {
     }
 
     @Test
+    void framesOnAStreamRefusedOverTheConcurrentStreamLimitAreIgnoredAndTheOtherStreamsGoOn() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> f.http2Limits(2, 16384, 65535));
+            try (Socket s = h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                byte[] post = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'};
+                // streams 1 and 3: POSTs whose bodies are still to come, as many streams as the limit allows
+                out.write(frame(1, 1, 0x4, post));
+                out.write(frame(3, 1, 0x4, post));
+                // stream 5, over the limit: refused; before it could see the refusal, the client sent its
+                // 48 KiB body, a WINDOW_UPDATE and a reset of its own on it
+                out.write(frame(5, 1, 0x4, post));
+                for (int i = 0; i < 3; i++) {
+                    out.write(frame(5, 0, i == 2 ? 0x1 : 0, new byte[16384]));
+                }
+                out.write(frame(5, 8, 0, new byte[] {0, 0, 0x40, 0}));
+                out.write(rstStream(5));
+                // the bodies of streams 1 (32 KiB: over the connection's 65535-byte window unless stream 5's
+                // DATA was given back) and 3 (empty)
+                out.write(frame(1, 0, 0, new byte[16384]));
+                out.write(frame(1, 0, 0x1, new byte[16384]));
+                out.write(frame(3, 0, 0x1, new byte[0]));
+                out.flush();
+                java.util.Set<Integer> ended = new java.util.HashSet<>();
+                List<int[]> frames = framesUntil(s.getInputStream(),
+                        f -> (f[0] == 0 || f[0] == 1) && (f[2] & 0x1) != 0 && ended.add(f[1]) && ended.size() == 2);
+                assertThat(frames).as("no GOAWAY").noneMatch(f -> f[0] == 7);
+                assertThat(frames).as("stream 5 refused").anyMatch(f -> f[0] == 3 && f[1] == 5 && f[3] == 7);
+                assertThat(ended).as("streams 1 and 3 answered").containsExactlyInAnyOrder(1, 3);
+                // the connection goes on
+                out.write(headers(7, true));
+                out.flush();
+                assertThat(streamFrames(s.getInputStream(), 7)).containsExactly(1, 0);
+            }
+            assertThat(b.requests).hasSize(3);
+            assertThat(b.requests).anyMatch(r -> r.bodyBytes() == 32768);
+        }
+    }
+
+    @Test
     void aRapidResetFloodClosesTheConnection() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> f.http2ResetFloodLimit(50, Duration.ofSeconds(10)));

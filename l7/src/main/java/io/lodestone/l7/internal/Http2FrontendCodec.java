@@ -1,6 +1,7 @@
 package io.lodestone.l7.internal;
 
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http2.DefaultHttp2Connection;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
@@ -24,8 +25,16 @@ import io.netty.handler.codec.http2.Http2Settings;
  * what still arrives for it is a frame on a closed stream, which does not touch the other streams
  * (Netty answers it with RST_STREAM {@code STREAM_CLOSED}, as after any reset) and whose DATA is
  * counted against the connection's flow-control window and given back at once (RFC 9113, 5.1 and
- * 6.9). A stream refused for being over {@code SETTINGS_MAX_CONCURRENT_STREAMS} cannot be opened,
- * and stays as Netty leaves it.
+ * 6.9).
+ *
+ * <p>A stream that cannot be opened (refused with {@code REFUSED_STREAM} for being over
+ * {@code SETTINGS_MAX_CONCURRENT_STREAMS}, or malformed while the limit is reached) is reset unopened,
+ * and Netty's connection only counts the ids of the streams it opened as used: the DATA the client had
+ * in flight for it, a WINDOW_UPDATE or the client's own RST_STREAM on it ended the connection the same
+ * way. The connection of this codec ({@link FrontendConnection}) therefore also remembers the highest
+ * id of such a stream, and takes it and every lower id of the client's for one that may have existed,
+ * as RFC 9113 (5.1.1) has it: the first use of an id closes every idle stream below it. Their frames
+ * are then those of a closed stream, as above.
  */
 final class Http2FrontendCodec extends Http2FrameCodec {
 
@@ -44,8 +53,15 @@ final class Http2FrontendCodec extends Http2FrameCodec {
         if (!outbound) {
             Http2Exception e = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
             // a header list too large is Netty's to answer (431, on a stream it opens itself)
-            if (e instanceof Http2Exception.StreamException s && !(e instanceof Http2Exception.HeaderListSizeException)) {
-                openRefusedStream(s.streamId());
+            if (e instanceof Http2Exception.StreamException s) {
+                int id = s.streamId();
+                if (!(e instanceof Http2Exception.HeaderListSizeException)) {
+                    openRefusedStream(id);
+                }
+                if (connection().stream(id) == null && connection() instanceof FrontendConnection c) {
+                    // not opened (over the concurrent-stream limit): the id is used all the same
+                    c.used(id);
+                }
             }
         }
         super.onError(ctx, outbound, cause);
@@ -58,7 +74,9 @@ final class Http2FrontendCodec extends Http2FrameCodec {
     private void openRefusedStream(int id) {
         Http2Connection connection = connection();
         Http2Connection.Endpoint<?> remote = connection.remote();
-        if (connection.stream(id) != null || !remote.isValidStreamId(id) || remote.mayHaveCreatedStream(id)
+        // an id that may have existed is used already (and one this connection took as used after an
+        // earlier refusal is closed), not one to open now
+        if (connection.stream(id) != null || !remote.isValidStreamId(id) || connection.streamMayHaveExisted(id)
                 || !remote.canOpenStream() || connection.goAwaySent() || connection.goAwayReceived()) {
             return;
         }
@@ -73,8 +91,15 @@ final class Http2FrontendCodec extends Http2FrameCodec {
     static final class Builder extends Http2FrameCodecBuilder {
 
         private Builder() {
-            server(true);
+            // a server, as the connection each build() sets up is
             gracefulShutdownTimeoutMillis(0);
+        }
+
+        /** Builds a codec on a new {@link FrontendConnection}. */
+        @Override
+        public Http2FrameCodec build() {
+            connection(new FrontendConnection());
+            return super.build();
         }
 
         @Override
@@ -82,6 +107,34 @@ final class Http2FrontendCodec extends Http2FrameCodec {
             Http2FrontendCodec codec = new Http2FrontendCodec(encoder, decoder, initialSettings, decoupleCloseAndGoAway(), flushPreface());
             codec.gracefulShutdownTimeoutMillis(gracefulShutdownTimeoutMillis());
             return codec;
+        }
+    }
+
+    /**
+     * The server side of an HTTP/2 connection: Netty's, except that the ids of the client's streams
+     * reset without being opened count as used, through the highest of them: a frame on such an id
+     * or a lower one of the client's, which Netty's own count has not reached, is a frame on a closed
+     * stream, not one on a stream that never existed (a connection error). Event-loop confined, as
+     * the connection is.
+     */
+    private static final class FrontendConnection extends DefaultHttp2Connection {
+        /** The highest id of a client stream reset without being opened, 0 before any. */
+        private int lastUnopened;
+
+        FrontendConnection() {
+            super(true);
+        }
+
+        /** Marks a client stream id as used although no stream was opened for it. */
+        void used(int id) {
+            if (id > lastUnopened && remote().isValidStreamId(id)) {
+                lastUnopened = id;
+            }
+        }
+
+        @Override
+        public boolean streamMayHaveExisted(int id) {
+            return super.streamMayHaveExisted(id) || id <= lastUnopened && remote().isValidStreamId(id);
         }
     }
 }
