@@ -228,6 +228,10 @@ class Http2Test {
                 {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x17, 0x01, 'x'},
                 // two host fields, a and b
                 {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x0f, 0x17, 0x01, 'a', 0x0f, 0x17, 0x01, 'b'},
+                // two host fields, both a
+                {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x0f, 0x17, 0x01, 'a', 0x0f, 0x17, 0x01, 'a'},
+                // :authority h and two host fields h
+                {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x17, 0x01, 'h', 0x0f, 0x17, 0x01, 'h'},
                 // content-length -1
                 {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x0d, 0x02, '-', '1'},
             };
@@ -244,11 +248,19 @@ class Http2Test {
                 s.getOutputStream().flush();
                 assertThat(resetCode(s.getInputStream(), stream)).as("stream %d: RST_STREAM PROTOCOL_ERROR", stream).isEqualTo(1);
                 stream += 2;
-                s.getOutputStream().write(headers(stream, true));
+                // so do two host fields on a request with a body to come
+                s.getOutputStream().write(frame(stream, 1, 0x4,
+                        new byte[] {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x0f, 0x17, 0x01, 'a', 0x0f, 0x17, 0x01, 'a'}));
+                s.getOutputStream().flush();
+                assertThat(resetCode(s.getInputStream(), stream)).as("stream %d: RST_STREAM PROTOCOL_ERROR", stream).isEqualTo(1);
+                stream += 2;
+                // one host field, the same as :authority, is a request
+                s.getOutputStream().write(frame(stream, 1, 0x5, new byte[] {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x17, 0x01, 'h'}));
                 s.getOutputStream().flush();
                 assertThat(streamFrames(s.getInputStream(), stream)).containsExactly(1, 0);
             }
             assertThat(b.requests).hasSize(1);
+            assertThat(b.last().headers().getAll("host")).containsExactly("h");
         }
     }
 
