@@ -722,7 +722,10 @@ public final class HttpFrontend implements Frontend {
          * Terminates TLS with {@code tls} (HTTPS): the handshake comes before the HTTP codec, the
          * SNI name and ALPN protocol are visible to rules ({@link Acl#sni(String...)}), and requests
          * are forwarded with {@code X-Forwarded-Proto: https} (and {@code proto=https} in
-         * {@code Forwarded}).
+         * {@code Forwarded}). A connection whose handshake fails (not TLS, a refused version, no
+         * shared cipher) is closed and logged {@code PR} with a {@code denied} error on the frontend;
+         * one not done within the ServerTls handshake timeout {@code cR}, a {@code timeout} error;
+         * one the client leaves first {@code CR}.
          *
          * <pre>{@code
          * HttpFrontend.bind(443)

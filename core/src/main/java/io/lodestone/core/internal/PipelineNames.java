@@ -10,7 +10,9 @@ package io.lodestone.core.internal;
  * {@link #PROXY_PROTOCOL} (removed once the header is written) → {@link #RELAY}.
  *
  * <p>L7 client channel: {@link #TLS} (on TLS frontends; first, so every later handler sees
- * plaintext) → {@link #PROTOCOL} (when the frontend speaks HTTP/2: ALPN or the h2c preface
+ * plaintext) → {@link #TLS_HANDSHAKE} (on TLS frontends: accounts a handshake that does not succeed,
+ * adds the HTTP/1.1 handlers below when the frontend offers no h2, and leaves once the handshake is done)
+ * → {@link #PROTOCOL} (when the frontend speaks HTTP/2: ALPN or the h2c preface
  * decides, then it leaves, adding either the HTTP/1.1 handlers below or {@link #HTTP2_FLUSH} → {@link #HTTP2_CODEC} → {@link #HTTP2_IDLE} →
  * {@link #HTTP2_MULTIPLEX} → {@link #HTTP2_ERRORS}) → {@link #HTTP_TIMEOUT} (request-head and keep-alive timers, sees raw bytes)
  * → {@link #HTTP_DECODER} (request decoder, line and header-block limits) → {@link #HTTP_ENCODER}
@@ -50,6 +52,11 @@ public final class PipelineNames {
     /** L4 TLS passthrough: buffers the ClientHello, fires its SNI and ALPN, passes the bytes on untouched. */
     public static final String CLIENT_HELLO = "lodestone.client-hello";
 
+    /**
+     * L7: waits for a client's TLS handshake; logs and counts one that fails or times out, and leaves
+     * once it is done.
+     */
+    public static final String TLS_HANDSHAKE = "lodestone.tls-handshake";
     /** L7: chooses HTTP/2 or HTTP/1.1 for a client connection (ALPN or the h2c preface), then leaves. */
     public static final String PROTOCOL = "lodestone.protocol";
     /**

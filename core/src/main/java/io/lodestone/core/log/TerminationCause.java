@@ -8,8 +8,8 @@ package io.lodestone.core.log;
  * <caption>Common termination states</caption>
  * <tr><th>code</th><th>meaning</th><th>typical answer</th></tr>
  * <tr><td>{@code --}</td><td>normal end</td><td>the server's</td></tr>
- * <tr><td>{@code PR}</td><td>a rule denied the request (TCP: also a connection that does not speak
- *     the frontend's TLS)</td><td>403 (TCP: connection closed)</td></tr>
+ * <tr><td>{@code PR}</td><td>a rule denied the request (TCP, and TLS frontends of either engine: also
+ *     a connection that does not speak the frontend's TLS)</td><td>403 (TCP, TLS: connection closed)</td></tr>
  * <tr><td>{@code SC}</td><td>the server refused the connection, or no server was available</td><td>502, 503</td></tr>
  * <tr><td>{@code sC}</td><td>connecting to the server timed out</td><td>504</td></tr>
  * <tr><td>{@code SH}</td><td>the server closed before sending its response headers</td><td>502</td></tr>
@@ -17,9 +17,10 @@ package io.lodestone.core.log;
  * <tr><td>{@code SD}</td><td>the server closed or reset during the response body (TCP: reset the
  *     session)</td><td>connection closed (TCP: reset)</td></tr>
  * <tr><td>{@code sD}</td><td>TCP: the server idle timeout closed the session</td><td>connection closed</td></tr>
- * <tr><td>{@code cR}</td><td>the client took too long to send its request (TCP with TLS: its
- *     ClientHello or handshake)</td><td>408 (TCP: connection closed)</td></tr>
- * <tr><td>{@code CR}</td><td>the client left before its request (or ClientHello) was whole</td><td>none</td></tr>
+ * <tr><td>{@code cR}</td><td>the client took too long to send its request (TLS frontends: its
+ *     ClientHello or handshake)</td><td>408 (TLS handshake: connection closed)</td></tr>
+ * <tr><td>{@code CR}</td><td>the client left before its request (or ClientHello, or handshake) was
+ *     whole</td><td>none</td></tr>
  * <tr><td>{@code CD}</td><td>the client went away during the response (TCP: reset the session)</td>
  *     <td>none (TCP: the server connection is reset)</td></tr>
  * <tr><td>{@code cD}</td><td>TCP: the client idle timeout closed the session</td><td>connection closed</td></tr>

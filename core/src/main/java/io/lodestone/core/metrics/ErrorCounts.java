@@ -8,7 +8,7 @@ import java.util.Objects;
  * @param connect failed connection attempts to servers
  * @param timeout expired timeouts
  * @param reset connections reset or closed mid-exchange
- * @param denied connections or requests refused by a rule, or by a TCP frontend's TLS
+ * @param denied connections or requests refused by a rule, or by a frontend's TLS (a failed handshake)
  */
 public record ErrorCounts(long connect, long timeout, long reset, long denied) {
 

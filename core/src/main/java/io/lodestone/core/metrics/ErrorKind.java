@@ -15,9 +15,9 @@ public enum ErrorKind {
      */
     RESET("reset"),
     /**
-     * A rule refused the connection or request (an ACL {@code deny}, a connection limit), or a TCP
-     * frontend refused a connection that does not speak its TLS (not a ClientHello on a passthrough
-     * frontend, a ClientHello too large, a failed handshake).
+     * A rule refused the connection or request (an ACL {@code deny}, a connection limit), or a TLS
+     * frontend (TCP or HTTP) refused a connection that does not speak its TLS (not a ClientHello on a
+     * passthrough frontend, a ClientHello too large, a failed handshake).
      */
     DENIED("denied");
 

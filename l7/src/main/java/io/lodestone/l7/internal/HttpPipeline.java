@@ -27,8 +27,6 @@ import java.util.List;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AsciiString;
 import java.util.concurrent.TimeUnit;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Assembles the L7 pipelines, in the order documented in {@link PipelineNames}: the one place that
@@ -39,8 +37,6 @@ import org.slf4j.LoggerFactory;
  * message reaches any handler behind them, so no separate validation handler sits in the pipelines.
  */
 final class HttpPipeline {
-
-    private static final Logger log = LoggerFactory.getLogger(HttpPipeline.class);
 
     /** Body pieces are passed on as they arrive, up to this size each. */
     private static final int MAX_CHUNK_SIZE = 64 * 1024;
@@ -60,16 +56,22 @@ final class HttpPipeline {
     }
 
     /**
-     * Sets up an accepted client connection: TLS first on TLS frontends, then, when the frontend
-     * speaks HTTP/2 (ALPN h2 offered, or h2c), a handler that chooses between the HTTP/2 and the
-     * HTTP/1.1 pipeline once it knows the protocol; else the HTTP/1.1 pipeline directly.
+     * Sets up an accepted client connection: TLS first on TLS frontends, followed by the
+     * {@link ClientHandshake} that waits for the handshake (and accounts one that does not succeed),
+     * then, when the frontend speaks HTTP/2 (ALPN h2 offered, or h2c), a handler that chooses between
+     * the HTTP/2 and the HTTP/1.1 pipeline once it knows the protocol; else the HTTP/1.1 pipeline,
+     * added once the handshake is done on a TLS frontend, at once on a plain one.
      */
     static void initClient(Channel ch, HttpListener listener) {
         HttpFrontend f = listener.frontend();
         ChannelPipeline p = ch.pipeline();
         if (f.tls() != null) {
             p.addLast(PipelineNames.TLS, f.tls().newHandler());
-            if (f.tls().applicationProtocols().contains(ApplicationProtocolNames.HTTP_2)) {
+            // accounts a handshake that fails or times out, then leaves; adds the HTTP/1.1 handlers
+            // itself on a frontend that offers no h2
+            boolean h2 = f.tls().applicationProtocols().contains(ApplicationProtocolNames.HTTP_2);
+            p.addLast(PipelineNames.TLS_HANDSHAKE, new ClientHandshake(listener, !h2));
+            if (h2) {
                 p.addLast(PipelineNames.PROTOCOL, new ApplicationProtocolNegotiationHandler(ApplicationProtocolNames.HTTP_1_1) {
                     @Override
                     protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
@@ -79,19 +81,9 @@ final class HttpPipeline {
                             addHttp1(ctx.pipeline(), listener);
                         }
                     }
-
-                    @Override
-                    protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
-                        // a scanner, an old client, plain HTTP on the TLS port: routine, and the client's
-                        // to fix (Netty logs each at WARN with its stack trace)
-                        if (log.isDebugEnabled()) {
-                            log.debug("{}: TLS handshake with {} failed", f.name(), ctx.channel(), cause);
-                        }
-                        ctx.close();
-                    }
                 });
-                return;
             }
+            return;
         } else if (f.h2c()) {
             p.addLast(PipelineNames.PROTOCOL, new PriorKnowledge(listener));
             return;
