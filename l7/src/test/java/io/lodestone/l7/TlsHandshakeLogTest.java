@@ -226,7 +226,7 @@ class TlsHandshakeLogTest {
         assertThat(logged).hasSize(h2 ? 3 : 2);
         assertThat(logged.get(0)).contains("\"GET /one HTTP/1.1\"").contains(" -- ");
         if (h2) {
-            assertThat(logged.get(1)).contains("\"GET /two ");
+            assertThat(logged.get(1)).contains("\"GET /two HTTP/2.0\"");
         }
         assertThat(errors().total()).isEqualTo(1);
     }

@@ -1489,7 +1489,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     .frontend(frontend.name())
                     .backend(backend == null ? null : backend.name())
                     .server(s == null ? null : s.server().name())
-                    .request(method, target, method == null ? null : clientVersion.text())
+                    .request(method, target, method == null ? null : client instanceof Http2StreamChannel ? HTTP_2_0 : clientVersion.text())
                     .status(status)
                     .bytes(bytesIn, bytesOut)
                     .requestTime(requestHeadNanos)
@@ -1948,6 +1948,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     acceptEncoding.isEmpty() ? null : String.join(",", acceptEncoding), clientVersion, compression);
         }
     }
+
+    /**
+     * The protocol an HTTP/2 stream's request is logged with, as HAProxy and nginx log it: the stream
+     * reaches this handler converted to an HTTP/1.1 request.
+     */
+    private static final String HTTP_2_0 = "HTTP/2.0";
 
     /** The headers a 304 carries from the stored response (RFC 9110 15.4.5). */
     private static final AsciiString[] NOT_MODIFIED_HEADERS = {HttpHeaderNames.CACHE_CONTROL, HttpHeaderNames.CONTENT_LOCATION,
