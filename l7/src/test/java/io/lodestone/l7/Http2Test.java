@@ -13,6 +13,7 @@ import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.pkitesting.X509Bundle;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -310,18 +311,15 @@ class Http2Test {
      */
     private static int status(InputStream in, int stream, DefaultHttp2HeadersDecoder hpack) throws Exception {
         for (int n = 0; n < 100; n++) {
-            byte[] head = in.readNBytes(9);
-            if (head.length < 9) {
+            Frame f = Frame.read(in);
+            if (f == null) {
                 return -1;
             }
-            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
-            int id = (head[5] & 0x7f) << 24 | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
-            byte[] payload = in.readNBytes(length);
-            if ((head[3] & 0xff) == 1) {
-                ByteBuf block = Unpooled.wrappedBuffer(payload);
+            if (f.type() == 1) {
+                ByteBuf block = Unpooled.wrappedBuffer(f.payload());
                 try {
-                    Http2Headers headers = hpack.decodeHeaders(id, block);
-                    if (id == stream) {
+                    Http2Headers headers = hpack.decodeHeaders(f.stream(), block);
+                    if (f.stream() == stream) {
                         return Integer.parseInt(headers.status().toString());
                     }
                 } finally {
@@ -396,13 +394,13 @@ class Http2Test {
                     out.write(frame(3, 0, i == 2 ? 0x1 : 0, new byte[16384]));
                 }
                 out.flush();
-                List<int[]> frames = framesUntil(s.getInputStream(), f -> f[1] == 1 && f[0] <= 1 && (f[2] & 0x1) != 0);
-                if (frames.stream().noneMatch(f -> f[0] == 3 && f[1] == 3)) {
-                    frames.addAll(framesUntil(s.getInputStream(), f -> f[0] == 3 && f[1] == 3));
+                List<Frame> frames = framesUntil(s.getInputStream(), f -> f.stream() == 1 && f.endsStream());
+                if (frames.stream().noneMatch(f -> f.type() == 3 && f.stream() == 3)) {
+                    frames.addAll(framesUntil(s.getInputStream(), f -> f.type() == 3 && f.stream() == 3));
                 }
-                assertThat(frames).as("no GOAWAY").noneMatch(f -> f[0] == 7);
-                assertThat(frames).as("stream 3 reset with PROTOCOL_ERROR").anyMatch(f -> f[0] == 3 && f[1] == 3 && f[3] == 1);
-                assertThat(frames).as("stream 1 answered").anyMatch(f -> f[1] == 1 && f[0] == 1).anyMatch(f -> f[1] == 1 && f[0] == 0);
+                assertThat(frames).as("no GOAWAY").noneMatch(f -> f.type() == 7);
+                assertThat(frames).as("stream 3 reset with PROTOCOL_ERROR").anyMatch(f -> f.type() == 3 && f.stream() == 3 && f.code() == 1);
+                assertThat(frames).as("stream 1 answered").anyMatch(f -> f.stream() == 1 && f.type() == 1).anyMatch(f -> f.stream() == 1 && f.type() == 0);
                 // the DATA was given back to the connection's window: more than the initial 65535 bytes go through
                 out.write(frame(5, 1, 0x4, new byte[] {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'}));
                 for (int i = 0; i < 2; i++) {
@@ -441,10 +439,10 @@ class Http2Test {
                 out.write(frame(3, 0, 0x1, new byte[0]));
                 out.flush();
                 java.util.Set<Integer> ended = new java.util.HashSet<>();
-                List<int[]> frames = framesUntil(s.getInputStream(),
-                        f -> (f[0] == 0 || f[0] == 1) && (f[2] & 0x1) != 0 && ended.add(f[1]) && ended.size() == 2);
-                assertThat(frames).as("no GOAWAY").noneMatch(f -> f[0] == 7);
-                assertThat(frames).as("stream 5 refused").anyMatch(f -> f[0] == 3 && f[1] == 5 && f[3] == 7);
+                List<Frame> frames = framesUntil(s.getInputStream(),
+                        f -> f.endsStream() && ended.add(f.stream()) && ended.size() == 2);
+                assertThat(frames).as("no GOAWAY").noneMatch(f -> f.type() == 7);
+                assertThat(frames).as("stream 5 refused").anyMatch(f -> f.type() == 3 && f.stream() == 5 && f.code() == 7);
                 assertThat(ended).as("streams 1 and 3 answered").containsExactlyInAnyOrder(1, 3);
                 // the connection goes on
                 out.write(headers(7, true));
@@ -482,14 +480,12 @@ class Http2Test {
     /** The error code of the next GOAWAY, or -1 when none comes. */
     private static long goAwayCode(InputStream in) throws Exception {
         for (int n = 0; n < 5000; n++) {
-            byte[] head = in.readNBytes(9);
-            if (head.length < 9) {
+            Frame f = Frame.read(in);
+            if (f == null) {
                 return -1;
             }
-            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
-            byte[] payload = in.readNBytes(length);
-            if ((head[3] & 0xff) == 7) {
-                return (payload[4] & 0xffL) << 24 | (payload[5] & 0xff) << 16 | (payload[6] & 0xff) << 8 | payload[7] & 0xff;
+            if (f.type() == 7) {
+                return f.code();
             }
         }
         return -1;
@@ -540,14 +536,11 @@ class Http2Test {
     /** Reads frames until one of {@code type} on {@code stream}; false at the end of input. */
     private static boolean readUntilFrame(InputStream in, int type, int stream) throws Exception {
         for (int n = 0; n < 100; n++) {
-            byte[] head = in.readNBytes(9);
-            if (head.length < 9) {
+            Frame f = Frame.read(in);
+            if (f == null) {
                 return false;
             }
-            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
-            int id = (head[5] & 0x7f) << 24 | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
-            in.readNBytes(length);
-            if ((head[3] & 0xff) == type && id == stream) {
+            if (f.type() == type && f.stream() == stream) {
                 return true;
             }
         }
@@ -558,17 +551,13 @@ class Http2Test {
     private static List<Integer> streamFrames(InputStream in, int stream) throws Exception {
         List<Integer> types = new ArrayList<>();
         for (int n = 0; n < 100; n++) {
-            byte[] head = in.readNBytes(9);
-            if (head.length < 9) {
+            Frame f = Frame.read(in);
+            if (f == null) {
                 break;
             }
-            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
-            int id = (head[5] & 0x7f) << 24 | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
-            in.readNBytes(length);
-            int type = head[3] & 0xff;
-            if (id == stream) {
-                types.add(type);
-                if (type == 3 || (type == 0 || type == 1) && (head[4] & 0x1) != 0) {
+            if (f.stream() == stream) {
+                types.add(f.type());
+                if (f.type() == 3 || f.endsStream()) {
                     break;
                 }
             }
@@ -576,26 +565,16 @@ class Http2Test {
         return types;
     }
 
-    /**
-     * The frames read until {@code last} matches one (included) or the input ends: each as its type,
-     * stream, flags and, for RST_STREAM and GOAWAY, error code.
-     */
-    private static List<int[]> framesUntil(InputStream in, java.util.function.Predicate<int[]> last) throws Exception {
-        List<int[]> frames = new ArrayList<>();
+    /** The frames read until {@code last} matches one (included), a GOAWAY comes or the input ends. */
+    private static List<Frame> framesUntil(InputStream in, java.util.function.Predicate<Frame> last) throws Exception {
+        List<Frame> frames = new ArrayList<>();
         for (int n = 0; n < 1000; n++) {
-            byte[] head = in.readNBytes(9);
-            if (head.length < 9) {
+            Frame f = Frame.read(in);
+            if (f == null) {
                 break;
             }
-            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
-            int id = (head[5] & 0x7f) << 24 | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
-            byte[] payload = in.readNBytes(length);
-            int type = head[3] & 0xff;
-            int at = type == 3 ? 0 : type == 7 ? 4 : -1;
-            int code = at < 0 ? 0 : (payload[at] & 0xff) << 24 | (payload[at + 1] & 0xff) << 16 | (payload[at + 2] & 0xff) << 8 | payload[at + 3] & 0xff;
-            int[] f = {type, id, head[4] & 0xff, code};
             frames.add(f);
-            if (last.test(f) || type == 7) {
+            if (last.test(f) || f.type() == 7) {
                 break;
             }
         }
@@ -605,18 +584,41 @@ class Http2Test {
     /** The error code of the next RST_STREAM of {@code stream}, or -1 when none comes. */
     private static long resetCode(InputStream in, int stream) throws Exception {
         for (int n = 0; n < 100; n++) {
-            byte[] head = in.readNBytes(9);
-            if (head.length < 9) {
+            Frame f = Frame.read(in);
+            if (f == null) {
                 return -1;
             }
-            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
-            int id = (head[5] & 0x7f) << 24 | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
-            byte[] payload = in.readNBytes(length);
-            if ((head[3] & 0xff) == 3 && id == stream) {
-                return (payload[0] & 0xffL) << 24 | (payload[1] & 0xff) << 16 | (payload[2] & 0xff) << 8 | payload[3] & 0xff;
+            if (f.type() == 3 && f.stream() == stream) {
+                return f.code();
             }
         }
         return -1;
+    }
+
+    /** One frame read from the proxy: its type, flags, stream and payload. */
+    private record Frame(int type, int flags, int stream, byte[] payload) {
+
+        /** Reads the next frame; null at the end of input. */
+        static Frame read(InputStream in) throws IOException {
+            byte[] head = in.readNBytes(9);
+            if (head.length < 9) {
+                return null;
+            }
+            int length = (head[0] & 0xff) << 16 | (head[1] & 0xff) << 8 | head[2] & 0xff;
+            int id = (head[5] & 0x7f) << 24 | (head[6] & 0xff) << 16 | (head[7] & 0xff) << 8 | head[8] & 0xff;
+            return new Frame(head[3] & 0xff, head[4] & 0xff, id, in.readNBytes(length));
+        }
+
+        /** Whether the frame is DATA or HEADERS with END_STREAM. */
+        boolean endsStream() {
+            return (type == 0 || type == 1) && (flags & 0x1) != 0;
+        }
+
+        /** The error code of a RST_STREAM or GOAWAY, else 0. */
+        long code() {
+            int at = type == 3 ? 0 : type == 7 ? 4 : -1;
+            return at < 0 ? 0 : (payload[at] & 0xffL) << 24 | (payload[at + 1] & 0xff) << 16 | (payload[at + 2] & 0xff) << 8 | payload[at + 3] & 0xff;
+        }
     }
 
     /** Whether the input ends (or is reset) before the read timeout. */

@@ -47,23 +47,15 @@ final class ChunkedFraming {
     private static final int END_LF = 16;
     private static final int DONE = 17;
 
-    private static final boolean[] TCHAR = new boolean[256];
+    private static final boolean[] TCHAR = HeadScanner.TCHAR;
     private static final boolean[] QDTEXT = new boolean[256];
     private static final boolean[] QUOTABLE = new boolean[256];
     private static final int[] HEX = new int[256];
 
     static {
-        for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
-            TCHAR[c] = true;
-        }
         Arrays.fill(HEX, -1);
         for (int c = 0; c < 10; c++) {
-            TCHAR['0' + c] = true;
             HEX['0' + c] = c;
-        }
-        for (int c = 0; c < 26; c++) {
-            TCHAR['a' + c] = true;
-            TCHAR['A' + c] = true;
         }
         for (int c = 0; c < 6; c++) {
             HEX['a' + c] = 10 + c;

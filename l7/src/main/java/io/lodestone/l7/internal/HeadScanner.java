@@ -53,7 +53,8 @@ final class HeadScanner {
     /** Bytes copied out of the buffer at a time while searching for the end of the head. */
     private static final int PIECE = 1024;
 
-    private static final boolean[] TCHAR = new boolean[256];
+    /** The token characters (RFC 9110 5.6.2), indexed by byte value; also read by {@link ChunkedFraming}. */
+    static final boolean[] TCHAR = new boolean[256];
     private static final boolean[] FIELD_CHAR = new boolean[256];
     private static final boolean[] TARGET_CHAR = new boolean[256];
     private static final boolean[] HOST_CHAR = new boolean[256];
