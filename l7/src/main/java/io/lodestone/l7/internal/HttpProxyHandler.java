@@ -1062,10 +1062,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /**
      * A final response whose whole body arrived with its head (the strict decoder's one message):
      * handled as its head, then written on as it is, head and body encoded into one buffer. A response
-     * the cache takes in is handled as a head and a last content, as it arrives in pieces.
+     * the cache takes in is handled as a head and a last content, as it arrives in pieces. An invalid
+     * one (the decoder's stand-in, status 999, with its failure) is refused as it is, cache or not.
      */
     private void serverWholeResponse(BackendConnection c, FullHttpResponse whole) {
-        if (cacheFill != null) {
+        if (cacheFill != null && whole.decoderResult().isSuccess()) {
             serverResponse(c, new DefaultHttpResponse(whole.protocolVersion(), whole.status(), whole.headers()));
             serverContent(c, new DefaultLastHttpContent(whole.content(), whole.trailingHeaders()));
             return;
