@@ -2,8 +2,16 @@ package io.lodestone.core;
 
 /**
  * The source of time for everything in Lodestone that waits or measures: health-check intervals,
- * slow start, cache expiry, latency figures. Nothing in Lodestone reads the system time directly;
- * tests hand in a manual clock and advance it instead of sleeping.
+ * slow start, cache expiry, latency figures, and the timers of connections (client, server,
+ * keep-alive, tunnel, pool idle, connect, TLS handshake and ClientHello timeouts). Nothing in
+ * Lodestone reads the system time directly; tests hand in a manual clock and advance it instead of
+ * sleeping.
+ *
+ * <p>With a clock other than {@link #system()}, the event loops the proxy makes run their timers on
+ * it: moving the clock past a timeout makes the timer fire within a millisecond, and a timer not yet
+ * due never fires, however long a test takes. To do that each loop looks at the clock at least once
+ * per millisecond and reads it at every use, which is meant for tests, not for production. Event
+ * loops an application hands in ({@link Proxy.Builder#eventLoopGroups}) keep their own timers.
  *
  * <pre>{@code
  * Proxy proxy = Proxy.builder().clock(Clock.system())...build();

@@ -178,7 +178,7 @@ public final class Proxy implements AutoCloseable {
             } else {
                 transport = Transport.best();
                 int threads = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
-                ownIoGroup = io = transport.newGroup(threads, "lodestone-io", busyPolling.toNanos());
+                ownIoGroup = io = transport.newGroup(threads, "lodestone-io", busyPolling.toNanos(), clock);
             }
             if (accept == null) {
                 // accept on one of the I/O loops, as nginx and HAProxy workers do: no extra thread to
@@ -605,7 +605,10 @@ public final class Proxy implements AutoCloseable {
             return frontend(frontend.build());
         }
 
-        /** Sets the clock (default {@link Clock#system()}). */
+        /**
+         * Sets the clock (default {@link Clock#system()}). Any other clock also runs the timers of the
+         * event loops the proxy makes, connection timeouts included; see {@link Clock}.
+         */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;

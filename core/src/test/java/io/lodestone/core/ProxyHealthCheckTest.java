@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.testing.ManualClock;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import java.io.IOException;
@@ -122,6 +123,35 @@ class ProxyHealthCheckTest {
                 // listeners hear of a change just after it is made
                 await(() -> changes.size() >= 2, "both changes published");
                 assertThat(changes).containsExactly("UP->DOWN", "DOWN->UP");
+            }
+        }
+    }
+
+    /**
+     * With a manual clock the checks' intervals are on it: a check an hour after the last one runs as
+     * soon as the clock is moved by an hour, and the server goes down after the second failure.
+     */
+    @Test
+    void checksAreScheduledOnTheProxyClock() throws Exception {
+        ManualClock clock = new ManualClock();
+        Duration hour = Duration.ofHours(1);
+        try (StatusServer backend = new StatusServer()) {
+            Backend app = Backend.named("app")
+                    .server("web1", "127.0.0.1:" + backend.socket.getLocalPort())
+                    .healthCheck(HealthCheck.http("/status").interval(hour).fastInterval(hour).jitter(Duration.ZERO)
+                            .timeout(Duration.ofSeconds(2)).rise(1).fall(2))
+                    .build();
+            try (Proxy proxy = Proxy.builder().clock(clock).backend(app).frontend(NO_FRONTEND).ioThreads(1).build()) {
+                proxy.start();
+                ServerControl web1 = proxy.control().server("app", "web1");
+                await(() -> web1.lastCheck() != null && web1.lastCheck().isHealthy(), "the first check, at start");
+                backend.status = 503;
+                clock.advance(hour);
+                await(() -> !web1.lastCheck().isHealthy(), "the second check, an hour later on the clock");
+                assertThat(web1.state()).as("one failure of two").isEqualTo(ServerState.UP);
+                clock.advance(hour);
+                await(() -> web1.state() == ServerState.DOWN, "web1 down after the third");
+                assertThat(web1.lastCheck().detail()).isEqualTo("HTTP 503 (expected: 200..399)");
             }
         }
     }

@@ -38,9 +38,9 @@ import org.junit.jupiter.api.Test;
  * counted as a timeout, though the client timeout is 5 minutes; one whose ClientHello comes in time
  * is not cut by it later.
  *
- * <p>Like the other connection timeouts of the engine (the client and server idle timeouts), the
- * timer runs on the connection's event loop, so these tests use short timeouts and wait for the
- * close with a bounded blocking read; none sleeps.
+ * <p>These tests run on the system clock, with short timeouts, and wait for the close with a
+ * bounded blocking read; none sleeps. {@link TcpProxyClockTimeoutsTest} runs the same timer on a
+ * manual clock.
  */
 class TcpClientHelloTimeoutTest {
 

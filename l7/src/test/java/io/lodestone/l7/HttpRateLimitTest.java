@@ -102,7 +102,9 @@ class HttpRateLimitTest {
 
     @Test
     void aLimitedClientKeepsItsKeepAliveConnection() throws IOException {
-        start(HttpFrontend.bind("127.0.0.1:0").rule(Rule.always().rateLimit(RateLimit.perMinute(1))));
+        // the keep-alive and pool idle timeouts follow the manual clock too: longer than the minute the test moves it
+        start(HttpFrontend.bind("127.0.0.1:0").keepAliveTimeout(Duration.ofMinutes(5)).backendPool(256, Duration.ofMinutes(5))
+                .rule(Rule.always().rateLimit(RateLimit.perMinute(1))));
         try (RawHttp c = new RawHttp(proxy.port())) {
             String req = "GET /x HTTP/1.1\r\nHost: example.com\r\n\r\n";
             assertThat(c.send(req).read().status()).isEqualTo(200);

@@ -91,6 +91,22 @@ final class RawHttp implements AutoCloseable {
         return new Response(code, headers, body.toString(StandardCharsets.UTF_8));
     }
 
+    /** Reads one line without its line end; null at end of stream. */
+    String readLine() throws IOException {
+        return line();
+    }
+
+    /** Reads one chunk of a chunked body, its size line, data and line end; "" for the last chunk, whose trailers are left unread. */
+    String readChunk() throws IOException {
+        int size = Integer.parseInt(line().trim(), 16);
+        if (size == 0) {
+            return "";
+        }
+        String data = new String(in.readNBytes(size), StandardCharsets.ISO_8859_1);
+        line();
+        return data;
+    }
+
     private String line() throws IOException {
         StringBuilder sb = new StringBuilder();
         int c;

@@ -1,5 +1,6 @@
 package io.lodestone.core.internal;
 
+import io.lodestone.core.Clock;
 import io.netty.channel.IoHandle;
 import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerContext;
@@ -9,25 +10,42 @@ import io.netty.channel.IoRegistration;
 /**
  * An {@link IoHandler} that gives its event loop a {@link LoopClock} and, when asked, busy polling
  * ({@link BusyPoll}), through {@link LoopTurns}. Everything else is the wrapped handler's, whose
- * registrations the channels get as they are. Lodestone's io_uring loops use it; its epoll loops do
- * the same in {@link EpollWithoutEmptyInterest}.
+ * registrations the channels get as they are. Lodestone's io_uring loops use it, and its NIO loops
+ * when their timers follow a clock other than the system's ({@link OnNio}); its epoll loops do the
+ * same in {@link EpollWithoutEmptyInterest}.
  */
-final class ClockedIoHandler implements IoHandler {
+class ClockedIoHandler implements IoHandler {
 
     private final IoHandler handler;
     private final LoopTurns turns;
 
-    private ClockedIoHandler(IoHandler handler, LoopTurns turns) {
+    ClockedIoHandler(IoHandler handler, LoopTurns turns) {
         this.handler = handler;
         this.turns = turns;
     }
 
     /**
      * {@code factory}'s handlers, each with a loop clock, busy-polling for {@code busyPollNanos} after
-     * the last I/O; 0 never busy-polls.
+     * the last I/O (0 never busy-polls), on a loop whose timers follow {@code timerClock}
+     * ({@code null}: the system's; see {@link LoopTurns}).
      */
-    static IoHandlerFactory around(IoHandlerFactory factory, long busyPollNanos) {
-        return executor -> new ClockedIoHandler(factory.newHandler(executor), new LoopTurns(busyPollNanos));
+    static IoHandlerFactory around(IoHandlerFactory factory, long busyPollNanos, Clock timerClock) {
+        return executor -> new ClockedIoHandler(factory.newHandler(executor), new LoopTurns(busyPollNanos, timerClock));
+    }
+
+    /**
+     * NIO handlers of {@code factory} on a loop whose timers follow {@code timerClock}; a class of
+     * their own, because {@link Transport#of} tells a group's transport by its handlers' class.
+     */
+    static IoHandlerFactory aroundNio(IoHandlerFactory factory, Clock timerClock) {
+        return executor -> new OnNio(factory.newHandler(executor), new LoopTurns(0, timerClock));
+    }
+
+    /** A {@link ClockedIoHandler} around an NIO handler. */
+    static final class OnNio extends ClockedIoHandler {
+        OnNio(IoHandler handler, LoopTurns turns) {
+            super(handler, turns);
+        }
     }
 
     @Override

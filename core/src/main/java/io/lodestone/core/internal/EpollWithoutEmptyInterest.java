@@ -1,5 +1,6 @@
 package io.lodestone.core.internal;
 
+import io.lodestone.core.Clock;
 import io.netty.channel.IoHandle;
 import io.netty.channel.IoHandler;
 import io.netty.channel.IoHandlerContext;
@@ -63,12 +64,14 @@ final class EpollWithoutEmptyInterest implements IoHandler {
 
     /**
      * A factory of epoll handlers whose channels never submit an empty interest set, busy-polling for
-     * {@code busyPollNanos} after the last I/O (0 never busy-polls). Its handlers stay on the thread
-     * they start on (see {@link Transport#onFixedThreads}).
+     * {@code busyPollNanos} after the last I/O (0 never busy-polls), on a loop whose timers follow
+     * {@code timerClock} ({@code null}: the system's; see {@link LoopTurns}). Its handlers stay on the
+     * thread they start on (see {@link Transport#onFixedThreads}).
      */
-    static IoHandlerFactory newFactory(long busyPollNanos) {
+    static IoHandlerFactory newFactory(long busyPollNanos, Clock timerClock) {
         IoHandlerFactory epoll = EpollIoHandler.newFactory();
-        return executor -> new EpollWithoutEmptyInterest(epoll.newHandler(executor), executor, new LoopTurns(busyPollNanos));
+        return executor -> new EpollWithoutEmptyInterest(epoll.newHandler(executor), executor,
+                new LoopTurns(busyPollNanos, timerClock));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.lodestone.core.internal;
 
+import io.lodestone.core.Clock;
 import io.netty.util.concurrent.FastThreadLocal;
 
 /**
@@ -12,17 +13,25 @@ import io.netty.util.concurrent.FastThreadLocal;
  * which timeouts of milliseconds and more do not notice. On any other thread (NIO loops, tests,
  * application threads) every reading is the system clock's.
  *
+ * <p>A proxy built with a {@link Clock} other than {@link Clock#system()} runs its timers on that
+ * clock ({@link ProxyClockLoops}); the loop clocks of its loops, NIO ones included, then read that
+ * clock instead of the system's, at every reading: a test moves such a clock by whole timeouts at
+ * once, and a reading kept from before the move would be that much behind.
+ *
  * <p>For timeouts only: durations that are measured and reported (latencies, the access log) read the
- * proxy's {@link io.lodestone.core.Clock}.
+ * proxy's {@link Clock} directly.
  */
 public final class LoopClock {
 
     private static final FastThreadLocal<LoopClock> LOOP = new FastThreadLocal<>();
 
+    /** The clock the loop's timers follow; {@code null} for the system's. */
+    private final Clock source;
     private long now;
     private boolean read;
 
-    private LoopClock() {
+    private LoopClock(Clock source) {
+        this.source = source;
     }
 
     /** The time in nanoseconds, as {@link System#nanoTime()} counts it; see the class description for how fresh it is. */
@@ -31,9 +40,13 @@ public final class LoopClock {
         return clock == null ? System.nanoTime() : clock.read();
     }
 
-    /** Gives the calling thread, an event loop's, a clock read once per phase of a turn; {@link #turn()} starts each phase. */
-    static LoopClock install() {
-        LoopClock clock = new LoopClock();
+    /**
+     * Gives the calling thread, an event loop's, a clock read once per phase of a turn; {@link #turn()}
+     * starts each phase. It reads {@code source}, the clock the loop's timers follow, or the system's
+     * when that is {@code null}.
+     */
+    static LoopClock install(Clock source) {
+        LoopClock clock = new LoopClock(source);
         LOOP.set(clock);
         return clock;
     }
@@ -44,6 +57,9 @@ public final class LoopClock {
     }
 
     private long read() {
+        if (source != null) {
+            return source.nanoTime();
+        }
         if (!read) {
             now = System.nanoTime();
             read = true;

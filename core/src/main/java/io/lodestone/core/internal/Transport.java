@@ -1,5 +1,6 @@
 package io.lodestone.core.internal;
 
+import io.lodestone.core.Clock;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -30,6 +31,7 @@ import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;
 import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.util.concurrent.ThreadFactory;
 import io.netty.util.concurrent.ThreadAwareExecutor;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -247,12 +249,25 @@ public enum Transport {
      * after they last handled I/O ({@link BusyPoll}); 0 never busy-polls, and NIO loops never do.
      */
     public EventLoopGroup newGroup(int threads, String threadName, long busyPollNanos) {
+        return newGroup(threads, threadName, busyPollNanos, Clock.system());
+    }
+
+    /**
+     * Creates an event loop group of this transport as {@link #newGroup(int, String, long)} does, whose
+     * timers follow {@code clock}: Netty's own loops for {@link Clock#system()}, {@link ProxyClockLoops}
+     * for any other clock.
+     */
+    public EventLoopGroup newGroup(int threads, String threadName, long busyPollNanos, Clock clock) {
+        Clock timerClock = clock == Clock.system() ? null : clock;
         IoHandlerFactory factory = switch (this) {
-            case EPOLL -> EpollWithoutEmptyInterest.newFactory(busyPollNanos);
-            case NIO -> NioIoHandler.newFactory();
-            case IO_URING -> ClockedIoHandler.around(IoUringIoHandler.newFactory(), busyPollNanos);
+            case EPOLL -> EpollWithoutEmptyInterest.newFactory(busyPollNanos, timerClock);
+            case NIO -> timerClock == null ? NioIoHandler.newFactory() : ClockedIoHandler.aroundNio(NioIoHandler.newFactory(), timerClock);
+            case IO_URING -> ClockedIoHandler.around(IoUringIoHandler.newFactory(), busyPollNanos, timerClock);
         };
-        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory(threadName, true), onFixedThreads(factory));
+        ThreadFactory threadFactory = new DefaultThreadFactory(threadName, true);
+        return timerClock == null
+                ? new MultiThreadIoEventLoopGroup(threads, threadFactory, onFixedThreads(factory))
+                : ProxyClockLoops.newGroup(threads, threadFactory, onFixedThreads(factory), timerClock);
     }
 
     /**

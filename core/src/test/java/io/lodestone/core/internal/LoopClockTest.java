@@ -58,7 +58,7 @@ class LoopClockTest {
     void aTurnForgetsTheReadingKept() throws Exception {
         CompletableFuture<long[]> readings = new CompletableFuture<>();
         Thread loop = new Thread(() -> {
-            LoopClock clock = LoopClock.install();
+            LoopClock clock = LoopClock.install(null);
             long first = LoopClock.nanoTime();
             spinPast(first);
             long kept = LoopClock.nanoTime();

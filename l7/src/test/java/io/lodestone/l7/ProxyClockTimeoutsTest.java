@@ -1,0 +1,204 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.ManualClock;
+import io.lodestone.core.testing.ManualClockLoop;
+import io.lodestone.tls.ServerTls;
+import io.lodestone.tls.TlsCertificate;
+import io.netty.pkitesting.X509Bundle;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The connection timers of an HTTP frontend follow the proxy's {@link io.lodestone.core.Clock}: with
+ * a manual clock, a test moves the clock past a timeout instead of waiting for it, and a timer that
+ * is not yet due does not fire however long the test takes. Each case checks both sides of the
+ * timeout: 1 ms before it the connection is still served, at it the timeout's answer comes.
+ *
+ * <p>The proxy runs on one event loop that the test holds ({@link ManualClockLoop}), so each move of
+ * the clock returns once the timers that fell due have run.
+ */
+class ProxyClockTimeoutsTest {
+
+    private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(30);
+    private static final Duration KEEP_ALIVE = Duration.ofSeconds(20);
+    private static final Duration SERVER_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration ONE_MS = Duration.ofMillis(1);
+
+    private final ManualClock clock = new ManualClock();
+    private final ManualClockLoop loop = new ManualClockLoop(clock);
+    private RecordingBackend backend;
+    private Proxy proxy;
+    private ServerTls tls;
+
+    @AfterEach
+    void close() throws Exception {
+        if (proxy != null) {
+            proxy.close();
+        }
+        loop.close();
+        if (tls != null) {
+            tls.close();
+        }
+        if (backend != null) {
+            backend.close();
+        }
+    }
+
+    /** A proxy on the manual clock and the test's event loop, with a frontend "web" in front of {@code app}. */
+    private int start(String app, HttpFrontend.Builder web) {
+        proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group())
+                .backend(Backend.named("app").server("s1", app).serverTimeout(SERVER_TIMEOUT))
+                .frontend(web.name("web").defaultBackend("app")
+                        .clientTimeout(CLIENT_TIMEOUT).keepAliveTimeout(KEEP_ALIVE))
+                .build();
+        proxy.start();
+        return proxy.port();
+    }
+
+    private int start(String app) {
+        return start(app, HttpFrontend.bind("127.0.0.1:0"));
+    }
+
+    /** Waits until frontend "web" has accepted {@code n} connections in all and the loop has set them up. */
+    private void awaitAccepted(long n) {
+        Await.until(n + " accepted connections", () -> proxy.metrics().frontend("web").traffic().totalConnections() >= n);
+        loop.awaitDueTimers();
+    }
+
+    @Test
+    void aRequestHeadIsTimedOnTheProxyClock() throws IOException {
+        int port = start(backend().address());
+        try (RawHttp early = new RawHttp(port)) {
+            early.send("GET /a HTTP/1.1\r\nHost: a\r\n");
+            awaitAccepted(1);
+            loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+            early.send("\r\n");
+            assertThat(early.read().status()).isEqualTo(200);
+        }
+        try (RawHttp late = new RawHttp(port)) {
+            late.send("GET /b HTTP/1.1\r\nHost: a\r\n");
+            awaitAccepted(2);
+            loop.advance(CLIENT_TIMEOUT);
+            RawHttp.Response r = late.read();
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(r.header("connection")).isEqualTo("close");
+            assertThat(late.closedByPeer()).isTrue();
+        }
+    }
+
+    @Test
+    void anIdleKeepAliveConnectionIsClosedOnTheProxyClock() throws IOException {
+        int port = start(backend().address());
+        try (RawHttp c = new RawHttp(port)) {
+            c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+            loop.advance(KEEP_ALIVE.minus(ONE_MS));
+            c.send("GET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+            loop.advance(KEEP_ALIVE);
+            assertThat(c.closedByPeer()).isTrue();
+        }
+    }
+
+    /**
+     * The server's first connection answers with a chunked response whose pieces the test hands it
+     * one by one, each after moving the clock by most of the server timeout, then goes quiet; the
+     * server timeout counts quiet time, so the response is relayed whole, and the next request,
+     * which the quiet server never answers, gets 504 when the clock passes the timeout.
+     */
+    @Test
+    void aServerIsTimedOutOnTheProxyClockAfterBeingQuietForTheWholeTimeout() throws Exception {
+        BlockingQueue<String> pieces = new LinkedBlockingQueue<>();
+        CountDownLatch secondHead = new CountDownLatch(1);
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            RawBackend.nextHead(in);
+            RawBackend.write(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+            String piece;
+            try {
+                while (!(piece = pieces.take()).isEmpty()) {
+                    RawBackend.write(s, Integer.toHexString(piece.length()) + "\r\n" + piece + "\r\n");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            RawBackend.write(s, "0\r\n\r\n");
+            RawBackend.nextHead(in);
+            secondHead.countDown();
+            in.read();
+        })) {
+            int port = start(server.address());
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+                assertThat(c.readLine()).isEqualTo("HTTP/1.1 200 OK");
+                while (!c.readLine().isEmpty()) {
+                    // the rest of the head
+                }
+                for (String piece : new String[] {"one", "two", "three"}) {
+                    loop.advance(SERVER_TIMEOUT.minus(ONE_MS));
+                    pieces.add(piece);
+                    assertThat(c.readChunk()).isEqualTo(piece);
+                }
+                pieces.add("");
+                assertThat(c.readChunk()).isEmpty();
+                assertThat(c.readLine()).isEmpty();
+
+                c.send("GET /never HTTP/1.1\r\nHost: a\r\n\r\n");
+                assertThat(secondHead.await(10, TimeUnit.SECONDS)).isTrue();
+                loop.advance(SERVER_TIMEOUT.minus(ONE_MS));
+                loop.advance(ONE_MS);
+                assertThat(c.read().status()).isEqualTo(504);
+            }
+        }
+    }
+
+    @Test
+    void aTlsHandshakeIsTimedOnTheProxyClock() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        X509Bundle cert = TlsPki.server(ca, "www.example");
+        tls = ServerTls.builder()
+                .certificate(TlsCertificate.of(cert.getKeyPair().getPrivate(), Arrays.asList(cert.getCertificatePath())))
+                .handshakeTimeout(Duration.ofSeconds(10))
+                .build();
+        int port = start(backend().address(), HttpFrontend.bind("127.0.0.1:0").tls(tls));
+        try (Socket silent = new Socket("127.0.0.1", port)) {
+            silent.setSoTimeout(10_000);
+            awaitAccepted(1);
+            loop.advance(Duration.ofSeconds(10).minus(ONE_MS));
+            assertThat(proxy.metrics().frontend("web").traffic().errors().total()).isZero();
+            loop.advance(ONE_MS);
+            Await.until("the timeout error", () -> proxy.metrics().frontend("web").traffic().errors().timeout() == 1);
+            assertThat(closedByPeer(silent)).isTrue();
+        }
+    }
+
+    private static boolean closedByPeer(Socket s) throws IOException {
+        try {
+            return s.getInputStream().read() < 0;
+        } catch (java.net.SocketException reset) {
+            return true;
+        }
+    }
+
+    private RecordingBackend backend() {
+        if (backend == null) {
+            backend = RecordingBackend.start("app");
+        }
+        return backend;
+    }
+}
