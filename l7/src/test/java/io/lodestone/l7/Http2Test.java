@@ -499,7 +499,7 @@ class Http2Test {
         proxy.start();
     }
 
-    private static Socket h2c(int port) throws Exception {
+    static Socket h2c(int port) throws Exception {
         Socket s = new Socket(InetAddress.getLoopbackAddress(), port);
         s.setSoTimeout(5000);
         OutputStream out = s.getOutputStream();
@@ -509,7 +509,7 @@ class Http2Test {
     }
 
     /** HEADERS for GET http://h/ (HPACK: :method GET, :scheme http, :path /, :authority h). */
-    private static byte[] headers(int stream, boolean endStream) {
+    static byte[] headers(int stream, boolean endStream) {
         byte[] block = {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'};
         return frame(stream, 1, 0x4 | (endStream ? 0x1 : 0), block);
     }
@@ -518,7 +518,7 @@ class Http2Test {
         return frame(stream, 3, 0, new byte[] {0, 0, 0, 8});
     }
 
-    private static byte[] frame(int stream, int type, int flags, byte[] payload) {
+    static byte[] frame(int stream, int type, int flags, byte[] payload) {
         byte[] f = new byte[9 + payload.length];
         f[0] = (byte) (payload.length >>> 16);
         f[1] = (byte) (payload.length >>> 8);
@@ -534,7 +534,7 @@ class Http2Test {
     }
 
     /** Reads frames until one of {@code type} on {@code stream}; false at the end of input. */
-    private static boolean readUntilFrame(InputStream in, int type, int stream) throws Exception {
+    static boolean readUntilFrame(InputStream in, int type, int stream) throws Exception {
         for (int n = 0; n < 100; n++) {
             Frame f = Frame.read(in);
             if (f == null) {
@@ -548,7 +548,7 @@ class Http2Test {
     }
 
     /** The types of the frames of {@code stream}, up to the one that ends it (END_STREAM) or resets it. */
-    private static List<Integer> streamFrames(InputStream in, int stream) throws Exception {
+    static List<Integer> streamFrames(InputStream in, int stream) throws Exception {
         List<Integer> types = new ArrayList<>();
         for (int n = 0; n < 100; n++) {
             Frame f = Frame.read(in);
@@ -622,7 +622,7 @@ class Http2Test {
     }
 
     /** Whether the input ends (or is reset) before the read timeout. */
-    private static boolean readsToEnd(InputStream in) throws Exception {
+    static boolean readsToEnd(InputStream in) throws Exception {
         byte[] buf = new byte[8192];
         try {
             for (int total = 0; total < 64 << 20; ) {

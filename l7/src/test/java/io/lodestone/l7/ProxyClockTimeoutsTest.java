@@ -187,6 +187,94 @@ class ProxyClockTimeoutsTest {
         }
     }
 
+    /**
+     * The issue's slow client, to the second: a head sent one byte per clock second is answered 408
+     * when the client timeout has run from the connection's start, nothing of it reaches the server,
+     * and another client is served meanwhile.
+     */
+    @Test
+    void aHeadSentOneBytePerSecondGets408AtTheClientTimeout() throws IOException {
+        int port = start(backend().address());
+        byte[] head = ("GET /slowloris HTTP/1.1\r\nHost: a\r\nX-Padding: " + "a".repeat(40) + "\r\n\r\n")
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        try (RawHttp slow = new RawHttp(port)) {
+            awaitAccepted(1);
+            int seconds = (int) CLIENT_TIMEOUT.toSeconds();
+            for (int i = 0; i < seconds - 1; i++) {
+                slow.out.write(head[i]);
+                slow.out.flush();
+                loop.advance(Duration.ofSeconds(1));
+            }
+            slow.out.write(head[seconds - 1]);
+            slow.out.flush();
+            try (RawHttp quick = new RawHttp(port)) {
+                assertThat(quick.send("GET /quick HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+            }
+            loop.advance(Duration.ofSeconds(1));
+            RawHttp.Response r = slow.read();
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(slow.closedByPeer()).isTrue();
+        }
+        assertThat(backend.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/quick");
+    }
+
+    /**
+     * A WebSocket tunnel is relayed by the core relay, which looks for bytes every quarter of the
+     * tunnel timeout and closes the tunnel at the fourth look in a row that finds none: three quiet
+     * quarters leave it open, five close it.
+     */
+    @Test
+    void anIdleTunnelIsClosedOnTheProxyClock() throws Exception {
+        Duration quarter = Duration.ofMinutes(10).dividedBy(4);
+        try (RawBackend server = new RawBackend((s, n) -> {
+            RawBackend.nextHead(s.getInputStream());
+            RawBackend.write(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+            s.getInputStream().transferTo(s.getOutputStream());
+        })) {
+            int port = start(server.address(), HttpFrontend.bind("127.0.0.1:0").tunnelTimeout(Duration.ofMinutes(10)));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
+                assertThat(c.read(true).status()).isEqualTo(101);
+                assertThat(echo(c, "one")).isEqualTo("one");
+                for (int i = 0; i < 3; i++) {
+                    loop.advance(quarter);
+                }
+                assertThat(echo(c, "two")).isEqualTo("two");
+                for (int i = 0; i < 5; i++) {
+                    loop.advance(quarter);
+                }
+                assertThat(c.closedByPeer()).isTrue();
+            }
+        }
+    }
+
+    private static String echo(RawHttp c, String bytes) throws IOException {
+        c.send(bytes);
+        return new String(c.in.readNBytes(bytes.length()), java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
+    /** An HTTP/2 connection without an open stream for the keep-alive timeout gets GOAWAY and is closed. */
+    @Test
+    void anIdleHttp2ConnectionIsClosedOnTheProxyClock() throws Exception {
+        int port = start(backend().address(), HttpFrontend.bind("127.0.0.1:0").h2c(true));
+        try (Socket s = Http2Test.h2c(port)) {
+            s.getOutputStream().flush();
+            awaitAccepted(1);
+            loop.advance(KEEP_ALIVE.minus(ONE_MS));
+            s.getOutputStream().write(Http2Test.headers(1, true));
+            s.getOutputStream().flush();
+            assertThat(Http2Test.streamFrames(s.getInputStream(), 1)).as("HEADERS, DATA").containsExactly(1, 0);
+            // the proxy closes the stream when its last write completes, which the client cannot see;
+            // a PING answered after it shows that it has, so the idle time counts from the moment above
+            s.getOutputStream().write(Http2Test.frame(0, 6, 0, new byte[8]));
+            s.getOutputStream().flush();
+            assertThat(Http2Test.readUntilFrame(s.getInputStream(), 6, 0)).as("PING ACK").isTrue();
+            loop.advance(KEEP_ALIVE);
+            assertThat(Http2Test.readUntilFrame(s.getInputStream(), 7, 0)).as("GOAWAY").isTrue();
+            assertThat(Http2Test.readsToEnd(s.getInputStream())).as("the proxy closed the connection").isTrue();
+        }
+    }
+
     private static boolean closedByPeer(Socket s) throws IOException {
         try {
             return s.getInputStream().read() < 0;
