@@ -99,6 +99,7 @@ public final class HttpFrontend implements Frontend {
     private final int maxInitialLineLength;
     private final int maxHeaderSize;
     private final int maxHeaderCount;
+    private final HeadersWithUnderscores headersWithUnderscores;
     private final long maxBodySize;
     private final String requestIdHeader;
     private final boolean requestIds;
@@ -136,6 +137,7 @@ public final class HttpFrontend implements Frontend {
         this.maxInitialLineLength = b.maxInitialLineLength;
         this.maxHeaderSize = b.maxHeaderSize;
         this.maxHeaderCount = b.maxHeaderCount;
+        this.headersWithUnderscores = b.headersWithUnderscores;
         this.maxBodySize = b.maxBodySize;
         this.requestIdHeader = b.requestIdHeader;
         this.requestIds = b.requestIds;
@@ -270,6 +272,30 @@ public final class HttpFrontend implements Frontend {
      */
     public int maxHeaderCount() {
         return maxHeaderCount;
+    }
+
+    /** What the frontend does with a request header whose name has an underscore; see {@link HeadersWithUnderscores}. */
+    public HeadersWithUnderscores headersWithUnderscores() {
+        return headersWithUnderscores;
+    }
+
+    /**
+     * What a frontend does with a request header field whose name contains an underscore, such as
+     * {@code X_Real_IP} (Envoy's {@code headers_with_underscores_action}; nginx drops them unless
+     * {@code underscores_in_headers} is on). Such names are valid HTTP, but servers behind CGI-style
+     * gateways (PHP, WSGI, Rack, many others) see a field under a variable name in which {@code -} and
+     * {@code _} are both {@code _}: {@code X_Real_IP} and the {@code X-Real-IP} the proxy sets arrive as
+     * the same {@code HTTP_X_REAL_IP}, and which one wins depends on the server. A client can so pass
+     * off its own client address, protocol or request id. The rule applies to HTTP/1.x requests and
+     * to HTTP/2 streams alike; responses are not touched.
+     */
+    public enum HeadersWithUnderscores {
+        /** Forwards them as they are (the default, as HAProxy and Envoy do). */
+        ALLOW,
+        /** Removes them from the request before anything reads it: rules, the cache, the server. */
+        DROP_HEADER,
+        /** Answers the request 400 and closes the connection, as for a malformed request. */
+        REJECT_REQUEST
     }
 
     /** The largest request body accepted, in bytes; a larger one is answered 413. 0 means no limit. */
@@ -429,6 +455,7 @@ public final class HttpFrontend implements Frontend {
         private int maxInitialLineLength = 8192;
         private int maxHeaderSize = 16384;
         private int maxHeaderCount = 100;
+        private HeadersWithUnderscores headersWithUnderscores = HeadersWithUnderscores.ALLOW;
         private long maxBodySize;
         private String requestIdHeader = "X-Request-ID";
         private boolean requestIds = true;
@@ -631,6 +658,19 @@ public final class HttpFrontend implements Frontend {
         /** Sets the most header fields (default 100); more get 431, on HTTP/2 streams too. */
         public Builder maxHeaderCount(int count) {
             this.maxHeaderCount = atLeast("maxHeaderCount", count, 1);
+            return this;
+        }
+
+        /**
+         * Sets what to do with a request header whose name contains an underscore (default
+         * {@link HeadersWithUnderscores#ALLOW}); {@link HeadersWithUnderscores#DROP_HEADER} keeps
+         * clients from passing off fields the proxy sets to servers behind CGI-style gateways.
+         */
+        public Builder headersWithUnderscores(HeadersWithUnderscores action) {
+            if (action == null) {
+                throw new IllegalArgumentException("frontend headersWithUnderscores: null (expected: ALLOW, DROP_HEADER or REJECT_REQUEST)");
+            }
+            this.headersWithUnderscores = action;
             return this;
         }
 

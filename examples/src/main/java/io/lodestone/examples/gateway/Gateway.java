@@ -145,6 +145,9 @@ public final class Gateway {
                 "                           to the servers and returned (default X-Request-ID); off: no ids",
                 "  --forwarded-for on|off   http: X-Forwarded-For/-Proto/-Host/-Port and X-Real-IP to the",
                 "                           servers (default on)",
+                "  --headers-with-underscores allow|drop|reject",
+                "                           http: request header names with an underscore (X_Real_IP):",
+                "                           forwarded, removed, or answered 400 (default allow)",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
@@ -284,7 +287,8 @@ public final class Gateway {
                 http.compression(Compression.defaults());
             }
             http.h2c(options.h2c());
-            http.requestIdHeader(options.requestIdHeader()).requestIds(options.requestIds()).forwardedFor(options.forwardedFor());
+            http.requestIdHeader(options.requestIdHeader()).requestIds(options.requestIds()).forwardedFor(options.forwardedFor())
+                    .headersWithUnderscores(options.headersWithUnderscores());
             if (options.poolMaxIdle().isPresent() || options.poolIdleTimeout().isPresent()) {
                 http.backendPool(options.poolMaxIdle().orElse(HttpFrontend.DEFAULT_POOL_MAX_IDLE_PER_SERVER),
                         options.poolIdleTimeout().orElse(HttpFrontend.DEFAULT_POOL_IDLE_TIMEOUT));
@@ -375,6 +379,11 @@ public final class Gateway {
         }
         if (options.mode() == GatewayOptions.Mode.HTTP && !options.forwardedFor()) {
             line.append("; no X-Forwarded headers");
+        }
+        if (options.mode() == GatewayOptions.Mode.HTTP
+                && options.headersWithUnderscores() != HttpFrontend.HeadersWithUnderscores.ALLOW) {
+            line.append("; header names with an underscore ")
+                    .append(options.headersWithUnderscores() == HttpFrontend.HeadersWithUnderscores.DROP_HEADER ? "dropped" : "refused");
         }
         if (options.backendProto() != GatewayOptions.BackendProto.HTTP1) {
             line.append("; ").append(options.backendProto().flagValue()).append(" to the servers");

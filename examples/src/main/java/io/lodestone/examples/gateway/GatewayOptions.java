@@ -62,6 +62,8 @@ import java.util.Set;
  * <p>In http mode every request gets an id in {@code X-Request-ID} ({@code --request-id HEADER}
  * names another header) and {@code X-Forwarded-*} and {@code X-Real-IP} headers; {@code --request-id off}
  * and {@code --forwarded-for off} leave them out, as HAProxy and nginx do unless told to add them.
+ * {@code --headers-with-underscores drop|reject} removes or refuses request header fields whose names
+ * have an underscore ({@code HttpFrontend.HeadersWithUnderscores}).
  *
  * <p>Flags take their value as the next argument or after {@code =}; switches such as
  * {@code --compress} take none. Durations are a whole number with a unit: {@code ms}, {@code s},
@@ -234,6 +236,7 @@ public final class GatewayOptions {
     private final String requestIdHeader;
     private final boolean requestIds;
     private final boolean forwardedFor;
+    private final HttpFrontend.HeadersWithUnderscores headersWithUnderscores;
 
     /**
      * A {@code --route PATH_PREFIX=HOST:PORT}: requests whose normalised path begins with
@@ -311,6 +314,7 @@ public final class GatewayOptions {
         this.requestIdHeader = p.requestIdHeader != null ? p.requestIdHeader : DEFAULT_REQUEST_ID_HEADER;
         this.requestIds = p.requestIds;
         this.forwardedFor = p.forwardedFor;
+        this.headersWithUnderscores = p.headersWithUnderscores;
     }
 
     /** A copy of {@code o} for its warm-up: see {@link #forWarmUp(HostPort)}. */
@@ -353,6 +357,7 @@ public final class GatewayOptions {
         this.requestIdHeader = o.requestIdHeader;
         this.requestIds = o.requestIds;
         this.forwardedFor = o.forwardedFor;
+        this.headersWithUnderscores = o.headersWithUnderscores;
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -370,7 +375,7 @@ public final class GatewayOptions {
      *     {@code --tls-key} without the other, or {@code --sni} in {@code http} mode or with
      *     {@code --tls-cert}, or a switch ({@code --compress}) is given a value or, in {@code tcp} mode, at all,
      *     or {@code --cache}, {@code --pool-max-idle}, {@code --pool-idle-timeout}, {@code --request-id} or
-     *     {@code --forwarded-for} is given in {@code tcp} mode,
+     *     {@code --forwarded-for} or {@code --headers-with-underscores} is given in {@code tcp} mode,
      *     or {@code --warm-up} is longer than {@link #MAX_WARM_UP} or given with TLS on either side,
      *     or {@code --timeout-client-hello} is given but for tcp mode with {@code --sni} or {@code --tls-cert}
      */
@@ -438,6 +443,9 @@ public final class GatewayOptions {
         }
         if (p.seen.contains("--forwarded-for") && p.mode != Mode.HTTP) {
             throw new UsageException("--forwarded-for: " + (p.forwardedFor ? "on" : "off") + " (only in http mode: add --mode http)");
+        }
+        if (p.seen.contains("--headers-with-underscores") && p.mode != Mode.HTTP) {
+            throw new UsageException("--headers-with-underscores: " + p.headersWithUnderscoresValue + " (only in http mode: add --mode http)");
         }
         if (p.tlsCert != null && p.tlsKey == null) {
             throw new UsageException("--tls-key: missing (expected: --tls-key PEM with --tls-cert)");
@@ -690,6 +698,14 @@ public final class GatewayOptions {
     }
 
     /**
+     * What the http frontend does with request header fields whose names have an underscore
+     * ({@code --headers-with-underscores allow|drop|reject}; default allow).
+     */
+    public HttpFrontend.HeadersWithUnderscores headersWithUnderscores() {
+        return headersWithUnderscores;
+    }
+
+    /**
      * How long each I/O thread busy-polls after it last handled I/O ({@code --busy-poll}); empty: it
      * does not. See {@code Proxy.Builder.busyPolling}.
      */
@@ -746,7 +762,9 @@ public final class GatewayOptions {
                 + (poolMaxIdle != null ? " poolMaxIdle=" + poolMaxIdle : "")
                 + (poolIdleTimeout != null ? " poolIdleTimeout=" + poolIdleTimeout : "")
                 + (!requestIds ? " requestIds=off" : requestIdHeader.equals(DEFAULT_REQUEST_ID_HEADER) ? "" : " requestId=" + requestIdHeader)
-                + (forwardedFor ? "" : " forwardedFor=off") + "}";
+                + (forwardedFor ? "" : " forwardedFor=off")
+                + (headersWithUnderscores == HttpFrontend.HeadersWithUnderscores.ALLOW ? "" : " headersWithUnderscores=" + headersWithUnderscores)
+                + "}";
     }
 
     /**
@@ -818,7 +836,8 @@ public final class GatewayOptions {
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--timeout-client-hello", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
-                "--pool-max-idle", "--pool-idle-timeout", "--busy-poll", "--request-id", "--forwarded-for");
+                "--pool-max-idle", "--pool-idle-timeout", "--busy-poll", "--request-id", "--forwarded-for",
+                "--headers-with-underscores");
         /** The flags that take no value (switches): given or not. */
         static final Set<String> SWITCHES = Set.of("--compress", "--h2c");
         /** The flags that may be given more than once. */
@@ -863,6 +882,8 @@ public final class GatewayOptions {
         String requestIdHeader;
         boolean requestIds = true;
         boolean forwardedFor = true;
+        HttpFrontend.HeadersWithUnderscores headersWithUnderscores = HttpFrontend.HeadersWithUnderscores.ALLOW;
+        String headersWithUnderscoresValue;
 
         void acceptSwitch(String flag) throws UsageException {
             if (!seen.add(flag)) {
@@ -1012,6 +1033,15 @@ public final class GatewayOptions {
                     if (!forwardedFor && !value.equals("off")) {
                         throw bad(flag, value, "on or off");
                     }
+                    break;
+                case "--headers-with-underscores":
+                    headersWithUnderscoresValue = value;
+                    headersWithUnderscores = switch (value) {
+                        case "allow" -> HttpFrontend.HeadersWithUnderscores.ALLOW;
+                        case "drop" -> HttpFrontend.HeadersWithUnderscores.DROP_HEADER;
+                        case "reject" -> HttpFrontend.HeadersWithUnderscores.REJECT_REQUEST;
+                        default -> throw bad(flag, value, "allow, drop or reject");
+                    };
                     break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");

@@ -110,6 +110,26 @@ class GatewayHttpTest {
     }
 
     @Test
+    void headersWithUnderscoresDropKeepsAClientFromPassingOffTheProxysHeaders() throws Exception {
+        List<String> seen = new CopyOnWriteArrayList<>();
+        EmbeddedHttpServer echo = EmbeddedHttpServer.start("echo", "127.0.0.1", 0, request -> {
+            seen.add(request.header("x_real_ip") + " " + request.header("x-real-ip"));
+            return EmbeddedHttpServer.hello(request);
+        });
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (echo; MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                "--backend", echo.hostPort(), "--headers-with-underscores", "drop")) {
+            int port = r.awaitPort("gateway: listening on ");
+            assertThat(r.out()).contains("; header names with an underscore dropped");
+            HttpResponse<String> response = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/u"))
+                    .header("X_Real_IP", "6.6.6.6").build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).isEqualTo(200);
+            assertThat(seen).containsExactly("null 127.0.0.1");
+            assertThat(r.stop()).isZero();
+        }
+    }
+
+    @Test
     void healthCheckTakesAServerWhoseStatusFailsOutOfTheRotation() throws Exception {
         AtomicInteger servedBySick = new AtomicInteger();
         EmbeddedHttpServer sick = EmbeddedHttpServer.start("sick", "127.0.0.1", 0, request -> {

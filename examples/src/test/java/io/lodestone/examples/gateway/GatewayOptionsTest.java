@@ -234,6 +234,25 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void headersWithUnderscoresSetsTheFrontendAndIsCopiedForTheWarmUp() throws Exception {
+        GatewayOptions plain = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1");
+        assertThat(plain.headersWithUnderscores()).isEqualTo(HttpFrontend.HeadersWithUnderscores.ALLOW);
+        assertThat(plain.toString()).doesNotContain("headersWithUnderscores");
+        String[][] given = {{"allow", "ALLOW"}, {"drop", "DROP_HEADER"}, {"reject", "REJECT_REQUEST"}};
+        for (String[] g : given) {
+            GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                    "--headers-with-underscores", g[0]);
+            HttpFrontend.HeadersWithUnderscores expected = HttpFrontend.HeadersWithUnderscores.valueOf(g[1]);
+            assertThat(o.headersWithUnderscores()).isEqualTo(expected);
+            assertThat(o.forWarmUp(new HostPort("127.0.0.1", 9)).headersWithUnderscores()).as("the warm-up copy").isEqualTo(expected);
+            try (Proxy proxy = Gateway.newProxy(o)) {
+                assertThat(proxy.frontends()).singleElement().isInstanceOfSatisfying(HttpFrontend.class,
+                        f -> assertThat(f.headersWithUnderscores()).isEqualTo(expected));
+            }
+        }
+    }
+
+    @Test
     void cacheTakesASizeInHttpMode() throws Exception {
         assertThat(GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1", "--cache", "64m").cacheBytes())
                 .isEqualTo(OptionalLong.of(64L << 20));
@@ -400,6 +419,9 @@ class GatewayOptionsTest {
         cases.add(bad("--request-id: X Id (expected: a header name such as X-Request-ID, or off)", "--mode", "http", "--request-id=X Id"));
         cases.add(bad("--request-id: a:b (expected: a header name such as X-Request-ID, or off)", "--mode", "http", "--request-id", "a:b"));
         cases.add(bad("--forwarded-for: no (expected: on or off)", "--mode", "http", "--forwarded-for", "no"));
+        cases.add(bad("--headers-with-underscores: drop (only in http mode: add --mode http)", "--headers-with-underscores", "drop"));
+        cases.add(bad("--headers-with-underscores: DROP (expected: allow, drop or reject)", "--mode", "http",
+                "--headers-with-underscores=DROP"));
         cases.add(bad("--route: /api=127.0.0.1:9003 (only in http mode: add --mode http)", "--route", "/api=127.0.0.1:9003"));
         cases.add(bad("--deny: admin (expected: PATH_PREFIX, e.g. /admin)", "--mode", "http", "--deny", "admin"));
         cases.add(bad("--deny: /a?b (expected: PATH_PREFIX, e.g. /admin)", "--mode", "http", "--deny", "/a?b"));

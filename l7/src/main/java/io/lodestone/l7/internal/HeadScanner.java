@@ -36,7 +36,8 @@ import java.util.Arrays;
  * one Content-Length, all digits; at most one Transfer-Encoding, exactly {@code chunked}; never both;
  * no Transfer-Encoding in HTTP/1.0; in a request, exactly one Host in HTTP/1.1 and at most one in
  * HTTP/1.0, of host characters only. Limits: start line (414), header section size and field count (431),
- * declared request body size (413). A response breaking any rule is a 502.
+ * declared request body size (413). A response breaking any rule is a 502. It notes whether a field
+ * name has an underscore ({@link #underscoreNames}) and, for a frontend that refuses those, answers 400.
  *
  * <p>The scan is incremental and allocation-free on the valid path: bytes are copied once, in pieces of
  * at most {@link #PIECE} bytes, into an array where line ends are searched as they arrive; the complete
@@ -134,6 +135,8 @@ final class HeadScanner {
     long contentLength;
     /** Whether the validated head declared {@code Transfer-Encoding: chunked}. */
     boolean chunked;
+    /** Whether a field name of the validated head contains an underscore. */
+    boolean underscoreNames;
 
     /** The validated head's length in bytes, from its start line to the empty line that ends it. */
     int headLength;
@@ -153,12 +156,22 @@ final class HeadScanner {
     private int[] fields;
     private int fieldCount;
 
+    /** Whether a request field name with an underscore is answered 400. */
+    private final boolean rejectUnderscores;
+
     HeadScanner(boolean request, int maxInitialLineLength, int maxHeaderSize, int maxHeaderCount, long maxBodySize) {
+        this(request, maxInitialLineLength, maxHeaderSize, maxHeaderCount, maxBodySize, false);
+    }
+
+    /** A scanner that also answers 400 to a field name with an underscore when {@code rejectUnderscores}. */
+    HeadScanner(boolean request, int maxInitialLineLength, int maxHeaderSize, int maxHeaderCount, long maxBodySize,
+            boolean rejectUnderscores) {
         this.request = request;
         this.maxInitialLineLength = maxInitialLineLength;
         this.maxHeaderSize = maxHeaderSize;
         this.maxHeaderCount = maxHeaderCount;
         this.maxBodySize = maxBodySize;
+        this.rejectUnderscores = rejectUnderscores;
     }
 
     /**
@@ -255,6 +268,7 @@ final class HeadScanner {
         base = r;
         contentLength = -1;
         chunked = false;
+        boolean underscores = false;
         int lineCr = r + startLineEnd - 1;
         int headerBytes = end - (lineCr + 2) - 2;
         if (headerBytes > maxHeaderSize) {
@@ -279,7 +293,9 @@ final class HeadScanner {
                 throw reject(HttpResponseStatus.BAD_REQUEST, "obs-fold: header line starting with whitespace");
             }
             int nameStart = pos;
-            while (TCHAR[at(pos) & 0xFF]) {
+            byte n;
+            while (TCHAR[(n = at(pos)) & 0xFF]) {
+                underscores |= n == '_';
                 pos++;
             }
             int nameLength = pos - nameStart;
@@ -341,6 +357,10 @@ final class HeadScanner {
                 default:
                     break;
             }
+        }
+        underscoreNames = underscores;
+        if (underscores && rejectUnderscores) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "underscore in a header name");
         }
         if (lengths > 0 && encodings > 0) {
             throw reject(HttpResponseStatus.BAD_REQUEST, "both Content-Length and Transfer-Encoding");

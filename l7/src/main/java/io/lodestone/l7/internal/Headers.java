@@ -242,6 +242,17 @@ final class Headers {
         HttpHeaderNames.VIA,
     };
 
+    /** Removes every field whose name contains an underscore (a frontend's {@code DROP_HEADER}). */
+    static void removeUnderscoreNames(HttpHeaders headers) {
+        List<String> names = new ArrayList<>(headers.names());
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            if (name.indexOf('_') >= 0) {
+                headers.remove(name);
+            }
+        }
+    }
+
     /**
      * Removes from a client's trailer section the fields no trailer may carry
      * ({@link #NOT_IN_TRAILERS}), the request id field {@code requestId} (null for none) and the

@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.l7.HttpFrontend;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -32,10 +33,12 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
 
     private final int maxInitialLineLength;
     private final int maxHeaderCount;
+    private final HttpFrontend.HeadersWithUnderscores underscores;
 
-    Http2RequestAdapter(int maxInitialLineLength, int maxHeaderCount) {
+    Http2RequestAdapter(int maxInitialLineLength, int maxHeaderCount, HttpFrontend.HeadersWithUnderscores underscores) {
         this.maxInitialLineLength = maxInitialLineLength;
         this.maxHeaderCount = maxHeaderCount;
+        this.underscores = underscores;
     }
 
     @Override
@@ -47,6 +50,9 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
             }
             HttpRejection rejection = overLimit(r);
             String invalid = rejection == null ? invalid(r, scheme) : null;
+            if (invalid == null && rejection == null && underscores != HttpFrontend.HeadersWithUnderscores.ALLOW) {
+                invalid = underscores(r);
+            }
             if (invalid != null) {
                 rejection = new HttpRejection(HttpResponseStatus.BAD_REQUEST, invalid);
             }
@@ -63,6 +69,23 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
             }
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /**
+     * The frontend's rule for field names with an underscore: {@code DROP_HEADER} removes those fields,
+     * {@code REJECT_REQUEST} refuses the request (the reason, else null).
+     */
+    private String underscores(HttpRequest r) {
+        for (String name : r.headers().names()) {
+            if (name.indexOf('_') >= 0) {
+                if (underscores == HttpFrontend.HeadersWithUnderscores.REJECT_REQUEST) {
+                    return "underscore in a header name";
+                }
+                Headers.removeUnderscoreNames(r.headers());
+                return null;
+            }
+        }
+        return null;
     }
 
     /**

@@ -106,7 +106,7 @@ final class HttpPipeline {
         proxy.timeouts = timeouts;
         p.addLast(PipelineNames.HTTP_TIMEOUT, timeouts);
         p.addLast(PipelineNames.HTTP_DECODER, new StrictRequestDecoder(config, f.maxHeaderCount(),
-                f.maxBodySize() == 0 ? Long.MAX_VALUE : f.maxBodySize()));
+                f.maxBodySize() == 0 ? Long.MAX_VALUE : f.maxBodySize(), f.headersWithUnderscores()));
         p.addLast(PipelineNames.HTTP_ENCODER, encoder);
         if (f.hsts() != null) {
             p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));
@@ -147,7 +147,7 @@ final class HttpPipeline {
         if (!f.keepAliveTimeout().isZero()) {
             p.addLast(PipelineNames.HTTP2_IDLE, new Http2IdleTimeout(f.keepAliveTimeout().toNanos(), codec.connection()));
         }
-        Http2RequestAdapter requests = new Http2RequestAdapter(f.maxInitialLineLength(), f.maxHeaderCount());
+        Http2RequestAdapter requests = new Http2RequestAdapter(f.maxInitialLineLength(), f.maxHeaderCount(), f.headersWithUnderscores());
         p.addLast(PipelineNames.HTTP2_MULTIPLEX, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel stream) {

@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.l7.HttpFrontend;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
@@ -38,6 +39,8 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     private final HeadScanner scanner;
     private final long maxBodySize;
     private final int maxChunkSize;
+    /** Whether the fields whose names have an underscore are removed from the requests emitted. */
+    private final boolean dropUnderscores;
     private boolean atHead = true;
     private boolean discarding;
     private long bodyBytes;
@@ -55,6 +58,16 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
      * @throws IllegalArgumentException when {@code maxHeaderCount} is not positive or {@code maxBodySize} is negative
      */
     public StrictRequestDecoder(HttpDecoderConfig config, int maxHeaderCount, long maxBodySize) {
+        this(config, maxHeaderCount, maxBodySize, HttpFrontend.HeadersWithUnderscores.ALLOW);
+    }
+
+    /**
+     * Creates a decoder for one client connection that also applies the frontend's rule for header
+     * names with an underscore: {@code DROP_HEADER} removes those fields from the request it emits,
+     * {@code REJECT_REQUEST} refuses the request with 400.
+     */
+    public StrictRequestDecoder(HttpDecoderConfig config, int maxHeaderCount, long maxBodySize,
+            HttpFrontend.HeadersWithUnderscores underscores) {
         super(HttpDecoders.strict(config));
         HttpDecoders.checkPositive("maxHeaderCount", maxHeaderCount);
         if (maxBodySize < 0) {
@@ -62,7 +75,9 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         }
         this.maxBodySize = maxBodySize;
         this.maxChunkSize = config.getMaxChunkSize();
-        this.scanner = new HeadScanner(true, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, maxBodySize);
+        this.scanner = new HeadScanner(true, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, maxBodySize,
+                underscores == HttpFrontend.HeadersWithUnderscores.REJECT_REQUEST);
+        this.dropUnderscores = underscores == HttpFrontend.HeadersWithUnderscores.DROP_HEADER;
     }
 
     @Override
@@ -160,6 +175,9 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
                 dropAfter(out, i);
                 discard(in);
                 return;
+            }
+            if (dropUnderscores && o instanceof HttpRequest request && scanner.underscoreNames) {
+                Headers.removeUnderscoreNames(request.headers());
             }
             if (o instanceof HttpContent content) {
                 bodyBytes += content.content().readableBytes();
