@@ -62,23 +62,6 @@ public enum Transport {
     /** Linux io_uring through netty-transport-native-io_uring. */
     IO_URING(IoUringServerSocketChannel.class, IoUringSocketChannel.class);
 
-    /**
-     * Netty's system property for io_uring's multishot poll, which Lodestone turns off unless the
-     * application has set it. With it on, Netty 4.2.18's io_uring channel misses a reset that arrives
-     * while it is reading the bytes sent just before it: the multishot poll's wake-up is dropped while
-     * a read is in flight, the last read leaves the socket empty but for the error, and nothing reads
-     * again until the socket's next event or its idle timeout, which then closed a relayed TCP session
-     * as if it had ended. Netty reads the property once, when its {@code IoUring} class loads, so
-     * this must run before: {@link Transport} touches io_uring only from its methods.
-     */
-    static final String MULTISHOT_POLL_PROPERTY = "io.netty.iouring.pollAddMultishotEnabled";
-
-    static {
-        if (System.getProperty(MULTISHOT_POLL_PROPERTY) == null) {
-            System.setProperty(MULTISHOT_POLL_PROPERTY, "false");
-        }
-    }
-
     /** The most connections a listener accepts each time it is ready (HAProxy's default {@code maxaccept}). */
     public static final int ACCEPTS_PER_READ = 64;
 
