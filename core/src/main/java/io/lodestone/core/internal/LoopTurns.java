@@ -26,9 +26,7 @@ final class LoopTurns {
 
     /** {@code null} when the loop does not busy-poll. */
     private final BusyPoll busyPoll;
-    /** The clock the loop's timers follow; {@code null} for the system's. */
-    private final Clock timerClock;
-    /** The loop's context seen through {@link #timerClock}; {@code null} with the system's clock. */
+    /** The loop's context seen through the clock its timers follow; {@code null} with the system's clock. */
     private final OnClock onClock;
     /** The loop's clock for timeouts, installed on the loop's thread when it starts. */
     private LoopClock clock;
@@ -44,13 +42,12 @@ final class LoopTurns {
      */
     LoopTurns(long busyPollNanos, Clock timerClock) {
         this.busyPoll = busyPollNanos > 0 ? new BusyPoll(busyPollNanos, System::nanoTime) : null;
-        this.timerClock = timerClock;
         this.onClock = timerClock == null ? null : new OnClock(timerClock);
     }
 
     /** Installs the loop's clock; called on the loop's thread before its first turn. */
     void initialize() {
-        clock = LoopClock.install(timerClock);
+        clock = LoopClock.install(onClock == null ? null : onClock.clock);
     }
 
     /** Runs one turn of {@code handler}; returns what it returned, the number of I/O events it handled. */
