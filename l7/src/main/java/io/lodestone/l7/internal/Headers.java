@@ -10,6 +10,7 @@ import io.netty.util.AsciiString;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /** Header surgery on the hot path: hop-by-hop removal, absolute-form targets, forwarding headers. */
 final class Headers {
@@ -241,6 +242,20 @@ final class Headers {
         X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, X_FORWARDED_PORT, X_REAL_IP, FORWARDED,
         HttpHeaderNames.VIA,
     };
+
+    /** Whether a field name contains an underscore; reads the fields in place, without collecting their names. */
+    static boolean hasUnderscoreName(HttpHeaders headers) {
+        Iterator<Map.Entry<CharSequence, CharSequence>> fields = headers.iteratorCharSequence();
+        while (fields.hasNext()) {
+            CharSequence name = fields.next().getKey();
+            for (int i = 0; i < name.length(); i++) {
+                if (name.charAt(i) == '_') {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
 
     /** Removes every field whose name contains an underscore (a frontend's {@code DROP_HEADER}). */
     static void removeUnderscoreNames(HttpHeaders headers) {

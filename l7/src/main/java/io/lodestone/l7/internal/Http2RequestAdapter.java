@@ -76,15 +76,13 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
      * {@code REJECT_REQUEST} refuses the request (the reason, else null).
      */
     private String underscores(HttpRequest r) {
-        for (String name : r.headers().names()) {
-            if (name.indexOf('_') >= 0) {
-                if (underscores == HttpFrontend.HeadersWithUnderscores.REJECT_REQUEST) {
-                    return "underscore in a header name";
-                }
-                Headers.removeUnderscoreNames(r.headers());
-                return null;
-            }
+        if (!Headers.hasUnderscoreName(r.headers())) {
+            return null;
         }
+        if (underscores == HttpFrontend.HeadersWithUnderscores.REJECT_REQUEST) {
+            return "underscore in a header name";
+        }
+        Headers.removeUnderscoreNames(r.headers());
         return null;
     }
 
