@@ -218,6 +218,11 @@ class TcpTlsTest {
         }
     }
 
+    /**
+     * On io_uring this also checks the close guard: the TLS handler closes while its alert is in
+     * flight and then asks for another read, which, without the guard, left the socket open with a
+     * poll pending and the client waiting for a close that never came.
+     */
     @Test
     void terminationLogsAClientThatDoesNotSpeakTlsAsAProtocolRejection() throws Exception {
         CapturingLogger lines = new CapturingLogger();

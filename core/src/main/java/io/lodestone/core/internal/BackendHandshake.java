@@ -41,7 +41,7 @@ public final class BackendHandshake {
                 done.tryFailure(e);
                 return;
             }
-            ch.pipeline().addFirst(PipelineNames.BACKEND_TLS, ssl);
+            CloseGuard.addFirst(ch.pipeline(), PipelineNames.BACKEND_TLS, ssl);
             if (!ch.config().isAutoRead()) {
                 // the handler asks for more reads itself until the handshake is done
                 ch.read();

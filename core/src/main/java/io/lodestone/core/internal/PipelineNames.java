@@ -3,6 +3,9 @@ package io.lodestone.core.internal;
 /**
  * The names of the handlers Lodestone puts in channel pipelines, and their order, in one place.
  *
+ * <p>On io_uring every connection's pipeline starts with {@link #CLOSE_GUARD}, before the handlers
+ * below.
+ *
  * <p>L4 client channel: {@link #TLS} (TLS termination, when the frontend has it) or
  * {@link #CLIENT_HELLO} (TLS passthrough: reads the ClientHello, removes itself and passes the bytes
  * on untouched) → {@link #RELAY} (which also runs the pair's idle timer).
@@ -37,6 +40,8 @@ package io.lodestone.core.internal;
  */
 public final class PipelineNames {
 
+    /** io_uring connections, first: drops the reads asked for after a close (see {@code CloseGuard}). */
+    public static final String CLOSE_GUARD = "lodestone.close-guard";
     /** Closes the connection pair when a side is idle too long. */
     public static final String IDLE = "lodestone.idle";
     /** Copies bytes to the peer channel with backpressure and half-close. */
@@ -46,7 +51,8 @@ public final class PipelineNames {
 
     /**
      * The TLS handler of a client connection (an SNI handler that replaces itself with the
-     * {@code SslHandler} once it has chosen the certificate). Always first in the pipeline.
+     * {@code SslHandler} once it has chosen the certificate). First in the pipeline, after
+     * {@link #CLOSE_GUARD} on io_uring.
      */
     public static final String TLS = "lodestone.tls";
     /** L4 TLS passthrough: buffers the ClientHello, fires its SNI and ALPN, passes the bytes on untouched. */

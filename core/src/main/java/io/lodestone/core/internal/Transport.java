@@ -3,6 +3,7 @@ package io.lodestone.core.internal;
 import io.lodestone.core.Clock;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
@@ -61,6 +62,23 @@ public enum Transport {
     NIO(NioServerSocketChannel.class, NioSocketChannel.class),
     /** Linux io_uring through netty-transport-native-io_uring. */
     IO_URING(IoUringServerSocketChannel.class, IoUringSocketChannel.class);
+
+    /**
+     * Netty's system property for io_uring's multishot poll, which Lodestone turns off unless the
+     * application has set it. With it on, Netty 4.2.18's io_uring channel misses a reset that arrives
+     * while it is reading the bytes sent just before it: the multishot poll's wake-up is dropped while
+     * a read is in flight, the last read leaves the socket empty but for the error, and nothing reads
+     * again until the socket's next event or its idle timeout, which then closed a relayed TCP session
+     * as if it had ended. Netty reads the property once, when its {@code IoUring} class loads, so
+     * this must run before: {@link Transport} touches io_uring only from its methods.
+     */
+    static final String MULTISHOT_POLL_PROPERTY = "io.netty.iouring.pollAddMultishotEnabled";
+
+    static {
+        if (System.getProperty(MULTISHOT_POLL_PROPERTY) == null) {
+            System.setProperty(MULTISHOT_POLL_PROPERTY, "false");
+        }
+    }
 
     /** The most connections a listener accepts each time it is ready (HAProxy's default {@code maxaccept}). */
     public static final int ACCEPTS_PER_READ = 64;
@@ -142,8 +160,36 @@ public enum Transport {
         return switch (this) {
             case EPOLL -> new EpollSocketChannel(family);
             case NIO -> new NioSocketChannel(SelectorProvider.provider(), family);
-            case IO_URING -> new IoUringSocketChannel();
+            case IO_URING -> guarded(new IoUringSocketChannel());
         };
+    }
+
+    /**
+     * Makes unregistered client channels of the default address family, for bootstraps that resolve
+     * a host name first; io_uring ones start with their {@link CloseGuard}.
+     */
+    public ChannelFactory<SocketChannel> socketChannelFactory() {
+        return switch (this) {
+            case EPOLL -> EpollSocketChannel::new;
+            case NIO -> NioSocketChannel::new;
+            case IO_URING -> () -> guarded(new IoUringSocketChannel());
+        };
+    }
+
+    /**
+     * Readies a connection a listener of this transport accepted, before any other handler is added:
+     * on io_uring, puts its {@link CloseGuard} first. Client channels made by
+     * {@link #newSocketChannel} and {@link #socketChannelFactory} have theirs already.
+     */
+    public void accepted(Channel ch) {
+        if (this == IO_URING) {
+            CloseGuard.install(ch);
+        }
+    }
+
+    private static SocketChannel guarded(SocketChannel ch) {
+        CloseGuard.install(ch);
+        return ch;
     }
 
     /**

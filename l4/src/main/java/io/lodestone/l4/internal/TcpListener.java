@@ -30,7 +30,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.ReflectiveChannelFactory;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
@@ -91,7 +90,7 @@ public final class TcpListener implements Listener {
         this.state = new State(frontend, routing, context);
         this.context = context;
         this.acceptLoop = context.acceptGroup().next();
-        this.upstreamFactory = new ReflectiveChannelFactory<>(context.transport().socketChannelClass());
+        this.upstreamFactory = context.transport().socketChannelFactory();
         this.maxConnections = frontend.maxConnections();
         this.sourceLimits = SourceLimits.of(frontend.maxConnectionsPerSource(), frontend.maxConnectionRatePerSource(),
                 context.clock());
@@ -330,6 +329,7 @@ public final class TcpListener implements Listener {
         TcpConnection connection = new TcpConnection(this, current);
         channels.add(child);
         child.closeFuture().addListener(connection);
+        context.transport().accepted(child);
         if (frontend.tls() != null) {
             child.pipeline().addLast(PipelineNames.TLS, frontend.tls().newHandler());
         } else if (frontend.tlsPassthrough()) {

@@ -68,6 +68,7 @@ public final class AdminListener implements Listener {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        context.transport().accepted(ch);
                         connections.add(ch);
                         metrics.connectionOpened();
                         ch.closeFuture().addListener(f -> metrics.connectionClosed());

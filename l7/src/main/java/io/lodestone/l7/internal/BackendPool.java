@@ -120,7 +120,7 @@ final class BackendPool {
         int connectMillis = (int) Math.min(Integer.MAX_VALUE, server.backend().config().connectTimeout().toMillis());
         if (address.isUnresolved()) {
             Bootstrap b = bootstrap.clone()
-                    .channel(listener.context().transport().socketChannelClass())
+                    .channelFactory(listener.context().transport().socketChannelFactory())
                     .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectMillis);
             if (http1) {
                 b.handler(new ChannelInitializer<Channel>() {

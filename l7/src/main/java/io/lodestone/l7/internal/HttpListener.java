@@ -164,6 +164,7 @@ public final class HttpListener implements Listener {
                 setAccepting(true);
             }
         });
+        state.context.transport().accepted(ch);
         HttpPipeline.initClient(ch, this);
     }
 

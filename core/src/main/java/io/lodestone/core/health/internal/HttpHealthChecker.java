@@ -55,7 +55,7 @@ final class HttpHealthChecker implements HealthChecker {
                 target.timeout().toNanos(), result, tls != null);
         ChannelFuture connect = new Bootstrap()
                 .group(group)
-                .channel(transport.socketChannelClass())
+                .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, TcpHealthChecker.timeoutMillis(target))
                 .handler(probe)
                 .connect(target.address());

@@ -28,7 +28,7 @@ final class TcpHealthChecker implements HealthChecker {
         CompletableFuture<HealthCheckResult> result = new CompletableFuture<>();
         new Bootstrap()
                 .group(group)
-                .channel(transport.socketChannelClass())
+                .channelFactory(transport.socketChannelFactory())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis(target))
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(target.address())
