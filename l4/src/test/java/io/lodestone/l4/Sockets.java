@@ -9,14 +9,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 
@@ -119,45 +116,6 @@ final class Sockets {
             return false;
         } catch (IOException e) {
             return true;
-        }
-    }
-
-    /**
-     * A loopback listener that never answers a connection attempt: a server socket with a backlog
-     * of 1 that never accepts, whose accept queue is filled until the kernel drops further SYNs
-     * (checked by a probe that times out). Connecting to it times out.
-     */
-    static final class Blackhole implements AutoCloseable {
-        private final ServerSocket server;
-        private final List<Socket> fillers = new ArrayList<>();
-
-        Blackhole() throws IOException {
-            server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-            InetSocketAddress address = new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort());
-            for (int i = 0; i < 16; i++) {
-                Socket probe = new Socket();
-                try {
-                    probe.connect(address, 250);
-                    fillers.add(probe);
-                } catch (SocketTimeoutException full) {
-                    probe.close();
-                    return;
-                }
-            }
-            close();
-            throw new IllegalStateException("could not fill the accept queue of " + address);
-        }
-
-        String address() {
-            return "127.0.0.1:" + server.getLocalPort();
-        }
-
-        @Override
-        public void close() throws IOException {
-            for (Socket s : fillers) {
-                s.close();
-            }
-            server.close();
         }
     }
 }

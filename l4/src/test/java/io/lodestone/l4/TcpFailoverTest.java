@@ -10,6 +10,7 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.Blackhole;
 import io.lodestone.core.testing.RefusingPort;
 import io.lodestone.core.testing.TcpEchoServer;
 import java.io.IOException;
@@ -45,7 +46,7 @@ class TcpFailoverTest {
     @Test
     void retriesAnotherServerWhenTheConnectionTimesOut() throws IOException {
         try (TcpEchoServer live = TcpEchoServer.start();
-             Sockets.Blackhole blackhole = new Sockets.Blackhole();
+             Blackhole blackhole = new Blackhole();
              Proxy proxy = startProxy(Backend.named("b")
                              .server("silent", blackhole.address())
                              .server("live", live.address())
@@ -102,7 +103,7 @@ class TcpFailoverTest {
 
     @Test
     void aClientLeavingDuringTheConnectAbortsTheAttempt() throws IOException {
-        try (Sockets.Blackhole blackhole = new Sockets.Blackhole();
+        try (Blackhole blackhole = new Blackhole();
              Proxy proxy = startProxy(Backend.named("b")
                              .server("silent", blackhole.address())
                              .connectTimeout(Duration.ofSeconds(30)),

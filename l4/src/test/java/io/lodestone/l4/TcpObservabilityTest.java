@@ -13,6 +13,7 @@ import io.lodestone.core.metrics.BackendSnapshot;
 import io.lodestone.core.metrics.MetricsSnapshot;
 import io.lodestone.core.metrics.TrafficSnapshot;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.Blackhole;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.RefusingPort;
 import io.lodestone.core.testing.TcpEchoServer;
@@ -109,7 +110,7 @@ class TcpObservabilityTest {
     @Test
     void logsAConnectTimeoutAsAServerTimeout() throws IOException {
         CapturingLogger lines = new CapturingLogger();
-        try (Sockets.Blackhole blackhole = new Sockets.Blackhole();
+        try (Blackhole blackhole = new Blackhole();
              Proxy proxy = start(lines, Backend.named("b").server("silent", blackhole.address())
                      .connectTimeout(Duration.ofMillis(150)).retries(0));
              Socket c = connect(proxy.port())) {
