@@ -3,21 +3,28 @@ package io.lodestone.l4;
 import static io.lodestone.l4.Sockets.assertEcho;
 import static io.lodestone.l4.Sockets.connect;
 import static io.lodestone.l4.Sockets.isClosedByPeer;
+import static io.lodestone.l4.Sockets.readExactly;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.ServerControl;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.ErrorCounts;
+import io.lodestone.core.metrics.TrafficSnapshot;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.Blackhole;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.lodestone.core.testing.TcpEchoServer;
 import java.io.IOException;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -32,7 +39,11 @@ class TcpProxyClockTimeoutsTest {
     private static final Duration IDLE = Duration.ofSeconds(40);
     private static final Duration QUARTER = IDLE.dividedBy(4);
     private static final Duration HELLO_TIMEOUT = Duration.ofSeconds(5);
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration ONE_MS = Duration.ofMillis(1);
+
+    /** A server that never answers a connect, behind backend "hole" and first in backend "failover". */
+    private static Blackhole blackhole;
 
     private final ManualClock clock = new ManualClock();
     private final ManualClockLoop loop = new ManualClockLoop(clock);
@@ -40,14 +51,30 @@ class TcpProxyClockTimeoutsTest {
     private TcpEchoServer echo;
     private Proxy proxy;
 
+    @BeforeAll
+    static void startBlackhole() throws IOException {
+        blackhole = new Blackhole();
+    }
+
+    @AfterAll
+    static void closeBlackhole() throws IOException {
+        blackhole.close();
+    }
+
     @BeforeEach
     void start() {
         echo = TcpEchoServer.start();
         proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).accessLog(AccessLog.text(lines))
                 .backend(Backend.named("echo").server("e1", echo.address()))
+                .backend(Backend.named("hole").server("h1", blackhole.address()).connectTimeout(CONNECT_TIMEOUT).retries(0))
+                // round robin's first pick is the first server
+                .backend(Backend.named("failover").server("h1", blackhole.address()).server("e1", echo.address())
+                        .connectTimeout(CONNECT_TIMEOUT).retries(1))
                 .frontend(TcpFrontend.bind("127.0.0.1:0").name("relay").clientTimeout(IDLE).defaultBackend("echo"))
                 .frontend(TcpFrontend.bind("127.0.0.1:0").name("sni").tlsPassthrough()
                         .clientHelloTimeout(HELLO_TIMEOUT).defaultBackend("echo"))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("nowhere").defaultBackend("hole"))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("failover").defaultBackend("failover"))
                 .build();
         proxy.start();
     }
@@ -61,6 +88,16 @@ class TcpProxyClockTimeoutsTest {
 
     private ErrorCounts errors(String frontend) {
         return proxy.metrics().frontend(frontend).traffic().errors();
+    }
+
+    private TrafficSnapshot server(String backend, String server) {
+        return proxy.metrics().backend(backend).server(server).traffic();
+    }
+
+    /** Waits until a connection has picked {@code server} and the loop has issued its connect. */
+    private void awaitConnecting(ServerControl server) {
+        Await.until("a connection at " + server.server().name(), () -> server.load() == 1);
+        loop.awaitDueTimers();
     }
 
     /**
@@ -103,5 +140,52 @@ class TcpProxyClockTimeoutsTest {
         assertThat(lines.await(l -> l.contains(" sni "))).contains(" cR ");
         Await.until("the timeout error", () -> errors("sni").timeout() == 1);
         assertThat(echo.accepted()).as("nothing reached the server").isZero();
+    }
+
+    /**
+     * A connect to a server that never answers (its accept queue full, so its kernel drops the SYN)
+     * is given up at the backend's connect timeout on the proxy's clock; with no other server to try,
+     * the client is closed and the session logged {@code sC}, its total time the timeout to the
+     * millisecond. 1 ms before, the attempt is still under way.
+     */
+    @Test
+    void aConnectIsTimedOutOnTheProxyClockAndTheClientClosed() throws IOException {
+        ServerControl hole = proxy.control().server("hole", "h1");
+        try (Socket s = connect(proxy.port("nowhere"))) {
+            awaitConnecting(hole);
+            loop.advance(CONNECT_TIMEOUT.minus(ONE_MS));
+            assertThat(server("hole", "h1").errors().timeout()).isZero();
+            assertThat(hole.load()).as("the attempt still under way").isEqualTo(1);
+            loop.advance(ONE_MS);
+            assertThat(server("hole", "h1").errors().timeout()).isEqualTo(1);
+            assertThat(hole.load()).isZero();
+            assertThat(isClosedByPeer(s)).isTrue();
+        }
+        assertThat(lines.await(l -> l.contains(" nowhere "))).contains(" nowhere hole/h1 -1/0/-1/-1/3000 - 0 0 sC ");
+    }
+
+    /**
+     * After a connect timeout the connection goes to the next server at the moment of the timeout on
+     * the proxy's clock, with the bytes the client sent meanwhile: 1 ms before, the second server has
+     * not been picked.
+     */
+    @Test
+    void aTimedOutConnectFailsOverToTheNextServerOnTheProxyClock() throws IOException {
+        ServerControl live = proxy.control().server("failover", "e1");
+        try (Socket s = connect(proxy.port("failover"))) {
+            s.getOutputStream().write("early".getBytes(StandardCharsets.UTF_8));
+            awaitConnecting(proxy.control().server("failover", "h1"));
+            loop.advance(CONNECT_TIMEOUT.minus(ONE_MS));
+            assertThat(server("failover", "h1").errors().timeout()).isZero();
+            assertThat(live.totalSelected()).as("connections sent to e1").isZero();
+            loop.advance(ONE_MS);
+            assertThat(server("failover", "h1").errors().timeout()).isEqualTo(1);
+            assertThat(server("failover", "h1").redispatches()).isEqualTo(1);
+            assertThat(live.totalSelected()).as("connections sent to e1").isEqualTo(1);
+            assertThat(new String(readExactly(s.getInputStream(), 5), StandardCharsets.UTF_8)).isEqualTo("early");
+            assertEcho(s, "after the failover");
+        }
+        assertThat(lines.await(l -> l.contains(" failover "))).contains(" failover failover/e1 -1/0/0/-1/3000 - 23 23 -- ");
+        assertThat(echo.accepted()).isEqualTo(1);
     }
 }
