@@ -4,7 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.ServerControl;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.TrafficSnapshot;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.Blackhole;
+import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.lodestone.tls.ServerTls;
@@ -36,10 +41,12 @@ class ProxyClockTimeoutsTest {
     private static final Duration CLIENT_TIMEOUT = Duration.ofSeconds(30);
     private static final Duration KEEP_ALIVE = Duration.ofSeconds(20);
     private static final Duration SERVER_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(3);
     private static final Duration ONE_MS = Duration.ofMillis(1);
 
     private final ManualClock clock = new ManualClock();
     private final ManualClockLoop loop = new ManualClockLoop(clock);
+    private final CapturingLogger lines = new CapturingLogger();
     private RecordingBackend backend;
     private Proxy proxy;
     private ServerTls tls;
@@ -60,8 +67,13 @@ class ProxyClockTimeoutsTest {
 
     /** A proxy on the manual clock and the test's event loop, with a frontend "web" in front of {@code app}. */
     private int start(String app, HttpFrontend.Builder web) {
-        proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group())
-                .backend(Backend.named("app").server("s1", app).serverTimeout(SERVER_TIMEOUT))
+        return start(Backend.named("app").server("s1", app).serverTimeout(SERVER_TIMEOUT), web);
+    }
+
+    /** A proxy on the manual clock and the test's event loop, with a frontend "web" in front of backend {@code app}. */
+    private int start(Backend.Builder app, HttpFrontend.Builder web) {
+        proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).accessLog(AccessLog.text(lines))
+                .backend(app)
                 .frontend(web.name("web").defaultBackend("app")
                         .clientTimeout(CLIENT_TIMEOUT).keepAliveTimeout(KEEP_ALIVE))
                 .build();
@@ -185,6 +197,75 @@ class ProxyClockTimeoutsTest {
             Await.until("the timeout error", () -> proxy.metrics().frontend("web").traffic().errors().timeout() == 1);
             assertThat(closedByPeer(silent)).isTrue();
         }
+    }
+
+    /**
+     * A connect to a server that never answers (its accept queue full, so its kernel drops the SYN)
+     * is given up at the backend's connect timeout on the proxy's clock, and with no other server to
+     * try the request is answered 504, logged {@code sC} with a total time of the timeout to the
+     * millisecond. 1 ms before, the request is still waiting for the connect and the client has no
+     * answer.
+     */
+    @Test
+    void aConnectTimeoutIsAnswered504OnTheProxyClock() throws IOException {
+        try (Blackhole hole = new Blackhole()) {
+            int port = start(Backend.named("app").server("hole", hole.address()).connectTimeout(CONNECT_TIMEOUT),
+                    HttpFrontend.bind("127.0.0.1:0"));
+            ServerControl control = proxy.control().server("app", "hole");
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /nowhere HTTP/1.1\r\nHost: a\r\n\r\n");
+                awaitConnecting(control);
+                loop.advance(CONNECT_TIMEOUT.minus(ONE_MS));
+                assertThat(server("hole").errors().timeout()).isZero();
+                assertThat(control.load()).as("the request still in flight").isEqualTo(1);
+                assertThat(c.in.available()).as("bytes of an answer").isZero();
+                loop.advance(ONE_MS);
+                assertThat(server("hole").errors().timeout()).isEqualTo(1);
+                assertThat(c.read().status()).isEqualTo(504);
+            }
+            assertThat(lines.await(l -> l.contains("/nowhere"))).contains(" web app/hole 0/0/-1/-1/3000 504 ", " sC \"GET /nowhere HTTP/1.1\" ");
+        }
+    }
+
+    /**
+     * After a connect timeout the request goes to another server, at the moment of the timeout on
+     * the proxy's clock: 1 ms before, the second server has not been picked, at it the request is
+     * redispatched and served.
+     */
+    @Test
+    void aConnectTimeoutIsRetriedOnAnotherServerOnTheProxyClock() throws IOException {
+        try (Blackhole hole = new Blackhole()) {
+            // round robin's first pick is the first server
+            int port = start(Backend.named("app").server("hole", hole.address()).server("live", backend().address())
+                    .connectTimeout(CONNECT_TIMEOUT).retries(1), HttpFrontend.bind("127.0.0.1:0"));
+            ServerControl live = proxy.control().server("app", "live");
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /retried HTTP/1.1\r\nHost: a\r\n\r\n");
+                awaitConnecting(proxy.control().server("app", "hole"));
+                loop.advance(CONNECT_TIMEOUT.minus(ONE_MS));
+                assertThat(server("hole").errors().timeout()).isZero();
+                assertThat(live.totalSelected()).as("requests sent to live").isZero();
+                loop.advance(ONE_MS);
+                assertThat(server("hole").errors().timeout()).isEqualTo(1);
+                assertThat(server("hole").redispatches()).isEqualTo(1);
+                assertThat(live.totalSelected()).as("requests sent to live").isEqualTo(1);
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("app:/retried");
+            }
+            assertThat(backend.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/retried");
+            assertThat(lines.await(l -> l.contains("/retried"))).contains(" web app/live 0/0/0/0/3000 200 ", " -- \"GET /retried HTTP/1.1\" ");
+        }
+    }
+
+    /** Waits until a request has picked {@code server} and the loop has issued its connect. */
+    private void awaitConnecting(ServerControl server) {
+        Await.until("a request at " + server.server().name(), () -> server.load() == 1);
+        loop.awaitDueTimers();
+    }
+
+    private TrafficSnapshot server(String name) {
+        return proxy.metrics().backend("app").server(name).traffic();
     }
 
     /**
