@@ -16,15 +16,18 @@ package io.lodestone.l7;
  * }</pre>
  *
  * <p>What is stored: responses to {@code GET} and {@code HEAD} without {@code Authorization} or
- * {@code Range}, with a status that is cacheable by default (200, 203, 204, 300, 301, 308, 404, 405,
- * 410, 414, 501), without {@code no-store}, {@code private}, {@code Set-Cookie} or {@code Vary: *},
+ * {@code Range}, without {@code no-store}, {@code private}, {@code Set-Cookie} or {@code Vary: *},
  * with a freshness lifetime ({@code s-maxage}, {@code max-age}, {@code Expires}, or 10 % of the age
  * of {@code Last-Modified} up to a day) or {@code no-cache} and a validator, and of at most
- * {@link #maxEntryBytes()}. The key is the method, the {@code Host} and the path and query as
+ * {@link #maxEntryBytes()}. A status cacheable by default (200, 203, 204, 300, 301, 308, 404, 405,
+ * 410, 414, 501) is enough; another registered status about the URL (302, 307, 403, 500, ...) needs
+ * explicit freshness or {@code public}, and only {@code public} lets it use the {@code Last-Modified}
+ * heuristic (RFC 9111 3, 4.2.2); unregistered statuses, {@code 206}, {@code 304} and the statuses
+ * about the connection or the request itself (408, 412, 429, ...) are never stored. The key is the method, the {@code Host} and the path and query as
  * forwarded, and the values of the request headers the response's {@code Vary} names.
  *
- * <p>How it answers: a fresh response is served with its {@code Age}, or {@code 304} when the
- * client's {@code If-None-Match} / {@code If-Modified-Since} matches; a stale one is revalidated with
+ * <p>How it answers: a fresh response is served with its {@code Age}, or {@code 304} when it is a
+ * {@code 2xx} and the client's {@code If-None-Match} / {@code If-Modified-Since} matches; a stale one is revalidated with
  * the backend ({@code If-None-Match} / {@code If-Modified-Since} from its validators) and a
  * {@code 304} from the backend refreshes it. Concurrent misses of one key make one backend request:
  * the others wait for its response and are served from the cache. A response is streamed to its

@@ -629,6 +629,74 @@ class HttpCacheTest {
     }
 
     @Test
+    void anyUnderstoodStatusWithExplicitFreshnessIsStoredTheHeuristicOnlyForDefaultCacheableOnesOrPublic() throws Exception {
+        String lastModified = io.netty.handler.codec.DateFormatter.format(new java.util.Date(clock.currentTimeMillis() - 10 * 86_400_000L));
+        start((r, ctx) -> {
+            Map<String, String> moved = Map.of("Location", "/elsewhere");
+            switch (r.uri()) {
+                case "/302-max-age" -> RecordingBackend.respond(ctx, HttpResponseStatus.FOUND, "moved",
+                        Map.of("Location", "/elsewhere", "Cache-Control", "max-age=60", "ETag", "\"r\""));
+                case "/302" -> RecordingBackend.respond(ctx, HttpResponseStatus.FOUND, "moved", moved);
+                case "/307-expires" -> RecordingBackend.respond(ctx, HttpResponseStatus.TEMPORARY_REDIRECT, "moved", Map.of(
+                        "Location", "/elsewhere", "Expires",
+                        io.netty.handler.codec.DateFormatter.format(new java.util.Date(clock.currentTimeMillis() + 60_000))));
+                case "/403-s-maxage" -> RecordingBackend.respond(ctx, HttpResponseStatus.FORBIDDEN, "no", Map.of("Cache-Control", "s-maxage=60"));
+                case "/500-max-age" -> RecordingBackend.respond(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "oops",
+                        Map.of("Cache-Control", "max-age=60"));
+                case "/500" -> RecordingBackend.respond(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "oops", Map.of());
+                case "/302-last-modified" -> RecordingBackend.respond(ctx, HttpResponseStatus.FOUND, "moved",
+                        Map.of("Location", "/elsewhere", "Last-Modified", lastModified));
+                case "/302-public-last-modified" -> RecordingBackend.respond(ctx, HttpResponseStatus.FOUND, "moved",
+                        Map.of("Location", "/elsewhere", "Cache-Control", "public", "Last-Modified", lastModified));
+                case "/200-last-modified" -> RecordingBackend.ok(ctx, "x", Map.of("Last-Modified", lastModified));
+                case "/299-max-age" -> RecordingBackend.respond(ctx, new HttpResponseStatus(299, "Unknown"), "x",
+                        Map.of("Cache-Control", "max-age=60"));
+                case "/599-max-age" -> RecordingBackend.respond(ctx, new HttpResponseStatus(599, "Unknown"), "x",
+                        Map.of("Cache-Control", "max-age=60"));
+                case "/429-max-age" -> RecordingBackend.respond(ctx, HttpResponseStatus.TOO_MANY_REQUESTS, "slow down",
+                        Map.of("Cache-Control", "max-age=60"));
+                case "/302-no-store" -> RecordingBackend.respond(ctx, HttpResponseStatus.FOUND, "moved",
+                        Map.of("Location", "/elsewhere", "Cache-Control", "max-age=60, no-store"));
+                default -> RecordingBackend.respond(ctx, HttpResponseStatus.NOT_FOUND, "?", Map.of());
+            }
+        }, cache());
+        List<String> stored = List.of("/302-max-age", "/307-expires", "/403-s-maxage", "/500-max-age", "/302-public-last-modified",
+                "/200-last-modified");
+        List<String> notStored = List.of("/302", "/500", "/302-last-modified", "/299-max-age", "/599-max-age", "/429-max-age",
+                "/302-no-store");
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            for (String uri : stored) {
+                RawHttp.Response first = get(c, uri);
+                clock.advance(Duration.ofSeconds(1));
+                RawHttp.Response second = get(c, uri);
+                assertThat(first.header("x-cache")).as(uri).isEqualTo("MISS");
+                assertThat(second.header("x-cache")).as(uri).isEqualTo("HIT");
+                assertThat(second.status()).as(uri).isEqualTo(first.status());
+                assertThat(second.body()).as(uri).isEqualTo(first.body());
+                assertThat(second.header("location")).as(uri).isEqualTo(first.header("location"));
+            }
+            for (String uri : notStored) {
+                RawHttp.Response first = get(c, uri);
+                RawHttp.Response second = get(c, uri);
+                assertThat(second.status()).as(uri).isEqualTo(first.status());
+                assertThat(second.header("x-cache")).as(uri).isEqualTo("MISS");
+            }
+            // a client's validators are not evaluated against a stored 302 (RFC 9110 13.2.1): it gets the 302
+            RawHttp.Response conditional = get(c, "/302-max-age", "If-None-Match: \"r\"");
+            assertThat(conditional.status()).isEqualTo(302);
+            assertThat(conditional.header("x-cache")).isEqualTo("HIT");
+            assertThat(conditional.header("location")).isEqualTo("/elsewhere");
+        }
+        for (String uri : stored) {
+            assertThat(served(uri)).as(uri).isEqualTo(1);
+        }
+        for (String uri : notStored) {
+            assertThat(served(uri)).as(uri).isEqualTo(2);
+        }
+        assertThat(stats().entries()).isEqualTo(stored.size());
+    }
+
+    @Test
     void aFillWhoseServerSaysCloseDoesNotReuseTheServerConnection() throws Exception {
         // the test server keeps its connections open whatever it says: the proxy must go by what it says
         start(fixed(Map.of("Cache-Control", "max-age=60", "Connection", "close")), cache());

@@ -77,15 +77,22 @@ final class CacheFill {
      * stored and copies its end-to-end headers if so.
      */
     void response(int code, HttpHeaders h, HttpHeaders requestHeaders, boolean headRequest) {
-        if (!CachePolicy.isCacheableStatus(code) || h.contains(HttpHeaderNames.SET_COOKIE)) {
+        if (!CachePolicy.isUnderstoodStatus(code) || h.contains(HttpHeaderNames.SET_COOKIE)) {
             return;
         }
         CachePolicy.Directives d = CachePolicy.Directives.of(h);
         if (d.noStore || d.isPrivate) {
             return;
         }
+        // RFC 9111 3: explicit freshness, public, or a heuristically cacheable status lets it be stored;
+        // the Last-Modified heuristic counts only for the last two (4.2.2)
+        boolean explicit = d.sMaxAge >= 0 || d.maxAge >= 0 || h.contains(HttpHeaderNames.EXPIRES);
+        boolean heuristic = CachePolicy.allowsHeuristic(code, d);
+        if (!explicit && !heuristic) {
+            return;
+        }
         boolean validators = h.contains(HttpHeaderNames.ETAG) || h.contains(HttpHeaderNames.LAST_MODIFIED);
-        boolean lifetime = d.sMaxAge >= 0 || d.maxAge >= 0 || h.contains(HttpHeaderNames.EXPIRES) || h.contains(HttpHeaderNames.LAST_MODIFIED);
+        boolean lifetime = explicit || heuristic && h.contains(HttpHeaderNames.LAST_MODIFIED);
         if (d.noCache ? !validators : !lifetime) {
             return;
         }

@@ -8,7 +8,7 @@ import java.util.List;
 
 /**
  * The rules of a shared HTTP cache (RFC 9111) over headers: {@code Cache-Control} directives, the
- * statuses cacheable by default, dates, validators and conditional requests. Stateless; one parsed
+ * statuses it stores and those cacheable by default, dates, validators and conditional requests. Stateless; one parsed
  * {@code Cache-Control} is a small mutable object.
  */
 final class CachePolicy {
@@ -142,12 +142,44 @@ final class CachePolicy {
         }
     }
 
-    /** Whether a status is cacheable by default (RFC 9110 15.1); 206 is left out, ranges are not cached. */
-    static boolean isCacheableStatus(int code) {
+    /**
+     * Whether a status is heuristically cacheable (RFC 9110 15.1): a response with it may be stored
+     * without explicit freshness, and given the Last-Modified heuristic. 206 is left out: ranges are
+     * not cached.
+     */
+    static boolean isHeuristicallyCacheable(int code) {
         return switch (code) {
             case 200, 203, 204, 300, 301, 308, 404, 405, 410, 414, 501 -> true;
             default -> false;
         };
+    }
+
+    /**
+     * Whether the cache understands a final status well enough to store a response with it (RFC 9111
+     * 3: it must not store one it does not understand): the registered statuses whose meaning is
+     * about the target resource, which the cache key stands for. Left out, besides unregistered
+     * codes: 206 (ranges are not cached), 304 (it stands for another response), 305 and 306
+     * (deprecated, unused), 407 (a proxy's credentials), 408, 421 and 425 (about the connection or
+     * its early data), 411, 412, 413, 416 and 417 (about the request's body, preconditions, range or
+     * expectation, which the key leaves out), 418 (unused) and 428, 429, 431, 511 (RFC 6585: a cache
+     * must not store them).
+     */
+    static boolean isUnderstoodStatus(int code) {
+        return switch (code) {
+            case 200, 201, 202, 203, 204, 205, 207, 208, 226,
+                    300, 301, 302, 303, 307, 308,
+                    400, 401, 402, 403, 404, 405, 406, 409, 410, 414, 415, 422, 423, 424, 426, 451,
+                    500, 501, 502, 503, 504, 505, 506, 507, 508, 510 -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Whether a response with this status and these directives may be given heuristic freshness
+     * (RFC 9111 4.2.2): its status is heuristically cacheable, or it is marked {@code public}.
+     */
+    static boolean allowsHeuristic(int code, Directives d) {
+        return d.isPublic || isHeuristicallyCacheable(code);
     }
 
     /** An HTTP date in milliseconds since the epoch, or {@code Long.MIN_VALUE} when absent or invalid. */
@@ -168,9 +200,10 @@ final class CachePolicy {
     /**
      * The freshness lifetime of a response in milliseconds (RFC 9111 4.2.1, shared cache):
      * {@code s-maxage}, {@code max-age}, {@code Expires} minus {@code Date} (an invalid Expires means
-     * already stale), or the Last-Modified heuristic; -1 when there is none.
+     * already stale), or the Last-Modified heuristic when {@link #allowsHeuristic} allows it for
+     * {@code status}; -1 when there is none.
      */
-    static long lifetimeMillis(Directives d, HttpHeaders h, long dateMillis) {
+    static long lifetimeMillis(int status, Directives d, HttpHeaders h, long dateMillis) {
         if (d.sMaxAge >= 0) {
             return d.sMaxAge * 1000;
         }
@@ -180,6 +213,9 @@ final class CachePolicy {
         if (h.contains(HttpHeaderNames.EXPIRES)) {
             long expires = date(h, HttpHeaderNames.EXPIRES);
             return expires == Long.MIN_VALUE ? 0 : Math.max(0, expires - dateMillis);
+        }
+        if (!allowsHeuristic(status, d)) {
+            return -1;
         }
         long lastModified = date(h, HttpHeaderNames.LAST_MODIFIED);
         if (lastModified != Long.MIN_VALUE && lastModified < dateMillis) {

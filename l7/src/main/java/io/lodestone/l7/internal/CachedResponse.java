@@ -80,7 +80,7 @@ final class CachedResponse {
         long apparentAge = Math.max(0, responseMillis - date);
         long correctedAge = CachePolicy.age(stored) * 1000 + Math.max(0, (responseNanos - requestNanos) / 1_000_000);
         stored.remove(HttpHeaderNames.AGE);
-        long lifetime = d.noCache ? 0 : Math.max(0, CachePolicy.lifetimeMillis(d, stored, date));
+        long lifetime = d.noCache ? 0 : Math.max(0, CachePolicy.lifetimeMillis(status, d, stored, date));
         return new CachedResponse(status, stored, body, contentLength, responseNanos, Math.max(apparentAge, correctedAge), lifetime,
                 d.noCache, d.mustRevalidate || d.sMaxAge >= 0, varyNames == null ? NO_VARY : varyNames, keyLength);
     }

@@ -1895,7 +1895,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      */
     private FullHttpResponse cachedResponse(CachedResponse e, String label, boolean close, String inm, String ims,
             HttpHeaders requestHeaders) {
-        boolean notModified = (inm != null || ims != null) && CachePolicy.notModified(inm, ims, e.etag, e.lastModified);
+        // a client's conditions are evaluated against a 2xx only (RFC 9110 13.2.1): a stored 302, 404 or
+        // 500 answers as it is
+        boolean notModified = (inm != null || ims != null) && e.status / 100 == 2
+                && CachePolicy.notModified(inm, ims, e.etag, e.lastModified);
         FullHttpResponse r;
         if (notModified) {
             r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_MODIFIED, Unpooled.EMPTY_BUFFER);

@@ -51,14 +51,18 @@ class CachePolicyTest {
     void lifetimePrefersSMaxAgeThenMaxAgeThenExpiresThenTheHeuristic() {
         HttpHeaders h = new DefaultHttpHeaders().add("Expires", CachePolicy.formatDate(1_000_000_000_000L + 30_000));
         long date = 1_000_000_000_000L;
-        assertThat(CachePolicy.lifetimeMillis(cc("s-maxage=5, max-age=10"), h, date)).isEqualTo(5000);
-        assertThat(CachePolicy.lifetimeMillis(cc("max-age=10"), h, date)).isEqualTo(10_000);
-        assertThat(CachePolicy.lifetimeMillis(cc(), h, date)).isEqualTo(30_000);
+        assertThat(CachePolicy.lifetimeMillis(200, cc("s-maxage=5, max-age=10"), h, date)).isEqualTo(5000);
+        assertThat(CachePolicy.lifetimeMillis(200, cc("max-age=10"), h, date)).isEqualTo(10_000);
+        assertThat(CachePolicy.lifetimeMillis(200, cc(), h, date)).isEqualTo(30_000);
         HttpHeaders bad = new DefaultHttpHeaders().add("Expires", "0");
-        assertThat(CachePolicy.lifetimeMillis(cc(), bad, date)).isZero();
+        assertThat(CachePolicy.lifetimeMillis(200, cc(), bad, date)).isZero();
         HttpHeaders lm = new DefaultHttpHeaders().add("Last-Modified", CachePolicy.formatDate(date - 100_000_000));
-        assertThat(CachePolicy.lifetimeMillis(cc(), lm, date)).isEqualTo(10_000_000);
-        assertThat(CachePolicy.lifetimeMillis(cc(), new DefaultHttpHeaders(), date)).isEqualTo(-1);
+        assertThat(CachePolicy.lifetimeMillis(200, cc(), lm, date)).isEqualTo(10_000_000);
+        assertThat(CachePolicy.lifetimeMillis(200, cc(), new DefaultHttpHeaders(), date)).isEqualTo(-1);
+        // the heuristic only for a heuristically cacheable status or a public response (RFC 9111 4.2.2)
+        assertThat(CachePolicy.lifetimeMillis(302, cc(), lm, date)).isEqualTo(-1);
+        assertThat(CachePolicy.lifetimeMillis(302, cc("public"), lm, date)).isEqualTo(10_000_000);
+        assertThat(CachePolicy.lifetimeMillis(302, cc("max-age=10"), lm, date)).isEqualTo(10_000);
     }
 
     @Test
@@ -77,10 +81,26 @@ class CachePolicyTest {
 
     @Test
     void cacheableStatusesByDefault() {
-        assertThat(CachePolicy.isCacheableStatus(200)).isTrue();
-        assertThat(CachePolicy.isCacheableStatus(404)).isTrue();
-        assertThat(CachePolicy.isCacheableStatus(206)).isFalse();
-        assertThat(CachePolicy.isCacheableStatus(302)).isFalse();
-        assertThat(CachePolicy.isCacheableStatus(500)).isFalse();
+        assertThat(CachePolicy.isHeuristicallyCacheable(200)).isTrue();
+        assertThat(CachePolicy.isHeuristicallyCacheable(404)).isTrue();
+        assertThat(CachePolicy.isHeuristicallyCacheable(206)).isFalse();
+        assertThat(CachePolicy.isHeuristicallyCacheable(302)).isFalse();
+        assertThat(CachePolicy.isHeuristicallyCacheable(500)).isFalse();
+    }
+
+    @Test
+    void understoodStatusesAreTheRegisteredOnesAboutTheResource() {
+        for (int code : new int[] {200, 203, 204, 301, 302, 303, 307, 308, 403, 404, 410, 451, 500, 502, 503, 504}) {
+            assertThat(CachePolicy.isUnderstoodStatus(code)).as("%d", code).isTrue();
+        }
+        for (int code : new int[] {100, 101, 103, 206, 299, 304, 306, 407, 412, 418, 429, 431, 499, 511, 599}) {
+            assertThat(CachePolicy.isUnderstoodStatus(code)).as("%d", code).isFalse();
+        }
+        // every heuristically cacheable status is understood
+        for (int code = 100; code < 600; code++) {
+            if (CachePolicy.isHeuristicallyCacheable(code)) {
+                assertThat(CachePolicy.isUnderstoodStatus(code)).as("%d", code).isTrue();
+            }
+        }
     }
 }
