@@ -353,6 +353,99 @@ class CompressionTest {
         }
     }
 
+    /** A server that answers any If-None-Match with 304 (a weak comparison with its strong "x"), else the 200. */
+    private static RecordingBackend.Responder notModifiedServer() {
+        return (r, ctx) -> {
+            Map<String, String> h = switch (r.uri()) {
+                case "/vary-language" -> Map.of("ETag", "\"x\"", "Vary", "Accept-Language");
+                case "/vary-encoding" -> Map.of("ETag", "\"x\"", "Vary", "accept-encoding");
+                default -> Map.of("ETag", "\"x\"");
+            };
+            if (r.header("If-None-Match") != null) {
+                RecordingBackend.respond(ctx, HttpResponseStatus.NOT_MODIFIED, "", h);
+            } else {
+                java.util.HashMap<String, String> full = new java.util.HashMap<>(h);
+                full.put("Content-Type", "text/plain");
+                RecordingBackend.ok(ctx, PAGE, full);
+            }
+        };
+    }
+
+    private static RawHttp.Response conditional(RawHttp c, String path, String ifNoneMatch) throws IOException {
+        return c.send("GET " + path + " HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\nIf-None-Match: " + ifNoneMatch + "\r\n\r\n")
+                .read();
+    }
+
+    @Test
+    void aNotModifiedFromTheServerToTheWeakETagOfACompressedResponseCarriesThatETagAndVary() throws Exception {
+        start(GZIP_ONLY, notModifiedServer());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response whole = c.send("GET /p HTTP/1.1\r\nHost: h\r\nAccept-Encoding: gzip\r\n\r\n").read();
+            assertThat(whole.header("content-encoding")).isEqualTo("gzip");
+            assertThat(whole.header("etag")).isEqualTo("W/\"x\"");
+
+            // the client revalidates what it holds, the compressed 200
+            RawHttp.Response weak = conditional(c, "/p", "W/\"x\"");
+            assertThat(weak.status()).isEqualTo(304);
+            assertThat(weak.header("etag")).isEqualTo("W/\"x\"");
+            assertThat(weak.headers().get("vary")).containsExactly("Accept-Encoding");
+            assertThat(backend.last().header("if-none-match")).as("forwarded as it is").isEqualTo("W/\"x\"");
+            RawHttp.Response among = conditional(c, "/p", "\"y\", W/\"x\"");
+            assertThat(among.header("etag")).isEqualTo("W/\"x\"");
+            // an existing Vary is added to, once
+            RawHttp.Response language = conditional(c, "/vary-language", "W/\"x\"");
+            assertThat(language.header("etag")).isEqualTo("W/\"x\"");
+            assertThat(language.headers().get("vary")).containsExactly("Accept-Language, Accept-Encoding");
+            RawHttp.Response encoding = conditional(c, "/vary-encoding", "W/\"x\"");
+            assertThat(encoding.header("etag")).isEqualTo("W/\"x\"");
+            assertThat(encoding.headers().get("vary")).containsExactly("accept-encoding");
+
+            // the strong "x" listed: the client holds an identity 200 (too), the 304 stays as it is
+            RawHttp.Response strong = conditional(c, "/p", "\"x\"");
+            assertThat(strong.status()).isEqualTo(304);
+            assertThat(strong.header("etag")).isEqualTo("\"x\"");
+            assertThat(strong.header("vary")).isNull();
+            RawHttp.Response both = conditional(c, "/p", "W/\"x\", \"x\"");
+            assertThat(both.header("etag")).isEqualTo("\"x\"");
+            assertThat(both.header("vary")).isNull();
+            RawHttp.Response any = conditional(c, "/p", "*");
+            assertThat(any.header("etag")).isEqualTo("\"x\"");
+            RawHttp.Response other = conditional(c, "/p", "W/\"xx\", W/\"\"");
+            assertThat(other.header("etag")).isEqualTo("\"x\"");
+            assertThat(other.header("vary")).isNull();
+        }
+    }
+
+    @Test
+    void withoutCompressionANotModifiedFromTheServerIsUntouched() throws Exception {
+        start(HttpFrontend.bind("127.0.0.1:0"), notModifiedServer());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response weak = conditional(c, "/p", "W/\"x\"");
+            assertThat(weak.status()).isEqualTo(304);
+            assertThat(weak.header("etag")).isEqualTo("\"x\"");
+            assertThat(weak.header("vary")).isNull();
+        }
+    }
+
+    @Test
+    void anHttp2NotModifiedFromTheServerToTheWeakETagCarriesThatETagAndVary() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        try (ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"))) {
+            start(HttpFrontend.bind("127.0.0.1:0").tls(tls).compression(GZIP_ONLY), notModifiedServer());
+            HttpClient h2 = HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca))
+                    .version(HttpClient.Version.HTTP_2).connectTimeout(Duration.ofSeconds(5)).build();
+            for (String ifNoneMatch : List.of("W/\"x\"", "\"x\"")) {
+                HttpRequest req = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + "/p"))
+                        .header("Accept-Encoding", "gzip").header("If-None-Match", ifNoneMatch).timeout(Duration.ofSeconds(10)).build();
+                java.net.http.HttpResponse<byte[]> r = h2.send(req, BodyHandlers.ofByteArray());
+                assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_2);
+                assertThat(r.statusCode()).isEqualTo(304);
+                assertThat(r.headers().firstValue("etag")).contains(ifNoneMatch);
+                assertThat(r.headers().allValues("vary")).isEqualTo(ifNoneMatch.startsWith("W/") ? List.of("Accept-Encoding") : List.of());
+            }
+        }
+    }
+
     private static void assertNotModifiedAsCompressed(RawHttp.Response r) {
         assertThat(r.header("etag")).isEqualTo("W/\"v1\"");
         assertThat(r.headers().get("vary")).containsExactly("Accept-Encoding");

@@ -35,7 +35,9 @@ import java.util.List;
  * {@code Vary: Accept-Encoding}, and when a coding is chosen the {@code Content-Encoding} and a weak
  * {@code ETag}, without the {@code Content-Length} (the compressed length is unknown; the answer to
  * GET has none either). A {@code 304} gets the same through {@link #notModified}, which the proxy
- * handler applies where it knows the response that the 304 stands for (the cache's).
+ * handler applies where it knows the response that the 304 stands for (the cache's), and a 304 from
+ * the server the weak {@code ETag} through {@link #serverNotModified} when the client's
+ * {@code If-None-Match} shows that it holds the compressed 200.
  */
 final class Compressor extends HttpContentCompressor {
 
@@ -44,6 +46,10 @@ final class Compressor extends HttpContentCompressor {
     private static final String GZIP = "gzip";
     private static final String DEFLATE = "deflate";
     private static final String BR = "br";
+    /** How an {@code If-None-Match} list names an entity tag ({@link #listed}). */
+    private static final int NOT_LISTED = 0;
+    private static final int WEAK = 1;
+    private static final int STRONG = 2;
 
     private final Compression config;
     private final boolean brotli;
@@ -166,6 +172,70 @@ final class Compressor extends HttpContentCompressor {
         if (acceptEncoding != null && choose(acceptEncoding, config.brotli() && Compression.brotliAvailable()) != null) {
             weakenEtag(notModified);
         }
+    }
+
+    /**
+     * Gives a {@code 304} from the server, answering a request with the {@code If-None-Match} fields
+     * {@code ifNoneMatch}, the validator the client holds when that is the compressed form of the
+     * 200: when the 304's {@code ETag} is a strong {@code "x"} and the request listed the weak
+     * {@code W/"x"} that the compressor makes of it, and not {@code "x"} itself, the client's stored
+     * response is the compressed one (RFC 9111 4.3.4 picks it by its validator). The 304 then gets
+     * {@code W/"x"} and {@code Vary: Accept-Encoding}, as that 200 had (RFC 9110 15.4.5).
+     */
+    static void serverNotModified(HttpHeaders notModified, List<String> ifNoneMatch) {
+        String etag = notModified.get(HttpHeaderNames.ETAG);
+        if (etag == null || etag.length() < 2 || etag.charAt(0) != '"' || etag.charAt(etag.length() - 1) != '"') {
+            return;
+        }
+        boolean weak = false;
+        for (int i = 0; i < ifNoneMatch.size(); i++) {
+            int listed = listed(ifNoneMatch.get(i), etag);
+            if (listed == STRONG) {
+                return;
+            }
+            weak |= listed == WEAK;
+        }
+        if (weak) {
+            notModified.set(HttpHeaderNames.ETAG, "W/" + etag);
+            addVary(notModified);
+        }
+    }
+
+    /**
+     * How the entity tag list {@code list} names the strong tag {@code etag}: {@link #STRONG} as it
+     * is, else {@link #WEAK} as {@code W/} and it, else {@link #NOT_LISTED} ({@code *} names no tag).
+     */
+    private static int listed(String list, String etag) {
+        int result = NOT_LISTED;
+        int n = list.length();
+        int i = 0;
+        while (i < n) {
+            char c = list.charAt(i);
+            if (c == ',' || isSpace(c)) {
+                i++;
+                continue;
+            }
+            boolean weak = list.startsWith("W/", i);
+            int open = weak ? i + 2 : i;
+            if (open < n && list.charAt(open) == '"') {
+                int close = list.indexOf('"', open + 1);
+                if (close < 0) {
+                    return result;
+                }
+                if (close - open + 1 == etag.length() && list.regionMatches(open, etag, 0, etag.length())) {
+                    if (!weak) {
+                        return STRONG;
+                    }
+                    result = WEAK;
+                }
+                i = close + 1;
+            } else {
+                while (i < n && list.charAt(i) != ',') {
+                    i++;
+                }
+            }
+        }
+        return result;
     }
 
     /**

@@ -1180,6 +1180,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        if (code == 304 && frontend.compression() != null && clientVersion.minorVersion() != 0
+                && request.headers().contains(HttpHeaderNames.IF_NONE_MATCH)) {
+            // the compressor leaves 304s alone: one that confirms the client's weak ETag of a compressed
+            // 200 gets that ETag back, not the server's strong one
+            Compressor.serverNotModified(h, request.headers().getAll(HttpHeaderNames.IF_NONE_MATCH));
+        }
         returnRequestId(h);
         if (cacheStatus != null && cacheStore.statusHeader != null) {
             h.set(cacheStore.statusHeader, cacheStatus);
