@@ -89,6 +89,9 @@ public enum Transport {
     /** Linux's {@code TCP_QUICKACK} ({@code IPPROTO_TCP} 6, option 12), which Netty's listeners do not offer by name. */
     static final IntegerUnixChannelOption TCP_QUICKACK = new IntegerUnixChannelOption("TCP_QUICKACK", 6, 12);
 
+    /** Linux's {@code TCP_DEFER_ACCEPT} ({@code IPPROTO_TCP} 6, option 9), in seconds, for io_uring's listeners too. */
+    static final IntegerUnixChannelOption TCP_DEFER_ACCEPT = new IntegerUnixChannelOption("TCP_DEFER_ACCEPT", 6, 9);
+
     /**
      * Linux's {@code TCP_NOTSENT_LOWAT} ({@code IPPROTO_TCP} 6, option 25), which Netty's listeners do
      * not offer by name. Set on a listening socket, it is inherited by the sockets accepted from it.
@@ -283,6 +286,17 @@ public enum Transport {
             channel.config().setOption(TCP_QUICKACK, 0);
         }
         return channel;
+    }
+
+    /**
+     * Turns Linux's {@code TCP_DEFER_ACCEPT} on (one second) or off on a listening channel bound by
+     * {@link #bind}: with it on, the kernel queues a new connection for accept only once its client
+     * has sent data. Not on NIO, which has no such option; there it does nothing.
+     */
+    public void deferAccept(Channel listener, boolean on) {
+        if (this != NIO) {
+            listener.config().setOption(TCP_DEFER_ACCEPT, on ? 1 : 0);
+        }
     }
 
     /** Creates an event loop group of this transport; 0 threads means Netty's default. */

@@ -132,6 +132,8 @@ public final class Gateway {
                 "                           brotli where its native library loads), text and JSON of 1 KiB or more",
                 "  --h2c                    http, without TLS: also speak HTTP/2 to clients that begin with its",
                 "                           preface (prior knowledge, as h2load and curl --http2-prior-knowledge do)",
+                "  --defer-accept           http: the kernel hands over a new connection only once its client",
+                "                           has sent data (TCP_DEFER_ACCEPT; less CPU per connection, not on NIO)",
                 "  --cache SIZE             http: cache cacheable responses in memory, up to SIZE (e.g. 64m),",
                 "                           following Cache-Control; adds X-Cache: HIT, MISS, ... to responses",
                 "  --warm-up DUR            before listening, send a copy of the gateway (same options, its",
@@ -286,7 +288,7 @@ public final class Gateway {
             if (options.compress()) {
                 http.compression(Compression.defaults());
             }
-            http.h2c(options.h2c());
+            http.h2c(options.h2c()).deferAccept(options.deferAccept());
             http.requestIdHeader(options.requestIdHeader()).requestIds(options.requestIds()).forwardedFor(options.forwardedFor())
                     .headersWithUnderscores(options.headersWithUnderscores());
             if (options.poolMaxIdle().isPresent() || options.poolIdleTimeout().isPresent()) {

@@ -48,7 +48,8 @@ import java.util.Set;
  * <p>{@code --compress} (http mode) compresses responses for clients that accept it, with
  * {@link io.lodestone.l7.Compression#defaults()}. {@code --h2c} (http mode, without TLS) also accepts
  * HTTP/2 with prior knowledge on the plain-text port: connections that begin with the HTTP/2
- * preface speak HTTP/2, the others HTTP/1.1.
+ * preface speak HTTP/2, the others HTTP/1.1. {@code --defer-accept} (http mode) has the kernel hand a
+ * new connection over only once its client has sent data.
  *
  * <p>{@code --rate-limit 100/s} (or {@code 6000/m}) limits each client address: in http mode to so
  * many requests (beyond them the answer is 429 with {@code Retry-After}), in tcp mode to so many new
@@ -228,6 +229,7 @@ public final class GatewayOptions {
     private final List<Sni> snis;
     private final boolean compress;
     private final boolean h2c;
+    private final boolean deferAccept;
     private final RateLimit rateLimit;
     private final long cacheBytes;
     private final Duration warmUp;
@@ -303,6 +305,7 @@ public final class GatewayOptions {
         this.snis = List.copyOf(p.snis);
         this.compress = p.compress;
         this.h2c = p.h2c;
+        this.deferAccept = p.deferAccept;
         this.rateLimit = p.rateLimit;
         this.backendProto = p.backendProto != null ? p.backendProto : BackendProto.HTTP1;
         this.backendTls = p.backendTls;
@@ -346,6 +349,7 @@ public final class GatewayOptions {
         this.snis = List.of();
         this.compress = o.compress;
         this.h2c = o.h2c;
+        this.deferAccept = o.deferAccept;
         this.rateLimit = null;
         this.backendProto = o.backendProto;
         this.backendTls = null;
@@ -427,6 +431,9 @@ public final class GatewayOptions {
             }
             if (p.h2c) {
                 throw new UsageException("--h2c: on (only in http mode: add --mode http)");
+            }
+            if (p.deferAccept) {
+                throw new UsageException("--defer-accept: on (only in http mode: add --mode http)");
             }
         }
         if (p.cacheBytes > 0 && p.mode != Mode.HTTP) {
@@ -633,6 +640,14 @@ public final class GatewayOptions {
     }
 
     /**
+     * Whether the kernel hands the gateway a new connection only once its client has sent data
+     * ({@code --defer-accept}, http mode only): {@link HttpFrontend.Builder#deferAccept}.
+     */
+    public boolean deferAccept() {
+        return deferAccept;
+    }
+
+    /**
      * The per-client-address limit of {@code --rate-limit N/s} (or {@code N/m}), when given: N per
      * second (minute), burst N, keyed by the client's address.
      */
@@ -752,7 +767,7 @@ public final class GatewayOptions {
                 + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "")
                 + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes)
                 + (tlsCert != null ? " tlsCert=" + tlsCert + " tlsKey=" + tlsKey : "")
-                + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "") + (h2c ? " h2c" : "")
+                + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "") + (h2c ? " h2c" : "") + (deferAccept ? " deferAccept" : "")
                 + (rateLimit != null ? " rateLimit=" + rateLimit.permits() + (rateLimit.period().getSeconds() == 60 ? "/m" : "/s") : "")
                 + (backendProto != BackendProto.HTTP1 ? " backendProto=" + backendProto.flagValue() : "")
                 + (backendTls != null ? " backendTls=" + backendTls.flagValue() : "")
@@ -834,12 +849,12 @@ public final class GatewayOptions {
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--timeout-client-hello", "--io-threads", "--health-check", "--deny", "--route",
-                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c",
+                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--defer-accept",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
                 "--pool-max-idle", "--pool-idle-timeout", "--busy-poll", "--request-id", "--forwarded-for",
                 "--headers-with-underscores");
         /** The flags that take no value (switches): given or not. */
-        static final Set<String> SWITCHES = Set.of("--compress", "--h2c");
+        static final Set<String> SWITCHES = Set.of("--compress", "--h2c", "--defer-accept");
         /** The flags that may be given more than once. */
         static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route", "--sni");
 
@@ -875,6 +890,7 @@ public final class GatewayOptions {
         String poolIdleTimeoutValue;
         boolean compress;
         boolean h2c;
+        boolean deferAccept;
         RateLimit rateLimit;
         BackendProto backendProto;
         BackendTlsMode backendTls;
@@ -893,6 +909,8 @@ public final class GatewayOptions {
                 compress = true;
             } else if (flag.equals("--h2c")) {
                 h2c = true;
+            } else if (flag.equals("--defer-accept")) {
+                deferAccept = true;
             }
         }
 

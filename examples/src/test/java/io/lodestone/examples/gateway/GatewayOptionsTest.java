@@ -253,6 +253,28 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void deferAcceptIsAnHttpSwitchCopiedForTheWarmUp() throws Exception {
+        GatewayOptions plain = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1");
+        assertThat(plain.deferAccept()).isFalse();
+        assertThat(plain.toString()).doesNotContain("deferAccept");
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--defer-accept");
+        assertThat(o.deferAccept()).isTrue();
+        assertThat(o.toString()).contains(" deferAccept");
+        assertThat(o.forWarmUp(new HostPort("127.0.0.1", 9)).deferAccept()).as("the warm-up copy").isTrue();
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(proxy.frontends()).singleElement().isInstanceOfSatisfying(HttpFrontend.class,
+                    f -> assertThat(f.deferAccept()).isTrue());
+        }
+        assertThatThrownBy(() -> GatewayOptions.parse("--mode", "tcp", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--defer-accept")).isInstanceOf(UsageException.class)
+                .hasMessage("--defer-accept: on (only in http mode: add --mode http)");
+        assertThatThrownBy(() -> GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--defer-accept", "--defer-accept")).isInstanceOf(UsageException.class)
+                .hasMessage("--defer-accept: on (given more than once)");
+    }
+
+    @Test
     void cacheTakesASizeInHttpMode() throws Exception {
         assertThat(GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1", "--cache", "64m").cacheBytes())
                 .isEqualTo(OptionalLong.of(64L << 20));

@@ -141,7 +141,11 @@ public final class HttpListener implements Listener {
                     }
                 });
         for (InetSocketAddress address : state.frontend.bindAddresses()) {
-            serverChannels.add(context.transport().bind(bootstrap, address, "frontend " + state.frontend.name() + " bind", true));
+            Channel listening = context.transport().bind(bootstrap, address, "frontend " + state.frontend.name() + " bind", true);
+            serverChannels.add(listening);
+            if (state.frontend.deferAccept()) {
+                context.transport().deferAccept(listening, true);
+            }
         }
     }
 
@@ -242,6 +246,11 @@ public final class HttpListener implements Listener {
         Routing routing = http.routing() != null ? http.routing()
                 : Routing.builder().defaultBackend(http.defaultBackend()).build();
         State previous = state;
+        if (http.deferAccept() != previous.frontend.deferAccept()) {
+            for (Channel listening : serverChannels) {
+                context.transport().deferAccept(listening, http.deferAccept());
+            }
+        }
         state = new State(http, routing, context, previous.caches);
         ListenerCaches.unregisterUnused(previous.caches, state.caches, previous.context);
         return true;
