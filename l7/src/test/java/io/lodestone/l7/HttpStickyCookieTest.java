@@ -87,6 +87,30 @@ class HttpStickyCookieTest {
     }
 
     @Test
+    void aClientStuckToABackupGoesBackToThePrimaryOnceItIsUsable() throws Exception {
+        try (RecordingBackend primary = RecordingBackend.start("p1"); RecordingBackend spare = RecordingBackend.start("b1")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("p1", primary.address())
+                            .server("b1", spare.address(), s -> s.backup()).cookie(StickyCookie.insert("SRV")))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                proxy.control().server("app", "p1").maintenance();
+                RawHttp.Response onBackup = c.send(get("/1", null)).read();
+                assertThat(onBackup.body()).startsWith("b1:");
+                String backupCookie = "SRV=" + COOKIE.valueFor("app", "b1") + "; Path=/";
+                assertThat(onBackup.headers().get("set-cookie")).containsExactly(backupCookie);
+
+                proxy.control().server("app", "p1").ready();
+                RawHttp.Response back = c.send(get("/2", "SRV=" + COOKIE.valueFor("app", "b1"))).read();
+                assertThat(back.body()).as("backups serve only while no primary is usable").startsWith("p1:");
+                assertThat(back.headers().get("set-cookie")).containsExactly("SRV=" + COOKIE.valueFor("app", "p1") + "; Path=/");
+            }
+        }
+    }
+
+    @Test
     void anUnknownCookieIsRebalancedAndReplaced() throws Exception {
         try (RecordingBackend b1 = RecordingBackend.start("b1")) {
             proxy = Proxy.builder()

@@ -360,13 +360,15 @@ public final class BackendRuntime {
 
     /**
      * The server whose sticky-cookie id is {@code value}, with one unit of its load taken, when it is
-     * usable (up, ready, not ejected, weight above 0) and below its limit; else {@code null}, and the
-     * request is balanced as if it had no cookie.
+     * usable (up, ready, not ejected, weight above 0) and below its limit, and is not a backup while a
+     * primary is in rotation; else {@code null}, and the request is balanced as if it had no cookie.
      */
     public ServerRuntime acquireByCookie(StickyCookie cookie, String value) {
         for (ServerRuntime s : servers) {
             if (s.cookieValue(cookie).equals(value)) {
-                return s.isCandidate() && s.tryAcquire() ? s : null;
+                // as with source stickiness, a client kept on a backup goes back once a primary is usable
+                boolean backupNotNeeded = s.server().isBackup() && primary.members.length > 0;
+                return !backupNotNeeded && s.isCandidate() && s.tryAcquire() ? s : null;
             }
         }
         return null;
