@@ -11,7 +11,8 @@ import javax.crypto.spec.SecretKeySpec;
  * sends each new client a cookie naming the server that answered it, and sends a client that comes
  * back with that cookie to the same server while it is usable. A client whose cookie names a server
  * that is down, draining, in maintenance, removed or of weight 0 (or that is unknown), or names a
- * backup server while a primary is usable, is balanced anew and gets a new cookie.
+ * backup server while a primary is usable, is balanced anew and gets a new cookie. A client whose
+ * server is only at its connection limit is served by another server this time and keeps its cookie.
  *
  * <p>The cookie's value is an opaque per-server id: a keyed hash (HMAC-SHA-256, 64 bits shown) of
  * the backend's and the server's names, which reveals neither the server's address nor its name.

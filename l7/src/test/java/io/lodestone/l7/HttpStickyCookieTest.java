@@ -7,7 +7,11 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.StickyCookie;
 import java.time.Duration;
+import io.netty.channel.ChannelHandlerContext;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -106,6 +110,42 @@ class HttpStickyCookieTest {
                 RawHttp.Response back = c.send(get("/2", "SRV=" + COOKIE.valueFor("app", "b1"))).read();
                 assertThat(back.body()).as("backups serve only while no primary is usable").startsWith("p1:");
                 assertThat(back.headers().get("set-cookie")).containsExactly("SRV=" + COOKIE.valueFor("app", "p1") + "; Path=/");
+            }
+        }
+    }
+
+    @Test
+    void aClientWhoseServerIsOnlyFullIsServedElsewhereAndKeepsItsCookie() throws Exception {
+        CompletableFuture<ChannelHandlerContext> held = new CompletableFuture<>();
+        RecordingBackend.Responder holdOrAnswer = (r, ctx) -> {
+            if (r.uri().equals("/hold")) {
+                held.complete(ctx);
+            } else {
+                RecordingBackend.ok(ctx, "b1:" + r.uri(), Map.of());
+            }
+        };
+        try (RecordingBackend b1 = RecordingBackend.start("b1", holdOrAnswer); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1))
+                            .server("s2", b2.address()).cookie(StickyCookie.insert("SRV")))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            String s1 = "SRV=" + COOKIE.valueFor("app", "s1");
+            try (RawHttp holder = new RawHttp(proxy.port()); RawHttp c = new RawHttp(proxy.port())) {
+                holder.send(get("/hold", s1));
+                ChannelHandlerContext ctx = held.get(5, TimeUnit.SECONDS);
+                assertThat(proxy.control().server("app", "s1").load()).isEqualTo(1);
+
+                RawHttp.Response overflow = c.send(get("/overflow", s1)).read();
+                assertThat(overflow.body()).as("s1 is at its limit").startsWith("b2:");
+                assertThat(overflow.headers().get("set-cookie")).as("a full server is still the client's server").isNull();
+
+                RecordingBackend.ok(ctx, "b1:/hold", Map.of());
+                assertThat(holder.read().body()).isEqualTo("b1:/hold");
+                RawHttp.Response back = c.send(get("/back", s1)).read();
+                assertThat(back.body()).startsWith("b1:");
+                assertThat(back.headers().get("set-cookie")).isNull();
             }
         }
     }

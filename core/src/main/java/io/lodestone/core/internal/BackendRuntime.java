@@ -374,6 +374,20 @@ public final class BackendRuntime {
         return null;
     }
 
+    /**
+     * Whether the server whose sticky-cookie id is {@code value} would take the client now but for
+     * its connection limit: usable as {@link #acquireByCookie} asks, and at its limit. A client so
+     * served by another server keeps its cookie, as a source-stuck client keeps its entry.
+     */
+    public boolean cookieServerIsOnlyFull(StickyCookie cookie, String value) {
+        for (ServerRuntime s : servers) {
+            if (s.cookieValue(cookie).equals(value)) {
+                return !(s.server().isBackup() && primary.members.length > 0) && s.isCandidate() && !s.hasCapacity();
+            }
+        }
+        return false;
+    }
+
     /** The number of servers that could take a new connection now (HAProxy's {@code nbsrv}). */
     public int usableServers() {
         int n = 0;

@@ -554,6 +554,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 if (stickyCookie.isIndirect()) {
                     Headers.removeCookie(h, stickyCookie.name());
                 }
+                if (s == null && backend.cookieServerIsOnlyFull(stickyCookie, cookieValue)) {
+                    // served elsewhere this time; the client keeps its cookie and its server
+                    stickyCookie = null;
+                }
             }
         }
         if (s == null) {
