@@ -277,6 +277,10 @@ public final class Backend {
         /**
          * Ramps the weight of a server that comes back into rotation linearly from a tenth to its full
          * weight over {@code duration}, in ten steps (HAProxy's {@code slowstart}); default 0: at once.
+         * Step {@code k} of 1..10 gives the weight {@code ceil(weight * k / 10)}, at least 1: weights are
+         * whole numbers, so a server of weight 1 (the default) has no ramp at all, and one of weight 5
+         * ramps 1, 1, 2, 2, 3, ...; give servers weights of 10 or more (100 each rather than 1) to
+         * slow-start them in ten even steps.
          */
         public Builder slowStart(Duration duration) {
             if (duration == null || duration.isNegative()) {
