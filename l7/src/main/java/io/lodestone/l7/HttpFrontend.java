@@ -616,7 +616,12 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Sets the most client connections open at once (default 0: no limit). */
+        /**
+         * Sets the most client connections open at once (default 0: no limit), HAProxy's frontend
+         * {@code maxconn}: further ones wait in the listen backlog until one closes (a burst accepted
+         * at once waits too, accepted but not read). A reconfiguration that keeps the frontend's
+         * sockets keeps the limit it was bound with.
+         */
         public Builder maxConnections(int maxConnections) {
             if (maxConnections < 0) {
                 throw new IllegalArgumentException("frontend maxConnections: " + maxConnections + " (expected: >= 0)");

@@ -17,7 +17,9 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -188,6 +190,54 @@ class HttpOperationsTest {
             return true;
         } catch (java.io.IOException e) {
             return false;
+        }
+    }
+
+    /**
+     * HAProxy's frontend {@code maxconn}: connections beyond the limit wait, unserved, until one
+     * closes, even when they arrive together (the transport accepts a burst of them in one read).
+     */
+    @Test
+    void frontendMaxConnectionsHoldsABurstBeyondItUntilSlotsFree() throws Exception {
+        record Held(String uri, ChannelHandlerContext ctx) {
+        }
+        LinkedBlockingQueue<Held> held = new LinkedBlockingQueue<>();
+        AtomicInteger seen = new AtomicInteger();
+        try (RecordingBackend b1 = RecordingBackend.start("b1", (r, ctx) -> {
+            seen.incrementAndGet();
+            held.add(new Held(r.uri(), ctx));
+        })) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").maxConnections(2).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            int n = 8;
+            Map<String, RawHttp> clients = new HashMap<>();
+            try {
+                for (int i = 0; i < n; i++) {
+                    clients.put("/c" + i, new RawHttp(proxy.port()));
+                }
+                for (Map.Entry<String, RawHttp> c : clients.entrySet()) {
+                    c.getValue().send("GET " + c.getKey() + " HTTP/1.1\r\nHost: h\r\n\r\n");
+                }
+                for (int round = 0; round < n; round++) {
+                    Held h = held.poll(10, TimeUnit.SECONDS);
+                    assertThat(h).as("a request reaches the server in round %d", round).isNotNull();
+                    // `round` clients have left, so at most two more have been let in
+                    assertThat(seen.get()).as("requests let in after %d clients left", round).isLessThanOrEqualTo(Math.min(n, round + 2));
+                    RecordingBackend.ok(h.ctx(), "done", Map.of());
+                    RawHttp client = clients.get(h.uri());
+                    assertThat(client.read().body()).isEqualTo("done");
+                    client.close();
+                }
+                assertThat(seen.get()).isEqualTo(n);
+                assertThat(proxy.metrics().frontend("web").traffic().totalConnections()).isEqualTo(n);
+            } finally {
+                for (RawHttp c : clients.values()) {
+                    c.close();
+                }
+            }
         }
     }
 }
