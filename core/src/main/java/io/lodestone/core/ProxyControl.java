@@ -32,7 +32,11 @@ public interface ProxyControl {
      */
     List<ServerControl> servers(String backendName);
 
-    /** Returns how many servers of the backend could take a new connection now (HAProxy's {@code nbsrv}). */
+    /**
+     * Returns how many servers of the backend could take a new connection now (HAProxy's
+     * {@code nbsrv}): its primaries in rotation and below their connection limit, or, when no primary
+     * is, its backups that are.
+     */
     int usableServers(String backendName);
 
     /**

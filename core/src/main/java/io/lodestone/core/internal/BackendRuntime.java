@@ -388,15 +388,24 @@ public final class BackendRuntime {
         return false;
     }
 
-    /** The number of servers that could take a new connection now (HAProxy's {@code nbsrv}). */
+    /**
+     * The number of servers that could take a new connection now (HAProxy's {@code nbsrv}): the
+     * primaries in rotation and below their limit, or, when there is none, such backups (backups take
+     * no connection while a primary can).
+     */
     public int usableServers() {
-        int n = 0;
+        int primaries = 0;
+        int backups = 0;
         for (ServerRuntime s : servers) {
             if (s.isCandidate() && s.hasCapacity()) {
-                n++;
+                if (s.server().isBackup()) {
+                    backups++;
+                } else {
+                    primaries++;
+                }
             }
         }
-        return n;
+        return primaries > 0 ? primaries : backups;
     }
 
     /**

@@ -234,16 +234,33 @@ class BackendRuntimeTest {
     }
 
     @Test
+    void countsTheBackupsAsUsableOnlyWhenNoPrimaryCanTakeAConnection() {
+        BackendRuntime backend = backend(b -> b
+                .server("p1", "10.0.0.1:80", s -> s.maxConnections(1))
+                .server("b1", "10.0.0.2:80", s -> s.backup())
+                .server("b2", "10.0.0.3:80", s -> s.backup()));
+        assertThat(backend.usableServers()).as("nbsrv counts the primary alone").isEqualTo(1);
+        ServerRuntime p1 = backend.server("p1");
+        assertThat(p1.tryAcquire()).isTrue();
+        assertThat(backend.usableServers()).as("the primary is full: both backups take connections").isEqualTo(2);
+        p1.release();
+        p1.state(ServerState.DOWN);
+        assertThat(backend.usableServers()).isEqualTo(2);
+        p1.state(ServerState.UP);
+        assertThat(backend.usableServers()).isEqualTo(1);
+    }
+
+    @Test
     void countsUsableServers() {
         BackendRuntime backend = backend(b -> b
                 .server("p1", "10.0.0.1:80", s -> s.maxConnections(1))
                 .server("p2", "10.0.0.2:80")
                 .server("b1", "10.0.0.3:80", s -> s.backup()));
-        assertThat(backend.usableServers()).isEqualTo(3);
+        assertThat(backend.usableServers()).as("the primaries; the backup takes nothing while they can").isEqualTo(2);
 
         ServerRuntime p1 = backend.server("p1");
         assertThat(p1.tryAcquire()).isTrue();
-        assertThat(backend.usableServers()).as("p1 at its limit").isEqualTo(2);
+        assertThat(backend.usableServers()).as("p1 at its limit").isEqualTo(1);
         p1.release();
 
         backend.server("p2").state(ServerState.DOWN);
