@@ -163,6 +163,23 @@ class AdminEndpointTest {
     }
 
     @Test
+    void answersABadPercentEncodingWith400AndKeepsTheConnection() throws Exception {
+        try (RawHttp c = new RawHttp(proxy.port("admin"))) {
+            for (String target : new String[] {"/api/servers/app/%ZZ/drain", "/api/servers/app/web1%2/drain",
+                    "/api/servers/app/web1/weight?value=%ZZ"}) {
+                RawHttp.Response r = c.send("POST " + target + " HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + TOKEN
+                        + "\r\nContent-Length: 0\r\n\r\n").read();
+                assertThat(r.status()).as(target).isEqualTo(400);
+                assertThat(r.body()).as(target).startsWith("{\"error\":\"malformed request: ");
+            }
+            assertThat(c.send("GET /api/servers HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n")
+                    .read().status()).as("the connection goes on").isEqualTo(200);
+        }
+        assertThat(proxy.control().server("app", "web1").state()).isEqualTo(ServerState.UP);
+        assertThat(proxy.control().server("app", "web1").weight()).isEqualTo(10);
+    }
+
+    @Test
     void servesPrometheusTextThatPassesTheStrictChecker() throws Exception {
         proxy.control().server("app", "web2").drain();
         HttpResponse<String> r = send("GET", "/metrics", TOKEN, null);

@@ -56,7 +56,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             response.headers().add(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"lodestone\"");
             response.headers().add(HttpHeaderNames.WWW_AUTHENTICATE, "Basic realm=\"lodestone\", charset=\"UTF-8\"");
         } else {
-            response = route(request);
+            try {
+                response = route(request);
+            } catch (IllegalArgumentException e) {
+                // a bad percent-encoding in the path or the query
+                response = text(HttpResponseStatus.BAD_REQUEST, JSON, error("malformed request: " + e.getMessage()));
+            }
         }
         HttpHeaders h = response.headers();
         h.set(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
