@@ -76,6 +76,35 @@ class HttpQueueTest {
         }
     }
 
+    /** HAProxy hands a server that comes back the backend's queue: waiting requests need not wait for a release. */
+    @Test
+    void aServerThatComesBackServesTheWaitingRequestsAtOnce() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1))
+                            .server("s2", b2.address()).queueTimeout(Duration.ofSeconds(30)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            proxy.control().server("app", "s2").maintenance();
+            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
+            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+            CompletableFuture<HttpResponse<String>> a = send(port, "/a");
+            Await.until(Duration.ofSeconds(5), "/a to queue", () -> proxy.control().queuedRequests("app") == 1);
+            CompletableFuture<HttpResponse<String>> b = send(port, "/b");
+            Await.until(Duration.ofSeconds(5), "/b to queue", () -> proxy.control().queuedRequests("app") == 2);
+
+            proxy.control().server("app", "s2").ready();
+            assertThat(a.get(5, TimeUnit.SECONDS).body()).isEqualTo("b2:/a");
+            assertThat(b.get(5, TimeUnit.SECONDS).body()).isEqualTo("b2:/b");
+            assertThat(first).as("s1 still holds its request").isNotDone();
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+            release.complete(null);
+            assertThat(first.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:slow");
+        }
+    }
+
     @Test
     void aRequestThatWaitsLongerThanTheQueueTimeoutGets503() throws Exception {
         try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {

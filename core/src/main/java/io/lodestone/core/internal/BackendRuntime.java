@@ -481,6 +481,9 @@ public final class BackendRuntime {
     /**
      * Rebuilds the candidate snapshots after a state or weight change. A tier whose servers and
      * weights did not change keeps its snapshot and version, so its balancer keeps its schedule.
+     * Requests waiting in the queue are woken, oldest first, for the free slots the servers now in
+     * rotation have: a server that comes back, is made ready, added or given a weight serves them
+     * at once (HAProxy hands a returning server the backend's queue too).
      */
     void refresh() {
         synchronized (this) {
@@ -494,6 +497,30 @@ public final class BackendRuntime {
             primary = Tier.of(p, primary);
             backup = Tier.of(b, backup);
         }
+        int waiters = queued.get();
+        if (waiters > 0) {
+            for (int i = Math.min(waiters, freeSlots(waiters)); i > 0; i--) {
+                slotFreed();
+            }
+        }
+    }
+
+    /** The free slots of the servers in rotation, counted up to {@code enough}. */
+    private int freeSlots(int enough) {
+        int free = 0;
+        for (Tier tier : new Tier[] {primary, backup}) {
+            for (ServerRuntime s : tier.members) {
+                int max = s.server().maxConnections();
+                if (max == 0) {
+                    return enough;
+                }
+                free += Math.max(0, max - s.load());
+                if (free >= enough) {
+                    return enough;
+                }
+            }
+        }
+        return free;
     }
 
     /** One tier's usable servers at one version; weights are frozen with the version. */
