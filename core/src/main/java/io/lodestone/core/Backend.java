@@ -418,6 +418,11 @@ public final class Backend {
             if (protocol == BackendProtocol.H2C && tls != null) {
                 throw new IllegalArgumentException("backend " + name + " protocol: H2C with tls (expected: H2 over tls, or H2C without tls)");
             }
+            if (cookie != null && "None".equals(cookie.sameSite()) && !cookie.isSecure()) {
+                // browsers drop a SameSite=None cookie without Secure: stickiness would silently never hold
+                throw new IllegalArgumentException("backend " + name + " cookie sameSite: None without secure()"
+                        + " (expected: secure(), which browsers require of a SameSite=None cookie)");
+            }
             return new Backend(this);
         }
     }

@@ -88,7 +88,8 @@ public final class StickyCookie {
     }
 
     /**
-     * Adds the {@code SameSite} attribute.
+     * Adds the {@code SameSite} attribute. {@code None} needs {@link #secure()} too: browsers drop a
+     * {@code SameSite=None} cookie without {@code Secure}, so a backend with such a cookie fails to build.
      *
      * @throws IllegalArgumentException unless {@code value} is {@code Strict}, {@code Lax} or {@code None}
      */

@@ -26,6 +26,16 @@ class ConfigurationValidationTest {
     }
 
     @Test
+    void rejectsASameSiteNoneStickyCookieWithoutSecure() {
+        Backend.Builder app = Backend.named("app").server("web1", "10.0.0.1:80");
+        assertThatIllegalArgumentException().isThrownBy(() -> app.cookie(StickyCookie.insert("SRV").sameSite("None")).build())
+                .withMessage("backend app cookie sameSite: None without secure() (expected: secure(), which browsers require of a SameSite=None cookie)");
+        assertThat(app.cookie(StickyCookie.insert("SRV").sameSite("None").secure()).build().cookie().setCookie("x"))
+                .isEqualTo("SRV=x; Path=/; Secure; SameSite=None");
+        assertThat(app.cookie(StickyCookie.insert("SRV").sameSite("Lax")).build().cookie().isSecure()).isFalse();
+    }
+
+    @Test
     void rejectsANegativeConnectionLimit() {
         assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "10.0.0.1:80").maxConnections(-1))
                 .withMessage("server web1 maxConnections: -1 (expected: >= 0)");
