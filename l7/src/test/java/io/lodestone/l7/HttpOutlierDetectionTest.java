@@ -89,4 +89,39 @@ class HttpOutlierDetectionTest {
             assertThat(PrometheusFormat.text(proxy.metrics())).contains("lodestone_server_ejections_total{backend=\"app\",server=\"s1\"} 1");
         }
     }
+
+    /**
+     * Envoy counts an event that makes the proxy answer 5xx on the server's behalf (a reset, a close
+     * before the response) as a 5xx: a server that accepts and then closes every connection is
+     * ejected, even though each request is retried elsewhere and the clients see only 200s.
+     */
+    @Test
+    void aServerThatClosesBeforeItsResponseIsEjectedToo() throws Exception {
+        try (RawBackend closing = new RawBackend((socket, connection) -> {
+            RawBackend.nextHead(socket.getInputStream());
+        });
+                RecordingBackend healthy = RecordingBackend.start("b2")) {
+            proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group())
+                    .backend(Backend.named("app").server("s1", closing.address()).server("s2", healthy.address())
+                            .outlierDetection(OutlierDetection.consecutiveFailures(2).baseEjectionTime(EJECTION)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            ServerControl s1 = proxy.control().server("app", "s1");
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                for (int i = 0; i < 3; i++) {
+                    RawHttp.Response r = c.send(get("/" + i)).read();
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.body()).startsWith("b2:");
+                }
+                assertThat(closing.connections.get()).as("s1 was tried for the first and the third request").isEqualTo(2);
+                assertThat(s1.isEjected()).isTrue();
+                assertThat(s1.state()).isEqualTo(ServerState.DOWN);
+                for (int i = 0; i < 4; i++) {
+                    assertThat(c.send(get("/ejected" + i)).read().body()).startsWith("b2:");
+                }
+                assertThat(closing.connections.get()).as("no connection to an ejected server").isEqualTo(2);
+            }
+        }
+    }
 }

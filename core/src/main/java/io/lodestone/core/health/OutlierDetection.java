@@ -5,7 +5,8 @@ import java.time.Duration;
 /**
  * Passive health checking from live traffic (Envoy's outlier detection): a server that fails
  * {@code consecutiveFailures} connections or requests in a row (a refused or timed-out connect, a
- * 5xx response) is ejected, meaning it gets no new traffic, for the base ejection time multiplied by
+ * 5xx response, or at L7 anything the proxy answers 502 or 504 for on the server's behalf: a close or
+ * reset before the response, a malformed response, a server timeout) is ejected, meaning it gets no new traffic, for the base ejection time multiplied by
  * the number of times it has been ejected, at most the maximum ejection time. It returns by itself
  * when the time is up. At most {@code maxEjectionPercent} of a backend's servers are ejected at once,
  * but always at least one when the percentage is above 0 (so a backend of two servers can lose one).

@@ -1094,6 +1094,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         anyResponse = true;
         if (response.decoderResult().isFailure()) {
             terminated(TerminationCause.PROXY, TerminationPhase.HEADERS);
+            c.server.reportFailure(FailureKind.SERVER_ERROR);
             ReferenceCountUtil.release(response);
             c.exchange = null;
             c.channel.close();
@@ -1318,6 +1319,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (!c.reused) {
                 // a fresh connection closed on us; a stale pooled one is routine and not counted
                 c.server.metrics().error(ErrorKind.RESET);
+                c.server.reportFailure(FailureKind.SERVER_ERROR);
                 if (tried == null) {
                     tried = new ArrayList<>(2);
                 }
@@ -1327,6 +1329,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         c.server.metrics().error(ErrorKind.RESET);
+        if (!anyResponse) {
+            // closed or reset before its response: a 502 on the server's behalf, a failure as a 5xx is
+            c.server.reportFailure(FailureKind.SERVER_ERROR);
+        }
         terminated(TerminationCause.SERVER_ABORT, responseStarted ? TerminationPhase.DATA : TerminationPhase.HEADERS);
         serverFailed(HttpResponseStatus.BAD_GATEWAY);
     }
