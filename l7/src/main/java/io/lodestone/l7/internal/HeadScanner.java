@@ -29,7 +29,8 @@ import java.util.Arrays;
  *
  * <p>Rules, each failing with an {@link HttpRejection}: lines end with CRLF (no bare CR or LF); the
  * request line is {@code method SP target SP HTTP/1.x} with single spaces, a token method, a target of
- * visible ASCII without {@code #} in origin, absolute, authority (CONNECT) or asterisk (OPTIONS) form;
+ * visible ASCII without {@code #} in origin, absolute (its authority a non-empty host of host characters:
+ * no userinfo), authority (CONNECT) or asterisk (OPTIONS) form;
  * the status line is {@code HTTP/1.x SP 3DIGIT [SP reason]}; a header line is {@code token ":" OWS
  * value OWS} with no whitespace before the colon, no line starting with whitespace (obs-fold), and a
  * value of visible characters, SP, HTAB and obs-text only (no NUL, no CR, no other control); at most
@@ -398,13 +399,17 @@ final class HeadScanner {
             throw reject(HttpResponseStatus.BAD_REQUEST, "invalid request target");
         }
         byte f = at(target);
+        int scheme = targetLength > 7 && equalsLower(in, target, 7, "http://") ? 7
+                : targetLength > 8 && equalsLower(in, target, 8, "https://") ? 8 : 0;
         boolean form = f == '/'
                 || (targetLength == 1 && f == '*' && methodLength == 7 && equalsExact(in, r, "OPTIONS"))
                 || (methodLength == 7 && equalsExact(in, r, "CONNECT"))
-                || (targetLength > 7 && equalsLower(in, target, 7, "http://"))
-                || (targetLength > 8 && equalsLower(in, target, 8, "https://"));
+                || scheme > 0;
         if (!form) {
             throw reject(HttpResponseStatus.BAD_REQUEST, "invalid request target form");
+        }
+        if (scheme > 0) {
+            checkAuthority(target + scheme, i);
         }
         targetStart = target - r;
         targetEnd = i - r;
@@ -459,6 +464,27 @@ final class HeadScanner {
             if (!HOST_CHAR[at(i) & 0xFF]) {
                 throw reject(HttpResponseStatus.BAD_REQUEST, "invalid Host");
             }
+        }
+    }
+
+    /**
+     * Checks the authority of an absolute-form target, which becomes the request's {@code Host}: the
+     * characters a {@code Host} field may have (so no userinfo, which RFC 9110 (4.2.4) has a recipient
+     * treat as an error), and a host that is not empty (4.2.1: such a URI must be rejected).
+     */
+    private void checkAuthority(int start, int targetEnd) {
+        int i = start;
+        for (; i < targetEnd; i++) {
+            byte c = at(i);
+            if (c == '/' || c == '?') {
+                break;
+            }
+            if (!HOST_CHAR[c & 0xFF]) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "invalid authority in the request target");
+            }
+        }
+        if (i == start || at(start) == ':') {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "no host in the request target");
         }
     }
 

@@ -181,11 +181,8 @@ final class Headers {
                 break;
             }
         }
+        // the head scanner refused an authority with userinfo or without a host
         String authority = uri.substring(schemeEnd, end);
-        int at = authority.lastIndexOf('@');
-        if (at >= 0) {
-            authority = authority.substring(at + 1);
-        }
         String rest = uri.substring(end);
         if (rest.isEmpty() || rest.charAt(0) != '/') {
             rest = "/" + rest;

@@ -34,6 +34,8 @@ class StrictRequestTest {
                 Arguments.of("empty lines before the request line", "\r\n\r\nGET / HTTP/1.1\r\n" + H + "\r\n", "GET /|end"),
                 Arguments.of("absolute form", "GET http://example.com/x HTTP/1.1\r\n" + H + "\r\n",
                         "GET http://example.com/x|end"),
+                Arguments.of("absolute form with IPv6, port and a query only", "GET HTTPS://[::1]:8443?q HTTP/1.1\r\n" + H + "\r\n",
+                        "GET HTTPS://[::1]:8443?q|end"),
                 Arguments.of("asterisk form with OPTIONS", "OPTIONS * HTTP/1.1\r\n" + H + "\r\n", "OPTIONS *|end"),
                 Arguments.of("Host with port and IPv6", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "GET /|end"),
                 Arguments.of("obs-text and tab in a value", "GET / HTTP/1.1\r\n" + H + "X-A: caf\u00e9\tok\r\n\r\n", "GET /|end"),
@@ -110,6 +112,13 @@ class StrictRequestTest {
                 Arguments.of("Host with a slash", "GET / HTTP/1.1\r\nHost: a.com/b\r\n\r\n", 400),
                 Arguments.of("Host with userinfo", "GET / HTTP/1.1\r\nHost: u@a.com\r\n\r\n", 400),
                 Arguments.of("Host with a space", "GET / HTTP/1.1\r\nHost: a .com\r\n\r\n", 400),
+                // an absolute-form target's authority becomes the Host: the same characters only (RFC 9110 4.2)
+                Arguments.of("absolute form with userinfo", "GET http://u:p@a.com/x HTTP/1.1\r\n" + H + "\r\n", 400),
+                Arguments.of("absolute form with an empty host", "GET http:///x HTTP/1.1\r\n" + H + "\r\n", 400),
+                Arguments.of("absolute form with an empty host before a query", "GET https://?x HTTP/1.1\r\n" + H + "\r\n", 400),
+                Arguments.of("absolute form with a backslash in the authority", "GET http://a.com\\b.com/x HTTP/1.1\r\n" + H + "\r\n", 400),
+                Arguments.of("absolute form with a quote in the authority", "GET http://a\"b/x HTTP/1.1\r\n" + H + "\r\n", 400),
+                Arguments.of("absolute form with a brace in the authority", "GET http://a{b}/x HTTP/1.1\r\n" + H + "\r\n", 400),
                 // request line
                 Arguments.of("invalid method token", "G@T / HTTP/1.1\r\n" + H + "\r\n", 400),
                 Arguments.of("two spaces after the method", "GET  / HTTP/1.1\r\n" + H + "\r\n", 400),
