@@ -139,6 +139,33 @@ class Http2Test {
     }
 
     @Test
+    void a204OfAnHttp11ServerReachesAnHttp2ClientWithoutTheContentLengthNoneMayHave() throws Exception {
+        // RFC 9110 (8.6): no Content-Length in a 204; nghttp2 (curl, nghttp) resets a stream whose 204 has
+        // one other than 0; an HTTP/1.1 client's 204 never had it (Netty's encoder removes it)
+        try (RawBackend b = new RawBackend((s, n) -> {
+            while (RawBackend.nextHead(s.getInputStream()) != null) {
+                RawBackend.write(s, "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-A: a\r\n\r\n");
+            }
+        })) {
+            startH2c(b.address(), f -> { });
+            try (Socket s = h2c(proxy.port())) {
+                s.getOutputStream().write(headers(1, true));
+                s.getOutputStream().flush();
+                Http2Headers h = responseHeaders(s.getInputStream(), 1, new DefaultHttp2HeadersDecoder());
+                assertThat(h).isNotNull();
+                assertThat(h.status().toString()).isEqualTo("204");
+                assertThat(h.get("x-a").toString()).isEqualTo("a");
+                assertThat(h.contains("content-length")).isFalse();
+            }
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                RawHttp.Response r = c.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(204);
+                assertThat(r.header("content-length")).isNull();
+            }
+        }
+    }
+
+    @Test
     void aConnectionWithoutAStreamForTheKeepAliveTimeoutIsClosed() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> f.keepAliveTimeout(Duration.ofMillis(300)));
@@ -310,24 +337,33 @@ class Http2Test {
      * read goes through {@code hpack}, the connection's decoder.
      */
     private static int status(InputStream in, int stream, DefaultHttp2HeadersDecoder hpack) throws Exception {
+        Http2Headers headers = responseHeaders(in, stream, hpack);
+        return headers == null ? -1 : Integer.parseInt(headers.status().toString());
+    }
+
+    /**
+     * The fields of the next HEADERS of {@code stream}, with {@code :status}, or null when none comes;
+     * every HEADERS read goes through {@code hpack}, the connection's decoder.
+     */
+    private static Http2Headers responseHeaders(InputStream in, int stream, DefaultHttp2HeadersDecoder hpack) throws Exception {
         for (int n = 0; n < 100; n++) {
             Frame f = Frame.read(in);
             if (f == null) {
-                return -1;
+                return null;
             }
             if (f.type() == 1) {
                 ByteBuf block = Unpooled.wrappedBuffer(f.payload());
                 try {
                     Http2Headers headers = hpack.decodeHeaders(f.stream(), block);
                     if (f.stream() == stream) {
-                        return Integer.parseInt(headers.status().toString());
+                        return headers;
                     }
                 } finally {
                     block.release();
                 }
             }
         }
-        return -1;
+        return null;
     }
 
     @Test

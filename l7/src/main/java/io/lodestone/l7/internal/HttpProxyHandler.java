@@ -1150,6 +1150,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             serverFailed(HttpResponseStatus.BAD_GATEWAY);
             return;
         }
+        if (code == 204) {
+            // no 204 has a Content-Length (RFC 9110, 8.6): Netty's HTTP/1.1 encoder drops one, the HTTP/2
+            // conversion kept it, and nghttp2's clients reset a stream whose 204 has one other than 0
+            h.remove(HttpHeaderNames.CONTENT_LENGTH);
+        }
         if (cacheFill != null && cacheResponse(c, response, code)) {
             return;
         }
