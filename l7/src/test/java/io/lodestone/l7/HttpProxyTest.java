@@ -294,6 +294,8 @@ class HttpProxyTest {
                 RawHttp.Response r = c.read();
                 assertThat(r.status()).isEqualTo(401);
                 assertThat(r.body()).isEqualTo("denied");
+                // it says that the connection closes after it (RFC 9110, 10.1.1)
+                assertThat(r.header("connection")).isEqualTo("close");
                 // the client goes on with its upload: the proxy takes it in and drops it (closed at once,
                 // its kernel would answer with resets, and a reset can take an unread response with it)
                 for (int i = 1; i < 16; i++) {
@@ -304,6 +306,21 @@ class HttpProxyTest {
             }
             Await.until(Duration.ofSeconds(10), "the client connection closed",
                     () -> proxy.metrics().frontend(proxy.frontends().get(0).name()).traffic().currentConnections() == 0);
+        }
+    }
+
+    @Test
+    void aFinalAnswerToAnExpectContinueSaysThatTheConnectionCloses() throws Exception {
+        try (RawBackend b = RawBackend.answeringAfterTheHead("HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f.clientTimeout(Duration.ofSeconds(10)));
+            try (RawHttp c = new RawHttp(port)) {
+                // a client that waits for 100 Continue before its body, and may not send it after a 417:
+                // unless told the connection closes, it would take its next request for the body's bytes
+                RawHttp.Response r = c.send("PUT /big HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(417);
+                assertThat(r.header("connection")).isEqualTo("close");
+                assertThat(c.in.read()).isEqualTo(-1);
+            }
         }
     }
 

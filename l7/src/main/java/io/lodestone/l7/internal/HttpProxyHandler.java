@@ -1082,6 +1082,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         heldHead = null;
         bytesOut += whole.content().readableBytes();
+        closingMidRequest(whole.headers());
         client.write(whole, client.voidPromise());
         responseComplete();
     }
@@ -1258,6 +1259,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             heldHead = null;
             if (content instanceof LastHttpContent last) {
                 // the whole response in one message: head and body are encoded into one buffer
+                closingMidRequest(held.headers());
                 client.write(new DefaultFullHttpResponse(held.protocolVersion(), held.status(), last.content(),
                         held.headers(), last.trailingHeaders()), client.voidPromise());
                 responseComplete();
@@ -1282,6 +1284,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (!client.isWritable()) {
                 c.channel.config().setAutoRead(false);
             }
+        }
+    }
+
+    /**
+     * A response about to be written whole before the request has ended: the connection will close
+     * after it ({@link #responseComplete}), and the response says so, as RFC 9110 (10.1.1) asks of a
+     * server that answers before the whole request content, so that a client that held back its body
+     * (after {@code Expect: 100-continue}) does not send its next request on the connection. A response
+     * whose head went out before its end cannot tell; nor does an HTTP/2 stream need to.
+     */
+    private void closingMidRequest(HttpHeaders h) {
+        if (!requestComplete && !(client instanceof Http2StreamChannel)) {
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
         }
     }
 
