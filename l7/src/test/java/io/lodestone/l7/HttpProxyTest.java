@@ -439,6 +439,16 @@ class HttpProxyTest {
             }
             assertThat(b.last().uri()).isEqualTo("/path?q=1");
             assertThat(b.last().header("host")).isEqualTo("example.org:8080");
+            // OPTIONS of a URI without path or query is about the server: asterisk form (RFC 9112 3.2.4)
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(c.send("OPTIONS http://example.org:8080 HTTP/1.1\r\nHost: other\r\n\r\n").read().status()).isEqualTo(200);
+                assertThat(b.last().uri()).isEqualTo("*");
+                assertThat(b.last().header("host")).isEqualTo("example.org:8080");
+                assertThat(c.send("OPTIONS http://example.org?q HTTP/1.1\r\nHost: other\r\n\r\n").read().status()).isEqualTo(200);
+                assertThat(b.last().uri()).isEqualTo("/?q");
+                assertThat(c.send("GET http://example.org HTTP/1.1\r\nHost: other\r\n\r\n").read().status()).isEqualTo(200);
+                assertThat(b.last().uri()).isEqualTo("/");
+            }
         }
     }
 

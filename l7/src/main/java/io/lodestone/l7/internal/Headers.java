@@ -4,6 +4,7 @@ import io.lodestone.core.route.HeaderEdit;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.util.AsciiString;
@@ -158,7 +159,9 @@ final class Headers {
 
     /**
      * Turns an absolute-form target ({@code http://host:port/path?q}) into origin form and makes its
-     * authority the {@code Host}, as RFC 9112 section 3.2.2 requires of a server that receives one.
+     * authority the {@code Host}, as RFC 9112 section 3.2.2 requires of a server that receives one. An
+     * {@code OPTIONS} for a URI with neither path nor query ({@code http://host}) asks about the server
+     * as a whole and becomes {@code OPTIONS *} (3.2.4), not a question about its resource {@code /}.
      */
     static void originForm(HttpRequest request) {
         String uri = request.uri();
@@ -184,7 +187,9 @@ final class Headers {
         // the head scanner refused an authority with userinfo or without a host
         String authority = uri.substring(schemeEnd, end);
         String rest = uri.substring(end);
-        if (rest.isEmpty() || rest.charAt(0) != '/') {
+        if (rest.isEmpty() && HttpMethod.OPTIONS.equals(request.method())) {
+            rest = "*";
+        } else if (rest.isEmpty() || rest.charAt(0) != '/') {
             rest = "/" + rest;
         }
         request.setUri(rest);
