@@ -166,6 +166,25 @@ class Http2Test {
     }
 
     @Test
+    void theProxysOwnAnswerToHeadHasNoContent() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> f.rule(Rule.always().deny(403)));
+            try (Socket s = h2c(proxy.port())) {
+                // HEAD http://h/ (HPACK: :method HEAD as a literal with the name of entry 2)
+                byte[] block = {0x02, 0x04, 'H', 'E', 'A', 'D', (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'};
+                s.getOutputStream().write(frame(1, 1, 0x4 | 0x1, block));
+                s.getOutputStream().write(headers(3, true));
+                s.getOutputStream().flush();
+                // HEADERS with END_STREAM and no DATA (nghttp2's clients reset a HEAD's stream on DATA)
+                assertThat(streamFrames(s.getInputStream(), 1)).containsExactly(1);
+                // a GET's answer keeps its body
+                assertThat(streamFrames(s.getInputStream(), 3)).containsExactly(1, 0);
+            }
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
+    @Test
     void aConnectionWithoutAStreamForTheKeepAliveTimeoutIsClosed() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> f.keepAliveTimeout(Duration.ofMillis(300)));

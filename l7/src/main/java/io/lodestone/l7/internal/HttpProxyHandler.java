@@ -1611,6 +1611,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         boolean midRequest = request != null && !requestComplete;
         status = response.status().code();
+        if (head && response.content().isReadable() && client instanceof Http2StreamChannel) {
+            // an answer to HEAD has no content (RFC 9110, 9.3.2): the HTTP/1.1 encoder drops it, an HTTP/2
+            // stream would send it as DATA, for which nghttp2's clients reset the stream
+            FullHttpResponse bodyless = response.replace(Unpooled.EMPTY_BUFFER);
+            response.release();
+            response = bodyless;
+        }
         bytesOut += response.content().readableBytes();
         if (request == null) {
             // an answer to a request that never became an exchange (malformed, too slow)
