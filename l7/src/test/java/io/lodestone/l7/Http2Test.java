@@ -166,6 +166,27 @@ class Http2Test {
     }
 
     @Test
+    void identicalContentLengthsOfAStreamReachTheServerAsOne() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> { });
+            try (Socket s = h2c(proxy.port())) {
+                // POST http://h/ with content-length: 3 twice, then with content-length: 3, 3
+                byte[] twice = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x0d, 0x01, '3', 0x0f, 0x0d, 0x01, '3'};
+                byte[] list = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h', 0x0f, 0x0d, 0x04, '3', ',', ' ', '3'};
+                byte[] abc = "abc".getBytes(StandardCharsets.US_ASCII);
+                for (int stream : new int[] {1, 3}) {
+                    s.getOutputStream().write(frame(stream, 1, 0x4, stream == 1 ? twice : list));
+                    s.getOutputStream().write(frame(stream, 0, 0x1, abc));
+                    s.getOutputStream().flush();
+                    assertThat(streamFrames(s.getInputStream(), stream)).as("stream %d", stream).containsExactly(1, 0);
+                    assertThat(b.last().headers().getAll("content-length")).containsExactly("3");
+                    assertThat(b.last().body()).isEqualTo("abc");
+                }
+            }
+        }
+    }
+
+    @Test
     void theProxysOwnAnswerToHeadHasNoContent() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> f.rule(Rule.always().deny(403)));
