@@ -142,6 +142,44 @@ class HttpFailureTest {
     }
 
     @Test
+    void aClientThatEndsItsSideInsideARequestBodyAbortsTheExchange() throws Exception {
+        CountDownLatch heads = new CountDownLatch(2);
+        CountDownLatch serverEnds = new CountDownLatch(2);
+        try (RawBackend b = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            if (n > 2) {
+                while (readHead(in)) {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                }
+                return;
+            }
+            readHead(in);
+            heads.countDown();
+            // waits for the rest of the body, which never comes: only the end of the connection
+            in.transferTo(OutputStream.nullOutputStream());
+            serverEnds.countDown();
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()).serverTimeout(Duration.ofSeconds(60)), f -> { });
+            String[] cut = {
+                "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nhello",
+                "POST /b HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n",
+            };
+            for (String request : cut) {
+                try (RawHttp c = new RawHttp(port)) {
+                    c.send(request);
+                    long seen = heads.getCount();
+                    Await.until(Duration.ofSeconds(10), "the server got the head", () -> heads.getCount() < seen);
+                    c.socket.shutdownOutput();
+                    // the request can never end: no waiting for a server timeout, the connections close
+                    assertThat(c.in.read()).isEqualTo(-1);
+                }
+            }
+            assertThat(serverEnds.await(10, TimeUnit.SECONDS)).as("both server connections closed").isTrue();
+            assertThat(get(port, "/next").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void aServerDyingMidResponseClosesTheClientConnectionAndOthersAreServed() throws Exception {
         try (RawBackend b = new RawBackend((s, n) -> {
             InputStream in = s.getInputStream();

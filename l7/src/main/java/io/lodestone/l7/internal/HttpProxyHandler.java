@@ -365,6 +365,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             inputShutdown = true;
             if (request == null && (queued == null || queued.isEmpty())) {
                 closeOnFlush();
+            } else if (request != null && !requestComplete && !responseStarted) {
+                // the client ended its side inside the request body, which can never end now: the server,
+                // waiting for the rest, would not answer before its timeout; a client abort, as HAProxy
+                // and nginx take it (a server's answer already under way is left to finish)
+                if (cause == TerminationCause.NORMAL) {
+                    terminated(TerminationCause.CLIENT_ABORT, TerminationPhase.REQUEST);
+                }
+                abortExchange();
+                closeNow();
             }
         } else if (evt == HttpListener.DRAIN) {
             if (request == null && (queued == null || queued.isEmpty())) {
