@@ -187,6 +187,20 @@ class Http2Test {
     }
 
     @Test
+    void viaNamesHttp2AsTheProtocolOfAStreamsRequest() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> f.via("lodestone"));
+            try (Socket s = h2c(proxy.port())) {
+                s.getOutputStream().write(headers(1, true));
+                s.getOutputStream().flush();
+                assertThat(streamFrames(s.getInputStream(), 1)).containsExactly(1, 0);
+            }
+            // RFC 9110 (7.6.3): the protocol the proxy received the request with, "2" for HTTP/2
+            assertThat(b.last().header("via")).isEqualTo("2 lodestone");
+        }
+    }
+
+    @Test
     void theProxysOwnAnswerToHeadHasNoContent() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> f.rule(Rule.always().deny(403)));

@@ -728,8 +728,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         return sb.append(secure ? ";proto=https" : ";proto=http").toString();
     }
 
+    /** The Via entry of a request: the version it was received with (RFC 9110, 7.6.3), "2" on an HTTP/2 stream. */
     private String viaValue(HttpVersion version) {
-        return (version.minorVersion() == 0 && version.majorVersion() == 1 ? "1.0 " : "1.1 ") + frontend.via();
+        String received = client instanceof Http2StreamChannel ? "2 "
+                : version.minorVersion() == 0 && version.majorVersion() == 1 ? "1.0 " : "1.1 ";
+        return received + frontend.via();
     }
 
     private void requestContent(HttpContent content) {
