@@ -9,6 +9,7 @@ import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
+import io.lodestone.core.testing.ManualClock;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
@@ -426,6 +427,39 @@ class HttpProxyTest {
             }
             assertThat(b.requests).hasSize(1);
             assertThat(b.last().uri()).isEqualTo("/after");
+        }
+    }
+
+    @Test
+    void aResponseWithoutDateGetsOneFromTheProxysClock() throws Exception {
+        ManualClock clock = new ManualClock(1_893_553_445_600L); // 2030-01-02T03:04:05.600Z
+        try (RawBackend b = new RawBackend((s, n) -> {
+            String head;
+            while ((head = RawBackend.nextHead(s.getInputStream())) != null) {
+                RawBackend.write(s, head.startsWith("GET /dated ")
+                        ? "HTTP/1.1 200 OK\r\nDate: Tue, 01 Jan 2030 00:00:00 GMT\r\nContent-Length: 2\r\n\r\nok"
+                        : "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+        })) {
+            proxy = Proxy.builder().clock(clock).backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app").rule(Rule.when(Acl.pathBegins("/deny")).deny(403)))
+                    .build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                // RFC 9110 (6.6.1): a recipient with a clock adds the Date a response lacks, as Envoy does
+                assertThat(c.send("GET /undated HTTP/1.1\r\nHost: h\r\n\r\n").read().header("date"))
+                        .isEqualTo("Wed, 02 Jan 2030 03:04:05 GMT");
+                clock.advance(Duration.ofMillis(400));
+                assertThat(c.send("GET /undated HTTP/1.1\r\nHost: h\r\n\r\n").read().header("date"))
+                        .isEqualTo("Wed, 02 Jan 2030 03:04:06 GMT");
+                // a server's own is kept
+                RawHttp.Response dated = c.send("GET /dated HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(dated.headers().get("date")).containsExactly("Tue, 01 Jan 2030 00:00:00 GMT");
+                // and the proxy's own answers have one too (it is their origin server)
+                RawHttp.Response denied = c.send("GET /deny HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(denied.status()).isEqualTo(403);
+                assertThat(denied.header("date")).isEqualTo("Wed, 02 Jan 2030 03:04:06 GMT");
+            }
         }
     }
 

@@ -1203,6 +1203,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
         response.setProtocolVersion(HttpVersion.HTTP_1_1);
+        addDate(h);
         if (code == 304 && frontend.compression() != null && clientVersion.minorVersion() != 0
                 && request.headers().contains(HttpHeaderNames.IF_NONE_MATCH)) {
             // the compressor leaves 304s alone: one that confirms the client's weak ETag of a compressed
@@ -1296,6 +1297,17 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (!client.isWritable()) {
                 c.channel.config().setAutoRead(false);
             }
+        }
+    }
+
+    /**
+     * Adds the {@code Date} a final response lacks: RFC 9110 (6.6.1) has a recipient with a clock add
+     * it to a response it forwards, and an origin server (the proxy, for its own answers) send it; Envoy
+     * does both. A server's own {@code Date} is kept.
+     */
+    private void addDate(HttpHeaders h) {
+        if (!h.contains(HttpHeaderNames.DATE)) {
+            h.set(HttpHeaderNames.DATE, HttpDates.now(clock));
         }
     }
 
@@ -1623,6 +1635,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         boolean midRequest = request != null && !requestComplete;
         status = response.status().code();
+        addDate(response.headers());
         if (head && response.content().isReadable() && client instanceof Http2StreamChannel) {
             // an answer to HEAD has no content (RFC 9110, 9.3.2): the HTTP/1.1 encoder drops it, an HTTP/2
             // stream would send it as DATA, for which nghttp2's clients reset the stream
