@@ -5,6 +5,7 @@ import io.lodestone.core.Frontend;
 import io.lodestone.core.internal.BackendHandshake;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
+import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.SourceLimits;
@@ -24,8 +25,6 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -39,12 +38,10 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,11 +49,9 @@ import org.slf4j.LoggerFactory;
  * A started {@link TcpFrontend}: its server channels, its open connections and the settings its
  * connections share.
  *
- * <p>Every server channel of one listener is registered on one accept loop, which owns the
- * frontend's connection limit: it counts a connection when it accepts it, stops accepting at the
- * limit (further connections wait in the kernel's backlog) and resumes when a connection closes.
- * Connections the transport accepted in the same burst beyond the limit wait, accepted but not
- * served, until a slot frees.
+ * <p>Every server channel of one listener is registered on one accept loop, whose
+ * {@link FrontendGate} owns the frontend's connection limit (see there) and, at L4, also checks the
+ * per-source limits and builds the connection's pipeline when it admits it.
  */
 public final class TcpListener implements Listener {
 
@@ -71,27 +66,21 @@ public final class TcpListener implements Listener {
     /** What connections accepted from now on follow; replaced whole by {@link #reconfigure}. */
     private volatile State state;
     private final EngineContext context;
-    private final EventLoop acceptLoop;
     private final ChannelFactory<? extends SocketChannel> upstreamFactory;
     private final Bootstrap resolvingBootstrap;
-    private final int maxConnections;
     /** Per-source limits as bound, or {@code null}; checked on the accept loop. */
     private final SourceLimits sourceLimits;
     private final List<Channel> serverChannels = new ArrayList<>();
     /** Client and server channels open now; each leaves the set in its own close listener. */
     private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
-    private final AtomicInteger open = new AtomicInteger();
-    private final Gate gate = new Gate();
-    private volatile boolean closing;
-    /** Accepted connections over the limit, not served yet; accept loop only. */
-    private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+    /** Counts the client connections open now; always there, for the per-source limits. */
+    private final Gate gate;
 
     private TcpListener(TcpFrontend frontend, Routing routing, EngineContext context) {
         this.state = new State(frontend, routing, context);
         this.context = context;
-        this.acceptLoop = context.acceptGroup().next();
+        this.gate = new Gate(context.acceptGroup().next(), frontend.maxConnections());
         this.upstreamFactory = context.transport().socketChannelFactory();
-        this.maxConnections = frontend.maxConnections();
         this.sourceLimits = SourceLimits.of(frontend.maxConnectionsPerSource(), frontend.maxConnectionRatePerSource(),
                 context.clock());
         this.resolvingBootstrap = new Bootstrap()
@@ -124,7 +113,7 @@ public final class TcpListener implements Listener {
     private void bind() {
         TcpFrontend frontend = state.frontend;
         ServerBootstrap bootstrap = new ServerBootstrap()
-                .group(acceptLoop, context.ioGroup())
+                .group(gate.acceptLoop(), context.ioGroup())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .handler(gate)
                 .childOption(ChannelOption.AUTO_READ, false)
@@ -301,7 +290,7 @@ public final class TcpListener implements Listener {
     void clientClosed(Channel client) {
         channels.remove(client);
         releaseSource(client);
-        released();
+        gate.release();
     }
 
     /** Gives back the per-source slot of an admitted client connection. */
@@ -312,68 +301,6 @@ public final class TcpListener implements Listener {
         }
     }
 
-    /** A client connection closed: free its slot and, under a limit, serve a waiting one or resume accepting. */
-    private void released() {
-        open.decrementAndGet();
-        if (maxConnections > 0) {
-            acceptLoop.execute(this::admitWaiting);
-        }
-    }
-
-    /** Accept loop only. */
-    private void admit(ChannelHandlerContext serverCtx, Channel child) {
-        int now = open.incrementAndGet();
-        // one object is the connection's handler and its only close listener: no listener list
-        State current = state;
-        TcpFrontend frontend = current.frontend;
-        TcpConnection connection = new TcpConnection(this, current);
-        channels.add(child);
-        child.closeFuture().addListener(connection);
-        context.transport().accepted(child);
-        if (frontend.tls() != null) {
-            child.pipeline().addLast(PipelineNames.TLS, frontend.tls().newHandler());
-        } else if (frontend.tlsPassthrough()) {
-            child.pipeline().addLast(PipelineNames.CLIENT_HELLO, ClientHello.newPeekHandler());
-        }
-        child.pipeline().addLast(connection);
-        if (maxConnections > 0 && now >= maxConnections) {
-            setAccepting(false);
-        }
-        serverCtx.fireChannelRead(child);
-    }
-
-    /** Accept loop only. */
-    private void admitWaiting() {
-        while (!waiting.isEmpty() && open.get() < maxConnections) {
-            Waiting w = waiting.poll();
-            if (closing) {
-                releaseSource(w.child);
-                w.child.unsafe().closeForcibly();
-            } else {
-                admit(w.serverCtx, w.child);
-            }
-        }
-        if (waiting.isEmpty() && open.get() < maxConnections && !closing) {
-            setAccepting(true);
-        }
-    }
-
-    /** Accept loop only: pauses or resumes reading new connections from every server channel. */
-    private void setAccepting(boolean on) {
-        for (Channel server : serverChannels) {
-            server.config().setAutoRead(on);
-        }
-    }
-
-    /** Accept loop only. */
-    private void closeWaiting() {
-        Waiting w;
-        while ((w = waiting.poll()) != null) {
-            releaseSource(w.child);
-            w.child.unsafe().closeForcibly();
-        }
-    }
-
     @Override
     public List<InetSocketAddress> localAddresses() {
         return Listener.boundAddresses(serverChannels);
@@ -381,18 +308,18 @@ public final class TcpListener implements Listener {
 
     @Override
     public int openConnections() {
-        return open.get();
+        return gate.connections();
     }
 
     @Override
     public Future<?> drain() {
-        stopAccepting();
+        gate.stopAccepting();
         return openChannels().newCloseFuture();
     }
 
     @Override
     public void closeAll() {
-        stopAccepting();
+        gate.stopAccepting();
         openChannels().close().awaitUninterruptibly();
     }
 
@@ -405,40 +332,45 @@ public final class TcpListener implements Listener {
         return group;
     }
 
-    private void stopAccepting() {
-        closing = true;
-        for (Channel ch : serverChannels) {
-            ch.close().syncUninterruptibly();
-        }
-        if (!acceptLoop.isShuttingDown()) {
-            acceptLoop.submit(this::closeWaiting).awaitUninterruptibly();
-        }
-    }
-
     /**
-     * Counts accepted connections on the accept loop, closes those over a per-source limit at once
-     * and holds those over the frontend's limit.
+     * Closes connections over a per-source limit at once and builds the pipeline of each connection
+     * it admits.
      */
-    @ChannelHandler.Sharable
-    private final class Gate extends ChannelInboundHandlerAdapter {
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            Channel child = (Channel) msg;
-            if (closing) {
-                child.unsafe().closeForcibly();
-            } else if (sourceLimits != null && !sourceLimits.tryAcquire(SourceLimits.address(child.remoteAddress()))) {
-                state.metrics.connectionRefused();
-                child.unsafe().closeForcibly();
-            } else if (maxConnections > 0 && (open.get() >= maxConnections || !waiting.isEmpty())) {
-                waiting.add(new Waiting(ctx, child));
-                setAccepting(false);
-            } else {
-                admit(ctx, child);
-            }
-        }
-    }
+    private final class Gate extends FrontendGate {
 
-    /** A connection accepted over the limit and the server channel context to serve it through. */
-    private record Waiting(ChannelHandlerContext serverCtx, Channel child) {
+        Gate(EventLoop acceptLoop, int maxConnections) {
+            super(acceptLoop, maxConnections, serverChannels);
+        }
+
+        @Override
+        protected boolean admissible(Channel child) {
+            if (sourceLimits != null && !sourceLimits.tryAcquire(SourceLimits.address(child.remoteAddress()))) {
+                state.metrics.connectionRefused();
+                return false;
+            }
+            return true;
+        }
+
+        @Override
+        protected void admitted(Channel child) {
+            // one object is the connection's handler and its only close listener: no listener list
+            State current = state;
+            TcpFrontend frontend = current.frontend;
+            TcpConnection connection = new TcpConnection(TcpListener.this, current);
+            channels.add(child);
+            child.closeFuture().addListener(connection);
+            context.transport().accepted(child);
+            if (frontend.tls() != null) {
+                child.pipeline().addLast(PipelineNames.TLS, frontend.tls().newHandler());
+            } else if (frontend.tlsPassthrough()) {
+                child.pipeline().addLast(PipelineNames.CLIENT_HELLO, ClientHello.newPeekHandler());
+            }
+            child.pipeline().addLast(connection);
+        }
+
+        @Override
+        protected void abandoned(Channel child) {
+            releaseSource(child);
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.lodestone.l7.internal;
 import io.lodestone.core.Frontend;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
+import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
@@ -13,9 +14,7 @@ import io.netty.util.AsciiString;
 import io.lodestone.l7.ResponseCache;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -26,7 +25,6 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -39,11 +37,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A started {@link HttpFrontend}: its router, its server channels, its client connections, one
  * server connection pool per event loop and one retry budget per backend.
  *
- * <p>Under a connection limit every server channel is registered on one accept loop, which counts
- * a connection when it accepts it (before the connection reaches its own loop), stops accepting at
- * the limit (further connections wait in the kernel's backlog) and resumes when one closes.
- * Connections the transport accepted in the same burst beyond the limit wait, accepted but not
- * served, until a slot frees.
+ * <p>Under a connection limit every server channel is registered on one accept loop, whose
+ * {@link FrontendGate} counts a connection when it accepts it (before the connection reaches its
+ * own loop; see there) and only hands it on: the per-source limits are counted on the connection's
+ * own loop. Without a limit there is no gate.
  */
 public final class HttpListener implements Listener {
 
@@ -67,23 +64,15 @@ public final class HttpListener implements Listener {
     private final AtomicInteger open = new AtomicInteger();
     /** Per-source limits as bound, or {@code null}. */
     private final SourceLimits sourceLimits;
-    private volatile boolean accepting = true;
     private volatile boolean draining;
-    /** The connection limit the listener was bound with; 0 for none. */
-    private final int maxConnections;
-    /** The loop of every server channel under a limit, which owns {@link #waiting}; {@code null} without a limit. */
-    private final EventLoop acceptLoop;
-    /** Connections admitted under the limit and not closed yet. */
-    private final AtomicInteger admitted = new AtomicInteger();
-    /** Accepted connections over the limit, not served yet; accept loop only. */
-    private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+    /** The connection limit the listener was bound with; {@code null} without a limit. */
+    private final Gate gate;
 
     private HttpListener(HttpFrontend frontend, Routing routing, EngineContext context) {
         this.state = new State(frontend, routing, context, Map.of());
         this.sourceLimits = SourceLimits.of(frontend.maxConnectionsPerSource(), frontend.maxConnectionRatePerSource(),
                 context.clock());
-        this.maxConnections = frontend.maxConnections();
-        this.acceptLoop = maxConnections > 0 ? context.acceptGroup().next() : null;
+        this.gate = frontend.maxConnections() > 0 ? new Gate(context.acceptGroup().next(), frontend.maxConnections()) : null;
     }
 
     /**
@@ -148,7 +137,7 @@ public final class HttpListener implements Listener {
     private void bind() {
         EngineContext context = state.context;
         ServerBootstrap bootstrap = new ServerBootstrap()
-                .group(acceptLoop != null ? acceptLoop : context.acceptGroup(), context.ioGroup())
+                .group(gate != null ? gate.acceptLoop() : context.acceptGroup(), context.ioGroup())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -160,8 +149,8 @@ public final class HttpListener implements Listener {
                         accepted(ch);
                     }
                 });
-        if (acceptLoop != null) {
-            bootstrap.handler(new Gate());
+        if (gate != null) {
+            bootstrap.handler(gate);
         }
         for (InetSocketAddress address : state.frontend.bindAddresses()) {
             Channel listening = context.transport().bind(bootstrap, address, "frontend " + state.frontend.name() + " bind", true);
@@ -200,83 +189,31 @@ public final class HttpListener implements Listener {
         return true;
     }
 
-    /** Accept loop only: counts the connection under the limit and hands it on to be registered. */
-    private void admit(ChannelHandlerContext serverCtx, Channel child) {
-        int now = admitted.incrementAndGet();
-        // also when a per-source limit closes it at once
-        child.closeFuture().addListener(f -> {
-            admitted.decrementAndGet();
-            if (!acceptLoop.isShuttingDown()) {
-                acceptLoop.execute(this::admitWaiting);
-            }
-        });
-        if (now >= maxConnections) {
-            setAccepting(false);
-        }
-        serverCtx.fireChannelRead(child);
-    }
-
-    /** Accept loop only: serves waiting connections while slots are free, then resumes accepting. */
-    private void admitWaiting() {
-        while (!waiting.isEmpty() && admitted.get() < maxConnections) {
-            Waiting w = waiting.poll();
-            if (accepting) {
-                admit(w.serverCtx, w.child);
-            } else {
-                w.child.unsafe().closeForcibly();
-            }
-        }
-        if (waiting.isEmpty() && admitted.get() < maxConnections && accepting) {
-            setAccepting(true);
-        }
-    }
-
-    /** Accept loop only. */
-    private void closeWaiting() {
-        Waiting w;
-        while ((w = waiting.poll()) != null) {
-            w.child.unsafe().closeForcibly();
-        }
-    }
-
     /** Stops accepting: closes the server channels and the connections waiting for a slot. */
     private void stopAccepting() {
-        accepting = false;
         draining = true;
-        for (Channel ch : serverChannels) {
-            ch.close().syncUninterruptibly();
-        }
-        if (acceptLoop != null && !acceptLoop.isShuttingDown()) {
-            acceptLoop.submit(this::closeWaiting).awaitUninterruptibly();
-        }
-    }
-
-    /** Accept loop only: pauses or resumes reading new connections from every server channel. */
-    private void setAccepting(boolean on) {
-        for (Channel server : serverChannels) {
-            server.config().setAutoRead(on);
-        }
-    }
-
-    /** Under a connection limit: admits accepted connections below it and holds the others. */
-    @ChannelHandler.Sharable
-    private final class Gate extends ChannelInboundHandlerAdapter {
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            Channel child = (Channel) msg;
-            if (!accepting) {
-                child.unsafe().closeForcibly();
-            } else if (admitted.get() >= maxConnections || !waiting.isEmpty()) {
-                waiting.add(new Waiting(ctx, child));
-                setAccepting(false);
-            } else {
-                admit(ctx, child);
+        if (gate != null) {
+            gate.stopAccepting();
+        } else {
+            for (Channel ch : serverChannels) {
+                ch.close().syncUninterruptibly();
             }
         }
     }
 
-    /** A connection accepted over the limit and the server channel context to serve it through. */
-    private record Waiting(ChannelHandlerContext serverCtx, Channel child) {
+    /** Under a connection limit: hands each admitted connection on, to be released when it closes. */
+    private final class Gate extends FrontendGate {
+        private final ChannelFutureListener releaseOnClose = f -> release();
+
+        Gate(EventLoop acceptLoop, int maxConnections) {
+            super(acceptLoop, maxConnections, serverChannels);
+        }
+
+        @Override
+        protected void admitted(Channel child) {
+            // also when a per-source limit closes it at once
+            child.closeFuture().addListener(releaseOnClose);
+        }
     }
 
     /** The configuration requests started now follow. */

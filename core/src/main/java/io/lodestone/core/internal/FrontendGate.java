@@ -1,0 +1,158 @@
+package io.lodestone.core.internal;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A frontend's connection limit (its maxconn) where connections are accepted, shared by both
+ * engines: the handler of every listening channel of one frontend, all registered on one accept
+ * loop. The gate counts a connection when the accept loop reads it, before the connection reaches
+ * its own loop; at the limit it stops accepting (auto-read off on the listening channels, so further
+ * connections wait in the kernel's backlog), and connections the transport accepted in the same
+ * burst beyond the limit wait, accepted but not served, until a slot frees. Each admitted connection
+ * is {@link #release released} once when it closes, which serves a waiting one or resumes accepting.
+ * With a limit of 0 it only counts.
+ *
+ * <p>An engine subclasses it for what differs: {@link #admissible} may refuse a connection before
+ * it is counted (a per-source limit), {@link #admitted} prepares a counted connection before it is
+ * handed on to be registered, {@link #abandoned} gives back what a waiting connection held when the
+ * frontend stops accepting. No lock: the count is atomic, the waiting connections belong to the
+ * accept loop, and admitting one allocates nothing here.
+ */
+@ChannelHandler.Sharable
+public abstract class FrontendGate extends ChannelInboundHandlerAdapter {
+
+    private final EventLoop acceptLoop;
+    private final int maxConnections;
+    /** The listening channels, as the listener binds them. */
+    private final List<Channel> listening;
+    /** Connections admitted and not released yet. */
+    private final AtomicInteger open = new AtomicInteger();
+    private final Runnable admitWaiting = this::admitWaiting;
+    private volatile boolean closing;
+    /** Accepted connections over the limit, not served yet; accept loop only. */
+    private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
+
+    /**
+     * @param acceptLoop the loop every listening channel is registered on
+     * @param maxConnections the frontend's limit, 0 for none
+     * @param listening the listening channels, filled by the listener as it binds them
+     */
+    protected FrontendGate(EventLoop acceptLoop, int maxConnections, List<Channel> listening) {
+        this.acceptLoop = acceptLoop;
+        this.maxConnections = maxConnections;
+        this.listening = listening;
+    }
+
+    /** The loop every listening channel is registered on. */
+    public final EventLoop acceptLoop() {
+        return acceptLoop;
+    }
+
+    /** Connections admitted and not released yet. */
+    public final int connections() {
+        return open.get();
+    }
+
+    /**
+     * Accept loop only: whether an accepted connection may be counted; the gate closes it at once when
+     * not. Every connection is admissible unless an engine says otherwise.
+     */
+    protected boolean admissible(Channel child) {
+        return true;
+    }
+
+    /** Accept loop only: a connection was counted and is handed on to be registered on its own loop next. */
+    protected abstract void admitted(Channel child);
+
+    /** Accept loop only: a connection that waited for a slot is closed because the frontend stops accepting. */
+    protected void abandoned(Channel child) {
+    }
+
+    @Override
+    public final void channelRead(ChannelHandlerContext ctx, Object msg) {
+        Channel child = (Channel) msg;
+        if (closing || !admissible(child)) {
+            child.unsafe().closeForcibly();
+        } else if (maxConnections > 0 && (open.get() >= maxConnections || !waiting.isEmpty())) {
+            waiting.add(new Waiting(ctx, child));
+            setAccepting(false);
+        } else {
+            admit(ctx, child);
+        }
+    }
+
+    /** An admitted connection closed: frees its slot and, under a limit, serves a waiting one or resumes accepting. */
+    public final void release() {
+        open.decrementAndGet();
+        if (maxConnections > 0 && !acceptLoop.isShuttingDown()) {
+            acceptLoop.execute(admitWaiting);
+        }
+    }
+
+    /**
+     * Stops accepting: closes the listening channels, then the connections waiting for a slot. Any
+     * thread but the accept loop.
+     */
+    public final void stopAccepting() {
+        closing = true;
+        for (Channel ch : listening) {
+            ch.close().syncUninterruptibly();
+        }
+        if (!acceptLoop.isShuttingDown()) {
+            acceptLoop.submit(this::closeWaiting).awaitUninterruptibly();
+        }
+    }
+
+    /** Accept loop only. */
+    private void admit(ChannelHandlerContext listeningCtx, Channel child) {
+        int now = open.incrementAndGet();
+        admitted(child);
+        if (maxConnections > 0 && now >= maxConnections) {
+            setAccepting(false);
+        }
+        listeningCtx.fireChannelRead(child);
+    }
+
+    /** Accept loop only: serves waiting connections while slots are free, then resumes accepting. */
+    private void admitWaiting() {
+        while (!waiting.isEmpty() && open.get() < maxConnections) {
+            Waiting w = waiting.poll();
+            if (closing) {
+                abandoned(w.child);
+                w.child.unsafe().closeForcibly();
+            } else {
+                admit(w.listeningCtx, w.child);
+            }
+        }
+        if (waiting.isEmpty() && open.get() < maxConnections && !closing) {
+            setAccepting(true);
+        }
+    }
+
+    /** Accept loop only. */
+    private void closeWaiting() {
+        Waiting w;
+        while ((w = waiting.poll()) != null) {
+            abandoned(w.child);
+            w.child.unsafe().closeForcibly();
+        }
+    }
+
+    /** Accept loop only: pauses or resumes reading new connections from every listening channel. */
+    private void setAccepting(boolean on) {
+        for (Channel ch : listening) {
+            ch.config().setAutoRead(on);
+        }
+    }
+
+    /** A connection accepted over the limit and the listening channel's context to serve it through. */
+    private record Waiting(ChannelHandlerContext listeningCtx, Channel child) {
+    }
+}
