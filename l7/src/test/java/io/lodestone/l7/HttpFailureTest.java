@@ -18,6 +18,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
@@ -432,23 +433,27 @@ class HttpFailureTest {
             ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
             try (RawHttp c = new RawHttp(port)) {
                 OutputStream out = c.out;
-                AtomicInteger next = new AtomicInteger();
+                // bytes written so far; the writer stops at the first write the closed connection refuses
+                AtomicInteger sent = new AtomicInteger();
+                AtomicBoolean refused = new AtomicBoolean();
                 scheduler.scheduleAtFixedRate(() -> {
-                    int i = next.getAndIncrement();
-                    if (i < request.length) {
+                    int i = sent.get();
+                    if (i < request.length && !refused.get()) {
                         try {
                             out.write(request[i]);
                             out.flush();
+                            sent.incrementAndGet();
                         } catch (IOException closed) {
-                            next.set(request.length);
+                            refused.set(true);
                         }
                     }
                 }, 0, 50, TimeUnit.MILLISECONDS);
                 RawHttp.Response r = c.read();
+                // the answer came before the whole head had been sent
+                assertThat(sent.get()).isLessThan(request.length);
                 assertThat(r.status()).isEqualTo(408);
                 assertThat(r.header("connection")).isEqualTo("close");
                 assertThat(c.closedByPeer()).isTrue();
-                assertThat(next.get()).isLessThan(request.length);
             } finally {
                 scheduler.shutdownNow();
             }
