@@ -124,6 +124,30 @@ class ServerTlsHandshakeTest {
         assertThat(server.nextHandshake().serverName()).isEqualTo(sni == null ? null : sni.toLowerCase());
     }
 
+    /**
+     * An absolute name with its trailing dot ({@code API.example.com.}, which {@code openssl s_client
+     * -servername} sends as given; the JDK client refuses to) is the same name: it gets that name's
+     * certificate and rules read it without the dot, as the ClientHello peek of passthrough reads it.
+     * OpenSSL only: the JDK's engine refuses such a ClientHello itself ({@code illegal_parameter}).
+     */
+    @Test
+    void sniWithATrailingDotSelectsTheNamesCertificate() throws Exception {
+        TlsProvider provider = TlsProvider.OPENSSL;
+        assumeProvider(provider);
+        ServerTls tls = ServerTls.builder().provider(provider)
+                .certificate(Pki.pem(dir, "dot-default-" + provider, defaultCert))
+                .certificate(Pki.pem(dir, "dot-api-" + provider, apiCert))
+                .certificate(Pki.pem(dir, "dot-wild-" + provider, wildcardCert))
+                .build();
+        try (TlsServerFixture server = new TlsServerFixture(tls)) {
+            assertThat(OpenSslClient.peerSubject(server.port(), "API.example.com.")).isEqualTo("CN = api.example.com");
+            assertThat(server.nextHandshake().serverName()).isEqualTo("api.example.com");
+            assertThat(OpenSslClient.peerSubject(server.port(), "www.example.com.")).isEqualTo("CN = *.example.com");
+            assertThat(server.nextHandshake().serverName()).isEqualTo("www.example.com");
+        }
+        assertThat(tls.certificateFor("api.example.com.")).isEqualTo(apiCert.getCertificate());
+    }
+
     @ParameterizedTest
     @EnumSource(value = TlsProvider.class, names = {"OPENSSL", "JDK"})
     void alpnNegotiatesH2OrHttp11(TlsProvider provider) throws Exception {

@@ -11,7 +11,8 @@ import io.netty.util.Mapping;
 /**
  * Waits for the ClientHello, picks the SSL context for its server name through the mapping (read at
  * that moment, so a reload applies to the next handshake) and replaces itself, under the same name,
- * with the {@link SslHandler}. Records the requested server name on the channel.
+ * with the {@link SslHandler}. Records the requested server name on the channel, as
+ * {@link SniTable#serverName} spells it.
  */
 public final class ServerSniHandler extends SniHandler {
 
@@ -32,8 +33,9 @@ public final class ServerSniHandler extends SniHandler {
 
     @Override
     protected void replaceHandler(ChannelHandlerContext ctx, String hostname, SslContext sslContext) throws Exception {
-        if (hostname != null) {
-            ctx.channel().attr(SERVER_NAME).set(hostname);
+        String name = SniTable.serverName(hostname);
+        if (name != null) {
+            ctx.channel().attr(SERVER_NAME).set(name);
         }
         super.replaceHandler(ctx, hostname, sslContext);
     }

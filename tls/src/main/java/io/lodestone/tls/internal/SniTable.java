@@ -27,12 +27,15 @@ public final class SniTable<T> {
         return new Builder<>(defaultValue);
     }
 
-    /** The value for {@code serverName} (any case), or the default when nothing matches or it is {@code null}. */
+    /**
+     * The value for {@code serverName} (any case, one trailing dot ignored), or the default when
+     * nothing matches or it is {@code null}.
+     */
     public T lookup(String serverName) {
-        if (serverName == null || serverName.isEmpty()) {
+        String name = serverName(serverName);
+        if (name == null) {
             return defaultValue;
         }
-        String name = lowerAscii(serverName);
         T v = exact.get(name);
         if (v != null) {
             return v;
@@ -47,6 +50,24 @@ public final class SniTable<T> {
             }
         }
         return defaultValue;
+    }
+
+    /**
+     * {@code serverName} as looked up and as rules see it: lower case, without the one trailing dot
+     * of an absolute name ({@code Shop.Example.} is {@code shop.example}, as the ClientHello peek
+     * reads it for passthrough); {@code null} for none or an empty one.
+     */
+    public static String serverName(String serverName) {
+        if (serverName == null) {
+            return null;
+        }
+        int n = serverName.length();
+        if (n > 1 && serverName.charAt(n - 1) == '.') {
+            serverName = serverName.substring(0, n - 1);
+        } else if (n == 0 || n == 1 && serverName.charAt(0) == '.') {
+            return null;
+        }
+        return lowerAscii(serverName);
     }
 
     /** The value used when no name matches. */
