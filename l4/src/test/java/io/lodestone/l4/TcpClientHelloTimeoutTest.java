@@ -257,4 +257,48 @@ class TcpClientHelloTimeoutTest {
             assertThat(plain.accepted()).isZero();
         }
     }
+
+    /**
+     * A client that ends its input (a FIN) before its TLS is set up can never finish its handshake:
+     * it is closed at once and logged {@code CR} (it left first), not held until the ClientHello or
+     * handshake timeout (both far beyond the socket's 5 s read timeout here) and logged {@code cR}.
+     */
+    @Test
+    void aTerminatingFrontendClosesAClientThatEndsItsInputDuringTheHandshakeAsAClientAbort() throws Exception {
+        Duration longWait = Duration.ofSeconds(30);
+        for (int sent : new int[] {100, clientHello.length}) {
+            CapturingLogger lines = new CapturingLogger();
+            try (TcpEchoServer plain = TcpEchoServer.start(); ServerTls tls = serverTls(longWait);
+                 Proxy proxy = terminating(lines, plain, tls, TcpFrontend.bind("127.0.0.1:0").clientHelloTimeout(longWait))) {
+                try (Socket s = connect(proxy.port())) {
+                    s.getOutputStream().write(Arrays.copyOf(clientHello, sent));
+                    s.shutdownOutput();
+                    assertThat(isClosedAfterItsBytes(s)).as("closed after a FIN in %s of %s ClientHello bytes",
+                            sent, clientHello.length).isTrue();
+                }
+                assertThat(lines.await(l -> l.contains(" sni "))).contains(" sni -/- ").contains(" CR \"-\" ");
+                assertThat(frontendErrors(proxy).total()).isZero();
+                assertThat(plain.accepted()).isZero();
+            }
+        }
+    }
+
+    /** A client that resets its connection during the handshake left first too: {@code CR}, not {@code CC}. */
+    @Test
+    void aTerminatingFrontendLogsAClientThatResetsDuringTheHandshakeAsAClientAbortInTheRequest() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        Duration longWait = Duration.ofSeconds(30);
+        try (TcpEchoServer plain = TcpEchoServer.start(); ServerTls tls = serverTls(longWait);
+             Proxy proxy = terminating(lines, plain, tls, TcpFrontend.bind("127.0.0.1:0").clientHelloTimeout(longWait))) {
+            Socket s = connect(proxy.port());
+            s.getOutputStream().write(clientHello);
+            // the proxy's first handshake flight shows it has the ClientHello
+            assertThat(s.getInputStream().read()).isEqualTo(22);
+            s.setSoLinger(true, 0);
+            s.close();
+            assertThat(lines.await(l -> l.contains(" sni "))).contains(" sni -/- ").contains(" CR \"-\" ");
+            assertThat(frontendErrors(proxy).total()).isZero();
+            assertThat(plain.accepted()).isZero();
+        }
+    }
 }

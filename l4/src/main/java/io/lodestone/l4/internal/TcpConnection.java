@@ -322,10 +322,30 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
                     handshake.cause());
             return;
         }
-        // an early FIN is kept (the client may wait for a reply) and seen by the relay through isInputShutdown()
-        if (!(evt instanceof ChannelInputShutdownEvent)) {
-            ctx.fireUserEventTriggered(evt);
+        if (evt instanceof ChannelInputShutdownEvent) {
+            if (awaitingTls) {
+                // a FIN before the ClientHello is whole or the handshake done: it can never be done
+                clientLeft();
+            }
+            // an early FIN is kept (the client may wait for a reply) and seen by the relay through isInputShutdown()
+            return;
         }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    /** The client ended its input before its TLS was set up: {@code CR}, no error. */
+    private void clientLeft() {
+        awaitingTls = false;
+        awaitingHello = false;
+        if (tlsTimer != null) {
+            tlsTimer.cancel(false);
+            tlsTimer = null;
+        }
+        if (cause == TerminationCause.NORMAL) {
+            cause = TerminationCause.CLIENT_ABORT;
+            phase = TerminationPhase.REQUEST;
+        }
+        client.close();
     }
 
     @Override
@@ -518,9 +538,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         long in = (s == null ? 0 : s[0].bytesRead()) + pendingBytes;
         long out = s == null ? 0 : s[1].bytesRead();
         if (s == null && cause == TerminationCause.NORMAL) {
-            // the client went away while a server connection was being set up
+            // the client went away while its TLS, or else a server connection, was being set up (this
+            // runs before channelInactive, so awaitingTls still tells)
             cause = TerminationCause.CLIENT_ABORT;
-            phase = TerminationPhase.CONNECT;
+            phase = awaitingTls ? TerminationPhase.REQUEST : TerminationPhase.CONNECT;
         }
         state.metrics.sessionClosed(in, out, total);
         AccessLog accessLog = state.accessLog;
