@@ -164,6 +164,17 @@ class ServerTlsHandshakeTest {
                 assertThat(s.getApplicationProtocol()).isEqualTo("http/1.1");
                 assertThat(server.nextHandshake().applicationProtocol()).isEqualTo("http/1.1");
             }
+            // the server's order wins over the client's
+            try (SSLSocket s = JdkClient.connect(client(), server.port(), "default.test", "http/1.1", "h2")) {
+                assertThat(s.getApplicationProtocol()).isEqualTo("h2");
+                assertThat(server.nextHandshake().applicationProtocol()).isEqualTo("h2");
+            }
+            // nothing in common: no protocol, and the handshake goes on
+            try (SSLSocket s = JdkClient.connect(client(), server.port(), "default.test", "spdy/3")) {
+                assertThat(s.getApplicationProtocol()).isEmpty();
+                assertThat(JdkClient.echo(s, "x")).isEqualTo("x");
+                assertThat(server.nextHandshake().applicationProtocol()).isNull();
+            }
         }
     }
 
