@@ -19,6 +19,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.Socket;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
@@ -110,6 +113,27 @@ class ProxyClockTimeoutsTest {
             assertThat(r.header("connection")).isEqualTo("close");
             assertThat(late.closedByPeer()).isTrue();
         }
+    }
+
+    /**
+     * A 408's log line starts where the client's time began (the first byte of its head, here the
+     * connection's start) and its Ta is the client timeout it used up, as for any other request;
+     * the line was dated at the timeout with a Ta of 0.
+     */
+    @Test
+    void a408IsLoggedFromTheStartOfItsHeadWithTheWholeClientTimeout() throws IOException {
+        int port = start(backend().address());
+        String begun;
+        try (RawHttp late = new RawHttp(port)) {
+            late.send("GET /b HTTP/1.1\r\nHost: a\r\n");
+            awaitAccepted(1);
+            begun = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC)
+                    .format(Instant.ofEpochMilli(clock.currentTimeMillis()));
+            loop.advance(CLIENT_TIMEOUT);
+            assertThat(late.read().status()).isEqualTo(408);
+        }
+        assertThat(lines.await(l -> l.contains(" 408 ")))
+                .contains("[" + begun + "] web -/- -1/-1/-1/-1/" + CLIENT_TIMEOUT.toMillis() + " 408 0 20 cR \"-\" ");
     }
 
     @Test

@@ -133,7 +133,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
         int expired = state;
         state = BUSY;
         if (expired == HEAD) {
-            proxy.requestHeadTimedOut();
+            proxy.requestHeadTimedOut(now - headStart);
         } else if (expired == LINGER) {
             proxy.lingerTimedOut();
         } else {

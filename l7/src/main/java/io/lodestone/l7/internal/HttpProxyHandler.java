@@ -449,9 +449,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         return e instanceof Http2Exception.StreamException ? e.error() : Http2Error.PROTOCOL_ERROR;
     }
 
-    void requestHeadTimedOut() {
+    /**
+     * The client timeout ran out before a whole request head: answers 408. The exchange (its log
+     * line's start and Ta, its total time) began {@code waitedNanos} ago, at the head's first byte or
+     * at the connection's start, not now.
+     */
+    void requestHeadTimedOut(long waitedNanos) {
         if (request == null && !closing) {
             beginAccounting();
+            startNanos -= waitedNanos;
             terminated(TerminationCause.CLIENT_TIMEOUT, TerminationPhase.REQUEST);
             sendError(HttpResponseStatus.REQUEST_TIMEOUT, true);
         }
