@@ -55,13 +55,13 @@ public final class PrometheusFormat {
                 servers.add(new Labeled(label(l, "server", s.name()).toString(), s.traffic(), s.status(), 0, 0));
             }
         }
-        traffic(out, "lodestone_frontend_", "frontend", frontends, false);
+        traffic(out, "lodestone_frontend_", frontends, false);
         counter(out, "lodestone_frontend_connections_refused_total",
                 "Client connections refused by a per-source limit (concurrent or per second) and closed at once.", frontends,
                 l -> l.refused);
-        traffic(out, "lodestone_backend_", "backend", backends, true);
+        traffic(out, "lodestone_backend_", backends, true);
         gauge(out, "lodestone_backend_usable_servers", "Servers that could take a new connection (nbsrv).", backends, l -> l.usable);
-        traffic(out, "lodestone_server_", "server", servers, true);
+        traffic(out, "lodestone_server_", servers, true);
         header(out, "lodestone_server_state", "The server's state: 1 for the current one, 0 for the others.", "gauge");
         for (Labeled l : servers) {
             for (ServerState state : STATES) {
@@ -118,10 +118,10 @@ public final class PrometheusFormat {
         }
     }
 
-    private static void traffic(StringBuilder out, String prefix, String what, List<Labeled> all, boolean serverSide) {
+    private static void traffic(StringBuilder out, String prefix, List<Labeled> all, boolean serverSide) {
         String side = serverSide ? "server connections" : "client connections";
         gauge(out, prefix + "current_connections", "Open " + side + ".", all, l -> l.traffic.currentConnections());
-        counter(out, prefix + "connections_total", what.substring(0, 1).toUpperCase() + what.substring(1) + " " + side + " opened.", all,
+        counter(out, prefix + "connections_total", (serverSide ? "Server" : "Client") + " connections opened.", all,
                 l -> l.traffic.totalConnections());
         counter(out, prefix + "requests_total", "HTTP requests completed.", all, l -> l.traffic.requests());
         String responses = prefix + "responses_total";

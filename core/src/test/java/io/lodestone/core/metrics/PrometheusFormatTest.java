@@ -46,6 +46,10 @@ class PrometheusFormatTest {
             for (String family : p.types().keySet()) {
                 assertThat(p.help(family)).as("HELP of %s", family).isNotBlank();
             }
+            // one sentence per level, not "Server server connections opened."
+            assertThat(p.help("lodestone_frontend_connections_total")).isEqualTo("Client connections opened.");
+            assertThat(p.help("lodestone_backend_connections_total")).isEqualTo("Server connections opened.");
+            assertThat(p.help("lodestone_server_connections_total")).isEqualTo("Server connections opened.");
             assertThat(p.types()).containsEntry("lodestone_frontend_requests_total", "counter")
                     .containsEntry("lodestone_frontend_current_connections", "gauge")
                     .containsEntry("lodestone_server_total_time_seconds", "summary")
