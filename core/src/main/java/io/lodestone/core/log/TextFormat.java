@@ -13,8 +13,9 @@ import java.net.InetSocketAddress;
  * client address and port, start time (UTC), frontend, backend/server, Tq/Tw/Tc/Tr/Ta in
  * milliseconds (-1 when not reached), status, bytes in, bytes out, termination state, the quoted
  * request line, request id, trace id. An absent value is written {@code -}; a TCP connection has
- * status {@code -} and request {@code "-"}. Control characters, quotes, backslashes (and spaces in
- * unquoted fields) are escaped as {@code \xHH} or {@code \"}, so a line never splits or forges a field.
+ * status {@code -} and request {@code "-"}. Control characters (C0, DEL and C1), quotes, backslashes
+ * (and spaces in unquoted fields) are escaped as {@code \xHH} or {@code \"}, so a line never splits or
+ * forges a field.
  */
 final class TextFormat implements EntryFormatter {
 
@@ -93,7 +94,8 @@ final class TextFormat implements EntryFormatter {
     private static void escaped(StringBuilder out, CharSequence value, boolean quoted) {
         for (int i = 0, n = value.length(); i < n; i++) {
             char c = value.charAt(i);
-            if (c < 0x20 || c == 0x7f || (!quoted && c == ' ')) {
+            // C0 controls, DEL and the C1 controls (a client's byte 0x85 is NEL, a line break to some readers)
+            if (c < 0x20 || c >= 0x7f && c <= 0x9f || (!quoted && c == ' ')) {
                 Appending.hexEscape(out, c);
             } else if (c == '"' || c == '\\') {
                 out.append('\\').append(c);

@@ -105,6 +105,22 @@ class AccessLogFormatTest {
         assertThat(raw.toString()).contains("\\u2028", "\\u0001", "\\u007f", "\\r\\n", "é");
     }
 
+    /**
+     * A header byte 0x80..0x9f reaches the log as a C1 control character: NEL (0x85) ends a line for
+     * readers that split on Unicode line breaks (Python's splitlines), CSI (0x9b) starts a terminal
+     * sequence. The text format escapes them as it does C0 controls; both were written raw.
+     */
+    @Test
+    void textEscapesC1ControlCharactersToo() {
+        AccessLogEntry e = ok().request("GET", "/a\u0085b\u009b2J\u00a0\u00e9", "HTTP/1.1").requestId("id\u0080\u009f");
+        String t = text(e);
+        assertThat(t).contains("\"GET /a\\x85b\\x9b2J\u00a0\u00e9 HTTP/1.1\" id\\x80\\x9f ");
+        assertThat(t.lines()).hasSize(1);
+        for (int i = 0; i < t.length(); i++) {
+            assertThat(Character.isISOControl(t.charAt(i))).as("control character at %d in %s", i, t).isFalse();
+        }
+    }
+
     @Test
     void timestampsMatchTheJdkForAnyInstant() {
         DateTimeFormatter iso = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
