@@ -162,6 +162,34 @@ class AdminEndpointTest {
         assertThat(web1.state()).isEqualTo(ServerState.UP);
     }
 
+    /**
+     * A weight given twice (two parameters, a parameter and a body) is ambiguous and one with a sign
+     * or a space is not the documented N: all are 400 and change nothing; the first value was taken
+     * and parseInt's signs accepted.
+     */
+    @Test
+    void refusesAWeightGivenTwiceOrWithASign() throws Exception {
+        ServerControl web1 = proxy.control().server("app", "web1");
+        String[][] cases = {
+            {"/api/servers/app/web1/weight?value=7&value=9", null},
+            {"/api/servers/app/web1/weight?value=7&weight=9", null},
+            {"/api/servers/app/web1/weight?value=7", "12"},
+            {"/api/servers/app/web1/weight?value=%2B7", null},
+            {"/api/servers/app/web1/weight?value=-0", null},
+            {"/api/servers/app/web1/weight?value=7%207", null},
+        };
+        for (String[] c : cases) {
+            HttpResponse<String> r = send("POST", c[0], TOKEN, c[1]);
+            assertThat(r.statusCode()).as(c[0] + " with body " + c[1]).isEqualTo(400);
+            assertThat(r.body()).contains("(expected: one value 0..256)");
+        }
+        assertThat(web1.weight()).isEqualTo(10);
+        assertThat(send("POST", "/api/servers/app/web1/weight?value=7", TOKEN, null).statusCode()).isEqualTo(200);
+        assertThat(web1.weight()).isEqualTo(7);
+        assertThat(send("POST", "/api/servers/app/web1/weight", TOKEN, " weight=8\n").statusCode()).isEqualTo(200);
+        assertThat(web1.weight()).isEqualTo(8);
+    }
+
     @Test
     void answersABadPercentEncodingWith400AndKeepsTheConnection() throws Exception {
         try (RawHttp c = new RawHttp(proxy.port("admin"))) {

@@ -21,6 +21,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.IdleStateEvent;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
@@ -182,13 +183,11 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             case "ready" -> server.ready();
             case "maintain" -> server.maintenance();
             default -> {
-                String value = weightValue(uri, request.content());
-                int weight;
-                try {
-                    weight = Integer.parseInt(value == null ? "" : value.trim());
-                } catch (NumberFormatException e) {
+                List<String> values = weightValues(uri, request.content());
+                int weight = values.size() == 1 ? weight(values.get(0)) : -1;
+                if (weight < 0) {
                     return text(HttpResponseStatus.BAD_REQUEST, JSON,
-                            error("weight: " + (value == null ? "missing" : value) + " (expected: 0..256)"));
+                            error("weight: " + (values.isEmpty() ? "missing" : String.join(", ", values)) + " (expected: one value 0..256)"));
                 }
                 try {
                     server.weight(weight);
@@ -201,20 +200,40 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return text(HttpResponseStatus.OK, JSON, AdminJson.server(server, server.metrics().snapshot()));
     }
 
-    /** The weight from {@code ?value=N}, {@code ?weight=N}, or the body ({@code N} or {@code weight=N}). */
-    private static String weightValue(QueryStringDecoder uri, ByteBuf body) {
+    /**
+     * Every weight the request gives, from {@code ?value=N}, {@code ?weight=N} and the body ({@code N}
+     * or {@code weight=N}): one is a weight, none or several (which one was meant?) a bad request.
+     */
+    private static List<String> weightValues(QueryStringDecoder uri, ByteBuf body) {
+        List<String> out = new ArrayList<>(1);
         for (String key : new String[] {"value", "weight"}) {
             List<String> values = uri.parameters().get(key);
-            if (values != null && !values.isEmpty()) {
-                return values.get(0);
+            if (values != null) {
+                out.addAll(values);
             }
         }
         if (body.isReadable()) {
             String s = body.toString(StandardCharsets.UTF_8).trim();
             int eq = s.indexOf('=');
-            return eq >= 0 ? s.substring(eq + 1) : s;
+            out.add(eq >= 0 ? s.substring(eq + 1) : s);
         }
-        return null;
+        return out;
+    }
+
+    /** The weight written as 1 to 3 decimal digits, no sign or space, or -1; the range is the server's to check. */
+    private static int weight(String value) {
+        if (value.isEmpty() || value.length() > 3) {
+            return -1;
+        }
+        int n = 0;
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            n = n * 10 + (c - '0');
+        }
+        return n;
     }
 
     private static FullHttpResponse notAllowed(String allow) {
