@@ -57,12 +57,32 @@ public final class CacheStores implements CacheControl {
         return n;
     }
 
-    /** Every registered cache's figures, in registration order. */
+    /**
+     * Every registered cache's figures, in registration order, one per frontend and backend: a
+     * reconfiguration registers a frontend's new cache before it unregisters the old one, and in
+     * between the newer stands in the older's place, so no reader sees two caches under one name.
+     */
     public List<CacheSnapshot> snapshots() {
         List<CacheSnapshot> out = new ArrayList<>(stores.size());
         for (Store s : stores) {
-            out.add(s.snapshot());
+            CacheSnapshot c = s.snapshot();
+            int same = indexOf(out, c.frontend(), c.backend());
+            if (same < 0) {
+                out.add(c);
+            } else {
+                out.set(same, c);
+            }
         }
         return out;
+    }
+
+    private static int indexOf(List<CacheSnapshot> caches, String frontend, String backend) {
+        for (int i = 0; i < caches.size(); i++) {
+            CacheSnapshot c = caches.get(i);
+            if (c.frontend().equals(frontend) && c.backend().equals(backend)) {
+                return i;
+            }
+        }
+        return -1;
     }
 }

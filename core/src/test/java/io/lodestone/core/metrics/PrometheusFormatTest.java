@@ -9,6 +9,7 @@ import io.lodestone.core.ServerState;
 import io.lodestone.core.ServerStatus;
 import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.internal.BackendRuntime;
+import io.lodestone.core.internal.CacheStores;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.testing.ManualClock;
@@ -98,6 +99,53 @@ class PrometheusFormatTest {
         assertThat(p.value("lodestone_frontend_requests_total", "frontend", odd)).isZero();
         assertThat(p.value("lodestone_server_state", "backend", odd, "server", odd, "state", "UP")).isEqualTo(1);
         assertThat(p.value("lodestone_server_total_time_seconds", "backend", odd, "server", odd, "quantile", "0.999")).isZero();
+    }
+
+    /**
+     * A reconfiguration that changes a frontend's cache registers the new store before it drops the
+     * old one; a scrape in between saw both, two series with the same labels, which Prometheus
+     * refuses. The snapshot keeps the newest store of a frontend and backend.
+     */
+    @Test
+    void aCacheReplacedByAReconfigurationIsOneSeriesEvenBeforeTheOldOneIsDropped() {
+        CapturingFrontend web = new CapturingFrontend("web", "app");
+        try (Proxy proxy = Proxy.builder()
+                .clock(new ManualClock())
+                .ioThreads(1)
+                .backend(Backend.named("app").server("web1", "127.0.0.1:8081"))
+                .frontend(web)
+                .build()) {
+            proxy.start();
+            CacheStores caches = web.context().metrics().caches();
+            caches.register(store(new CacheSnapshot("web", "app", 7, 3, 2, 1, 4, 5, 6, 8, 900, 1000)));
+            caches.register(store(new CacheSnapshot("web", "other", 1, 0, 0, 0, 0, 0, 0, 0, 0, 1000)));
+            caches.register(store(new CacheSnapshot("web", "app", 0, 0, 0, 0, 0, 0, 0, 0, 0, 2000)));
+
+            PrometheusChecker p = PrometheusChecker.check(PrometheusFormat.text(proxy.metrics()));
+            assertThat(p.value("lodestone_cache_hits_total", "frontend", "web", "backend", "app")).isZero();
+            assertThat(p.value("lodestone_cache_max_bytes", "frontend", "web", "backend", "app")).isEqualTo(2000);
+            assertThat(p.value("lodestone_cache_hits_total", "frontend", "web", "backend", "other")).isEqualTo(1);
+            assertThat(proxy.metrics().caches()).extracting(CacheSnapshot::backend).containsExactly("app", "other");
+        }
+    }
+
+    private static CacheStores.Store store(CacheSnapshot figures) {
+        return new CacheStores.Store() {
+            @Override
+            public CacheSnapshot snapshot() {
+                return figures;
+            }
+
+            @Override
+            public int purge(String key) {
+                return 0;
+            }
+
+            @Override
+            public int purgePrefix(String prefix) {
+                return 0;
+            }
+        };
     }
 
     @Test
