@@ -38,6 +38,16 @@ class HttpOutlierDetectionTest {
         loop.close();
     }
 
+    /** Starts {@link #proxy} on the manual clock: backend "app" of s1 and s2, ejecting after two failures in a row. */
+    private void start(String s1, String s2) {
+        proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group())
+                .backend(Backend.named("app").server("s1", s1).server("s2", s2)
+                        .outlierDetection(OutlierDetection.consecutiveFailures(2).baseEjectionTime(EJECTION)))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .build();
+        proxy.start();
+    }
+
     private static String get(String path) {
         return "GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n";
     }
@@ -47,12 +57,7 @@ class HttpOutlierDetectionTest {
         try (RecordingBackend failing = RecordingBackend.start("b1",
                 (r, ctx) -> RecordingBackend.respond(ctx, HttpResponseStatus.INTERNAL_SERVER_ERROR, "b1:oops", Map.of()));
                 RecordingBackend healthy = RecordingBackend.start("b2")) {
-            proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group())
-                    .backend(Backend.named("app").server("s1", failing.address()).server("s2", healthy.address())
-                            .outlierDetection(OutlierDetection.consecutiveFailures(2).baseEjectionTime(EJECTION)))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
-                    .build();
-            proxy.start();
+            start(failing.address(), healthy.address());
             ServerControl s1 = proxy.control().server("app", "s1");
             try (RawHttp c = new RawHttp(proxy.port())) {
                 // round robin: s1, s2, s1 — the second 500 in a row from s1 ejects it
@@ -101,12 +106,7 @@ class HttpOutlierDetectionTest {
             RawBackend.nextHead(socket.getInputStream());
         });
                 RecordingBackend healthy = RecordingBackend.start("b2")) {
-            proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group())
-                    .backend(Backend.named("app").server("s1", closing.address()).server("s2", healthy.address())
-                            .outlierDetection(OutlierDetection.consecutiveFailures(2).baseEjectionTime(EJECTION)))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
-                    .build();
-            proxy.start();
+            start(closing.address(), healthy.address());
             ServerControl s1 = proxy.control().server("app", "s1");
             try (RawHttp c = new RawHttp(proxy.port())) {
                 for (int i = 0; i < 3; i++) {
