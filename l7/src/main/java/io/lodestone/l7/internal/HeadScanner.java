@@ -399,7 +399,8 @@ final class HeadScanner {
             throw reject(HttpResponseStatus.BAD_REQUEST, "invalid request target");
         }
         byte f = at(target);
-        int scheme = targetLength > 7 && equalsLower(in, target, 7, "http://") ? 7
+        // origin form, the usual one, is told by its first byte alone
+        int scheme = f == '/' ? 0 : targetLength > 7 && equalsLower(in, target, 7, "http://") ? 7
                 : targetLength > 8 && equalsLower(in, target, 8, "https://") ? 8 : 0;
         boolean form = f == '/'
                 || (targetLength == 1 && f == '*' && methodLength == 7 && equalsExact(in, r, "OPTIONS"))
