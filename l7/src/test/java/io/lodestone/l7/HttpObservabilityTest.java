@@ -206,6 +206,30 @@ class HttpObservabilityTest {
     }
 
     @Test
+    void joinsSeveralTracestateFieldsAndStartsANewTraceForTwoTraceparents() throws Exception {
+        HttpResponse<String> joined = CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port("traced") + "/joined"))
+                .timeout(Duration.ofSeconds(10)).header("traceparent", TRACEPARENT)
+                .header("tracestate", "a=1").header("tracestate", "b=2").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(joined.statusCode()).isEqualTo(200);
+        RecordingBackend.Recorded seen = ok.last();
+        assertThat(seen.uri()).isEqualTo("/joined");
+        assertThat(seen.header("traceparent")).isEqualTo(TRACEPARENT);
+        assertThat(seen.headers().getAll("tracestate")).containsExactly("a=1,b=2");
+
+        String other = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        HttpResponse<String> twice = CLIENT.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port("traced") + "/twice"))
+                .timeout(Duration.ofSeconds(10)).header("traceparent", TRACEPARENT).header("traceparent", other)
+                .header("tracestate", "a=1").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(twice.statusCode()).isEqualTo(200);
+        seen = ok.last();
+        assertThat(seen.uri()).isEqualTo("/twice");
+        assertThat(seen.headers().getAll("traceparent")).singleElement().asString()
+                .matches("00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]")
+                .doesNotContain("4bf92f3577b34da6a3ce929d0e0e4736").doesNotContain("0af7651916cd43dd8448eb211c80319c");
+        assertThat(seen.headers().contains("tracestate")).as("no state of a trace that was not continued").isFalse();
+    }
+
+    @Test
     void passesAnIncomingTraceOnUnchangedAndLogsItsId() {
         HttpResponse<String> r = get("traced", "/traced", TRACEPARENT);
         assertThat(r.statusCode()).isEqualTo(200);

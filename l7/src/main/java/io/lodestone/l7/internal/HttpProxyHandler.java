@@ -1572,19 +1572,36 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /** Passes the request's W3C trace context on, replaces an invalid one, or starts one, as configured. */
+    /**
+     * W3C Trace Context over the request's fields: a request with more than one {@code traceparent}
+     * has none that can be trusted and starts a new trace (as the specification's test suite expects);
+     * several {@code tracestate} fields are one list, joined with commas as RFC 9110 (5.3) combines
+     * fields.
+     */
     private void trace(HttpHeaders h) {
-        TraceContext t = tracing.onRequest(h.get(TRACEPARENT), h.get(TRACESTATE));
+        String parent = h.get(TRACEPARENT);
+        String state = null;
+        if (parent != null) {
+            List<String> parents = h.getAll(TRACEPARENT);
+            if (parents.size() > 1) {
+                parent = null;
+            } else {
+                List<String> states = h.getAll(TRACESTATE);
+                state = states.isEmpty() ? null : states.size() == 1 ? states.get(0) : String.join(",", states);
+            }
+        }
+        TraceContext t = tracing.onRequest(parent, state);
         if (t == null) {
             h.remove(TRACEPARENT);
             h.remove(TRACESTATE);
             return;
         }
         h.set(TRACEPARENT, t.traceparent());
-        String state = t.traceState();
-        if (state == null) {
+        String upstreamState = t.traceState();
+        if (upstreamState == null) {
             h.remove(TRACESTATE);
         } else {
-            h.set(TRACESTATE, state);
+            h.set(TRACESTATE, upstreamState);
         }
         traceId = t.traceId();
     }
