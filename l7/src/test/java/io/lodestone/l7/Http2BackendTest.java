@@ -61,6 +61,23 @@ class Http2BackendTest {
         }
     }
 
+    /** The Via a response gets names the version it was received with (RFC 9110, 7.6.3): 2 from an h2c server. */
+    @Test
+    void viaOfAResponseFromAnHttp2ServerNamesVersion2() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            Backend backend = Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build();
+            proxy = Proxy.builder().backend(backend)
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app").via("lodestone"))
+                    .build();
+            proxy.start();
+            HttpResponse<String> r = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
+                    .send(get(proxy.port(), "/via"), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().allValues("via")).containsExactly("2 lodestone");
+            assertThat(b.last().headers().get("via")).isEqualTo("1.1 lodestone");
+        }
+    }
+
     @Test
     void hundredConcurrentClientRequestsShareOneH2cConnectionPerEventLoop() throws Exception {
         try (ProtocolBackend b = ProtocolBackend.h2c(0)) {

@@ -1221,7 +1221,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             h.set(cacheStore.statusHeader, cacheStatus);
         }
         if (frontend.via() != null) {
-            Headers.append(h, HttpHeaderNames.VIA, "1.1 " + frontend.via());
+            // the version the response was received with (RFC 9110, 7.6.3): 2 from a server spoken to in HTTP/2
+            Headers.append(h, HttpHeaderNames.VIA, (c.channel instanceof Http2StreamChannel ? "2 " : "1.1 ") + frontend.via());
         }
         if (responseEdits != null) {
             Headers.apply(h, responseEdits, true);
