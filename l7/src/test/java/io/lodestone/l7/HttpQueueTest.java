@@ -52,6 +52,21 @@ class HttpQueueTest {
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** A slow request on b1, then /a and /b waiting in the backend's queue, in that order. */
+    private record Queued(CompletableFuture<HttpResponse<String>> first, CompletableFuture<HttpResponse<String>> a,
+            CompletableFuture<HttpResponse<String>> b) {
+    }
+
+    private Queued slowThenTwoQueued(int port, RecordingBackend b1) {
+        CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
+        Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+        CompletableFuture<HttpResponse<String>> a = send(port, "/a");
+        Await.until(Duration.ofSeconds(5), "/a to queue", () -> proxy.control().queuedRequests("app") == 1);
+        CompletableFuture<HttpResponse<String>> b = send(port, "/b");
+        Await.until(Duration.ofSeconds(5), "/b to queue", () -> proxy.control().queuedRequests("app") == 2);
+        return new Queued(first, a, b);
+    }
+
     @Test
     void aRequestThatFindsTheServerFullWaitsAndIsServedWhenASlotFrees() throws Exception {
         try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
@@ -88,12 +103,10 @@ class HttpQueueTest {
             proxy.start();
             int port = proxy.port();
             proxy.control().server("app", "s2").maintenance();
-            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
-            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
-            CompletableFuture<HttpResponse<String>> a = send(port, "/a");
-            Await.until(Duration.ofSeconds(5), "/a to queue", () -> proxy.control().queuedRequests("app") == 1);
-            CompletableFuture<HttpResponse<String>> b = send(port, "/b");
-            Await.until(Duration.ofSeconds(5), "/b to queue", () -> proxy.control().queuedRequests("app") == 2);
+            Queued q = slowThenTwoQueued(port, b1);
+            CompletableFuture<HttpResponse<String>> first = q.first();
+            CompletableFuture<HttpResponse<String>> a = q.a();
+            CompletableFuture<HttpResponse<String>> b = q.b();
 
             proxy.control().server("app", "s2").ready();
             assertThat(a.get(5, TimeUnit.SECONDS).body()).isEqualTo("b2:/a");
@@ -140,12 +153,10 @@ class HttpQueueTest {
     void waitingRequestsAreServedInArrivalOrder() throws Exception {
         try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
             int port = start(b1, Duration.ofSeconds(10));
-            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
-            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
-            CompletableFuture<HttpResponse<String>> a = send(port, "/a");
-            Await.until(Duration.ofSeconds(5), "/a to queue", () -> proxy.control().queuedRequests("app") == 1);
-            CompletableFuture<HttpResponse<String>> b = send(port, "/b");
-            Await.until(Duration.ofSeconds(5), "/b to queue", () -> proxy.control().queuedRequests("app") == 2);
+            Queued q = slowThenTwoQueued(port, b1);
+            CompletableFuture<HttpResponse<String>> first = q.first();
+            CompletableFuture<HttpResponse<String>> a = q.a();
+            CompletableFuture<HttpResponse<String>> b = q.b();
 
             release.complete(null);
             assertThat(a.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:/a");
