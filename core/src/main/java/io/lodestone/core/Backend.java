@@ -46,6 +46,7 @@ public final class Backend {
     private final StickyCookie cookie;
     private final BackendTls tls;
     private final BackendProtocol protocol;
+    private final boolean abortOnClose;
 
     private Backend(Builder b) {
         this.name = b.name;
@@ -64,6 +65,7 @@ public final class Backend {
         this.cookie = b.cookie;
         this.tls = b.tls;
         this.protocol = b.protocol;
+        this.abortOnClose = b.abortOnClose;
     }
 
     /** Returns a builder for a backend with this name. */
@@ -158,6 +160,15 @@ public final class Backend {
         return protocol;
     }
 
+    /**
+     * Whether an HTTP request whose client closes its side (a FIN) before the response head is
+     * dropped while it waits in the queue, for a connection, or for the response head; {@code false}
+     * by default. See {@link Builder#abortOnClose(boolean)}.
+     */
+    public boolean abortOnClose() {
+        return abortOnClose;
+    }
+
     /** The most source addresses the stick table remembers (0 when there is no stick table). */
     public int stickOnSourceMaxEntries() {
         return stickMaxEntries;
@@ -196,6 +207,7 @@ public final class Backend {
         private int stickMaxEntries;
         private BackendTls tls;
         private BackendProtocol protocol = BackendProtocol.HTTP_1_1;
+        private boolean abortOnClose;
 
         Builder(String name) {
             this.name = Names.check("backend name", name);
@@ -376,6 +388,33 @@ public final class Backend {
          */
         public Builder protocol(BackendProtocol protocol) {
             this.protocol = Objects.requireNonNull(protocol, "backend " + name + " protocol");
+            return this;
+        }
+
+        /**
+         * Drops an HTTP request whose client closes its side of the connection (a FIN) after sending
+         * it whole, while the request still waits for a free server slot in the queue, for its server
+         * connection, or for the server's response head (HAProxy's {@code option abortonclose}): the
+         * queue slot is given up, a connect under way is cancelled, a server connection that has the
+         * request is closed (never pooled), the client connection is closed, and the access log has a
+         * client abort, {@code CQ}, {@code CC} or {@code CH}, with no status. A response already under
+         * way is left to finish.
+         *
+         * <p>Off by default, as in HAProxy: a client may end its side after its request and still read
+         * the answer (HTTP/1.0-style clients, {@code nc -N}, some scripts), and such a request is then
+         * served. Turn it on where a closed side means a client that gave up (a user who pressed stop),
+         * so that saturated servers are not handed work nobody waits for. (A FIN cannot tell a client
+         * that closed its socket from one that only ended its output.) A client that resets its
+         * connection aborts its request whatever this says. TCP frontends ignore it.
+         *
+         * <pre>{@code
+         * Backend.named("app").server("web1", "10.0.0.1:8080", s -> s.maxConnections(100))
+         *     .queueTimeout(Duration.ofSeconds(30))
+         *     .abortOnClose(true)
+         * }</pre>
+         */
+        public Builder abortOnClose(boolean abortOnClose) {
+            this.abortOnClose = abortOnClose;
             return this;
         }
 

@@ -134,6 +134,8 @@ public final class Gateway {
                 "                           preface (prior knowledge, as h2load and curl --http2-prior-knowledge do)",
                 "  --defer-accept           http: the kernel hands over a new connection only once its client",
                 "                           has sent data (TCP_DEFER_ACCEPT; less CPU per connection, not on NIO)",
+                "  --abort-on-close         http: drop a request whose client ends its side (FIN) while it waits",
+                "                           for a server or the response head (HAProxy's option abortonclose)",
                 "  --cache SIZE             http: cache cacheable responses in memory, up to SIZE (e.g. 64m),",
                 "                           following Cache-Control; adds X-Cache: HIT, MISS, ... to responses",
                 "  --warm-up DUR            before listening, send a copy of the gateway (same options, its",
@@ -182,6 +184,7 @@ public final class Gateway {
         options.retries().ifPresent(backend::retries);
         options.connectTimeout().ifPresent(backend::connectTimeout);
         options.serverTimeout().ifPresent(backend::serverTimeout);
+        backend.abortOnClose(options.abortOnClose());
         ClientTls backendTls = backendTls(options);
         upstream(options, backend, backendTls);
         Optional<HealthCheck> check = options.healthCheckPath().map(path -> HealthCheck.http(path)
@@ -200,6 +203,7 @@ public final class Gateway {
             options.retries().ifPresent(route::retries);
             options.connectTimeout().ifPresent(route::connectTimeout);
             options.serverTimeout().ifPresent(route::serverTimeout);
+            route.abortOnClose(options.abortOnClose());
             upstream(options, route, backendTls);
             check.ifPresent(route::healthCheck);
             proxy.backend(route);

@@ -1,5 +1,6 @@
 package io.lodestone.examples.gateway;
 
+import io.lodestone.core.Backend;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.l7.AdminFrontend;
@@ -49,7 +50,8 @@ import java.util.Set;
  * {@link io.lodestone.l7.Compression#defaults()}. {@code --h2c} (http mode, without TLS) also accepts
  * HTTP/2 with prior knowledge on the plain-text port: connections that begin with the HTTP/2
  * preface speak HTTP/2, the others HTTP/1.1. {@code --defer-accept} (http mode) has the kernel hand a
- * new connection over only once its client has sent data.
+ * new connection over only once its client has sent data. {@code --abort-on-close} (http mode) drops
+ * a request whose client ends its side before the response head ({@link Backend.Builder#abortOnClose}).
  *
  * <p>{@code --rate-limit 100/s} (or {@code 6000/m}) limits each client address: in http mode to so
  * many requests (beyond them the answer is 429 with {@code Retry-After}), in tcp mode to so many new
@@ -230,6 +232,7 @@ public final class GatewayOptions {
     private final boolean compress;
     private final boolean h2c;
     private final boolean deferAccept;
+    private final boolean abortOnClose;
     private final RateLimit rateLimit;
     private final long cacheBytes;
     private final Duration warmUp;
@@ -306,6 +309,7 @@ public final class GatewayOptions {
         this.compress = p.compress;
         this.h2c = p.h2c;
         this.deferAccept = p.deferAccept;
+        this.abortOnClose = p.abortOnClose;
         this.rateLimit = p.rateLimit;
         this.backendProto = p.backendProto != null ? p.backendProto : BackendProto.HTTP1;
         this.backendTls = p.backendTls;
@@ -350,6 +354,7 @@ public final class GatewayOptions {
         this.compress = o.compress;
         this.h2c = o.h2c;
         this.deferAccept = o.deferAccept;
+        this.abortOnClose = o.abortOnClose;
         this.rateLimit = null;
         this.backendProto = o.backendProto;
         this.backendTls = null;
@@ -434,6 +439,9 @@ public final class GatewayOptions {
             }
             if (p.deferAccept) {
                 throw new UsageException("--defer-accept: on (only in http mode: add --mode http)");
+            }
+            if (p.abortOnClose) {
+                throw new UsageException("--abort-on-close: on (only in http mode: add --mode http)");
             }
         }
         if (p.cacheBytes > 0 && p.mode != Mode.HTTP) {
@@ -648,6 +656,15 @@ public final class GatewayOptions {
     }
 
     /**
+     * Whether a request whose client ends its side (a FIN) while it waits for a server or its
+     * response head is dropped ({@code --abort-on-close}, http mode only): {@link Backend.Builder#abortOnClose},
+     * on every backend of the gateway.
+     */
+    public boolean abortOnClose() {
+        return abortOnClose;
+    }
+
+    /**
      * The per-client-address limit of {@code --rate-limit N/s} (or {@code N/m}), when given: N per
      * second (minute), burst N, keyed by the client's address.
      */
@@ -768,6 +785,7 @@ public final class GatewayOptions {
                 + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes)
                 + (tlsCert != null ? " tlsCert=" + tlsCert + " tlsKey=" + tlsKey : "")
                 + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "") + (h2c ? " h2c" : "") + (deferAccept ? " deferAccept" : "")
+                + (abortOnClose ? " abortOnClose" : "")
                 + (rateLimit != null ? " rateLimit=" + rateLimit.permits() + (rateLimit.period().getSeconds() == 60 ? "/m" : "/s") : "")
                 + (backendProto != BackendProto.HTTP1 ? " backendProto=" + backendProto.flagValue() : "")
                 + (backendTls != null ? " backendTls=" + backendTls.flagValue() : "")
@@ -852,9 +870,9 @@ public final class GatewayOptions {
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--defer-accept",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
                 "--pool-max-idle", "--pool-idle-timeout", "--busy-poll", "--request-id", "--forwarded-for",
-                "--headers-with-underscores");
+                "--headers-with-underscores", "--abort-on-close");
         /** The flags that take no value (switches): given or not. */
-        static final Set<String> SWITCHES = Set.of("--compress", "--h2c", "--defer-accept");
+        static final Set<String> SWITCHES = Set.of("--compress", "--h2c", "--defer-accept", "--abort-on-close");
         /** The flags that may be given more than once. */
         static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route", "--sni");
 
@@ -891,6 +909,7 @@ public final class GatewayOptions {
         boolean compress;
         boolean h2c;
         boolean deferAccept;
+        boolean abortOnClose;
         RateLimit rateLimit;
         BackendProto backendProto;
         BackendTlsMode backendTls;
@@ -911,6 +930,8 @@ public final class GatewayOptions {
                 h2c = true;
             } else if (flag.equals("--defer-accept")) {
                 deferAccept = true;
+            } else if (flag.equals("--abort-on-close")) {
+                abortOnClose = true;
             }
         }
 

@@ -275,6 +275,30 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void abortOnCloseIsAnHttpSwitchForEveryBackendCopiedForTheWarmUp() throws Exception {
+        GatewayOptions plain = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1");
+        assertThat(plain.abortOnClose()).isFalse();
+        assertThat(plain.toString()).doesNotContain("abortOnClose");
+        try (Proxy proxy = Gateway.newProxy(plain)) {
+            assertThat(proxy.backends().values()).allSatisfy(b -> assertThat(b.abortOnClose()).isFalse());
+        }
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--route", "/api=127.0.0.1:2", "--abort-on-close");
+        assertThat(o.abortOnClose()).isTrue();
+        assertThat(o.toString()).contains(" abortOnClose");
+        assertThat(o.forWarmUp(new HostPort("127.0.0.1", 9)).abortOnClose()).as("the warm-up copy").isTrue();
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(proxy.backends().values()).hasSize(2).allSatisfy(b -> assertThat(b.abortOnClose()).isTrue());
+        }
+        assertThatThrownBy(() -> GatewayOptions.parse("--mode", "tcp", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--abort-on-close")).isInstanceOf(UsageException.class)
+                .hasMessage("--abort-on-close: on (only in http mode: add --mode http)");
+        assertThatThrownBy(() -> GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--abort-on-close", "--abort-on-close")).isInstanceOf(UsageException.class)
+                .hasMessage("--abort-on-close: on (given more than once)");
+    }
+
+    @Test
     void cacheTakesASizeInHttpMode() throws Exception {
         assertThat(GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1", "--cache", "64m").cacheBytes())
                 .isEqualTo(OptionalLong.of(64L << 20));
@@ -535,7 +559,7 @@ class GatewayOptionsTest {
                 .contains("--mode tcp|http", "--balance NAME", "--retries N", "--timeout-connect DUR",
                         "--timeout-client DUR", "--timeout-server DUR", "--timeout-client-hello DUR", "--io-threads N", "--busy-poll DUR", "--health-check PATH", "--deny PATH_PREFIX",
                         "--route PREFIX=HOST:PORT", "--tls-cert PEM", "--tls-key PEM", "--sni NAME=HOST:PORT",
-                        "--request-id HEADER|off", "--forwarded-for on|off");
+                        "--request-id HEADER|off", "--forwarded-for on|off", "--abort-on-close");
         assertThat(r.err()).isEmpty();
     }
 

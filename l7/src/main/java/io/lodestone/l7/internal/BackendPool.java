@@ -19,6 +19,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -47,6 +48,9 @@ final class BackendPool {
 
     /** The most idle connections per server a pool's queue has room for from the start (4 KiB of references). */
     static final int MAX_PRESIZED_IDLE = 1024;
+
+    /** Marks a connection the proxy gave up while it was being made: its failure is no error of its server. */
+    private static final AttributeKey<Boolean> ABANDONED = AttributeKey.valueOf(BackendPool.class, "abandoned");
 
     private final EventLoop loop;
     private final HttpListener listener;
@@ -140,6 +144,18 @@ final class BackendPool {
                 http1 ? c -> HttpPipeline.initServer(c, server, this) : null);
     }
 
+    /**
+     * Gives up a connection {@link #connect} is still making, for a request whose client went away:
+     * the connect (or the TLS handshake after it) is cut short by closing the channel, and its failure
+     * counts no error on the server, which did nothing wrong.
+     */
+    static void abandon(ChannelFuture connecting) {
+        if (!connecting.isDone()) {
+            connecting.channel().attr(ABANDONED).set(Boolean.TRUE);
+        }
+        connecting.channel().close();
+    }
+
     /** Counts a new server connection and its connect time, or the kind of connect error. */
     private static void connectDone(ChannelFuture done, ServerRuntime server, long nanos) {
         ServerMetrics metrics = server.metrics();
@@ -147,7 +163,7 @@ final class BackendPool {
             metrics.connectTime(nanos);
             metrics.connectionOpened();
             done.channel().closeFuture().addListener(closed -> metrics.connectionClosed());
-        } else {
+        } else if (!done.channel().hasAttr(ABANDONED)) {
             metrics.error(done.cause() instanceof ConnectTimeoutException ? ErrorKind.TIMEOUT : ErrorKind.CONNECT);
         }
     }

@@ -167,6 +167,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private ServerRuntime server;
     private List<ServerRuntime> tried;
     private int attempts;
+    /** The HTTP/1.1 server connection being made for this request, or {@code null}. */
+    private ChannelFuture connecting;
     private BackendConnection conn;
     private List<Object> pending;
     private int pendingBytes;
@@ -371,6 +373,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 // and nginx take it (a server's answer already under way is left to finish)
                 if (cause == TerminationCause.NORMAL) {
                     terminated(TerminationCause.CLIENT_ABORT, TerminationPhase.REQUEST);
+                }
+                abortExchange();
+                closeNow();
+            } else if (request != null && !responseStarted && backend != null && backend.config().abortOnClose()) {
+                // the backend's abortOnClose (HAProxy's option abortonclose): a client that ends its side
+                // after a whole request has given up on it, while it waits in the queue (CQ), for its
+                // server connection (CC) or for the response head (CH); without the option such a client
+                // may still read the answer, as an HTTP/1.0-style one that half-closes does
+                if (cause == TerminationCause.NORMAL) {
+                    terminated(TerminationCause.CLIENT_ABORT, exchangePhase());
                 }
                 abortExchange();
                 closeNow();
@@ -938,11 +950,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (f.isDone()) {
             connected(f.isSuccess(), f.channel(), f.cause(), s, id);
         } else {
+            connecting = f;
             f.addListener((ChannelFutureListener) done -> connected(done.isSuccess(), done.channel(), done.cause(), s, id));
         }
     }
 
     private void connected(boolean success, Channel ch, Throwable failure, ServerRuntime s, int id) {
+        if (connecting != null && connecting.channel() == ch) {
+            connecting = null;
+        }
         if (success) {
             BackendConnection c = (BackendConnection) ch.pipeline().get(PipelineNames.HTTP_BACKEND);
             if (c == null || !ch.isActive()) {
@@ -1495,6 +1511,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             pendingBytes = 0;
         }
         request = null;
+        connecting = null;
         responseEdits = null;
         heldHead = null;
         stickyCookie = null;
@@ -1526,9 +1543,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         phase = TerminationPhase.NONE;
     }
 
-    /** Where the current exchange is: reading the request, waiting for the response head, or in its body. */
+    /**
+     * Where the current exchange is: reading the request, waiting in the backend's queue, connecting
+     * to its server, waiting for the response head (or for a response the cache is filling), or in its body.
+     */
     private TerminationPhase exchangePhase() {
-        return !requestComplete ? TerminationPhase.REQUEST : responseStarted ? TerminationPhase.DATA : TerminationPhase.HEADERS;
+        return !requestComplete ? TerminationPhase.REQUEST
+                : responseStarted ? TerminationPhase.DATA
+                : slot != null ? TerminationPhase.QUEUE
+                : conn == null && server != null ? TerminationPhase.CONNECT
+                : TerminationPhase.HEADERS;
     }
 
     private void terminated(TerminationCause cause, TerminationPhase phase) {
@@ -1614,14 +1638,22 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
     }
 
-    /** The client connection went away mid-exchange: drop the server connection too. */
+    /**
+     * The client connection went away mid-exchange: drop the server connection too, never pooled, and
+     * a server connection still being made.
+     */
     private void abortExchange() {
+        ChannelFuture f = connecting;
         BackendConnection c = conn;
         if (c != null) {
             c.exchange = null;
             c.channel.close();
         }
         endExchange();
+        if (f != null) {
+            // after the exchange has ended: the failed connect it reports at once is no one's any more
+            BackendPool.abandon(f);
+        }
     }
 
     /**
