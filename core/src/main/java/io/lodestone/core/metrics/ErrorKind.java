@@ -7,17 +7,25 @@ package io.lodestone.core.metrics;
 public enum ErrorKind {
     /** A connection to a server could not be made: refused, unreachable, or reset while connecting. */
     CONNECT("connect"),
-    /** A connect, idle, client or server timeout expired. */
+    /**
+     * A connect, idle, client or server timeout expired: on the server for its own; on the frontend
+     * for the client's (a TCP client idle too long, a TLS handshake not done in time, an HTTP request
+     * head not whole in time, answered 408): every termination {@code cR} or {@code cD}.
+     */
     TIMEOUT("timeout"),
     /**
      * An established connection was reset or closed mid-exchange by the client or the server: counted
-     * on the server when the server did it, on the frontend when the client did (the TCP engine).
+     * on the server when the server did it; on the frontend when the client did during the session or
+     * the response (termination {@code CD}, at L4 and L7 alike). A client that leaves before its
+     * response began ({@code CR}, {@code CQ}, {@code CC}, {@code CH}) counts none.
      */
     RESET("reset"),
     /**
-     * A rule refused the connection or request (an ACL {@code deny}, a connection limit), or a TLS
-     * frontend (TCP or HTTP) refused a connection that does not speak its TLS (not a ClientHello on a
-     * passthrough frontend, a ClientHello too large, a failed handshake).
+     * The proxy refused what a client sent (termination {@code PR}): a rule refused the connection or
+     * request (an ACL {@code deny}, a rate limit), a TLS frontend (TCP or HTTP) refused a connection
+     * that does not speak its TLS (not a ClientHello on a passthrough frontend, a ClientHello too
+     * large, a failed handshake), or an HTTP frontend refused a request it cannot take: malformed
+     * (400), over a limit (413, 414, 431), of an unsupported version (505) or a {@code CONNECT} (501).
      */
     DENIED("denied");
 

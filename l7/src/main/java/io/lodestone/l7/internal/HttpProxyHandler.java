@@ -652,7 +652,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         String body;
         String location = null;
         if (decision instanceof Decision.Deny deny) {
-            metrics.error(ErrorKind.DENIED);
             terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
             status = deny.status();
             contentType = TEXT_PLAIN_UTF8;
@@ -755,11 +754,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void requestContent(HttpContent content) {
         if (content.decoderResult().isFailure()) {
+            // an invalid chunk, a body over the limit: the proxy refuses the rest of the request
             HttpResponseStatus status = HttpRejection.of(content.decoderResult().cause()).status();
             content.release();
             if (responseStarted) {
+                terminated(TerminationCause.PROXY, TerminationPhase.DATA);
+                abortExchange();
                 closeNow();
             } else {
+                terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
                 sendError(status, true);
             }
             return;
@@ -1567,6 +1570,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void account() {
         long total = clock.nanoTime() - startNanos;
         metrics.requestCompleted(status, bytesIn, bytesOut, total);
+        if (cause != TerminationCause.NORMAL) {
+            clientError();
+        }
         ServerRuntime s = lastServer;
         if (s != null) {
             s.metrics().requestCompleted(status, bytesIn, bytesOut, total);
@@ -1596,7 +1602,34 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
     }
 
-    /** Passes the request's W3C trace context on, replaces an invalid one, or starts one, as configured. */
+    /**
+     * Counts the frontend's error for how the client's side of the exchange ended, as the TCP engine
+     * and the TLS handshake count the same termination codes: {@code PR} (a request refused: a rule's
+     * deny, a malformed request, one over a limit) a {@code denied} error, {@code cR} (408) a
+     * {@code timeout}, {@code CD} (the client gone during the response) a {@code reset}. A client that
+     * left before its response began ({@code CR}, {@code CQ}, {@code CC}, {@code CH}) counts none, as
+     * a TCP client that leaves before its session is relayed.
+     */
+    private void clientError() {
+        switch (cause) {
+            case PROXY:
+                if (phase == TerminationPhase.REQUEST) {
+                    metrics.error(ErrorKind.DENIED);
+                }
+                break;
+            case CLIENT_TIMEOUT:
+                metrics.error(ErrorKind.TIMEOUT);
+                break;
+            case CLIENT_ABORT:
+                if (phase == TerminationPhase.DATA) {
+                    metrics.error(ErrorKind.RESET);
+                }
+                break;
+            default:
+                break;
+        }
+    }
+
     /**
      * W3C Trace Context over the request's fields: a request with more than one {@code traceparent}
      * has none that can be trusted and starts a new trace (as the specification's test suite expects);
