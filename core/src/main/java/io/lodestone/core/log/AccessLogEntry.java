@@ -106,7 +106,11 @@ public final class AccessLogEntry {
         return this;
     }
 
-    /** Sets the HTTP request line's parts; leave them {@code null} for a TCP connection. */
+    /**
+     * Sets the HTTP request line's parts; leave them {@code null} for a TCP connection. A request whose
+     * request line could not be parsed has the method {@code "<BADREQ>"} (as HAProxy logs it) and no
+     * path or protocol.
+     */
     public AccessLogEntry request(CharSequence method, CharSequence path, CharSequence protocol) {
         this.method = method;
         this.path = path;

@@ -13,7 +13,8 @@ import java.net.InetSocketAddress;
  * client address and port, start time (UTC), frontend, backend/server, Tq/Tw/Tc/Tr/Ta in
  * milliseconds (-1 when not reached), status, bytes in, bytes out, termination state, the quoted
  * request line, request id, trace id. An absent value is written {@code -}; a TCP connection has
- * status {@code -} and request {@code "-"}. Control characters (C0, DEL and C1), quotes, backslashes
+ * status {@code -} and request {@code "-"}; a method without a path is written alone (an HTTP
+ * request whose request line could not be parsed: {@code "<BADREQ>"}). Control characters (C0, DEL and C1), quotes, backslashes
  * (and spaces in unquoted fields) are escaped as {@code \xHH} or {@code \"}, so a line never splits or
  * forges a field.
  */
@@ -70,8 +71,10 @@ final class TextFormat implements EntryFormatter {
             out.append('-');
         } else {
             escaped(out, e.method(), true);
-            out.append(' ');
-            escaped(out, e.path() == null ? "-" : e.path(), true);
+            if (e.path() != null) {
+                out.append(' ');
+                escaped(out, e.path(), true);
+            }
             if (e.protocol() != null) {
                 out.append(' ');
                 escaped(out, e.protocol(), true);

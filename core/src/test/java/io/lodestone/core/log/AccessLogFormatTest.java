@@ -64,6 +64,16 @@ class AccessLogFormatTest {
                 .containsEntry("termination", "PR").containsEntry("trace_id", null);
     }
 
+    /** A request without a request line that could be parsed is {@code "<BADREQ>"} alone, as HAProxy logs it. */
+    @Test
+    void aRequestWithoutAValidRequestLine() {
+        AccessLogEntry e = new AccessLogEntry().start(START).client(CLIENT).frontend("web").request("<BADREQ>", null, null)
+                .status(400).bytes(0, 11).requestTime(0).totalTime(0).requestId("r-44")
+                .termination(TerminationCause.PROXY, TerminationPhase.REQUEST);
+        assertThat(text(e)).isEqualTo("127.0.0.1:54321 [2026-03-14T15:09:26.535Z] web -/- 0/-1/-1/-1/0 400 0 11 PR \"<BADREQ>\" r-44 -");
+        assertThat(json(e)).containsEntry("method", "<BADREQ>").containsEntry("path", null).containsEntry("protocol", null);
+    }
+
     @Test
     void badGatewayWhenTheServerRefuses() {
         AccessLogEntry e = ok().status(502).bytes(312, 150).connectTime(-1).responseTime(-1).totalTime(3_000_000)

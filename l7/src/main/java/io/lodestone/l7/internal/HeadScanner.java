@@ -39,6 +39,8 @@ import java.util.Arrays;
  * HTTP/1.0, of host characters only. Limits: start line (414), header section size and field count (431),
  * declared request body size (413). A response breaking any rule is a 502. It notes whether a field
  * name has an underscore ({@link #underscoreNames}) and, for a frontend that refuses those, answers 400.
+ * The rejection of a request whose request line was valid (only a later part was not) carries that
+ * line, for the access log; those strings are made on the error path only.
  *
  * <p>The scan is incremental and allocation-free on the valid path: bytes are copied once, in pieces of
  * at most {@link #PIECE} bytes, into an array where line ends are searched as they arrive; the complete
@@ -151,6 +153,13 @@ final class HeadScanner {
     private int targetEnd;
     private int lineEnd;
     /**
+     * Whether the request line of the head being validated is valid (its parts at {@link #methodEnd},
+     * {@link #targetStart} and {@link #targetEnd}, its version {@link #lineHttp11}): a rejection of a
+     * later part then carries the line for the access log. Read on the error path only.
+     */
+    private boolean lineValid;
+    private boolean lineHttp11;
+    /**
      * The validated head's fields, four offsets in {@link #head} each: name start and end, value start
      * and end. The scratch array.
      */
@@ -217,6 +226,9 @@ final class HeadScanner {
                     continue;
                 }
                 if (i == 0 || a[i - 1] != CR) {
+                    if (startLineEnd >= 0) {
+                        checkLineOfRejected(in, r);
+                    }
                     throw reject(HttpResponseStatus.BAD_REQUEST, "line ending without CR");
                 }
                 if (startLineEnd < 0) {
@@ -231,6 +243,7 @@ final class HeadScanner {
                         scanned = 0;
                         startLineEnd = -1;
                         skipped = 0;
+                        lineValid = false;
                     }
                     return true;
                 }
@@ -240,6 +253,7 @@ final class HeadScanner {
                     throw reject(HttpResponseStatus.REQUEST_URI_TOO_LONG, "start line longer than " + maxInitialLineLength);
                 }
             } else if (scanned - startLineEnd - 1 > maxHeaderSize + 2) {
+                checkLineOfRejected(in, r);
                 throw reject(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "header section larger than " + maxHeaderSize);
             }
         }
@@ -273,9 +287,12 @@ final class HeadScanner {
         int lineCr = r + startLineEnd - 1;
         int headerBytes = end - (lineCr + 2) - 2;
         if (headerBytes > maxHeaderSize) {
+            checkLineOfRejected(in, r);
             throw reject(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "header section larger than " + maxHeaderSize);
         }
         http11 = request ? requestLine(in, r, lineCr) : statusLine(in, r, lineCr);
+        lineValid = request;
+        lineHttp11 = http11;
         headLength = end - r;
         lineEnd = lineCr - r;
         fieldCount = 0;
@@ -376,6 +393,24 @@ final class HeadScanner {
             if (contentLength > maxBodySize) {
                 throw reject(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "Content-Length above " + maxBodySize);
             }
+        }
+    }
+
+    /**
+     * On the error path of a head refused for its header section before the request line was validated
+     * (a bare LF in it, or its size): checks the request line, which is whole, so that the rejection
+     * carries it when it is valid.
+     */
+    private void checkLineOfRejected(ByteBuf in, int r) {
+        if (!request) {
+            return;
+        }
+        base = r;
+        try {
+            lineHttp11 = requestLine(in, r, r + startLineEnd - 1);
+            lineValid = true;
+        } catch (HttpRejection invalid) {
+            lineValid = false;
         }
     }
 
@@ -594,7 +629,16 @@ final class HeadScanner {
     }
 
     private HttpRejection reject(HttpResponseStatus requestStatus, String reason) {
-        return new HttpRejection(request ? requestStatus : HttpResponseStatus.BAD_GATEWAY, reason);
+        if (!request) {
+            return new HttpRejection(HttpResponseStatus.BAD_GATEWAY, reason);
+        }
+        if (!lineValid) {
+            return new HttpRejection(requestStatus, reason);
+        }
+        // the request line was whole and valid, a later part was not: the access log gets the line
+        return new HttpRejection(requestStatus, reason, new String(head, 0, methodEnd, StandardCharsets.ISO_8859_1),
+                new String(head, targetStart, targetEnd - targetStart, StandardCharsets.ISO_8859_1),
+                lineHttp11 ? "HTTP/1.1" : "HTTP/1.0");
     }
 
     private static boolean isOws(byte b) {

@@ -499,7 +499,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (result.isFailure()) {
             terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
             ReferenceCountUtil.release(req);
-            sendError(HttpRejection.of(result.cause()).status(), true);
+            HttpRejection rejection = HttpRejection.of(result.cause());
+            logRefused(rejection);
+            sendError(rejection.status(), true);
             return;
         }
         request = req;
@@ -563,6 +565,22 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         dispatch(req, h, view);
+    }
+
+    /**
+     * What the access log writes for a request refused before it became an exchange, as HAProxy
+     * writes it: its request line when that was whole and valid (only a later part was not), else
+     * {@code <BADREQ>}.
+     */
+    private void logRefused(HttpRejection rejection) {
+        if (rejection.method() == null) {
+            method = BADREQ;
+            target = null;
+        } else {
+            method = rejection.method();
+            target = rejection.target();
+            clientVersion = "HTTP/1.0".equals(rejection.version()) ? HttpVersion.HTTP_1_0 : HttpVersion.HTTP_1_1;
+        }
     }
 
     /** Sends a forwarded request to a server of {@link #backend}: picks one (or queues), then connects. */
@@ -1587,7 +1605,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     .frontend(frontend.name())
                     .backend(backend == null ? null : backend.name())
                     .server(s == null ? null : s.server().name())
-                    .request(method, target, method == null ? null : client instanceof Http2StreamChannel ? HTTP_2_0 : clientVersion.text())
+                    .request(method, target, target == null ? null : client instanceof Http2StreamChannel ? HTTP_2_0 : clientVersion.text())
                     .status(status)
                     .bytes(bytesIn, bytesOut)
                     .requestTime(requestHeadNanos)
@@ -2115,6 +2133,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * reaches this handler converted to an HTTP/1.1 request.
      */
     private static final String HTTP_2_0 = "HTTP/2.0";
+
+    /** The request line logged for a request whose request line could not be parsed, as HAProxy logs it. */
+    private static final String BADREQ = "<BADREQ>";
 
     /** The headers a 304 carries from the stored response (RFC 9110 15.4.5). */
     private static final AsciiString[] NOT_MODIFIED_HEADERS = {HttpHeaderNames.CACHE_CONTROL, HttpHeaderNames.CONTENT_LOCATION,

@@ -15,16 +15,46 @@ public final class HttpRejection extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     private final transient HttpResponseStatus status;
+    private final String method;
+    private final String target;
+    private final String version;
 
     /** Creates a rejection answered with {@code status}; {@code reason} names the rule that was broken. */
     public HttpRejection(HttpResponseStatus status, String reason) {
+        this(status, reason, null, null, null);
+    }
+
+    /**
+     * Creates a rejection of a request whose request line was whole and valid ({@code method},
+     * {@code target}, {@code version}) and only a later part broke a rule: the access log writes the
+     * line, where a request without one is {@code <BADREQ>}.
+     */
+    HttpRejection(HttpResponseStatus status, String reason, String method, String target, String version) {
         super(reason, null, false, false);
         this.status = status;
+        this.method = method;
+        this.target = target;
+        this.version = version;
     }
 
     /** The status the client is answered with (for a backend response: 502). */
     public HttpResponseStatus status() {
         return status;
+    }
+
+    /** The refused request's method when its request line was valid, else {@code null}. */
+    public String method() {
+        return method;
+    }
+
+    /** The refused request's target when its request line was valid, else {@code null}. */
+    public String target() {
+        return target;
+    }
+
+    /** The refused request's version ({@code HTTP/1.1} or {@code HTTP/1.0}) when its request line was valid, else {@code null}. */
+    public String version() {
+        return version;
     }
 
     /**
