@@ -15,6 +15,14 @@ import java.util.concurrent.CompletionStage;
  * reports that server; the servers not yet updated keep serving, and the failed one stays out of
  * rotation (draining when its action failed, down when it did not come back healthy).
  *
+ * <p>The update keeps the administrative state the operator gave a server, as HAProxy keeps it apart
+ * from what a rolling procedure does. A server in maintenance when its turn comes is updated without
+ * being drained or waited for, and stays in maintenance; a server the operator was already draining
+ * is waited for as usual and stays draining; so does one put in maintenance while its turn runs.
+ * Such a server is not waited for to be healthy, but it must pass fresh checks before it takes
+ * traffic once made ready. Only the servers the update itself drained are made ready again. An action
+ * that should skip such servers can test {@code server.state()}.
+ *
  * <pre>{@code
  * RollingUpdate update = RollingUpdate.builder("app",
  *         server -> CompletableFuture.runAsync(() -> deploy(server.server().name()), deployExecutor))
@@ -131,7 +139,10 @@ public final class RollingUpdate {
             return failedServer == null;
         }
 
-        /** The servers updated and healthy again, in order. */
+        /**
+         * The servers updated, in order: each came back healthy, except a server left out of rotation
+         * by the operator (in maintenance or draining), which is listed once its action completed.
+         */
         public List<String> updated() {
             return updated;
         }

@@ -51,8 +51,18 @@ final class RollingUpdater {
             return;
         }
         String name = s.server().name();
-        log.info("rolling update of {}: draining {}", backend.name(), name);
-        within(s.drain(), update.drainTimeout().toNanos()).whenComplete((ignored, drainError) -> {
+        // The operator's administrative state is kept: a server already draining or in maintenance
+        // is updated where it stands and left out of rotation; only a server drained here is made ready.
+        ServerRuntime.Admin before = s.admin();
+        CompletableFuture<Void> drained;
+        if (before == ServerRuntime.Admin.MAINT) {
+            log.info("rolling update of {}: {} is in maintenance; updating it without draining", backend.name(), name);
+            drained = CompletableFuture.completedFuture(null);
+        } else {
+            log.info("rolling update of {}: draining {}", backend.name(), name);
+            drained = within(s.drain(), update.drainTimeout().toNanos());
+        }
+        drained.whenComplete((ignored, drainError) -> {
             if (drainError != null && log.isWarnEnabled()) {
                 log.warn("rolling update of {}: {} still has {} open after {} ms; updating anyway",
                         backend.name(), name, s.load(), update.drainTimeout().toMillis());
@@ -73,6 +83,14 @@ final class RollingUpdater {
                     return;
                 }
                 s.markUnverified("updated; waiting for health checks");
+                if (before != ServerRuntime.Admin.READY || s.admin() == ServerRuntime.Admin.MAINT) {
+                    // Taken out by the operator, before its turn or during it: it stays out, and
+                    // passes fresh checks before it takes traffic once made ready.
+                    log.info("rolling update of {}: {} updated and left {}", backend.name(), name, s.state());
+                    updated.add(name);
+                    next(i + 1);
+                    return;
+                }
                 s.ready();
                 within(whenUp(s), update.healthyTimeout().toNanos()).whenComplete((up, healthError) -> {
                     if (healthError != null) {

@@ -161,6 +161,11 @@ public final class ServerRuntime implements ServerControl {
         changed("made ready");
     }
 
+    /** The administrative state alone, health aside. */
+    Admin admin() {
+        return admin;
+    }
+
     /** Whether the last health verdict (or forced health) is up; ejection and admin state aside. */
     public boolean isHealthy() {
         return healthy;

@@ -148,6 +148,65 @@ class RollingUpdateTest {
     }
 
     @Test
+    void aServerInMaintenanceIsUpdatedWithoutADrainAndStaysInMaintenance() {
+        start(true);
+        ServerRuntime web2 = control.runtime("app").server("web2");
+        assertThat(web2.tryAcquire()).isTrue();                      // a connection left open
+        web2.maintenance();
+        List<Long> startedAt = new ArrayList<>();
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            log.add("update " + s.server().name() + ": " + states());
+            startedAt.add(clock.nanoTime());
+            return CompletableFuture.completedFuture(null);
+        }).drainTimeout(Duration.ofSeconds(30)).healthyTimeout(Duration.ofSeconds(10)).build();
+        RollingUpdate.Result result = run(control.rollingUpdate(update), Duration.ofSeconds(60));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.updated()).containsExactly("web1", "web2", "web3");
+        assertThat(log).containsExactly(
+                "update web1: web1=DRAIN web2=MAINT web3=UP",
+                "update web2: web1=UP web2=MAINT web3=UP",
+                "update web3: web1=UP web2=MAINT web3=DRAIN");
+        assertThat(Duration.ofNanos(startedAt.get(2) - startedAt.get(1)))
+                .as("web2 and its open connection are not waited for").isLessThan(Duration.ofSeconds(30));
+        assertThat(states()).isEqualTo("web1=UP web2=MAINT web3=UP");
+        web2.release();
+    }
+
+    @Test
+    void aServerTheOperatorWasDrainingStaysDraining() {
+        start(false);
+        control.runtime("app").server("web3").drain();
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            log.add("update " + s.server().name() + ": " + states());
+            return CompletableFuture.completedFuture(null);
+        }).build();
+        RollingUpdate.Result result = run(control.rollingUpdate(update), Duration.ofSeconds(5));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.updated()).containsExactly("web1", "web2", "web3");
+        assertThat(log).containsExactly(
+                "update web1: web1=DRAIN web2=UP web3=DRAIN",
+                "update web2: web1=UP web2=DRAIN web3=DRAIN",
+                "update web3: web1=UP web2=UP web3=DRAIN");
+        assertThat(states()).isEqualTo("web1=UP web2=UP web3=DRAIN");
+    }
+
+    @Test
+    void aServerPutInMaintenanceDuringItsTurnStaysInMaintenance() {
+        start(true);
+        CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
+        RollingUpdate update = RollingUpdate.builder("app", s -> s.server().name().equals("web1")
+                ? web1Deployed : CompletableFuture.completedFuture(null)).healthyTimeout(Duration.ofSeconds(10)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
+        scheduler.runDue();
+        assertThat(states()).isEqualTo("web1=DRAIN web2=UP web3=UP");
+        control.runtime("app").server("web1").maintenance();         // the operator takes it out meanwhile
+        web1Deployed.complete(null);
+        RollingUpdate.Result result = run(f, Duration.ofSeconds(60));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(states()).isEqualTo("web1=MAINT web2=UP web3=UP");
+    }
+
+    @Test
     void anUnknownBackendIsRefused() {
         start(false);
         RollingUpdate update = RollingUpdate.builder("nope", s -> CompletableFuture.completedFuture(null)).build();
