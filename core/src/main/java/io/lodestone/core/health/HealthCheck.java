@@ -271,7 +271,10 @@ public final class HealthCheck {
             return this;
         }
 
-        /** Sets how long a probe may take (default 1 s). */
+        /**
+         * Sets how long a probe may take (default 1 s), connect included. The built-in TCP and HTTP
+         * probes close their connection when it runs out, as the probe is counted failed.
+         */
         public Builder timeout(Duration timeout) {
             this.timeout = positive("timeout", timeout);
             return this;

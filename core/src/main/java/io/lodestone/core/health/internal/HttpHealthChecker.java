@@ -10,6 +10,7 @@ import io.lodestone.core.internal.BackendHandshake;
 import io.lodestone.core.internal.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -26,7 +27,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Sends a minimal HTTP/1.1 request (over TLS, after the handshake, when the backend has TLS) with {@code Connection: close} and judges the response by its
  * status line (and, when configured, a substring of its body), parsed by {@link HttpResponseProbe}.
- * The whole probe, connect included, is bounded by the check timeout.
+ * The whole probe, connect and TLS handshake included, is bounded by the check timeout, counted from
+ * the call on the probe's event loop clock: when it runs out, the verdict is given and the connection
+ * closed together, so no probe socket outlives the timeout the health monitor judges by.
  */
 final class HttpHealthChecker implements HealthChecker {
 
@@ -52,7 +55,7 @@ final class HttpHealthChecker implements HealthChecker {
                 + "Accept: */*\r\n"
                 + "Connection: close\r\n\r\n";
         Probe probe = new Probe(request, new HttpResponseProbe(check.minStatus(), check.maxStatus(), check.expectedBody()),
-                target.timeout().toNanos(), result, tls != null);
+                result, tls != null);
         ChannelFuture connect = new Bootstrap()
                 .group(group)
                 .channelFactory(transport.socketChannelFactory())
@@ -64,6 +67,18 @@ final class HttpHealthChecker implements HealthChecker {
                 result.complete(HealthCheckResult.unhealthy("connect failed: " + TcpHealthChecker.describe(f.cause())));
             }
         });
+        if (!connect.isDone() || connect.isSuccess()) {
+            // one deadline for the whole probe, from now: a slow connect does not extend it
+            Channel ch = connect.channel();
+            long timeoutNanos = target.timeout().toNanos();
+            ScheduledFuture<?> deadline = ch.eventLoop().schedule(() -> {
+                long ms = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
+                result.complete(HealthCheckResult.unhealthy(ch.isActive()
+                        ? "no response within " + ms + " ms" : "not connected within " + ms + " ms"));
+                ch.close();
+            }, timeoutNanos, TimeUnit.NANOSECONDS);
+            result.whenComplete((r, e) -> deadline.cancel(false));
+        }
         if (tls != null) {
             BackendHandshake.after(connect, tls, target.address()).addListener((ChannelFutureListener) f -> {
                 if (f.isSuccess()) {
@@ -81,24 +96,18 @@ final class HttpHealthChecker implements HealthChecker {
     private static final class Probe extends ChannelInboundHandlerAdapter {
         private final String request;
         private final HttpResponseProbe parser;
-        private final long timeoutNanos;
         private final CompletableFuture<HealthCheckResult> result;
         private final boolean tls;
-        private ScheduledFuture<?> timeout;
 
-        Probe(String request, HttpResponseProbe parser, long timeoutNanos, CompletableFuture<HealthCheckResult> result, boolean tls) {
+        Probe(String request, HttpResponseProbe parser, CompletableFuture<HealthCheckResult> result, boolean tls) {
             this.request = request;
             this.parser = parser;
-            this.timeoutNanos = timeoutNanos;
             this.result = result;
             this.tls = tls;
         }
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            timeout = ctx.executor().schedule(() -> finish(ctx,
-                    HealthCheckResult.unhealthy("no response within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms")),
-                    timeoutNanos, TimeUnit.NANOSECONDS);
             if (!tls) {
                 send(ctx);
             }
@@ -146,9 +155,6 @@ final class HttpHealthChecker implements HealthChecker {
         }
 
         private void finish(ChannelHandlerContext ctx, HealthCheckResult r) {
-            if (timeout != null) {
-                timeout.cancel(false);
-            }
             result.complete(r);
             ctx.close();
         }

@@ -8,6 +8,7 @@ import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.health.HealthCheckTarget;
 import io.lodestone.core.health.HealthChecker;
 import io.lodestone.core.internal.Transport;
+import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.RefusingPort;
 import io.netty.channel.EventLoopGroup;
 import java.io.ByteArrayOutputStream;
@@ -20,6 +21,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
@@ -191,6 +193,42 @@ class CheckersOverSocketsTest {
         assertThat(r.isHealthy()).isFalse();
         assertThat(r.detail()).isEqualTo("no response within 200 ms");
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void httpCheckClosesItsConnectionWhenItsTimeoutRunsOutEvenAfterASlowConnect() throws Exception {
+        ManualClock clock = new ManualClock();
+        EventLoopGroup clocked = Transport.best().newGroup(1, "checker-clock-test", 0, clock);
+        try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            HealthChecker checker = HealthCheckers.create(HealthCheck.http("/status").build(), clocked, Transport.best());
+            InetSocketAddress address = new InetSocketAddress("127.0.0.1", listener.getLocalPort());
+            HealthCheckTarget target = new HealthCheckTarget("app", Server.builder("web1", address).build(), address,
+                    Duration.ofMillis(200));
+            // the loop is busy when the probe starts, so its connection opens 150 ms later: a slow connect
+            CountDownLatch busy = new CountDownLatch(1);
+            CountDownLatch free = new CountDownLatch(1);
+            clocked.execute(() -> {
+                busy.countDown();
+                try {
+                    free.await(5, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            assertThat(busy.await(5, TimeUnit.SECONDS)).isTrue();
+            CompletableFuture<HealthCheckResult> result = checker.check(target).toCompletableFuture();
+            clock.advance(Duration.ofMillis(150));
+            free.countDown();
+            try (Socket s = listener.accept()) {
+                s.setSoTimeout(5_000);
+                assertThat(readHead(s.getInputStream())).startsWith("GET /status HTTP/1.1\r\n");
+                clock.advance(Duration.ofMillis(50));                // the check timeout, counted from the call
+                assertThat(s.getInputStream().read()).as("the probe's connection is closed at the timeout").isEqualTo(-1);
+                assertThat(result.get(5, TimeUnit.SECONDS).detail()).isEqualTo("no response within 200 ms");
+            }
+        } finally {
+            clocked.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
     }
 
     @Test
