@@ -7,7 +7,11 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A frontend's connection limit (its maxconn) where connections are accepted, shared by both
@@ -19,14 +23,22 @@ import java.util.concurrent.atomic.AtomicInteger;
  * is {@link #release released} once when it closes, which serves a waiting one or resumes accepting.
  * With a limit of 0 it only counts.
  *
+ * <p>A counted connection that never reaches its loop gives its slot back at once: when the engine
+ * fails to prepare it, or when its loop does not take it (a loop shutting down refuses the
+ * registration, closes the channel, and the close listeners meant to release it never run, since
+ * they would run on that loop). The gate keeps the admitted channels to release each exactly once,
+ * whichever of these paths and the close comes first.
+ *
  * <p>An engine subclasses it for what differs: {@link #admissible} may refuse a connection before
  * it is counted (a per-source limit), {@link #admitted} prepares a counted connection before it is
- * handed on to be registered, {@link #abandoned} gives back what a waiting connection held when the
- * frontend stops accepting. No lock: the count is atomic, the waiting connections belong to the
- * accept loop, and admitting one allocates nothing here.
+ * handed on to be registered, {@link #abandoned} gives back what a connection held when it is closed
+ * before it reached its loop. No lock: the count is atomic, the admitted channels are a concurrent
+ * set, and the waiting connections belong to the accept loop.
  */
 @ChannelHandler.Sharable
 public abstract class FrontendGate extends ChannelInboundHandlerAdapter {
+
+    private static final Logger log = LoggerFactory.getLogger(FrontendGate.class);
 
     private final EventLoop acceptLoop;
     private final int maxConnections;
@@ -34,6 +46,8 @@ public abstract class FrontendGate extends ChannelInboundHandlerAdapter {
     private final List<Channel> listening;
     /** Connections admitted and not released yet. */
     private final AtomicInteger open = new AtomicInteger();
+    /** The channels counted in {@link #open}, so that each is released once. */
+    private final Set<Channel> admittedChannels = ConcurrentHashMap.newKeySet();
     private final Runnable admitWaiting = this::admitWaiting;
     private volatile boolean closing;
     /** Accepted connections over the limit, not served yet; accept loop only. */
@@ -71,7 +85,11 @@ public abstract class FrontendGate extends ChannelInboundHandlerAdapter {
     /** Accept loop only: a connection was counted and is handed on to be registered on its own loop next. */
     protected abstract void admitted(Channel child);
 
-    /** Accept loop only: a connection that waited for a slot is closed because the frontend stops accepting. */
+    /**
+     * Accept loop only: a connection is closed before it reached its own loop: one that waited for a
+     * slot when the frontend stops accepting, or one admitted that the engine failed to prepare or
+     * its loop did not take. Gives back what {@link #admissible} took.
+     */
     protected void abandoned(Channel child) {
     }
 
@@ -88,12 +106,20 @@ public abstract class FrontendGate extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** An admitted connection closed: frees its slot and, under a limit, serves a waiting one or resumes accepting. */
-    public final void release() {
+    /**
+     * An admitted connection closed: frees its slot and, under a limit, serves a waiting one or
+     * resumes accepting. Returns whether it did, {@code false} when the slot was given back already
+     * (the connection never reached its loop) or the channel was never admitted.
+     */
+    public final boolean release(Channel child) {
+        if (!admittedChannels.remove(child)) {
+            return false;
+        }
         open.decrementAndGet();
         if (maxConnections > 0 && !acceptLoop.isShuttingDown()) {
             acceptLoop.execute(admitWaiting);
         }
+        return true;
     }
 
     /**
@@ -112,12 +138,33 @@ public abstract class FrontendGate extends ChannelInboundHandlerAdapter {
 
     /** Accept loop only. */
     private void admit(ChannelHandlerContext listeningCtx, Channel child) {
+        admittedChannels.add(child);
         int now = open.incrementAndGet();
-        admitted(child);
+        try {
+            admitted(child);
+        } catch (RuntimeException e) {
+            log.warn("closing an accepted connection that could not be prepared: {}", child, e);
+            notServed(child);
+            return;
+        }
         if (maxConnections > 0 && now >= maxConnections) {
             setAccepting(false);
         }
         listeningCtx.fireChannelRead(child);
+        // a loop that refuses the registration closes the channel here, before it was ever registered
+        if (!child.isOpen() && !child.isRegistered()) {
+            notServed(child);
+        }
+    }
+
+    /** Accept loop only: an admitted connection closed before it reached its loop; its slot is given back once. */
+    private void notServed(Channel child) {
+        if (child.isOpen()) {
+            child.unsafe().closeForcibly();
+        }
+        if (release(child)) {
+            abandoned(child);
+        }
     }
 
     /** Accept loop only: serves waiting connections while slots are free, then resumes accepting. */

@@ -289,8 +289,10 @@ public final class TcpListener implements Listener {
     /** A client connection closed (called by its {@link TcpConnection}, its only close listener). */
     void clientClosed(Channel client) {
         channels.remove(client);
-        releaseSource(client);
-        gate.release();
+        if (gate.release(client)) {
+            // else given back already: the connection never reached its loop
+            releaseSource(client);
+        }
     }
 
     /** Gives back the per-source slot of an admitted client connection. */
@@ -370,6 +372,7 @@ public final class TcpListener implements Listener {
 
         @Override
         protected void abandoned(Channel child) {
+            channels.remove(child);
             releaseSource(child);
         }
     }

@@ -203,7 +203,7 @@ public final class HttpListener implements Listener {
 
     /** Under a connection limit: hands each admitted connection on, to be released when it closes. */
     private final class Gate extends FrontendGate {
-        private final ChannelFutureListener releaseOnClose = f -> release();
+        private final ChannelFutureListener releaseOnClose = f -> release(f.channel());
 
         Gate(EventLoop acceptLoop, int maxConnections) {
             super(acceptLoop, maxConnections, serverChannels);
