@@ -62,10 +62,18 @@ class AdminEndpointTest {
 
     private static HttpResponse<String> send(String method, String path, String token, String body)
             throws IOException, InterruptedException {
+        return send(method, path, token, body, null);
+    }
+
+    private static HttpResponse<String> send(String method, String path, String token, String body, String contentType)
+            throws IOException, InterruptedException {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(5))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
         if (token != null) {
             b.header("Authorization", "Bearer " + token);
+        }
+        if (contentType != null) {
+            b.header("Content-Type", contentType);
         }
         return CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     }
@@ -188,6 +196,40 @@ class AdminEndpointTest {
         assertThat(web1.weight()).isEqualTo(7);
         assertThat(send("POST", "/api/servers/app/web1/weight", TOKEN, " weight=8\n").statusCode()).isEqualTo(200);
         assertThat(web1.weight()).isEqualTo(8);
+    }
+
+    /** The weight as JSON, as the endpoint answers: {"weight": N} with the JSON media type, one member only. */
+    @Test
+    void takesAWeightAsAJsonObject() throws Exception {
+        ServerControl web1 = proxy.control().server("app", "web1");
+        String path = "/api/servers/app/web1/weight";
+        HttpResponse<String> ok = send("POST", path, TOKEN, "{\"weight\": 33}", "application/json");
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(ok.body()).contains("\"weight\":33");
+        assertThat(send("POST", path, TOKEN, "\n{ \"weight\" :\t34 }\r\n", "Application/JSON; charset=utf-8").statusCode())
+                .isEqualTo(200);
+        assertThat(web1.weight()).isEqualTo(34);
+        String[][] refused = {
+            {"{\"weight\": 35, \"weight\": 36}", "application/json"},
+            {"{\"weight\": 35, \"name\": \"web1\"}", "application/json"},
+            {"{\"weight\": \"35\"}", "application/json"},
+            {"{\"weight\": -35}", "application/json"},
+            {"{\"weight\": 3.5}", "application/json"},
+            {"{\"weight\": 35", "application/json"},
+            {"{\"weight\": 35}", null},                       // not said to be JSON
+            {"weight=35", "application/json"},                // not JSON
+        };
+        for (String[] r : refused) {
+            HttpResponse<String> bad = send("POST", path, TOKEN, r[0], r[1]);
+            assertThat(bad.statusCode()).as(r[0] + " as " + r[1]).isEqualTo(400);
+            assertThat(bad.body()).contains("(expected: one value 0..256)");
+        }
+        HttpResponse<String> tooHeavy = send("POST", path, TOKEN, "{\"weight\":300}", "application/json");
+        assertThat(tooHeavy.statusCode()).isEqualTo(400);
+        assertThat(tooHeavy.body()).contains("weight: 300 (expected: 0..256)");
+        assertThat(send("POST", path + "?value=7", TOKEN, "{\"weight\":7}", "application/json").statusCode())
+                .as("given twice").isEqualTo(400);
+        assertThat(web1.weight()).isEqualTo(34);
     }
 
     @Test

@@ -13,6 +13,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -20,6 +21,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -183,7 +185,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             case "ready" -> server.ready();
             case "maintain" -> server.maintenance();
             default -> {
-                List<String> values = weightValues(uri, request.content());
+                List<String> values = weightValues(uri, request);
                 int weight = values.size() == 1 ? weight(values.get(0)) : -1;
                 if (weight < 0) {
                     return text(HttpResponseStatus.BAD_REQUEST, JSON,
@@ -202,9 +204,11 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     /**
      * Every weight the request gives, from {@code ?value=N}, {@code ?weight=N} and the body ({@code N}
-     * or {@code weight=N}): one is a weight, none or several (which one was meant?) a bad request.
+     * or {@code weight=N}; with {@code Content-Type: application/json}, {@code {"weight": N}} or
+     * {@code N}): one is a weight, none or several (which one was meant?) a bad request.
      */
-    private static List<String> weightValues(QueryStringDecoder uri, ByteBuf body) {
+    private static List<String> weightValues(QueryStringDecoder uri, FullHttpRequest request) {
+        ByteBuf body = request.content();
         List<String> out = new ArrayList<>(1);
         for (String key : new String[] {"value", "weight"}) {
             List<String> values = uri.parameters().get(key);
@@ -214,10 +218,51 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         if (body.isReadable()) {
             String s = body.toString(StandardCharsets.UTF_8).trim();
-            int eq = s.indexOf('=');
-            out.add(eq >= 0 ? s.substring(eq + 1) : s);
+            if (isJson(request)) {
+                out.add(s.startsWith("{") ? jsonWeight(s) : s);
+            } else {
+                int eq = s.indexOf('=');
+                out.add(eq >= 0 ? s.substring(eq + 1) : s);
+            }
         }
         return out;
+    }
+
+    private static boolean isJson(FullHttpRequest request) {
+        CharSequence type = HttpUtil.getMimeType(request);
+        return type != null && AsciiString.contentEqualsIgnoreCase(type, HttpHeaderValues.APPLICATION_JSON);
+    }
+
+    /**
+     * The number of a JSON object with one member, {@code "weight"}, between JSON whitespace; anything
+     * else (other or repeated members, escapes in the name) as it came, which is then no weight.
+     */
+    private static String jsonWeight(String object) {
+        int i = skipWhitespace(object, 1);
+        String name = "\"weight\"";
+        if (!object.startsWith(name, i)) {
+            return object;
+        }
+        i = skipWhitespace(object, i + name.length());
+        if (i >= object.length() || object.charAt(i) != ':') {
+            return object;
+        }
+        int start = skipWhitespace(object, i + 1);
+        int end = start;
+        while (end < object.length() && object.charAt(end) >= '0' && object.charAt(end) <= '9') {
+            end++;
+        }
+        int close = skipWhitespace(object, end);
+        return end > start && close == object.length() - 1 && object.charAt(close) == '}'
+                ? object.substring(start, end) : object;
+    }
+
+    /** The index of the first character at or after {@code i} that is not JSON whitespace (RFC 8259 2). */
+    private static int skipWhitespace(String s, int i) {
+        while (i < s.length() && (s.charAt(i) == ' ' || s.charAt(i) == '\t' || s.charAt(i) == '\n' || s.charAt(i) == '\r')) {
+            i++;
+        }
+        return i;
     }
 
     /** The weight written as 1 to 3 decimal digits, no sign or space, or -1; the range is the server's to check. */
