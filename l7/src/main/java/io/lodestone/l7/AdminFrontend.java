@@ -42,7 +42,9 @@ import java.util.Set;
  *
  * <p>A POST answers with the server's new state as JSON. A missing or wrong token gets 401 with
  * {@code WWW-Authenticate: Bearer} and changes nothing; an unknown backend or server 404; a bad
- * weight 400. The token is compared in constant time.
+ * weight 400. The token is compared in constant time. A POST (any method but GET, HEAD and OPTIONS)
+ * from another site's page, told by its {@code Sec-Fetch-Site} or an {@code Origin} other than the
+ * request's {@code Host}, gets 403 and changes nothing; a client that sends neither header is not affected.
  */
 public final class AdminFrontend implements Frontend {
 

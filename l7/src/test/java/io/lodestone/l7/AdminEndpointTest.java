@@ -17,6 +17,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Base64;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -230,6 +231,105 @@ class AdminEndpointTest {
         assertThat(send("POST", path + "?value=7", TOKEN, "{\"weight\":7}", "application/json").statusCode())
                 .as("given twice").isEqualTo(400);
         assertThat(web1.weight()).isEqualTo(34);
+    }
+
+    /** A request with a browser's Basic credentials and the given headers, as a page's form would send it. */
+    private static HttpResponse<String> fromBrowser(String method, String path, String body, String... headers)
+            throws IOException, InterruptedException {
+        String basic = Base64.getEncoder().encodeToString(("anyone:" + TOKEN).getBytes(StandardCharsets.UTF_8));
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(5))
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Authorization", "Basic " + basic);
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return CLIENT.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * A page on another site can make a browser that holds the Basic credentials post a form to the
+     * endpoint: a state change whose Origin is not the endpoint's or whose Sec-Fetch-Site is not
+     * same-origin or none gets 403 and changes nothing; the same origin, and a client that sends
+     * neither header, go on as before. Without the check every one of these was carried out.
+     */
+    @Test
+    void refusesAStateChangeFromAnotherSitesPage() throws Exception {
+        ServerControl web1 = proxy.control().server("app", "web1");
+        String form = "application/x-www-form-urlencoded";
+        String otherPort = "http://127.0.0.1:" + proxy.port("web");
+        String[][] refused = {
+            {"Origin", "https://attacker.example"},
+            {"Origin", "null"},
+            {"Origin", otherPort},                         // same site, another origin
+            {"Origin", base + "/"},                        // not an origin
+            {"Sec-Fetch-Site", "cross-site"},
+            {"Sec-Fetch-Site", "same-site"},
+            {"Origin", base, "Sec-Fetch-Site", "cross-site"},
+        };
+        for (String[] headers : refused) {
+            for (String path : new String[] {"/api/servers/app/web1/weight", "/api/servers/app/web1/drain",
+                    "/api/servers/app/web1/maintain"}) {
+                HttpResponse<String> r = fromBrowser("POST", path, "weight=0", headers(headers, "Content-Type", form));
+                assertThat(r.statusCode()).as(path + " with " + String.join(": ", headers)).isEqualTo(403);
+                assertThat(r.headers().firstValue("Content-Type")).hasValue("application/json; charset=utf-8");
+                assertThat(r.body()).isEqualTo("{\"error\":\"cross-site request refused (Origin or Sec-Fetch-Site names another site)\"}\n");
+            }
+        }
+        assertThat(fromBrowser("PUT", "/api/servers/app/web1/weight", "0", "Origin", "https://attacker.example")
+                .statusCode()).as("any method that may change state").isEqualTo(403);
+        assertThat(web1.weight()).isEqualTo(10);
+        assertThat(web1.state()).isEqualTo(ServerState.UP);
+
+        // reading is left to the browser's same-origin policy: the page cannot read the answer
+        assertThat(fromBrowser("GET", "/api/servers", null, "Origin", "https://attacker.example",
+                "Sec-Fetch-Site", "cross-site").statusCode()).isEqualTo(200);
+
+        assertThat(fromBrowser("POST", "/api/servers/app/web1/weight", "weight=11", "Content-Type", form,
+                "Origin", base, "Sec-Fetch-Site", "same-origin").statusCode()).isEqualTo(200);
+        assertThat(web1.weight()).isEqualTo(11);
+        assertThat(fromBrowser("POST", "/api/servers/app/web1/weight", "weight=12", "Content-Type", form,
+                "Sec-Fetch-Site", "none").statusCode()).as("typed by the user").isEqualTo(200);
+        assertThat(web1.weight()).isEqualTo(12);
+        assertThat(fromBrowser("POST", "/api/servers/app/web1/weight", "weight=13", "Content-Type", form)
+                .statusCode()).as("neither header").isEqualTo(200);
+        assertThat(web1.weight()).isEqualTo(13);
+        assertThat(fromBrowser("POST", "/api/servers/app/web1/drain", null, "Origin", base).statusCode())
+                .as("the endpoint's own origin").isEqualTo(200);
+        assertThat(web1.state()).isEqualTo(ServerState.DRAIN);
+    }
+
+    private static String[] headers(String[] first, String... more) {
+        String[] all = Arrays.copyOf(first, first.length + more.length);
+        System.arraycopy(more, 0, all, first.length, more.length);
+        return all;
+    }
+
+    /**
+     * The Origin's host and port are compared with the Host header, case aside; an Origin on a request
+     * without a Host cannot be compared, so that state change is refused.
+     */
+    @Test
+    void comparesTheOriginWithTheHostHeader() throws Exception {
+        int port = proxy.port("admin");
+        ServerControl web1 = proxy.control().server("app", "web1");
+        try (RawHttp c = new RawHttp(port)) {
+            RawHttp.Response r = c.send("POST /api/servers/app/web1/drain HTTP/1.0\r\nOrigin: " + base
+                    + "\r\nAuthorization: Bearer " + TOKEN + "\r\nContent-Length: 0\r\n\r\n").read();
+            assertThat(r.status()).as("no Host").isEqualTo(403);
+        }
+        assertThat(web1.state()).isEqualTo(ServerState.UP);
+        try (RawHttp c = new RawHttp(port)) {
+            RawHttp.Response r = c.send("POST /api/servers/app/web1/drain HTTP/1.1\r\nHost: admin.example:" + port
+                    + "\r\nOrigin: http://localhost:" + port + "\r\nAuthorization: Bearer " + TOKEN
+                    + "\r\nContent-Length: 0\r\n\r\n").read();
+            assertThat(r.status()).as("another host").isEqualTo(403);
+            assertThat(web1.state()).isEqualTo(ServerState.UP);
+            r = c.send("POST /api/servers/app/web1/drain HTTP/1.1\r\nHost: admin.example:" + port
+                    + "\r\nOrigin: http://Admin.Example:" + port + "\r\nAuthorization: Bearer " + TOKEN
+                    + "\r\nContent-Length: 0\r\n\r\n").read();
+            assertThat(r.status()).as("the same host, case aside").isEqualTo(200);
+        }
+        assertThat(web1.state()).isEqualTo(ServerState.DRAIN);
     }
 
     @Test

@@ -31,8 +31,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Answers the admin endpoint's requests: checks the token first, then serves {@code /metrics},
- * {@code /stats}, {@code /api/servers} and {@code /api/frontends}, and applies the {@code POST} operations on servers.
+ * Answers the admin endpoint's requests: refuses a state change sent from another site's page, checks
+ * the token, then serves {@code /metrics}, {@code /stats}, {@code /api/servers} and
+ * {@code /api/frontends}, and applies the {@code POST} operations on servers.
  */
 final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
@@ -40,6 +41,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final String JSON = "application/json; charset=utf-8";
     private static final String HTML = "text/html; charset=utf-8";
     private static final String SERVERS = "/api/servers";
+    private static final AsciiString SEC_FETCH_SITE = AsciiString.cached("sec-fetch-site");
 
     private final AdminListener listener;
 
@@ -54,6 +56,10 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (request.decoderResult().isFailure()) {
             response = text(HttpResponseStatus.BAD_REQUEST, JSON, error("malformed request"));
             HttpUtil.setKeepAlive(request, false);
+        } else if (crossSite(request)) {
+            // before the token: a browser holding Basic credentials sends them with another site's form
+            response = text(HttpResponseStatus.FORBIDDEN, JSON,
+                    error("cross-site request refused (Origin or Sec-Fetch-Site names another site)"));
         } else if (!authorized(request.headers())) {
             response = text(HttpResponseStatus.UNAUTHORIZED, JSON, error("missing or wrong bearer token"));
             response.headers().add(HttpHeaderNames.WWW_AUTHENTICATE, "Bearer realm=\"lodestone\"");
@@ -79,6 +85,42 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         } else {
             ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
         }
+    }
+
+    /**
+     * Whether a request that may change state (any method but GET, HEAD and OPTIONS) was sent by a
+     * browser for a page of another site: a {@code Sec-Fetch-Site} other than {@code same-origin} or
+     * {@code none}, or an {@code Origin} whose host and port are not the request's {@code Host}
+     * ({@code Origin: null} included). A request with neither header (curl, scripts) is not.
+     */
+    private static boolean crossSite(FullHttpRequest request) {
+        HttpMethod method = request.method();
+        if (method.equals(HttpMethod.GET) || method.equals(HttpMethod.HEAD) || method.equals(HttpMethod.OPTIONS)) {
+            return false;
+        }
+        HttpHeaders headers = request.headers();
+        for (String site : headers.getAll(SEC_FETCH_SITE)) {
+            if (!site.equalsIgnoreCase("same-origin") && !site.equalsIgnoreCase("none")) {
+                return true;
+            }
+        }
+        String host = headers.get(HttpHeaderNames.HOST);
+        for (String origin : headers.getAll(HttpHeaderNames.ORIGIN)) {
+            if (!sameAuthority(origin, host)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether {@code origin} ({@code scheme://host[:port]}) names the authority {@code host}, case aside. */
+    private static boolean sameAuthority(String origin, String host) {
+        int slashes = origin.indexOf("://");
+        if (host == null || slashes <= 0) {
+            return false;
+        }
+        String authority = origin.substring(slashes + 3);
+        return !authority.isEmpty() && authority.equalsIgnoreCase(host.trim());
     }
 
     private boolean authorized(HttpHeaders headers) {
