@@ -275,6 +275,14 @@ class Http2Test {
                 {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x03, 'u', '@', 'h'},
                 // no :scheme
                 {(byte) 0x82, (byte) 0x84, 0x41, 0x01, 'h'},
+                // :authority a:b:c (two colons outside brackets)
+                {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x05, 'a', ':', 'b', ':', 'c'},
+                // :authority [::1 (an unclosed bracket)
+                {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x04, '[', ':', ':', '1'},
+                // host [1::2::3] and no :authority (two :: in an IPv6 address)
+                {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x0f, 0x17, 0x09, '[', '1', ':', ':', '2', ':', ':', '3', ']'},
+                // :authority h:8o (a port that is not digits)
+                {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x04, 'h', ':', '8', 'o'},
             };
             try (Socket s = h2c(proxy.port())) {
                 int stream = 1;

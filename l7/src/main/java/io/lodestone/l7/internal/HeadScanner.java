@@ -29,14 +29,14 @@ import java.util.Arrays;
  *
  * <p>Rules, each failing with an {@link HttpRejection}: lines end with CRLF (no bare CR or LF); the
  * request line is {@code method SP target SP HTTP/1.x} with single spaces, a token method, a target of
- * visible ASCII without {@code #} in origin, absolute (its authority a non-empty host of host characters:
- * no userinfo), authority (CONNECT) or asterisk (OPTIONS) form;
+ * visible ASCII without {@code #} in origin, absolute (its authority {@code uri-host [ ":" port ]},
+ * see {@link Authority}: no userinfo), authority (CONNECT) or asterisk (OPTIONS) form;
  * the status line is {@code HTTP/1.x SP 3DIGIT [SP reason]}; a header line is {@code token ":" OWS
  * value OWS} with no whitespace before the colon, no line starting with whitespace (obs-fold), and a
  * value of visible characters, SP, HTAB and obs-text only (no NUL, no CR, no other control); at most
  * one Content-Length, all digits; at most one Transfer-Encoding, exactly {@code chunked}; never both;
  * no Transfer-Encoding in HTTP/1.0; in a request, exactly one Host in HTTP/1.1 and at most one in
- * HTTP/1.0, of host characters only. Limits: start line (414), header section size and field count (431),
+ * HTTP/1.0, empty or {@code uri-host [ ":" port ]}. Limits: start line (414), header section size and field count (431),
  * declared request body size (413). A response breaking any rule is a 502. It notes whether a field
  * name has an underscore ({@link #underscoreNames}) and, for a frontend that refuses those, answers 400.
  * The rejection of a request whose request line was valid (only a later part was not) carries that
@@ -61,24 +61,17 @@ final class HeadScanner {
     static final boolean[] TCHAR = new boolean[256];
     private static final boolean[] FIELD_CHAR = new boolean[256];
     private static final boolean[] TARGET_CHAR = new boolean[256];
-    private static final boolean[] HOST_CHAR = new boolean[256];
 
     static {
         for (int c = '0'; c <= '9'; c++) {
             TCHAR[c] = true;
-            HOST_CHAR[c] = true;
         }
         for (int c = 'a'; c <= 'z'; c++) {
             TCHAR[c] = true;
             TCHAR[c - 32] = true;
-            HOST_CHAR[c] = true;
-            HOST_CHAR[c - 32] = true;
         }
         for (char c : "!#$%&'*+-.^_`|~".toCharArray()) {
             TCHAR[c] = true;
-        }
-        for (char c : "-._~!$&'()*+,;=%:[]".toCharArray()) {
-            HOST_CHAR[c] = true;
         }
         for (int c = 0x21; c <= 0x7E; c++) {
             FIELD_CHAR[c] = true;
@@ -168,6 +161,8 @@ final class HeadScanner {
 
     /** Whether a request field name with an underscore is answered 400. */
     private final boolean rejectUnderscores;
+    /** {@link #head} read as characters. */
+    private final HeadChars chars = new HeadChars();
 
     HeadScanner(boolean request, int maxInitialLineLength, int maxHeaderSize, int maxHeaderCount, long maxBodySize) {
         this(request, maxInitialLineLength, maxHeaderSize, maxHeaderCount, maxBodySize, false);
@@ -350,7 +345,7 @@ final class HeadScanner {
                         if (++hosts > 1) {
                             throw reject(HttpResponseStatus.BAD_REQUEST, "several Host headers");
                         }
-                        checkHost(in, valueStart, valueEnd);
+                        checkHost(valueStart, valueEnd);
                     }
                     break;
                 case 14:
@@ -495,32 +490,46 @@ final class HeadScanner {
         throw reject(HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, "unsupported HTTP version");
     }
 
-    private void checkHost(ByteBuf in, int start, int end) {
-        for (int i = start; i < end; i++) {
-            if (!HOST_CHAR[at(i) & 0xFF]) {
-                throw reject(HttpResponseStatus.BAD_REQUEST, "invalid Host");
-            }
+    /**
+     * Checks a {@code Host} value: empty (RFC 9110 7.2: what a client sends for a target URI without
+     * an authority) or {@code uri-host [ ":" port ]} ({@link Authority}).
+     */
+    private void checkHost(int start, int end) {
+        if (start < end && !Authority.valid(chars, start - base, end - base)) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "invalid Host");
         }
     }
 
     /**
-     * Checks the authority of an absolute-form target, which becomes the request's {@code Host}: the
-     * characters a {@code Host} field may have (so no userinfo, which RFC 9110 (4.2.4) has a recipient
-     * treat as an error), and a host that is not empty (4.2.1: such a URI must be rejected).
+     * Checks the authority of an absolute-form target, which becomes the request's {@code Host}:
+     * {@code uri-host [ ":" port ]} ({@link Authority}), so no userinfo, which RFC 9110 (4.2.4) has a
+     * recipient treat as an error, and a host that is not empty (4.2.1: such a URI must be rejected).
      */
     private void checkAuthority(int start, int targetEnd) {
         int i = start;
-        for (; i < targetEnd; i++) {
-            byte c = at(i);
-            if (c == '/' || c == '?') {
-                break;
-            }
-            if (!HOST_CHAR[c & 0xFF]) {
-                throw reject(HttpResponseStatus.BAD_REQUEST, "invalid authority in the request target");
-            }
+        while (i < targetEnd && at(i) != '/' && at(i) != '?') {
+            i++;
         }
-        if (i == start || at(start) == ':') {
-            throw reject(HttpResponseStatus.BAD_REQUEST, "no host in the request target");
+        if (!Authority.valid(chars, start - base, i - base)) {
+            throw reject(HttpResponseStatus.BAD_REQUEST, "invalid authority in the request target");
+        }
+    }
+
+    /** The bytes of {@link #head} as characters (ISO-8859-1), for {@link Authority}; one per scanner. */
+    private final class HeadChars implements CharSequence {
+        @Override
+        public int length() {
+            return head.length;
+        }
+
+        @Override
+        public char charAt(int index) {
+            return (char) (head[index] & 0xFF);
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            throw new UnsupportedOperationException();
         }
     }
 

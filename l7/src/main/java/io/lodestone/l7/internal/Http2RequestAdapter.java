@@ -108,7 +108,7 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
      * no {@code :scheme} (but for CONNECT, which the proxy answers itself); a {@code :path} that is not
      * origin form (absolute form would have the proxy take its authority for the Host), {@code *}
      * but for OPTIONS, or one with a fragment, a space, a control or a non-ASCII character; no
-     * {@code :authority} nor {@code host}, or one that is not a host and port.
+     * {@code :authority} nor {@code host}, or one that is not {@code uri-host [ ":" port ]} ({@link Authority}).
      */
     static String invalid(HttpRequest r, boolean scheme) {
         boolean connect = HttpMethod.CONNECT.equals(r.method());
@@ -127,11 +127,8 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
         if (host == null || host.isEmpty()) {
             return "no :authority";
         }
-        for (int i = 0; i < host.length(); i++) {
-            char c = host.charAt(i);
-            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "-._~!$&'()*+,;=:[]%".indexOf(c) >= 0)) {
-                return "invalid :authority";
-            }
+        if (!Authority.valid(host, 0, host.length())) {
+            return "invalid :authority";
         }
         return null;
     }

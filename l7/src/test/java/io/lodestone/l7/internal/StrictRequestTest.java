@@ -38,6 +38,12 @@ class StrictRequestTest {
                         "GET HTTPS://[::1]:8443?q|end"),
                 Arguments.of("asterisk form with OPTIONS", "OPTIONS * HTTP/1.1\r\n" + H + "\r\n", "OPTIONS *|end"),
                 Arguments.of("Host with port and IPv6", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", "GET /|end"),
+                Arguments.of("Host forms of RFC 3986", "GET / HTTP/1.1\r\nHost: [2001:db8::10.0.0.1]\r\n\r\n"
+                        + "GET /2 HTTP/1.1\r\nHost: [v1f.a:b!$]:1\r\n\r\nGET /3 HTTP/1.1\r\nHost: 10.0.0.1:\r\n\r\n"
+                        + "GET /4 HTTP/1.1\r\nHost: my%2Dhost.example_1~!$&'()*+,;=\r\n\r\nGET /5 HTTP/1.1\r\nHost:\r\n\r\n"
+                        + "GET /6 HTTP/1.1\r\nHost: [1:2:3:4:5:6:7:8]:08080\r\n\r\nGET /7 HTTP/1.1\r\nHost: [::]\r\n\r\n"
+                        + "GET http://[1::]:80/8 HTTP/1.1\r\n" + H + "\r\n",
+                        "GET /|end|GET /2|end|GET /3|end|GET /4|end|GET /5|end|GET /6|end|GET /7|end|GET http://[1::]:80/8|end"),
                 Arguments.of("obs-text and tab in a value", "GET / HTTP/1.1\r\n" + H + "X-A: caf\u00e9\tok\r\n\r\n", "GET /|end"),
                 Arguments.of("body exactly at the limit", "POST / HTTP/1.1\r\n" + H + "Content-Length: 100\r\n\r\n"
                         + "x".repeat(100), "POST /|body:" + "x".repeat(100) + "|end"),
@@ -112,6 +118,22 @@ class StrictRequestTest {
                 Arguments.of("Host with a slash", "GET / HTTP/1.1\r\nHost: a.com/b\r\n\r\n", 400),
                 Arguments.of("Host with userinfo", "GET / HTTP/1.1\r\nHost: u@a.com\r\n\r\n", 400),
                 Arguments.of("Host with a space", "GET / HTTP/1.1\r\nHost: a .com\r\n\r\n", 400),
+                Arguments.of("Host with two colons", "GET / HTTP/1.1\r\nHost: a:b:c\r\n\r\n", 400),
+                Arguments.of("Host with an unclosed bracket", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400),
+                Arguments.of("Host with a bracket inside", "GET / HTTP/1.1\r\nHost: a[::1]\r\n\r\n", 400),
+                Arguments.of("Host with text after the bracket", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400),
+                Arguments.of("Host with a non-digit port", "GET / HTTP/1.1\r\nHost: a.com:8o\r\n\r\n", 400),
+                Arguments.of("Host with an empty host before a port", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", 400),
+                Arguments.of("Host with an empty IP literal", "GET / HTTP/1.1\r\nHost: []\r\n\r\n", 400),
+                Arguments.of("Host with a bad IPv6 address", "GET / HTTP/1.1\r\nHost: [1:2:3:4:5:6:7:8:9]\r\n\r\n", 400),
+                Arguments.of("Host with two :: in IPv6", "GET / HTTP/1.1\r\nHost: [1::2::3]\r\n\r\n", 400),
+                Arguments.of("Host with a five-digit IPv6 group", "GET / HTTP/1.1\r\nHost: [12345::1]\r\n\r\n", 400),
+                Arguments.of("Host with a bad IPv4 tail", "GET / HTTP/1.1\r\nHost: [::1.2.3.256]\r\n\r\n", 400),
+                Arguments.of("Host with IPv6 without brackets", "GET / HTTP/1.1\r\nHost: ::1\r\n\r\n", 400),
+                Arguments.of("Host with an IPvFuture without a dot", "GET / HTTP/1.1\r\nHost: [v1]\r\n\r\n", 400),
+                Arguments.of("Host with a bad percent-encoding", "GET / HTTP/1.1\r\nHost: a%2g.com\r\n\r\n", 400),
+                Arguments.of("Host with a truncated percent-encoding", "GET / HTTP/1.1\r\nHost: a.com%2\r\n\r\n", 400),
+                Arguments.of("Host with a zone id", "GET / HTTP/1.1\r\nHost: [fe80::1%25eth0]\r\n\r\n", 400),
                 // an absolute-form target's authority becomes the Host: the same characters only (RFC 9110 4.2)
                 Arguments.of("absolute form with userinfo", "GET http://u:p@a.com/x HTTP/1.1\r\n" + H + "\r\n", 400),
                 Arguments.of("absolute form with an empty host", "GET http:///x HTTP/1.1\r\n" + H + "\r\n", 400),
@@ -119,6 +141,8 @@ class StrictRequestTest {
                 Arguments.of("absolute form with a backslash in the authority", "GET http://a.com\\b.com/x HTTP/1.1\r\n" + H + "\r\n", 400),
                 Arguments.of("absolute form with a quote in the authority", "GET http://a\"b/x HTTP/1.1\r\n" + H + "\r\n", 400),
                 Arguments.of("absolute form with a brace in the authority", "GET http://a{b}/x HTTP/1.1\r\n" + H + "\r\n", 400),
+                Arguments.of("absolute form with two colons in the authority", "GET http://a:b:c/x HTTP/1.1\r\n" + H + "\r\n", 400),
+                Arguments.of("absolute form with an unclosed bracket", "GET http://[::1/x HTTP/1.1\r\n" + H + "\r\n", 400),
                 // request line
                 Arguments.of("invalid method token", "G@T / HTTP/1.1\r\n" + H + "\r\n", 400),
                 Arguments.of("two spaces after the method", "GET  / HTTP/1.1\r\n" + H + "\r\n", 400),
