@@ -302,6 +302,68 @@ class Http2Test {
     }
 
     @Test
+    void aPathThatIsNotAnOriginFormTargetIsNeverForwarded() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> { });
+            String[] paths = {"/a b", "/a\tb", "/a\u0000b", "/a\rb", "/a\nb", "/a\u0001b", "/a\u007fb", "/caf\u00e9", "", "a/b",
+                "*", "http://h/x", "/x#f", " /a", "/a "};
+            DefaultHttp2HeadersDecoder hpack = new DefaultHttp2HeadersDecoder();
+            try (Socket s = h2c(proxy.port())) {
+                int stream = 1;
+                for (String path : paths) {
+                    for (boolean end : new boolean[] {true, false}) {
+                        // GET with :path as a literal without indexing, :scheme http, :authority h
+                        ByteArrayOutputStream block = new ByteArrayOutputStream();
+                        block.writeBytes(new byte[] {(byte) 0x82, (byte) 0x86, 0x04, (byte) path.length()});
+                        block.writeBytes(path.getBytes(StandardCharsets.ISO_8859_1));
+                        block.writeBytes(new byte[] {0x41, 0x01, 'h'});
+                        s.getOutputStream().write(frame(stream, 1, 0x4 | (end ? 0x1 : 0), block.toByteArray()));
+                        s.getOutputStream().flush();
+                        assertThat(statusOrReset(s.getInputStream(), stream, hpack))
+                                .as("stream %d, :path %s, END_STREAM %s", stream, path, end).isIn("400", "reset");
+                        stream += 2;
+                    }
+                }
+                s.getOutputStream().write(headers(stream, true));
+                s.getOutputStream().flush();
+                assertThat(statusOrReset(s.getInputStream(), stream, hpack)).isEqualTo("200");
+            }
+            // nothing of the refused ones reached the server, not even as a request it could not parse
+            assertThat(b.requests).hasSize(1);
+            assertThat(b.last().uri()).isEqualTo("/");
+            assertThat(b.connections.get()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * The {@code :status} of the first response HEADERS of {@code stream}, or "reset" when RST_STREAM
+     * comes first; every HEADERS read goes through {@code hpack}, the connection's decoder.
+     */
+    private static String statusOrReset(InputStream in, int stream, DefaultHttp2HeadersDecoder hpack) throws Exception {
+        for (int n = 0; n < 100; n++) {
+            Frame f = Frame.read(in);
+            if (f == null) {
+                return "end of input";
+            }
+            if (f.type() == 3 && f.stream() == stream) {
+                return "reset";
+            }
+            if (f.type() == 1) {
+                ByteBuf block = Unpooled.wrappedBuffer(f.payload());
+                try {
+                    Http2Headers headers = hpack.decodeHeaders(f.stream(), block);
+                    if (f.stream() == stream) {
+                        return headers.status().toString();
+                    }
+                } finally {
+                    block.release();
+                }
+            }
+        }
+        return "no answer";
+    }
+
+    @Test
     void malformedRequestsAreResetWithProtocolErrorNotCancel() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> { });
