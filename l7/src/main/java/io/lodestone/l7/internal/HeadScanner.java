@@ -31,7 +31,8 @@ import java.util.Arrays;
  * request line is {@code method SP target SP HTTP/1.x} with single spaces, a token method, a target of
  * visible ASCII without {@code #} in origin, absolute (its authority {@code uri-host [ ":" port ]},
  * see {@link Authority}: no userinfo), authority (CONNECT) or asterisk (OPTIONS) form;
- * the status line is {@code HTTP/1.x SP 3DIGIT [SP reason]}; a header line is {@code token ":" OWS
+ * the status line is {@code HTTP/1.x SP 3DIGIT [SP reason]}, at the response's first byte (no empty
+ * line before it, unlike a request line); a header line is {@code token ":" OWS
  * value OWS} with no whitespace before the colon, no line starting with whitespace (obs-fold), and a
  * value of visible characters, SP, HTAB and obs-text only (no NUL, no CR, no other control); at most
  * one Content-Length, all digits; at most one Transfer-Encoding, exactly {@code chunked}; never both;
@@ -54,6 +55,8 @@ final class HeadScanner {
     private static final byte LF = '\n';
     private static final byte SP = ' ';
     private static final byte HT = '\t';
+    /** The first bytes of every response. */
+    private static final byte[] VERSION_PREFIX = {'H', 'T', 'T', 'P', '/'};
     /** Bytes copied out of the buffer at a time while searching for the end of the head. */
     private static final int PIECE = 1024;
 
@@ -180,14 +183,14 @@ final class HeadScanner {
     }
 
     /**
-     * Looks for a complete head at the reader index of {@code in}, skipping empty lines before it.
+     * Looks for a complete head at the reader index of {@code in}, skipping empty lines before a request.
      *
      * @return {@code true} when a complete, valid head starts at the reader index (nothing of it is
      *         consumed), {@code false} when more bytes are needed
      * @throws HttpRejection when the bytes break a rule or a limit
      */
     boolean scan(ByteBuf in) {
-        if (scanned == 0) {
+        if (scanned == 0 && request) {
             skipEmptyLines(in);
             if (in.readableBytes() == 1 && in.getByte(in.readerIndex()) == CR) {
                 return false;
@@ -216,6 +219,9 @@ final class HeadScanner {
             }
             in.getBytes(r + from, a, from, n);
             scanned = from + n;
+            if (!request && from < VERSION_PREFIX.length) {
+                checkResponseStart(a, from, Math.min(scanned, VERSION_PREFIX.length));
+            }
             for (int i = from; i < scanned; i++) {
                 if (a[i] != LF) {
                     continue;
@@ -258,6 +264,19 @@ final class HeadScanner {
     /** Whether part of a head has been seen but not yet completed. */
     boolean inProgress() {
         return scanned > 0;
+    }
+
+    /**
+     * A response starts with {@code HTTP/} at its first byte, as bytes arrive: RFC 9112 (2.2) lets a
+     * server skip empty lines before a request line, but a client none before a status line, and a
+     * server that sends anything else there (an empty line, garbage) is out of step with its requests.
+     */
+    private void checkResponseStart(byte[] a, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (a[i] != VERSION_PREFIX[i]) {
+                throw reject(HttpResponseStatus.BAD_REQUEST, "response not starting with HTTP/");
+            }
+        }
     }
 
     private void skipEmptyLines(ByteBuf in) {

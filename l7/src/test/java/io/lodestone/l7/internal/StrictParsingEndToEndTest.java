@@ -138,6 +138,7 @@ class StrictParsingEndToEndTest {
         String ok = "HTTP/1.1 200 OK\r\n";
         return Stream.of(
                 Arguments.of("garbage", "this is not http\r\n\r\n"),
+                Arguments.of("an empty line before the status line", "\r\n" + RawRecordingBackend.OK),
                 Arguments.of("garbage status code", "HTTP/1.1 2xx OK\r\nContent-Length: 0\r\n\r\n"),
                 Arguments.of("foreign protocol", "ICY 200 OK\r\nContent-Length: 0\r\n\r\n"),
                 Arguments.of("CL and TE", ok + "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),

@@ -45,6 +45,9 @@ class StrictResponseTest {
         String ok = "HTTP/1.1 200 OK\r\n";
         return Stream.of(
                 Arguments.of("garbage", "hello there\r\n\r\n"),
+                Arguments.of("an empty line before the status line", "\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+                Arguments.of("a space before the status line", " HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
+                Arguments.of("a lower-case version", "http/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"),
                 Arguments.of("garbage without line end", "x".repeat(DecoderSide.MAX_LINE + 2)),
                 Arguments.of("non-numeric status", "HTTP/1.1 abc OK\r\n\r\n"),
                 Arguments.of("four-digit status", "HTTP/1.1 2000 OK\r\n\r\n"),
@@ -73,6 +76,20 @@ class StrictResponseTest {
     void rejectsInvalidResponseHeadsAs502(String rule, String raw) {
         try (DecoderSide d = DecoderSide.responses()) {
             d.send(raw + "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            assertThat(d.seen()).isEqualTo("rejected:502");
+        }
+    }
+
+    @Test
+    void aResponseNotStartingWithTheVersionIsRefusedAtItsFirstBytes() {
+        try (DecoderSide d = DecoderSide.responses()) {
+            // RFC 9112 2.2 lets a server skip empty lines before a request line; a client skips none
+            d.send("\r\n");
+            assertThat(d.seen()).isEqualTo("rejected:502");
+        }
+        try (DecoderSide d = DecoderSide.responses()) {
+            d.send("HTT");
+            d.send("p/1.1 200 OK\r\n");
             assertThat(d.seen()).isEqualTo("rejected:502");
         }
     }
