@@ -14,6 +14,13 @@ import java.util.Arrays;
  * and whatever else Netty refuses, so that Netty never reads a body this check let through differently.
  * Trailer lines are only delimited here: Netty checks them.
  *
+ * <p>The extensions of a valid line are overwritten in the buffer once checked, their first byte with
+ * {@code ;} and the others with spaces, so that Netty's decoder, which reads the line after this
+ * check, sees the size and an empty extension, which it lets through. Netty's
+ * own check of extensions refuses whitespace between a token value and the next {@code ;}
+ * ({@code 5;a=b ;c}), which the grammar above allows; the proxy forwards no extension, so nothing
+ * is lost. The bytes are the decoder's input buffer, which nothing else reads.
+ *
  * <p>One per connection, fed the bytes of one body at a time as they arrive; allocates nothing and
  * stops at the body's end, so bytes of the next request are left to the head scanner.
  */
@@ -105,6 +112,7 @@ final class ChunkedFraming {
                 continue;
             }
             int c = in.getByte(i) & 0xFF;
+            int before = s;
             switch (s) {
                 case SIZE_FIRST, SIZE -> {
                     int digit = HEX[c];
@@ -135,6 +143,10 @@ final class ChunkedFraming {
             if (s < 0) {
                 state = DONE;
                 return i;
+            }
+            if (s >= BEFORE_SEMICOLON && s <= QUOTED_PAIR || s == AFTER_QUOTED) {
+                // the extensions become ";" and spaces, an extension without a name to Netty's checks
+                in.setByte(i, before == SIZE ? ';' : ' ');
             }
             i++;
         }

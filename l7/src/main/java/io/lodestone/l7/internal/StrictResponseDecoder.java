@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObject;
@@ -18,8 +19,9 @@ import java.util.List;
  * Netty's {@link HttpResponseDecoder} behind the same raw-byte gate as {@link StrictRequestDecoder}, for
  * backend connections: a response head that is not valid HTTP/1.1 (garbage status line, obs-fold,
  * whitespace before a colon, both Content-Length and Transfer-Encoding, several Content-Length values, a
- * Transfer-Encoding other than {@code chunked}, a head over the limits) and a chunked body that Netty
- * refuses (invalid chunk size, missing CRLF) come out as one message with a failed {@link DecoderResult}
+ * Transfer-Encoding other than {@code chunked}, a head over the limits) and a chunked body that breaks
+ * RFC 9112 7.1 (checked on its bytes by {@link ChunkedFraming}, as in requests: invalid chunk size, a
+ * chunk extension outside the grammar, missing CRLF) come out as one message with a failed {@link DecoderResult}
  * whose cause is an {@link HttpRejection} with status 502; the rest of the connection is discarded.
  * The proxy handler treats a failed decoder result as an invalid response: it answers 502 (or closes
  * the client connection when part of the response was already relayed) and closes that server
@@ -34,6 +36,10 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     private final int maxChunkSize;
     /** Bytes still to come of a Content-Length body this decoder streams itself; 0 when none. */
     private long bodyRemaining;
+    /** The framing of the chunked body Netty's decoder reads, checked on the bytes before Netty reads them. */
+    private final ChunkedFraming chunks = new ChunkedFraming();
+    /** How many of the readable bytes, from the first, {@link #chunks} has read already. */
+    private int chunkBytesScanned;
     private boolean atHead = true;
     private boolean discarding;
     private boolean switched;
@@ -101,9 +107,28 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
                 return;
             }
             atHead = false;
+            if (scanner.chunked && scanner.statusCode >= 200 && !bodyless(scanner.statusCode)) {
+                chunks.start();
+                chunkBytesScanned = scanner.headLength;
+            }
         }
         int from = out.size();
-        super.decode(ctx, in, out);
+        if (!chunks.done()) {
+            int bad = chunks.scan(in, in.readerIndex() + chunkBytesScanned, in.writerIndex());
+            if (bad >= 0) {
+                rejectChunk(ctx, in, out, bad);
+                return;
+            }
+            super.decode(ctx, in, out);
+            chunkBytesScanned = in.readableBytes();
+        } else {
+            super.decode(ctx, in, out);
+        }
+        inspect(in, out, from);
+    }
+
+    /** Looks at what Netty's decoder emitted from {@code from} on: a failure ends the connection. */
+    private void inspect(ByteBuf in, List<Object> out, int from) {
         for (int i = from; i < out.size(); i++) {
             Object o = out.get(i);
             if (o instanceof HttpObject h && h.decoderResult().isFailure()) {
@@ -128,6 +153,32 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
                 }
             }
         }
+    }
+
+    /**
+     * Refuses a chunked body at byte {@code bad} of {@code in}, which {@link ChunkedFraming} found to
+     * break the framing, as {@link StrictRequestDecoder} does: the bytes before it go through Netty's
+     * decoder (the head, when it came with them, and earlier chunks), then comes the failure (502), and
+     * the rest is discarded.
+     */
+    private void rejectChunk(ChannelHandlerContext ctx, ByteBuf in, List<Object> out, int bad) throws Exception {
+        ByteBuf before = in.slice(in.readerIndex(), bad - in.readerIndex());
+        while (before.isReadable() && !discarding) {
+            int readable = before.readableBytes();
+            int produced = out.size();
+            super.decode(ctx, before, out);
+            inspect(before, out, produced);
+            if (before.readableBytes() == readable && out.size() == produced) {
+                break;
+            }
+        }
+        if (!discarding) {
+            LastHttpContent failed = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+            failed.setDecoderResult(DecoderResult.failure(new HttpRejection(HttpResponseStatus.BAD_GATEWAY,
+                    "invalid chunked body: a chunk-size line or chunk delimiter breaks RFC 9112 7.1")));
+            out.add(failed);
+        }
+        discard(in);
     }
 
     /**

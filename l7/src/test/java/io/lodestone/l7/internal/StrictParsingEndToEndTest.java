@@ -134,6 +134,21 @@ class StrictParsingEndToEndTest {
         assertThat(backend.requests).containsExactly("POST /c");
     }
 
+    @Test
+    void chunkExtensionsWithWhitespaceAroundTheirSemicolonsPassBothWays() throws IOException {
+        try (RawRecordingBackend b = new RawRecordingBackend(); Proxy p = proxyTo(b)) {
+            p.start();
+            b.responder = r -> "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2;a=b ;c\r\nok\r\n1 ;x\r\n!\r\n0 ; z\r\n\r\n";
+            String answer = exchange(p.port(), "POST /c HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                    + "5;a=b ;c\r\nhello\r\n1\t;\tx\t=\ty ;w\r\n!\r\n0 ;z\r\n\r\n");
+            assertThat(answer).startsWith("HTTP/1.1 200 OK").endsWith("0\r\n\r\n");
+            assertThat(answer.substring(answer.indexOf("\r\n\r\n"))).contains("ok", "!").doesNotContain(";");
+            assertThat(b.requests).containsExactly("POST /c");
+            // bodies are re-encoded, without the extensions
+            assertThat(b.received()).contains("hello", "!").doesNotContain(";");
+        }
+    }
+
     static Stream<Arguments> invalidResponses() {
         String ok = "HTTP/1.1 200 OK\r\n";
         return Stream.of(

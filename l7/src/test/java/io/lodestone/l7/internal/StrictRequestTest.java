@@ -27,6 +27,9 @@ class StrictRequestTest {
                         + "2\t; b = c;d=\"x\\\"; y\";e\r\nfg\r\n000A;A-1=!#$%&'*+-.^_`|~\r\n0123456789\r\n0;last\r\n"
                         + "X-T: v\r\n\r\nGET /next HTTP/1.1\r\n" + H + "\r\n",
                         "POST /p|body:helloabcdefg0123456789|end|GET /next|end"),
+                Arguments.of("chunk extensions with BWS around ; and =", "POST /p HTTP/1.1\r\n" + H
+                        + "Transfer-Encoding: chunked\r\n\r\n5;a=b ;c\r\nhello\r\n1 ;a\r\nx\r\n1\t;\ta\t=\t\"v\" ;b\r\ny\r\n0 ; z\r\n\r\n",
+                        "POST /p|body:helloxy|end"),
                 Arguments.of("chunked, upper case, with OWS", "POST /p HTTP/1.1\r\n" + H
                         + "Transfer-Encoding: \t CHUNKED \r\n\r\n0\r\n\r\n", "POST /p|end"),
                 Arguments.of("Content-Length with OWS", "POST /p HTTP/1.1\r\n" + H + "Content-Length:\t2 \r\n\r\nhi",

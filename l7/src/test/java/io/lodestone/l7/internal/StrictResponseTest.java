@@ -15,6 +15,8 @@ class StrictResponseTest {
         return Stream.of(
                 Arguments.of("Content-Length body", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", "200|body:hi|end"),
                 Arguments.of("chunked body", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", "200|body:hi|end"),
+                Arguments.of("chunk extensions with BWS around ; and =", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + "2;a=b ;c\r\nhi\r\n1 ;a\r\nx\r\n1\t;\ta\t=\t\"v\" ;b\r\ny\r\n0 ; z\r\n\r\n", "200|body:hixy|end"),
                 Arguments.of("no reason phrase", "HTTP/1.1 204\r\n\r\n", "204|end"),
                 Arguments.of("empty reason phrase", "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", "200|end"),
                 Arguments.of("HTTP/1.0", "HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", "200|body:x|end"),
@@ -99,7 +101,12 @@ class StrictResponseTest {
         return Stream.of(
                 Arguments.of("chunk size zz", chunked + "zz\r\nab\r\n0\r\n\r\n"),
                 Arguments.of("chunk size 0x2", chunked + "0x2\r\nab\r\n0\r\n\r\n"),
-                Arguments.of("chunk data without CRLF", chunked + "2\r\nabc\r\n0\r\n\r\n"));
+                Arguments.of("chunk data without CRLF", chunked + "2\r\nabc\r\n0\r\n\r\n"),
+                Arguments.of("chunk extension of ; alone", chunked + "2;\r\nab\r\n0\r\n\r\n"),
+                Arguments.of("chunk extension followed by a space", chunked + "2;a \r\nab\r\n0\r\n\r\n"),
+                Arguments.of("chunk size with trailing space", chunked + "2 \r\nab\r\n0\r\n\r\n"),
+                Arguments.of("chunk extension with a space in its name", chunked + "2;a b\r\nab\r\n0\r\n\r\n"),
+                Arguments.of("bare LF after a chunk extension", chunked + "2;a\nab\r\n0\r\n\r\n"));
     }
 
     @ParameterizedTest(name = "{0}")
