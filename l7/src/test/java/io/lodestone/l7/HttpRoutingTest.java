@@ -228,6 +228,31 @@ class HttpRoutingTest {
     }
 
     @Test
+    void aRuleRemovingDateRemovesTheOneTheProxyAdds() throws IOException {
+        // the server sends no Date: the proxy adds one, on its own answers too, unless a rule removes it
+        RecordingBackend app = RecordingBackend.start("app", (r, ctx) -> RecordingBackend.ok(ctx, "app", Map.of()));
+        open.add(app);
+        int port = start(Proxy.builder()
+                .backend(Backend.named("app").server("s1", app.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.pathBegins("/keep")).use("app"))
+                        .rule(Rule.always().removeResponseHeader("Date"))
+                        .rule(Rule.when(Acl.pathBegins("/deny")).deny(403))
+                        .rule(Rule.when(Acl.pathBegins("/respond")).respond(200, "here"))
+                        .defaultBackend("app")));
+        try (RawHttp c = new RawHttp(port)) {
+            RawHttp.Response kept = c.send(get("/keep", "h")).read();
+            assertThat(kept.status()).isEqualTo(200);
+            assertThat(kept.header("date")).isNotNull();
+            for (String path : new String[] {"/deny", "/respond", "/app"}) {
+                RawHttp.Response r = c.send(get(path, "h")).read();
+                assertThat(r.status()).as(path).isIn(200, 403);
+                assertThat(r.header("date")).as(path).isNull();
+            }
+        }
+    }
+
+    @Test
     void aDeniedAdminStaysDeniedUnderEverySpellingWhileAllowedPathsArriveRaw() throws IOException {
         RecordingBackend app = backend("app");
         int port = start(Proxy.builder()

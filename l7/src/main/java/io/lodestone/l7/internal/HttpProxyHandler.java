@@ -697,6 +697,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             h.set(HttpHeaderNames.LOCATION, location);
         }
         returnRequestId(h);
+        // before the rules' edits, so that a rule removing Date removes the proxy's too
+        addDate(h);
         List<HeaderEdit> edits = decision.responseHeaders();
         if (!edits.isEmpty()) {
             Headers.apply(h, edits, true);
@@ -706,7 +708,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         } else if (clientVersion.minorVersion() == 0) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
         }
-        sendLocal(r, close);
+        sendLocal(r, close, false);
     }
 
     /** Puts the request id on a response to the client, unless the frontend gives requests no ids. */
@@ -1735,6 +1737,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * on with the next one.
      */
     private void sendLocal(FullHttpResponse response, boolean closeAfter) {
+        sendLocal(response, closeAfter, true);
+    }
+
+    /**
+     * {@link #sendLocal(FullHttpResponse, boolean)}, adding the {@code Date} the response lacks when
+     * {@code date}; without, the caller added it before the rules' edits, which may have removed it.
+     */
+    private void sendLocal(FullHttpResponse response, boolean closeAfter, boolean date) {
         BackendConnection c = conn;
         if (c != null) {
             c.exchange = null;
@@ -1742,7 +1752,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         boolean midRequest = request != null && !requestComplete;
         status = response.status().code();
-        addDate(response.headers());
+        if (date) {
+            addDate(response.headers());
+        }
         if (head && response.content().isReadable() && client instanceof Http2StreamChannel) {
             // an answer to HEAD has no content (RFC 9110, 9.3.2): the HTTP/1.1 encoder drops it, an HTTP/2
             // stream would send it as DATA, for which nghttp2's clients reset the stream
@@ -2061,7 +2073,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         String ims = h.get(HttpHeaderNames.IF_MODIFIED_SINCE);
         ReferenceCountUtil.release(req);
         boolean close = !keepAlive || listener.isDraining();
-        sendLocal(cachedResponse(e, label, close, inm, ims, h), close);
+        sendLocal(cachedResponse(e, label, close, inm, ims, h), close, false);
     }
 
     /**
@@ -2103,6 +2115,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (cacheStore.statusHeader != null) {
             h.set(cacheStore.statusHeader, label);
         }
+        addDate(h);
         if (responseEdits != null) {
             Headers.apply(h, responseEdits, true);
         }
