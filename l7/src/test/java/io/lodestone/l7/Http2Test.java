@@ -302,6 +302,49 @@ class Http2Test {
     }
 
     @Test
+    void aGetEndedByAnEmptyDataFrameReachesTheServerWithoutABody() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> { });
+            byte[] post = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'};
+            try (Socket s = h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                // GET: HEADERS without END_STREAM, then an empty DATA with END_STREAM (as curl sends some)
+                out.write(headers(1, false));
+                out.write(frame(1, 0, 0x1, new byte[0]));
+                out.flush();
+                assertThat(streamFrames(s.getInputStream(), 1)).containsExactly(1, 0);
+                // GET with a body: chunked, as before
+                out.write(headers(3, false));
+                out.write(frame(3, 0, 0x1, "abc".getBytes(StandardCharsets.US_ASCII)));
+                out.flush();
+                assertThat(streamFrames(s.getInputStream(), 3)).containsExactly(1, 0);
+                // a POST ended by an empty DATA frame is left alone: chunked, with an empty body
+                out.write(frame(5, 1, 0x4, post));
+                out.write(frame(5, 0, 0x1, new byte[0]));
+                out.flush();
+                assertThat(streamFrames(s.getInputStream(), 5)).containsExactly(1, 0);
+                // a GET held for its next frame and reset by the client instead: nothing forwarded
+                out.write(headers(7, false));
+                out.write(rstStream(7));
+                out.write(headers(9, true));
+                out.flush();
+                assertThat(streamFrames(s.getInputStream(), 9)).containsExactly(1, 0);
+            }
+            assertThat(b.requests).hasSize(4);
+            RecordingBackend.Recorded get = b.requests.get(0);
+            assertThat(get.method()).isEqualTo("GET");
+            assertThat(get.header("transfer-encoding")).isNull();
+            assertThat(get.header("content-length")).isNull();
+            assertThat(get.bodyBytes()).isZero();
+            assertThat(b.requests.get(1).header("transfer-encoding")).isEqualTo("chunked");
+            assertThat(b.requests.get(1).body()).isEqualTo("abc");
+            assertThat(b.requests.get(2).method()).isEqualTo("POST");
+            assertThat(b.requests.get(2).header("transfer-encoding")).isEqualTo("chunked");
+            assertThat(b.requests.get(3).method()).isEqualTo("GET");
+        }
+    }
+
+    @Test
     void aPathThatIsNotAnOriginFormTargetIsNeverForwarded() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> { });

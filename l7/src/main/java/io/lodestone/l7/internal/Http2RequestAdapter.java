@@ -8,11 +8,14 @@ import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.AttributeKey;
 
 /**
  * Shapes the requests of an HTTP/2 stream like the HTTP/1.1 decoder's: refuses those it would refuse
@@ -21,7 +24,10 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
  * {@code maxHeaderCount}), removes the
  * {@code x-http2-*} headers the conversion adds (stream id, scheme and so on), so that backends see
  * the client's headers only, and splits a whole request (HEADERS with END_STREAM) into its head and
- * a last content, the shape the proxy handler forwards. One per connection, shared by its streams.
+ * a last content, the shape the proxy handler forwards. A GET, HEAD, DELETE, OPTIONS or TRACE without
+ * {@code content-length} whose HEADERS do not end the stream is held until the next frame, so that
+ * one ended by an empty DATA frame goes on as a request without a body ({@link #HELD}).
+ * One per connection, shared by its streams.
  */
 @ChannelHandler.Sharable
 final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
@@ -30,6 +36,14 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
     private static final HttpConversionUtil.ExtensionHeaderNames[] EXTENSIONS = HttpConversionUtil.ExtensionHeaderNames.values();
     /** The request line's spaces and {@code HTTP/1.1}, beside the method and the target. */
     private static final int REQUEST_LINE_OVERHEAD = 1 + 1 + "HTTP/1.1".length();
+
+    /**
+     * A request of a stream held until its next frame ({@link #withoutBody}): an empty end without
+     * trailers sends it on without {@code Transfer-Encoding}, as a request with no body; anything else
+     * sends it on as it was (chunked), then the frame. A request holds no buffer, so one left held
+     * by a stream that ends otherwise (a reset) leaks nothing.
+     */
+    private static final AttributeKey<HttpRequest> HELD = AttributeKey.valueOf(Http2RequestAdapter.class, "held");
 
     private final int maxInitialLineLength;
     private final int maxHeaderCount;
@@ -43,6 +57,16 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpContent content && ctx.channel().hasAttr(HELD)) {
+            HttpRequest held = ctx.channel().attr(HELD).getAndSet(null);
+            if (held != null) {
+                if (content instanceof LastHttpContent last && !last.content().isReadable() && last.trailingHeaders().isEmpty()) {
+                    // the stream ended with no content: a request without a body, as with END_STREAM on HEADERS
+                    held.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+                }
+                ctx.fireChannelRead(held);
+            }
+        }
         if (msg instanceof HttpRequest r) {
             boolean scheme = r.headers().contains(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text());
             for (HttpConversionUtil.ExtensionHeaderNames n : EXTENSIONS) {
@@ -60,6 +84,11 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
                 // refused as the HTTP/1.1 decoder refuses the same shapes: answered, nothing forwarded
                 r.setDecoderResult(DecoderResult.failure(rejection));
             }
+            if (rejection == null && !(msg instanceof FullHttpRequest) && withoutBody(r)) {
+                // held until the stream's next frame tells whether a body follows (see HELD)
+                ctx.channel().attr(HELD).set(r);
+                return;
+            }
             if (msg instanceof FullHttpRequest full) {
                 HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
                 head.setDecoderResult(full.decoderResult());
@@ -69,6 +98,19 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
             }
         }
         ctx.fireChannelRead(msg);
+    }
+
+    /**
+     * Whether a request whose HEADERS did not end its stream is of a method that usually has no body
+     * (GET, HEAD, DELETE, OPTIONS, TRACE) and declares no {@code content-length}: clients end such a
+     * stream with an empty DATA frame, and forwarded at once it reached an HTTP/1.1 server as a
+     * chunked request with an empty body.
+     */
+    private static boolean withoutBody(HttpRequest r) {
+        HttpMethod m = r.method();
+        return (HttpMethod.GET.equals(m) || HttpMethod.HEAD.equals(m) || HttpMethod.DELETE.equals(m)
+                || HttpMethod.OPTIONS.equals(m) || HttpMethod.TRACE.equals(m))
+                && !r.headers().contains(HttpHeaderNames.CONTENT_LENGTH);
     }
 
     /**
