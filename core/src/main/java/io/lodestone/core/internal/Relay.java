@@ -12,6 +12,8 @@ import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -32,7 +34,11 @@ import org.slf4j.LoggerFactory;
  * <p>How a pair ends:
  * <ul>
  * <li>A half-close (FIN) is passed on when the channels allow half-closure, after what was read
- *     before it; the pair is closed once both directions are finished.</li>
+ *     before it; the pair is closed once both directions are finished. On a channel with TLS
+ *     (an {@link SslHandler}), the peer's {@code close_notify} ends its input as a FIN does, and is
+ *     passed on as a FIN too; a later FIN on that channel adds nothing. When the TLS stack answered
+ *     the {@code close_notify} with its own and can send nothing more (TLS 1.2, or Netty's OpenSSL
+ *     engine), that side is finished both ways and the pair is closed.</li>
  * <li>A side that fails (a reset, or any other error reading or writing it) is an abort, and the
  *     abort is passed on: what was already read from the failed side is flushed to the other side,
  *     which is then closed with {@code SO_LINGER} 0, so that its peer sees a reset too rather than
@@ -48,8 +54,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Contract for callers: both channels are connected, belong to the same event loop and have
  * auto-read off; {@link #join} must run on that loop. Bytes already written to a channel before
- * the join are flushed by it. A FIN a channel saw before the join (its input already shut down)
- * is honoured.
+ * the join are flushed by it. A FIN or a TLS {@code close_notify} a channel saw before the join (its
+ * input already shut down, its TLS handler's {@link SslHandler#sslCloseFuture()} done) is honoured.
  */
 public final class Relay {
 
@@ -96,9 +102,9 @@ public final class Relay {
         sideB.other = sideA;
         a.pipeline().addLast(PipelineNames.RELAY, sideA);
         b.pipeline().addLast(PipelineNames.RELAY, sideB);
-        // a side may have seen its peer's FIN before the relay existed (epoll reads on RDHUP)
-        sideA.inputShutdown = isInputShutdown(a);
-        sideB.inputShutdown = isInputShutdown(b);
+        // a side may have seen its peer's FIN (epoll reads on RDHUP) or close_notify before the relay existed
+        sideA.inputShutdown = isInputEnded(a);
+        sideB.inputShutdown = isInputEnded(b);
         b.flush();
         a.flush();
         start(sideA, a);
@@ -133,8 +139,22 @@ public final class Relay {
         }
     }
 
-    private static boolean isInputShutdown(Channel ch) {
-        return ch instanceof DuplexChannel duplex && duplex.isInputShutdown();
+    private static boolean isInputEnded(Channel ch) {
+        if (ch instanceof DuplexChannel duplex && duplex.isInputShutdown()) {
+            return true;
+        }
+        SslHandler tls = ch.pipeline().get(SslHandler.class);
+        return tls != null && tls.sslCloseFuture().isSuccess();
+    }
+
+    /**
+     * Whether the channel's TLS stack has closed its sending side (it answered a {@code close_notify}
+     * with its own): nothing more can be written to the channel's peer. Looked up once per pair, when
+     * an input ends.
+     */
+    private static boolean isTlsOutboundDone(Channel ch) {
+        SslHandler tls = ch.pipeline().get(SslHandler.class);
+        return tls != null && tls.engine().isOutboundDone();
     }
 
     /** Flushes what is pending on the channel, then closes it; closes at once when nothing is pending. */
@@ -350,7 +370,12 @@ public final class Relay {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt instanceof ChannelInputShutdownEvent) {
+            if (evt instanceof ChannelInputShutdownEvent
+                    || evt instanceof SslCloseCompletionEvent close && close.isSuccess()) {
+                // a FIN, or the peer's close_notify on a TLS channel; a FIN after a close_notify adds nothing
+                if (inputShutdown) {
+                    return;
+                }
                 inputShutdown = true;
                 // after a failure the transports shut the input down too: that is no FIN to pass on
                 if (!pair.ended) {
@@ -363,9 +388,12 @@ public final class Relay {
             }
         }
 
-        /** This side's input is finished: pass the FIN on, or close both when the other side is finished too. */
+        /**
+         * This side's input is finished: pass the FIN on, or close both when the other side is finished
+         * too or this side's TLS can send nothing more.
+         */
         void inputShutdown(Channel self) {
-            if (other.inputShutdown) {
+            if (other.inputShutdown || isTlsOutboundDone(self)) {
                 closeOnFlush(peer);
                 closeOnFlush(self);
             } else {

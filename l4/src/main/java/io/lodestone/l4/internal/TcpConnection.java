@@ -106,6 +106,12 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     private long connectedAt;
     private ServerRuntime current;
     private Relay.Side[] sides;
+    /**
+     * Set just before the relay is joined: the join itself may close the client (a close_notify read
+     * before it, which the TLS stack answered by closing its sending side), and that session is
+     * recorded once the join has returned.
+     */
+    private boolean relayed;
     private TerminationCause cause = TerminationCause.NORMAL;
     private TerminationPhase phase = TerminationPhase.NONE;
     /** Whether the relay's idle timeout is the client timeout (else the backend's server timeout). */
@@ -466,6 +472,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         }
         client.pipeline().remove(this);
         clientIdleTimeout = state.isClientIdleTimeout(backend);
+        relayed = true;
         sides = Relay.join(client, upstream, state.idleTimeout(backend), this);
     }
 
@@ -511,7 +518,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     /** The client's channel closed: this object is its only close listener. */
     @Override
     public void operationComplete(ChannelFuture future) {
-        if (sides != null) {
+        if (relayed) {
             // a write that fails because the client reset closes the channel before the relay hears of
             // the failure (Netty fails the write after the close): record the session once it has
             try {
