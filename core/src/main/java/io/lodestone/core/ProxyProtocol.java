@@ -7,7 +7,7 @@ package io.lodestone.core;
 public enum ProxyProtocol {
     /** Send nothing before the client's bytes. */
     NONE,
-    /** The human-readable version 1 header. */
+    /** The human-readable version 1 header; IPv6 addresses in their RFC 5952 text ({@code ::1}), as HAProxy writes them. */
     V1,
     /** The binary version 2 header. */
     V2

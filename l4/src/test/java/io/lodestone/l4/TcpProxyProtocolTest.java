@@ -22,10 +22,15 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -149,6 +154,68 @@ class TcpProxyProtocolTest {
              Socket c = connect(proxy.port())) {
             // an echo server would send back any header before the payload
             assertEcho(c, "no header in front");
+        }
+    }
+
+    /**
+     * A client on the IPv6 loopback: the version 1 line carries the addresses in the RFC 5952 form
+     * HAProxy writes ({@code ::1}), not the JDK's full form ({@code 0:0:0:0:0:0:0:1}).
+     */
+    @Test
+    void version1WritesIpv6AddressesInTheirShortForm() throws Exception {
+        CompletableFuture<String> line = new CompletableFuture<>();
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread reader = new Thread(() -> readFirstLine(server, line), "proxy-line-reader");
+            reader.setDaemon(true);
+            reader.start();
+            try (Proxy proxy = startProxy(Backend.named("pp").server("s1", "127.0.0.1:" + server.getLocalPort())
+                            .proxyProtocol(ProxyProtocol.V1), TcpFrontend.bind("[::1]:0").defaultBackend("pp"));
+                 Socket c = new Socket(InetAddress.getByName("::1"), proxy.port())) {
+                assertThat(line.get(5, TimeUnit.SECONDS))
+                        .isEqualTo("PROXY TCP6 ::1 ::1 " + c.getLocalPort() + " " + proxy.port() + "\r\n");
+            }
+        }
+    }
+
+    /** Version 2 carries the same IPv6 addresses as bytes, unchanged by the text form. */
+    @Test
+    void version2CarriesIpv6Addresses() throws Exception {
+        BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
+        Channel server = proxyProtocolServer(headers);
+        try (Proxy proxy = startProxy(Backend.named("pp").server("s1", address(server)).proxyProtocol(ProxyProtocol.V2),
+                TcpFrontend.bind("[::1]:0").defaultBackend("pp"));
+             Socket c = new Socket(InetAddress.getByName("::1"), proxy.port())) {
+            c.setSoTimeout(5000);
+            assertEcho(c, "after the header");
+            Header h = headers.poll(5, TimeUnit.SECONDS);
+            assertThat(h).isNotNull();
+            assertThat(h.version()).isEqualTo(HAProxyProtocolVersion.V2);
+            assertThat(InetAddress.getByName(h.source())).isEqualTo(InetAddress.getByName("::1"));
+            assertThat(InetAddress.getByName(h.destination())).isEqualTo(InetAddress.getByName("::1"));
+            assertThat(h.sourcePort()).isEqualTo(c.getLocalPort());
+            assertThat(h.destinationPort()).isEqualTo(proxy.port());
+        } finally {
+            server.close().syncUninterruptibly();
+        }
+    }
+
+    /** Accepts one connection and completes {@code line} with what it sent up to and including the first CRLF. */
+    private static void readFirstLine(ServerSocket server, CompletableFuture<String> line) {
+        try (Socket s = server.accept()) {
+            InputStream in = s.getInputStream();
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            int previous = -1;
+            int b;
+            while ((b = in.read()) >= 0) {
+                bytes.write(b);
+                if (previous == '\r' && b == '\n') {
+                    break;
+                }
+                previous = b;
+            }
+            line.complete(bytes.toString(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            line.completeExceptionally(e);
         }
     }
 }

@@ -1,12 +1,20 @@
 package io.lodestone.core.internal;
 
 import io.netty.util.NetUtil;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 
-/** Parses {@code host:port} strings into socket addresses, resolving IP literals at once. */
+/**
+ * Parses {@code host:port} strings into socket addresses, resolving IP literals at once, and writes
+ * IP addresses in their recommended text form.
+ */
 public final class Addresses {
+
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
+    /** The longest IPv6 text this writes: eight fields of four digits and seven colons. */
+    private static final int MAX_IPV6_TEXT = 39;
 
     private Addresses() {
     }
@@ -80,5 +88,95 @@ public final class Addresses {
             host = "[" + host + "]";
         }
         return host + ":" + address.getPort();
+    }
+
+    /**
+     * The text form of an IP address, as HAProxy writes it in a PROXY protocol header: an IPv4 address
+     * in dotted decimal, an IPv6 address as RFC 5952 (section 4) recommends, with
+     * {@link InetAddress#getHostAddress()}'s full form shortened: lowercase hexadecimal fields
+     * without leading zeros, the longest run of two or more zero fields (the first of runs equally
+     * long) written {@code ::}, and an IPv4-mapped address written {@code ::ffff:192.0.2.1}
+     * (section 5). No zone index is written. The IPv6 text is built in one array.
+     */
+    public static String toText(InetAddress address) {
+        if (!(address instanceof Inet6Address)) {
+            return address.getHostAddress();
+        }
+        return ipv6Text(address.getAddress());
+    }
+
+    /** The RFC 5952 text of the 16 bytes of an IPv6 address: see {@link #toText(InetAddress)}. */
+    static String ipv6Text(byte[] a) {
+        // the longest run of zero fields, the first of equally long ones; a lone zero field stays "0"
+        int best = -1;
+        int bestLength = 1;
+        int run = -1;
+        for (int i = 0; i <= 8; i++) {
+            if (i < 8 && a[2 * i] == 0 && a[2 * i + 1] == 0) {
+                if (run < 0) {
+                    run = i;
+                }
+            } else if (run >= 0) {
+                if (i - run > bestLength) {
+                    best = run;
+                    bestLength = i - run;
+                }
+                run = -1;
+            }
+        }
+        char[] out = new char[MAX_IPV6_TEXT];
+        int n = 0;
+        if (best == 0 && bestLength == 5 && field(a, 5) == 0xffff) {
+            // IPv4-mapped: ::ffff: and the IPv4 address in dotted decimal
+            out[n++] = ':';
+            out[n++] = ':';
+            for (int i = 0; i < 4; i++) {
+                out[n++] = 'f';
+            }
+            for (int i = 12; i < 16; i++) {
+                out[n++] = i == 12 ? ':' : '.';
+                n = decimal(out, n, a[i] & 0xff);
+            }
+            return new String(out, 0, n);
+        }
+        int bestEnd = best + bestLength;
+        for (int i = 0; i < 8; i++) {
+            if (i == best) {
+                out[n++] = ':';
+                out[n++] = ':';
+                i = bestEnd - 1;
+                continue;
+            }
+            if (i > 0 && i != bestEnd) {
+                out[n++] = ':';
+            }
+            n = hex(out, n, field(a, i));
+        }
+        return new String(out, 0, n);
+    }
+
+    private static int field(byte[] a, int i) {
+        return (a[2 * i] & 0xff) << 8 | a[2 * i + 1] & 0xff;
+    }
+
+    private static int hex(char[] out, int n, int value) {
+        for (int shift = 12; shift > 0; shift -= 4) {
+            if (value >>> shift != 0) {
+                out[n++] = HEX[value >>> shift & 0xf];
+            }
+        }
+        out[n++] = HEX[value & 0xf];
+        return n;
+    }
+
+    private static int decimal(char[] out, int n, int value) {
+        if (value >= 100) {
+            out[n++] = (char) ('0' + value / 100);
+        }
+        if (value >= 10) {
+            out[n++] = (char) ('0' + value / 10 % 10);
+        }
+        out[n++] = (char) ('0' + value % 10);
+        return n;
     }
 }

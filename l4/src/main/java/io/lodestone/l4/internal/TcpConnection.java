@@ -2,6 +2,7 @@ package io.lodestone.l4.internal;
 
 import io.lodestone.core.ProxyProtocol;
 import io.lodestone.core.balance.PickContext;
+import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
@@ -573,11 +574,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         InetSocketAddress dst = (InetSocketAddress) client.localAddress();
         boolean v6 = src.getAddress() instanceof Inet6Address;
         HAProxyProxiedProtocol protocol = v6 ? HAProxyProxiedProtocol.TCP6 : HAProxyProxiedProtocol.TCP4;
-        String dstHost = dst.getAddress().getHostAddress();
-        if (v6 != dst.getAddress() instanceof Inet6Address) {
-            dstHost = v6 ? "::" : "0.0.0.0";
-        }
+        // the RFC 5952 text HAProxy writes (::1), not the JDK's full form (0:0:0:0:0:0:0:1)
+        String dstHost = v6 != dst.getAddress() instanceof Inet6Address ? (v6 ? "::" : "0.0.0.0")
+                : Addresses.toText(dst.getAddress());
         return new HAProxyMessage(version == ProxyProtocol.V1 ? HAProxyProtocolVersion.V1 : HAProxyProtocolVersion.V2,
-                HAProxyCommand.PROXY, protocol, src.getAddress().getHostAddress(), dstHost, src.getPort(), dst.getPort());
+                HAProxyCommand.PROXY, protocol, Addresses.toText(src.getAddress()), dstHost, src.getPort(), dst.getPort());
     }
 }
