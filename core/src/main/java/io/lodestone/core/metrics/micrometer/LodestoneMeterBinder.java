@@ -50,8 +50,12 @@ import java.util.function.ToDoubleFunction;
  * has {@code lodestone.cache.hits}, {@code .misses}, {@code .revalidations}, {@code .coalesced},
  * {@code .bypasses}, {@code .stores}, {@code .evictions} (counters), {@code .entries}, {@code .bytes}
  * and {@code .max.bytes} (gauges), tagged {@code frontend} and {@code backend}; the full list is in the
- * README's Observability section. The frontends, caches, backends and servers are those present when
- * {@link #bindTo} is called; servers and caches added later are not bound.
+ * README's Observability section. A meter has a base unit only when its name ends with it
+ * ({@code lodestone.cache.bytes}), since Prometheus writes the unit after the name: the byte counters
+ * {@code lodestone.frontend.bytes.in} and {@code .bytes.out} have none, so that they come out as
+ * {@code lodestone_frontend_bytes_in_total}, the name in the proxy's own Prometheus text. The
+ * frontends, caches, backends and servers are those present when {@link #bindTo} is called; servers
+ * and caches added later are not bound.
  *
  * <p>This package is the only part of Lodestone that refers to Micrometer, an optional dependency:
  * its classes are loaded only by applications that use it.
@@ -88,7 +92,7 @@ public final class LodestoneMeterBinder implements MeterBinder {
             String name = f.name();
             traffic(registry, "lodestone.frontend.", Tags.of("frontend", name), false, s -> frontend(s, name));
             counter(registry, "lodestone.frontend.connections.refused", Tags.of("frontend", name),
-                    "Connections refused by a per-source limit", null, s -> refused(s, name));
+                    "Connections refused by a per-source limit", s -> refused(s, name));
         }
         for (CacheSnapshot c : now.caches()) {
             cache(registry, c.frontend(), c.backend());
@@ -147,7 +151,7 @@ public final class LodestoneMeterBinder implements MeterBinder {
     private void cacheCounter(MeterRegistry r, String name, String frontend, String backend, String help,
             ToLongFunction<CacheSnapshot> f) {
         Tags tags = Tags.of("frontend", frontend, "backend", backend);
-        counter(r, "lodestone.cache." + name, tags, help, null, s -> cacheValue(s, frontend, backend, f));
+        counter(r, "lodestone.cache." + name, tags, help, s -> cacheValue(s, frontend, backend, f));
     }
 
     private static double cacheValue(MetricsSnapshot s, String frontend, String backend, ToLongFunction<CacheSnapshot> f) {
@@ -161,23 +165,24 @@ public final class LodestoneMeterBinder implements MeterBinder {
 
     private void traffic(MeterRegistry r, String prefix, Tags tags, boolean serverSide, Function<MetricsSnapshot, TrafficSnapshot> find) {
         gauge(r, prefix + "connections.current", tags, "Open connections", s -> value(find.apply(s), TrafficSnapshot::currentConnections));
-        counter(r, prefix + "connections", tags, "Connections opened", null, s -> value(find.apply(s), TrafficSnapshot::totalConnections));
-        counter(r, prefix + "requests", tags, "HTTP requests completed", null, s -> value(find.apply(s), TrafficSnapshot::requests));
+        counter(r, prefix + "connections", tags, "Connections opened", s -> value(find.apply(s), TrafficSnapshot::totalConnections));
+        counter(r, prefix + "requests", tags, "HTTP requests completed", s -> value(find.apply(s), TrafficSnapshot::requests));
         for (int c = 0; c < ResponseCounts.CLASSES; c++) {
             int cls = c;
-            counter(r, prefix + "responses", tags.and("code", ResponseCounts.label(c)), "HTTP responses by status class", null,
+            counter(r, prefix + "responses", tags.and("code", ResponseCounts.label(c)), "HTTP responses by status class",
                     s -> value(find.apply(s), t -> t.responses().byClass(cls)));
         }
-        counter(r, prefix + "bytes.in", tags, "Bytes in the request direction", "bytes", s -> value(find.apply(s), TrafficSnapshot::bytesIn));
-        counter(r, prefix + "bytes.out", tags, "Bytes in the response direction", "bytes", s -> value(find.apply(s), TrafficSnapshot::bytesOut));
+        // no base unit: Prometheus writes it after the name, which read lodestone_frontend_bytes_in_bytes_total
+        counter(r, prefix + "bytes.in", tags, "Bytes in the request direction", s -> value(find.apply(s), TrafficSnapshot::bytesIn));
+        counter(r, prefix + "bytes.out", tags, "Bytes in the response direction", s -> value(find.apply(s), TrafficSnapshot::bytesOut));
         for (ErrorKind kind : ErrorKind.values()) {
-            counter(r, prefix + "errors", tags.and("kind", kind.label()), "Errors by kind", null,
+            counter(r, prefix + "errors", tags.and("kind", kind.label()), "Errors by kind",
                     s -> value(find.apply(s), t -> t.errors().get(kind)));
         }
         if (serverSide) {
-            counter(r, prefix + "retries", tags, "Connection attempts retried on the same server", null,
+            counter(r, prefix + "retries", tags, "Connection attempts retried on the same server",
                     s -> value(find.apply(s), TrafficSnapshot::retries));
-            counter(r, prefix + "redispatches", tags, "Requests sent to another server after a failure", null,
+            counter(r, prefix + "redispatches", tags, "Requests sent to another server after a failure",
                     s -> value(find.apply(s), TrafficSnapshot::redispatches));
             gauge(r, prefix + "queue.current", tags, "Connections or requests waiting for a server",
                     s -> value(find.apply(s), TrafficSnapshot::currentQueue));
@@ -192,9 +197,9 @@ public final class LodestoneMeterBinder implements MeterBinder {
         Gauge.builder(name, source, src -> f.applyAsDouble(src.snapshot())).tags(tags).description(help).strongReference(true).register(r);
     }
 
-    private void counter(MeterRegistry r, String name, Tags tags, String help, String unit, ToDoubleFunction<MetricsSnapshot> f) {
+    private void counter(MeterRegistry r, String name, Tags tags, String help, ToDoubleFunction<MetricsSnapshot> f) {
         // counters hold their source weakly; the gauges above hold it strongly
-        FunctionCounter.builder(name, source, src -> f.applyAsDouble(src.snapshot())).tags(tags).description(help).baseUnit(unit).register(r);
+        FunctionCounter.builder(name, source, src -> f.applyAsDouble(src.snapshot())).tags(tags).description(help).register(r);
     }
 
     private void timer(MeterRegistry r, String name, Tags tags, String help, Function<MetricsSnapshot, LatencySnapshot> f) {

@@ -13,8 +13,11 @@ import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.testing.ManualClock;
 import io.micrometer.core.instrument.FunctionTimer;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.TimeGauge;
+import io.micrometer.core.instrument.config.NamingConvention;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -149,5 +152,60 @@ class MetricsMeterBinderTest {
         }
         assertThatThrownBy(() -> new LodestoneMeterBinder(proxy(), Duration.ofMillis(-1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("maxAge: PT-0.001S (expected: >= 0)");
+    }
+
+    /**
+     * Micrometer's Prometheus registry writes a meter's base unit after its snake_case name unless the
+     * name already ends with it, then {@code _total} for a counter: a byte counter named
+     * {@code bytes.in} with the unit {@code bytes} came out as {@code lodestone_frontend_bytes_in_bytes_total}.
+     * That registry is no test dependency here, so this checks the ids it names from: every counter
+     * and gauge with a base unit has it as the last word of its name (timers and time gauges get
+     * {@code _seconds} after {@code .time}, as intended), and the byte counters have none, so they
+     * come out as the proxy's own Prometheus text names them.
+     */
+    @Test
+    void aBaseUnitIsSetOnlyWhereTheNameEndsWithIt() {
+        try (Proxy proxy = proxy()) {
+            proxy.start();
+            web.context().metrics().caches().register(new CacheStores.Store() {
+                @Override
+                public CacheSnapshot snapshot() {
+                    return new CacheSnapshot("web", "app", 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000);
+                }
+
+                @Override
+                public int purge(String key) {
+                    return 0;
+                }
+
+                @Override
+                public int purgePrefix(String prefix) {
+                    return 0;
+                }
+            });
+            MeterRegistry registry = new SimpleMeterRegistry();
+            new LodestoneMeterBinder(proxy, Duration.ZERO).bindTo(registry);
+
+            int withUnit = 0;
+            for (Meter m : registry.getMeters()) {
+                Meter.Id id = m.getId();
+                if (id.getType() == Meter.Type.TIMER || m instanceof TimeGauge || id.getBaseUnit() == null) {
+                    continue;
+                }
+                withUnit++;
+                assertThat(NamingConvention.snakeCase.name(id.getName(), id.getType()))
+                        .as("%s with base unit %s", id.getName(), id.getBaseUnit()).endsWith("_" + id.getBaseUnit());
+            }
+            assertThat(withUnit).as("lodestone.cache.bytes and .max.bytes").isEqualTo(2);
+            for (String level : new String[] {"frontend", "backend", "server"}) {
+                for (String direction : new String[] {"in", "out"}) {
+                    Meter.Id id = registry.get("lodestone." + level + ".bytes." + direction).meter().getId();
+                    assertThat(id.getType()).isEqualTo(Meter.Type.COUNTER);
+                    assertThat(id.getBaseUnit()).as(id.getName()).isNull();
+                    assertThat(NamingConvention.snakeCase.name(id.getName(), id.getType()) + "_total")
+                            .isEqualTo("lodestone_" + level + "_bytes_" + direction + "_total");
+                }
+            }
+        }
     }
 }
