@@ -1,6 +1,7 @@
 package io.lodestone.core;
 
 import io.lodestone.core.health.internal.HealthCheckers;
+import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.DeferredScheduler;
 import io.lodestone.core.internal.EngineContext;
@@ -490,7 +491,7 @@ public final class Proxy implements AutoCloseable {
             List<InetSocketAddress> addresses = frontend.bindAddresses();
             for (int i = 0; i < addresses.size(); i++) {
                 InetSocketAddress a = addresses.get(i);
-                String host = a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString();
+                String host = a.getAddress() != null ? Addresses.toText(a.getAddress()) : a.getHostString();
                 message.append(i == 0 ? " on " : ", ").append(host.indexOf(':') >= 0 ? "[" + host + "]" : host)
                         .append(':').append(a.getPort());
             }

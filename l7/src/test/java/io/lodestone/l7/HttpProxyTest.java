@@ -182,6 +182,34 @@ class HttpProxyTest {
         }
     }
 
+    /**
+     * A client on the IPv6 loopback: the forwarding headers and the access log write its address in the
+     * RFC 5952 form ({@code ::1}), as a PROXY header does, not the JDK's {@code 0:0:0:0:0:0:0:1};
+     * {@code Forwarded} quotes it in brackets (RFC 7239, 6).
+     */
+    @Test
+    void anIpv6ClientIsWrittenInItsShortFormToTheForwardingHeadersAndTheAccessLog() throws Exception {
+        CapturingLogger text = new CapturingLogger();
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(text))
+                    .backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("[::1]:0").forwarded(true).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (RawHttp c = new RawHttp("::1", proxy.port())) {
+                assertThat(c.send("GET /six HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 2001:db8::7\r\n\r\n").read().status())
+                        .isEqualTo(200);
+                assertThat(b.last().header("x-forwarded-for")).isEqualTo("2001:db8::7, ::1");
+                assertThat(b.last().header("x-real-ip")).isEqualTo("::1");
+                assertThat(b.last().header("forwarded")).isEqualTo("for=\"[::1]\";host=\"h\";proto=http");
+                assertThat(text.await(l -> l.contains("/six"))).startsWith("[::1]:" + c.socket.getLocalPort() + " [");
+                // the same per-connection text for the next request on the connection
+                c.send("GET /again HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(b.last().header("x-forwarded-for")).isEqualTo("::1");
+            }
+        }
+    }
+
     @Test
     void ofSeveralRequestIdFieldsTheFirstWithAValueIsForwardedReturnedAndLoggedAlone() throws Exception {
         CapturingLogger lines = new CapturingLogger();

@@ -28,7 +28,12 @@ final class RawHttp implements AutoCloseable {
     final OutputStream out;
 
     RawHttp(int port) throws IOException {
-        socket = new Socket("127.0.0.1", port);
+        this("127.0.0.1", port);
+    }
+
+    /** A client connected from and to {@code host}, an address literal ({@code ::1} for the IPv6 loopback). */
+    RawHttp(String host, int port) throws IOException {
+        socket = new Socket(host, port);
         socket.setSoTimeout(10_000);
         in = socket.getInputStream();
         out = socket.getOutputStream();

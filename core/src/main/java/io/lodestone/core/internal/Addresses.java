@@ -91,8 +91,9 @@ public final class Addresses {
     }
 
     /**
-     * The text form of an IP address, as HAProxy writes it in a PROXY protocol header: an IPv4 address
-     * in dotted decimal, an IPv6 address as RFC 5952 (section 4) recommends, with
+     * The text form of an IP address, as Lodestone writes a client's address everywhere (a PROXY
+     * protocol header, {@code X-Forwarded-For}, the access log) and as HAProxy writes it: an IPv4
+     * address in dotted decimal, an IPv6 address as RFC 5952 (section 4) recommends, with
      * {@link InetAddress#getHostAddress()}'s full form shortened: lowercase hexadecimal fields
      * without leading zeros, the longest run of two or more zero fields (the first of runs equally
      * long) written {@code ::}, and an IPv4-mapped address written {@code ::ffff:192.0.2.1}
@@ -105,8 +106,24 @@ public final class Addresses {
         return ipv6Text(address.getAddress());
     }
 
+    /** Appends {@link #toText(InetAddress)} to {@code out}, an IPv6 address without building a string. */
+    public static void appendText(StringBuilder out, InetAddress address) {
+        if (!(address instanceof Inet6Address)) {
+            out.append(address.getHostAddress());
+            return;
+        }
+        char[] text = new char[MAX_IPV6_TEXT];
+        out.append(text, 0, ipv6Chars(address.getAddress(), text));
+    }
+
     /** The RFC 5952 text of the 16 bytes of an IPv6 address: see {@link #toText(InetAddress)}. */
     static String ipv6Text(byte[] a) {
+        char[] out = new char[MAX_IPV6_TEXT];
+        return new String(out, 0, ipv6Chars(a, out));
+    }
+
+    /** Writes the RFC 5952 text of the 16 bytes of an IPv6 address to {@code out}; returns its length. */
+    private static int ipv6Chars(byte[] a, char[] out) {
         // the longest run of zero fields, the first of equally long ones; a lone zero field stays "0"
         int best = -1;
         int bestLength = 1;
@@ -124,7 +141,6 @@ public final class Addresses {
                 run = -1;
             }
         }
-        char[] out = new char[MAX_IPV6_TEXT];
         int n = 0;
         if (best == 0 && bestLength == 5 && field(a, 5) == 0xffff) {
             // IPv4-mapped: ::ffff: and the IPv4 address in dotted decimal
@@ -137,7 +153,7 @@ public final class Addresses {
                 out[n++] = i == 12 ? ':' : '.';
                 n = decimal(out, n, a[i] & 0xff);
             }
-            return new String(out, 0, n);
+            return n;
         }
         int bestEnd = best + bestLength;
         for (int i = 0; i < 8; i++) {
@@ -152,7 +168,7 @@ public final class Addresses {
             }
             n = hex(out, n, field(a, i));
         }
-        return new String(out, 0, n);
+        return n;
     }
 
     private static int field(byte[] a, int i) {

@@ -97,7 +97,7 @@ public final class SourceLimits {
         if (source == null) {
             return true;
         }
-        if (rates != null && rates.tryAcquire(rate, source.getHostAddress(), clock.nanoTime()) != 0) {
+        if (rates != null && rates.tryAcquire(rate, Addresses.toText(source), clock.nanoTime()) != 0) {
             return false;
         }
         if (maxConnections == 0) {

@@ -1,5 +1,6 @@
 package io.lodestone.core.limit;
 
+import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.route.RequestView;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -100,7 +101,10 @@ public final class RateLimit {
         return new RateLimit(permits, period, intervalNanos, burst, keyKind, header, keyFunction, name);
     }
 
-    /** The same limit with one bucket per client address (the default). */
+    /**
+     * The same limit with one bucket per client address (the default), keyed by the address's text:
+     * dotted decimal, or an IPv6 address in its RFC 5952 form ({@code 2001:db8::1}).
+     */
     public RateLimit bySourceAddress() {
         return new RateLimit(permits, period, intervalNanos, burst, KeyKind.SOURCE, null, null, name);
     }
@@ -201,7 +205,7 @@ public final class RateLimit {
         switch (keyKind) {
             case SOURCE:
                 InetAddress a = request.sourceAddress();
-                return a == null ? null : a.getHostAddress();
+                return a == null ? null : Addresses.toText(a);
             case HEADER:
                 return request.header(header);
             default:

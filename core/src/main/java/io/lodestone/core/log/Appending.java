@@ -1,5 +1,6 @@
 package io.lodestone.core.log;
 
+import io.lodestone.core.internal.Addresses;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 
@@ -48,10 +49,17 @@ final class Appending {
         out.append(nanos < 0 ? -1 : nanos / 1_000_000);
     }
 
-    /** Appends an address's host without a reverse lookup: {@code 10.0.0.1} or {@code ::1}. */
+    /**
+     * Appends an address's host without a reverse lookup: {@code 10.0.0.1}, or an IPv6 address in its
+     * RFC 5952 form, {@code ::1} rather than the JDK's {@code 0:0:0:0:0:0:0:1}, without a zone.
+     */
     static void host(StringBuilder out, InetSocketAddress address) {
         InetAddress ip = address.getAddress();
-        out.append(ip != null ? ip.getHostAddress() : address.getHostString());
+        if (ip != null) {
+            Addresses.appendText(out, ip);
+        } else {
+            out.append(address.getHostString());
+        }
     }
 
     /** Appends {@code \xHH}. */

@@ -1,5 +1,6 @@
 package io.lodestone.core.route;
 
+import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.route.internal.HttpParts;
 import io.lodestone.core.route.internal.PathNormalizer;
 import io.netty.util.NetUtil;
@@ -295,11 +296,11 @@ public final class TestRequest implements RequestView {
     @Override
     public String toString() {
         if (!http) {
-            return "connection from " + source.getHostAddress() + ":" + sourcePort + " to port " + localPort
+            return "connection from " + Addresses.toText(source) + ":" + sourcePort + " to port " + localPort
                     + (sni == null ? "" : " sni " + sni);
         }
         return method + " " + rawPath + (query == null ? "" : "?" + query) + (host == null ? "" : " host " + host)
-                + " from " + source.getHostAddress();
+                + " from " + Addresses.toText(source);
     }
 
     /** The values of one header, with a read-only view made once. */

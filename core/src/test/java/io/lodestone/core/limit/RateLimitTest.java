@@ -118,6 +118,18 @@ class RateLimitTest {
                 .isInstanceOf(Decision.Deny.class);
     }
 
+    /**
+     * A limiter shared between instances writes the key to its store: an IPv6 source is keyed by its
+     * RFC 5952 text, as the access log and {@code X-Forwarded-For} write it, whatever form it came in.
+     */
+    @Test
+    void anIpv6SourceIsKeyedByItsShortForm() {
+        RateLimit limit = RateLimit.perSecond(1);
+        assertThat(limit.key(TestRequest.get("/").source("0:0:0:0:0:0:0:1"))).isEqualTo("::1");
+        assertThat(limit.key(TestRequest.get("/").source("2001:DB8:0:0:0:0:0:A"))).isEqualTo("2001:db8::a");
+        assertThat(limit.key(TestRequest.get("/").source("192.0.2.1"))).isEqualTo("192.0.2.1");
+    }
+
     @Test
     void aHeaderKeysTheBucketsAndARequestWithoutItIsNotLimited() {
         Router router = router(RateLimiters.inMemory(clock),

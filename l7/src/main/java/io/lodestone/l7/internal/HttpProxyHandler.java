@@ -4,6 +4,7 @@ import io.lodestone.tls.TlsInfo;
 import io.lodestone.core.Clock;
 import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.StickyCookie;
+import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.PipelineNames;
@@ -136,7 +137,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /** The client connection's handshake facts, read at its first request; {@code null} without TLS. */
     private TlsInfo tlsInfo;
     private int localPortNumber;
-    /** The client's address and the local port as ASCII (written to every forwarded request's headers). */
+    /**
+     * The client's address (IPv6 in its RFC 5952 form, {@code ::1}) and the local port as ASCII, written
+     * to every forwarded request's headers.
+     */
     private AsciiString clientIp;
     private AsciiString localPort;
     private long affinityHash;
@@ -253,7 +257,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         InetSocketAddress remote = (InetSocketAddress) client.remoteAddress();
         InetSocketAddress local = (InetSocketAddress) client.localAddress();
         this.source = remote;
-        this.clientIp = new AsciiString(remote == null ? "unknown" : remote.getAddress().getHostAddress());
+        // the RFC 5952 text (::1), as the access log and a PROXY header write it, made once per channel
+        this.clientIp = new AsciiString(remote == null ? "unknown" : Addresses.toText(remote.getAddress()));
         // the affinity of proxy.routeAndPick(...) (RequestPickContext), so both name the same server
         this.affinityHash = remote == null ? 0 : PickContext.hash(remote.getAddress());
         this.localPortNumber = local == null ? 0 : local.getPort();

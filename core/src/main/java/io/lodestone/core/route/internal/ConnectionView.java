@@ -1,5 +1,6 @@
 package io.lodestone.core.route.internal;
 
+import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.route.ClientCertificate;
 import io.lodestone.core.route.RequestView;
 import java.net.InetSocketAddress;
@@ -78,6 +79,6 @@ public final class ConnectionView extends ConnectionFacts {
 
     @Override
     public String toString() {
-        return "connection from " + (sourceAddress() == null ? "?" : sourceAddress().getHostAddress()) + " to port " + localPort();
+        return "connection from " + (sourceAddress() == null ? "?" : Addresses.toText(sourceAddress())) + " to port " + localPort();
     }
 }
