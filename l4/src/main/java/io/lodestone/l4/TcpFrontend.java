@@ -108,7 +108,9 @@ import java.util.Set;
  *     is shut down after the pending bytes are written; the other direction goes on until it ends
  *     too. Then both connections are closed. On a frontend that terminates TLS, a client's
  *     {@code close_notify} is such an end too, when the TLS stack can still send after it (TLS 1.3
- *     on the JDK provider); otherwise both connections are closed at once (see the README).</li>
+ *     on the JDK provider); otherwise both connections are closed at once (see the README). The
+ *     other way round, a server's FIN reaches such a client as the proxy's {@code close_notify},
+ *     then a FIN, and what the client still sends (TLS 1.3) is relayed until it closes.</li>
  * <li><b>Resets.</b> When one side resets the connection (or fails otherwise), the bytes already read
  *     from it are flushed to the other side, which is then reset too (closed with
  *     {@code SO_LINGER} 0): its peer never takes the end for a complete transfer. The access log

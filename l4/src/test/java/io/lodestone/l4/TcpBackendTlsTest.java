@@ -3,17 +3,43 @@ package io.lodestone.l4;
 import static io.lodestone.l4.Sockets.assertEcho;
 import static io.lodestone.l4.Sockets.connect;
 import static io.lodestone.l4.Sockets.isClosedByPeer;
+import static io.lodestone.l4.TlsTestSupport.ascii;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.l4.TlsTestSupport.TlsEchoServer;
 import io.lodestone.tls.ClientTls;
+import io.lodestone.tls.ServerTls;
+import io.lodestone.tls.TlsCertificate;
+import io.lodestone.tls.TlsProvider;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.pkitesting.X509Bundle;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Backend TLS in the TCP engine: plaintext clients, TLS to the server (verified), relayed both ways. */
 class TcpBackendTlsTest {
@@ -42,6 +68,30 @@ class TcpBackendTlsTest {
         }
     }
 
+    /**
+     * A client's FIN reaches a server spoken to over TLS as a bare FIN, and the server's answer after it
+     * is relayed, with either provider on the proxy's side. (A {@code close_notify} first would be the
+     * cleaner end, but Netty's OpenSSL engine in client mode then drops the answer: see the README.)
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"JDK", "OPENSSL"})
+    void aClientsFinReachesATlsServerAsAFinAndTheAnswerAfterItIsRelayed(TlsProvider provider) throws Exception {
+        X509Bundle ca = TlsTestSupport.ca();
+        try (HalfCloseTlsServer server = new HalfCloseTlsServer(TlsTestSupport.server(ca, "echo.test"))) {
+            ClientTls tls = ClientTls.builder().trust(List.of(ca.getCertificate())).serverName("echo.test")
+                    .provider(provider).protocols("TLSv1.3").build();
+            proxy = Sockets.startProxy(Backend.named("echo").server("e1", server.address()).tls(tls),
+                    TcpFrontend.bind("127.0.0.1:0").defaultBackend("echo"));
+            try (Socket s = connect(proxy.port())) {
+                s.getOutputStream().write(ascii("question"));
+                s.shutdownOutput();
+                assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .isEqualTo("answer to question");
+            }
+            assertThat(server.ended.get(5, TimeUnit.SECONDS)).isEqualTo("FIN");
+        }
+    }
+
     @Test
     void anUntrustedServerIsAFailedConnectionAndTheClientIsClosed() throws Exception {
         X509Bundle ca = TlsTestSupport.ca();
@@ -55,6 +105,71 @@ class TcpBackendTlsTest {
                 assertThat(isClosedByPeer(s)).isTrue();
             }
             assertThat(proxy.control().server("echo", "e1").status().failures()).isPositive();
+        }
+    }
+
+    /**
+     * A TLS 1.3 server (JDK provider, which may send after a close_notify) for one connection that
+     * reads the request to its end, notes how it ended ({@code close_notify} or a bare {@code FIN}),
+     * then answers and closes.
+     */
+    private static final class HalfCloseTlsServer implements AutoCloseable {
+        final CompletableFuture<String> ended = new CompletableFuture<>();
+        private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        private final ServerTls tls;
+        private final Channel server;
+
+        HalfCloseTlsServer(X509Bundle certificate) {
+            tls = ServerTls.builder().provider(TlsProvider.JDK).protocols("TLSv1.3")
+                    .certificate(TlsCertificate.of(certificate.getKeyPair().getPrivate(),
+                            Arrays.asList(certificate.getCertificatePath())))
+                    .build();
+            server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .childHandler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(tls.newHandler(), new ChannelInboundHandlerAdapter() {
+                                private final StringBuilder request = new StringBuilder();
+
+                                @Override
+                                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                    ByteBuf buf = (ByteBuf) msg;
+                                    request.append(buf.toString(StandardCharsets.US_ASCII));
+                                    buf.release();
+                                }
+
+                                @Override
+                                public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                                    String end = evt instanceof SslCloseCompletionEvent close && close.isSuccess() ? "close_notify"
+                                            : evt instanceof ChannelInputShutdownEvent ? "FIN" : null;
+                                    if (end != null && ended.complete(end)) {
+                                        ctx.writeAndFlush(Unpooled.copiedBuffer("answer to " + request, StandardCharsets.US_ASCII))
+                                                .addListener(ChannelFutureListener.CLOSE);
+
+                                    }
+                                }
+
+                                @Override
+                                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                    ended.completeExceptionally(cause);
+                                    ctx.close();
+                                }
+                            });
+                        }
+                    })
+                    .bind("127.0.0.1", 0).syncUninterruptibly().channel();
+        }
+
+        String address() {
+            return "127.0.0.1:" + ((InetSocketAddress) server.localAddress()).getPort();
+        }
+
+        @Override
+        public void close() {
+            server.close().syncUninterruptibly();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+            tls.close();
         }
     }
 }

@@ -19,6 +19,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -60,6 +62,7 @@ class TcpTlsHalfCloseTest {
 
     private static final String QUESTION = "what is the answer?";
     private static final String ANSWER = "answer to " + QUESTION;
+    private static final String LATER = "and one more thing";
 
     private static X509Bundle ca;
     private static X509Bundle certificate;
@@ -90,7 +93,7 @@ class TcpTlsHalfCloseTest {
     void onTls13WithTheJdkProviderTheAnswerAfterTheClientsCloseNotifyReachesIt(Client client) throws Exception {
         CapturingLogger lines = new CapturingLogger();
         try (AnswerAfterEof server = new AnswerAfterEof(true); ServerTls tls = serverTls(TlsProvider.JDK)) {
-            Proxy proxy = proxy(tls, server, AccessLog.text(lines), Duration.ofMinutes(5), null);
+            Proxy proxy = proxy(tls, server.address(), AccessLog.text(lines), Duration.ofMinutes(5), null);
             try (proxy) {
                 Result result = exchange(client, proxy.port(), "TLSv1.3");
                 assertThat(server.request.get(5, TimeUnit.SECONDS)).isEqualTo(QUESTION);
@@ -115,7 +118,7 @@ class TcpTlsHalfCloseTest {
             Client client) throws Exception {
         CapturingLogger lines = new CapturingLogger();
         try (AnswerAfterEof server = new AnswerAfterEof(true); ServerTls tls = serverTls(provider)) {
-            Proxy proxy = proxy(tls, server, AccessLog.text(lines), Duration.ofMinutes(5), null);
+            Proxy proxy = proxy(tls, server.address(), AccessLog.text(lines), Duration.ofMinutes(5), null);
             try (proxy) {
                 Result result = exchange(client, proxy.port(), protocol);
                 assertThat(server.request.get(5, TimeUnit.SECONDS)).isEqualTo(QUESTION);
@@ -141,7 +144,7 @@ class TcpTlsHalfCloseTest {
         ManualClock clock = new ManualClock();
         ManualClockLoop loop = new ManualClockLoop(clock);
         try (AnswerAfterEof server = new AnswerAfterEof(false); ServerTls tls = serverTls(TlsProvider.JDK)) {
-            Proxy proxy = proxy(tls, server, AccessLog.text(lines), idle, Proxy.builder().clock(clock)
+            Proxy proxy = proxy(tls, server.address(), AccessLog.text(lines), idle, Proxy.builder().clock(clock)
                     .eventLoopGroups(loop.group(), loop.group()));
             try (proxy) {
                 NettyClient client = NettyClient.connect(proxy.port(), "TLSv1.3");
@@ -166,6 +169,63 @@ class TcpTlsHalfCloseTest {
         }
     }
 
+    /**
+     * The other way round: the server answers and shuts its output. The client gets the answer, then the
+     * proxy's {@code close_notify} and a FIN, not a bare FIN (which a TLS client may take for a
+     * truncation); on TLS 1.3 what the client sends after that still reaches the server, with either
+     * provider, until the client's own {@code close_notify}. A TLS 1.2 client must answer the
+     * {@code close_notify} with its own at once and send nothing more: the session ends there.
+     */
+    @ParameterizedTest
+    @CsvSource({"JDK, TLSv1.3", "OPENSSL, TLSv1.3", "JDK, TLSv1.2", "OPENSSL, TLSv1.2"})
+    void aServersHalfCloseReachesTheClientAsCloseNotifyAfterTheAnswer(TlsProvider provider, String protocol)
+            throws Exception {
+        boolean tls13 = protocol.equals("TLSv1.3");
+        CapturingLogger lines = new CapturingLogger();
+        try (AnswerThenHalfClose server = new AnswerThenHalfClose(); ServerTls tls = serverTls(provider)) {
+            Proxy proxy = proxy(tls, server.address(), AccessLog.text(lines), Duration.ofMinutes(5), null);
+            try (proxy) {
+                HalfCloseClient client = HalfCloseClient.connect(proxy.port(), protocol);
+                try {
+                    assertThat(client.closeNotify.get(5, TimeUnit.SECONDS)).as("the answer, then close_notify")
+                            .isEqualTo(ANSWER);
+                    assertThat(server.afterAnswer.get(5, TimeUnit.SECONDS)).isEqualTo(tls13 ? LATER : "");
+                    if (tls13) {
+                        Await.until("the FIN after the close_notify", () -> client.finSeen);
+                    }
+                    assertThat(lines.await(l -> l.contains(" tls "))).contains(" tls a/a1 ").contains(" -- ");
+                    assertThat(proxy.metrics().frontend("tls").traffic().errors().total()).isZero();
+                } finally {
+                    client.channel.close();
+                }
+            }
+        }
+    }
+
+    /**
+     * The same with a JDK {@link SSLSocket} on TLS 1.3: its read ends normally after the answer, and
+     * what it sends after that reaches the server. (By default the JDK also takes a bare FIN for the
+     * end of the stream; the Netty client above tells a {@code close_notify} from a FIN.)
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"JDK", "OPENSSL"})
+    void anSslSocketOnTls13ReadsTheAnswerToItsEndAndCanGoOnSending(TlsProvider provider) throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (AnswerThenHalfClose server = new AnswerThenHalfClose(); ServerTls tls = serverTls(provider)) {
+            Proxy proxy = proxy(tls, server.address(), AccessLog.text(lines), Duration.ofMinutes(5), null);
+            try (proxy; SSLSocket s = TlsTestSupport.connect(TlsTestSupport.clientContext(ca), proxy.port(),
+                    "proxy.example", "TLSv1.3")) {
+                s.getOutputStream().write(QUESTION.getBytes(StandardCharsets.US_ASCII));
+                assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII)).isEqualTo(ANSWER);
+                s.getOutputStream().write(LATER.getBytes(StandardCharsets.US_ASCII));
+                s.shutdownOutput();
+                assertThat(server.afterAnswer.get(5, TimeUnit.SECONDS)).isEqualTo(LATER);
+                assertThat(lines.await(l -> l.contains(" tls "))).contains(" -- ");
+                assertThat(proxy.metrics().frontend("tls").traffic().errors().total()).isZero();
+            }
+        }
+    }
+
     private static ServerTls serverTls(TlsProvider provider) {
         return ServerTls.builder().provider(provider)
                 .certificate(TlsCertificate.of(certificate.getKeyPair().getPrivate(),
@@ -173,11 +233,11 @@ class TcpTlsHalfCloseTest {
                 .build();
     }
 
-    private static Proxy proxy(ServerTls tls, AnswerAfterEof server, AccessLog accessLog, Duration clientTimeout,
+    private static Proxy proxy(ServerTls tls, String server, AccessLog accessLog, Duration clientTimeout,
             Proxy.Builder builder) {
         Proxy proxy = (builder == null ? Proxy.builder() : builder)
                 .accessLog(accessLog)
-                .backend(Backend.named("a").server("a1", server.address()))
+                .backend(Backend.named("a").server("a1", server))
                 .frontend(TcpFrontend.bind("127.0.0.1:0").name("tls").tls(tls).clientTimeout(clientTimeout)
                         .defaultBackend("a"))
                 .build();
@@ -253,6 +313,108 @@ class TcpTlsHalfCloseTest {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             result.completeExceptionally(cause);
             ctx.close();
+        }
+    }
+
+    /**
+     * A Netty TLS client that sends the question and completes {@link #closeNotify} with what it read
+     * when the proxy's {@code close_notify} comes (exceptionally if the connection ends without one);
+     * then it sends {@link #LATER} and its own {@code close_notify}, without a FIN, and notes the
+     * proxy's FIN (half-closure allowed).
+     */
+    private static final class HalfCloseClient extends ChannelInboundHandlerAdapter {
+        final CompletableFuture<String> closeNotify = new CompletableFuture<>();
+        private final StringBuilder answer = new StringBuilder();
+        volatile boolean finSeen;
+        Channel channel;
+
+        static HalfCloseClient connect(int port, String protocol) throws Exception {
+            SslContext context = SslContextBuilder.forClient().sslProvider(SslProvider.JDK).protocols(protocol)
+                    .trustManager(ca.toTrustManagerFactory()).build();
+            HalfCloseClient client = new HalfCloseClient();
+            client.channel = new Bootstrap().group(clientGroup).channel(NioSocketChannel.class)
+                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                    .handler(new ChannelInitializer<Channel>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast(context.newHandler(ch.alloc(), "proxy.example", port), client);
+                        }
+                    })
+                    .connect("127.0.0.1", port).syncUninterruptibly().channel();
+            return client;
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof SslHandshakeCompletionEvent handshake) {
+                if (!handshake.isSuccess()) {
+                    closeNotify.completeExceptionally(handshake.cause());
+                    ctx.close();
+                    return;
+                }
+                ctx.writeAndFlush(Unpooled.copiedBuffer(QUESTION, StandardCharsets.US_ASCII));
+            } else if (evt instanceof SslCloseCompletionEvent close && close.isSuccess()) {
+                closeNotify.complete(answer.toString());
+                // a TLS 1.2 engine has answered with its own close_notify: this write fails, as it must
+                ctx.writeAndFlush(Unpooled.copiedBuffer(LATER, StandardCharsets.US_ASCII))
+                        .addListener(f -> ctx.pipeline().get(SslHandler.class).closeOutbound());
+            } else if (evt instanceof ChannelInputShutdownEvent) {
+                finSeen = true;
+            }
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf buf = (ByteBuf) msg;
+            answer.append(buf.toString(StandardCharsets.US_ASCII));
+            buf.release();
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            closeNotify.completeExceptionally(new IOException("closed without close_notify after " + answer));
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            closeNotify.completeExceptionally(cause);
+            ctx.close();
+        }
+    }
+
+    /**
+     * A plain server for one connection: reads the question, answers it and shuts its output, then
+     * completes {@link #afterAnswer} with what it reads until the proxy's FIN or close.
+     */
+    private static final class AnswerThenHalfClose implements AutoCloseable {
+        final CompletableFuture<String> afterAnswer = new CompletableFuture<>();
+        private final ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+
+        AnswerThenHalfClose() throws IOException {
+            Thread t = new Thread(this::serve, "answer-then-half-close");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        private void serve() {
+            try (Socket s = socket.accept()) {
+                InputStream in = s.getInputStream();
+                String question = new String(in.readNBytes(QUESTION.length()), StandardCharsets.US_ASCII);
+                s.getOutputStream().write(("answer to " + question).getBytes(StandardCharsets.US_ASCII));
+                s.shutdownOutput();
+                afterAnswer.complete(new String(in.readAllBytes(), StandardCharsets.US_ASCII));
+            } catch (Exception e) {
+                afterAnswer.completeExceptionally(e);
+            }
+        }
+
+        String address() {
+            return "127.0.0.1:" + socket.getLocalPort();
+        }
+
+        @Override
+        public void close() throws IOException {
+            socket.close();
         }
     }
 

@@ -38,7 +38,8 @@ import org.slf4j.LoggerFactory;
  *     (an {@link SslHandler}), the peer's {@code close_notify} ends its input as a FIN does, and is
  *     passed on as a FIN too; a later FIN on that channel adds nothing. When the TLS stack answered
  *     the {@code close_notify} with its own and can send nothing more (TLS 1.2, or Netty's OpenSSL
- *     engine), that side is finished both ways and the pair is closed.</li>
+ *     engine), that side is finished both ways and the pair is closed. A FIN passed on to a channel
+ *     where the proxy is the TLS server follows a {@code close_notify} (see {@link #shutdownOutput}).</li>
  * <li>A side that fails (a reset, or any other error reading or writing it) is an abort, and the
  *     abort is passed on: what was already read from the failed side is flushed to the other side,
  *     which is then closed with {@code SO_LINGER} 0, so that its peer sees a reset too rather than
@@ -203,9 +204,34 @@ public final class Relay {
         return out != null && (out.totalPendingWriteBytes() > 0 || !out.isEmpty());
     }
 
-    /** Sends a FIN on {@code channel} once what is pending is written (closes it when it cannot half-close). */
+    /**
+     * Sends a FIN on {@code channel} once what is pending is written (closes it when it cannot
+     * half-close). Where the proxy is the TLS server of the channel (a client's connection), the FIN
+     * follows a {@code close_notify}, so that the client sees the end of the TLS stream rather than a
+     * truncation; the channel is still read. Toward a server spoken to over TLS the FIN stays bare:
+     * Netty's OpenSSL engine in client mode reads nothing more once it has sent its
+     * {@code close_notify}, so the server's answer to the end of the request would be lost.
+     */
     public static void shutdownOutput(Channel channel) {
         if (!channel.isActive()) {
+            return;
+        }
+        SslHandler tls = channel.pipeline().get(SslHandler.class);
+        if (tls != null && !tls.engine().getUseClientMode()) {
+            // what is pending through the engine first: once its sending side is closed it wraps nothing more
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written -> {
+                if (!written.isSuccess()) {
+                    channel.close();
+                    return;
+                }
+                tls.closeOutbound().addListener(notified -> {
+                    if (notified.isSuccess()) {
+                        shutdownOutputNow(channel);
+                    } else {
+                        channel.close();
+                    }
+                });
+            });
             return;
         }
         if (hasPendingWrites(channel)) {

@@ -31,7 +31,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -2277,14 +2276,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         closing = true;
         releaseQueued();
         client.config().setAutoRead(true);
-        SslHandler tls = secure ? client.pipeline().get(SslHandler.class) : null;
-        if (tls != null) {
-            // the response through the TLS engine first: once its outbound side is closed it wraps nothing more
-            client.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(written ->
-                    tls.closeOutbound().addListener(done -> Relay.shutdownOutput(client)));
-        } else {
-            Relay.shutdownOutput(client);
-        }
+        // over TLS: the response, then close_notify, then the FIN
+        Relay.shutdownOutput(client);
         timeouts.linger();
     }
 
