@@ -304,9 +304,11 @@ public final class Backend {
 
         /**
          * Sticks each client, by source address, to the server it was first given, while that server
-         * is usable (HAProxy's {@code stick on src} with a {@code stick-table}): the balancing
-         * strategy picks only for clients the table does not know, or whose server is down, draining,
-         * in maintenance, removed or of weight 0; such a client is then stuck to its new server. An
+         * is up (HAProxy's {@code stick on src} with a {@code stick-table}): a server that is draining
+         * or of weight 0 gets no new clients but keeps those stuck to it. The balancing strategy picks
+         * only for clients the table does not know, or whose server is down (failed its checks or
+         * ejected), in maintenance, removed or being updated by a rolling update; such a client is
+         * then stuck to its new server. An
          * entry expires {@code expiry} after the client's last connection or request (read on the
          * proxy's clock); the table holds at most {@code maxEntries} addresses, forgetting the least
          * recently used first. A client whose server is at its connection limit is served by another

@@ -23,6 +23,12 @@ import java.util.concurrent.CompletionStage;
  * traffic once made ready. Only the servers the update itself drained are made ready again. An action
  * that should skip such servers can test {@code server.state()}.
  *
+ * <p>A drained server still serves its persistent clients (a sticky cookie or a source stick-table
+ * entry naming it) while it is healthy, so their sessions can end there; they may keep it busy, and
+ * the drain timeout then ends the wait, so the update always moves on. While the update action runs,
+ * the server serves nobody: those clients are balanced to, and stuck to, other servers. A server left
+ * draining after a failed action serves its persistent clients again while it passes its checks.
+ *
  * <pre>{@code
  * RollingUpdate update = RollingUpdate.builder("app",
  *         server -> CompletableFuture.runAsync(() -> deploy(server.server().name()), deployExecutor))
@@ -75,7 +81,12 @@ public final class RollingUpdate {
         return action;
     }
 
-    /** The longest wait for a drained server to become idle before its update starts anyway. */
+    /**
+     * The longest wait for a drained server to become idle before its update starts anyway. A drained
+     * server still serves its persistent clients (sticky cookie, source stick table), who may keep it
+     * busy until this runs out; while the update action runs, the server serves nobody and those
+     * clients are moved to, and stuck to, other servers.
+     */
     public Duration drainTimeout() {
         return drainTimeout;
     }

@@ -39,12 +39,18 @@ public interface ServerControl {
     void state(ServerState state);
 
     /**
-     * Stops new traffic to the server; open connections and in-flight requests go on. Returns a future
-     * that completes when the server's load reaches 0 (at once if it is idle).
+     * Stops new clients from balancing to the server (HAProxy's {@code set server state drain}); open
+     * connections and in-flight requests go on, and so do the server's persistent clients (a sticky
+     * cookie or a source stick-table entry naming it) while it is healthy, so their sessions can end
+     * on it. Returns a future that completes when the server's load reaches 0 (at once if it is
+     * idle); persistent clients that keep coming back may delay that, so bound the wait.
      */
     CompletableFuture<Void> drain();
 
-    /** Puts the server in maintenance: no new traffic, as if removed. */
+    /**
+     * Puts the server in maintenance: no traffic at all, as if removed; its persistent clients are
+     * balanced to other servers and stuck to them. Open connections and in-flight requests go on.
+     */
     default void maintenance() {
         state(ServerState.MAINT);
     }
@@ -61,7 +67,11 @@ public interface ServerControl {
     /** The current weight, 0..256. */
     int weight();
 
-    /** Sets the current weight, 0..256; 0 stops new traffic. */
+    /**
+     * Sets the current weight, 0..256. A weight of 0 takes the server out of balancing, as a drain
+     * does: no new clients, but its persistent clients (sticky cookie, source stick table) are still
+     * served while it is healthy.
+     */
     void weight(int weight);
 
     /** The weight the balancer uses now: {@link #weight()}, or less while the server is slow-starting. */

@@ -10,12 +10,19 @@ public enum ServerState {
     UP,
     /** Failed its health checks: takes nothing new; existing connections are left to the engine. */
     DOWN,
-    /** Being drained: takes nothing new; existing connections and requests go on until they finish. */
+    /**
+     * Being drained: gets no new client from balancing; existing connections and requests go on until
+     * they finish, and clients persistent to the server (sticky cookie, source stick table) are still
+     * sent to it while it is healthy.
+     */
     DRAIN,
-    /** In maintenance: takes nothing new, as if removed from the backend. */
+    /** In maintenance: takes nothing new, persistent clients included, as if removed from the backend. */
     MAINT;
 
-    /** Returns whether a server in this state may be chosen for a new connection or request. */
+    /**
+     * Returns whether a server in this state may be chosen by balancing for a new connection or
+     * request. A {@link #DRAIN} server still takes its persistent clients.
+     */
     public boolean acceptsNewTraffic() {
         return this == UP;
     }

@@ -9,10 +9,12 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * Cookie-based persistence for an HTTP backend (HAProxy's {@code cookie NAME insert}): the proxy
  * sends each new client a cookie naming the server that answered it, and sends a client that comes
- * back with that cookie to the same server while it is usable. A client whose cookie names a server
- * that is down, draining, in maintenance, removed or of weight 0 (or that is unknown), or names a
- * backup server while a primary is usable, is balanced anew and gets a new cookie. A client whose
- * server is only at its connection limit is served by another server this time and keeps its cookie.
+ * back with that cookie to the same server while it is up. As in HAProxy, a server that is draining
+ * or of weight 0 gets no new clients but still serves those whose cookie names it, so their sessions
+ * can end there. A client whose cookie names a server that is down (failed its checks or ejected), in
+ * maintenance, removed or being updated by a rolling update (or that is unknown), or names a backup
+ * server while a primary is usable, is balanced anew and gets a new cookie. A client whose server is
+ * only at its connection limit is served by another server this time and keeps its cookie.
  *
  * <p>The cookie's value is an opaque per-server id: a keyed hash (HMAC-SHA-256, 64 bits shown) of
  * the backend's and the server's names, which reveals neither the server's address nor its name.

@@ -14,7 +14,10 @@ import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.TcpEchoServer;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -58,6 +61,62 @@ class TcpServerStateTest {
                 assertEcho(existing, "still on a with no server in rotation");
             }
             Await.until("a's load released", () -> sa.load() == 0);
+        }
+    }
+
+    private static Socket connectFrom(String from, int port) throws IOException {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
+        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+        s.setSoTimeout(5000);
+        return s;
+    }
+
+    /** Opens a connection from {@code from}, echoes through it, closes it; returns the server that took it. */
+    private static TcpEchoServer echoFrom(String from, Proxy proxy, TcpEchoServer a, TcpEchoServer b) throws IOException {
+        int beforeA = a.accepted();
+        int beforeB = b.accepted();
+        try (Socket s = connectFrom(from, proxy.port())) {
+            assertEcho(s, "from " + from);
+        }
+        assertThat(a.accepted() - beforeA + b.accepted() - beforeB).isEqualTo(1);
+        return a.accepted() > beforeA ? a : b;
+    }
+
+    @Test
+    void aSourceStuckClientKeepsItsDrainingOrWeightZeroServerAndMovesWhenItIsInMaintenanceOrDown() throws IOException {
+        try (TcpEchoServer a = TcpEchoServer.start();
+             TcpEchoServer b = TcpEchoServer.start();
+             Proxy proxy = startProxy(Backend.named("app").server("a", a.address()).server("b", b.address())
+                             .stickOnSource(Duration.ofMinutes(10), 100),
+                     TcpFrontend.bind("127.0.0.1:0").defaultBackend("app"))) {
+            TcpEchoServer mine = echoFrom("127.0.0.1", proxy, a, b);
+            TcpEchoServer other = mine == a ? b : a;
+            ServerControl server = proxy.control().server("app", mine == a ? "a" : "b");
+            ServerControl otherServer = proxy.control().server("app", mine == a ? "b" : "a");
+
+            server.drain();
+            for (int i = 0; i < 3; i++) {
+                assertThat(echoFrom("127.0.0.1", proxy, a, b)).as("a draining server keeps its stuck clients").isSameAs(mine);
+                assertThat(echoFrom("127.0.0.2", proxy, a, b)).as("a new client goes elsewhere").isSameAs(other);
+            }
+            server.ready();
+            server.weight(0);
+            for (int i = 0; i < 3; i++) {
+                assertThat(echoFrom("127.0.0.1", proxy, a, b)).as("a server of weight 0 keeps its stuck clients").isSameAs(mine);
+                assertThat(echoFrom("127.0.0.3", proxy, a, b)).isSameAs(other);
+            }
+
+            server.maintenance();
+            assertThat(echoFrom("127.0.0.1", proxy, a, b)).as("a server in maintenance takes nobody").isSameAs(other);
+            server.ready();
+            server.weight(1);
+            assertThat(echoFrom("127.0.0.1", proxy, a, b)).as("stuck to its new server").isSameAs(other);
+
+            otherServer.state(ServerState.DOWN);
+            assertThat(echoFrom("127.0.0.1", proxy, a, b)).as("a down server takes nobody").isSameAs(mine);
+            otherServer.state(ServerState.UP);
+            assertThat(echoFrom("127.0.0.1", proxy, a, b)).as("stuck to its new server").isSameAs(mine);
         }
     }
 

@@ -5,15 +5,30 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.ServerControl;
+import io.lodestone.core.ServerState;
 import io.lodestone.core.StickyCookie;
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.health.HealthCheckResult;
+import io.lodestone.core.testing.ManualClock;
+import io.lodestone.core.testing.ManualClockLoop;
+import java.net.CookieManager;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import io.netty.channel.ChannelHandlerContext;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Cookie insertion (HAProxy's {@code cookie SRV insert indirect nocache}) over real sockets. */
 class HttpStickyCookieTest {
@@ -76,7 +91,7 @@ class HttpStickyCookieTest {
                 assertThat(mineBackend.requests.get(mineBackend.requests.size() - 1).headers().get("cookie"))
                         .as("indirect removes only the sticky cookie").isEqualTo("a=1; b=2");
 
-                proxy.control().server("app", mine).drain();
+                proxy.control().server("app", mine).maintenance();
                 RawHttp.Response moved = c.send(get("/moved", "SRV=" + value)).read();
                 assertThat(moved.status()).isEqualTo(200);
                 assertThat(moved.body()).startsWith(other.equals("s1") ? "b1:" : "b2:");
@@ -87,6 +102,118 @@ class HttpStickyCookieTest {
                 assertThat(back.body()).startsWith(other.equals("s1") ? "b1:" : "b2:");
                 assertThat(back.headers().get("set-cookie")).isNull();
             }
+        }
+    }
+
+    /** A browser-like client: the JDK HttpClient with its own cookie jar. */
+    private static final class Browser {
+        private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .cookieHandler(new CookieManager()).build();
+        private final int port;
+
+        Browser(int port) {
+            this.port = port;
+        }
+
+        HttpResponse<String> get(String path) throws Exception {
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            return r;
+        }
+
+        /** The backend that answered {@code path} ("b1" or "b2"). */
+        String server(String path) throws Exception {
+            return get(path).body().substring(0, 2);
+        }
+    }
+
+    private static String otherThan(String backend) {
+        return backend.equals("b1") ? "b2" : "b1";
+    }
+
+    @Test
+    void aStuckClientStaysOnItsServerWhileItDrainsOrHasWeightZeroAndMovesWhenItGoesIntoMaintenance() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address()).server("s2", b2.address())
+                            .cookie(StickyCookie.insert("SRV")))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            Browser stuck = new Browser(proxy.port());
+            HttpResponse<String> first = stuck.get("/first");
+            assertThat(first.headers().allValues("set-cookie")).hasSize(1);
+            String mine = first.body().substring(0, 2);
+            String other = otherThan(mine);
+            ServerControl server = proxy.control().server("app", mine.equals("b1") ? "s1" : "s2");
+
+            server.drain();
+            assertThat(server.state()).isEqualTo(ServerState.DRAIN);
+            for (int i = 0; i < 4; i++) {
+                HttpResponse<String> r = stuck.get("/draining" + i);
+                assertThat(r.body()).as("a draining server still serves its persistent clients").startsWith(mine + ":");
+                assertThat(r.headers().allValues("set-cookie")).as("its cookie stands").isEmpty();
+                assertThat(new Browser(proxy.port()).server("/new" + i)).as("a new client is balanced elsewhere").isEqualTo(other);
+            }
+
+            server.ready();
+            server.weight(0);
+            for (int i = 0; i < 4; i++) {
+                assertThat(stuck.server("/weight0-" + i)).as("a server of weight 0 still serves its persistent clients").isEqualTo(mine);
+                assertThat(new Browser(proxy.port()).server("/new-w0-" + i)).isEqualTo(other);
+            }
+
+            server.maintenance();
+            HttpResponse<String> moved = stuck.get("/maintenance");
+            assertThat(moved.body()).as("a server in maintenance serves nobody").startsWith(other + ":");
+            assertThat(moved.headers().allValues("set-cookie")).as("the client is stuck to its new server").hasSize(1);
+            server.ready();
+            server.weight(1);
+            for (int i = 0; i < 4; i++) {
+                assertThat(stuck.server("/after" + i)).as("it stays on its new server").isEqualTo(other);
+            }
+        }
+    }
+
+    @Test
+    void aStuckClientOfADrainedServerMovesWhenTheServerFailsItsHealthCheck() throws Exception {
+        ManualClock clock = new ManualClock();
+        Set<String> failing = ConcurrentHashMap.newKeySet();
+        HealthCheck check = HealthCheck.custom(target -> CompletableFuture.completedFuture(
+                        failing.contains(target.server().name()) ? HealthCheckResult.unhealthy("told to fail") : HealthCheckResult.healthy("ok")))
+                .interval(Duration.ofSeconds(2)).rise(1).fall(1).build();
+        try (ManualClockLoop loop = new ManualClockLoop(clock);
+                RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group())
+                    .backend(Backend.named("app").server("s1", b1.address()).server("s2", b2.address())
+                            .healthCheck(check).cookie(StickyCookie.insert("SRV")))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            loop.advance(Duration.ofSeconds(2));
+            Browser stuck = new Browser(proxy.port());
+            String mine = stuck.server("/first");
+            String other = otherThan(mine);
+            String name = mine.equals("b1") ? "s1" : "s2";
+            ServerControl server = proxy.control().server("app", name);
+
+            server.drain();
+            assertThat(stuck.server("/draining")).isEqualTo(mine);
+            failing.add(name);
+            loop.advance(Duration.ofSeconds(2));
+            assertThat(server.lastCheck().isHealthy()).isFalse();
+            HttpResponse<String> moved = stuck.get("/down");
+            assertThat(moved.body()).as("a server that fails its checks serves nobody").startsWith(other + ":");
+            assertThat(moved.headers().allValues("set-cookie")).hasSize(1);
+
+            failing.remove(name);
+            loop.advance(Duration.ofSeconds(2));
+            server.ready();
+            assertThat(server.state()).isEqualTo(ServerState.UP);
+            assertThat(stuck.server("/back")).as("stuck to its new server").isEqualTo(other);
+            proxy.close(Duration.ofSeconds(2));
+            proxy = null;
         }
     }
 
@@ -114,8 +241,9 @@ class HttpStickyCookieTest {
         }
     }
 
-    @Test
-    void aClientWhoseServerIsOnlyFullIsServedElsewhereAndKeepsItsCookie() throws Exception {
+    @ParameterizedTest(name = "draining: {0}")
+    @ValueSource(booleans = {false, true})
+    void aClientWhoseServerIsOnlyFullIsServedElsewhereAndKeepsItsCookie(boolean draining) throws Exception {
         CompletableFuture<ChannelHandlerContext> held = new CompletableFuture<>();
         RecordingBackend.Responder holdOrAnswer = (r, ctx) -> {
             if (r.uri().equals("/hold")) {
@@ -132,6 +260,9 @@ class HttpStickyCookieTest {
                     .build();
             proxy.start();
             String s1 = "SRV=" + COOKIE.valueFor("app", "s1");
+            if (draining) {
+                proxy.control().server("app", "s1").drain();   // its limit applies to its persistent clients as before
+            }
             try (RawHttp holder = new RawHttp(proxy.port()); RawHttp c = new RawHttp(proxy.port())) {
                 holder.send(get("/hold", s1));
                 ChannelHandlerContext ctx = held.get(5, TimeUnit.SECONDS);

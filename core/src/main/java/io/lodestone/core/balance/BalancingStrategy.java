@@ -17,8 +17,9 @@ package io.lodestone.core.balance;
  * }</pre>
  *
  * <p>Every built-in honours weights and skips servers at their connection limit. Backup servers and
- * servers that are down, draining or in maintenance never reach a balancer: the backend offers it
- * the usable primaries, and the backups only when no primary is usable.
+ * servers that are down, draining, in maintenance or of weight 0 never reach a balancer: the backend
+ * offers it the usable primaries, and the backups only when no primary is usable. Persistence (a
+ * sticky cookie, a source stick table) is decided before the balancer is asked.
  */
 @FunctionalInterface
 public interface BalancingStrategy {
@@ -48,7 +49,10 @@ public interface BalancingStrategy {
      * moves only about 1/N of the clients, all of them clients of the removed server. The ring
      * depends only on the servers' names and weights, so every proxy instance agrees. When the
      * client's server is at its connection limit, the next server on the ring takes it. HAProxy's
-     * {@code balance source} with {@code hash-type consistent}.
+     * {@code balance source} with {@code hash-type consistent}. A hash is not persistence: the ring
+     * holds only the servers in rotation, so a draining server or one of weight 0 is left out and its
+     * clients hash to others at once; {@link io.lodestone.core.Backend.Builder#stickOnSource} keeps
+     * them on a draining server.
      */
     static BalancingStrategy sourceHash() {
         return SourceHashBalancer::new;

@@ -359,16 +359,15 @@ public final class BackendRuntime {
     }
 
     /**
-     * The server whose sticky-cookie id is {@code value}, with one unit of its load taken, when it is
-     * usable (up, ready, not ejected, weight above 0) and below its limit, and is not a backup while a
-     * primary is in rotation; else {@code null}, and the request is balanced as if it had no cookie.
+     * The server whose sticky-cookie id is {@code value}, with one unit of its load taken, when it
+     * still serves its persistent clients (up and healthy, not ejected; draining or of weight 0 is
+     * fine, maintenance is not) and is below its limit, and is not a backup while a primary is in
+     * rotation; else {@code null}, and the request is balanced as if it had no cookie.
      */
     public ServerRuntime acquireByCookie(StickyCookie cookie, String value) {
         for (ServerRuntime s : servers) {
             if (s.cookieValue(cookie).equals(value)) {
-                // as with source stickiness, a client kept on a backup goes back once a primary is usable
-                boolean backupNotNeeded = s.server().isBackup() && primary.members.length > 0;
-                return !backupNotNeeded && s.isCandidate() && s.tryAcquire() ? s : null;
+                return keepsPersistent(s) && s.tryAcquire() ? s : null;
             }
         }
         return null;
@@ -376,16 +375,26 @@ public final class BackendRuntime {
 
     /**
      * Whether the server whose sticky-cookie id is {@code value} would take the client now but for
-     * its connection limit: usable as {@link #acquireByCookie} asks, and at its limit. A client so
+     * its connection limit: persistent as {@link #acquireByCookie} asks, and at its limit. A client so
      * served by another server keeps its cookie, as a source-stuck client keeps its entry.
      */
     public boolean cookieServerIsOnlyFull(StickyCookie cookie, String value) {
         for (ServerRuntime s : servers) {
             if (s.cookieValue(cookie).equals(value)) {
-                return !(s.server().isBackup() && primary.members.length > 0) && s.isCandidate() && !s.hasCapacity();
+                return keepsPersistent(s) && !s.hasCapacity();
             }
         }
         return false;
+    }
+
+    /**
+     * Whether a client persistent to {@code s} goes on to it (HAProxy's persistence): the server
+     * serves its persistent clients ({@link ServerRuntime#isPersistable()}, a drain or a weight of 0
+     * included), and is not a backup while a primary is in rotation (a client kept on a backup goes
+     * back once a primary is usable).
+     */
+    private boolean keepsPersistent(ServerRuntime s) {
+        return s.isPersistable() && !(s.server().isBackup() && primary.members.length > 0);
     }
 
     /**
@@ -421,7 +430,9 @@ public final class BackendRuntime {
      * Picks a server other than those in {@code tried}, for a retry after a failed attempt, and takes
      * one unit of its load; {@code null} when no other server is usable. The backups are asked only
      * when no primary can be chosen: every primary is down, draining, in maintenance, of weight 0, at
-     * its connection limit or already tried.
+     * its connection limit or already tried. With a source stick table, a client stuck to a server
+     * that still serves its persistent clients (a draining one or one of weight 0 included) goes to
+     * it first; else it is balanced and stuck to the server chosen.
      */
     public ServerRuntime select(PickContext context, Collection<ServerRuntime> tried) {
         StickTable sticky = stickTable;
@@ -430,7 +441,7 @@ public final class BackendRuntime {
             return pick(context, tried);
         }
         ServerRuntime stuck = sticky.get(client);
-        if (stuck != null && stuck.isCandidate() && !(stuck.server().isBackup() && primary.members.length > 0)) {
+        if (stuck != null && keepsPersistent(stuck)) {
             if (!tried.contains(stuck) && stuck.tryAcquire()) {
                 return stuck;
             }

@@ -67,6 +67,9 @@ final class RollingUpdater {
                 log.warn("rolling update of {}: {} still has {} open after {} ms; updating anyway",
                         backend.name(), name, s.load(), update.drainTimeout().toMillis());
             }
+            // A draining server still serves its persistent clients; while it is being updated it
+            // serves nobody, and they are moved (and stuck to their new server).
+            s.updating(true);
             CompletionStage<?> action;
             try {
                 action = update.action().update(s);
@@ -74,15 +77,18 @@ final class RollingUpdater {
                     throw new IllegalStateException("the update action returned null");
                 }
             } catch (RuntimeException e) {
+                s.updating(false);
                 fail(s, "update action failed: " + e);
                 return;
             }
             action.whenComplete((done, actionError) -> {
                 if (actionError != null) {
+                    s.updating(false);
                     fail(s, "update action failed: " + unwrap(actionError));
                     return;
                 }
                 s.markUnverified("updated; waiting for health checks");
+                s.updating(false);
                 if (before != ServerRuntime.Admin.READY || s.admin() == ServerRuntime.Admin.MAINT) {
                     // Taken out by the operator, before its turn or during it: it stays out, and
                     // passes fresh checks before it takes traffic once made ready.

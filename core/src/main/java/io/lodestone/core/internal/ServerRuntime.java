@@ -43,6 +43,8 @@ public final class ServerRuntime implements ServerControl {
     private volatile Admin admin = Admin.READY;
     private volatile boolean healthy;
     private volatile boolean removed;
+    /** Set while a rolling update's action runs on the server: no persistent client is sent to it. */
+    private volatile boolean updating;
     private volatile int weight;
     private volatile boolean ramping;
     private volatile long rampStart;
@@ -375,6 +377,26 @@ public final class ServerRuntime implements ServerControl {
     /** Whether the server may be offered to a balancer: ready, healthy, not ejected, of positive weight. */
     boolean isCandidate() {
         return admin == Admin.READY && healthy && !removed && weight > 0 && !ejected.get();
+    }
+
+    /**
+     * Whether a client persistent to this server (a sticky cookie or a stick-table entry naming it)
+     * may still be sent to it: healthy, not ejected, not in maintenance, not removed, and not being
+     * updated by a rolling update; a draining server and one of weight 0 qualify (HAProxy's DRAIN:
+     * no new clients from balancing, persistent ones still served). Its connection limit applies
+     * apart, as for a balanced pick.
+     */
+    boolean isPersistable() {
+        Admin a = admin;
+        return a != Admin.MAINT && healthy && !removed && !updating && !ejected.get();
+    }
+
+    /**
+     * Marks the server as being updated by a rolling update (its action runs): it then takes no
+     * client at all, persistent ones included, while it keeps its administrative state.
+     */
+    void updating(boolean now) {
+        updating = now;
     }
 
     /** The value of {@code cookie} that leads to this server; computed once per cookie configuration. */

@@ -7,6 +7,7 @@ import io.lodestone.core.RollingUpdate;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.internal.BackendRuntime;
+import io.lodestone.core.internal.MutablePickContext;
 import io.lodestone.core.internal.RuntimeControl;
 import io.lodestone.core.internal.ServerEvents;
 import io.lodestone.core.internal.ServerRuntime;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
@@ -204,6 +206,55 @@ class RollingUpdateTest {
         RollingUpdate.Result result = run(f, Duration.ofSeconds(60));
         assertThat(result.succeeded()).isTrue();
         assertThat(states()).isEqualTo("web1=MAINT web2=UP web3=UP");
+    }
+
+    @Test
+    void aDrainedServerKeepsItsStuckClientsUntilItsActionRunsAndTheDrainTimeoutEndsTheWait() {
+        BackendRuntime runtime = new BackendRuntime(Backend.named("app")
+                .server("web1", "127.0.0.1:8081").server("web2", "127.0.0.1:8082").server("web3", "127.0.0.1:8083")
+                .stickOnSource(Duration.ofMinutes(30), 100).build(), clock, scheduler, events);
+        control = new RuntimeControl(Map.of("app", runtime), scheduler, events);
+        MutablePickContext client = new MutablePickContext(new SplittableRandom(3)).affinityHash(11);
+        runtime.server("web2").maintenance();
+        runtime.server("web3").maintenance();
+        ServerRuntime open = runtime.select(client);                  // the client's open connection
+        assertThat(open.server().name()).isEqualTo("web1");
+        runtime.server("web2").ready();
+        runtime.server("web3").ready();
+
+        CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            if (!s.server().name().equals("web1")) {
+                return CompletableFuture.completedFuture(null);
+            }
+            log.add("web1 updated at " + Duration.ofNanos(clock.nanoTime()).toSeconds() + "s, load " + s.load());
+            return web1Deployed;
+        }).drainTimeout(Duration.ofSeconds(30)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
+        scheduler.advance(Duration.ofSeconds(5));
+        assertThat(states()).isEqualTo("web1=DRAIN web2=UP web3=UP");
+        ServerRuntime again = runtime.select(client);
+        assertThat(again.server().name()).as("a draining server still serves its stuck client").isEqualTo("web1");
+        again.release();
+        ServerRuntime fresh = runtime.select(new MutablePickContext(new SplittableRandom(3)).affinityHash(12));
+        assertThat(fresh.server().name()).as("and gets no new client").isNotEqualTo("web1");
+        fresh.release();
+
+        scheduler.advance(Duration.ofSeconds(25));
+        assertThat(log).as("the stuck client's connection is still open: the drain timeout ends the wait")
+                .containsExactly("web1 updated at 30s, load 1");
+        ServerRuntime moved = runtime.select(client);
+        moved.release();
+        assertThat(moved.server().name()).as("a server being updated serves nobody, stuck clients included").isNotEqualTo("web1");
+
+        web1Deployed.complete(null);
+        RollingUpdate.Result result = run(f, Duration.ofSeconds(60));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(states()).isEqualTo("web1=UP web2=UP web3=UP");
+        ServerRuntime after = runtime.select(client);
+        assertThat(after.server().name()).as("stuck to its new server").isEqualTo(moved.server().name());
+        after.release();
+        open.release();
     }
 
     @Test

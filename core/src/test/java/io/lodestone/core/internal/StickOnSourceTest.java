@@ -51,20 +51,41 @@ class StickOnSourceTest {
     }
 
     @Test
-    void aClientWhoseServerIsNotUsableIsRebalancedAndStuckToTheNewOne() {
+    void aClientStaysOnItsDrainingOrWeightZeroServerWhileNewClientsGoElsewhere() {
         BackendRuntime backend = backend(100);
         String first = pick(backend, 11);
         backend.server(first).drain();
+        for (int i = 0; i < 5; i++) {
+            assertThat(pick(backend, 11)).as("a draining server keeps its stuck clients").isEqualTo(first);
+            assertThat(pick(backend, 100 + i)).as("and gets no new one").isNotEqualTo(first);
+        }
+        backend.server(first).ready();
+        backend.server(first).weight(0);
+        for (int i = 0; i < 5; i++) {
+            assertThat(pick(backend, 11)).as("a server of weight 0 keeps its stuck clients").isEqualTo(first);
+            assertThat(pick(backend, 200 + i)).isNotEqualTo(first);
+        }
+    }
+
+    @Test
+    void aClientWhoseServerIsInMaintenanceDownEjectedOrRemovedIsRebalancedAndStuckToTheNewOne() {
+        BackendRuntime backend = backend(100);
+        String first = pick(backend, 11);
+        backend.server(first).maintenance();
         String second = pick(backend, 11);
         assertThat(second).isNotEqualTo(first);
         backend.server(first).ready();
         for (int i = 0; i < 5; i++) {
             assertThat(pick(backend, 11)).isEqualTo(second);
         }
-        backend.server(second).state(ServerState.DOWN);
+        backend.server(second).drain();
+        backend.server(second).health(false, "failed its check");
         String third = pick(backend, 11);
-        assertThat(third).isNotEqualTo(second);
-        backend.server(third).weight(0);
+        assertThat(third).as("a draining server that fails its checks takes nobody").isNotEqualTo(second);
+        backend.server(second).health(true, "passed");
+        backend.server(second).ready();
+        assertThat(pick(backend, 11)).isEqualTo(third);
+        backend.removeServer(third);
         assertThat(pick(backend, 11)).isNotEqualTo(third);
     }
 
