@@ -27,7 +27,9 @@ import java.util.concurrent.CompletionStage;
  * entry naming it) while it is healthy, so their sessions can end there; they may keep it busy, and
  * the drain timeout then ends the wait, so the update always moves on. While the update action runs,
  * the server serves nobody: those clients are balanced to, and stuck to, other servers. A server left
- * draining after a failed action serves its persistent clients again while it passes its checks.
+ * draining after a failed action may be half deployed: when the backend has a health check, it
+ * serves its persistent clients again only after {@code rise} fresh passing checks (without one, at
+ * once).
  *
  * <pre>{@code
  * RollingUpdate update = RollingUpdate.builder("app",

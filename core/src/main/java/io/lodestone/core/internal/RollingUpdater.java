@@ -77,13 +77,13 @@ final class RollingUpdater {
                     throw new IllegalStateException("the update action returned null");
                 }
             } catch (RuntimeException e) {
-                s.updating(false);
+                failedAction(s);
                 fail(s, "update action failed: " + e);
                 return;
             }
             action.whenComplete((done, actionError) -> {
                 if (actionError != null) {
-                    s.updating(false);
+                    failedAction(s);
                     fail(s, "update action failed: " + unwrap(actionError));
                     return;
                 }
@@ -109,6 +109,15 @@ final class RollingUpdater {
                 });
             });
         });
+    }
+
+    /**
+     * A server whose update action failed may be half deployed: like an updated one, it serves again
+     * (its persistent clients, while it drains) only after fresh passing checks.
+     */
+    private static void failedAction(ServerRuntime s) {
+        s.markUnverified("update action failed; waiting for health checks");
+        s.updating(false);
     }
 
     private void fail(ServerRuntime s, String reason) {

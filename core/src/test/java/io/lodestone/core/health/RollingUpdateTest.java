@@ -116,6 +116,35 @@ class RollingUpdateTest {
     }
 
     @Test
+    void aServerWhoseActionFailedServesItsStuckClientsOnlyAfterFreshChecks() {
+        BackendRuntime runtime = new BackendRuntime(Backend.named("app")
+                .server("web1", "127.0.0.1:8081").server("web2", "127.0.0.1:8082").server("web3", "127.0.0.1:8083")
+                .healthCheck(HealthCheck.custom(checker).interval(Duration.ofSeconds(2)).fastInterval(Duration.ofMillis(500)).rise(2).fall(2))
+                .stickOnSource(Duration.ofMinutes(30), 100).build(), clock, scheduler, events);
+        control = new RuntimeControl(Map.of("app", runtime), scheduler, events);
+        control.startHealthChecks(c -> checker);
+        MutablePickContext client = new MutablePickContext(new SplittableRandom(3)).affinityHash(11);
+        runtime.server("web2").maintenance();
+        runtime.server("web3").maintenance();
+        runtime.select(client).release();                              // stuck to web1
+        runtime.server("web2").ready();
+        runtime.server("web3").ready();
+
+        RollingUpdate update = RollingUpdate.builder("app", s -> s.server().name().equals("web1")
+                ? CompletableFuture.failedFuture(new IllegalStateException("half deployed"))
+                : CompletableFuture.completedFuture(null)).build();
+        RollingUpdate.Result result = run(control.rollingUpdate(update), Duration.ofSeconds(5));
+        assertThat(result.failedServer()).isEqualTo("web1");
+        ServerRuntime after = runtime.select(client);
+        after.release();
+        assertThat(after.server().name()).as("a failed deploy is not trusted until its checks pass again").isNotEqualTo("web1");
+        int calls = checker.calls("web1");
+        scheduler.advance(Duration.ofSeconds(2));
+        assertThat(checker.calls("web1")).as("rechecked").isGreaterThan(calls);
+        assertThat(states()).isEqualTo("web1=DRAIN web2=UP web3=UP");
+    }
+
+    @Test
     void anActionThatThrowsFailsTheUpdateToo() {
         start(false);
         RollingUpdate update = RollingUpdate.builder("app", s -> {
