@@ -21,6 +21,13 @@ import java.util.Arrays;
  * ({@code 5;a=b ;c}), which the grammar above allows; the proxy forwards no extension, so nothing
  * is lost. The bytes are the decoder's input buffer, which nothing else reads.
  *
+ * <p>A response's chunked body is read {@linkplain #ChunkedFraming(boolean) leniently} in its
+ * extensions, as HAProxy, nginx and Go's client read it: whitespace may end the size line
+ * ({@code 5 }), and after a {@code ;} any visible characters, spaces and tabs may come up to the CR
+ * ({@code 5;}, {@code 5;a }); the size, the CRLFs and the data are checked as strictly as in a
+ * request, and a control character or a bare LF in the line is still refused. Extensions are never
+ * forwarded, so this reads no message differently; it only spares servers that pad their size lines.
+ *
  * <p>One per connection, fed the bytes of one body at a time as they arrive; allocates nothing and
  * stops at the body's end, so bytes of the next request are left to the head scanner.
  */
@@ -53,6 +60,8 @@ final class ChunkedFraming {
     private static final int TRAILER_LINE = 15;
     private static final int END_LF = 16;
     private static final int DONE = 17;
+    /** In a response's size line, after {@code ;}: anything visible, SP or HTAB up to the CR. */
+    private static final int LENIENT_EXTENSION = 19;
 
     private static final boolean[] TCHAR = HeadScanner.TCHAR;
     private static final boolean[] QDTEXT = new boolean[256];
@@ -78,8 +87,20 @@ final class ChunkedFraming {
         QDTEXT['\t'] = true;
     }
 
+    /** Whether extensions are read leniently (responses). */
+    private final boolean lenient;
     private int state = DONE;
     private long size;
+
+    /** A check of requests' bodies: extensions must follow the grammar. */
+    ChunkedFraming() {
+        this(false);
+    }
+
+    /** A check whose extensions are read leniently when {@code lenient} (responses' bodies), else by the grammar. */
+    ChunkedFraming(boolean lenient) {
+        this.lenient = lenient;
+    }
 
     /** Starts a body: its first byte is a chunk-size line's. */
     void start() {
@@ -120,10 +141,11 @@ final class ChunkedFraming {
                         size = size << 4 | digit;
                         s = size > Integer.MAX_VALUE ? -1 : SIZE;
                     } else {
-                        s = s == SIZE_FIRST ? -1 : afterValue(c);
+                        s = s == SIZE_FIRST ? -1 : lenient ? lenientAfterSize(c) : afterValue(c);
                     }
                 }
-                case BEFORE_SEMICOLON -> s = c == ';' ? BEFORE_NAME : isBws(c) ? s : -1;
+                case BEFORE_SEMICOLON -> s = lenient ? lenientAfterSize(c) : c == ';' ? BEFORE_NAME : isBws(c) ? s : -1;
+                case LENIENT_EXTENSION -> s = c == CR ? SIZE_LF : c == '\t' || c >= 0x20 && c != 0x7F ? s : -1;
                 case BEFORE_NAME -> s = TCHAR[c] ? NAME : isBws(c) ? s : -1;
                 case NAME -> s = TCHAR[c] ? s : c == '=' ? BEFORE_VALUE : isBws(c) ? AFTER_NAME : afterValue(c);
                 case AFTER_NAME -> s = c == '=' ? BEFORE_VALUE : c == ';' ? BEFORE_NAME : isBws(c) ? s : -1;
@@ -144,7 +166,7 @@ final class ChunkedFraming {
                 state = DONE;
                 return i;
             }
-            if (s >= BEFORE_SEMICOLON && s <= QUOTED_PAIR || s == AFTER_QUOTED) {
+            if (s >= BEFORE_SEMICOLON && s <= QUOTED_PAIR || s == AFTER_QUOTED || s == LENIENT_EXTENSION) {
                 // the extensions become ";" and spaces, an extension without a name to Netty's checks
                 in.setByte(i, before == SIZE ? ';' : ' ');
             }
@@ -161,6 +183,17 @@ final class ChunkedFraming {
     private static int afterValue(int c) {
         if (c == ';') {
             return BEFORE_NAME;
+        }
+        if (c == CR) {
+            return SIZE_LF;
+        }
+        return isBws(c) ? BEFORE_SEMICOLON : -1;
+    }
+
+    /** Leniently, after a size and its whitespace: more whitespace, CR for the line's end, or {@code ;} and anything visible. */
+    private static int lenientAfterSize(int c) {
+        if (c == ';') {
+            return LENIENT_EXTENSION;
         }
         if (c == CR) {
             return SIZE_LF;
