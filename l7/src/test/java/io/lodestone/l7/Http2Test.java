@@ -345,6 +345,29 @@ class Http2Test {
     }
 
     @Test
+    void aGetExpecting100ContinueIsNotHeldForItsNextFrame() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> { });
+            // GET, :scheme http, :path /, :authority h, expect: 100-continue; HEADERS without END_STREAM
+            byte[] block = {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h',
+                0x00, 0x06, 'e', 'x', 'p', 'e', 'c', 't', 0x0c, '1', '0', '0', '-', 'c', 'o', 'n', 't', 'i', 'n', 'u', 'e'};
+            try (Socket s = h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                out.write(frame(1, 1, 0x4, block));
+                out.flush();
+                // the server's 100 reaches the client before it sends anything more: the request was not held
+                assertThat(streamFrames(s.getInputStream(), 1, 1)).containsExactly(1);
+                out.write(frame(1, 0, 0x1, "abc".getBytes(StandardCharsets.US_ASCII)));
+                out.flush();
+                assertThat(streamFrames(s.getInputStream(), 1)).containsExactly(1, 0);
+            }
+            assertThat(b.requests).hasSize(1);
+            assertThat(b.requests.get(0).header("expect")).isEqualTo("100-continue");
+            assertThat(b.requests.get(0).body()).isEqualTo("abc");
+        }
+    }
+
+    @Test
     void aPathThatIsNotAnOriginFormTargetIsNeverForwarded() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> { });
@@ -752,8 +775,13 @@ class Http2Test {
 
     /** The types of the frames of {@code stream}, up to the one that ends it (END_STREAM) or resets it. */
     static List<Integer> streamFrames(InputStream in, int stream) throws Exception {
+        return streamFrames(in, stream, Integer.MAX_VALUE);
+    }
+
+    /** The types of the frames of {@code stream} read until it ends or is reset, or {@code max} of them. */
+    static List<Integer> streamFrames(InputStream in, int stream, int max) throws Exception {
         List<Integer> types = new ArrayList<>();
-        for (int n = 0; n < 100; n++) {
+        for (int n = 0; n < 100 && types.size() < max; n++) {
             Frame f = Frame.read(in);
             if (f == null) {
                 break;

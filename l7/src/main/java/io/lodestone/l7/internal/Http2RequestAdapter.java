@@ -110,7 +110,9 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
         HttpMethod m = r.method();
         return (HttpMethod.GET.equals(m) || HttpMethod.HEAD.equals(m) || HttpMethod.DELETE.equals(m)
                 || HttpMethod.OPTIONS.equals(m) || HttpMethod.TRACE.equals(m))
-                && !r.headers().contains(HttpHeaderNames.CONTENT_LENGTH);
+                && !r.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+                // a client expecting 100-continue waits for an answer before it sends its next frame
+                && !r.headers().contains(HttpHeaderNames.EXPECT);
     }
 
     /**
