@@ -7,6 +7,9 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.testing.CapturingLogger;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -75,6 +78,81 @@ class RefusedRequestLogTest {
     @Test
     void theLoggedLineIsEscaped() throws IOException {
         assertThat(refused("GET /q\"x\\y HTTP/1.1\r\nHost: a\r\nBad Header: v\r\n\r\n", 400)).isEqualTo("\"GET /q\\\"x\\\\y HTTP/1.1\"");
+    }
+
+    /**
+     * HTTP/2 has no request line, but its {@code :method} and {@code :path} are one: a stream refused for
+     * its {@code :authority} (as HTTP/1.1 for its Host) or for a limit of its header fields logs them;
+     * one refused for its {@code :path} logs {@code <BADREQ>}, as HTTP/1.1 does for a bad target.
+     */
+    @Test
+    void anHttp2RequestRefusedForAHeaderLogsItsMethodAndPath() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        Proxy h2 = Proxy.builder().accessLog(AccessLog.text(lines))
+                .backend(Backend.named("app").server("s1", backend.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("h2").h2c(true).maxHeaderCount(4).defaultBackend("app"))
+                .build();
+        h2.start();
+        try (Socket s = Http2Test.h2c(h2.port())) {
+            OutputStream out = s.getOutputStream();
+            // :method GET, :scheme http, :path /authority, :authority a:b:c (not uri-host [":" port])
+            out.write(Http2Test.frame(1, 1, 0x5, hpack("a:b:c", "/authority")));
+            out.flush();
+            assertThat(Http2Test.streamFrames(s.getInputStream(), 1)).first().isEqualTo(1);
+            assertThat(request(lines.awaitCount(1).get(0), 400)).isEqualTo("\"GET /authority HTTP/2.0\"");
+            // five header fields, one over the frontend's maxHeaderCount of 4
+            byte[] fields = concat(hpack("a", "/count"), literal("x-a", "1"), literal("x-b", "2"),
+                    literal("x-c", "3"), literal("x-d", "4"));
+            out.write(Http2Test.frame(3, 1, 0x5, fields));
+            out.flush();
+            assertThat(Http2Test.streamFrames(s.getInputStream(), 3)).first().isEqualTo(1);
+            assertThat(request(lines.awaitCount(2).get(1), 431)).isEqualTo("\"GET /count HTTP/2.0\"");
+            // a :path that is not origin form: no request line
+            out.write(Http2Test.frame(5, 1, 0x5, hpack("a", "relative")));
+            out.flush();
+            assertThat(Http2Test.streamFrames(s.getInputStream(), 5)).first().isEqualTo(1);
+            assertThat(request(lines.awaitCount(3).get(2), 400)).isEqualTo("\"<BADREQ>\"");
+        } finally {
+            h2.close();
+        }
+        assertThat(backend.requests).as("requests that reached the server").isEmpty();
+    }
+
+    /** HPACK for :method GET, :scheme http, then :path {@code path} and :authority {@code authority} as literals without indexing. */
+    private static byte[] hpack(String authority, String path) {
+        return concat(new byte[] {(byte) 0x82, (byte) 0x86}, indexedName(4, path), indexedName(1, authority));
+    }
+
+    private static byte[] indexedName(int index, String value) {
+        byte[] v = value.getBytes(StandardCharsets.US_ASCII);
+        return concat(new byte[] {(byte) index, (byte) v.length}, v);
+    }
+
+    private static byte[] literal(String name, String value) {
+        byte[] n = name.getBytes(StandardCharsets.US_ASCII);
+        byte[] v = value.getBytes(StandardCharsets.US_ASCII);
+        return concat(new byte[] {0, (byte) n.length}, n, new byte[] {(byte) v.length}, v);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        int n = 0;
+        for (byte[] p : parts) {
+            n += p.length;
+        }
+        byte[] out = new byte[n];
+        int i = 0;
+        for (byte[] p : parts) {
+            System.arraycopy(p, 0, out, i, p.length);
+            i += p.length;
+        }
+        return out;
+    }
+
+    /** The request field of a log line of a refused request answered {@code status}. */
+    private static String request(String line, int status) {
+        assertThat(line).contains(" " + status + " ", " PR \"");
+        int open = line.indexOf(" PR \"") + 4;
+        return line.substring(open, line.lastIndexOf("\" ") + 1);
     }
 
     @Test

@@ -78,7 +78,9 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
                 invalid = underscores(r);
             }
             if (invalid != null) {
-                rejection = new HttpRejection(HttpResponseStatus.BAD_REQUEST, invalid);
+                // the access log has :method and :path as the request line unless :path was the fault
+                rejection = invalidPath(r) != null ? new HttpRejection(HttpResponseStatus.BAD_REQUEST, invalid)
+                        : withLine(HttpResponseStatus.BAD_REQUEST, invalid, r);
             }
             if (rejection != null) {
                 // refused as the HTTP/1.1 decoder refuses the same shapes: answered, nothing forwarded
@@ -142,7 +144,7 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
             return new HttpRejection(HttpResponseStatus.REQUEST_URI_TOO_LONG, "request line longer than " + maxInitialLineLength);
         }
         if (r.headers().size() > maxHeaderCount) {
-            return new HttpRejection(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "more than " + maxHeaderCount + " header fields");
+            return withLine(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "more than " + maxHeaderCount + " header fields", r);
         }
         return null;
     }
@@ -155,17 +157,12 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
      * {@code :authority} nor {@code host}, or one that is not {@code uri-host [ ":" port ]} ({@link Authority}).
      */
     static String invalid(HttpRequest r, boolean scheme) {
-        boolean connect = HttpMethod.CONNECT.equals(r.method());
-        if (!scheme && !connect) {
-            return "no :scheme";
+        String path = invalidPath(r);
+        if (path != null) {
+            return path;
         }
-        String path = r.uri();
-        if (path.equals("*")) {
-            if (!HttpMethod.OPTIONS.equals(r.method())) {
-                return "invalid :path *";
-            }
-        } else if (!connect && (path.isEmpty() || path.charAt(0) != '/' || !visible(path, '#'))) {
-            return "invalid :path";
+        if (!scheme && !HttpMethod.CONNECT.equals(r.method())) {
+            return "no :scheme";
         }
         String host = r.headers().get(HttpHeaderNames.HOST);
         if (host == null || host.isEmpty()) {
@@ -175,6 +172,27 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
             return "invalid :authority";
         }
         return null;
+    }
+
+    /** Why the {@code :path} cannot be an origin-form target ({@link #invalid}), or null. */
+    private static String invalidPath(HttpRequest r) {
+        String path = r.uri();
+        if (path.equals("*")) {
+            return HttpMethod.OPTIONS.equals(r.method()) ? null : "invalid :path *";
+        }
+        if (!HttpMethod.CONNECT.equals(r.method()) && (path.isEmpty() || path.charAt(0) != '/' || !visible(path, '#'))) {
+            return "invalid :path";
+        }
+        return null;
+    }
+
+    /**
+     * A refusal of a request whose {@code :method} and {@code :path} were valid and only a header
+     * field was not: the access log writes them as its request line, as for an HTTP/1.1 request
+     * refused for a header; one refused for its {@code :path} is {@code <BADREQ>}. Error path only.
+     */
+    private static HttpRejection withLine(HttpResponseStatus status, String reason, HttpRequest r) {
+        return new HttpRejection(status, reason, r.method().name(), r.uri(), "HTTP/2.0");
     }
 
     /** Whether every character is visible ASCII and none is {@code except}. */
