@@ -6,8 +6,9 @@ package io.lodestone.l7.internal;
  * {@code :authority}: a host that is a reg-name (unreserved characters, sub-delims and
  * {@code %} with two hex digits; an IPv4 address is one) or an IP-literal in brackets (an IPv6
  * address, or IPvFuture {@code v1*HEXDIG "." ...}), then an optional {@code :} and port of digits,
- * which may be empty, as RFC 3986 has it and RFC 9110 (4.2.3) takes for the default port. The
- * host may not be empty. No userinfo, no second colon outside brackets, no IPv6 zone id.
+ * which may be empty, as RFC 3986 has it and RFC 9110 (4.2.3) takes for the default port, and
+ * may not exceed 65535 (RFC 3986 allows any digits, but no TCP port is larger; leading zeros
+ * pass). The host may not be empty. No userinfo, no second colon outside brackets, no IPv6 zone id.
  *
  * <p>Reads a {@link CharSequence} character by character, without allocating; the head scanner hands it
  * a view of its byte array.
@@ -80,9 +81,14 @@ final class Authority {
         if (s.charAt(i) != ':') {
             return false;
         }
+        int port = 0;
         for (i++; i < to; i++) {
             char c = s.charAt(i);
             if (c < '0' || c > '9') {
+                return false;
+            }
+            port = port * 10 + c - '0';
+            if (port > 65535) {
                 return false;
             }
         }

@@ -45,8 +45,10 @@ class StrictRequestTest {
                         + "GET /2 HTTP/1.1\r\nHost: [v1f.a:b!$]:1\r\n\r\nGET /3 HTTP/1.1\r\nHost: 10.0.0.1:\r\n\r\n"
                         + "GET /4 HTTP/1.1\r\nHost: my%2Dhost.example_1~!$&'()*+,;=\r\n\r\nGET /5 HTTP/1.1\r\nHost:\r\n\r\n"
                         + "GET /6 HTTP/1.1\r\nHost: [1:2:3:4:5:6:7:8]:08080\r\n\r\nGET /7 HTTP/1.1\r\nHost: [::]\r\n\r\n"
-                        + "GET http://[1::]:80/8 HTTP/1.1\r\n" + H + "\r\n",
-                        "GET /|end|GET /2|end|GET /3|end|GET /4|end|GET /5|end|GET /6|end|GET /7|end|GET http://[1::]:80/8|end"),
+                        + "GET http://[1::]:80/8 HTTP/1.1\r\n" + H + "\r\nGET /9 HTTP/1.1\r\nHost: a:65535\r\n\r\n"
+                        + "GET /10 HTTP/1.1\r\nHost: a:0000065535\r\n\r\n",
+                        "GET /|end|GET /2|end|GET /3|end|GET /4|end|GET /5|end|GET /6|end|GET /7|end|GET http://[1::]:80/8|end"
+                        + "|GET /9|end|GET /10|end"),
                 Arguments.of("obs-text and tab in a value", "GET / HTTP/1.1\r\n" + H + "X-A: caf\u00e9\tok\r\n\r\n", "GET /|end"),
                 Arguments.of("body exactly at the limit", "POST / HTTP/1.1\r\n" + H + "Content-Length: 100\r\n\r\n"
                         + "x".repeat(100), "POST /|body:" + "x".repeat(100) + "|end"),
@@ -126,6 +128,10 @@ class StrictRequestTest {
                 Arguments.of("Host with a bracket inside", "GET / HTTP/1.1\r\nHost: a[::1]\r\n\r\n", 400),
                 Arguments.of("Host with text after the bracket", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400),
                 Arguments.of("Host with a non-digit port", "GET / HTTP/1.1\r\nHost: a.com:8o\r\n\r\n", 400),
+                Arguments.of("Host with a port above 65535", "GET / HTTP/1.1\r\nHost: a:99999\r\n\r\n", 400),
+                Arguments.of("Host with port 65536", "GET / HTTP/1.1\r\nHost: [::1]:65536\r\n\r\n", 400),
+                Arguments.of("Host with a port past int's range", "GET / HTTP/1.1\r\nHost: a:4294967376\r\n\r\n", 400),
+                Arguments.of("absolute form with a port above 65535", "GET http://a.com:70000/x HTTP/1.1\r\n" + H + "\r\n", 400),
                 Arguments.of("Host with an empty host before a port", "GET / HTTP/1.1\r\nHost: :80\r\n\r\n", 400),
                 Arguments.of("Host with an empty IP literal", "GET / HTTP/1.1\r\nHost: []\r\n\r\n", 400),
                 Arguments.of("Host with a bad IPv6 address", "GET / HTTP/1.1\r\nHost: [1:2:3:4:5:6:7:8:9]\r\n\r\n", 400),
