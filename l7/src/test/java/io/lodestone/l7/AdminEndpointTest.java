@@ -199,6 +199,22 @@ class AdminEndpointTest {
         assertThat(web1.weight()).isEqualTo(8);
     }
 
+    /** A form body names its value weight, as the query's ?weight=N does; another key is a bad request, not a weight. */
+    @Test
+    void refusesAFormBodyWithAnotherKey() throws Exception {
+        ServerControl web1 = proxy.control().server("app", "web1");
+        for (String body : new String[] {"foo=5", "value=5", "=5", "Weight=5", "weight =5", "xweight=5"}) {
+            HttpResponse<String> r = send("POST", "/api/servers/app/web1/weight", TOKEN, body);
+            assertThat(r.statusCode()).as(body).isEqualTo(400);
+            assertThat(r.body()).as(body).contains("weight: " + body + " (expected: one value 0..256)");
+        }
+        assertThat(web1.weight()).isEqualTo(10);
+        assertThat(send("POST", "/api/servers/app/web1/weight", TOKEN, "weight=5").statusCode()).isEqualTo(200);
+        assertThat(web1.weight()).isEqualTo(5);
+        assertThat(send("POST", "/api/servers/app/web1/weight", TOKEN, "6").statusCode()).isEqualTo(200);
+        assertThat(web1.weight()).isEqualTo(6);
+    }
+
     /** The weight as JSON, as the endpoint answers: {"weight": N} with the JSON media type, one member only. */
     @Test
     void takesAWeightAsAJsonObject() throws Exception {

@@ -246,7 +246,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     /**
      * Every weight the request gives, from {@code ?value=N}, {@code ?weight=N} and the body ({@code N}
-     * or {@code weight=N}; with {@code Content-Type: application/json}, {@code {"weight": N}} or
+     * or {@code weight=N}, no other key; with {@code Content-Type: application/json}, {@code {"weight": N}} or
      * {@code N}): one is a weight, none or several (which one was meant?) a bad request.
      */
     private static List<String> weightValues(QueryStringDecoder uri, FullHttpRequest request) {
@@ -263,8 +263,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             if (isJson(request)) {
                 out.add(s.startsWith("{") ? jsonWeight(s) : s);
             } else {
-                int eq = s.indexOf('=');
-                out.add(eq >= 0 ? s.substring(eq + 1) : s);
+                // weight=N or a bare N; another key (foo=5) stays whole, which is then no weight
+                out.add(s.startsWith("weight=") ? s.substring("weight=".length()) : s);
             }
         }
         return out;
