@@ -118,7 +118,8 @@ class ProxyClockTimeoutsTest {
     /**
      * A 408's log line starts where the client's time began (the first byte of its head, here the
      * connection's start) and its Ta is the client timeout it used up, as for any other request;
-     * the line was dated at the timeout with a Ta of 0.
+     * the line was dated at the timeout with a Ta of 0. Its request is {@code <BADREQ>}, as HAProxy
+     * logs a request that timed out before its head was whole; it was {@code -}.
      */
     @Test
     void a408IsLoggedFromTheStartOfItsHeadWithTheWholeClientTimeout() throws IOException {
@@ -133,7 +134,7 @@ class ProxyClockTimeoutsTest {
             assertThat(late.read().status()).isEqualTo(408);
         }
         assertThat(lines.await(l -> l.contains(" 408 ")))
-                .contains("[" + begun + "] web -/- -1/-1/-1/-1/" + CLIENT_TIMEOUT.toMillis() + " 408 0 20 cR \"-\" ");
+                .contains("[" + begun + "] web -/- -1/-1/-1/-1/" + CLIENT_TIMEOUT.toMillis() + " 408 0 20 cR \"<BADREQ>\" ");
     }
 
     @Test

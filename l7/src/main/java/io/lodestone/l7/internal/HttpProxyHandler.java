@@ -468,12 +468,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /**
      * The client timeout ran out before a whole request head: answers 408. The exchange (its log
      * line's start and Ta, its total time) began {@code waitedNanos} ago, at the head's first byte or
-     * at the connection's start, not now.
+     * at the connection's start, not now. It is logged as {@code <BADREQ>}, as HAProxy logs a request
+     * that timed out incomplete, even when its request line had arrived: that line is not validated
+     * before the head is whole.
      */
     void requestHeadTimedOut(long waitedNanos) {
         if (request == null && !closing) {
             beginAccounting();
             startNanos -= waitedNanos;
+            method = BADREQ;
             terminated(TerminationCause.CLIENT_TIMEOUT, TerminationPhase.REQUEST);
             sendError(HttpResponseStatus.REQUEST_TIMEOUT, true);
         }
