@@ -164,7 +164,7 @@ public final class LodestoneMeterBinder implements MeterBinder {
     }
 
     private void traffic(MeterRegistry r, String prefix, Tags tags, boolean serverSide, Function<MetricsSnapshot, TrafficSnapshot> find) {
-        gauge(r, prefix + "connections.current", tags, "Open connections", s -> value(find.apply(s), TrafficSnapshot::currentConnections));
+        gauge(r, prefix + "current.connections", tags, "Open connections", s -> value(find.apply(s), TrafficSnapshot::currentConnections));
         counter(r, prefix + "connections", tags, "Connections opened", s -> value(find.apply(s), TrafficSnapshot::totalConnections));
         counter(r, prefix + "requests", tags, "HTTP requests completed", s -> value(find.apply(s), TrafficSnapshot::requests));
         for (int c = 0; c < ResponseCounts.CLASSES; c++) {
@@ -184,7 +184,7 @@ public final class LodestoneMeterBinder implements MeterBinder {
                     s -> value(find.apply(s), TrafficSnapshot::retries));
             counter(r, prefix + "redispatches", tags, "Requests sent to another server after a failure",
                     s -> value(find.apply(s), TrafficSnapshot::redispatches));
-            gauge(r, prefix + "queue.current", tags, "Connections or requests waiting for a server",
+            gauge(r, prefix + "current.queue", tags, "Connections or requests waiting for a server",
                     s -> value(find.apply(s), TrafficSnapshot::currentQueue));
             timer(r, prefix + "connect.time", tags, "Time to connect to a server", s -> latency(find.apply(s), TrafficSnapshot::connectTime));
         }

@@ -10,6 +10,7 @@ import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.metrics.CacheSnapshot;
 import io.lodestone.core.metrics.CapturingFrontend;
 import io.lodestone.core.metrics.ErrorKind;
+import io.lodestone.core.metrics.PrometheusFormat;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.testing.ManualClock;
 import io.micrometer.core.instrument.FunctionTimer;
@@ -20,6 +21,9 @@ import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.config.NamingConvention;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -53,7 +57,7 @@ class MetricsMeterBinderTest {
             web1.metrics().error(ErrorKind.TIMEOUT);
             proxy.control().server("app", "web2").maintenance();
 
-            assertThat(registry.get("lodestone.frontend.connections.current").tag("frontend", "web").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("lodestone.frontend.current.connections").tag("frontend", "web").gauge().value()).isEqualTo(1);
             assertThat(registry.get("lodestone.frontend.connections").tag("frontend", "web").functionCounter().count()).isEqualTo(1);
             assertThat(registry.get("lodestone.server.requests").tags("backend", "app", "server", "web1").functionCounter().count())
                     .isEqualTo(4);
@@ -206,6 +210,63 @@ class MetricsMeterBinderTest {
                             .isEqualTo("lodestone_" + level + "_bytes_" + direction + "_total");
                 }
             }
+        }
+    }
+
+    /**
+     * Every counter and gauge reaches Prometheus through Micrometer's Prometheus registry (snake_case,
+     * the base unit unless the name ends with it, {@code _total} after a counter) under a name the
+     * proxy's own text has, so one query serves both; {@code lodestone.frontend.connections.current}
+     * and {@code lodestone.backend.queue.current} came out as {@code ..._connections_current} and
+     * {@code ..._queue_current} where the text has {@code current_connections} and {@code current_queue}.
+     * Latencies differ by design (timers and percentile gauges against summaries); the text writes
+     * {@code check_healthy} only once a check ran, and this proxy has no check.
+     */
+    @Test
+    void countersAndGaugesHaveTheNamesOfTheNativeText() {
+        try (Proxy proxy = proxy()) {
+            proxy.start();
+            web.context().metrics().caches().register(new CacheStores.Store() {
+                @Override
+                public CacheSnapshot snapshot() {
+                    return new CacheSnapshot("web", "app", 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000);
+                }
+
+                @Override
+                public int purge(String key) {
+                    return 0;
+                }
+
+                @Override
+                public int purgePrefix(String prefix) {
+                    return 0;
+                }
+            });
+            MeterRegistry registry = new SimpleMeterRegistry();
+            new LodestoneMeterBinder(proxy, Duration.ZERO).bindTo(registry);
+
+            Set<String> text = new HashSet<>();
+            for (String line : PrometheusFormat.text(proxy.metrics()).split("\n")) {
+                if (line.startsWith("# TYPE ")) {
+                    text.add(line.split(" ")[2]);
+                }
+            }
+            Set<String> viaMicrometer = new TreeSet<>();
+            for (Meter m : registry.getMeters()) {
+                Meter.Id id = m.getId();
+                if (id.getType() == Meter.Type.TIMER || m instanceof TimeGauge || id.getName().equals("lodestone.server.check.healthy")) {
+                    continue;
+                }
+                String name = NamingConvention.snakeCase.name(id.getName(), id.getType());
+                if (id.getBaseUnit() != null && !name.endsWith("_" + id.getBaseUnit())) {
+                    name += "_" + id.getBaseUnit();
+                }
+                viaMicrometer.add(id.getType() == Meter.Type.COUNTER ? name + "_total" : name);
+            }
+            assertThat(viaMicrometer).contains("lodestone_frontend_current_connections", "lodestone_backend_current_connections",
+                    "lodestone_server_current_connections", "lodestone_backend_current_queue", "lodestone_server_current_queue",
+                    "lodestone_cache_hits_total", "lodestone_server_state");
+            assertThat(viaMicrometer).isSubsetOf(text);
         }
     }
 }
