@@ -394,7 +394,8 @@ public final class Backend {
         }
 
         /**
-         * Drops an HTTP request whose client closes its side of the connection (a FIN) after sending
+         * Drops an HTTP request whose client closes its side of the connection (a FIN, or over TLS a
+         * {@code close_notify}, whether a FIN follows it or not) after sending
          * it whole, while the request still waits for a free server slot in the queue, for its server
          * connection, or for the server's response head (HAProxy's {@code option abortonclose}): the
          * queue slot is given up, a connect under way is cancelled, a server connection that has the

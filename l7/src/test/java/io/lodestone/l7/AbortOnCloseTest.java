@@ -12,15 +12,22 @@ import io.lodestone.core.testing.Blackhole;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
+import io.lodestone.tls.ServerTls;
+import io.netty.pkitesting.X509Bundle;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * A backend's {@code abortOnClose} (HAProxy's {@code option abortonclose}): a client that ends its
@@ -49,9 +56,17 @@ class AbortOnCloseTest {
     }
 
     private int start(Backend.Builder app) {
+        return start(app, null);
+    }
+
+    private int start(Backend.Builder app, ServerTls tls) {
+        HttpFrontend.Builder web = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app");
+        if (tls != null) {
+            web.tls(tls);
+        }
         proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).accessLog(AccessLog.text(lines))
                 .backend(app.serverTimeout(SERVER_TIMEOUT))
-                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .frontend(web)
                 .build();
         proxy.start();
         return proxy.port();
@@ -81,6 +96,43 @@ class AbortOnCloseTest {
             assertThat(ends.await(10, TimeUnit.SECONDS)).as("the server connection closed, not pooled").isTrue();
             assertThat(lines.await(l -> l.contains("/waiting")))
                     .contains(" web app/s1 0/0/0/-1/0 - 0 0 CH \"GET /waiting HTTP/1.1\" ");
+            assertThat(proxy.control().server("app", "s1").load()).isZero();
+            assertThat(server("s1").errors().total()).isZero();
+        }
+    }
+
+    /**
+     * Over TLS the client's end is its close_notify: with the FIN after it (the JDK's
+     * {@code SSLSocket.shutdownOutput()}) or alone (a TLS socket layered over a TCP socket it leaves
+     * open, which a client that half-closes TLS 1.3 and waits for the answer sends). Either aborts
+     * the request at once, and the proxy ends the connection: the client reads the end of the stream.
+     */
+    @ParameterizedTest(name = "FIN after close_notify: {0}")
+    @ValueSource(booleans = {true, false})
+    void aTlsClientThatEndsItsSideWhileWaitingForTheResponseHeadAbortsItsRequest(boolean fin) throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch ends = new CountDownLatch(1);
+        try (RawBackend server = silent(heads, ends)) {
+            int port = start(Backend.named("app").server("s1", server.address()).abortOnClose(true),
+                    TlsPki.serverTls(List.of("http/1.1"), TlsPki.server(ca, "www.example")));
+            try (Socket tcp = new Socket("127.0.0.1", port)) {
+                tcp.setSoTimeout(10_000);
+                SSLSocket tls = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(tcp, "127.0.0.1", port, fin);
+                tls.setEnabledProtocols(new String[] {"TLSv1.3"});
+                tls.startHandshake();
+                tls.getOutputStream().write("GET /tls HTTP/1.1\r\nHost: www.example\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                tls.getOutputStream().flush();
+                assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got the request").isTrue();
+                tls.shutdownOutput();
+                assertThat(tcp.isOutputShutdown()).as("a FIN went with the close_notify").isEqualTo(fin);
+                // the client's socket stays open until the abort is seen
+                assertThat(ends.await(10, TimeUnit.SECONDS)).as("the server connection closed, not pooled").isTrue();
+                assertThat(lines.await(l -> l.contains("/tls")))
+                        .contains(" web app/s1 0/0/0/-1/0 - 0 0 CH \"GET /tls HTTP/1.1\" ");
+                assertThat(new String(tls.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1))
+                        .as("what the client read before the proxy ended the connection").isEmpty();
+            }
             assertThat(proxy.control().server("app", "s1").load()).isZero();
             assertThat(server("s1").errors().total()).isZero();
         }

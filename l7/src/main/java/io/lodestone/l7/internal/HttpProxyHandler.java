@@ -59,6 +59,7 @@ import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
 import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
@@ -367,7 +368,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent) {
+        if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent close && close.isSuccess()) {
+            // the client's FIN or, over TLS, its close_notify (with or without a FIN after it): nothing
+            // more can come; a FIN after a close_notify adds nothing
+            if (inputShutdown) {
+                return;
+            }
             inputShutdown = true;
             if (request == null && (queued == null || queued.isEmpty())) {
                 closeOnFlush();
