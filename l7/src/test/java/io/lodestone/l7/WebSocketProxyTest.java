@@ -4,6 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.CapturingLogger;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -18,7 +22,9 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.pkitesting.X509Bundle;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -61,6 +67,12 @@ class WebSocketProxyTest {
                                 new SimpleChannelInboundHandler<TextWebSocketFrame>() {
                                     @Override
                                     protected void channelRead0(ChannelHandlerContext ctx, TextWebSocketFrame frame) {
+                                        if (frame.text().equals("close")) {
+                                            // the server ends the session: its close frame, then its FIN
+                                            ctx.writeAndFlush(new CloseWebSocketFrame(WebSocket.NORMAL_CLOSURE, "server bye"))
+                                                    .addListener(ChannelFutureListener.CLOSE);
+                                            return;
+                                        }
                                         ctx.writeAndFlush(new TextWebSocketFrame("echo: " + frame.text()));
                                     }
                                 });
@@ -135,5 +147,74 @@ class WebSocketProxyTest {
         // the proxy closes the TCP connection without a close frame: the JDK client reports an abnormal end
         assertThat(closed.get(10, TimeUnit.SECONDS)).isIn(-1, WebSocket.NORMAL_CLOSURE, 1006);
         assertThat(ws.isInputClosed()).isTrue();
+    }
+
+    /**
+     * The tunnel through an HTTPS frontend ({@code wss://}, the frontend offering h2 and http/1.1 as
+     * a browser-facing one does): the echo works, and a session closed by either side ends cleanly.
+     * The client's close frame is answered by the server's, whose FIN then reaches the client as the
+     * proxy's close_notify and FIN; the server's own close frame and FIN reach the client the same
+     * way. Neither client sees an error and the proxy lets both connections go. The tunnel used to
+     * lose its 101 (still queued in the TLS handler, which the switch to a tunnel removed) and would
+     * have relayed plain bytes after it: the client waited for the handshake's answer.
+     */
+    @Test
+    void echoesAndClosesThroughATlsTunnelFromEitherSide() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        CapturingLogger lines = new CapturingLogger();
+        int echoPort = ((InetSocketAddress) echo.localAddress()).getPort();
+        proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                .backend(Backend.named("ws").server("e1", "127.0.0.1:" + echoPort))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("ws")
+                        .tls(TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"))))
+                .build();
+        proxy.start();
+        HttpClient client = HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca)).build();
+        URI uri = URI.create("wss://127.0.0.1:" + proxy.port() + "/ws");
+
+        for (boolean clientCloses : new boolean[] {true, false}) {
+            String side = clientCloses ? "client" : "server";
+            LinkedBlockingQueue<String> received = new LinkedBlockingQueue<>();
+            CompletableFuture<String> closed = new CompletableFuture<>();
+            CompletableFuture<Throwable> failed = new CompletableFuture<>();
+            WebSocket ws = client.newWebSocketBuilder().buildAsync(uri, new WebSocket.Listener() {
+                @Override
+                public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+                    received.add(data.toString());
+                    webSocket.request(1);
+                    return null;
+                }
+
+                @Override
+                public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+                    closed.complete(statusCode + " " + reason);
+                    return null;
+                }
+
+                @Override
+                public void onError(WebSocket webSocket, Throwable error) {
+                    failed.complete(error);
+                }
+            }).get(10, TimeUnit.SECONDS);
+            ws.sendText("hello " + side, true).get(10, TimeUnit.SECONDS);
+            assertThat(received.poll(10, TimeUnit.SECONDS)).isEqualTo("echo: hello " + side);
+
+            if (clientCloses) {
+                ws.sendClose(WebSocket.NORMAL_CLOSURE, "bye").get(10, TimeUnit.SECONDS);
+                assertThat(closed.get(10, TimeUnit.SECONDS)).as("the server's answer to the close").isEqualTo("1000 bye");
+            } else {
+                ws.sendText("close", true).get(10, TimeUnit.SECONDS);
+                assertThat(closed.get(10, TimeUnit.SECONDS)).as("the server's close").isEqualTo("1000 server bye");
+            }
+            Await.until("the " + side + "-closed tunnel gone from the proxy",
+                    () -> proxy.metrics().frontend("web").traffic().currentConnections() == 0);
+            assertThat(ws.isInputClosed()).isTrue();
+            assertThat(failed).as("an error on the client after a " + side + "'s close").isNotDone();
+            int logged = clientCloses ? 1 : 2;
+            Await.until("the " + side + "-closed tunnel logged", () -> lines.lines().stream().filter(l -> l.contains(" 101 ")).count() == logged);
+        }
+        List<String> tunnels = lines.lines().stream().filter(l -> l.contains(" 101 ")).toList();
+        assertThat(tunnels).hasSize(2).allSatisfy(l -> assertThat(l).contains(" -- \"GET /ws HTTP/1.1\""));
+        assertThat(upgrades).hasSize(2).allSatisfy(h -> assertThat(h.get("x-forwarded-proto")).isEqualTo("https"));
     }
 }

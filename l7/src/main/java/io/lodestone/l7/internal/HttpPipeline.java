@@ -22,6 +22,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SslHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -300,8 +301,10 @@ final class HttpPipeline {
     }
 
     /**
-     * Strips every HTTP handler from a client channel before it becomes a tunnel, keeping the proxy
-     * handler, which collects any bytes the decoder still held and leaves last.
+     * Strips every HTTP handler from a client channel before it becomes a tunnel, keeping its TLS (an
+     * HTTPS frontend's tunnel is TLS too; removed, it dropped the 101 it still held and would have
+     * relayed plain bytes) and the proxy handler, which collects any bytes the decoder still held and
+     * leaves last.
      */
     static void stripClient(ChannelPipeline p) {
         removeAllBut(p, PipelineNames.HTTP_PROXY);
@@ -315,7 +318,9 @@ final class HttpPipeline {
     private static void removeAllBut(ChannelPipeline p, String keep) {
         // validators first, decoders before encoders: bytes a decoder held flow to the kept handler
         for (String name : p.names()) {
-            if (!name.equals(keep) && !isCodec(name) && !name.equals(PipelineNames.BACKEND_TLS) && p.get(name) != null && !name.startsWith("DefaultChannelPipeline")) {
+            ChannelHandler h = p.get(name);
+            if (h != null && !name.equals(keep) && !isCodec(name) && !(h instanceof SslHandler) && !name.equals(PipelineNames.BACKEND_TLS)
+                    && !name.startsWith("DefaultChannelPipeline")) {
                 p.remove(name);
             }
         }
