@@ -370,8 +370,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent close && close.isSuccess()) {
             // the client's FIN or, over TLS, its close_notify (with or without a FIN after it): nothing
-            // more can come; a FIN after a close_notify adds nothing
-            if (inputShutdown) {
+            // more can come; a FIN after a close_notify adds nothing. Once the proxy has sent its own
+            // close_notify (a lingering close), the TLS handler reports the close as complete whatever
+            // the client does: only the FIN ends the lingering, and the client may still be sending
+            if (inputShutdown || closing && evt instanceof SslCloseCompletionEvent) {
                 return;
             }
             inputShutdown = true;
