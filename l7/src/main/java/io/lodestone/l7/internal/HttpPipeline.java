@@ -303,14 +303,14 @@ final class HttpPipeline {
     /**
      * Strips every HTTP handler from a client channel before it becomes a tunnel, keeping its TLS (an
      * HTTPS frontend's tunnel is TLS too; removed, it dropped the 101 it still held and would have
-     * relayed plain bytes) and the proxy handler, which collects any bytes the decoder still held and
-     * leaves last.
+     * relayed plain bytes), its io_uring close guard (a tunnel closes as any connection does) and the
+     * proxy handler, which collects any bytes the decoder still held and leaves last.
      */
     static void stripClient(ChannelPipeline p) {
         removeAllBut(p, PipelineNames.HTTP_PROXY);
     }
 
-    /** Strips every HTTP handler from a server channel before it becomes a tunnel, keeping its TLS and last handler. */
+    /** Strips every HTTP handler from a server channel before it becomes a tunnel, keeping its TLS, close guard and last handler. */
     static void stripServer(ChannelPipeline p) {
         removeAllBut(p, PipelineNames.HTTP_BACKEND);
     }
@@ -320,7 +320,7 @@ final class HttpPipeline {
         for (String name : p.names()) {
             ChannelHandler h = p.get(name);
             if (h != null && !name.equals(keep) && !isCodec(name) && !(h instanceof SslHandler) && !name.equals(PipelineNames.BACKEND_TLS)
-                    && !name.startsWith("DefaultChannelPipeline")) {
+                    && !name.equals(PipelineNames.CLOSE_GUARD) && !name.startsWith("DefaultChannelPipeline")) {
                 p.remove(name);
             }
         }
