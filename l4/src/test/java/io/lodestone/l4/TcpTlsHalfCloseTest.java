@@ -16,6 +16,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -256,6 +257,21 @@ class TcpTlsHalfCloseTest {
         }
     }
 
+    /** A Netty TLS client connection (JDK provider, {@code protocol} only) to the proxy, {@code client} after its TLS. */
+    private static Channel connectTls(int port, String protocol, ChannelHandler client, boolean halfClosure) throws Exception {
+        SslContext context = SslContextBuilder.forClient().sslProvider(SslProvider.JDK).protocols(protocol)
+                .trustManager(ca.toTrustManagerFactory()).build();
+        return new Bootstrap().group(clientGroup).channel(NioSocketChannel.class)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, halfClosure)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(context.newHandler(ch.alloc(), "proxy.example", port), client);
+                    }
+                })
+                .connect("127.0.0.1", port).syncUninterruptibly().channel();
+    }
+
     /** What a client read before the proxy closed, and whether a close_notify came. */
     record Result(String answer, boolean closeNotify) {
     }
@@ -268,17 +284,8 @@ class TcpTlsHalfCloseTest {
         Channel channel;
 
         static NettyClient connect(int port, String protocol) throws Exception {
-            SslContext context = SslContextBuilder.forClient().sslProvider(SslProvider.JDK).protocols(protocol)
-                    .trustManager(ca.toTrustManagerFactory()).build();
             NettyClient client = new NettyClient();
-            client.channel = new Bootstrap().group(clientGroup).channel(NioSocketChannel.class)
-                    .handler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(context.newHandler(ch.alloc(), "proxy.example", port), client);
-                        }
-                    })
-                    .connect("127.0.0.1", port).syncUninterruptibly().channel();
+            client.channel = connectTls(port, protocol, client, false);
             return client;
         }
 
@@ -329,18 +336,8 @@ class TcpTlsHalfCloseTest {
         Channel channel;
 
         static HalfCloseClient connect(int port, String protocol) throws Exception {
-            SslContext context = SslContextBuilder.forClient().sslProvider(SslProvider.JDK).protocols(protocol)
-                    .trustManager(ca.toTrustManagerFactory()).build();
             HalfCloseClient client = new HalfCloseClient();
-            client.channel = new Bootstrap().group(clientGroup).channel(NioSocketChannel.class)
-                    .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .handler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(context.newHandler(ch.alloc(), "proxy.example", port), client);
-                        }
-                    })
-                    .connect("127.0.0.1", port).syncUninterruptibly().channel();
+            client.channel = connectTls(port, protocol, client, true);
             return client;
         }
 

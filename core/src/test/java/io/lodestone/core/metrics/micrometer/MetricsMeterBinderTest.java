@@ -171,24 +171,7 @@ class MetricsMeterBinderTest {
     void aBaseUnitIsSetOnlyWhereTheNameEndsWithIt() {
         try (Proxy proxy = proxy()) {
             proxy.start();
-            web.context().metrics().caches().register(new CacheStores.Store() {
-                @Override
-                public CacheSnapshot snapshot() {
-                    return new CacheSnapshot("web", "app", 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000);
-                }
-
-                @Override
-                public int purge(String key) {
-                    return 0;
-                }
-
-                @Override
-                public int purgePrefix(String prefix) {
-                    return 0;
-                }
-            });
-            MeterRegistry registry = new SimpleMeterRegistry();
-            new LodestoneMeterBinder(proxy, Duration.ZERO).bindTo(registry);
+            MeterRegistry registry = boundWithACache(proxy);
 
             int withUnit = 0;
             for (Meter m : registry.getMeters()) {
@@ -226,24 +209,7 @@ class MetricsMeterBinderTest {
     void countersAndGaugesHaveTheNamesOfTheNativeText() {
         try (Proxy proxy = proxy()) {
             proxy.start();
-            web.context().metrics().caches().register(new CacheStores.Store() {
-                @Override
-                public CacheSnapshot snapshot() {
-                    return new CacheSnapshot("web", "app", 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000);
-                }
-
-                @Override
-                public int purge(String key) {
-                    return 0;
-                }
-
-                @Override
-                public int purgePrefix(String prefix) {
-                    return 0;
-                }
-            });
-            MeterRegistry registry = new SimpleMeterRegistry();
-            new LodestoneMeterBinder(proxy, Duration.ZERO).bindTo(registry);
+            MeterRegistry registry = boundWithACache(proxy);
 
             Set<String> text = new HashSet<>();
             for (String line : PrometheusFormat.text(proxy.metrics()).split("\n")) {
@@ -268,5 +234,28 @@ class MetricsMeterBinderTest {
                     "lodestone_cache_hits_total", "lodestone_server_state");
             assertThat(viaMicrometer).isSubsetOf(text);
         }
+    }
+
+    /** A registry bound to {@code proxy} after an empty cache store was registered on the frontend {@code web}. */
+    private MeterRegistry boundWithACache(Proxy proxy) {
+        web.context().metrics().caches().register(new CacheStores.Store() {
+            @Override
+            public CacheSnapshot snapshot() {
+                return new CacheSnapshot("web", "app", 0, 0, 0, 0, 0, 0, 0, 0, 0, 1000);
+            }
+
+            @Override
+            public int purge(String key) {
+                return 0;
+            }
+
+            @Override
+            public int purgePrefix(String prefix) {
+                return 0;
+            }
+        });
+        MeterRegistry registry = new SimpleMeterRegistry();
+        new LodestoneMeterBinder(proxy, Duration.ZERO).bindTo(registry);
+        return registry;
     }
 }
