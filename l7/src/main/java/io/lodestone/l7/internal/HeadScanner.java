@@ -548,7 +548,7 @@ final class HeadScanner {
 
         @Override
         public CharSequence subSequence(int start, int end) {
-            throw new UnsupportedOperationException();
+            return new String(head, start, end - start, StandardCharsets.ISO_8859_1);
         }
     }
 
