@@ -13,23 +13,15 @@ import io.lodestone.tls.ClientTls;
 import io.lodestone.tls.ServerTls;
 import io.lodestone.tls.TlsCertificate;
 import io.lodestone.tls.TlsProvider;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.pkitesting.X509Bundle;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -113,63 +105,44 @@ class TcpBackendTlsTest {
      * reads the request to its end, notes how it ended ({@code close_notify} or a bare {@code FIN}),
      * then answers and closes.
      */
-    private static final class HalfCloseTlsServer implements AutoCloseable {
+    private static final class HalfCloseTlsServer extends TlsTestSupport.TlsTestServer {
         final CompletableFuture<String> ended = new CompletableFuture<>();
-        private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        private final ServerTls tls;
-        private final Channel server;
 
         HalfCloseTlsServer(X509Bundle certificate) {
-            tls = ServerTls.builder().provider(TlsProvider.JDK).protocols("TLSv1.3")
+            super(ServerTls.builder().provider(TlsProvider.JDK).protocols("TLSv1.3")
                     .certificate(TlsCertificate.of(certificate.getKeyPair().getPrivate(),
                             Arrays.asList(certificate.getCertificatePath())))
-                    .build();
-            server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
-                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .childHandler(new ChannelInitializer<Channel>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast(tls.newHandler(), new ChannelInboundHandlerAdapter() {
-                                private final StringBuilder request = new StringBuilder();
-
-                                @Override
-                                public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                    ByteBuf buf = (ByteBuf) msg;
-                                    request.append(buf.toString(StandardCharsets.US_ASCII));
-                                    buf.release();
-                                }
-
-                                @Override
-                                public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-                                    String end = evt instanceof SslCloseCompletionEvent close && close.isSuccess() ? "close_notify"
-                                            : evt instanceof ChannelInputShutdownEvent ? "FIN" : null;
-                                    if (end != null && ended.complete(end)) {
-                                        ctx.writeAndFlush(Unpooled.copiedBuffer("answer to " + request, StandardCharsets.US_ASCII))
-                                                .addListener(ChannelFutureListener.CLOSE);
-
-                                    }
-                                }
-
-                                @Override
-                                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                    ended.completeExceptionally(cause);
-                                    ctx.close();
-                                }
-                            });
-                        }
-                    })
-                    .bind("127.0.0.1", 0).syncUninterruptibly().channel();
-        }
-
-        String address() {
-            return "127.0.0.1:" + ((InetSocketAddress) server.localAddress()).getPort();
+                    .build(), true);
         }
 
         @Override
-        public void close() {
-            server.close().syncUninterruptibly();
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
-            tls.close();
+        ChannelHandler handler() {
+            return new ChannelInboundHandlerAdapter() {
+                private final StringBuilder request = new StringBuilder();
+
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    ByteBuf buf = (ByteBuf) msg;
+                    request.append(buf.toString(StandardCharsets.US_ASCII));
+                    buf.release();
+                }
+
+                @Override
+                public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                    String end = evt instanceof SslCloseCompletionEvent close && close.isSuccess() ? "close_notify"
+                            : evt instanceof ChannelInputShutdownEvent ? "FIN" : null;
+                    if (end != null && ended.complete(end)) {
+                        ctx.writeAndFlush(Unpooled.copiedBuffer("answer to " + request, StandardCharsets.US_ASCII))
+                                .addListener(ChannelFutureListener.CLOSE);
+                    }
+                }
+
+                @Override
+                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                    ended.completeExceptionally(cause);
+                    ctx.close();
+                }
+            };
         }
     }
 }

@@ -4,9 +4,11 @@ import io.lodestone.tls.ServerTls;
 import io.lodestone.tls.TlsCertificate;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -80,35 +82,30 @@ final class TlsTestSupport {
         return ((X509Certificate) s.getSession().getPeerCertificates()[0]).getSubjectX500Principal().getName();
     }
 
-    /** A Netty server on 127.0.0.1 that terminates TLS with its own certificate and echoes the plaintext. */
-    static final class TlsEchoServer implements AutoCloseable {
+    /**
+     * A Netty server on 127.0.0.1 that terminates TLS with {@code tls}; each connection is served by a
+     * fresh {@link #handler()} after its TLS handler.
+     */
+    abstract static class TlsTestServer implements AutoCloseable {
         private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        private final Channel server;
         private final ServerTls tls;
-        final AtomicInteger accepted = new AtomicInteger();
+        private final Channel server;
 
-        TlsEchoServer(X509Bundle certificate) {
-            this.tls = serverTls(certificate);
+        TlsTestServer(ServerTls tls, boolean halfClosure) {
+            this.tls = tls;
             this.server = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, halfClosure)
                     .childHandler(new ChannelInitializer<Channel>() {
                         @Override
                         protected void initChannel(Channel ch) {
-                            accepted.incrementAndGet();
-                            ch.pipeline().addLast(tls.newHandler(), new ChannelInboundHandlerAdapter() {
-                                @Override
-                                public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                    ctx.writeAndFlush(msg);
-                                }
-
-                                @Override
-                                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                    ctx.close();
-                                }
-                            });
+                            ch.pipeline().addLast(tls.newHandler(), handler());
                         }
                     })
                     .bind("127.0.0.1", 0).syncUninterruptibly().channel();
         }
+
+        /** The handler of a new connection, after its TLS. */
+        abstract ChannelHandler handler();
 
         String address() {
             return "127.0.0.1:" + ((InetSocketAddress) server.localAddress()).getPort();
@@ -119,6 +116,31 @@ final class TlsTestSupport {
             server.close().syncUninterruptibly();
             group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
             tls.close();
+        }
+    }
+
+    /** A TLS server with its own certificate that echoes the plaintext. */
+    static final class TlsEchoServer extends TlsTestServer {
+        final AtomicInteger accepted = new AtomicInteger();
+
+        TlsEchoServer(X509Bundle certificate) {
+            super(serverTls(certificate), false);
+        }
+
+        @Override
+        ChannelHandler handler() {
+            accepted.incrementAndGet();
+            return new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                    ctx.writeAndFlush(msg);
+                }
+
+                @Override
+                public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                    ctx.close();
+                }
+            };
         }
     }
 

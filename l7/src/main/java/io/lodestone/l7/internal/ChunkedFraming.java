@@ -1,6 +1,11 @@
 package io.lodestone.l7.internal;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
 import java.util.Arrays;
 
 /**
@@ -100,6 +105,14 @@ final class ChunkedFraming {
     /** A check whose extensions are read leniently when {@code lenient} (responses' bodies), else by the grammar. */
     ChunkedFraming(boolean lenient) {
         this.lenient = lenient;
+    }
+
+    /** The decoders' end of a body this check refused: a failed last content answered {@code status}. */
+    static LastHttpContent refused(HttpResponseStatus status) {
+        LastHttpContent failed = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+        failed.setDecoderResult(DecoderResult.failure(new HttpRejection(status,
+                "invalid chunked body: a chunk-size line or chunk delimiter breaks RFC 9112 7.1")));
+        return failed;
     }
 
     /** Starts a body: its first byte is a chunk-size line's. */

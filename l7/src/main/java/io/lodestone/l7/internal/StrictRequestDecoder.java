@@ -215,10 +215,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
             }
         }
         if (!discarding) {
-            LastHttpContent failed = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
-            failed.setDecoderResult(DecoderResult.failure(new HttpRejection(HttpResponseStatus.BAD_REQUEST,
-                    "invalid chunked body: a chunk-size line or chunk delimiter breaks RFC 9112 7.1")));
-            out.add(failed);
+            out.add(ChunkedFraming.refused(HttpResponseStatus.BAD_REQUEST));
         }
         discard(in);
     }

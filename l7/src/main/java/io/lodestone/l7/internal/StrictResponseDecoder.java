@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderResult;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpObject;
@@ -173,10 +172,7 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
             }
         }
         if (!discarding) {
-            LastHttpContent failed = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
-            failed.setDecoderResult(DecoderResult.failure(new HttpRejection(HttpResponseStatus.BAD_GATEWAY,
-                    "invalid chunked body: a chunk-size line or chunk delimiter breaks RFC 9112 7.1")));
-            out.add(failed);
+            out.add(ChunkedFraming.refused(HttpResponseStatus.BAD_GATEWAY));
         }
         discard(in);
     }
