@@ -46,8 +46,9 @@ import java.util.function.ToDoubleFunction;
  * Prometheus), {@code lodestone.server.responses} tagged {@code code}, {@code lodestone.server.errors}
  * tagged {@code kind}, {@code lodestone.server.total.time} (a function timer) with
  * {@code lodestone.server.total.time.percentile} tagged {@code phi}, {@code lodestone.server.state}
- * tagged {@code state}, {@code lodestone.frontend.connections.refused}, and so on; each response cache
- * has {@code lodestone.cache.hits}, {@code .misses}, {@code .revalidations}, {@code .coalesced},
+ * tagged {@code state}, {@code lodestone.server.ejections} (a counter),
+ * {@code lodestone.frontend.connections.refused}, and so on; each response cache has
+ * {@code lodestone.cache.hits}, {@code .misses}, {@code .revalidations}, {@code .coalesced},
  * {@code .bypasses}, {@code .stores}, {@code .evictions} (counters), {@code .entries}, {@code .bytes}
  * and {@code .max.bytes} (gauges), tagged {@code frontend} and {@code backend}; the full list is in the
  * README's Observability section. A meter has a base unit only when its name ends with it
@@ -124,6 +125,8 @@ public final class LodestoneMeterBinder implements MeterBinder {
                         s -> status(find.apply(s), ServerStatus::load));
                 gauge(registry, "lodestone.server.ejected", tags, "1 when ejected by outlier detection",
                         s -> status(find.apply(s), st -> st.ejected() ? 1 : 0));
+                counter(registry, "lodestone.server.ejections", tags, "Times outlier detection ejected the server",
+                        s -> status(find.apply(s), ServerStatus::ejections));
                 gauge(registry, "lodestone.server.check.healthy", tags, "1 when the last check passed, 0 when it failed, NaN before",
                         s -> status(find.apply(s), st -> st.lastCheck() == null ? Double.NaN : st.lastCheck().isHealthy() ? 1 : 0));
             }

@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.health.OutlierDetection;
 import io.lodestone.core.internal.CacheStores;
+import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.metrics.CacheSnapshot;
 import io.lodestone.core.metrics.CapturingFrontend;
@@ -21,7 +23,6 @@ import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.config.NamingConvention;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -203,7 +204,9 @@ class MetricsMeterBinderTest {
      * and {@code lodestone.backend.queue.current} came out as {@code ..._connections_current} and
      * {@code ..._queue_current} where the text has {@code current_connections} and {@code current_queue}.
      * Latencies differ by design (timers and percentile gauges against summaries); the text writes
-     * {@code check_healthy} only once a check ran, and this proxy has no check.
+     * {@code check_healthy} only once a check ran, and this proxy has no check. The other way round,
+     * every counter and gauge family of the text has its meter: {@code lodestone_server_ejections_total}
+     * had none.
      */
     @Test
     void countersAndGaugesHaveTheNamesOfTheNativeText() {
@@ -211,10 +214,11 @@ class MetricsMeterBinderTest {
             proxy.start();
             MeterRegistry registry = boundWithACache(proxy);
 
-            Set<String> text = new HashSet<>();
+            Set<String> text = new TreeSet<>();
             for (String line : PrometheusFormat.text(proxy.metrics()).split("\n")) {
-                if (line.startsWith("# TYPE ")) {
-                    text.add(line.split(" ")[2]);
+                String[] words = line.split(" ");
+                if (line.startsWith("# TYPE ") && !words[3].equals("summary") && !words[2].equals("lodestone_server_check_healthy")) {
+                    text.add(words[2]);
                 }
             }
             Set<String> viaMicrometer = new TreeSet<>();
@@ -232,7 +236,28 @@ class MetricsMeterBinderTest {
             assertThat(viaMicrometer).contains("lodestone_frontend_current_connections", "lodestone_backend_current_connections",
                     "lodestone_server_current_connections", "lodestone_backend_current_queue", "lodestone_server_current_queue",
                     "lodestone_cache_hits_total", "lodestone_server_state");
-            assertThat(viaMicrometer).isSubsetOf(text);
+            assertThat(viaMicrometer).isEqualTo(text);
+        }
+    }
+
+    @Test
+    void ejectionsCountOutlierDetectionsEjections() {
+        try (Proxy proxy = Proxy.builder()
+                .clock(clock)
+                .ioThreads(1)
+                .backend(Backend.named("app").outlierDetection(OutlierDetection.consecutiveFailures(1).maxEjectionPercent(50))
+                        .server("web1", "127.0.0.1:8081").server("web2", "127.0.0.1:8082"))
+                .frontend(web)
+                .build()) {
+            proxy.start();
+            MeterRegistry registry = new SimpleMeterRegistry();
+            new LodestoneMeterBinder(proxy, Duration.ZERO).bindTo(registry);
+            assertThat(registry.get("lodestone.server.ejections").tags("server", "web1").functionCounter().count()).isZero();
+
+            web.context().backend("app").server("web1").reportFailure(FailureKind.CONNECT);
+            assertThat(registry.get("lodestone.server.ejected").tags("server", "web1").gauge().value()).isEqualTo(1);
+            assertThat(registry.get("lodestone.server.ejections").tags("server", "web1").functionCounter().count()).isEqualTo(1);
+            assertThat(registry.get("lodestone.server.ejections").tags("server", "web2").functionCounter().count()).isZero();
         }
     }
 
