@@ -19,6 +19,8 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -389,6 +391,23 @@ class AdminEndpointTest {
                 .contains("\"name\":\"web1\",\"address\":\"127.0.0.1:1\",\"backup\":false,\"state\":\"UP\",\"weight\":10")
                 .contains("\"name\":\"spare\",\"address\":\"127.0.0.1:3\",\"backup\":true,\"state\":\"MAINT\"")
                 .contains("\"check\":null", "\"responses\":{\"1xx\":0,\"2xx\":0");
+        assertKeptBothConnectionKeys(r.body(), 3);
+        assertKeptBothConnectionKeys(send("POST", "/api/servers/app/web1/ready", TOKEN, null).body(), 1);
+    }
+
+    /**
+     * Every traffic object has {@code current_connections}, the native metric's name, and right after it
+     * {@code connections_current}, the deprecated key of earlier versions, with the same value.
+     */
+    private static void assertKeptBothConnectionKeys(String json, int objects) {
+        Matcher m = Pattern.compile("\"current_connections\":(\\d+),\"connections_current\":(\\d+),").matcher(json);
+        int found = 0;
+        while (m.find()) {
+            assertThat(m.group(2)).isEqualTo(m.group(1));
+            found++;
+        }
+        assertThat(found).as(json).isEqualTo(objects);
+        assertThat(json.split("\"connections_current\"", -1)).hasSize(objects + 1);
     }
 
     @Test
@@ -407,10 +426,11 @@ class AdminEndpointTest {
         HttpResponse<String> json = send("GET", "/api/frontends", TOKEN, null);
         assertThat(json.statusCode()).isEqualTo(200);
         assertThat(json.headers().firstValue("Content-Type")).hasValue("application/json; charset=utf-8");
-        assertThat(json.body()).startsWith("{\"frontends\":[{\"name\":\"web\",\"connections_current\":")
-                .contains("\"refused_connections\":1,\"caches\":[{\"backend\":\"app\",\"hits\":0,\"misses\":1,")
+        assertThat(json.body()).startsWith("{\"frontends\":[{\"name\":\"web\",\"current_connections\":")
+                .contains("\"connections_refused\":1,\"refused_connections\":1,\"caches\":[{\"backend\":\"app\",\"hits\":0,\"misses\":1,")
                 .contains("\"max_bytes\":1048576}]}")
-                .contains("{\"name\":\"admin\",").contains("\"refused_connections\":0,\"caches\":[]}");
+                .contains("{\"name\":\"admin\",").contains("\"connections_refused\":0,\"refused_connections\":0,\"caches\":[]}");
+        assertKeptBothConnectionKeys(json.body(), 2);
         assertThat(send("POST", "/api/frontends", TOKEN, "").statusCode()).isEqualTo(405);
 
         String page = send("GET", "/stats", TOKEN, null).body();

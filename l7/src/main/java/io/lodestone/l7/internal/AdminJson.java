@@ -21,8 +21,16 @@ import io.lodestone.core.metrics.TrafficSnapshot;
  *
  * <pre>
  * {"backends":[{"name":"app","usable_servers":2,"servers":[{"backend":"app","name":"web1", ...}]}]}
- * {"frontends":[{"name":"web","connections_current":1, ...,"refused_connections":0,"caches":[{"backend":"app","hits":3, ...}]}]}
+ * {"frontends":[{"name":"web","current_connections":1,"connections_current":1, ...,
+ *   "connections_refused":0,"refused_connections":0,"caches":[{"backend":"app","hits":3, ...}]}]}
  * </pre>
+ *
+ * <p>Keys are the native metric names without {@code lodestone_<level>_} and, but for
+ * {@code connections_total}, without {@code _total}: {@code current_connections}
+ * ({@code lodestone_<level>_current_connections}), {@code requests} ({@code ..._requests_total}),
+ * {@code connections_refused} ({@code lodestone_frontend_connections_refused_total}). Earlier versions wrote
+ * {@code connections_current} and {@code refused_connections}; each still follows its new key with the
+ * same value, deprecated, for the scripts that read it, and is never removed.
  */
 final class AdminJson {
 
@@ -74,6 +82,7 @@ final class AdminJson {
             string(sb, f.name());
             sb.append(',');
             traffic(sb, f.traffic());
+            sb.append(",\"connections_refused\":").append(f.refusedConnections());
             sb.append(",\"refused_connections\":").append(f.refusedConnections()).append(",\"caches\":[");
             boolean firstCache = true;
             for (CacheSnapshot c : snapshot.caches()) {
@@ -147,7 +156,8 @@ final class AdminJson {
 
     /** The traffic figures common to frontends and servers, without braces around them. */
     private static void traffic(StringBuilder sb, TrafficSnapshot t) {
-        sb.append("\"connections_current\":").append(t.currentConnections());
+        sb.append("\"current_connections\":").append(t.currentConnections());
+        sb.append(",\"connections_current\":").append(t.currentConnections());
         sb.append(",\"connections_total\":").append(t.totalConnections());
         sb.append(",\"requests\":").append(t.requests());
         sb.append(",\"responses\":{");
