@@ -1,5 +1,6 @@
 package io.lodestone.core.balance;
 
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 
@@ -26,7 +27,10 @@ final class Hashes {
         return mix(h);
     }
 
-    /** The address bytes (4 for IPv4, 16 for IPv6) folded 8 at a time through {@link #mix}; 0 for null. */
+    /**
+     * The address bytes (4 for IPv4, 16 for IPv6) folded 8 at a time through {@link #mix}, then an
+     * IPv6 zone's scope id when it has one; 0 for null.
+     */
     static long hash(InetAddress address) {
         if (address == null) {
             return 0;
@@ -40,6 +44,11 @@ final class Hashes {
                 h = mix(h ^ word);
                 word = 0;
             }
+        }
+        int scope;
+        if (address instanceof Inet6Address v6 && (scope = v6.getScopeId()) != 0) {
+            // fe80::1 on two links is two clients; the top bit keeps the zone's word from any address word
+            h = mix(h ^ (Long.MIN_VALUE | Integer.toUnsignedLong(scope)));
         }
         return h;
     }

@@ -33,7 +33,10 @@ public interface PickContext {
     /**
      * Returns the affinity hash of a client address: a well-mixed 64-bit hash of its bytes (IPv4 and
      * IPv6 alike), the same in every JVM, so several proxy instances send a client to the same
-     * server. Returns 0 for {@code null} (a client without an IP address).
+     * server. Returns 0 for {@code null} (a client without an IP address). An IPv6 address with a
+     * zone (a link-local client, {@code fe80::1%2}) hashes its scope id too, since one address on two
+     * links is two clients; that number is the machine's own interface index, so for such a client
+     * instances agree only where the link has the same index.
      */
     static long hash(InetAddress address) {
         return Hashes.hash(address);

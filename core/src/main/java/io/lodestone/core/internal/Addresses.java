@@ -97,13 +97,36 @@ public final class Addresses {
      * {@link InetAddress#getHostAddress()}'s full form shortened: lowercase hexadecimal fields
      * without leading zeros, the longest run of two or more zero fields (the first of runs equally
      * long) written {@code ::}, and an IPv4-mapped address written {@code ::ffff:192.0.2.1}
-     * (section 5). No zone index is written. The IPv6 text is built in one array.
+     * (section 5). No zone index is written (see {@link #keyText(InetAddress)}). The IPv6 text is built
+     * in one array.
      */
     public static String toText(InetAddress address) {
         if (!(address instanceof Inet6Address)) {
             return address.getHostAddress();
         }
         return ipv6Text(address.getAddress());
+    }
+
+    /**
+     * The text a per-source limit keys a client by: {@link #toText(InetAddress)}, and for an IPv6
+     * address with a zone, {@code %} and its scope id in decimal ({@code fe80::1%2}), the numeric zone
+     * of RFC 4007 section 11. A link-local client's socket address carries the scope id of the link
+     * it came in on, and fe80::1 on two links is two hosts. The number, not the interface name: it is
+     * what both the JDK's and Netty's native transports put in the address, read from a field, where
+     * the name would need an interface lookup per connection; it is unique per link while the
+     * interface exists. An address without a zone costs what {@link #toText(InetAddress)} does.
+     */
+    public static String keyText(InetAddress address) {
+        int scope;
+        if (!(address instanceof Inet6Address v6) || (scope = v6.getScopeId()) == 0) {
+            return toText(address);
+        }
+        char[] out = new char[MAX_IPV6_TEXT + 11];
+        int n = ipv6Chars(address.getAddress(), out);
+        out[n++] = '%';
+        String digits = Integer.toUnsignedString(scope);
+        digits.getChars(0, digits.length(), out, n);
+        return new String(out, 0, n + digits.length());
     }
 
     /** Appends {@link #toText(InetAddress)} to {@code out}, an IPv6 address without building a string. */

@@ -3,6 +3,7 @@ package io.lodestone.core.internal;
 import io.lodestone.core.Clock;
 import io.lodestone.core.limit.RateLimit;
 import io.lodestone.core.limit.internal.GcraRateLimiter;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -14,6 +15,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * open at once from one client address, and at most so many new ones per second (a token bucket of
  * that size, refilled over a second). An engine asks {@link #tryAcquire} when it accepts a connection,
  * closes it at once when refused, and calls {@link #release} when an admitted one closes.
+ *
+ * <p>An address is a client's IP address and, for an IPv6 address with a zone, its zone: fe80::1 on
+ * two links is two clients (see {@link Addresses#keyText}).
  *
  * <p>Lock-free. Open connections are counted in a map holding one counter per address that has a
  * connection open now, so its size is bounded by the open connections; a counter that falls to zero
@@ -30,7 +34,8 @@ public final class SourceLimits {
     private final RateLimit rate;
     private final GcraRateLimiter rates;
     private final Clock clock;
-    private final ConcurrentHashMap<InetAddress, AtomicInteger> open = new ConcurrentHashMap<>();
+    /** Keyed by {@link #key}: the address, or the address and its zone. */
+    private final ConcurrentHashMap<Object, AtomicInteger> open = new ConcurrentHashMap<>();
 
     private SourceLimits(int maxConnections, int connectionsPerSecond, Clock clock) {
         this.maxConnections = maxConnections;
@@ -97,16 +102,17 @@ public final class SourceLimits {
         if (source == null) {
             return true;
         }
-        if (rates != null && rates.tryAcquire(rate, Addresses.toText(source), clock.nanoTime()) != 0) {
+        if (rates != null && rates.tryAcquire(rate, Addresses.keyText(source), clock.nanoTime()) != 0) {
             return false;
         }
         if (maxConnections == 0) {
             return true;
         }
+        Object key = key(source);
         for (;;) {
-            AtomicInteger c = open.get(source);
+            AtomicInteger c = open.get(key);
             if (c == null) {
-                if (open.putIfAbsent(source, new AtomicInteger(1)) == null) {
+                if (open.putIfAbsent(key, new AtomicInteger(1)) == null) {
                     return true;
                 }
                 continue;
@@ -114,7 +120,7 @@ public final class SourceLimits {
             int n = c.get();
             if (n == 0) {
                 // released to zero: being removed, never counts again
-                open.remove(source, c);
+                open.remove(key, c);
                 continue;
             }
             if (n >= maxConnections) {
@@ -131,16 +137,33 @@ public final class SourceLimits {
         if (source == null || maxConnections == 0) {
             return;
         }
-        AtomicInteger c = open.get(source);
+        Object key = key(source);
+        AtomicInteger c = open.get(key);
         if (c != null && c.decrementAndGet() == 0) {
-            open.remove(source, c);
+            open.remove(key, c);
         }
     }
 
     /** The connections open now from {@code source}, as counted. */
     public int openConnections(InetAddress source) {
-        AtomicInteger c = open.get(source);
+        AtomicInteger c = open.get(key(source));
         return c == null ? 0 : c.get();
+    }
+
+    /**
+     * The key of {@code source}'s count: the address itself, or with an IPv6 zone the address and its
+     * scope id, since the JDK's {@code Inet6Address.equals} ignores the zone and fe80::1 on two links
+     * is two hosts (see {@link Addresses#keyText}). Only a zoned address makes an object.
+     */
+    private static Object key(InetAddress source) {
+        int scope;
+        if (source instanceof Inet6Address v6 && (scope = v6.getScopeId()) != 0) {
+            return new Zoned(source, scope);
+        }
+        return source;
+    }
+
+    private record Zoned(InetAddress address, int scope) {
     }
 
     /** The addresses with connections open now. */

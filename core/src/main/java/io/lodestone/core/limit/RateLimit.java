@@ -103,7 +103,9 @@ public final class RateLimit {
 
     /**
      * The same limit with one bucket per client address (the default), keyed by the address's text:
-     * dotted decimal, or an IPv6 address in its RFC 5952 form ({@code 2001:db8::1}).
+     * dotted decimal, or an IPv6 address in its RFC 5952 form ({@code 2001:db8::1}), followed for an
+     * address with a zone by {@code %} and the zone's number ({@code fe80::1%2}), since one link-local
+     * address on two links is two hosts.
      */
     public RateLimit bySourceAddress() {
         return new RateLimit(permits, period, intervalNanos, burst, KeyKind.SOURCE, null, null, name);
@@ -205,7 +207,7 @@ public final class RateLimit {
         switch (keyKind) {
             case SOURCE:
                 InetAddress a = request.sourceAddress();
-                return a == null ? null : Addresses.toText(a);
+                return a == null ? null : Addresses.keyText(a);
             case HEADER:
                 return request.header(header);
             default:

@@ -3,6 +3,7 @@ package io.lodestone.core.balance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import org.junit.jupiter.api.Test;
@@ -153,7 +154,26 @@ class SourceHashBalancerTest {
         assertThat(Hashes.hash("web1")).isEqualTo(PINNED_NAME);
     }
 
+    /**
+     * fe80::1 on two links is two clients, so the zone (the scope id a socket address carries) goes
+     * into the hash; an address without one hashes as before. Unit level: the tests have only
+     * 127.0.0.1 and ::1, and neither has a zone.
+     */
+    @Test
+    void aZonedAddressHashesWithItsZoneAndOneWithoutAsBefore() throws Exception {
+        byte[] linkLocal = InetAddress.getByName("fe80::1").getAddress();
+        long eth0 = PickContext.hash(Inet6Address.getByAddress(null, linkLocal, 2));
+        long eth1 = PickContext.hash(Inet6Address.getByAddress(null, linkLocal, 3));
+        assertThat(eth0).isNotEqualTo(eth1).isNotZero();
+        assertThat(PickContext.hash(Inet6Address.getByAddress(null, linkLocal, 2))).isEqualTo(eth0);
+        assertThat(PickContext.hash(InetAddress.getByName("fe80::1"))).isNotEqualTo(eth0).isEqualTo(PINNED_LINK_LOCAL)
+                .isEqualTo(PickContext.hash(Inet6Address.getByAddress(null, linkLocal, 0)));
+        assertThat(PickContext.hash(InetAddress.getByName("2001:db8::1"))).isEqualTo(PINNED_V6);
+    }
+
     private static final long PINNED_V4 = -3345448384065859918L;
+    private static final long PINNED_V6 = -9171178094244090316L;
+    private static final long PINNED_LINK_LOCAL = 8642659233453767038L;
     private static final long PINNED_NAME = -7748447615821506458L;
 
     private static double share(String[] owner, String name) {

@@ -55,6 +55,25 @@ class AddressesTextTest {
         assertThat(Addresses.toText(linkLocal)).isEqualTo("fe80::1");
     }
 
+    /**
+     * The key of a per-source limit: the text, then {@code %} and the scope id for a zoned IPv6
+     * address, so fe80::1 on two links gives two keys. Unit level: the tests have only 127.0.0.1 and
+     * ::1, and neither has a zone.
+     */
+    @Test
+    void aKeyHasTheZoneAsItsScopeId() throws Exception {
+        byte[] linkLocal = NetUtil.createByteArrayFromIpAddressString("fe80::1");
+        assertThat(Addresses.keyText(Inet6Address.getByAddress(null, linkLocal, 2))).isEqualTo("fe80::1%2");
+        assertThat(Addresses.keyText(Inet6Address.getByAddress(null, linkLocal, 3))).isEqualTo("fe80::1%3");
+        assertThat(Addresses.keyText(Inet6Address.getByAddress(null, linkLocal, Integer.MAX_VALUE))).isEqualTo("fe80::1%2147483647");
+        byte[] longest = NetUtil.createByteArrayFromIpAddressString("fe80:1111:2222:3333:4444:5555:6666:7777");
+        assertThat(Addresses.keyText(Inet6Address.getByAddress(null, longest, 1_000_000_000)))
+                .isEqualTo("fe80:1111:2222:3333:4444:5555:6666:7777%1000000000");
+        assertThat(Addresses.keyText(Inet6Address.getByAddress(null, linkLocal, 0))).isEqualTo("fe80::1");
+        assertThat(Addresses.keyText(InetAddress.getByAddress(linkLocal))).isEqualTo("fe80::1");
+        assertThat(Addresses.keyText(InetAddress.getByName("192.0.2.1"))).isEqualTo("192.0.2.1");
+    }
+
     @Test
     void writesIpv4InDottedDecimal() throws Exception {
         assertThat(Addresses.toText(InetAddress.getByName("192.0.2.1"))).isEqualTo("192.0.2.1");

@@ -3,6 +3,7 @@ package io.lodestone.core.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.testing.ManualClock;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -101,6 +102,38 @@ class SourceLimitsTest {
         }
         assertThat(limits.openConnections(a)).isZero();
         assertThat(limits.sources()).isZero();
+    }
+
+    /**
+     * fe80::1 on two links is two hosts; the JDK's {@code Inet6Address.equals} ignores the zone, so the
+     * limits key a zoned address by its scope id too. Unit level: a socket from a zoned address needs a
+     * link-local address on an interface, and the tests only have 127.0.0.1 (and ::1, which has no zone).
+     */
+    @Test
+    void countsALinkLocalAddressPerZone() throws Exception {
+        InetAddress eth0 = zoned("fe80::1", 2);
+        InetAddress eth1 = zoned("fe80::1", 3);
+        assertThat(eth0).as("the JDK's equality ignores the zone").isEqualTo(eth1);
+
+        SourceLimits open = SourceLimits.of(1, 0, clock);
+        assertThat(open.tryAcquire(eth0)).isTrue();
+        assertThat(open.tryAcquire(eth1)).as("another link's host").isTrue();
+        assertThat(open.tryAcquire(zoned("fe80::1", 2))).as("the same host again").isFalse();
+        assertThat(open.tryAcquire(ip("fe80::1"))).as("no zone: a third key").isTrue();
+        assertThat(open.openConnections(eth0)).isEqualTo(1);
+        open.release(eth0);
+        open.release(eth1);
+        open.release(ip("fe80::1"));
+        assertThat(open.sources()).isZero();
+
+        SourceLimits rate = SourceLimits.of(0, 1, clock);
+        assertThat(rate.tryAcquire(eth0)).isTrue();
+        assertThat(rate.tryAcquire(eth1)).as("another link's host has its own bucket").isTrue();
+        assertThat(rate.tryAcquire(zoned("fe80::1", 2))).isFalse();
+    }
+
+    private static InetAddress zoned(String ip, int scopeId) throws Exception {
+        return Inet6Address.getByAddress(null, InetAddress.getByName(ip).getAddress(), scopeId);
     }
 
     @Test

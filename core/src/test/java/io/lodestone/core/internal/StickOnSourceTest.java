@@ -5,7 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.ServerState;
+import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.testing.ManualClock;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -48,6 +51,23 @@ class StickOnSourceTest {
             others.add(pick(backend, 2000 + i));
         }
         assertThat(others).containsExactlyInAnyOrder("s1", "s2", "s3");
+    }
+
+    /**
+     * Two link-local clients with one address on two links are two hosts, so two entries: the second
+     * is balanced (round robin: the next server) instead of taking the first one's. Unit level: the
+     * tests have only 127.0.0.1 and ::1, and neither has a zone.
+     */
+    @Test
+    void linkLocalClientsOnTwoLinksAreStuckApart() throws Exception {
+        BackendRuntime backend = backend(100);
+        byte[] linkLocal = InetAddress.getByName("fe80::1").getAddress();
+        long eth0 = PickContext.hash(Inet6Address.getByAddress(null, linkLocal, 2));
+        long eth1 = PickContext.hash(Inet6Address.getByAddress(null, linkLocal, 3));
+        String first = pick(backend, eth0);
+        assertThat(pick(backend, eth1)).isNotEqualTo(first);
+        assertThat(backend.stuckClients()).isEqualTo(2);
+        assertThat(pick(backend, eth0)).isEqualTo(first);
     }
 
     @Test

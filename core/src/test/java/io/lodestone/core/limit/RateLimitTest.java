@@ -16,6 +16,8 @@ import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.route.TestRequest;
 import io.lodestone.core.testing.ManualClock;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -128,6 +130,29 @@ class RateLimitTest {
         assertThat(limit.key(TestRequest.get("/").source("0:0:0:0:0:0:0:1"))).isEqualTo("::1");
         assertThat(limit.key(TestRequest.get("/").source("2001:DB8:0:0:0:0:0:A"))).isEqualTo("2001:db8::a");
         assertThat(limit.key(TestRequest.get("/").source("192.0.2.1"))).isEqualTo("192.0.2.1");
+    }
+
+    /**
+     * fe80::1 on two links is two hosts: a zoned IPv6 source is keyed with {@code %} and its scope id
+     * (RFC 4007's numeric zone form), which is what a socket address carries. Unit level: the tests
+     * only have 127.0.0.1 and ::1, and neither has a zone.
+     */
+    @Test
+    void aLinkLocalSourceIsKeyedWithItsZone() throws Exception {
+        RateLimit limit = RateLimit.perSecond(1);
+        byte[] linkLocal = InetAddress.getByName("fe80::1").getAddress();
+        String eth0 = limit.key(TestRequest.get("/").source(Inet6Address.getByAddress(null, linkLocal, 2), 40000));
+        String eth1 = limit.key(TestRequest.get("/").source(Inet6Address.getByAddress(null, linkLocal, 3), 40000));
+        assertThat(eth0).isEqualTo("fe80::1%2");
+        assertThat(eth1).isEqualTo("fe80::1%3");
+        assertThat(limit.key(TestRequest.get("/").source("fe80::1"))).isEqualTo("fe80::1");
+
+        Router router = router(RateLimiters.inMemory(clock), Rule.always().rateLimit(limit));
+        TestRequest first = TestRequest.get("/").source(Inet6Address.getByAddress(null, linkLocal, 2), 40000);
+        TestRequest other = TestRequest.get("/").source(Inet6Address.getByAddress(null, linkLocal, 3), 40000);
+        assertThat(router.route(first)).isInstanceOf(Decision.Forward.class);
+        assertThat(router.route(other)).as("another link's host").isInstanceOf(Decision.Forward.class);
+        assertThat(router.route(first)).isInstanceOf(Decision.Deny.class);
     }
 
     @Test
