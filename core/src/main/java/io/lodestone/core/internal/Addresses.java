@@ -97,8 +97,13 @@ public final class Addresses {
      * {@link InetAddress#getHostAddress()}'s full form shortened: lowercase hexadecimal fields
      * without leading zeros, the longest run of two or more zero fields (the first of runs equally
      * long) written {@code ::}, and an IPv4-mapped address written {@code ::ffff:192.0.2.1}
-     * (section 5). No zone index is written (see {@link #keyText(InetAddress)}). The IPv6 text is built
-     * in one array.
+     * (section 5). The text is exactly glibc's {@code inet_ntop}, which HAProxy, {@code ss} and
+     * {@code ip} print: so the deprecated IPv4-compatible form, the first 96 bits zero and the seventh
+     * field not, is dotted too ({@code ::192.0.2.1}), while {@code ::1} and {@code ::2} stay
+     * hexadecimal. The JDK makes an IPv4-mapped address from a socket an {@link java.net.Inet4Address},
+     * written {@code 192.0.2.1}; only an {@link Inet6Address} built from its 16 bytes keeps the mapped
+     * form. No zone index is written (see {@link #keyText(InetAddress)}). The IPv6 text is built in one
+     * array.
      */
     public static String toText(InetAddress address) {
         if (!(address instanceof Inet6Address)) {
@@ -139,13 +144,13 @@ public final class Addresses {
         out.append(text, 0, ipv6Chars(address.getAddress(), text));
     }
 
-    /** The RFC 5952 text of the 16 bytes of an IPv6 address: see {@link #toText(InetAddress)}. */
+    /** The text of the 16 bytes of an IPv6 address: see {@link #toText(InetAddress)}. */
     static String ipv6Text(byte[] a) {
         char[] out = new char[MAX_IPV6_TEXT];
         return new String(out, 0, ipv6Chars(a, out));
     }
 
-    /** Writes the RFC 5952 text of the 16 bytes of an IPv6 address to {@code out}; returns its length. */
+    /** Writes the text of the 16 bytes of an IPv6 address to {@code out}; returns its length. */
     private static int ipv6Chars(byte[] a, char[] out) {
         // the longest run of zero fields, the first of equally long ones; a lone zero field stays "0"
         int best = -1;
@@ -165,15 +170,22 @@ public final class Addresses {
             }
         }
         int n = 0;
-        if (best == 0 && bestLength == 5 && field(a, 5) == 0xffff) {
-            // IPv4-mapped: ::ffff: and the IPv4 address in dotted decimal
+        boolean mapped = best == 0 && bestLength == 5 && field(a, 5) == 0xffff;
+        if (mapped || best == 0 && bestLength == 6) {
+            // IPv4-mapped (::ffff:a.b.c.d) or IPv4-compatible (::a.b.c.d, the first 96 bits zero and
+            // the seventh field not, so ::1 stays hexadecimal): the IPv4 address in dotted decimal
             out[n++] = ':';
             out[n++] = ':';
-            for (int i = 0; i < 4; i++) {
-                out[n++] = 'f';
+            if (mapped) {
+                for (int i = 0; i < 4; i++) {
+                    out[n++] = 'f';
+                }
+                out[n++] = ':';
             }
             for (int i = 12; i < 16; i++) {
-                out[n++] = i == 12 ? ':' : '.';
+                if (i > 12) {
+                    out[n++] = '.';
+                }
                 n = decimal(out, n, a[i] & 0xff);
             }
             return n;
