@@ -49,7 +49,10 @@ public final class ServerRuntime implements ServerControl {
     private volatile boolean ramping;
     private volatile long rampStart;
     private volatile int rampGeneration;
+    /** Every ejection so far: a counter, it never goes down. */
     private volatile int ejections;
+    /** The ejection's place in the backoff: back to 0 once the server stayed in longer than the maximum. */
+    private volatile int ejectionStep;
     private volatile long returnedAt = Long.MIN_VALUE;
     private volatile HealthCheckResult lastCheck;
     /** The server's sticky-cookie id and the cookie configuration it was computed for. */
@@ -338,11 +341,12 @@ public final class ServerRuntime implements ServerControl {
             return false;
         }
         long now = backend.clock().nanoTime();
-        int n = ejections;
+        int n = ejectionStep;
         if (returnedAt != Long.MIN_VALUE && now - returnedAt > od.maxEjectionTime().toNanos()) {
             n = 0;
         }
-        ejections = ++n;
+        ejectionStep = ++n;
+        ejections++;
         Duration time = od.ejectionTime(n);
         int failed = consecutiveFailures.getAndSet(0);
         changed("ejected for " + time.toMillis() + " ms after " + failed + " consecutive failures (last: " + kind + ")");
