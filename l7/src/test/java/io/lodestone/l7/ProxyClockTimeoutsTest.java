@@ -23,6 +23,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -118,15 +119,15 @@ class ProxyClockTimeoutsTest {
     /**
      * A 408's log line starts where the client's time began (the first byte of its head, here the
      * connection's start) and its Ta is the client timeout it used up, as for any other request;
-     * the line was dated at the timeout with a Ta of 0. Its request is {@code <BADREQ>}, as HAProxy
-     * logs a request that timed out before its head was whole; it was {@code -}.
+     * the line was dated at the timeout with a Ta of 0. Its request, whose line never ended, is
+     * {@code <BADREQ>}, as HAProxy logs a request that timed out before its head was whole; it was {@code -}.
      */
     @Test
     void a408IsLoggedFromTheStartOfItsHeadWithTheWholeClientTimeout() throws IOException {
         int port = start(backend().address());
         String begun;
         try (RawHttp late = new RawHttp(port)) {
-            late.send("GET /b HTTP/1.1\r\nHost: a\r\n");
+            late.send("GET /b HTTP/1.");
             awaitAccepted(1);
             begun = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC)
                     .format(Instant.ofEpochMilli(clock.currentTimeMillis()));
@@ -135,6 +136,46 @@ class ProxyClockTimeoutsTest {
         }
         assertThat(lines.await(l -> l.contains(" 408 ")))
                 .contains("[" + begun + "] web -/- -1/-1/-1/-1/" + CLIENT_TIMEOUT.toMillis() + " 408 0 20 cR \"<BADREQ>\" ");
+    }
+
+    /**
+     * A 408 whose request line had arrived whole and valid is logged with that line, as a request
+     * refused for a later part of its head is; it was {@code <BADREQ>}. A line that never ended or
+     * is not valid stays {@code <BADREQ>}. Each client's bytes are read before the clock moves: a
+     * request on another connection goes through the proxy's one event loop first (and its head
+     * scanner takes the loop's working memory from the slow client's in between).
+     */
+    @Test
+    void a408WhoseRequestLineArrivedWholeIsLoggedWithTheLine() throws IOException {
+        int port = start(backend().address());
+        assertThat(timedOutRequest(port, "GET /slow?x=1 HTTP/1.1\r\nHost: a\r\n")).isEqualTo("\"GET /slow?x=1 HTTP/1.1\"");
+        assertThat(timedOutRequest(port, "POST /ten HTTP/1.0\r\n")).isEqualTo("\"POST /ten HTTP/1.0\"");
+        assertThat(timedOutRequest(port, "GET /unfinished HTTP/1.1")).isEqualTo("\"<BADREQ>\"");
+        assertThat(timedOutRequest(port, "GET  /two-spaces HTTP/1.1\r\nHost: a\r\n")).isEqualTo("\"<BADREQ>\"");
+        assertThat(timedOutRequest(port, "GET /version HTTP/1.7\r\nHost: a\r\n")).isEqualTo("\"<BADREQ>\"");
+    }
+
+    /**
+     * Sends {@code partial} on a new connection, has it read, moves the clock by the client timeout,
+     * expects the 408, and returns the request field of its log line.
+     */
+    private String timedOutRequest(int port, String partial) throws IOException {
+        int before = lines.lines().size();
+        try (RawHttp slow = new RawHttp(port)) {
+            slow.send(partial);
+            try (RawHttp quick = new RawHttp(port)) {
+                assertThat(quick.send("GET /quick HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+            }
+            loop.advance(CLIENT_TIMEOUT);
+            RawHttp.Response r = slow.read();
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(slow.closedByPeer()).isTrue();
+        }
+        List<String> logged = lines.awaitCount(before + 2);
+        String line = logged.subList(before, logged.size()).stream().filter(l -> l.contains(" 408 ")).findFirst().orElseThrow();
+        assertThat(line).contains(" 408 0 20 cR \"");
+        int open = line.indexOf(" cR \"") + 4;
+        return line.substring(open, line.lastIndexOf("\" ") + 1);
     }
 
     @Test

@@ -41,7 +41,8 @@ import java.util.Arrays;
  * declared request body size (413). A response breaking any rule is a 502. It notes whether a field
  * name has an underscore ({@link #underscoreNames}) and, for a frontend that refuses those, answers 400.
  * The rejection of a request whose request line was valid (only a later part was not) carries that
- * line, for the access log; those strings are made on the error path only.
+ * line, for the access log, as does {@link #timedOut} for a head the client did not finish in time;
+ * those strings are made on the error path only.
  *
  * <p>The scan is incremental and allocation-free on the valid path: bytes are copied once, in pieces of
  * at most {@link #PIECE} bytes, into an array where line ends are searched as they arrive; the complete
@@ -198,19 +199,8 @@ final class HeadScanner {
         }
         int r = in.readerIndex();
         int available = in.writerIndex() - r;
-        Scratch sc = scratch = SCRATCH.get();
-        byte[] a = head = sc.head;
-        fields = sc.fields;
-        if (sc.owner != this) {
-            sc.owner = this;
-            if (scanned > 0) {
-                // another scanner used the array since this head's first bytes were searched
-                if (a.length < scanned) {
-                    a = head = sc.head = Arrays.copyOf(a, Math.max(scanned, a.length * 2));
-                }
-                in.getBytes(r, a, 0, scanned);
-            }
-        }
+        Scratch sc = claim(in, r);
+        byte[] a = head;
         while (scanned < available) {
             int from = scanned;
             int n = Math.min(PIECE, available - from);
@@ -259,6 +249,45 @@ final class HeadScanner {
             }
         }
         return false;
+    }
+
+    /**
+     * Takes this thread's working memory for the head at buffer index {@code r} of {@code in}: when
+     * another scanner used it since this head's first bytes were searched, copies them back.
+     */
+    private Scratch claim(ByteBuf in, int r) {
+        Scratch sc = scratch = SCRATCH.get();
+        byte[] a = head = sc.head;
+        fields = sc.fields;
+        if (sc.owner != this) {
+            sc.owner = this;
+            if (scanned > 0) {
+                if (a.length < scanned) {
+                    a = head = sc.head = Arrays.copyOf(a, Math.max(scanned, a.length * 2));
+                }
+                in.getBytes(r, a, 0, scanned);
+            }
+        }
+        return sc;
+    }
+
+    /**
+     * The rejection of the request head in progress at the reader index of {@code in}, which the
+     * client did not finish within its timeout (408): like a refused head's, it carries the request
+     * line when that has arrived whole and is valid, for the access log, else none ({@code <BADREQ>}).
+     * The error path only; the head's bytes are still in {@code in}, none of them consumed.
+     */
+    HttpRejection timedOut(ByteBuf in) {
+        try {
+            if (request && startLineEnd >= 0) {
+                int r = in.readerIndex();
+                claim(in, r);
+                checkLineOfRejected(in, r);
+            }
+            return reject(HttpResponseStatus.REQUEST_TIMEOUT, "client timeout inside a request head");
+        } finally {
+            lineValid = false;
+        }
     }
 
     /** Whether part of a head has been seen but not yet completed. */

@@ -476,15 +476,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /**
      * The client timeout ran out before a whole request head: answers 408. The exchange (its log
      * line's start and Ta, its total time) began {@code waitedNanos} ago, at the head's first byte or
-     * at the connection's start, not now. It is logged as {@code <BADREQ>}, as HAProxy logs a request
-     * that timed out incomplete, even when its request line had arrived: that line is not validated
-     * before the head is whole.
+     * at the connection's start, not now. It is logged with its request line when that had arrived
+     * whole and valid, else as {@code <BADREQ>}, as a refused head is; the line is checked only now,
+     * on this error path (an HTTP/2 stream's is {@code <BADREQ>}).
      */
     void requestHeadTimedOut(long waitedNanos) {
         if (request == null && !closing) {
             beginAccounting();
             startNanos -= waitedNanos;
-            method = BADREQ;
+            logRefused(ctx.pipeline().get(PipelineNames.HTTP_DECODER) instanceof StrictRequestDecoder decoder
+                    ? decoder.headTimedOut() : new HttpRejection(HttpResponseStatus.REQUEST_TIMEOUT, "client timeout"));
             terminated(TerminationCause.CLIENT_TIMEOUT, TerminationPhase.REQUEST);
             sendError(HttpResponseStatus.REQUEST_TIMEOUT, true);
         }

@@ -163,6 +163,16 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         }
     }
 
+    /**
+     * The client timeout ran out before the head of its request was whole: the rejection to answer
+     * (408) and log, which carries the request line when that has arrived whole and valid, as for a
+     * head refused for a later part. The error path only.
+     */
+    HttpRejection headTimedOut() {
+        return atHead && !discarding ? scanner.timedOut(internalBuffer())
+                : new HttpRejection(HttpResponseStatus.REQUEST_TIMEOUT, "client timeout inside a request head");
+    }
+
     private void inspect(ByteBuf in, List<Object> out, int from) {
         for (int i = from; i < out.size(); i++) {
             Object o = out.get(i);
