@@ -25,6 +25,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -336,6 +338,134 @@ class HttpProxyTest {
             Await.until(Duration.ofSeconds(10), "the client connection closed",
                     () -> proxy.metrics().frontend(proxy.frontends().get(0).name()).traffic().currentConnections() == 0);
         }
+    }
+
+    /**
+     * An early answer whose head reaches the proxy (and is relayed) before its end, while the upload
+     * is still under way: its head says {@code Connection: close}, which before only an answer that
+     * reached the proxy whole could say, and the connection closes after it, lingering while the
+     * client finishes its upload.
+     */
+    @Test
+    void anEarlyAnswerWhoseHeadStreamsDuringAnUploadSaysThatTheConnectionCloses() throws Exception {
+        CountDownLatch rest = new CountDownLatch(1);
+        try (RawBackend b = answeringInTwoPieces(false, false, rest)) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f.clientTimeout(Duration.ofSeconds(10)));
+            try (RawHttp c = new RawHttp(port)) {
+                byte[] chunk = new byte[64 * 1024];
+                c.send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: " + 16 * chunk.length + "\r\n\r\n");
+                c.out.write(chunk);
+                Map<String, String> head = streamingHead(c);
+                assertThat(head).containsEntry("status", "HTTP/1.1 401 Unauthorized").containsEntry("connection", "close");
+                rest.countDown();
+                assertThat(c.readChunk()).isEqualTo("you");
+                assertThat(c.readChunk()).isEmpty();
+                assertThat(c.readLine()).isEmpty();
+                for (int i = 1; i < 16; i++) {
+                    c.out.write(chunk);
+                }
+                c.out.flush();
+                assertThat(c.in.read()).as("the end of the response is a FIN").isEqualTo(-1);
+            }
+            Await.until(Duration.ofSeconds(10), "the client connection closed",
+                    () -> proxy.metrics().frontend(proxy.frontends().get(0).name()).traffic().currentConnections() == 0);
+        }
+    }
+
+    /**
+     * The upload ends while the early answer streams (the server has read the whole body before it
+     * sends the answer's end): the head said {@code Connection: close}, so the connection closes after
+     * the response all the same, as RFC 9112 (9.6) has it.
+     */
+    @Test
+    void anEarlyAnswerThatAnnouncedTheCloseClosesEvenWhenTheUploadEndsBeforeIt() throws Exception {
+        CountDownLatch rest = new CountDownLatch(1);
+        try (RawBackend b = answeringInTwoPieces(false, true, rest)) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f.clientTimeout(Duration.ofSeconds(10)));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n01234");
+                assertThat(streamingHead(c)).containsEntry("connection", "close");
+                c.send("56789");
+                rest.countDown();
+                assertThat(c.readChunk()).isEqualTo("you");
+                assertThat(c.readChunk()).isEmpty();
+                assertThat(c.readLine()).isEmpty();
+                assertThat(c.in.read()).as("the end of the response is a FIN").isEqualTo(-1);
+            }
+        }
+    }
+
+    /** An answer whose head streams after the whole request arrived leaves the connection open for the next request. */
+    @Test
+    void anAnswerWhoseHeadStreamsAfterTheWholeUploadKeepsTheConnection() throws Exception {
+        CountDownLatch rest = new CountDownLatch(1);
+        try (RawBackend b = answeringInTwoPieces(true, false, rest)) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f.clientTimeout(Duration.ofSeconds(10)));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\n0123456789");
+                assertThat(streamingHead(c)).doesNotContainKey("connection");
+                rest.countDown();
+                assertThat(c.readChunk()).isEqualTo("you");
+                assertThat(c.readChunk()).isEmpty();
+                assertThat(c.readLine()).isEmpty();
+                RawHttp.Response next = c.send("POST /again HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok").read();
+                assertThat(next.status()).isEqualTo(401);
+                assertThat(next.body()).isEqualTo("deny you");
+            }
+        }
+    }
+
+    /**
+     * A server that answers each request with a chunked 401 in two parts: its head and a first chunk
+     * ({@code deny }) as soon as the request head is in, or after the whole body when
+     * {@code bodyBeforeHead}; the rest once {@code rest} is counted down, after reading the whole body
+     * first when {@code bodyBeforeRest}. With neither, it drops what else comes after the answer.
+     */
+    private static RawBackend answeringInTwoPieces(boolean bodyBeforeHead, boolean bodyBeforeRest, CountDownLatch rest)
+            throws java.io.IOException {
+        return new RawBackend((s, n) -> {
+            java.io.InputStream in = s.getInputStream();
+            String head;
+            while ((head = RawBackend.nextHead(in)) != null) {
+                String lower = head.toLowerCase(java.util.Locale.ROOT);
+                int at = lower.indexOf("content-length: ") + 16;
+                int length = Integer.parseInt(lower.substring(at, lower.indexOf('\r', at)));
+                if (bodyBeforeHead) {
+                    in.readNBytes(length);
+                }
+                RawBackend.write(s, "HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n5\r\ndeny \r\n");
+                if (bodyBeforeRest) {
+                    in.readNBytes(length);
+                }
+                try {
+                    rest.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                RawBackend.write(s, "3\r\nyou\r\n0\r\n\r\n");
+                if (!bodyBeforeHead && !bodyBeforeRest) {
+                    in.transferTo(java.io.OutputStream.nullOutputStream());
+                    return;
+                }
+            }
+        });
+    }
+
+    /**
+     * Reads a response head and the first chunk of its body ({@code deny }) while the server holds the
+     * rest: the head's fields by lower-case name, its status line as {@code status}.
+     */
+    private static Map<String, String> streamingHead(RawHttp c) throws java.io.IOException {
+        Map<String, String> head = new java.util.HashMap<>();
+        head.put("status", c.readLine());
+        String line;
+        while (!(line = c.readLine()).isEmpty()) {
+            int colon = line.indexOf(':');
+            head.put(line.substring(0, colon).toLowerCase(java.util.Locale.ROOT), line.substring(colon + 1).trim());
+        }
+        assertThat(c.readChunk()).isEqualTo("deny ");
+        return head;
     }
 
     @Test

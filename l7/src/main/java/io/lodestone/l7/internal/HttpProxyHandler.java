@@ -1340,6 +1340,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 responseComplete();
                 return;
             }
+            closingMidRequest(held.headers());
             client.write(held, client.voidPromise());
         }
         if (content instanceof LastHttpContent) {
@@ -1374,15 +1375,20 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /**
-     * A response about to be written whole before the request has ended: the connection will close
-     * after it ({@link #responseComplete}), and the response says so, as RFC 9110 (10.1.1) asks of a
-     * server that answers before the whole request content, so that a client that held back its body
-     * (after {@code Expect: 100-continue}) does not send its next request on the connection. A response
-     * whose head went out before its end cannot tell; nor does an HTTP/2 stream need to.
+     * A response head about to be written (alone, or with its whole body) before the request has
+     * ended: the connection will close after the response, and the head says so, as RFC 9110 (10.1.1)
+     * asks of a server that answers before the whole request content, so that a client that held back
+     * its body (after {@code Expect: 100-continue}) or is still uploading does not send its next request
+     * on the connection. When the request's end still arrives while the response streams, the
+     * connection closes after the response all the same: the head announced it, and RFC 9112 (9.6) has
+     * a server that sent {@code close} close after that response (the client, told so, sends nothing
+     * more on it); only a request still unfinished at the response's end gets the lingering close
+     * ({@link #responseComplete}). An HTTP/2 stream needs no such word.
      */
     private void closingMidRequest(HttpHeaders h) {
         if (!requestComplete && !(client instanceof Http2StreamChannel)) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            keepAlive = false;
         }
     }
 
@@ -1390,6 +1396,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         HttpResponse held = heldHead;
         if (held != null) {
             heldHead = null;
+            closingMidRequest(held.headers());
             client.write(held, client.voidPromise());
         }
         FlushBatch.flushLater(client);
