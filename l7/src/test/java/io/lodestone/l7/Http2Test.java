@@ -405,7 +405,7 @@ class Http2Test {
      * The {@code :status} of the first response HEADERS of {@code stream}, or "reset" when RST_STREAM
      * comes first; every HEADERS read goes through {@code hpack}, the connection's decoder.
      */
-    private static String statusOrReset(InputStream in, int stream, DefaultHttp2HeadersDecoder hpack) throws Exception {
+    static String statusOrReset(InputStream in, int stream, DefaultHttp2HeadersDecoder hpack) throws Exception {
         for (int n = 0; n < 100; n++) {
             Frame f = Frame.read(in);
             if (f == null) {
@@ -813,7 +813,7 @@ class Http2Test {
     }
 
     /** The error code of the next RST_STREAM of {@code stream}, or -1 when none comes. */
-    private static long resetCode(InputStream in, int stream) throws Exception {
+    static long resetCode(InputStream in, int stream) throws Exception {
         for (int n = 0; n < 100; n++) {
             Frame f = Frame.read(in);
             if (f == null) {

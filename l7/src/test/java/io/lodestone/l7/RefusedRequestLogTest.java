@@ -119,22 +119,22 @@ class RefusedRequestLogTest {
     }
 
     /** HPACK for :method GET, :scheme http, then :path {@code path} and :authority {@code authority} as literals without indexing. */
-    private static byte[] hpack(String authority, String path) {
+    static byte[] hpack(String authority, String path) {
         return concat(new byte[] {(byte) 0x82, (byte) 0x86}, indexedName(4, path), indexedName(1, authority));
     }
 
-    private static byte[] indexedName(int index, String value) {
+    static byte[] indexedName(int index, String value) {
         byte[] v = value.getBytes(StandardCharsets.US_ASCII);
         return concat(new byte[] {(byte) index, (byte) v.length}, v);
     }
 
-    private static byte[] literal(String name, String value) {
+    static byte[] literal(String name, String value) {
         byte[] n = name.getBytes(StandardCharsets.US_ASCII);
         byte[] v = value.getBytes(StandardCharsets.US_ASCII);
         return concat(new byte[] {0, (byte) n.length}, n, new byte[] {(byte) v.length}, v);
     }
 
-    private static byte[] concat(byte[]... parts) {
+    static byte[] concat(byte[]... parts) {
         int n = 0;
         for (byte[] p : parts) {
             n += p.length;

@@ -1,6 +1,7 @@
 package io.lodestone.l7.internal;
 
 import io.lodestone.l7.HttpFrontend;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -10,6 +11,7 @@ import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -176,14 +178,36 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
 
     /** Why the {@code :path} cannot be an origin-form target ({@link #invalid}), or null. */
     private static String invalidPath(HttpRequest r) {
-        String path = r.uri();
-        if (path.equals("*")) {
-            return HttpMethod.OPTIONS.equals(r.method()) ? null : "invalid :path *";
+        return invalidPath(r.method().name(), r.uri());
+    }
+
+    /** Why {@code path} cannot be the origin-form target of a request of {@code method}, or null. */
+    private static String invalidPath(CharSequence method, CharSequence path) {
+        if (path.length() == 1 && path.charAt(0) == '*') {
+            return HttpMethod.OPTIONS.name().contentEquals(method) ? null : "invalid :path *";
         }
-        if (!HttpMethod.CONNECT.equals(r.method()) && (path.isEmpty() || path.charAt(0) != '/' || !visible(path, '#'))) {
+        if (!HttpMethod.CONNECT.name().contentEquals(method) && (path.length() == 0 || path.charAt(0) != '/' || !visible(path, '#'))) {
             return "invalid :path";
         }
         return null;
+    }
+
+    /**
+     * Whether a refused stream's {@code :method} and {@code :path} make a valid request line, which the
+     * access log then writes instead of {@code <BADREQ>}: a token and an origin-form target (not for
+     * CONNECT, which has none). Error path only.
+     */
+    static boolean validLine(CharSequence method, CharSequence path) {
+        return method != null && path != null && method.length() > 0 && HttpHeaderValidationUtil.validateToken(method) == -1
+                && !HttpMethod.CONNECT.name().contentEquals(method) && invalidPath(method, path) == null;
+    }
+
+    /**
+     * The request of {@code stream} held until its next frame ({@link #HELD}), or null: the access log
+     * line of a stream reset while its request was held has the request's line. Error path only.
+     */
+    static HttpRequest held(Channel stream) {
+        return stream.hasAttr(HELD) ? stream.attr(HELD).get() : null;
     }
 
     /**
@@ -196,7 +220,7 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
     }
 
     /** Whether every character is visible ASCII and none is {@code except}. */
-    private static boolean visible(String s, char except) {
+    private static boolean visible(CharSequence s, char except) {
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
             if (c <= 0x20 || c >= 0x7f || c == except) {

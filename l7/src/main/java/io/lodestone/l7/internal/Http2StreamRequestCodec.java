@@ -2,6 +2,7 @@ package io.lodestone.l7.internal;
 
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpMethod;
@@ -27,6 +28,9 @@ import java.util.List;
  * same way, malformed (RFC 9113, 8.1.1), as the HTTP/1.1 frontend answers two Host fields with 400
  * (RFC 9112, 3.2). Netty fails only on two that differ (from each other or from {@code :authority}),
  * and merged identical ones into one.
+ *
+ * <p>Every refusal of request HEADERS, these and Netty's own conversion's, fails as a {@link Refused}
+ * carrying the stream error, so that the proxy handler logs the request line when it was valid.
  */
 @ChannelHandler.Sharable
 final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
@@ -39,13 +43,58 @@ final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, Http2StreamFrame frame, List<Object> out) throws Exception {
-        if (frame instanceof Http2HeadersFrame h) {
-            String malformed = malformed(h.headers(), h.isEndStream());
-            if (malformed != null) {
-                throw Http2Exception.streamError(h.stream().id(), Http2Error.PROTOCOL_ERROR, "%s", malformed);
-            }
+        if (!(frame instanceof Http2HeadersFrame h)) {
+            super.decode(ctx, frame, out);
+            return;
         }
-        super.decode(ctx, frame, out);
+        String malformed = malformed(h.headers(), h.isEndStream());
+        if (malformed != null) {
+            throw new Refused(h.headers(), Http2Exception.streamError(h.stream().id(), Http2Error.PROTOCOL_ERROR, "%s", malformed));
+        }
+        try {
+            super.decode(ctx, frame, out);
+        } catch (Http2Exception e) {
+            // Netty's conversion refused the request (a host that differs from :authority, and so on)
+            throw new Refused(h.headers(), e);
+        }
+    }
+
+    /**
+     * HEADERS refused before they became a request: the stream error to reset the stream with (the
+     * cause), and the {@code :method} and {@code :path} for the access log when they make a valid
+     * request line ({@link Http2RequestAdapter#validLine}), else null ({@code <BADREQ>}). Without a
+     * stack trace: a verdict on the client's frames. Error path only.
+     */
+    static final class Refused extends DecoderException {
+
+        private static final long serialVersionUID = 1L;
+
+        private final String method;
+        private final String path;
+
+        Refused(Http2Headers headers, Http2Exception cause) {
+            super(cause.getMessage(), cause);
+            CharSequence m = headers.method();
+            CharSequence p = headers.path();
+            boolean line = Http2RequestAdapter.validLine(m, p);
+            this.method = line ? m.toString() : null;
+            this.path = line ? p.toString() : null;
+        }
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
+        }
+
+        /** The refused request's {@code :method} when it and its {@code :path} were valid, else null. */
+        String method() {
+            return method;
+        }
+
+        /** The refused request's {@code :path} when it and its {@code :method} were valid, else null. */
+        String path() {
+            return path;
+        }
     }
 
     /**

@@ -318,6 +318,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 if (client instanceof Http2StreamChannel) {
                     // HEADERS with END_STREAM and no :method, which the stream codec takes for trailers:
                     // a malformed request (RFC 9113, 8.1.1), not a CANCEL
+                    refusedStream(null);
                     client.write(new DefaultHttp2ResetFrame(Http2Error.PROTOCOL_ERROR));
                 }
                 closeNow();
@@ -436,6 +437,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
             if (request != null) {
                 terminated(TerminationCause.PROXY, exchangePhase());
+            } else {
+                refusedStream(cause);
             }
             abortExchange();
             client.write(new DefaultHttp2ResetFrame(streamError));
@@ -459,6 +462,35 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
         }
         closeNow();
+    }
+
+    /**
+     * Logs and counts a stream reset before its request reached this handler as a refused request
+     * ({@code PR}, a {@code denied} error), as the HTTP/1.1 frontend does a malformed request: HEADERS
+     * that HPACK's field validation, the content-length check or the stream codec refused
+     * ({@code cause}, null for HEADERS the codec took for trailers), or whose request was held by the
+     * request adapter. The request line is the held request's, the refused HEADERS' {@code :method} and
+     * {@code :path} when the stream codec knew them valid, else {@code <BADREQ>}. Nothing for a stream
+     * whose request was already answered or refused: its line is written. Error path only.
+     */
+    private void refusedStream(Throwable cause) {
+        if (closing || exchangeId != 0) {
+            return;
+        }
+        beginAccounting();
+        HttpRequest held = Http2RequestAdapter.held(client);
+        if (held != null) {
+            method = held.method().name();
+            target = held.uri();
+        } else if (cause instanceof Http2StreamRequestCodec.Refused r && r.method() != null) {
+            method = r.method();
+            target = r.path();
+        } else {
+            method = BADREQ;
+        }
+        requestId = requestIdHeader == null ? null : RequestIds.next();
+        terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
+        account();
     }
 
     /**

@@ -1,0 +1,162 @@
+package io.lodestone.l7;
+
+import static io.lodestone.l7.RefusedRequestLogTest.concat;
+import static io.lodestone.l7.RefusedRequestLogTest.hpack;
+import static io.lodestone.l7.RefusedRequestLogTest.indexedName;
+import static io.lodestone.l7.RefusedRequestLogTest.literal;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.PrometheusChecker;
+import io.lodestone.core.metrics.PrometheusFormat;
+import io.lodestone.core.testing.CapturingLogger;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * An HTTP/2 stream whose HEADERS the codecs refuse before they make a request of them (HPACK's field
+ * validation: an uppercase name, a connection-specific field, a pseudo-header after a regular one,
+ * {@code te} other than {@code trailers}; a content-length that END_STREAM contradicts; the stream
+ * codec's own checks) is reset, logged {@code PR} with {@code <BADREQ>} as its request (its
+ * {@code :method} and {@code :path} when they are known and valid), and counted as a {@code denied}
+ * error of the frontend, as a malformed HTTP/1.1 request is; the connection serves the next stream.
+ * Raw frames on an h2c connection.
+ */
+class Http2RefusedStreamTest {
+
+    private static final CapturingLogger LINES = new CapturingLogger();
+    private static RecordingBackend backend;
+    private static Proxy proxy;
+
+    @BeforeAll
+    static void start() {
+        backend = RecordingBackend.start("app");
+        proxy = Proxy.builder().accessLog(AccessLog.text(LINES))
+                .backend(Backend.named("app").server("s1", backend.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").h2c(true).defaultBackend("app"))
+                .build();
+        proxy.start();
+    }
+
+    @AfterAll
+    static void stop() {
+        proxy.close();
+        backend.close();
+    }
+
+    @Test
+    void headersRefusedByHpackValidationAreResetLoggedAndCountedAndTheConnectionGoesOn() throws Exception {
+        byte[][] refused = {
+            // an uppercase field name
+            concat(hpack("a", "/upper"), literal("X-Upper", "1")),
+            // connection-specific fields
+            concat(hpack("a", "/connection"), literal("connection", "close")),
+            concat(hpack("a", "/te-chunked"), literal("transfer-encoding", "chunked")),
+            // te other than trailers
+            concat(hpack("a", "/te"), literal("te", "gzip")),
+            // a pseudo-header after a regular field
+            concat(new byte[] {(byte) 0x82, (byte) 0x86}, literal("x-a", "1"), indexedName(4, "/late"), indexedName(1, "a")),
+            // content-length 5 on HEADERS that end the stream
+            concat(hpack("a", "/length"), literal("content-length", "5")),
+        };
+        long before = denied();
+        try (Socket s = Http2Test.h2c(proxy.port())) {
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            DefaultHttp2HeadersDecoder responses = new DefaultHttp2HeadersDecoder(false);
+            int stream = 1;
+            for (byte[] block : refused) {
+                assertRefused(out, in, stream, block, "<BADREQ>");
+                stream += 2;
+                out.write(Http2Test.headers(stream, true));
+                out.flush();
+                assertThat(Http2Test.statusOrReset(in, stream, responses)).as("the next stream, %d", stream).isEqualTo("200");
+                stream += 2;
+            }
+        }
+        assertThat(denied() - before).isEqualTo(refused.length);
+        PrometheusChecker p = PrometheusChecker.check(PrometheusFormat.text(proxy.metrics()));
+        assertThat(p.value("lodestone_frontend_errors_total", "frontend", "web", "kind", "denied")).isEqualTo(denied());
+    }
+
+    /**
+     * The stream codec's own refusals of HEADERS that cannot become a request: two {@code host}
+     * fields (the line known), a {@code :method} that is not a token and a whole request without
+     * {@code :method}, which the codec takes for trailers ({@code <BADREQ>}).
+     */
+    @Test
+    void headersTheStreamCodecRefusesAreLoggedAndCounted() throws Exception {
+        long before = denied();
+        try (Socket s = Http2Test.h2c(proxy.port())) {
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            DefaultHttp2HeadersDecoder responses = new DefaultHttp2HeadersDecoder(false);
+            assertRefused(out, in, 1, concat(hpack("a", "/hosts"), literal("host", "a"), literal("host", "a")), "GET /hosts HTTP/2.0");
+            assertRefused(out, in, 3, concat(new byte[] {0x02, 0x03, 'G', ' ', 'T', (byte) 0x86}, indexedName(4, "/m"), indexedName(1, "a")),
+                    "<BADREQ>");
+            assertRefused(out, in, 5, concat(new byte[] {(byte) 0x86}, indexedName(4, "/no-method"), indexedName(1, "a")), "<BADREQ>");
+            out.write(Http2Test.headers(7, true));
+            out.flush();
+            assertThat(Http2Test.statusOrReset(in, 7, responses)).isEqualTo("200");
+        }
+        assertThat(denied() - before).isEqualTo(3);
+    }
+
+    /**
+     * A GET whose HEADERS leave the stream open is held until its next frame; trailers HPACK refuses
+     * (an uppercase name) reset it before it went on, and its line is logged.
+     */
+    @Test
+    void aHeldRequestWhoseTrailersAreRefusedIsLoggedWithItsLine() throws Exception {
+        long before = denied();
+        int lines = LINES.lines().size();
+        try (Socket s = Http2Test.h2c(proxy.port())) {
+            OutputStream out = s.getOutputStream();
+            out.write(Http2Test.headers(1, false));
+            out.write(Http2Test.frame(1, 1, 0x5, literal("X-Bad", "1")));
+            out.flush();
+            assertThat(Http2Test.resetCode(s.getInputStream(), 1)).isEqualTo(1);
+        }
+        assertThat(LINES.awaitCount(lines + 1).get(lines)).contains(" PR \"GET / HTTP/2.0\" ");
+        assertThat(denied() - before).isEqualTo(1);
+    }
+
+    /** A DATA frame that contradicts the content-length comes after the request began: its line is logged as it was. */
+    @Test
+    void aBodyShorterThanItsContentLengthIsLoggedWithItsRequest() throws Exception {
+        long before = denied();
+        int lines = LINES.lines().size();
+        try (Socket s = Http2Test.h2c(proxy.port())) {
+            OutputStream out = s.getOutputStream();
+            // :method POST, :scheme http, :path /short, :authority a, content-length 5; then 3 bytes
+            out.write(Http2Test.frame(1, 1, 0x4, concat(new byte[] {(byte) 0x83, (byte) 0x86}, indexedName(4, "/short"),
+                    indexedName(1, "a"), literal("content-length", "5"))));
+            out.write(Http2Test.frame(1, 0, 0x1, new byte[] {'a', 'b', 'c'}));
+            out.flush();
+            assertThat(Http2Test.resetCode(s.getInputStream(), 1)).isEqualTo(1);
+        }
+        assertThat(LINES.awaitCount(lines + 1).get(lines)).contains(" PR \"POST /short HTTP/2.0\" ");
+        assertThat(denied() - before).isEqualTo(1);
+    }
+
+    /** Sends HEADERS with END_STREAM on {@code stream}, expects RST_STREAM PROTOCOL_ERROR and one log line. */
+    private static void assertRefused(OutputStream out, InputStream in, int stream, byte[] block, String request) throws Exception {
+        int before = LINES.lines().size();
+        out.write(Http2Test.frame(stream, 1, 0x5, block));
+        out.flush();
+        assertThat(Http2Test.resetCode(in, stream)).as("RST_STREAM PROTOCOL_ERROR on %d", stream).isEqualTo(1);
+        String line = LINES.awaitCount(before + 1).get(before);
+        assertThat(line).as("stream %d", stream).contains(" PR \"" + request + "\" ");
+    }
+
+    private static long denied() {
+        return proxy.metrics().frontend("web").traffic().errors().denied();
+    }
+}
