@@ -13,6 +13,8 @@ import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.lodestone.tls.ServerTls;
+import io.lodestone.tls.TlsCertificate;
+import io.lodestone.tls.TlsProvider;
 import io.netty.pkitesting.X509Bundle;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -23,6 +25,7 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -59,8 +62,18 @@ class AbortOnCloseTest {
         return start(app, null);
     }
 
+    /** Starts the proxy with an h2c frontend, or a TLS one offering h2 and http/1.1. */
+    private int startHttp2(Backend.Builder app, ServerTls tls) {
+        return tls != null ? start(app, tls) : start(app, null, true);
+    }
+
+
     private int start(Backend.Builder app, ServerTls tls) {
-        HttpFrontend.Builder web = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app");
+        return start(app, tls, false);
+    }
+
+    private int start(Backend.Builder app, ServerTls tls, boolean h2c) {
+        HttpFrontend.Builder web = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").h2c(h2c);
         if (tls != null) {
             web.tls(tls);
         }
@@ -302,6 +315,173 @@ class AbortOnCloseTest {
             assertThat(lines.await(l -> l.contains("/reset")))
                     .contains(" web app/s1 0/0/0/-1/0 - 0 0 CH \"GET /reset HTTP/1.1\" ");
             assertThat(proxy.control().server("app", "s1").load()).isZero();
+        }
+    }
+
+    /**
+     * An HTTP/2 client's end is its FIN, or over TLS its {@code close_notify}, here without a FIN (a
+     * TLS socket layered over a TCP socket it leaves open; the JDK provider, see {@link #h2Tls}): either aborts a stream waiting for its
+     * response head, as on HTTP/1.1, and the proxy then ends the connection (GOAWAY, then its close),
+     * as it did on the FIN alone; the close_notify left the connection open.
+     */
+    @ParameterizedTest(name = "over TLS: {0}")
+    @ValueSource(booleans = {false, true})
+    void anHttp2ClientThatEndsItsSideWhileWaitingForTheResponseHeadAbortsItsStream(boolean tls) throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch ends = new CountDownLatch(1);
+        try (RawBackend server = silent(heads, ends)) {
+            int port = startHttp2(Backend.named("app").server("s1", server.address()).abortOnClose(true), tls ? h2Tls(ca) : null);
+            try (H2Client c = new H2Client(port, tls ? ca : null)) {
+                c.get(1, "/h2");
+                assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got the request").isTrue();
+                c.end();
+                assertThat(ends.await(10, TimeUnit.SECONDS)).as("the server connection closed, not pooled").isTrue();
+                assertThat(lines.await(l -> l.contains("/h2"))).contains(" web app/s1 ", " - 0 0 CH \"GET /h2 HTTP/2.0\" ");
+                assertThat(Http2Test.readsToEnd(c.in)).as("the proxy ended the connection").isTrue();
+                // its TCP connection too, not only the TLS session (the OpenSSL engine answers a close_notify at once)
+                Await.until("no client connection left", () -> proxy.metrics().frontend("web").traffic().currentConnections() == 0);
+            }
+            assertThat(proxy.control().server("app", "s1").load()).isZero();
+        }
+    }
+
+    /**
+     * A stream whose request body was still coming when its client ended its side can never end: it
+     * is aborted ({@code CR}) at once whatever the option says, on a FIN as on a close_notify alone.
+     */
+    @ParameterizedTest(name = "over TLS: {0}")
+    @ValueSource(booleans = {false, true})
+    void anHttp2StreamInsideItsRequestBodyIsAbortedByTheClientsEnd(boolean tls) throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch ends = new CountDownLatch(1);
+        try (RawBackend server = silent(heads, ends)) {
+            int port = startHttp2(Backend.named("app").server("s1", server.address()), tls ? h2Tls(ca) : null);
+            try (H2Client c = new H2Client(port, tls ? ca : null)) {
+                // :method POST, :scheme http, :path /upload, :authority www.example, content-length 10; 3 bytes of it
+                c.out.write(Http2Test.frame(1, 1, 0x4, RefusedRequestLogTest.concat(new byte[] {(byte) 0x83, (byte) 0x86},
+                        RefusedRequestLogTest.indexedName(4, "/upload"), RefusedRequestLogTest.indexedName(1, "www.example"),
+                        RefusedRequestLogTest.literal("content-length", "10"))));
+                c.out.write(Http2Test.frame(1, 0, 0, new byte[] {'a', 'b', 'c'}));
+                c.out.flush();
+                assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got the request head").isTrue();
+                c.end();
+                assertThat(ends.await(10, TimeUnit.SECONDS)).as("the server connection closed, not pooled").isTrue();
+                assertThat(lines.await(l -> l.contains("/upload"))).contains(" CR \"POST /upload HTTP/2.0\" ");
+                assertThat(Http2Test.readsToEnd(c.in)).as("the proxy ended the connection").isTrue();
+                Await.until("no client connection left", () -> proxy.metrics().frontend("web").traffic().currentConnections() == 0);
+            }
+        }
+    }
+
+    /**
+     * Without the option, a stream whose client ended its side (FIN, or close_notify without a FIN on
+     * the JDK provider's TLS 1.3, which can still send after it) is answered, and the connection ends
+     * once it is. As in {@link #withoutTheOptionAHalfClosedClientIsStillAnswered}, the server answers
+     * after a request on another connection has gone through the proxy's one event loop.
+     */
+    @ParameterizedTest(name = "over TLS: {0}")
+    @ValueSource(booleans = {false, true})
+    void withoutTheOptionAnHttp2StreamWhoseClientEndedItsSideIsAnsweredThenTheConnectionEnds(boolean tls) throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            if (n == 1) {
+                RawBackend.nextHead(in);
+                heads.countDown();
+                try {
+                    answer.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                in.transferTo(OutputStream.nullOutputStream());
+                return;
+            }
+            while (RawBackend.nextHead(in) != null) {
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+        })) {
+            int port = startHttp2(Backend.named("app").server("s1", server.address()), tls ? h2Tls(ca) : null);
+            try (H2Client c = new H2Client(port, tls ? ca : null)) {
+                c.get(1, "/half");
+                assertThat(heads.await(10, TimeUnit.SECONDS)).isTrue();
+                c.end();
+                try (H2Client probe = new H2Client(port, tls ? ca : null)) {
+                    probe.get(1, "/probe");
+                    assertThat(Http2Test.streamFrames(probe.in, 1)).as("HEADERS, DATA").containsExactly(1, 0);
+                }
+                answer.countDown();
+                assertThat(Http2Test.streamFrames(c.in, 1)).as("HEADERS, DATA").containsExactly(1, 0);
+                assertThat(Http2Test.readsToEnd(c.in)).as("the proxy ended the connection").isTrue();
+                Await.until("no client connection left", () -> proxy.metrics().frontend("web").traffic().currentConnections() == 0);
+            }
+            assertThat(lines.await(l -> l.contains("/half"))).contains(" 200 0 2 -- \"GET /half HTTP/2.0\" ");
+        }
+    }
+
+    /**
+     * A TLS frontend offering h2 and http/1.1 on the JDK provider, whose TLS 1.3 can still send after the
+     * client's close_notify (Netty's OpenSSL engine answers it at once, which ends the session anyway).
+     */
+    private static ServerTls h2Tls(X509Bundle ca) throws Exception {
+        X509Bundle cert = TlsPki.server(ca, "www.example");
+        return ServerTls.builder().provider(TlsProvider.JDK).alpn("h2", "http/1.1")
+                .certificate(TlsCertificate.of(cert.getKeyPair().getPrivate(), List.of(cert.getCertificatePath()))).build();
+    }
+
+    /**
+     * An HTTP/2 client connection: h2c with prior knowledge, or h2 (ALPN) over TLS 1.3 on a TCP socket
+     * the TLS layer leaves open, so that its end is a close_notify without a FIN.
+     */
+    private static final class H2Client implements AutoCloseable {
+        final Socket tcp;
+        final Socket socket;
+        final InputStream in;
+        final OutputStream out;
+
+        H2Client(int port, X509Bundle ca) throws Exception {
+            tcp = new Socket("127.0.0.1", port);
+            tcp.setSoTimeout(10_000);
+            if (ca == null) {
+                socket = tcp;
+            } else {
+                SSLSocket tls = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(tcp, "127.0.0.1", port, false);
+                tls.setEnabledProtocols(new String[] {"TLSv1.3"});
+                SSLParameters p = tls.getSSLParameters();
+                p.setApplicationProtocols(new String[] {"h2"});
+                tls.setSSLParameters(p);
+                tls.startHandshake();
+                assertThat(tls.getApplicationProtocol()).isEqualTo("h2");
+                socket = tls;
+            }
+            in = socket.getInputStream();
+            out = socket.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(Http2Test.frame(0, 4, 0, new byte[0]));
+            out.flush();
+        }
+
+        /** GET {@code path} on {@code stream}, HEADERS with END_STREAM. */
+        void get(int stream, String path) throws java.io.IOException {
+            out.write(Http2Test.frame(stream, 1, 0x5, RefusedRequestLogTest.hpack("www.example", path)));
+            out.flush();
+        }
+
+        /** The client's end: a FIN, or over TLS a close_notify alone. */
+        void end() throws java.io.IOException {
+            socket.shutdownOutput();
+            assertThat(tcp.isOutputShutdown()).as("a FIN").isEqualTo(socket == tcp);
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            socket.close();
+            tcp.close();
         }
     }
 

@@ -22,6 +22,7 @@ import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -136,7 +137,7 @@ final class HttpPipeline {
         p.addLast(PipelineNames.HTTP2_FLUSH, new FlushConsolidationHandler(FLUSHES_PER_WRITE, true));
         Http2FrameCodec codec = Http2FrontendCodec.forServer()
                 .initialSettings(settings)
-                // a close (the proxy draining, the keep-alive timeout, the client's FIN) waits for the
+                // a close (the proxy draining, the keep-alive timeout, the client's FIN or close_notify) waits for the
                 // streams in flight, as long as they take: the proxy's drain timeout bounds it. Netty's
                 // builder default, 0, cut them off at once
                 .gracefulShutdownTimeoutMillis(-1)
@@ -161,7 +162,7 @@ final class HttpPipeline {
     /**
      * Ends an HTTP/2 connection on any other error than an HTTP/2 one, which the codec answers itself
      * (a GOAWAY such as ENHANCE_YOUR_CALM for a reset flood, then the close); either way without a
-     * stack trace in the log. When the client closes its side, or when the
+     * stack trace in the log. When the client closes its side (a FIN, or over TLS a close_notify), or when the
      * proxy drains, closes the connection through the codec, which sends GOAWAY and closes once the
      * streams in flight are done, so idle HTTP/2 connections do not hold the drain to its timeout.
      */
@@ -182,10 +183,13 @@ final class HttpPipeline {
 
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-            if (evt == HttpListener.DRAIN || evt instanceof ChannelInputShutdownEvent) {
+            if (evt == HttpListener.DRAIN || evt instanceof ChannelInputShutdownEvent
+                    || evt instanceof SslCloseCompletionEvent close && close.isSuccess()) {
                 // the client's FIN (accepted connections allow half-closure, for HTTP/1.1's lingering
-                // close): it sends nothing more, so the connection ends once its streams are done;
-                // left open it stayed in CLOSE_WAIT for good
+                // close) or, over TLS, its close_notify, with or without a FIN: it sends nothing more,
+                // so the connection ends once its streams are done; left open it stayed in CLOSE_WAIT
+                // for good (a close_notify alone left it open, on the JDK provider). The multiplexer has
+                // passed either on to the open streams, which end as HTTP/1.1 connections do
                 ctx.close();
             } else {
                 ctx.fireUserEventTriggered(evt);

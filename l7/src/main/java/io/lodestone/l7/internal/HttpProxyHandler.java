@@ -34,6 +34,7 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -369,11 +370,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent close && close.isSuccess()) {
+        if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent close && close.isSuccess()
+                || evt == ChannelInputShutdownReadComplete.INSTANCE && client instanceof Http2StreamChannel) {
             // the client's FIN or, over TLS, its close_notify (with or without a FIN after it): nothing
             // more can come; a FIN after a close_notify adds nothing. Once the proxy has sent its own
             // close_notify (a lingering close), the TLS handler reports the close as complete whatever
-            // the client does: only the FIN ends the lingering, and the client may still be sending
+            // the client does: only the FIN ends the lingering, and the client may still be sending.
+            // An HTTP/2 stream learns of its connection's FIN from the read-complete event Netty's
+            // multiplexer passes on to every open stream, as it passes on a close_notify
             if (inputShutdown || closing && evt instanceof SslCloseCompletionEvent) {
                 return;
             }
