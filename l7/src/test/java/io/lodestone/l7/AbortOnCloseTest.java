@@ -3,6 +3,7 @@ package io.lodestone.l7;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.log.AccessLog;
@@ -15,6 +16,10 @@ import io.lodestone.core.testing.ManualClockLoop;
 import io.lodestone.tls.ServerTls;
 import io.lodestone.tls.TlsCertificate;
 import io.lodestone.tls.TlsProvider;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
+import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.pkitesting.X509Bundle;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -39,6 +44,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * clock that the tests never move, so every abort shown here comes with the clock still at the
  * request's start: long before the queue, connect or server timeout, none of which can have fired.
  * Without the option a half-closed client is still answered; a reset aborts whatever the option says.
+ * The same holds for the streams of an HTTP/2 client (h2c, or h2 whose end is a close_notify alone),
+ * and a request given up while its stream to an HTTP/2 server is still opening is never sent.
  */
 class AbortOnCloseTest {
 
@@ -421,6 +428,124 @@ class AbortOnCloseTest {
                 Await.until("no client connection left", () -> proxy.metrics().frontend("web").traffic().currentConnections() == 0);
             }
             assertThat(lines.await(l -> l.contains("/half"))).contains(" 200 0 2 -- \"GET /half HTTP/2.0\" ");
+        }
+    }
+
+    /**
+     * Requests to an HTTP/2 server whose streams are still opening (their new connection waits for the
+     * server's SETTINGS, taking up to 100 requests meanwhile) are given up when their clients leave:
+     * logged {@code CC}, they leave the connection's wait at once and never become streams. A
+     * request after 100 of them waits on the same connection and is its first stream once the
+     * SETTINGS arrive; the abandoned ones kept their places, so that it had to open a second
+     * connection. The server sees one connection and only that request's frames.
+     */
+    @Test
+    void clientsThatLeaveWhileTheirHttp2StreamsOpenGiveTheStreamsUp() throws Exception {
+        HeldSettingsServer h2 = new HeldSettingsServer();
+        try (RawBackend server = new RawBackend(h2::serve)) {
+            int port = start(Backend.named("app").server("s1", server.address()).protocol(BackendProtocol.H2C));
+            ServerControl s1 = proxy.control().server("app", "s1");
+            List<RawHttp> left = new java.util.ArrayList<>();
+            for (int i = 0; i < 100; i++) {
+                RawHttp c = new RawHttp(port);
+                c.send("GET /left" + i + " HTTP/1.1\r\nHost: a\r\n\r\n");
+                left.add(c);
+            }
+            Await.until("100 requests wait for the server's SETTINGS", () -> s1.load() == 100);
+            for (RawHttp c : left) {
+                leave(c, true);
+            }
+            assertThat(lines.awaitCount(100)).allSatisfy(l -> assertThat(l).contains(" web app/s1 ", " - 0 0 CC \"GET /left"));
+            assertThat(s1.load()).isZero();
+            try (RawHttp next = new RawHttp(port)) {
+                next.send("GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
+                Await.until("the next request waits for the server", () -> s1.load() == 1);
+                h2.settings.countDown();
+                assertThat(next.read().status()).isEqualTo(200);
+            }
+            assertThat(h2.frames).as("the frames of streams the server got, by connection").containsExactly("1/3 HEADERS /next");
+            assertThat(server.connections.get()).isEqualTo(1);
+            assertThat(server("s1").errors().total()).isZero();
+        }
+    }
+
+    /**
+     * A connection whose every waiting request was given up before the server's SETTINGS opens no
+     * stream, and is closed after the pool's idle timeout as any unused connection is.
+     */
+    @Test
+    void aConnectionWhoseWaitingRequestsWereAllGivenUpClosesWhenIdle() throws Exception {
+        HeldSettingsServer h2 = new HeldSettingsServer();
+        try (RawBackend server = new RawBackend(h2::serve)) {
+            int port = start(Backend.named("app").server("s1", server.address()).protocol(BackendProtocol.H2C).abortOnClose(true));
+            RawHttp c = new RawHttp(port);
+            c.send("GET /left HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(h2.preface.await(10, TimeUnit.SECONDS)).as("the proxy connected to the server").isTrue();
+            leave(c, false);
+            assertThat(lines.await(l -> l.contains("/left"))).contains(" - 0 0 CC \"GET /left HTTP/1.1\" ");
+            h2.settings.countDown();
+            assertThat(h2.acked.await(10, TimeUnit.SECONDS)).as("the proxy took the server's SETTINGS").isTrue();
+            loop.advance(((HttpFrontend) proxy.frontends().get(0)).poolIdleTimeout());
+            assertThat(h2.ended.await(10, TimeUnit.SECONDS)).as("the proxy closed the unused connection").isTrue();
+            assertThat(h2.frames).as("frames of streams").isEmpty();
+        }
+    }
+
+    /**
+     * An h2c server that holds its SETTINGS (MAX_CONCURRENT_STREAMS 1) until {@link #settings}, then
+     * answers every request 200 and records the frames of every stream ("connection/stream HEADERS
+     * path", or the frame's type).
+     */
+    private static final class HeldSettingsServer {
+        final CountDownLatch preface = new CountDownLatch(1);
+        final CountDownLatch settings = new CountDownLatch(1);
+        final CountDownLatch acked = new CountDownLatch(1);
+        final CountDownLatch ended = new CountDownLatch(1);
+        final List<String> frames = new CopyOnWriteArrayList<>();
+
+        void serve(Socket s, int n) throws java.io.IOException {
+            InputStream in = s.getInputStream();
+            OutputStream out = s.getOutputStream();
+            if (in.readNBytes(24).length < 24) {
+                return;
+            }
+            preface.countDown();
+            try {
+                if (!settings.await(10, TimeUnit.SECONDS)) {
+                    return;
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            out.write(Http2Test.frame(0, 4, 0, new byte[] {0, 3, 0, 0, 0, 1}));
+            out.flush();
+            DefaultHttp2HeadersDecoder hpack = new DefaultHttp2HeadersDecoder(false);
+            Http2Test.Frame f;
+            while ((f = Http2Test.Frame.read(in)) != null) {
+                if (f.type() == 4) {
+                    if ((f.flags() & 1) == 0) {
+                        out.write(Http2Test.frame(0, 4, 1, new byte[0]));
+                    } else {
+                        acked.countDown();
+                    }
+                } else if (f.type() == 1) {
+                    ByteBuf block = Unpooled.wrappedBuffer(f.payload());
+                    try {
+                        frames.add(n + "/" + f.stream() + " HEADERS " + hpack.decodeHeaders(f.stream(), block).path());
+                    } catch (Http2Exception e) {
+                        throw new java.io.IOException(e);
+                    } finally {
+                        block.release();
+                    }
+                    // :status 200, END_STREAM
+                    out.write(Http2Test.frame(f.stream(), 1, 0x5, new byte[] {(byte) 0x88}));
+                } else if (f.stream() != 0) {
+                    frames.add(n + "/" + f.stream() + " type " + f.type());
+                }
+                out.flush();
+            }
+            ended.countDown();
         }
     }
 

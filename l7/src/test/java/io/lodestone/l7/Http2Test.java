@@ -827,7 +827,7 @@ class Http2Test {
     }
 
     /** One frame read from the proxy: its type, flags, stream and payload. */
-    private record Frame(int type, int flags, int stream, byte[] payload) {
+    record Frame(int type, int flags, int stream, byte[] payload) {
 
         /** Reads the next frame; null at the end of input. */
         static Frame read(InputStream in) throws IOException {

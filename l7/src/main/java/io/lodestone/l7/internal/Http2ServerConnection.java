@@ -12,6 +12,8 @@ import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.GenericFutureListener;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
@@ -47,6 +49,12 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     int inUse;
     private long idleSince;
     private ScheduledFuture<?> idleTimer;
+    /** Takes a request given up by its client (its stream cancelled) out of {@link #waiting}. */
+    private final GenericFutureListener<Future<Channel>> leftWaiting = f -> {
+        if (f.isCancelled()) {
+            waiting.remove(f);
+        }
+    };
 
     Http2ServerConnection(Channel channel, ServerRuntime server, BackendPool pool) {
         this.channel = channel;
@@ -69,10 +77,14 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
         return connection.local().maxActiveStreams();
     }
 
-    /** Opens a stream for a request now, or once the server's SETTINGS have arrived. */
+    /**
+     * Opens a stream for a request now, or once the server's SETTINGS have arrived; a request whose
+     * client gives up before then cancels {@code stream}, which leaves the wait at once.
+     */
     void open(Promise<Channel> stream) {
         if (!ready) {
             waiting.add(stream);
+            stream.addListener(leftWaiting);
             return;
         }
         inUse++;
@@ -93,10 +105,15 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     private void streamClosed() {
         inUse--;
         if (inUse == 0) {
-            idleSince = LoopClock.nanoTime();
-            if (idleTimer == null && channel.isActive()) {
-                idleTimer = channel.eventLoop().schedule(this::idleCheck, pool.idleTimeoutNanos(), TimeUnit.NANOSECONDS);
-            }
+            becameIdle();
+        }
+    }
+
+    /** No stream uses the connection from now: it closes after the pool's idle timeout unless one does. */
+    private void becameIdle() {
+        idleSince = LoopClock.nanoTime();
+        if (idleTimer == null && channel.isActive()) {
+            idleTimer = channel.eventLoop().schedule(this::idleCheck, pool.idleTimeoutNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
@@ -163,12 +180,20 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
                 waiting = new ArrayDeque<>();
                 Promise<Channel> p;
                 while ((p = w.poll()) != null) {
+                    if (p.isDone()) {
+                        // given up by its client
+                        continue;
+                    }
                     if (accepts()) {
                         open(p);
                     } else {
                         // the server takes fewer streams than assumed: another connection takes the rest
                         pool.openHttp2Stream(server, p);
                     }
+                }
+                if (inUse == 0) {
+                    // every request that waited was given up: the connection idles from now
+                    becameIdle();
                 }
             } else if (msg instanceof Http2GoAwayFrame goaway) {
                 if (log.isDebugEnabled()) {

@@ -174,6 +174,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private int attempts;
     /** The HTTP/1.1 server connection being made for this request, or {@code null}. */
     private ChannelFuture connecting;
+    /** The stream to an HTTP/2 server being opened for the exchange, null when none is (see {@link #abortExchange}). */
+    private Future<Channel> opening;
     private BackendConnection conn;
     private List<Object> pending;
     private int pendingBytes;
@@ -1017,7 +1019,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (stream.isDone()) {
                 connected(stream.isSuccess(), stream.getNow(), stream.cause(), s, id);
             } else {
-                stream.addListener(done -> connected(stream.isSuccess(), stream.getNow(), stream.cause(), s, id));
+                opening = stream;
+                stream.addListener(done -> {
+                    if (opening == stream) {
+                        opening = null;
+                    }
+                    connected(stream.isSuccess(), stream.getNow(), stream.cause(), s, id);
+                });
             }
             return;
         }
@@ -1594,6 +1602,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         request = null;
         connecting = null;
+        opening = null;
         responseEdits = null;
         heldHead = null;
         stickyCookie = null;
@@ -1756,6 +1765,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      */
     private void abortExchange() {
         ChannelFuture f = connecting;
+        Future<Channel> stream = opening;
         BackendConnection c = conn;
         if (c != null) {
             c.exchange = null;
@@ -1765,6 +1775,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (f != null) {
             // after the exchange has ended: the failed connect it reports at once is no one's any more
             BackendPool.abandon(f);
+        }
+        if (stream != null) {
+            // a stream to an HTTP/2 server still opening (its connection waits for the server's
+            // SETTINGS): given up, it leaves the connection's wait list and is never opened
+            stream.cancel(false);
         }
     }
 
