@@ -185,13 +185,19 @@ public final class HealthMonitor implements ServerWatcher {
                     reason = "failed " + check.fall() + " check(s) in a row: " + result.detail();
                 }
             }
-            server.checked(result);
+            boolean changing = passed > 0 || failed > 0;
+            // the next check is on the clock before anyone can see this one's result: a test (or an
+            // application) that waits for the result and then moves a manual clock by the interval
+            // must find it scheduled, not scheduled afterwards from the moved clock. The next check
+            // cannot complete before this one is published: it needs this object's monitor to start
+            scheduleNext((changing ? check.fastInterval() : check.interval()).toNanos() + jitter());
             if (verdict != null) {
                 lastKnownHealthy = verdict;
+            }
+            server.checked(result);
+            if (verdict != null) {
                 server.health(verdict, reason);
             }
-            boolean changing = passed > 0 || failed > 0;
-            scheduleNext((changing ? check.fastInterval() : check.interval()).toNanos() + jitter());
         }
     }
 }
