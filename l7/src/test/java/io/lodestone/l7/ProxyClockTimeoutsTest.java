@@ -400,6 +400,28 @@ class ProxyClockTimeoutsTest {
         return new String(c.in.readNBytes(bytes.length()), java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
+    /**
+     * An HTTP/2 GET held for its next frame (HEADERS without END_STREAM, which may still be followed by
+     * a body) whose client sends nothing more gets a 408 at the client timeout, logged with its request
+     * line, which had arrived whole and valid; it was {@code <BADREQ>}.
+     */
+    @Test
+    void aHeldHttp2RequestThatTimesOutIsLoggedWithItsLine() throws Exception {
+        int port = start(backend().address(), HttpFrontend.bind("127.0.0.1:0").h2c(true));
+        try (Socket s = Http2Test.h2c(port)) {
+            s.getOutputStream().write(Http2Test.headers(1, false));
+            // a PING answered after the HEADERS shows that the proxy has read them
+            s.getOutputStream().write(Http2Test.frame(0, 6, 0, new byte[8]));
+            s.getOutputStream().flush();
+            assertThat(Http2Test.readUntilFrame(s.getInputStream(), 6, 0)).as("PING ACK").isTrue();
+            loop.advance(CLIENT_TIMEOUT);
+            assertThat(Http2Test.streamFrames(s.getInputStream(), 1)).as("HEADERS, DATA").containsExactly(1, 0);
+        }
+        String line = lines.awaitCount(1).get(0);
+        assertThat(line).contains(" 408 ").contains(" cR \"GET / HTTP/2.0\" ");
+        assertThat(backend.requests).isEmpty();
+    }
+
     /** An HTTP/2 connection without an open stream for the keep-alive timeout gets GOAWAY and is closed. */
     @Test
     void anIdleHttp2ConnectionIsClosedOnTheProxyClock() throws Exception {

@@ -484,19 +484,32 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         beginAccounting();
-        HttpRequest held = Http2RequestAdapter.held(client);
-        if (held != null) {
-            method = held.method().name();
-            target = held.uri();
-        } else if (cause instanceof Http2StreamRequestCodec.Refused r && r.method() != null) {
-            method = r.method();
-            target = r.path();
-        } else {
-            method = BADREQ;
+        if (!logHeld()) {
+            if (cause instanceof Http2StreamRequestCodec.Refused r && r.method() != null) {
+                method = r.method();
+                target = r.path();
+            } else {
+                method = BADREQ;
+            }
         }
         requestId = requestIdHeader == null ? null : RequestIds.next();
         terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
         account();
+    }
+
+    /**
+     * Takes the request line for the access log from the request of this HTTP/2 stream held for its
+     * next frame ({@link Http2RequestAdapter#held}), if there is one; returns whether there was.
+     * Error path only.
+     */
+    private boolean logHeld() {
+        HttpRequest held = Http2RequestAdapter.held(client);
+        if (held == null) {
+            return false;
+        }
+        method = held.method().name();
+        target = held.uri();
+        return true;
     }
 
     /**
@@ -516,14 +529,17 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * line's start and Ta, its total time) began {@code waitedNanos} ago, at the head's first byte or
      * at the connection's start, not now. It is logged with its request line when that had arrived
      * whole and valid, else as {@code <BADREQ>}, as a refused head is; the line is checked only now,
-     * on this error path (an HTTP/2 stream's is {@code <BADREQ>}).
+     * on this error path. An HTTP/2 stream's request held for its next frame
+     * ({@link Http2RequestAdapter#held}) is logged with its line.
      */
     void requestHeadTimedOut(long waitedNanos) {
         if (request == null && !closing) {
             beginAccounting();
             startNanos -= waitedNanos;
-            logRefused(ctx.pipeline().get(PipelineNames.HTTP_DECODER) instanceof StrictRequestDecoder decoder
-                    ? decoder.headTimedOut() : new HttpRejection(HttpResponseStatus.REQUEST_TIMEOUT, "client timeout"));
+            if (!(client instanceof Http2StreamChannel && logHeld())) {
+                logRefused(ctx.pipeline().get(PipelineNames.HTTP_DECODER) instanceof StrictRequestDecoder decoder
+                        ? decoder.headTimedOut() : new HttpRejection(HttpResponseStatus.REQUEST_TIMEOUT, "client timeout"));
+            }
             terminated(TerminationCause.CLIENT_TIMEOUT, TerminationPhase.REQUEST);
             sendError(HttpResponseStatus.REQUEST_TIMEOUT, true);
         }
