@@ -470,6 +470,38 @@ class AbortOnCloseTest {
     }
 
     /**
+     * Requests the proxy itself gives up while their streams to an HTTP/2 server are still opening (a
+     * bad chunk in the body, answered 400 while the connection waits for the server's SETTINGS) leave
+     * the connection's wait as those whose clients leave do: a request after 100 of them waits on the
+     * same connection. They kept their places, so that it opened a second connection.
+     */
+    @Test
+    void requestsRefusedWhileTheirHttp2StreamsOpenGiveTheStreamsUp() throws Exception {
+        HeldSettingsServer h2 = new HeldSettingsServer();
+        try (RawBackend server = new RawBackend(h2::serve)) {
+            int port = start(Backend.named("app").server("s1", server.address()).protocol(BackendProtocol.H2C));
+            ServerControl s1 = proxy.control().server("app", "s1");
+            for (int i = 0; i < 100; i++) {
+                try (RawHttp c = new RawHttp(port)) {
+                    c.send("POST /bad" + i + " HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
+                    Await.until("the request waits for the server's SETTINGS", () -> s1.load() == 1);
+                    c.send("zz\r\n");
+                    assertThat(c.read().status()).isEqualTo(400);
+                }
+                Await.until("the request left the server", () -> s1.load() == 0);
+            }
+            try (RawHttp next = new RawHttp(port)) {
+                next.send("GET /next HTTP/1.1\r\nHost: a\r\n\r\n");
+                Await.until("the next request waits for the server", () -> s1.load() == 1);
+                h2.settings.countDown();
+                assertThat(next.read().status()).isEqualTo(200);
+            }
+            assertThat(h2.frames).as("the frames of streams the server got, by connection").containsExactly("1/3 HEADERS /next");
+            assertThat(server.connections.get()).isEqualTo(1);
+        }
+    }
+
+    /**
      * A connection whose every waiting request was given up before the server's SETTINGS opens no
      * stream, and is closed after the pool's idle timeout as any unused connection is.
      */

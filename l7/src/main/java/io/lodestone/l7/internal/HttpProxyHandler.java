@@ -174,7 +174,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private int attempts;
     /** The HTTP/1.1 server connection being made for this request, or {@code null}. */
     private ChannelFuture connecting;
-    /** The stream to an HTTP/2 server being opened for the exchange, null when none is (see {@link #abortExchange}). */
+    /** The stream to an HTTP/2 server being opened for the exchange, null when none is (see {@link #endExchange}). */
     private Future<Channel> opening;
     private BackendConnection conn;
     private List<Object> pending;
@@ -1589,8 +1589,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
     }
 
-    /** Ends the exchange's accounting: server load, retry budget, per-request state. */
+    /** Ends the exchange's accounting: server load, retry budget, per-request state, a server stream still opening. */
     private void endExchange() {
+        Future<Channel> stream = opening;
         if (slot != null) {
             leaveQueue();
         }
@@ -1629,6 +1630,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         responseStarted = false;
         anyResponse = false;
         interim = false;
+        if (stream != null) {
+            // a stream to an HTTP/2 server still opening (its connection waits for the server's
+            // SETTINGS), given up by its client or answered by the proxy (a bad chunk in the body):
+            // it leaves the connection's wait list and is never opened. Last: its listener then finds
+            // the exchange over
+            stream.cancel(false);
+        }
     }
 
     /** Starts the accounting of a request: its start time and nothing recorded yet. */
@@ -1781,7 +1789,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      */
     private void abortExchange() {
         ChannelFuture f = connecting;
-        Future<Channel> stream = opening;
         BackendConnection c = conn;
         if (c != null) {
             c.exchange = null;
@@ -1791,11 +1798,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (f != null) {
             // after the exchange has ended: the failed connect it reports at once is no one's any more
             BackendPool.abandon(f);
-        }
-        if (stream != null) {
-            // a stream to an HTTP/2 server still opening (its connection waits for the server's
-            // SETTINGS): given up, it leaves the connection's wait list and is never opened
-            stream.cancel(false);
         }
     }
 
