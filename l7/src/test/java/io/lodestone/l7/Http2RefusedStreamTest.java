@@ -16,6 +16,7 @@ import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -126,6 +127,34 @@ class Http2RefusedStreamTest {
         }
         assertThat(LINES.awaitCount(lines + 1).get(lines)).contains(" PR \"GET / HTTP/2.0\" ");
         assertThat(denied() - before).isEqualTo(1);
+    }
+
+    /**
+     * A GET held for its next frame whose client resets the stream, or ends its side, instead: an
+     * abort inside the request, logged {@code CR} with the held request's line, as a stream reset
+     * inside its body is; it had no log line. Nothing reaches the server.
+     */
+    @Test
+    void aHeldRequestThatItsClientAbandonsIsLoggedWithItsLine() throws Exception {
+        int lines = LINES.lines().size();
+        int forwarded = backend.requests.size();
+        try (Socket s = Http2Test.h2c(proxy.port())) {
+            OutputStream out = s.getOutputStream();
+            out.write(Http2Test.headers(1, false));
+            out.write(Http2Test.frame(1, 3, 0, new byte[] {0, 0, 0, 8}));
+            out.write(Http2Test.headers(3, true));
+            out.flush();
+            assertThat(Http2Test.statusOrReset(s.getInputStream(), 3, new DefaultHttp2HeadersDecoder(false))).isEqualTo("200");
+            List<String> logged = LINES.awaitCount(lines + 2).subList(lines, lines + 2);
+            assertThat(logged).filteredOn(l -> l.contains(" CR \"GET / HTTP/2.0\" ")).hasSize(1);
+            // the client's FIN while a GET is held
+            out.write(Http2Test.headers(5, false));
+            out.flush();
+            s.shutdownOutput();
+            assertThat(Http2Test.readsToEnd(s.getInputStream())).as("the proxy closed the connection").isTrue();
+        }
+        assertThat(LINES.awaitCount(lines + 3).get(lines + 2)).contains(" CR \"GET / HTTP/2.0\" ");
+        assertThat(backend.requests).hasSize(forwarded + 1);
     }
 
     /** A DATA frame that contradicts the content-length comes after the request began: its line is logged as it was. */

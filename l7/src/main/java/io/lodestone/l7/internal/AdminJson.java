@@ -30,7 +30,7 @@ import io.lodestone.core.metrics.TrafficSnapshot;
  * ({@code lodestone_<level>_current_connections}), {@code requests} ({@code ..._requests_total}),
  * {@code connections_refused} ({@code lodestone_frontend_connections_refused_total}). Earlier versions wrote
  * {@code connections_current} and {@code refused_connections}; each still follows its new key with the
- * same value, deprecated, for the scripts that read it, and is never removed.
+ * same value, deprecated and kept for the scripts that read it.
  */
 final class AdminJson {
 

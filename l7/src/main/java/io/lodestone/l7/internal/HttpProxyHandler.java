@@ -385,6 +385,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
             inputShutdown = true;
             if (request == null && (queued == null || queued.isEmpty())) {
+                heldAbandoned();
                 closeOnFlush();
             } else if (request != null && !requestComplete && !responseStarted) {
                 // the client ended its side inside the request body, which can never end now: the server,
@@ -417,6 +418,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (request == null) {
+            heldAbandoned();
+        }
         closing = true;
         if (request != null) {
             if (cause == TerminationCause.NORMAL) {
@@ -480,6 +484,25 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * whose request was already answered or refused: its line is written. Error path only.
      */
     private void refusedStream(Throwable cause) {
+        streamWithoutRequest(TerminationCause.PROXY, cause);
+    }
+
+    /**
+     * Logs an HTTP/2 GET held for its next frame ({@link Http2RequestAdapter#held}) whose client reset
+     * the stream or ended its side instead: a client abort inside the request ({@code CR}, as a
+     * stream reset inside its body), with the held request's line. Error path only.
+     */
+    private void heldAbandoned() {
+        if (client instanceof Http2StreamChannel && Http2RequestAdapter.held(client) != null) {
+            streamWithoutRequest(TerminationCause.CLIENT_ABORT, null);
+        }
+    }
+
+    /**
+     * The access-log line and the counts of a stream that ended before its request reached this
+     * handler, for {@code why}: see {@link #refusedStream} and {@link #heldAbandoned}.
+     */
+    private void streamWithoutRequest(TerminationCause why, Throwable cause) {
         if (closing || exchangeId != 0) {
             return;
         }
@@ -493,7 +516,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
         }
         requestId = requestIdHeader == null ? null : RequestIds.next();
-        terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
+        terminated(why, TerminationPhase.REQUEST);
         account();
     }
 
