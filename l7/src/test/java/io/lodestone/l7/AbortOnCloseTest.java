@@ -307,6 +307,67 @@ class AbortOnCloseTest {
         }
     }
 
+    /**
+     * A server that holds its answer to {@code GET /1} until {@code answer} opens, after counting
+     * down {@code heads}, and answers every other request, once its {@code Content-Length} body is
+     * in, with a 200 whose body is its path.
+     */
+    private static RawBackend holdingTheFirst(CountDownLatch heads, CountDownLatch answer) throws java.io.IOException {
+        return new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            String head;
+            while ((head = RawBackend.nextHead(in)) != null) {
+                String path = head.substring(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
+                int length = head.toLowerCase(java.util.Locale.ROOT).indexOf("content-length: ");
+                if (length >= 0) {
+                    int size = Integer.parseInt(head.substring(length + 16, head.indexOf('\r', length)));
+                    if (in.readNBytes(size).length < size) {
+                        return;
+                    }
+                }
+                if (path.equals("/1")) {
+                    heads.countDown();
+                    try {
+                        answer.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: " + path.length() + "\r\n\r\n" + path);
+            }
+        });
+    }
+
+    /**
+     * A pipelined request whose body the client's FIN cut, read while the request before it was
+     * under way, is aborted when its turn comes, at once, as one under way at the FIN is: it waited
+     * for the rest of its body until a timeout (found by SmugglingFuzzTest).
+     */
+    @Test
+    void aPipelinedRequestWhoseBodyAFinCutIsAbortedWhenItsTurnComes() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        try (RawBackend server = holdingTheFirst(heads, answer)) {
+            int port = start(Backend.named("app").server("s1", server.address()));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello");
+                assertThat(heads.await(10, TimeUnit.SECONDS)).isTrue();
+                c.socket.shutdownOutput();
+                try (RawHttp probe = new RawHttp(port)) {
+                    assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+                }
+                answer.countDown();
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("/1");
+                // the clock never moves: only the abort can end the connection
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            assertThat(lines.await(l -> l.contains("/2"))).contains(" CR \"POST /2 HTTP/1.1\" ");
+        }
+    }
+
     /** A reset aborts a request waiting for its response head whatever the option says (here off). */
     @Test
     void aClientThatResetsWhileWaitingForTheResponseHeadAbortsItsRequest() throws Exception {

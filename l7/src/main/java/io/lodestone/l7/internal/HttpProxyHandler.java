@@ -350,6 +350,24 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 && (request == null || !requestComplete)) {
             handle(queued.poll());
         }
+        if (inputShutdown && request != null && !requestComplete && !responseStarted && !closing
+                && (queued == null || queued.isEmpty())) {
+            // a pipelined request whose body the client's FIN cut, read while an earlier one was under way
+            endedInsideTheBody();
+        }
+    }
+
+    /**
+     * The client ended its side inside the request body, which can never end now: the server, waiting
+     * for the rest, would not answer before its timeout; a client abort, as HAProxy and nginx take it
+     * (a server's answer already under way is left to finish).
+     */
+    private void endedInsideTheBody() {
+        if (cause == TerminationCause.NORMAL) {
+            terminated(TerminationCause.CLIENT_ABORT, TerminationPhase.REQUEST);
+        }
+        abortExchange();
+        closeNow();
     }
 
     @Override
@@ -388,14 +406,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 heldAbandoned();
                 closeOnFlush();
             } else if (request != null && !requestComplete && !responseStarted) {
-                // the client ended its side inside the request body, which can never end now: the server,
-                // waiting for the rest, would not answer before its timeout; a client abort, as HAProxy
-                // and nginx take it (a server's answer already under way is left to finish)
-                if (cause == TerminationCause.NORMAL) {
-                    terminated(TerminationCause.CLIENT_ABORT, TerminationPhase.REQUEST);
-                }
-                abortExchange();
-                closeNow();
+                endedInsideTheBody();
             } else if (request != null && !responseStarted && backend != null && backend.config().abortOnClose()) {
                 // the backend's abortOnClose (HAProxy's option abortonclose): a client that ends its side
                 // after a whole request has given up on it, while it waits in the queue (CQ), for its
