@@ -340,6 +340,37 @@ class AbortOnCloseTest {
     }
 
     /**
+     * Without the option, every request a client pipelined before its FIN is answered, the last one
+     * with {@code Connection: close}: the FIN ends what the client sends, not what it has sent. The
+     * FIN is read (a probe went through the proxy's one loop) while the first request waits for its
+     * answer; the requests queued behind it were dropped (found by SmugglingFuzzTest).
+     */
+    @Test
+    void withoutTheOptionRequestsPipelinedBeforeAFinAreAllAnswered() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        try (RawBackend server = holdingTheFirst(heads, answer)) {
+            int port = start(Backend.named("app").server("s1", server.address()));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
+                assertThat(heads.await(10, TimeUnit.SECONDS)).isTrue();
+                c.socket.shutdownOutput();
+                try (RawHttp probe = new RawHttp(port)) {
+                    assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+                }
+                answer.countDown();
+                for (String path : List.of("/1", "/2", "/3")) {
+                    RawHttp.Response r = c.read();
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.body()).isEqualTo(path);
+                    assertThat(r.header("connection")).isEqualTo(path.equals("/3") ? "close" : null);
+                }
+                assertThat(c.closedByPeer()).isTrue();
+            }
+        }
+    }
+
+    /**
      * A pipelined request whose body the client's FIN cut, read while the request before it was
      * under way, is aborted when its turn comes, at once, as one under way at the FIN is: it waited
      * for the rest of its body until a timeout (found by SmugglingFuzzTest).

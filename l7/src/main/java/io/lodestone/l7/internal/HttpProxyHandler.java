@@ -344,6 +344,22 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
     }
 
+    /**
+     * Whether a pipelined request waits in the queue. Asked only after the client's FIN, when every
+     * byte it sent has been read: the requests it sent before the FIN are all answered, and only the
+     * last one says the connection closes.
+     */
+    private boolean requestQueued() {
+        if (queued != null) {
+            for (Object msg : queued) {
+                if (msg instanceof HttpRequest) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** Handles queued pipelined messages until one of them starts an exchange that must wait. */
     private void drainQueue() {
         while (queued != null && !queued.isEmpty() && !closing && !tunneling
@@ -613,7 +629,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         requestComplete = false;
         HttpHeaders h = req.headers();
         clientVersion = req.protocolVersion();
-        keepAlive = HttpUtil.isKeepAlive(req) && !inputShutdown;
+        keepAlive = HttpUtil.isKeepAlive(req) && (!inputShutdown || requestQueued());
         HttpMethod method = req.method();
         head = HttpMethod.HEAD.equals(method);
         encoder.head = head;
