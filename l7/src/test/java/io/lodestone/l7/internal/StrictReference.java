@@ -193,6 +193,10 @@ final class StrictReference {
         }
         int lengths = count(headers, "content-length");
         int codings = count(headers, "transfer-encoding");
+        if (!requests && status < 200 && (lengths > 0 || codings > 0)) {
+            // a 1xx has no body: its "body" would be read as the final response
+            throw new Reject("framing on a " + status);
+        }
         boolean chunked = false;
         long length = requests ? 0 : -1;
         if (codings > 0) {
@@ -369,6 +373,20 @@ final class StrictReference {
                 i = afterName;
             }
         }
+    }
+
+    /**
+     * Why a response the proxy wrote could be read two ways by a lenient client, or null: framing
+     * fields on a response that has no body by its status (1xx, 204; Transfer-Encoding on a 304).
+     * The rest (several lengths, a length with chunked) the parser already refuses.
+     */
+    static String framingOnABodilessResponse(Message m) {
+        String length = get(m.headers(), "content-length");
+        boolean coding = count(m.headers(), "transfer-encoding") > 0;
+        if ((m.status() < 200 || m.status() == 204) && (coding || length != null && !length.equals("0"))) {
+            return "framing fields on a " + m.status();
+        }
+        return m.status() == 304 && coding ? "Transfer-Encoding on a 304" : null;
     }
 
     private static int skipWhitespace(String s, int i) {
