@@ -74,6 +74,8 @@ final class StrictReference {
     private int p;
     private boolean inBody;
     private boolean trailers;
+    private boolean headFirst;
+    private int finals;
 
     private StrictReference(byte[] b, Limits limits, boolean requests, boolean stopAfterClose) {
         this.b = b;
@@ -96,7 +98,14 @@ final class StrictReference {
      * the end of the bytes (its server closed after it). The proxy's own answers are read so too.
      */
     static Result responses(byte[] bytes) {
-        return new StrictReference(bytes, Limits.NONE, false, false).all();
+        return responses(bytes, false);
+    }
+
+    /** Reads responses, the first final one answering a HEAD request when {@code head} (no body whatever its fields say). */
+    static Result responses(byte[] bytes, boolean head) {
+        StrictReference r = new StrictReference(bytes, Limits.NONE, false, false);
+        r.headFirst = head;
+        return r.all();
     }
 
     private Result all() {
@@ -229,7 +238,8 @@ final class StrictReference {
         }
         inBody = true;
         byte[] body;
-        if (!requests && (status < 200 || status == 204 || status == 304)) {
+        boolean answersHead = headFirst && status >= 200 && finals++ == 0;
+        if (!requests && (status < 200 || status == 204 || status == 304 || answersHead)) {
             body = new byte[0];
         } else if (chunked) {
             body = chunkedBody();
