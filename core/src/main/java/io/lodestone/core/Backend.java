@@ -398,8 +398,10 @@ public final class Backend {
          * {@code close_notify}, whether a FIN follows it or not) after sending
          * it whole, while the request still waits for a free server slot in the queue, for its server
          * connection, or for the server's response head (HAProxy's {@code option abortonclose}): the
-         * queue slot is given up, a connect under way is cancelled, a server connection that has the
-         * request is closed (never pooled), the client connection is closed, and the access log has a
+         * queue slot is given up, a connect under way is cancelled (a stream to an HTTP/2 server still
+         * being opened is given up), a server connection that has the request is closed (never pooled),
+         * the client connection is closed (over HTTP/2, every stream of the connection aborts so and the
+         * connection ends once its streams are done), and the access log has a
          * client abort, {@code CQ}, {@code CC} or {@code CH}, with no status. A response already under
          * way is left to finish.
          *
