@@ -270,7 +270,42 @@ class AbortOnCloseTest {
     void withoutTheOptionAHalfClosedClientIsStillAnswered() throws Exception {
         CountDownLatch heads = new CountDownLatch(1);
         CountDownLatch answer = new CountDownLatch(1);
-        try (RawBackend server = new RawBackend((s, n) -> {
+        try (RawBackend server = holdingTheFirstConnection(heads, answer)) {
+            int port = start(Backend.named("app").server("s1", server.address()));
+            try (RawHttp c = new RawHttp(port)) {
+                finWhileTheServerHolds(c, port, "GET /half HTTP/1.1\r\nHost: a\r\n\r\n", heads, answer);
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("ok");
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            assertThat(lines.await(l -> l.contains("/half"))).contains(" 200 0 2 -- \"GET /half HTTP/1.1\" ");
+        }
+    }
+
+    /**
+     * Sends {@code request} on {@code c}, waits until the server holds it, ends the client's side, has
+     * the proxy read that FIN (a request on another connection goes through the proxy's one event
+     * loop after it), and lets the server answer.
+     */
+    private static void finWhileTheServerHolds(RawHttp c, int port, String request, CountDownLatch heads, CountDownLatch answer)
+            throws Exception {
+        c.send(request);
+        assertThat(heads.await(10, TimeUnit.SECONDS)).isTrue();
+        c.socket.shutdownOutput();
+        try (RawHttp probe = new RawHttp(port)) {
+            assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+        }
+        answer.countDown();
+    }
+
+    /**
+     * A server that, on its first connection, reads a request head, counts down {@code heads}, and
+     * answers {@code ok} once {@code answer} opens; on every other connection it answers each request
+     * at once.
+     */
+    private static RawBackend holdingTheFirstConnection(CountDownLatch heads, CountDownLatch answer) throws java.io.IOException {
+        return new RawBackend((s, n) -> {
             InputStream in = s.getInputStream();
             if (n == 1) {
                 RawBackend.nextHead(in);
@@ -288,23 +323,7 @@ class AbortOnCloseTest {
             while (RawBackend.nextHead(in) != null) {
                 RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
             }
-        })) {
-            int port = start(Backend.named("app").server("s1", server.address()));
-            try (RawHttp c = new RawHttp(port)) {
-                c.send("GET /half HTTP/1.1\r\nHost: a\r\n\r\n");
-                assertThat(heads.await(10, TimeUnit.SECONDS)).isTrue();
-                c.socket.shutdownOutput();
-                try (RawHttp probe = new RawHttp(port)) {
-                    assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
-                }
-                answer.countDown();
-                RawHttp.Response r = c.read();
-                assertThat(r.status()).isEqualTo(200);
-                assertThat(r.body()).isEqualTo("ok");
-                assertThat(c.closedByPeer()).isTrue();
-            }
-            assertThat(lines.await(l -> l.contains("/half"))).contains(" 200 0 2 -- \"GET /half HTTP/1.1\" ");
-        }
+        });
     }
 
     /**
@@ -352,13 +371,7 @@ class AbortOnCloseTest {
         try (RawBackend server = holdingTheFirst(heads, answer)) {
             int port = start(Backend.named("app").server("s1", server.address()));
             try (RawHttp c = new RawHttp(port)) {
-                c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
-                assertThat(heads.await(10, TimeUnit.SECONDS)).isTrue();
-                c.socket.shutdownOutput();
-                try (RawHttp probe = new RawHttp(port)) {
-                    assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
-                }
-                answer.countDown();
+                finWhileTheServerHolds(c, port, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\n\r\n", heads, answer);
                 for (String path : List.of("/1", "/2", "/3")) {
                     RawHttp.Response r = c.read();
                     assertThat(r.status()).isEqualTo(200);
@@ -382,13 +395,7 @@ class AbortOnCloseTest {
         try (RawBackend server = holdingTheFirst(heads, answer)) {
             int port = start(Backend.named("app").server("s1", server.address()));
             try (RawHttp c = new RawHttp(port)) {
-                c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello");
-                assertThat(heads.await(10, TimeUnit.SECONDS)).isTrue();
-                c.socket.shutdownOutput();
-                try (RawHttp probe = new RawHttp(port)) {
-                    assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
-                }
-                answer.countDown();
+                finWhileTheServerHolds(c, port, "GET /1 HTTP/1.1\r\nHost: a\r\n\r\nPOST /2 HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nhello", heads, answer);
                 RawHttp.Response r = c.read();
                 assertThat(r.status()).isEqualTo(200);
                 assertThat(r.body()).isEqualTo("/1");
@@ -486,25 +493,7 @@ class AbortOnCloseTest {
         X509Bundle ca = TlsPki.ca();
         CountDownLatch heads = new CountDownLatch(1);
         CountDownLatch answer = new CountDownLatch(1);
-        try (RawBackend server = new RawBackend((s, n) -> {
-            InputStream in = s.getInputStream();
-            if (n == 1) {
-                RawBackend.nextHead(in);
-                heads.countDown();
-                try {
-                    answer.await(10, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-                in.transferTo(OutputStream.nullOutputStream());
-                return;
-            }
-            while (RawBackend.nextHead(in) != null) {
-                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-            }
-        })) {
+        try (RawBackend server = holdingTheFirstConnection(heads, answer)) {
             int port = startHttp2(Backend.named("app").server("s1", server.address()), tls ? h2Tls(ca) : null);
             try (H2Client c = new H2Client(port, tls ? ca : null)) {
                 c.get(1, "/half");
