@@ -38,6 +38,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A seeded, bounded differential fuzz test of the proxy's framing, end to end: raw bytes from a
@@ -63,6 +65,8 @@ import org.junit.jupiter.api.Test;
  * seed, the case, its mutations and its bytes.
  */
 class SmugglingFuzzTest {
+
+    private static final Logger log = LoggerFactory.getLogger(SmugglingFuzzTest.class);
 
     static final long DEFAULT_SEED = 20261205L;
     private static final int REQUEST_CASES = 1500;
@@ -118,7 +122,7 @@ class SmugglingFuzzTest {
             }
         }
         failures.addAll(backend.lateFailures());
-        System.out.printf(Locale.ROOT, "request fuzz (%s): seed %d, %d cases in %d ms, outcomes %s%n  stricter than the reference: %s%n",
+        log.info("request fuzz ({}): seed {}, {} cases in {} ms, outcomes {}; stricter than the reference: {}",
                 System.getProperty("lodestone.transport", "io_uring"), SEED, run,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), outcomes, stricter);
         assertThat(run).as("cases run").isGreaterThanOrEqualTo(Math.min(range[1] - range[0], 200));
@@ -143,7 +147,7 @@ class SmugglingFuzzTest {
         }
         backend.script = null;
         failures.addAll(backend.lateFailures());
-        System.out.printf(Locale.ROOT, "response fuzz (%s): seed %d, %d cases in %d ms, outcomes %s%n  stricter than the reference: %s%n",
+        log.info("response fuzz ({}): seed {}, {} cases in {} ms, outcomes {}; stricter than the reference: {}",
                 System.getProperty("lodestone.transport", "io_uring"), SEED, run,
                 TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start), outcomes, stricter);
         assertThat(run).as("cases run").isGreaterThanOrEqualTo(Math.min(range[1] - range[0], 100));
