@@ -204,7 +204,8 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
 
     /**
      * The request of {@code stream} held until its next frame ({@link #HELD}), or null: the access log
-     * line of a stream reset while its request was held has the request's line. Error path only.
+     * line of a stream that ends or times out while its request is held has the request's line. Asked
+     * only of a stream that ends before an exchange began on it.
      */
     static HttpRequest held(Channel stream) {
         return stream.hasAttr(HELD) ? stream.attr(HELD).get() : null;

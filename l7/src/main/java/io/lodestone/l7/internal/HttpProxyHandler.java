@@ -515,12 +515,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /**
-     * Logs an HTTP/2 GET held for its next frame ({@link Http2RequestAdapter#held}) whose client reset
-     * the stream or ended its side instead: a client abort inside the request ({@code CR}, as a
-     * stream reset inside its body), with the held request's line. Error path only.
+     * Logs an HTTP/2 request held for its next frame ({@link Http2RequestAdapter#held}) whose client
+     * reset the stream or ended its side instead: a client abort inside the request ({@code CR}, as a
+     * stream reset inside its body), with the held request's line. Looks the held request up only for
+     * a stream that ends before any exchange began on it.
      */
     private void heldAbandoned() {
-        if (client instanceof Http2StreamChannel && Http2RequestAdapter.held(client) != null) {
+        // a stream whose exchange began had no request held: the attribute is looked up only otherwise
+        if (!closing && exchangeId == 0 && client instanceof Http2StreamChannel && Http2RequestAdapter.held(client) != null) {
             streamWithoutRequest(TerminationCause.CLIENT_ABORT, null);
         }
     }
