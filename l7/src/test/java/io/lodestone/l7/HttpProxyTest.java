@@ -329,15 +329,23 @@ class HttpProxyTest {
                 assertThat(r.header("connection")).isEqualTo("close");
                 // the client goes on with its upload: the proxy takes it in and drops it (closed at once,
                 // its kernel would answer with resets, and a reset can take an unread response with it)
-                for (int i = 1; i < 16; i++) {
-                    c.out.write(chunk);
-                }
-                c.out.flush();
-                assertThat(c.in.read()).as("the end of the response is a FIN").isEqualTo(-1);
+                uploadTheRestAndExpectTheFin(c, chunk);
             }
             Await.until(Duration.ofSeconds(10), "the client connection closed",
                     () -> proxy.metrics().frontend(proxy.frontends().get(0).name()).traffic().currentConnections() == 0);
         }
+    }
+
+    /**
+     * Sends the 15 chunks left of a 16-chunk upload after an early answer, which the proxy takes in and
+     * drops while it lingers, and expects the FIN that ends the response.
+     */
+    private static void uploadTheRestAndExpectTheFin(RawHttp c, byte[] chunk) throws Exception {
+        for (int i = 1; i < 16; i++) {
+            c.out.write(chunk);
+        }
+        c.out.flush();
+        assertThat(c.in.read()).as("the end of the response is a FIN").isEqualTo(-1);
     }
 
     /**
@@ -361,11 +369,7 @@ class HttpProxyTest {
                 assertThat(c.readChunk()).isEqualTo("you");
                 assertThat(c.readChunk()).isEmpty();
                 assertThat(c.readLine()).isEmpty();
-                for (int i = 1; i < 16; i++) {
-                    c.out.write(chunk);
-                }
-                c.out.flush();
-                assertThat(c.in.read()).as("the end of the response is a FIN").isEqualTo(-1);
+                uploadTheRestAndExpectTheFin(c, chunk);
             }
             Await.until(Duration.ofSeconds(10), "the client connection closed",
                     () -> proxy.metrics().frontend(proxy.frontends().get(0).name()).traffic().currentConnections() == 0);
