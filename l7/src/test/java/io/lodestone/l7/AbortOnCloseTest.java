@@ -598,6 +598,9 @@ class AbortOnCloseTest {
             assertThat(lines.await(l -> l.contains("/left"))).contains(" - 0 0 CC \"GET /left HTTP/1.1\" ");
             h2.settings.countDown();
             assertThat(h2.acked.await(10, TimeUnit.SECONDS)).as("the proxy took the server's SETTINGS").isTrue();
+            // the ACK can reach the server while the loop is still in the read that took the SETTINGS,
+            // before the connection has started its idle timer: a task on the loop runs after that read
+            loop.awaitDueTimers();
             loop.advance(((HttpFrontend) proxy.frontends().get(0)).poolIdleTimeout());
             assertThat(h2.ended.await(10, TimeUnit.SECONDS)).as("the proxy closed the unused connection").isTrue();
             assertThat(h2.frames).as("frames of streams").isEmpty();
