@@ -309,6 +309,9 @@ public final class HttpListener implements Listener {
     @Override
     public void closeAll() {
         stopAccepting();
+        for (Channel ch : connections) {
+            HttpPipeline.kill(ch);
+        }
         connections.close().awaitUninterruptibly();
         for (BackendPool pool : pools.values()) {
             pool.close();

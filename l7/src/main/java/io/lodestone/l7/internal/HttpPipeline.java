@@ -2,6 +2,7 @@ package io.lodestone.l7.internal;
 
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.log.TerminationCause;
 import io.lodestone.l7.HttpFrontend;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -28,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AsciiString;
+import io.netty.util.AttributeKey;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -53,6 +55,13 @@ final class HttpPipeline {
             .setAllowPartialChunks(true);
     /** An HTTP/2 client connection writes at the latest after this many gathered flushes. */
     private static final int FLUSHES_PER_WRITE = 256;
+    /**
+     * Set on a client connection that the proxy ends itself, before it ends it: {@code KILLED} when the
+     * proxy stops ({@link #kill}), {@code PROXY} when an HTTP/2 connection error (the client broke the
+     * protocol on the connection, or reset too many streams) ends it. The requests still under way on
+     * it are logged with it, not as client aborts. Read on error paths only.
+     */
+    static final AttributeKey<TerminationCause> ENDED_BY = AttributeKey.valueOf(HttpPipeline.class, "endedBy");
 
     private HttpPipeline() {
     }
@@ -175,7 +184,8 @@ final class HttpPipeline {
             if (cause instanceof Http2Exception) {
                 // a connection error the codec reports before it answers it: it sends GOAWAY with the
                 // error's code (ENHANCE_YOUR_CALM for a reset flood) and closes by itself; a close from
-                // here came first and said NO_ERROR
+                // here came first and said NO_ERROR. The streams it ends are ended by the proxy
+                ctx.channel().attr(ENDED_BY).setIfAbsent(TerminationCause.PROXY);
                 return;
             }
             ctx.close();
@@ -195,6 +205,24 @@ final class HttpPipeline {
                 ctx.fireUserEventTriggered(evt);
             }
         }
+    }
+
+    /**
+     * Ends a client connection at once, as the proxy does with what is still open when it stops (after
+     * its drain timeout), and marks it {@link #ENDED_BY} {@code KILLED}. An HTTP/2 connection is closed
+     * below its frame codec: the codec's own close waits for the streams in flight to end, without a
+     * bound, and kept the proxy from stopping until they did.
+     */
+    static void kill(Channel ch) {
+        ch.attr(ENDED_BY).setIfAbsent(TerminationCause.KILLED);
+        ch.eventLoop().execute(() -> {
+            ChannelHandlerContext codec = ch.pipeline().context(PipelineNames.HTTP2_CODEC);
+            if (codec != null) {
+                codec.close();
+            } else {
+                ch.close();
+            }
+        });
     }
 
     /**

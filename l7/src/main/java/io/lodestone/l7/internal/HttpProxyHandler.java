@@ -419,7 +419,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
             inputShutdown = true;
             if (request == null && (queued == null || queued.isEmpty())) {
-                heldAbandoned();
+                heldAbandoned(false);
                 closeOnFlush();
             } else if (request != null && !requestComplete && !responseStarted) {
                 endedInsideTheBody();
@@ -446,12 +446,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (request == null) {
-            heldAbandoned();
+            heldAbandoned(true);
         }
         closing = true;
         if (request != null) {
             if (cause == TerminationCause.NORMAL) {
-                terminated(TerminationCause.CLIENT_ABORT, exchangePhase());
+                terminated(connectionEndedBy(), exchangePhase());
             }
             abortExchange();
         }
@@ -517,19 +517,33 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /**
      * Logs an HTTP/2 request held for its next frame ({@link Http2RequestAdapter#held}) whose client
      * reset the stream or ended its side instead: a client abort inside the request ({@code CR}, as a
-     * stream reset inside its body), with the held request's line. Looks the held request up only for
-     * a stream that ends before any exchange began on it.
+     * stream reset inside its body), with the held request's line; or whose connection ended
+     * ({@code inactive}), which the proxy may have done itself ({@link #connectionEndedBy}: {@code KR}
+     * at a stop, {@code PR} on a connection error). Looks the held request up only for a stream that
+     * ends before any exchange began on it.
      */
-    private void heldAbandoned() {
+    private void heldAbandoned(boolean inactive) {
         // a stream whose exchange began had no request held: the attribute is looked up only otherwise
         if (!closing && exchangeId == 0 && client instanceof Http2StreamChannel && Http2RequestAdapter.held(client) != null) {
-            streamWithoutRequest(TerminationCause.CLIENT_ABORT, null);
+            streamWithoutRequest(inactive ? connectionEndedBy() : TerminationCause.CLIENT_ABORT, null);
         }
     }
 
     /**
+     * Who ended the client's side of an exchange still under way when its channel became inactive: the
+     * proxy, when it ended the connection itself ({@link HttpPipeline#ENDED_BY}: {@code KILLED} when it
+     * stopped, {@code PROXY} on an HTTP/2 connection error), else the client (a close, a reset, a
+     * stream reset). Error path only.
+     */
+    private TerminationCause connectionEndedBy() {
+        Channel connection = client instanceof Http2StreamChannel ? client.parent() : client;
+        TerminationCause why = connection.attr(HttpPipeline.ENDED_BY).get();
+        return why != null ? why : TerminationCause.CLIENT_ABORT;
+    }
+
+    /**
      * The access-log line and the counts of a stream that ended before its request reached this
-     * handler, for {@code why}: see {@link #refusedStream} and {@link #heldAbandoned}.
+     * handler, for {@code why}: see {@link #refusedStream} and {@link #heldAbandoned(boolean)}.
      */
     private void streamWithoutRequest(TerminationCause why, Throwable cause) {
         if (closing || exchangeId != 0) {
@@ -1528,6 +1542,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     void serverClosed(BackendConnection c) {
+        if (connectionEndedBy() == TerminationCause.KILLED) {
+            // the proxy stops: it closed this server connection itself, maybe before the client's
+            // inactive event came; not the server's failure, nothing to retry
+            terminated(TerminationCause.KILLED, exchangePhase());
+            abortExchange();
+            closeNow();
+            return;
+        }
         c.exchange = null;
         conn = null;
         if (!anyResponse && requestComplete && (retryable || c.refused && bodyless)) {

@@ -1,0 +1,119 @@
+package io.lodestone.l7;
+
+import static io.lodestone.l7.RefusedRequestLogTest.hpack;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.testing.CapturingLogger;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * HTTP/2 streams under way when the proxy itself ends their connection are logged with the proxy's
+ * reason, not as client aborts: {@code K} when the proxy stops (its drain timeout over), {@code P}
+ * when the connection ends over another stream's or the connection's protocol error. A request
+ * held for its next frame is in its request ({@code KR}, {@code PR}); one waiting for its server's
+ * answer in the response head ({@code KH}, {@code PH}). Raw frames on an h2c connection.
+ */
+class Http2ConnectionEndLogTest {
+
+    private final CapturingLogger lines = new CapturingLogger();
+    private Proxy proxy;
+
+    @AfterEach
+    void stop() {
+        if (proxy != null) {
+            proxy.close(Duration.ZERO);
+        }
+    }
+
+    private int start(String server) {
+        proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                .backend(Backend.named("app").server("s1", server))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").h2c(true).defaultBackend("app"))
+                .build();
+        proxy.start();
+        return proxy.port();
+    }
+
+    /** A server that reads each request head, counts it, and never answers. */
+    private static RawBackend silent(CountDownLatch heads) throws java.io.IOException {
+        return new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            RawBackend.nextHead(in);
+            heads.countDown();
+            in.transferTo(OutputStream.nullOutputStream());
+        });
+    }
+
+    /** Opens stream 1 with a GET /held held for its next frame and stream 3 with a GET /waiting its server never answers. */
+    private static Socket heldAndWaiting(int port, CountDownLatch heads) throws Exception {
+        Socket s = Http2Test.h2c(port);
+        OutputStream out = s.getOutputStream();
+        out.write(Http2Test.frame(1, 1, 0x4, hpack("a", "/held")));
+        out.write(Http2Test.frame(3, 1, 0x5, hpack("a", "/waiting")));
+        out.flush();
+        assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got /waiting").isTrue();
+        return s;
+    }
+
+    @Test
+    void streamsUnderWayWhenTheProxyStopsAreLoggedKilled() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        try (RawBackend server = silent(heads); Socket s = heldAndWaiting(start(server.address()), heads)) {
+            Proxy stopping = proxy;
+            proxy = null;
+            stopping.close(Duration.ofMillis(100));
+            assertThat(Http2Test.readsToEnd(s.getInputStream())).as("the proxy closed the connection").isTrue();
+            List<String> logged = lines.awaitCount(2);
+            assertThat(logged).filteredOn(l -> l.contains("/held")).singleElement().asString().contains(" KR \"GET /held HTTP/2.0\" ");
+            assertThat(logged).filteredOn(l -> l.contains("/waiting")).singleElement().asString()
+                    .contains(" KH \"GET /waiting HTTP/2.0\" ");
+        }
+    }
+
+    /** The same holds for an HTTP/1.1 request waiting for its server's answer; the server is not blamed either. */
+    @Test
+    void anHttp1RequestUnderWayWhenTheProxyStopsIsLoggedKilled() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        try (RawBackend server = silent(heads)) {
+            RawHttp c = new RawHttp(start(server.address()));
+            c.send("GET /waiting HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got /waiting").isTrue();
+            Proxy stopping = proxy;
+            proxy = null;
+            stopping.close(Duration.ofMillis(100));
+            assertThat(lines.awaitCount(1).get(0)).contains(" KH \"GET /waiting HTTP/1.1\" ");
+            assertThat(stopping.metrics().backend("app").server("s1").traffic().errors().total()).isZero();
+            c.socket.close();
+        }
+    }
+
+    @Test
+    void streamsUnderWayWhenTheConnectionEndsOverAProtocolErrorAreLoggedAsTheProxys() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        try (RawBackend server = silent(heads); Socket s = heldAndWaiting(start(server.address()), heads)) {
+            long denied = proxy.metrics().frontend("web").traffic().errors().denied();
+            // DATA on stream 0: a connection error (PROTOCOL_ERROR), GOAWAY and the close
+            OutputStream out = s.getOutputStream();
+            out.write(Http2Test.frame(0, 0, 0, new byte[] {'x'}));
+            out.flush();
+            assertThat(Http2Test.readsToEnd(s.getInputStream())).as("the proxy closed the connection").isTrue();
+            List<String> logged = lines.awaitCount(2);
+            assertThat(logged).filteredOn(l -> l.contains("/held")).singleElement().asString().contains(" PR \"GET /held HTTP/2.0\" ");
+            assertThat(logged).filteredOn(l -> l.contains("/waiting")).singleElement().asString()
+                    .contains(" PH \"GET /waiting HTTP/2.0\" ");
+            // the held request is refused as any request the proxy refuses in its request is
+            assertThat(proxy.metrics().frontend("web").traffic().errors().denied() - denied).isEqualTo(1);
+        }
+    }
+}
