@@ -157,6 +157,44 @@ class Http2RefusedStreamTest {
         assertThat(backend.requests).hasSize(forwarded + 1);
     }
 
+    /**
+     * A stream over the connection's concurrent-stream limit is refused unopened (RST_STREAM
+     * {@code REFUSED_STREAM}); it is logged {@code PR} with {@code <BADREQ>} and counted as a
+     * {@code denied} error as other refused streams are; it had neither. A frame on a stream already
+     * closed (DATA after the reset) is not another refusal. The stream that held the slot goes on.
+     */
+    @Test
+    void aStreamOverTheConcurrentStreamLimitIsLoggedAndCounted() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        Proxy limited = Proxy.builder().accessLog(AccessLog.text(lines))
+                .backend(Backend.named("app").server("s1", backend.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("one").h2c(true).http2Limits(1, 16 * 1024, 65535).defaultBackend("app"))
+                .build();
+        limited.start();
+        try (Socket s = Http2Test.h2c(limited.port())) {
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            // the SETTINGS ACK: the proxy applies its limit once the client has taken it
+            out.write(Http2Test.frame(0, 4, 0x1, new byte[0]));
+            // stream 1 is held for its next frame and takes the one slot
+            out.write(Http2Test.frame(1, 1, 0x4, hpack("a", "/first")));
+            out.write(Http2Test.frame(3, 1, 0x5, hpack("a", "/second")));
+            out.flush();
+            assertThat(Http2Test.resetCode(in, 3)).as("RST_STREAM REFUSED_STREAM on 3").isEqualTo(7);
+            assertThat(lines.awaitCount(1).get(0)).contains(" one -/- ").contains(" PR \"<BADREQ>\" ");
+            // DATA the client had in flight for the refused stream, then stream 1 ends
+            out.write(Http2Test.frame(3, 0, 0x1, new byte[] {'x'}));
+            out.write(Http2Test.frame(1, 0, 0x1, new byte[0]));
+            out.flush();
+            assertThat(Http2Test.statusOrReset(in, 1, new DefaultHttp2HeadersDecoder(false))).isEqualTo("200");
+            assertThat(lines.awaitCount(2).get(1)).contains(" -- \"GET /first HTTP/2.0\" ");
+            assertThat(lines.lines()).hasSize(2);
+            assertThat(limited.metrics().frontend("one").traffic().errors().denied()).isEqualTo(1);
+        } finally {
+            limited.close();
+        }
+    }
+
     /** A DATA frame that contradicts the content-length comes after the request began: its line is logged as it was. */
     @Test
     void aBodyShorterThanItsContentLengthIsLoggedWithItsRequest() throws Exception {

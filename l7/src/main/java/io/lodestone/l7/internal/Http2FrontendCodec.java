@@ -34,18 +34,25 @@ import io.netty.handler.codec.http2.Http2Settings;
  * way. The connection of this codec ({@link FrontendConnection}) therefore also remembers the highest
  * id of such a stream, and takes it and every lower id of the client's for one that may have existed,
  * as RFC 9113 (5.1.1) has it: the first use of an id closes every idle stream below it. Their frames
- * are then those of a closed stream, as above.
+ * are then those of a closed stream, as above. Such a stream is logged and counted here as a refused
+ * request ({@link HttpProxyHandler#refusedUnopened}), since no stream channel ever sees it.
  */
 final class Http2FrontendCodec extends Http2FrameCodec {
+
+    /** The listener whose access log and counts take a stream refused unopened. */
+    private HttpListener listener;
 
     private Http2FrontendCodec(Http2ConnectionEncoder encoder, Http2ConnectionDecoder decoder, Http2Settings initialSettings,
             boolean decoupleCloseAndGoAway, boolean flushPreface) {
         super(encoder, decoder, initialSettings, decoupleCloseAndGoAway, flushPreface);
     }
 
-    /** A builder of server-side codecs: {@link Http2FrameCodecBuilder#forServer()}'s settings, this class's codec. */
-    static Builder forServer() {
-        return new Builder();
+    /**
+     * A builder of server-side codecs: {@link Http2FrameCodecBuilder#forServer()}'s settings, this class's
+     * codec, which logs and counts the streams it refuses unopened on {@code listener}.
+     */
+    static Builder forServer(HttpListener listener) {
+        return new Builder(listener);
     }
 
     @Override
@@ -55,11 +62,18 @@ final class Http2FrontendCodec extends Http2FrameCodec {
             // a header list too large is Netty's to answer (431, on a stream it opens itself)
             if (e instanceof Http2Exception.StreamException s) {
                 int id = s.streamId();
-                if (!(e instanceof Http2Exception.HeaderListSizeException)) {
+                boolean sizeError = e instanceof Http2Exception.HeaderListSizeException;
+                if (!sizeError) {
                     openRefusedStream(id);
                 }
                 if (connection().stream(id) == null && connection() instanceof FrontendConnection c) {
-                    // not opened (over the concurrent-stream limit): the id is used all the same
+                    if (!sizeError && !c.streamMayHaveExisted(id)) {
+                        // a new stream refused unopened (over the concurrent-stream limit): no stream
+                        // channel sees it, so it is logged and counted here; a frame on a stream that
+                        // may have existed (closed, reset) is no refusal of a request
+                        HttpProxyHandler.refusedUnopened(listener, ctx.channel());
+                    }
+                    // not opened: the id is used all the same
                     c.used(id);
                 }
             }
@@ -90,7 +104,10 @@ final class Http2FrontendCodec extends Http2FrameCodec {
     /** {@link Http2FrameCodecBuilder} for the server side, building a {@link Http2FrontendCodec}. */
     static final class Builder extends Http2FrameCodecBuilder {
 
-        private Builder() {
+        private final HttpListener listener;
+
+        private Builder(HttpListener listener) {
+            this.listener = listener;
             // a server, as the connection each build() sets up is
             gracefulShutdownTimeoutMillis(0);
         }
@@ -106,6 +123,7 @@ final class Http2FrontendCodec extends Http2FrameCodec {
         protected Http2FrameCodec build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder, Http2Settings initialSettings) {
             Http2FrontendCodec codec = new Http2FrontendCodec(encoder, decoder, initialSettings, decoupleCloseAndGoAway(), flushPreface());
             codec.gracefulShutdownTimeoutMillis(gracefulShutdownTimeoutMillis());
+            codec.listener = listener;
             return codec;
         }
     }

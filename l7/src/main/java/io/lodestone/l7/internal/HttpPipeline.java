@@ -144,7 +144,7 @@ final class HttpPipeline {
         // each stream's response flushes the connection when its server's read completes; gathered
         // here, the responses of one event-loop turn go out in one TLS wrap and one write
         p.addLast(PipelineNames.HTTP2_FLUSH, new FlushConsolidationHandler(FLUSHES_PER_WRITE, true));
-        Http2FrameCodec codec = Http2FrontendCodec.forServer()
+        Http2FrameCodec codec = Http2FrontendCodec.forServer(listener)
                 .initialSettings(settings)
                 // a close (the proxy draining, the keep-alive timeout, the client's FIN or close_notify) waits for the
                 // streams in flight, as long as they take: the proxy's drain timeout bounds it. Netty's

@@ -515,6 +515,32 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /**
+     * Logs and counts an HTTP/2 stream that Netty's codec refused without opening it, so that no stream
+     * channel and no handler saw it: RST_STREAM {@code REFUSED_STREAM} for a stream over the connection's
+     * concurrent-stream limit, or HEADERS refused while that limit is reached ({@link Http2FrontendCodec}).
+     * As a stream refused after it opened ({@link #refusedStream}): one access-log line {@code PR} and a
+     * {@code denied} error on the frontend; the line is {@code <BADREQ>}, as the refused HEADERS are not
+     * kept. Error path only.
+     */
+    static void refusedUnopened(HttpListener listener, Channel connection) {
+        HttpListener.State state = listener.state();
+        FrontendMetrics metrics = listener.metrics();
+        metrics.requestCompleted(0, 0, 0, 0);
+        metrics.error(ErrorKind.DENIED);
+        AccessLog log = state.context.accessLog();
+        if (log.isEnabled()) {
+            log.log(new AccessLogEntry()
+                    .start(state.context.clock().currentTimeMillis())
+                    .client((InetSocketAddress) connection.remoteAddress())
+                    .frontend(state.frontend.name())
+                    .request(BADREQ, null, null)
+                    .totalTime(0)
+                    .requestId(state.requestIdHeader == null ? null : RequestIds.next())
+                    .termination(TerminationCause.PROXY, TerminationPhase.REQUEST));
+        }
+    }
+
+    /**
      * Logs an HTTP/2 request held for its next frame ({@link Http2RequestAdapter#held}) whose client
      * reset the stream or ended its side instead: a client abort inside the request ({@code CR}, as a
      * stream reset inside its body), with the held request's line; or whose connection ended
