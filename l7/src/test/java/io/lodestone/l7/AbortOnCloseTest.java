@@ -513,6 +513,186 @@ class AbortOnCloseTest {
     }
 
     /**
+     * A stream whose whole body has come, END_STREAM included, but waits in the stream's channel because
+     * the stream is not read (its server does not read, and backpressure stops the stream) is not cut
+     * by its client's end that follows: the FIN is the connection's end, not one inside that body. The
+     * server gets the whole body once it reads, the client its answer on the half-closed connection, and
+     * the request is logged {@code --}. The client sends DATA as the flow-control windows allow until
+     * the proxy stops giving them back (two PINGs in turn show that every WINDOW_UPDATE sent before
+     * them has been read), then an empty DATA with END_STREAM and its FIN; the GOAWAY shows the FIN
+     * read, and a request on another connection through the proxy's one event loop that the streams
+     * have had the FIN's event before the server starts reading.
+     */
+    @ParameterizedTest(name = "over TLS: {0}")
+    @ValueSource(booleans = {false, true})
+    void anHttp2StreamWhoseWholeBodyWaitsUnreadIsNotCutByTheClientsEnd(boolean tls) throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong(-1);
+        try (RawBackend server = readingWhenReleased(heads, release, received)) {
+            int port = startHttp2(Backend.named("app").server("s1", server.address()), tls ? h2Tls(ca) : null);
+            try (H2Client c = new H2Client(port, tls ? ca : null)) {
+                long sent = wholeBodyUnreadThenTheEnd(c, port, tls ? ca : null, heads);
+                release.countDown();
+                assertThat(Http2Test.statusOrReset(c.in, 1, new DefaultHttp2HeadersDecoder(false))).as("the answer").isEqualTo("200");
+                Await.until("the server read the body", () -> received.get() >= 0);
+                assertThat(received.get()).as("body bytes the server got").isEqualTo(sent);
+            }
+            assertThat(lines.await(l -> l.contains("/upload"))).contains(" -- \"POST /upload HTTP/2.0\" ");
+        }
+    }
+
+    /**
+     * With the option, the same stream's client has given up on a whole request: it is aborted as one
+     * waiting for its response head ({@code CH}), not as one cut inside its body ({@code CR}, before).
+     */
+    @Test
+    void withTheOptionAnHttp2StreamWhoseWholeBodyWaitsUnreadIsAbortedAsAWholeRequest() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong(-1);
+        try (RawBackend server = readingWhenReleased(heads, release, received)) {
+            int port = startHttp2(Backend.named("app").server("s1", server.address()).abortOnClose(true), null);
+            try (H2Client c = new H2Client(port, null)) {
+                wholeBodyUnreadThenTheEnd(c, port, null, heads);
+                assertThat(lines.await(l -> l.contains("/upload"))).contains(" CH \"POST /upload HTTP/2.0\" ");
+                release.countDown();
+                assertThat(Http2Test.statusOrReset(c.in, 1, new DefaultHttp2HeadersDecoder(false))).isEqualTo("reset");
+            }
+        }
+    }
+
+    /**
+     * Sends a POST /upload without content-length on stream 1 of {@code c}, its body until the stream is
+     * not read ({@link #sendUntilTheStreamIsNotRead}), an empty DATA with END_STREAM and the client's
+     * end; waits for the GOAWAY that shows the end read, then has a request on another connection go
+     * through the proxy's one event loop. Returns the body bytes sent.
+     */
+    private static long wholeBodyUnreadThenTheEnd(H2Client c, int port, X509Bundle ca, CountDownLatch heads) throws Exception {
+        // :method POST, :scheme http, :path /upload, :authority www.example, no content-length: chunked to the server
+        c.out.write(Http2Test.frame(1, 1, 0x4, RefusedRequestLogTest.concat(new byte[] {(byte) 0x83, (byte) 0x86},
+                RefusedRequestLogTest.indexedName(4, "/upload"), RefusedRequestLogTest.indexedName(1, "www.example"))));
+        c.out.flush();
+        assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got the request head").isTrue();
+        long sent = sendUntilTheStreamIsNotRead(c, 1);
+        c.out.write(Http2Test.frame(1, 0, 0x1, new byte[0]));
+        c.out.flush();
+        c.end();
+        assertThat(Http2Test.readUntilFrame(c.in, 7, 0)).as("GOAWAY: the proxy read the client's end").isTrue();
+        try (H2Client probe = new H2Client(port, ca)) {
+            probe.get(1, "/probe");
+            assertThat(Http2Test.statusOrReset(probe.in, 1, new DefaultHttp2HeadersDecoder(false))).isEqualTo("200");
+        }
+        return sent;
+    }
+
+    /**
+     * Sends DATA on {@code stream} as the proxy's flow-control windows allow, until it stops giving
+     * them back: two PINGs in turn, each read up to its ACK, show every WINDOW_UPDATE the proxy sent
+     * before them read, and windows still spent then mean that the stream's DATA is not being read.
+     * Returns the body bytes sent.
+     */
+    private static long sendUntilTheStreamIsNotRead(H2Client c, int stream) throws Exception {
+        long[] windows = {65535, 65535};
+        byte[] piece = new byte[16384];
+        long sent = 0;
+        while (sent < 512L << 20) {
+            int n = (int) Math.min(piece.length, Math.min(windows[0], windows[1]));
+            if (n > 0) {
+                c.out.write(Http2Test.frame(stream, 0, 0, n == piece.length ? piece : new byte[n]));
+                sent += n;
+                windows[0] -= n;
+                windows[1] -= n;
+                continue;
+            }
+            c.out.flush();
+            ping(c, stream, windows);
+            ping(c, stream, windows);
+            if (Math.min(windows[0], windows[1]) == 0) {
+                return sent;
+            }
+        }
+        throw new AssertionError("the proxy read " + sent + " bytes of the stream and never stopped");
+    }
+
+    /** Sends a PING and reads frames up to its ACK, adding WINDOW_UPDATEs of the connection and {@code stream} to {@code windows}. */
+    private static void ping(H2Client c, int stream, long[] windows) throws Exception {
+        c.out.write(Http2Test.frame(0, 6, 0, new byte[8]));
+        c.out.flush();
+        while (true) {
+            Http2Test.Frame f = Http2Test.Frame.read(c.in);
+            assertThat(f).as("a frame before the PING's ACK").isNotNull();
+            if (f.type() == 6 && (f.flags() & 0x1) != 0) {
+                return;
+            }
+            if (f.type() == 8 && (f.stream() == 0 || f.stream() == stream)) {
+                byte[] p = f.payload();
+                windows[f.stream() == 0 ? 0 : 1] += (p[0] & 0x7fL) << 24 | (p[1] & 0xff) << 16 | (p[2] & 0xff) << 8 | p[3] & 0xff;
+            }
+        }
+    }
+
+    /**
+     * A server that, on its first connection, reads a request head, counts down {@code heads}, reads
+     * nothing more until {@code release} opens, then reads the chunked body, sets {@code received} to
+     * its size and answers 200; on every other connection it answers each request at once.
+     */
+    private static RawBackend readingWhenReleased(CountDownLatch heads, CountDownLatch release, java.util.concurrent.atomic.AtomicLong received)
+            throws java.io.IOException {
+        return new RawBackend((s, n) -> {
+            InputStream raw = s.getInputStream();
+            if (n == 1) {
+                RawBackend.nextHead(raw);
+                heads.countDown();
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                InputStream in = new java.io.BufferedInputStream(raw, 64 * 1024);
+                long total = 0;
+                while (true) {
+                    String size = chunkLine(in);
+                    int length = Integer.parseInt(size.split(";", 2)[0].trim(), 16);
+                    if (length == 0) {
+                        while (!chunkLine(in).isEmpty()) {
+                            // trailers
+                        }
+                        break;
+                    }
+                    in.skipNBytes(length);
+                    total += length;
+                    chunkLine(in);
+                }
+                received.set(total);
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                in.transferTo(OutputStream.nullOutputStream());
+                return;
+            }
+            while (RawBackend.nextHead(raw) != null) {
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+        });
+    }
+
+    /** One line of a chunked body, without its CRLF. */
+    private static String chunkLine(InputStream in) throws java.io.IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) >= 0 && c != '\n') {
+            if (c != '\r') {
+                sb.append((char) c);
+            }
+        }
+        if (c < 0) {
+            throw new java.io.EOFException("the body ended after " + sb);
+        }
+        return sb.toString();
+    }
+
+    /**
      * Requests to an HTTP/2 server whose streams are still opening (their new connection waits for the
      * server's SETTINGS, taking up to 100 requests meanwhile) are given up when their clients leave:
      * logged {@code CC}, they leave the connection's wait at once and never become streams. A

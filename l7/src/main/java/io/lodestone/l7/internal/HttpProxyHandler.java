@@ -374,6 +374,18 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /**
+     * Whether the rest of this HTTP/2 stream's request, its end included, has come although this
+     * handler has not read it: the stream's channel holds it while the stream is not read (server
+     * backpressure), and Netty passes the connection's end (a FIN, a close_notify) on to the streams
+     * at once, ahead of what they hold. The connection has seen the client's END_STREAM then (the
+     * stream is half-closed on the client's side), and the request ends when its channel is read
+     * again. On the client's end only.
+     */
+    private boolean bodyArrived() {
+        return client instanceof Http2StreamChannel s && !s.stream().state().remoteSideOpen();
+    }
+
+    /**
      * The client ended its side inside the request body, which can never end now: the server, waiting
      * for the rest, would not answer before its timeout; a client abort, as HAProxy and nginx take it
      * (a server's answer already under way is left to finish).
@@ -421,15 +433,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (request == null && (queued == null || queued.isEmpty())) {
                 heldAbandoned(false);
                 closeOnFlush();
-            } else if (request != null && !requestComplete && !responseStarted) {
+            } else if (request != null && !requestComplete && !responseStarted && !bodyArrived()) {
                 endedInsideTheBody();
             } else if (request != null && !responseStarted && backend != null && backend.config().abortOnClose()) {
                 // the backend's abortOnClose (HAProxy's option abortonclose): a client that ends its side
                 // after a whole request has given up on it, while it waits in the queue (CQ), for its
                 // server connection (CC) or for the response head (CH); without the option such a client
-                // may still read the answer, as an HTTP/1.0-style one that half-closes does
+                // may still read the answer, as an HTTP/1.0-style one that half-closes does. A stream's
+                // request is whole when its end has come, even if this handler has not read it yet
                 if (cause == TerminationCause.NORMAL) {
-                    terminated(TerminationCause.CLIENT_ABORT, exchangePhase());
+                    terminated(TerminationCause.CLIENT_ABORT, waitingPhase());
                 }
                 abortExchange();
                 closeNow();
@@ -1763,8 +1776,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * to its server, waiting for the response head (or for a response the cache is filling), or in its body.
      */
     private TerminationPhase exchangePhase() {
-        return !requestComplete ? TerminationPhase.REQUEST
-                : responseStarted ? TerminationPhase.DATA
+        return !requestComplete ? TerminationPhase.REQUEST : waitingPhase();
+    }
+
+    /** Where an exchange whose request is whole is: {@link #exchangePhase()} past the request. */
+    private TerminationPhase waitingPhase() {
+        return responseStarted ? TerminationPhase.DATA
                 : slot != null ? TerminationPhase.QUEUE
                 : conn == null && server != null ? TerminationPhase.CONNECT
                 : TerminationPhase.HEADERS;
