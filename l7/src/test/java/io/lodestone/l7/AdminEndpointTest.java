@@ -393,7 +393,8 @@ class AdminEndpointTest {
         assertThat(r.body()).startsWith("{\"backends\":[{\"name\":\"app\",\"usable_servers\":2,\"current_queue\":0,\"servers\":[")
                 .contains("\"name\":\"web1\",\"address\":\"127.0.0.1:1\",\"backup\":false,\"state\":\"UP\",\"weight\":10")
                 .contains("\"name\":\"spare\",\"address\":\"127.0.0.1:3\",\"backup\":true,\"state\":\"MAINT\"")
-                .contains("\"check\":null", "\"responses\":{\"1xx\":0,\"2xx\":0");
+                .contains("\"check\":null", "\"responses\":{\"1xx\":0,\"2xx\":0")
+                .contains("\"errors\":{\"connect\":0,\"timeout\":0,\"reset\":0,\"denied\":0,\"invalid\":0}");
         assertKeptBothConnectionKeys(r.body(), 3);
         assertKeptBothConnectionKeys(send("POST", "/api/servers/app/web1/ready", TOKEN, null).body(), 1);
     }

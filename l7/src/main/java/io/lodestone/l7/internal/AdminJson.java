@@ -175,7 +175,8 @@ final class AdminJson {
         sb.append("},\"bytes_in\":").append(t.bytesIn());
         sb.append(",\"bytes_out\":").append(t.bytesOut());
         sb.append(",\"errors\":{\"connect\":").append(e.connect()).append(",\"timeout\":").append(e.timeout())
-                .append(",\"reset\":").append(e.reset()).append(",\"denied\":").append(e.denied()).append('}');
+                .append(",\"reset\":").append(e.reset()).append(",\"denied\":").append(e.denied())
+                .append(",\"invalid\":").append(e.invalid()).append('}');
     }
 
     /** Appends {@code s} as a JSON string, escaping quotes, backslashes, control characters and {@code <>&}. */

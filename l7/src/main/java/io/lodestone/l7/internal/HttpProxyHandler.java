@@ -237,6 +237,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private ServerRuntime lastServer;
     private TerminationCause cause;
     private TerminationPhase phase;
+    /** The request was refused ({@code PR}) as malformed or over a limit: an {@code invalid} error, not {@code denied}. */
+    private boolean invalid;
 
     HttpProxyHandler(HttpListener listener, Codecs.ResponseEncoder encoder) {
         this.listener = listener;
@@ -473,7 +475,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 log.debug("{}: stream {} reset: {}", frontend.name(), client, streamError, cause);
             }
             if (request != null) {
-                terminated(TerminationCause.PROXY, exchangePhase());
+                refusedInvalid(exchangePhase());
             } else {
                 refusedStream(cause);
             }
@@ -503,7 +505,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /**
      * Logs and counts a stream reset before its request reached this handler as a refused request
-     * ({@code PR}, a {@code denied} error), as the HTTP/1.1 frontend does a malformed request: HEADERS
+     * ({@code PR}, an {@code invalid} error), as the HTTP/1.1 frontend does a malformed request: HEADERS
      * that HPACK's field validation, the content-length check or the stream codec refused
      * ({@code cause}, null for HEADERS the codec took for trailers), or whose request was held by the
      * request adapter. The request line is the held request's, the refused HEADERS' {@code :method} and
@@ -546,6 +548,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         requestId = requestIdHeader == null ? null : RequestIds.next();
         terminated(why, TerminationPhase.REQUEST);
+        invalid = why == TerminationCause.PROXY;
         account();
     }
 
@@ -619,7 +622,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         beginAccounting();
         DecoderResult result = req.decoderResult();
         if (result.isFailure()) {
-            terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
+            refusedInvalid(TerminationPhase.REQUEST);
             ReferenceCountUtil.release(req);
             HttpRejection rejection = HttpRejection.of(result.cause());
             logRefused(rejection);
@@ -900,11 +903,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             HttpResponseStatus status = HttpRejection.of(content.decoderResult().cause()).status();
             content.release();
             if (responseStarted) {
-                terminated(TerminationCause.PROXY, TerminationPhase.DATA);
+                refusedInvalid(TerminationPhase.DATA);
                 abortExchange();
                 closeNow();
             } else {
-                terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
+                refusedInvalid(TerminationPhase.REQUEST);
                 sendError(status, true);
             }
             return;
@@ -1708,6 +1711,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         lastServer = null;
         cause = TerminationCause.NORMAL;
         phase = TerminationPhase.NONE;
+        invalid = false;
     }
 
     /**
@@ -1725,6 +1729,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void terminated(TerminationCause cause, TerminationPhase phase) {
         this.cause = cause;
         this.phase = phase;
+    }
+
+    /** The proxy refuses the request as malformed or over a limit ({@code PR}, an {@code invalid} error). */
+    private void refusedInvalid(TerminationPhase phase) {
+        terminated(TerminationCause.PROXY, phase);
+        invalid = true;
     }
 
     /**
@@ -1768,8 +1778,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /**
      * Counts the frontend's error for how the client's side of the exchange ended, as the TCP engine
-     * and the TLS handshake count the same termination codes: {@code PR} (a request refused: a rule's
-     * deny, a malformed request, one over a limit) a {@code denied} error, {@code cR} (408) a
+     * and the TLS handshake count the same termination codes: {@code PR} (a request refused) a
+     * {@code denied} error for a rule's deny or a {@code CONNECT}, an {@code invalid} one for a
+     * malformed request or one over a limit, {@code cR} (408) a
      * {@code timeout}, {@code CD} (the client gone during the response) a {@code reset}. A client that
      * left before its response began ({@code CR}, {@code CQ}, {@code CC}, {@code CH}) counts none, as
      * a TCP client that leaves before its session is relayed.
@@ -1778,7 +1789,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         switch (cause) {
             case PROXY:
                 if (phase == TerminationPhase.REQUEST) {
-                    metrics.error(ErrorKind.DENIED);
+                    metrics.error(invalid ? ErrorKind.INVALID : ErrorKind.DENIED);
                 }
                 break;
             case CLIENT_TIMEOUT:
