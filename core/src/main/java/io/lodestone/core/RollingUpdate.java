@@ -18,10 +18,21 @@ import java.util.concurrent.CompletionStage;
  * <p>The update keeps the administrative state the operator gave a server, as HAProxy keeps it apart
  * from what a rolling procedure does. A server in maintenance when its turn comes is updated without
  * being drained or waited for, and stays in maintenance; a server the operator was already draining
- * is waited for as usual and stays draining; so does one put in maintenance while its turn runs.
- * Such a server is not waited for to be healthy, but it must pass fresh checks before it takes
- * traffic once made ready. Only the servers the update itself drained are made ready again. An action
- * that should skip such servers can test {@code server.state()}.
+ * is waited for as usual and stays draining. Such a server is not waited for to be healthy, but it
+ * must pass fresh checks before it takes traffic once made ready. Only the servers the update itself
+ * drained are made ready again. An action that should skip such servers can test
+ * {@code server.state()}.
+ *
+ * <p>The update's own transitions are atomic (compare-and-set on the server's administrative state):
+ * it drains a server only if it is ready, and makes it ready only if it is still in the drain the
+ * update started. So the operator wins whenever both act on a server: a state the operator sets
+ * (drain, maintenance, ready, or {@code state(...)}) after the update drained a server and before it
+ * made it ready again, while it waited for the server to be idle or ran the action, is never
+ * overwritten. Such a server is listed in {@link Result#operatorChanged()}. Left draining or in
+ * maintenance, it is not waited for to be healthy (it is listed in {@link Result#updated()} once its
+ * action completed); made ready by the operator, it is back in rotation and waited for as one the
+ * update made ready. A drain the update started and leaves because the action failed becomes an
+ * ordinary drain, the operator's to end.
  *
  * <p>A drained server still serves its persistent clients (a sticky cookie or a source stick-table
  * entry naming it) while it is healthy, so their sessions can end there; they may keep it busy, and
@@ -137,12 +148,22 @@ public final class RollingUpdate {
     /** The outcome of a rolling update. */
     public static final class Result {
         private final List<String> updated;
+        private final List<String> operatorChanged;
         private final String failedServer;
         private final String reason;
 
-        /** Creates a result; {@code failedServer} and {@code reason} are {@code null} on success. */
+        /**
+         * Creates a result in which no operator changed a server's state during the update;
+         * {@code failedServer} and {@code reason} are {@code null} on success.
+         */
         public Result(List<String> updated, String failedServer, String reason) {
+            this(updated, List.of(), failedServer, reason);
+        }
+
+        /** Creates a result; {@code failedServer} and {@code reason} are {@code null} on success. */
+        public Result(List<String> updated, List<String> operatorChanged, String failedServer, String reason) {
             this.updated = List.copyOf(updated);
+            this.operatorChanged = List.copyOf(operatorChanged);
             this.failedServer = failedServer;
             this.reason = reason;
         }
@@ -158,6 +179,15 @@ public final class RollingUpdate {
          */
         public List<String> updated() {
             return updated;
+        }
+
+        /**
+         * The servers, in order, whose administrative state the operator changed after the update
+         * had drained them and before it made them ready (while it waited for them to be idle or ran
+         * its action): the update left each in the state the operator set. See the class description.
+         */
+        public List<String> operatorChanged() {
+            return operatorChanged;
         }
 
         /** The server at which the update stopped, or {@code null} on success. */

@@ -19,6 +19,9 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -387,12 +390,64 @@ class AdminEndpointTest {
         proxy.control().server("app", "spare").maintenance();
         HttpResponse<String> r = send("GET", "/api/servers", TOKEN, null);
         assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.body()).startsWith("{\"backends\":[{\"name\":\"app\",\"usable_servers\":2,\"servers\":[")
+        assertThat(r.body()).startsWith("{\"backends\":[{\"name\":\"app\",\"usable_servers\":2,\"current_queue\":0,\"servers\":[")
                 .contains("\"name\":\"web1\",\"address\":\"127.0.0.1:1\",\"backup\":false,\"state\":\"UP\",\"weight\":10")
                 .contains("\"name\":\"spare\",\"address\":\"127.0.0.1:3\",\"backup\":true,\"state\":\"MAINT\"")
-                .contains("\"check\":null", "\"responses\":{\"1xx\":0,\"2xx\":0");
+                .contains("\"check\":null", "\"responses\":{\"1xx\":0,\"2xx\":0")
+                .contains("\"errors\":{\"connect\":0,\"timeout\":0,\"reset\":0,\"denied\":0,\"invalid\":0}");
         assertKeptBothConnectionKeys(r.body(), 3);
         assertKeptBothConnectionKeys(send("POST", "/api/servers/app/web1/ready", TOKEN, null).body(), 1);
+    }
+
+    /**
+     * A backend's {@code current_queue} is the number of requests waiting in its queue (HAProxy's
+     * {@code qcur}): a request held by a server of {@code maxConnections(1)} makes the next one wait.
+     */
+    @Test
+    void listsTheRequestsWaitingInABackendsQueue() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        RecordingBackend.Responder held = (r, ctx) -> {
+            if (r.uri().equals("/held")) {
+                release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "held", Map.of())));
+            } else {
+                RecordingBackend.ok(ctx, r.uri(), Map.of());
+            }
+        };
+        HttpClient http11 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (RecordingBackend b1 = RecordingBackend.start("b1", held)) {
+            Proxy queued = Proxy.builder()
+                    .backend(Backend.named("slow").server("s1", b1.address(), s -> s.maxConnections(1))
+                            .queueTimeout(Duration.ofSeconds(10)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("slow"))
+                    .frontend(AdminFrontend.bind(0).token(TOKEN))
+                    .build();
+            try {
+                queued.start();
+                String web = "http://127.0.0.1:" + queued.port("web");
+                HttpRequest servers = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + queued.port("admin") + "/api/servers"))
+                        .header("Authorization", "Bearer " + TOKEN).timeout(Duration.ofSeconds(5)).build();
+                assertThat(CLIENT.send(servers, HttpResponse.BodyHandlers.ofString()).body())
+                        .startsWith("{\"backends\":[{\"name\":\"slow\",\"usable_servers\":1,\"current_queue\":0,\"servers\":[");
+
+                CompletableFuture<HttpResponse<String>> first = http11.sendAsync(HttpRequest.newBuilder(URI.create(web + "/held"))
+                        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                Await.until(Duration.ofSeconds(5), "the held request to reach the server", () -> b1.requests.size() == 1);
+                CompletableFuture<HttpResponse<String>> second = http11.sendAsync(HttpRequest.newBuilder(URI.create(web + "/next"))
+                        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+                Await.until(Duration.ofSeconds(5), "the second request to queue", () -> queued.control().queuedRequests("slow") == 1);
+                String json = CLIENT.send(servers, HttpResponse.BodyHandlers.ofString()).body();
+                assertThat(json).startsWith("{\"backends\":[{\"name\":\"slow\",\"usable_servers\":0,\"current_queue\":1,\"servers\":[");
+                assertThat(json.split("\"current_queue\"", -1)).as("the queue is the backend's, not a server's").hasSize(2);
+
+                release.complete(null);
+                assertThat(first.get(5, TimeUnit.SECONDS).body()).isEqualTo("held");
+                assertThat(second.get(5, TimeUnit.SECONDS).body()).isEqualTo("/next");
+                assertThat(CLIENT.send(servers, HttpResponse.BodyHandlers.ofString()).body()).contains("\"current_queue\":0,");
+            } finally {
+                release.complete(null);
+                queued.close(Duration.ofSeconds(2));
+            }
+        }
     }
 
     /**

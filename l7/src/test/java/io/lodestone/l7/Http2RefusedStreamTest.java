@@ -26,9 +26,9 @@ import org.junit.jupiter.api.Test;
  * validation: an uppercase name, a connection-specific field, a pseudo-header after a regular one,
  * {@code te} other than {@code trailers}; a content-length that END_STREAM contradicts; the stream
  * codec's own checks) is reset, logged {@code PR} with {@code <BADREQ>} as its request (its
- * {@code :method} and {@code :path} when they are known and valid), and counted as a {@code denied}
- * error of the frontend, as a malformed HTTP/1.1 request is; the connection serves the next stream.
- * Raw frames on an h2c connection.
+ * {@code :method} and {@code :path} when they are known and valid), and counted as an {@code invalid}
+ * error of the frontend (not {@code denied}), as a malformed HTTP/1.1 request is; the connection
+ * serves the next stream. Raw frames on an h2c connection.
  */
 class Http2RefusedStreamTest {
 
@@ -67,7 +67,7 @@ class Http2RefusedStreamTest {
             // content-length 5 on HEADERS that end the stream
             concat(hpack("a", "/length"), literal("content-length", "5")),
         };
-        long before = denied();
+        long before = invalid();
         try (Socket s = Http2Test.h2c(proxy.port())) {
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
@@ -82,9 +82,10 @@ class Http2RefusedStreamTest {
                 stream += 2;
             }
         }
-        assertThat(denied() - before).isEqualTo(refused.length);
+        assertThat(invalid() - before).isEqualTo(refused.length);
         PrometheusChecker p = PrometheusChecker.check(PrometheusFormat.text(proxy.metrics()));
-        assertThat(p.value("lodestone_frontend_errors_total", "frontend", "web", "kind", "denied")).isEqualTo(denied());
+        assertThat(p.value("lodestone_frontend_errors_total", "frontend", "web", "kind", "invalid")).isEqualTo(invalid());
+        assertThat(proxy.metrics().frontend("web").traffic().errors().denied()).as("not a rule's denial").isZero();
     }
 
     /**
@@ -94,7 +95,7 @@ class Http2RefusedStreamTest {
      */
     @Test
     void headersTheStreamCodecRefusesAreLoggedAndCounted() throws Exception {
-        long before = denied();
+        long before = invalid();
         try (Socket s = Http2Test.h2c(proxy.port())) {
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
@@ -107,7 +108,7 @@ class Http2RefusedStreamTest {
             out.flush();
             assertThat(Http2Test.statusOrReset(in, 7, responses)).isEqualTo("200");
         }
-        assertThat(denied() - before).isEqualTo(3);
+        assertThat(invalid() - before).isEqualTo(3);
     }
 
     /**
@@ -116,7 +117,7 @@ class Http2RefusedStreamTest {
      */
     @Test
     void aHeldRequestWhoseTrailersAreRefusedIsLoggedWithItsLine() throws Exception {
-        long before = denied();
+        long before = invalid();
         int lines = LINES.lines().size();
         try (Socket s = Http2Test.h2c(proxy.port())) {
             OutputStream out = s.getOutputStream();
@@ -126,7 +127,7 @@ class Http2RefusedStreamTest {
             assertThat(Http2Test.resetCode(s.getInputStream(), 1)).isEqualTo(1);
         }
         assertThat(LINES.awaitCount(lines + 1).get(lines)).contains(" PR \"GET / HTTP/2.0\" ");
-        assertThat(denied() - before).isEqualTo(1);
+        assertThat(invalid() - before).isEqualTo(1);
     }
 
     /**
@@ -159,8 +160,8 @@ class Http2RefusedStreamTest {
 
     /**
      * A stream over the connection's concurrent-stream limit is refused unopened (RST_STREAM
-     * {@code REFUSED_STREAM}); it is logged {@code PR} with {@code <BADREQ>} and counted as a
-     * {@code denied} error as other refused streams are; it had neither. A frame on a stream already
+     * {@code REFUSED_STREAM}); it is logged {@code PR} with {@code <BADREQ>} and counted as an
+     * {@code invalid} error (over a limit) as other refused streams are; it had neither. A frame on a stream already
      * closed (DATA after the reset) is not another refusal. The stream that held the slot goes on.
      */
     @Test
@@ -189,7 +190,8 @@ class Http2RefusedStreamTest {
             assertThat(Http2Test.statusOrReset(in, 1, new DefaultHttp2HeadersDecoder(false))).isEqualTo("200");
             assertThat(lines.awaitCount(2).get(1)).contains(" -- \"GET /first HTTP/2.0\" ");
             assertThat(lines.lines()).hasSize(2);
-            assertThat(limited.metrics().frontend("one").traffic().errors().denied()).isEqualTo(1);
+            assertThat(limited.metrics().frontend("one").traffic().errors().invalid()).isEqualTo(1);
+            assertThat(limited.metrics().frontend("one").traffic().errors().denied()).isZero();
         } finally {
             limited.close();
         }
@@ -198,7 +200,7 @@ class Http2RefusedStreamTest {
     /** A DATA frame that contradicts the content-length comes after the request began: its line is logged as it was. */
     @Test
     void aBodyShorterThanItsContentLengthIsLoggedWithItsRequest() throws Exception {
-        long before = denied();
+        long before = invalid();
         int lines = LINES.lines().size();
         try (Socket s = Http2Test.h2c(proxy.port())) {
             OutputStream out = s.getOutputStream();
@@ -210,7 +212,7 @@ class Http2RefusedStreamTest {
             assertThat(Http2Test.resetCode(s.getInputStream(), 1)).isEqualTo(1);
         }
         assertThat(LINES.awaitCount(lines + 1).get(lines)).contains(" PR \"POST /short HTTP/2.0\" ");
-        assertThat(denied() - before).isEqualTo(1);
+        assertThat(invalid() - before).isEqualTo(1);
     }
 
     /** Sends HEADERS with END_STREAM on {@code stream}, expects RST_STREAM PROTOCOL_ERROR and one log line. */
@@ -223,7 +225,7 @@ class Http2RefusedStreamTest {
         assertThat(line).as("stream %d", stream).contains(" PR \"" + request + "\" ");
     }
 
-    private static long denied() {
-        return proxy.metrics().frontend("web").traffic().errors().denied();
+    private static long invalid() {
+        return proxy.metrics().frontend("web").traffic().errors().invalid();
     }
 }

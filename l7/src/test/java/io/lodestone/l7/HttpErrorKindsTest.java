@@ -24,8 +24,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The HTTP engine counts the frontend's errors by the termination code of the access log line, as
- * the TCP engine and the TLS handshake do: {@code PR} a {@code denied} error (a rule's deny, and a
- * malformed request or one over a limit alike), {@code cR} (408) a {@code timeout}, {@code CD} (the
+ * the TCP engine and the TLS handshake do: {@code PR} a {@code denied} error for a rule's deny or a
+ * {@code CONNECT}, an {@code invalid} error for a malformed request or one over a limit (HAProxy's
+ * {@code ereq} apart from {@code dreq}), {@code cR} (408) a {@code timeout}, {@code CD} (the
  * client gone during its response) a {@code reset}. Read from the metrics API and their Prometheus
  * text after real requests, malformed ones on raw sockets; the 408 comes from moving the manual
  * clock past the client timeout.
@@ -73,7 +74,7 @@ class HttpErrorKindsTest {
     }
 
     @Test
-    void everyRequestTheProxyRefusesCountsADeniedErrorAsADenialDoes() throws Exception {
+    void aRuleDenialCountsDeniedAndAMalformedOrOverLimitRequestCountsInvalid() throws Exception {
         backend = RecordingBackend.start("app");
         int port = start(backend.address());
         assertThat(status(port, "GET /private/x HTTP/1.1\r\nHost: a\r\n\r\n")).isEqualTo(403);
@@ -84,11 +85,15 @@ class HttpErrorKindsTest {
         assertThat(status(port, "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n")).isEqualTo(501);
         assertThat(status(port, "GET /ok HTTP/1.1\r\nHost: a\r\n\r\n")).isEqualTo(200);
 
-        assertThat(lines.awaitCount(6)).filteredOn(l -> l.contains(" PR ")).hasSize(5);
-        assertThat(errors().denied()).isEqualTo(5);
-        assertThat(errors().total()).isEqualTo(5);
+        assertThat(status(port, "GET /v HTTP/2.0\r\nHost: a\r\n\r\n")).isEqualTo(505);
+
+        assertThat(lines.awaitCount(7)).filteredOn(l -> l.contains(" PR ")).hasSize(6);
+        assertThat(errors().denied()).as("the rule's 403 and the CONNECT").isEqualTo(2);
+        assertThat(errors().invalid()).as("the bad header, the large header, the bad chunk, the version").isEqualTo(4);
+        assertThat(errors().total()).isEqualTo(6);
         PrometheusChecker p = PrometheusChecker.check(PrometheusFormat.text(proxy.metrics()));
-        assertThat(p.value("lodestone_frontend_errors_total", "frontend", "web", "kind", "denied")).isEqualTo(5);
+        assertThat(p.value("lodestone_frontend_errors_total", "frontend", "web", "kind", "denied")).isEqualTo(2);
+        assertThat(p.value("lodestone_frontend_errors_total", "frontend", "web", "kind", "invalid")).isEqualTo(4);
     }
 
     @Test

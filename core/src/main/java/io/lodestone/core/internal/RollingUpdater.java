@@ -24,6 +24,7 @@ final class RollingUpdater {
     private final ServerEvents events;
     private final List<ServerRuntime> servers;
     private final List<String> updated = new ArrayList<>();
+    private final List<String> operatorChanged = new ArrayList<>();
     private final CompletableFuture<RollingUpdate.Result> result = new CompletableFuture<>();
 
     RollingUpdater(BackendRuntime backend, RollingUpdate update, Scheduler scheduler, ServerEvents events) {
@@ -42,7 +43,7 @@ final class RollingUpdater {
     private void next(int i) {
         if (i == servers.size()) {
             log.info("rolling update of {} done: {}", backend.name(), updated);
-            result.complete(new RollingUpdate.Result(updated, null, null));
+            result.complete(new RollingUpdate.Result(updated, operatorChanged, null, null));
             return;
         }
         ServerRuntime s = servers.get(i);
@@ -51,16 +52,17 @@ final class RollingUpdater {
             return;
         }
         String name = s.server().name();
-        // The operator's administrative state is kept: a server already draining or in maintenance
-        // is updated where it stands and left out of rotation; only a server drained here is made ready.
-        ServerRuntime.Admin before = s.admin();
+        // The operator's administrative state is kept: only a ready server is drained, atomically, so
+        // a state the operator sets at the same moment wins; a server already draining or in
+        // maintenance is updated where it stands and left out of rotation.
+        boolean drainedHere = s.drainForUpdate();
         CompletableFuture<Void> drained;
-        if (before == ServerRuntime.Admin.MAINT) {
+        if (!drainedHere && s.admin() == ServerRuntime.Admin.MAINT) {
             log.info("rolling update of {}: {} is in maintenance; updating it without draining", backend.name(), name);
             drained = CompletableFuture.completedFuture(null);
         } else {
             log.info("rolling update of {}: draining {}", backend.name(), name);
-            drained = within(s.drain(), update.drainTimeout().toNanos());
+            drained = within(s.whenIdle(), update.drainTimeout().toNanos());
         }
         drained.whenComplete((ignored, drainError) -> {
             if (drainError != null && log.isWarnEnabled()) {
@@ -77,27 +79,34 @@ final class RollingUpdater {
                     throw new IllegalStateException("the update action returned null");
                 }
             } catch (RuntimeException e) {
-                failedAction(s);
+                failedAction(s, drainedHere);
                 fail(s, "update action failed: " + e);
                 return;
             }
             action.whenComplete((done, actionError) -> {
                 if (actionError != null) {
-                    failedAction(s);
+                    failedAction(s, drainedHere);
                     fail(s, "update action failed: " + unwrap(actionError));
                     return;
                 }
                 s.markUnverified("updated; waiting for health checks");
                 s.updating(false);
-                if (before != ServerRuntime.Admin.READY || s.admin() == ServerRuntime.Admin.MAINT) {
-                    // Taken out by the operator, before its turn or during it: it stays out, and
-                    // passes fresh checks before it takes traffic once made ready.
+                boolean readyHere = drainedHere && s.readyAfterUpdate();
+                if (drainedHere && !readyHere) {
+                    // The operator set the state after the update drained it: the operator's wins.
+                    operatorChanged.add(name);
+                }
+                // Made ready by the update, or by the operator while the update had it drained: either
+                // way back in rotation, so it is waited for as one the update made ready.
+                boolean backInRotation = readyHere || drainedHere && s.admin() == ServerRuntime.Admin.READY;
+                if (!backInRotation) {
+                    // Out of rotation by the operator's choice, before its turn or during it: it
+                    // stays so, and passes fresh checks before it takes traffic once made ready.
                     log.info("rolling update of {}: {} updated and left {}", backend.name(), name, s.state());
                     updated.add(name);
                     next(i + 1);
                     return;
                 }
-                s.ready();
                 within(whenUp(s), update.healthyTimeout().toNanos()).whenComplete((up, healthError) -> {
                     if (healthError != null) {
                         fail(s, "not healthy within " + update.healthyTimeout().toMillis() + " ms (state " + s.state()
@@ -113,16 +122,20 @@ final class RollingUpdater {
 
     /**
      * A server whose update action failed may be half deployed: like an updated one, it serves again
-     * (its persistent clients, while it drains) only after fresh passing checks.
+     * (its persistent clients, while it drains) only after fresh passing checks. A drain the update
+     * started becomes the operator's to end; a state the operator set meanwhile is kept.
      */
-    private static void failedAction(ServerRuntime s) {
+    private void failedAction(ServerRuntime s, boolean drainedHere) {
         s.markUnverified("update action failed; waiting for health checks");
         s.updating(false);
+        if (drainedHere && !s.keepDrainingAfterUpdate()) {
+            operatorChanged.add(s.server().name());
+        }
     }
 
     private void fail(ServerRuntime s, String reason) {
         log.warn("rolling update of {} stopped at {}: {}", backend.name(), s.server().name(), reason);
-        result.complete(new RollingUpdate.Result(updated, s.server().name(), reason));
+        result.complete(new RollingUpdate.Result(updated, operatorChanged, s.server().name(), reason));
     }
 
     /** A future completed when {@code s} is {@link ServerState#UP}. */

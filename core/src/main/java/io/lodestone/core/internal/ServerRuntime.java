@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -26,8 +27,15 @@ public final class ServerRuntime implements ServerControl {
     /** A slow start ramps the weight in this many steps, each a new candidate version. */
     public static final int SLOW_START_STEPS = 10;
 
-    /** The administrative state, set by runtime control. */
-    enum Admin { READY, DRAIN, MAINT }
+    /**
+     * The administrative state, set by runtime control. {@code UPDATE_DRAIN} is a drain a rolling
+     * update started, read as {@code DRAIN} everywhere: an operator's drain is a different value, so
+     * the update can tell, with a compare-and-set, whether the operator changed the state since.
+     */
+    enum Admin { READY, DRAIN, MAINT, UPDATE_DRAIN }
+
+    private static final AtomicReferenceFieldUpdater<ServerRuntime, Admin> ADMIN =
+            AtomicReferenceFieldUpdater.newUpdater(ServerRuntime.class, Admin.class, "admin");
 
     private volatile Server server;
     private final BackendRuntime backend;
@@ -119,7 +127,7 @@ public final class ServerRuntime implements ServerControl {
         if (removed || a == Admin.MAINT) {
             return ServerState.MAINT;
         }
-        if (a == Admin.DRAIN) {
+        if (a == Admin.DRAIN || a == Admin.UPDATE_DRAIN) {
             return ServerState.DRAIN;
         }
         if (!healthy || ejected.get()) {
@@ -169,6 +177,38 @@ public final class ServerRuntime implements ServerControl {
     /** The administrative state alone, health aside. */
     Admin admin() {
         return admin;
+    }
+
+    /**
+     * Drains the server for a rolling update if it is ready, atomically, so an operator's state set
+     * at the same moment is never overwritten; {@code false} (nothing changed) when it was not ready.
+     */
+    boolean drainForUpdate() {
+        if (!ADMIN.compareAndSet(this, Admin.READY, Admin.UPDATE_DRAIN)) {
+            return false;
+        }
+        changed("drained for a rolling update");
+        return true;
+    }
+
+    /**
+     * Ends a rolling update's drain: makes the server ready if it is still in that drain, atomically;
+     * {@code false} (nothing changed) when the operator set another state since.
+     */
+    boolean readyAfterUpdate() {
+        if (!ADMIN.compareAndSet(this, Admin.UPDATE_DRAIN, Admin.READY)) {
+            return false;
+        }
+        changed("made ready after a rolling update");
+        return true;
+    }
+
+    /**
+     * Turns a rolling update's drain that the update gives up (its action failed) into an ordinary
+     * drain, left to the operator; {@code false} when the operator set another state since.
+     */
+    boolean keepDrainingAfterUpdate() {
+        return ADMIN.compareAndSet(this, Admin.UPDATE_DRAIN, Admin.DRAIN);
     }
 
     /** Whether the last health verdict (or forced health) is up; ejection and admin state aside. */

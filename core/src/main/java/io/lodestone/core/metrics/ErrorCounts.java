@@ -8,9 +8,16 @@ import java.util.Objects;
  * @param connect failed connection attempts to servers
  * @param timeout expired timeouts
  * @param reset connections reset or closed mid-exchange
- * @param denied connections or requests refused by a rule, or by a frontend's TLS (a failed handshake)
+ * @param denied connections or requests refused by a rule or by a frontend's TLS (a failed handshake),
+ *     and HTTP {@code CONNECT} requests
+ * @param invalid HTTP requests refused as malformed or over a limit (HAProxy's {@code ereq})
  */
-public record ErrorCounts(long connect, long timeout, long reset, long denied) {
+public record ErrorCounts(long connect, long timeout, long reset, long denied, long invalid) {
+
+    /** Counts without {@code invalid} errors, as versions before that kind was counted apart made them. */
+    public ErrorCounts(long connect, long timeout, long reset, long denied) {
+        this(connect, timeout, reset, denied, 0);
+    }
 
     /** Returns the count of one kind. */
     public long get(ErrorKind kind) {
@@ -19,11 +26,12 @@ public record ErrorCounts(long connect, long timeout, long reset, long denied) {
             case TIMEOUT -> timeout;
             case RESET -> reset;
             case DENIED -> denied;
+            case INVALID -> invalid;
         };
     }
 
     /** The sum over every kind. */
     public long total() {
-        return connect + timeout + reset + denied;
+        return connect + timeout + reset + denied + invalid;
     }
 }

@@ -21,13 +21,20 @@ public enum ErrorKind {
      */
     RESET("reset"),
     /**
-     * The proxy refused what a client sent (termination {@code PR}): a rule refused the connection or
-     * request (an ACL {@code deny}, a rate limit), a TLS frontend (TCP or HTTP) refused a connection
-     * that does not speak its TLS (not a ClientHello on a passthrough frontend, a ClientHello too
-     * large, a failed handshake), or an HTTP frontend refused a request it cannot take: malformed
-     * (400), over a limit (413, 414, 431), of an unsupported version (505) or a {@code CONNECT} (501).
+     * The proxy refused what a client sent (termination {@code PR}) by its rules or its TLS: a rule
+     * refused the connection or request (an ACL {@code deny}, a rate limit), a TLS frontend (TCP or
+     * HTTP) refused a connection that does not speak its TLS (not a ClientHello on a passthrough
+     * frontend, a ClientHello too large, a failed handshake), or an HTTP frontend refused a
+     * {@code CONNECT} (501), which a reverse proxy does not tunnel. HAProxy's {@code dreq}.
      */
-    DENIED("denied");
+    DENIED("denied"),
+    /**
+     * An HTTP frontend refused a request it cannot read or take (termination {@code PR}): malformed
+     * (400: a bad request line, header or chunk; on HTTP/2 a stream reset for a malformed request),
+     * over a limit (413, 414, 431), or of an unsupported version (505). HAProxy's {@code ereq},
+     * counted apart from {@code denied} so that broken clients are told from refused ones.
+     */
+    INVALID("invalid");
 
     private final String label;
 

@@ -235,6 +235,77 @@ class RollingUpdateTest {
         RollingUpdate.Result result = run(f, Duration.ofSeconds(60));
         assertThat(result.succeeded()).isTrue();
         assertThat(states()).isEqualTo("web1=MAINT web2=UP web3=UP");
+        assertThat(result.operatorChanged()).containsExactly("web1");
+    }
+
+    @Test
+    void anOperatorsDrainWhileTheActionRunsIsKeptAndReported() {
+        start(true);
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            if (s.server().name().equals("web2")) {
+                s.drain();                                           // the operator drains it meanwhile
+            }
+            return CompletableFuture.completedFuture(null);
+        }).healthyTimeout(Duration.ofSeconds(10)).build();
+        RollingUpdate.Result result = run(control.rollingUpdate(update), Duration.ofSeconds(60));
+        assertThat(states()).as("the update does not make ready a server the operator drained").isEqualTo("web1=UP web2=DRAIN web3=UP");
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.updated()).containsExactly("web1", "web2", "web3");
+        assertThat(result.operatorChanged()).containsExactly("web2");
+    }
+
+    @Test
+    void anOperatorsDrainWhileTheUpdateWaitsForIdleIsKept() {
+        start(false);
+        ServerRuntime web1 = control.runtime("app").server("web1");
+        assertThat(web1.tryAcquire()).isTrue();                      // keeps the update waiting
+        RollingUpdate update = RollingUpdate.builder("app", s -> CompletableFuture.completedFuture(null)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
+        scheduler.runDue();
+        assertThat(states()).isEqualTo("web1=DRAIN web2=UP web3=UP");
+        web1.drain();                                                // the operator wants it out too
+        web1.release();
+        RollingUpdate.Result result = run(f, Duration.ofSeconds(5));
+        assertThat(states()).isEqualTo("web1=DRAIN web2=UP web3=UP");
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.operatorChanged()).containsExactly("web1");
+    }
+
+    @Test
+    void anOperatorsReadyWhileTheActionRunsIsKeptAndWaitedForAsTheUpdatesOwn() {
+        start(true);
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            if (s.server().name().equals("web1")) {
+                s.maintenance();
+                s.ready();                                           // the operator's last word: ready
+            }
+            return CompletableFuture.completedFuture(null);
+        }).healthyTimeout(Duration.ofSeconds(10)).build();
+        RollingUpdate.Result result = run(control.rollingUpdate(update), Duration.ofSeconds(60));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.updated()).containsExactly("web1", "web2", "web3");
+        assertThat(result.operatorChanged()).containsExactly("web1");
+        assertThat(states()).isEqualTo("web1=UP web2=UP web3=UP");
+    }
+
+    @Test
+    void aServerPutInMaintenanceBeforeItsTurnIsNeitherDrainedNorMadeReady() {
+        start(true);
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            log.add("update " + s.server().name() + ": " + states());
+            if (s.server().name().equals("web1")) {
+                control.runtime("app").server("web2").maintenance();  // the operator, before web2's turn
+            }
+            return CompletableFuture.completedFuture(null);
+        }).healthyTimeout(Duration.ofSeconds(10)).build();
+        RollingUpdate.Result result = run(control.rollingUpdate(update), Duration.ofSeconds(60));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(log).containsExactly(
+                "update web1: web1=DRAIN web2=UP web3=UP",
+                "update web2: web1=UP web2=MAINT web3=UP",
+                "update web3: web1=UP web2=MAINT web3=DRAIN");
+        assertThat(states()).isEqualTo("web1=UP web2=MAINT web3=UP");
+        assertThat(result.operatorChanged()).as("it was in maintenance when its turn came").isEmpty();
     }
 
     @Test

@@ -20,14 +20,16 @@ import io.lodestone.core.metrics.TrafficSnapshot;
  * check detail cannot break the document.
  *
  * <pre>
- * {"backends":[{"name":"app","usable_servers":2,"servers":[{"backend":"app","name":"web1", ...}]}]}
+ * {"backends":[{"name":"app","usable_servers":2,"current_queue":0,"servers":[{"backend":"app","name":"web1", ...}]}]}
  * {"frontends":[{"name":"web","current_connections":1,"connections_current":1, ...,
  *   "connections_refused":0,"refused_connections":0,"caches":[{"backend":"app","hits":3, ...}]}]}
  * </pre>
  *
  * <p>Keys are the native metric names without {@code lodestone_<level>_} and, but for
  * {@code connections_total}, without {@code _total}: {@code current_connections}
- * ({@code lodestone_<level>_current_connections}), {@code requests} ({@code ..._requests_total}),
+ * ({@code lodestone_<level>_current_connections}), {@code current_queue} (a backend's
+ * {@code lodestone_backend_current_queue}: the queue is the backend's, so servers have none),
+ * {@code requests} ({@code ..._requests_total}),
  * {@code connections_refused} ({@code lodestone_frontend_connections_refused_total}). Earlier versions wrote
  * {@code connections_current} and {@code refused_connections}; each still follows its new key with the
  * same value, deprecated and kept for the scripts that read it.
@@ -49,7 +51,8 @@ final class AdminJson {
             firstBackend = false;
             sb.append("{\"name\":");
             string(sb, b.name());
-            sb.append(",\"usable_servers\":").append(b.usableServers()).append(",\"servers\":[");
+            sb.append(",\"usable_servers\":").append(b.usableServers());
+            sb.append(",\"current_queue\":").append(b.traffic().currentQueue()).append(",\"servers\":[");
             BackendRuntime runtime = context.backends().get(b.name());
             boolean firstServer = true;
             for (ServerSnapshot s : b.servers()) {
@@ -172,7 +175,8 @@ final class AdminJson {
         sb.append("},\"bytes_in\":").append(t.bytesIn());
         sb.append(",\"bytes_out\":").append(t.bytesOut());
         sb.append(",\"errors\":{\"connect\":").append(e.connect()).append(",\"timeout\":").append(e.timeout())
-                .append(",\"reset\":").append(e.reset()).append(",\"denied\":").append(e.denied()).append('}');
+                .append(",\"reset\":").append(e.reset()).append(",\"denied\":").append(e.denied())
+                .append(",\"invalid\":").append(e.invalid()).append('}');
     }
 
     /** Appends {@code s} as a JSON string, escaping quotes, backslashes, control characters and {@code <>&}. */

@@ -237,6 +237,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private ServerRuntime lastServer;
     private TerminationCause cause;
     private TerminationPhase phase;
+    /** The request was refused ({@code PR}) as malformed or over a limit: an {@code invalid} error, not {@code denied}. */
+    private boolean invalid;
 
     HttpProxyHandler(HttpListener listener, Codecs.ResponseEncoder encoder) {
         this.listener = listener;
@@ -464,7 +466,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         closing = true;
         if (request != null) {
             if (cause == TerminationCause.NORMAL) {
-                terminated(connectionEndedBy(), exchangePhase());
+                TerminationCause why = connectionEndedBy();
+                terminated(why, exchangePhase());
+                // an HTTP/2 connection error is the client's breach of the protocol: a request not yet
+                // whole counts as an invalid one, as a stream refused as malformed does
+                invalid = why == TerminationCause.PROXY;
             }
             abortExchange();
         }
@@ -486,7 +492,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 log.debug("{}: stream {} reset: {}", frontend.name(), client, streamError, cause);
             }
             if (request != null) {
-                terminated(TerminationCause.PROXY, exchangePhase());
+                refusedInvalid(exchangePhase());
             } else {
                 refusedStream(cause);
             }
@@ -516,7 +522,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /**
      * Logs and counts a stream reset before its request reached this handler as a refused request
-     * ({@code PR}, a {@code denied} error), as the HTTP/1.1 frontend does a malformed request: HEADERS
+     * ({@code PR}, an {@code invalid} error), as the HTTP/1.1 frontend does a malformed request: HEADERS
      * that HPACK's field validation, the content-length check or the stream codec refused
      * ({@code cause}, null for HEADERS the codec took for trailers), or whose request was held by the
      * request adapter. The request line is the held request's, the refused HEADERS' {@code :method} and
@@ -531,15 +537,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * Logs and counts an HTTP/2 stream that Netty's codec refused without opening it, so that no stream
      * channel and no handler saw it: RST_STREAM {@code REFUSED_STREAM} for a stream over the connection's
      * concurrent-stream limit, or HEADERS refused while that limit is reached ({@link Http2FrontendCodec}).
-     * As a stream refused after it opened ({@link #refusedStream}): one access-log line {@code PR} and a
-     * {@code denied} error on the frontend; the line is {@code <BADREQ>}, as the refused HEADERS are not
-     * kept. Error path only.
+     * As a stream refused after it opened ({@link #refusedStream}): one access-log line {@code PR} and an
+     * {@code invalid} error on the frontend (over a limit); the line is {@code <BADREQ>}, as the refused
+     * HEADERS are not kept. Error path only.
      */
     static void refusedUnopened(HttpListener listener, Channel connection) {
         HttpListener.State state = listener.state();
         FrontendMetrics metrics = listener.metrics();
         metrics.requestCompleted(0, 0, 0, 0);
-        metrics.error(ErrorKind.DENIED);
+        metrics.error(ErrorKind.INVALID);
         AccessLog log = state.context.accessLog();
         if (log.isEnabled()) {
             log.log(new AccessLogEntry()
@@ -599,6 +605,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         requestId = requestIdHeader == null ? null : RequestIds.next();
         terminated(why, TerminationPhase.REQUEST);
+        invalid = why == TerminationCause.PROXY;
         account();
     }
 
@@ -672,7 +679,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         beginAccounting();
         DecoderResult result = req.decoderResult();
         if (result.isFailure()) {
-            terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
+            refusedInvalid(TerminationPhase.REQUEST);
             ReferenceCountUtil.release(req);
             HttpRejection rejection = HttpRejection.of(result.cause());
             logRefused(rejection);
@@ -953,11 +960,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             HttpResponseStatus status = HttpRejection.of(content.decoderResult().cause()).status();
             content.release();
             if (responseStarted) {
-                terminated(TerminationCause.PROXY, TerminationPhase.DATA);
+                refusedInvalid(TerminationPhase.DATA);
                 abortExchange();
                 closeNow();
             } else {
-                terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
+                refusedInvalid(TerminationPhase.REQUEST);
                 sendError(status, true);
             }
             return;
@@ -1769,6 +1776,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         lastServer = null;
         cause = TerminationCause.NORMAL;
         phase = TerminationPhase.NONE;
+        invalid = false;
     }
 
     /**
@@ -1790,6 +1798,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void terminated(TerminationCause cause, TerminationPhase phase) {
         this.cause = cause;
         this.phase = phase;
+    }
+
+    /** The proxy refuses the request as malformed or over a limit ({@code PR}, an {@code invalid} error). */
+    private void refusedInvalid(TerminationPhase phase) {
+        terminated(TerminationCause.PROXY, phase);
+        invalid = true;
     }
 
     /**
@@ -1833,8 +1847,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /**
      * Counts the frontend's error for how the client's side of the exchange ended, as the TCP engine
-     * and the TLS handshake count the same termination codes: {@code PR} (a request refused: a rule's
-     * deny, a malformed request, one over a limit) a {@code denied} error, {@code cR} (408) a
+     * and the TLS handshake count the same termination codes: {@code PR} (a request refused) a
+     * {@code denied} error for a rule's deny or a {@code CONNECT}, an {@code invalid} one for a
+     * malformed request or one over a limit, {@code cR} (408) a
      * {@code timeout}, {@code CD} (the client gone during the response) a {@code reset}. A client that
      * left before its response began ({@code CR}, {@code CQ}, {@code CC}, {@code CH}) counts none, as
      * a TCP client that leaves before its session is relayed.
@@ -1843,7 +1858,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         switch (cause) {
             case PROXY:
                 if (phase == TerminationPhase.REQUEST) {
-                    metrics.error(ErrorKind.DENIED);
+                    metrics.error(invalid ? ErrorKind.INVALID : ErrorKind.DENIED);
                 }
                 break;
             case CLIENT_TIMEOUT:

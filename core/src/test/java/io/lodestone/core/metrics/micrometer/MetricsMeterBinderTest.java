@@ -56,6 +56,9 @@ class MetricsMeterBinderTest {
                 web1.metrics().requestCompleted(i == 0 ? 404 : 200, 10, 20, 2_000_000);
             }
             web1.metrics().error(ErrorKind.TIMEOUT);
+            front.error(ErrorKind.INVALID);
+            front.error(ErrorKind.INVALID);
+            front.error(ErrorKind.DENIED);
             proxy.control().server("app", "web2").maintenance();
 
             assertThat(registry.get("lodestone.frontend.current.connections").tag("frontend", "web").gauge().value()).isEqualTo(1);
@@ -67,6 +70,10 @@ class MetricsMeterBinderTest {
             assertThat(registry.get("lodestone.backend.responses").tags("backend", "app", "code", "4xx").functionCounter().count())
                     .isEqualTo(1);
             assertThat(registry.get("lodestone.server.errors").tags("server", "web1", "kind", "timeout").functionCounter().count())
+                    .isEqualTo(1);
+            assertThat(registry.get("lodestone.frontend.errors").tags("frontend", "web", "kind", "invalid").functionCounter().count())
+                    .isEqualTo(2);
+            assertThat(registry.get("lodestone.frontend.errors").tags("frontend", "web", "kind", "denied").functionCounter().count())
                     .isEqualTo(1);
             assertThat(registry.get("lodestone.server.bytes.out").tags("server", "web1").functionCounter().count()).isEqualTo(80);
             FunctionTimer total = registry.get("lodestone.server.total.time").tags("server", "web1").functionTimer();
