@@ -8,6 +8,8 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.TrafficSnapshot;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.Blackhole;
 import io.lodestone.core.testing.CapturingLogger;
@@ -46,6 +48,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * Without the option a half-closed client is still answered; a reset aborts whatever the option says.
  * The same holds for the streams of an HTTP/2 client (h2c, or h2 whose end is a close_notify alone),
  * and a request given up while its stream to an HTTP/2 server is still opening is never sent.
+ * The requests pipelined behind one whose connection closes early (a client's FIN or reset, a
+ * proxy's answer that closes, a server failure, the proxy's stop) are never sent either, and each
+ * gets one access-log line.
  */
 class AbortOnCloseTest {
 
@@ -80,7 +85,10 @@ class AbortOnCloseTest {
     }
 
     private int start(Backend.Builder app, ServerTls tls, boolean h2c) {
-        HttpFrontend.Builder web = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").h2c(h2c);
+        return start(app, tls, HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").h2c(h2c));
+    }
+
+    private int start(Backend.Builder app, ServerTls tls, HttpFrontend.Builder web) {
         if (tls != null) {
             web.tls(tls);
         }
@@ -332,11 +340,18 @@ class AbortOnCloseTest {
      * in, with a 200 whose body is its path.
      */
     private static RawBackend holdingTheFirst(CountDownLatch heads, CountDownLatch answer) throws java.io.IOException {
+        return holdingTheFirst(heads, answer, new CopyOnWriteArrayList<>());
+    }
+
+    /** {@link #holdingTheFirst(CountDownLatch, CountDownLatch)}, adding each request's target to {@code targets}. */
+    private static RawBackend holdingTheFirst(CountDownLatch heads, CountDownLatch answer, List<String> targets)
+            throws java.io.IOException {
         return new RawBackend((s, n) -> {
             InputStream in = s.getInputStream();
             String head;
             while ((head = RawBackend.nextHead(in)) != null) {
                 String path = head.substring(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
+                targets.add(path);
                 int length = head.toLowerCase(java.util.Locale.ROOT).indexOf("content-length: ");
                 if (length >= 0) {
                     int size = Integer.parseInt(head.substring(length + 16, head.indexOf('\r', length)));
@@ -404,6 +419,224 @@ class AbortOnCloseTest {
             }
             assertThat(lines.await(l -> l.contains("/2"))).contains(" CR \"POST /2 HTTP/1.1\" ");
         }
+    }
+
+    /**
+     * The requests pipelined behind one that a FIN aborts (abortOnClose) are dropped with it, each
+     * logged once with its line, {@code CQ} (the client ended it while it waited its turn) and no
+     * status; none reaches the server. They had no access-log line at all.
+     */
+    @Test
+    void requestsPipelinedBehindOneAFinAbortsAreLoggedAsClientAborts() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        List<String> targets = new CopyOnWriteArrayList<>();
+        try (RawBackend server = holdingTheFirst(heads, answer, targets)) {
+            int port = start(Backend.named("app").server("s1", server.address()).abortOnClose(true));
+            RawHttp c = new RawHttp(port);
+            c.send(THREE_PIPELINED);
+            assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got /1").isTrue();
+            leave(c, false);
+            assertDroppedBehindTheFirst(targets);
+            answer.countDown();
+        }
+    }
+
+    /**
+     * A reset drops the requests pipelined behind the one it aborts, whatever the option says (here
+     * off), logged as a FIN with the option drops them. The proxy has read them all before the reset:
+     * the server holds /1, and a probe on another connection went through the proxy's one event loop.
+     */
+    @Test
+    void requestsPipelinedBehindOneAResetAbortsAreLoggedAsClientAborts() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        List<String> targets = new CopyOnWriteArrayList<>();
+        try (RawBackend server = holdingTheFirst(heads, answer, targets)) {
+            int port = start(Backend.named("app").server("s1", server.address()));
+            RawHttp c = new RawHttp(port);
+            c.send(THREE_PIPELINED);
+            assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got /1").isTrue();
+            try (RawHttp probe = new RawHttp(port)) {
+                assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+            }
+            leave(c, true);
+            assertDroppedBehindTheFirst(targets);
+            answer.countDown();
+        }
+    }
+
+    /**
+     * The requests pipelined behind one that the proxy answers before its body and closes the
+     * connection after (a deny of a request that expects 100-continue) are dropped, each logged once
+     * with its line and {@code PQ}: the proxy ended it while it waited its turn, which counts no
+     * error (the deny counts its own). They had no access-log line. The proxy has read them all
+     * before the server answers /1 (a probe went through its one event loop), so they are queued.
+     */
+    @Test
+    void requestsPipelinedBehindOneAnsweredBeforeItsBodyAreLoggedAsDroppedByTheProxy() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        List<String> targets = new CopyOnWriteArrayList<>();
+        try (RawBackend server = holdingTheFirst(heads, answer, targets)) {
+            int port = start(Backend.named("app").server("s1", server.address()), null, HttpFrontend.bind("127.0.0.1:0")
+                    .name("web").defaultBackend("app").rule(Rule.when(Acl.pathBegins("/denied")).deny(403)));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                        + "POST /denied HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello"
+                        + "GET /3 HTTP/1.1\r\nHost: a\r\n\r\n");
+                assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got /1").isTrue();
+                try (RawHttp probe = new RawHttp(port)) {
+                    assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+                }
+                answer.countDown();
+                assertThat(c.read().body()).isEqualTo("/1");
+                RawHttp.Response denied = c.read();
+                assertThat(denied.status()).isEqualTo(403);
+                assertThat(denied.header("connection")).isEqualTo("close");
+                assertThat(c.closedByPeer()).as("nothing answers /3").isTrue();
+            }
+            assertThat(lines.await(l -> l.contains("/3"))).contains(" web -/- -1/-1/-1/-1/0 - 0 0 PQ \"GET /3 HTTP/1.1\" ");
+            assertThat(lines.lines()).filteredOn(l -> l.contains("/denied ")).singleElement().asString()
+                    .contains(" 403 0 ").contains(" PR \"POST /denied HTTP/1.1\" ");
+            assertThat(lines.lines()).filteredOn(l -> l.contains("/3 ")).hasSize(1);
+            assertThat(targets).as("what reached the server, a probe aside").filteredOn(t -> !t.equals("/probe")).containsExactly("/1");
+            TrafficSnapshot web = proxy.metrics().frontend("web").traffic();
+            assertThat(web.requests()).as("one request per line, the probe's included").isEqualTo(lines.lines().size()).isEqualTo(4);
+            assertThat(web.errors().total()).as("the deny's").isEqualTo(web.errors().denied()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * A server that fails during the response to /1 (it closes after part of its body) has the proxy
+     * close the client connection; the requests pipelined behind /1 are dropped, each logged once with
+     * {@code SQ}: the server's failure ended it while it waited its turn. The proxy has read them all
+     * before the server fails (a probe went through its one event loop).
+     */
+    @Test
+    void requestsPipelinedBehindOneWhoseServerFailsAreLoggedAsDroppedByTheServer() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch fail = new CountDownLatch(1);
+        List<String> targets = new CopyOnWriteArrayList<>();
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            String head;
+            while ((head = RawBackend.nextHead(in)) != null) {
+                String path = head.split(" ", 3)[1];
+                targets.add(path);
+                if (!path.equals("/1")) {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                    continue;
+                }
+                heads.countDown();
+                try {
+                    fail.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc");
+                s.close();
+                return;
+            }
+        })) {
+            int port = start(Backend.named("app").server("s1", server.address()));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send(THREE_PIPELINED);
+                assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got /1").isTrue();
+                try (RawHttp probe = new RawHttp(port)) {
+                    assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+                }
+                fail.countDown();
+                assertThat(new String(c.in.readAllBytes(), StandardCharsets.ISO_8859_1)).as("the cut response, then the end")
+                        .startsWith("HTTP/1.1 200 OK\r\n").endsWith("\r\n\r\nabc");
+            }
+            assertThat(lines.await(l -> l.contains("/3"))).contains(" web -/- -1/-1/-1/-1/0 - 0 0 SQ \"GET /3 HTTP/1.1\" ");
+            assertThat(lines.lines()).filteredOn(l -> l.contains("\"GET /1 ")).singleElement().asString().contains(" SD \"GET /1 HTTP/1.1\" ");
+            assertThat(lines.lines()).filteredOn(l -> l.contains("/2 ")).singleElement().asString()
+                    .contains(" web -/- -1/-1/-1/-1/0 - 0 0 SQ \"POST /2 HTTP/1.1\" two ");
+            assertThat(lines.lines()).filteredOn(l -> l.contains("/3 ")).hasSize(1);
+            assertThat(targets).as("what reached the server, a probe aside").filteredOn(t -> !t.equals("/probe")).containsExactly("/1");
+            assertThat(proxy.metrics().frontend("web").traffic().requests()).isEqualTo(lines.lines().size()).isEqualTo(4);
+        }
+    }
+
+    /**
+     * A request read in the same burst as one the proxy refuses and closes the connection after (a
+     * CONNECT, answered 501), after the close was decided, is dropped and logged once as a queued one
+     * is ({@code PQ}); it had no line.
+     */
+    @Test
+    void aRequestReadAfterTheCloseWasDecidedIsLoggedAsDropped() throws Exception {
+        try (RawBackend server = holdingTheFirst(new CountDownLatch(1), new CountDownLatch(0))) {
+            int port = start(Backend.named("app").server("s1", server.address()));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\nGET /after HTTP/1.1\r\nHost: a\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(501);
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            assertThat(lines.await(l -> l.contains("/after"))).contains(" web -/- -1/-1/-1/-1/0 - 0 0 PQ \"GET /after HTTP/1.1\" ");
+            assertThat(lines.lines()).hasSize(2).filteredOn(l -> l.contains(" 501 ")).hasSize(1);
+            assertThat(proxy.metrics().frontend("web").traffic().requests()).isEqualTo(2);
+            assertThat(proxy.metrics().frontend("web").traffic().errors().denied()).as("the CONNECT's").isEqualTo(1);
+        }
+    }
+
+    /**
+     * The proxy's stop lets the request under way finish and closes the connection after it; the
+     * requests pipelined behind it are dropped, each logged once with {@code KQ}. The server answers
+     * /1 once the proxy has stopped accepting (a new connection is refused).
+     */
+    @Test
+    void requestsPipelinedBehindOneFinishedWhileTheProxyStopsAreLoggedAsKilled() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        List<String> targets = new CopyOnWriteArrayList<>();
+        try (RawBackend server = holdingTheFirst(heads, answer, targets)) {
+            int port = start(Backend.named("app").server("s1", server.address()));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send(THREE_PIPELINED);
+                assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got /1").isTrue();
+                try (RawHttp probe = new RawHttp(port)) {
+                    assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+                }
+                Thread stop = new Thread(() -> proxy.close(Duration.ofSeconds(10)));
+                stop.start();
+                Await.until("the proxy refuses new connections", () -> {
+                    try (Socket s = new Socket("127.0.0.1", port)) {
+                        return false;
+                    } catch (java.io.IOException refused) {
+                        return true;
+                    }
+                });
+                answer.countDown();
+                assertThat(c.read().body()).isEqualTo("/1");
+                assertThat(c.closedByPeer()).isTrue();
+                stop.join(10_000);
+            }
+            assertThat(lines.await(l -> l.contains("/3"))).contains(" web -/- -1/-1/-1/-1/0 - 0 0 KQ \"GET /3 HTTP/1.1\" ");
+            assertThat(lines.lines()).filteredOn(l -> l.contains("/2 ")).singleElement().asString()
+                    .contains(" web -/- -1/-1/-1/-1/0 - 0 0 KQ \"POST /2 HTTP/1.1\" two ");
+            assertThat(lines.lines()).filteredOn(l -> l.contains("/3 ")).hasSize(1);
+            assertThat(targets).as("what reached the server, a probe aside").filteredOn(t -> !t.equals("/probe")).containsExactly("/1");
+        }
+    }
+
+    private static final String THREE_PIPELINED = "GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"
+            + "POST /2 HTTP/1.1\r\nHost: a\r\nX-Request-ID: two\r\nContent-Length: 5\r\n\r\nhello"
+            + "GET /3 HTTP/1.1\r\nHost: a\r\n\r\n";
+
+    /** /1 aborted while it waited for its response head, /2 and /3 dropped unstarted, counted as requests without errors. */
+    private void assertDroppedBehindTheFirst(List<String> targets) throws Exception {
+        assertThat(lines.await(l -> l.contains("/3"))).contains(" web -/- -1/-1/-1/-1/0 - 0 0 CQ \"GET /3 HTTP/1.1\" ");
+        assertThat(lines.lines()).filteredOn(l -> l.contains("\"GET /1 ")).singleElement().asString()
+                .contains(" web app/s1 0/0/0/-1/0 - 0 0 CH \"GET /1 HTTP/1.1\" ");
+        assertThat(lines.lines()).filteredOn(l -> l.contains("/2 ")).singleElement().asString()
+                .contains(" web -/- -1/-1/-1/-1/0 - 0 0 CQ \"POST /2 HTTP/1.1\" two ");
+        assertThat(lines.lines()).filteredOn(l -> l.contains("/3 ")).hasSize(1);
+        assertThat(targets).as("what reached the server, a probe aside").filteredOn(t -> !t.equals("/probe")).containsExactly("/1");
+        TrafficSnapshot web = proxy.metrics().frontend("web").traffic();
+        assertThat(web.requests()).as("one request per line, a probe's included").isEqualTo(lines.lines().size());
+        assertThat(web.errors().total()).isZero();
     }
 
     /** A reset aborts a request waiting for its response head whatever the option says (here off). */

@@ -95,6 +95,8 @@ import org.slf4j.LoggerFactory;
  * <p>Every request is accounted once, when its exchange ends ({@link #endExchange()}): on the
  * frontend's and the server's (or, when no server took it, the backend's) metrics, and as one
  * access log line when the log is enabled, filled into one {@link AccessLogEntry} per connection.
+ * A pipelined request that never started because the connection closed before its turn is
+ * accounted when it is dropped ({@link #dropQueued(TerminationCause)}), on the frontend only.
  * W3C trace context headers are passed on, replaced or started as {@link Tracing} says.
  *
  * <p>Expect: 100-continue is passed to the server, whose interim 100 (like any 1xx but 101) is
@@ -153,6 +155,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private boolean discardBody;
     private long discardLeft;
     private boolean tunneling;
+    /**
+     * Why the connection is closing, as the line of a pipelined request it drops gives it (see
+     * {@link #dropQueued(TerminationCause)}); {@code null} until a request is dropped.
+     */
+    private TerminationCause closedBy;
 
     // exchange state: request != null while an exchange runs
     private HttpRequest request;
@@ -290,6 +297,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         if (closing) {
+            if (msg instanceof HttpRequest req) {
+                // a pipelined request read after the close was decided: dropped as the queued ones were
+                if (closedBy == null) {
+                    closedBy = closeCause();
+                }
+                dropped(req, closedBy);
+            }
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -474,7 +488,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
             abortExchange();
         }
-        releaseQueued();
+        dropQueued(TerminationCause.CLIENT_ABORT);
         ctx.fireChannelInactive();
     }
 
@@ -506,6 +520,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (log.isDebugEnabled()) {
                 log.debug("{}: client connection {} failed", frontend.name(), client, cause);
             }
+            if (request != null && !closing) {
+                // as the close would (channelInactive), but before the requests queued behind it are dropped
+                if (this.cause == TerminationCause.NORMAL) {
+                    terminated(TerminationCause.CLIENT_ABORT, exchangePhase());
+                }
+                abortExchange();
+            }
+            dropQueued(TerminationCause.CLIENT_ABORT);
         } else {
             // anything else is a fault in the proxy or in application code it runs (an ACL, a
             // balancing strategy): never silent, and a request in progress gets HAProxy's answer,
@@ -1654,7 +1676,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             abortExchange();
             if (closeDelimited) {
                 closing = true;
-                releaseQueued();
+                dropQueued();
                 Relay.resetOnFlush(client);
             } else {
                 closeNow();
@@ -2449,6 +2471,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     // ---------------------------------------------------------------- closing
 
+    /** Releases what is queued, unlogged: the bytes that follow a WebSocket upgrade are no requests. */
     private void releaseQueued() {
         if (queued != null) {
             Object msg;
@@ -2458,9 +2481,112 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
     }
 
+    /**
+     * Releases what is queued as the connection closes, each pipelined request among it dropped as
+     * {@link #closeCause} says. A connection that queued nothing pays one test.
+     */
+    private void dropQueued() {
+        if (queued != null && !queued.isEmpty()) {
+            dropQueued(closeCause());
+        }
+    }
+
+    /**
+     * Releases what is queued as the connection closes: each pipelined request among it, read whole
+     * but never started, gets its access-log line and its count, ended by {@code why} while it waited
+     * its turn, and nothing of it reaches a server. So do requests read after the close was decided
+     * ({@link #channelRead}). Error path only.
+     */
+    private void dropQueued(TerminationCause why) {
+        if (closedBy == null) {
+            closedBy = why;
+        }
+        if (queued != null) {
+            Object msg;
+            while ((msg = queued.poll()) != null) {
+                if (msg instanceof HttpRequest req) {
+                    dropped(req, closedBy);
+                }
+                ReferenceCountUtil.release(msg);
+            }
+        }
+    }
+
+    /**
+     * Who ended the pipelined requests the connection drops as it closes, read from how the exchange
+     * that closed it ended: the client ({@code C}, its reset, or its FIN with abortOnClose), a server
+     * ({@code S}, a response cut by its failure or timeout), an internal error ({@code I}), the
+     * proxy's stop ({@code K}), else the proxy ({@code P}: an answer that closes the connection, or
+     * a request that asked for the close).
+     */
+    private TerminationCause closeCause() {
+        switch (cause) {
+            case CLIENT_ABORT:
+                return TerminationCause.CLIENT_ABORT;
+            case SERVER_ABORT:
+            case SERVER_TIMEOUT:
+            case SERVER_DOWN:
+                return TerminationCause.SERVER_ABORT;
+            case INTERNAL:
+                return TerminationCause.INTERNAL;
+            default:
+                return listener.isDraining() ? TerminationCause.KILLED : TerminationCause.PROXY;
+        }
+    }
+
+    /**
+     * Counts and logs a pipelined request dropped unstarted, as a client abort's line is written: its
+     * request line, no status, no backend, {@code Ta} 0 (its turn never came) and the other times
+     * -1, the request id the client gave it, and {@code why} with the queue's phase ({@code CQ},
+     * {@code PQ}...): a request on the frontend and no error. It leaves the current exchange's
+     * accounting alone.
+     */
+    private void dropped(HttpRequest req, TerminationCause why) {
+        metrics.requestCompleted(0, 0, 0, 0);
+        if (!accessLog.isEnabled()) {
+            return;
+        }
+        String m;
+        String t;
+        String version;
+        CharSequence id = null;
+        if (req.decoderResult().isFailure()) {
+            // a malformed one: its line when that was valid, as a refused request's
+            HttpRejection rejection = HttpRejection.of(req.decoderResult().cause());
+            m = rejection.method() == null ? BADREQ : rejection.method();
+            t = rejection.method() == null ? null : rejection.target();
+            version = "HTTP/1.0".equals(rejection.version()) ? "HTTP/1.0" : "HTTP/1.1";
+        } else {
+            m = req.method().name();
+            t = req.uri();
+            version = client instanceof Http2StreamChannel ? HTTP_2_0 : req.protocolVersion().text();
+            if (requestIdHeader != null) {
+                id = Headers.oneRequestId(req.headers(), requestIdHeader);
+            }
+        }
+        AccessLogEntry e = logEntry == null ? logEntry = new AccessLogEntry() : logEntry.reset();
+        e.start(clock.currentTimeMillis())
+                .client(source)
+                .frontend(frontend.name())
+                .backend(null)
+                .server(null)
+                .request(m, t, t == null ? null : version)
+                .status(0)
+                .bytes(0, 0)
+                .requestTime(-1)
+                .queueTime(-1)
+                .connectTime(-1)
+                .responseTime(-1)
+                .totalTime(0)
+                .requestId(id)
+                .traceId(null)
+                .termination(why, TerminationPhase.QUEUE);
+        accessLog.log(e);
+    }
+
     private void closeOnFlush() {
         closing = true;
-        releaseQueued();
+        dropQueued();
         Relay.closeOnFlush(client);
     }
 
@@ -2479,7 +2605,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             // Later in the turn, once the response is flushed: a reset drops the stream's DATA that
             // flow control still holds
             closing = true;
-            releaseQueued();
+            dropQueued();
             client.eventLoop().execute(() -> {
                 client.flush();
                 client.write(new DefaultHttp2ResetFrame(Http2Error.NO_ERROR));
@@ -2494,7 +2620,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         closing = true;
-        releaseQueued();
+        dropQueued();
         client.config().setAutoRead(true);
         // over TLS: the response, then close_notify, then the FIN
         Relay.shutdownOutput(client);
@@ -2514,7 +2640,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      */
     private void closeNow() {
         closing = true;
-        releaseQueued();
+        dropQueued();
         client.flush();
         client.close();
     }
