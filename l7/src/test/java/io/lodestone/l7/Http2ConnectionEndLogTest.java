@@ -81,18 +81,23 @@ class Http2ConnectionEndLogTest {
         }
     }
 
-    /** The same holds for an HTTP/1.1 request waiting for its server's answer; the server is not blamed either. */
+    /**
+     * The same holds for an HTTP/1.1 request waiting for its server's answer, and the request
+     * pipelined behind it is dropped {@code KQ}; the server is not blamed either.
+     */
     @Test
     void anHttp1RequestUnderWayWhenTheProxyStopsIsLoggedKilled() throws Exception {
         CountDownLatch heads = new CountDownLatch(1);
         try (RawBackend server = silent(heads)) {
             RawHttp c = new RawHttp(start(server.address()));
-            c.send("GET /waiting HTTP/1.1\r\nHost: a\r\n\r\n");
+            c.send("GET /waiting HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n");
             assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got /waiting").isTrue();
             Proxy stopping = proxy;
             proxy = null;
             stopping.close(Duration.ofMillis(100));
-            assertThat(lines.awaitCount(1).get(0)).contains(" KH \"GET /waiting HTTP/1.1\" ");
+            assertThat(lines.awaitCount(2)).satisfiesExactly(
+                    l -> assertThat(l).contains(" KH \"GET /waiting HTTP/1.1\" "),
+                    l -> assertThat(l).contains(" KQ \"GET /next HTTP/1.1\" "));
             assertThat(stopping.metrics().backend("app").server("s1").traffic().errors().total()).isZero();
             c.socket.close();
         }

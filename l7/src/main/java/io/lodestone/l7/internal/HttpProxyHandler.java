@@ -488,7 +488,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
             abortExchange();
         }
-        dropQueued(TerminationCause.CLIENT_ABORT);
+        // the requests pipelined behind are dropped by whoever ended the connection (KQ at the stop)
+        dropQueued(queued != null && !queued.isEmpty() ? connectionEndedBy() : TerminationCause.CLIENT_ABORT);
         ctx.fireChannelInactive();
     }
 
