@@ -289,7 +289,10 @@ public final class HttpFrontend implements Frontend {
      * {@code _} are both {@code _}: {@code X_Real_IP} and the {@code X-Real-IP} the proxy sets arrive as
      * the same {@code HTTP_X_REAL_IP}, and which one wins depends on the server. A client can so pass
      * off its own client address, protocol or request id. The rule applies to HTTP/1.x requests and
-     * to HTTP/2 streams alike; responses are not touched.
+     * to HTTP/2 streams alike, and to a request's trailer section as to its header section (a trailer
+     * reaches the server after the head and body were forwarded: {@code REJECT_REQUEST} then answers
+     * 400 and closes the server connection, so the server never sees the request end); responses are
+     * not touched.
      */
     public enum HeadersWithUnderscores {
         /** Forwards them as they are (the default, as HAProxy and Envoy do). */

@@ -26,6 +26,9 @@ class HeadersWithUnderscoresTest {
             + "X-Kept: k\r\nContent-Length: 2\r\n\r\nhi";
     private static final String CHUNKED = "POST /chunked HTTP/1.1\r\nHost: a\r\nX_Real_IP: 6.6.6.6\r\nX-Kept: k\r\n"
             + "Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n";
+    /** A chunked request whose trailer section has {@code X_Real_IP}, beside a field that is kept. */
+    private static final String UNDERSCORE_TRAILER = "POST /trailers HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+            + "2\r\nhi\r\n0\r\nX_Real_IP: 6.6.6.6\r\nx-kept-trailer: k\r\n\r\n";
     /** HEADERS for GET http://h/ with the field {@code x_real_ip: 6.6.6.6} (HPACK literal, new name). */
     private static final byte[] H2_BLOCK = h2Block();
 
@@ -46,11 +49,15 @@ class HeadersWithUnderscoresTest {
     }
 
     private int start(HeadersWithUnderscores action) {
+        return start(action, backend.address());
+    }
+
+    private int start(HeadersWithUnderscores action, String server) {
         HttpFrontend.Builder f = HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app");
         if (action != null) {
             f.headersWithUnderscores(action);
         }
-        proxy = Proxy.builder().backend(Backend.named("app").server("s1", backend.address())).frontend(f).build();
+        proxy = Proxy.builder().backend(Backend.named("app").server("s1", server)).frontend(f).build();
         proxy.start();
         return proxy.port();
     }
@@ -133,5 +140,57 @@ class HeadersWithUnderscoresTest {
         assertThatThrownBy(() -> HttpFrontend.bind("127.0.0.1:0").headersWithUnderscores(null))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("frontend headersWithUnderscores: null (expected: ALLOW, DROP_HEADER or REJECT_REQUEST)");
+    }
+
+    /** A stream with HEADERS, a DATA frame and trailers {@code x_real_ip} and {@code x-kept-trailer}; returns its frames' types. */
+    private static java.util.List<Integer> h2RequestWithTrailers(int port) throws Exception {
+        java.io.ByteArrayOutputStream trailers = new java.io.ByteArrayOutputStream();
+        for (String[] field : new String[][] {{"x_real_ip", "6.6.6.6"}, {"x-kept-trailer", "k"}}) {
+            byte[] name = field[0].getBytes(StandardCharsets.US_ASCII);
+            byte[] value = field[1].getBytes(StandardCharsets.US_ASCII);
+            trailers.write(0x00);
+            trailers.write(name.length);
+            trailers.write(name);
+            trailers.write(value.length);
+            trailers.write(value);
+        }
+        try (Socket s = Http2Test.h2c(port)) {
+            s.getOutputStream().write(Http2Test.headers(1, false));
+            s.getOutputStream().write(Http2Test.frame(1, 0, 0, "hi".getBytes(StandardCharsets.US_ASCII)));
+            s.getOutputStream().write(Http2Test.frame(1, 1, 0x5, trailers.toByteArray()));
+            s.getOutputStream().flush();
+            return Http2Test.streamFrames(s.getInputStream(), 1);
+        }
+    }
+
+    @Test
+    void dropHeaderRemovesThemFromAClientsTrailersToo() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(null)) {
+            int port = start(HeadersWithUnderscores.DROP_HEADER, b.address());
+            assertThat(status(port, UNDERSCORE_TRAILER)).isEqualTo(200);
+            assertThat(b.last().body()).isEqualTo("hi");
+            assertThat(b.last().trailers().names()).as("HTTP/1.1 trailers").containsExactly("x-kept-trailer");
+            assertThat(h2RequestWithTrailers(port)).as("answered, not reset").isNotEmpty().doesNotContain(3);
+            assertThat(b.requests).hasSize(2);
+            assertThat(b.last().trailers().names()).as("HTTP/2 trailers").containsExactly("x-kept-trailer");
+        }
+    }
+
+    @Test
+    void rejectRequestAnswers400ToAnUnderscoreInTheTrailersAndTheServerGetsNoWholeRequest() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(null)) {
+            int port = start(HeadersWithUnderscores.REJECT_REQUEST, b.address());
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send(UNDERSCORE_TRAILER).read();
+                assertThat(r.status()).isEqualTo(400);
+                assertThat(r.header("connection")).isEqualTo("close");
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            assertThat(h2RequestWithTrailers(port)).as("refused").isNotEmpty();
+            assertThat(b.requests).as("the requests' ends never reached the server").isEmpty();
+            assertThat(status(port, "POST /fine HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "2\r\nhi\r\n0\r\nx-kept-trailer: k\r\n\r\n")).isEqualTo(200);
+            assertThat(b.last().trailers().names()).containsExactly("x-kept-trailer");
+        }
     }
 }

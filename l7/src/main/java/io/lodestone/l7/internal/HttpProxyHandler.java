@@ -982,19 +982,17 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             // an invalid chunk, a body over the limit: the proxy refuses the rest of the request
             HttpResponseStatus status = HttpRejection.of(content.decoderResult().cause()).status();
             content.release();
-            if (responseStarted) {
-                refusedInvalid(TerminationPhase.DATA);
-                abortExchange();
-                closeNow();
-            } else {
-                refusedInvalid(TerminationPhase.REQUEST);
-                sendError(status, true);
-            }
+            refuseRestOfRequest(status);
             return;
         }
         bytesIn += content.content().readableBytes();
         if (content instanceof LastHttpContent last && last != LastHttpContent.EMPTY_LAST_CONTENT
                 && !last.trailingHeaders().isEmpty()) {
+            if (!underscoreTrailers(last.trailingHeaders())) {
+                content.release();
+                refuseRestOfRequest(HttpResponseStatus.BAD_REQUEST);
+                return;
+            }
             Headers.removeForbiddenTrailers(last.trailingHeaders(), requestIdHeader);
         }
         if (conn != null) {
@@ -1022,6 +1020,36 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (content instanceof LastHttpContent last) {
             requestContentDone(last);
         }
+    }
+
+    /** Refuses a request whose body or trailers turned out invalid after its head was taken. */
+    private void refuseRestOfRequest(HttpResponseStatus status) {
+        if (responseStarted) {
+            refusedInvalid(TerminationPhase.DATA);
+            abortExchange();
+            closeNow();
+        } else {
+            refusedInvalid(TerminationPhase.REQUEST);
+            sendError(status, true);
+        }
+    }
+
+    /**
+     * Applies the frontend's rule for field names with an underscore to a client's trailer section,
+     * as to its header section, since a server that merges trailers into the headers would read
+     * {@code X_Real_IP} there as the proxy's {@code X-Real-IP}: {@code DROP_HEADER} removes those
+     * fields; false when {@code REJECT_REQUEST} refuses the request.
+     */
+    private boolean underscoreTrailers(HttpHeaders trailers) {
+        HttpFrontend.HeadersWithUnderscores rule = frontend.headersWithUnderscores();
+        if (rule == HttpFrontend.HeadersWithUnderscores.ALLOW || !Headers.hasUnderscoreName(trailers)) {
+            return true;
+        }
+        if (rule == HttpFrontend.HeadersWithUnderscores.REJECT_REQUEST) {
+            return false;
+        }
+        Headers.removeUnderscoreNames(trailers);
+        return true;
     }
 
     private void requestContentDone(LastHttpContent last) {
