@@ -575,6 +575,30 @@ class HttpProxyTest {
     }
 
     @Test
+    void onlyTheWebSocketUpgradeIsPassedOnNotH2cOfferedBesideIt() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+                        + "Upgrade: h2c, WebSocket\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+                r = c.send("GET /h2c HTTP/1.1\r\nHost: h\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+                        + "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n").read();
+                assertThat(r.status()).as("answered, not upgraded").isEqualTo(200);
+            }
+            RecordingBackend.Recorded ws = b.requests.get(0);
+            assertThat(ws.headers().getAll("upgrade")).containsExactly("websocket");
+            assertThat(ws.header("connection")).isEqualTo("upgrade");
+            assertThat(ws.header("http2-settings")).isNull();
+            RecordingBackend.Recorded h2c = b.requests.get(1);
+            assertThat(h2c.header("upgrade")).isNull();
+            assertThat(h2c.header("connection")).isNull();
+            assertThat(h2c.header("http2-settings")).isNull();
+        }
+    }
+
+    @Test
     void connectIsNotImplementedAndTheConnectionCloses() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             int port = start(Backend.named("app").server("s1", b.address()), f -> { });

@@ -931,6 +931,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void prepareRequest(HttpRequest req, HttpHeaders h) {
         String host = h.get(HttpHeaderNames.HOST);
         Headers.removeHopByHop(h, upgrade, requestIdHeader);
+        if (upgrade) {
+            // WebSocket is the one upgrade proxied: a server must not be offered h2c (or any other)
+            // beside it, as its 101 for that would be answered 502 instead of the request
+            h.set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET);
+        }
         if (clientVersion != HttpVersion.HTTP_1_1) {
             // an HTTP/1.0 client waits for no 100 Continue, and a server must ignore its expectation;
             // sent on as HTTP/1.1, the server would see one it must honour
