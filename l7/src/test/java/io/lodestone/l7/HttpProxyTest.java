@@ -598,6 +598,36 @@ class HttpProxyTest {
         }
     }
 
+    /**
+     * An HTTP/1.0 request without Host goes to the server as HTTP/1.0, which asks it to close the
+     * connection after its answer; many servers then answer in HTTP/1.1 without saying
+     * {@code Connection: close} (Python's http.server), so the proxy must not take their silence for
+     * keep-alive and send the next request on a connection that is closing. One that says
+     * {@code keep-alive} keeps it.
+     */
+    @Test
+    void aServerConnectionThatCarriedAnHttp10RequestIsReusedOnlyWhenTheServerSaidKeepAlive() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b", (r, ctx) -> RecordingBackend.ok(ctx, "b:" + r.uri(),
+                r.uri().equals("/kept") ? Map.of("Connection", "keep-alive") : Map.of()))) {
+            proxy = Proxy.builder().ioThreads(1).backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app")).build();
+            proxy.start();
+            for (String request : new String[] {"GET /old HTTP/1.0\r\n\r\n", "POST /next HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx",
+                    "GET /kept HTTP/1.0\r\n\r\n", "POST /after HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx"}) {
+                try (RawHttp c = new RawHttp(proxy.port())) {
+                    assertThat(c.send(request).read().status()).isEqualTo(200);
+                }
+            }
+            assertThat(b.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/old", "/next", "/kept", "/after");
+            assertThat(b.requests.get(0).version()).isEqualTo(HttpVersion.HTTP_1_0);
+            assertThat(b.requests.get(1).connection()).as("a new connection after the HTTP/1.0 request")
+                    .isNotEqualTo(b.requests.get(0).connection());
+            assertThat(b.requests.get(2).connection()).isEqualTo(b.requests.get(1).connection());
+            assertThat(b.requests.get(3).connection()).as("kept alive by the server's word")
+                    .isEqualTo(b.requests.get(2).connection());
+        }
+    }
+
     @Test
     void connectIsNotImplementedAndTheConnectionCloses() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {

@@ -1468,7 +1468,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         boolean bodyless = head || code == 204 || code == 304;
         boolean chunked = HttpUtil.isTransferEncodingChunked(response);
         boolean delimited = bodyless || chunked || h.contains(HttpHeaderNames.CONTENT_LENGTH);
-        serverReusable = delimited && HttpUtil.isKeepAlive(response);
+        serverReusable = delimited && serverKeepsAlive(response);
         Headers.removeHopByHop(h, false);
         boolean clientKeepAlive = keepAlive && !closing && !listener.isDraining();
         if (clientVersion.minorVersion() == 0) {
@@ -2210,13 +2210,26 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /**
+     * Whether the server keeps its connection open after {@code response}. An HTTP/1.1 response does
+     * unless it says {@code close}; but a request sent as HTTP/1.0 (one without {@code Host}) asked
+     * the server to close after answering, and many servers then answer in HTTP/1.1 and close without
+     * saying so: only their explicit {@code keep-alive} keeps such a connection.
+     */
+    private boolean serverKeepsAlive(HttpResponse response) {
+        if (request.protocolVersion().minorVersion() == 0) {
+            return response.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE, true);
+        }
+        return HttpUtil.isKeepAlive(response);
+    }
+
+    /**
      * The backend answered a request that fills the cache: a 304 to a revalidation refreshes the
      * stored response, which the client gets instead ({@code true}); anything else streams on and is
      * copied as it goes when it can be stored ({@code false}).
      */
     private boolean cacheResponse(BackendConnection c, HttpResponse response, int code) {
         HttpHeaders h = response.headers();
-        boolean serverKeepAlive = HttpUtil.isKeepAlive(response);
+        boolean serverKeepAlive = serverKeepsAlive(response);
         Headers.removeHopByHop(h, false);
         if (!serverKeepAlive) {
             // the server's close, read again by the response path below (the stored copy leaves it out)
