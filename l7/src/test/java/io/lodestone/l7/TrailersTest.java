@@ -34,6 +34,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -203,6 +204,63 @@ class TrailersTest {
             assertThat(response).startsWith("HTTP/1.1 200").contains("h2:/t").contains("\r\n0\r\n").contains("grpc-status: 0\r\n");
             assertThat(b.last().body()).isEqualTo("hello");
             assertThat(b.last().trailers().get("x-request-trailer")).isEqualTo("chunked");
+        }
+    }
+
+    /**
+     * A raw server that answers every request with a chunked response whose trailer section holds a
+     * checksum (kept), a field with an underscore (kept: the underscore rule is the request's), and
+     * fields no trailer may carry (RFC 9110, 6.5.1): connection control with a field that
+     * {@code Connection} names, routing, content format, caching, a cookie and a challenge.
+     */
+    private static RawBackend answeringWithForbiddenTrailers() throws Exception {
+        return new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            String head;
+            while ((head = RawBackend.nextHead(in)) != null) {
+                if (head.toLowerCase(Locale.ROOT).contains("transfer-encoding: chunked")) {
+                    // the test's chunked bodies (one chunk, one trailer) hold no blank line before their end
+                    RawBackend.nextHead(in);
+                }
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+                        + "5\r\nhello\r\n0\r\nx-checksum: abc\r\nX_Under: 1\r\nConnection: close, x-hop\r\nx-hop: 1\r\n"
+                        + "Keep-Alive: timeout=1\r\nProxy-Connection: close\r\nTE: trailers\r\nUpgrade: h2c\r\n"
+                        + "Host: evil\r\nContent-Type: text/evil\r\nCache-Control: no-store\r\nSet-Cookie: s=1\r\n"
+                        + "WWW-Authenticate: Basic realm=x\r\n\r\n");
+            }
+        });
+    }
+
+    @Test
+    void aServersTrailersReachAnHttp11ClientWithoutTheFieldsNoTrailerMayCarry() throws Exception {
+        try (RawBackend b = answeringWithForbiddenTrailers()) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("raw").server("r1", b.address()).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("raw"))
+                    .build();
+            proxy.start();
+            String response = exchange(proxy.port(), "GET /t HTTP/1.1\r\nHost: h\r\n\r\n");
+            assertThat(response).startsWith("HTTP/1.1 200").contains("\r\n5\r\nhello\r\n0\r\n")
+                    .doesNotContain("Connection: close");
+            String trailers = response.substring(response.indexOf("\r\n0\r\n") + 5);
+            assertThat(trailers).isEqualTo("x-checksum: abc\r\nX_Under: 1\r\n\r\n");
+        }
+    }
+
+    @Test
+    void aServersTrailersReachAnHttp2ClientWithoutTheFieldsNoTrailerMayCarry() throws Exception {
+        try (RawBackend b = answeringWithForbiddenTrailers()) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("raw").server("r1", b.address()).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("raw"))
+                    .build();
+            proxy.start();
+            Received r = call(proxy.port(), "/t");
+            assertThat(r.body.toString()).isEqualTo("hello");
+            Http2Headers trailers = r.headers.get(r.headers.size() - 1);
+            List<String> names = new ArrayList<>();
+            trailers.forEach(e -> names.add(e.getKey().toString()));
+            assertThat(names).containsExactly("x-checksum", "x_under");
         }
     }
 

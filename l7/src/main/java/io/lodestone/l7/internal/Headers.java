@@ -295,6 +295,60 @@ final class Headers {
         return false;
     }
 
+    /**
+     * Fields a response's trailer section must not carry toward a client (RFC 9110, 6.5.1), which a
+     * client that merges trailers into the header section would act on after the body: framing,
+     * routing, connection control, authentication and state ({@code Set-Cookie}, challenges), response
+     * control data ({@code Date}, {@code Location}, {@code Retry-After}, {@code Vary}), caching, and
+     * content format. {@code Authentication-Info} may be a trailer (11.6.3) and is kept.
+     */
+    private static final AsciiString[] NOT_IN_RESPONSE_TRAILERS = {
+        HttpHeaderNames.HOST, HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.TRANSFER_ENCODING,
+        HttpHeaderNames.CONTENT_TYPE, HttpHeaderNames.CONTENT_ENCODING, HttpHeaderNames.CONTENT_RANGE,
+        HttpHeaderNames.CONNECTION, HttpHeaderNames.KEEP_ALIVE, PROXY_CONNECTION, HttpHeaderNames.TE,
+        HttpHeaderNames.TRAILER, HttpHeaderNames.UPGRADE, HttpHeaderNames.SET_COOKIE,
+        HttpHeaderNames.WWW_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.DATE,
+        HttpHeaderNames.LOCATION, HttpHeaderNames.RETRY_AFTER, HttpHeaderNames.VARY,
+        HttpHeaderNames.CACHE_CONTROL, HttpHeaderNames.EXPIRES, HttpHeaderNames.AGE, HttpHeaderNames.PRAGMA,
+    };
+
+    /**
+     * Removes from a server's trailer section the fields no trailer may carry
+     * ({@link #NOT_IN_RESPONSE_TRAILERS}) and the fields its {@code Connection} names, as Netty's
+     * HTTP/2 conversion does for an HTTP/2 client (which kept the rest of that list). Reads the names in
+     * place and collects them only when one is to go.
+     */
+    static void removeForbiddenResponseTrailers(HttpHeaders trailers) {
+        Iterator<Map.Entry<CharSequence, CharSequence>> fields = trailers.iteratorCharSequence();
+        boolean forbidden = false;
+        while (fields.hasNext() && !forbidden) {
+            forbidden = forbiddenInResponseTrailers(fields.next().getKey());
+        }
+        if (!forbidden) {
+            return;
+        }
+        List<String> connection = trailers.getAll(HttpHeaderNames.CONNECTION);
+        for (int i = 0; i < connection.size(); i++) {
+            removeNamed(trailers, connection.get(i), null);
+        }
+        List<String> names = new ArrayList<>(trailers.names());
+        for (int i = 0; i < names.size(); i++) {
+            String name = names.get(i);
+            if (forbiddenInResponseTrailers(name)) {
+                trailers.remove(name);
+            }
+        }
+    }
+
+    private static boolean forbiddenInResponseTrailers(CharSequence name) {
+        for (AsciiString forbidden : NOT_IN_RESPONSE_TRAILERS) {
+            if (forbidden.contentEqualsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Appends {@code value} to a list header, creating it when absent; empty fields of it are dropped. */
     static void append(HttpHeaders h, AsciiString name, CharSequence value) {
         String existing = h.get(name);

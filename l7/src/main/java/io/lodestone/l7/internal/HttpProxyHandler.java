@@ -1557,6 +1557,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (cacheFill != null) {
             cacheFill.content(content.content(), content instanceof LastHttpContent);
         }
+        if (content instanceof LastHttpContent last && last != LastHttpContent.EMPTY_LAST_CONTENT
+                && !last.trailingHeaders().isEmpty()) {
+            // to either kind of client: Netty's HTTP/2 conversion drops only the connection fields
+            Headers.removeForbiddenResponseTrailers(last.trailingHeaders());
+        }
         HttpResponse held = heldHead;
         if (held != null) {
             heldHead = null;
