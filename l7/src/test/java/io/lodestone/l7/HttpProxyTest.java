@@ -166,6 +166,37 @@ class HttpProxyTest {
         }
     }
 
+    /**
+     * An empty {@code Host} (RFC 9112 3.2: what a client sends for a target without an authority) is
+     * forwarded as it came, but names no host to forward: the server gets no {@code X-Forwarded-Host},
+     * not even the client's own, and a {@code Forwarded} element without {@code host}. So does an
+     * HTTP/1.0 request without {@code Host}.
+     */
+    @Test
+    void anEmptyHostGivesNoForwardedHost() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f.forwarded(true));
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /empty HTTP/1.1\r\nHost:\r\nX-Forwarded-Host: evil\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+            }
+            RecordingBackend.Recorded seen = b.last();
+            assertThat(seen.uri()).isEqualTo("/empty");
+            assertThat(seen.headers().getAll("host")).containsExactly("");
+            assertThat(seen.headers().contains("x-forwarded-host")).isFalse();
+            assertThat(seen.header("forwarded")).isEqualTo("for=127.0.0.1;proto=http");
+            assertThat(seen.header("x-forwarded-proto")).isEqualTo("http");
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /none HTTP/1.0\r\nX-Forwarded-Host: evil\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(200);
+            }
+            seen = b.last();
+            assertThat(seen.uri()).isEqualTo("/none");
+            assertThat(seen.headers().contains("x-forwarded-host")).isFalse();
+            assertThat(seen.header("forwarded")).isEqualTo("for=127.0.0.1;proto=http");
+        }
+    }
+
     @Test
     void requestIdIsGeneratedPassedOnAndReturned() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {

@@ -945,17 +945,22 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 req.setProtocolVersion(HttpVersion.HTTP_1_1);
             }
         }
+        // an empty Host (a target without an authority, RFC 9112 3.2) names no host to forward
+        String forwardedHost = host == null || host.isEmpty() ? null : host;
         if (frontend.forwardedFor()) {
             Headers.append(h, Headers.X_FORWARDED_FOR, clientIp);
             h.set(Headers.X_FORWARDED_PROTO, secure ? Headers.HTTPS : Headers.HTTP);
-            if (host != null) {
-                h.set(Headers.X_FORWARDED_HOST, host);
+            if (forwardedHost != null) {
+                h.set(Headers.X_FORWARDED_HOST, forwardedHost);
+            } else {
+                // the field is the proxy's: a client's own would pass for it
+                h.remove(Headers.X_FORWARDED_HOST);
             }
             h.set(Headers.X_FORWARDED_PORT, localPort);
             h.set(Headers.X_REAL_IP, clientIp);
         }
         if (frontend.forwarded()) {
-            Headers.append(h, Headers.FORWARDED, forwardedElement(host));
+            Headers.append(h, Headers.FORWARDED, forwardedElement(forwardedHost));
         }
         if (frontend.via() != null) {
             Headers.append(h, HttpHeaderNames.VIA, viaValue(clientVersion));
