@@ -197,6 +197,47 @@ class Http2RefusedStreamTest {
         }
     }
 
+    /**
+     * A stream the client opens after the proxy's GOAWAY (sent when it drains: its last stream id is
+     * the last one it took) is refused unopened with {@code REFUSED_STREAM} as well, but it is no
+     * refused request: the GOAWAY and the request crossed, and RFC 9113 (6.8) lets the client retry it
+     * elsewhere. It gets no log line and no error; only the stream under way is logged.
+     */
+    @Test
+    void aStreamOpenedAfterTheProxysGoAwayIsNeitherLoggedNorCounted() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        java.util.concurrent.CountDownLatch heads = new java.util.concurrent.CountDownLatch(1);
+        try (RawBackend silent = new RawBackend((c, n) -> {
+            RawBackend.nextHead(c.getInputStream());
+            heads.countDown();
+            c.getInputStream().transferTo(OutputStream.nullOutputStream());
+        })) {
+            Proxy draining = Proxy.builder().accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", silent.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("drain").h2c(true).defaultBackend("app"))
+                    .build();
+            draining.start();
+            Thread closing = new Thread(() -> draining.close(java.time.Duration.ofSeconds(30)));
+            try (Socket s = Http2Test.h2c(draining.port())) {
+                OutputStream out = s.getOutputStream();
+                InputStream in = s.getInputStream();
+                out.write(Http2Test.frame(1, 1, 0x5, hpack("a", "/waiting")));
+                out.flush();
+                assertThat(heads.await(10, java.util.concurrent.TimeUnit.SECONDS)).as("the server got /waiting").isTrue();
+                closing.start();
+                assertThat(Http2Test.readUntilFrame(in, 7, 0)).as("GOAWAY").isTrue();
+                out.write(Http2Test.frame(3, 1, 0x5, hpack("a", "/after-goaway")));
+                out.flush();
+                assertThat(Http2Test.resetCode(in, 3)).as("RST_STREAM REFUSED_STREAM on 3").isEqualTo(7);
+                assertThat(lines.lines()).as("nothing logged for the stream the GOAWAY refused").isEmpty();
+            }
+            closing.join(30_000);
+            assertThat(lines.awaitCount(1)).singleElement().asString().contains("\"GET /waiting HTTP/2.0\"");
+            assertThat(draining.metrics().frontend("drain").traffic().errors().invalid()).isZero();
+            assertThat(draining.metrics().frontend("drain").traffic().requests()).isEqualTo(1);
+        }
+    }
+
     /** A DATA frame that contradicts the content-length comes after the request began: its line is logged as it was. */
     @Test
     void aBodyShorterThanItsContentLengthIsLoggedWithItsRequest() throws Exception {

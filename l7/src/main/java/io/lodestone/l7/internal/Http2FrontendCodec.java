@@ -35,7 +35,9 @@ import io.netty.handler.codec.http2.Http2Settings;
  * id of such a stream, and takes it and every lower id of the client's for one that may have existed,
  * as RFC 9113 (5.1.1) has it: the first use of an id closes every idle stream below it. Their frames
  * are then those of a closed stream, as above. Such a stream is logged and counted here as a refused
- * request ({@link HttpProxyHandler#refusedUnopened}), since no stream channel ever sees it.
+ * request ({@link HttpProxyHandler#refusedUnopened}), since no stream channel ever sees it; one the
+ * client opened after the proxy's GOAWAY, which Netty refuses the same way, is not, as the client may
+ * retry it elsewhere.
  */
 final class Http2FrontendCodec extends Http2FrameCodec {
 
@@ -67,10 +69,11 @@ final class Http2FrontendCodec extends Http2FrameCodec {
                     openRefusedStream(id);
                 }
                 if (connection().stream(id) == null && connection() instanceof FrontendConnection c) {
-                    if (!sizeError && !c.streamMayHaveExisted(id)) {
+                    if (!sizeError && !c.streamMayHaveExisted(id) && !afterGoAway(id)) {
                         // a new stream refused unopened (over the concurrent-stream limit): no stream
                         // channel sees it, so it is logged and counted here; a frame on a stream that
-                        // may have existed (closed, reset) is no refusal of a request
+                        // may have existed (closed, reset) is no refusal of a request, nor is a stream
+                        // the client opened after the proxy's GOAWAY, which it may retry elsewhere
                         HttpProxyHandler.refusedUnopened(listener, ctx.channel());
                     }
                     // not opened: the id is used all the same
@@ -79,6 +82,16 @@ final class Http2FrontendCodec extends Http2FrameCodec {
             }
         }
         super.onError(ctx, outbound, cause);
+    }
+
+    /**
+     * Whether {@code id} is above the last stream id of a GOAWAY the proxy sent (when it drains): the
+     * client opened it before it read the GOAWAY, and RFC 9113 (6.8) lets it retry the request, which
+     * was never taken. Error path only.
+     */
+    private boolean afterGoAway(int id) {
+        Http2Connection connection = connection();
+        return connection.goAwaySent() && id > connection.remote().lastStreamKnownByPeer();
     }
 
     /**
