@@ -103,6 +103,52 @@ class Http2ConnectionEndLogTest {
         }
     }
 
+    /**
+     * While the proxy drains, a request that itself asked for the close ({@code Connection: close})
+     * closes its connection as it would at any time: the request the client pipelined behind it is
+     * dropped {@code PQ}, as the README has it, not {@code KQ}; the stop did not end it.
+     */
+    @Test
+    void aRequestThatAskedForTheCloseDropsTheOneBehindItPqWhileTheProxyDrains() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        CountDownLatch answer = new CountDownLatch(1);
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            RawBackend.nextHead(in);
+            heads.countDown();
+            try {
+                answer.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            in.transferTo(OutputStream.nullOutputStream());
+        })) {
+            int port = start(server.address());
+            RawHttp c = new RawHttp(port);
+            c.send("GET /close HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got /close").isTrue();
+            Proxy draining = proxy;
+            proxy = null;
+            Thread closing = new Thread(() -> draining.close(Duration.ofSeconds(30)));
+            closing.start();
+            io.lodestone.core.testing.Await.until("the proxy drains (no longer accepts)", () -> {
+                try (Socket probe = new Socket("127.0.0.1", port)) {
+                    return false;
+                } catch (java.io.IOException refused) {
+                    return true;
+                }
+            });
+            answer.countDown();
+            assertThat(c.read().status()).isEqualTo(200);
+            assertThat(lines.awaitCount(2)).satisfiesExactly(
+                    l -> assertThat(l).contains(" -- \"GET /close HTTP/1.1\" "),
+                    l -> assertThat(l).contains(" PQ \"GET /next HTTP/1.1\" "));
+            c.socket.close();
+            closing.join(30_000);
+        }
+    }
+
     @Test
     void streamsUnderWayWhenTheConnectionEndsOverAProtocolErrorAreLoggedAsTheProxys() throws Exception {
         CountDownLatch heads = new CountDownLatch(1);

@@ -166,6 +166,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private int exchangeId;
     private boolean requestComplete;
     private boolean keepAlive;
+    /**
+     * The request asked for the close ({@code Connection: close}, or HTTP/1.0 without keep-alive);
+     * {@link #keepAlive} also turns false when the proxy drains. Read by {@link #closeCause} only.
+     */
+    private boolean closeAsked;
     private boolean head;
     private boolean retryable;
     private boolean bodyless;
@@ -714,7 +719,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         requestComplete = false;
         HttpHeaders h = req.headers();
         clientVersion = req.protocolVersion();
-        keepAlive = HttpUtil.isKeepAlive(req) && (!inputShutdown || requestQueued());
+        closeAsked = !HttpUtil.isKeepAlive(req);
+        keepAlive = !closeAsked && (!inputShutdown || requestQueued());
         HttpMethod method = req.method();
         head = HttpMethod.HEAD.equals(method);
         encoder.head = head;
@@ -2573,8 +2579,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * Who ended the pipelined requests the connection drops as it closes, read from how the exchange
      * that closed it ended: the client ({@code C}, its reset, or its FIN with abortOnClose), a server
      * ({@code S}, a response cut by its failure or timeout), an internal error ({@code I}), the
-     * proxy's stop ({@code K}), else the proxy ({@code P}: an answer that closes the connection, or
-     * a request that asked for the close).
+     * proxy's stop ({@code K}: a whole exchange on a connection that would have gone on), else the
+     * proxy ({@code P}: an answer that closes the connection, or a request that asked for the close,
+     * while the proxy stops too).
      */
     private TerminationCause closeCause() {
         switch (cause) {
@@ -2587,7 +2594,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             case INTERNAL:
                 return TerminationCause.INTERNAL;
             default:
-                return listener.isDraining() ? TerminationCause.KILLED : TerminationCause.PROXY;
+                // an exchange that ended well on a request that let the connection go on closes it only
+                // because the proxy stops; a refusal that closes, or a request that asked for the close,
+                // closes it at any time
+                return cause == TerminationCause.NORMAL && !closeAsked && listener.isDraining()
+                        ? TerminationCause.KILLED : TerminationCause.PROXY;
         }
     }
 
