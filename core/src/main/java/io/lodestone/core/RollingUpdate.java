@@ -202,7 +202,9 @@ public final class RollingUpdate {
 
         @Override
         public String toString() {
-            return succeeded() ? "updated " + updated : "failed at " + failedServer + " (" + reason + "), updated " + updated;
+            String changed = operatorChanged.isEmpty() ? "" : ", left as the operator set " + operatorChanged;
+            return (succeeded() ? "updated " + updated : "failed at " + failedServer + " (" + reason + "), updated " + updated)
+                    + changed;
         }
     }
 }

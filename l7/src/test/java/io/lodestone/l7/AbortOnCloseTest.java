@@ -636,6 +636,7 @@ class AbortOnCloseTest {
         assertThat(targets).as("what reached the server, a probe aside").filteredOn(t -> !t.equals("/probe")).containsExactly("/1");
         TrafficSnapshot web = proxy.metrics().frontend("web").traffic();
         assertThat(web.requests()).as("one request per line, a probe's included").isEqualTo(lines.lines().size());
+        assertThat(web.totalTime().count()).as("no time sample for the two that never started").isEqualTo(web.requests() - 2);
         assertThat(web.errors().total()).isZero();
     }
 

@@ -66,6 +66,36 @@ class Http2ConnectionEndLogTest {
         return s;
     }
 
+    /**
+     * A client that resets its connection while the proxy drains (it has sent GOAWAY and waits for the
+     * streams in flight) ends them at once, logged as its abort ({@code CH}), and the stop is not held
+     * to its drain timeout. On epoll and NIO the reset came as a read error that Netty passes on as
+     * the end of the client's input; the codec's graceful close then waited for the streams, and with
+     * GOAWAY already sent no write of the proxy's failed to end them, so they waited for the drain timeout.
+     */
+    @Test
+    void aClientResetWhileTheProxyDrainsEndsItsStreamsAtOnce() throws Exception {
+        CountDownLatch heads = new CountDownLatch(1);
+        try (RawBackend server = silent(heads)) {
+            int port = start(server.address());
+            Proxy stopping = proxy;
+            proxy = null;
+            Thread closing = new Thread(() -> stopping.close(Duration.ofSeconds(60)));
+            try (Socket s = Http2Test.h2c(port)) {
+                OutputStream out = s.getOutputStream();
+                out.write(Http2Test.frame(1, 1, 0x5, hpack("a", "/waiting")));
+                out.flush();
+                assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got /waiting").isTrue();
+                closing.start();
+                assertThat(Http2Test.readUntilFrame(s.getInputStream(), 7, 0)).as("GOAWAY").isTrue();
+                s.setSoLinger(true, 0);
+            }
+            assertThat(lines.awaitCount(1)).singleElement().asString().contains(" CH \"GET /waiting HTTP/2.0\" ");
+            closing.join(10_000);
+            assertThat(closing.isAlive()).as("the stop did not wait for its drain timeout").isFalse();
+        }
+    }
+
     @Test
     void streamsUnderWayWhenTheProxyStopsAreLoggedKilled() throws Exception {
         CountDownLatch heads = new CountDownLatch(1);

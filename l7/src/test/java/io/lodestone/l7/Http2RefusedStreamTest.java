@@ -11,6 +11,7 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.PrometheusChecker;
 import io.lodestone.core.metrics.PrometheusFormat;
+import io.lodestone.core.metrics.TrafficSnapshot;
 import io.lodestone.core.testing.CapturingLogger;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import java.io.InputStream;
@@ -192,6 +193,9 @@ class Http2RefusedStreamTest {
             assertThat(lines.lines()).hasSize(2);
             assertThat(limited.metrics().frontend("one").traffic().errors().invalid()).isEqualTo(1);
             assertThat(limited.metrics().frontend("one").traffic().errors().denied()).isZero();
+            TrafficSnapshot one = limited.metrics().frontend("one").traffic();
+            assertThat(one.requests()).as("the refused stream is a request").isEqualTo(2);
+            assertThat(one.totalTime().count()).as("with no time sample: it never started").isEqualTo(1);
         } finally {
             limited.close();
         }
@@ -230,8 +234,11 @@ class Http2RefusedStreamTest {
                 out.flush();
                 assertThat(Http2Test.resetCode(in, 3)).as("RST_STREAM REFUSED_STREAM on 3").isEqualTo(7);
                 assertThat(lines.lines()).as("nothing logged for the stream the GOAWAY refused").isEmpty();
+                // a reset ends /waiting at once, so the stop does not wait for its drain timeout
+                s.setSoLinger(true, 0);
             }
             closing.join(30_000);
+            assertThat(closing.isAlive()).as("the proxy stopped").isFalse();
             assertThat(lines.awaitCount(1)).singleElement().asString().contains("\"GET /waiting HTTP/2.0\"");
             assertThat(draining.metrics().frontend("drain").traffic().errors().invalid()).isZero();
             assertThat(draining.metrics().frontend("drain").traffic().requests()).isEqualTo(1);

@@ -25,7 +25,9 @@ import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.List;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AsciiString;
@@ -188,6 +190,16 @@ final class HttpPipeline {
                 ctx.channel().attr(ENDED_BY).setIfAbsent(TerminationCause.PROXY);
                 return;
             }
+            if (cause instanceof IOException) {
+                // the socket failed (a reset): nothing more can be sent or read, so the connection is
+                // closed below the codec, whose graceful close would wait for the streams in flight;
+                // once the proxy had sent GOAWAY (a drain), no write of its own would fail to end them
+                ChannelHandlerContext codec = ctx.pipeline().context(PipelineNames.HTTP2_CODEC);
+                if (codec != null) {
+                    codec.close();
+                    return;
+                }
+            }
             ctx.close();
         }
 
@@ -215,14 +227,19 @@ final class HttpPipeline {
      */
     static void kill(Channel ch) {
         ch.attr(ENDED_BY).setIfAbsent(TerminationCause.KILLED);
-        ch.eventLoop().execute(() -> {
-            ChannelHandlerContext codec = ch.pipeline().context(PipelineNames.HTTP2_CODEC);
-            if (codec != null) {
-                codec.close();
-            } else {
-                ch.close();
-            }
-        });
+        try {
+            ch.eventLoop().execute(() -> {
+                ChannelHandlerContext codec = ch.pipeline().context(PipelineNames.HTTP2_CODEC);
+                if (codec != null) {
+                    codec.close();
+                } else {
+                    ch.close();
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            // an event loop the application handed in and already shuts down: the stop goes on
+            ch.close();
+        }
     }
 
     /**

@@ -572,7 +572,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     static void refusedUnopened(HttpListener listener, Channel connection) {
         HttpListener.State state = listener.state();
         FrontendMetrics metrics = listener.metrics();
-        metrics.requestCompleted(0, 0, 0, 0);
+        metrics.requestUntimed();
         metrics.error(ErrorKind.INVALID);
         AccessLog log = state.context.accessLog();
         if (log.isEnabled()) {
@@ -610,7 +610,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      */
     private TerminationCause connectionEndedBy() {
         Channel connection = client instanceof Http2StreamChannel ? client.parent() : client;
-        TerminationCause why = connection.attr(HttpPipeline.ENDED_BY).get();
+        // hasAttr first: attr() would create the attribute on a connection that has none
+        TerminationCause why = connection.hasAttr(HttpPipeline.ENDED_BY) ? connection.attr(HttpPipeline.ENDED_BY).get() : null;
         return why != null ? why : TerminationCause.CLIENT_ABORT;
     }
 
@@ -2610,7 +2611,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * accounting alone.
      */
     private void dropped(HttpRequest req, TerminationCause why) {
-        metrics.requestCompleted(0, 0, 0, 0);
+        metrics.requestUntimed();
         if (!accessLog.isEnabled()) {
             return;
         }

@@ -87,6 +87,19 @@ public abstract class TrafficMetrics {
     }
 
     /**
+     * A request ended that the proxy never timed, because it never started (an HTTP/1.1 request
+     * pipelined behind one whose connection closed, an HTTP/2 stream refused before it opened):
+     * counted as a request with no status and no bytes, and no sample of the total time, which it
+     * would only pull down.
+     */
+    public final void requestUntimed() {
+        requests.increment();
+        if (parent != null) {
+            parent.requestUntimed();
+        }
+    }
+
+    /**
      * A TCP session ended: counts its bytes and its total time and closes the connection (as
      * {@link #connectionClosed()}); for the L4 engine, in place of {@link #requestCompleted}.
      */
