@@ -30,8 +30,10 @@ import java.util.concurrent.CompletionStage;
  * made it ready again, while it waited for the server to be idle or ran the action, is never
  * overwritten. Such a server is listed in {@link Result#operatorChanged()}. Left draining or in
  * maintenance, it is not waited for to be healthy (it is listed in {@link Result#updated()} once its
- * action completed); made ready by the operator, it is back in rotation and waited for as one the
- * update made ready. A drain the update started and leaves because the action failed becomes an
+ * action completed); made ready by the operator while the action runs, it is back in rotation and
+ * waited for as one the update made ready. A server the operator makes ready while the update waits for it to be idle,
+ * before its action, stops the update there (failed at that server): the action is not run on a
+ * server back in rotation. A drain the update started and leaves because the action failed becomes an
  * ordinary drain, the operator's to end.
  *
  * <p>A drained server still serves its persistent clients (a sticky cookie or a source stick-table

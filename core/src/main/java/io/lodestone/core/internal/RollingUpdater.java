@@ -65,6 +65,13 @@ final class RollingUpdater {
             drained = within(s.whenIdle(), update.drainTimeout().toNanos());
         }
         drained.whenComplete((ignored, drainError) -> {
+            if (drainedHere && s.admin() == ServerRuntime.Admin.READY) {
+                // The operator put it back in rotation while it drained: the action would run on a
+                // server taking traffic, so the update stops here and leaves it as the operator set it.
+                operatorChanged.add(name);
+                fail(s, "made ready by the operator while it drained; not updated");
+                return;
+            }
             if (drainError != null && log.isWarnEnabled()) {
                 log.warn("rolling update of {}: {} still has {} open after {} ms; updating anyway",
                         backend.name(), name, s.load(), update.drainTimeout().toMillis());

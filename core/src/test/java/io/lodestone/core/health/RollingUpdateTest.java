@@ -272,6 +272,30 @@ class RollingUpdateTest {
     }
 
     @Test
+    void anOperatorsReadyWhileTheUpdateWaitsForIdleStopsItBeforeTheActionRunsOnAServerInRotation() {
+        start(false);
+        ServerRuntime web1 = control.runtime("app").server("web1");
+        assertThat(web1.tryAcquire()).isTrue();                      // keeps the update waiting
+        List<String> actions = new ArrayList<>();
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            actions.add(s.server().name());
+            return CompletableFuture.completedFuture(null);
+        }).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
+        scheduler.runDue();
+        assertThat(states()).isEqualTo("web1=DRAIN web2=UP web3=UP");
+        web1.ready();                                                // the operator wants it back
+        web1.release();
+        RollingUpdate.Result result = run(f, Duration.ofSeconds(5));
+        assertThat(actions).as("no action on a server back in rotation").isEmpty();
+        assertThat(result.succeeded()).isFalse();
+        assertThat(result.failedServer()).isEqualTo("web1");
+        assertThat(result.reason()).contains("made ready by the operator");
+        assertThat(result.operatorChanged()).containsExactly("web1");
+        assertThat(states()).isEqualTo("web1=UP web2=UP web3=UP");
+    }
+
+    @Test
     void anOperatorsReadyWhileTheActionRunsIsKeptAndWaitedForAsTheUpdatesOwn() {
         start(true);
         RollingUpdate update = RollingUpdate.builder("app", s -> {
