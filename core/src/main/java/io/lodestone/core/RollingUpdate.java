@@ -31,10 +31,18 @@ import java.util.concurrent.CompletionStage;
  * overwritten. Such a server is listed in {@link Result#operatorChanged()}. Left draining or in
  * maintenance, it is not waited for to be healthy (it is listed in {@link Result#updated()} once its
  * action completed); made ready by the operator while the action runs, it is back in rotation and
- * waited for as one the update made ready. A server the operator makes ready while the update waits for it to be idle,
- * before its action, stops the update there (failed at that server): the action is not run on a
- * server back in rotation. A drain the update started and leaves because the action failed becomes an
- * ordinary drain, the operator's to end.
+ * waited for as one the update made ready. A server the operator makes ready while the update waits
+ * for it to be idle, before its action, stops the update there (failed at that server): the action is
+ * not run on a server back in rotation. A drain the update started and leaves because the action
+ * failed becomes an ordinary drain, the operator's to end.
+ *
+ * <p>While the update waits for a server it made ready (or the operator did) to be healthy, a drain or
+ * maintenance the operator sets stops the update at once, without waiting for the healthy timeout:
+ * the server is kept as the operator set it and listed in {@link Result#operatorChanged()}, it is the
+ * {@link Result#failedServer()} (its new version was never seen healthy, so the update does not go on
+ * to the next server), and the servers not yet updated are left alone. A ready set during that wait
+ * changes nothing, as the server is ready already: the update keeps waiting for it to be healthy and
+ * does not list it.
  *
  * <p>A drained server still serves its persistent clients (a sticky cookie or a source stick-table
  * entry naming it) while it is healthy, so their sessions can end there; they may keep it busy, and
@@ -177,16 +185,18 @@ public final class RollingUpdate {
 
         /**
          * The servers updated, in order: each came back healthy, except a server left out of rotation
-         * by the operator (in maintenance or draining), which is listed once its action completed.
+         * by the operator (in maintenance or draining) before the update waited for it to be healthy,
+         * which is listed once its action completed.
          */
         public List<String> updated() {
             return updated;
         }
 
         /**
-         * The servers, in order, whose administrative state the operator changed after the update
-         * had drained them and before it made them ready (while it waited for them to be idle or ran
-         * its action): the update left each in the state the operator set. See the class description.
+         * The servers, in order, whose administrative state the operator changed while the update
+         * handled them: after it had drained them and before it made them ready (while it waited for
+         * them to be idle or ran its action), or, with a drain or maintenance, while it waited for them
+         * to be healthy. The update left each in the state the operator set. See the class description.
          */
         public List<String> operatorChanged() {
             return operatorChanged;

@@ -101,7 +101,7 @@ final class RollingUpdater {
                 boolean readyHere = drainedHere && s.readyAfterUpdate();
                 if (drainedHere && !readyHere) {
                     // The operator set the state after the update drained it: the operator's wins.
-                    operatorChanged.add(name);
+                    operatorChanged(name);
                 }
                 // Made ready by the update, or by the operator while the update had it drained: either
                 // way back in rotation, so it is waited for as one the update made ready.
@@ -118,6 +118,12 @@ final class RollingUpdater {
                     if (healthError != null) {
                         fail(s, "not healthy within " + update.healthyTimeout().toMillis() + " ms (state " + s.state()
                                 + (s.lastCheck() != null ? ", last check " + s.lastCheck() : "") + ")");
+                    } else if (up != ServerState.UP) {
+                        // The operator took it out of rotation before it was seen healthy: the new
+                        // version is not verified, so the update goes no further, and the state is kept.
+                        operatorChanged(name);
+                        fail(s, (up == ServerState.MAINT ? "put in maintenance" : "drained")
+                                + " by the operator while the update waited for it to be healthy; not verified");
                     } else {
                         updated.add(name);
                         next(i + 1);
@@ -140,25 +146,46 @@ final class RollingUpdater {
         }
     }
 
+    /** Lists {@code name} as left in the state the operator set, once. */
+    private void operatorChanged(String name) {
+        if (!operatorChanged.contains(name)) {
+            operatorChanged.add(name);
+        }
+    }
+
     private void fail(ServerRuntime s, String reason) {
         log.warn("rolling update of {} stopped at {}: {}", backend.name(), s.server().name(), reason);
         result.complete(new RollingUpdate.Result(updated, operatorChanged, s.server().name(), reason));
     }
 
-    /** A future completed when {@code s} is {@link ServerState#UP}. */
-    private CompletableFuture<Void> whenUp(ServerRuntime s) {
-        CompletableFuture<Void> up = new CompletableFuture<>();
+    /**
+     * A future completed with {@link ServerState#UP} when {@code s} is up, or with {@link ServerState#DRAIN}
+     * or {@link ServerState#MAINT} when the operator drains it or puts it in maintenance first. A ready
+     * set meanwhile changes nothing: the server is ready already.
+     */
+    private CompletableFuture<ServerState> whenUp(ServerRuntime s) {
+        CompletableFuture<ServerState> up = new CompletableFuture<>();
         ServerListener listener = (ServerControl server, ServerState from, ServerState to, String reason) -> {
-            if (server == s && to == ServerState.UP) {
-                up.complete(null);
+            if (server == s) {
+                upOrTakenOut(s, to, up);
             }
         };
         events.add(listener);
         up.whenComplete((v, e) -> events.remove(listener));
-        if (s.state() == ServerState.UP) {
-            up.complete(null);
-        }
+        upOrTakenOut(s, s.state(), up);
         return up;
+    }
+
+    /** Completes {@code up} when the operator took {@code s} out of rotation, or when {@code state} is UP. */
+    private static void upOrTakenOut(ServerRuntime s, ServerState state, CompletableFuture<ServerState> up) {
+        ServerRuntime.Admin a = s.admin();
+        if (a == ServerRuntime.Admin.MAINT) {
+            up.complete(ServerState.MAINT);
+        } else if (a == ServerRuntime.Admin.DRAIN) {
+            up.complete(ServerState.DRAIN);
+        } else if (state == ServerState.UP) {
+            up.complete(ServerState.UP);
+        }
     }
 
     /** {@code f}, failed with a {@link TimeoutException} when not done within {@code nanos} on the scheduler's clock. */

@@ -313,6 +313,89 @@ class RollingUpdateTest {
     }
 
     @Test
+    void anOperatorsMaintenanceWhileTheUpdateWaitsForHealthStopsItAtOnce() {
+        start(true);
+        CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
+        List<String> actions = new ArrayList<>();
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            actions.add(s.server().name());
+            return s.server().name().equals("web1") ? web1Deployed : CompletableFuture.completedFuture(null);
+        }).healthyTimeout(Duration.ofSeconds(10)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
+        scheduler.runDue();
+        web1Deployed.complete(null);
+        assertThat(states()).as("made ready, waiting for fresh checks").isEqualTo("web1=DOWN web2=UP web3=UP");
+        control.runtime("app").server("web1").maintenance();         // the operator takes it out meanwhile
+        assertThat(f).as("stopped at once, not at the healthy timeout").isDone();
+        RollingUpdate.Result result = f.join();
+        assertThat(result.succeeded()).isFalse();
+        assertThat(result.failedServer()).isEqualTo("web1");
+        assertThat(result.reason()).contains("put in maintenance by the operator while the update waited for it to be healthy");
+        assertThat(result.updated()).isEmpty();
+        assertThat(result.operatorChanged()).containsExactly("web1");
+        scheduler.advance(Duration.ofSeconds(30));                   // its checks pass meanwhile
+        assertThat(actions).as("web2 and web3 untouched").containsExactly("web1");
+        assertThat(states()).as("the operator's state is kept").isEqualTo("web1=MAINT web2=UP web3=UP");
+    }
+
+    @Test
+    void anOperatorsDrainWhileTheUpdateWaitsForHealthStopsItAtOnce() {
+        start(true);
+        CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
+        RollingUpdate update = RollingUpdate.builder("app", s -> s.server().name().equals("web1")
+                ? web1Deployed : CompletableFuture.completedFuture(null)).healthyTimeout(Duration.ofSeconds(10)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
+        scheduler.runDue();
+        web1Deployed.complete(null);
+        control.runtime("app").server("web1").drain();               // the operator drains it meanwhile
+        assertThat(f).as("stopped at once, not at the healthy timeout").isDone();
+        RollingUpdate.Result result = f.join();
+        assertThat(result.failedServer()).isEqualTo("web1");
+        assertThat(result.reason()).contains("drained by the operator while the update waited for it to be healthy");
+        assertThat(result.operatorChanged()).containsExactly("web1");
+        scheduler.advance(Duration.ofSeconds(30));                   // its checks pass meanwhile
+        assertThat(states()).as("the operator's drain is kept").isEqualTo("web1=DRAIN web2=UP web3=UP");
+    }
+
+    @Test
+    void anOperatorsReadyWhileTheUpdateWaitsForHealthChangesNothing() {
+        start(true);
+        CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
+        RollingUpdate update = RollingUpdate.builder("app", s -> s.server().name().equals("web1")
+                ? web1Deployed : CompletableFuture.completedFuture(null)).healthyTimeout(Duration.ofSeconds(10)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
+        scheduler.runDue();
+        web1Deployed.complete(null);
+        control.runtime("app").server("web1").ready();               // what the update did already
+        assertThat(f).as("still waiting for fresh checks").isNotDone();
+        RollingUpdate.Result result = run(f, Duration.ofSeconds(60));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.updated()).containsExactly("web1", "web2", "web3");
+        assertThat(result.operatorChanged()).isEmpty();
+        assertThat(states()).isEqualTo("web1=UP web2=UP web3=UP");
+    }
+
+    @Test
+    void aServerTheOperatorMadeReadyDuringItsActionAndDrainedDuringItsHealthWaitIsListedOnce() {
+        start(true);
+        CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            if (s.server().name().equals("web1")) {
+                s.ready();                                           // the operator, while the action runs
+                return web1Deployed;
+            }
+            return CompletableFuture.completedFuture(null);
+        }).healthyTimeout(Duration.ofSeconds(10)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
+        scheduler.runDue();
+        web1Deployed.complete(null);
+        control.runtime("app").server("web1").drain();               // and again while it waits for health
+        assertThat(f).isDone();
+        assertThat(f.join().failedServer()).isEqualTo("web1");
+        assertThat(f.join().operatorChanged()).containsExactly("web1");
+    }
+
+    @Test
     void aServerPutInMaintenanceBeforeItsTurnIsNeitherDrainedNorMadeReady() {
         start(true);
         RollingUpdate update = RollingUpdate.builder("app", s -> {
