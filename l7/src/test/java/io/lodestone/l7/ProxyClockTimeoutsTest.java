@@ -422,6 +422,48 @@ class ProxyClockTimeoutsTest {
         assertThat(backend.requests).isEmpty();
     }
 
+    /**
+     * On an h2c frontend a connection that sends nothing, or only part of the HTTP/2 preface, gets the
+     * client timeout's 408 as an HTTP/1.1 connection does, counted from the connection's start; the
+     * stage that waited for the preface had no timer, and such connections stayed open for good.
+     */
+    @Test
+    void anH2cConnectionWithoutAWholePrefaceOrRequestGets408AtTheClientTimeout() throws IOException {
+        int port = start(backend().address(), HttpFrontend.bind("127.0.0.1:0").h2c(true));
+        try (RawHttp silent = new RawHttp(port); RawHttp partial = new RawHttp(port); RawHttp early = new RawHttp(port)) {
+            partial.send("PRI * HTTP/2.0\r\n");
+            awaitAccepted(3);
+            loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+            early.send("GET /a HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(early.read().status()).isEqualTo(200);
+            loop.advance(ONE_MS);
+            for (RawHttp c : List.of(silent, partial)) {
+                assertThat(c.read().status()).isEqualTo(408);
+                assertThat(c.closedByPeer()).isTrue();
+            }
+        }
+        assertThat(lines.awaitCount(3)).filteredOn(l -> l.contains(" 408 ")).hasSize(2)
+                .allSatisfy(l -> assertThat(l).contains(" cR \"<BADREQ>\" "));
+    }
+
+    /**
+     * On an h2c frontend a client that sends its FIN before a whole preface or request has its
+     * connection closed at once, as on an HTTP/1.1 frontend; it was left open, and a drain waited
+     * for it until its timeout.
+     */
+    @Test
+    void anH2cConnectionWhoseClientEndsItBeforeAWholePrefaceIsClosed() throws IOException {
+        int port = start(backend().address(), HttpFrontend.bind("127.0.0.1:0").h2c(true));
+        try (RawHttp silent = new RawHttp(port); RawHttp partial = new RawHttp(port)) {
+            partial.send("PRI * HTTP/2.0\r\n");
+            awaitAccepted(2);
+            silent.socket.shutdownOutput();
+            partial.socket.shutdownOutput();
+            assertThat(silent.closedByPeer()).isTrue();
+            assertThat(partial.closedByPeer()).isTrue();
+        }
+    }
+
     /** An HTTP/2 connection without an open stream for the keep-alive timeout gets GOAWAY and is closed. */
     @Test
     void anIdleHttp2ConnectionIsClosedOnTheProxyClock() throws Exception {

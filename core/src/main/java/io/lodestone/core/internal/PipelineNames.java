@@ -17,7 +17,8 @@ package io.lodestone.core.internal;
  * adds the HTTP/1.1 handlers below when the frontend offers no h2, and leaves once the handshake is done)
  * → {@link #PROTOCOL} (when the frontend speaks HTTP/2: ALPN or the h2c preface
  * decides, then it leaves, adding either the HTTP/1.1 handlers below or {@link #HTTP2_FLUSH} → {@link #HTTP2_CODEC} → {@link #HTTP2_IDLE} →
- * {@link #HTTP2_MULTIPLEX} → {@link #HTTP2_ERRORS}) → {@link #HTTP_TIMEOUT} (request-head and keep-alive timers, sees raw bytes)
+ * {@link #HTTP2_MULTIPLEX} → {@link #HTTP2_ERRORS}; for h2c it is added in front of the HTTP/1.1 handlers, which it
+ * replaces when the preface comes) → {@link #HTTP_TIMEOUT} (request-head and keep-alive timers, sees raw bytes)
  * → {@link #HTTP_DECODER} (request decoder, line and header-block limits) → {@link #HTTP_ENCODER}
  * (response encoder; the decoder itself rejects every invalid request, so no validation handler follows)
  * → {@link #HSTS} (TLS frontends with HSTS: adds the header to outgoing responses) → {@link #COMPRESSION}

@@ -97,11 +97,14 @@ final class HttpPipeline {
                 });
             }
             return;
-        } else if (f.h2c()) {
-            p.addLast(PipelineNames.PROTOCOL, new PriorKnowledge(listener));
-            return;
         }
         addHttp1(p, listener);
+        if (f.h2c()) {
+            // in front of the HTTP/1.1 handlers, whose timers and handling of a FIN apply until the
+            // first bytes tell the protocol: a client that sends nothing, or only part of the preface,
+            // gets the client timeout's 408 as on any HTTP/1.1 connection
+            p.addFirst(PipelineNames.PROTOCOL, new PriorKnowledge(listener));
+        }
     }
 
     /** The HTTP/1.1 client pipeline: timers, strict decoder, encoder, HSTS, compression, proxy handler. */
@@ -266,11 +269,16 @@ final class HttpPipeline {
     }
 
     /**
-     * h2c with prior knowledge: waits for the first bytes, then sets up HTTP/2 when they are the
-     * connection preface and HTTP/1.1 otherwise, and leaves, handing the bytes on.
+     * h2c with prior knowledge: first in a pipeline set up for HTTP/1.1, waits for the first bytes;
+     * when they are the connection preface, replaces the HTTP/1.1 handlers with HTTP/2's; either way
+     * leaves, handing the bytes on. Until then the HTTP/1.1 handlers see the connection's events: the
+     * client timeout runs from the connection's start, and a FIN before a whole preface ends it as it
+     * ends an HTTP/1.1 connection without a request (it was left open, and held a drain to its timeout).
      */
     private static final class PriorKnowledge extends ByteToMessageDecoder {
         private static final byte[] PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+        private static final String[] HTTP1_HANDLERS = {PipelineNames.HTTP_TIMEOUT, PipelineNames.HTTP_DECODER,
+            PipelineNames.HTTP_ENCODER, PipelineNames.HSTS, PipelineNames.COMPRESSION, PipelineNames.HTTP_PROXY};
         private final HttpListener listener;
 
         PriorKnowledge(HttpListener listener) {
@@ -291,9 +299,13 @@ final class HttpPipeline {
                 return;
             }
             if (h2) {
-                addHttp2(ctx.pipeline(), listener);
-            } else {
-                addHttp1(ctx.pipeline(), listener);
+                ChannelPipeline p = ctx.pipeline();
+                for (String name : HTTP1_HANDLERS) {
+                    if (p.context(name) != null) {
+                        p.remove(name);
+                    }
+                }
+                addHttp2(p, listener);
             }
             ctx.pipeline().remove(this);
         }
