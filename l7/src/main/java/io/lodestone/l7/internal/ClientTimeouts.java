@@ -12,6 +12,11 @@ import java.util.concurrent.TimeUnit;
  * timeout runs (then 408); after a response that came before its request's end, the client timeout
  * bounds how long the connection lingers. One scheduled task per connection at a time, moved forward lazily, so a
  * request costs no scheduling; the time is the event loop's {@link LoopClock}, read once per turn.
+ *
+ * <p>On an HTTP/2 stream ({@link #forStream}) the head arrives whole with the stream's first read, so the client
+ * timeout is scheduled only when the read burst that opened the stream ends without a whole request head (a request
+ * held for its next frame), and the keep-alive timer never runs (the connection has its own): a stream costs no
+ * scheduling either.
  */
 final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runnable {
 
@@ -23,6 +28,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
     private final long clientTimeoutNanos;
     private final long keepAliveNanos;
     private final HttpProxyHandler proxy;
+    private final boolean stream;
     private ChannelHandlerContext ctx;
     private int state = HEAD;
     private long deadline;
@@ -32,9 +38,19 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
     private long headNanos = -1;
 
     ClientTimeouts(long clientTimeoutNanos, long keepAliveNanos, HttpProxyHandler proxy) {
+        this(clientTimeoutNanos, keepAliveNanos, proxy, false);
+    }
+
+    private ClientTimeouts(long clientTimeoutNanos, long keepAliveNanos, HttpProxyHandler proxy, boolean stream) {
         this.clientTimeoutNanos = clientTimeoutNanos;
         this.keepAliveNanos = keepAliveNanos;
         this.proxy = proxy;
+        this.stream = stream;
+    }
+
+    /** The timers of an HTTP/2 stream: see the class comment. */
+    static ClientTimeouts forStream(long clientTimeoutNanos, HttpProxyHandler proxy) {
+        return new ClientTimeouts(clientTimeoutNanos, 0, proxy, true);
     }
 
     @Override
@@ -62,6 +78,14 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
         ctx.fireChannelRead(msg);
     }
 
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (stream && state == HEAD && task == null) {
+            schedule(LoopClock.nanoTime());
+        }
+        ctx.fireChannelReadComplete();
+    }
+
     /** A request head arrived: no client timer until its response is done. */
     void busy() {
         headNanos = state == HEAD ? LoopClock.nanoTime() - headStart : -1;
@@ -77,8 +101,12 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
         return headNanos;
     }
 
-    /** A response is done: the keep-alive timer runs until the next request's first byte. */
+    /** A response is done: the keep-alive timer runs until the next request's first byte (not on a stream). */
     void idle() {
+        if (stream) {
+            state = BUSY;
+            return;
+        }
         arm(IDLE, keepAliveNanos);
     }
 
@@ -101,7 +129,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
             task.cancel(false);
             task = null;
         }
-        if (task == null) {
+        if (task == null && !(stream && newState == HEAD)) {
             schedule(now);
         }
     }

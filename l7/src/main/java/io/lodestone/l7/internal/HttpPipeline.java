@@ -254,7 +254,7 @@ final class HttpPipeline {
     static void addHttp2Stream(ChannelPipeline p, HttpListener listener, Http2RequestAdapter requests) {
         HttpFrontend f = listener.frontend();
         HttpProxyHandler proxy = new HttpProxyHandler(listener, new Codecs.ResponseEncoder());
-        ClientTimeouts timeouts = new ClientTimeouts(f.clientTimeout().toNanos(), f.keepAliveTimeout().toNanos(), proxy);
+        ClientTimeouts timeouts = ClientTimeouts.forStream(f.clientTimeout().toNanos(), proxy);
         proxy.timeouts = timeouts;
         p.addLast(PipelineNames.HTTP_TIMEOUT, timeouts);
         p.addLast(PipelineNames.HTTP2_STREAM_CODEC, Http2StreamRequestCodec.INSTANCE);
