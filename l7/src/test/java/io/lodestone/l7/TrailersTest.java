@@ -264,6 +264,106 @@ class TrailersTest {
         }
     }
 
+    /**
+     * A chunked request whose head's {@code Connection} names {@code X-Hop} (RFC 9110, 7.6.1) and whose
+     * trailer section carries that field: hop-by-hop for the whole message, so it leaves the trailers
+     * as it leaves the head.
+     */
+    private static final String CONNECTION_NAMED_IN_TRAILERS = "POST /t HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, X-Hop\r\n"
+            + "X-Hop: head\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nx-request-trailer: kept\r\nx-hop: trailer\r\n\r\n";
+
+    @Test
+    void aFieldTheRequestsConnectionNamesLeavesItsTrailersToAnHttp11Server() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(null)) {
+            int port = start(b, BackendProtocol.HTTP_1_1);
+            assertThat(exchange(port, CONNECTION_NAMED_IN_TRAILERS)).startsWith("HTTP/1.1 200");
+            assertThat(b.last().headers().contains("x-hop")).isFalse();
+            assertThat(b.last().trailers().names()).containsExactly("x-request-trailer");
+        }
+    }
+
+    @Test
+    void aFieldTheRequestsConnectionNamesLeavesItsTrailersToAnHttp2Server() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(b, BackendProtocol.H2C);
+            assertThat(exchange(port, CONNECTION_NAMED_IN_TRAILERS)).startsWith("HTTP/1.1 200");
+            assertThat(b.last().headers().contains("x-hop")).isFalse();
+            assertThat(b.last().trailers().names()).containsExactly("x-request-trailer");
+        }
+    }
+
+    /**
+     * A raw server whose chunked response names {@code X-Hop} in its head's {@code Connection} and
+     * carries that field in its trailer section (beside a checksum), with no {@code Connection} of
+     * its own there; {@code moreHead} adds fields to the head.
+     */
+    private static RawBackend answeringWithAConnectionNamedTrailer(String moreHead) throws Exception {
+        return new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            String head;
+            while ((head = RawBackend.nextHead(in)) != null) {
+                if (head.toLowerCase(Locale.ROOT).contains("transfer-encoding: chunked")) {
+                    RawBackend.nextHead(in);
+                }
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nConnection: X-Hop\r\nX-Hop: head\r\n" + moreHead + "Transfer-Encoding: chunked\r\n\r\n"
+                        + "5\r\nhello\r\n0\r\nx-checksum: abc\r\nx-hop: trailer\r\n\r\n");
+            }
+        });
+    }
+
+    @Test
+    void aFieldTheResponsesConnectionNamesLeavesItsTrailersToAnHttp11Client() throws Exception {
+        try (RawBackend b = answeringWithAConnectionNamedTrailer("")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("raw").server("r1", b.address()).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("raw"))
+                    .build();
+            proxy.start();
+            assertConnectionNamedTrailerRemoved(exchange(proxy.port(), "GET /t HTTP/1.1\r\nHost: h\r\n\r\n"));
+        }
+    }
+
+    /** As above, through a frontend whose cache takes the response in, which removes the head's hop-by-hop fields first. */
+    @Test
+    void aFieldTheResponsesConnectionNamesLeavesItsTrailersWhenTheCacheTakesTheResponseIn() throws Exception {
+        try (RawBackend b = answeringWithAConnectionNamedTrailer("Cache-Control: max-age=60\r\n")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("raw").server("r1", b.address()).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("raw")
+                            .cache("raw", ResponseCache.builder().maxBytes(1 << 20).statusHeader("X-Cache").build()))
+                    .build();
+            proxy.start();
+            String response = exchange(proxy.port(), "GET /t HTTP/1.1\r\nHost: h\r\n\r\n");
+            assertThat(response).contains("X-Cache: MISS\r\n");
+            assertConnectionNamedTrailerRemoved(response);
+        }
+    }
+
+    private static void assertConnectionNamedTrailerRemoved(String response) {
+        assertThat(response).startsWith("HTTP/1.1 200").contains("\r\n5\r\nhello\r\n0\r\n");
+        assertThat(response.substring(0, response.indexOf("\r\n\r\n"))).doesNotContainIgnoringCase("x-hop");
+        String trailers = response.substring(response.indexOf("\r\n0\r\n") + 5);
+        assertThat(trailers).isEqualTo("x-checksum: abc\r\n\r\n");
+    }
+
+    @Test
+    void aFieldTheResponsesConnectionNamesLeavesItsTrailersToAnHttp2Client() throws Exception {
+        try (RawBackend b = answeringWithAConnectionNamedTrailer("")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("raw").server("r1", b.address()).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("raw"))
+                    .build();
+            proxy.start();
+            Received r = call(proxy.port(), "/t");
+            assertThat(r.body.toString()).isEqualTo("hello");
+            assertThat(r.headers.get(0).contains("x-hop")).isFalse();
+            Http2Headers trailers = r.headers.get(r.headers.size() - 1);
+            List<String> names = new ArrayList<>();
+            trailers.forEach(e -> names.add(e.getKey().toString()));
+            assertThat(names).containsExactly("x-checksum");
+        }
+    }
+
     /** Sends a raw HTTP/1.1 request and reads its chunked response to the end of the trailer section. */
     private static String exchange(int port, String request) throws Exception {
         try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {

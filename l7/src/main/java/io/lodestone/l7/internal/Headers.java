@@ -75,9 +75,13 @@ final class Headers {
      * framing headers and {@code Host}, which a client must not be able to strip), {@code Keep-Alive},
      * {@code Proxy-Connection}, {@code TE}, {@code Trailer} and {@code Upgrade} unless {@code upgrade}.
      * With {@code upgrade} the message leaves with {@code Connection: upgrade} and its {@code Upgrade}.
+     *
+     * @return the values of {@code Connection} when they name a field other than {@code keep-alive},
+     *         {@code close}, {@code upgrade} and {@code te}: hop-by-hop in the whole message, such a
+     *         field must leave its trailer section too ({@link #removeConnectionNamed}); else null
      */
-    static void removeHopByHop(HttpHeaders h, boolean upgrade) {
-        removeHopByHop(h, upgrade, null);
+    static List<String> removeHopByHop(HttpHeaders h, boolean upgrade) {
+        return removeHopByHop(h, upgrade, null);
     }
 
     /**
@@ -85,12 +89,16 @@ final class Headers {
      * the field {@code kept} either (the request id, which the servers must always get); null for
      * none.
      */
-    static void removeHopByHop(HttpHeaders h, boolean upgrade, CharSequence kept) {
+    static List<String> removeHopByHop(HttpHeaders h, boolean upgrade, CharSequence kept) {
+        List<String> naming = null;
+        // the head scanner's headers remove the usual Connection (keep-alive, close, upgrade) in place
         if (!(h instanceof RawHeaders raw && raw.removeHopByHop(upgrade))) {
             if (h.contains(HttpHeaderNames.CONNECTION)) {
                 List<String> values = h.getAll(HttpHeaderNames.CONNECTION);
                 for (int i = 0; i < values.size(); i++) {
-                    removeNamed(h, values.get(i), kept);
+                    if (removeNamed(h, values.get(i), kept)) {
+                        naming = values;
+                    }
                 }
                 h.remove(HttpHeaderNames.CONNECTION);
             }
@@ -105,9 +113,28 @@ final class Headers {
         if (upgrade) {
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
         }
+        return naming;
     }
 
-    private static void removeNamed(HttpHeaders h, String connection, CharSequence kept) {
+    /**
+     * Removes from a trailer section the fields its message's head named in {@code Connection} (RFC
+     * 9110, 7.6.1: they are hop-by-hop wherever they come): {@code connection} is what
+     * {@link #removeHopByHop} returned for the head. A trailer section's own {@code Connection} is
+     * one of the fields no trailer may carry.
+     */
+    static void removeConnectionNamed(HttpHeaders trailers, List<String> connection) {
+        for (int i = 0; i < connection.size(); i++) {
+            removeNamed(trailers, connection.get(i), null);
+        }
+    }
+
+    /**
+     * Removes the fields one {@code Connection} value names; true when it names one other than
+     * {@code keep-alive}, {@code close}, {@code upgrade} and {@code te} (connection options, or
+     * fields no trailer may carry).
+     */
+    private static boolean removeNamed(HttpHeaders h, String connection, CharSequence kept) {
+        boolean naming = false;
         int start = 0;
         int n = connection.length();
         while (start < n) {
@@ -128,9 +155,19 @@ final class Headers {
                 if (!isProtected(name) && (kept == null || !AsciiString.contentEqualsIgnoreCase(kept, name))) {
                     h.remove(name);
                 }
+                naming |= !isOption(name);
             }
             start = end + 1;
         }
+        return naming;
+    }
+
+    /** Whether a {@code Connection} token is one that names no field a trailer section may carry. */
+    private static boolean isOption(String token) {
+        return HttpHeaderValues.KEEP_ALIVE.contentEqualsIgnoreCase(token)
+                || HttpHeaderValues.CLOSE.contentEqualsIgnoreCase(token)
+                || HttpHeaderValues.UPGRADE.contentEqualsIgnoreCase(token)
+                || HttpHeaderNames.TE.contentEqualsIgnoreCase(token);
     }
 
     private static boolean isSpace(char c) {

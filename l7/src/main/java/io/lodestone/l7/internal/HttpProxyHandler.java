@@ -211,6 +211,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      */
     private HttpResponse heldHead;
     private List<HeaderEdit> responseEdits;
+    /**
+     * The {@code Connection} values of the request's head when they name fields beyond the connection
+     * options ({@link Headers#removeHopByHop}), which its trailer section loses too; null when they
+     * name none, as for almost every request.
+     */
+    private List<String> requestConnection;
+    /** As {@link #requestConnection}, for the final response's head. */
+    private List<String> responseConnection;
     /** The backend's sticky cookie for this request, or {@code null}; {@link #cookieValue} is the client's. */
     private StickyCookie stickyCookie;
     private String cookieValue;
@@ -937,7 +945,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void prepareRequest(HttpRequest req, HttpHeaders h) {
         String host = h.get(HttpHeaderNames.HOST);
-        Headers.removeHopByHop(h, upgrade, requestIdHeader);
+        requestConnection = Headers.removeHopByHop(h, upgrade, requestIdHeader);
         if (upgrade) {
             // WebSocket is the one upgrade proxied: a server must not be offered h2c (or any other)
             // beside it, as its 101 for that would be answered 502 instead of the request
@@ -1005,6 +1013,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         bytesIn += content.content().readableBytes();
         if (content instanceof LastHttpContent last && last != LastHttpContent.EMPTY_LAST_CONTENT
                 && !last.trailingHeaders().isEmpty()) {
+            if (requestConnection != null) {
+                Headers.removeConnectionNamed(last.trailingHeaders(), requestConnection);
+            }
             if (!underscoreTrailers(last.trailingHeaders())) {
                 content.release();
                 refuseRestOfRequest(HttpResponseStatus.BAD_REQUEST);
@@ -1481,7 +1492,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         boolean chunked = HttpUtil.isTransferEncodingChunked(response);
         boolean delimited = bodyless || chunked || h.contains(HttpHeaderNames.CONTENT_LENGTH);
         serverReusable = delimited && serverKeepsAlive(response);
-        Headers.removeHopByHop(h, false);
+        List<String> connection = Headers.removeHopByHop(h, false);
+        if (connection != null) {
+            // else kept from cacheResponse, which removed them first
+            responseConnection = connection;
+        }
         boolean clientKeepAlive = keepAlive && !closing && !listener.isDraining();
         if (clientVersion.minorVersion() == 0) {
             if (chunked) {
@@ -1571,6 +1586,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         if (content instanceof LastHttpContent last && last != LastHttpContent.EMPTY_LAST_CONTENT
                 && !last.trailingHeaders().isEmpty()) {
+            if (responseConnection != null) {
+                Headers.removeConnectionNamed(last.trailingHeaders(), responseConnection);
+            }
             // to either kind of client: Netty's HTTP/2 conversion drops only the connection fields
             Headers.removeForbiddenResponseTrailers(last.trailingHeaders());
         }
@@ -1814,6 +1832,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         connecting = null;
         opening = null;
         responseEdits = null;
+        requestConnection = null;
+        responseConnection = null;
         heldHead = null;
         stickyCookie = null;
         cookieValue = null;
@@ -2247,7 +2267,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private boolean cacheResponse(BackendConnection c, HttpResponse response, int code) {
         HttpHeaders h = response.headers();
         boolean serverKeepAlive = serverKeepsAlive(response);
-        Headers.removeHopByHop(h, false);
+        responseConnection = Headers.removeHopByHop(h, false);
         if (!serverKeepAlive) {
             // the server's close, read again by the response path below (the stored copy leaves it out)
             h.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
