@@ -74,8 +74,11 @@ public interface ProxyControl {
     /**
      * Starts a rolling update of one backend (see {@link RollingUpdate}) and returns its outcome. The
      * future completes normally in both cases; {@link RollingUpdate.Result#succeeded()} tells which.
+     * One rolling update runs on a backend at a time: another of the same backend is refused until the
+     * running one's future completes (succeeded or not); updates of different backends run together.
      *
      * @throws IllegalArgumentException when there is no such backend
+     * @throws IllegalStateException when a rolling update of the backend is already running
      */
     CompletableFuture<RollingUpdate.Result> rollingUpdate(RollingUpdate update);
 

@@ -44,6 +44,10 @@ import java.util.concurrent.CompletionStage;
  * changes nothing, as the server is ready already: the update keeps waiting for it to be healthy and
  * does not list it.
  *
+ * <p>One rolling update runs on a backend at a time: {@link ProxyControl#rollingUpdate(RollingUpdate)}
+ * refuses another of the same backend with an {@link IllegalStateException} until the running one's
+ * future completes, succeeded or not. Updates of different backends run side by side.
+ *
  * <p>A drained server still serves its persistent clients (a sticky cookie or a source stick-table
  * entry naming it) while it is healthy, so their sessions can end there; they may keep it busy, and
  * the drain timeout then ends the wait, so the update always moves on. While the update action runs,

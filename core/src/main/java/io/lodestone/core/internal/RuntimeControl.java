@@ -16,7 +16,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 
@@ -33,6 +35,8 @@ public final class RuntimeControl implements ProxyControl {
     private final Scheduler scheduler;
     private final ServerEvents events;
     private final CacheStores caches;
+    /** The names of the backends a rolling update is running on. */
+    private final Set<String> rollingUpdates = ConcurrentHashMap.newKeySet();
 
     public RuntimeControl(Map<String, BackendRuntime> runtimes, Scheduler scheduler, ServerEvents events) {
         this(runtimes, scheduler, events, new CacheStores());
@@ -159,10 +163,26 @@ public final class RuntimeControl implements ProxyControl {
         events.remove(listener);
     }
 
+    /**
+     * {@inheritDoc} The backend is taken until the update's own result is complete, and given back
+     * before the returned future completes, so a caller may start the next update from it.
+     */
     @Override
     public CompletableFuture<RollingUpdate.Result> rollingUpdate(RollingUpdate update) {
         Objects.requireNonNull(update, "update");
-        return new RollingUpdater(runtime(update.backendName()), update, scheduler, events).start();
+        String name = update.backendName();
+        BackendRuntime backend = runtime(name);
+        if (!rollingUpdates.add(name)) {
+            // Two updates of one backend would take each other's drains for the operator's.
+            throw new IllegalStateException("a rolling update of backend '" + name + "' is already running");
+        }
+        try {
+            return new RollingUpdater(backend, update, scheduler, events).start()
+                    .whenComplete((result, error) -> rollingUpdates.remove(name));
+        } catch (RuntimeException e) {
+            rollingUpdates.remove(name);
+            throw e;
+        }
     }
 
     /** Returns the runtime of a backend. */

@@ -465,6 +465,64 @@ class RollingUpdateTest {
     }
 
     @Test
+    void aSecondUpdateOfTheSameBackendIsRefusedWhileTheFirstRuns() {
+        start(false);
+        CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
+        RollingUpdate first = RollingUpdate.builder("app", s -> s.server().name().equals("web1")
+                ? web1Deployed : CompletableFuture.completedFuture(null)).build();
+        RollingUpdate second = RollingUpdate.builder("app", s -> CompletableFuture.completedFuture(null)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(first);
+        scheduler.runDue();
+        assertThat(states()).isEqualTo("web1=DRAIN web2=UP web3=UP");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> control.rollingUpdate(second))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("a rolling update of backend 'app' is already running");
+        web1Deployed.complete(null);
+        RollingUpdate.Result result = run(f, Duration.ofSeconds(5));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.operatorChanged()).as("the refused update touched nothing").isEmpty();
+        assertThat(run(control.rollingUpdate(second), Duration.ofSeconds(5)).succeeded())
+                .as("a new update may start once the first is done").isTrue();
+    }
+
+    @Test
+    void aNewUpdateMayStartOnceTheLastOneFailedEvenFromItsCompletion() {
+        start(false);
+        RollingUpdate failing = RollingUpdate.builder("app",
+                s -> CompletableFuture.failedFuture(new IllegalStateException("disk full"))).build();
+        RollingUpdate next = RollingUpdate.builder("app", s -> CompletableFuture.completedFuture(null)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(failing)
+                .thenCompose(failed -> {
+                    assertThat(failed.failedServer()).isEqualTo("web1");
+                    return control.rollingUpdate(next);
+                });
+        RollingUpdate.Result result = run(f, Duration.ofSeconds(5));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.updated()).containsExactly("web1", "web2", "web3");
+        assertThat(states()).as("web1 left draining by the failed one").isEqualTo("web1=DRAIN web2=UP web3=UP");
+    }
+
+    @Test
+    void updatesOfDifferentBackendsRunTogether() {
+        Map<String, BackendRuntime> runtimes = new java.util.LinkedHashMap<>();
+        for (String name : List.of("app", "api")) {
+            runtimes.put(name, new BackendRuntime(Backend.named(name)
+                    .server("web1", "127.0.0.1:8081").server("web2", "127.0.0.1:8082").build(), clock, scheduler, events));
+        }
+        control = new RuntimeControl(runtimes, scheduler, events);
+        CompletableFuture<Void> appDeployed = new CompletableFuture<>();
+        CompletableFuture<RollingUpdate.Result> app = control.rollingUpdate(RollingUpdate.builder("app", s -> appDeployed).build());
+        CompletableFuture<RollingUpdate.Result> api = control.rollingUpdate(
+                RollingUpdate.builder("api", s -> CompletableFuture.completedFuture(null)).build());
+        RollingUpdate.Result apiResult = run(api, Duration.ofSeconds(5));
+        assertThat(apiResult.succeeded()).isTrue();
+        assertThat(apiResult.updated()).containsExactly("web1", "web2");
+        assertThat(app).as("still in its first action").isNotDone();
+        appDeployed.complete(null);
+        assertThat(run(app, Duration.ofSeconds(5)).updated()).containsExactly("web1", "web2");
+    }
+
+    @Test
     void anUnknownBackendIsRefused() {
         start(false);
         RollingUpdate update = RollingUpdate.builder("nope", s -> CompletableFuture.completedFuture(null)).build();
