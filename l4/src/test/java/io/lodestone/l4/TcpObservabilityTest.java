@@ -121,6 +121,32 @@ class TcpObservabilityTest {
         }
     }
 
+    /**
+     * A client that resets while the proxy connects to its server ends the attempt: {@code CC}, and
+     * no fault of the server's, so no connect error and no failure on it (which passive health
+     * checks and outlier detection read), though the proxy's close of the attempt fails it.
+     */
+    @Test
+    void aClientThatLeavesWhileTheProxyConnectsIsLoggedCcAndCountsNothingOnTheServer() throws IOException {
+        CapturingLogger lines = new CapturingLogger();
+        try (Blackhole blackhole = new Blackhole();
+             Proxy proxy = start(lines, Backend.named("b").server("silent", blackhole.address())
+                     .connectTimeout(Duration.ofMinutes(1)).retries(0))) {
+            Socket c = connect(proxy.port());
+            // the server is picked and its connection attempt started in the same turn of the loop
+            Await.until("the server picked", () -> proxy.control().server("b", "silent").totalSelected() == 1);
+            c.setSoLinger(true, 0);
+            c.close();
+            assertThat(lines.await(l -> l.contains(" tcp b/silent "))).contains(" CC \"-\" ");
+            // the attempt's end gives the server back its load, after anything it counts
+            Await.until("the attempt ended", () -> proxy.control().server("b", "silent").load() == 0);
+            assertThat(proxy.metrics().backend("b").server("silent").traffic().errors().total()).isZero();
+            assertThat(proxy.metrics().backend("b").traffic().errors().total()).isZero();
+            assertThat(proxy.metrics().frontend("tcp").traffic().errors().total()).isZero();
+            assertThat(proxy.control().server("b", "silent").failures()).isZero();
+        }
+    }
+
     @Test
     void logsNothingAndStillCountsWhenTheAccessLogIsOff() throws IOException {
         try (TcpEchoServer live = TcpEchoServer.start();

@@ -404,9 +404,12 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         }
         connecting = attempt.channel();
         attempt.addListener((ChannelFutureListener) f -> {
-            if (connecting == f.channel()) {
-                connecting = null;
+            if (connecting != f.channel() && !f.isSuccess()) {
+                // abandoned: the client went away and channelInactive closed the attempt; no fault of the server's
+                server.release();
+                return;
             }
+            connecting = null;
             if (f.isSuccess()) {
                 server.reportSuccess();
                 connected(server, f.channel());
