@@ -65,7 +65,7 @@ import org.slf4j.LoggerFactory;
  * one line when the client connection closes, with the termination state. As the relay's
  * {@link Relay.Observer} it learns how a relayed session ended when it was not by both sides
  * closing: a reset on either side ({@code CD}, {@code SD}) or the idle timeout ({@code cD},
- * {@code sD}).
+ * {@code sD}). A connection the proxy's stop ends ({@link #kill}) is logged {@code K} with its phase.
  */
 final class TcpConnection extends ChannelInboundHandlerAdapter
         implements PickContext, ChannelFutureListener, Relay.Observer, Runnable {
@@ -117,6 +117,12 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     private TerminationPhase phase = TerminationPhase.NONE;
     /** Whether the relay's idle timeout is the client timeout (else the backend's server timeout). */
     private boolean clientIdleTimeout;
+    /**
+     * The proxy's stop ended the connection ({@link #kill}): the session is logged {@code K} with the
+     * phase it was in, and what its close brings (a failed connection attempt, a failed last flush)
+     * counts no error.
+     */
+    private boolean killed;
 
     TcpConnection(TcpListener listener, TcpListener.State state) {
         this.listener = listener;
@@ -253,7 +259,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
                 timedOut();
                 return;
             }
-            if (client.isActive() && !(client instanceof DuplexChannel duplex && duplex.isInputShutdown())) {
+            if (killed) {
+                // the close of the proxy's stop, reported as a failed handshake
+                cause = TerminationCause.KILLED;
+            } else if (client.isActive() && !(client instanceof DuplexChannel duplex && duplex.isInputShutdown())) {
                 // not TLS, a ClientHello over the bound, a failed handshake: the proxy refuses it
                 state.metrics.error(ErrorKind.DENIED);
                 cause = TerminationCause.PROXY;
@@ -355,6 +364,28 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         client.close();
     }
 
+    /**
+     * Ends the client connection at once, as the proxy does with what is still open when it stops
+     * (after its drain timeout); any thread. A connection that has closed by then is left as it
+     * ended. {@code ch} is the client channel, given by the caller because {@link #client} is set on
+     * the connection's loop.
+     */
+    void kill(Channel ch) {
+        try {
+            ch.eventLoop().execute(() -> {
+                if (ch.isOpen()) {
+                    killed = true;
+                    ch.close();
+                }
+            });
+        } catch (IllegalStateException | RejectedExecutionException e) {
+            // not registered, or its loop already shuts down: the caller's close ends it unmarked
+            if (log.isDebugEnabled()) {
+                log.debug("{}: {} closed without being marked as killed: {}", state.frontend.name(), ch, e.toString());
+            }
+        }
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         inactive = true;
@@ -405,7 +436,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         connecting = attempt.channel();
         attempt.addListener((ChannelFutureListener) f -> {
             if (connecting != f.channel() && !f.isSuccess()) {
-                // abandoned: the client went away and channelInactive closed the attempt; no fault of the server's
+                // abandoned: the client went away, or the proxy stopped, and channelInactive closed
+                // the attempt; no fault of the server's
                 server.release();
                 return;
             }
@@ -483,6 +515,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     /** A side of the relayed session was reset or failed: the relay resets the other side. */
     @Override
     public void aborted(Channel failed, Throwable failure) {
+        if (killed) {
+            // the last flush to the other side after the proxy's stop closed this one
+            return;
+        }
         if (log.isDebugEnabled()) {
             log.debug("{}: {} connection {} aborted: {}", state.frontend.name(), failed == client ? "client" : "server",
                     failed, failure.toString());
@@ -500,6 +536,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     /** Nothing moved for the idle timeout: the client's or the server's, whichever applied. */
     @Override
     public void idleTimedOut() {
+        if (killed) {
+            return;
+        }
         if (clientIdleTimeout) {
             state.metrics.error(ErrorKind.TIMEOUT);
             cause = TerminationCause.CLIENT_TIMEOUT;
@@ -548,7 +587,11 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         Relay.Side[] s = sides;
         long in = (s == null ? 0 : s[0].bytesRead()) + pendingBytes;
         long out = s == null ? 0 : s[1].bytesRead();
-        if (s == null && cause == TerminationCause.NORMAL) {
+        if (killed && cause == TerminationCause.NORMAL) {
+            // the proxy's stop ended it: while its TLS was set up, while it was connecting, or relayed
+            cause = TerminationCause.KILLED;
+            phase = awaitingTls ? TerminationPhase.REQUEST : s == null ? TerminationPhase.CONNECT : TerminationPhase.DATA;
+        } else if (s == null && cause == TerminationCause.NORMAL) {
             // the client went away while its TLS, or else a server connection, was being set up (this
             // runs before channelInactive, so awaitingTls still tells)
             cause = TerminationCause.CLIENT_ABORT;

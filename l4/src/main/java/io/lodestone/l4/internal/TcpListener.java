@@ -40,6 +40,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -71,8 +72,10 @@ public final class TcpListener implements Listener {
     /** Per-source limits as bound, or {@code null}; checked on the accept loop. */
     private final SourceLimits sourceLimits;
     private final List<Channel> serverChannels = new ArrayList<>();
-    /** Client and server channels open now; each leaves the set in its own close listener. */
-    private final Set<Channel> channels = ConcurrentHashMap.newKeySet();
+    /** Client connections open now, with their handlers; each leaves the map in its own close listener. */
+    private final Map<Channel, TcpConnection> clients = new ConcurrentHashMap<>();
+    /** Server connections open now; each leaves the set in its own close listener. */
+    private final Set<Channel> servers = ConcurrentHashMap.newKeySet();
     /** Counts the client connections open now; always there, for the per-source limits. */
     private final Gate gate;
 
@@ -278,17 +281,17 @@ public final class TcpListener implements Listener {
 
     /** Adds a connected server-side channel to the channels {@link #closeAll()} closes. */
     void track(Channel upstream) {
-        channels.add(upstream);
+        servers.add(upstream);
     }
 
     /** A server-side channel closed. */
     void untrack(Channel upstream) {
-        channels.remove(upstream);
+        servers.remove(upstream);
     }
 
     /** A client connection closed (called by its {@link TcpConnection}, its only close listener). */
     void clientClosed(Channel client) {
-        channels.remove(client);
+        clients.remove(client);
         if (gate.release(client)) {
             // else given back already: the connection never reached its loop
             releaseSource(client);
@@ -319,18 +322,25 @@ public final class TcpListener implements Listener {
         return openChannels().newCloseFuture();
     }
 
+    /**
+     * Closes every connection still open, as the proxy does when it stops (after its drain timeout)
+     * or retires the listener: each client connection is ended by its {@link TcpConnection#kill} first,
+     * so that its session is logged as the proxy's stop ({@code K}) and counts no error.
+     */
     @Override
     public void closeAll() {
         gate.stopAccepting();
+        for (Map.Entry<Channel, TcpConnection> open : clients.entrySet()) {
+            open.getValue().kill(open.getKey());
+        }
         openChannels().close().awaitUninterruptibly();
     }
 
     /** The channels open now, as a group to wait on or close; made only when the proxy closes. */
     private ChannelGroup openChannels() {
         ChannelGroup group = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-        for (Channel ch : channels) {
-            group.add(ch);
-        }
+        group.addAll(clients.keySet());
+        group.addAll(servers);
         return group;
     }
 
@@ -359,7 +369,7 @@ public final class TcpListener implements Listener {
             State current = state;
             TcpFrontend frontend = current.frontend;
             TcpConnection connection = new TcpConnection(TcpListener.this, current);
-            channels.add(child);
+            clients.put(child, connection);
             child.closeFuture().addListener(connection);
             context.transport().accepted(child);
             if (frontend.tls() != null) {
@@ -372,7 +382,7 @@ public final class TcpListener implements Listener {
 
         @Override
         protected void abandoned(Channel child) {
-            channels.remove(child);
+            clients.remove(child);
             releaseSource(child);
         }
     }
