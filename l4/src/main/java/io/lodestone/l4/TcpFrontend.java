@@ -121,10 +121,13 @@ import java.util.Set;
  *     written to the client for that long, both sides are closed. The backend's
  *     {@link io.lodestone.core.Backend#serverTimeout() server timeout} does the same for the server
  *     side. A write counts as activity when the peer accepted it, so a client that stops reading
- *     is timed out too. One timer serves both, with the shorter timeout: the access log says
- *     {@code cD} when it was the client timeout (or both are equal) and {@code sD} when it was the
- *     server timeout, and it counts as a {@link io.lodestone.core.metrics.ErrorKind#TIMEOUT timeout}
- *     error on the frontend or on the server.</li>
+ *     is timed out too. One timer serves both, with the shorter timeout while both sides may still
+ *     send; once one side has half-closed (a FIN), only the other side's timeout applies: after the
+ *     client's FIN the proxy waits on the server alone, up to the server timeout, as HAProxy does.
+ *     The access log says {@code cD} when it was the client timeout (or both are equal) and
+ *     {@code sD} when it was the server timeout, and it counts as a
+ *     {@link io.lodestone.core.metrics.ErrorKind#TIMEOUT timeout} error on the frontend or on the
+ *     server.</li>
  * <li><b>Connection limit.</b> {@link #maxConnections() maxConnections} counts client connections
  *     from accept (including while the server connection is being made) to close. At the limit the
  *     frontend stops accepting: further connections wait in the kernel's listen backlog and are

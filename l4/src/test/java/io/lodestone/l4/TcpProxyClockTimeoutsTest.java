@@ -4,6 +4,7 @@ import static io.lodestone.l4.Sockets.assertEcho;
 import static io.lodestone.l4.Sockets.connect;
 import static io.lodestone.l4.Sockets.isClosedByPeer;
 import static io.lodestone.l4.Sockets.readExactly;
+import static io.lodestone.l4.Sockets.staysSilent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
@@ -19,6 +20,8 @@ import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.lodestone.core.testing.TcpEchoServer;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -187,5 +190,93 @@ class TcpProxyClockTimeoutsTest {
         }
         assertThat(lines.await(l -> l.contains(" failover "))).contains(" failover failover/e1 -1/0/0/-1/3000 - 23 23 -- ");
         assertThat(echo.accepted()).isEqualTo(1);
+    }
+
+    /**
+     * Moves the clock by {@code total} a second at a time, so that the relay's checks (every quarter
+     * of an idle timeout) each run at their time, as they would on a real clock.
+     */
+    private void advanceInSteps(Duration total) {
+        Duration left = total;
+        while (!left.isZero() && !left.isNegative()) {
+            Duration step = left.compareTo(Duration.ofSeconds(1)) < 0 ? left : Duration.ofSeconds(1);
+            loop.advance(step);
+            left = left.minus(step);
+        }
+    }
+
+    /**
+     * A proxy on the manual clock whose one backend's server is {@code server}: client timeout
+     * {@code clientTimeout} on frontend "half", server timeout {@code serverTimeout}.
+     */
+    private Proxy halfClosing(ServerSocket server, Duration clientTimeout, Duration serverTimeout) {
+        Proxy half = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).accessLog(AccessLog.text(lines))
+                .backend(Backend.named("holder").server("s1", "127.0.0.1:" + server.getLocalPort()).serverTimeout(serverTimeout))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("half").clientTimeout(clientTimeout).defaultBackend("holder"))
+                .build();
+        half.start();
+        return half;
+    }
+
+    /**
+     * Once the client has half-closed, the proxy waits on the server alone: only the server timeout
+     * applies, as HAProxy's does to such a session, and its expiry is the server's ({@code sD}, a
+     * timeout error on the server), however much shorter the client timeout is. The client timeout
+     * cut it before, logged {@code cD}, though the client had said all it had to say.
+     */
+    @Test
+    void afterTheClientsFinOnlyTheServerTimeoutApplies() throws Exception {
+        Duration serverTimeout = IDLE.multipliedBy(2);
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             Proxy half = halfClosing(server, IDLE, serverTimeout);
+             Socket s = connect(half.port("half"))) {
+            s.getOutputStream().write("request".getBytes(StandardCharsets.UTF_8));
+            s.shutdownOutput();
+            try (Socket held = server.accept()) {
+                held.setSoTimeout(5000);
+                // the server sees the request and the FIN, and answers nothing for now
+                assertThat(held.getInputStream().readAllBytes()).hasSize(7);
+                advanceInSteps(IDLE.plus(QUARTER));
+                assertThat(staysSilent(s, 50)).as("open past the client timeout").isTrue();
+                advanceInSteps(serverTimeout.minus(IDLE.plus(QUARTER)).minus(ONE_MS));
+                assertThat(staysSilent(s, 50)).as("open until the server timeout").isTrue();
+                loop.advance(ONE_MS);
+                assertThat(isClosedByPeer(s)).isTrue();
+            }
+            assertThat(lines.await(l -> l.contains(" half "))).contains(" half holder/s1 ").contains(" sD ");
+            Await.until("the timeout error on the server", () -> half.metrics().backend("holder").server("s1").traffic()
+                    .errors().timeout() == 1);
+            assertThat(half.metrics().frontend("half").traffic().errors().total()).isZero();
+        }
+    }
+
+    /**
+     * Once the server has half-closed, the proxy waits on the client alone: only the client timeout
+     * applies, and its expiry is the client's ({@code cD}), however much shorter the server timeout is.
+     */
+    @Test
+    void afterTheServersFinOnlyTheClientTimeoutApplies() throws Exception {
+        Duration serverTimeout = IDLE.dividedBy(2);
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+             Proxy half = halfClosing(server, IDLE, serverTimeout);
+             Socket s = connect(half.port("half"))) {
+            try (Socket held = server.accept()) {
+                held.setSoTimeout(5000);
+                held.getOutputStream().write("banner".getBytes(StandardCharsets.UTF_8));
+                held.shutdownOutput();
+                // the client gets the server's bytes and its FIN, and sends nothing
+                assertThat(s.getInputStream().readAllBytes()).hasSize(6);
+                advanceInSteps(serverTimeout.plus(QUARTER));
+                assertThat(staysSilent(held, 50)).as("open past the server timeout").isTrue();
+                advanceInSteps(IDLE.minus(serverTimeout.plus(QUARTER)).minus(ONE_MS));
+                assertThat(staysSilent(held, 50)).as("open until the client timeout").isTrue();
+                loop.advance(ONE_MS);
+                assertThat(isClosedByPeer(held)).as("the server connection closed").isTrue();
+            }
+            assertThat(lines.await(l -> l.contains(" half "))).contains(" half holder/s1 ").contains(" cD ");
+            Await.until("the timeout error on the frontend", () -> half.metrics().frontend("half").traffic()
+                    .errors().timeout() == 1);
+            assertThat(half.metrics().backend("holder").server("s1").traffic().errors().total()).isZero();
+        }
     }
 }

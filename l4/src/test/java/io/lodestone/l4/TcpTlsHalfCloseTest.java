@@ -134,13 +134,15 @@ class TcpTlsHalfCloseTest {
     }
 
     /**
-     * A session half-closed by the client's {@code close_notify} is still bounded by the idle timeout
-     * (on the proxy's clock): the server read the request to its end and does not answer.
+     * A session half-closed by the client's {@code close_notify} is still bounded by an idle timeout
+     * (on the proxy's clock): the server read the request to its end and does not answer. The proxy
+     * waits on the server alone, so the server timeout applies (the backend's default, 60 s), not the
+     * shorter client timeout, and its expiry is the server's ({@code sD}).
      */
     @Test
-    void theIdleTimeoutClosesASessionHalfClosedByCloseNotify() throws Exception {
+    void theServerTimeoutClosesASessionHalfClosedByCloseNotify() throws Exception {
         Duration idle = Duration.ofSeconds(40);
-        Duration quarter = idle.dividedBy(4);
+        Duration quarter = Duration.ofSeconds(60).dividedBy(4);
         CapturingLogger lines = new CapturingLogger();
         ManualClock clock = new ManualClock();
         ManualClockLoop loop = new ManualClockLoop(clock);
@@ -162,8 +164,9 @@ class TcpTlsHalfCloseTest {
                 loop.advance(quarter);
                 Result result = client.result.get(5, TimeUnit.SECONDS);
                 assertThat(result.answer).isEmpty();
-                assertThat(lines.await(l -> l.contains(" tls "))).contains(" cD ");
-                Await.until("the timeout error", () -> proxy.metrics().frontend("tls").traffic().errors().timeout() == 1);
+                assertThat(lines.await(l -> l.contains(" tls "))).contains(" sD ");
+                Await.until("the timeout error", () -> proxy.metrics().backend("a").server("a1").traffic().errors().timeout() == 1);
+                assertThat(proxy.metrics().frontend("tls").traffic().errors().total()).isZero();
             }
         } finally {
             loop.close();

@@ -46,7 +46,11 @@ import org.slf4j.LoggerFactory;
  *     an end of stream that looks like a complete transfer (HAProxy does the same).</li>
  * <li>When neither side has read a byte for the idle timeout given to
  *     {@link #join(Channel, Channel, Duration, Observer)}, or on an {@link IdleStateEvent} from an
- *     idle handler placed before the relay, both close at once.</li>
+ *     idle handler placed before the relay, both close at once. With a timeout per side
+ *     ({@link #join(Channel, Channel, Duration, Duration, Observer)}) the shorter applies while both
+ *     sides may still send, and only the other side's once a side has sent its FIN: the relay then
+ *     waits on that other side alone, as HAProxy applies its server timeout alone to a session whose
+ *     client has half-closed.</li>
  * <li>When a side is closed from outside (the proxy's shutdown, runtime control), the other side
  *     is flushed and closed.</li>
  * </ul>
@@ -93,10 +97,22 @@ public final class Relay {
      * {@code observer} (may be {@code null}) when the pair ends by an abort or by the idle timeout.
      */
     public static Side[] join(Channel a, Channel b, Duration idleTimeout, Observer observer) {
+        return join(a, b, idleTimeout, idleTimeout, observer);
+    }
+
+    /**
+     * Joins two channels as {@link #join(Channel, Channel, Duration, Observer)} does, with an idle
+     * timeout for each side ({@link Duration#ZERO}: none): {@code idleTimeoutA} is how long the relay
+     * waits for {@code a} (a client, with its client timeout), {@code idleTimeoutB} for {@code b}. While
+     * both sides may still send, the pair closes once neither has read a byte for the shorter of the
+     * two ({@code a}'s when they are equal); once one side's input has ended (a FIN, or a TLS
+     * {@code close_notify}), only the other side's timeout applies.
+     */
+    public static Side[] join(Channel a, Channel b, Duration idleTimeoutA, Duration idleTimeoutB, Observer observer) {
         if (a.eventLoop() != b.eventLoop()) {
             throw new IllegalArgumentException("relay: " + a + " and " + b + " (expected: channels of the same event loop)");
         }
-        Pair pair = new Pair(a, b, idleTimeout.isZero() ? 0 : Math.max(1, idleTimeout.toNanos() / Pair.TICKS), observer);
+        Pair pair = new Pair(a, b, ticks(idleTimeoutA), ticks(idleTimeoutB), observer);
         Side sideA = new Side(b, pair);
         Side sideB = new Side(a, pair);
         sideA.other = sideB;
@@ -108,10 +124,16 @@ public final class Relay {
         sideB.inputShutdown = isInputEnded(b);
         b.flush();
         a.flush();
+        // the idle checks begin before a FIN seen before the join is passed on, which may change them
+        pair.start();
         start(sideA, a);
         start(sideB, b);
-        pair.schedule();
         return new Side[] {sideA, sideB};
+    }
+
+    /** A quarter of an idle timeout, the interval of the pair's checks; 0 for none. */
+    private static long ticks(Duration idleTimeout) {
+        return idleTimeout.isZero() ? 0 : Math.max(1, idleTimeout.toNanos() / Pair.TICKS);
     }
 
     /**
@@ -128,8 +150,13 @@ public final class Relay {
          */
         void aborted(Channel failed, Throwable cause);
 
-        /** Neither side read a byte for the idle timeout (or an idle handler fired): both are about to close. */
-        void idleTimedOut();
+        /**
+         * Neither side read a byte for the idle timeout (or an idle handler fired): both are about to
+         * close. {@code waitedOn} is the side whose timeout applied: the one with the shorter timeout
+         * (the first channel of the join when they are equal), or the only side that could still send
+         * once the other's input had ended.
+         */
+        void idleTimedOut(Channel waitedOn);
     }
 
     private static void start(Side side, Channel channel) {
@@ -268,8 +295,15 @@ public final class Relay {
         private final Channel a;
         private final Channel b;
         private final Observer observer;
-        /** A quarter of the idle timeout; 0 when there is none. */
-        private final long tickNanos;
+        /** A quarter of the idle timeout of a and of b; 0 when there is none. */
+        private final long tickA;
+        private final long tickB;
+        /** A quarter of the idle timeout that applies now; 0 when there is none. */
+        private long tickNanos;
+        /** The side whose idle timeout applies now. */
+        private Channel waitedOn;
+        /** The join is done and the checks have begun. */
+        private boolean started;
         /** Set by a read on either side; cleared by each check. */
         boolean active;
         /** The pair ended by an abort or a timeout: later failures are its consequences. */
@@ -279,11 +313,40 @@ public final class Relay {
         private int quietTicks;
         private ScheduledFuture<?> next;
 
-        Pair(Channel a, Channel b, long tickNanos, Observer observer) {
+        Pair(Channel a, Channel b, long tickA, long tickB, Observer observer) {
             this.a = a;
             this.b = b;
-            this.tickNanos = tickNanos;
+            this.tickA = tickA;
+            this.tickB = tickB;
             this.observer = observer;
+            boolean byA = tickB == 0 || tickA != 0 && tickA <= tickB;
+            this.tickNanos = byA ? tickA : tickB;
+            this.waitedOn = byA ? a : b;
+        }
+
+        /**
+         * {@code ended}'s input is finished while the other side may still send: from now on only the
+         * other side's timeout applies, counted afresh (the end of input was activity).
+         */
+        void inputEnded(Channel ended) {
+            Channel other = ended == a ? b : a;
+            long tick = other == a ? tickA : tickB;
+            if (other == waitedOn && tick == tickNanos) {
+                return;
+            }
+            waitedOn = other;
+            tickNanos = tick;
+            quietTicks = 0;
+            active = false;
+            if (started) {
+                cancel();
+                schedule();
+            }
+        }
+
+        void start() {
+            started = true;
+            schedule();
         }
 
         void schedule() {
@@ -332,7 +395,7 @@ public final class Relay {
             if (!ended) {
                 ended = true;
                 if (observer != null) {
-                    observer.idleTimedOut();
+                    observer.idleTimedOut(waitedOn);
                 }
             }
             a.close();
@@ -423,6 +486,8 @@ public final class Relay {
                 closeOnFlush(peer);
                 closeOnFlush(self);
             } else {
+                // the wait on the other side starts before the FIN goes out
+                pair.inputEnded(self);
                 shutdownOutput(peer);
             }
         }

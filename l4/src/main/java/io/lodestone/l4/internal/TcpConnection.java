@@ -115,8 +115,6 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     private boolean relayed;
     private TerminationCause cause = TerminationCause.NORMAL;
     private TerminationPhase phase = TerminationPhase.NONE;
-    /** Whether the relay's idle timeout is the client timeout (else the backend's server timeout). */
-    private boolean clientIdleTimeout;
     /**
      * The proxy's stop ended the connection ({@link #kill}): the session is logged {@code K} with the
      * phase it was in, and what its close brings (a failed connection attempt, a failed last flush)
@@ -507,9 +505,10 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             pending = null;
         }
         client.pipeline().remove(this);
-        clientIdleTimeout = state.isClientIdleTimeout(backend);
         relayed = true;
-        sides = Relay.join(client, upstream, state.idleTimeout(backend), this);
+        // the client timeout bounds the wait for the client, the server timeout the wait for the server:
+        // the shorter applies while both may send, the other alone once one has half-closed
+        sides = Relay.join(client, upstream, state.frontend.clientTimeout(), backend.config().serverTimeout(), this);
     }
 
     /** A side of the relayed session was reset or failed: the relay resets the other side. */
@@ -535,11 +534,11 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
 
     /** Nothing moved for the idle timeout: the client's or the server's, whichever applied. */
     @Override
-    public void idleTimedOut() {
+    public void idleTimedOut(Channel waitedOn) {
         if (killed) {
             return;
         }
-        if (clientIdleTimeout) {
+        if (waitedOn == client) {
             state.metrics.error(ErrorKind.TIMEOUT);
             cause = TerminationCause.CLIENT_TIMEOUT;
         } else {

@@ -215,25 +215,6 @@ public final class TcpListener implements Listener {
             }
             return null;
         }
-
-        /**
-         * The idle timeout of a relayed pair: with the relay counting a byte in either direction as
-         * activity of both sides, the client timeout and the backend's server timeout both apply, so
-         * the shorter one wins ({@link Duration#ZERO} client timeout: only the server timeout).
-         */
-        Duration idleTimeout(BackendRuntime backend) {
-            return isClientIdleTimeout(backend) ? frontend.clientTimeout() : backend.config().serverTimeout();
-        }
-
-        /**
-         * Whether the idle timeout of a pair relayed to {@code backend} is the frontend's client
-         * timeout (the shorter, or both equal): a pair closed by it ends with {@code cD}, else with
-         * {@code sD}.
-         */
-        boolean isClientIdleTimeout(BackendRuntime backend) {
-            Duration client = frontend.clientTimeout();
-            return !client.isZero() && client.compareTo(backend.config().serverTimeout()) <= 0;
-        }
     }
 
     private static int connectTimeoutMillis(BackendRuntime backend) {
