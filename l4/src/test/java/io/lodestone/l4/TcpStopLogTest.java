@@ -71,6 +71,29 @@ class TcpStopLogTest {
         }
     }
 
+    /** A frontend that a reconfiguration removes is retired as the proxy's stop retires them all. */
+    @Test
+    void aRelayedSessionOfAFrontendAReconfigurationRemovesIsLoggedKdAtItsDrainTimeout() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (TcpEchoServer echo = TcpEchoServer.start()) {
+            Proxy proxy = Proxy.builder().accessLog(AccessLog.text(lines)).drainTimeout(Duration.ZERO)
+                    .backend(Backend.named("b").server("s1", echo.address()))
+                    .frontend(TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("b"))
+                    .build();
+            proxy.start();
+            try (proxy; Socket c = connect(proxy.port())) {
+                assertEcho(c, "relayed");
+                // another address: a frontend bound as the old one was would take over its sockets
+                proxy.reconfigure(Proxy.builder().accessLog(AccessLog.text(lines)).drainTimeout(Duration.ZERO)
+                        .backend(Backend.named("b").server("s1", echo.address()))
+                        .frontend(TcpFrontend.bind("127.0.0.2:0").name("other").defaultBackend("b")));
+                assertThat(isClosedByPeer(c)).isTrue();
+                assertThat(lines.await(l -> l.contains(" tcp "))).contains(" tcp b/s1 ").contains(" KD ");
+                assertThat(proxy.metrics().backend("b").server("s1").traffic().errors().total()).isZero();
+            }
+        }
+    }
+
     @Test
     void aSessionStillConnectingToItsServerWhenTheProxyStopsIsLoggedKc() throws Exception {
         CapturingLogger lines = new CapturingLogger();
