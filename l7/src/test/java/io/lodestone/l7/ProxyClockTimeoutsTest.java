@@ -266,6 +266,53 @@ class ProxyClockTimeoutsTest {
     }
 
     /**
+     * The ServerTls handshake timeout runs from accept, as the README has it: a client that takes 8
+     * of its 10 s to send its ClientHello has 2 s left to finish the handshake. The TLS handler that
+     * takes over after the ClientHello started a whole timeout of its own, so such a client had up to
+     * twice the timeout (18 s here).
+     */
+    @Test
+    void aTlsHandshakeIsTimedFromAcceptNotAgainFromTheClientHello() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        X509Bundle cert = TlsPki.server(ca, "www.example");
+        tls = ServerTls.builder()
+                .certificate(TlsCertificate.of(cert.getKeyPair().getPrivate(), Arrays.asList(cert.getCertificatePath())))
+                .handshakeTimeout(Duration.ofSeconds(10))
+                .build();
+        int port = start(backend().address(), HttpFrontend.bind("127.0.0.1:0").tls(tls));
+        byte[] hello = clientHello();
+        try (Socket slow = new Socket("127.0.0.1", port)) {
+            slow.setSoTimeout(10_000);
+            slow.getOutputStream().write(hello, 0, 5);
+            slow.getOutputStream().flush();
+            awaitAccepted(1);
+            loop.advance(Duration.ofSeconds(8));
+            slow.getOutputStream().write(hello, 5, hello.length - 5);
+            slow.getOutputStream().flush();
+            assertThat(slow.getInputStream().read()).as("the first byte of the proxy's ServerHello record").isEqualTo(0x16);
+            loop.awaitDueTimers();
+            loop.advance(Duration.ofSeconds(2).minus(ONE_MS));
+            assertThat(proxy.metrics().frontend("web").traffic().errors().total()).isZero();
+            loop.advance(ONE_MS);
+            Await.until("the timeout error", () -> proxy.metrics().frontend("web").traffic().errors().timeout() == 1);
+            assertThat(Http2Test.readsToEnd(slow.getInputStream())).as("the proxy closed the connection").isTrue();
+        }
+        assertThat(lines.await(l -> l.contains(" cR "))).contains(" web -/- -1/-1/-1/-1/10000 - 0 0 cR ");
+    }
+
+    /** A TLS 1.3 ClientHello for www.example, as the JDK's client sends it. */
+    private static byte[] clientHello() throws Exception {
+        javax.net.ssl.SSLEngine engine = javax.net.ssl.SSLContext.getDefault().createSSLEngine("www.example", 443);
+        engine.setUseClientMode(true);
+        java.nio.ByteBuffer out = java.nio.ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
+        engine.wrap(java.nio.ByteBuffer.allocate(0), out);
+        out.flip();
+        byte[] hello = new byte[out.remaining()];
+        out.get(hello);
+        return hello;
+    }
+
+    /**
      * A connect to a server that never answers (its accept queue full, so its kernel drops the SYN)
      * is given up at the backend's connect timeout on the proxy's clock, and with no other server to
      * try the request is answered 504, logged {@code sC} with a total time of the timeout to the

@@ -353,7 +353,10 @@ public final class ServerTls implements AutoCloseable {
             return this;
         }
 
-        /** How long a client has to complete its handshake; 10 seconds by default. */
+        /**
+         * How long a client has to complete its handshake, from accept (the wait for its ClientHello
+         * included); 10 seconds by default.
+         */
         public Builder handshakeTimeout(Duration timeout) {
             options.handshakeTimeout = TlsOptions.checkTimeout("handshakeTimeout", timeout);
             return this;

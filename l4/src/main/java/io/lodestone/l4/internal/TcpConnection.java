@@ -208,7 +208,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
 
     /**
      * A terminating frontend's SNI handler read the whole ClientHello (the handshake goes on, bounded
-     * by the client timeout from now and by the handshake timeout of the TLS handler that replaced it),
+     * by the client timeout from now and by what is left of the ServerTls handshake timeout, which runs
+     * from accept, in the TLS handler that replaced it),
      * or timed out waiting for it.
      */
     private void helloRead(ChannelHandlerContext ctx, SniCompletionEvent sni) {

@@ -7,28 +7,41 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.Mapping;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Waits for the ClientHello, picks the SSL context for its server name through the mapping (read at
  * that moment, so a reload applies to the next handshake) and replaces itself, under the same name,
  * with the {@link SslHandler}. Records the requested server name on the channel, as
- * {@link SniTable#serverName} spells it.
+ * {@link SniTable#serverName} spells it. The handshake timeout runs from the moment this handler is
+ * added (the accept): the SSL handler gets what the ClientHello left of it, read on the event loop's
+ * ticker (the proxy's clock).
  */
 public final class ServerSniHandler extends SniHandler {
 
     /** The server name the client asked for in SNI; absent when it sent none. */
     public static final AttributeKey<String> SERVER_NAME = AttributeKey.valueOf(ServerSniHandler.class, "serverName");
 
-    private final long sslHandshakeTimeoutMillis;
+    private final long handshakeTimeoutMillis;
+    /** When the handler was added, on the event loop's ticker. */
+    private long addedNanos;
+    /** What the ClientHello left of the handshake timeout, for the SSL handler. */
+    private long sslHandshakeTimeoutMillis;
 
     /**
      * @param mapping server name (or {@code null}) to context
      * @param maxClientHelloLength the largest ClientHello accepted
-     * @param handshakeTimeoutMillis bound for the ClientHello wait and, again, for the handshake
+     * @param handshakeTimeoutMillis bound for the whole handshake, the ClientHello wait included
      */
     public ServerSniHandler(Mapping<String, SslContext> mapping, int maxClientHelloLength, long handshakeTimeoutMillis) {
         super(mapping, maxClientHelloLength, handshakeTimeoutMillis);
-        this.sslHandshakeTimeoutMillis = handshakeTimeoutMillis;
+        this.handshakeTimeoutMillis = handshakeTimeoutMillis;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+        addedNanos = ctx.executor().ticker().nanoTime();
+        super.handlerAdded(ctx);
     }
 
     @Override
@@ -37,6 +50,9 @@ public final class ServerSniHandler extends SniHandler {
         if (name != null) {
             ctx.channel().attr(SERVER_NAME).set(name);
         }
+        // at least 1 ms: 0 would turn the SSL handler's timeout off
+        long elapsedMillis = TimeUnit.NANOSECONDS.toMillis(ctx.executor().ticker().nanoTime() - addedNanos);
+        sslHandshakeTimeoutMillis = Math.max(1, handshakeTimeoutMillis - elapsedMillis);
         super.replaceHandler(ctx, hostname, sslContext);
     }
 
