@@ -1,6 +1,7 @@
 package io.lodestone.tls;
 
 import io.lodestone.core.BackendTls;
+import io.lodestone.core.Clock;
 import io.lodestone.tls.internal.KeyMaterial;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.SslContext;
@@ -54,7 +55,7 @@ public final class ClientTls implements BackendTls {
         this.clientCertificate = b.clientCertificate;
         this.provider = options.resolvedProvider();
         this.handshakeTimeoutMillis = options.handshakeTimeout.toMillis();
-        this.context = load();
+        this.context = load(true);
     }
 
     /** Returns a new builder. */
@@ -93,10 +94,11 @@ public final class ClientTls implements BackendTls {
      * @throws IllegalArgumentException when something is invalid; the current settings stay
      */
     public synchronized void reload() {
-        this.context = load();
+        this.context = load(false);
     }
 
-    private SslContext load() {
+    /** {@code atBuild}: refuses an expired client certificate, which a server verifying it would refuse. */
+    private SslContext load(boolean atBuild) {
         SslContextBuilder b = SslContextBuilder.forClient();
         options.apply(b, provider);
         if (insecure) {
@@ -110,6 +112,9 @@ public final class ClientTls implements BackendTls {
         b.endpointIdentificationAlgorithm(verifyHostname ? "HTTPS" : null);
         if (clientCertificate != null) {
             KeyMaterial.Loaded m = clientCertificate.load();
+            if (atBuild) {
+                clientCertificate.checkValidAt(m, Clock.system().currentTimeMillis());
+            }
             b.keyManager(m.key(), m.chain());
         }
         try {
@@ -171,7 +176,7 @@ public final class ClientTls implements BackendTls {
             return this;
         }
 
-        /** The certificate to present when the server asks for one. */
+        /** The certificate to present when the server asks for one; {@link #build()} refuses an expired one. */
         public Builder clientCertificate(TlsCertificate certificate) {
             this.clientCertificate = Objects.requireNonNull(certificate, "clientCertificate");
             return this;

@@ -42,6 +42,9 @@ import org.slf4j.LoggerFactory;
  * TlsInfo info = TlsInfo.of(channel);                     // SNI, ALPN, client identity
  * }</pre>
  *
+ * <p>{@link Builder#build()} refuses a certificate that is expired or not valid yet on the builder's
+ * {@link Builder#clock clock}; a reload serves one, with a warning in the log.
+ *
  * <p>The first certificate added is the default one, presented when the client sends no server
  * name or one that no certificate covers. Unless names are given, a certificate serves the DNS
  * names of its subject alternative names (or its common name when it has none); a wildcard name
@@ -86,6 +89,9 @@ public final class ServerTls implements AutoCloseable {
         this.handshakeTimeoutMillis = options.handshakeTimeout.toMillis();
         this.current = load();
         this.lastLoadedMillis = clock.currentTimeMillis();
+        for (int i = 0; i < entries.size(); i++) {
+            entries.get(i).certificate.checkValidAt(current.loaded.get(i).material, lastLoadedMillis);
+        }
         this.mapping = serverName -> current.table.lookup(serverName);
         if (b.watchInterval != null) {
             this.watcher = new FileWatcher(files());
@@ -158,6 +164,7 @@ public final class ServerTls implements AutoCloseable {
             watcher.reset();
         }
         this.current = load();
+        warnIfNotValid(current);
         this.lastLoadedMillis = clock.currentTimeMillis();
     }
 
@@ -173,6 +180,7 @@ public final class ServerTls implements AutoCloseable {
         try {
             this.current = load();
             this.lastLoadedMillis = clock.currentTimeMillis();
+            warnIfNotValid(current);
             log.info("TLS certificates reloaded from {}", watcher.files());
             return true;
         } catch (IllegalArgumentException e) {
@@ -244,6 +252,20 @@ public final class ServerTls implements AutoCloseable {
             }
         }
         return new Snapshot(t.build(), List.copyOf(loaded));
+    }
+
+    /**
+     * Warns about a reloaded certificate that is expired or not valid yet: it is served all the same,
+     * as refusing the reload would keep the other certificates' renewals out too.
+     */
+    private void warnIfNotValid(Snapshot s) {
+        long now = clock.currentTimeMillis();
+        for (int i = 0; i < entries.size(); i++) {
+            String problem = KeyMaterial.validityProblem(s.loaded.get(i).material.leaf(), now);
+            if (problem != null) {
+                log.warn("TLS certificate reloaded from {}: {}", entries.get(i).certificate.source(), problem);
+            }
+        }
     }
 
     private SslContext context(Entry e, KeyMaterial.Loaded m, X509Certificate[] anchors) {
@@ -376,7 +398,10 @@ public final class ServerTls implements AutoCloseable {
             return this;
         }
 
-        /** The clock that stamps loads; {@link Clock#system()} by default. */
+        /**
+         * The clock that stamps loads and that {@link #build()} checks the certificates' validity
+         * periods against; {@link Clock#system()} by default.
+         */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;

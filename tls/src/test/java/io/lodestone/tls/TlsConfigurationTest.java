@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
@@ -146,6 +147,50 @@ class TlsConfigurationTest {
                 .hasMessage("trust: [] (expected: at least one certificate)");
     }
 
+    /**
+     * A certificate outside its validity period fails at build(), naming the field, the file (or the
+     * chain in memory) and the date, on the builder's clock: an expired one was served, and every
+     * client that checks dates refused the handshake. The check is the leaf's; ClientTls's client
+     * certificate too. A reload serves such a certificate (with a warning), as refusing it would
+     * keep the other certificates' renewals out.
+     */
+    @Test
+    void aCertificateOutsideItsValidityPeriodFailsAtBuild() throws Exception {
+        X509Bundle expired = new CertificateBuilder().subject("CN=old.test").ecp256().addSanDnsName("old.test")
+                .notBefore(Instant.parse("2020-01-01T00:00:00Z")).notAfter(Instant.parse("2020-02-01T00:00:00Z"))
+                .buildIssuedBy(ca);
+        TlsCertificate old = Pki.pem(dir, "old", expired);
+        assertThatThrownBy(() -> ServerTls.builder().provider(TlsProvider.JDK).certificate(Pki.pem(dir, "s", site))
+                .certificate(old).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("certificateChain: " + dir.resolve("old.crt")
+                        + " (the certificate CN=old.test expired on 2020-02-01T00:00:00Z)");
+        assertThatThrownBy(() -> build(TlsCertificate.of(expired.getKeyPair().getPrivate(),
+                Arrays.asList(expired.getCertificatePath()))))
+                .hasMessage("chain: CN=old.test (the certificate CN=old.test expired on 2020-02-01T00:00:00Z)");
+        assertThatThrownBy(() -> ClientTls.builder().provider(TlsProvider.JDK).clientCertificate(old).build())
+                .hasMessage("certificateChain: " + dir.resolve("old.crt")
+                        + " (the certificate CN=old.test expired on 2020-02-01T00:00:00Z)");
+
+        TlsCertificate current = Pki.pem(dir, "site", site);
+        long notBefore = site.getCertificate().getNotBefore().getTime();
+        long notAfter = site.getCertificate().getNotAfter().getTime();
+        assertThatThrownBy(() -> ServerTls.builder().provider(TlsProvider.JDK).clock(new ManualClock(notBefore - 1))
+                .certificate(current).build())
+                .hasMessage("certificateChain: " + dir.resolve("site.crt") + " (the certificate CN=site.test is not valid before "
+                        + Instant.ofEpochMilli(notBefore) + ")");
+        assertThatThrownBy(() -> ServerTls.builder().provider(TlsProvider.JDK).clock(new ManualClock(notAfter + 1))
+                .certificate(current).build())
+                .hasMessageStartingWith("certificateChain: " + dir.resolve("site.crt") + " (the certificate CN=site.test expired on ");
+        assertThat(ServerTls.builder().provider(TlsProvider.JDK).clock(new ManualClock(notAfter)).certificate(current)
+                .build().certificateFor(null)).as("valid to its last millisecond").isEqualTo(site.getCertificate());
+
+        ServerTls tls = build(current);
+        Pki.writePem(dir.resolve("site.crt"), dir.resolve("site.key"), expired);
+        tls.reload();
+        assertThat(tls.certificateFor(null)).isEqualTo(expired.getCertificate());
+    }
+
     @Test
     void explicitProtocolsAndCiphersAreAccepted() throws Exception {
         ServerTls tls = ServerTls.builder().provider(TlsProvider.JDK).certificate(Pki.pem(dir, "p", site))
@@ -175,7 +220,7 @@ class TlsConfigurationTest {
         Pki.writePem(crt, key, v1);
         EmbeddedChannel scheduler = new EmbeddedChannel();
         scheduler.freezeTime();
-        ManualClock clock = new ManualClock();
+        ManualClock clock = new ManualClock(v1.getCertificate().getNotBefore().getTime());
         ServerTls tls = ServerTls.builder().provider(TlsProvider.JDK).clock(clock)
                 .certificate(TlsCertificate.pem(crt, key))
                 .watchFiles(Duration.ofSeconds(5), scheduler.eventLoop())

@@ -184,6 +184,22 @@ public final class KeyMaterial {
         }
     }
 
+    /**
+     * Why {@code leaf} cannot be served at {@code nowMillis} (expired, or not valid yet), naming its
+     * subject and the date; {@code null} when it is within its validity period.
+     */
+    public static String validityProblem(X509Certificate leaf, long nowMillis) {
+        if (nowMillis > leaf.getNotAfter().getTime()) {
+            return "the certificate " + leaf.getSubjectX500Principal().getName() + " expired on "
+                    + leaf.getNotAfter().toInstant();
+        }
+        if (nowMillis < leaf.getNotBefore().getTime()) {
+            return "the certificate " + leaf.getSubjectX500Principal().getName() + " is not valid before "
+                    + leaf.getNotBefore().toInstant();
+        }
+        return null;
+    }
+
     /** The DNS names a certificate is valid for: its DNS subject alternative names, else its common name. */
     public static List<String> dnsNames(X509Certificate cert) {
         List<String> names = new ArrayList<>();
