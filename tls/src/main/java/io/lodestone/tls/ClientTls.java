@@ -8,12 +8,16 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
+import io.netty.util.NetUtil;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
 
 /**
  * TLS from the proxy to a backend (re-encryption): verifies the server's certificate against trust
@@ -74,7 +78,28 @@ public final class ClientTls implements BackendTls {
         String peer = serverName != null ? serverName : Objects.requireNonNull(host, "host");
         SslHandler h = context.newHandler(alloc, peer, port);
         h.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
+        if (peer.indexOf('.') < 0 && !NetUtil.isValidIpV6Address(peer)) {
+            sendSni(h.engine(), peer);
+        }
         return h;
+    }
+
+    /**
+     * Names {@code host}, which has no dot ({@code backend}, {@code localhost}), in SNI: Netty and the
+     * JDK send only names with a dot, as RFC 6066 asks for a fully qualified name, but a server that
+     * chooses its certificate by SNI needs the short name too. A name SNI cannot carry (an underscore)
+     * goes without, as before.
+     */
+    private static void sendSni(SSLEngine engine, String host) {
+        SNIHostName name;
+        try {
+            name = new SNIHostName(host);
+        } catch (IllegalArgumentException notAHostName) {
+            return;
+        }
+        SSLParameters parameters = engine.getSSLParameters();
+        parameters.setServerNames(List.of(name));
+        engine.setSSLParameters(parameters);
     }
 
     /** The provider in use: {@link TlsProvider#OPENSSL} or {@link TlsProvider#JDK}, never AUTO. */

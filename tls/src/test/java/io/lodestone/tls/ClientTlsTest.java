@@ -95,6 +95,40 @@ class ClientTlsTest {
         }
     }
 
+    /**
+     * A host name without a dot (a container's or a cluster's short service name, {@code localhost})
+     * is sent as SNI too, as the README has it, and so is one given with {@code serverName}: both
+     * providers left SNI out for such a name (Netty and the JDK send only names with a dot), so a
+     * server choosing its certificate by SNI answered with its default one.
+     */
+    @ParameterizedTest
+    @EnumSource(value = TlsProvider.class, names = {"OPENSSL", "JDK"})
+    void sendsSniForAHostNameWithoutADot(TlsProvider provider) throws Exception {
+        assumeTrue(provider != TlsProvider.OPENSSL || OpenSsl.isAvailable());
+        X509Bundle shortName = Pki.server(ca, "backend");
+        ServerTls serverTls = ServerTls.builder().provider(provider).alpn("h2", "http/1.1")
+                .certificate(Pki.pem(dir, "backend-other-" + provider, Pki.server(ca, "default.test")))
+                .certificate(Pki.pem(dir, "backend-short-" + provider, shortName))
+                .build();
+        try (TlsServerFixture server = new TlsServerFixture(serverTls)) {
+            SslHandler byHost = handshake(ClientTls.builder().provider(provider).trust(caFile).alpn("h2").build(),
+                    "backend", server.port());
+            assertThat(byHost.handshakeFuture().isSuccess()).as("%s", byHost.handshakeFuture().cause()).isTrue();
+            assertThat(byHost.applicationProtocol()).isEqualTo("h2");
+            assertThat(server.nextHandshake().serverName()).isEqualTo("backend");
+
+            SslHandler byServerName = handshake(ClientTls.builder().provider(provider).trust(caFile)
+                    .serverName("backend").build(), "127.0.0.1", server.port());
+            assertThat(byServerName.handshakeFuture().isSuccess()).as("%s", byServerName.handshakeFuture().cause()).isTrue();
+            assertThat(server.nextHandshake().serverName()).isEqualTo("backend");
+
+            SslHandler byIp = handshake(ClientTls.builder().provider(provider).insecureTrustAll().build(), "::1",
+                    server.port());
+            assertThat(byIp.handshakeFuture().isSuccess()).isTrue();
+            assertThat(server.nextHandshake().serverName()).as("an IPv6 literal sends none").isNull();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = TlsProvider.class, names = {"OPENSSL", "JDK"})
     void rejectsACertificateForAnotherHostUnlessVerificationIsOff(TlsProvider provider) throws Exception {
