@@ -88,7 +88,7 @@ public final class Backend {
         return balancingStrategy;
     }
 
-    /** How long a connection to a server may take before the next server is tried. */
+    /** How long a connection to a server (its TLS handshake included) may take before the next server is tried. */
     public Duration connectTimeout() {
         return connectTimeout;
     }
@@ -237,7 +237,10 @@ public final class Backend {
             return this;
         }
 
-        /** Sets the connect timeout (default 5 s). */
+        /**
+         * Sets the connect timeout (default 5 s): how long a server has to take a connection and, with
+         * {@link #tls(BackendTls)}, to finish its TLS handshake.
+         */
         public Builder connectTimeout(Duration timeout) {
             this.connectTimeout = positive("connectTimeout", timeout);
             return this;

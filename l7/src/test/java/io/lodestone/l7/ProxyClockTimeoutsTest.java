@@ -12,11 +12,14 @@ import io.lodestone.core.testing.Blackhole;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
+import io.lodestone.tls.ClientTls;
 import io.lodestone.tls.ServerTls;
 import io.lodestone.tls.TlsCertificate;
 import io.netty.pkitesting.X509Bundle;
 import java.io.IOException;
 import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.time.Duration;
 import java.time.Instant;
@@ -337,6 +340,37 @@ class ProxyClockTimeoutsTest {
                 assertThat(c.read().status()).isEqualTo(504);
             }
             assertThat(lines.await(l -> l.contains("/nowhere"))).contains(" web app/hole 0/0/-1/-1/3000 504 ", " sC \"GET /nowhere HTTP/1.1\" ");
+        }
+    }
+
+    /**
+     * The backend's connect timeout covers the TLS handshake with the server, as HAProxy's and nginx's
+     * do: a server whose kernel takes the connection but that never answers the ClientHello is given
+     * up at the connect timeout, answered 504 and logged {@code sC} with a timeout error on the
+     * server, as one that never takes the connection is. The handshake had ClientTls's own 10 s of
+     * handshake timeout instead, and then the client got a 502.
+     */
+    @Test
+    void aServerThatNeverAnswersTheTlsHandshakeIsAConnectTimeout() throws IOException {
+        try (ServerSocket mute = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            int port = start(Backend.named("app").server("mute", "127.0.0.1:" + mute.getLocalPort())
+                    .connectTimeout(CONNECT_TIMEOUT).tls(ClientTls.builder().insecureTrustAll().build()),
+                    HttpFrontend.bind("127.0.0.1:0"));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /mute HTTP/1.1\r\nHost: a\r\n\r\n");
+                try (Socket accepted = mute.accept()) {
+                    accepted.setSoTimeout(10_000);
+                    assertThat(accepted.getInputStream().read()).as("the ClientHello's first byte").isEqualTo(0x16);
+                    loop.awaitDueTimers();
+                    loop.advance(CONNECT_TIMEOUT.minus(ONE_MS));
+                    assertThat(server("mute").errors().total()).isZero();
+                    assertThat(c.in.available()).as("bytes of an answer").isZero();
+                    loop.advance(ONE_MS);
+                    assertThat(c.read().status()).isEqualTo(504);
+                    assertThat(server("mute").errors().timeout()).isEqualTo(1);
+                }
+            }
+            assertThat(lines.await(l -> l.contains("/mute"))).contains(" web app/mute 0/0/-1/-1/3000 504 ", " sC \"GET /mute HTTP/1.1\" ");
         }
     }
 

@@ -231,7 +231,10 @@ public final class ClientTls implements BackendTls {
             return this;
         }
 
-        /** How long the handshake may take; 10 seconds by default. */
+        /**
+         * How long the handshake may take; 10 seconds by default. A backend's connect timeout bounds it
+         * too, from the start of the TCP connect, when that ends first.
+         */
         public Builder handshakeTimeout(Duration timeout) {
             options.handshakeTimeout = TlsOptions.checkTimeout("handshakeTimeout", timeout);
             return this;
