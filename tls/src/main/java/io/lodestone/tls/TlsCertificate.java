@@ -44,7 +44,7 @@ public final class TlsCertificate {
 
     /**
      * A PEM certificate chain (leaf first, then intermediates) and an unencrypted PEM private key
-     * (PKCS#8 {@code PRIVATE KEY}, or PKCS#1 {@code RSA PRIVATE KEY}).
+     * (PKCS#8 {@code PRIVATE KEY}, PKCS#1 {@code RSA PRIVATE KEY} or SEC1 {@code EC PRIVATE KEY}).
      */
     public static TlsCertificate pem(Path certificateChain, Path privateKey) {
         return new TlsCertificate(Objects.requireNonNull(certificateChain, "certificateChain"),
@@ -101,8 +101,7 @@ public final class TlsCertificate {
         KeyMaterial.Loaded loaded;
         if (chainFile != null) {
             List<X509Certificate> certs = KeyMaterial.readCertificates("certificateChain", chainFile);
-            PrivateKey pk = KeyMaterial.readPrivateKey("privateKey", keyFile, password,
-                    certs.get(0).getPublicKey().getAlgorithm());
+            PrivateKey pk = KeyMaterial.readPrivateKey("privateKey", keyFile, password, certs.get(0).getPublicKey());
             loaded = new KeyMaterial.Loaded(pk, certs.toArray(new X509Certificate[0]));
             KeyMaterial.checkKeyMatches("privateKey", keyFile, loaded);
         } else if (keyStoreFile != null) {

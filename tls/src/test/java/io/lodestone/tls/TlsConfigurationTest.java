@@ -121,6 +121,42 @@ class TlsConfigurationTest {
         assertThat(build(TlsCertificate.pem(crt, key)).certificateFor("rsa.test")).isEqualTo(rsa.getCertificate());
     }
 
+    /**
+     * A SEC1 EC key ({@code EC PRIVATE KEY}, what {@code openssl ecparam -genkey}, acme.sh and Caddy
+     * write, which HAProxy and nginx read), here with its curve as openssl writes it and after an
+     * {@code EC PARAMETERS} block, loads and serves; it was refused with a hint to convert it.
+     */
+    @Test
+    void sec1EcKeyLoads() throws Exception {
+        Path crt = dir.resolve("ec.crt");
+        Files.writeString(crt, site.getCertificatePathPEM());
+        Path key = sec1Key("ec.key", site);
+        assertThat(build(TlsCertificate.pem(crt, key)).certificateFor("site.test")).isEqualTo(site.getCertificate());
+        Path otherKey = sec1Key("other-ec.key", other);
+        assertThatThrownBy(() -> build(TlsCertificate.pem(crt, otherKey)))
+                .hasMessage("privateKey: " + otherKey + " (the private key does not match the certificate CN=site.test)");
+    }
+
+    /** The P-256 key of {@code bundle} in SEC1 form with its curve, after an EC PARAMETERS block, as openssl writes it. */
+    private Path sec1Key(String name, X509Bundle bundle) throws Exception {
+        byte[] scalar = ((java.security.interfaces.ECPrivateKey) bundle.getKeyPair().getPrivate()).getS().toByteArray();
+        byte[] s32 = new byte[32];
+        int n = Math.min(32, scalar.length);
+        System.arraycopy(scalar, scalar.length - n, s32, 32 - n, n);
+        byte[] prime256v1 = {0x06, 0x08, 0x2a, (byte) 0x86, 0x48, (byte) 0xce, 0x3d, 0x03, 0x01, 0x07};
+        java.io.ByteArrayOutputStream sec1 = new java.io.ByteArrayOutputStream();
+        sec1.write(new byte[] {0x30, 0x31, 0x02, 0x01, 0x01, 0x04, 0x20});
+        sec1.write(s32);
+        sec1.write(new byte[] {(byte) 0xa0, 0x0a});
+        sec1.write(prime256v1);
+        Path key = dir.resolve(name);
+        Files.writeString(key, "-----BEGIN EC PARAMETERS-----\n" + Base64.getMimeEncoder().encodeToString(prime256v1)
+                + "\n-----END EC PARAMETERS-----\n-----BEGIN EC PRIVATE KEY-----\n"
+                + Base64.getMimeEncoder().encodeToString(sec1.toByteArray()) + "\n-----END EC PRIVATE KEY-----\n",
+                StandardCharsets.US_ASCII);
+        return key;
+    }
+
     @Test
     void settersAndBuildNameTheFieldAndValue() throws Exception {
         TlsCertificate cert = Pki.pem(dir, "s", site);

@@ -33,8 +33,8 @@ import javax.crypto.SecretKeyFactory;
 import javax.crypto.spec.PBEKeySpec;
 
 /**
- * Reads certificates and private keys from PEM files (PKCS#8 keys, encrypted or not, and PKCS#1 RSA
- * keys) and PKCS#12 keystores, and checks that a key belongs to its certificate. Every failure is an
+ * Reads certificates and private keys from PEM files (PKCS#8 keys, encrypted or not, PKCS#1 RSA keys
+ * and SEC1 EC keys) and PKCS#12 keystores, and checks that a key belongs to its certificate. Every failure is an
  * {@link IllegalArgumentException} naming the configuration field and the file.
  */
 public final class KeyMaterial {
@@ -73,20 +73,18 @@ public final class KeyMaterial {
 
     /**
      * Reads the PEM private key of {@code file}. {@code password} decrypts an
-     * {@code ENCRYPTED PRIVATE KEY}; {@code algorithmHint} (the certificate's key algorithm) is tried
-     * first when the key's algorithm is not known.
+     * {@code ENCRYPTED PRIVATE KEY}; the algorithm of {@code certificateKey} (the certificate's public
+     * key) is tried first when the key's algorithm is not known, and a SEC1 EC key takes its curve.
      */
-    public static PrivateKey readPrivateKey(String field, Path file, String password, String algorithmHint) {
+    public static PrivateKey readPrivateKey(String field, Path file, String password, PublicKey certificateKey) {
         String text = readText(field, file);
         List<byte[]> plain = blocks(field, file, text, "PRIVATE KEY");
         List<byte[]> encrypted = blocks(field, file, text, "ENCRYPTED PRIVATE KEY");
         List<byte[]> rsa = blocks(field, file, text, "RSA PRIVATE KEY");
-        if (plain.size() + encrypted.size() + rsa.size() != 1) {
-            if (plain.size() + encrypted.size() + rsa.size() == 0) {
-                if (text.contains("-----BEGIN EC PRIVATE KEY-----")) {
-                    throw bad(field, file, "SEC1 EC keys are not supported, convert with "
-                            + "'openssl pkcs8 -topk8' to PKCS#8");
-                }
+        List<byte[]> ec = blocks(field, file, text, "EC PRIVATE KEY");
+        int keys = plain.size() + encrypted.size() + rsa.size() + ec.size();
+        if (keys != 1) {
+            if (keys == 0) {
                 throw bad(field, file, "no PEM PRIVATE KEY block");
             }
             throw bad(field, file, "more than one private key");
@@ -99,10 +97,16 @@ public final class KeyMaterial {
             pkcs8 = decrypt(field, file, encrypted.get(0), password);
         } else if (!rsa.isEmpty()) {
             pkcs8 = wrapPkcs1Rsa(rsa.get(0));
+        } else if (!ec.isEmpty()) {
+            if (!"EC".equals(certificateKey.getAlgorithm())) {
+                throw new IllegalArgumentException(field + ": " + file + " (the private key does not match the certificate: "
+                        + "an EC key for a " + certificateKey.getAlgorithm() + " certificate)");
+            }
+            pkcs8 = wrapSec1Ec(ec.get(0), certificateKey);
         } else {
             pkcs8 = plain.get(0);
         }
-        return toPrivateKey(field, file, pkcs8, algorithmHint);
+        return toPrivateKey(field, file, pkcs8, certificateKey.getAlgorithm());
     }
 
     /** Reads the first (or the named) key entry of a PKCS#12 keystore. */
@@ -293,6 +297,43 @@ public final class KeyMaterial {
             }
         }
         throw bad(field, file, "not a valid PKCS#8 private key");
+    }
+
+    /**
+     * Wraps a SEC1 ECPrivateKey in a PKCS#8 PrivateKeyInfo whose algorithm (id-ecPublicKey and the
+     * curve) is the certificate's: the SubjectPublicKeyInfo's first element. A key on another curve
+     * fails the match check that follows, as any key of another certificate does.
+     */
+    private static byte[] wrapSec1Ec(byte[] sec1, PublicKey certificateKey) {
+        byte[] spki = certificateKey.getEncoded();
+        int offset = 1 + lengthBytes(spki, 1);
+        int algorithmLength = 1 + lengthBytes(spki, offset + 1) + length(spki, offset + 1);
+        byte[] version = {0x02, 0x01, 0x00};
+        byte[] octets = der(0x04, sec1);
+        byte[] body = new byte[version.length + algorithmLength + octets.length];
+        System.arraycopy(version, 0, body, 0, version.length);
+        System.arraycopy(spki, offset, body, version.length, algorithmLength);
+        System.arraycopy(octets, 0, body, version.length + algorithmLength, octets.length);
+        return der(0x30, body);
+    }
+
+    /** The bytes of the DER length at {@code at}, its first byte included. */
+    private static int lengthBytes(byte[] der, int at) {
+        int first = der[at] & 0xff;
+        return first < 0x80 ? 1 : 1 + (first & 0x7f);
+    }
+
+    /** The DER length at {@code at}. */
+    private static int length(byte[] der, int at) {
+        int first = der[at] & 0xff;
+        if (first < 0x80) {
+            return first;
+        }
+        int n = 0;
+        for (int i = 1; i <= (first & 0x7f); i++) {
+            n = (n << 8) | (der[at + i] & 0xff);
+        }
+        return n;
     }
 
     /** Wraps a PKCS#1 RSAPrivateKey in a PKCS#8 PrivateKeyInfo. */
