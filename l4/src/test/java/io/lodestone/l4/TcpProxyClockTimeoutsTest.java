@@ -19,6 +19,7 @@ import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.lodestone.core.testing.TcpEchoServer;
+import io.lodestone.tls.ClientTls;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -47,6 +48,8 @@ class TcpProxyClockTimeoutsTest {
 
     /** A server that never answers a connect, behind backend "hole" and first in backend "failover". */
     private static Blackhole blackhole;
+    /** A server whose kernel takes connections that it never reads, behind backend "mute" spoken to over TLS. */
+    private static ServerSocket mute;
 
     private final ManualClock clock = new ManualClock();
     private final ManualClockLoop loop = new ManualClockLoop(clock);
@@ -57,11 +60,13 @@ class TcpProxyClockTimeoutsTest {
     @BeforeAll
     static void startBlackhole() throws IOException {
         blackhole = new Blackhole();
+        mute = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     }
 
     @AfterAll
     static void closeBlackhole() throws IOException {
         blackhole.close();
+        mute.close();
     }
 
     @BeforeEach
@@ -76,7 +81,10 @@ class TcpProxyClockTimeoutsTest {
                 .frontend(TcpFrontend.bind("127.0.0.1:0").name("relay").clientTimeout(IDLE).defaultBackend("echo"))
                 .frontend(TcpFrontend.bind("127.0.0.1:0").name("sni").tlsPassthrough()
                         .clientHelloTimeout(HELLO_TIMEOUT).defaultBackend("echo"))
+                .backend(Backend.named("mute").server("m1", "127.0.0.1:" + mute.getLocalPort())
+                        .connectTimeout(CONNECT_TIMEOUT).retries(0).tls(ClientTls.builder().insecureTrustAll().build()))
                 .frontend(TcpFrontend.bind("127.0.0.1:0").name("nowhere").defaultBackend("hole"))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("mute").defaultBackend("mute"))
                 .frontend(TcpFrontend.bind("127.0.0.1:0").name("failover").defaultBackend("failover"))
                 .build();
         proxy.start();
@@ -128,6 +136,27 @@ class TcpProxyClockTimeoutsTest {
         }
         assertThat(lines.await(l -> l.contains(" relay "))).contains(" cD ");
         Await.until("the timeout error", () -> errors("relay").timeout() == 1);
+    }
+
+    /**
+     * The connect timeout covers the TLS handshake with a server ({@code Backend.tls}), as HAProxy's
+     * does: a server that takes the TCP connection but never answers the ClientHello is given up at
+     * the connect timeout, the client closed and the session logged {@code sC} with a timeout error on
+     * the server. The handshake had ClientTls's own 10 s of handshake timeout instead.
+     */
+    @Test
+    void aServerThatNeverAnswersTheTlsHandshakeIsAConnectTimeout() throws IOException {
+        try (Socket s = connect(proxy.port("mute")); Socket accepted = mute.accept()) {
+            accepted.setSoTimeout(10_000);
+            assertThat(accepted.getInputStream().read()).as("the ClientHello's first byte").isEqualTo(0x16);
+            loop.awaitDueTimers();
+            loop.advance(CONNECT_TIMEOUT.minus(ONE_MS));
+            assertThat(server("mute", "m1").errors().total()).isZero();
+            loop.advance(ONE_MS);
+            assertThat(isClosedByPeer(s)).isTrue();
+            assertThat(server("mute", "m1").errors().timeout()).isEqualTo(1);
+        }
+        assertThat(lines.await(l -> l.contains(" mute/m1 "))).contains(" sC ");
     }
 
     @Test
