@@ -18,6 +18,7 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
+import org.slf4j.LoggerFactory;
 
 /**
  * TLS from the proxy to a backend (re-encryption): verifies the server's certificate against trust
@@ -59,7 +60,7 @@ public final class ClientTls implements BackendTls {
         this.clientCertificate = b.clientCertificate;
         this.provider = options.resolvedProvider();
         this.handshakeTimeoutMillis = options.handshakeTimeout.toMillis();
-        this.context = load(true);
+        this.context = load();
     }
 
     /** Returns a new builder. */
@@ -119,11 +120,11 @@ public final class ClientTls implements BackendTls {
      * @throws IllegalArgumentException when something is invalid; the current settings stay
      */
     public synchronized void reload() {
-        this.context = load(false);
+        this.context = load();
     }
 
-    /** {@code atBuild}: refuses an expired client certificate, which a server verifying it would refuse. */
-    private SslContext load(boolean atBuild) {
+    /** Warns about a client certificate that is expired or not valid yet, which a server verifying it would refuse. */
+    private SslContext load() {
         SslContextBuilder b = SslContextBuilder.forClient();
         options.apply(b, provider);
         if (insecure) {
@@ -137,8 +138,9 @@ public final class ClientTls implements BackendTls {
         b.endpointIdentificationAlgorithm(verifyHostname ? "HTTPS" : null);
         if (clientCertificate != null) {
             KeyMaterial.Loaded m = clientCertificate.load();
-            if (atBuild) {
-                clientCertificate.checkValidAt(m, Clock.system().currentTimeMillis());
+            String problem = KeyMaterial.validityProblem(m.leaf(), Clock.system().currentTimeMillis());
+            if (problem != null) {
+                LoggerFactory.getLogger(ClientTls.class).warn("TLS client certificate from {}: {}", clientCertificate.source(), problem);
             }
             b.keyManager(m.key(), m.chain());
         }
@@ -201,7 +203,7 @@ public final class ClientTls implements BackendTls {
             return this;
         }
 
-        /** The certificate to present when the server asks for one; {@link #build()} refuses an expired one. */
+        /** The certificate to present when the server asks for one; one that is expired or not valid yet is logged at WARN. */
         public Builder clientCertificate(TlsCertificate certificate) {
             this.clientCertificate = Objects.requireNonNull(certificate, "clientCertificate");
             return this;

@@ -42,8 +42,9 @@ import org.slf4j.LoggerFactory;
  * TlsInfo info = TlsInfo.of(channel);                     // SNI, ALPN, client identity
  * }</pre>
  *
- * <p>{@link Builder#build()} refuses a certificate that is expired or not valid yet on the builder's
- * {@link Builder#clock clock}; a reload serves one, with a warning in the log.
+ * <p>A certificate that is expired or not valid yet on the builder's {@link Builder#clock clock} is
+ * served, as HAProxy and nginx serve one, with a warning in the log naming it, at {@link Builder#build()}
+ * and at every reload.
  *
  * <p>The first certificate added is the default one, presented when the client sends no server
  * name or one that no certificate covers. Unless names are given, a certificate serves the DNS
@@ -89,9 +90,7 @@ public final class ServerTls implements AutoCloseable {
         this.handshakeTimeoutMillis = options.handshakeTimeout.toMillis();
         this.current = load();
         this.lastLoadedMillis = clock.currentTimeMillis();
-        for (int i = 0; i < entries.size(); i++) {
-            entries.get(i).certificate.checkValidAt(current.loaded.get(i).material, lastLoadedMillis);
-        }
+        warnIfNotValid(current, "loaded");
         this.mapping = serverName -> current.table.lookup(serverName);
         if (b.watchInterval != null) {
             this.watcher = new FileWatcher(files());
@@ -164,7 +163,7 @@ public final class ServerTls implements AutoCloseable {
             watcher.reset();
         }
         this.current = load();
-        warnIfNotValid(current);
+        warnIfNotValid(current, "reloaded");
         this.lastLoadedMillis = clock.currentTimeMillis();
     }
 
@@ -180,7 +179,7 @@ public final class ServerTls implements AutoCloseable {
         try {
             this.current = load();
             this.lastLoadedMillis = clock.currentTimeMillis();
-            warnIfNotValid(current);
+            warnIfNotValid(current, "reloaded");
             log.info("TLS certificates reloaded from {}", watcher.files());
             return true;
         } catch (IllegalArgumentException e) {
@@ -255,15 +254,17 @@ public final class ServerTls implements AutoCloseable {
     }
 
     /**
-     * Warns about a reloaded certificate that is expired or not valid yet: it is served all the same,
-     * as refusing the reload would keep the other certificates' renewals out too.
+     * Warns about a certificate that is expired or not valid yet: it is served all the same, as
+     * HAProxy, nginx and Envoy serve one. Refusing it would stop a proxy (or keep a reload's other
+     * renewals out) for one certificate of many, and a certificate issued a moment ago on a host whose
+     * clock is behind is not valid yet there.
      */
-    private void warnIfNotValid(Snapshot s) {
+    private void warnIfNotValid(Snapshot s, String how) {
         long now = clock.currentTimeMillis();
         for (int i = 0; i < entries.size(); i++) {
             String problem = KeyMaterial.validityProblem(s.loaded.get(i).material.leaf(), now);
             if (problem != null) {
-                log.warn("TLS certificate reloaded from {}: {}", entries.get(i).certificate.source(), problem);
+                log.warn("TLS certificate {} from {}: {}", how, entries.get(i).certificate.source(), problem);
             }
         }
     }
@@ -399,8 +400,8 @@ public final class ServerTls implements AutoCloseable {
         }
 
         /**
-         * The clock that stamps loads and that {@link #build()} checks the certificates' validity
-         * periods against; {@link Clock#system()} by default.
+         * The clock that stamps loads and that the certificates' validity periods are checked against
+         * (for a warning); {@link Clock#system()} by default.
          */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");

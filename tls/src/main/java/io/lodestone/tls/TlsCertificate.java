@@ -113,17 +113,6 @@ public final class TlsCertificate {
         return loaded;
     }
 
-    /**
-     * Fails, naming the field and the file (or the in-memory chain), when the leaf certificate of
-     * {@code loaded} is expired or not valid yet at {@code nowMillis}.
-     */
-    void checkValidAt(KeyMaterial.Loaded loaded, long nowMillis) {
-        String problem = KeyMaterial.validityProblem(loaded.leaf(), nowMillis);
-        if (problem != null) {
-            throw new IllegalArgumentException(source() + " (" + problem + ")");
-        }
-    }
-
     /** The configuration field and value the material comes from, as failures name them. */
     String source() {
         if (chainFile != null) {
