@@ -18,7 +18,14 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.List;
@@ -277,6 +284,37 @@ class HttpStickyCookieTest {
                 RawHttp.Response back = c.send(get("/back", s1)).read();
                 assertThat(back.body()).startsWith("b1:");
                 assertThat(back.headers().get("set-cookie")).isNull();
+            }
+        }
+    }
+
+    @Test
+    void aCookieOfTheStickyNameThatTheServerSetsIsRemovedAsHaproxysInsertDoes() throws Exception {
+        RecordingBackend.Responder setsCookies = (r, ctx) -> {
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    Unpooled.copiedBuffer("b1:" + r.uri(), StandardCharsets.UTF_8));
+            response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes())
+                    .add(HttpHeaderNames.SET_COOKIE, "session=abc; HttpOnly")
+                    .add(HttpHeaderNames.SET_COOKIE, "SRV=app-value; Path=/")
+                    .add(HttpHeaderNames.SET_COOKIE, "SRVX=1")
+                    .add(HttpHeaderNames.SET_COOKIE, "SRV = spaced");
+            ctx.writeAndFlush(response);
+        };
+        try (RecordingBackend b1 = RecordingBackend.start("b1", setsCookies)) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address()).cookie(StickyCookie.insert("SRV")))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            String mine = "SRV=" + COOKIE.valueFor("app", "s1");
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                RawHttp.Response first = c.send(get("/new", null)).read();
+                assertThat(first.status()).isEqualTo(200);
+                assertThat(first.headers().get("set-cookie")).as("the server's SRV is dropped, the proxy's inserted")
+                        .containsExactly("session=abc; HttpOnly", "SRVX=1", mine + "; Path=/");
+                RawHttp.Response again = c.send(get("/again", mine)).read();
+                assertThat(again.headers().get("set-cookie")).as("a client with a valid cookie keeps it: nothing overwrites it")
+                        .containsExactly("session=abc; HttpOnly", "SRVX=1");
             }
         }
     }

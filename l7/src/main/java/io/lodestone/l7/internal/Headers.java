@@ -446,4 +446,26 @@ final class Headers {
             h.add(HttpHeaderNames.COOKIE, value);
         }
     }
+
+    /**
+     * Removes the response's {@code Set-Cookie} fields that set the cookie {@code name} (the name
+     * before the first {@code =}, spaces around it ignored, case-sensitive as RFC 6265 compares
+     * names), keeping the others in order. Reads nothing more when the response sets no cookie.
+     */
+    static void removeSetCookie(HttpHeaders h, String name) {
+        if (!h.contains(HttpHeaderNames.SET_COOKIE)) {
+            return;
+        }
+        List<String> values = h.getAll(HttpHeaderNames.SET_COOKIE);
+        List<String> kept = new ArrayList<>(values.size());
+        for (String value : values) {
+            int eq = value.indexOf('=');
+            if (eq < 0 || !value.substring(0, eq).strip().equals(name)) {
+                kept.add(value);
+            }
+        }
+        if (kept.size() != values.size()) {
+            h.set(HttpHeaderNames.SET_COOKIE, kept);
+        }
+    }
 }

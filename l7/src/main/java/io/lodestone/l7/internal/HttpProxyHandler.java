@@ -1537,8 +1537,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (responseEdits != null) {
             Headers.apply(h, responseEdits, true);
         }
-        if (stickyCookie != null) {
-            insertCookie(h, c.server);
+        StickyCookie sticky = c.server.backend().config().cookie();
+        if (sticky != null) {
+            // HAProxy's insert without preserve: the server's own cookie of that name would overwrite the proxy's
+            Headers.removeSetCookie(h, sticky.name());
+            if (stickyCookie != null) {
+                insertCookie(h, c.server);
+            }
         }
         // written with the body's first piece, or at the end of this read burst (serverReadComplete)
         heldHead = response;
