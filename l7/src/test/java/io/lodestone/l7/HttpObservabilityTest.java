@@ -153,8 +153,11 @@ class HttpObservabilityTest {
         assertThat(refused.responses().serverError()).isEqualTo(1);
         assertThat(refused.totalConnections()).isZero();
 
-        // no server at all: the backend counts the 503 itself
+        // no server at all: the backend counts the 503 itself, with a connect error as the TCP engine
+        // counts a connection it has no server for (SC; HAProxy's econ on the backend)
         assertThat(m.backend("empty").traffic().responses().serverError()).isEqualTo(1);
+        assertThat(m.backend("empty").traffic().errors().connect()).isEqualTo(1);
+        assertThat(m.frontend("empty").traffic().errors().connect()).as("the frontend counts none").isZero();
         assertThat(m.backend("empty").server("off").traffic().requests()).isZero();
         assertThat(m.frontend("empty").traffic().responses().serverError()).isEqualTo(1);
     }

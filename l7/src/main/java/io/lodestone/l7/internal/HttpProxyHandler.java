@@ -838,6 +838,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (log.isDebugEnabled()) {
                 log.debug("{}: no usable server in backend {}", frontend.name(), backend.name());
             }
+            // SC with no server: a connect error on the backend, as the TCP engine counts it (HAProxy's econ)
+            backend.metrics().error(ErrorKind.CONNECT);
             terminated(TerminationCause.SERVER_ABORT, TerminationPhase.CONNECT);
             sendError(HttpResponseStatus.SERVICE_UNAVAILABLE, false);
             return;
