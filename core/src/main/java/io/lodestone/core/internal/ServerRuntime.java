@@ -296,13 +296,17 @@ public final class ServerRuntime implements ServerControl {
     @Override
     public int effectiveWeight() {
         int w = weight;
-        if (!ramping || w <= 1) {
+        if (!ramping) {
             return w;
         }
         long slow = backend.config().slowStart().toNanos();
         long elapsed = backend.clock().nanoTime() - rampStart;
         if (elapsed >= slow || slow <= 0) {
+            // the ramp ends with its time whatever the weight: its step task stops on this
             ramping = false;
+            return w;
+        }
+        if (w <= 1) {
             return w;
         }
         long step = Math.max(0, elapsed) * SLOW_START_STEPS / slow + 1;

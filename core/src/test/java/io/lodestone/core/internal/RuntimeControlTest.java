@@ -145,6 +145,31 @@ class RuntimeControlTest {
     }
 
     @Test
+    void theSlowStartOfAServerOfWeightOneOrZeroEndsWithItsTime() {
+        List<Duration> delays = new ArrayList<>();
+        Scheduler counting = (task, delayNanos) -> {
+            delays.add(Duration.ofNanos(delayNanos));
+            if (delays.size() > 100) {
+                throw new AssertionError("the slow start goes on scheduling itself; delays: " + delays.subList(0, 30) + " ...");
+            }
+            return scheduler.schedule(task, delayNanos);
+        };
+        BackendRuntime app = new BackendRuntime(Backend.named("app").slowStart(Duration.ofSeconds(10))
+                .server("web1", "127.0.0.1:1")
+                .server("web2", "127.0.0.1:2", s -> s.weight(0))
+                .build(), clock, counting, events);
+        for (ServerRuntime s : app.servers()) {
+            s.maintenance();
+            s.ready();
+        }
+        scheduler.advance(Duration.ofSeconds(11));
+        assertThat(app.server("web1").effectiveWeight()).isEqualTo(1);
+        assertThat(app.server("web2").effectiveWeight()).isZero();
+        assertThat(scheduler.pendingDelays()).as("nothing left to do once the slow start is over").isEmpty();
+        assertThat(delays).as("one step each tenth of the slow start, per server").hasSizeLessThanOrEqualTo(2 * ServerRuntime.SLOW_START_STEPS);
+    }
+
+    @Test
     void addedServersSlowStartToo() {
         RuntimeControl control = control(Backend.named("app").slowStart(Duration.ofSeconds(10))
                 .server("web1", "127.0.0.1:1", s -> s.weight(50)).build());
