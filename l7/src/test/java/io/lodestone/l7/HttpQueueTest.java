@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.metrics.ErrorCounts;
 import io.lodestone.core.testing.Await;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -129,6 +130,10 @@ class HttpQueueTest {
             assertThat(refused.statusCode()).isEqualTo(503);
             assertThat(proxy.control().queuedRequests("app")).isZero();
             assertThat(b1.requests).hasSize(1);
+            ErrorCounts errors = proxy.metrics().backend("app").traffic().errors();
+            assertThat(errors.timeout()).as("sQ: a timeout error on the backend, as HAProxy counts one (econ)").isEqualTo(1);
+            assertThat(errors.connect()).isZero();
+            assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).as("not the server's").isZero();
 
             release.complete(null);
             assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
@@ -144,6 +149,7 @@ class HttpQueueTest {
             CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
             Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
             assertThat(send(port, "/next").get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(503);
+            assertThat(proxy.metrics().backend("app").traffic().errors().connect()).as("SC: no server free").isEqualTo(1);
             release.complete(null);
             assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
         }

@@ -1175,6 +1175,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             log.debug("{}: request {} waited the queue timeout for a server of backend {}", frontend.name(), requestId, backend.name());
         }
         queueNanos = clock.nanoTime() - queuedAt;
+        // sQ: a timeout error on the backend, whose queue it was (HAProxy counts econ there)
+        backend.metrics().error(ErrorKind.TIMEOUT);
         terminated(TerminationCause.SERVER_TIMEOUT, TerminationPhase.QUEUE);
         sendError(HttpResponseStatus.SERVICE_UNAVAILABLE, false);
     }
