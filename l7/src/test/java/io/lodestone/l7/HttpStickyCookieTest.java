@@ -29,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -315,6 +316,31 @@ class HttpStickyCookieTest {
                 RawHttp.Response again = c.send(get("/again", mine)).read();
                 assertThat(again.headers().get("set-cookie")).as("a client with a valid cookie keeps it: nothing overwrites it")
                         .containsExactly("session=abc; HttpOnly", "SRVX=1");
+            }
+        }
+    }
+
+    @Test
+    void aWebSocketHandshakesAnswerCarriesTheCookieAsHaproxysDoes() throws Exception {
+        String switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSet-Cookie: SRV=app-value\r\n\r\n";
+        String handshake = "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+        try (RawBackend ws = RawBackend.answeringAfterTheHead(switching)) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", ws.address()).cookie(StickyCookie.insert("SRV")))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            String mine = "SRV=" + COOKIE.valueFor("app", "s1");
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                String head = RawBackend.nextHead(c.send(handshake + "\r\n").in).toLowerCase(Locale.ROOT);
+                assertThat(head).startsWith("http/1.1 101").contains("\r\nset-cookie: " + mine.toLowerCase(Locale.ROOT) + "; path=/\r\n")
+                        .as("the server's SRV is dropped").doesNotContain("app-value");
+            }
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                String head = RawBackend.nextHead(c.send(handshake + "Cookie: " + mine + "\r\n\r\n").in).toLowerCase(Locale.ROOT);
+                assertThat(head).startsWith("http/1.1 101").as("a client with a valid cookie gets none").doesNotContain("set-cookie");
             }
         }
     }

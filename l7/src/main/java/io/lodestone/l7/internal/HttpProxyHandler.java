@@ -1090,6 +1090,21 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /**
+     * The sticky cookie of the response of {@code answered}'s backend, when it has one: the server's
+     * own cookie of that name is removed (HAProxy's insert without preserve: it would overwrite the
+     * proxy's), and a client without a valid cookie gets one.
+     */
+    private void stickiness(HttpHeaders h, ServerRuntime answered) {
+        StickyCookie sticky = answered.backend().config().cookie();
+        if (sticky != null) {
+            Headers.removeSetCookie(h, sticky.name());
+            if (stickyCookie != null) {
+                insertCookie(h, answered);
+            }
+        }
+    }
+
+    /**
      * Sends a client without a valid sticky cookie (none, or one naming a server it could not use)
      * the cookie of the server that answered; with {@code nocache}, marks the response private.
      */
@@ -1465,6 +1480,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     Headers.append(h, HttpHeaderNames.VIA, "1.1 " + frontend.via());
                 }
                 returnRequestId(h);
+                // a WebSocket client is stuck to its server by the handshake's answer, as HAProxy does
+                stickiness(h, c.server);
                 responseStarted = true;
                 status = code;
                 client.write(response, client.voidPromise());
@@ -1541,14 +1558,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (responseEdits != null) {
             Headers.apply(h, responseEdits, true);
         }
-        StickyCookie sticky = c.server.backend().config().cookie();
-        if (sticky != null) {
-            // HAProxy's insert without preserve: the server's own cookie of that name would overwrite the proxy's
-            Headers.removeSetCookie(h, sticky.name());
-            if (stickyCookie != null) {
-                insertCookie(h, c.server);
-            }
-        }
+        stickiness(h, c.server);
         // written with the body's first piece, or at the end of this read burst (serverReadComplete)
         heldHead = response;
     }
