@@ -103,7 +103,7 @@ final class HttpPipeline {
             // in front of the HTTP/1.1 handlers, whose timers and handling of a FIN apply until the
             // first bytes tell the protocol: a client that sends nothing, or only part of the preface,
             // gets the client timeout's 408 as on any HTTP/1.1 connection
-            p.addFirst(PipelineNames.PROTOCOL, new PriorKnowledge(listener));
+            p.addBefore(PipelineNames.HTTP_TIMEOUT, PipelineNames.PROTOCOL, new PriorKnowledge(listener));
         }
     }
 
