@@ -225,10 +225,7 @@ class RollingUpdateTest {
     void aServerPutInMaintenanceDuringItsTurnStaysInMaintenance() {
         start(true);
         CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
-        RollingUpdate update = RollingUpdate.builder("app", s -> s.server().name().equals("web1")
-                ? web1Deployed : CompletableFuture.completedFuture(null)).healthyTimeout(Duration.ofSeconds(10)).build();
-        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
-        scheduler.runDue();
+        CompletableFuture<RollingUpdate.Result> f = updateWaitingForWeb1(web1Deployed);
         assertThat(states()).isEqualTo("web1=DRAIN web2=UP web3=UP");
         control.runtime("app").server("web1").maintenance();         // the operator takes it out meanwhile
         web1Deployed.complete(null);
@@ -312,6 +309,18 @@ class RollingUpdateTest {
         assertThat(states()).isEqualTo("web1=UP web2=UP web3=UP");
     }
 
+    /**
+     * Starts an update of "app" with a 10 s healthy timeout whose action on web1 completes with
+     * {@code web1Deployed} and on the others at once, and runs it up to that action.
+     */
+    private CompletableFuture<RollingUpdate.Result> updateWaitingForWeb1(CompletableFuture<Void> web1Deployed) {
+        RollingUpdate update = RollingUpdate.builder("app", s -> s.server().name().equals("web1")
+                ? web1Deployed : CompletableFuture.completedFuture(null)).healthyTimeout(Duration.ofSeconds(10)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
+        scheduler.runDue();
+        return f;
+    }
+
     @Test
     void anOperatorsMaintenanceWhileTheUpdateWaitsForHealthStopsItAtOnce() {
         start(true);
@@ -342,10 +351,7 @@ class RollingUpdateTest {
     void anOperatorsDrainWhileTheUpdateWaitsForHealthStopsItAtOnce() {
         start(true);
         CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
-        RollingUpdate update = RollingUpdate.builder("app", s -> s.server().name().equals("web1")
-                ? web1Deployed : CompletableFuture.completedFuture(null)).healthyTimeout(Duration.ofSeconds(10)).build();
-        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
-        scheduler.runDue();
+        CompletableFuture<RollingUpdate.Result> f = updateWaitingForWeb1(web1Deployed);
         web1Deployed.complete(null);
         control.runtime("app").server("web1").drain();               // the operator drains it meanwhile
         assertThat(f).as("stopped at once, not at the healthy timeout").isDone();
@@ -361,10 +367,7 @@ class RollingUpdateTest {
     void anOperatorsReadyWhileTheUpdateWaitsForHealthChangesNothing() {
         start(true);
         CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
-        RollingUpdate update = RollingUpdate.builder("app", s -> s.server().name().equals("web1")
-                ? web1Deployed : CompletableFuture.completedFuture(null)).healthyTimeout(Duration.ofSeconds(10)).build();
-        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
-        scheduler.runDue();
+        CompletableFuture<RollingUpdate.Result> f = updateWaitingForWeb1(web1Deployed);
         web1Deployed.complete(null);
         control.runtime("app").server("web1").ready();               // what the update did already
         assertThat(f).as("still waiting for fresh checks").isNotDone();
