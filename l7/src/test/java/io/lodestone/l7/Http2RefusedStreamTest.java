@@ -276,4 +276,67 @@ class Http2RefusedStreamTest {
     private static long invalid() {
         return proxy.metrics().frontend("web").traffic().errors().invalid();
     }
+
+    /**
+     * HEADERS whose header list is over the frontend's {@code maxHeaderListSize} (an HPACK bomb too: a
+     * small block that references one large indexed field many times) are answered {@code 431} by
+     * Netty's codec on a stream of its own, which no stream channel sees: logged {@code PR} with
+     * {@code 431} and {@code <BADREQ>}, counted as a request with a 4xx and an {@code invalid} error,
+     * as the HTTP/1.1 frontend's 431 is (they were neither logged nor counted). The connection goes on.
+     */
+    @Test
+    void aHeaderListOverTheLimitIsAnswered431LoggedAndCounted() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        Proxy small = Proxy.builder().accessLog(AccessLog.text(lines))
+                .backend(Backend.named("app").server("s1", backend.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("small").h2c(true).http2Limits(128, 4096, 65535).defaultBackend("app"))
+                .build();
+        small.start();
+        try (Socket s = Http2Test.h2c(small.port())) {
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false);
+            out.write(Http2Test.frame(0, 4, 0x1, new byte[0]));
+            // one 4500-byte field: over 4096
+            out.write(Http2Test.frame(1, 1, 0x5, concat(hpack("a", "/big"), longLiteral(0x00, "x-big", 4500))));
+            out.flush();
+            assertThat(Http2Test.statusOrReset(in, 1, decoder)).isEqualTo("431");
+            assertThat(lines.awaitCount(1).get(0)).contains(" small -/- ", " 431 0 0 PR \"<BADREQ>\" ");
+            // a bomb: a 1000-byte field put in the dynamic table (index 62) on a valid request, then
+            // 100 one-byte references to it on the next stream
+            out.write(Http2Test.frame(3, 1, 0x5, concat(hpack("a", "/first"), longLiteral(0x40, "x-bomb", 1000))));
+            byte[] refs = new byte[100];
+            java.util.Arrays.fill(refs, (byte) 0xbe);
+            out.write(Http2Test.frame(5, 1, 0x5, concat(hpack("a", "/bomb"), refs)));
+            out.flush();
+            assertThat(Http2Test.statusOrReset(in, 3, decoder)).isEqualTo("200");
+            assertThat(Http2Test.statusOrReset(in, 5, decoder)).isEqualTo("431");
+            List<String> logged = lines.awaitCount(3);
+            assertThat(logged).filteredOn(l -> l.contains(" 431 0 0 PR \"<BADREQ>\" ")).hasSize(2);
+            TrafficSnapshot t = small.metrics().frontend("small").traffic();
+            assertThat(t.requests()).isEqualTo(3);
+            assertThat(t.responses().clientError()).isEqualTo(2);
+            assertThat(t.errors().invalid()).isEqualTo(2);
+        } finally {
+            small.close();
+        }
+    }
+
+    /** An HPACK literal with a new name ({@code first}: 0x00 without indexing, 0x40 with), its value {@code length} bytes of 'v'. */
+    private static byte[] longLiteral(int first, String name, int length) {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        b.write(first);
+        b.write(name.length());
+        b.writeBytes(name.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        // a 7-bit prefix integer
+        int n = length - 127;
+        b.write(127);
+        while (n >= 128) {
+            b.write(n % 128 + 128);
+            n /= 128;
+        }
+        b.write(n);
+        b.writeBytes("v".repeat(length).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        return b.toByteArray();
+    }
 }

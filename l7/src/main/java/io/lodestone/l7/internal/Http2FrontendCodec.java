@@ -69,12 +69,16 @@ final class Http2FrontendCodec extends Http2FrameCodec {
                     openRefusedStream(id);
                 }
                 if (connection().stream(id) == null && connection() instanceof FrontendConnection c) {
-                    if (!sizeError && !c.streamMayHaveExisted(id) && !afterGoAway(id)) {
-                        // a new stream refused unopened (over the concurrent-stream limit): no stream
-                        // channel sees it, so it is logged and counted here; a frame on a stream that
-                        // may have existed (closed, reset) is no refusal of a request, nor is a stream
-                        // the client opened after the proxy's GOAWAY, which it may retry elsewhere
-                        HttpProxyHandler.refusedUnopened(listener, ctx.channel());
+                    if (!c.streamMayHaveExisted(id) && !afterGoAway(id)) {
+                        // a new stream refused unopened (over the concurrent-stream limit, or its header
+                        // list over the limit, which Netty answers 431 on a stream of its own when it
+                        // may open one): no stream channel sees it, so it is logged and counted here; a
+                        // frame on a stream that may have existed (closed, reset) is no refusal of a
+                        // request, nor is a stream the client opened after the proxy's GOAWAY, which it
+                        // may retry elsewhere
+                        boolean answered = sizeError && ((Http2Exception.HeaderListSizeException) e).duringDecode()
+                                && connection().remote().canOpenStream();
+                        HttpProxyHandler.refusedUnopened(listener, ctx.channel(), answered ? 431 : 0);
                     }
                     // not opened: the id is used all the same
                     c.used(id);

@@ -575,12 +575,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * concurrent-stream limit, or HEADERS refused while that limit is reached ({@link Http2FrontendCodec}).
      * As a stream refused after it opened ({@link #refusedStream}): one access-log line {@code PR} and an
      * {@code invalid} error on the frontend (over a limit); the line is {@code <BADREQ>}, as the refused
-     * HEADERS are not kept. Error path only.
+     * HEADERS are not kept. A {@code status} above 0 is the answer Netty's codec sent on a stream of its
+     * own ({@code 431} for a header list over the limit), logged and counted as the HTTP/1.1 frontend's
+     * {@code 431} is; 0 for a stream reset without an answer, which has no sample of the total time.
+     * Error path only.
      */
-    static void refusedUnopened(HttpListener listener, Channel connection) {
+    static void refusedUnopened(HttpListener listener, Channel connection, int status) {
         HttpListener.State state = listener.state();
         FrontendMetrics metrics = listener.metrics();
-        metrics.requestUntimed();
+        if (status > 0) {
+            metrics.requestCompleted(status, 0, 0, 0);
+        } else {
+            metrics.requestUntimed();
+        }
         metrics.error(ErrorKind.INVALID);
         AccessLog log = state.context.accessLog();
         if (log.isEnabled()) {
@@ -589,6 +596,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     .client((InetSocketAddress) connection.remoteAddress())
                     .frontend(state.frontend.name())
                     .request(BADREQ, null, null)
+                    .status(status)
                     .totalTime(0)
                     .requestId(state.requestIdHeader == null ? null : RequestIds.next())
                     .termination(TerminationCause.PROXY, TerminationPhase.REQUEST));
