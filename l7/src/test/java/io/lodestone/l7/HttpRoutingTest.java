@@ -277,6 +277,32 @@ class HttpRoutingTest {
     }
 
     @Test
+    void aQueryParameterOrCookieAclReadsEveryOccurrenceAsHaproxysUrlpAndCookDo() throws IOException {
+        RecordingBackend app = backend("app");
+        int port = start(Proxy.builder()
+                .backend(Backend.named("app").server("s1", app.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.queryParam("debug", "1")).deny(403))
+                        .rule(Rule.when(Acl.cookie("role", "admin")).deny(403))
+                        .defaultBackend("app")));
+        // a backend that keeps the last occurrence (PHP, for one) would read debug=1 and role=admin
+        String[] denied = {"/x?debug=0&debug=1", "/x?debug=1&debug=0", "/x?a=b&debug=%31"};
+        try (RawHttp c = new RawHttp(port)) {
+            for (String target : denied) {
+                assertThat(c.send(get(target, "h")).read().status()).as(target).isEqualTo(403);
+            }
+            String twoInOne = "GET /c HTTP/1.1\r\nHost: h\r\nCookie: role=user; role=admin\r\n\r\n";
+            assertThat(c.send(twoInOne).read().status()).isEqualTo(403);
+            String twoFields = "GET /c HTTP/1.1\r\nHost: h\r\nCookie: role=user\r\nCookie: x=1; role=admin\r\n\r\n";
+            assertThat(c.send(twoFields).read().status()).isEqualTo(403);
+            assertThat(c.send(get("/ok?debug=0&debug=2", "h")).read().status()).isEqualTo(200);
+            String allowed = "GET /ok HTTP/1.1\r\nHost: h\r\nCookie: role=user; role=guest\r\n\r\n";
+            assertThat(c.send(allowed).read().status()).isEqualTo(200);
+        }
+        assertThat(app.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/ok?debug=0&debug=2", "/ok");
+    }
+
+    @Test
     void virtualHostsRouteByTheHostHeader() throws IOException {
         RecordingBackend a = backend("a");
         RecordingBackend b = backend("b");

@@ -218,12 +218,16 @@ public interface Acl {
         return new AclNodes.Param(false, name, null, false);
     }
 
-    /** The decoded value of the query parameter equals one of these. */
+    /**
+     * A decoded value of the query parameter equals one of these. Every occurrence is read
+     * ({@code ?debug=0&debug=1} matches {@code queryParam("debug", "1")}), as HAProxy's {@code urlp}
+     * in an ACL: servers differ in which occurrence they keep.
+     */
     static Acl queryParam(String name, String... values) {
         return new AclNodes.Param(false, name, values, false);
     }
 
-    /** The decoded value of the query parameter equals one of these, ignoring case. */
+    /** A decoded value of the query parameter (any occurrence) equals one of these, ignoring case. */
     static Acl queryParamIgnoreCase(String name, String... values) {
         return new AclNodes.Param(false, name, values, true);
     }
@@ -233,12 +237,16 @@ public interface Acl {
         return new AclNodes.Param(true, name, null, false);
     }
 
-    /** The cookie's value equals one of these. */
+    /**
+     * A value of the cookie equals one of these. Every cookie of that name is read, in one
+     * {@code Cookie} field or several ({@code role=user; role=admin} matches
+     * {@code cookie("role", "admin")}), as HAProxy's {@code req.cook} in an ACL.
+     */
     static Acl cookie(String name, String... values) {
         return new AclNodes.Param(true, name, values, false);
     }
 
-    /** The cookie's value equals one of these, ignoring case. */
+    /** A value of the cookie (any of that name) equals one of these, ignoring case. */
     static Acl cookieIgnoreCase(String name, String... values) {
         return new AclNodes.Param(true, name, values, true);
     }

@@ -41,6 +41,26 @@ class RouterTest {
         assertThat(all.matched().name()).isNull();
     }
 
+    @Test
+    void everyOccurrenceOfAQueryParameterOrCookieIsReadByTheIndexAsByTheAcl() {
+        // two rules on each name, so that the index decides them by value
+        Router r = router(Routing.builder()
+                .rule(Rule.when(Acl.queryParam("debug", "1")).deny(403))
+                .rule(Rule.when(Acl.queryParam("debug", "2")).use("two"))
+                .rule(Rule.when(Acl.cookie("role", "admin")).deny(403))
+                .rule(Rule.when(Acl.cookie("role", "ops")).use("ops"))
+                .defaultBackend("app"));
+        assertThat(r.route(TestRequest.get("/x?debug=0&debug=1"))).isInstanceOf(Decision.Deny.class);
+        assertThat(r.route(TestRequest.get("/x?debug=1&debug=0"))).isInstanceOf(Decision.Deny.class);
+        assertThat(r.route(TestRequest.get("/x?debug=2&a&debug=%31"))).isInstanceOf(Decision.Deny.class);
+        assertThat(forward(r.route(TestRequest.get("/x?debug=0&debug=2"))).backend()).isEqualTo("two");
+        assertThat(r.route(TestRequest.get("/x").cookie("role", "user").cookie("role", "admin"))).isInstanceOf(Decision.Deny.class);
+        assertThat(r.route(TestRequest.get("/x").header("Cookie", "role=user").header("Cookie", "x=1; role=admin")))
+                .isInstanceOf(Decision.Deny.class);
+        assertThat(forward(r.route(TestRequest.get("/x").cookie("role", "user").cookie("role", "ops"))).backend()).isEqualTo("ops");
+        assertThat(forward(r.route(TestRequest.get("/x?debug=0&debug=3").cookie("role", "user"))).backend()).isEqualTo("app");
+    }
+
     @ParameterizedTest(name = "{0} is denied")
     @ValueSource(strings = {
         "/admin", "//admin", "/./admin", "/x/../admin", "/%61dmin", "/admin;x=1", "/%2e/admin", "/admin/",

@@ -385,16 +385,18 @@ public final class AclNodes {
             if (!view.isHttp()) {
                 return false;
             }
-            String s = cookie ? view.cookie(name) : view.queryParam(name);
-            if (s == null) {
-                return false;
-            }
             if (values == null) {
-                return true;
+                return (cookie ? view.cookie(name) : view.queryParam(name)) != null;
             }
-            for (String v : values) {
-                if (ignoreCase ? s.equalsIgnoreCase(v) : s.equals(v)) {
-                    return true;
+            // every occurrence, as HAProxy's urlp and cook do in an ACL: servers differ in which one they keep
+            List<String> found = cookie ? HttpParts.cookies(view.headers("cookie"), name)
+                    : HttpParts.queryParams(view.query(), name);
+            for (int i = 0, n = found.size(); i < n; i++) {
+                String s = found.get(i);
+                for (String v : values) {
+                    if (ignoreCase ? s.equalsIgnoreCase(v) : s.equals(v)) {
+                        return true;
+                    }
                 }
             }
             return false;

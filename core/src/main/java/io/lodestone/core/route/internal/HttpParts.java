@@ -2,6 +2,7 @@ package io.lodestone.core.route.internal;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -126,13 +127,60 @@ public final class HttpParts {
         return null;
     }
 
+    /**
+     * Every value of the cookie {@code name} in the {@code Cookie} header(s), in order: a client may
+     * send a name twice, and servers differ in which one they keep. Empty when there is none.
+     */
+    public static List<String> cookies(List<String> cookieHeaders, String name) {
+        List<String> found = List.of();
+        if (cookieHeaders == null) {
+            return found;
+        }
+        for (int h = 0, hn = cookieHeaders.size(); h < hn; h++) {
+            String header = cookieHeaders.get(h);
+            int from = 0;
+            while (header != null && from < header.length()) {
+                long at = findCookie(header, name, from);
+                if (at < 0) {
+                    break;
+                }
+                found = add(found, cookieValue(header, (int) (at >>> 32), (int) at));
+                from = (int) at + 1;
+            }
+        }
+        return found;
+    }
+
     /** Finds a cookie by exact name in one {@code Cookie} header value, or returns {@code null}. */
     public static String cookie(String header, String name) {
         if (header == null) {
             return null;
         }
+        long at = findCookie(header, name, 0);
+        return at < 0 ? null : cookieValue(header, (int) (at >>> 32), (int) at);
+    }
+
+    private static String cookieValue(String header, int vs, int ve) {
+        while (vs < ve && header.charAt(vs) == ' ') {
+            vs++;
+        }
+        while (ve > vs && header.charAt(ve - 1) == ' ') {
+            ve--;
+        }
+        if (ve - vs >= 2 && header.charAt(vs) == '"' && header.charAt(ve - 1) == '"') {
+            vs++;
+            ve--;
+        }
+        return header.substring(vs, ve);
+    }
+
+    /**
+     * The first cookie named {@code name} at or after {@code from}: the start of its value (after
+     * the {@code =}) in the high 32 bits, its end (the {@code ;} or the end) in the low ones; -1 if none.
+     */
+    private static long findCookie(String header, String name, int from) {
         int n = header.length();
-        int i = 0;
+        int i = from;
         while (i < n) {
             while (i < n && (header.charAt(i) == ' ' || header.charAt(i) == ';' || header.charAt(i) == '\t')) {
                 i++;
@@ -148,24 +196,12 @@ public final class HttpParts {
                     nameEnd--;
                 }
                 if (nameEnd - i == name.length() && header.startsWith(name, i)) {
-                    int vs = eq + 1;
-                    int ve = semi;
-                    while (vs < ve && header.charAt(vs) == ' ') {
-                        vs++;
-                    }
-                    while (ve > vs && header.charAt(ve - 1) == ' ') {
-                        ve--;
-                    }
-                    if (ve - vs >= 2 && header.charAt(vs) == '"' && header.charAt(ve - 1) == '"') {
-                        vs++;
-                        ve--;
-                    }
-                    return header.substring(vs, ve);
+                    return (long) (eq + 1) << 32 | semi;
                 }
             }
             i = semi + 1;
         }
-        return null;
+        return -1;
     }
 
     /**
@@ -191,6 +227,48 @@ public final class HttpParts {
             i = amp + 1;
         }
         return null;
+    }
+
+    /**
+     * Every decoded value of the query parameter {@code name}, in order ("" for one without
+     * {@code =}): a client may repeat a name, and servers differ in which one they keep. Empty when
+     * there is none.
+     */
+    public static List<String> queryParams(String query, String name) {
+        List<String> found = List.of();
+        if (query == null) {
+            return found;
+        }
+        int n = query.length();
+        int i = 0;
+        while (i <= n) {
+            int amp = query.indexOf('&', i);
+            if (amp < 0) {
+                amp = n;
+            }
+            int eq = query.indexOf('=', i);
+            int nameEnd = eq >= 0 && eq < amp ? eq : amp;
+            if (nameEnd > i && nameMatches(query, i, nameEnd, name)) {
+                found = add(found, nameEnd == amp ? "" : decodeForm(query.substring(nameEnd + 1, amp)));
+            }
+            i = amp + 1;
+        }
+        return found;
+    }
+
+    /** Appends to a list that starts as {@code List.of()}: one value needs no array list. */
+    private static List<String> add(List<String> list, String value) {
+        if (list.isEmpty()) {
+            return List.of(value);
+        }
+        if (list instanceof ArrayList<String> growing) {
+            growing.add(value);
+            return growing;
+        }
+        List<String> more = new ArrayList<>(list.size() + 2);
+        more.addAll(list);
+        more.add(value);
+        return more;
     }
 
     private static boolean nameMatches(String query, int from, int to, String name) {

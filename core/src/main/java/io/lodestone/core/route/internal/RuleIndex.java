@@ -680,17 +680,27 @@ public final class RuleIndex {
             boolean c = cookie;
             String n = name;
             int[] whenPresent = ints(present);
-            Map<String, int[]> map = intsMap(byValue);
+            Map<String, int[]> map = byValue.isEmpty() ? null : intsMap(byValue);
             return new Family((c ? "cookie(" : "urlp(") + n + ")", rules) {
                 @Override
                 void hits(RequestView view, long[] bits) {
                     if (!view.isHttp()) {
                         return;
                     }
-                    String v = c ? view.cookie(n) : view.queryParam(n);
-                    if (v != null) {
+                    if (map == null) {
+                        if ((c ? view.cookie(n) : view.queryParam(n)) != null) {
+                            set(bits, whenPresent);
+                        }
+                        return;
+                    }
+                    // every occurrence, as the ACL reads them
+                    List<String> vs = c ? HttpParts.cookies(view.headers("cookie"), n) : HttpParts.queryParams(view.query(), n);
+                    int count = vs.size();
+                    if (count > 0) {
                         set(bits, whenPresent);
-                        set(bits, map.get(v));
+                        for (int i = 0; i < count; i++) {
+                            set(bits, map.get(vs.get(i)));
+                        }
                     }
                 }
             };
