@@ -283,6 +283,8 @@ class Http2Test {
                 {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x0f, 0x17, 0x09, '[', '1', ':', ':', '2', ':', ':', '3', ']'},
                 // :authority h:8o (a port that is not digits)
                 {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x04, 'h', ':', '8', 'o'},
+                // :path /a/../b (a dot segment)
+                {(byte) 0x82, (byte) 0x86, 0x04, 0x07, '/', 'a', '/', '.', '.', '/', 'b', 0x41, 0x01, 'h'},
             };
             try (Socket s = h2c(proxy.port())) {
                 int stream = 1;

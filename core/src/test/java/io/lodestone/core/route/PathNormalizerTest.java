@@ -53,6 +53,19 @@ class PathNormalizerTest {
         assertThat(PathNormalizer.normalize(raw)).isSameAs(raw);
     }
 
+    /** A dot segment as a lenient server reads it, in the path of a request target only. */
+    @Test
+    void findsDotSegmentsUnderEveryEncodingInThePathOnly() {
+        for (String t : new String[] {"/a/../b", "/./a", "/a/.", "/a/..", "/a/%2e%2e/b", "/a/%2E/b", "/a/..;/b",
+            "/a/..%2fb", "/a/..%5cb", "/a\\..\\b", "/a/%252e%252e/b", "http://h/a/../b?x", "/a/.;x=1/b"}) {
+            assertThat(PathNormalizer.hasDotSegment(t)).as(t).isTrue();
+        }
+        for (String t : new String[] {"/", "/a..b/.c/c.", "/a/...", "/x?y=/../z", "/x#/../z", "*", "h:443",
+            "http://a.b/c", "/%2e%2e%2e", "/a;..", "/api/v1"}) {
+            assertThat(PathNormalizer.hasDotSegment(t)).as(t).isFalse();
+        }
+    }
+
     @Test
     void encodeEscapesWhatAPathCannotCarry() {
         assertThat(PathNormalizer.encode("/a/b")).isEqualTo("/a/b");

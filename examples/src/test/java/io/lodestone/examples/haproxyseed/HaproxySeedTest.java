@@ -41,15 +41,18 @@ class HaproxySeedTest {
         try (ExampleGateway g = HaproxySeed.start(0)) {
             int port = g.port();
             for (String path : new String[] {"/admin", "/admin/users", "//admin", "/%61dmin", "/%2561dmin/x",
-                "/x/../admin", "/./admin", "/admin;jsessionid=1", "/%2e/admin", "/admin/app1"}) {
+                "/admin;jsessionid=1", "/admin/app1"}) {
                 RawGet.Response r = RawGet.get(port, "example.com", path);
                 assertThat(r.status()).as(path).isEqualTo(403);
                 assertThat(r.body()).isEqualTo("Forbidden\n");
             }
+            for (String path : new String[] {"/x/../admin", "/./admin", "/%2e/admin", "/admin/../app1"}) {
+                assertThat(RawGet.get(port, "example.com", path).status()).as(path).isEqualTo(400);
+            }
             long served = g.servers().values().stream().mapToLong(EmbeddedHttpServer::requests).sum();
             assertThat(served).isZero();
-            assertThat(RawGet.get(port, "example.com", "//public/./x%20y/../app1").body())
-                    .endsWith(": GET //public/./x%20y/../app1\n");
+            assertThat(RawGet.get(port, "example.com", "//public/x%20y/app1").body())
+                    .endsWith(": GET //public/x%20y/app1\n");
             assertThat(g.proxy().route(TestRequest.get("/ADMIN"))).isInstanceOf(Decision.Forward.class);
         }
     }

@@ -19,6 +19,7 @@ import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.HeaderEdit;
+import io.lodestone.core.route.internal.PathNormalizer;
 import io.lodestone.core.trace.TraceContext;
 import io.lodestone.core.trace.Tracing;
 import io.lodestone.l7.Compression;
@@ -729,6 +730,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             HttpRejection rejection = HttpRejection.of(result.cause());
             logRefused(rejection);
             sendError(rejection.status(), true);
+            return;
+        }
+        if (PathNormalizer.hasDotSegment(req.uri())) {
+            // /a/../b, /a/%2e%2e/b, /a/..;/b: path rules read the path resolved, so a server that does
+            // not resolve it would get a path no rule saw (/admin/../api passed a deny on /admin)
+            refusedInvalid(TerminationPhase.REQUEST);
+            logRefused(new HttpRejection(HttpResponseStatus.BAD_REQUEST, "dot segment in the path", req.method().name(),
+                    req.uri(), req.protocolVersion().text()));
+            ReferenceCountUtil.release(req);
+            sendError(HttpResponseStatus.BAD_REQUEST, true);
             return;
         }
         request = req;

@@ -49,6 +49,55 @@ public final class PathNormalizer {
         return resolve(s.replace('\\', '/'));
     }
 
+    /**
+     * Whether the path of request target {@code target} has a dot segment ({@code .} or {@code ..}) as a
+     * lenient server reads it: percent-decoded until nothing decodes, backslashes read as slashes,
+     * {@code ;parameters} stripped ({@code /a/../b}, {@code /a/%2e%2e/b}, {@code /a/..;/b},
+     * {@code /a/..%2fb}). Such a path is one thing to a server that resolves dot segments and another to
+     * one that does not. Scans the target without allocating unless it has a {@code %}, a backslash, a
+     * {@code ;} or a dot right after a slash.
+     */
+    public static boolean hasDotSegment(String target) {
+        int start = HttpParts.pathStart(target);
+        int n = target.length();
+        boolean suspect = false;
+        for (int i = start; i < n && !suspect; i++) {
+            char c = target.charAt(i);
+            if (c == '?' || c == '#') {
+                break;
+            }
+            suspect = c == '%' || c == '\\' || c == ';' || c == '.' && (i == start || target.charAt(i - 1) == '/');
+        }
+        if (!suspect) {
+            return false;
+        }
+        String s = HttpParts.rawPath(target);
+        while (s.indexOf('%') >= 0) {
+            String d = decodeOnce(s);
+            if (d.equals(s)) {
+                break;
+            }
+            s = d;
+        }
+        s = s.replace('\\', '/');
+        int len = s.length();
+        int i = 0;
+        while (i <= len) {
+            int end = s.indexOf('/', i);
+            if (end < 0) {
+                end = len;
+            }
+            int semi = s.indexOf(';', i);
+            int segEnd = semi >= 0 && semi < end ? semi : end;
+            int segLen = segEnd - i;
+            if (segLen == 1 && s.charAt(i) == '.' || segLen == 2 && s.charAt(i) == '.' && s.charAt(i + 1) == '.') {
+                return true;
+            }
+            i = end + 1;
+        }
+        return false;
+    }
+
     /** Whether the path starts with a slash and has nothing to decode, strip, fold or resolve. */
     static boolean isClean(String p) {
         if (p.charAt(0) != '/') {
