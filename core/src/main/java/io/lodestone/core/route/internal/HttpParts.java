@@ -212,21 +212,8 @@ public final class HttpParts {
         if (query == null) {
             return null;
         }
-        int n = query.length();
-        int i = 0;
-        while (i <= n) {
-            int amp = query.indexOf('&', i);
-            if (amp < 0) {
-                amp = n;
-            }
-            int eq = query.indexOf('=', i);
-            int nameEnd = eq >= 0 && eq < amp ? eq : amp;
-            if (nameEnd > i && nameMatches(query, i, nameEnd, name)) {
-                return nameEnd == amp ? "" : decodeForm(query.substring(nameEnd + 1, amp));
-            }
-            i = amp + 1;
-        }
-        return null;
+        long at = findParam(query, name, 0);
+        return at < 0 ? null : paramValue(query, at);
     }
 
     /**
@@ -239,8 +226,22 @@ public final class HttpParts {
         if (query == null) {
             return found;
         }
+        long at = findParam(query, name, 0);
+        while (at >= 0) {
+            found = add(found, paramValue(query, at));
+            at = findParam(query, name, (int) at + 1);
+        }
+        return found;
+    }
+
+    /**
+     * Finds the first parameter named {@code name} at or after {@code from} in {@code query}: the end
+     * of its name (the {@code =}, or its end when it has none) in the high half, its end (the next
+     * {@code &} or the query's end) in the low half; -1 when there is none.
+     */
+    private static long findParam(String query, String name, int from) {
         int n = query.length();
-        int i = 0;
+        int i = from;
         while (i <= n) {
             int amp = query.indexOf('&', i);
             if (amp < 0) {
@@ -249,11 +250,18 @@ public final class HttpParts {
             int eq = query.indexOf('=', i);
             int nameEnd = eq >= 0 && eq < amp ? eq : amp;
             if (nameEnd > i && nameMatches(query, i, nameEnd, name)) {
-                found = add(found, nameEnd == amp ? "" : decodeForm(query.substring(nameEnd + 1, amp)));
+                return (long) nameEnd << 32 | amp;
             }
             i = amp + 1;
         }
-        return found;
+        return -1;
+    }
+
+    /** The decoded value of the parameter {@link #findParam} found at {@code at}; "" when it has no {@code =}. */
+    private static String paramValue(String query, long at) {
+        int nameEnd = (int) (at >>> 32);
+        int end = (int) at;
+        return nameEnd == end ? "" : decodeForm(query.substring(nameEnd + 1, end));
     }
 
     /** Appends to a list that starts as {@code List.of()}: one value needs no array list. */
