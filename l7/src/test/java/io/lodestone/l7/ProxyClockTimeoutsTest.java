@@ -248,15 +248,20 @@ class ProxyClockTimeoutsTest {
         }
     }
 
-    @Test
-    void aTlsHandshakeIsTimedOnTheProxyClock() throws Exception {
+    /** A proxy whose frontend "web" terminates TLS (www.example) with a 10 s handshake timeout. */
+    private int startTls() throws Exception {
         X509Bundle ca = TlsPki.ca();
         X509Bundle cert = TlsPki.server(ca, "www.example");
         tls = ServerTls.builder()
                 .certificate(TlsCertificate.of(cert.getKeyPair().getPrivate(), Arrays.asList(cert.getCertificatePath())))
                 .handshakeTimeout(Duration.ofSeconds(10))
                 .build();
-        int port = start(backend().address(), HttpFrontend.bind("127.0.0.1:0").tls(tls));
+        return start(backend().address(), HttpFrontend.bind("127.0.0.1:0").tls(tls));
+    }
+
+    @Test
+    void aTlsHandshakeIsTimedOnTheProxyClock() throws Exception {
+        int port = startTls();
         try (Socket silent = new Socket("127.0.0.1", port)) {
             silent.setSoTimeout(10_000);
             awaitAccepted(1);
@@ -276,13 +281,7 @@ class ProxyClockTimeoutsTest {
      */
     @Test
     void aTlsHandshakeIsTimedFromAcceptNotAgainFromTheClientHello() throws Exception {
-        X509Bundle ca = TlsPki.ca();
-        X509Bundle cert = TlsPki.server(ca, "www.example");
-        tls = ServerTls.builder()
-                .certificate(TlsCertificate.of(cert.getKeyPair().getPrivate(), Arrays.asList(cert.getCertificatePath())))
-                .handshakeTimeout(Duration.ofSeconds(10))
-                .build();
-        int port = start(backend().address(), HttpFrontend.bind("127.0.0.1:0").tls(tls));
+        int port = startTls();
         byte[] hello = clientHello();
         try (Socket slow = new Socket("127.0.0.1", port)) {
             slow.setSoTimeout(10_000);

@@ -214,6 +214,15 @@ class TrailersTest {
      * {@code Connection} names, routing, content format, caching, a cookie and a challenge.
      */
     private static RawBackend answeringWithForbiddenTrailers() throws Exception {
+        return answering("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
+                + "5\r\nhello\r\n0\r\nx-checksum: abc\r\nX_Under: 1\r\nConnection: close, x-hop\r\nx-hop: 1\r\n"
+                + "Keep-Alive: timeout=1\r\nProxy-Connection: close\r\nTE: trailers\r\nUpgrade: h2c\r\n"
+                + "Host: evil\r\nContent-Type: text/evil\r\nCache-Control: no-store\r\nSet-Cookie: s=1\r\n"
+                + "WWW-Authenticate: Basic realm=x\r\n\r\n");
+    }
+
+    /** A server that answers every request, after reading it whole, with {@code response}. */
+    private static RawBackend answering(String response) throws Exception {
         return new RawBackend((s, n) -> {
             InputStream in = s.getInputStream();
             String head;
@@ -222,11 +231,7 @@ class TrailersTest {
                     // the test's chunked bodies (one chunk, one trailer) hold no blank line before their end
                     RawBackend.nextHead(in);
                 }
-                RawBackend.write(s, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n"
-                        + "5\r\nhello\r\n0\r\nx-checksum: abc\r\nX_Under: 1\r\nConnection: close, x-hop\r\nx-hop: 1\r\n"
-                        + "Keep-Alive: timeout=1\r\nProxy-Connection: close\r\nTE: trailers\r\nUpgrade: h2c\r\n"
-                        + "Host: evil\r\nContent-Type: text/evil\r\nCache-Control: no-store\r\nSet-Cookie: s=1\r\n"
-                        + "WWW-Authenticate: Basic realm=x\r\n\r\n");
+                RawBackend.write(s, response);
             }
         });
     }
@@ -298,17 +303,8 @@ class TrailersTest {
      * its own there; {@code moreHead} adds fields to the head.
      */
     private static RawBackend answeringWithAConnectionNamedTrailer(String moreHead) throws Exception {
-        return new RawBackend((s, n) -> {
-            InputStream in = s.getInputStream();
-            String head;
-            while ((head = RawBackend.nextHead(in)) != null) {
-                if (head.toLowerCase(Locale.ROOT).contains("transfer-encoding: chunked")) {
-                    RawBackend.nextHead(in);
-                }
-                RawBackend.write(s, "HTTP/1.1 200 OK\r\nConnection: X-Hop\r\nX-Hop: head\r\n" + moreHead + "Transfer-Encoding: chunked\r\n\r\n"
-                        + "5\r\nhello\r\n0\r\nx-checksum: abc\r\nx-hop: trailer\r\n\r\n");
-            }
-        });
+        return answering("HTTP/1.1 200 OK\r\nConnection: X-Hop\r\nX-Hop: head\r\n" + moreHead + "Transfer-Encoding: chunked\r\n\r\n"
+                + "5\r\nhello\r\n0\r\nx-checksum: abc\r\nx-hop: trailer\r\n\r\n");
     }
 
     @Test
