@@ -233,6 +233,34 @@ class HttpFailureTest {
     }
 
     @Test
+    void aStalePooledConnectionIsResentWithoutRetriesOrARetryBudget() throws Exception {
+        // the resend on a fresh connection is the pool's own repair, not a retry of a server's failure:
+        // with retries(0) or an empty budget the second request got a 502 (nginx resends it too, with
+        // proxy_next_upstream_tries 1, as it does not count a cached connection's failure as a try)
+        AtomicBoolean freshFails = new AtomicBoolean();
+        try (RawBackend b = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            if (readHead(in) && !freshFails.get()) {
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nc" + n);
+                // the second request on a connection: the server closes instead of answering
+                readHead(in);
+            }
+        })) {
+            int port = start(Backend.named("app").server("s1", b.address()).retries(0), f -> f.retryBudget(0.0, 0));
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(c.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("c1");
+                RawHttp.Response resent = c.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(resent.status()).isEqualTo(200);
+                assertThat(resent.body()).isEqualTo("c2");
+                // once only: a fresh connection's failure is the server's, and retries(0) holds
+                freshFails.set(true);
+                assertThat(c.send("GET /3 HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isEqualTo(502);
+            }
+            assertThat(b.connections.get()).isEqualTo(3);
+        }
+    }
+
+    @Test
     void bytesAServerSendsAfterItsResponseNeverAnswerTheNextRequest() throws Exception {
         // a body on the answer to HEAD, or a second response nobody asked for, sent with the response:
         // reused at once for the pipelined request behind it, the connection would hand that request

@@ -1323,9 +1323,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /**
-     * Tries again after a failure, within the backend's retries and the retry budget: on a fresh
-     * connection to {@code sameServer} when given, else on a server not tried yet; otherwise answers
-     * {@code failure}.
+     * Tries again after a failure, within the backend's retries and the retry budget: on
+     * {@code sameServer} when given (a stream an HTTP/2 server refused unprocessed), else on a server
+     * not tried yet; otherwise answers {@code failure}.
      */
     private void retry(HttpResponseStatus failure, ServerRuntime sameServer) {
         ServerRuntime next = null;
@@ -1348,6 +1348,26 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         terminated(TerminationCause.NORMAL, TerminationPhase.NONE);
         useServer(next, sameServer != null);
+    }
+
+    /**
+     * Sends a request that a stale pooled connection lost (reset before any response byte, an
+     * idempotent request without a body) again, on a fresh connection to the same server. It is the
+     * pool's own repair, not a retry of the server's failure: the backend's retries and the retry
+     * budget do not bound it (nginx likewise counts no try for a cached connection's failure), and a
+     * fresh connection is never stale, so it happens once per attempt. Answers 502 when the server
+     * has no room left.
+     */
+    private void resendFresh(ServerRuntime s) {
+        if (!s.tryAcquire()) {
+            sendError(HttpResponseStatus.BAD_GATEWAY, false);
+            return;
+        }
+        s.metrics().retry();
+        terminated(TerminationCause.NORMAL, TerminationPhase.NONE);
+        // the same attempt on another connection: useServer counts one more
+        attempts--;
+        useServer(s, true);
     }
 
     private void bind(BackendConnection c) {
@@ -1738,16 +1758,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 retry(HttpResponseStatus.BAD_GATEWAY, c.server);
                 return;
             }
-            if (!c.reused) {
-                // a fresh connection closed on us; a stale pooled one is routine and not counted
-                c.server.metrics().error(ErrorKind.RESET);
-                c.server.reportFailure(FailureKind.SERVER_ERROR);
-                if (tried == null) {
-                    tried = new ArrayList<>(2);
-                }
-                tried.add(c.server);
+            if (c.reused) {
+                // a stale pooled connection is routine: not counted, and not a retry
+                resendFresh(c.server);
+                return;
             }
-            retry(HttpResponseStatus.BAD_GATEWAY, c.reused ? c.server : null);
+            // a fresh connection closed on us
+            c.server.metrics().error(ErrorKind.RESET);
+            c.server.reportFailure(FailureKind.SERVER_ERROR);
+            if (tried == null) {
+                tried = new ArrayList<>(2);
+            }
+            tried.add(c.server);
+            retry(HttpResponseStatus.BAD_GATEWAY, null);
             return;
         }
         c.server.metrics().error(ErrorKind.RESET);
