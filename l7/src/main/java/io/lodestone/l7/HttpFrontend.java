@@ -746,6 +746,7 @@ public final class HttpFrontend implements Frontend {
         /**
          * Sets the retry budget (default 0.2 and 3): a retry is made only while the retries in flight
          * are fewer than {@code max(minRetryConcurrency, ratio * requests in flight)} for the backend.
+         * A retry is in flight until its response head arrives, as in Envoy.
          */
         public Builder retryBudget(double ratio, int minRetryConcurrency) {
             if (!(ratio >= 0 && ratio <= 1)) {

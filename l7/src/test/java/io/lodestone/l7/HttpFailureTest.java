@@ -131,6 +131,50 @@ class HttpFailureTest {
     }
 
     @Test
+    void aRetryGivesItsBudgetSlotBackWhenItsResponseHeadArrives() throws Exception {
+        // Envoy counts a retry in flight until the retried attempt's response head: a retried request
+        // whose response went on streaming (a download, server-sent events) held its slot to the end,
+        // so with a budget of one slot no other request could be retried meanwhile (it got a 502)
+        BalancingStrategy firstAvailable = () -> (candidates, context) -> {
+            for (int i = 0; i < candidates.size(); i++) {
+                if (candidates.isAvailable(i)) {
+                    return i;
+                }
+            }
+            return -1;
+        };
+        CountDownLatch release = new CountDownLatch(1);
+        try (RawBackend live = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            String head;
+            while ((head = RawBackend.nextHead(in)) != null) {
+                if (head.startsWith("GET /stream ")) {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
+                    awaitQuietly(release);
+                    RawBackend.write(s, "cd");
+                } else {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                }
+            }
+        })) {
+            int port = start(Backend.named("app").server("dead", RefusingPort.address()).server("live", live.address())
+                    .balance(firstAvailable).retries(1), f -> f.retryBudget(0.0, 1));
+            try (RawHttp streaming = new RawHttp(port)) {
+                // refused by dead, retried on live, whose response head arrives while its body waits
+                RawHttp.Response head = streaming.send("GET /stream HTTP/1.1\r\nHost: h\r\n\r\n").read(true);
+                assertThat(head.status()).isEqualTo(200);
+                RawHttp.Response other = get(port, "/other");
+                assertThat(other.status()).isEqualTo(200);
+                assertThat(other.body()).isEqualTo("ok");
+                release.countDown();
+                assertThat(new String(streaming.in.readNBytes(4), StandardCharsets.ISO_8859_1)).isEqualTo("abcd");
+            } finally {
+                release.countDown();
+            }
+        }
+    }
+
+    @Test
     void aServerThatNeverAnswersIs504AndTheProxyKeepsServing() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b", (r, ctx) -> { })) {
             int port = start(Backend.named("app").server("s1", b.address()).serverTimeout(Duration.ofMillis(300)), f -> { });

@@ -1473,6 +1473,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (!anyResponse) {
             responseNanos = clock.nanoTime() - sentNanos;
             c.server.metrics().firstByteTime(responseNanos);
+            if (retrySlot) {
+                // as Envoy's budget counts it, a retry is in flight until its response head: a response
+                // that streams on (a download, server-sent events) holds no slot, and is never retried
+                retrySlot = false;
+                budget.retryEnded();
+            }
         }
         anyResponse = true;
         if (response.decoderResult().isFailure()) {

@@ -6,7 +6,8 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Envoy's retry budget for one backend of one frontend: a retry may start only while the retries in
  * flight are fewer than {@code max(minConcurrency, ratio * requests in flight)}. So a failing server
- * cannot multiply the load on the others.
+ * cannot multiply the load on the others. A request holds one slot from its first retry until a
+ * response head arrives or the request ends, whichever is first.
  */
 final class RetryBudget {
 
