@@ -175,6 +175,51 @@ class HttpFailureTest {
     }
 
     @Test
+    void theRetryBudgetIsAShareOfTheRequestsInFlight() throws Exception {
+        // budget 0.5 and no minimum: one request alone in flight may not be retried (0.5 x 1 rounds
+        // down to 0), but beside another one in flight it may (0.5 x 2 = 1), as in Envoy
+        BalancingStrategy firstAvailable = () -> (candidates, context) -> {
+            for (int i = 0; i < candidates.size(); i++) {
+                if (candidates.isAvailable(i)) {
+                    return i;
+                }
+            }
+            return -1;
+        };
+        CountDownLatch release = new CountDownLatch(1);
+        try (RawBackend live = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            String head;
+            while ((head = RawBackend.nextHead(in)) != null) {
+                if (head.startsWith("GET /stream ")) {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
+                    awaitQuietly(release);
+                    RawBackend.write(s, "cd");
+                } else {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                }
+            }
+        })) {
+            int port = start(Backend.named("app").server("dead", RefusingPort.address()).server("live", live.address())
+                    .balance(firstAvailable).retries(1), f -> f.retryBudget(0.5, 0));
+            assertThat(get(port, "/alone").status()).isEqualTo(502);
+            proxy.control().server("app", "dead").maintenance();
+            try (RawHttp streaming = new RawHttp(port)) {
+                assertThat(streaming.send("GET /stream HTTP/1.1\r\nHost: h\r\n\r\n").read(true).status()).isEqualTo(200);
+                proxy.control().server("app", "dead").ready();
+                RawHttp.Response beside = get(port, "/beside");
+                assertThat(beside.status()).isEqualTo(200);
+                assertThat(beside.body()).isEqualTo("ok");
+                release.countDown();
+                assertThat(new String(streaming.in.readNBytes(4), StandardCharsets.ISO_8859_1)).isEqualTo("abcd");
+            } finally {
+                release.countDown();
+            }
+            assertThat(get(port, "/alone-again").status()).isEqualTo(502);
+        }
+    }
+
+    @Test
     void aServerThatNeverAnswersIs504AndTheProxyKeepsServing() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b", (r, ctx) -> { })) {
             int port = start(Backend.named("app").server("s1", b.address()).serverTimeout(Duration.ofMillis(300)), f -> { });
