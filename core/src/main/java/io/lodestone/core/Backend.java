@@ -3,6 +3,7 @@ package io.lodestone.core;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.OutlierDetection;
+import io.lodestone.core.internal.Durations;
 import io.lodestone.core.internal.Names;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -301,7 +302,7 @@ public final class Backend {
             if (duration == null || duration.isNegative()) {
                 throw new IllegalArgumentException("backend " + name + " slowStart: " + duration + " (expected: >= 0)");
             }
-            this.slowStart = duration;
+            this.slowStart = Durations.atMostMax("backend " + name + " slowStart", duration);
             return this;
         }
 
@@ -347,7 +348,7 @@ public final class Backend {
             if (timeout == null || timeout.isNegative()) {
                 throw new IllegalArgumentException("backend " + name + " queueTimeout: " + timeout + " (expected: >= 0)");
             }
-            this.queueTimeout = timeout;
+            this.queueTimeout = Durations.atMostMax("backend " + name + " queueTimeout", timeout);
             return this;
         }
 
@@ -430,7 +431,7 @@ public final class Backend {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException("backend " + name + " " + field + ": " + d + " (expected: > 0)");
             }
-            return d;
+            return Durations.atMostMax("backend " + name + " " + field, d);
         }
 
         /**

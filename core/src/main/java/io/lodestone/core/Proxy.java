@@ -4,6 +4,7 @@ import io.lodestone.core.health.internal.HealthCheckers;
 import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.DeferredScheduler;
+import io.lodestone.core.internal.Durations;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.EventLoopScheduler;
 import io.lodestone.core.internal.Listener;
@@ -620,7 +621,7 @@ public final class Proxy implements AutoCloseable {
             if (drainTimeout == null || drainTimeout.isNegative()) {
                 throw new IllegalArgumentException("drainTimeout: " + drainTimeout + " (expected: >= 0)");
             }
-            this.drainTimeout = drainTimeout;
+            this.drainTimeout = Durations.atMostMax("drainTimeout", drainTimeout);
             return this;
         }
 

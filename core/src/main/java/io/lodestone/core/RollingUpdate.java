@@ -1,5 +1,6 @@
 package io.lodestone.core;
 
+import io.lodestone.core.internal.Durations;
 import io.lodestone.core.internal.Names;
 import java.time.Duration;
 import java.util.List;
@@ -140,7 +141,7 @@ public final class RollingUpdate {
             if (timeout == null || timeout.isNegative()) {
                 throw new IllegalArgumentException("rolling update drainTimeout: " + timeout + " (expected: >= 0)");
             }
-            this.drainTimeout = timeout;
+            this.drainTimeout = Durations.atMostMax("rolling update drainTimeout", timeout);
             return this;
         }
 
@@ -149,7 +150,7 @@ public final class RollingUpdate {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("rolling update healthyTimeout: " + timeout + " (expected: > 0)");
             }
-            this.healthyTimeout = timeout;
+            this.healthyTimeout = Durations.atMostMax("rolling update healthyTimeout", timeout);
             return this;
         }
 

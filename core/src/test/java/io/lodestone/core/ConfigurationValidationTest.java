@@ -3,6 +3,8 @@ package io.lodestone.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.health.OutlierDetection;
 import io.netty.channel.DefaultEventLoopGroup;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
@@ -114,6 +116,48 @@ class ConfigurationValidationTest {
                 .withMessage("backend app connectTimeout: PT0S (expected: > 0)");
         assertThatIllegalArgumentException().isThrownBy(() -> app.serverTimeout(Duration.ofSeconds(-1)))
                 .withMessage("backend app serverTimeout: PT-1S (expected: > 0)");
+    }
+
+    @Test
+    void rejectsDurationsTooLongForTheEnginesTimers() {
+        // the engines count timeouts in nanoseconds from a clock reading: 400 years overflowed a long
+        // there, and every connection then failed with an ArithmeticException
+        Duration tooLong = Duration.ofDays(36_501);
+        Backend.Builder app = Backend.named("app");
+        assertThatIllegalArgumentException().isThrownBy(() -> app.connectTimeout(tooLong))
+                .withMessage("backend app connectTimeout: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> app.serverTimeout(Duration.ofDays(365L * 400)))
+                .withMessage("backend app serverTimeout: PT3504000H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> app.queueTimeout(tooLong))
+                .withMessage("backend app queueTimeout: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> app.slowStart(tooLong))
+                .withMessage("backend app slowStart: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> app.stickOnSource(tooLong, 10))
+                .withMessage("backend app stickOnSource expiry: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> HealthCheck.http("/status").interval(tooLong))
+                .withMessage("health check interval: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> HealthCheck.tcp().timeout(tooLong))
+                .withMessage("health check timeout: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> HealthCheck.tcp().fastInterval(tooLong))
+                .withMessage("health check fastInterval: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> HealthCheck.tcp().jitter(tooLong))
+                .withMessage("health check jitter: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> OutlierDetection.consecutiveFailures(5).baseEjectionTime(tooLong))
+                .withMessage("outlier detection baseEjectionTime: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> OutlierDetection.consecutiveFailures(5).maxEjectionTime(tooLong))
+                .withMessage("outlier detection maxEjectionTime: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Proxy.builder().drainTimeout(tooLong))
+                .withMessage("drainTimeout: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> RollingUpdate.builder("app", s -> null).drainTimeout(tooLong))
+                .withMessage("rolling update drainTimeout: PT876024H (expected: at most 36500 days)");
+        assertThatIllegalArgumentException().isThrownBy(() -> RollingUpdate.builder("app", s -> null).healthyTimeout(tooLong))
+                .withMessage("rolling update healthyTimeout: PT876024H (expected: at most 36500 days)");
+
+        Duration longest = Duration.ofDays(36_500);
+        Backend b = app.server("web1", "10.0.0.1:80").connectTimeout(longest).serverTimeout(longest).queueTimeout(longest)
+                .slowStart(longest).stickOnSource(longest, 10).build();
+        assertThat(b.serverTimeout()).isEqualTo(longest);
+        assertThat(Proxy.builder().drainTimeout(longest)).isNotNull();
     }
 
     private static Backend backend(String name) {

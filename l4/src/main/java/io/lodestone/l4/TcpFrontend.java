@@ -2,6 +2,7 @@ package io.lodestone.l4;
 
 import io.lodestone.core.Frontend;
 import io.lodestone.core.internal.Addresses;
+import io.lodestone.core.internal.Durations;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.Names;
@@ -448,7 +449,7 @@ public final class TcpFrontend implements Frontend {
             if (timeout == null || timeout.isNegative()) {
                 throw new IllegalArgumentException("frontend clientTimeout: " + timeout + " (expected: >= 0)");
             }
-            this.clientTimeout = timeout;
+            this.clientTimeout = Durations.atMostMax("frontend clientTimeout", timeout);
             return this;
         }
 
@@ -482,7 +483,7 @@ public final class TcpFrontend implements Frontend {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("frontend clientHelloTimeout: " + timeout + " (expected: > 0)");
             }
-            this.clientHelloTimeout = timeout;
+            this.clientHelloTimeout = Durations.atMostMax("frontend clientHelloTimeout", timeout);
             return this;
         }
 

@@ -89,6 +89,19 @@ class TcpFrontendConfigTest {
     }
 
     @Test
+    void aTimeoutTooLongForTheEnginesTimersIsRejected() {
+        // counted in nanoseconds from a clock reading, 400 years overflowed a long on every connection
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).clientTimeout(Duration.ofDays(365L * 400)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend clientTimeout: PT3504000H (expected: at most 36500 days)");
+        assertThatThrownBy(() -> TcpFrontend.bind(443).tlsPassthrough().clientHelloTimeout(Duration.ofDays(36_501)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend clientHelloTimeout: PT876024H (expected: at most 36500 days)");
+        assertThat(TcpFrontend.bind(5432).defaultBackend("db").clientTimeout(Duration.ofDays(36_500)).build().clientTimeout())
+                .isEqualTo(Duration.ofDays(36_500));
+    }
+
+    @Test
     void aNegativeTimeoutOrLimitIsRejected() {
         assertThatThrownBy(() -> TcpFrontend.bind(5432).clientTimeout(Duration.ofSeconds(-1)))
                 .isInstanceOf(IllegalArgumentException.class)

@@ -2,6 +2,7 @@ package io.lodestone.l7;
 
 import io.lodestone.core.Frontend;
 import io.lodestone.core.internal.Addresses;
+import io.lodestone.core.internal.Durations;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.Names;
@@ -942,7 +943,7 @@ public final class HttpFrontend implements Frontend {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException("frontend " + field + ": " + d + " (expected: > 0)");
             }
-            return d;
+            return Durations.atMostMax("frontend " + field, d);
         }
 
         private static int atLeast(String field, int value, int min) {

@@ -41,6 +41,13 @@ class HttpFrontendBuilderTest {
     void invalidSettingsNameTheFieldAndValue() {
         HttpFrontend.Builder b = HttpFrontend.bind(8080);
         assertThatThrownBy(() -> b.clientTimeout(Duration.ZERO)).hasMessage("frontend clientTimeout: PT0S (expected: > 0)");
+        // counted in nanoseconds from a clock reading, 400 years overflowed a long on every connection
+        Duration tooLong = Duration.ofDays(365L * 400);
+        assertThatThrownBy(() -> b.clientTimeout(tooLong)).hasMessage("frontend clientTimeout: PT3504000H (expected: at most 36500 days)");
+        assertThatThrownBy(() -> b.keepAliveTimeout(tooLong)).hasMessage("frontend keepAliveTimeout: PT3504000H (expected: at most 36500 days)");
+        assertThatThrownBy(() -> b.tunnelTimeout(tooLong)).hasMessage("frontend tunnelTimeout: PT3504000H (expected: at most 36500 days)");
+        assertThatThrownBy(() -> b.backendPool(8, tooLong))
+                .hasMessage("frontend backendPool idleTimeout: PT3504000H (expected: at most 36500 days)");
         assertThatThrownBy(() -> b.maxHeaderCount(0)).hasMessage("frontend maxHeaderCount: 0 (expected: >= 1)");
         assertThatThrownBy(() -> b.maxBodySize(-1)).hasMessage("frontend maxBodySize: -1 (expected: >= 0)");
         assertThatThrownBy(() -> b.retryBudget(1.5, 3)).hasMessage("frontend retryBudget ratio: 1.5 (expected: 0..1)");

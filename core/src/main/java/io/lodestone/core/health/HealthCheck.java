@@ -2,6 +2,7 @@ package io.lodestone.core.health;
 
 import io.lodestone.core.ServerState;
 import io.lodestone.core.internal.Addresses;
+import io.lodestone.core.internal.Durations;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.Collections;
@@ -285,7 +286,7 @@ public final class HealthCheck {
             if (jitter == null || jitter.isNegative()) {
                 throw new IllegalArgumentException("health check jitter: " + jitter + " (expected: >= 0)");
             }
-            this.jitter = jitter;
+            this.jitter = Durations.atMostMax("health check jitter", jitter);
             return this;
         }
 
@@ -406,7 +407,7 @@ public final class HealthCheck {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException("health check " + field + ": " + d + " (expected: > 0)");
             }
-            return d;
+            return Durations.atMostMax("health check " + field, d);
         }
 
         private static int count(String field, int n) {

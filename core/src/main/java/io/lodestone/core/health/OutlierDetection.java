@@ -1,5 +1,6 @@
 package io.lodestone.core.health;
 
+import io.lodestone.core.internal.Durations;
 import java.time.Duration;
 
 /**
@@ -127,7 +128,7 @@ public final class OutlierDetection {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException("outlier detection " + field + ": " + d + " (expected: > 0)");
             }
-            return d;
+            return Durations.atMostMax("outlier detection " + field, d);
         }
 
         /**
