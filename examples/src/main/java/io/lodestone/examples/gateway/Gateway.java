@@ -154,7 +154,7 @@ public final class Gateway {
                 "                           forwarded, removed, or answered 400 (default allow)",
                 "  --help                   this text",
                 "",
-                "Durations: a whole number with ms, s, m or h (500ms, 5s, 2m, 1h).",
+                "Durations: a whole number with us, ms, s, m or h (50us, 500ms, 5s, 2m, 1h), at most 876000h.",
                 "Flags also take the form --flag=value. Runs until SIGTERM or Ctrl-C, then closes gracefully.",
                 "");
     }

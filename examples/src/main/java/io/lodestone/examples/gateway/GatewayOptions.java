@@ -69,8 +69,8 @@ import java.util.Set;
  * have an underscore ({@code HttpFrontend.HeadersWithUnderscores}).
  *
  * <p>Flags take their value as the next argument or after {@code =}; switches such as
- * {@code --compress} take none. Durations are a whole number with a unit: {@code ms}, {@code s},
- * {@code m} or {@code h}.
+ * {@code --compress} take none. Durations are a whole number with a unit: {@code us}, {@code ms},
+ * {@code s}, {@code m} or {@code h}, at most {@link #MAX_DURATION}.
  */
 public final class GatewayOptions {
 
@@ -200,6 +200,12 @@ public final class GatewayOptions {
 
     /** The request id header unless {@code --request-id} names another. */
     public static final String DEFAULT_REQUEST_ID_HEADER = "X-Request-ID";
+
+    /**
+     * The longest duration any flag takes, 876000h (36,500 days), the longest the builders take: the
+     * engines count a timeout in nanoseconds from a clock reading.
+     */
+    public static final Duration MAX_DURATION = Duration.ofDays(36_500);
 
     /** The longest {@code --warm-up}. */
     public static final Duration MAX_WARM_UP = Duration.ofMinutes(10);
@@ -1268,6 +1274,9 @@ public final class GatewayOptions {
             }
             if (d.isZero() && !zeroAllowed) {
                 throw bad(flag, value, "a duration above zero like 500ms, 5s");
+            }
+            if (d.compareTo(MAX_DURATION) > 0) {
+                throw bad(flag, value, "at most " + MAX_DURATION.toHours() + "h");
             }
             return d;
         }

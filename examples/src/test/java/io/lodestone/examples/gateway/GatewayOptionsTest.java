@@ -364,6 +364,19 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void theLongestDurationBuildsAProxyInEitherMode() throws Exception {
+        // 400 years used to pass the parser and the builders, and every connection then failed in toNanos
+        for (String mode : new String[] {"tcp", "http"}) {
+            GatewayOptions o = GatewayOptions.parse("--mode", mode, "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                    "--timeout-connect", "876000h", "--timeout-client", "876000h", "--timeout-server", "876000h");
+            assertThat(o.serverTimeout()).contains(Duration.ofHours(876_000));
+            try (Proxy proxy = Gateway.newProxy(o)) {
+                assertThat(proxy.backends().get(Gateway.BACKEND).serverTimeout()).isEqualTo(Duration.ofHours(876_000));
+            }
+        }
+    }
+
+    @Test
     void clientTimeoutZeroDisablesIt() throws Exception {
         GatewayOptions o = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--timeout-client", "0");
         assertThat(o.clientTimeout()).contains(Duration.ZERO);
@@ -439,6 +452,12 @@ class GatewayOptionsTest {
         cases.add(bad("--io-threads: 4096 (expected: an integer in 1..1024)", "--io-threads=4096"));
         cases.add(bad("--busy-poll: 2s (expected: at most 1s)", "--busy-poll", "2s"));
         cases.add(bad("--busy-poll: 50ns (expected: a duration like 500ms, 5s, 2m, 1h; 0 disables it)", "--busy-poll=50ns"));
+        cases.add(bad("--timeout-server: 999999999h (expected: at most 876000h)", "--timeout-server", "999999999h"));
+        cases.add(bad("--timeout-client: 876001h (expected: at most 876000h)", "--timeout-client=876001h"));
+        cases.add(bad("--timeout-connect: 52560001m (expected: at most 876000h)", "--timeout-connect", "52560001m"));
+        cases.add(bad("--pool-idle-timeout: 999999999h (expected: at most 876000h)", "--mode", "http", "--pool-idle-timeout", "999999999h"));
+        cases.add(bad("--timeout-client-hello: 999999999h (expected: at most 876000h)",
+                "--sni", "a.example=h:1", "--timeout-client-hello", "999999999h"));
         cases.add(bad("--retries: missing value", "--retries"));
         cases.add(bad("unknown flag: --colour (see --help)", "--colour", "red"));
         cases.add(bad("unknown flag: --balance-mode (see --help)", "--balance-mode=x"));
