@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -704,14 +705,31 @@ public final class HttpFrontend implements Frontend {
          * Sets the request id header (default {@code X-Request-ID}). A client's id is kept: of several
          * fields, the first with a value, and the server gets that field alone; with none, the proxy
          * generates one.
+         *
+         * @throws IllegalArgumentException when {@code header} is not a field name, or names a field
+         *     that frames, routes or controls a message ({@code Content-Length}, {@code Transfer-Encoding},
+         *     {@code Host}, {@code Connection}, {@code Keep-Alive}, {@code Proxy-Connection}, {@code TE},
+         *     {@code Trailer}, {@code Upgrade}) or one the proxy sets for the servers
+         *     ({@code X-Forwarded-For}, {@code -Proto}, {@code -Host}, {@code -Port}, {@code X-Real-IP},
+         *     {@code Forwarded}, {@code Via}): the id, set on the request and the response, would
+         *     replace it
          */
         public Builder requestIdHeader(String header) {
             if (header == null || header.isEmpty() || !isToken(header)) {
                 throw new IllegalArgumentException("frontend requestIdHeader: " + header + " (expected: a header name)");
             }
+            if (NOT_REQUEST_ID_HEADERS.contains(header.toLowerCase(Locale.ROOT))) {
+                throw new IllegalArgumentException("frontend requestIdHeader: " + header
+                        + " (expected: a field of its own, not one that frames, routes or controls a message or that the proxy sets)");
+            }
             this.requestIdHeader = header;
             return this;
         }
+
+        /** The fields {@link #requestIdHeader} refuses, in lower case. */
+        private static final Set<String> NOT_REQUEST_ID_HEADERS = Set.of("content-length", "transfer-encoding", "host",
+                "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "x-forwarded-for",
+                "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip", "forwarded", "via");
 
         /**
          * Turns request ids on or off (default on). Off, the proxy neither generates nor returns

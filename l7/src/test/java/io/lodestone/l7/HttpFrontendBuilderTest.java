@@ -53,6 +53,15 @@ class HttpFrontendBuilderTest {
         assertThatThrownBy(() -> b.retryBudget(1.5, 3)).hasMessage("frontend retryBudget ratio: 1.5 (expected: 0..1)");
         assertThatThrownBy(() -> b.via("two words")).hasMessageContaining("frontend via: two words");
         assertThatThrownBy(() -> b.requestIdHeader("bad:name")).hasMessageContaining("frontend requestIdHeader: bad:name");
+        // the id is set on the request and the response: as Content-Length it replaced the response's
+        // framing with 32 hex digits, as Host it routed the request
+        for (String field : new String[] {"Content-Length", "transfer-encoding", "Host", "Connection", "Upgrade", "TE",
+                "X-Forwarded-For", "X-Real-IP", "Via"}) {
+            assertThatThrownBy(() -> b.requestIdHeader(field)).hasMessage("frontend requestIdHeader: " + field
+                    + " (expected: a field of its own, not one that frames, routes or controls a message or that the proxy sets)");
+        }
+        assertThat(HttpFrontend.bind(8080).defaultBackend("app").requestIdHeader("X-Correlation-ID").build().requestIdHeader())
+                .isEqualTo("X-Correlation-ID");
         assertThatThrownBy(() -> HttpFrontend.bind(70000)).hasMessage("bind: 70000 (expected: a port in 0..65535)");
         assertThatThrownBy(b::build).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("defaultBackend: null");
     }

@@ -1068,7 +1068,8 @@ public final class GatewayOptions {
                         try {
                             HttpFrontend.bind(0).requestIdHeader(value);
                         } catch (IllegalArgumentException e) {
-                            throw bad(flag, value, "a header name such as X-Request-ID, or off");
+                            throw bad(flag, value, "a header name such as X-Request-ID, or off; not a field that frames, routes"
+                                    + " or controls a message, such as Content-Length or Host, or that the proxy sets");
                         }
                         requestIdHeader = value;
                     }

@@ -481,8 +481,16 @@ class GatewayOptionsTest {
         cases.add(bad("--deny: /admin (only in http mode: add --mode http)", "--mode", "tcp", "--deny=/admin"));
         cases.add(bad("--request-id: off (only in http mode: add --mode http)", "--request-id", "off"));
         cases.add(bad("--forwarded-for: off (only in http mode: add --mode http)", "--mode", "tcp", "--forwarded-for=off"));
-        cases.add(bad("--request-id: X Id (expected: a header name such as X-Request-ID, or off)", "--mode", "http", "--request-id=X Id"));
-        cases.add(bad("--request-id: a:b (expected: a header name such as X-Request-ID, or off)", "--mode", "http", "--request-id", "a:b"));
+        cases.add(bad("--request-id: X Id (expected: a header name such as X-Request-ID, or off; not a field that frames, routes"
+                + " or controls a message, such as Content-Length or Host, or that the proxy sets)", "--mode", "http", "--request-id=X Id"));
+        cases.add(bad("--request-id: a:b (expected: a header name such as X-Request-ID, or off; not a field that frames, routes"
+                + " or controls a message, such as Content-Length or Host, or that the proxy sets)", "--mode", "http", "--request-id", "a:b"));
+        cases.add(bad("--request-id: Content-Length (expected: a header name such as X-Request-ID, or off; not a field that frames,"
+                + " routes or controls a message, such as Content-Length or Host, or that the proxy sets)",
+                "--mode", "http", "--request-id", "Content-Length"));
+        cases.add(bad("--request-id: x-forwarded-for (expected: a header name such as X-Request-ID, or off; not a field that frames,"
+                + " routes or controls a message, such as Content-Length or Host, or that the proxy sets)",
+                "--mode", "http", "--request-id=x-forwarded-for"));
         cases.add(bad("--forwarded-for: no (expected: on or off)", "--mode", "http", "--forwarded-for", "no"));
         cases.add(bad("--headers-with-underscores: drop (only in http mode: add --mode http)", "--headers-with-underscores", "drop"));
         cases.add(bad("--headers-with-underscores: DROP (expected: allow, drop or reject)", "--mode", "http",
