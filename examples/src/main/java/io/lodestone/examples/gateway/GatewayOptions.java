@@ -1251,10 +1251,11 @@ public final class GatewayOptions {
 
         private static int integer(String flag, String value, int min, int max) throws UsageException {
             String expected = "an integer in " + min + ".." + max;
-            if (value.isEmpty() || value.length() > 9) {
+            // ten digits hold any int bound (1000000000 for --rate-limit) without overflowing a long
+            if (value.isEmpty() || value.length() > 10) {
                 throw bad(flag, value, expected);
             }
-            int n = 0;
+            long n = 0;
             for (int i = 0; i < value.length(); i++) {
                 char c = value.charAt(i);
                 if (c < '0' || c > '9') {
@@ -1265,7 +1266,7 @@ public final class GatewayOptions {
             if (n < min || n > max) {
                 throw bad(flag, value, expected);
             }
-            return n;
+            return (int) n;
         }
 
         private static Duration duration(String flag, String value, boolean zeroAllowed) throws UsageException {

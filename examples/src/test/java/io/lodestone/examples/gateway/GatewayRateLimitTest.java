@@ -111,8 +111,19 @@ class GatewayRateLimitTest {
         }
     }
 
+    @Test
+    void theBoundsTheMessageGivesAreAccepted() throws Exception {
+        // 1000000000 has ten digits, and the parser refused every number of more than nine
+        for (String value : new String[] {"1/s", "1000000000/s", "1000000000/m"}) {
+            GatewayOptions o = GatewayOptions.parse("--listen", ":1", "--backend", "h:1", "--rate-limit", value);
+            assertThat(o.rateLimit().orElseThrow().permits()).isEqualTo(Integer.parseInt(value.substring(0, value.indexOf('/'))));
+        }
+        assertThat(GatewayOptions.parse("--listen", ":1", "--backend", "h:1", "--rate-limit", "0000000007/s").rateLimit()
+                .orElseThrow().permits()).isEqualTo(7);
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"0/s", "10", "10/h", "/s", "-1/s", "ten/s", "1000000001/s", "10/s/s"})
+    @ValueSource(strings = {"0/s", "10", "10/h", "/s", "-1/s", "ten/s", "1000000001/s", "10/s/s", "9999999999/s", "99999999999/s"})
     void badValuesExit2NamingTheFlag(String value) {
         assertThatThrownBy(() -> GatewayOptions.parse("--listen", ":1", "--backend", "h:1", "--rate-limit", value))
                 .isInstanceOf(UsageException.class)
