@@ -806,6 +806,11 @@ public final class GatewayOptions {
                 + "}";
     }
 
+    /** Every flag the parser knows, switches included ({@code --help} aside), for the tests that hold the help and README to it. */
+    static Set<String> flags() {
+        return Parser.FLAGS;
+    }
+
     /**
      * Parses a duration: a whole number and a unit ({@code us}, {@code ms}, {@code s}, {@code m}, {@code h});
      * returns {@code null} when {@code value} is not one. A bare {@code 0} is zero.
