@@ -1,5 +1,6 @@
 package io.lodestone.examples.gateway;
 
+import io.netty.util.NetUtil;
 import java.util.Objects;
 
 /**
@@ -68,17 +69,9 @@ public record HostPort(String host, int port) {
         return true;
     }
 
+    /** A whole IPv6 literal ({@code ::1}, {@code 2001:db8::5}, {@code ::ffff:10.0.0.1}), as the proxy reads it; no zone. */
     private static boolean isIpv6(String host) {
-        if (host.indexOf(':') < 0) {
-            return false;
-        }
-        for (int i = 0; i < host.length(); i++) {
-            char c = host.charAt(i);
-            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == ':' || c == '.')) {
-                return false;
-            }
-        }
-        return true;
+        return host.indexOf(':') >= 0 && host.indexOf('%') < 0 && NetUtil.isValidIpV6Address(host);
     }
 
     /** Whether the host is empty: every interface. */

@@ -340,6 +340,8 @@ class GatewayOptionsTest {
         assertThat(GatewayOptions.parse("--listen", "*:81", "--backend", "h:1").listen()).isEqualTo(new HostPort("", 81));
         assertThat(GatewayOptions.parse("--listen", "[::]:82", "--backend", "h:1").listen()).isEqualTo(new HostPort("::", 82));
         assertThat(GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "h:1").listen().port()).isZero();
+        assertThat(GatewayOptions.parse("--listen", "[::1]:83", "--backend", "[2001:db8::5]:80,[::ffff:10.0.0.1]:81").backends())
+                .containsExactly(new HostPort("2001:db8::5", 80), new HostPort("::ffff:10.0.0.1", 81));
     }
 
     @ParameterizedTest
@@ -558,6 +560,11 @@ class GatewayOptionsTest {
         "--backend: :80 (expected: HOST:PORT or a comma-separated list of them; bad entry :80)|--listen :1 --backend :80",
         "--backend: h:0 (expected: HOST:PORT or a comma-separated list of them; bad entry h:0)|--listen :1 --backend h:0",
         "--backend: bad/host:80 (expected: HOST:PORT or a comma-separated list of them; bad entry bad/host:80)|--listen :1 --backend bad/host:80",
+        // IPv6 literals the proxy cannot read were passed on, and its builders' messages named no flag
+        "--listen: [:::::]:8080 (expected: HOST:PORT, e.g. 127.0.0.1:8080 or *:8080)|--listen [:::::]:8080 --backend h:1",
+        "--listen: [1:2:3]:8080 (expected: HOST:PORT, e.g. 127.0.0.1:8080 or *:8080)|--listen [1:2:3]:8080 --backend h:1",
+        "--backend: [1:2:3]:80 (expected: HOST:PORT or a comma-separated list of them; bad entry [1:2:3]:80)|--listen :1 --backend [1:2:3]:80",
+        "--admin: [fe80::1::2]:9000 (expected: HOST:PORT, e.g. 127.0.0.1:8080 or *:8080)|--listen :1 --backend h:1 --admin [fe80::1::2]:9000 --admin-token abcdefgh12",
     })
     void missingOrMalformedAddressesExit2NamingTheFlag(String message, String commandLine) {
         assertExits2(message, commandLine.isEmpty() ? new String[0] : commandLine.split(" "));
