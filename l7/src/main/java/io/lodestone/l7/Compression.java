@@ -40,8 +40,8 @@ import java.util.Objects;
  * A response that could be compressed by its type and size gets {@code Vary: Accept-Encoding},
  * whether this client's copy is compressed or not, so that caches keep the two apart; a compressed
  * response's strong {@code ETag} becomes weak ({@code W/"..."}), since its bytes are no longer the
- * server's. Compression applies to HTTP/1.1 and HTTP/2 clients alike, to servers' responses and to
- * the proxy's own.
+ * server's, and one that is not an entity tag (unquoted) is removed. Compression applies to
+ * HTTP/1.1 and HTTP/2 clients alike, to servers' responses and to the proxy's own.
  *
  * <p>The answer to {@code HEAD} gets the header fields the answer to {@code GET} with the same
  * {@code Accept-Encoding} gets ({@code Vary}, and when a coding is chosen {@code Content-Encoding} and

@@ -258,10 +258,20 @@ final class Compressor extends HttpContentCompressor {
         }
     }
 
+    /**
+     * Makes the validator of a response whose body is compressed weak: a strong {@code "x"} becomes
+     * {@code W/"x"}, a weak one stays; one that is neither (unquoted, not an entity tag) is removed, as
+     * nginx does, since it cannot be weakened and would otherwise stand for the server's bytes as they were.
+     */
     private static void weakenEtag(HttpHeaders h) {
         String etag = h.get(HttpHeaderNames.ETAG);
-        if (etag != null && etag.startsWith("\"")) {
+        if (etag == null) {
+            return;
+        }
+        if (etag.startsWith("\"")) {
             h.set(HttpHeaderNames.ETAG, "W/" + etag);
+        } else if (!etag.startsWith("W/\"")) {
+            h.remove(HttpHeaderNames.ETAG);
         }
     }
 
