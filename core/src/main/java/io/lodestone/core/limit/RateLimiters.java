@@ -30,8 +30,9 @@ public final class RateLimiters {
      * compare-and-set, so deciding takes no lock. Buckets live in a bounded table that forgets a
      * bucket once it has not been used for as long as it takes to refill completely (it would be full
      * again anyway), on {@code clock}; beyond {@code maxKeys} buckets the least useful are forgotten
-     * first, which gives their keys a full bucket again. So memory stays bounded however many distinct
-     * keys clients send. About 150 bytes a bucket.
+     * first, which gives their keys a full bucket again; a bucket whose key is long counts as one more
+     * per 128 characters of its key. So memory stays bounded however many distinct keys clients send,
+     * and however long. About 150 bytes a bucket.
      *
      * @throws IllegalArgumentException when {@code maxKeys} is below 1
      */

@@ -285,6 +285,34 @@ class RateLimitTest {
     }
 
     @Test
+    void memoryStaysBoundedUnderManyDistinctLongKeys() {
+        // a byHeader key is as long as a client makes its header: 16 KiB under the default header limit
+        GcraRateLimiter limiter = new GcraRateLimiter(clock, 1_000);
+        RateLimit limit = RateLimit.perMinute(10).byHeader("X-Api-Key");
+        String padding = "k".repeat(16_000);
+        for (int i = 0; i < 5_000; i++) {
+            limiter.tryAcquire(limit, i + padding, clock.nanoTime());
+        }
+        assertThat(limiter.keyChars()).as("the characters held, not only the buckets, are bounded")
+                .isLessThanOrEqualTo(1_000L * GcraRateLimiter.KEY_CHARS_PER_BUCKET);
+
+        // a long key is still limited, even one longer than the table holds
+        String key = "x" + padding;
+        GcraRateLimiter fresh = new GcraRateLimiter(clock, 1_000);
+        assertThat(fresh.tryAcquire(RateLimit.perMinute(1), key, clock.nanoTime())).isZero();
+        assertThat(fresh.tryAcquire(RateLimit.perMinute(1), key, clock.nanoTime())).isPositive();
+        GcraRateLimiter tiny = new GcraRateLimiter(clock, 2);
+        assertThat(tiny.tryAcquire(RateLimit.perMinute(1), key, clock.nanoTime())).isZero();
+        assertThat(tiny.tryAcquire(RateLimit.perMinute(1), key, clock.nanoTime())).isPositive();
+        // short keys weigh one bucket each, as before
+        GcraRateLimiter shortKeys = new GcraRateLimiter(clock, 1_000);
+        for (int i = 0; i < 1_000; i++) {
+            shortKeys.tryAcquire(limit, "2001:db8::" + Integer.toHexString(i), clock.nanoTime());
+        }
+        assertThat(shortKeys.size()).isGreaterThan(900L);
+    }
+
+    @Test
     void aBucketIsForgottenOnlyOnceItWouldBeFullAgain() {
         GcraRateLimiter limiter = new GcraRateLimiter(clock, 1_000);
         RateLimit limit = RateLimit.perSecond(2);

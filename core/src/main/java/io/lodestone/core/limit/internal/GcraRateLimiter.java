@@ -19,18 +19,31 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>An entry expires once it has not been read or written for the limit's refill time: by then
  * {@code TAT <= now} and a fresh bucket is the same as the forgotten one. The table also holds at
- * most {@code maxKeys} entries. An expired entry is never used again; it leaves the table within
+ * most {@code maxKeys} entries, an entry whose key is long counting as one more per
+ * {@value #KEY_CHARS_PER_BUCKET} characters of its key: the keys are a client's to choose (a header's
+ * value may be as long as the frontend's header limit allows), and memory stays bounded by the
+ * characters held, not only by the number of buckets. An expired entry is never used again; it leaves the table within
  * about a second (Caffeine's timer wheel resolution, 2^30 ns) after its expiry. Expiry reads the proxy's clock; Caffeine's maintenance runs on the
  * calling thread, a little at a time.
  */
 public final class GcraRateLimiter implements RateLimiter {
 
+    /** The characters of a key that weigh as much as a bucket of its own. */
+    public static final int KEY_CHARS_PER_BUCKET = 128;
+
     private final Cache<Bucket, AtomicLong> buckets;
 
-    /** A limiter on {@code clock} remembering at most {@code maxKeys} buckets. */
+    /**
+     * A limiter on {@code clock} remembering at most {@code maxKeys} buckets, a bucket counting one
+     * more per {@value #KEY_CHARS_PER_BUCKET} characters of its key.
+     */
     public GcraRateLimiter(Clock clock, long maxKeys) {
+        // a key too long for the table alone still weighs no more than the table holds: it is kept,
+        // and alone, rather than dropped at once, which would leave it unlimited
+        int heaviest = (int) Math.min(maxKeys, Integer.MAX_VALUE);
         this.buckets = Caffeine.newBuilder()
-                .maximumSize(maxKeys)
+                .maximumWeight(maxKeys)
+                .weigher((Bucket bucket, AtomicLong tat) -> Math.min(heaviest, 1 + bucket.key.length() / KEY_CHARS_PER_BUCKET))
                 .expireAfter(new IdleExpiry())
                 .ticker(clock::nanoTime)
                 .executor(Runnable::run)
@@ -67,6 +80,16 @@ public final class GcraRateLimiter implements RateLimiter {
     public long size() {
         buckets.cleanUp();
         return buckets.estimatedSize();
+    }
+
+    /** The characters of the keys of the buckets remembered, after expired and excess ones are dropped. */
+    public long keyChars() {
+        buckets.cleanUp();
+        long chars = 0;
+        for (Bucket b : buckets.asMap().keySet()) {
+            chars += b.key.length();
+        }
+        return chars;
     }
 
     /** A limit and a key: one bucket. */
