@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,6 +26,9 @@ import org.junit.jupiter.api.Test;
  * answer in the response head ({@code KH}, {@code PH}). Raw frames on an h2c connection.
  */
 class Http2ConnectionEndLogTest {
+
+    /** Connections, one after the other, of the test of a race that went either way. */
+    private static final int ROUNDS = 10;
 
     private final CapturingLogger lines = new CapturingLogger();
     private Proxy proxy;
@@ -162,7 +166,7 @@ class Http2ConnectionEndLogTest {
             proxy = null;
             Thread closing = new Thread(() -> draining.close(Duration.ofSeconds(30)));
             closing.start();
-            io.lodestone.core.testing.Await.until("the proxy drains (no longer accepts)", () -> {
+            Await.until("the proxy drains (no longer accepts)", () -> {
                 try (Socket probe = new Socket("127.0.0.1", port)) {
                     return false;
                 } catch (java.io.IOException refused) {
@@ -197,5 +201,52 @@ class Http2ConnectionEndLogTest {
             assertThat(proxy.metrics().frontend("web").traffic().errors().invalid() - invalid).isEqualTo(1);
             assertThat(proxy.metrics().frontend("web").traffic().errors().denied()).isZero();
         }
+    }
+
+    /**
+     * A client that ends its side right behind the frame that breaks the protocol (here a FIN) does not
+     * make the streams the proxy ends with the connection its aborts: the FIN reached a stream inside
+     * its request body, or one held for its next frame, before the proxy's close did, and they were
+     * logged {@code CR} (in most runs) instead of {@code PR}, as when the close comes first. Repeated on a
+     * fresh connection, as the race went either way.
+     */
+    @Test
+    void streamsInsideTheirRequestWhenTheClientEndsRightBehindAProtocolErrorAreLoggedAsTheProxys() throws Exception {
+        CountDownLatch heads = new CountDownLatch(ROUNDS);
+        try (RawBackend server = silent(heads)) {
+            int port = start(server.address());
+            for (int round = 0; round < ROUNDS; round++) {
+                try (Socket s = Http2Test.h2c(port)) {
+                    OutputStream out = s.getOutputStream();
+                    // stream 1: POST /body with two bytes of a body that has more to come; stream 3 held
+                    out.write(Http2Test.frame(1, 1, 0x4, post("/body" + round)));
+                    out.write(Http2Test.frame(1, 0, 0, new byte[] {'a', 'b'}));
+                    out.write(Http2Test.frame(3, 1, 0x4, hpack("a", "/held" + round)));
+                    out.flush();
+                    long left = ROUNDS - round - 1;
+                    Await.until("the server got /body" + round, () -> heads.getCount() <= left);
+                    // DATA on stream 0, a connection error, and the FIN right behind it
+                    out.write(Http2Test.frame(0, 0, 0, new byte[] {'x'}));
+                    out.flush();
+                    s.shutdownOutput();
+                    assertThat(Http2Test.readsToEnd(s.getInputStream())).as("the proxy closed the connection").isTrue();
+                }
+                List<String> logged = lines.awaitCount(2 * round + 2);
+                String body = "/body" + round;
+                String held = "/held" + round;
+                assertThat(logged).filteredOn(l -> l.contains(body)).singleElement().asString()
+                        .contains(" PR \"POST " + body + " HTTP/2.0\" ");
+                assertThat(logged).filteredOn(l -> l.contains(held)).singleElement().asString()
+                        .contains(" PR \"GET " + held + " HTTP/2.0\" ");
+            }
+            // both count as invalid requests, as when the close reaches them first
+            assertThat(proxy.metrics().frontend("web").traffic().errors().invalid()).isEqualTo(2L * ROUNDS);
+        }
+    }
+
+    /** HPACK for :method POST, :scheme http, then {@code path} and :authority a. */
+    private static byte[] post(String path) {
+        return RefusedRequestLogTest.concat(new byte[] {(byte) 0x83, (byte) 0x86},
+                RefusedRequestLogTest.indexedName(4, path), RefusedRequestLogTest.indexedName(1, "a"));
     }
 }

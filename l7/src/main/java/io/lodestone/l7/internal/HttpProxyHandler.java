@@ -418,11 +418,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /**
      * The client ended its side inside the request body, which can never end now: the server, waiting
      * for the rest, would not answer before its timeout; a client abort, as HAProxy and nginx take it
-     * (a server's answer already under way is left to finish).
+     * (a server's answer already under way is left to finish). On a stream of an HTTP/2 connection the
+     * proxy has already ended over a connection error, the proxy's ({@link #inputEndedBy}): {@code PR}
+     * and an {@code invalid} error, as when the connection's close reaches the stream first.
      */
     private void endedInsideTheBody() {
         if (cause == TerminationCause.NORMAL) {
-            terminated(TerminationCause.CLIENT_ABORT, TerminationPhase.REQUEST);
+            TerminationCause why = inputEndedBy();
+            terminated(why, TerminationPhase.REQUEST);
+            invalid = why == TerminationCause.PROXY;
         }
         abortExchange();
         closeNow();
@@ -461,7 +465,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
             inputShutdown = true;
             if (request == null && (queued == null || queued.isEmpty())) {
-                heldAbandoned(false);
+                heldAbandoned();
                 closeOnFlush();
             } else if (request != null && !requestComplete && !responseStarted && !bodyArrived()) {
                 endedInsideTheBody();
@@ -472,7 +476,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 // may still read the answer, as an HTTP/1.0-style one that half-closes does. A stream's
                 // request is whole when its end has come, even if this handler has not read it yet
                 if (cause == TerminationCause.NORMAL) {
-                    terminated(TerminationCause.CLIENT_ABORT, waitingPhase());
+                    terminated(inputEndedBy(), waitingPhase());
                 }
                 abortExchange();
                 closeNow();
@@ -489,7 +493,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (request == null) {
-            heldAbandoned(true);
+            heldAbandoned();
         }
         closing = true;
         if (request != null) {
@@ -606,17 +610,30 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /**
      * Logs an HTTP/2 request held for its next frame ({@link Http2RequestAdapter#held}) whose client
-     * reset the stream or ended its side instead: a client abort inside the request ({@code CR}, as a
-     * stream reset inside its body), with the held request's line; or whose connection ended
-     * ({@code inactive}), which the proxy may have done itself ({@link #connectionEndedBy}: {@code KR}
-     * at a stop, {@code PR} on a connection error). Looks the held request up only for a stream that
+     * reset the stream or ended its side instead, or whose connection ended: a client abort inside
+     * the request ({@code CR}, as a stream reset inside its body), with the held request's line, unless
+     * the proxy ended the connection itself ({@link #connectionEndedBy}: {@code KR} at a stop,
+     * {@code PR} on a connection error), which it may have done before the client's end of input
+     * reached the stream ({@link #inputEndedBy}). Looks the held request up only for a stream that
      * ends before any exchange began on it.
      */
-    private void heldAbandoned(boolean inactive) {
+    private void heldAbandoned() {
         // a stream whose exchange began had no request held: the attribute is looked up only otherwise
         if (!closing && exchangeId == 0 && client instanceof Http2StreamChannel && Http2RequestAdapter.held(client) != null) {
-            streamWithoutRequest(inactive ? connectionEndedBy() : TerminationCause.CLIENT_ABORT, null);
+            streamWithoutRequest(connectionEndedBy(), null);
         }
+    }
+
+    /**
+     * Who ended the client's side when its input ended (a FIN, a close_notify): the client, unless this
+     * is an HTTP/2 stream whose connection the proxy has already ended ({@link #connectionEndedBy}). A
+     * connection error is marked before its GOAWAY is sent and the connection closed, and a FIN the
+     * client sent right behind the offending frame reaches the streams before that close does: they
+     * were logged as client aborts ({@code CR}) or as the proxy's ({@code PR}) as the two raced.
+     * Error path only.
+     */
+    private TerminationCause inputEndedBy() {
+        return client instanceof Http2StreamChannel ? connectionEndedBy() : TerminationCause.CLIENT_ABORT;
     }
 
     /**
@@ -634,7 +651,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /**
      * The access-log line and the counts of a stream that ended before its request reached this
-     * handler, for {@code why}: see {@link #refusedStream} and {@link #heldAbandoned(boolean)}.
+     * handler, for {@code why}: see {@link #refusedStream} and {@link #heldAbandoned()}.
      */
     private void streamWithoutRequest(TerminationCause why, Throwable cause) {
         if (closing || exchangeId != 0) {
