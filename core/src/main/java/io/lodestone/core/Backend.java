@@ -240,7 +240,8 @@ public final class Backend {
 
         /**
          * Sets the connect timeout (default 5 s): how long a server has to take a connection and, with
-         * {@link #tls(BackendTls)}, to finish its TLS handshake.
+         * {@link #tls(BackendTls)}, to finish its TLS handshake, and, over HTTP/2
+         * ({@link #protocol(BackendProtocol)}), to send its first SETTINGS, all counted from the connect.
          */
         public Builder connectTimeout(Duration timeout) {
             this.connectTimeout = positive("connectTimeout", timeout);

@@ -3,6 +3,7 @@ package io.lodestone.l7;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.log.AccessLog;
@@ -16,11 +17,13 @@ import io.lodestone.tls.ClientTls;
 import io.lodestone.tls.ServerTls;
 import io.lodestone.tls.TlsCertificate;
 import io.netty.pkitesting.X509Bundle;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -31,6 +34,9 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -362,6 +368,54 @@ class ProxyClockTimeoutsTest {
                     assertThat(accepted.getInputStream().read()).as("the ClientHello's first byte").isEqualTo(0x16);
                     loop.awaitDueTimers();
                     loop.advance(CONNECT_TIMEOUT.minus(ONE_MS));
+                    assertThat(server("mute").errors().total()).isZero();
+                    assertThat(c.in.available()).as("bytes of an answer").isZero();
+                    loop.advance(ONE_MS);
+                    assertThat(c.read().status()).isEqualTo(504);
+                    assertThat(server("mute").errors().timeout()).isEqualTo(1);
+                }
+            }
+            assertThat(lines.await(l -> l.contains("/mute"))).contains(" web app/mute 0/0/-1/-1/3000 504 ", " sC \"GET /mute HTTP/1.1\" ");
+        }
+    }
+
+    /**
+     * The connect timeout covers the whole setup of an HTTP/2 server connection: TCP, the TLS
+     * handshake and the wait for the server's first SETTINGS. A server that takes 1 s of the 3 s to
+     * answer the ClientHello (ALPN h2) and then never sends SETTINGS is given up at 3 s from the
+     * connect, as a connect timeout: 504, {@code sC} and a timeout error on the server. The SETTINGS
+     * wait got a whole connect timeout of its own from the end of the handshake (so nothing at 3 s),
+     * and its end was a 502 ({@code SC}) counting no error.
+     */
+    @Test
+    void anHttp2ServerWhoseSettingsNeverComeIsAConnectTimeoutFromTheConnect() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        X509Bundle cert = TlsPki.server(ca, "h2.test");
+        SSLContext serverContext = SSLContext.getInstance("TLS");
+        serverContext.init(cert.toKeyManagerFactory().getKeyManagers(), null, null);
+        try (ServerSocket mute = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            ClientTls h2 = ClientTls.builder().trust(List.of(ca.getCertificate())).serverName("h2.test").alpn("h2").build();
+            int port = start(Backend.named("app").server("mute", "127.0.0.1:" + mute.getLocalPort())
+                    .connectTimeout(CONNECT_TIMEOUT).tls(h2).protocol(BackendProtocol.H2), HttpFrontend.bind("127.0.0.1:0"));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /mute HTTP/1.1\r\nHost: a\r\n\r\n");
+                try (Socket accepted = mute.accept()) {
+                    accepted.setSoTimeout(10_000);
+                    int first = accepted.getInputStream().read();
+                    assertThat(first).as("the ClientHello's first byte").isEqualTo(0x16);
+                    loop.awaitDueTimers();
+                    loop.advance(Duration.ofSeconds(1));
+                    SSLSocket tls = (SSLSocket) serverContext.getSocketFactory()
+                            .createSocket(accepted, new ByteArrayInputStream(new byte[] {(byte) first}), true);
+                    SSLParameters params = tls.getSSLParameters();
+                    params.setApplicationProtocols(new String[] {"h2"});
+                    tls.setSSLParameters(params);
+                    tls.startHandshake();
+                    // the proxy's preface: it took the handshake and waits for the server's SETTINGS
+                    byte[] preface = tls.getInputStream().readNBytes(24);
+                    assertThat(new String(preface, StandardCharsets.US_ASCII)).isEqualTo("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+                    loop.awaitDueTimers();
+                    loop.advance(CONNECT_TIMEOUT.minusSeconds(1).minus(ONE_MS));
                     assertThat(server("mute").errors().total()).isZero();
                     assertThat(c.in.available()).as("bytes of an answer").isZero();
                     loop.advance(ONE_MS);

@@ -276,6 +276,9 @@ final class BackendPool {
         InetSocketAddress address = server.server().address();
         Clock clock = listener.context().clock();
         long start = clock.nanoTime();
+        // the connect timeout covers the whole setup: TCP, TLS (BackendHandshake) and the server's SETTINGS
+        long connectTimeoutNanos = server.backend().config().connectTimeout().toNanos();
+        long setupStart = loop.ticker().nanoTime();
         ChannelFuture tcp = open(server, false);
         Channel ch = tcp.channel();
         Http2ServerConnection c = new Http2ServerConnection(ch, server, this);
@@ -297,7 +300,7 @@ final class BackendPool {
                 return;
             }
             HttpPipeline.initServerHttp2(ch, c);
-            c.expectSettingsWithin(server.backend().config().connectTimeout().toNanos());
+            c.expectSettingsWithin(connectTimeoutNanos - (loop.ticker().nanoTime() - setupStart));
         });
         return c;
     }

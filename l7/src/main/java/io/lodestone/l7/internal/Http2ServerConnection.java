@@ -2,9 +2,11 @@ package io.lodestone.l7.internal;
 
 import io.lodestone.core.internal.LoopClock;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.metrics.ErrorKind;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
@@ -49,6 +51,8 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     int inUse;
     private long idleSince;
     private ScheduledFuture<?> idleTimer;
+    /** Gives up the connection when the server's first SETTINGS do not come within the connect timeout. */
+    private ScheduledFuture<?> settingsTimer;
     /** Takes a request given up by its client (its stream cancelled) out of {@link #waiting}. */
     private final GenericFutureListener<Future<Channel>> leftWaiting = f -> {
         if (f.isCancelled()) {
@@ -137,14 +141,39 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
         channel.close();
     }
 
-    /** Closes a connection whose server has not sent its SETTINGS within the connect timeout (not an HTTP/2 server). */
+    /**
+     * Gives the server {@code nanos} (what the TCP connect and the TLS handshake left of the backend's
+     * connect timeout, which covers the whole setup) to send its first SETTINGS; without them by then
+     * (not an HTTP/2 server, or one that hangs) the connection is a connect timeout: it takes no more
+     * requests, those waiting fail with a {@link ConnectTimeoutException} (the next server, then 504,
+     * {@code sC}), it counts a timeout error on its server, and it closes. The timer is cancelled when
+     * the SETTINGS come or the connection closes first.
+     */
     void expectSettingsWithin(long nanos) {
-        channel.eventLoop().schedule(() -> {
-            if (!ready) {
-                failWaiting(new IllegalStateException("server " + server + " sent no HTTP/2 SETTINGS"));
-                channel.close();
-            }
-        }, nanos, TimeUnit.NANOSECONDS);
+        if (ready || !channel.isActive()) {
+            return;
+        }
+        settingsTimer = channel.eventLoop().schedule(this::settingsTimedOut, Math.max(0, nanos), TimeUnit.NANOSECONDS);
+    }
+
+    private void settingsTimedOut() {
+        settingsTimer = null;
+        if (ready || !channel.isActive()) {
+            return;
+        }
+        // unusable before the waiting requests fail: a retry must not wait on this connection again
+        goAway = true;
+        pool.http2Unusable(this);
+        server.metrics().error(ErrorKind.TIMEOUT);
+        failWaiting(new ConnectTimeoutException("server " + server + " sent no HTTP/2 SETTINGS within the connect timeout"));
+        channel.close();
+    }
+
+    private void cancelSettingsTimer() {
+        if (settingsTimer != null) {
+            settingsTimer.cancel(false);
+            settingsTimer = null;
+        }
     }
 
     /**
@@ -176,6 +205,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
         try {
             if (msg instanceof Http2SettingsFrame && !ready) {
                 ready = true;
+                cancelSettingsTimer();
                 ArrayDeque<Promise<Channel>> w = waiting;
                 waiting = new ArrayDeque<>();
                 Promise<Channel> p;
@@ -213,6 +243,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
             idleTimer.cancel(false);
             idleTimer = null;
         }
+        cancelSettingsTimer();
         goAway = true;
         pool.http2Unusable(this);
         failWaiting(new IllegalStateException("server connection closed"));
