@@ -252,9 +252,24 @@ class AbortOnCloseTest {
         leaveWhileConnecting(true);
     }
 
+    /**
+     * So is the connect of a new HTTP/2 server connection (h2c) when the one request waiting for it
+     * leaves: it went on, and its connect timeout counted an error on the server (had the server
+     * taken it, the connection would have idled until the pool's idle timeout with nothing to carry).
+     */
+    @Test
+    void aClientThatLeavesWhileTheProxyConnectsToAnHttp2ServerCancelsTheConnect() throws Exception {
+        leaveWhileConnecting(false, BackendProtocol.H2C);
+    }
+
     private void leaveWhileConnecting(boolean reset) throws Exception {
+        leaveWhileConnecting(reset, BackendProtocol.HTTP_1_1);
+    }
+
+    private void leaveWhileConnecting(boolean reset, BackendProtocol protocol) throws Exception {
         try (Blackhole hole = new Blackhole()) {
-            int port = start(Backend.named("app").server("hole", hole.address()).connectTimeout(CONNECT_TIMEOUT).abortOnClose(!reset));
+            int port = start(Backend.named("app").server("hole", hole.address()).connectTimeout(CONNECT_TIMEOUT)
+                    .protocol(protocol).abortOnClose(!reset));
             ServerControl control = proxy.control().server("app", "hole");
             RawHttp c = new RawHttp(port);
             c.send("GET /connecting HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -947,6 +962,8 @@ class AbortOnCloseTest {
                 left.add(c);
             }
             Await.until("100 requests wait for the server's SETTINGS", () -> s1.load() == 100);
+            // connected: the last request to leave while the connect is under way would give it up
+            assertThat(h2.preface.await(10, TimeUnit.SECONDS)).as("the proxy connected to the server").isTrue();
             for (RawHttp c : left) {
                 leave(c, true);
             }
@@ -980,6 +997,8 @@ class AbortOnCloseTest {
                 try (RawHttp c = new RawHttp(port)) {
                     c.send("POST /bad" + i + " HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n");
                     Await.until("the request waits for the server's SETTINGS", () -> s1.load() == 1);
+                    // connected: a request given up while the connect is under way gives it up
+                    assertThat(h2.preface.await(10, TimeUnit.SECONDS)).as("the proxy connected to the server").isTrue();
                     c.send("zz\r\n");
                     assertThat(c.read().status()).isEqualTo(400);
                 }

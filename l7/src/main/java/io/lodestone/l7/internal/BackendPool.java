@@ -281,11 +281,12 @@ final class BackendPool {
         long setupStart = loop.ticker().nanoTime();
         ChannelFuture tcp = open(server, false);
         Channel ch = tcp.channel();
-        Http2ServerConnection c = new Http2ServerConnection(ch, server, this);
+        BackendTls tls = server.backend().config().tls();
+        ChannelFuture setup = BackendHandshake.after(tcp, tls, address);
+        Http2ServerConnection c = new Http2ServerConnection(ch, server, this, setup);
         list.add(c);
         listener.track(ch);
-        BackendTls tls = server.backend().config().tls();
-        BackendHandshake.after(tcp, tls, address).addListener((ChannelFutureListener) done -> {
+        setup.addListener((ChannelFutureListener) done -> {
             connectDone(done, server, clock.nanoTime() - start);
             if (!done.isSuccess()) {
                 http2Unusable(c);

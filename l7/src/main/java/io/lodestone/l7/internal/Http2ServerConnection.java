@@ -4,6 +4,7 @@ import io.lodestone.core.internal.LoopClock;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.metrics.ErrorKind;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
@@ -53,17 +54,34 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> idleTimer;
     /** Gives up the connection when the server's first SETTINGS do not come within the connect timeout. */
     private ScheduledFuture<?> settingsTimer;
-    /** Takes a request given up by its client (its stream cancelled) out of {@link #waiting}. */
-    private final GenericFutureListener<Future<Channel>> leftWaiting = f -> {
-        if (f.isCancelled()) {
-            waiting.remove(f);
-        }
-    };
+    /** The TCP connect and, with TLS, the handshake: done when the connection is up. */
+    private final ChannelFuture setup;
+    /**
+     * Takes a request given up by its client (its stream cancelled) out of {@link #waiting}; the last
+     * one to leave while the connection is still being made gives the connect up, as an HTTP/1.1
+     * request does its own ({@link BackendPool#abandon}): left to finish, it made a connection no
+     * one waited for, which idled until the pool's idle timeout, and a connect that failed counted
+     * an error on the server. Once the connection is up, it stays for the requests to come, as an
+     * HTTP/1.1 connection made for a request given up goes to the pool.
+     */
+    private final GenericFutureListener<Future<Channel>> leftWaiting = this::leftWaiting;
 
-    Http2ServerConnection(Channel channel, ServerRuntime server, BackendPool pool) {
+    Http2ServerConnection(Channel channel, ServerRuntime server, BackendPool pool, ChannelFuture setup) {
         this.channel = channel;
         this.server = server;
         this.pool = pool;
+        this.setup = setup;
+    }
+
+    private void leftWaiting(Future<Channel> f) {
+        if (f.isCancelled()) {
+            waiting.remove(f);
+            if (waiting.isEmpty() && !setup.isDone()) {
+                goAway = true;
+                pool.http2Unusable(this);
+                BackendPool.abandon(setup);
+            }
+        }
     }
 
     /** Whether a new request may use this connection now or once it is ready. */
