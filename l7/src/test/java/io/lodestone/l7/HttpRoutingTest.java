@@ -188,6 +188,31 @@ class HttpRoutingTest {
     }
 
     @Test
+    void prefixRewritesForwardTheRestOfTheRawPathByteForByte() throws IOException {
+        RecordingBackend svc = backend("svc");
+        int port = start(Proxy.builder()
+                .backend(Backend.named("svc").server("s1", svc.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.pathBegins("/svc")).stripPrefix("/svc"))
+                        .rule(Rule.when(Acl.pathBegins("/v1")).replacePrefix("/v1", "/api/v1"))
+                        .defaultBackend("svc")));
+        try (RawHttp c = new RawHttp(port)) {
+            c.send(get("/svc/page;jsessionid=ABC?x=1", "h")).read();
+            c.send(get("/svc/a%2Fb", "h")).read();
+            c.send(get("/svc/a%252Fb", "h")).read();
+            c.send(get("/%73vc/page", "h")).read();
+            c.send(get("/%73vc", "h")).read();
+            c.send(get("/svc?q=%2F", "h")).read();
+            c.send(get("/svc;v=2/p%20q", "h")).read();
+            c.send(get("/v1/a;p=1/b%2Fc?k=%41", "h")).read();
+            c.send(get("/v1", "h")).read();
+        }
+        assertThat(svc.requests).extracting(RecordingBackend.Recorded::uri).containsExactly(
+                "/page;jsessionid=ABC?x=1", "/a%2Fb", "/a%252Fb", "/page", "/", "/?q=%2F", "/p%20q",
+                "/api/v1/a;p=1/b%2Fc?k=%41", "/api/v1");
+    }
+
+    @Test
     void requestAndResponseHeaderEditsAndTheHostOverride() throws IOException {
         RecordingBackend api = RecordingBackend.start("api", (r, ctx) ->
                 RecordingBackend.ok(ctx, "api", Map.of("Server", "secret/1.0", "X-Powered-By", "x", "Cache-Control", "no-store")));

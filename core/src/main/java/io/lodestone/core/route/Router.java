@@ -279,7 +279,7 @@ public final class Router {
                 return useBackup ? fixedBackupForward : fixedPrimary;
             }
             return new Decision.Forward(useBackup ? backup : backend, edits.requestList(), edits.responseList(),
-                    edits.path == null ? null : PathNormalizer.encode(edits.path), edits.host, useBackup ? bm : m);
+                    edits.path, edits.host, useBackup ? bm : m);
         }
     }
 
@@ -355,9 +355,12 @@ public final class Router {
                 default:
                     break;
             }
-            String current = path != null ? path : view.path();
+            String current = path != null ? path : view.rawPath();
             if (current == null) {
-                return;
+                current = view.path();
+                if (current == null) {
+                    return;
+                }
             }
             String next = rewrite(a, current);
             if (!next.equals(current)) {
@@ -365,26 +368,48 @@ public final class Router {
             }
         }
 
-        private static String rewrite(Action a, String current) {
+        /**
+         * Rewrites {@code raw}, the path as it will be sent (the client's raw path or an earlier
+         * rewrite's result), matching on its normalised form.
+         */
+        private static String rewrite(Action a, String raw) {
             switch (a.kind) {
                 case STRIP_PREFIX:
-                    return replacePrefix(current, a.a, "");
+                    return replacePrefix(raw, a.a, "");
                 case REPLACE_PREFIX:
-                    return replacePrefix(current, a.a, a.b);
+                    return replacePrefix(raw, a.a, a.b);
                 default:
-                    String r = a.pattern.matcher(current).replaceAll(a.b);
-                    return r.startsWith("/") ? r : "/" + r;
+                    String norm = PathNormalizer.normalize(raw);
+                    String r = a.pattern.matcher(norm).replaceAll(a.b);
+                    if (r.equals(norm)) {
+                        return raw;
+                    }
+                    return PathNormalizer.encode(r.startsWith("/") ? r : "/" + r);
             }
         }
 
-        private static String replacePrefix(String path, String prefix, String to) {
+        /**
+         * Replaces the prefix matched on the normalised path in its raw form, keeping the rest of the
+         * raw path byte for byte; falls back to the normalised path re-encoded when the prefix ends
+         * inside a raw segment (at an encoded slash). A path with nothing to normalise is its own
+         * normalised form and needs no walk.
+         */
+        private static String replacePrefix(String raw, String prefix, String to) {
+            String norm = PathNormalizer.normalize(raw);
             int pl = prefix.length();
-            if (!path.startsWith(prefix) || path.length() > pl && path.charAt(pl) != '/') {
-                return path;
+            if (!norm.startsWith(prefix) || norm.length() > pl && norm.charAt(pl) != '/') {
+                return raw;
             }
-            String rest = path.substring(pl);
-            String r = to + rest;
-            return r.isEmpty() ? "/" : r;
+            String target = PathNormalizer.encode(to);
+            // the same instance when the raw path has nothing to normalise: the prefix is its own raw form
+            int cut = norm == raw ? pl : PathNormalizer.rawPrefixLength(raw, prefix);
+            String r;
+            if (cut < 0) {
+                r = target + PathNormalizer.encode(norm.substring(pl));
+            } else {
+                r = target + raw.substring(cut);
+            }
+            return r.isEmpty() ? "/" : r.charAt(0) == '/' ? r : "/" + r;
         }
 
         List<HeaderEdit> requestList() {

@@ -255,13 +255,22 @@ public final class Rule {
         /**
          * Strips a leading path prefix on a segment boundary, as nginx's {@code location /svc/
          * { proxy_pass http://svc/; }}: with prefix {@code /svc}, {@code /svc/a} is sent as
-         * {@code /a} and {@code /svc} as {@code /}; {@code /svcx} is left alone.
+         * {@code /a} and {@code /svc} as {@code /}; {@code /svcx} is left alone. The prefix is matched
+         * on the normalised path ({@code /%73vc;x=1/a} matches too), and only its raw form is removed:
+         * the rest of the raw path is sent byte for byte, {@code ;parameters} and percent-encoding
+         * included ({@code /svc/a%2Fb;jsessionid=1} is sent as {@code /a%2Fb;jsessionid=1}). When the
+         * prefix ends at an encoded slash ({@code /svc%2Fa}), the rest is sent normalised and re-encoded.
          */
         public Rule stripPrefix(String prefix) {
             return rule(Action.of(Action.Kind.STRIP_PREFIX, 0, pathPrefix("stripPrefix", prefix), null));
         }
 
-        /** Replaces a leading path prefix on a segment boundary: {@code /v1/a} to {@code /api/v1/a}. */
+        /**
+         * Replaces a leading path prefix on a segment boundary: {@code /v1/a} to {@code /api/v1/a}. As
+         * with {@link #stripPrefix}, the prefix is matched on the normalised path, its raw form is
+         * replaced and the rest of the raw path is kept byte for byte; the replacement is sent
+         * percent-encoded where a path needs it.
+         */
         public Rule replacePrefix(String prefix, String replacement) {
             String to = Objects.requireNonNull(replacement, "replacePrefix replacement");
             if (!to.isEmpty() && !to.startsWith("/")) {
@@ -275,7 +284,10 @@ public final class Rule {
 
         /**
          * Replaces every match of a regular expression in the path ({@link java.util.regex.Matcher#replaceAll}
-         * syntax, {@code $1} for groups): {@code replacePath("^/api/(.*)", "/$1")}.
+         * syntax, {@code $1} for groups): {@code replacePath("^/api/(.*)", "/$1")}. The regular
+         * expression reads the normalised path and a changed path is sent normalised and re-encoded
+         * ({@code ;parameters} dropped, {@code %2F} sent as {@code /}); a path it leaves unchanged is
+         * sent raw.
          */
         public Rule replacePath(String regex, String replacement) {
             Objects.requireNonNull(replacement, "replacePath replacement");

@@ -153,6 +153,31 @@ class RouterTest {
     }
 
     @Test
+    void prefixRewritesReplaceThePrefixInItsRawFormAndKeepTheRest() {
+        Router r = router(Routing.builder()
+                .rule(Rule.when(Acl.pathBegins("/svc")).stripPrefix("/svc"))
+                .rule(Rule.when(Acl.pathBegins("/v1")).replacePrefix("/v1", "/api v1"))
+                .rule(Rule.when(Acl.pathBegins("/re")).replacePath("^/re/(.*)$", "/new/$1"))
+                .defaultBackend("app"));
+        assertThat(forward(r.route(TestRequest.get("/svc/page;jsessionid=ABC?x=1"))).target(TestRequest.get("/svc/page;jsessionid=ABC?x=1")))
+                .isEqualTo("/page;jsessionid=ABC?x=1");
+        assertThat(forward(r.route(TestRequest.get("/svc/a%2Fb"))).path()).isEqualTo("/a%2Fb");
+        assertThat(forward(r.route(TestRequest.get("/svc/a%252Fb"))).path()).isEqualTo("/a%252Fb");
+        assertThat(forward(r.route(TestRequest.get("/%73vc/page"))).path()).isEqualTo("/page");
+        assertThat(forward(r.route(TestRequest.get("/%2573vc;x=1/page"))).path()).as("a doubly encoded prefix").isEqualTo("/page");
+        assertThat(forward(r.route(TestRequest.get("//svc//page"))).path()).isEqualTo("//page");
+        assertThat(forward(r.route(TestRequest.get("/svc"))).path()).isEqualTo("/");
+        assertThat(forward(r.route(TestRequest.get("/%73vc;x"))).path()).isEqualTo("/");
+        assertThat(forward(r.route(TestRequest.get("/svc\\page"))).path()).isEqualTo("/\\page");
+        assertThat(forward(r.route(TestRequest.get("/svc%2Fa%2Fb;p"))).path()).as("the prefix ends at an encoded slash: the normalised rest")
+                .isEqualTo("/a/b");
+        assertThat(forward(r.route(TestRequest.get("/v1/a;p=1/b%2Fc"))).path()).isEqualTo("/api%20v1/a;p=1/b%2Fc");
+        assertThat(forward(r.route(TestRequest.get("/re/a;p=1/b%2Fc"))).path()).as("a regex rewrite reads and sends the normalised path")
+                .isEqualTo("/new/a/b/c");
+        assertThat(forward(r.route(TestRequest.get("/svcx/a%2Fb"))).path()).isNull();
+    }
+
+    @Test
     void redirects() {
         Router r = router(Routing.builder()
                 .rule(Rule.when(Acl.path("/moved")).redirect(301, "https://example.com/new"))

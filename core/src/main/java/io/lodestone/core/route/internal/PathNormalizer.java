@@ -38,7 +38,85 @@ public final class PathNormalizer {
         if (isClean(rawPath)) {
             return rawPath;
         }
-        String s = rawPath;
+        return resolve(decodeFully(rawPath).replace('\\', '/'));
+    }
+
+    /**
+     * The length of the start of raw path {@code rawPath} that normalises to {@code prefix}, a
+     * normalised path without a trailing slash, cut at a separator of the raw path (a slash or a
+     * backslash, or its end): what a prefix rewrite replaces so that the rest of the raw path is
+     * forwarded byte for byte. {@code /%73vc;x=1/a%2Fb} has the prefix {@code /svc} in its first 10
+     * characters. Returns -1 when no such start exists: the prefix ends inside a raw segment (at an
+     * encoded slash, as in {@code /svc%2Fa} for {@code /svc}), or the path has a dot segment. Allocates
+     * only for a segment with a {@code %}.
+     */
+    public static int rawPrefixLength(String rawPath, String prefix) {
+        int n = rawPath.length();
+        int pl = prefix.length();
+        int matched = 0;
+        int i = 0;
+        while (i < n) {
+            char c = rawPath.charAt(i);
+            if (c == '/' || c == '\\') {
+                i++;
+                continue;
+            }
+            int end = i;
+            boolean encoded = false;
+            while (end < n && (c = rawPath.charAt(end)) != '/' && c != '\\') {
+                encoded |= c == '%';
+                end++;
+            }
+            if (!encoded) {
+                matched = matchSegment(rawPath, i, end, prefix, matched);
+            } else {
+                String d = decodeFully(rawPath.substring(i, end)).replace('\\', '/');
+                int j = 0;
+                int dn = d.length();
+                while (j <= dn && matched >= 0) {
+                    int e = d.indexOf('/', j);
+                    if (e < 0) {
+                        e = dn;
+                    }
+                    matched = matchSegment(d, j, e, prefix, matched);
+                    j = e + 1;
+                }
+            }
+            if (matched < 0) {
+                return -1;
+            }
+            if (matched == pl) {
+                return end;
+            }
+            i = end;
+        }
+        return -1;
+    }
+
+    /**
+     * Matches the segment {@code s[from, to)}, without its {@code ;parameters}, against {@code prefix}
+     * after its first {@code matched} characters: the new count of matched characters, or -1 on a
+     * mismatch or a dot segment. An empty segment matches nothing and changes nothing.
+     */
+    private static int matchSegment(String s, int from, int to, String prefix, int matched) {
+        int semi = s.indexOf(';', from);
+        int end = semi >= 0 && semi < to ? semi : to;
+        int len = end - from;
+        if (len == 0) {
+            return matched;
+        }
+        if (s.charAt(from) == '.' && (len == 1 || len == 2 && s.charAt(from + 1) == '.')) {
+            return -1;
+        }
+        if (matched + 1 + len > prefix.length() || prefix.charAt(matched) != '/'
+                || !s.regionMatches(from, prefix, matched + 1, len)) {
+            return -1;
+        }
+        return matched + 1 + len;
+    }
+
+    /** Percent-decodes until nothing decodes any more. */
+    private static String decodeFully(String s) {
         while (s.indexOf('%') >= 0) {
             String d = decodeOnce(s);
             if (d.equals(s)) {
@@ -46,7 +124,7 @@ public final class PathNormalizer {
             }
             s = d;
         }
-        return resolve(s.replace('\\', '/'));
+        return s;
     }
 
     /**
@@ -71,15 +149,7 @@ public final class PathNormalizer {
         if (!suspect) {
             return false;
         }
-        String s = HttpParts.rawPath(target);
-        while (s.indexOf('%') >= 0) {
-            String d = decodeOnce(s);
-            if (d.equals(s)) {
-                break;
-            }
-            s = d;
-        }
-        s = s.replace('\\', '/');
+        String s = decodeFully(HttpParts.rawPath(target)).replace('\\', '/');
         int len = s.length();
         int i = 0;
         while (i <= len) {
@@ -199,8 +269,9 @@ public final class PathNormalizer {
     }
 
     /**
-     * Percent-encodes what may not appear literally in a path: used when a rule rewrites the path,
-     * which is then sent in this form. Slashes stay; {@code %}, {@code ?}, {@code #}, spaces,
+     * Percent-encodes what may not appear literally in a path: used for a path a rule builds (a
+     * {@code replacePath} result, a {@code replacePrefix} replacement), which is then sent in this
+     * form. Slashes stay; {@code %}, {@code ?}, {@code #}, spaces,
      * controls and non-ASCII characters are encoded.
      */
     public static String encode(String path) {
