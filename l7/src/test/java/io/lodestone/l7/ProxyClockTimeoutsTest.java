@@ -7,6 +7,7 @@ import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.LatencySnapshot;
 import io.lodestone.core.metrics.TrafficSnapshot;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.Blackhole;
@@ -145,6 +146,39 @@ class ProxyClockTimeoutsTest {
         }
         assertThat(lines.await(l -> l.contains(" 408 ")))
                 .contains("[" + begun + "] web -/- -1/-1/-1/-1/" + CLIENT_TIMEOUT.toMillis() + " 408 0 20 cR \"<BADREQ>\" ");
+    }
+
+    /**
+     * A request's Ta, its total-time sample and its line's date count from the first byte of its head
+     * (here the connection's start), as HAProxy's Ta and request date do: a head sent over one second
+     * logs {@code 1000/0/0/0/1000}; Ta left the head's second out ({@code 1000/0/0/0/0}) and the date
+     * was the head's end. The next request on the connection, whose head never ends, logs no Tq of its
+     * own; it logged the previous request's.
+     */
+    @Test
+    void aRequestsTotalTimeAndDateCountFromTheFirstByteOfItsHead() throws IOException {
+        int port = start(backend().address());
+        String begun;
+        try (RawHttp c = new RawHttp(port)) {
+            c.send("GET /split HTTP/1.1\r\nHost: a\r\n");
+            awaitAccepted(1);
+            begun = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC)
+                    .format(Instant.ofEpochMilli(clock.currentTimeMillis()));
+            loop.advance(Duration.ofSeconds(1));
+            c.send("\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+            assertThat(lines.await(l -> l.contains("/split"))).contains("[" + begun + "] web app/s1 1000/0/0/0/1000 200 ");
+            LatencySnapshot total = proxy.metrics().frontend("web").traffic().totalTime();
+            assertThat(total.count()).isEqualTo(1);
+            assertThat(total.maxNanos()).isGreaterThanOrEqualTo(Duration.ofSeconds(1).toNanos());
+            c.send("GET /never HTTP/1.1\r\n");
+            try (RawHttp quick = new RawHttp(port)) {
+                assertThat(quick.send("GET /quick HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+            }
+            loop.advance(CLIENT_TIMEOUT);
+            assertThat(c.read().status()).isEqualTo(408);
+        }
+        assertThat(lines.await(l -> l.contains(" 408 "))).contains(" web -/- -1/-1/-1/-1/" + CLIENT_TIMEOUT.toMillis() + " 408 ");
     }
 
     /**

@@ -18,7 +18,8 @@ package io.lodestone.core.metrics;
  * @param currentQueue connections or requests waiting for a server now
  * @param connectTime time to connect to a server
  * @param firstByteTime time from sending the request to the first byte of the response
- * @param totalTime the whole request (HTTP) or connection (TCP)
+ * @param totalTime the whole request (HTTP: from the first byte of its head to the end of the exchange,
+ *     the access log's Ta) or connection (TCP)
  */
 public record TrafficSnapshot(
         long currentConnections,

@@ -657,7 +657,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (closing || exchangeId != 0) {
             return;
         }
-        beginAccounting();
+        beginAccounting(-1);
         if (!logHeld()) {
             if (cause instanceof Http2StreamRequestCodec.Refused r && r.method() != null) {
                 method = r.method();
@@ -709,7 +709,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      */
     void requestHeadTimedOut(long waitedNanos) {
         if (request == null && !closing) {
-            beginAccounting();
+            beginAccounting(-1);
             startNanos -= waitedNanos;
             if (!(client instanceof Http2StreamChannel && logHeld())) {
                 logRefused(ctx.pipeline().get(PipelineNames.HTTP_DECODER) instanceof StrictRequestDecoder decoder
@@ -739,7 +739,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             requestIdHeader = current.requestIdHeader;
         }
         timeouts.busy();
-        beginAccounting();
+        beginAccounting(timeouts.requestHeadNanos());
         DecoderResult result = req.decoderResult();
         if (result.isFailure()) {
             refusedInvalid(TerminationPhase.REQUEST);
@@ -1936,10 +1936,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
     }
 
-    /** Starts the accounting of a request: its start time and nothing recorded yet. */
-    private void beginAccounting() {
-        requestHeadNanos = timeouts.requestHeadNanos();
-        startNanos = clock.nanoTime();
+    /**
+     * Starts the accounting of a request: its start time and nothing recorded yet. {@code headNanos} is
+     * how long its head took (Tq), or -1 when that was not timed (a pipelined head) or the head never
+     * became whole; the exchange starts that long ago, at the head's first byte, so that Ta, the total
+     * time and the log line's date count from there, as HAProxy's Ta and request date do.
+     */
+    private void beginAccounting(long headNanos) {
+        requestHeadNanos = headNanos;
+        startNanos = clock.nanoTime() - Math.max(headNanos, 0);
         connectNanos = -1;
         responseNanos = -1;
         status = 0;
