@@ -1045,18 +1045,12 @@ public final class GatewayOptions {
                     cacheValue = value;
                     break;
                 case "--warm-up":
-                    Duration d = duration(flag, value, true);
-                    if (d.compareTo(MAX_WARM_UP) > 0) {
-                        throw bad(flag, value, "at most " + MAX_WARM_UP.toMinutes() + "m");
-                    }
+                    Duration d = duration(flag, value, true, MAX_WARM_UP, MAX_WARM_UP.toMinutes() + "m");
                     warmUp = d.isZero() ? null : d;
                     warmUpValue = value;
                     break;
                 case "--busy-poll":
-                    Duration window = duration(flag, value, true);
-                    if (window.compareTo(MAX_BUSY_POLL) > 0) {
-                        throw bad(flag, value, "at most " + MAX_BUSY_POLL.toSeconds() + "s");
-                    }
+                    Duration window = duration(flag, value, true, MAX_BUSY_POLL, MAX_BUSY_POLL.toSeconds() + "s");
                     busyPoll = window.isZero() ? null : window;
                     break;
                 case "--pool-max-idle":
@@ -1275,6 +1269,12 @@ public final class GatewayOptions {
         }
 
         private static Duration duration(String flag, String value, boolean zeroAllowed) throws UsageException {
+            return duration(flag, value, zeroAllowed, MAX_DURATION, MAX_DURATION.toHours() + "h");
+        }
+
+        /** A duration of at most {@code max} ({@code maxText} in the message): a flag's own bound, below {@link #MAX_DURATION}. */
+        private static Duration duration(String flag, String value, boolean zeroAllowed, Duration max, String maxText)
+                throws UsageException {
             Duration d = parseDuration(value);
             if (d == null) {
                 throw bad(flag, value, DURATION + (zeroAllowed ? "; 0 disables it" : ""));
@@ -1282,8 +1282,8 @@ public final class GatewayOptions {
             if (d.isZero() && !zeroAllowed) {
                 throw bad(flag, value, "a duration above zero like 500ms, 5s");
             }
-            if (d.compareTo(MAX_DURATION) > 0) {
-                throw bad(flag, value, "at most " + MAX_DURATION.toHours() + "h");
+            if (d.compareTo(max) > 0) {
+                throw bad(flag, value, "at most " + maxText);
             }
             return d;
         }

@@ -454,6 +454,9 @@ class GatewayOptionsTest {
         cases.add(bad("--io-threads: 4096 (expected: an integer in 1..1024)", "--io-threads=4096"));
         cases.add(bad("--busy-poll: 2s (expected: at most 1s)", "--busy-poll", "2s"));
         cases.add(bad("--busy-poll: 50ns (expected: a duration like 500ms, 5s, 2m, 1h; 0 disables it)", "--busy-poll=50ns"));
+        // past the longest duration any flag takes, the message gives the flag's own bound
+        cases.add(bad("--busy-poll: 900000h (expected: at most 1s)", "--busy-poll", "900000h"));
+        cases.add(bad("--warm-up: 900000h (expected: at most 10m)", "--warm-up", "900000h"));
         cases.add(bad("--timeout-server: 999999999h (expected: at most 876000h)", "--timeout-server", "999999999h"));
         cases.add(bad("--timeout-client: 876001h (expected: at most 876000h)", "--timeout-client=876001h"));
         cases.add(bad("--timeout-connect: 52560001m (expected: at most 876000h)", "--timeout-connect", "52560001m"));
