@@ -526,10 +526,13 @@ public final class Proxy implements AutoCloseable {
 
     /**
      * Closes gracefully: stops accepting, lets open connections finish for up to {@code drainTimeout},
-     * then closes whatever is still open and releases the event loops the proxy made itself.
+     * then closes whatever is still open and releases the event loops the proxy made itself. A drain
+     * timeout over 36,500 days waits for the connections without a bound.
      */
     public void close(Duration drainTimeout) {
         Objects.requireNonNull(drainTimeout, "drainTimeout");
+        // past about 292 years toNanos overflows: it threw once the proxy had stopped accepting
+        long drainNanos = drainTimeout.compareTo(Durations.MAX) > 0 ? Long.MAX_VALUE : drainTimeout.toNanos();
         synchronized (lifecycle) {
             if (closed) {
                 return;
@@ -543,7 +546,7 @@ public final class Proxy implements AutoCloseable {
                 l.drain().addListener(f -> drained.countDown());
             }
             try {
-                drained.await(drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
+                drained.await(drainNanos, TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -69,6 +69,26 @@ class TcpGracefulCloseTest {
     }
 
     @Test
+    void aDrainTimeoutLongerThanNanosecondsCountWaitsForTheConnections() throws Exception {
+        try (TcpEchoServer echo = TcpEchoServer.start()) {
+            Proxy proxy = proxy(echo, Duration.ofSeconds(60));
+            int port = proxy.port();
+            CompletableFuture<Void> closing;
+            try (Socket c = connect(port)) {
+                assertEcho(c, "before close");
+                // 400 years overflow a long of nanoseconds: close threw an ArithmeticException once it
+                // had stopped accepting, and left the connection open and the event loops running
+                closing = CompletableFuture.runAsync(() -> proxy.close(Duration.ofDays(365L * 400)));
+                Await.until("new connections are refused", () -> refuses(port));
+                assertEcho(c, "during the drain");
+                assertThat(closing).isNotDone();
+            }
+            closing.get(10, TimeUnit.SECONDS);
+            Await.until("the server side closed", () -> echo.openConnections() == 0);
+        }
+    }
+
+    @Test
     void closeWithNoConnectionsIsImmediate() throws Exception {
         try (TcpEchoServer echo = TcpEchoServer.start()) {
             Proxy proxy = proxy(echo, Duration.ofSeconds(60));
