@@ -74,9 +74,24 @@ public enum Transport {
      */
     static final String MULTISHOT_POLL_PROPERTY = "io.netty.iouring.pollAddMultishotEnabled";
 
+    /**
+     * Netty's system property for io_uring's multishot accept, which Lodestone turns off unless the
+     * application has set it, as {@link #MULTISHOT_POLL_PROPERTY}. With it on, Netty 4.2.18 arms a
+     * new multishot accept at once after one ends with an error, whether the listening channel still
+     * reads or not: at the process's file descriptor limit ({@code EMFILE}, with connections waiting
+     * in the backlog) every accept fails at once, so the accept loop spun on one CPU and logged the
+     * failure a few hundred thousand times in five seconds, where ServerBootstrap's pause of a
+     * second after an accept error (epoll, NIO, single-shot io_uring) makes that one line a second.
+     * A single-shot accept costs one more submission per accept burst.
+     */
+    static final String MULTISHOT_ACCEPT_PROPERTY = "io.netty.iouring.acceptMultiShotEnabled";
+
     static {
         if (System.getProperty(MULTISHOT_POLL_PROPERTY) == null) {
             System.setProperty(MULTISHOT_POLL_PROPERTY, "false");
+        }
+        if (System.getProperty(MULTISHOT_ACCEPT_PROPERTY) == null) {
+            System.setProperty(MULTISHOT_ACCEPT_PROPERTY, "false");
         }
     }
 
