@@ -151,6 +151,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     // connection state
     private ArrayDeque<Object> queued;
+    /** The HTTP/1 connection's request decoder, held while {@link #queued} is full; {@code null} on an HTTP/2 stream. */
+    private StrictRequestDecoder decoder;
     private boolean inputShutdown;
     private boolean closing;
     private boolean discardBody;
@@ -279,6 +281,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.client = ctx.channel();
+        this.decoder = ctx.pipeline().get(StrictRequestDecoder.class);
         this.pool = listener.pool(client.eventLoop());
         InetSocketAddress remote = (InetSocketAddress) client.remoteAddress();
         InetSocketAddress local = (InetSocketAddress) client.localAddress();
@@ -371,6 +374,21 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         queued.add(msg);
         if (queued.size() >= MAX_QUEUED) {
             client.config().setAutoRead(false);
+            if (decoder != null) {
+                // what one read brought beyond the queue stays bytes, not thousands of request objects
+                decoder.hold();
+            }
+        }
+    }
+
+    /**
+     * The queue has room again: the decoder goes on with what it held. Called wherever the client is
+     * read again, since a held decoder would gather what the reads bring. A connection that closes
+     * while its decoder holds drops the held bytes undecoded, as it drops what is still in the kernel.
+     */
+    private void queueHasRoom() {
+        if (decoder != null && (queued == null || queued.size() < MAX_QUEUED)) {
+            decoder.resume();
         }
     }
 
@@ -395,6 +413,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         while (queued != null && !queued.isEmpty() && !closing && !tunneling
                 && (request == null || !requestComplete)) {
             handle(queued.poll());
+        }
+        if (!closing) {
+            // a connection that closes drops what its decoder holds, undecoded
+            queueHasRoom();
         }
         if (inputShutdown && request != null && !requestComplete && !responseStarted && !closing
                 && (queued == null || queued.isEmpty())) {
@@ -1434,6 +1456,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         boolean read = !serverBackpressure && (queued == null || queued.size() < MAX_QUEUED)
                 && (conn != null || pendingBytes <= MAX_PENDING_BYTES);
         client.config().setAutoRead(read);
+        if (read) {
+            queueHasRoom();
+        }
     }
 
     // ---------------------------------------------------------------- server side
@@ -2800,6 +2825,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         closing = true;
         dropQueued();
         client.config().setAutoRead(true);
+        // what the client still sends is read and dropped: the decoder must not keep it
+        queueHasRoom();
         // over TLS: the response, then close_notify, then the FIN
         Relay.shutdownOutput(client);
         timeouts.linger();

@@ -3,6 +3,7 @@ package io.lodestone.l7.internal;
 import io.lodestone.l7.HttpFrontend;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
@@ -43,6 +44,9 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     private final boolean dropUnderscores;
     private boolean atHead = true;
     private boolean discarding;
+    /** Whether the next request head stays undecoded in the cumulation ({@link #hold()}). */
+    private boolean held;
+    private ChannelHandlerContext ctx;
     private long bodyBytes;
     /** Bytes still to come of a Content-Length body this decoder streams itself; 0 when none. */
     private long bodyRemaining;
@@ -81,6 +85,58 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     }
 
     @Override
+    public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+        this.ctx = ctx;
+        super.handlerAdded(ctx);
+    }
+
+    /**
+     * Stops decoding at the next request head: what follows stays as bytes in the cumulation, which
+     * one read of the connection may fill with some thousands of small pipelined requests, instead
+     * of becoming as many request objects, some 400 bytes of heap each, for a queue that is full. The
+     * proxy handler holds while its queue of pipelined requests is full and {@link #resume resumes}
+     * when it has room. The client's FIN resumes too (every request sent before it is answered); a
+     * closed connection drops what is held, undecoded.
+     */
+    void hold() {
+        held = true;
+    }
+
+    /** Decodes again, on a later turn of the loop, what {@link #hold()} kept undecoded. */
+    void resume() {
+        if (!held) {
+            return;
+        }
+        held = false;
+        if (ctx != null && internalBuffer().isReadable()) {
+            ctx.executor().execute(this::decodeHeld);
+        }
+    }
+
+    private void decodeHeld() {
+        if (held || ctx.isRemoved() || !internalBuffer().isReadable()) {
+            return;
+        }
+        try {
+            // an empty read makes the decoder go through what it holds, then a read's end, on which the
+            // proxy handler flushes what it wrote meanwhile
+            channelRead(ctx, Unpooled.EMPTY_BUFFER);
+            channelReadComplete(ctx);
+        } catch (Exception e) {
+            ctx.fireExceptionCaught(e);
+        }
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            // the client sent all it will: every request it pipelined before its FIN is read and answered
+            held = false;
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
         if (discarding) {
             in.skipBytes(in.readableBytes());
@@ -90,6 +146,9 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
             int from = out.size();
             bodyRemaining = HttpDecoders.readBody(in, out, bodyRemaining, maxChunkSize);
             inspect(in, out, from);
+            return;
+        }
+        if (atHead && held) {
             return;
         }
         if (atHead) {
@@ -157,6 +216,11 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
 
     @Override
     protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        if (held && atHead) {
+            // the connection closed while requests were held: they were never read, as those still in the kernel
+            in.skipBytes(in.readableBytes());
+            return;
+        }
         super.decodeLast(ctx, in, out);
         if (atHead && !discarding && (in.isReadable() || scanner.inProgress())) {
             rejectHead(in, out, new HttpRejection(HttpResponseStatus.BAD_REQUEST, "connection closed inside a request head"));
