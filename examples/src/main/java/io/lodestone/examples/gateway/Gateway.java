@@ -171,12 +171,12 @@ public final class Gateway {
 
     /**
      * Builds the proxy the options describe, not started, its access log (if {@code --access-log}
-     * asks for one) printed on {@code accessLog} one entry per line, or given to the slf4j logger
+     * asks for one) given to {@code accessLog}, which prints one entry per line, or to the slf4j logger
      * {@code lodestone.access} when {@code accessLog} is null.
      *
      * @throws UsageException when the options cannot be served
      */
-    static Proxy newProxy(GatewayOptions options, PrintStream accessLog) throws UsageException {
+    static Proxy newProxy(GatewayOptions options, AccessLogLines accessLog) throws UsageException {
         Backend.Builder backend = Backend.named(BACKEND).balance(options.balance().strategy());
         List<HostPort> servers = options.backends();
         for (int i = 0; i < servers.size(); i++) {
@@ -228,9 +228,8 @@ public final class Gateway {
         }
         if (options.accessLog() != AccessLog.Format.OFF) {
             boolean json = options.accessLog() == AccessLog.Format.JSON;
-            AccessLogLines lines = accessLog == null ? null : new AccessLogLines(AccessLog.LOGGER_NAME, accessLog);
-            proxy.accessLog(lines == null ? AccessLog.of(options.accessLog().name())
-                    : json ? AccessLog.json(lines) : AccessLog.text(lines));
+            proxy.accessLog(accessLog == null ? AccessLog.of(options.accessLog().name())
+                    : json ? AccessLog.json(accessLog) : AccessLog.text(accessLog));
         }
         return proxy.build();
     }
@@ -352,8 +351,18 @@ public final class Gateway {
             out.println(String.format(Locale.ROOT, "gateway: warmed up in %.1f s with %d requests%s", warm.took().toMillis() / 1000.0,
                     warm.requests(), warm.ok() ? "" : "; stopped early: " + warm.failure()));
         }
-        Proxy proxy = newProxy(options, out);
-        proxy.start();
+        AccessLogLines lines = options.accessLog() == AccessLog.Format.OFF ? null
+                : new AccessLogLines(AccessLog.LOGGER_NAME, out);
+        Proxy proxy;
+        try {
+            proxy = newProxy(options, lines);
+            proxy.start();
+        } catch (UsageException | RuntimeException e) {
+            if (lines != null) {
+                lines.close();
+            }
+            throw e;
+        }
         InetSocketAddress bound = proxy.localAddresses(FRONTEND).get(0);
         StringBuilder line = new StringBuilder("gateway: listening on ")
                 .append(format(bound)).append(" (").append(options.mode().flagValue()).append(", ")
@@ -402,7 +411,16 @@ public final class Gateway {
             out.println("gateway: admin endpoint on http://" + format(proxy.localAddresses(ADMIN).get(0)) + "/stats");
         }
         out.flush();
-        return proxy::close;
+        if (lines == null) {
+            return proxy::close;
+        }
+        return () -> {
+            try {
+                proxy.close();
+            } finally {
+                lines.close();
+            }
+        };
     }
 
     /**
