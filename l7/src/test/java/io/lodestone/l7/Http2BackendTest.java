@@ -163,6 +163,38 @@ class Http2BackendTest {
         }
     }
 
+    /**
+     * A client that stops reading a large response pauses its stream, whose unread window stays with
+     * the proxy; the connection's own window must not be exhausted by it, or every other request
+     * multiplexed on the connection waits for that client (HAProxy and Envoy open the connection
+     * window wide and flow-control each stream by its own window).
+     */
+    @Test
+    void aClientThatDoesNotReadItsResponseDoesNotStallTheOtherStreamsOfTheConnection() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0);
+             RawHttp slow = new RawHttp(startSlow(b))) {
+            slow.socket.setReceiveBufferSize(4096);
+            slow.send("GET /big/16777216 HTTP/1.1\r\nHost: x\r\n\r\n");
+            // the slow client's stream has used its whole window on the shared connection (one event loop)
+            Await.until(Duration.ofSeconds(20), "the proxy stopped taking the large response", () -> b.bigStreamWindow() == 0);
+            for (int i = 0; i < 3; i++) {
+                HttpRequest other = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/plain/other" + i))
+                        .timeout(Duration.ofSeconds(5)).build();
+                // the head passes (HEADERS are not flow-controlled); the body waited for the window
+                HttpResponse<String> r = client.sendAsync(other, HttpResponse.BodyHandlers.ofString()).get(5, TimeUnit.SECONDS);
+                assertThat(r.statusCode()).as("request %d beside the slow client", i).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("h2:/plain/other" + i);
+            }
+            assertThat(b.bigStreamWindow()).as("the slow client's stream is still open").isZero();
+            assertThat(b.connections).hasValue(1);
+        }
+    }
+
+    private int startSlow(ProtocolBackend b) {
+        return start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C)
+                .build(), 1);
+    }
+
     @Test
     void anUnusedConnectionIsClosedAfterThePoolIdleTimeout() throws Exception {
         try (ProtocolBackend b = ProtocolBackend.h2c(0)) {

@@ -66,7 +66,7 @@ import javax.net.ssl.SNIServerName;
  * certificates, request headers and trailers, the most concurrent streams on one connection) and
  * answers {@code proto:path} with trailers ({@code grpc-status: 0}) as gRPC does, unless the path
  * starts with {@code /plain}. Paths starting with {@code /grpc-error} get a trailers-only answer,
- * those starting with {@code /reset} (HTTP/2) a RST_STREAM.
+ * those starting with {@code /reset} (HTTP/2) a RST_STREAM, {@code /big/N} (HTTP/2) N bytes of {@code x}.
  */
 final class ProtocolBackend implements AutoCloseable {
 
@@ -348,6 +348,14 @@ final class ProtocolBackend implements AutoCloseable {
                 ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR));
                 return;
             }
+            if (path.startsWith("/big/")) {
+                ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")));
+                byte[] big = new byte[Integer.parseInt(path.substring(5))];
+                java.util.Arrays.fill(big, (byte) 'x');
+                ctx.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(big), true));
+                bigStream = (Http2StreamChannel) ctx.channel();
+                return;
+            }
             if (path.startsWith("/grpc-error")) {
                 ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")
                         .set("content-type", "application/grpc").set("grpc-status", "12"), true));
@@ -362,6 +370,24 @@ final class ProtocolBackend implements AutoCloseable {
             }
             ctx.flush();
         }
+    }
+
+    private volatile Http2StreamChannel bigStream;
+
+    /**
+     * The window the client left the last {@code /big} stream, as this server sees it, or -1 before
+     * such a stream or after it closed: 0 once the client stopped taking its data.
+     */
+    int bigStreamWindow() {
+        Http2StreamChannel s = bigStream;
+        if (s == null || !s.isActive()) {
+            return -1;
+        }
+        return s.eventLoop().submit(() -> {
+            Http2FrameCodec codec = s.parent().pipeline().get(Http2FrameCodec.class);
+            io.netty.handler.codec.http2.Http2Stream stream = codec.connection().stream(s.stream().id());
+            return stream == null ? -1 : codec.connection().remote().flowController().windowSize(stream);
+        }).syncUninterruptibly().getNow();
     }
 
     private final Map<Channel, List<Runnable>> held = new ConcurrentHashMap<>();

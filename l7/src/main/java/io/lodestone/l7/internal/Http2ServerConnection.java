@@ -9,6 +9,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2LocalFlowController;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
@@ -210,12 +213,37 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     public void handlerAdded(ChannelHandlerContext ctx) {
         Http2FrameCodec codec = ctx.pipeline().get(Http2FrameCodec.class);
         this.connection = codec.connection();
+        openConnectionWindow(ctx);
         this.streams = new Http2StreamChannelBootstrap(channel).handler(new io.netty.channel.ChannelInitializer<Http2StreamChannel>() {
             @Override
             protected void initChannel(Http2StreamChannel ch) {
                 HttpPipeline.initServerStream(ch, server, pool, Http2ServerConnection.this);
             }
         });
+    }
+
+    /**
+     * Opens the connection's receive window as wide as HTTP/2 allows, so that only each stream's own
+     * window holds the server back (HAProxy opens it to 2 GiB too, Envoy to 256 MiB): a stream whose
+     * client reads slowly stops taking data once its stream window is used, and the data it has not
+     * taken must not use up a connection window shared with every other client's stream. Left at its
+     * initial 65,535 bytes, one paused stream held all of it, and every other response on the
+     * connection stopped after its head until that client read on or its exchange timed out. What
+     * the proxy holds for its streams stays bounded by their windows.
+     */
+    private void openConnectionWindow(ChannelHandlerContext ctx) {
+        Http2Stream whole = connection.connectionStream();
+        Http2LocalFlowController flow = connection.local().flowController();
+        int more = Integer.MAX_VALUE - flow.windowSize(whole);
+        if (more > 0) {
+            try {
+                flow.incrementWindowSize(whole, more);
+            } catch (Http2Exception e) {
+                // cannot happen below the maximum window; the connection works with the smaller one
+                log.debug("server {}: connection window not opened", server, e);
+            }
+            ctx.channel().flush();
+        }
     }
 
     @Override
