@@ -153,6 +153,31 @@ class Http2BackendTest {
         }
     }
 
+    /**
+     * A server that ends its connection gracefully (nginx after its {@code keepalive_requests}, 1000 by
+     * default) refuses every stream above its GOAWAY's last one unprocessed, often many at once under
+     * load: each is sent again, which the retry budget (meant to keep a failing server's retries from
+     * multiplying the load) must not turn into 502s; it allowed three here.
+     */
+    @Test
+    void everyStreamRefusedByAGracefulGoAwayIsSentAgainWhateverTheRetryBudget() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            b.goAwayAfter = 8;
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build(), 1);
+            List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                all.add(client.sendAsync(get(port, "/plain/g" + i), HttpResponse.BodyHandlers.ofString()));
+            }
+            for (int i = 0; i < 8; i++) {
+                HttpResponse<String> r = all.get(i).get(20, TimeUnit.SECONDS);
+                assertThat(r.statusCode()).as("request %d", i).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("h2:/plain/g" + i);
+            }
+            // eight on the first connection, seven of them refused by the GOAWAY and sent again
+            assertThat(b.requests).hasSize(15);
+        }
+    }
+
     @Test
     void aStreamResetByTheServerIs502AndTheConnectionGoesOn() throws Exception {
         try (ProtocolBackend b = ProtocolBackend.h2c(0)) {

@@ -50,6 +50,12 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     /** Whether the server refused the stream unprocessed (RST_STREAM REFUSED_STREAM, or above its GOAWAY's last stream). */
     boolean refused;
     /**
+     * Whether the stream was refused by a GOAWAY (above its last stream) or never sent: the server
+     * ended the connection, usually gracefully (nginx after its {@code keepalive_requests}), which says
+     * nothing of its load, so sending the request again takes no slot of the retry budget.
+     */
+    boolean goneAway;
+    /**
      * Whether the connection failed (a reset, a read error): what the decoder makes of its end (the
      * end of a body delimited by the close) is not passed on, and the exchange learns of the failure
      * when the connection closes.
@@ -157,6 +163,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
         if (evt instanceof Http2GoAwayFrame goAway) {
             // this stream is above the last one the server will process
             refused = true;
+            goneAway = true;
             goAway.release();
         } else {
             ctx.fireUserEventTriggered(evt);
@@ -180,6 +187,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
         }
         if (http2 != null && !refused) {
             refused = http2.refused((Http2StreamChannel) ctx.channel());
+            goneAway = refused;
         }
         HttpProxyHandler x = exchange;
         if (x != null) {

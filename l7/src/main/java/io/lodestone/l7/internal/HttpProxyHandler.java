@@ -1367,9 +1367,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * not tried yet; otherwise answers {@code failure}.
      */
     private void retry(HttpResponseStatus failure, ServerRuntime sameServer) {
+        retry(failure, sameServer, false);
+    }
+
+    /**
+     * As {@link #retry(HttpResponseStatus, ServerRuntime)}; {@code outsideBudget} for a request that a
+     * server's GOAWAY left unprocessed, which is sent again without a slot of the retry budget: a
+     * graceful GOAWAY refuses every stream above its last at once, often more than the budget's
+     * minimum, and is no sign of a failing server (the backend's retries still bound it).
+     */
+    private void retry(HttpResponseStatus failure, ServerRuntime sameServer, boolean outsideBudget) {
         ServerRuntime next = null;
-        if (attempts <= backend.config().retries() && (retrySlot || budget.tryStartRetry())) {
-            retrySlot = true;
+        if (attempts <= backend.config().retries() && (retrySlot || outsideBudget || budget.tryStartRetry())) {
+            retrySlot |= !outsideBudget;
             if (sameServer != null) {
                 next = sameServer.tryAcquire() ? sameServer : null;
             } else {
@@ -1803,7 +1813,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             terminated(TerminationCause.SERVER_ABORT, TerminationPhase.HEADERS);
             releaseServer();
             if (c.refused) {
-                retry(HttpResponseStatus.BAD_GATEWAY, c.server);
+                retry(HttpResponseStatus.BAD_GATEWAY, c.server, c.goneAway);
                 return;
             }
             if (c.reused) {
