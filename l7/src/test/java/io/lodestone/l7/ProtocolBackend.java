@@ -66,7 +66,8 @@ import javax.net.ssl.SNIServerName;
  * certificates, request headers and trailers, the most concurrent streams on one connection) and
  * answers {@code proto:path} with trailers ({@code grpc-status: 0}) as gRPC does, unless the path
  * starts with {@code /plain}. Paths starting with {@code /grpc-error} get a trailers-only answer,
- * those starting with {@code /reset} (HTTP/2) a RST_STREAM, {@code /big/N} (HTTP/2) N bytes of {@code x}.
+ * those starting with {@code /reset} (HTTP/2) a RST_STREAM, {@code /big/N} (HTTP/2) N bytes of {@code x},
+ * {@code /die} (HTTP/2) a head and some data, then the connection closes.
  */
 final class ProtocolBackend implements AutoCloseable {
 
@@ -346,6 +347,12 @@ final class ProtocolBackend implements AutoCloseable {
         private void answer(ChannelHandlerContext ctx, String path) {
             if (path.startsWith("/reset")) {
                 ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR));
+                return;
+            }
+            if (path.startsWith("/die")) {
+                ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200").set("content-type", "application/grpc")));
+                ctx.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("partial", StandardCharsets.UTF_8), false))
+                        .addListener(f -> ctx.channel().parent().close());
                 return;
             }
             if (path.startsWith("/big/")) {
