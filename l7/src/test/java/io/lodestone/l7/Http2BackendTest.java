@@ -215,6 +215,70 @@ class Http2BackendTest {
         }
     }
 
+    /**
+     * A client that takes none of its response for longer than the server timeout, while the server
+     * waits for it, is no server timeout: the server is not the quiet one (HAProxy delivers the whole
+     * response, and its client timeout bounds the wait). The download was cut after the server
+     * timeout, logged {@code sD} and counted against the server.
+     */
+    @Test
+    void aClientThatPausesLongerThanTheServerTimeoutGetsItsWholeResponse() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            Backend backend = Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C)
+                    .serverTimeout(Duration.ofSeconds(1)).build();
+            proxy = Proxy.builder().ioThreads(1).backend(backend)
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").clientTimeout(Duration.ofSeconds(30)).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (RawHttp slow = new RawHttp(proxy.port())) {
+                // a normal receive buffer: the response is read whole below
+                slow.send("GET /big/16777216 HTTP/1.1\r\nHost: x\r\n\r\n");
+                Await.until(Duration.ofSeconds(10), "the proxy stopped taking the response", () -> b.bigStreamWindow() == 0);
+                // the client's pause is what is under test: longer than the server timeout
+                Thread.sleep(2500);
+                // the whole chunked response: 16 MiB of x and the chunks' framing, up to the last chunk
+                byte[] buf = new byte[1 << 16];
+                long total = 0;
+                byte[] tail = new byte[5];
+                int n;
+                while ((n = slow.in.read(buf)) > 0) {
+                    total += n;
+                    for (int i = Math.max(0, n - 5); i < n; i++) {
+                        System.arraycopy(tail, 1, tail, 0, 4);
+                        tail[4] = buf[i];
+                    }
+                    if (total > 16777216 && new String(tail, java.nio.charset.StandardCharsets.ISO_8859_1).equals("0\r\n\r\n")) {
+                        break;
+                    }
+                }
+                assertThat(total).as("bytes of the response").isGreaterThan(16777216);
+                assertThat(new String(tail, java.nio.charset.StandardCharsets.ISO_8859_1)).isEqualTo("0\r\n\r\n");
+            }
+            assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).as("the server's timeouts").isZero();
+        }
+    }
+
+    /** A client that takes nothing of its response for the client timeout is closed then: a client timeout, not the server's. */
+    @Test
+    void aClientThatTakesNothingForTheClientTimeoutIsClosedAsAClientTimeout() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            Backend backend = Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C)
+                    .serverTimeout(Duration.ofMillis(500)).build();
+            proxy = Proxy.builder().ioThreads(1).backend(backend)
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").clientTimeout(Duration.ofSeconds(2)).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (RawHttp slow = new RawHttp(proxy.port())) {
+                slow.socket.setReceiveBufferSize(4096);
+                slow.send("GET /big/16777216 HTTP/1.1\r\nHost: x\r\n\r\n");
+                Await.until(Duration.ofSeconds(20), "the stalled client timed out",
+                        () -> proxy.metrics().frontend("web").traffic().errors().timeout() == 1);
+                Await.until(Duration.ofSeconds(10), "the server's stream closed", () -> b.bigStreamWindow() == -1);
+            }
+            assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).as("the server's timeouts").isZero();
+        }
+    }
+
     private int startSlow(ProtocolBackend b) {
         return start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C)
                 .build(), 1);

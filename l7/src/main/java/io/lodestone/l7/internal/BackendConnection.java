@@ -89,7 +89,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
         lastActivity = LoopClock.nanoTime();
     }
 
-    /** The timer: times the exchange out when the server was quiet for the whole timeout, else waits on. */
+    /**
+     * The timer: times the exchange out when the server was quiet for the whole timeout, or when the
+     * client took none of the response for the client timeout while the server waited for it; else
+     * waits on.
+     */
     @Override
     public void run() {
         timer = null;
@@ -99,11 +103,26 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
             return;
         }
         long quiet = LoopClock.nanoTime() - lastActivity;
-        if (quiet < timeoutNanos) {
-            timer = channel.eventLoop().schedule(this, timeoutNanos - quiet, TimeUnit.NANOSECONDS);
+        // the proxy stopped reading the server because the client takes no more: the server is not
+        // the one that is quiet, and the client timeout bounds the wait, as HAProxy's timeout client
+        // does for its writes to a client that does not read (timeout server is for a server that
+        // does not send)
+        boolean clientStalled = !channel.config().isAutoRead();
+        long limit = clientStalled ? x.clientTimeoutNanos() : timeoutNanos;
+        if (limit <= 0) {
+            // no client timeout: looked at again after the server timeout
+            timer = channel.eventLoop().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
             return;
         }
-        x.serverTimedOut(this);
+        if (quiet < limit) {
+            timer = channel.eventLoop().schedule(this, Math.min(timeoutNanos, limit - quiet), TimeUnit.NANOSECONDS);
+            return;
+        }
+        if (clientStalled) {
+            x.clientStalledTimedOut(this);
+        } else {
+            x.serverTimedOut(this);
+        }
     }
 
     private void cancelTimer() {

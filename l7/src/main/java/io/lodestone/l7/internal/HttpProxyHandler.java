@@ -467,7 +467,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (conn != null) {
-            conn.channel.config().setAutoRead(client.isWritable());
+            boolean writable = client.isWritable();
+            if (writable && !conn.channel.config().isAutoRead()) {
+                // the server's timeout counts from when the proxy reads it again
+                conn.touch();
+            }
+            conn.channel.config().setAutoRead(writable);
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -1788,6 +1793,27 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         c.server.reportFailure(FailureKind.TIMEOUT);
         c.server.metrics().error(ErrorKind.TIMEOUT);
         terminated(TerminationCause.SERVER_TIMEOUT, responseStarted ? TerminationPhase.DATA : TerminationPhase.HEADERS);
+        c.exchange = null;
+        c.channel.close();
+        conn = null;
+        serverFailed(HttpResponseStatus.GATEWAY_TIMEOUT);
+    }
+
+    /** The client timeout, which bounds how long a response waits for a client that takes none of it (0: none). */
+    long clientTimeoutNanos() {
+        return frontend.clientTimeout().toNanos();
+    }
+
+    /**
+     * The client took none of the response for the client timeout while the server waited for it to
+     * (its reading paused): a client timeout ({@code cD}), not the server's failure, as with HAProxy.
+     * The response has started, so the client's connection (or stream) closes.
+     */
+    void clientStalledTimedOut(BackendConnection c) {
+        if (log.isDebugEnabled()) {
+            log.debug("{}: client took none of the response of request {} within the client timeout", frontend.name(), requestId);
+        }
+        terminated(TerminationCause.CLIENT_TIMEOUT, TerminationPhase.DATA);
         c.exchange = null;
         c.channel.close();
         conn = null;
