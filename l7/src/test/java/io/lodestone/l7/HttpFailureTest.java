@@ -130,21 +130,22 @@ class HttpFailureTest {
         }
     }
 
-    @Test
-    void aRetryGivesItsBudgetSlotBackWhenItsResponseHeadArrives() throws Exception {
-        // Envoy counts a retry in flight until the retried attempt's response head: a retried request
-        // whose response went on streaming (a download, server-sent events) held its slot to the end,
-        // so with a budget of one slot no other request could be retried meanwhile (it got a 502)
-        BalancingStrategy firstAvailable = () -> (candidates, context) -> {
-            for (int i = 0; i < candidates.size(); i++) {
-                if (candidates.isAvailable(i)) {
-                    return i;
-                }
+    /** Picks the first available server: the dead one first while it is not in maintenance. */
+    private static final BalancingStrategy FIRST_AVAILABLE = () -> (candidates, context) -> {
+        for (int i = 0; i < candidates.size(); i++) {
+            if (candidates.isAvailable(i)) {
+                return i;
             }
-            return -1;
-        };
-        CountDownLatch release = new CountDownLatch(1);
-        try (RawBackend live = new RawBackend((s, n) -> {
+        }
+        return -1;
+    };
+
+    /**
+     * A server that answers {@code GET /stream} with the head and half of a 4-byte body, the rest once
+     * {@code release} opens, and any other request with {@code ok}.
+     */
+    private static RawBackend streamingUntil(CountDownLatch release) throws IOException {
+        return new RawBackend((s, n) -> {
             InputStream in = s.getInputStream();
             String head;
             while ((head = RawBackend.nextHead(in)) != null) {
@@ -156,9 +157,18 @@ class HttpFailureTest {
                     RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
                 }
             }
-        })) {
+        });
+    }
+
+    @Test
+    void aRetryGivesItsBudgetSlotBackWhenItsResponseHeadArrives() throws Exception {
+        // Envoy counts a retry in flight until the retried attempt's response head: a retried request
+        // whose response went on streaming (a download, server-sent events) held its slot to the end,
+        // so with a budget of one slot no other request could be retried meanwhile (it got a 502)
+        CountDownLatch release = new CountDownLatch(1);
+        try (RawBackend live = streamingUntil(release)) {
             int port = start(Backend.named("app").server("dead", RefusingPort.address()).server("live", live.address())
-                    .balance(firstAvailable).retries(1), f -> f.retryBudget(0.0, 1));
+                    .balance(FIRST_AVAILABLE).retries(1), f -> f.retryBudget(0.0, 1));
             try (RawHttp streaming = new RawHttp(port)) {
                 // refused by dead, retried on live, whose response head arrives while its body waits
                 RawHttp.Response head = streaming.send("GET /stream HTTP/1.1\r\nHost: h\r\n\r\n").read(true);
@@ -178,30 +188,10 @@ class HttpFailureTest {
     void theRetryBudgetIsAShareOfTheRequestsInFlight() throws Exception {
         // budget 0.5 and no minimum: one request alone in flight may not be retried (0.5 x 1 rounds
         // down to 0), but beside another one in flight it may (0.5 x 2 = 1), as in Envoy
-        BalancingStrategy firstAvailable = () -> (candidates, context) -> {
-            for (int i = 0; i < candidates.size(); i++) {
-                if (candidates.isAvailable(i)) {
-                    return i;
-                }
-            }
-            return -1;
-        };
         CountDownLatch release = new CountDownLatch(1);
-        try (RawBackend live = new RawBackend((s, n) -> {
-            InputStream in = s.getInputStream();
-            String head;
-            while ((head = RawBackend.nextHead(in)) != null) {
-                if (head.startsWith("GET /stream ")) {
-                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
-                    awaitQuietly(release);
-                    RawBackend.write(s, "cd");
-                } else {
-                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-                }
-            }
-        })) {
+        try (RawBackend live = streamingUntil(release)) {
             int port = start(Backend.named("app").server("dead", RefusingPort.address()).server("live", live.address())
-                    .balance(firstAvailable).retries(1), f -> f.retryBudget(0.5, 0));
+                    .balance(FIRST_AVAILABLE).retries(1), f -> f.retryBudget(0.5, 0));
             assertThat(get(port, "/alone").status()).isEqualTo(502);
             proxy.control().server("app", "dead").maintenance();
             try (RawHttp streaming = new RawHttp(port)) {
