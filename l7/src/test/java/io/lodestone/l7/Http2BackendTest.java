@@ -6,6 +6,8 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.ManualClock;
+import io.lodestone.core.testing.ManualClockLoop;
 import io.lodestone.tls.ClientTls;
 import io.netty.pkitesting.X509Bundle;
 import java.net.URI;
@@ -219,23 +221,21 @@ class Http2BackendTest {
      * A client that takes none of its response for longer than the server timeout, while the server
      * waits for it, is no server timeout: the server is not the quiet one (HAProxy delivers the whole
      * response, and its client timeout bounds the wait). The download was cut after the server
-     * timeout, logged {@code sD} and counted against the server.
+     * timeout, logged {@code sD} and counted against the server. On the manual clock, moved once the
+     * proxy has stopped reading the server.
      */
     @Test
     void aClientThatPausesLongerThanTheServerTimeoutGetsItsWholeResponse() throws Exception {
+        ManualClock clock = new ManualClock();
+        ManualClockLoop loop = new ManualClockLoop(clock);
         try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
-            Backend backend = Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C)
-                    .serverTimeout(Duration.ofSeconds(1)).build();
-            proxy = Proxy.builder().ioThreads(1).backend(backend)
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").clientTimeout(Duration.ofSeconds(30)).defaultBackend("app"))
-                    .build();
-            proxy.start();
+            startOnClock(clock, loop, b, Duration.ofSeconds(1), Duration.ofSeconds(30));
             try (RawHttp slow = new RawHttp(proxy.port())) {
                 // a normal receive buffer: the response is read whole below
                 slow.send("GET /big/16777216 HTTP/1.1\r\nHost: x\r\n\r\n");
-                Await.until(Duration.ofSeconds(10), "the proxy stopped taking the response", () -> b.bigStreamWindow() == 0);
-                // the client's pause is what is under test: longer than the server timeout
-                Thread.sleep(2500);
+                awaitProxyStoppedReading(b);
+                // the client's pause, longer than the server timeout
+                loop.advance(Duration.ofMillis(2500));
                 // the whole chunked response: 16 MiB of x and the chunks' framing, up to the last chunk
                 byte[] buf = new byte[1 << 16];
                 long total = 0;
@@ -255,27 +255,68 @@ class Http2BackendTest {
                 assertThat(new String(tail, java.nio.charset.StandardCharsets.ISO_8859_1)).isEqualTo("0\r\n\r\n");
             }
             assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).as("the server's timeouts").isZero();
+        } finally {
+            closeBeforeTheLoop();
+            loop.close();
         }
     }
 
-    /** A client that takes nothing of its response for the client timeout is closed then: a client timeout, not the server's. */
+    /**
+     * A client that takes nothing of its response for the client timeout is closed then: a client
+     * timeout, not the server's. On the manual clock: 1 ms before the client timeout it is still open.
+     */
     @Test
     void aClientThatTakesNothingForTheClientTimeoutIsClosedAsAClientTimeout() throws Exception {
+        ManualClock clock = new ManualClock();
+        ManualClockLoop loop = new ManualClockLoop(clock);
         try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
-            Backend backend = Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C)
-                    .serverTimeout(Duration.ofMillis(500)).build();
-            proxy = Proxy.builder().ioThreads(1).backend(backend)
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").clientTimeout(Duration.ofSeconds(2)).defaultBackend("app"))
-                    .build();
-            proxy.start();
+            startOnClock(clock, loop, b, Duration.ofMillis(500), Duration.ofSeconds(2));
             try (RawHttp slow = new RawHttp(proxy.port())) {
                 slow.socket.setReceiveBufferSize(4096);
                 slow.send("GET /big/16777216 HTTP/1.1\r\nHost: x\r\n\r\n");
-                Await.until(Duration.ofSeconds(20), "the stalled client timed out",
-                        () -> proxy.metrics().frontend("web").traffic().errors().timeout() == 1);
+                awaitProxyStoppedReading(b);
+                loop.advance(Duration.ofSeconds(2).minusMillis(1));
+                assertThat(proxy.metrics().frontend("web").traffic().errors().timeout()).as("timeouts 1 ms before the client timeout").isZero();
+                loop.advance(Duration.ofMillis(1));
+                assertThat(proxy.metrics().frontend("web").traffic().errors().timeout()).as("the stalled client timed out").isEqualTo(1);
                 Await.until(Duration.ofSeconds(10), "the server's stream closed", () -> b.bigStreamWindow() == -1);
             }
             assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).as("the server's timeouts").isZero();
+        } finally {
+            closeBeforeTheLoop();
+            loop.close();
+        }
+    }
+
+    /**
+     * Waits until the proxy holds the large response's stream unread: the server's window for it at 0
+     * in 100 polls in a row (about 100 ms). While the proxy still reads, it returns half the window
+     * before the server can use it all, so a 0 that lasts is the proxy's pause, not a moment between
+     * its reads; only then may the manual clock jump.
+     */
+    private static void awaitProxyStoppedReading(ProtocolBackend b) {
+        int[] zeros = {0};
+        Await.until(Duration.ofSeconds(20), "the proxy stopped taking the response", () -> {
+            zeros[0] = b.bigStreamWindow() == 0 ? zeros[0] + 1 : 0;
+            return zeros[0] >= 100;
+        });
+    }
+
+    /** A proxy on {@code clock} and the test's one loop, frontend "web" in front of the h2c server {@code b}. */
+    private void startOnClock(ManualClock clock, ManualClockLoop loop, ProtocolBackend b, Duration serverTimeout, Duration clientTimeout) {
+        Backend backend = Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C)
+                .serverTimeout(serverTimeout).build();
+        proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).backend(backend)
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").clientTimeout(clientTimeout).defaultBackend("app"))
+                .build();
+        proxy.start();
+    }
+
+    /** The proxy closes before the test's loop does. */
+    private void closeBeforeTheLoop() {
+        if (proxy != null) {
+            proxy.close(Duration.ofMillis(300));
+            proxy = null;
         }
     }
 
