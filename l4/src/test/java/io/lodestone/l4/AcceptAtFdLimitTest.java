@@ -4,16 +4,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.testing.Await;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,14 +50,11 @@ class AcceptAtFdLimitTest {
                 for (int i = 0; i < FD_LIMIT + 40; i++) {
                     clients.add(new Socket("127.0.0.1", port));
                 }
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (!Files.readString(out).contains("Too many open files") && System.nanoTime() < deadline) {
-                    Thread.sleep(20);
-                }
-                assertThat(Files.readString(out)).as("the child reached its limit").contains("Too many open files");
+                Await.until(Duration.ofSeconds(10), "the child reached its limit", () -> read(out).contains("Too many open files"));
                 long before = cpuTicks(p.pid());
                 long start = System.nanoTime();
-                Thread.sleep(1000);
+                // the window over which the child's CPU is measured, not a wait for an event
+                LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(1));
                 double seconds = (cpuTicks(p.pid()) - before) / 100.0;
                 double wall = (System.nanoTime() - start) / 1e9;
                 assertThat(seconds / wall).as("the child's CPU share while its accepts fail").isLessThan(0.25);
@@ -68,18 +70,21 @@ class AcceptAtFdLimitTest {
         }
     }
 
-    private static int awaitPort(Path out, Process p) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (System.nanoTime() < deadline) {
-            for (String line : Files.readAllLines(out, StandardCharsets.UTF_8)) {
-                if (line.startsWith("port ")) {
-                    return Integer.parseInt(line.substring(5).trim());
-                }
-            }
-            assertThat(p.isAlive()).as("the child runs: " + Files.readString(out)).isTrue();
-            Thread.sleep(20);
+    private static int awaitPort(Path out, Process p) {
+        Await.until(Duration.ofSeconds(20), "the child printed its port", () -> {
+            assertThat(p.isAlive()).as("the child runs: " + read(out)).isTrue();
+            return read(out).lines().anyMatch(l -> l.startsWith("port "));
+        });
+        return read(out).lines().filter(l -> l.startsWith("port ")).mapToInt(l -> Integer.parseInt(l.substring(5).trim()))
+                .findFirst().orElseThrow();
+    }
+
+    private static String read(Path out) {
+        try {
+            return Files.readString(out, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        throw new AssertionError("the child did not start: " + Files.readString(out));
     }
 
     /** The process's user and system time in clock ticks (100 a second on Linux). */
@@ -99,7 +104,8 @@ class AcceptAtFdLimitTest {
             proxy.start();
             System.out.println("port " + proxy.port());
             System.out.flush();
-            Thread.sleep(Long.MAX_VALUE);
+            // runs until the test kills it
+            new CountDownLatch(1).await();
         }
     }
 }

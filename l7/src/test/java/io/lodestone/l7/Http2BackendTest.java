@@ -350,19 +350,27 @@ class Http2BackendTest {
         }
     }
 
+    /**
+     * Starts a proxy whose frontend terminates TLS with {@code tls} (h2 offered) in front of the h2c
+     * server {@code b}, on one event loop, and returns an HTTP/2 client that trusts {@code ca}.
+     */
+    private HttpClient startTlsInFrontOfH2c(ProtocolBackend b, io.lodestone.tls.ServerTls tls, X509Bundle ca) throws Exception {
+        proxy = Proxy.builder().ioThreads(1)
+                .backend(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build())
+                .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).defaultBackend("app"))
+                .build();
+        proxy.start();
+        return HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca)).version(HttpClient.Version.HTTP_2)
+                .connectTimeout(Duration.ofSeconds(5)).build();
+    }
+
     /** A server connection that dies mid-response ends an HTTP/2 client's stream with a reset, never a clean end (gRPC reads that as an error). */
     @Test
     void aServerThatDiesMidResponseResetsTheHttp2ClientsStream() throws Exception {
         X509Bundle ca = TlsPki.ca();
         try (ProtocolBackend b = ProtocolBackend.h2c(0);
              io.lodestone.tls.ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"))) {
-            proxy = Proxy.builder().ioThreads(1)
-                    .backend(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build())
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).defaultBackend("app"))
-                    .build();
-            proxy.start();
-            HttpClient h2 = HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca)).version(HttpClient.Version.HTTP_2)
-                    .connectTimeout(Duration.ofSeconds(5)).build();
+            HttpClient h2 = startTlsInFrontOfH2c(b, tls, ca);
             URI die = URI.create("https://127.0.0.1:" + proxy.port() + "/die");
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> h2.send(HttpRequest.newBuilder(die).timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.ofString())).isInstanceOf(java.io.IOException.class);
@@ -376,13 +384,7 @@ class Http2BackendTest {
         X509Bundle ca = TlsPki.ca();
         try (ProtocolBackend b = ProtocolBackend.h2c(0);
              io.lodestone.tls.ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"))) {
-            proxy = Proxy.builder().ioThreads(1)
-                    .backend(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build())
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).defaultBackend("app"))
-                    .build();
-            proxy.start();
-            HttpClient h2 = HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca)).version(HttpClient.Version.HTTP_2)
-                    .connectTimeout(Duration.ofSeconds(5)).build();
+            HttpClient h2 = startTlsInFrontOfH2c(b, tls, ca);
             URI first = URI.create("https://127.0.0.1:" + proxy.port() + "/plain/first");
             assertThat(h2.send(HttpRequest.newBuilder(first).build(), HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("h2:/plain/first");
             List<CompletableFuture<HttpResponse<String>>> all = new ArrayList<>();
