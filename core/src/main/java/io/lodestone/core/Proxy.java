@@ -16,9 +16,12 @@ import io.lodestone.core.limit.RateLimiter;
 import io.lodestone.core.limit.RateLimiters;
 import io.lodestone.core.route.BackendStates;
 import io.lodestone.core.route.Decision;
+import io.lodestone.core.route.MatchedRule;
 import io.lodestone.core.route.RequestView;
 import io.lodestone.core.route.RouteResult;
 import io.lodestone.core.route.Router;
+import io.lodestone.core.route.Routing;
+import io.lodestone.core.route.internal.PathNormalizer;
 import io.lodestone.core.route.internal.RequestPickContext;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.MetricsSnapshot;
@@ -281,10 +284,16 @@ public final class Proxy implements AutoCloseable {
      * assertThat(d).isInstanceOf(Decision.Deny.class);
      * }</pre>
      *
+     * <p>A request the HTTP engine refuses before any rule is decided as the engine answers it: a
+     * path with a dot segment ({@code /x/../admin}, {@code /%2e/admin}) is a {@link Decision.Deny} of
+     * 400 and a {@code CONNECT} one of 501, with {@link Decision#matched()} of index -1 saying why.
+     *
      * @throws IllegalStateException when no frontend has routing rules
      */
     public Decision route(RequestView request) {
-        return firstRouter().route(Objects.requireNonNull(request, "request"));
+        Router router = firstRouter();
+        Decision refused = refusedBeforeRules(Objects.requireNonNull(request, "request"));
+        return refused != null ? refused : router.route(request);
     }
 
     /**
@@ -293,14 +302,39 @@ public final class Proxy implements AutoCloseable {
      * @throws IllegalArgumentException when there is no such frontend or it has no routing rules
      */
     public Decision route(String frontendName, RequestView request) {
-        return router(frontendName).route(Objects.requireNonNull(request, "request"));
+        Router router = router(frontendName);
+        Decision refused = refusedBeforeRules(Objects.requireNonNull(request, "request"));
+        return refused != null ? refused : router.route(request);
     }
+
+    /**
+     * The answer the HTTP engine gives a request before its frontend's rules read it, or {@code null}
+     * when the rules decide: a dot segment in the path (400: a server that resolves it and one that
+     * does not would read two paths, and the rules read it resolved), then a {@code CONNECT} (501: a
+     * reverse proxy opens no tunnel). The bodies are the engine's.
+     */
+    private static Decision refusedBeforeRules(RequestView request) {
+        if (!request.isHttp()) {
+            return null;
+        }
+        String raw = request.rawPath();
+        if (raw != null && PathNormalizer.hasDotSegment(raw)) {
+            return DOT_SEGMENT;
+        }
+        return "CONNECT".equals(request.method()) ? CONNECT : null;
+    }
+
+    private static final Decision.Deny DOT_SEGMENT = new Decision.Deny(400, "400 Bad Request\n", List.of(),
+            new MatchedRule(Routing.FRONTEND_TABLE, -1, null, "refused before the rules: dot segment in the path"));
+    private static final Decision.Deny CONNECT = new Decision.Deny(501, "501 Not Implemented\n", List.of(),
+            new MatchedRule(Routing.FRONTEND_TABLE, -1, null, "refused before the rules: CONNECT (no tunnels)"));
 
     /**
      * Routes like {@link #route(RequestView)} and, for a forward, names the server the backend's
      * balancing strategy would pick now. The pick is real: it advances the strategy's state (a round
      * robin moves on) and counts in {@link ServerControl#totalSelected()}; the server's load is
-     * taken and given back at once.
+     * taken and given back at once. On a backend with a {@link StickyCookie}, a request whose cookie
+     * names a server that takes its persistent clients gets that server, as in the HTTP engine.
      */
     public RouteResult routeAndPick(RequestView request) {
         return pick(route(request), request);
@@ -315,7 +349,19 @@ public final class Proxy implements AutoCloseable {
         if (!(decision instanceof Decision.Forward forward)) {
             return new RouteResult(decision, null);
         }
-        ServerRuntime s = generation.runtimes.get(forward.backend()).select(new RequestPickContext(request));
+        BackendRuntime runtime = generation.runtimes.get(forward.backend());
+        ServerRuntime s = null;
+        StickyCookie cookie = runtime.config().cookie();
+        if (cookie != null && request.isHttp()) {
+            // as the HTTP engine does: a client whose cookie names a server that takes it goes there
+            String value = request.cookie(cookie.name());
+            if (value != null) {
+                s = runtime.acquireByCookie(cookie, value);
+            }
+        }
+        if (s == null) {
+            s = runtime.select(new RequestPickContext(request));
+        }
         if (s == null) {
             return new RouteResult(decision, null);
         }

@@ -51,6 +51,8 @@ public final class TestRequest implements RequestView {
     private String alpn;
     private ClientCertificate clientCertificate;
     private String host;
+    /** The authority of an absolute-form target, as the only Host value; {@code null} for the origin form. */
+    private final List<String> authority;
     private RandomGenerator random;
     private long seed;
 
@@ -61,6 +63,15 @@ public final class TestRequest implements RequestView {
         this.query = http ? HttpParts.query(target) : null;
         this.path = http ? PathNormalizer.normalize(rawPath) : null;
         this.source = InetAddress.getLoopbackAddress();
+        int start = http ? HttpParts.pathStart(target) : 0;
+        if (start > 0) {
+            // absolute form: its authority is the request's Host, whatever Host field came with it
+            String authority = target.substring(target.indexOf("://") + 3, start);
+            this.authority = List.of(authority);
+            this.host = HttpParts.host(authority);
+        } else {
+            this.authority = null;
+        }
     }
 
     /** A {@code GET} of a request target: a path with an optional query ({@code /a?b=c}). */
@@ -73,15 +84,68 @@ public final class TestRequest implements RequestView {
         return request("POST", target);
     }
 
-    /** A request with any method. */
+    /**
+     * A request with any method. The target is what the request line carries: the origin form
+     * ({@code /a?b=c}), the absolute form ({@code http://example.com/a?b=c}, whose authority is then
+     * the request's Host, as RFC 9112 (3.2.2) has it and the engines read it), {@code *} for
+     * {@code OPTIONS} or an authority for {@code CONNECT}.
+     *
+     * <p>Characters beyond ASCII are taken as they are, for readability ({@code /café} routes as
+     * {@code /caf%C3%A9} does, since path ACLs read the decoded path); a client sends them
+     * percent-encoded.
+     *
+     * @throws IllegalArgumentException for a method that is not a token, or a target the HTTP engine
+     *     answers 400 whatever the rules: another form, a space, control character or {@code #}, or
+     *     an absolute form's authority with userinfo or without a host
+     */
     public static TestRequest request(String method, String target) {
-        if (method == null || method.isEmpty()) {
-            throw new IllegalArgumentException("method: " + method + " (expected: an HTTP method)");
+        if (method == null || method.isEmpty() || !isToken(method)) {
+            throw new IllegalArgumentException("method: " + method + " (expected: an HTTP method, a token such as GET)");
         }
         if (target == null || target.isEmpty()) {
             throw new IllegalArgumentException("target: " + (target == null ? "null" : "\"\"") + " (expected: a path such as /a?b=c)");
         }
+        String invalid = invalidTarget(method, target);
+        if (invalid != null) {
+            throw new IllegalArgumentException("target: " + target + " (" + invalid + ")");
+        }
         return new TestRequest(true, method, target);
+    }
+
+    /** Why the HTTP engine refuses this request target, or {@code null} when it takes it. */
+    private static String invalidTarget(String method, String target) {
+        for (int i = 0; i < target.length(); i++) {
+            char c = target.charAt(i);
+            if (c <= 0x20 || c == 0x7F || c == '#') {
+                return "expected: no space, control character or '#'; the engines answer 400 to "
+                        + (c == '#' ? "a fragment" : "character 0x" + Integer.toHexString(c));
+            }
+        }
+        char f = target.charAt(0);
+        if (f == '/' || target.equals("*") && method.equals("OPTIONS") || method.equals("CONNECT")) {
+            return null;
+        }
+        int start = HttpParts.pathStart(target);
+        boolean scheme = target.regionMatches(true, 0, "http://", 0, 7) || target.regionMatches(true, 0, "https://", 0, 8);
+        if (!scheme || start == 0) {
+            return "expected: a path such as /a?b=c, an absolute URI such as http://example.com/a, or * for OPTIONS;"
+                    + " the engines answer 400 to any other form";
+        }
+        String authority = target.substring(target.indexOf("://") + 3, start);
+        if (authority.isEmpty() || authority.indexOf('@') >= 0 || authority.startsWith(":")) {
+            return "expected: an authority host[:port] without userinfo; the engines answer 400 to this one";
+        }
+        return null;
+    }
+
+    private static boolean isToken(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A connection-only view, as an L4 frontend sees it: no HTTP. */
@@ -154,22 +218,40 @@ public final class TestRequest implements RequestView {
         return this;
     }
 
-    /** Sets the Host header (a host, optionally with {@code :port}), replacing any. */
+    /**
+     * Sets the Host header (a host, optionally with {@code :port}), replacing any. A request with an
+     * absolute-form target keeps its target's authority as its Host, as the engines do.
+     */
     public TestRequest host(String authority) {
         requireHttp("host");
         headers.remove("host");
         return header("Host", authority);
     }
 
-    /** Adds a request header value. */
+    /**
+     * Adds a request header value.
+     *
+     * @throws IllegalArgumentException for a second {@code Host} (use {@link #host(String)} to
+     *     replace it) or a {@code Host} with userinfo: the HTTP engine answers 400 to either
+     */
     public TestRequest header(String name, String value) {
         requireHttp("header");
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException("header name: " + name + " (expected: a header name)");
         }
-        headers.computeIfAbsent(HttpParts.toLowerAscii(name), k -> new Values()).add(Objects.requireNonNull(value, "header " + name));
-        if (name.equalsIgnoreCase("Host")) {
-            host = HttpParts.host(headers.get("host").list.get(0));
+        Objects.requireNonNull(value, "header " + name);
+        boolean isHost = name.equalsIgnoreCase("Host");
+        if (isHost && headers.containsKey("host")) {
+            throw new IllegalArgumentException("header " + name + ": " + value + " (a second Host; the engines answer 400 to"
+                    + " a request with two; host(...) replaces the first)");
+        }
+        if (isHost && value.indexOf('@') >= 0) {
+            throw new IllegalArgumentException("header " + name + ": " + value + " (expected: host[:port] without userinfo;"
+                    + " the engines answer 400 to this one)");
+        }
+        headers.computeIfAbsent(HttpParts.toLowerAscii(name), k -> new Values()).add(value);
+        if (isHost && authority == null) {
+            host = HttpParts.host(value);
         }
         return this;
     }
@@ -267,12 +349,18 @@ public final class TestRequest implements RequestView {
 
     @Override
     public String header(String name) {
+        if (authority != null && name.equalsIgnoreCase("host")) {
+            return authority.get(0);
+        }
         Values v = headers.get(HttpParts.toLowerAscii(name));
         return v == null ? null : v.list.get(0);
     }
 
     @Override
     public List<String> headers(String name) {
+        if (authority != null && name.equalsIgnoreCase("host")) {
+            return authority;
+        }
         Values v = headers.get(HttpParts.toLowerAscii(name));
         return v == null ? List.of() : v.view;
     }

@@ -7,6 +7,7 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Frontend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerState;
+import io.lodestone.core.StickyCookie;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
@@ -53,6 +54,64 @@ class ProxyRouteTest {
             assertThat(((Decision.Forward) proxy.route(TestRequest.get("/x/app1"))).backend()).isEqualTo("app1");
             assertThat(((Decision.Forward) proxy.route("web", TestRequest.get("/x/app2"))).backend()).isEqualTo("app2");
             assertThat(((Decision.Forward) proxy.route(TestRequest.get("/home"))).backend()).isEqualTo("allServers");
+        }
+    }
+
+    @Test
+    void aRequestTheEngineCanOnlyRefuseFailsWhenMadeNamingTheValue() {
+        assertThatThrownBy(() -> TestRequest.get("admin")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("target: admin (expected: a path such as /a?b=c");
+        assertThatThrownBy(() -> TestRequest.get("/a#top")).hasMessageStartingWith("target: /a#top (expected:");
+        assertThatThrownBy(() -> TestRequest.get("/a b")).hasMessageStartingWith("target: /a b (expected:");
+        assertThatThrownBy(() -> TestRequest.get("http://u@example.com/")).hasMessageStartingWith("target: http://u@example.com/ (");
+        assertThatThrownBy(() -> TestRequest.request("G@T", "/")).hasMessageStartingWith("method: G@T (");
+        assertThatThrownBy(() -> TestRequest.get("/").header("Host", "a").header("host", "b"))
+                .hasMessageStartingWith("header host: b (a second Host");
+        assertThatThrownBy(() -> TestRequest.get("/").host("u@a")).hasMessageStartingWith("header Host: u@a (");
+        assertThat(TestRequest.request("OPTIONS", "*").rawPath()).isEqualTo("*");
+        assertThat(TestRequest.get("/caf\u00e9").path()).isEqualTo(TestRequest.get("/caf%C3%A9").path());
+    }
+
+    @Test
+    void anAbsoluteFormTargetsAuthorityIsTheHostWhateverTheHostField() {
+        TestRequest r = TestRequest.get("http://Shop.Example.com:8080?x=1").host("other.example");
+        assertThat(r.host()).isEqualTo("shop.example.com");
+        assertThat(r.header("Host")).isEqualTo("Shop.Example.com:8080");
+        assertThat(r.headers("host")).containsExactly("Shop.Example.com:8080");
+        assertThat(r.rawPath()).isEqualTo("/");
+        assertThat(r.query()).isEqualTo("x=1");
+    }
+
+    @Test
+    void whatTheEngineRefusesBeforeTheRulesIsDecidedAsItAnswers() {
+        try (Proxy proxy = seedGateway()) {
+            for (String path : new String[] {"/x/../admin", "/x/../home", "/%2e%2e/home", "/home/.", "/a/..;/b"}) {
+                Decision.Deny d = (Decision.Deny) proxy.route(TestRequest.get(path));
+                assertThat(d.status()).isEqualTo(400);
+                assertThat(d.body()).isEqualTo("400 Bad Request\n");
+                assertThat(d.matched().index()).isEqualTo(-1);
+                assertThat(d.matched().condition()).contains("dot segment");
+            }
+            Decision.Deny connect = (Decision.Deny) proxy.route("web", TestRequest.request("CONNECT", "example.com:443"));
+            assertThat(connect.status()).isEqualTo(501);
+            assertThat(proxy.routeAndPick(TestRequest.get("/x/../x/app1")).server()).isNull();
+        }
+    }
+
+    @Test
+    void aStickyCookieLeadsRouteAndPickToItsServer() {
+        StickyCookie cookie = StickyCookie.insert("SRV");
+        try (Proxy proxy = Proxy.builder()
+                .backend(Backend.named("app").cookie(cookie).server("w1", "127.0.0.1:10001").server("w2", "127.0.0.1:10002"))
+                .frontend(new RoutedFrontend("web", Routing.builder().defaultBackend("app").build()))
+                .build()) {
+            for (int i = 0; i < 4; i++) {
+                assertThat(proxy.routeAndPick(TestRequest.get("/").cookie("SRV", cookie.valueFor("app", "w2"))).serverName())
+                        .isEqualTo("w2");
+            }
+            proxy.control().server("app", "w2").maintenance();
+            assertThat(proxy.routeAndPick(TestRequest.get("/").cookie("SRV", cookie.valueFor("app", "w2"))).serverName())
+                    .isEqualTo("w1");
         }
     }
 

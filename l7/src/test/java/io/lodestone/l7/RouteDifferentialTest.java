@@ -1,0 +1,344 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.ServerState;
+import io.lodestone.core.StickyCookie;
+import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Decision;
+import io.lodestone.core.route.HeaderEdit;
+import io.lodestone.core.route.RouteResult;
+import io.lodestone.core.route.Rule;
+import io.lodestone.core.route.TestRequest;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What {@code proxy.routeAndPick(TestRequest)} says against what the running proxy does with the same
+ * request on the wire: for many requests, awkward ones included, through one broad rule table, the
+ * {@link TestRequest} a user would write for a request (its method, its target as sent, its header
+ * fields) must be decided as the engine decides the bytes: the same backend and server, the same
+ * target and headers at the server, the same status, {@code Location} and body at the client.
+ */
+class RouteDifferentialTest {
+
+    private final Map<String, RecordingBackend> servers = new LinkedHashMap<>();
+    private Proxy proxy;
+    private int port;
+    private int port6;
+
+    @BeforeEach
+    void start() {
+        for (String name : new String[] {"a", "b", "c", "d", "e", "spare", "def", "p1", "p2", "k1", "k2"}) {
+            servers.put(name, RecordingBackend.start(name));
+        }
+        Proxy.Builder builder = Proxy.builder()
+                .backend(Backend.named("pool").balance(BalancingStrategy.sourceHash())
+                        .server("p1", servers.get("p1").address()).server("p2", servers.get("p2").address()))
+                .backend(Backend.named("sticky").cookie(StickyCookie.insert("SRV"))
+                        .server("k1", servers.get("k1").address()).server("k2", servers.get("k2").address()));
+        for (String name : new String[] {"a", "b", "c", "d", "e", "spare", "def"}) {
+            builder.backend(Backend.named(name).server(name, servers.get(name).address()));
+        }
+        proxy = builder.frontend(HttpFrontend.bind("127.0.0.1:0").bind("[::1]:0").name("web")
+                .acl("is_admin", Acl.pathBegins("/admin"))
+                .rule(Rule.whenNamed("is_admin").name("no-admin").deny(403))
+                .rule(Rule.always().setRequestHeader("X-Gw", "1"))
+                .rule(Rule.always().setRequestHeader("X-Forwarded-Proto", "https"))
+                .rule(Rule.when(Acl.method("DELETE")).deny(405, "no deletes\n"))
+                .rule(Rule.when(Acl.header("X-Env", "staging")).use("b"))
+                .rule(Rule.when(Acl.hostWildcard("*.api.example.com")).use("c"))
+                .rule(Rule.when(Acl.usableServersBelow("d", 1)).name("d-down").setResponseHeader("X-D", "down"))
+                .rule(Rule.when(Acl.host("shop.example.com")).use("d", "spare"))
+                .rule(Rule.when(Acl.pathBegins("/svc")).stripPrefix("/svc"))
+                .rule(Rule.when(Acl.pathBegins("/svc")).use("a"))
+                .rule(Rule.when(Acl.pathBegins("/v1")).replacePrefix("/v1", "/api/v1"))
+                .rule(Rule.when(Acl.pathBegins("/v1")).use("a"))
+                .rule(Rule.when(Acl.pathRegex("^/img/.*\\.png$")).replacePath("^/img/(.*)\\.png$", "/images/$1.webp"))
+                .rule(Rule.when(Acl.pathBegins("/img")).use("a"))
+                .rule(Rule.when(Acl.queryParam("debug", "1")).addRequestHeader("X-Debug", "on"))
+                .rule(Rule.when(Acl.cookie("beta", "yes")).use("e"))
+                .rule(Rule.when(Acl.pathBegins("/old")).redirectPrefix(301, "https://new.example.com"))
+                .rule(Rule.when(Acl.pathBegins("/http/")).redirectScheme(301, "https"))
+                .rule(Rule.when(Acl.pathBegins("/to8443/")).redirectScheme(302, "https", 8443))
+                .rule(Rule.when(Acl.pathBegins("/hdr")).removeRequestHeader("X-Remove"))
+                .rule(Rule.when(Acl.pathBegins("/hdr")).setHost("internal.example"))
+                .rule(Rule.when(Acl.pathBegins("/hdr")).addResponseHeader("X-Resp", "r"))
+                .rule(Rule.when(Acl.pathBegins("/hdr")).use("b"))
+                .rule(Rule.when(Acl.pathEndsIgnoreCase("/app1")).use("pool"))
+                .rule(Rule.when(Acl.pathBegins("/sticky")).use("sticky"))
+                .rule(Rule.when(Acl.and(Acl.source("::1/128", "10.0.0.0/8"), Acl.pathBegins("/net"))).use("c"))
+                .rule(Rule.when(Acl.and(Acl.source("127.0.0.0/8"), Acl.pathBegins("/net"))).use("b"))
+                .rule(Rule.when(Acl.pathBeginsIgnoreCase("/CASE")).use("c"))
+                .rule(Rule.when(Acl.queryParamExists("flag")).use("e"))
+                .rule(Rule.when(Acl.path("/")).respond(200, "Welcome\n"))
+                .rule(Rule.when(Acl.path("/json")).respond(201, "application/json", "{}"))
+                .rule(Rule.when(Acl.path("/moved")).redirect(302, "/elsewhere"))
+                .defaultBackend("def", "spare"))
+                .build();
+        proxy.start();
+        port = proxy.localAddresses("web").get(0).getPort();
+        port6 = proxy.localAddresses("web").get(1).getPort();
+    }
+
+    @AfterEach
+    void stop() {
+        proxy.close();
+        servers.values().forEach(RecordingBackend::close);
+    }
+
+    private static final String[] REQUESTS = {
+        "GET / HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /json HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /moved?x=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /admin HTTP/1.1\r\nHost: example.com\r\n",
+        "GET //admin/x HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /%61dmin HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /admin;jsessionid=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x/../admin HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x/../home HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /%2e%2e/home HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /home/. HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /a%2e%2e/b HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /home HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /home?q=a%20b&x HTTP/1.1\r\nHost: example.com\r\n",
+        "DELETE /home HTTP/1.1\r\nHost: example.com\r\n",
+        "delete /home HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /svc/page;jsessionid=ABC?x=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /svc/a%2Fb HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /svc/a%252Fb HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /%73vc/x HTTP/1.1\r\nHost: example.com\r\n",
+        "GET //svc//x HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /svc;v=2/x HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /svc HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /svc?x=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /svc%2Fa HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /svcx HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /v1/users?id=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /v1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /img/cat.png HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /img/a%20b.png?s=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /img/x;v=1/cat.png HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /img/cat.gif HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x HTTP/1.1\r\nHost: v2.api.example.com\r\n",
+        "GET /x HTTP/1.1\r\nHost: V2.API.Example.COM:8080\r\n",
+        "GET /x HTTP/1.1\r\nHost: v2.api.example.com.\r\n",
+        "GET /x HTTP/1.1\r\nHost: api.example.com\r\n",
+        "GET /x HTTP/1.1\r\nHost: shop.example.com\r\n",
+        "GET /x HTTP/1.1\r\nHost: shop.example.com.\r\n",
+        "GET /x HTTP/1.1\r\nHost: SHOP.EXAMPLE.COM:443\r\n",
+        "GET /x HTTP/1.1\r\nHost: shop.example.com:\r\n",
+        "GET /x HTTP/1.1\r\nHost: user@shop.example.com\r\n",
+        "GET /x HTTP/1.1\r\nHost: [::1]:8080\r\n",
+        "GET /x HTTP/1.1\r\nHost:\r\n",
+        "GET /x HTTP/1.1\r\nHost: a.example\r\nHost: shop.example.com\r\n",
+        "GET http://shop.example.com/x?y=1 HTTP/1.1\r\nHost: other.example\r\n",
+        "GET http://SHOP.example.com:8080 HTTP/1.1\r\nHost: other.example\r\n",
+        "GET http://other.example/x HTTP/1.1\r\nHost: shop.example.com\r\n",
+        "GET http://v2.api.example.com/svc/x HTTP/1.1\r\nHost: v2.api.example.com\r\n",
+        "GET https://example.com/http/x HTTP/1.1\r\nHost: example.com\r\n",
+        "GET http://example.com?debug=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x HTTP/1.0\r\n",
+        "GET /http/x HTTP/1.0\r\n",
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nX-Env: staging\r\n",
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nX-Env: prod\r\nX-Env: staging\r\n",
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nX-Env: prod, staging\r\n",
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nx-env: staging \r\n",
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nCookie: beta=yes\r\n",
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nCookie: a=1; beta=yes\r\n",
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nCookie: a=1\r\nCookie: beta=yes\r\n",
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nCookie: beta=\"yes\"\r\n",
+        "GET /x?debug=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x?debug=%31 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x?a=1&debug=2&debug=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x?flag HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x?fl%61g=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x?a=1#frag HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /old/page?a=1&b=2 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /old/a%20b;x=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET //old/x HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /http/x?y=1 HTTP/1.1\r\nHost: example.com:80\r\n",
+        "GET /http/x HTTP/1.1\r\nHost: Example.COM.\r\n",
+        "GET /http/x HTTP/1.1\r\nHost: [::1]:8080\r\n",
+        "GET /to8443/x?y HTTP/1.1\r\nHost: example.com:8080\r\n",
+        "GET /to8443/x HTTP/1.1\r\nHost: [2001:db8::1]:8080\r\n",
+        "GET /to8443/x HTTP/1.1\r\nHost: [2001:db8::1]\r\n",
+        "GET /hdr/x HTTP/1.1\r\nHost: example.com\r\nX-Remove: 1\r\nX-Remove: 2\r\n",
+        "GET /hdr HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x/app1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /X/APP1?id=7 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x/app1/ HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /net/x HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /case/x HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /%43ASE/x HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /shop;v=1/cart HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /a\\b HTTP/1.1\r\nHost: example.com\r\n",
+        "GET \\admin HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /admin%00 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /%C3%A9t%C3%A9 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /%zz HTTP/1.1\r\nHost: example.com\r\n",
+        "OPTIONS * HTTP/1.1\r\nHost: example.com\r\n",
+        "HEAD /svc/x HTTP/1.1\r\nHost: example.com\r\n",
+        "POST /svc/x HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\n\r\nabc",
+        "GET x HTTP/1.1\r\nHost: example.com\r\n",
+        "GET http://user@shop.example.com/x HTTP/1.1\r\nHost: shop.example.com\r\n",
+        "GET http:///x HTTP/1.1\r\nHost: shop.example.com\r\n",
+        "GET /x%20y HTTP/1.1\r\nHost: example.com\r\n",
+        "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n",
+        "G@T /x HTTP/1.1\r\nHost: example.com\r\n",
+    };
+
+    @Test
+    void routeSaysWhatTheProxyDoes() throws Exception {
+        List<String> mismatches = new ArrayList<>();
+        for (String raw : REQUESTS) {
+            compare(raw, port, "127.0.0.1", mismatches);
+        }
+        String k2 = StickyCookie.insert("SRV").valueFor("sticky", "k2");
+        for (int i = 0; i < 2; i++) {
+            compare("GET /sticky/x HTTP/1.1\r\nHost: example.com\r\nCookie: a=1; SRV=" + k2 + "\r\n", port, "127.0.0.1", mismatches);
+        }
+        for (String raw : new String[] {"GET /net/x HTTP/1.1\r\nHost: example.com\r\n", "GET /X/APP1 HTTP/1.1\r\nHost: example.com\r\n"}) {
+            compare(raw, port6, "::1", mismatches);
+        }
+        proxy.control().server("d", "d").state(ServerState.DOWN);
+        for (String raw : new String[] {"GET /x HTTP/1.1\r\nHost: shop.example.com\r\n", "GET /x HTTP/1.1\r\nHost: example.com\r\n"}) {
+            compare(raw, port, "127.0.0.1", mismatches);
+        }
+        proxy.control().server("def", "def").maintenance();
+        compare("GET /x HTTP/1.1\r\nHost: example.com\r\n", port, "127.0.0.1", mismatches);
+        mismatches.forEach(System.out::println);
+        assertThat(mismatches).isEmpty();
+    }
+
+    /** The TestRequest a user writes for these bytes: the method, the target as sent, each header field. */
+    static TestRequest testRequest(String raw, String source) {
+        String head = raw.contains("\r\n\r\n") ? raw.substring(0, raw.indexOf("\r\n\r\n") + 2) : raw;
+        String[] lines = head.split("\r\n");
+        String[] line = lines[0].split(" ");
+        TestRequest r = TestRequest.request(line[0], line[1]).source(source);
+        for (int i = 1; i < lines.length; i++) {
+            int colon = lines[i].indexOf(':');
+            r.header(lines[i].substring(0, colon), lines[i].substring(colon + 1).trim());
+        }
+        return r;
+    }
+
+    private void compare(String raw, int proxyPort, String source, List<String> mismatches) throws IOException {
+        servers.values().forEach(s -> s.requests.clear());
+        String label = raw.split("\r\n")[0] + " [" + raw.replace("\r\n", " | ") + "] from " + source;
+        TestRequest request;
+        RouteResult routed;
+        try {
+            request = testRequest(raw, source);
+            routed = proxy.routeAndPick(request);
+        } catch (IllegalArgumentException e) {
+            // a request the engine refuses whatever the rules cannot be made: it must be a 400 there
+            routed = null;
+            request = null;
+        }
+        RawHttp.Response response;
+        String bytes = raw.contains("\r\n\r\n") ? raw : raw + "\r\n";
+        try (RawHttp c = new RawHttp(source, proxyPort)) {
+            c.send(bytes);
+            response = c.read(raw.startsWith("HEAD"));
+        } catch (IOException e) {
+            mismatches.add(label + ": wire " + e + (routed == null ? "" : "; route " + routed.decision()));
+            return;
+        }
+        RecordingBackend.Recorded seen = null;
+        String server = null;
+        for (RecordingBackend b : servers.values()) {
+            if (!b.requests.isEmpty()) {
+                seen = b.requests.get(0);
+                server = b.name;
+            }
+        }
+        if (routed == null) {
+            if (response.status() != 400 || seen != null) {
+                mismatches.add(label + ": TestRequest refused it, wire " + response.status() + " at " + server);
+            }
+            return;
+        }
+        Decision d = routed.decision();
+        List<String> diffs = new ArrayList<>();
+        if (d instanceof Decision.Forward f) {
+            String expectedServer = routed.serverName();
+            if (seen == null) {
+                diffs.add("route forwards to " + f.backend() + "/" + expectedServer + ", wire " + response.status() + " "
+                        + response.body().trim());
+            } else {
+                if (!server.equals(expectedServer)) {
+                    diffs.add("server: route " + expectedServer + ", wire " + server);
+                }
+                if (!seen.uri().equals(f.target(request))) {
+                    diffs.add("target: route " + f.target(request) + ", wire " + seen.uri());
+                }
+                String host = f.host() != null ? f.host() : request.header("host");
+                if (!String.valueOf(host).equals(String.valueOf(seen.header("host")))) {
+                    diffs.add("Host: route " + host + ", wire " + seen.header("host"));
+                }
+                for (HeaderEdit e : f.requestHeaders()) {
+                    List<String> values = seen.headers().getAll(e.name());
+                    boolean ok = switch (e.op()) {
+                        case SET -> values.equals(List.of(e.value()));
+                        case ADD -> values.contains(e.value());
+                        case REMOVE -> values.isEmpty();
+                    };
+                    if (!ok) {
+                        diffs.add("request edit " + e + ": wire " + values);
+                    }
+                }
+                checkResponseEdits(f.responseHeaders(), response, diffs);
+            }
+        } else {
+            if (seen != null) {
+                diffs.add("route " + d + ", wire forwarded to " + server + " as " + seen.uri());
+            }
+            if (d instanceof Decision.Deny deny) {
+                expect(diffs, "status", deny.status(), response.status());
+                expect(diffs, "body", deny.body(), response.body());
+            } else if (d instanceof Decision.Redirect r) {
+                expect(diffs, "status", r.status(), response.status());
+                expect(diffs, "Location", r.location(), response.header("location"));
+            } else if (d instanceof Decision.Respond r) {
+                expect(diffs, "status", r.status(), response.status());
+                expect(diffs, "body", r.body(), response.body());
+                expect(diffs, "Content-Type", r.contentType(), response.header("content-type"));
+            }
+            checkResponseEdits(d.responseHeaders(), response, diffs);
+        }
+        if (!diffs.isEmpty()) {
+            mismatches.add(label + ": " + diffs + " (route: " + d + ")");
+        }
+    }
+
+    private static void checkResponseEdits(List<HeaderEdit> edits, RawHttp.Response response, List<String> diffs) {
+        for (HeaderEdit e : edits) {
+            List<String> values = response.headers().getOrDefault(e.name().toLowerCase(java.util.Locale.ROOT), List.of());
+            boolean ok = switch (e.op()) {
+                case SET -> values.equals(List.of(e.value()));
+                case ADD -> values.contains(e.value());
+                case REMOVE -> values.isEmpty();
+            };
+            if (!ok) {
+                diffs.add("response edit " + e + ": wire " + values);
+            }
+        }
+    }
+
+    private static void expect(List<String> diffs, String what, Object route, Object wire) {
+        if (!String.valueOf(route).equals(String.valueOf(wire))) {
+            diffs.add(what + ": route " + route + ", wire " + wire);
+        }
+    }
+}
