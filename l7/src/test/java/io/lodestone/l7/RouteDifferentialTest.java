@@ -13,6 +13,13 @@ import io.lodestone.core.route.HeaderEdit;
 import io.lodestone.core.route.RouteResult;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.route.TestRequest;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersEncoder;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2HeadersEncoder;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -49,7 +56,7 @@ class RouteDifferentialTest {
         for (String name : new String[] {"a", "b", "c", "d", "e", "spare", "def"}) {
             builder.backend(Backend.named(name).server(name, servers.get(name).address()));
         }
-        proxy = builder.frontend(HttpFrontend.bind("127.0.0.1:0").bind("[::1]:0").name("web")
+        proxy = builder.frontend(HttpFrontend.bind("127.0.0.1:0").bind("[::1]:0").name("web").h2c(true)
                 .acl("is_admin", Acl.pathBegins("/admin"))
                 .rule(Rule.whenNamed("is_admin").name("no-admin").deny(403))
                 .rule(Rule.always().setRequestHeader("X-Gw", "1"))
@@ -210,6 +217,9 @@ class RouteDifferentialTest {
         for (String raw : new String[] {"GET /net/x HTTP/1.1\r\nHost: example.com\r\n", "GET /X/APP1 HTTP/1.1\r\nHost: example.com\r\n"}) {
             compare(raw, port6, "::1", mismatches);
         }
+        for (String[] fields : H2_REQUESTS) {
+            compareH2(fields, mismatches);
+        }
         proxy.control().server("d", "d").state(ServerState.DOWN);
         for (String raw : new String[] {"GET /x HTTP/1.1\r\nHost: shop.example.com\r\n", "GET /x HTTP/1.1\r\nHost: example.com\r\n"}) {
             compare(raw, port, "127.0.0.1", mismatches);
@@ -218,6 +228,111 @@ class RouteDifferentialTest {
         compare("GET /x HTTP/1.1\r\nHost: example.com\r\n", port, "127.0.0.1", mismatches);
         mismatches.forEach(System.out::println);
         assertThat(mismatches).isEmpty();
+    }
+
+    private static final int RESET = -1;
+
+    /**
+     * HTTP/2 (h2c, prior knowledge) requests as field lists, pseudo-header fields first; the
+     * TestRequest a user writes for one: {@code :method}, {@code :path}, {@code host(:authority)},
+     * the other fields as headers.
+     */
+    private static final String[][] H2_REQUESTS = {
+        {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "shop.example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "SHOP.example.com.:8080"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", "host", "shop.example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "shop.example.com", "host", "shop.example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "a.example", "host", "shop.example.com"},
+        {":method", "GET", ":scheme", "https", ":path", "/http/x?y=1", ":authority", "example.com:80"},
+        {":method", "GET", ":scheme", "http", ":path", "/svc/a%2Fb;p=1?q", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x/../admin", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "//admin", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "example.com", "cookie", "a=1", "cookie", "beta=yes"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "example.com", "x-env", "prod", "x-env", "staging"},
+        {":method", "GET", ":scheme", "http", ":path", "/hdr/x", ":authority", "example.com", "x-remove", "1"},
+        {":method", "DELETE", ":scheme", "http", ":path", "/x", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/old/a?b", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x#f", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "x", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "u@shop.example.com"},
+    };
+
+    private void compareH2(String[] fields, List<String> mismatches) {
+        String label = "h2c " + String.join(" ", fields);
+        compare(label, () -> {
+            TestRequest r = null;
+            String method = null;
+            String path = null;
+            List<String[]> rest = new ArrayList<>();
+            for (int i = 0; i < fields.length; i += 2) {
+                switch (fields[i]) {
+                    case ":method" -> method = fields[i + 1];
+                    case ":path" -> path = fields[i + 1];
+                    case ":scheme" -> { }
+                    default -> rest.add(new String[] {fields[i], fields[i + 1]});
+                }
+            }
+            r = TestRequest.request(method, path);
+            for (String[] f : rest) {
+                if (f[0].equals(":authority")) {
+                    r.host(f[1]);
+                } else if (f[0].equals("host") && f[1].equals(r.header("host"))) {
+                    continue;   // a host equal to :authority says nothing more (RFC 9113 8.3.1)
+                } else {
+                    r.header(f[0], f[1]);
+                }
+            }
+            return r;
+        }, () -> h2c(fields), mismatches);
+    }
+
+    /** Sends one request on a new h2c connection; its response, with {@link #RESET} as status when the stream was reset. */
+    private RawHttp.Response h2c(String[] fields) throws Exception {
+        Http2Headers headers = new DefaultHttp2Headers(false);
+        for (int i = 0; i < fields.length; i += 2) {
+            headers.add(fields[i], fields[i + 1]);
+        }
+        ByteBuf block = Unpooled.buffer();
+        new DefaultHttp2HeadersEncoder(Http2HeadersEncoder.NEVER_SENSITIVE, true).encodeHeaders(1, headers, block);
+        byte[] bytes = new byte[block.readableBytes()];
+        block.readBytes(bytes);
+        block.release();
+        try (java.net.Socket s = Http2Test.h2c(port)) {
+            s.getOutputStream().write(Http2Test.frame(1, 1, 0x4 | 0x1, bytes));
+            s.getOutputStream().flush();
+            DefaultHttp2HeadersDecoder hpack = new DefaultHttp2HeadersDecoder(false);
+            Map<String, List<String>> response = new LinkedHashMap<>();
+            int status = RESET;
+            StringBuilder body = new StringBuilder();
+            for (int n = 0; n < 100; n++) {
+                Http2Test.Frame f = Http2Test.Frame.read(s.getInputStream());
+                if (f == null || f.type() == 7 || f.type() == 3 && f.stream() == 1) {
+                    return new RawHttp.Response(RESET, response, "");
+                }
+                if (f.stream() != 1) {
+                    continue;
+                }
+                if (f.type() == 1) {
+                    ByteBuf in = Unpooled.wrappedBuffer(f.payload());
+                    Http2Headers h = hpack.decodeHeaders(1, in);
+                    in.release();
+                    for (Map.Entry<CharSequence, CharSequence> e : h) {
+                        if (e.getKey().toString().equals(":status")) {
+                            status = Integer.parseInt(e.getValue().toString());
+                        } else {
+                            response.computeIfAbsent(e.getKey().toString(), k -> new ArrayList<>()).add(e.getValue().toString());
+                        }
+                    }
+                } else if (f.type() == 0) {
+                    body.append(new String(f.payload(), java.nio.charset.StandardCharsets.UTF_8));
+                }
+                if (f.endsStream()) {
+                    return new RawHttp.Response(status, response, body.toString());
+                }
+            }
+            throw new IOException("no end of stream 1");
+        }
     }
 
     /** The TestRequest a user writes for these bytes: the method, the target as sent, each header field. */
@@ -234,12 +349,28 @@ class RouteDifferentialTest {
     }
 
     private void compare(String raw, int proxyPort, String source, List<String> mismatches) throws IOException {
-        servers.values().forEach(s -> s.requests.clear());
         String label = raw.split("\r\n")[0] + " [" + raw.replace("\r\n", " | ") + "] from " + source;
+        String bytes = raw.contains("\r\n\r\n") ? raw : raw + "\r\n";
+        compare(label, () -> testRequest(raw, source), () -> {
+            try (RawHttp c = new RawHttp(source, proxyPort)) {
+                c.send(bytes);
+                return c.read(raw.startsWith("HEAD"));
+            }
+        }, mismatches);
+    }
+
+    /** What the proxy answered, by whatever client. */
+    @FunctionalInterface
+    interface Wire {
+        RawHttp.Response send() throws Exception;
+    }
+
+    private void compare(String label, java.util.function.Supplier<TestRequest> made, Wire wire, List<String> mismatches) {
+        servers.values().forEach(s -> s.requests.clear());
         TestRequest request;
         RouteResult routed;
         try {
-            request = testRequest(raw, source);
+            request = made.get();
             routed = proxy.routeAndPick(request);
         } catch (IllegalArgumentException e) {
             // a request the engine refuses whatever the rules cannot be made: it must be a 400 there
@@ -247,11 +378,9 @@ class RouteDifferentialTest {
             request = null;
         }
         RawHttp.Response response;
-        String bytes = raw.contains("\r\n\r\n") ? raw : raw + "\r\n";
-        try (RawHttp c = new RawHttp(source, proxyPort)) {
-            c.send(bytes);
-            response = c.read(raw.startsWith("HEAD"));
-        } catch (IOException e) {
+        try {
+            response = wire.send();
+        } catch (Exception e) {
             mismatches.add(label + ": wire " + e + (routed == null ? "" : "; route " + routed.decision()));
             return;
         }
@@ -264,7 +393,7 @@ class RouteDifferentialTest {
             }
         }
         if (routed == null) {
-            if (response.status() != 400 || seen != null) {
+            if (response.status() != 400 && response.status() != RESET || seen != null) {
                 mismatches.add(label + ": TestRequest refused it, wire " + response.status() + " at " + server);
             }
             return;
