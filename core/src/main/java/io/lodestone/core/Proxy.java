@@ -138,6 +138,8 @@ public final class Proxy implements AutoCloseable {
         final Map<String, Backend> backends;
         final Map<String, BackendRuntime> runtimes;
         final Map<String, Router> routers;
+        /** The routers of the frontends without rules that send everything to their one default backend. */
+        final Map<String, Router> defaultOnly;
 
         Generation(List<Frontend> frontends, Map<String, Backend> backends, Map<String, BackendRuntime> runtimes,
                 RateLimiter limiter, Clock clock) {
@@ -149,12 +151,18 @@ public final class Proxy implements AutoCloseable {
                 return runtime == null ? 0 : runtime.usableServers();
             };
             Map<String, Router> routing = new LinkedHashMap<>();
+            Map<String, Router> defaults = new LinkedHashMap<>();
             for (Frontend f : this.frontends) {
                 if (f.routing() != null) {
                     routing.put(f.name(), f.routing().router(states, limiter, clock));
+                } else if (f.backendNames().size() == 1) {
+                    // no rules, one default backend: the engines send everything there
+                    Routing all = Routing.builder().defaultBackend(f.backendNames().iterator().next()).build();
+                    defaults.put(f.name(), all.router(states, limiter, clock));
                 }
             }
             this.routers = Collections.unmodifiableMap(routing);
+            this.defaultOnly = Collections.unmodifiableMap(defaults);
         }
     }
 
@@ -273,7 +281,8 @@ public final class Proxy implements AutoCloseable {
     }
 
     /**
-     * Routes a request or connection through the first frontend that has routing rules, without a
+     * Routes a request or connection through the first frontend that has routing rules (when none
+     * has, the first that sends everything to its default backend), without a
      * socket, against the live server states (those set through {@link #control()} included).
      * Works before {@link #start()}; changes nothing but the buckets of rate-limiting rules: a
      * matching {@link io.lodestone.core.route.Rule.Builder#rateLimit rate limit} takes a token from
@@ -288,7 +297,7 @@ public final class Proxy implements AutoCloseable {
      * path with a dot segment ({@code /x/../admin}, {@code /%2e/admin}) is a {@link Decision.Deny} of
      * 400 and a {@code CONNECT} one of 501, with {@link Decision#matched()} of index -1 saying why.
      *
-     * @throws IllegalStateException when no frontend has routing rules
+     * @throws IllegalStateException when no frontend has routing rules or a default backend
      */
     public Decision route(RequestView request) {
         Router router = firstRouter();
@@ -298,8 +307,10 @@ public final class Proxy implements AutoCloseable {
 
     /**
      * Routes a request or connection through the named frontend's rules; see {@link #route(RequestView)}.
+     * A frontend without rules forwards everything to its default backend, and so does this.
      *
-     * @throws IllegalArgumentException when there is no such frontend or it has no routing rules
+     * @throws IllegalArgumentException when there is no such frontend or it has neither routing rules
+     *     nor a default backend
      */
     public Decision route(String frontendName, RequestView request) {
         Router router = router(frontendName);
@@ -372,7 +383,10 @@ public final class Proxy implements AutoCloseable {
     private Router firstRouter() {
         Map<String, Router> routers = generation.routers;
         if (routers.isEmpty()) {
-            throw new IllegalStateException("no frontend has routing rules: " + frontendNames());
+            routers = generation.defaultOnly;
+        }
+        if (routers.isEmpty()) {
+            throw new IllegalStateException("no frontend has routing rules or a default backend: " + frontendNames());
         }
         return routers.values().iterator().next();
     }
@@ -380,10 +394,13 @@ public final class Proxy implements AutoCloseable {
     private Router router(String frontendName) {
         Router r = generation.routers.get(frontendName);
         if (r == null) {
+            r = generation.defaultOnly.get(frontendName);
+        }
+        if (r == null) {
             if (generation.frontends.stream().noneMatch(f -> f.name().equals(frontendName))) {
                 throw new IllegalArgumentException("frontend: " + frontendName + " (no such frontend; known: " + frontendNames() + ")");
             }
-            throw new IllegalArgumentException("frontend: " + frontendName + " (it has no routing rules)");
+            throw new IllegalArgumentException("frontend: " + frontendName + " (it has no routing rules and no default backend)");
         }
         return r;
     }

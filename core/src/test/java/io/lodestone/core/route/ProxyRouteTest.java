@@ -215,7 +215,7 @@ class ProxyRouteTest {
     }
 
     @Test
-    void routeNeedsAFrontendWithRouting() {
+    void routeNeedsAFrontendWithRoutingOrADefaultBackend() {
         Frontend plain = new Frontend() {
             @Override
             public String name() {
@@ -232,11 +232,41 @@ class ProxyRouteTest {
                 throw new UnsupportedOperationException();
             }
         };
-        try (Proxy proxy = Proxy.builder().backend(backend("app", "a")).frontend(plain).build()) {
+        Frontend none = new Frontend() {
+            @Override
+            public String name() {
+                return "none";
+            }
+
+            @Override
+            public Set<String> backendNames() {
+                return Set.of();
+            }
+
+            @Override
+            public Listener start(EngineContext context) {
+                throw new UnsupportedOperationException();
+            }
+        };
+        try (Proxy proxy = Proxy.builder().backend(backend("app", "a")).frontend(none).build()) {
             assertThatThrownBy(() -> proxy.route(TestRequest.get("/"))).isInstanceOf(IllegalStateException.class)
-                    .hasMessage("no frontend has routing rules: [plain]");
-            assertThatThrownBy(() -> proxy.route("plain", TestRequest.get("/")))
-                    .hasMessage("frontend: plain (it has no routing rules)");
+                    .hasMessage("no frontend has routing rules or a default backend: [none]");
+            assertThatThrownBy(() -> proxy.route("none", TestRequest.get("/")))
+                    .hasMessage("frontend: none (it has no routing rules and no default backend)");
+        }
+        // a frontend without rules sends everything to its one backend, and route says so
+        try (Proxy proxy = Proxy.builder().backend(backend("app", "a")).backend(backend("api", "b"))
+                .frontend(plain)
+                .frontend(new RoutedFrontend("web", Routing.builder()
+                        .rule(Rule.when(Acl.pathBegins("/api")).use("api")).defaultBackend("app").build()))
+                .build()) {
+            assertThat(((Decision.Forward) proxy.route("plain", TestRequest.get("/api"))).backend()).isEqualTo("app");
+            assertThat(proxy.routeAndPick("plain", TestRequest.connection()).serverName()).isEqualTo("a");
+            // the first frontend with rules stays the one route(request) reads
+            assertThat(((Decision.Forward) proxy.route(TestRequest.get("/api"))).backend()).isEqualTo("api");
+        }
+        try (Proxy proxy = Proxy.builder().backend(backend("app", "a")).frontend(plain).build()) {
+            assertThat(((Decision.Forward) proxy.route(TestRequest.get("/"))).backend()).isEqualTo("app");
         }
     }
 }
