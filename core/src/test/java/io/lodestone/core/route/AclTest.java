@@ -72,6 +72,21 @@ class AclTest {
     }
 
     @Test
+    void aHostValueThatCouldNeverMatchFailsWhenTheAclIsMade() {
+        // the request's host is read without port and trailing dot: these values matched nothing
+        assertThatThrownBy(() -> Acl.host("example.com:8080")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("host: example.com:8080 (expected: a host without a port");
+        assertThatThrownBy(() -> Acl.host("::1")).hasMessageStartingWith("host: ::1 (expected: a host without a port, an IPv6 address in brackets");
+        assertThatThrownBy(() -> Acl.hostEnds("example.com:443")).hasMessageStartingWith("hostEnds: example.com:443 (");
+        assertThatThrownBy(() -> Acl.host("example.com.")).hasMessageStartingWith("host: example.com. (expected: a host without a trailing dot");
+        assertThatThrownBy(() -> Acl.hostWildcard("*.example.com.")).hasMessageStartingWith("hostWildcard: *.example.com. (");
+        assertThat(Acl.host("[::1]").matches(get("/").host("[::1]:8080"))).isTrue();
+        assertThat(Acl.hostBegins("api.").matches(get("/").host("api.example.com"))).isTrue();
+        assertThat(Acl.hostBegins("[2001:db8:").matches(get("/").host("[2001:db8::1]"))).isTrue();
+        assertThat(Acl.host("example.com").matches(get("/").host("Example.com.:8080"))).isTrue();
+    }
+
+    @Test
     void methodAcl() {
         assertThat(Acl.method("GET", "HEAD").matches(get("/"))).isTrue();
         assertThat(Acl.method("GET").matches(TestRequest.post("/"))).isFalse();

@@ -144,6 +144,44 @@ public final class AclNodes {
         return name;
     }
 
+    /**
+     * Why a host ACL's value can never match, or {@code null}: the request's host is read without
+     * its port and without a trailing dot ({@link HttpParts#host}), so a value with a port (a colon
+     * outside an IPv6 literal's brackets) never equals, begins, ends or wildcards it, nor one with a
+     * trailing dot, except as a prefix ({@code hostBegins("api.")}).
+     */
+    static String hostValueProblem(String value, Kind kind) {
+        // a colon is a port's after an IPv6 literal's closing bracket, or anywhere without brackets
+        // (an IPv6 host is always read in brackets); a prefix such as "[2001:db8:" is no port
+        int close = value.lastIndexOf(']');
+        boolean port = close >= 0 ? value.indexOf(':', close) >= 0 : !value.startsWith("[") && value.indexOf(':') >= 0;
+        if (port) {
+            return "expected: a host without a port, an IPv6 address in brackets; rules read the Host without"
+                    + " its port, localPort(...) tests the port";
+        }
+        if (kind != Kind.BEGINS && value.endsWith(".")) {
+            return "expected: a host without a trailing dot; rules read the Host without it";
+        }
+        return null;
+    }
+
+    /** The factory of each host {@link Kind}, by ordinal, for messages. */
+    private static final String[] HOST_FACTORIES = hostFactories();
+
+    private static String[] hostFactories() {
+        String[] names = new String[Kind.values().length];
+        for (Kind k : Kind.values()) {
+            names[k.ordinal()] = switch (k.name()) {
+                case "EXACT" -> "host";
+                case "BEGINS" -> "hostBegins";
+                case "ENDS" -> "hostEnds";
+                case "WILDCARD" -> "hostWildcard";
+                default -> "host " + k.name().toLowerCase(java.util.Locale.ROOT);
+            };
+        }
+        return names;
+    }
+
     /** Path or host compared with any of a list of strings. */
     public static final class Strings extends AclNode {
         private final Field field;
@@ -158,6 +196,10 @@ public final class AclNodes {
             if (field == Field.HOST) {
                 for (int i = 0; i < v.length; i++) {
                     v[i] = HttpParts.toLowerAscii(v[i]);
+                    String problem = hostValueProblem(v[i], kind);
+                    if (problem != null) {
+                        throw new IllegalArgumentException(HOST_FACTORIES[kind.ordinal()] + ": " + values[i] + " (" + problem + ")");
+                    }
                     if (kind == Kind.WILDCARD) {
                         if (!v[i].startsWith("*.") || v[i].length() < 3 || v[i].indexOf('*', 1) >= 0) {
                             throw new IllegalArgumentException("hostWildcard: " + values[i] + " (expected: *.domain)");
