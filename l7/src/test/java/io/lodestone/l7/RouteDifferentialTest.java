@@ -80,7 +80,12 @@ class RouteDifferentialTest {
                 .rule(Rule.when(Acl.pathBegins("/hdr")).removeRequestHeader("X-Remove"))
                 .rule(Rule.when(Acl.pathBegins("/hdr")).setHost("internal.example"))
                 .rule(Rule.when(Acl.pathBegins("/hdr")).addResponseHeader("X-Resp", "r"))
+                .rule(Rule.when(Acl.pathBegins("/hdr")).removeRequestHeader("X-Forwarded-For"))
+                .rule(Rule.when(Acl.pathBegins("/hdr")).addRequestHeader("X-Forwarded-Host", "gw.example"))
+                .rule(Rule.when(Acl.pathBegins("/hdr")).setResponseHeader("Server", "gw"))
                 .rule(Rule.when(Acl.pathBegins("/hdr")).use("b"))
+                .rule(Rule.when(Acl.path("/json")).removeResponseHeader("Date"))
+                .rule(Rule.when(Acl.path("/json")).addResponseHeader("X-Json", "1"))
                 .rule(Rule.when(Acl.pathEndsIgnoreCase("/app1")).use("pool"))
                 .rule(Rule.when(Acl.pathBegins("/sticky")).use("sticky"))
                 .rule(Rule.when(Acl.and(Acl.source("::1/128", "10.0.0.0/8"), Acl.pathBegins("/net"))).use("c"))
@@ -90,6 +95,11 @@ class RouteDifferentialTest {
                 .rule(Rule.when(Acl.path("/")).respond(200, "Welcome\n"))
                 .rule(Rule.when(Acl.path("/json")).respond(201, "application/json", "{}"))
                 .rule(Rule.when(Acl.path("/moved")).redirect(302, "/elsewhere"))
+                .virtualHost("vh.example.com", vh -> vh
+                        .rule(Rule.when(Acl.pathBegins("/admin")).use("e"))
+                        .rule(Rule.when(Acl.pathBegins("/svc")).replacePrefix("/svc", "/vh"))
+                        .defaultBackend("c"))
+                .virtualHost("*.vh.example.com", vh -> vh.rule(Rule.when(Acl.pathBegins("/only")).use("e")))
                 .defaultBackend("def", "spare"))
                 .build();
         proxy.start();
@@ -197,6 +207,23 @@ class RouteDifferentialTest {
         "HEAD /svc/x HTTP/1.1\r\nHost: example.com\r\n",
         "POST /svc/x HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\n\r\nabc",
         "GET x HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /svc/x? HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /svc? HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /svc/x?a=1&&b=%2F+c HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /?debug=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /x?debug=1+ HTTP/1.1\r\nHost: example.com\r\n",
+        "GET http://shop.example.com/x HTTP/1.0\r\n",
+        "GET /x HTTP/1.1\r\nhost: SHOP.example.com\r\n",
+        "GET /x HTTP/1.1\r\nHost: sh%6Fp.example.com\r\n",
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nCookie: beta=no; beta=yes\r\n",
+        "GET /admin/x HTTP/1.1\r\nHost: vh.example.com\r\n",
+        "GET /svc/y?z HTTP/1.1\r\nHost: VH.example.com:8080\r\n",
+        "GET /other HTTP/1.1\r\nHost: vh.example.com.\r\n",
+        "GET /only/x HTTP/1.1\r\nHost: a.vh.example.com\r\n",
+        "GET /admin HTTP/1.1\r\nHost: a.vh.example.com\r\n",
+        "GET /svc/x HTTP/1.1\r\nHost: a.vh.example.com\r\n",
+        "GET http://vh.example.com/admin HTTP/1.1\r\nHost: example.com\r\n",
+        "GET /hdr/x HTTP/1.1\r\nHost: example.com\r\nX-Forwarded-For: 203.0.113.9\r\n",
         "GET http://user@shop.example.com/x HTTP/1.1\r\nHost: shop.example.com\r\n",
         "GET http:///x HTTP/1.1\r\nHost: shop.example.com\r\n",
         "GET /x%20y HTTP/1.1\r\nHost: example.com\r\n",
