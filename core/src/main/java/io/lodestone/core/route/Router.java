@@ -89,6 +89,10 @@ public final class Router {
 
     /** Decides what to do with one request or connection. */
     public Decision route(RequestView request) {
+        if (request instanceof TestRequest test) {
+            // one routing, one stream of draws from the request's seed
+            test.rewind();
+        }
         if (!needsScratch) {
             return route(request, null);
         }

@@ -32,9 +32,11 @@ import java.util.random.RandomGenerator;
  * <p>Defaults: source {@code 127.0.0.1:50000}, local port 80, no SNI, no ALPN, no client
  * certificate, no headers. Random
  * draws ({@link Acl#random(double)}, random balancing) are deterministic: unless
- * {@link #random(RandomGenerator)} gives a generator, each call of {@link #random()} returns a new
- * one seeded with {@link #seed(long)} (default 0), so routing the same request twice decides the
- * same. To route a population, give each request its own seed or share one seeded generator.
+ * {@link #random(RandomGenerator)} gives a generator, they come from the request's own generator,
+ * seeded with {@link #seed(long)} (default 0) and started again each time a {@link Router} routes
+ * the request, so routing the same request twice decides the same, and the draws of one routing
+ * (two random ACLs, then {@code routeAndPick}'s random balancing) are independent. To route a
+ * population, give each request its own seed or share one seeded generator.
  */
 public final class TestRequest implements RequestView {
 
@@ -54,6 +56,8 @@ public final class TestRequest implements RequestView {
     /** The authority of an absolute-form target, as the only Host value; {@code null} for the origin form. */
     private final List<String> authority;
     private RandomGenerator random;
+    /** Whether {@link #random} was given by the test, rather than made from {@link #seed}. */
+    private boolean given;
     private long seed;
 
     private TestRequest(boolean http, String method, String target) {
@@ -271,6 +275,7 @@ public final class TestRequest implements RequestView {
     /** Sets the random source, shared across requests if you like: draws continue its stream. */
     public TestRequest random(RandomGenerator random) {
         this.random = Objects.requireNonNull(random, "random");
+        this.given = true;
         return this;
     }
 
@@ -278,7 +283,20 @@ public final class TestRequest implements RequestView {
     public TestRequest seed(long seed) {
         this.seed = seed;
         this.random = null;
+        this.given = false;
         return this;
+    }
+
+    /**
+     * Starts the request's own random source again from its seed: a {@link Router} calls this when
+     * it starts routing the request, so that the draws of one routing are one stream (two random
+     * ACLs draw two numbers) and routing the request again draws the same numbers. A generator given
+     * with {@link #random(RandomGenerator)} goes on.
+     */
+    void rewind() {
+        if (!given) {
+            random = null;
+        }
     }
 
     private void requireHttp(String what) {
@@ -378,7 +396,11 @@ public final class TestRequest implements RequestView {
 
     @Override
     public RandomGenerator random() {
-        return random != null ? random : new SplittableRandom(seed);
+        RandomGenerator r = random;
+        if (r == null) {
+            r = random = new SplittableRandom(seed);
+        }
+        return r;
     }
 
     @Override

@@ -116,6 +116,29 @@ class ProxyRouteTest {
     }
 
     @Test
+    void theDrawsOfOneSeededRequestAreIndependentAndRoutingItAgainDecidesTheSame() {
+        // two canaries of 50 %: the engine sends a quarter of the requests to the second
+        try (Proxy proxy = Proxy.builder()
+                .backend(backend("first", "f")).backend(backend("second", "s")).backend(backend("app", "a", "b"))
+                .frontend(new RoutedFrontend("web", Routing.builder()
+                        .rule(Rule.when(Acl.random(0.5)).use("first"))
+                        .rule(Rule.when(Acl.random(0.5)).use("second"))
+                        .defaultBackend("app").build()))
+                .build()) {
+            int second = 0;
+            for (int seed = 0; seed < 1000; seed++) {
+                TestRequest r = TestRequest.get("/").seed(seed);
+                String backend = ((Decision.Forward) proxy.route(r)).backend();
+                assertThat(((Decision.Forward) proxy.route(r)).backend()).as("seed %d again", seed).isEqualTo(backend);
+                if (backend.equals("second")) {
+                    second++;
+                }
+            }
+            assertThat(second).isBetween(200, 300);
+        }
+    }
+
+    @Test
     void liveServerStatesDriveStateAclsAndBackups() {
         try (Proxy proxy = seedGateway()) {
             for (String s : List.of("s1", "s2", "s3")) {
