@@ -1,8 +1,10 @@
 package io.lodestone.l7.internal;
 
 import io.netty.channel.Channel;
+import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.concurrent.FastThreadLocal;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 
 /**
  * The connections an event loop has written to in its current turn, flushed together once it has
@@ -16,6 +18,13 @@ import java.util.Arrays;
  *
  * <p>The delay is bounded by one turn of the event loop: the flush runs as a task, and an event loop
  * runs its tasks right after the I/O of the turn. Only the event loop's own thread touches its batch.
+ *
+ * <p>An HTTP/2 stream is flushed through its connection, once per batch however many of its streams
+ * ended a response in the turn: a stream's own flush only passes the connection's flush on (through
+ * the stream's pipeline and the multiplexer), and each one ran the codec's flush, which asks the
+ * flow controller to write what every stream of the connection has pending. With 10 streams of a
+ * connection answered in one turn, 9 of those 10 walks found nothing left to write. A channel
+ * added twice in one batch is flushed once.
  */
 final class FlushBatch implements Runnable {
 
@@ -31,23 +40,29 @@ final class FlushBatch implements Runnable {
     private Channel[] spare = new Channel[64];
     private int count;
     private boolean scheduled;
+    /** The channels of the batch being gathered, so that each is flushed once (no entry objects: open addressing). */
+    private final IdentityHashMap<Channel, Boolean> queued = new IdentityHashMap<>(64);
 
     private FlushBatch() {
     }
 
     /**
-     * Flushes {@code channel} at the end of this turn of its event loop; a channel of another event
-     * loop (the batch belongs to the calling thread) is flushed at once.
+     * Flushes {@code channel} at the end of this turn of its event loop (an HTTP/2 stream: its
+     * connection); a channel of another event loop (the batch belongs to the calling thread) is
+     * flushed at once.
      */
     static void flushLater(Channel channel) {
         if (channel.eventLoop().inEventLoop()) {
-            BATCH.get().add(channel);
+            BATCH.get().add(channel instanceof Http2StreamChannel && channel.parent() != null ? channel.parent() : channel);
         } else {
             channel.flush();
         }
     }
 
     private void add(Channel channel) {
+        if (queued.put(channel, Boolean.TRUE) != null) {
+            return;
+        }
         if (count == channels.length) {
             channels = Arrays.copyOf(channels, count * 2);
         }
@@ -67,6 +82,7 @@ final class FlushBatch implements Runnable {
         spare = null;
         count = 0;
         scheduled = false;
+        queued.clear();
         for (int i = 0; i < n; i++) {
             Channel c = batch[i];
             batch[i] = null;

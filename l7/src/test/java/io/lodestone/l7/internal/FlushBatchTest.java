@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -15,6 +16,13 @@ import io.netty.channel.local.LocalAddress;
 import io.netty.channel.local.LocalChannel;
 import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.local.LocalServerChannel;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
+import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -25,6 +33,8 @@ import org.junit.jupiter.api.Test;
  * {@link FlushBatch}: nothing leaves before the event loop's turn ends, then every connection written
  * to in the turn is flushed, however many there are, and a connection added while the batch is
  * being flushed goes into the next one; a channel of another thread's event loop is flushed at once.
+ * A channel added twice in a turn is flushed once, and the HTTP/2 streams of one connection flush
+ * their connection once.
  */
 class FlushBatchTest {
 
@@ -103,6 +113,74 @@ class FlushBatchTest {
         }
         first.finishAndReleaseAll();
         late.finishAndReleaseAll();
+    }
+
+    /** Counts the flushes that reach it, first in a pipeline: those that reach the socket. */
+    private static final class FlushCounter extends ChannelOutboundHandlerAdapter {
+        int flushes;
+
+        @Override
+        public void flush(ChannelHandlerContext ctx) {
+            flushes++;
+            ctx.flush();
+        }
+    }
+
+    @Test
+    void aChannelAddedTwiceInATurnIsFlushedOnce() {
+        FlushCounter counter = new FlushCounter();
+        EmbeddedChannel ch = new EmbeddedChannel(counter);
+        ch.write("once");
+        FlushBatch.flushLater(ch);
+        FlushBatch.flushLater(ch);
+
+        ch.runPendingTasks();
+
+        assertThat(counter.flushes).isEqualTo(1);
+        assertThat((String) ch.readOutbound()).isEqualTo("once");
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void theStreamsOfAnHttp2ConnectionFlushTheirConnectionOnce() throws Exception {
+        FlushCounter counter = new FlushCounter();
+        EmbeddedChannel connection = new EmbeddedChannel(counter, Http2FrameCodecBuilder.forClient().build(),
+                new Http2MultiplexHandler(new ChannelInboundHandlerAdapter()));
+        // the preface and SETTINGS the codec sent when the connection became active
+        drain(connection);
+        List<Http2StreamChannel> streams = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            Http2StreamChannel stream = new Http2StreamChannelBootstrap(connection).open().sync().getNow();
+            stream.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().method("GET").path("/" + i).scheme("https")
+                    .authority("example.com"), true));
+            streams.add(stream);
+        }
+        int before = counter.flushes;
+        for (Http2StreamChannel stream : streams) {
+            FlushBatch.flushLater(stream);
+        }
+        assertThat((Object) connection.readOutbound()).isNull();
+
+        connection.runPendingTasks();
+
+        // each stream's own flush ran the codec's flush (the flow controller's writing of every
+        // stream's pending frames) and reached the socket: three of them for one turn's writes
+        assertThat(counter.flushes - before).isEqualTo(1);
+        assertThat(drain(connection)).as("the three HEADERS frames' bytes").isGreaterThanOrEqualTo(3 * 9);
+        connection.finishAndReleaseAll();
+    }
+
+    /** Reads and releases what {@code ch} has written; the number of bytes. */
+    private static int drain(EmbeddedChannel ch) {
+        int bytes = 0;
+        Object msg;
+        while ((msg = ch.readOutbound()) != null) {
+            if (msg instanceof ByteBuf b) {
+                bytes += b.readableBytes();
+            }
+            ReferenceCountUtil.release(msg);
+        }
+        return bytes;
     }
 
     @Test
