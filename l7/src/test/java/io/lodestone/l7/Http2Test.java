@@ -75,6 +75,11 @@ class Http2Test {
                 assertThat(r.body()).isEqualTo("b:/r" + i);
             }
             assertThat(b.requests).hasSize(101);
+            // the streams of one connection share its client address and local port, made once for it
+            for (RecordingBackend.Recorded r : b.requests) {
+                assertThat(r.header("x-forwarded-for")).as(r.uri()).isEqualTo("127.0.0.1");
+                assertThat(r.header("x-forwarded-port")).as(r.uri()).isEqualTo(Integer.toString(proxy.port()));
+            }
             assertThat(b.last().header("x-forwarded-proto")).isEqualTo("https");
             assertThat(b.last().header("x-http2-stream-id")).isNull();
             assertThat(b.last().version().text()).isEqualTo("HTTP/1.1");

@@ -165,9 +165,15 @@ final class HttpPipeline {
         }
         Http2RequestAdapter requests = new Http2RequestAdapter(f.maxInitialLineLength(), f.maxHeaderCount(), f.headersWithUnderscores());
         p.addLast(PipelineNames.HTTP2_MULTIPLEX, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            /** The connection's client address, port and affinity, made for its first stream and shared by all. */
+            private HttpProxyHandler.Endpoint endpoint;
+
             @Override
             protected void initChannel(Http2StreamChannel stream) {
-                addHttp2Stream(stream.pipeline(), listener, requests);
+                if (endpoint == null) {
+                    endpoint = new HttpProxyHandler.Endpoint(stream);
+                }
+                addHttp2Stream(stream.pipeline(), listener, requests, endpoint);
             }
         }));
         p.addLast(PipelineNames.HTTP2_ERRORS, Http2ConnectionErrors.INSTANCE);
@@ -248,12 +254,14 @@ final class HttpPipeline {
     /**
      * One HTTP/2 stream, which carries one request: timers, the frame-to-HTTP/1 object codec
      * ({@link Http2StreamRequestCodec}),
-     * the request adapter, HSTS, compression and its own proxy handler. The HTTP/1-only decoder and encoder are not used;
-     * the proxy handler's encoder is a detached one it only sets flags on.
+     * the request adapter, HSTS, compression and its own proxy handler. The HTTP/1-only decoder and encoder are not used
+     * (nor made: the proxy handler has no encoder on a stream). The handler takes the client's
+     * address and port from {@code endpoint}, the connection's, made once for all its streams.
      */
-    static void addHttp2Stream(ChannelPipeline p, HttpListener listener, Http2RequestAdapter requests) {
+    static void addHttp2Stream(ChannelPipeline p, HttpListener listener, Http2RequestAdapter requests, HttpProxyHandler.Endpoint endpoint) {
         HttpFrontend f = listener.frontend();
-        HttpProxyHandler proxy = new HttpProxyHandler(listener, new Codecs.ResponseEncoder());
+        HttpProxyHandler proxy = new HttpProxyHandler(listener, null);
+        proxy.shareEndpoint(endpoint);
         ClientTimeouts timeouts = ClientTimeouts.forStream(f.clientTimeout().toNanos(), proxy);
         proxy.timeouts = timeouts;
         p.addLast(PipelineNames.HTTP_TIMEOUT, timeouts);
