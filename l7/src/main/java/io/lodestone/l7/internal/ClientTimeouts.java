@@ -53,6 +53,15 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
         return new ClientTimeouts(clientTimeoutNanos, 0, proxy, true);
     }
 
+    /**
+     * Not sharable, as Netty's reflective check finds: said without it, since that check (a lookup in a
+     * per-thread map of classes) ran for every handler added, per HTTP/2 stream too.
+     */
+    @Override
+    public boolean isSharable() {
+        return false;
+    }
+
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;

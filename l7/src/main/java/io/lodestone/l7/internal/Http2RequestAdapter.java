@@ -57,6 +57,15 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
         this.underscores = underscores;
     }
 
+    /**
+     * Sharable, as its annotation says: said without Netty's reflective check (a lookup in a per-thread
+     * map of classes), which ran each time the handler was added to a stream's pipeline.
+     */
+    @Override
+    public boolean isSharable() {
+        return true;
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof HttpContent content && ctx.channel().hasAttr(HELD)) {

@@ -41,6 +41,15 @@ final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
         super(true);
     }
 
+    /**
+     * Sharable, as its annotation says: said without Netty's reflective check (a lookup in a per-thread
+     * map of classes), which ran each time the handler was added to a stream's pipeline.
+     */
+    @Override
+    public boolean isSharable() {
+        return true;
+    }
+
     @Override
     protected void decode(ChannelHandlerContext ctx, Http2StreamFrame frame, List<Object> out) throws Exception {
         if (!(frame instanceof Http2HeadersFrame h)) {

@@ -168,6 +168,12 @@ final class HttpPipeline {
             /** The connection's client address, port and affinity, made for its first stream and shared by all. */
             private HttpProxyHandler.Endpoint endpoint;
 
+            /** Sharable, as every initializer: said without Netty's reflective check, which ran per stream. */
+            @Override
+            public boolean isSharable() {
+                return true;
+            }
+
             @Override
             protected void initChannel(Http2StreamChannel stream) {
                 if (endpoint == null) {
