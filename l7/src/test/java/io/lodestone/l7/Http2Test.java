@@ -412,6 +412,40 @@ class Http2Test {
      * The {@code :status} of the first response HEADERS of {@code stream}, or "reset" when RST_STREAM
      * comes first; every HEADERS read goes through {@code hpack}, the connection's decoder.
      */
+    /**
+     * The status (or {@code "reset"}) of each of {@code streams}, in whatever order their answers
+     * come: a stream answered by the proxy itself may overtake one answered by its server.
+     */
+    static java.util.Map<Integer, String> statusesOrResets(InputStream in, DefaultHttp2HeadersDecoder hpack, int... streams)
+            throws Exception {
+        java.util.Map<Integer, String> answers = new java.util.HashMap<>();
+        java.util.Set<Integer> wanted = new java.util.HashSet<>();
+        for (int stream : streams) {
+            wanted.add(stream);
+        }
+        for (int n = 0; n < 100 && !answers.keySet().containsAll(wanted); n++) {
+            Frame f = Frame.read(in);
+            if (f == null) {
+                break;
+            }
+            if (f.type() == 3 && wanted.contains(f.stream())) {
+                answers.putIfAbsent(f.stream(), "reset");
+            }
+            if (f.type() == 1) {
+                ByteBuf block = Unpooled.wrappedBuffer(f.payload());
+                try {
+                    Http2Headers headers = hpack.decodeHeaders(f.stream(), block);
+                    if (wanted.contains(f.stream())) {
+                        answers.putIfAbsent(f.stream(), headers.status().toString());
+                    }
+                } finally {
+                    block.release();
+                }
+            }
+        }
+        return answers;
+    }
+
     static String statusOrReset(InputStream in, int stream, DefaultHttp2HeadersDecoder hpack) throws Exception {
         for (int n = 0; n < 100; n++) {
             Frame f = Frame.read(in);
