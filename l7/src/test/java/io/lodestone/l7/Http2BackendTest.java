@@ -288,6 +288,36 @@ class Http2BackendTest {
         }
     }
 
+    @Test
+    void aClientThatTakesNothingIsClosedAtTheClientTimeoutWhenTheServerTimeoutIsLonger() throws Exception {
+        ManualClock clock = new ManualClock();
+        ManualClockLoop loop = new ManualClockLoop(clock);
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            // the defaults' order (client 10 s, server 60 s): the stall was only looked at when the
+            // server timeout came, so such a client held its server for the server timeout
+            startOnClock(clock, loop, b, Duration.ofSeconds(60), Duration.ofSeconds(2));
+            try (RawHttp slow = new RawHttp(proxy.port())) {
+                slow.socket.setReceiveBufferSize(4096);
+                slow.send("GET /big/16777216 HTTP/1.1\r\nHost: x\r\n\r\n");
+                awaitProxyStoppedReading(b);
+                // on the test's loop the proxy's last reads and flushes may wait for the clock's next
+                // moves, and the client timeout counts from the last read: it is checked by the second
+                loop.advance(Duration.ofSeconds(1));
+                assertThat(proxy.metrics().frontend("web").traffic().errors().timeout()).as("timeouts within the client timeout").isZero();
+                for (int s = 1; s < 10 && proxy.metrics().frontend("web").traffic().errors().timeout() == 0; s++) {
+                    loop.advance(Duration.ofSeconds(1));
+                }
+                assertThat(proxy.metrics().frontend("web").traffic().errors().timeout())
+                        .as("the stalled client timed out within 10 s, long before the 60 s server timeout").isEqualTo(1);
+                Await.until(Duration.ofSeconds(10), "the server's stream closed", () -> b.bigStreamWindow() == -1);
+            }
+            assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).as("the server's timeouts").isZero();
+        } finally {
+            closeBeforeTheLoop();
+            loop.close();
+        }
+    }
+
     /**
      * Waits until the proxy holds the large response's stream unread: the server's window for it at 0
      * in 100 polls in a row (about 100 ms). While the proxy still reads, it returns half the window

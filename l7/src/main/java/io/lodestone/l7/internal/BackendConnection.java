@@ -66,6 +66,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     /** When the server last read or was sent something during an exchange ({@link LoopClock#nanoTime()}). */
     private long lastActivity;
     private ScheduledFuture<?> timer;
+    /** When {@link #timer} is due ({@link LoopClock#nanoTime()}); meaningful while it is set. */
+    private long timerDue;
 
     BackendConnection(Channel channel, ServerRuntime server, BackendPool pool, Codecs.ResponseDecoder decoder) {
         this.channel = channel;
@@ -80,8 +82,35 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
         exchange = x;
         lastActivity = LoopClock.nanoTime();
         if (timer == null && timeoutNanos > 0) {
-            timer = channel.eventLoop().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+            schedule(timeoutNanos);
         }
+    }
+
+    /**
+     * The proxy stopped reading the server because the client takes no more ({@code clientTimeoutNanos}
+     * is its frontend's client timeout, 0 for none): the client timeout bounds that wait from the
+     * server's last activity, so the timer, due at the server timeout, comes forward to it when that is
+     * sooner. The stall used to be looked at only when the server timeout came: with the defaults
+     * (client 10 s, server 60 s) a client that took nothing held its server connection for 60 s, and
+     * with no server timeout for good.
+     */
+    void pausedForClient(long clientTimeoutNanos) {
+        if (exchange == null || clientTimeoutNanos <= 0) {
+            return;
+        }
+        long due = lastActivity + clientTimeoutNanos;
+        if (timer != null) {
+            if (timerDue - due <= 0) {
+                return;
+            }
+            timer.cancel(false);
+        }
+        schedule(Math.max(0, due - LoopClock.nanoTime()));
+    }
+
+    private void schedule(long delayNanos) {
+        timerDue = LoopClock.nanoTime() + delayNanos;
+        timer = channel.eventLoop().schedule(this, delayNanos, TimeUnit.NANOSECONDS);
     }
 
     /** Something was sent to the server: its timeout starts again. */
@@ -110,12 +139,15 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
         boolean clientStalled = !channel.config().isAutoRead();
         long limit = clientStalled ? x.clientTimeoutNanos() : timeoutNanos;
         if (limit <= 0) {
-            // no client timeout: looked at again after the server timeout
-            timer = channel.eventLoop().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+            // no client timeout: looked at again after the server timeout (with none, when the proxy
+            // next stops reading for a client that has one)
+            if (timeoutNanos > 0) {
+                schedule(timeoutNanos);
+            }
             return;
         }
         if (quiet < limit) {
-            timer = channel.eventLoop().schedule(this, Math.min(timeoutNanos, limit - quiet), TimeUnit.NANOSECONDS);
+            schedule(timeoutNanos > 0 ? Math.min(timeoutNanos, limit - quiet) : limit - quiet);
             return;
         }
         if (clientStalled) {

@@ -521,6 +521,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 conn.touch();
             }
             conn.channel.config().setAutoRead(writable);
+            if (!writable) {
+                conn.pausedForClient(clientTimeoutNanos());
+            }
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -1793,6 +1796,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             client.flush();
             if (!client.isWritable()) {
                 c.channel.config().setAutoRead(false);
+                c.pausedForClient(clientTimeoutNanos());
             }
         }
     }

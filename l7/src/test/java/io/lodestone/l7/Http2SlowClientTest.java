@@ -1,0 +1,114 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.testing.Await;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** HTTP/2 clients that stop reading their responses, then leave: what the proxy keeps for them. */
+class Http2SlowClientTest {
+
+    private Proxy proxy;
+
+    @AfterEach
+    void close() {
+        if (proxy != null) {
+            proxy.close(Duration.ofMillis(300));
+        }
+    }
+
+    /**
+     * A server that answers every request with a body of 1 GiB, written until the proxy stops taking
+     * it; {@code ended} counts the connections that ended (the proxy closed them).
+     */
+    private static RawBackend endlessServer(AtomicInteger ended) throws IOException {
+        return new RawBackend((s, n) -> {
+            try {
+                InputStream in = s.getInputStream();
+                if (RawBackend.nextHead(in) == null) {
+                    return;
+                }
+                OutputStream out = s.getOutputStream();
+                out.write("HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                byte[] chunk = new byte[16384];
+                for (long sent = 0; sent < 1L << 30; sent += chunk.length) {
+                    out.write(chunk);
+                }
+            } finally {
+                ended.incrementAndGet();
+            }
+        });
+    }
+
+    private void start(RawBackend b) {
+        // neither timeout can end the exchanges within the test: only the client's departure can
+        proxy = Proxy.builder()
+                .backend(Backend.named("app").server("s1", b.address()).serverTimeout(Duration.ofHours(1)))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).clientTimeout(Duration.ofHours(1)).defaultBackend("app"))
+                .build();
+        proxy.start();
+    }
+
+    /** Opens two streams of the endless response and reads until both have had DATA. */
+    private static Socket twoStalledStreams(int port) throws Exception {
+        Socket s = new Socket();
+        s.setReceiveBufferSize(8192);
+        s.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
+        s.setSoTimeout(5000);
+        OutputStream out = s.getOutputStream();
+        out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.write(Http2Test.frame(0, 4, 0, new byte[0]));
+        // the connection's window takes both streams' windows: each stream stalls on its own
+        out.write(Http2Test.frame(0, 8, 0, new byte[] {0, 0x10, 0, 0}));
+        out.write(Http2Test.headers(1, true));
+        out.write(Http2Test.headers(3, true));
+        out.flush();
+        boolean data1 = false;
+        boolean data3 = false;
+        while (!data1 || !data3) {
+            Http2Test.Frame f = Http2Test.Frame.read(s.getInputStream());
+            assertThat(f).as("a frame").isNotNull();
+            data1 |= f.type() == 0 && f.stream() == 1;
+            data3 |= f.type() == 0 && f.stream() == 3;
+        }
+        return s;
+    }
+
+    @Test
+    void aClientThatLeavesWithItsStreamsStalledReleasesTheirServerConnections() throws Exception {
+        AtomicInteger ended = new AtomicInteger();
+        try (RawBackend b = endlessServer(ended)) {
+            start(b);
+            try (Socket s = twoStalledStreams(proxy.port())) {
+                // both streams' windows are used up: the proxy stops reading their servers
+                Await.until("both servers sent their response head", () -> b.connections.get() == 2);
+            }
+            Await.until(Duration.ofSeconds(10), "both server connections closed", () -> ended.get() == 2);
+        }
+    }
+
+    @Test
+    void aClientThatEndsItsSideWithItsStreamsStalledReleasesTheirServerConnections() throws Exception {
+        AtomicInteger ended = new AtomicInteger();
+        try (RawBackend b = endlessServer(ended)) {
+            start(b);
+            try (Socket s = twoStalledStreams(proxy.port())) {
+                Await.until("both servers sent their response head", () -> b.connections.get() == 2);
+                // a FIN: the client sends nothing more, so no WINDOW_UPDATE can ever release the streams
+                s.shutdownOutput();
+            }
+            // then the client is gone altogether
+            Await.until(Duration.ofSeconds(10), "both server connections closed", () -> ended.get() == 2);
+        }
+    }
+}
