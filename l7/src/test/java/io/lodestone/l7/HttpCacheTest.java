@@ -395,6 +395,50 @@ class HttpCacheTest {
     }
 
     @Test
+    void requestsWaitingForAFillThatCannotBeStoredGoToTheServerWithoutWaitingForItsBody() throws Exception {
+        // both responses cannot be stored, one by its announced length, one by the body it grows to;
+        // each sends the start of its body and then holds the rest, as a large file to a slow client does
+        start((r, ctx) -> {
+            DefaultHttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+            head.headers().set(HttpHeaderNames.CACHE_CONTROL, "max-age=60");
+            if (r.uri().equals("/chunked")) {
+                HttpUtil.setTransferEncodingChunked(head, true);
+            } else {
+                head.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 1 << 20);
+            }
+            ctx.write(head);
+            ctx.writeAndFlush(new DefaultHttpContent(Unpooled.wrappedBuffer(new byte[128 * 1024])));
+        }, cache());
+        for (String target : List.of("/fixed", "/chunked")) {
+            try (RawHttp first = new RawHttp(proxy.port()); RawHttp second = new RawHttp(proxy.port())) {
+                first.send("GET " + target + " HTTP/1.1\r\nHost: h\r\n\r\n");
+                assertThat(head(first)).startsWith("HTTP/1.1 200");
+                // past the entry limit: the fill has given up storing, while its body is still to come
+                assertThat(first.in.readNBytes(100 * 1024)).hasSize(100 * 1024);
+                // the second waited for the whole body of the first, which never came
+                second.socket.setSoTimeout(5000);
+                second.send("GET " + target + " HTTP/1.1\r\nHost: h\r\n\r\n");
+                assertThat(head(second)).as(target).startsWith("HTTP/1.1 200").containsIgnoringCase("X-Cache: MISS");
+            }
+            assertThat(served(target)).isEqualTo(2);
+        }
+        assertThat(stats().entries()).isZero();
+    }
+
+    /** Reads a response head, up to and with its blank line. */
+    private static String head(RawHttp c) throws java.io.IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int b = c.in.read();
+            if (b < 0) {
+                throw new java.io.EOFException("end of input in a response head: " + head);
+            }
+            head.append((char) b);
+        }
+        return head.toString();
+    }
+
+    @Test
     void theByteBoundHoldsUnderAStreamOfDistinctKeys() throws Exception {
         char[] body = new char[4000];
         Arrays.fill(body, 'b');

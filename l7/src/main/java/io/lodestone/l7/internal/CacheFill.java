@@ -74,9 +74,16 @@ final class CacheFill {
 
     /**
      * The response head arrived (hop-by-hop headers already removed): decides whether it can be
-     * stored and copies its end-to-end headers if so.
+     * stored and copies its end-to-end headers if so; if not, lets the waiters go ({@link #release}).
      */
     void response(int code, HttpHeaders h, HttpHeaders requestHeaders, boolean headRequest) {
+        head(code, h, requestHeaders, headRequest);
+        if (!storable) {
+            release();
+        }
+    }
+
+    private void head(int code, HttpHeaders h, HttpHeaders requestHeaders, boolean headRequest) {
         if (!CachePolicy.isUnderstoodStatus(code) || h.contains(HttpHeaderNames.SET_COOKIE)) {
             return;
         }
@@ -117,7 +124,10 @@ final class CacheFill {
         storable = true;
     }
 
-    /** Copies a piece of the body; a body growing beyond the entry limit is given up (it streams on). */
+    /**
+     * Copies a piece of the body; a body growing beyond the entry limit is given up (it streams on)
+     * and the waiters let go.
+     */
     void content(ByteBuf piece, boolean last) {
         if (!storable) {
             return;
@@ -128,6 +138,7 @@ final class CacheFill {
                 storable = false;
                 body = null;
                 headers = null;
+                release();
                 return;
             }
             if (size + n > body.length) {
@@ -142,8 +153,22 @@ final class CacheFill {
     }
 
     /**
+     * Lets the waiters go once the response turns out not storable (by its head, or by a body grown
+     * past the entry limit), on the filling loop: the fill is no longer found under its key, and
+     * each waiter goes to the backend itself. They were woken only when the fill ended, so every
+     * request for a large file waited for the whole body to reach the first client, as long as that
+     * client took to read it (a slow one, or one that stops reading, held them all until a timeout).
+     */
+    private void release() {
+        store.fillEnded(this);
+        for (Waiter w = waiters.getAndSet(DONE); w != null && w != DONE; w = w.next) {
+            w.wake.run();
+        }
+    }
+
+    /**
      * Ends the fill, on the filling loop, whatever happened: stores the response when it was
-     * storable and complete, then wakes every waiter.
+     * storable and complete, then wakes every waiter (those still waiting: see {@link #release}).
      */
     void finish(long responseNanos, long responseMillis) {
         store.fillEnded(this);
