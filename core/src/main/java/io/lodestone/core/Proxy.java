@@ -563,13 +563,22 @@ public final class Proxy implements AutoCloseable {
         return new IllegalStateException(message.append(": ").append(cause.getMessage()).toString(), cause);
     }
 
-    /** Stops a listener accepting and drains it; what is still open after the drain timeout is closed. */
+    /**
+     * Stops a listener accepting and drains it; what is still open after the drain timeout is closed.
+     * Once drained (or at the deadline) the listener is closed whole, which also closes what it holds
+     * beyond its client connections: an HTTP frontend's pooled server connections and their sweep
+     * timer, which would otherwise keep the whole listener alive.
+     */
     private void retire(Listener l) {
         Future<?> drained = l.drain();
         // closeAll blocks until the channels are closed: never on an event loop
         ScheduledFuture<?> deadline = GlobalEventExecutor.INSTANCE
                 .schedule(l::closeAll, drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
-        drained.addListener(f -> deadline.cancel(false));
+        drained.addListener(f -> {
+            if (deadline.cancel(false)) {
+                GlobalEventExecutor.INSTANCE.execute(l::closeAll);
+            }
+        });
     }
 
     /**

@@ -2,6 +2,7 @@ package io.lodestone.l4;
 
 import static io.lodestone.l4.Sockets.assertEcho;
 import static io.lodestone.l4.Sockets.connect;
+import static io.lodestone.l4.Sockets.isClosedByPeer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -91,5 +92,23 @@ class TcpReconfigurationTest {
         }
         assertThat(second.accepted()).isEqualTo(1);
         assertThat(first.accepted()).isEqualTo(1);
+    }
+
+    /** A connection still open on a frontend a reconfiguration removed is closed at the drain timeout. */
+    @Test
+    void aRemovedFrontendClosesItsConnectionsAtTheDrainTimeout() throws Exception {
+        proxy = config(TcpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("first"))
+                .drainTimeout(Duration.ofMillis(200))
+                .build();
+        proxy.start();
+        try (Socket open = connect(proxy.port("old"))) {
+            assertEcho(open, "before");
+
+            // one port, so that the new frontend does not take over the old one's two sockets
+            proxy.reconfigure(config(TcpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("second")));
+
+            assertThat(isClosedByPeer(open)).as("closed within the socket's 5 s read timeout").isTrue();
+            Await.until(Duration.ofSeconds(5), "the server side to close", () -> first.openConnections() == 0);
+        }
     }
 }

@@ -167,4 +167,65 @@ class HttpReconfigurationTest {
             }
         }
     }
+
+    /**
+     * A frontend a reconfiguration removes is drained; once its clients are gone its pooled server
+     * connections close too, as {@code close()} closes them, instead of staying open until the pool's
+     * idle timeout with the pool's sweep timer (and the whole retired listener) kept alive.
+     */
+    @Test
+    void aRemovedFrontendClosesItsPooledServerConnectionsOnceDrained() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    // two ports, so that the new frontend, on one, does not take over its sockets
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("a"))
+                    .build();
+            proxy.start();
+            try (RawHttp client = new RawHttp(proxy.port("old"))) {
+                assertThat(client.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/x");
+            }
+            Await.until(Duration.ofSeconds(5), "the server connection to be pooled", () -> b1.open.size() == 1);
+
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("a")));
+
+            Await.until(Duration.ofSeconds(5), "the removed frontend's pooled server connection to close", () -> b1.open.isEmpty());
+            int port = proxy.port("new");
+            try (RawHttp client = new RawHttp(port)) {
+                assertThat(client.send("GET /y HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/y");
+            }
+        }
+    }
+
+    /** What a removed frontend still has open at the drain timeout is closed, as the proxy's own close does. */
+    @Test
+    void aRemovedFrontendClosesWhatIsStillOpenAtTheDrainTimeout() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        RecordingBackend.Responder never = (r, ctx) -> release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "late", Map.of())));
+        try (RecordingBackend b1 = RecordingBackend.start("b1", never)) {
+            proxy = Proxy.builder()
+                    .drainTimeout(Duration.ofMillis(200))
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    // two ports, so that the new frontend, on one, does not take over its sockets
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("a"))
+                    .build();
+            proxy.start();
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            CompletableFuture<HttpResponse<String>> inFlight = client.sendAsync(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port("old") + "/slow")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            Await.until(Duration.ofSeconds(5), "the request to reach the server", () -> b1.requests.size() == 1);
+
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("a")));
+
+            Await.until(Duration.ofSeconds(5), "the removed frontend's request to be closed after the drain timeout", inFlight::isDone);
+            assertThat(inFlight).isCompletedExceptionally();
+            Await.until(Duration.ofSeconds(5), "its server connection to close", () -> b1.open.isEmpty());
+            release.complete(null);
+        }
+    }
 }
