@@ -429,7 +429,10 @@ public final class Proxy implements AutoCloseable {
      * <li>a backend of the same name is updated in place: servers with the same name and address keep
      *     their runtime state (admin state, health, ejection, load, counters, a weight set at run time
      *     unless the configured one changed); new servers are added, missing ones removed once their
-     *     traffic has finished; health checks restart with the new settings.</li>
+     *     traffic has finished; a health check equal to the previous one ({@link
+     *     io.lodestone.core.health.HealthCheck#equals}, over the same {@link BackendTls}) keeps running,
+     *     rise and fall counts included, and checks only the servers added; a changed one restarts
+     *     with the new settings.</li>
      * </ul>
      * The proxy-wide settings of {@code config} (clock, threads, event loops, access log, tracing,
      * drain timeout) are ignored: they stay as built. Works before {@link #start()} too.
@@ -499,11 +502,16 @@ public final class Proxy implements AutoCloseable {
             // from here on nothing fails: update the backends in place, then swap
             for (Backend b : config.backends.values()) {
                 BackendRuntime r = runtimes.get(b.name());
-                if (!added.contains(r)) {
-                    r.reconfigure(b);
+                if (added.contains(r)) {
+                    if (started) {
+                        control.restartHealthCheck(r);
+                    }
+                    continue;
                 }
+                Backend previous = r.config();
+                r.reconfigure(b);
                 if (started) {
-                    control.restartHealthCheck(r);
+                    control.reconfigureHealthCheck(r, previous);
                 }
             }
             generation = next;

@@ -2,7 +2,9 @@ package io.lodestone.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lodestone.core.health.FakeChecker;
 import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.testing.ManualClock;
@@ -20,6 +22,7 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /** The health monitor starts with the proxy, probes real sockets on its event loop and stops with close(). */
@@ -153,6 +156,59 @@ class ProxyHealthCheckTest {
                 await(() -> web1.state() == ServerState.DOWN, "web1 down after the third");
                 assertThat(web1.lastCheck().detail()).isEqualTo("HTTP 503 (expected: 200..399)");
             }
+        }
+    }
+
+    /**
+     * A reconfiguration that gives a backend the same check (rebuilt, equal) keeps its monitor: a server
+     * two failures into a fall of three goes down at the third, and the reconfiguration probes no server
+     * that stays. It restarted every check, counts at zero: a server failing its checks stayed up as
+     * long as reconfigurations came more often than fall intervals, and each one probed every server
+     * at once. A server the reconfiguration adds is checked.
+     */
+    @Test
+    void aReconfigurationWithAnEqualCheckKeepsTheCountsOfTheChecksRunning() {
+        ManualClock clock = new ManualClock();
+        Duration hour = Duration.ofHours(1);
+        FakeChecker checker = new FakeChecker();
+        Function<Boolean, Proxy.Builder> config = withWeb2 -> {
+            Backend.Builder app = Backend.named("app").server("web1", "127.0.0.1:1");
+            if (withWeb2) {
+                app.server("web2", "127.0.0.1:2");
+            }
+            app.healthCheck(HealthCheck.custom(checker).interval(hour).fastInterval(hour).jitter(Duration.ZERO).rise(1).fall(3));
+            return Proxy.builder().backend(app).frontend(NO_FRONTEND);
+        };
+        List<HealthCheckResult> web1Results = new CopyOnWriteArrayList<>();
+        try (Proxy proxy = config.apply(false).clock(clock).ioThreads(1).build()) {
+            proxy.control().addListener(new ServerListener() {
+                @Override
+                public void stateChanged(ServerControl server, ServerState previous, ServerState current, String reason) {
+                }
+
+                @Override
+                public void checked(ServerControl server, HealthCheckResult result) {
+                    if (server.server().name().equals("web1")) {
+                        web1Results.add(result);
+                    }
+                }
+            });
+            proxy.start();
+            ServerControl web1 = proxy.control().server("app", "web1");
+            await(() -> web1Results.size() == 1, "the first check, at start");
+            checker.answer("web1", false);
+            clock.advance(hour);
+            await(() -> web1Results.size() == 2, "the first failure");
+            clock.advance(hour);
+            await(() -> web1Results.size() == 3, "the second failure");
+            assertThat(web1.state()).isEqualTo(ServerState.UP);
+
+            proxy.reconfigure(config.apply(true));
+            await(() -> checker.calls("web2") == 1, "the added server's first check");
+
+            clock.advance(hour);
+            await(() -> web1.state() == ServerState.DOWN, "web1 down at its third failure in a row");
+            assertThat(checker.calls("web1")).as("one pass, three failures: no probe for the reconfiguration").isEqualTo(4);
         }
     }
 }

@@ -203,6 +203,33 @@ public final class HealthCheck {
                 : new InetSocketAddress(serverAddress.getAddress(), port);
     }
 
+    /**
+     * Whether {@code o} is a check with the same settings: the same type, intervals, timeout, jitter,
+     * rise and fall, port and check addresses, initial state and HTTP settings, and for a custom check
+     * the same checker. A reconfiguration of the proxy that gives a backend an equal check keeps its
+     * running checks and their counts.
+     */
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof HealthCheck c)) {
+            return false;
+        }
+        return type == c.type && Objects.equals(checker, c.checker) && interval.equals(c.interval)
+                && fastInterval.equals(c.fastInterval) && timeout.equals(c.timeout) && jitter.equals(c.jitter)
+                && rise == c.rise && fall == c.fall && port == c.port && addresses.equals(c.addresses)
+                && initialState == c.initialState && Objects.equals(method, c.method) && Objects.equals(path, c.path)
+                && Objects.equals(host, c.host) && minStatus == c.minStatus && maxStatus == c.maxStatus
+                && Objects.equals(expectedBody, c.expectedBody);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(type, checker, interval, fastInterval, timeout, rise, fall, port, path);
+    }
+
     @Override
     public String toString() {
         StringBuilder sb = new StringBuilder("HealthCheck{").append(type);

@@ -92,6 +92,28 @@ public final class RuntimeControl implements ProxyControl {
         }
     }
 
+    /**
+     * Takes a backend's new configuration for its health checks after a reconfiguration, when checks
+     * run. A check equal to the previous one ({@link HealthCheck#equals}), over the same TLS settings,
+     * keeps its monitor: the servers that stay keep their place in their rise or fall count and their
+     * schedule, and only the servers the reconfiguration added are watched afresh (those it removed
+     * were unwatched with them). Any other change restarts the checks, as {@link #restartHealthCheck}.
+     *
+     * @param previous the backend's configuration before the reconfiguration
+     */
+    public void reconfigureHealthCheck(BackendRuntime b, Backend previous) {
+        HealthCheck check = b.config().healthCheck();
+        ServerWatcher w = b.watcher();
+        if (check != null && w instanceof HealthMonitor && checkers != null
+                && check.equals(previous.healthCheck()) && b.config().tls() == previous.tls()) {
+            for (ServerRuntime s : b.servers()) {
+                w.watch(s);
+            }
+            return;
+        }
+        restartHealthCheck(b);
+    }
+
     /** Replaces the backends' runtimes after a reconfiguration. */
     public void runtimes(Map<String, BackendRuntime> next) {
         this.runtimes = next;

@@ -80,4 +80,19 @@ class HealthCheckConfigTest {
         assertThat(od.maxEjected(10)).isEqualTo(2);
         assertThat(od.maxEjected(3)).isEqualTo(1);
     }
+
+    /** Checks built alike are equal, so a reconfiguration can tell an unchanged check from a changed one. */
+    @Test
+    void checksWithTheSameSettingsAreEqual() {
+        HealthCheck a = HealthCheck.http("/status").interval(Duration.ofSeconds(2)).rise(2).fall(3).expectStatus(200, 299).build();
+        HealthCheck b = HealthCheck.http("/status").interval(Duration.ofSeconds(2)).rise(2).fall(3).expectStatus(200, 299).build();
+        assertThat(a).isEqualTo(b).hasSameHashCodeAs(b);
+        assertThat(a).isNotEqualTo(HealthCheck.http("/status").interval(Duration.ofSeconds(3)).rise(2).fall(3).expectStatus(200, 299).build());
+        assertThat(a).isNotEqualTo(HealthCheck.http("/status").interval(Duration.ofSeconds(2)).rise(2).fall(3).expectStatus(200, 299)
+                .expectBody("OK").build());
+        assertThat(HealthCheck.tcp().build()).isEqualTo(HealthCheck.tcp().build()).isNotEqualTo(a);
+        HealthChecker checker = target -> null;
+        assertThat(HealthCheck.custom(checker).build()).isEqualTo(HealthCheck.custom(checker).build())
+                .isNotEqualTo(HealthCheck.custom(target -> null).build());
+    }
 }

@@ -85,7 +85,8 @@ public final class HealthMonitor implements ServerWatcher {
     /** The state machine of one server's checks; its methods run on the scheduler or a checker's callback. */
     private final class ServerCheck {
         private final ServerRuntime server;
-        private final HealthCheckTarget target;
+        /** What the probes target; made again when a reconfiguration gives the server new settings. */
+        private HealthCheckTarget target;
         private int passed;
         private int failed;
         private boolean lastKnownHealthy;
@@ -97,9 +98,12 @@ public final class HealthMonitor implements ServerWatcher {
 
         ServerCheck(ServerRuntime server) {
             this.server = server;
-            this.target = new HealthCheckTarget(backend.name(), server.server(),
-                    check.addressFor(server.server().name(), server.server().address()), check.timeout());
+            this.target = target(server);
             this.lastKnownHealthy = server.isHealthy();
+        }
+
+        private HealthCheckTarget target(ServerRuntime s) {
+            return new HealthCheckTarget(backend.name(), s.server(), check.addressFor(s.server().name(), s.server().address()), check.timeout());
         }
 
         synchronized void scheduleNext(long delayNanos) {
@@ -124,10 +128,15 @@ public final class HealthMonitor implements ServerWatcher {
 
         private void run() {
             long gen;
+            HealthCheckTarget probed;
             synchronized (this) {
                 if (stopped || inFlight) {
                     return;
                 }
+                if (target.server() != server.server()) {
+                    target = target(server);
+                }
+                probed = target;
                 inFlight = true;
                 gen = ++generation;
                 timeout = scheduler.schedule(() -> complete(gen,
@@ -135,7 +144,7 @@ public final class HealthMonitor implements ServerWatcher {
             }
             CompletionStage<HealthCheckResult> stage;
             try {
-                stage = checker.check(target);
+                stage = checker.check(probed);
             } catch (RuntimeException e) {
                 complete(gen, HealthCheckResult.unhealthy("checker failed: " + e));
                 return;
