@@ -484,10 +484,14 @@ public final class Proxy implements AutoCloseable {
                     retired.put(gone.name(), listeners.get(gone.name()));
                 }
                 Frontend starting = null;
+                List<String> newlyCounted = new ArrayList<>();
                 try {
                     for (Frontend f : next.frontends) {
                         if (!kept.containsKey(f)) {
                             starting = f;
+                            if (!metrics.hasFrontend(f.name())) {
+                                newlyCounted.add(f.name());
+                            }
                             metrics.frontend(f.name());
                             bound.put(f.name(), f.start(nextContext));
                         }
@@ -495,6 +499,10 @@ public final class Proxy implements AutoCloseable {
                 } catch (Exception e) {
                     for (Listener l : bound.values()) {
                         l.closeAll();
+                    }
+                    // nothing changes: no counters for frontends that were never bound
+                    for (String name : newlyCounted) {
+                        metrics.removeFrontend(name);
                     }
                     throw cannotStart(starting, e);
                 }

@@ -8,6 +8,8 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -226,6 +228,42 @@ class HttpReconfigurationTest {
             assertThat(inFlight).isCompletedExceptionally();
             Await.until(Duration.ofSeconds(5), "its server connection to close", () -> b1.open.isEmpty());
             release.complete(null);
+        }
+    }
+
+    /**
+     * A new frontend that cannot bind (its port is taken) fails the reconfiguration with the frontend
+     * and address named, and leaves everything as it was, the metrics included: the frontends bound
+     * before it are closed, and no counters are left for frontends that never ran (they were listed,
+     * at zero, on /metrics for the life of the proxy).
+     */
+    @Test
+    void aFrontendThatCannotBindFailsTheReconfigurationAndLeavesNoTrace() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1");
+                ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("a"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            String busy = "127.0.0.1:" + taken.getLocalPort();
+
+            assertThatThrownBy(() -> proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("a"))
+                    // two ports, so that it does not take over the sockets of web
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("first").defaultBackend("a"))
+                    .frontend(HttpFrontend.bind(busy).name("second").defaultBackend("a"))))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("cannot start frontend 'second' on " + busy);
+
+            assertThat(proxy.frontends()).extracting(f -> f.name()).containsExactly("web");
+            assertThat(proxy.metrics().frontends()).extracting(f -> f.name()).containsExactly("web");
+            assertThat(proxy.port()).isEqualTo(port);
+            try (RawHttp client = new RawHttp(port)) {
+                assertThat(client.send("GET /z HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/z");
+            }
         }
     }
 }

@@ -53,6 +53,24 @@ public final class MetricsRegistry {
         }
     }
 
+    /** Whether a frontend of that name has counters. */
+    public boolean hasFrontend(String name) {
+        return frontends.containsKey(name);
+    }
+
+    /**
+     * Drops the counters of a frontend that never ran: one a reconfiguration tried to bind and gave
+     * up, which must leave the proxy's figures as they were.
+     */
+    public void removeFrontend(String name) {
+        synchronized (frontendOrder) {
+            FrontendMetrics m = frontends.remove(name);
+            if (m != null) {
+                frontendOrder.remove(m);
+            }
+        }
+    }
+
     /** The proxy's response caches: engines register theirs here while their frontend runs. */
     public CacheStores caches() {
         return caches;
