@@ -543,8 +543,8 @@ public final class Proxy implements AutoCloseable {
                 retire(l);
             }
             for (Map.Entry<String, BackendRuntime> e : old.runtimes.entrySet()) {
-                if (!runtimes.containsKey(e.getKey()) && e.getValue().watcher() != null) {
-                    e.getValue().watcher(null);
+                if (!runtimes.containsKey(e.getKey())) {
+                    e.getValue().retire();
                 }
             }
             if (log.isInfoEnabled()) {

@@ -8,6 +8,8 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.ManualClock;
+import io.lodestone.core.testing.ManualClockLoop;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -264,6 +266,49 @@ class HttpReconfigurationTest {
             try (RawHttp client = new RawHttp(port)) {
                 assertThat(client.send("GET /z HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/z");
             }
+        }
+    }
+
+    /**
+     * A server a reconfiguration removes, alone or with its whole backend, has its idle pooled
+     * connections closed at the pool's next sweep (half the pool idle timeout), not kept for the whole
+     * idle timeout, and the pool forgets it (it kept an entry and a queue per removed server for the
+     * life of the proxy). The server that stays keeps its pooled connection.
+     */
+    @Test
+    void theIdlePooledConnectionsOfARemovedServerCloseAtThePoolsNextSweep() throws Exception {
+        ManualClock clock = new ManualClock();
+        try (ManualClockLoop loop = new ManualClockLoop(clock);
+                RecordingBackend b1 = RecordingBackend.start("b1");
+                RecordingBackend b2 = RecordingBackend.start("b2");
+                RecordingBackend b3 = RecordingBackend.start("b3")) {
+            proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group())
+                    .backend(Backend.named("a").server("s1", b1.address()).server("s2", b2.address()))
+                    .backend(Backend.named("c").server("s3", b3.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("a")
+                            .rule(Rule.when(Acl.pathBegins("/c")).use("c")))
+                    .build();
+            proxy.start();
+            try (RawHttp client = new RawHttp(proxy.port())) {
+                // round robin: one request to each server of a, each leaving a pooled connection
+                assertThat(client.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/1");
+                assertThat(client.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b2:/2");
+                assertThat(client.send("GET /c HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b3:/c");
+            }
+            assertThat(List.of(b1.open.size(), b2.open.size(), b3.open.size())).containsExactly(1, 1, 1);
+
+            HttpFrontend web = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("a").build();
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    .frontend(web));
+            loop.advance(web.poolIdleTimeout().dividedBy(2));
+
+            Await.until(Duration.ofSeconds(5), "the removed server's pooled connection to close", () -> b2.open.isEmpty());
+            Await.until(Duration.ofSeconds(5), "the removed backend's pooled connection to close", () -> b3.open.isEmpty());
+            assertThat(b1.open).as("the pooled connection of the server that stays, idle for half its timeout").hasSize(1);
+            // before the test's event loop stops
+            proxy.close(Duration.ZERO);
+            proxy = null;
         }
     }
 }

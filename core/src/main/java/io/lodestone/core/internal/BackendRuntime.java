@@ -150,6 +150,18 @@ public final class BackendRuntime {
         return removed;
     }
 
+    /**
+     * Retires the backend after a reconfiguration that removed it: its health checks stop and its
+     * servers are marked removed, as servers removed one by one are (their open connections and
+     * in-flight requests finish; the engines close their idle pooled connections).
+     */
+    public void retire() {
+        watcher(null);
+        for (ServerRuntime s : servers) {
+            s.markRemoved();
+        }
+    }
+
     private boolean initiallyHealthy() {
         HealthCheck check = backend.healthCheck();
         return check == null || check.initialState() == ServerState.UP;

@@ -28,7 +28,9 @@ import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -175,7 +177,7 @@ final class BackendPool {
             c.channel.close();
             return;
         }
-        if (closed || maxIdle == 0 || !c.channel.isActive() || c.decoder != null && c.decoder.overran()) {
+        if (closed || maxIdle == 0 || !c.channel.isActive() || c.decoder != null && c.decoder.overran() || c.server.isRemoved()) {
             c.channel.close();
             return;
         }
@@ -215,9 +217,26 @@ final class BackendPool {
         return deque == null ? 0 : deque.size();
     }
 
+    /**
+     * Closes the connections idle longer than the idle timeout, and every idle connection of a server
+     * removed from its backend (by a reconfiguration or {@code removeServer}), whose entry the pool
+     * then forgets, so that servers coming and going leave nothing behind.
+     */
     private void sweep() {
         long now = LoopClock.nanoTime();
-        for (ArrayDeque<BackendConnection> deque : idle.values()) {
+        Iterator<Map.Entry<ServerRuntime, ArrayDeque<BackendConnection>>> entries = idle.entrySet().iterator();
+        while (entries.hasNext()) {
+            Map.Entry<ServerRuntime, ArrayDeque<BackendConnection>> e = entries.next();
+            ArrayDeque<BackendConnection> deque = e.getValue();
+            if (e.getKey().isRemoved()) {
+                entries.remove();
+                BackendConnection c;
+                while ((c = deque.pollFirst()) != null) {
+                    c.pooled = false;
+                    c.channel.close();
+                }
+                continue;
+            }
             BackendConnection oldest;
             while ((oldest = deque.peekLast()) != null && now - oldest.idleSince >= idleTimeoutNanos) {
                 deque.pollLast();
@@ -316,6 +335,9 @@ final class BackendPool {
         ArrayList<Http2ServerConnection> list = http2.get(c.server);
         if (list != null) {
             list.remove(c);
+            if (list.isEmpty() && c.server.isRemoved()) {
+                http2.remove(c.server);
+            }
         }
     }
 
