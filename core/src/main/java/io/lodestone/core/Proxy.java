@@ -428,7 +428,8 @@ public final class Proxy implements AutoCloseable {
      *     timeout;</li>
      * <li>a backend of the same name is updated in place: servers with the same name and address keep
      *     their runtime state (admin state, health, ejection, load, counters, a weight set at run time
-     *     unless the configured one changed); new servers are added, missing ones removed once their
+     *     unless the configured one changed); new servers are added (and slow-start, as with
+     *     {@link ProxyControl#addServer}), missing ones removed once their
      *     traffic has finished; a health check equal to the previous one ({@link
      *     io.lodestone.core.health.HealthCheck#equals}, over the same {@link BackendTls}) keeps running,
      *     rise and fall counts included, and checks only the servers added; a changed one restarts

@@ -102,13 +102,15 @@ public final class BackendRuntime {
      * Takes a new configuration of this backend (same name) in place, for a reconfiguration of the
      * proxy: servers with the same name and address keep their runtime state and take their new
      * settings; other servers of the new configuration are added, those missing from it are removed
-     * (their open connections and in-flight requests finish). A changed balancing strategy or stick
+     * (their open connections and in-flight requests finish); servers added slow-start, as with
+     * {@link #addServer}, when the backend has a slow start. A changed balancing strategy or stick
      * table starts afresh. The caller restarts the health checks.
      *
      * @return the servers removed
      */
     public List<ServerRuntime> reconfigure(Backend next) {
         List<ServerRuntime> removed = new ArrayList<>();
+        List<ServerRuntime> added = new ArrayList<>();
         synchronized (this) {
             Backend previous = backend;
             backend = next;
@@ -130,6 +132,7 @@ public final class BackendRuntime {
                     updated[i] = kept;
                 } else {
                     updated[i] = new ServerRuntime(s, this, nextIndex++, initiallyHealthy());
+                    added.add(updated[i]);
                 }
             }
             for (ServerRuntime old : current) {
@@ -145,6 +148,12 @@ public final class BackendRuntime {
                 w.unwatch(r);
             }
             r.markRemoved();
+        }
+        // as addServer: a server new to the backend ramps up
+        for (ServerRuntime a : added) {
+            if (a.state() == ServerState.UP) {
+                a.startSlowStart();
+            }
         }
         refresh();
         return removed;

@@ -181,6 +181,26 @@ class RuntimeControlTest {
         assertThat(web2.effectiveWeight()).isEqualTo(50);
     }
 
+    /**
+     * A server a reconfiguration adds ramps up as one added by {@code addServer} does (it took its full
+     * weight at once); the server that stays is not ramped again.
+     */
+    @Test
+    void serversAddedByAReconfigurationSlowStartToo() {
+        RuntimeControl control = control(Backend.named("app").slowStart(Duration.ofSeconds(10))
+                .server("web1", "127.0.0.1:1", s -> s.weight(50)).build());
+        control.runtime("app").reconfigure(Backend.named("app").slowStart(Duration.ofSeconds(10))
+                .server("web1", "127.0.0.1:1", s -> s.weight(50))
+                .server("web2", "127.0.0.1:2", s -> s.weight(50)).build());
+        ServerControl web2 = control.server("app", "web2");
+        assertThat(control.server("app", "web1").effectiveWeight()).isEqualTo(50);
+        assertThat(web2.effectiveWeight()).isEqualTo(5);
+        scheduler.advance(Duration.ofSeconds(5));
+        assertThat(web2.effectiveWeight()).isEqualTo(30);
+        scheduler.advance(Duration.ofSeconds(5));
+        assertThat(web2.effectiveWeight()).isEqualTo(50);
+    }
+
     @Test
     void weightsChangedAtRunTimeChangeTheSplit() {
         RuntimeControl control = control(Backend.named("app").server("a", "127.0.0.1:1", s -> s.weight(80))
