@@ -548,6 +548,11 @@ public final class Proxy implements AutoCloseable {
                     e.getValue().retire();
                 }
             }
+            for (Listener l : listeners.values()) {
+                if (l != null) {
+                    l.serversRemoved();
+                }
+            }
             if (log.isInfoEnabled()) {
                 log.info("lodestone reconfigured: frontends {}, backends {}", frontendNames(), next.backends.keySet());
             }

@@ -32,6 +32,14 @@ public interface Listener {
         return false;
     }
 
+    /**
+     * Called after a reconfiguration of the proxy has removed servers (alone or with their backend):
+     * an engine that keeps idle connections to servers closes those of removed servers. Does nothing
+     * by default.
+     */
+    default void serversRemoved() {
+    }
+
     /** Closes every connection at once. */
     void closeAll();
 

@@ -218,25 +218,36 @@ final class BackendPool {
     }
 
     /**
-     * Closes the connections idle longer than the idle timeout, and every idle connection of a server
-     * removed from its backend (by a reconfiguration or {@code removeServer}), whose entry the pool
-     * then forgets, so that servers coming and going leave nothing behind.
+     * Closes every idle connection of a server removed from its backend and forgets the server, so
+     * that servers coming and going leave nothing behind. Run by the sweep (a server removed by
+     * {@code removeServer}) and, on its own loop, after each reconfiguration of the proxy.
      */
-    private void sweep() {
-        long now = LoopClock.nanoTime();
+    void closeRemoved() {
+        if (!loop.inEventLoop()) {
+            loop.execute(this::closeRemoved);
+            return;
+        }
         Iterator<Map.Entry<ServerRuntime, ArrayDeque<BackendConnection>>> entries = idle.entrySet().iterator();
         while (entries.hasNext()) {
             Map.Entry<ServerRuntime, ArrayDeque<BackendConnection>> e = entries.next();
-            ArrayDeque<BackendConnection> deque = e.getValue();
             if (e.getKey().isRemoved()) {
+                // read before the removal: an IdentityHashMap entry is a view of its table slot
+                ArrayDeque<BackendConnection> deque = e.getValue();
                 entries.remove();
                 BackendConnection c;
                 while ((c = deque.pollFirst()) != null) {
                     c.pooled = false;
                     c.channel.close();
                 }
-                continue;
             }
+        }
+    }
+
+    /** Closes the connections idle longer than the idle timeout, and those of removed servers. */
+    private void sweep() {
+        closeRemoved();
+        long now = LoopClock.nanoTime();
+        for (ArrayDeque<BackendConnection> deque : idle.values()) {
             BackendConnection oldest;
             while ((oldest = deque.peekLast()) != null && now - oldest.idleSince >= idleTimeoutNanos) {
                 deque.pollLast();

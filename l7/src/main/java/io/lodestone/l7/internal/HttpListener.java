@@ -282,6 +282,14 @@ public final class HttpListener implements Listener {
         return true;
     }
 
+    /** Closes the idle pooled connections of the servers just removed, on each pool's loop. */
+    @Override
+    public void serversRemoved() {
+        for (BackendPool pool : pools.values()) {
+            pool.closeRemoved();
+        }
+    }
+
     /** Tracks a server connection so that {@link #closeAll()} closes it. */
     void track(Channel serverConnection) {
         serverConnections.add(serverConnection);
