@@ -117,7 +117,7 @@ public final class ServerTls implements AutoCloseable {
      * {@link TlsInfo#of(io.netty.channel.Channel)} tells what was negotiated.
      */
     public ChannelHandler newHandler() {
-        return new ServerSniHandler(mapping, MAX_CLIENT_HELLO_LENGTH, handshakeTimeoutMillis);
+        return new ServerSniHandler(mapping, MAX_CLIENT_HELLO_LENGTH, handshakeTimeoutMillis, provider == TlsProvider.JDK);
     }
 
     /** The provider in use: {@link TlsProvider#OPENSSL} or {@link TlsProvider#JDK}, never AUTO. */

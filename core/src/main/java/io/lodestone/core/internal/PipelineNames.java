@@ -6,7 +6,8 @@ package io.lodestone.core.internal;
  * <p>On io_uring every connection's pipeline starts with {@link #CLOSE_GUARD}, before the handlers
  * below.
  *
- * <p>L4 client channel: {@link #TLS} (TLS termination, when the frontend has it) or
+ * <p>L4 client channel: {@link #TLS} (TLS termination, when the frontend has it; with the JDK provider
+ * {@link #TLS_RENEGOTIATION} in front of it, on L7 too) or
  * {@link #CLIENT_HELLO} (TLS passthrough: reads the ClientHello, removes itself and passes the bytes
  * on untouched) → {@link #RELAY} (which also runs the pair's idle timer).
  * <br>L4 server channel: {@link #BACKEND_TLS} (backends with TLS; added once connected) →
@@ -56,6 +57,11 @@ public final class PipelineNames {
      * {@link #CLOSE_GUARD} on io_uring.
      */
     public static final String TLS = "lodestone.tls";
+    /**
+     * Just before {@link #TLS} with the JDK provider: closes a connection whose client starts a TLS 1.2
+     * renegotiation (OpenSSL's engine refuses it itself).
+     */
+    public static final String TLS_RENEGOTIATION = "lodestone.tls-renegotiation";
     /** L4 TLS passthrough: buffers the ClientHello, fires its SNI and ALPN, passes the bytes on untouched. */
     public static final String CLIENT_HELLO = "lodestone.client-hello";
 

@@ -395,7 +395,8 @@ final class HttpPipeline {
         for (String name : p.names()) {
             ChannelHandler h = p.get(name);
             if (h != null && !name.equals(keep) && !isCodec(name) && !(h instanceof SslHandler) && !name.equals(PipelineNames.BACKEND_TLS)
-                    && !name.equals(PipelineNames.CLOSE_GUARD) && !name.startsWith("DefaultChannelPipeline")) {
+                    && !name.equals(PipelineNames.CLOSE_GUARD) && !name.equals(PipelineNames.TLS_RENEGOTIATION)
+                    && !name.startsWith("DefaultChannelPipeline")) {
                 p.remove(name);
             }
         }

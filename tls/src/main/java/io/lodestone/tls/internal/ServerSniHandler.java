@@ -1,5 +1,6 @@
 package io.lodestone.tls.internal;
 
+import io.lodestone.core.internal.PipelineNames;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.ssl.SniHandler;
@@ -23,6 +24,7 @@ public final class ServerSniHandler extends SniHandler {
     public static final AttributeKey<String> SERVER_NAME = AttributeKey.valueOf(ServerSniHandler.class, "serverName");
 
     private final long handshakeTimeoutMillis;
+    private final boolean guardRenegotiation;
     /** When the handler was added, on the event loop's ticker. */
     private long addedNanos;
     /** What the ClientHello left of the handshake timeout, for the SSL handler. */
@@ -32,15 +34,23 @@ public final class ServerSniHandler extends SniHandler {
      * @param mapping server name (or {@code null}) to context
      * @param maxClientHelloLength the largest ClientHello accepted
      * @param handshakeTimeoutMillis bound for the whole handshake, the ClientHello wait included
+     * @param guardRenegotiation put a {@link RenegotiationGuard} in front (the JDK provider, whose engine
+     *     accepts a client's renegotiation)
      */
-    public ServerSniHandler(Mapping<String, SslContext> mapping, int maxClientHelloLength, long handshakeTimeoutMillis) {
+    public ServerSniHandler(Mapping<String, SslContext> mapping, int maxClientHelloLength, long handshakeTimeoutMillis,
+            boolean guardRenegotiation) {
         super(mapping, maxClientHelloLength, handshakeTimeoutMillis);
         this.handshakeTimeoutMillis = handshakeTimeoutMillis;
+        this.guardRenegotiation = guardRenegotiation;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         addedNanos = ctx.executor().ticker().nanoTime();
+        if (guardRenegotiation) {
+            // in front from the first byte, so that it follows the record boundaries
+            ctx.pipeline().addBefore(ctx.name(), PipelineNames.TLS_RENEGOTIATION, new RenegotiationGuard());
+        }
         super.handlerAdded(ctx);
     }
 
