@@ -18,6 +18,7 @@
 # started in its own session and stopped by PID on exit.
 #
 # usage: bench/tls.sh [--rounds N] [--duration S] [--handshakes N] [--quick] [--jar PATH] [--out DIR]
+#                     [--gateway-args "FLAGS"]   (more flags for Lodestone's gateway, e.g. "--pool-max-idle 1024")
 #   (from the project root, after: mvn -B -q package -DskipTests)
 set -uo pipefail
 
@@ -34,6 +35,7 @@ PROXY_CPU=1
 CLIENT_CPU=0
 BASE_PORT=19440
 OUT=""
+GATEWAY_ARGS=""
 JAVA_OPTS=${JAVA_OPTS:-"-Xms256m -Xmx256m"}
 
 while (($#)); do
@@ -44,7 +46,8 @@ while (($#)); do
     --quick) ROUNDS=2; DURATION=5; HANDSHAKES=1500; WARMUP=10; shift ;;
     --jar) JAR=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --gateway-args) GATEWAY_ARGS=$2; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "tls.sh: unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -114,7 +117,7 @@ bench_start haproxy "$PROXY_CPU" haproxy -db -f "$RUN/haproxy.cfg"
 HAPROXY_PID=$!
 # shellcheck disable=SC2086
 bench_start lodestone "$PROXY_CPU" java $JAVA_OPTS -jar "$JAR" gateway --mode http --listen "127.0.0.1:$LODESTONE_PORT" \
-  --backend "127.0.0.1:$ORIGIN_PORT" --tls-cert "$RUN/cert.pem" --tls-key "$RUN/key.pem" --timeout-client 2m
+  --backend "127.0.0.1:$ORIGIN_PORT" --tls-cert "$RUN/cert.pem" --tls-key "$RUN/key.pem" --timeout-client 2m $GATEWAY_ARGS
 LODESTONE_PID=$!
 
 wait_https "$HAPROXY_PORT" || die "haproxy did not answer (see $RUN/logs/haproxy.log)"

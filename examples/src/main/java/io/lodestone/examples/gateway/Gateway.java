@@ -144,7 +144,7 @@ public final class Gateway {
                 "                           about DUR, so the JIT has compiled its code before clients come;",
                 "                           the servers see none of it (not with TLS or --sni; default off)",
                 "  --pool-max-idle N        http: idle server connections kept per I/O thread and server",
-                "                           (default 256; 0: a new server connection for every request)",
+                "                           (default 1024; 0: a new server connection for every request)",
                 "  --pool-idle-timeout DUR  http: how long an idle server connection is kept (default 60s)",
                 "  --request-id HEADER|off  http: the request id header, kept from the client or generated, sent",
                 "                           to the servers and returned (default X-Request-ID); off: no ids",
