@@ -33,7 +33,7 @@ class HttpFrontendBuilderTest {
         assertThat(f.via()).isNull();
         assertThat(f.retryBudgetRatio()).isEqualTo(0.2);
         assertThat(f.minRetryConcurrency()).isEqualTo(3);
-        assertThat(f.maxIdlePerServer()).isEqualTo(256);
+        assertThat(f.maxIdlePerServer()).isEqualTo(1024);
         assertThat(f.backendNames()).containsExactly("app");
     }
 
