@@ -390,6 +390,36 @@ class Http2BackendTest {
         }
     }
 
+    /**
+     * A server a reconfiguration removes has its unused HTTP/2 connection closed at once, as HTTP/1.1
+     * ones are (README, reconfiguration), not after the pool idle timeout (60 s by default).
+     */
+    @Test
+    void theUnusedConnectionOfAServerAReconfigurationRemovesIsClosedAtOnce() throws Exception {
+        try (ProtocolBackend b1 = ProtocolBackend.h2c(0);
+                ProtocolBackend b2 = ProtocolBackend.h2c(0)) {
+            proxy = Proxy.builder().ioThreads(1)
+                    .backend(Backend.named("app").server("s1", b1.address()).server("s2", b2.address()).protocol(BackendProtocol.H2C))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            // round robin: one request to each server, each leaving an unused HTTP/2 connection
+            assertThat(client.send(get(port, "/plain/1"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            assertThat(client.send(get(port, "/plain/2"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            assertThat(List.of(b1.openConnections(), b2.openConnections())).containsExactly(1, 1);
+
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address()).protocol(BackendProtocol.H2C))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app")));
+
+            Await.until(Duration.ofSeconds(5), "the removed server's HTTP/2 connection to close", () -> b2.openConnections() == 0);
+            assertThat(client.send(get(port, "/plain/3"), HttpResponse.BodyHandlers.ofString()).body()).isEqualTo("h2:/plain/3");
+            assertThat(b1.openConnections()).as("the connection of the server that stays").isEqualTo(1);
+            assertThat(b1.connections).hasValue(1);
+        }
+    }
+
     @Test
     void anHttp11ServerConfiguredAsH2cIsA502() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("old")) {

@@ -218,8 +218,9 @@ final class BackendPool {
     }
 
     /**
-     * Closes every idle connection of a server removed from its backend and forgets the server, so
-     * that servers coming and going leave nothing behind. Run by the sweep (a server removed by
+     * Closes every idle connection of a server removed from its backend (an HTTP/2 connection that
+     * still carries streams: when the last one ends) and forgets the server, so that servers coming
+     * and going leave nothing behind. Run by the sweep (a server removed by
      * {@code removeServer}) and, on its own loop, after each reconfiguration of the proxy.
      */
     void closeRemoved() {
@@ -238,6 +239,19 @@ final class BackendPool {
                 while ((c = deque.pollFirst()) != null) {
                     c.pooled = false;
                     c.channel.close();
+                }
+            }
+        }
+        // an HTTP/2 server's shared connections: those no stream uses close now, the others when their
+        // last stream ends (they stayed open for the pool idle timeout, 60 s by default)
+        Iterator<Map.Entry<ServerRuntime, ArrayList<Http2ServerConnection>>> shared = http2.entrySet().iterator();
+        while (shared.hasNext()) {
+            Map.Entry<ServerRuntime, ArrayList<Http2ServerConnection>> e = shared.next();
+            if (e.getKey().isRemoved()) {
+                ArrayList<Http2ServerConnection> list = e.getValue();
+                shared.remove();
+                for (Http2ServerConnection c : list) {
+                    c.serverRemoved();
                 }
             }
         }

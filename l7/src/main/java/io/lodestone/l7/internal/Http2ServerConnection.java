@@ -134,8 +134,15 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** No stream uses the connection from now: it closes after the pool's idle timeout unless one does. */
+    /**
+     * No stream uses the connection from now: it closes after the pool's idle timeout unless one does,
+     * and at once when its server was removed (nothing will use it again).
+     */
     private void becameIdle() {
+        if (server.isRemoved()) {
+            closeUnused();
+            return;
+        }
         idleSince = LoopClock.nanoTime();
         if (idleTimer == null && channel.isActive()) {
             idleTimer = channel.eventLoop().schedule(this::idleCheck, pool.idleTimeoutNanos(), TimeUnit.NANOSECONDS);
@@ -156,6 +163,26 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
         if (left > 0) {
             idleTimer = channel.eventLoop().schedule(this::idleCheck, left, TimeUnit.NANOSECONDS);
             return;
+        }
+        goAway = true;
+        pool.http2Unusable(this);
+        channel.close();
+    }
+
+    /**
+     * Its server was removed from its backend (the pool forgot the connection): closes it now when no
+     * stream uses it or waits for it, else when the last one ends ({@link #becameIdle}).
+     */
+    void serverRemoved() {
+        if (inUse == 0 && waiting.isEmpty()) {
+            closeUnused();
+        }
+    }
+
+    private void closeUnused() {
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
         }
         goAway = true;
         pool.http2Unusable(this);
