@@ -31,6 +31,8 @@ public final class RenegotiationGuard extends ChannelInboundHandlerAdapter {
     private int lengthHigh;
     /** The connection was refused: everything more is dropped. */
     private boolean refused;
+    /** Whether the first handshake is done and its protocol was looked at (TLS 1.2: the guard stays). */
+    private boolean versionKnown;
     /** The TLS handler behind, once the SNI handler has put it in place. */
     private SslHandler ssl;
 
@@ -42,10 +44,15 @@ public final class RenegotiationGuard extends ChannelInboundHandlerAdapter {
         }
         if (ssl == null) {
             ssl = ctx.pipeline().get(SslHandler.class);
-        } else if (ssl.handshakeFuture().isSuccess() && "TLSv1.3".equals(ssl.engine().getSession().getProtocol())) {
-            ctx.pipeline().remove(this);
-            ctx.fireChannelRead(msg);
-            return;
+        } else if (!versionKnown && ssl.handshakeFuture().isSuccess()) {
+            // asked once: the JDK engine's getSession() takes the engine's lock, which a TLS 1.2
+            // connection would otherwise take on every read for its whole life
+            versionKnown = true;
+            if ("TLSv1.3".equals(ssl.engine().getSession().getProtocol())) {
+                ctx.pipeline().remove(this);
+                ctx.fireChannelRead(msg);
+                return;
+            }
         }
         if (msg instanceof ByteBuf buf && scan(buf)) {
             refused = true;
