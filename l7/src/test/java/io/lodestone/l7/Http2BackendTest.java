@@ -270,52 +270,40 @@ class Http2BackendTest {
     @DisabledIfSystemProperty(named = "lodestone.transport", matches = "nio",
             disabledReason = "on NIO the server's window can stay at 0 while the proxy still reads (not yet understood); see README, Streaming")
     void aClientThatTakesNothingForTheClientTimeoutIsClosedAsAClientTimeout() throws Exception {
-        ManualClock clock = new ManualClock();
-        ManualClockLoop loop = new ManualClockLoop(clock);
-        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
-            startOnClock(clock, loop, b, Duration.ofMillis(500), Duration.ofSeconds(2));
-            try (RawHttp slow = new RawHttp(proxy.port())) {
-                slow.socket.setReceiveBufferSize(4096);
-                slow.send("GET /big/16777216 HTTP/1.1\r\nHost: x\r\n\r\n");
-                awaitProxyStoppedReading(b);
-                // twice the server timeout, half the client's: the server timeout does not end the wait
-                loop.advance(Duration.ofSeconds(1));
-                assertThat(proxy.metrics().frontend("web").traffic().errors().timeout()).as("timeouts at twice the server timeout").isZero();
-                // the client timeout counts from the proxy's last read of the server, which on the
-                // test's loop may come only as the clock moves (on NIO it did, 1 ms late): checked to
-                // the second, not to the millisecond
-                advanceUntilTheClientTimedOut(loop, b, 4);
-                assertThat(proxy.metrics().frontend("web").traffic().errors().timeout()).as("the stalled client timed out").isEqualTo(1);
-                Await.until(Duration.ofSeconds(10), "the server's stream closed", () -> b.bigStreamWindow() == -1);
-            }
-            assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).as("the server's timeouts").isZero();
-        } finally {
-            closeBeforeTheLoop();
-            loop.close();
-        }
+        // twice the server timeout, half the client's: the server timeout does not end the wait
+        assertAStalledClientIsClosedAtItsClientTimeout(Duration.ofMillis(500), 4);
     }
 
     @Test
     @DisabledIfSystemProperty(named = "lodestone.transport", matches = "nio",
             disabledReason = "on NIO the server's window can stay at 0 while the proxy still reads (not yet understood); see README, Streaming")
     void aClientThatTakesNothingIsClosedAtTheClientTimeoutWhenTheServerTimeoutIsLonger() throws Exception {
+        // the defaults' order (client 10 s, server 60 s): the stall was only looked at when the
+        // server timeout came, so such a client held its server for the server timeout
+        assertAStalledClientIsClosedAtItsClientTimeout(Duration.ofSeconds(60), 9);
+    }
+
+    /**
+     * A client that takes nothing of a 16 MiB response from an h2c server, its client timeout 2 s: after
+     * 1 s of clock nothing has timed out; within {@code moreSeconds} more it is closed as a client
+     * timeout, the server's stream closes, and the server counts no timeout. The client timeout counts
+     * from the proxy's last read of the server, which on the test's loop may come only as the clock
+     * moves: it is checked to the second, not to the millisecond.
+     */
+    private void assertAStalledClientIsClosedAtItsClientTimeout(Duration serverTimeout, int moreSeconds) throws Exception {
         ManualClock clock = new ManualClock();
         ManualClockLoop loop = new ManualClockLoop(clock);
         try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
-            // the defaults' order (client 10 s, server 60 s): the stall was only looked at when the
-            // server timeout came, so such a client held its server for the server timeout
-            startOnClock(clock, loop, b, Duration.ofSeconds(60), Duration.ofSeconds(2));
+            startOnClock(clock, loop, b, serverTimeout, Duration.ofSeconds(2));
             try (RawHttp slow = new RawHttp(proxy.port())) {
                 slow.socket.setReceiveBufferSize(4096);
                 slow.send("GET /big/16777216 HTTP/1.1\r\nHost: x\r\n\r\n");
                 awaitProxyStoppedReading(b);
-                // on the test's loop the proxy's last reads and flushes may wait for the clock's next
-                // moves, and the client timeout counts from the last read: it is checked by the second
                 loop.advance(Duration.ofSeconds(1));
-                assertThat(proxy.metrics().frontend("web").traffic().errors().timeout()).as("timeouts within the client timeout").isZero();
-                advanceUntilTheClientTimedOut(loop, b, 9);
+                assertThat(proxy.metrics().frontend("web").traffic().errors().timeout()).as("timeouts after 1 s, within the client timeout").isZero();
+                advanceUntilTheClientTimedOut(loop, b, moreSeconds);
                 assertThat(proxy.metrics().frontend("web").traffic().errors().timeout())
-                        .as("the stalled client timed out within 10 s, long before the 60 s server timeout").isEqualTo(1);
+                        .as("the stalled client timed out within %d s, before the %s server timeout", 1 + moreSeconds, serverTimeout).isEqualTo(1);
                 Await.until(Duration.ofSeconds(10), "the server's stream closed", () -> b.bigStreamWindow() == -1);
             }
             assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).as("the server's timeouts").isZero();
