@@ -7,7 +7,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -56,6 +58,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
@@ -80,6 +83,8 @@ final class ProtocolBackend implements AutoCloseable {
     final boolean h2;
     final List<Seen> requests = new CopyOnWriteArrayList<>();
     final AtomicInteger connections = new AtomicInteger();
+    /** The bytes this server has handed its connections' sockets, TLS records included. */
+    final AtomicLong bytesSent = new AtomicLong();
     final List<String> serverNames = new CopyOnWriteArrayList<>();
     final List<String> clientCertificates = new CopyOnWriteArrayList<>();
     final AtomicInteger handshakeFailures = new AtomicInteger();
@@ -109,6 +114,15 @@ final class ProtocolBackend implements AutoCloseable {
                         open.add(ch);
                         ch.closeFuture().addListener(f -> open.remove(ch));
                         ChannelPipeline p = ch.pipeline();
+                        p.addLast(new ChannelOutboundHandlerAdapter() {
+                            @Override
+                            public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+                                if (msg instanceof ByteBuf buf) {
+                                    bytesSent.addAndGet(buf.readableBytes());
+                                }
+                                ctx.write(msg, promise);
+                            }
+                        });
                         if (tls != null) {
                             p.addLast(tls.newHandler(ch.alloc()));
                             p.addLast(new HandshakeRecorder());
