@@ -13,7 +13,12 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2RemoteFlowController;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.flush.FlushConsolidationHandler;
@@ -227,10 +232,83 @@ final class HttpPipeline {
                 // so the connection ends once its streams are done; left open it stayed in CLOSE_WAIT
                 // for good (a close_notify alone left it open, on the JDK provider). The multiplexer has
                 // passed either on to the open streams, which end as HTTP/1.1 connections do
+                if (evt != HttpListener.DRAIN) {
+                    StalledStreams.watch(ctx.pipeline().context(PipelineNames.HTTP2_CODEC));
+                }
                 ctx.close();
             } else {
                 ctx.fireUserEventTriggered(evt);
             }
+        }
+    }
+
+    /**
+     * The streams of an HTTP/2 connection whose client has ended its side (a FIN, a close_notify) that
+     * wait for flow-control window: the client can send no WINDOW_UPDATE any more, so a response
+     * with data queued beyond its stream's or the connection's window can never be sent whole. Such
+     * a stream is reset ({@code CANCEL}) once its window is used up, which ends its exchange as the
+     * client's abort ({@code CD}) and closes its server connection; HAProxy frees them at once too.
+     * They used to wait for the client timeout, even after the client had closed its socket: that
+     * reset is reported by epoll and io_uring, but NIO no longer watches a socket whose input has
+     * ended and has nothing to write, so on NIO they waited for the client timeout (an hour in the
+     * test) and held their server connections. Streams that can still finish do; a connection
+     * whose socket cannot take more is left alone (its client may still read, and a reset shows as
+     * a failed write). Looked at when the side ends and every {@link #INTERVAL_MILLIS} ms while
+     * streams are open: the window is used up by writes, which pass on no event.
+     */
+    private static final class StalledStreams implements Runnable {
+        static final long INTERVAL_MILLIS = 100;
+
+        private final ChannelHandlerContext codec;
+        private final Http2Connection connection;
+
+        private StalledStreams(ChannelHandlerContext codec) {
+            this.codec = codec;
+            this.connection = ((Http2ConnectionHandler) codec.handler()).connection();
+        }
+
+        /** Starts looking at the streams of the connection of {@code codec} (the HTTP/2 codec's context), after this turn's writes. */
+        static void watch(ChannelHandlerContext codec) {
+            if (codec != null) {
+                codec.executor().execute(new StalledStreams(codec));
+            }
+        }
+
+        @Override
+        public void run() {
+            Channel ch = codec.channel();
+            if (!ch.isActive() || connection.numActiveStreams() == 0) {
+                return;
+            }
+            if (ch.isWritable()) {
+                resetStalled();
+            }
+            codec.executor().schedule(this, INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
+        }
+
+        private void resetStalled() {
+            Http2RemoteFlowController flow = connection.remote().flowController();
+            boolean connectionWindowUsed = flow.windowSize(connection.connectionStream()) <= 0;
+            List<Http2Stream> stalled = new java.util.ArrayList<>(2);
+            try {
+                connection.forEachActiveStream(stream -> {
+                    if (flow.hasFlowControlled(stream) && (connectionWindowUsed || flow.windowSize(stream) <= 0)) {
+                        stalled.add(stream);
+                    }
+                    return true;
+                });
+            } catch (Http2Exception e) {
+                // the visitor throws nothing
+                throw new IllegalStateException(e);
+            }
+            if (stalled.isEmpty()) {
+                return;
+            }
+            Http2ConnectionHandler handler = (Http2ConnectionHandler) codec.handler();
+            for (Http2Stream stream : stalled) {
+                handler.resetStream(codec, stream.id(), Http2Error.CANCEL.code(), codec.newPromise());
+            }
+            codec.flush();
         }
     }
 
