@@ -241,6 +241,70 @@ class HttpCacheTest {
         assertThat(stats().revalidations()).isEqualTo(2);
     }
 
+    @Test
+    void aRevalidating304sCookieGoesToItsClientOnlyAndItsPrivateOrNoStoreEndsTheStoredResponse() throws Exception {
+        // the server's 304 to a revalidation: with Set-Cookie (a refreshed session), or now private or no-store
+        start((r, ctx) -> {
+            Map<String, String> h = new java.util.HashMap<>(Map.of("Cache-Control", "max-age=10", "ETag", "\"v1\""));
+            if ("\"v1\"".equals(r.header("If-None-Match"))) {
+                switch (r.uri()) {
+                    case "/cookie" -> h.put("Set-Cookie", "session=alice");
+                    case "/private" -> h.put("Cache-Control", "private, max-age=60");
+                    default -> h.put("Cache-Control", "no-store");
+                }
+                RecordingBackend.respond(ctx, HttpResponseStatus.NOT_MODIFIED, "", h);
+            } else {
+                RecordingBackend.ok(ctx, "body of " + r.uri() + " #" + System.nanoTime(), h);
+            }
+        }, cache());
+        List<String> uris = List.of("/cookie", "/private", "/no-store");
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            Map<String, String> bodies = new java.util.HashMap<>();
+            for (String uri : uris) {
+                bodies.put(uri, get(c, uri).body());
+            }
+            clock.advance(Duration.ofSeconds(11));
+            RawHttp.Response alice = get(c, "/cookie");
+            assertThat(alice.header("x-cache")).isEqualTo("REVALIDATED");
+            assertThat(alice.body()).isEqualTo(bodies.get("/cookie"));
+            assertThat(alice.header("set-cookie")).as("the 304 answered this client").isEqualTo("session=alice");
+            RawHttp.Response bob = get(c, "/cookie");
+            assertThat(bob.header("x-cache")).isEqualTo("HIT");
+            assertThat(bob.header("set-cookie")).as("another client gets no one else's cookie").isNull();
+
+            for (String uri : List.of("/private", "/no-store")) {
+                RawHttp.Response revalidated = get(c, uri);
+                assertThat(revalidated.header("x-cache")).as(uri).isEqualTo("REVALIDATED");
+                assertThat(revalidated.body()).as(uri).isEqualTo(bodies.get(uri));
+                assertThat(revalidated.header("cache-control")).as(uri).isIn("private, max-age=60", "no-store");
+                RawHttp.Response next = get(c, uri);
+                assertThat(next.header("x-cache")).as(uri + ": a shared cache no longer keeps it").isEqualTo("MISS");
+                assertThat(next.body()).as(uri).isNotEqualTo(bodies.get(uri));
+            }
+        }
+        assertThat(served("/cookie")).isEqualTo(2);
+        assertThat(served("/private")).isEqualTo(3);
+        assertThat(served("/no-store")).isEqualTo(3);
+    }
+
+    @Test
+    void aConditionalMissTurnedInto304KeepsTheResponsesCookiesAndHasADate() throws Exception {
+        // not storable (Set-Cookie): the proxy took the client's If-None-Match off to fill the cache, and
+        // answers it itself from the 200; the server's cookie must still reach the client, as it would on
+        // the server's own 304 or on the 200 nginx passes on in this case
+        start((r, ctx) -> RecordingBackend.ok(ctx, "body", Map.of("ETag", "\"v1\"", "Cache-Control", "max-age=60",
+                "Set-Cookie", "session=alice")), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response notModified = get(c, "/c", "If-None-Match: \"v1\"");
+            assertThat(notModified.status()).isEqualTo(304);
+            assertThat(notModified.header("x-cache")).isEqualTo("MISS");
+            assertThat(notModified.header("set-cookie")).isEqualTo("session=alice");
+            assertThat(notModified.header("etag")).isEqualTo("\"v1\"");
+            assertThat(notModified.header("date")).as("RFC 9110 6.6.1: a proxy adds the Date a server left out").isNotNull();
+            assertThat(get(c, "/c").header("x-cache")).isEqualTo("MISS");
+        }
+    }
+
     /** A backend whose responses carry {@code cacheControl} and ETag "v1", and which answers If-None-Match "v1" with 304. */
     private static RecordingBackend.Responder validated(String cacheControl) {
         return (r, ctx) -> {

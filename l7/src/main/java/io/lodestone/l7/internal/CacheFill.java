@@ -184,11 +184,19 @@ final class CacheFill {
         }
     }
 
-    /** Ends a revalidation the backend answered with 304: stores the refreshed response and returns it. */
+    /**
+     * Ends a revalidation the backend answered with 304: stores the refreshed response and returns it;
+     * one the 304 made {@code no-store}, {@code private} or {@code Vary: *} is removed instead (it still
+     * answers the request that revalidated it).
+     */
     CachedResponse revalidated(HttpHeaders notModified, long responseNanos, long responseMillis) {
         CachedResponse fresh = stale.refreshed(notModified, store.requestIdHeader, lookupKey.length(), requestNanos, responseNanos,
                 responseMillis);
-        store.put(primaryKey, lookupKey, stale.varyNames, fresh);
+        if (fresh.storable) {
+            store.put(primaryKey, lookupKey, stale.varyNames, fresh);
+        } else {
+            store.remove(lookupKey);
+        }
         return fresh;
     }
 

@@ -151,6 +151,11 @@ final class CacheStore implements CacheStores.Store {
         }
     }
 
+    /** Removes the response stored under a full key. */
+    void remove(String key) {
+        cache.invalidate(key);
+    }
+
     void hit() {
         hits.increment();
     }

@@ -33,13 +33,19 @@ final class CachedResponse {
      * ({@code must-revalidate}, {@code proxy-revalidate}, {@code s-maxage}: RFC 9111 5.2.2.2, 5.2.2.8, 5.2.2.10).
      */
     final boolean mustRevalidate;
+    /**
+     * Whether a shared cache may keep it: not {@code no-store}, {@code private} or {@code Vary: *}, which
+     * a response the cache took in never says, but the {@code 304} that refreshes it can (RFC 9111 3, 4.3.4).
+     */
+    final boolean storable;
     final String etag;
     final long lastModified;
     final String[] varyNames;
     final int weight;
 
     private CachedResponse(int status, HttpHeaders headers, byte[] body, long contentLength, long responseNanos,
-            long initialAgeMillis, long lifetimeMillis, boolean noCache, boolean mustRevalidate, String[] varyNames, int keyLength) {
+            long initialAgeMillis, long lifetimeMillis, boolean noCache, boolean mustRevalidate, boolean storable, String[] varyNames,
+            int keyLength) {
         this.status = status;
         this.headers = headers;
         this.body = body;
@@ -49,6 +55,7 @@ final class CachedResponse {
         this.lifetimeMillis = lifetimeMillis;
         this.noCache = noCache;
         this.mustRevalidate = mustRevalidate;
+        this.storable = storable;
         this.etag = headers.get(HttpHeaderNames.ETAG);
         this.lastModified = CachePolicy.date(headers, HttpHeaderNames.LAST_MODIFIED);
         this.varyNames = varyNames;
@@ -62,7 +69,7 @@ final class CachedResponse {
 
     /** The marker under a plain key naming the request headers its responses vary on. */
     static CachedResponse marker(String[] varyNames, int keyLength) {
-        return new CachedResponse(0, new DefaultHttpHeaders(), null, -1, 0, 0, 0, true, true, varyNames, keyLength);
+        return new CachedResponse(0, new DefaultHttpHeaders(), null, -1, 0, 0, 0, true, true, true, varyNames, keyLength);
     }
 
     /**
@@ -82,12 +89,16 @@ final class CachedResponse {
         stored.remove(HttpHeaderNames.AGE);
         long lifetime = d.noCache ? 0 : Math.max(0, CachePolicy.lifetimeMillis(status, d, stored, date));
         return new CachedResponse(status, stored, body, contentLength, responseNanos, Math.max(apparentAge, correctedAge), lifetime,
-                d.noCache, d.mustRevalidate || d.sMaxAge >= 0, varyNames == null ? NO_VARY : varyNames, keyLength);
+                d.noCache, d.mustRevalidate || d.sMaxAge >= 0,
+                !d.noStore && !d.isPrivate && !stored.containsValue(HttpHeaderNames.VARY, "*", false),
+                varyNames == null ? NO_VARY : varyNames, keyLength);
     }
 
     /**
      * This response freshened by a {@code 304} (RFC 9111 4.3.4): its headers updated with the 304's
-     * end-to-end headers (framing excepted), timed anew.
+     * end-to-end headers, timed anew. Framing and {@code Set-Cookie} are left out: a cookie in the 304
+     * is for the client whose request was revalidated, and stored it would be sent to every later one.
+     * The result may no longer be {@link #storable}.
      */
     CachedResponse refreshed(HttpHeaders notModified, String requestIdHeader, int keyLength, long requestNanos, long responseNanos,
             long responseMillis) {
@@ -95,7 +106,7 @@ final class CachedResponse {
         // a 304 without a Date is dated when it arrives, not by the stored response's Date
         merged.remove(HttpHeaderNames.DATE);
         for (String name : notModified.names()) {
-            if (!isFraming(name) && !name.equalsIgnoreCase(requestIdHeader)) {
+            if (!isFraming(name) && !name.equalsIgnoreCase(requestIdHeader) && !isSetCookie(name)) {
                 merged.set(name, notModified.getAll(name));
             }
         }
@@ -116,6 +127,10 @@ final class CachedResponse {
             }
         }
         return copy;
+    }
+
+    private static boolean isSetCookie(String name) {
+        return name.equalsIgnoreCase("set-cookie") || name.equalsIgnoreCase("set-cookie2");
     }
 
     private static boolean isFraming(String name) {

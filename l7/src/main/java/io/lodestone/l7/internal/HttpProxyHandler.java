@@ -2485,7 +2485,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 ReferenceCountUtil.release(response);
                 keepAlive = keepAlive && !closing && !listener.isDraining();
                 FullHttpResponse r = cachedResponse(fresh, REVALIDATED, !keepAlive, clientIfNoneMatch, clientIfModifiedSince,
-                        request.headers());
+                        request.headers(), h.getAll(HttpHeaderNames.SET_COOKIE));
                 responseStarted = true;
                 cacheSwallow = true;
                 status = r.status().code();
@@ -2512,6 +2512,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 }
             }
             asCompressed(rh, code, h, HttpUtil.getContentLength(response, -1L), request.headers());
+            // the 200's cookies are for this client, as they would be on the server's own 304
+            List<String> cookies = h.getAll(HttpHeaderNames.SET_COOKIE);
+            if (!cookies.isEmpty()) {
+                rh.set(HttpHeaderNames.SET_COOKIE, cookies);
+            }
+            addDate(rh);
             returnRequestId(rh);
             if (frontend.via() != null) {
                 Headers.append(rh, HttpHeaderNames.VIA, "1.1 " + frontend.via());
@@ -2607,15 +2613,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         String ims = h.get(HttpHeaderNames.IF_MODIFIED_SINCE);
         ReferenceCountUtil.release(req);
         boolean close = !keepAlive || listener.isDraining();
-        sendLocal(cachedResponse(e, label, close, inm, ims, h), close, false);
+        sendLocal(cachedResponse(e, label, close, inm, ims, h, List.of()), close, false);
     }
 
     /**
      * A stored response for the current client, whose request had the headers {@code requestHeaders}:
-     * its age, the proxy's headers, the rules' edits, the cache status.
+     * its age, the proxy's headers, {@code setCookies} (those of the server's 304 that revalidated it,
+     * which are not stored), the rules' edits, the cache status.
      */
     private FullHttpResponse cachedResponse(CachedResponse e, String label, boolean close, String inm, String ims,
-            HttpHeaders requestHeaders) {
+            HttpHeaders requestHeaders, List<String> setCookies) {
         // a client's conditions are evaluated against a 2xx only (RFC 9110 13.2.1): a stored 302, 404 or
         // 500 answers as it is
         boolean notModified = (inm != null || ims != null) && e.status / 100 == 2
@@ -2641,6 +2648,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
         }
         HttpHeaders h = r.headers();
+        if (!setCookies.isEmpty()) {
+            h.set(HttpHeaderNames.SET_COOKIE, setCookies);
+        }
         h.set(HttpHeaderNames.AGE, e.ageMillis(clock.nanoTime()) / 1000);
         returnRequestId(h);
         if (frontend.via() != null) {
