@@ -305,6 +305,36 @@ class HttpCacheTest {
         }
     }
 
+    @Test
+    void theResponsesTheCacheMakesFromAServersAnswerGetTheStickyCookieOfThatServer() throws Exception {
+        backend = RecordingBackend.start("app", validated("max-age=10"));
+        proxy = Proxy.builder()
+                .clock(clock)
+                .backend(Backend.named("app").server("s1", backend.address()).cookie(io.lodestone.core.StickyCookie.insert("SRV")))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").cache("app", cache()))
+                .build();
+        proxy.start();
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            // a conditional miss the proxy answers 304 from the server's 200
+            RawHttp.Response notModified = get(c, "/s", "If-None-Match: \"v1\"");
+            assertThat(notModified.status()).isEqualTo(304);
+            assertThat(notModified.header("set-cookie")).startsWith("SRV=");
+            // a hit involves no server: no cookie
+            assertThat(get(c, "/s").header("set-cookie")).isNull();
+            // a revalidation the server answered 304
+            clock.advance(Duration.ofSeconds(11));
+            RawHttp.Response revalidated = get(c, "/s");
+            assertThat(revalidated.header("x-cache")).isEqualTo("REVALIDATED");
+            assertThat(revalidated.header("set-cookie")).isEqualTo(notModified.header("set-cookie"));
+            // a client that has the cookie gets none
+            clock.advance(Duration.ofSeconds(11));
+            String cookie = notModified.header("set-cookie");
+            RawHttp.Response withCookie = get(c, "/s", "Cookie: " + cookie.substring(0, cookie.indexOf(';') < 0 ? cookie.length() : cookie.indexOf(';')));
+            assertThat(withCookie.header("x-cache")).isEqualTo("REVALIDATED");
+            assertThat(withCookie.header("set-cookie")).isNull();
+        }
+    }
+
     /** A backend whose responses carry {@code cacheControl} and ETag "v1", and which answers If-None-Match "v1" with 304. */
     private static RecordingBackend.Responder validated(String cacheControl) {
         return (r, ctx) -> {

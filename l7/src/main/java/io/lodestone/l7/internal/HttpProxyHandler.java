@@ -2486,6 +2486,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 keepAlive = keepAlive && !closing && !listener.isDraining();
                 FullHttpResponse r = cachedResponse(fresh, REVALIDATED, !keepAlive, clientIfNoneMatch, clientIfModifiedSince,
                         request.headers(), h.getAll(HttpHeaderNames.SET_COOKIE));
+                stickiness(r.headers(), c.server);
                 responseStarted = true;
                 cacheSwallow = true;
                 status = r.status().code();
@@ -2528,6 +2529,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (responseEdits != null) {
                 Headers.apply(rh, responseEdits, true);
             }
+            stickiness(rh, c.server);
             if (!keepAlive) {
                 rh.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             } else if (clientVersion.minorVersion() == 0) {
