@@ -719,6 +719,39 @@ class HttpCacheTest {
     }
 
     @Test
+    void aResponseInFlightWhenAnUnsafeRequestInvalidatesItsUrlIsNotStored() throws Exception {
+        // the GET reaches the server before the POST changes the resource, and its answer arrives after the
+        // POST's: stored, it would be served for its whole max-age although the POST invalidated the URL
+        CompletableFuture<ChannelHandlerContext> held = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicInteger version = new java.util.concurrent.atomic.AtomicInteger(1);
+        start((r, ctx) -> {
+            if (r.method().equals("POST")) {
+                version.incrementAndGet();
+                RecordingBackend.ok(ctx, "done", Map.of());
+            } else if (r.uri().equals("/held") && !held.isDone()) {
+                held.complete(ctx);
+            } else {
+                RecordingBackend.ok(ctx, "version " + version.get(), Map.of("Cache-Control", "max-age=60"));
+            }
+        }, cache());
+        try (RawHttp reader = new RawHttp(proxy.port()); RawHttp writer = new RawHttp(proxy.port())) {
+            reader.send("GET /held HTTP/1.1\r\nHost: h\r\n\r\n");
+            ChannelHandlerContext ctx = held.get(10, TimeUnit.SECONDS);
+            RawHttp.Response post = writer.send("POST /held HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nx").read();
+            assertThat(post.status()).isEqualTo(200);
+            ctx.executor().execute(() -> RecordingBackend.ok(ctx, "version 1", Map.of("Cache-Control", "max-age=60")));
+            RawHttp.Response old = reader.read();
+            assertThat(old.body()).isEqualTo("version 1");
+            assertThat(old.header("x-cache")).isEqualTo("MISS");
+            RawHttp.Response next = get(writer, "/held");
+            assertThat(next.header("x-cache")).isEqualTo("MISS");
+            assertThat(next.body()).isEqualTo("version 2");
+            assertThat(get(writer, "/held").header("x-cache")).isEqualTo("HIT");
+        }
+        assertThat(served("/held")).isEqualTo(3);
+    }
+
+    @Test
     void aConditionalMissIsForwardedWholeFillsTheCacheAndIsAnsweredByItsConditions() throws Exception {
         String lastModified = "Tue, 01 Dec 2026 10:00:00 GMT";
         start((r, ctx) -> {

@@ -37,6 +37,13 @@ final class CacheFill {
     final CachedResponse stale;
     private final long requestNanos;
     private final AtomicReference<Waiter> waiters = new AtomicReference<>();
+    /**
+     * Set (from any loop) when an unsafe request's success invalidated this URL while the fill was in
+     * flight: its response may predate that change, so it is not kept.
+     */
+    private volatile boolean invalidated;
+    /** The key a response was stored under by this fill, or {@code null}. */
+    private String storedKey;
 
     private boolean storable;
     private boolean complete;
@@ -171,11 +178,17 @@ final class CacheFill {
      * storable and complete, then wakes every waiter (those still waiting: see {@link #release}).
      */
     void finish(long responseNanos, long responseMillis) {
-        store.fillEnded(this);
-        if (storable && complete) {
+        if (storable && complete && !invalidated) {
             byte[] b = size == body.length ? body : Arrays.copyOf(body, size);
             store.put(primaryKey, storeKey, varyNames, CachedResponse.of(status, headers, b, contentLength >= 0 ? contentLength : size,
                     varyNames, storeKey.length(), requestNanos, responseNanos, responseMillis));
+            storedKey = storeKey;
+        }
+        // stored before the fill leaves the in-flight map, checked again after: an invalidation either
+        // finds the fill there and marks it, or comes after the store and removes what it stored
+        store.fillEnded(this);
+        if (storedKey != null && invalidated) {
+            store.remove(storedKey);
         }
         body = null;
         headers = null;
@@ -192,12 +205,18 @@ final class CacheFill {
     CachedResponse revalidated(HttpHeaders notModified, long responseNanos, long responseMillis) {
         CachedResponse fresh = stale.refreshed(notModified, store.requestIdHeader, lookupKey.length(), requestNanos, responseNanos,
                 responseMillis);
-        if (fresh.storable) {
+        if (fresh.storable && !invalidated) {
             store.put(primaryKey, lookupKey, stale.varyNames, fresh);
+            storedKey = lookupKey;
         } else {
             store.remove(lookupKey);
         }
         return fresh;
+    }
+
+    /** Marks the fill invalidated by an unsafe request's success on its URL (RFC 9111 4.4); any loop. */
+    void invalidate() {
+        invalidated = true;
     }
 
     private static long contentLength(HttpHeaders h) {

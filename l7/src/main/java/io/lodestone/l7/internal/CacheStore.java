@@ -179,12 +179,23 @@ final class CacheStore implements CacheStores.Store {
     /**
      * Removes the stored responses to GET and HEAD of one URL, every Vary variant included: what an
      * unsafe request's non-error response does to the cache (RFC 9111 4.4). A URL whose responses
-     * vary costs a scan of the keys; a plain one, two removals.
+     * vary costs a scan of the keys; a plain one, two removals. The fills of the URL in flight are
+     * marked first, so that a response that left the server before the change is not stored after it
+     * ({@link CacheFill#finish}); that costs a look at each fill in flight.
      *
      * @return the responses removed
      */
     int invalidate(String host, String target) {
-        return invalidateKey(primaryKey("GET", host, target)) + invalidateKey(primaryKey("HEAD", host, target));
+        String get = primaryKey("GET", host, target);
+        String head = primaryKey("HEAD", host, target);
+        if (!fills.isEmpty()) {
+            for (CacheFill f : fills.values()) {
+                if (f.primaryKey.equals(get) || f.primaryKey.equals(head)) {
+                    f.invalidate();
+                }
+            }
+        }
+        return invalidateKey(get) + invalidateKey(head);
     }
 
     private int invalidateKey(String primary) {
