@@ -181,6 +181,23 @@ class HttpCacheTest {
     }
 
     @Test
+    void aDirectiveGivenTwiceCountsByItsFirstValue() throws Exception {
+        // RFC 9111 4.2.1: the first occurrence, or stale; the last one made "max-age=0" (an application's
+        // "do not keep this") lose to a default a framework appended after it
+        start((r, ctx) -> RecordingBackend.ok(ctx, "body of " + r.uri() + " #" + System.nanoTime(), Map.of("Cache-Control",
+                r.uri().equals("/shared") ? "s-maxage=0, max-age=60, s-maxage=3600" : "max-age=0, max-age=3600")), cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            for (String uri : List.of("/framework-default", "/shared")) {
+                RawHttp.Response first = get(c, uri);
+                clock.advance(Duration.ofSeconds(1));
+                RawHttp.Response second = get(c, uri);
+                assertThat(second.header("x-cache")).as(uri).isEqualTo("MISS");
+                assertThat(second.body()).as(uri).isNotEqualTo(first.body());
+            }
+        }
+    }
+
+    @Test
     void expiresAndAgeFromTheBackendCount() throws Exception {
         start((r, ctx) -> {
             String date = io.netty.handler.codec.DateFormatter.format(new java.util.Date(clock.currentTimeMillis()));

@@ -43,7 +43,10 @@ final class CachePolicy {
         /** A request's {@code only-if-cached}. */
         boolean onlyIfCached;
 
-        /** Parses every {@code Cache-Control} value of {@code h}; tolerant of spaces, case and quoted values. */
+        /**
+         * Parses every {@code Cache-Control} value of {@code h}; tolerant of spaces, case and quoted
+         * values. A directive with a value given twice counts by its first (RFC 9111 4.2.1).
+         */
         static Directives of(HttpHeaders h) {
             Directives d = new Directives();
             List<String> values = h.getAll(HttpHeaderNames.CACHE_CONTROL);
@@ -110,13 +113,14 @@ final class CachePolicy {
             } else if (name.equalsIgnoreCase("must-revalidate") || name.equalsIgnoreCase("proxy-revalidate")) {
                 mustRevalidate = true;
             } else if (name.equalsIgnoreCase("max-age")) {
-                maxAge = seconds(value);
+                // a directive given twice counts by its first value (RFC 9111 4.2.1)
+                maxAge = maxAge < 0 ? seconds(value) : maxAge;
             } else if (name.equalsIgnoreCase("s-maxage")) {
-                sMaxAge = seconds(value);
+                sMaxAge = sMaxAge < 0 ? seconds(value) : sMaxAge;
             } else if (name.equalsIgnoreCase("max-stale")) {
-                maxStale = value == null ? ANY_STALENESS : seconds(value);
+                maxStale = maxStale >= 0 ? maxStale : value == null ? ANY_STALENESS : seconds(value);
             } else if (name.equalsIgnoreCase("min-fresh")) {
-                minFresh = seconds(value);
+                minFresh = minFresh < 0 ? seconds(value) : minFresh;
             } else if (name.equalsIgnoreCase("only-if-cached")) {
                 onlyIfCached = true;
             }

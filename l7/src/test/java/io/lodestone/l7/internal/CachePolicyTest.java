@@ -32,6 +32,11 @@ class CachePolicyTest {
         assertThat(cc("max-age=abc").maxAge).as("an invalid delta is stale at once").isZero();
         assertThat(cc("max-age=99999999999999").maxAge).isEqualTo(Integer.MAX_VALUE);
         assertThat(cc("").maxAge).isEqualTo(-1);
+        // a directive given twice counts by its first value (RFC 9111 4.2.1), across lines too
+        CachePolicy.Directives twice = cc("max-age=0, s-maxage=5", "max-age=3600, s-maxage=600, min-fresh=1, min-fresh=9");
+        assertThat(twice.maxAge).isZero();
+        assertThat(twice.sMaxAge).isEqualTo(5);
+        assertThat(twice.minFresh).isEqualTo(1);
     }
 
     @Test
