@@ -38,8 +38,8 @@ final class CacheFill {
     private final long requestNanos;
     private final AtomicReference<Waiter> waiters = new AtomicReference<>();
     /**
-     * Set (from any loop) when an unsafe request's success invalidated this URL while the fill was in
-     * flight: its response may predate that change, so it is not kept.
+     * Set (from any loop) when an unsafe request's success invalidated this URL, or a purge matched it,
+     * while the fill was in flight: its response may predate that change, so it is not kept.
      */
     private volatile boolean invalidated;
     /** The key a response was stored under by this fill, or {@code null}. */
@@ -214,7 +214,7 @@ final class CacheFill {
         return fresh;
     }
 
-    /** Marks the fill invalidated by an unsafe request's success on its URL (RFC 9111 4.4); any loop. */
+    /** Marks the fill invalidated (an unsafe request's success on its URL, RFC 9111 4.4, or a purge); any loop. */
     void invalidate() {
         invalidated = true;
     }

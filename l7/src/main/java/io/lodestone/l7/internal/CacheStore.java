@@ -238,7 +238,16 @@ final class CacheStore implements CacheStores.Store {
         return purgeMatching(prefix, true);
     }
 
+    /**
+     * Removes the stored responses whose key matches; the fills in flight that match are marked first,
+     * so that a response the server sent before the purge is not stored after it (as in {@link #invalidate}).
+     */
     private int purgeMatching(String key, boolean prefix) {
+        for (CacheFill f : fills.values()) {
+            if (purgeMatch(f.lookupKey, key, prefix)) {
+                f.invalidate();
+            }
+        }
         int n = 0;
         for (String k : cache.asMap().keySet()) {
             if (purgeMatch(k, key, prefix)) {
