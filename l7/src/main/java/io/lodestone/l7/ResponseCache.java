@@ -30,7 +30,8 @@ package io.lodestone.l7;
  * {@code 2xx} and the client's {@code If-None-Match} / {@code If-Modified-Since} matches; a stale one is revalidated with
  * the backend ({@code If-None-Match} / {@code If-Modified-Since} from its validators) and a
  * {@code 304} from the backend refreshes it (a {@code Set-Cookie} in that 304 goes to its client only; a
- * 304 that says {@code no-store}, {@code private} or {@code Vary: *} ends the stored response). Concurrent misses of one key make one backend request:
+ * 304 that says {@code no-store}, {@code private} or {@code Vary: *}, or changes the {@code Vary}, ends
+ * the stored response). Concurrent misses of one key make one backend request:
  * the others wait for its response and are served from the cache. A response is streamed to its
  * client while it is copied into the cache, never held back; one that turns out larger than
  * {@link #maxEntryBytes()} streams on and is not stored. A request with {@code Cache-Control:

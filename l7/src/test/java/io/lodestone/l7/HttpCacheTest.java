@@ -352,6 +352,31 @@ class HttpCacheTest {
         }
     }
 
+    @Test
+    void aRevalidating304ThatVariesOnOtherHeadersEndsTheStoredResponse() throws Exception {
+        // the response varied on Accept; the server's 304 says it now varies on Accept-Language too: the
+        // stored response, keyed by Accept only, must not answer a client with another language
+        start((r, ctx) -> {
+            if ("\"v1\"".equals(r.header("If-None-Match"))) {
+                RecordingBackend.respond(ctx, HttpResponseStatus.NOT_MODIFIED, "", Map.of("Cache-Control", "max-age=10", "ETag", "\"v1\"",
+                        "Vary", "Accept, Accept-Language"));
+            } else {
+                RecordingBackend.ok(ctx, "lang=" + r.header("Accept-Language") + " #" + System.nanoTime(),
+                        Map.of("Cache-Control", "max-age=10", "ETag", "\"v1\"", "Vary", "Accept"));
+            }
+        }, cache());
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            RawHttp.Response en = get(c, "/v", "Accept: text/html", "Accept-Language: en");
+            clock.advance(Duration.ofSeconds(11));
+            RawHttp.Response revalidated = get(c, "/v", "Accept: text/html", "Accept-Language: en");
+            assertThat(revalidated.header("x-cache")).isEqualTo("REVALIDATED");
+            assertThat(revalidated.body()).isEqualTo(en.body());
+            RawHttp.Response fr = get(c, "/v", "Accept: text/html", "Accept-Language: fr");
+            assertThat(fr.header("x-cache")).isEqualTo("MISS");
+            assertThat(fr.body()).startsWith("lang=fr");
+        }
+    }
+
     /** A backend whose responses carry {@code cacheControl} and ETag "v1", and which answers If-None-Match "v1" with 304. */
     private static RecordingBackend.Responder validated(String cacheControl) {
         return (r, ctx) -> {

@@ -199,13 +199,15 @@ final class CacheFill {
 
     /**
      * Ends a revalidation the backend answered with 304: stores the refreshed response and returns it;
-     * one the 304 made {@code no-store}, {@code private} or {@code Vary: *} is removed instead (it still
+     * one the 304 made {@code no-store}, {@code private} or {@code Vary: *}, or whose {@code Vary} it
+     * changed (the response is keyed by the headers its old one named), is removed instead (it still
      * answers the request that revalidated it).
      */
     CachedResponse revalidated(HttpHeaders notModified, long responseNanos, long responseMillis) {
         CachedResponse fresh = stale.refreshed(notModified, store.requestIdHeader, lookupKey.length(), requestNanos, responseNanos,
                 responseMillis);
-        if (fresh.storable && !invalidated) {
+        boolean sameVary = !notModified.contains(HttpHeaderNames.VARY) || Arrays.equals(varyNames(notModified), stale.varyNames);
+        if (fresh.storable && sameVary && !invalidated) {
             store.put(primaryKey, lookupKey, stale.varyNames, fresh);
             storedKey = lookupKey;
         } else {
