@@ -221,6 +221,75 @@ class ProxyClockTimeoutsTest {
         return line.substring(open, line.lastIndexOf("\" ") + 1);
     }
 
+    /**
+     * A 408 is the one line of its request: the close that follows it has the head's bytes decoded a
+     * last time, which came as a second request, logged {@code PQ "<BADREQ>"} and counted as a second
+     * request on the frontend.
+     */
+    @Test
+    void a408IsItsRequestsOnlyLineAndCount() throws IOException {
+        int port = start(backend().address());
+        try (RawHttp slow = new RawHttp(port)) {
+            slow.send("GET /slow HTTP/1.1\r\nHost: a\r\n");
+            awaitAccepted(1);
+            loop.advance(CLIENT_TIMEOUT);
+            assertThat(slow.read().status()).isEqualTo(408);
+            assertThat(slow.closedByPeer()).isTrue();
+        }
+        // on the proxy's one event loop, after whatever the 408's close logged
+        try (RawHttp quick = new RawHttp(port)) {
+            assertThat(quick.send("GET /quick HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+        }
+        List<String> logged = lines.awaitCount(2);
+        assertThat(logged.get(1)).contains("/quick");
+        assertThat(logged).hasSize(2);
+        assertThat(logged.get(0)).contains(" 408 0 20 cR \"GET /slow HTTP/1.1\" ");
+        assertThat(proxy.metrics().frontend("web").traffic().requests()).isEqualTo(2);
+    }
+
+    /**
+     * A client that ends its side (FIN) inside its request head left before its request was whole:
+     * {@code CR}, with Tq -1 and Ta from the head's first byte, and no {@code invalid} error, as
+     * HAProxy logs it; it still gets HAProxy's 400. It was logged and counted as a malformed request
+     * ({@code PR}, an {@code invalid} error) with the time of its head as Tq.
+     */
+    @Test
+    void aClientThatEndsItsSideInsideItsHeadLeftBeforeItsRequest() throws IOException {
+        int port = start(backend().address());
+        try (RawHttp cut = new RawHttp(port)) {
+            cut.send("GET /cut HTTP/1.1\r\nHost: a\r\n");
+            awaitAccepted(1);
+            loop.advance(Duration.ofSeconds(1));
+            cut.socket.shutdownOutput();
+            assertThat(cut.read().status()).isEqualTo(400);
+        }
+        assertThat(lines.await(l -> l.contains(" 400 ")))
+                .contains(" web -/- -1/-1/-1/-1/1000 400 0 16 CR \"<BADREQ>\" ");
+        TrafficSnapshot web = proxy.metrics().frontend("web").traffic();
+        assertThat(web.requests()).isEqualTo(1);
+        assertThat(web.errors().invalid()).isZero();
+    }
+
+    /**
+     * A client that resets its connection inside its request head left before its request was whole:
+     * {@code CR}, Ta from the head's first byte. It was logged as a pipelined request dropped before
+     * its turn ({@code CQ}) with a Ta of 0.
+     */
+    @Test
+    void aClientThatResetsInsideItsHeadLeftBeforeItsRequest() throws IOException {
+        int port = start(backend().address());
+        try (RawHttp cut = new RawHttp(port)) {
+            cut.send("GET /cut HTTP/1.1\r\nHost: a\r\n");
+            awaitAccepted(1);
+            loop.advance(Duration.ofSeconds(1));
+            cut.socket.setSoLinger(true, 0);
+        }
+        assertThat(lines.await(l -> l.contains(" web "))).contains(" web -/- -1/-1/-1/-1/1000 - 0 0 CR \"<BADREQ>\" ");
+        TrafficSnapshot web = proxy.metrics().frontend("web").traffic();
+        assertThat(web.requests()).isEqualTo(1);
+        assertThat(web.errors().invalid()).isZero();
+    }
+
     @Test
     void anIdleKeepAliveConnectionIsClosedOnTheProxyClock() throws IOException {
         int port = start(backend().address());

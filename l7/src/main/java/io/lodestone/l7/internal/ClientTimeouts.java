@@ -75,7 +75,9 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        cancel();
+        // the timer stops but the state stays: a head the close cut short, which the decoder hands on
+        // after this, is still timed from its first byte (busy())
+        cancelTask();
         ctx.fireChannelInactive();
     }
 
@@ -149,11 +151,15 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
     }
 
     private void cancel() {
+        cancelTask();
+        state = BUSY;
+    }
+
+    private void cancelTask() {
         if (task != null) {
             task.cancel(false);
             task = null;
         }
-        state = BUSY;
     }
 
     @Override

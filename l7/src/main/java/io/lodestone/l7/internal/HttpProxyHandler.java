@@ -367,7 +367,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 if (closedBy == null) {
                     closedBy = closeCause();
                 }
-                dropped(req, closedBy);
+                if (request == null && closedBy == TerminationCause.CLIENT_ABORT && cutByClose(req) != null) {
+                    // no request pipelined: the head the client's reset cut short is its request's end
+                    timeouts.busy();
+                    clientLeftInsideHead(cutByClose(req));
+                } else {
+                    dropped(req, closedBy);
+                }
             }
             ReferenceCountUtil.release(msg);
             return;
@@ -820,9 +826,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         beginAccounting(timeouts.requestHeadNanos());
         DecoderResult result = req.decoderResult();
         if (result.isFailure()) {
-            refusedInvalid(TerminationPhase.REQUEST);
             ReferenceCountUtil.release(req);
             HttpRejection rejection = HttpRejection.of(result.cause());
+            if (rejection.clientLeft()) {
+                clientLeftInsideHead(rejection);
+                return;
+            }
+            refusedInvalid(TerminationPhase.REQUEST);
             logRefused(rejection);
             sendError(rejection.status(), true);
             return;
@@ -901,6 +911,31 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         dispatch(req, h, view);
+    }
+
+    /** The rejection of {@code req} when it stands for a head its client's end of input cut short, else null. */
+    private static HttpRejection cutByClose(HttpRequest req) {
+        return req.decoderResult().cause() instanceof HttpRejection r && r.clientLeft() ? r : null;
+    }
+
+    /**
+     * The client ended its side (a FIN, a reset) inside a request head: it left before its request was
+     * whole ({@code CR}), as HAProxy logs it, with no error on the frontend. Tq is -1 (the head never
+     * became whole), Ta and the line's date count from the head's first byte. A client that may still
+     * read gets HAProxy's 400; after a reset the line has no status. The client timer has been told
+     * ({@link ClientTimeouts#busy()}). Error path only.
+     */
+    private void clientLeftInsideHead(HttpRejection rejection) {
+        long waited = timeouts.requestHeadNanos();
+        beginAccounting(-1);
+        startNanos -= Math.max(waited, 0);
+        logRefused(rejection);
+        terminated(TerminationCause.CLIENT_ABORT, TerminationPhase.REQUEST);
+        if (closing || !client.isActive()) {
+            account();
+            return;
+        }
+        sendError(rejection.status(), true);
     }
 
     /**

@@ -18,6 +18,7 @@ public final class HttpRejection extends RuntimeException {
     private final String method;
     private final String target;
     private final String version;
+    private final boolean clientLeft;
 
     /** Creates a rejection answered with {@code status}; {@code reason} names the rule that was broken. */
     public HttpRejection(HttpResponseStatus status, String reason) {
@@ -30,11 +31,31 @@ public final class HttpRejection extends RuntimeException {
      * line, where a request without one is {@code <BADREQ>}.
      */
     HttpRejection(HttpResponseStatus status, String reason, String method, String target, String version) {
+        this(status, reason, method, target, version, false);
+    }
+
+    private HttpRejection(HttpResponseStatus status, String reason, String method, String target, String version,
+            boolean clientLeft) {
         super(reason, null, false, false);
         this.status = status;
         this.method = method;
         this.target = target;
         this.version = version;
+        this.clientLeft = clientLeft;
+    }
+
+    /**
+     * The rejection of a request head that the client's end of input (a FIN, a reset) cut short: 400,
+     * as HAProxy answers it, but the client left before its request was whole ({@code CR}); its bytes
+     * were not found malformed.
+     */
+    static HttpRejection cutByClose() {
+        return new HttpRejection(HttpResponseStatus.BAD_REQUEST, "connection closed inside a request head", null, null, null, true);
+    }
+
+    /** Whether the client's end of input cut the head short ({@link #cutByClose()}) rather than a rule refusing it. */
+    boolean clientLeft() {
+        return clientLeft;
     }
 
     /** The status the client is answered with (for a backend response: 502). */

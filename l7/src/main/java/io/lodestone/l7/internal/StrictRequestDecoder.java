@@ -223,18 +223,23 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         }
         super.decodeLast(ctx, in, out);
         if (atHead && !discarding && (in.isReadable() || scanner.inProgress())) {
-            rejectHead(in, out, new HttpRejection(HttpResponseStatus.BAD_REQUEST, "connection closed inside a request head"));
+            rejectHead(in, out, HttpRejection.cutByClose());
         }
     }
 
     /**
      * The client timeout ran out before the head of its request was whole: the rejection to answer
      * (408) and log, which carries the request line when that has arrived whole and valid, as for a
-     * head refused for a later part. The error path only.
+     * head refused for a later part. The rest of the connection's bytes are discarded. The error path
+     * only.
      */
     HttpRejection headTimedOut() {
-        return atHead && !discarding ? scanner.timedOut(internalBuffer())
+        HttpRejection rejection = atHead && !discarding ? scanner.timedOut(internalBuffer())
                 : new HttpRejection(HttpResponseStatus.REQUEST_TIMEOUT, "client timeout inside a request head");
+        // the 408 closes the connection: the unfinished head is answered, and the close must not
+        // decode it a second time as a head cut short (a second request, logged PQ)
+        discard(internalBuffer());
+        return rejection;
     }
 
     private void inspect(ByteBuf in, List<Object> out, int from) {
