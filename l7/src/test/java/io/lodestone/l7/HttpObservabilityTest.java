@@ -121,6 +121,10 @@ class HttpObservabilityTest {
         assertThat(web.responses().serverError()).isZero();
         assertThat(web.totalConnections()).isGreaterThanOrEqualTo(1);
         assertThat(web.totalTime().count()).isEqualTo(4);
+        // every response head the client got, the deny's included, from the request's start; the
+        // frontend recorded none, so its first-byte summary stayed empty
+        assertThat(web.firstByteTime().count()).isEqualTo(4);
+        assertThat(web.firstByteTime().maxNanos()).isLessThanOrEqualTo(web.totalTime().maxNanos());
         // the body is "ok:" + the target, 8 bytes each, and the deny's "Forbidden\n"
         assertThat(web.bytesOut()).isEqualTo(3 * 8 + 10);
 

@@ -17,7 +17,9 @@ package io.lodestone.core.metrics;
  * @param redispatches connections or requests sent to another server after a failure
  * @param currentQueue connections or requests waiting for a server now
  * @param connectTime time to connect to a server
- * @param firstByteTime time from sending the request to the first byte of the response
+ * @param firstByteTime HTTP: on a server or backend, time from sending the request to the response head;
+ *     on a frontend, from the first byte of the request head to the head of the response the client
+ *     got, whoever gave it (none for TCP)
  * @param totalTime the whole request (HTTP: from the first byte of its head to the end of the exchange,
  *     the access log's Ta) or connection (TCP)
  */

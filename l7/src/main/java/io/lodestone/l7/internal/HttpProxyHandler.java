@@ -1616,8 +1616,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void serverResponse(BackendConnection c, HttpResponse response) {
         if (!anyResponse) {
-            responseNanos = clock.nanoTime() - sentNanos;
+            long now = clock.nanoTime();
+            responseNanos = now - sentNanos;
             c.server.metrics().firstByteTime(responseNanos);
+            // the client's wait: from the request's start, as its Ta
+            metrics.firstByteTime(now - startNanos);
             if (retrySlot) {
                 // as Envoy's budget counts it, a retry is in flight until its response head: a response
                 // that streams on (a download, server-sent events) holds no slot, and is never retried
@@ -2319,6 +2322,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             response = bodyless;
         }
         bytesOut += response.content().readableBytes();
+        metrics.firstByteTime(clock.nanoTime() - startNanos);
         if (request == null) {
             // an answer to a request that never became an exchange (malformed, too slow)
             account();

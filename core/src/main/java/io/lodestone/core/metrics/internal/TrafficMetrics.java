@@ -130,7 +130,10 @@ public abstract class TrafficMetrics {
         }
     }
 
-    /** Records the time from sending a request (or opening a TCP session) to the response's first byte. */
+    /**
+     * Records an HTTP request's time to the response head: on a server, from sending the request; on a
+     * frontend, from the first byte of the request head.
+     */
     public final void firstByteTime(long nanos) {
         firstByteTime.record(nanos);
         if (parent != null) {
