@@ -87,7 +87,9 @@ final class JsonFormat implements EntryFormatter {
                 case '\b' -> out.append("\\b");
                 case '\f' -> out.append("\\f");
                 default -> {
-                    if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029') {
+                    // C0, DEL and C1 (a client's byte 0x85 is NEL, a line break to some readers), as the
+                    // text format; U+2028 and U+2029 for JavaScript readers
+                    if (c < 0x20 || c >= 0x7f && c <= 0x9f || c == '\u2028' || c == '\u2029') {
                         Appending.unicodeEscape(out, c);
                     } else {
                         out.append(c);

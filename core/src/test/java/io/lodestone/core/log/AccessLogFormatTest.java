@@ -132,6 +132,25 @@ class AccessLogFormatTest {
         }
     }
 
+    /**
+     * The JSON format escapes the C1 controls as the text format does ({@code \u0085}): a JSON string may
+     * hold them raw, but NEL ends the line for readers that split on Unicode line breaks. They were
+     * written raw, so a client's byte 0x85 in a header split a JSON line there.
+     */
+    @Test
+    void jsonEscapesC1ControlCharactersToo() {
+        String path = "/a\u0085b\u009b2J\u00a0\u00e9";
+        AccessLogEntry e = ok().request("GET", path, "HTTP/1.1").requestId("id\u0080\u009f");
+        StringBuilder raw = new StringBuilder();
+        AccessLog.json().format(e, raw);
+        String line = raw.toString();
+        assertThat(line).contains("\"/a\\u0085b\\u009b2J\u00a0\u00e9\"", "\"id\\u0080\\u009f\"");
+        for (int i = 0; i < line.length(); i++) {
+            assertThat(Character.isISOControl(line.charAt(i))).as("control character at %d in %s", i, line).isFalse();
+        }
+        assertThat(json(e)).containsEntry("path", path).containsEntry("request_id", "id\u0080\u009f");
+    }
+
     @Test
     void timestampsMatchTheJdkForAnyInstant() {
         DateTimeFormatter iso = DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSS'Z'").withZone(ZoneOffset.UTC);
