@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.TrafficSnapshot;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.netty.channel.ChannelFutureListener;
@@ -26,6 +27,7 @@ import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.pkitesting.X509Bundle;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -216,5 +218,50 @@ class WebSocketProxyTest {
         List<String> tunnels = lines.lines().stream().filter(l -> l.contains(" 101 ")).toList();
         assertThat(tunnels).hasSize(2).allSatisfy(l -> assertThat(l).contains(" -- \"GET /ws HTTP/1.1\""));
         assertThat(upgrades).hasSize(2).allSatisfy(h -> assertThat(h.get("x-forwarded-proto")).isEqualTo("https"));
+    }
+
+    /**
+     * A tunnel's line is written when the tunnel ends, as HAProxy writes it: its bytes are the
+     * tunnel's each way, and the frontend and the server count them. The line was written at the 101
+     * with 0 bytes each way, and the tunnel's bytes were counted nowhere. Raw sockets both sides: the
+     * server answers the upgrade, then sends back each byte it reads twice.
+     */
+    @Test
+    void aTunnelIsLoggedAndCountedWithItsBytesWhenItEnds() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            RawBackend.nextHead(in);
+            RawBackend.write(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+            byte[] b = in.readNBytes(1000);
+            s.getOutputStream().write(b);
+            s.getOutputStream().write(b);
+            s.getOutputStream().flush();
+            while (in.read() >= 0) {
+                // until the client's FIN, passed on by the proxy
+            }
+            s.close();
+        })) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("ws").server("e1", server.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("ws"))
+                    .build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                c.send("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(101);
+                c.send("x".repeat(1000));
+                assertThat(c.in.readNBytes(2000)).hasSize(2000);
+                c.socket.shutdownOutput();
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            assertThat(lines.await(l -> l.contains(" 101 "))).contains(" web ws/e1 ", " 101 1000 2000 -- \"GET /ws HTTP/1.1\" ");
+            Await.until("the tunnel counted", () -> proxy.metrics().frontend("web").traffic().requests() == 1);
+            TrafficSnapshot web = proxy.metrics().frontend("web").traffic();
+            TrafficSnapshot e1 = proxy.metrics().backend("ws").server("e1").traffic();
+            assertThat(new long[] {web.bytesIn(), web.bytesOut(), e1.bytesIn(), e1.bytesOut()}).containsExactly(1000, 2000, 1000, 2000);
+        }
     }
 }

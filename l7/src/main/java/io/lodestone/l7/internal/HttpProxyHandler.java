@@ -69,6 +69,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -2046,7 +2047,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (cacheStore != null) {
             endCache();
         }
-        if (request != null) {
+        if (request != null && !tunneling) {
             account();
         }
         releaseServer();
@@ -2758,11 +2759,17 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     // ---------------------------------------------------------------- WebSocket tunnels
 
+    /**
+     * Turns the exchange whose server answered 101 into a byte tunnel. The exchange is accounted and
+     * logged when the tunnel ends, as HAProxy logs it: its bytes are the tunnel's each way, its Ta runs
+     * to the close, and a reset or the tunnel timeout on either side gives its termination ({@link TunnelEnd}).
+     */
     private void startTunnel(BackendConnection c) {
         tunneling = true;
         Channel upstream = c.channel;
         ServerRuntime s = server;
         server = null;
+        // left to the tunnel's end (endExchange does not account a tunnel)
         endExchange();
         upstream.closeFuture().addListener(f -> {
             if (s != null) {
@@ -2776,11 +2783,54 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         upstream.pipeline().remove(c);
         client.pipeline().remove(this);
         HttpPipeline.addTunnelTimeout(client.pipeline(), frontend.tunnelTimeout().toNanos());
-        writeStash(tunnelFromClient, upstream);
-        writeStash(tunnelFromServer, client);
+        bytesIn += writeStash(tunnelFromClient, upstream);
+        bytesOut += writeStash(tunnelFromServer, client);
         tunnelFromClient = null;
         tunnelFromServer = null;
-        Relay.join(client, upstream);
+        TunnelEnd end = new TunnelEnd();
+        end.sides = Relay.join(client, upstream, Duration.ZERO, end);
+        client.closeFuture().addListener(end);
+    }
+
+    /**
+     * How a WebSocket tunnel ended, and its accounting when the client's side closes: a reset on one
+     * side ({@code CD}, {@code SD}: a {@code reset} error on the frontend or the server, as a TCP
+     * session's), the tunnel timeout ({@code cD}, a {@code timeout} error on the frontend), else a
+     * close ({@code --}). One per tunnel.
+     */
+    private final class TunnelEnd implements Relay.Observer, ChannelFutureListener {
+        Relay.Side[] sides;
+
+        @Override
+        public void aborted(Channel failed, Throwable cause) {
+            if (failed == client) {
+                terminated(TerminationCause.CLIENT_ABORT, TerminationPhase.DATA);
+            } else {
+                terminated(TerminationCause.SERVER_ABORT, TerminationPhase.DATA);
+                if (lastServer != null) {
+                    lastServer.metrics().error(ErrorKind.RESET);
+                }
+            }
+        }
+
+        @Override
+        public void idleTimedOut(Channel waitedOn) {
+            terminated(waitedOn == client ? TerminationCause.CLIENT_TIMEOUT : TerminationCause.SERVER_TIMEOUT,
+                    TerminationPhase.DATA);
+            if (waitedOn != client && lastServer != null) {
+                lastServer.metrics().error(ErrorKind.TIMEOUT);
+            }
+        }
+
+        @Override
+        public void operationComplete(ChannelFuture f) {
+            Relay.Side[] s = sides;
+            if (s != null) {
+                bytesIn += s[0].bytesRead();
+                bytesOut += s[1].bytesRead();
+            }
+            account();
+        }
     }
 
     private void stashTunnel(boolean fromClient, Object msg) {
@@ -2800,12 +2850,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         stash.add(msg);
     }
 
-    private static void writeStash(List<Object> stash, Channel to) {
+    /** Writes what was stashed for the tunnel to {@code to}; returns its bytes. */
+    private static long writeStash(List<Object> stash, Channel to) {
+        long bytes = 0;
         if (stash != null) {
             for (Object msg : stash) {
+                bytes += ((ByteBuf) msg).readableBytes();
                 to.write(msg, to.voidPromise());
             }
         }
+        return bytes;
     }
 
     // ---------------------------------------------------------------- closing
