@@ -9,6 +9,7 @@ import io.lodestone.core.ServerControl;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.metrics.PrometheusChecker;
 import io.lodestone.core.metrics.PrometheusFormat;
+import io.lodestone.core.metrics.TrafficSnapshot;
 import io.lodestone.core.testing.Await;
 import java.io.IOException;
 import java.net.URI;
@@ -383,6 +384,10 @@ class AdminEndpointTest {
         assertThat(metrics.has("lodestone_frontend_connections_total", "frontend", "web")).isTrue();
         // the admin endpoint counts its own requests on its frontend
         assertThat(metrics.value("lodestone_frontend_connections_total", "frontend", "admin")).isGreaterThanOrEqualTo(1);
+        // and the first-byte time of each answer, whole at once, as every frontend does; it recorded none
+        Await.until("the scrape counted", () -> proxy.metrics().frontend("admin").traffic().requests() >= 1);
+        TrafficSnapshot admin = proxy.metrics().frontend("admin").traffic();
+        assertThat(admin.firstByteTime().count()).isEqualTo(admin.totalTime().count()).isPositive();
     }
 
     @Test

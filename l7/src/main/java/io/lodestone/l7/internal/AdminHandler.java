@@ -78,8 +78,11 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         h.set("X-Content-Type-Options", "nosniff");
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         HttpUtil.setKeepAlive(response, keepAlive);
+        long elapsed = listener.context().clock().nanoTime() - start;
+        // the answer goes out whole: its first byte is its end
+        listener.metrics().firstByteTime(elapsed);
         listener.metrics().requestCompleted(response.status().code(), request.content().readableBytes(),
-                response.content().readableBytes(), listener.context().clock().nanoTime() - start);
+                response.content().readableBytes(), elapsed);
         if (keepAlive) {
             ctx.writeAndFlush(response, ctx.voidPromise());
         } else {
