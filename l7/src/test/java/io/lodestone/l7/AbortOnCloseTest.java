@@ -166,6 +166,36 @@ class AbortOnCloseTest {
         }
     }
 
+    /**
+     * A TLS client that ends its side (close_notify, with or without a FIN) inside its request head left
+     * before its request was whole: one line, {@code CR "<BADREQ>"} with Tq -1, and no error, as over
+     * plain TCP. The close decoded the cut head after the proxy had begun closing, and the proxy
+     * failed on it (a NullPointerException logged at WARN with its stack trace, no access-log line).
+     */
+    @ParameterizedTest(name = "FIN after close_notify: {0}")
+    @ValueSource(booleans = {true, false})
+    void aTlsClientThatEndsItsSideInsideItsRequestHeadLeftBeforeItsRequest(boolean fin) throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        try (RawBackend server = silent(new CountDownLatch(1), new CountDownLatch(1))) {
+            int port = start(Backend.named("app").server("s1", server.address()),
+                    TlsPki.serverTls(List.of("http/1.1"), TlsPki.server(ca, "www.example")));
+            try (Socket tcp = new Socket("127.0.0.1", port)) {
+                tcp.setSoTimeout(10_000);
+                SSLSocket tls = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(tcp, "127.0.0.1", port, fin);
+                tls.setEnabledProtocols(new String[] {"TLSv1.3"});
+                tls.startHandshake();
+                tls.getOutputStream().write("GET /cut HTTP/1.1\r\nHost: www.example\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                tls.getOutputStream().flush();
+                tls.shutdownOutput();
+                assertThat(lines.await(l -> l.contains(" web "))).contains(" web -/- -1/-1/-1/-1/", " CR \"<BADREQ>\" ");
+                tls.getInputStream().readAllBytes();
+            }
+            Await.until("no client connection left", () -> proxy.metrics().frontend("web").traffic().currentConnections() == 0);
+            assertThat(lines.lines()).hasSize(1);
+            assertThat(proxy.metrics().frontend("web").traffic().errors().total()).isZero();
+        }
+    }
+
     @Test
     void aClientThatHalfClosesWhileItsRequestIsQueuedLeavesTheQueue() throws Exception {
         leaveWhileQueued(false);

@@ -266,8 +266,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private String target;
     private String traceId;
     private ServerRuntime lastServer;
-    private TerminationCause cause;
-    private TerminationPhase phase;
+    /** How the current (or last) exchange ended; NORMAL before the first, which closeCause() may read. */
+    private TerminationCause cause = TerminationCause.NORMAL;
+    private TerminationPhase phase = TerminationPhase.NONE;
     /** The request was refused ({@code PR}) as malformed or over a limit: an {@code invalid} error, not {@code denied}. */
     private boolean invalid;
 
@@ -551,6 +552,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             inputShutdown = true;
             if (request == null && (queued == null || queued.isEmpty())) {
                 heldAbandoned();
+                // the client's end: a head it cut short, which the decoder hands on only at the close
+                // over TLS, is its own (CR)
+                if (closedBy == null) {
+                    closedBy = inputEndedBy();
+                }
                 closeOnFlush();
             } else if (request != null && !requestComplete && !responseStarted && !bodyArrived()) {
                 endedInsideTheBody();
