@@ -318,6 +318,8 @@ class Http2RefusedStreamTest {
             assertThat(t.requests()).isEqualTo(3);
             assertThat(t.responses().clientError()).isEqualTo(2);
             assertThat(t.errors().invalid()).isEqualTo(2);
+            // a first-byte sample for each answer, the codec's two 431s included (they had none)
+            assertThat(t.firstByteTime().count()).isEqualTo(3);
         } finally {
             small.close();
         }

@@ -680,6 +680,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         HttpListener.State state = listener.state();
         FrontendMetrics metrics = listener.metrics();
         if (status > 0) {
+            // answered at once, as its time sample says
+            metrics.firstByteTime(0);
             metrics.requestCompleted(status, 0, 0, 0);
         } else {
             metrics.requestUntimed();
