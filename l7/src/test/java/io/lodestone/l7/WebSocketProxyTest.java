@@ -92,11 +92,13 @@ class WebSocketProxyTest {
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
     }
 
+    private final CapturingLogger tunnelLines = new CapturingLogger();
+
     private int startProxy(Duration tunnelTimeout) {
         int echoPort = ((InetSocketAddress) echo.localAddress()).getPort();
-        proxy = Proxy.builder()
+        proxy = Proxy.builder().accessLog(AccessLog.text(tunnelLines))
                 .backend(Backend.named("ws").server("e1", "127.0.0.1:" + echoPort))
-                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("ws").tunnelTimeout(tunnelTimeout))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("ws").tunnelTimeout(tunnelTimeout))
                 .build();
         proxy.start();
         return proxy.port();
@@ -149,6 +151,9 @@ class WebSocketProxyTest {
         // the proxy closes the TCP connection without a close frame: the JDK client reports an abnormal end
         assertThat(closed.get(10, TimeUnit.SECONDS)).isIn(-1, WebSocket.NORMAL_CLOSURE, 1006);
         assertThat(ws.isInputClosed()).isTrue();
+        // logged at its end: the tunnel timeout, a timeout error on the frontend
+        assertThat(tunnelLines.await(l -> l.contains(" 101 "))).contains(" web ws/e1 ", " cD \"GET /ws HTTP/1.1\" ");
+        assertThat(proxy.metrics().frontend("web").traffic().errors().timeout()).isEqualTo(1);
     }
 
     /**
@@ -262,6 +267,18 @@ class WebSocketProxyTest {
             TrafficSnapshot web = proxy.metrics().frontend("web").traffic();
             TrafficSnapshot e1 = proxy.metrics().backend("ws").server("e1").traffic();
             assertThat(new long[] {web.bytesIn(), web.bytesOut(), e1.bytesIn(), e1.bytesOut()}).containsExactly(1000, 2000, 1000, 2000);
+
+            // a client that resets its tunnel: CD, a reset error on the frontend
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                c.send("GET /reset HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(101);
+                c.send("y".repeat(1000));
+                assertThat(c.in.readNBytes(2000)).hasSize(2000);
+                c.socket.setSoLinger(true, 0);
+            }
+            assertThat(lines.await(l -> l.contains("/reset"))).contains(" 101 1000 2000 CD \"GET /reset HTTP/1.1\" ");
+            assertThat(proxy.metrics().frontend("web").traffic().errors().reset()).isEqualTo(1);
         }
     }
 }
