@@ -281,4 +281,33 @@ class WebSocketProxyTest {
             assertThat(proxy.metrics().frontend("web").traffic().errors().reset()).isEqualTo(1);
         }
     }
+
+    /** A tunnel still open when the proxy stops is closed at its drain timeout: {@code KD}, as a TCP session's; it was {@code --}. */
+    @Test
+    void aTunnelTheProxysStopClosesIsLoggedKd() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            RawBackend.nextHead(in);
+            RawBackend.write(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+            while (in.read() >= 0) {
+                // until the proxy closes the tunnel
+            }
+        })) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines)).drainTimeout(Duration.ofMillis(100))
+                    .backend(Backend.named("ws").server("e1", server.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("ws"))
+                    .build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                c.send("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(101);
+                proxy.close();
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            assertThat(lines.await(l -> l.contains(" 101 "))).contains(" KD \"GET /ws HTTP/1.1\" ");
+        }
+    }
 }

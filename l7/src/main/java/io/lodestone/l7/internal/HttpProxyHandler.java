@@ -2803,8 +2803,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /**
      * How a WebSocket tunnel ended, and its accounting when the client's side closes: a reset on one
      * side ({@code CD}, {@code SD}: a {@code reset} error on the frontend or the server, as a TCP
-     * session's), the tunnel timeout ({@code cD}, a {@code timeout} error on the frontend), else a
-     * close ({@code --}). One per tunnel.
+     * session's), the tunnel timeout ({@code cD}, a {@code timeout} error on the frontend), the proxy's
+     * stop ({@code KD}), else a close ({@code --}). One per tunnel.
      */
     private final class TunnelEnd implements Relay.Observer, ChannelFutureListener {
         Relay.Side[] sides;
@@ -2832,6 +2832,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
         @Override
         public void operationComplete(ChannelFuture f) {
+            if (cause == TerminationCause.NORMAL && connectionEndedBy() == TerminationCause.KILLED) {
+                // closed by the proxy's stop (at its drain timeout), as a TCP session is: KD, no error
+                terminated(TerminationCause.KILLED, TerminationPhase.DATA);
+            }
             Relay.Side[] s = sides;
             if (s != null) {
                 bytesIn += s[0].bytesRead();
