@@ -843,7 +843,8 @@ public final class HttpFrontend implements Frontend {
          * Accepts HTTP/2 over plain TCP from clients that start with the HTTP/2 connection preface
          * (h2c with prior knowledge; default off); other connections speak HTTP/1.1 as before. On
          * TLS frontends HTTP/2 is chosen by ALPN instead: offer {@code h2} in the
-         * {@link ServerTls.Builder#alpn(String...) ServerTls's ALPN list}. Either way each stream is
+         * {@link ServerTls.Builder#alpn(String...) ServerTls's ALPN list}; {@code h2c(true)} with
+         * {@link #tls(ServerTls)} fails at {@link #build()}. Either way each stream is
          * routed by the same rules and forwarded to the HTTP/1.1 backends.
          */
         public Builder h2c(boolean on) {
@@ -1006,6 +1007,10 @@ public final class HttpFrontend implements Frontend {
             }
             if (hstsMaxAge != null && tls == null) {
                 throw new IllegalArgumentException(label + " hsts: " + hstsMaxAge + " (expected: only on a TLS frontend, with tls(ServerTls))");
+            }
+            if (h2c && tls != null) {
+                throw new IllegalArgumentException(label + " h2c: true (expected: only on a plain-text frontend;"
+                        + " over TLS, offer h2 in the ServerTls's ALPN list)");
             }
             Routing table = wholeTable != null ? wholeTable : routing.build();
             if (table.defaultBackend() == null && !hasRules(table)) {

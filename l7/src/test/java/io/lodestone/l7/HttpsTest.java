@@ -155,6 +155,19 @@ class HttpsTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("hsts");
     }
 
+    /**
+     * h2c is HTTP/2 on a plain-text port; over TLS clients choose HTTP/2 through ALPN. On a TLS frontend
+     * h2c(true) was ignored without a word, so a frontend whose ALPN list lacked h2 spoke HTTP/1.1 alone.
+     */
+    @Test
+    void h2cOnATlsFrontendFailsAtBuild() {
+        assertThatThrownBy(() -> HttpFrontend.bind(0).tls(tls).h2c(true).defaultBackend("a").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend http-0 h2c: true (expected: only on a plain-text frontend;"
+                        + " over TLS, offer h2 in the ServerTls's ALPN list)");
+        assertThat(HttpFrontend.bind(0).tls(tls).h2c(false).defaultBackend("a").build().h2c()).isFalse();
+    }
+
     /** Sends a GET with Connection: close and returns the whole answer. */
     private static String get(SSLSocket s, String path) throws Exception {
         OutputStream out = s.getOutputStream();
