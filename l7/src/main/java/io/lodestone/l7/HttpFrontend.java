@@ -845,7 +845,7 @@ public final class HttpFrontend implements Frontend {
          * TLS frontends HTTP/2 is chosen by ALPN instead: offer {@code h2} in the
          * {@link ServerTls.Builder#alpn(String...) ServerTls's ALPN list}; {@code h2c(true)} with
          * {@link #tls(ServerTls)} fails at {@link #build()}. Either way each stream is
-         * routed by the same rules and forwarded to the HTTP/1.1 backends.
+         * routed by the same rules and forwarded to the backend in the backend's protocol.
          */
         public Builder h2c(boolean on) {
             this.h2c = on;
