@@ -409,10 +409,6 @@ class Http2Test {
     }
 
     /**
-     * The {@code :status} of the first response HEADERS of {@code stream}, or "reset" when RST_STREAM
-     * comes first; every HEADERS read goes through {@code hpack}, the connection's decoder.
-     */
-    /**
      * The status (or {@code "reset"}) of each of {@code streams}, in whatever order their answers
      * come: a stream answered by the proxy itself may overtake one answered by its server.
      */
@@ -446,6 +442,10 @@ class Http2Test {
         return answers;
     }
 
+    /**
+     * The {@code :status} of the first response HEADERS of {@code stream}, or "reset" when RST_STREAM
+     * comes first; every HEADERS read goes through {@code hpack}, the connection's decoder.
+     */
     static String statusOrReset(InputStream in, int stream, DefaultHttp2HeadersDecoder hpack) throws Exception {
         for (int n = 0; n < 100; n++) {
             Frame f = Frame.read(in);
