@@ -145,10 +145,7 @@ class AbortOnCloseTest {
             int port = start(Backend.named("app").server("s1", server.address()).abortOnClose(true),
                     TlsPki.serverTls(List.of("http/1.1"), TlsPki.server(ca, "www.example")));
             try (Socket tcp = new Socket("127.0.0.1", port)) {
-                tcp.setSoTimeout(10_000);
-                SSLSocket tls = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(tcp, "127.0.0.1", port, fin);
-                tls.setEnabledProtocols(new String[] {"TLSv1.3"});
-                tls.startHandshake();
+                SSLSocket tls = tls13(tcp, ca, port, fin);
                 tls.getOutputStream().write("GET /tls HTTP/1.1\r\nHost: www.example\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
                 tls.getOutputStream().flush();
                 assertThat(heads.await(10, TimeUnit.SECONDS)).as("the server got the request").isTrue();
@@ -180,10 +177,7 @@ class AbortOnCloseTest {
             int port = start(Backend.named("app").server("s1", server.address()),
                     TlsPki.serverTls(List.of("http/1.1"), TlsPki.server(ca, "www.example")));
             try (Socket tcp = new Socket("127.0.0.1", port)) {
-                tcp.setSoTimeout(10_000);
-                SSLSocket tls = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(tcp, "127.0.0.1", port, fin);
-                tls.setEnabledProtocols(new String[] {"TLSv1.3"});
-                tls.startHandshake();
+                SSLSocket tls = tls13(tcp, ca, port, fin);
                 tls.getOutputStream().write("GET /cut HTTP/1.1\r\nHost: www.example\r\n".getBytes(StandardCharsets.ISO_8859_1));
                 tls.getOutputStream().flush();
                 tls.shutdownOutput();
@@ -1191,5 +1185,17 @@ class AbortOnCloseTest {
 
     private TrafficSnapshot server(String name) {
         return proxy.metrics().backend("app").server(name).traffic();
+    }
+
+    /**
+     * A TLS 1.3 client over {@code tcp} (10 s read timeout), handshake done; {@code fin}: whether its
+     * close_notify closes the socket's output too.
+     */
+    private static SSLSocket tls13(Socket tcp, X509Bundle ca, int port, boolean fin) throws Exception {
+        tcp.setSoTimeout(10_000);
+        SSLSocket tls = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(tcp, "127.0.0.1", port, fin);
+        tls.setEnabledProtocols(new String[] {"TLSv1.3"});
+        tls.startHandshake();
+        return tls;
     }
 }

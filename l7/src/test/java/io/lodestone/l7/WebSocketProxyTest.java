@@ -237,8 +237,7 @@ class WebSocketProxyTest {
         try (RawBackend server = new RawBackend((s, n) -> {
             InputStream in = s.getInputStream();
             RawBackend.nextHead(in);
-            RawBackend.write(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+            RawBackend.write(s, SWITCHING);
             byte[] b = in.readNBytes(1000);
             s.getOutputStream().write(b);
             s.getOutputStream().write(b);
@@ -254,8 +253,7 @@ class WebSocketProxyTest {
                     .build();
             proxy.start();
             try (RawHttp c = new RawHttp(proxy.port())) {
-                c.send("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+                c.send(upgrade("/ws"));
                 assertThat(c.read().status()).isEqualTo(101);
                 c.send("x".repeat(1000));
                 assertThat(c.in.readNBytes(2000)).hasSize(2000);
@@ -270,8 +268,7 @@ class WebSocketProxyTest {
 
             // a client that resets its tunnel: CD, a reset error on the frontend
             try (RawHttp c = new RawHttp(proxy.port())) {
-                c.send("GET /reset HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+                c.send(upgrade("/reset"));
                 assertThat(c.read().status()).isEqualTo(101);
                 c.send("y".repeat(1000));
                 assertThat(c.in.readNBytes(2000)).hasSize(2000);
@@ -289,8 +286,7 @@ class WebSocketProxyTest {
         try (RawBackend server = new RawBackend((s, n) -> {
             InputStream in = s.getInputStream();
             RawBackend.nextHead(in);
-            RawBackend.write(s, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n");
+            RawBackend.write(s, SWITCHING);
             while (in.read() >= 0) {
                 // until the proxy closes the tunnel
             }
@@ -301,13 +297,22 @@ class WebSocketProxyTest {
                     .build();
             proxy.start();
             try (RawHttp c = new RawHttp(proxy.port())) {
-                c.send("GET /ws HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+                c.send(upgrade("/ws"));
                 assertThat(c.read().status()).isEqualTo(101);
                 proxy.close();
                 assertThat(c.closedByPeer()).isTrue();
             }
             assertThat(lines.await(l -> l.contains(" 101 "))).contains(" KD \"GET /ws HTTP/1.1\" ");
         }
+    }
+
+    /** A server's answer to a WebSocket upgrade. */
+    private static final String SWITCHING = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+    /** A WebSocket upgrade request for {@code path}, Host a. */
+    private static String upgrade(String path) {
+        return "GET " + path + " HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
     }
 }
