@@ -247,11 +247,7 @@ class WebSocketProxyTest {
             }
             s.close();
         })) {
-            proxy = Proxy.builder().accessLog(AccessLog.text(lines))
-                    .backend(Backend.named("ws").server("e1", server.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("ws"))
-                    .build();
-            proxy.start();
+            startLogged(lines, server);
             try (RawHttp c = new RawHttp(proxy.port())) {
                 c.send(upgrade("/ws"));
                 assertThat(c.read().status()).isEqualTo(101);
@@ -291,11 +287,7 @@ class WebSocketProxyTest {
                 // until the proxy closes the tunnel
             }
         })) {
-            proxy = Proxy.builder().accessLog(AccessLog.text(lines)).drainTimeout(Duration.ofMillis(100))
-                    .backend(Backend.named("ws").server("e1", server.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("ws"))
-                    .build();
-            proxy.start();
+            startLogged(lines, server);
             try (RawHttp c = new RawHttp(proxy.port())) {
                 c.send(upgrade("/ws"));
                 assertThat(c.read().status()).isEqualTo(101);
@@ -304,6 +296,18 @@ class WebSocketProxyTest {
             }
             assertThat(lines.await(l -> l.contains(" 101 "))).contains(" KD \"GET /ws HTTP/1.1\" ");
         }
+    }
+
+    /**
+     * Starts a proxy whose frontend "web" sends everything to backend "ws", server "e1" at
+     * {@code server}, logging to {@code lines}, with a drain timeout of 100 ms.
+     */
+    private void startLogged(CapturingLogger lines, RawBackend server) {
+        proxy = Proxy.builder().accessLog(AccessLog.text(lines)).drainTimeout(Duration.ofMillis(100))
+                .backend(Backend.named("ws").server("e1", server.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("ws"))
+                .build();
+        proxy.start();
     }
 
     /** A server's answer to a WebSocket upgrade. */
