@@ -271,6 +271,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private TerminationPhase phase = TerminationPhase.NONE;
     /** The request was refused ({@code PR}) as malformed or over a limit: an {@code invalid} error, not {@code denied}. */
     private boolean invalid;
+    /** The frontend's first-byte time of the current request has been recorded ({@link #frontendFirstByte}). */
+    private boolean firstByteRecorded;
 
     HttpProxyHandler(HttpListener listener, Codecs.ResponseEncoder encoder) {
         this.listener = listener;
@@ -1629,7 +1631,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             responseNanos = now - sentNanos;
             c.server.metrics().firstByteTime(responseNanos);
             // the client's wait: from the request's start, as its Ta
-            metrics.firstByteTime(now - startNanos);
+            frontendFirstByte(now);
             if (retrySlot) {
                 // as Envoy's budget counts it, a retry is in flight until its response head: a response
                 // that streams on (a download, server-sent events) holds no slot, and is never retried
@@ -2121,6 +2123,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         cause = TerminationCause.NORMAL;
         phase = TerminationPhase.NONE;
         invalid = false;
+        firstByteRecorded = false;
+    }
+
+    /**
+     * Records the frontend's first-byte time of the current request, from its start to {@code now}, once:
+     * a server's head the client does not get (malformed, a 101 nobody asked for, a head held back when
+     * the server fails) is followed by the proxy's own answer, which is no second sample.
+     */
+    private void frontendFirstByte(long now) {
+        if (!firstByteRecorded) {
+            firstByteRecorded = true;
+            metrics.firstByteTime(now - startNanos);
+        }
     }
 
     /**
@@ -2331,7 +2346,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             response = bodyless;
         }
         bytesOut += response.content().readableBytes();
-        metrics.firstByteTime(clock.nanoTime() - startNanos);
+        frontendFirstByte(clock.nanoTime());
         if (request == null) {
             // an answer to a request that never became an exchange (malformed, too slow)
             account();
