@@ -129,4 +129,74 @@ class Http2SlowClientTest {
             assertThat(lines.awaitCount(2)).allSatisfy(line -> assertThat(line).contains(" CD \"GET / HTTP/2.0\" "));
         }
     }
+
+    /**
+     * A client that sends its requests and its FIN at once, before any response: at the FIN nothing
+     * waits for window yet, so it is the later looks ({@code every 100 ms}) that find the endless
+     * response stalled and reset it; the small response, which fits the windows, is sent whole and
+     * logged as a success.
+     */
+    @Test
+    void aClientThatEndsItsSideRightAfterItsRequestsGetsWhatFitsAndHasTheRestReset() throws Exception {
+        AtomicInteger ended = new AtomicInteger();
+        try (RawBackend b = new RawBackend((s, n) -> {
+            try {
+                InputStream in = s.getInputStream();
+                String head = RawBackend.nextHead(in);
+                if (head == null) {
+                    return;
+                }
+                OutputStream out = s.getOutputStream();
+                if (head.startsWith("GET /small ")) {
+                    out.write(("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + "x".repeat(1000))
+                            .getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    in.transferTo(OutputStream.nullOutputStream());
+                    return;
+                }
+                out.write("HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                byte[] chunk = new byte[16384];
+                for (long sent = 0; sent < 1L << 30; sent += chunk.length) {
+                    out.write(chunk);
+                }
+            } finally {
+                ended.incrementAndGet();
+            }
+        })) {
+            start(b);
+            try (Socket s = new Socket()) {
+                s.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), proxy.port()));
+                s.setSoTimeout(5000);
+                OutputStream out = s.getOutputStream();
+                out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.write(Http2Test.frame(0, 4, 0, new byte[0]));
+                out.write(Http2Test.frame(0, 8, 0, new byte[] {0, 0x10, 0, 0}));
+                out.write(Http2Test.headers(1, true));
+                // GET http://h/small: :path as a literal of the static table's name
+                out.write(Http2Test.frame(3, 1, 0x5, new byte[] {(byte) 0x82, (byte) 0x86, 0x04, 0x06, '/', 's', 'm', 'a', 'l', 'l',
+                    0x41, 0x01, 'h'}));
+                out.flush();
+                s.shutdownOutput();
+                int small = 0;
+                boolean smallEnded = false;
+                boolean reset = false;
+                while (!reset || !smallEnded) {
+                    Http2Test.Frame f = Http2Test.Frame.read(s.getInputStream());
+                    assertThat(f).as("a frame before the end of both streams").isNotNull();
+                    if (f.type() == 3) {
+                        assertThat(f.stream()).as("the stream reset").isEqualTo(1);
+                        assertThat(f.code()).as("the reset's code (CANCEL)").isEqualTo(8);
+                        reset = true;
+                    } else if (f.type() == 0 && f.stream() == 3) {
+                        small += f.payload().length;
+                        smallEnded = (f.flags() & 1) != 0;
+                    }
+                }
+                assertThat(small).as("the small response's bytes").isEqualTo(1000);
+            }
+            Await.until(Duration.ofSeconds(10), "the endless server connection closed", () -> ended.get() >= 1);
+            assertThat(lines.await(l -> l.contains("/small"))).contains(" 200 0 1000 -- \"GET /small HTTP/2.0\" ");
+            assertThat(lines.await(l -> l.contains("\"GET / HTTP/2.0\""))).contains(" CD \"GET / HTTP/2.0\" ");
+        }
+    }
 }
