@@ -7,12 +7,18 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
+import io.lodestone.tls.ServerTls;
+import io.lodestone.tls.TlsCertificate;
+import io.lodestone.tls.TlsProvider;
+import io.netty.pkitesting.X509Bundle;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -197,6 +203,74 @@ class Http2SlowClientTest {
             Await.until(Duration.ofSeconds(10), "the endless server connection closed", () -> ended.get() >= 1);
             assertThat(lines.await(l -> l.contains("/small"))).contains(" 200 0 1000 -- \"GET /small HTTP/2.0\" ");
             assertThat(lines.await(l -> l.contains("\"GET / HTTP/2.0\""))).contains(" CD \"GET / HTTP/2.0\" ");
+        }
+    }
+
+    /**
+     * Over TLS the client's end is its close_notify, alone or with a FIN after it. On the JDK provider
+     * in TLS 1.3 the proxy can still send after it (a half-close): the stalled streams are reset
+     * ({@code CANCEL}) as over plain TCP. Netty's OpenSSL engine answers a close_notify with its own
+     * at once, after which nothing can be sent: the connection ends there, and its streams with it.
+     * Either way both streams are logged {@code CD} and their server connections close.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}, FIN after close_notify: {1}")
+    @org.junit.jupiter.params.provider.CsvSource({"JDK, true", "JDK, false", "OPENSSL, true", "OPENSSL, false"})
+    void aTlsClientThatEndsItsSideWhileStillReadingHasItsStalledStreamsEnded(TlsProvider provider, boolean fin) throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        X509Bundle cert = TlsPki.server(ca, "h");
+        ServerTls tls = ServerTls.builder().provider(provider).alpn("h2")
+                .certificate(TlsCertificate.of(cert.getKeyPair().getPrivate(), java.util.Arrays.asList(cert.getCertificatePath())))
+                .build();
+        AtomicInteger ended = new AtomicInteger();
+        try (RawBackend b = endlessServer(ended)) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", b.address()).serverTimeout(Duration.ofHours(1)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).clientTimeout(Duration.ofHours(1)).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (Socket tcp = new Socket()) {
+                tcp.setReceiveBufferSize(8192);
+                tcp.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), proxy.port()));
+                tcp.setSoTimeout(5000);
+                SSLSocket client = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(tcp, "127.0.0.1", proxy.port(), fin);
+                client.setEnabledProtocols(new String[] {"TLSv1.3"});
+                SSLParameters params = client.getSSLParameters();
+                params.setApplicationProtocols(new String[] {"h2"});
+                client.setSSLParameters(params);
+                client.startHandshake();
+                assertThat(client.getApplicationProtocol()).isEqualTo("h2");
+                OutputStream out = client.getOutputStream();
+                out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.write(Http2Test.frame(0, 4, 0, new byte[0]));
+                out.write(Http2Test.frame(0, 8, 0, new byte[] {0, 0x10, 0, 0}));
+                out.write(Http2Test.headers(1, true));
+                out.write(Http2Test.headers(3, true));
+                out.flush();
+                boolean data1 = false;
+                boolean data3 = false;
+                while (!data1 || !data3) {
+                    Http2Test.Frame f = Http2Test.Frame.read(client.getInputStream());
+                    assertThat(f).as("a frame").isNotNull();
+                    data1 |= f.type() == 0 && f.stream() == 1;
+                    data3 |= f.type() == 0 && f.stream() == 3;
+                }
+                client.shutdownOutput();
+                assertThat(tcp.isOutputShutdown()).as("a FIN went with the close_notify").isEqualTo(fin);
+                java.util.Set<Integer> reset = new java.util.HashSet<>();
+                for (Http2Test.Frame f; (f = Http2Test.Frame.read(client.getInputStream())) != null && reset.size() < 2; ) {
+                    if (f.type() == 3) {
+                        assertThat(f.code()).as("the reset's code (CANCEL)").isEqualTo(8);
+                        reset.add(f.stream());
+                    }
+                }
+                if (provider == TlsProvider.JDK) {
+                    assertThat(reset).as("the streams reset").containsExactlyInAnyOrder(1, 3);
+                } else {
+                    assertThat(reset).as("nothing sent after the proxy's close_notify").isEmpty();
+                }
+                Await.until(Duration.ofSeconds(10), "both server connections closed", () -> ended.get() == 2);
+            }
+            assertThat(lines.awaitCount(2)).allSatisfy(line -> assertThat(line).contains(" CD \"GET / HTTP/2.0\" "));
         }
     }
 }

@@ -254,7 +254,9 @@ final class HttpPipeline {
      * test) and held their server connections. Streams that can still finish do; a connection
      * whose socket cannot take more is left alone (its client may still read, and a reset shows as
      * a failed write). Looked at when the side ends and every {@link #INTERVAL_MILLIS} ms while
-     * streams are open: the window is used up by writes, which pass on no event.
+     * streams are open: the window is used up by writes, which pass on no event. Over TLS this
+     * takes a half-close (TLS 1.3 on the JDK provider): Netty's OpenSSL engine answers the client's
+     * close_notify with its own, after which nothing is sent and the connection ends at once.
      */
     private static final class StalledStreams implements Runnable {
         static final long INTERVAL_MILLIS = 100;
