@@ -269,9 +269,15 @@ final class HttpPipeline {
             this.connection = ((Http2ConnectionHandler) codec.handler()).connection();
         }
 
-        /** Starts looking at the streams of the connection of {@code codec} (the HTTP/2 codec's context), after this turn's writes. */
+        /** Set on a connection whose streams are looked at: a close_notify and a FIN after it start one watch. */
+        private static final AttributeKey<Boolean> WATCHED = AttributeKey.valueOf(HttpPipeline.class, "stalledStreamsWatched");
+
+        /**
+         * Starts looking at the streams of the connection of {@code codec} (the HTTP/2 codec's context),
+         * after this turn's writes, unless they are looked at already.
+         */
         static void watch(ChannelHandlerContext codec) {
-            if (codec != null) {
+            if (codec != null && codec.channel().attr(WATCHED).setIfAbsent(Boolean.TRUE) == null) {
                 codec.executor().execute(new StalledStreams(codec));
             }
         }
