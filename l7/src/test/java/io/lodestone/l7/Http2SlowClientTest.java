@@ -74,10 +74,18 @@ class Http2SlowClientTest {
         s.setReceiveBufferSize(8192);
         s.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port));
         s.setSoTimeout(5000);
-        OutputStream out = s.getOutputStream();
+        twoStalledStreams(s.getInputStream(), s.getOutputStream());
+        return s;
+    }
+
+    /**
+     * Over a connection's {@code in} and {@code out} (plain or TLS): the preface, a connection window
+     * that takes both streams' windows (each stream stalls on its own), two GETs of the endless
+     * response; returns once both streams have had DATA.
+     */
+    private static void twoStalledStreams(InputStream in, OutputStream out) throws Exception {
         out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         out.write(Http2Test.frame(0, 4, 0, new byte[0]));
-        // the connection's window takes both streams' windows: each stream stalls on its own
         out.write(Http2Test.frame(0, 8, 0, new byte[] {0, 0x10, 0, 0}));
         out.write(Http2Test.headers(1, true));
         out.write(Http2Test.headers(3, true));
@@ -85,12 +93,11 @@ class Http2SlowClientTest {
         boolean data1 = false;
         boolean data3 = false;
         while (!data1 || !data3) {
-            Http2Test.Frame f = Http2Test.Frame.read(s.getInputStream());
+            Http2Test.Frame f = Http2Test.Frame.read(in);
             assertThat(f).as("a frame").isNotNull();
             data1 |= f.type() == 0 && f.stream() == 1;
             data3 |= f.type() == 0 && f.stream() == 3;
         }
-        return s;
     }
 
     @Test
@@ -239,21 +246,7 @@ class Http2SlowClientTest {
                 client.setSSLParameters(params);
                 client.startHandshake();
                 assertThat(client.getApplicationProtocol()).isEqualTo("h2");
-                OutputStream out = client.getOutputStream();
-                out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                out.write(Http2Test.frame(0, 4, 0, new byte[0]));
-                out.write(Http2Test.frame(0, 8, 0, new byte[] {0, 0x10, 0, 0}));
-                out.write(Http2Test.headers(1, true));
-                out.write(Http2Test.headers(3, true));
-                out.flush();
-                boolean data1 = false;
-                boolean data3 = false;
-                while (!data1 || !data3) {
-                    Http2Test.Frame f = Http2Test.Frame.read(client.getInputStream());
-                    assertThat(f).as("a frame").isNotNull();
-                    data1 |= f.type() == 0 && f.stream() == 1;
-                    data3 |= f.type() == 0 && f.stream() == 3;
-                }
+                twoStalledStreams(client.getInputStream(), client.getOutputStream());
                 client.shutdownOutput();
                 assertThat(tcp.isOutputShutdown()).as("a FIN went with the close_notify").isEqualTo(fin);
                 java.util.Set<Integer> reset = new java.util.HashSet<>();
