@@ -47,16 +47,20 @@ class Http2SlowClientTest {
                 if (RawBackend.nextHead(in) == null) {
                     return;
                 }
-                OutputStream out = s.getOutputStream();
-                out.write("HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                byte[] chunk = new byte[16384];
-                for (long sent = 0; sent < 1L << 30; sent += chunk.length) {
-                    out.write(chunk);
-                }
+                writeEndless(s.getOutputStream());
             } finally {
                 ended.incrementAndGet();
             }
         });
+    }
+
+    /** Writes a 200 with a body of 1 GiB, until the proxy stops taking it (or closes the connection). */
+    private static void writeEndless(OutputStream out) throws IOException {
+        out.write("HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        byte[] chunk = new byte[16384];
+        for (long sent = 0; sent < 1L << 30; sent += chunk.length) {
+            out.write(chunk);
+        }
     }
 
     private void start(RawBackend b) {
@@ -167,11 +171,7 @@ class Http2SlowClientTest {
                     in.transferTo(OutputStream.nullOutputStream());
                     return;
                 }
-                out.write("HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-                byte[] chunk = new byte[16384];
-                for (long sent = 0; sent < 1L << 30; sent += chunk.length) {
-                    out.write(chunk);
-                }
+                writeEndless(out);
             } finally {
                 ended.incrementAndGet();
             }
