@@ -15,13 +15,21 @@ import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.TcpEchoServer;
 import io.lodestone.tls.ServerTls;
 import io.netty.pkitesting.X509Bundle;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -149,6 +157,61 @@ class TcpStopLogTest {
             assertThat(lines.await(l -> l.contains(" tcp "))).contains(" tcp -/- ").contains(" KR ");
             assertNoError(proxy);
             assertThat(echo.accepted()).isZero();
+        }
+    }
+
+    /**
+     * A TLS session whose client stopped reading, with the proxy's socket to it full: the stop closes it
+     * at the socket. It went through the TLS handler's close, which waits up to 3 s for its
+     * {@code close_notify} to leave the socket, so {@code close(300 ms)} took 3.3 s.
+     */
+    @Test
+    void aTerminatedTlsSessionWhoseClientDoesNotReadIsCutAtTheDrainTimeout() throws Exception {
+        X509Bundle ca = TlsTestSupport.ca();
+        CapturingLogger lines = new CapturingLogger();
+        AtomicLong written = new AtomicLong();
+        try (ServerSocket endless = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+             ServerTls tls = TlsTestSupport.serverTls(TlsTestSupport.server(ca, "www.example"))) {
+            Thread writer = new Thread(() -> {
+                try (Socket s = endless.accept()) {
+                    byte[] chunk = new byte[16384];
+                    for (int i = 0; i < 65536; i++) {
+                        s.getOutputStream().write(chunk);
+                        written.addAndGet(chunk.length);
+                    }
+                } catch (IOException e) {
+                    // closed by the proxy's stop: what the test waits for
+                }
+            });
+            writer.setDaemon(true);
+            writer.start();
+            Proxy proxy = start(lines, Backend.named("b").server("s1", "127.0.0.1:" + endless.getLocalPort()),
+                    TcpFrontend.bind("127.0.0.1:0").tls(tls).clientTimeout(Duration.ofHours(1)));
+            try (Socket tcp = new Socket()) {
+                tcp.setReceiveBufferSize(8192);
+                tcp.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), proxy.port()));
+                tcp.setSoTimeout(5000);
+                SSLSocket c = (SSLSocket) TlsTestSupport.clientContext(ca).getSocketFactory()
+                        .createSocket(tcp, "www.example", proxy.port(), false);
+                c.startHandshake();
+                assertThat(c.getInputStream().read(new byte[1024])).as("the relay began").isPositive();
+                long[] last = {-1};
+                int[] still = {0};
+                Await.until("the server's writes stalled", () -> {
+                    long now = written.get();
+                    still[0] = now == last[0] ? still[0] + 1 : 0;
+                    last[0] = now;
+                    return still[0] >= 100;
+                });
+                long start = System.nanoTime();
+                CompletableFuture.runAsync(() -> proxy.close(Duration.ofMillis(300))).get(10, TimeUnit.SECONDS);
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).as("close(300 ms) took")
+                        .isGreaterThanOrEqualTo(Duration.ofMillis(300)).isLessThan(Duration.ofMillis(2500));
+            }
+            writer.join(10_000);
+            assertThat(writer.isAlive()).as("the server connection still open").isFalse();
+            assertThat(lines.await(l -> l.contains(" tcp "))).contains(" tcp b/s1 ").contains(" KD ");
+            assertNoError(proxy);
         }
     }
 

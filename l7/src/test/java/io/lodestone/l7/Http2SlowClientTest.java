@@ -87,7 +87,7 @@ class Http2SlowClientTest {
      * that takes both streams' windows (each stream stalls on its own), two GETs of the endless
      * response; returns once both streams have had DATA.
      */
-    private static void twoStalledStreams(InputStream in, OutputStream out) throws Exception {
+    static void twoStalledStreams(InputStream in, OutputStream out) throws Exception {
         out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
         out.write(Http2Test.frame(0, 4, 0, new byte[0]));
         out.write(Http2Test.frame(0, 8, 0, new byte[] {0, 0x10, 0, 0}));

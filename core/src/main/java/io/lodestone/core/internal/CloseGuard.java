@@ -49,6 +49,12 @@ final class CloseGuard extends ChannelOutboundHandlerAdapter {
         }
     }
 
+    /** Closes the channel from the guard, passing no handler after it ({@link SocketClose}); on its event loop. */
+    void closeSocket(ChannelHandlerContext ctx) {
+        closing = true;
+        ctx.close();
+    }
+
     @Override
     public void close(ChannelHandlerContext ctx, ChannelPromise promise) {
         closing = true;

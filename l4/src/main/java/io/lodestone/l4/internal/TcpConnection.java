@@ -8,6 +8,7 @@ import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.log.AccessLogEntry;
 import io.lodestone.core.log.TerminationCause;
@@ -374,14 +375,16 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             ch.eventLoop().execute(() -> {
                 if (ch.isOpen()) {
                     killed = true;
-                    ch.close();
+                    // at the socket: over TLS no close_notify, which could wait 3 s for a client that does not read
+                    SocketClose.closeNow(ch);
                 }
             });
         } catch (IllegalStateException | RejectedExecutionException e) {
-            // not registered, or its loop already shuts down: the caller's close ends it unmarked
+            // not registered, or its loop already shuts down: ended unmarked
             if (log.isDebugEnabled()) {
                 log.debug("{}: {} closed without being marked as killed: {}", state.frontend.name(), ch, e.toString());
             }
+            ch.close();
         }
     }
 

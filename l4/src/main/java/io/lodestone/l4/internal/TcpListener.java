@@ -8,6 +8,7 @@ import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.PipelineNames;
+import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
@@ -306,7 +307,8 @@ public final class TcpListener implements Listener {
     /**
      * Closes every connection still open, as the proxy does when it stops (after its drain timeout)
      * or retires the listener: each client connection is ended by its {@link TcpConnection#kill} first,
-     * so that its session is logged as the proxy's stop ({@code K}) and counts no error.
+     * so that its session is logged as the proxy's stop ({@code K}) and counts no error. Every
+     * connection is closed at its socket ({@link SocketClose}), so no peer that does not read holds the stop.
      */
     @Override
     public void closeAll() {
@@ -314,7 +316,11 @@ public final class TcpListener implements Listener {
         for (Map.Entry<Channel, TcpConnection> open : clients.entrySet()) {
             open.getValue().kill(open.getKey());
         }
-        openChannels().close().awaitUninterruptibly();
+        ChannelGroup all = openChannels();
+        for (Channel server : servers) {
+            SocketClose.close(server);
+        }
+        SocketClose.awaitClosed(all, state.frontend.name());
     }
 
     /** The channels open now, as a group to wait on or close; made only when the proxy closes. */

@@ -5,6 +5,7 @@ import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Router;
@@ -320,11 +321,15 @@ public final class HttpListener implements Listener {
         for (Channel ch : connections) {
             HttpPipeline.kill(ch);
         }
-        connections.close().awaitUninterruptibly();
         for (BackendPool pool : pools.values()) {
             pool.close();
         }
-        serverConnections.close().awaitUninterruptibly();
+        for (Channel ch : serverConnections) {
+            SocketClose.close(ch);
+        }
+        // not the groups' close(), which would go through each connection's handlers again
+        SocketClose.awaitClosed(connections, state.frontend.name());
+        SocketClose.awaitClosed(serverConnections, state.frontend.name());
         ListenerCaches.unregisterUnused(state.caches, Map.of(), state.context);
     }
 

@@ -2,6 +2,7 @@ package io.lodestone.l7.internal;
 
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.log.TerminationCause;
 import io.lodestone.l7.HttpFrontend;
 import io.netty.channel.Channel;
@@ -32,7 +33,6 @@ import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.List;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.AsciiString;
@@ -322,25 +322,14 @@ final class HttpPipeline {
 
     /**
      * Ends a client connection at once, as the proxy does with what is still open when it stops (after
-     * its drain timeout), and marks it {@link #ENDED_BY} {@code KILLED}. An HTTP/2 connection is closed
-     * below its frame codec: the codec's own close waits for the streams in flight to end, without a
-     * bound, and kept the proxy from stopping until they did.
+     * its drain timeout), and marks it {@link #ENDED_BY} {@code KILLED}. The connection is closed at its
+     * socket ({@link SocketClose}): the HTTP/2 frame codec's own close waits for the streams in flight
+     * to end (on io_uring it could wait for ever), the TLS handler's up to 3 s for its
+     * {@code close_notify} to leave a socket the client does not read.
      */
     static void kill(Channel ch) {
         ch.attr(ENDED_BY).setIfAbsent(TerminationCause.KILLED);
-        try {
-            ch.eventLoop().execute(() -> {
-                ChannelHandlerContext codec = ch.pipeline().context(PipelineNames.HTTP2_CODEC);
-                if (codec != null) {
-                    codec.close();
-                } else {
-                    ch.close();
-                }
-            });
-        } catch (RejectedExecutionException e) {
-            // an event loop the application handed in and already shuts down: the stop goes on
-            ch.close();
-        }
+        SocketClose.close(ch);
     }
 
     /**

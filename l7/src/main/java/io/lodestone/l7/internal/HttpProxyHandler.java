@@ -632,14 +632,18 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             if (log.isDebugEnabled()) {
                 log.debug("{}: client connection {} failed", frontend.name(), client, cause);
             }
+            // a write that failed because the proxy closed the connection itself (its stop, an HTTP/2
+            // connection error) is not the client's: it was logged CD at the stop
+            TerminationCause why = connectionEndedBy();
             if (request != null && !closing) {
                 // as the close would (channelInactive), but before the requests queued behind it are dropped
                 if (this.cause == TerminationCause.NORMAL) {
-                    terminated(TerminationCause.CLIENT_ABORT, exchangePhase());
+                    terminated(why, exchangePhase());
+                    invalid = why == TerminationCause.PROXY;
                 }
                 abortExchange();
             }
-            dropQueued(TerminationCause.CLIENT_ABORT);
+            dropQueued(why);
         } else {
             // anything else is a fault in the proxy or in application code it runs (an ACL, a
             // balancing strategy): never silent, and a request in progress gets HAProxy's answer,
