@@ -5,23 +5,29 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.internal.SocketClose;
+import io.lodestone.core.internal.Transport;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
+import io.netty.channel.EventLoopGroup;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -231,6 +237,84 @@ class HttpReconfigurationTest {
             Await.until(Duration.ofSeconds(5), "its server connection to close", () -> b1.open.isEmpty());
             release.complete(null);
         }
+    }
+
+    /**
+     * A removed frontend whose connections are not closed yet when its close waits for them (their
+     * event loop is busy) is closed whole: its response cache is unregistered. The close runs on
+     * Netty's global executor, where it waited on the connection group's future, which throws there
+     * (BlockingOperationException, swallowed by the scheduled task): the close stopped half-way, and
+     * the cache stayed registered, and held, for the life of the proxy.
+     */
+    @Test
+    void aRemovedFrontendWhoseConnectionsCloseLateIsClosedWhole() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        RecordingBackend.Responder never = (r, ctx) -> release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "late", Map.of())));
+        // the connections on a loop of their own, which the test can hold without holding the accepts
+        EventLoopGroup accept = Transport.best().newGroup(1, "reconf-accept");
+        EventLoopGroup io = Transport.best().newGroup(1, "reconf-io");
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch letGo = new CountDownLatch(1);
+        try (RecordingBackend b1 = RecordingBackend.start("b1", never)) {
+            proxy = Proxy.builder().eventLoopGroups(accept, io).drainTimeout(Duration.ZERO)
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    // two ports, so that the new frontend, on one, does not take over its sockets
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("a")
+                            .cache("a", ResponseCache.ofSize(1 << 20)))
+                    .build();
+            proxy.start();
+            try (Socket client = new Socket(InetAddress.getLoopbackAddress(), proxy.port("old"))) {
+                client.setSoTimeout(5000);
+                client.getOutputStream().write("GET /x HTTP/1.1\r\nHost: h\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                Await.until(Duration.ofSeconds(5), "the request to reach the server", () -> b1.requests.size() == 1);
+                assertThat(proxy.metrics().caches()).extracting(c -> c.frontend()).containsExactly("old");
+
+                io.execute(() -> {
+                    held.countDown();
+                    try {
+                        letGo.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                assertThat(held.await(5, TimeUnit.SECONDS)).isTrue();
+                try {
+                    proxy.reconfigure(Proxy.builder()
+                            .backend(Backend.named("a").server("s1", b1.address()))
+                            .frontend(HttpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("a")));
+                    // the drain timeout (0) is over at once: the close runs, and waits for the held loop
+                    Await.until(Duration.ofSeconds(5), "the removed frontend's close to wait for its connections",
+                            HttpReconfigurationTest::globalExecutorWaitsForCloses);
+                } finally {
+                    letGo.countDown();
+                }
+                assertThat(client.getInputStream().read()).as("the client's connection closed").isEqualTo(-1);
+                Await.until(Duration.ofSeconds(5), "its server connection to close", () -> b1.open.isEmpty());
+                Await.until(Duration.ofSeconds(5), "the removed frontend's cache unregistered", () -> proxy.metrics().caches().isEmpty());
+            }
+        } finally {
+            release.complete(null);
+            if (proxy != null) {
+                proxy.close(Duration.ZERO);
+                proxy = null;
+            }
+            accept.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Whether Netty's global executor is in {@code SocketClose}, where a retired listener's close waits for its connections. */
+    private static boolean globalExecutorWaitsForCloses() {
+        for (Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
+            if (t.getKey().getName().startsWith("globalEventExecutor")) {
+                for (StackTraceElement frame : t.getValue()) {
+                    if (frame.getClassName().equals(SocketClose.class.getName())) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     /**

@@ -65,19 +65,25 @@ public final class SocketClose {
     /**
      * Waits for every channel of {@code group}, closed at its socket, to be closed, uninterruptibly and
      * for at most {@link #AWAIT}; logs a warning naming {@code owner} when some are still open then.
-     * Returns whether all closed.
+     * Returns whether all closed. It waits on each channel's close future, not on the group's: the
+     * group's future belongs to the {@code GlobalEventExecutor}, on which the proxy retires a listener
+     * that a reconfiguration removed, and waiting on it from there throws
+     * {@code BlockingOperationException}: the listener's close stopped half-way (its response caches
+     * stayed registered, and held, for the life of the proxy).
      */
     public static boolean awaitClosed(ChannelGroup group, String owner) {
-        if (group.newCloseFuture().awaitUninterruptibly(AWAIT.toNanos(), TimeUnit.NANOSECONDS)) {
-            return true;
-        }
+        long deadline = System.nanoTime() + AWAIT.toNanos();
         int open = 0;
         for (Channel ch : group) {
-            if (ch.isOpen()) {
+            // past the deadline a zero wait only looks
+            if (!ch.closeFuture().awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
                 open++;
             }
         }
+        if (open == 0) {
+            return true;
+        }
         log.warn("{}: {} connections still open {} s after the stop closed them; no longer waiting", owner, open, AWAIT.toSeconds());
-        return open == 0;
+        return false;
     }
 }
