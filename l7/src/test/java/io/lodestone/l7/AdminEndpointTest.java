@@ -523,4 +523,65 @@ class AdminEndpointTest {
         assertThatThrownBy(() -> AdminFrontend.bind(70000)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("bind port: 70000 (expected: 0..65535)");
     }
+    /**
+     * A client that sends requests without reading the answers holds the endpoint to one answer
+     * at a time: the requests behind wait in the socket, answers do not pile up in memory, and the
+     * proxy's close is not held. Every request read was answered at once into the connection's
+     * outbound buffer before (all 3,000 here, some 14 MB), and the close waited seconds for the
+     * event loop to get through them.
+     */
+    @Test
+    void aClientThatDoesNotReadItsAnswersIsAnsweredOneRequestAtATime() throws Exception {
+        int pipelined = 3000;
+        Proxy own = Proxy.builder()
+                .backend(Backend.named("app").server("web1", "127.0.0.1:1"))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .frontend(AdminFrontend.bind(0).token(TOKEN))
+                .build();
+        own.start();
+        try (java.net.Socket client = new java.net.Socket()) {
+            client.setReceiveBufferSize(8192);
+            client.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), own.port("admin")));
+            client.setSoTimeout(5000);
+            byte[] request = ("GET /stats HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer " + TOKEN + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            byte[] all = new byte[request.length * pipelined];
+            for (int i = 0; i < pipelined; i++) {
+                System.arraycopy(request, 0, all, i * request.length, request.length);
+            }
+            // from another thread: once the endpoint stops reading, the write blocks
+            CompletableFuture<Void> writing = CompletableFuture.runAsync(() -> {
+                try {
+                    client.getOutputStream().write(all);
+                } catch (IOException e) {
+                    // the close below ends it
+                }
+            });
+            long[] last = {-1};
+            int[] still = {0};
+            Await.until(Duration.ofSeconds(20), "the answers to stop", () -> {
+                long now = own.metrics().frontend("admin").traffic().requests();
+                still[0] = now == last[0] ? still[0] + 1 : 0;
+                last[0] = now;
+                return still[0] >= 200;
+            });
+            // what the sockets take of the first answers (some 4.6 kB each; NIO's buffers take most), then no more
+            assertThat(own.metrics().frontend("admin").traffic().requests()).as("requests answered").isLessThan(pipelined / 2);
+
+            long start = System.nanoTime();
+            own.close(Duration.ofMillis(300));
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("the close took").isLessThan(Duration.ofMillis(1500));
+            byte[] buffer = new byte[65536];
+            try {
+                while (client.getInputStream().read(buffer) >= 0) {
+                    // the answers the sockets held, then the end
+                }
+            } catch (IOException e) {
+                // a reset: the endpoint closed with requests it had not read
+            }
+            writing.get(5, TimeUnit.SECONDS);
+        } finally {
+            own.close(Duration.ZERO);
+        }
+    }
 }

@@ -38,7 +38,8 @@ package io.lodestone.core.internal;
  * client channel {@link #IDLE} (tunnel timeout) → {@link #RELAY}; server channel {@link #RELAY}.
  *
  * <p>Admin endpoint client channel: {@link #IDLE} (closes idle connections) → {@link #HTTP_CODEC}
- * → {@link #HTTP_AGGREGATOR} (bounded whole requests) → {@link #ADMIN}.
+ * → {@link #HTTP_AGGREGATOR} (bounded whole requests) → {@link #ADMIN_FLOW} (one request at a time)
+ * → {@link #ADMIN}.
  */
 public final class PipelineNames {
 
@@ -113,6 +114,11 @@ public final class PipelineNames {
     public static final String HTTP_CODEC = "lodestone.http-codec";
     /** Admin endpoint: aggregates a small request into one message, refusing a large one. */
     public static final String HTTP_AGGREGATOR = "lodestone.http-aggregator";
+    /**
+     * Admin endpoint: holds the requests decoded beyond the one being answered, handing on the next
+     * when the admin handler asks for it, once its answer before is sent.
+     */
+    public static final String ADMIN_FLOW = "lodestone.admin-flow";
     /** Admin endpoint: answers the admin requests. */
     public static final String ADMIN = "lodestone.admin";
 

@@ -3,6 +3,7 @@ package io.lodestone.l7.internal;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.PipelineNames;
+import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.metrics.MetricsSnapshot;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.netty.bootstrap.ServerBootstrap;
@@ -13,6 +14,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -65,6 +67,8 @@ public final class AdminListener implements Listener {
                 .group(context.acceptGroup(), context.ioGroup())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                // read by the handler, one request at a time (see AdminHandler)
+                .childOption(ChannelOption.AUTO_READ, false)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
@@ -76,6 +80,7 @@ public final class AdminListener implements Listener {
                                 .addLast(PipelineNames.IDLE, new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
                                 .addLast(PipelineNames.HTTP_CODEC, new HttpServerCodec())
                                 .addLast(PipelineNames.HTTP_AGGREGATOR, new HttpObjectAggregator(MAX_REQUEST_BYTES))
+                                .addLast(PipelineNames.ADMIN_FLOW, new FlowControlHandler())
                                 .addLast(PipelineNames.ADMIN, new AdminHandler(AdminListener.this));
                     }
                 });
@@ -141,12 +146,19 @@ public final class AdminListener implements Listener {
         return connections.close();
     }
 
+    /**
+     * Closes every connection still open at its socket ({@link SocketClose}) and waits for them, for
+     * a bounded time; the group's own close waited on its future without a bound.
+     */
     @Override
     public void closeAll() {
         if (serverChannel != null) {
             serverChannel.close().syncUninterruptibly();
         }
-        connections.close().awaitUninterruptibly();
+        for (Channel ch : connections) {
+            SocketClose.close(ch);
+        }
+        SocketClose.awaitClosed(connections, name);
     }
 
     /** A metrics snapshot and when it was taken, on the proxy's clock. */
