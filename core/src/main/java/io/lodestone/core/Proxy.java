@@ -635,6 +635,8 @@ public final class Proxy implements AutoCloseable {
             }
             closed = true;
             control.stopHealthChecks();
+            // before the drain: its timers need the scheduler, and no action runs on a server the close drains
+            control.stopRollingUpdates();
             scheduler.close();
             // one latch for every listener's drain, awaited once for the whole drain timeout
             CountDownLatch drained = new CountDownLatch(listeners.size());

@@ -76,9 +76,13 @@ public interface ProxyControl {
      * future completes normally in both cases; {@link RollingUpdate.Result#succeeded()} tells which.
      * One rolling update runs on a backend at a time: another of the same backend is refused until the
      * running one's future completes (succeeded or not); updates of different backends run together.
+     * When the proxy closes, a running update ends where it stands: its future completes, not
+     * succeeded, at the server it was handling, with the reason {@code "the proxy closed"}, and no
+     * further action runs.
      *
      * @throws IllegalArgumentException when there is no such backend
-     * @throws IllegalStateException when a rolling update of the backend is already running
+     * @throws IllegalStateException when a rolling update of the backend is already running, or the
+     *     proxy is closed
      */
     CompletableFuture<RollingUpdate.Result> rollingUpdate(RollingUpdate update);
 

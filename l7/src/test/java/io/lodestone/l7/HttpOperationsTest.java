@@ -1,9 +1,11 @@
 package io.lodestone.l7;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.RollingUpdate;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.health.HealthCheck;
@@ -238,6 +240,72 @@ class HttpOperationsTest {
                     c.close();
                 }
             }
+        }
+    }
+    /**
+     * A rolling update whose action is still running when the proxy closes ends there: its future
+     * completes at the close, not succeeded, at that server; a new one is refused. Its timers ran on
+     * the proxy's scheduler, which the close stops: the future never completed, and the backend
+     * stayed taken ("already running").
+     */
+    @Test
+    void aRollingUpdateRunningWhenTheProxyClosesEndsThere() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            start(Backend.named("app").server("s1", b1.address()).server("s2", b2.address()));
+            CompletableFuture<Void> action = new CompletableFuture<>();
+            AtomicInteger calls = new AtomicInteger();
+            CompletableFuture<RollingUpdate.Result> update = proxy.control().rollingUpdate(RollingUpdate.builder("app", s -> {
+                calls.incrementAndGet();
+                return action;
+            }).build());
+            Await.until("the update action called", () -> calls.get() == 1);
+
+            proxy.close(Duration.ZERO);
+            assertThat(update).as("the update's future, at the close").isDone();
+            RollingUpdate.Result result = update.join();
+            assertThat(result.succeeded()).isFalse();
+            assertThat(result.failedServer()).isEqualTo("s1");
+            assertThat(result.reason()).isEqualTo("the proxy closed");
+            action.complete(null);
+            assertThat(calls).as("actions run").hasValue(1);
+            assertThatThrownBy(() -> proxy.control().rollingUpdate(RollingUpdate.builder("app",
+                    s -> CompletableFuture.completedFuture(null)).build()))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("the proxy is closed");
+        }
+    }
+
+    /**
+     * A rolling update waiting for a server to be idle when the proxy closes runs no action on it
+     * when the close ends its last connection: it ran the application's update on a server of a proxy
+     * that had stopped, and its future never completed.
+     */
+    @Test
+    void aRollingUpdateWaitingForAServerToBeIdleRunsNoActionWhenTheProxyClosesIt() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        RecordingBackend.Responder held = (r, ctx) -> release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "late", Map.of())));
+        try (RecordingBackend b1 = RecordingBackend.start("b1", held); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            int port = start(Backend.named("app").server("s1", b1.address()).server("s2", b2.address()));
+            // round robin: the first request goes to s1, and is held there
+            CompletableFuture<HttpResponse<String>> inFlight = client.sendAsync(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/held")).build(), HttpResponse.BodyHandlers.ofString());
+            Await.until("the request held by s1", () -> b1.requests.size() == 1);
+            AtomicInteger calls = new AtomicInteger();
+            CompletableFuture<RollingUpdate.Result> update = proxy.control().rollingUpdate(RollingUpdate.builder("app", s -> {
+                calls.incrementAndGet();
+                return CompletableFuture.completedFuture(null);
+            }).drainTimeout(Duration.ofMinutes(5)).build());
+            Await.until("s1 drained by the update", () -> proxy.control().server("app", "s1").state() == ServerState.DRAIN);
+
+            // returns once the connections are closed and the event loops stopped
+            proxy.close(Duration.ZERO);
+            assertThat(update).as("the update's future, at the close").isDone();
+            assertThat(update.join().failedServer()).isEqualTo("s1");
+            assertThat(update.join().reason()).isEqualTo("the proxy closed");
+            assertThat(proxy.control().server("app", "s1").load()).as("s1's load, after the close").isZero();
+            assertThat(calls).as("actions run").hasValue(0);
+            assertThat(inFlight).failsWithin(Duration.ofSeconds(5));
+        } finally {
+            release.complete(null);
         }
     }
 }

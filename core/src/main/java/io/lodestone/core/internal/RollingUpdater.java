@@ -26,6 +26,8 @@ final class RollingUpdater {
     private final List<String> updated = new ArrayList<>();
     private final List<String> operatorChanged = new ArrayList<>();
     private final CompletableFuture<RollingUpdate.Result> result = new CompletableFuture<>();
+    /** The server being handled, for {@link #stop}; null before the first and after the last. */
+    private volatile String current;
 
     RollingUpdater(BackendRuntime backend, RollingUpdate update, Scheduler scheduler, ServerEvents events) {
         this.backend = backend;
@@ -36,12 +38,29 @@ final class RollingUpdater {
     }
 
     CompletableFuture<RollingUpdate.Result> start() {
+        current = servers.isEmpty() ? null : servers.get(0).server().name();
         scheduler.schedule(() -> next(0), 0);
         return result;
     }
 
+    /**
+     * Ends the update where it stands, as the proxy closes: its result says it stopped at the server
+     * being handled, and nothing more runs (no action on a server drained by the proxy's own close).
+     * Its timers ran on the proxy's scheduler, which a close stops: the result never came, and the
+     * backend took no other update. Does nothing once the result is in.
+     */
+    void stop(String reason) {
+        String at = current;
+        // with no server left to handle there is nothing it stopped at
+        result.complete(new RollingUpdate.Result(List.copyOf(updated), List.copyOf(operatorChanged), at, at != null ? reason : null));
+    }
+
     private void next(int i) {
+        if (result.isDone()) {
+            return;
+        }
         if (i == servers.size()) {
+            current = null;
             log.info("rolling update of {} done: {}", backend.name(), updated);
             result.complete(new RollingUpdate.Result(updated, operatorChanged, null, null));
             return;
@@ -52,6 +71,7 @@ final class RollingUpdater {
             return;
         }
         String name = s.server().name();
+        current = name;
         // The operator's administrative state is kept: only a ready server is drained, atomically, so
         // a state the operator sets at the same moment wins; a server already draining or in
         // maintenance is updated where it stands and left out of rotation.
@@ -65,6 +85,10 @@ final class RollingUpdater {
             drained = within(s.whenIdle(), update.drainTimeout().toNanos());
         }
         drained.whenComplete((ignored, drainError) -> {
+            if (result.isDone()) {
+                // stopped while the server drained
+                return;
+            }
             if (drainedHere && s.admin() == ServerRuntime.Admin.READY) {
                 // The operator put it back in rotation while it drained: the action would run on a
                 // server taking traffic, so the update stops here and leaves it as the operator set it.
@@ -91,6 +115,9 @@ final class RollingUpdater {
                 return;
             }
             action.whenComplete((done, actionError) -> {
+                if (result.isDone()) {
+                    return;
+                }
                 if (actionError != null) {
                     failedAction(s, drainedHere);
                     fail(s, "update action failed: " + unwrap(actionError));

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
@@ -35,8 +34,10 @@ public final class RuntimeControl implements ProxyControl {
     private final Scheduler scheduler;
     private final ServerEvents events;
     private final CacheStores caches;
-    /** The names of the backends a rolling update is running on. */
-    private final Set<String> rollingUpdates = ConcurrentHashMap.newKeySet();
+    /** The rolling updates running, by backend name. */
+    private final Map<String, RollingUpdater> rollingUpdates = new ConcurrentHashMap<>();
+    /** Set when the proxy closes: no rolling update starts any more. */
+    private volatile boolean closed;
 
     public RuntimeControl(Map<String, BackendRuntime> runtimes, Scheduler scheduler, ServerEvents events) {
         this(runtimes, scheduler, events, new CacheStores());
@@ -194,16 +195,40 @@ public final class RuntimeControl implements ProxyControl {
         Objects.requireNonNull(update, "update");
         String name = update.backendName();
         BackendRuntime backend = runtime(name);
-        if (!rollingUpdates.add(name)) {
+        if (closed) {
+            throw new IllegalStateException("the proxy is closed: no rolling update of backend '" + name + "'");
+        }
+        RollingUpdater updater = new RollingUpdater(backend, update, scheduler, events);
+        if (rollingUpdates.putIfAbsent(name, updater) != null) {
             // Two updates of one backend would take each other's drains for the operator's.
             throw new IllegalStateException("a rolling update of backend '" + name + "' is already running");
         }
         try {
-            return new RollingUpdater(backend, update, scheduler, events).start()
-                    .whenComplete((result, error) -> rollingUpdates.remove(name));
+            CompletableFuture<RollingUpdate.Result> result = updater.start()
+                    .whenComplete((r, error) -> rollingUpdates.remove(name, updater));
+            if (closed) {
+                // the proxy closed while it started
+                updater.stop(STOPPED);
+            }
+            return result;
         } catch (RuntimeException e) {
-            rollingUpdates.remove(name);
+            rollingUpdates.remove(name, updater);
             throw e;
+        }
+    }
+
+    /** Why a rolling update that the proxy's close ended stopped. */
+    static final String STOPPED = "the proxy closed";
+
+    /**
+     * Ends the rolling updates running, as the proxy closes: each future completes, not succeeded,
+     * at the server it was handling, and no update starts from now on. Their timers ran on the
+     * proxy's scheduler, which the close stops: their futures never completed before.
+     */
+    public void stopRollingUpdates() {
+        closed = true;
+        for (RollingUpdater u : rollingUpdates.values()) {
+            u.stop(STOPPED);
         }
     }
 
