@@ -9,12 +9,19 @@ import io.lodestone.core.RollingUpdate;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.internal.Transport;
 import io.lodestone.core.testing.Await;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -306,6 +313,65 @@ class HttpOperationsTest {
             assertThat(inFlight).failsWithin(Duration.ofSeconds(5));
         } finally {
             release.complete(null);
+        }
+    }
+    /**
+     * The drain closes idle HTTP/1.1 connections, but not one whose next request head has begun to
+     * arrive: the request is answered when its head is whole, with {@code Connection: close}, as
+     * HAProxy's soft stop does, and the close returns once that connection has ended. It was closed
+     * under the request (logged {@code KQ "<BADREQ>"}), and the client got no answer.
+     */
+    @Test
+    void aRequestWhoseHeadHasBegunWhenTheProxyDrainsIsAnswered() throws Exception {
+        // the connections on a loop the test can wait for, so that the drain comes after the first bytes are read
+        EventLoopGroup io = Transport.best().newGroup(1, "drain-io");
+        try (RecordingBackend b1 = RecordingBackend.start("b1")) {
+            proxy = Proxy.builder().eventLoopGroups(io, io)
+                    .backend(Backend.named("app").server("s1", b1.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (Socket c = new Socket(InetAddress.getLoopbackAddress(), proxy.port())) {
+                c.setSoTimeout(5000);
+                OutputStream out = c.getOutputStream();
+                out.write("GET /begun HTTP/1.1\r\nHo".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                // the bytes are in the proxy's socket once accepted: its loop reads them in its next turns
+                Await.until("the connection accepted", () -> proxy.metrics().frontend("web").traffic().currentConnections() == 1);
+                turns(io, 3);
+
+                Proxy stopping = proxy;
+                Thread closer = new Thread(() -> stopping.close(Duration.ofSeconds(30)), "closer");
+                closer.start();
+                // the close waits on its drain latch once every connection has been told to drain; the
+                // loop then runs that before a task given after
+                Await.until("the close to wait for the drain, or to return", () -> closer.getState() == Thread.State.TIMED_WAITING || !closer.isAlive());
+                turns(io, 3);
+                String answer;
+                try {
+                    out.write("st: h\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    answer = new String(c.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                } catch (IOException e) {
+                    answer = e.toString();
+                }
+                assertThat(answer).startsWith("HTTP/1.1 200 ").containsIgnoringCase("connection: close").endsWith("b1:/begun");
+                closer.join(10_000);
+                assertThat(closer.isAlive()).as("the close still waiting").isFalse();
+            }
+        } finally {
+            if (proxy != null) {
+                proxy.close(Duration.ZERO);
+                proxy = null;
+            }
+            io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Waits for {@code n} turns of the single loop of {@code group}, one task after another: I/O ready before them is handled. */
+    private static void turns(EventLoopGroup group, int n) throws Exception {
+        for (int i = 0; i < n; i++) {
+            group.submit(() -> { }).get(5, TimeUnit.SECONDS);
         }
     }
 }

@@ -575,7 +575,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 closeNow();
             }
         } else if (evt == HttpListener.DRAIN) {
-            if (request == null && (queued == null || queued.isEmpty())) {
+            // an idle connection closes; one whose next request head has begun to arrive is left to
+            // finish it, and its answer closes the connection, as HAProxy's soft stop does: it was
+            // closed under the request (logged KQ <BADREQ>), which the client had sent in good time
+            if (request == null && (queued == null || queued.isEmpty()) && (decoder == null || !decoder.headUnderWay())) {
                 closeOnFlush();
             }
         } else {

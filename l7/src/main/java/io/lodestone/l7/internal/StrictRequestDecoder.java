@@ -102,6 +102,15 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
         held = true;
     }
 
+    /**
+     * Whether part of a request head has come and waits for the rest: bytes the decoder holds, or a
+     * head it is scanning. The proxy's drain lets such a request come whole and answers it (with
+     * {@code Connection: close}) rather than closing the connection under it.
+     */
+    boolean headUnderWay() {
+        return ctx != null && atHead && !discarding && (scanner.inProgress() || internalBuffer().isReadable());
+    }
+
     /** Decodes again, on a later turn of the loop, what {@link #hold()} kept undecoded. */
     void resume() {
         if (!held) {
