@@ -40,6 +40,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -102,6 +103,11 @@ public final class Proxy implements AutoCloseable {
 
     private final Object lifecycle = new Object();
     private final Map<String, Listener> listeners = new LinkedHashMap<>();
+    /**
+     * The listeners a reconfiguration removed that still drain, with their drain's future: the close
+     * ends them too, before it stops the event loops their connections run on.
+     */
+    private final Map<Listener, Future<?>> retiring = new ConcurrentHashMap<>();
     private volatile Generation generation;
     private EngineContext context;
     private EventLoopGroup ownIoGroup;
@@ -593,14 +599,22 @@ public final class Proxy implements AutoCloseable {
      */
     private void retire(Listener l) {
         Future<?> drained = l.drain();
+        retiring.put(l, drained);
         // closeAll blocks until the channels are closed: never on an event loop
         ScheduledFuture<?> deadline = GlobalEventExecutor.INSTANCE
-                .schedule(l::closeAll, drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
+                .schedule(() -> closeRetired(l), drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
         drained.addListener(f -> {
             if (deadline.cancel(false)) {
-                GlobalEventExecutor.INSTANCE.execute(l::closeAll);
+                GlobalEventExecutor.INSTANCE.execute(() -> closeRetired(l));
             }
         });
+    }
+
+    /** Closes a retired listener whole, once: at its drain's end or deadline, or when the proxy closes first. */
+    private void closeRetired(Listener l) {
+        if (retiring.remove(l) != null) {
+            l.closeAll();
+        }
     }
 
     /**
@@ -638,10 +652,18 @@ public final class Proxy implements AutoCloseable {
             // before the drain: its timers need the scheduler, and no action runs on a server the close drains
             control.stopRollingUpdates();
             scheduler.close();
-            // one latch for every listener's drain, awaited once for the whole drain timeout
-            CountDownLatch drained = new CountDownLatch(listeners.size());
+            // one latch for every listener's drain, awaited once for the whole drain timeout; the
+            // listeners a reconfiguration removed that still drain are waited for and closed with
+            // the others: left to their own deadline, their connections were cut by the event loops'
+            // shutdown (logged as the client's or the server's failure, not K) and their close then
+            // failed on the stopped loops
+            Map<Listener, Future<?>> stillRetiring = Map.copyOf(retiring);
+            CountDownLatch drained = new CountDownLatch(listeners.size() + stillRetiring.size());
             for (Listener l : listeners.values()) {
                 l.drain().addListener(f -> drained.countDown());
+            }
+            for (Future<?> f : stillRetiring.values()) {
+                f.addListener(done -> drained.countDown());
             }
             try {
                 drained.await(drainNanos, TimeUnit.NANOSECONDS);
@@ -650,6 +672,9 @@ public final class Proxy implements AutoCloseable {
             }
             for (Listener l : listeners.values()) {
                 l.closeAll();
+            }
+            for (Listener l : stillRetiring.keySet()) {
+                closeRetired(l);
             }
             shutdownOwnGroups();
         }

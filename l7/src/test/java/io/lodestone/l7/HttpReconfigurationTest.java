@@ -6,10 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.internal.SocketClose;
+import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.internal.Transport;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.netty.channel.EventLoopGroup;
@@ -300,6 +302,49 @@ class HttpReconfigurationTest {
             }
             accept.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The proxy's close ends a frontend that a reconfiguration removed and that still drains as it
+     * ends its own: its request cut by the stop is logged {@code KH} with no error, and its cache is
+     * unregistered. Left to its own drain deadline, its connection was cut by the event loops'
+     * shutdown (logged {@code CH}, or on NIO a 502 {@code SH} with a reset counted on the server) and
+     * its close then failed on the stopped loops.
+     */
+    @Test
+    void theProxysCloseEndsAFrontendARemovalStillDrains() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        RecordingBackend.Responder never = (r, ctx) -> release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "late", Map.of())));
+        try (RecordingBackend b1 = RecordingBackend.start("b1", never)) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                    .drainTimeout(Duration.ofMinutes(5))
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    // two ports, so that the new frontend, on one, does not take over its sockets
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("a")
+                            .cache("a", ResponseCache.ofSize(1 << 20)))
+                    .build();
+            proxy.start();
+            try (Socket client = new Socket(InetAddress.getLoopbackAddress(), proxy.port("old"))) {
+                client.setSoTimeout(5000);
+                client.getOutputStream().write("GET /x HTTP/1.1\r\nHost: h\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                Await.until(Duration.ofSeconds(5), "the request to reach the server", () -> b1.requests.size() == 1);
+                proxy.reconfigure(Proxy.builder().accessLog(AccessLog.text(lines))
+                        .backend(Backend.named("a").server("s1", b1.address()))
+                        .frontend(HttpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("a")));
+
+                Proxy stopping = proxy;
+                proxy = null;
+                stopping.close(Duration.ZERO);
+                assertThat(client.getInputStream().read()).as("the client's connection closed").isEqualTo(-1);
+                assertThat(lines.await(l -> l.contains(" old "))).contains(" KH \"GET /x HTTP/1.1\"");
+                assertThat(stopping.metrics().backend("a").server("s1").traffic().errors().total()).as("the server's errors").isZero();
+                assertThat(stopping.metrics().caches()).as("the caches registered").isEmpty();
+                Await.until(Duration.ofSeconds(5), "its server connection to close", () -> b1.open.isEmpty());
+            }
+        } finally {
+            release.complete(null);
         }
     }
 
