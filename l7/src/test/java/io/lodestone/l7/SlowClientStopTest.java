@@ -20,6 +20,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,6 +28,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -42,6 +44,8 @@ class SlowClientStopTest {
     private static final Duration DRAIN = Duration.ofMillis(300);
     /** The close's bound: the drain and ample room, under the 3 s of the TLS handler's wait. */
     private static final Duration CLOSED_WITHIN = Duration.ofMillis(2500);
+    /** How many times the race of {@link #aClientThatResetsInTheDrainIsNotTakenForAServerFailure} runs. */
+    private static final int RESET_RUNS = 10;
 
     /** The client, and how it reaches the state where the proxy cannot send it more. */
     enum Client {
@@ -152,6 +156,58 @@ class SlowClientStopTest {
                 assertThat(lines.awaitCount(exchanges)).allSatisfy(line -> assertThat(line).contains(" KD \"GET / HTTP/"));
                 assertThat(stopping.metrics().frontend("web").traffic().errors().total()).as("the frontend's errors").isZero();
                 assertThat(stopping.metrics().backend("app").server("s1").traffic().errors().total()).as("the server's errors").isZero();
+            }
+        }
+    }
+
+    /**
+     * An HTTP/2 client over TLS that resets its connection in the drain, a request still waiting for
+     * its response: the drain ends with it and the proxy closes the server connection, which the
+     * request's stream can hear of before its client's end (a turn later). It is the client's abort
+     * ({@code CH}), not the server's failure: it was taken for one now and then on NIO (a 502, {@code SH},
+     * a reset counted on the server, in 1 of 3 runs). The race is run {@value #RESET_RUNS} times.
+     */
+    @Test
+    void aClientThatResetsInTheDrainIsNotTakenForAServerFailure() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        X509Bundle cert = TlsPki.server(ca, "h");
+        for (int run = 0; run < RESET_RUNS; run++) {
+            CapturingLogger log = new CapturingLogger();
+            CompletableFuture<Void> release = new CompletableFuture<>();
+            RecordingBackend.Responder held = (r, ctx) -> release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "late", Map.of())));
+            try (RecordingBackend b = RecordingBackend.start("b1", held)) {
+                Proxy stopping = Proxy.builder().accessLog(AccessLog.text(log))
+                        .backend(Backend.named("app").server("s1", b.address()).serverTimeout(Duration.ofHours(1)))
+                        .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app")
+                                .tls(ServerTls.builder().provider(TlsProvider.JDK).alpn("h2")
+                                        .certificate(TlsCertificate.of(cert.getKeyPair().getPrivate(), Arrays.asList(cert.getCertificatePath())))
+                                        .build()))
+                        .build();
+                stopping.start();
+                try (Socket tcp = new Socket(InetAddress.getLoopbackAddress(), stopping.port())) {
+                    SSLSocket tls = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(tcp, "127.0.0.1", stopping.port(), false);
+                    SSLParameters params = tls.getSSLParameters();
+                    params.setApplicationProtocols(new String[] {"h2"});
+                    tls.setSSLParameters(params);
+                    tls.setSoTimeout(5000);
+                    tls.startHandshake();
+                    OutputStream out = tls.getOutputStream();
+                    out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.write(Http2Test.frame(0, 4, 0, new byte[0]));
+                    out.write(Http2Test.headers(1, true));
+                    out.flush();
+                    Await.until("the request to reach the server", () -> b.requests.size() == 1);
+
+                    CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> stopping.close(Duration.ofSeconds(30)));
+                    assertThat(Http2Test.readUntilFrame(tls.getInputStream(), 7, 0)).as("a GOAWAY").isTrue();
+                    tcp.setSoLinger(true, 0);
+                    tcp.close();
+                    closing.get(10, TimeUnit.SECONDS);
+                }
+                assertThat(log.awaitCount(1)).as("run %d", run).singleElement().asString().contains(" CH \"GET / HTTP/2.0\"");
+                assertThat(stopping.metrics().backend("app").server("s1").traffic().errors().total()).as("the server's errors, run %d", run).isZero();
+            } finally {
+                release.complete(null);
             }
         }
     }

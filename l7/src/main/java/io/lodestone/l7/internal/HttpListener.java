@@ -7,6 +7,7 @@ import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.internal.SourceLimits;
+import io.lodestone.core.log.TerminationCause;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
@@ -320,6 +321,11 @@ public final class HttpListener implements Listener {
         stopAccepting();
         for (Channel ch : connections) {
             HttpPipeline.kill(ch);
+        }
+        for (Channel ch : serverConnections) {
+            // closed by the stop: an exchange that learns of it before its client connection's end
+            // (an HTTP/2 stream's comes a turn later) does not take it for the server's failure
+            ch.attr(HttpPipeline.ENDED_BY).setIfAbsent(TerminationCause.KILLED);
         }
         for (BackendPool pool : pools.values()) {
             pool.close();

@@ -726,6 +726,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
     }
 
+    /** Whether the proxy's stop closed {@code server}'s connection (marked {@link HttpPipeline#ENDED_BY} {@code KILLED}). */
+    private static boolean closedByStop(Channel server) {
+        Channel connection = server instanceof Http2StreamChannel ? server.parent() : server;
+        return connection.hasAttr(HttpPipeline.ENDED_BY) && connection.attr(HttpPipeline.ENDED_BY).get() == TerminationCause.KILLED;
+    }
+
     /**
      * Who ended the client's side when its input ended (a FIN, a close_notify): the client, unless this
      * is an HTTP/2 stream whose connection the proxy has already ended ({@link #connectionEndedBy}). A
@@ -1931,10 +1937,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     void serverClosed(BackendConnection c) {
-        if (connectionEndedBy() == TerminationCause.KILLED) {
+        TerminationCause endedBy = connectionEndedBy();
+        if (endedBy == TerminationCause.KILLED || closedByStop(c.channel)) {
             // the proxy stops: it closed this server connection itself, maybe before the client's
-            // inactive event came; not the server's failure, nothing to retry
-            terminated(TerminationCause.KILLED, exchangePhase());
+            // inactive event came; not the server's failure, nothing to retry. A client connection
+            // the stop did not have to close had ended by itself (a reset in the drain), and an
+            // HTTP/2 stream hears of that a turn later: it was the server's failure then (a 502,
+            // SH, a reset counted on the server)
+            terminated(endedBy, exchangePhase());
             abortExchange();
             closeNow();
             return;
