@@ -4,11 +4,11 @@ import io.lodestone.core.RollingUpdate;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.ServerListener;
 import io.lodestone.core.ServerState;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,8 +23,9 @@ final class RollingUpdater {
     private final Scheduler scheduler;
     private final ServerEvents events;
     private final List<ServerRuntime> servers;
-    private final List<String> updated = new ArrayList<>();
-    private final List<String> operatorChanged = new ArrayList<>();
+    // copied by stop() on the closing thread while the update may add to them
+    private final List<String> updated = new CopyOnWriteArrayList<>();
+    private final List<String> operatorChanged = new CopyOnWriteArrayList<>();
     private final CompletableFuture<RollingUpdate.Result> result = new CompletableFuture<>();
     /** The server being handled, for {@link #stop}; null before the first and after the last. */
     private volatile String current;
@@ -52,7 +53,7 @@ final class RollingUpdater {
     void stop(String reason) {
         String at = current;
         // with no server left to handle there is nothing it stopped at
-        result.complete(new RollingUpdate.Result(List.copyOf(updated), List.copyOf(operatorChanged), at, at != null ? reason : null));
+        result.complete(new RollingUpdate.Result(updated, operatorChanged, at, at != null ? reason : null));
     }
 
     private void next(int i) {
