@@ -429,9 +429,14 @@ public final class Proxy implements AutoCloseable {
      *     rules and reach the new backends; open connections and in-flight requests finish on what
      *     they started with; no connection is closed;</li>
      * <li>a frontend whose new configuration has the same engine and the same bind addresses keeps
-     *     its sockets (and its port, even one the OS chose for port 0); new frontends are bound;
-     *     frontends that are gone stop accepting and are drained, then closed after the drain
-     *     timeout;</li>
+     *     its sockets (and its port, even one the OS chose for port 0); one of the same engine that
+     *     still lists some of its addresses (one added or dropped; a port the OS chose may be listed by
+     *     number) keeps the sockets of those, binds the new ones before anything changes, and closes
+     *     the sockets of the dropped ones once the new configuration has taken over (the connections
+     *     accepted there go on); new frontends are bound; frontends that are gone stop accepting and
+     *     are drained, then closed after the drain timeout. Another engine on an address that a
+     *     frontend holds cannot bind it while that one does: remove the frontend in one
+     *     reconfiguration and add the new one in the next;</li>
      * <li>a backend of the same name is updated in place: servers with the same name and address keep
      *     their runtime state (admin state, health, ejection, load, counters, a weight set at run time
      *     unless the configured one changed); new servers are added (and slow-start, as with
@@ -475,6 +480,7 @@ public final class Proxy implements AutoCloseable {
             Map<Frontend, Listener> kept = new LinkedHashMap<>();
             Map<String, Listener> retired = new LinkedHashMap<>();
             Map<String, Listener> bound = new LinkedHashMap<>();
+            Map<Frontend, Listener.Rebinding> rebound = new LinkedHashMap<>();
             EngineContext nextContext = null;
             if (started) {
                 nextContext = new EngineContext(context.acceptGroup(), context.ioGroup(), context.transport(), clock,
@@ -487,12 +493,30 @@ public final class Proxy implements AutoCloseable {
                         kept.put(f, listeners.get(match.name()));
                     }
                 }
+                // then one of the same engine sharing a bind address: it keeps the sockets of the
+                // addresses still listed, binds the others (below) and closes the rest once committed
+                List<Frontend> rebinding = new ArrayList<>();
+                for (Frontend f : next.frontends) {
+                    if (kept.containsKey(f)) {
+                        continue;
+                    }
+                    Frontend match = rebindable(f, unmatched);
+                    if (match != null) {
+                        unmatched.remove(match);
+                        kept.put(f, listeners.get(match.name()));
+                        rebinding.add(f);
+                    }
+                }
                 for (Frontend gone : unmatched) {
                     retired.put(gone.name(), listeners.get(gone.name()));
                 }
                 Frontend starting = null;
                 List<String> newlyCounted = new ArrayList<>();
                 try {
+                    for (Frontend f : rebinding) {
+                        starting = f;
+                        rebound.put(f, kept.get(f).rebind(f));
+                    }
                     for (Frontend f : next.frontends) {
                         if (!kept.containsKey(f)) {
                             starting = f;
@@ -504,6 +528,9 @@ public final class Proxy implements AutoCloseable {
                         }
                     }
                 } catch (Exception e) {
+                    for (Listener.Rebinding r : rebound.values()) {
+                        r.abort();
+                    }
                     for (Listener l : bound.values()) {
                         l.closeAll();
                     }
@@ -535,7 +562,12 @@ public final class Proxy implements AutoCloseable {
             listeners.clear();
             for (Frontend f : next.frontends) {
                 Listener l = kept.get(f);
-                if (l != null && !l.reconfigure(f, nextContext)) {
+                Listener.Rebinding rebinding = rebound.get(f);
+                if (rebinding != null) {
+                    // the listener takes f's rules first: what the new sockets accepted follows them
+                    l.reconfigure(f, nextContext);
+                    rebinding.commit();
+                } else if (l != null && !l.reconfigure(f, nextContext)) {
                     retire(l);
                     try {
                         l = f.start(nextContext);
@@ -569,6 +601,20 @@ public final class Proxy implements AutoCloseable {
     private static Frontend sameSockets(Frontend f, List<Frontend> candidates) {
         for (Frontend c : candidates) {
             if (c.getClass() == f.getClass() && !c.bindAddresses().isEmpty() && c.bindAddresses().equals(f.bindAddresses())) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The frontend of {@code candidates} whose listener can take {@code f} with other bind addresses
+     * ({@link Listener#canRebind}: same engine, a bind address in common).
+     */
+    private Frontend rebindable(Frontend f, List<Frontend> candidates) {
+        for (Frontend c : candidates) {
+            Listener l = listeners.get(c.name());
+            if (c.getClass() == f.getClass() && l != null && l.canRebind(f)) {
                 return c;
             }
         }

@@ -94,6 +94,47 @@ class TcpReconfigurationTest {
         assertThat(first.accepted()).isEqualTo(1);
     }
 
+    /**
+     * A frontend given another bind address keeps the socket of the one it still lists: its port
+     * never refuses a connection and its open sessions go on; the new address is bound before the
+     * reconfiguration takes over, and one dropped stops accepting once it has. It failed with
+     * "Address already in use" (the proxy's own socket), both when an address was added and when one
+     * was dropped.
+     */
+    @Test
+    void aFrontendGivenAnotherBindAddressKeepsTheSocketsItStillLists() throws Exception {
+        proxy = config(TcpFrontend.bind("127.0.0.1:0").name("db").defaultBackend("first")).build();
+        proxy.start();
+        int kept = proxy.port();
+        try (Socket before = connect(kept)) {
+            assertEcho(before, "one");
+
+            // the port the OS chose, now listed, and a second address
+            proxy.reconfigure(config(TcpFrontend.bind("127.0.0.1:" + kept).bind("127.0.0.1:0").name("db").defaultBackend("second")));
+
+            assertThat(proxy.localAddresses("db")).hasSize(2);
+            assertThat(proxy.port("db")).as("the first address kept its socket").isEqualTo(kept);
+            int added = proxy.localAddresses("db").get(1).getPort();
+            assertEcho(before, "still open");
+            try (Socket a = connect(kept); Socket b = connect(added)) {
+                assertEcho(a, "on the kept port");
+                assertEcho(b, "on the new port");
+            }
+            assertThat(second.accepted()).as("new connections on both ports follow the new default").isEqualTo(2);
+
+            proxy.reconfigure(config(TcpFrontend.bind("127.0.0.1:" + added).name("db").defaultBackend("first")));
+
+            assertThat(proxy.port("db")).isEqualTo(added);
+            // NIO closes a listening socket in the kernel at its loop's next select, just after the close returns
+            Await.until(Duration.ofSeconds(5), "the dropped address to stop accepting", () -> Sockets.refuses(kept));
+            try (Socket c = connect(added)) {
+                assertEcho(c, "on the port that stays");
+            }
+            assertEcho(before, "a session accepted on the dropped address goes on");
+            assertThat(first.accepted()).isEqualTo(2);
+        }
+    }
+
     /** A connection still open on a frontend a reconfiguration removed is closed at the drain timeout. */
     @Test
     void aRemovedFrontendClosesItsConnectionsAtTheDrainTimeout() throws Exception {

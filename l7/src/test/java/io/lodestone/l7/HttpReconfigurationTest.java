@@ -15,6 +15,7 @@ import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.netty.channel.EventLoopGroup;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -160,6 +161,74 @@ class HttpReconfigurationTest {
                 assertThat(proxy.backends()).containsOnlyKeys("a", "b");
                 assertThat(keepAlive.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/x");
             }
+        }
+    }
+
+    /**
+     * A frontend given another bind address keeps the socket of the one it still lists (no refused
+     * connection there, its keep-alive connections follow the new rules), binds the new one before
+     * taking over, and closes the socket of one it drops once it has; an address that cannot be bound
+     * fails the reconfiguration and changes nothing. It failed with "Address already in use" (the
+     * proxy's own socket) when an address was added to a frontend or dropped from it.
+     */
+    @Test
+    void aFrontendGivenAnotherBindAddressKeepsTheSocketsItStillLists() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2");
+                ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            proxy = config(b1, b2, false).build();
+            proxy.start();
+            int kept = proxy.port();
+            try (RawHttp keepAlive = new RawHttp(kept)) {
+                assertThat(keepAlive.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/x");
+
+                assertThatThrownBy(() -> proxy.reconfigure(Proxy.builder()
+                        .backend(Backend.named("a").server("s1", b1.address()))
+                        .backend(Backend.named("b").server("s2", b2.address()))
+                        .frontend(HttpFrontend.bind("127.0.0.1:" + kept).bind("127.0.0.1:0")
+                                .bind("127.0.0.1:" + taken.getLocalPort()).name("web").defaultBackend("a")
+                                .rule(Rule.when(Acl.pathBegins("/x")).use("b")))))
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessageContaining("cannot start frontend 'web'");
+                assertThat(proxy.localAddresses("web")).as("nothing changed").hasSize(1);
+                assertThat(keepAlive.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/x");
+
+                // the port the OS chose, now listed, and a second address
+                proxy.reconfigure(Proxy.builder()
+                        .backend(Backend.named("a").server("s1", b1.address()))
+                        .backend(Backend.named("b").server("s2", b2.address()))
+                        .frontend(HttpFrontend.bind("127.0.0.1:" + kept).bind("127.0.0.1:0").name("web").defaultBackend("a")
+                                .rule(Rule.when(Acl.pathBegins("/x")).use("b"))));
+
+                assertThat(proxy.localAddresses("web")).hasSize(2);
+                assertThat(proxy.port("web")).as("the first address kept its socket").isEqualTo(kept);
+                int added = proxy.localAddresses("web").get(1).getPort();
+                assertThat(keepAlive.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").read().body())
+                        .as("an open keep-alive connection follows the new rule").isEqualTo("b2:/x");
+                try (RawHttp onAdded = new RawHttp(added)) {
+                    assertThat(onAdded.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b2:/x");
+                }
+
+                proxy.reconfigure(Proxy.builder()
+                        .backend(Backend.named("a").server("s1", b1.address()))
+                        .frontend(HttpFrontend.bind("127.0.0.1:" + added).name("web").defaultBackend("a")));
+
+                assertThat(proxy.port("web")).isEqualTo(added);
+                // NIO closes a listening socket in the kernel at its loop's next select, just after the close returns
+                Await.until(Duration.ofSeconds(5), "the dropped address to stop accepting", () -> refuses(kept));
+                try (RawHttp onAdded = new RawHttp(added)) {
+                    assertThat(onAdded.send("GET /x HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/x");
+                }
+                assertThat(keepAlive.send("GET /y HTTP/1.1\r\nHost: h\r\n\r\n").read().body())
+                        .as("a connection accepted on the dropped address goes on").isEqualTo("b1:/y");
+            }
+        }
+    }
+
+    private static boolean refuses(int port) {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            return false;
+        } catch (IOException e) {
+            return true;
         }
     }
 

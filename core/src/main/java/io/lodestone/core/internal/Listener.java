@@ -21,7 +21,8 @@ public interface Listener {
     Future<?> drain();
 
     /**
-     * Takes a new configuration of the frontend (same engine, same bind addresses) in a
+     * Takes a new configuration of the frontend (same engine, same bind addresses, or others
+     * {@linkplain #rebind bound} already) in a
      * reconfiguration of the proxy, keeping the bound sockets and the open connections: connections
      * accepted from now on, and at L7 requests started from now on, follow {@code frontend} and reach
      * the backends of {@code context}; what is in flight finishes on the configuration it started
@@ -30,6 +31,33 @@ public interface Listener {
      */
     default boolean reconfigure(Frontend frontend, EngineContext context) {
         return false;
+    }
+
+    /**
+     * Whether this listener can take {@code frontend} with other bind addresses (same engine, some
+     * bind address in common) through {@link #rebind}; {@code false} by default.
+     */
+    default boolean canRebind(Frontend frontend) {
+        return false;
+    }
+
+    /**
+     * For a reconfiguration that keeps this listener for a frontend of other bind addresses (see
+     * {@link #canRebind}), before anything else changes: keeps the sockets of the addresses it still
+     * lists and binds the new ones, which accept at once. Throws when one cannot be bound, having
+     * closed those it bound. {@link #reconfigure} follows a commit.
+     */
+    default Rebinding rebind(Frontend frontend) {
+        throw new UnsupportedOperationException("rebind");
+    }
+
+    /** A change of a listener's bind addresses, prepared by {@link #rebind}. */
+    interface Rebinding {
+        /** The reconfiguration goes ahead: closes the sockets of the addresses no longer listed. */
+        void commit();
+
+        /** The reconfiguration is given up: closes the sockets the rebinding bound. */
+        void abort();
     }
 
     /**
@@ -42,13 +70,4 @@ public interface Listener {
 
     /** Closes every connection at once. */
     void closeAll();
-
-    /** The bound addresses of listening channels, in order: what {@link #localAddresses()} reports. */
-    static List<InetSocketAddress> boundAddresses(List<? extends io.netty.channel.Channel> serverChannels) {
-        List<InetSocketAddress> out = new java.util.ArrayList<>(serverChannels.size());
-        for (io.netty.channel.Channel ch : serverChannels) {
-            out.add((InetSocketAddress) ch.localAddress());
-        }
-        return out;
-    }
 }

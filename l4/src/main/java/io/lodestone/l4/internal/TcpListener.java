@@ -7,6 +7,7 @@ import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.internal.ListeningSockets;
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.internal.SourceLimits;
@@ -39,7 +40,6 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -72,7 +72,9 @@ public final class TcpListener implements Listener {
     private final Bootstrap resolvingBootstrap;
     /** Per-source limits as bound, or {@code null}; checked on the accept loop. */
     private final SourceLimits sourceLimits;
-    private final List<Channel> serverChannels = new ArrayList<>();
+    private final ListeningSockets sockets = new ListeningSockets();
+    /** Binds one listening socket; kept for the addresses a reconfiguration adds. */
+    private ServerBootstrap bootstrap;
     /** Client connections open now, with their handlers; each leaves the map in its own close listener. */
     private final Map<Channel, TcpConnection> clients = new ConcurrentHashMap<>();
     /** Server connections open now; each leaves the set in its own close listener. */
@@ -116,7 +118,7 @@ public final class TcpListener implements Listener {
 
     private void bind() {
         TcpFrontend frontend = state.frontend;
-        ServerBootstrap bootstrap = new ServerBootstrap()
+        bootstrap = new ServerBootstrap()
                 .group(gate.acceptLoop(), context.ioGroup())
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .handler(gate)
@@ -130,9 +132,12 @@ public final class TcpListener implements Listener {
                         // the connection's handler was added when the gate admitted it
                     }
                 });
-        for (InetSocketAddress address : frontend.bindAddresses()) {
-            serverChannels.add(context.transport().bind(bootstrap, address, "frontend " + frontend.name() + " bind"));
-        }
+        sockets.bind(frontend.bindAddresses(), address -> bindOne(frontend, address));
+    }
+
+    /** Binds one address of {@code frontend} (the one bound, or the one a reconfiguration brings). */
+    private Channel bindOne(TcpFrontend frontend, InetSocketAddress address) {
+        return context.transport().bind(bootstrap, address, "frontend " + frontend.name() + " bind");
     }
 
     /** The configuration connections accepted now follow. */
@@ -160,6 +165,22 @@ public final class TcpListener implements Listener {
                 : Routing.builder().defaultBackend(tcp.defaultBackend()).build();
         state = new State(tcp, routing, context);
         return true;
+    }
+
+    @Override
+    public boolean canRebind(Frontend frontend) {
+        return frontend instanceof TcpFrontend && sockets.overlaps(frontend.bindAddresses());
+    }
+
+    /**
+     * Keeps the sockets of the addresses {@code frontend} still lists and binds its new ones, which
+     * serve the current configuration until {@link #reconfigure} (it follows at once). The
+     * connection limit and per-source limits stay as bound, over every address.
+     */
+    @Override
+    public Rebinding rebind(Frontend frontend) {
+        TcpFrontend tcp = (TcpFrontend) frontend;
+        return sockets.rebind(tcp.bindAddresses(), address -> bindOne(tcp, address));
     }
 
     /**
@@ -290,7 +311,7 @@ public final class TcpListener implements Listener {
 
     @Override
     public List<InetSocketAddress> localAddresses() {
-        return Listener.boundAddresses(serverChannels);
+        return sockets.localAddresses();
     }
 
     @Override
@@ -338,7 +359,7 @@ public final class TcpListener implements Listener {
     private final class Gate extends FrontendGate {
 
         Gate(EventLoop acceptLoop, int maxConnections) {
-            super(acceptLoop, maxConnections, serverChannels);
+            super(acceptLoop, maxConnections, sockets.channels());
         }
 
         @Override

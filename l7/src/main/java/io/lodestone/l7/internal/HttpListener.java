@@ -5,6 +5,7 @@ import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.internal.ListeningSockets;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.log.TerminationCause;
@@ -27,7 +28,6 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,7 +59,9 @@ public final class HttpListener implements Listener {
 
     /** What requests started from now on follow; replaced whole by {@link #reconfigure}. */
     private volatile State state;
-    private final List<Channel> serverChannels = new ArrayList<>();
+    private final ListeningSockets sockets = new ListeningSockets();
+    /** Binds one listening socket; kept for the addresses a reconfiguration adds. */
+    private ServerBootstrap bootstrap;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ChannelGroup serverConnections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ConcurrentHashMap<EventLoop, BackendPool> pools = new ConcurrentHashMap<>();
@@ -138,7 +140,7 @@ public final class HttpListener implements Listener {
 
     private void bind() {
         EngineContext context = state.context;
-        ServerBootstrap bootstrap = new ServerBootstrap()
+        bootstrap = new ServerBootstrap()
                 .group(gate != null ? gate.acceptLoop() : context.acceptGroup(), context.ioGroup())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
@@ -154,13 +156,23 @@ public final class HttpListener implements Listener {
         if (gate != null) {
             bootstrap.handler(gate);
         }
-        for (InetSocketAddress address : state.frontend.bindAddresses()) {
-            Channel listening = context.transport().bind(bootstrap, address, "frontend " + state.frontend.name() + " bind", true);
-            serverChannels.add(listening);
-            if (state.frontend.deferAccept()) {
+        HttpFrontend frontend = state.frontend;
+        sockets.bind(frontend.bindAddresses(), address -> bindOne(frontend, address));
+    }
+
+    /** Binds one address of {@code frontend} (the one bound, or the one a reconfiguration brings). */
+    private Channel bindOne(HttpFrontend frontend, InetSocketAddress address) {
+        EngineContext context = state.context;
+        Channel listening = context.transport().bind(bootstrap, address, "frontend " + frontend.name() + " bind", true);
+        if (frontend.deferAccept()) {
+            try {
                 context.transport().deferAccept(listening, true);
+            } catch (RuntimeException e) {
+                listening.close().syncUninterruptibly();
+                throw e;
             }
         }
+        return listening;
     }
 
     private void accepted(Channel ch) {
@@ -197,7 +209,7 @@ public final class HttpListener implements Listener {
         if (gate != null) {
             gate.stopAccepting();
         } else {
-            for (Channel ch : serverChannels) {
+            for (Channel ch : sockets.channels()) {
                 ch.close().syncUninterruptibly();
             }
         }
@@ -208,7 +220,7 @@ public final class HttpListener implements Listener {
         private final ChannelFutureListener releaseOnClose = f -> release(f.channel());
 
         Gate(EventLoop acceptLoop, int maxConnections) {
-            super(acceptLoop, maxConnections, serverChannels);
+            super(acceptLoop, maxConnections, sockets.channels());
         }
 
         @Override
@@ -275,13 +287,29 @@ public final class HttpListener implements Listener {
                 : Routing.builder().defaultBackend(http.defaultBackend()).build();
         State previous = state;
         if (http.deferAccept() != previous.frontend.deferAccept()) {
-            for (Channel listening : serverChannels) {
+            for (Channel listening : sockets.channels()) {
                 context.transport().deferAccept(listening, http.deferAccept());
             }
         }
         state = new State(http, routing, context, previous.caches);
         ListenerCaches.unregisterUnused(previous.caches, state.caches, previous.context);
         return true;
+    }
+
+    @Override
+    public boolean canRebind(Frontend frontend) {
+        return frontend instanceof HttpFrontend && sockets.overlaps(frontend.bindAddresses());
+    }
+
+    /**
+     * Keeps the sockets of the addresses {@code frontend} still lists and binds its new ones, which
+     * serve the current configuration until {@link #reconfigure} (it follows at once). The
+     * connection limit and per-source limits stay as bound, over every address.
+     */
+    @Override
+    public Rebinding rebind(Frontend frontend) {
+        HttpFrontend http = (HttpFrontend) frontend;
+        return sockets.rebind(http.bindAddresses(), address -> bindOne(http, address));
     }
 
     /** Closes the idle pooled connections of the servers just removed, on each pool's loop. */
@@ -299,7 +327,7 @@ public final class HttpListener implements Listener {
 
     @Override
     public List<InetSocketAddress> localAddresses() {
-        return Listener.boundAddresses(serverChannels);
+        return sockets.localAddresses();
     }
 
     @Override
