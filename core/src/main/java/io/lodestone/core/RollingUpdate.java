@@ -45,6 +45,11 @@ import java.util.concurrent.CompletionStage;
  * changes nothing, as the server is ready already: the update keeps waiting for it to be healthy and
  * does not list it.
  *
+ * <p>A server removed from the backend ({@link ProxyControl#removeServer}, or a reconfiguration of the
+ * proxy) while the update handles it, at any step, is left out: nothing is left to update or wait for,
+ * so it is listed in {@link Result#operatorChanged()} (not in {@link Result#updated()}) and the update
+ * goes on with the next server at once. A server removed before its turn is skipped.
+ *
  * <p>One rolling update runs on a backend at a time: {@link ProxyControl#rollingUpdate(RollingUpdate)}
  * refuses another of the same backend with an {@link IllegalStateException} until the running one's
  * future completes, succeeded or not. Updates of different backends run side by side.
@@ -201,7 +206,8 @@ public final class RollingUpdate {
          * The servers, in order, whose administrative state the operator changed while the update
          * handled them: after it had drained them and before it made them ready (while it waited for
          * them to be idle or ran its action), or, with a drain or maintenance, while it waited for them
-         * to be healthy. The update left each in the state the operator set. See the class description.
+         * to be healthy. The update left each in the state the operator set. A server removed from the
+         * backend while the update handled it is listed here too. See the class description.
          */
         public List<String> operatorChanged() {
             return operatorChanged;

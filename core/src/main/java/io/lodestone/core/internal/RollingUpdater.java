@@ -90,6 +90,10 @@ final class RollingUpdater {
                 // stopped while the server drained
                 return;
             }
+            if (s.isRemoved()) {
+                removed(s, i, "while it drained; not updated");
+                return;
+            }
             if (drainedHere && s.admin() == ServerRuntime.Admin.READY) {
                 // The operator put it back in rotation while it drained: the action would run on a
                 // server taking traffic, so the update stops here and leaves it as the operator set it.
@@ -126,6 +130,10 @@ final class RollingUpdater {
                 }
                 s.markUnverified("updated; waiting for health checks");
                 s.updating(false);
+                if (s.isRemoved()) {
+                    removed(s, i, "while its update action ran");
+                    return;
+                }
                 boolean readyHere = drainedHere && s.readyAfterUpdate();
                 if (drainedHere && !readyHere) {
                     // The operator set the state after the update drained it: the operator's wins.
@@ -143,7 +151,9 @@ final class RollingUpdater {
                     return;
                 }
                 within(whenUp(s), update.healthyTimeout().toNanos()).whenComplete((up, healthError) -> {
-                    if (healthError != null) {
+                    if (s.isRemoved()) {
+                        removed(s, i, "while the update waited for it to be healthy");
+                    } else if (healthError != null) {
                         fail(s, "not healthy within " + update.healthyTimeout().toMillis() + " ms (state " + s.state()
                                 + (s.lastCheck() != null ? ", last check " + s.lastCheck() : "") + ")");
                     } else if (up != ServerState.UP) {
@@ -159,6 +169,18 @@ final class RollingUpdater {
                 });
             });
         });
+    }
+
+    /**
+     * {@code s} was removed from the backend (by {@code removeServer} or a reconfiguration) while the
+     * update handled it: there is nothing left to update or wait for, so the update goes on with the
+     * next server, listing it as the operator's change.
+     */
+    private void removed(ServerRuntime s, int i, String when) {
+        String name = s.server().name();
+        log.info("rolling update of {}: {} was removed {}; going on", backend.name(), name, when);
+        operatorChanged(name);
+        next(i + 1);
     }
 
     /**
@@ -188,7 +210,7 @@ final class RollingUpdater {
 
     /**
      * A future completed with {@link ServerState#UP} when {@code s} is up, or with {@link ServerState#DRAIN}
-     * or {@link ServerState#MAINT} when the operator drains it or puts it in maintenance first. A ready
+     * or {@link ServerState#MAINT} when the operator drains it, puts it in maintenance or removes it first. A ready
      * set meanwhile changes nothing: the server is ready already.
      */
     private CompletableFuture<ServerState> whenUp(ServerRuntime s) {
@@ -204,10 +226,13 @@ final class RollingUpdater {
         return up;
     }
 
-    /** Completes {@code up} when the operator took {@code s} out of rotation, or when {@code state} is UP. */
+    /**
+     * Completes {@code up} when the operator took {@code s} out of rotation (or removed it), or when
+     * {@code state} is UP.
+     */
     private static void upOrTakenOut(ServerRuntime s, ServerState state, CompletableFuture<ServerState> up) {
         ServerRuntime.Admin a = s.admin();
-        if (a == ServerRuntime.Admin.MAINT) {
+        if (a == ServerRuntime.Admin.MAINT || s.isRemoved()) {
             up.complete(ServerState.MAINT);
         } else if (a == ServerRuntime.Admin.DRAIN) {
             up.complete(ServerState.DRAIN);

@@ -347,6 +347,52 @@ class RollingUpdateTest {
         assertThat(states()).as("the operator's state is kept").isEqualTo("web1=MAINT web2=UP web3=UP");
     }
 
+    /**
+     * A server removed (by {@code removeServer} or a reconfiguration) while its update action runs is
+     * left out, listed as the operator's change, and the update goes on with the next server. It waited
+     * the whole healthy timeout for a server no longer checked, and stopped there.
+     */
+    @Test
+    void aServerRemovedDuringItsActionIsLeftOutAndTheUpdateGoesOn() {
+        start(true);
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            log.add(s.server().name());
+            if (s.server().name().equals("web2")) {
+                control.removeServer("app", "web2");
+            }
+            return CompletableFuture.completedFuture(null);
+        }).healthyTimeout(Duration.ofSeconds(10)).build();
+        RollingUpdate.Result result = run(control.rollingUpdate(update), Duration.ofSeconds(9));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.updated()).containsExactly("web1", "web3");
+        assertThat(result.operatorChanged()).containsExactly("web2");
+        assertThat(log).containsExactly("web1", "web2", "web3");
+        assertThat(states()).isEqualTo("web1=UP web3=UP");
+    }
+
+    /** The same for a server removed while the update waits for it to be healthy: it goes on at once. */
+    @Test
+    void aServerRemovedWhileTheUpdateWaitsForItsHealthIsLeftOutAndTheUpdateGoesOn() {
+        start(true);
+        CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
+        List<String> actions = new ArrayList<>();
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            actions.add(s.server().name());
+            return s.server().name().equals("web1") ? web1Deployed : CompletableFuture.completedFuture(null);
+        }).healthyTimeout(Duration.ofSeconds(10)).build();
+        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
+        scheduler.runDue();
+        web1Deployed.complete(null);
+        assertThat(states()).as("made ready, waiting for fresh checks").isEqualTo("web1=DOWN web2=UP web3=UP");
+        control.removeServer("app", "web1");
+        RollingUpdate.Result result = run(f, Duration.ofSeconds(9));
+        assertThat(result.succeeded()).isTrue();
+        assertThat(result.updated()).containsExactly("web2", "web3");
+        assertThat(result.operatorChanged()).containsExactly("web1");
+        assertThat(actions).containsExactly("web1", "web2", "web3");
+        assertThat(states()).isEqualTo("web2=UP web3=UP");
+    }
+
     @Test
     void anOperatorsDrainWhileTheUpdateWaitsForHealthStopsItAtOnce() {
         start(true);
