@@ -4,13 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.ErrorCounts;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.CapturingLogger;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -116,6 +119,40 @@ class HttpQueueTest {
             assertThat(proxy.control().queuedRequests("app")).isZero();
             release.complete(null);
             assertThat(first.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:slow");
+        }
+    }
+
+    /**
+     * A reconfiguration that removes the backend leaves its queued requests nothing to wait for: they
+     * are answered 503 at once, logged SC as when no server is usable, instead of at the queue timeout
+     * (30 s here); the request
+     * in flight on its server finishes there.
+     */
+    @Test
+    void requestsQueuedForABackendAReconfigurationRemovesGet503AtOnce() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1))
+                            .queueTimeout(Duration.ofSeconds(30)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            Queued q = slowThenTwoQueued(port, b1);
+
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("other").server("s2", b2.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("other")));
+
+            assertThat(q.a().get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(503);
+            assertThat(q.b().get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(503);
+            List<String> logged = lines.awaitCount(2);
+            assertThat(logged).allSatisfy(line -> assertThat(line).contains(" 503 ", " SC "));
+            assertThat(send(port, "/next").get(5, TimeUnit.SECONDS).body()).isEqualTo("b2:/next");
+            release.complete(null);
+            assertThat(q.first().get(5, TimeUnit.SECONDS).body()).as("the request in flight finished on its server").isEqualTo("b1:slow");
+            assertThat(b1.requests).hasSize(1);
         }
     }
 

@@ -50,6 +50,8 @@ public final class BackendRuntime {
     /** Requests waiting for a free slot, oldest first; {@link #queued} counts them so that a release reads one volatile. */
     private final ConcurrentLinkedQueue<Waiter> waiting = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
+    /** Set once a reconfiguration has removed the backend. */
+    private volatile boolean retired;
 
     /**
      * A request waiting in the backend's queue for a server below its connection limit. Woken at
@@ -162,13 +164,30 @@ public final class BackendRuntime {
     /**
      * Retires the backend after a reconfiguration that removed it: its health checks stop and its
      * servers are marked removed, as servers removed one by one are (their open connections and
-     * in-flight requests finish; the engines close their idle pooled connections).
+     * in-flight requests finish; the engines close their idle pooled connections). The requests
+     * waiting in its queue, which no server will ever take now, are all woken: each finds the backend
+     * {@linkplain #isRetired() retired} and is answered at once rather than at its queue timeout.
      */
     public void retire() {
+        retired = true;
         watcher(null);
         for (ServerRuntime s : servers) {
             s.markRemoved();
         }
+        Waiter w;
+        while ((w = waiting.poll()) != null) {
+            queued.decrementAndGet();
+            metrics.dequeued();
+            w.wake();
+        }
+    }
+
+    /**
+     * Whether a reconfiguration has removed the backend: a request that waits in its queue stops
+     * waiting, as no server will take it.
+     */
+    public boolean isRetired() {
+        return retired;
     }
 
     private boolean initiallyHealthy() {

@@ -1329,6 +1329,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             // when a wake-up already took it out of the queue, that wake-up finds it stale and hands on
             q.backend.leaveQueue(q);
             slotTaken(s);
+        } else if (q.backend.isRetired() && q.backend.leaveQueue(q)) {
+            // retired as it queued, after the retirement woke the queue; else a wake-up is on its way
+            backendRetired();
         }
     }
 
@@ -1342,10 +1345,31 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         ServerRuntime s = q.backend.select(this);
         if (s != null) {
             slotTaken(s);
+        } else if (q.backend.isRetired()) {
+            backendRetired();
         } else {
             // a request that was not queued took it first
             enterQueue();
         }
+    }
+
+    /**
+     * The backend this request waited for was removed by a reconfiguration: no server will take it,
+     * so it is answered 503 at once, not at its queue timeout; logged {@code SC} with a connect error
+     * on the backend, as when no server is usable.
+     */
+    private void backendRetired() {
+        slot = null;
+        queueTimer.cancel(false);
+        queueTimer = null;
+        queueNanos = clock.nanoTime() - queuedAt;
+        if (log.isDebugEnabled()) {
+            log.debug("{}: request {} was waiting for backend {}, which a reconfiguration removed", frontend.name(), requestId,
+                    backend.name());
+        }
+        backend.metrics().error(ErrorKind.CONNECT);
+        terminated(TerminationCause.SERVER_ABORT, TerminationPhase.CONNECT);
+        sendError(HttpResponseStatus.SERVICE_UNAVAILABLE, false);
     }
 
     private void slotTaken(ServerRuntime s) {
