@@ -683,7 +683,9 @@ public final class Proxy implements AutoCloseable {
      * then closes whatever is still open and releases the event loops the proxy made itself. A drain
      * timeout over 36,500 days waits for the connections without a bound. What is still open then is
      * closed at its socket, with nothing sent first (no TLS {@code close_notify}, no HTTP/2 GOAWAY),
-     * so a client that does not read cannot hold the close past the drain timeout.
+     * so a client that does not read cannot hold the close past the drain timeout. Frontends that a
+     * {@link #reconfigure reconfiguration} removed and that are still draining are drained and closed
+     * with the others, within the same {@code drainTimeout}.
      */
     public void close(Duration drainTimeout) {
         Objects.requireNonNull(drainTimeout, "drainTimeout");

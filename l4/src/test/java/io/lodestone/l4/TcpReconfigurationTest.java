@@ -8,9 +8,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.TcpEchoServer;
 import java.net.Socket;
 import java.time.Duration;
@@ -132,6 +134,34 @@ class TcpReconfigurationTest {
             }
             assertEcho(before, "a session accepted on the dropped address goes on");
             assertThat(first.accepted()).isEqualTo(2);
+        }
+    }
+
+    /**
+     * The proxy's close drains a frontend a reconfiguration removed with those in service: a session
+     * still open there at the close's drain timeout is killed by the close and logged KD. The close
+     * used to stop the event loops without it, which closed the session as if one side had.
+     */
+    @Test
+    void theProxysCloseKillsASessionOfAFrontendAReconfigurationRemovedAndLogsItKd() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        proxy = Proxy.builder().accessLog(AccessLog.text(lines)).drainTimeout(Duration.ofSeconds(30))
+                .backend(Backend.named("first").server("f1", first.address()))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("first"))
+                .build();
+        proxy.start();
+        try (Socket c = connect(proxy.port("old"))) {
+            assertEcho(c, "relayed");
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("first").server("f1", first.address()))
+                    .frontend(TcpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("first")));
+            assertEcho(c, "still relayed while the removed frontend drains");
+
+            proxy.close(Duration.ofMillis(100));
+            proxy = null;
+
+            assertThat(isClosedByPeer(c)).isTrue();
+            assertThat(lines.await(l -> l.contains(" old "))).contains(" old first/f1 ").contains(" KD ");
         }
     }
 

@@ -417,6 +417,34 @@ class HttpReconfigurationTest {
         }
     }
 
+    /**
+     * The proxy's close drains a frontend a reconfiguration removed as it drains those in service: a
+     * request still in flight there finishes within the close's drain timeout. The close went on as
+     * if the removed frontend were not there: it stopped the event loops at once, cutting that request
+     * (the client's connection closed, the request logged CH as if the client had left), and the
+     * retired frontend's own close ran later on the stopped loops (a warning with a
+     * RejectedExecutionException).
+     */
+    @Test
+    void theProxysCloseDrainsAFrontendAReconfigurationRemovedToo() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        RecordingBackend.Responder held = (r, ctx) -> release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "late", Map.of())));
+        try (RecordingBackend b1 = RecordingBackend.start("b1", held)) {
+            CompletableFuture<HttpResponse<String>> inFlight = inFlightOnARemovedFrontend(b1, AccessLog.off());
+            int port = proxy.port("new");
+
+            CompletableFuture<Void> closing = CompletableFuture.runAsync(() -> proxy.close(Duration.ofSeconds(10)));
+            Await.until(Duration.ofSeconds(5), "the close to stop accepting", () -> refuses(port));
+            release.complete(null);
+
+            HttpResponse<String> late = inFlight.get(5, TimeUnit.SECONDS);
+            assertThat(late.statusCode()).as("finished within the close's drain timeout").isEqualTo(200);
+            assertThat(late.body()).isEqualTo("late");
+            closing.get(5, TimeUnit.SECONDS);
+            proxy = null;
+        }
+    }
+
     /** Whether Netty's global executor is in {@code SocketClose}, where a retired listener's close waits for its connections. */
     private static boolean globalExecutorWaitsForCloses() {
         for (Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
@@ -429,6 +457,26 @@ class HttpReconfigurationTest {
             }
         }
         return false;
+    }
+
+    /** Starts {@link #proxy} with frontend "old" (two ports), sends a request held by the server, and replaces "old" with "new". */
+    private CompletableFuture<HttpResponse<String>> inFlightOnARemovedFrontend(RecordingBackend b1, AccessLog accessLog) {
+        proxy = Proxy.builder().accessLog(accessLog)
+                .drainTimeout(Duration.ofSeconds(30))
+                .backend(Backend.named("a").server("s1", b1.address()))
+                // two ports, so that the new frontend, on one, does not take over its sockets
+                .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("a"))
+                .build();
+        proxy.start();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        CompletableFuture<HttpResponse<String>> inFlight = client.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port("old") + "/held")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        Await.until(Duration.ofSeconds(5), "the request to reach the server", () -> b1.requests.size() == 1);
+        proxy.reconfigure(Proxy.builder()
+                .backend(Backend.named("a").server("s1", b1.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("a")));
+        return inFlight;
     }
 
     /**
