@@ -152,8 +152,8 @@ public final class TcpListener implements Listener {
     /**
      * Keeps the sockets and the open connections: connections accepted from now on follow
      * {@code frontend} (rules, default backend, timeouts, TLS) and reach {@code context}'s backends;
-     * open ones keep the configuration they were accepted with. The connection limit stays the one
-     * the listener was bound with.
+     * open ones keep the configuration they were accepted with. The connection limit and the
+     * per-source limits stay those the listener was bound with.
      */
     @Override
     public boolean reconfigure(Frontend frontend, EngineContext context) {

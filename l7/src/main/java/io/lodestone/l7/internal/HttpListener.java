@@ -275,7 +275,7 @@ public final class HttpListener implements Listener {
      * keep-alive connections) follow {@code frontend}'s rules and reach {@code context}'s backends;
      * settings fixed when a connection is set up (TLS, HTTP/2, decoder limits, client and keep-alive
      * timeouts) apply to connections accepted from now on; server connection pools keep the settings
-     * they were made with.
+     * they were made with; the connection limit and the per-source limits stay those it was bound with.
      */
     @Override
     public boolean reconfigure(Frontend frontend, EngineContext context) {
