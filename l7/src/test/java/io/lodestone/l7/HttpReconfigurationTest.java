@@ -232,6 +232,40 @@ class HttpReconfigurationTest {
         }
     }
 
+    /**
+     * A frontend renamed on the same sockets counts the next requests of its open keep-alive
+     * connections under its new name, as its access log names it; the connections stay counted under
+     * the name they were accepted with. Those requests were counted under the old name.
+     */
+    @Test
+    void aRenamedFrontendCountsTheNextRequestsOfItsOpenConnectionsUnderItsNewName() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("a"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            try (RawHttp keepAlive = new RawHttp(port)) {
+                assertThat(keepAlive.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/1");
+
+                proxy.reconfigure(Proxy.builder()
+                        .backend(Backend.named("a").server("s1", b1.address()))
+                        .frontend(HttpFrontend.bind("127.0.0.1:0").name("www").defaultBackend("a")));
+
+                assertThat(proxy.port("www")).isEqualTo(port);
+                assertThat(keepAlive.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/2");
+                Await.until(Duration.ofSeconds(5), "the second request to be counted",
+                        () -> proxy.metrics().frontend("web").traffic().requests()
+                                + proxy.metrics().frontend("www").traffic().requests() == 2);
+                assertThat(proxy.metrics().frontend("www").traffic().requests()).isEqualTo(1);
+                assertThat(proxy.metrics().frontend("web").traffic().requests()).isEqualTo(1);
+                assertThat(proxy.metrics().frontend("web").traffic().currentConnections())
+                        .as("the connection stays counted where it was accepted").isEqualTo(1);
+            }
+        }
+    }
+
     @Test
     void aFrontendWithoutRulesTakesANewDefaultBackend() throws Exception {
         try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {

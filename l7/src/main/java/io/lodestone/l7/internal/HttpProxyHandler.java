@@ -128,7 +128,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /** The HTTP/1.1 connection's response encoder, told when a response answers HEAD; {@code null} on an HTTP/2 stream, which has none. */
     private final Codecs.ResponseEncoder encoder;
     private AsciiString requestIdHeader;
-    private final FrontendMetrics metrics;
+    /** The frontend's request counters, as {@link #state} has them (a renamed frontend counts under its new name). */
+    private FrontendMetrics metrics;
     private final AccessLog accessLog;
     private final Tracing tracing;
     private final Clock clock;
@@ -282,7 +283,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         this.encoder = encoder;
         this.requestIdHeader = state.requestIdHeader;
         this.secure = frontend.tls() != null;
-        this.metrics = listener.metrics();
+        this.metrics = state.metrics;
         this.accessLog = context.accessLog();
         this.tracing = context.tracing();
         this.clock = context.clock();
@@ -845,6 +846,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             frontend = current.frontend;
             context = current.context;
             requestIdHeader = current.requestIdHeader;
+            metrics = current.metrics;
         }
         timeouts.busy();
         beginAccounting(timeouts.requestHeadNanos());
