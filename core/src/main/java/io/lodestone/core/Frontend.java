@@ -23,7 +23,7 @@ public interface Frontend {
     /**
      * The addresses the frontend binds, as configured (port 0 included). A reconfiguration of the
      * proxy keeps the sockets of a frontend whose new configuration has the same engine and the same
-     * bind addresses. Engines override this.
+     * bind addresses (or, for an engine whose listener can, some of them). Engines override this.
      */
     default List<InetSocketAddress> bindAddresses() {
         return List.of();
@@ -45,6 +45,17 @@ public interface Frontend {
      * @throws Exception when a socket cannot be bound
      */
     Listener start(EngineContext context) throws Exception;
+
+    /**
+     * Takes over {@code running}, the listener of this frontend's previous configuration (same engine,
+     * same bind addresses), in a {@linkplain Proxy#reconfigure reconfiguration} of the proxy: keeps
+     * its sockets and open connections and applies this configuration from now on; {@code false} when
+     * it cannot, and the proxy then retires that listener and binds this frontend afresh. By default
+     * the listener takes this frontend itself. For engine implementations only.
+     */
+    default boolean reconfigure(Listener running, EngineContext context) {
+        return running.reconfigure(this, context);
+    }
 
     /** Something that builds a frontend, so that builders can be passed without calling build(). */
     @FunctionalInterface

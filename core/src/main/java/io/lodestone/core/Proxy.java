@@ -565,9 +565,9 @@ public final class Proxy implements AutoCloseable {
                 Listener.Rebinding rebinding = rebound.get(f);
                 if (rebinding != null) {
                     // the listener takes f's rules first: what the new sockets accepted follows them
-                    l.reconfigure(f, nextContext);
+                    f.reconfigure(l, nextContext);
                     rebinding.commit();
-                } else if (l != null && !l.reconfigure(f, nextContext)) {
+                } else if (l != null && !f.reconfigure(l, nextContext)) {
                     retire(l);
                     try {
                         l = f.start(nextContext);

@@ -103,6 +103,16 @@ public final class AdminFrontend implements Frontend {
         return AdminListener.start(context, name, bindAddresses.get(0), token.clone(), refresh);
     }
 
+    /**
+     * Takes over the endpoint's running listener in a reconfiguration: same socket (and port, even
+     * one the OS chose for port 0), open connections kept; the name, token and refresh apply to the
+     * requests from now on.
+     */
+    @Override
+    public boolean reconfigure(Listener running, EngineContext context) {
+        return running instanceof AdminListener admin && admin.update(context, name, token.clone(), refresh);
+    }
+
     @Override
     public String toString() {
         return "AdminFrontend{" + name + " " + bindAddresses + "}";

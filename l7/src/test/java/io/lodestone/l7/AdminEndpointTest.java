@@ -523,6 +523,7 @@ class AdminEndpointTest {
         assertThatThrownBy(() -> AdminFrontend.bind(70000)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("bind port: 70000 (expected: 0..65535)");
     }
+
     /**
      * A client that sends requests without reading the answers holds the endpoint to one answer
      * at a time: the requests behind wait in the socket, answers do not pile up in memory, and the
@@ -582,6 +583,43 @@ class AdminEndpointTest {
             writing.get(5, TimeUnit.SECONDS);
         } finally {
             own.close(Duration.ZERO);
+        }
+    }
+
+    /**
+     * A reconfiguration keeps the admin endpoint's socket, its port (here one the OS chose) and its open
+     * connections, and applies its new token, and the new backends, to the next requests. It closed
+     * the endpoint, with its connections (a scraper's keep-alive one), and bound it afresh, on another
+     * port when it was bound to port 0.
+     */
+    @Test
+    void aReconfigurationKeepsTheEndpointsSocketAndConnectionsAndAppliesItsNewToken() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            Proxy own = Proxy.builder()
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("a"))
+                    .frontend(AdminFrontend.bind(0).token("first-token"))
+                    .build();
+            own.start();
+            try (own; RawHttp admin = new RawHttp(own.port("admin"))) {
+                int port = own.port("admin");
+                String get = "GET /api/servers HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer %s\r\n\r\n";
+                assertThat(admin.send(get.formatted("first-token")).read().status()).isEqualTo(200);
+
+                own.reconfigure(Proxy.builder()
+                        .backend(Backend.named("a").server("s1", b1.address()))
+                        .backend(Backend.named("b").server("s2", b2.address()))
+                        .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("a"))
+                        .frontend(AdminFrontend.bind(0).token("second-token")));
+
+                assertThat(own.port("admin")).as("the endpoint kept its socket").isEqualTo(port);
+                assertThat(admin.send(get.formatted("first-token")).read().status())
+                        .as("the open connection, with the old token").isEqualTo(401);
+                assertThat(admin.send(get.formatted("second-token")).read().body()).contains("\"s2\"");
+                assertThat(admin.send("POST /api/servers/b/s2/drain HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer second-token\r\n"
+                        + "Content-Length: 0\r\n\r\n").read().status()).as("a backend the reconfiguration added").isEqualTo(200);
+                assertThat(own.control().server("b", "s2").state()).isEqualTo(ServerState.DRAIN);
+            }
         }
     }
 }

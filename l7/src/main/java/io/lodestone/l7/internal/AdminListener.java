@@ -36,22 +36,32 @@ public final class AdminListener implements Listener {
     /** An admin connection idle this long is closed. */
     static final int IDLE_SECONDS = 60;
 
-    private final EngineContext context;
-    private final String name;
-    private final byte[] tokenDigest;
-    private final Duration refresh;
-    private final FrontendMetrics metrics;
+    /** What requests started from now on follow; replaced whole by {@link #update}. */
+    private volatile Settings settings;
     private final ChannelGroup connections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel serverChannel;
     /** The snapshot the last stats page was computed from, for its rates. */
     private volatile Sample previous;
 
     private AdminListener(EngineContext context, String name, byte[] token, Duration refresh) {
-        this.context = context;
-        this.name = name;
-        this.tokenDigest = sha256(token);
-        this.refresh = refresh;
-        this.metrics = context.metrics().frontend(name);
+        this.settings = new Settings(context, name, sha256(token), refresh, context.metrics().frontend(name));
+    }
+
+    /**
+     * One configuration of the endpoint: the proxy's backends and counters as of the last
+     * reconfiguration, the frontend's name and counters, the token's digest, the stats page's refresh.
+     */
+    private record Settings(EngineContext context, String name, byte[] tokenDigest, Duration refresh, FrontendMetrics metrics) {
+    }
+
+    /**
+     * Takes a new configuration of the endpoint in a reconfiguration of the proxy, keeping its socket
+     * and its open connections: requests from now on see the backends of {@code context} and need
+     * {@code token}; connections stay counted under the name they were accepted with.
+     */
+    public boolean update(EngineContext context, String name, byte[] token, Duration refresh) {
+        settings = new Settings(context, name, sha256(token), refresh, context.metrics().frontend(name));
+        return true;
     }
 
     /** Binds the endpoint on {@code address}; {@code token} is the bearer token as bytes. */
@@ -63,6 +73,7 @@ public final class AdminListener implements Listener {
     }
 
     private void bind(InetSocketAddress address) {
+        EngineContext context = settings.context();
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(context.acceptGroup(), context.ioGroup())
                 .option(ChannelOption.SO_REUSEADDR, true)
@@ -74,6 +85,7 @@ public final class AdminListener implements Listener {
                     protected void initChannel(Channel ch) {
                         context.transport().accepted(ch);
                         connections.add(ch);
+                        FrontendMetrics metrics = settings.metrics();
                         metrics.connectionOpened();
                         ch.closeFuture().addListener(f -> metrics.connectionClosed());
                         ch.pipeline()
@@ -84,28 +96,28 @@ public final class AdminListener implements Listener {
                                 .addLast(PipelineNames.ADMIN, new AdminHandler(AdminListener.this));
                     }
                 });
-        serverChannel = context.transport().bind(bootstrap, address, "admin " + name + " bind");
+        serverChannel = context.transport().bind(bootstrap, address, "admin " + settings.name() + " bind");
     }
 
     EngineContext context() {
-        return context;
+        return settings.context();
     }
 
     String name() {
-        return name;
+        return settings.name();
     }
 
     Duration refresh() {
-        return refresh;
+        return settings.refresh();
     }
 
     FrontendMetrics metrics() {
-        return metrics;
+        return settings.metrics();
     }
 
     /** Whether {@code candidate} is the token: compares digests, so the time taken tells nothing about the token. */
     boolean acceptsToken(byte[] candidate) {
-        return MessageDigest.isEqual(tokenDigest, sha256(candidate));
+        return MessageDigest.isEqual(settings.tokenDigest(), sha256(candidate));
     }
 
     /**
@@ -113,6 +125,7 @@ public final class AdminListener implements Listener {
      * before is replaced only once it is a second old, so that quick reloads still show rates.
      */
     Sample[] sample() {
+        EngineContext context = settings.context();
         MetricsSnapshot now = context.metrics().snapshot();
         Sample current = new Sample(now, context.clock().nanoTime());
         Sample before = previous;
@@ -158,7 +171,7 @@ public final class AdminListener implements Listener {
         for (Channel ch : connections) {
             SocketClose.close(ch);
         }
-        SocketClose.awaitClosed(connections, name);
+        SocketClose.awaitClosed(connections, name());
     }
 
     /** A metrics snapshot and when it was taken, on the proxy's clock. */
