@@ -20,6 +20,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpContentException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
@@ -77,7 +78,10 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
         long start = listener.context().clock().nanoTime();
         FullHttpResponse response;
-        if (request.decoderResult().isFailure()) {
+        if (request.decoderResult().cause() instanceof TooLongHttpContentException tooLong) {
+            // refused in its turn by the aggregator (AdminListener.InTurnAggregator), which drops its body
+            response = text(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, JSON, error(tooLong.getMessage()));
+        } else if (request.decoderResult().isFailure()) {
             response = text(HttpResponseStatus.BAD_REQUEST, JSON, error("malformed request"));
             HttpUtil.setKeepAlive(request, false);
         } else if (crossSite(request)) {

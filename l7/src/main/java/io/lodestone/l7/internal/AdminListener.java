@@ -12,7 +12,19 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpExpectationFailedEvent;
+import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.TooLongHttpContentException;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.flow.FlowControlHandler;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -91,7 +103,7 @@ public final class AdminListener implements Listener {
                         ch.pipeline()
                                 .addLast(PipelineNames.IDLE, new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
                                 .addLast(PipelineNames.HTTP_CODEC, new HttpServerCodec())
-                                .addLast(PipelineNames.HTTP_AGGREGATOR, new HttpObjectAggregator(MAX_REQUEST_BYTES))
+                                .addLast(PipelineNames.HTTP_AGGREGATOR, new InTurnAggregator())
                                 .addLast(PipelineNames.ADMIN_FLOW, new FlowControlHandler())
                                 .addLast(PipelineNames.ADMIN, new AdminHandler(AdminListener.this));
                     }
@@ -176,5 +188,52 @@ public final class AdminListener implements Listener {
 
     /** A metrics snapshot and when it was taken, on the proxy's clock. */
     record Sample(MetricsSnapshot snapshot, long nanos) {
+    }
+
+    /**
+     * Netty's aggregator, but a request over {@value #MAX_REQUEST_BYTES} bytes is refused in its turn:
+     * it is handed on as a request whose decoding failed ({@link TooLongHttpContentException}), which
+     * {@link AdminHandler} answers with 413 after the answers to the requests pipelined before it.
+     * Netty's own aggregator writes its 413 at once, ahead of the answers to requests that wait
+     * behind the one being answered ({@code FlowControlHandler}), and with auto-read off closes the
+     * connection after it: a client that pipelined {@code GET}, {@code GET}, then a {@code POST} too
+     * large got the 413 as its second request's answer, and its third's as the second's (io_uring,
+     * where writes complete a turn later). As before auto-read was turned off, a keep-alive request
+     * refused by its {@code Content-Length} keeps the connection, its body (if the client sends it)
+     * read and dropped; one whose chunked body outgrew the limit is answered with {@code Connection: close}.
+     */
+    static final class InTurnAggregator extends HttpObjectAggregator {
+
+        InTurnAggregator() {
+            super(MAX_REQUEST_BYTES);
+        }
+
+        @Override
+        protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+            if (HttpUtil.is100ContinueExpected(start) && HttpUtil.getContentLength(start, -1L) > maxContentLength) {
+                // no body comes after the 413: the decoder reads the next request, as Netty's own
+                // refusal has it; the 413 itself is answered in its turn (handleOversizedMessage)
+                pipeline.fireUserEventTriggered(HttpExpectationFailedEvent.INSTANCE);
+                return null;
+            }
+            return super.newContinueResponse(start, maxContentLength, pipeline);
+        }
+
+        @Override
+        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) throws Exception {
+            if (!(oversized instanceof HttpRequest r)) {
+                super.handleOversizedMessage(ctx, oversized);
+                return;
+            }
+            FullHttpRequest refused = new DefaultFullHttpRequest(r.protocolVersion(), r.method(), r.uri(),
+                    Unpooled.EMPTY_BUFFER, r.headers().copy(), EmptyHttpHeaders.INSTANCE);
+            refused.setDecoderResult(DecoderResult.failure(
+                    new TooLongHttpContentException("request larger than " + MAX_REQUEST_BYTES + " bytes")));
+            if (oversized instanceof FullHttpRequest) {
+                // its body outgrew the limit as it came (chunked): the answer closes, as Netty's does
+                HttpUtil.setKeepAlive(refused, false);
+            }
+            ctx.fireChannelRead(refused);
+        }
     }
 }
