@@ -43,6 +43,7 @@ import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,10 +105,11 @@ public final class Proxy implements AutoCloseable {
     private final Object lifecycle = new Object();
     private final Map<String, Listener> listeners = new LinkedHashMap<>();
     /**
-     * The listeners a reconfiguration removed that still drain, with their drain's future: the close
-     * ends them too, before it stops the event loops their connections run on.
+     * The listeners a reconfiguration removed that are not closed yet (still draining, or their close
+     * under way): the close ends them too, or waits for the end of their close, before it stops the
+     * event loops their connections run on.
      */
-    private final Map<Listener, Future<?>> retiring = new ConcurrentHashMap<>();
+    private final Map<Listener, Retirement> retiring = new ConcurrentHashMap<>();
     private volatile Generation generation;
     private EngineContext context;
     private EventLoopGroup ownIoGroup;
@@ -645,21 +647,59 @@ public final class Proxy implements AutoCloseable {
      */
     private void retire(Listener l) {
         Future<?> drained = l.drain();
-        retiring.put(l, drained);
+        retiring.put(l, new Retirement(drained));
         // closeAll blocks until the channels are closed: never on an event loop
         ScheduledFuture<?> deadline = GlobalEventExecutor.INSTANCE
-                .schedule(() -> closeRetired(l), drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
+                .schedule(() -> closeRetired(l, false), drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
         drained.addListener(f -> {
             if (deadline.cancel(false)) {
-                GlobalEventExecutor.INSTANCE.execute(() -> closeRetired(l));
+                GlobalEventExecutor.INSTANCE.execute(() -> closeRetired(l, false));
             }
         });
     }
 
-    /** Closes a retired listener whole, once: at its drain's end or deadline, or when the proxy closes first. */
-    private void closeRetired(Listener l) {
-        if (retiring.remove(l) != null) {
-            l.closeAll();
+    /**
+     * Closes a retired listener whole, once: at its drain's end or deadline, or when the proxy closes
+     * first. With {@code wait} (the proxy's close), a close already under way elsewhere is waited for:
+     * the proxy's close returned while one begun at its deadline went on, the listener's connections
+     * still open and its response caches still registered. Its waits are bounded ({@code SocketClose}).
+     */
+    private void closeRetired(Listener l, boolean wait) {
+        Retirement r = retiring.get(l);
+        if (r == null) {
+            return;
+        }
+        if (r.closing.compareAndSet(false, true)) {
+            try {
+                l.closeAll();
+            } finally {
+                retiring.remove(l);
+                r.closed.countDown();
+            }
+        } else if (wait) {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    r.closed.await();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** A listener a reconfiguration removed: its drain, and its close, which runs once. */
+    private static final class Retirement {
+        final Future<?> drained;
+        final AtomicBoolean closing = new AtomicBoolean();
+        final CountDownLatch closed = new CountDownLatch(1);
+
+        Retirement(Future<?> drained) {
+            this.drained = drained;
         }
     }
 
@@ -702,16 +742,16 @@ public final class Proxy implements AutoCloseable {
             scheduler.close();
             // one latch for every listener's drain, awaited once for the whole drain timeout; the
             // listeners a reconfiguration removed that still drain are waited for and closed with
-            // the others: left to their own deadline, their connections were cut by the event loops'
-            // shutdown (logged as the client's or the server's failure, not K) and their close then
-            // failed on the stopped loops
-            Map<Listener, Future<?>> stillRetiring = Map.copyOf(retiring);
+            // the others, and one whose close has begun is waited for to its end: left to their own
+            // deadline, their connections were cut by the event loops' shutdown (logged as the
+            // client's or the server's failure, not K) and their close then failed on the stopped loops
+            Map<Listener, Retirement> stillRetiring = Map.copyOf(retiring);
             CountDownLatch drained = new CountDownLatch(listeners.size() + stillRetiring.size());
             for (Listener l : listeners.values()) {
                 l.drain().addListener(f -> drained.countDown());
             }
-            for (Future<?> f : stillRetiring.values()) {
-                f.addListener(done -> drained.countDown());
+            for (Retirement r : stillRetiring.values()) {
+                r.drained.addListener(done -> drained.countDown());
             }
             try {
                 drained.await(drainNanos, TimeUnit.NANOSECONDS);
@@ -722,7 +762,7 @@ public final class Proxy implements AutoCloseable {
                 l.closeAll();
             }
             for (Listener l : stillRetiring.keySet()) {
-                closeRetired(l);
+                closeRetired(l, true);
             }
             shutdownOwnGroups();
         }

@@ -479,6 +479,92 @@ class HttpReconfigurationTest {
         }
     }
 
+    /**
+     * The proxy's close returns once a removed frontend whose close had already begun (at its drain's
+     * deadline, on Netty's global executor) is closed whole. The close took only the frontends still
+     * waiting to be closed: one whose close was under way was left to it, and {@code close} returned
+     * with that frontend's connections still open and its response cache still registered, while
+     * its close went on (here, held with its connections' event loop) after the proxy had closed.
+     */
+    @Test
+    void theProxysCloseWaitsForARemovedFrontendsCloseUnderWay() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        RecordingBackend.Responder never = (r, ctx) -> release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "late", Map.of())));
+        EventLoopGroup accept = Transport.best().newGroup(1, "reconf-accept");
+        EventLoopGroup io = Transport.best().newGroup(1, "reconf-io");
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch letGo = new CountDownLatch(1);
+        Thread closing = null;
+        try (RecordingBackend b1 = RecordingBackend.start("b1", never)) {
+            proxy = Proxy.builder().eventLoopGroups(accept, io).drainTimeout(Duration.ZERO)
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("a")
+                            .cache("a", ResponseCache.ofSize(1 << 20)))
+                    .build();
+            proxy.start();
+            try (Socket client = new Socket(InetAddress.getLoopbackAddress(), proxy.port("old"))) {
+                client.setSoTimeout(5000);
+                client.getOutputStream().write("GET /x HTTP/1.1\r\nHost: h\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                Await.until(Duration.ofSeconds(5), "the request to reach the server", () -> b1.requests.size() == 1);
+
+                io.execute(() -> {
+                    held.countDown();
+                    try {
+                        letGo.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                assertThat(held.await(5, TimeUnit.SECONDS)).isTrue();
+                CompletableFuture<List<String>> cachesAtClose = new CompletableFuture<>();
+                try {
+                    proxy.reconfigure(Proxy.builder()
+                            .backend(Backend.named("a").server("s1", b1.address()))
+                            .frontend(HttpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("a")));
+                    // the drain timeout (0) is over at once: the removed frontend's close runs, and waits for the held loop
+                    Await.until(Duration.ofSeconds(5), "the removed frontend's close to wait for its connections",
+                            HttpReconfigurationTest::globalExecutorWaitsForCloses);
+                    Proxy p = proxy;
+                    closing = new Thread(() -> {
+                        p.close(Duration.ZERO);
+                        cachesAtClose.complete(p.metrics().caches().stream().map(c -> c.frontend()).toList());
+                    }, "proxy-close");
+                    closing.start();
+                    Thread closer = closing;
+                    Await.until(Duration.ofSeconds(5), "the proxy's close to return or to wait for the removed frontend's",
+                            () -> cachesAtClose.isDone() || waitsInCloseRetired(closer));
+                } finally {
+                    letGo.countDown();
+                }
+                assertThat(cachesAtClose.get(10, TimeUnit.SECONDS)).as("the response caches registered when close returned").isEmpty();
+                assertThat(client.getInputStream().read()).as("the client's connection closed").isEqualTo(-1);
+            }
+        } finally {
+            letGo.countDown();
+            release.complete(null);
+            if (closing != null) {
+                closing.join(10_000);
+            }
+            proxy = null;
+            accept.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            io.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+        }
+    }
+
+    /** Whether {@code t} is parked inside {@code Proxy.closeRetired}, waiting for a removed frontend's close under way. */
+    private static boolean waitsInCloseRetired(Thread t) {
+        Thread.State state = t.getState();
+        if (state != Thread.State.WAITING && state != Thread.State.TIMED_WAITING) {
+            return false;
+        }
+        for (StackTraceElement frame : t.getStackTrace()) {
+            if (frame.getClassName().equals(Proxy.class.getName()) && frame.getMethodName().equals("closeRetired")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Whether Netty's global executor is in {@code SocketClose}, where a retired listener's close waits for its connections. */
     private static boolean globalExecutorWaitsForCloses() {
         for (Map.Entry<Thread, StackTraceElement[]> t : Thread.getAllStackTraces().entrySet()) {
