@@ -16,6 +16,7 @@ import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -24,6 +25,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -222,6 +225,75 @@ class HttpReconfigurationTest {
                         .as("a connection accepted on the dropped address goes on").isEqualTo("b1:/y");
             }
         }
+    }
+
+    /**
+     * A connection that a frontend at its connection limit accepted on an address a reconfiguration
+     * then drops waits for a slot like the others and is served once one frees; the limit keeps
+     * counting right, so the frontend goes on accepting. It was handed, when a slot freed, to the
+     * closed listening socket's pipeline, which dropped it: left open and never served, it kept its
+     * slot for good, and with maxConnections(1) the frontend accepted nothing more.
+     */
+    @Test
+    void aConnectionWaitingForASlotOnADroppedAddressIsServedAndFreesItsSlot() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").maxConnections(1).defaultBackend("a"))
+                    .build();
+            proxy.start();
+            int kept = proxy.port();
+            RawHttp first = new RawHttp(kept);
+            assertThat(first.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n").read().body()).isEqualTo("b1:/1");
+
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:" + kept).bind("127.0.0.1:0").name("web").maxConnections(1)
+                            .defaultBackend("a")));
+            int added = proxy.localAddresses("web").get(1).getPort();
+            try (RawHttp waiting = new RawHttp(added)) {
+                waiting.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
+                // accepted from the kernel by the frontend, which holds it until a slot frees
+                Await.until(Duration.ofSeconds(5), "the connection on the added address to leave the backlog",
+                        () -> acceptQueue(added) == 0);
+
+                proxy.reconfigure(Proxy.builder()
+                        .backend(Backend.named("a").server("s1", b1.address()))
+                        .frontend(HttpFrontend.bind("127.0.0.1:" + kept).name("web").maxConnections(1).defaultBackend("a")));
+                first.close();
+
+                assertThat(waiting.read().body()).as("served once the slot freed").isEqualTo("b1:/2");
+            }
+            try (RawHttp next = new RawHttp(kept)) {
+                assertThat(next.send("GET /3 HTTP/1.1\r\nHost: h\r\n\r\n").read().body())
+                        .as("the slot was given back").isEqualTo("b1:/3");
+            }
+        }
+    }
+
+    /**
+     * Connections waiting in the kernel's accept queue of the listening socket on {@code port}
+     * (Linux: the receive-queue column of a LISTEN line in /proc/net/tcp or tcp6).
+     */
+    private static int acceptQueue(int port) {
+        String local = String.format(":%04X", port);
+        int waiting = -1;
+        for (String file : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+            try {
+                for (String line : Files.readAllLines(Path.of(file))) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length > 4 && f[1].endsWith(local) && f[3].equals("0A")) {
+                        waiting = Math.max(waiting, 0) + Integer.parseInt(f[4].substring(f[4].indexOf(':') + 1), 16);
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        if (waiting < 0) {
+            throw new IllegalStateException("no listening socket on port " + port);
+        }
+        return waiting;
     }
 
     private static boolean refuses(int port) {

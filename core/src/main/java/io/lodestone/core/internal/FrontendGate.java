@@ -21,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * connections wait in the kernel's backlog), and connections the transport accepted in the same
  * burst beyond the limit wait, accepted but not served, until a slot frees. Each admitted connection
  * is {@link #release released} once when it closes, which serves a waiting one or resumes accepting.
- * With a limit of 0 it only counts.
+ * With a limit of 0 it only counts. A connection waiting on a listening channel that closed meanwhile
+ * (an address a reconfiguration dropped) is served through another listening channel of the frontend.
  *
  * <p>A counted connection that never reaches its loop gives its slot back at once: when the engine
  * fails to prepare it, or when its loop does not take it (a loop shutting down refuses the
@@ -56,7 +57,7 @@ public abstract class FrontendGate extends ChannelInboundHandlerAdapter {
     /**
      * @param acceptLoop the loop every listening channel is registered on
      * @param maxConnections the frontend's limit, 0 for none
-     * @param listening the listening channels, filled by the listener as it binds them
+     * @param listening the listening channels open now, kept by the listener as it binds and drops them
      */
     protected FrontendGate(EventLoop acceptLoop, int maxConnections, List<Channel> listening) {
         this.acceptLoop = acceptLoop;
@@ -138,6 +139,16 @@ public abstract class FrontendGate extends ChannelInboundHandlerAdapter {
 
     /** Accept loop only. */
     private void admit(ChannelHandlerContext listeningCtx, Channel child) {
+        if (listeningCtx.isRemoved()) {
+            // it waited on a listening socket closed since (an address a reconfiguration dropped),
+            // whose pipeline would drop it: another socket of the frontend hands it on alike
+            listeningCtx = liveContext();
+            if (listeningCtx == null) {
+                abandoned(child);
+                child.unsafe().closeForcibly();
+                return;
+            }
+        }
         admittedChannels.add(child);
         int now = open.incrementAndGet();
         try {
@@ -181,6 +192,21 @@ public abstract class FrontendGate extends ChannelInboundHandlerAdapter {
         if (waiting.isEmpty() && open.get() < maxConnections && !closing) {
             setAccepting(true);
         }
+    }
+
+    /**
+     * Accept loop only: the gate's context in the pipeline of a listening channel still open, or
+     * {@code null}. Every listening channel of a frontend is bound through the same bootstrap, so any
+     * of them registers an accepted connection as the one that accepted it would have.
+     */
+    private ChannelHandlerContext liveContext() {
+        for (Channel ch : listening) {
+            ChannelHandlerContext ctx = ch.pipeline().context(this);
+            if (ctx != null && !ctx.isRemoved()) {
+                return ctx;
+            }
+        }
+        return null;
     }
 
     /** Accept loop only. */
