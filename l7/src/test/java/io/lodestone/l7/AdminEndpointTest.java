@@ -624,6 +624,35 @@ class AdminEndpointTest {
     }
 
     /**
+     * An endpoint bound to port 0 and then listed by the number of the port the OS chose keeps its
+     * socket and its open connections, as HTTP and TCP frontends do. The proxy bound it afresh while
+     * its own socket held the port: the reconfiguration failed with "Address already in use".
+     */
+    @Test
+    void anEndpointBoundToPortZeroListedByNumberKeepsItsSocket() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1")) {
+            Proxy own = Proxy.builder()
+                    .backend(Backend.named("a").server("s1", b1.address()))
+                    .frontend(AdminFrontend.bind(0).token("first-token"))
+                    .build();
+            own.start();
+            try (own; RawHttp admin = new RawHttp(own.port("admin"))) {
+                int port = own.port("admin");
+                String get = "GET /api/servers HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer %s\r\n\r\n";
+                assertThat(admin.send(get.formatted("first-token")).read().status()).isEqualTo(200);
+
+                own.reconfigure(Proxy.builder()
+                        .backend(Backend.named("a").server("s1", b1.address()))
+                        .frontend(AdminFrontend.bind(port).token("second-token")));
+
+                assertThat(own.port("admin")).isEqualTo(port);
+                assertThat(admin.send(get.formatted("second-token")).read().status())
+                        .as("the open connection, with the new token").isEqualTo(200);
+            }
+        }
+    }
+
+    /**
      * Requests pipelined around one over the size limit are answered in order: the 413 comes in the
      * refused request's turn, the connection stays open (the request asked for keep-alive; its body
      * is read and dropped), and the request behind it is answered. Netty's aggregator wrote its 413 at

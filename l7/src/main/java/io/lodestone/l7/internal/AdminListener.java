@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.Frontend;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.PipelineNames;
@@ -153,6 +154,32 @@ public final class AdminListener implements Listener {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required of every Java platform", e);
         }
+    }
+
+    /**
+     * Whether {@code frontend} (an admin endpoint: the proxy checks the engine) is on the address this
+     * endpoint is bound to, the port the OS chose for port 0 listed by number: it then takes this socket
+     * as it is, through {@link #rebind}, rather than binding an address this one holds.
+     */
+    @Override
+    public boolean canRebind(Frontend frontend) {
+        List<InetSocketAddress> addresses = frontend.bindAddresses();
+        return addresses.size() == 1 && addresses.get(0).getPort() != 0
+                && addresses.get(0).equals(serverChannel.localAddress());
+    }
+
+    /** The endpoint's one socket is kept: nothing to bind, nothing to close; {@link #update} follows. */
+    @Override
+    public Rebinding rebind(Frontend frontend) {
+        return new Rebinding() {
+            @Override
+            public void commit() {
+            }
+
+            @Override
+            public void abort() {
+            }
+        };
     }
 
     @Override
