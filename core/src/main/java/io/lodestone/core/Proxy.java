@@ -437,8 +437,10 @@ public final class Proxy implements AutoCloseable {
      *     the sockets of the dropped ones once the new configuration has taken over (the connections
      *     accepted there go on); new frontends are bound; frontends that are gone stop accepting and
      *     are drained, then closed after the drain timeout. Another engine on an address that a
-     *     frontend holds cannot bind it while that one does: remove the frontend in one
-     *     reconfiguration and add the new one in the next;</li>
+     *     frontend holds cannot bind it while that one does, nor can one reconfiguration split a
+     *     frontend's addresses among several frontends or join those of several in one (the sockets
+     *     of one old frontend go to one new frontend, which finds the other addresses taken): remove
+     *     the address in one reconfiguration and add it in the next;</li>
      * <li>a backend of the same name is updated in place: servers with the same name and address keep
      *     their runtime state (admin state, health, ejection, load, counters, a weight set at run time
      *     unless the configured one changed); new servers are added (and slow-start, as with
