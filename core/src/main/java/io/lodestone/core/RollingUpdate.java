@@ -46,9 +46,12 @@ import java.util.concurrent.CompletionStage;
  * does not list it.
  *
  * <p>A server removed from the backend ({@link ProxyControl#removeServer}, or a reconfiguration of the
- * proxy) while the update handles it, at any step, is left out: nothing is left to update or wait for,
- * so it is listed in {@link Result#operatorChanged()} (not in {@link Result#updated()}) and the update
- * goes on with the next server at once. A server removed before its turn is skipped.
+ * proxy) while the update handles it, at any step, is left out: it is listed in
+ * {@link Result#operatorChanged()} (not in {@link Result#updated()}) and the update goes on with the
+ * next server, at once when it was waiting for the server to be healthy, else once the step under way
+ * has ended: the wait for the server's open traffic to finish (up to the drain timeout; its action is
+ * then not run) or its running action (an action that fails stops the update, as for any server). A
+ * server removed before its turn is skipped.
  *
  * <p>One rolling update runs on a backend at a time: {@link ProxyControl#rollingUpdate(RollingUpdate)}
  * refuses another of the same backend with an {@link IllegalStateException} until the running one's
