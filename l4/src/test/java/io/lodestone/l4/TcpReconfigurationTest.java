@@ -11,6 +11,7 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
+import io.lodestone.core.testing.AcceptQueue;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.TcpEchoServer;
@@ -162,6 +163,41 @@ class TcpReconfigurationTest {
 
             assertThat(isClosedByPeer(c)).isTrue();
             assertThat(lines.await(l -> l.contains(" old "))).contains(" old first/f1 ").contains(" KD ");
+        }
+    }
+
+    /**
+     * A connection that a frontend at its connection limit accepted on an address a reconfiguration
+     * then drops waits for a slot like the others and is served once one frees, and the limit keeps
+     * counting right. It was handed, when the slot freed, to the closed listening socket's pipeline,
+     * which dropped it: never served, it kept its slot for good, and with maxConnections(1) the
+     * frontend accepted nothing more.
+     */
+    @Test
+    void aConnectionWaitingForASlotOnADroppedAddressIsServedAndFreesItsSlot() throws Exception {
+        proxy = config(TcpFrontend.bind("127.0.0.1:0").name("db").maxConnections(1).defaultBackend("first")).build();
+        proxy.start();
+        int kept = proxy.port();
+        try (Socket holder = connect(kept)) {
+            assertEcho(holder, "holds the slot");
+
+            proxy.reconfigure(config(TcpFrontend.bind("127.0.0.1:" + kept).bind("127.0.0.1:0").name("db").maxConnections(1)
+                    .defaultBackend("first")));
+            int added = proxy.localAddresses("db").get(1).getPort();
+            try (Socket waiting = connect(added)) {
+                // accepted from the kernel by the frontend, which holds it until a slot frees
+                Await.until(Duration.ofSeconds(5), "the connection on the added address to leave the backlog",
+                        () -> AcceptQueue.length(added) == 0);
+
+                proxy.reconfigure(config(TcpFrontend.bind("127.0.0.1:" + kept).name("db").maxConnections(1)
+                        .defaultBackend("first")));
+                holder.close();
+
+                assertEcho(waiting, "served once the slot freed");
+            }
+        }
+        try (Socket next = connect(kept)) {
+            assertEcho(next, "the slot was given back");
         }
     }
 

@@ -10,13 +10,13 @@ import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.internal.Transport;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
+import io.lodestone.core.testing.AcceptQueue;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -25,8 +25,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -255,7 +253,7 @@ class HttpReconfigurationTest {
                 waiting.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n");
                 // accepted from the kernel by the frontend, which holds it until a slot frees
                 Await.until(Duration.ofSeconds(5), "the connection on the added address to leave the backlog",
-                        () -> acceptQueue(added) == 0);
+                        () -> AcceptQueue.length(added) == 0);
 
                 proxy.reconfigure(Proxy.builder()
                         .backend(Backend.named("a").server("s1", b1.address()))
@@ -269,31 +267,6 @@ class HttpReconfigurationTest {
                         .as("the slot was given back").isEqualTo("b1:/3");
             }
         }
-    }
-
-    /**
-     * Connections waiting in the kernel's accept queue of the listening socket on {@code port}
-     * (Linux: the receive-queue column of a LISTEN line in /proc/net/tcp or tcp6).
-     */
-    private static int acceptQueue(int port) {
-        String local = String.format(":%04X", port);
-        int waiting = -1;
-        for (String file : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
-            try {
-                for (String line : Files.readAllLines(Path.of(file))) {
-                    String[] f = line.trim().split("\\s+");
-                    if (f.length > 4 && f[1].endsWith(local) && f[3].equals("0A")) {
-                        waiting = Math.max(waiting, 0) + Integer.parseInt(f[4].substring(f[4].indexOf(':') + 1), 16);
-                    }
-                }
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        if (waiting < 0) {
-            throw new IllegalStateException("no listening socket on port " + port);
-        }
-        return waiting;
     }
 
     private static boolean refuses(int port) {
