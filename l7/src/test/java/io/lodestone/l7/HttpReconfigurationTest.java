@@ -365,22 +365,7 @@ class HttpReconfigurationTest {
         CompletableFuture<Void> release = new CompletableFuture<>();
         RecordingBackend.Responder never = (r, ctx) -> release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "late", Map.of())));
         try (RecordingBackend b1 = RecordingBackend.start("b1", never)) {
-            proxy = Proxy.builder()
-                    .drainTimeout(Duration.ofMillis(200))
-                    .backend(Backend.named("a").server("s1", b1.address()))
-                    // two ports, so that the new frontend, on one, does not take over its sockets
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("a"))
-                    .build();
-            proxy.start();
-            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-            CompletableFuture<HttpResponse<String>> inFlight = client.sendAsync(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port("old") + "/slow")).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            Await.until(Duration.ofSeconds(5), "the request to reach the server", () -> b1.requests.size() == 1);
-
-            proxy.reconfigure(Proxy.builder()
-                    .backend(Backend.named("a").server("s1", b1.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("a")));
+            CompletableFuture<HttpResponse<String>> inFlight = inFlightOnARemovedFrontend(b1, AccessLog.off(), Duration.ofMillis(200));
 
             Await.until(Duration.ofSeconds(5), "the removed frontend's request to be closed after the drain timeout", inFlight::isDone);
             assertThat(inFlight).isCompletedExceptionally();
@@ -624,10 +609,18 @@ class HttpReconfigurationTest {
         return false;
     }
 
-    /** Starts {@link #proxy} with frontend "old" (two ports), sends a request held by the server, and replaces "old" with "new". */
+    /** {@link #inFlightOnARemovedFrontend(RecordingBackend, AccessLog, Duration)} with a drain timeout of 30 s. */
     private CompletableFuture<HttpResponse<String>> inFlightOnARemovedFrontend(RecordingBackend b1, AccessLog accessLog) {
+        return inFlightOnARemovedFrontend(b1, accessLog, Duration.ofSeconds(30));
+    }
+
+    /**
+     * Starts {@link #proxy} with frontend "old" (two ports) and {@code drainTimeout}, sends a request held
+     * by the server, and replaces "old" with "new".
+     */
+    private CompletableFuture<HttpResponse<String>> inFlightOnARemovedFrontend(RecordingBackend b1, AccessLog accessLog, Duration drainTimeout) {
         proxy = Proxy.builder().accessLog(accessLog)
-                .drainTimeout(Duration.ofSeconds(30))
+                .drainTimeout(drainTimeout)
                 .backend(Backend.named("a").server("s1", b1.address()))
                 // two ports, so that the new frontend, on one, does not take over its sockets
                 .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("a"))
