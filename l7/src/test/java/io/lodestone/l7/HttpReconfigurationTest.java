@@ -388,38 +388,18 @@ class HttpReconfigurationTest {
         // the connections on a loop of their own, which the test can hold without holding the accepts
         EventLoopGroup accept = Transport.best().newGroup(1, "reconf-accept");
         EventLoopGroup io = Transport.best().newGroup(1, "reconf-io");
-        CountDownLatch held = new CountDownLatch(1);
         CountDownLatch letGo = new CountDownLatch(1);
         try (RecordingBackend b1 = RecordingBackend.start("b1", never)) {
-            proxy = Proxy.builder().eventLoopGroups(accept, io).drainTimeout(Duration.ZERO)
-                    .backend(Backend.named("a").server("s1", b1.address()))
-                    // two ports, so that the new frontend, on one, does not take over its sockets
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("a")
-                            .cache("a", ResponseCache.ofSize(1 << 20)))
-                    .build();
-            proxy.start();
+            startOldWithACache(accept, io, b1);
             try (Socket client = new Socket(InetAddress.getLoopbackAddress(), proxy.port("old"))) {
                 client.setSoTimeout(5000);
                 client.getOutputStream().write("GET /x HTTP/1.1\r\nHost: h\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 Await.until(Duration.ofSeconds(5), "the request to reach the server", () -> b1.requests.size() == 1);
                 assertThat(proxy.metrics().caches()).extracting(c -> c.frontend()).containsExactly("old");
 
-                io.execute(() -> {
-                    held.countDown();
-                    try {
-                        letGo.await(10, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                });
-                assertThat(held.await(5, TimeUnit.SECONDS)).isTrue();
+                hold(io, letGo);
                 try {
-                    proxy.reconfigure(Proxy.builder()
-                            .backend(Backend.named("a").server("s1", b1.address()))
-                            .frontend(HttpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("a")));
-                    // the drain timeout (0) is over at once: the close runs, and waits for the held loop
-                    Await.until(Duration.ofSeconds(5), "the removed frontend's close to wait for its connections",
-                            HttpReconfigurationTest::globalExecutorWaitsForCloses);
+                    removeOldAndAwaitItsClose(b1);
                 } finally {
                     letGo.countDown();
                 }
@@ -522,38 +502,19 @@ class HttpReconfigurationTest {
         RecordingBackend.Responder never = (r, ctx) -> release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "late", Map.of())));
         EventLoopGroup accept = Transport.best().newGroup(1, "reconf-accept");
         EventLoopGroup io = Transport.best().newGroup(1, "reconf-io");
-        CountDownLatch held = new CountDownLatch(1);
         CountDownLatch letGo = new CountDownLatch(1);
         Thread closing = null;
         try (RecordingBackend b1 = RecordingBackend.start("b1", never)) {
-            proxy = Proxy.builder().eventLoopGroups(accept, io).drainTimeout(Duration.ZERO)
-                    .backend(Backend.named("a").server("s1", b1.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("a")
-                            .cache("a", ResponseCache.ofSize(1 << 20)))
-                    .build();
-            proxy.start();
+            startOldWithACache(accept, io, b1);
             try (Socket client = new Socket(InetAddress.getLoopbackAddress(), proxy.port("old"))) {
                 client.setSoTimeout(5000);
                 client.getOutputStream().write("GET /x HTTP/1.1\r\nHost: h\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 Await.until(Duration.ofSeconds(5), "the request to reach the server", () -> b1.requests.size() == 1);
 
-                io.execute(() -> {
-                    held.countDown();
-                    try {
-                        letGo.await(10, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                });
-                assertThat(held.await(5, TimeUnit.SECONDS)).isTrue();
+                hold(io, letGo);
                 CompletableFuture<List<String>> cachesAtClose = new CompletableFuture<>();
                 try {
-                    proxy.reconfigure(Proxy.builder()
-                            .backend(Backend.named("a").server("s1", b1.address()))
-                            .frontend(HttpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("a")));
-                    // the drain timeout (0) is over at once: the removed frontend's close runs, and waits for the held loop
-                    Await.until(Duration.ofSeconds(5), "the removed frontend's close to wait for its connections",
-                            HttpReconfigurationTest::globalExecutorWaitsForCloses);
+                    removeOldAndAwaitItsClose(b1);
                     Proxy p = proxy;
                     closing = new Thread(() -> {
                         p.close(Duration.ZERO);
@@ -593,6 +554,46 @@ class HttpReconfigurationTest {
             }
         }
         return false;
+    }
+
+    /**
+     * Starts {@link #proxy} on {@code accept} and {@code io}, with a drain timeout of 0 and frontend
+     * "old" on two ports (so that the new frontend, on one, does not take over its sockets) caching
+     * backend "a" ({@code b1}).
+     */
+    private void startOldWithACache(EventLoopGroup accept, EventLoopGroup io, RecordingBackend b1) {
+        proxy = Proxy.builder().eventLoopGroups(accept, io).drainTimeout(Duration.ZERO)
+                .backend(Backend.named("a").server("s1", b1.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").bind("127.0.0.1:0").name("old").defaultBackend("a")
+                        .cache("a", ResponseCache.ofSize(1 << 20)))
+                .build();
+        proxy.start();
+    }
+
+    /** Holds the only loop of {@code io} until {@code letGo} (10 s at most); returns once it is held. */
+    private static void hold(EventLoopGroup io, CountDownLatch letGo) throws InterruptedException {
+        CountDownLatch held = new CountDownLatch(1);
+        io.execute(() -> {
+            held.countDown();
+            try {
+                letGo.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        assertThat(held.await(5, TimeUnit.SECONDS)).isTrue();
+    }
+
+    /**
+     * Replaces "old" with "new" (one port); the drain timeout (0) is over at once, so the removed
+     * frontend's close runs: returns once it waits for its connections, whose loop is held.
+     */
+    private void removeOldAndAwaitItsClose(RecordingBackend b1) {
+        proxy.reconfigure(Proxy.builder()
+                .backend(Backend.named("a").server("s1", b1.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("new").defaultBackend("a")));
+        Await.until(Duration.ofSeconds(5), "the removed frontend's close to wait for its connections",
+                HttpReconfigurationTest::globalExecutorWaitsForCloses);
     }
 
     /** Whether Netty's global executor is in {@code SocketClose}, where a retired listener's close waits for its connections. */
