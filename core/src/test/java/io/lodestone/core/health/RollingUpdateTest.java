@@ -314,8 +314,15 @@ class RollingUpdateTest {
      * {@code web1Deployed} and on the others at once, and runs it up to that action.
      */
     private CompletableFuture<RollingUpdate.Result> updateWaitingForWeb1(CompletableFuture<Void> web1Deployed) {
-        RollingUpdate update = RollingUpdate.builder("app", s -> s.server().name().equals("web1")
-                ? web1Deployed : CompletableFuture.completedFuture(null)).healthyTimeout(Duration.ofSeconds(10)).build();
+        return updateWaitingForWeb1(web1Deployed, new ArrayList<>());
+    }
+
+    /** {@link #updateWaitingForWeb1(CompletableFuture)}, adding the name of each server its action runs on to {@code actions}. */
+    private CompletableFuture<RollingUpdate.Result> updateWaitingForWeb1(CompletableFuture<Void> web1Deployed, List<String> actions) {
+        RollingUpdate update = RollingUpdate.builder("app", s -> {
+            actions.add(s.server().name());
+            return s.server().name().equals("web1") ? web1Deployed : CompletableFuture.completedFuture(null);
+        }).healthyTimeout(Duration.ofSeconds(10)).build();
         CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
         scheduler.runDue();
         return f;
@@ -326,12 +333,7 @@ class RollingUpdateTest {
         start(true);
         CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
         List<String> actions = new ArrayList<>();
-        RollingUpdate update = RollingUpdate.builder("app", s -> {
-            actions.add(s.server().name());
-            return s.server().name().equals("web1") ? web1Deployed : CompletableFuture.completedFuture(null);
-        }).healthyTimeout(Duration.ofSeconds(10)).build();
-        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
-        scheduler.runDue();
+        CompletableFuture<RollingUpdate.Result> f = updateWaitingForWeb1(web1Deployed, actions);
         web1Deployed.complete(null);
         assertThat(states()).as("made ready, waiting for fresh checks").isEqualTo("web1=DOWN web2=UP web3=UP");
         control.runtime("app").server("web1").maintenance();         // the operator takes it out meanwhile
@@ -376,12 +378,7 @@ class RollingUpdateTest {
         start(true);
         CompletableFuture<Void> web1Deployed = new CompletableFuture<>();
         List<String> actions = new ArrayList<>();
-        RollingUpdate update = RollingUpdate.builder("app", s -> {
-            actions.add(s.server().name());
-            return s.server().name().equals("web1") ? web1Deployed : CompletableFuture.completedFuture(null);
-        }).healthyTimeout(Duration.ofSeconds(10)).build();
-        CompletableFuture<RollingUpdate.Result> f = control.rollingUpdate(update);
-        scheduler.runDue();
+        CompletableFuture<RollingUpdate.Result> f = updateWaitingForWeb1(web1Deployed, actions);
         web1Deployed.complete(null);
         assertThat(states()).as("made ready, waiting for fresh checks").isEqualTo("web1=DOWN web2=UP web3=UP");
         control.removeServer("app", "web1");
