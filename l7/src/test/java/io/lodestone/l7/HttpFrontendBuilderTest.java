@@ -34,6 +34,7 @@ class HttpFrontendBuilderTest {
         assertThat(f.retryBudgetRatio()).isEqualTo(0.2);
         assertThat(f.minRetryConcurrency()).isEqualTo(3);
         assertThat(f.maxIdlePerServer()).isEqualTo(1024);
+        assertThat(f.poolIdleTimeout()).isEqualTo(Duration.ofSeconds(120));
         assertThat(f.backendNames()).containsExactly("app");
     }
 

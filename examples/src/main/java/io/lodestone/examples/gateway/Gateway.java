@@ -146,7 +146,7 @@ public final class Gateway {
                 "                           the servers see none of it (not with TLS or --sni; default off)",
                 "  --pool-max-idle N        http: idle server connections kept per I/O thread and server",
                 "                           (default 1024; 0: a new server connection for every request)",
-                "  --pool-idle-timeout DUR  http: how long an idle server connection is kept (default 60s)",
+                "  --pool-idle-timeout DUR  http: how long an idle server connection is kept (default 120s)",
                 "  --request-id HEADER|off  http: the request id header, kept from the client or generated, sent",
                 "                           to the servers and returned (default X-Request-ID); off: no ids",
                 "  --forwarded-for on|off   http: X-Forwarded-For/-Proto/-Host/-Port and X-Real-IP to the",
