@@ -113,8 +113,9 @@ import java.util.Set;
  *     other way round, a server's FIN reaches such a client as the proxy's {@code close_notify},
  *     then a FIN, and what the client still sends (TLS 1.3) is relayed until it closes.</li>
  * <li><b>Resets.</b> When one side resets the connection (or fails otherwise), the bytes already read
- *     from it are flushed to the other side, which is then reset too (closed with
- *     {@code SO_LINGER} 0): its peer never takes the end for a complete transfer. The access log
+ *     from it are written to the other side, which is then reset too (closed with
+ *     {@code SO_LINGER} 0): its peer never takes the end for a complete transfer, and loses what the
+ *     kernel still held for it (the last bytes, for a peer that reads slowly). The access log
  *     says {@code SD} for a server, {@code CD} for a client, and the reset counts as a
  *     {@link io.lodestone.core.metrics.ErrorKind#RESET reset} error on the server or on the
  *     frontend.</li>

@@ -43,7 +43,9 @@ import org.slf4j.LoggerFactory;
  * <li>A side that fails (a reset, or any other error reading or writing it) is an abort, and the
  *     abort is passed on: what was already read from the failed side is flushed to the other side,
  *     which is then closed with {@code SO_LINGER} 0, so that its peer sees a reset too rather than
- *     an end of stream that looks like a complete transfer (HAProxy does the same).</li>
+ *     an end of stream that looks like a complete transfer. The reset drops what the kernel still
+ *     holds for that peer (what a slow reader has not taken yet). HAProxy resets the server when
+ *     the client resets, but passes a server's reset on to the client as a FIN.</li>
  * <li>When neither side has read a byte for the idle timeout given to
  *     {@link #join(Channel, Channel, Duration, Observer)}, or on an {@link IdleStateEvent} from an
  *     idle handler placed before the relay, both close at once. With a timeout per side
