@@ -126,6 +126,9 @@ import java.util.Set;
  *     is timed out too. One timer serves both, with the shorter timeout while both sides may still
  *     send; once one side has half-closed (a FIN), only the other side's timeout applies: after the
  *     client's FIN the proxy waits on the server alone, up to the server timeout, as HAProxy does.
+ *     While the proxy holds more than its bound for a side that does not take it (and so stopped
+ *     reading the other side), it waits on that side alone, with that side's timeout: a client that
+ *     pauses reading is bounded by the client timeout, not by the server timeout.
  *     The access log says {@code cD} when it was the client timeout (or both are equal) and
  *     {@code sD} when it was the server timeout, and it counts as a
  *     {@link io.lodestone.core.metrics.ErrorKind#TIMEOUT timeout} error on the frontend or on the

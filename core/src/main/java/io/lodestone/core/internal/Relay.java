@@ -52,7 +52,10 @@ import org.slf4j.LoggerFactory;
  *     ({@link #join(Channel, Channel, Duration, Duration, Observer)}) the shorter applies while both
  *     sides may still send, and only the other side's once a side has sent its FIN: the relay then
  *     waits on that other side alone, as HAProxy applies its server timeout alone to a session whose
- *     client has half-closed.</li>
+ *     client has half-closed. While a side's outbound buffer is over its high water mark (the proxy
+ *     stopped reading the other side for it), the relay waits on that side, with its timeout, and
+ *     what it takes of the buffer counts as activity, as HAProxy applies its client timeout to the
+ *     writes toward a client.</li>
  * <li>When a side is closed from outside (the proxy's shutdown, runtime control), the other side
  *     is flushed and closed.</li>
  * </ul>
@@ -226,6 +229,12 @@ public final class Relay {
         channel.close();
     }
 
+    /** The bytes written to the channel, flushed or not, that are still to go out. */
+    private static long pendingBytes(Channel channel) {
+        ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+        return out == null ? 0 : out.totalPendingWriteBytes();
+    }
+
     /** Whether anything written to the channel, flushed or not, is still to go out. */
     private static boolean hasPendingWrites(Channel channel) {
         ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
@@ -304,6 +313,20 @@ public final class Relay {
         private long tickNanos;
         /** The side whose idle timeout applies now. */
         private Channel waitedOn;
+        /** Whose input has ended (a FIN or a close_notify): only the other side's timeout applies. */
+        private boolean endedA;
+        private boolean endedB;
+        /**
+         * Whose channel is over its high water mark: the proxy waits for that side to take bytes, and
+         * stopped reading the other side for it, so that side's timeout applies.
+         */
+        private boolean blockedA;
+        private boolean blockedB;
+        /**
+         * The bytes pending toward {@link #waitedOn} at the last check while it was over its high
+         * water mark (else 0): a change is progress too.
+         */
+        private long lastPending;
         /** The join is done and the checks have begun. */
         private boolean started;
         /** Set by a read on either side; cleared by each check. */
@@ -321,9 +344,14 @@ public final class Relay {
             this.tickA = tickA;
             this.tickB = tickB;
             this.observer = observer;
-            boolean byA = tickB == 0 || tickA != 0 && tickA <= tickB;
+            boolean byA = byA();
             this.tickNanos = byA ? tickA : tickB;
             this.waitedOn = byA ? a : b;
+        }
+
+        /** Whether a's timeout is the shorter one (or the only one, or equal to b's). */
+        private boolean byA() {
+            return tickB == 0 || tickA != 0 && tickA <= tickB;
         }
 
         /**
@@ -331,15 +359,51 @@ public final class Relay {
          * other side's timeout applies, counted afresh (the end of input was activity).
          */
         void inputEnded(Channel ended) {
-            Channel other = ended == a ? b : a;
-            long tick = other == a ? tickA : tickB;
-            if (other == waitedOn && tick == tickNanos) {
+            if (ended == a) {
+                endedA = true;
+            } else {
+                endedB = true;
+            }
+            retarget();
+        }
+
+        /**
+         * {@code channel} went over its high water mark ({@code writable} false) or back under its low
+         * one: while the proxy holds bytes a side does not take, it waits on that side, not on the one
+         * it stopped reading for it.
+         */
+        void writability(Channel channel, boolean writable) {
+            if (channel == a) {
+                blockedA = !writable;
+            } else {
+                blockedB = !writable;
+            }
+            retarget();
+        }
+
+        /**
+         * Picks the side waited on: one that does not take the bytes held for it; else, once one
+         * side's input has ended, the other; else the side of the shorter timeout. A change starts
+         * the count afresh.
+         */
+        private void retarget() {
+            Channel target;
+            if (blockedA != blockedB) {
+                target = blockedA ? a : b;
+            } else if (!blockedA && endedA != endedB) {
+                target = endedA ? b : a;
+            } else {
+                target = byA() ? a : b;
+            }
+            long tick = target == a ? tickA : tickB;
+            if (target == waitedOn && tick == tickNanos) {
                 return;
             }
-            waitedOn = other;
+            waitedOn = target;
             tickNanos = tick;
             quietTicks = 0;
             active = false;
+            lastPending = (target == a ? blockedA : blockedB) ? pendingBytes(target) : 0;
             if (started) {
                 cancel();
                 schedule();
@@ -371,9 +435,13 @@ public final class Relay {
             if (!a.isActive() && !b.isActive()) {
                 return;
             }
-            if (active) {
+            // while the proxy holds more than the high water mark for the side waited on, what that
+            // side takes of it counts as activity too (the other side is not read meanwhile)
+            long pending = waitedOn == a ? (blockedA ? pendingBytes(a) : 0) : (blockedB ? pendingBytes(b) : 0);
+            if (active || pending != lastPending) {
                 active = false;
                 quietTicks = 0;
+                lastPending = pending;
             } else if (++quietTicks >= TICKS) {
                 if (log.isDebugEnabled()) {
                     log.debug("relay {} <-> {} idle: closing both", a, b);
@@ -453,6 +521,7 @@ public final class Relay {
         public void channelWritabilityChanged(ChannelHandlerContext ctx) {
             // the peer's reading waits for this side's outbound buffer to drain
             boolean writable = ctx.channel().isWritable();
+            pair.writability(ctx.channel(), writable);
             if (peer.isActive() && !other.inputShutdown) {
                 peer.config().setAutoRead(writable);
             }
