@@ -349,6 +349,11 @@ public final class Relay {
             this.waitedOn = byA ? a : b;
         }
 
+        /** The bytes pending toward the side waited on while it is over its high water mark, else 0. */
+        private long pendingTowardWaitedOn() {
+            return (waitedOn == a ? blockedA : blockedB) ? pendingBytes(waitedOn) : 0;
+        }
+
         /** Whether a's timeout is the shorter one (or the only one, or equal to b's). */
         private boolean byA() {
             return tickB == 0 || tickA != 0 && tickA <= tickB;
@@ -403,7 +408,7 @@ public final class Relay {
             tickNanos = tick;
             quietTicks = 0;
             active = false;
-            lastPending = (target == a ? blockedA : blockedB) ? pendingBytes(target) : 0;
+            lastPending = pendingTowardWaitedOn();
             if (started) {
                 cancel();
                 schedule();
@@ -437,7 +442,7 @@ public final class Relay {
             }
             // while the proxy holds more than the high water mark for the side waited on, what that
             // side takes of it counts as activity too (the other side is not read meanwhile)
-            long pending = waitedOn == a ? (blockedA ? pendingBytes(a) : 0) : (blockedB ? pendingBytes(b) : 0);
+            long pending = pendingTowardWaitedOn();
             if (active || pending != lastPending) {
                 active = false;
                 quietTicks = 0;
