@@ -40,7 +40,9 @@ import java.util.List;
  * with a chunked one, and clients that read 1 MiB responses through a small receive window, then close
  * their connection in the middle of one or right after sending a request. After each pass but the
  * last, {@link RareBranches} takes on every transport the branches of Netty's channel code that only a
- * client's reset racing its server's data reaches. Half the clients send a browser's request head and
+ * client's reset racing its server's data reaches; before the first, it has one io_uring channel submit
+ * enough operations for Netty's per-channel operation id to wrap, a branch that otherwise only a
+ * long-lived server connection reaches, minutes into the load ({@link RareBranches#wrapOperationIds()}). Half the clients send a browser's request head and
  * half a load generator's (only {@code Host}), which the origin answers with a web server's response
  * fields, the others with only the framing; the keep-alive clients leave as a load generator's do at
  * the end of a run, each with a request in flight, half with a reset at once and half with responses
@@ -96,6 +98,8 @@ final class WarmUp {
      */
     static Result run(GatewayOptions options, Duration duration) throws UsageException {
         long start = System.nanoTime();
+        // first, before the proxy's paths are compiled without the branch
+        RareBranches.wrapOperationIds();
         try (EmbeddedHttpServer origin = EmbeddedHttpServer.start("warm-up", "127.0.0.1", 0, WarmUp::answer)) {
             Proxy proxy = Gateway.newProxy(options.forWarmUp(new HostPort("127.0.0.1", origin.port())));
             try {

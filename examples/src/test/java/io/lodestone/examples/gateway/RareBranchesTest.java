@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The warm-up's rare branches: on every transport that loads, a connection on 127.0.0.1 whose
  * closed client channel refuses every write (each checked inside, with its buffer freed) and says
- * it is not writable.
+ * it is not writable; on io_uring, a channel whose writes, one after another, outnumber the
+ * operation ids Netty counts before it wraps.
  */
 class RareBranchesTest {
 
@@ -33,5 +34,13 @@ class RareBranchesTest {
         assertThat(RareBranches.takeOnEveryTransport()).containsExactlyElementsOf(expected);
         // twice, as the warm-up does: nothing it started is left to get in the way
         assertThat(RareBranches.takeOnEveryTransport()).containsExactlyElementsOf(expected);
+    }
+
+    @Test
+    void oneIoUringChannelSubmitsMoreOperationsThanItsOperationIdCountsBeforeItWraps() {
+        // Netty's id is a short from Short.MIN_VALUE that skips 0: the skip comes after 32,768 operations
+        assertThat(RareBranches.OPERATIONS).isGreaterThan(-(int) Short.MIN_VALUE);
+
+        assertThat(RareBranches.wrapOperationIds()).isEqualTo(IoUring.isAvailable() ? RareBranches.OPERATIONS : 0);
     }
 }
