@@ -42,7 +42,9 @@ import java.util.List;
  * last, {@link RareBranches} takes on every transport the branches of Netty's channel code that only a
  * client's reset racing its server's data reaches; before the first, it has one io_uring channel submit
  * enough operations for Netty's per-channel operation id to wrap, a branch that otherwise only a
- * long-lived server connection reaches, minutes into the load ({@link RareBranches#wrapOperationIds()}). Half the clients send a browser's request head and
+ * long-lived server connection reaches, minutes into the load ({@link RareBranches#wrapOperationIds()}),
+ * and opens and closes io_uring connections with a connect timeout, so that the profile of its
+ * cancelling has connects in it, not only closes ({@link RareBranches#connectWithTimeouts()}). Half the clients send a browser's request head and
  * half a load generator's (only {@code Host}), which the origin answers with a web server's response
  * fields, the others with only the framing; the keep-alive clients leave as a load generator's do at
  * the end of a run, each with a request in flight, half with a reset at once and half with responses
@@ -98,8 +100,9 @@ final class WarmUp {
      */
     static Result run(GatewayOptions options, Duration duration) throws UsageException {
         long start = System.nanoTime();
-        // first, before the proxy's paths are compiled without the branch
+        // first, before the proxy's paths are compiled without these branches
         RareBranches.wrapOperationIds();
+        RareBranches.connectWithTimeouts();
         try (EmbeddedHttpServer origin = EmbeddedHttpServer.start("warm-up", "127.0.0.1", 0, WarmUp::answer)) {
             Proxy proxy = Gateway.newProxy(options.forWarmUp(new HostPort("127.0.0.1", origin.port())));
             try {

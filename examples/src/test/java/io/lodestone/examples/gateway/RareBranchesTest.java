@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
  * The warm-up's rare branches: on every transport that loads, a connection on 127.0.0.1 whose
  * closed client channel refuses every write (each checked inside, with its buffer freed) and says
  * it is not writable; on io_uring, a channel whose writes, one after another, outnumber the
- * operation ids Netty counts before it wraps.
+ * operation ids Netty counts before it wraps, and connections with a connect timeout opened and
+ * closed one after another.
  */
 class RareBranchesTest {
 
@@ -42,5 +43,10 @@ class RareBranchesTest {
         assertThat(RareBranches.OPERATIONS).isGreaterThan(-(int) Short.MIN_VALUE);
 
         assertThat(RareBranches.wrapOperationIds()).isEqualTo(IoUring.isAvailable() ? RareBranches.OPERATIONS : 0);
+    }
+
+    @Test
+    void everyIoUringConnectionWithATimeoutOpensAndCloses() {
+        assertThat(RareBranches.connectWithTimeouts()).isEqualTo(IoUring.isAvailable() ? RareBranches.CONNECTS : 0);
     }
 }
