@@ -120,31 +120,16 @@ final class RareBranches {
         if (!IoUring.isAvailable()) {
             return 0;
         }
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, IoUringIoHandler.newFactory());
-        try {
-            Channel server = new ServerBootstrap().group(group).channel(IoUringServerSocketChannel.class)
-                    .childHandler(new Discard())
-                    .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
-            try {
-                Channel client = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
-                        .handler(new ChannelInboundHandlerAdapter())
-                        .connect(server.localAddress()).sync().channel();
-                CompletableFuture<Integer> done = new CompletableFuture<>();
-                client.eventLoop().execute(() -> writeOneAfterAnother(client, 0, done));
-                int written = done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-                client.close().sync();
-                return written;
-            } finally {
-                server.close().sync();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while wrapping io_uring's operation ids", e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("wrapping io_uring's operation ids: " + e, e);
-        } finally {
-            group.shutdownGracefully(0, TIMEOUT_SECONDS, TimeUnit.SECONDS).syncUninterruptibly();
-        }
+        return withIoUringServer("wrapping io_uring's operation ids", (group, server) -> {
+            Channel client = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
+                    .handler(new Discard())
+                    .connect(server.localAddress()).sync().channel();
+            CompletableFuture<Integer> done = new CompletableFuture<>();
+            client.eventLoop().execute(() -> writeOneAfterAnother(client, 0, done));
+            int written = done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            client.close().sync();
+            return written;
+        });
     }
 
     /**
@@ -185,31 +170,49 @@ final class RareBranches {
         if (!IoUring.isAvailable()) {
             return 0;
         }
+        return withIoUringServer("connecting with timeouts", (group, server) -> {
+            Bootstrap connect = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS))
+                    .handler(new Discard());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
+            for (int i = 0; i < CONNECTS; i++) {
+                if (System.nanoTime() > deadline) {
+                    throw new TimeoutException("after " + i + " of " + CONNECTS + " connections");
+                }
+                connect.connect(server.localAddress()).sync().channel().close().sync();
+            }
+            return CONNECTS;
+        });
+    }
+
+    /** What {@link #withIoUringServer} runs: given the event loop group and the listening channel. */
+    private interface OnServer {
+        int run(EventLoopGroup group, Channel server) throws InterruptedException, ExecutionException, TimeoutException;
+    }
+
+    /**
+     * Runs {@code body} beside a discarding io_uring server on an ephemeral port of 127.0.0.1, in an
+     * event loop group of one loop, then closes the server and shuts the group down.
+     *
+     * @throws IllegalStateException naming {@code what} when {@code body} fails, is interrupted or
+     *         times out
+     */
+    private static int withIoUringServer(String what, OnServer body) {
         EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, IoUringIoHandler.newFactory());
         try {
             Channel server = new ServerBootstrap().group(group).channel(IoUringServerSocketChannel.class)
                     .childHandler(new Discard())
                     .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
             try {
-                Bootstrap connect = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
-                        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS))
-                        .handler(new Discard());
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
-                for (int i = 0; i < CONNECTS; i++) {
-                    if (System.nanoTime() > deadline) {
-                        throw new TimeoutException("after " + i + " of " + CONNECTS + " connections");
-                    }
-                    connect.connect(server.localAddress()).sync().channel().close().sync();
-                }
-                return CONNECTS;
+                return body.run(group, server);
             } finally {
                 server.close().sync();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while connecting with timeouts", e);
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("connecting with timeouts: " + e, e);
+            throw new IllegalStateException("interrupted while " + what, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException(what + ": " + e, e);
         } finally {
             group.shutdownGracefully(0, TIMEOUT_SECONDS, TimeUnit.SECONDS).syncUninterruptibly();
         }
