@@ -107,7 +107,7 @@ final class RareBranches {
      * it. A pooled server connection gets there after a minute or so of load, and that first skip
      * sends the compiled code of the path back to the interpreter; in a run of a new connection per
      * request behind a gateway on one core, recompiling the read completion and the accept path that
-     * had it inlined took 334 ms of that core within half a second, 48 s after the load began.
+     * had it inlined took 334 ms of that core within half a second, 36 s after the load began.
      * Taken here first, before anything else is compiled, the branch is in the profile (the JIT also
      * notes the one recompilation that this channel's own compiled code may need), and every later
      * compilation keeps it.
