@@ -120,16 +120,17 @@ final class RareBranches {
         if (!IoUring.isAvailable()) {
             return 0;
         }
-        return withIoUringServer("wrapping io_uring's operation ids", (group, server) -> {
-            Channel client = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
-                    .handler(new Discard())
-                    .connect(server.localAddress()).sync().channel();
-            CompletableFuture<Integer> done = new CompletableFuture<>();
-            client.eventLoop().execute(() -> writeOneAfterAnother(client, 0, done));
-            int written = done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-            client.close().sync();
-            return written;
-        });
+        return withServer(IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class, "wrapping io_uring's operation ids",
+                (group, server) -> {
+                    Channel client = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
+                            .handler(new Discard())
+                            .connect(server.localAddress()).sync().channel();
+                    CompletableFuture<Integer> done = new CompletableFuture<>();
+                    client.eventLoop().execute(() -> writeOneAfterAnother(client, 0, done));
+                    int written = done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                    client.close().sync();
+                    return written;
+                });
     }
 
     /**
@@ -170,37 +171,40 @@ final class RareBranches {
         if (!IoUring.isAvailable()) {
             return 0;
         }
-        return withIoUringServer("connecting with timeouts", (group, server) -> {
-            Bootstrap connect = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS))
-                    .handler(new Discard());
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
-            for (int i = 0; i < CONNECTS; i++) {
-                if (System.nanoTime() > deadline) {
-                    throw new TimeoutException("after " + i + " of " + CONNECTS + " connections");
-                }
-                connect.connect(server.localAddress()).sync().channel().close().sync();
-            }
-            return CONNECTS;
-        });
+        return withServer(IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class, "connecting with timeouts",
+                (group, server) -> {
+                    Bootstrap connect = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
+                            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS))
+                            .handler(new Discard());
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
+                    for (int i = 0; i < CONNECTS; i++) {
+                        if (System.nanoTime() > deadline) {
+                            throw new TimeoutException("after " + i + " of " + CONNECTS + " connections");
+                        }
+                        connect.connect(server.localAddress()).sync().channel().close().sync();
+                    }
+                    return CONNECTS;
+                });
     }
 
-    /** What {@link #withIoUringServer} runs: given the event loop group and the listening channel. */
-    private interface OnServer {
-        int run(EventLoopGroup group, Channel server) throws InterruptedException, ExecutionException, TimeoutException;
+    /** What {@link #withServer} runs: given the event loop group and the listening channel. */
+    private interface OnServer<T> {
+        T run(EventLoopGroup group, Channel server) throws InterruptedException, ExecutionException, TimeoutException;
     }
 
     /**
-     * Runs {@code body} beside a discarding io_uring server on an ephemeral port of 127.0.0.1, in an
-     * event loop group of one loop, then closes the server and shuts the group down.
+     * Runs {@code body} beside a discarding server of {@code serverClass} on an ephemeral port of
+     * 127.0.0.1, in an event loop group of one loop of {@code io}, then closes the server and shuts
+     * the group down.
      *
      * @throws IllegalStateException naming {@code what} when {@code body} fails, is interrupted or
      *         times out
      */
-    private static int withIoUringServer(String what, OnServer body) {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, IoUringIoHandler.newFactory());
+    private static <T> T withServer(IoHandlerFactory io, Class<? extends ServerChannel> serverClass, String what,
+            OnServer<T> body) {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, io);
         try {
-            Channel server = new ServerBootstrap().group(group).channel(IoUringServerSocketChannel.class)
+            Channel server = new ServerBootstrap().group(group).channel(serverClass)
                     .childHandler(new Discard())
                     .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
             try {
@@ -220,42 +224,27 @@ final class RareBranches {
 
     private static Class<? extends Channel> take(IoHandlerFactory io, Class<? extends ServerChannel> serverClass,
             Class<? extends Channel> clientClass) {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, io);
-        try {
-            Channel server = new ServerBootstrap().group(group).channel(serverClass)
-                    .childHandler(new ChannelInboundHandlerAdapter())
-                    .bind(new InetSocketAddress("127.0.0.1", 0)).sync().channel();
-            try {
-                Channel client = new Bootstrap().group(group).channel(clientClass)
-                        .option(ChannelOption.AUTO_READ, false)
-                        .handler(new Quiet())
-                        .connect(server.localAddress()).sync().channel();
-                CompletableFuture<Void> done = new CompletableFuture<>();
-                client.eventLoop().execute(() -> {
-                    client.read();
-                    client.read();
-                    client.close().addListener(closed -> {
-                        try {
-                            onClosed(client);
-                            done.complete(null);
-                        } catch (RuntimeException e) {
-                            done.completeExceptionally(e);
-                        }
-                    });
+        return withServer(io, serverClass, "taking the rare branches on " + clientClass.getSimpleName(), (group, server) -> {
+            Channel client = new Bootstrap().group(group).channel(clientClass)
+                    .option(ChannelOption.AUTO_READ, false)
+                    .handler(new Quiet())
+                    .connect(server.localAddress()).sync().channel();
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            client.eventLoop().execute(() -> {
+                client.read();
+                client.read();
+                client.close().addListener(closed -> {
+                    try {
+                        onClosed(client);
+                        done.complete(null);
+                    } catch (RuntimeException e) {
+                        done.completeExceptionally(e);
+                    }
                 });
-                done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-                return clientClass;
-            } finally {
-                server.close().sync();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while taking the rare branches", e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("taking the rare branches on " + clientClass.getSimpleName() + ": " + e, e);
-        } finally {
-            group.shutdownGracefully(0, TIMEOUT_SECONDS, TimeUnit.SECONDS).syncUninterruptibly();
-        }
+            });
+            done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            return clientClass;
+        });
     }
 
     /**
@@ -294,7 +283,7 @@ final class RareBranches {
         return channel.getClass().getSimpleName();
     }
 
-    /** Frees what a connection of {@link #wrapOperationIds()} or {@link #connectWithTimeouts()} reads. */
+    /** Frees what a connection of this class's servers, or a client of {@link #connectWithTimeouts()}, reads. */
     @ChannelHandler.Sharable
     private static final class Discard extends ChannelInboundHandlerAdapter {
         @Override
