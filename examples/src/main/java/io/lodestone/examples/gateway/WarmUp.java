@@ -17,6 +17,7 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The {@code --warm-up} run: before the gateway listens, a copy of it with the same options, bound to
@@ -32,7 +33,8 @@ import java.util.List;
  * optimised compilation already covers every kind.
  *
  * <p>The mix, run {@value #PASSES} times, each kind for an equal share of the duration: small requests
- * over 50 and over 256 keep-alive connections opened at once, 64 KiB responses, a new connection per
+ * over 50 and over 256 keep-alive connections opened at once (between them, not timed, request heads
+ * that arrive in two pieces: {@link #headsInPieces()}), 64 KiB responses, a new connection per
  * request ({@code Connection: close}), the same from 50 clients to an origin that answers with
  * {@code Connection: close}, so that each request opens a server connection and the proxy's connect
  * path is compiled before a burst of clients needs more server connections than its pool holds, 1 MiB
@@ -71,6 +73,12 @@ final class WarmUp {
     static final int PASSES = 3;
     private static final int KINDS = 8;
     private static final int SMALL_WINDOW = 4 * 1024;
+    /** How many times each pass sends request heads in two pieces. */
+    static final int PIECES = 100;
+    /** The length of a head's first piece: part of its request line. */
+    static final int PIECE = 10;
+    /** The pause after a head's first piece. */
+    private static final long PIECE_PAUSE_NANOS = 200_000;
     private static final String SMALL = "x".repeat(SMALL_BODY);
     private static final String MEDIUM = "m".repeat(MEDIUM_BODY);
     private static final String LARGE = "l".repeat(LARGE_BODY);
@@ -87,7 +95,7 @@ final class WarmUp {
     private final byte[] readBuffer = new byte[64 * 1024];
     private long requests;
 
-    private WarmUp(InetSocketAddress proxy) {
+    WarmUp(InetSocketAddress proxy) {
         this.proxy = proxy;
         this.hostField = proxy.getAddress().getHostAddress() + ":" + proxy.getPort();
     }
@@ -151,6 +159,7 @@ final class WarmUp {
             long at = System.nanoTime();
             for (int pass = 0; pass < PASSES; pass++) {
                 keepAlive(50, "/small", SMALL_BODY, at += slice);
+                headsInPieces();
                 keepAlive(256, "/small", SMALL_BODY, at += slice);
                 keepAlive(50, "/medium", MEDIUM_BODY, at += slice);
                 onePerConnection(50, "/small", true, at += slice);
@@ -186,6 +195,39 @@ final class WarmUp {
                 }
             }
             leaveMidRequest(sockets, requests, path, bodyLength);
+        } finally {
+            close(sockets);
+        }
+    }
+
+    /**
+     * {@value #PIECES} times, request heads that arrive in two pieces, as a slow client's or a large
+     * head's do: one client's with nothing in between, so that the proxy scans the same head twice in
+     * a row, then the same client's around another client's whole exchange, so that the proxy scans
+     * other heads between its pieces. A load generator's heads arrive whole, except now and then in a
+     * burst of new connections; without this, the first such head in the middle of the load sends
+     * the compiled head scanner back to the interpreter. Each first piece is followed by a pause of
+     * {@value #PIECE_PAUSE_NANOS} ns, in which the proxy, otherwise idle, reads it on its own; should
+     * it read both pieces at once, the request is served all the same.
+     */
+    void headsInPieces() throws IOException {
+        List<Connection> sockets = open(2);
+        try {
+            Connection a = sockets.get(0);
+            Connection b = sockets.get(1);
+            byte[] request = get("/small", false, 1);
+            for (int i = 0; i < PIECES; i++) {
+                a.out().write(request, 0, PIECE);
+                LockSupport.parkNanos(PIECE_PAUSE_NANOS);
+                a.out().write(request, PIECE, request.length - PIECE);
+                expect(a.in(), SMALL_BODY, "/small (in two pieces)");
+                a.out().write(request, 0, PIECE);
+                LockSupport.parkNanos(PIECE_PAUSE_NANOS);
+                b.out().write(request);
+                expect(b.in(), SMALL_BODY, "/small");
+                a.out().write(request, PIECE, request.length - PIECE);
+                expect(a.in(), SMALL_BODY, "/small (in two pieces, around another request)");
+            }
         } finally {
             close(sockets);
         }
