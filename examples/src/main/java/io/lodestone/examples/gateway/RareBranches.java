@@ -117,20 +117,16 @@ final class RareBranches {
      *         takes more than ten seconds
      */
     static int wrapOperationIds() {
-        if (!IoUring.isAvailable()) {
-            return 0;
-        }
-        return withServer(IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class, "wrapping io_uring's operation ids",
-                (group, server) -> {
-                    Channel client = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
-                            .handler(new Discard())
-                            .connect(server.localAddress()).sync().channel();
-                    CompletableFuture<Integer> done = new CompletableFuture<>();
-                    client.eventLoop().execute(() -> writeOneAfterAnother(client, 0, done));
-                    int written = done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
-                    client.close().sync();
-                    return written;
-                });
+        return onIoUring("wrapping io_uring's operation ids", (group, server) -> {
+            Channel client = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
+                    .handler(new Discard())
+                    .connect(server.localAddress()).sync().channel();
+            CompletableFuture<Integer> done = new CompletableFuture<>();
+            client.eventLoop().execute(() -> writeOneAfterAnother(client, 0, done));
+            int written = done.get(TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            client.close().sync();
+            return written;
+        });
     }
 
     /**
@@ -168,26 +164,33 @@ final class RareBranches {
      *         ten seconds
      */
     static int connectWithTimeouts() {
-        if (!IoUring.isAvailable()) {
-            return 0;
-        }
-        return withServer(IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class, "connecting with timeouts",
-                (group, server) -> {
-                    Bootstrap connect = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
-                            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS))
-                            .handler(new Discard());
-                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
-                    for (int i = 0; i < CONNECTS; i++) {
-                        if (System.nanoTime() > deadline) {
-                            throw new TimeoutException("after " + i + " of " + CONNECTS + " connections");
-                        }
-                        connect.connect(server.localAddress()).sync().channel().close().sync();
-                    }
-                    return CONNECTS;
-                });
+        return onIoUring("connecting with timeouts", (group, server) -> {
+            Bootstrap connect = new Bootstrap().group(group).channel(IoUringSocketChannel.class)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS))
+                    .handler(new Discard());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(TIMEOUT_SECONDS);
+            for (int i = 0; i < CONNECTS; i++) {
+                if (System.nanoTime() > deadline) {
+                    throw new TimeoutException("after " + i + " of " + CONNECTS + " connections");
+                }
+                connect.connect(server.localAddress()).sync().channel().close().sync();
+            }
+            return CONNECTS;
+        });
     }
 
     /** What {@link #withServer} runs: given the event loop group and the listening channel. */
+    /**
+     * {@link #withServer} on io_uring, counting what {@code body} did; 0 without running it when
+     * io_uring does not load here.
+     */
+    private static int onIoUring(String what, OnServer<Integer> body) {
+        if (!IoUring.isAvailable()) {
+            return 0;
+        }
+        return withServer(IoUringIoHandler.newFactory(), IoUringServerSocketChannel.class, what, body);
+    }
+
     private interface OnServer<T> {
         T run(EventLoopGroup group, Channel server) throws InterruptedException, ExecutionException, TimeoutException;
     }
