@@ -8,13 +8,13 @@ import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.IoRegistration;
 
 /**
- * An {@link IoHandler} that gives its event loop a {@link LoopClock} and, when asked, busy polling
- * ({@link BusyPoll}), through {@link LoopTurns}. Everything else is the wrapped handler's, whose
- * registrations the channels get as they are. Lodestone's io_uring loops use it, and its NIO loops
- * when their timers follow a clock other than the system's ({@link OnNio}); its epoll loops do the
- * same in {@link EpollWithoutEmptyInterest}.
+ * An {@link IoHandler} that gives its event loop a {@link LoopClock} through {@link LoopTurns}.
+ * Everything else is the wrapped handler's, whose registrations the channels get as they are.
+ * Lodestone's NIO loops use it when their timers follow a clock other than the system's; its epoll
+ * and io_uring loops do the same, with busy polling, in {@link EpollWithoutEmptyInterest} and
+ * {@link IoUringWithoutLostPollOut}.
  */
-class ClockedIoHandler implements IoHandler {
+final class ClockedIoHandler implements IoHandler {
 
     private final IoHandler handler;
     private final LoopTurns turns;
@@ -24,28 +24,9 @@ class ClockedIoHandler implements IoHandler {
         this.turns = turns;
     }
 
-    /**
-     * {@code factory}'s handlers, each with a loop clock, busy-polling for {@code busyPollNanos} after
-     * the last I/O (0 never busy-polls), on a loop whose timers follow {@code timerClock}
-     * ({@code null}: the system's; see {@link LoopTurns}).
-     */
-    static IoHandlerFactory around(IoHandlerFactory factory, long busyPollNanos, Clock timerClock) {
-        return executor -> new ClockedIoHandler(factory.newHandler(executor), new LoopTurns(busyPollNanos, timerClock));
-    }
-
-    /**
-     * NIO handlers of {@code factory} on a loop whose timers follow {@code timerClock}; a class of
-     * their own, because {@link Transport#of} tells a group's transport by its handlers' class.
-     */
+    /** NIO handlers of {@code factory} on a loop whose timers follow {@code timerClock}. */
     static IoHandlerFactory aroundNio(IoHandlerFactory factory, Clock timerClock) {
-        return executor -> new OnNio(factory.newHandler(executor), new LoopTurns(0, timerClock));
-    }
-
-    /** A {@link ClockedIoHandler} around an NIO handler. */
-    static final class OnNio extends ClockedIoHandler {
-        OnNio(IoHandler handler, LoopTurns turns) {
-            super(handler, turns);
-        }
+        return executor -> new ClockedIoHandler(factory.newHandler(executor), new LoopTurns(0, timerClock));
     }
 
     @Override

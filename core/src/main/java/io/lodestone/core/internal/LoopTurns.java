@@ -6,7 +6,7 @@ import io.netty.channel.IoHandlerContext;
 import io.netty.util.concurrent.Ticker;
 
 /**
- * What Lodestone's epoll and io_uring handlers ({@link EpollWithoutEmptyInterest},
+ * What Lodestone's handlers ({@link EpollWithoutEmptyInterest}, {@link IoUringWithoutLostPollOut},
  * {@link ClockedIoHandler}) do around each turn of the Netty handler they wrap: tell the loop's
  * {@link LoopClock} when each phase begins, before the loop waits and after it has handled what was
  * ready, and, with a busy-polling window, keep the loop from blocking while it is open

@@ -152,7 +152,7 @@ public enum Transport {
             return EPOLL;
         }
         if (group instanceof IoEventLoopGroup io && IoUring.isAvailable()
-                && (io.isIoType(IoUringIoHandler.class) || io.isIoType(ClockedIoHandler.class))) {
+                && (io.isIoType(IoUringIoHandler.class) || io.isIoType(IoUringWithoutLostPollOut.class))) {
             return IO_URING;
         }
         return NIO;
@@ -337,7 +337,7 @@ public enum Transport {
         IoHandlerFactory factory = switch (this) {
             case EPOLL -> EpollWithoutEmptyInterest.newFactory(busyPollNanos, timerClock);
             case NIO -> timerClock == null ? NioIoHandler.newFactory() : ClockedIoHandler.aroundNio(NioIoHandler.newFactory(), timerClock);
-            case IO_URING -> ClockedIoHandler.around(IoUringIoHandler.newFactory(), busyPollNanos, timerClock);
+            case IO_URING -> IoUringWithoutLostPollOut.newFactory(busyPollNanos, timerClock);
         };
         ThreadFactory threadFactory = new DefaultThreadFactory(threadName, true);
         return timerClock == null
