@@ -11,13 +11,15 @@ import io.netty.channel.IoRegistration;
  * An {@link IoHandler} that gives its event loop a {@link LoopClock} through {@link LoopTurns}.
  * Everything else is the wrapped handler's, whose registrations the channels get as they are.
  * Lodestone's NIO loops use it when their timers follow a clock other than the system's; its epoll
- * and io_uring loops do the same, with busy polling, in {@link EpollWithoutEmptyInterest} and
- * {@link IoUringWithoutLostPollOut}.
+ * and io_uring loops extend it with busy polling and a work-around each for Netty
+ * ({@link EpollWithoutEmptyInterest}, {@link IoUringWithoutLostPollOut}).
  */
-final class ClockedIoHandler implements IoHandler {
+class ClockedIoHandler implements IoHandler {
 
-    private final IoHandler handler;
-    private final LoopTurns turns;
+    /** Netty's handler for the transport. */
+    final IoHandler handler;
+    /** What the loop does around each turn of {@link #handler}. */
+    final LoopTurns turns;
 
     ClockedIoHandler(IoHandler handler, LoopTurns turns) {
         this.handler = handler;

@@ -43,23 +43,19 @@ import org.slf4j.LoggerFactory;
  * <p>Each loop has a {@link LoopClock}, which this handler tells when a turn's phases begin, and
  * may busy-poll ({@link BusyPoll}); {@link LoopTurns} does both.
  */
-final class EpollWithoutEmptyInterest implements IoHandler {
+final class EpollWithoutEmptyInterest extends ClockedIoHandler {
 
     private static final Logger log = LoggerFactory.getLogger(EpollWithoutEmptyInterest.class);
     private static final EpollIoOps IDLE = EpollIoOps.EPOLLERR.with(EpollIoOps.EPOLLET);
 
-    private final IoHandler epoll;
     private final ThreadAwareExecutor executor;
     /** Registrations whose interest set is held back; touched by the event loop's thread only. */
     private Registration[] queue = new Registration[16];
     private int queueLength;
-    /** The loop clock's phases and busy polling around each turn. */
-    private final LoopTurns turns;
 
     private EpollWithoutEmptyInterest(IoHandler epoll, ThreadAwareExecutor executor, LoopTurns turns) {
-        this.epoll = epoll;
+        super(epoll, turns);
         this.executor = executor;
-        this.turns = turns;
     }
 
     /**
@@ -76,13 +72,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
 
     @Override
     public IoRegistration register(IoHandle handle) throws Exception {
-        return new Registration(epoll.register(handle), handle, this);
-    }
-
-    @Override
-    public void initialize() {
-        turns.initialize();
-        epoll.initialize();
+        return new Registration(handler.register(handle), handle, this);
     }
 
     @Override
@@ -90,7 +80,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
         if (queueLength > 0) {
             submitHeld();
         }
-        return turns.run(epoll, context);
+        return turns.run(handler, context);
     }
 
     private void enqueue(Registration r) {
@@ -110,28 +100,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
         queueLength = 0;
     }
 
-    @Override
-    public void prepareToDestroy() {
-        epoll.prepareToDestroy();
-    }
-
-    @Override
-    public void destroy() {
-        epoll.destroy();
-    }
-
-    @Override
-    public void wakeup() {
-        epoll.wakeup();
-    }
-
-    @Override
-    public boolean isCompatible(Class<? extends IoHandle> handleType) {
-        return epoll.isCompatible(handleType);
-    }
-
-    private static final class Registration implements IoRegistration {
-        private final IoRegistration epoll;
+    private static final class Registration extends ForwardingRegistration {
         private final IoHandle handle;
         private final EpollWithoutEmptyInterest handler;
         /** The interest set to give the epoll set before the loop waits; {@code null} when there is none. */
@@ -142,7 +111,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
         private boolean queued;
 
         Registration(IoRegistration epoll, IoHandle handle, EpollWithoutEmptyInterest handler) {
-            this.epoll = epoll;
+            super(epoll);
             this.handle = handle;
             this.handler = handler;
         }
@@ -167,7 +136,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
                 return e.value();
             }
             current = e;
-            return epoll.submit(ops);
+            return netty.submit(ops);
         }
 
         /**
@@ -186,7 +155,7 @@ final class EpollWithoutEmptyInterest implements IoHandler {
             }
             current = ops;
             try {
-                epoll.submit(ops);
+                netty.submit(ops);
             } catch (UncheckedIOException e) {
                 log.warn("epoll refused the interest set {} of {}; closing it", ops, handle, e);
                 try {
@@ -198,19 +167,9 @@ final class EpollWithoutEmptyInterest implements IoHandler {
         }
 
         @Override
-        public <T> T attachment() {
-            return epoll.attachment();
-        }
-
-        @Override
-        public boolean isValid() {
-            return epoll.isValid();
-        }
-
-        @Override
         public boolean cancel() {
             held = null;
-            return epoll.cancel();
+            return netty.cancel();
         }
     }
 }

@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * <p>Each loop has a {@link LoopClock}, which this handler tells when a turn's phases begin, and
  * may busy-poll ({@link BusyPoll}); {@link LoopTurns} does both.
  */
-final class IoUringWithoutLostPollOut implements IoHandler {
+final class IoUringWithoutLostPollOut extends ClockedIoHandler {
 
     private static final Logger log = LoggerFactory.getLogger(IoUringWithoutLostPollOut.class);
 
@@ -97,8 +97,6 @@ final class IoUringWithoutLostPollOut implements IoHandler {
         return MethodHandles.lookup().unreflect(m);
     }
 
-    private final IoHandler uring;
-    private final LoopTurns turns;
     /** Channels whose poll was lost, waiting for their retry; touched by the event loop's thread only. */
     private Handle[] waiting = new Handle[8];
     private int waitingLength;
@@ -108,8 +106,7 @@ final class IoUringWithoutLostPollOut implements IoHandler {
     private final Retrying retrying = new Retrying();
 
     private IoUringWithoutLostPollOut(IoHandler uring, LoopTurns turns) {
-        this.uring = uring;
-        this.turns = turns;
+        super(uring, turns);
     }
 
     /**
@@ -131,25 +128,19 @@ final class IoUringWithoutLostPollOut implements IoHandler {
     @Override
     public IoRegistration register(IoHandle handle) throws Exception {
         if (USER_DATA == null || !(handle instanceof IoUringIoHandle channel)) {
-            return uring.register(handle);
+            return handler.register(handle);
         }
         Handle h = new Handle(channel);
-        return new Registration(uring.register(h), h);
-    }
-
-    @Override
-    public void initialize() {
-        turns.initialize();
-        uring.initialize();
+        return new Registration(handler.register(h), h);
     }
 
     @Override
     public int run(IoHandlerContext context) {
         if (waitingLength == 0) {
-            return turns.run(uring, context);
+            return turns.run(handler, context);
         }
         retrying.loop = context;
-        int handled = turns.run(uring, retrying);
+        int handled = turns.run(handler, retrying);
         return handled + retryDue();
     }
 
@@ -196,26 +187,6 @@ final class IoUringWithoutLostPollOut implements IoHandler {
     /** The delay before the next retry: the first after a write made progress, else twice the last, within bounds. */
     static long nextDelay(long lastDelay, boolean wrote) {
         return wrote || lastDelay <= 0 ? FIRST_RETRY_NANOS : Math.min(LAST_RETRY_NANOS, lastDelay * 2);
-    }
-
-    @Override
-    public void prepareToDestroy() {
-        uring.prepareToDestroy();
-    }
-
-    @Override
-    public void destroy() {
-        uring.destroy();
-    }
-
-    @Override
-    public void wakeup() {
-        uring.wakeup();
-    }
-
-    @Override
-    public boolean isCompatible(Class<? extends IoHandle> handleType) {
-        return uring.isCompatible(handleType);
     }
 
     /** A channel's handle, which watches the completion of its polls for {@code POLLOUT}. */
@@ -302,35 +273,19 @@ final class IoUringWithoutLostPollOut implements IoHandler {
     }
 
     /** Netty's registration of a channel, telling the channel's {@link Handle} what it submits. */
-    private static final class Registration implements IoRegistration {
-        private final IoRegistration uring;
+    private static final class Registration extends ForwardingRegistration {
         private final Handle handle;
 
         Registration(IoRegistration uring, Handle handle) {
-            this.uring = uring;
+            super(uring);
             this.handle = handle;
         }
 
         @Override
         public long submit(IoOps ops) {
-            long id = uring.submit(ops);
+            long id = netty.submit(ops);
             handle.submitted(ops);
             return id;
-        }
-
-        @Override
-        public <T> T attachment() {
-            return uring.attachment();
-        }
-
-        @Override
-        public boolean isValid() {
-            return uring.isValid();
-        }
-
-        @Override
-        public boolean cancel() {
-            return uring.cancel();
         }
     }
 
