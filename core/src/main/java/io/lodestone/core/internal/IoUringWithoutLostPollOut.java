@@ -46,7 +46,9 @@ import org.slf4j.LoggerFactory;
  * its close: Netty cancels a registration only when no poll is marked as armed.
  *
  * <p>The poll's opcode and mask are read from Netty's {@link IoUringIoOps}, whose accessors are not
- * public; where they cannot be read, the handler passes everything through as Netty's does.
+ * public: on the class path they can be; on the module path only with {@code --add-opens
+ * io.netty.transport.classes.io_uring/io.netty.channel.uring=...}. Where they cannot be read, a
+ * warning is logged once and the handler passes everything through as Netty's does.
  *
  * <p>Each loop has a {@link LoopClock}, which this handler tells when a turn's phases begin, and
  * may busy-poll ({@link BusyPoll}); {@link LoopTurns} does both.
