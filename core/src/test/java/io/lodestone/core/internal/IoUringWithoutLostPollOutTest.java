@@ -92,6 +92,19 @@ class IoUringWithoutLostPollOutTest {
         assertThat(IoUringWithoutLostPollOut.nextDelay(IoUringWithoutLostPollOut.LAST_RETRY_NANOS, true)).isEqualTo(first);
     }
 
+    @Test
+    void retriesAreRoundedUpToAGrainSoThatManyShareAWakeUp() {
+        long now = 123_456_789_012L;
+        long shortRetry = IoUringWithoutLostPollOut.retryTime(now, IoUringWithoutLostPollOut.FIRST_RETRY_NANOS);
+        assertThat(shortRetry).isGreaterThan(now + IoUringWithoutLostPollOut.FIRST_RETRY_NANOS)
+                .isLessThanOrEqualTo(now + IoUringWithoutLostPollOut.FIRST_RETRY_NANOS + IoUringWithoutLostPollOut.TICK_SHORT);
+        assertThat(shortRetry % IoUringWithoutLostPollOut.TICK_SHORT).isZero();
+        long longRetry = IoUringWithoutLostPollOut.retryTime(now, IoUringWithoutLostPollOut.LAST_RETRY_NANOS);
+        assertThat(longRetry % IoUringWithoutLostPollOut.TICK_LONG).isZero();
+        // two channels stalled a little apart retry in the same turn
+        assertThat(IoUringWithoutLostPollOut.retryTime(now + 1_000_000, IoUringWithoutLostPollOut.LAST_RETRY_NANOS)).isEqualTo(longRetry);
+    }
+
     /**
      * Connects a writer on {@code group} to a peer that half-closes at once, waits until the writer is
      * blocked, then reads with {@code readTimeoutMillis}; returns the bytes the peer read, checked
