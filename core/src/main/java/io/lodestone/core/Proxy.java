@@ -21,6 +21,7 @@ import io.lodestone.core.route.RequestView;
 import io.lodestone.core.route.RouteResult;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
+import io.lodestone.core.route.internal.HttpParts;
 import io.lodestone.core.route.internal.PathNormalizer;
 import io.lodestone.core.route.internal.RequestPickContext;
 import io.lodestone.core.log.AccessLog;
@@ -372,10 +373,15 @@ public final class Proxy implements AutoCloseable {
         ServerRuntime s = null;
         StickyCookie cookie = runtime.config().cookie();
         if (cookie != null && request.isHttp()) {
-            // as the HTTP engine does: a client whose cookie names a server that takes it goes there
+            // as the HTTP engine does: a client goes to the server of the first of its values of the
+            // cookie that names one taking it
             String value = request.cookie(cookie.name());
             if (value != null) {
                 s = runtime.acquireByCookie(cookie, value);
+                List<String> values = s == null ? HttpParts.cookies(request.headers("cookie"), cookie.name()) : List.of();
+                for (int i = 1; i < values.size() && s == null; i++) {
+                    s = runtime.acquireByCookie(cookie, values.get(i));
+                }
             }
         }
         if (s == null) {

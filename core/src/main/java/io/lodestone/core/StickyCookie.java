@@ -14,7 +14,9 @@ import javax.crypto.spec.SecretKeySpec;
  * can end there. A client whose cookie names a server that is down (failed its checks or ejected), in
  * maintenance, removed or being updated by a rolling update (or that is unknown), or names a backup
  * server while a primary is usable, is balanced anew and gets a new cookie. A client whose server is
- * only at its connection limit is served by another server this time and keeps its cookie. A
+ * only at its connection limit is served by another server this time and keeps its cookie. When a
+ * request carries the name more than once (a browser holding the cookie for two paths or domains),
+ * the first value that names a server the client may use wins, as in HAProxy. A
  * {@code Set-Cookie} of the same name from a server is removed from its response, as HAProxy's
  * {@code insert} does without {@code preserve}, so that it cannot overwrite the proxy's cookie.
  *

@@ -10,6 +10,7 @@ import io.lodestone.core.ServerState;
 import io.lodestone.core.StickyCookie;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthCheckResult;
+import io.lodestone.core.route.TestRequest;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import java.net.CookieManager;
@@ -360,6 +361,46 @@ class HttpStickyCookieTest {
                 assertThat(r.headers().get("cache-control")).as("no nocache: no Cache-Control added").isNull();
                 assertThat(b1.requests.get(0).headers().get("cookie")).as("without indirect the cookie is passed on").isEqualTo("SRV=forged");
             }
+        }
+    }
+
+    /**
+     * A browser that holds the cookie for two paths (or domains) sends the name twice, the longer
+     * path first: a stale cookie of another path must not hide the proxy's. HAProxy 2.6 takes the
+     * first value that names a usable server ({@code SRV=stale; SRV=<s1>} goes to s1 with no new
+     * cookie); taking only the first value moved such a client to another server on every request,
+     * each time with a new cookie that the stale one kept hiding.
+     */
+    @Test
+    void theFirstOfSeveralCookiesOfTheNameThatNamesAUsableServerWinsAsWithHaproxy() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2");
+                RecordingBackend b3 = RecordingBackend.start("b3")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address()).server("s2", b2.address())
+                            .server("s3", b3.address()).cookie(COOKIE))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            String s2 = COOKIE.valueFor("app", "s2");
+            String s3 = COOKIE.valueFor("app", "s3");
+            proxy.control().server("app", "s3").maintenance();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                for (String cookies : List.of("SRV=stale; SRV=" + s2, "SRV=" + s3 + "; a=1; SRV=" + s2,
+                        "SRV=stale; a=1\r\nCookie: SRV=" + s2)) {
+                    for (int i = 0; i < 3; i++) {
+                        RawHttp.Response r = c.send(get("/" + i, cookies)).read();
+                        assertThat(r.body()).as(cookies).startsWith("b2:");
+                        assertThat(r.headers().get("set-cookie")).as("no new cookie for " + cookies).isNull();
+                    }
+                }
+                assertThat(b2.requests).allSatisfy(req -> assertThat(req.headers().getAll("cookie")).as("indirect removes every value")
+                        .allSatisfy(v -> assertThat(v).doesNotContain("SRV=")));
+                // two stale values: balanced afresh and given the cookie of the server that answered
+                RawHttp.Response fresh = c.send(get("/fresh", "SRV=stale; SRV=" + s3)).read();
+                assertThat(fresh.headers().get("set-cookie")).hasSize(1);
+            }
+            assertThat(proxy.routeAndPick(TestRequest.get("/").host("h").cookie("SRV", "stale").cookie("SRV", s2)).server().name())
+                    .as("routeAndPick as the engine").isEqualTo("s2");
         }
     }
 

@@ -19,6 +19,7 @@ import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.HeaderEdit;
+import io.lodestone.core.route.internal.HttpParts;
 import io.lodestone.core.route.internal.PathNormalizer;
 import io.lodestone.core.trace.TraceContext;
 import io.lodestone.core.trace.Tracing;
@@ -993,10 +994,27 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             cookieValue = view.cookie(stickyCookie.name());
             if (cookieValue != null) {
                 s = backend.acquireByCookie(stickyCookie, cookieValue);
+                boolean onlyFull = s == null && backend.cookieServerIsOnlyFull(stickyCookie, cookieValue);
+                if (s == null && !onlyFull) {
+                    // a browser sends the name twice when it holds the cookie for two paths or
+                    // domains (the longer path first): as HAProxy, the first value that leads to a
+                    // server the client may use wins, so a stale cookie of another path does not hide
+                    // the proxy's; only a client whose first value failed gets here
+                    List<String> values = HttpParts.cookies(view.headers("cookie"), stickyCookie.name());
+                    for (int i = 1; i < values.size() && s == null && !onlyFull; i++) {
+                        String value = values.get(i);
+                        s = backend.acquireByCookie(stickyCookie, value);
+                        if (s != null) {
+                            cookieValue = value;
+                        } else {
+                            onlyFull = backend.cookieServerIsOnlyFull(stickyCookie, value);
+                        }
+                    }
+                }
                 if (stickyCookie.isIndirect()) {
                     Headers.removeCookie(h, stickyCookie.name());
                 }
-                if (s == null && backend.cookieServerIsOnlyFull(stickyCookie, cookieValue)) {
+                if (onlyFull) {
                     // served elsewhere this time; the client keeps its cookie and its server
                     stickyCookie = null;
                 }
