@@ -129,7 +129,13 @@ public final class Server {
             return this;
         }
 
-        /** Marks the server as a backup: used only when no primary server is usable. */
+        /**
+         * Marks the server as a backup: used only when no primary server can take the connection or
+         * request (down, draining, in maintenance, of weight 0, or at its connection limit). As with
+         * nginx's {@code backup}, every usable backup takes a share, and backups take the overflow of
+         * primaries at their limit; HAProxy uses only the first backup (unless {@code allbackups}) and
+         * queues for full primaries instead.
+         */
         public Builder backup() {
             this.backup = true;
             return this;

@@ -254,8 +254,9 @@ public interface Acl {
     // ---- state
 
     /**
-     * The backend has fewer than {@code n} usable servers now: HAProxy's {@code nbsrv(backend) lt n}.
-     * It reads the live states a {@link Router} is given, so it works inside a {@link Routing}.
+     * The backend has fewer than {@code n} usable servers now: HAProxy's {@code nbsrv(backend) lt n},
+     * except that a server at its connection limit is not counted (HAProxy counts every server that is
+     * up), so the ACL is also true while every server is full. It reads the live states a {@link Router} is given, so it works inside a {@link Routing}.
      */
     static Acl usableServersBelow(String backend, int n) {
         return new AclNodes.UsableServers(backend, n);
