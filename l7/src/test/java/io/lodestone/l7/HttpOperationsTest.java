@@ -8,6 +8,7 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.RollingUpdate;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.ServerState;
+import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.internal.Transport;
 import io.lodestone.core.testing.Await;
@@ -69,6 +70,21 @@ class HttpOperationsTest {
             counts.merge(r.body().substring(0, r.body().indexOf(':')), 1, Integer::sum);
         }
         return counts;
+    }
+
+    /**
+     * Least connections with weights 3 and 1 and one request at a time: every server is idle at each
+     * pick, and idle servers take turns whatever their weights, as with HAProxy 2.6's leastconn (16
+     * curl requests in a row: ABAB...). Before, the heavier server took all of them.
+     */
+    @Test
+    void leastConnectionsSendsRequestsThatComeOneAtATimeToEveryServerInTurn() throws Exception {
+        try (RecordingBackend heavy = RecordingBackend.start("heavy"); RecordingBackend light = RecordingBackend.start("light")) {
+            int port = start(Backend.named("app").balance(BalancingStrategy.leastConnections())
+                    .server("heavy", heavy.address(), s -> s.weight(3))
+                    .server("light", light.address(), s -> s.weight(1)));
+            assertThat(split(port, 8)).containsEntry("heavy", 4).containsEntry("light", 4);
+        }
     }
 
     @Test

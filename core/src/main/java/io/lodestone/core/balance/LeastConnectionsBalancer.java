@@ -1,10 +1,12 @@
 package io.lodestone.core.balance;
 
 /**
- * Weighted least connections: the available candidate with the lowest {@code (load + 1) / weight}
- * wins (the {@code + 1} makes an idle server of weight 3 take three connections before an idle one of
- * weight 1 takes its second, as in HAProxy). Ties go round robin: the scan starts just after the
- * candidate chosen last. Candidates of weight 0 are never chosen. One volatile read and write per pick, no allocation.
+ * Weighted least connections, as HAProxy 2.6's {@code leastconn}: an idle candidate wins over a busy
+ * one, idle candidates are equal whatever their weights, and among busy ones the lowest
+ * {@code (load + 1) / weight} wins. Ties go round robin: the scan starts just after the candidate
+ * chosen last. So one request at a time takes every usable server in turn (weights 3 and 1: ABAB),
+ * and weights count once requests are in flight (8 held at once: ABAAAABA, 6 and 2, HAProxy's
+ * order). Candidates of weight 0 are never chosen. One volatile read and write per pick, no allocation.
  */
 final class LeastConnectionsBalancer implements Balancer {
 
@@ -41,13 +43,20 @@ final class LeastConnectionsBalancer implements Balancer {
 
     /**
      * Whether candidate {@code a} carries strictly less load per unit of weight than {@code b}, both
-     * of positive weight: {@code (loadA + 1) / weightA < (loadB + 1) / weightB}, without division.
+     * of positive weight: {@code a} is idle and {@code b} is not, or both are busy and
+     * {@code (loadA + 1) / weightA < (loadB + 1) / weightB}, compared without division. Two idle
+     * candidates are equal whatever their weights (HAProxy's key of 0 for an idle server): with the
+     * {@code + 1} applied to idle ones too, the heavier of two idle servers always won, and a lighter
+     * server got nothing while requests came one at a time.
      */
     static boolean lessLoaded(Candidates candidates, int a, int b) {
-        long loadA = candidates.load(a) + 1L;
-        long loadB = candidates.load(b) + 1L;
+        int loadA = candidates.load(a);
+        int loadB = candidates.load(b);
+        if (loadA == 0 || loadB == 0) {
+            return loadA == 0 && loadB != 0;
+        }
         long weightA = candidates.weight(a);
         long weightB = candidates.weight(b);
-        return loadA * weightB < loadB * weightA;
+        return (loadA + 1L) * weightB < (loadB + 1L) * weightA;
     }
 }

@@ -2,8 +2,10 @@ package io.lodestone.core.balance;
 
 /**
  * Two distinct weighted random draws; the one with the lower load per unit of weight wins, the
- * first on a tie. Load per weight is compared as {@code (load + 1) / weight}, so an idle heavy
- * server beats an idle light one.
+ * first on a tie. Load is compared as least connections compares it: an idle server beats a busy
+ * one, two idle servers tie whatever their weights (so under light load each server takes its
+ * weight's share, as with HAProxy's {@code random(2)}), and busy ones compare
+ * {@code (load + 1) / weight}.
  */
 final class PowerOfTwoChoicesBalancer implements Balancer {
 

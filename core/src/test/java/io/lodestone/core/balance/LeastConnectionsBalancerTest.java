@@ -42,6 +42,37 @@ class LeastConnectionsBalancerTest {
         assertThat(counts).containsExactly(6, 2);
     }
 
+    /**
+     * HAProxy 2.6's leastconn gives an idle server the lowest key whatever its weight, so idle servers
+     * take turns (weights 3 and 1, one request at a time: ABABABAB); weights count once servers have
+     * requests in flight (8 held at once: ABAAAABA, 6 and 2). Comparing {@code (load + 1) / weight}
+     * for idle servers too sent every request of a client that waits for its answers to the heavier
+     * server, and none to the other (a canary of weight 10 beside 90, or a server in its slow start,
+     * got nothing until the load rose).
+     */
+    @Test
+    void idleServersTakeTurnsWhateverTheirWeightsAsInHaproxy() {
+        TestCandidates candidates = TestCandidates.weights(3, 1);
+        StringBuilder oneAtATime = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            int chosen = balancer.pick(candidates, context);
+            oneAtATime.append(chosen);
+            candidates.acquire(chosen);
+            candidates.load(chosen, 0);
+        }
+        assertThat(oneAtATime).hasToString("01010101");
+
+        Balancer fresh = BalancingStrategy.leastConnections().newBalancer();
+        TestCandidates held = TestCandidates.weights(3, 1);
+        StringBuilder eightHeld = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            int chosen = fresh.pick(held, context);
+            eightHeld.append(chosen);
+            held.acquire(chosen);
+        }
+        assertThat(eightHeld).as("HAProxy 2.6 with 8 slow requests at once: A B A A A A B A").hasToString("01000010");
+    }
+
     @Test
     void breaksTiesRoundRobin() {
         TestCandidates candidates = TestCandidates.equal(3);

@@ -58,11 +58,19 @@ class RandomBalancersTest {
 
     @Test
     void powerOfTwoChoicesDrawsInProportionToWeightWhenLoadsAreEqual() {
-        TestCandidates candidates = TestCandidates.weights(1, 1, 2);
-        int[] counts = counts(BalancingStrategy.powerOfTwoChoices().newBalancer(), candidates, 60_000, 9);
+        // idle servers tie whatever their weights (as in HAProxy's random(2)), and the first draw,
+        // weighted, wins a tie: each takes its weight's share (until 2026-12-06 the heavier server of
+        // a pair won it even when both were idle, so a light server got almost nothing under light load)
+        TestCandidates idle = TestCandidates.weights(1, 1, 2);
+        int[] counts = counts(BalancingStrategy.powerOfTwoChoices().newBalancer(), idle, 60_000, 9);
+        assertThat(counts[0] / 60_000.0).isCloseTo(0.25, within(0.02));
+        assertThat(counts[1] / 60_000.0).isCloseTo(0.25, within(0.02));
+        assertThat(counts[2] / 60_000.0).isCloseTo(0.5, within(0.02));
 
-        // the first draw wins ties only if it is not beaten by (load + 1) / weight: the heavier server
-        // wins every pair it is in, so its share is 1 - P(pair is {s0, s1})
+        // equal loads in flight compare as (load + 1) / weight: the heavier server wins every pair it
+        // is in, so its share is 1 - P(pair is {s0, s1})
+        TestCandidates busy = TestCandidates.weights(1, 1, 2).load(0, 4).load(1, 4).load(2, 4);
+        counts = counts(BalancingStrategy.powerOfTwoChoices().newBalancer(), busy, 60_000, 9);
         double pairWithoutHeavy = 2 * (0.25 * (1 / 3.0));
         assertThat(counts[2] / 60_000.0).isCloseTo(1 - pairWithoutHeavy, within(0.02));
         assertThat(counts[0] / 60_000.0).isCloseTo(pairWithoutHeavy / 2, within(0.02));
