@@ -321,6 +321,40 @@ class HttpStickyCookieTest {
         }
     }
 
+    /**
+     * {@code nocache} marks a response that inserts the cookie private without losing the server's
+     * other directives: with two {@code Cache-Control} fields, only the first was kept (and
+     * {@code must-revalidate} in the second was dropped). HAProxy adds a field of its own and keeps
+     * the server's.
+     */
+    @Test
+    void nocacheKeepsEveryCacheControlFieldOfTheServer() throws Exception {
+        RecordingBackend.Responder twoFields = (r, ctx) -> {
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    Unpooled.copiedBuffer("b1:" + r.uri(), StandardCharsets.UTF_8));
+            response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes())
+                    .add(HttpHeaderNames.CACHE_CONTROL, "public, max-age=60")
+                    .add(HttpHeaderNames.CACHE_CONTROL, "must-revalidate");
+            ctx.writeAndFlush(response);
+        };
+        try (RecordingBackend b1 = RecordingBackend.start("b1", twoFields)) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address()).cookie(StickyCookie.insert("SRV").nocache()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                RawHttp.Response first = c.send(get("/new", null)).read();
+                assertThat(first.headers().get("set-cookie")).hasSize(1);
+                assertThat(String.join(", ", first.headers().get("cache-control")))
+                        .isEqualTo("public, max-age=60, must-revalidate, private");
+                RawHttp.Response stuck = c.send(get("/again", "SRV=" + COOKIE.valueFor("app", "s1"))).read();
+                assertThat(stuck.headers().get("cache-control")).as("no cookie inserted: the server's fields as they were")
+                        .containsExactly("public, max-age=60", "must-revalidate");
+            }
+        }
+    }
+
     @Test
     void aWebSocketHandshakesAnswerCarriesTheCookieAsHaproxysDoes() throws Exception {
         String switching = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -1310,11 +1310,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         h.add(HttpHeaderNames.SET_COOKIE, stickyCookie.setCookie(value));
         if (stickyCookie.isNocache()) {
-            String cc = h.get(HttpHeaderNames.CACHE_CONTROL);
-            if (cc == null) {
+            // once per client that gets the cookie: every field of the server's is read and kept
+            List<String> cc = h.getAll(HttpHeaderNames.CACHE_CONTROL);
+            if (cc.isEmpty()) {
                 h.set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.PRIVATE);
-            } else if (!cc.contains("private") && !cc.contains("no-store")) {
-                h.set(HttpHeaderNames.CACHE_CONTROL, cc + ", private");
+            } else {
+                CachePolicy.Directives d = CachePolicy.Directives.of(h);
+                if (!d.isPrivate && !d.noStore) {
+                    h.set(HttpHeaderNames.CACHE_CONTROL, String.join(", ", cc) + ", private");
+                }
             }
         }
     }
