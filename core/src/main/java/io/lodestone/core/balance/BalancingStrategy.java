@@ -16,7 +16,8 @@ package io.lodestone.core.balance;
  * };
  * }</pre>
  *
- * <p>Every built-in honours weights and skips servers at their connection limit. Backup servers and
+ * <p>Every built-in honours weights (least connections among busy servers: idle ones take turns,
+ * as in HAProxy) and skips servers at their connection limit. Backup servers and
  * servers that are down, draining, in maintenance or of weight 0 never reach a balancer: the backend
  * offers it the usable primaries, and the backups only when no primary is usable. Persistence (a
  * sticky cookie, a source stick table) is decided before the balancer is asked.
@@ -37,7 +38,9 @@ public interface BalancingStrategy {
 
     /**
      * Weighted least connections: the server with the lowest load per unit of weight, ties broken
-     * round robin. HAProxy's {@code leastconn}.
+     * round robin. HAProxy's {@code leastconn}, idle servers included: an idle server is preferred to a
+     * busy one and idle servers are equal whatever their weights, so requests that come one at a time
+     * take every server in turn, and weights count once requests are in flight.
      */
     static BalancingStrategy leastConnections() {
         return LeastConnectionsBalancer::new;
