@@ -208,4 +208,38 @@ class HttpQueueTest {
             assertThat(b1.requests.stream().map(r -> r.uri()).toList()).containsExactly("/slow", "/a", "/b");
         }
     }
+
+    /**
+     * A slot a server frees goes to the request that waited longest, not to one that came later:
+     * here the requests a client pipelined behind the one that held the slot, which start the moment
+     * its response ends, on that loop. HAProxy serves /w second; until 2026-12-07 they took the slot
+     * each time before the woken request reached it, which went back to the end of the queue, and
+     * a client that kept pipelining (or a busy HTTP/2 connection) could hold it there to its
+     * queue timeout.
+     */
+    @Test
+    void aFreedSlotGoesToTheWaitingRequestBeforeLaterOnes() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            int port = start(b1, Duration.ofSeconds(10));
+            StringBuilder pipelined = new StringBuilder("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+            for (int i = 1; i <= 10; i++) {
+                pipelined.append("GET /p").append(i).append(" HTTP/1.1\r\nHost: h\r\n\r\n");
+            }
+            try (RawHttp holder = new RawHttp(port)) {
+                holder.send(pipelined.toString());
+                Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+                CompletableFuture<HttpResponse<String>> waiting = send(port, "/w");
+                Await.until(Duration.ofSeconds(5), "/w to queue", () -> proxy.control().queuedRequests("app") == 1);
+
+                release.complete(null);
+                assertThat(waiting.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:/w");
+                for (int i = 0; i <= 10; i++) {
+                    assertThat(holder.read().status()).isEqualTo(200);
+                }
+            }
+            assertThat(b1.requests.stream().map(r -> r.uri()).limit(3).toList()).containsExactly("/slow", "/w", "/p1");
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+            Await.until(Duration.ofSeconds(5), "the server's load to return to 0", () -> proxy.control().server("app", "s1").load() == 0);
+        }
+    }
 }

@@ -1337,12 +1337,28 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
     }
 
-    /** On the client's loop: a server of the backend gave a slot back and this request was next. */
-    private void slotFreed(QueueSlot q) {
+    /**
+     * On the client's loop: a server of the backend freed a slot and this request was next; with
+     * {@code handed}, that server's slot, already taken for it.
+     */
+    private void slotFreed(QueueSlot q, ServerRuntime handed) {
         if (q != slot) {
             // the request stopped waiting (served, timed out, gone): the slot is someone else's
-            q.backend.slotFreed();
+            if (handed != null) {
+                handed.release();
+            } else {
+                q.backend.slotFreed();
+            }
             return;
+        }
+        if (handed != null) {
+            if (handed.isCandidate() && !q.backend.isRetired()) {
+                q.backend.handedOff(this, handed);
+                slotTaken(handed);
+                return;
+            }
+            // taken out of rotation since it was handed over: given back, and the request picks again
+            handed.release();
         }
         ServerRuntime s = q.backend.select(this);
         if (s != null) {
@@ -1417,11 +1433,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
 
         @Override
-        public void wake() {
+        public void wake(ServerRuntime handed) {
             try {
-                client.eventLoop().execute(() -> slotFreed(this));
+                client.eventLoop().execute(() -> slotFreed(this, handed));
             } catch (RejectedExecutionException e) {
-                // the proxy is shutting down: nobody is served any more
+                // the proxy is shutting down: nobody is served any more, the slot is only given back
+                if (handed != null) {
+                    handed.free();
+                }
             }
         }
     }
