@@ -135,7 +135,9 @@ public final class RateLimit {
     /**
      * The same limit with one bucket per key that {@code key} computes from the request (or
      * connection); a {@code null} key leaves the request unlimited. The function runs for every
-     * request the rule matches, on an I/O thread: keep it cheap and non-blocking.
+     * request the rule matches, on an I/O thread: keep it cheap and non-blocking. Limits are equal
+     * (and share buckets, across a {@code reconfigure} too) only with the same function object: reuse
+     * the function, or this limit, rather than a capturing lambda made again.
      */
     public RateLimit byKey(Function<RequestView, String> key) {
         return new RateLimit(permits, period, intervalNanos, burst, KeyKind.FUNCTION, null,

@@ -377,4 +377,34 @@ class RateLimitTest {
         assertThat(Rule.always().rateLimit(limit.bySourceAddress()).toString())
                 .isEqualTo("rate limit 600/PT1M burst 50 by source if always");
     }
+
+    /**
+     * A reconfiguration keeps the buckets of the limits it keeps: equal limits, so a key function
+     * must be the same object; a new one (a capturing lambda evaluated again) starts with full buckets.
+     */
+    @Test
+    void aReconfigurationKeepsTheBucketsOfEqualLimits() {
+        java.util.function.Function<io.lodestone.core.route.RequestView, String> tenant = r -> r.queryParam("t");
+        try (Proxy proxy = proxy(Rule.always().rateLimit(RateLimit.perSecond(1)),
+                Rule.always().rateLimit(RateLimit.perSecond(1).byKey(tenant)))) {
+            assertThat(proxy.route(TestRequest.get("/?t=a").source("192.0.2.1"))).isInstanceOf(Decision.Forward.class);
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("app").server("a", "127.0.0.1:10001").build())
+                    .frontend(new RoutedFrontend("web", Routing.builder()
+                            .rule(Rule.always().rateLimit(RateLimit.perSecond(1).byKey(tenant)))
+                            .defaultBackend("app").build())));
+            assertThat(retryAfter(proxy.route(TestRequest.get("/?t=a").source("192.0.2.2")))).as("the same function: kept").isEqualTo("1");
+
+            String param = "t";
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("app").server("a", "127.0.0.1:10001").build())
+                    .frontend(new RoutedFrontend("web", Routing.builder()
+                            .rule(Rule.always().rateLimit(RateLimit.perSecond(1).byKey(r -> r.queryParam(param))))
+                            .rule(Rule.always().rateLimit(RateLimit.perSecond(1)))
+                            .defaultBackend("app").build())));
+            assertThat(proxy.route(TestRequest.get("/?t=a").source("192.0.2.3"))).as("a new function: new buckets")
+                    .isInstanceOf(Decision.Forward.class);
+            assertThat(retryAfter(proxy.route(TestRequest.get("/?t=b").source("192.0.2.1")))).as("by source: kept").isEqualTo("1");
+        }
+    }
 }
