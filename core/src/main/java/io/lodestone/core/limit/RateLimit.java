@@ -22,7 +22,8 @@ import java.util.function.Function;
  * <p>Immutable: every method returns a new limit. The bucket holds {@link #burst()} tokens (by
  * default one period's worth, {@code permits}) and gains one every {@link #intervalNanos()}.
  * Equal limits share their buckets in a {@link RateLimiter}: use one limit in several rules to count
- * their requests together, or {@link #name(String) name} limits to keep equal ones apart.
+ * their requests together (a request that several of them match takes one token), or
+ * {@link #name(String) name} limits to keep equal ones apart.
  *
  * <p>A request without a key (no source address, no such header, a key function returning
  * {@code null}) is not limited by the rule; limit such requests with another rule if they must be.
