@@ -1525,8 +1525,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /**
      * Tries again after a failure, within the backend's retries and the retry budget: on
-     * {@code sameServer} when given (a stream an HTTP/2 server refused unprocessed), else on a server
-     * not tried yet; otherwise answers {@code failure}.
+     * {@code sameServer} when given (a stream an HTTP/2 server refused unprocessed), with the slot the
+     * request still holds there, else on a server not tried yet; otherwise gives the slot back and
+     * answers {@code failure}.
      */
     private void retry(HttpResponseStatus failure, ServerRuntime sameServer) {
         retry(failure, sameServer, false);
@@ -1543,12 +1544,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (attempts <= backend.config().retries() && (retrySlot || outsideBudget || budget.tryStartRetry())) {
             retrySlot |= !outsideBudget;
             if (sameServer != null) {
-                next = sameServer.tryAcquire() ? sameServer : null;
+                // the request still holds its slot there
+                next = server == sameServer || sameServer.tryAcquire() ? sameServer : null;
             } else {
                 next = backend.select(this, tried);
             }
         }
         if (next == null) {
+            releaseServer();
             sendError(failure, false);
             return;
         }
@@ -1566,11 +1569,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * idempotent request without a body) again, on a fresh connection to the same server. It is the
      * pool's own repair, not a retry of the server's failure: the backend's retries and the retry
      * budget do not bound it (nginx likewise counts no try for a cached connection's failure), and a
-     * fresh connection is never stale, so it happens once per attempt. Answers 502 when the server
-     * has no room left.
+     * fresh connection is never stale, so it happens once per attempt. The request keeps the slot it
+     * holds on the server.
      */
     private void resendFresh(ServerRuntime s) {
-        if (!s.tryAcquire()) {
+        if (server != s && !s.tryAcquire()) {
+            releaseServer();
             sendError(HttpResponseStatus.BAD_GATEWAY, false);
             return;
         }
@@ -2002,7 +2006,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             // an HTTP/2 stream the server refused unprocessed (GOAWAY, REFUSED_STREAM) is tried
             // again on the same server whatever its method
             terminated(TerminationCause.SERVER_ABORT, TerminationPhase.HEADERS);
-            releaseServer();
+            // sent again to the same server, the request keeps its slot: given back, it would go to
+            // a request waiting in the backend's queue
             if (c.refused) {
                 retry(HttpResponseStatus.BAD_GATEWAY, c.server, c.goneAway);
                 return;
@@ -2012,6 +2017,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 resendFresh(c.server);
                 return;
             }
+            releaseServer();
             // a fresh connection closed on us
             c.server.metrics().error(ErrorKind.RESET);
             c.server.reportFailure(FailureKind.SERVER_ERROR);
