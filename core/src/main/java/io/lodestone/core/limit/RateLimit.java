@@ -113,8 +113,9 @@ public final class RateLimit {
     }
 
     /**
-     * The same limit with one bucket per value of a request header (its first value), such as an
-     * API key. HTTP only: a connection-only (L4) routing rejects it at build time.
+     * The same limit with one bucket per value of a request header (its first value: the whole of
+     * its first line, commas included; an empty value is a key too), such as an API key. HTTP only:
+     * a connection-only (L4) routing rejects it at build time.
      *
      * @throws IllegalArgumentException when the name is not an HTTP token
      */
