@@ -492,7 +492,9 @@ public final class ServerRuntime implements ServerControl {
      * later can take the slot first. Lock-free.
      */
     public void release() {
-        if (backend.handOff(this)) {
+        int max = server.maxConnections();
+        // not while over a limit a reconfiguration lowered: the unit must go then
+        if ((max == 0 || load.get() <= max) && backend.handOff(this)) {
             selected.increment();
             return;
         }

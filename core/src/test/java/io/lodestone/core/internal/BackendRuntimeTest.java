@@ -331,4 +331,19 @@ class BackendRuntimeTest {
         assertThat(s1.load()).as("a draining server frees its slot").isZero();
         assertThat(backend.queued()).isZero();
     }
+
+    /** A server over a limit that a reconfiguration lowered frees its slots rather than hand them on, until it is below it. */
+    @Test
+    void aServerOverALoweredLimitFreesItsSlots() {
+        BackendRuntime backend = backend(b -> b.server("s1", "10.0.0.1:80", s -> s.maxConnections(2)));
+        ServerRuntime s1 = backend.select(context);
+        assertThat(backend.select(context)).isSameAs(s1);
+        List<String> woken = new ArrayList<>();
+        backend.enqueue(server -> woken.add(server == null ? "-" : server.server().name()));
+        backend.reconfigure(Backend.named("app").server("s1", "10.0.0.1:80", s -> s.maxConnections(1)).build());
+
+        s1.release();
+        assertThat(s1.load()).isEqualTo(1);
+        assertThat(woken).as("woken to pick, and finding s1 full").containsExactly("-");
+    }
 }
