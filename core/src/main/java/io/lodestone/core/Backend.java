@@ -335,8 +335,9 @@ public final class Backend {
         /**
          * Lets an HTTP request that finds every usable server at its {@link Server.Builder#maxConnections
          * connection limit} wait up to {@code timeout} for a free slot, in arrival order, before it is
-         * answered 503 (HAProxy's {@code maxconn} with {@code timeout queue}); a request is woken as
-         * soon as a server of the backend finishes one. Default {@link Duration#ZERO}: no queue, 503 at
+         * answered 503 (HAProxy's {@code maxconn} with {@code timeout queue}): a server of the backend
+         * that finishes a request hands its slot to the request that has waited longest, before any
+         * request that comes later. Default {@link Duration#ZERO}: no queue, 503 at
          * once. The number of waiting requests is {@link ProxyControl#queuedRequests(String)}.
          *
          * <pre>{@code

@@ -586,7 +586,13 @@ public final class Proxy implements AutoCloseable {
                         continue;
                     }
                 }
-                listeners.put(f.name(), l != null ? l : bound.get(f.name()));
+                if (l == null) {
+                    l = bound.get(f.name());
+                }
+                if (l != null) {
+                    // none for a proxy not started yet: start() binds every frontend
+                    listeners.put(f.name(), l);
+                }
             }
             for (Listener l : retired.values()) {
                 retire(l);
@@ -597,9 +603,7 @@ public final class Proxy implements AutoCloseable {
                 }
             }
             for (Listener l : listeners.values()) {
-                if (l != null) {
-                    l.serversRemoved();
-                }
+                l.serversRemoved();
             }
             if (log.isInfoEnabled()) {
                 log.info("lodestone reconfigured: frontends {}, backends {}", frontendNames(), next.backends.keySet());

@@ -111,4 +111,21 @@ class ProxyReconfigureTest {
         assertThatThrownBy(() -> proxy.control().servers("old")).isInstanceOf(IllegalArgumentException.class);
         assertThat(proxy.control().status()).extracting(ServerStatus::serverName).containsExactly("web2");
     }
+
+    /** A proxy reconfigured before it starts closes (and starts) as one never reconfigured; until 2026-12-07 its close threw a NullPointerException. */
+    @Test
+    void aProxyReconfiguredBeforeItStartsCloses() {
+        Proxy proxy = Proxy.builder()
+                .backend(Backend.named("app").server("web1", "10.0.0.1:80"))
+                .frontend(new TestFrontend("www", "app"))
+                .build();
+        proxy.reconfigure(Proxy.builder()
+                .backend(Backend.named("app").server("web1", "10.0.0.1:80"))
+                .frontend(new TestFrontend("www", "app")));
+        proxy.close();
+        assertThatThrownBy(() -> proxy.reconfigure(Proxy.builder()
+                .backend(Backend.named("app").server("web1", "10.0.0.1:80"))
+                .frontend(new TestFrontend("www", "app"))))
+                .isInstanceOf(IllegalStateException.class).hasMessage("proxy is closed");
+    }
 }

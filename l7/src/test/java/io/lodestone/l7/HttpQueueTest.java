@@ -8,6 +8,7 @@ import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.ErrorCounts;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
+import io.netty.channel.ChannelOption;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -206,6 +208,79 @@ class HttpQueueTest {
             assertThat(b.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:/b");
             assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
             assertThat(b1.requests.stream().map(r -> r.uri()).toList()).containsExactly("/slow", "/a", "/b");
+        }
+    }
+
+    /**
+     * A slot a server frees goes to the request that waited longest, not to one that came later:
+     * here the requests a client pipelined behind the one that held the slot, which start the moment
+     * its response ends, on that loop. HAProxy serves /w second; until 2026-12-07 they took the slot
+     * each time before the woken request reached it, which went back to the end of the queue, and
+     * a client that kept pipelining (or a busy HTTP/2 connection) could hold it there to its
+     * queue timeout.
+     */
+    @Test
+    void aFreedSlotGoesToTheWaitingRequestBeforeLaterOnes() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            int port = start(b1, Duration.ofSeconds(10));
+            StringBuilder pipelined = new StringBuilder("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+            for (int i = 1; i <= 10; i++) {
+                pipelined.append("GET /p").append(i).append(" HTTP/1.1\r\nHost: h\r\n\r\n");
+            }
+            try (RawHttp holder = new RawHttp(port)) {
+                holder.send(pipelined.toString());
+                Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+                CompletableFuture<HttpResponse<String>> waiting = send(port, "/w");
+                Await.until(Duration.ofSeconds(5), "/w to queue", () -> proxy.control().queuedRequests("app") == 1);
+
+                release.complete(null);
+                assertThat(waiting.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:/w");
+                for (int i = 0; i <= 10; i++) {
+                    assertThat(holder.read().status()).isEqualTo(200);
+                }
+            }
+            assertThat(b1.requests.stream().map(r -> r.uri()).limit(3).toList()).containsExactly("/slow", "/w", "/p1");
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+            Await.until(Duration.ofSeconds(5), "the server's load to return to 0", () -> proxy.control().server("app", "s1").load() == 0);
+        }
+    }
+
+    /**
+     * A request whose pooled server connection turns out stale is sent again on a fresh one with the
+     * slot it holds, even while another request waits for that slot: until the hand-off it took the
+     * slot back before the woken request could, and after it, without keeping the slot, it would
+     * have found the server full and answered 502.
+     */
+    @Test
+    void aRequestResentOnAFreshConnectionKeepsItsSlotWhileOthersWait() throws Exception {
+        CompletableFuture<Void> reset = new CompletableFuture<>();
+        Map<Integer, Integer> seen = new ConcurrentHashMap<>();
+        RecordingBackend.Responder resetsSecond = (r, ctx) -> {
+            if (seen.merge(r.connection(), 1, Integer::sum) == 2) {
+                // the second request of a connection: the server had closed it, as a stale one is
+                reset.thenRun(() -> ctx.executor().execute(() -> {
+                    ctx.channel().config().setOption(ChannelOption.SO_LINGER, 0);
+                    ctx.channel().close();
+                }));
+            } else {
+                RecordingBackend.ok(ctx, "b1:" + r.uri(), Map.of());
+            }
+        };
+        try (RecordingBackend b1 = RecordingBackend.start("b1", resetsSecond)) {
+            int port = start(b1, Duration.ofSeconds(10));
+            assertThat(send(port, "/first").get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:/first");
+            Await.until(Duration.ofSeconds(5), "the slot to be free", () -> proxy.control().server("app", "s1").load() == 0);
+            CompletableFuture<HttpResponse<String>> resent = send(port, "/resent");
+            Await.until(Duration.ofSeconds(5), "/resent to reach b1 on the pooled connection", () -> b1.requests.size() == 2);
+            CompletableFuture<HttpResponse<String>> waiting = send(port, "/w");
+            Await.until(Duration.ofSeconds(5), "/w to queue", () -> proxy.control().queuedRequests("app") == 1);
+
+            reset.complete(null);
+            HttpResponse<String> r = resent.get(5, TimeUnit.SECONDS);
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("b1:/resent");
+            assertThat(waiting.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:/w");
+            Await.until(Duration.ofSeconds(5), "the server's load to return to 0", () -> proxy.control().server("app", "s1").load() == 0);
         }
     }
 }

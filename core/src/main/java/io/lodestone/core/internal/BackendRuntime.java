@@ -55,13 +55,21 @@ public final class BackendRuntime {
 
     /**
      * A request waiting in the backend's queue for a server below its connection limit. Woken at
-     * most once per time it is queued, from whatever thread released a slot: it goes back to its
-     * own event loop, picks again, and either takes the slot, queues again, or (no longer waiting)
-     * hands the wake-up on with {@link #slotFreed()}.
+     * most once per time it is queued, from whatever thread freed a slot, and then goes back to its
+     * own event loop. Woken with a server, the slot is already its own: a server that finishes a
+     * request hands its slot to the oldest waiter rather than freeing it, so a request that comes
+     * later cannot take it first (HAProxy's queue does the same). The waiter uses that server, or,
+     * no longer waiting, gives the slot back with {@link ServerRuntime#release()}, which hands it on.
+     * Woken without one (a server came back or was given a weight, or the backend was retired), it
+     * picks again, and either takes a slot, queues again, or (no longer waiting) hands the wake-up on
+     * with {@link #slotFreed()}.
      */
     public interface Waiter {
-        /** A slot was freed; called on any thread, must not block. */
-        void wake();
+        /**
+         * A slot was freed: {@code server}'s, already taken for this waiter, or any ({@code null}).
+         * Called on any thread, must not block.
+         */
+        void wake(ServerRuntime server);
     }
 
     /**
@@ -178,7 +186,7 @@ public final class BackendRuntime {
         while ((w = waiting.poll()) != null) {
             queued.decrementAndGet();
             metrics.dequeued();
-            w.wake();
+            w.wake(null);
         }
     }
 
@@ -385,8 +393,45 @@ public final class BackendRuntime {
             if (w != null) {
                 queued.decrementAndGet();
                 metrics.dequeued();
-                w.wake();
+                w.wake(null);
             }
+        }
+    }
+
+    /**
+     * {@code server} finished a request: when a request waits and the server may take it (in
+     * rotation, the backend not retired), its slot goes to the oldest waiter, still taken, and this
+     * returns {@code true}; else {@code false} and the caller frees the slot. Without waiters it costs
+     * one volatile read.
+     */
+    boolean handOff(ServerRuntime server) {
+        if (queued.get() == 0 || retired || !server.isCandidate()) {
+            return false;
+        }
+        Waiter w = waiting.poll();
+        if (w == null) {
+            return false;
+        }
+        queued.decrementAndGet();
+        metrics.dequeued();
+        w.wake(server);
+        return true;
+    }
+
+    /**
+     * A waiting request was handed {@code server}'s slot ({@link Waiter#wake}): with a source stick
+     * table, a client not stuck to a server that still serves it is stuck to this one, as a pick
+     * would have stuck it.
+     */
+    public void handedOff(PickContext context, ServerRuntime server) {
+        StickTable sticky = stickTable;
+        long client;
+        if (sticky == null || (client = context.affinityHash()) == 0) {
+            return;
+        }
+        ServerRuntime stuck = sticky.get(client);
+        if (stuck == null || !keepsPersistent(stuck)) {
+            sticky.put(client, server);
         }
     }
 

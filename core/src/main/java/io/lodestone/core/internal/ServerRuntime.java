@@ -423,7 +423,7 @@ public final class ServerRuntime implements ServerControl {
     }
 
     /** Whether the server may be offered to a balancer: ready, healthy, not ejected, of positive weight. */
-    boolean isCandidate() {
+    public boolean isCandidate() {
         return admin == Admin.READY && healthy && !removed && weight > 0 && !ejected.get();
     }
 
@@ -486,9 +486,26 @@ public final class ServerRuntime implements ServerControl {
 
     /**
      * Gives back one unit of load taken by {@link #tryAcquire()} or a successful pick; completes the
-     * futures of {@link #drain()} and {@link #whenIdle()} when the load reaches 0. Lock-free.
+     * futures of {@link #drain()} and {@link #whenIdle()} when the load reaches 0. When a request
+     * waits in the backend's queue and the server is in rotation, the unit goes to the oldest such
+     * request instead (see {@link BackendRuntime.Waiter}): the load stays, and no request that comes
+     * later can take the slot first. Lock-free.
      */
     public void release() {
+        int max = server.maxConnections();
+        // not while over a limit a reconfiguration lowered: the unit must go then
+        if ((max == 0 || load.get() <= max) && backend.handOff(this)) {
+            selected.increment();
+            return;
+        }
+        free();
+    }
+
+    /**
+     * Gives back one unit of load without handing it to a waiting request: for a waiter whose event
+     * loop no longer takes tasks (the proxy stops), whose queue would refuse every slot alike.
+     */
+    public void free() {
         if (load.decrementAndGet() == 0 && idle.get() != null) {
             completeIdle();
         }

@@ -22,7 +22,8 @@ import java.util.function.Function;
  * <p>Immutable: every method returns a new limit. The bucket holds {@link #burst()} tokens (by
  * default one period's worth, {@code permits}) and gains one every {@link #intervalNanos()}.
  * Equal limits share their buckets in a {@link RateLimiter}: use one limit in several rules to count
- * their requests together, or {@link #name(String) name} limits to keep equal ones apart.
+ * their requests together (a request that several of them match takes one token), or
+ * {@link #name(String) name} limits to keep equal ones apart.
  *
  * <p>A request without a key (no source address, no such header, a key function returning
  * {@code null}) is not limited by the rule; limit such requests with another rule if they must be.
@@ -112,8 +113,9 @@ public final class RateLimit {
     }
 
     /**
-     * The same limit with one bucket per value of a request header (its first value), such as an
-     * API key. HTTP only: a connection-only (L4) routing rejects it at build time.
+     * The same limit with one bucket per value of a request header (its first value: the whole of
+     * its first line, commas included; an empty value is a key too), such as an API key. HTTP only:
+     * a connection-only (L4) routing rejects it at build time.
      *
      * @throws IllegalArgumentException when the name is not an HTTP token
      */
@@ -135,7 +137,9 @@ public final class RateLimit {
     /**
      * The same limit with one bucket per key that {@code key} computes from the request (or
      * connection); a {@code null} key leaves the request unlimited. The function runs for every
-     * request the rule matches, on an I/O thread: keep it cheap and non-blocking.
+     * request the rule matches, on an I/O thread: keep it cheap and non-blocking. Limits are equal
+     * (and share buckets, across a {@code reconfigure} too) only with the same function object: reuse
+     * the function, or this limit, rather than a capturing lambda made again.
      */
     public RateLimit byKey(Function<RequestView, String> key) {
         return new RateLimit(permits, period, intervalNanos, burst, KeyKind.FUNCTION, null,

@@ -48,6 +48,12 @@ public final class Router {
     private final Decision.Deny noRoute;
     private final RateLimiter limiter;
     private final Clock clock;
+    /**
+     * How many distinct limits more than one rule applies: such a limit takes one token per request
+     * however many of its rules match, and is numbered (see {@link Compiled#sharedLimit}) so that a
+     * request remembers, in a bit set, the ones it was charged for.
+     */
+    private final int sharedLimits;
 
     Router(Routing routing, BackendStates states, RateLimiter limiter, Clock clock) {
         this(routing, states, limiter, clock, true);
@@ -60,16 +66,18 @@ public final class Router {
         this.limiter = limiter;
         this.clock = clock;
         Binder binder = new Binder(routing.namedAcls, states);
-        this.main = new Compiled(routing.main, binder, indexed);
+        Map<RateLimit, Integer> shared = sharedLimits(routing);
+        this.sharedLimits = shared.size();
+        this.main = new Compiled(routing.main, binder, indexed, shared);
         Map<String, Compiled> exact = new HashMap<>();
-        routing.exactHosts.forEach((h, t) -> exact.put(h, new Compiled(t, binder, indexed)));
+        routing.exactHosts.forEach((h, t) -> exact.put(h, new Compiled(t, binder, indexed, shared)));
         this.exactHosts = exact;
         this.wildcardHosts = new Compiled[routing.wildcardHosts.size()];
         this.wildcardSuffixes = new String[wildcardHosts.length];
         boolean scratch = main.index.needsScratch();
         for (int i = 0; i < wildcardHosts.length; i++) {
             Routing.Table t = routing.wildcardHosts.get(i);
-            wildcardHosts[i] = new Compiled(t, binder, indexed);
+            wildcardHosts[i] = new Compiled(t, binder, indexed, shared);
             wildcardSuffixes[i] = t.pattern.substring(1);
             scratch |= wildcardHosts[i].index.needsScratch();
         }
@@ -80,6 +88,33 @@ public final class Router {
         this.hasHosts = !exact.isEmpty() || wildcardHosts.length > 0;
         this.noRoute = new Decision.Deny(503, "Service Unavailable\n", NONE,
                 new MatchedRule(Routing.FRONTEND_TABLE, -1, null, "no rule matched and no default backend"));
+    }
+
+    /**
+     * The limits (equal ones counting as one) that more than one rule of {@code routing} applies, a
+     * host's table and the frontend's together, numbered from 0.
+     */
+    private static Map<RateLimit, Integer> sharedLimits(Routing routing) {
+        Map<RateLimit, Integer> uses = new HashMap<>();
+        List<Routing.Table> tables = new ArrayList<>();
+        tables.add(routing.main);
+        tables.addAll(routing.exactHosts.values());
+        tables.addAll(routing.wildcardHosts);
+        for (Routing.Table t : tables) {
+            for (Rule r : t.rules) {
+                RateLimit limit = r.action().limit;
+                if (limit != null) {
+                    uses.merge(limit, 1, Integer::sum);
+                }
+            }
+        }
+        Map<RateLimit, Integer> ids = new HashMap<>();
+        uses.forEach((limit, n) -> {
+            if (n > 1) {
+                ids.put(limit, ids.size());
+            }
+        });
+        return ids;
     }
 
     /** The configuration this router evaluates. */
@@ -107,6 +142,9 @@ public final class Router {
     private Decision route(RequestView request, RuleIndex.Scratch scratch) {
         Compiled vhost = hasHosts && request.isHttp() ? hostTable(request.host()) : null;
         Edits edits = null;
+        // the shared limits this request took a token of: the first 64 in a word, any others in an array
+        long charged = 0;
+        long[] chargedMore = null;
         for (Compiled t = vhost != null ? vhost : main; t != null; t = t == main ? null : main) {
             AclNode[] acls = t.acls;
             Action[] actions = t.actions;
@@ -120,6 +158,25 @@ public final class Router {
                     return t.decide(i, a, request, edits);
                 }
                 if (a.limit != null) {
+                    int id = t.sharedLimit[i];
+                    if (id >= 0) {
+                        if (id < 64) {
+                            if ((charged & (1L << id)) != 0) {
+                                continue;
+                            }
+                            charged |= 1L << id;
+                        } else {
+                            if (chargedMore == null) {
+                                chargedMore = new long[(sharedLimits - 64 + 63) / 64];
+                            }
+                            int word = (id - 64) >>> 6;
+                            long bit = 1L << (id & 63);
+                            if ((chargedMore[word] & bit) != 0) {
+                                continue;
+                            }
+                            chargedMore[word] |= bit;
+                        }
+                    }
                     Decision over = overLimit(a.limit, request, t.matched[i], edits);
                     if (over != null) {
                         return over;
@@ -194,11 +251,14 @@ public final class Router {
         final Decision.Forward defaultForward;
         final Decision.Forward defaultBackupForward;
         final RuleIndex index;
+        /** The number of each rule's limit among the router's shared limits, or -1 (no limit, or one only this rule applies). */
+        final int[] sharedLimit;
 
-        Compiled(Routing.Table table, Binder binder, boolean indexed) {
+        Compiled(Routing.Table table, Binder binder, boolean indexed, Map<RateLimit, Integer> shared) {
             int n = table.rules.size();
             acls = new AclNode[n];
             actions = new Action[n];
+            sharedLimit = new int[n];
             matched = new MatchedRule[n];
             backupMatched = new MatchedRule[n];
             fixed = new Decision[n];
@@ -208,6 +268,8 @@ public final class Router {
                 acls[i] = AclNode.node(AclNode.bind(r.condition(), binder));
                 Action a = r.action();
                 actions[i] = a;
+                Integer limitId = a.limit == null ? null : shared.get(a.limit);
+                sharedLimit[i] = limitId == null ? -1 : limitId;
                 String condition = AclNode.describe(r.condition());
                 matched[i] = new MatchedRule(table.label, i, r.name(), condition);
                 switch (a.kind) {

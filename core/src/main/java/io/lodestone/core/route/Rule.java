@@ -210,7 +210,8 @@ public final class Rule {
          * Limits the rate of the requests this rule matches with a token bucket per key: a request
          * whose bucket has a token takes it and goes on to the next rules; otherwise evaluation ends
          * with a 429 Too Many Requests deny carrying {@code Retry-After} (the seconds until a token is
-         * available, rounded up). The buckets live in the proxy's
+         * available, rounded up). A request takes one token of a limit however many of the rules that
+         * apply it (or an equal one) match it. The buckets live in the proxy's
          * {@link io.lodestone.core.limit.RateLimiter}. At L4 an over-limit connection is closed; a
          * limit keyed by a header fails at build time there.
          *

@@ -305,4 +305,45 @@ class BackendRuntimeTest {
         }
         return -1;
     }
+
+    /**
+     * A server that finishes a request while requests wait hands its slot to the oldest, still taken,
+     * so a pick that comes later finds the server full; a server out of rotation frees the slot
+     * instead, and the waiter is woken to pick again.
+     */
+    @Test
+    void aReleaseHandsTheSlotToTheOldestWaiter() {
+        BackendRuntime backend = backend(b -> b.server("s1", "10.0.0.1:80", s -> s.maxConnections(1)));
+        ServerRuntime s1 = backend.select(context);
+        List<String> woken = new ArrayList<>();
+        backend.enqueue(server -> woken.add("first:" + (server == null ? "-" : server.server().name())));
+        backend.enqueue(server -> woken.add("second:" + (server == null ? "-" : server.server().name())));
+
+        s1.release();
+        assertThat(woken).containsExactly("first:s1");
+        assertThat(s1.load()).as("the slot is the first waiter's").isEqualTo(1);
+        assertThat(backend.select(context)).as("a later pick finds the server full").isNull();
+        assertThat(backend.queued()).isEqualTo(1);
+
+        s1.drain();
+        s1.release();
+        assertThat(woken).containsExactly("first:s1", "second:-");
+        assertThat(s1.load()).as("a draining server frees its slot").isZero();
+        assertThat(backend.queued()).isZero();
+    }
+
+    /** A server over a limit that a reconfiguration lowered frees its slots rather than hand them on, until it is below it. */
+    @Test
+    void aServerOverALoweredLimitFreesItsSlots() {
+        BackendRuntime backend = backend(b -> b.server("s1", "10.0.0.1:80", s -> s.maxConnections(2)));
+        ServerRuntime s1 = backend.select(context);
+        assertThat(backend.select(context)).isSameAs(s1);
+        List<String> woken = new ArrayList<>();
+        backend.enqueue(server -> woken.add(server == null ? "-" : server.server().name()));
+        backend.reconfigure(Backend.named("app").server("s1", "10.0.0.1:80", s -> s.maxConnections(1)).build());
+
+        s1.release();
+        assertThat(s1.load()).isEqualTo(1);
+        assertThat(woken).as("woken to pick, and finding s1 full").containsExactly("-");
+    }
 }

@@ -377,4 +377,67 @@ class RateLimitTest {
         assertThat(Rule.always().rateLimit(limit.bySourceAddress()).toString())
                 .isEqualTo("rate limit 600/PT1M burst 50 by source if always");
     }
+
+    /**
+     * A reconfiguration keeps the buckets of the limits it keeps: equal limits, so a key function
+     * must be the same object; a new one (a capturing lambda evaluated again) starts with full buckets.
+     */
+    @Test
+    void aReconfigurationKeepsTheBucketsOfEqualLimits() {
+        java.util.function.Function<io.lodestone.core.route.RequestView, String> tenant = r -> r.queryParam("t");
+        try (Proxy proxy = proxy(Rule.always().rateLimit(RateLimit.perSecond(1)),
+                Rule.always().rateLimit(RateLimit.perSecond(1).byKey(tenant)))) {
+            assertThat(proxy.route(TestRequest.get("/?t=a").source("192.0.2.1"))).isInstanceOf(Decision.Forward.class);
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("app").server("a", "127.0.0.1:10001").build())
+                    .frontend(new RoutedFrontend("web", Routing.builder()
+                            .rule(Rule.always().rateLimit(RateLimit.perSecond(1).byKey(tenant)))
+                            .defaultBackend("app").build())));
+            assertThat(retryAfter(proxy.route(TestRequest.get("/?t=a").source("192.0.2.2")))).as("the same function: kept").isEqualTo("1");
+
+            String param = "t";
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("app").server("a", "127.0.0.1:10001").build())
+                    .frontend(new RoutedFrontend("web", Routing.builder()
+                            .rule(Rule.always().rateLimit(RateLimit.perSecond(1).byKey(r -> r.queryParam(param))))
+                            .rule(Rule.always().rateLimit(RateLimit.perSecond(1)))
+                            .defaultBackend("app").build())));
+            assertThat(proxy.route(TestRequest.get("/?t=a").source("192.0.2.3"))).as("a new function: new buckets")
+                    .isInstanceOf(Decision.Forward.class);
+            assertThat(retryAfter(proxy.route(TestRequest.get("/?t=b").source("192.0.2.1")))).as("by source: kept").isEqualTo("1");
+        }
+    }
+
+    /**
+     * A limit takes one token per request however many of its rules match it, as HAProxy counts a
+     * request once on a counter two {@code track-sc0} rules track: until 2026-12-07 a request to
+     * /api/v2 matched by an /api and an /api/v2 rule sharing a limit of 2 a second took both tokens.
+     */
+    @Test
+    void aRequestTakesOneTokenOfALimitHoweverManyOfItsRulesMatch() {
+        RateLimit api = RateLimit.perSecond(2);
+        Routing routing = Routing.builder()
+                .virtualHost("example.com", h -> h.rule(Rule.when(Acl.pathBegins("/api")).rateLimit(api)))
+                .rule(Rule.when(Acl.pathBegins("/api")).rateLimit(api))
+                .rule(Rule.when(Acl.pathBegins("/api/v2")).rateLimit(api))
+                .rule(Rule.when(Acl.pathBegins("/api/v2")).rateLimit(RateLimit.perSecond(2).byHeader("X-Key")))
+                .defaultBackend("app").build();
+        Router router = routing.router(b -> 1, RateLimiters.inMemory(clock), clock);
+        TestRequest v2 = TestRequest.get("/api/v2/x").host("example.com").header("X-Key", "k").source("192.0.2.1");
+        assertThat(router.route(v2)).isInstanceOf(Decision.Forward.class);
+        assertThat(router.route(v2)).as("two requests of two a second").isInstanceOf(Decision.Forward.class);
+        assertThat(retryAfter(router.route(v2))).isEqualTo("1");
+
+        // more shared limits than a word of bits holds
+        List<Rule> rules = new ArrayList<>();
+        for (int i = 0; i < 70; i++) {
+            RateLimit each = RateLimit.perSecond(1).name("limit " + i);
+            rules.add(Rule.always().rateLimit(each));
+            rules.add(Rule.always().rateLimit(each));
+        }
+        Router many = Routing.builder().rules(rules.toArray(Rule[]::new)).defaultBackend("app").build()
+                .router(b -> 1, RateLimiters.inMemory(clock), clock);
+        assertThat(many.route(TestRequest.get("/").source("192.0.2.1"))).isInstanceOf(Decision.Forward.class);
+        assertThat(retryAfter(many.route(TestRequest.get("/").source("192.0.2.1")))).isEqualTo("1");
+    }
 }

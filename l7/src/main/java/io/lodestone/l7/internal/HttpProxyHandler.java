@@ -1359,12 +1359,28 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
     }
 
-    /** On the client's loop: a server of the backend gave a slot back and this request was next. */
-    private void slotFreed(QueueSlot q) {
+    /**
+     * On the client's loop: a server of the backend freed a slot and this request was next; with
+     * {@code handed}, that server's slot, already taken for it.
+     */
+    private void slotFreed(QueueSlot q, ServerRuntime handed) {
         if (q != slot) {
             // the request stopped waiting (served, timed out, gone): the slot is someone else's
-            q.backend.slotFreed();
+            if (handed != null) {
+                handed.release();
+            } else {
+                q.backend.slotFreed();
+            }
             return;
+        }
+        if (handed != null) {
+            if (handed.isCandidate() && !q.backend.isRetired()) {
+                q.backend.handedOff(this, handed);
+                slotTaken(handed);
+                return;
+            }
+            // taken out of rotation since it was handed over: given back, and the request picks again
+            handed.release();
         }
         ServerRuntime s = q.backend.select(this);
         if (s != null) {
@@ -1439,11 +1455,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
 
         @Override
-        public void wake() {
+        public void wake(ServerRuntime handed) {
             try {
-                client.eventLoop().execute(() -> slotFreed(this));
+                client.eventLoop().execute(() -> slotFreed(this, handed));
             } catch (RejectedExecutionException e) {
-                // the proxy is shutting down: nobody is served any more
+                // the proxy is shutting down: nobody is served any more, the slot is only given back
+                if (handed != null) {
+                    handed.free();
+                }
             }
         }
     }
@@ -1528,8 +1547,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /**
      * Tries again after a failure, within the backend's retries and the retry budget: on
-     * {@code sameServer} when given (a stream an HTTP/2 server refused unprocessed), else on a server
-     * not tried yet; otherwise answers {@code failure}.
+     * {@code sameServer} when given (a stream an HTTP/2 server refused unprocessed), with the slot the
+     * request still holds there, else on a server not tried yet; otherwise gives the slot back and
+     * answers {@code failure}.
      */
     private void retry(HttpResponseStatus failure, ServerRuntime sameServer) {
         retry(failure, sameServer, false);
@@ -1546,12 +1566,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (attempts <= backend.config().retries() && (retrySlot || outsideBudget || budget.tryStartRetry())) {
             retrySlot |= !outsideBudget;
             if (sameServer != null) {
-                next = sameServer.tryAcquire() ? sameServer : null;
+                // the request still holds its slot there
+                next = server == sameServer || sameServer.tryAcquire() ? sameServer : null;
             } else {
                 next = backend.select(this, tried);
             }
         }
         if (next == null) {
+            releaseServer();
             sendError(failure, false);
             return;
         }
@@ -1569,11 +1591,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * idempotent request without a body) again, on a fresh connection to the same server. It is the
      * pool's own repair, not a retry of the server's failure: the backend's retries and the retry
      * budget do not bound it (nginx likewise counts no try for a cached connection's failure), and a
-     * fresh connection is never stale, so it happens once per attempt. Answers 502 when the server
-     * has no room left.
+     * fresh connection is never stale, so it happens once per attempt. The request keeps the slot it
+     * holds on the server.
      */
     private void resendFresh(ServerRuntime s) {
-        if (!s.tryAcquire()) {
+        if (server != s && !s.tryAcquire()) {
+            releaseServer();
             sendError(HttpResponseStatus.BAD_GATEWAY, false);
             return;
         }
@@ -2005,7 +2028,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             // an HTTP/2 stream the server refused unprocessed (GOAWAY, REFUSED_STREAM) is tried
             // again on the same server whatever its method
             terminated(TerminationCause.SERVER_ABORT, TerminationPhase.HEADERS);
-            releaseServer();
+            // sent again to the same server, the request keeps its slot: given back, it would go to
+            // a request waiting in the backend's queue
             if (c.refused) {
                 retry(HttpResponseStatus.BAD_GATEWAY, c.server, c.goneAway);
                 return;
@@ -2015,6 +2039,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 resendFresh(c.server);
                 return;
             }
+            releaseServer();
             // a fresh connection closed on us
             c.server.metrics().error(ErrorKind.RESET);
             c.server.reportFailure(FailureKind.SERVER_ERROR);
