@@ -19,6 +19,7 @@ import io.lodestone.tls.ClientTls;
 import io.lodestone.l7.ResponseCache;
 import io.lodestone.tls.ServerTls;
 import io.lodestone.tls.TlsCertificate;
+import io.netty.util.NetUtil;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -454,8 +455,9 @@ public final class Gateway {
         return lifetime.hold(running);
     }
 
+    /** {@code host:port} as {@code --listen} takes it: an IPv6 address in brackets and in its short form (RFC 5952, {@code [::1]}). */
     private static String format(InetSocketAddress address) {
-        String host = address.getAddress() != null ? address.getAddress().getHostAddress() : address.getHostString();
+        String host = address.getAddress() != null ? NetUtil.toAddressString(address.getAddress()) : address.getHostString();
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + address.getPort();
     }
 }

@@ -59,12 +59,52 @@ public record HostPort(String host, int port) {
         return port <= 65535 ? port : -1;
     }
 
+    /**
+     * A host name or an IPv4 literal. Digits and dots alone are an IPv4 address or nothing: no
+     * top-level domain is all digits (RFC 1123), so {@code 300.1.1.1} can never resolve, and taken as
+     * a name it would only fail at the first connection.
+     */
     private static boolean isHostName(String host) {
+        boolean numeric = true;
         for (int i = 0; i < host.length(); i++) {
             char c = host.charAt(i);
             if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_')) {
                 return false;
             }
+            numeric &= c >= '0' && c <= '9' || c == '.';
+        }
+        return !numeric || host.isEmpty() || isIpv4(host);
+    }
+
+    /**
+     * An IPv4 address as the JDK reads one: {@code a.b.c.d}, or the shorter {@code a.b.c},
+     * {@code a.b} and {@code a} forms (127.1 is 127.0.0.1) whose last number fills the bytes left.
+     */
+    private static boolean isIpv4(String host) {
+        int parts = 1;
+        for (int i = 0; i < host.length(); i++) {
+            if (host.charAt(i) == '.') {
+                parts++;
+            }
+        }
+        if (parts > 4) {
+            return false;
+        }
+        int start = 0;
+        for (int part = 1; part <= parts; part++) {
+            int end = host.indexOf('.', start);
+            if (end < 0) {
+                end = host.length();
+            }
+            if (end == start || end - start > 10) {
+                return false;
+            }
+            long n = Long.parseLong(host.substring(start, end));
+            long max = part < parts ? 255 : (1L << (8 * (5 - parts))) - 1;
+            if (n > max) {
+                return false;
+            }
+            start = end + 1;
         }
         return true;
     }

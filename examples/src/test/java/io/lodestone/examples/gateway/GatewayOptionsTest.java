@@ -340,6 +340,9 @@ class GatewayOptionsTest {
         assertThat(GatewayOptions.parse("--listen", "*:81", "--backend", "h:1").listen()).isEqualTo(new HostPort("", 81));
         assertThat(GatewayOptions.parse("--listen", "[::]:82", "--backend", "h:1").listen()).isEqualTo(new HostPort("::", 82));
         assertThat(GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "h:1").listen().port()).isZero();
+        // the shorter IPv4 forms the JDK reads (127.1 is 127.0.0.1) stay addresses
+        assertThat(GatewayOptions.parse("--listen", "127.1:84", "--backend", "10.0.0:80,10.65535:81,4294967295:82").backends())
+                .containsExactly(new HostPort("10.0.0", 80), new HostPort("10.65535", 81), new HostPort("4294967295", 82));
         assertThat(GatewayOptions.parse("--listen", "[::1]:83", "--backend", "[2001:db8::5]:80,[::ffff:10.0.0.1]:81").backends())
                 .containsExactly(new HostPort("2001:db8::5", 80), new HostPort("::ffff:10.0.0.1", 81));
     }
@@ -555,6 +558,11 @@ class GatewayOptionsTest {
         "--listen: 8080 (expected: HOST:PORT, e.g. 127.0.0.1:8080 or *:8080)|--listen 8080 --backend h:1",
         "--listen: host:port (expected: HOST:PORT, e.g. 127.0.0.1:8080 or *:8080)|--listen host:port --backend h:1",
         "--listen: 127.0.0.1:65536 (expected: HOST:PORT, e.g. 127.0.0.1:8080 or *:8080)|--listen 127.0.0.1:65536 --backend h:1",
+        "--listen: 999.0.0.1:80 (expected: HOST:PORT, e.g. 127.0.0.1:8080 or *:8080)|--listen 999.0.0.1:80 --backend h:1",
+        "--backend: 127.0.0.1:1,300.1.1.1:80 (expected: HOST:PORT or a comma-separated list of them; bad entry 300.1.1.1:80)|--listen 127.0.0.1:0 --backend 127.0.0.1:1,300.1.1.1:80",
+        "--backend: 1.2.3.4.5:80 (expected: HOST:PORT or a comma-separated list of them; bad entry 1.2.3.4.5:80)|--listen 127.0.0.1:0 --backend 1.2.3.4.5:80",
+        "--backend: 10.256.1:80 (expected: HOST:PORT or a comma-separated list of them; bad entry 10.256.1:80)|--listen 127.0.0.1:0 --backend 10.256.1:80",
+        "--backend: 1..2:80 (expected: HOST:PORT or a comma-separated list of them; bad entry 1..2:80)|--listen 127.0.0.1:0 --backend 1..2:80",
         "--listen: 127.0.0.1:1 (given more than once)|--listen 127.0.0.1:0 --listen 127.0.0.1:1 --backend h:1",
         "--listen: missing value|--listen --backend h:1",
         "--backend: h:1,,h:2 (expected: HOST:PORT or a comma-separated list of them; empty entry)|--listen :1 --backend h:1,,h:2",

@@ -73,6 +73,39 @@ class GatewayTcpTest {
     }
 
     @Test
+    void aBackendGivenByHostNameServesEveryConnectionNotOnlyTheFirst() throws Exception {
+        // a server named by host name is connected through a resolving bootstrap; its handler must be
+        // one that can be added to every new server connection, or the second connect fails to register
+        // and its client is left hanging
+        try (MainRunner r = MainRunner.start("gateway", "--mode", "tcp", "--listen", "127.0.0.1:0",
+                "--backend", "localhost:" + one.port(), "--retries", "0")) {
+            int port = r.awaitPort("gateway: listening on ");
+            for (int i = 0; i < 4; i++) {
+                HttpResponse<String> response = Http.get("http://127.0.0.1:" + port + "/n/" + i);
+                assertThat(response.statusCode()).as("connection %d", i).isEqualTo(200);
+                assertThat(response.body()).isEqualTo("hello from one: GET /n/" + i + "\n");
+            }
+            assertThat(r.stop()).isZero();
+            assertThat(r.err()).doesNotContain("Exception");
+        }
+    }
+
+    @Test
+    void theListeningLineGivesAnIpv6AddressInItsShortFormAndTheRealPort() throws Exception {
+        try (EmbeddedHttpServer v6 = EmbeddedHttpServer.start("v6", "::1", 0);
+                MainRunner r = MainRunner.start("gateway", "--mode", "tcp", "--listen", "[::1]:0",
+                        "--backend", "[::1]:" + v6.port())) {
+            // as --listen and --backend are written, so that a script can pass the address on as it is
+            int port = r.awaitPort("gateway: listening on [::1]");
+            assertThat(r.out()).isEqualTo("gateway: listening on [::1]:" + port + " (tcp, roundrobin) -> s1 [::1]:"
+                    + v6.port() + "\n");
+            HttpResponse<String> response = Http.get("http://[::1]:" + port + "/six");
+            assertThat(response.body()).isEqualTo("hello from v6: GET /six\n");
+            assertThat(r.stop()).isZero();
+        }
+    }
+
+    @Test
     void aPortInUseExits1() throws Exception {
         try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
             MainRunner r = MainRunner.complete("gateway", "--listen", "127.0.0.1:" + taken.getLocalPort(), "--backend", one.hostPort());

@@ -27,7 +27,6 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -98,7 +97,14 @@ public final class TcpListener implements Listener {
                 // TCP_NODELAY is on by default for Netty's socket channels
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .option(ChannelOption.ALLOCATOR, ALLOCATOR)
-                .handler(new ChannelInboundHandlerAdapter());
+                // shared by every connection the bootstrap opens, so it must be @Sharable (a
+                // ChannelInitializer is): a plain adapter fails the second channel's registration
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        // TcpConnection adds the relay once the connection is up
+                    }
+                });
     }
 
     /**
