@@ -71,7 +71,8 @@ public final class ClientTls implements BackendTls {
     /**
      * Returns the handler for a new backend connection, to put first in its pipeline. {@code host} is
      * the name the certificate must carry and the SNI sent (unless {@link Builder#serverName} overrides
-     * both); an IP literal is checked against the certificate's IP addresses and sends no SNI.
+     * both), an absolute name's trailing dot left out of SNI; an IP literal is checked against the
+     * certificate's IP addresses and sends no SNI.
      */
     @Override
     public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
@@ -79,17 +80,25 @@ public final class ClientTls implements BackendTls {
         String peer = serverName != null ? serverName : Objects.requireNonNull(host, "host");
         SslHandler h = context.newHandler(alloc, peer, port);
         h.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
-        if (peer.indexOf('.') < 0 && !NetUtil.isValidIpV6Address(peer)) {
+        int n = peer.length();
+        if (n > 1 && peer.charAt(n - 1) == '.') {
+            String name = peer.substring(0, n - 1);
+            if (!NetUtil.isValidIpV4Address(name)) {
+                sendSni(h.engine(), name);
+            }
+        } else if (peer.indexOf('.') < 0 && !NetUtil.isValidIpV6Address(peer)) {
             sendSni(h.engine(), peer);
         }
         return h;
     }
 
     /**
-     * Names {@code host}, which has no dot ({@code backend}, {@code localhost}), in SNI: Netty and the
-     * JDK send only names with a dot, as RFC 6066 asks for a fully qualified name, but a server that
-     * chooses its certificate by SNI needs the short name too. A name SNI cannot carry (an underscore)
-     * goes without, as before.
+     * Names {@code host} in SNI where the provider would leave it out: a name without a dot
+     * ({@code backend}, {@code localhost}), which Netty and the JDK do not send as RFC 6066 asks for a
+     * fully qualified name, though a server that chooses its certificate by SNI needs the short name
+     * too; and an absolute name without its trailing dot ({@code api.internal.} as {@code api.internal}),
+     * which the JDK sends so and Netty's OpenSSL engine not at all. A name SNI cannot carry (an
+     * underscore) goes without, as before.
      */
     private static void sendSni(SSLEngine engine, String host) {
         SNIHostName name;
