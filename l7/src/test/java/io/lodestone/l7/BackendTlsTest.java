@@ -116,6 +116,57 @@ class BackendTlsTest {
         }
     }
 
+    /**
+     * A server whose certificate has expired gets 502 and a WARN that says so, and an HTTP health
+     * check of it says so in its result (and so in the log line of the server going DOWN). With the
+     * OpenSSL provider, the AUTO choice, both said "General OpenSslEngine problem", and the 502 was
+     * logged at DEBUG only: the reason was in the exception's causes, which nothing printed.
+     */
+    @Test
+    void aFailedHandshakeSaysWhyInTheLogAndInTheHealthCheck() throws Exception {
+        X509Bundle expired = new CertificateBuilder().subject("CN=backend.test").ecp256().addSanIpAddress("127.0.0.1")
+                .notBefore(Instant.parse("2020-01-01T00:00:00Z")).notAfter(Instant.parse("2020-02-01T00:00:00Z"))
+                .addExtendedKeyUsageServerAuth().buildIssuedBy(ca);
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(expired, null))) {
+            int port = start(b, trusting(ca).build());
+            String log = stderrOf(() -> {
+                assertThat(get(port, "/plain/x").statusCode()).isEqualTo(502);
+                assertThat(get(port, "/plain/y").statusCode()).isEqualTo(502);
+            });
+            assertThat(log).containsOnlyOnce("WARN io.lodestone.core.internal.BackendHandshake - TLS handshake with server " + b.address()
+                    + " failed: the server's certificate (or its chain) has expired (NotAfter: ");
+            assertThat(b.requests).isEmpty();
+            proxy.close(Duration.ofMillis(300));
+
+            HealthCheck check = HealthCheck.http("/plain/health").interval(Duration.ofMillis(50)).fall(1).rise(1).build();
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()).tls(trusting(ca).build()).healthCheck(check).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
+            assertThat(proxy.control().server("app", "s1").status().lastCheck().detail())
+                    .startsWith("TLS handshake failed: the server's certificate (or its chain) has expired (NotAfter: ");
+        }
+    }
+
+    /** What {@code r} writes to System.err, where slf4j-simple, the tests' logging provider, writes. */
+    private static String stderrOf(ThrowingRunnable r) throws Exception {
+        java.io.PrintStream saved = System.err;
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            r.run();
+        } finally {
+            System.setErr(saved);
+        }
+        return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
     @Test
     void theClientCertificateIsPresentedWhenTheServerAsksForOne() throws Exception {
         try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, ca))) {

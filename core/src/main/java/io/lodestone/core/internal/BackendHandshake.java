@@ -10,7 +10,15 @@ import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.concurrent.Ticker;
 import java.net.InetSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLHandshakeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Backend TLS for both engines: once a server connection is up, puts the backend's TLS handler
@@ -21,8 +29,21 @@ import java.util.concurrent.TimeUnit;
  * timeouts do: the handshake gets what the TCP connect left of it (read on the event loop's ticker,
  * the proxy's clock), or the TLS handler's own timeout when that ends first, and a handshake that
  * runs out of time fails as a connect timeout ({@link ConnectTimeoutException}).
+ *
+ * <p>Any other failed handshake fails with an {@link SSLHandshakeException} that says why in its
+ * message (the certificate expired, is not trusted, does not name the server, ...): Netty's OpenSSL
+ * engine says only "General OpenSslEngine problem" and keeps the reason in its causes. The engines'
+ * handshakes log it at WARN, at most once per server address every {@link #WARN_INTERVAL_NANOS}, as
+ * a server the proxy cannot verify answers every request with an error until someone looks.
  */
 public final class BackendHandshake {
+
+    private static final Logger log = LoggerFactory.getLogger(BackendHandshake.class);
+    /** How often a server address's failed handshakes are logged at WARN (the others at DEBUG). */
+    static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final String OPENSSL_GENERIC = "General OpenSslEngine problem";
+    /** When each server address's last failed handshake was logged at WARN, on its event loop's ticker. */
+    private static final ConcurrentHashMap<InetSocketAddress, Long> lastWarned = new ConcurrentHashMap<>();
 
     private BackendHandshake() {
     }
@@ -32,6 +53,14 @@ public final class BackendHandshake {
      * when both the TCP connection and the TLS handshake have.
      */
     public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address) {
+        return after(connect, tls, address, true);
+    }
+
+    /**
+     * As {@link #after(ChannelFuture, BackendTls, InetSocketAddress)}; {@code warn} false leaves a failed
+     * handshake unlogged (a health check, which reports it in its result).
+     */
+    public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address, boolean warn) {
         if (tls == null) {
             return connect;
         }
@@ -76,12 +105,58 @@ public final class BackendHandshake {
                                 "TLS handshake timed out: " + address);
                         timeout.initCause(cause);
                         cause = timeout;
+                    } else if (!(cause instanceof ClosedChannelException)) {
+                        SSLHandshakeException failed = new SSLHandshakeException(reason(cause));
+                        failed.initCause(cause);
+                        cause = failed;
+                        if (warn) {
+                            logFailure(address, failed.getMessage(), ticker.nanoTime());
+                        }
                     }
                     done.tryFailure(cause);
                 }
             });
         });
         return done;
+    }
+
+    /**
+     * Why a handshake failed, in words: the certificate problem when there is one (expired, not valid
+     * yet, not trusted), else the first message of the cause chain that is not the OpenSSL engine's
+     * generic one (a host name mismatch, an alert the server sent).
+     */
+    static String reason(Throwable cause) {
+        String first = null;
+        int depth = 0;
+        for (Throwable t = cause; t != null && depth < 16; t = t.getCause(), depth++) {
+            String message = t.getMessage();
+            if (t instanceof CertificateExpiredException) {
+                return "the server's certificate (or its chain) has expired (" + message + ")";
+            }
+            if (t instanceof CertificateNotYetValidException) {
+                return "the server's certificate (or its chain) is not valid yet (" + message + ")";
+            }
+            if (t instanceof CertPathBuilderException) {
+                return "the server's certificate is not trusted (" + message + ")";
+            }
+            if (first == null && message != null && !message.isEmpty() && !message.equals(OPENSSL_GENERIC)) {
+                first = message;
+            }
+        }
+        if (first != null) {
+            return first;
+        }
+        return cause == null ? "unknown error" : cause.getClass().getSimpleName();
+    }
+
+    private static void logFailure(InetSocketAddress address, String reason, long nowNanos) {
+        Long last = lastWarned.get(address);
+        if ((last == null || nowNanos - last >= WARN_INTERVAL_NANOS)
+                && (last == null ? lastWarned.putIfAbsent(address, nowNanos) == null : lastWarned.replace(address, last, nowNanos))) {
+            log.warn("TLS handshake with server {} failed: {}", Addresses.format(address), reason);
+        } else if (log.isDebugEnabled()) {
+            log.debug("TLS handshake with server {} failed: {}", Addresses.format(address), reason);
+        }
     }
 
     /** The TLS handler of a server connection, or {@code null} when it is plain TCP. */
