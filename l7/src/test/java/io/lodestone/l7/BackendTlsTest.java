@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.BackendProtocol;
+import io.lodestone.core.BackendTls;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthCheckResult;
@@ -206,6 +207,61 @@ class BackendTlsTest {
             assertThat(badCheck.isHealthy()).isFalse();
             assertThat(badCheck.detail()).contains("TLS handshake failed");
             assertThat(bad.requests).isEmpty();
+        }
+    }
+
+    /**
+     * A connection that speaks HTTP/1.1 (an HTTP/1.1 backend's, the HTTP health check's) offers ALPN
+     * {@code http/1.1} alone, though the backend's ClientTls offers {@code h2} too (one ClientTls for an
+     * H2 backend and an HTTP/1.1 one, or for a server that speaks both), as HAProxy speaks the protocol
+     * the server chose. It offered the whole list: a server that speaks both chose h2 and got HTTP/1.1
+     * (nginx: every request a 502; the health check: "invalid HTTP response", the server DOWN).
+     */
+    @Test
+    void anHttp1ConnectionOffersOnlyHttp1ByAlpn() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null, "h2", "http/1.1"))) {
+            HealthCheck check = HealthCheck.http("/plain/health").interval(Duration.ofMillis(50)).fall(1).rise(1).build();
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()).tls(trusting(ca).alpn("h2", "http/1.1").build())
+                            .healthCheck(check).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
+            assertThat(get(proxy.port(), "/plain/one").statusCode()).isEqualTo(200);
+            assertThat(b.applicationProtocols).isNotEmpty().containsOnly("http/1.1");
+            assertThat(proxy.control().server("app", "s1").status().lastCheck().isHealthy()).isTrue();
+        }
+    }
+
+    /**
+     * A {@link BackendTls} of its own that lets the server choose h2 for an HTTP/1.1 connection fails
+     * the connection, with the reason, before a request is sent on it: 502.
+     */
+    @Test
+    void anHttp1ConnectionOnWhichTheServerChoseH2IsAFailedConnection() throws Exception {
+        ClientTls offersH2 = trusting(ca).alpn("h2").build();
+        BackendTls own = new BackendTls() {
+            @Override
+            public io.netty.handler.ssl.SslHandler newHandler(io.netty.buffer.ByteBufAllocator alloc, String host, int port) {
+                return offersH2.newHandler(alloc, host, port);
+            }
+
+            @Override
+            public List<String> applicationProtocols() {
+                return offersH2.applicationProtocols();
+            }
+        };
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null, "h2", "http/1.1"))) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()).tls(own).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            String log = stderrOf(() -> assertThat(get(proxy.port(), "/plain/one").statusCode()).isEqualTo(502));
+            assertThat(b.requests).isEmpty();
+            assertThat(log).contains("TLS handshake with server " + b.address()
+                    + " failed: the server chose h2 by ALPN, and this connection speaks HTTP/1.1");
         }
     }
 

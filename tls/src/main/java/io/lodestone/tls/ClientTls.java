@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ClientTls implements BackendTls {
 
+    private static final List<String> HTTP1_ONLY = List.of("http/1.1");
+
     private final TlsOptions options;
     private final Trust trust;
     private final boolean insecure;
@@ -49,7 +51,14 @@ public final class ClientTls implements BackendTls {
     private final TlsCertificate clientCertificate;
     private final TlsProvider provider;
     private final long handshakeTimeoutMillis;
-    private volatile SslContext context;
+    private volatile Contexts contexts;
+
+    /**
+     * The context of the connections, and that of the connections that speak HTTP/1.1 (ALPN
+     * {@code http/1.1} alone when ALPN is on; the same one otherwise), loaded together.
+     */
+    private record Contexts(SslContext any, SslContext http1) {
+    }
 
     private ClientTls(Builder b) {
         this.options = b.options.copy();
@@ -60,7 +69,7 @@ public final class ClientTls implements BackendTls {
         this.clientCertificate = b.clientCertificate;
         this.provider = options.resolvedProvider();
         this.handshakeTimeoutMillis = options.handshakeTimeout.toMillis();
-        this.context = load();
+        this.contexts = load();
     }
 
     /** Returns a new builder. */
@@ -76,6 +85,20 @@ public final class ClientTls implements BackendTls {
      */
     @Override
     public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
+        return newHandler(contexts.any(), alloc, host, port);
+    }
+
+    /**
+     * As {@link #newHandler}, for a connection that speaks HTTP/1.1 (an HTTP/1.1 backend of the L7
+     * engine, the HTTP health check): when ALPN is on, it offers {@code http/1.1} alone, whatever
+     * {@link Builder#alpn} lists, so that a server that speaks HTTP/2 too does not choose {@code h2}.
+     */
+    @Override
+    public SslHandler newHttp1Handler(ByteBufAllocator alloc, String host, int port) {
+        return newHandler(contexts.http1(), alloc, host, port);
+    }
+
+    private SslHandler newHandler(SslContext context, ByteBufAllocator alloc, String host, int port) {
         Objects.requireNonNull(alloc, "alloc");
         String peer = serverName != null ? serverName : Objects.requireNonNull(host, "host");
         SslHandler h = context.newHandler(alloc, peer, port);
@@ -129,29 +152,41 @@ public final class ClientTls implements BackendTls {
      * @throws IllegalArgumentException when something is invalid; the current settings stay
      */
     public synchronized void reload() {
-        this.context = load();
+        this.contexts = load();
     }
 
-    /** Warns about a client certificate that is expired or not valid yet, which a server verifying it would refuse. */
-    private SslContext load() {
-        SslContextBuilder b = SslContextBuilder.forClient();
-        options.apply(b, provider);
-        if (insecure) {
-            b.trustManager(InsecureTrustManagerFactory.INSTANCE);
-        } else {
-            X509Certificate[] anchors = trust.load("trust");
-            if (anchors != null) {
-                b.trustManager(anchors);
-            }
-        }
-        b.endpointIdentificationAlgorithm(verifyHostname ? "HTTPS" : null);
+    /**
+     * Reads the files once and builds both contexts; warns about a client certificate that is expired
+     * or not valid yet, which a server verifying it would refuse.
+     */
+    private Contexts load() {
+        X509Certificate[] anchors = insecure ? null : trust.load("trust");
+        KeyMaterial.Loaded client = null;
         if (clientCertificate != null) {
-            KeyMaterial.Loaded m = clientCertificate.load();
-            String problem = KeyMaterial.validityProblem(m.leaf(), Clock.system().currentTimeMillis());
+            client = clientCertificate.load();
+            String problem = KeyMaterial.validityProblem(client.leaf(), Clock.system().currentTimeMillis());
             if (problem != null) {
                 LoggerFactory.getLogger(ClientTls.class).warn("TLS client certificate from {}: {}", clientCertificate.source(), problem);
             }
-            b.keyManager(m.key(), m.chain());
+        }
+        SslContext any = build(options.alpn, anchors, client);
+        boolean http1Only = options.alpn.isEmpty() || options.alpn.equals(HTTP1_ONLY);
+        return new Contexts(any, http1Only ? any : build(HTTP1_ONLY, anchors, client));
+    }
+
+    private SslContext build(List<String> alpn, X509Certificate[] anchors, KeyMaterial.Loaded client) {
+        SslContextBuilder b = SslContextBuilder.forClient();
+        TlsOptions o = options.copy();
+        o.alpn = alpn;
+        o.apply(b, provider);
+        if (insecure) {
+            b.trustManager(InsecureTrustManagerFactory.INSTANCE);
+        } else if (anchors != null) {
+            b.trustManager(anchors);
+        }
+        b.endpointIdentificationAlgorithm(verifyHostname ? "HTTPS" : null);
+        if (client != null) {
+            b.keyManager(client.key(), client.chain());
         }
         try {
             return b.build();
@@ -218,7 +253,12 @@ public final class ClientTls implements BackendTls {
             return this;
         }
 
-        /** The ALPN protocols to offer, in preference order, e.g. {@code "h2", "http/1.1"}. */
+        /**
+         * The ALPN protocols to offer, in preference order, e.g. {@code "h2", "http/1.1"}: by the L4
+         * engine's connections and an {@link io.lodestone.core.BackendProtocol#H2} backend's. Those that
+         * speak HTTP/1.1 (an HTTP/1.1 backend's, the HTTP health check's) offer {@code http/1.1} alone
+         * (see {@link ClientTls#newHttp1Handler}).
+         */
         public Builder alpn(String... protocols) {
             options.alpn = TlsOptions.checkAlpn(protocols);
             return this;

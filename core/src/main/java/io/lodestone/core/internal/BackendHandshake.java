@@ -53,14 +53,17 @@ public final class BackendHandshake {
      * when both the TCP connection and the TLS handshake have.
      */
     public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address) {
-        return after(connect, tls, address, true);
+        return after(connect, tls, address, false, true);
     }
 
     /**
-     * As {@link #after(ChannelFuture, BackendTls, InetSocketAddress)}; {@code warn} false leaves a failed
-     * handshake unlogged (a health check, which reports it in its result).
+     * As {@link #after(ChannelFuture, BackendTls, InetSocketAddress)}; {@code http1} for a connection
+     * that will speak HTTP/1.1, which takes {@link BackendTls#newHttp1Handler} and fails when the server
+     * chooses another protocol by ALPN; {@code warn} false leaves a failed handshake unlogged (a health
+     * check, which reports it in its result).
      */
-    public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address, boolean warn) {
+    public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address, boolean http1,
+            boolean warn) {
         if (tls == null) {
             return connect;
         }
@@ -75,7 +78,8 @@ public final class BackendHandshake {
             }
             SslHandler ssl;
             try {
-                ssl = tls.newHandler(ch.alloc(), address.getHostString(), address.getPort());
+                ssl = http1 ? tls.newHttp1Handler(ch.alloc(), address.getHostString(), address.getPort())
+                        : tls.newHandler(ch.alloc(), address.getHostString(), address.getPort());
             } catch (RuntimeException e) {
                 ch.close();
                 done.tryFailure(e);
@@ -94,8 +98,18 @@ public final class BackendHandshake {
                 // the handler asks for more reads itself until the handshake is done
                 ch.read();
             }
+            SslHandler handler = ssl;
             ssl.handshakeFuture().addListener(h -> {
-                if (h.isSuccess()) {
+                String chosen = h.isSuccess() && http1 ? handler.applicationProtocol() : null;
+                if (chosen != null && !chosen.equals("http/1.1")) {
+                    ch.close();
+                    SSLHandshakeException wrong = new SSLHandshakeException("the server chose " + chosen
+                            + " by ALPN, and this connection speaks HTTP/1.1");
+                    if (warn) {
+                        logFailure(address, wrong.getMessage(), ticker.nanoTime());
+                    }
+                    done.tryFailure(wrong);
+                } else if (h.isSuccess()) {
                     done.trySuccess();
                 } else {
                     ch.close();

@@ -107,7 +107,8 @@ final class BackendPool {
     ChannelFuture connect(ServerRuntime server) {
         Clock clock = listener.context().clock();
         long start = clock.nanoTime();
-        ChannelFuture f = BackendHandshake.after(open(server, true), server.backend().config().tls(), server.server().address());
+        ChannelFuture f = BackendHandshake.after(open(server, true), server.backend().config().tls(), server.server().address(),
+                true, true);
         listener.track(f.channel());
         f.addListener((ChannelFutureListener) done -> connectDone(done, server, clock.nanoTime() - start));
         return f;
