@@ -265,6 +265,34 @@ class BackendTlsTest {
         }
     }
 
+    /**
+     * The TCP health check of a backend with TLS completes the handshake too, as HAProxy's check of an
+     * {@code ssl} server (a Layer 6 check) and Envoy's do: a server whose certificate the proxy refuses
+     * is DOWN, not UP while every connection to it fails. It only connected, and such a server stayed
+     * UP ("connected").
+     */
+    @Test
+    void theTcpHealthCheckCompletesTheHandshake() throws Exception {
+        try (ProtocolBackend good = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null));
+             ProtocolBackend bad = ProtocolBackend.http1(ProtocolBackend.serverTls(TlsPki.server(otherCa, "backend.test"), null))) {
+            HealthCheck check = HealthCheck.tcp().interval(Duration.ofMillis(50)).fall(1).rise(1).build();
+            proxy = Proxy.builder()
+                    .backend(Backend.named("good").server("s1", good.address()).tls(trusting(ca).build()).healthCheck(check).build())
+                    .backend(Backend.named("bad").server("s1", bad.address()).tls(trusting(ca).build()).healthCheck(check).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("good"))
+                    .build();
+            proxy.start();
+            Await.until(Duration.ofSeconds(10), "both servers checked", () -> proxy.control().server("good", "s1").status().lastCheck() != null
+                    && proxy.control().server("bad", "s1").status().lastCheck() != null);
+            HealthCheckResult badCheck = proxy.control().server("bad", "s1").status().lastCheck();
+            assertThat(badCheck.isHealthy()).as("%s", badCheck).isFalse();
+            assertThat(badCheck.detail()).startsWith("TLS handshake failed: the server's certificate is not trusted");
+            assertThat(proxy.control().server("good", "s1").status().lastCheck().isHealthy()).isTrue();
+            Await.until(Duration.ofSeconds(10), "a handshake with the good server", () -> !good.serverNames.isEmpty());
+            assertThat(bad.requests).isEmpty();
+        }
+    }
+
     @Test
     void theProtocolMustFitTheTlsSetting() {
         assertThatThrownBy(() -> Backend.named("a").server("s", "127.0.0.1:1").protocol(BackendProtocol.H2).build())

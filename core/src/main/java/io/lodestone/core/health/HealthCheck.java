@@ -83,7 +83,11 @@ public final class HealthCheck {
         this.expectedBody = b.expectedBody;
     }
 
-    /** Returns a builder for a check that opens a TCP connection to the server and closes it. */
+    /**
+     * Returns a builder for a check that opens a TCP connection to the server and closes it; for a
+     * backend with {@link io.lodestone.core.Backend.Builder#tls TLS}, the TLS handshake must complete
+     * too, within the check's timeout.
+     */
     public static Builder tcp() {
         return new Builder(Type.TCP, null, null);
     }

@@ -12,6 +12,7 @@ import io.netty.util.concurrent.Ticker;
 import java.net.InetSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -141,6 +142,7 @@ public final class BackendHandshake {
      */
     static String reason(Throwable cause) {
         String first = null;
+        String untrusted = null;
         int depth = 0;
         for (Throwable t = cause; t != null && depth < 16; t = t.getCause(), depth++) {
             String message = t.getMessage();
@@ -150,12 +152,15 @@ public final class BackendHandshake {
             if (t instanceof CertificateNotYetValidException) {
                 return "the server's certificate (or its chain) is not valid yet (" + message + ")";
             }
-            if (t instanceof CertPathBuilderException) {
-                return "the server's certificate is not trusted (" + message + ")";
+            if (untrusted == null && (t instanceof CertPathBuilderException || t instanceof CertPathValidatorException)) {
+                untrusted = "the server's certificate is not trusted (" + message + ")";
             }
             if (first == null && message != null && !message.isEmpty() && !message.equals(OPENSSL_GENERIC)) {
                 first = message;
             }
+        }
+        if (untrusted != null) {
+            return untrusted;
         }
         if (first != null) {
             return first;
