@@ -4,8 +4,11 @@ import io.lodestone.core.BackendTls;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.concurrent.Ticker;
@@ -17,6 +20,7 @@ import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -111,6 +115,10 @@ public final class BackendHandshake {
                     }
                     done.tryFailure(wrong);
                 } else if (h.isSuccess()) {
+                    if (warn && ch.isActive()) {
+                        ch.pipeline().addAfter(PipelineNames.BACKEND_TLS, PipelineNames.BACKEND_TLS_ERRORS,
+                                new LaterErrors(address));
+                    }
                     done.trySuccess();
                 } else {
                     ch.close();
@@ -155,7 +163,8 @@ public final class BackendHandshake {
             if (untrusted == null && (t instanceof CertPathBuilderException || t instanceof CertPathValidatorException)) {
                 untrusted = "the server's certificate is not trusted (" + message + ")";
             }
-            if (first == null && message != null && !message.isEmpty() && !message.equals(OPENSSL_GENERIC)) {
+            if (first == null && message != null && !message.isEmpty() && !message.equals(OPENSSL_GENERIC)
+                    && !(t instanceof DecoderException)) {
                 first = message;
             }
         }
@@ -169,12 +178,41 @@ public final class BackendHandshake {
     }
 
     private static void logFailure(InetSocketAddress address, String reason, long nowNanos) {
+        logFailure("TLS handshake with server {} failed: {}", address, reason, nowNanos);
+    }
+
+    private static void logFailure(String format, InetSocketAddress address, String reason, long nowNanos) {
         Long last = lastWarned.get(address);
         if ((last == null || nowNanos - last >= WARN_INTERVAL_NANOS)
                 && (last == null ? lastWarned.putIfAbsent(address, nowNanos) == null : lastWarned.replace(address, last, nowNanos))) {
-            log.warn("TLS handshake with server {} failed: {}", Addresses.format(address), reason);
+            log.warn(format, Addresses.format(address), reason);
         } else if (log.isDebugEnabled()) {
-            log.debug("TLS handshake with server {} failed: {}", Addresses.format(address), reason);
+            log.debug(format, Addresses.format(address), reason);
+        }
+    }
+
+    /**
+     * Logs a TLS error of a server connection after its handshake (an alert from the server, such as
+     * TLS 1.3's refusal of the proxy's client certificate, which comes after the proxy's handshake is
+     * done) as a failed handshake is logged, and passes it on. Sees exceptions only.
+     */
+    private static final class LaterErrors extends ChannelInboundHandlerAdapter {
+        private final InetSocketAddress address;
+
+        LaterErrors(InetSocketAddress address) {
+            this.address = address;
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            for (Throwable t = cause; t != null; t = t.getCause()) {
+                if (t instanceof SSLException) {
+                    logFailure("TLS with server {} failed after the handshake: {}", address, reason(cause),
+                            ctx.executor().ticker().nanoTime());
+                    break;
+                }
+            }
+            ctx.fireExceptionCaught(cause);
         }
     }
 
