@@ -293,6 +293,27 @@ class BackendTlsTest {
         }
     }
 
+    /**
+     * An H2 backend's server that does not choose h2 by ALPN is a failed connection: 502, a failed
+     * connection counted on the server, and a WARN naming it, as for a failed handshake.
+     */
+    @Test
+    void anH2ServerThatDoesNotChooseH2IsAFailedConnectionAndSaysSo() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null, "http/1.1"))) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()).tls(trusting(ca).alpn("h2").build())
+                            .protocol(BackendProtocol.H2).retries(0).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            String log = stderrOf(() -> assertThat(get(proxy.port(), "/plain/one").statusCode()).isEqualTo(502));
+            assertThat(b.requests).isEmpty();
+            assertThat(proxy.control().server("app", "s1").status().failures()).isPositive();
+            assertThat(log).contains("WARN io.lodestone.core.internal.BackendHandshake - TLS handshake with server "
+                    + b.address() + " failed: the server chose no protocol by ALPN, and this connection speaks h2");
+        }
+    }
+
     @Test
     void theProtocolMustFitTheTlsSetting() {
         assertThatThrownBy(() -> Backend.named("a").server("s", "127.0.0.1:1").protocol(BackendProtocol.H2).build())

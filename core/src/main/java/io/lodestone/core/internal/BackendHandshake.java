@@ -43,6 +43,11 @@ import org.slf4j.LoggerFactory;
  */
 public final class BackendHandshake {
 
+    /** The ALPN id of HTTP/1.1, for a connection that speaks it. */
+    public static final String HTTP_1_1 = "http/1.1";
+    /** The ALPN id of HTTP/2 over TLS, for a connection that speaks it. */
+    public static final String H2 = "h2";
+
     private static final Logger log = LoggerFactory.getLogger(BackendHandshake.class);
     /** How often a server address's failed handshakes are logged at WARN (the others at DEBUG). */
     static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
@@ -58,17 +63,19 @@ public final class BackendHandshake {
      * when both the TCP connection and the TLS handshake have.
      */
     public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address) {
-        return after(connect, tls, address, false, true);
+        return after(connect, tls, address, null, true);
     }
 
     /**
-     * As {@link #after(ChannelFuture, BackendTls, InetSocketAddress)}; {@code http1} for a connection
-     * that will speak HTTP/1.1, which takes {@link BackendTls#newHttp1Handler} and fails when the server
-     * chooses another protocol by ALPN; {@code warn} false leaves a failed handshake unlogged (a health
-     * check, which reports it in its result).
+     * As {@link #after(ChannelFuture, BackendTls, InetSocketAddress)}, for a connection that will speak
+     * {@code protocol}: {@link #HTTP_1_1} takes {@link BackendTls#newHttp1Handler} and fails when the
+     * server chooses another protocol by ALPN, {@link #H2} fails unless the server chooses {@code h2},
+     * {@code null} takes whatever the server chose. {@code warn} false leaves a failed handshake
+     * unlogged (a health check, which reports it in its result).
      */
-    public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address, boolean http1,
+    public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address, String protocol,
             boolean warn) {
+        boolean http1 = HTTP_1_1.equals(protocol);
         if (tls == null) {
             return connect;
         }
@@ -105,11 +112,12 @@ public final class BackendHandshake {
             }
             SslHandler handler = ssl;
             ssl.handshakeFuture().addListener(h -> {
-                String chosen = h.isSuccess() && http1 ? handler.applicationProtocol() : null;
-                if (chosen != null && !chosen.equals("http/1.1")) {
+                String chosen = h.isSuccess() && protocol != null ? handler.applicationProtocol() : null;
+                if (h.isSuccess() && protocol != null && (http1 ? chosen != null && !chosen.equals(HTTP_1_1) : !protocol.equals(chosen))) {
                     ch.close();
-                    SSLHandshakeException wrong = new SSLHandshakeException("the server chose " + chosen
-                            + " by ALPN, and this connection speaks HTTP/1.1");
+                    SSLHandshakeException wrong = new SSLHandshakeException("the server chose "
+                            + (chosen == null ? "no protocol" : chosen) + " by ALPN, and this connection speaks "
+                            + (http1 ? "HTTP/1.1" : protocol));
                     if (warn) {
                         logFailure(address, wrong.getMessage(), ticker.nanoTime());
                     }
