@@ -293,6 +293,22 @@ class BackendTlsTest {
         }
     }
 
+    /** A TCP check sent to a port of its own only connects, as HAProxy checks such a port without ssl. */
+    @Test
+    void aTcpHealthCheckOnAPortOfItsOwnOnlyConnects() throws Exception {
+        try (ProtocolBackend bad = ProtocolBackend.http1(ProtocolBackend.serverTls(TlsPki.server(otherCa, "backend.test"), null));
+             java.net.ServerSocket plain = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            HealthCheck check = HealthCheck.tcp().port(plain.getLocalPort()).interval(Duration.ofMillis(50)).fall(1).rise(1).build();
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", bad.address()).tls(trusting(ca).build()).healthCheck(check).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
+            assertThat(proxy.control().server("app", "s1").status().lastCheck().detail()).isEqualTo("connected");
+        }
+    }
+
     /**
      * An H2 backend's server that does not choose h2 by ALPN is a failed connection: 502, a failed
      * connection counted on the server, and a WARN naming it, as for a failed handshake.

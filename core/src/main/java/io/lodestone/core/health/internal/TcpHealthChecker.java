@@ -17,8 +17,8 @@ import java.util.concurrent.CompletionStage;
 
 /**
  * Healthy when a TCP connection to the server opens within the timeout, and for a backend with TLS
- * when its handshake completes within the same timeout too (HAProxy's Layer 6 check of an {@code ssl}
- * server); the connection is closed at once.
+ * checked at the server's own address when its handshake completes within the same timeout too
+ * (HAProxy's Layer 6 check of an {@code ssl} server); the connection is closed at once.
  */
 final class TcpHealthChecker implements HealthChecker {
 
@@ -35,6 +35,8 @@ final class TcpHealthChecker implements HealthChecker {
     @Override
     public CompletionStage<HealthCheckResult> check(HealthCheckTarget target) {
         CompletableFuture<HealthCheckResult> result = new CompletableFuture<>();
+        // a check sent to a port or address of its own only connects, as HAProxy inherits ssl for checks only then
+        BackendTls tls = target.address().equals(target.server().address()) ? this.tls : null;
         ChannelFuture connect = new Bootstrap()
                 .group(group)
                 .channelFactory(transport.socketChannelFactory())
