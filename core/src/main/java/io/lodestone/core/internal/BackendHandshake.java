@@ -112,8 +112,11 @@ public final class BackendHandshake {
             }
             SslHandler handler = ssl;
             ssl.handshakeFuture().addListener(h -> {
-                String chosen = h.isSuccess() && protocol != null ? handler.applicationProtocol() : null;
-                if (h.isSuccess() && protocol != null && (http1 ? chosen != null && !chosen.equals(HTTP_1_1) : !protocol.equals(chosen))) {
+                String chosen = h.isSuccess() ? handler.applicationProtocol() : null;
+                // an HTTP/1.1 connection takes no ALPN as HTTP/1.1; an h2 one needs h2
+                boolean wrongProtocol = h.isSuccess() && protocol != null
+                        && (http1 ? chosen != null && !chosen.equals(HTTP_1_1) : !protocol.equals(chosen));
+                if (wrongProtocol) {
                     ch.close();
                     SSLHandshakeException wrong = new SSLHandshakeException("the server chose "
                             + (chosen == null ? "no protocol" : chosen) + " by ALPN, and this connection speaks "
@@ -191,8 +194,9 @@ public final class BackendHandshake {
 
     private static void logFailure(String format, InetSocketAddress address, String reason, long nowNanos) {
         Long last = lastWarned.get(address);
-        if ((last == null || nowNanos - last >= WARN_INTERVAL_NANOS)
-                && (last == null ? lastWarned.putIfAbsent(address, nowNanos) == null : lastWarned.replace(address, last, nowNanos))) {
+        boolean due = last == null ? lastWarned.putIfAbsent(address, nowNanos) == null
+                : nowNanos - last >= WARN_INTERVAL_NANOS && lastWarned.replace(address, last, nowNanos);
+        if (due) {
             log.warn(format, Addresses.format(address), reason);
         } else if (log.isDebugEnabled()) {
             log.debug(format, Addresses.format(address), reason);
