@@ -369,7 +369,7 @@ public final class Backend {
 
         /**
          * Speaks TLS to the servers (re-encryption, HAProxy's {@code server ... ssl verify required
-         * ca-file ...}): each new server connection, at L4 and L7 and for the HTTP health check,
+         * ca-file ...}): each new server connection, at L4 and L7 and for the TCP and HTTP health checks,
          * starts with a handshake that verifies the server's certificate and host name; a failed
          * handshake counts as a failed connection (the next server is tried, then 502 at L7).
          *

@@ -18,7 +18,8 @@ import java.util.List;
  * }</pre>
  *
  * <p>Both engines and the HTTP health check put the handler first in the pipeline of each new
- * server connection; a connection whose handshake fails counts as a failed connection attempt.
+ * server connection; a connection whose handshake fails counts as a failed connection attempt. The
+ * connections that speak HTTP/1.1 take theirs from {@link #newHttp1Handler}.
  */
 public interface BackendTls {
 
@@ -27,6 +28,16 @@ public interface BackendTls {
      * server's certificate must carry and the SNI sent (an IP literal sends no SNI).
      */
     SslHandler newHandler(ByteBufAllocator alloc, String host, int port);
+
+    /**
+     * As {@link #newHandler}, for a connection that will speak HTTP/1.1 (an HTTP/1.1 backend of the L7
+     * engine, the HTTP health check): it should offer ALPN {@code http/1.1} alone, if any, so that a
+     * server speaking HTTP/2 as well does not choose {@code h2}. By default {@link #newHandler}; a
+     * connection on which the server chooses another protocol fails as a failed connection attempt.
+     */
+    default SslHandler newHttp1Handler(ByteBufAllocator alloc, String host, int port) {
+        return newHandler(alloc, host, port);
+    }
 
     /** The ALPN protocols offered, in preference order; empty when ALPN is off. */
     List<String> applicationProtocols();

@@ -101,6 +101,47 @@ class TcpBackendTlsTest {
     }
 
     /**
+     * A TLS 1.3 server that requires a client certificate the proxy does not have refuses it only after
+     * the proxy's side of the handshake is done (TLS 1.3 sends the client's certificate last): the
+     * client is closed, and the server's alert is logged at WARN with its reason, as a failed handshake
+     * is. It was logged at DEBUG only, as a server reset ({@code SD}) with no reason.
+     */
+    @ParameterizedTest
+    @EnumSource(names = {"JDK", "OPENSSL"})
+    void aServerAlertAfterTheHandshakeIsLoggedWithItsReason(TlsProvider provider) throws Exception {
+        X509Bundle ca = TlsTestSupport.ca();
+        X509Bundle certificate = TlsTestSupport.server(ca, "echo.test");
+        ServerTls requiring = ServerTls.builder().protocols("TLSv1.3")
+                .certificate(TlsCertificate.of(certificate.getKeyPair().getPrivate(), Arrays.asList(certificate.getCertificatePath())))
+                .clientAuth(io.lodestone.tls.ClientAuth.REQUIRED, List.of(ca.getCertificate()))
+                .build();
+        try (TlsTestSupport.TlsTestServer server = new TlsTestSupport.TlsTestServer(requiring, false) {
+            @Override
+            ChannelHandler handler() {
+                return new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                        ctx.close();
+                    }
+                };
+            }
+        }) {
+            ClientTls tls = ClientTls.builder().trust(List.of(ca.getCertificate())).serverName("echo.test")
+                    .provider(provider).build();
+            proxy = Sockets.startProxy(Backend.named("echo").server("e1", server.address()).tls(tls).retries(0),
+                    TcpFrontend.bind("127.0.0.1:0").defaultBackend("echo"));
+            String log = TlsTestSupport.stderrOf(() -> {
+                try (Socket s = connect(proxy.port())) {
+                    s.getOutputStream().write(ascii("never answered\n"));
+                    assertThat(isClosedByPeer(s)).isTrue();
+                }
+            });
+            assertThat(log).contains("WARN io.lodestone.core.internal.BackendHandshake - TLS with server "
+                    + server.address() + " failed after the handshake: ").containsIgnoringCase("certificate_required");
+        }
+    }
+
+    /**
      * A TLS 1.3 server (JDK provider, which may send after a close_notify) for one connection that
      * reads the request to its end, notes how it ended ({@code close_notify} or a bare {@code FIN}),
      * then answers and closes.

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.BackendProtocol;
+import io.lodestone.core.BackendTls;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthCheckResult;
@@ -116,6 +117,57 @@ class BackendTlsTest {
         }
     }
 
+    /**
+     * A server whose certificate has expired gets 502 and a WARN that says so, and an HTTP health
+     * check of it says so in its result (and so in the log line of the server going DOWN). With the
+     * OpenSSL provider, the AUTO choice, both said "General OpenSslEngine problem", and the 502 was
+     * logged at DEBUG only: the reason was in the exception's causes, which nothing printed.
+     */
+    @Test
+    void aFailedHandshakeSaysWhyInTheLogAndInTheHealthCheck() throws Exception {
+        X509Bundle expired = new CertificateBuilder().subject("CN=backend.test").ecp256().addSanIpAddress("127.0.0.1")
+                .notBefore(Instant.parse("2020-01-01T00:00:00Z")).notAfter(Instant.parse("2020-02-01T00:00:00Z"))
+                .addExtendedKeyUsageServerAuth().buildIssuedBy(ca);
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(expired, null))) {
+            int port = start(b, trusting(ca).build());
+            String log = stderrOf(() -> {
+                assertThat(get(port, "/plain/x").statusCode()).isEqualTo(502);
+                assertThat(get(port, "/plain/y").statusCode()).isEqualTo(502);
+            });
+            assertThat(log).containsOnlyOnce("WARN io.lodestone.core.internal.BackendHandshake - TLS handshake with server " + b.address()
+                    + " failed: the server's certificate (or its chain) has expired (NotAfter: ");
+            assertThat(b.requests).isEmpty();
+            proxy.close(Duration.ofMillis(300));
+
+            HealthCheck check = HealthCheck.http("/plain/health").interval(Duration.ofMillis(50)).fall(1).rise(1).build();
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()).tls(trusting(ca).build()).healthCheck(check).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
+            assertThat(proxy.control().server("app", "s1").status().lastCheck().detail())
+                    .startsWith("TLS handshake failed: the server's certificate (or its chain) has expired (NotAfter: ");
+        }
+    }
+
+    /** What {@code r} writes to System.err, where slf4j-simple, the tests' logging provider, writes. */
+    private static String stderrOf(ThrowingRunnable r) throws Exception {
+        java.io.PrintStream saved = System.err;
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+        try {
+            r.run();
+        } finally {
+            System.setErr(saved);
+        }
+        return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
     @Test
     void theClientCertificateIsPresentedWhenTheServerAsksForOne() throws Exception {
         try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, ca))) {
@@ -155,6 +207,126 @@ class BackendTlsTest {
             assertThat(badCheck.isHealthy()).isFalse();
             assertThat(badCheck.detail()).contains("TLS handshake failed");
             assertThat(bad.requests).isEmpty();
+        }
+    }
+
+    /**
+     * A connection that speaks HTTP/1.1 (an HTTP/1.1 backend's, the HTTP health check's) offers ALPN
+     * {@code http/1.1} alone, though the backend's ClientTls offers {@code h2} too (one ClientTls for an
+     * H2 backend and an HTTP/1.1 one, or for a server that speaks both), as HAProxy speaks the protocol
+     * the server chose. It offered the whole list: a server that speaks both chose h2 and got HTTP/1.1
+     * (nginx: every request a 502; the health check: "invalid HTTP response", the server DOWN).
+     */
+    @Test
+    void anHttp1ConnectionOffersOnlyHttp1ByAlpn() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null, "h2", "http/1.1"))) {
+            HealthCheck check = HealthCheck.http("/plain/health").interval(Duration.ofMillis(50)).fall(1).rise(1).build();
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()).tls(trusting(ca).alpn("h2", "http/1.1").build())
+                            .healthCheck(check).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
+            assertThat(get(proxy.port(), "/plain/one").statusCode()).isEqualTo(200);
+            assertThat(b.applicationProtocols).isNotEmpty().containsOnly("http/1.1");
+            assertThat(proxy.control().server("app", "s1").status().lastCheck().isHealthy()).isTrue();
+        }
+    }
+
+    /**
+     * A {@link BackendTls} of its own that lets the server choose h2 for an HTTP/1.1 connection fails
+     * the connection, with the reason, before a request is sent on it: 502.
+     */
+    @Test
+    void anHttp1ConnectionOnWhichTheServerChoseH2IsAFailedConnection() throws Exception {
+        ClientTls offersH2 = trusting(ca).alpn("h2").build();
+        BackendTls own = new BackendTls() {
+            @Override
+            public io.netty.handler.ssl.SslHandler newHandler(io.netty.buffer.ByteBufAllocator alloc, String host, int port) {
+                return offersH2.newHandler(alloc, host, port);
+            }
+
+            @Override
+            public List<String> applicationProtocols() {
+                return offersH2.applicationProtocols();
+            }
+        };
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null, "h2", "http/1.1"))) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()).tls(own).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            String log = stderrOf(() -> assertThat(get(proxy.port(), "/plain/one").statusCode()).isEqualTo(502));
+            assertThat(b.requests).isEmpty();
+            assertThat(log).contains("TLS handshake with server " + b.address()
+                    + " failed: the server chose h2 by ALPN, and this connection speaks HTTP/1.1");
+        }
+    }
+
+    /**
+     * The TCP health check of a backend with TLS completes the handshake too, as HAProxy's check of an
+     * {@code ssl} server (a Layer 6 check) and Envoy's do: a server whose certificate the proxy refuses
+     * is DOWN, not UP while every connection to it fails. It only connected, and such a server stayed
+     * UP ("connected").
+     */
+    @Test
+    void theTcpHealthCheckCompletesTheHandshake() throws Exception {
+        try (ProtocolBackend good = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null));
+             ProtocolBackend bad = ProtocolBackend.http1(ProtocolBackend.serverTls(TlsPki.server(otherCa, "backend.test"), null))) {
+            HealthCheck check = HealthCheck.tcp().interval(Duration.ofMillis(50)).fall(1).rise(1).build();
+            proxy = Proxy.builder()
+                    .backend(Backend.named("good").server("s1", good.address()).tls(trusting(ca).build()).healthCheck(check).build())
+                    .backend(Backend.named("bad").server("s1", bad.address()).tls(trusting(ca).build()).healthCheck(check).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("good"))
+                    .build();
+            proxy.start();
+            Await.until(Duration.ofSeconds(10), "both servers checked", () -> proxy.control().server("good", "s1").status().lastCheck() != null
+                    && proxy.control().server("bad", "s1").status().lastCheck() != null);
+            HealthCheckResult badCheck = proxy.control().server("bad", "s1").status().lastCheck();
+            assertThat(badCheck.isHealthy()).as("%s", badCheck).isFalse();
+            assertThat(badCheck.detail()).startsWith("TLS handshake failed: the server's certificate is not trusted");
+            assertThat(proxy.control().server("good", "s1").status().lastCheck().isHealthy()).isTrue();
+            Await.until(Duration.ofSeconds(10), "a handshake with the good server", () -> !good.serverNames.isEmpty());
+            assertThat(bad.requests).isEmpty();
+        }
+    }
+
+    /** A TCP check sent to a port of its own only connects, as HAProxy checks such a port without ssl. */
+    @Test
+    void aTcpHealthCheckOnAPortOfItsOwnOnlyConnects() throws Exception {
+        try (ProtocolBackend bad = ProtocolBackend.http1(ProtocolBackend.serverTls(TlsPki.server(otherCa, "backend.test"), null));
+             java.net.ServerSocket plain = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+            HealthCheck check = HealthCheck.tcp().port(plain.getLocalPort()).interval(Duration.ofMillis(50)).fall(1).rise(1).build();
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", bad.address()).tls(trusting(ca).build()).healthCheck(check).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
+            assertThat(proxy.control().server("app", "s1").status().lastCheck().detail()).isEqualTo("connected");
+        }
+    }
+
+    /**
+     * An H2 backend's server that does not choose h2 by ALPN is a failed connection: 502, a failed
+     * connection counted on the server, and a WARN naming it, as for a failed handshake.
+     */
+    @Test
+    void anH2ServerThatDoesNotChooseH2IsAFailedConnectionAndSaysSo() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null, "http/1.1"))) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()).tls(trusting(ca).alpn("h2").build())
+                            .protocol(BackendProtocol.H2).retries(0).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            String log = stderrOf(() -> assertThat(get(proxy.port(), "/plain/one").statusCode()).isEqualTo(502));
+            assertThat(b.requests).isEmpty();
+            assertThat(proxy.control().server("app", "s1").status().failures()).isPositive();
+            assertThat(log).contains("WARN io.lodestone.core.internal.BackendHandshake - TLS handshake with server "
+                    + b.address() + " failed: the server chose no protocol by ALPN, and this connection speaks h2");
         }
     }
 

@@ -86,6 +86,8 @@ final class ProtocolBackend implements AutoCloseable {
     /** The bytes this server has handed its connections' sockets, TLS records included. */
     final AtomicLong bytesSent = new AtomicLong();
     final List<String> serverNames = new CopyOnWriteArrayList<>();
+    /** The ALPN protocol of each handshake, {@code ""} for none. */
+    final List<String> applicationProtocols = new CopyOnWriteArrayList<>();
     final List<String> clientCertificates = new CopyOnWriteArrayList<>();
     final AtomicInteger handshakeFailures = new AtomicInteger();
     /** The most streams open at once on one connection. */
@@ -207,6 +209,7 @@ final class ProtocolBackend implements AutoCloseable {
                     SslHandler ssl = ctx.pipeline().get(SslHandler.class);
                     List<SNIServerName> names = ((ExtendedSSLSession) ssl.engine().getSession()).getRequestedServerNames();
                     serverNames.add(names.isEmpty() ? "" : ((SNIHostName) names.get(0)).getAsciiName());
+                    applicationProtocols.add(ssl.applicationProtocol() == null ? "" : ssl.applicationProtocol());
                     try {
                         X509Certificate peer = (X509Certificate) ssl.engine().getSession().getPeerCertificates()[0];
                         clientCertificates.add(peer.getSubjectX500Principal().getName());

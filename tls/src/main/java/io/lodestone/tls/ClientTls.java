@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ClientTls implements BackendTls {
 
+    private static final List<String> HTTP1_ONLY = List.of("http/1.1");
+
     private final TlsOptions options;
     private final Trust trust;
     private final boolean insecure;
@@ -49,7 +51,14 @@ public final class ClientTls implements BackendTls {
     private final TlsCertificate clientCertificate;
     private final TlsProvider provider;
     private final long handshakeTimeoutMillis;
-    private volatile SslContext context;
+    private volatile Contexts contexts;
+
+    /**
+     * The context of the connections, and that of the connections that speak HTTP/1.1 (ALPN
+     * {@code http/1.1} alone when ALPN is on; the same one otherwise), loaded together.
+     */
+    private record Contexts(SslContext any, SslContext http1) {
+    }
 
     private ClientTls(Builder b) {
         this.options = b.options.copy();
@@ -60,7 +69,7 @@ public final class ClientTls implements BackendTls {
         this.clientCertificate = b.clientCertificate;
         this.provider = options.resolvedProvider();
         this.handshakeTimeoutMillis = options.handshakeTimeout.toMillis();
-        this.context = load();
+        this.contexts = load();
     }
 
     /** Returns a new builder. */
@@ -71,25 +80,48 @@ public final class ClientTls implements BackendTls {
     /**
      * Returns the handler for a new backend connection, to put first in its pipeline. {@code host} is
      * the name the certificate must carry and the SNI sent (unless {@link Builder#serverName} overrides
-     * both); an IP literal is checked against the certificate's IP addresses and sends no SNI.
+     * both), an absolute name's trailing dot left out of SNI; an IP literal is checked against the
+     * certificate's IP addresses and sends no SNI.
      */
     @Override
     public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
+        return newHandler(contexts.any(), alloc, host, port);
+    }
+
+    /**
+     * As {@link #newHandler}, for a connection that speaks HTTP/1.1 (an HTTP/1.1 backend of the L7
+     * engine, the HTTP health check): when ALPN is on, it offers {@code http/1.1} alone, whatever
+     * {@link Builder#alpn} lists, so that a server that speaks HTTP/2 too does not choose {@code h2}.
+     */
+    @Override
+    public SslHandler newHttp1Handler(ByteBufAllocator alloc, String host, int port) {
+        return newHandler(contexts.http1(), alloc, host, port);
+    }
+
+    private SslHandler newHandler(SslContext context, ByteBufAllocator alloc, String host, int port) {
         Objects.requireNonNull(alloc, "alloc");
         String peer = serverName != null ? serverName : Objects.requireNonNull(host, "host");
         SslHandler h = context.newHandler(alloc, peer, port);
         h.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
-        if (peer.indexOf('.') < 0 && !NetUtil.isValidIpV6Address(peer)) {
+        int n = peer.length();
+        if (n > 1 && peer.charAt(n - 1) == '.') {
+            String name = peer.substring(0, n - 1);
+            if (!NetUtil.isValidIpV4Address(name)) {
+                sendSni(h.engine(), name);
+            }
+        } else if (peer.indexOf('.') < 0 && !NetUtil.isValidIpV6Address(peer)) {
             sendSni(h.engine(), peer);
         }
         return h;
     }
 
     /**
-     * Names {@code host}, which has no dot ({@code backend}, {@code localhost}), in SNI: Netty and the
-     * JDK send only names with a dot, as RFC 6066 asks for a fully qualified name, but a server that
-     * chooses its certificate by SNI needs the short name too. A name SNI cannot carry (an underscore)
-     * goes without, as before.
+     * Names {@code host} in SNI where the provider would leave it out: a name without a dot
+     * ({@code backend}, {@code localhost}), which Netty and the JDK do not send as RFC 6066 asks for a
+     * fully qualified name, though a server that chooses its certificate by SNI needs the short name
+     * too; and an absolute name without its trailing dot ({@code api.internal.} as {@code api.internal}),
+     * which the JDK sends so and Netty's OpenSSL engine not at all. A name SNI cannot carry (an
+     * underscore) goes without, as before.
      */
     private static void sendSni(SSLEngine engine, String host) {
         SNIHostName name;
@@ -120,29 +152,41 @@ public final class ClientTls implements BackendTls {
      * @throws IllegalArgumentException when something is invalid; the current settings stay
      */
     public synchronized void reload() {
-        this.context = load();
+        this.contexts = load();
     }
 
-    /** Warns about a client certificate that is expired or not valid yet, which a server verifying it would refuse. */
-    private SslContext load() {
-        SslContextBuilder b = SslContextBuilder.forClient();
-        options.apply(b, provider);
-        if (insecure) {
-            b.trustManager(InsecureTrustManagerFactory.INSTANCE);
-        } else {
-            X509Certificate[] anchors = trust.load("trust");
-            if (anchors != null) {
-                b.trustManager(anchors);
-            }
-        }
-        b.endpointIdentificationAlgorithm(verifyHostname ? "HTTPS" : null);
+    /**
+     * Reads the files once and builds both contexts; warns about a client certificate that is expired
+     * or not valid yet, which a server verifying it would refuse.
+     */
+    private Contexts load() {
+        X509Certificate[] anchors = insecure ? null : trust.load("trust");
+        KeyMaterial.Loaded client = null;
         if (clientCertificate != null) {
-            KeyMaterial.Loaded m = clientCertificate.load();
-            String problem = KeyMaterial.validityProblem(m.leaf(), Clock.system().currentTimeMillis());
+            client = clientCertificate.load();
+            String problem = KeyMaterial.validityProblem(client.leaf(), Clock.system().currentTimeMillis());
             if (problem != null) {
                 LoggerFactory.getLogger(ClientTls.class).warn("TLS client certificate from {}: {}", clientCertificate.source(), problem);
             }
-            b.keyManager(m.key(), m.chain());
+        }
+        SslContext any = build(options.alpn, anchors, client);
+        boolean http1Only = options.alpn.isEmpty() || options.alpn.equals(HTTP1_ONLY);
+        return new Contexts(any, http1Only ? any : build(HTTP1_ONLY, anchors, client));
+    }
+
+    private SslContext build(List<String> alpn, X509Certificate[] anchors, KeyMaterial.Loaded client) {
+        SslContextBuilder b = SslContextBuilder.forClient();
+        TlsOptions o = options.copy();
+        o.alpn = alpn;
+        o.apply(b, provider);
+        if (insecure) {
+            b.trustManager(InsecureTrustManagerFactory.INSTANCE);
+        } else if (anchors != null) {
+            b.trustManager(anchors);
+        }
+        b.endpointIdentificationAlgorithm(verifyHostname ? "HTTPS" : null);
+        if (client != null) {
+            b.keyManager(client.key(), client.chain());
         }
         try {
             return b.build();
@@ -209,7 +253,12 @@ public final class ClientTls implements BackendTls {
             return this;
         }
 
-        /** The ALPN protocols to offer, in preference order, e.g. {@code "h2", "http/1.1"}. */
+        /**
+         * The ALPN protocols to offer, in preference order, e.g. {@code "h2", "http/1.1"}: by the L4
+         * engine's connections and an {@link io.lodestone.core.BackendProtocol#H2} backend's. Those that
+         * speak HTTP/1.1 (an HTTP/1.1 backend's, the HTTP health check's) offer {@code http/1.1} alone
+         * (see {@link ClientTls#newHttp1Handler}).
+         */
         public Builder alpn(String... protocols) {
             options.alpn = TlsOptions.checkAlpn(protocols);
             return this;

@@ -129,6 +129,33 @@ class ClientTlsTest {
         }
     }
 
+    /**
+     * An absolute name ({@code backend.test.}, as written to keep a resolver's search domains out) is
+     * verified and sent as SNI without its trailing dot, as the JDK provider sends it: Netty's OpenSSL
+     * engine sent no SNI at all for it, so a server choosing its certificate by name answered with its
+     * default one and the handshake failed on the host name.
+     */
+    @ParameterizedTest
+    @EnumSource(value = TlsProvider.class, names = {"OPENSSL", "JDK"})
+    void sendsSniWithoutTheTrailingDotOfAnAbsoluteName(TlsProvider provider) throws Exception {
+        assumeTrue(provider != TlsProvider.OPENSSL || OpenSsl.isAvailable());
+        ServerTls serverTls = ServerTls.builder().provider(provider)
+                .certificate(Pki.pem(dir, "dot-default-" + provider, Pki.server(ca, "default.test")))
+                .certificate(Pki.pem(dir, "dot-backend-" + provider, backend))
+                .build();
+        try (TlsServerFixture server = new TlsServerFixture(serverTls)) {
+            SslHandler byHost = handshake(ClientTls.builder().provider(provider).trust(caFile).build(),
+                    "backend.test.", server.port());
+            assertThat(byHost.handshakeFuture().isSuccess()).as("%s", byHost.handshakeFuture().cause()).isTrue();
+            assertThat(server.nextHandshake().serverName()).isEqualTo("backend.test");
+
+            SslHandler byServerName = handshake(ClientTls.builder().provider(provider).trust(caFile)
+                    .serverName("Backend.Test.").build(), "127.0.0.1", server.port());
+            assertThat(byServerName.handshakeFuture().isSuccess()).as("%s", byServerName.handshakeFuture().cause()).isTrue();
+            assertThat(server.nextHandshake().serverName()).isEqualTo("backend.test");
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = TlsProvider.class, names = {"OPENSSL", "JDK"})
     void rejectsACertificateForAnotherHostUnlessVerificationIsOff(TlsProvider provider) throws Exception {

@@ -83,7 +83,12 @@ public final class HealthCheck {
         this.expectedBody = b.expectedBody;
     }
 
-    /** Returns a builder for a check that opens a TCP connection to the server and closes it. */
+    /**
+     * Returns a builder for a check that opens a TCP connection to the server and closes it; for a
+     * backend with {@link io.lodestone.core.Backend.Builder#tls TLS}, the TLS handshake must complete
+     * too, within the check's timeout, unless the check goes to a {@link Builder#port port} or
+     * {@link Builder#address address} of its own.
+     */
     public static Builder tcp() {
         return new Builder(Type.TCP, null, null);
     }

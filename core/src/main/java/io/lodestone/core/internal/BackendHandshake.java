@@ -4,13 +4,26 @@ import io.lodestone.core.BackendTls;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.concurrent.Ticker;
 import java.net.InetSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateNotYetValidException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Backend TLS for both engines: once a server connection is up, puts the backend's TLS handler
@@ -21,8 +34,26 @@ import java.util.concurrent.TimeUnit;
  * timeouts do: the handshake gets what the TCP connect left of it (read on the event loop's ticker,
  * the proxy's clock), or the TLS handler's own timeout when that ends first, and a handshake that
  * runs out of time fails as a connect timeout ({@link ConnectTimeoutException}).
+ *
+ * <p>Any other failed handshake fails with an {@link SSLHandshakeException} that says why in its
+ * message (the certificate expired, is not trusted, does not name the server, ...): Netty's OpenSSL
+ * engine says only "General OpenSslEngine problem" and keeps the reason in its causes. The engines'
+ * handshakes log it at WARN, at most once per server address every {@link #WARN_INTERVAL_NANOS}, as
+ * a server the proxy cannot verify answers every request with an error until someone looks.
  */
 public final class BackendHandshake {
+
+    /** The ALPN id of HTTP/1.1, for a connection that speaks it. */
+    public static final String HTTP_1_1 = "http/1.1";
+    /** The ALPN id of HTTP/2 over TLS, for a connection that speaks it. */
+    public static final String H2 = "h2";
+
+    private static final Logger log = LoggerFactory.getLogger(BackendHandshake.class);
+    /** How often a server address's failed handshakes are logged at WARN (the others at DEBUG). */
+    static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final String OPENSSL_GENERIC = "General OpenSslEngine problem";
+    /** When each server address's last failed handshake was logged at WARN, on its event loop's ticker. */
+    private static final ConcurrentHashMap<InetSocketAddress, Long> lastWarned = new ConcurrentHashMap<>();
 
     private BackendHandshake() {
     }
@@ -32,6 +63,19 @@ public final class BackendHandshake {
      * when both the TCP connection and the TLS handshake have.
      */
     public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address) {
+        return after(connect, tls, address, null, true);
+    }
+
+    /**
+     * As {@link #after(ChannelFuture, BackendTls, InetSocketAddress)}, for a connection that will speak
+     * {@code protocol}: {@link #HTTP_1_1} takes {@link BackendTls#newHttp1Handler} and fails when the
+     * server chooses another protocol by ALPN, {@link #H2} fails unless the server chooses {@code h2},
+     * {@code null} takes whatever the server chose. {@code warn} false leaves a failed handshake
+     * unlogged (a health check, which reports it in its result).
+     */
+    public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address, String protocol,
+            boolean warn) {
+        boolean http1 = HTTP_1_1.equals(protocol);
         if (tls == null) {
             return connect;
         }
@@ -46,7 +90,8 @@ public final class BackendHandshake {
             }
             SslHandler ssl;
             try {
-                ssl = tls.newHandler(ch.alloc(), address.getHostString(), address.getPort());
+                ssl = http1 ? tls.newHttp1Handler(ch.alloc(), address.getHostString(), address.getPort())
+                        : tls.newHandler(ch.alloc(), address.getHostString(), address.getPort());
             } catch (RuntimeException e) {
                 ch.close();
                 done.tryFailure(e);
@@ -65,8 +110,26 @@ public final class BackendHandshake {
                 // the handler asks for more reads itself until the handshake is done
                 ch.read();
             }
+            SslHandler handler = ssl;
             ssl.handshakeFuture().addListener(h -> {
-                if (h.isSuccess()) {
+                String chosen = h.isSuccess() ? handler.applicationProtocol() : null;
+                // an HTTP/1.1 connection takes no ALPN as HTTP/1.1; an h2 one needs h2
+                boolean wrongProtocol = h.isSuccess() && protocol != null
+                        && (http1 ? chosen != null && !chosen.equals(HTTP_1_1) : !protocol.equals(chosen));
+                if (wrongProtocol) {
+                    ch.close();
+                    SSLHandshakeException wrong = new SSLHandshakeException("the server chose "
+                            + (chosen == null ? "no protocol" : chosen) + " by ALPN, and this connection speaks "
+                            + (http1 ? "HTTP/1.1" : protocol));
+                    if (warn) {
+                        logFailure(address, wrong.getMessage(), ticker.nanoTime());
+                    }
+                    done.tryFailure(wrong);
+                } else if (h.isSuccess()) {
+                    if (warn && ch.isActive()) {
+                        ch.pipeline().addAfter(PipelineNames.BACKEND_TLS, PipelineNames.BACKEND_TLS_ERRORS,
+                                new LaterErrors(address));
+                    }
                     done.trySuccess();
                 } else {
                     ch.close();
@@ -76,12 +139,93 @@ public final class BackendHandshake {
                                 "TLS handshake timed out: " + address);
                         timeout.initCause(cause);
                         cause = timeout;
+                    } else if (!(cause instanceof ClosedChannelException)) {
+                        SSLHandshakeException failed = new SSLHandshakeException(reason(cause));
+                        failed.initCause(cause);
+                        cause = failed;
+                        if (warn) {
+                            logFailure(address, failed.getMessage(), ticker.nanoTime());
+                        }
                     }
                     done.tryFailure(cause);
                 }
             });
         });
         return done;
+    }
+
+    /**
+     * Why a handshake failed, in words: the certificate problem when there is one (expired, not valid
+     * yet, not trusted), else the first message of the cause chain that is not the OpenSSL engine's
+     * generic one (a host name mismatch, an alert the server sent).
+     */
+    static String reason(Throwable cause) {
+        String first = null;
+        String untrusted = null;
+        int depth = 0;
+        for (Throwable t = cause; t != null && depth < 16; t = t.getCause(), depth++) {
+            String message = t.getMessage();
+            if (t instanceof CertificateExpiredException) {
+                return "the server's certificate (or its chain) has expired (" + message + ")";
+            }
+            if (t instanceof CertificateNotYetValidException) {
+                return "the server's certificate (or its chain) is not valid yet (" + message + ")";
+            }
+            if (untrusted == null && (t instanceof CertPathBuilderException || t instanceof CertPathValidatorException)) {
+                untrusted = "the server's certificate is not trusted (" + message + ")";
+            }
+            if (first == null && message != null && !message.isEmpty() && !message.equals(OPENSSL_GENERIC)
+                    && !(t instanceof DecoderException)) {
+                first = message;
+            }
+        }
+        if (untrusted != null) {
+            return untrusted;
+        }
+        if (first != null) {
+            return first;
+        }
+        return cause == null ? "unknown error" : cause.getClass().getSimpleName();
+    }
+
+    private static void logFailure(InetSocketAddress address, String reason, long nowNanos) {
+        logFailure("TLS handshake with server {} failed: {}", address, reason, nowNanos);
+    }
+
+    private static void logFailure(String format, InetSocketAddress address, String reason, long nowNanos) {
+        Long last = lastWarned.get(address);
+        boolean due = last == null ? lastWarned.putIfAbsent(address, nowNanos) == null
+                : nowNanos - last >= WARN_INTERVAL_NANOS && lastWarned.replace(address, last, nowNanos);
+        if (due) {
+            log.warn(format, Addresses.format(address), reason);
+        } else if (log.isDebugEnabled()) {
+            log.debug(format, Addresses.format(address), reason);
+        }
+    }
+
+    /**
+     * Logs a TLS error of a server connection after its handshake (an alert from the server, such as
+     * TLS 1.3's refusal of the proxy's client certificate, which comes after the proxy's handshake is
+     * done) as a failed handshake is logged, and passes it on. Sees exceptions only.
+     */
+    private static final class LaterErrors extends ChannelInboundHandlerAdapter {
+        private final InetSocketAddress address;
+
+        LaterErrors(InetSocketAddress address) {
+            this.address = address;
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            for (Throwable t = cause; t != null; t = t.getCause()) {
+                if (t instanceof SSLException) {
+                    logFailure("TLS with server {} failed after the handshake: {}", address, reason(cause),
+                            ctx.executor().ticker().nanoTime());
+                    break;
+                }
+            }
+            ctx.fireExceptionCaught(cause);
+        }
     }
 
     /** The TLS handler of a server connection, or {@code null} when it is plain TCP. */

@@ -54,7 +54,10 @@ public interface Acl {
         return new AclNodes.LocalPort(ports);
     }
 
-    /** The TLS SNI is one of these names, case-insensitively; {@code *.example.com} matches any subdomain. */
+    /**
+     * The TLS SNI is one of these names, case-insensitively; {@code *.example.com} matches any subdomain.
+     * The SNI is read without the trailing dot of an absolute name, so a value with one fails.
+     */
     static Acl sni(String... names) {
         return new AclNodes.Tls(false, names);
     }

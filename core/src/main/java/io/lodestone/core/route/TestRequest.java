@@ -194,9 +194,17 @@ public final class TestRequest implements RequestView {
         return this;
     }
 
-    /** Sets the TLS server name. */
+    /**
+     * Sets the TLS server name, read as the engines read the ClientHello's: in lower case, without the
+     * trailing dot of an absolute name ({@code Shop.Example.com.} is {@code shop.example.com}); an empty
+     * name is none.
+     */
     public TestRequest sni(String serverName) {
-        this.sni = serverName == null ? null : HttpParts.toLowerAscii(serverName);
+        String name = serverName;
+        if (name != null && name.endsWith(".")) {
+            name = name.substring(0, name.length() - 1);
+        }
+        this.sni = name == null || name.isEmpty() ? null : HttpParts.toLowerAscii(name);
         return this;
     }
 

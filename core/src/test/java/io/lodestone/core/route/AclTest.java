@@ -86,6 +86,24 @@ class AclTest {
         assertThat(Acl.host("example.com").matches(get("/").host("Example.com.:8080"))).isTrue();
     }
 
+    /**
+     * The engines read the SNI without the trailing dot of an absolute name ({@code Shop.Example.com.}
+     * is {@code shop.example.com}), and so does a TestRequest now; a value with a trailing dot fails
+     * when the ACL is made, as a host value does. It was taken and never matched a connection, while a
+     * TestRequest kept the dot and matched it: a rule that passed its unit test was dead in the proxy.
+     */
+    @Test
+    void anSniValueWithATrailingDotFailsAndATestRequestReadsTheSniAsTheEnginesDo() {
+        assertThatThrownBy(() -> Acl.sni("shop.example.com.")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("sni: shop.example.com. (expected: a name without a trailing dot; rules read the SNI without it)");
+        assertThatThrownBy(() -> Acl.sni("*.example.com.")).hasMessageStartingWith("sni: *.example.com. (");
+        TestRequest absolute = TestRequest.connection().sni("Shop.Example.com.");
+        assertThat(absolute.sni()).isEqualTo("shop.example.com");
+        assertThat(Acl.sni("shop.example.com").matches(absolute)).isTrue();
+        assertThat(Acl.sni("*.example.com").matches(absolute)).isTrue();
+        assertThat(TestRequest.connection().sni(".").sni()).isNull();
+    }
+
     @Test
     void methodAcl() {
         assertThat(Acl.method("GET", "HEAD").matches(get("/"))).isTrue();

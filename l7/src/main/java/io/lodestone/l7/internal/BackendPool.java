@@ -17,13 +17,10 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.ssl.ApplicationProtocolNames;
-import io.netty.handler.ssl.SslHandler;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
-import javax.net.ssl.SSLException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -107,7 +104,8 @@ final class BackendPool {
     ChannelFuture connect(ServerRuntime server) {
         Clock clock = listener.context().clock();
         long start = clock.nanoTime();
-        ChannelFuture f = BackendHandshake.after(open(server, true), server.backend().config().tls(), server.server().address());
+        ChannelFuture f = BackendHandshake.after(open(server, true), server.backend().config().tls(), server.server().address(),
+                BackendHandshake.HTTP_1_1, true);
         listener.track(f.channel());
         f.addListener((ChannelFutureListener) done -> connectDone(done, server, clock.nanoTime() - start));
         return f;
@@ -326,7 +324,7 @@ final class BackendPool {
         ChannelFuture tcp = open(server, false);
         Channel ch = tcp.channel();
         BackendTls tls = server.backend().config().tls();
-        ChannelFuture setup = BackendHandshake.after(tcp, tls, address);
+        ChannelFuture setup = BackendHandshake.after(tcp, tls, address, BackendHandshake.H2, true);
         Http2ServerConnection c = new Http2ServerConnection(ch, server, this, setup);
         list.add(c);
         listener.track(ch);
@@ -335,13 +333,6 @@ final class BackendPool {
             if (!done.isSuccess()) {
                 http2Unusable(c);
                 c.failWaiting(done.cause());
-                return;
-            }
-            SslHandler ssl = BackendHandshake.handler(ch);
-            if (ssl != null && !ApplicationProtocolNames.HTTP_2.equals(ssl.applicationProtocol())) {
-                http2Unusable(c);
-                c.failWaiting(new SSLException("server " + server + " did not choose h2 by ALPN (chose: " + ssl.applicationProtocol() + ")"));
-                ch.close();
                 return;
             }
             HttpPipeline.initServerHttp2(ch, c);

@@ -470,7 +470,7 @@ final class HttpPipeline {
         for (String name : p.names()) {
             ChannelHandler h = p.get(name);
             if (h != null && !name.equals(keep) && !isCodec(name) && !(h instanceof SslHandler) && !name.equals(PipelineNames.BACKEND_TLS)
-                    && !name.equals(PipelineNames.CLOSE_GUARD) && !name.equals(PipelineNames.TLS_RENEGOTIATION)
+                    && !name.equals(PipelineNames.BACKEND_TLS_ERRORS) && !name.equals(PipelineNames.CLOSE_GUARD) && !name.equals(PipelineNames.TLS_RENEGOTIATION)
                     && !name.startsWith("DefaultChannelPipeline")) {
                 p.remove(name);
             }

@@ -17,11 +17,14 @@ public final class HealthCheckers {
         return create(check, null, group, transport);
     }
 
-    /** Returns the checker that runs {@code check}; an HTTP check speaks {@code tls} when it is not null. */
+    /**
+     * Returns the checker that runs {@code check}; a TCP or HTTP check speaks {@code tls} when it is
+     * not null (a TCP check completes the handshake, then closes).
+     */
     public static HealthChecker create(HealthCheck check, BackendTls tls, EventLoopGroup group, Transport transport) {
         return switch (check.type()) {
             case CUSTOM -> check.checker();
-            case TCP -> new TcpHealthChecker(group, transport);
+            case TCP -> new TcpHealthChecker(group, transport, tls);
             case HTTP -> new HttpHealthChecker(group, transport, check, tls);
         };
     }

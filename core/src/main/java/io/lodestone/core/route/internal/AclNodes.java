@@ -580,6 +580,10 @@ public final class AclNodes {
             String[] v = values(alpn ? "alpn" : "sni", values);
             if (!alpn) {
                 for (int i = 0; i < v.length; i++) {
+                    if (v[i].endsWith(".")) {
+                        throw new IllegalArgumentException("sni: " + v[i]
+                                + " (expected: a name without a trailing dot; rules read the SNI without it)");
+                    }
                     v[i] = HttpParts.toLowerAscii(v[i]);
                 }
             }
