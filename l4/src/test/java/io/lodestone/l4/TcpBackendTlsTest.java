@@ -101,6 +101,34 @@ class TcpBackendTlsTest {
     }
 
     /**
+     * A failed handshake is logged once, by the proxy, with its reason, however many connections fail
+     * within the throttle's interval. Netty logged each one too, unthrottled, as an exception that
+     * reached the tail of the server connection's pipeline (only the TLS handler is there before the
+     * relay is added), with a stack trace and OpenSSL's "General OpenSslEngine problem".
+     */
+    @Test
+    void aFailedHandshakeIsLoggedOnceWithItsReasonAndNotByNettyAtEveryConnection() throws Exception {
+        X509Bundle ca = TlsTestSupport.ca();
+        X509Bundle other = TlsTestSupport.ca();
+        try (TlsEchoServer echo = new TlsEchoServer(TlsTestSupport.server(other, "echo.test"))) {
+            ClientTls tls = ClientTls.builder().trust(List.of(ca.getCertificate())).serverName("echo.test").build();
+            proxy = Sockets.startProxy(Backend.named("echo").server("e1", echo.address()).tls(tls).retries(0),
+                    TcpFrontend.bind("127.0.0.1:0").defaultBackend("echo"));
+            String log = TlsTestSupport.stderrOf(() -> {
+                for (int i = 0; i < 3; i++) {
+                    try (Socket s = connect(proxy.port())) {
+                        assertThat(isClosedByPeer(s)).isTrue();
+                    }
+                }
+                proxy.close();
+            });
+            assertThat(log).containsOnlyOnce("WARN io.lodestone.core.internal.BackendHandshake - TLS handshake with server "
+                    + echo.address() + " failed: the server's certificate is not trusted")
+                    .doesNotContain("reached at the tail of the pipeline");
+        }
+    }
+
+    /**
      * A TLS 1.3 server that requires a client certificate the proxy does not have refuses it only after
      * the proxy's side of the handshake is done (TLS 1.3 sends the client's certificate last): the
      * client is closed, and the server's alert is logged at WARN with its reason, as a failed handshake

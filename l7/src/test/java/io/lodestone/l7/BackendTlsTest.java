@@ -330,6 +330,50 @@ class BackendTlsTest {
         }
     }
 
+    /**
+     * A failed handshake of an H2 backend's connection, or of a TCP health check, is logged once by
+     * the proxy with its reason (the check reports it in its result), not by Netty: only the TLS
+     * handler is in those pipelines during the handshake, and Netty logged each failure, unthrottled, as
+     * an exception that reached the tail of the pipeline, with a stack trace and OpenSSL's "General
+     * OpenSslEngine problem": at every connection attempt, and at every check of a server that is DOWN.
+     */
+    @Test
+    void aFailedHandshakeOfAnH2ConnectionOrATcpCheckIsNotLoggedByNettyAtEveryAttempt() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2(ProtocolBackend.serverTls(TlsPki.server(otherCa, "backend.test"), null, "h2"))) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()).tls(trusting(ca).alpn("h2").build())
+                            .protocol(BackendProtocol.H2).retries(0).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            String log = stderrOf(() -> {
+                for (int i = 0; i < 3; i++) {
+                    assertThat(get(proxy.port(), "/plain/" + i).statusCode()).isEqualTo(502);
+                }
+                proxy.close(Duration.ofMillis(300));
+            });
+            assertThat(log).containsOnlyOnce("WARN io.lodestone.core.internal.BackendHandshake - TLS handshake with server "
+                    + b.address() + " failed: the server's certificate is not trusted")
+                    .doesNotContain("reached at the tail of the pipeline");
+        }
+        try (ProtocolBackend bad = ProtocolBackend.http1(ProtocolBackend.serverTls(TlsPki.server(otherCa, "backend.test"), null))) {
+            HealthCheck check = HealthCheck.tcp().interval(Duration.ofMillis(20)).fall(1).rise(1).build();
+            String log = stderrOf(() -> {
+                proxy = Proxy.builder()
+                        .backend(Backend.named("app").server("s1", bad.address()).tls(trusting(ca).build()).healthCheck(check).build())
+                        .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                        .build();
+                proxy.start();
+                Await.until(Duration.ofSeconds(10), "three failed handshakes", () -> bad.handshakeFailures.get() >= 3);
+                Await.until(Duration.ofSeconds(10), "a failed check", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
+                assertThat(proxy.control().server("app", "s1").status().lastCheck().detail())
+                        .startsWith("TLS handshake failed: the server's certificate is not trusted");
+                proxy.close(Duration.ofMillis(300));
+            });
+            assertThat(log).doesNotContain("reached at the tail of the pipeline");
+        }
+    }
+
     @Test
     void theProtocolMustFitTheTlsSetting() {
         assertThatThrownBy(() -> Backend.named("a").server("s", "127.0.0.1:1").protocol(BackendProtocol.H2).build())

@@ -106,6 +106,9 @@ public final class BackendHandshake {
                 }
             }
             CloseGuard.addFirst(ch.pipeline(), PipelineNames.BACKEND_TLS, ssl);
+            // before the handshake ends: the TLS handler is often alone in the pipeline then
+            ch.pipeline().addAfter(PipelineNames.BACKEND_TLS, PipelineNames.BACKEND_TLS_ERRORS,
+                    new TlsErrors(ssl, warn ? address : null));
             if (!ch.config().isAutoRead()) {
                 // the handler asks for more reads itself until the handshake is done
                 ch.read();
@@ -126,10 +129,6 @@ public final class BackendHandshake {
                     }
                     done.tryFailure(wrong);
                 } else if (h.isSuccess()) {
-                    if (warn && ch.isActive()) {
-                        ch.pipeline().addAfter(PipelineNames.BACKEND_TLS, PipelineNames.BACKEND_TLS_ERRORS,
-                                new LaterErrors(address));
-                    }
                     done.trySuccess();
                 } else {
                     ch.close();
@@ -204,20 +203,33 @@ public final class BackendHandshake {
     }
 
     /**
-     * Logs a TLS error of a server connection after its handshake (an alert from the server, such as
-     * TLS 1.3's refusal of the proxy's client certificate, which comes after the proxy's handshake is
-     * done) as a failed handshake is logged, and passes it on. Sees exceptions only.
+     * Right after the TLS handler of a server connection, from the start of its handshake. Until the
+     * handshake has succeeded, takes the TLS handler's exceptions and closes: the handshake's future
+     * reports them (the connection attempt fails with the reason, logged as above), and only the TLS
+     * handler may be in the pipeline then (L4, HTTP/2, the TCP health check), so Netty would log each
+     * one again, as an exception that reached the pipeline's tail, unthrottled and with OpenSSL's
+     * generic message. After it, logs a TLS error (an alert from the server, such as TLS 1.3's refusal
+     * of the proxy's client certificate, which comes after the proxy's handshake is done) as a failed
+     * handshake is logged, unless the connection is a health check's, and passes it on. Sees exceptions
+     * only.
      */
-    private static final class LaterErrors extends ChannelInboundHandlerAdapter {
+    private static final class TlsErrors extends ChannelInboundHandlerAdapter {
+        private final SslHandler ssl;
+        /** The server's address to log errors under; {@code null} for a health check's connection. */
         private final InetSocketAddress address;
 
-        LaterErrors(InetSocketAddress address) {
+        TlsErrors(SslHandler ssl, InetSocketAddress address) {
+            this.ssl = ssl;
             this.address = address;
         }
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            for (Throwable t = cause; t != null; t = t.getCause()) {
+            if (!ssl.handshakeFuture().isSuccess()) {
+                ctx.close();
+                return;
+            }
+            for (Throwable t = cause; address != null && t != null; t = t.getCause()) {
                 if (t instanceof SSLException) {
                     logFailure("TLS with server {} failed after the handshake: {}", address, reason(cause),
                             ctx.executor().ticker().nanoTime());

@@ -11,7 +11,7 @@ package io.lodestone.core.internal;
  * {@link #CLIENT_HELLO} (TLS passthrough: reads the ClientHello, removes itself and passes the bytes
  * on untouched) → {@link #RELAY} (which also runs the pair's idle timer).
  * <br>L4 server channel: {@link #BACKEND_TLS} (backends with TLS; added once connected) →
- * {@link #BACKEND_TLS_ERRORS} (added once the handshake is done) → {@link #PROXY_PROTOCOL} (removed once the header is written) → {@link #RELAY}.
+ * {@link #BACKEND_TLS_ERRORS} (added with it) → {@link #PROXY_PROTOCOL} (removed once the header is written) → {@link #RELAY}.
  *
  * <p>L7 client channel: {@link #TLS} (on TLS frontends; first, so every later handler sees
  * plaintext) → {@link #TLS_HANDSHAKE} (on TLS frontends: accounts a handshake that does not succeed,
@@ -27,8 +27,7 @@ package io.lodestone.core.internal;
  * <br>L7 HTTP/2 stream channel: {@link #HTTP_TIMEOUT} → {@link #HTTP2_STREAM_CODEC} →
  * {@link #HTTP2_REQUESTS} → {@link #HSTS} → {@link #COMPRESSION} → {@link #HTTP_PROXY}.
  * <br>L7 server channel: {@link #BACKEND_TLS} (backends with TLS; added once connected, first, kept by
- * WebSocket tunnels) → {@link #BACKEND_TLS_ERRORS} (added once the handshake is done, kept by WebSocket
- * tunnels) → {@link #HTTP_ENCODER} (request encoder) → {@link #HTTP_DECODER} (response
+ * WebSocket tunnels) → {@link #BACKEND_TLS_ERRORS} (added with it, kept by WebSocket tunnels) → {@link #HTTP_ENCODER} (request encoder) → {@link #HTTP_DECODER} (response
  * decoder, which turns an invalid response into a 502) → {@link #HTTP_BACKEND} (which also keeps the backend's
  * server timeout).
  * <br>L7 HTTP/2 server connection (backends speaking h2 or h2c): {@link #BACKEND_TLS} →
@@ -94,9 +93,10 @@ public final class PipelineNames {
     /** The TLS handler of a server connection (backend TLS, re-encryption). Always first in the pipeline. */
     public static final String BACKEND_TLS = "lodestone.backend-tls";
     /**
-     * Right after {@link #BACKEND_TLS}, once its handshake is done: logs a TLS error the server causes
-     * later (its alert refusing the proxy's client certificate, which TLS 1.3 sends after the handshake)
-     * and passes it on.
+     * Right after {@link #BACKEND_TLS}, added with it: takes the exceptions of a handshake that fails
+     * (the connection attempt reports them); after the handshake, logs a TLS error the server causes
+     * (its alert refusing the proxy's client certificate, which TLS 1.3 sends after the handshake) and
+     * passes it on.
      */
     public static final String BACKEND_TLS_ERRORS = "lodestone.backend-tls-errors";
     /** L7: the state of an HTTP/2 server connection in its pool (streams in use, GOAWAY received). */
