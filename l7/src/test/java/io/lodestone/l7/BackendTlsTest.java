@@ -10,6 +10,7 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.ManualClock;
 import io.lodestone.tls.ClientTls;
 import io.lodestone.tls.TlsCertificate;
 import io.netty.pkitesting.CertificateBuilder;
@@ -371,6 +372,34 @@ class BackendTlsTest {
                 proxy.close(Duration.ofMillis(300));
             });
             assertThat(log).doesNotContain("reached at the tail of the pipeline");
+        }
+    }
+
+    /**
+     * The WARN throttle of failed handshakes belongs to each proxy's server, on that proxy's clock. It
+     * was one map for the whole JVM, keyed by server address and never emptied (it grew with every
+     * address that ever failed a handshake: servers found by DNS, reconfigurations), and it compared
+     * times read on different proxies' clocks: after a proxy whose manual clock a test had moved an
+     * hour ahead logged a failure, another proxy's failures with the same server were DEBUG only for
+     * an hour of the system clock.
+     */
+    @Test
+    void eachProxyLogsAFailedHandshakeOnItsOwnClock() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(TlsPki.server(otherCa, "backend.test"), null))) {
+            String warn = "WARN io.lodestone.core.internal.BackendHandshake - TLS handshake with server " + b.address()
+                    + " failed: the server's certificate is not trusted";
+            String log = stderrOf(() -> {
+                proxy = Proxy.builder().clock(new ManualClock().advance(Duration.ofHours(1)))
+                        .backend(Backend.named("app").server("s1", b.address()).tls(trusting(ca).build()).retries(0).build())
+                        .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                        .build();
+                proxy.start();
+                assertThat(get(proxy.port(), "/plain/first").statusCode()).isEqualTo(502);
+                proxy.close(Duration.ofMillis(300));
+                int port = start(b, trusting(ca).build());
+                assertThat(get(port, "/plain/second").statusCode()).isEqualTo(502);
+            });
+            assertThat(log.split(java.util.regex.Pattern.quote(warn), -1)).as(log).hasSize(3);
         }
     }
 

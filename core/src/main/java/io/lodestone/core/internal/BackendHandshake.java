@@ -18,7 +18,6 @@ import java.security.cert.CertPathBuilderException;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateNotYetValidException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLHandshakeException;
@@ -38,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * <p>Any other failed handshake fails with an {@link SSLHandshakeException} that says why in its
  * message (the certificate expired, is not trusted, does not name the server, ...): Netty's OpenSSL
  * engine says only "General OpenSslEngine problem" and keeps the reason in its causes. The engines'
- * handshakes log it at WARN, at most once per server address every {@link #WARN_INTERVAL_NANOS}, as
- * a server the proxy cannot verify answers every request with an error until someone looks.
+ * handshakes log it at WARN, at most once per server every {@link #WARN_INTERVAL_NANOS} on the
+ * proxy's clock ({@link ServerRuntime#tlsWarnings()}), as a server the proxy cannot verify answers
+ * every request with an error until someone looks.
  */
 public final class BackendHandshake {
 
@@ -49,32 +49,24 @@ public final class BackendHandshake {
     public static final String H2 = "h2";
 
     private static final Logger log = LoggerFactory.getLogger(BackendHandshake.class);
-    /** How often a server address's failed handshakes are logged at WARN (the others at DEBUG). */
+    /** How often a server's failed handshakes are logged at WARN (the others at DEBUG). */
     static final long WARN_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
     private static final String OPENSSL_GENERIC = "General OpenSslEngine problem";
-    /** When each server address's last failed handshake was logged at WARN, on its event loop's ticker. */
-    private static final ConcurrentHashMap<InetSocketAddress, Long> lastWarned = new ConcurrentHashMap<>();
 
     private BackendHandshake() {
     }
 
     /**
      * Returns {@code connect} itself without TLS; else a future of the same channel that completes
-     * when both the TCP connection and the TLS handshake have.
-     */
-    public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address) {
-        return after(connect, tls, address, null, true);
-    }
-
-    /**
-     * As {@link #after(ChannelFuture, BackendTls, InetSocketAddress)}, for a connection that will speak
+     * when both the TCP connection and the TLS handshake have, for a connection that will speak
      * {@code protocol}: {@link #HTTP_1_1} takes {@link BackendTls#newHttp1Handler} and fails when the
      * server chooses another protocol by ALPN, {@link #H2} fails unless the server chooses {@code h2},
-     * {@code null} takes whatever the server chose. {@code warn} false leaves a failed handshake
-     * unlogged (a health check, which reports it in its result).
+     * {@code null} takes whatever the server chose. A failed handshake is logged at WARN when
+     * {@code warnings} lets it through, else at DEBUG; {@code warnings} null leaves it unlogged (a
+     * health check, which reports it in its result).
      */
     public static ChannelFuture after(ChannelFuture connect, BackendTls tls, InetSocketAddress address, String protocol,
-            boolean warn) {
+            LogThrottle warnings) {
         boolean http1 = HTTP_1_1.equals(protocol);
         if (tls == null) {
             return connect;
@@ -108,7 +100,7 @@ public final class BackendHandshake {
             CloseGuard.addFirst(ch.pipeline(), PipelineNames.BACKEND_TLS, ssl);
             // before the handshake ends: the TLS handler is often alone in the pipeline then
             ch.pipeline().addAfter(PipelineNames.BACKEND_TLS, PipelineNames.BACKEND_TLS_ERRORS,
-                    new TlsErrors(ssl, warn ? address : null));
+                    new TlsErrors(ssl, address, warnings));
             if (!ch.config().isAutoRead()) {
                 // the handler asks for more reads itself until the handshake is done
                 ch.read();
@@ -124,8 +116,8 @@ public final class BackendHandshake {
                     SSLHandshakeException wrong = new SSLHandshakeException("the server chose "
                             + (chosen == null ? "no protocol" : chosen) + " by ALPN, and this connection speaks "
                             + (http1 ? "HTTP/1.1" : protocol));
-                    if (warn) {
-                        logFailure(address, wrong.getMessage(), ticker.nanoTime());
+                    if (warnings != null) {
+                        logFailure(address, wrong.getMessage(), warnings, ticker.nanoTime());
                     }
                     done.tryFailure(wrong);
                 } else if (h.isSuccess()) {
@@ -142,8 +134,8 @@ public final class BackendHandshake {
                         SSLHandshakeException failed = new SSLHandshakeException(reason(cause));
                         failed.initCause(cause);
                         cause = failed;
-                        if (warn) {
-                            logFailure(address, failed.getMessage(), ticker.nanoTime());
+                        if (warnings != null) {
+                            logFailure(address, failed.getMessage(), warnings, ticker.nanoTime());
                         }
                     }
                     done.tryFailure(cause);
@@ -187,15 +179,13 @@ public final class BackendHandshake {
         return cause == null ? "unknown error" : cause.getClass().getSimpleName();
     }
 
-    private static void logFailure(InetSocketAddress address, String reason, long nowNanos) {
-        logFailure("TLS handshake with server {} failed: {}", address, reason, nowNanos);
+    private static void logFailure(InetSocketAddress address, String reason, LogThrottle warnings, long nowNanos) {
+        logFailure("TLS handshake with server {} failed: {}", address, reason, warnings, nowNanos);
     }
 
-    private static void logFailure(String format, InetSocketAddress address, String reason, long nowNanos) {
-        Long last = lastWarned.get(address);
-        boolean due = last == null ? lastWarned.putIfAbsent(address, nowNanos) == null
-                : nowNanos - last >= WARN_INTERVAL_NANOS && lastWarned.replace(address, last, nowNanos);
-        if (due) {
+    private static void logFailure(String format, InetSocketAddress address, String reason, LogThrottle warnings,
+            long nowNanos) {
+        if (warnings.tryAcquire(nowNanos)) {
             log.warn(format, Addresses.format(address), reason);
         } else if (log.isDebugEnabled()) {
             log.debug(format, Addresses.format(address), reason);
@@ -215,12 +205,14 @@ public final class BackendHandshake {
      */
     private static final class TlsErrors extends ChannelInboundHandlerAdapter {
         private final SslHandler ssl;
-        /** The server's address to log errors under; {@code null} for a health check's connection. */
         private final InetSocketAddress address;
+        /** The server's throttle of TLS warnings; {@code null} for a health check's connection. */
+        private final LogThrottle warnings;
 
-        TlsErrors(SslHandler ssl, InetSocketAddress address) {
+        TlsErrors(SslHandler ssl, InetSocketAddress address, LogThrottle warnings) {
             this.ssl = ssl;
             this.address = address;
+            this.warnings = warnings;
         }
 
         @Override
@@ -229,9 +221,9 @@ public final class BackendHandshake {
                 ctx.close();
                 return;
             }
-            for (Throwable t = cause; address != null && t != null; t = t.getCause()) {
+            for (Throwable t = cause; warnings != null && t != null; t = t.getCause()) {
                 if (t instanceof SSLException) {
-                    logFailure("TLS with server {} failed after the handshake: {}", address, reason(cause),
+                    logFailure("TLS with server {} failed after the handshake: {}", address, reason(cause), warnings,
                             ctx.executor().ticker().nanoTime());
                     break;
                 }

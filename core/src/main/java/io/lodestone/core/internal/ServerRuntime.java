@@ -65,6 +65,7 @@ public final class ServerRuntime implements ServerControl {
     private volatile HealthCheckResult lastCheck;
     /** The server's sticky-cookie id and the cookie configuration it was computed for. */
     private volatile CookieId cookieId;
+    private final LogThrottle tlsWarnings = new LogThrottle(BackendHandshake.WARN_INTERVAL_NANOS);
 
     ServerRuntime(Server server, BackendRuntime backend, int index, boolean healthy) {
         this.server = server;
@@ -98,6 +99,11 @@ public final class ServerRuntime implements ServerControl {
         if (next.weight() != previous.weight()) {
             weight = next.weight();
         }
+    }
+
+    /** When a failed TLS handshake with the server may be logged at WARN again ({@link BackendHandshake}). */
+    public LogThrottle tlsWarnings() {
+        return tlsWarnings;
     }
 
     /** The backend this server belongs to. */

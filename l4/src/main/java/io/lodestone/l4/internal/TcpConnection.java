@@ -428,7 +428,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         attemptStart = listener.clock().nanoTime();
         ChannelFuture attempt;
         try {
-            attempt = listener.connect(client.eventLoop(), server.server().address(), backend);
+            attempt = listener.connect(client.eventLoop(), server, backend);
         } catch (RuntimeException e) {
             // e.g. no file descriptor left for a new socket
             server.release();

@@ -9,6 +9,7 @@ import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.ListeningSockets;
 import io.lodestone.core.internal.PipelineNames;
+import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.log.AccessLog;
@@ -259,13 +260,15 @@ public final class TcpListener implements Listener {
     }
 
     /**
-     * Opens a connection to {@code address} on {@code loop} within {@code backend}'s connect
+     * Opens a connection to {@code server} on {@code loop} within {@code backend}'s connect
      * timeout: a channel made and registered directly (no per-connection bootstrap, no resolver) for
      * an IP address, through a bootstrap that resolves the name otherwise; for a backend with TLS,
      * the future completes once the handshake has. The caller closes the channel when it fails.
      */
-    ChannelFuture connect(EventLoop loop, InetSocketAddress address, BackendRuntime backend) {
-        return BackendHandshake.after(connectTcp(loop, address, backend), backend.config().tls(), address);
+    ChannelFuture connect(EventLoop loop, ServerRuntime server, BackendRuntime backend) {
+        InetSocketAddress address = server.server().address();
+        return BackendHandshake.after(connectTcp(loop, address, backend), backend.config().tls(), address, null,
+                server.tlsWarnings());
     }
 
     private ChannelFuture connectTcp(EventLoop loop, InetSocketAddress address, BackendRuntime backend) {

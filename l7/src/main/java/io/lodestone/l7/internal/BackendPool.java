@@ -105,7 +105,7 @@ final class BackendPool {
         Clock clock = listener.context().clock();
         long start = clock.nanoTime();
         ChannelFuture f = BackendHandshake.after(open(server, true), server.backend().config().tls(), server.server().address(),
-                BackendHandshake.HTTP_1_1, true);
+                BackendHandshake.HTTP_1_1, server.tlsWarnings());
         listener.track(f.channel());
         f.addListener((ChannelFutureListener) done -> connectDone(done, server, clock.nanoTime() - start));
         return f;
@@ -324,7 +324,7 @@ final class BackendPool {
         ChannelFuture tcp = open(server, false);
         Channel ch = tcp.channel();
         BackendTls tls = server.backend().config().tls();
-        ChannelFuture setup = BackendHandshake.after(tcp, tls, address, BackendHandshake.H2, true);
+        ChannelFuture setup = BackendHandshake.after(tcp, tls, address, BackendHandshake.H2, server.tlsWarnings());
         Http2ServerConnection c = new Http2ServerConnection(ch, server, this, setup);
         list.add(c);
         listener.track(ch);

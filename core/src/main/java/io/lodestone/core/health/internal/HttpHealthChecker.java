@@ -80,7 +80,7 @@ final class HttpHealthChecker implements HealthChecker {
             result.whenComplete((r, e) -> deadline.cancel(false));
         }
         if (tls != null) {
-            BackendHandshake.after(connect, tls, target.address(), BackendHandshake.HTTP_1_1, false).addListener((ChannelFutureListener) f -> {
+            BackendHandshake.after(connect, tls, target.address(), BackendHandshake.HTTP_1_1, null).addListener((ChannelFutureListener) f -> {
                 if (f.isSuccess()) {
                     probe.send(f.channel().pipeline().context(probe));
                 } else if (connect.isSuccess()) {

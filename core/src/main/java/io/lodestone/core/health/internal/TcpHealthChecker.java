@@ -53,7 +53,7 @@ final class TcpHealthChecker implements HealthChecker {
         });
         if (tls != null) {
             // the handshake gets what the connect left of the timeout, as the connect timeout of a server connection
-            BackendHandshake.after(connect, tls, target.address(), null, false).addListener((ChannelFutureListener) f -> {
+            BackendHandshake.after(connect, tls, target.address(), null, null).addListener((ChannelFutureListener) f -> {
                 f.channel().close();
                 if (f.isSuccess()) {
                     result.complete(HealthCheckResult.healthy("connected, TLS handshake done"));
