@@ -2,6 +2,7 @@ package io.lodestone.core.health.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lodestone.core.BackendTls;
 import io.lodestone.core.Server;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthCheckResult;
@@ -10,7 +11,12 @@ import io.lodestone.core.health.HealthChecker;
 import io.lodestone.core.internal.Transport;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.RefusingPort;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -20,6 +26,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -225,6 +232,50 @@ class CheckersOverSocketsTest {
                 clock.advance(Duration.ofMillis(50));                // the check timeout, counted from the call
                 assertThat(s.getInputStream().read()).as("the probe's connection is closed at the timeout").isEqualTo(-1);
                 assertThat(result.get(5, TimeUnit.SECONDS).detail()).isEqualTo("no response within 200 ms");
+            }
+        } finally {
+            clocked.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * A TCP check of a backend with TLS whose server takes the connection and never answers the
+     * ClientHello fails at the check's timeout, on the proxy's clock, and closes its connection: the
+     * handshake gets what the connect left of the timeout.
+     */
+    @Test
+    void tcpCheckWithTlsFailsAndClosesAtItsTimeoutWhenTheHandshakeStalls() throws Exception {
+        ManualClock clock = new ManualClock();
+        EventLoopGroup clocked = Transport.best().newGroup(1, "checker-tls-clock-test", 0, clock);
+        SslContext client = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build();
+        BackendTls tls = new BackendTls() {
+            @Override
+            public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
+                return client.newHandler(alloc, host, port);
+            }
+
+            @Override
+            public List<String> applicationProtocols() {
+                return List.of();
+            }
+        };
+        try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            HealthChecker checker = HealthCheckers.create(HealthCheck.tcp().build(), tls, clocked, Transport.best());
+            InetSocketAddress address = new InetSocketAddress("127.0.0.1", listener.getLocalPort());
+            HealthCheckTarget target = new HealthCheckTarget("app", Server.builder("web1", address).build(), address,
+                    Duration.ofMillis(200));
+            CompletableFuture<HealthCheckResult> result = checker.check(target).toCompletableFuture();
+            try (Socket s = listener.accept()) {
+                s.setSoTimeout(5_000);
+                assertThat(s.getInputStream().read()).as("the first byte of a ClientHello").isEqualTo(0x16);
+                clock.advance(Duration.ofMillis(199));
+                assertThat(result).isNotDone();
+                clock.advance(Duration.ofMillis(1));
+                assertThat(result.get(5, TimeUnit.SECONDS).detail())
+                        .isEqualTo("TLS handshake failed: TLS handshake timed out: " + address);
+                // the rest of the ClientHello, maybe an alert, then the end (a read that times out throws)
+                assertThat(s.getInputStream().readAllBytes()).as("the check's connection is closed at the timeout")
+                        .hasSizeLessThan(4096);
             }
         } finally {
             clocked.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
