@@ -17,8 +17,9 @@ import java.util.List;
  *     .build();
  * }</pre>
  *
- * <p>Both engines and the HTTP health check put the handler first in the pipeline of each new
- * server connection; a connection whose handshake fails counts as a failed connection attempt. The
+ * <p>Both engines and the health checks (TCP and HTTP, at the server's own address for TCP) put the
+ * handler first in the pipeline of each new server connection; a connection whose handshake fails
+ * counts as a failed connection attempt, a check whose handshake fails as a failed check. The
  * connections that speak HTTP/1.1 take theirs from {@link #newHttp1Handler}.
  */
 public interface BackendTls {
@@ -39,6 +40,9 @@ public interface BackendTls {
         return newHandler(alloc, host, port);
     }
 
-    /** The ALPN protocols offered, in preference order; empty when ALPN is off. */
+    /**
+     * The ALPN protocols {@link #newHandler}'s handlers offer, in preference order; empty when ALPN is
+     * off. A backend of protocol {@link BackendProtocol#H2} needs {@code h2} among them.
+     */
     List<String> applicationProtocols();
 }
