@@ -294,6 +294,38 @@ class BackendTlsTest {
         }
     }
 
+    /**
+     * A TLS 1.3 server that requires a client certificate the proxy does not present refuses it after
+     * the proxy's side of the handshake is done (the client's certificate comes last). The TCP check,
+     * which closes once its handshake is done, cannot see that and passes (as HAProxy's Layer 6 check
+     * does; the README says so); the HTTP check sees the server's alert on its request and fails with
+     * the reason in words. It said "I/O error: io.netty.handler.ssl.ReferenceCountedOpenSslEngine$
+     * OpenSslException: error:10000412:...", the exception's class name first.
+     */
+    @Test
+    void aTls13RefusalOfTheClientCertificateFailsTheHttpCheckWithItsReasonButNotTheTcpCheck() throws Exception {
+        try (ProtocolBackend requiring = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, ca))) {
+            HealthCheck tcp = HealthCheck.tcp().interval(Duration.ofMillis(50)).fall(1).rise(1).build();
+            HealthCheck http = HealthCheck.http("/plain/health").interval(Duration.ofMillis(50)).fall(1).rise(1).build();
+            proxy = Proxy.builder()
+                    .backend(Backend.named("tcp").server("s1", requiring.address()).tls(trusting(ca).protocols("TLSv1.3").build())
+                            .healthCheck(tcp).build())
+                    .backend(Backend.named("http").server("s1", requiring.address()).tls(trusting(ca).protocols("TLSv1.3").build())
+                            .healthCheck(http).build())
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("http"))
+                    .build();
+            proxy.start();
+            Await.until(Duration.ofSeconds(10), "both checked", () -> proxy.control().server("tcp", "s1").status().lastCheck() != null
+                    && proxy.control().server("http", "s1").status().lastCheck() != null);
+            assertThat(proxy.control().server("tcp", "s1").status().lastCheck().detail()).isEqualTo("connected, TLS handshake done");
+            HealthCheckResult httpCheck = proxy.control().server("http", "s1").status().lastCheck();
+            assertThat(httpCheck.isHealthy()).isFalse();
+            assertThat(httpCheck.detail()).startsWith("TLS failed after the handshake: ").doesNotContain("OpenSslException")
+                    .containsIgnoringCase("certificate");
+            assertThat(requiring.requests).isEmpty();
+        }
+    }
+
     /** A TCP check sent to a port of its own only connects, as HAProxy checks such a port without ssl. */
     @Test
     void aTcpHealthCheckOnAPortOfItsOwnOnlyConnects() throws Exception {

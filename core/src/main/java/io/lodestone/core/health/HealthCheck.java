@@ -87,7 +87,9 @@ public final class HealthCheck {
      * Returns a builder for a check that opens a TCP connection to the server and closes it; for a
      * backend with {@link io.lodestone.core.Backend.Builder#tls TLS}, the TLS handshake must complete
      * too, within the check's timeout, unless the check goes to a {@link Builder#port port} or
-     * {@link Builder#address address} of its own.
+     * {@link Builder#address address} of its own. That is the proxy's side of the handshake: a TLS 1.3
+     * server's refusal of the proxy's client certificate comes later, and only an {@link #http HTTP}
+     * check sees it.
      */
     public static Builder tcp() {
         return new Builder(Type.TCP, null, null);

@@ -150,7 +150,7 @@ public final class BackendHandshake {
      * yet, not trusted), else the first message of the cause chain that is not the OpenSSL engine's
      * generic one (a host name mismatch, an alert the server sent).
      */
-    static String reason(Throwable cause) {
+    public static String reason(Throwable cause) {
         String first = null;
         String untrusted = null;
         int depth = 0;

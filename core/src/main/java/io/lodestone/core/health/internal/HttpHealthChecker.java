@@ -23,6 +23,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 
 /**
  * Sends a minimal HTTP/1.1 request (over TLS, after the handshake, when the backend has TLS) with {@code Connection: close} and judges the response by its
@@ -151,6 +152,13 @@ final class HttpHealthChecker implements HealthChecker {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            for (Throwable t = cause; tls && t != null; t = t.getCause()) {
+                if (t instanceof SSLException) {
+                    // the handshake was done: a TLS 1.3 server's refusal of the client certificate, say
+                    finish(ctx, HealthCheckResult.unhealthy("TLS failed after the handshake: " + BackendHandshake.reason(cause)));
+                    return;
+                }
+            }
             finish(ctx, HealthCheckResult.unhealthy("I/O error: " + TcpHealthChecker.describe(cause)));
         }
 
