@@ -55,4 +55,24 @@ class HttpProxySmokeTest {
             assertThat(v4.requests).hasSize(2);
         }
     }
+
+    @Test
+    void forwardsToAServerGivenByHostName() throws Exception {
+        // the name is looked up off the event loop (OffLoopResolver), then connected on it
+        try (RecordingBackend b = RecordingBackend.start("named");
+             Proxy proxy = Proxy.builder()
+                     .backend(Backend.named("app").server("s1", "localhost:" + b.port()))
+                     .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                     .build()) {
+            proxy.start();
+            HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+            for (int i = 0; i < 3; i++) {
+                HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port() + "/n" + i)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                assertThat(r.statusCode()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("named:/n" + i);
+            }
+            assertThat(b.requests).hasSize(3);
+        }
+    }
 }

@@ -8,6 +8,7 @@ import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.ListeningSockets;
+import io.lodestone.core.internal.OffLoopResolver;
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.SocketClose;
@@ -92,6 +93,7 @@ public final class TcpListener implements Listener {
         this.resolvingBootstrap = new Bootstrap()
                 .group(context.ioGroup())
                 .channelFactory(upstreamFactory)
+                .resolver(OffLoopResolver.INSTANCE)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, DEFAULT_CONNECT_TIMEOUT_MILLIS)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)

@@ -5,6 +5,7 @@ import io.lodestone.core.BackendTls;
 import io.lodestone.core.Clock;
 import io.lodestone.core.internal.BackendHandshake;
 import io.lodestone.core.internal.LoopClock;
+import io.lodestone.core.internal.OffLoopResolver;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.ServerMetrics;
@@ -70,6 +71,7 @@ final class BackendPool {
         // for servers given by host name (see open)
         this.bootstrap = new Bootstrap()
                 .group(loop)
+                .resolver(OffLoopResolver.INSTANCE)
                 // TCP_NODELAY is on by default for Netty's socket channels
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, HttpListener.WATER_MARK)
                 .handler(new ChannelInitializer<Channel>() {

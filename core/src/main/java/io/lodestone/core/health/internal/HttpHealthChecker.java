@@ -7,6 +7,7 @@ import io.lodestone.core.health.HealthChecker;
 import io.lodestone.core.BackendTls;
 import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.BackendHandshake;
+import io.lodestone.core.internal.OffLoopResolver;
 import io.lodestone.core.internal.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -60,6 +61,7 @@ final class HttpHealthChecker implements HealthChecker {
         ChannelFuture connect = new Bootstrap()
                 .group(group)
                 .channelFactory(transport.socketChannelFactory())
+                .resolver(OffLoopResolver.INSTANCE)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, TcpHealthChecker.timeoutMillis(target))
                 .handler(probe)
                 .connect(target.address());

@@ -5,6 +5,7 @@ import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.health.HealthCheckTarget;
 import io.lodestone.core.health.HealthChecker;
 import io.lodestone.core.internal.BackendHandshake;
+import io.lodestone.core.internal.OffLoopResolver;
 import io.lodestone.core.internal.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
@@ -40,6 +41,7 @@ final class TcpHealthChecker implements HealthChecker {
         ChannelFuture connect = new Bootstrap()
                 .group(group)
                 .channelFactory(transport.socketChannelFactory())
+                .resolver(OffLoopResolver.INSTANCE)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis(target))
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(target.address());
