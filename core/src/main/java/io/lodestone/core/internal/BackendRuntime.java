@@ -18,7 +18,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -47,8 +47,11 @@ public final class BackendRuntime {
     private volatile Tier backup;
     private volatile ServerWatcher watcher;
     private int nextIndex;
-    /** Requests waiting for a free slot, oldest first; {@link #queued} counts them so that a release reads one volatile. */
-    private final ConcurrentLinkedQueue<Waiter> waiting = new ConcurrentLinkedQueue<>();
+    /**
+     * Requests waiting for a free slot, oldest first (one woken for a slot it could not take goes back
+     * to the head); {@link #queued} counts them so that a release reads one volatile.
+     */
+    private final ConcurrentLinkedDeque<Waiter> waiting = new ConcurrentLinkedDeque<>();
     private final AtomicInteger queued = new AtomicInteger();
     /** Set once a reconfiguration has removed the backend. */
     private volatile boolean retired;
@@ -60,9 +63,10 @@ public final class BackendRuntime {
      * request hands its slot to the oldest waiter rather than freeing it, so a request that comes
      * later cannot take it first (HAProxy's queue does the same). The waiter uses that server, or,
      * no longer waiting, gives the slot back with {@link ServerRuntime#release()}, which hands it on.
-     * Woken without one (a server came back or was given a weight, or the backend was retired), it
-     * picks again, and either takes a slot, queues again, or (no longer waiting) hands the wake-up on
-     * with {@link #slotFreed()}.
+     * Woken without one (a server came back or was given a weight, a server out of rotation or over
+     * its limit freed a slot, or the backend was retired), it picks again, and either takes a slot,
+     * goes back to the head of the queue with {@link #requeue} (it is still the oldest), or (no longer
+     * waiting) hands the wake-up on with {@link #slotFreed()}.
      */
     public interface Waiter {
         /**
@@ -364,6 +368,18 @@ public final class BackendRuntime {
     /** Queues a waiter at the tail; pair with {@link #leaveQueue} when it stops waiting without a wake-up. */
     public void enqueue(Waiter waiter) {
         waiting.add(waiter);
+        queued.incrementAndGet();
+        metrics.enqueued();
+    }
+
+    /**
+     * Queues again, at the head, a waiter that was woken without a server and found no slot it could
+     * take (another request took it first, or the slot freed was of a server it may not use): it has
+     * waited longest, and queued at the tail it would be served after every request that came later.
+     * Pair with {@link #leaveQueue} as {@link #enqueue}.
+     */
+    public void requeue(Waiter waiter) {
+        waiting.addFirst(waiter);
         queued.incrementAndGet();
         metrics.enqueued();
     }
