@@ -435,11 +435,13 @@ public final class BackendRuntime {
     }
 
     /**
-     * A waiting request was handed {@code server}'s slot ({@link Waiter#wake}): with a source stick
-     * table, a client not stuck to a server that still serves it is stuck to this one, as a pick
-     * would have stuck it.
+     * A waiting request uses the slot of {@code server} it was handed ({@link Waiter#wake}): counted in
+     * the server's {@link ServerRuntime#totalSelected()}, as a pick is (a waiter that gives the slot
+     * back instead counts nothing); with a source stick table, a client not stuck to a server that
+     * still serves it is stuck to this one, as a pick would have stuck it.
      */
     public void handedOff(PickContext context, ServerRuntime server) {
+        server.handedOffUsed();
         StickTable sticky = stickTable;
         long client;
         if (sticky == null || (client = context.affinityHash()) == 0) {

@@ -495,10 +495,15 @@ public final class ServerRuntime implements ServerControl {
         int max = server.maxConnections();
         // not while over a limit a reconfiguration lowered: the unit must go then
         if ((max == 0 || load.get() <= max) && backend.handOff(this)) {
-            selected.increment();
+            // counted in selected when the waiter uses it (BackendRuntime.handedOff)
             return;
         }
         free();
+    }
+
+    /** A waiting request uses the slot this server handed it: counts it as a pick would. */
+    void handedOffUsed() {
+        selected.increment();
     }
 
     /**

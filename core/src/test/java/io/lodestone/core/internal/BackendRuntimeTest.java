@@ -346,4 +346,21 @@ class BackendRuntimeTest {
         assertThat(s1.load()).isEqualTo(1);
         assertThat(woken).as("woken to pick, and finding s1 full").containsExactly("-");
     }
+    /**
+     * A slot handed to a waiter counts one selection of the server when the waiter uses it, not when
+     * it is handed over: a waiter that stopped waiting meanwhile (timed out, its client gone) gives it
+     * back, which hands it on; until 2026-12-07 each hand-off counted, so the server's total counted
+     * requests it never received.
+     */
+    @Test
+    void aHandedSlotCountsASelectionOnlyWhenUsed() {
+        BackendRuntime backend = backend(b -> b.server("s1", "10.0.0.1:80", s -> s.maxConnections(1)));
+        ServerRuntime s1 = backend.select(context);
+        backend.enqueue(server -> server.release());
+        backend.enqueue(server -> backend.handedOff(context, server));
+
+        s1.release();
+        assertThat(s1.load()).as("the slot is the second waiter's").isEqualTo(1);
+        assertThat(s1.totalSelected()).as("the first pick and the second waiter's").isEqualTo(2);
+    }
 }
