@@ -63,8 +63,8 @@ public final class BackendRuntime {
      * request hands its slot to the oldest waiter rather than freeing it, so a request that comes
      * later cannot take it first (HAProxy's queue does the same). The waiter uses that server, or,
      * no longer waiting, gives the slot back with {@link ServerRuntime#release()}, which hands it on.
-     * Woken without one (a server came back or was given a weight, a slot was freed but not handed
-     * on, or the backend was retired), it picks again, and either takes a slot,
+     * Woken without one (a server came back or was given a weight, a slot a pick could take was
+     * freed but not handed on, or the backend was retired), it picks again, and either takes a slot,
      * goes back to the head of the queue with {@link #requeue} (it is still the oldest), or (no longer
      * waiting) hands the wake-up on with {@link #slotFreed()}.
      */
