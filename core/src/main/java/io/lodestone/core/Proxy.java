@@ -374,13 +374,16 @@ public final class Proxy implements AutoCloseable {
         StickyCookie cookie = runtime.config().cookie();
         if (cookie != null && request.isHttp()) {
             // as the HTTP engine does: a client goes to the server of the first of its values of the
-            // cookie that names one taking it
+            // cookie that names one taking it; a value whose server is only full ends the search (the
+            // client is balanced this time)
             String value = request.cookie(cookie.name());
             if (value != null) {
                 s = runtime.acquireByCookie(cookie, value);
-                List<String> values = s == null ? HttpParts.cookies(request.headers("cookie"), cookie.name()) : List.of();
-                for (int i = 1; i < values.size() && s == null; i++) {
+                boolean onlyFull = s == null && runtime.cookieServerIsOnlyFull(cookie, value);
+                List<String> values = s == null && !onlyFull ? HttpParts.cookies(request.headers("cookie"), cookie.name()) : List.of();
+                for (int i = 1; i < values.size() && s == null && !onlyFull; i++) {
                     s = runtime.acquireByCookie(cookie, values.get(i));
+                    onlyFull = s == null && runtime.cookieServerIsOnlyFull(cookie, values.get(i));
                 }
             }
         }

@@ -283,4 +283,58 @@ class HttpQueueTest {
             Await.until(Duration.ofSeconds(5), "the server's load to return to 0", () -> proxy.control().server("app", "s1").load() == 0);
         }
     }
+    /**
+     * A waiting request woken for a slot it cannot use keeps its place at the head of the queue. A
+     * draining server that finishes a request frees its slot and wakes the oldest waiter, which finds
+     * every server still full or draining; until 2026-12-07 it queued again behind every other
+     * waiter, so each request a drained server finished (a rolling update under load) sent the
+     * oldest waiter to the back: here /w2 and /w3 were served before /w1.
+     */
+    @Test
+    void aWaiterWokenForASlotItCannotUseKeepsItsPlace() throws Exception {
+        CompletableFuture<Void> release2 = new CompletableFuture<>();
+        RecordingBackend.Responder slowOnB2 = (r, ctx) -> {
+            if (r.uri().equals("/slow")) {
+                release2.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "b2:slow", Map.of())));
+            } else {
+                RecordingBackend.ok(ctx, "b2:" + r.uri(), Map.of());
+            }
+        };
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst); RecordingBackend b2 = RecordingBackend.start("b2", slowOnB2)) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1))
+                            .server("s2", b2.address(), s -> s.maxConnections(1)).queueTimeout(Duration.ofSeconds(10)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
+            Await.until(Duration.ofSeconds(5), "the first slow request to reach a server", () -> b1.requests.size() + b2.requests.size() == 1);
+            boolean firstOnB1 = b1.requests.size() == 1;
+            CompletableFuture<HttpResponse<String>> second = send(port, "/slow");
+            Await.until(Duration.ofSeconds(5), "a slow request on each server", () -> b1.requests.size() == 1 && b2.requests.size() == 1);
+            CompletableFuture<HttpResponse<String>> slow1 = firstOnB1 ? first : second;
+            CompletableFuture<HttpResponse<String>> slow2 = firstOnB1 ? second : first;
+            List<CompletableFuture<HttpResponse<String>>> waiting = new java.util.ArrayList<>();
+            for (int i = 1; i <= 3; i++) {
+                waiting.add(send(port, "/w" + i));
+                int n = i;
+                Await.until(Duration.ofSeconds(5), "/w" + i + " to queue", () -> proxy.control().queuedRequests("app") == n);
+            }
+
+            proxy.control().server("app", "s2").drain();
+            release2.complete(null);
+            assertThat(slow2.get(5, TimeUnit.SECONDS).body()).isEqualTo("b2:slow");
+            Await.until(Duration.ofSeconds(5), "s2 to be idle and /w1 to wait again",
+                    () -> proxy.control().server("app", "s2").load() == 0 && proxy.control().queuedRequests("app") == 3);
+
+            release.complete(null);
+            assertThat(slow1.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:slow");
+            for (CompletableFuture<HttpResponse<String>> w : waiting) {
+                assertThat(w.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            }
+            assertThat(b1.requests.stream().map(r -> r.uri()).toList()).containsExactly("/slow", "/w1", "/w2", "/w3");
+            assertThat(b2.requests).hasSize(1);
+        }
+    }
 }

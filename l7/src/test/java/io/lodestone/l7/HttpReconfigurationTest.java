@@ -64,6 +64,24 @@ class HttpReconfigurationTest {
                 .frontend(web);
     }
 
+    /**
+     * A proxy reconfigured before it starts binds, when started, the frontends of the last
+     * configuration and routes by its rules, then closes (a close after such a reconfiguration threw
+     * until 2026-12-07; nothing tested the start).
+     */
+    @Test
+    void aProxyReconfiguredBeforeItStartsServesTheNewConfigurationOnceStarted() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            proxy = config(b1, b2, false).build();
+            proxy.reconfigure(config(b1, b2, true));
+            proxy.start();
+            HttpClient client = HttpClient.newHttpClient();
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port("web") + "/x/1")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.body()).isEqualTo("b2:/x/1");
+        }
+    }
+
     @Test
     void aReconfigurationUnderLoadDropsNoRequestAndRoutesTheNextRequestsByTheNewRules() throws Exception {
         CompletableFuture<Void> release = new CompletableFuture<>();

@@ -11,6 +11,7 @@ import io.lodestone.core.StickyCookie;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.route.TestRequest;
+import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import java.net.CookieManager;
@@ -435,6 +436,42 @@ class HttpStickyCookieTest {
             }
             assertThat(proxy.routeAndPick(TestRequest.get("/").host("h").cookie("SRV", "stale").cookie("SRV", s2)).server().name())
                     .as("routeAndPick as the engine").isEqualTo("s2");
+        }
+    }
+
+    /**
+     * A first value naming a server that is only at its connection limit ends the search: the engine
+     * serves the client elsewhere this time (it keeps its cookie) and does not go on to a later value,
+     * as HAProxy stops at the first value naming a running server (it queues there). routeAndPick
+     * named the server of the later value instead (here s3, draining, which a balanced pick never
+     * takes), where the engine sent the request to s1.
+     */
+    @Test
+    void aFirstValueNamingAFullServerEndsTheSearchInTheEngineAndInRouteAndPick() throws Exception {
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        RecordingBackend.Responder held = (r, ctx) -> release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "b2:" + r.uri(), Map.of())));
+        try (RecordingBackend b1 = RecordingBackend.start("b1"); RecordingBackend b2 = RecordingBackend.start("b2", held);
+                RecordingBackend b3 = RecordingBackend.start("b3")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address()).server("s2", b2.address(), s -> s.maxConnections(1))
+                            .server("s3", b3.address()).cookie(COOKIE))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            String s2 = COOKIE.valueFor("app", "s2");
+            String s3 = COOKIE.valueFor("app", "s3");
+            proxy.control().server("app", "s3").drain();
+            try (RawHttp holder = new RawHttp(proxy.port()); RawHttp c = new RawHttp(proxy.port())) {
+                holder.send(get("/held", "SRV=" + s2));
+                Await.until(Duration.ofSeconds(5), "s2 to hold a request", () -> proxy.control().server("app", "s2").load() == 1);
+                RawHttp.Response r = c.send(get("/x", "SRV=" + s2 + "; SRV=" + s3)).read();
+                assertThat(r.body()).as("the engine: balanced, s3 draining").startsWith("b1:");
+                assertThat(r.headers().get("set-cookie")).as("the client keeps its cookie").isNull();
+                assertThat(proxy.routeAndPick(TestRequest.get("/x").host("h").cookie("SRV", s2).cookie("SRV", s3)).server().name())
+                        .as("routeAndPick as the engine").isEqualTo("s1");
+                release.complete(null);
+                assertThat(holder.read().body()).isEqualTo("b2:/held");
+            }
         }
     }
 

@@ -18,7 +18,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -47,8 +47,11 @@ public final class BackendRuntime {
     private volatile Tier backup;
     private volatile ServerWatcher watcher;
     private int nextIndex;
-    /** Requests waiting for a free slot, oldest first; {@link #queued} counts them so that a release reads one volatile. */
-    private final ConcurrentLinkedQueue<Waiter> waiting = new ConcurrentLinkedQueue<>();
+    /**
+     * Requests waiting for a free slot, oldest first (one woken for a slot it could not take goes back
+     * to the head); {@link #queued} counts them so that a release reads one volatile.
+     */
+    private final ConcurrentLinkedDeque<Waiter> waiting = new ConcurrentLinkedDeque<>();
     private final AtomicInteger queued = new AtomicInteger();
     /** Set once a reconfiguration has removed the backend. */
     private volatile boolean retired;
@@ -60,9 +63,10 @@ public final class BackendRuntime {
      * request hands its slot to the oldest waiter rather than freeing it, so a request that comes
      * later cannot take it first (HAProxy's queue does the same). The waiter uses that server, or,
      * no longer waiting, gives the slot back with {@link ServerRuntime#release()}, which hands it on.
-     * Woken without one (a server came back or was given a weight, or the backend was retired), it
-     * picks again, and either takes a slot, queues again, or (no longer waiting) hands the wake-up on
-     * with {@link #slotFreed()}.
+     * Woken without one (a server came back or was given a weight, a slot a pick could take was
+     * freed but not handed on, or the backend was retired), it picks again, and either takes a slot,
+     * goes back to the head of the queue with {@link #requeue} (it is still the oldest), or (no longer
+     * waiting) hands the wake-up on with {@link #slotFreed()}.
      */
     public interface Waiter {
         /**
@@ -368,6 +372,18 @@ public final class BackendRuntime {
         metrics.enqueued();
     }
 
+    /**
+     * Queues again, at the head, a waiter that was woken without a server and found no slot it could
+     * take (another request took it first, or the slot freed was of a server it may not use): it has
+     * waited longest, and queued at the tail it would be served after every request that came later.
+     * Pair with {@link #leaveQueue} as {@link #enqueue}.
+     */
+    public void requeue(Waiter waiter) {
+        waiting.addFirst(waiter);
+        queued.incrementAndGet();
+        metrics.enqueued();
+    }
+
     /** Takes a waiter out of the queue; {@code false} when it was not in it (already woken). */
     public boolean leaveQueue(Waiter waiter) {
         if (waiting.remove(waiter)) {
@@ -419,11 +435,13 @@ public final class BackendRuntime {
     }
 
     /**
-     * A waiting request was handed {@code server}'s slot ({@link Waiter#wake}): with a source stick
-     * table, a client not stuck to a server that still serves it is stuck to this one, as a pick
-     * would have stuck it.
+     * A waiting request uses the slot of {@code server} it was handed ({@link Waiter#wake}): counted in
+     * the server's {@link ServerRuntime#totalSelected()}, as a pick is (a waiter that gives the slot
+     * back instead counts nothing); with a source stick table, a client not stuck to a server that
+     * still serves it is stuck to this one, as a pick would have stuck it.
      */
     public void handedOff(PickContext context, ServerRuntime server) {
+        server.handedOffUsed();
         StickTable sticky = stickTable;
         long client;
         if (sticky == null || (client = context.affinityHash()) == 0) {

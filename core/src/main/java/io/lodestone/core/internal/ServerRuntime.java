@@ -493,29 +493,46 @@ public final class ServerRuntime implements ServerControl {
     /**
      * Gives back one unit of load taken by {@link #tryAcquire()} or a successful pick; completes the
      * futures of {@link #drain()} and {@link #whenIdle()} when the load reaches 0. When a request
-     * waits in the backend's queue and the server is in rotation, the unit goes to the oldest such
-     * request instead (see {@link BackendRuntime.Waiter}): the load stays, and no request that comes
-     * later can take the slot first. Lock-free.
+     * waits in the backend's queue and the server is in rotation and within its limit, the unit goes
+     * to the oldest such request instead (see {@link BackendRuntime.Waiter}): the load stays, and no
+     * request that comes later can take the slot first. Lock-free.
      */
     public void release() {
         int max = server.maxConnections();
         // not while over a limit a reconfiguration lowered: the unit must go then
         if ((max == 0 || load.get() <= max) && backend.handOff(this)) {
-            selected.increment();
+            // counted in selected when the waiter uses it (BackendRuntime.handedOff)
             return;
         }
         free();
     }
 
+    /** A waiting request uses the slot this server handed it: counts it as a pick would. */
+    void handedOffUsed() {
+        selected.increment();
+    }
+
     /**
      * Gives back one unit of load without handing it to a waiting request: for a waiter whose event
-     * loop no longer takes tasks (the proxy stops), whose queue would refuse every slot alike.
+     * loop no longer takes tasks (the proxy stops), whose queue would refuse every slot alike. A
+     * waiting request is woken only when a pick could take the slot: the server is in rotation and
+     * now below its limit (not for a draining or removed server's slots, nor for those of a server
+     * over a limit a reconfiguration lowered). A wake-up for nothing sent the oldest waiter to pick
+     * and queue again, and two at once put the second woken ahead of it.
      */
     public void free() {
-        if (load.decrementAndGet() == 0 && idle.get() != null) {
+        int now = load.decrementAndGet();
+        if (now == 0 && idle.get() != null) {
             completeIdle();
         }
-        backend.slotFreed();
+        if (backend.queued() > 0) {
+            int max = server.maxConnections();
+            // read after the decrement: a server made ready meanwhile is either seen here or counts
+            // this slot free in BackendRuntime.refresh, which wakes for it
+            if ((max == 0 || now < max) && isCandidate()) {
+                backend.slotFreed();
+            }
+        }
     }
 
     @Override

@@ -327,9 +327,9 @@ class BackendRuntimeTest {
 
         s1.drain();
         s1.release();
-        assertThat(woken).containsExactly("first:s1", "second:-");
+        assertThat(woken).as("no pick could take a draining server's slot: nobody woken").containsExactly("first:s1");
         assertThat(s1.load()).as("a draining server frees its slot").isZero();
-        assertThat(backend.queued()).isZero();
+        assertThat(backend.queued()).isEqualTo(1);
     }
 
     /** A server over a limit that a reconfiguration lowered frees its slots rather than hand them on, until it is below it. */
@@ -344,6 +344,79 @@ class BackendRuntimeTest {
 
         s1.release();
         assertThat(s1.load()).isEqualTo(1);
-        assertThat(woken).as("woken to pick, and finding s1 full").containsExactly("-");
+        assertThat(woken).as("not woken: s1 is still full").isEmpty();
+        s1.release();
+        assertThat(s1.load()).as("within its limit, the slot is handed on").isEqualTo(1);
+        assertThat(woken).containsExactly("s1");
+    }
+    /**
+     * A slot handed to a waiter counts one selection of the server when the waiter uses it, not when
+     * it is handed over: a waiter that stopped waiting meanwhile (timed out, its client gone) gives it
+     * back, which hands it on; until 2026-12-07 each hand-off counted, so the server's total counted
+     * requests it never received.
+     */
+    @Test
+    void aHandedSlotCountsASelectionOnlyWhenUsed() {
+        BackendRuntime backend = backend(b -> b.server("s1", "10.0.0.1:80", s -> s.maxConnections(1)));
+        ServerRuntime s1 = backend.select(context);
+        backend.enqueue(server -> server.release());
+        backend.enqueue(server -> backend.handedOff(context, server));
+
+        s1.release();
+        assertThat(s1.load()).as("the slot is the second waiter's").isEqualTo(1);
+        assertThat(s1.totalSelected()).as("the first pick and the second waiter's").isEqualTo(2);
+    }
+    /**
+     * A slot no waiting request could take (a draining server's) wakes nobody. Each such wake-up sent
+     * the oldest waiter to its event loop to pick, find nothing and queue again; two at once (a
+     * drained server finishing two requests) put the second woken ahead of the first, so the next
+     * hand-off skipped the oldest. Waiters here act as the HTTP engine's: a wake-up runs later on the
+     * waiter's loop, which picks, or queues again at the head.
+     */
+    @Test
+    void aSlotNoWaiterCouldTakeWakesNobodyAndTheOldestStaysFirst() {
+        BackendRuntime backend = backend(b -> b.server("s1", "10.0.0.1:80", s -> s.maxConnections(1))
+                .server("s2", "10.0.0.2:80", s -> s.maxConnections(2)));
+        ServerRuntime a = backend.select(context);
+        ServerRuntime b = backend.select(context);
+        ServerRuntime c = backend.select(context);
+        assertThat(backend.select(context)).as("every server full").isNull();
+        ServerRuntime s1 = backend.server("s1");
+        ServerRuntime s2 = backend.server("s2");
+        List<Runnable> loop = new ArrayList<>();
+        List<String> served = new ArrayList<>();
+        for (String name : List.of("w1", "w2", "w3")) {
+            backend.enqueue(new BackendRuntime.Waiter() {
+                @Override
+                public void wake(ServerRuntime handed) {
+                    BackendRuntime.Waiter self = this;
+                    loop.add(() -> {
+                        ServerRuntime s = handed != null ? handed : backend.select(context);
+                        if (s != null) {
+                            served.add(name + ":" + s.server().name());
+                        } else {
+                            backend.requeue(self);
+                        }
+                    });
+                }
+            });
+        }
+
+        s2.drain();
+        for (ServerRuntime r : List.of(a, b, c)) {
+            if (r == s2) {
+                r.release();
+            }
+        }
+        assertThat(s2.load()).isZero();
+        int wokenForNothing = loop.size();
+        loop.forEach(Runnable::run);
+        loop.clear();
+        assertThat(backend.queued()).isEqualTo(3);
+
+        s1.release();
+        loop.forEach(Runnable::run);
+        assertThat(served).as("the oldest first").containsExactly("w1:s1");
+        assertThat(wokenForNothing).as("nobody woken for a draining server's slots").isZero();
     }
 }

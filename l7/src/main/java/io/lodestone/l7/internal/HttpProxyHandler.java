@@ -1340,14 +1340,21 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         queuedAt = clock.nanoTime();
         int id = exchangeId;
         queueTimer = client.eventLoop().schedule(() -> queueTimedOut(id), timeout, TimeUnit.NANOSECONDS);
-        enterQueue();
+        enterQueue(false);
         return true;
     }
 
-    /** Queues {@link #slot}, then picks once more: a slot freed just before the enqueue woke nobody. */
-    private void enterQueue() {
+    /**
+     * Queues {@link #slot} (at the head for a request woken for a slot it could not take, which has
+     * waited longest), then picks once more: a slot freed just before the enqueue woke nobody.
+     */
+    private void enterQueue(boolean again) {
         QueueSlot q = slot;
-        q.backend.enqueue(q);
+        if (again) {
+            q.backend.requeue(q);
+        } else {
+            q.backend.enqueue(q);
+        }
         ServerRuntime s = q.backend.select(this);
         if (s != null) {
             // when a wake-up already took it out of the queue, that wake-up finds it stale and hands on
@@ -1388,8 +1395,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         } else if (q.backend.isRetired()) {
             backendRetired();
         } else {
-            // a request that was not queued took it first
-            enterQueue();
+            // a request that was not queued took it first, or the slot was of a server out of
+            // rotation or over its limit: still the oldest, it waits at the head of the queue
+            enterQueue(true);
         }
     }
 
