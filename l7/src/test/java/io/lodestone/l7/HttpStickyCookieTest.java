@@ -293,16 +293,8 @@ class HttpStickyCookieTest {
 
     @Test
     void aCookieOfTheStickyNameThatTheServerSetsIsRemovedAsHaproxysInsertDoes() throws Exception {
-        RecordingBackend.Responder setsCookies = (r, ctx) -> {
-            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-                    Unpooled.copiedBuffer("b1:" + r.uri(), StandardCharsets.UTF_8));
-            response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes())
-                    .add(HttpHeaderNames.SET_COOKIE, "session=abc; HttpOnly")
-                    .add(HttpHeaderNames.SET_COOKIE, "SRV=app-value; Path=/")
-                    .add(HttpHeaderNames.SET_COOKIE, "SRVX=1")
-                    .add(HttpHeaderNames.SET_COOKIE, "SRV = spaced");
-            ctx.writeAndFlush(response);
-        };
+        RecordingBackend.Responder setsCookies = answersWith(HttpHeaderNames.SET_COOKIE,
+                "session=abc; HttpOnly", "SRV=app-value; Path=/", "SRVX=1", "SRV = spaced");
         try (RecordingBackend b1 = RecordingBackend.start("b1", setsCookies)) {
             proxy = Proxy.builder()
                     .backend(Backend.named("app").server("s1", b1.address()).cookie(StickyCookie.insert("SRV")))
@@ -330,14 +322,7 @@ class HttpStickyCookieTest {
      */
     @Test
     void nocacheKeepsEveryCacheControlFieldOfTheServer() throws Exception {
-        RecordingBackend.Responder twoFields = (r, ctx) -> {
-            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
-                    Unpooled.copiedBuffer("b1:" + r.uri(), StandardCharsets.UTF_8));
-            response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes())
-                    .add(HttpHeaderNames.CACHE_CONTROL, "public, max-age=60")
-                    .add(HttpHeaderNames.CACHE_CONTROL, "must-revalidate");
-            ctx.writeAndFlush(response);
-        };
+        RecordingBackend.Responder twoFields = answersWith(HttpHeaderNames.CACHE_CONTROL, "public, max-age=60", "must-revalidate");
         try (RecordingBackend b1 = RecordingBackend.start("b1", twoFields)) {
             proxy = Proxy.builder()
                     .backend(Backend.named("app").server("s1", b1.address()).cookie(StickyCookie.insert("SRV").nocache()))
@@ -482,5 +467,18 @@ class HttpStickyCookieTest {
         assertThat(StickyCookie.insert("SRV").key("k1").valueFor("app", "s1"))
                 .isNotEqualTo(StickyCookie.insert("SRV").key("k2").valueFor("app", "s1"))
                 .isEqualTo(StickyCookie.insert("OTHER").key("k1").valueFor("app", "s1"));
+    }
+
+    /** A server answering {@code b1:<uri>} with one field of {@code name} per value, in order. */
+    private static RecordingBackend.Responder answersWith(CharSequence name, String... values) {
+        return (r, ctx) -> {
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                    Unpooled.copiedBuffer("b1:" + r.uri(), StandardCharsets.UTF_8));
+            response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+            for (String value : values) {
+                response.headers().add(name, value);
+            }
+            ctx.writeAndFlush(response);
+        };
     }
 }
