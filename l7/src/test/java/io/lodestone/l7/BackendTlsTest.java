@@ -140,16 +140,24 @@ class BackendTlsTest {
             assertThat(b.requests).isEmpty();
             proxy.close(Duration.ofMillis(300));
 
-            HealthCheck check = HealthCheck.http("/plain/health").interval(Duration.ofMillis(50)).fall(1).rise(1).build();
-            proxy = Proxy.builder()
-                    .backend(Backend.named("app").server("s1", b.address()).tls(trusting(ca).build()).healthCheck(check).build())
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
-                    .build();
-            proxy.start();
-            Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
+            startCheckedUntilFirstResult(b.address(), trusting(ca).build(),
+                    HealthCheck.http("/plain/health").interval(Duration.ofMillis(50)).fall(1).rise(1).build());
             assertThat(proxy.control().server("app", "s1").status().lastCheck().detail())
                     .startsWith("TLS handshake failed: the server's certificate (or its chain) has expired (NotAfter: ");
         }
+    }
+
+    /**
+     * Starts {@link #proxy} with one server {@code s1} of backend {@code app} at {@code address}, spoken
+     * to over {@code tls} and checked with {@code check}, and waits for the check's first result.
+     */
+    private void startCheckedUntilFirstResult(String address, ClientTls tls, HealthCheck check) {
+        proxy = Proxy.builder()
+                .backend(Backend.named("app").server("s1", address).tls(tls).healthCheck(check).build())
+                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                .build();
+        proxy.start();
+        Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
     }
 
     /** What {@code r} writes to System.err, where slf4j-simple, the tests' logging provider, writes. */
@@ -221,14 +229,8 @@ class BackendTlsTest {
     @Test
     void anHttp1ConnectionOffersOnlyHttp1ByAlpn() throws Exception {
         try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(backendCertificate, null, "h2", "http/1.1"))) {
-            HealthCheck check = HealthCheck.http("/plain/health").interval(Duration.ofMillis(50)).fall(1).rise(1).build();
-            proxy = Proxy.builder()
-                    .backend(Backend.named("app").server("s1", b.address()).tls(trusting(ca).alpn("h2", "http/1.1").build())
-                            .healthCheck(check).build())
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
-                    .build();
-            proxy.start();
-            Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
+            startCheckedUntilFirstResult(b.address(), trusting(ca).alpn("h2", "http/1.1").build(),
+                    HealthCheck.http("/plain/health").interval(Duration.ofMillis(50)).fall(1).rise(1).build());
             assertThat(get(proxy.port(), "/plain/one").statusCode()).isEqualTo(200);
             assertThat(b.applicationProtocols).isNotEmpty().containsOnly("http/1.1");
             assertThat(proxy.control().server("app", "s1").status().lastCheck().isHealthy()).isTrue();
@@ -331,13 +333,8 @@ class BackendTlsTest {
     void aTcpHealthCheckOnAPortOfItsOwnOnlyConnects() throws Exception {
         try (ProtocolBackend bad = ProtocolBackend.http1(ProtocolBackend.serverTls(TlsPki.server(otherCa, "backend.test"), null));
              java.net.ServerSocket plain = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
-            HealthCheck check = HealthCheck.tcp().port(plain.getLocalPort()).interval(Duration.ofMillis(50)).fall(1).rise(1).build();
-            proxy = Proxy.builder()
-                    .backend(Backend.named("app").server("s1", bad.address()).tls(trusting(ca).build()).healthCheck(check).build())
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
-                    .build();
-            proxy.start();
-            Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
+            startCheckedUntilFirstResult(bad.address(), trusting(ca).build(),
+                    HealthCheck.tcp().port(plain.getLocalPort()).interval(Duration.ofMillis(50)).fall(1).rise(1).build());
             assertThat(proxy.control().server("app", "s1").status().lastCheck().detail()).isEqualTo("connected");
         }
     }
