@@ -951,6 +951,9 @@ public final class Proxy implements AutoCloseable {
                 throw new IllegalArgumentException("ioThreads: " + ioThreads
                         + " (expected: 0 with eventLoopGroups; the application's event loops are used as they are)");
             }
+            if (ioGroup == null) {
+                Transport.asked(); // a misspelt -Dlodestone.transport fails here, not at start()
+            }
             if (ioGroup != null && !busyPolling.isZero()) {
                 throw new IllegalArgumentException("busyPolling: " + busyPolling
                         + " (expected: 0 with eventLoopGroups; the application's event loops are used as they are)");

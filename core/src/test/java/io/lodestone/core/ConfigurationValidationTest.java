@@ -233,6 +233,27 @@ class ConfigurationValidationTest {
     }
 
     @Test
+    void rejectsAMisspeltTransportPropertyAtBuild() {
+        String before = System.getProperty("lodestone.transport");
+        System.setProperty("lodestone.transport", "iouring");
+        try {
+            assertThatIllegalArgumentException().isThrownBy(() -> Proxy.builder()
+                            .backend(backend("app")).frontend(new TestFrontend("web", "app"))
+                            .build())
+                    .withMessage("lodestone.transport: iouring (expected: io_uring, epoll or nio)");
+            System.setProperty("lodestone.transport", "EPOLL");
+            assertThat(Proxy.builder().backend(backend("app")).frontend(new TestFrontend("web", "app")).build())
+                    .isNotNull();
+        } finally {
+            if (before == null) {
+                System.clearProperty("lodestone.transport");
+            } else {
+                System.setProperty("lodestone.transport", before);
+            }
+        }
+    }
+
+    @Test
     void leavesBuildersReusable() {
         Backend.Builder app = Backend.named("app").server("web1", "10.0.0.1:80");
         Backend first = app.build();

@@ -7,6 +7,7 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.RefusingPort;
 import java.io.IOException;
 import java.io.InputStream;
@@ -87,6 +88,57 @@ class HttpFailureTest {
             assertThat(next.status()).isEqualTo(200);
             assertThat(b.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/second");
         }
+    }
+
+    @Test
+    void aStrategyThatAlwaysThrowsIsLoggedWithItsStackTraceOncePerTenSeconds() throws Exception {
+        ManualClock clock = new ManualClock();
+        BalancingStrategy alwaysThrows = () -> (candidates, context) -> {
+            throw new IllegalStateException("application bug");
+        };
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder().clock(clock)
+                    .backend(Backend.named("app").server("s1", b.address()).balance(alwaysThrows))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app")).build();
+            proxy.start();
+            int port = proxy.port();
+            String first = stderrOf(() -> {
+                for (int i = 0; i < 5; i++) {
+                    assertThat(get(port, "/r" + i).status()).isEqualTo(500);
+                }
+            });
+            clock.advance(Duration.ofSeconds(10));
+            String later = stderrOf(() -> assertThat(get(port, "/late").status()).isEqualTo(500));
+            assertThat(occurrences(first, "closed after an unexpected error")).as(first).isEqualTo(1);
+            assertThat(occurrences(first, "java.lang.IllegalStateException: application bug")).as(first).isEqualTo(1);
+            assertThat(occurrences(later, "closed after an unexpected error")).as(later).isEqualTo(1);
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
+    private static int occurrences(String text, String part) {
+        int n = 0;
+        for (int at = text.indexOf(part); at >= 0; at = text.indexOf(part, at + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    /** What {@code r} writes to System.err, where slf4j-simple, the tests' logging provider, writes. */
+    private static String stderrOf(ThrowingRunnable r) throws Exception {
+        java.io.PrintStream saved = System.err;
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(bytes, true, StandardCharsets.UTF_8));
+        try {
+            r.run();
+        } finally {
+            System.setErr(saved);
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    private interface ThrowingRunnable {
+        void run() throws Exception;
     }
 
     @Test

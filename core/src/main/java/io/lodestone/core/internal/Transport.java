@@ -126,14 +126,34 @@ public enum Transport {
      * one that does not load falls back to epoll, then NIO.
      */
     public static Transport best() {
-        String asked = System.getProperty("lodestone.transport", "io_uring");
-        if ("nio".equalsIgnoreCase(asked)) {
+        Transport asked = asked();
+        if (asked == NIO) {
             return NIO;
         }
-        if (!"epoll".equalsIgnoreCase(asked) && IoUring.isAvailable()) {
+        if (asked == IO_URING && IoUring.isAvailable()) {
             return IO_URING;
         }
         return Epoll.isAvailable() ? EPOLL : NIO;
+    }
+
+    /**
+     * Returns the transport that {@code lodestone.transport} names ({@code io_uring}, {@code epoll} or
+     * {@code nio}, in any case; io_uring when the property is not set), whether or not it loads here.
+     *
+     * @throws IllegalArgumentException when the property names none of them
+     */
+    public static Transport asked() {
+        String asked = System.getProperty("lodestone.transport");
+        if (asked == null || "io_uring".equalsIgnoreCase(asked)) {
+            return IO_URING;
+        }
+        if ("epoll".equalsIgnoreCase(asked)) {
+            return EPOLL;
+        }
+        if ("nio".equalsIgnoreCase(asked)) {
+            return NIO;
+        }
+        throw new IllegalArgumentException("lodestone.transport: " + asked + " (expected: io_uring, epoll or nio)");
     }
 
     /** Whether this transport's native library loads here (NIO always does). */

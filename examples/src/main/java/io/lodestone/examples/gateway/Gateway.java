@@ -102,7 +102,7 @@ public final class Gateway {
                 "  --retries N              other servers tried after a failed connect (default 3)",
                 "  --timeout-connect DUR    per connection attempt (default 5s)",
                 "  --timeout-client DUR     tcp: client idle timeout (default 5m; 0 disables it);",
-                "                           http: time to receive a request head, then 408 (default 10s)",
+                "                           http: time to receive a request head, then 408 (default 10s; 0 keeps it)",
                 "  --timeout-server DUR     tcp: server idle timeout; http: time to the response, then 504 (default 60s)",
                 "  --timeout-client-hello DUR  tcp with --sni or --tls-cert: how long a client has, from connect,",
                 "                           to send its whole TLS ClientHello before it is closed (default 5s)",

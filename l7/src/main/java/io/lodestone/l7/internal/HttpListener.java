@@ -6,6 +6,7 @@ import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.ListeningSockets;
+import io.lodestone.core.internal.LogThrottle;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.log.TerminationCause;
@@ -30,6 +31,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.HashMap;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -84,6 +86,9 @@ public final class HttpListener implements Listener {
      * proxy's backends, the router built once (every request of every event loop is decided by it, on
      * the live server states), the frontend's counters. A request reads it once, when it starts.
      */
+    /** How often an unexpected error is logged at WARN with its stack trace: {@link State#unexpectedErrors}. */
+    static final long UNEXPECTED_ERROR_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
     static final class State {
         final HttpFrontend frontend;
         final EngineContext context;
@@ -94,6 +99,13 @@ public final class HttpListener implements Listener {
          * when the frontend gives requests no ids.
          */
         final AsciiString requestIdHeader;
+        /**
+         * Lets one WARN with its stack trace through per 10 s on the proxy's clock for a fault in the
+         * proxy or in application code it runs (a rule's key function, a balancing strategy); the
+         * others of those 10 s go to DEBUG, so a function that throws on every request does not
+         * write a stack trace per request.
+         */
+        final LogThrottle unexpectedErrors = new LogThrottle(UNEXPECTED_ERROR_LOG_INTERVAL_NANOS);
         private final ConcurrentHashMap<String, RetryBudget> budgets = new ConcurrentHashMap<>();
         /** The response cache of each cached backend. */
         private final Map<String, CacheStore> caches;

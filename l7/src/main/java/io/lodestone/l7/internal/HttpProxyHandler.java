@@ -653,7 +653,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             // anything else is a fault in the proxy or in application code it runs (an ACL, a
             // balancing strategy): never silent, and a request in progress gets HAProxy's answer,
             // 500 with termination cause 'I', or has its response cut if that had begun
-            log.warn("{}: client connection {} closed after an unexpected error", frontend.name(), client, cause);
+            // at most one WARN with its stack trace per 10 s per frontend: a key function that throws
+            // for every request would otherwise write one per request
+            if (state.unexpectedErrors.tryAcquire(clock.nanoTime())) {
+                log.warn("{}: client connection {} closed after an unexpected error (others within 10 s at DEBUG)",
+                        frontend.name(), client, cause);
+            } else if (log.isDebugEnabled()) {
+                log.debug("{}: client connection {} closed after an unexpected error", frontend.name(), client, cause);
+            }
             if (request != null && !closing) {
                 terminated(TerminationCause.INTERNAL, exchangePhase());
                 sendError(HttpResponseStatus.INTERNAL_SERVER_ERROR, true);
