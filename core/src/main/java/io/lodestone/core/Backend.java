@@ -7,8 +7,10 @@ import io.lodestone.core.internal.Durations;
 import io.lodestone.core.internal.Names;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -355,8 +357,9 @@ public final class Backend {
         }
 
         /**
-         * Keeps HTTP clients on their server with a cookie the proxy inserts (HAProxy's {@code cookie
-         * NAME insert}); see {@link StickyCookie}. TCP frontends ignore it.
+         * Keeps HTTP clients on their server with a cookie (HAProxy's {@code cookie NAME insert},
+         * {@code rewrite} or {@code prefix}); see {@link StickyCookie}, and
+         * {@link Server.Builder#cookie(String)} for a server's explicit value. TCP frontends ignore it.
          *
          * <pre>{@code
          * Backend.named("app").cookie(StickyCookie.insert("SERVERID").indirect().nocache().httpOnly())
@@ -439,7 +442,8 @@ public final class Backend {
         /**
          * Returns the immutable backend.
          *
-         * @throws IllegalArgumentException when the backend has no server, two servers share a name,
+         * @throws IllegalArgumentException when the backend has no server, two servers share a name
+         *     or a sticky-cookie value,
          *     the health check names a server the backend does not have, or the protocol does not
          *     fit the TLS setting
          */
@@ -467,6 +471,15 @@ public final class Backend {
             }
             if (protocol == BackendProtocol.H2C && tls != null) {
                 throw new IllegalArgumentException("backend " + name + " protocol: H2C with tls (expected: H2 over tls, or H2C without tls)");
+            }
+            Map<String, String> ids = new HashMap<>();
+            for (Server s : servers) {
+                String id = s.cookie() != null ? s.cookie() : cookie != null ? cookie.valueFor(name, s.name()) : null;
+                String other = id == null ? null : ids.putIfAbsent(id, s.name());
+                if (other != null) {
+                    throw new IllegalArgumentException("backend " + name + " server " + s.name() + " cookie: " + id
+                            + " (expected: unique within the backend; server " + other + " has it)");
+                }
             }
             if (cookie != null && "None".equals(cookie.sameSite()) && !cookie.isSecure()) {
                 // browsers drop a SameSite=None cookie without Secure: stickiness would silently never hold

@@ -11,6 +11,7 @@ import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.RuntimeControl;
 import io.lodestone.core.internal.ServerEvents;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.internal.StickyRequest;
 import io.lodestone.core.internal.Transport;
 import io.lodestone.core.limit.RateLimiter;
 import io.lodestone.core.limit.RateLimiters;
@@ -21,7 +22,6 @@ import io.lodestone.core.route.RequestView;
 import io.lodestone.core.route.RouteResult;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
-import io.lodestone.core.route.internal.HttpParts;
 import io.lodestone.core.route.internal.PathNormalizer;
 import io.lodestone.core.route.internal.RequestPickContext;
 import io.lodestone.core.log.AccessLog;
@@ -354,7 +354,9 @@ public final class Proxy implements AutoCloseable {
      * balancing strategy would pick now. The pick is real: it advances the strategy's state (a round
      * robin moves on) and counts in {@link ServerControl#totalSelected()}; the server's load is
      * taken and given back at once. On a backend with a {@link StickyCookie}, a request whose cookie
-     * names a server that takes its persistent clients gets that server, as in the HTTP engine.
+     * names a server that takes its persistent clients gets that server, as in the HTTP engine (the
+     * same code reads it: the prefix of prefix mode, the dates of maxidle and maxlife checked on
+     * this proxy's {@link Clock}).
      */
     public RouteResult routeAndPick(RequestView request) {
         return pick(route(request), request);
@@ -373,19 +375,10 @@ public final class Proxy implements AutoCloseable {
         ServerRuntime s = null;
         StickyCookie cookie = runtime.config().cookie();
         if (cookie != null && request.isHttp()) {
-            // as the HTTP engine does: a client goes to the server of the first of its values of the
-            // cookie that names one taking it; a value whose server is only full ends the search (the
-            // client is balanced this time)
-            String value = request.cookie(cookie.name());
-            if (value != null) {
-                s = runtime.acquireByCookie(cookie, value);
-                boolean onlyFull = s == null && runtime.cookieServerIsOnlyFull(cookie, value);
-                List<String> values = s == null && !onlyFull ? HttpParts.cookies(request.headers("cookie"), cookie.name()) : List.of();
-                for (int i = 1; i < values.size() && s == null && !onlyFull; i++) {
-                    s = runtime.acquireByCookie(cookie, values.get(i));
-                    onlyFull = s == null && runtime.cookieServerIsOnlyFull(cookie, values.get(i));
-                }
-            }
+            // as the HTTP engine reads it (the same code): the first of the client's values of the
+            // cookie that names a server taking it, dates checked on the proxy's clock; a value
+            // whose server is only full ends the search (the client is balanced this time)
+            s = new StickyRequest().read(runtime, cookie, request, clock);
         }
         if (s == null) {
             s = runtime.select(new RequestPickContext(request));

@@ -53,7 +53,7 @@ public interface ProxyControl {
      * in the check's initial state) and slow-starts when the backend has a slow start.
      *
      * @throws IllegalArgumentException when there is no such backend or it already has a server of
-     *     that name
+     *     that name or of that sticky-cookie value ({@link Server#cookie()}, or the default id)
      */
     ServerControl addServer(String backendName, Server server);
 

@@ -27,6 +27,7 @@ public final class Server {
     private final boolean backup;
     private final int maxConnections;
     private final ProxyProtocol proxyProtocol;
+    private final String cookie;
 
     private Server(Builder b) {
         this.name = b.name;
@@ -35,6 +36,7 @@ public final class Server {
         this.backup = b.backup;
         this.maxConnections = b.maxConnections;
         this.proxyProtocol = b.proxyProtocol;
+        this.cookie = b.cookie;
     }
 
     /**
@@ -100,10 +102,18 @@ public final class Server {
         return proxyProtocol;
     }
 
+    /**
+     * The explicit value of the backend's sticky cookie that leads to this server, or {@code null}
+     * when the server has the default id (see {@link StickyCookie#valueFor}).
+     */
+    public String cookie() {
+        return cookie;
+    }
+
     @Override
     public String toString() {
         return "Server{" + name + " " + Addresses.format(address) + " weight=" + weight
-                + (backup ? " backup" : "") + (maxConnections > 0 ? " maxconn=" + maxConnections : "") + "}";
+                + (backup ? " backup" : "") + (maxConnections > 0 ? " maxconn=" + maxConnections : "") + (cookie != null ? " cookie=" + cookie : "") + "}";
     }
 
     /** Builds a {@link Server}; each setter checks its argument at once. */
@@ -114,6 +124,7 @@ public final class Server {
         private boolean backup;
         private int maxConnections;
         private ProxyProtocol proxyProtocol;
+        private String cookie;
 
         Builder(String name, InetSocketAddress address) {
             this.name = Names.check("server name", name);
@@ -153,6 +164,39 @@ public final class Server {
         /** Sends a PROXY protocol header of this version to this server, overriding its backend. */
         public Builder proxyProtocol(ProxyProtocol proxyProtocol) {
             this.proxyProtocol = Objects.requireNonNull(proxyProtocol, "proxyProtocol");
+            return this;
+        }
+
+        /**
+         * Sets the value of the backend's {@link StickyCookie} that leads to this server, as HAProxy's
+         * {@code server web1 10.0.0.1:8080 cookie s1}, in place of the default keyed hash. Use it to
+         * move a backend from HAProxy without breaking its clients' sessions: give each server its
+         * HAProxy cookie value. Unlike HAProxy, two servers of a backend cannot share a value (the
+         * backend fails to build, naming both).
+         *
+         * <pre>{@code
+         * Backend.named("app")
+         *     .server("web1", "10.0.0.1:8080", s -> s.cookie("s1"))
+         *     .server("web2", "10.0.0.2:8080", s -> s.cookie("s2"))
+         *     .cookie(StickyCookie.insert("SERVERID").indirect().nocache())
+         * }</pre>
+         *
+         * @throws IllegalArgumentException unless 1 to 64 characters allowed in a cookie value
+         *     (RFC 6265: visible ASCII but {@code " , ; \}), none of them {@code |} or {@code ~},
+         *     which separate the dates (insert mode) and the prefix (prefix mode)
+         */
+        public Builder cookie(String value) {
+            Objects.requireNonNull(value, "server " + name + " cookie");
+            boolean ok = !value.isEmpty() && value.length() <= 64;
+            for (int i = 0; ok && i < value.length(); i++) {
+                char c = value.charAt(i);
+                ok = c > ' ' && c < 127 && c != '"' && c != ',' && c != ';' && c != '\\' && c != '|' && c != '~';
+            }
+            if (!ok) {
+                throw new IllegalArgumentException("server " + name + " cookie: " + value
+                        + " (expected: 1 to 64 cookie-value characters, none of '|' and '~')");
+            }
+            this.cookie = value;
             return this;
         }
 

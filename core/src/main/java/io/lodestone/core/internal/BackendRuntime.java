@@ -253,13 +253,22 @@ public final class BackendRuntime {
      * Adds a server at run time; it starts in the health check's initial state and slow-starts when
      * the backend has a slow start.
      *
-     * @throws IllegalArgumentException when the backend already has a server of that name
+     * @throws IllegalArgumentException when the backend already has a server of that name or of
+     *     that sticky-cookie value
      */
     public ServerRuntime addServer(Server server) {
         ServerRuntime added;
         synchronized (this) {
             if (server(server.name()) != null) {
                 throw new IllegalArgumentException("backend " + name() + " server name: " + server.name() + " (expected: unique within the backend)");
+            }
+            StickyCookie cookie = backend.cookie();
+            String id = server.cookie() != null ? server.cookie() : cookie != null ? cookie.valueFor(name(), server.name()) : null;
+            for (ServerRuntime other : servers) {
+                if (id != null && id.equals(cookie != null ? other.cookieValue(cookie) : other.server().cookie())) {
+                    throw new IllegalArgumentException("backend " + name() + " server " + server.name() + " cookie: " + id
+                            + " (expected: unique within the backend; server " + other.server().name() + " has it)");
+                }
             }
             added = new ServerRuntime(server, this, nextIndex++, initiallyHealthy());
             ServerRuntime[] current = servers;
@@ -462,32 +471,36 @@ public final class BackendRuntime {
     }
 
     /**
-     * The server whose sticky-cookie id is {@code value}, with one unit of its load taken, when it
-     * still serves its persistent clients (up and healthy, not ejected; draining or of weight 0 is
-     * fine, maintenance is not) and is below its limit, and is not a backup while a primary is in
-     * rotation; else {@code null}, and the request is balanced as if it had no cookie.
+     * The server whose sticky-cookie id is the first {@code end} characters of {@code value}, with one
+     * unit of its load taken, when it still serves its persistent clients (up and healthy, not
+     * ejected; draining or of weight 0 is fine, maintenance is not) and is below its limit, and is not
+     * a backup while a primary is in rotation; else {@code null}, and the request is balanced as if it
+     * had no cookie.
      */
-    public ServerRuntime acquireByCookie(StickyCookie cookie, String value) {
-        for (ServerRuntime s : servers) {
-            if (s.cookieValue(cookie).equals(value)) {
-                return keepsPersistent(s) && s.tryAcquire() ? s : null;
-            }
-        }
-        return null;
+    public ServerRuntime acquireByCookie(StickyCookie cookie, String value, int end) {
+        ServerRuntime s = byCookie(cookie, value, end);
+        return s != null && keepsPersistent(s) && s.tryAcquire() ? s : null;
     }
 
     /**
-     * Whether the server whose sticky-cookie id is {@code value} would take the client now but for
-     * its connection limit: persistent as {@link #acquireByCookie} asks, and at its limit. A client so
-     * served by another server keeps its cookie, as a source-stuck client keeps its entry.
+     * Whether the server whose sticky-cookie id is the first {@code end} characters of {@code value}
+     * would take the client now but for its connection limit: persistent as {@link #acquireByCookie}
+     * asks, and at its limit. A client so served by another server keeps its cookie, as a
+     * source-stuck client keeps its entry.
      */
-    public boolean cookieServerIsOnlyFull(StickyCookie cookie, String value) {
+    public boolean cookieServerIsOnlyFull(StickyCookie cookie, String value, int end) {
+        ServerRuntime s = byCookie(cookie, value, end);
+        return s != null && keepsPersistent(s) && !s.hasCapacity();
+    }
+
+    private ServerRuntime byCookie(StickyCookie cookie, String value, int end) {
         for (ServerRuntime s : servers) {
-            if (s.cookieValue(cookie).equals(value)) {
-                return keepsPersistent(s) && !s.hasCapacity();
+            String id = s.cookieValue(cookie);
+            if (id.length() == end && value.startsWith(id)) {
+                return s;
             }
         }
-        return false;
+        return null;
     }
 
     /**

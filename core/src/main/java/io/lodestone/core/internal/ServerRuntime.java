@@ -453,17 +453,21 @@ public final class ServerRuntime implements ServerControl {
         updating = now;
     }
 
-    /** The value of {@code cookie} that leads to this server; computed once per cookie configuration. */
+    /**
+     * The id of this server in {@code cookie}: its explicit {@link Server#cookie()} value, else the
+     * cookie's keyed hash of the names; computed once per cookie and server configuration.
+     */
     public String cookieValue(StickyCookie cookie) {
         CookieId id = cookieId;
-        if (id == null || id.cookie != cookie) {
-            id = new CookieId(cookie, cookie.valueFor(backend.name(), server.name()));
+        Server config = server;
+        if (id == null || id.cookie != cookie || id.server != config) {
+            id = new CookieId(cookie, config, config.cookie() != null ? config.cookie() : cookie.valueFor(backend.name(), config.name()));
             cookieId = id;
         }
         return id.value;
     }
 
-    private record CookieId(StickyCookie cookie, String value) {
+    private record CookieId(StickyCookie cookie, Server server, String value) {
     }
 
     /** Whether the server is below its connection limit. */

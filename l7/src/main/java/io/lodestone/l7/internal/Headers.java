@@ -468,4 +468,106 @@ final class Headers {
             h.set(HttpHeaderNames.SET_COOKIE, kept);
         }
     }
+    /**
+     * Removes the server-id prefix (up to and including the first {@code ~}) from every value of the
+     * cookie {@code name} in the request's {@code Cookie} header(s), as HAProxy's {@code cookie NAME
+     * prefix} does, whether the prefix names a server or not; a value without {@code ~} is kept. A
+     * quoted value keeps its quotes ({@code "s1~abc"} becomes {@code "abc"}). The rest of each header
+     * is kept byte for byte.
+     */
+    static void stripCookiePrefix(HttpHeaders h, String name) {
+        List<String> values = h.getAll(HttpHeaderNames.COOKIE);
+        List<String> edited = null;
+        for (int k = 0; k < values.size(); k++) {
+            String v = values.get(k);
+            StringBuilder sb = null;
+            int copied = 0;
+            int n = v.length();
+            int i = 0;
+            while (i < n) {
+                while (i < n && (v.charAt(i) == ' ' || v.charAt(i) == '\t' || v.charAt(i) == ';')) {
+                    i++;
+                }
+                int semi = v.indexOf(';', i);
+                if (semi < 0) {
+                    semi = n;
+                }
+                int eq = v.indexOf('=', i);
+                if (eq > i && eq < semi) {
+                    int nameEnd = eq;
+                    while (nameEnd > i && v.charAt(nameEnd - 1) == ' ') {
+                        nameEnd--;
+                    }
+                    if (nameEnd - i == name.length() && v.startsWith(name, i)) {
+                        int vs = eq + 1;
+                        while (vs < semi && v.charAt(vs) == ' ') {
+                            vs++;
+                        }
+                        if (vs < semi && v.charAt(vs) == '"') {
+                            vs++;
+                        }
+                        int tilde = v.indexOf('~', vs);
+                        if (tilde >= 0 && tilde < semi) {
+                            if (sb == null) {
+                                sb = new StringBuilder(n);
+                            }
+                            sb.append(v, copied, vs);
+                            copied = tilde + 1;
+                        }
+                    }
+                }
+                i = semi + 1;
+            }
+            if (sb != null) {
+                if (edited == null) {
+                    edited = new ArrayList<>(values);
+                }
+                edited.set(k, sb.append(v, copied, n).toString());
+            }
+        }
+        if (edited != null) {
+            h.set(HttpHeaderNames.COOKIE, edited);
+        }
+    }
+
+    /**
+     * Edits the response's {@code Set-Cookie} fields that set the cookie {@code name} (matched as
+     * {@link #removeSetCookie} matches): with {@code prefix}, {@code value} goes before the cookie's
+     * value (HAProxy's {@code cookie NAME prefix}); else it replaces the value (HAProxy's
+     * {@code rewrite}). Attributes are kept as the server wrote them. Reads nothing more when the
+     * response sets no cookie.
+     */
+    static void editSetCookie(HttpHeaders h, String name, String value, boolean prefix) {
+        if (!h.contains(HttpHeaderNames.SET_COOKIE)) {
+            return;
+        }
+        List<String> values = h.getAll(HttpHeaderNames.SET_COOKIE);
+        List<String> edited = null;
+        for (int k = 0; k < values.size(); k++) {
+            String v = values.get(k);
+            int eq = v.indexOf('=');
+            if (eq < 0 || !v.substring(0, eq).strip().equals(name)) {
+                continue;
+            }
+            int semi = v.indexOf(';', eq);
+            if (semi < 0) {
+                semi = v.length();
+            }
+            int vs = eq + 1;
+            while (vs < semi && (v.charAt(vs) == ' ' || v.charAt(vs) == '\t')) {
+                vs++;
+            }
+            int ve = semi;
+            while (ve > vs && (v.charAt(ve - 1) == ' ' || v.charAt(ve - 1) == '\t')) {
+                ve--;
+            }
+            if (edited == null) {
+                edited = new ArrayList<>(values);
+            }
+            edited.set(k, v.substring(0, vs) + value + v.substring(prefix ? vs : ve));
+        }
+        if (edited != null) {
+            h.set(HttpHeaderNames.SET_COOKIE, edited);
+        }
+    }
 }

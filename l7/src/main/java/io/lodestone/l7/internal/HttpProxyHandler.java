@@ -11,6 +11,7 @@ import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.internal.StickyRequest;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.log.AccessLogEntry;
 import io.lodestone.core.log.TerminationCause;
@@ -19,7 +20,6 @@ import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.HeaderEdit;
-import io.lodestone.core.route.internal.HttpParts;
 import io.lodestone.core.route.internal.PathNormalizer;
 import io.lodestone.core.trace.TraceContext;
 import io.lodestone.core.trace.Tracing;
@@ -232,9 +232,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private List<String> requestConnection;
     /** As {@link #requestConnection}, for the final response's head. */
     private List<String> responseConnection;
-    /** The backend's sticky cookie for this request, or {@code null}; {@link #cookieValue} is the client's. */
+    /** The backend's sticky cookie for this request, or {@code null}; {@link #sticky} is its reading. */
     private StickyCookie stickyCookie;
-    private String cookieValue;
+    /** The reading of the sticky cookie, made once per connection on the first backend that has one. */
+    private StickyRequest sticky;
     private List<Object> tunnelFromClient;
     // response cache of the current exchange (see the "response cache" section)
     private CacheStore cacheStore;
@@ -998,32 +999,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         ServerRuntime s = null;
         stickyCookie = backend.config().cookie();
         if (stickyCookie != null) {
-            cookieValue = view.cookie(stickyCookie.name());
-            if (cookieValue != null) {
-                s = backend.acquireByCookie(stickyCookie, cookieValue);
-                boolean onlyFull = s == null && backend.cookieServerIsOnlyFull(stickyCookie, cookieValue);
-                if (s == null && !onlyFull) {
-                    // a browser sends the name twice when it holds the cookie for two paths or
-                    // domains (the longer path first): as HAProxy, the first value that leads to a
-                    // server the client may use wins, so a stale cookie of another path does not hide
-                    // the proxy's; only a client whose first value failed gets here
-                    List<String> values = HttpParts.cookies(view.headers("cookie"), stickyCookie.name());
-                    for (int i = 1; i < values.size() && s == null && !onlyFull; i++) {
-                        String value = values.get(i);
-                        s = backend.acquireByCookie(stickyCookie, value);
-                        if (s != null) {
-                            cookieValue = value;
-                        } else {
-                            onlyFull = backend.cookieServerIsOnlyFull(stickyCookie, value);
-                        }
-                    }
-                }
-                if (stickyCookie.isIndirect()) {
+            if (sticky == null) {
+                sticky = new StickyRequest();
+            }
+            s = sticky.read(backend, stickyCookie, view, clock);
+            if (sticky.present()) {
+                if (stickyCookie.mode() == StickyCookie.Mode.PREFIX) {
+                    // the server reads the value it set: every value loses its "id~"
+                    Headers.stripCookiePrefix(h, stickyCookie.name());
+                } else if (stickyCookie.mode() == StickyCookie.Mode.INSERT && stickyCookie.isIndirect()) {
                     Headers.removeCookie(h, stickyCookie.name());
-                }
-                if (onlyFull) {
-                    // served elsewhere this time; the client keeps its cookie and its server
-                    stickyCookie = null;
                 }
             }
         }
@@ -1292,27 +1277,45 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /**
-     * The sticky cookie of the response of {@code answered}'s backend, when it has one: the server's
-     * own cookie of that name is removed (HAProxy's insert without preserve: it would overwrite the
-     * proxy's), and a client without a valid cookie gets one.
+     * The sticky cookie of the response of {@code answered}'s backend, when it has one. Insert mode:
+     * the server's own cookie of that name is removed (HAProxy's insert without preserve: it would
+     * overwrite the proxy's), and a client without a valid cookie, or whose cookie's dates need a
+     * refresh, gets one. Rewrite mode: the value of the server's cookie becomes the server's id.
+     * Prefix mode: the server's id and {@code ~} go before its value, or, with {@code indirect}, the
+     * server's cookie is removed from the answer to a client that came by its cookie (as HAProxy).
      */
     private void stickiness(HttpHeaders h, ServerRuntime answered) {
-        StickyCookie sticky = answered.backend().config().cookie();
-        if (sticky != null) {
-            Headers.removeSetCookie(h, sticky.name());
-            if (stickyCookie != null) {
-                insertCookie(h, answered);
+        StickyCookie config = answered.backend().config().cookie();
+        if (config == null) {
+            return;
+        }
+        switch (config.mode()) {
+            case INSERT -> {
+                Headers.removeSetCookie(h, config.name());
+                if (stickyCookie != null) {
+                    insertCookie(h, answered);
+                }
             }
+            case REWRITE -> Headers.editSetCookie(h, config.name(), answered.cookieValue(config), false);
+            case PREFIX -> {
+                if (config.isIndirect() && stickyCookie == config && sticky.direct(answered)) {
+                    Headers.removeSetCookie(h, config.name());
+                } else if (h.contains(HttpHeaderNames.SET_COOKIE)) {
+                    Headers.editSetCookie(h, config.name(), answered.cookieValue(config) + '~', true);
+                }
+            }
+            default -> throw new IllegalStateException("cookie mode: " + config.mode());
         }
     }
 
     /**
      * Sends a client without a valid sticky cookie (none, or one naming a server it could not use)
-     * the cookie of the server that answered; with {@code nocache}, marks the response private.
+     * the cookie of the server that answered, or refreshes the dates of its cookie (maxidle,
+     * maxlife); with {@code nocache}, marks such a response private.
      */
     private void insertCookie(HttpHeaders h, ServerRuntime answered) {
-        String value = answered.cookieValue(stickyCookie);
-        if (value.equals(cookieValue)) {
+        String value = sticky.insertValue(answered);
+        if (value == null) {
             return;
         }
         h.add(HttpHeaderNames.SET_COOKIE, stickyCookie.setCookie(value));
@@ -2189,7 +2192,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         responseConnection = null;
         heldHead = null;
         stickyCookie = null;
-        cookieValue = null;
         conn = null;
         tried = null;
         serverBackpressure = false;
