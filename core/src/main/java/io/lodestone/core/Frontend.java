@@ -30,6 +30,16 @@ public interface Frontend {
     }
 
     /**
+     * Whether the frontend forwards HTTP requests (HAProxy's {@code mode http}) rather than
+     * connections ({@code mode tcp}): a backend whose balancing strategy reads the request
+     * ({@link io.lodestone.core.balance.HashKey#readsHttp()}) serves only frontends for which this is
+     * true, and {@link Proxy.Builder#build()} checks it. The default is false; HTTP engines override it.
+     */
+    default boolean isHttp() {
+        return false;
+    }
+
+    /**
      * The frontend's routing rules, or {@code null} when it has none (it only has a default
      * backend). {@link Proxy#route} evaluates them; {@link Proxy.Builder#build()} checks that every
      * backend they name exists. Engines override this.

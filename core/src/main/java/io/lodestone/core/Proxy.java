@@ -1,6 +1,7 @@
 package io.lodestone.core;
 
 import io.lodestone.core.health.internal.HealthCheckers;
+import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.DeferredScheduler;
@@ -381,7 +382,7 @@ public final class Proxy implements AutoCloseable {
             s = new StickyRequest().read(runtime, cookie, request, clock);
         }
         if (s == null) {
-            s = runtime.select(new RequestPickContext(request));
+            s = runtime.select(new RequestPickContext(request, runtime.config().balancingStrategy().hashKey()));
         }
         if (s == null) {
             return new RouteResult(decision, null);
@@ -963,6 +964,13 @@ public final class Proxy implements AutoCloseable {
                 for (String b : f.backendNames()) {
                     if (!backends.containsKey(b)) {
                         throw new IllegalArgumentException("frontend " + f.name() + " backend: " + b + " (no such backend; known: " + backends.keySet() + ")");
+                    }
+                    HashKey key = backends.get(b).balancingStrategy().hashKey();
+                    if (!f.isHttp() && key != null && key.readsHttp()) {
+                        // a connection has no request to read the key from
+                        throw new IllegalArgumentException("backend " + b + " balance: " + backends.get(b).balancingStrategy()
+                                + " (expected: a strategy that reads no HTTP request, e.g. sourceHash(), since frontend "
+                                + f.name() + " forwards connections, not HTTP requests)");
                     }
                 }
             }

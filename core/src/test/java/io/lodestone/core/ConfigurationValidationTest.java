@@ -3,6 +3,8 @@ package io.lodestone.core;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
+import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.OutlierDetection;
 import io.netty.channel.DefaultEventLoopGroup;
@@ -187,6 +189,23 @@ class ConfigurationValidationTest {
                         .frontend(new TestFrontend("web", "app", "api"))
                         .build())
                 .withMessage("frontend web backend: api (no such backend; known: [app])");
+    }
+
+    @Test
+    void rejectsARequestHashKeyOnABackendOfAConnectionFrontend() {
+        // TestFrontend is not an HTTP frontend: it forwards connections, which have no header to hash
+        Backend tenants = Backend.named("app").balance(BalancingStrategy.hashOn(HashKey.header("X-Tenant")))
+                .server("web1", "10.0.0.1:80").build();
+        assertThatIllegalArgumentException().isThrownBy(() -> Proxy.builder()
+                        .backend(tenants)
+                        .frontend(new TestFrontend("db", "app"))
+                        .build())
+                .withMessage("backend app balance: hashOn(header x-tenant) (expected: a strategy that reads no HTTP request,"
+                        + " e.g. sourceHash(), since frontend db forwards connections, not HTTP requests)");
+        // the source address is known to a connection
+        Backend bySource = Backend.named("app").balance(BalancingStrategy.hashOn(HashKey.source()))
+                .server("web1", "10.0.0.1:80").build();
+        Proxy.builder().backend(bySource).frontend(new TestFrontend("db", "app")).build().close();
     }
 
     @Test

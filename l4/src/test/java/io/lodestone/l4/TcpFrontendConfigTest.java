@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.balance.HashKey;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Rule;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
@@ -31,6 +35,27 @@ class TcpFrontendConfigTest {
         assertThat(f.bindAddresses()).extracting(InetSocketAddress::getPort).containsExactly(7000, 7001);
         assertThat(f.clientTimeout()).isEqualTo(Duration.ZERO);
         assertThat(f.maxConnections()).isEqualTo(10);
+    }
+
+    @Test
+    void aBackendHashingOnARequestKeyCannotServeATcpFrontend() {
+        Backend tenants = Backend.named("tenants").balance(BalancingStrategy.hashOn(HashKey.cookie("sid")))
+                .server("a", "127.0.0.1:1").build();
+        // named by a rule rather than as the default: a connection still has no cookie
+        assertThatThrownBy(() -> Proxy.builder()
+                .backend(tenants)
+                .backend(Backend.named("db").server("d", "127.0.0.1:2"))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("pg").rule(Rule.when(Acl.source("10.0.0.0/8")).use("tenants"))
+                        .defaultBackend("db"))
+                .build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("backend tenants balance: hashOn(cookie sid) (expected: a strategy that reads no HTTP request,"
+                        + " e.g. sourceHash(), since frontend pg forwards connections, not HTTP requests)");
+        // hashing on the source address is what a TCP frontend can do
+        Proxy.builder()
+                .backend(Backend.named("db").balance(BalancingStrategy.hashOn(HashKey.source())).server("d", "127.0.0.1:2"))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").defaultBackend("db"))
+                .build().close();
     }
 
     @Test

@@ -430,6 +430,12 @@ public final class HttpFrontend implements Frontend {
         return c != null ? c : cacheAll;
     }
 
+    /** True: the frontend forwards HTTP requests, so its backends may hash on a request key. */
+    @Override
+    public boolean isHttp() {
+        return true;
+    }
+
     @Override
     public Set<String> backendNames() {
         return table.backendNames();

@@ -62,6 +62,42 @@ public interface BalancingStrategy {
     }
 
     /**
+     * Consistent hashing of a key of the request ({@link HashKey}): its path, query, a query
+     * parameter, a header, a cookie, or what a function computes, so that one cache shard or tenant
+     * keeps its server. The ring and its guarantees are {@link #sourceHash()}'s: every proxy
+     * instance agrees, removing one of N servers moves only about 1/N of the keys (those of the
+     * removed server), a key whose server is at its connection limit or failed an attempt goes to
+     * the next server on the ring. A request without the key is balanced round robin (HAProxy's
+     * {@code url_param} and {@code hdr} fall back to round robin too). HAProxy's {@code balance uri},
+     * {@code url_param}, {@code hdr(name)} with {@code hash-type consistent}; Envoy's
+     * {@code ring_hash} with a {@code hash_policy}.
+     *
+     * <pre>{@code
+     * Backend.named("cache").balance(BalancingStrategy.hashOn(HashKey.path()))
+     * }</pre>
+     *
+     * <p>A key other than {@link HashKey#source()} reads the HTTP request: a backend hashing on it
+     * serves HTTP frontends only, and {@code Proxy.Builder.build()} rejects it behind a TCP one.
+     * {@code hashOn(HashKey.source())} returns {@link #sourceHash()}.
+     */
+    static BalancingStrategy hashOn(HashKey key) {
+        if (key == null) {
+            throw new IllegalArgumentException("hashOn key: null (expected: a HashKey, e.g. HashKey.path())");
+        }
+        return key.isSource() ? sourceHash() : new KeyHashBalancer.Strategy(key);
+    }
+
+    /**
+     * The request key this strategy hashes, which the HTTP engine and {@code proxy.routeAndPick}
+     * read from each request (before any rule edits it) and hand to the balancer as
+     * {@link PickContext#requestKeyHash()}; {@code null}, the default, for a strategy that reads no
+     * request key ({@link #sourceHash()} included).
+     */
+    default HashKey hashKey() {
+        return null;
+    }
+
+    /**
      * A weighted random choice, drawn from {@link PickContext#random()} (so a seeded source makes it
      * deterministic). HAProxy's {@code random(1)}.
      */

@@ -27,6 +27,43 @@ final class Hashes {
         return mix(h);
     }
 
+    /** FNV-1a's offset basis: the state of {@link #fnv} before any character. */
+    static final long FNV_START = 0xcbf29ce484222325L;
+
+    /**
+     * Continues FNV-1a over the UTF-8 bytes of {@code s} from {@code from} to {@code to}, encoding as
+     * it goes (no byte array): for well-formed text the same bytes as {@link #hash(String)} hashes,
+     * an unpaired surrogate as {@code ?}, as {@link String#getBytes} writes it. Finish with {@link #mix}.
+     */
+    static long fnv(long h, CharSequence s, int from, int to) {
+        for (int i = from; i < to; i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                h = (h ^ c) * 0x100000001b3L;
+            } else if (c < 0x800) {
+                h = (h ^ (0xc0 | c >>> 6)) * 0x100000001b3L;
+                h = (h ^ (0x80 | c & 0x3f)) * 0x100000001b3L;
+            } else if (Character.isSurrogate(c)) {
+                char d;
+                if (Character.isHighSurrogate(c) && i + 1 < to && Character.isLowSurrogate(d = s.charAt(i + 1))) {
+                    int cp = Character.toCodePoint(c, d);
+                    i++;
+                    h = (h ^ (0xf0 | cp >>> 18)) * 0x100000001b3L;
+                    h = (h ^ (0x80 | cp >>> 12 & 0x3f)) * 0x100000001b3L;
+                    h = (h ^ (0x80 | cp >>> 6 & 0x3f)) * 0x100000001b3L;
+                    h = (h ^ (0x80 | cp & 0x3f)) * 0x100000001b3L;
+                } else {
+                    h = (h ^ '?') * 0x100000001b3L;
+                }
+            } else {
+                h = (h ^ (0xe0 | c >>> 12)) * 0x100000001b3L;
+                h = (h ^ (0x80 | c >>> 6 & 0x3f)) * 0x100000001b3L;
+                h = (h ^ (0x80 | c & 0x3f)) * 0x100000001b3L;
+            }
+        }
+        return h;
+    }
+
     /**
      * The address bytes (4 for IPv4, 16 for IPv6) folded 8 at a time through {@link #mix}, then an
      * IPv6 zone's scope id when it has one; 0 for null.

@@ -25,6 +25,15 @@ public interface PickContext {
     long affinityHash();
 
     /**
+     * The hash of the request key the backend's strategy balances on ({@link BalancingStrategy#hashKey()}),
+     * as {@link HashKey#hash} computes it from the request as the client sent it; 0 when the request
+     * does not carry the key, when the strategy has none, or for a connection (L4). The default is 0.
+     */
+    default long requestKeyHash() {
+        return 0;
+    }
+
+    /**
      * The random source for random choices; seedable, so that {@code proxy.route(...)} is
      * deterministic in tests.
      */

@@ -8,7 +8,8 @@ import java.util.Map;
  * Consistent hashing on a ring of virtual nodes, {@value #POINTS_PER_WEIGHT} per unit of weight.
  * Where a server's points sit depends only on a 64-bit hash of its name, so adding, removing or
  * reweighting one server moves only the clients whose nearest point belongs to it, and every proxy
- * instance (every JVM) builds the same ring. A client's {@link PickContext#affinityHash()} lands on
+ * instance (every JVM) builds the same ring. A client's {@link PickContext#affinityHash()} (or, for
+ * {@link KeyHashBalancer}, a request key's hash) lands on
  * the next point clockwise; when that point's server is unavailable the walk goes on clockwise for a
  * bounded number of points, then over the candidates in order.
  *
@@ -34,6 +35,15 @@ final class SourceHashBalancer implements Balancer {
 
     @Override
     public int pick(Candidates candidates, PickContext context) {
+        return pick(candidates, context.affinityHash());
+    }
+
+    /**
+     * Picks the candidate whose ring point follows {@code hash} (mixed once more, so that hashes of
+     * nearby values spread), walking on past unavailable ones; -1 when none is available. Shared by
+     * {@link KeyHashBalancer}, which hashes a request key instead of the source address.
+     */
+    int pick(Candidates candidates, long hash) {
         Ring r = ring;
         if (r == null || r.version != candidates.version() || r.size != candidates.size()) {
             r = new Ring(candidates, r);
@@ -46,7 +56,7 @@ final class SourceHashBalancer implements Balancer {
         }
         long mask = r.ownerMask;
         // the first entry whose position (entry & ~mask) is >= the client's position
-        int at = Arrays.binarySearch(entries, Hashes.mix(context.affinityHash()) & ~mask);
+        int at = Arrays.binarySearch(entries, Hashes.mix(hash) & ~mask);
         if (at < 0) {
             at = -at - 1;
         }

@@ -24,6 +24,7 @@ class BalancingStrategyContractTest {
                 Named.of("roundRobin", BalancingStrategy.roundRobin()),
                 Named.of("leastConnections", BalancingStrategy.leastConnections()),
                 Named.of("sourceHash", BalancingStrategy.sourceHash()),
+                Named.of("hashOn(header)", BalancingStrategy.hashOn(HashKey.header("x-tenant"))),
                 Named.of("random", BalancingStrategy.random()),
                 Named.of("powerOfTwoChoices", BalancingStrategy.powerOfTwoChoices()));
     }

@@ -9,6 +9,7 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.StickyCookie;
 import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import java.util.ArrayList;
@@ -191,6 +192,44 @@ class ProxyRouteTest {
             }
             RouteResult denied = proxy.routeAndPick(TestRequest.get("/admin"));
             assertThat(denied.server()).isNull();
+        }
+    }
+
+    @Test
+    void routeAndPickHashesTheBackendsRequestKeyAsTheClientSentIt() {
+        // a rule rewrites the path and sets the header: the key is read before, from the request as sent
+        Routing routing = Routing.builder()
+                .rule(Rule.always().setRequestHeader("X-Tenant", "rewritten"))
+                .rule(Rule.always().stripPrefix("/t"))
+                .defaultBackend("app").build();
+        try (Proxy proxy = Proxy.builder()
+                .backend(Backend.named("app").balance(BalancingStrategy.hashOn(HashKey.header("X-Tenant")))
+                        .server("a", "127.0.0.1:1").server("b", "127.0.0.1:2").server("c", "127.0.0.1:3").build())
+                .backend(Backend.named("byPath").balance(BalancingStrategy.hashOn(HashKey.path()))
+                        .server("a", "127.0.0.1:1").server("b", "127.0.0.1:2").server("c", "127.0.0.1:3").build())
+                .frontend(new RoutedFrontend("web", routing))
+                .frontend(new RoutedFrontend("paths", Routing.builder().defaultBackend("byPath").build()))
+                .build()) {
+            Set<String> servers = new java.util.HashSet<>();
+            for (int t = 0; t < 30; t++) {
+                String first = proxy.routeAndPick(TestRequest.get("/t/x").header("X-Tenant", "t" + t)).serverName();
+                for (int i = 0; i < 3; i++) {
+                    // another client, another path: the same tenant, the same server
+                    assertThat(proxy.routeAndPick(TestRequest.get("/t/y" + i).header("x-tenant", "t" + t).source("10.0.0." + i))
+                            .serverName()).isEqualTo(first);
+                }
+                servers.add(first);
+            }
+            assertThat(servers).containsExactlyInAnyOrder("a", "b", "c");
+            // without the header: round robin, whatever the rule sets
+            List<String> picks = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                picks.add(proxy.routeAndPick(TestRequest.get("/t/x")).serverName());
+            }
+            assertThat(picks).containsExactly("a", "b", "c", "a", "b", "c");
+            String onPath = proxy.routeAndPick("paths", TestRequest.get("/img/1.png?v=1")).serverName();
+            assertThat(proxy.routeAndPick("paths", TestRequest.get("/img/1.png?v=2").source("10.9.9.9")).serverName())
+                    .isEqualTo(onPath);
         }
     }
 

@@ -15,6 +15,12 @@ public record RoutedFrontend(String name, Routing routing) implements Frontend {
         return routing.backendNames();
     }
 
+    /** An HTTP frontend unless its routing is connection-only, as the engines' frontends are. */
+    @Override
+    public boolean isHttp() {
+        return !routing.isConnectionOnly();
+    }
+
     @Override
     public Listener start(EngineContext context) {
         throw new UnsupportedOperationException("routing-only test frontend");

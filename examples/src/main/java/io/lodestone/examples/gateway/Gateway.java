@@ -99,6 +99,8 @@ public final class Gateway {
                 "  --backend HOST:PORT      a server; repeat the flag or give a comma-separated list",
                 "                           (servers are named s1, s2, ... in backend 'backend')",
                 "  --balance NAME           roundrobin (default), leastconn, source, random or p2c",
+                "  --hash-key KEY           http: balance on a hash of path, uri, header:NAME, cookie:NAME or",
+                "                           param:NAME instead (same key, same server; round robin without it)",
                 "  --retries N              other servers tried after a failed connect (default 3)",
                 "  --timeout-connect DUR    per connection attempt (default 5s)",
                 "  --timeout-client DUR     tcp: client idle timeout (default 5m; 0 disables it);",
@@ -179,7 +181,7 @@ public final class Gateway {
      * @throws UsageException when the options cannot be served
      */
     static Proxy newProxy(GatewayOptions options, AccessLogLines accessLog) throws UsageException {
-        Backend.Builder backend = Backend.named(BACKEND).balance(options.balance().strategy());
+        Backend.Builder backend = Backend.named(BACKEND).balance(options.strategy());
         List<HostPort> servers = options.backends();
         for (int i = 0; i < servers.size(); i++) {
             backend.server("s" + (i + 1), servers.get(i).toString());
@@ -368,7 +370,7 @@ public final class Gateway {
         InetSocketAddress bound = proxy.localAddresses(FRONTEND).get(0);
         StringBuilder line = new StringBuilder("gateway: listening on ")
                 .append(format(bound)).append(" (").append(options.mode().flagValue()).append(", ")
-                .append(options.balance().flagValue()).append(") ->");
+                .append(options.balanceText()).append(") ->");
         List<HostPort> servers = options.backends();
         for (int i = 0; i < servers.size(); i++) {
             line.append(i == 0 ? " s" : ", s").append(i + 1).append(' ').append(servers.get(i));

@@ -2,6 +2,7 @@ package io.lodestone.examples.gateway;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.l7.AdminFrontend;
 import io.lodestone.l7.HttpFrontend;
@@ -37,7 +38,9 @@ import java.util.Set;
  * with {@code /admin} (under every spelling a backend would read as {@code /admin}), and
  * {@code --route /api=127.0.0.1:9003} sends requests whose path begins with {@code /api} to that
  * server, their path unchanged; both repeat, and requests no route takes go to the
- * {@code --backend} servers.
+ * {@code --backend} servers. {@code --hash-key header:X-Tenant} (or {@code path}, {@code uri},
+ * {@code cookie:NAME}, {@code param:NAME}) balances those servers on a hash of that part of the
+ * request ({@link BalancingStrategy#hashOn(HashKey)}) instead of {@code --balance}.
  *
  * <p>{@code --tls-cert PEM --tls-key PEM} terminate TLS in either mode (http mode offers ALPN
  * {@code h2,http/1.1}). In {@code tcp} mode without them, {@code --sni shop.example=127.0.0.1:9443}
@@ -219,6 +222,8 @@ public final class GatewayOptions {
     private final BackendTlsMode backendTls;
     private final Path backendCa;
     private final Balance balance;
+    private final HashKey hashKey;
+    private final String hashKeyValue;
     private final Integer retries;
     private final Duration connectTimeout;
     private final Duration clientTimeout;
@@ -296,6 +301,8 @@ public final class GatewayOptions {
         this.listen = p.listen;
         this.backends = List.copyOf(p.backends);
         this.balance = p.balance != null ? p.balance : Balance.ROUNDROBIN;
+        this.hashKey = p.hashKey;
+        this.hashKeyValue = p.hashKeyValue;
         this.retries = p.retries;
         this.connectTimeout = p.connectTimeout;
         this.clientTimeout = p.clientTimeout;
@@ -336,6 +343,8 @@ public final class GatewayOptions {
         this.listen = new HostPort("127.0.0.1", 0);
         this.backends = Collections.nCopies(o.backends.size(), origin);
         this.balance = o.balance;
+        this.hashKey = o.hashKey;
+        this.hashKeyValue = o.hashKeyValue;
         this.retries = o.retries;
         this.connectTimeout = o.connectTimeout;
         this.clientTimeout = o.clientTimeout;
@@ -459,6 +468,13 @@ public final class GatewayOptions {
         if (p.poolIdleTimeout != null && p.mode != Mode.HTTP) {
             throw new UsageException("--pool-idle-timeout: " + p.poolIdleTimeoutValue + " (only in http mode: add --mode http)");
         }
+        if (p.hashKey != null && p.mode != Mode.HTTP) {
+            throw new UsageException("--hash-key: " + p.hashKeyValue + " (only in http mode: add --mode http; tcp mode has --balance source)");
+        }
+        if (p.hashKey != null && p.balance != null) {
+            throw new UsageException("--hash-key: " + p.hashKeyValue + " (expected: not with --balance " + p.balance.flagValue()
+                    + "; the key's hash picks the server)");
+        }
         if (p.seen.contains("--request-id") && p.mode != Mode.HTTP) {
             throw new UsageException("--request-id: " + (p.requestIds ? p.requestIdHeader : "off") + " (only in http mode: add --mode http)");
         }
@@ -553,9 +569,24 @@ public final class GatewayOptions {
         return backends;
     }
 
-    /** The balancing strategy (default {@link Balance#ROUNDROBIN}). */
+    /** The balancing strategy (default {@link Balance#ROUNDROBIN}); {@link #hashKey()} replaces it when given. */
     public Balance balance() {
         return balance;
+    }
+
+    /** The request key the servers are balanced on ({@code --hash-key}, http mode), if given. */
+    public Optional<HashKey> hashKey() {
+        return Optional.ofNullable(hashKey);
+    }
+
+    /** The strategy of the {@code --backend} servers: {@code hashOn} the {@link #hashKey()} when given, else {@link #balance()}'s. */
+    public BalancingStrategy strategy() {
+        return hashKey != null ? BalancingStrategy.hashOn(hashKey) : balance.strategy();
+    }
+
+    /** How the gateway's start line names the balancing: {@code leastconn}, or {@code hash header:x-tenant}. */
+    public String balanceText() {
+        return hashKey != null ? "hash " + hashKeyValue : balance.flagValue();
     }
 
     /** The retry count, when given; otherwise the backend's default applies. */
@@ -778,7 +809,7 @@ public final class GatewayOptions {
     @Override
     public String toString() {
         return "GatewayOptions{mode=" + mode.flagValue() + " listen=" + listen + " backends=" + backends
-                + " balance=" + balance.flagValue() + (retries != null ? " retries=" + retries : "")
+                + " balance=" + balance.flagValue() + (hashKey != null ? " hashKey=" + hashKeyValue : "") + (retries != null ? " retries=" + retries : "")
                 + (connectTimeout != null ? " connectTimeout=" + connectTimeout : "")
                 + (clientTimeout != null ? " clientTimeout=" + clientTimeout : "")
                 + (serverTimeout != null ? " serverTimeout=" + serverTimeout : "")
@@ -876,7 +907,7 @@ public final class GatewayOptions {
 
     /** The mutable state of one parse. */
     private static final class Parser {
-        static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--retries",
+        static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--hash-key", "--retries",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--timeout-client-hello", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--defer-accept",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
@@ -892,6 +923,8 @@ public final class GatewayOptions {
         HostPort listen;
         final List<HostPort> backends = new ArrayList<>();
         Balance balance;
+        HashKey hashKey;
+        String hashKeyValue;
         Integer retries;
         Duration connectTimeout;
         Duration clientTimeout;
@@ -969,6 +1002,10 @@ public final class GatewayOptions {
                     if (balance == null) {
                         throw bad(flag, value, "roundrobin, leastconn, source, random or p2c");
                     }
+                    break;
+                case "--hash-key":
+                    hashKey = hashKey(flag, value);
+                    hashKeyValue = value;
                     break;
                 case "--retries":
                     retries = integer(flag, value, 0, MAX_RETRIES);
@@ -1286,6 +1323,35 @@ public final class GatewayOptions {
                 throw bad(flag, value, "at most " + maxText);
             }
             return d;
+        }
+
+        /** {@code path}, {@code uri}, {@code header:NAME}, {@code cookie:NAME} or {@code param:NAME}. */
+        private static HashKey hashKey(String flag, String value) throws UsageException {
+            if (value.equals("path")) {
+                return HashKey.path();
+            }
+            if (value.equals("uri")) {
+                return HashKey.uri();
+            }
+            int colon = value.indexOf(':');
+            String kind = colon < 0 ? value : value.substring(0, colon);
+            String name = colon < 0 ? "" : value.substring(colon + 1);
+            try {
+                switch (kind) {
+                    case "header":
+                        return HashKey.header(name);
+                    case "cookie":
+                        return HashKey.cookie(name);
+                    case "param":
+                        return HashKey.queryParameter(name);
+                    default:
+                        break;
+                }
+            } catch (IllegalArgumentException e) {
+                throw bad(flag, value, kind + ":NAME, NAME " + (kind.equals("param")
+                        ? "a parameter name without &, =, #, spaces or control characters" : "an HTTP token"));
+            }
+            throw bad(flag, value, "path, uri, header:NAME, cookie:NAME or param:NAME");
         }
 
         private static UsageException bad(String flag, String value, String expected) {

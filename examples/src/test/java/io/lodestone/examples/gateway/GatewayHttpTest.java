@@ -10,7 +10,9 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -56,6 +58,29 @@ class GatewayHttpTest {
             }
             // one client connection, yet requests alternate: the L7 engine balances per request
             assertThat(servedBy).containsExactly("one", "two", "one", "two", "one", "two");
+            assertThat(r.stop()).isZero();
+        }
+    }
+
+    @Test
+    void hashKeyFlagKeepsEachTenantOnOneServer() throws Exception {
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (MainRunner r = MainRunner.start("gateway", "--mode", "http", "--listen", "127.0.0.1:0",
+                "--backend", one.hostPort() + "," + two.hostPort(), "--hash-key", "header:X-Tenant")) {
+            int port = r.awaitPort("gateway: listening on ");
+            assertThat(r.out()).contains("(http, hash header:X-Tenant)");
+            Map<String, String> owner = new HashMap<>();
+            for (int round = 0; round < 2; round++) {
+                for (int t = 0; t < 20; t++) {
+                    HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/t/" + round))
+                            .header("X-Tenant", "tenant-" + t).timeout(Duration.ofSeconds(10)).build();
+                    HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
+                    String server = response.headers().firstValue(EmbeddedHttpServer.SERVED_BY).orElseThrow();
+                    assertThat(owner.computeIfAbsent("tenant-" + t, k -> server)).as("tenant-%s", t).isEqualTo(server);
+                }
+            }
+            // the hash is fixed, and 20 tenants reach both servers
+            assertThat(owner.values()).contains("one", "two");
             assertThat(r.stop()).isZero();
         }
     }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerControl;
+import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.TestRequest;
@@ -18,6 +20,7 @@ import io.lodestone.l4.TcpFrontend;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.OptionalInt;
 import java.util.OptionalLong;
@@ -354,6 +357,39 @@ class GatewayOptionsTest {
         assertThat(o.balance()).isEqualTo(expected);
         assertThat(o.balance().flagValue()).isEqualTo(flag);
         assertThat(o.balance().strategy().newBalancer()).isNotNull();
+    }
+
+    @Test
+    void hashKeyFlag() throws Exception {
+        String[] base = {"--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--hash-key"};
+        assertThat(GatewayOptions.parse(concat(base, "path")).hashKey()).contains(HashKey.path());
+        assertThat(GatewayOptions.parse(concat(base, "uri")).hashKey()).contains(HashKey.uri());
+        assertThat(GatewayOptions.parse(concat(base, "header:X-Tenant")).hashKey()).contains(HashKey.header("x-tenant"));
+        assertThat(GatewayOptions.parse(concat(base, "cookie:sid")).hashKey()).contains(HashKey.cookie("sid"));
+        GatewayOptions param = GatewayOptions.parse(concat(base, "param:user"));
+        assertThat(param.hashKey()).contains(HashKey.queryParameter("user"));
+        assertThat(param.strategy()).isEqualTo(BalancingStrategy.hashOn(HashKey.queryParameter("user")));
+        assertThat(param.balanceText()).isEqualTo("hash param:user");
+        GatewayOptions none = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--balance", "leastconn");
+        assertThat(none.hashKey()).isEmpty();
+        assertThat(none.balanceText()).isEqualTo("leastconn");
+
+        assertThatThrownBy(() -> GatewayOptions.parse(concat(base, "host")))
+                .hasMessage("--hash-key: host (expected: path, uri, header:NAME, cookie:NAME or param:NAME)");
+        assertThatThrownBy(() -> GatewayOptions.parse(concat(base, "header:X Y")))
+                .hasMessage("--hash-key: header:X Y (expected: header:NAME, NAME an HTTP token)");
+        assertThatThrownBy(() -> GatewayOptions.parse(concat(base, "param:")))
+                .hasMessage("--hash-key: param: (expected: param:NAME, NAME a parameter name without &, =, #, spaces or control characters)");
+        assertThatThrownBy(() -> GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--hash-key", "path"))
+                .hasMessage("--hash-key: path (only in http mode: add --mode http; tcp mode has --balance source)");
+        assertThatThrownBy(() -> GatewayOptions.parse(concat(concat(base, "path"), "--balance", "leastconn")))
+                .hasMessage("--hash-key: path (expected: not with --balance leastconn; the key's hash picks the server)");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
     }
 
     @ParameterizedTest

@@ -2,6 +2,7 @@ package io.lodestone.l7.internal;
 
 import io.lodestone.tls.TlsInfo;
 import io.lodestone.core.Clock;
+import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.StickyCookie;
 import io.lodestone.core.internal.Addresses;
@@ -192,6 +193,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /** The request id: the client's (a String) or a generated one (an AsciiString, written as bytes). */
     private CharSequence requestId;
     private BackendRuntime backend;
+    /**
+     * The hash of the backend's request key in the current request ({@link HashKey#hash}), read before
+     * the rules edit the request; 0 without one. Every pick of the exchange (retries, queue) uses it.
+     */
+    private long requestKeyHash;
     private RetryBudget budget;
     private boolean retrySlot;
     private ServerRuntime server;
@@ -352,6 +358,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     @Override
     public long affinityHash() {
         return affinityHash;
+    }
+
+    @Override
+    public long requestKeyHash() {
+        return requestKeyHash;
     }
 
     @Override
@@ -934,13 +945,17 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             answer(req, decision);
             return;
         }
+        backend = context.backend(forward.backend());
+        // the balancing key is read from the request as the client sent it, as proxy.routeAndPick
+        // reads it, before the rules' header edits and path rewrite below
+        HashKey key = backend.config().balancingStrategy().hashKey();
+        requestKeyHash = key == null ? 0 : key.hash(view);
         prepareRequest(req, h);
         if (frontend.clientCertificateHeaders()) {
             ClientCertHeaders.set(h, tlsInfo);
         }
         forward(req, h, view, forward);
 
-        backend = context.backend(forward.backend());
         CacheStore store = state.cache(backend.name());
         if (store != null && cacheRequest(store, req, h, view)) {
             return;

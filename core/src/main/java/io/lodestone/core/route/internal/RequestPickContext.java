@@ -1,23 +1,34 @@
 package io.lodestone.core.route.internal;
 
+import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.route.RequestView;
 import java.net.InetAddress;
 import java.util.random.RandomGenerator;
 
 /**
- * The {@link PickContext} of one request or connection: affinity by source address, randomness from
- * {@link RequestView#random()}. Engines should use it (or {@link #affinityHash(InetAddress)}) so that
+ * The {@link PickContext} of one request or connection: affinity by source address, the hash of the
+ * backend's request key when it has one, randomness from {@link RequestView#random()}. Engines should use it (or {@link #affinityHash(InetAddress)}) so that
  * {@code proxy.routeAndPick(...)} names the server the engine would pick.
  */
 public final class RequestPickContext implements PickContext {
 
     private final long affinityHash;
+    private final long requestKeyHash;
     private final RandomGenerator random;
 
-    /** A context for this view. */
+    /** A context for this view, for a strategy without a request key. */
     public RequestPickContext(RequestView view) {
+        this(view, null);
+    }
+
+    /**
+     * A context for this view and the request key of the backend's strategy
+     * ({@code BalancingStrategy.hashKey()}, {@code null} for none), hashed here as the engine hashes it.
+     */
+    public RequestPickContext(RequestView view, HashKey key) {
         this.affinityHash = affinityHash(view.sourceAddress());
+        this.requestKeyHash = key == null ? 0 : key.hash(view);
         this.random = view.random();
     }
 
@@ -32,6 +43,11 @@ public final class RequestPickContext implements PickContext {
     @Override
     public long affinityHash() {
         return affinityHash;
+    }
+
+    @Override
+    public long requestKeyHash() {
+        return requestKeyHash;
     }
 
     @Override

@@ -1,0 +1,262 @@
+package io.lodestone.core.balance;
+
+import io.lodestone.core.route.RequestView;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * What {@link BalancingStrategy#hashOn(HashKey)} hashes to pick a server: the client's address, or a
+ * part of the HTTP request, so that one cache shard, tenant or session keeps landing on one server.
+ * HAProxy's {@code balance source}, {@code uri}, {@code url_param}, {@code hdr(name)} and
+ * {@code rdp-cookie}-like cookie hashing, with {@code hash-type consistent}; Envoy's
+ * {@code hash_policy}.
+ *
+ * <pre>{@code
+ * Backend.named("cache").balance(BalancingStrategy.hashOn(HashKey.path()))
+ * Backend.named("tenants").balance(BalancingStrategy.hashOn(HashKey.header("X-Tenant")))
+ * Backend.named("app").balance(BalancingStrategy.hashOn(HashKey.queryParameter("user")))
+ * Backend.named("app").balance(BalancingStrategy.hashOn(HashKey.of(r -> r.header("Host"))))
+ * }</pre>
+ *
+ * <p>The key is read from the request as the client sent it, the request the frontend's ACLs read:
+ * a rule's header edit or path rewrite does not change it, so {@code proxy.routeAndPick(...)} hashes
+ * what the engine hashes. Values are hashed as sent, without percent-decoding, trimming or
+ * case-folding: {@code ?user=a%40b} and {@code ?user=a@b} are two keys, as they are to HAProxy. A
+ * request without the key (no such header, cookie or parameter, or an empty value) is balanced
+ * round robin, as HAProxy balances it. The hash is the same in every JVM, so every proxy instance
+ * sends a key to the same server.
+ *
+ * <p>Immutable. Keys other than {@link #source()} read the HTTP request, so a backend that hashes
+ * on them cannot serve a TCP (L4) frontend: {@code Proxy.Builder.build()} rejects that.
+ */
+public final class HashKey {
+
+    private enum Kind { SOURCE, PATH, URI, QUERY_PARAMETER, HEADER, COOKIE, FUNCTION }
+
+    private static final HashKey SOURCE = new HashKey(Kind.SOURCE, null, null);
+    private static final HashKey PATH = new HashKey(Kind.PATH, null, null);
+    private static final HashKey URI = new HashKey(Kind.URI, null, null);
+
+    private final Kind kind;
+    private final String name;
+    private final Function<RequestView, String> function;
+
+    private HashKey(Kind kind, String name, Function<RequestView, String> function) {
+        this.kind = kind;
+        this.name = name;
+        this.function = function;
+    }
+
+    /**
+     * The client's source address (not its port), as {@link BalancingStrategy#sourceHash()} hashes
+     * it; works for TCP frontends too. {@code hashOn(HashKey.source())} is {@code sourceHash()}.
+     */
+    public static HashKey source() {
+        return SOURCE;
+    }
+
+    /**
+     * The path as the client sent it, without the query: HAProxy's {@code balance uri}, which hashes
+     * up to the {@code ?}. Every HTTP request has one ({@code /} at least), so it is never absent.
+     */
+    public static HashKey path() {
+        return PATH;
+    }
+
+    /**
+     * The path and the query as the client sent them ({@code /a?b=1}; {@code /a?} for an empty
+     * query): HAProxy's {@code balance uri whole}. Two spellings of one query ({@code ?a=1&b=2},
+     * {@code ?b=2&a=1}) are two keys.
+     */
+    public static HashKey uri() {
+        return URI;
+    }
+
+    /**
+     * The value of the query parameter {@code name}: HAProxy's {@code balance url_param}. The name is
+     * matched exactly and the value hashed as sent, neither percent-decoded ({@code ?id=a%40b} is not
+     * {@code ?id=a@b}); the first parameter of that name wins when it is repeated. A parameter
+     * without {@code =} ({@code ?id}) or with an empty value ({@code ?id=}) counts as absent.
+     *
+     * @throws IllegalArgumentException when the name is empty or holds {@code &}, {@code =},
+     *     {@code #}, a space or a control character
+     */
+    public static HashKey queryParameter(String name) {
+        if (name == null || name.isEmpty()) {
+            throw new IllegalArgumentException("hash key query parameter: " + (name == null ? "null" : "\"\"")
+                    + " (expected: a parameter name)");
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c <= ' ' || c == 0x7f || c == '&' || c == '=' || c == '#') {
+                throw new IllegalArgumentException("hash key query parameter: " + name
+                        + " (expected: a name without &, =, #, spaces or control characters)");
+            }
+        }
+        return new HashKey(Kind.QUERY_PARAMETER, name, null);
+    }
+
+    /**
+     * The value of the request header {@code name} (its first value; an empty one counts as
+     * absent): HAProxy's {@code balance hdr(name)}, spelled as
+     * {@code RateLimit.byHeader(name)}. Names are case-insensitive.
+     *
+     * @throws IllegalArgumentException when the name is not an HTTP token
+     */
+    public static HashKey header(String name) {
+        return new HashKey(Kind.HEADER, token("header", name, true), null);
+    }
+
+    /**
+     * The value of the cookie {@code name} (exact name; the first cookie of that name; surrounding
+     * quotes removed; an empty value counts as absent), e.g. a session id.
+     *
+     * @throws IllegalArgumentException when the name is not an HTTP token
+     */
+    public static HashKey cookie(String name) {
+        return new HashKey(Kind.COOKIE, token("cookie", name, false), null);
+    }
+
+    /**
+     * The key {@code key} computes from the request, as {@code RateLimit.byKey(key)} computes one; a
+     * {@code null} or empty key counts as absent. The function runs for every request the backend
+     * balances, on an I/O thread: keep it cheap and non-blocking. Keys are equal only with the same
+     * function object.
+     */
+    public static HashKey of(Function<RequestView, String> key) {
+        return new HashKey(Kind.FUNCTION, null, Objects.requireNonNull(key, "hash key function"));
+    }
+
+    private static String token(String what, String name, boolean lowerCase) {
+        if (name == null || name.isEmpty()) {
+            throw new IllegalArgumentException("hash key " + what + ": " + (name == null ? "null" : "\"\"")
+                    + " (expected: a " + what + " name)");
+        }
+        StringBuilder lower = new StringBuilder(name.length());
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c <= ' ' || c >= 0x7f || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) {
+                throw new IllegalArgumentException("hash key " + what + ": " + name + " (expected: an HTTP token)");
+            }
+            lower.append(lowerCase && c >= 'A' && c <= 'Z' ? (char) (c + 32) : c);
+        }
+        return lower.toString();
+    }
+
+    /**
+     * Whether the key reads the HTTP request, so that it cannot be read from a connection: true for
+     * every key but {@link #source()}.
+     */
+    public boolean readsHttp() {
+        return kind != Kind.SOURCE;
+    }
+
+    boolean isSource() {
+        return kind == Kind.SOURCE;
+    }
+
+    /**
+     * The name of the header (lower-cased), cookie or query parameter hashed, or {@code null} for
+     * the other keys.
+     */
+    public String name() {
+        return name;
+    }
+
+    /**
+     * Returns the 64-bit hash of this key in {@code request}, stable across JVMs, or 0 when the
+     * request does not carry it (never 0 when it does). Engines call it once per request; a test
+     * may call it to see which requests share a key. Reads the value where the view keeps it and
+     * hashes its characters (UTF-8) without copying them.
+     */
+    public long hash(RequestView request) {
+        switch (kind) {
+            case SOURCE:
+                return Hashes.hash(request.sourceAddress());
+            case PATH: {
+                String path = request.rawPath();
+                return path == null ? 0 : finish(Hashes.fnv(Hashes.FNV_START, path, 0, path.length()));
+            }
+            case URI: {
+                String path = request.rawPath();
+                if (path == null) {
+                    return 0;
+                }
+                long h = Hashes.fnv(Hashes.FNV_START, path, 0, path.length());
+                String query = request.query();
+                if (query != null) {
+                    h = Hashes.fnv(Hashes.fnv(h, "?", 0, 1), query, 0, query.length());
+                }
+                return finish(h);
+            }
+            case QUERY_PARAMETER:
+                return queryParameterHash(request.query(), name);
+            case HEADER:
+                return valueHash(request.isHttp() ? request.header(name) : null);
+            case COOKIE:
+                return valueHash(request.isHttp() ? request.cookie(name) : null);
+            default:
+                return valueHash(function.apply(request));
+        }
+    }
+
+    /**
+     * The hash of the raw value of the first parameter {@code name} of {@code query}; 0 when there is
+     * none, or it has no {@code =} or an empty value. Scans the query in place.
+     */
+    static long queryParameterHash(String query, String name) {
+        if (query == null) {
+            return 0;
+        }
+        int n = query.length();
+        int length = name.length();
+        int i = 0;
+        while (i < n) {
+            int amp = query.indexOf('&', i);
+            if (amp < 0) {
+                amp = n;
+            }
+            int eq = i + length;
+            if (eq < amp && query.charAt(eq) == '=' && query.startsWith(name, i)) {
+                return eq + 1 == amp ? 0 : finish(Hashes.fnv(Hashes.FNV_START, query, eq + 1, amp));
+            }
+            i = amp + 1;
+        }
+        return 0;
+    }
+
+    private static long valueHash(String value) {
+        return value == null || value.isEmpty() ? 0 : finish(Hashes.fnv(Hashes.FNV_START, value, 0, value.length()));
+    }
+
+    /** Mixes an FNV state into the key's hash; 0 is kept for "absent", so the one input that mixes to it becomes 1. */
+    private static long finish(long fnv) {
+        long h = Hashes.mix(fnv);
+        return h == 0 ? 1 : h;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o == this || o instanceof HashKey k && kind == k.kind && Objects.equals(name, k.name)
+                && Objects.equals(function, k.function);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(kind, name, function);
+    }
+
+    /** The key as the README names it: {@code source}, {@code path}, {@code uri}, {@code header x-tenant}, ... */
+    @Override
+    public String toString() {
+        return switch (kind) {
+            case SOURCE -> "source";
+            case PATH -> "path";
+            case URI -> "uri";
+            case QUERY_PARAMETER -> "query parameter " + name;
+            case HEADER -> "header " + name;
+            case COOKIE -> "cookie " + name;
+            case FUNCTION -> "key " + function;
+        };
+    }
+}

@@ -1,0 +1,173 @@
+package io.lodestone.core.balance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.route.RequestView;
+import io.lodestone.core.route.TestRequest;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/** What each {@link HashKey} reads of a request, and how it hashes it. */
+class HashKeyTest {
+
+    private static long param(String target, String name) {
+        return HashKey.queryParameter(name).hash(TestRequest.get(target));
+    }
+
+    /** The hash a present value gets: the same as a server name's ({@link Hashes#hash(String)}). */
+    private static long valueHash(String value) {
+        return Hashes.hash(value);
+    }
+
+    @Test
+    void aQueryParameterIsFoundByItsExactNameAndHashedAsSent() {
+        assertThat(param("/p?a=1&b=2", "a")).isEqualTo(valueHash("1"));
+        assertThat(param("/p?a=1&b=2", "b")).isEqualTo(valueHash("2"));
+        assertThat(param("/p?b=2&a=1", "a")).as("order of the parameters").isEqualTo(valueHash("1"));
+        assertThat(param("/p?ab=1&xa=2&a=3", "a")).as("a longer name or one ending in a is not a").isEqualTo(valueHash("3"));
+        // repeated: the first wins, as HAProxy's url_param takes the first
+        assertThat(param("/p?a=1&a=2", "a")).isEqualTo(valueHash("1"));
+        // the value runs to the next & and may hold =
+        assertThat(param("/p?a=x=y&b=2", "a")).isEqualTo(valueHash("x=y"));
+    }
+
+    @Test
+    void aQueryParameterWithoutValueOrWithoutTheNameIsAbsent() {
+        assertThat(param("/p?b", "b")).as("?b").isZero();
+        assertThat(param("/p?a=", "a")).as("?a=").isZero();
+        assertThat(param("/p?a=&a=2", "a")).as("the first, empty, wins").isZero();
+        assertThat(param("/p", "a")).as("no query").isZero();
+        assertThat(param("/p?", "a")).as("empty query").isZero();
+        assertThat(param("/p?&&b=1&", "a")).isZero();
+        assertThat(param("/p?A=1", "a")).as("names are case-sensitive").isZero();
+    }
+
+    @Test
+    void aQueryParameterIsNotPercentDecoded() {
+        assertThat(param("/p?u=a%40b", "u")).isEqualTo(valueHash("a%40b")).isNotEqualTo(param("/p?u=a@b", "u"));
+        assertThat(param("/p?u=a+b", "u")).isEqualTo(valueHash("a+b")).isNotEqualTo(param("/p?u=a%20b", "u"));
+        // nor is the name: %75 is not u
+        assertThat(param("/p?%75=1", "u")).isZero();
+        assertThat(param("/p?%75=1", "%75")).isEqualTo(valueHash("1"));
+    }
+
+    @Test
+    void pathIgnoresTheQueryAndUriKeepsIt() {
+        HashKey path = HashKey.path();
+        HashKey uri = HashKey.uri();
+        assertThat(path.hash(TestRequest.get("/img/a.png?v=1"))).isEqualTo(path.hash(TestRequest.get("/img/a.png?v=2")))
+                .isEqualTo(valueHash("/img/a.png"));
+        assertThat(path.hash(TestRequest.get("/img/b.png"))).isNotEqualTo(path.hash(TestRequest.get("/img/a.png")));
+        assertThat(uri.hash(TestRequest.get("/img/a.png?v=1"))).isEqualTo(valueHash("/img/a.png?v=1"))
+                .isNotEqualTo(uri.hash(TestRequest.get("/img/a.png?v=2")));
+        assertThat(uri.hash(TestRequest.get("/a"))).isEqualTo(valueHash("/a"));
+        assertThat(uri.hash(TestRequest.get("/a?"))).as("an empty query is kept").isEqualTo(valueHash("/a?"));
+        // raw, as sent: neither decoded nor normalised; an absolute-form target hashes its path
+        assertThat(path.hash(TestRequest.get("/%61"))).isEqualTo(valueHash("/%61")).isNotEqualTo(path.hash(TestRequest.get("/a")));
+        assertThat(uri.hash(TestRequest.get("http://example.com/a?b=1"))).isEqualTo(valueHash("/a?b=1"));
+    }
+
+    @Test
+    void aHeaderIsItsFirstValueByCaseInsensitiveName() {
+        HashKey tenant = HashKey.header("X-Tenant");
+        assertThat(tenant.name()).isEqualTo("x-tenant");
+        assertThat(tenant.hash(TestRequest.get("/").header("x-tenant", "acme"))).isEqualTo(valueHash("acme"));
+        assertThat(tenant.hash(TestRequest.get("/").header("X-TENANT", "acme").header("x-tenant", "other")))
+                .isEqualTo(valueHash("acme"));
+        assertThat(tenant.hash(TestRequest.get("/").header("x-tenant", "Acme"))).as("values are not case-folded")
+                .isNotEqualTo(valueHash("acme"));
+        assertThat(tenant.hash(TestRequest.get("/"))).as("absent").isZero();
+        assertThat(tenant.hash(TestRequest.get("/").header("x-tenant", ""))).as("empty").isZero();
+    }
+
+    @Test
+    void aCookieIsItsFirstValueWithoutQuotes() {
+        HashKey session = HashKey.cookie("sid");
+        assertThat(session.hash(TestRequest.get("/").cookie("a", "1").cookie("sid", "abc"))).isEqualTo(valueHash("abc"));
+        assertThat(session.hash(TestRequest.get("/").cookie("sid", "\"abc\""))).isEqualTo(valueHash("abc"));
+        assertThat(session.hash(TestRequest.get("/").cookie("sid", "abc").cookie("sid", "def"))).isEqualTo(valueHash("abc"));
+        assertThat(session.hash(TestRequest.get("/").cookie("SID", "abc"))).as("names are exact").isZero();
+        assertThat(session.hash(TestRequest.get("/").cookie("sid", ""))).as("empty").isZero();
+        assertThat(session.hash(TestRequest.get("/"))).isZero();
+    }
+
+    @Test
+    void aFunctionKeyIsAbsentWhenItReturnsNullOrEmpty() {
+        Function<RequestView, String> host = RequestView::host;
+        HashKey key = HashKey.of(host);
+        assertThat(key.hash(TestRequest.get("/").host("a.example"))).isEqualTo(valueHash("a.example"));
+        assertThat(HashKey.of(r -> null).hash(TestRequest.get("/"))).isZero();
+        assertThat(HashKey.of(r -> "").hash(TestRequest.get("/"))).isZero();
+        assertThat(key).isEqualTo(HashKey.of(host)).isNotEqualTo(HashKey.of(RequestView::host));
+    }
+
+    @Test
+    void sourceIsTheAffinityHashOfTheClientAddress() throws Exception {
+        assertThat(HashKey.source().hash(TestRequest.get("/").source("192.0.2.7")))
+                .isEqualTo(PickContext.hash(InetAddress.getByName("192.0.2.7")));
+        assertThat(HashKey.source().readsHttp()).isFalse();
+        assertThat(HashKey.path().readsHttp()).isTrue();
+        assertThat(HashKey.of(r -> "x").readsHttp()).isTrue();
+    }
+
+    @Test
+    void aConnectionHasNoRequestKey() {
+        TestRequest connection = TestRequest.connection();
+        assertThat(HashKey.path().hash(connection)).isZero();
+        assertThat(HashKey.uri().hash(connection)).isZero();
+        assertThat(HashKey.header("x").hash(connection)).isZero();
+        assertThat(HashKey.cookie("x").hash(connection)).isZero();
+        assertThat(HashKey.queryParameter("x").hash(connection)).isZero();
+    }
+
+    @Test
+    void hashesTheUtf8BytesOfAValueWithoutCopyingThem() {
+        // 2-, 3- and 4-byte characters and an unpaired surrogate, as String.getBytes encodes them
+        for (String v : new String[] {"é", "ÿ€", "a\uD83D\uDE00b", "x\uD800y", "\uDC00", "tail\uD83D"}) {
+            long reference = 0xcbf29ce484222325L;
+            for (byte b : v.getBytes(StandardCharsets.UTF_8)) {
+                reference = (reference ^ (b & 0xff)) * 0x100000001b3L;
+            }
+            assertThat(Hashes.fnv(Hashes.FNV_START, v, 0, v.length())).as(v).isEqualTo(reference);
+            assertThat(HashKey.header("x").hash(TestRequest.get("/").header("x", v))).as(v).isEqualTo(Hashes.hash(v));
+        }
+    }
+
+    @Test
+    void theHashOfAKeyIsFixed() {
+        // pinned: a change here moves every key to another server in a mixed fleet of instances
+        assertThat(HashKey.path().hash(TestRequest.get("/a"))).isEqualTo(Hashes.hash("/a")).isEqualTo(4273936336627717636L);
+    }
+
+    @Test
+    void namesAreChecked() {
+        assertThatThrownBy(() -> HashKey.header("X Tenant")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("hash key header: X Tenant (expected: an HTTP token)");
+        assertThatThrownBy(() -> HashKey.header("")).hasMessage("hash key header: \"\" (expected: a header name)");
+        assertThatThrownBy(() -> HashKey.cookie("a;b")).hasMessage("hash key cookie: a;b (expected: an HTTP token)");
+        assertThatThrownBy(() -> HashKey.cookie(null)).hasMessage("hash key cookie: null (expected: a cookie name)");
+        assertThatThrownBy(() -> HashKey.queryParameter("a=b"))
+                .hasMessage("hash key query parameter: a=b (expected: a name without &, =, #, spaces or control characters)");
+        assertThatThrownBy(() -> HashKey.queryParameter("")).hasMessage("hash key query parameter: \"\" (expected: a parameter name)");
+        assertThatThrownBy(() -> HashKey.of(null)).isInstanceOf(NullPointerException.class).hasMessage("hash key function");
+        assertThatThrownBy(() -> BalancingStrategy.hashOn(null))
+                .hasMessage("hashOn key: null (expected: a HashKey, e.g. HashKey.path())");
+    }
+
+    @Test
+    void keysDescribeThemselvesAndCompareByValue() {
+        assertThat(HashKey.header("X-Tenant")).isEqualTo(HashKey.header("x-tenant")).hasSameHashCodeAs(HashKey.header("x-tenant"))
+                .hasToString("header x-tenant");
+        assertThat(HashKey.cookie("sid")).hasToString("cookie sid").isNotEqualTo(HashKey.header("sid"));
+        assertThat(HashKey.queryParameter("u")).hasToString("query parameter u");
+        assertThat(HashKey.uri()).hasToString("uri");
+        assertThat(BalancingStrategy.hashOn(HashKey.header("X-Tenant"))).hasToString("hashOn(header x-tenant)")
+                .isEqualTo(BalancingStrategy.hashOn(HashKey.header("x-tenant")));
+        assertThat(BalancingStrategy.hashOn(HashKey.path()).hashKey()).isEqualTo(HashKey.path());
+        assertThat(BalancingStrategy.roundRobin().hashKey()).isNull();
+        assertThat(BalancingStrategy.sourceHash().hashKey()).isNull();
+    }
+}
