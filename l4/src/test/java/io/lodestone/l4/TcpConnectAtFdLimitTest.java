@@ -112,7 +112,7 @@ class TcpConnectAtFdLimitTest {
                     .accessLog(AccessLog.text(lines))
                     .build();
             proxy.start();
-            FdLimitedJvm.serve(proxy.port(), command -> switch (command) {
+            FdLimitedJvm.serve(proxy, command -> switch (command) {
                 case "stats" -> {
                     List<String> out = new ArrayList<>();
                     for (ServerSnapshot s : proxy.metrics().backend("b").servers()) {

@@ -2,30 +2,37 @@ package io.lodestone.core.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.lodestone.core.Proxy;
 import java.io.BufferedReader;
+import java.io.File;
 import java.io.FileInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * A child JVM, on this test's class path and transport, started under {@code ulimit -n}, that runs
  * a proxy and answers commands read from its standard input: for tests of what the proxy does when
  * the process has no file descriptor left, which a test JVM cannot do to itself.
  *
- * <p>The child's {@code main} calls {@link #serve}, which prints {@code port N} and then runs each
- * command line through the given function and prints its answer, ended by a line {@code end}. The
- * command {@code fill} (built in) opens {@code /dev/null} until no descriptor is left, then closes one,
- * so that exactly one is free: the next connection the proxy accepts takes it, and the socket of its
- * server connection cannot be made ({@code EMFILE}). {@code free} closes them all again.
+ * <p>The child's {@code main} starts a proxy and calls {@link #serve}, which prints {@code port N}
+ * (the proxy's) and then runs each command line through the given function and prints its answer,
+ * ended by a line {@code end}. The command {@code fill} (built in) waits until the proxy has no
+ * connection open, opens {@code /dev/null} until no descriptor is left, then closes one, so that
+ * exactly one is free: the next connection the proxy accepts takes it, and the socket of its server
+ * connection cannot be made ({@code EMFILE}). {@code free} closes them all again.
  *
  * <pre>{@code
  * try (FdLimitedJvm child = FdLimitedJvm.start(MyChild.class, 256, dir)) {
@@ -107,15 +114,16 @@ public final class FdLimitedJvm implements AutoCloseable {
      * {@code fill} and {@code free} built in, the others through {@code commands} (one answer line
      * per element).
      */
-    public static void serve(int port, Function<String, List<String>> commands) throws IOException {
-        System.out.println("port " + port);
+    public static void serve(Proxy proxy, Function<String, List<String>> commands) throws IOException {
+        loadOwnClasses();
+        System.out.println("port " + proxy.port());
         System.out.flush();
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         List<FileInputStream> filler = new ArrayList<>();
         String line;
         while ((line = in.readLine()) != null) {
             List<String> answer = switch (line) {
-                case "fill" -> fill(filler);
+                case "fill" -> fill(proxy, filler);
                 case "free" -> free(filler);
                 default -> commands.apply(line);
             };
@@ -127,7 +135,38 @@ public final class FdLimitedJvm implements AutoCloseable {
         }
     }
 
-    private static List<String> fill(List<FileInputStream> filler) {
+    /**
+     * Loads every class found in a directory of the class path (the modules' own classes, which a
+     * reactor build does not put in jars for the module under test): at the limit, loading a class
+     * from a directory takes a descriptor, which loading it from a jar, opened once, does not, and a
+     * class the failure path meets for the first time would fail to load.
+     */
+    private static void loadOwnClasses() throws IOException {
+        ClassLoader loader = FdLimitedJvm.class.getClassLoader();
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path root = Path.of(entry);
+            if (!Files.isDirectory(root)) {
+                continue;
+            }
+            try (Stream<Path> files = Files.walk(root)) {
+                for (Path f : (Iterable<Path>) files.filter(x -> x.toString().endsWith(".class"))::iterator) {
+                    String name = root.relativize(f).toString();
+                    name = name.substring(0, name.length() - ".class".length()).replace(File.separatorChar, '.');
+                    try {
+                        Class.forName(name, false, loader);
+                    } catch (ClassNotFoundException | LinkageError e) {
+                        // a class that cannot be loaded here is not one the proxy uses
+                    }
+                }
+            }
+        }
+    }
+
+    private static List<String> fill(Proxy proxy, List<FileInputStream> filler) {
+        // the count is taken once every connection the proxy closed has given its descriptor back: on
+        // io_uring that comes after the channel's close, when the ring has run the close
+        Await.until(PATIENCE, "the proxy's connections closed", () -> proxy.metrics().frontends().stream()
+                .allMatch(f -> f.traffic().currentConnections() == 0) && closingSockets() == 0);
         while (true) {
             try {
                 filler.add(new FileInputStream("/dev/null"));
@@ -141,6 +180,43 @@ public final class FdLimitedJvm implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         return List.of("filled " + filler.size());
+    }
+
+    /**
+     * The TCP sockets this process still has a descriptor of that neither listen nor are established:
+     * connections closed (or closing) whose descriptor is not closed yet.
+     */
+    private static int closingSockets() {
+        Set<String> inodes = new HashSet<>();
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+                try {
+                    String target = Files.readSymbolicLink(fd).toString();
+                    if (target.startsWith("socket:[")) {
+                        inodes.add(target.substring(8, target.length() - 1));
+                    }
+                } catch (IOException closedMeanwhile) {
+                    // gone since the listing
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        int closing = 0;
+        for (String table : List.of("/proc/self/net/tcp", "/proc/self/net/tcp6")) {
+            try {
+                for (String line : Files.readAllLines(Path.of(table))) {
+                    String[] f = line.trim().split("\\s+");
+                    // sl local remote st ... inode; 0A is LISTEN, 01 ESTABLISHED
+                    if (f.length > 9 && inodes.contains(f[9]) && !f[3].equals("0A") && !f[3].equals("01")) {
+                        closing++;
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return closing;
     }
 
     private static List<String> free(List<FileInputStream> filler) {

@@ -6,6 +6,7 @@ import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.ListeningSockets;
+import io.lodestone.core.internal.LogThrottle;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.log.TerminationCause;
@@ -33,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -66,6 +68,11 @@ public final class HttpListener implements Listener {
     private final ChannelGroup serverConnections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ConcurrentHashMap<EventLoop, BackendPool> pools = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
+    /**
+     * Lets the warning that a server connection had no socket (no file descriptor left) through once
+     * every 10 seconds: at the limit, every new server connection would log it.
+     */
+    final LogThrottle noSocketWarnings = new LogThrottle(TimeUnit.SECONDS.toNanos(10));
     /** Per-source limits as bound, or {@code null}. */
     private final SourceLimits sourceLimits;
     private volatile boolean draining;
