@@ -4,20 +4,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.health.HealthCheck;
+import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.ServerSnapshot;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.FdLimitedJvm;
 import io.lodestone.core.testing.TcpEchoServer;
+import io.lodestone.tls.ClientTls;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -67,6 +72,37 @@ class TcpConnectAtFdLimitTest {
         }
     }
 
+    /**
+     * A health check with no socket left fails as a failed connect, saying why (HAProxy's check
+     * reports a socket error): before, a check of a backend with TLS failed with "checker failed:
+     * java.lang.IllegalStateException: channel not registered to an event loop", as the TLS step was
+     * set up on the placeholder channel Netty's bootstrap returns.
+     */
+    @Test
+    void aHealthCheckWithNoSocketLeftSaysSo() throws Exception {
+        try (TcpEchoServer s1 = TcpEchoServer.start();
+                FdLimitedJvm child = FdLimitedJvm.start(CheckedChild.class, FD_LIMIT, dir, "localhost:" + s1.port())) {
+            Await.until(FdLimitedJvm.PATIENCE, "a first check", () -> !command(child, "check").get(0).equals("none"));
+            List<List<String>> last = new ArrayList<>(List.of(List.of()));
+            // each round takes the descriptor a check in flight gave back since
+            Await.until(FdLimitedJvm.PATIENCE, "a check that met the limit", () -> {
+                command(child, "exhaust");
+                last.set(0, command(child, "check"));
+                return last.get(0).get(0).contains("Too many open files");
+            });
+            assertThat(last.get(0).get(0)).startsWith("DOWN? connect failed: ");
+            child.command("free");
+        }
+    }
+
+    private static List<String> command(FdLimitedJvm child, String command) {
+        try {
+            return child.command(command);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** Waits for the child's access log to have {@code n} lines and returns them. */
     static List<String> awaitLog(FdLimitedJvm child, int n) {
         List<List<String>> last = new ArrayList<>(List.of(List.of()));
@@ -99,6 +135,26 @@ class TcpConnectAtFdLimitTest {
             return in.readAllBytes();
         } catch (java.net.SocketException reset) {
             return new byte[0];
+        }
+    }
+
+    /** The child: a TCP frontend to a server spoken to over TLS, checked by a TCP check every 20 ms. */
+    static final class CheckedChild {
+        public static void main(String[] args) throws Exception {
+            Proxy proxy = Proxy.builder()
+                    .backend(Backend.named("b").server("s1", args[0])
+                            .tls(ClientTls.builder().insecureTrustAll().build())
+                            .healthCheck(HealthCheck.tcp().interval(Duration.ofMillis(20))))
+                    .frontend(TcpFrontend.bind("127.0.0.1:0").defaultBackend("b"))
+                    .build();
+            proxy.start();
+            FdLimitedJvm.serve(proxy, command -> {
+                if (!command.equals("check")) {
+                    return List.of("unknown command " + command);
+                }
+                HealthCheckResult r = proxy.control().server("b", "s1").status().lastCheck();
+                return List.of(r == null ? "none" : (r.isHealthy() ? "UP? " : "DOWN? ") + r.detail());
+            });
         }
     }
 

@@ -209,7 +209,13 @@ public enum Transport {
     }
 
     private static NoSocketException noSocket(Throwable cause) {
-        return new NoSocketException("no socket for a server connection: " + cause.getMessage(), cause);
+        // the system's reason ("... failed with error(-24): Too many open files"), not its wrappers
+        Throwable root = cause;
+        for (int i = 0; i < 8 && root.getCause() != null; i++) {
+            root = root.getCause();
+        }
+        return new NoSocketException("no socket for a server connection: "
+                + (root.getMessage() != null ? root.getMessage() : root.toString()), cause);
     }
 
     /**

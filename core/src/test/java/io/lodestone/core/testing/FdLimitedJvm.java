@@ -32,7 +32,8 @@ import java.util.stream.Stream;
  * ended by a line {@code end}. The command {@code fill} (built in) waits until the proxy has no
  * connection open, opens {@code /dev/null} until no descriptor is left, then closes one, so that
  * exactly one is free: the next connection the proxy accepts takes it, and the socket of its server
- * connection cannot be made ({@code EMFILE}). {@code free} closes them all again.
+ * connection cannot be made ({@code EMFILE}). {@code exhaust} takes every descriptor still free (or
+ * freed since), and {@code free} closes them all again.
  *
  * <pre>{@code
  * try (FdLimitedJvm child = FdLimitedJvm.start(MyChild.class, 256, dir)) {
@@ -124,6 +125,7 @@ public final class FdLimitedJvm implements AutoCloseable {
         while ((line = in.readLine()) != null) {
             List<String> answer = switch (line) {
                 case "fill" -> fill(proxy, filler);
+                case "exhaust" -> exhaust(filler);
                 case "free" -> free(filler);
                 default -> commands.apply(line);
             };
@@ -180,6 +182,17 @@ public final class FdLimitedJvm implements AutoCloseable {
             throw new UncheckedIOException(e);
         }
         return List.of("filled " + filler.size());
+    }
+
+    /** Takes every descriptor still free, or freed since the last time. */
+    private static List<String> exhaust(List<FileInputStream> filler) {
+        while (true) {
+            try {
+                filler.add(new FileInputStream("/dev/null"));
+            } catch (IOException e) {
+                return List.of("exhausted " + filler.size());
+            }
+        }
     }
 
     /**
