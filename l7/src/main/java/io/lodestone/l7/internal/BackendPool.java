@@ -109,7 +109,15 @@ final class BackendPool {
     ChannelFuture connect(ServerRuntime server) {
         Clock clock = listener.context().clock();
         long start = clock.nanoTime();
-        ChannelFuture f = BackendHandshake.after(open(server, true), server.backend().config().tls(), server.server().address(),
+        ChannelFuture tcp;
+        try {
+            tcp = open(server, true);
+        } catch (NoSocketException e) {
+            // counted here, once per connection, as connectDone counts the other failures
+            server.metrics().error(ErrorKind.CONNECT);
+            throw e;
+        }
+        ChannelFuture f = BackendHandshake.after(tcp, server.backend().config().tls(), server.server().address(),
                 BackendHandshake.HTTP_1_1, server.tlsWarnings());
         listener.track(f.channel());
         f.addListener((ChannelFutureListener) done -> connectDone(done, server, clock.nanoTime() - start));
@@ -323,6 +331,7 @@ final class BackendPool {
             c = connectHttp2(server, list);
         } catch (NoSocketException e) {
             // no file descriptor left: the request learns it from its stream, on this loop
+            server.metrics().error(ErrorKind.CONNECT);
             stream.tryFailure(e);
             return;
         }

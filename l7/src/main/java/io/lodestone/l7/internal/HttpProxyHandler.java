@@ -1566,15 +1566,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /**
      * No connection could be made to {@code s}: the proxy had no file descriptor left for its socket
-     * ({@link NoSocketException}). A connect error on the server, but no failure of the server's for
-     * its outlier detection, and {@code RC} in the access log (HAProxy's resource error); the next
-     * server is tried within the backend's retries, else the answer is 503.
+     * ({@link NoSocketException}). A connect error on the server (counted by the pool, once per
+     * connection), but no failure of the server's for its outlier detection, and {@code RC} in the
+     * access log (HAProxy's resource error); the next server is tried within the backend's retries,
+     * else the answer is 503.
      */
     private void noSocket(ServerRuntime s, Throwable cause) {
         if (listener.noSocketWarnings.tryAcquire(clock.nanoTime())) {
             log.warn("{}: cannot open a connection to server {}: {}", frontend.name(), s, cause.getMessage());
         }
-        s.metrics().error(ErrorKind.CONNECT);
         terminated(TerminationCause.RESOURCE, TerminationPhase.CONNECT);
         releaseServer();
         if (tried == null) {
