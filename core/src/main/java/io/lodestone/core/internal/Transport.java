@@ -1,8 +1,10 @@
 package io.lodestone.core.internal;
 
 import io.lodestone.core.Clock;
+import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -37,6 +39,7 @@ import io.netty.util.concurrent.ThreadAwareExecutor;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.channels.spi.SelectorProvider;
 import java.util.function.Consumer;
 
@@ -195,16 +198,51 @@ public enum Transport {
      */
     public SocketChannel newSocketChannel(InetAddress target) {
         SocketProtocolFamily family = target instanceof Inet6Address ? SocketProtocolFamily.INET6 : SocketProtocolFamily.INET;
-        return switch (this) {
-            case EPOLL -> new EpollSocketChannel(family);
-            case NIO -> new NioSocketChannel(SelectorProvider.provider(), family);
-            case IO_URING -> guarded(new IoUringSocketChannel());
-        };
+        try {
+            return switch (this) {
+                case EPOLL -> new EpollSocketChannel(family);
+                case NIO -> new NioSocketChannel(SelectorProvider.provider(), family);
+                case IO_URING -> guarded(new IoUringSocketChannel());
+            };
+        } catch (ChannelException e) {
+            throw noSocket(e);
+        }
+    }
+
+    /**
+     * Connects {@code bootstrap} (whose resolver turns a host name into an address) to
+     * {@code address}, as {@link Bootstrap#connect(SocketAddress)} does, except when the channel
+     * cannot be made or registered (no file descriptor left: {@code socket()} failed with
+     * {@code EMFILE}): this throws {@link NoSocketException} on the caller's thread, as
+     * {@link #newSocketChannel} does. Netty fails such a connect with the future of a placeholder
+     * channel that has no event loop: its listeners run on Netty's global executor, away from the
+     * loop the connect was for, and closing the channel throws, so an engine that handled it as a
+     * failed connect touched its connection's state from another thread, and left the client open.
+     */
+    public static ChannelFuture connect(Bootstrap bootstrap, SocketAddress address) {
+        ChannelFuture f = bootstrap.connect(address);
+        if (f.isDone() && !f.isSuccess() && !f.channel().isRegistered()) {
+            // Netty closed what it made: nothing is left to close
+            throw noSocket(f.cause());
+        }
+        return f;
+    }
+
+    private static NoSocketException noSocket(Throwable cause) {
+        // the system's reason ("... failed with error(-24): Too many open files"), not its wrappers
+        Throwable root = cause;
+        for (int i = 0; i < 8 && root.getCause() != null; i++) {
+            root = root.getCause();
+        }
+        return new NoSocketException("no socket for a server connection: "
+                + (root.getMessage() != null ? root.getMessage() : root.toString()), cause);
     }
 
     /**
      * Makes unregistered client channels of the default address family, for bootstraps that resolve
-     * a host name first; io_uring ones start with their {@link CloseGuard}.
+     * a host name first; io_uring ones start with their {@link CloseGuard}. Such a bootstrap connects
+     * through {@link #connect(Bootstrap, SocketAddress)}, which turns a channel that cannot be made
+     * into a {@link NoSocketException}.
      */
     public ChannelFactory<SocketChannel> socketChannelFactory() {
         return switch (this) {
@@ -234,13 +272,15 @@ public enum Transport {
      * Registers {@code ch}, made by {@link #newSocketChannel}, with {@code loop} and connects it to
      * {@code address}; {@code beforeConnect}, when not {@code null}, runs once the channel is
      * registered and before the connect is issued (to build its pipeline). The future completes
-     * when the connection is up; on failure the caller closes the channel.
+     * when the connection is up; on failure the caller closes the channel. A registration that fails
+     * fails it with a {@link NoSocketException}.
      */
     public ChannelFuture connect(EventLoop loop, SocketChannel ch, InetSocketAddress address, Consumer<Channel> beforeConnect) {
         ChannelPromise connected = new DefaultChannelPromise(ch, loop);
         loop.register(ch).addListener((ChannelFutureListener) registered -> {
             if (!registered.isSuccess()) {
-                connected.tryFailure(registered.cause());
+                // Netty closed the channel: a resource of the proxy, as a socket that cannot be made
+                connected.tryFailure(noSocket(registered.cause()));
                 return;
             }
             if (beforeConnect != null) {

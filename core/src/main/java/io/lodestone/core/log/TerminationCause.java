@@ -12,6 +12,8 @@ package io.lodestone.core.log;
  *     a connection that does not speak the frontend's TLS)</td><td>403 (TCP, TLS: connection closed)</td></tr>
  * <tr><td>{@code SC}</td><td>the server refused the connection, or no server was available</td><td>502, 503</td></tr>
  * <tr><td>{@code sC}</td><td>connecting to the server timed out</td><td>504</td></tr>
+ * <tr><td>{@code RC}</td><td>no socket could be made for the server connection (the process has no
+ *     file descriptor left)</td><td>503 (TCP: connection closed)</td></tr>
  * <tr><td>{@code SH}</td><td>the server closed before sending its response headers</td><td>502</td></tr>
  * <tr><td>{@code sH}</td><td>the server took too long to send its response headers</td><td>504</td></tr>
  * <tr><td>{@code SD}</td><td>the server closed or reset during the response body (TCP: reset the

@@ -5,7 +5,10 @@ package io.lodestone.core.metrics;
  * exported as the {@code kind} label of {@code lodestone_*_errors_total}.
  */
 public enum ErrorKind {
-    /** A connection to a server could not be made: refused, unreachable, or reset while connecting. */
+    /**
+     * A connection to a server could not be made: refused, unreachable, reset while connecting, or
+     * no socket for it (the process has no file descriptor left, termination {@code RC}).
+     */
     CONNECT("connect"),
     /**
      * A connect, idle, client or server timeout expired: on the server for its own; on the frontend

@@ -7,6 +7,7 @@ import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.FailureKind;
+import io.lodestone.core.internal.NoSocketException;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.log.AccessLog;
@@ -21,6 +22,7 @@ import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
@@ -430,34 +432,78 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         try {
             attempt = listener.connect(client.eventLoop(), server, backend);
         } catch (RuntimeException e) {
-            // e.g. no file descriptor left for a new socket
-            server.release();
-            failed(server, e);
+            // no file descriptor left for a new socket (NoSocketException), or a failure of the proxy's own
+            noSocket(server, e);
             return;
         }
         connecting = attempt.channel();
         attempt.addListener((ChannelFutureListener) f -> {
-            if (connecting != f.channel() && !f.isSuccess()) {
-                // abandoned: the client went away, or the proxy stopped, and channelInactive closed
-                // the attempt; no fault of the server's
-                server.release();
-                return;
-            }
-            connecting = null;
-            if (f.isSuccess()) {
-                server.reportSuccess();
-                connected(server, f.channel());
+            EventLoop loop = client.eventLoop();
+            if (loop.inEventLoop()) {
+                attemptDone(server, f);
             } else {
-                boolean timeout = f.cause() instanceof ConnectTimeoutException;
-                server.reportFailure(timeout ? FailureKind.TIMEOUT : FailureKind.CONNECT);
-                server.metrics().error(timeout ? ErrorKind.TIMEOUT : ErrorKind.CONNECT);
-                cause = timeout ? TerminationCause.SERVER_TIMEOUT : TerminationCause.SERVER_ABORT;
-                phase = TerminationPhase.CONNECT;
-                f.channel().close();
-                server.release();
-                failed(server, f.cause());
+                // every future of an attempt completes on the client's loop (Transport.connect); should one
+                // not, its outcome is handled there all the same, as everything of this connection is
+                try {
+                    loop.execute(() -> attemptDone(server, f));
+                } catch (RejectedExecutionException e) {
+                    // the loop shuts down with the proxy, which closes the client
+                    server.release();
+                }
             }
         });
+    }
+
+    /** The attempt to connect to {@code server} ended; on the client's loop. */
+    private void attemptDone(ServerRuntime server, ChannelFuture f) {
+        if (connecting != f.channel() && !f.isSuccess()) {
+            // abandoned: the client went away, or the proxy stopped, and channelInactive closed
+            // the attempt; no fault of the server's
+            server.release();
+            return;
+        }
+        connecting = null;
+        if (f.isSuccess()) {
+            server.reportSuccess();
+            connected(server, f.channel());
+            return;
+        }
+        if (f.cause() instanceof NoSocketException e) {
+            // its registration failed, and Netty closed it
+            noSocket(server, e);
+            return;
+        }
+        boolean timeout = f.cause() instanceof ConnectTimeoutException;
+        server.reportFailure(timeout ? FailureKind.TIMEOUT : FailureKind.CONNECT);
+        server.metrics().error(timeout ? ErrorKind.TIMEOUT : ErrorKind.CONNECT);
+        cause = timeout ? TerminationCause.SERVER_TIMEOUT : TerminationCause.SERVER_ABORT;
+        phase = TerminationPhase.CONNECT;
+        f.channel().close();
+        server.release();
+        failed(server, f.cause());
+    }
+
+    /**
+     * No server connection could be made to {@code server}: the proxy had no file descriptor left
+     * for its socket ({@link NoSocketException}), or failed otherwise before the connect was issued.
+     * A connect error on the server, but no failure of the server's for its outlier detection, and
+     * {@code RC} in the access log (HAProxy's resource error; {@code IC} for any other failure); the
+     * next server is tried within the backend's retries, as after a refused connection.
+     */
+    private void noSocket(ServerRuntime server, RuntimeException e) {
+        if (e instanceof NoSocketException) {
+            if (listener.noSocketWarnings.tryAcquire(listener.clock().nanoTime())) {
+                log.warn("{}: cannot open a connection to server {}: {}", state.frontend.name(), server, e.getMessage());
+            }
+            cause = TerminationCause.RESOURCE;
+        } else {
+            log.warn("{}: cannot open a connection to server {}", state.frontend.name(), server, e);
+            cause = TerminationCause.INTERNAL;
+        }
+        phase = TerminationPhase.CONNECT;
+        server.metrics().error(ErrorKind.CONNECT);
+        server.release();
+        failed(server, e);
     }
 
     private void failed(ServerRuntime server, Throwable cause) {

@@ -8,11 +8,13 @@ import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.ListeningSockets;
+import io.lodestone.core.internal.LogThrottle;
 import io.lodestone.core.internal.OffLoopResolver;
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.internal.SourceLimits;
+import io.lodestone.core.internal.Transport;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.Decision;
@@ -45,6 +47,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -80,6 +83,11 @@ public final class TcpListener implements Listener {
     private final Map<Channel, TcpConnection> clients = new ConcurrentHashMap<>();
     /** Server connections open now; each leaves the set in its own close listener. */
     private final Set<Channel> servers = ConcurrentHashMap.newKeySet();
+    /**
+     * Lets the warning that a server connection had no socket (no file descriptor left) through once
+     * every 10 seconds: at the limit, every new connection would log it.
+     */
+    final LogThrottle noSocketWarnings = new LogThrottle(TimeUnit.SECONDS.toNanos(10));
     /** Counts the client connections open now; always there, for the per-source limits. */
     private final Gate gate;
 
@@ -265,7 +273,8 @@ public final class TcpListener implements Listener {
      * Opens a connection to {@code server} on {@code loop} within {@code backend}'s connect
      * timeout: a channel made and registered directly (no per-connection bootstrap, no resolver) for
      * an IP address, through a bootstrap that resolves the name otherwise; for a backend with TLS,
-     * the future completes once the handshake has. The caller closes the channel when it fails.
+     * the future completes once the handshake has. The caller closes the channel when it fails. A
+     * socket that cannot be made (no file descriptor left) throws {@link io.lodestone.core.internal.NoSocketException}.
      */
     ChannelFuture connect(EventLoop loop, ServerRuntime server, BackendRuntime backend) {
         InetSocketAddress address = server.server().address();
@@ -280,7 +289,7 @@ public final class TcpListener implements Listener {
             if (connectTimeoutMillis != DEFAULT_CONNECT_TIMEOUT_MILLIS) {
                 b.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis);
             }
-            return b.connect(address);
+            return Transport.connect(b, address);
         }
         // TCP_NODELAY is on by default for Netty's socket channels
         SocketChannel ch = context.transport().newSocketChannel(address.getAddress());

@@ -5,8 +5,10 @@ import io.lodestone.core.BackendTls;
 import io.lodestone.core.Clock;
 import io.lodestone.core.internal.BackendHandshake;
 import io.lodestone.core.internal.LoopClock;
+import io.lodestone.core.internal.NoSocketException;
 import io.lodestone.core.internal.OffLoopResolver;
 import io.lodestone.core.internal.ServerRuntime;
+import io.lodestone.core.internal.Transport;
 import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.ServerMetrics;
 import io.netty.bootstrap.Bootstrap;
@@ -101,12 +103,21 @@ final class BackendPool {
 
     /**
      * Opens a new connection to the server; its pipeline is ready (and, for a backend with TLS, its
-     * handshake done) when the future completes.
+     * handshake done) when the future completes. Throws {@link NoSocketException} when the socket
+     * cannot be made (no file descriptor left).
      */
     ChannelFuture connect(ServerRuntime server) {
         Clock clock = listener.context().clock();
         long start = clock.nanoTime();
-        ChannelFuture f = BackendHandshake.after(open(server, true), server.backend().config().tls(), server.server().address(),
+        ChannelFuture tcp;
+        try {
+            tcp = open(server, true);
+        } catch (NoSocketException e) {
+            // counted here, once per connection, as connectDone counts the other failures
+            server.metrics().error(ErrorKind.CONNECT);
+            throw e;
+        }
+        ChannelFuture f = BackendHandshake.after(tcp, server.backend().config().tls(), server.server().address(),
                 BackendHandshake.HTTP_1_1, server.tlsWarnings());
         listener.track(f.channel());
         f.addListener((ChannelFutureListener) done -> connectDone(done, server, clock.nanoTime() - start));
@@ -119,7 +130,8 @@ final class BackendPool {
      * IP address gets a socket of its address family at once (an IPv4 server no dual-stack IPv6
      * socket), registered and connected without a bootstrap or an initializer: connections are
      * opened in bursts when traffic returns to an emptied pool, usually before the JIT has compiled
-     * this path, so the less it runs the better. A host name is resolved by the bootstrap.
+     * this path, so the less it runs the better. A host name is resolved by the bootstrap. A socket
+     * that cannot be made (no file descriptor left) throws {@link NoSocketException}.
      */
     private ChannelFuture open(ServerRuntime server, boolean http1) {
         InetSocketAddress address = server.server().address();
@@ -136,7 +148,7 @@ final class BackendPool {
                     }
                 });
             }
-            return b.connect(address);
+            return Transport.connect(b, address);
         }
         // TCP_NODELAY is on by default for Netty's socket channels
         SocketChannel ch = listener.context().transport().newSocketChannel(address.getAddress());
@@ -279,7 +291,8 @@ final class BackendPool {
     /**
      * Opens a stream to the server for one request, on a connection of this loop that takes one
      * more (the first found), else on a new connection; the stream's pipeline is ready when the
-     * future completes.
+     * future completes. A new connection whose socket cannot be made (no file descriptor left) fails
+     * it with {@link NoSocketException}.
      */
     Future<Channel> openHttp2Stream(ServerRuntime server) {
         Promise<Channel> p = loop.newPromise();
@@ -313,7 +326,16 @@ final class BackendPool {
             least.open(stream);
             return;
         }
-        connectHttp2(server, list).open(stream);
+        Http2ServerConnection c;
+        try {
+            c = connectHttp2(server, list);
+        } catch (NoSocketException e) {
+            // no file descriptor left: the request learns it from its stream, on this loop
+            server.metrics().error(ErrorKind.CONNECT);
+            stream.tryFailure(e);
+            return;
+        }
+        c.open(stream);
     }
 
     private Http2ServerConnection connectHttp2(ServerRuntime server, List<Http2ServerConnection> list) {

@@ -35,6 +35,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -68,6 +69,11 @@ public final class HttpListener implements Listener {
     private final ChannelGroup serverConnections = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final ConcurrentHashMap<EventLoop, BackendPool> pools = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
+    /**
+     * Lets the warning that a server connection had no socket (no file descriptor left) through once
+     * every 10 seconds: at the limit, every new server connection would log it.
+     */
+    final LogThrottle noSocketWarnings = new LogThrottle(TimeUnit.SECONDS.toNanos(10));
     /** Per-source limits as bound, or {@code null}. */
     private final SourceLimits sourceLimits;
     private volatile boolean draining;

@@ -11,6 +11,7 @@ import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.FailureKind;
+import io.lodestone.core.internal.NoSocketException;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.StickyRequest;
 import io.lodestone.core.log.AccessLog;
@@ -1530,7 +1531,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
             return;
         }
-        ChannelFuture f = pool.connect(s);
+        ChannelFuture f;
+        try {
+            f = pool.connect(s);
+        } catch (NoSocketException e) {
+            connectFailed(s, e);
+            return;
+        }
         if (f.isDone()) {
             connected(f.isSuccess(), f.channel(), f.cause(), s, id);
         } else {
@@ -1564,6 +1571,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     private void connectFailed(ServerRuntime s, Throwable cause) {
+        if (cause instanceof NoSocketException) {
+            noSocket(s, cause);
+            return;
+        }
         if (log.isDebugEnabled()) {
             log.debug("{}: connect to {} failed: {}", frontend.name(), s, cause.toString());
         }
@@ -1576,6 +1587,26 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         tried.add(s);
         retry(timeout ? HttpResponseStatus.GATEWAY_TIMEOUT : HttpResponseStatus.BAD_GATEWAY, null);
+    }
+
+    /**
+     * No connection could be made to {@code s}: the proxy had no file descriptor left for its socket
+     * ({@link NoSocketException}). A connect error on the server (counted by the pool, once per
+     * connection), but no failure of the server's for its outlier detection, and {@code RC} in the
+     * access log (HAProxy's resource error); the next server is tried within the backend's retries,
+     * else the answer is 503.
+     */
+    private void noSocket(ServerRuntime s, Throwable cause) {
+        if (listener.noSocketWarnings.tryAcquire(clock.nanoTime())) {
+            log.warn("{}: cannot open a connection to server {}: {}", frontend.name(), s, cause.getMessage());
+        }
+        terminated(TerminationCause.RESOURCE, TerminationPhase.CONNECT);
+        releaseServer();
+        if (tried == null) {
+            tried = new ArrayList<>(2);
+        }
+        tried.add(s);
+        retry(HttpResponseStatus.SERVICE_UNAVAILABLE, null);
     }
 
     /**

@@ -7,6 +7,7 @@ import io.lodestone.core.health.HealthChecker;
 import io.lodestone.core.BackendTls;
 import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.BackendHandshake;
+import io.lodestone.core.internal.NoSocketException;
 import io.lodestone.core.internal.OffLoopResolver;
 import io.lodestone.core.internal.Transport;
 import io.netty.bootstrap.Bootstrap;
@@ -58,13 +59,19 @@ final class HttpHealthChecker implements HealthChecker {
                 + "Connection: close\r\n\r\n";
         Probe probe = new Probe(request, new HttpResponseProbe(check.minStatus(), check.maxStatus(), check.expectedBody()),
                 result, tls != null);
-        ChannelFuture connect = new Bootstrap()
-                .group(group)
-                .channelFactory(transport.socketChannelFactory())
-                .resolver(OffLoopResolver.INSTANCE)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, TcpHealthChecker.timeoutMillis(target))
-                .handler(probe)
-                .connect(target.address());
+        ChannelFuture connect;
+        try {
+            connect = Transport.connect(new Bootstrap()
+                    .group(group)
+                    .channelFactory(transport.socketChannelFactory())
+                    .resolver(OffLoopResolver.INSTANCE)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, TcpHealthChecker.timeoutMillis(target))
+                    .handler(probe), target.address());
+        } catch (NoSocketException e) {
+            // no file descriptor left: a failed check, as HAProxy's socket error
+            result.complete(HealthCheckResult.unhealthy("connect failed: " + TcpHealthChecker.describe(e)));
+            return result;
+        }
         connect.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 result.complete(HealthCheckResult.unhealthy("connect failed: " + TcpHealthChecker.describe(f.cause())));

@@ -5,6 +5,7 @@ import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.health.HealthCheckTarget;
 import io.lodestone.core.health.HealthChecker;
 import io.lodestone.core.internal.BackendHandshake;
+import io.lodestone.core.internal.NoSocketException;
 import io.lodestone.core.internal.OffLoopResolver;
 import io.lodestone.core.internal.Transport;
 import io.netty.bootstrap.Bootstrap;
@@ -38,13 +39,19 @@ final class TcpHealthChecker implements HealthChecker {
         CompletableFuture<HealthCheckResult> result = new CompletableFuture<>();
         // a check sent to a port or address of its own only connects, as HAProxy inherits ssl for checks only then
         BackendTls tls = target.address().equals(target.server().address()) ? this.tls : null;
-        ChannelFuture connect = new Bootstrap()
-                .group(group)
-                .channelFactory(transport.socketChannelFactory())
-                .resolver(OffLoopResolver.INSTANCE)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis(target))
-                .handler(new ChannelInboundHandlerAdapter())
-                .connect(target.address());
+        ChannelFuture connect;
+        try {
+            connect = Transport.connect(new Bootstrap()
+                    .group(group)
+                    .channelFactory(transport.socketChannelFactory())
+                    .resolver(OffLoopResolver.INSTANCE)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis(target))
+                    .handler(new ChannelInboundHandlerAdapter()), target.address());
+        } catch (NoSocketException e) {
+            // no file descriptor left: a failed check, as HAProxy's socket error
+            result.complete(HealthCheckResult.unhealthy("connect failed: " + describe(e)));
+            return result;
+        }
         connect.addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess()) {
                 result.complete(HealthCheckResult.unhealthy("connect failed: " + describe(f.cause())));
