@@ -97,9 +97,11 @@ public final class HashKey {
     }
 
     /**
-     * The value of the request header {@code name} (its first value; an empty one counts as
-     * absent): HAProxy's {@code balance hdr(name)}, spelled as
-     * {@code RateLimit.byHeader(name)}. Names are case-insensitive.
+     * The value of the request header {@code name}: HAProxy's {@code balance hdr(name)}, spelled as
+     * {@code RateLimit.byHeader(name)}. Names are case-insensitive. The value is the first element
+     * of the header's list, as HAProxy reads it: of {@code X-Tenant: a, b} (or of {@code a} and
+     * {@code b} on two lines) the key is {@code a}; a comma inside a quoted string does not end it,
+     * spaces around it do not count, and an empty one counts as absent.
      *
      * @throws IllegalArgumentException when the name is not an HTTP token
      */
@@ -192,7 +194,7 @@ public final class HashKey {
             case QUERY_PARAMETER:
                 return queryParameterHash(request.query(), name);
             case HEADER:
-                return valueHash(request.isHttp() ? request.header(name) : null);
+                return request.isHttp() ? firstElementHash(request.header(name)) : 0;
             case COOKIE:
                 return valueHash(request.isHttp() ? request.cookie(name) : null);
             default:
@@ -223,6 +225,48 @@ public final class HashKey {
             i = amp + 1;
         }
         return 0;
+    }
+
+    /**
+     * The hash of the first element of a header's comma-separated list, as HAProxy's {@code hdr(name)}
+     * reads it: up to the first comma outside a quoted string, without the spaces and tabs around it;
+     * 0 when that element is empty. {@code a, b} sent on one line is {@code a} then {@code b} on two
+     * (RFC 9110, 5.3), so a hop that joins or splits the lines does not change the key. Scans in place.
+     */
+    static long firstElementHash(String value) {
+        if (value == null) {
+            return 0;
+        }
+        int n = value.length();
+        int start = 0;
+        while (start < n && isSpace(value.charAt(start))) {
+            start++;
+        }
+        int end = start;
+        boolean quoted = false;
+        for (; end < n; end++) {
+            char c = value.charAt(end);
+            if (quoted) {
+                if (c == '\\') {
+                    end++;
+                } else if (c == '"') {
+                    quoted = false;
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == ',') {
+                break;
+            }
+        }
+        end = Math.min(end, n);
+        while (end > start && isSpace(value.charAt(end - 1))) {
+            end--;
+        }
+        return end == start ? 0 : finish(Hashes.fnv(Hashes.FNV_START, value, start, end));
+    }
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\t';
     }
 
     private static long valueHash(String value) {

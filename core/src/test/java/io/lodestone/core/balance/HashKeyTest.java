@@ -84,6 +84,23 @@ class HashKeyTest {
     }
 
     @Test
+    void aHeaderListIsItsFirstElementAsHaproxyHashesIt() {
+        // "X-Tenant: a, b" is "X-Tenant: a" then "X-Tenant: b" (RFC 9110, 5.3): both are the key a,
+        // as HAProxy's hdr(name) reads it, so a hop that joins or splits the lines does not move it
+        HashKey tenant = HashKey.header("X-Tenant");
+        long acme = valueHash("acme");
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", "acme, other"))).isEqualTo(acme);
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", "acme,other"))).isEqualTo(acme);
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", "acme \t, other"))).isEqualTo(acme);
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", "acme").header("X-Tenant", "other"))).isEqualTo(acme);
+        // a comma inside a quoted string does not end the element
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", "\"a,\\\"b\", c")))
+                .isEqualTo(valueHash("\"a,\\\"b\""));
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", ", acme"))).as("empty first element").isZero();
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", " , "))).as("empty elements").isZero();
+    }
+
+    @Test
     void aCookieIsItsFirstValueWithoutQuotes() {
         HashKey session = HashKey.cookie("sid");
         assertThat(session.hash(TestRequest.get("/").cookie("a", "1").cookie("sid", "abc"))).isEqualTo(valueHash("abc"));
