@@ -1,6 +1,7 @@
 package io.lodestone.l7;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
@@ -276,5 +277,108 @@ class HttpHashKeyBalancingTest {
             }
             assertThat(retried).as("keys of the dead server").isPositive();
         }
+    }
+
+    @Test
+    void pipelinedRequestsWithDifferentKeysEachHashTheirOwn() throws Exception {
+        proxy = Proxy.builder()
+                .backend(backend("app", HashKey.header("X-Tenant")))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                .build();
+        proxy.start();
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            StringBuilder all = new StringBuilder();
+            for (int t = 0; t < KEYS; t++) {
+                all.append(get("/p", "X-Tenant: tenant-" + t));
+            }
+            // one write: every request after the first waits on the connection while the one before it is served
+            c.send(all.toString());
+            Set<String> seen = new HashSet<>();
+            for (int t = 0; t < KEYS; t++) {
+                String by = answeredBy(c.read());
+                assertThat(by).as("tenant-%s", t)
+                        .isEqualTo(origin(proxy.routeAndPick(TestRequest.get("/p").header("X-Tenant", "tenant-" + t)).serverName()));
+                seen.add(by);
+            }
+            assertThat(seen).containsExactlyInAnyOrder("b0", "b1", "b2", "b3");
+        }
+    }
+
+    @Test
+    void concurrentHttp2StreamsOfOneConnectionEachHashTheirOwnKey() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        try (ServerTls tls = TlsPki.serverTls(List.of("h2"), TlsPki.server(ca, "www.example"))) {
+            proxy = Proxy.builder()
+                    .backend(backend("app", HashKey.queryParameter("user")))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            HttpClient client = HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca))
+                    .version(HttpClient.Version.HTTP_2).connectTimeout(Duration.ofSeconds(5)).build();
+            List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
+            for (int k = 0; k < KEYS; k++) {
+                sent.add(client.sendAsync(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + "/s?user=u" + k))
+                        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()));
+            }
+            Set<String> seen = new HashSet<>();
+            for (int k = 0; k < KEYS; k++) {
+                HttpResponse<String> r = sent.get(k).get(15, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_2);
+                String expected = origin(proxy.routeAndPick(TestRequest.get("/s?user=u" + k)).serverName());
+                assertThat(r.body()).as("u%s", k).startsWith(expected + ":");
+                seen.add(expected);
+            }
+            assertThat(seen).containsExactlyInAnyOrder("b0", "b1", "b2", "b3");
+        }
+    }
+
+    @Test
+    void aHeaderListHashesItsFirstElementOverTheWire() throws Exception {
+        proxy = Proxy.builder()
+                .backend(backend("app", HashKey.header("X-Tenant")))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                .build();
+        proxy.start();
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            for (int t = 0; t < KEYS; t++) {
+                String tenant = "tenant-" + t;
+                String alone = answeredBy(c.send(get("/", "X-Tenant: " + tenant)).read());
+                assertThat(answeredBy(c.send(get("/", "X-Tenant: " + tenant + ", proxy-added")).read())).as(tenant).isEqualTo(alone);
+                assertThat(answeredBy(c.send(get("/", "X-Tenant: " + tenant + "\r\nX-Tenant: proxy-added")).read())).as(tenant)
+                        .isEqualTo(alone);
+                assertThat(origin(proxy.routeAndPick(TestRequest.get("/").header("X-Tenant", tenant + ", other")).serverName()))
+                        .as(tenant).isEqualTo(alone);
+            }
+        }
+    }
+
+    @Test
+    void aKeyFunctionThatThrowsAnswers500AndOneThatReturnsNullBalancesRoundRobin() throws Exception {
+        proxy = Proxy.builder()
+                .backend(backend("throws", HashKey.of(r -> {
+                    throw new IllegalStateException("key function failed");
+                })))
+                .backend(backend("none", HashKey.of(r -> null)))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.pathBegins("/throws")).use("throws"))
+                        .defaultBackend("none"))
+                .build();
+        proxy.start();
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            List<String> by = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                by.add(answeredBy(c.send(get("/none", null)).read()));
+            }
+            assertThat(by).containsExactly("b0", "b1", "b2", "b3");
+            RawHttp.Response r = c.send(get("/throws", null)).read();
+            assertThat(r.status()).isEqualTo(500);
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        // the failure was this request's: the next connection is served
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            assertThat(answeredBy(c.send(get("/none", null)).read())).isEqualTo("b0");
+        }
+        assertThatThrownBy(() -> proxy.routeAndPick(TestRequest.get("/throws"))).isInstanceOf(IllegalStateException.class)
+                .hasMessage("key function failed");
     }
 }
