@@ -1,6 +1,8 @@
 package io.lodestone.core.balance;
 
 import io.lodestone.core.route.RequestView;
+import io.lodestone.core.route.internal.HttpParts;
+import io.lodestone.core.route.internal.HttpRequestView;
 import java.util.Objects;
 import java.util.function.Function;
 
@@ -175,24 +177,15 @@ public final class HashKey {
         switch (kind) {
             case SOURCE:
                 return Hashes.hash(request.sourceAddress());
-            case PATH: {
-                String path = request.rawPath();
-                return path == null ? 0 : finish(Hashes.fnv(Hashes.FNV_START, path, 0, path.length()));
-            }
-            case URI: {
-                String path = request.rawPath();
-                if (path == null) {
-                    return 0;
-                }
-                long h = Hashes.fnv(Hashes.FNV_START, path, 0, path.length());
-                String query = request.query();
-                if (query != null) {
-                    h = Hashes.fnv(Hashes.fnv(h, "?", 0, 1), query, 0, query.length());
-                }
-                return finish(h);
-            }
+            case PATH:
+            case URI:
             case QUERY_PARAMETER:
-                return queryParameterHash(request.query(), name);
+                if (request instanceof HttpRequestView v) {
+                    // an engine's view: hashed in the request target, without the substrings rawPath()
+                    // and query() would make
+                    return targetHash(v.target());
+                }
+                return partsHash(request.rawPath(), request.query());
             case HEADER:
                 return request.isHttp() ? firstElementHash(request.header(name)) : 0;
             case COOKIE:
@@ -203,24 +196,63 @@ public final class HashKey {
     }
 
     /**
-     * The hash of the raw value of the first parameter {@code name} of {@code query}; 0 when there is
-     * none, or it has no {@code =} or an empty value. Scans the query in place.
+     * The hash of this path, uri or query parameter key in a request target, read where
+     * {@link io.lodestone.core.route.internal.HttpParts#rawPath} and {@code query} would cut it
+     * (after the scheme and authority of the absolute form, before a fragment), the same as
+     * {@link #partsHash} of those two parts.
      */
-    static long queryParameterHash(String query, String name) {
-        if (query == null) {
+    private long targetHash(String target) {
+        int start = HttpParts.pathStart(target);
+        int end = target.indexOf('#', start);
+        if (end < 0) {
+            end = target.length();
+        }
+        int q = target.indexOf('?', start);
+        if (q >= end) {
+            q = -1;
+        }
+        if (kind == Kind.QUERY_PARAMETER) {
+            return q < 0 ? 0 : queryParameterHash(target, q + 1, end, name);
+        }
+        int pathEnd = q < 0 ? end : q;
+        long h = pathEnd == start ? Hashes.fnv(Hashes.FNV_START, "/", 0, 1) : Hashes.fnv(Hashes.FNV_START, target, start, pathEnd);
+        if (kind == Kind.URI && q >= 0) {
+            h = Hashes.fnv(h, target, q, end);
+        }
+        return finish(h);
+    }
+
+    /** The hash of this path, uri or query parameter key in a request's raw path and query. */
+    private long partsHash(String path, String query) {
+        if (kind == Kind.QUERY_PARAMETER) {
+            return query == null ? 0 : queryParameterHash(query, 0, query.length(), name);
+        }
+        if (path == null) {
             return 0;
         }
-        int n = query.length();
+        long h = Hashes.fnv(Hashes.FNV_START, path, 0, path.length());
+        if (kind == Kind.URI && query != null) {
+            h = Hashes.fnv(Hashes.fnv(h, "?", 0, 1), query, 0, query.length());
+        }
+        return finish(h);
+    }
+
+    /**
+     * The hash of the raw value of the first parameter {@code name} of the query
+     * {@code s[from, to)}; 0 when there is none, or it has no {@code =} or an empty value. Scans the
+     * query in place.
+     */
+    static long queryParameterHash(String s, int from, int to, String name) {
         int length = name.length();
-        int i = 0;
-        while (i < n) {
-            int amp = query.indexOf('&', i);
-            if (amp < 0) {
-                amp = n;
+        int i = from;
+        while (i < to) {
+            int amp = s.indexOf('&', i);
+            if (amp < 0 || amp > to) {
+                amp = to;
             }
             int eq = i + length;
-            if (eq < amp && query.charAt(eq) == '=' && query.startsWith(name, i)) {
-                return eq + 1 == amp ? 0 : finish(Hashes.fnv(Hashes.FNV_START, query, eq + 1, amp));
+            if (eq < amp && s.charAt(eq) == '=' && s.startsWith(name, i)) {
+                return eq + 1 == amp ? 0 : finish(Hashes.fnv(Hashes.FNV_START, s, eq + 1, amp));
             }
             i = amp + 1;
         }
