@@ -12,6 +12,12 @@ import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.route.TestRequest;
 import io.lodestone.tls.ServerTls;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersEncoder;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.pkitesting.X509Bundle;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -380,5 +386,45 @@ class HttpHashKeyBalancingTest {
         }
         assertThatThrownBy(() -> proxy.routeAndPick(TestRequest.get("/throws"))).isInstanceOf(IllegalStateException.class)
                 .hasMessage("key function failed");
+    }
+
+    @Test
+    void aCookieInTheSplitCookieFieldsOfHttp2IsFoundAsInOneHeader() throws Exception {
+        proxy = Proxy.builder()
+                .backend(backend("app", HashKey.cookie("sid")))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
+                .build();
+        proxy.start();
+        DefaultHttp2HeadersEncoder hpack = new DefaultHttp2HeadersEncoder();
+        Set<String> seen = new HashSet<>();
+        try (java.net.Socket s = Http2Test.h2c(proxy.port())) {
+            for (int k = 0; k < KEYS; k++) {
+                int stream = 2 * k + 1;
+                // HTTP/2 lets a client send each cookie as a field of its own (RFC 9113, 8.2.3);
+                // "sidx" comes first and must not be taken for "sid"
+                Http2Headers h = new DefaultHttp2Headers().method("GET").scheme("http").path("/c").authority("h")
+                        .add("cookie", "sidx=other").add("cookie", "a=1").add("cookie", "sid=s" + k).add("cookie", "b=2");
+                ByteBuf block = Unpooled.buffer();
+                try {
+                    hpack.encodeHeaders(stream, h, block);
+                    s.getOutputStream().write(Http2Test.frame(stream, 1, 0x5, ByteBufUtil.getBytes(block)));
+                } finally {
+                    block.release();
+                }
+                s.getOutputStream().flush();
+                String body = null;
+                while (body == null) {
+                    Http2Test.Frame f = Http2Test.Frame.read(s.getInputStream());
+                    assertThat(f).as("stream %s", stream).isNotNull();
+                    if (f.type() == 0 && f.stream() == stream && f.payload().length > 0) {
+                        body = new String(f.payload(), java.nio.charset.StandardCharsets.UTF_8);
+                    }
+                }
+                String expected = origin(proxy.routeAndPick(TestRequest.get("/c").cookie("a", "1").cookie("sid", "s" + k)).serverName());
+                assertThat(body).as("s%s", k).startsWith(expected + ":");
+                seen.add(expected);
+            }
+        }
+        assertThat(seen).containsExactlyInAnyOrder("b0", "b1", "b2", "b3");
     }
 }
