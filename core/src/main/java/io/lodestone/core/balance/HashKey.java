@@ -58,8 +58,10 @@ public final class HashKey {
     }
 
     /**
-     * The path as the client sent it, without the query: HAProxy's {@code balance uri}, which hashes
-     * up to the {@code ?}. Every HTTP request has one ({@code /} at least), so it is never absent.
+     * The path as the client sent it, without the query: HAProxy's {@code balance uri path-only},
+     * which hashes up to the {@code ?}. Every HTTP request has one ({@code /} at least), so it is never
+     * absent. An absolute-form target ({@code http://h/a?b}) counts as its origin form ({@code /a?b}),
+     * here and for {@link #uri()} and {@link #queryParameter}.
      */
     public static HashKey path() {
         return PATH;
@@ -67,7 +69,7 @@ public final class HashKey {
 
     /**
      * The path and the query as the client sent them ({@code /a?b=1}; {@code /a?} for an empty
-     * query): HAProxy's {@code balance uri whole}. Two spellings of one query ({@code ?a=1&b=2},
+     * query): HAProxy's {@code balance uri whole path-only}. Two spellings of one query ({@code ?a=1&b=2},
      * {@code ?b=2&a=1}) are two keys.
      */
     public static HashKey uri() {
