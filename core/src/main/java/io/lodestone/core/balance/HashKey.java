@@ -126,8 +126,11 @@ public final class HashKey {
     /**
      * The key {@code key} computes from the request, as {@code RateLimit.byKey(key)} computes one; a
      * {@code null} or empty key counts as absent. The function runs for every request the backend
-     * balances, on an I/O thread: keep it cheap and non-blocking. Keys are equal only with the same
-     * function object.
+     * balances, on an I/O thread: keep it cheap and non-blocking. A function that throws fails its
+     * request as any application code the engine runs does: the HTTP engine answers 500 (termination
+     * cause {@code I}, a WARN with the stack trace at most once per 10 seconds) and closes the
+     * connection, and {@code proxy.routeAndPick(...)} throws the exception. Keys are equal only with
+     * the same function object.
      */
     public static HashKey of(Function<RequestView, String> key) {
         return new HashKey(Kind.FUNCTION, null, Objects.requireNonNull(key, "hash key function"));
