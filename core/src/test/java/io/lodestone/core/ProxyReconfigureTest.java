@@ -4,6 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.balance.HashKey;
+import io.lodestone.core.route.RoutedFrontend;
+import io.lodestone.core.route.Routing;
+import io.lodestone.core.route.TestRequest;
+import java.util.HashMap;
+import java.util.Map;
 import io.lodestone.core.internal.ServerRuntime;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
@@ -127,5 +133,58 @@ class ProxyReconfigureTest {
                 .backend(Backend.named("app").server("web1", "10.0.0.1:80"))
                 .frontend(new TestFrontend("www", "app"))))
                 .isInstanceOf(IllegalStateException.class).hasMessage("proxy is closed");
+    }
+
+    private static Backend.Builder tenants() {
+        return Backend.named("app").balance(BalancingStrategy.hashOn(HashKey.header("X-Tenant")))
+                .server("a", "10.0.0.1:80").server("b", "10.0.0.2:80").server("c", "10.0.0.3:80");
+    }
+
+    private static String pick(Proxy proxy, String tenant) {
+        TestRequest r = TestRequest.get("/");
+        return proxy.routeAndPick(tenant == null ? r : r.header("X-Tenant", tenant)).serverName();
+    }
+
+    @Test
+    void aReconfigurationToTheSameKeyKeepsTheKeysServersAndTheRotationOfRequestsWithoutOne() {
+        Proxy proxy = Proxy.builder()
+                .backend(tenants())
+                .frontend(new RoutedFrontend("www", Routing.builder().defaultBackend("app").build()))
+                .build();
+        Map<String, String> owner = new HashMap<>();
+        for (int t = 0; t < 30; t++) {
+            owner.put("t" + t, pick(proxy, "t" + t));
+        }
+        assertThat(pick(proxy, null)).isEqualTo("a");
+        assertThat(pick(proxy, null)).isEqualTo("b");
+
+        // the same configuration built anew: hashOn(header("X-Tenant")) equals the one in place
+        proxy.reconfigure(Proxy.builder()
+                .backend(tenants())
+                .frontend(new RoutedFrontend("www", Routing.builder().defaultBackend("app").build())));
+
+        assertThat(pick(proxy, null)).as("the rotation goes on").isEqualTo("c");
+        owner.forEach((tenant, server) -> assertThat(pick(proxy, tenant)).as(tenant).isEqualTo(server));
+        proxy.close();
+    }
+
+    @Test
+    void aReconfigurationThatPutsAHashedBackendBehindAConnectionFrontendIsRefused() {
+        Proxy proxy = Proxy.builder()
+                .backend(tenants())
+                .frontend(new RoutedFrontend("www", Routing.builder().defaultBackend("app").build()))
+                .build();
+        String before = pick(proxy, "t1");
+        assertThatThrownBy(() -> proxy.reconfigure(Proxy.builder()
+                .backend(tenants())
+                .frontend(new RoutedFrontend("www", Routing.builder().defaultBackend("app").build()))
+                .frontend(new TestFrontend("db", "app"))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("backend app balance: hashOn(header x-tenant) (expected: a strategy that reads no HTTP request,"
+                        + " e.g. sourceHash(), since frontend db forwards connections, not HTTP requests)");
+        // the proxy runs on as it was
+        assertThat(proxy.frontends()).extracting(Frontend::name).containsExactly("www");
+        assertThat(pick(proxy, "t1")).isEqualTo(before);
+        proxy.close();
     }
 }

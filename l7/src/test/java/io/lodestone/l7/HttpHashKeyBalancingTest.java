@@ -1,6 +1,7 @@
 package io.lodestone.l7;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
@@ -11,6 +12,12 @@ import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.route.TestRequest;
 import io.lodestone.tls.ServerTls;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersEncoder;
+import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.pkitesting.X509Bundle;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -276,5 +283,148 @@ class HttpHashKeyBalancingTest {
             }
             assertThat(retried).as("keys of the dead server").isPositive();
         }
+    }
+
+    @Test
+    void pipelinedRequestsWithDifferentKeysEachHashTheirOwn() throws Exception {
+        proxy = Proxy.builder()
+                .backend(backend("app", HashKey.header("X-Tenant")))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                .build();
+        proxy.start();
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            StringBuilder all = new StringBuilder();
+            for (int t = 0; t < KEYS; t++) {
+                all.append(get("/p", "X-Tenant: tenant-" + t));
+            }
+            // one write: every request after the first waits on the connection while the one before it is served
+            c.send(all.toString());
+            Set<String> seen = new HashSet<>();
+            for (int t = 0; t < KEYS; t++) {
+                String by = answeredBy(c.read());
+                assertThat(by).as("tenant-%s", t)
+                        .isEqualTo(origin(proxy.routeAndPick(TestRequest.get("/p").header("X-Tenant", "tenant-" + t)).serverName()));
+                seen.add(by);
+            }
+            assertThat(seen).containsExactlyInAnyOrder("b0", "b1", "b2", "b3");
+        }
+    }
+
+    @Test
+    void concurrentHttp2StreamsOfOneConnectionEachHashTheirOwnKey() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        try (ServerTls tls = TlsPki.serverTls(List.of("h2"), TlsPki.server(ca, "www.example"))) {
+            proxy = Proxy.builder()
+                    .backend(backend("app", HashKey.queryParameter("user")))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            HttpClient client = HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca))
+                    .version(HttpClient.Version.HTTP_2).connectTimeout(Duration.ofSeconds(5)).build();
+            List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> sent = new ArrayList<>();
+            for (int k = 0; k < KEYS; k++) {
+                sent.add(client.sendAsync(HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + proxy.port() + "/s?user=u" + k))
+                        .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()));
+            }
+            Set<String> seen = new HashSet<>();
+            for (int k = 0; k < KEYS; k++) {
+                HttpResponse<String> r = sent.get(k).get(15, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_2);
+                String expected = origin(proxy.routeAndPick(TestRequest.get("/s?user=u" + k)).serverName());
+                assertThat(r.body()).as("u%s", k).startsWith(expected + ":");
+                seen.add(expected);
+            }
+            assertThat(seen).containsExactlyInAnyOrder("b0", "b1", "b2", "b3");
+        }
+    }
+
+    @Test
+    void aHeaderListHashesItsFirstElementOverTheWire() throws Exception {
+        proxy = Proxy.builder()
+                .backend(backend("app", HashKey.header("X-Tenant")))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                .build();
+        proxy.start();
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            for (int t = 0; t < KEYS; t++) {
+                String tenant = "tenant-" + t;
+                String alone = answeredBy(c.send(get("/", "X-Tenant: " + tenant)).read());
+                assertThat(answeredBy(c.send(get("/", "X-Tenant: " + tenant + ", proxy-added")).read())).as(tenant).isEqualTo(alone);
+                assertThat(answeredBy(c.send(get("/", "X-Tenant: " + tenant + "\r\nX-Tenant: proxy-added")).read())).as(tenant)
+                        .isEqualTo(alone);
+                assertThat(origin(proxy.routeAndPick(TestRequest.get("/").header("X-Tenant", tenant + ", other")).serverName()))
+                        .as(tenant).isEqualTo(alone);
+            }
+        }
+    }
+
+    @Test
+    void aKeyFunctionThatThrowsAnswers500AndOneThatReturnsNullBalancesRoundRobin() throws Exception {
+        proxy = Proxy.builder()
+                .backend(backend("throws", HashKey.of(r -> {
+                    throw new IllegalStateException("key function failed");
+                })))
+                .backend(backend("none", HashKey.of(r -> null)))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.pathBegins("/throws")).use("throws"))
+                        .defaultBackend("none"))
+                .build();
+        proxy.start();
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            List<String> by = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                by.add(answeredBy(c.send(get("/none", null)).read()));
+            }
+            assertThat(by).containsExactly("b0", "b1", "b2", "b3");
+            RawHttp.Response r = c.send(get("/throws", null)).read();
+            assertThat(r.status()).isEqualTo(500);
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        // the failure was this request's: the next connection is served
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            assertThat(answeredBy(c.send(get("/none", null)).read())).isEqualTo("b0");
+        }
+        assertThatThrownBy(() -> proxy.routeAndPick(TestRequest.get("/throws"))).isInstanceOf(IllegalStateException.class)
+                .hasMessage("key function failed");
+    }
+
+    @Test
+    void aCookieInTheSplitCookieFieldsOfHttp2IsFoundAsInOneHeader() throws Exception {
+        proxy = Proxy.builder()
+                .backend(backend("app", HashKey.cookie("sid")))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
+                .build();
+        proxy.start();
+        DefaultHttp2HeadersEncoder hpack = new DefaultHttp2HeadersEncoder();
+        Set<String> seen = new HashSet<>();
+        try (java.net.Socket s = Http2Test.h2c(proxy.port())) {
+            for (int k = 0; k < KEYS; k++) {
+                int stream = 2 * k + 1;
+                // HTTP/2 lets a client send each cookie as a field of its own (RFC 9113, 8.2.3);
+                // "sidx" comes first and must not be taken for "sid"
+                Http2Headers h = new DefaultHttp2Headers().method("GET").scheme("http").path("/c").authority("h")
+                        .add("cookie", "sidx=other").add("cookie", "a=1").add("cookie", "sid=s" + k).add("cookie", "b=2");
+                ByteBuf block = Unpooled.buffer();
+                try {
+                    hpack.encodeHeaders(stream, h, block);
+                    s.getOutputStream().write(Http2Test.frame(stream, 1, 0x5, ByteBufUtil.getBytes(block)));
+                } finally {
+                    block.release();
+                }
+                s.getOutputStream().flush();
+                String body = null;
+                while (body == null) {
+                    Http2Test.Frame f = Http2Test.Frame.read(s.getInputStream());
+                    assertThat(f).as("stream %s", stream).isNotNull();
+                    if (f.type() == 0 && f.stream() == stream && f.payload().length > 0) {
+                        body = new String(f.payload(), java.nio.charset.StandardCharsets.UTF_8);
+                    }
+                }
+                String expected = origin(proxy.routeAndPick(TestRequest.get("/c").cookie("a", "1").cookie("sid", "s" + k)).serverName());
+                assertThat(body).as("s%s", k).startsWith(expected + ":");
+                seen.add(expected);
+            }
+        }
+        assertThat(seen).containsExactlyInAnyOrder("b0", "b1", "b2", "b3");
     }
 }

@@ -1,6 +1,8 @@
 package io.lodestone.core.balance;
 
 import io.lodestone.core.route.RequestView;
+import io.lodestone.core.route.internal.HttpParts;
+import io.lodestone.core.route.internal.HttpRequestView;
 import java.util.Objects;
 import java.util.function.Function;
 
@@ -56,8 +58,10 @@ public final class HashKey {
     }
 
     /**
-     * The path as the client sent it, without the query: HAProxy's {@code balance uri}, which hashes
-     * up to the {@code ?}. Every HTTP request has one ({@code /} at least), so it is never absent.
+     * The path as the client sent it, without the query: HAProxy's {@code balance uri path-only},
+     * which hashes up to the {@code ?}. Every HTTP request has one ({@code /} at least), so it is never
+     * absent. An absolute-form target ({@code http://h/a?b}) counts as its origin form ({@code /a?b}),
+     * here and for {@link #uri()} and {@link #queryParameter}.
      */
     public static HashKey path() {
         return PATH;
@@ -65,7 +69,7 @@ public final class HashKey {
 
     /**
      * The path and the query as the client sent them ({@code /a?b=1}; {@code /a?} for an empty
-     * query): HAProxy's {@code balance uri whole}. Two spellings of one query ({@code ?a=1&b=2},
+     * query): HAProxy's {@code balance uri whole path-only}. Two spellings of one query ({@code ?a=1&b=2},
      * {@code ?b=2&a=1}) are two keys.
      */
     public static HashKey uri() {
@@ -97,9 +101,11 @@ public final class HashKey {
     }
 
     /**
-     * The value of the request header {@code name} (its first value; an empty one counts as
-     * absent): HAProxy's {@code balance hdr(name)}, spelled as
-     * {@code RateLimit.byHeader(name)}. Names are case-insensitive.
+     * The value of the request header {@code name}: HAProxy's {@code balance hdr(name)}, spelled as
+     * {@code RateLimit.byHeader(name)}. Names are case-insensitive. The value is the first element
+     * of the header's list, as HAProxy reads it: of {@code X-Tenant: a, b} (or of {@code a} and
+     * {@code b} on two lines) the key is {@code a}; a comma inside a quoted string does not end it,
+     * spaces around it do not count, and an empty one counts as absent.
      *
      * @throws IllegalArgumentException when the name is not an HTTP token
      */
@@ -120,8 +126,11 @@ public final class HashKey {
     /**
      * The key {@code key} computes from the request, as {@code RateLimit.byKey(key)} computes one; a
      * {@code null} or empty key counts as absent. The function runs for every request the backend
-     * balances, on an I/O thread: keep it cheap and non-blocking. Keys are equal only with the same
-     * function object.
+     * balances, on an I/O thread: keep it cheap and non-blocking. A function that throws fails its
+     * request as any application code the engine runs does: the HTTP engine answers 500 (termination
+     * cause {@code I}, a WARN with the stack trace at most once per 10 seconds) and closes the
+     * connection, and {@code proxy.routeAndPick(...)} throws the exception. Keys are equal only with
+     * the same function object.
      */
     public static HashKey of(Function<RequestView, String> key) {
         return new HashKey(Kind.FUNCTION, null, Objects.requireNonNull(key, "hash key function"));
@@ -173,26 +182,17 @@ public final class HashKey {
         switch (kind) {
             case SOURCE:
                 return Hashes.hash(request.sourceAddress());
-            case PATH: {
-                String path = request.rawPath();
-                return path == null ? 0 : finish(Hashes.fnv(Hashes.FNV_START, path, 0, path.length()));
-            }
-            case URI: {
-                String path = request.rawPath();
-                if (path == null) {
-                    return 0;
-                }
-                long h = Hashes.fnv(Hashes.FNV_START, path, 0, path.length());
-                String query = request.query();
-                if (query != null) {
-                    h = Hashes.fnv(Hashes.fnv(h, "?", 0, 1), query, 0, query.length());
-                }
-                return finish(h);
-            }
+            case PATH:
+            case URI:
             case QUERY_PARAMETER:
-                return queryParameterHash(request.query(), name);
+                if (request instanceof HttpRequestView v) {
+                    // an engine's view: hashed in the request target, without the substrings rawPath()
+                    // and query() would make
+                    return targetHash(v.target());
+                }
+                return partsHash(request.rawPath(), request.query());
             case HEADER:
-                return valueHash(request.isHttp() ? request.header(name) : null);
+                return request.isHttp() ? firstElementHash(request.header(name)) : 0;
             case COOKIE:
                 return valueHash(request.isHttp() ? request.cookie(name) : null);
             default:
@@ -201,28 +201,109 @@ public final class HashKey {
     }
 
     /**
-     * The hash of the raw value of the first parameter {@code name} of {@code query}; 0 when there is
-     * none, or it has no {@code =} or an empty value. Scans the query in place.
+     * The hash of this path, uri or query parameter key in a request target, read where
+     * {@link io.lodestone.core.route.internal.HttpParts#rawPath} and {@code query} would cut it
+     * (after the scheme and authority of the absolute form, before a fragment), the same as
+     * {@link #partsHash} of those two parts.
      */
-    static long queryParameterHash(String query, String name) {
-        if (query == null) {
+    private long targetHash(String target) {
+        int start = HttpParts.pathStart(target);
+        int end = target.indexOf('#', start);
+        if (end < 0) {
+            end = target.length();
+        }
+        int q = target.indexOf('?', start);
+        if (q >= end) {
+            q = -1;
+        }
+        if (kind == Kind.QUERY_PARAMETER) {
+            return q < 0 ? 0 : queryParameterHash(target, q + 1, end, name);
+        }
+        int pathEnd = q < 0 ? end : q;
+        long h = pathEnd == start ? Hashes.fnv(Hashes.FNV_START, "/", 0, 1) : Hashes.fnv(Hashes.FNV_START, target, start, pathEnd);
+        if (kind == Kind.URI && q >= 0) {
+            h = Hashes.fnv(h, target, q, end);
+        }
+        return finish(h);
+    }
+
+    /** The hash of this path, uri or query parameter key in a request's raw path and query. */
+    private long partsHash(String path, String query) {
+        if (kind == Kind.QUERY_PARAMETER) {
+            return query == null ? 0 : queryParameterHash(query, 0, query.length(), name);
+        }
+        if (path == null) {
             return 0;
         }
-        int n = query.length();
+        long h = Hashes.fnv(Hashes.FNV_START, path, 0, path.length());
+        if (kind == Kind.URI && query != null) {
+            h = Hashes.fnv(Hashes.fnv(h, "?", 0, 1), query, 0, query.length());
+        }
+        return finish(h);
+    }
+
+    /**
+     * The hash of the raw value of the first parameter {@code name} of the query
+     * {@code s[from, to)}; 0 when there is none, or it has no {@code =} or an empty value. Scans the
+     * query in place.
+     */
+    static long queryParameterHash(String s, int from, int to, String name) {
         int length = name.length();
-        int i = 0;
-        while (i < n) {
-            int amp = query.indexOf('&', i);
-            if (amp < 0) {
-                amp = n;
+        int i = from;
+        while (i < to) {
+            int amp = s.indexOf('&', i);
+            if (amp < 0 || amp > to) {
+                amp = to;
             }
             int eq = i + length;
-            if (eq < amp && query.charAt(eq) == '=' && query.startsWith(name, i)) {
-                return eq + 1 == amp ? 0 : finish(Hashes.fnv(Hashes.FNV_START, query, eq + 1, amp));
+            if (eq < amp && s.charAt(eq) == '=' && s.startsWith(name, i)) {
+                return eq + 1 == amp ? 0 : finish(Hashes.fnv(Hashes.FNV_START, s, eq + 1, amp));
             }
             i = amp + 1;
         }
         return 0;
+    }
+
+    /**
+     * The hash of the first element of a header's comma-separated list, as HAProxy's {@code hdr(name)}
+     * reads it: up to the first comma outside a quoted string, without the spaces and tabs around it;
+     * 0 when that element is empty. {@code a, b} sent on one line is {@code a} then {@code b} on two
+     * (RFC 9110, 5.3), so a hop that joins or splits the lines does not change the key. Scans in place.
+     */
+    static long firstElementHash(String value) {
+        if (value == null) {
+            return 0;
+        }
+        int n = value.length();
+        int start = 0;
+        while (start < n && isSpace(value.charAt(start))) {
+            start++;
+        }
+        int end = start;
+        boolean quoted = false;
+        for (; end < n; end++) {
+            char c = value.charAt(end);
+            if (quoted) {
+                if (c == '\\') {
+                    end++;
+                } else if (c == '"') {
+                    quoted = false;
+                }
+            } else if (c == '"') {
+                quoted = true;
+            } else if (c == ',') {
+                break;
+            }
+        }
+        end = Math.min(end, n);
+        while (end > start && isSpace(value.charAt(end - 1))) {
+            end--;
+        }
+        return end == start ? 0 : finish(Hashes.fnv(Hashes.FNV_START, value, start, end));
+    }
+
+    private static boolean isSpace(char c) {
+        return c == ' ' || c == '\t';
     }
 
     private static long valueHash(String value) {

@@ -117,8 +117,8 @@ public final class BackendRuntime {
      * proxy: servers with the same name and address keep their runtime state and take their new
      * settings; other servers of the new configuration are added, those missing from it are removed
      * (their open connections and in-flight requests finish); servers added slow-start, as with
-     * {@link #addServer}, when the backend has a slow start. A changed balancing strategy or stick
-     * table starts afresh. The caller restarts the health checks.
+     * {@link #addServer}, when the backend has a slow start. A changed balancing strategy (one not
+     * {@code equals} to the previous) or stick table starts afresh. The caller restarts the health checks.
      *
      * @return the servers removed
      */
@@ -128,7 +128,8 @@ public final class BackendRuntime {
         synchronized (this) {
             Backend previous = backend;
             backend = next;
-            if (next.balancingStrategy() != previous.balancingStrategy()) {
+            // by equals: hashOn(key) makes a new strategy each time, equal for an equal key
+            if (!next.balancingStrategy().equals(previous.balancingStrategy())) {
                 primaryBalancer = next.balancingStrategy().newBalancer();
                 backupBalancer = next.balancingStrategy().newBalancer();
             }

@@ -5,7 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.route.RequestView;
 import io.lodestone.core.route.TestRequest;
+import com.sun.management.ThreadMXBean;
+import io.lodestone.core.route.internal.HttpRequestView;
+import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
 import java.nio.charset.StandardCharsets;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -81,6 +86,79 @@ class HashKeyTest {
                 .isNotEqualTo(valueHash("acme"));
         assertThat(tenant.hash(TestRequest.get("/"))).as("absent").isZero();
         assertThat(tenant.hash(TestRequest.get("/").header("x-tenant", ""))).as("empty").isZero();
+    }
+
+    @Test
+    void aHeaderListIsItsFirstElementAsHaproxyHashesIt() {
+        // "X-Tenant: a, b" is "X-Tenant: a" then "X-Tenant: b" (RFC 9110, 5.3): both are the key a,
+        // as HAProxy's hdr(name) reads it, so a hop that joins or splits the lines does not move it
+        HashKey tenant = HashKey.header("X-Tenant");
+        long acme = valueHash("acme");
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", "acme, other"))).isEqualTo(acme);
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", "acme,other"))).isEqualTo(acme);
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", "acme \t, other"))).isEqualTo(acme);
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", "acme").header("X-Tenant", "other"))).isEqualTo(acme);
+        // a comma inside a quoted string does not end the element
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", "\"a,\\\"b\", c")))
+                .isEqualTo(valueHash("\"a,\\\"b\""));
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", ", acme"))).as("empty first element").isZero();
+        assertThat(tenant.hash(TestRequest.get("/").header("X-Tenant", " , "))).as("empty elements").isZero();
+    }
+
+    /** An engine-style view of a request target, as the HTTP engine builds one per request. */
+    private static final class TargetView extends HttpRequestView {
+        TargetView(String target) {
+            super(new InetSocketAddress("192.0.2.1", 40000), 80, null, null, "GET", target);
+        }
+
+        @Override
+        public String header(String name) {
+            return null;
+        }
+
+        @Override
+        public List<String> headers(String name) {
+            return List.of();
+        }
+    }
+
+    /** Targets as an engine's view holds them, each with the target a TestRequest reads the same parts from. */
+    private static final String[][] TARGETS = {{"/a", "/a"}, {"/a?", "/a?"}, {"/a?b=1", "/a?b=1"},
+        {"/a?x=1&b=2&b=3", "/a?x=1&b=2&b=3"}, {"/a;p=1?b=&b=2", "/a;p=1?b=&b=2"}, {"/a?b", "/a?b"}, {"/a#f", "/a"},
+        {"/a?b=1#f", "/a?b=1"}, {"/a#f?b=1", "/a"}, {"/", "/"}, {"/?b=%41", "/?b=%41"}, {"http://h", "/"},
+        {"http://h?b=1", "/?b=1"}, {"http://h/a?b=1#f", "/a?b=1"}, {"https://h:8443/a/b?c=1&b=x", "/a/b?c=1&b=x"}};
+
+    @Test
+    void anEngineViewHashesInTheTargetWhatTheRawPathAndQueryHold() {
+        for (HashKey key : new HashKey[] {HashKey.path(), HashKey.uri(), HashKey.queryParameter("b")}) {
+            for (String[] t : TARGETS) {
+                assertThat(key.hash(new TargetView(t[0]))).as("%s in %s", key, t[0]).isEqualTo(key.hash(TestRequest.get(t[1])));
+            }
+        }
+        assertThat(HashKey.path().hash(new TargetView("*"))).isEqualTo(valueHash("*"));
+        assertThat(HashKey.uri().hash(new TargetView("/a?b=1"))).isEqualTo(valueHash("/a?b=1"));
+        assertThat(HashKey.queryParameter("b").hash(new TargetView("/a?x=1&b=2&b=3"))).isEqualTo(valueHash("2"));
+        assertThat(HashKey.queryParameter("b").hash(new TargetView("/a;p=1?b=&b=2"))).as("empty: absent").isZero();
+    }
+
+    @Test
+    void anEngineViewIsHashedWithoutAllocating() {
+        ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
+        int n = 2_000;
+        TargetView[] views = new TargetView[n * 3];
+        for (int i = 0; i < views.length; i++) {
+            views[i] = new TargetView("/images/" + i + "/thumb.png?size=" + i + "&user=u" + i);
+        }
+        HashKey[] keys = {HashKey.path(), HashKey.uri(), HashKey.queryParameter("user")};
+        long sum = 0;
+        long before = threads.getCurrentThreadAllocatedBytes();
+        for (int i = 0; i < views.length; i++) {
+            sum += keys[i % 3].hash(views[i]);
+        }
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertThat(sum).isNotZero();
+        // a substring per request would be some 100 KB here; a few bytes of the JVM's own may show
+        assertThat(allocated).as("bytes allocated hashing %s requests", views.length).isLessThan(4_096);
     }
 
     @Test

@@ -113,4 +113,26 @@ class KeyHashBalancerTest {
     void hashingOnTheSourceIsSourceHash() {
         assertThat(BalancingStrategy.hashOn(HashKey.source())).isSameAs(BalancingStrategy.sourceHash());
     }
+
+    @Test
+    void weightsSplitTheKeysAndTheOrderTheServersCameInDoesNotMatter() {
+        String[] split = assign(BalancingStrategy.hashOn(TENANT).newBalancer(), TestCandidates.weights(3, 1));
+        int heavy = 0;
+        for (String s : split) {
+            heavy += s.equals("s0") ? 1 : 0;
+        }
+        assertThat((double) heavy / KEYS).as("share of the server of weight 3").isCloseTo(0.75, within(0.03));
+        // another instance that lists the servers in another order
+        TestCandidates reversed = new TestCandidates().add("s1", 1).add("s0", 3);
+        assertThat(assign(BalancingStrategy.hashOn(TENANT).newBalancer(), reversed)).isEqualTo(split);
+    }
+
+    @Test
+    void theServerOfAKeyIsTheSameInEveryJvm() {
+        // pinned: a change here sends keys to other servers in a fleet of mixed versions
+        String[] owner = assign(BalancingStrategy.hashOn(TENANT).newBalancer(), TestCandidates.equal(5));
+        assertThat(java.util.Arrays.copyOf(owner, 12)).containsExactly(PINNED);
+    }
+
+    private static final String[] PINNED = {"s0", "s1", "s2", "s1", "s4", "s4", "s1", "s0", "s2", "s2", "s4", "s2"};
 }
