@@ -277,6 +277,24 @@ class HttpStickyCookieModesTest {
         }
     }
 
+    /**
+     * A server value quoted around a {@code ;} ({@code JSESSIONID="a;b"}, as servers write some
+     * version-1 cookies): HAProxy 2.6 rewrote it whole, {@code JSESSIONID=s1; Path=/}, and prefixed
+     * it whole, {@code JSESSIONID=s1~"a;b"; Path=/}. Lodestone ended the value at the {@code ;}
+     * inside the quotes and sent {@code JSESSIONID=s1;b"; Path=/} until 2026-12-07.
+     */
+    @Test
+    void aQuotedServerValueWithASemicolonIsRewrittenWhole() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1", (r, ctx) -> RecordingBackend.ok(ctx, "b1:" + r.uri(),
+                Map.of("Set-Cookie", "JSESSIONID=\"a;b\"; Path=/")))) {
+            start(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).cookie(StickyCookie.rewrite("JSESSIONID")), null);
+            assertThat(setCookies(send(null))).containsExactly("JSESSIONID=s1; Path=/");
+            proxy.close(Duration.ofSeconds(2));
+            start(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).cookie(StickyCookie.prefix("JSESSIONID")), null);
+            assertThat(setCookies(send(null))).containsExactly("JSESSIONID=s1~\"a;b\"; Path=/");
+        }
+    }
+
     @Test
     void optionsThatDoNotApplyToAModeFailWithTheFieldAndValue() {
         assertThatThrownBy(() -> StickyCookie.rewrite("J").indirect())
