@@ -9,9 +9,12 @@ import io.lodestone.core.Server;
 import io.lodestone.core.StickyCookie;
 import io.lodestone.core.route.TestRequest;
 import io.lodestone.core.testing.ManualClock;
+import io.netty.channel.ChannelHandlerContext;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -293,6 +296,42 @@ class HttpStickyCookieModesTest {
             start(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).cookie(StickyCookie.prefix("JSESSIONID")), null);
             assertThat(setCookies(send(null))).containsExactly("JSESSIONID=s1~\"a;b\"; Path=/");
         }
+    }
+
+    /**
+     * A response in flight while the proxy is reconfigured from {@code prefix("JSESSIONID")} to
+     * {@code insert("SRV")}: it must not get the cookie of the old mode inserted. Until 2026-12-07 the
+     * response path took the new configuration's insert mode and the request's reading of the old
+     * cookie, and added {@code JSESSIONID=s1; Path=/}, which overwrote the application's session
+     * cookie in the browser.
+     */
+    @Test
+    void aResponseInFlightAcrossAModeChangeGetsNoCookieOfTheOldMode() throws Exception {
+        CompletableFuture<ChannelHandlerContext> held = new CompletableFuture<>();
+        try (RecordingBackend b1 = RecordingBackend.start("b1", (r, ctx) -> {
+            if (!held.complete(ctx)) {
+                RecordingBackend.ok(ctx, "b1:" + r.uri(), Map.of("Set-Cookie", "JSESSIONID=abc123; Path=/; HttpOnly"));
+            }
+        })) {
+            proxy = config(b1, StickyCookie.prefix("JSESSIONID")).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port("web"))) {
+                c.send(get("/", null));
+                ChannelHandlerContext server = held.get(10, TimeUnit.SECONDS);
+                proxy.reconfigure(config(b1, StickyCookie.insert("SRV")));
+                RecordingBackend.ok(server, "b1:/", Map.of("Set-Cookie", "JSESSIONID=abc123; Path=/; HttpOnly"));
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(setCookies(r)).as("the application's cookie only").containsExactly("JSESSIONID=abc123; Path=/; HttpOnly");
+            }
+            RawHttp.Response next = send(null);
+            assertThat(setCookies(next)).as("the next request has the new mode").containsExactly("JSESSIONID=abc123; Path=/; HttpOnly", "SRV=s1; Path=/");
+        }
+    }
+
+    private static Proxy.Builder config(RecordingBackend b1, StickyCookie cookie) {
+        return Proxy.builder().backend(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).cookie(cookie))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"));
     }
 
     @Test
