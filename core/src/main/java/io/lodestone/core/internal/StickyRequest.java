@@ -10,7 +10,8 @@ import java.util.List;
  * One request's reading of its backend's {@link StickyCookie}, shared by the HTTP engine and
  * {@code Proxy.routeAndPick} so that both pick alike: which server the cookie leads to, and what the
  * response must then do (insert or refresh the cookie, rewrite or prefix the server's). Mutable and
- * reused request after request by one connection; not thread-safe.
+ * reused request after request by one HTTP/1 connection (an HTTP/2 stream, which carries one
+ * request, has its own); not thread-safe.
  *
  * <p>Values are read as HAProxy 2.6 reads them: the id is the value up to the first {@code ~} in
  * prefix mode, up to the first {@code |} in the other modes; after that {@code |} come the
