@@ -8,6 +8,7 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.Server;
 import io.lodestone.core.StickyCookie;
 import io.lodestone.core.route.TestRequest;
+import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.ManualClock;
 import io.netty.channel.ChannelHandlerContext;
 import java.time.Duration;
@@ -116,6 +117,24 @@ class HttpStickyCookieModesTest {
                 .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app")).build();
         assertThatThrownBy(() -> p.control().addServer("app", Server.builder("web9", "127.0.0.1:9").cookie("s1").build()))
                 .hasMessage("backend app server web9 cookie: s1 (expected: unique within the backend; server web1 has it)");
+    }
+
+    /**
+     * Every character a cookie value may not hold, and the two the encodings use, fails at the call
+     * naming the server and the value; so does a value equal to another server's default id, at
+     * build(), naming both servers.
+     */
+    @Test
+    void explicitValuesRefuseEveryForbiddenCharacterAndAnotherServersDefaultId() {
+        for (String bad : List.of("a b", "a,b", "a\"b", "a\\b", "caf\u00e9", "a|b", "a~b", "a\tb", "a\u007fb", "x".repeat(65))) {
+            assertThatThrownBy(() -> Server.builder("web1", "127.0.0.1:1").cookie(bad))
+                    .hasMessage("server web1 cookie: " + bad + " (expected: 1 to 64 cookie-value characters, none of '|' and '~')");
+        }
+        assertThat(Server.builder("web1", "127.0.0.1:1").cookie("a=b!#$%&'()*+-./:<>?@[]^_`{}").build().cookie()).isEqualTo("a=b!#$%&'()*+-./:<>?@[]^_`{}");
+        StickyCookie cookie = StickyCookie.insert("SRV");
+        String web1 = cookie.valueFor("app", "web1");
+        assertThatThrownBy(() -> Backend.named("app").server("web1", "127.0.0.1:1").server("web2", "127.0.0.1:2", s -> s.cookie(web1)).cookie(cookie).build())
+                .hasMessage("backend app server web2 cookie: " + web1 + " (expected: unique within the backend; server web1 has it)");
     }
 
     /**
@@ -237,6 +256,37 @@ class HttpStickyCookieModesTest {
             assertThat(b2.last().headers().get("cookie")).as("no ~: passed as it is").isEqualTo("x=1; JSESSIONID=plain");
             send("JSESSIONID=s1~a; JSESSIONID=s2~b");
             assertThat(b1.last().headers().get("cookie")).as("every value loses its prefix").isEqualTo("JSESSIONID=a; JSESSIONID=b");
+        }
+    }
+
+    /**
+     * An HTTP/2 client may split its cookies into several {@code cookie} fields (RFC 9113 8.2.3):
+     * they reach the HTTP/1.1 server joined into one {@code Cookie} with {@code "; "}, the prefix gone
+     * from every value of the name in every crumb, and the first crumb's value picks the server.
+     */
+    @Test
+    void prefixModeStripsEveryCrumbOfAnHttp2ClientsCookiesAndJoinsThem() throws Exception {
+        try (RecordingBackend b1 = sessionOrigin("b1"); RecordingBackend b2 = sessionOrigin("b2")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).server("web2", b2.address(), s -> s.cookie("s2"))
+                            .cookie(StickyCookie.prefix("JSESSIONID")))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app")).build();
+            proxy.start();
+            java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
+            // :method GET, :scheme http, :path /, :authority h, then three literal cookie fields
+            block.writeBytes(new byte[] {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'});
+            for (String crumb : List.of("a=1", "JSESSIONID=s2~x", "b=2; JSESSIONID=s1~y")) {
+                block.writeBytes(new byte[] {0x00, 0x06});
+                block.writeBytes("cookie".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                block.write(crumb.length());
+                block.writeBytes(crumb.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+            try (java.net.Socket s = Http2Test.h2c(proxy.port())) {
+                s.getOutputStream().write(Http2Test.frame(1, 1, 0x5, block.toByteArray()));
+                Await.until("the request at web2", () -> !b2.requests.isEmpty());
+            }
+            assertThat(b1.requests).as("the first crumb's value picks the server").isEmpty();
+            assertThat(b2.last().headers().getAll("cookie")).containsExactly("a=1; JSESSIONID=x; b=2; JSESSIONID=y");
         }
     }
 
