@@ -206,6 +206,41 @@ class HttpStickyCookieModesTest {
         }
     }
 
+    /**
+     * The refresh is decided and dated at the response's time, as HAProxy does: with HAProxy 2.6.12
+     * ({@code maxidle 60s}) a cookie dated now, sent to an origin that answered 8 s later, came back
+     * refreshed to the answer's date ({@code axYgd} became {@code axYgf}). Until 2026-12-07 Lodestone
+     * decided on the request's time: no refresh, so a client whose requests take longer than maxIdle
+     * (long polls) was balanced anew on its next request.
+     */
+    @Test
+    void maxIdleRefreshesAtTheResponsesTimeSoALongRequestDoesNotExpireTheNext() throws Exception {
+        ManualClock clock = new ManualClock(T0 * 1000);
+        CompletableFuture<ChannelHandlerContext> held = new CompletableFuture<>();
+        try (RecordingBackend b1 = RecordingBackend.start("b1", (r, ctx) -> {
+            if (!held.complete(ctx)) {
+                RecordingBackend.ok(ctx, "b1:" + r.uri(), Map.of());
+            }
+        }); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            start(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).server("web2", b2.address(), s -> s.cookie("s2"))
+                    .cookie(StickyCookie.insert("SRV").maxIdle(Duration.ofSeconds(20))), clock);
+            proxy.control().server("app", "web1").drain();
+            RawHttp.Response slow;
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                c.send(get("/", "SRV=s1|axYWR"));
+                ChannelHandlerContext server = held.get(10, TimeUnit.SECONDS);
+                clock.advance(Duration.ofSeconds(32));
+                RecordingBackend.ok(server, "b1:/", Map.of());
+                slow = c.read();
+            }
+            assertThat(slow.body()).startsWith("b1:");
+            assertThat(setCookies(slow)).as("dated T0 + 35 (rounded up), the answer's time").containsExactly("SRV=s1|axYWZ; Path=/");
+            RawHttp.Response next = send("SRV=s1|axYWZ");
+            assertThat(next.body()).as("not idle: still the draining web1's").startsWith("b1:");
+            assertThat(setCookies(next)).isEmpty();
+        }
+    }
+
     @Test
     void withoutMaxIdleADatedCookieStillLeadsToItsServerAndLosesItsDates() throws Exception {
         ManualClock clock = new ManualClock(T0 * 1000);

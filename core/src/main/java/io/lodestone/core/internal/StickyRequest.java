@@ -157,7 +157,8 @@ public final class StickyRequest {
     /**
      * In insert mode, the value of the cookie the response of {@code answered} must set, or
      * {@code null} when it sets none: a client that did not come to this server by its cookie gets
-     * one; with maxidle, one whose date is behind the clock (or that has none) gets it refreshed;
+     * one; with maxidle, one whose date is behind the clock at the response's time (or that has
+     * none) gets it refreshed, dated then;
      * with maxlife, one without a first date gets one (kept from the request otherwise, even when the
      * client moves to another server, as HAProxy does); a date the settings no longer ask for is
      * dropped. A client whose server was only full keeps its cookie.
@@ -166,6 +167,10 @@ public final class StickyRequest {
         if (onlyFull) {
             return null;
         }
+        // decided and dated at the response's time, as HAProxy does: a request that took longer
+        // than maxIdle (a long poll) must not leave its client a cookie already idle; the clock is
+        // read again only when a date is needed
+        now = -1;
         long maxIdle = cookie.maxIdle().getSeconds();
         long maxLife = cookie.maxLife().getSeconds();
         boolean insert = !direct(answered)
