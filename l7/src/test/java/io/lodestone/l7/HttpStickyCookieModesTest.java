@@ -325,6 +325,35 @@ class HttpStickyCookieModesTest {
         }
     }
 
+    /**
+     * A cacheable answer that varies on {@code Cookie}, in prefix mode and in insert mode with
+     * indirect: the cache stores it under the client's cookies as the client sent them, so the same
+     * client's next request is a hit. Until 2026-12-07 it was stored under the cookies the server
+     * got (the prefix stripped, the insert cookie removed) and looked up under the client's: every
+     * request of a persistent client was a miss, and only a client sending the stripped cookie hit.
+     */
+    @Test
+    void aResponseVaryingOnCookieIsCachedUnderTheClientsOwnCookies() throws Exception {
+        Map<String, String> cacheable = Map.of("Cache-Control", "max-age=60", "Vary", "Cookie");
+        for (StickyCookie cookie : List.of(StickyCookie.prefix("JSESSIONID"), StickyCookie.insert("SRV").indirect())) {
+            try (RecordingBackend b1 = RecordingBackend.start("b1", (r, ctx) -> RecordingBackend.ok(ctx, "b1:" + r.uri(), cacheable))) {
+                proxy = Proxy.builder().backend(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).cookie(cookie))
+                        .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app")
+                                .cache(ResponseCache.builder().maxBytes(1 << 20).statusHeader("X-Cache"))).build();
+                proxy.start();
+                String client = cookie.mode() == StickyCookie.Mode.PREFIX ? "JSESSIONID=s1~abc; u=1" : "SRV=s1; u=1";
+                String stripped = cookie.mode() == StickyCookie.Mode.PREFIX ? "JSESSIONID=abc; u=1" : "u=1";
+                assertThat(send(client).headers().get("x-cache")).as(cookie + " first").containsExactly("MISS");
+                assertThat(b1.last().headers().get("cookie")).isEqualTo(stripped);
+                assertThat(send(client).headers().get("x-cache")).as(cookie + " the same client again").containsExactly("HIT");
+                assertThat(b1.requests).hasSize(1);
+                assertThat(send(stripped).headers().get("x-cache")).as(cookie + " other cookies").containsExactly("MISS");
+                proxy.close(Duration.ofSeconds(2));
+                proxy = null;
+            }
+        }
+    }
+
     /** {@code cookie JSESSIONID prefix indirect}: HAProxy removed the server's cookie from the answer to a client that came by it. */
     @Test
     void prefixWithIndirectRemovesTheServersCookieOnlyForAClientThatCameByIt() throws Exception {
