@@ -259,8 +259,9 @@ public final class StickyCookie {
      * HAProxy's {@code maxidle}: the inserted cookie carries the date it was last refreshed, and a
      * client that comes back with a cookie idle longer than this (or dated more than 24 hours ahead)
      * is balanced anew and gets a new cookie. A valid cookie is refreshed in the response when its
-     * date is behind the proxy's clock (dates count in 4-second steps, as HAProxy's), so an active
-     * client is refreshed at most every 4 seconds. A cookie without a date (or with a date field that
+     * date is behind the proxy's clock at the response's time, and dated then (dates count in
+     * 4-second steps, as HAProxy's), so an active client is refreshed at most every 4 seconds, and
+     * a request that took longer than this (a long poll) leaves its client a fresh cookie. A cookie without a date (or with a date field that
      * does not decode) is accepted and gets one, as in HAProxy, so cookies set before the option was
      * turned on stay valid. Dates are read from the proxy's {@link Clock}, whole seconds.
      *

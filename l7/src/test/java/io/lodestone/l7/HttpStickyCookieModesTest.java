@@ -8,10 +8,14 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.Server;
 import io.lodestone.core.StickyCookie;
 import io.lodestone.core.route.TestRequest;
+import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.ManualClock;
+import io.netty.channel.ChannelHandlerContext;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -116,6 +120,24 @@ class HttpStickyCookieModesTest {
     }
 
     /**
+     * Every character a cookie value may not hold, and the two the encodings use, fails at the call
+     * naming the server and the value; so does a value equal to another server's default id, at
+     * build(), naming both servers.
+     */
+    @Test
+    void explicitValuesRefuseEveryForbiddenCharacterAndAnotherServersDefaultId() {
+        for (String bad : List.of("a b", "a,b", "a\"b", "a\\b", "caf\u00e9", "a|b", "a~b", "a\tb", "a\u007fb", "x".repeat(65))) {
+            assertThatThrownBy(() -> Server.builder("web1", "127.0.0.1:1").cookie(bad))
+                    .hasMessage("server web1 cookie: " + bad + " (expected: 1 to 64 cookie-value characters, none of '|' and '~')");
+        }
+        assertThat(Server.builder("web1", "127.0.0.1:1").cookie("a=b!#$%&'()*+-./:<>?@[]^_`{}").build().cookie()).isEqualTo("a=b!#$%&'()*+-./:<>?@[]^_`{}");
+        StickyCookie cookie = StickyCookie.insert("SRV");
+        String web1 = cookie.valueFor("app", "web1");
+        assertThatThrownBy(() -> Backend.named("app").server("web1", "127.0.0.1:1").server("web2", "127.0.0.1:2", s -> s.cookie(web1)).cookie(cookie).build())
+                .hasMessage("backend app server web2 cookie: " + web1 + " (expected: unique within the backend; server web1 has it)");
+    }
+
+    /**
      * {@code cookie SRV insert indirect nocache maxidle 30m maxlife 8h domain .example.com domain
      * .example.org}: HAProxy 2.6 answered a client without a cookie at T0 with
      * {@code SRV=s1|axYWR|axYWR; path=/; domain=.example.com; domain=.example.org}; Lodestone writes
@@ -184,6 +206,41 @@ class HttpStickyCookieModesTest {
         }
     }
 
+    /**
+     * The refresh is decided and dated at the response's time, as HAProxy does: with HAProxy 2.6.12
+     * ({@code maxidle 60s}) a cookie dated now, sent to an origin that answered 8 s later, came back
+     * refreshed to the answer's date ({@code axYgd} became {@code axYgf}). Until 2026-12-07 Lodestone
+     * decided on the request's time: no refresh, so a client whose requests take longer than maxIdle
+     * (long polls) was balanced anew on its next request.
+     */
+    @Test
+    void maxIdleRefreshesAtTheResponsesTimeSoALongRequestDoesNotExpireTheNext() throws Exception {
+        ManualClock clock = new ManualClock(T0 * 1000);
+        CompletableFuture<ChannelHandlerContext> held = new CompletableFuture<>();
+        try (RecordingBackend b1 = RecordingBackend.start("b1", (r, ctx) -> {
+            if (!held.complete(ctx)) {
+                RecordingBackend.ok(ctx, "b1:" + r.uri(), Map.of());
+            }
+        }); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            start(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).server("web2", b2.address(), s -> s.cookie("s2"))
+                    .cookie(StickyCookie.insert("SRV").maxIdle(Duration.ofSeconds(20))), clock);
+            proxy.control().server("app", "web1").drain();
+            RawHttp.Response slow;
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                c.send(get("/", "SRV=s1|axYWR"));
+                ChannelHandlerContext server = held.get(10, TimeUnit.SECONDS);
+                clock.advance(Duration.ofSeconds(32));
+                RecordingBackend.ok(server, "b1:/", Map.of());
+                slow = c.read();
+            }
+            assertThat(slow.body()).startsWith("b1:");
+            assertThat(setCookies(slow)).as("dated T0 + 35 (rounded up), the answer's time").containsExactly("SRV=s1|axYWZ; Path=/");
+            RawHttp.Response next = send("SRV=s1|axYWZ");
+            assertThat(next.body()).as("not idle: still the draining web1's").startsWith("b1:");
+            assertThat(setCookies(next)).isEmpty();
+        }
+    }
+
     @Test
     void withoutMaxIdleADatedCookieStillLeadsToItsServerAndLosesItsDates() throws Exception {
         ManualClock clock = new ManualClock(T0 * 1000);
@@ -237,6 +294,66 @@ class HttpStickyCookieModesTest {
         }
     }
 
+    /**
+     * An HTTP/2 client may split its cookies into several {@code cookie} fields (RFC 9113 8.2.3):
+     * they reach the HTTP/1.1 server joined into one {@code Cookie} with {@code "; "}, the prefix gone
+     * from every value of the name in every crumb, and the first crumb's value picks the server.
+     */
+    @Test
+    void prefixModeStripsEveryCrumbOfAnHttp2ClientsCookiesAndJoinsThem() throws Exception {
+        try (RecordingBackend b1 = sessionOrigin("b1"); RecordingBackend b2 = sessionOrigin("b2")) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).server("web2", b2.address(), s -> s.cookie("s2"))
+                            .cookie(StickyCookie.prefix("JSESSIONID")))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app")).build();
+            proxy.start();
+            java.io.ByteArrayOutputStream block = new java.io.ByteArrayOutputStream();
+            // :method GET, :scheme http, :path /, :authority h, then three literal cookie fields
+            block.writeBytes(new byte[] {(byte) 0x82, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'});
+            for (String crumb : List.of("a=1", "JSESSIONID=s2~x", "b=2; JSESSIONID=s1~y")) {
+                block.writeBytes(new byte[] {0x00, 0x06});
+                block.writeBytes("cookie".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                block.write(crumb.length());
+                block.writeBytes(crumb.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+            try (java.net.Socket s = Http2Test.h2c(proxy.port())) {
+                s.getOutputStream().write(Http2Test.frame(1, 1, 0x5, block.toByteArray()));
+                Await.until("the request at web2", () -> !b2.requests.isEmpty());
+            }
+            assertThat(b1.requests).as("the first crumb's value picks the server").isEmpty();
+            assertThat(b2.last().headers().getAll("cookie")).containsExactly("a=1; JSESSIONID=x; b=2; JSESSIONID=y");
+        }
+    }
+
+    /**
+     * A cacheable answer that varies on {@code Cookie}, in prefix mode and in insert mode with
+     * indirect: the cache stores it under the client's cookies as the client sent them, so the same
+     * client's next request is a hit. Until 2026-12-07 it was stored under the cookies the server
+     * got (the prefix stripped, the insert cookie removed) and looked up under the client's: every
+     * request of a persistent client was a miss, and only a client sending the stripped cookie hit.
+     */
+    @Test
+    void aResponseVaryingOnCookieIsCachedUnderTheClientsOwnCookies() throws Exception {
+        Map<String, String> cacheable = Map.of("Cache-Control", "max-age=60", "Vary", "Cookie");
+        for (StickyCookie cookie : List.of(StickyCookie.prefix("JSESSIONID"), StickyCookie.insert("SRV").indirect())) {
+            try (RecordingBackend b1 = RecordingBackend.start("b1", (r, ctx) -> RecordingBackend.ok(ctx, "b1:" + r.uri(), cacheable))) {
+                proxy = Proxy.builder().backend(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).cookie(cookie))
+                        .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app")
+                                .cache(ResponseCache.builder().maxBytes(1 << 20).statusHeader("X-Cache"))).build();
+                proxy.start();
+                String client = cookie.mode() == StickyCookie.Mode.PREFIX ? "JSESSIONID=s1~abc; u=1" : "SRV=s1; u=1";
+                String stripped = cookie.mode() == StickyCookie.Mode.PREFIX ? "JSESSIONID=abc; u=1" : "u=1";
+                assertThat(send(client).headers().get("x-cache")).as(cookie + " first").containsExactly("MISS");
+                assertThat(b1.last().headers().get("cookie")).isEqualTo(stripped);
+                assertThat(send(client).headers().get("x-cache")).as(cookie + " the same client again").containsExactly("HIT");
+                assertThat(b1.requests).hasSize(1);
+                assertThat(send(stripped).headers().get("x-cache")).as(cookie + " other cookies").containsExactly("MISS");
+                proxy.close(Duration.ofSeconds(2));
+                proxy = null;
+            }
+        }
+    }
+
     /** {@code cookie JSESSIONID prefix indirect}: HAProxy removed the server's cookie from the answer to a client that came by it. */
     @Test
     void prefixWithIndirectRemovesTheServersCookieOnlyForAClientThatCameByIt() throws Exception {
@@ -275,6 +392,60 @@ class HttpStickyCookieModesTest {
             assertThat(setCookies(other)).as("a server that sets no such cookie: the client gets none").isEmpty();
             assertThat(proxy.routeAndPick(TestRequest.get("/").host("h").cookie("JSESSIONID", "s1")).server().name()).isEqualTo("web1");
         }
+    }
+
+    /**
+     * A server value quoted around a {@code ;} ({@code JSESSIONID="a;b"}, as servers write some
+     * version-1 cookies): HAProxy 2.6 rewrote it whole, {@code JSESSIONID=s1; Path=/}, and prefixed
+     * it whole, {@code JSESSIONID=s1~"a;b"; Path=/}. Lodestone ended the value at the {@code ;}
+     * inside the quotes and sent {@code JSESSIONID=s1;b"; Path=/} until 2026-12-07.
+     */
+    @Test
+    void aQuotedServerValueWithASemicolonIsRewrittenWhole() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1", (r, ctx) -> RecordingBackend.ok(ctx, "b1:" + r.uri(),
+                Map.of("Set-Cookie", "JSESSIONID=\"a;b\"; Path=/")))) {
+            start(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).cookie(StickyCookie.rewrite("JSESSIONID")), null);
+            assertThat(setCookies(send(null))).containsExactly("JSESSIONID=s1; Path=/");
+            proxy.close(Duration.ofSeconds(2));
+            start(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).cookie(StickyCookie.prefix("JSESSIONID")), null);
+            assertThat(setCookies(send(null))).containsExactly("JSESSIONID=s1~\"a;b\"; Path=/");
+        }
+    }
+
+    /**
+     * A response in flight while the proxy is reconfigured from {@code prefix("JSESSIONID")} to
+     * {@code insert("SRV")}: it must not get the cookie of the old mode inserted. Until 2026-12-07 the
+     * response path took the new configuration's insert mode and the request's reading of the old
+     * cookie, and added {@code JSESSIONID=s1; Path=/}, which overwrote the application's session
+     * cookie in the browser.
+     */
+    @Test
+    void aResponseInFlightAcrossAModeChangeGetsNoCookieOfTheOldMode() throws Exception {
+        CompletableFuture<ChannelHandlerContext> held = new CompletableFuture<>();
+        try (RecordingBackend b1 = RecordingBackend.start("b1", (r, ctx) -> {
+            if (!held.complete(ctx)) {
+                RecordingBackend.ok(ctx, "b1:" + r.uri(), Map.of("Set-Cookie", "JSESSIONID=abc123; Path=/; HttpOnly"));
+            }
+        })) {
+            proxy = config(b1, StickyCookie.prefix("JSESSIONID")).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port("web"))) {
+                c.send(get("/", null));
+                ChannelHandlerContext server = held.get(10, TimeUnit.SECONDS);
+                proxy.reconfigure(config(b1, StickyCookie.insert("SRV")));
+                RecordingBackend.ok(server, "b1:/", Map.of("Set-Cookie", "JSESSIONID=abc123; Path=/; HttpOnly"));
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(setCookies(r)).as("the application's cookie only").containsExactly("JSESSIONID=abc123; Path=/; HttpOnly");
+            }
+            RawHttp.Response next = send(null);
+            assertThat(setCookies(next)).as("the next request has the new mode").containsExactly("JSESSIONID=abc123; Path=/; HttpOnly", "SRV=s1; Path=/");
+        }
+    }
+
+    private static Proxy.Builder config(RecordingBackend b1, StickyCookie cookie) {
+        return Proxy.builder().backend(Backend.named("app").server("web1", b1.address(), s -> s.cookie("s1")).cookie(cookie))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"));
     }
 
     @Test

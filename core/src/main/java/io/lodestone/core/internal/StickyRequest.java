@@ -10,7 +10,8 @@ import java.util.List;
  * One request's reading of its backend's {@link StickyCookie}, shared by the HTTP engine and
  * {@code Proxy.routeAndPick} so that both pick alike: which server the cookie leads to, and what the
  * response must then do (insert or refresh the cookie, rewrite or prefix the server's). Mutable and
- * reused request after request by one connection; not thread-safe.
+ * reused request after request by one HTTP/1 connection (an HTTP/2 stream, which carries one
+ * request, has its own); not thread-safe.
  *
  * <p>Values are read as HAProxy 2.6 reads them: the id is the value up to the first {@code ~} in
  * prefix mode, up to the first {@code |} in the other modes; after that {@code |} come the
@@ -156,7 +157,8 @@ public final class StickyRequest {
     /**
      * In insert mode, the value of the cookie the response of {@code answered} must set, or
      * {@code null} when it sets none: a client that did not come to this server by its cookie gets
-     * one; with maxidle, one whose date is behind the clock (or that has none) gets it refreshed;
+     * one; with maxidle, one whose date is behind the clock at the response's time (or that has
+     * none) gets it refreshed, dated then;
      * with maxlife, one without a first date gets one (kept from the request otherwise, even when the
      * client moves to another server, as HAProxy does); a date the settings no longer ask for is
      * dropped. A client whose server was only full keeps its cookie.
@@ -165,6 +167,10 @@ public final class StickyRequest {
         if (onlyFull) {
             return null;
         }
+        // decided and dated at the response's time, as HAProxy does: a request that took longer
+        // than maxIdle (a long poll) must not leave its client a cookie already idle; the clock is
+        // read again only when a date is needed
+        now = -1;
         long maxIdle = cookie.maxIdle().getSeconds();
         long maxLife = cookie.maxLife().getSeconds();
         boolean insert = !direct(answered)

@@ -534,8 +534,8 @@ final class Headers {
      * Edits the response's {@code Set-Cookie} fields that set the cookie {@code name} (matched as
      * {@link #removeSetCookie} matches): with {@code prefix}, {@code value} goes before the cookie's
      * value (HAProxy's {@code cookie NAME prefix}); else it replaces the value (HAProxy's
-     * {@code rewrite}). Attributes are kept as the server wrote them. Reads nothing more when the
-     * response sets no cookie.
+     * {@code rewrite}). A quoted value ends at its closing quote, a {@code ;} inside it included.
+     * Attributes are kept as the server wrote them. Reads nothing more when the response sets no cookie.
      */
     static void editSetCookie(HttpHeaders h, String name, String value, boolean prefix) {
         if (!h.contains(HttpHeaderNames.SET_COOKIE)) {
@@ -549,13 +549,16 @@ final class Headers {
             if (eq < 0 || !v.substring(0, eq).strip().equals(name)) {
                 continue;
             }
-            int semi = v.indexOf(';', eq);
-            if (semi < 0) {
-                semi = v.length();
-            }
+            int n = v.length();
             int vs = eq + 1;
-            while (vs < semi && (v.charAt(vs) == ' ' || v.charAt(vs) == '\t')) {
+            while (vs < n && (v.charAt(vs) == ' ' || v.charAt(vs) == '\t')) {
                 vs++;
+            }
+            // a quoted value ends at its closing quote: a ';' inside the quotes is part of it, as HAProxy reads it
+            int close = vs < n && v.charAt(vs) == '"' ? v.indexOf('"', vs + 1) : -1;
+            int semi = v.indexOf(';', close < 0 ? vs : close + 1);
+            if (semi < 0) {
+                semi = n;
             }
             int ve = semi;
             while (ve > vs && (v.charAt(ve - 1) == ' ' || v.charAt(ve - 1) == '\t')) {

@@ -247,6 +247,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     // response cache of the current exchange (see the "response cache" section)
     private CacheStore cacheStore;
     private CacheFill cacheFill;
+    /**
+     * The client's {@code Cookie} fields as it sent them, kept when the sticky cookie's edits
+     * changed them in a request that fills the cache: a response that varies on {@code Cookie} is
+     * stored under them, as the lookups (the client's next request) see them; else {@code null}.
+     */
+    private List<String> cacheKeyCookies;
     private String cacheKey;
     private String cacheStatus;
     private NettyRequestView cacheView;
@@ -1020,6 +1026,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
             s = sticky.read(backend, stickyCookie, view, clock);
             if (sticky.present()) {
+                if (cacheFill != null && (stickyCookie.mode() == StickyCookie.Mode.PREFIX || stickyCookie.isIndirect())) {
+                    cacheKeyCookies = h.getAll(HttpHeaderNames.COOKIE);
+                }
                 if (stickyCookie.mode() == StickyCookie.Mode.PREFIX) {
                     // the server reads the value it set: every value loses its "id~"
                     Headers.stripCookiePrefix(h, stickyCookie.name());
@@ -1308,7 +1317,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         switch (config.mode()) {
             case INSERT -> {
                 Headers.removeSetCookie(h, config.name());
-                if (stickyCookie != null) {
+                // the request was read for an insert cookie of this name: a reconfiguration while it
+                // was in flight may have changed the mode or the name, and a cookie of the old mode
+                // (a prefix cookie's name, say) must not be inserted; the next request gets the new one
+                if (stickyCookie == config
+                        || stickyCookie != null && stickyCookie.mode() == StickyCookie.Mode.INSERT && stickyCookie.name().equals(config.name())) {
                     insertCookie(h, answered);
                 }
             }
@@ -2713,7 +2726,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             cacheStore.miss();
             cacheStatus = EXPIRED;
         }
-        fill.response(code, h, request.headers(), head);
+        HttpHeaders keyHeaders = request.headers();
+        if (cacheKeyCookies != null) {
+            // the Vary key of the client's own request, before the sticky cookie's edits
+            keyHeaders = keyHeaders.copy();
+            keyHeaders.set(HttpHeaderNames.COOKIE, cacheKeyCookies);
+        }
+        fill.response(code, h, keyHeaders, head);
         if (code == 200 && (clientIfNoneMatch != null || clientIfModifiedSince != null) && CachePolicy.notModified(clientIfNoneMatch,
                 clientIfModifiedSince, h.get(HttpHeaderNames.ETAG), CachePolicy.date(h, HttpHeaderNames.LAST_MODIFIED))) {
             // the client's validators match the new response: it gets 304, the body goes to the cache only
@@ -2920,6 +2939,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void endCache() {
         CacheFill fill = cacheFill;
         cacheFill = null;
+        cacheKeyCookies = null;
         cacheStore = null;
         cacheKey = null;
         cacheStatus = null;
