@@ -172,7 +172,9 @@ public final class Server {
          * {@code server web1 10.0.0.1:8080 cookie s1}, in place of the default keyed hash. Use it to
          * move a backend from HAProxy without breaking its clients' sessions: give each server its
          * HAProxy cookie value. Unlike HAProxy, two servers of a backend cannot share a value (the
-         * backend fails to build, naming both).
+         * backend fails to build, naming both): HAProxy uses a shared value to hand a primary's
+         * clients to a backup, and here a backup's persistent clients go back to the primaries
+         * whenever one is usable, so sharing would give no such takeover.
          *
          * <pre>{@code
          * Backend.named("app")
