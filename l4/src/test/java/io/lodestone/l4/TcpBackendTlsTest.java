@@ -1,5 +1,6 @@
 package io.lodestone.l4;
 
+import io.lodestone.core.testing.Stderr;
 import static io.lodestone.l4.Sockets.assertEcho;
 import static io.lodestone.l4.Sockets.connect;
 import static io.lodestone.l4.Sockets.isClosedByPeer;
@@ -114,7 +115,7 @@ class TcpBackendTlsTest {
             ClientTls tls = ClientTls.builder().trust(List.of(ca.getCertificate())).serverName("echo.test").build();
             proxy = Sockets.startProxy(Backend.named("echo").server("e1", echo.address()).tls(tls).retries(0),
                     TcpFrontend.bind("127.0.0.1:0").defaultBackend("echo"));
-            String log = TlsTestSupport.stderrOf(() -> {
+            String log = Stderr.of(() -> {
                 for (int i = 0; i < 3; i++) {
                     try (Socket s = connect(proxy.port())) {
                         assertThat(isClosedByPeer(s)).isTrue();
@@ -158,7 +159,7 @@ class TcpBackendTlsTest {
                     .provider(provider).build();
             proxy = Sockets.startProxy(Backend.named("echo").server("e1", server.address()).tls(tls).retries(0),
                     TcpFrontend.bind("127.0.0.1:0").defaultBackend("echo"));
-            String log = TlsTestSupport.stderrOf(() -> {
+            String log = Stderr.of(() -> {
                 try (Socket s = connect(proxy.port())) {
                     s.getOutputStream().write(ascii("never answered\n"));
                     assertThat(isClosedByPeer(s)).isTrue();

@@ -7,7 +7,6 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.log.AccessLog;
-import io.lodestone.core.metrics.ServerSnapshot;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.FdLimitedJvm;
@@ -168,19 +167,7 @@ class TcpConnectAtFdLimitTest {
                     .accessLog(AccessLog.text(lines))
                     .build();
             proxy.start();
-            FdLimitedJvm.serve(proxy, command -> switch (command) {
-                case "stats" -> {
-                    List<String> out = new ArrayList<>();
-                    for (ServerSnapshot s : proxy.metrics().backend("b").servers()) {
-                        out.add(s.name() + " load " + s.status().load());
-                        out.add(s.name() + " connect errors " + s.traffic().errors().connect());
-                        out.add(s.name() + " redispatches " + s.traffic().redispatches());
-                    }
-                    yield out;
-                }
-                case "log" -> lines.lines();
-                default -> List.of("unknown command " + command);
-            });
+            FdLimitedJvm.serveServerStats(proxy, "b", lines);
         }
     }
 }

@@ -86,23 +86,7 @@ final class TlsTestSupport {
      * A Netty server on 127.0.0.1 that terminates TLS with {@code tls}; each connection is served by a
      * fresh {@link #handler()} after its TLS handler.
      */
-    /** What {@code r} writes to System.err, where slf4j-simple, the tests' logging provider, writes. */
-    static String stderrOf(ThrowingRunnable r) throws Exception {
-        java.io.PrintStream saved = System.err;
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        System.setErr(new java.io.PrintStream(bytes, true, StandardCharsets.UTF_8));
-        try {
-            r.run();
-        } finally {
-            System.setErr(saved);
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
-    }
 
-    /** A block of test code that may throw. */
-    interface ThrowingRunnable {
-        void run() throws Exception;
-    }
 
     abstract static class TlsTestServer implements AutoCloseable {
         private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());

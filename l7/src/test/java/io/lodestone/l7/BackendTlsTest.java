@@ -1,5 +1,6 @@
 package io.lodestone.l7;
 
+import io.lodestone.core.testing.Stderr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -131,7 +132,7 @@ class BackendTlsTest {
                 .addExtendedKeyUsageServerAuth().buildIssuedBy(ca);
         try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(expired, null))) {
             int port = start(b, trusting(ca).build());
-            String log = stderrOf(() -> {
+            String log = Stderr.of(() -> {
                 assertThat(get(port, "/plain/x").statusCode()).isEqualTo(502);
                 assertThat(get(port, "/plain/y").statusCode()).isEqualTo(502);
             });
@@ -160,22 +161,7 @@ class BackendTlsTest {
         Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
     }
 
-    /** What {@code r} writes to System.err, where slf4j-simple, the tests' logging provider, writes. */
-    private static String stderrOf(ThrowingRunnable r) throws Exception {
-        java.io.PrintStream saved = System.err;
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        System.setErr(new java.io.PrintStream(bytes, true, java.nio.charset.StandardCharsets.UTF_8));
-        try {
-            r.run();
-        } finally {
-            System.setErr(saved);
-        }
-        return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
-    }
 
-    private interface ThrowingRunnable {
-        void run() throws Exception;
-    }
 
     @Test
     void theClientCertificateIsPresentedWhenTheServerAsksForOne() throws Exception {
@@ -261,7 +247,7 @@ class BackendTlsTest {
                     .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
                     .build();
             proxy.start();
-            String log = stderrOf(() -> assertThat(get(proxy.port(), "/plain/one").statusCode()).isEqualTo(502));
+            String log = Stderr.of(() -> assertThat(get(proxy.port(), "/plain/one").statusCode()).isEqualTo(502));
             assertThat(b.requests).isEmpty();
             assertThat(log).contains("TLS handshake with server " + b.address()
                     + " failed: the server chose h2 by ALPN, and this connection speaks HTTP/1.1");
@@ -352,7 +338,7 @@ class BackendTlsTest {
                     .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
                     .build();
             proxy.start();
-            String log = stderrOf(() -> assertThat(get(proxy.port(), "/plain/one").statusCode()).isEqualTo(502));
+            String log = Stderr.of(() -> assertThat(get(proxy.port(), "/plain/one").statusCode()).isEqualTo(502));
             assertThat(b.requests).isEmpty();
             assertThat(proxy.control().server("app", "s1").status().failures()).isPositive();
             assertThat(log).contains("WARN io.lodestone.core.internal.BackendHandshake - TLS handshake with server "
@@ -376,7 +362,7 @@ class BackendTlsTest {
                     .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
                     .build();
             proxy.start();
-            String log = stderrOf(() -> {
+            String log = Stderr.of(() -> {
                 for (int i = 0; i < 3; i++) {
                     assertThat(get(proxy.port(), "/plain/" + i).statusCode()).isEqualTo(502);
                 }
@@ -388,7 +374,7 @@ class BackendTlsTest {
         }
         try (ProtocolBackend bad = ProtocolBackend.http1(ProtocolBackend.serverTls(TlsPki.server(otherCa, "backend.test"), null))) {
             HealthCheck check = HealthCheck.tcp().interval(Duration.ofMillis(20)).fall(1).rise(1).build();
-            String log = stderrOf(() -> {
+            String log = Stderr.of(() -> {
                 proxy = Proxy.builder()
                         .backend(Backend.named("app").server("s1", bad.address()).tls(trusting(ca).build()).healthCheck(check).build())
                         .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
@@ -417,7 +403,7 @@ class BackendTlsTest {
         try (ProtocolBackend b = ProtocolBackend.http1(ProtocolBackend.serverTls(TlsPki.server(otherCa, "backend.test"), null))) {
             String warn = "WARN io.lodestone.core.internal.BackendHandshake - TLS handshake with server " + b.address()
                     + " failed: the server's certificate is not trusted";
-            String log = stderrOf(() -> {
+            String log = Stderr.of(() -> {
                 proxy = Proxy.builder().clock(new ManualClock().advance(Duration.ofHours(1)))
                         .backend(Backend.named("app").server("s1", b.address()).tls(trusting(ca).build()).retries(0).build())
                         .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))

@@ -6,7 +6,6 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.log.AccessLog;
-import io.lodestone.core.metrics.ServerSnapshot;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
@@ -118,19 +117,7 @@ class HttpConnectAtFdLimitTest {
                     .accessLog(AccessLog.text(lines))
                     .build();
             proxy.start();
-            FdLimitedJvm.serve(proxy, command -> switch (command) {
-                case "stats" -> {
-                    List<String> out = new ArrayList<>();
-                    for (ServerSnapshot s : proxy.metrics().backend("b").servers()) {
-                        out.add(s.name() + " load " + s.status().load());
-                        out.add(s.name() + " connect errors " + s.traffic().errors().connect());
-                        out.add(s.name() + " redispatches " + s.traffic().redispatches());
-                    }
-                    yield out;
-                }
-                case "log" -> lines.lines();
-                default -> List.of("unknown command " + command);
-            });
+            FdLimitedJvm.serveServerStats(proxy, "b", lines);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.lodestone.l7;
 
+import io.lodestone.core.testing.Stderr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -102,13 +103,13 @@ class HttpFailureTest {
                     .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app")).build();
             proxy.start();
             int port = proxy.port();
-            String first = stderrOf(() -> {
+            String first = Stderr.of(() -> {
                 for (int i = 0; i < 5; i++) {
                     assertThat(get(port, "/r" + i).status()).isEqualTo(500);
                 }
             });
             clock.advance(Duration.ofSeconds(10));
-            String later = stderrOf(() -> assertThat(get(port, "/late").status()).isEqualTo(500));
+            String later = Stderr.of(() -> assertThat(get(port, "/late").status()).isEqualTo(500));
             assertThat(occurrences(first, "closed after an unexpected error")).as(first).isEqualTo(1);
             assertThat(occurrences(first, "java.lang.IllegalStateException: application bug")).as(first).isEqualTo(1);
             assertThat(occurrences(later, "closed after an unexpected error")).as(later).isEqualTo(1);
@@ -124,22 +125,7 @@ class HttpFailureTest {
         return n;
     }
 
-    /** What {@code r} writes to System.err, where slf4j-simple, the tests' logging provider, writes. */
-    private static String stderrOf(ThrowingRunnable r) throws Exception {
-        java.io.PrintStream saved = System.err;
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        System.setErr(new java.io.PrintStream(bytes, true, StandardCharsets.UTF_8));
-        try {
-            r.run();
-        } finally {
-            System.setErr(saved);
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
-    }
 
-    private interface ThrowingRunnable {
-        void run() throws Exception;
-    }
 
     @Test
     void connectionRefusedIs502() throws Exception {

@@ -1,5 +1,6 @@
 package io.lodestone.tls;
 
+import io.lodestone.core.testing.Stderr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -197,50 +198,35 @@ class TlsConfigurationTest {
                 .buildIssuedBy(ca);
         TlsCertificate old = Pki.pem(dir, "old", expired);
         String expiredText = "the certificate CN=old.test expired on 2020-02-01T00:00:00Z";
-        assertThat(stderrOf(() -> assertThat(ServerTls.builder().provider(TlsProvider.JDK).certificate(Pki.pem(dir, "s", site))
+        assertThat(Stderr.of(() -> assertThat(ServerTls.builder().provider(TlsProvider.JDK).certificate(Pki.pem(dir, "s", site))
                 .certificate(old).build().certificateFor("old.test")).isEqualTo(expired.getCertificate())))
                 .contains("TLS certificate loaded from certificateChain: " + dir.resolve("old.crt") + ": " + expiredText)
                 .doesNotContain("s.crt");
-        assertThat(stderrOf(() -> build(TlsCertificate.of(expired.getKeyPair().getPrivate(),
+        assertThat(Stderr.of(() -> build(TlsCertificate.of(expired.getKeyPair().getPrivate(),
                 Arrays.asList(expired.getCertificatePath())))))
                 .contains("TLS certificate loaded from chain: CN=old.test: " + expiredText);
-        assertThat(stderrOf(() -> ClientTls.builder().provider(TlsProvider.JDK).clientCertificate(old).build()))
+        assertThat(Stderr.of(() -> ClientTls.builder().provider(TlsProvider.JDK).clientCertificate(old).build()))
                 .contains("TLS client certificate from certificateChain: " + dir.resolve("old.crt") + ": " + expiredText);
 
         TlsCertificate current = Pki.pem(dir, "site", site);
         long notBefore = site.getCertificate().getNotBefore().getTime();
         long notAfter = site.getCertificate().getNotAfter().getTime();
-        assertThat(stderrOf(() -> ServerTls.builder().provider(TlsProvider.JDK).clock(new ManualClock(notBefore - 1))
+        assertThat(Stderr.of(() -> ServerTls.builder().provider(TlsProvider.JDK).clock(new ManualClock(notBefore - 1))
                 .certificate(current).build()))
                 .contains("TLS certificate loaded from certificateChain: " + dir.resolve("site.crt") + ": the certificate CN=site.test is not valid before "
                         + Instant.ofEpochMilli(notBefore));
-        assertThat(stderrOf(() -> ServerTls.builder().provider(TlsProvider.JDK).clock(new ManualClock(notAfter)).certificate(current)
+        assertThat(Stderr.of(() -> ServerTls.builder().provider(TlsProvider.JDK).clock(new ManualClock(notAfter)).certificate(current)
                 .build())).as("valid to its last millisecond").doesNotContain("TLS certificate");
 
         ServerTls[] tls = new ServerTls[1];
-        assertThat(stderrOf(() -> tls[0] = build(current))).doesNotContain("TLS certificate");
+        assertThat(Stderr.of(() -> tls[0] = build(current))).doesNotContain("TLS certificate");
         Pki.writePem(dir.resolve("site.crt"), dir.resolve("site.key"), expired);
-        assertThat(stderrOf(tls[0]::reload)).as("the reload")
+        assertThat(Stderr.of(tls[0]::reload)).as("the reload")
                 .contains("TLS certificate reloaded from certificateChain: " + dir.resolve("site.crt") + ": " + expiredText);
         assertThat(tls[0].certificateFor(null)).isEqualTo(expired.getCertificate());
     }
 
-    /** What {@code r} writes to System.err, where slf4j-simple, the tests' logging provider, writes. */
-    private static String stderrOf(ThrowingRunnable r) throws Exception {
-        java.io.PrintStream saved = System.err;
-        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        System.setErr(new java.io.PrintStream(bytes, true, StandardCharsets.UTF_8));
-        try {
-            r.run();
-        } finally {
-            System.setErr(saved);
-        }
-        return bytes.toString(StandardCharsets.UTF_8);
-    }
 
-    private interface ThrowingRunnable {
-        void run() throws Exception;
-    }
 
     @Test
     void explicitProtocolsAndCiphersAreAccepted() throws Exception {

@@ -3,6 +3,7 @@ package io.lodestone.core.testing;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Proxy;
+import io.lodestone.core.metrics.ServerSnapshot;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.FileInputStream;
@@ -115,6 +116,26 @@ public final class FdLimitedJvm implements AutoCloseable {
      * {@code fill} and {@code free} built in, the others through {@code commands} (one answer line
      * per element).
      */
+    /**
+     * {@link #serve} with two commands: {@code stats}, each server of {@code backend}'s load, connect
+     * errors and redispatches (a line each, "s1 load 0"), and {@code log}, the lines {@code log} kept.
+     */
+    public static void serveServerStats(Proxy proxy, String backend, CapturingLogger log) throws IOException {
+        serve(proxy, command -> switch (command) {
+            case "stats" -> {
+                List<String> out = new ArrayList<>();
+                for (ServerSnapshot s : proxy.metrics().backend(backend).servers()) {
+                    out.add(s.name() + " load " + s.status().load());
+                    out.add(s.name() + " connect errors " + s.traffic().errors().connect());
+                    out.add(s.name() + " redispatches " + s.traffic().redispatches());
+                }
+                yield out;
+            }
+            case "log" -> log.lines();
+            default -> List.of("unknown command " + command);
+        });
+    }
+
     public static void serve(Proxy proxy, Function<String, List<String>> commands) throws IOException {
         loadOwnClasses();
         System.out.println("port " + proxy.port());

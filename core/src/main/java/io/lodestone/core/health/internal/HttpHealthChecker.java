@@ -7,17 +7,13 @@ import io.lodestone.core.health.HealthChecker;
 import io.lodestone.core.BackendTls;
 import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.BackendHandshake;
-import io.lodestone.core.internal.NoSocketException;
-import io.lodestone.core.internal.OffLoopResolver;
 import io.lodestone.core.internal.Transport;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -59,17 +55,8 @@ final class HttpHealthChecker implements HealthChecker {
                 + "Connection: close\r\n\r\n";
         Probe probe = new Probe(request, new HttpResponseProbe(check.minStatus(), check.maxStatus(), check.expectedBody()),
                 result, tls != null);
-        ChannelFuture connect;
-        try {
-            connect = Transport.connect(new Bootstrap()
-                    .group(group)
-                    .channelFactory(transport.socketChannelFactory())
-                    .resolver(OffLoopResolver.INSTANCE)
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, TcpHealthChecker.timeoutMillis(target))
-                    .handler(probe), target.address());
-        } catch (NoSocketException e) {
-            // no file descriptor left: a failed check, as HAProxy's socket error
-            result.complete(HealthCheckResult.unhealthy("connect failed: " + TcpHealthChecker.describe(e)));
+        ChannelFuture connect = TcpHealthChecker.connect(group, transport, target, probe, result);
+        if (connect == null) {
             return result;
         }
         connect.addListener((ChannelFutureListener) f -> {

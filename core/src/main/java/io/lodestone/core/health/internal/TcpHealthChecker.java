@@ -11,6 +11,7 @@ import io.lodestone.core.internal.Transport;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -34,22 +35,33 @@ final class TcpHealthChecker implements HealthChecker {
         this.tls = tls;
     }
 
+    /**
+     * Connects a check's channel with {@code handler} to the target, within its timeout, resolving a
+     * host name off the event loop; {@code null}, with {@code result} completed as a failed connect,
+     * when no socket can be made (no file descriptor left: a failed check, as HAProxy's socket error).
+     */
+    static ChannelFuture connect(EventLoopGroup group, Transport transport, HealthCheckTarget target, ChannelHandler handler,
+            CompletableFuture<HealthCheckResult> result) {
+        try {
+            return Transport.connect(new Bootstrap()
+                    .group(group)
+                    .channelFactory(transport.socketChannelFactory())
+                    .resolver(OffLoopResolver.INSTANCE)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis(target))
+                    .handler(handler), target.address());
+        } catch (NoSocketException e) {
+            result.complete(HealthCheckResult.unhealthy("connect failed: " + describe(e)));
+            return null;
+        }
+    }
+
     @Override
     public CompletionStage<HealthCheckResult> check(HealthCheckTarget target) {
         CompletableFuture<HealthCheckResult> result = new CompletableFuture<>();
         // a check sent to a port or address of its own only connects, as HAProxy inherits ssl for checks only then
         BackendTls tls = target.address().equals(target.server().address()) ? this.tls : null;
-        ChannelFuture connect;
-        try {
-            connect = Transport.connect(new Bootstrap()
-                    .group(group)
-                    .channelFactory(transport.socketChannelFactory())
-                    .resolver(OffLoopResolver.INSTANCE)
-                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, timeoutMillis(target))
-                    .handler(new ChannelInboundHandlerAdapter()), target.address());
-        } catch (NoSocketException e) {
-            // no file descriptor left: a failed check, as HAProxy's socket error
-            result.complete(HealthCheckResult.unhealthy("connect failed: " + describe(e)));
+        ChannelFuture connect = connect(group, transport, target, new ChannelInboundHandlerAdapter(), result);
+        if (connect == null) {
             return result;
         }
         connect.addListener((ChannelFutureListener) f -> {
