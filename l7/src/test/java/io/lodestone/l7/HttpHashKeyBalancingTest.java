@@ -70,6 +70,15 @@ class HttpHashKeyBalancingTest {
     }
 
     /** Servers s0..s3 on origins b0..b3, hashing on {@code key}. */
+    /** Starts the proxy with one HTTP/1.1 frontend on backend "app", balanced on {@code key}. */
+    private void start(HashKey key) {
+        proxy = Proxy.builder()
+                .backend(backend("app", key))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                .build();
+        proxy.start();
+    }
+
     private static Backend.Builder backend(String name, HashKey key) {
         Backend.Builder b = Backend.named(name).balance(BalancingStrategy.hashOn(key));
         for (int i = 0; i < SERVERS; i++) {
@@ -129,11 +138,7 @@ class HttpHashKeyBalancingTest {
 
     @Test
     void requestsWithoutTheKeyAreBalancedRoundRobin() throws Exception {
-        proxy = Proxy.builder()
-                .backend(backend("app", HashKey.header("X-Tenant")))
-                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
-                .build();
-        proxy.start();
+        start(HashKey.header("X-Tenant"));
         List<String> by = new ArrayList<>();
         try (RawHttp c = new RawHttp(proxy.port())) {
             for (int i = 0; i < 8; i++) {
@@ -146,11 +151,7 @@ class HttpHashKeyBalancingTest {
 
     @Test
     void takingAServerOutMovesOnlyItsKeys() throws Exception {
-        proxy = Proxy.builder()
-                .backend(backend("app", HashKey.header("X-Tenant")))
-                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
-                .build();
-        proxy.start();
+        start(HashKey.header("X-Tenant"));
         Map<String, String> before = tenantsOverHttp1(proxy.port());
 
         proxy.control().server("app", "s2").maintenance();
@@ -287,11 +288,7 @@ class HttpHashKeyBalancingTest {
 
     @Test
     void pipelinedRequestsWithDifferentKeysEachHashTheirOwn() throws Exception {
-        proxy = Proxy.builder()
-                .backend(backend("app", HashKey.header("X-Tenant")))
-                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
-                .build();
-        proxy.start();
+        start(HashKey.header("X-Tenant"));
         try (RawHttp c = new RawHttp(proxy.port())) {
             StringBuilder all = new StringBuilder();
             for (int t = 0; t < KEYS; t++) {
@@ -340,11 +337,7 @@ class HttpHashKeyBalancingTest {
 
     @Test
     void aHeaderListHashesItsFirstElementOverTheWire() throws Exception {
-        proxy = Proxy.builder()
-                .backend(backend("app", HashKey.header("X-Tenant")))
-                .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
-                .build();
-        proxy.start();
+        start(HashKey.header("X-Tenant"));
         try (RawHttp c = new RawHttp(proxy.port())) {
             for (int t = 0; t < KEYS; t++) {
                 String tenant = "tenant-" + t;
