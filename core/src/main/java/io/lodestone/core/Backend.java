@@ -141,8 +141,9 @@ public final class Backend {
     }
 
     /**
-     * How long an HTTP request that finds every usable server at its connection limit waits for a
-     * free slot before it is answered 503; {@link Duration#ZERO} (the default): it is answered at once.
+     * How long an HTTP request or TCP connection that finds every usable server at its connection
+     * limit waits for a free slot before it is answered 503 (a TCP connection: closed);
+     * {@link Duration#ZERO} (the default): it is answered, or closed, at once.
      */
     public Duration queueTimeout() {
         return queueTimeout;
@@ -335,12 +336,14 @@ public final class Backend {
         }
 
         /**
-         * Lets an HTTP request that finds every usable server at its {@link Server.Builder#maxConnections
-         * connection limit} wait up to {@code timeout} for a free slot, in arrival order, before it is
-         * answered 503 (HAProxy's {@code maxconn} with {@code timeout queue}): a server of the backend
-         * that finishes a request hands its slot to the request that has waited longest, before any
-         * request that comes later. Default {@link Duration#ZERO}: no queue, 503 at
-         * once. The number of waiting requests is {@link ProxyControl#queuedRequests(String)}.
+         * Lets an HTTP request or TCP connection that finds every usable server at its
+         * {@link Server.Builder#maxConnections connection limit} wait up to {@code timeout} for a free
+         * slot, in arrival order, before it is answered 503 or, at L4, closed (HAProxy's {@code maxconn}
+         * with {@code timeout queue}, in {@code mode http} and {@code mode tcp}): a server of the backend
+         * that finishes a request or connection hands its slot to the one that has waited longest,
+         * before any that comes later. HTTP requests and TCP connections of one backend share its
+         * queue. Default {@link Duration#ZERO}: no queue, 503 (or the close) at once. The number
+         * waiting is {@link ProxyControl#queuedRequests(String)}.
          *
          * <pre>{@code
          * Backend.named("app")
