@@ -328,6 +328,45 @@ class TcpQueueTest {
         assertThat(lines.await(l -> l.contains(" -1/0/0/-1/0 - 22 22 -- "))).contains(" relay app/s1 ");
     }
 
+    /**
+     * A passthrough frontend routes on the ClientHello's SNI name, then the connection waits in the
+     * queue with its ClientHello kept; once served, the handshake with the server completes. The
+     * ClientHello timeout (1 s here) ran before routing and does not cut the wait.
+     */
+    @Test
+    void anSniRoutedConnectionWaitsWithItsClientHello() throws Exception {
+        X509Bundle ca = TlsTestSupport.ca();
+        try (TlsTestSupport.TlsEchoServer tlsEcho = new TlsTestSupport.TlsEchoServer(TlsTestSupport.server(ca, "db.example"))) {
+            proxy = builder()
+                    .backend(Backend.named("app").server("s1", tlsEcho.address(), s -> s.maxConnections(1)).queueTimeout(QUEUE_TIMEOUT))
+                    .backend(Backend.named("none").server("n1", echo.address()))
+                    .frontend(TcpFrontend.bind("127.0.0.1:0").name("sni").tlsPassthrough().clientHelloTimeout(Duration.ofSeconds(1))
+                            .rule(io.lodestone.core.route.Rule.when(io.lodestone.core.route.Acl.sni("db.example")).use("app"))
+                            .defaultBackend("none"))
+                    .build();
+            proxy.start();
+            SSLContext ctx = TlsTestSupport.clientContext(ca);
+            Socket first = TlsTestSupport.connect(ctx, proxy.port(), "db.example");
+            sockets.add(first);
+            assertEcho(first, "first");
+            CompletableFuture<Socket> second = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return TlsTestSupport.connect(ctx, proxy.port(), "db.example");
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            Await.until("the second connection queued", () -> proxy.control().queuedRequests("app") == 1);
+            loop.advance(Duration.ofSeconds(2));
+            assertThat(second).isNotDone();
+            first.close();
+            Socket served = second.get(10, TimeUnit.SECONDS);
+            sockets.add(served);
+            assertEcho(served, "through the queue");
+            assertThat(tlsEcho.accepted.get()).isEqualTo(2);
+        }
+    }
+
     /** A TLS-terminating frontend routes after the handshake, then waits in the queue like any connection. */
     @Test
     void aTlsTerminatedConnectionWaitsAfterItsHandshake() throws Exception {
