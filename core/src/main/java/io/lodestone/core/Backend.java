@@ -166,8 +166,9 @@ public final class Backend {
 
     /**
      * Whether an HTTP request whose client closes its side (a FIN) before the response head is
-     * dropped while it waits in the queue, for a connection, or for the response head; {@code false}
-     * by default. See {@link Builder#abortOnClose(boolean)}.
+     * dropped while it waits in the queue, for a connection, or for the response head (a TCP
+     * connection: while it waits in the queue); {@code false} by default. See
+     * {@link Builder#abortOnClose(boolean)}.
      */
     public boolean abortOnClose() {
         return abortOnClose;
@@ -422,7 +423,10 @@ public final class Backend {
          * served. Turn it on where a closed side means a client that gave up (a user who pressed stop),
          * so that saturated servers are not handed work nobody waits for. (A FIN cannot tell a client
          * that closed its socket from one that only ended its output.) A client that resets its
-         * connection aborts its request whatever this says. TCP frontends ignore it.
+         * connection aborts its request whatever this says. On a TCP frontend it applies in the queue
+         * only, as HAProxy's does in {@code mode tcp}: a connection whose client ends its side while it
+         * waits there is closed and logged {@code CQ}; without it the connection keeps its place and
+         * is served with its bytes and its FIN.
          *
          * <pre>{@code
          * Backend.named("app").server("web1", "10.0.0.1:8080", s -> s.maxConnections(100))

@@ -232,6 +232,36 @@ class TcpQueueTest {
         assertThat(lines.await(l -> l.contains(" 7 7 "))).contains(" relay app/s1 -1/0/0/-1/0 - 7 7 -- ");
     }
 
+    /**
+     * With the backend's abortOnClose (HAProxy's {@code option abortonclose}, which HAProxy 2.6 honours
+     * in {@code mode tcp} while a connection waits in the queue), a FIN while queued drops the
+     * connection: closed, logged {@code CQ}, no error, and the one behind it takes its place.
+     */
+    @Test
+    void withAbortOnCloseAClientThatHalfClosesWhileQueuedIsDropped() throws IOException {
+        proxy = builder()
+                .backend(Backend.named("app").server("s1", echo.address(), s -> s.maxConnections(1))
+                        .queueTimeout(QUEUE_TIMEOUT).abortOnClose(true))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("relay").defaultBackend("app"))
+                .build();
+        proxy.start();
+        int port = proxy.port();
+        Socket first = open(port);
+        assertEcho(first, "first");
+        Socket leaving = queued(port, "leaving", 1);
+        Socket third = queued(port, "third", 2);
+        leaving.shutdownOutput();
+        assertThat(isClosedByPeer(leaving)).isTrue();
+        Await.until("the dropped connection out of the queue", () -> proxy.control().queuedRequests("app") == 1);
+        assertThat(lines.await(l -> l.contains(" relay app/- "))).contains(" -1/0/-1/-1/0 - 7 0 CQ ");
+
+        first.close();
+        assertEchoed(third, "third");
+        assertThat(echo.accepted()).isEqualTo(2);
+        assertThat(backendErrors().total()).isZero();
+        assertThat(proxy.metrics().frontend("relay").traffic().errors().total()).isZero();
+    }
+
     /** HAProxy hands a server that comes back the backend's queue: waiting connections need not wait for a release. */
     @Test
     void aServerMadeReadyTakesTheWaitingConnectionsAtOnce() throws IOException {

@@ -444,6 +444,12 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             if (awaitingTls) {
                 // a FIN before the ClientHello is whole or the handshake done: it can never be done
                 clientLeft();
+            } else if (wait != null && wait.isWaiting() && backend.config().abortOnClose()) {
+                // the backend's abortOnClose (HAProxy's option abortonclose, which mode tcp honours in the
+                // queue too): a client that ends its side while it waits has given up; CQ, no error
+                cause = TerminationCause.CLIENT_ABORT;
+                phase = TerminationPhase.QUEUE;
+                client.close();
             }
             // an early FIN is kept (the client may wait for a reply) and seen by the relay through isInputShutdown()
             return;
