@@ -141,8 +141,9 @@ public final class Backend {
     }
 
     /**
-     * How long an HTTP request that finds every usable server at its connection limit waits for a
-     * free slot before it is answered 503; {@link Duration#ZERO} (the default): it is answered at once.
+     * How long an HTTP request or TCP connection that finds every usable server at its connection
+     * limit waits for a free slot before it is answered 503 (a TCP connection: closed);
+     * {@link Duration#ZERO} (the default): it is answered, or closed, at once.
      */
     public Duration queueTimeout() {
         return queueTimeout;
@@ -165,8 +166,9 @@ public final class Backend {
 
     /**
      * Whether an HTTP request whose client closes its side (a FIN) before the response head is
-     * dropped while it waits in the queue, for a connection, or for the response head; {@code false}
-     * by default. See {@link Builder#abortOnClose(boolean)}.
+     * dropped while it waits in the queue, for a connection, or for the response head (a TCP
+     * connection: while it waits in the queue); {@code false} by default. See
+     * {@link Builder#abortOnClose(boolean)}.
      */
     public boolean abortOnClose() {
         return abortOnClose;
@@ -335,12 +337,14 @@ public final class Backend {
         }
 
         /**
-         * Lets an HTTP request that finds every usable server at its {@link Server.Builder#maxConnections
-         * connection limit} wait up to {@code timeout} for a free slot, in arrival order, before it is
-         * answered 503 (HAProxy's {@code maxconn} with {@code timeout queue}): a server of the backend
-         * that finishes a request hands its slot to the request that has waited longest, before any
-         * request that comes later. Default {@link Duration#ZERO}: no queue, 503 at
-         * once. The number of waiting requests is {@link ProxyControl#queuedRequests(String)}.
+         * Lets an HTTP request or TCP connection that finds every usable server at its
+         * {@link Server.Builder#maxConnections connection limit} wait up to {@code timeout} for a free
+         * slot, in arrival order, before it is answered 503 or, at L4, closed (HAProxy's {@code maxconn}
+         * with {@code timeout queue}, in {@code mode http} and {@code mode tcp}): a server of the backend
+         * that finishes a request or connection hands its slot to the one that has waited longest,
+         * before any that comes later. HTTP requests and TCP connections of one backend share its
+         * queue. Default {@link Duration#ZERO}: no queue, 503 (or the close) at once. The number
+         * waiting is {@link ProxyControl#queuedRequests(String)}.
          *
          * <pre>{@code
          * Backend.named("app")
@@ -419,7 +423,10 @@ public final class Backend {
          * served. Turn it on where a closed side means a client that gave up (a user who pressed stop),
          * so that saturated servers are not handed work nobody waits for. (A FIN cannot tell a client
          * that closed its socket from one that only ended its output.) A client that resets its
-         * connection aborts its request whatever this says. TCP frontends ignore it.
+         * connection aborts its request whatever this says. On a TCP frontend it applies in the queue
+         * only, as HAProxy's does in {@code mode tcp}: a connection whose client ends its side while it
+         * waits there is closed and logged {@code CQ}; without it the connection keeps its place and
+         * is served with its bytes and its FIN.
          *
          * <pre>{@code
          * Backend.named("app").server("web1", "10.0.0.1:8080", s -> s.maxConnections(100))

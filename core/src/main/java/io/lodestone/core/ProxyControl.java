@@ -40,8 +40,8 @@ public interface ProxyControl {
     int usableServers(String backendName);
 
     /**
-     * The number of HTTP requests waiting now for a free slot on a server of the backend (see
-     * {@link Backend.Builder#queueTimeout}).
+     * The number of HTTP requests and TCP connections waiting now for a free slot on a server of the
+     * backend (see {@link Backend.Builder#queueTimeout}).
      */
     int queuedRequests(String backendName);
 

@@ -57,7 +57,8 @@ public final class BackendRuntime {
     private volatile boolean retired;
 
     /**
-     * A request waiting in the backend's queue for a server below its connection limit. Woken at
+     * A request (or TCP connection; both engines wait through {@link QueueWait}) waiting in the
+     * backend's queue for a server below its connection limit. Woken at
      * most once per time it is queued, from whatever thread freed a slot, and then goes back to its
      * own event loop. Woken with a server, the slot is already its own: a server that finishes a
      * request hands its slot to the oldest waiter rather than freeing it, so a request that comes

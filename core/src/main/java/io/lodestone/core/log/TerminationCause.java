@@ -11,6 +11,10 @@ package io.lodestone.core.log;
  * <tr><td>{@code PR}</td><td>a rule denied the request (TCP, and TLS frontends of either engine: also
  *     a connection that does not speak the frontend's TLS)</td><td>403 (TCP, TLS: connection closed)</td></tr>
  * <tr><td>{@code SC}</td><td>the server refused the connection, or no server was available</td><td>502, 503</td></tr>
+ * <tr><td>{@code sQ}</td><td>the request or TCP connection waited out the backend's queue timeout,
+ *     every server being at its connection limit</td><td>503 (TCP: connection closed)</td></tr>
+ * <tr><td>{@code CQ}</td><td>the client went away while its request or TCP connection waited in the
+ *     backend's queue</td><td>none</td></tr>
  * <tr><td>{@code sC}</td><td>connecting to the server timed out</td><td>504</td></tr>
  * <tr><td>{@code RC}</td><td>no socket could be made for the server connection (the process has no
  *     file descriptor left)</td><td>503 (TCP: connection closed)</td></tr>

@@ -8,6 +8,7 @@ import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.NoSocketException;
+import io.lodestone.core.internal.QueueWait;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.log.AccessLog;
@@ -63,6 +64,13 @@ import org.slf4j.LoggerFactory;
  * progress aborts the attempt. Bytes (and a FIN) the client sends before the server connection is
  * up are kept and passed on in order.
  *
+ * <p>When every usable server is at its connection limit and the backend has a queue timeout, the
+ * connection waits in the backend's queue ({@link QueueWait}) with the backend's HTTP requests, its
+ * early bytes kept as while it connects: it goes on to the server whose slot it is handed, or is
+ * closed at the queue timeout ({@code sQ}), at once when a reconfiguration removes the backend
+ * ({@code SC}), and leaves the queue when the client goes away ({@code CQ}) or the proxy's stop
+ * closes it ({@code KQ}).
+ *
  * <p>It records the session on the frontend's and the server's metrics (connections, bytes, connect
  * time, connect errors, redispatches, resets and timeouts) and, when the access log is enabled, logs
  * one line when the client connection closes, with the termination state. As the relay's
@@ -107,6 +115,11 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     private long startMillis;
     private long attemptStart;
     private long connectNanos = -1;
+    /** The wait in the backend's queue, while every usable server is full; {@code null} when it never waited. */
+    private Wait wait;
+    private long queuedAt;
+    /** How long the connection waited in the backend's queue; -1 until its wait ended. */
+    private long queueNanos = -1;
     private long connectedAt;
     private ServerRuntime current;
     private Relay.Side[] sides;
@@ -290,6 +303,14 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         }
         ServerRuntime server = backend.select(this);
         if (server == null) {
+            if (QueueWait.mayWait(backend)) {
+                // every usable server is at its maxConnections: the connection waits for a slot, its early
+                // bytes kept (bounded) as while it connects
+                queuedAt = listener.clock().nanoTime();
+                wait = new Wait(backend);
+                wait.start();
+                return;
+            }
             if (log.isDebugEnabled()) {
                 log.debug("{}: no usable server in backend {}", state.frontend.name(), backend.name());
             }
@@ -300,6 +321,85 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             return;
         }
         connect(server);
+    }
+
+    /**
+     * The connection's wait in the backend's queue (HAProxy's {@code maxconn} with {@code timeout
+     * queue} in {@code mode tcp}): the same queue, in the same order, as the backend's HTTP requests.
+     */
+    private final class Wait extends QueueWait {
+
+        Wait(BackendRuntime backend) {
+            super(backend, client.eventLoop(), TcpConnection.this);
+        }
+
+        /** A slot came free: the connection goes to {@code server} with the bytes it sent meanwhile. */
+        @Override
+        protected void served(ServerRuntime server) {
+            queueNanos = listener.clock().nanoTime() - queuedAt;
+            if (!client.isActive()) {
+                // closed in this very turn, before channelInactive could end the wait
+                server.release();
+                return;
+            }
+            if (listener.isClosing()) {
+                // the slot of a connection the proxy's stop closed first: this one is closed too (KQ),
+                // not sent to the server in the middle of the stop
+                server.release();
+                killed = true;
+                cause = TerminationCause.KILLED;
+                phase = TerminationPhase.QUEUE;
+                SocketClose.closeNow(client);
+                return;
+            }
+            connect(server);
+        }
+
+        /**
+         * A reconfiguration removed the backend: no server will take the connection, so it is closed at
+         * once rather than at its queue timeout, logged {@code SC} with a connect error on the backend,
+         * as when no server is usable.
+         */
+        @Override
+        protected void retired() {
+            queueNanos = listener.clock().nanoTime() - queuedAt;
+            if (log.isDebugEnabled()) {
+                log.debug("{}: connection from {} was waiting for backend {}, which a reconfiguration removed",
+                        state.frontend.name(), clientAddress, backend.name());
+            }
+            backend.metrics().error(ErrorKind.CONNECT);
+            cause = TerminationCause.SERVER_ABORT;
+            phase = TerminationPhase.CONNECT;
+            client.close();
+        }
+
+        /**
+         * The connection waited out the backend's queue timeout: closed, logged {@code sQ} with a
+         * {@code timeout} error on the backend, whose queue it was (HAProxy counts it in the backend's {@code econ}).
+         */
+        @Override
+        protected void timedOut() {
+            queueNanos = listener.clock().nanoTime() - queuedAt;
+            if (log.isDebugEnabled()) {
+                log.debug("{}: connection from {} waited the queue timeout for a server of backend {}",
+                        state.frontend.name(), clientAddress, backend.name());
+            }
+            backend.metrics().error(ErrorKind.TIMEOUT);
+            cause = TerminationCause.SERVER_TIMEOUT;
+            phase = TerminationPhase.QUEUE;
+            client.close();
+        }
+    }
+
+    /**
+     * The client went away (closed, reset, or closed by the proxy's stop) while its connection waited
+     * in the queue: it leaves the queue, and a wake-up already on its way hands its slot on.
+     */
+    private void leaveQueue() {
+        if (wait != null && wait.isWaiting()) {
+            queueNanos = listener.clock().nanoTime() - queuedAt;
+            wait.cancel();
+        }
     }
 
     /** Bytes that arrive before the server connection is up (epoll reads on a FIN) wait here. */
@@ -344,6 +444,12 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             if (awaitingTls) {
                 // a FIN before the ClientHello is whole or the handshake done: it can never be done
                 clientLeft();
+            } else if (wait != null && wait.isWaiting() && backend.config().abortOnClose()) {
+                // the backend's abortOnClose (HAProxy's option abortonclose, which mode tcp honours in the
+                // queue too): a client that ends its side while it waits has given up; CQ, no error
+                cause = TerminationCause.CLIENT_ABORT;
+                phase = TerminationPhase.QUEUE;
+                client.close();
             }
             // an early FIN is kept (the client may wait for a reply) and seen by the relay through isInputShutdown()
             return;
@@ -400,6 +506,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             tlsTimer = null;
         }
         releasePending();
+        leaveQueue();
         Channel attempt = connecting;
         if (attempt != null) {
             connecting = null;
@@ -636,15 +743,20 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         Relay.Side[] s = sides;
         long in = (s == null ? 0 : s[0].bytesRead()) + pendingBytes;
         long out = s == null ? 0 : s[1].bytesRead();
+        // this runs before channelInactive, so awaitingTls and the wait still tell where it was
+        boolean queued = wait != null && wait.isWaiting();
+        leaveQueue();
         if (killed && cause == TerminationCause.NORMAL) {
-            // the proxy's stop ended it: while its TLS was set up, while it was connecting, or relayed
+            // the proxy's stop ended it: while its TLS was set up, while it waited in the queue, while it
+            // was connecting, or relayed
             cause = TerminationCause.KILLED;
-            phase = awaitingTls ? TerminationPhase.REQUEST : s == null ? TerminationPhase.CONNECT : TerminationPhase.DATA;
+            phase = awaitingTls ? TerminationPhase.REQUEST : queued ? TerminationPhase.QUEUE
+                    : s == null ? TerminationPhase.CONNECT : TerminationPhase.DATA;
         } else if (s == null && cause == TerminationCause.NORMAL) {
-            // the client went away while its TLS, or else a server connection, was being set up (this
-            // runs before channelInactive, so awaitingTls still tells)
+            // the client went away while its TLS was set up, while it waited in the queue (CQ, no error,
+            // as HTTP's), or while a server connection was being made
             cause = TerminationCause.CLIENT_ABORT;
-            phase = awaitingTls ? TerminationPhase.REQUEST : TerminationPhase.CONNECT;
+            phase = awaitingTls ? TerminationPhase.REQUEST : queued ? TerminationPhase.QUEUE : TerminationPhase.CONNECT;
         }
         state.metrics.sessionClosed(in, out, total);
         AccessLog accessLog = state.accessLog;
@@ -656,7 +768,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
                     .backend(backend == null ? null : backend.name())
                     .server(current == null ? null : current.server().name())
                     .bytes(in, out)
-                    .queueTime(current == null ? -1 : 0)
+                    // the time it waited in the queue, however the wait ended (as HAProxy's Tw); 0 when it
+                    // found a free server at once
+                    .queueTime(queueNanos >= 0 ? queueNanos : current == null ? -1 : 0)
                     .connectTime(connectNanos)
                     .totalTime(total)
                     .termination(cause, phase);

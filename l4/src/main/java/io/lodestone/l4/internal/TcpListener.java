@@ -88,6 +88,8 @@ public final class TcpListener implements Listener {
      * every 10 seconds: at the limit, every new connection would log it.
      */
     final LogThrottle noSocketWarnings = new LogThrottle(TimeUnit.SECONDS.toNanos(10));
+    /** Set when {@link #closeAll()} begins: the connections still open are being closed. */
+    private volatile boolean closing;
     /** Counts the client connections open now; always there, for the per-source limits. */
     private final Gate gate;
 
@@ -302,6 +304,14 @@ public final class TcpListener implements Listener {
         return context.transport().connect(loop, ch, address, null);
     }
 
+    /**
+     * Whether the proxy's stop (or the end of a retired listener's drain) is closing every connection
+     * still open: a connection that was waiting in a backend's queue is closed, not sent on.
+     */
+    boolean isClosing() {
+        return closing;
+    }
+
     /** Adds a connected server-side channel to the channels {@link #closeAll()} closes. */
     void track(Channel upstream) {
         servers.add(upstream);
@@ -353,6 +363,9 @@ public final class TcpListener implements Listener {
      */
     @Override
     public void closeAll() {
+        // before the kills: a connection waiting in a backend's queue that is handed the slot of one
+        // killed first is not sent on to the server
+        closing = true;
         gate.stopAccepting();
         for (Map.Entry<Channel, TcpConnection> open : clients.entrySet()) {
             open.getValue().kill(open.getKey());

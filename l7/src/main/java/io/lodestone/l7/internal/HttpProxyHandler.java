@@ -12,6 +12,7 @@ import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.NoSocketException;
+import io.lodestone.core.internal.QueueWait;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.StickyRequest;
 import io.lodestone.core.log.AccessLog;
@@ -68,7 +69,6 @@ import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -77,7 +77,6 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.random.RandomGenerator;
 import org.slf4j.Logger;
@@ -268,7 +267,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private long startNanos;
     /** The backend queue this request waits in for a free server slot, or {@code null}. */
     private QueueSlot slot;
-    private ScheduledFuture<?> queueTimer;
     private long queuedAt;
     private long queueNanos;
     private long connectStart;
@@ -1371,73 +1369,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * {@code false}, and the request is answered 503 at once.
      */
     private boolean waitForSlot() {
-        long timeout = backend.config().queueTimeout().toNanos();
-        if (timeout <= 0 || !backend.hasServersInRotation()) {
+        if (!QueueWait.mayWait(backend)) {
             return false;
         }
         slot = new QueueSlot(backend);
         queuedAt = clock.nanoTime();
-        int id = exchangeId;
-        queueTimer = client.eventLoop().schedule(() -> queueTimedOut(id), timeout, TimeUnit.NANOSECONDS);
-        enterQueue(false);
+        slot.start();
         return true;
     }
 
-    /**
-     * Queues {@link #slot} (at the head for a request woken for a slot it could not take, which has
-     * waited longest), then picks once more: a slot freed just before the enqueue woke nobody.
-     */
-    private void enterQueue(boolean again) {
-        QueueSlot q = slot;
-        if (again) {
-            q.backend.requeue(q);
-        } else {
-            q.backend.enqueue(q);
-        }
-        ServerRuntime s = q.backend.select(this);
-        if (s != null) {
-            // when a wake-up already took it out of the queue, that wake-up finds it stale and hands on
-            q.backend.leaveQueue(q);
-            slotTaken(s);
-        } else if (q.backend.isRetired() && q.backend.leaveQueue(q)) {
-            // retired as it queued, after the retirement woke the queue; else a wake-up is on its way
-            backendRetired();
-        }
-    }
-
-    /**
-     * On the client's loop: a server of the backend freed a slot and this request was next; with
-     * {@code handed}, that server's slot, already taken for it.
-     */
-    private void slotFreed(QueueSlot q, ServerRuntime handed) {
-        if (q != slot) {
-            // the request stopped waiting (served, timed out, gone): the slot is someone else's
-            if (handed != null) {
-                handed.release();
-            } else {
-                q.backend.slotFreed();
-            }
-            return;
-        }
-        if (handed != null) {
-            if (handed.isCandidate() && !q.backend.isRetired()) {
-                q.backend.handedOff(this, handed);
-                slotTaken(handed);
-                return;
-            }
-            // taken out of rotation since it was handed over: given back, and the request picks again
-            handed.release();
-        }
-        ServerRuntime s = q.backend.select(this);
-        if (s != null) {
-            slotTaken(s);
-        } else if (q.backend.isRetired()) {
-            backendRetired();
-        } else {
-            // a request that was not queued took it first, or the slot was of a server out of
-            // rotation or over its limit: still the oldest, it waits at the head of the queue
-            enterQueue(true);
-        }
+    /** Ends the wait's bookkeeping: the request no longer waits, and the time it waited is known. */
+    private void waited() {
+        slot = null;
+        queueNanos = clock.nanoTime() - queuedAt;
     }
 
     /**
@@ -1446,10 +1390,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * on the backend, as when no server is usable.
      */
     private void backendRetired() {
-        slot = null;
-        queueTimer.cancel(false);
-        queueTimer = null;
-        queueNanos = clock.nanoTime() - queuedAt;
+        waited();
         if (log.isDebugEnabled()) {
             log.debug("{}: request {} was waiting for backend {}, which a reconfiguration removed", frontend.name(), requestId,
                     backend.name());
@@ -1460,57 +1401,51 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     private void slotTaken(ServerRuntime s) {
-        slot = null;
-        queueTimer.cancel(false);
-        queueTimer = null;
-        queueNanos = clock.nanoTime() - queuedAt;
+        waited();
         useServer(s, false);
     }
 
-    private void queueTimedOut(int id) {
-        if (slot == null || id != exchangeId) {
-            return;
-        }
-        leaveQueue();
+    private void queueTimedOut() {
+        waited();
         if (log.isDebugEnabled()) {
             log.debug("{}: request {} waited the queue timeout for a server of backend {}", frontend.name(), requestId, backend.name());
         }
-        queueNanos = clock.nanoTime() - queuedAt;
         // sQ: a timeout error on the backend, whose queue it was (HAProxy counts econ there)
         backend.metrics().error(ErrorKind.TIMEOUT);
         terminated(TerminationCause.SERVER_TIMEOUT, TerminationPhase.QUEUE);
         sendError(HttpResponseStatus.SERVICE_UNAVAILABLE, false);
     }
 
-    /** Stops waiting; a wake-up already on its way finds the slot stale and hands it on. */
+    /** Stops waiting; a wake-up already on its way finds the wait over and hands the slot on. */
     private void leaveQueue() {
         QueueSlot q = slot;
         slot = null;
-        q.backend.leaveQueue(q);
-        if (queueTimer != null) {
-            queueTimer.cancel(false);
-            queueTimer = null;
-        }
+        q.cancel();
     }
 
-    /** One wait of one request in a backend's queue; a wake-up hops to the client's event loop. */
-    private final class QueueSlot implements BackendRuntime.Waiter {
-        final BackendRuntime backend;
+    /**
+     * One wait of one request in a backend's queue ({@link QueueWait}: a wake-up hops to the client's
+     * event loop); its outcome goes to the exchange that waits.
+     */
+    private final class QueueSlot extends QueueWait {
 
         QueueSlot(BackendRuntime backend) {
-            this.backend = backend;
+            super(backend, client.eventLoop(), HttpProxyHandler.this);
         }
 
         @Override
-        public void wake(ServerRuntime handed) {
-            try {
-                client.eventLoop().execute(() -> slotFreed(this, handed));
-            } catch (RejectedExecutionException e) {
-                // the proxy is shutting down: nobody is served any more, the slot is only given back
-                if (handed != null) {
-                    handed.free();
-                }
-            }
+        protected void served(ServerRuntime server) {
+            slotTaken(server);
+        }
+
+        @Override
+        protected void retired() {
+            backendRetired();
+        }
+
+        @Override
+        protected void timedOut() {
+            queueTimedOut();
         }
     }
 

@@ -1,0 +1,109 @@
+package io.lodestone.examples;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.sun.net.httpserver.HttpServer;
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.testing.Await;
+import io.lodestone.l4.TcpFrontend;
+import io.lodestone.l7.HttpFrontend;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A backend that an HTTP and a TCP frontend both use has one queue: with its one server at
+ * {@code maxConnections(1)}, a TCP connection and an HTTP request that wait for it are served in the
+ * order they came, whichever frontend each came through.
+ */
+class SharedQueueTest {
+
+    @Test
+    void tcpConnectionsAndHttpRequestsWaitInOneQueueInArrivalOrder() throws Exception {
+        List<String> served = new CopyOnWriteArrayList<>();
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        ExecutorService threads = Executors.newCachedThreadPool();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+        server.setExecutor(threads);
+        server.createContext("/", exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            served.add(path);
+            if (path.equals("/slow")) {
+                release.join();
+            }
+            byte[] body = ("served " + path).getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+        String address = "127.0.0.1:" + server.getAddress().getPort();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        try (Proxy proxy = Proxy.builder()
+                .backend(Backend.named("app").server("s1", address, s -> s.maxConnections(1)).queueTimeout(Duration.ofSeconds(30)))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("app"))
+                .build()) {
+            proxy.start();
+            URI web = URI.create("http://127.0.0.1:" + proxy.port("web"));
+            CompletableFuture<HttpResponse<String>> slow = client.sendAsync(HttpRequest.newBuilder(web.resolve("/slow")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            Await.until("the slow request at the server", () -> served.size() == 1);
+
+            CompletableFuture<HttpResponse<String>> after;
+            try (Socket tcp = new Socket(InetAddress.getLoopbackAddress(), proxy.port("tcp"))) {
+                tcp.setSoTimeout(10_000);
+                tcp.getOutputStream().write("GET /tcp HTTP/1.1\r\nHost: db\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                Await.until("the TCP connection queued", () -> proxy.control().queuedRequests("app") == 1);
+                after = client.sendAsync(
+                        HttpRequest.newBuilder(web.resolve("/after")).build(), HttpResponse.BodyHandlers.ofString());
+                Await.until("the HTTP request queued behind it", () -> proxy.control().queuedRequests("app") == 2);
+
+                release.complete(null);
+                assertThat(slow.get(10, TimeUnit.SECONDS).body()).isEqualTo("served /slow");
+                assertThat(readUntil(tcp.getInputStream(), "served /tcp")).startsWith("HTTP/1.1 200");
+                assertThat(after).as("waits for the TCP connection's slot").isNotDone();
+            }
+            // the TCP connection closed: its slot goes to the HTTP request
+            assertThat(after.get(10, TimeUnit.SECONDS).body()).isEqualTo("served /after");
+            assertThat(served).containsExactly("/slow", "/tcp", "/after");
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+        } finally {
+            release.complete(null);
+            server.stop(0);
+            threads.shutdownNow();
+        }
+    }
+
+    /** Reads until what was read ends with {@code end} (the server keeps the connection open after it). */
+    private static String readUntil(InputStream in, String end) throws IOException {
+        StringBuilder read = new StringBuilder();
+        while (!read.toString().endsWith(end)) {
+            int b = in.read();
+            if (b < 0) {
+                throw new EOFException("EOF after " + read);
+            }
+            read.append((char) b);
+        }
+        return read.toString();
+    }
+}
