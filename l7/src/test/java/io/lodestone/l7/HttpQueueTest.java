@@ -159,6 +159,32 @@ class HttpQueueTest {
     }
 
     @Test
+    void aRequestThatWaitsOutTheQueueTimeoutLogsItsWaitAsTw() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1))
+                            .queueTimeout(Duration.ofMillis(200)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
+            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+            assertThat(send(port, "/next").get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(503);
+
+            // HAProxy logs the wait of a request that timed out in the queue: Tw, with Tc and Tr not reached
+            String line = lines.await(l -> l.contains(" sQ "));
+            String[] times = line.substring(line.indexOf(" app/- ") + " app/- ".length()).split(" ")[0].split("/");
+            assertThat(Long.parseLong(times[1])).as(line).isGreaterThanOrEqualTo(200);
+            assertThat(times[2]).as(line).isEqualTo("-1");
+            assertThat(times[3]).as(line).isEqualTo("-1");
+            release.complete(null);
+            assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void aRequestThatWaitsLongerThanTheQueueTimeoutGets503() throws Exception {
         try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
             int port = start(b1, Duration.ofMillis(200));

@@ -268,6 +268,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /** The backend queue this request waits in for a free server slot, or {@code null}. */
     private QueueSlot slot;
     private long queuedAt;
+    /** The request waited in the backend's queue: its Tw is logged even when no server took it ({@code sQ}). */
+    private boolean waitedInQueue;
     private long queueNanos;
     private long connectStart;
     private long connectNanos;
@@ -1016,6 +1018,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         tried = null;
         attempts = 0;
         queueNanos = 0;
+        waitedInQueue = false;
         ServerRuntime s = null;
         stickyCookie = backend.config().cookie();
         if (stickyCookie != null) {
@@ -1373,6 +1376,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return false;
         }
         slot = new QueueSlot(backend);
+        waitedInQueue = true;
         queuedAt = clock.nanoTime();
         slot.start();
         return true;
@@ -2186,6 +2190,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         responseConnection = null;
         heldHead = null;
         stickyCookie = null;
+        waitedInQueue = false;
         conn = null;
         tried = null;
         serverBackpressure = false;
@@ -2294,7 +2299,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     .status(status)
                     .bytes(bytesIn, bytesOut)
                     .requestTime(requestHeadNanos)
-                    .queueTime(s == null ? -1 : queueNanos)
+                    .queueTime(s != null || waitedInQueue ? queueNanos : -1)
                     .connectTime(connectNanos)
                     .responseTime(responseNanos)
                     .totalTime(total)
