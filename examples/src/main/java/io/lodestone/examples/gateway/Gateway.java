@@ -102,6 +102,10 @@ public final class Gateway {
                 "  --hash-key KEY           http: balance on a hash of path, uri, header:NAME, cookie:NAME or",
                 "                           param:NAME instead (same key, same server; round robin without it)",
                 "  --retries N              other servers tried after a failed connect (default 3)",
+                "  --maxconn N              each server takes at most N connections (tcp) or requests (http)",
+                "                           at once (default: no limit); see --timeout-queue",
+                "  --timeout-queue DUR      how long a connection or request waits for a server below its",
+                "                           --maxconn, then is closed (tcp) or answered 503 (default 0: at once)",
                 "  --timeout-connect DUR    per connection attempt (default 5s)",
                 "  --timeout-client DUR     tcp: client idle timeout (default 5m; 0 disables it);",
                 "                           http: time to receive a request head, then 408 (default 10s; 0 keeps it)",
@@ -183,10 +187,12 @@ public final class Gateway {
     static Proxy newProxy(GatewayOptions options, AccessLogLines accessLog) throws UsageException {
         Backend.Builder backend = Backend.named(BACKEND).balance(options.strategy());
         List<HostPort> servers = options.backends();
+        int maxConnections = options.maxConnections().orElse(0);
         for (int i = 0; i < servers.size(); i++) {
-            backend.server("s" + (i + 1), servers.get(i).toString());
+            backend.server("s" + (i + 1), servers.get(i).toString(), s -> s.maxConnections(maxConnections));
         }
         options.retries().ifPresent(backend::retries);
+        options.queueTimeout().ifPresent(backend::queueTimeout);
         options.connectTimeout().ifPresent(backend::connectTimeout);
         options.serverTimeout().ifPresent(backend::serverTimeout);
         backend.abortOnClose(options.abortOnClose());
@@ -204,8 +210,9 @@ public final class Gateway {
         List<GatewayOptions.Route> routes = options.routes();
         for (int i = 0; i < routes.size(); i++) {
             Backend.Builder route = Backend.named(ROUTE_BACKEND_PREFIX + (i + 1))
-                    .server("s1", routes.get(i).server().toString());
+                    .server("s1", routes.get(i).server().toString(), s -> s.maxConnections(maxConnections));
             options.retries().ifPresent(route::retries);
+            options.queueTimeout().ifPresent(route::queueTimeout);
             options.connectTimeout().ifPresent(route::connectTimeout);
             options.serverTimeout().ifPresent(route::serverTimeout);
             route.abortOnClose(options.abortOnClose());
@@ -216,8 +223,9 @@ public final class Gateway {
         List<GatewayOptions.Sni> snis = options.snis();
         for (int i = 0; i < snis.size(); i++) {
             Backend.Builder sni = Backend.named(SNI_BACKEND_PREFIX + (i + 1))
-                    .server("s1", snis.get(i).server().toString());
+                    .server("s1", snis.get(i).server().toString(), s -> s.maxConnections(maxConnections));
             options.retries().ifPresent(sni::retries);
+            options.queueTimeout().ifPresent(sni::queueTimeout);
             options.connectTimeout().ifPresent(sni::connectTimeout);
             options.serverTimeout().ifPresent(sni::serverTimeout);
             proxy.backend(sni);

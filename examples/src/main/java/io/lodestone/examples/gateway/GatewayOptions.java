@@ -186,6 +186,9 @@ public final class GatewayOptions {
     /** The most idle server connections per I/O thread and server {@code --pool-max-idle} accepts. */
     public static final int MAX_POOL_MAX_IDLE = 100_000;
 
+    /** The highest {@code --maxconn}: a million connections or requests per server. */
+    static final int MAX_CONNECTIONS = 1_000_000;
+
     /** The most retries {@code --retries} accepts (as {@code Backend.Builder.retries}). */
     public static final int MAX_RETRIES = 100;
 
@@ -225,6 +228,8 @@ public final class GatewayOptions {
     private final HashKey hashKey;
     private final String hashKeyValue;
     private final Integer retries;
+    private final Integer maxConnections;
+    private final Duration queueTimeout;
     private final Duration connectTimeout;
     private final Duration clientTimeout;
     private final Duration serverTimeout;
@@ -304,6 +309,8 @@ public final class GatewayOptions {
         this.hashKey = p.hashKey;
         this.hashKeyValue = p.hashKeyValue;
         this.retries = p.retries;
+        this.maxConnections = p.maxConnections;
+        this.queueTimeout = p.queueTimeout;
         this.connectTimeout = p.connectTimeout;
         this.clientTimeout = p.clientTimeout;
         this.serverTimeout = p.serverTimeout;
@@ -346,6 +353,9 @@ public final class GatewayOptions {
         this.hashKey = o.hashKey;
         this.hashKeyValue = o.hashKeyValue;
         this.retries = o.retries;
+        // the warm-up's copy has no connection limit: its bursts would wait in a queue or get 503s
+        this.maxConnections = null;
+        this.queueTimeout = null;
         this.connectTimeout = o.connectTimeout;
         this.clientTimeout = o.clientTimeout;
         this.serverTimeout = o.serverTimeout;
@@ -594,6 +604,16 @@ public final class GatewayOptions {
         return retries != null ? OptionalInt.of(retries) : OptionalInt.empty();
     }
 
+    /** Each server's connection (tcp) or request (http) limit, {@code --maxconn}, when given. */
+    public OptionalInt maxConnections() {
+        return maxConnections != null ? OptionalInt.of(maxConnections) : OptionalInt.empty();
+    }
+
+    /** How long a connection or request waits for a server below its limit, {@code --timeout-queue}, when given. */
+    public Optional<Duration> queueTimeout() {
+        return Optional.ofNullable(queueTimeout);
+    }
+
     /** The connect timeout, when given. */
     public Optional<Duration> connectTimeout() {
         return Optional.ofNullable(connectTimeout);
@@ -810,6 +830,8 @@ public final class GatewayOptions {
     public String toString() {
         return "GatewayOptions{mode=" + mode.flagValue() + " listen=" + listen + " backends=" + backends
                 + " balance=" + balance.flagValue() + (hashKey != null ? " hashKey=" + hashKeyValue : "") + (retries != null ? " retries=" + retries : "")
+                + (maxConnections != null ? " maxConnections=" + maxConnections : "")
+                + (queueTimeout != null ? " queueTimeout=" + queueTimeout : "")
                 + (connectTimeout != null ? " connectTimeout=" + connectTimeout : "")
                 + (clientTimeout != null ? " clientTimeout=" + clientTimeout : "")
                 + (serverTimeout != null ? " serverTimeout=" + serverTimeout : "")
@@ -907,7 +929,7 @@ public final class GatewayOptions {
 
     /** The mutable state of one parse. */
     private static final class Parser {
-        static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--hash-key", "--retries",
+        static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--hash-key", "--retries", "--maxconn", "--timeout-queue",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--timeout-client-hello", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--defer-accept",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
@@ -926,6 +948,8 @@ public final class GatewayOptions {
         HashKey hashKey;
         String hashKeyValue;
         Integer retries;
+        Integer maxConnections;
+        Duration queueTimeout;
         Duration connectTimeout;
         Duration clientTimeout;
         Duration serverTimeout;
@@ -1009,6 +1033,12 @@ public final class GatewayOptions {
                     break;
                 case "--retries":
                     retries = integer(flag, value, 0, MAX_RETRIES);
+                    break;
+                case "--maxconn":
+                    maxConnections = integer(flag, value, 1, MAX_CONNECTIONS);
+                    break;
+                case "--timeout-queue":
+                    queueTimeout = duration(flag, value, true);
                     break;
                 case "--timeout-connect":
                     connectTimeout = duration(flag, value, false);

@@ -3,6 +3,7 @@ package io.lodestone.examples.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.balance.BalancingStrategy;
@@ -443,6 +444,27 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void maxconnAndTimeoutQueueLimitEveryServerAndQueueForThem() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001,127.0.0.1:9002",
+                "--route", "/api=127.0.0.1:9003", "--maxconn", "20", "--timeout-queue", "2s");
+        assertThat(o.maxConnections()).isEqualTo(OptionalInt.of(20));
+        assertThat(o.queueTimeout()).contains(Duration.ofSeconds(2));
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(proxy.backends().values()).hasSize(2).allSatisfy(b -> {
+                assertThat(b.queueTimeout()).isEqualTo(Duration.ofSeconds(2));
+                assertThat(b.servers()).allSatisfy(s -> assertThat(s.maxConnections()).isEqualTo(20));
+            });
+        }
+        GatewayOptions none = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001");
+        assertThat(none.maxConnections()).isEmpty();
+        try (Proxy proxy = Gateway.newProxy(none)) {
+            Backend b = proxy.backends().get(Gateway.BACKEND);
+            assertThat(b.queueTimeout()).isEqualTo(Duration.ZERO);
+            assertThat(b.servers()).allSatisfy(s -> assertThat(s.maxConnections()).isZero());
+        }
+    }
+
+    @Test
     void httpModeBuildsAnHttpFrontend() throws Exception {
         GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
                 "--timeout-client", "3s");
@@ -489,6 +511,9 @@ class GatewayOptionsTest {
         cases.add(bad("--retries: -1 (expected: an integer in 0..100)", "--retries=-1"));
         cases.add(bad("--retries: 101 (expected: an integer in 0..100)", "--retries", "101"));
         cases.add(bad("--retries: three (expected: an integer in 0..100)", "--retries", "three"));
+        cases.add(bad("--maxconn: 0 (expected: an integer in 1..1000000)", "--maxconn", "0"));
+        cases.add(bad("--maxconn: 1000001 (expected: an integer in 1..1000000)", "--maxconn=1000001"));
+        cases.add(bad("--timeout-queue: later (expected: a duration like 500ms, 5s, 2m, 1h; 0 disables it)", "--timeout-queue", "later"));
         cases.add(bad("--io-threads: 0 (expected: an integer in 1..1024)", "--io-threads", "0"));
         cases.add(bad("--io-threads: 4096 (expected: an integer in 1..1024)", "--io-threads=4096"));
         cases.add(bad("--busy-poll: 2s (expected: at most 1s)", "--busy-poll", "2s"));
