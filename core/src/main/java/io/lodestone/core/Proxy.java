@@ -382,7 +382,7 @@ public final class Proxy implements AutoCloseable {
             s = new StickyRequest().read(runtime, cookie, request, clock);
         }
         if (s == null) {
-            s = runtime.select(new RequestPickContext(request, runtime.config().balancingStrategy().hashKey()));
+            s = runtime.select(new RequestPickContext(request, runtime.hashKey()));
         }
         if (s == null) {
             return new RouteResult(decision, null);

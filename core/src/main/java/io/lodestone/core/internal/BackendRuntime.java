@@ -7,7 +7,9 @@ import io.lodestone.core.Server;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.StickyCookie;
 import io.lodestone.core.balance.Balancer;
+import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.balance.Candidates;
+import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.OutlierDetection;
@@ -39,6 +41,8 @@ public final class BackendRuntime {
     private final ServerEvents events;
     private volatile Balancer primaryBalancer;
     private volatile Balancer backupBalancer;
+    /** The strategy's {@link BalancingStrategy#hashKey()}, read once per configuration rather than per request. */
+    private volatile HashKey hashKey;
     private final AtomicInteger ejected = new AtomicInteger();
     private final BackendMetrics metrics;
     private volatile StickTable stickTable;
@@ -104,6 +108,7 @@ public final class BackendRuntime {
         // backend that alternates between its tiers never rebuilds them
         this.primaryBalancer = backend.balancingStrategy().newBalancer();
         this.backupBalancer = backend.balancingStrategy().newBalancer();
+        this.hashKey = backend.balancingStrategy().hashKey();
         this.stickTable = stickTable(backend, clock);
         refresh();
     }
@@ -133,6 +138,7 @@ public final class BackendRuntime {
             if (!next.balancingStrategy().equals(previous.balancingStrategy())) {
                 primaryBalancer = next.balancingStrategy().newBalancer();
                 backupBalancer = next.balancingStrategy().newBalancer();
+                hashKey = next.balancingStrategy().hashKey();
             }
             if (!Objects.equals(next.stickOnSourceExpiry(), previous.stickOnSourceExpiry())
                     || next.stickOnSourceMaxEntries() != previous.stickOnSourceMaxEntries()) {
@@ -348,6 +354,15 @@ public final class BackendRuntime {
     /** The backend's configuration. */
     public Backend config() {
         return backend;
+    }
+
+    /**
+     * The request key the backend's balancing strategy hashes ({@link BalancingStrategy#hashKey()}),
+     * or {@code null} when it reads none; kept with the balancers, so an engine reads it per request
+     * without asking the strategy.
+     */
+    public HashKey hashKey() {
+        return hashKey;
     }
 
     /** The backend's name. */

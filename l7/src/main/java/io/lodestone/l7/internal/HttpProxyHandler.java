@@ -955,7 +955,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         backend = context.backend(forward.backend());
         // the balancing key is read from the request as the client sent it, as proxy.routeAndPick
         // reads it, before the rules' header edits and path rewrite below
-        HashKey key = backend.config().balancingStrategy().hashKey();
+        HashKey key = backend.hashKey();
         requestKeyHash = key == null ? 0 : key.hash(view);
         prepareRequest(req, h);
         if (frontend.clientCertificateHeaders()) {
