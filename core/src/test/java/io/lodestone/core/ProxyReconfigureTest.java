@@ -169,6 +169,27 @@ class ProxyReconfigureTest {
     }
 
     @Test
+    void aReconfigurationToAnotherKeyHashesTheNewKey() {
+        Proxy proxy = Proxy.builder()
+                .backend(tenants())
+                .frontend(new RoutedFrontend("www", Routing.builder().defaultBackend("app").build()))
+                .build();
+        proxy.reconfigure(Proxy.builder()
+                .backend(Backend.named("app").balance(BalancingStrategy.hashOn(HashKey.header("X-User")))
+                        .server("a", "10.0.0.1:80").server("b", "10.0.0.2:80").server("c", "10.0.0.3:80"))
+                .frontend(new RoutedFrontend("www", Routing.builder().defaultBackend("app").build())));
+        // X-Tenant is no key any more: requests that carry only it rotate; X-User keeps its server
+        assertThat(pick(proxy, "t1")).isEqualTo("a");
+        assertThat(pick(proxy, "t1")).isEqualTo("b");
+        assertThat(pick(proxy, "t1")).isEqualTo("c");
+        String user = proxy.routeAndPick(TestRequest.get("/").header("X-User", "u1")).serverName();
+        for (int i = 0; i < 5; i++) {
+            assertThat(proxy.routeAndPick(TestRequest.get("/").header("X-User", "u1")).serverName()).isEqualTo(user);
+        }
+        proxy.close();
+    }
+
+    @Test
     void aReconfigurationThatPutsAHashedBackendBehindAConnectionFrontendIsRefused() {
         Proxy proxy = Proxy.builder()
                 .backend(tenants())
