@@ -2,7 +2,6 @@ package io.lodestone.core.balance;
 
 import java.net.Inet6Address;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 
 /** The 64-bit hashes behind source hashing; all stable across JVMs, so every proxy instance agrees. */
 final class Hashes {
@@ -17,14 +16,9 @@ final class Hashes {
         return z ^ (z >>> 33);
     }
 
-    /** FNV-1a over the UTF-8 bytes of {@code s}, then {@link #mix}. */
+    /** FNV-1a over the UTF-8 bytes of {@code s} ({@link #fnv}), then {@link #mix}. */
     static long hash(String s) {
-        long h = 0xcbf29ce484222325L;
-        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
-            h ^= b & 0xff;
-            h *= 0x100000001b3L;
-        }
-        return mix(h);
+        return mix(fnv(FNV_START, s, 0, s.length()));
     }
 
     /** FNV-1a's offset basis: the state of {@link #fnv} before any character. */
@@ -32,8 +26,8 @@ final class Hashes {
 
     /**
      * Continues FNV-1a over the UTF-8 bytes of {@code s} from {@code from} to {@code to}, encoding as
-     * it goes (no byte array): for well-formed text the same bytes as {@link #hash(String)} hashes,
-     * an unpaired surrogate as {@code ?}, as {@link String#getBytes} writes it. Finish with {@link #mix}.
+     * it goes (no byte array): the bytes {@link String#getBytes} writes in UTF-8, an unpaired
+     * surrogate as {@code ?}. Finish with {@link #mix}.
      */
     static long fnv(long h, CharSequence s, int from, int to) {
         for (int i = from; i < to; i++) {

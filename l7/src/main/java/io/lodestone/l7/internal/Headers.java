@@ -1,6 +1,7 @@
 package io.lodestone.l7.internal;
 
 import io.lodestone.core.route.HeaderEdit;
+import io.lodestone.core.route.internal.HttpParts;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -459,8 +460,7 @@ final class Headers {
         List<String> values = h.getAll(HttpHeaderNames.SET_COOKIE);
         List<String> kept = new ArrayList<>(values.size());
         for (String value : values) {
-            int eq = value.indexOf('=');
-            if (eq < 0 || !value.substring(0, eq).strip().equals(name)) {
+            if (!setsCookie(value, name)) {
                 kept.add(value);
             }
         }
@@ -468,6 +468,16 @@ final class Headers {
             h.set(HttpHeaderNames.SET_COOKIE, kept);
         }
     }
+
+    /**
+     * Whether the {@code Set-Cookie} field {@code value} sets the cookie {@code name}: the name before
+     * the first {@code =}, spaces around it ignored, compared case-sensitively as RFC 6265 does.
+     */
+    private static boolean setsCookie(String value, String name) {
+        int eq = value.indexOf('=');
+        return eq >= 0 && value.substring(0, eq).strip().equals(name);
+    }
+
     /**
      * Removes the server-id prefix (up to and including the first {@code ~}) from every value of the
      * cookie {@code name} in the request's {@code Cookie} header(s), as HAProxy's {@code cookie NAME
@@ -482,47 +492,31 @@ final class Headers {
             String v = values.get(k);
             StringBuilder sb = null;
             int copied = 0;
-            int n = v.length();
-            int i = 0;
-            while (i < n) {
-                while (i < n && (v.charAt(i) == ' ' || v.charAt(i) == '\t' || v.charAt(i) == ';')) {
-                    i++;
+            long at = HttpParts.findCookie(v, name, 0);
+            while (at >= 0) {
+                int vs = (int) (at >>> 32);
+                int semi = (int) at;
+                while (vs < semi && v.charAt(vs) == ' ') {
+                    vs++;
                 }
-                int semi = v.indexOf(';', i);
-                if (semi < 0) {
-                    semi = n;
+                if (vs < semi && v.charAt(vs) == '"') {
+                    vs++;
                 }
-                int eq = v.indexOf('=', i);
-                if (eq > i && eq < semi) {
-                    int nameEnd = eq;
-                    while (nameEnd > i && v.charAt(nameEnd - 1) == ' ') {
-                        nameEnd--;
+                int tilde = v.indexOf('~', vs);
+                if (tilde >= 0 && tilde < semi) {
+                    if (sb == null) {
+                        sb = new StringBuilder(v.length());
                     }
-                    if (nameEnd - i == name.length() && v.startsWith(name, i)) {
-                        int vs = eq + 1;
-                        while (vs < semi && v.charAt(vs) == ' ') {
-                            vs++;
-                        }
-                        if (vs < semi && v.charAt(vs) == '"') {
-                            vs++;
-                        }
-                        int tilde = v.indexOf('~', vs);
-                        if (tilde >= 0 && tilde < semi) {
-                            if (sb == null) {
-                                sb = new StringBuilder(n);
-                            }
-                            sb.append(v, copied, vs);
-                            copied = tilde + 1;
-                        }
-                    }
+                    sb.append(v, copied, vs);
+                    copied = tilde + 1;
                 }
-                i = semi + 1;
+                at = HttpParts.findCookie(v, name, semi + 1);
             }
             if (sb != null) {
                 if (edited == null) {
                     edited = new ArrayList<>(values);
                 }
-                edited.set(k, sb.append(v, copied, n).toString());
+                edited.set(k, sb.append(v, copied, v.length()).toString());
             }
         }
         if (edited != null) {
@@ -545,10 +539,10 @@ final class Headers {
         List<String> edited = null;
         for (int k = 0; k < values.size(); k++) {
             String v = values.get(k);
-            int eq = v.indexOf('=');
-            if (eq < 0 || !v.substring(0, eq).strip().equals(name)) {
+            if (!setsCookie(v, name)) {
                 continue;
             }
+            int eq = v.indexOf('=');
             int n = v.length();
             int vs = eq + 1;
             while (vs < n && (v.charAt(vs) == ' ' || v.charAt(vs) == '\t')) {

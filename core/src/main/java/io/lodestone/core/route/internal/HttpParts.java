@@ -177,8 +177,10 @@ public final class HttpParts {
     /**
      * The first cookie named {@code name} at or after {@code from}: the start of its value (after
      * the {@code =}) in the high 32 bits, its end (the {@code ;} or the end) in the low ones; -1 if none.
+     * The value's bounds include any spaces and quotes around it. The HTTP engine edits cookies in
+     * place with it.
      */
-    private static long findCookie(String header, String name, int from) {
+    public static long findCookie(String header, String name, int from) {
         int n = header.length();
         int i = from;
         while (i < n) {
