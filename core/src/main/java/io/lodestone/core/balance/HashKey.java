@@ -1,5 +1,6 @@
 package io.lodestone.core.balance;
 
+import io.lodestone.core.internal.Names;
 import io.lodestone.core.route.RequestView;
 import io.lodestone.core.route.internal.HttpParts;
 import io.lodestone.core.route.internal.HttpRequestView;
@@ -110,7 +111,7 @@ public final class HashKey {
      * @throws IllegalArgumentException when the name is not an HTTP token
      */
     public static HashKey header(String name) {
-        return new HashKey(Kind.HEADER, token("header", name, true), null);
+        return new HashKey(Kind.HEADER, HttpParts.toLowerAscii(Names.token("hash key header", name, "header name")), null);
     }
 
     /**
@@ -120,7 +121,7 @@ public final class HashKey {
      * @throws IllegalArgumentException when the name is not an HTTP token
      */
     public static HashKey cookie(String name) {
-        return new HashKey(Kind.COOKIE, token("cookie", name, false), null);
+        return new HashKey(Kind.COOKIE, Names.token("hash key cookie", name, "cookie name"), null);
     }
 
     /**
@@ -134,22 +135,6 @@ public final class HashKey {
      */
     public static HashKey of(Function<RequestView, String> key) {
         return new HashKey(Kind.FUNCTION, null, Objects.requireNonNull(key, "hash key function"));
-    }
-
-    private static String token(String what, String name, boolean lowerCase) {
-        if (name == null || name.isEmpty()) {
-            throw new IllegalArgumentException("hash key " + what + ": " + (name == null ? "null" : "\"\"")
-                    + " (expected: a " + what + " name)");
-        }
-        StringBuilder lower = new StringBuilder(name.length());
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (c <= ' ' || c >= 0x7f || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) {
-                throw new IllegalArgumentException("hash key " + what + ": " + name + " (expected: an HTTP token)");
-            }
-            lower.append(lowerCase && c >= 'A' && c <= 'Z' ? (char) (c + 32) : c);
-        }
-        return lower.toString();
     }
 
     /**

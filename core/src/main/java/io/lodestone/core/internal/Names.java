@@ -1,6 +1,6 @@
 package io.lodestone.core.internal;
 
-/** Checks the names of frontends, backends and servers. */
+/** Checks the names of frontends, backends and servers, and HTTP header and cookie names. */
 public final class Names {
 
     private Names() {
@@ -20,6 +20,27 @@ public final class Names {
             char c = name.charAt(i);
             if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')) {
                 throw new IllegalArgumentException(field + ": " + name + " (expected: letters, digits, '-', '_' or '.')");
+            }
+        }
+        return name;
+    }
+
+    /**
+     * Returns {@code name} when it is an HTTP token (RFC 9110: visible ASCII but the delimiters
+     * {@code "(),/:;<=>?@[\]{}}), as a header or cookie name is.
+     *
+     * @param field the configuration field, named in the error message
+     * @param what what the name names ({@code header name}, {@code cookie name}), said when it is missing
+     * @throws IllegalArgumentException naming the field and the value otherwise
+     */
+    public static String token(String field, String name, String what) {
+        if (name == null || name.isEmpty()) {
+            throw new IllegalArgumentException(field + ": " + (name == null ? "null" : "\"\"") + " (expected: a " + what + ")");
+        }
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c <= ' ' || c >= 0x7f || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) {
+                throw new IllegalArgumentException(field + ": " + name + " (expected: an HTTP token)");
             }
         }
         return name;

@@ -1,7 +1,9 @@
 package io.lodestone.core.limit;
 
 import io.lodestone.core.internal.Addresses;
+import io.lodestone.core.internal.Names;
 import io.lodestone.core.route.RequestView;
+import io.lodestone.core.route.internal.HttpParts;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.Objects;
@@ -120,18 +122,8 @@ public final class RateLimit {
      * @throws IllegalArgumentException when the name is not an HTTP token
      */
     public RateLimit byHeader(String headerName) {
-        if (headerName == null || headerName.isEmpty()) {
-            throw new IllegalArgumentException("rate limit header: " + (headerName == null ? "null" : "\"\"") + " (expected: a header name)");
-        }
-        StringBuilder lower = new StringBuilder(headerName.length());
-        for (int i = 0; i < headerName.length(); i++) {
-            char c = headerName.charAt(i);
-            if (c <= ' ' || c >= 0x7f || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) {
-                throw new IllegalArgumentException("rate limit header: " + headerName + " (expected: an HTTP token)");
-            }
-            lower.append(c >= 'A' && c <= 'Z' ? (char) (c + 32) : c);
-        }
-        return new RateLimit(permits, period, intervalNanos, burst, KeyKind.HEADER, lower.toString(), null, name);
+        String lower = HttpParts.toLowerAscii(Names.token("rate limit header", headerName, "header name"));
+        return new RateLimit(permits, period, intervalNanos, burst, KeyKind.HEADER, lower, null, name);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.lodestone.core.route;
 
+import io.lodestone.core.internal.Names;
 import io.lodestone.core.limit.RateLimit;
 import io.lodestone.core.route.internal.AclNode;
 import java.util.Objects;
@@ -386,15 +387,7 @@ public final class Rule {
 
         private static HeaderEdit edit(HeaderEdit.Op op, String name, String value) {
             String field = op.name().toLowerCase() + " header";
-            if (name == null || name.isEmpty()) {
-                throw new IllegalArgumentException(field + " name: " + (name == null ? "null" : "\"\"") + " (expected: a header name)");
-            }
-            for (int i = 0; i < name.length(); i++) {
-                char c = name.charAt(i);
-                if (c <= ' ' || c >= 0x7f || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) {
-                    throw new IllegalArgumentException(field + " name: " + name + " (expected: an HTTP token)");
-                }
-            }
+            Names.token(field + " name", name, "header name");
             if (op != HeaderEdit.Op.REMOVE) {
                 if (value == null || !validValue(value)) {
                     throw new IllegalArgumentException(field + " " + name + " value: " + value + " (expected: no CR, LF or NUL)");
