@@ -107,7 +107,7 @@ public final class StickyCookie {
      * @throws IllegalArgumentException when the name is empty or not a cookie-name token
      */
     public static StickyCookie insert(String name) {
-        return new StickyCookie(checkName(name), Mode.INSERT, false, false, false, false, null, "/", List.of(), Duration.ZERO, Duration.ZERO, DEFAULT_KEY);
+        return of(name, Mode.INSERT);
     }
 
     /**
@@ -120,7 +120,7 @@ public final class StickyCookie {
      * @throws IllegalArgumentException when the name is empty or not a cookie-name token
      */
     public static StickyCookie rewrite(String name) {
-        return new StickyCookie(checkName(name), Mode.REWRITE, false, false, false, false, null, "/", List.of(), Duration.ZERO, Duration.ZERO, DEFAULT_KEY);
+        return of(name, Mode.REWRITE);
     }
 
     /**
@@ -134,15 +134,16 @@ public final class StickyCookie {
      * @throws IllegalArgumentException when the name is empty or not a cookie-name token
      */
     public static StickyCookie prefix(String name) {
-        return new StickyCookie(checkName(name), Mode.PREFIX, false, false, false, false, null, "/", List.of(), Duration.ZERO, Duration.ZERO, DEFAULT_KEY);
+        return of(name, Mode.PREFIX);
     }
 
-    private static String checkName(String name) {
+    /** A cookie of this mode with the defaults: {@code Path=/}, no other attribute, option or date. */
+    private static StickyCookie of(String name, Mode mode) {
         Objects.requireNonNull(name, "cookie name");
         if (name.isEmpty() || !isToken(name)) {
             throw new IllegalArgumentException("cookie name: " + name + " (expected: a token, e.g. SERVERID)");
         }
-        return name;
+        return new StickyCookie(name, mode, false, false, false, false, null, "/", List.of(), Duration.ZERO, Duration.ZERO, DEFAULT_KEY);
     }
 
     private void insertOnly(String option, Object value) {

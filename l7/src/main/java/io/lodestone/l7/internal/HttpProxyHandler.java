@@ -1321,8 +1321,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 // the request was read for an insert cookie of this name: a reconfiguration while it
                 // was in flight may have changed the mode or the name, and a cookie of the old mode
                 // (a prefix cookie's name, say) must not be inserted; the next request gets the new one
-                if (stickyCookie == config
-                        || stickyCookie != null && stickyCookie.mode() == StickyCookie.Mode.INSERT && stickyCookie.name().equals(config.name())) {
+                if (stickyCookie != null && stickyCookie.mode() == StickyCookie.Mode.INSERT && stickyCookie.name().equals(config.name())) {
                     insertCookie(h, answered);
                 }
             }
