@@ -1,6 +1,5 @@
 package io.lodestone.l4;
 
-import io.lodestone.core.testing.Stderr;
 import static io.lodestone.l4.Sockets.assertEcho;
 import static io.lodestone.l4.Sockets.connect;
 import static io.lodestone.l4.Sockets.isClosedByPeer;
@@ -9,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.testing.Stderr;
 import io.lodestone.l4.TlsTestSupport.TlsEchoServer;
 import io.lodestone.tls.ClientTls;
 import io.lodestone.tls.ServerTls;

@@ -65,7 +65,7 @@ class TcpConnectAtFdLimitTest {
             assertThat(stats).as("the servers' load").contains("s1 load 0", "s2 load 0");
             assertThat(count(stats, "connect errors 1")).as("one connect error on each server: " + stats).isEqualTo(2);
             assertThat(count(stats, "redispatches 1")).as("one redispatch: " + stats).isEqualTo(1);
-            List<String> log = awaitLog(child, 2);
+            List<String> log = child.awaitLines("log", 2);
             assertThat(log.get(1)).contains(" RC ");
             echoOnce(child.port());
         }
@@ -100,20 +100,6 @@ class TcpConnectAtFdLimitTest {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    /** Waits for the child's access log to have {@code n} lines and returns them. */
-    static List<String> awaitLog(FdLimitedJvm child, int n) {
-        List<List<String>> last = new ArrayList<>(List.of(List.of()));
-        Await.until(FdLimitedJvm.PATIENCE, n + " access log lines; got " + last, () -> {
-            try {
-                last.set(0, child.command("log"));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            return last.get(0).size() >= n;
-        });
-        return last.get(0);
     }
 
     private static int count(List<String> lines, String part) {

@@ -86,8 +86,6 @@ final class TlsTestSupport {
      * A Netty server on 127.0.0.1 that terminates TLS with {@code tls}; each connection is served by a
      * fresh {@link #handler()} after its TLS handler.
      */
-
-
     abstract static class TlsTestServer implements AutoCloseable {
         private final EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
         private final ServerTls tls;

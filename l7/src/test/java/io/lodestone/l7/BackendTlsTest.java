@@ -1,6 +1,5 @@
 package io.lodestone.l7;
 
-import io.lodestone.core.testing.Stderr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,6 +11,7 @@ import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.ManualClock;
+import io.lodestone.core.testing.Stderr;
 import io.lodestone.tls.ClientTls;
 import io.lodestone.tls.TlsCertificate;
 import io.netty.pkitesting.CertificateBuilder;
@@ -160,8 +160,6 @@ class BackendTlsTest {
         proxy.start();
         Await.until(Duration.ofSeconds(10), "checked", () -> proxy.control().server("app", "s1").status().lastCheck() != null);
     }
-
-
 
     @Test
     void theClientCertificateIsPresentedWhenTheServerAsksForOne() throws Exception {

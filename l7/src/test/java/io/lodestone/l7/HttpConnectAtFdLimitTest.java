@@ -8,16 +8,13 @@ import io.lodestone.core.Proxy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
-import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.FdLimitedJvm;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -58,7 +55,7 @@ class HttpConnectAtFdLimitTest {
             // closed), and that of an h2c server by host name waited until the client gave up
             assertThat(get(child.port(), "/plain")).startsWith("HTTP/1.1 503 ");
             child.command("free");
-            List<String> log = awaitLog(child, 2);
+            List<String> log = child.awaitLines("log", 2);
             assertThat(log.get(1)).contains(" 503 ").contains(" RC ");
             List<String> stats = child.command("stats");
             assertThat(stats).as("the servers' load").contains("s1 load 0", "s2 load 0");
@@ -66,20 +63,6 @@ class HttpConnectAtFdLimitTest {
             assertThat(count(stats, "redispatches 1")).as("one redispatch: " + stats).isEqualTo(1);
             assertThat(get(child.port(), "/plain")).startsWith("HTTP/1.1 200 ");
         }
-    }
-
-    /** Waits for the child's access log to have {@code n} lines and returns them. */
-    private static List<String> awaitLog(FdLimitedJvm child, int n) {
-        List<List<String>> last = new ArrayList<>(List.of(List.of()));
-        Await.until(FdLimitedJvm.PATIENCE, n + " access log lines; got " + last, () -> {
-            try {
-                last.set(0, child.command("log"));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-            return last.get(0).size() >= n;
-        });
-        return last.get(0);
     }
 
     private static int count(List<String> lines, String part) {

@@ -1,6 +1,5 @@
 package io.lodestone.l7;
 
-import io.lodestone.core.testing.Stderr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,6 +9,7 @@ import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.RefusingPort;
+import io.lodestone.core.testing.Stderr;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -124,8 +124,6 @@ class HttpFailureTest {
         }
         return n;
     }
-
-
 
     @Test
     void connectionRefusedIs502() throws Exception {
@@ -619,7 +617,6 @@ class HttpFailureTest {
             Await.until("the client connection to be gone", () -> proxy.control().servers("app").get(0).load() == 0);
         }
     }
-
 
     /** Everything the proxy sends until it closes: the raw bytes as text. */
     private static String readToEnd(RawHttp c) throws IOException {

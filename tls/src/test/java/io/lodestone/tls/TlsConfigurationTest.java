@@ -1,10 +1,10 @@
 package io.lodestone.tls;
 
-import io.lodestone.core.testing.Stderr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.testing.ManualClock;
+import io.lodestone.core.testing.Stderr;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.pkitesting.CertificateBuilder;
 import io.netty.pkitesting.X509Bundle;
@@ -225,8 +225,6 @@ class TlsConfigurationTest {
                 .contains("TLS certificate reloaded from certificateChain: " + dir.resolve("site.crt") + ": " + expiredText);
         assertThat(tls[0].certificateFor(null)).isEqualTo(expired.getCertificate());
     }
-
-
 
     @Test
     void explicitProtocolsAndCiphersAreAccepted() throws Exception {

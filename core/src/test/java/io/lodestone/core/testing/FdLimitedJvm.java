@@ -105,6 +105,24 @@ public final class FdLimitedJvm implements AutoCloseable {
         return answer;
     }
 
+    /**
+     * Runs {@code command} in the child until its answer has at least {@code n} lines (within
+     * {@link #PATIENCE}) and returns that answer: for a child's access log, whose lines come after
+     * the exchange they log.
+     */
+    public List<String> awaitLines(String command, int n) {
+        List<List<String>> last = new ArrayList<>(List.of(List.of()));
+        Await.until(PATIENCE, n + " lines from " + command + "; got " + last, () -> {
+            try {
+                last.set(0, command(command));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            return last.get(0).size() >= n;
+        });
+        return last.get(0);
+    }
+
     @Override
     public void close() throws InterruptedException {
         process.destroyForcibly();
