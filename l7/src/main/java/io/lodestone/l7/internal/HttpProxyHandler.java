@@ -1402,6 +1402,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void slotTaken(ServerRuntime s) {
         waited();
+        if (listener.isClosing()) {
+            // the slot of a request the proxy's stop ended first: this one ends too (KQ), with its
+            // connection, which the stop closes next, rather than go to the server in the middle of the stop
+            s.release();
+            terminated(TerminationCause.KILLED, TerminationPhase.QUEUE);
+            HttpPipeline.kill(client instanceof Http2StreamChannel ? client.parent() : client);
+            return;
+        }
         useServer(s, false);
     }
 
