@@ -8,6 +8,8 @@ import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.ErrorCounts;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
+import io.lodestone.core.testing.ManualClock;
+import io.lodestone.core.testing.ManualClockLoop;
 import io.netty.channel.ChannelOption;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -178,6 +180,38 @@ class HttpQueueTest {
             assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
             HttpResponse<String> after = send(port, "/after").get(5, TimeUnit.SECONDS);
             assertThat(after.body()).as("the freed slot serves the next request").isEqualTo("b1:/after");
+        }
+    }
+
+    /**
+     * The access log's Tw is the time the request waited in the queue however the wait ended, as
+     * HAProxy 2.6 logs it ({@code 0/1002/-1/-1/1002 503 ... sQ--} with {@code timeout queue 1s}) and as
+     * the TCP engine does; it was -1 for a request that no server took ({@code 0/-1/-1/-1/5000}).
+     */
+    @Test
+    void aRequestThatWaitedOutTheQueueTimeoutLogsItsWait() throws Exception {
+        ManualClock clock = new ManualClock();
+        CapturingLogger lines = new CapturingLogger();
+        try (ManualClockLoop loop = new ManualClockLoop(clock); RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1)).queueTimeout(Duration.ofSeconds(5)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
+            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+            CompletableFuture<HttpResponse<String>> next = send(port, "/next");
+            Await.until(Duration.ofSeconds(5), "/next to queue", () -> proxy.control().queuedRequests("app") == 1);
+
+            loop.advance(Duration.ofSeconds(5));
+            assertThat(next.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(503);
+            assertThat(lines.await(l -> l.contains("/next"))).contains(" web app/- 0/5000/-1/-1/5000 503 ", " sQ ");
+            release.complete(null);
+            assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            assertThat(lines.await(l -> l.contains("/slow"))).contains(" web app/s1 0/0/");
+            proxy.close(Duration.ofSeconds(2));
+            proxy = null;
         }
     }
 

@@ -268,7 +268,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /** The backend queue this request waits in for a free server slot, or {@code null}. */
     private QueueSlot slot;
     private long queuedAt;
-    private long queueNanos;
+    /** How long the request waited in the backend's queue, however the wait ended; -1 when it did not wait. */
+    private long queueNanos = -1;
     private long connectStart;
     private long connectNanos;
     private long sentNanos;
@@ -1015,7 +1016,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         budget.requestStarted();
         tried = null;
         attempts = 0;
-        queueNanos = 0;
+        queueNanos = -1;
         ServerRuntime s = null;
         stickyCookie = backend.config().cookie();
         if (stickyCookie != null) {
@@ -1428,6 +1429,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void leaveQueue() {
         QueueSlot q = slot;
         slot = null;
+        queueNanos = clock.nanoTime() - queuedAt;
         q.cancel();
     }
 
@@ -2218,6 +2220,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void beginAccounting(long headNanos) {
         requestHeadNanos = headNanos;
         startNanos = clock.nanoTime() - Math.max(headNanos, 0);
+        queueNanos = -1;
         connectNanos = -1;
         responseNanos = -1;
         status = 0;
@@ -2302,7 +2305,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     .status(status)
                     .bytes(bytesIn, bytesOut)
                     .requestTime(requestHeadNanos)
-                    .queueTime(s == null ? -1 : queueNanos)
+                    // the time it waited in the queue however the wait ended (HAProxy's Tw, and the TCP
+                    // engine's); 0 when a server took it at once, -1 when none did and it did not wait
+                    .queueTime(queueNanos >= 0 ? queueNanos : s == null ? -1 : 0)
                     .connectTime(connectNanos)
                     .responseTime(responseNanos)
                     .totalTime(total)
