@@ -10,7 +10,9 @@ import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
+import io.lodestone.tls.ServerTls;
 import io.netty.channel.ChannelOption;
+import io.netty.pkitesting.X509Bundle;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -212,6 +214,44 @@ class HttpQueueTest {
             assertThat(lines.await(l -> l.contains("/slow"))).contains(" web app/s1 0/0/");
             proxy.close(Duration.ofSeconds(2));
             proxy = null;
+        }
+    }
+
+    private static HttpRequest h2Request(int port, String path) {
+        return HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(10)).build();
+    }
+
+    /**
+     * The streams of one HTTP/2 connection wait in the queue as HTTP/1.1 requests do: the second
+     * stream waits for the first's slot and is served once it frees, and the loads and the queue
+     * return to 0.
+     */
+    @Test
+    void anHttp2StreamWaitsForTheSlotOfAnotherStreamOfItsConnection() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        try (ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"));
+             RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1)).queueTimeout(Duration.ofSeconds(10)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            HttpClient h2 = HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca)).version(HttpClient.Version.HTTP_2).build();
+            assertThat(h2.send(h2Request(proxy.port(), "/warm"), HttpResponse.BodyHandlers.ofString()).version())
+                    .isEqualTo(HttpClient.Version.HTTP_2);
+            CompletableFuture<HttpResponse<String>> slow = h2.sendAsync(h2Request(proxy.port(), "/slow"), HttpResponse.BodyHandlers.ofString());
+            Await.until(Duration.ofSeconds(5), "the slow stream at b1", () -> b1.requests.size() == 2);
+            CompletableFuture<HttpResponse<String>> next = h2.sendAsync(h2Request(proxy.port(), "/next"), HttpResponse.BodyHandlers.ofString());
+            Await.until(Duration.ofSeconds(5), "the second stream queued", () -> proxy.control().queuedRequests("app") == 1);
+            assertThat(next).isNotDone();
+
+            release.complete(null);
+            assertThat(slow.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:slow");
+            HttpResponse<String> served = next.get(5, TimeUnit.SECONDS);
+            assertThat(served.body()).isEqualTo("b1:/next");
+            assertThat(served.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+            Await.until(Duration.ofSeconds(5), "the server's load back to 0", () -> proxy.control().server("app", "s1").load() == 0);
         }
     }
 
