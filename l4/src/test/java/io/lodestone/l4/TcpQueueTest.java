@@ -367,6 +367,30 @@ class TcpQueueTest {
         assertThat(backendErrors().total()).isZero();
     }
 
+    /**
+     * The server goes away while a connection waits for it: the relayed connection ends, its slot goes
+     * to the waiting one, whose connect is refused; with no other server it is closed {@code SC} (no
+     * second wait, as HAProxy 2.6 with {@code retries} and {@code option redispatch}), a connect
+     * error on s1, and the load and the queue are back to 0.
+     */
+    @Test
+    void aConnectionWhoseConnectFailsAfterTheQueueIsClosedAndItsSlotGivenBack() throws IOException {
+        int port = start(QUEUE_TIMEOUT);
+        Socket first = open(port);
+        assertEcho(first, "first");
+        Socket second = queued(port, "second", 1);
+
+        echo.close();
+        // the server's FIN reaches the client, which closes its side: the session ends, its slot goes on
+        assertThat(isClosedByPeer(first)).isTrue();
+        first.close();
+        assertThat(isClosedByPeer(second)).isTrue();
+        assertThat(lines.await(l -> l.contains(" SC "))).contains(" relay app/s1 -1/0/-1/-1/0 - 6 0 SC ");
+        Await.until("s1's load back to 0", () -> s1().load() == 0);
+        assertThat(proxy.control().queuedRequests("app")).isZero();
+        assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().connect()).isEqualTo(1);
+    }
+
     @Test
     void duringTheDrainAWaitingConnectionIsServedWhenASlotFrees() throws Exception {
         int port = start(QUEUE_TIMEOUT);
