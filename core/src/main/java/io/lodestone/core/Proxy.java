@@ -767,6 +767,14 @@ public final class Proxy implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+            // every listener first: the close of one hands the server slots it frees to the requests and
+            // connections waiting in the backends' queues, some of them another listener's
+            for (Listener l : listeners.values()) {
+                l.closing();
+            }
+            for (Listener l : stillRetiring.keySet()) {
+                l.closing();
+            }
             for (Listener l : listeners.values()) {
                 l.closeAll();
             }

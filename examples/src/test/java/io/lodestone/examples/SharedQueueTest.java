@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.net.httpserver.HttpServer;
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.l4.TcpFrontend;
 import io.lodestone.l7.HttpFrontend;
 import java.io.EOFException;
@@ -88,6 +90,109 @@ class SharedQueueTest {
             assertThat(served).containsExactly("/slow", "/tcp", "/after");
             assertThat(proxy.control().queuedRequests("app")).isZero();
         } finally {
+            release.complete(null);
+            server.stop(0);
+            threads.shutdownNow();
+        }
+    }
+
+    /**
+     * The proxy's stop closes the TCP frontend before the HTTP one: the relayed TCP connection gives its
+     * slot to the HTTP request waiting in the queue, which must end with the stop ({@code KQ}), not be
+     * sent to the server in the middle of it. It was sent (logged on s1, the server saw it): only a TCP
+     * listener knew that it was closing, and only its own.
+     */
+    @Test
+    void theStopSendsNoWaitingRequestToTheServer() throws Exception {
+        List<String> served = new CopyOnWriteArrayList<>();
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        ExecutorService threads = Executors.newCachedThreadPool();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+        server.setExecutor(threads);
+        server.createContext("/", exchange -> {
+            String path = exchange.getRequestURI().getPath();
+            served.add(path);
+            release.join();
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        server.start();
+        CapturingLogger lines = new CapturingLogger();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        Proxy proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                .backend(Backend.named("app").server("s1", "127.0.0.1:" + server.getAddress().getPort(), s -> s.maxConnections(1))
+                        .queueTimeout(Duration.ofSeconds(30)))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .build();
+        proxy.start();
+        try (Socket tcp = new Socket(InetAddress.getLoopbackAddress(), proxy.port("tcp"))) {
+            tcp.getOutputStream().write("GET /tcp HTTP/1.1\r\nHost: db\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            Await.until("the TCP connection's request at the server", () -> served.size() == 1);
+            CompletableFuture<HttpResponse<String>> waiting = client.sendAsync(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port("web") + "/waiting")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            Await.until("the HTTP request queued", () -> proxy.control().queuedRequests("app") == 1);
+
+            proxy.close(Duration.ZERO);
+            assertThat(lines.await(l -> l.contains(" web app/"))).contains(" web app/- ", " KQ ", "/waiting");
+            assertThat(waiting).failsWithin(Duration.ofSeconds(10));
+            assertThat(served).as("the waiting request never reached the server").containsExactly("/tcp");
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+            assertThat(proxy.control().server("app", "s1").load()).isZero();
+        } finally {
+            proxy.close(Duration.ZERO);
+            release.complete(null);
+            server.stop(0);
+            threads.shutdownNow();
+        }
+    }
+
+    /**
+     * The mirror of {@link #theStopSendsNoWaitingRequestToTheServer}: the HTTP frontend is closed first,
+     * and its request's slot goes to the TCP connection waiting on the other frontend, which must be
+     * closed ({@code KQ}), not connected to the server. It was connected (logged on s1, {@code KC} or
+     * {@code KD}): a TCP listener knew of the stop only once its own close began.
+     */
+    @Test
+    void theStopSendsNoWaitingConnectionToTheServer() throws Exception {
+        List<String> served = new CopyOnWriteArrayList<>();
+        CompletableFuture<Void> release = new CompletableFuture<>();
+        ExecutorService threads = Executors.newCachedThreadPool();
+        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+        server.setExecutor(threads);
+        server.createContext("/", exchange -> {
+            served.add(exchange.getRequestURI().getPath());
+            release.join();
+            exchange.sendResponseHeaders(200, -1);
+            exchange.close();
+        });
+        server.start();
+        CapturingLogger lines = new CapturingLogger();
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        Proxy proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                .backend(Backend.named("app").server("s1", "127.0.0.1:" + server.getAddress().getPort(), s -> s.maxConnections(1))
+                        .queueTimeout(Duration.ofSeconds(30)))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("app"))
+                .build();
+        proxy.start();
+        CompletableFuture<HttpResponse<String>> first = client.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port("web") + "/first")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        Await.until("the HTTP request at the server", () -> served.size() == 1);
+        try (Socket tcp = new Socket(InetAddress.getLoopbackAddress(), proxy.port("tcp"))) {
+            tcp.getOutputStream().write("GET /tcp HTTP/1.1\r\nHost: db\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            Await.until("the TCP connection queued", () -> proxy.control().queuedRequests("app") == 1);
+
+            proxy.close(Duration.ZERO);
+            assertThat(lines.await(l -> l.contains(" tcp app/"))).contains(" tcp app/- ", " KQ ");
+            assertThat(first).failsWithin(Duration.ofSeconds(10));
+            assertThat(served).as("the waiting connection never reached the server").containsExactly("/first");
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+            assertThat(proxy.control().server("app", "s1").load()).isZero();
+        } finally {
+            proxy.close(Duration.ZERO);
             release.complete(null);
             server.stop(0);
             threads.shutdownNow();

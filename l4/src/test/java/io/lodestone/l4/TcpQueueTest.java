@@ -339,6 +339,58 @@ class TcpQueueTest {
         assertThat(backendErrors().total()).isZero();
     }
 
+    /**
+     * Two frontends share the backend, and the proxy's stop closes the first before the second: the
+     * first's relayed connection gives its slot to the connection waiting on the second, which must
+     * not be sent to the server in the middle of the stop. It was (logged {@code KD} on s1, the echo
+     * server accepting it) when only the listener being closed knew of the stop.
+     */
+    @Test
+    void theStopSendsNoWaitingConnectionOfAnotherFrontendToTheServer() throws IOException {
+        proxy = builder()
+                .backend(Backend.named("app").server("s1", echo.address(), s -> s.maxConnections(1)).queueTimeout(QUEUE_TIMEOUT))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("first").defaultBackend("app"))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("second").defaultBackend("app"))
+                .build();
+        proxy.start();
+        Socket first = open(proxy.port("first"));
+        assertEcho(first, "first");
+        Socket second = queued(proxy.port("second"), "second", 1);
+
+        proxy.close(Duration.ZERO);
+        assertThat(isClosedByPeer(second)).isTrue();
+        assertThat(lines.await(l -> l.contains(" second app/"))).contains(" second app/- ", " KQ ");
+        assertThat(lines.await(l -> l.contains(" first app/s1 "))).contains(" KD ");
+        assertThat(echo.accepted()).as("only the first connection reached the server").isEqualTo(1);
+        assertThat(proxy.control().queuedRequests("app")).isZero();
+        assertThat(s1().load()).isZero();
+        assertThat(backendErrors().total()).isZero();
+    }
+
+    /**
+     * The server goes away while a connection waits for it: the relayed connection ends, its slot goes
+     * to the waiting one, whose connect is refused; with no other server it is closed {@code SC} (no
+     * second wait, as HAProxy 2.6 with {@code retries} and {@code option redispatch}), a connect
+     * error on s1, and the load and the queue are back to 0.
+     */
+    @Test
+    void aConnectionWhoseConnectFailsAfterTheQueueIsClosedAndItsSlotGivenBack() throws IOException {
+        int port = start(QUEUE_TIMEOUT);
+        Socket first = open(port);
+        assertEcho(first, "first");
+        Socket second = queued(port, "second", 1);
+
+        echo.close();
+        // the server's FIN reaches the client, which closes its side: the session ends, its slot goes on
+        assertThat(isClosedByPeer(first)).isTrue();
+        first.close();
+        assertThat(isClosedByPeer(second)).isTrue();
+        assertThat(lines.await(l -> l.contains(" SC "))).contains(" relay app/s1 -1/0/-1/-1/0 - 6 0 SC ");
+        Await.until("s1's load back to 0", () -> s1().load() == 0);
+        assertThat(proxy.control().queuedRequests("app")).isZero();
+        assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().connect()).isEqualTo(1);
+    }
+
     @Test
     void duringTheDrainAWaitingConnectionIsServedWhenASlotFrees() throws Exception {
         int port = start(QUEUE_TIMEOUT);

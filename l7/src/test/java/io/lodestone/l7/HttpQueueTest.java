@@ -8,7 +8,11 @@ import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.ErrorCounts;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
+import io.lodestone.core.testing.ManualClock;
+import io.lodestone.core.testing.ManualClockLoop;
+import io.lodestone.tls.ServerTls;
 import io.netty.channel.ChannelOption;
+import io.netty.pkitesting.X509Bundle;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -159,32 +163,6 @@ class HttpQueueTest {
     }
 
     @Test
-    void aRequestThatWaitsOutTheQueueTimeoutLogsItsWaitAsTw() throws Exception {
-        CapturingLogger lines = new CapturingLogger();
-        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
-            proxy = Proxy.builder().accessLog(AccessLog.text(lines))
-                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1))
-                            .queueTimeout(Duration.ofMillis(200)))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
-                    .build();
-            proxy.start();
-            int port = proxy.port();
-            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
-            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
-            assertThat(send(port, "/next").get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(503);
-
-            // HAProxy logs the wait of a request that timed out in the queue: Tw, with Tc and Tr not reached
-            String line = lines.await(l -> l.contains(" sQ "));
-            String[] times = line.substring(line.indexOf(" app/- ") + " app/- ".length()).split(" ")[0].split("/");
-            assertThat(Long.parseLong(times[1])).as(line).isGreaterThanOrEqualTo(200);
-            assertThat(times[2]).as(line).isEqualTo("-1");
-            assertThat(times[3]).as(line).isEqualTo("-1");
-            release.complete(null);
-            assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
-        }
-    }
-
-    @Test
     void aRequestThatWaitsLongerThanTheQueueTimeoutGets503() throws Exception {
         try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
             int port = start(b1, Duration.ofMillis(200));
@@ -204,6 +182,76 @@ class HttpQueueTest {
             assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
             HttpResponse<String> after = send(port, "/after").get(5, TimeUnit.SECONDS);
             assertThat(after.body()).as("the freed slot serves the next request").isEqualTo("b1:/after");
+        }
+    }
+
+    /**
+     * The access log's Tw is the time the request waited in the queue however the wait ended, as
+     * HAProxy 2.6 logs it ({@code 0/1002/-1/-1/1002 503 ... sQ--} with {@code timeout queue 1s}) and as
+     * the TCP engine does; it was -1 for a request that no server took ({@code 0/-1/-1/-1/5000}).
+     */
+    @Test
+    void aRequestThatWaitedOutTheQueueTimeoutLogsItsWait() throws Exception {
+        ManualClock clock = new ManualClock();
+        CapturingLogger lines = new CapturingLogger();
+        try (ManualClockLoop loop = new ManualClockLoop(clock); RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1)).queueTimeout(Duration.ofSeconds(5)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
+            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+            CompletableFuture<HttpResponse<String>> next = send(port, "/next");
+            Await.until(Duration.ofSeconds(5), "/next to queue", () -> proxy.control().queuedRequests("app") == 1);
+
+            loop.advance(Duration.ofSeconds(5));
+            assertThat(next.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(503);
+            assertThat(lines.await(l -> l.contains("/next"))).contains(" web app/- 0/5000/-1/-1/5000 503 ", " sQ ");
+            release.complete(null);
+            assertThat(first.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(200);
+            assertThat(lines.await(l -> l.contains("/slow"))).contains(" web app/s1 0/0/");
+            proxy.close(Duration.ofSeconds(2));
+            proxy = null;
+        }
+    }
+
+    private static HttpRequest h2Request(int port, String path) {
+        return HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(10)).build();
+    }
+
+    /**
+     * The streams of one HTTP/2 connection wait in the queue as HTTP/1.1 requests do: the second
+     * stream waits for the first's slot and is served once it frees, and the loads and the queue
+     * return to 0.
+     */
+    @Test
+    void anHttp2StreamWaitsForTheSlotOfAnotherStreamOfItsConnection() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        try (ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"));
+             RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1)).queueTimeout(Duration.ofSeconds(10)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").tls(tls).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            HttpClient h2 = HttpClient.newBuilder().sslContext(TlsPki.clientContext(ca)).version(HttpClient.Version.HTTP_2).build();
+            assertThat(h2.send(h2Request(proxy.port(), "/warm"), HttpResponse.BodyHandlers.ofString()).version())
+                    .isEqualTo(HttpClient.Version.HTTP_2);
+            CompletableFuture<HttpResponse<String>> slow = h2.sendAsync(h2Request(proxy.port(), "/slow"), HttpResponse.BodyHandlers.ofString());
+            Await.until(Duration.ofSeconds(5), "the slow stream at b1", () -> b1.requests.size() == 2);
+            CompletableFuture<HttpResponse<String>> next = h2.sendAsync(h2Request(proxy.port(), "/next"), HttpResponse.BodyHandlers.ofString());
+            Await.until(Duration.ofSeconds(5), "the second stream queued", () -> proxy.control().queuedRequests("app") == 1);
+            assertThat(next).isNotDone();
+
+            release.complete(null);
+            assertThat(slow.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:slow");
+            HttpResponse<String> served = next.get(5, TimeUnit.SECONDS);
+            assertThat(served.body()).isEqualTo("b1:/next");
+            assertThat(served.version()).isEqualTo(HttpClient.Version.HTTP_2);
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+            Await.until(Duration.ofSeconds(5), "the server's load back to 0", () -> proxy.control().server("app", "s1").load() == 0);
         }
     }
 

@@ -68,6 +68,16 @@ public interface Listener {
     default void serversRemoved() {
     }
 
+    /**
+     * Called before {@link #closeAll} when the proxy stops, on every listener before the first of them
+     * closes its connections: from now on a connection or request of this listener that is handed a
+     * slot in a backend's queue (the slot of one that another listener's, or this one's, close ended
+     * first) is closed, not sent on to the server in the middle of the stop. {@link #closeAll} implies
+     * it. Does nothing by default.
+     */
+    default void closing() {
+    }
+
     /** Closes every connection at once. */
     void closeAll();
 }

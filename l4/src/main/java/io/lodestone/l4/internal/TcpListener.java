@@ -88,7 +88,7 @@ public final class TcpListener implements Listener {
      * every 10 seconds: at the limit, every new connection would log it.
      */
     final LogThrottle noSocketWarnings = new LogThrottle(TimeUnit.SECONDS.toNanos(10));
-    /** Set when {@link #closeAll()} begins: the connections still open are being closed. */
+    /** Set when the proxy's stop ({@link #closing()}) or {@link #closeAll()} begins: the connections still open are being closed. */
     private volatile boolean closing;
     /** Counts the client connections open now; always there, for the per-source limits. */
     private final Gate gate;
@@ -361,6 +361,11 @@ public final class TcpListener implements Listener {
      * so that its session is logged as the proxy's stop ({@code K}) and counts no error. Every
      * connection is closed at its socket ({@link SocketClose}), so no peer that does not read holds the stop.
      */
+    @Override
+    public void closing() {
+        closing = true;
+    }
+
     @Override
     public void closeAll() {
         // before the kills: a connection waiting in a backend's queue that is handed the slot of one

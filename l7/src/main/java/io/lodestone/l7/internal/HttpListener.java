@@ -77,6 +77,8 @@ public final class HttpListener implements Listener {
     /** Per-source limits as bound, or {@code null}. */
     private final SourceLimits sourceLimits;
     private volatile boolean draining;
+    /** Set when the proxy's stop ({@link #closing()}) or {@link #closeAll()} begins: what is still open is being closed. */
+    private volatile boolean closing;
     /** The connection limit the listener was bound with; {@code null} without a limit. */
     private final Gate gate;
 
@@ -274,6 +276,14 @@ public final class HttpListener implements Listener {
         return draining;
     }
 
+    /**
+     * Whether the proxy's stop (or the end of a retired listener's drain) is closing every connection
+     * still open: a request that was waiting in a backend's queue is ended with its connection, not sent on.
+     */
+    boolean isClosing() {
+        return closing;
+    }
+
     /** The server connection pool of an event loop, created on first use. */
     BackendPool pool(EventLoop loop) {
         BackendPool pool = pools.get(loop);
@@ -363,7 +373,15 @@ public final class HttpListener implements Listener {
     }
 
     @Override
+    public void closing() {
+        closing = true;
+    }
+
+    @Override
     public void closeAll() {
+        // before the kills: a request waiting in a backend's queue that is handed the slot of one
+        // killed first is not sent on to the server
+        closing = true;
         stopAccepting();
         for (Channel ch : connections) {
             HttpPipeline.kill(ch);

@@ -268,9 +268,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /** The backend queue this request waits in for a free server slot, or {@code null}. */
     private QueueSlot slot;
     private long queuedAt;
-    /** The request waited in the backend's queue: its Tw is logged even when no server took it ({@code sQ}). */
-    private boolean waitedInQueue;
-    private long queueNanos;
+    /** How long the request waited in the backend's queue, however the wait ended; -1 when it did not wait. */
+    private long queueNanos = -1;
     private long connectStart;
     private long connectNanos;
     private long sentNanos;
@@ -1017,8 +1016,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         budget.requestStarted();
         tried = null;
         attempts = 0;
-        queueNanos = 0;
-        waitedInQueue = false;
+        queueNanos = -1;
         ServerRuntime s = null;
         stickyCookie = backend.config().cookie();
         if (stickyCookie != null) {
@@ -1375,7 +1373,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return false;
         }
         slot = new QueueSlot(backend);
-        waitedInQueue = true;
         queuedAt = clock.nanoTime();
         slot.start();
         return true;
@@ -1405,6 +1402,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void slotTaken(ServerRuntime s) {
         waited();
+        if (listener.isClosing()) {
+            // the slot of a request the proxy's stop ended first: this one ends too (KQ), with its
+            // connection, which the stop closes next, rather than go to the server in the middle of the stop
+            s.release();
+            terminated(TerminationCause.KILLED, TerminationPhase.QUEUE);
+            HttpPipeline.kill(client instanceof Http2StreamChannel ? client.parent() : client);
+            return;
+        }
         useServer(s, false);
     }
 
@@ -1423,6 +1428,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void leaveQueue() {
         QueueSlot q = slot;
         slot = null;
+        queueNanos = clock.nanoTime() - queuedAt;
         q.cancel();
     }
 
@@ -2189,7 +2195,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         responseConnection = null;
         heldHead = null;
         stickyCookie = null;
-        waitedInQueue = false;
         conn = null;
         tried = null;
         serverBackpressure = false;
@@ -2214,6 +2219,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void beginAccounting(long headNanos) {
         requestHeadNanos = headNanos;
         startNanos = clock.nanoTime() - Math.max(headNanos, 0);
+        queueNanos = -1;
         connectNanos = -1;
         responseNanos = -1;
         status = 0;
@@ -2298,7 +2304,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     .status(status)
                     .bytes(bytesIn, bytesOut)
                     .requestTime(requestHeadNanos)
-                    .queueTime(s != null || waitedInQueue ? queueNanos : -1)
+                    // the time it waited in the queue however the wait ended (HAProxy's Tw, and the TCP
+                    // engine's); 0 when a server took it at once, -1 when none did and it did not wait
+                    .queueTime(queueNanos >= 0 ? queueNanos : s == null ? -1 : 0)
                     .connectTime(connectNanos)
                     .responseTime(responseNanos)
                     .totalTime(total)
