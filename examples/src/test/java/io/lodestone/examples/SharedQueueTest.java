@@ -29,6 +29,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,25 +41,10 @@ class SharedQueueTest {
 
     @Test
     void tcpConnectionsAndHttpRequestsWaitInOneQueueInArrivalOrder() throws Exception {
-        List<String> served = new CopyOnWriteArrayList<>();
-        CompletableFuture<Void> release = new CompletableFuture<>();
-        ExecutorService threads = Executors.newCachedThreadPool();
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
-        server.setExecutor(threads);
-        server.createContext("/", exchange -> {
-            String path = exchange.getRequestURI().getPath();
-            served.add(path);
-            if (path.equals("/slow")) {
-                release.join();
-            }
-            byte[] body = ("served " + path).getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        });
-        server.start();
-        String address = "127.0.0.1:" + server.getAddress().getPort();
+        HeldOrigin origin = new HeldOrigin(path -> path.equals("/slow"));
+        List<String> served = origin.served;
+        CompletableFuture<Void> release = origin.release;
+        String address = origin.address();
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         try (Proxy proxy = Proxy.builder()
                 .backend(Backend.named("app").server("s1", address, s -> s.maxConnections(1)).queueTimeout(Duration.ofSeconds(30)))
@@ -90,9 +76,7 @@ class SharedQueueTest {
             assertThat(served).containsExactly("/slow", "/tcp", "/after");
             assertThat(proxy.control().queuedRequests("app")).isZero();
         } finally {
-            release.complete(null);
-            server.stop(0);
-            threads.shutdownNow();
+            origin.close();
         }
     }
 
@@ -104,23 +88,12 @@ class SharedQueueTest {
      */
     @Test
     void theStopSendsNoWaitingRequestToTheServer() throws Exception {
-        List<String> served = new CopyOnWriteArrayList<>();
-        CompletableFuture<Void> release = new CompletableFuture<>();
-        ExecutorService threads = Executors.newCachedThreadPool();
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
-        server.setExecutor(threads);
-        server.createContext("/", exchange -> {
-            String path = exchange.getRequestURI().getPath();
-            served.add(path);
-            release.join();
-            exchange.sendResponseHeaders(200, -1);
-            exchange.close();
-        });
-        server.start();
+        HeldOrigin origin = new HeldOrigin(path -> true);
+        List<String> served = origin.served;
         CapturingLogger lines = new CapturingLogger();
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         Proxy proxy = Proxy.builder().accessLog(AccessLog.text(lines))
-                .backend(Backend.named("app").server("s1", "127.0.0.1:" + server.getAddress().getPort(), s -> s.maxConnections(1))
+                .backend(Backend.named("app").server("s1", origin.address(), s -> s.maxConnections(1))
                         .queueTimeout(Duration.ofSeconds(30)))
                 .frontend(TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("app"))
                 .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
@@ -142,9 +115,7 @@ class SharedQueueTest {
             assertThat(proxy.control().server("app", "s1").load()).isZero();
         } finally {
             proxy.close(Duration.ZERO);
-            release.complete(null);
-            server.stop(0);
-            threads.shutdownNow();
+            origin.close();
         }
     }
 
@@ -156,22 +127,12 @@ class SharedQueueTest {
      */
     @Test
     void theStopSendsNoWaitingConnectionToTheServer() throws Exception {
-        List<String> served = new CopyOnWriteArrayList<>();
-        CompletableFuture<Void> release = new CompletableFuture<>();
-        ExecutorService threads = Executors.newCachedThreadPool();
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
-        server.setExecutor(threads);
-        server.createContext("/", exchange -> {
-            served.add(exchange.getRequestURI().getPath());
-            release.join();
-            exchange.sendResponseHeaders(200, -1);
-            exchange.close();
-        });
-        server.start();
+        HeldOrigin origin = new HeldOrigin(path -> true);
+        List<String> served = origin.served;
         CapturingLogger lines = new CapturingLogger();
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         Proxy proxy = Proxy.builder().accessLog(AccessLog.text(lines))
-                .backend(Backend.named("app").server("s1", "127.0.0.1:" + server.getAddress().getPort(), s -> s.maxConnections(1))
+                .backend(Backend.named("app").server("s1", origin.address(), s -> s.maxConnections(1))
                         .queueTimeout(Duration.ofSeconds(30)))
                 .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
                 .frontend(TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("app"))
@@ -193,6 +154,44 @@ class SharedQueueTest {
             assertThat(proxy.control().server("app", "s1").load()).isZero();
         } finally {
             proxy.close(Duration.ZERO);
+            origin.close();
+        }
+    }
+
+    /**
+     * An HTTP origin that records each request's path and holds those {@code held} accepts until
+     * {@link #release} completes, then answers {@code served <path>}.
+     */
+    private static final class HeldOrigin implements AutoCloseable {
+        final List<String> served = new CopyOnWriteArrayList<>();
+        final CompletableFuture<Void> release = new CompletableFuture<>();
+        private final ExecutorService threads = Executors.newCachedThreadPool();
+        private final HttpServer server;
+
+        HeldOrigin(Predicate<String> held) throws IOException {
+            server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 50);
+            server.setExecutor(threads);
+            server.createContext("/", exchange -> {
+                String path = exchange.getRequestURI().getPath();
+                served.add(path);
+                if (held.test(path)) {
+                    release.join();
+                }
+                byte[] body = ("served " + path).getBytes(StandardCharsets.UTF_8);
+                exchange.sendResponseHeaders(200, body.length);
+                try (OutputStream out = exchange.getResponseBody()) {
+                    out.write(body);
+                }
+            });
+            server.start();
+        }
+
+        String address() {
+            return "127.0.0.1:" + server.getAddress().getPort();
+        }
+
+        @Override
+        public void close() {
             release.complete(null);
             server.stop(0);
             threads.shutdownNow();
