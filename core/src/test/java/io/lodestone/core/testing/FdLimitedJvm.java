@@ -260,7 +260,7 @@ public final class FdLimitedJvm implements AutoCloseable {
                 for (String line : Files.readAllLines(Path.of(table))) {
                     String[] f = line.trim().split("\\s+");
                     // sl local remote st ... inode; 0A is LISTEN, 01 ESTABLISHED
-                    if (f.length > 9 && inodes.contains(f[9]) && !f[3].equals("0A") && !f[3].equals("01")) {
+                    if (f.length > 9 && inodes.remove(f[9]) && !f[3].equals("0A") && !f[3].equals("01")) {
                         closing++;
                     }
                 }
@@ -268,7 +268,19 @@ public final class FdLimitedJvm implements AutoCloseable {
                 throw new UncheckedIOException(e);
             }
         }
-        return closing;
+        // a TCP socket already closed (out of the tables) whose descriptor the ring has not closed yet
+        // is in no table at all; the process's other sockets are Unix ones
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/net/unix"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 6) {
+                    inodes.remove(f[6]);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return closing + inodes.size();
     }
 
     private static List<String> free(List<FileInputStream> filler) {
