@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpServer;
 import io.lodestone.core.Backend;
+import io.lodestone.core.Frontend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.testing.Await;
@@ -92,13 +93,7 @@ class SharedQueueTest {
         List<String> served = origin.served;
         CapturingLogger lines = new CapturingLogger();
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        Proxy proxy = Proxy.builder().accessLog(AccessLog.text(lines))
-                .backend(Backend.named("app").server("s1", origin.address(), s -> s.maxConnections(1))
-                        .queueTimeout(Duration.ofSeconds(30)))
-                .frontend(TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("app"))
-                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
-                .build();
-        proxy.start();
+        Proxy proxy = stopTestProxy(origin, lines, true);
         try (Socket tcp = new Socket(InetAddress.getLoopbackAddress(), proxy.port("tcp"))) {
             tcp.getOutputStream().write("GET /tcp HTTP/1.1\r\nHost: db\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
             Await.until("the TCP connection's request at the server", () -> served.size() == 1);
@@ -131,13 +126,7 @@ class SharedQueueTest {
         List<String> served = origin.served;
         CapturingLogger lines = new CapturingLogger();
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-        Proxy proxy = Proxy.builder().accessLog(AccessLog.text(lines))
-                .backend(Backend.named("app").server("s1", origin.address(), s -> s.maxConnections(1))
-                        .queueTimeout(Duration.ofSeconds(30)))
-                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
-                .frontend(TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("app"))
-                .build();
-        proxy.start();
+        Proxy proxy = stopTestProxy(origin, lines, false);
         CompletableFuture<HttpResponse<String>> first = client.sendAsync(
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + proxy.port("web") + "/first")).build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -196,6 +185,23 @@ class SharedQueueTest {
             server.stop(0);
             threads.shutdownNow();
         }
+    }
+
+    /**
+     * A started proxy for the stop tests: one backend of one server at {@code maxConnections(1)} with a
+     * queue, a TCP and an HTTP frontend, the TCP one first (closed first at the stop) when {@code tcpFirst}.
+     */
+    private static Proxy stopTestProxy(HeldOrigin origin, CapturingLogger lines, boolean tcpFirst) {
+        Frontend tcp = TcpFrontend.bind("127.0.0.1:0").name("tcp").defaultBackend("app").build();
+        Frontend web = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").build();
+        Proxy proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                .backend(Backend.named("app").server("s1", origin.address(), s -> s.maxConnections(1))
+                        .queueTimeout(Duration.ofSeconds(30)))
+                .frontend(tcpFirst ? tcp : web)
+                .frontend(tcpFirst ? web : tcp)
+                .build();
+        proxy.start();
+        return proxy;
     }
 
     /** Reads until what was read ends with {@code end} (the server keeps the connection open after it). */
