@@ -17,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.io.TempDir;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -40,8 +39,6 @@ class HttpConnectAtFdLimitTest {
     @TempDir
     Path dir;
 
-    @Disabled("flaky, not understood: in 2 of 4 fresh-clone CI runs the fill left a second descriptor free, so the"
-            + " request was served 200 (cases [1] and [4]); the fix is open, see the 2026-12-07 closing note")
     @ParameterizedTest
     @CsvSource({"127.0.0.1, HTTP_1_1", "localhost, HTTP_1_1", "127.0.0.1, H2C", "localhost, H2C"})
     void aRequestWithNoSocketLeftForItsServerIsAnswered503(String host, BackendProtocol protocol) throws Exception {

@@ -69,8 +69,12 @@ public final class FdLimitedJvm implements AutoCloseable {
      */
     public static FdLimitedJvm start(Class<?> main, int fdLimit, Path dir, String... args) throws IOException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // the JIT's compiler threads, when they decide whether to start another, read the cgroup's
+        // memory files: a descriptor held for a moment by a thread other than fill's, which made the
+        // fill stop one short and then left two descriptors free (strace showed it); fixing their
+        // number keeps every other thread from opening files while the fill runs
         StringBuilder cmd = new StringBuilder("ulimit -n ").append(fdLimit).append(" && exec '").append(java)
-                .append("' -Xmx64m -XX:TieredStopAtLevel=1 -Dlodestone.transport=")
+                .append("' -Xmx64m -XX:TieredStopAtLevel=1 -XX:-UseDynamicNumberOfCompilerThreads -Dlodestone.transport=")
                 .append(System.getProperty("lodestone.transport", "io_uring"))
                 .append(" -cp '").append(System.getProperty("java.class.path")).append("' '").append(main.getName()).append('\'');
         for (String a : args) {
