@@ -6,9 +6,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.limit.RateLimit;
+import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.RefusingPort;
 import io.lodestone.tls.ServerTls;
 import io.netty.pkitesting.X509Bundle;
@@ -41,6 +43,7 @@ class ErrorPageTest {
 
     private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
+    private final CapturingLogger lines = new CapturingLogger();
     private Proxy proxy;
 
     @AfterEach
@@ -64,7 +67,7 @@ class ErrorPageTest {
     private int start(Backend.Builder backend, Consumer<HttpFrontend.Builder> frontend) {
         HttpFrontend.Builder f = withPages(HttpFrontend.bind("127.0.0.1:0").defaultBackend(backend.build().name()));
         frontend.accept(f);
-        proxy = Proxy.builder().backend(backend).frontend(f).build();
+        proxy = Proxy.builder().accessLog(AccessLog.text(lines)).backend(backend).frontend(f).build();
         proxy.start();
         return proxy.port();
     }
@@ -103,6 +106,8 @@ class ErrorPageTest {
                     && proxy.metrics().frontend("web").traffic().bytesOut() > 0);
             assertThat(proxy.metrics().frontend("web").traffic().bytesOut()).isEqualTo(PAGE_503.length());
             assertThat(proxy.metrics().frontend("web").traffic().responses().serverError()).isEqualTo(1);
+            assertThat(lines.await(l -> l.contains("GET /x HTTP/1.1")))
+                    .contains(" 503 0 " + PAGE_503.length() + " SC \"GET /x HTTP/1.1\" ");
         }
     }
 
@@ -120,6 +125,26 @@ class ErrorPageTest {
                 assertThat(c.send("GET /y HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isEqualTo(200);
             }
             assertThat(b.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/y");
+        }
+    }
+
+    @Test
+    void aReconfigurationBringsItsPagesFromTheNextRequestOn() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder().backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app")).build();
+            proxy.start();
+            proxy.control().server("app", "s1").maintenance();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                RawHttp.Response before = c.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(before.status()).isEqualTo(503);
+                assertThat(before.header("content-type")).isEqualTo("text/plain");
+                assertThat(before.body()).isEqualTo("503 Service Unavailable\n");
+                proxy.reconfigure(Proxy.builder().backend(Backend.named("app").server("s1", b.address()))
+                        .frontend(withPages(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))));
+                proxy.control().server("app", "s1").maintenance();
+                assertPage(c.send("GET /2 HTTP/1.1\r\nHost: h\r\n\r\n").read(), 503, HTML, PAGE_503);
+            }
         }
     }
 
@@ -193,6 +218,8 @@ class ErrorPageTest {
             try (RawHttp c = new RawHttp(port)) {
                 RawHttp.Response plain = c.send("GET /plain HTTP/1.1\r\nHost: h\r\n\r\n").read();
                 assertPage(plain, 403, HTML, PAGE_403);
+                assertThat(lines.await(l -> l.contains("GET /plain HTTP/1.1")))
+                        .contains(" 403 0 " + PAGE_403.length() + " PR \"GET /plain HTTP/1.1\" ");
                 assertThat(plain.header("x-edited")).isEqualTo("yes");
                 RawHttp.Response own = c.send("GET /own HTTP/1.1\r\nHost: h\r\n\r\n").read();
                 assertThat(own.status()).isEqualTo(403);
