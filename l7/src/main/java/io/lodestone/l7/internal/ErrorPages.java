@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.route.Decision;
 import io.lodestone.l7.ErrorPage;
 import io.lodestone.l7.HttpFrontend;
 import io.netty.buffer.ByteBuf;
@@ -48,6 +49,16 @@ final class ErrorPages {
     static ErrorPages of(HttpFrontend frontend) {
         Map<Integer, ErrorPage> config = frontend.errorPages();
         return config.isEmpty() ? null : new ErrorPages(config);
+    }
+
+    /**
+     * The page that answers {@code deny}: the one of its status when the deny has no body of its own
+     * ({@link Decision.Deny#hasDefaultBody()}); {@code null} when the status has none or the rule's
+     * own body wins.
+     */
+    Page forDeny(Decision.Deny deny) {
+        Page p = page(deny.status());
+        return p != null && deny.hasDefaultBody() ? p : null;
     }
 
     /** The page for {@code status}, or {@code null}. */

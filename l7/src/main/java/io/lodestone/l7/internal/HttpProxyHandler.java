@@ -1109,10 +1109,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             contentType = TEXT_PLAIN_UTF8;
             body = deny.body();
             ErrorPages pages = state.errorPages;
-            if (pages != null && (page = pages.page(status)) != null && !deny.hasDefaultBody()) {
-                // the rule's own body wins over the frontend's page
-                page = null;
-            }
+            page = pages == null ? null : pages.forDeny(deny);
         } else if (decision instanceof Decision.Redirect redirect) {
             status = redirect.status();
             contentType = null;
