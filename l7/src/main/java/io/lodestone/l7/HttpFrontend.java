@@ -1028,7 +1028,7 @@ public final class HttpFrontend implements Frontend {
          * HTTP/2 alike: 400 (a malformed request, dot segments), 408 (client timeout inside a request
          * head), 413, 414, 431 (limits), 500 (an exception in a rule or the proxy), 501
          * ({@code CONNECT}), 502 (connect refused, invalid server response), 503 (no usable server,
-         * no route, queue full or timed out), 504 (connect or server timeout, {@code only-if-cached}
+         * no route, a queue timeout), 504 (connect or server timeout, {@code only-if-cached}
          * miss), 505, and the answers of rules that carry no body of their own: {@code deny(status)}
          * (any of 400..599; 403 by default), a rate limit's 429 and the 503 of a request no rule
          * routes. A rule's own body ({@code deny(status, body)}, {@code respond}) always wins, and
