@@ -14,7 +14,9 @@ import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.RefusingPort;
 import io.lodestone.tls.ServerTls;
 import io.netty.pkitesting.X509Bundle;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -277,6 +279,38 @@ class ErrorPageTest {
             // and the stream after them on the same connection
             assertPage(client.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).build(),
                     HttpResponse.BodyHandlers.ofString()), 503, HTML, PAGE_503);
+        }
+    }
+
+    @Test
+    void aStreamTheHttp2DecoderRefusesGetsThe400Page() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            start(Backend.named("app").server("s1", b.address()), f -> f.h2c(true));
+            try (Socket s = Http2Test.h2c(proxy.port())) {
+                // :method GET, :scheme http, :path /a/../b (a dot segment), :authority h
+                byte[] block = {(byte) 0x82, (byte) 0x86, 0x04, 0x07, '/', 'a', '/', '.', '.', '/', 'b', 0x41, 0x01, 'h'};
+                s.getOutputStream().write(Http2Test.frame(1, 1, 0x5, block));
+                s.getOutputStream().flush();
+                ByteArrayOutputStream data = new ByteArrayOutputStream();
+                boolean headers = false;
+                for (Http2Test.Frame frame = Http2Test.Frame.read(s.getInputStream()); frame != null;
+                        frame = Http2Test.Frame.read(s.getInputStream())) {
+                    if (frame.stream() != 1) {
+                        continue;
+                    }
+                    assertThat(frame.type()).as("HEADERS or DATA, no reset").isIn(0, 1);
+                    headers |= frame.type() == 1;
+                    if (frame.type() == 0) {
+                        data.writeBytes(frame.payload());
+                    }
+                    if (frame.endsStream()) {
+                        break;
+                    }
+                }
+                assertThat(headers).isTrue();
+                assertThat(data.toString(StandardCharsets.UTF_8)).isEqualTo(PAGE_400);
+            }
+            assertThat(b.requests).isEmpty();
         }
     }
 
