@@ -12,15 +12,21 @@ import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.Rule;
 import io.lodestone.l7.internal.HttpListener;
 import io.lodestone.tls.ServerTls;
+import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
@@ -85,6 +91,19 @@ import java.util.function.Consumer;
  * timeout 504; no response within the backend's {@link io.lodestone.core.Backend#serverTimeout()
  * server timeout} 504; request head not complete within {@link #clientTimeout()} 408. A backend that
  * dies mid-response closes the client connection.
+ *
+ * <h2>Error pages</h2>
+ * The proxy's own error answers carry a one-line {@code text/plain} body unless
+ * {@link Builder#errorPage(int, String, byte[])} gives the frontend a page of its own for the status
+ * (HAProxy's {@code errorfile}, nginx's {@code error_page}); a server's own error responses pass
+ * unchanged.
+ *
+ * <pre>{@code
+ * HttpFrontend.bind(8080)
+ *     .errorPage(503, "text/html; charset=utf-8", Path.of("/etc/gateway/503.html"))
+ *     .errorPage(429, "application/json", "{\"error\":\"slow down\"}")
+ *     .defaultBackend("app");
+ * }</pre>
  */
 public final class HttpFrontend implements Frontend {
 
@@ -125,6 +144,7 @@ public final class HttpFrontend implements Frontend {
     private final boolean clientCertificateHeaders;
     private final ResponseCache cacheAll;
     private final Map<String, ResponseCache> caches;
+    private final Map<Integer, ErrorPage> errorPages;
 
     private HttpFrontend(Builder b, Routing table) {
         this.name = b.name != null ? b.name : "http-" + b.bindAddresses.get(0).getPort();
@@ -165,6 +185,7 @@ public final class HttpFrontend implements Frontend {
         this.clientCertificateHeaders = b.clientCertificateHeaders;
         this.cacheAll = b.cacheAll;
         this.caches = Map.copyOf(b.caches);
+        this.errorPages = Collections.unmodifiableMap(new TreeMap<>(b.errorPages));
     }
 
     /** Returns a builder for a frontend listening on this port on every interface. */
@@ -430,6 +451,14 @@ public final class HttpFrontend implements Frontend {
         return c != null ? c : cacheAll;
     }
 
+    /**
+     * The frontend's error pages by status, in status order; empty when the proxy's error answers
+     * keep their default one-line bodies (see {@link Builder#errorPage(int, String, byte[])}).
+     */
+    public Map<Integer, ErrorPage> errorPages() {
+        return errorPages;
+    }
+
     /** True: the frontend forwards HTTP requests, so its backends may hash on a request key. */
     @Override
     public boolean isHttp() {
@@ -475,6 +504,12 @@ public final class HttpFrontend implements Frontend {
      */
     public static final Duration DEFAULT_POOL_IDLE_TIMEOUT = Duration.ofSeconds(120);
 
+    /**
+     * The largest error page body, 64 KiB: a page is held in memory whole and sent in one write,
+     * as HAProxy bounds an {@code errorfile} by its buffer size (16 KiB by default).
+     */
+    public static final int MAX_ERROR_PAGE_SIZE = 64 * 1024;
+
     /** Builds an {@link HttpFrontend}. Setters check their argument; {@link #build()} checks the whole. */
     public static final class Builder implements Frontend.Builder {
         private final List<InetSocketAddress> bindAddresses = new ArrayList<>();
@@ -517,6 +552,7 @@ public final class HttpFrontend implements Frontend {
         private boolean clientCertificateHeaders;
         private ResponseCache cacheAll;
         private final Map<String, ResponseCache> caches = new LinkedHashMap<>();
+        private final Map<Integer, ErrorPage> errorPages = new LinkedHashMap<>();
 
         Builder(InetSocketAddress first) {
             bindAddresses.add(first);
@@ -981,6 +1017,94 @@ public final class HttpFrontend implements Frontend {
         /** Builds {@code cache} and calls {@link #cache(String, ResponseCache)}. */
         public Builder cache(String backend, ResponseCache.Builder cache) {
             return cache(backend, cache.build());
+        }
+
+        /**
+         * Replaces the body of the proxy's own answers of {@code status} with {@code body}, sent with
+         * this {@code Content-Type} (HAProxy's {@code errorfile}, nginx's {@code error_page}); a later
+         * call for the same status replaces the page. The bytes are copied.
+         *
+         * <p>The page answers every response of that status the proxy makes itself, on HTTP/1.x and
+         * HTTP/2 alike: 400 (a malformed request, dot segments), 408 (client timeout inside a request
+         * head), 413, 414, 431 (limits), 500 (an exception in a rule or the proxy), 501
+         * ({@code CONNECT}), 502 (connect refused, invalid server response), 503 (no usable server,
+         * no route, a queue timeout), 504 (connect or server timeout, {@code only-if-cached}
+         * miss), 505, and the answers of rules that carry no body of their own: {@code deny(status)}
+         * (any of 400..599; 403 by default), a rate limit's 429 and the 503 of a request no rule
+         * routes. A rule's own body ({@code deny(status, body)}, {@code respond}) always wins, and
+         * redirects keep their empty body. Everything else about the answer stays: the status, the
+         * request id, {@code Date}, {@code Cache-Control: no-cache}, {@code Connection: close} where the
+         * connection closes, a rule's response header edits and {@code Retry-After}; the
+         * {@code Content-Length} is the page's and an answer to {@code HEAD} has no body. A server's own
+         * error responses pass unchanged (there is no {@code proxy_intercept_errors}), and a 431 that
+         * Netty's HTTP/2 codec sends itself for a header list over its limit keeps its empty body.
+         *
+         * @param status 400..599
+         * @param contentType the {@code Content-Type}: a non-blank header value of visible ASCII
+         *     characters and spaces
+         * @param body at most {@link #MAX_ERROR_PAGE_SIZE} bytes
+         * @throws IllegalArgumentException when an argument is out of range, naming it
+         */
+        public Builder errorPage(int status, String contentType, byte[] body) {
+            checkErrorPageStatus(status);
+            if (contentType == null || contentType.isBlank() || !isHeaderValue(contentType)) {
+                throw new IllegalArgumentException("frontend errorPage " + status + " contentType: "
+                        + (contentType == null ? "null" : "\"" + contentType + "\"")
+                        + " (expected: a non-blank header value of visible ASCII characters and spaces)");
+            }
+            Objects.requireNonNull(body, "frontend errorPage body");
+            if (body.length > MAX_ERROR_PAGE_SIZE) {
+                throw new IllegalArgumentException("frontend errorPage " + status + " body: " + body.length
+                        + " bytes (expected: at most " + MAX_ERROR_PAGE_SIZE + ")");
+            }
+            errorPages.put(status, new ErrorPage(status, contentType.strip(), body.clone()));
+            return this;
+        }
+
+        /** {@link #errorPage(int, String, byte[])} with {@code body} encoded as UTF-8. */
+        public Builder errorPage(int status, String contentType, String body) {
+            return errorPage(status, contentType, Objects.requireNonNull(body, "frontend errorPage body").getBytes(StandardCharsets.UTF_8));
+        }
+
+        /**
+         * {@link #errorPage(int, String, byte[])} with the content of {@code file}, read once, now: a
+         * later change of the file changes nothing (build the proxy again, or reconfigure it).
+         *
+         * @throws IllegalArgumentException when the file cannot be read or is larger than
+         *     {@link #MAX_ERROR_PAGE_SIZE}
+         */
+        public Builder errorPage(int status, String contentType, Path file) {
+            checkErrorPageStatus(status);
+            Objects.requireNonNull(file, "frontend errorPage file");
+            byte[] body;
+            try {
+                long size = Files.size(file);
+                if (size > MAX_ERROR_PAGE_SIZE) {
+                    throw new IllegalArgumentException("frontend errorPage " + status + " file: " + file + " (" + size
+                            + " bytes; expected: at most " + MAX_ERROR_PAGE_SIZE + ")");
+                }
+                body = Files.readAllBytes(file);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("frontend errorPage " + status + " file: " + file + " (cannot be read: " + e + ")", e);
+            }
+            return errorPage(status, contentType, body);
+        }
+
+        private static void checkErrorPageStatus(int status) {
+            if (status < 400 || status > 599) {
+                throw new IllegalArgumentException("frontend errorPage status: " + status
+                        + " (expected: 400..599, a status the proxy answers with itself)");
+            }
+        }
+
+        private static boolean isHeaderValue(String s) {
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                if (c != ' ' && c != '\t' && (c < 0x21 || c > 0x7E)) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         private static Duration positive(String field, Duration d) {

@@ -54,6 +54,16 @@ public sealed interface Decision permits Decision.Forward, Decision.Deny, Decisi
      * @param body a {@code text/plain; charset=utf-8} body
      */
     record Deny(int status, String body, List<HeaderEdit> responseHeaders, MatchedRule matched) implements Decision {
+
+        /**
+         * Whether the body is the default one {@link Rule.Builder#deny(int)} gives: the status's
+         * reason phrase and a newline, as the 429 of a rate limit and the 503 of a request no rule
+         * routes have too. An HTTP engine answers such a deny with the frontend's error page for the
+         * status when it has one; a rule's own body always wins.
+         */
+        public boolean hasDefaultBody() {
+            return body.equals(Statuses.reason(status) + "\n");
+        }
     }
 
     /**

@@ -218,6 +218,23 @@ class RouterTest {
     }
 
     @Test
+    void aDenyTellsWhetherItsBodyIsTheDefaultOne() {
+        Router r = router(Routing.builder()
+                .rule(Rule.when(Acl.path("/plain")).deny(403))
+                .rule(Rule.when(Acl.path("/teapot")).deny(418))
+                .rule(Rule.when(Acl.path("/edited")).setResponseHeader("X-A", "1"))
+                .rule(Rule.when(Acl.path("/edited")).deny(404))
+                .rule(Rule.when(Acl.path("/own")).deny(403, "go away\n"))
+                .rule(Rule.when(Acl.path("/x")).use("x")));
+        assertThat(((Decision.Deny) r.route(TestRequest.get("/plain"))).hasDefaultBody()).isTrue();
+        assertThat(((Decision.Deny) r.route(TestRequest.get("/teapot"))).hasDefaultBody()).isTrue();
+        assertThat(((Decision.Deny) r.route(TestRequest.get("/edited"))).hasDefaultBody()).isTrue();
+        assertThat(((Decision.Deny) r.route(TestRequest.get("/own"))).hasDefaultBody()).isFalse();
+        // the 503 of a request no rule routes
+        assertThat(((Decision.Deny) r.route(TestRequest.get("/y"))).hasDefaultBody()).isTrue();
+    }
+
+    @Test
     void virtualHosts() {
         Router r = router(Routing.builder()
                 .virtualHost("example.com", vh -> vh

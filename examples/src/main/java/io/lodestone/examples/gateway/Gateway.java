@@ -161,6 +161,10 @@ public final class Gateway {
                 "  --headers-with-underscores allow|drop|reject",
                 "                           http: request header names with an underscore (X_Real_IP):",
                 "                           forwarded, removed, or answered 400 (default allow)",
+                "  --error-page STATUS=FILE http: answer the gateway's own STATUS errors (400..599: 502, 503, 504,",
+                "                           429, 403 of --deny, ...) with FILE, read at start, at most 64 KiB;",
+                "                           content type from the extension: .html/.htm, .json, .txt, else",
+                "                           application/octet-stream (repeatable, one per status)",
                 "  --help                   this text",
                 "",
                 "Durations: a whole number with us, ms, s, m or h (50us, 500ms, 5s, 2m, 1h), at most 876000h.",
@@ -295,6 +299,13 @@ public final class Gateway {
                 http.rule(Rule.when(Acl.pathBegins(prefix)).name("route " + prefix).use(ROUTE_BACKEND_PREFIX + (i + 1)));
             }
             options.clientTimeout().filter(d -> !d.isZero()).ifPresent(http::clientTimeout);
+            for (GatewayOptions.ErrorPageFile page : options.errorPages()) {
+                try {
+                    http.errorPage(page.status(), page.contentType(), page.file());
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException("--error-page: " + page + " (cannot load it: " + e.getMessage() + ")");
+                }
+            }
             if (options.cacheBytes().isPresent()) {
                 http.cache(ResponseCache.builder().maxBytes(options.cacheBytes().getAsLong()).statusHeader("X-Cache"));
             }

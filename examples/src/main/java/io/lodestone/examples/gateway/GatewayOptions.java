@@ -69,7 +69,9 @@ import java.util.Set;
  * names another header) and {@code X-Forwarded-*} and {@code X-Real-IP} headers; {@code --request-id off}
  * and {@code --forwarded-for off} leave them out, as HAProxy and nginx do unless told to add them.
  * {@code --headers-with-underscores drop|reject} removes or refuses request header fields whose names
- * have an underscore ({@code HttpFrontend.HeadersWithUnderscores}).
+ * have an underscore ({@code HttpFrontend.HeadersWithUnderscores}). {@code --error-page 503=sorry.html}
+ * (repeatable) answers the gateway's own 503s with that file, its content type from its extension
+ * ({@link ErrorPageFile}).
  *
  * <p>Flags take their value as the next argument or after {@code =}; switches such as
  * {@code --compress} take none. Durations are a whole number with a unit: {@code us}, {@code ms},
@@ -258,6 +260,7 @@ public final class GatewayOptions {
     private final boolean requestIds;
     private final boolean forwardedFor;
     private final HttpFrontend.HeadersWithUnderscores headersWithUnderscores;
+    private final List<ErrorPageFile> errorPages;
 
     /**
      * A {@code --route PATH_PREFIX=HOST:PORT}: requests whose normalised path begins with
@@ -342,6 +345,7 @@ public final class GatewayOptions {
         this.requestIds = p.requestIds;
         this.forwardedFor = p.forwardedFor;
         this.headersWithUnderscores = p.headersWithUnderscores;
+        this.errorPages = List.copyOf(p.errorPages);
     }
 
     /** A copy of {@code o} for its warm-up: see {@link #forWarmUp(HostPort)}. */
@@ -392,6 +396,7 @@ public final class GatewayOptions {
         this.requestIds = o.requestIds;
         this.forwardedFor = o.forwardedFor;
         this.headersWithUnderscores = o.headersWithUnderscores;
+        this.errorPages = o.errorPages;
     }
 
     /** Parses the arguments that follow {@code gateway}; see {@link #parse(List)}. */
@@ -490,6 +495,9 @@ public final class GatewayOptions {
         }
         if (p.seen.contains("--forwarded-for") && p.mode != Mode.HTTP) {
             throw new UsageException("--forwarded-for: " + (p.forwardedFor ? "on" : "off") + " (only in http mode: add --mode http)");
+        }
+        if (!p.errorPages.isEmpty() && p.mode != Mode.HTTP) {
+            throw new UsageException("--error-page: " + p.errorPages.get(0) + " (only in http mode: add --mode http)");
         }
         if (p.seen.contains("--headers-with-underscores") && p.mode != Mode.HTTP) {
             throw new UsageException("--headers-with-underscores: " + p.headersWithUnderscoresValue + " (only in http mode: add --mode http)");
@@ -794,6 +802,44 @@ public final class GatewayOptions {
         return headersWithUnderscores;
     }
 
+    /** The {@code --error-page} pages, in the order given; empty when none. */
+    public List<ErrorPageFile> errorPages() {
+        return errorPages;
+    }
+
+    /**
+     * One {@code --error-page STATUS=FILE}: the gateway's own answers of {@code status} get the file's
+     * content (read when the proxy is built), with a content type from its extension:
+     * {@code .html} and {@code .htm} {@code text/html; charset=utf-8}, {@code .json}
+     * {@code application/json}, {@code .txt} {@code text/plain; charset=utf-8}, anything else
+     * {@code application/octet-stream}.
+     *
+     * @param status 400..599
+     * @param file the page's file
+     */
+    public record ErrorPageFile(int status, Path file) {
+
+        /** The content type the file's extension gives. */
+        public String contentType() {
+            String name = file.getFileName() == null ? "" : file.getFileName().toString().toLowerCase(Locale.ROOT);
+            if (name.endsWith(".html") || name.endsWith(".htm")) {
+                return "text/html; charset=utf-8";
+            }
+            if (name.endsWith(".json")) {
+                return "application/json";
+            }
+            if (name.endsWith(".txt")) {
+                return "text/plain; charset=utf-8";
+            }
+            return "application/octet-stream";
+        }
+
+        @Override
+        public String toString() {
+            return status + "=" + file;
+        }
+    }
+
     /**
      * How long each I/O thread busy-polls after it last handled I/O ({@code --busy-poll}); empty: it
      * does not. See {@code Proxy.Builder.busyPolling}.
@@ -856,6 +902,7 @@ public final class GatewayOptions {
                 + (!requestIds ? " requestIds=off" : requestIdHeader.equals(DEFAULT_REQUEST_ID_HEADER) ? "" : " requestId=" + requestIdHeader)
                 + (forwardedFor ? "" : " forwardedFor=off")
                 + (headersWithUnderscores == HttpFrontend.HeadersWithUnderscores.ALLOW ? "" : " headersWithUnderscores=" + headersWithUnderscores)
+                + (errorPages.isEmpty() ? "" : " errorPages=" + errorPages)
                 + "}";
     }
 
@@ -934,11 +981,11 @@ public final class GatewayOptions {
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--defer-accept",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
                 "--pool-max-idle", "--pool-idle-timeout", "--busy-poll", "--request-id", "--forwarded-for",
-                "--headers-with-underscores", "--abort-on-close");
+                "--headers-with-underscores", "--abort-on-close", "--error-page");
         /** The flags that take no value (switches): given or not. */
         static final Set<String> SWITCHES = Set.of("--compress", "--h2c", "--defer-accept", "--abort-on-close");
         /** The flags that may be given more than once. */
-        static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route", "--sni");
+        static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route", "--sni", "--error-page");
 
         private final Set<String> seen = new HashSet<>();
         Mode mode;
@@ -987,6 +1034,7 @@ public final class GatewayOptions {
         boolean forwardedFor = true;
         HttpFrontend.HeadersWithUnderscores headersWithUnderscores = HttpFrontend.HeadersWithUnderscores.ALLOW;
         String headersWithUnderscoresValue;
+        final List<ErrorPageFile> errorPages = new ArrayList<>();
 
         void acceptSwitch(String flag) throws UsageException {
             if (!seen.add(flag)) {
@@ -1155,6 +1203,9 @@ public final class GatewayOptions {
                         default -> throw bad(flag, value, "allow, drop or reject");
                     };
                     break;
+                case "--error-page":
+                    errorPages.add(errorPage(flag, value));
+                    break;
                 default:
                     throw new UsageException("unknown flag: " + flag + " (see --help)");
             }
@@ -1255,6 +1306,33 @@ public final class GatewayOptions {
                 return Path.of(value);
             } catch (InvalidPathException e) {
                 throw bad(flag, value, "a PEM file");
+            }
+        }
+
+        private ErrorPageFile errorPage(String flag, String value) throws UsageException {
+            String expected = "STATUS=FILE with STATUS 400..599, e.g. 503=sorry.html";
+            int eq = value.indexOf('=');
+            if (eq < 0 || eq == value.length() - 1 || value.indexOf('\0') >= 0) {
+                throw bad(flag, value, expected);
+            }
+            int status;
+            try {
+                status = Integer.parseInt(value.substring(0, eq));
+            } catch (NumberFormatException e) {
+                throw bad(flag, value, expected);
+            }
+            if (status < 400 || status > 599) {
+                throw bad(flag, value, expected);
+            }
+            for (ErrorPageFile p : errorPages) {
+                if (p.status() == status) {
+                    throw new UsageException(flag + ": " + value + " (a page for " + status + " is given already: " + p + ")");
+                }
+            }
+            try {
+                return new ErrorPageFile(status, Path.of(value.substring(eq + 1)));
+            } catch (InvalidPathException e) {
+                throw bad(flag, value, expected);
             }
         }
 

@@ -116,6 +116,8 @@ public final class HttpListener implements Listener {
         private final ConcurrentHashMap<String, RetryBudget> budgets = new ConcurrentHashMap<>();
         /** The response cache of each cached backend. */
         private final Map<String, CacheStore> caches;
+        /** The frontend's error pages, or {@code null} when its error answers keep their default bodies. */
+        final ErrorPages errorPages;
 
         State(HttpFrontend frontend, Routing routing, EngineContext context, Map<String, CacheStore> previous) {
             this.frontend = frontend;
@@ -124,6 +126,7 @@ public final class HttpListener implements Listener {
             this.metrics = context.metrics().frontend(frontend.name());
             this.requestIdHeader = frontend.requestIds() ? AsciiString.cached(frontend.requestIdHeader()) : null;
             this.caches = ListenerCaches.of(frontend, context, previous);
+            this.errorPages = ErrorPages.of(frontend);
         }
 
         /** The response cache of a backend, or {@code null} when its responses are not cached. */

@@ -1099,14 +1099,17 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         ReferenceCountUtil.release(req);
         int status;
-        String contentType;
+        CharSequence contentType;
         String body;
         String location = null;
+        ErrorPages.Page page = null;
         if (decision instanceof Decision.Deny deny) {
             terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
             status = deny.status();
             contentType = TEXT_PLAIN_UTF8;
             body = deny.body();
+            ErrorPages pages = state.errorPages;
+            page = pages == null ? null : pages.forDeny(deny);
         } else if (decision instanceof Decision.Redirect redirect) {
             status = redirect.status();
             contentType = null;
@@ -1118,14 +1121,23 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             contentType = respond.contentType();
             body = respond.body();
         }
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
-                bytes.length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes));
+        FullHttpResponse r;
+        int length;
+        if (page == null) {
+            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+            length = bytes.length;
+            r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status),
+                    length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(bytes));
+        } else {
+            contentType = page.contentType;
+            length = page.length;
+            r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(status), page.content());
+        }
         HttpHeaders h = r.headers();
         if (contentType != null) {
             h.set(HttpHeaderNames.CONTENT_TYPE, contentType);
         }
-        h.setInt(HttpHeaderNames.CONTENT_LENGTH, bytes.length);
+        h.setInt(HttpHeaderNames.CONTENT_LENGTH, length);
         if (location != null) {
             h.set(HttpHeaderNames.LOCATION, location);
         }
@@ -2424,7 +2436,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             // a head refused or never completed: its answer and log line get an id of their own
             requestId = requestIdHeader == null ? null : RequestIds.next();
         }
-        sendLocal(ErrorResponses.of(status, requestIdHeader, requestId, closeAfter), closeAfter);
+        sendLocal(ErrorResponses.of(status, requestIdHeader, requestId, closeAfter, state.errorPages), closeAfter);
     }
 
     /**
@@ -2777,7 +2789,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         ReferenceCountUtil.release(req);
         boolean close = !keepAlive || listener.isDraining();
-        FullHttpResponse r = ErrorResponses.of(HttpResponseStatus.GATEWAY_TIMEOUT, requestIdHeader, requestId, close);
+        FullHttpResponse r = ErrorResponses.of(HttpResponseStatus.GATEWAY_TIMEOUT, requestIdHeader, requestId, close, state.errorPages);
         if (cacheStore.statusHeader != null) {
             r.headers().set(cacheStore.statusHeader, MISS);
         }
