@@ -111,6 +111,27 @@ class HttpAcceptProxyProtocolTest {
         assertThat(lines.awaitCount(2)).allSatisfy(l -> assertThat(l).startsWith("203.0.113.7:51000 "));
     }
 
+    /** HTTP/2 with prior knowledge after the header: every stream of the connection is forwarded for the header's client. */
+    @Test
+    void everyStreamOfAnHttp2ConnectionIsForwardedForTheHeadersClient() throws Exception {
+        int port = start(HttpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().h2c(true));
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(concat(ProxyHeaders.v2("203.0.113.9", 52000, "198.51.100.1", 80),
+                    ascii("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")));
+            s.getOutputStream().write(Http2Test.frame(0, 4, 0, new byte[0]));
+            s.getOutputStream().write(Http2Test.headers(1, true));
+            s.getOutputStream().flush();
+            assertThat(Http2Test.readUntilFrame(s.getInputStream(), 1, 1)).isTrue();
+            s.getOutputStream().write(Http2Test.headers(3, true));
+            s.getOutputStream().flush();
+            assertThat(Http2Test.readUntilFrame(s.getInputStream(), 1, 3)).isTrue();
+        }
+        assertThat(backend.requests).hasSize(2)
+                .allSatisfy(r -> assertThat(r.header("x-forwarded-for")).isEqualTo("203.0.113.9"));
+        assertThat(lines.awaitCount(2)).allSatisfy(l -> assertThat(l).startsWith("203.0.113.9:52000 "));
+    }
+
     /** A LOCAL command or an UNKNOWN family keeps the connection's own address. */
     @Test
     void aLocalCommandOrUnknownFamilyKeepsTheConnectionsOwnAddress() throws IOException {
