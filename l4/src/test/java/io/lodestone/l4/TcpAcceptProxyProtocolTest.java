@@ -12,10 +12,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ProxyProtocol;
+import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.ErrorCounts;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
+import io.lodestone.core.route.TestRequest;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
@@ -46,7 +48,9 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -237,6 +241,31 @@ class TcpAcceptProxyProtocolTest {
             assertEcho(allowed, "allowed");
         }
         Await.until("the denied connection counted", () -> errors().denied() == 1);
+    }
+
+    /**
+     * Source hashing picks on the header's address: for each of several clients behind one load
+     * balancer the server is the one {@code proxy.routeAndPick} names for that address.
+     */
+    @Test
+    void sourceHashingPicksOnTheHeadersAddress() throws IOException {
+        try (TcpEchoServer a = TcpEchoServer.start(); TcpEchoServer b = TcpEchoServer.start()) {
+            start(Backend.named("pair").balance(BalancingStrategy.sourceHash()).server("a", a.address()).server("b", b.address()),
+                    TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pair"));
+            Set<String> picked = new HashSet<>();
+            for (int i = 1; i <= 8; i++) {
+                String client = "192.0.2." + i;
+                String expected = proxy.routeAndPick("pp", TestRequest.get("/").source(client)).serverName();
+                picked.add(expected);
+                int before = (expected.equals("a") ? a : b).accepted();
+                try (Socket c = connect(proxy.port())) {
+                    write(c, ProxyHeaders.v1(client, 40000 + i, "127.0.0.1", 5432));
+                    assertEcho(c, "from " + client);
+                }
+                assertThat((expected.equals("a") ? a : b).accepted()).as(client).isEqualTo(before + 1);
+            }
+            assertThat(picked).as("the eight clients are spread over both servers").containsExactlyInAnyOrder("a", "b");
+        }
     }
 
     /** The per-source limits count the header's source: a second connection "from" 192.0.2.10 is refused, another source served. */
