@@ -6,6 +6,7 @@ import io.lodestone.core.internal.Durations;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.Names;
+import io.lodestone.core.internal.ProxyHeaderReader;
 import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Routing;
@@ -15,6 +16,7 @@ import io.lodestone.tls.ServerTls;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -140,7 +142,8 @@ import java.util.Set;
  * <li><b>Per-source limits.</b> {@link #maxConnectionsPerSource()} and
  *     {@link #maxConnectionRatePerSource()} refuse a client address's connections beyond so many
  *     open at once or so many new ones per second: the connection is closed as soon as it is
- *     accepted, before any byte is read, and counted in the frontend's
+ *     accepted, before any byte is read (once its PROXY header is read, on a frontend that accepts
+ *     the PROXY protocol), and counted in the frontend's
  *     {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections() refusedConnections}.
  *     Rules can also limit connections with {@link io.lodestone.core.route.Rule.Builder#rateLimit}
  *     (an over-limit connection is closed).</li>
@@ -152,6 +155,11 @@ import java.util.Set;
  *     {@link io.lodestone.core.ProxyProtocol#V2 V2} set on the backend or (overriding it) on a
  *     server, the server connection starts with a PROXY header carrying the client's address and
  *     port and the frontend address and port the client connected to.</li>
+ * <li><b>PROXY protocol from clients.</b> With {@link Builder#acceptProxyProtocol()} (or
+ *     {@link Builder#acceptProxyProtocolFrom(String...)} for trusted sources only) every connection
+ *     starts with a PROXY header, whose addresses then stand for the connection's everywhere: rules,
+ *     source hashing and stickiness, per-source limits, the access log, the PROXY header sent to
+ *     servers.</li>
  * <li><b>Closing.</b> {@link io.lodestone.core.Proxy#close()} stops accepting at once (new
  *     connections are refused), lets open connections go on until they end or the proxy's drain
  *     timeout passes, then closes what is left.</li>
@@ -176,8 +184,10 @@ public final class TcpFrontend implements Frontend {
     private final int maxConnectionRatePerSource;
     private final boolean tlsPassthrough;
     private final ServerTls tls;
+    private final boolean acceptProxyProtocol;
+    private final List<String> proxyProtocolSources;
 
-    private TcpFrontend(Builder b, Routing table) {
+    private TcpFrontend(Builder b, Routing table, List<String> proxyProtocolSources) {
         this.name = b.name != null ? b.name : "tcp-" + b.bindAddresses.get(0).getPort();
         this.bindAddresses = List.copyOf(b.bindAddresses);
         this.table = table;
@@ -189,6 +199,8 @@ public final class TcpFrontend implements Frontend {
         this.maxConnectionRatePerSource = b.maxConnectionRatePerSource;
         this.tlsPassthrough = b.tlsPassthrough;
         this.tls = b.tls;
+        this.acceptProxyProtocol = b.acceptProxyProtocol;
+        this.proxyProtocolSources = proxyProtocolSources;
     }
 
     /**
@@ -294,6 +306,22 @@ public final class TcpFrontend implements Frontend {
         return tls;
     }
 
+    /**
+     * Whether connections start with a PROXY protocol header (every connection, or those from
+     * {@link #proxyProtocolSources()} when it is not empty); see {@link Builder#acceptProxyProtocol()}.
+     */
+    public boolean acceptsProxyProtocol() {
+        return acceptProxyProtocol;
+    }
+
+    /**
+     * The networks whose connections must start with a PROXY header; empty when every connection
+     * must (or when the frontend does not accept the PROXY protocol).
+     */
+    public List<String> proxyProtocolSources() {
+        return proxyProtocolSources;
+    }
+
     @Override
     public Set<String> backendNames() {
         return table.backendNames();
@@ -324,6 +352,10 @@ public final class TcpFrontend implements Frontend {
         private int maxConnectionRatePerSource;
         private boolean tlsPassthrough;
         private ServerTls tls;
+        private boolean acceptProxyProtocol;
+        private List<String> proxyProtocolSources = List.of();
+        /** {@link #acceptProxyProtocolFrom} was the last of the two called: its list may not be empty. */
+        private boolean proxyProtocolSourcesGiven;
 
         Builder(InetSocketAddress first) {
             bindAddresses.add(first);
@@ -508,7 +540,9 @@ public final class TcpFrontend implements Frontend {
         /**
          * Sets the most client connections open at once from one source address (default 0: no
          * limit), HAProxy's {@code src_conn_cur} check: a connection beyond it is closed as soon as it
-         * is accepted and counted as refused. The address is the TCP peer's. A reconfiguration that
+         * is accepted and counted as refused. The address is the TCP peer's, or on a frontend that
+         * {@link #acceptProxyProtocol() accepts the PROXY protocol} the header's source, checked once the
+         * header is read. A reconfiguration that
          * keeps the frontend's sockets keeps the per-source limits it was bound with.
          *
          * @throws IllegalArgumentException when negative
@@ -552,13 +586,70 @@ public final class TcpFrontend implements Frontend {
         }
 
         /**
+         * Has every connection start with a PROXY protocol header, version 1 or 2, told apart by its
+         * first bytes: HAProxy's {@code bind ... accept-proxy}, nginx's {@code listen ... proxy_protocol}.
+         * For a frontend behind a load balancer (a cloud network load balancer, another HAProxy) that
+         * sends it, so that the proxy sees the client rather than the load balancer.
+         *
+         * <pre>{@code
+         * TcpFrontend.bind(5432).acceptProxyProtocol().defaultBackend("db");
+         * }</pre>
+         *
+         * <p>The header's source address and port, and its destination address and port, stand for the
+         * connection's everywhere: {@link io.lodestone.core.route.Acl#source ACLs on the source} and on
+         * the local port, source hashing and {@code stickOnSource}, rate-limiting rules, the per-source
+         * limits, the access log's client, and the PROXY header sent on to servers (so a chain of
+         * proxies keeps the original client). A {@code LOCAL} command (version 2, the load balancer's
+         * own health check) or an {@code UNKNOWN} family (version 1) keeps the connection's own
+         * addresses. Version 2 TLVs are ignored.
+         *
+         * <p>The header must be whole within the {@link #clientTimeout(Duration) client timeout} from
+         * accept (HAProxy bounds it by its {@code timeout client} too), or within 5 seconds when the
+         * client timeout is zero. A connection that starts with anything else, whose header is malformed,
+         * or that is late is closed, before any server is chosen, and logged at DEBUG (not in the access
+         * log); it counts as an {@link io.lodestone.core.metrics.ErrorKind#INVALID invalid} or
+         * {@link io.lodestone.core.metrics.ErrorKind#TIMEOUT timeout} error on the frontend. On a TLS
+         * frontend the header comes first, before the ClientHello, whose timeout runs from the header's end.
+         *
+         * <p>The {@link #maxConnectionsPerSource(int) per-source limits} are checked once the header is
+         * read, on its source: behind a load balancer the TCP peer is the load balancer, which such a
+         * limit would throttle as a whole. The frontend's {@link #maxConnections(int)} still counts a
+         * connection from accept. Replaces {@link #acceptProxyProtocolFrom(String...)}.
+         */
+        public Builder acceptProxyProtocol() {
+            this.acceptProxyProtocol = true;
+            this.proxyProtocolSources = List.of();
+            this.proxyProtocolSourcesGiven = false;
+            return this;
+        }
+
+        /**
+         * As {@link #acceptProxyProtocol()}, for connections from these networks only
+         * ({@code 10.0.0.0/8}, {@code 2001:db8::/32}, {@code 192.0.2.7}): nginx's
+         * {@code set_real_ip_from}, HAProxy's {@code tcp-request connection expect-proxy layer4 if
+         * { src ... }}. A connection from elsewhere is served with its own addresses, and a PROXY
+         * header it sends is not honoured: its bytes are relayed to the server as data, as HAProxy does.
+         * Replaces {@link #acceptProxyProtocol()} and any networks given before.
+         *
+         * @throws NullPointerException when {@code cidrs} is null; {@link #build()} fails, naming the
+         *     field and the value, when the list is empty or a network does not parse
+         */
+        public Builder acceptProxyProtocolFrom(String... cidrs) {
+            this.acceptProxyProtocol = true;
+            this.proxyProtocolSources = new ArrayList<>(Arrays.asList(Objects.requireNonNull(cidrs, "cidrs")));
+            this.proxyProtocolSourcesGiven = true;
+            return this;
+        }
+
+        /**
          * Returns the immutable frontend. The builder stays usable.
          *
          * @throws IllegalArgumentException when nothing routes the connections (no default backend and
          *     no rule), when a whole routing table is given beside rules, ACLs or a default backend, or
          *     when the routing does not build (an HTTP condition or action, an unknown named ACL),
          *     or when both {@link #tls(ServerTls)} and {@link #tlsPassthrough()} are set, or when a
-         *     {@link #clientHelloTimeout(Duration) ClientHello timeout} is set without either
+         *     {@link #clientHelloTimeout(Duration) ClientHello timeout} is set without either, or when
+         *     {@link #acceptProxyProtocolFrom(String...)} got no network or one that does not parse
          */
         @Override
         public TcpFrontend build() {
@@ -579,7 +670,9 @@ public final class TcpFrontend implements Frontend {
             if (table.defaultBackend() == null && !hasRules(table)) {
                 throw new IllegalArgumentException(label + " defaultBackend: null (expected: the name of a backend, or rules that choose one)");
             }
-            return new TcpFrontend(this, table);
+            List<String> sources = proxyProtocolSourcesGiven
+                    ? ProxyHeaderReader.checkSources(label, proxyProtocolSources) : List.of();
+            return new TcpFrontend(this, table, sources);
         }
     }
 }

@@ -6,6 +6,7 @@ import io.lodestone.core.internal.Durations;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.Names;
+import io.lodestone.core.internal.ProxyHeaderReader;
 import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Routing;
@@ -20,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -81,6 +83,11 @@ import java.util.function.Consumer;
  * {@code Retry-After} beyond a request rate per client address, header or key;
  * {@link Builder#maxConnectionsPerSource} and {@link Builder#maxConnectionRatePerSource} close a
  * client address's connections beyond so many open at once or so many new ones per second.
+ *
+ * <p>Behind a load balancer that sends the PROXY protocol, {@link Builder#acceptProxyProtocol()} (or
+ * {@link Builder#acceptProxyProtocolFrom(String...)}) reads the header that starts each connection and
+ * takes its addresses as the client's: in rules, balancing, rate limits, {@code X-Forwarded-For},
+ * {@code Forwarded} and the access log.
  *
  * <h2>Response cache</h2>
  * {@link Builder#cache(String, ResponseCache)} keeps an in-memory cache of a backend's cacheable
@@ -145,8 +152,10 @@ public final class HttpFrontend implements Frontend {
     private final ResponseCache cacheAll;
     private final Map<String, ResponseCache> caches;
     private final Map<Integer, ErrorPage> errorPages;
+    private final boolean acceptProxyProtocol;
+    private final List<String> proxyProtocolSources;
 
-    private HttpFrontend(Builder b, Routing table) {
+    private HttpFrontend(Builder b, Routing table, List<String> proxyProtocolSources) {
         this.name = b.name != null ? b.name : "http-" + b.bindAddresses.get(0).getPort();
         this.bindAddresses = List.copyOf(b.bindAddresses);
         this.table = table;
@@ -186,6 +195,8 @@ public final class HttpFrontend implements Frontend {
         this.cacheAll = b.cacheAll;
         this.caches = Map.copyOf(b.caches);
         this.errorPages = Collections.unmodifiableMap(new TreeMap<>(b.errorPages));
+        this.acceptProxyProtocol = b.acceptProxyProtocol;
+        this.proxyProtocolSources = proxyProtocolSources;
     }
 
     /** Returns a builder for a frontend listening on this port on every interface. */
@@ -275,6 +286,22 @@ public final class HttpFrontend implements Frontend {
      */
     public int maxConnectionRatePerSource() {
         return maxConnectionRatePerSource;
+    }
+
+    /**
+     * Whether connections start with a PROXY protocol header (every connection, or those from
+     * {@link #proxyProtocolSources()} when it is not empty); see {@link Builder#acceptProxyProtocol()}.
+     */
+    public boolean acceptsProxyProtocol() {
+        return acceptProxyProtocol;
+    }
+
+    /**
+     * The networks whose connections must start with a PROXY header; empty when every connection
+     * must (or when the frontend does not accept the PROXY protocol).
+     */
+    public List<String> proxyProtocolSources() {
+        return proxyProtocolSources;
     }
 
     /**
@@ -553,6 +580,10 @@ public final class HttpFrontend implements Frontend {
         private ResponseCache cacheAll;
         private final Map<String, ResponseCache> caches = new LinkedHashMap<>();
         private final Map<Integer, ErrorPage> errorPages = new LinkedHashMap<>();
+        private boolean acceptProxyProtocol;
+        private List<String> proxyProtocolSources = List.of();
+        /** {@link #acceptProxyProtocolFrom} was the last of the two called: its list may not be empty. */
+        private boolean proxyProtocolSourcesGiven;
 
         Builder(InetSocketAddress first) {
             bindAddresses.add(first);
@@ -698,7 +729,9 @@ public final class HttpFrontend implements Frontend {
         /**
          * Sets the most client connections open at once from one source address (default 0: no
          * limit), HAProxy's {@code src_conn_cur} check: a connection beyond it is closed as soon as it
-         * is accepted and counted as refused. The address is the TCP peer's. A reconfiguration that
+         * is accepted and counted as refused. The address is the TCP peer's, or on a frontend that
+         * {@link #acceptProxyProtocol() accepts the PROXY protocol} the header's source, checked once the
+         * header is read. A reconfiguration that
          * keeps the frontend's sockets keeps the per-source limits it was bound with.
          *
          * @throws IllegalArgumentException when negative
@@ -718,6 +751,63 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder maxConnectionRatePerSource(int perSecond) {
             this.maxConnectionRatePerSource = SourceLimits.checkConnectionRate(perSecond);
+            return this;
+        }
+
+        /**
+         * Has every connection start with a PROXY protocol header, version 1 or 2, told apart by its
+         * first bytes: HAProxy's {@code bind ... accept-proxy}, nginx's {@code listen ... proxy_protocol}
+         * with {@code real_ip_header proxy_protocol}. For a frontend behind a load balancer (a cloud
+         * network load balancer, another HAProxy) that sends it, so that the proxy sees the client
+         * rather than the load balancer.
+         *
+         * <pre>{@code
+         * HttpFrontend.bind(8080).acceptProxyProtocol().defaultBackend("app");
+         * }</pre>
+         *
+         * <p>The header's source address and port, and its destination address and port, stand for the
+         * connection's everywhere: {@link io.lodestone.core.route.Acl#source ACLs on the source} and on
+         * the local port, source hashing and {@code stickOnSource}, rate limits by source, the
+         * per-source limits, {@code X-Forwarded-For}, {@code X-Real-IP}, {@code Forwarded} and the
+         * access log's client. A {@code LOCAL} command (version 2, the load balancer's own health check)
+         * or an {@code UNKNOWN} family (version 1) keeps the connection's own addresses. Version 2 TLVs
+         * are ignored. On a TLS frontend the header comes first, before the ClientHello.
+         *
+         * <p>The header must be whole within the {@link #clientTimeout(Duration) client timeout} from
+         * accept, as a request head must. A connection that starts with anything else, whose header is
+         * malformed, or that is late is closed without an answer (HAProxy closes it silently too),
+         * logged at DEBUG (not in the access log), and counted as an
+         * {@link io.lodestone.core.metrics.ErrorKind#INVALID invalid} or
+         * {@link io.lodestone.core.metrics.ErrorKind#TIMEOUT timeout} error on the frontend; it does not
+         * count as an opened connection.
+         *
+         * <p>The {@link #maxConnectionsPerSource(int) per-source limits} are checked once the header is
+         * read, on its source: behind a load balancer the TCP peer is the load balancer, which such a
+         * limit would throttle as a whole. The frontend's {@link #maxConnections(int)} still counts a
+         * connection from accept. Replaces {@link #acceptProxyProtocolFrom(String...)}.
+         */
+        public Builder acceptProxyProtocol() {
+            this.acceptProxyProtocol = true;
+            this.proxyProtocolSources = List.of();
+            this.proxyProtocolSourcesGiven = false;
+            return this;
+        }
+
+        /**
+         * As {@link #acceptProxyProtocol()}, for connections from these networks only
+         * ({@code 10.0.0.0/8}, {@code 2001:db8::/32}, {@code 192.0.2.7}): nginx's
+         * {@code set_real_ip_from}, HAProxy's {@code tcp-request connection expect-proxy layer4 if
+         * { src ... }}. A connection from elsewhere is served with its own addresses, and a PROXY
+         * header it sends is not honoured: its bytes are read as HTTP (a 400), as HAProxy does.
+         * Replaces {@link #acceptProxyProtocol()} and any networks given before.
+         *
+         * @throws NullPointerException when {@code cidrs} is null; {@link #build()} fails, naming the
+         *     field and the value, when the list is empty or a network does not parse
+         */
+        public Builder acceptProxyProtocolFrom(String... cidrs) {
+            this.acceptProxyProtocol = true;
+            this.proxyProtocolSources = new ArrayList<>(Arrays.asList(Objects.requireNonNull(cidrs, "cidrs")));
+            this.proxyProtocolSourcesGiven = true;
             return this;
         }
 
@@ -1136,8 +1226,9 @@ public final class HttpFrontend implements Frontend {
          *
          * @throws IllegalArgumentException when nothing routes the requests (no default backend, no
          *     rule, no virtual host), when a whole routing table is given beside rules, ACLs, virtual
-         *     hosts or a default backend, when the routing does not build (an unknown named ACL), or
-         *     when HSTS is set without TLS
+         *     hosts or a default backend, when the routing does not build (an unknown named ACL),
+         *     when HSTS is set without TLS, or when {@link #acceptProxyProtocolFrom(String...)} got no
+         *     network or one that does not parse
          */
         @Override
         public HttpFrontend build() {
@@ -1163,7 +1254,9 @@ public final class HttpFrontend implements Frontend {
                             + table.backendNames() + ")");
                 }
             }
-            return new HttpFrontend(this, table);
+            List<String> sources = proxyProtocolSourcesGiven
+                    ? ProxyHeaderReader.checkSources(label, proxyProtocolSources) : List.of();
+            return new HttpFrontend(this, table, sources);
         }
     }
 }

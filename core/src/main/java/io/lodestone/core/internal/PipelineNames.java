@@ -6,6 +6,10 @@ package io.lodestone.core.internal;
  * <p>On io_uring every connection's pipeline starts with {@link #CLOSE_GUARD}, before the handlers
  * below.
  *
+ * <p>Client channels of a frontend that accepts the PROXY protocol start with {@link #PROXY_HEADER_DECODER}
+ * → {@link #PROXY_HEADER} and nothing else (after {@link #CLOSE_GUARD} on io_uring): the engine's
+ * handlers below are added once the header is read, when both leave. Other frontends never have them.
+ *
  * <p>L4 client channel: {@link #TLS} (TLS termination, when the frontend has it; with the JDK provider
  * {@link #TLS_RENEGOTIATION} in front of it, on L7 too) or
  * {@link #CLIENT_HELLO} (TLS passthrough: reads the ClientHello, removes itself and passes the bytes
@@ -49,6 +53,16 @@ public final class PipelineNames {
     public static final String IDLE = "lodestone.idle";
     /** Copies bytes to the peer channel with backpressure and half-close. */
     public static final String RELAY = "lodestone.relay";
+    /**
+     * Frontends that accept the PROXY protocol: Netty's decoder of the header (version 1 or 2), first;
+     * removes itself once it has decoded it and hands on the bytes after it.
+     */
+    public static final String PROXY_HEADER_DECODER = "lodestone.proxy-header-decoder";
+    /**
+     * Frontends that accept the PROXY protocol: takes the decoded header, bounds the wait for it, then
+     * adds the engine's handlers and leaves ({@code ProxyHeaderReader}).
+     */
+    public static final String PROXY_HEADER = "lodestone.proxy-header";
     /** Writes the PROXY protocol header before the first relayed byte. */
     public static final String PROXY_PROTOCOL = "lodestone.proxy-protocol";
 

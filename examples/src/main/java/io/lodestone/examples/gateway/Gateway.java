@@ -126,6 +126,11 @@ public final class Gateway {
                 "                           encrypted (with --tls-cert)",
                 "  --sni NAME=HOST:PORT     tcp: pass TLS through untouched, connections whose SNI is NAME to",
                 "                           that server (repeatable; the rest go to the --backend servers)",
+                "  --accept-proxy           every client connection starts with a PROXY protocol header (v1 or",
+                "                           v2, as from a load balancer); its addresses stand for the client's",
+                "                           (rules, balancing, limits, X-Forwarded-For, access log); others closed",
+                "  --accept-proxy-from CIDR[,CIDR]  as --accept-proxy, for connections from these networks",
+                "                           only; the others are served with their own address",
                 "  --rate-limit N/s         per client address: http: N requests a second, then 429 with",
                 "                           Retry-After; tcp: N new connections a second, then closed (N/m: a minute)",
                 "  --backend-tls verify|insecure  speak TLS to the servers: verify their certificates and",
@@ -316,6 +321,11 @@ public final class Gateway {
                 http.compression(Compression.defaults());
             }
             http.h2c(options.h2c()).deferAccept(options.deferAccept());
+            if (!options.acceptProxyFrom().isEmpty()) {
+                http.acceptProxyProtocolFrom(options.acceptProxyFrom().toArray(new String[0]));
+            } else if (options.acceptProxy()) {
+                http.acceptProxyProtocol();
+            }
             http.requestIdHeader(options.requestIdHeader()).requestIds(options.requestIds()).forwardedFor(options.forwardedFor())
                     .headersWithUnderscores(options.headersWithUnderscores());
             if (options.poolMaxIdle().isPresent() || options.poolIdleTimeout().isPresent()) {
@@ -333,6 +343,11 @@ public final class Gateway {
             tcp.tls(serverTls(options));
         }
         options.clientHelloTimeout().ifPresent(tcp::clientHelloTimeout);
+        if (!options.acceptProxyFrom().isEmpty()) {
+            tcp.acceptProxyProtocolFrom(options.acceptProxyFrom().toArray(new String[0]));
+        } else if (options.acceptProxy()) {
+            tcp.acceptProxyProtocol();
+        }
         if (options.tlsPassthrough()) {
             tcp.tlsPassthrough();
             List<GatewayOptions.Sni> snis = options.snis();
@@ -400,6 +415,10 @@ public final class Gateway {
         }
         for (String prefix : options.denies()) {
             line.append("; ").append(prefix).append(" denied");
+        }
+        if (options.acceptProxy()) {
+            line.append("; PROXY protocol from ").append(options.acceptProxyFrom().isEmpty() ? "every client"
+                    : String.join(",", options.acceptProxyFrom()));
         }
         options.tlsCert().ifPresent(cert -> line.append("; TLS terminated with ").append(cert));
         if (options.compress()) {

@@ -4,6 +4,7 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.log.AccessLog;
+import io.lodestone.l4.TcpFrontend;
 import io.lodestone.l7.AdminFrontend;
 import io.lodestone.l7.HttpFrontend;
 import io.lodestone.core.health.HealthCheck;
@@ -55,6 +56,13 @@ import java.util.Set;
  * preface speak HTTP/2, the others HTTP/1.1. {@code --defer-accept} (http mode) has the kernel hand a
  * new connection over only once its client has sent data. {@code --abort-on-close} (http mode) drops
  * a request whose client ends its side before the response head ({@link Backend.Builder#abortOnClose}).
+ *
+ * <p>{@code --accept-proxy} (either mode) has every client connection start with a PROXY protocol
+ * header (version 1 or 2), whose addresses stand for the client's ({@code acceptProxyProtocol()} on
+ * {@link io.lodestone.l4.TcpFrontend.Builder#acceptProxyProtocol() TcpFrontend} and
+ * {@link HttpFrontend.Builder#acceptProxyProtocol() HttpFrontend}); {@code --accept-proxy-from
+ * 10.0.0.0/8,192.0.2.7} does so for connections from those networks only, serving the others with
+ * their own addresses.
  *
  * <p>{@code --rate-limit 100/s} (or {@code 6000/m}) limits each client address: in http mode to so
  * many requests (beyond them the answer is 429 with {@code Retry-After}), in tcp mode to so many new
@@ -251,6 +259,8 @@ public final class GatewayOptions {
     private final boolean h2c;
     private final boolean deferAccept;
     private final boolean abortOnClose;
+    private final boolean acceptProxy;
+    private final List<String> acceptProxyFrom;
     private final RateLimit rateLimit;
     private final long cacheBytes;
     private final Duration warmUp;
@@ -333,6 +343,8 @@ public final class GatewayOptions {
         this.h2c = p.h2c;
         this.deferAccept = p.deferAccept;
         this.abortOnClose = p.abortOnClose;
+        this.acceptProxy = p.acceptProxy || !p.acceptProxyFrom.isEmpty();
+        this.acceptProxyFrom = List.copyOf(p.acceptProxyFrom);
         this.rateLimit = p.rateLimit;
         this.backendProto = p.backendProto != null ? p.backendProto : BackendProto.HTTP1;
         this.backendTls = p.backendTls;
@@ -384,6 +396,9 @@ public final class GatewayOptions {
         this.h2c = o.h2c;
         this.deferAccept = o.deferAccept;
         this.abortOnClose = o.abortOnClose;
+        // the warm-up's traffic comes from inside the JVM, without a PROXY header
+        this.acceptProxy = false;
+        this.acceptProxyFrom = List.of();
         this.rateLimit = null;
         this.backendProto = o.backendProto;
         this.backendTls = null;
@@ -416,7 +431,8 @@ public final class GatewayOptions {
      *     or {@code --cache}, {@code --pool-max-idle}, {@code --pool-idle-timeout}, {@code --request-id} or
      *     {@code --forwarded-for} or {@code --headers-with-underscores} is given in {@code tcp} mode,
      *     or {@code --warm-up} is longer than {@link #MAX_WARM_UP} or given with TLS on either side,
-     *     or {@code --timeout-client-hello} is given but for tcp mode with {@code --sni} or {@code --tls-cert}
+     *     or {@code --timeout-client-hello} is given but for tcp mode with {@code --sni} or {@code --tls-cert},
+     *     or {@code --accept-proxy-from} names a network that does not parse or is given with {@code --accept-proxy}
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
         Objects.requireNonNull(args, "args");
@@ -473,6 +489,10 @@ public final class GatewayOptions {
             if (p.abortOnClose) {
                 throw new UsageException("--abort-on-close: on (only in http mode: add --mode http)");
             }
+        }
+        if (p.acceptProxy && !p.acceptProxyFrom.isEmpty()) {
+            throw new UsageException("--accept-proxy-from: " + String.join(",", p.acceptProxyFrom)
+                    + " (expected: either --accept-proxy, for every client, or --accept-proxy-from, not both)");
         }
         if (p.cacheBytes > 0 && p.mode != Mode.HTTP) {
             throw new UsageException("--cache: " + p.cacheValue + " (only in http mode: add --mode http)");
@@ -730,6 +750,22 @@ public final class GatewayOptions {
     }
 
     /**
+     * Whether client connections start with a PROXY protocol header ({@code --accept-proxy}, or
+     * {@code --accept-proxy-from} for some sources): {@code acceptProxyProtocol()} on the frontend.
+     */
+    public boolean acceptProxy() {
+        return acceptProxy;
+    }
+
+    /**
+     * The networks of {@code --accept-proxy-from}, whose connections alone must start with a PROXY
+     * header; empty when every connection must ({@code --accept-proxy}) or none does.
+     */
+    public List<String> acceptProxyFrom() {
+        return acceptProxyFrom;
+    }
+
+    /**
      * The per-client-address limit of {@code --rate-limit N/s} (or {@code N/m}), when given: N per
      * second (minute), burst N, keyed by the client's address.
      */
@@ -891,6 +927,7 @@ public final class GatewayOptions {
                 + (tlsCert != null ? " tlsCert=" + tlsCert + " tlsKey=" + tlsKey : "")
                 + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "") + (h2c ? " h2c" : "") + (deferAccept ? " deferAccept" : "")
                 + (abortOnClose ? " abortOnClose" : "")
+                + (acceptProxy ? " acceptProxy" + (acceptProxyFrom.isEmpty() ? "" : "=" + acceptProxyFrom) : "")
                 + (rateLimit != null ? " rateLimit=" + rateLimit.permits() + (rateLimit.period().getSeconds() == 60 ? "/m" : "/s") : "")
                 + (backendProto != BackendProto.HTTP1 ? " backendProto=" + backendProto.flagValue() : "")
                 + (backendTls != null ? " backendTls=" + backendTls.flagValue() : "")
@@ -981,9 +1018,9 @@ public final class GatewayOptions {
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--defer-accept",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
                 "--pool-max-idle", "--pool-idle-timeout", "--busy-poll", "--request-id", "--forwarded-for",
-                "--headers-with-underscores", "--abort-on-close", "--error-page");
+                "--headers-with-underscores", "--abort-on-close", "--error-page", "--accept-proxy", "--accept-proxy-from");
         /** The flags that take no value (switches): given or not. */
-        static final Set<String> SWITCHES = Set.of("--compress", "--h2c", "--defer-accept", "--abort-on-close");
+        static final Set<String> SWITCHES = Set.of("--compress", "--h2c", "--defer-accept", "--abort-on-close", "--accept-proxy");
         /** The flags that may be given more than once. */
         static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route", "--sni", "--error-page");
 
@@ -1025,6 +1062,8 @@ public final class GatewayOptions {
         boolean h2c;
         boolean deferAccept;
         boolean abortOnClose;
+        boolean acceptProxy;
+        final List<String> acceptProxyFrom = new ArrayList<>();
         RateLimit rateLimit;
         BackendProto backendProto;
         BackendTlsMode backendTls;
@@ -1048,6 +1087,8 @@ public final class GatewayOptions {
                 deferAccept = true;
             } else if (flag.equals("--abort-on-close")) {
                 abortOnClose = true;
+            } else if (flag.equals("--accept-proxy")) {
+                acceptProxy = true;
             }
         }
 
@@ -1143,6 +1184,9 @@ public final class GatewayOptions {
                 case "--rate-limit":
                     rateLimit = rateLimit(flag, value);
                     break;
+                case "--accept-proxy-from":
+                    acceptProxyFrom(flag, value);
+                    break;
                 case "--backend-proto":
                     backendProto = backendProto(flag, value);
                     break;
@@ -1235,6 +1279,23 @@ public final class GatewayOptions {
                 throw bad(flag, value, "HOST:PORT, e.g. 127.0.0.1:8080 or *:8080");
             }
             return hp;
+        }
+
+        /** Reads {@code --accept-proxy-from}: networks, comma-separated, each checked as the frontend's build checks it. */
+        private void acceptProxyFrom(String flag, String value) throws UsageException {
+            String expected = "CIDR or a comma-separated list of them, such as 10.0.0.0/8,192.0.2.7";
+            for (String one : value.split(",", -1)) {
+                String cidr = one.trim();
+                if (cidr.isEmpty()) {
+                    throw bad(flag, value, expected + "; empty entry");
+                }
+                try {
+                    TcpFrontend.bind(0).defaultBackend("b").acceptProxyProtocolFrom(cidr).build();
+                } catch (IllegalArgumentException e) {
+                    throw bad(flag, value, expected + "; bad entry " + cidr);
+                }
+                acceptProxyFrom.add(cidr);
+            }
         }
 
         private void backends(String flag, String value) throws UsageException {

@@ -303,6 +303,44 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void acceptProxyGivesBothModesTheirFrontendsOptionButNotTheWarmUpCopy() throws Exception {
+        GatewayOptions plain = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1");
+        assertThat(plain.acceptProxy()).isFalse();
+        assertThat(plain.toString()).doesNotContain("acceptProxy");
+        GatewayOptions tcp = GatewayOptions.parse("--mode", "tcp", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--accept-proxy");
+        assertThat(tcp.acceptProxy()).isTrue();
+        assertThat(tcp.acceptProxyFrom()).isEmpty();
+        assertThat(tcp.toString()).contains(" acceptProxy");
+        assertThat(tcp.forWarmUp(new HostPort("127.0.0.1", 9)).acceptProxy()).as("the warm-up copy").isFalse();
+        try (Proxy proxy = Gateway.newProxy(tcp)) {
+            TcpFrontend f = (TcpFrontend) proxy.frontends().get(0);
+            assertThat(f.acceptsProxyProtocol()).isTrue();
+            assertThat(f.proxyProtocolSources()).isEmpty();
+        }
+        GatewayOptions http = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--accept-proxy-from", "10.0.0.0/8,192.0.2.7");
+        assertThat(http.acceptProxy()).isTrue();
+        assertThat(http.acceptProxyFrom()).containsExactly("10.0.0.0/8", "192.0.2.7");
+        assertThat(http.toString()).contains(" acceptProxy=[10.0.0.0/8, 192.0.2.7]");
+        try (Proxy proxy = Gateway.newProxy(http)) {
+            assertThat(proxy.frontends()).singleElement().isInstanceOfSatisfying(HttpFrontend.class, f -> {
+                assertThat(f.acceptsProxyProtocol()).isTrue();
+                assertThat(f.proxyProtocolSources()).containsExactly("10.0.0.0/8", "192.0.2.7");
+            });
+        }
+        assertThatThrownBy(() -> GatewayOptions.parse("--listen", ":1", "--backend", "h:1", "--accept-proxy-from", "10.0.0.0/8,10.1.0.0/40"))
+                .isInstanceOf(UsageException.class)
+                .hasMessage("--accept-proxy-from: 10.0.0.0/8,10.1.0.0/40 (expected: CIDR or a comma-separated list of them,"
+                        + " such as 10.0.0.0/8,192.0.2.7; bad entry 10.1.0.0/40)");
+        assertThatThrownBy(() -> GatewayOptions.parse("--listen", ":1", "--backend", "h:1", "--accept-proxy-from", "10.0.0.0/8,"))
+                .isInstanceOf(UsageException.class)
+                .hasMessageContaining("empty entry");
+        assertThatThrownBy(() -> GatewayOptions.parse("--listen", ":1", "--backend", "h:1", "--accept-proxy", "--accept-proxy-from", "10.0.0.0/8"))
+                .isInstanceOf(UsageException.class)
+                .hasMessage("--accept-proxy-from: 10.0.0.0/8 (expected: either --accept-proxy, for every client, or --accept-proxy-from, not both)");
+    }
+
+    @Test
     void cacheTakesASizeInHttpMode() throws Exception {
         assertThat(GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1", "--cache", "64m").cacheBytes())
                 .isEqualTo(OptionalLong.of(64L << 20));

@@ -4,6 +4,7 @@ import io.lodestone.core.ProxyProtocol;
 import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.BackendRuntime;
+import io.lodestone.core.internal.ClientAddresses;
 import io.lodestone.core.internal.PipelineNames;
 import io.lodestone.core.internal.Relay;
 import io.lodestone.core.internal.FailureKind;
@@ -145,7 +146,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
 
     @Override
     public long affinityHash() {
-        InetSocketAddress remote = (InetSocketAddress) client.remoteAddress();
+        InetSocketAddress remote = clientAddress;
         return remote == null ? 0 : hashAddress(remote.getAddress());
     }
 
@@ -166,7 +167,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         client = ctx.channel();
-        clientAddress = (InetSocketAddress) client.remoteAddress();
+        // the PROXY header's source on a frontend that accepts it: this runs once the header is read
+        clientAddress = ClientAddresses.remote(client);
         startNanos = listener.clock().nanoTime();
         startMillis = listener.clock().currentTimeMillis();
         state.metrics.connectionOpened();
@@ -205,7 +207,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             tlsTimer = null;
             if (log.isDebugEnabled()) {
                 log.debug("{}: no whole TLS {} from {} in time", state.frontend.name(),
-                        awaitingHello ? "ClientHello" : "handshake", client.remoteAddress());
+                        awaitingHello ? "ClientHello" : "handshake", clientAddress);
             }
             timedOut();
         }
@@ -267,7 +269,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         }
         if (!success) {
             if (log.isDebugEnabled()) {
-                log.debug("{}: TLS from {} failed: {}", state.frontend.name(), client.remoteAddress(), failure);
+                log.debug("{}: TLS from {} failed: {}", state.frontend.name(), clientAddress, failure);
             }
             if (failure instanceof SslHandshakeTimeoutException) {
                 // the TLS handler's own handshake timeout: too slow, not refused
@@ -779,8 +781,9 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     }
 
     private HAProxyMessage proxyHeader(ProxyProtocol version) {
-        InetSocketAddress src = (InetSocketAddress) client.remoteAddress();
-        InetSocketAddress dst = (InetSocketAddress) client.localAddress();
+        // a frontend that accepts the PROXY protocol passes on the header's addresses, so a chain keeps the client
+        InetSocketAddress src = clientAddress;
+        InetSocketAddress dst = ClientAddresses.local(client);
         boolean v6 = src.getAddress() instanceof Inet6Address;
         HAProxyProxiedProtocol protocol = v6 ? HAProxyProxiedProtocol.TCP6 : HAProxyProxiedProtocol.TCP4;
         // the RFC 5952 text HAProxy writes (::1), not the JDK's full form (0:0:0:0:0:0:0:1)

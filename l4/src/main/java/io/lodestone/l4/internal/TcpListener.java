@@ -4,6 +4,7 @@ import io.lodestone.core.Clock;
 import io.lodestone.core.Frontend;
 import io.lodestone.core.internal.BackendHandshake;
 import io.lodestone.core.internal.BackendRuntime;
+import io.lodestone.core.internal.ClientAddresses;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.FrontendGate;
 import io.lodestone.core.internal.Listener;
@@ -11,6 +12,7 @@ import io.lodestone.core.internal.ListeningSockets;
 import io.lodestone.core.internal.LogThrottle;
 import io.lodestone.core.internal.OffLoopResolver;
 import io.lodestone.core.internal.PipelineNames;
+import io.lodestone.core.internal.ProxyHeaderReader;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.internal.SourceLimits;
@@ -39,6 +41,7 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.SocketChannelConfig;
+import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
@@ -57,7 +60,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every server channel of one listener is registered on one accept loop, whose
  * {@link FrontendGate} owns the frontend's connection limit (see there) and, at L4, also checks the
- * per-source limits and builds the connection's pipeline when it admits it.
+ * per-source limits and builds the connection's pipeline when it admits it. On a frontend that
+ * accepts the PROXY protocol, a connection that must send the header gets only the
+ * {@link ProxyHeaderReader} at first, which checks the per-source limits on the header's source and
+ * then adds the connection's handlers.
  */
 public final class TcpListener implements Listener {
 
@@ -68,6 +74,13 @@ public final class TcpListener implements Listener {
     /** Every channel of the engine allocates from the pooled allocator. */
     static final ByteBufAllocator ALLOCATOR = PooledByteBufAllocator.DEFAULT;
     private static final int DEFAULT_CONNECT_TIMEOUT_MILLIS = 5000;
+    /** How long a PROXY header may take on a frontend whose client timeout is zero (none). */
+    static final Duration PROXY_HEADER_TIMEOUT_WITHOUT_CLIENT_TIMEOUT = Duration.ofSeconds(5);
+    /**
+     * Set, by the gate, on a connection that must start with a PROXY header: its per-source limits
+     * are the {@link ProxyHeaderReader}'s to count and give back, not the gate's.
+     */
+    private static final AttributeKey<Boolean> AWAITS_PROXY_HEADER = AttributeKey.valueOf(TcpListener.class, "awaitsProxyHeader");
 
     /** What connections accepted from now on follow; replaced whole by {@link #reconfigure}. */
     private volatile State state;
@@ -215,10 +228,13 @@ public final class TcpListener implements Listener {
         final Router router;
         final FrontendMetrics metrics;
         final AccessLog accessLog;
+        /** Which connections start with a PROXY header; {@code null} when the frontend accepts none. */
+        final ProxyHeaderReader.Policy proxyHeaders;
 
         State(TcpFrontend frontend, Routing routing, EngineContext context) {
             this.frontend = frontend;
             this.context = context;
+            this.proxyHeaders = ProxyHeaderReader.Policy.of(frontend.acceptsProxyProtocol(), frontend.proxyProtocolSources());
             this.metrics = context.metrics().frontend(frontend.name());
             this.accessLog = context.accessLog();
             if (frontend.routing() == null) {
@@ -245,14 +261,14 @@ public final class TcpListener implements Listener {
             if (router == null) {
                 return backend;
             }
-            InetSocketAddress local = (InetSocketAddress) client.localAddress();
-            Decision d = router.route(new ConnectionView((InetSocketAddress) client.remoteAddress(),
-                    local == null ? 0 : local.getPort(), sni, alpn, clientCertificate));
+            InetSocketAddress local = ClientAddresses.local(client);
+            InetSocketAddress remote = ClientAddresses.remote(client);
+            Decision d = router.route(new ConnectionView(remote, local == null ? 0 : local.getPort(), sni, alpn, clientCertificate));
             if (d instanceof Decision.Forward forward) {
                 return context.backend(forward.backend());
             }
             if (log.isDebugEnabled()) {
-                log.debug("{}: connection from {} rejected by {}", frontend.name(), client.remoteAddress(), d.matched());
+                log.debug("{}: connection from {} rejected by {}", frontend.name(), remote, d.matched());
             }
             return null;
         }
@@ -331,9 +347,12 @@ public final class TcpListener implements Listener {
         }
     }
 
-    /** Gives back the per-source slot of an admitted client connection. */
+    /**
+     * Gives back the per-source slot of an admitted client connection; that of one which had to send a
+     * PROXY header is the {@link ProxyHeaderReader}'s.
+     */
     private void releaseSource(Channel client) {
-        if (sourceLimits != null) {
+        if (sourceLimits != null && !client.hasAttr(AWAITS_PROXY_HEADER)) {
             // the remote address was read, and cached by the channel, when the connection was accepted
             sourceLimits.release(SourceLimits.address(client.remoteAddress()));
         }
@@ -402,6 +421,12 @@ public final class TcpListener implements Listener {
 
         @Override
         protected boolean admissible(Channel child) {
+            ProxyHeaderReader.Policy proxyHeaders = state.proxyHeaders;
+            if (proxyHeaders != null && proxyHeaders.expectsHeader(child.remoteAddress())) {
+                // its per-source limits are checked on the header's source, once it is read
+                child.attr(AWAITS_PROXY_HEADER).set(Boolean.TRUE);
+                return true;
+            }
             if (sourceLimits != null && !sourceLimits.tryAcquire(SourceLimits.address(child.remoteAddress()))) {
                 state.metrics.connectionRefused();
                 return false;
@@ -418,6 +443,18 @@ public final class TcpListener implements Listener {
             clients.put(child, connection);
             child.closeFuture().addListener(connection);
             context.transport().accepted(child);
+            if (child.hasAttr(AWAITS_PROXY_HEADER)) {
+                Duration timeout = frontend.clientTimeout().isZero() ? PROXY_HEADER_TIMEOUT_WITHOUT_CLIENT_TIMEOUT
+                        : frontend.clientTimeout();
+                ProxyHeaderReader.install(child, frontend.name(), current.metrics, timeout.toNanos(), sourceLimits,
+                        ch -> addHandlers(ch, frontend, connection));
+                return;
+            }
+            addHandlers(child, frontend, connection);
+        }
+
+        /** The connection's handlers: TLS (terminating or peeking at the ClientHello) when the frontend has it, then the connection. */
+        private void addHandlers(Channel child, TcpFrontend frontend, TcpConnection connection) {
             if (frontend.tls() != null) {
                 child.pipeline().addLast(PipelineNames.TLS, frontend.tls().newHandler());
             } else if (frontend.tlsPassthrough()) {

@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.internal.ClientAddresses;
 import io.lodestone.core.Clock;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.log.AccessLogEntry;
@@ -15,7 +16,6 @@ import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.ReferenceCountUtil;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -175,7 +175,7 @@ final class ClientHandshake extends ChannelInboundHandlerAdapter {
             long total = clock.nanoTime() - startNanos;
             accessLog.log(new AccessLogEntry()
                     .start(clock.currentTimeMillis() - total / 1_000_000)
-                    .client((InetSocketAddress) ctx.channel().remoteAddress())
+                    .client(ClientAddresses.remote(ctx.channel()))
                     .frontend(state.frontend.name())
                     .totalTime(total)
                     .termination(termination, TerminationPhase.REQUEST));

@@ -4,6 +4,7 @@ import io.lodestone.core.Frontend;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.FrontendGate;
+import io.lodestone.core.internal.ProxyHeaderReader;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.ListeningSockets;
 import io.lodestone.core.internal.LogThrottle;
@@ -45,6 +46,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link FrontendGate} counts a connection when it accepts it (before the connection reaches its
  * own loop; see there) and only hands it on: the per-source limits are counted on the connection's
  * own loop. Without a limit there is no gate.
+ *
+ * <p>On a frontend that accepts the PROXY protocol, a connection that must send the header gets only
+ * the {@link ProxyHeaderReader} at first, which checks the per-source limits on the header's source;
+ * the connection counts as opened, and gets its HTTP pipeline, once the header is read.
  */
 public final class HttpListener implements Listener {
 
@@ -78,6 +83,8 @@ public final class HttpListener implements Listener {
     private volatile boolean draining;
     /** Set when the proxy's stop ({@link #closing()}) or {@link #closeAll()} begins: what is still open is being closed. */
     private volatile boolean closing;
+    /** Adds the HTTP pipeline of a connection whose PROXY header was read. */
+    private final ProxyHeaderReader.Next headerRead = this::headerRead;
     /** The connection limit the listener was bound with; {@code null} without a limit. */
     private final Gate gate;
 
@@ -101,6 +108,8 @@ public final class HttpListener implements Listener {
         final EngineContext context;
         final Router router;
         final FrontendMetrics metrics;
+        /** Which connections start with a PROXY header; {@code null} when the frontend accepts none. */
+        final ProxyHeaderReader.Policy proxyHeaders;
         /**
          * The frontend's request id header name, hashed once rather than on every request; {@code null}
          * when the frontend gives requests no ids.
@@ -124,6 +133,7 @@ public final class HttpListener implements Listener {
             this.context = context;
             this.router = routing.router(name -> context.backend(name).usableServers(), context.rateLimiter(), context.clock());
             this.metrics = context.metrics().frontend(frontend.name());
+            this.proxyHeaders = ProxyHeaderReader.Policy.of(frontend.acceptsProxyProtocol(), frontend.proxyProtocolSources());
             this.requestIdHeader = frontend.requestIds() ? AsciiString.cached(frontend.requestIdHeader()) : null;
             this.caches = ListenerCaches.of(frontend, context, previous);
             this.errorPages = ErrorPages.of(frontend);
@@ -198,6 +208,20 @@ public final class HttpListener implements Listener {
     }
 
     private void accepted(Channel ch) {
+        State current = state;
+        ProxyHeaderReader.Policy proxyHeaders = current.proxyHeaders;
+        if (proxyHeaders != null && proxyHeaders.expectsHeader(ch.remoteAddress())) {
+            // counted open (the drain and the stop wait for it) but not opened until its header is read
+            open.incrementAndGet();
+            connections.add(ch);
+            ch.closeFuture().addListener(f -> open.decrementAndGet());
+            current.context.transport().accepted(ch);
+            HttpFrontend frontend = current.frontend;
+            // the header, like a request head, is bounded by the client timeout
+            ProxyHeaderReader.install(ch, frontend.name(), current.metrics, frontend.clientTimeout().toNanos(), sourceLimits,
+                    headerRead);
+            return;
+        }
         if (sourceLimits != null && !admitSource(ch)) {
             return;
         }
@@ -210,6 +234,14 @@ public final class HttpListener implements Listener {
             open.decrementAndGet();
         });
         state.context.transport().accepted(ch);
+        HttpPipeline.initClient(ch, this);
+    }
+
+    /** A connection's PROXY header was read (and its per-source limits passed): it opens and gets its HTTP pipeline. */
+    private void headerRead(Channel ch) {
+        FrontendMetrics metrics = state.metrics;
+        metrics.connectionOpened();
+        ch.closeFuture().addListener(f -> metrics.connectionClosed());
         HttpPipeline.initClient(ch, this);
     }
 

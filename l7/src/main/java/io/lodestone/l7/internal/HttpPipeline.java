@@ -182,7 +182,8 @@ final class HttpPipeline {
             @Override
             protected void initChannel(Http2StreamChannel stream) {
                 if (endpoint == null) {
-                    endpoint = new HttpProxyHandler.Endpoint(stream);
+                    // the connection's addresses: a PROXY header's are on the connection's channel
+                    endpoint = new HttpProxyHandler.Endpoint(stream.parent());
                 }
                 addHttp2Stream(stream.pipeline(), listener, requests, endpoint);
             }

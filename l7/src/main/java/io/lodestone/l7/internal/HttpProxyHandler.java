@@ -5,6 +5,7 @@ import io.lodestone.core.Clock;
 import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.StickyCookie;
+import io.lodestone.core.internal.ClientAddresses;
 import io.lodestone.core.internal.Addresses;
 import io.lodestone.core.internal.BackendRuntime;
 import io.lodestone.core.internal.EngineContext;
@@ -348,10 +349,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         final int localPortNumber;
         final AsciiString localPort;
 
-        /** The endpoint of {@code channel} (an HTTP/2 stream: of its connection, whose addresses it has). */
+        /**
+         * The endpoint of connection {@code channel} (for an HTTP/2 stream, its parent connection's):
+         * the PROXY header's addresses on a frontend that accepts it, else the socket's.
+         */
         Endpoint(Channel channel) {
-            InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
-            InetSocketAddress local = (InetSocketAddress) channel.localAddress();
+            InetSocketAddress remote = ClientAddresses.remote(channel);
+            InetSocketAddress local = ClientAddresses.local(channel);
             this.source = remote;
             this.clientIp = new AsciiString(remote == null ? "unknown" : Addresses.toText(remote.getAddress()));
             // the affinity of proxy.routeAndPick(...) (RequestPickContext), so both name the same server
@@ -727,7 +731,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (log.isEnabled()) {
             log.log(new AccessLogEntry()
                     .start(state.context.clock().currentTimeMillis())
-                    .client((InetSocketAddress) connection.remoteAddress())
+                    .client(ClientAddresses.remote(connection))
                     .frontend(state.frontend.name())
                     .request(BADREQ, null, null)
                     .status(status)

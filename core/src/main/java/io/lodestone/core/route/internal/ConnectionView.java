@@ -10,10 +10,13 @@ import java.util.List;
  * The {@link RequestView} of an L4 engine: a connection, with no HTTP request.
  *
  * <pre>{@code
- * RequestView view = new ConnectionView((InetSocketAddress) ch.remoteAddress(),
- *         ((InetSocketAddress) ch.localAddress()).getPort(), sniOrNull, alpnOrNull);
+ * RequestView view = new ConnectionView(ClientAddresses.remote(ch),
+ *         ClientAddresses.local(ch).getPort(), sniOrNull, alpnOrNull);
  * Decision d = router.route(view);
  * }</pre>
+ *
+ * <p>An engine reads the addresses through {@link io.lodestone.core.internal.ClientAddresses}, which
+ * gives those of the PROXY header on a frontend that accepts it.
  */
 public final class ConnectionView extends ConnectionFacts {
 

@@ -14,7 +14,7 @@ import java.net.InetSocketAddress;
  * final class NettyRequestView extends HttpRequestView {
  *     private final HttpHeaders headers;
  *     NettyRequestView(Channel ch, HttpRequest req, String sni, String alpn) {
- *         super((InetSocketAddress) ch.remoteAddress(), ((InetSocketAddress) ch.localAddress()).getPort(),
+ *         super(ClientAddresses.remote(ch), ClientAddresses.local(ch).getPort(),
  *               sni, alpn, req.method().name(), req.uri());
  *         this.headers = req.headers();
  *     }

@@ -1,0 +1,446 @@
+package io.lodestone.l4;
+
+import static io.lodestone.core.testing.ProxyHeaders.ascii;
+import static io.lodestone.core.testing.ProxyHeaders.concat;
+import static io.lodestone.l4.Sockets.assertEcho;
+import static io.lodestone.l4.Sockets.connect;
+import static io.lodestone.l4.Sockets.isClosedByPeer;
+import static io.lodestone.l4.Sockets.readExactly;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.ProxyProtocol;
+import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.metrics.ErrorCounts;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Rule;
+import io.lodestone.core.route.TestRequest;
+import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.CapturingLogger;
+import io.lodestone.core.testing.ManualClock;
+import io.lodestone.core.testing.ManualClockLoop;
+import io.lodestone.core.testing.ProxyHeaders;
+import io.lodestone.core.testing.TcpEchoServer;
+import io.lodestone.l4.TlsTestSupport.TlsEchoServer;
+import io.lodestone.tls.ServerTls;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.haproxy.HAProxyMessage;
+import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
+import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
+import io.netty.pkitesting.X509Bundle;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * TCP frontends that accept the PROXY protocol from their clients: the header's addresses stand for
+ * the client's in rules, per-source limits, the access log and the PROXY header sent on to the server;
+ * a connection without a valid header is closed and the next one served. Headers are written by hand
+ * ({@link ProxyHeaders}) over raw sockets.
+ */
+class TcpAcceptProxyProtocolTest {
+
+    private static EventLoopGroup group;
+    private final CapturingLogger lines = new CapturingLogger();
+    private TcpEchoServer echo;
+    private Proxy proxy;
+
+    @BeforeAll
+    static void startGroup() {
+        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    }
+
+    @AfterAll
+    static void stopGroup() {
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    @AfterEach
+    void stop() {
+        if (proxy != null) {
+            proxy.close(Duration.ZERO);
+        }
+        if (echo != null) {
+            echo.close();
+        }
+    }
+
+    /** What a server saw in one PROXY header. */
+    record Header(HAProxyProtocolVersion version, String source, int sourcePort, String destination, int destinationPort) {
+    }
+
+    /** An echo server that expects a PROXY header first and records it. */
+    private static Channel proxyProtocolServer(BlockingQueue<Header> headers) {
+        return new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new HAProxyMessageDecoder(), new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                if (msg instanceof HAProxyMessage m) {
+                                    headers.add(new Header(m.protocolVersion(), m.sourceAddress(), m.sourcePort(),
+                                            m.destinationAddress(), m.destinationPort()));
+                                    m.release();
+                                } else if (msg instanceof ByteBuf buf) {
+                                    ctx.writeAndFlush(buf);
+                                }
+                            }
+
+                            @Override
+                            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                                ctx.close();
+                            }
+                        });
+                    }
+                })
+                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                .syncUninterruptibly()
+                .channel();
+    }
+
+    private static String address(Channel server) {
+        return "127.0.0.1:" + ((InetSocketAddress) server.localAddress()).getPort();
+    }
+
+    private Proxy start(Backend.Builder backend, TcpFrontend.Builder frontend) {
+        proxy = Proxy.builder().accessLog(AccessLog.text(lines)).backend(backend).frontend(frontend.name("pp")).build();
+        proxy.start();
+        return proxy;
+    }
+
+    private Proxy startEcho(TcpFrontend.Builder frontend) {
+        echo = TcpEchoServer.start();
+        return start(Backend.named("echo").server("e1", echo.address()), frontend.defaultBackend("echo"));
+    }
+
+    private ErrorCounts errors() {
+        return proxy.metrics().frontend("pp").traffic().errors();
+    }
+
+    private static void write(Socket s, byte[] bytes) throws IOException {
+        OutputStream out = s.getOutputStream();
+        out.write(bytes);
+        out.flush();
+    }
+
+    /** The client of a header is the one the server's PROXY header names (v1 in, v1 out) and the access log shows. */
+    @Test
+    void aVersion1HeadersClientIsPassedOnToTheServerAndLogged() throws Exception {
+        BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
+        Channel server = proxyProtocolServer(headers);
+        try {
+            start(Backend.named("pp-out").server("s1", address(server)).proxyProtocol(ProxyProtocol.V1),
+                    TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pp-out"));
+            try (Socket c = connect(proxy.port())) {
+                write(c, ProxyHeaders.v1("192.0.2.10", 40000, "198.51.100.1", 5432));
+                assertEcho(c, "after the header");
+                assertThat(headers.poll(5, TimeUnit.SECONDS))
+                        .isEqualTo(new Header(HAProxyProtocolVersion.V1, "192.0.2.10", 40000, "198.51.100.1", 5432));
+            }
+            assertThat(lines.await(l -> l.contains(" pp "))).startsWith("192.0.2.10:40000 ");
+        } finally {
+            server.close().syncUninterruptibly();
+        }
+    }
+
+    /** Version 2, with a TLV (ignored), and the bytes after the header in the same write: v2 out carries the header's addresses. */
+    @Test
+    void aVersion2HeaderWithATlvIsPassedOnAsVersion2() throws Exception {
+        BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
+        Channel server = proxyProtocolServer(headers);
+        try {
+            start(Backend.named("pp-out").server("s1", address(server)).proxyProtocol(ProxyProtocol.V2),
+                    TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pp-out"));
+            try (Socket c = connect(proxy.port())) {
+                byte[] header = ProxyHeaders.v2("2001:db8::7", 51000, "2001:db8::1", 443, ProxyHeaders.tlv(0x02, "example.com"));
+                write(c, concat(header, ascii("early")));
+                assertThat(new String(readExactly(c.getInputStream(), 5), StandardCharsets.US_ASCII)).isEqualTo("early");
+                Header h = headers.poll(5, TimeUnit.SECONDS);
+                assertThat(h).isNotNull();
+                assertThat(h.version()).isEqualTo(HAProxyProtocolVersion.V2);
+                assertThat(InetAddress.getByName(h.source())).isEqualTo(InetAddress.getByName("2001:db8::7"));
+                assertThat(h.sourcePort()).isEqualTo(51000);
+                assertThat(InetAddress.getByName(h.destination())).isEqualTo(InetAddress.getByName("2001:db8::1"));
+                assertThat(h.destinationPort()).isEqualTo(443);
+            }
+            assertThat(lines.await(l -> l.contains(" pp "))).startsWith("[2001:db8::7]:51000 ");
+        } finally {
+            server.close().syncUninterruptibly();
+        }
+    }
+
+    /** A LOCAL command (a load balancer's health check) keeps the connection's own addresses. */
+    @Test
+    void aLocalCommandKeepsTheConnectionsOwnAddress() throws Exception {
+        BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
+        Channel server = proxyProtocolServer(headers);
+        try {
+            start(Backend.named("pp-out").server("s1", address(server)).proxyProtocol(ProxyProtocol.V1),
+                    TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pp-out"));
+            try (Socket c = connect(proxy.port())) {
+                write(c, ProxyHeaders.v2Local());
+                assertEcho(c, "health");
+                assertThat(headers.poll(5, TimeUnit.SECONDS))
+                        .isEqualTo(new Header(HAProxyProtocolVersion.V1, "127.0.0.1", c.getLocalPort(), "127.0.0.1", proxy.port()));
+            }
+            try (Socket c = connect(proxy.port())) {
+                write(c, ProxyHeaders.v1Unknown());
+                assertEcho(c, "unknown");
+                assertThat(headers.poll(5, TimeUnit.SECONDS))
+                        .isEqualTo(new Header(HAProxyProtocolVersion.V1, "127.0.0.1", c.getLocalPort(), "127.0.0.1", proxy.port()));
+            }
+        } finally {
+            server.close().syncUninterruptibly();
+        }
+    }
+
+    /** An ACL on the source sees the header's address: 192.0.2.0/24 is denied, others relayed, all from 127.0.0.1. */
+    @Test
+    void anAclOnTheSourceRoutesOnTheHeadersAddress() throws IOException {
+        startEcho(TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol()
+                .rule(Rule.when(Acl.source("192.0.2.0/24")).deny()));
+        try (Socket denied = connect(proxy.port())) {
+            write(denied, ProxyHeaders.v1("192.0.2.99", 1234, "127.0.0.1", proxy.port()));
+            assertThat(isClosedByPeer(denied)).isTrue();
+        }
+        try (Socket allowed = connect(proxy.port())) {
+            write(allowed, ProxyHeaders.v2("203.0.113.5", 1234, "127.0.0.1", proxy.port()));
+            assertEcho(allowed, "allowed");
+        }
+        Await.until("the denied connection counted", () -> errors().denied() == 1);
+    }
+
+    /**
+     * Source hashing picks on the header's address: for each of several clients behind one load
+     * balancer the server is the one {@code proxy.routeAndPick} names for that address.
+     */
+    @Test
+    void sourceHashingPicksOnTheHeadersAddress() throws IOException {
+        try (TcpEchoServer a = TcpEchoServer.start(); TcpEchoServer b = TcpEchoServer.start()) {
+            start(Backend.named("pair").balance(BalancingStrategy.sourceHash()).server("a", a.address()).server("b", b.address()),
+                    TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pair"));
+            Set<String> picked = new HashSet<>();
+            for (int i = 1; i <= 8; i++) {
+                String client = "192.0.2." + i;
+                String expected = proxy.routeAndPick("pp", TestRequest.get("/").source(client)).serverName();
+                picked.add(expected);
+                int before = (expected.equals("a") ? a : b).accepted();
+                try (Socket c = connect(proxy.port())) {
+                    write(c, ProxyHeaders.v1(client, 40000 + i, "127.0.0.1", 5432));
+                    assertEcho(c, "from " + client);
+                }
+                assertThat((expected.equals("a") ? a : b).accepted()).as(client).isEqualTo(before + 1);
+            }
+            assertThat(picked).as("the eight clients are spread over both servers").containsExactlyInAnyOrder("a", "b");
+        }
+    }
+
+    /** The per-source limits count the header's source: a second connection "from" 192.0.2.10 is refused, another source served. */
+    @Test
+    void perSourceLimitsCountTheHeadersSource() throws IOException {
+        startEcho(TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().maxConnectionsPerSource(1));
+        try (Socket first = connect(proxy.port()); Socket second = connect(proxy.port()); Socket other = connect(proxy.port())) {
+            write(first, ProxyHeaders.v1("192.0.2.10", 1000, "127.0.0.1", 5432));
+            assertEcho(first, "first");
+            write(second, ProxyHeaders.v1("192.0.2.10", 1001, "127.0.0.1", 5432));
+            assertThat(isClosedByPeer(second)).isTrue();
+            write(other, ProxyHeaders.v1("192.0.2.11", 1000, "127.0.0.1", 5432));
+            assertEcho(other, "another source");
+        }
+        assertThat(proxy.metrics().frontend("pp").refusedConnections()).isEqualTo(1);
+    }
+
+    /** A connection without a header (or with a malformed one) is closed, counted invalid, and the next one is served. */
+    @Test
+    void aConnectionWithoutAValidHeaderIsClosedAndTheNextServed() throws IOException {
+        startEcho(TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol());
+        try (Socket plain = connect(proxy.port())) {
+            write(plain, ascii("SSH-2.0-OpenSSH_9.6\r\n"));
+            assertThat(isClosedByPeer(plain)).isTrue();
+        }
+        try (Socket malformed = connect(proxy.port())) {
+            write(malformed, ascii("PROXY TCP4 192.0.2.300 127.0.0.1 1 2\r\nhello"));
+            assertThat(isClosedByPeer(malformed)).isTrue();
+        }
+        try (Socket tooLong = connect(proxy.port())) {
+            // no CRLF within the 107 bytes a version 1 line may have
+            write(tooLong, ascii("PROXY TCP4 " + "1".repeat(120)));
+            assertThat(isClosedByPeer(tooLong)).isTrue();
+        }
+        try (Socket good = connect(proxy.port())) {
+            write(good, ProxyHeaders.v1("192.0.2.10", 40000, "127.0.0.1", 5432));
+            assertEcho(good, "served");
+        }
+        Await.until("three invalid headers counted", () -> errors().invalid() == 3);
+        assertThat(echo.accepted()).as("only the valid one reached the server").isEqualTo(1);
+        assertThat(lines.await(l -> l.contains(" pp "))).startsWith("192.0.2.10:40000 ");
+        assertThat(lines.lines()).hasSize(1);
+    }
+
+    /** Trusted sources: from 127.0.0.0/8 the header is read; with a network that excludes 127.0.0.1, its bytes are data. */
+    @Test
+    void onlyTrustedSourcesHeadersAreRead() throws IOException {
+        startEcho(TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocolFrom("10.0.0.0/8", "127.0.0.0/8"));
+        try (Socket trusted = connect(proxy.port())) {
+            write(trusted, ProxyHeaders.v1("192.0.2.10", 40000, "127.0.0.1", 5432));
+            assertEcho(trusted, "read");
+        }
+        assertThat(lines.await(l -> l.contains(" pp "))).startsWith("192.0.2.10:40000 ");
+        proxy.close(Duration.ZERO);
+        echo.close();
+
+        startEcho(TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocolFrom("10.0.0.0/8"));
+        byte[] header = ProxyHeaders.v1("192.0.2.10", 40000, "127.0.0.1", 5432);
+        try (Socket untrusted = connect(proxy.port())) {
+            write(untrusted, header);
+            assertThat(readExactly(untrusted.getInputStream(), header.length)).as("relayed as data").isEqualTo(header);
+            assertEcho(untrusted, "plain");
+        }
+        String line = lines.await(l -> l.contains(" pp ") && l.startsWith("127.0.0.1:"));
+        assertThat(line).startsWith("127.0.0.1:");
+        assertThat(errors().total()).isZero();
+    }
+
+    /** TLS termination: the header comes before the ClientHello; the client it names is logged. */
+    @Test
+    void theHeaderComesBeforeTheClientHelloOfATerminatingFrontend() throws Exception {
+        X509Bundle ca = TlsTestSupport.ca();
+        try (ServerTls serverTls = TlsTestSupport.serverTls(TlsTestSupport.server(ca, "www.example"))) {
+            startEcho(TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().tls(serverTls));
+            try (Socket raw = connect(proxy.port())) {
+                write(raw, ProxyHeaders.v2("198.51.100.20", 33000, "127.0.0.1", 443));
+                try (SSLSocket tls = startTls(ca, raw, "www.example")) {
+                    assertEcho(tls, "over tls");
+                }
+            }
+            assertThat(lines.await(l -> l.contains(" pp "))).startsWith("198.51.100.20:33000 ");
+            proxy.close(Duration.ZERO);
+            proxy = null;
+        }
+    }
+
+    /** SNI passthrough: the header comes before the ClientHello, which is routed on its SNI and relayed untouched. */
+    @Test
+    void theHeaderComesBeforeTheClientHelloOfAPassthroughFrontend() throws Exception {
+        X509Bundle ca = TlsTestSupport.ca();
+        try (TlsEchoServer shop = new TlsEchoServer(TlsTestSupport.server(ca, "shop.example"))) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("shop").server("s1", shop.address()))
+                    .frontend(TcpFrontend.bind("127.0.0.1:0").name("pp").acceptProxyProtocol().tlsPassthrough()
+                            .rule(Rule.when(Acl.and(Acl.sni("shop.example"), Acl.source("198.51.100.0/24"))).use("shop")))
+                    .build();
+            proxy.start();
+            try (Socket raw = connect(proxy.port())) {
+                write(raw, ProxyHeaders.v1("198.51.100.21", 33001, "127.0.0.1", 443));
+                try (SSLSocket tls = startTls(ca, raw, "shop.example")) {
+                    assertEcho(tls, "passed through");
+                }
+            }
+            assertThat(lines.await(l -> l.contains(" pp "))).startsWith("198.51.100.21:33001 ").contains(" shop/s1 ");
+        }
+    }
+
+    private static SSLSocket startTls(X509Bundle ca, Socket raw, String sni) throws Exception {
+        SSLSocket tls = (SSLSocket) TlsTestSupport.clientContext(ca).getSocketFactory()
+                .createSocket(raw, "127.0.0.1", raw.getPort(), true);
+        SSLParameters p = tls.getSSLParameters();
+        p.setServerNames(List.of(new SNIHostName(sni)));
+        tls.setSSLParameters(p);
+        tls.setSoTimeout(5000);
+        tls.startHandshake();
+        return tls;
+    }
+
+    /**
+     * The header must be whole within the client timeout, on the proxy's clock: 1 ms before it a
+     * client that sent part of it can still finish; at it, one is closed and counted as a timeout.
+     */
+    @Test
+    void theHeaderIsBoundedByTheClientTimeoutOnTheProxyClock() throws IOException {
+        Duration timeout = Duration.ofSeconds(30);
+        ManualClock clock = new ManualClock();
+        try (ManualClockLoop loop = new ManualClockLoop(clock)) {
+            echo = TcpEchoServer.start();
+            proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("echo").server("e1", echo.address()))
+                    .frontend(TcpFrontend.bind("127.0.0.1:0").name("pp").acceptProxyProtocol().clientTimeout(timeout)
+                            .defaultBackend("echo"))
+                    .build();
+            proxy.start();
+            byte[] header = ProxyHeaders.v1("192.0.2.10", 40000, "127.0.0.1", 5432);
+            try (Socket early = connect(proxy.port())) {
+                write(early, Arrays.copyOf(header, 10));
+                loop.awaitDueTimers();
+                loop.awaitDueTimers();
+                loop.advance(timeout.minus(Duration.ofMillis(1)));
+                write(early, Arrays.copyOfRange(header, 10, header.length));
+                assertEcho(early, "in time");
+            }
+            try (Socket late = connect(proxy.port())) {
+                write(late, Arrays.copyOf(header, 10));
+                loop.awaitDueTimers();
+                loop.awaitDueTimers();
+                loop.advance(timeout.minus(Duration.ofMillis(1)));
+                assertThat(errors().timeout()).isZero();
+                loop.advance(Duration.ofMillis(1));
+                assertThat(isClosedByPeer(late)).isTrue();
+            }
+            Await.until("the timeout counted", () -> errors().timeout() == 1);
+            assertThat(echo.accepted()).isEqualTo(1);
+            proxy.close(Duration.ZERO);
+            proxy = null;
+        }
+    }
+
+    @Test
+    void trustedSourcesAreCheckedAtBuild() {
+        assertThatThrownBy(() -> TcpFrontend.bind(0).name("db").defaultBackend("b").acceptProxyProtocolFrom().build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("frontend db acceptProxyProtocolFrom: []");
+        assertThatThrownBy(() -> TcpFrontend.bind(0).name("db").defaultBackend("b").acceptProxyProtocolFrom("10.0.0.0/8", "10.0.0.0/33").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("frontend db acceptProxyProtocolFrom: 10.0.0.0/33 (expected:");
+        assertThatThrownBy(() -> TcpFrontend.bind(0).name("db").defaultBackend("b").acceptProxyProtocolFrom("not-an-address").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("frontend db acceptProxyProtocolFrom: not-an-address (expected:");
+        TcpFrontend f = TcpFrontend.bind(0).defaultBackend("b").acceptProxyProtocolFrom("10.0.0.0/8").build();
+        assertThat(f.acceptsProxyProtocol()).isTrue();
+        assertThat(f.proxyProtocolSources()).containsExactly("10.0.0.0/8");
+        TcpFrontend all = TcpFrontend.bind(0).defaultBackend("b").acceptProxyProtocolFrom("10.0.0.0/8").acceptProxyProtocol().build();
+        assertThat(all.proxyProtocolSources()).isEmpty();
+        assertThat(TcpFrontend.bind(0).defaultBackend("b").build().acceptsProxyProtocol()).isFalse();
+    }
+}
