@@ -257,6 +257,39 @@ class ErrorPageTest {
     }
 
     @Test
+    void headOverHttp11CountsNoBytesOutAsNoBodyIsSent() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f
+                    .rule(Rule.when(Acl.pathBegins("/denied")).deny(451)));
+            try (RawHttp c = new RawHttp(port)) {
+                // the server announces its Content-Length and sends no body, as a HEAD answer has none
+                RawHttp.Response proxied = c.send("HEAD /proxied HTTP/1.1\r\nHost: h\r\n\r\n").read(true);
+                assertThat(proxied.status()).isEqualTo(200);
+                assertThat(proxied.header("content-length")).isEqualTo(Integer.toString("b:/proxied".length()));
+                assertThat(lines.await(l -> l.contains("HEAD /proxied HTTP/1.1")))
+                        .contains(" 200 0 0 ").contains(" \"HEAD /proxied HTTP/1.1\" ");
+                // a deny with its default body, no page for its status
+                RawHttp.Response denied = c.send("HEAD /denied HTTP/1.1\r\nHost: h\r\n\r\n").read(true);
+                assertThat(denied.status()).isEqualTo(451);
+                assertThat(denied.header("content-length")).isNotEqualTo("0");
+                assertThat(lines.await(l -> l.contains("HEAD /denied HTTP/1.1")))
+                        .contains(" 451 0 0 PR \"HEAD /denied HTTP/1.1\" ");
+                // the 503 page
+                proxy.control().server("app", "s1").maintenance();
+                RawHttp.Response paged = c.send("HEAD /paged HTTP/1.1\r\nHost: h\r\n\r\n").read(true);
+                assertThat(paged.status()).isEqualTo(503);
+                assertThat(paged.header("content-length")).isEqualTo(Integer.toString(PAGE_503.length()));
+                assertThat(lines.await(l -> l.contains("HEAD /paged HTTP/1.1")))
+                        .contains(" 503 0 0 SC \"HEAD /paged HTTP/1.1\" ");
+                // nothing of any body was sent: the next answer follows at once
+                assertPage(c.send("GET /after HTTP/1.1\r\nHost: h\r\n\r\n").read(), 503, HTML, PAGE_503);
+            }
+            Await.until("four requests counted", () -> proxy.metrics().frontend("web").traffic().requests() == 4);
+            assertThat(proxy.metrics().frontend("web").traffic().bytesOut()).isEqualTo(PAGE_503.length());
+        }
+    }
+
+    @Test
     void http2StreamsGetThePageAndHeadNoBody() throws Exception {
         X509Bundle ca = TlsPki.ca();
         try (ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"));

@@ -2470,7 +2470,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             response.release();
             response = bodyless;
         }
-        bytesOut += response.content().readableBytes();
+        if (!head) {
+            // bytes out are the body sent: an answer to HEAD has its Content-Length and no body, which
+            // the HTTP/1.1 encoder drops as the HTTP/2 path does above
+            bytesOut += response.content().readableBytes();
+        }
         frontendFirstByte(clock.nanoTime());
         if (request == null) {
             // an answer to a request that never became an exchange (malformed, too slow)
