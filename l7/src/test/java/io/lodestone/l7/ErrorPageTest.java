@@ -290,6 +290,21 @@ class ErrorPageTest {
     }
 
     @Test
+    void aRequestRefusedAfterAHeadOnTheSameConnectionGetsItsWholePage() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(c.send("HEAD /first HTTP/1.1\r\nHost: h\r\n\r\n").read(true).status()).isEqualTo(200);
+                RawHttp.Response r = c.send("GET / HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n").read();
+                assertPage(r, 400, HTML, PAGE_400);
+                assertThat(r.header("connection")).isEqualToIgnoringCase("close");
+                assertThat(c.in.read()).isEqualTo(-1);
+            }
+            assertThat(lines.await(l -> l.contains("\"GET / HTTP/1.1\""))).contains(" 400 0 " + PAGE_400.length() + " PR ");
+        }
+    }
+
+    @Test
     void http2StreamsGetThePageAndHeadNoBody() throws Exception {
         X509Bundle ca = TlsPki.ca();
         try (ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"));

@@ -851,7 +851,19 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                         ? decoder.headTimedOut() : new HttpRejection(HttpResponseStatus.REQUEST_TIMEOUT, "client timeout"));
             }
             terminated(TerminationCause.CLIENT_TIMEOUT, TerminationPhase.REQUEST);
+            answersHead(false);
             sendError(HttpResponseStatus.REQUEST_TIMEOUT, true);
+        }
+    }
+
+    /**
+     * Sets whether the answer being made is to a HEAD request, here and in the HTTP/1.1 response
+     * encoder, which then drops its body: for each request, and for an answer to no request (false).
+     */
+    private void answersHead(boolean head) {
+        this.head = head;
+        if (encoder != null) {
+            encoder.head = head;
         }
     }
 
@@ -877,6 +889,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         timeouts.busy();
         beginAccounting(timeouts.requestHeadNanos());
         DecoderResult result = req.decoderResult();
+        // before any answer, a refusal's too: the previous request's HEAD would drop this one's body
+        answersHead(result.isSuccess() && HttpMethod.HEAD.equals(req.method()));
         if (result.isFailure()) {
             ReferenceCountUtil.release(req);
             HttpRejection rejection = HttpRejection.of(result.cause());
@@ -907,10 +921,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         closeAsked = !HttpUtil.isKeepAlive(req);
         keepAlive = !closeAsked && (!inputShutdown || requestQueued());
         HttpMethod method = req.method();
-        head = HttpMethod.HEAD.equals(method);
-        if (encoder != null) {
-            encoder.head = head;
-        }
         // a server must ignore Upgrade in an HTTP/1.0 request (RFC 9110, 7.8), so the proxy does too
         upgrade = clientVersion.minorVersion() != 0 && Headers.isWebSocketUpgrade(req);
         bodyless = !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && HttpUtil.getContentLength(req, 0L) == 0L;
