@@ -305,6 +305,25 @@ class ErrorPageTest {
     }
 
     @Test
+    void aClientTimeoutAfterAReconfigurationGetsTheNewPage() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder().backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").clientTimeout(Duration.ofMillis(500))
+                            .defaultBackend("app")).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                assertThat(c.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isEqualTo(200);
+                proxy.reconfigure(Proxy.builder().backend(Backend.named("app").server("s1", b.address()))
+                        .frontend(withPages(HttpFrontend.bind("127.0.0.1:0").clientTimeout(Duration.ofMillis(500))
+                                .errorPage(408, HTML, "<p>too slow</p>").defaultBackend("app"))));
+                // a head begun and never finished: the client timeout answers it
+                RawHttp.Response r = c.send("GET /2 HTTP/1.1\r\n").read();
+                assertPage(r, 408, HTML, "<p>too slow</p>");
+            }
+        }
+    }
+
+    @Test
     void http2StreamsGetThePageAndHeadNoBody() throws Exception {
         X509Bundle ca = TlsPki.ca();
         try (ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"));

@@ -844,6 +844,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      */
     void requestHeadTimedOut(long waitedNanos) {
         if (request == null && !closing) {
+            // the answer to a request that never arrived whole: as that request's, by the configuration
+            // of now (its error page, request id header, metrics), not that of the connection's last request
+            currentState();
             beginAccounting(-1);
             startNanos -= waitedNanos;
             if (!(client instanceof Http2StreamChannel && logHeld())) {
@@ -853,6 +856,21 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             terminated(TerminationCause.CLIENT_TIMEOUT, TerminationPhase.REQUEST);
             answersHead(false);
             sendError(HttpResponseStatus.REQUEST_TIMEOUT, true);
+        }
+    }
+
+    /**
+     * One read of the listener's configuration per request: a reconfiguration applies from the next
+     * request on, also on this keep-alive connection, and never in the middle of one.
+     */
+    private void currentState() {
+        HttpListener.State current = listener.state();
+        if (current != state) {
+            state = current;
+            frontend = current.frontend;
+            context = current.context;
+            requestIdHeader = current.requestIdHeader;
+            metrics = current.metrics;
         }
     }
 
@@ -876,16 +894,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     // ---------------------------------------------------------------- requests
 
     private void startRequest(HttpRequest req) {
-        // one read of the listener's configuration per request: a reconfiguration applies from the
-        // next request on, also on this keep-alive connection, and never in the middle of one
-        HttpListener.State current = listener.state();
-        if (current != state) {
-            state = current;
-            frontend = current.frontend;
-            context = current.context;
-            requestIdHeader = current.requestIdHeader;
-            metrics = current.metrics;
-        }
+        currentState();
         timeouts.busy();
         beginAccounting(timeouts.requestHeadNanos());
         DecoderResult result = req.decoderResult();
