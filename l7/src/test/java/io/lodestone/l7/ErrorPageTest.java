@@ -29,6 +29,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -379,6 +380,19 @@ class ErrorPageTest {
             }
             assertThat(b.requests).isEmpty();
         }
+    }
+
+    @Test
+    void aPageFileThatIsNotARegularFileIsRefusedWithoutReadingIt(@TempDir Path dir) {
+        HttpFrontend.Builder f = HttpFrontend.bind(0).defaultBackend("app");
+        // a device whose size reads 0 and whose content never ends: read whole, it would fill the heap
+        Path endless = Path.of("/dev/zero");
+        Assumptions.assumeTrue(Files.exists(endless), "a Unix /dev/zero");
+        assertThatThrownBy(() -> f.errorPage(503, HTML, endless)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("frontend errorPage 503 file: /dev/zero (not a regular file)");
+        assertThatThrownBy(() -> f.errorPage(503, HTML, dir)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("frontend errorPage 503 file: " + dir + " (not a regular file)");
+        assertThat(f.build().errorPages()).isEmpty();
     }
 
     @Test
