@@ -1909,6 +1909,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             serverBroke(c);
             return;
         }
+        if (head && content.content().isReadable()) {
+            // DATA an HTTP/2 server sent on a HEAD stream (an HTTP/1.1 server's bytes after its answer to
+            // HEAD are never read as a body): an answer to HEAD has no content (RFC 9110, 9.3.2), so none
+            // is sent (the HTTP/1.1 encoder would drop it, an HTTP/2 stream would send it), counted or cached
+            HttpContent empty = content instanceof LastHttpContent last ? last.replace(Unpooled.EMPTY_BUFFER)
+                    : content.replace(Unpooled.EMPTY_BUFFER);
+            content.release();
+            content = empty;
+        }
         bytesOut += content.content().readableBytes();
         if (interim) {
             if (content instanceof LastHttpContent) {
