@@ -1042,7 +1042,7 @@ public final class HttpFrontend implements Frontend {
          *
          * @param status 400..599
          * @param contentType the {@code Content-Type}: a non-blank header value of visible ASCII
-         *     characters and spaces
+         *     characters, spaces and tabs (no control character, so no line break)
          * @param body at most {@link #MAX_ERROR_PAGE_SIZE} bytes
          * @throws IllegalArgumentException when an argument is out of range, naming it
          */
@@ -1051,7 +1051,7 @@ public final class HttpFrontend implements Frontend {
             if (contentType == null || contentType.isBlank() || !isHeaderValue(contentType)) {
                 throw new IllegalArgumentException("frontend errorPage " + status + " contentType: "
                         + (contentType == null ? "null" : "\"" + contentType + "\"")
-                        + " (expected: a non-blank header value of visible ASCII characters and spaces)");
+                        + " (expected: a non-blank header value of visible ASCII characters, spaces and tabs)");
             }
             Objects.requireNonNull(body, "frontend errorPage body");
             if (body.length > MAX_ERROR_PAGE_SIZE) {
