@@ -167,6 +167,35 @@ class ErrorPageTest {
     }
 
     @Test
+    void anAnswerDuringAGracefulStopSaysTheConnectionCloses() throws Exception {
+        try (RecordingBackend silent = RecordingBackend.start("silent", (r, ctx) -> { })) {
+            int port = start(Backend.named("app").server("s1", silent.address()).retries(0)
+                    .serverTimeout(Duration.ofSeconds(2)), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+                Await.until("the request at the server", () -> silent.requests.size() == 1);
+                Proxy stopping = proxy;
+                proxy = null;
+                Thread stop = new Thread(() -> stopping.close(Duration.ofSeconds(10)));
+                stop.start();
+                Await.until("the proxy stops accepting", () -> {
+                    try (Socket s = new Socket("127.0.0.1", port)) {
+                        return false;
+                    } catch (IOException refused) {
+                        return true;
+                    }
+                });
+                // the server timeout answers the request in flight; the connection closes after it
+                RawHttp.Response r = c.read();
+                assertPage(r, 504, HTML, PAGE_504);
+                assertThat(r.header("connection")).isEqualToIgnoringCase("close");
+                assertThat(c.in.read()).isEqualTo(-1);
+                stop.join(10_000);
+            }
+        }
+    }
+
+    @Test
     void aMalformedRequestGetsThe400PageAndTheConnectionCloses() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             int port = start(Backend.named("app").server("s1", b.address()), f -> { });

@@ -2458,8 +2458,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         boolean hadRequest = request != null;
         boolean midRequest = hadRequest && !requestComplete;
-        // the unread rest of a request without a body is just its end: skip it and keep the connection
-        boolean closeAfter = close || !hadRequest || !keepAlive || midRequest && !bodyless;
+        // the unread rest of a request without a body is just its end: skip it and keep the connection;
+        // a draining listener closes it after the answer (afterResponse), which says so, as answer() does
+        boolean closeAfter = close || !hadRequest || !keepAlive || listener.isDraining() || midRequest && !bodyless;
         if (!hadRequest) {
             // a head refused or never completed: its answer and log line get an id of their own
             requestId = requestIdHeader == null ? null : RequestIds.next();
