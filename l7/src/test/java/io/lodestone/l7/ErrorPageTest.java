@@ -132,6 +132,22 @@ class ErrorPageTest {
     }
 
     @Test
+    void anHttp10KeepAliveClientIsToldTheConnectionGoesOnAfterAPage() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            proxy.control().server("app", "s1").maintenance();
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").read();
+                assertPage(r, 503, HTML, PAGE_503);
+                // without it an HTTP/1.0 client takes the connection for closed (RFC 9112, 9.3)
+                assertThat(r.header("connection")).isEqualToIgnoringCase("keep-alive");
+                proxy.control().server("app", "s1").ready();
+                assertThat(c.send("GET /y HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").read().status()).isEqualTo(200);
+            }
+        }
+    }
+
+    @Test
     void aReconfigurationBringsItsPagesFromTheNextRequestOn() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             proxy = Proxy.builder().backend(Backend.named("app").server("s1", b.address()))

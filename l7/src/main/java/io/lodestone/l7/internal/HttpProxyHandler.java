@@ -2492,6 +2492,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (date) {
             addDate(response.headers());
         }
+        if (!closeAfter && request != null && clientVersion.minorVersion() == 0) {
+            // an HTTP/1.0 client takes a response without keep-alive for the connection's last (RFC 9112,
+            // 9.3); answer() and the cache's answers say it already, the error answers did not
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
         if (head && response.content().isReadable() && client instanceof Http2StreamChannel) {
             // an answer to HEAD has no content (RFC 9110, 9.3.2): the HTTP/1.1 encoder drops it, an HTTP/2
             // stream would send it as DATA, for which nghttp2's clients reset the stream
