@@ -14,6 +14,7 @@ import io.lodestone.core.route.Rule;
 import io.lodestone.l7.internal.HttpListener;
 import io.lodestone.tls.ServerTls;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -1131,7 +1132,7 @@ public final class HttpFrontend implements Frontend {
          *
          * @param status 400..599
          * @param contentType the {@code Content-Type}: a non-blank header value of visible ASCII
-         *     characters and spaces
+         *     characters, spaces and tabs (no control character, so no line break)
          * @param body at most {@link #MAX_ERROR_PAGE_SIZE} bytes
          * @throws IllegalArgumentException when an argument is out of range, naming it
          */
@@ -1140,7 +1141,7 @@ public final class HttpFrontend implements Frontend {
             if (contentType == null || contentType.isBlank() || !isHeaderValue(contentType)) {
                 throw new IllegalArgumentException("frontend errorPage " + status + " contentType: "
                         + (contentType == null ? "null" : "\"" + contentType + "\"")
-                        + " (expected: a non-blank header value of visible ASCII characters and spaces)");
+                        + " (expected: a non-blank header value of visible ASCII characters, spaces and tabs)");
             }
             Objects.requireNonNull(body, "frontend errorPage body");
             if (body.length > MAX_ERROR_PAGE_SIZE) {
@@ -1158,22 +1159,29 @@ public final class HttpFrontend implements Frontend {
 
         /**
          * {@link #errorPage(int, String, byte[])} with the content of {@code file}, read once, now: a
-         * later change of the file changes nothing (build the proxy again, or reconfigure it).
+         * later change of the file changes nothing (build the proxy again, or reconfigure it). Of a
+         * regular file only: a device or a pipe ({@code /dev/zero}, a FIFO) has no size to check
+         * and may never end.
          *
-         * @throws IllegalArgumentException when the file cannot be read or is larger than
-         *     {@link #MAX_ERROR_PAGE_SIZE}
+         * @throws IllegalArgumentException when the file is not a regular file, cannot be read or is
+         *     larger than {@link #MAX_ERROR_PAGE_SIZE}
          */
         public Builder errorPage(int status, String contentType, Path file) {
             checkErrorPageStatus(status);
             Objects.requireNonNull(file, "frontend errorPage file");
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalArgumentException("frontend errorPage " + status + " file: " + file
+                        + (Files.exists(file) ? " (not a regular file)" : " (cannot be read: no such file)"));
+            }
             byte[] body;
-            try {
-                long size = Files.size(file);
-                if (size > MAX_ERROR_PAGE_SIZE) {
+            try (InputStream in = Files.newInputStream(file)) {
+                // at most one byte over the limit, whatever the size said: the file may have grown since
+                body = in.readNBytes(MAX_ERROR_PAGE_SIZE + 1);
+                if (body.length > MAX_ERROR_PAGE_SIZE) {
+                    long size = Math.max(Files.size(file), body.length);
                     throw new IllegalArgumentException("frontend errorPage " + status + " file: " + file + " (" + size
                             + " bytes; expected: at most " + MAX_ERROR_PAGE_SIZE + ")");
                 }
-                body = Files.readAllBytes(file);
             } catch (IOException e) {
                 throw new IllegalArgumentException("frontend errorPage " + status + " file: " + file + " (cannot be read: " + e + ")", e);
             }

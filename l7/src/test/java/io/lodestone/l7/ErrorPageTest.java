@@ -29,6 +29,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -131,6 +132,22 @@ class ErrorPageTest {
     }
 
     @Test
+    void anHttp10KeepAliveClientIsToldTheConnectionGoesOnAfterAPage() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            proxy.control().server("app", "s1").maintenance();
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response r = c.send("GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").read();
+                assertPage(r, 503, HTML, PAGE_503);
+                // without it an HTTP/1.0 client takes the connection for closed (RFC 9112, 9.3)
+                assertThat(r.header("connection")).isEqualToIgnoringCase("keep-alive");
+                proxy.control().server("app", "s1").ready();
+                assertThat(c.send("GET /y HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").read().status()).isEqualTo(200);
+            }
+        }
+    }
+
+    @Test
     void aReconfigurationBringsItsPagesFromTheNextRequestOn() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             proxy = Proxy.builder().backend(Backend.named("app").server("s1", b.address()))
@@ -162,6 +179,35 @@ class ErrorPageTest {
             int port = start(Backend.named("app").server("s1", silent.address()).retries(0)
                     .serverTimeout(Duration.ofMillis(200)), f -> { });
             assertPage(get(port, "/slow"), 504, HTML, PAGE_504);
+        }
+    }
+
+    @Test
+    void anAnswerDuringAGracefulStopSaysTheConnectionCloses() throws Exception {
+        try (RecordingBackend silent = RecordingBackend.start("silent", (r, ctx) -> { })) {
+            int port = start(Backend.named("app").server("s1", silent.address()).retries(0)
+                    .serverTimeout(Duration.ofSeconds(2)), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+                Await.until("the request at the server", () -> silent.requests.size() == 1);
+                Proxy stopping = proxy;
+                proxy = null;
+                Thread stop = new Thread(() -> stopping.close(Duration.ofSeconds(10)));
+                stop.start();
+                Await.until("the proxy stops accepting", () -> {
+                    try (Socket s = new Socket("127.0.0.1", port)) {
+                        return false;
+                    } catch (IOException refused) {
+                        return true;
+                    }
+                });
+                // the server timeout answers the request in flight; the connection closes after it
+                RawHttp.Response r = c.read();
+                assertPage(r, 504, HTML, PAGE_504);
+                assertThat(r.header("connection")).isEqualToIgnoringCase("close");
+                assertThat(c.in.read()).isEqualTo(-1);
+                stop.join(10_000);
+            }
         }
     }
 
@@ -257,6 +303,73 @@ class ErrorPageTest {
     }
 
     @Test
+    void headOverHttp11CountsNoBytesOutAsNoBodyIsSent() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f
+                    .rule(Rule.when(Acl.pathBegins("/denied")).deny(451)));
+            try (RawHttp c = new RawHttp(port)) {
+                // the server announces its Content-Length and sends no body, as a HEAD answer has none
+                RawHttp.Response proxied = c.send("HEAD /proxied HTTP/1.1\r\nHost: h\r\n\r\n").read(true);
+                assertThat(proxied.status()).isEqualTo(200);
+                assertThat(proxied.header("content-length")).isEqualTo(Integer.toString("b:/proxied".length()));
+                assertThat(lines.await(l -> l.contains("HEAD /proxied HTTP/1.1")))
+                        .contains(" 200 0 0 ").contains(" \"HEAD /proxied HTTP/1.1\" ");
+                // a deny with its default body, no page for its status
+                RawHttp.Response denied = c.send("HEAD /denied HTTP/1.1\r\nHost: h\r\n\r\n").read(true);
+                assertThat(denied.status()).isEqualTo(451);
+                assertThat(denied.header("content-length")).isNotEqualTo("0");
+                assertThat(lines.await(l -> l.contains("HEAD /denied HTTP/1.1")))
+                        .contains(" 451 0 0 PR \"HEAD /denied HTTP/1.1\" ");
+                // the 503 page
+                proxy.control().server("app", "s1").maintenance();
+                RawHttp.Response paged = c.send("HEAD /paged HTTP/1.1\r\nHost: h\r\n\r\n").read(true);
+                assertThat(paged.status()).isEqualTo(503);
+                assertThat(paged.header("content-length")).isEqualTo(Integer.toString(PAGE_503.length()));
+                assertThat(lines.await(l -> l.contains("HEAD /paged HTTP/1.1")))
+                        .contains(" 503 0 0 SC \"HEAD /paged HTTP/1.1\" ");
+                // nothing of any body was sent: the next answer follows at once
+                assertPage(c.send("GET /after HTTP/1.1\r\nHost: h\r\n\r\n").read(), 503, HTML, PAGE_503);
+            }
+            Await.until("four requests counted", () -> proxy.metrics().frontend("web").traffic().requests() == 4);
+            assertThat(proxy.metrics().frontend("web").traffic().bytesOut()).isEqualTo(PAGE_503.length());
+        }
+    }
+
+    @Test
+    void aRequestRefusedAfterAHeadOnTheSameConnectionGetsItsWholePage() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(c.send("HEAD /first HTTP/1.1\r\nHost: h\r\n\r\n").read(true).status()).isEqualTo(200);
+                RawHttp.Response r = c.send("GET / HTTP/1.1\r\nHost: h\r\nBad Name: x\r\n\r\n").read();
+                assertPage(r, 400, HTML, PAGE_400);
+                assertThat(r.header("connection")).isEqualToIgnoringCase("close");
+                assertThat(c.in.read()).isEqualTo(-1);
+            }
+            assertThat(lines.await(l -> l.contains("\"GET / HTTP/1.1\""))).contains(" 400 0 " + PAGE_400.length() + " PR ");
+        }
+    }
+
+    @Test
+    void aClientTimeoutAfterAReconfigurationGetsTheNewPage() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder().backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").clientTimeout(Duration.ofMillis(500))
+                            .defaultBackend("app")).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                assertThat(c.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isEqualTo(200);
+                proxy.reconfigure(Proxy.builder().backend(Backend.named("app").server("s1", b.address()))
+                        .frontend(withPages(HttpFrontend.bind("127.0.0.1:0").clientTimeout(Duration.ofMillis(500))
+                                .errorPage(408, HTML, "<p>too slow</p>").defaultBackend("app"))));
+                // a head begun and never finished: the client timeout answers it
+                RawHttp.Response r = c.send("GET /2 HTTP/1.1\r\n").read();
+                assertPage(r, 408, HTML, "<p>too slow</p>");
+            }
+        }
+    }
+
+    @Test
     void http2StreamsGetThePageAndHeadNoBody() throws Exception {
         X509Bundle ca = TlsPki.ca();
         try (ServerTls tls = TlsPki.serverTls(List.of("h2", "http/1.1"), TlsPki.server(ca, "www.example"));
@@ -312,6 +425,19 @@ class ErrorPageTest {
             }
             assertThat(b.requests).isEmpty();
         }
+    }
+
+    @Test
+    void aPageFileThatIsNotARegularFileIsRefusedWithoutReadingIt(@TempDir Path dir) {
+        HttpFrontend.Builder f = HttpFrontend.bind(0).defaultBackend("app");
+        // a device whose size reads 0 and whose content never ends: read whole, it would fill the heap
+        Path endless = Path.of("/dev/zero");
+        Assumptions.assumeTrue(Files.exists(endless), "a Unix /dev/zero");
+        assertThatThrownBy(() -> f.errorPage(503, HTML, endless)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("frontend errorPage 503 file: /dev/zero (not a regular file)");
+        assertThatThrownBy(() -> f.errorPage(503, HTML, dir)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("frontend errorPage 503 file: " + dir + " (not a regular file)");
+        assertThat(f.build().errorPages()).isEmpty();
     }
 
     @Test

@@ -5,11 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lodestone.core.Backend;
 import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.lodestone.tls.ClientTls;
 import io.netty.pkitesting.X509Bundle;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -60,6 +63,58 @@ class Http2BackendTest {
             HttpResponse<String> r = all.get(i).get(30, TimeUnit.SECONDS);
             assertThat(r.statusCode()).as("request %d", i).isEqualTo(200);
             assertThat(r.body()).isEqualTo("h2:/plain/r" + i);
+        }
+    }
+
+    /**
+     * An HTTP/2 server that sends DATA on a HEAD stream (this test server answers every request with
+     * a body): the client gets the head without a body, over HTTP/1.1 as over HTTP/2, and bytes out
+     * count what it got, 0, as for a HEAD answered by an HTTP/1.1 server.
+     */
+    @Test
+    void aBodyAnHttp2ServerSendsToHeadIsNeitherSentNorCounted() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").h2c(true).defaultBackend("app")).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                assertThat(c.send("HEAD /plain/one HTTP/1.1\r\nHost: h\r\n\r\n").read(true).status()).isEqualTo(200);
+                assertThat(lines.await(l -> l.contains("HEAD /plain/one HTTP/1.1")))
+                        .contains(" 200 0 0 -- \"HEAD /plain/one HTTP/1.1\" ");
+                // nothing of the body went out before the next answer
+                RawHttp.Response next = c.send("GET /plain/two HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(next.status()).isEqualTo(200);
+                assertThat(next.body()).isEqualTo("h2:/plain/two");
+            }
+            try (Socket s = Http2Test.h2c(proxy.port())) {
+                // :method HEAD, :scheme http, :path /plain/three, :authority h
+                byte[] block = {0x02, 0x04, 'H', 'E', 'A', 'D', (byte) 0x86, 0x04, 0x0c, '/', 'p', 'l', 'a', 'i', 'n', '/', 't', 'h', 'r',
+                    'e', 'e', 0x41, 0x01, 'h'};
+                s.getOutputStream().write(Http2Test.frame(1, 1, 0x5, block));
+                s.getOutputStream().flush();
+                int data = 0;
+                boolean headers = false;
+                for (Http2Test.Frame frame = Http2Test.Frame.read(s.getInputStream()); frame != null;
+                        frame = Http2Test.Frame.read(s.getInputStream())) {
+                    if (frame.stream() != 1) {
+                        continue;
+                    }
+                    assertThat(frame.type()).as("HEADERS or DATA, no reset").isIn(0, 1);
+                    headers |= frame.type() == 1;
+                    if (frame.type() == 0) {
+                        data += frame.payload().length;
+                    }
+                    if (frame.endsStream()) {
+                        break;
+                    }
+                }
+                assertThat(headers).isTrue();
+                assertThat(data).as("DATA payload bytes on the HEAD stream").isZero();
+            }
+            assertThat(lines.await(l -> l.contains("HEAD /plain/three HTTP/2.0")))
+                    .contains(" 200 0 0 -- \"HEAD /plain/three HTTP/2.0\" ");
         }
     }
 

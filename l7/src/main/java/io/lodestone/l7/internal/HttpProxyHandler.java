@@ -848,6 +848,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      */
     void requestHeadTimedOut(long waitedNanos) {
         if (request == null && !closing) {
+            // the answer to a request that never arrived whole: as that request's, by the configuration
+            // of now (its error page, request id header, metrics), not that of the connection's last request
+            currentState();
             beginAccounting(-1);
             startNanos -= waitedNanos;
             if (!(client instanceof Http2StreamChannel && logHeld())) {
@@ -855,7 +858,34 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                         ? decoder.headTimedOut() : new HttpRejection(HttpResponseStatus.REQUEST_TIMEOUT, "client timeout"));
             }
             terminated(TerminationCause.CLIENT_TIMEOUT, TerminationPhase.REQUEST);
+            answersHead(false);
             sendError(HttpResponseStatus.REQUEST_TIMEOUT, true);
+        }
+    }
+
+    /**
+     * One read of the listener's configuration per request: a reconfiguration applies from the next
+     * request on, also on this keep-alive connection, and never in the middle of one.
+     */
+    private void currentState() {
+        HttpListener.State current = listener.state();
+        if (current != state) {
+            state = current;
+            frontend = current.frontend;
+            context = current.context;
+            requestIdHeader = current.requestIdHeader;
+            metrics = current.metrics;
+        }
+    }
+
+    /**
+     * Sets whether the answer being made is to a HEAD request, here and in the HTTP/1.1 response
+     * encoder, which then drops its body: for each request, and for an answer to no request (false).
+     */
+    private void answersHead(boolean head) {
+        this.head = head;
+        if (encoder != null) {
+            encoder.head = head;
         }
     }
 
@@ -868,19 +898,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     // ---------------------------------------------------------------- requests
 
     private void startRequest(HttpRequest req) {
-        // one read of the listener's configuration per request: a reconfiguration applies from the
-        // next request on, also on this keep-alive connection, and never in the middle of one
-        HttpListener.State current = listener.state();
-        if (current != state) {
-            state = current;
-            frontend = current.frontend;
-            context = current.context;
-            requestIdHeader = current.requestIdHeader;
-            metrics = current.metrics;
-        }
+        currentState();
         timeouts.busy();
         beginAccounting(timeouts.requestHeadNanos());
         DecoderResult result = req.decoderResult();
+        // before any answer, a refusal's too: the previous request's HEAD would drop this one's body
+        answersHead(result.isSuccess() && HttpMethod.HEAD.equals(req.method()));
         if (result.isFailure()) {
             ReferenceCountUtil.release(req);
             HttpRejection rejection = HttpRejection.of(result.cause());
@@ -911,10 +934,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         closeAsked = !HttpUtil.isKeepAlive(req);
         keepAlive = !closeAsked && (!inputShutdown || requestQueued());
         HttpMethod method = req.method();
-        head = HttpMethod.HEAD.equals(method);
-        if (encoder != null) {
-            encoder.head = head;
-        }
         // a server must ignore Upgrade in an HTTP/1.0 request (RFC 9110, 7.8), so the proxy does too
         upgrade = clientVersion.minorVersion() != 0 && Headers.isWebSocketUpgrade(req);
         bodyless = !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && HttpUtil.getContentLength(req, 0L) == 0L;
@@ -1894,6 +1913,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             serverBroke(c);
             return;
         }
+        if (head && content.content().isReadable()) {
+            // DATA an HTTP/2 server sent on a HEAD stream (an HTTP/1.1 server's bytes after its answer to
+            // HEAD are never read as a body): an answer to HEAD has no content (RFC 9110, 9.3.2), so none
+            // is sent (the HTTP/1.1 encoder would drop it, an HTTP/2 stream would send it), counted or cached
+            HttpContent empty = content instanceof LastHttpContent last ? last.replace(Unpooled.EMPTY_BUFFER)
+                    : content.replace(Unpooled.EMPTY_BUFFER);
+            content.release();
+            content = empty;
+        }
         bytesOut += content.content().readableBytes();
         if (interim) {
             if (content instanceof LastHttpContent) {
@@ -2434,8 +2462,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         boolean hadRequest = request != null;
         boolean midRequest = hadRequest && !requestComplete;
-        // the unread rest of a request without a body is just its end: skip it and keep the connection
-        boolean closeAfter = close || !hadRequest || !keepAlive || midRequest && !bodyless;
+        // the unread rest of a request without a body is just its end: skip it and keep the connection;
+        // a draining listener closes it after the answer (afterResponse), which says so, as answer() does
+        boolean closeAfter = close || !hadRequest || !keepAlive || listener.isDraining() || midRequest && !bodyless;
         if (!hadRequest) {
             // a head refused or never completed: its answer and log line get an id of their own
             requestId = requestIdHeader == null ? null : RequestIds.next();
@@ -2467,6 +2496,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (date) {
             addDate(response.headers());
         }
+        if (!closeAfter && request != null && clientVersion.minorVersion() == 0) {
+            // an HTTP/1.0 client takes a response without keep-alive for the connection's last (RFC 9112,
+            // 9.3); answer() and the cache's answers say it already, the error answers did not
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+        }
         if (head && response.content().isReadable() && client instanceof Http2StreamChannel) {
             // an answer to HEAD has no content (RFC 9110, 9.3.2): the HTTP/1.1 encoder drops it, an HTTP/2
             // stream would send it as DATA, for which nghttp2's clients reset the stream
@@ -2474,7 +2508,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             response.release();
             response = bodyless;
         }
-        bytesOut += response.content().readableBytes();
+        if (!head) {
+            // bytes out are the body sent: an answer to HEAD has its Content-Length and no body, which
+            // the HTTP/1.1 encoder drops as the HTTP/2 path does above
+            bytesOut += response.content().readableBytes();
+        }
         frontendFirstByte(clock.nanoTime());
         if (request == null) {
             // an answer to a request that never became an exchange (malformed, too slow)
