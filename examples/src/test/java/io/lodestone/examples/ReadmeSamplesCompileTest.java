@@ -46,6 +46,7 @@ class ReadmeSamplesCompileTest {
             import io.lodestone.l4.*;
             import io.lodestone.l7.*;
             import io.lodestone.tls.*;
+            import java.nio.charset.StandardCharsets;
             import java.nio.file.Path;
             import java.time.Duration;
             import java.util.concurrent.*;
