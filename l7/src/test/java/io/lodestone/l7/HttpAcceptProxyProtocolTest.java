@@ -285,6 +285,43 @@ class HttpAcceptProxyProtocolTest {
         }
     }
 
+    /**
+     * The proxy's drain closes a connection still waiting for its header at once, as it closes an idle
+     * keep-alive connection (HAProxy's soft stop closes one that has sent no request yet), and the
+     * close returns without waiting for it. It was held until the header's timeout, or the drain
+     * timeout when that was shorter.
+     */
+    @Test
+    void theDrainClosesAConnectionStillWaitingForItsHeader() throws Exception {
+        ManualClock clock = new ManualClock();
+        try (ManualClockLoop loop = new ManualClockLoop(clock)) {
+            backend = RecordingBackend.start("app");
+            proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", backend.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").acceptProxyProtocol().clientTimeout(Duration.ofMinutes(5))
+                            .defaultBackend("app"))
+                    .build();
+            proxy.start();
+            byte[] header = ProxyHeaders.v1("192.0.2.10", 40000, "127.0.0.1", proxy.port());
+            try (RawHttp waiting = new RawHttp(proxy.port())) {
+                waiting.socket.setSoTimeout(5_000);
+                waiting.out.write(Arrays.copyOf(header, 10));
+                waiting.out.flush();
+                loop.awaitDueTimers();
+                loop.awaitDueTimers();
+                Proxy stopping = proxy;
+                Thread closer = new Thread(() -> stopping.close(Duration.ofMinutes(1)), "closer");
+                closer.start();
+                assertThat(waiting.closedByPeer()).as("closed by the drain").isTrue();
+                closer.join(10_000);
+                assertThat(closer.isAlive()).as("the close still waiting").isFalse();
+            }
+            assertThat(errors().timeout()).isZero();
+            assertThat(backend.requests).isEmpty();
+            proxy = null;
+        }
+    }
+
     @Test
     void trustedSourcesAreCheckedAtBuild() {
         assertThatThrownBy(() -> HttpFrontend.bind(0).name("web").defaultBackend("b").acceptProxyProtocolFrom().build())
