@@ -195,6 +195,25 @@ class HttpAcceptProxyProtocolTest {
         assertThat(proxy.metrics().frontend("web").traffic().totalConnections()).as("only the valid one opened").isEqualTo(1);
     }
 
+    /**
+     * A header whose addresses Netty's decoder lets through but that are no IP address (an IPv6 zone)
+     * is as malformed as any other: closed without an answer and counted invalid, as HAProxy rejects
+     * it. It was served as if it had been a {@code LOCAL} one, with the load balancer's address, which
+     * ACLs and limits meant for the load balancer's network then let through.
+     */
+    @Test
+    void aHeaderWhoseAddressesAreNoIpAddressesIsInvalid() throws IOException {
+        int port = start(HttpFrontend.bind("127.0.0.1:0").acceptProxyProtocol()
+                .rule(Rule.when(Acl.source("127.0.0.0/8")).use("app")));
+        try (RawHttp zoned = new RawHttp(port)) {
+            zoned.send("PROXY TCP6 fe80::1%eth0 ::1 40000 80\r\n" + GET);
+            assertThat(zoned.closedByPeer()).as("closed, nothing written").isTrue();
+        }
+        Await.until("the invalid header counted", () -> errors().invalid() == 1);
+        assertThat(backend.requests).isEmpty();
+        assertThat(exchange(port, ProxyHeaders.v1("127.0.0.2", 40000, "127.0.0.1", port), GET).status()).isEqualTo(200);
+    }
+
     /** Trusted sources: from 127.0.0.0/8 the header is read; from a network that excludes 127.0.0.1 it is a bad request line. */
     @Test
     void onlyTrustedSourcesHeadersAreRead() throws Exception {

@@ -205,6 +205,10 @@ public final class ProxyHeaderReader extends ChannelInboundHandlerAdapter implem
         ClientAddresses addresses;
         try {
             addresses = addresses(header);
+        } catch (DecoderException e) {
+            // as malformed as any header the decoder refuses: never served with the connection's own addresses
+            exceptionCaught(ctx, e);
+            return;
         } finally {
             header.release();
         }
@@ -249,6 +253,9 @@ public final class ProxyHeaderReader extends ChannelInboundHandlerAdapter implem
     /**
      * The header's addresses, or {@code null} to keep the connection's own: a {@code LOCAL} command, an
      * {@code UNKNOWN} or {@code AF_UNIX} family.
+     *
+     * @throws DecoderException when an address of a {@code PROXY} command is no IP address (the decoder
+     *     lets an IPv6 zone through, {@code fe80::1%eth0}, which HAProxy refuses)
      */
     static ClientAddresses addresses(HAProxyMessage header) {
         if (header.command() != HAProxyCommand.PROXY) {
@@ -261,7 +268,8 @@ public final class ProxyHeaderReader extends ChannelInboundHandlerAdapter implem
         InetAddress source = NetUtil.createInetAddressFromIpAddressString(header.sourceAddress());
         InetAddress destination = NetUtil.createInetAddressFromIpAddressString(header.destinationAddress());
         if (source == null || destination == null) {
-            return null;
+            throw new DecoderException("PROXY header addresses that are no IP addresses: " + header.sourceAddress()
+                    + " " + header.destinationAddress());
         }
         return new ClientAddresses(new InetSocketAddress(source, header.sourcePort()),
                 new InetSocketAddress(destination, header.destinationPort()));
