@@ -255,6 +255,63 @@ class HttpAcceptProxyProtocolTest {
         assertThat(lines.await(l -> l.contains(" web "))).startsWith("198.51.100.20:33000 ");
     }
 
+    /**
+     * TLS termination, the header and the ClientHello in one segment: the bytes after the header reach
+     * the TLS handler once and in order when the reader and the decoder leave.
+     */
+    @Test
+    void theHeaderAndTheClientHelloInOneSegment() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        tls = TlsPki.serverTls(List.of("http/1.1"), TlsPki.server(ca, "www.example"));
+        int port = start(HttpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().tls(tls));
+        try (Socket raw = new HeaderFirstSocket(ProxyHeaders.v1("198.51.100.22", 33002, "127.0.0.1", 443))) {
+            raw.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+            SSLSocket s = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(raw, "127.0.0.1", port, true);
+            SSLParameters p = s.getSSLParameters();
+            p.setServerNames(List.of(new SNIHostName("www.example")));
+            s.setSSLParameters(p);
+            s.setSoTimeout(5000);
+            s.startHandshake();
+            s.getOutputStream().write(ascii("GET /tls HTTP/1.1\r\nHost: www.example\r\nConnection: close\r\n\r\n"));
+            s.getOutputStream().flush();
+            assertThat(readAll(s.getInputStream())).startsWith("HTTP/1.1 200 ");
+            s.close();
+        }
+        assertThat(backend.last().header("x-forwarded-for")).isEqualTo("198.51.100.22");
+    }
+
+    /** A socket whose first write (the ClientHello of a TLS socket layered on it) starts with {@code header}, in one write. */
+    static final class HeaderFirstSocket extends Socket {
+        private final byte[] header;
+        private java.io.OutputStream out;
+
+        HeaderFirstSocket(byte[] header) throws IOException {
+            this.header = header;
+            setTcpNoDelay(true);
+        }
+
+        @Override
+        public synchronized java.io.OutputStream getOutputStream() throws IOException {
+            if (out == null) {
+                java.io.OutputStream plain = super.getOutputStream();
+                out = new java.io.FilterOutputStream(plain) {
+                    private boolean sent;
+
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        if (!sent) {
+                            sent = true;
+                            plain.write(concat(header, Arrays.copyOfRange(b, off, off + len)));
+                        } else {
+                            plain.write(b, off, len);
+                        }
+                    }
+                };
+            }
+            return out;
+        }
+    }
+
     private static String readAll(InputStream in) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         in.transferTo(out);
