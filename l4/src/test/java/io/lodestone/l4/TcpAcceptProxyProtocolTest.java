@@ -425,6 +425,45 @@ class TcpAcceptProxyProtocolTest {
         }
     }
 
+    /**
+     * The proxy's drain closes a connection still waiting for its header at once (HAProxy's soft stop
+     * closes one that has sent nothing yet), while a relayed one goes on; the close returns once that
+     * one ends. It was held until the header's timeout, or the drain timeout when that was shorter.
+     */
+    @Test
+    void theDrainClosesAConnectionStillWaitingForItsHeader() throws Exception {
+        ManualClock clock = new ManualClock();
+        try (ManualClockLoop loop = new ManualClockLoop(clock)) {
+            echo = TcpEchoServer.start();
+            proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("echo").server("e1", echo.address()))
+                    .frontend(TcpFrontend.bind("127.0.0.1:0").name("pp").acceptProxyProtocol().clientTimeout(Duration.ofMinutes(5))
+                            .defaultBackend("echo"))
+                    .build();
+            proxy.start();
+            byte[] header = ProxyHeaders.v1("192.0.2.10", 40000, "127.0.0.1", 5432);
+            try (Socket relayed = connect(proxy.port()); Socket waiting = connect(proxy.port())) {
+                write(relayed, header);
+                assertEcho(relayed, "relayed");
+                write(waiting, Arrays.copyOf(header, 10));
+                loop.awaitDueTimers();
+                loop.awaitDueTimers();
+                Proxy stopping = proxy;
+                Thread closer = new Thread(() -> stopping.close(Duration.ofMinutes(1)), "closer");
+                closer.start();
+                assertThat(isClosedByPeer(waiting)).as("closed by the drain").isTrue();
+                assertEcho(relayed, "still relayed");
+                assertThat(closer.isAlive()).as("the close waits for the relayed connection").isTrue();
+                relayed.close();
+                closer.join(10_000);
+                assertThat(closer.isAlive()).as("the close still waiting").isFalse();
+            }
+            assertThat(errors().timeout()).isZero();
+            assertThat(echo.accepted()).isEqualTo(1);
+            proxy = null;
+        }
+    }
+
     @Test
     void trustedSourcesAreCheckedAtBuild() {
         assertThatThrownBy(() -> TcpFrontend.bind(0).name("db").defaultBackend("b").acceptProxyProtocolFrom().build())

@@ -195,6 +195,25 @@ class HttpAcceptProxyProtocolTest {
         assertThat(proxy.metrics().frontend("web").traffic().totalConnections()).as("only the valid one opened").isEqualTo(1);
     }
 
+    /**
+     * A header whose addresses Netty's decoder lets through but that are no IP address (an IPv6 zone)
+     * is as malformed as any other: closed without an answer and counted invalid, as HAProxy rejects
+     * it. It was served as if it had been a {@code LOCAL} one, with the load balancer's address, which
+     * ACLs and limits meant for the load balancer's network then let through.
+     */
+    @Test
+    void aHeaderWhoseAddressesAreNoIpAddressesIsInvalid() throws IOException {
+        int port = start(HttpFrontend.bind("127.0.0.1:0").acceptProxyProtocol()
+                .rule(Rule.when(Acl.source("127.0.0.0/8")).use("app")));
+        try (RawHttp zoned = new RawHttp(port)) {
+            zoned.send("PROXY TCP6 fe80::1%eth0 ::1 40000 80\r\n" + GET);
+            assertThat(zoned.closedByPeer()).as("closed, nothing written").isTrue();
+        }
+        Await.until("the invalid header counted", () -> errors().invalid() == 1);
+        assertThat(backend.requests).isEmpty();
+        assertThat(exchange(port, ProxyHeaders.v1("127.0.0.2", 40000, "127.0.0.1", port), GET).status()).isEqualTo(200);
+    }
+
     /** Trusted sources: from 127.0.0.0/8 the header is read; from a network that excludes 127.0.0.1 it is a bad request line. */
     @Test
     void onlyTrustedSourcesHeadersAreRead() throws Exception {
@@ -234,6 +253,63 @@ class HttpAcceptProxyProtocolTest {
         }
         assertThat(backend.last().header("x-forwarded-for")).isEqualTo("198.51.100.20");
         assertThat(lines.await(l -> l.contains(" web "))).startsWith("198.51.100.20:33000 ");
+    }
+
+    /**
+     * TLS termination, the header and the ClientHello in one segment: the bytes after the header reach
+     * the TLS handler once and in order when the reader and the decoder leave.
+     */
+    @Test
+    void theHeaderAndTheClientHelloInOneSegment() throws Exception {
+        X509Bundle ca = TlsPki.ca();
+        tls = TlsPki.serverTls(List.of("http/1.1"), TlsPki.server(ca, "www.example"));
+        int port = start(HttpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().tls(tls));
+        try (Socket raw = new HeaderFirstSocket(ProxyHeaders.v1("198.51.100.22", 33002, "127.0.0.1", 443))) {
+            raw.connect(new java.net.InetSocketAddress("127.0.0.1", port));
+            SSLSocket s = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(raw, "127.0.0.1", port, true);
+            SSLParameters p = s.getSSLParameters();
+            p.setServerNames(List.of(new SNIHostName("www.example")));
+            s.setSSLParameters(p);
+            s.setSoTimeout(5000);
+            s.startHandshake();
+            s.getOutputStream().write(ascii("GET /tls HTTP/1.1\r\nHost: www.example\r\nConnection: close\r\n\r\n"));
+            s.getOutputStream().flush();
+            assertThat(readAll(s.getInputStream())).startsWith("HTTP/1.1 200 ");
+            s.close();
+        }
+        assertThat(backend.last().header("x-forwarded-for")).isEqualTo("198.51.100.22");
+    }
+
+    /** A socket whose first write (the ClientHello of a TLS socket layered on it) starts with {@code header}, in one write. */
+    static final class HeaderFirstSocket extends Socket {
+        private final byte[] header;
+        private java.io.OutputStream out;
+
+        HeaderFirstSocket(byte[] header) throws IOException {
+            this.header = header;
+            setTcpNoDelay(true);
+        }
+
+        @Override
+        public synchronized java.io.OutputStream getOutputStream() throws IOException {
+            if (out == null) {
+                java.io.OutputStream plain = super.getOutputStream();
+                out = new java.io.FilterOutputStream(plain) {
+                    private boolean sent;
+
+                    @Override
+                    public void write(byte[] b, int off, int len) throws IOException {
+                        if (!sent) {
+                            sent = true;
+                            plain.write(concat(header, Arrays.copyOfRange(b, off, off + len)));
+                        } else {
+                            plain.write(b, off, len);
+                        }
+                    }
+                };
+            }
+            return out;
+        }
     }
 
     private static String readAll(InputStream in) throws IOException {
@@ -281,6 +357,43 @@ class HttpAcceptProxyProtocolTest {
             }
             Await.until("the timeout counted", () -> errors().timeout() == 1);
             proxy.close();
+            proxy = null;
+        }
+    }
+
+    /**
+     * The proxy's drain closes a connection still waiting for its header at once, as it closes an idle
+     * keep-alive connection (HAProxy's soft stop closes one that has sent no request yet), and the
+     * close returns without waiting for it. It was held until the header's timeout, or the drain
+     * timeout when that was shorter.
+     */
+    @Test
+    void theDrainClosesAConnectionStillWaitingForItsHeader() throws Exception {
+        ManualClock clock = new ManualClock();
+        try (ManualClockLoop loop = new ManualClockLoop(clock)) {
+            backend = RecordingBackend.start("app");
+            proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", backend.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").acceptProxyProtocol().clientTimeout(Duration.ofMinutes(5))
+                            .defaultBackend("app"))
+                    .build();
+            proxy.start();
+            byte[] header = ProxyHeaders.v1("192.0.2.10", 40000, "127.0.0.1", proxy.port());
+            try (RawHttp waiting = new RawHttp(proxy.port())) {
+                waiting.socket.setSoTimeout(5_000);
+                waiting.out.write(Arrays.copyOf(header, 10));
+                waiting.out.flush();
+                loop.awaitDueTimers();
+                loop.awaitDueTimers();
+                Proxy stopping = proxy;
+                Thread closer = new Thread(() -> stopping.close(Duration.ofMinutes(1)), "closer");
+                closer.start();
+                assertThat(waiting.closedByPeer()).as("closed by the drain").isTrue();
+                closer.join(10_000);
+                assertThat(closer.isAlive()).as("the close still waiting").isFalse();
+            }
+            assertThat(errors().timeout()).isZero();
+            assertThat(backend.requests).isEmpty();
             proxy = null;
         }
     }

@@ -41,12 +41,25 @@ import org.slf4j.LoggerFactory;
  * header is malformed or longer than the protocol allows, or that does not complete it within the
  * timeout, is closed without a byte written to it, logged at DEBUG and counted as an
  * {@link ErrorKind#INVALID invalid} or {@link ErrorKind#TIMEOUT timeout} error on the frontend; one that
- * closes or ends its side before it is closed with no error. Every message the decoder makes is
- * released here.
+ * closes or ends its side before it is closed with no error, and so is one still waiting when the
+ * proxy drains ({@link #DRAIN}). Every message the decoder makes is released here.
  */
 public final class ProxyHeaderReader extends ChannelInboundHandlerAdapter implements Runnable {
 
     private static final Logger log = LoggerFactory.getLogger(ProxyHeaderReader.class);
+
+    /**
+     * Fired by an engine on its client connections when the proxy drains (the L7 engine's own drain
+     * event): a connection still waiting for its header is closed at once, as HAProxy's soft stop
+     * closes a connection that has not sent a request yet, rather than held until the header's timeout.
+     * Handlers after the reader see it as the engine's drain.
+     */
+    public static final Object DRAIN = new Object() {
+        @Override
+        public String toString() {
+            return "DRAIN";
+        }
+    };
 
     /** Adds an engine's handlers to a connection whose header was read (on the connection's loop). */
     public interface Next {
@@ -192,6 +205,10 @@ public final class ProxyHeaderReader extends ChannelInboundHandlerAdapter implem
         ClientAddresses addresses;
         try {
             addresses = addresses(header);
+        } catch (DecoderException e) {
+            // as malformed as any header the decoder refuses: never served with the connection's own addresses
+            exceptionCaught(ctx, e);
+            return;
         } finally {
             header.release();
         }
@@ -236,6 +253,9 @@ public final class ProxyHeaderReader extends ChannelInboundHandlerAdapter implem
     /**
      * The header's addresses, or {@code null} to keep the connection's own: a {@code LOCAL} command, an
      * {@code UNKNOWN} or {@code AF_UNIX} family.
+     *
+     * @throws DecoderException when an address of a {@code PROXY} command is no IP address (the decoder
+     *     lets an IPv6 zone through, {@code fe80::1%eth0}, which HAProxy refuses)
      */
     static ClientAddresses addresses(HAProxyMessage header) {
         if (header.command() != HAProxyCommand.PROXY) {
@@ -248,7 +268,8 @@ public final class ProxyHeaderReader extends ChannelInboundHandlerAdapter implem
         InetAddress source = NetUtil.createInetAddressFromIpAddressString(header.sourceAddress());
         InetAddress destination = NetUtil.createInetAddressFromIpAddressString(header.destinationAddress());
         if (source == null || destination == null) {
-            return null;
+            throw new DecoderException("PROXY header addresses that are no IP addresses: " + header.sourceAddress()
+                    + " " + header.destinationAddress());
         }
         return new ClientAddresses(new InetSocketAddress(source, header.sourcePort()),
                 new InetSocketAddress(destination, header.destinationPort()));
@@ -284,9 +305,21 @@ public final class ProxyHeaderReader extends ChannelInboundHandlerAdapter implem
         ctx.close();
     }
 
-    /** A FIN before the header is whole: it can never be. */
+    /** A FIN before the header is whole: it can never be. The proxy's drain: it will not be waited for. */
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt == DRAIN) {
+            if (!decided) {
+                decided = true;
+                cancelTimer();
+                if (log.isDebugEnabled()) {
+                    log.debug("{}: closing {}, still without its PROXY header, as the proxy drains", frontend,
+                            ctx.channel().remoteAddress());
+                }
+                ctx.close();
+            }
+            return;
+        }
         if (evt instanceof ChannelInputShutdownEvent && !decided) {
             decided = true;
             if (log.isDebugEnabled()) {

@@ -6,11 +6,12 @@ import java.util.Objects;
  * Errors counted since the proxy started, by {@link ErrorKind}.
  *
  * @param connect failed connection attempts to servers
- * @param timeout expired timeouts
+ * @param timeout expired timeouts (among them a PROXY protocol header not whole in time)
  * @param reset connections reset or closed mid-exchange
  * @param denied connections or requests refused by a rule or by a frontend's TLS (a failed handshake),
  *     and HTTP {@code CONNECT} requests
- * @param invalid HTTP requests refused as malformed or over a limit (HAProxy's {@code ereq})
+ * @param invalid HTTP requests refused as malformed or over a limit (HAProxy's {@code ereq}), and, on
+ *     either engine, connections closed without a valid PROXY protocol header on a frontend that requires one
  */
 public record ErrorCounts(long connect, long timeout, long reset, long denied, long invalid) {
 

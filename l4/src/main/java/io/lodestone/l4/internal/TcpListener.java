@@ -371,6 +371,12 @@ public final class TcpListener implements Listener {
     @Override
     public Future<?> drain() {
         gate.stopAccepting();
+        for (Channel client : clients.keySet()) {
+            if (client.hasAttr(AWAITS_PROXY_HEADER)) {
+                // closed at once while still waiting for its PROXY header; once read, the event passes unheeded
+                client.pipeline().fireUserEventTriggered(ProxyHeaderReader.DRAIN);
+            }
+        }
         return openChannels().newCloseFuture();
     }
 

@@ -56,13 +56,11 @@ public final class HttpListener implements Listener {
     /** Write-buffer water marks: a side stops reading while its peer has more than the high mark pending. */
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
 
-    /** Fired on every client connection when the proxy drains: idle keep-alive connections close. */
-    static final Object DRAIN = new Object() {
-        @Override
-        public String toString() {
-            return "DRAIN";
-        }
-    };
+    /**
+     * Fired on every client connection when the proxy drains: idle keep-alive connections close, and so
+     * do connections still waiting for their PROXY header (the {@link ProxyHeaderReader}'s event).
+     */
+    static final Object DRAIN = ProxyHeaderReader.DRAIN;
 
     /** What requests started from now on follow; replaced whole by {@link #reconfigure}. */
     private volatile State state;
