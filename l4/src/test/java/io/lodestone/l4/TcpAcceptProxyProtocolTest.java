@@ -24,20 +24,13 @@ import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.lodestone.core.testing.ProxyHeaders;
 import io.lodestone.core.testing.TcpEchoServer;
+import io.lodestone.l4.TcpProxyProtocolTest.Header;
 import io.lodestone.l4.TlsTestSupport.TlsEchoServer;
 import io.lodestone.tls.ServerTls;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.haproxy.HAProxyMessage;
-import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.pkitesting.X509Bundle;
 import java.io.IOException;
@@ -95,42 +88,6 @@ class TcpAcceptProxyProtocolTest {
         }
     }
 
-    /** What a server saw in one PROXY header. */
-    record Header(HAProxyProtocolVersion version, String source, int sourcePort, String destination, int destinationPort) {
-    }
-
-    /** An echo server that expects a PROXY header first and records it. */
-    private static Channel proxyProtocolServer(BlockingQueue<Header> headers) {
-        return new ServerBootstrap()
-                .group(group)
-                .channel(NioServerSocketChannel.class)
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new HAProxyMessageDecoder(), new ChannelInboundHandlerAdapter() {
-                            @Override
-                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
-                                if (msg instanceof HAProxyMessage m) {
-                                    headers.add(new Header(m.protocolVersion(), m.sourceAddress(), m.sourcePort(),
-                                            m.destinationAddress(), m.destinationPort()));
-                                    m.release();
-                                } else if (msg instanceof ByteBuf buf) {
-                                    ctx.writeAndFlush(buf);
-                                }
-                            }
-
-                            @Override
-                            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-                                ctx.close();
-                            }
-                        });
-                    }
-                })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                .syncUninterruptibly()
-                .channel();
-    }
-
     private static String address(Channel server) {
         return "127.0.0.1:" + ((InetSocketAddress) server.localAddress()).getPort();
     }
@@ -160,7 +117,7 @@ class TcpAcceptProxyProtocolTest {
     @Test
     void aVersion1HeadersClientIsPassedOnToTheServerAndLogged() throws Exception {
         BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
-        Channel server = proxyProtocolServer(headers);
+        Channel server = TcpProxyProtocolTest.proxyProtocolServer(group, headers);
         try {
             start(Backend.named("pp-out").server("s1", address(server)).proxyProtocol(ProxyProtocol.V1),
                     TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pp-out"));
@@ -180,7 +137,7 @@ class TcpAcceptProxyProtocolTest {
     @Test
     void aVersion2HeaderWithATlvIsPassedOnAsVersion2() throws Exception {
         BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
-        Channel server = proxyProtocolServer(headers);
+        Channel server = TcpProxyProtocolTest.proxyProtocolServer(group, headers);
         try {
             start(Backend.named("pp-out").server("s1", address(server)).proxyProtocol(ProxyProtocol.V2),
                     TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pp-out"));
@@ -206,7 +163,7 @@ class TcpAcceptProxyProtocolTest {
     @Test
     void aLocalCommandKeepsTheConnectionsOwnAddress() throws Exception {
         BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
-        Channel server = proxyProtocolServer(headers);
+        Channel server = TcpProxyProtocolTest.proxyProtocolServer(group, headers);
         try {
             start(Backend.named("pp-out").server("s1", address(server)).proxyProtocol(ProxyProtocol.V1),
                     TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pp-out"));

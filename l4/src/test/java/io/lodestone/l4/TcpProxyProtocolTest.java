@@ -57,8 +57,8 @@ class TcpProxyProtocolTest {
     record Header(HAProxyProtocolVersion version, String source, int sourcePort, String destination, int destinationPort) {
     }
 
-    /** Starts an echo server that expects a PROXY header first and records it. */
-    private static Channel proxyProtocolServer(BlockingQueue<Header> headers) {
+    /** Starts an echo server on {@code group} that expects a PROXY header first and records it (also for TcpAcceptProxyProtocolTest). */
+    static Channel proxyProtocolServer(EventLoopGroup group, BlockingQueue<Header> headers) {
         return new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
@@ -106,7 +106,7 @@ class TcpProxyProtocolTest {
     @Test
     void sendsVersion1PerBackend() throws Exception {
         BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
-        Channel server = proxyProtocolServer(headers);
+        Channel server = proxyProtocolServer(group, headers);
         try {
             int[] ports = new int[2];
             Header h = exchange(Backend.named("pp").server("s1", address(server)).proxyProtocol(ProxyProtocol.V1), headers, ports);
@@ -119,7 +119,7 @@ class TcpProxyProtocolTest {
     @Test
     void sendsVersion2PerBackend() throws Exception {
         BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
-        Channel server = proxyProtocolServer(headers);
+        Channel server = proxyProtocolServer(group, headers);
         try {
             int[] ports = new int[2];
             Header h = exchange(Backend.named("pp").server("s1", address(server)).proxyProtocol(ProxyProtocol.V2), headers, ports);
@@ -132,7 +132,7 @@ class TcpProxyProtocolTest {
     @Test
     void aServerSettingOverridesItsBackend() throws Exception {
         BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
-        Channel server = proxyProtocolServer(headers);
+        Channel server = proxyProtocolServer(group, headers);
         try {
             int[] ports = new int[2];
             Header h = exchange(Backend.named("pp")
@@ -181,7 +181,7 @@ class TcpProxyProtocolTest {
     @Test
     void version2CarriesIpv6Addresses() throws Exception {
         BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
-        Channel server = proxyProtocolServer(headers);
+        Channel server = proxyProtocolServer(group, headers);
         try (Proxy proxy = startProxy(Backend.named("pp").server("s1", address(server)).proxyProtocol(ProxyProtocol.V2),
                 TcpFrontend.bind("[::1]:0").defaultBackend("pp"));
              Socket c = new Socket(InetAddress.getByName("::1"), proxy.port())) {
