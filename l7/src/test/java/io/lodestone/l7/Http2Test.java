@@ -893,6 +893,33 @@ class Http2Test {
         }
     }
 
+    /** What the proxy answered on one stream: whether a HEADERS frame came, and the DATA payload. */
+    record StreamAnswer(boolean headers, byte[] data) {
+
+        /**
+         * Reads frames until {@code stream} ends, skipping other streams' frames, and asserts that
+         * only HEADERS and DATA came on it (no reset).
+         */
+        static StreamAnswer read(InputStream in, int stream) throws IOException {
+            ByteArrayOutputStream data = new ByteArrayOutputStream();
+            boolean headers = false;
+            for (Frame frame = Frame.read(in); frame != null; frame = Frame.read(in)) {
+                if (frame.stream() != stream) {
+                    continue;
+                }
+                assertThat(frame.type()).as("HEADERS or DATA, no reset").isIn(0, 1);
+                headers |= frame.type() == 1;
+                if (frame.type() == 0) {
+                    data.writeBytes(frame.payload());
+                }
+                if (frame.endsStream()) {
+                    break;
+                }
+            }
+            return new StreamAnswer(headers, data.toByteArray());
+        }
+    }
+
     /** Whether the input ends (or is reset) before the read timeout. */
     static boolean readsToEnd(InputStream in) throws Exception {
         byte[] buf = new byte[8192];
