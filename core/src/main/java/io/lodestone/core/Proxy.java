@@ -734,7 +734,9 @@ public final class Proxy implements AutoCloseable {
      * closed at its socket, with nothing sent first (no TLS {@code close_notify}, no HTTP/2 GOAWAY),
      * so a client that does not read cannot hold the close past the drain timeout. Frontends that a
      * {@link #reconfigure reconfiguration} removed and that are still draining are drained and closed
-     * with the others, within the same {@code drainTimeout}.
+     * with the others, within the same {@code drainTimeout}. A drain timeout that runs out with client
+     * connections still open is logged as a warning with their number (at info level for a zero
+     * timeout, a stop at once).
      */
     public void close(Duration drainTimeout) {
         Objects.requireNonNull(drainTimeout, "drainTimeout");
@@ -762,10 +764,26 @@ public final class Proxy implements AutoCloseable {
             for (Retirement r : stillRetiring.values()) {
                 r.drained.addListener(done -> drained.countDown());
             }
+            boolean inTime = false;
             try {
-                drained.await(drainNanos, TimeUnit.NANOSECONDS);
+                inTime = drained.await(drainNanos, TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
+            }
+            if (!inTime) {
+                int open = 0;
+                for (Listener l : listeners.values()) {
+                    open += l.openConnections();
+                }
+                for (Listener l : stillRetiring.keySet()) {
+                    open += l.openConnections();
+                }
+                if (open > 0 && drainNanos > 0) {
+                    log.warn("lodestone stopping: the drain timeout ({}) ran out with {} client connections open; closing them",
+                            drainTimeout, open);
+                } else if (open > 0) {
+                    log.info("lodestone stopping at once: closing {} client connections", open);
+                }
             }
             // every listener first: the close of one hands the server slots it frees to the requests and
             // connections waiting in the backends' queues, some of them another listener's

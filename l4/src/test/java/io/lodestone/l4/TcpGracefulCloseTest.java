@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.Stderr;
 import io.lodestone.core.testing.TcpEchoServer;
 import java.net.Socket;
 import java.time.Duration;
@@ -95,6 +96,32 @@ class TcpGracefulCloseTest {
             int port = proxy.port();
             CompletableFuture.runAsync(proxy::close).get(10, TimeUnit.SECONDS);
             assertThat(refuses(port)).isTrue();
+        }
+    }
+
+    @Test
+    void aDrainTimeoutThatRunsOutIsLoggedWithTheConnectionsItCloses() throws Exception {
+        try (TcpEchoServer echo = TcpEchoServer.start()) {
+            Proxy proxy = proxy(echo, Duration.ofMillis(100));
+            try (Socket c = connect(proxy.port())) {
+                assertEcho(c, "before close");
+                String log = Stderr.of(proxy::close);
+                assertThat(log).contains("WARN").contains("the drain timeout (PT0.1S) ran out with 1 client connections open");
+                c.setSoTimeout(10_000);
+                assertThat(isClosedByPeer(c)).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void aDrainThatEndsInTimeLogsNoWarning() throws Exception {
+        try (TcpEchoServer echo = TcpEchoServer.start()) {
+            Proxy proxy = proxy(echo, Duration.ofSeconds(60));
+            try (Socket c = connect(proxy.port())) {
+                assertEcho(c, "before close");
+            }
+            String log = Stderr.of(proxy::close);
+            assertThat(log).doesNotContain("drain timeout");
         }
     }
 }
