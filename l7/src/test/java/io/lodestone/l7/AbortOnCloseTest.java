@@ -45,7 +45,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * server connection ({@code CC}) or for the response head ({@code CH}). The proxy runs on a manual
  * clock that the tests never move, so every abort shown here comes with the clock still at the
  * request's start: long before the queue, connect or server timeout, none of which can have fired.
- * Without the option a half-closed client is still answered; a reset aborts whatever the option says.
+ * Without the option a half-closed client is still answered; a reset aborts whatever the option says,
+ * and so does a FIN that comes once the response has begun ({@code CD}).
  * The same holds for the streams of an HTTP/2 client (h2c, or h2 whose end is a close_notify alone),
  * and a request given up while its stream to an HTTP/2 server is still opening is never sent.
  * The requests pipelined behind one whose connection closes early (a client's FIN or reset, a
@@ -329,6 +330,51 @@ class AbortOnCloseTest {
                 assertThat(c.closedByPeer()).isTrue();
             }
             assertThat(lines.await(l -> l.contains("/half"))).contains(" 200 0 2 -- \"GET /half HTTP/1.1\" ");
+        }
+    }
+
+    /**
+     * A client that closes its socket while its response streams and the server has stalled mid-body
+     * aborts the exchange at once ({@code CD}), whatever the option says: its server connection
+     * closes, never pooled, and so does its own, long before any timeout (the clock never moves).
+     * A reset is seen on any read; the JDK's close sends a FIN first (then a reset for the bytes it
+     * did not read, which Linux reports to no read once the FIN is in), and a client that had read
+     * all that came sends the FIN alone: the FIN, read after the response began, is the abort.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"reset", "close with bytes unread", "close after reading all that came"})
+    void aClientThatClosesWhileItsResponseStallsMidBodyEndsItsServerConnection(String how) throws Exception {
+        CountDownLatch ends = new CountDownLatch(1);
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            RawBackend.nextHead(in);
+            RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n");
+            s.getOutputStream().write(new byte[128 * 1024]);
+            s.getOutputStream().flush();
+            // the rest of the body never comes: the server waits for the proxy to close
+            in.transferTo(OutputStream.nullOutputStream());
+            ends.countDown();
+        })) {
+            int port = start(Backend.named("app").server("s1", server.address()));
+            RawHttp c = new RawHttp(port);
+            c.send("GET /stalled HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(RawBackend.nextHead(c.in)).startsWith("HTTP/1.1 200 ");
+            if (how.equals("reset")) {
+                c.socket.setSoLinger(true, 0);
+            } else if (how.equals("close with bytes unread")) {
+                assertThat(c.in.readNBytes(1000)).hasSize(1000);
+            } else {
+                assertThat(c.in.readNBytes(128 * 1024)).hasSize(128 * 1024);
+            }
+            c.close();
+            assertThat(ends.await(10, TimeUnit.SECONDS)).as("the server connection closed, not pooled").isTrue();
+            Await.until("the client connection closed",
+                    () -> proxy.metrics().frontend("web").traffic().currentConnections() == 0);
+            Await.until("no server connection open", () -> server("s1").currentConnections() == 0);
+            // the byte count is what reached the proxy before the client left, which a reset may cut short
+            assertThat(lines.await(l -> l.contains("/stalled"))).contains(" web app/s1 0/0/0/0/0 200 0 ")
+                    .contains(" CD \"GET /stalled HTTP/1.1\" ");
+            assertThat(proxy.control().server("app", "s1").load()).isZero();
         }
     }
 
