@@ -1197,6 +1197,8 @@ class AbortOnCloseTest {
 
         H2Client(int port, X509Bundle ca) throws Exception {
             tcp = new Socket("127.0.0.1", port);
+            // a PING after a window's DATA goes out at once, not after the proxy's delayed ACK (RawHttp)
+            tcp.setTcpNoDelay(true);
             tcp.setSoTimeout(10_000);
             if (ca == null) {
                 socket = tcp;

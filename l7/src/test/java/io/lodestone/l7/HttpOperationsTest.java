@@ -155,15 +155,15 @@ class HttpOperationsTest {
             int port = start(Backend.named("app")
                     .server("stable", b1.address(), s -> s.weight(80))
                     .server("canary", b2.address(), s -> s.weight(20)));
-            assertShare(split(port, 1000), 80);
+            assertShare(split(port, 200), 80);
 
             proxy.control().server("app", "stable").weight(50);
             proxy.control().server("app", "canary").weight(50);
-            assertShare(split(port, 1000), 50);
+            assertShare(split(port, 200), 50);
 
             proxy.control().server("app", "stable").weight(100);
             proxy.control().server("app", "canary").weight(0);
-            assertThat(split(port, 1000)).containsOnly(Map.entry("b1", 1000));
+            assertThat(split(port, 200)).containsOnly(Map.entry("b1", 200));
         }
     }
 
