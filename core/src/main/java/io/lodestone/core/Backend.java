@@ -165,9 +165,9 @@ public final class Backend {
     }
 
     /**
-     * Whether an HTTP request whose client closes its side (a FIN) before the response head is
-     * dropped while it waits in the queue, for a connection, or for the response head (a TCP
-     * connection: while it waits in the queue); {@code false} by default. See
+     * Whether an HTTP request whose client closes its side (a FIN) is dropped while it waits in the
+     * queue, for a connection, or for the response head, or aborted while its HTTP/1 response streams
+     * (a TCP connection: while it waits in the queue); {@code false} by default. See
      * {@link Builder#abortOnClose(boolean)}.
      */
     public boolean abortOnClose() {
@@ -415,8 +415,12 @@ public final class Backend {
          * being opened is given up), a server connection that has the request is closed (never pooled),
          * the client connection is closed (over HTTP/2, every stream of the connection aborts so and the
          * connection ends once its streams are done), and the access log has a
-         * client abort, {@code CQ}, {@code CC} or {@code CH}, with no status. A response already under
-         * way is left to finish.
+         * client abort, {@code CQ}, {@code CC} or {@code CH}, with no status. An HTTP/1 client that
+         * closes its side once its response has begun, with no request pipelined behind it, aborts the
+         * response in the same way ({@code CD}): the server connection closes, never pooled, as soon as
+         * the FIN is read, where without the option the response goes on (as HAProxy's does) until it
+         * ends, the client's reset shows at a write, or the server timeout fires; this is what frees a
+         * server that stalls mid-body once its client has left. (An HTTP/2 stream's response goes on.)
          *
          * <p>Off by default, as in HAProxy: a client may end its side after its request and still read
          * the answer (HTTP/1.0-style clients, {@code nc -N}, some scripts), and such a request is then

@@ -335,41 +335,28 @@ class AbortOnCloseTest {
 
     /**
      * A client that closes its socket while its response streams and the server has stalled mid-body
-     * aborts the exchange at once ({@code CD}), whatever the option says: its server connection
-     * closes, never pooled, and so does its own, long before any timeout (the clock never moves).
-     * A reset is seen on any read; the JDK's close sends a FIN first (then a reset for the bytes it
-     * did not read, which Linux reports to no read once the FIN is in), and a client that had read
-     * all that came sends the FIN alone: the FIN, read after the response began, is the abort.
+     * aborts the exchange at once ({@code CD}): its server connection closes, never pooled, and so does
+     * its own, long before any timeout (the clock never moves). A reset does so whatever the option
+     * says. The JDK's close sends a FIN first (then a reset for the bytes it did not read, which Linux
+     * reports to no read once the FIN is in), and a client that had read all that came sends the FIN
+     * alone: with the option, that FIN, read after the response began, is the abort.
      */
     @ParameterizedTest(name = "{0}")
-    @ValueSource(strings = {"reset", "close with bytes unread", "close after reading all that came"})
+    @ValueSource(strings = {"reset, without the option", "close with bytes unread", "close after reading all that came"})
     void aClientThatClosesWhileItsResponseStallsMidBodyEndsItsServerConnection(String how) throws Exception {
         CountDownLatch ends = new CountDownLatch(1);
-        try (RawBackend server = new RawBackend((s, n) -> {
-            InputStream in = s.getInputStream();
-            RawBackend.nextHead(in);
-            try {
-                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n");
-                s.getOutputStream().write(new byte[128 * 1024]);
-                s.getOutputStream().flush();
-                // the rest of the body never comes: the server waits for the proxy to close
-                in.transferTo(OutputStream.nullOutputStream());
-            } finally {
-                // the end of the stream, or a write the proxy's close failed (a client that resets at
-                // once may leave before the proxy has read all of the start)
-                ends.countDown();
-            }
-        })) {
-            int port = start(Backend.named("app").server("s1", server.address()));
+        try (RawBackend server = stallingMidBody(ends, null)) {
+            boolean reset = how.startsWith("reset");
+            int port = start(Backend.named("app").server("s1", server.address()).abortOnClose(!reset));
             RawHttp c = new RawHttp(port);
             c.send("GET /stalled HTTP/1.1\r\nHost: a\r\n\r\n");
             assertThat(RawBackend.nextHead(c.in)).startsWith("HTTP/1.1 200 ");
-            if (how.equals("reset")) {
+            if (reset) {
                 c.socket.setSoLinger(true, 0);
             } else if (how.equals("close with bytes unread")) {
                 assertThat(c.in.readNBytes(1000)).hasSize(1000);
             } else {
-                assertThat(c.in.readNBytes(128 * 1024)).hasSize(128 * 1024);
+                assertThat(c.in.readNBytes(STALL_AFTER)).hasSize(STALL_AFTER);
             }
             c.close();
             assertThat(ends.await(10, TimeUnit.SECONDS)).as("the server connection closed, not pooled").isTrue();
@@ -381,6 +368,75 @@ class AbortOnCloseTest {
                     .contains(" CD \"GET /stalled HTTP/1.1\" ");
             assertThat(proxy.control().server("app", "s1").load()).isZero();
         }
+    }
+
+    /**
+     * Without the option, a FIN that comes once the response has begun may be a half-close read late,
+     * and the response goes on: the client that ended its side after the head gets the whole body once
+     * the server sends the rest.
+     */
+    @Test
+    void withoutTheOptionAFinAfterTheResponseBeganLetsTheResponseFinish() throws Exception {
+        CountDownLatch ends = new CountDownLatch(1);
+        CountDownLatch rest = new CountDownLatch(1);
+        try (RawBackend server = stallingMidBody(ends, rest)) {
+            int port = start(Backend.named("app").server("s1", server.address()));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /stalled HTTP/1.1\r\nHost: a\r\n\r\n");
+                assertThat(RawBackend.nextHead(c.in)).startsWith("HTTP/1.1 200 ").contains("Content-Length: " + STALL_TOTAL);
+                c.socket.shutdownOutput();
+                // the proxy's one event loop has read the FIN once a request on another connection is through
+                try (RawHttp probe = new RawHttp(port)) {
+                    assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
+                }
+                rest.countDown();
+                assertThat(c.in.readNBytes(STALL_TOTAL)).hasSize(STALL_TOTAL);
+            }
+            assertThat(lines.await(l -> l.contains("/stalled"))).contains(" -- \"GET /stalled HTTP/1.1\" ");
+        }
+    }
+
+    private static final int STALL_AFTER = 128 * 1024;
+    private static final int STALL_TOTAL = 1 << 20;
+
+    /**
+     * A server that answers its first connection's request with the head and the first
+     * {@value #STALL_AFTER} bytes of a {@value #STALL_TOTAL}-byte body, sends the rest once {@code rest}
+     * opens (never when it is null), then reads to the end, and counts down {@code ends} when that
+     * connection ends (or a write
+     * fails: a client that resets at once may leave before the proxy has read all of the start); every
+     * other connection's requests it answers at once.
+     */
+    private static RawBackend stallingMidBody(CountDownLatch ends, CountDownLatch rest) throws java.io.IOException {
+        return new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            if (n != 1) {
+                while (RawBackend.nextHead(in) != null) {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                }
+                return;
+            }
+            RawBackend.nextHead(in);
+            try {
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: " + STALL_TOTAL + "\r\n\r\n");
+                s.getOutputStream().write(new byte[STALL_AFTER]);
+                s.getOutputStream().flush();
+                if (rest != null) {
+                    try {
+                        rest.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                    s.getOutputStream().write(new byte[STALL_TOTAL - STALL_AFTER]);
+                    s.getOutputStream().flush();
+                }
+                // the end of the stream: the proxy closed the connection
+                in.transferTo(OutputStream.nullOutputStream());
+            } finally {
+                ends.countDown();
+            }
+        });
     }
 
     /**

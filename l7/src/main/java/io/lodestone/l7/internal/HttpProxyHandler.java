@@ -598,16 +598,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 abortExchange();
                 closeNow();
             } else if (request != null && requestComplete && responseStarted && !tunneling && !requestQueued()
-                    && !(client instanceof Http2StreamChannel)) {
-                // a client that only ends its output (HTTP/1.0 style, nc -N) does so right after its
-                // request, before any of the answer could reach it, and its FIN comes before the response
-                // starts; one that comes while the response streams, with no request pipelined behind,
-                // is a client that closed its socket. Often a reset follows (the JDK's close sends a FIN
-                // first, then a reset for the bytes it did not read), but once the FIN is in Linux reports
-                // that reset to no read and Netty to no handler: only the next write would fail, and a
-                // server that stalls mid-body never makes one. So the FIN ends the exchange, as nginx's
-                // proxy_ignore_client_abort off does: the server connection closes (never pooled), and
-                // the client's, instead of both waiting for the server timeout or the proxy's stop
+                    && !(client instanceof Http2StreamChannel) && backend != null && backend.config().abortOnClose()) {
+                // with the option a FIN is the client's end in every phase, the response's too: a client
+                // that closes its socket while its response streams sends a FIN (the JDK's close sends
+                // it first, then a reset for the bytes it did not read), and once the FIN is in Linux
+                // reports that reset to no read and Netty to no handler, so only the next write would
+                // fail, and a server that stalls mid-body never makes one. Without the option the FIN
+                // may be an HTTP/1.0-style half-close read late (a large answer from the cache, a fast
+                // server), and the response goes on, as HAProxy's does, to the server timeout at worst
                 if (cause == TerminationCause.NORMAL) {
                     terminated(TerminationCause.CLIENT_ABORT, TerminationPhase.DATA);
                 }
