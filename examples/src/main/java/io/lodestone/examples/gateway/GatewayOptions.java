@@ -55,7 +55,8 @@ import java.util.Set;
  * HTTP/2 with prior knowledge on the plain-text port: connections that begin with the HTTP/2
  * preface speak HTTP/2, the others HTTP/1.1. {@code --defer-accept} (http mode) has the kernel hand a
  * new connection over only once its client has sent data. {@code --abort-on-close} (http mode) drops
- * a request whose client ends its side before the response head ({@link Backend.Builder#abortOnClose}).
+ * a request whose client ends its side before the response head, or aborts its HTTP/1 response
+ * ({@link Backend.Builder#abortOnClose}).
  *
  * <p>{@code --accept-proxy} (either mode) has every client connection start with a PROXY protocol
  * header (version 1 or 2), whose addresses stand for the client's ({@code acceptProxyProtocol()} on
