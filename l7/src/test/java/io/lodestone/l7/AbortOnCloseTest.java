@@ -384,11 +384,7 @@ class AbortOnCloseTest {
             try (RawHttp c = new RawHttp(port)) {
                 c.send("GET /stalled HTTP/1.1\r\nHost: a\r\n\r\n");
                 assertThat(RawBackend.nextHead(c.in)).startsWith("HTTP/1.1 200 ").contains("Content-Length: " + STALL_TOTAL);
-                c.socket.shutdownOutput();
-                // the proxy's one event loop has read the FIN once a request on another connection is through
-                try (RawHttp probe = new RawHttp(port)) {
-                    assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
-                }
+                finRead(c, port);
                 rest.countDown();
                 assertThat(c.in.readNBytes(STALL_TOTAL)).hasSize(STALL_TOTAL);
             }
@@ -448,11 +444,19 @@ class AbortOnCloseTest {
             throws Exception {
         c.send(request);
         assertThat(heads.await(10, TimeUnit.SECONDS)).isTrue();
+        finRead(c, port);
+        answer.countDown();
+    }
+
+    /**
+     * Ends the client's side of {@code c} and returns once the proxy has read that FIN: a request on
+     * another connection goes through the proxy's one event loop after it.
+     */
+    private static void finRead(RawHttp c, int port) throws Exception {
         c.socket.shutdownOutput();
         try (RawHttp probe = new RawHttp(port)) {
             assertThat(probe.send("GET /probe HTTP/1.1\r\nHost: a\r\n\r\n").read().status()).isEqualTo(200);
         }
-        answer.countDown();
     }
 
     /**
