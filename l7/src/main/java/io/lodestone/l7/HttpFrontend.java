@@ -139,6 +139,9 @@ public final class HttpFrontend implements Frontend {
     private final int minRetryConcurrency;
     private final int maxIdlePerServer;
     private final Duration poolIdleTimeout;
+    private final int poolMaxRequests;
+    private final Duration poolMaxLifetime;
+    private final int keepAliveMaxRequests;
     private final ServerTls tls;
     private final String hsts;
     private final boolean h2c;
@@ -181,6 +184,9 @@ public final class HttpFrontend implements Frontend {
         this.minRetryConcurrency = b.minRetryConcurrency;
         this.maxIdlePerServer = b.maxIdlePerServer;
         this.poolIdleTimeout = b.poolIdleTimeout;
+        this.poolMaxRequests = b.poolMaxRequests;
+        this.poolMaxLifetime = b.poolMaxLifetime;
+        this.keepAliveMaxRequests = b.keepAliveMaxRequests;
         this.tls = b.tls;
         this.hsts = b.hstsMaxAge == null ? null
                 : "max-age=" + b.hstsMaxAge.getSeconds() + (b.hstsIncludeSubDomains ? "; includeSubDomains" : "");
@@ -412,6 +418,30 @@ public final class HttpFrontend implements Frontend {
         return poolIdleTimeout;
     }
 
+    /**
+     * The most requests an HTTP/1.1 server connection carries before it is closed instead of pooled,
+     * or 0 for no limit (the default); see {@link Builder#poolMaxRequests(int)}.
+     */
+    public int poolMaxRequests() {
+        return poolMaxRequests;
+    }
+
+    /**
+     * How long after it was opened an HTTP/1.1 server connection stops being reused, or {@code null}
+     * for no limit (the default); see {@link Builder#poolMaxLifetime(Duration)}.
+     */
+    public Duration poolMaxLifetime() {
+        return poolMaxLifetime;
+    }
+
+    /**
+     * The most requests an HTTP/1.x client connection is served before the proxy closes it, or 0 for
+     * no limit (the default); see {@link Builder#keepAliveMaxRequests(int)}.
+     */
+    public int keepAliveMaxRequests() {
+        return keepAliveMaxRequests;
+    }
+
     /** The TLS this frontend terminates (HTTPS), or {@code null} for plain HTTP. */
     public ServerTls tls() {
         return tls;
@@ -565,6 +595,9 @@ public final class HttpFrontend implements Frontend {
         private int minRetryConcurrency = 3;
         private int maxIdlePerServer = DEFAULT_POOL_MAX_IDLE_PER_SERVER;
         private Duration poolIdleTimeout = DEFAULT_POOL_IDLE_TIMEOUT;
+        private int poolMaxRequests;
+        private Duration poolMaxLifetime;
+        private int keepAliveMaxRequests;
 
         private ServerTls tls;
         private Duration hstsMaxAge;
@@ -943,6 +976,58 @@ public final class HttpFrontend implements Frontend {
             }
             this.poolIdleTimeout = positive("backendPool idleTimeout", idleTimeout);
             this.maxIdlePerServer = maxIdlePerServer;
+            return this;
+        }
+
+        /**
+         * Sets the most requests one HTTP/1.1 server connection carries (default: no limit): after its
+         * {@code n}-th response the connection is closed instead of going back to the pool, and the
+         * next request to that server opens a new one. nginx's upstream {@code keepalive_requests};
+         * HAProxy's {@code max-reuse} counts the reuses, {@code n - 1}. It bounds how long a
+         * connection stays pinned to one server process (behind a server-side load balancer, or
+         * while a server rotates its workers). Connections to HTTP/2 backends (h2, h2c) are not
+         * counted: their streams share connections the pool keeps while the server lets it.
+         *
+         * <pre>{@code
+         * HttpFrontend.bind(8080).poolMaxRequests(1000).defaultBackend("app");
+         * }</pre>
+         *
+         * @throws IllegalArgumentException when {@code n} is below 1
+         */
+        public Builder poolMaxRequests(int n) {
+            this.poolMaxRequests = atLeast("poolMaxRequests", n, 1);
+            return this;
+        }
+
+        /**
+         * Sets how long after it was opened an HTTP/1.1 server connection may be reused (default: no
+         * limit), nginx's upstream {@code keepalive_time}: a connection older than {@code lifetime}
+         * is closed when its exchange ends instead of going back to the pool, and an idle pooled one
+         * that has grown older is closed rather than taken for a request. A request already under way
+         * on a connection is never cut. The age is read on the proxy's
+         * {@link io.lodestone.core.Clock}, as the pool's idle timeout is. Connections to HTTP/2
+         * backends (h2, h2c) are not limited.
+         *
+         * @throws IllegalArgumentException when {@code lifetime} is null, zero or negative
+         */
+        public Builder poolMaxLifetime(Duration lifetime) {
+            this.poolMaxLifetime = positive("poolMaxLifetime", lifetime);
+            return this;
+        }
+
+        /**
+         * Sets the most requests one HTTP/1.x client connection is served (default: no limit; nginx's
+         * {@code keepalive_requests}, 1000 there): the {@code n}-th response carries
+         * {@code Connection: close} and the proxy closes the connection after it. Requests the client
+         * had already pipelined beyond the {@code n}-th are not served (logged as dropped by the
+         * proxy, {@code PQ}), as nginx closes after the {@code n}-th response too; a client retries
+         * them on a new connection. Every request counts, those the proxy answers itself too. HTTP/2
+         * client connections are not limited: their streams are unaffected.
+         *
+         * @throws IllegalArgumentException when {@code n} is below 1
+         */
+        public Builder keepAliveMaxRequests(int n) {
+            this.keepAliveMaxRequests = atLeast("keepAliveMaxRequests", n, 1);
             return this;
         }
 

@@ -62,6 +62,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
      */
     private boolean failed;
     long idleSince;
+    /** When the connection was made ({@link LoopClock#nanoTime()}), for the pool's lifetime limit. */
+    final long openedAt = LoopClock.nanoTime();
+    /** The exchanges the connection has been handed, the current one included, for the pool's request limit. */
+    int exchanges;
     private final long timeoutNanos;
     /** When the server last read or was sent something during an exchange ({@link LoopClock#nanoTime()}). */
     private long lastActivity;
@@ -80,6 +84,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     /** Hands the connection to an exchange whose request is being sent, and starts its server timeout. */
     void bind(HttpProxyHandler x) {
         exchange = x;
+        exchanges++;
         lastActivity = LoopClock.nanoTime();
         if (timer == null && timeoutNanos > 0) {
             schedule(timeoutNanos);

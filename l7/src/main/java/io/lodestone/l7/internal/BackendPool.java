@@ -42,6 +42,11 @@ import java.util.concurrent.TimeUnit;
  * idle longer than the idle timeout; a connection whose server closed it leaves the pool at once.
  * It counts each new connection on its server's metrics: the connection, its connect time, or the
  * kind of connect error.
+ *
+ * <p>An HTTP/1.1 connection that has carried the frontend's {@code poolMaxRequests} or is older than
+ * its {@code poolMaxLifetime} is closed when its exchange ends instead of being kept, and an idle one
+ * past its lifetime is closed instead of being taken: a count and a timestamp per connection,
+ * looked at on release and acquire.
  */
 final class BackendPool {
 
@@ -58,6 +63,10 @@ final class BackendPool {
     private final HttpListener listener;
     private final int maxIdle;
     private final long idleTimeoutNanos;
+    /** The most exchanges an HTTP/1.1 connection carries; {@link Integer#MAX_VALUE} for no limit. */
+    private final int maxRequests;
+    /** How long after it was opened an HTTP/1.1 connection may be reused; {@link Long#MAX_VALUE} for no limit. */
+    private final long maxLifetimeNanos;
     private final Bootstrap bootstrap;
     private final IdentityHashMap<ServerRuntime, ArrayDeque<BackendConnection>> idle = new IdentityHashMap<>();
     /** The HTTP/2 connections per server (backends speaking h2 or h2c) that may take new streams. */
@@ -70,6 +79,10 @@ final class BackendPool {
         this.listener = listener;
         this.maxIdle = listener.frontend().maxIdlePerServer();
         this.idleTimeoutNanos = listener.frontend().poolIdleTimeout().toNanos();
+        int requests = listener.frontend().poolMaxRequests();
+        this.maxRequests = requests > 0 ? requests : Integer.MAX_VALUE;
+        this.maxLifetimeNanos = listener.frontend().poolMaxLifetime() == null ? Long.MAX_VALUE
+                : listener.frontend().poolMaxLifetime().toNanos();
         // for servers given by host name (see open)
         this.bootstrap = new Bootstrap()
                 .group(loop)
@@ -84,7 +97,10 @@ final class BackendPool {
                 });
     }
 
-    /** Returns an idle connection to the server that is still open, or {@code null}. */
+    /**
+     * Returns an idle connection to the server that is still open and within its lifetime, or
+     * {@code null}.
+     */
     BackendConnection acquire(ServerRuntime server) {
         ArrayDeque<BackendConnection> deque = idle.get(server);
         if (deque == null) {
@@ -93,12 +109,17 @@ final class BackendPool {
         BackendConnection c;
         while ((c = deque.pollFirst()) != null) {
             c.pooled = false;
-            if (c.channel.isActive()) {
+            if (c.channel.isActive() && !expired(c)) {
                 return c;
             }
             c.channel.close();
         }
         return null;
+    }
+
+    /** Whether a connection is older than the lifetime (never without one). */
+    private boolean expired(BackendConnection c) {
+        return maxLifetimeNanos != Long.MAX_VALUE && LoopClock.nanoTime() - c.openedAt >= maxLifetimeNanos;
     }
 
     /**
@@ -182,14 +203,18 @@ final class BackendPool {
         }
     }
 
-    /** Keeps a connection whose exchange ended cleanly for reuse, or closes it when the pool is full. */
+    /**
+     * Keeps a connection whose exchange ended cleanly for reuse, or closes it when the pool is full,
+     * when it has carried the most requests a connection may, or when it is past its lifetime.
+     */
     void release(BackendConnection c) {
         if (c.http2 != null) {
             // a stream carries one exchange; its connection stays with the other streams
             c.channel.close();
             return;
         }
-        if (closed || maxIdle == 0 || !c.channel.isActive() || c.decoder != null && c.decoder.overran() || c.server.isRemoved()) {
+        if (closed || maxIdle == 0 || !c.channel.isActive() || c.decoder != null && c.decoder.overran() || c.server.isRemoved()
+                || c.exchanges >= maxRequests || expired(c)) {
             c.channel.close();
             return;
         }

@@ -186,6 +186,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * {@link #keepAlive} also turns false when the proxy drains. Read by {@link #closeCause} only.
      */
     private boolean closeAsked;
+    /**
+     * The requests this HTTP/1.x connection has started, for the frontend's
+     * {@code keepAliveMaxRequests} (an HTTP/2 stream carries one and is not limited).
+     */
+    private int served;
     private boolean head;
     private boolean retryable;
     private boolean bodyless;
@@ -947,6 +952,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         clientVersion = req.protocolVersion();
         closeAsked = !HttpUtil.isKeepAlive(req);
         keepAlive = !closeAsked && (!inputShutdown || requestQueued());
+        int maxRequests = frontend.keepAliveMaxRequests();
+        if (++served >= maxRequests && maxRequests > 0 && !(client instanceof Http2StreamChannel)) {
+            // the last request this connection serves: its answer says Connection: close, and what the
+            // client pipelined after it is dropped as the connection closes (nginx's keepalive_requests)
+            keepAlive = false;
+        }
         HttpMethod method = req.method();
         // a server must ignore Upgrade in an HTTP/1.0 request (RFC 9110, 7.8), so the proxy does too
         upgrade = clientVersion.minorVersion() != 0 && Headers.isWebSocketUpgrade(req);

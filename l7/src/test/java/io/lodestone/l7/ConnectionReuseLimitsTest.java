@@ -1,0 +1,284 @@
+package io.lodestone.l7;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.lodestone.core.Backend;
+import io.lodestone.core.Proxy;
+import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.CapturingLogger;
+import io.lodestone.core.testing.ManualClock;
+import io.lodestone.core.testing.ManualClockLoop;
+import io.netty.channel.ChannelHandlerContext;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Limits on connection reuse: {@link HttpFrontend.Builder#poolMaxRequests(int)} (nginx's upstream
+ * {@code keepalive_requests}), {@link HttpFrontend.Builder#poolMaxLifetime(Duration)} (nginx's
+ * {@code keepalive_time}) and {@link HttpFrontend.Builder#keepAliveMaxRequests(int)} (nginx's
+ * {@code keepalive_requests} for clients). The lifetime cases run the proxy on a manual clock.
+ */
+class ConnectionReuseLimitsTest {
+
+    private static final Duration LONG = Duration.ofHours(1);
+    private static final Duration LIFETIME = Duration.ofSeconds(10);
+    private static final Duration ONE_MS = Duration.ofMillis(1);
+
+    private Proxy proxy;
+    private ManualClockLoop loop;
+
+    @AfterEach
+    void close() {
+        if (proxy != null) {
+            proxy.close();
+        }
+        if (loop != null) {
+            loop.close();
+        }
+    }
+
+    private int start(RecordingBackend b, Consumer<HttpFrontend.Builder> frontend) {
+        HttpFrontend.Builder f = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app");
+        frontend.accept(f);
+        proxy = Proxy.builder().backend(Backend.named("app").server("s1", b.address())).frontend(f).build();
+        proxy.start();
+        return proxy.port();
+    }
+
+    /** A proxy on a manual clock and one event loop the test holds; timeouts that could fire are 1 h. */
+    private int startOnManualClock(RecordingBackend b, ManualClock clock, Consumer<HttpFrontend.Builder> frontend) {
+        loop = new ManualClockLoop(clock);
+        HttpFrontend.Builder f = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app")
+                .clientTimeout(LONG).keepAliveTimeout(LONG);
+        frontend.accept(f);
+        proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group())
+                .backend(Backend.named("app").server("s1", b.address()).serverTimeout(LONG))
+                .frontend(f)
+                .build();
+        proxy.start();
+        return proxy.port();
+    }
+
+    private static RawHttp.Response get(RawHttp c, String path) throws Exception {
+        return c.send("GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n").read();
+    }
+
+    // ---------------------------------------------------------------- poolMaxRequests
+
+    @Test
+    void aServerConnectionCarriesAtMostPoolMaxRequests() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(b, f -> f.poolMaxRequests(3));
+            try (RawHttp c = new RawHttp(port)) {
+                for (int i = 0; i < 7; i++) {
+                    RawHttp.Response r = get(c, "/r" + i);
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.body()).isEqualTo("b:/r" + i);
+                    // the client connection is not limited
+                    assertThat(r.header("connection")).isNull();
+                }
+            }
+            // ceil(7 / 3): 3 + 3 + 1
+            assertThat(b.connections.get()).isEqualTo(3);
+            Map<Integer, Long> perConnection = b.requests.stream()
+                    .collect(Collectors.groupingBy(RecordingBackend.Recorded::connection, Collectors.counting()));
+            assertThat(perConnection).containsExactlyInAnyOrderEntriesOf(Map.of(1, 3L, 2, 3L, 3, 1L));
+            // the two full connections were closed by the proxy after their third response; the third stays pooled
+            Await.until("the full server connections closed", () -> b.open.size() == 1);
+        }
+    }
+
+    @Test
+    void poolMaxRequestsOfOneOpensAServerConnectionPerRequest() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(b, f -> f.poolMaxRequests(1));
+            try (RawHttp c = new RawHttp(port)) {
+                for (int i = 0; i < 3; i++) {
+                    assertThat(get(c, "/r" + i).status()).isEqualTo(200);
+                }
+            }
+            assertThat(b.connections.get()).isEqualTo(3);
+            Await.until("every server connection closed", () -> b.open.isEmpty());
+        }
+    }
+
+    @Test
+    void withoutPoolMaxRequestsOneServerConnectionCarriesEveryRequest() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(b, f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                for (int i = 0; i < 20; i++) {
+                    assertThat(get(c, "/r" + i).status()).isEqualTo(200);
+                }
+            }
+            assertThat(b.connections.get()).isEqualTo(1);
+        }
+    }
+
+    // ---------------------------------------------------------------- poolMaxLifetime
+
+    @Test
+    void anIdleConnectionPastItsLifetimeIsNotTaken() throws Exception {
+        ManualClock clock = new ManualClock();
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = startOnManualClock(b, clock, f -> f.poolMaxLifetime(LIFETIME));
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(get(c, "/1").status()).isEqualTo(200);
+                loop.advance(LIFETIME.minus(ONE_MS));
+                assertThat(get(c, "/2").status()).isEqualTo(200);
+                assertThat(b.connections.get()).as("reused before its lifetime").isEqualTo(1);
+                loop.advance(ONE_MS);
+                assertThat(get(c, "/3").status()).isEqualTo(200);
+                assertThat(b.connections.get()).as("a new connection past the lifetime").isEqualTo(2);
+                // the new connection's lifetime starts when it was opened
+                loop.advance(LIFETIME.minus(ONE_MS));
+                assertThat(get(c, "/4").status()).isEqualTo(200);
+            }
+            assertThat(b.requests).extracting(RecordingBackend.Recorded::connection).containsExactly(1, 1, 2, 2);
+            Await.until("the old server connection closed", () -> b.open.size() == 1);
+        }
+    }
+
+    @Test
+    void aConnectionThatOutlivesItsLifetimeDuringAnExchangeIsClosedWhenItEnds() throws Exception {
+        ManualClock clock = new ManualClock();
+        AtomicReference<ChannelHandlerContext> held = new AtomicReference<>();
+        try (RecordingBackend b = RecordingBackend.start("b", (r, ctx) -> {
+            if (r.uri().equals("/slow")) {
+                held.set(ctx);
+            } else {
+                RecordingBackend.ok(ctx, "b:" + r.uri(), Map.of());
+            }
+        })) {
+            int port = startOnManualClock(b, clock, f -> f.poolMaxLifetime(LIFETIME));
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(get(c, "/1").status()).isEqualTo(200);
+                c.send("GET /slow HTTP/1.1\r\nHost: h\r\n\r\n");
+                Await.until("the slow request reached the server", () -> held.get() != null);
+                loop.advance(LIFETIME);
+                // the exchange under way is not cut
+                assertThat(b.open).hasSize(1);
+                RecordingBackend.ok(held.get(), "late", Map.of());
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("late");
+                // closed when its exchange ended, without waiting for the next request
+                Await.until("the server connection closed after its exchange", () -> b.open.isEmpty());
+                assertThat(get(c, "/3").status()).isEqualTo(200);
+            }
+            assertThat(b.requests).extracting(RecordingBackend.Recorded::connection).containsExactly(1, 1, 2);
+        }
+    }
+
+    // ---------------------------------------------------------------- keepAliveMaxRequests
+
+    @Test
+    void theNthResponseToAClientClosesItsConnection() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(b, f -> f.keepAliveMaxRequests(2));
+            try (RawHttp c = new RawHttp(port)) {
+                RawHttp.Response first = get(c, "/1");
+                assertThat(first.status()).isEqualTo(200);
+                assertThat(first.header("connection")).isNull();
+                RawHttp.Response second = get(c, "/2");
+                assertThat(second.status()).isEqualTo(200);
+                assertThat(second.body()).isEqualTo("b:/2");
+                assertThat(second.header("connection")).isEqualTo("close");
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            // the server connection is not the client's: it stays pooled
+            assertThat(b.connections.get()).isEqualTo(1);
+            assertThat(b.open).hasSize(1);
+        }
+    }
+
+    @Test
+    void requestsPipelinedBeyondTheLimitAreNotServed() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            HttpFrontend.Builder f = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").keepAliveMaxRequests(2);
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", b.address())).frontend(f).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                c.send("GET /1 HTTP/1.1\r\nHost: h\r\n\r\n"
+                        + "GET /2 HTTP/1.1\r\nHost: h\r\n\r\n"
+                        + "GET /3 HTTP/1.1\r\nHost: h\r\n\r\n");
+                RawHttp.Response first = c.read();
+                RawHttp.Response second = c.read();
+                assertThat(first.body()).isEqualTo("b:/1");
+                assertThat(first.header("connection")).isNull();
+                assertThat(second.body()).isEqualTo("b:/2");
+                assertThat(second.header("connection")).isEqualTo("close");
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            assertThat(b.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/1", "/2");
+            // the dropped request is logged as one the proxy ended while it waited its turn
+            Await.until("three access-log lines", () -> lines.lines().size() == 3);
+            assertThat(lines.lines().get(2)).contains("GET /3 HTTP/1.1").contains(" PQ ");
+        }
+    }
+
+    @Test
+    void answersTheProxyMakesItselfCountToo() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(b, f -> f.keepAliveMaxRequests(2)
+                    .rule(io.lodestone.core.route.Rule.when(io.lodestone.core.route.Acl.pathBegins("/admin")).deny(403)));
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(get(c, "/admin").status()).isEqualTo(403);
+                RawHttp.Response second = get(c, "/2");
+                assertThat(second.status()).isEqualTo(200);
+                assertThat(second.header("connection")).isEqualTo("close");
+                assertThat(c.closedByPeer()).isTrue();
+            }
+        }
+    }
+
+    @Test
+    void withoutKeepAliveMaxRequestsAClientConnectionGoesOn() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(b, f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                for (int i = 0; i < 50; i++) {
+                    assertThat(get(c, "/r" + i).header("connection")).isNull();
+                }
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- setters
+
+    @Test
+    void settersRejectValuesBelowOneAndNoLifetime() {
+        HttpFrontend.Builder b = HttpFrontend.bind(8080);
+        assertThatThrownBy(() -> b.poolMaxRequests(0)).hasMessage("frontend poolMaxRequests: 0 (expected: >= 1)");
+        assertThatThrownBy(() -> b.poolMaxRequests(-5)).hasMessage("frontend poolMaxRequests: -5 (expected: >= 1)");
+        assertThatThrownBy(() -> b.keepAliveMaxRequests(0)).hasMessage("frontend keepAliveMaxRequests: 0 (expected: >= 1)");
+        assertThatThrownBy(() -> b.keepAliveMaxRequests(-1)).hasMessage("frontend keepAliveMaxRequests: -1 (expected: >= 1)");
+        assertThatThrownBy(() -> b.poolMaxLifetime(null)).hasMessage("frontend poolMaxLifetime: null (expected: > 0)");
+        assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ZERO)).hasMessage("frontend poolMaxLifetime: PT0S (expected: > 0)");
+        assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ofSeconds(-1))).hasMessage("frontend poolMaxLifetime: PT-1S (expected: > 0)");
+        assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ofDays(40_000)))
+                .hasMessage("frontend poolMaxLifetime: PT960000H (expected: at most 36500 days)");
+    }
+
+    @Test
+    void theLimitsDefaultToNoneAndAreKept() {
+        HttpFrontend none = HttpFrontend.bind(8080).defaultBackend("app").build();
+        assertThat(none.poolMaxRequests()).isZero();
+        assertThat(none.poolMaxLifetime()).isNull();
+        assertThat(none.keepAliveMaxRequests()).isZero();
+        HttpFrontend set = HttpFrontend.bind(8080).defaultBackend("app")
+                .poolMaxRequests(100).poolMaxLifetime(Duration.ofMinutes(5)).keepAliveMaxRequests(1000).build();
+        assertThat(set.poolMaxRequests()).isEqualTo(100);
+        assertThat(set.poolMaxLifetime()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(set.keepAliveMaxRequests()).isEqualTo(1000);
+    }
+}
