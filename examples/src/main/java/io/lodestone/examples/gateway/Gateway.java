@@ -160,6 +160,13 @@ public final class Gateway {
                 "  --pool-max-idle N        http: idle server connections kept per I/O thread and server",
                 "                           (default 1024; 0: a new server connection for every request)",
                 "  --pool-idle-timeout DUR  http: how long an idle server connection is kept (default 120s)",
+                "  --pool-max-requests N    http: close a server connection after its N-th response instead of",
+                "                           pooling it (nginx's upstream keepalive_requests; default: no limit)",
+                "  --pool-max-lifetime DUR  http: reuse a server connection only within DUR of its opening",
+                "                           (nginx's keepalive_time; default: no limit)",
+                "  --keepalive-requests N   http: close an HTTP/1.x client connection after its N-th response,",
+                "                           which says Connection: close (nginx's keepalive_requests; default:",
+                "                           no limit; HTTP/2 clients are not limited)",
                 "  --request-id HEADER|off  http: the request id header, kept from the client or generated, sent",
                 "                           to the servers and returned (default X-Request-ID); off: no ids",
                 "  --forwarded-for on|off   http: X-Forwarded-For/-Proto/-Host/-Port and X-Real-IP to the",
@@ -333,6 +340,9 @@ public final class Gateway {
                 http.backendPool(options.poolMaxIdle().orElse(HttpFrontend.DEFAULT_POOL_MAX_IDLE_PER_SERVER),
                         options.poolIdleTimeout().orElse(HttpFrontend.DEFAULT_POOL_IDLE_TIMEOUT));
             }
+            options.poolMaxRequests().ifPresent(http::poolMaxRequests);
+            options.poolMaxLifetime().ifPresent(http::poolMaxLifetime);
+            options.keepAliveRequests().ifPresent(http::keepAliveMaxRequests);
             return http.build();
         }
         TcpFrontend.Builder tcp = TcpFrontend.bind(options.listen().toString())

@@ -197,6 +197,9 @@ public final class GatewayOptions {
     /** The most idle server connections per I/O thread and server {@code --pool-max-idle} accepts. */
     public static final int MAX_POOL_MAX_IDLE = 100_000;
 
+    /** The most requests per connection {@code --pool-max-requests} and {@code --keepalive-requests} accept. */
+    public static final int MAX_REQUESTS_PER_CONNECTION = 1_000_000_000;
+
     /** The highest {@code --maxconn}: a million connections or requests per server. */
     static final int MAX_CONNECTIONS = 1_000_000;
 
@@ -267,6 +270,9 @@ public final class GatewayOptions {
     private final Duration warmUp;
     private final Integer poolMaxIdle;
     private final Duration poolIdleTimeout;
+    private final Integer poolMaxRequests;
+    private final Duration poolMaxLifetime;
+    private final Integer keepAliveRequests;
     private final String requestIdHeader;
     private final boolean requestIds;
     private final boolean forwardedFor;
@@ -354,6 +360,9 @@ public final class GatewayOptions {
         this.warmUp = p.warmUp;
         this.poolMaxIdle = p.poolMaxIdle;
         this.poolIdleTimeout = p.poolIdleTimeout;
+        this.poolMaxRequests = p.poolMaxRequests;
+        this.poolMaxLifetime = p.poolMaxLifetime;
+        this.keepAliveRequests = p.keepAliveRequests;
         this.requestIdHeader = p.requestIdHeader != null ? p.requestIdHeader : DEFAULT_REQUEST_ID_HEADER;
         this.requestIds = p.requestIds;
         this.forwardedFor = p.forwardedFor;
@@ -408,6 +417,9 @@ public final class GatewayOptions {
         this.warmUp = null;
         this.poolMaxIdle = o.poolMaxIdle;
         this.poolIdleTimeout = o.poolIdleTimeout;
+        this.poolMaxRequests = o.poolMaxRequests;
+        this.poolMaxLifetime = o.poolMaxLifetime;
+        this.keepAliveRequests = o.keepAliveRequests;
         this.requestIdHeader = o.requestIdHeader;
         this.requestIds = o.requestIds;
         this.forwardedFor = o.forwardedFor;
@@ -429,7 +441,8 @@ public final class GatewayOptions {
      *     {@code --admin-token} is given without the other, or one of {@code --tls-cert} and
      *     {@code --tls-key} without the other, or {@code --sni} in {@code http} mode or with
      *     {@code --tls-cert}, or a switch ({@code --compress}) is given a value or, in {@code tcp} mode, at all,
-     *     or {@code --cache}, {@code --pool-max-idle}, {@code --pool-idle-timeout}, {@code --request-id} or
+     *     or {@code --cache}, {@code --pool-max-idle}, {@code --pool-idle-timeout}, {@code --pool-max-requests},
+     *     {@code --pool-max-lifetime}, {@code --keepalive-requests}, {@code --request-id} or
      *     {@code --forwarded-for} or {@code --headers-with-underscores} is given in {@code tcp} mode,
      *     or {@code --warm-up} is longer than {@link #MAX_WARM_UP} or given with TLS on either side,
      *     or {@code --timeout-client-hello} is given but for tcp mode with {@code --sni} or {@code --tls-cert},
@@ -503,6 +516,15 @@ public final class GatewayOptions {
         }
         if (p.poolIdleTimeout != null && p.mode != Mode.HTTP) {
             throw new UsageException("--pool-idle-timeout: " + p.poolIdleTimeoutValue + " (only in http mode: add --mode http)");
+        }
+        if (p.poolMaxRequests != null && p.mode != Mode.HTTP) {
+            throw new UsageException("--pool-max-requests: " + p.poolMaxRequests + " (only in http mode: add --mode http)");
+        }
+        if (p.poolMaxLifetime != null && p.mode != Mode.HTTP) {
+            throw new UsageException("--pool-max-lifetime: " + p.poolMaxLifetimeValue + " (only in http mode: add --mode http)");
+        }
+        if (p.keepAliveRequests != null && p.mode != Mode.HTTP) {
+            throw new UsageException("--keepalive-requests: " + p.keepAliveRequests + " (only in http mode: add --mode http)");
         }
         if (p.hashKey != null && p.mode != Mode.HTTP) {
             throw new UsageException("--hash-key: " + p.hashKeyValue + " (only in http mode: add --mode http; tcp mode has --balance source)");
@@ -811,6 +833,30 @@ public final class GatewayOptions {
     }
 
     /**
+     * The most requests one server connection carries before it is closed ({@code --pool-max-requests},
+     * http mode only; nginx's upstream {@code keepalive_requests}), when given.
+     */
+    public OptionalInt poolMaxRequests() {
+        return poolMaxRequests != null ? OptionalInt.of(poolMaxRequests) : OptionalInt.empty();
+    }
+
+    /**
+     * How long after it was opened a server connection may be reused ({@code --pool-max-lifetime},
+     * http mode only; nginx's {@code keepalive_time}), when given.
+     */
+    public Optional<Duration> poolMaxLifetime() {
+        return Optional.ofNullable(poolMaxLifetime);
+    }
+
+    /**
+     * The most requests one HTTP/1.x client connection is served before the gateway closes it
+     * ({@code --keepalive-requests}, http mode only; nginx's {@code keepalive_requests}), when given.
+     */
+    public OptionalInt keepAliveRequests() {
+        return keepAliveRequests != null ? OptionalInt.of(keepAliveRequests) : OptionalInt.empty();
+    }
+
+    /**
      * Whether requests get an id (http mode; on unless {@code --request-id off}): the client's
      * {@link #requestIdHeader()} kept or one generated, passed to the servers and returned to the client.
      */
@@ -937,6 +983,9 @@ public final class GatewayOptions {
                 + (warmUp != null ? " warmUp=" + warmUp : "")
                 + (poolMaxIdle != null ? " poolMaxIdle=" + poolMaxIdle : "")
                 + (poolIdleTimeout != null ? " poolIdleTimeout=" + poolIdleTimeout : "")
+                + (poolMaxRequests != null ? " poolMaxRequests=" + poolMaxRequests : "")
+                + (poolMaxLifetime != null ? " poolMaxLifetime=" + poolMaxLifetime : "")
+                + (keepAliveRequests != null ? " keepAliveRequests=" + keepAliveRequests : "")
                 + (!requestIds ? " requestIds=off" : requestIdHeader.equals(DEFAULT_REQUEST_ID_HEADER) ? "" : " requestId=" + requestIdHeader)
                 + (forwardedFor ? "" : " forwardedFor=off")
                 + (headersWithUnderscores == HttpFrontend.HeadersWithUnderscores.ALLOW ? "" : " headersWithUnderscores=" + headersWithUnderscores)
@@ -1018,7 +1067,7 @@ public final class GatewayOptions {
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--timeout-client-hello", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--defer-accept",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
-                "--pool-max-idle", "--pool-idle-timeout", "--busy-poll", "--request-id", "--forwarded-for",
+                "--pool-max-idle", "--pool-idle-timeout", "--pool-max-requests", "--pool-max-lifetime", "--keepalive-requests", "--busy-poll", "--request-id", "--forwarded-for",
                 "--headers-with-underscores", "--abort-on-close", "--error-page", "--accept-proxy", "--accept-proxy-from");
         /** The flags that take no value (switches): given or not. */
         static final Set<String> SWITCHES = Set.of("--compress", "--h2c", "--defer-accept", "--abort-on-close", "--accept-proxy");
@@ -1059,6 +1108,10 @@ public final class GatewayOptions {
         Integer poolMaxIdle;
         Duration poolIdleTimeout;
         String poolIdleTimeoutValue;
+        Integer poolMaxRequests;
+        Duration poolMaxLifetime;
+        String poolMaxLifetimeValue;
+        Integer keepAliveRequests;
         boolean compress;
         boolean h2c;
         boolean deferAccept;
@@ -1219,6 +1272,16 @@ public final class GatewayOptions {
                 case "--pool-idle-timeout":
                     poolIdleTimeout = duration(flag, value, false);
                     poolIdleTimeoutValue = value;
+                    break;
+                case "--pool-max-requests":
+                    poolMaxRequests = integer(flag, value, 1, MAX_REQUESTS_PER_CONNECTION);
+                    break;
+                case "--pool-max-lifetime":
+                    poolMaxLifetime = duration(flag, value, false);
+                    poolMaxLifetimeValue = value;
+                    break;
+                case "--keepalive-requests":
+                    keepAliveRequests = integer(flag, value, 1, MAX_REQUESTS_PER_CONNECTION);
                     break;
                 case "--request-id":
                     if (value.equals("off")) {

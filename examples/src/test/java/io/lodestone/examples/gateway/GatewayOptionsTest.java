@@ -367,6 +367,30 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void reuseLimitFlagsTakeCountsAndADurationInHttpMode() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1",
+                "--pool-max-requests", "100", "--pool-max-lifetime=5m", "--keepalive-requests", "1000");
+        assertThat(o.poolMaxRequests()).isEqualTo(OptionalInt.of(100));
+        assertThat(o.poolMaxLifetime()).contains(Duration.ofMinutes(5));
+        assertThat(o.keepAliveRequests()).isEqualTo(OptionalInt.of(1000));
+        assertThat(o.toString()).contains(" poolMaxRequests=100 poolMaxLifetime=PT5M keepAliveRequests=1000");
+        // the warm-up copy keeps them as given
+        GatewayOptions copy = o.forWarmUp(new HostPort("127.0.0.1", 9));
+        assertThat(copy.poolMaxRequests()).isEqualTo(OptionalInt.of(100));
+        assertThat(copy.poolMaxLifetime()).contains(Duration.ofMinutes(5));
+        assertThat(copy.keepAliveRequests()).isEqualTo(OptionalInt.of(1000));
+        GatewayOptions one = GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1",
+                "--pool-max-requests=1", "--keepalive-requests=1000000000");
+        assertThat(one.poolMaxRequests()).isEqualTo(OptionalInt.of(1));
+        assertThat(one.keepAliveRequests()).isEqualTo(OptionalInt.of(GatewayOptions.MAX_REQUESTS_PER_CONNECTION));
+        GatewayOptions none = GatewayOptions.parse("--mode", "http", "--listen", ":1", "--backend", "h:1");
+        assertThat(none.poolMaxRequests()).isEmpty();
+        assertThat(none.poolMaxLifetime()).isEmpty();
+        assertThat(none.keepAliveRequests()).isEmpty();
+        assertThat(none.toString()).doesNotContain("poolMaxRequests").doesNotContain("poolMaxLifetime").doesNotContain("keepAliveRequests");
+    }
+
+    @Test
     void backendTakesACommaSeparatedListAndRepeats() throws Exception {
         GatewayOptions o = GatewayOptions.parse("--listen", ":8080",
                 "--backend", "127.0.0.1:1,127.0.0.1:2", "--backend=[::1]:3", "--backend", "db.internal:4, 10.0.0.5:5");
@@ -582,6 +606,17 @@ class GatewayOptionsTest {
         cases.add(bad("--pool-max-idle: 100001 (expected: an integer in 0..100000)", "--mode", "http", "--pool-max-idle", "100001"));
         cases.add(bad("--pool-idle-timeout: 0 (expected: a duration above zero like 500ms, 5s)", "--mode", "http", "--pool-idle-timeout", "0"));
         cases.add(bad("--pool-idle-timeout: 2 (expected: a duration like 500ms, 5s, 2m, 1h)", "--mode", "http", "--pool-idle-timeout", "2"));
+        cases.add(bad("--pool-max-requests: 3 (only in http mode: add --mode http)", "--pool-max-requests", "3"));
+        cases.add(bad("--pool-max-lifetime: 5m (only in http mode: add --mode http)", "--pool-max-lifetime=5m"));
+        cases.add(bad("--keepalive-requests: 100 (only in http mode: add --mode http)", "--mode", "tcp", "--keepalive-requests", "100"));
+        cases.add(bad("--pool-max-requests: 0 (expected: an integer in 1..1000000000)", "--mode", "http", "--pool-max-requests", "0"));
+        cases.add(bad("--pool-max-requests: -1 (expected: an integer in 1..1000000000)", "--mode", "http", "--pool-max-requests", "-1"));
+        cases.add(bad("--pool-max-requests: 1000000001 (expected: an integer in 1..1000000000)", "--mode", "http", "--pool-max-requests", "1000000001"));
+        cases.add(bad("--keepalive-requests: 0 (expected: an integer in 1..1000000000)", "--mode", "http", "--keepalive-requests=0"));
+        cases.add(bad("--keepalive-requests: many (expected: an integer in 1..1000000000)", "--mode", "http", "--keepalive-requests", "many"));
+        cases.add(bad("--pool-max-lifetime: 0 (expected: a duration above zero like 500ms, 5s)", "--mode", "http", "--pool-max-lifetime", "0"));
+        cases.add(bad("--pool-max-lifetime: 5 (expected: a duration like 500ms, 5s, 2m, 1h)", "--mode", "http", "--pool-max-lifetime", "5"));
+        cases.add(bad("--pool-max-lifetime: 999999999h (expected: at most 876000h)", "--mode", "http", "--pool-max-lifetime", "999999999h"));
         cases.add(bad("--cache: 64x (expected: a size like 64m, 512k or 1g (1k..64g))", "--mode", "http", "--cache", "64x"));
         cases.add(bad("--cache: 100 (expected: a size like 64m, 512k or 1g (1k..64g))", "--mode", "http", "--cache=100"));
         cases.add(bad("--cache: m (expected: a size like 64m, 512k or 1g (1k..64g))", "--mode", "http", "--cache", "m"));

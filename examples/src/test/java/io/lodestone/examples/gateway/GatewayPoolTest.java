@@ -16,6 +16,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -24,7 +25,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code --pool-max-idle} and {@code --pool-idle-timeout} over the wire: an origin that counts the
+ * {@code --pool-max-idle}, {@code --pool-idle-timeout}, {@code --pool-max-requests} and
+ * {@code --keepalive-requests} over the wire: an origin that counts the
  * connections it accepts and the ones the gateway closes shows whether server connections are reused,
  * opened per request, or closed once idle.
  */
@@ -58,6 +60,34 @@ class GatewayPoolTest {
         // the client keeps its own connection open; only the pool's idle timeout closes the origin's
         assertThat(threeRequests(() -> assertThat(origin.firstClosed.await(10, TimeUnit.SECONDS))
                 .as("idle server connection closed").isTrue(), "--pool-idle-timeout", "200ms")).isEqualTo(1);
+    }
+
+    @Test
+    void poolMaxRequestsClosesAServerConnectionAfterItsNthResponse() throws Exception {
+        // requests 1 and 2 on the first connection, 3 on a second one
+        assertThat(threeRequests(() -> assertThat(origin.firstClosed.await(10, TimeUnit.SECONDS))
+                .as("the full server connection closed").isTrue(), "--pool-max-requests", "2")).isEqualTo(2);
+    }
+
+    @Test
+    void keepAliveRequestsClosesTheClientConnectionAfterItsNthResponse() throws Exception {
+        String[] args = {"gateway", "--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:" + origin.port(),
+            "--keepalive-requests", "2"};
+        try (MainRunner r = MainRunner.start(args)) {
+            int port = r.awaitPort("gateway: listening on ");
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write(("GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n"
+                        + "GET /3 HTTP/1.1\r\nHost: h\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                // two answers, the second saying close, then the end of the stream
+                assertThat(all.split("HTTP/1.1 200 OK", -1)).hasSize(3);
+                assertThat(all).endsWith("ok");
+                assertThat(all.substring(all.lastIndexOf("HTTP/1.1 200 OK")).toLowerCase(Locale.ROOT))
+                        .contains("connection: close");
+            }
+            assertThat(r.stop()).isZero();
+        }
     }
 
     /** A check made after the requests, while the gateway still runs (its stop closes every connection). */
