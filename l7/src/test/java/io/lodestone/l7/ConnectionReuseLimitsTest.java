@@ -6,11 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.log.AccessLog;
+import io.lodestone.core.route.Acl;
+import io.lodestone.core.route.Rule;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.netty.channel.ChannelHandlerContext;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
@@ -230,7 +234,7 @@ class ConnectionReuseLimitsTest {
     void answersTheProxyMakesItselfCountToo() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             int port = start(b, f -> f.keepAliveMaxRequests(2)
-                    .rule(io.lodestone.core.route.Rule.when(io.lodestone.core.route.Acl.pathBegins("/admin")).deny(403)));
+                    .rule(Rule.when(Acl.pathBegins("/admin")).deny(403)));
             try (RawHttp c = new RawHttp(port)) {
                 assertThat(get(c, "/admin").status()).isEqualTo(403);
                 RawHttp.Response second = get(c, "/2");
@@ -238,6 +242,23 @@ class ConnectionReuseLimitsTest {
                 assertThat(second.header("connection")).isEqualTo("close");
                 assertThat(c.closedByPeer()).isTrue();
             }
+        }
+    }
+
+    @Test
+    void anHttp2ClientConnectionIsNotLimited() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(b, f -> f.h2c(true).keepAliveMaxRequests(1));
+            try (Socket s = Http2Test.h2c(port)) {
+                OutputStream out = s.getOutputStream();
+                // five streams one after the other, each answered in full, on one connection without a GOAWAY
+                for (int stream = 1; stream <= 9; stream += 2) {
+                    out.write(Http2Test.headers(stream, true));
+                    out.flush();
+                    assertThat(Http2Test.streamFrames(s.getInputStream(), stream)).as("stream %d", stream).containsExactly(1, 0);
+                }
+            }
+            assertThat(b.requests).hasSize(5);
         }
     }
 
