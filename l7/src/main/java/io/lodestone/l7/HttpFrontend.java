@@ -986,7 +986,9 @@ public final class HttpFrontend implements Frontend {
          * HAProxy's {@code max-reuse} counts the reuses, {@code n - 1}. It bounds how long a
          * connection stays pinned to one server process (behind a server-side load balancer, or
          * while a server rotates its workers). Connections to HTTP/2 backends (h2, h2c) are not
-         * counted: their streams share connections the pool keeps while the server lets it.
+         * counted: their streams share connections the pool keeps while the server lets it. A
+         * reconfiguration applies a changed limit to the open connections too, the next time one's
+         * exchange ends (the count of each is kept).
          *
          * <pre>{@code
          * HttpFrontend.bind(8080).poolMaxRequests(1000).defaultBackend("app");
@@ -1006,7 +1008,8 @@ public final class HttpFrontend implements Frontend {
          * that has grown older is closed rather than taken for a request. A request already under way
          * on a connection is never cut. The age is read on the proxy's
          * {@link io.lodestone.core.Clock}, as the pool's idle timeout is. Connections to HTTP/2
-         * backends (h2, h2c) are not limited.
+         * backends (h2, h2c) are not limited. A reconfiguration applies a changed lifetime to the open
+         * connections too, counted from when each was opened.
          *
          * @throws IllegalArgumentException when {@code lifetime} is null, zero or negative
          */
@@ -1022,7 +1025,9 @@ public final class HttpFrontend implements Frontend {
          * had already pipelined beyond the {@code n}-th are not served (logged as dropped by the
          * proxy, {@code PQ}), as nginx closes after the {@code n}-th response too; a client retries
          * them on a new connection. Every request counts, those the proxy answers itself too. HTTP/2
-         * client connections are not limited: their streams are unaffected.
+         * client connections are not limited: their streams are unaffected. A reconfiguration
+         * applies a changed limit to the open connections from their next request, counted from
+         * their first: one that has already been served as many closes after that request.
          *
          * @throws IllegalArgumentException when {@code n} is below 1
          */

@@ -181,6 +181,43 @@ class ConnectionReuseLimitsTest {
         }
     }
 
+    @Test
+    void aReconfigurationChangesTheServerConnectionLimitsOfAPoolAlreadyMade() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            // one event loop, so that the second configuration's requests use the pool the first one made
+            proxy = oneLoop(b, f -> f.poolMaxRequests(1)).build();
+            proxy.start();
+            int port = proxy.port();
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(get(c, "/1").status()).isEqualTo(200);
+            }
+            Await.until("the first server connection closed", () -> b.open.isEmpty());
+            proxy.reconfigure(oneLoop(b, f -> f.poolMaxLifetime(LONG)));
+            assertThat(proxy.port()).isEqualTo(port);
+            try (RawHttp c = new RawHttp(port)) {
+                for (int i = 0; i < 3; i++) {
+                    assertThat(get(c, "/r" + i).status()).isEqualTo(200);
+                }
+            }
+            // no request limit any more: the three share one connection
+            assertThat(b.connections.get()).isEqualTo(2);
+            assertThat(b.open).hasSize(1);
+            proxy.reconfigure(oneLoop(b, f -> f.poolMaxRequests(4)));
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(get(c, "/4").status()).isEqualTo(200);
+            }
+            // its fourth exchange: closed at its end under the new limit, its count kept
+            Await.until("the second server connection closed", () -> b.open.isEmpty());
+            assertThat(b.connections.get()).isEqualTo(2);
+        }
+    }
+
+    private static Proxy.Builder oneLoop(RecordingBackend b, Consumer<HttpFrontend.Builder> frontend) {
+        HttpFrontend.Builder f = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app");
+        frontend.accept(f);
+        return Proxy.builder().ioThreads(1).backend(Backend.named("app").server("s1", b.address())).frontend(f);
+    }
+
     // ---------------------------------------------------------------- keepAliveMaxRequests
 
     @Test

@@ -11,6 +11,7 @@ import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.Transport;
 import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.ServerMetrics;
+import io.lodestone.l7.HttpFrontend;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -63,10 +64,15 @@ final class BackendPool {
     private final HttpListener listener;
     private final int maxIdle;
     private final long idleTimeoutNanos;
+    /**
+     * The configuration {@link #maxRequests} and {@link #maxLifetimeNanos} were read from: they follow
+     * a reconfiguration (the listener's current frontend), looked at on each release and acquire.
+     */
+    private HttpFrontend limitsOf;
     /** The most exchanges an HTTP/1.1 connection carries; {@link Integer#MAX_VALUE} for no limit. */
-    private final int maxRequests;
+    private int maxRequests;
     /** How long after it was opened an HTTP/1.1 connection may be reused; {@link Long#MAX_VALUE} for no limit. */
-    private final long maxLifetimeNanos;
+    private long maxLifetimeNanos;
     private final Bootstrap bootstrap;
     private final IdentityHashMap<ServerRuntime, ArrayDeque<BackendConnection>> idle = new IdentityHashMap<>();
     /** The HTTP/2 connections per server (backends speaking h2 or h2c) that may take new streams. */
@@ -79,10 +85,7 @@ final class BackendPool {
         this.listener = listener;
         this.maxIdle = listener.frontend().maxIdlePerServer();
         this.idleTimeoutNanos = listener.frontend().poolIdleTimeout().toNanos();
-        int requests = listener.frontend().poolMaxRequests();
-        this.maxRequests = requests > 0 ? requests : Integer.MAX_VALUE;
-        this.maxLifetimeNanos = listener.frontend().poolMaxLifetime() == null ? Long.MAX_VALUE
-                : listener.frontend().poolMaxLifetime().toNanos();
+        readLimits(listener.frontend());
         // for servers given by host name (see open)
         this.bootstrap = new Bootstrap()
                 .group(loop)
@@ -106,6 +109,7 @@ final class BackendPool {
         if (deque == null) {
             return null;
         }
+        currentLimits();
         BackendConnection c;
         while ((c = deque.pollFirst()) != null) {
             c.pooled = false;
@@ -115,6 +119,21 @@ final class BackendPool {
             c.channel.close();
         }
         return null;
+    }
+
+    /** Reads the reuse limits of the listener's configuration when it changed since they were last read. */
+    private void currentLimits() {
+        HttpFrontend f = listener.frontend();
+        if (f != limitsOf) {
+            readLimits(f);
+        }
+    }
+
+    private void readLimits(HttpFrontend f) {
+        limitsOf = f;
+        int requests = f.poolMaxRequests();
+        maxRequests = requests > 0 ? requests : Integer.MAX_VALUE;
+        maxLifetimeNanos = f.poolMaxLifetime() == null ? Long.MAX_VALUE : f.poolMaxLifetime().toNanos();
     }
 
     /** Whether a connection is older than the lifetime (never without one). */
@@ -213,6 +232,7 @@ final class BackendPool {
             c.channel.close();
             return;
         }
+        currentLimits();
         if (closed || maxIdle == 0 || !c.channel.isActive() || c.decoder != null && c.decoder.overran() || c.server.isRemoved()
                 || c.exchanges >= maxRequests || expired(c)) {
             c.channel.close();
