@@ -50,7 +50,8 @@ class TcpQueueTest {
 
     @BeforeEach
     void startEcho() {
-        echo = TcpEchoServer.start();
+        // several cases close it and need the next connect to its port refused
+        echo = TcpEchoServer.startOutsideTheEphemeralRange();
     }
 
     @AfterEach

@@ -50,6 +50,48 @@ public final class TcpEchoServer implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts an echo server on 127.0.0.1 and a port below the system's ephemeral range, for a test
+     * that closes it and then needs a connect to its port refused. An ephemeral port, once closed, can
+     * be taken by any socket bound to port 0 meanwhile (another test's listener); one outside the range
+     * only by a socket bound to it by number, and no connect's own source port is ever one of them.
+     */
+    public static TcpEchoServer startOutsideTheEphemeralRange() {
+        int low = 32768;
+        try {
+            // a stream, not Files.readString: that sizes its read by the file's size, which procfs gives as 0
+            String range;
+            try (InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Path.of("/proc/sys/net/ipv4/ip_local_port_range"))) {
+                range = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).trim();
+            }
+            low = Integer.parseInt(range.split("\\s+")[0]);
+        } catch (IOException | RuntimeException e) {
+            // not Linux, or no procfs: the range's usual start
+        }
+        int from = Math.max(1024, Math.min(10000, low / 2));
+        java.util.concurrent.ThreadLocalRandom random = java.util.concurrent.ThreadLocalRandom.current();
+        IOException last = null;
+        for (int i = 0; i < 100 && low - from > 0; i++) {
+            ServerSocket s = null;
+            try {
+                s = new ServerSocket();
+                s.setReuseAddress(false);
+                s.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), from + random.nextInt(low - from)), 256);
+                return new TcpEchoServer(s);
+            } catch (IOException e) {
+                last = e;
+                if (s != null) {
+                    try {
+                        s.close();
+                    } catch (IOException ignored) {
+                        // it never listened
+                    }
+                }
+            }
+        }
+        throw new UncheckedIOException("no free port below the ephemeral range", last != null ? last : new IOException("empty range"));
+    }
+
     /** The port it listens on. */
     public int port() {
         return server.getLocalPort();
