@@ -67,6 +67,8 @@ class TcpAcceptProxyProtocolTest {
     private final CapturingLogger lines = new CapturingLogger();
     private TcpEchoServer echo;
     private Proxy proxy;
+    /** A server that records the PROXY headers it gets ({@link #passingOn}), closed after each test. */
+    private Channel headerServer;
 
     @BeforeAll
     static void startGroup() {
@@ -86,6 +88,9 @@ class TcpAcceptProxyProtocolTest {
         if (echo != null) {
             echo.close();
         }
+        if (headerServer != null) {
+            headerServer.close().syncUninterruptibly();
+        }
     }
 
     private static String address(Channel server) {
@@ -96,6 +101,16 @@ class TcpAcceptProxyProtocolTest {
         proxy = Proxy.builder().accessLog(AccessLog.text(lines)).backend(backend).frontend(frontend.name("pp")).build();
         proxy.start();
         return proxy;
+    }
+
+    /**
+     * Starts a frontend that accepts the PROXY protocol in front of a server that records the headers
+     * it gets into {@code headers}, sent to it in version {@code out}.
+     */
+    private void passingOn(ProxyProtocol out, BlockingQueue<Header> headers) {
+        headerServer = TcpProxyProtocolTest.proxyProtocolServer(group, headers);
+        start(Backend.named("pp-out").server("s1", address(headerServer)).proxyProtocol(out),
+                TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pp-out"));
     }
 
     private Proxy startEcho(TcpFrontend.Builder frontend) {
@@ -117,70 +132,52 @@ class TcpAcceptProxyProtocolTest {
     @Test
     void aVersion1HeadersClientIsPassedOnToTheServerAndLogged() throws Exception {
         BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
-        Channel server = TcpProxyProtocolTest.proxyProtocolServer(group, headers);
-        try {
-            start(Backend.named("pp-out").server("s1", address(server)).proxyProtocol(ProxyProtocol.V1),
-                    TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pp-out"));
-            try (Socket c = connect(proxy.port())) {
-                write(c, ProxyHeaders.v1("192.0.2.10", 40000, "198.51.100.1", 5432));
-                assertEcho(c, "after the header");
-                assertThat(headers.poll(5, TimeUnit.SECONDS))
-                        .isEqualTo(new Header(HAProxyProtocolVersion.V1, "192.0.2.10", 40000, "198.51.100.1", 5432));
-            }
-            assertThat(lines.await(l -> l.contains(" pp "))).startsWith("192.0.2.10:40000 ");
-        } finally {
-            server.close().syncUninterruptibly();
+        passingOn(ProxyProtocol.V1, headers);
+        try (Socket c = connect(proxy.port())) {
+            write(c, ProxyHeaders.v1("192.0.2.10", 40000, "198.51.100.1", 5432));
+            assertEcho(c, "after the header");
+            assertThat(headers.poll(5, TimeUnit.SECONDS))
+                    .isEqualTo(new Header(HAProxyProtocolVersion.V1, "192.0.2.10", 40000, "198.51.100.1", 5432));
         }
+        assertThat(lines.await(l -> l.contains(" pp "))).startsWith("192.0.2.10:40000 ");
     }
 
     /** Version 2, with a TLV (ignored), and the bytes after the header in the same write: v2 out carries the header's addresses. */
     @Test
     void aVersion2HeaderWithATlvIsPassedOnAsVersion2() throws Exception {
         BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
-        Channel server = TcpProxyProtocolTest.proxyProtocolServer(group, headers);
-        try {
-            start(Backend.named("pp-out").server("s1", address(server)).proxyProtocol(ProxyProtocol.V2),
-                    TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pp-out"));
-            try (Socket c = connect(proxy.port())) {
-                byte[] header = ProxyHeaders.v2("2001:db8::7", 51000, "2001:db8::1", 443, ProxyHeaders.tlv(0x02, "example.com"));
-                write(c, concat(header, ascii("early")));
-                assertThat(new String(readExactly(c.getInputStream(), 5), StandardCharsets.US_ASCII)).isEqualTo("early");
-                Header h = headers.poll(5, TimeUnit.SECONDS);
-                assertThat(h).isNotNull();
-                assertThat(h.version()).isEqualTo(HAProxyProtocolVersion.V2);
-                assertThat(InetAddress.getByName(h.source())).isEqualTo(InetAddress.getByName("2001:db8::7"));
-                assertThat(h.sourcePort()).isEqualTo(51000);
-                assertThat(InetAddress.getByName(h.destination())).isEqualTo(InetAddress.getByName("2001:db8::1"));
-                assertThat(h.destinationPort()).isEqualTo(443);
-            }
-            assertThat(lines.await(l -> l.contains(" pp "))).startsWith("[2001:db8::7]:51000 ");
-        } finally {
-            server.close().syncUninterruptibly();
+        passingOn(ProxyProtocol.V2, headers);
+        try (Socket c = connect(proxy.port())) {
+            byte[] header = ProxyHeaders.v2("2001:db8::7", 51000, "2001:db8::1", 443, ProxyHeaders.tlv(0x02, "example.com"));
+            write(c, concat(header, ascii("early")));
+            assertThat(new String(readExactly(c.getInputStream(), 5), StandardCharsets.US_ASCII)).isEqualTo("early");
+            Header h = headers.poll(5, TimeUnit.SECONDS);
+            assertThat(h).isNotNull();
+            assertThat(h.version()).isEqualTo(HAProxyProtocolVersion.V2);
+            assertThat(InetAddress.getByName(h.source())).isEqualTo(InetAddress.getByName("2001:db8::7"));
+            assertThat(h.sourcePort()).isEqualTo(51000);
+            assertThat(InetAddress.getByName(h.destination())).isEqualTo(InetAddress.getByName("2001:db8::1"));
+            assertThat(h.destinationPort()).isEqualTo(443);
         }
+        assertThat(lines.await(l -> l.contains(" pp "))).startsWith("[2001:db8::7]:51000 ");
     }
 
     /** A LOCAL command (a load balancer's health check) keeps the connection's own addresses. */
     @Test
     void aLocalCommandKeepsTheConnectionsOwnAddress() throws Exception {
         BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
-        Channel server = TcpProxyProtocolTest.proxyProtocolServer(group, headers);
-        try {
-            start(Backend.named("pp-out").server("s1", address(server)).proxyProtocol(ProxyProtocol.V1),
-                    TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().defaultBackend("pp-out"));
-            try (Socket c = connect(proxy.port())) {
-                write(c, ProxyHeaders.v2Local());
-                assertEcho(c, "health");
-                assertThat(headers.poll(5, TimeUnit.SECONDS))
-                        .isEqualTo(new Header(HAProxyProtocolVersion.V1, "127.0.0.1", c.getLocalPort(), "127.0.0.1", proxy.port()));
-            }
-            try (Socket c = connect(proxy.port())) {
-                write(c, ProxyHeaders.v1Unknown());
-                assertEcho(c, "unknown");
-                assertThat(headers.poll(5, TimeUnit.SECONDS))
-                        .isEqualTo(new Header(HAProxyProtocolVersion.V1, "127.0.0.1", c.getLocalPort(), "127.0.0.1", proxy.port()));
-            }
-        } finally {
-            server.close().syncUninterruptibly();
+        passingOn(ProxyProtocol.V1, headers);
+        try (Socket c = connect(proxy.port())) {
+            write(c, ProxyHeaders.v2Local());
+            assertEcho(c, "health");
+            assertThat(headers.poll(5, TimeUnit.SECONDS))
+                    .isEqualTo(new Header(HAProxyProtocolVersion.V1, "127.0.0.1", c.getLocalPort(), "127.0.0.1", proxy.port()));
+        }
+        try (Socket c = connect(proxy.port())) {
+            write(c, ProxyHeaders.v1Unknown());
+            assertEcho(c, "unknown");
+            assertThat(headers.poll(5, TimeUnit.SECONDS))
+                    .isEqualTo(new Header(HAProxyProtocolVersion.V1, "127.0.0.1", c.getLocalPort(), "127.0.0.1", proxy.port()));
         }
     }
 

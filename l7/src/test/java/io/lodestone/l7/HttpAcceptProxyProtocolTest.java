@@ -240,16 +240,7 @@ class HttpAcceptProxyProtocolTest {
         int port = start(HttpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().tls(tls));
         try (Socket raw = new Socket("127.0.0.1", port)) {
             raw.getOutputStream().write(ProxyHeaders.v2("198.51.100.20", 33000, "127.0.0.1", 443));
-            SSLSocket s = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(raw, "127.0.0.1", port, true);
-            SSLParameters p = s.getSSLParameters();
-            p.setServerNames(List.of(new SNIHostName("www.example")));
-            s.setSSLParameters(p);
-            s.setSoTimeout(5000);
-            s.startHandshake();
-            s.getOutputStream().write(ascii("GET /tls HTTP/1.1\r\nHost: www.example\r\nConnection: close\r\n\r\n"));
-            s.getOutputStream().flush();
-            assertThat(readAll(s.getInputStream())).startsWith("HTTP/1.1 200 ");
-            s.close();
+            assertThat(getOverTls(raw, port, ca)).startsWith("HTTP/1.1 200 ");
         }
         assertThat(backend.last().header("x-forwarded-for")).isEqualTo("198.51.100.20");
         assertThat(lines.await(l -> l.contains(" web "))).startsWith("198.51.100.20:33000 ");
@@ -266,18 +257,27 @@ class HttpAcceptProxyProtocolTest {
         int port = start(HttpFrontend.bind("127.0.0.1:0").acceptProxyProtocol().tls(tls));
         try (Socket raw = new HeaderFirstSocket(ProxyHeaders.v1("198.51.100.22", 33002, "127.0.0.1", 443))) {
             raw.connect(new java.net.InetSocketAddress("127.0.0.1", port));
-            SSLSocket s = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(raw, "127.0.0.1", port, true);
-            SSLParameters p = s.getSSLParameters();
-            p.setServerNames(List.of(new SNIHostName("www.example")));
-            s.setSSLParameters(p);
-            s.setSoTimeout(5000);
-            s.startHandshake();
-            s.getOutputStream().write(ascii("GET /tls HTTP/1.1\r\nHost: www.example\r\nConnection: close\r\n\r\n"));
-            s.getOutputStream().flush();
-            assertThat(readAll(s.getInputStream())).startsWith("HTTP/1.1 200 ");
-            s.close();
+            assertThat(getOverTls(raw, port, ca)).startsWith("HTTP/1.1 200 ");
         }
         assertThat(backend.last().header("x-forwarded-for")).isEqualTo("198.51.100.22");
+    }
+
+    /**
+     * Layers TLS (SNI {@code www.example}) on {@code raw}, connected to the frontend on {@code port},
+     * sends a {@code GET /tls} that closes the connection, and returns all of the answer.
+     */
+    private static String getOverTls(Socket raw, int port, X509Bundle ca) throws Exception {
+        SSLSocket s = (SSLSocket) TlsPki.clientContext(ca).getSocketFactory().createSocket(raw, "127.0.0.1", port, true);
+        SSLParameters p = s.getSSLParameters();
+        p.setServerNames(List.of(new SNIHostName("www.example")));
+        s.setSSLParameters(p);
+        s.setSoTimeout(5000);
+        s.startHandshake();
+        s.getOutputStream().write(ascii("GET /tls HTTP/1.1\r\nHost: www.example\r\nConnection: close\r\n\r\n"));
+        s.getOutputStream().flush();
+        String answer = readAll(s.getInputStream());
+        s.close();
+        return answer;
     }
 
     /** A socket whose first write (the ClientHello of a TLS socket layered on it) starts with {@code header}, in one write. */
