@@ -11,6 +11,7 @@ import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.route.TestRequest;
+import io.lodestone.core.testing.RefusingPort;
 import io.lodestone.tls.ServerTls;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -19,7 +20,6 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersEncoder;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.pkitesting.X509Bundle;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -256,12 +256,8 @@ class HttpHashKeyBalancingTest {
 
     @Test
     void aRetryGoesToTheNextServerOnTheRing() throws Exception {
-        int closed;
-        try (ServerSocket s = new ServerSocket(0)) {
-            closed = s.getLocalPort();
-        }
         // "dead" refuses connections; its keys are retried on the server that has them when it is gone
-        Backend.Builder withDead = backend("app", HashKey.header("X-Tenant")).server("dead", "127.0.0.1:" + closed).retries(2);
+        Backend.Builder withDead = backend("app", HashKey.header("X-Tenant")).server("dead", RefusingPort.address()).retries(2);
         proxy = Proxy.builder()
                 .backend(withDead)
                 .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
