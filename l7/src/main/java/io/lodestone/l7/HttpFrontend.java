@@ -968,7 +968,9 @@ public final class HttpFrontend implements Frontend {
          * idle timeout (default 1,024 and 120 s; see {@link #DEFAULT_POOL_MAX_IDLE_PER_SERVER} and
          * {@link #DEFAULT_POOL_IDLE_TIMEOUT}). A sweep closes the connections idle longer than the
          * timeout; it runs every half timeout (but not more often than every 10 ms), so with the
-         * default an idle connection is closed 120 to 180 s after its last use.
+         * default an idle connection is closed 120 to 180 s after its last use. A reconfiguration
+         * applies a changed size or timeout to the pools already made, at once: idle connections
+         * beyond a smaller size close (the longest idle first), and the sweep follows the new timeout.
          */
         public Builder backendPool(int maxIdlePerServer, Duration idleTimeout) {
             if (maxIdlePerServer < 0) {

@@ -17,6 +17,9 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -208,6 +211,50 @@ class ConnectionReuseLimitsTest {
             }
             // its fourth exchange: closed at its end under the new limit, its count kept
             Await.until("the second server connection closed", () -> b.open.isEmpty());
+            assertThat(b.connections.get()).isEqualTo(2);
+        }
+    }
+
+    /**
+     * The pool's size and idle timeout follow a reconfiguration too: idle connections beyond a
+     * smaller {@code maxIdlePerServer} close at once, and the sweep follows a shorter
+     * {@code poolIdleTimeout} from the reconfiguration on (before, a pool kept the ones it was made
+     * with: the second connection stayed and the sweep came every 60 s).
+     */
+    @Test
+    void aReconfigurationChangesThePoolSizeAndIdleTimeoutOfAPoolAlreadyMade() throws Exception {
+        ManualClock clock = new ManualClock();
+        Duration idleTimeout = Duration.ofSeconds(10);
+        Queue<ChannelHandlerContext> held = new ConcurrentLinkedQueue<>();
+        AtomicInteger arrived = new AtomicInteger();
+        // answers /both only once two such requests are in, so that they take two server connections
+        try (RecordingBackend b = RecordingBackend.start("b", (r, ctx) -> {
+            held.add(ctx);
+            if (arrived.incrementAndGet() == 2) {
+                held.forEach(h -> RecordingBackend.ok(h, "both", Map.of()));
+            }
+        })) {
+            int port = startOnManualClock(b, clock, f -> { });
+            try (RawHttp c1 = new RawHttp(port); RawHttp c2 = new RawHttp(port)) {
+                c1.send("GET /both HTTP/1.1\r\nHost: h\r\n\r\n");
+                c2.send("GET /both HTTP/1.1\r\nHost: h\r\n\r\n");
+                assertThat(c1.read().status()).isEqualTo(200);
+                assertThat(c2.read().status()).isEqualTo(200);
+            }
+            assertThat(b.connections.get()).isEqualTo(2);
+            assertThat(b.open).as("both server connections pooled").hasSize(2);
+
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b.address()).serverTimeout(LONG))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app")
+                            .clientTimeout(LONG).keepAliveTimeout(LONG)
+                            .backendPool(1, idleTimeout)));
+            Await.until("the connection beyond the smaller pool closed", () -> b.open.size() == 1);
+
+            loop.advance(idleTimeout.minus(ONE_MS));
+            assertThat(b.open).as("idle for less than the new idle timeout").hasSize(1);
+            loop.advance(idleTimeout.dividedBy(2));
+            Await.until("the idle connection closed at the sweep of the new idle timeout", () -> b.open.isEmpty());
             assertThat(b.connections.get()).isEqualTo(2);
         }
     }

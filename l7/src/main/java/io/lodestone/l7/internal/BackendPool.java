@@ -48,6 +48,9 @@ import java.util.concurrent.TimeUnit;
  * its {@code poolMaxLifetime} is closed when its exchange ends instead of being kept, and an idle one
  * past its lifetime is closed instead of being taken: a count and a timestamp per connection,
  * looked at on release and acquire.
+ *
+ * <p>The pool's settings (its size, idle timeout and reuse limits) are those of the listener's
+ * current frontend: a reconfiguration applies to a pool already made, on its loop, at once.
  */
 final class BackendPool {
 
@@ -62,13 +65,15 @@ final class BackendPool {
 
     private final EventLoop loop;
     private final HttpListener listener;
-    private final int maxIdle;
-    private final long idleTimeoutNanos;
     /**
-     * The configuration {@link #maxRequests} and {@link #maxLifetimeNanos} were read from: they follow
-     * a reconfiguration (the listener's current frontend), looked at on each release and acquire.
+     * The configuration the settings below were read from: they follow a reconfiguration (the
+     * listener's current frontend), looked at after it and on each release, acquire and sweep.
      */
     private HttpFrontend limitsOf;
+    /** The most idle connections kept per server. */
+    private int maxIdle;
+    /** How long a connection may stay unused before it is closed. */
+    private long idleTimeoutNanos;
     /** The most exchanges an HTTP/1.1 connection carries; {@link Integer#MAX_VALUE} for no limit. */
     private int maxRequests;
     /** How long after it was opened an HTTP/1.1 connection may be reused; {@link Long#MAX_VALUE} for no limit. */
@@ -83,8 +88,6 @@ final class BackendPool {
     BackendPool(EventLoop loop, HttpListener listener) {
         this.loop = loop;
         this.listener = listener;
-        this.maxIdle = listener.frontend().maxIdlePerServer();
-        this.idleTimeoutNanos = listener.frontend().poolIdleTimeout().toNanos();
         readLimits(listener.frontend());
         // for servers given by host name (see open)
         this.bootstrap = new Bootstrap()
@@ -121,7 +124,7 @@ final class BackendPool {
         return null;
     }
 
-    /** Reads the reuse limits of the listener's configuration when it changed since they were last read. */
+    /** Reads the pool's settings from the listener's configuration when it changed since they were last read. */
     private void currentLimits() {
         HttpFrontend f = listener.frontend();
         if (f != limitsOf) {
@@ -129,8 +132,28 @@ final class BackendPool {
         }
     }
 
+    /**
+     * Takes {@code f}'s settings: idle connections beyond a smaller size close (the longest idle
+     * first), and a running sweep is scheduled again when the idle timeout, which sets its period,
+     * changed.
+     */
     private void readLimits(HttpFrontend f) {
         limitsOf = f;
+        maxIdle = f.maxIdlePerServer();
+        long timeout = f.poolIdleTimeout().toNanos();
+        boolean sweepAgain = sweeper != null && timeout != idleTimeoutNanos;
+        idleTimeoutNanos = timeout;
+        if (sweepAgain) {
+            sweeper.cancel(false);
+            scheduleSweep();
+        }
+        for (ArrayDeque<BackendConnection> deque : idle.values()) {
+            while (deque.size() > maxIdle) {
+                BackendConnection oldest = deque.pollLast();
+                oldest.pooled = false;
+                oldest.channel.close();
+            }
+        }
         int requests = f.poolMaxRequests();
         maxRequests = requests > 0 ? requests : Integer.MAX_VALUE;
         maxLifetimeNanos = f.poolMaxLifetime() == null ? Long.MAX_VALUE : f.poolMaxLifetime().toNanos();
@@ -254,8 +277,24 @@ final class BackendPool {
         c.pooled = true;
         deque.addFirst(c);
         if (sweeper == null) {
-            long period = Math.max(TimeUnit.MILLISECONDS.toNanos(10), idleTimeoutNanos / 2);
-            sweeper = loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
+            scheduleSweep();
+        }
+    }
+
+    /** Sweeps every half idle timeout (at least every 10 ms) from now on. */
+    private void scheduleSweep() {
+        long period = Math.max(TimeUnit.MILLISECONDS.toNanos(10), idleTimeoutNanos / 2);
+        sweeper = loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
+    }
+
+    /** Applies the listener's configuration after a reconfiguration, on the pool's loop. */
+    void reconfigured() {
+        if (!loop.inEventLoop()) {
+            loop.execute(this::reconfigured);
+            return;
+        }
+        if (!closed) {
+            currentLimits();
         }
     }
 
@@ -316,6 +355,7 @@ final class BackendPool {
 
     /** Closes the connections idle longer than the idle timeout, and those of removed servers. */
     private void sweep() {
+        currentLimits();
         closeRemoved();
         long now = LoopClock.nanoTime();
         for (ArrayDeque<BackendConnection> deque : idle.values()) {
@@ -412,6 +452,7 @@ final class BackendPool {
 
     /** How long a connection may stay unused before it is closed. */
     long idleTimeoutNanos() {
+        currentLimits();
         return idleTimeoutNanos;
     }
 

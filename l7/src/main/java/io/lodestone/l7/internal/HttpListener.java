@@ -334,9 +334,10 @@ public final class HttpListener implements Listener {
      * Keeps the sockets and the open connections: requests started from now on (on new and on open
      * keep-alive connections) follow {@code frontend}'s rules and reach {@code context}'s backends;
      * settings fixed when a connection is set up (TLS, HTTP/2, decoder limits, client and keep-alive
-     * timeouts) apply to connections accepted from now on; server connection pools keep the size and
-     * idle timeout they were made with, but apply changed reuse limits ({@code poolMaxRequests},
-     * {@code poolMaxLifetime}) from their next release or acquire; the connection limit and the per-source limits stay those it was bound with.
+     * timeouts) apply to connections accepted from now on; server connection pools apply the changed
+     * pool settings ({@code maxIdlePerServer}, {@code poolIdleTimeout}, {@code poolMaxRequests},
+     * {@code poolMaxLifetime}) at once, on their loops; the connection limit and the per-source limits
+     * stay those it was bound with.
      */
     @Override
     public boolean reconfigure(Frontend frontend, EngineContext context) {
@@ -354,6 +355,9 @@ public final class HttpListener implements Listener {
         }
         state = new State(http, routing, context, previous.caches);
         ListenerCaches.unregisterUnused(previous.caches, state.caches, previous.context);
+        for (BackendPool pool : pools.values()) {
+            pool.reconfigured();
+        }
         return true;
     }
 
