@@ -196,8 +196,8 @@ public final class BackendRuntime {
         }
         Waiter w;
         while ((w = waiting.poll()) != null) {
-            queued.decrementAndGet();
             metrics.dequeued();
+            queued.decrementAndGet();
             w.wake(null);
         }
     }
@@ -394,8 +394,10 @@ public final class BackendRuntime {
     /** Queues a waiter at the tail; pair with {@link #leaveQueue} when it stops waiting without a wake-up. */
     public void enqueue(Waiter waiter) {
         waiting.add(waiter);
-        queued.incrementAndGet();
+        // the metrics first, here and where a waiter leaves: whoever reads queued() then the
+        // metrics finds them agreeing
         metrics.enqueued();
+        queued.incrementAndGet();
     }
 
     /**
@@ -406,15 +408,15 @@ public final class BackendRuntime {
      */
     public void requeue(Waiter waiter) {
         waiting.addFirst(waiter);
-        queued.incrementAndGet();
         metrics.enqueued();
+        queued.incrementAndGet();
     }
 
     /** Takes a waiter out of the queue; {@code false} when it was not in it (already woken). */
     public boolean leaveQueue(Waiter waiter) {
         if (waiting.remove(waiter)) {
-            queued.decrementAndGet();
             metrics.dequeued();
+            queued.decrementAndGet();
             return true;
         }
         return false;
@@ -433,8 +435,8 @@ public final class BackendRuntime {
         if (queued.get() > 0) {
             Waiter w = waiting.poll();
             if (w != null) {
-                queued.decrementAndGet();
                 metrics.dequeued();
+                queued.decrementAndGet();
                 w.wake(null);
             }
         }
@@ -454,8 +456,8 @@ public final class BackendRuntime {
         if (w == null) {
             return false;
         }
-        queued.decrementAndGet();
         metrics.dequeued();
+        queued.decrementAndGet();
         w.wake(server);
         return true;
     }
