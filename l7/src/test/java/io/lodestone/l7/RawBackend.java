@@ -27,13 +27,19 @@ final class RawBackend implements AutoCloseable {
     final AtomicInteger connections = new AtomicInteger();
     final List<String> heads = new CopyOnWriteArrayList<>();
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    private final Thread acceptor;
 
     RawBackend(Script script) throws IOException {
         server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
-        Thread acceptor = new Thread(() -> {
+        acceptor = new Thread(() -> {
             while (!server.isClosed()) {
                 try {
                     Socket s = server.accept();
+                    if (server.isClosed()) {
+                        // accepted while close() ran
+                        s.close();
+                        return;
+                    }
                     sockets.add(s);
                     int id = connections.incrementAndGet();
                     Thread t = new Thread(() -> {
@@ -105,6 +111,13 @@ final class RawBackend implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
+        // the JDK frees a listening socket only once its acceptor has left accept (until then the
+        // kernel still completes connects to it): wait for that before the connections close
+        try {
+            acceptor.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         for (Socket s : sockets) {
             s.close();
         }

@@ -125,6 +125,11 @@ public final class TcpEchoServer implements AutoCloseable {
             } catch (IOException e) {
                 return;
             }
+            if (server.isClosed()) {
+                // accepted while close() ran: the server is gone for the test, so is this connection
+                closeQuietly(s);
+                return;
+            }
             accepted.incrementAndGet();
             maxOpen.accumulateAndGet(open.incrementAndGet(), Math::max);
             sockets.add(s);
@@ -153,7 +158,14 @@ public final class TcpEchoServer implements AutoCloseable {
         }
     }
 
-    /** Stops accepting and closes every open connection. */
+    /**
+     * Stops accepting, then closes every open connection. It returns the listening socket to the
+     * system before it closes any connection: the JDK releases a listening socket that a thread is
+     * blocked accepting on only when that thread leaves {@code accept}, and until then the kernel
+     * still completes connects to it. A proxy that reconnects as soon as it sees a connection end
+     * would otherwise reach a server the test has closed (as {@code TcpQueueTest}'s refused-connect
+     * case did in CI runs).
+     */
     @Override
     public void close() {
         try {
@@ -161,12 +173,21 @@ public final class TcpEchoServer implements AutoCloseable {
         } catch (IOException ignored) {
             // closing a listening socket does not fail in a way a test could act on
         }
+        try {
+            acceptor.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         for (Socket s : sockets) {
-            try {
-                s.close();
-            } catch (IOException ignored) {
-                // already closed
-            }
+            closeQuietly(s);
+        }
+    }
+
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // already closed
         }
     }
 }
