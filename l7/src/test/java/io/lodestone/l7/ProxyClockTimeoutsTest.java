@@ -35,6 +35,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -353,6 +354,101 @@ class ProxyClockTimeoutsTest {
                 loop.advance(SERVER_TIMEOUT.minus(ONE_MS));
                 loop.advance(ONE_MS);
                 assertThat(c.read().status()).isEqualTo(504);
+            }
+        }
+    }
+
+    /**
+     * A client that stops sending its request's body: the client timeout runs again from each read of
+     * the body, so pieces that come 1 ms before it make a whole request, and one that never comes gets
+     * a 408 at the client timeout ({@code cR}, a timeout error on the frontend), its server connection
+     * cut and nothing counted against the server. The request used to wait for the server timeout (for
+     * good without one), then was answered 504 and counted as the server's timeout ({@code sH}).
+     */
+    @Test
+    void anUploadThatStopsGets408AtTheClientTimeoutNotTheServersTimeout() throws Exception {
+        AtomicInteger received = new AtomicInteger();
+        CountDownLatch cut = new CountDownLatch(1);
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            while (RawBackend.nextHead(in) != null) {
+                for (int i = 0; i < 10; i++) {
+                    if (in.read() < 0) {
+                        cut.countDown();
+                        return;
+                    }
+                    received.incrementAndGet();
+                }
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+        })) {
+            int port = start(server.address());
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+                Await.until("the first piece at the server", () -> received.get() == 3);
+                loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+                c.send("defg");
+                Await.until("the second piece at the server", () -> received.get() == 7);
+                loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+                c.send("hij");
+                assertThat(c.read().status()).isEqualTo(200);
+            }
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /stopped HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+                Await.until("the piece at the server", () -> received.get() == 13);
+                loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+                loop.advance(ONE_MS);
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(408);
+                assertThat(r.header("connection")).isEqualTo("close");
+                assertThat(r.header("x-request-id")).isNotEmpty();
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            assertThat(cut.await(10, TimeUnit.SECONDS)).as("the server connection closed").isTrue();
+            assertThat(lines.await(l -> l.contains("/stopped"))).contains(" 408 ", " cR \"POST /stopped HTTP/1.1\"");
+            assertThat(proxy.metrics().frontend("web").traffic().errors().timeout()).isEqualTo(1);
+            assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).isZero();
+        }
+    }
+
+    /**
+     * A client that sent {@code Expect: 100-continue} holds its body back until it gets {@code 100
+     * Continue}: a server slow to send it leaves the client timed by nothing but the server timeout,
+     * and the client timeout runs from the interim response on.
+     */
+    @Test
+    void aClientWaitingFor100ContinueIsTimedOnlyOnceItHasIt() throws Exception {
+        CountDownLatch head = new CountDownLatch(1);
+        CountDownLatch sendContinue = new CountDownLatch(1);
+        AtomicInteger received = new AtomicInteger();
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            RawBackend.nextHead(in);
+            head.countDown();
+            try {
+                sendContinue.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            RawBackend.write(s, "HTTP/1.1 100 Continue\r\n\r\n");
+            while (in.read() >= 0) {
+                received.incrementAndGet();
+            }
+        })) {
+            int port = start(server.address());
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("PUT /big HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n");
+                assertThat(head.await(10, TimeUnit.SECONDS)).isTrue();
+                loop.advance(CLIENT_TIMEOUT);
+                sendContinue.countDown();
+                assertThat(c.readLine()).isEqualTo("HTTP/1.1 100 Continue");
+                assertThat(c.readLine()).isEmpty();
+                loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+                c.send("abc");
+                Await.until("the piece at the server", () -> received.get() == 3);
+                loop.advance(CLIENT_TIMEOUT);
+                assertThat(c.read().status()).isEqualTo(408);
             }
         }
     }

@@ -908,6 +908,22 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
     }
 
+    /**
+     * The client sent none of its request's body for the client timeout while the proxy was reading it
+     * ({@link ClientTimeouts#body}): a client timeout ({@code cR}, a {@code timeout} error on the
+     * frontend), answered 408 while no response has begun, as HAProxy's {@code timeout client} and
+     * nginx's {@code client_body_timeout} do; the server connection, which waited for the rest, is
+     * closed, and the server is not blamed. Before, such a request waited for the server timeout
+     * (forever without one), then was answered 504 and counted as the server's timeout ({@code sH}).
+     */
+    void requestBodyTimedOut() {
+        if (request == null || requestComplete || responseStarted || closing || tunneling) {
+            return;
+        }
+        terminated(TerminationCause.CLIENT_TIMEOUT, TerminationPhase.REQUEST);
+        sendError(HttpResponseStatus.REQUEST_TIMEOUT, true);
+    }
+
     void keepAliveTimedOut() {
         if (request == null && !closing) {
             closeNow();
@@ -948,6 +964,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         request = req;
         exchangeId++;
         requestComplete = false;
+        if (!(req instanceof LastHttpContent) && !HttpUtil.is100ContinueExpected(req)) {
+            // its body is to come: the client timeout bounds each wait for it (a client that waits for
+            // 100 Continue is timed once it gets it, or once it sends the body without waiting)
+            timeouts.body();
+        }
         HttpHeaders h = req.headers();
         clientVersion = req.protocolVersion();
         closeAsked = !HttpUtil.isKeepAlive(req);
@@ -1284,6 +1305,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         bytesIn += content.content().readableBytes();
+        if (!(content instanceof LastHttpContent) && !responseStarted) {
+            timeouts.body();
+        }
         if (content instanceof LastHttpContent last && last != LastHttpContent.EMPTY_LAST_CONTENT
                 && !last.trailingHeaders().isEmpty()) {
             if (requestConnection != null) {
@@ -1355,6 +1379,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void requestContentDone(LastHttpContent last) {
         requestComplete = true;
+        timeouts.bodyDone();
         if (retryable && last != LastHttpContent.EMPTY_LAST_CONTENT && !last.trailingHeaders().isEmpty()) {
             retryable = false;
         }
@@ -1824,6 +1849,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         if (code < 200 && code != 101) {
             interim = true;
+            if (code == 100 && !requestComplete) {
+                // the client that waited for it sends its body now
+                timeouts.body();
+            }
             if (clientVersion.minorVersion() == 0) {
                 // an HTTP/1.0 client does not know interim responses (RFC 9110, 15.2)
                 ReferenceCountUtil.release(response);
