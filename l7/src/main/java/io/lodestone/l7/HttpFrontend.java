@@ -937,7 +937,11 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Turns the RFC 7239 {@code Forwarded} header on or off (default off). */
+        /**
+         * Turns the RFC 7239 {@code Forwarded} header on or off (default off). On, the proxy's element
+         * ({@code for}, {@code host}, {@code proto}) is appended to a client's {@code Forwarded} that is
+         * a valid RFC 7239 list, and replaces one that is not.
+         */
         public Builder forwarded(boolean on) {
             this.forwarded = on;
             return this;

@@ -313,6 +313,35 @@ class HttpProxyTest {
         }
     }
 
+    /**
+     * A client's {@code Forwarded} that is valid RFC 7239 gets the proxy's element appended; one that
+     * is not (an unclosed quoted string, a pair without a value, a space inside a token) is removed,
+     * as HAProxy's {@code option forwarded} does not extend it: appended to an unclosed quote, the
+     * proxy's element became part of the client's quoted string, and a server reading the last element
+     * for the client address, the proxy's, found the address the client had written.
+     */
+    @Test
+    void aClientsForwardedIsExtendedOnlyWhenItIsValid() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f.forwarded(true));
+            String ours = "for=127.0.0.1;host=\"h\";proto=http";
+            try (RawHttp c = new RawHttp(port)) {
+                for (String valid : List.of("for=192.0.2.1;proto=https", "for=\"[2001:db8::1]:4711\";by=_hidden, for=unknown",
+                        "for=\"a\\\"b\", ,for=192.0.2.2")) {
+                    assertThat(c.send("GET /ok HTTP/1.1\r\nHost: h\r\nForwarded: " + valid + "\r\n\r\n").read().status()).isEqualTo(200);
+                    assertThat(b.last().headers().getAll("forwarded")).as(valid).containsExactly(valid + ", " + ours);
+                }
+                for (String invalid : List.of("for=192.0.2.1;host=\"evil", "for=", "for=a b", "for=1;=x", "for=\"x\"y", "for=x\\")) {
+                    assertThat(c.send("GET /bad HTTP/1.1\r\nHost: h\r\nForwarded: " + invalid + "\r\n\r\n").read().status()).isEqualTo(200);
+                    assertThat(b.last().headers().getAll("forwarded")).as(invalid).containsExactly(ours);
+                }
+                // one invalid field of several: none is kept, as they make one list
+                c.send("GET /two HTTP/1.1\r\nHost: h\r\nForwarded: for=192.0.2.1\r\nForwarded: for=\"x\r\n\r\n").read();
+                assertThat(b.last().headers().getAll("forwarded")).containsExactly(ours);
+            }
+        }
+    }
+
     @Test
     void withRequestIdsAndForwardedHeadersOffTheRequestGoesOutAsTheClientSentIt() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {

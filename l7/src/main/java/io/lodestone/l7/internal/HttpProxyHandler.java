@@ -1269,6 +1269,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             h.set(Headers.X_REAL_IP, clientIp);
         }
         if (frontend.forwarded()) {
+            Headers.removeInvalidForwarded(h);
             Headers.append(h, Headers.FORWARDED, forwardedElement(forwardedHost));
         }
         if (frontend.via() != null) {
