@@ -306,6 +306,34 @@ class ProxyClockTimeoutsTest {
     }
 
     /**
+     * A request whose head the client began to send while its previous request was being served is
+     * under way when that response ends, not idle: the client timeout runs for it from then, not the
+     * keep-alive timeout (shorter here), and its end is a 408, not a silent close, as HAProxy's
+     * {@code timeout http-request} takes over from {@code timeout http-keep-alive} once a request has
+     * begun. The connection used to be closed at the keep-alive timeout under the head.
+     */
+    @Test
+    void aHeadBegunDuringTheLastResponseIsTimedByTheClientTimeoutNotTheKeepAlive() throws IOException {
+        int port = start(backend().address());
+        try (RawHttp c = new RawHttp(port)) {
+            c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+            loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+            c.send("\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+        }
+        try (RawHttp c = new RawHttp(port)) {
+            c.send("GET /3 HTTP/1.1\r\nHost: a\r\n\r\nGET /4 HTTP/1.1\r\nHost: a\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+            loop.advance(CLIENT_TIMEOUT);
+            RawHttp.Response r = c.read();
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        assertThat(backend.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/1", "/2", "/3");
+    }
+
+    /**
      * The server's first connection answers with a chunked response whose pieces the test hands it
      * one by one, each after moving the clock by most of the server timeout, then goes quiet; the
      * server timeout counts quiet time, so the response is relayed whole, and the next request,

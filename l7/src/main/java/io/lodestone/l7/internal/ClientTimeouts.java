@@ -135,13 +135,21 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
         }
     }
 
-    /** A response is done: the keep-alive timer runs until the next request's first byte (not on a stream). */
-    void idle() {
+    /**
+     * A response is done: the keep-alive timer runs until the next request's first byte (not on a
+     * stream); when part of the next head has already come ({@code headUnderWay}, read while the
+     * response was under way), that request is not idle, and the client timeout runs for it from now.
+     */
+    void idle(boolean headUnderWay) {
         if (stream) {
             state = BUSY;
             return;
         }
-        arm(IDLE, keepAliveNanos);
+        if (headUnderWay) {
+            arm(HEAD, clientTimeoutNanos);
+        } else {
+            arm(IDLE, keepAliveNanos);
+        }
     }
 
     /**

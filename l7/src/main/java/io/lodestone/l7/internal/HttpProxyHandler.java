@@ -2246,7 +2246,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             closeOnFlush();
             return;
         }
-        timeouts.idle();
+        // a head the client began during the response is timed as a request, not as an idle connection
+        timeouts.idle(decoder != null && decoder.headUnderWay());
         drainQueue();
         if (conn != null && wroteToServer) {
             wroteToServer = false;
