@@ -469,12 +469,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /**
-     * The queue has room again: the decoder goes on with what it held. Called wherever the client is
-     * read again, since a held decoder would gather what the reads bring. A connection that closes
+     * The queue has room again: the decoder goes on with what it held, unless a WebSocket upgrade
+     * still waits for its answer. Called wherever the client is read again, since a held decoder
+     * would gather what the reads bring. A connection that closes
      * while its decoder holds drops the held bytes undecoded, as it drops what is still in the kernel.
      */
     private void queueHasRoom() {
-        if (decoder != null && (queued == null || queued.size() < MAX_QUEUED)) {
+        if (decoder != null && (queued == null || queued.size() < MAX_QUEUED) && !(upgrade && request != null)) {
             decoder.resume();
         }
     }
@@ -982,6 +983,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         HttpMethod method = req.method();
         // a server must ignore Upgrade in an HTTP/1.0 request (RFC 9110, 7.8), so the proxy does too
         upgrade = clientVersion.minorVersion() != 0 && Headers.isWebSocketUpgrade(req);
+        if (upgrade && decoder != null) {
+            // what the client sends behind the upgrade is the tunnel's after a 101, raw, and requests
+            // only after another answer: it stays bytes until the answer tells (queueHasRoom)
+            decoder.hold();
+        }
         bodyless = !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && HttpUtil.getContentLength(req, 0L) == 0L;
         retryable = bodyless && isIdempotent(method);
         if (requestIdHeader != null) {
