@@ -440,6 +440,41 @@ class ProxyClockTimeoutsTest {
     }
 
     /**
+     * The same on an HTTP/2 stream: a request whose body stops (a DATA frame, then nothing) gets a 408
+     * at the client timeout, then a reset, as the rest of its request will not be read; it was the
+     * server timeout's 504.
+     */
+    @Test
+    void anHttp2UploadThatStopsGets408AtTheClientTimeout() throws Exception {
+        CountDownLatch cut = new CountDownLatch(1);
+        AtomicInteger received = new AtomicInteger();
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            RawBackend.nextHead(in);
+            while (in.read() >= 0) {
+                received.incrementAndGet();
+            }
+            cut.countDown();
+        })) {
+            int port = start(server.address(), HttpFrontend.bind("127.0.0.1:0").h2c(true));
+            try (Socket s = Http2Test.h2c(port)) {
+                s.getOutputStream().write(Http2Test.headers(1, false));
+                s.getOutputStream().write(Http2Test.frame(1, 0, 0, "abc".getBytes(StandardCharsets.US_ASCII)));
+                s.getOutputStream().flush();
+                // the chunk of "abc" at the server shows the proxy has read the DATA frame
+                Await.until("the piece at the server", () -> received.get() >= 6);
+                loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+                loop.advance(ONE_MS);
+                assertThat(Http2Test.streamFrames(s.getInputStream(), 1)).as("HEADERS, DATA").containsExactly(1, 0);
+                assertThat(Http2Test.readUntilFrame(s.getInputStream(), 3, 1)).as("RST_STREAM").isTrue();
+            }
+            assertThat(cut.await(10, TimeUnit.SECONDS)).as("the server connection closed").isTrue();
+        }
+        assertThat(lines.awaitCount(1).get(0)).contains(" 408 ", " cR \"GET / HTTP/2.0\" ");
+        assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).isZero();
+    }
+
+    /**
      * A client that sent {@code Expect: 100-continue} holds its body back until it gets {@code 100
      * Continue}: a server slow to send it leaves the client timed by nothing but the server timeout,
      * and the client timeout runs from the interim response on.
