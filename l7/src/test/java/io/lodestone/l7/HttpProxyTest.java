@@ -298,6 +298,33 @@ class HttpProxyTest {
         }
     }
 
+    /**
+     * A head refused by policy although whole and valid (a dot segment in its path) keeps the request id
+     * the client sent, in its answer and its log line, as a forwarded request does; it got a generated
+     * one, as a head that never became whole does. Without one it gets a generated id.
+     */
+    @Test
+    void aWholeHeadRefusedForADotSegmentKeepsTheClientsRequestId() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines)).backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app")).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                RawHttp.Response r = c.send("GET /a/../b HTTP/1.1\r\nHost: h\r\nX-Request-ID:\r\nX-Request-ID: mine\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(400);
+                assertThat(r.headers().get("x-request-id")).containsExactly("mine");
+            }
+            assertThat(lines.await(l -> l.contains("/a/../b"))).contains("\"GET /a/../b HTTP/1.1\" mine ");
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                RawHttp.Response r = c.send("GET /c/%2e%2e/d HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(400);
+                assertThat(r.header("x-request-id")).matches("[0-9a-f]{32}");
+            }
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
     @Test
     void emptyForwardedForFieldsAreDroppedBeforeTheClientAddressIsAppended() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {

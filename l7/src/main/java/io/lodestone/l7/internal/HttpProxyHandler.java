@@ -958,8 +958,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             refusedInvalid(TerminationPhase.REQUEST);
             logRefused(new HttpRejection(HttpResponseStatus.BAD_REQUEST, "dot segment in the path", req.method().name(),
                     req.uri(), req.protocolVersion().text()));
+            // a whole, valid head refused by policy: its answer and log line keep the client's id
+            CharSequence id = requestIdHeader == null ? null : Headers.oneRequestId(req.headers(), requestIdHeader);
             ReferenceCountUtil.release(req);
-            sendError(HttpResponseStatus.BAD_REQUEST, true);
+            sendError(HttpResponseStatus.BAD_REQUEST, true, id);
             return;
         }
         request = req;
@@ -2517,6 +2519,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * request was not read to its end.
      */
     private void sendError(HttpResponseStatus status, boolean close) {
+        sendError(status, close, null);
+    }
+
+    /**
+     * {@link #sendError(HttpResponseStatus, boolean)}; {@code clientId}, when not null, is the request
+     * id the client sent with a head refused before it became an exchange, which its answer keeps.
+     */
+    private void sendError(HttpResponseStatus status, boolean close, CharSequence clientId) {
         if (responseStarted) {
             abortExchange();
             closeNow();
@@ -2528,8 +2538,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         // a draining listener closes it after the answer (afterResponse), which says so, as answer() does
         boolean closeAfter = close || !hadRequest || !keepAlive || listener.isDraining() || midRequest && !bodyless;
         if (!hadRequest) {
-            // a head refused or never completed: its answer and log line get an id of their own
-            requestId = requestIdHeader == null ? null : RequestIds.next();
+            // a head refused or never completed: its answer and log line get an id of their own,
+            // unless it was whole and named one
+            requestId = requestIdHeader == null ? null : clientId != null ? clientId : RequestIds.next();
         }
         sendLocal(ErrorResponses.of(status, requestIdHeader, requestId, closeAfter, state.errorPages), closeAfter);
     }
