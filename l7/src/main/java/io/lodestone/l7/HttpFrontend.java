@@ -252,7 +252,10 @@ public final class HttpFrontend implements Frontend {
         return hasRules ? table : null;
     }
 
-    /** How long a client may take to send a complete request head before it is answered 408. */
+    /**
+     * How long a client may take to send a complete request head, and then to send each next piece of
+     * its request's body (while the proxy reads it), before it is answered 408.
+     */
     public Duration clientTimeout() {
         return clientTimeout;
     }
@@ -725,7 +728,10 @@ public final class HttpFrontend implements Frontend {
                     || table.backendNames().size() > (table.defaultBackend() == null ? 0 : 1);
         }
 
-        /** Sets how long a request head may take to arrive before a 408 (default 10 s). */
+        /**
+         * Sets how long a request head may take to arrive, and how long a request body may then pause
+         * while the proxy reads it, before a 408 (default 10 s).
+         */
         public Builder clientTimeout(Duration timeout) {
             this.clientTimeout = positive("clientTimeout", timeout);
             return this;
@@ -931,7 +937,11 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Turns the RFC 7239 {@code Forwarded} header on or off (default off). */
+        /**
+         * Turns the RFC 7239 {@code Forwarded} header on or off (default off). On, the proxy's element
+         * ({@code for}, {@code host}, {@code proto}) is appended to a client's {@code Forwarded} that is
+         * a valid RFC 7239 list, and replaces one that is not.
+         */
         public Builder forwarded(boolean on) {
             this.forwarded = on;
             return this;

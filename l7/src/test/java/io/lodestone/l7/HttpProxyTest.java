@@ -298,6 +298,33 @@ class HttpProxyTest {
         }
     }
 
+    /**
+     * A head refused by policy although whole and valid (a dot segment in its path) keeps the request id
+     * the client sent, in its answer and its log line, as a forwarded request does; it got a generated
+     * one, as a head that never became whole does. Without one it gets a generated id.
+     */
+    @Test
+    void aWholeHeadRefusedForADotSegmentKeepsTheClientsRequestId() throws Exception {
+        CapturingLogger lines = new CapturingLogger();
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines)).backend(Backend.named("app").server("s1", b.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app")).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                RawHttp.Response r = c.send("GET /a/../b HTTP/1.1\r\nHost: h\r\nX-Request-ID:\r\nX-Request-ID: mine\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(400);
+                assertThat(r.headers().get("x-request-id")).containsExactly("mine");
+            }
+            assertThat(lines.await(l -> l.contains("/a/../b"))).contains("\"GET /a/../b HTTP/1.1\" mine ");
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                RawHttp.Response r = c.send("GET /c/%2e%2e/d HTTP/1.1\r\nHost: h\r\n\r\n").read();
+                assertThat(r.status()).isEqualTo(400);
+                assertThat(r.header("x-request-id")).matches("[0-9a-f]{32}");
+            }
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
     @Test
     void emptyForwardedForFieldsAreDroppedBeforeTheClientAddressIsAppended() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
@@ -309,6 +336,35 @@ class HttpProxyTest {
                 assertThat(b.last().header("x-forwarded-for")).isEqualTo("192.0.2.7, 127.0.0.1");
                 c.send("GET /c HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 192.0.2.8\r\n\r\n").read();
                 assertThat(b.last().header("x-forwarded-for")).isEqualTo("192.0.2.8, 127.0.0.1");
+            }
+        }
+    }
+
+    /**
+     * A client's {@code Forwarded} that is valid RFC 7239 gets the proxy's element appended; one that
+     * is not (an unclosed quoted string, a pair without a value, a space inside a token) is removed,
+     * as HAProxy's {@code option forwarded} does not extend it: appended to an unclosed quote, the
+     * proxy's element became part of the client's quoted string, and a server reading the last element
+     * for the client address, the proxy's, found the address the client had written.
+     */
+    @Test
+    void aClientsForwardedIsExtendedOnlyWhenItIsValid() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()), f -> f.forwarded(true));
+            String ours = "for=127.0.0.1;host=\"h\";proto=http";
+            try (RawHttp c = new RawHttp(port)) {
+                for (String valid : List.of("for=192.0.2.1;proto=https", "for=\"[2001:db8::1]:4711\";by=_hidden, for=unknown",
+                        "for=\"a\\\"b\", ,for=192.0.2.2")) {
+                    assertThat(c.send("GET /ok HTTP/1.1\r\nHost: h\r\nForwarded: " + valid + "\r\n\r\n").read().status()).isEqualTo(200);
+                    assertThat(b.last().headers().getAll("forwarded")).as(valid).containsExactly(valid + ", " + ours);
+                }
+                for (String invalid : List.of("for=192.0.2.1;host=\"evil", "for=", "for=a b", "for=1;=x", "for=\"x\"y", "for=x\\")) {
+                    assertThat(c.send("GET /bad HTTP/1.1\r\nHost: h\r\nForwarded: " + invalid + "\r\n\r\n").read().status()).isEqualTo(200);
+                    assertThat(b.last().headers().getAll("forwarded")).as(invalid).containsExactly(ours);
+                }
+                // one invalid field of several: none is kept, as they make one list
+                c.send("GET /two HTTP/1.1\r\nHost: h\r\nForwarded: for=192.0.2.1\r\nForwarded: for=\"x\r\n\r\n").read();
+                assertThat(b.last().headers().getAll("forwarded")).containsExactly(ours);
             }
         }
     }

@@ -35,6 +35,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -305,6 +306,34 @@ class ProxyClockTimeoutsTest {
     }
 
     /**
+     * A request whose head the client began to send while its previous request was being served is
+     * under way when that response ends, not idle: the client timeout runs for it from then, not the
+     * keep-alive timeout (shorter here), and its end is a 408, not a silent close, as HAProxy's
+     * {@code timeout http-request} takes over from {@code timeout http-keep-alive} once a request has
+     * begun. The connection used to be closed at the keep-alive timeout under the head.
+     */
+    @Test
+    void aHeadBegunDuringTheLastResponseIsTimedByTheClientTimeoutNotTheKeepAlive() throws IOException {
+        int port = start(backend().address());
+        try (RawHttp c = new RawHttp(port)) {
+            c.send("GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+            loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+            c.send("\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+        }
+        try (RawHttp c = new RawHttp(port)) {
+            c.send("GET /3 HTTP/1.1\r\nHost: a\r\n\r\nGET /4 HTTP/1.1\r\nHost: a\r\n");
+            assertThat(c.read().status()).isEqualTo(200);
+            loop.advance(CLIENT_TIMEOUT);
+            RawHttp.Response r = c.read();
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        assertThat(backend.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/1", "/2", "/3");
+    }
+
+    /**
      * The server's first connection answers with a chunked response whose pieces the test hands it
      * one by one, each after moving the clock by most of the server timeout, then goes quiet; the
      * server timeout counts quiet time, so the response is relayed whole, and the next request,
@@ -353,6 +382,136 @@ class ProxyClockTimeoutsTest {
                 loop.advance(SERVER_TIMEOUT.minus(ONE_MS));
                 loop.advance(ONE_MS);
                 assertThat(c.read().status()).isEqualTo(504);
+            }
+        }
+    }
+
+    /**
+     * A client that stops sending its request's body: the client timeout runs again from each read of
+     * the body, so pieces that come 1 ms before it make a whole request, and one that never comes gets
+     * a 408 at the client timeout ({@code cR}, a timeout error on the frontend), its server connection
+     * cut and nothing counted against the server. The request used to wait for the server timeout (for
+     * good without one), then was answered 504 and counted as the server's timeout ({@code sH}).
+     */
+    @Test
+    void anUploadThatStopsGets408AtTheClientTimeoutNotTheServersTimeout() throws Exception {
+        AtomicInteger received = new AtomicInteger();
+        CountDownLatch cut = new CountDownLatch(1);
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            while (RawBackend.nextHead(in) != null) {
+                for (int i = 0; i < 10; i++) {
+                    if (in.read() < 0) {
+                        cut.countDown();
+                        return;
+                    }
+                    received.incrementAndGet();
+                }
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            }
+        })) {
+            int port = start(server.address());
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /slow HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+                Await.until("the first piece at the server", () -> received.get() == 3);
+                loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+                c.send("defg");
+                Await.until("the second piece at the server", () -> received.get() == 7);
+                loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+                c.send("hij");
+                assertThat(c.read().status()).isEqualTo(200);
+            }
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("POST /stopped HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc");
+                Await.until("the piece at the server", () -> received.get() == 13);
+                loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+                loop.advance(ONE_MS);
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(408);
+                assertThat(r.header("connection")).isEqualTo("close");
+                assertThat(r.header("x-request-id")).isNotEmpty();
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            assertThat(cut.await(10, TimeUnit.SECONDS)).as("the server connection closed").isTrue();
+            assertThat(lines.await(l -> l.contains("/stopped"))).contains(" 408 ", " cR \"POST /stopped HTTP/1.1\"");
+            assertThat(proxy.metrics().frontend("web").traffic().errors().timeout()).isEqualTo(1);
+            assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).isZero();
+        }
+    }
+
+    /**
+     * The same on an HTTP/2 stream: a request whose body stops (a DATA frame, then nothing) gets a 408
+     * at the client timeout, then a reset, as the rest of its request will not be read; it was the
+     * server timeout's 504.
+     */
+    @Test
+    void anHttp2UploadThatStopsGets408AtTheClientTimeout() throws Exception {
+        CountDownLatch cut = new CountDownLatch(1);
+        AtomicInteger received = new AtomicInteger();
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            RawBackend.nextHead(in);
+            while (in.read() >= 0) {
+                received.incrementAndGet();
+            }
+            cut.countDown();
+        })) {
+            int port = start(server.address(), HttpFrontend.bind("127.0.0.1:0").h2c(true));
+            try (Socket s = Http2Test.h2c(port)) {
+                s.getOutputStream().write(Http2Test.headers(1, false));
+                s.getOutputStream().write(Http2Test.frame(1, 0, 0, "abc".getBytes(StandardCharsets.US_ASCII)));
+                s.getOutputStream().flush();
+                // the chunk of "abc" at the server shows the proxy has read the DATA frame
+                Await.until("the piece at the server", () -> received.get() >= 6);
+                loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+                loop.advance(ONE_MS);
+                assertThat(Http2Test.streamFrames(s.getInputStream(), 1)).as("HEADERS, DATA").containsExactly(1, 0);
+                assertThat(Http2Test.readUntilFrame(s.getInputStream(), 3, 1)).as("RST_STREAM").isTrue();
+            }
+            assertThat(cut.await(10, TimeUnit.SECONDS)).as("the server connection closed").isTrue();
+        }
+        assertThat(lines.awaitCount(1).get(0)).contains(" 408 ", " cR \"GET / HTTP/2.0\" ");
+        assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().timeout()).isZero();
+    }
+
+    /**
+     * A client that sent {@code Expect: 100-continue} holds its body back until it gets {@code 100
+     * Continue}: a server slow to send it leaves the client timed by nothing but the server timeout,
+     * and the client timeout runs from the interim response on.
+     */
+    @Test
+    void aClientWaitingFor100ContinueIsTimedOnlyOnceItHasIt() throws Exception {
+        CountDownLatch head = new CountDownLatch(1);
+        CountDownLatch sendContinue = new CountDownLatch(1);
+        AtomicInteger received = new AtomicInteger();
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            RawBackend.nextHead(in);
+            head.countDown();
+            try {
+                sendContinue.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            RawBackend.write(s, "HTTP/1.1 100 Continue\r\n\r\n");
+            while (in.read() >= 0) {
+                received.incrementAndGet();
+            }
+        })) {
+            int port = start(server.address());
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("PUT /big HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n");
+                assertThat(head.await(10, TimeUnit.SECONDS)).isTrue();
+                loop.advance(CLIENT_TIMEOUT);
+                sendContinue.countDown();
+                assertThat(c.readLine()).isEqualTo("HTTP/1.1 100 Continue");
+                assertThat(c.readLine()).isEmpty();
+                loop.advance(CLIENT_TIMEOUT.minus(ONE_MS));
+                c.send("abc");
+                Await.until("the piece at the server", () -> received.get() == 3);
+                loop.advance(CLIENT_TIMEOUT);
+                assertThat(c.read().status()).isEqualTo(408);
             }
         }
     }

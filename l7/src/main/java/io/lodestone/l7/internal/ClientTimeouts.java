@@ -9,8 +9,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The client connection's timers, first in its pipeline so that it sees raw bytes: between requests
  * the keep-alive timeout runs; from the first byte of a request until its head is decoded the client
- * timeout runs (then 408); after a response that came before its request's end, the client timeout
- * bounds how long the connection lingers. One scheduled task per connection at a time, moved forward lazily, so a
+ * timeout runs (then 408); while its body comes, the client timeout runs again from each read, unless
+ * the proxy itself has stopped reading the client (then 408 too, while no response has begun); after a
+ * response that came before its request's end, the client timeout bounds how long the connection lingers. One scheduled task per connection at a time, moved forward lazily, so a
  * request costs no scheduling; the time is the event loop's {@link LoopClock}, read once per turn.
  *
  * <p>On an HTTP/2 stream ({@link #forStream}) the head arrives whole with the stream's first read, so the client
@@ -24,6 +25,7 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
     private static final int HEAD = 1;
     private static final int BUSY = 2;
     private static final int LINGER = 3;
+    private static final int BODY = 4;
 
     private final long clientTimeoutNanos;
     private final long keepAliveNanos;
@@ -85,6 +87,9 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (state == IDLE) {
             arm(HEAD, clientTimeoutNanos);
+        } else if (state == BODY) {
+            // moved forward lazily: the scheduled task looks at the deadline when it runs
+            deadline = LoopClock.nanoTime() + clientTimeoutNanos;
         }
         ctx.fireChannelRead(msg);
     }
@@ -112,13 +117,39 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
         return headNanos;
     }
 
-    /** A response is done: the keep-alive timer runs until the next request's first byte (not on a stream). */
-    void idle() {
+    /**
+     * The request's body is still to come: the client timeout runs from now and again from each read
+     * until {@link #bodyDone}, as HAProxy's {@code timeout client} bounds a client that stops sending
+     * its body (nginx's {@code client_body_timeout}). Does nothing while it already runs.
+     */
+    void body() {
+        if (state != BODY) {
+            arm(BODY, clientTimeoutNanos);
+        }
+    }
+
+    /** The request's body has ended: no client timer until its response is done. */
+    void bodyDone() {
+        if (state == BODY) {
+            state = BUSY;
+        }
+    }
+
+    /**
+     * A response is done: the keep-alive timer runs until the next request's first byte (not on a
+     * stream); when part of the next head has already come ({@code headUnderWay}, read while the
+     * response was under way), that request is not idle, and the client timeout runs for it from now.
+     */
+    void idle(boolean headUnderWay) {
         if (stream) {
             state = BUSY;
             return;
         }
-        arm(IDLE, keepAliveNanos);
+        if (headUnderWay) {
+            arm(HEAD, clientTimeoutNanos);
+        } else {
+            arm(IDLE, keepAliveNanos);
+        }
     }
 
     /**
@@ -169,6 +200,11 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
             return;
         }
         long now = LoopClock.nanoTime();
+        if (state == BODY && !ctx.channel().config().isAutoRead()) {
+            // the proxy has stopped reading the client (its server takes no more yet): the client is
+            // not the quiet side; its time starts again when the proxy reads it again
+            deadline = now + clientTimeoutNanos;
+        }
         if (deadline - now > 0) {
             schedule(now);
             return;
@@ -177,6 +213,8 @@ final class ClientTimeouts extends ChannelInboundHandlerAdapter implements Runna
         state = BUSY;
         if (expired == HEAD) {
             proxy.requestHeadTimedOut(now - headStart);
+        } else if (expired == BODY) {
+            proxy.requestBodyTimedOut();
         } else if (expired == LINGER) {
             proxy.lingerTimedOut();
         } else {

@@ -387,6 +387,106 @@ final class Headers {
         return false;
     }
 
+    /**
+     * Removes the client's {@code Forwarded} fields unless every one of them is a valid RFC 7239 list
+     * (section 4: elements of {@code token=value} pairs, a value a token or a quoted string), as
+     * HAProxy's {@code option forwarded} extends only a valid one: the proxy's element appended to an
+     * unclosed quoted string ({@code for=1.2.3.4;host="x}) would become part of it, and a server that
+     * reads the last element, the proxy's, for the client address would find the client's. Optional
+     * whitespace is accepted around {@code ,} and {@code ;}, and empty list elements and pairs.
+     */
+    static void removeInvalidForwarded(HttpHeaders h) {
+        if (!h.contains(FORWARDED)) {
+            return;
+        }
+        for (Iterator<? extends CharSequence> i = h.valueCharSequenceIterator(FORWARDED); i.hasNext(); ) {
+            if (!isForwardedList(i.next())) {
+                h.remove(FORWARDED);
+                return;
+            }
+        }
+    }
+
+    /** Whether {@code v} is a valid RFC 7239 {@code Forwarded} value; see {@link #removeInvalidForwarded}. */
+    static boolean isForwardedList(CharSequence v) {
+        int n = v.length();
+        int i = 0;
+        while (true) {
+            // one list element (maybe empty): pairs (maybe empty) separated by ';'
+            while (true) {
+                i = skipSpaces(v, i);
+                if (i < n && v.charAt(i) != ';' && v.charAt(i) != ',') {
+                    int name = i;
+                    while (i < n && isTchar(v.charAt(i))) {
+                        i++;
+                    }
+                    if (i == name || i == n || v.charAt(i) != '=') {
+                        return false;
+                    }
+                    i = value(v, i + 1);
+                    if (i < 0) {
+                        return false;
+                    }
+                    i = skipSpaces(v, i);
+                }
+                if (i < n && v.charAt(i) == ';') {
+                    i++;
+                } else {
+                    break;
+                }
+            }
+            if (i == n) {
+                return true;
+            }
+            if (v.charAt(i) != ',') {
+                return false;
+            }
+            i++;
+        }
+    }
+
+    /** The end of the token or quoted string at {@code i}, or -1 when there is none. */
+    private static int value(CharSequence v, int i) {
+        int n = v.length();
+        if (i < n && v.charAt(i) == '"') {
+            i++;
+            while (i < n) {
+                char c = v.charAt(i++);
+                if (c == '"') {
+                    return i;
+                }
+                if (c == '\\') {
+                    if (i == n) {
+                        return -1;
+                    }
+                    c = v.charAt(i++);
+                }
+                if (c != '\t' && (c < 0x20 || c == 0x7f)) {
+                    return -1;
+                }
+            }
+            return -1;
+        }
+        int start = i;
+        while (i < n && isTchar(v.charAt(i))) {
+            i++;
+        }
+        return i == start ? -1 : i;
+    }
+
+    private static int skipSpaces(CharSequence v, int i) {
+        while (i < v.length() && isSpace(v.charAt(i))) {
+            i++;
+        }
+        return i;
+    }
+
+    /** An RFC 9110 {@code tchar}. */
+    private static boolean isTchar(char c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+                || c < 0x80 && "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
+    }
+
     /** Appends {@code value} to a list header, creating it when absent; empty fields of it are dropped. */
     static void append(HttpHeaders h, AsciiString name, CharSequence value) {
         String existing = h.get(name);

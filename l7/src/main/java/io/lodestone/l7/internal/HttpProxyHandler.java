@@ -469,12 +469,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     }
 
     /**
-     * The queue has room again: the decoder goes on with what it held. Called wherever the client is
-     * read again, since a held decoder would gather what the reads bring. A connection that closes
+     * The queue has room again: the decoder goes on with what it held, unless a WebSocket upgrade
+     * still waits for its answer. Called wherever the client is read again, since a held decoder
+     * would gather what the reads bring. A connection that closes
      * while its decoder holds drops the held bytes undecoded, as it drops what is still in the kernel.
      */
     private void queueHasRoom() {
-        if (decoder != null && (queued == null || queued.size() < MAX_QUEUED)) {
+        if (decoder != null && (queued == null || queued.size() < MAX_QUEUED) && !(upgrade && request != null)) {
             decoder.resume();
         }
     }
@@ -908,6 +909,22 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
     }
 
+    /**
+     * The client sent none of its request's body for the client timeout while the proxy was reading it
+     * ({@link ClientTimeouts#body}): a client timeout ({@code cR}, a {@code timeout} error on the
+     * frontend), answered 408 while no response has begun, as HAProxy's {@code timeout client} and
+     * nginx's {@code client_body_timeout} do; the server connection, which waited for the rest, is
+     * closed, and the server is not blamed. Before, such a request waited for the server timeout
+     * (forever without one), then was answered 504 and counted as the server's timeout ({@code sH}).
+     */
+    void requestBodyTimedOut() {
+        if (request == null || requestComplete || responseStarted || closing || tunneling) {
+            return;
+        }
+        terminated(TerminationCause.CLIENT_TIMEOUT, TerminationPhase.REQUEST);
+        sendError(HttpResponseStatus.REQUEST_TIMEOUT, true);
+    }
+
     void keepAliveTimedOut() {
         if (request == null && !closing) {
             closeNow();
@@ -941,13 +958,20 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             refusedInvalid(TerminationPhase.REQUEST);
             logRefused(new HttpRejection(HttpResponseStatus.BAD_REQUEST, "dot segment in the path", req.method().name(),
                     req.uri(), req.protocolVersion().text()));
+            // a whole, valid head refused by policy: its answer and log line keep the client's id
+            CharSequence id = requestIdHeader == null ? null : Headers.oneRequestId(req.headers(), requestIdHeader);
             ReferenceCountUtil.release(req);
-            sendError(HttpResponseStatus.BAD_REQUEST, true);
+            sendError(HttpResponseStatus.BAD_REQUEST, true, id);
             return;
         }
         request = req;
         exchangeId++;
         requestComplete = false;
+        if (!(req instanceof LastHttpContent) && !HttpUtil.is100ContinueExpected(req)) {
+            // its body is to come: the client timeout bounds each wait for it (a client that waits for
+            // 100 Continue is timed once it gets it, or once it sends the body without waiting)
+            timeouts.body();
+        }
         HttpHeaders h = req.headers();
         clientVersion = req.protocolVersion();
         closeAsked = !HttpUtil.isKeepAlive(req);
@@ -961,6 +985,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         HttpMethod method = req.method();
         // a server must ignore Upgrade in an HTTP/1.0 request (RFC 9110, 7.8), so the proxy does too
         upgrade = clientVersion.minorVersion() != 0 && Headers.isWebSocketUpgrade(req);
+        if (upgrade && decoder != null) {
+            // what the client sends behind the upgrade is the tunnel's after a 101, raw, and requests
+            // only after another answer: it stays bytes until the answer tells (queueHasRoom)
+            decoder.hold();
+        }
         bodyless = !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && HttpUtil.getContentLength(req, 0L) == 0L;
         retryable = bodyless && isIdempotent(method);
         if (requestIdHeader != null) {
@@ -1248,6 +1277,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             h.set(Headers.X_REAL_IP, clientIp);
         }
         if (frontend.forwarded()) {
+            Headers.removeInvalidForwarded(h);
             Headers.append(h, Headers.FORWARDED, forwardedElement(forwardedHost));
         }
         if (frontend.via() != null) {
@@ -1284,6 +1314,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         bytesIn += content.content().readableBytes();
+        if (!(content instanceof LastHttpContent) && !responseStarted) {
+            timeouts.body();
+        }
         if (content instanceof LastHttpContent last && last != LastHttpContent.EMPTY_LAST_CONTENT
                 && !last.trailingHeaders().isEmpty()) {
             if (requestConnection != null) {
@@ -1355,6 +1388,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void requestContentDone(LastHttpContent last) {
         requestComplete = true;
+        timeouts.bodyDone();
         if (retryable && last != LastHttpContent.EMPTY_LAST_CONTENT && !last.trailingHeaders().isEmpty()) {
             retryable = false;
         }
@@ -1824,6 +1858,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         if (code < 200 && code != 101) {
             interim = true;
+            if (code == 100 && !requestComplete) {
+                // the client that waited for it sends its body now
+                timeouts.body();
+            }
             if (clientVersion.minorVersion() == 0) {
                 // an HTTP/1.0 client does not know interim responses (RFC 9110, 15.2)
                 ReferenceCountUtil.release(response);
@@ -2216,7 +2254,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             closeOnFlush();
             return;
         }
-        timeouts.idle();
+        // a head the client began during the response is timed as a request, not as an idle connection
+        timeouts.idle(decoder != null && decoder.headUnderWay());
         drainQueue();
         if (conn != null && wroteToServer) {
             wroteToServer = false;
@@ -2480,6 +2519,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * request was not read to its end.
      */
     private void sendError(HttpResponseStatus status, boolean close) {
+        sendError(status, close, null);
+    }
+
+    /**
+     * {@link #sendError(HttpResponseStatus, boolean)}; {@code clientId}, when not null, is the request
+     * id the client sent with a head refused before it became an exchange, which its answer keeps.
+     */
+    private void sendError(HttpResponseStatus status, boolean close, CharSequence clientId) {
         if (responseStarted) {
             abortExchange();
             closeNow();
@@ -2491,8 +2538,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         // a draining listener closes it after the answer (afterResponse), which says so, as answer() does
         boolean closeAfter = close || !hadRequest || !keepAlive || listener.isDraining() || midRequest && !bodyless;
         if (!hadRequest) {
-            // a head refused or never completed: its answer and log line get an id of their own
-            requestId = requestIdHeader == null ? null : RequestIds.next();
+            // a head refused or never completed: its answer and log line get an id of their own,
+            // unless it was whole and named one
+            requestId = requestIdHeader == null ? null : clientId != null ? clientId : RequestIds.next();
         }
         sendLocal(ErrorResponses.of(status, requestIdHeader, requestId, closeAfter, state.errorPages), closeAfter);
     }

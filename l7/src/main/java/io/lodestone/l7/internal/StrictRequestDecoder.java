@@ -44,6 +44,12 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     private final boolean dropUnderscores;
     private boolean atHead = true;
     private boolean discarding;
+    /**
+     * The most a held decoder gathers before the client is no longer read: what a client sends behind
+     * a WebSocket upgrade before its answer ({@link #hold()}), which no request queue bounds.
+     */
+    private static final int HELD_LIMIT = 64 * 1024;
+
     /** Whether the next request head stays undecoded in the cumulation ({@link #hold()}). */
     private boolean held;
     private ChannelHandlerContext ctx;
@@ -95,8 +101,10 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
      * one read of the connection may fill with some thousands of small pipelined requests, instead
      * of becoming as many request objects, some 400 bytes of heap each, for a queue that is full. The
      * proxy handler holds while its queue of pipelined requests is full and {@link #resume resumes}
-     * when it has room. The client's FIN resumes too (every request sent before it is answered); a
-     * closed connection drops what is held, undecoded.
+     * when it has room. It holds too while a WebSocket upgrade waits for its answer: what the client
+     * sent behind the request is then the tunnel's, raw, after a 101 (the decoder, removed, passes on
+     * what it holds), and requests after any other answer. The client's FIN resumes too (every request
+     * sent before it is answered); a closed connection drops what is held, undecoded.
      */
     void hold() {
         held = true;
@@ -158,6 +166,11 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
             return;
         }
         if (atHead && held) {
+            if (in.readableBytes() > HELD_LIMIT) {
+                // nothing is decoded while held: the client is read again when the proxy resumes the
+                // decoder (updateClientRead) or the connection becomes a tunnel (the relay reads it)
+                ctx.channel().config().setAutoRead(false);
+            }
             return;
         }
         if (atHead) {
