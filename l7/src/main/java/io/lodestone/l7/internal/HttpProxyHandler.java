@@ -2175,8 +2175,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         c.exchange = null;
         conn = null;
-        if (!anyResponse && requestComplete && (retryable || c.refused && bodyless)) {
-            // a reset before any response byte of an idempotent request without a body: try again,
+        if (!anyResponse && requestComplete && (retryable || c.refused && bodyless)
+                && (c.decoder == null || !c.decoder.responseBegun())) {
+            // a reset before any response byte of an idempotent request without a body (part of a head
+            // counts: the server has begun to answer, as when a FIN ends that part): try again,
             // on a fresh connection to the same server when a reused one was stale, else elsewhere;
             // an HTTP/2 stream the server refused unprocessed (GOAWAY, REFUSED_STREAM) is tried
             // again on the same server whatever its method
