@@ -429,17 +429,25 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 startRequest(req);
             } else if (discardBody) {
                 // the rest of a request that was answered without being forwarded
+                boolean refused = false;
                 if (msg instanceof HttpContent content) {
                     discardLeft -= content.content().readableBytes();
+                    // a chunk or a body over maxBodySize the decoder refused: it drops all that follows
+                    refused = content.decoderResult().isFailure();
                 }
                 if (msg instanceof LastHttpContent) {
                     discardBody = false;
                 }
                 ReferenceCountUtil.release(msg);
-                if (discardBody && discardLeft < 0) {
-                    // too much to skip: the answer is out, the connection ends
+                if (refused || discardBody && discardLeft < 0) {
+                    // too much to skip: the answer is out, the connection ends, lingering while the
+                    // client still sends the rest (the previous request's flags say it has a body)
                     discardBody = false;
-                    closeOnFlush();
+                    if (decoder != null) {
+                        lingeringClose();
+                    } else {
+                        closeOnFlush();
+                    }
                 }
             } else {
                 ReferenceCountUtil.release(msg);
