@@ -318,6 +318,35 @@ class HttpFailureTest {
         }
     }
 
+    /**
+     * A server that sent part of a response head and then reset its connection has answered: the
+     * request is not sent again, to that server or another, whatever the retries allow, as when the
+     * same part is ended by a FIN. It was: the part stayed in the response decoder, so the reset read
+     * as one before any response byte, and a GET went to the next server (and on a reused connection
+     * to the same server again, outside the retries, as if the connection had been stale).
+     */
+    @Test
+    void aResetAfterPartOfAResponseHeadIsNotRetried() throws Exception {
+        try (RawBackend b1 = partOfAHeadThenAReset(); RawBackend b2 = partOfAHeadThenAReset()) {
+            int port = start(Backend.named("app").server("s1", b1.address()).server("s2", b2.address()).retries(1), f -> { });
+            RawHttp.Response r = get(port, "/partial");
+            assertThat(r.status()).isEqualTo(502);
+            assertThat(b1.heads.size() + b2.heads.size()).as("attempts").isEqualTo(1);
+        }
+    }
+
+    /** A server that answers each connection's first request with part of a head, then resets the connection. */
+    private static RawBackend partOfAHeadThenAReset() throws IOException {
+        RawBackend[] self = new RawBackend[1];
+        self[0] = new RawBackend((s, n) -> {
+            if (self[0].readHead(s.getInputStream()) != null) {
+                RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Le");
+                s.setSoLinger(true, 0);
+            }
+        });
+        return self[0];
+    }
+
     @Test
     void aStalePooledConnectionIsRetriedOnAFreshOneForIdempotentRequestsOnly() throws Exception {
         AtomicInteger heads = new AtomicInteger();

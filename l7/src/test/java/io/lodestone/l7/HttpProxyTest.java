@@ -424,6 +424,36 @@ class HttpProxyTest {
     }
 
     /**
+     * The proxy's own 413 for a body that its {@code Content-Length} puts over the limit is an answer
+     * before the end of an upload too: a client that sends its body without waiting for an answer
+     * (no {@code Expect}) is still sending, and the connection lingers while it does, as it does after
+     * a server's early answer. Closed at once, it answered the rest of the upload with resets, and a
+     * client that finishes its upload before reading got a reset instead of the 413.
+     */
+    @Test
+    void theProxysOwn413ByContentLengthLetsTheClientFinishItsUploadAndReadIt() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            int port = start(Backend.named("app").server("s1", b.address()),
+                    f -> f.maxBodySize(1024).clientTimeout(Duration.ofSeconds(10)));
+            try (RawHttp c = new RawHttp(port)) {
+                byte[] chunk = new byte[64 * 1024];
+                c.send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: " + 16 * chunk.length + "\r\n\r\n");
+                for (int i = 0; i < 16; i++) {
+                    c.out.write(chunk);
+                }
+                c.out.flush();
+                RawHttp.Response r = c.read();
+                assertThat(r.status()).isEqualTo(413);
+                assertThat(r.header("connection")).isEqualTo("close");
+                assertThat(c.in.read()).as("the end of the response is a FIN").isEqualTo(-1);
+            }
+            Await.until(Duration.ofSeconds(10), "the client connection closed",
+                    () -> proxy.metrics().frontend(proxy.frontends().get(0).name()).traffic().currentConnections() == 0);
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
+    /**
      * Sends the 15 chunks left of a 16-chunk upload after an early answer, which the proxy takes in and
      * drops while it lingers, and expects the FIN that ends the response.
      */

@@ -164,6 +164,48 @@ class HttpRoutingTest {
         assertThat(app.requests).isEmpty();
     }
 
+    /**
+     * A denied request whose chunked body, skipped as it comes, turns out too large, for the frontend's
+     * {@code maxBodySize} or for what the proxy skips (64 KiB): the answer is out, and the connection
+     * ends after it, lingering while the client sends the rest. Over {@code maxBodySize} it stayed open
+     * behind a decoder that dropped everything from then on, so the request pipelined behind got no
+     * answer; over what is skipped it was closed at once, and the
+     * kernel answered the rest of the upload with a reset.
+     */
+    @Test
+    void aDeniedChunkedBodyTooLargeToSkipEndsTheConnectionAfterTheAnswer() throws IOException {
+        RecordingBackend app = backend("app");
+        start(Proxy.builder()
+                .backend(Backend.named("app").server("s1", app.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.pathBegins("/admin")).deny(403))
+                        .maxBodySize(100)
+                        .defaultBackend("app")));
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            c.send("POST /admin HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n80\r\n" + "x".repeat(128)
+                    + "\r\n0\r\n\r\n" + get("/after", "h"));
+            assertThat(c.read().status()).isEqualTo(403);
+            assertThat(c.in.read()).as("the end of the answer is a FIN").isEqualTo(-1);
+        }
+        proxy.close();
+        start(Proxy.builder()
+                .backend(Backend.named("app").server("s1", app.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.pathBegins("/admin")).deny(403))
+                        .defaultBackend("app")));
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            c.send("POST /admin HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n");
+            byte[] chunk = ("10000\r\n" + "x".repeat(64 * 1024) + "\r\n").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+            for (int i = 0; i < 16; i++) {
+                c.out.write(chunk);
+            }
+            c.send("0\r\n\r\n");
+            assertThat(c.read().status()).isEqualTo(403);
+            assertThat(c.in.read()).as("the end of the answer is a FIN").isEqualTo(-1);
+        }
+        assertThat(app.requests).isEmpty();
+    }
+
     @Test
     void pathRewritesReachTheBackendWithTheQueryKept() throws IOException {
         RecordingBackend svc = backend("svc");

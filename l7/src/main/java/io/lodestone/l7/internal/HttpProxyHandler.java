@@ -167,6 +167,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private StrictRequestDecoder decoder;
     private boolean inputShutdown;
     private boolean closing;
+    /**
+     * Whether the answer being sent refuses a request head the decoder refused: what the client sends
+     * after it is unknown, and the connection lingers after the answer ({@link #refuseHead}).
+     */
+    private boolean refusedHead;
     private boolean discardBody;
     private long discardLeft;
     private boolean tunneling;
@@ -424,17 +429,25 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 startRequest(req);
             } else if (discardBody) {
                 // the rest of a request that was answered without being forwarded
+                boolean refused = false;
                 if (msg instanceof HttpContent content) {
                     discardLeft -= content.content().readableBytes();
+                    // a chunk or a body over maxBodySize the decoder refused: it drops all that follows
+                    refused = content.decoderResult().isFailure();
                 }
                 if (msg instanceof LastHttpContent) {
                     discardBody = false;
                 }
                 ReferenceCountUtil.release(msg);
-                if (discardBody && discardLeft < 0) {
-                    // too much to skip: the answer is out, the connection ends
+                if (refused || discardBody && discardLeft < 0) {
+                    // too much to skip: the answer is out, the connection ends, lingering while the
+                    // client still sends the rest (the previous request's flags say it has a body)
                     discardBody = false;
-                    closeOnFlush();
+                    if (decoder != null) {
+                        lingeringClose();
+                    } else {
+                        closeOnFlush();
+                    }
                 }
             } else {
                 ReferenceCountUtil.release(msg);
@@ -949,7 +962,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
             refusedInvalid(TerminationPhase.REQUEST);
             logRefused(rejection);
-            sendError(rejection.status(), true);
+            refuseHead(rejection.status(), null);
             return;
         }
         if (PathNormalizer.hasDotSegment(req.uri())) {
@@ -961,7 +974,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             // a whole, valid head refused by policy: its answer and log line keep the client's id
             CharSequence id = requestIdHeader == null ? null : Headers.oneRequestId(req.headers(), requestIdHeader);
             ReferenceCountUtil.release(req);
-            sendError(HttpResponseStatus.BAD_REQUEST, true, id);
+            refuseHead(HttpResponseStatus.BAD_REQUEST, id);
             return;
         }
         request = req;
@@ -1044,6 +1057,26 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         dispatch(req, h, view);
+    }
+
+    /**
+     * Answers a request head refused before it became an exchange ({@code status}: 400, 413, 414, 431)
+     * and closes the connection. The client may still be sending what follows the head (above all the
+     * body of a request that its {@code Content-Length} puts over the limit, which a client that does not
+     * wait for {@code 100 Continue} sends at once, but also a body after an invalid head or the rest of a
+     * head over the limits): on an HTTP/1 connection it lingers after the answer, as after any answer
+     * before the end of a request ({@link #lingeringClose}). Closed at once, it had the kernel answer
+     * those bytes with a reset, which can take the unread answer with it; the decoder drops them now.
+     * {@code clientId} is the request id the client gave a whole head ({@link #sendError(HttpResponseStatus,
+     * boolean, CharSequence)}). Error path only.
+     */
+    private void refuseHead(HttpResponseStatus status, CharSequence clientId) {
+        if (decoder != null) {
+            refusedHead = true;
+            // not the previous request's: what follows this head is not known to be nothing
+            bodyless = false;
+        }
+        sendError(status, true, clientId);
     }
 
     /** The rejection of {@code req} when it stands for a head its client's end of input cut short, else null. */
@@ -2150,8 +2183,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         c.exchange = null;
         conn = null;
-        if (!anyResponse && requestComplete && (retryable || c.refused && bodyless)) {
-            // a reset before any response byte of an idempotent request without a body: try again,
+        if (!anyResponse && requestComplete && (retryable || c.refused && bodyless)
+                && (c.decoder == null || !c.decoder.responseBegun())) {
+            // a reset before any response byte of an idempotent request without a body (part of a head
+            // counts: the server has begun to answer, as when a FIN ends that part): try again,
             // on a fresh connection to the same server when a reused one was stale, else elsewhere;
             // an HTTP/2 stream the server refused unprocessed (GOAWAY, REFUSED_STREAM) is tried
             // again on the same server whatever its method
@@ -2598,7 +2633,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         client.writeAndFlush(response, client.voidPromise());
         if (closeAfter) {
-            if (midRequest) {
+            if (midRequest || refusedHead) {
                 lingeringClose();
             } else {
                 closeOnFlush();

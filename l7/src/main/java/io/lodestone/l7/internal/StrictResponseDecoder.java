@@ -51,6 +51,8 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
      * start or the end of a final response until {@link #awaitResponse()}.
      */
     private boolean idle = true;
+    /** Whether a byte has come since {@link #awaitResponse()}; see {@link #responseBegun()}. */
+    private boolean begun;
 
     /**
      * Creates a decoder for one backend connection. The status line and header section limits are
@@ -79,6 +81,7 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
             ctx.close();
             return;
         }
+        begun = true;
         if (bodyRemaining > 0) {
             bodyRemaining = HttpDecoders.readBody(in, out, bodyRemaining, maxChunkSize);
             atHead = bodyRemaining == 0;
@@ -201,6 +204,16 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
      */
     protected final void awaitResponse() {
         idle = false;
+        begun = false;
+    }
+
+    /**
+     * Whether the server has sent a byte since the request in flight was sent ({@link #awaitResponse()}),
+     * a response or part of one: it has begun to answer, even when no whole head came before its
+     * connection failed, and the request must not be sent again as if the server had never seen it.
+     */
+    public boolean responseBegun() {
+        return begun;
     }
 
     /**
