@@ -1,5 +1,6 @@
 package io.lodestone.core;
 
+import io.lodestone.core.internal.Names;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.time.Duration;
@@ -140,7 +141,7 @@ public final class StickyCookie {
     /** A cookie of this mode with the defaults: {@code Path=/}, no other attribute, option or date. */
     private static StickyCookie of(String name, Mode mode) {
         Objects.requireNonNull(name, "cookie name");
-        if (name.isEmpty() || !isToken(name)) {
+        if (name.isEmpty() || !Names.isToken(name)) {
             throw new IllegalArgumentException("cookie name: " + name + " (expected: a token, e.g. SERVERID)");
         }
         return new StickyCookie(name, mode, false, false, false, false, null, "/", List.of(), Duration.ZERO, Duration.ZERO, DEFAULT_KEY);
@@ -407,16 +408,6 @@ public final class StickyCookie {
             sb.append("; SameSite=").append(sameSite);
         }
         return sb.toString();
-    }
-
-    private static boolean isToken(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c <= ' ' || c >= 127 || "()<>@,;:\\\"/[]?={}".indexOf(c) >= 0) {
-                return false;
-            }
-        }
-        return true;
     }
 
     @Override

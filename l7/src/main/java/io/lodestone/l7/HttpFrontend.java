@@ -905,7 +905,7 @@ public final class HttpFrontend implements Frontend {
          *     replace it
          */
         public Builder requestIdHeader(String header) {
-            if (header == null || header.isEmpty() || !isToken(header)) {
+            if (header == null || header.isEmpty() || !Names.isToken(header)) {
                 throw new IllegalArgumentException("frontend requestIdHeader: " + header + " (expected: a header name)");
             }
             if (NOT_REQUEST_ID_HEADERS.contains(header.toLowerCase(Locale.ROOT))) {
@@ -949,7 +949,7 @@ public final class HttpFrontend implements Frontend {
 
         /** Adds a {@code Via} header naming the proxy by this pseudonym to requests and responses (default: none). */
         public Builder via(String pseudonym) {
-            if (pseudonym == null || pseudonym.isEmpty() || !isToken(pseudonym)) {
+            if (pseudonym == null || pseudonym.isEmpty() || !Names.isToken(pseudonym)) {
                 throw new IllegalArgumentException("frontend via: " + pseudonym + " (expected: a token such as lodestone)");
             }
             this.via = pseudonym;
@@ -1319,16 +1319,6 @@ public final class HttpFrontend implements Frontend {
                 throw new IllegalArgumentException("frontend " + field + ": " + value + " (expected: >= " + min + ")");
             }
             return value;
-        }
-
-        private static boolean isToken(String s) {
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
-                    return false;
-                }
-            }
-            return true;
         }
 
         /**

@@ -1,5 +1,7 @@
 package io.lodestone.l7;
 
+import io.lodestone.core.internal.Names;
+
 /**
  * An in-memory HTTP response cache for the backends of an {@link HttpFrontend} (opt-in, see
  * {@link HttpFrontend.Builder#cache(ResponseCache)}), with the semantics of a shared cache (RFC 9111).
@@ -148,21 +150,11 @@ public final class ResponseCache {
          * @throws IllegalArgumentException when the name is empty or not an HTTP token
          */
         public Builder statusHeader(String name) {
-            if (name != null && (name.isEmpty() || !isToken(name))) {
+            if (name != null && (name.isEmpty() || !Names.isToken(name))) {
                 throw new IllegalArgumentException("cache statusHeader: " + name + " (expected: an HTTP header name)");
             }
             this.statusHeader = name;
             return this;
-        }
-
-        private static boolean isToken(String s) {
-            for (int i = 0; i < s.length(); i++) {
-                char c = s.charAt(i);
-                if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
-                    return false;
-                }
-            }
-            return true;
         }
 
         /**

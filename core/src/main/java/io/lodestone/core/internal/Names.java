@@ -37,12 +37,31 @@ public final class Names {
         if (name == null || name.isEmpty()) {
             throw new IllegalArgumentException(field + ": " + (name == null ? "null" : "\"\"") + " (expected: a " + what + ")");
         }
-        for (int i = 0; i < name.length(); i++) {
-            char c = name.charAt(i);
-            if (c <= ' ' || c >= 0x7f || "\"(),/:;<=>?@[\\]{}".indexOf(c) >= 0) {
-                throw new IllegalArgumentException(field + ": " + name + " (expected: an HTTP token)");
-            }
+        if (!isToken(name)) {
+            throw new IllegalArgumentException(field + ": " + name + " (expected: an HTTP token)");
         }
         return name;
+    }
+
+    /** Whether {@code s} is a non-empty run of {@linkplain #isTchar token characters} (an RFC 9110 token). */
+    public static boolean isToken(CharSequence s) {
+        if (s.length() == 0) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            if (!isTchar(s.charAt(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether {@code c} is an RFC 9110 {@code tchar}: a letter, a digit or one of
+     * {@code !#$%&'*+-.^_`|~} (visible ASCII but the delimiters {@code "(),/:;<=>?@[\]{}}).
+     */
+    public static boolean isTchar(char c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+                || c > ' ' && c < 0x7f && "\"(),/:;<=>?@[\\]{}".indexOf(c) < 0;
     }
 }

@@ -1,6 +1,7 @@
 package io.lodestone.core.route;
 
 import io.lodestone.core.internal.Addresses;
+import io.lodestone.core.internal.Names;
 import io.lodestone.core.route.internal.HttpParts;
 import io.lodestone.core.route.internal.PathNormalizer;
 import io.netty.util.NetUtil;
@@ -103,7 +104,7 @@ public final class TestRequest implements RequestView {
      *     an absolute form's authority with userinfo or without a host
      */
     public static TestRequest request(String method, String target) {
-        if (method == null || method.isEmpty() || !isToken(method)) {
+        if (method == null || method.isEmpty() || !Names.isToken(method)) {
             throw new IllegalArgumentException("method: " + method + " (expected: an HTTP method, a token such as GET)");
         }
         if (target == null || target.isEmpty()) {
@@ -140,16 +141,6 @@ public final class TestRequest implements RequestView {
             return "expected: an authority host[:port] without userinfo; the engines answer 400 to this one";
         }
         return null;
-    }
-
-    private static boolean isToken(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || "!#$%&'*+-.^_`|~".indexOf(c) >= 0)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** A connection-only view, as an L4 frontend sees it: no HTTP. */

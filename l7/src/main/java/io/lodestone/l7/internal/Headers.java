@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.internal.Names;
 import io.lodestone.core.route.HeaderEdit;
 import io.lodestone.core.route.internal.HttpParts;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -417,7 +418,7 @@ final class Headers {
                 i = skipSpaces(v, i);
                 if (i < n && v.charAt(i) != ';' && v.charAt(i) != ',') {
                     int name = i;
-                    while (i < n && isTchar(v.charAt(i))) {
+                    while (i < n && Names.isTchar(v.charAt(i))) {
                         i++;
                     }
                     if (i == name || i == n || v.charAt(i) != '=') {
@@ -468,7 +469,7 @@ final class Headers {
             return -1;
         }
         int start = i;
-        while (i < n && isTchar(v.charAt(i))) {
+        while (i < n && Names.isTchar(v.charAt(i))) {
             i++;
         }
         return i == start ? -1 : i;
@@ -479,12 +480,6 @@ final class Headers {
             i++;
         }
         return i;
-    }
-
-    /** An RFC 9110 {@code tchar}. */
-    private static boolean isTchar(char c) {
-        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
-                || c < 0x80 && "!#$%&'*+-.^_`|~".indexOf(c) >= 0;
     }
 
     /** Appends {@code value} to a list header, creating it when absent; empty fields of it are dropped. */
