@@ -20,7 +20,8 @@ import java.util.List;
  * whitespace before a colon, both Content-Length and Transfer-Encoding, several Content-Length values, a
  * Transfer-Encoding other than {@code chunked}, a head over the limits) and a chunked body that breaks
  * RFC 9112 7.1 (checked on its bytes by {@link ChunkedFraming}, as in requests but lenient in chunk
- * extensions: invalid chunk size, a control character or bare LF in a size line, missing CRLF) come out as one message with a failed {@link DecoderResult}
+ * extensions: invalid chunk size, a control character or bare LF in a size line, missing CRLF, a trailer
+ * line without a field name and its colon) come out as one message with a failed {@link DecoderResult}
  * whose cause is an {@link HttpRejection} with status 502; the rest of the connection is discarded.
  * The proxy handler treats a failed decoder result as an invalid response: it answers 502 (or closes
  * the client connection when part of the response was already relayed) and closes that server

@@ -221,6 +221,12 @@ class StrictRequestTest {
                 Arguments.of("last chunk with ; alone, after a valid chunk", chunked + "5\r\nhello\r\n0;\r\n\r\n", 400),
                 Arguments.of("chunk data longer than its size", chunked + "5\r\nhelloX\r\n0\r\n\r\n", 400),
                 Arguments.of("chunk data without CRLF", chunked + "5\r\nhello0\r\n\r\n", 400),
+                Arguments.of("trailer line without a colon", chunked + "5\r\nhello\r\n0\r\nX-T v\r\n\r\n", 400),
+                Arguments.of("whitespace before a trailer's colon", chunked + "5\r\nhello\r\n0\r\nX-T : v\r\n\r\n", 400),
+                Arguments.of("trailer with an empty name", chunked + "5\r\nhello\r\n0\r\n: v\r\n\r\n", 400),
+                Arguments.of("trailer section starting with whitespace", chunked + "5\r\nhello\r\n0\r\n X-T: v\r\n\r\n", 400),
+                Arguments.of("control character in a trailer", chunked + "5\r\nhello\r\n0\r\nX-T: a\u0001b\r\n\r\n", 400),
+                Arguments.of("bare CR in a trailer", chunked + "5\r\nhello\r\n0\r\nX-T: a\rb\r\n\r\n", 400),
                 Arguments.of("chunked body over the limit", chunked + "40\r\n" + "a".repeat(64) + "\r\n40\r\n" + "b".repeat(64) + "\r\n0\r\n\r\n", 413));
     }
 

@@ -108,7 +108,14 @@ class StrictResponseTest {
                 Arguments.of("chunk size followed by something other than ; or whitespace", chunked + "2 x\r\nab\r\n0\r\n\r\n"),
                 Arguments.of("control character in a chunk extension", chunked + "2;a\u0001\r\nab\r\n0\r\n\r\n"),
                 Arguments.of("bare CR in a chunk extension", chunked + "2;a\rb\r\nab\r\n0\r\n\r\n"),
-                Arguments.of("bare LF after a chunk extension", chunked + "2;a\nab\r\n0\r\n\r\n"));
+                Arguments.of("bare LF after a chunk extension", chunked + "2;a\nab\r\n0\r\n\r\n"),
+                Arguments.of("trailer line without a colon", chunked + "2\r\nab\r\n0\r\nX-T v\r\n\r\n"),
+                Arguments.of("whitespace before a trailer's colon", chunked + "2\r\nab\r\n0\r\nX-T : v\r\n\r\n"),
+                Arguments.of("trailer with an empty name", chunked + "2\r\nab\r\n0\r\n: v\r\n\r\n"),
+                Arguments.of("trailer section starting with whitespace", chunked + "2\r\nab\r\n0\r\n X-T: v\r\n\r\n"),
+                Arguments.of("control character in a trailer", chunked + "2\r\nab\r\n0\r\nX-T: a\u0001b\r\n\r\n"),
+                Arguments.of("bare CR in a trailer", chunked + "2\r\nab\r\n0\r\nX-T: a\rb\r\n\r\n"),
+                Arguments.of("bare LF ending a trailer", chunked + "2\r\nab\r\n0\r\nX-T: v\n\r\n"));
     }
 
     @ParameterizedTest(name = "{0}")
