@@ -15,6 +15,8 @@ class StrictResponseTest {
         return Stream.of(
                 Arguments.of("Content-Length body", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", "200|body:hi|end"),
                 Arguments.of("chunked body", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", "200|body:hi|end"),
+                Arguments.of("maxHeaderCount trailer fields", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n"
+                        + "X-T: v\r\n".repeat(DecoderSide.MAX_COUNT) + "\r\n", "200|body:hi|end"),
                 Arguments.of("chunk extensions with BWS around ; and =", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                         + "2;a=b ;c\r\nhi\r\n1 ;a\r\nx\r\n1\t;\ta\t=\t\"v\" ;b\r\ny\r\n0 ; z\r\n\r\n", "200|body:hixy|end"),
                 Arguments.of("chunk size lines padded, as some servers write them (read leniently, as HAProxy and Go do)",
@@ -115,7 +117,8 @@ class StrictResponseTest {
                 Arguments.of("trailer section starting with whitespace", chunked + "2\r\nab\r\n0\r\n X-T: v\r\n\r\n"),
                 Arguments.of("control character in a trailer", chunked + "2\r\nab\r\n0\r\nX-T: a\u0001b\r\n\r\n"),
                 Arguments.of("bare CR in a trailer", chunked + "2\r\nab\r\n0\r\nX-T: a\rb\r\n\r\n"),
-                Arguments.of("bare LF ending a trailer", chunked + "2\r\nab\r\n0\r\nX-T: v\n\r\n"));
+                Arguments.of("bare LF ending a trailer", chunked + "2\r\nab\r\n0\r\nX-T: v\n\r\n"),
+                Arguments.of("more trailer fields than maxHeaderCount", chunked + "2\r\nab\r\n0\r\n" + "X-T: v\r\n".repeat(DecoderSide.MAX_COUNT + 1) + "\r\n"));
     }
 
     @ParameterizedTest(name = "{0}")
