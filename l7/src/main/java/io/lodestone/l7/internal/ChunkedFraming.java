@@ -17,7 +17,12 @@ import java.util.Arrays;
  * chunk come trailer lines up to an empty line. Netty's decoder accepts a {@code ;} without a name
  * ({@code 5;}, {@code 5; }, {@code 5;=x}) and an {@code =} without a value; this check refuses them,
  * and whatever else Netty refuses, so that Netty never reads a body this check let through differently.
- * Trailer lines are only delimited here: Netty checks them.
+ * Each trailer line must start with a field name (a token) and its colon, or with whitespace (an
+ * obs-fold, which Netty's decoder replaces with a space); Netty checks the rest of it. Netty's decoder
+ * reads a response's trailer line leniently, {@code X-T v} as an {@code X-T} field with an empty value
+ * and {@code X-T : v} as {@code X-T: v}, which would then be forwarded as valid fields: checking the
+ * name here refuses those as the head scan refuses them in a head. A trailer section may have no more
+ * fields than a head ({@link #ChunkedFraming(boolean, int)}).
  *
  * <p>The extensions of a valid line are overwritten in the buffer once checked, their first byte with
  * {@code ;} and the others with spaces, so that Netty's decoder, which reads the line after this
@@ -67,6 +72,8 @@ final class ChunkedFraming {
     private static final int DONE = 17;
     /** In a response's size line, after {@code ;}: anything visible, SP or HTAB up to the CR. */
     private static final int LENIENT_EXTENSION = 19;
+    /** In a trailer field's name: more of it, then {@code :}. */
+    private static final int TRAILER_NAME = 20;
 
     private static final boolean[] TCHAR = HeadScanner.TCHAR;
     private static final boolean[] QDTEXT = new boolean[256];
@@ -94,17 +101,28 @@ final class ChunkedFraming {
 
     /** Whether extensions are read leniently (responses). */
     private final boolean lenient;
+    /** The most field lines a trailer section may have (obs-fold continuations not counted). */
+    private final int maxTrailerFields;
     private int state = DONE;
     private long size;
+    /** The field lines of the trailer section so far. */
+    private int trailerFields;
 
     /** A check of requests' bodies: extensions must follow the grammar. */
-    ChunkedFraming() {
-        this(false);
+    ChunkedFraming(int maxTrailerFields) {
+        this(false, maxTrailerFields);
     }
 
-    /** A check whose extensions are read leniently when {@code lenient} (responses' bodies), else by the grammar. */
-    ChunkedFraming(boolean lenient) {
+    /**
+     * A check whose extensions are read leniently when {@code lenient} (responses' bodies), else by the
+     * grammar, and whose trailer sections may have at most {@code maxTrailerFields} fields, the limit of
+     * the head's (HAProxy counts trailers against {@code tune.http.maxhdr} too): without it a trailer
+     * section would be bounded only by Netty's size limit, thousands of fields forwarded to a server
+     * that may merge them into the headers.
+     */
+    ChunkedFraming(boolean lenient, int maxTrailerFields) {
         this.lenient = lenient;
+        this.maxTrailerFields = maxTrailerFields;
     }
 
     /** The decoders' end of a body this check refused: a failed last content answered {@code status}. */
@@ -119,6 +137,7 @@ final class ChunkedFraming {
     void start() {
         state = SIZE_FIRST;
         size = 0;
+        trailerFields = 0;
     }
 
     /** Whether the body's last byte (the CRLF after the trailers) has been seen, or none was started. */
@@ -170,7 +189,9 @@ final class ChunkedFraming {
                 case SIZE_LF -> s = c != LF ? -1 : size > 0 ? DATA : TRAILER_START;
                 case DATA_CR -> s = c == CR ? DATA_LF : -1;
                 case DATA_LF -> s = c == LF ? SIZE_FIRST : -1;
-                case TRAILER_START -> s = c == CR ? END_LF : c == LF ? -1 : TRAILER_LINE;
+                case TRAILER_START -> s = c == CR ? END_LF
+                        : TCHAR[c] ? (++trailerFields > maxTrailerFields ? -1 : TRAILER_NAME) : isBws(c) ? TRAILER_LINE : -1;
+                case TRAILER_NAME -> s = TCHAR[c] ? s : c == ':' ? TRAILER_LINE : -1;
                 case TRAILER_LINE -> s = c == LF ? TRAILER_START : s;
                 case END_LF -> s = c == LF ? DONE : -1;
                 default -> throw new IllegalStateException("chunked framing state " + s);

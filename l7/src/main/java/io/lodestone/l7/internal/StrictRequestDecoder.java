@@ -33,7 +33,8 @@ import java.util.List;
  *
  * <p>Limits: request line {@code maxInitialLineLength} bytes (414), header section
  * {@code maxHeaderSize} bytes counting the CRLF of each field line (431), {@code maxHeaderCount} fields
- * (431), body {@code maxBodySize} bytes, by Content-Length at once or as the chunked body streams (413).
+ * (431), body {@code maxBodySize} bytes, by Content-Length at once or as the chunked body streams (413);
+ * a chunked body's trailer section {@code maxHeaderCount} fields (400, its head having been taken).
  */
 public final class StrictRequestDecoder extends HttpRequestDecoder {
 
@@ -57,7 +58,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
     /** Bytes still to come of a Content-Length body this decoder streams itself; 0 when none. */
     private long bodyRemaining;
     /** The framing of the chunked body Netty's decoder reads, checked on the bytes before Netty reads them. */
-    private final ChunkedFraming chunks = new ChunkedFraming();
+    private final ChunkedFraming chunks;
     /** How many of the readable bytes, from the first, {@link #chunks} has read already. */
     private int chunkBytesScanned;
 
@@ -80,6 +81,7 @@ public final class StrictRequestDecoder extends HttpRequestDecoder {
             HttpFrontend.HeadersWithUnderscores underscores) {
         super(HttpDecoders.strict(config));
         HttpDecoders.checkPositive("maxHeaderCount", maxHeaderCount);
+        this.chunks = new ChunkedFraming(maxHeaderCount);
         if (maxBodySize < 0) {
             throw new IllegalArgumentException("maxBodySize: " + maxBodySize + " (expected: >= 0)");
         }

@@ -20,7 +20,8 @@ import java.util.List;
  * whitespace before a colon, both Content-Length and Transfer-Encoding, several Content-Length values, a
  * Transfer-Encoding other than {@code chunked}, a head over the limits) and a chunked body that breaks
  * RFC 9112 7.1 (checked on its bytes by {@link ChunkedFraming}, as in requests but lenient in chunk
- * extensions: invalid chunk size, a control character or bare LF in a size line, missing CRLF) come out as one message with a failed {@link DecoderResult}
+ * extensions: invalid chunk size, a control character or bare LF in a size line, missing CRLF, a trailer
+ * line without a field name and its colon, more trailer fields than {@code maxHeaderCount}) come out as one message with a failed {@link DecoderResult}
  * whose cause is an {@link HttpRejection} with status 502; the rest of the connection is discarded.
  * The proxy handler treats a failed decoder result as an invalid response: it answers 502 (or closes
  * the client connection when part of the response was already relayed) and closes that server
@@ -36,7 +37,7 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     /** Bytes still to come of a Content-Length body this decoder streams itself; 0 when none. */
     private long bodyRemaining;
     /** The framing of the chunked body Netty's decoder reads, checked on the bytes before Netty reads them. */
-    private final ChunkedFraming chunks = new ChunkedFraming(true);
+    private final ChunkedFraming chunks;
     /** How many of the readable bytes, from the first, {@link #chunks} has read already. */
     private int chunkBytesScanned;
     private boolean atHead = true;
@@ -63,6 +64,7 @@ public class StrictResponseDecoder extends HttpResponseDecoder {
     public StrictResponseDecoder(HttpDecoderConfig config, int maxHeaderCount) {
         super(HttpDecoders.strict(config));
         HttpDecoders.checkPositive("maxHeaderCount", maxHeaderCount);
+        this.chunks = new ChunkedFraming(true, maxHeaderCount);
         this.maxChunkSize = config.getMaxChunkSize();
         this.scanner = new HeadScanner(false, config.getMaxInitialLineLength(), config.getMaxHeaderSize(), maxHeaderCount, Long.MAX_VALUE);
     }

@@ -27,6 +27,9 @@ class StrictRequestTest {
                         + "2\t; b = c;d=\"x\\\"; y\";e\r\nfg\r\n000A;A-1=!#$%&'*+-.^_`|~\r\n0123456789\r\n0;last\r\n"
                         + "X-T: v\r\n\r\nGET /next HTTP/1.1\r\n" + H + "\r\n",
                         "POST /p|body:helloabcdefg0123456789|end|GET /next|end"),
+                Arguments.of("maxHeaderCount trailer fields, one of them folded", "POST /p HTTP/1.1\r\n" + H
+                        + "Transfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n" + "X-T: v\r\n".repeat(DecoderSide.MAX_COUNT)
+                        + " folded\r\n\r\n", "POST /p|body:hi|end"),
                 Arguments.of("chunk extensions with BWS around ; and =", "POST /p HTTP/1.1\r\n" + H
                         + "Transfer-Encoding: chunked\r\n\r\n5;a=b ;c\r\nhello\r\n1 ;a\r\nx\r\n1\t;\ta\t=\t\"v\" ;b\r\ny\r\n0 ; z\r\n\r\n",
                         "POST /p|body:helloxy|end"),
@@ -221,6 +224,13 @@ class StrictRequestTest {
                 Arguments.of("last chunk with ; alone, after a valid chunk", chunked + "5\r\nhello\r\n0;\r\n\r\n", 400),
                 Arguments.of("chunk data longer than its size", chunked + "5\r\nhelloX\r\n0\r\n\r\n", 400),
                 Arguments.of("chunk data without CRLF", chunked + "5\r\nhello0\r\n\r\n", 400),
+                Arguments.of("trailer line without a colon", chunked + "5\r\nhello\r\n0\r\nX-T v\r\n\r\n", 400),
+                Arguments.of("whitespace before a trailer's colon", chunked + "5\r\nhello\r\n0\r\nX-T : v\r\n\r\n", 400),
+                Arguments.of("trailer with an empty name", chunked + "5\r\nhello\r\n0\r\n: v\r\n\r\n", 400),
+                Arguments.of("trailer section starting with whitespace", chunked + "5\r\nhello\r\n0\r\n X-T: v\r\n\r\n", 400),
+                Arguments.of("control character in a trailer", chunked + "5\r\nhello\r\n0\r\nX-T: a\u0001b\r\n\r\n", 400),
+                Arguments.of("bare CR in a trailer", chunked + "5\r\nhello\r\n0\r\nX-T: a\rb\r\n\r\n", 400),
+                Arguments.of("more trailer fields than maxHeaderCount", chunked + "5\r\nhello\r\n0\r\n" + "X-T: v\r\n".repeat(DecoderSide.MAX_COUNT + 1) + "\r\n", 400),
                 Arguments.of("chunked body over the limit", chunked + "40\r\n" + "a".repeat(64) + "\r\n40\r\n" + "b".repeat(64) + "\r\n0\r\n\r\n", 413));
     }
 

@@ -15,6 +15,8 @@ class StrictResponseTest {
         return Stream.of(
                 Arguments.of("Content-Length body", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", "200|body:hi|end"),
                 Arguments.of("chunked body", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", "200|body:hi|end"),
+                Arguments.of("maxHeaderCount trailer fields", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n"
+                        + "X-T: v\r\n".repeat(DecoderSide.MAX_COUNT) + "\r\n", "200|body:hi|end"),
                 Arguments.of("chunk extensions with BWS around ; and =", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                         + "2;a=b ;c\r\nhi\r\n1 ;a\r\nx\r\n1\t;\ta\t=\t\"v\" ;b\r\ny\r\n0 ; z\r\n\r\n", "200|body:hixy|end"),
                 Arguments.of("chunk size lines padded, as some servers write them (read leniently, as HAProxy and Go do)",
@@ -108,7 +110,15 @@ class StrictResponseTest {
                 Arguments.of("chunk size followed by something other than ; or whitespace", chunked + "2 x\r\nab\r\n0\r\n\r\n"),
                 Arguments.of("control character in a chunk extension", chunked + "2;a\u0001\r\nab\r\n0\r\n\r\n"),
                 Arguments.of("bare CR in a chunk extension", chunked + "2;a\rb\r\nab\r\n0\r\n\r\n"),
-                Arguments.of("bare LF after a chunk extension", chunked + "2;a\nab\r\n0\r\n\r\n"));
+                Arguments.of("bare LF after a chunk extension", chunked + "2;a\nab\r\n0\r\n\r\n"),
+                Arguments.of("trailer line without a colon", chunked + "2\r\nab\r\n0\r\nX-T v\r\n\r\n"),
+                Arguments.of("whitespace before a trailer's colon", chunked + "2\r\nab\r\n0\r\nX-T : v\r\n\r\n"),
+                Arguments.of("trailer with an empty name", chunked + "2\r\nab\r\n0\r\n: v\r\n\r\n"),
+                Arguments.of("trailer section starting with whitespace", chunked + "2\r\nab\r\n0\r\n X-T: v\r\n\r\n"),
+                Arguments.of("control character in a trailer", chunked + "2\r\nab\r\n0\r\nX-T: a\u0001b\r\n\r\n"),
+                Arguments.of("bare CR in a trailer", chunked + "2\r\nab\r\n0\r\nX-T: a\rb\r\n\r\n"),
+                Arguments.of("bare LF ending a trailer", chunked + "2\r\nab\r\n0\r\nX-T: v\n\r\n"),
+                Arguments.of("more trailer fields than maxHeaderCount", chunked + "2\r\nab\r\n0\r\n" + "X-T: v\r\n".repeat(DecoderSide.MAX_COUNT + 1) + "\r\n"));
     }
 
     @ParameterizedTest(name = "{0}")
