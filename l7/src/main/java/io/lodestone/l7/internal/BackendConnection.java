@@ -66,7 +66,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     final long openedAt = LoopClock.nanoTime();
     /** The exchanges the connection has been handed, the current one included, for the pool's request limit. */
     int exchanges;
-    private final long timeoutNanos;
+    /**
+     * The backend's server timeout, read again at each {@link #bind}: a reconfiguration that changes it
+     * applies to the pooled connections too, not only to those opened after it.
+     */
+    private long timeoutNanos;
     /** When the server last read or was sent something during an exchange ({@link LoopClock#nanoTime()}). */
     private long lastActivity;
     private ScheduledFuture<?> timer;
@@ -81,13 +85,22 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
         this.timeoutNanos = server.backend().config().serverTimeout().toNanos();
     }
 
-    /** Hands the connection to an exchange whose request is being sent, and starts its server timeout. */
+    /**
+     * Hands the connection to an exchange whose request is being sent, and starts its server timeout:
+     * the backend's current one, which a reconfiguration may have changed since the connection was
+     * opened (a timer still set for the old one is set again).
+     */
     void bind(HttpProxyHandler x) {
         exchange = x;
         exchanges++;
         lastActivity = LoopClock.nanoTime();
-        if (timer == null && timeoutNanos > 0) {
-            schedule(timeoutNanos);
+        long timeout = server.backend().config().serverTimeout().toNanos();
+        if (timeout != timeoutNanos) {
+            timeoutNanos = timeout;
+            cancelTimer();
+        }
+        if (timer == null && timeout > 0) {
+            schedule(timeout);
         }
     }
 
