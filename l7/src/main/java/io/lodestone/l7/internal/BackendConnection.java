@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.BackendTls;
 import io.lodestone.core.internal.LoopClock;
 import io.lodestone.core.internal.ServerRuntime;
 import io.netty.channel.Channel;
@@ -34,6 +35,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     final BackendPool pool;
     /** The HTTP/1.1 response decoder; {@code null} on an HTTP/2 stream. */
     final Codecs.ResponseDecoder decoder;
+    /**
+     * The backend's TLS settings the connection was opened with ({@code null} for plaintext): a pool
+     * hands it out only while they are still the backend's.
+     */
+    final BackendTls tls;
     /** The client connection's proxy handler whose request this connection carries, or null. */
     HttpProxyHandler exchange;
     /**
@@ -82,6 +88,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
         this.server = server;
         this.pool = pool;
         this.decoder = decoder;
+        this.tls = server.backend().config().tls();
         this.timeoutNanos = server.backend().config().serverTimeout().toNanos();
     }
 
