@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.log.AccessLog;
@@ -88,6 +89,30 @@ class HttpReconfigurationTest {
                 assertThat(c.send("GET /after HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isIn(502, 504);
             }
             assertThat(b.requests).extracting(RecordingBackend.Recorded::uri).doesNotContain("/after");
+        }
+    }
+
+    /**
+     * The same for a backend spoken to in HTTP/2: a shared h2c connection made before the backend was
+     * reconfigured to h2 over TLS takes none of its new streams.
+     */
+    @Test
+    void aBackendReconfiguredToTlsOpensNoStreamOnAPlaintextHttp2Connection() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            HttpFrontend.Builder web = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app");
+            proxy = Proxy.builder().ioThreads(1)
+                    .backend(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C)).frontend(web).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port("web"))) {
+                assertThat(c.send("GET /plain/before HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isEqualTo(200);
+                proxy.reconfigure(Proxy.builder()
+                        .backend(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2).retries(0)
+                                .connectTimeout(Duration.ofSeconds(2))
+                                .tls(ClientTls.builder().insecureTrustAll().alpn("h2").build()))
+                        .frontend(web));
+                assertThat(c.send("GET /plain/after HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isIn(502, 504);
+            }
+            assertThat(b.requests).extracting(ProtocolBackend.Seen::path).doesNotContain("/plain/after");
         }
     }
 

@@ -402,8 +402,15 @@ final class BackendPool {
             http2.put(server, list);
         }
         Http2ServerConnection least = null;
+        BackendTls tls = server.backend().config().tls();
         for (int i = 0; i < list.size(); i++) {
             Http2ServerConnection c = list.get(i);
+            if (c.tls != tls) {
+                // made before a reconfiguration changed the backend's TLS settings: no new stream on it
+                list.remove(i--);
+                c.retire();
+                continue;
+            }
             if (c.accepts()) {
                 c.open(stream);
                 return;
