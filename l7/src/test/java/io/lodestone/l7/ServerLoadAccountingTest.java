@@ -212,4 +212,24 @@ class ServerLoadAccountingTest {
             awaitIdle("s1");
         }
     }
+    @Test
+    void anHttp2StreamResetByItsClientGivesTheLoadBack() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b", (r, ctx) -> { })) {
+            int port = start(Backend.named("app").balance(BalancingStrategy.leastConnections())
+                    .server("s1", b.address()), f -> f.h2c(true));
+            try (Socket s = Http2Test.h2c(port)) {
+                s.getOutputStream().write(Http2Test.headers(1, true));
+                s.getOutputStream().write(Http2Test.headers(3, true));
+                s.getOutputStream().flush();
+                Await.until(Duration.ofSeconds(5), "both requests at the server", () -> b.requests.size() == 2);
+                assertThat(proxy.control().server("app", "s1").load()).isEqualTo(2);
+                // RST_STREAM CANCEL on stream 1
+                s.getOutputStream().write(Http2Test.frame(1, 3, 0, new byte[] {0, 0, 0, 8}));
+                s.getOutputStream().flush();
+                Await.until(Duration.ofSeconds(5), "one request left in flight",
+                        () -> proxy.control().server("app", "s1").load() == 1);
+            }
+            awaitIdle("s1");
+        }
+    }
 }
