@@ -259,6 +259,34 @@ class ConnectionReuseLimitsTest {
         }
     }
 
+    @Test
+    void aReconfiguredServerTimeoutTimesAPooledConnectionItFindsThere() throws Exception {
+        ManualClock clock = new ManualClock();
+        Duration serverTimeout = Duration.ofSeconds(10);
+        try (RecordingBackend b = RecordingBackend.start("b", (r, ctx) -> {
+            if (!r.uri().equals("/hang")) {
+                RecordingBackend.ok(ctx, "b:" + r.uri(), Map.of());
+            }
+        })) {
+            int port = startOnManualClock(b, clock, f -> { });
+            try (RawHttp c = new RawHttp(port)) {
+                assertThat(get(c, "/a").status()).isEqualTo(200);
+                assertThat(b.open).as("the server connection pooled").hasSize(1);
+
+                proxy.reconfigure(Proxy.builder()
+                        .backend(Backend.named("app").server("s1", b.address()).serverTimeout(serverTimeout))
+                        .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app")
+                                .clientTimeout(LONG).keepAliveTimeout(LONG)));
+                c.send("GET /hang HTTP/1.1\r\nHost: h\r\n\r\n");
+                Await.until("the request at the server", () -> b.requests.size() == 2);
+                loop.awaitDueTimers();
+                loop.advance(serverTimeout);
+                assertThat(c.read().status()).as("the new server timeout, on the pooled connection").isEqualTo(504);
+            }
+            assertThat(b.connections.get()).isEqualTo(1);
+        }
+    }
+
     private static Proxy.Builder oneLoop(RecordingBackend b, Consumer<HttpFrontend.Builder> frontend) {
         HttpFrontend.Builder f = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app");
         frontend.accept(f);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.internal.SocketClose;
 import io.lodestone.core.log.AccessLog;
@@ -15,6 +16,7 @@ import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
+import io.lodestone.tls.ClientTls;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -62,6 +64,56 @@ class HttpReconfigurationTest {
                 .backend(Backend.named("a").server("s1", b1.address()))
                 .backend(Backend.named("b").server("s2", b2.address()))
                 .frontend(web);
+    }
+
+    /**
+     * A backend reconfigured to speak TLS to its servers sends no request on a plaintext connection
+     * pooled before: the next request opens a connection under the new settings (here its handshake
+     * fails, the server speaking plaintext), where a pooled connection went on carrying requests in
+     * plaintext for as long as traffic kept it from its idle timeout.
+     */
+    @Test
+    void aBackendReconfiguredToTlsSendsNothingOnAPlaintextPooledConnection() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            HttpFrontend.Builder web = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app");
+            proxy = Proxy.builder().ioThreads(1).backend(Backend.named("app").server("s1", b.address())).frontend(web).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port("web"))) {
+                assertThat(c.send("GET /before HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isEqualTo(200);
+                assertThat(b.open).as("the plaintext connection pooled").hasSize(1);
+                proxy.reconfigure(Proxy.builder()
+                        .backend(Backend.named("app").server("s1", b.address()).retries(0)
+                                .connectTimeout(Duration.ofSeconds(2))
+                                .tls(ClientTls.builder().insecureTrustAll().build()))
+                        .frontend(web));
+                assertThat(c.send("GET /after HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isIn(502, 504);
+            }
+            assertThat(b.requests).extracting(RecordingBackend.Recorded::uri).doesNotContain("/after");
+        }
+    }
+
+    /**
+     * The same for a backend spoken to in HTTP/2: a shared h2c connection made before the backend was
+     * reconfigured to h2 over TLS takes none of its new streams.
+     */
+    @Test
+    void aBackendReconfiguredToTlsOpensNoStreamOnAPlaintextHttp2Connection() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            HttpFrontend.Builder web = HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app");
+            proxy = Proxy.builder().ioThreads(1)
+                    .backend(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C)).frontend(web).build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port("web"))) {
+                assertThat(c.send("GET /plain/before HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isEqualTo(200);
+                proxy.reconfigure(Proxy.builder()
+                        .backend(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2).retries(0)
+                                .connectTimeout(Duration.ofSeconds(2))
+                                .tls(ClientTls.builder().insecureTrustAll().alpn("h2").build()))
+                        .frontend(web));
+                assertThat(c.send("GET /plain/after HTTP/1.1\r\nHost: h\r\n\r\n").read().status()).isIn(502, 504);
+            }
+            assertThat(b.requests).extracting(ProtocolBackend.Seen::path).doesNotContain("/plain/after");
+        }
     }
 
     /**

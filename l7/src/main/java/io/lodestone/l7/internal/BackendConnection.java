@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.BackendTls;
 import io.lodestone.core.internal.LoopClock;
 import io.lodestone.core.internal.ServerRuntime;
 import io.netty.channel.Channel;
@@ -34,6 +35,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     final BackendPool pool;
     /** The HTTP/1.1 response decoder; {@code null} on an HTTP/2 stream. */
     final Codecs.ResponseDecoder decoder;
+    /**
+     * The backend's TLS settings the connection was opened with ({@code null} for plaintext): a pool
+     * hands it out only while they are still the backend's.
+     */
+    final BackendTls tls;
     /** The client connection's proxy handler whose request this connection carries, or null. */
     HttpProxyHandler exchange;
     /**
@@ -66,7 +72,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     final long openedAt = LoopClock.nanoTime();
     /** The exchanges the connection has been handed, the current one included, for the pool's request limit. */
     int exchanges;
-    private final long timeoutNanos;
+    /**
+     * The backend's server timeout, read again at each {@link #bind}: a reconfiguration that changes it
+     * applies to the pooled connections too, not only to those opened after it.
+     */
+    private long timeoutNanos;
     /** When the server last read or was sent something during an exchange ({@link LoopClock#nanoTime()}). */
     private long lastActivity;
     private ScheduledFuture<?> timer;
@@ -78,16 +88,26 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
         this.server = server;
         this.pool = pool;
         this.decoder = decoder;
+        this.tls = server.backend().config().tls();
         this.timeoutNanos = server.backend().config().serverTimeout().toNanos();
     }
 
-    /** Hands the connection to an exchange whose request is being sent, and starts its server timeout. */
+    /**
+     * Hands the connection to an exchange whose request is being sent, and starts its server timeout:
+     * the backend's current one, which a reconfiguration may have changed since the connection was
+     * opened (a timer still set for the old one is set again).
+     */
     void bind(HttpProxyHandler x) {
         exchange = x;
         exchanges++;
         lastActivity = LoopClock.nanoTime();
-        if (timer == null && timeoutNanos > 0) {
-            schedule(timeoutNanos);
+        long timeout = server.backend().config().serverTimeout().toNanos();
+        if (timeout != timeoutNanos) {
+            timeoutNanos = timeout;
+            cancelTimer();
+        }
+        if (timer == null && timeout > 0) {
+            schedule(timeout);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.Backend;
 import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.BackendTls;
 import io.lodestone.core.Clock;
@@ -104,8 +105,11 @@ final class BackendPool {
     }
 
     /**
-     * Returns an idle connection to the server that is still open and within its lifetime, or
-     * {@code null}.
+     * Returns an idle connection to the server that is still open, within its lifetime and made with
+     * the backend's current protocol and TLS settings, or {@code null}. Those made before a
+     * reconfiguration changed them (TLS turned on or off, other TLS settings, HTTP/2) are closed as
+     * they are found: a request never goes out in plaintext, or under the old TLS settings, because
+     * a connection from before was pooled.
      */
     BackendConnection acquire(ServerRuntime server) {
         ArrayDeque<BackendConnection> deque = idle.get(server);
@@ -113,10 +117,12 @@ final class BackendPool {
             return null;
         }
         currentLimits();
+        Backend config = server.backend().config();
+        boolean http1 = config.protocol() == BackendProtocol.HTTP_1_1;
         BackendConnection c;
         while ((c = deque.pollFirst()) != null) {
             c.pooled = false;
-            if (c.channel.isActive() && !expired(c)) {
+            if (c.channel.isActive() && !expired(c) && http1 && c.tls == config.tls()) {
                 return c;
             }
             c.channel.close();
@@ -396,8 +402,15 @@ final class BackendPool {
             http2.put(server, list);
         }
         Http2ServerConnection least = null;
+        BackendTls tls = server.backend().config().tls();
         for (int i = 0; i < list.size(); i++) {
             Http2ServerConnection c = list.get(i);
+            if (c.tls != tls) {
+                // made before a reconfiguration changed the backend's TLS settings: no new stream on it
+                list.remove(i--);
+                c.retire();
+                continue;
+            }
             if (c.accepts()) {
                 c.open(stream);
                 return;

@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.BackendTls;
 import io.lodestone.core.internal.LoopClock;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.metrics.ErrorKind;
@@ -44,6 +45,11 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
 
     final Channel channel;
     final ServerRuntime server;
+    /**
+     * The backend's TLS settings the connection was made with ({@code null} for h2c): once a
+     * reconfiguration changed them it takes no new stream ({@link #retire}).
+     */
+    final BackendTls tls;
     private final BackendPool pool;
     private Http2StreamChannelBootstrap streams;
     private Http2Connection connection;
@@ -51,6 +57,8 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     private ArrayDeque<Promise<Channel>> waiting = new ArrayDeque<>();
     private boolean ready;
     private boolean goAway;
+    /** Made under TLS settings a reconfiguration changed: closes when no stream uses it any more. */
+    private boolean retired;
     /** Streams opened and not yet closed. */
     int inUse;
     private long idleSince;
@@ -72,6 +80,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     Http2ServerConnection(Channel channel, ServerRuntime server, BackendPool pool, ChannelFuture setup) {
         this.channel = channel;
         this.server = server;
+        this.tls = server.backend().config().tls();
         this.pool = pool;
         this.setup = setup;
     }
@@ -139,7 +148,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
      * and at once when its server was removed (nothing will use it again).
      */
     private void becameIdle() {
-        if (server.isRemoved()) {
+        if (server.isRemoved() || retired) {
             closeUnused();
             return;
         }
@@ -177,6 +186,16 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
         if (inUse == 0 && waiting.isEmpty()) {
             closeUnused();
         }
+    }
+
+    /**
+     * Its backend's TLS settings changed since it was made (the pool forgot the connection): it takes
+     * no new stream, and closes now when no stream uses it or waits for it, else when the last one ends.
+     */
+    void retire() {
+        retired = true;
+        goAway = true;
+        serverRemoved();
     }
 
     private void closeUnused() {
