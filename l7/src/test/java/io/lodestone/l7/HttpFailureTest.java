@@ -1,5 +1,6 @@
 package io.lodestone.l7;
 
+import static io.lodestone.l7.RawHttp.get;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -43,12 +44,6 @@ class HttpFailureTest {
         proxy = Proxy.builder().backend(backend).frontend(f).build();
         proxy.start();
         return proxy.port();
-    }
-
-    private static RawHttp.Response get(int port, String path) throws IOException {
-        try (RawHttp c = new RawHttp(port)) {
-            return c.send("GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n").read();
-        }
     }
 
     @Test

@@ -42,6 +42,13 @@ final class RawHttp implements AutoCloseable {
         out = socket.getOutputStream();
     }
 
+    /** Sends {@code GET path} with {@code Host: h} on a connection of its own and reads the response. */
+    static Response get(int port, String path) throws IOException {
+        try (RawHttp c = new RawHttp(port)) {
+            return c.send("GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n").read();
+        }
+    }
+
     RawHttp send(String raw) throws IOException {
         out.write(raw.getBytes(StandardCharsets.ISO_8859_1));
         out.flush();

@@ -1,5 +1,6 @@
 package io.lodestone.l7;
 
+import static io.lodestone.l7.RawHttp.get;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
@@ -8,7 +9,6 @@ import io.lodestone.core.ServerControl;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.RefusingPort;
-import java.io.IOException;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.HashMap;
@@ -34,12 +34,6 @@ class ServerLoadAccountingTest {
         proxy = Proxy.builder().backend(backend).frontend(f).build();
         proxy.start();
         return proxy.port();
-    }
-
-    private static RawHttp.Response get(int port, String path) throws IOException {
-        try (RawHttp c = new RawHttp(port)) {
-            return c.send("GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n").read();
-        }
     }
 
     private void awaitIdle(String... servers) {
