@@ -9,6 +9,7 @@ import io.lodestone.l7.AdminFrontend;
 import io.lodestone.l7.HttpFrontend;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.limit.RateLimit;
+import io.lodestone.core.route.TestRequest;
 import io.lodestone.examples.UsageException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -437,7 +438,8 @@ public final class GatewayOptions {
      *
      * @throws UsageException naming the flag and the value when a flag is unknown, given twice or
      *     without a value, a value does not parse, {@code --listen} or {@code --backend} is missing, or
-     *     {@code --deny} or {@code --route} is given in {@code tcp} mode, or one of {@code --admin} and
+     *     {@code --deny} or {@code --route} is given in {@code tcp} mode or with a prefix that no normalised path
+     *     begins with ({@code //admin}, {@code /%61dmin}, a {@code ;}, a backslash or a dot segment), or one of {@code --admin} and
      *     {@code --admin-token} is given without the other, or one of {@code --tls-cert} and
      *     {@code --tls-key} without the other, or {@code --sni} in {@code http} mode or with
      *     {@code --tls-cert}, or a switch ({@code --compress}) is given a value or, in {@code tcp} mode, at all,
@@ -1401,7 +1403,26 @@ public final class GatewayOptions {
                     throw bad(flag, value, expected);
                 }
             }
+            // rules match the normalised path (RequestView.path()): a prefix that no normalised path
+            // begins with matches no request. One followed by a letter is then its own normalised form
+            // (the letter keeps a trailing "." or ".." from being a dot segment: /. begins /.env)
+            String probe = prefix + "x";
+            if (!probe.equals(normalisedPath(probe))) {
+                String reads = normalisedPath(prefix);
+                throw new UsageException(flag + ": " + value + " (matches no request: rules read a request's path percent-decoded,"
+                        + " without ';' parameters, '\\', '//' or dot segments" + (reads != null ? ", where " + prefix + " reads as " + reads : "")
+                        + ")");
+            }
             return prefix;
+        }
+
+        /** The path a rule reads for a request to {@code path}, or {@code null} when no such request is routed. */
+        private static String normalisedPath(String path) {
+            try {
+                return TestRequest.get(path).path();
+            } catch (IllegalArgumentException e) {
+                return null;
+            }
         }
 
         private Route route(String flag, String value) throws UsageException {

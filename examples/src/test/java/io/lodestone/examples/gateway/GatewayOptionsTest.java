@@ -134,6 +134,18 @@ class GatewayOptionsTest {
         assertThat(o.toString()).contains("deny=[/admin, /internal/]", "routes=[/api=127.0.0.1:9003, /img=[::1]:9004, /api/v2=localhost:9005]");
     }
 
+    /** A prefix that normalised paths can begin with parses, dots and slashes at its end included. */
+    @Test
+    void denyAndRouteTakeEveryPrefixANormalisedPathCanBeginWith() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--deny", "/", "--deny", "/.", "--deny", "/.well-known/..", "--deny", "/admin/", "--route", "/a-b_c.d~e=127.0.0.1:9003");
+        assertThat(o.denies()).containsExactly("/", "/.", "/.well-known/..", "/admin/");
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(proxy.route(TestRequest.get("/.env"))).isInstanceOf(Decision.Deny.class);
+            assertThat(proxy.route(TestRequest.get("/.well-known/..x"))).isInstanceOf(Decision.Deny.class);
+        }
+    }
+
     @Test
     void denyAndRouteBecomeRulesAndOneServerBackends() throws Exception {
         GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
@@ -640,6 +652,20 @@ class GatewayOptionsTest {
         cases.add(bad("--route: /api=127.0.0.1:9003 (only in http mode: add --mode http)", "--route", "/api=127.0.0.1:9003"));
         cases.add(bad("--deny: admin (expected: PATH_PREFIX, e.g. /admin)", "--mode", "http", "--deny", "admin"));
         cases.add(bad("--deny: /a?b (expected: PATH_PREFIX, e.g. /admin)", "--mode", "http", "--deny", "/a?b"));
+        // rules read the normalised path: these prefixes begin none, so the rule matched no request (and the
+        // start line still said "//admin denied")
+        cases.add(bad("--deny: //admin (matches no request: rules read a request's path percent-decoded, without ';' parameters,"
+                + " '\\', '//' or dot segments, where //admin reads as /admin)", "--mode", "http", "--deny", "//admin"));
+        cases.add(bad("--deny: /%61dmin (matches no request: rules read a request's path percent-decoded, without ';' parameters,"
+                + " '\\', '//' or dot segments, where /%61dmin reads as /admin)", "--mode", "http", "--deny=/%61dmin"));
+        cases.add(bad("--deny: /admin;x (matches no request: rules read a request's path percent-decoded, without ';' parameters,"
+                + " '\\', '//' or dot segments, where /admin;x reads as /admin)", "--mode", "http", "--deny", "/admin;x"));
+        cases.add(bad("--deny: /a\\b (matches no request: rules read a request's path percent-decoded, without ';' parameters,"
+                + " '\\', '//' or dot segments, where /a\\b reads as /a/b)", "--mode", "http", "--deny", "/a\\b"));
+        cases.add(bad("--deny: /a/../admin (matches no request: rules read a request's path percent-decoded, without ';' parameters,"
+                + " '\\', '//' or dot segments, where /a/../admin reads as /admin)", "--mode", "http", "--deny", "/a/../admin"));
+        cases.add(bad("--route: /api%2Fv2=h:1 (matches no request: rules read a request's path percent-decoded, without ';' parameters,"
+                + " '\\', '//' or dot segments, where /api%2Fv2 reads as /api/v2)", "--mode", "http", "--route", "/api%2Fv2=h:1"));
         cases.add(bad("--route: /api (expected: PATH_PREFIX=HOST:PORT, e.g. /api=127.0.0.1:9003)", "--mode", "http", "--route", "/api"));
         cases.add(bad("--route: api=h:1 (expected: PATH_PREFIX=HOST:PORT, e.g. /api=127.0.0.1:9003)", "--mode", "http", "--route", "api=h:1"));
         cases.add(bad("--route: /api=h:0 (expected: PATH_PREFIX=HOST:PORT, e.g. /api=127.0.0.1:9003)", "--mode", "http", "--route=/api=h:0"));
@@ -738,7 +764,9 @@ class GatewayOptionsTest {
                 .contains("--mode tcp|http", "--balance NAME", "--retries N", "--timeout-connect DUR",
                         "--timeout-client DUR", "--timeout-server DUR", "--timeout-client-hello DUR", "--io-threads N", "--busy-poll DUR", "--health-check PATH", "--deny PATH_PREFIX",
                         "--route PREFIX=HOST:PORT", "--tls-cert PEM", "--tls-key PEM", "--sni NAME=HOST:PORT",
-                        "--request-id HEADER|off", "--forwarded-for on|off", "--abort-on-close");
+                        "--request-id HEADER|off", "--forwarded-for on|off", "--abort-on-close",
+                        // what the parser refuses --warm-up with, and what --admin serves
+                        "(not with TLS, --sni or --backend-proto h2c;", "/api/servers, /api/frontends, server");
         assertThat(r.err()).isEmpty();
     }
 
