@@ -366,10 +366,26 @@ public final class Router {
             if (authority != null) {
                 appendAuthority(sb, authority, a.b);
             }
+            sb.append(path == null ? "/" : path);
         } else {
             sb.append(a.a);
+            if (a.a.isEmpty() && path != null) {
+                // the prefix "/" adds nothing: a raw path starting //host (or /\host, which browsers
+                // read alike) would make the location a network-path reference to another host
+                // (RFC 3986 4.2); its leading slashes fold into one, as path rules read them
+                int rest = 0;
+                while (rest < path.length() && (path.charAt(rest) == '/' || path.charAt(rest) == '\\')) {
+                    rest++;
+                }
+                if (rest > 1) {
+                    sb.append('/').append(path, rest, path.length());
+                } else {
+                    sb.append(path);
+                }
+            } else {
+                sb.append(path == null ? "/" : path);
+            }
         }
-        sb.append(path == null ? "/" : path);
         if (query != null) {
             sb.append('?').append(query);
         }

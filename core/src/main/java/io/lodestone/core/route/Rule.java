@@ -185,7 +185,10 @@ public final class Rule {
         /**
          * Redirects to {@code prefix} followed by the original raw path and query (HAProxy's
          * {@code redirect prefix}): with prefix {@code https://new.example.com}, {@code /a?b} goes to
-         * {@code https://new.example.com/a?b}. A trailing slash of the prefix is dropped.
+         * {@code https://new.example.com/a?b}. A trailing slash of the prefix is dropped, so the prefix
+         * {@code /} adds nothing (a redirection to the same host, HAProxy's special case); there a raw
+         * path starting with several slashes or backslashes has them folded into one ({@code //evil.example/x}
+         * goes to {@code /evil.example/x}), since the location {@code //evil.example/x} would name another host.
          */
         public Rule redirectPrefix(int status, String prefix) {
             String p = nonEmpty("redirect prefix", prefix);
