@@ -147,8 +147,9 @@ public final class Rule {
          * Redirects to the same host, path and query under another scheme (HAProxy's
          * {@code redirect scheme https}): {@code http://h/a?b} becomes {@code https://h/a?b}. A port
          * in the Host header is kept, except 80 and 443, which are dropped ({@code h:80} goes to
-         * {@code https://h/}). When the new scheme listens on another port than the old one (8080
-         * to 8443), name it with {@link #redirectScheme(int, String, int)}.
+         * {@code https://h/}; so are {@code :080}, the same port, and an empty one). When the new
+         * scheme listens on another port than the old one (8080 to 8443), name it with
+         * {@link #redirectScheme(int, String, int)}.
          */
         public Rule redirectScheme(int status, String scheme) {
             return rule(Action.of(Action.Kind.REDIRECT_SCHEME, checkRedirect(status), scheme(scheme), null));
