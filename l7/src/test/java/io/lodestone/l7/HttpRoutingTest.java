@@ -131,6 +131,23 @@ class HttpRoutingTest {
     }
 
     @Test
+    void aSourceNetworkInTheIpv4MappedFormMatchesIpv4Clients() throws IOException {
+        RecordingBackend app = backend("app");
+        int port = start(Proxy.builder()
+                .backend(Backend.named("app").server("s1", app.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.and(Acl.source("::ffff:127.0.0.0/104"), Acl.pathBegins("/admin"))).deny(403))
+                        .defaultBackend("app")));
+        try (RawHttp c = new RawHttp(port)) {
+            assertThat(c.send(get("/admin", "h")).read().status()).isEqualTo(403);
+            assertThat(c.send(get("/home", "h")).read().body()).isEqualTo("app:/home");
+        }
+        assertThat(app.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/home");
+        Decision routed = proxy.route(TestRequest.get("/admin").host("h").source("127.0.0.1"));
+        assertThat(routed).isInstanceOf(Decision.Deny.class);
+    }
+
+    @Test
     void theBodyOfAnAnsweredRequestIsSkippedAndTheConnectionGoesOn() throws IOException {
         RecordingBackend app = backend("app");
         int port = start(Proxy.builder()
