@@ -101,6 +101,53 @@ class HttpRoutingTest {
     }
 
     @Test
+    void aRedirectToTheRootPrefixKeepsTheClientOnTheSameHost() throws IOException {
+        RecordingBackend app = backend("app");
+        int port = start(Proxy.builder()
+                .backend(Backend.named("app").server("s1", app.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.queryParamExists("r")).redirectPrefix(302, "/"))
+                        .defaultBackend("app")));
+        // the prefix "/" adds nothing (HAProxy's self-redirection), so the raw path alone was the
+        // location: //evil.example/x, a network-path reference that sends a browser to evil.example
+        String[][] cases = {
+            {"/x/y?r=1", "/x/y?r=1"},
+            {"//evil.example/x?r", "/evil.example/x?r"},
+            {"///evil.example?r", "/evil.example?r"},
+            {"/\\evil.example/x?r", "/evil.example/x?r"},
+            {"/\\/evil.example?r", "/evil.example?r"},
+            {"http://h//evil.example/x?r", "/evil.example/x?r"},
+        };
+        try (RawHttp c = new RawHttp(port)) {
+            for (String[] t : cases) {
+                RawHttp.Response redirect = c.send(get(t[0], "h")).read();
+                assertThat(redirect.status()).as(t[0]).isEqualTo(302);
+                assertThat(redirect.header("location")).as(t[0]).isEqualTo(t[1]);
+                Decision.Redirect routed = (Decision.Redirect) proxy.route(TestRequest.get(t[0]).host("h"));
+                assertThat(routed.location()).as("route " + t[0]).isEqualTo(t[1]);
+            }
+        }
+        assertThat(app.requests).isEmpty();
+    }
+
+    @Test
+    void aSourceNetworkInTheIpv4MappedFormMatchesIpv4Clients() throws IOException {
+        RecordingBackend app = backend("app");
+        int port = start(Proxy.builder()
+                .backend(Backend.named("app").server("s1", app.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.and(Acl.source("::ffff:127.0.0.0/104"), Acl.pathBegins("/admin"))).deny(403))
+                        .defaultBackend("app")));
+        try (RawHttp c = new RawHttp(port)) {
+            assertThat(c.send(get("/admin", "h")).read().status()).isEqualTo(403);
+            assertThat(c.send(get("/home", "h")).read().body()).isEqualTo("app:/home");
+        }
+        assertThat(app.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/home");
+        Decision routed = proxy.route(TestRequest.get("/admin").host("h").source("127.0.0.1"));
+        assertThat(routed).isInstanceOf(Decision.Deny.class);
+    }
+
+    @Test
     void theBodyOfAnAnsweredRequestIsSkippedAndTheConnectionGoesOn() throws IOException {
         RecordingBackend app = backend("app");
         int port = start(Proxy.builder()

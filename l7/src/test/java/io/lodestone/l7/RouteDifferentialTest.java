@@ -184,6 +184,8 @@ class RouteDifferentialTest {
         "GET /old/a%20b;x=1 HTTP/1.1\r\nHost: example.com\r\n",
         "GET //old/x HTTP/1.1\r\nHost: example.com\r\n",
         "GET /http/x?y=1 HTTP/1.1\r\nHost: example.com:80\r\n",
+        "GET /http/x?y=1 HTTP/1.1\r\nHost: example.com:0080\r\n",
+        "GET /http/x HTTP/1.1\r\nHost: example.com:\r\n",
         "GET /http/x HTTP/1.1\r\nHost: Example.COM.\r\n",
         "GET /http/x HTTP/1.1\r\nHost: [::1]:8080\r\n",
         "GET /to8443/x?y HTTP/1.1\r\nHost: example.com:8080\r\n",

@@ -44,7 +44,11 @@ public interface Acl {
 
     // ---- connection
 
-    /** The client's address is in one of these networks: {@code 10.0.0.0/8}, {@code 2001:db8::/32}, {@code 192.0.2.7}. */
+    /**
+     * The client's address is in one of these networks: {@code 10.0.0.0/8}, {@code 2001:db8::/32}, {@code 192.0.2.7}.
+     * An IPv4 client on a dual-stack socket ({@code ::ffff:10.1.2.3}) is an IPv4 client, and a network in the
+     * IPv4-mapped form ({@code ::ffff:10.0.0.0/104}) is the IPv4 network it maps ({@code 10.0.0.0/8}).
+     */
     static Acl source(String... cidrs) {
         return new AclNodes.Source(cidrs);
     }

@@ -366,10 +366,26 @@ public final class Router {
             if (authority != null) {
                 appendAuthority(sb, authority, a.b);
             }
+            sb.append(path == null ? "/" : path);
         } else {
             sb.append(a.a);
+            if (a.a.isEmpty() && path != null) {
+                // the prefix "/" adds nothing: a raw path starting //host (or /\host, which browsers
+                // read alike) would make the location a network-path reference to another host
+                // (RFC 3986 4.2); its leading slashes fold into one, as path rules read them
+                int rest = 0;
+                while (rest < path.length() && (path.charAt(rest) == '/' || path.charAt(rest) == '\\')) {
+                    rest++;
+                }
+                if (rest > 1) {
+                    sb.append('/').append(path, rest, path.length());
+                } else {
+                    sb.append(path);
+                }
+            } else {
+                sb.append(path == null ? "/" : path);
+            }
         }
-        sb.append(path == null ? "/" : path);
         if (query != null) {
             sb.append('?').append(query);
         }
@@ -379,7 +395,8 @@ public final class Router {
     /**
      * Appends the Host header's authority with its port replaced by {@code port} ({@code ":8443"},
      * or "" for none) when given, else with a port of 80 or 443 dropped (either is wrong for the
-     * other scheme and implied by its own).
+     * other scheme and implied by its own), read as a number ({@code :080} is port 80, RFC 3986
+     * 3.2.3), and an empty port dropped.
      */
     private static void appendAuthority(StringBuilder sb, String authority, String port) {
         int close = authority.lastIndexOf(']');
@@ -387,11 +404,27 @@ public final class Router {
         int end = colon > close ? colon : authority.length();
         if (port != null) {
             sb.append(authority, 0, end).append(port);
-        } else if (end < authority.length() && (authority.endsWith(":80") || authority.endsWith(":443"))) {
+        } else if (end < authority.length() && isDefaultPort(authority, end + 1)) {
             sb.append(authority, 0, end);
         } else {
             sb.append(authority);
         }
+    }
+
+    /** Whether the port from {@code from} to the end of {@code authority} is empty, 80 or 443. */
+    private static boolean isDefaultPort(String authority, int from) {
+        int value = 0;
+        for (int i = from; i < authority.length(); i++) {
+            char c = authority.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+            value = value * 10 + c - '0';
+            if (value > 443) {
+                return false;
+            }
+        }
+        return value == 80 || value == 443 || from == authority.length();
     }
 
     /** Header and path edits accumulated by the rules that matched so far. */

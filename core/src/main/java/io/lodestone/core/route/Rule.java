@@ -147,8 +147,9 @@ public final class Rule {
          * Redirects to the same host, path and query under another scheme (HAProxy's
          * {@code redirect scheme https}): {@code http://h/a?b} becomes {@code https://h/a?b}. A port
          * in the Host header is kept, except 80 and 443, which are dropped ({@code h:80} goes to
-         * {@code https://h/}). When the new scheme listens on another port than the old one (8080
-         * to 8443), name it with {@link #redirectScheme(int, String, int)}.
+         * {@code https://h/}; so are {@code :080}, the same port, and an empty one). When the new
+         * scheme listens on another port than the old one (8080 to 8443), name it with
+         * {@link #redirectScheme(int, String, int)}.
          */
         public Rule redirectScheme(int status, String scheme) {
             return rule(Action.of(Action.Kind.REDIRECT_SCHEME, checkRedirect(status), scheme(scheme), null));
@@ -185,7 +186,10 @@ public final class Rule {
         /**
          * Redirects to {@code prefix} followed by the original raw path and query (HAProxy's
          * {@code redirect prefix}): with prefix {@code https://new.example.com}, {@code /a?b} goes to
-         * {@code https://new.example.com/a?b}. A trailing slash of the prefix is dropped.
+         * {@code https://new.example.com/a?b}. A trailing slash of the prefix is dropped, so the prefix
+         * {@code /} adds nothing (a redirection to the same host, HAProxy's special case); there a raw
+         * path starting with several slashes or backslashes has them folded into one ({@code //evil.example/x}
+         * goes to {@code /evil.example/x}), since the location {@code //evil.example/x} would name another host.
          */
         public Rule redirectPrefix(int status, String prefix) {
             String p = nonEmpty("redirect prefix", prefix);

@@ -181,6 +181,24 @@ class AclTest {
     }
 
     @Test
+    void ipv4MappedNetworksMatchIpv4Clients() {
+        // the JDK hands every IPv4-mapped address over as an Inet4Address, the socket's and the PROXY
+        // header's alike: a network written in the mapped form (as dual-stack servers log clients) is an
+        // IPv4 network, as HAProxy reads it, not one that no client can ever be in
+        Acl mapped = Acl.source("::ffff:10.0.0.0/104");
+        assertThat(mapped.matches(get("/").source("10.255.0.1"))).isTrue();
+        assertThat(mapped.matches(get("/").source("::ffff:10.1.2.3"))).isTrue();
+        assertThat(mapped.matches(get("/").source("11.0.0.1"))).isFalse();
+        assertThat(mapped.matches(get("/").source("::a00:1"))).as("IPv4-compatible, not mapped").isFalse();
+        assertThat(Acl.source("::ffff:192.0.2.7").matches(get("/").source("192.0.2.7"))).isTrue();
+        assertThat(Acl.source("::ffff:192.0.2.7").matches(get("/").source("192.0.2.8"))).isFalse();
+        assertThat(Acl.source("::ffff:0:0/96").matches(get("/").source("203.0.113.9"))).isTrue();
+        assertThat(Acl.source("::ffff:0:0/96").matches(get("/").source("2001:db8::1"))).isFalse();
+        assertThat(Acl.source("::ffff:c000:200/120").matches(get("/").source("192.0.2.255"))).isTrue();
+        assertThat(Acl.source("::ffff:10.0.0.0/104").toString()).isEqualTo("src ::ffff:10.0.0.0/104");
+    }
+
+    @Test
     void badCidrsAreRejectedNamingTheValue() {
         assertThatThrownBy(() -> Acl.source("10.0.0.0/33")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("source: 10.0.0.0/33 (expected: a prefix length in 0..32)");

@@ -29,6 +29,21 @@ class RedirectSchemePortTest {
     }
 
     @Test
+    void aDefaultPortIsReadAsANumberAndAnEmptyOneIsDropped() {
+        // RFC 3986's port is digits, leading zeros allowed, and an empty one is the default (3.2.3):
+        // :080 is port 80, which a location under https would name as its port
+        Rule https = Rule.always().redirectScheme(301, "https");
+        assertThat(location(https, "www.example:080")).isEqualTo("https://www.example/a/b?x=1");
+        assertThat(location(https, "www.example:00443")).isEqualTo("https://www.example/a/b?x=1");
+        assertThat(location(https, "[2001:db8::1]:0080")).isEqualTo("https://[2001:db8::1]/a/b?x=1");
+        assertThat(location(https, "www.example:")).isEqualTo("https://www.example/a/b?x=1");
+        assertThat(location(https, "www.example:0")).isEqualTo("https://www.example:0/a/b?x=1");
+        assertThat(location(https, "www.example:8443")).isEqualTo("https://www.example:8443/a/b?x=1");
+        assertThat(location(https, "www.example:800")).isEqualTo("https://www.example:800/a/b?x=1");
+        assertThat(location(https, "www.example:4430")).isEqualTo("https://www.example:4430/a/b?x=1");
+    }
+
+    @Test
     void aTargetPortReplacesTheHostsPortAndIsLeftOutWhenItIsTheSchemesDefault() {
         Rule to8443 = Rule.always().redirectScheme(301, "https", 8443);
         assertThat(location(to8443, "www.example:8080")).isEqualTo("https://www.example:8443/a/b?x=1");

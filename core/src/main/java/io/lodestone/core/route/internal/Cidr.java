@@ -5,7 +5,9 @@ import java.net.InetAddress;
 
 /**
  * An IPv4 or IPv6 network parsed once from {@code a.b.c.d/n}, {@code v6::/n} or a bare address.
- * IPv4-mapped IPv6 sources ({@code ::ffff:10.1.2.3}) match IPv4 networks.
+ * IPv4-mapped IPv6 sources ({@code ::ffff:10.1.2.3}) match IPv4 networks, and a network written in
+ * the mapped form with a prefix of 96 or more ({@code ::ffff:10.0.0.0/104}) is that IPv4 network
+ * ({@code 10.0.0.0/8}).
  */
 public final class Cidr {
 
@@ -60,6 +62,14 @@ public final class Cidr {
         }
         long h = toLong(bytes, 0);
         long l = toLong(bytes, 8);
+        if (h == 0 && (l >>> 32) == 0xffffL && prefix >= 96) {
+            // ::ffff:a.b.c.d/n: the JDK hands every IPv4-mapped client address over as an IPv4 one,
+            // so this network is the IPv4 network a.b.c.d/(n - 96), as HAProxy matches it; kept as
+            // IPv6, no client could ever be in it
+            int v4prefix = prefix - 96;
+            long mask = v4prefix == 0 ? 0 : (0xffffffffL << (32 - v4prefix)) & 0xffffffffL;
+            return new Cidr(s, true, 0, l & 0xffffffffL, 0, mask);
+        }
         long mh = prefix == 0 ? 0 : prefix >= 64 ? -1L : -1L << (64 - prefix);
         long ml = prefix <= 64 ? 0 : prefix == 128 ? -1L : -1L << (128 - prefix);
         return new Cidr(s, false, h, l, mh, ml);
