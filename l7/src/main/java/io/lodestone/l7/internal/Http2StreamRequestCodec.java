@@ -15,6 +15,7 @@ import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The frame-to-HTTP/1 object codec of a client's HTTP/2 stream: Netty's, except that a whole request
@@ -28,6 +29,10 @@ import java.util.List;
  * same way, malformed (RFC 9113, 8.1.1), as the HTTP/1.1 frontend answers two Host fields with 400
  * (RFC 9112, 3.2). Netty fails only on two that differ (from each other or from {@code :authority}),
  * and merged identical ones into one.
+ *
+ * <p>HEADERS with a field value that starts or ends with a space or a tab, a request's or its
+ * trailers', fail the same way (RFC 9113, 8.2.1): Netty refuses only the leading whitespace, and the
+ * trailing one reached the HTTP/1.1 server, whose parser drops it.
  *
  * <p>Every refusal of request HEADERS, these and Netty's own conversion's, fails as a {@link Refused}
  * carrying the stream error, so that the proxy handler logs the request line when it was valid.
@@ -56,7 +61,10 @@ final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
             super.decode(ctx, frame, out);
             return;
         }
-        String malformed = malformed(h.headers(), h.isEndStream());
+        String malformed = edgeWhitespace(h.headers());
+        if (malformed == null) {
+            malformed = malformed(h.headers(), h.isEndStream());
+        }
         if (malformed != null) {
             throw new Refused(h.headers(), Http2Exception.streamError(h.stream().id(), Http2Error.PROTOCOL_ERROR, "%s", malformed));
         }
@@ -104,6 +112,28 @@ final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
         String path() {
             return path;
         }
+    }
+
+    /**
+     * Whether a field value of {@code headers} (a request head's or its trailers') starts or ends with
+     * a space or a tab, which RFC 9113 (8.2.1) makes the message malformed: a reason, else null.
+     * Netty's HPACK validation refuses a leading one only, and a value such as {@code "v "} reached
+     * the HTTP/1.1 server as it came, where its parser drops the whitespace: the proxy's rules and the
+     * server read two values.
+     */
+    private static String edgeWhitespace(Http2Headers headers) {
+        for (Map.Entry<CharSequence, CharSequence> field : headers) {
+            CharSequence value = field.getValue();
+            int last = value.length() - 1;
+            if (last >= 0 && (blank(value.charAt(0)) || blank(value.charAt(last)))) {
+                return "whitespace at the edge of a field value";
+            }
+        }
+        return null;
+    }
+
+    private static boolean blank(char c) {
+        return c == ' ' || c == '\t';
     }
 
     /**
