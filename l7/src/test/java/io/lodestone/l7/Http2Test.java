@@ -555,6 +555,27 @@ class Http2Test {
         }
     }
 
+    @Test
+    void aProtocolPseudoHeaderIsMalformedAsTheProxyOffersNoExtendedConnect() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> { });
+            try (Socket s = h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                // :protocol is defined only once SETTINGS_ENABLE_CONNECT_PROTOCOL was sent (RFC 8441, 3), which
+                // the proxy never sends: an undefined pseudo-header, a malformed request (RFC 9113, 8.3)
+                out.write(frame(1, 1, 0x5, literals(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "h", ":protocol", "websocket")));
+                out.write(frame(3, 1, 0x4, literals(":method", "POST", ":scheme", "http", ":path", "/", ":authority", "h", ":protocol", "x")));
+                out.flush();
+                assertThat(resetCode(s.getInputStream(), 1)).as("stream 1: RST_STREAM PROTOCOL_ERROR").isEqualTo(1);
+                assertThat(resetCode(s.getInputStream(), 3)).as("stream 3: RST_STREAM PROTOCOL_ERROR").isEqualTo(1);
+                out.write(headers(5, true));
+                out.flush();
+                assertThat(streamFrames(s.getInputStream(), 5)).containsExactly(1, 0);
+            }
+            assertThat(b.requests).hasSize(1);
+        }
+    }
+
     /** A header block of literal fields without indexing, new names (HPACK), each name and value under 127 bytes. */
     static byte[] literals(String... namesAndValues) {
         ByteArrayOutputStream block = new ByteArrayOutputStream();

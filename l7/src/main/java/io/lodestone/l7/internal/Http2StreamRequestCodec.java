@@ -13,6 +13,7 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.util.AsciiString;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -30,6 +31,11 @@ import java.util.Map;
  * (RFC 9112, 3.2). Netty fails only on two that differ (from each other or from {@code :authority}),
  * and merged identical ones into one.
  *
+ * <p>So does a request head with a {@code :protocol} pseudo-header (with or without END_STREAM): it is
+ * defined only on a connection whose server sent {@code SETTINGS_ENABLE_CONNECT_PROTOCOL} (RFC 8441),
+ * which the proxy does not, so it is an undefined pseudo-header (RFC 9113, 8.3). Netty took it for a
+ * known one and the request went on without it.
+ *
  * <p>HEADERS with a field value that starts or ends with a space or a tab, a request's or its
  * trailers', fail the same way (RFC 9113, 8.2.1): Netty refuses only the leading whitespace, and the
  * trailing one reached the HTTP/1.1 server, whose parser drops it.
@@ -41,6 +47,7 @@ import java.util.Map;
 final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
 
     static final Http2StreamRequestCodec INSTANCE = new Http2StreamRequestCodec();
+    private static final AsciiString PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
 
     private Http2StreamRequestCodec() {
         super(true);
@@ -139,7 +146,7 @@ final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
     /**
      * Why a request head cannot become an HTTP/1 request, or null; null too for HEADERS without
      * {@code :method}, which the codec takes for trailers, without a buffer. The checks beyond the
-     * {@code host} fields are those of a whole request ({@code whole}: with END_STREAM), whose
+     * {@code host} fields and {@code :protocol} are those of a whole request ({@code whole}: with END_STREAM), whose
      * conversion would fail after Netty allocated its buffer.
      */
     private static String malformed(Http2Headers headers, boolean whole) {
@@ -153,6 +160,11 @@ final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
             if (hosts.hasNext()) {
                 return "more than one host";
             }
+        }
+        if (headers.contains(PROTOCOL)) {
+            // defined only for a server that sent SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441, 3), which
+            // the proxy never sends: an undefined pseudo-header (RFC 9113, 8.3), which Netty accepted
+            return "undefined :protocol";
         }
         if (!whole) {
             return null;
