@@ -524,6 +524,73 @@ class Http2Test {
     }
 
     @Test
+    void aFieldValueWithWhitespaceAtItsEdgeIsMalformedInHeadersAndTrailers() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> { });
+            try (Socket s = h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                // RFC 9113 8.2.1: a value that starts or ends with SP or HTAB makes the request malformed
+                String[] values = {"v ", "v\t", " v", "\tv", " "};
+                int stream = 1;
+                for (String value : values) {
+                    out.write(frame(stream, 1, 0x5, literals(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "h", "x-a", value)));
+                    out.flush();
+                    assertThat(resetCode(s.getInputStream(), stream)).as("x-a: [%s]: RST_STREAM PROTOCOL_ERROR", value).isEqualTo(1);
+                    stream += 2;
+                }
+                // so does one in the trailers of a request whose head and body went on
+                out.write(frame(stream, 1, 0x4, literals(":method", "POST", ":scheme", "http", ":path", "/", ":authority", "h")));
+                out.write(frame(stream, 0, 0, new byte[] {'a', 'b', 'c'}));
+                out.write(frame(stream, 1, 0x5, literals("x-t", "1 ")));
+                out.flush();
+                assertThat(resetCode(s.getInputStream(), stream)).as("trailer x-t: [1 ]: RST_STREAM PROTOCOL_ERROR").isEqualTo(1);
+                stream += 2;
+                // whitespace inside a value is fine, and the connection goes on
+                out.write(frame(stream, 1, 0x5, literals(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "h", "x-a", "v\tw x")));
+                out.flush();
+                assertThat(streamFrames(s.getInputStream(), stream)).containsExactly(1, 0);
+            }
+            assertThat(b.requests).hasSize(1);
+            assertThat(b.last().header("x-a")).isEqualTo("v\tw x");
+        }
+    }
+
+    @Test
+    void aProtocolPseudoHeaderIsMalformedAsTheProxyOffersNoExtendedConnect() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> { });
+            try (Socket s = h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                // :protocol is defined only once SETTINGS_ENABLE_CONNECT_PROTOCOL was sent (RFC 8441, 3), which
+                // the proxy never sends: an undefined pseudo-header, a malformed request (RFC 9113, 8.3)
+                out.write(frame(1, 1, 0x5, literals(":method", "GET", ":scheme", "http", ":path", "/", ":authority", "h", ":protocol", "websocket")));
+                out.write(frame(3, 1, 0x4, literals(":method", "POST", ":scheme", "http", ":path", "/", ":authority", "h", ":protocol", "x")));
+                out.flush();
+                assertThat(resetCode(s.getInputStream(), 1)).as("stream 1: RST_STREAM PROTOCOL_ERROR").isEqualTo(1);
+                assertThat(resetCode(s.getInputStream(), 3)).as("stream 3: RST_STREAM PROTOCOL_ERROR").isEqualTo(1);
+                out.write(headers(5, true));
+                out.flush();
+                assertThat(streamFrames(s.getInputStream(), 5)).containsExactly(1, 0);
+            }
+            assertThat(b.requests).hasSize(1);
+        }
+    }
+
+    /** A header block of literal fields without indexing, new names (HPACK), each name and value under 127 bytes. */
+    static byte[] literals(String... namesAndValues) {
+        ByteArrayOutputStream block = new ByteArrayOutputStream();
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            block.write(0);
+            for (String s : new String[] {namesAndValues[i], namesAndValues[i + 1]}) {
+                byte[] bytes = s.getBytes(StandardCharsets.ISO_8859_1);
+                block.write(bytes.length);
+                block.writeBytes(bytes);
+            }
+        }
+        return block.toByteArray();
+    }
+
+    @Test
     void theHttp11LimitsOnHeaderFieldsAndTheRequestLineApplyToStreams() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> f.maxHeaderCount(10).maxInitialLineLength(100));

@@ -13,8 +13,10 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2StreamFrame;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.util.AsciiString;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The frame-to-HTTP/1 object codec of a client's HTTP/2 stream: Netty's, except that a whole request
@@ -29,6 +31,15 @@ import java.util.List;
  * (RFC 9112, 3.2). Netty fails only on two that differ (from each other or from {@code :authority}),
  * and merged identical ones into one.
  *
+ * <p>So does a request head with a {@code :protocol} pseudo-header (with or without END_STREAM): it is
+ * defined only on a connection whose server sent {@code SETTINGS_ENABLE_CONNECT_PROTOCOL} (RFC 8441),
+ * which the proxy does not, so it is an undefined pseudo-header (RFC 9113, 8.3). Netty took it for a
+ * known one and the request went on without it.
+ *
+ * <p>HEADERS with a field value that starts or ends with a space or a tab, a request's or its
+ * trailers', fail the same way (RFC 9113, 8.2.1): Netty refuses only the leading whitespace, and the
+ * trailing one reached the HTTP/1.1 server, whose parser drops it.
+ *
  * <p>Every refusal of request HEADERS, these and Netty's own conversion's, fails as a {@link Refused}
  * carrying the stream error, so that the proxy handler logs the request line when it was valid.
  */
@@ -36,6 +47,7 @@ import java.util.List;
 final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
 
     static final Http2StreamRequestCodec INSTANCE = new Http2StreamRequestCodec();
+    private static final AsciiString PROTOCOL = Http2Headers.PseudoHeaderName.PROTOCOL.value();
 
     private Http2StreamRequestCodec() {
         super(true);
@@ -56,7 +68,10 @@ final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
             super.decode(ctx, frame, out);
             return;
         }
-        String malformed = malformed(h.headers(), h.isEndStream());
+        String malformed = edgeWhitespace(h.headers());
+        if (malformed == null) {
+            malformed = malformed(h.headers(), h.isEndStream());
+        }
         if (malformed != null) {
             throw new Refused(h.headers(), Http2Exception.streamError(h.stream().id(), Http2Error.PROTOCOL_ERROR, "%s", malformed));
         }
@@ -107,9 +122,31 @@ final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
     }
 
     /**
+     * Whether a field value of {@code headers} (a request head's or its trailers') starts or ends with
+     * a space or a tab, which RFC 9113 (8.2.1) makes the message malformed: a reason, else null.
+     * Netty's HPACK validation refuses a leading one only, and a value such as {@code "v "} reached
+     * the HTTP/1.1 server as it came, where its parser drops the whitespace: the proxy's rules and the
+     * server read two values.
+     */
+    private static String edgeWhitespace(Http2Headers headers) {
+        for (Map.Entry<CharSequence, CharSequence> field : headers) {
+            CharSequence value = field.getValue();
+            int last = value.length() - 1;
+            if (last >= 0 && (blank(value.charAt(0)) || blank(value.charAt(last)))) {
+                return "whitespace at the edge of a field value";
+            }
+        }
+        return null;
+    }
+
+    private static boolean blank(char c) {
+        return c == ' ' || c == '\t';
+    }
+
+    /**
      * Why a request head cannot become an HTTP/1 request, or null; null too for HEADERS without
      * {@code :method}, which the codec takes for trailers, without a buffer. The checks beyond the
-     * {@code host} fields are those of a whole request ({@code whole}: with END_STREAM), whose
+     * {@code host} fields and {@code :protocol} are those of a whole request ({@code whole}: with END_STREAM), whose
      * conversion would fail after Netty allocated its buffer.
      */
     private static String malformed(Http2Headers headers, boolean whole) {
@@ -123,6 +160,11 @@ final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
             if (hosts.hasNext()) {
                 return "more than one host";
             }
+        }
+        if (headers.contains(PROTOCOL)) {
+            // defined only for a server that sent SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441, 3), which
+            // the proxy never sends: an undefined pseudo-header (RFC 9113, 8.3), which Netty accepted
+            return "undefined :protocol";
         }
         if (!whole) {
             return null;
