@@ -40,12 +40,13 @@ import java.util.Objects;
  * A response that could be compressed by its type and size gets {@code Vary: Accept-Encoding},
  * whether this client's copy is compressed or not, so that caches keep the two apart; a compressed
  * response's strong {@code ETag} becomes weak ({@code W/"..."}), since its bytes are no longer the
- * server's, and one that is not an entity tag (unquoted) is removed. Compression applies to
+ * server's, and one that is not an entity tag (unquoted) is removed; its {@code Accept-Ranges} is
+ * removed too (the server's ranges are of its own bytes). Compression applies to
  * HTTP/1.1 and HTTP/2 clients alike, to servers' responses and to the proxy's own.
  *
  * <p>The answer to {@code HEAD} gets the header fields the answer to {@code GET} with the same
  * {@code Accept-Encoding} gets ({@code Vary}, and when a coding is chosen {@code Content-Encoding} and
- * the weak {@code ETag}, without {@code Content-Length}), and a {@code 304} made by the response cache
+ * the weak {@code ETag}, without {@code Content-Length} and {@code Accept-Ranges}), and a {@code 304} made by the response cache
  * the {@code Vary} and {@code ETag} of the {@code 200} it stands for (RFC 9110 9.3.2, 15.4.5). A
  * {@code 304} from a server passes as it is: it does not say whether its {@code 200} would be compressed.
  */

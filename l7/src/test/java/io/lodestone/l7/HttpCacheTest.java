@@ -870,6 +870,51 @@ class HttpCacheTest {
     }
 
     @Test
+    void aConditionalMissAnswered304DoesNotReadTheBodyOfAResponseThatWillNotBeStored() throws Exception {
+        // the server sends the head and a first piece of a body larger than maxEntryBytes, then holds the rest
+        CountDownLatch rest = new CountDownLatch(1);
+        String piece = "x".repeat(1000);
+        try (RawBackend raw = new RawBackend((s, n) -> {
+            java.io.InputStream in = s.getInputStream();
+            String head;
+            while ((head = RawBackend.nextHead(in)) != null) {
+                if (head.startsWith("GET /large ")) {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nETag: \"v1\"\r\nContent-Length: 200000\r\n\r\n" + piece);
+                    try {
+                        rest.await(30, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                    RawBackend.write(s, "x".repeat(200_000 - piece.length()));
+                } else {
+                    RawBackend.write(s, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nsmall");
+                }
+            }
+        })) {
+            proxy = Proxy.builder()
+                    .clock(clock)
+                    .backend(Backend.named("app").server("s1", raw.address()))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").cache("app", cache()))
+                    .build();
+            proxy.start();
+            try (RawHttp c = new RawHttp(proxy.port())) {
+                RawHttp.Response notModified = get(c, "/large", "If-None-Match: \"v1\"");
+                assertThat(notModified.status()).isEqualTo(304);
+                assertThat(notModified.header("x-cache")).isEqualTo("MISS");
+                // the next request on the connection is answered at once, not after the rest of a body the
+                // client will not get and the cache will not keep (it waited for all 200,000 bytes)
+                c.socket.setSoTimeout(3_000);
+                RawHttp.Response next = get(c, "/next");
+                assertThat(next.status()).isEqualTo(200);
+                assertThat(next.body()).isEqualTo("small");
+            } finally {
+                rest.countDown();
+            }
+            assertThat(stats().stores()).isZero();
+        }
+    }
+
+    @Test
     void anyUnderstoodStatusWithExplicitFreshnessIsStoredTheHeuristicOnlyForDefaultCacheableOnesOrPublic() throws Exception {
         String lastModified = io.netty.handler.codec.DateFormatter.format(new java.util.Date(clock.currentTimeMillis() - 10 * 86_400_000L));
         start((r, ctx) -> {

@@ -159,6 +159,11 @@ final class CacheFill {
         }
     }
 
+    /** Whether the response is still being copied for the cache: storable by its head, and its body within the entry limit. */
+    boolean storing() {
+        return storable;
+    }
+
     /**
      * Lets the waiters go once the response turns out not storable (by its head, or by a body grown
      * past the entry limit), on the filling loop: the fill is no longer found under its key, and

@@ -34,7 +34,11 @@ import java.util.List;
  * gets here the header fields the same response to {@code GET} would get (RFC 9110 9.3.2):
  * {@code Vary: Accept-Encoding}, and when a coding is chosen the {@code Content-Encoding} and a weak
  * {@code ETag}, without the {@code Content-Length} (the compressed length is unknown; the answer to
- * GET has none either). A {@code 304} gets the same through {@link #notModified}, which the proxy
+ * GET has none either) and without {@code Accept-Ranges}.
+ *
+ * <p>A compressed response loses its {@code Accept-Ranges}, as nginx's gzip filter clears it: the
+ * server's byte ranges are of its own bytes, and its {@code 206} passes uncompressed, so a client that
+ * resumed a compressed download by range would splice them into the compressed ones. A {@code 304} gets the same through {@link #notModified}, which the proxy
  * handler applies where it knows the response that the 304 stands for (the cache's), and a 304 from
  * the server the weak {@code ETag} through {@link #serverNotModified} when the client's
  * {@code If-None-Match} shows that it holds the compressed 200.
@@ -135,6 +139,7 @@ final class Compressor extends HttpContentCompressor {
         Result result = super.beginEncode(response, acceptEncoding);
         if (result != null) {
             weakenEtag(h);
+            h.remove(HttpHeaderNames.ACCEPT_RANGES);
         }
         return result;
     }
@@ -152,6 +157,7 @@ final class Compressor extends HttpContentCompressor {
         if (coding != null) {
             h.set(HttpHeaderNames.CONTENT_ENCODING, coding);
             h.remove(HttpHeaderNames.CONTENT_LENGTH);
+            h.remove(HttpHeaderNames.ACCEPT_RANGES);
             weakenEtag(h);
         }
     }
@@ -180,7 +186,8 @@ final class Compressor extends HttpContentCompressor {
      * 200: when the 304's {@code ETag} is a strong {@code "x"} and the request listed the weak
      * {@code W/"x"} that the compressor makes of it, and not {@code "x"} itself, the client's stored
      * response is the compressed one (RFC 9111 4.3.4 picks it by its validator). The 304 then gets
-     * {@code W/"x"} and {@code Vary: Accept-Encoding}, as that 200 had (RFC 9110 15.4.5).
+     * {@code W/"x"} and {@code Vary: Accept-Encoding}, as that 200 had (RFC 9110 15.4.5), and loses an
+     * {@code Accept-Ranges}, which that 200 did not have and the client's cache would take in.
      */
     static void serverNotModified(HttpHeaders notModified, List<String> ifNoneMatch) {
         String etag = notModified.get(HttpHeaderNames.ETAG);
@@ -197,6 +204,7 @@ final class Compressor extends HttpContentCompressor {
         }
         if (weak) {
             notModified.set(HttpHeaderNames.ETAG, "W/" + etag);
+            notModified.remove(HttpHeaderNames.ACCEPT_RANGES);
             addVary(notModified);
         }
     }

@@ -2043,6 +2043,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                 cacheFill.content(content.content(), last);
             }
             content.release();
+            if (!last && (cacheFill == null || !cacheFill.storing())) {
+                // nor that, once the response turns out not to be stored (by its head, or a body grown past
+                // maxEntryBytes): its server connection is closed, as nginx ends an upstream whose answer
+                // became a 304, instead of reading the rest for nothing while the client's next request waits
+                serverReusable = false;
+                last = true;
+            }
             if (last) {
                 client.flush();
                 responseComplete();
