@@ -111,22 +111,41 @@ public interface Acl {
         return new AclNodes.Method(methods);
     }
 
-    /** The normalised path equals one of these. */
+    /**
+     * The normalised path equals one of these.
+     *
+     * @throws IllegalArgumentException naming the value and what it reads as when no normalised path can
+     *     equal it ({@code //admin}, {@code /a/../b}): such a rule would match no request
+     */
     static Acl path(String... paths) {
         return new AclNodes.Strings(Field.PATH, Kind.EXACT, paths, false);
     }
 
-    /** The normalised path equals one of these, ignoring case. */
+    /**
+     * The normalised path equals one of these, ignoring case.
+     *
+     * @throws IllegalArgumentException naming the value when no normalised path can equal it, as {@link #path}
+     */
     static Acl pathIgnoreCase(String... paths) {
         return new AclNodes.Strings(Field.PATH, Kind.EXACT, paths, true);
     }
 
-    /** The normalised path starts with one of these (a string prefix, as HAProxy's {@code path_beg}). */
+    /**
+     * The normalised path starts with one of these (a string prefix, as HAProxy's {@code path_beg}).
+     *
+     * @throws IllegalArgumentException naming the value and what it reads as when no normalised path can
+     *     begin with it ({@code //admin}, {@code /%61dmin}, {@code /admin;x}, {@code admin}): such a rule
+     *     would match no request
+     */
     static Acl pathBegins(String... prefixes) {
         return new AclNodes.Strings(Field.PATH, Kind.BEGINS, prefixes, false);
     }
 
-    /** The normalised path starts with one of these, ignoring case ({@code path_beg -i}). */
+    /**
+     * The normalised path starts with one of these, ignoring case ({@code path_beg -i}).
+     *
+     * @throws IllegalArgumentException naming the value when no normalised path can begin with it, as {@link #pathBegins}
+     */
     static Acl pathBeginsIgnoreCase(String... prefixes) {
         return new AclNodes.Strings(Field.PATH, Kind.BEGINS, prefixes, true);
     }

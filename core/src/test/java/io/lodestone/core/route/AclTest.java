@@ -13,6 +13,27 @@ class AclTest {
     }
 
     @Test
+    void aPathOrPrefixThatNoNormalisedPathCanHaveIsRefused() {
+        // a deny written with a spelling the rules never see would let every request through
+        for (String value : new String[] {"//admin", "/%61dmin", "/admin;x", "/a\\b", "/a/../admin", "admin", "/a/./b"}) {
+            assertThatThrownBy(() -> Acl.pathBegins(value)).as(value).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("pathBegins: " + value).hasMessageContaining("matches no request");
+            assertThatThrownBy(() -> Acl.path(value)).as(value).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageStartingWith("path: " + value);
+        }
+        assertThatThrownBy(() -> Acl.pathBeginsIgnoreCase("//Admin")).hasMessageContaining("pathBeginsIgnoreCase: //Admin")
+                .hasMessageContaining("reads as /Admin");
+        assertThatThrownBy(() -> Acl.path("/admin/..")).hasMessageContaining("reads as /");
+        // what a normalised path can begin with or be stays accepted
+        for (String value : new String[] {"/", "/.", "/..", "/admin/", "/.well-known/", "/caf\u00e9", "/100%"}) {
+            assertThat(Acl.pathBegins(value).matches(get(value + "x"))).as(value).isTrue();
+        }
+        assertThat(Acl.path("/admin/").matches(get("/admin/"))).isTrue();
+        assertThat(Acl.pathBegins("*").matches(TestRequest.request("OPTIONS", "*"))).isTrue();
+        assertThat(Acl.path("*").matches(TestRequest.request("OPTIONS", "*"))).isTrue();
+    }
+
+    @Test
     void pathAclsMatchTheNormalisedPath() {
         assertThat(Acl.path("/admin").matches(get("/admin"))).isTrue();
         assertThat(Acl.path("/admin").matches(get("//admin"))).isTrue();

@@ -9,7 +9,7 @@ import io.lodestone.l7.AdminFrontend;
 import io.lodestone.l7.HttpFrontend;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.limit.RateLimit;
-import io.lodestone.core.route.TestRequest;
+import io.lodestone.core.route.Acl;
 import io.lodestone.examples.UsageException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -1403,26 +1403,15 @@ public final class GatewayOptions {
                     throw bad(flag, value, expected);
                 }
             }
-            // rules match the normalised path (RequestView.path()): a prefix that no normalised path
-            // begins with matches no request. One followed by a letter is then its own normalised form
-            // (the letter keeps a trailing "." or ".." from being a dot segment: /. begins /.env)
-            String probe = prefix + "x";
-            if (!probe.equals(normalisedPath(probe))) {
-                String reads = normalisedPath(prefix);
-                throw new UsageException(flag + ": " + value + " (matches no request: rules read a request's path percent-decoded,"
-                        + " without ';' parameters, '\\', '//' or dot segments" + (reads != null ? ", where " + prefix + " reads as " + reads : "")
-                        + ")");
+            // rules match the normalised path (RequestView.path()): Acl.pathBegins refuses a prefix that
+            // no normalised path begins with, naming what it reads as
+            try {
+                Acl.pathBegins(prefix);
+            } catch (IllegalArgumentException e) {
+                String m = e.getMessage();
+                throw new UsageException(flag + ": " + value + m.substring(m.indexOf(" (")));
             }
             return prefix;
-        }
-
-        /** The path a rule reads for a request to {@code path}, or {@code null} when no such request is routed. */
-        private static String normalisedPath(String path) {
-            try {
-                return TestRequest.get(path).path();
-            } catch (IllegalArgumentException e) {
-                return null;
-            }
         }
 
         private Route route(String flag, String value) throws UsageException {

@@ -166,6 +166,26 @@ public final class AclNodes {
     }
 
     /** The factory of each host {@link Kind}, by ordinal, for messages. */
+    /**
+     * Why no request's normalised path can equal ({@code EXACT}) or begin with ({@code BEGINS}) {@code value},
+     * or {@code null} when one can: a rule on {@code //admin} or {@code /%61dmin} would match nothing, so a
+     * deny written that way would let every request through. A prefix is probed followed by a letter, so
+     * that a trailing {@code .} or {@code ..} is not read as a dot segment ({@code /.} begins {@code /.env}).
+     */
+    static String pathValueProblem(String value, Kind kind) {
+        if (value.equals("*")) {
+            return null; // the asterisk-form target of OPTIONS *
+        }
+        String probe = kind == Kind.BEGINS ? value + "x" : value;
+        String normalised = PathNormalizer.normalize(probe);
+        if (normalised.equals(probe)) {
+            return null;
+        }
+        String reads = kind == Kind.BEGINS ? PathNormalizer.normalize(value) : normalised;
+        return "matches no request: rules read a request's path percent-decoded, without ';' parameters, '\\', '//'"
+                + " or dot segments, where " + value + " reads as " + reads;
+    }
+
     private static final String[] HOST_FACTORIES = hostFactories();
 
     private static String[] hostFactories() {
@@ -205,6 +225,15 @@ public final class AclNodes {
                             throw new IllegalArgumentException("hostWildcard: " + values[i] + " (expected: *.domain)");
                         }
                         v[i] = v[i].substring(1);
+                    }
+                }
+            }
+            if (field == Field.PATH && (kind == Kind.EXACT || kind == Kind.BEGINS)) {
+                for (String value : v) {
+                    String problem = pathValueProblem(value, kind);
+                    if (problem != null) {
+                        throw new IllegalArgumentException("path" + (kind == Kind.BEGINS ? "Begins" : "")
+                                + (ignoreCase ? "IgnoreCase" : "") + ": " + value + " (" + problem + ")");
                     }
                 }
             }
