@@ -50,7 +50,10 @@ import org.slf4j.LoggerFactory;
  * name or one that no certificate covers. Unless names are given, a certificate serves the DNS
  * names of its subject alternative names (or its common name when it has none); a wildcard name
  * {@code *.example.com} matches exactly one label ({@code a.example.com}, not
- * {@code a.b.example.com} nor {@code example.com}); exact names win over wildcards.
+ * {@code a.b.example.com} nor {@code example.com}); exact names win over wildcards. A name has one
+ * certificate, the first added that serves it, whatever signature algorithms the client offers (an RSA
+ * and an EC certificate for one name are not chosen between): a certificate other than the default
+ * that serves no name of its own fails {@link Builder#build()} and {@link #reload()}.
  *
  * <p>Defaults: TLS 1.3 and 1.2, modern AEAD cipher suites with forward secrecy, no ALPN, no client
  * certificates, {@link TlsProvider#AUTO}, session resumption on (the provider's session cache and,
@@ -246,8 +249,17 @@ public final class ServerTls implements AutoCloseable {
         for (int i = 0; i < entries.size(); i++) {
             Entry e = entries.get(i);
             List<String> names = e.serverNames != null ? e.serverNames : KeyMaterial.dnsNames(loaded.get(i).material.leaf());
+            boolean served = i == 0;
             for (String n : names) {
-                t.add("serverNames", n, loaded.get(i).context);
+                served |= t.add("serverNames", n, loaded.get(i).context);
+            }
+            if (!served) {
+                // a name has one certificate, the first added: this one would never be presented
+                throw new IllegalArgumentException("certificate: " + e.certificate.source() + " (serves no name: "
+                        + (names.isEmpty() ? "it has no DNS name" : String.join(", ", names)
+                                + (names.size() == 1 ? " is" : " are") + " served by a certificate added before it")
+                        + "; expected: a name of its own, as a name has one certificate, the first added,"
+                        + " whatever the client's signature algorithms)");
             }
         }
         return new Snapshot(t.build(), List.copyOf(loaded));

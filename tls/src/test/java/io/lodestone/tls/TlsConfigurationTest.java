@@ -226,6 +226,46 @@ class TlsConfigurationTest {
         assertThat(tls[0].certificateFor(null)).isEqualTo(expired.getCertificate());
     }
 
+    /**
+     * A name has one certificate, the first added, whatever the client's signature algorithms: an RSA
+     * certificate added after an EC one for the same name (HAProxy's and nginx's RSA-and-ECDSA pair) was
+     * taken and never presented, so a client that accepts RSA signatures only was refused a handshake
+     * the configuration seemed to allow. A certificate that serves no name is refused at build time and
+     * at a reload; one that keeps a name of its own, or is the default, is taken.
+     */
+    @Test
+    void aCertificateWhoseNamesAreAllTakenBeforeItIsRefused() throws Exception {
+        X509Bundle ec = Pki.server(ca, "pair.test");
+        X509Bundle rsa = new CertificateBuilder().subject("CN=pair.test").rsa2048()
+                .notBefore(ec.getCertificate().getNotBefore().toInstant())
+                .notAfter(ec.getCertificate().getNotAfter().toInstant())
+                .addExtendedKeyUsageServerAuth().addSanDnsName("pair.test").buildIssuedBy(ca);
+        TlsCertificate ecPem = Pki.pem(dir, "pair-ec", ec);
+        TlsCertificate rsaPem = Pki.pem(dir, "pair-rsa", rsa);
+        assertThatThrownBy(() -> ServerTls.builder().provider(TlsProvider.JDK).certificate(Pki.pem(dir, "s", site))
+                .certificate(ecPem).certificate(rsaPem).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("certificate: certificateChain: " + dir.resolve("pair-rsa.crt")
+                        + " (serves no name: pair.test is served by a certificate added before it");
+        assertThatThrownBy(() -> ServerTls.builder().provider(TlsProvider.JDK).certificate(Pki.pem(dir, "s", site))
+                .certificate(ecPem, "*.shop.test").certificate(rsaPem, "*.SHOP.test").build())
+                .hasMessageStartingWith("certificate: certificateChain: " + dir.resolve("pair-rsa.crt")
+                        + " (serves no name: *.SHOP.test is served by a certificate added before it");
+
+        ServerTls shared = ServerTls.builder().provider(TlsProvider.JDK).certificate(ecPem)
+                .certificate(rsaPem, "pair.test", "rsa.pair.test").build();
+        assertThat(shared.certificateFor("pair.test")).as("the default is served").isEqualTo(ec.getCertificate());
+        assertThat(shared.certificateFor("rsa.pair.test")).isEqualTo(rsa.getCertificate());
+        assertThat(shared.certificateFor("site.test")).isEqualTo(ec.getCertificate());
+
+        ServerTls tls = ServerTls.builder().provider(TlsProvider.JDK).certificate(Pki.pem(dir, "s", site))
+                .certificate(Pki.pem(dir, "o", other)).build();
+        Pki.writePem(dir.resolve("o.crt"), dir.resolve("o.key"), Pki.server(ca, "site.test"));
+        assertThatThrownBy(tls::reload).hasMessageStartingWith("certificate: certificateChain: " + dir.resolve("o.crt")
+                + " (serves no name: site.test is served");
+        assertThat(tls.certificateFor("other.test")).as("kept").isEqualTo(other.getCertificate());
+    }
+
     @Test
     void explicitProtocolsAndCiphersAreAccepted() throws Exception {
         ServerTls tls = ServerTls.builder().provider(TlsProvider.JDK).certificate(Pki.pem(dir, "p", site))
