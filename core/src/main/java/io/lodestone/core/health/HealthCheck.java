@@ -97,7 +97,9 @@ public final class HealthCheck {
 
     /**
      * Returns a builder for a check that sends {@code GET path HTTP/1.1} with {@code Connection: close}
-     * and expects a status of 200..399.
+     * and expects a status of 200..399; for a backend with {@link io.lodestone.core.Backend.Builder#tls
+     * TLS}, over TLS, unless the check goes to a {@link Builder#port port} or {@link Builder#address
+     * address} of its own, where it speaks plain HTTP (HAProxy's rule for checks of an {@code ssl} server).
      *
      * @throws IllegalArgumentException when the path does not start with {@code /} or holds a space or
      *     control character
@@ -336,7 +338,10 @@ public final class HealthCheck {
             return this;
         }
 
-        /** Probes this port of each server instead of the port traffic goes to. */
+        /**
+         * Probes this port of each server instead of the port traffic goes to; there a TCP or HTTP
+         * check of a backend with TLS speaks no TLS (a plain management port, as HAProxy checks it).
+         */
         public Builder port(int port) {
             if (port < 1 || port > 65535) {
                 throw new IllegalArgumentException("health check port: " + port + " (expected: 1..65535)");

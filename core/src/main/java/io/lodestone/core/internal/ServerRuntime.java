@@ -260,8 +260,15 @@ public final class ServerRuntime implements ServerControl {
         return removed;
     }
 
+    /**
+     * Marks the server removed; an ejection it has ends at once, so that it holds none of the
+     * backend's ejection slots (see {@link #eject}, which ejects no removed server).
+     */
     void markRemoved() {
         removed = true;
+        if (ejected.compareAndSet(true, false)) {
+            backend.ejectionEnded();
+        }
         changed("removed from the backend");
     }
 
@@ -385,9 +392,19 @@ public final class ServerRuntime implements ServerControl {
         }
     }
 
-    /** Ejects the server if it is not ejected; the backend has reserved a slot. */
+    /**
+     * Ejects the server if it is not ejected and not removed; the backend has reserved a slot. A
+     * removed server's failures (the requests it still had open when it was removed to be stopped)
+     * eject nothing: an ejection would hold one of the backend's slots for its whole time, and no
+     * failing server of the backend could be ejected meanwhile.
+     */
     boolean eject(OutlierDetection od, FailureKind kind) {
-        if (!ejected.compareAndSet(false, true)) {
+        if (removed || !ejected.compareAndSet(false, true)) {
+            return false;
+        }
+        if (removed) {
+            // removed meanwhile: markRemoved set the flag before it looked for an ejection to end
+            ejected.set(false);
             return false;
         }
         long now = backend.clock().nanoTime();

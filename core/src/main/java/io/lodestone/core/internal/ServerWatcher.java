@@ -9,7 +9,7 @@ public interface ServerWatcher {
     /** Stops watching a server. */
     void unwatch(ServerRuntime server);
 
-    /** Checks the server soon, without waiting for the rest of its interval. */
+    /** Checks the server soon, without waiting for the rest of its interval; a probe in flight is not counted. */
     void recheck(ServerRuntime server);
 
     /** Stops watching every server. */

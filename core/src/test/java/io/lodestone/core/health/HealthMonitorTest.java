@@ -216,6 +216,39 @@ class HealthMonitorTest {
         assertThat(control.servers("app")).extracting(s -> s.server().name()).containsExactly("web2", "web3");
     }
 
+    /**
+     * A server marked unverified (a rolling update's action has just updated it) is judged by probes
+     * sent from then on: one in flight began before (it may have found the old version, or the old
+     * process just before its restart) and does not count, however it ends; a new probe goes out at once.
+     */
+    @Test
+    void aProbeInFlightWhenTheServerIsMarkedUnverifiedDoesNotCount() {
+        List<CompletableFuture<HealthCheckResult>> probes = new ArrayList<>();
+        Backend backend = Backend.named("app")
+                .server("web1", "127.0.0.1:8081")
+                .healthCheck(HealthCheck.custom(target -> {
+                    CompletableFuture<HealthCheckResult> f = new CompletableFuture<>();
+                    probes.add(f);
+                    return f;
+                }).interval(Duration.ofSeconds(2)).timeout(Duration.ofSeconds(1)).rise(1).fall(1))
+                .build();
+        BackendRuntime runtime = new BackendRuntime(backend, clock, scheduler, events);
+        control = new RuntimeControl(Map.of("app", runtime), scheduler, events);
+        control.addListener((server, previous, current, reason) -> changes.add(server.server().name() + " " + previous + "->" + current));
+        control.startHealthChecks(c -> c.checker());
+        scheduler.runDue();
+        assertThat(probes).hasSize(1);
+        runtime.server("web1").markUnverified("updated; waiting for health checks");
+        assertThat(web1().state()).isEqualTo(ServerState.DOWN);
+        scheduler.runDue();
+        assertThat(probes).as("a probe of the updated server at once").hasSize(2);
+        probes.get(0).complete(HealthCheckResult.healthy("answered by the old version"));
+        assertThat(web1().state()).isEqualTo(ServerState.DOWN);
+        probes.get(1).complete(HealthCheckResult.healthy("fake ok"));
+        assertThat(web1().state()).isEqualTo(ServerState.UP);
+        assertThat(changes).containsExactly("web1 UP->DOWN", "web1 DOWN->UP");
+    }
+
     @Test
     void stoppingTheChecksCancelsEveryProbe() {
         start(HealthCheck.tcp().interval(Duration.ofSeconds(1)));

@@ -127,6 +127,35 @@ class OutlierDetectionTest {
         assertThat(app.server("web3").isEjected()).isTrue();
     }
 
+    /**
+     * A server removed from the backend holds none of its ejection slots: neither an ejection it had
+     * when removed, nor one its in-flight requests would earn it afterwards (a server removed to be
+     * stopped fails what it still had open), so a server of the backend that fails next is ejected.
+     */
+    @Test
+    void aRemovedServerHoldsNoEjectionSlot() {
+        BackendRuntime app = backend(3, 10);
+        ServerRuntime web1 = app.server("web1");
+        fail(web1, 3);
+        assertThat(web1.isEjected()).isTrue();
+        app.removeServer("web1");
+        assertThat(app.ejectedServers()).isZero();
+        fail(app.server("web2"), 3);
+        assertThat(app.server("web2").isEjected()).isTrue();
+        scheduler.advance(Duration.ofSeconds(10));
+        assertThat(app.ejectedServers()).isZero();
+        assertThat(app.server("web2").isEjected()).isFalse();
+
+        ServerRuntime web3 = app.server("web3");
+        ServerRuntime web2 = app.server("web2");
+        app.removeServer("web3");
+        fail(web3, 3);
+        assertThat(web3.isEjected()).isFalse();
+        assertThat(web3.failures()).isEqualTo(3);
+        fail(web2, 3);
+        assertThat(web2.isEjected()).isTrue();
+    }
+
     @Test
     void atLeastOneServerMayBeEjectedUnlessThePercentIsZero() {
         BackendRuntime small = backend(2, 10);

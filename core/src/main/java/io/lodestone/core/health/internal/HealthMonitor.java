@@ -114,10 +114,19 @@ public final class HealthMonitor implements ServerWatcher {
             next = scheduler.schedule(this::run, delayNanos);
         }
 
+        /**
+         * Probes the server at once. A probe in flight is dropped, its result not counted however it
+         * ends: it began before the server was marked unverified (its update), and may have been
+         * answered by the old version, so with a rise of 1 it would bring the updated server back
+         * unseen, and a rolling update would go on while that server may be down.
+         */
         synchronized void recheck() {
-            if (!inFlight) {
-                scheduleNext(0);
+            if (inFlight) {
+                inFlight = false;
+                generation++;
+                timeout.cancel();
             }
+            scheduleNext(0);
         }
 
         synchronized void stop() {

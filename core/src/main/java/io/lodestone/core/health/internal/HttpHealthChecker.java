@@ -24,7 +24,9 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLException;
 
 /**
- * Sends a minimal HTTP/1.1 request (over TLS, after the handshake, when the backend has TLS) with {@code Connection: close} and judges the response by its
+ * Sends a minimal HTTP/1.1 request (over TLS, after the handshake, when the backend has TLS and the
+ * check goes to the server's own address; plain HTTP on a check port or address of its own, as HAProxy
+ * checks such a port without ssl) with {@code Connection: close} and judges the response by its
  * status line (and, when configured, a substring of its body), parsed by {@link HttpResponseProbe}.
  * The whole probe, connect and TLS handshake included, is bounded by the check timeout, counted from
  * the call on the probe's event loop clock: when it runs out, the verdict is given and the connection
@@ -47,6 +49,8 @@ final class HttpHealthChecker implements HealthChecker {
     @Override
     public CompletionStage<HealthCheckResult> check(HealthCheckTarget target) {
         CompletableFuture<HealthCheckResult> result = new CompletableFuture<>();
+        // a check sent to a port or address of its own speaks plain HTTP, as HAProxy inherits ssl for checks only then
+        BackendTls tls = target.address().equals(target.server().address()) ? this.tls : null;
         String host = check.host() != null ? check.host() : Addresses.format(target.address());
         String request = check.method() + " " + check.path() + " HTTP/1.1\r\n"
                 + "Host: " + host + "\r\n"

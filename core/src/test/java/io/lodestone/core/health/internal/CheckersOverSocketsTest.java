@@ -282,6 +282,36 @@ class CheckersOverSocketsTest {
         }
     }
 
+    /**
+     * An HTTP check of a backend with TLS sent to a port of its own speaks plain HTTP there, as a TCP
+     * check only connects there and as HAProxy inherits a server's ssl for its checks only when they
+     * go to the server's own address and port (a management port such as Spring Boot's is plain).
+     */
+    @Test
+    void httpCheckOfATlsBackendOnAPortOfItsOwnSpeaksPlainHttp() throws Exception {
+        SslContext client = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build();
+        BackendTls tls = new BackendTls() {
+            @Override
+            public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
+                return client.newHandler(alloc, host, port);
+            }
+
+            @Override
+            public List<String> applicationProtocols() {
+                return List.of();
+            }
+        };
+        int port = serve(head -> "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        HealthChecker checker = HealthCheckers.create(HealthCheck.http("/health").port(port).build(), tls, group, Transport.best());
+        InetSocketAddress traffic = new InetSocketAddress("127.0.0.1", RefusingPort.next());
+        InetSocketAddress checked = new InetSocketAddress("127.0.0.1", port);
+        HealthCheckTarget target = new HealthCheckTarget("app", Server.builder("web1", traffic).build(), checked, Duration.ofSeconds(2));
+        HealthCheckResult r = checker.check(target).toCompletableFuture().get(5, TimeUnit.SECONDS);
+        assertThat(r.detail()).isEqualTo("HTTP 200");
+        assertThat(r.isHealthy()).isTrue();
+        assertThat(request.get(5, TimeUnit.SECONDS)).startsWith("GET /health HTTP/1.1\r\n");
+    }
+
     @Test
     void httpCheckFailsOnAClosedPort() throws Exception {
         HealthCheckResult r = probe(HealthCheck.http("/status").build(), RefusingPort.next(), Duration.ofSeconds(2));
