@@ -264,6 +264,35 @@ class TcpAcceptProxyProtocolTest {
         assertThat(lines.lines()).hasSize(1);
     }
 
+    /**
+     * A version 1 line is at most 107 bytes, CRLF included (the protocol's own bound, which HAProxy and
+     * Squid hold): the longest one, sent one byte at a time and followed by data, is read and the data
+     * relayed; one byte more is refused as malformed, and so is one of 110 bytes that Netty's decoder took.
+     */
+    @Test
+    void aVersion1LineOfAtMost107BytesIsReadAndALongerOneRefused() throws IOException {
+        startEcho(TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol());
+        String six = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+        byte[] longest = ascii("PROXY UNKNOWN " + six + " " + six + " 65535 65535\r\n");
+        assertThat(longest).hasSize(107);
+        try (Socket split = connect(proxy.port())) {
+            for (byte b : longest) {
+                write(split, new byte[] {b});
+            }
+            assertEcho(split, "after the longest line");
+        }
+        try (Socket oneMore = connect(proxy.port())) {
+            write(oneMore, ascii("PROXY UNKNOWN " + six + " " + six + " 65535 655350\r\nhello"));
+            assertThat(isClosedByPeer(oneMore)).isTrue();
+        }
+        try (Socket threeMore = connect(proxy.port())) {
+            write(threeMore, ascii("PROXY TCP6 " + six + " " + six + " 65535 65535" + " ".repeat(6) + "\r\nhello"));
+            assertThat(isClosedByPeer(threeMore)).isTrue();
+        }
+        Await.until("two invalid headers counted", () -> errors().invalid() == 2);
+        assertThat(echo.accepted()).as("only the valid line reached the server").isEqualTo(1);
+    }
+
     /** Trusted sources: from 127.0.0.0/8 the header is read; with a network that excludes 127.0.0.1, its bytes are data. */
     @Test
     void onlyTrustedSourcesHeadersAreRead() throws IOException {
