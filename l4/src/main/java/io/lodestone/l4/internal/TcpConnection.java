@@ -784,12 +784,16 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         // a frontend that accepts the PROXY protocol passes on the header's addresses, so a chain keeps the client
         InetSocketAddress src = clientAddress;
         InetSocketAddress dst = ClientAddresses.local(client);
-        boolean v6 = src.getAddress() instanceof Inet6Address;
+        boolean srcV6 = src.getAddress() instanceof Inet6Address;
+        boolean dstV6 = dst.getAddress() instanceof Inet6Address;
+        // mixed families (a received header's IPv4-mapped address, which the JVM reads as IPv4, beside a plain
+        // IPv6 one): TCP6 with the IPv4 address mapped, as HAProxy writes it, rather than losing one of them
+        boolean v6 = srcV6 || dstV6;
         HAProxyProxiedProtocol protocol = v6 ? HAProxyProxiedProtocol.TCP6 : HAProxyProxiedProtocol.TCP4;
         // the RFC 5952 text HAProxy writes (::1), not the JDK's full form (0:0:0:0:0:0:0:1)
-        String dstHost = v6 != dst.getAddress() instanceof Inet6Address ? (v6 ? "::" : "0.0.0.0")
-                : Addresses.toText(dst.getAddress());
+        String srcHost = v6 && !srcV6 ? "::ffff:" + Addresses.toText(src.getAddress()) : Addresses.toText(src.getAddress());
+        String dstHost = v6 && !dstV6 ? "::ffff:" + Addresses.toText(dst.getAddress()) : Addresses.toText(dst.getAddress());
         return new HAProxyMessage(version == ProxyProtocol.V1 ? HAProxyProtocolVersion.V1 : HAProxyProtocolVersion.V2,
-                HAProxyCommand.PROXY, protocol, Addresses.toText(src.getAddress()), dstHost, src.getPort(), dst.getPort());
+                HAProxyCommand.PROXY, protocol, srcHost, dstHost, src.getPort(), dst.getPort());
     }
 }
