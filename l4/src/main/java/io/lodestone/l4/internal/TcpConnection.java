@@ -539,7 +539,16 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         attemptStart = listener.clock().nanoTime();
         ChannelFuture attempt;
         try {
-            attempt = listener.connect(client.eventLoop(), server, backend);
+            ProxyProtocol pp = backend.proxyProtocol(server);
+            // with TLS to the server the PROXY header goes first, in clear, as HAProxy's ssl send-proxy sends it
+            ChannelFutureListener beforeTls = pp != ProxyProtocol.NONE && backend.config().tls() != null
+                    ? f -> {
+                        if (f.isSuccess()) {
+                            writeProxyHeader(f.channel(), pp);
+                        }
+                    }
+                    : null;
+            attempt = listener.connect(client.eventLoop(), server, backend, beforeTls);
         } catch (RuntimeException e) {
             // no file descriptor left for a new socket (NoSocketException), or a failure of the proxy's own
             noSocket(server, e);
@@ -652,10 +661,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         }
         listener.track(upstream);
         ProxyProtocol pp = backend.proxyProtocol(server);
-        if (pp != ProxyProtocol.NONE) {
-            upstream.pipeline().addLast(PipelineNames.PROXY_PROTOCOL, HAProxyMessageEncoder.INSTANCE);
-            upstream.write(proxyHeader(pp), upstream.voidPromise());
-            upstream.pipeline().remove(PipelineNames.PROXY_PROTOCOL);
+        if (pp != ProxyProtocol.NONE && backend.config().tls() == null) {
+            writeProxyHeader(upstream, pp);
         }
         if (pending != null) {
             for (Object msg : pending) {
@@ -778,6 +785,17 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
                     .termination(cause, phase);
             accessLog.log(entry);
         }
+    }
+
+    /**
+     * Writes the PROXY header to a new server connection: once connected without TLS, before the
+     * ClientHello with it (the TLS handler is not in the pipeline yet), so that it is always the
+     * connection's first bytes, in clear.
+     */
+    private void writeProxyHeader(Channel upstream, ProxyProtocol pp) {
+        upstream.pipeline().addLast(PipelineNames.PROXY_PROTOCOL, HAProxyMessageEncoder.INSTANCE);
+        upstream.write(proxyHeader(pp), upstream.voidPromise());
+        upstream.pipeline().remove(PipelineNames.PROXY_PROTOCOL);
     }
 
     private HAProxyMessage proxyHeader(ProxyProtocol version) {
