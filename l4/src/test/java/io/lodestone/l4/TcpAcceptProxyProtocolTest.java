@@ -142,6 +142,41 @@ class TcpAcceptProxyProtocolTest {
         assertThat(lines.await(l -> l.contains(" pp "))).startsWith("192.0.2.10:40000 ");
     }
 
+    /**
+     * A header whose source is IPv4-mapped and destination plain IPv6 (the JVM reads the first as an IPv4
+     * address): passed on as TCP6 with the IPv4 address mapped, as HAProxy does for mixed families, in
+     * version 1 and 2 (the header comes in as version 1); the destination is kept, not written {@code 0.0.0.0}.
+     */
+    @Test
+    void mixedFamiliesArePassedOnAsTcp6WithTheIpv4AddressMapped() throws Exception {
+        BlockingQueue<Header> headers = new LinkedBlockingQueue<>();
+        passingOn(ProxyProtocol.V1, headers);
+        try (Socket c = connect(proxy.port())) {
+            write(c, ProxyHeaders.v1("::ffff:192.0.2.10", 40000, "2001:db8::1", 5432));
+            assertEcho(c, "mixed");
+            assertThat(headers.poll(5, TimeUnit.SECONDS))
+                    .isEqualTo(new Header(HAProxyProtocolVersion.V1, "::ffff:192.0.2.10", 40000, "2001:db8::1", 5432));
+        }
+        try (Socket c = connect(proxy.port())) {
+            write(c, ProxyHeaders.v1("2001:db8::7", 51000, "::ffff:198.51.100.1", 443));
+            assertEcho(c, "the other way");
+            assertThat(headers.poll(5, TimeUnit.SECONDS))
+                    .isEqualTo(new Header(HAProxyProtocolVersion.V1, "2001:db8::7", 51000, "::ffff:198.51.100.1", 443));
+        }
+        proxy.close(Duration.ZERO);
+        headerServer.close().syncUninterruptibly();
+        passingOn(ProxyProtocol.V2, headers);
+        try (Socket c = connect(proxy.port())) {
+            write(c, ProxyHeaders.v1("::ffff:192.0.2.10", 40000, "2001:db8::1", 5432));
+            assertEcho(c, "mixed, v2 out");
+            Header h = headers.poll(5, TimeUnit.SECONDS);
+            assertThat(h).isNotNull();
+            assertThat(h.version()).isEqualTo(HAProxyProtocolVersion.V2);
+            assertThat(h.source()).as("TCP6, the IPv4 address mapped").isEqualTo("0:0:0:0:0:ffff:c000:20a");
+            assertThat(InetAddress.getByName(h.destination())).isEqualTo(InetAddress.getByName("2001:db8::1"));
+        }
+    }
+
     /** Version 2, with a TLV (ignored), and the bytes after the header in the same write: v2 out carries the header's addresses. */
     @Test
     void aVersion2HeaderWithATlvIsPassedOnAsVersion2() throws Exception {
@@ -262,6 +297,35 @@ class TcpAcceptProxyProtocolTest {
         assertThat(echo.accepted()).as("only the valid one reached the server").isEqualTo(1);
         assertThat(lines.await(l -> l.contains(" pp "))).startsWith("192.0.2.10:40000 ");
         assertThat(lines.lines()).hasSize(1);
+    }
+
+    /**
+     * A version 1 line is at most 107 bytes, CRLF included (the protocol's own bound, which HAProxy and
+     * Squid hold): the longest one, sent one byte at a time and followed by data, is read and the data
+     * relayed; one byte more is refused as malformed, and so is one of 110 bytes that Netty's decoder took.
+     */
+    @Test
+    void aVersion1LineOfAtMost107BytesIsReadAndALongerOneRefused() throws IOException {
+        startEcho(TcpFrontend.bind("127.0.0.1:0").acceptProxyProtocol());
+        String six = "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff";
+        byte[] longest = ascii("PROXY UNKNOWN " + six + " " + six + " 65535 65535\r\n");
+        assertThat(longest).hasSize(107);
+        try (Socket split = connect(proxy.port())) {
+            for (byte b : longest) {
+                write(split, new byte[] {b});
+            }
+            assertEcho(split, "after the longest line");
+        }
+        try (Socket oneMore = connect(proxy.port())) {
+            write(oneMore, ascii("PROXY UNKNOWN " + six + " " + six + " 65535 655350\r\nhello"));
+            assertThat(isClosedByPeer(oneMore)).isTrue();
+        }
+        try (Socket threeMore = connect(proxy.port())) {
+            write(threeMore, ascii("PROXY TCP6 " + six + " " + six + " 65535 65535" + " ".repeat(6) + "\r\nhello"));
+            assertThat(isClosedByPeer(threeMore)).isTrue();
+        }
+        Await.until("two invalid headers counted", () -> errors().invalid() == 2);
+        assertThat(echo.accepted()).as("only the valid line reached the server").isEqualTo(1);
     }
 
     /** Trusted sources: from 127.0.0.0/8 the header is read; with a network that excludes 127.0.0.1, its bytes are data. */

@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.ProxyProtocol;
 import io.lodestone.core.testing.Stderr;
 import io.lodestone.l4.TlsTestSupport.TlsEchoServer;
 import io.lodestone.tls.ClientTls;
@@ -23,6 +24,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.pkitesting.X509Bundle;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -43,6 +46,28 @@ class TcpBackendTlsTest {
     void stop() {
         if (proxy != null) {
             proxy.close();
+        }
+    }
+
+    /**
+     * A backend with TLS and the PROXY protocol sends the header in clear before its ClientHello, as
+     * HAProxy's {@code ssl send-proxy} does and as a server with {@code accept-proxy ssl} (nginx's
+     * {@code listen ... ssl proxy_protocol}) reads it; the header went inside the TLS session before.
+     */
+    @Test
+    void theProxyHeaderGoesInClearBeforeTheClientHello() throws Exception {
+        X509Bundle ca = TlsTestSupport.ca();
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            ClientTls tls = ClientTls.builder().trust(List.of(ca.getCertificate())).serverName("echo.test").build();
+            proxy = Sockets.startProxy(Backend.named("b").server("s", "127.0.0.1:" + server.getLocalPort()).tls(tls)
+                    .proxyProtocol(ProxyProtocol.V1), TcpFrontend.bind("127.0.0.1:0").defaultBackend("b"));
+            try (Socket c = connect(proxy.port()); Socket s = server.accept()) {
+                s.setSoTimeout(5000);
+                String line = "PROXY TCP4 127.0.0.1 127.0.0.1 " + c.getLocalPort() + " " + proxy.port() + "\r\n";
+                byte[] head = Sockets.readExactly(s.getInputStream(), line.length() + 1);
+                assertThat(new String(head, 0, line.length(), StandardCharsets.US_ASCII)).isEqualTo(line);
+                assertThat(head[line.length()]).as("a TLS handshake record follows").isEqualTo((byte) 0x16);
+            }
         }
     }
 

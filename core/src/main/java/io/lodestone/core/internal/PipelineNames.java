@@ -6,9 +6,9 @@ package io.lodestone.core.internal;
  * <p>On io_uring every connection's pipeline starts with {@link #CLOSE_GUARD}, before the handlers
  * below.
  *
- * <p>Client channels of a frontend that accepts the PROXY protocol start with {@link #PROXY_HEADER_DECODER}
- * → {@link #PROXY_HEADER} and nothing else (after {@link #CLOSE_GUARD} on io_uring): the engine's
- * handlers below are added once the header is read, when both leave. Other frontends never have them.
+ * <p>Client channels of a frontend that accepts the PROXY protocol start with {@link #PROXY_HEADER_LINE_LIMIT}
+ * → {@link #PROXY_HEADER_DECODER} → {@link #PROXY_HEADER} and nothing else (after {@link #CLOSE_GUARD} on
+ * io_uring): the engine's handlers below are added once the header is read, when all three have left. Other frontends never have them.
  *
  * <p>L4 client channel: {@link #TLS} (TLS termination, when the frontend has it; with the JDK provider
  * {@link #TLS_RENEGOTIATION} in front of it, on L7 too) or
@@ -54,7 +54,12 @@ public final class PipelineNames {
     /** Copies bytes to the peer channel with backpressure and half-close. */
     public static final String RELAY = "lodestone.relay";
     /**
-     * Frontends that accept the PROXY protocol: Netty's decoder of the header (version 1 or 2), first;
+     * Frontends that accept the PROXY protocol: first, refuses a version 1 line longer than 107 bytes, which
+     * the decoder would take; leaves at the line's end, or at once for anything but a version 1 header.
+     */
+    public static final String PROXY_HEADER_LINE_LIMIT = "lodestone.proxy-header-line-limit";
+    /**
+     * Frontends that accept the PROXY protocol: Netty's decoder of the header (version 1 or 2), after {@link #PROXY_HEADER_LINE_LIMIT};
      * removes itself once it has decoded it and hands on the bytes after it.
      */
     public static final String PROXY_HEADER_DECODER = "lodestone.proxy-header-decoder";

@@ -3,6 +3,7 @@ package io.lodestone.core.internal;
 import io.lodestone.core.metrics.ErrorKind;
 import io.lodestone.core.metrics.internal.FrontendMetrics;
 import io.lodestone.core.route.internal.Cidr;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -12,6 +13,7 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.haproxy.HAProxyCommand;
 import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageDecoder;
+import io.netty.handler.codec.haproxy.HAProxyProtocolException;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
 import io.netty.util.NetUtil;
 import io.netty.util.ReferenceCountUtil;
@@ -38,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * <p>A {@code LOCAL} command (version 2, a load balancer's health check) or an {@code UNKNOWN} or
  * {@code AF_UNIX} family keeps the connection's own addresses. Version 2 TLVs are ignored (the decoder
  * parses them; they are released with the message). A connection that starts with anything else, whose
- * header is malformed or longer than the protocol allows, or that does not complete it within the
+ * header is malformed or longer than the protocol allows (a version 1 line of more than 107 bytes, which
+ * {@link V1LineLimit}, before the decoder, refuses), or that does not complete it within the
  * timeout, is closed without a byte written to it, logged at DEBUG and counted as an
  * {@link ErrorKind#INVALID invalid} or {@link ErrorKind#TIMEOUT timeout} error on the frontend; one that
  * closes or ends its side before it is closed with no error, and so is one still waiting when the
@@ -87,7 +90,7 @@ public final class ProxyHeaderReader extends ChannelInboundHandlerAdapter implem
     }
 
     /**
-     * Makes {@code ch} wait for its PROXY header: adds the decoder and the reader, the connection's only
+     * Makes {@code ch} wait for its PROXY header: adds the line limit, the decoder and the reader, the connection's only
      * handlers (after {@link PipelineNames#CLOSE_GUARD} on io_uring).
      *
      * @param frontend the frontend's name, for the log
@@ -97,9 +100,67 @@ public final class ProxyHeaderReader extends ChannelInboundHandlerAdapter implem
      */
     public static void install(Channel ch, String frontend, FrontendMetrics metrics, long timeoutNanos,
             SourceLimits sourceLimits, Next next) {
+        ch.pipeline().addLast(PipelineNames.PROXY_HEADER_LINE_LIMIT, new V1LineLimit());
         ch.pipeline().addLast(PipelineNames.PROXY_HEADER_DECODER, new HAProxyMessageDecoder());
         ch.pipeline().addLast(PipelineNames.PROXY_HEADER,
                 new ProxyHeaderReader(frontend, metrics, timeoutNanos, sourceLimits, next));
+    }
+
+    /**
+     * Holds a version 1 line to the protocol's 107 bytes, CRLF included ({@link PipelineNames#PROXY_HEADER_LINE_LIMIT}),
+     * which Netty's decoder does not: it takes a line of up to 108 bytes before the CRLF (110 in all).
+     * Looks at the bytes on their way to the decoder, without keeping them, and leaves at the line's
+     * LF, or at once when the first byte is not that of {@code PROXY} (version 2, or no header, for the
+     * decoder to judge). A line still without its LF at its 107th byte is malformed: the reader gets a
+     * {@link HAProxyProtocolException}, as for any header the decoder refuses, and what follows is dropped.
+     */
+    static final class V1LineLimit extends ChannelInboundHandlerAdapter {
+        /** The longest version 1 line, CRLF included (the protocol's section 2.1). */
+        static final int MAX_LINE = 107;
+        /** The bytes of the line seen so far. */
+        private int seen;
+        private boolean refused;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (refused) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            if (!(msg instanceof ByteBuf buf)) {
+                ctx.fireChannelRead(msg);
+                return;
+            }
+            int from = buf.readerIndex();
+            int n = buf.readableBytes();
+            if (n == 0) {
+                ctx.fireChannelRead(msg);
+                return;
+            }
+            if (seen == 0 && buf.getByte(from) != 'P') {
+                leave(ctx, msg);
+                return;
+            }
+            int scan = Math.min(n, MAX_LINE - seen);
+            if (buf.indexOf(from, from + scan, (byte) '\n') >= 0) {
+                leave(ctx, msg);
+                return;
+            }
+            seen += scan;
+            if (seen < MAX_LINE) {
+                ctx.fireChannelRead(msg);
+                return;
+            }
+            refused = true;
+            buf.release();
+            ctx.fireExceptionCaught(new HAProxyProtocolException(
+                    "version 1 header line longer than " + MAX_LINE + " bytes"));
+        }
+
+        private void leave(ChannelHandlerContext ctx, Object msg) {
+            ctx.pipeline().remove(this);
+            ctx.fireChannelRead(msg);
+        }
     }
 
     /**

@@ -99,6 +99,7 @@ class ProxyHeaderReaderTest {
         assertThat(ClientAddresses.local(c)).isEqualTo(new InetSocketAddress(address("198.51.100.1"), 443));
         assertThat(c.pipeline().get(PipelineNames.PROXY_HEADER)).as("the reader left").isNull();
         assertThat(c.pipeline().get(PipelineNames.PROXY_HEADER_DECODER)).as("the decoder left").isNull();
+        assertThat(c.pipeline().get(PipelineNames.PROXY_HEADER_LINE_LIMIT)).as("the line limit left").isNull();
         c.writeInbound(bytes(ProxyHeaders.ascii(" again")));
         assertThat(after).hasToString("hello again");
         assertThat(c.isActive()).isTrue();

@@ -539,7 +539,16 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         attemptStart = listener.clock().nanoTime();
         ChannelFuture attempt;
         try {
-            attempt = listener.connect(client.eventLoop(), server, backend);
+            ProxyProtocol pp = backend.proxyProtocol(server);
+            // with TLS to the server the PROXY header goes first, in clear, as HAProxy's ssl send-proxy sends it
+            ChannelFutureListener beforeTls = pp != ProxyProtocol.NONE && backend.config().tls() != null
+                    ? f -> {
+                        if (f.isSuccess()) {
+                            writeProxyHeader(f.channel(), pp);
+                        }
+                    }
+                    : null;
+            attempt = listener.connect(client.eventLoop(), server, backend, beforeTls);
         } catch (RuntimeException e) {
             // no file descriptor left for a new socket (NoSocketException), or a failure of the proxy's own
             noSocket(server, e);
@@ -652,10 +661,8 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         }
         listener.track(upstream);
         ProxyProtocol pp = backend.proxyProtocol(server);
-        if (pp != ProxyProtocol.NONE) {
-            upstream.pipeline().addLast(PipelineNames.PROXY_PROTOCOL, HAProxyMessageEncoder.INSTANCE);
-            upstream.write(proxyHeader(pp), upstream.voidPromise());
-            upstream.pipeline().remove(PipelineNames.PROXY_PROTOCOL);
+        if (pp != ProxyProtocol.NONE && backend.config().tls() == null) {
+            writeProxyHeader(upstream, pp);
         }
         if (pending != null) {
             for (Object msg : pending) {
@@ -780,16 +787,31 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         }
     }
 
+    /**
+     * Writes the PROXY header to a new server connection: once connected without TLS, before the
+     * ClientHello with it (the TLS handler is not in the pipeline yet), so that it is always the
+     * connection's first bytes, in clear.
+     */
+    private void writeProxyHeader(Channel upstream, ProxyProtocol pp) {
+        upstream.pipeline().addLast(PipelineNames.PROXY_PROTOCOL, HAProxyMessageEncoder.INSTANCE);
+        upstream.write(proxyHeader(pp), upstream.voidPromise());
+        upstream.pipeline().remove(PipelineNames.PROXY_PROTOCOL);
+    }
+
     private HAProxyMessage proxyHeader(ProxyProtocol version) {
         // a frontend that accepts the PROXY protocol passes on the header's addresses, so a chain keeps the client
         InetSocketAddress src = clientAddress;
         InetSocketAddress dst = ClientAddresses.local(client);
-        boolean v6 = src.getAddress() instanceof Inet6Address;
+        boolean srcV6 = src.getAddress() instanceof Inet6Address;
+        boolean dstV6 = dst.getAddress() instanceof Inet6Address;
+        // mixed families (a received header's IPv4-mapped address, which the JVM reads as IPv4, beside a plain
+        // IPv6 one): TCP6 with the IPv4 address mapped, as HAProxy writes it, rather than losing one of them
+        boolean v6 = srcV6 || dstV6;
         HAProxyProxiedProtocol protocol = v6 ? HAProxyProxiedProtocol.TCP6 : HAProxyProxiedProtocol.TCP4;
         // the RFC 5952 text HAProxy writes (::1), not the JDK's full form (0:0:0:0:0:0:0:1)
-        String dstHost = v6 != dst.getAddress() instanceof Inet6Address ? (v6 ? "::" : "0.0.0.0")
-                : Addresses.toText(dst.getAddress());
+        String srcHost = v6 && !srcV6 ? "::ffff:" + Addresses.toText(src.getAddress()) : Addresses.toText(src.getAddress());
+        String dstHost = v6 && !dstV6 ? "::ffff:" + Addresses.toText(dst.getAddress()) : Addresses.toText(dst.getAddress());
         return new HAProxyMessage(version == ProxyProtocol.V1 ? HAProxyProtocolVersion.V1 : HAProxyProtocolVersion.V2,
-                HAProxyCommand.PROXY, protocol, Addresses.toText(src.getAddress()), dstHost, src.getPort(), dst.getPort());
+                HAProxyCommand.PROXY, protocol, srcHost, dstHost, src.getPort(), dst.getPort());
     }
 }

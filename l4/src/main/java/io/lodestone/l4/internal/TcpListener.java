@@ -33,6 +33,7 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -293,11 +294,18 @@ public final class TcpListener implements Listener {
      * an IP address, through a bootstrap that resolves the name otherwise; for a backend with TLS,
      * the future completes once the handshake has. The caller closes the channel when it fails. A
      * socket that cannot be made (no file descriptor left) throws {@link io.lodestone.core.internal.NoSocketException}.
+     *
+     * @param beforeTls told of the TCP connect before the TLS handshake starts (the PROXY header goes
+     *     first, in clear); {@code null} for none
      */
-    ChannelFuture connect(EventLoop loop, ServerRuntime server, BackendRuntime backend) {
+    ChannelFuture connect(EventLoop loop, ServerRuntime server, BackendRuntime backend, ChannelFutureListener beforeTls) {
         InetSocketAddress address = server.server().address();
-        return BackendHandshake.after(connectTcp(loop, address, backend), backend.config().tls(), address, null,
-                server.tlsWarnings());
+        ChannelFuture tcp = connectTcp(loop, address, backend);
+        if (beforeTls != null) {
+            // added first, so it runs before the listener that adds the TLS handler
+            tcp.addListener(beforeTls);
+        }
+        return BackendHandshake.after(tcp, backend.config().tls(), address, null, server.tlsWarnings());
     }
 
     private ChannelFuture connectTcp(EventLoop loop, InetSocketAddress address, BackendRuntime backend) {
