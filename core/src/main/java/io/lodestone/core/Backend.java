@@ -267,7 +267,10 @@ public final class Backend {
             return this;
         }
 
-        /** Sends a PROXY protocol header to every server of this backend that does not set its own. */
+        /**
+         * Sends a PROXY protocol header to every server of this backend that does not set its own. Only the
+         * TCP engine sends one: {@link Proxy.Builder#build()} refuses V1 or V2 on a backend of an HTTP frontend.
+         */
         public Builder proxyProtocol(ProxyProtocol proxyProtocol) {
             this.proxyProtocol = Objects.requireNonNull(proxyProtocol, "backend " + name + " proxyProtocol");
             return this;

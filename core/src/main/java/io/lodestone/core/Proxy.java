@@ -991,6 +991,9 @@ public final class Proxy implements AutoCloseable {
                     if (!backends.containsKey(b)) {
                         throw new IllegalArgumentException("frontend " + f.name() + " backend: " + b + " (no such backend; known: " + backends.keySet() + ")");
                     }
+                    if (f.isHttp()) {
+                        checkNoProxyHeader(backends.get(b), f.name());
+                    }
                     HashKey key = backends.get(b).balancingStrategy().hashKey();
                     if (!f.isHttp() && key != null && key.readsHttp()) {
                         // a connection has no request to read the key from
@@ -998,6 +1001,21 @@ public final class Proxy implements AutoCloseable {
                                 + " (expected: a strategy that reads no HTTP request, e.g. sourceHash(), since frontend "
                                 + f.name() + " forwards connections, not HTTP requests)");
                     }
+                }
+            }
+        }
+
+        /** The L7 engine writes no PROXY header: a backend of an HTTP frontend that asks for one would not get it. */
+        private static void checkNoProxyHeader(Backend backend, String frontend) {
+            String expected = " (expected: NONE, since frontend " + frontend
+                    + " speaks HTTP to the servers and sends no PROXY header; the TCP engine sends one)";
+            if (backend.proxyProtocol() != ProxyProtocol.NONE) {
+                throw new IllegalArgumentException("backend " + backend.name() + " proxyProtocol: " + backend.proxyProtocol() + expected);
+            }
+            for (Server server : backend.servers()) {
+                if (server.proxyProtocol() != null && server.proxyProtocol() != ProxyProtocol.NONE) {
+                    throw new IllegalArgumentException("server " + backend.name() + "/" + server.name() + " proxyProtocol: "
+                            + server.proxyProtocol() + expected);
                 }
             }
         }

@@ -161,7 +161,10 @@ public final class Server {
             return this;
         }
 
-        /** Sends a PROXY protocol header of this version to this server, overriding its backend. */
+        /**
+         * Sends a PROXY protocol header of this version to this server, overriding its backend. Only the TCP
+         * engine sends one: {@link Proxy.Builder#build()} refuses V1 or V2 on a server of an HTTP frontend.
+         */
         public Builder proxyProtocol(ProxyProtocol proxyProtocol) {
             this.proxyProtocol = Objects.requireNonNull(proxyProtocol, "proxyProtocol");
             return this;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.ProxyProtocol;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.Routing;
@@ -65,6 +66,22 @@ class HttpFrontendBuilderTest {
                 .isEqualTo("X-Correlation-ID");
         assertThatThrownBy(() -> HttpFrontend.bind(70000)).hasMessage("bind: 70000 (expected: a port in 0..65535)");
         assertThatThrownBy(b::build).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("defaultBackend: null");
+    }
+
+    @Test
+    void aBackendOfAnHttpFrontendCannotAskForAProxyHeader() {
+        // the L7 engine writes no PROXY header: a server set up to read one would have waited for it
+        Backend withHeader = Backend.named("app").proxyProtocol(ProxyProtocol.V1).server("s1", "127.0.0.1:8081").build();
+        assertThatThrownBy(() -> Proxy.builder().backend(withHeader).frontend(HttpFrontend.bind(0).name("web").defaultBackend("app").build())
+                .build()).isInstanceOf(IllegalArgumentException.class).hasMessage("backend app proxyProtocol: V1 (expected: NONE, since"
+                        + " frontend web speaks HTTP to the servers and sends no PROXY header; the TCP engine sends one)");
+        Backend serverWithHeader = Backend.named("app").server("s1", "127.0.0.1:8081")
+                .server("s2", "127.0.0.1:8082", s -> s.proxyProtocol(ProxyProtocol.V2)).build();
+        assertThatThrownBy(() -> Proxy.builder().backend(serverWithHeader).frontend(HttpFrontend.bind(0).name("web").defaultBackend("app").build())
+                .build()).hasMessageStartingWith("server app/s2 proxyProtocol: V2 (expected: NONE");
+        // a server that turns its backend's setting off, and a backend without one, build
+        Backend off = Backend.named("app").server("s1", "127.0.0.1:8081", s -> s.proxyProtocol(ProxyProtocol.NONE)).build();
+        Proxy.builder().backend(off).frontend(HttpFrontend.bind(0).name("web").defaultBackend("app").build()).build().close();
     }
 
     @Test
