@@ -120,6 +120,28 @@ class Http2BackendTest {
         }
     }
 
+    /**
+     * A {@code :status} that is not a status code of 100 to 599 (RFC 9110, 15) makes the response
+     * malformed: the client gets a 502 and nothing of it, as from an HTTP/1.1 server whose status line
+     * has such a code. Taken as it came, {@code 20} went out as an interim response
+     * ({@code HTTP/1.1 20 Unknown Status (20)}) and {@code 600} or {@code 1000} as the final one.
+     */
+    @Test
+    void aStatusOutsideHundredToFiveHundredNinetyNineIsA502() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build(), 1);
+            for (String status : new String[] {"20", "099", "600", "1000"}) {
+                try (RawHttp c = new RawHttp(port)) {
+                    c.send("GET /status/" + status + " HTTP/1.1\r\nHost: h\r\n\r\n");
+                    assertThat(c.readLine()).as(":status %s", status).isEqualTo("HTTP/1.1 502 Bad Gateway");
+                }
+            }
+            // the connection goes on for the next request
+            assertThat(RawHttp.get(port, "/plain/next").body()).isEqualTo("h2:/plain/next");
+            assertThat(b.connections.get()).isEqualTo(1);
+        }
+    }
+
     @Test
     void hundredConcurrentClientRequestsShareOneH2cConnectionPerEventLoop() throws Exception {
         try (ProtocolBackend b = ProtocolBackend.h2c(0)) {

@@ -70,7 +70,8 @@ import javax.net.ssl.SNIServerName;
  * answers {@code proto:path} with trailers ({@code grpc-status: 0}) as gRPC does, unless the path
  * starts with {@code /plain}. Paths starting with {@code /grpc-error} get a trailers-only answer,
  * those starting with {@code /reset} (HTTP/2) a RST_STREAM, {@code /big/N} (HTTP/2) N bytes of {@code x},
- * {@code /die} (HTTP/2) a head and some data, then the connection closes.
+ * {@code /die} (HTTP/2) a head and some data, then the connection closes, {@code /status/N} (HTTP/2) HEADERS
+ * with {@code :status N} as it is and the body {@code late}.
  */
 final class ProtocolBackend implements AutoCloseable {
 
@@ -362,6 +363,12 @@ final class ProtocolBackend implements AutoCloseable {
         }
 
         private void answer(ChannelHandlerContext ctx, String path) {
+            if (path.startsWith("/status/")) {
+                // the :status as the path gives it, unchecked, and a body
+                ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers(false).status(path.substring(8)).set("content-length", "4")));
+                ctx.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("late", StandardCharsets.UTF_8), true));
+                return;
+            }
             if (path.startsWith("/reset")) {
                 ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR));
                 return;
