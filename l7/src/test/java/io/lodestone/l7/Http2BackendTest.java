@@ -142,6 +142,23 @@ class Http2BackendTest {
         }
     }
 
+    /**
+     * A response field value that ends with whitespace makes the response malformed (RFC 9113, 8.2.1),
+     * and a proxy must not forward it (8.1.1): 502, as for one that starts with whitespace, which
+     * Netty refuses. It went to the HTTP/1.1 client as it came, whose parser drops the space.
+     */
+    @Test
+    void aResponseFieldValueEndingWithWhitespaceIsA502() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build(), 1);
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /edge-space HTTP/1.1\r\nHost: h\r\n\r\n");
+                assertThat(c.readLine()).isEqualTo("HTTP/1.1 502 Bad Gateway");
+            }
+            assertThat(RawHttp.get(port, "/plain/next").body()).isEqualTo("h2:/plain/next");
+        }
+    }
+
     @Test
     void hundredConcurrentClientRequestsShareOneH2cConnectionPerEventLoop() throws Exception {
         try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
