@@ -159,6 +159,29 @@ class Http2BackendTest {
         }
     }
 
+    /**
+     * Such a value in the server's trailers comes after the response started: the client's connection
+     * is closed without the last chunk, as when the server breaks off its response. The trailer went
+     * to the client as it came.
+     */
+    @Test
+    void aResponseTrailerValueEndingWithWhitespaceClosesTheClientWithoutTheEnd() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build(), 1);
+            List<String> lines = new ArrayList<>();
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /edge-space-trailer HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+                String l;
+                while ((l = c.readLine()) != null) {
+                    lines.add(l);
+                }
+            }
+            assertThat(lines).first().isEqualTo("HTTP/1.1 200 OK");
+            assertThat(lines).doesNotContain("0", "x-t: v ", "x-t: v");
+            assertThat(RawHttp.get(port, "/plain/next").body()).isEqualTo("h2:/plain/next");
+        }
+    }
+
     @Test
     void hundredConcurrentClientRequestsShareOneH2cConnectionPerEventLoop() throws Exception {
         try (ProtocolBackend b = ProtocolBackend.h2c(0)) {

@@ -22,7 +22,8 @@ import java.util.Map;
  * {@code x-http2-*} headers the conversion adds, splits a whole response (HEADERS with END_STREAM,
  * a trailers-only gRPC answer for instance) into its head and a last content, and ends an interim
  * (1xx) response with an empty last content, the shapes the proxy handler forwards. A {@code :status}
- * outside 100 to 599 or a field value with whitespace at its edge fails the response ({@link #malformed}).
+ * outside 100 to 599 or a field value with whitespace at its edge fails the response ({@link #malformed});
+ * such a value in its trailers fails its end, and the client's connection (or stream) closes without it.
  */
 @ChannelHandler.Sharable
 final class Http2ResponseAdapter extends ChannelInboundHandlerAdapter {
@@ -63,11 +64,16 @@ final class Http2ResponseAdapter extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
+        if (msg instanceof LastHttpContent last && !last.trailingHeaders().isEmpty() && edgeWhitespace(last.trailingHeaders())) {
+            // the response has started: failed, its client's connection (or stream) is closed without its end
+            last.setDecoderResult(DecoderResult.failure(new HttpRejection(HttpResponseStatus.BAD_GATEWAY,
+                    "invalid response: whitespace at the edge of a trailer field value")));
+        }
         ctx.fireChannelRead(msg);
     }
 
     /**
-     * Whether a field value of a response head starts or ends with a space or a tab, which makes the
+     * Whether a field value of a response head or trailer section starts or ends with a space or a tab, which makes the
      * response malformed (RFC 9113, 8.2.1), and an intermediary must not forward it (8.1.1). Netty's
      * HPACK validation refuses a leading one only, and a value such as {@code "v "} went to the
      * HTTP/1.1 client as it came, where its parser drops the whitespace: the proxy's response rules
