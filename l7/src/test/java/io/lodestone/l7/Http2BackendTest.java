@@ -120,6 +120,68 @@ class Http2BackendTest {
         }
     }
 
+    /**
+     * A {@code :status} that is not a status code of 100 to 599 (RFC 9110, 15) makes the response
+     * malformed: the client gets a 502 and nothing of it, as from an HTTP/1.1 server whose status line
+     * has such a code. Taken as it came, {@code 20} went out as an interim response
+     * ({@code HTTP/1.1 20 Unknown Status (20)}) and {@code 600} or {@code 1000} as the final one.
+     */
+    @Test
+    void aStatusOutsideHundredToFiveHundredNinetyNineIsA502() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build(), 1);
+            for (String status : new String[] {"20", "099", "600", "1000"}) {
+                try (RawHttp c = new RawHttp(port)) {
+                    c.send("GET /status/" + status + " HTTP/1.1\r\nHost: h\r\n\r\n");
+                    assertThat(c.readLine()).as(":status %s", status).isEqualTo("HTTP/1.1 502 Bad Gateway");
+                }
+            }
+            // the connection goes on for the next request
+            assertThat(RawHttp.get(port, "/plain/next").body()).isEqualTo("h2:/plain/next");
+            assertThat(b.connections.get()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * A response field value that ends with whitespace makes the response malformed (RFC 9113, 8.2.1),
+     * and a proxy must not forward it (8.1.1): 502, as for one that starts with whitespace, which
+     * Netty refuses. It went to the HTTP/1.1 client as it came, whose parser drops the space.
+     */
+    @Test
+    void aResponseFieldValueEndingWithWhitespaceIsA502() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build(), 1);
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /edge-space HTTP/1.1\r\nHost: h\r\n\r\n");
+                assertThat(c.readLine()).isEqualTo("HTTP/1.1 502 Bad Gateway");
+            }
+            assertThat(RawHttp.get(port, "/plain/next").body()).isEqualTo("h2:/plain/next");
+        }
+    }
+
+    /**
+     * Such a value in the server's trailers comes after the response started: the client's connection
+     * is closed without the last chunk, as when the server breaks off its response. The trailer went
+     * to the client as it came.
+     */
+    @Test
+    void aResponseTrailerValueEndingWithWhitespaceClosesTheClientWithoutTheEnd() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            int port = start(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C).build(), 1);
+            List<String> lines = new ArrayList<>();
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /edge-space-trailer HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
+                String l;
+                while ((l = c.readLine()) != null) {
+                    lines.add(l);
+                }
+            }
+            assertThat(lines).first().isEqualTo("HTTP/1.1 200 OK");
+            assertThat(lines).doesNotContain("0", "x-t: v ", "x-t: v");
+            assertThat(RawHttp.get(port, "/plain/next").body()).isEqualTo("h2:/plain/next");
+        }
+    }
+
     @Test
     void hundredConcurrentClientRequestsShareOneH2cConnectionPerEventLoop() throws Exception {
         try (ProtocolBackend b = ProtocolBackend.h2c(0)) {

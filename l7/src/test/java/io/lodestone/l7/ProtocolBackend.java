@@ -70,7 +70,9 @@ import javax.net.ssl.SNIServerName;
  * answers {@code proto:path} with trailers ({@code grpc-status: 0}) as gRPC does, unless the path
  * starts with {@code /plain}. Paths starting with {@code /grpc-error} get a trailers-only answer,
  * those starting with {@code /reset} (HTTP/2) a RST_STREAM, {@code /big/N} (HTTP/2) N bytes of {@code x},
- * {@code /die} (HTTP/2) a head and some data, then the connection closes.
+ * {@code /die} (HTTP/2) a head and some data, then the connection closes, {@code /status/N} (HTTP/2) HEADERS
+ * with {@code :status N} as it is and the body {@code late}, {@code /edge-space} (HTTP/2) a 200 with a field
+ * value ending in a space, {@code /edge-space-trailer} (HTTP/2) such a value in its trailers.
  */
 final class ProtocolBackend implements AutoCloseable {
 
@@ -362,6 +364,23 @@ final class ProtocolBackend implements AutoCloseable {
         }
 
         private void answer(ChannelHandlerContext ctx, String path) {
+            if (path.startsWith("/status/")) {
+                // the :status as the path gives it, unchecked, and a body
+                ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers(false).status(path.substring(8)).set("content-length", "4")));
+                ctx.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("late", StandardCharsets.UTF_8), true));
+                return;
+            }
+            if (path.startsWith("/edge-space-trailer")) {
+                ctx.write(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers().status("200")));
+                ctx.write(new DefaultHttp2DataFrame(Unpooled.copiedBuffer("ok", StandardCharsets.UTF_8), false));
+                ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers(false).set("x-t", "v "), true));
+                return;
+            }
+            if (path.startsWith("/edge-space")) {
+                ctx.writeAndFlush(new DefaultHttp2HeadersFrame(new DefaultHttp2Headers(false).status("200").set("x-edge", "v ")
+                        .set("content-length", "0"), true));
+                return;
+            }
             if (path.startsWith("/reset")) {
                 ctx.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.INTERNAL_ERROR));
                 return;
