@@ -115,6 +115,9 @@ class HttpStreamingTest {
     void aOneGibUploadStreamsWithBoundedMemory() throws Exception {
         ScheduledExecutorService writer = Executors.newSingleThreadScheduledExecutor();
         try (RawHttp c = new RawHttp(proxy.port())) {
+            // the answer comes after the whole GiB: give it the writer's bound, not RawHttp's 10 s per read
+            // (a loaded two-core machine running the C1-compiled suite took more than 10 s)
+            c.socket.setSoTimeout(60_000);
             OutputStream out = c.out;
             Future<?> sent = writer.submit(() -> {
                 out.write(("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: " + GIB + "\r\n\r\n").getBytes());
