@@ -902,7 +902,9 @@ public final class HttpFrontend implements Frontend {
          *     {@code Trailer}, {@code Upgrade}) or one the proxy sets for the servers
          *     ({@code X-Forwarded-For}, {@code -Proto}, {@code -Host}, {@code -Port}, {@code X-Real-IP},
          *     {@code Forwarded}, {@code Via}): the id, set on the request and the response, would
-         *     replace it
+         *     replace it; or a field that carries credentials or cookies ({@code Authorization},
+         *     {@code Proxy-Authorization}, {@code Cookie}, {@code Set-Cookie}), which the id would return to
+         *     the client, write to the access log and, on responses, replace
          */
         public Builder requestIdHeader(String header) {
             if (header == null || header.isEmpty() || !Names.isToken(header)) {
@@ -912,6 +914,11 @@ public final class HttpFrontend implements Frontend {
                 throw new IllegalArgumentException("frontend requestIdHeader: " + header
                         + " (expected: a field of its own, not one that frames, routes or controls a message or that the proxy sets)");
             }
+            if (CREDENTIAL_HEADERS.contains(header.toLowerCase(Locale.ROOT))) {
+                throw new IllegalArgumentException("frontend requestIdHeader: " + header
+                        + " (expected: a field of its own, not one that carries credentials or cookies: the id is returned to"
+                        + " the client, written to the access log, and set on responses)");
+            }
             this.requestIdHeader = header;
             return this;
         }
@@ -920,6 +927,10 @@ public final class HttpFrontend implements Frontend {
         private static final Set<String> NOT_REQUEST_ID_HEADERS = Set.of("content-length", "transfer-encoding", "host",
                 "connection", "keep-alive", "proxy-connection", "te", "trailer", "upgrade", "x-forwarded-for",
                 "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-real-ip", "forwarded", "via");
+
+        /** Credential and cookie fields, which {@link #requestIdHeader} refuses too, in lower case. */
+        private static final Set<String> CREDENTIAL_HEADERS = Set.of("authorization", "proxy-authorization", "cookie",
+                "set-cookie");
 
         /**
          * Turns request ids on or off (default on). Off, the proxy neither generates nor returns

@@ -62,6 +62,12 @@ class HttpFrontendBuilderTest {
             assertThatThrownBy(() -> b.requestIdHeader(field)).hasMessage("frontend requestIdHeader: " + field
                     + " (expected: a field of its own, not one that frames, routes or controls a message or that the proxy sets)");
         }
+        // a credential as the id would be echoed to the client and written to the access log
+        for (String field : new String[] {"Authorization", "proxy-authorization", "Cookie", "Set-Cookie"}) {
+            assertThatThrownBy(() -> b.requestIdHeader(field)).hasMessage("frontend requestIdHeader: " + field
+                    + " (expected: a field of its own, not one that carries credentials or cookies: the id is returned to"
+                    + " the client, written to the access log, and set on responses)");
+        }
         assertThat(HttpFrontend.bind(8080).defaultBackend("app").requestIdHeader("X-Correlation-ID").build().requestIdHeader())
                 .isEqualTo("X-Correlation-ID");
         assertThatThrownBy(() -> HttpFrontend.bind(70000)).hasMessage("bind: 70000 (expected: a port in 0..65535)");

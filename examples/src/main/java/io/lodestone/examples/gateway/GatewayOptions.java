@@ -1292,6 +1292,10 @@ public final class GatewayOptions {
                         try {
                             HttpFrontend.bind(0).requestIdHeader(value);
                         } catch (IllegalArgumentException e) {
+                            if (e.getMessage().contains("credentials")) {
+                                throw bad(flag, value, "a header name such as X-Request-ID, or off; not a field that carries"
+                                        + " credentials or cookies, such as Authorization or Cookie, which the id would echo and log");
+                            }
                             throw bad(flag, value, "a header name such as X-Request-ID, or off; not a field that frames, routes"
                                     + " or controls a message, such as Content-Length or Host, or that the proxy sets");
                         }

@@ -639,6 +639,9 @@ class GatewayOptionsTest {
                 + " or controls a message, such as Content-Length or Host, or that the proxy sets)", "--mode", "http", "--request-id=X Id"));
         cases.add(bad("--request-id: a:b (expected: a header name such as X-Request-ID, or off; not a field that frames, routes"
                 + " or controls a message, such as Content-Length or Host, or that the proxy sets)", "--mode", "http", "--request-id", "a:b"));
+        cases.add(bad("--request-id: Cookie (expected: a header name such as X-Request-ID, or off; not a field that carries"
+                + " credentials or cookies, such as Authorization or Cookie, which the id would echo and log)",
+                "--mode", "http", "--request-id", "Cookie"));
         cases.add(bad("--request-id: Content-Length (expected: a header name such as X-Request-ID, or off; not a field that frames,"
                 + " routes or controls a message, such as Content-Length or Host, or that the proxy sets)",
                 "--mode", "http", "--request-id", "Content-Length"));
