@@ -247,18 +247,7 @@ class CheckersOverSocketsTest {
     void tcpCheckWithTlsFailsAndClosesAtItsTimeoutWhenTheHandshakeStalls() throws Exception {
         ManualClock clock = new ManualClock();
         EventLoopGroup clocked = Transport.best().newGroup(1, "checker-tls-clock-test", 0, clock);
-        SslContext client = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build();
-        BackendTls tls = new BackendTls() {
-            @Override
-            public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
-                return client.newHandler(alloc, host, port);
-            }
-
-            @Override
-            public List<String> applicationProtocols() {
-                return List.of();
-            }
-        };
+        BackendTls tls = trustingTls();
         try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             HealthChecker checker = HealthCheckers.create(HealthCheck.tcp().build(), tls, clocked, Transport.best());
             InetSocketAddress address = new InetSocketAddress("127.0.0.1", listener.getLocalPort());
@@ -289,18 +278,7 @@ class CheckersOverSocketsTest {
      */
     @Test
     void httpCheckOfATlsBackendOnAPortOfItsOwnSpeaksPlainHttp() throws Exception {
-        SslContext client = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build();
-        BackendTls tls = new BackendTls() {
-            @Override
-            public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
-                return client.newHandler(alloc, host, port);
-            }
-
-            @Override
-            public List<String> applicationProtocols() {
-                return List.of();
-            }
-        };
+        BackendTls tls = trustingTls();
         int port = serve(head -> "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
         HealthChecker checker = HealthCheckers.create(HealthCheck.http("/health").port(port).build(), tls, group, Transport.best());
         InetSocketAddress traffic = new InetSocketAddress("127.0.0.1", RefusingPort.next());
@@ -317,5 +295,21 @@ class CheckersOverSocketsTest {
         HealthCheckResult r = probe(HealthCheck.http("/status").build(), RefusingPort.next(), Duration.ofSeconds(2));
         assertThat(r.isHealthy()).isFalse();
         assertThat(r.detail()).startsWith("connect failed");
+    }
+
+    /** TLS to servers that trusts any certificate, without ALPN. */
+    private static BackendTls trustingTls() throws Exception {
+        SslContext client = SslContextBuilder.forClient().trustManager(InsecureTrustManagerFactory.INSTANCE).build();
+        return new BackendTls() {
+            @Override
+            public SslHandler newHandler(ByteBufAllocator alloc, String host, int port) {
+                return client.newHandler(alloc, host, port);
+            }
+
+            @Override
+            public List<String> applicationProtocols() {
+                return List.of();
+            }
+        };
     }
 }
