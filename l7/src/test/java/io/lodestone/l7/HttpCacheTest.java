@@ -53,9 +53,14 @@ class HttpCacheTest {
 
     private void start(RecordingBackend.Responder responder, ResponseCache cache) {
         backend = RecordingBackend.start("app", responder);
+        startProxy(backend.address(), cache);
+    }
+
+    /** Starts the proxy, on the test's clock, with one server at {@code server} (host:port) and {@code cache} on backend app. */
+    private void startProxy(String server, ResponseCache cache) {
         proxy = Proxy.builder()
                 .clock(clock)
-                .backend(Backend.named("app").server("s1", backend.address()))
+                .backend(Backend.named("app").server("s1", server))
                 .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").cache("app", cache))
                 .build();
         proxy.start();
@@ -673,12 +678,7 @@ class HttpCacheTest {
         // a start line longer than the limit: the decoder's stand-in for it (status 999) must not be
         // taken for a response when the cache is filling
         try (RawBackend raw = RawBackend.answeringAfterTheHead("HTTP/1.1 200 " + "x".repeat(8192) + "\r\n\r\n")) {
-            proxy = Proxy.builder()
-                    .clock(clock)
-                    .backend(Backend.named("app").server("s1", raw.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").cache("app", cache()))
-                    .build();
-            proxy.start();
+            startProxy(raw.address(), cache());
             try (RawHttp c = new RawHttp(proxy.port())) {
                 RawHttp.Response r = get(c, "/page");
                 assertThat(r.status()).isEqualTo(502);
@@ -891,12 +891,7 @@ class HttpCacheTest {
                 }
             }
         })) {
-            proxy = Proxy.builder()
-                    .clock(clock)
-                    .backend(Backend.named("app").server("s1", raw.address()))
-                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app").cache("app", cache()))
-                    .build();
-            proxy.start();
+            startProxy(raw.address(), cache());
             try (RawHttp c = new RawHttp(proxy.port())) {
                 RawHttp.Response notModified = get(c, "/large", "If-None-Match: \"v1\"");
                 assertThat(notModified.status()).isEqualTo(304);

@@ -29,10 +29,7 @@ class ServerLoadAccountingTest {
     }
 
     private int start(Backend.Builder backend, Consumer<HttpFrontend.Builder> frontend) {
-        HttpFrontend.Builder f = HttpFrontend.bind("127.0.0.1:0").defaultBackend(backend.build().name());
-        frontend.accept(f);
-        proxy = Proxy.builder().backend(backend).frontend(f).build();
-        proxy.start();
+        proxy = OneBackendProxy.start(backend, frontend);
         return proxy.port();
     }
 
