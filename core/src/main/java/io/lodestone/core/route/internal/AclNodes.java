@@ -165,7 +165,6 @@ public final class AclNodes {
         return null;
     }
 
-    /** The factory of each host {@link Kind}, by ordinal, for messages. */
     /**
      * Why no request's normalised path can equal ({@code EXACT}) or begin with ({@code BEGINS}) {@code value},
      * or {@code null} when one can: a rule on {@code //admin} or {@code /%61dmin} would match nothing, so a
@@ -186,6 +185,7 @@ public final class AclNodes {
                 + " or dot segments, where " + value + " reads as " + reads;
     }
 
+    /** The factory of each host {@link Kind}, by ordinal, for messages. */
     private static final String[] HOST_FACTORIES = hostFactories();
 
     private static String[] hostFactories() {
