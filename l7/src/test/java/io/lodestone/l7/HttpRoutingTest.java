@@ -399,7 +399,30 @@ class HttpRoutingTest {
             }
         }
         assertThat(app.requests).extracting(RecordingBackend.Recorded::uri)
-                .containsExactly("/public/x%20y?q=%2F", "//public/a", "/ADMIN", "/static/admin", "/a..b/.c/x.", "/x?y=/../admin");
+                .containsExactly("/public/x%20y?q=%2F", "/public/a", "/ADMIN", "/static/admin", "/a..b/.c/x.", "/x?y=/../admin");
+    }
+
+    @Test
+    void leadingSlashesReachTheServerFoldedIntoOneSoAUrlParserReadsThePathTheRulesRead() throws IOException {
+        RecordingBackend app = backend("app");
+        int port = start(Proxy.builder()
+                .backend(Backend.named("app").server("s1", app.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.pathBegins("/admin")).deny(403))
+                        .rule(Rule.when(Acl.pathBegins("/svc")).stripPrefix("/svc"))
+                        .defaultBackend("app")));
+        try (RawHttp c = new RawHttp(port)) {
+            // a server that parses the target as a URL reference read //evil/admin as host evil, path
+            // /admin: past the deny, which reads the path /evil/admin
+            String[] sent = {"//evil/admin", "/\\evil/admin?x=1", "///a//b?q=//x", "/a//b", "/svc//evil/admin",
+                "http://h//evil/admin", "/"};
+            for (String target : sent) {
+                assertThat(c.send(get(target, "h")).read().status()).as(target).isEqualTo(200);
+            }
+            assertThat(c.send(get("//admin", "h")).read().status()).isEqualTo(403);
+        }
+        assertThat(app.requests).extracting(RecordingBackend.Recorded::uri).containsExactly(
+                "/evil/admin", "/evil/admin?x=1", "/a//b?q=//x", "/a//b", "/evil/admin", "/evil/admin", "/");
     }
 
     @Test

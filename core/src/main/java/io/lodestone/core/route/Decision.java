@@ -1,5 +1,6 @@
 package io.lodestone.core.route;
 
+import io.lodestone.core.route.internal.HttpParts;
 import java.util.List;
 
 /**
@@ -29,7 +30,7 @@ public sealed interface Decision permits Decision.Forward, Decision.Deny, Decisi
      * @param requestHeaders header changes for the request sent to the backend, in order
      * @param responseHeaders header changes for the response sent to the client, in order
      * @param path the rewritten path (percent-encoded, without query), or {@code null} to send the
-     *     raw path unchanged
+     *     raw path unchanged but for its leading slashes ({@link #target})
      * @param host the Host header to send instead of the client's, or {@code null}
      * @param matched the rule that chose the backend
      */
@@ -38,10 +39,12 @@ public sealed interface Decision permits Decision.Forward, Decision.Deny, Decisi
 
         /**
          * The request target to send: the rewritten path, or the raw path, followed by the query
-         * when the request has one.
+         * when the request has one; a run of slashes (and backslashes) at its start is folded into
+         * one, so {@code //evil/admin} is sent as {@code /evil/admin}, the path rules read, and no
+         * server that parses it as a URL reference reads it as host {@code evil}, path {@code /admin}.
          */
         public String target(RequestView request) {
-            String p = path != null ? path : request.rawPath();
+            String p = HttpParts.foldLeadingSlashes(path != null ? path : request.rawPath());
             String q = request.query();
             return q == null ? p : p + "?" + q;
         }

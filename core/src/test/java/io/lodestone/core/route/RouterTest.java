@@ -82,13 +82,21 @@ class RouterTest {
     }
 
     @Test
-    void theRawPathIsWhatIsForwarded() {
+    void theRawPathIsWhatIsForwardedWithItsLeadingSlashesFolded() {
         Router r = router(Routing.builder().rule(Rule.when(Acl.path("/app")).use("app")).defaultBackend("other"));
-        TestRequest req = TestRequest.get("//x/../app;v=1?q=1");
+        TestRequest req = TestRequest.get("/x/../app;v=1?q=1");
         Decision.Forward f = forward(r.route(req));
         assertThat(f.backend()).isEqualTo("app");
         assertThat(f.path()).isNull();
-        assertThat(f.target(req)).isEqualTo("//x/../app;v=1?q=1");
+        assertThat(f.target(req)).isEqualTo("/x/../app;v=1?q=1");
+        // a URL parser reads //evil/admin as host evil, path /admin: no rule saw that path
+        TestRequest authorityLike = TestRequest.get("//evil/admin?q=//x");
+        assertThat(forward(r.route(authorityLike)).target(authorityLike)).isEqualTo("/evil/admin?q=//x");
+        TestRequest backslash = TestRequest.get("/\\/\\evil//admin");
+        assertThat(forward(r.route(backslash)).target(backslash)).isEqualTo("/evil//admin");
+        Router strip = router(Routing.builder().rule(Rule.when(Acl.pathBegins("/svc")).stripPrefix("/svc")).defaultBackend("app"));
+        TestRequest rest = TestRequest.get("/svc//evil/admin");
+        assertThat(forward(strip.route(rest)).target(rest)).isEqualTo("/evil/admin");
     }
 
     @Test

@@ -197,6 +197,20 @@ final class Headers {
     }
 
     /**
+     * Folds a run of slashes and backslashes at the start of the request's path into one slash, as
+     * {@code Decision.Forward.target} does ({@link HttpParts#foldLeadingSlashes}): {@code //evil/admin}
+     * goes on as {@code /evil/admin}, the path the rules read. One or two character reads on the
+     * usual path.
+     */
+    static void foldLeadingSlashes(HttpRequest request) {
+        String uri = request.uri();
+        String folded = HttpParts.foldLeadingSlashes(uri);
+        if (folded != uri) {
+            request.setUri(folded);
+        }
+    }
+
+    /**
      * Turns an absolute-form target ({@code http://host:port/path?q}) into origin form and makes its
      * authority the {@code Host}, as RFC 9112 section 3.2.2 requires of a server that receives one. An
      * {@code OPTIONS} for a URI with neither path nor query ({@code http://host}) asks about the server

@@ -1174,7 +1174,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     /**
      * Applies a forward decision to the request sent to the server: the rules' header edits in order
      * (after the proxy's own forwarding headers, so a rule may override them), the rewritten path
-     * with the original query, the Host override; keeps the response edits for the response.
+     * with the original query, leading slashes folded ({@link Headers#foldLeadingSlashes}), the Host
+     * override; keeps the response edits for the response.
      */
     private void forward(HttpRequest req, HttpHeaders h, NettyRequestView view, Decision.Forward forward) {
         List<HeaderEdit> edits = forward.requestHeaders();
@@ -1184,6 +1185,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (forward.path() != null) {
             req.setUri(forward.target(view));
         }
+        // after the rules, which read the path as the client sent it (so do proxy.route's tests), and
+        // after a prefix rewrite, which keeps the rest of the raw path: /svc//evil/x less /svc is //evil/x
+        Headers.foldLeadingSlashes(req);
         if (forward.host() != null) {
             h.set(HttpHeaderNames.HOST, forward.host());
         }

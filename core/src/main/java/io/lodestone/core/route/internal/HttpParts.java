@@ -34,6 +34,30 @@ public final class HttpParts {
         return slash;
     }
 
+    /**
+     * {@code target} with the run of slashes and backslashes at its start folded into one slash
+     * ({@code //evil/admin?q} is {@code /evil/admin?q}); {@code target} itself when it does not begin
+     * with two of them. What an HTTP engine forwards: a server that parses the target as a URL
+     * reference (a URL parser given a base, as Node's {@code new URL}, {@code java.net.URI} or
+     * Python's {@code urlsplit}) reads {@code //evil/admin} as the host {@code evil} and the path
+     * {@code /admin}, which no rule saw (rules read {@code /evil/admin}), so a deny on {@code /admin}
+     * did not keep it away. Slashes further on and the query are kept.
+     */
+    public static String foldLeadingSlashes(String target) {
+        if (target.length() < 2 || target.charAt(0) != '/' || !isSlash(target.charAt(1))) {
+            return target;
+        }
+        int i = 2;
+        while (i < target.length() && isSlash(target.charAt(i))) {
+            i++;
+        }
+        return "/" + target.substring(i);
+    }
+
+    private static boolean isSlash(char c) {
+        return c == '/' || c == '\\';
+    }
+
     /** The raw path of a request target: without scheme, authority, query or fragment; "/" if empty. */
     public static String rawPath(String target) {
         int start = pathStart(target);
