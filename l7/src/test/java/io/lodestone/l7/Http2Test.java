@@ -352,6 +352,39 @@ class Http2Test {
     }
 
     @Test
+    void aPostOrPutWithoutContentReachesAnHttp11ServerWithContentLengthZero() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> { });
+            byte[] post = {(byte) 0x83, (byte) 0x86, (byte) 0x84, 0x41, 0x01, 'h'};
+            try (Socket s = h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                // HEADERS with END_STREAM: a POST, a PUT, a DELETE, a POST that says content-length: 0
+                byte[][] requests = {post,
+                    literals(":method", "PUT", ":scheme", "http", ":path", "/p", ":authority", "h"),
+                    literals(":method", "DELETE", ":scheme", "http", ":path", "/d", ":authority", "h"),
+                    literals(":method", "POST", ":scheme", "http", ":path", "/z", ":authority", "h", "content-length", "0")};
+                for (int i = 0; i < requests.length; i++) {
+                    int stream = 2 * i + 1;
+                    out.write(frame(stream, 1, 0x5, requests[i]));
+                    out.flush();
+                    assertThat(streamFrames(s.getInputStream(), stream)).as("stream " + stream).containsExactly(1, 0);
+                }
+            }
+            assertThat(b.requests).hasSize(4);
+            for (RecordingBackend.Recorded r : b.requests) {
+                assertThat(r.header("transfer-encoding")).as(r.method()).isNull();
+                assertThat(r.bodyBytes()).isZero();
+                if (r.method().equals("DELETE")) {
+                    // a method whose requests have no body gets no content-length (RFC 9110, 8.6)
+                    assertThat(r.header("content-length")).isNull();
+                } else {
+                    assertThat(r.headers().getAll("content-length")).as(r.method() + " " + r.uri()).containsExactly("0");
+                }
+            }
+        }
+    }
+
+    @Test
     void aGetExpecting100ContinueIsNotHeldForItsNextFrame() throws Exception {
         try (RecordingBackend b = RecordingBackend.start("b")) {
             startH2c(b.address(), f -> { });

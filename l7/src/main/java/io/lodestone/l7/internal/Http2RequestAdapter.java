@@ -11,6 +11,7 @@ import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaderValidationUtil;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
@@ -103,6 +104,13 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
                 return;
             }
             if (msg instanceof FullHttpRequest full) {
+                if (!bodylessMethod(full.method()) && !full.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+                    // END_STREAM on the HEADERS of a POST, PUT, PATCH...: an HTTP/1.1 request with neither
+                    // Content-Length nor Transfer-Encoding has no body (RFC 9112, 6.3), but RFC 9110 (8.6)
+                    // asks a client to send Content-Length: 0 there, and some servers answer 411 without it
+                    // (Envoy adds it too)
+                    full.headers().set(HttpHeaderNames.CONTENT_LENGTH, HttpHeaderValues.ZERO);
+                }
                 HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(), full.headers());
                 head.setDecoderResult(full.decoderResult());
                 ctx.fireChannelRead(head);
@@ -120,12 +128,16 @@ final class Http2RequestAdapter extends ChannelInboundHandlerAdapter {
      * chunked request with an empty body.
      */
     private static boolean withoutBody(HttpRequest r) {
-        HttpMethod m = r.method();
-        return (HttpMethod.GET.equals(m) || HttpMethod.HEAD.equals(m) || HttpMethod.DELETE.equals(m)
-                || HttpMethod.OPTIONS.equals(m) || HttpMethod.TRACE.equals(m))
+        return bodylessMethod(r.method())
                 && !r.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
                 // a client expecting 100-continue waits for an answer before it sends its next frame
                 && !r.headers().contains(HttpHeaderNames.EXPECT);
+    }
+
+    /** GET, HEAD, DELETE, OPTIONS, TRACE: methods whose requests usually have no body. */
+    private static boolean bodylessMethod(HttpMethod m) {
+        return HttpMethod.GET.equals(m) || HttpMethod.HEAD.equals(m) || HttpMethod.DELETE.equals(m)
+                || HttpMethod.OPTIONS.equals(m) || HttpMethod.TRACE.equals(m);
     }
 
     /**
