@@ -197,6 +197,17 @@ final class Headers {
     }
 
     /**
+     * The values of the list field {@code name} as one comma-separated list, null when absent: several
+     * lines of a list field mean their values joined (RFC 9110, 5.3), so {@code If-None-Match: "a"}
+     * and {@code If-None-Match: "b"} ask as {@code If-None-Match: "a", "b"} does. The value itself
+     * when there is one line.
+     */
+    static String list(HttpHeaders h, CharSequence name) {
+        List<String> all = h.getAll(name);
+        return all.isEmpty() ? null : all.size() == 1 ? all.get(0) : String.join(", ", all);
+    }
+
+    /**
      * Folds a run of slashes and backslashes at the start of the request's path into one slash, as
      * {@code Decision.Forward.target} does ({@link HttpParts#foldLeadingSlashes}): {@code //evil/admin}
      * goes on as {@code /evil/admin}, the path the rules read. One or two character reads on the

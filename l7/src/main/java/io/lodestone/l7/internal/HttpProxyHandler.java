@@ -2742,7 +2742,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             cacheFill = fill;
             // the client's own validators answer it later, against the response that fills the cache
             // (RFC 9111 4.3.2): the backend is asked for the whole response, which the cache can store
-            clientIfNoneMatch = h.get(HttpHeaderNames.IF_NONE_MATCH);
+            clientIfNoneMatch = Headers.list(h, HttpHeaderNames.IF_NONE_MATCH);
             clientIfModifiedSince = h.get(HttpHeaderNames.IF_MODIFIED_SINCE);
             if (clientIfNoneMatch != null || clientIfModifiedSince != null) {
                 h.remove(HttpHeaderNames.IF_NONE_MATCH);
@@ -2966,7 +2966,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             requestComplete = true;
         }
         HttpHeaders h = req.headers();
-        String inm = h.get(HttpHeaderNames.IF_NONE_MATCH);
+        String inm = Headers.list(h, HttpHeaderNames.IF_NONE_MATCH);
         String ims = h.get(HttpHeaderNames.IF_MODIFIED_SINCE);
         ReferenceCountUtil.release(req);
         boolean close = !keepAlive || listener.isDraining();
