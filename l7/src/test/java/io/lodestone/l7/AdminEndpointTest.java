@@ -399,7 +399,7 @@ class AdminEndpointTest {
                 .contains("\"name\":\"web1\",\"address\":\"127.0.0.1:1\",\"backup\":false,\"state\":\"UP\",\"weight\":10")
                 .contains("\"name\":\"spare\",\"address\":\"127.0.0.1:3\",\"backup\":true,\"state\":\"MAINT\"")
                 .contains("\"check\":null", "\"responses\":{\"1xx\":0,\"2xx\":0")
-                .contains("\"errors\":{\"connect\":0,\"timeout\":0,\"reset\":0,\"denied\":0,\"invalid\":0}");
+                .contains("\"errors\":{\"connect\":0,\"timeout\":0,\"reset\":0,\"denied\":0,\"invalid\":0,\"response\":0}");
         assertKeptBothConnectionKeys(r.body(), 3);
         assertKeptBothConnectionKeys(send("POST", "/api/servers/app/web1/ready", TOKEN, null).body(), 1);
     }

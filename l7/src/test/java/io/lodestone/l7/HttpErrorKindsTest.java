@@ -138,4 +138,37 @@ class HttpErrorKindsTest {
             assertThat(proxy.metrics().backend("app").server("s1").traffic().errors().total()).as("the server's errors").isZero();
         }
     }
+
+    /**
+     * A server's response the proxy refuses, its head (a 502) or a chunk after its head (the client
+     * connection closed): a {@code response} error of the server and its backend, HAProxy's
+     * {@code eresp}, and none of the frontend's, whose client did nothing wrong.
+     */
+    @Test
+    void anInvalidServerResponseCountsAResponseErrorOnTheServerNotTheFrontend() throws Exception {
+        try (RawBackend server = new RawBackend((s, n) -> {
+            InputStream in = s.getInputStream();
+            if (RawBackend.nextHead(in) != null) {
+                RawBackend.write(s, n == 1 ? "HTTP/1.1 2xx OK\r\nContent-Length: 0\r\n\r\n"
+                        : "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\nzz\r\n");
+                in.transferTo(OutputStream.nullOutputStream());
+            }
+        })) {
+            int port = start(server.address());
+            assertThat(status(port, "GET /head HTTP/1.1\r\nHost: a\r\n\r\n")).isEqualTo(502);
+            try (java.net.Socket c = new java.net.Socket("127.0.0.1", port)) {
+                c.setSoTimeout(10_000);
+                c.getOutputStream().write("GET /chunk HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                String got = new String(c.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+                assertThat(got).as("closed before the bad chunk").doesNotContain("zz");
+            }
+            Await.until("both counted", () -> proxy.metrics().backend("app").server("s1").traffic().errors().response() == 2);
+            ErrorCounts s1 = proxy.metrics().backend("app").server("s1").traffic().errors();
+            assertThat(s1.total()).isEqualTo(2);
+            assertThat(proxy.metrics().backend("app").traffic().errors().response()).isEqualTo(2);
+            assertThat(errors().total()).as("the frontend's errors").isZero();
+            PrometheusChecker p = PrometheusChecker.check(PrometheusFormat.text(proxy.metrics()));
+            assertThat(p.value("lodestone_server_errors_total", "backend", "app", "server", "s1", "kind", "response")).isEqualTo(2);
+        }
+    }
 }

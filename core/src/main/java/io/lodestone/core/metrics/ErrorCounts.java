@@ -12,12 +12,18 @@ import java.util.Objects;
  *     and HTTP {@code CONNECT} requests
  * @param invalid HTTP requests refused as malformed or over a limit (HAProxy's {@code ereq}), and, on
  *     either engine, connections closed without a valid PROXY protocol header on a frontend that requires one
+ * @param response HTTP responses of servers refused as invalid (HAProxy's {@code eresp})
  */
-public record ErrorCounts(long connect, long timeout, long reset, long denied, long invalid) {
+public record ErrorCounts(long connect, long timeout, long reset, long denied, long invalid, long response) {
 
-    /** Counts without {@code invalid} errors, as versions before that kind was counted apart made them. */
+    /** Counts without {@code invalid} and {@code response} errors, as versions before those kinds made them. */
     public ErrorCounts(long connect, long timeout, long reset, long denied) {
-        this(connect, timeout, reset, denied, 0);
+        this(connect, timeout, reset, denied, 0, 0);
+    }
+
+    /** Counts without {@code response} errors, as versions before that kind was counted made them. */
+    public ErrorCounts(long connect, long timeout, long reset, long denied, long invalid) {
+        this(connect, timeout, reset, denied, invalid, 0);
     }
 
     /** Returns the count of one kind. */
@@ -28,11 +34,12 @@ public record ErrorCounts(long connect, long timeout, long reset, long denied, l
             case RESET -> reset;
             case DENIED -> denied;
             case INVALID -> invalid;
+            case RESPONSE -> response;
         };
     }
 
     /** The sum over every kind. */
     public long total() {
-        return connect + timeout + reset + denied + invalid;
+        return connect + timeout + reset + denied + invalid + response;
     }
 }

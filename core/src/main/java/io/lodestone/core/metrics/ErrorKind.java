@@ -38,7 +38,15 @@ public enum ErrorKind {
      * connection without a valid PROXY protocol header on a frontend that requires one. HAProxy's {@code ereq},
      * counted apart from {@code denied} so that broken clients are told from refused ones.
      */
-    INVALID("invalid");
+    INVALID("invalid"),
+    /**
+     * A server's HTTP response that the proxy could not pass on as valid HTTP (termination {@code PH}
+     * for its head): not HTTP, ambiguous framing, a status or field the proxy refuses, or a bad chunk,
+     * field or trailer after its head. Answered {@code 502} while nothing of the response was sent, else
+     * the client connection is closed. Counted on the server (and so on its backend), HAProxy's
+     * {@code eresp}; the response also counts as a {@code 5xx} of the frontend.
+     */
+    RESPONSE("response");
 
     private final String label;
 

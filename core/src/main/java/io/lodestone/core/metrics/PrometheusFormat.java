@@ -134,7 +134,7 @@ public final class PrometheusFormat {
         counter(out, prefix + "bytes_in_total", "Bytes in the request direction (client to server).", all, l -> l.traffic.bytesIn());
         counter(out, prefix + "bytes_out_total", "Bytes in the response direction (server to client).", all, l -> l.traffic.bytesOut());
         String errors = prefix + "errors_total";
-        header(out, errors, "Errors by kind: connect, timeout, reset, denied, invalid.", "counter");
+        header(out, errors, "Errors by kind: connect, timeout, reset, denied, invalid, response.", "counter");
         for (Labeled l : all) {
             for (ErrorKind kind : ErrorKind.values()) {
                 sample(out, errors, l.labels, "kind", kind.label(), l.traffic.errors().get(kind));

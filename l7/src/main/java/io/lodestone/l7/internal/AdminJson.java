@@ -176,7 +176,7 @@ final class AdminJson {
         sb.append(",\"bytes_out\":").append(t.bytesOut());
         sb.append(",\"errors\":{\"connect\":").append(e.connect()).append(",\"timeout\":").append(e.timeout())
                 .append(",\"reset\":").append(e.reset()).append(",\"denied\":").append(e.denied())
-                .append(",\"invalid\":").append(e.invalid()).append('}');
+                .append(",\"invalid\":").append(e.invalid()).append(",\"response\":").append(e.response()).append('}');
     }
 
     /** Appends {@code s} as a JSON string, escaping quotes, backslashes, control characters and {@code <>&}. */

@@ -1878,6 +1878,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         anyResponse = true;
         if (response.decoderResult().isFailure()) {
             terminated(TerminationCause.PROXY, TerminationPhase.HEADERS);
+            c.server.metrics().error(ErrorKind.RESPONSE);
             c.server.reportFailure(FailureKind.SERVER_ERROR);
             ReferenceCountUtil.release(response);
             c.exchange = null;
@@ -2010,6 +2011,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private void serverContent(BackendConnection c, HttpContent content) {
         if (content.decoderResult().isFailure()) {
             content.release();
+            c.server.metrics().error(ErrorKind.RESPONSE);
             serverBroke(c);
             return;
         }

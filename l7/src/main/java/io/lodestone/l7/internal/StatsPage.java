@@ -193,14 +193,14 @@ final class StatsPage {
     /** The first header row's traffic groups; {@link #trafficSubHeaders} is the second row. */
     private static void trafficHeaders(StringBuilder sb) {
         sb.append("<th colspan=\"3\">Sessions</th><th colspan=\"2\">Requests</th><th colspan=\"5\">Responses</th>")
-                .append("<th colspan=\"2\">Bytes</th><th colspan=\"5\">Errors</th><th colspan=\"2\">Warnings</th>")
+                .append("<th colspan=\"2\">Bytes</th><th colspan=\"6\">Errors</th><th colspan=\"2\">Warnings</th>")
                 .append("<th colspan=\"2\">Time (ms)</th>");
     }
 
     private static void trafficSubHeaders(StringBuilder sb) {
         sb.append("<tr><th>Cur</th><th>Total</th><th>Rate</th><th>Total</th><th>Rate</th>")
                 .append("<th>1xx</th><th>2xx</th><th>3xx</th><th>4xx</th><th>5xx</th><th>In</th><th>Out</th>")
-                .append("<th>Conn</th><th>Timeout</th><th>Reset</th><th>Denied</th><th>Invalid</th><th>Retr</th><th>Redis</th>")
+                .append("<th>Conn</th><th>Timeout</th><th>Reset</th><th>Denied</th><th>Invalid</th><th>Resp</th><th>Retr</th><th>Redis</th>")
                 .append("<th>p50</th><th>p99</th></tr>\n");
     }
 
@@ -224,6 +224,7 @@ final class StatsPage {
         cell(sb, e.reset());
         cell(sb, e.denied());
         cell(sb, e.invalid());
+        cell(sb, e.response());
         cell(sb, t.retries());
         cell(sb, t.redispatches());
         millis(sb, t.totalTime(), t.totalTime().p50Nanos());

@@ -221,7 +221,7 @@ public abstract class TrafficMetrics {
                 bytesOut.sum(),
                 new ErrorCounts(errors[ErrorKind.CONNECT.ordinal()].sum(), errors[ErrorKind.TIMEOUT.ordinal()].sum(),
                         errors[ErrorKind.RESET.ordinal()].sum(), errors[ErrorKind.DENIED.ordinal()].sum(),
-                        errors[ErrorKind.INVALID.ordinal()].sum()),
+                        errors[ErrorKind.INVALID.ordinal()].sum(), errors[ErrorKind.RESPONSE.ordinal()].sum()),
                 retries.sum(),
                 redispatches.sum(),
                 currentQueue.sum(),
