@@ -11,8 +11,10 @@ import java.time.Duration;
  * the number of times it has been ejected, at most the maximum ejection time. It returns by itself
  * when the time is up. At most {@code maxEjectionPercent} of a backend's servers are ejected at once,
  * but always at least one when the percentage is above 0 (so a backend of two servers can lose one).
- * A server removed from the backend ({@code removeServer} or a reconfiguration) holds none of those:
- * its ejection ends with its removal, and the failures of the requests it still had open eject nothing.
+ * A server removed from the backend ({@code removeServer} or a reconfiguration) or put in
+ * maintenance holds none of those: its ejection ends then, and the failures of the requests it still
+ * had open eject nothing (a server in maintenance counts its failures toward an ejection afresh once
+ * it is made ready).
  *
  * <pre>{@code
  * Backend.named("app")

@@ -155,7 +155,10 @@ public final class ServerRuntime implements ServerControl {
                 healthy = false;
             }
             case DRAIN -> admin = Admin.DRAIN;
-            case MAINT -> admin = Admin.MAINT;
+            case MAINT -> {
+                admin = Admin.MAINT;
+                endEjection();
+            }
             default -> throw new IllegalArgumentException("state: " + newState);
         }
         changed("set to " + newState + " by runtime control");
@@ -171,6 +174,7 @@ public final class ServerRuntime implements ServerControl {
     @Override
     public void maintenance() {
         admin = Admin.MAINT;
+        endEjection();
         changed("maintenance requested");
     }
 
@@ -266,10 +270,20 @@ public final class ServerRuntime implements ServerControl {
      */
     void markRemoved() {
         removed = true;
+        endEjection();
+        changed("removed from the backend");
+    }
+
+    /**
+     * Ends an ejection and gives its slot back, for a server removed or put in maintenance (set
+     * first): such a server takes no new traffic anyway, and its ejection held one of the backend's
+     * slots for its whole time. Its count of failures starts afresh.
+     */
+    private void endEjection() {
+        consecutiveFailures.set(0);
         if (ejected.compareAndSet(true, false)) {
             backend.ejectionEnded();
         }
-        changed("removed from the backend");
     }
 
     /** Publishes a state change, refreshes the backend's candidates, starts a slow start on recovery. */
@@ -384,7 +398,8 @@ public final class ServerRuntime implements ServerControl {
     public void reportFailure(FailureKind kind) {
         failures.increment();
         OutlierDetection od = backend.config().outlierDetection();
-        if (od == null) {
+        if (od == null || admin == Admin.MAINT) {
+            // in maintenance (being stopped, say): its failures count toward no ejection, now or once ready
             return;
         }
         if (consecutiveFailures.incrementAndGet() >= od.consecutiveFailures() && !ejected.get()) {
@@ -393,19 +408,21 @@ public final class ServerRuntime implements ServerControl {
     }
 
     /**
-     * Ejects the server if it is not ejected and not removed; the backend has reserved a slot. A
-     * removed server's failures (the requests it still had open when it was removed to be stopped)
-     * eject nothing: an ejection would hold one of the backend's slots for its whole time, and no
-     * failing server of the backend could be ejected meanwhile.
+     * Ejects the server if it is not ejected, not removed and not in maintenance; the backend has
+     * reserved a slot, which it keeps when this returns true. A removed server's failures, or a server
+     * in maintenance's (the requests it still had open when it was removed or put in maintenance to be
+     * stopped), eject nothing: an ejection would hold one of the backend's slots for its whole time,
+     * and no failing server of the backend could be ejected meanwhile.
      */
     boolean eject(OutlierDetection od, FailureKind kind) {
-        if (removed || !ejected.compareAndSet(false, true)) {
+        if (removed || admin == Admin.MAINT || !ejected.compareAndSet(false, true)) {
             return false;
         }
-        if (removed) {
-            // removed meanwhile: markRemoved set the flag before it looked for an ejection to end
-            ejected.set(false);
-            return false;
+        if (removed || admin == Admin.MAINT) {
+            // removed or put in maintenance meanwhile (each sets its flag before it looks for an
+            // ejection to end): take the ejection back and let the backend free the slot, unless
+            // endEjection took it first and freed the slot itself
+            return !ejected.compareAndSet(true, false);
         }
         long now = backend.clock().nanoTime();
         int n = ejectionStep;

@@ -156,6 +156,39 @@ class OutlierDetectionTest {
         assertThat(web2.isEjected()).isTrue();
     }
 
+    /**
+     * A server in maintenance holds no ejection slot either: put in maintenance while ejected, its
+     * ejection ends; its open requests failing while it is stopped eject nothing; so a server of the
+     * backend that fails meanwhile is ejected. Made ready again, it counts its failures afresh.
+     */
+    @Test
+    void aServerInMaintenanceHoldsNoEjectionSlot() {
+        BackendRuntime app = backend(3, 10);
+        ServerRuntime web1 = app.server("web1");
+        ServerRuntime web2 = app.server("web2");
+        fail(web1, 3);
+        assertThat(app.ejectedServers()).isEqualTo(1);
+        web1.maintenance();
+        assertThat(web1.isEjected()).isFalse();
+        assertThat(app.ejectedServers()).isZero();
+        fail(web1, 5);
+        assertThat(web1.isEjected()).isFalse();
+        assertThat(web1.state()).isEqualTo(ServerState.MAINT);
+        fail(web2, 3);
+        assertThat(web2.isEjected()).isTrue();
+        scheduler.advance(Duration.ofSeconds(10));
+        assertThat(app.ejectedServers()).isZero();
+
+        web1.ready();
+        assertThat(web1.state()).isEqualTo(ServerState.UP);
+        fail(web1, 2);
+        assertThat(web1.isEjected()).as("two failures since maintenance, three needed").isFalse();
+        fail(web1, 1);
+        assertThat(web1.isEjected()).isTrue();
+        web1.state(ServerState.MAINT);
+        assertThat(app.ejectedServers()).as("runtime control's state(MAINT) too").isZero();
+    }
+
     @Test
     void atLeastOneServerMayBeEjectedUnlessThePercentIsZero() {
         BackendRuntime small = backend(2, 10);
