@@ -95,6 +95,33 @@ class CompressionTest {
         return client.send(b.build(), BodyHandlers.ofByteArray());
     }
 
+    /**
+     * The access log and the frontend count the bytes the client got, compressed, as HAProxy's
+     * {@code %B} and nginx's {@code $body_bytes_sent} do; the server and its backend the bytes the
+     * server sent.
+     */
+    @Test
+    void theLogAndTheFrontendCountTheCompressedBytesTheServerItsOwn() throws Exception {
+        io.lodestone.core.testing.CapturingLogger lines = new io.lodestone.core.testing.CapturingLogger();
+        backend = RecordingBackend.start("b", serve("text/html", PAGE, Map.of()));
+        proxy = Proxy.builder()
+                .accessLog(io.lodestone.core.log.AccessLog.text(lines))
+                .backend(Backend.named("app").server("s1", backend.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").compression(GZIP_ONLY).defaultBackend("app"))
+                .build();
+        proxy.start();
+        int compressed = get("/a", "gzip").body().length;
+        assertThat(compressed).isLessThan(PAGE.length() / 10);
+        assertThat(get("/b", null).body().length).isEqualTo(PAGE.length());
+        int again = get("/c", "gzip").body().length;
+        List<String> logged = lines.awaitCount(3);
+        assertThat(logged.get(0)).contains(" 200 0 " + compressed + " ");
+        assertThat(logged.get(1)).contains(" 200 0 " + PAGE.length() + " ");
+        assertThat(logged.get(2)).contains(" 200 0 " + again + " ");
+        assertThat(proxy.metrics().frontend("web").traffic().bytesOut()).isEqualTo((long) compressed + again + PAGE.length());
+        assertThat(proxy.metrics().backend("app").server("s1").traffic().bytesOut()).isEqualTo(3L * PAGE.length());
+    }
+
     @Test
     void gzipRoundTripThroughTheJdkClient() throws Exception {
         start(GZIP_ONLY, serve("text/html; charset=utf-8", PAGE, Map.of("ETag", "\"page-1\"")));

@@ -67,6 +67,12 @@ final class Compressor extends HttpContentCompressor {
     private boolean mayCompress;
     /** Passing the rest of a response that answers no request. */
     private boolean passing;
+    /**
+     * Content bytes written out less content bytes taken in, over the connection's life: what
+     * compression saved, negative; read by the proxy handler, which counts the bytes it writes before
+     * this handler, for the bytes a client got ({@link #bytesDelta}).
+     */
+    private long bytesDelta;
 
     Compressor(Compression config) {
         // no size threshold of Netty's (it only sees whole responses): minSize is checked here;
@@ -120,7 +126,25 @@ final class Compressor extends HttpContentCompressor {
                 asForGet(r, acceptEncoding);
             }
         }
+        int first = out.size();
+        // read before: the encoder consumes what it compresses
+        long delta = msg instanceof HttpContent c ? -c.content().readableBytes() : 0;
         super.encode(ctx, msg, out);
+        for (int i = first; i < out.size(); i++) {
+            if (out.get(i) instanceof HttpContent c) {
+                delta += c.content().readableBytes();
+            }
+        }
+        bytesDelta += delta;
+    }
+
+    /**
+     * The content bytes this handler has written less those it was given, since the connection began
+     * (the stream, on HTTP/2): a response's compressed size is its size before compression plus the
+     * change of this figure while it was written. Only the channel's event loop calls it.
+     */
+    long bytesDelta() {
+        return bytesDelta;
     }
 
     @Override

@@ -133,7 +133,9 @@ final class HttpPipeline {
             p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));
         }
         if (f.compression() != null) {
-            p.addLast(PipelineNames.COMPRESSION, new Compressor(f.compression()));
+            Compressor compressor = new Compressor(f.compression());
+            proxy.compressor = compressor;
+            p.addLast(PipelineNames.COMPRESSION, compressor);
         }
         p.addLast(PipelineNames.HTTP_PROXY, proxy);
     }
@@ -353,7 +355,9 @@ final class HttpPipeline {
             p.addLast(PipelineNames.HSTS, new Hsts(f.hsts()));
         }
         if (f.compression() != null) {
-            p.addLast(PipelineNames.COMPRESSION, new Compressor(f.compression()));
+            Compressor compressor = new Compressor(f.compression());
+            proxy.compressor = compressor;
+            p.addLast(PipelineNames.COMPRESSION, compressor);
         }
         p.addLast(PipelineNames.HTTP_PROXY, proxy);
     }

@@ -137,6 +137,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private final Tracing tracing;
     private final Clock clock;
     ClientTimeouts timeouts;
+    /** The frontend's compressor in this pipeline, or null: what it changed of a response's size. */
+    Compressor compressor;
+    /** {@link Compressor#bytesDelta} when this exchange began. */
+    private long compressorDeltaAtStart;
 
     private ChannelHandlerContext ctx;
     private Channel client;
@@ -2374,6 +2378,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      */
     private void beginAccounting(long headNanos) {
         requestHeadNanos = headNanos;
+        if (compressor != null) {
+            compressorDeltaAtStart = compressor.bytesDelta();
+        }
         startNanos = clock.nanoTime() - Math.max(headNanos, 0);
         queueNanos = -1;
         connectNanos = -1;
@@ -2434,11 +2441,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     /**
      * Records the request on the frontend and on the server that took it last (or its backend, when
-     * none did), and logs it. Lock-free; fills the connection's one log entry only when the log is on.
+     * none did), and logs it: the frontend and the log with the bytes the client got (compressed, when
+     * the compressor compressed the response), the server with those it sent. Lock-free; fills the
+     * connection's one log entry only when the log is on.
      */
     private void account() {
         long total = clock.nanoTime() - startNanos;
-        metrics.requestCompleted(status, bytesIn, bytesOut, total);
+        // the client got the compressed bytes; the server sent (and its figures count) the others
+        long toClient = compressor == null ? bytesOut : bytesOut + compressor.bytesDelta() - compressorDeltaAtStart;
+        metrics.requestCompleted(status, bytesIn, toClient, total);
         if (cause != TerminationCause.NORMAL) {
             clientError();
         }
@@ -2458,7 +2469,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
                     .server(s == null ? null : s.server().name())
                     .request(method, target, target == null ? null : client instanceof Http2StreamChannel ? HTTP_2_0 : clientVersion.text())
                     .status(status)
-                    .bytes(bytesIn, bytesOut)
+                    .bytes(bytesIn, toClient)
                     .requestTime(requestHeadNanos)
                     // the time it waited in the queue however the wait ended (HAProxy's Tw, and the TCP
                     // engine's); 0 when a server took it at once, -1 when none did and it did not wait
