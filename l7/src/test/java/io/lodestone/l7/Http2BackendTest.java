@@ -442,6 +442,78 @@ class Http2BackendTest {
         });
     }
 
+    /**
+     * A server that stops reading its connection, PINGs included: the stream's server timeout (504)
+     * makes the proxy PING the connection, and with no answer within the connect timeout it closes,
+     * so the next request goes to a new connection instead of waiting out its own server timeout on
+     * the dead one (until TCP gave up, many minutes). On the manual clock.
+     */
+    @Test
+    void aServerThatStopsReadingLosesItsConnectionWhenAPingAfterAServerTimeoutGoesUnanswered() throws Exception {
+        ManualClock clock = new ManualClock();
+        ManualClockLoop loop = new ManualClockLoop(clock);
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            startOnClock(clock, loop, b, Duration.ofSeconds(1), Duration.ofSeconds(30));
+            int port = proxy.port();
+            assertThat(client.send(get(port, "/plain/a"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            b.stopReadingOpenConnections();
+            CompletableFuture<HttpResponse<String>> hung = client.sendAsync(get(port, "/plain/b"), HttpResponse.BodyHandlers.ofString());
+            Await.until("the request sent on the silent connection",
+                    () -> proxy.control().server("app", "s1").status().load() == 1);
+            // the server timeout is armed once the stream's request is written, a moment later
+            for (int i = 0; i < 5 && !hung.isDone(); i++) {
+                loop.advance(Duration.ofSeconds(1));
+                try {
+                    hung.get(1, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException notYet) {
+                    // not timed out yet: the clock moves on
+                }
+            }
+            assertThat(hung.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(504);
+            loop.advance(Duration.ofSeconds(4));
+            assertThat(proxy.metrics().backend("app").server("s1").traffic().currentConnections())
+                    .as("open until the connect timeout's end").isEqualTo(1);
+            loop.advance(Duration.ofSeconds(1));
+            Await.until("the silent connection closed",
+                    () -> proxy.metrics().backend("app").server("s1").traffic().currentConnections() == 0);
+            HttpResponse<String> after = client.send(get(port, "/plain/c"), HttpResponse.BodyHandlers.ofString());
+            assertThat(after.statusCode()).isEqualTo(200);
+            assertThat(after.body()).isEqualTo("h2:/plain/c");
+            assertThat(b.connections.get()).isEqualTo(2);
+        } finally {
+            closeBeforeTheLoop();
+            loop.close();
+        }
+    }
+
+    /**
+     * A server slow to answer but reading on keeps its connection: it answers the PING at once, and
+     * the streams after a server timeout use the connection as before.
+     */
+    @Test
+    void aSlowServerThatAnswersThePingKeepsItsConnection() throws Exception {
+        ManualClock clock = new ManualClock();
+        ManualClockLoop loop = new ManualClockLoop(clock);
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            b.delayMillis = 60_000;
+            startOnClock(clock, loop, b, Duration.ofSeconds(1), Duration.ofSeconds(30));
+            int port = proxy.port();
+            CompletableFuture<HttpResponse<String>> slow = client.sendAsync(get(port, "/plain/a"), HttpResponse.BodyHandlers.ofString());
+            Await.until("the request at the server", () -> b.requests.size() == 1);
+            loop.advance(Duration.ofSeconds(1));
+            assertThat(slow.get(10, TimeUnit.SECONDS).statusCode()).isEqualTo(504);
+            loop.awaitDueTimers();
+            loop.advance(Duration.ofSeconds(10));
+            assertThat(proxy.metrics().backend("app").server("s1").traffic().currentConnections()).isEqualTo(1);
+            b.delayMillis = 0;
+            assertThat(client.send(get(port, "/plain/c"), HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            assertThat(b.connections.get()).isEqualTo(1);
+        } finally {
+            closeBeforeTheLoop();
+            loop.close();
+        }
+    }
+
     /** A proxy on {@code clock} and the test's one loop, frontend "web" in front of the h2c server {@code b}. */
     private void startOnClock(ManualClock clock, ManualClockLoop loop, ProtocolBackend b, Duration serverTimeout, Duration clientTimeout) {
         Backend backend = Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C)

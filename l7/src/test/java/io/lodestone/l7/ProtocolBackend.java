@@ -191,6 +191,16 @@ final class ProtocolBackend implements AutoCloseable {
         return open.size();
     }
 
+    /**
+     * Stops reading every connection open now, as a hung process or a peer gone without a FIN does:
+     * requests and PINGs on them go unanswered. Connections made later are served.
+     */
+    void stopReadingOpenConnections() {
+        for (Channel ch : open) {
+            ch.eventLoop().submit(() -> ch.config().setAutoRead(false)).syncUninterruptibly();
+        }
+    }
+
     Seen last() {
         return requests.get(requests.size() - 1);
     }

@@ -9,12 +9,14 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2LocalFlowController;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2GoAwayFrame;
+import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.codec.http2.Http2SettingsFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
@@ -42,6 +44,8 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
 
     /** The concurrent streams a server is assumed to take before its SETTINGS say (RFC 9113 recommends at least 100). */
     static final int ASSUMED_MAX_STREAMS = 100;
+    /** The opaque data of the proxy's PINGs ("Lodestone", cut to 8 bytes). */
+    private static final long PING_DATA = 0x4c6f646573746f6eL;
 
     final Channel channel;
     final ServerRuntime server;
@@ -65,6 +69,8 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> idleTimer;
     /** Gives up the connection when the server's first SETTINGS do not come within the connect timeout. */
     private ScheduledFuture<?> settingsTimer;
+    /** A PING sent after a stream's server timeout and not answered yet ({@link #probe}). */
+    private ScheduledFuture<?> pingTimer;
     /** The TCP connect and, with TLS, the handshake: done when the connection is up. */
     private final ChannelFuture setup;
     /**
@@ -244,6 +250,42 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     }
 
     /**
+     * A stream of this connection met its server timeout: asks the server for a PING unless one is out
+     * already, and closes the connection when no acknowledgement comes within the backend's connect
+     * timeout. A server that stopped reading (a process hung, a peer gone without a FIN or reset, a
+     * middlebox dropping the flow) otherwise kept the connection, and every stream opened on it later
+     * waited out its own server timeout, until TCP itself gave up on the unacknowledged bytes (many
+     * minutes). A slow server still answers a PING, which its codec sends at once, and keeps the
+     * connection. The streams still open fail when it closes, as after a reset (502, or retried).
+     */
+    void probe() {
+        if (pingTimer != null || goAway || !channel.isActive()) {
+            return;
+        }
+        channel.writeAndFlush(new DefaultHttp2PingFrame(PING_DATA), channel.voidPromise());
+        long nanos = server.backend().config().connectTimeout().toNanos();
+        pingTimer = channel.eventLoop().schedule(this::pingTimedOut, nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void pingTimedOut() {
+        pingTimer = null;
+        if (!channel.isActive()) {
+            return;
+        }
+        log.info("HTTP/2 connection to server {} closed: no answer to a PING within the connect timeout after a server timeout", server);
+        goAway = true;
+        pool.http2Unusable(this);
+        channel.close();
+    }
+
+    private void cancelPingTimer() {
+        if (pingTimer != null) {
+            pingTimer.cancel(false);
+            pingTimer = null;
+        }
+    }
+
+    /**
      * Whether a stream that ended without a response was refused by the server unprocessed: it was
      * never sent, or it is above the last stream the server's GOAWAY said it processed.
      */
@@ -317,6 +359,11 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
                     // every request that waited was given up: the connection idles from now
                     becameIdle();
                 }
+            } else if (msg instanceof Http2PingFrame ping && ping.ack()) {
+                if (ping.content() == PING_DATA) {
+                    // the server reads and answers: slow, not gone
+                    cancelPingTimer();
+                }
             } else if (msg instanceof Http2GoAwayFrame goaway) {
                 if (log.isDebugEnabled()) {
                     log.debug("server {} sent GOAWAY ({}, last stream {})", server, goaway.errorCode(), goaway.lastStreamId());
@@ -336,6 +383,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
             idleTimer = null;
         }
         cancelSettingsTimer();
+        cancelPingTimer();
         goAway = true;
         pool.http2Unusable(this);
         failWaiting(new IllegalStateException("server connection closed"));

@@ -2159,6 +2159,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         c.server.metrics().error(ErrorKind.TIMEOUT);
         terminated(TerminationCause.SERVER_TIMEOUT, responseStarted ? TerminationPhase.DATA : TerminationPhase.HEADERS);
         c.exchange = null;
+        if (c.http2 != null) {
+            // is the connection the stream was on still alive?
+            c.http2.probe();
+        }
         c.channel.close();
         conn = null;
         serverFailed(HttpResponseStatus.GATEWAY_TIMEOUT);
