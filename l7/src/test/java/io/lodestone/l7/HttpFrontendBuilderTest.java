@@ -71,6 +71,8 @@ class HttpFrontendBuilderTest {
         assertThat(HttpFrontend.bind(8080).defaultBackend("app").requestIdHeader("X-Correlation-ID").build().requestIdHeader())
                 .isEqualTo("X-Correlation-ID");
         assertThatThrownBy(() -> HttpFrontend.bind(70000)).hasMessage("bind: 70000 (expected: a port in 0..65535)");
+        assertThatThrownBy(() -> b.defaultBackend("app", "app"))
+                .hasMessage("frontend defaultBackend backup: app (expected: a backend other than app, which it backs up)");
         assertThatThrownBy(b::build).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("defaultBackend: null");
     }
 

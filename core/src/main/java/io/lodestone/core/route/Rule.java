@@ -112,9 +112,15 @@ public final class Rule {
             return rule(Action.of(Action.Kind.USE, 0, backendName("use", backend), null));
         }
 
-        /** Forwards to {@code backend}, or to {@code backup} when {@code backend} has no usable server. */
+        /**
+         * Forwards to {@code backend}, or to {@code backup} when {@code backend} has no usable server.
+         *
+         * @throws IllegalArgumentException when a name is empty, or {@code backup} is {@code backend}
+         *     itself, which would never take over
+         */
         public Rule use(String backend, String backup) {
-            return rule(Action.of(Action.Kind.USE, 0, backendName("use", backend), backendName("use backup", backup)));
+            return rule(Action.of(Action.Kind.USE, 0, backendName("use", backend),
+                    Routing.backupName("use backup", backup, backend)));
         }
 
         /** Refuses with 403 Forbidden (at L4: closes the connection). */

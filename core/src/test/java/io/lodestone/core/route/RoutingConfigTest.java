@@ -87,6 +87,19 @@ class RoutingConfigTest {
     }
 
     @Test
+    void aBackupBackendCannotBeTheBackendItBacksUp() {
+        // a backend that backs itself up takes over when it has no usable server itself: never
+        assertThatThrownBy(() -> Rule.always().use("app", "app"))
+                .hasMessage("use backup: app (expected: a backend other than app, which it backs up)");
+        assertThatThrownBy(() -> Routing.builder().defaultBackend("app", "app"))
+                .hasMessage("defaultBackend backup: app (expected: a backend other than app, which it backs up)");
+        assertThatThrownBy(() -> Routing.builder().virtualHost("example.com", vh -> vh.defaultBackend("app", "app")))
+                .hasMessage("defaultBackend backup: app (expected: a backend other than app, which it backs up)");
+        assertThat(Routing.builder().rule(Rule.always().use("app", "spare")).defaultBackend("app", "spare").build()
+                .backendNames()).containsExactlyInAnyOrder("app", "spare");
+    }
+
+    @Test
     void theBuilderStaysUsable() {
         Routing.Builder b = Routing.builder().rule(Rule.always().use("a"));
         Routing first = b.build();
