@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.Frontend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ProxyProtocol;
 import io.lodestone.core.route.Acl;
@@ -90,6 +91,48 @@ class HttpFrontendBuilderTest {
         // a server that turns its backend's setting off, and a backend without one, build
         Backend off = Backend.named("app").server("s1", "127.0.0.1:8081", s -> s.proxyProtocol(ProxyProtocol.NONE)).build();
         Proxy.builder().backend(off).frontend(HttpFrontend.bind(0).name("web").defaultBackend("app").build()).build().close();
+    }
+
+    @Test
+    void twoListenersOnOneAddressFailAtBuildAndAtReconfigure() {
+        // the second bind failed with "Address already in use" only at start(): proxy.route and a
+        // reconfiguration before start took the configuration
+        Backend app = Backend.named("app").server("s1", "127.0.0.1:9").build();
+        assertThatThrownBy(() -> Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind("127.0.0.1:8080").name("web").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("127.0.0.1:8080").name("api").defaultBackend("app"))
+                .build()).isInstanceOf(IllegalArgumentException.class).hasMessage("frontend api bind: 127.0.0.1:8080"
+                        + " (expected: an address no other listener of the proxy takes; frontend web binds 127.0.0.1:8080)");
+        assertThatThrownBy(() -> Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind(8080).bind(8081).bind(8080).name("web").defaultBackend("app"))
+                .build()).hasMessage("frontend web bind: 0.0.0.0:8080"
+                        + " (expected: an address no other listener of the proxy takes; frontend web binds 0.0.0.0:8080)");
+        // a wildcard takes the port on the addresses it covers: :: on every one, 0.0.0.0 on IPv4's
+        assertThatThrownBy(() -> Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind(8080).name("web").defaultBackend("app"))
+                .frontend(AdminFrontend.bind("127.0.0.1:8080").token("0123456789"))
+                .build()).hasMessage("frontend admin bind: 127.0.0.1:8080"
+                        + " (expected: an address no other listener of the proxy takes; frontend web binds 0.0.0.0:8080)");
+        assertThatThrownBy(() -> Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind("[::]:8080").name("web").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("[::1]:8080").name("api").defaultBackend("app"))
+                .build()).hasMessageStartingWith("frontend api bind: [::1]:8080 (expected:");
+        assertThatThrownBy(() -> Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind("localhost:8080").name("web").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("LOCALHOST:8080").name("api").defaultBackend("app"))
+                .build()).hasMessageStartingWith("frontend api bind: LOCALHOST:8080 (expected:");
+        // what the OS allows: port 0 twice, two addresses, 0.0.0.0 beside an IPv6 address
+        try (Proxy proxy = Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind(0).bind(0).name("web").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("127.0.0.1:8080").bind("[::1]:8080").name("api").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("127.0.0.2:8080").bind("0.0.0.0:8081").bind("[::1]:8081").name("other").defaultBackend("app"))
+                .build()) {
+            assertThatThrownBy(() -> proxy.reconfigure(Proxy.builder().backend(app)
+                    .frontend(HttpFrontend.bind("127.0.0.1:8080").name("api").defaultBackend("app"))
+                    .frontend(HttpFrontend.bind("0.0.0.0:8080").name("other").defaultBackend("app"))))
+                    .hasMessageStartingWith("frontend other bind: 0.0.0.0:8080 (expected:");
+            assertThat(proxy.frontends()).extracting(Frontend::name).as("nothing changed").containsExactly("web", "api", "other");
+        }
     }
 
     @Test
