@@ -133,6 +133,7 @@ public final class Proxy implements AutoCloseable {
         this.generation = new Generation(b.frontends, b.backends, r, rateLimiter, clock);
         this.metrics = new MetricsRegistry(clock, generation.runtimes.values());
         this.control = new RuntimeControl(generation.runtimes, scheduler, events, metrics.caches());
+        control.serverCheck(this::checkAddedServer);
         for (Frontend f : generation.frontends) {
             metrics.frontend(f.name());
         }
@@ -143,6 +144,20 @@ public final class Proxy implements AutoCloseable {
         this.busyPolling = b.busyPolling;
         this.suppliedAcceptGroup = b.acceptGroup;
         this.suppliedIoGroup = b.ioGroup;
+    }
+
+    /**
+     * Refuses a server added at run time that {@link Builder#build()} would refuse in the backend: a
+     * PROXY protocol header to a server of a backend that an HTTP frontend of the current
+     * configuration sends to.
+     */
+    private void checkAddedServer(String backend, Server server) {
+        for (Frontend f : generation.frontends) {
+            if (f.isHttp() && f.backendNames().contains(backend)) {
+                Builder.checkNoProxyHeader(backend, server, f.name());
+                return;
+            }
+        }
     }
 
     /** One configuration of the proxy: frontends, backends, their runtimes and the frontends' routers. */
@@ -1054,17 +1069,26 @@ public final class Proxy implements AutoCloseable {
 
         /** The L7 engine writes no PROXY header: a backend of an HTTP frontend that asks for one would not get it. */
         private static void checkNoProxyHeader(Backend backend, String frontend) {
-            String expected = " (expected: NONE, since frontend " + frontend
-                    + " speaks HTTP to the servers and sends no PROXY header; the TCP engine sends one)";
             if (backend.proxyProtocol() != ProxyProtocol.NONE) {
-                throw new IllegalArgumentException("backend " + backend.name() + " proxyProtocol: " + backend.proxyProtocol() + expected);
+                throw new IllegalArgumentException("backend " + backend.name() + " proxyProtocol: " + backend.proxyProtocol()
+                        + noProxyHeader(frontend));
             }
             for (Server server : backend.servers()) {
-                if (server.proxyProtocol() != null && server.proxyProtocol() != ProxyProtocol.NONE) {
-                    throw new IllegalArgumentException("server " + backend.name() + "/" + server.name() + " proxyProtocol: "
-                            + server.proxyProtocol() + expected);
-                }
+                checkNoProxyHeader(backend.name(), server, frontend);
             }
+        }
+
+        /** A server of {@code backend}, which HTTP frontend {@code frontend} sends to, may not ask for a PROXY header. */
+        static void checkNoProxyHeader(String backend, Server server, String frontend) {
+            if (server.proxyProtocol() != null && server.proxyProtocol() != ProxyProtocol.NONE) {
+                throw new IllegalArgumentException("server " + backend + "/" + server.name() + " proxyProtocol: "
+                        + server.proxyProtocol() + noProxyHeader(frontend));
+            }
+        }
+
+        private static String noProxyHeader(String frontend) {
+            return " (expected: NONE, since frontend " + frontend
+                    + " speaks HTTP to the servers and sends no PROXY header; the TCP engine sends one)";
         }
     }
 }

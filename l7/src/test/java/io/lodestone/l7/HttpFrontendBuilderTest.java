@@ -7,6 +7,7 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.Frontend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ProxyProtocol;
+import io.lodestone.core.Server;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.Routing;
@@ -91,6 +92,36 @@ class HttpFrontendBuilderTest {
         // a server that turns its backend's setting off, and a backend without one, build
         Backend off = Backend.named("app").server("s1", "127.0.0.1:8081", s -> s.proxyProtocol(ProxyProtocol.NONE)).build();
         Proxy.builder().backend(off).frontend(HttpFrontend.bind(0).name("web").defaultBackend("app").build()).build().close();
+    }
+
+    @Test
+    void aServerAddedAtRunTimeToABackendOfAnHttpFrontendCannotAskForAProxyHeader() {
+        // the check of build() was not made at run time: the server was added, sent no header, and
+        // a server set up to read one refused every request
+        try (Proxy proxy = Proxy.builder()
+                .backend(Backend.named("app").server("s1", "127.0.0.1:8081"))
+                .backend(Backend.named("spare").server("s1", "127.0.0.1:8081"))
+                .frontend(HttpFrontend.bind(0).name("web").defaultBackend("app"))
+                .build()) {
+            assertThatThrownBy(() -> proxy.control().addServer("app",
+                    Server.builder("s2", "127.0.0.1:8082").proxyProtocol(ProxyProtocol.V2).build()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessage("server app/s2 proxyProtocol: V2 (expected: NONE, since"
+                            + " frontend web speaks HTTP to the servers and sends no PROXY header; the TCP engine sends one)");
+            assertThat(proxy.control().servers("app")).hasSize(1);
+            proxy.control().addServer("app", Server.builder("s3", "127.0.0.1:8083").proxyProtocol(ProxyProtocol.NONE).build());
+            // no HTTP frontend sends to spare
+            proxy.control().addServer("spare", Server.builder("s2", "127.0.0.1:8082").proxyProtocol(ProxyProtocol.V1).build());
+            assertThat(proxy.control().servers("app")).hasSize(2);
+
+            // the frontends of the configuration in force count
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("app").server("s1", "127.0.0.1:8081"))
+                    .backend(Backend.named("spare").server("s1", "127.0.0.1:8081"))
+                    .frontend(HttpFrontend.bind(0).name("web").defaultBackend("spare", "app")));
+            assertThatThrownBy(() -> proxy.control().addServer("spare",
+                    Server.builder("s3", "127.0.0.1:8082").proxyProtocol(ProxyProtocol.V1).build()))
+                    .hasMessageStartingWith("server spare/s3 proxyProtocol: V1 (expected: NONE, since frontend web");
+        }
     }
 
     @Test
