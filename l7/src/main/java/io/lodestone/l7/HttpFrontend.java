@@ -1345,8 +1345,9 @@ public final class HttpFrontend implements Frontend {
          * @throws IllegalArgumentException when nothing routes the requests (no default backend, no
          *     rule, no virtual host), when a whole routing table is given beside rules, ACLs, virtual
          *     hosts or a default backend, when the routing does not build (an unknown named ACL),
-         *     when HSTS is set without TLS, or when {@link #acceptProxyProtocolFrom(String...)} got no
-         *     network or one that does not parse
+         *     when HSTS is set without TLS, when a cache's {@link ResponseCache.Builder#statusHeader status
+         *     header} is the {@link #requestIdHeader request id header}, or when
+         *     {@link #acceptProxyProtocolFrom(String...)} got no network or one that does not parse
          */
         @Override
         public HttpFrontend build() {
@@ -1365,6 +1366,17 @@ public final class HttpFrontend implements Frontend {
             Routing table = wholeTable != null ? wholeTable : routing.build();
             if (table.defaultBackend() == null && !hasRules(table)) {
                 throw new IllegalArgumentException(label + " defaultBackend: null (expected: the name of a backend, or rules that choose one)");
+            }
+            List<ResponseCache> allCaches = new ArrayList<>(caches.values());
+            if (cacheAll != null) {
+                allCaches.add(cacheAll);
+            }
+            for (ResponseCache cache : allCaches) {
+                if (requestIds && cache.statusHeader() != null && cache.statusHeader().equalsIgnoreCase(requestIdHeader)) {
+                    // both are set on responses: the cache's status replaced the request id
+                    throw new IllegalArgumentException(label + " cache statusHeader: " + cache.statusHeader()
+                            + " (expected: another field than the requestIdHeader " + requestIdHeader + ")");
+                }
             }
             for (String backend : caches.keySet()) {
                 if (!table.backendNames().contains(backend)) {

@@ -167,6 +167,32 @@ class HttpFrontendBuilderTest {
     }
 
     @Test
+    void aCacheStatusHeaderCannotReplaceAFieldOfHttpOrTheRequestId() {
+        // the status is set on every response the cache sees: Content-Length went out as
+        // `Content-Length: MISS`, Transfer-Encoding as `Transfer-Encoding: HIT` beside the length, and
+        // Connection replaced the `close` of a closing connection
+        for (String field : new String[] {"Content-Length", "transfer-encoding", "Connection", "Content-Type",
+                "Content-Encoding", "Cache-Control", "Age", "ETag", "Vary", "Location", "Set-Cookie"}) {
+            assertThatThrownBy(() -> ResponseCache.builder().statusHeader(field)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("cache statusHeader: " + field + " (expected: a field of its own, such as X-Cache, not one of"
+                            + " HTTP's, which the status would replace in every response the cache sees)");
+        }
+        // the request id is set on responses too
+        ResponseCache byId = ResponseCache.builder().maxBytes(1 << 20).statusHeader("x-request-id").build();
+        assertThatThrownBy(() -> HttpFrontend.bind(8080).defaultBackend("app").cache(byId).build())
+                .hasMessage("frontend http-8080 cache statusHeader: x-request-id (expected: another field than the"
+                        + " requestIdHeader X-Request-ID)");
+        assertThatThrownBy(() -> HttpFrontend.bind(8080).defaultBackend("app").requestIdHeader("X-Trace")
+                .cache("app", ResponseCache.builder().maxBytes(1 << 20).statusHeader("X-Trace")).build())
+                .hasMessageStartingWith("frontend http-8080 cache statusHeader: X-Trace (expected:");
+        // without request ids, or with another id header, it is a field of its own
+        assertThat(HttpFrontend.bind(8080).defaultBackend("app").requestIds(false).cache(byId).build().cache("app")).isSameAs(byId);
+        assertThat(HttpFrontend.bind(8080).defaultBackend("app").requestIdHeader("X-Trace").cache(byId).build().cache("app"))
+                .isSameAs(byId);
+        assertThat(ResponseCache.builder().maxBytes(1 << 20).statusHeader("X-Cache").build().statusHeader()).isEqualTo("X-Cache");
+    }
+
+    @Test
     void rulesAclsVirtualHostsAndTheDefaultFeedOneRouting() {
         HttpFrontend plain = HttpFrontend.bind(8080).defaultBackend("app").build();
         assertThat(plain.routing()).isNull();
