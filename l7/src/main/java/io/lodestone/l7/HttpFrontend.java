@@ -1155,11 +1155,13 @@ public final class HttpFrontend implements Frontend {
          * sends more than {@code maxResets} RST_STREAM frames within {@code window} is disconnected
          * with GOAWAY ENHANCE_YOUR_CALM.
          *
-         * @throws IllegalArgumentException when {@code maxResets} is below 1 or the window is under a second
+         * @throws IllegalArgumentException when {@code maxResets} is below 1 or the window is under a
+         *     second or over 2,147,483,647 seconds
          */
         public Builder http2ResetFloodLimit(int maxResets, Duration window) {
             if (window == null || window.getSeconds() < 1 || window.getSeconds() > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("frontend http2ResetFloodLimit window: " + window + " (expected: >= 1 s)");
+                throw new IllegalArgumentException("frontend http2ResetFloodLimit window: " + window
+                        + " (expected: 1 to " + Integer.MAX_VALUE + " seconds)");
             }
             this.http2MaxResets = atLeast("http2ResetFloodLimit maxResets", maxResets, 1);
             this.http2ResetWindowSeconds = (int) window.getSeconds();

@@ -53,6 +53,11 @@ class HttpFrontendBuilderTest {
         assertThatThrownBy(() -> b.backendPool(8, tooLong))
                 .hasMessage("frontend backendPool idleTimeout: PT3504000H (expected: at most 36500 days)");
         assertThatThrownBy(() -> b.maxHeaderCount(0)).hasMessage("frontend maxHeaderCount: 0 (expected: >= 1)");
+        // the upper bound was refused with "(expected: >= 1 s)"
+        assertThatThrownBy(() -> b.http2ResetFloodLimit(200, Duration.ofSeconds(1L << 31)))
+                .hasMessage("frontend http2ResetFloodLimit window: PT596523H14M8S (expected: 1 to 2147483647 seconds)");
+        assertThatThrownBy(() -> b.http2ResetFloodLimit(200, Duration.ofMillis(999)))
+                .hasMessage("frontend http2ResetFloodLimit window: PT0.999S (expected: 1 to 2147483647 seconds)");
         assertThatThrownBy(() -> b.maxBodySize(-1)).hasMessage("frontend maxBodySize: -1 (expected: >= 0)");
         assertThatThrownBy(() -> b.retryBudget(1.5, 3)).hasMessage("frontend retryBudget ratio: 1.5 (expected: 0..1)");
         assertThatThrownBy(() -> b.via("two words")).hasMessageContaining("frontend via: two words");
