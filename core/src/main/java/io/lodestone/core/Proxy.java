@@ -34,6 +34,9 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.ImmediateEventExecutor;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -130,6 +133,7 @@ public final class Proxy implements AutoCloseable {
         this.generation = new Generation(b.frontends, b.backends, r, rateLimiter, clock);
         this.metrics = new MetricsRegistry(clock, generation.runtimes.values());
         this.control = new RuntimeControl(generation.runtimes, scheduler, events, metrics.caches());
+        control.serverCheck(this::checkAddedServer);
         for (Frontend f : generation.frontends) {
             metrics.frontend(f.name());
         }
@@ -140,6 +144,20 @@ public final class Proxy implements AutoCloseable {
         this.busyPolling = b.busyPolling;
         this.suppliedAcceptGroup = b.acceptGroup;
         this.suppliedIoGroup = b.ioGroup;
+    }
+
+    /**
+     * Refuses a server added at run time that {@link Builder#build()} would refuse in the backend: a
+     * PROXY protocol header to a server of a backend that an HTTP frontend of the current
+     * configuration sends to.
+     */
+    private void checkAddedServer(String backend, Server server) {
+        for (Frontend f : generation.frontends) {
+            if (f.isHttp() && f.backendNames().contains(backend)) {
+                Builder.checkNoProxyHeader(backend, server, f.name());
+                return;
+            }
+        }
     }
 
     /** One configuration of the proxy: frontends, backends, their runtimes and the frontends' routers. */
@@ -639,13 +657,16 @@ public final class Proxy implements AutoCloseable {
             message.append(" '").append(frontend.name()).append('\'');
             List<InetSocketAddress> addresses = frontend.bindAddresses();
             for (int i = 0; i < addresses.size(); i++) {
-                InetSocketAddress a = addresses.get(i);
-                String host = a.getAddress() != null ? Addresses.toText(a.getAddress()) : a.getHostString();
-                message.append(i == 0 ? " on " : ", ").append(host.indexOf(':') >= 0 ? "[" + host + "]" : host)
-                        .append(':').append(a.getPort());
+                message.append(i == 0 ? " on " : ", ").append(bindText(addresses.get(i)));
             }
         }
         return new IllegalStateException(message.append(": ").append(cause.getMessage()).toString(), cause);
+    }
+
+    /** A bind address as messages write it: {@code 0.0.0.0:8080}, {@code [::1]:8080}, {@code localhost:8080}. */
+    private static String bindText(InetSocketAddress a) {
+        String host = a.getAddress() != null ? Addresses.toText(a.getAddress()) : a.getHostString();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
     /**
@@ -951,7 +972,8 @@ public final class Proxy implements AutoCloseable {
          * Returns the proxy, not yet started. The builder stays usable.
          *
          * @throws IllegalArgumentException naming the field and value when the configuration is
-         *     inconsistent: no frontend, a duplicate frontend or backend name, a frontend that refers to
+         *     inconsistent: no frontend, a duplicate frontend or backend name, two frontends (or one
+         *     frontend twice) on one address and port, a frontend that refers to
          *     an unknown backend, {@code ioThreads} or {@code busyPolling} with {@code eventLoopGroups}
          */
         public Proxy build() {
@@ -979,11 +1001,24 @@ public final class Proxy implements AutoCloseable {
                         + " (expected: 0 with eventLoopGroups; the application's event loops are used as they are)");
             }
             List<String> names = new ArrayList<>();
+            List<InetSocketAddress> addresses = new ArrayList<>();
+            List<String> owners = new ArrayList<>();
             for (Frontend f : frontends) {
                 if (names.contains(f.name())) {
                     throw new IllegalArgumentException("frontend name: " + f.name() + " (expected: unique within the proxy; name each frontend)");
                 }
                 names.add(f.name());
+                for (InetSocketAddress a : f.bindAddresses()) {
+                    for (int i = 0; i < addresses.size(); i++) {
+                        if (sameSocket(a, addresses.get(i))) {
+                            throw new IllegalArgumentException("frontend " + f.name() + " bind: " + bindText(a)
+                                    + " (expected: an address no other listener of the proxy takes; frontend " + owners.get(i)
+                                    + " binds " + bindText(addresses.get(i)) + ")");
+                        }
+                    }
+                    addresses.add(a);
+                    owners.add(f.name());
+                }
                 if (f.routing() != null) {
                     f.routing().checkBackends(f.name(), backends.keySet());
                 }
@@ -1005,19 +1040,55 @@ public final class Proxy implements AutoCloseable {
             }
         }
 
+        /**
+         * Whether two bind addresses would be one listening socket, so that the second bind fails
+         * with "address in use" at {@link Proxy#start()}: the same port (not 0, which the OS
+         * chooses) and the same address, or a wildcard that takes the other (the IPv6 {@code ::}
+         * takes every address, its socket being dual-stack; {@code 0.0.0.0} every IPv4 address and
+         * {@code ::}). Host names are compared as written: they are resolved at start.
+         */
+        private static boolean sameSocket(InetSocketAddress a, InetSocketAddress b) {
+            if (a.getPort() == 0 || a.getPort() != b.getPort()) {
+                return false;
+            }
+            if (a.isUnresolved() || b.isUnresolved()) {
+                return a.isUnresolved() && b.isUnresolved() && a.getHostString().equalsIgnoreCase(b.getHostString());
+            }
+            InetAddress x = a.getAddress();
+            InetAddress y = b.getAddress();
+            return x.equals(y) || takes(x, y) || takes(y, x);
+        }
+
+        /** Whether a listening socket bound to {@code wildcard} takes the port of {@code other} too. */
+        private static boolean takes(InetAddress wildcard, InetAddress other) {
+            if (!wildcard.isAnyLocalAddress()) {
+                return false;
+            }
+            return wildcard instanceof Inet6Address || other instanceof Inet4Address || other.isAnyLocalAddress();
+        }
+
         /** The L7 engine writes no PROXY header: a backend of an HTTP frontend that asks for one would not get it. */
         private static void checkNoProxyHeader(Backend backend, String frontend) {
-            String expected = " (expected: NONE, since frontend " + frontend
-                    + " speaks HTTP to the servers and sends no PROXY header; the TCP engine sends one)";
             if (backend.proxyProtocol() != ProxyProtocol.NONE) {
-                throw new IllegalArgumentException("backend " + backend.name() + " proxyProtocol: " + backend.proxyProtocol() + expected);
+                throw new IllegalArgumentException("backend " + backend.name() + " proxyProtocol: " + backend.proxyProtocol()
+                        + noProxyHeader(frontend));
             }
             for (Server server : backend.servers()) {
-                if (server.proxyProtocol() != null && server.proxyProtocol() != ProxyProtocol.NONE) {
-                    throw new IllegalArgumentException("server " + backend.name() + "/" + server.name() + " proxyProtocol: "
-                            + server.proxyProtocol() + expected);
-                }
+                checkNoProxyHeader(backend.name(), server, frontend);
             }
+        }
+
+        /** A server of {@code backend}, which HTTP frontend {@code frontend} sends to, may not ask for a PROXY header. */
+        static void checkNoProxyHeader(String backend, Server server, String frontend) {
+            if (server.proxyProtocol() != null && server.proxyProtocol() != ProxyProtocol.NONE) {
+                throw new IllegalArgumentException("server " + backend + "/" + server.name() + " proxyProtocol: "
+                        + server.proxyProtocol() + noProxyHeader(frontend));
+            }
+        }
+
+        private static String noProxyHeader(String frontend) {
+            return " (expected: NONE, since frontend " + frontend
+                    + " speaks HTTP to the servers and sends no PROXY header; the TCP engine sends one)";
         }
     }
 }

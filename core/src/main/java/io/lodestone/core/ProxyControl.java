@@ -53,7 +53,9 @@ public interface ProxyControl {
      * in the check's initial state) and slow-starts when the backend has a slow start.
      *
      * @throws IllegalArgumentException when there is no such backend or it already has a server of
-     *     that name or of that sticky-cookie value ({@link Server#cookie()}, or the default id)
+     *     that name or of that sticky-cookie value ({@link Server#cookie()}, or the default id), or
+     *     when the server asks for a PROXY protocol header ({@link Server#proxyProtocol()}) and an HTTP
+     *     frontend sends to the backend, as {@link Proxy.Builder#build()} refuses it there
      */
     ServerControl addServer(String backendName, Server server);
 

@@ -163,7 +163,8 @@ public final class Server {
 
         /**
          * Sends a PROXY protocol header of this version to this server, overriding its backend. Only the TCP
-         * engine sends one: {@link Proxy.Builder#build()} refuses V1 or V2 on a server of an HTTP frontend.
+         * engine sends one: {@link Proxy.Builder#build()} refuses V1 or V2 on a server of an HTTP frontend,
+         * and so does {@link ProxyControl#addServer}.
          */
         public Builder proxyProtocol(ProxyProtocol proxyProtocol) {
             this.proxyProtocol = Objects.requireNonNull(proxyProtocol, "proxyProtocol");

@@ -409,11 +409,16 @@ public final class TcpFrontend implements Frontend {
          * Sets the default backend and a backup backend that takes over when the default has no
          * usable server (HAProxy's {@code use_backend backup if nbsrv(primary) lt 1}).
          *
-         * @throws IllegalArgumentException when a name is empty or not valid
+         * @throws IllegalArgumentException when a name is empty or not valid, or {@code backup} is
+         *     {@code backend} itself, which would never take over
          */
         public Builder defaultBackend(String backend, String backup) {
             Names.check("frontend defaultBackend", backend);
             Names.check("frontend defaultBackend backup", backup);
+            if (backup.equals(backend)) {
+                throw new IllegalArgumentException("frontend defaultBackend backup: " + backup
+                        + " (expected: a backend other than " + backend + ", which it backs up)");
+            }
             routing.defaultBackend(backend, backup);
             routingTouched = true;
             return this;

@@ -66,6 +66,13 @@ class TcpFrontendConfigTest {
     }
 
     @Test
+    void aBackupBackendCannotBeTheDefaultBackendItself() {
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).defaultBackend("db", "db"))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend defaultBackend backup: db (expected: a backend other than db, which it backs up)");
+    }
+
+    @Test
     void aBadPortIsRejected() {
         assertThatThrownBy(() -> TcpFrontend.bind(70000))
                 .isInstanceOf(IllegalArgumentException.class)

@@ -658,10 +658,17 @@ public final class HttpFrontend implements Frontend {
         /**
          * Sets the default backend and a backup backend that takes over when the default has no usable
          * server (HAProxy's {@code use_backend backup if nbsrv(primary) lt 1}).
+         *
+         * @throws IllegalArgumentException when a name is empty or not valid, or {@code backup} is
+         *     {@code backend} itself, which would never take over
          */
         public Builder defaultBackend(String backend, String backup) {
             Names.check("frontend defaultBackend", backend);
             Names.check("frontend defaultBackend backup", backup);
+            if (backup.equals(backend)) {
+                throw new IllegalArgumentException("frontend defaultBackend backup: " + backup
+                        + " (expected: a backend other than " + backend + ", which it backs up)");
+            }
             routing.defaultBackend(backend, backup);
             routingTouched = true;
             return this;
@@ -1148,11 +1155,13 @@ public final class HttpFrontend implements Frontend {
          * sends more than {@code maxResets} RST_STREAM frames within {@code window} is disconnected
          * with GOAWAY ENHANCE_YOUR_CALM.
          *
-         * @throws IllegalArgumentException when {@code maxResets} is below 1 or the window is under a second
+         * @throws IllegalArgumentException when {@code maxResets} is below 1 or the window is under a
+         *     second or over 2,147,483,647 seconds
          */
         public Builder http2ResetFloodLimit(int maxResets, Duration window) {
             if (window == null || window.getSeconds() < 1 || window.getSeconds() > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("frontend http2ResetFloodLimit window: " + window + " (expected: >= 1 s)");
+                throw new IllegalArgumentException("frontend http2ResetFloodLimit window: " + window
+                        + " (expected: 1 to " + Integer.MAX_VALUE + " seconds)");
             }
             this.http2MaxResets = atLeast("http2ResetFloodLimit maxResets", maxResets, 1);
             this.http2ResetWindowSeconds = (int) window.getSeconds();
@@ -1338,8 +1347,9 @@ public final class HttpFrontend implements Frontend {
          * @throws IllegalArgumentException when nothing routes the requests (no default backend, no
          *     rule, no virtual host), when a whole routing table is given beside rules, ACLs, virtual
          *     hosts or a default backend, when the routing does not build (an unknown named ACL),
-         *     when HSTS is set without TLS, or when {@link #acceptProxyProtocolFrom(String...)} got no
-         *     network or one that does not parse
+         *     when HSTS is set without TLS, when a cache's {@link ResponseCache.Builder#statusHeader status
+         *     header} is the {@link #requestIdHeader request id header}, or when
+         *     {@link #acceptProxyProtocolFrom(String...)} got no network or one that does not parse
          */
         @Override
         public HttpFrontend build() {
@@ -1358,6 +1368,17 @@ public final class HttpFrontend implements Frontend {
             Routing table = wholeTable != null ? wholeTable : routing.build();
             if (table.defaultBackend() == null && !hasRules(table)) {
                 throw new IllegalArgumentException(label + " defaultBackend: null (expected: the name of a backend, or rules that choose one)");
+            }
+            List<ResponseCache> allCaches = new ArrayList<>(caches.values());
+            if (cacheAll != null) {
+                allCaches.add(cacheAll);
+            }
+            for (ResponseCache cache : allCaches) {
+                if (requestIds && cache.statusHeader() != null && cache.statusHeader().equalsIgnoreCase(requestIdHeader)) {
+                    // both are set on responses: the cache's status replaced the request id
+                    throw new IllegalArgumentException(label + " cache statusHeader: " + cache.statusHeader()
+                            + " (expected: another field than the requestIdHeader " + requestIdHeader + ")");
+                }
             }
             for (String backend : caches.keySet()) {
                 if (!table.backendNames().contains(backend)) {

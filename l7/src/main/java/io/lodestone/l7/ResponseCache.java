@@ -1,6 +1,8 @@
 package io.lodestone.l7;
 
 import io.lodestone.core.internal.Names;
+import java.util.Locale;
+import java.util.Set;
 
 /**
  * An in-memory HTTP response cache for the backends of an {@link HttpFrontend} (opt-in, see
@@ -147,15 +149,43 @@ public final class ResponseCache {
          * {@code MISS}, {@code EXPIRED}, {@code REVALIDATED}, {@code BYPASS}), e.g. {@code X-Cache};
          * {@code null} (the default) adds none.
          *
-         * @throws IllegalArgumentException when the name is empty or not an HTTP token
+         * @throws IllegalArgumentException when the name is empty or not an HTTP token, or names a
+         *     field of HTTP itself that the status would replace in every response the cache sees: one
+         *     that frames the response or controls its connection ({@code Content-Length},
+         *     {@code Transfer-Encoding}, {@code Connection}, ...), describes or dates its content
+         *     ({@code Content-Type}, {@code Content-Encoding}, {@code Cache-Control}, {@code Age},
+         *     {@code ETag}, {@code Vary}, ...) or tells the client what to do ({@code Location},
+         *     {@code Set-Cookie}, {@code Retry-After}, ...); {@link HttpFrontend.Builder#build()} also
+         *     refuses the frontend's request id header
          */
         public Builder statusHeader(String name) {
             if (name != null && (name.isEmpty() || !Names.isToken(name))) {
                 throw new IllegalArgumentException("cache statusHeader: " + name + " (expected: an HTTP header name)");
             }
+            if (name != null && NOT_STATUS_HEADERS.contains(name.toLowerCase(Locale.ROOT))) {
+                throw new IllegalArgumentException("cache statusHeader: " + name + " (expected: a field of its own, such as"
+                        + " X-Cache, not one of HTTP's, which the status would replace in every response the cache sees)");
+            }
             this.statusHeader = name;
             return this;
         }
+
+        /**
+         * The fields {@link #statusHeader} refuses, in lower case: with {@code Content-Length} the
+         * responses went out as {@code Content-Length: MISS}, with {@code Connection} a closing
+         * connection's {@code close} was lost.
+         */
+        private static final Set<String> NOT_STATUS_HEADERS = Set.of(
+                // framing and the connection
+                "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te", "trailer",
+                "upgrade",
+                // the content, its caching and its date, which the cache itself reads and keeps
+                "content-type", "content-encoding", "content-language", "content-location", "content-range",
+                "content-disposition", "cache-control", "expires", "pragma", "age", "date", "etag", "last-modified",
+                "vary", "accept-ranges",
+                // what the client acts on
+                "location", "set-cookie", "www-authenticate", "proxy-authenticate", "retry-after",
+                "strict-transport-security", "alt-svc", "via", "server", "allow");
 
         /**
          * Returns the immutable configuration. The builder stays usable.

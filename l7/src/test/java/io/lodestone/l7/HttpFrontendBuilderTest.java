@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.Frontend;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ProxyProtocol;
+import io.lodestone.core.Server;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.Routing;
@@ -51,6 +53,11 @@ class HttpFrontendBuilderTest {
         assertThatThrownBy(() -> b.backendPool(8, tooLong))
                 .hasMessage("frontend backendPool idleTimeout: PT3504000H (expected: at most 36500 days)");
         assertThatThrownBy(() -> b.maxHeaderCount(0)).hasMessage("frontend maxHeaderCount: 0 (expected: >= 1)");
+        // the upper bound was refused with "(expected: >= 1 s)"
+        assertThatThrownBy(() -> b.http2ResetFloodLimit(200, Duration.ofSeconds(1L << 31)))
+                .hasMessage("frontend http2ResetFloodLimit window: PT596523H14M8S (expected: 1 to 2147483647 seconds)");
+        assertThatThrownBy(() -> b.http2ResetFloodLimit(200, Duration.ofMillis(999)))
+                .hasMessage("frontend http2ResetFloodLimit window: PT0.999S (expected: 1 to 2147483647 seconds)");
         assertThatThrownBy(() -> b.maxBodySize(-1)).hasMessage("frontend maxBodySize: -1 (expected: >= 0)");
         assertThatThrownBy(() -> b.retryBudget(1.5, 3)).hasMessage("frontend retryBudget ratio: 1.5 (expected: 0..1)");
         assertThatThrownBy(() -> b.via("two words")).hasMessageContaining("frontend via: two words");
@@ -71,6 +78,8 @@ class HttpFrontendBuilderTest {
         assertThat(HttpFrontend.bind(8080).defaultBackend("app").requestIdHeader("X-Correlation-ID").build().requestIdHeader())
                 .isEqualTo("X-Correlation-ID");
         assertThatThrownBy(() -> HttpFrontend.bind(70000)).hasMessage("bind: 70000 (expected: a port in 0..65535)");
+        assertThatThrownBy(() -> b.defaultBackend("app", "app"))
+                .hasMessage("frontend defaultBackend backup: app (expected: a backend other than app, which it backs up)");
         assertThatThrownBy(b::build).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("defaultBackend: null");
     }
 
@@ -88,6 +97,104 @@ class HttpFrontendBuilderTest {
         // a server that turns its backend's setting off, and a backend without one, build
         Backend off = Backend.named("app").server("s1", "127.0.0.1:8081", s -> s.proxyProtocol(ProxyProtocol.NONE)).build();
         Proxy.builder().backend(off).frontend(HttpFrontend.bind(0).name("web").defaultBackend("app").build()).build().close();
+    }
+
+    @Test
+    void aServerAddedAtRunTimeToABackendOfAnHttpFrontendCannotAskForAProxyHeader() {
+        // the check of build() was not made at run time: the server was added, sent no header, and
+        // a server set up to read one refused every request
+        try (Proxy proxy = Proxy.builder()
+                .backend(Backend.named("app").server("s1", "127.0.0.1:8081"))
+                .backend(Backend.named("spare").server("s1", "127.0.0.1:8081"))
+                .frontend(HttpFrontend.bind(0).name("web").defaultBackend("app"))
+                .build()) {
+            assertThatThrownBy(() -> proxy.control().addServer("app",
+                    Server.builder("s2", "127.0.0.1:8082").proxyProtocol(ProxyProtocol.V2).build()))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessage("server app/s2 proxyProtocol: V2 (expected: NONE, since"
+                            + " frontend web speaks HTTP to the servers and sends no PROXY header; the TCP engine sends one)");
+            assertThat(proxy.control().servers("app")).hasSize(1);
+            proxy.control().addServer("app", Server.builder("s3", "127.0.0.1:8083").proxyProtocol(ProxyProtocol.NONE).build());
+            // no HTTP frontend sends to spare
+            proxy.control().addServer("spare", Server.builder("s2", "127.0.0.1:8082").proxyProtocol(ProxyProtocol.V1).build());
+            assertThat(proxy.control().servers("app")).hasSize(2);
+
+            // the frontends of the configuration in force count
+            proxy.reconfigure(Proxy.builder()
+                    .backend(Backend.named("app").server("s1", "127.0.0.1:8081"))
+                    .backend(Backend.named("spare").server("s1", "127.0.0.1:8081"))
+                    .frontend(HttpFrontend.bind(0).name("web").defaultBackend("spare", "app")));
+            assertThatThrownBy(() -> proxy.control().addServer("spare",
+                    Server.builder("s3", "127.0.0.1:8082").proxyProtocol(ProxyProtocol.V1).build()))
+                    .hasMessageStartingWith("server spare/s3 proxyProtocol: V1 (expected: NONE, since frontend web");
+        }
+    }
+
+    @Test
+    void twoListenersOnOneAddressFailAtBuildAndAtReconfigure() {
+        // the second bind failed with "Address already in use" only at start(): proxy.route and a
+        // reconfiguration before start took the configuration
+        Backend app = Backend.named("app").server("s1", "127.0.0.1:9").build();
+        assertThatThrownBy(() -> Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind("127.0.0.1:8080").name("web").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("127.0.0.1:8080").name("api").defaultBackend("app"))
+                .build()).isInstanceOf(IllegalArgumentException.class).hasMessage("frontend api bind: 127.0.0.1:8080"
+                        + " (expected: an address no other listener of the proxy takes; frontend web binds 127.0.0.1:8080)");
+        assertThatThrownBy(() -> Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind(8080).bind(8081).bind(8080).name("web").defaultBackend("app"))
+                .build()).hasMessage("frontend web bind: 0.0.0.0:8080"
+                        + " (expected: an address no other listener of the proxy takes; frontend web binds 0.0.0.0:8080)");
+        // a wildcard takes the port on the addresses it covers: :: on every one, 0.0.0.0 on IPv4's
+        assertThatThrownBy(() -> Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind(8080).name("web").defaultBackend("app"))
+                .frontend(AdminFrontend.bind("127.0.0.1:8080").token("0123456789"))
+                .build()).hasMessage("frontend admin bind: 127.0.0.1:8080"
+                        + " (expected: an address no other listener of the proxy takes; frontend web binds 0.0.0.0:8080)");
+        assertThatThrownBy(() -> Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind("[::]:8080").name("web").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("[::1]:8080").name("api").defaultBackend("app"))
+                .build()).hasMessageStartingWith("frontend api bind: [::1]:8080 (expected:");
+        assertThatThrownBy(() -> Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind("localhost:8080").name("web").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("LOCALHOST:8080").name("api").defaultBackend("app"))
+                .build()).hasMessageStartingWith("frontend api bind: LOCALHOST:8080 (expected:");
+        // what the OS allows: port 0 twice, two addresses, 0.0.0.0 beside an IPv6 address
+        try (Proxy proxy = Proxy.builder().backend(app)
+                .frontend(HttpFrontend.bind(0).bind(0).name("web").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("127.0.0.1:8080").bind("[::1]:8080").name("api").defaultBackend("app"))
+                .frontend(HttpFrontend.bind("127.0.0.2:8080").bind("0.0.0.0:8081").bind("[::1]:8081").name("other").defaultBackend("app"))
+                .build()) {
+            assertThatThrownBy(() -> proxy.reconfigure(Proxy.builder().backend(app)
+                    .frontend(HttpFrontend.bind("127.0.0.1:8080").name("api").defaultBackend("app"))
+                    .frontend(HttpFrontend.bind("0.0.0.0:8080").name("other").defaultBackend("app"))))
+                    .hasMessageStartingWith("frontend other bind: 0.0.0.0:8080 (expected:");
+            assertThat(proxy.frontends()).extracting(Frontend::name).as("nothing changed").containsExactly("web", "api", "other");
+        }
+    }
+
+    @Test
+    void aCacheStatusHeaderCannotReplaceAFieldOfHttpOrTheRequestId() {
+        // the status is set on every response the cache sees: Content-Length went out as
+        // `Content-Length: MISS`, Transfer-Encoding as `Transfer-Encoding: HIT` beside the length, and
+        // Connection replaced the `close` of a closing connection
+        for (String field : new String[] {"Content-Length", "transfer-encoding", "Connection", "Content-Type",
+                "Content-Encoding", "Cache-Control", "Age", "ETag", "Vary", "Location", "Set-Cookie"}) {
+            assertThatThrownBy(() -> ResponseCache.builder().statusHeader(field)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessage("cache statusHeader: " + field + " (expected: a field of its own, such as X-Cache, not one of"
+                            + " HTTP's, which the status would replace in every response the cache sees)");
+        }
+        // the request id is set on responses too
+        ResponseCache byId = ResponseCache.builder().maxBytes(1 << 20).statusHeader("x-request-id").build();
+        assertThatThrownBy(() -> HttpFrontend.bind(8080).defaultBackend("app").cache(byId).build())
+                .hasMessage("frontend http-8080 cache statusHeader: x-request-id (expected: another field than the"
+                        + " requestIdHeader X-Request-ID)");
+        assertThatThrownBy(() -> HttpFrontend.bind(8080).defaultBackend("app").requestIdHeader("X-Trace")
+                .cache("app", ResponseCache.builder().maxBytes(1 << 20).statusHeader("X-Trace")).build())
+                .hasMessageStartingWith("frontend http-8080 cache statusHeader: X-Trace (expected:");
+        // without request ids, or with another id header, it is a field of its own
+        assertThat(HttpFrontend.bind(8080).defaultBackend("app").requestIds(false).cache(byId).build().cache("app")).isSameAs(byId);
+        assertThat(HttpFrontend.bind(8080).defaultBackend("app").requestIdHeader("X-Trace").cache(byId).build().cache("app"))
+                .isSameAs(byId);
+        assertThat(ResponseCache.builder().maxBytes(1 << 20).statusHeader("X-Cache").build().statusHeader()).isEqualTo("X-Cache");
     }
 
     @Test

@@ -285,6 +285,8 @@ public final class ClientTls implements BackendTls {
         /**
          * How long the handshake may take; 10 seconds by default. A backend's connect timeout bounds it
          * too, from the start of the TCP connect, when that ends first.
+         *
+         * @throws IllegalArgumentException when null, zero, negative or longer than 36,500 days
          */
         public Builder handshakeTimeout(Duration timeout) {
             options.handshakeTimeout = TlsOptions.checkTimeout("handshakeTimeout", timeout);

@@ -391,6 +391,8 @@ public final class ServerTls implements AutoCloseable {
         /**
          * How long a client has to complete its handshake, from accept (the wait for its ClientHello
          * included); 10 seconds by default.
+         *
+         * @throws IllegalArgumentException when null, zero, negative or longer than 36,500 days
          */
         public Builder handshakeTimeout(Duration timeout) {
             options.handshakeTimeout = TlsOptions.checkTimeout("handshakeTimeout", timeout);
@@ -424,6 +426,9 @@ public final class ServerTls implements AutoCloseable {
          * Looks at the certificate, key and trust files every {@code interval} on {@code scheduler} and
          * reloads them when they changed (see {@link ServerTls#reloadIfChanged()}); {@link ServerTls#close()}
          * stops it.
+         *
+         * @throws IllegalArgumentException when {@code interval} is null, zero, negative or longer than
+         *     36,500 days
          */
         public Builder watchFiles(Duration interval, ScheduledExecutorService scheduler) {
             this.watchInterval = TlsOptions.checkTimeout("watchFiles interval", interval);

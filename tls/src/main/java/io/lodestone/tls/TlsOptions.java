@@ -1,5 +1,6 @@
 package io.lodestone.tls;
 
+import io.lodestone.core.internal.Durations;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -80,7 +81,9 @@ final class TlsOptions {
         if (d.isNegative() || d.isZero()) {
             throw new IllegalArgumentException(field + ": " + d + " (expected: > 0)");
         }
-        return d;
+        // past about 292 million years toMillis overflows at build(); the handshake's timer, in
+        // nanoseconds from a clock reading, needs the bound every other timeout of the proxy has
+        return Durations.atMostMax(field, d);
     }
 
     /** Resolves AUTO and fails when OpenSSL is forced but does not load. */

@@ -178,6 +178,20 @@ class TlsConfigurationTest {
                 .hasMessage("alpn: '' (expected: a protocol id of 1..255 bytes, e.g. h2)");
         assertThatThrownBy(() -> ServerTls.builder().handshakeTimeout(Duration.ZERO))
                 .hasMessage("handshakeTimeout: PT0S (expected: > 0)");
+        // the bound of every other timeout: Long.MAX_VALUE seconds threw an ArithmeticException
+        // ("long overflow") from build()
+        assertThatThrownBy(() -> ClientTls.builder().handshakeTimeout(Duration.ofSeconds(Long.MAX_VALUE)))
+                .hasMessage("handshakeTimeout: PT2562047788015215H30M7S (expected: at most 36500 days)");
+        assertThatThrownBy(() -> ServerTls.builder().handshakeTimeout(Duration.ofDays(36_501)))
+                .hasMessage("handshakeTimeout: PT876024H (expected: at most 36500 days)");
+        assertThat(ClientTls.builder().handshakeTimeout(Duration.ofDays(36_500)).build()).isNotNull();
+        java.util.concurrent.ScheduledExecutorService watcher = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+        try {
+            assertThatThrownBy(() -> ServerTls.builder().watchFiles(Duration.ofSeconds(Long.MAX_VALUE), watcher))
+                    .hasMessage("watchFiles interval: PT2562047788015215H30M7S (expected: at most 36500 days)");
+        } finally {
+            watcher.shutdownNow();
+        }
         assertThatThrownBy(() -> ClientTls.builder().serverName("bad name"))
                 .hasMessage("serverName: 'bad name' (expected: a host name)");
         assertThatThrownBy(() -> ClientTls.builder().trust(List.of()))

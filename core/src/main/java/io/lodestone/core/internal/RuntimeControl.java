@@ -18,6 +18,7 @@ import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 import java.util.function.BiFunction;
 import java.util.function.Function;
 
@@ -38,6 +39,8 @@ public final class RuntimeControl implements ProxyControl {
     private final Map<String, RollingUpdater> rollingUpdates = new ConcurrentHashMap<>();
     /** Set when the proxy closes: no rolling update starts any more. */
     private volatile boolean closed;
+    /** Checks a server {@link #addServer} adds against the proxy's configuration; see {@link #serverCheck}. */
+    private volatile BiConsumer<String, Server> serverCheck = (backend, server) -> { };
 
     public RuntimeControl(Map<String, BackendRuntime> runtimes, Scheduler scheduler, ServerEvents events) {
         this(runtimes, scheduler, events, new CacheStores());
@@ -168,7 +171,18 @@ public final class RuntimeControl implements ProxyControl {
     @Override
     public ServerControl addServer(String backendName, Server server) {
         Objects.requireNonNull(server, "server");
-        return runtime(backendName).addServer(server);
+        BackendRuntime backend = runtime(backendName);
+        serverCheck.accept(backendName, server);
+        return backend.addServer(server);
+    }
+
+    /**
+     * Sets the check {@link #addServer} runs, after finding the backend and before adding, on what
+     * the proxy's configuration allows of the backend's servers that the backend itself cannot tell
+     * (the frontends it serves); it throws {@link IllegalArgumentException} to refuse the server.
+     */
+    public void serverCheck(BiConsumer<String, Server> check) {
+        this.serverCheck = Objects.requireNonNull(check, "check");
     }
 
     @Override

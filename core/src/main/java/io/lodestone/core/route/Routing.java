@@ -210,10 +210,15 @@ public final class Routing {
             return defaultBackend(backend, null);
         }
 
-        /** Sets this host's default backend and a backup used when it has no usable server. */
+        /**
+         * Sets this host's default backend and a backup used when it has no usable server.
+         *
+         * @throws IllegalArgumentException when a name is empty, or {@code backup} is {@code backend}
+         *     itself, which would never take over
+         */
         public VirtualHost defaultBackend(String backend, String backup) {
             this.defaultBackend = backendName("defaultBackend", backend);
-            this.defaultBackup = backup == null ? null : backendName("defaultBackend backup", backup);
+            this.defaultBackup = backup == null ? null : backupName("defaultBackend backup", backup, backend);
             return this;
         }
     }
@@ -264,10 +269,15 @@ public final class Routing {
             return defaultBackend(backend, null);
         }
 
-        /** Sets the default backend and a backup backend used when the default has no usable server. */
+        /**
+         * Sets the default backend and a backup backend used when the default has no usable server.
+         *
+         * @throws IllegalArgumentException when a name is empty, or {@code backup} is {@code backend}
+         *     itself, which would never take over
+         */
         public Builder defaultBackend(String backend, String backup) {
             this.defaultBackend = backendName("defaultBackend", backend);
-            this.defaultBackup = backup == null ? null : backendName("defaultBackend backup", backup);
+            this.defaultBackup = backup == null ? null : backupName("defaultBackend backup", backup, backend);
             return this;
         }
 
@@ -420,6 +430,19 @@ public final class Routing {
             throw new IllegalArgumentException(field + ": " + (name == null ? "null" : "\"\"") + " (expected: a backend name)");
         }
         return name;
+    }
+
+    /**
+     * Checks the name of a backup backend: a backend name other than {@code primary}, since a backend
+     * that backs itself up takes over only when it has no usable server itself, that is never.
+     */
+    static String backupName(String field, String backup, String primary) {
+        backendName(field, backup);
+        if (backup.equals(primary)) {
+            throw new IllegalArgumentException(field + ": " + backup + " (expected: a backend other than " + primary
+                    + ", which it backs up)");
+        }
+        return backup;
     }
 
     static String hostPattern(String host) {

@@ -112,9 +112,15 @@ public final class Rule {
             return rule(Action.of(Action.Kind.USE, 0, backendName("use", backend), null));
         }
 
-        /** Forwards to {@code backend}, or to {@code backup} when {@code backend} has no usable server. */
+        /**
+         * Forwards to {@code backend}, or to {@code backup} when {@code backend} has no usable server.
+         *
+         * @throws IllegalArgumentException when a name is empty, or {@code backup} is {@code backend}
+         *     itself, which would never take over
+         */
         public Rule use(String backend, String backup) {
-            return rule(Action.of(Action.Kind.USE, 0, backendName("use", backend), backendName("use backup", backup)));
+            return rule(Action.of(Action.Kind.USE, 0, backendName("use", backend),
+                    Routing.backupName("use backup", backup, backend)));
         }
 
         /** Refuses with 403 Forbidden (at L4: closes the connection). */
@@ -138,9 +144,15 @@ public final class Rule {
             return deny();
         }
 
-        /** Redirects to a fixed location, as given (HAProxy's {@code redirect location}). */
+        /**
+         * Redirects to a fixed location, as given (HAProxy's {@code redirect location}).
+         *
+         * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
+         *     a control character but a tab, a space or tab at either end, a character past U+00FF
+         */
         public Rule redirect(int status, String location) {
-            return rule(Action.of(Action.Kind.REDIRECT_LOCATION, checkRedirect(status), nonEmpty("redirect location", location), null));
+            return rule(Action.of(Action.Kind.REDIRECT_LOCATION, checkRedirect(status),
+                    fieldValue("redirect location", nonEmpty("redirect location", location)), null));
         }
 
         /**
@@ -190,20 +202,28 @@ public final class Rule {
          * {@code /} adds nothing (a redirection to the same host, HAProxy's special case); there a raw
          * path starting with several slashes or backslashes has them folded into one ({@code //evil.example/x}
          * goes to {@code /evil.example/x}), since the location {@code //evil.example/x} would name another host.
+         *
+         * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
+         *     a control character but a tab, a space or tab at either end, a character past U+00FF
          */
         public Rule redirectPrefix(int status, String prefix) {
-            String p = nonEmpty("redirect prefix", prefix);
+            String p = fieldValue("redirect prefix", nonEmpty("redirect prefix", prefix));
             while (p.endsWith("/")) {
                 p = p.substring(0, p.length() - 1);
             }
             return rule(Action.of(Action.Kind.REDIRECT_PREFIX, checkRedirect(status), p, null));
         }
 
-        /** Answers directly with this status (200..599), content type and body. */
+        /**
+         * Answers directly with this status (200..599), content type and body.
+         *
+         * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
+         *     a control character but a tab, a space or tab at either end, a character past U+00FF
+         */
         public Rule respond(int status, String contentType, String body) {
             checkStatus("respond status", status, 200, 599);
             return rule(Action.of(Action.Kind.RESPOND, status, Objects.requireNonNull(body, "respond body"),
-                    nonEmpty("respond contentType", contentType)));
+                    fieldValue("respond contentType", nonEmpty("respond contentType", contentType))));
         }
 
         /** Answers directly with this status and a {@code text/plain; charset=utf-8} body. */
@@ -228,12 +248,22 @@ public final class Rule {
             return rule(Action.rateLimit(Objects.requireNonNull(limit, "rateLimit")));
         }
 
-        /** Sets a header of the request sent to the backend, replacing any value. */
+        /**
+         * Sets a header of the request sent to the backend, replacing any value.
+         *
+         * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
+         *     a control character but a tab, a space or tab at either end, a character past U+00FF
+         */
         public Rule setRequestHeader(String name, String value) {
             return rule(Action.edit(Action.Kind.REQUEST_HEADER, edit(HeaderEdit.Op.SET, name, value)));
         }
 
-        /** Adds a value to a header of the request sent to the backend. */
+        /**
+         * Adds a value to a header of the request sent to the backend.
+         *
+         * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
+         *     a control character but a tab, a space or tab at either end, a character past U+00FF
+         */
         public Rule addRequestHeader(String name, String value) {
             return rule(Action.edit(Action.Kind.REQUEST_HEADER, edit(HeaderEdit.Op.ADD, name, value)));
         }
@@ -243,12 +273,22 @@ public final class Rule {
             return rule(Action.edit(Action.Kind.REQUEST_HEADER, edit(HeaderEdit.Op.REMOVE, name, null)));
         }
 
-        /** Sets a header of the response sent to the client, replacing any value. */
+        /**
+         * Sets a header of the response sent to the client, replacing any value.
+         *
+         * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
+         *     a control character but a tab, a space or tab at either end, a character past U+00FF
+         */
         public Rule setResponseHeader(String name, String value) {
             return rule(Action.edit(Action.Kind.RESPONSE_HEADER, edit(HeaderEdit.Op.SET, name, value)));
         }
 
-        /** Adds a value to a header of the response sent to the client. */
+        /**
+         * Adds a value to a header of the response sent to the client.
+         *
+         * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
+         *     a control character but a tab, a space or tab at either end, a character past U+00FF
+         */
         public Rule addResponseHeader(String name, String value) {
             return rule(Action.edit(Action.Kind.RESPONSE_HEADER, edit(HeaderEdit.Op.ADD, name, value)));
         }
@@ -314,7 +354,7 @@ public final class Rule {
         /** Sends this Host header to the backend instead of the client's. */
         public Rule setHost(String host) {
             String h = nonEmpty("setHost", host);
-            if (!validValue(h) || h.indexOf(' ') >= 0) {
+            if (!isFieldValue(h) || h.indexOf(' ') >= 0 || h.indexOf('\t') >= 0) {
                 throw new IllegalArgumentException("setHost: " + host + " (expected: host or host:port)");
             }
             return rule(Action.of(Action.Kind.SET_HOST, 0, h, null));
@@ -393,21 +433,56 @@ public final class Rule {
             String field = op.name().toLowerCase() + " header";
             Names.token(field + " name", name, "header name");
             if (op != HeaderEdit.Op.REMOVE) {
-                if (value == null || !validValue(value)) {
-                    throw new IllegalArgumentException(field + " " + name + " value: " + value + " (expected: no CR, LF or NUL)");
-                }
+                fieldValue(field + " " + name + " value", value);
             }
             return new HeaderEdit(op, name, value);
         }
 
-        private static boolean validValue(String v) {
-            for (int i = 0; i < v.length(); i++) {
-                char c = v.charAt(i);
-                if (c == '\r' || c == '\n' || c == 0) {
-                    return false;
+        /**
+         * Returns {@code value} when it can be sent as a header field value as it is: no control
+         * character but a tab inside it (RFC 9110, 5.5), no space or tab at either end (an HTTP/1.1
+         * parser drops them, and HTTP/2 makes such a field malformed, RFC 9113, 8.2.1), and no
+         * character past U+00FF, which is not one octet. Netty refuses a control character or a
+         * leading space when the message is written, which failed every request the rule matched.
+         */
+        private static String fieldValue(String field, String value) {
+            if (value == null) {
+                throw new IllegalArgumentException(field + ": null (expected: a header field value)");
+            }
+            if (!isFieldValue(value)) {
+                throw new IllegalArgumentException(field + ": " + quoted(value) + " (expected: a header field value: no control"
+                        + " character but a tab, no space or tab at either end, no character past U+00FF)");
+            }
+            return value;
+        }
+
+        /** Whether {@code value} can be sent as a header field value as it is; see {@link #fieldValue}. */
+        private static boolean isFieldValue(String value) {
+            int n = value.length();
+            boolean ok = n == 0 || !isSpaceOrTab(value.charAt(0)) && !isSpaceOrTab(value.charAt(n - 1));
+            for (int i = 0; ok && i < n; i++) {
+                char c = value.charAt(i);
+                ok = (c >= ' ' || c == '\t') && c != 0x7f && c <= 0xff;
+            }
+            return ok;
+        }
+
+        private static boolean isSpaceOrTab(char c) {
+            return c == ' ' || c == '\t';
+        }
+
+        /** The value in quotes, its control characters and those past U+00FF written as {@code \\uXXXX}. */
+        private static String quoted(String value) {
+            StringBuilder sb = new StringBuilder(value.length() + 2).append('"');
+            for (int i = 0; i < value.length(); i++) {
+                char c = value.charAt(i);
+                if (c < ' ' || c == 0x7f || c > 0xff) {
+                    sb.append(String.format("\\u%04x", (int) c));
+                } else {
+                    sb.append(c);
                 }
             }
-            return true;
+            return sb.append('"').toString();
         }
     }
 }

@@ -55,6 +55,45 @@ class RoutingConfigTest {
     }
 
     @Test
+    void headerValuesThatCannotBeSentAsTheyAreAreRefused() {
+        // Netty refuses a control character or a leading space when the message is written: every
+        // request the rule matched was a 500 (a request edit, respond, redirect) or a connection
+        // closed without a response (a response edit); an end space or tab makes an HTTP/2 field
+        // malformed, and a character past U+00FF went as '?'
+        String expected = " (expected: a header field value: no control character but a tab, no space or tab at either end,"
+                + " no character past U+00FF)";
+        assertThatThrownBy(() -> Rule.always().setRequestHeader("X-A", " lead"))
+                .hasMessage("set header X-A value: \" lead\"" + expected);
+        assertThatThrownBy(() -> Rule.always().addRequestHeader("X-A", "a\u0001b"))
+                .hasMessage("add header X-A value: \"a\\u0001b\"" + expected);
+        assertThatThrownBy(() -> Rule.always().setResponseHeader("X-A", "a\u007fb"))
+                .hasMessage("set header X-A value: \"a\\u007fb\"" + expected);
+        assertThatThrownBy(() -> Rule.always().addResponseHeader("X-A", "end\t"))
+                .hasMessage("add header X-A value: \"end\\u0009\"" + expected);
+        assertThatThrownBy(() -> Rule.always().setResponseHeader("X-A", "a\r\nX-B: b"))
+                .hasMessage("set header X-A value: \"a\\u000d\\u000aX-B: b\"" + expected);
+        assertThatThrownBy(() -> Rule.always().setResponseHeader("X-A", "\u2192"))
+                .hasMessage("set header X-A value: \"\\u2192\"" + expected);
+        assertThatThrownBy(() -> Rule.always().setRequestHeader("X-A", null))
+                .hasMessage("set header X-A value: null (expected: a header field value)");
+        assertThatThrownBy(() -> Rule.always().respond(200, "text/plain\r\nX-B: b", "hi"))
+                .hasMessageStartingWith("respond contentType: \"text/plain\\u000d\\u000aX-B: b\" (expected: a header field value");
+        assertThatThrownBy(() -> Rule.always().redirect(302, "/x\r\nX-B: b"))
+                .hasMessageStartingWith("redirect location: \"/x\\u000d\\u000aX-B: b\" (expected: a header field value");
+        assertThatThrownBy(() -> Rule.always().redirectPrefix(302, " https://a.example"))
+                .hasMessageStartingWith("redirect prefix: \" https://a.example\" (expected: a header field value");
+        assertThatThrownBy(() -> Rule.always().setHost("api\u0001.internal"))
+                .hasMessage("setHost: api\u0001.internal (expected: host or host:port)");
+        assertThatThrownBy(() -> Rule.always().setHost("api\t.internal"))
+                .hasMessage("setHost: api\t.internal (expected: host or host:port)");
+        // a tab or a space inside, Latin-1 and an empty value are sent as they are
+        Rule.always().setRequestHeader("X-A", "a\tb c");
+        Rule.always().setResponseHeader("X-A", "caf\u00e9");
+        Rule.always().setResponseHeader("X-A", "");
+        Rule.always().respond(200, "text/plain; charset=utf-8", "hi");
+    }
+
+    @Test
     void connectionOnlyRoutingRejectsHttpAclsAndActions() {
         assertThatThrownBy(() -> Routing.builder().connectionOnly()
                 .rule(Rule.when(Acl.pathBegins("/x")).use("a")).build())
@@ -84,6 +123,19 @@ class RoutingConfigTest {
                 .hasMessage("frontend web rule #2 'to-b' use backup: b-spare (no such backend; known: [a, b, c])");
         assertThatThrownBy(() -> routing.checkBackends("web", java.util.Set.of("a", "b", "b-spare")))
                 .hasMessage("frontend web rule #1 acl nbsrv: c (no such backend; known: [a, b, b-spare])");
+    }
+
+    @Test
+    void aBackupBackendCannotBeTheBackendItBacksUp() {
+        // a backend that backs itself up takes over when it has no usable server itself: never
+        assertThatThrownBy(() -> Rule.always().use("app", "app"))
+                .hasMessage("use backup: app (expected: a backend other than app, which it backs up)");
+        assertThatThrownBy(() -> Routing.builder().defaultBackend("app", "app"))
+                .hasMessage("defaultBackend backup: app (expected: a backend other than app, which it backs up)");
+        assertThatThrownBy(() -> Routing.builder().virtualHost("example.com", vh -> vh.defaultBackend("app", "app")))
+                .hasMessage("defaultBackend backup: app (expected: a backend other than app, which it backs up)");
+        assertThat(Routing.builder().rule(Rule.always().use("app", "spare")).defaultBackend("app", "spare").build()
+                .backendNames()).containsExactlyInAnyOrder("app", "spare");
     }
 
     @Test

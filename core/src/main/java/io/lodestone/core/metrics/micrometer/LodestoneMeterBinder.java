@@ -3,6 +3,7 @@ package io.lodestone.core.metrics.micrometer;
 import io.lodestone.core.Proxy;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.ServerStatus;
+import io.lodestone.core.internal.Durations;
 import io.lodestone.core.metrics.BackendSnapshot;
 import io.lodestone.core.metrics.CacheSnapshot;
 import io.lodestone.core.metrics.ErrorKind;
@@ -76,14 +77,14 @@ public final class LodestoneMeterBinder implements MeterBinder {
      * Binds the metrics of {@code proxy}, reusing a snapshot for up to {@code maxAge}; zero takes a new
      * snapshot for every meter read.
      *
-     * @throws IllegalArgumentException when {@code maxAge} is negative
+     * @throws IllegalArgumentException when {@code maxAge} is negative or longer than 36,500 days
      */
     public LodestoneMeterBinder(Proxy proxy, Duration maxAge) {
         Objects.requireNonNull(proxy, "proxy");
         if (maxAge == null || maxAge.isNegative()) {
             throw new IllegalArgumentException("maxAge: " + maxAge + " (expected: >= 0)");
         }
-        this.source = new Source(proxy, maxAge.toNanos());
+        this.source = new Source(proxy, Durations.atMostMax("maxAge", maxAge).toNanos());
     }
 
     @Override

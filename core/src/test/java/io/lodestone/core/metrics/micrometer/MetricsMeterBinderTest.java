@@ -164,6 +164,12 @@ class MetricsMeterBinderTest {
         }
         assertThatThrownBy(() -> new LodestoneMeterBinder(proxy(), Duration.ofMillis(-1)))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("maxAge: PT-0.001S (expected: >= 0)");
+        // 400 years overflowed toNanos: an ArithmeticException, long overflow, naming nothing
+        try (Proxy proxy = proxy()) {
+            assertThatThrownBy(() -> new LodestoneMeterBinder(proxy, Duration.ofDays(365L * 400)))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessage("maxAge: PT3504000H (expected: at most 36500 days)");
+            assertThat(new LodestoneMeterBinder(proxy, Duration.ofDays(36_500))).isNotNull();
+        }
     }
 
     /**
