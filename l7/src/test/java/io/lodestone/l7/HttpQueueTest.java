@@ -12,7 +12,10 @@ import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.lodestone.tls.ServerTls;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.pkitesting.X509Bundle;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -409,6 +412,46 @@ class HttpQueueTest {
             }
             assertThat(b1.requests.stream().map(r -> r.uri()).toList()).containsExactly("/slow", "/w1", "/w2", "/w3");
             assertThat(b2.requests).hasSize(1);
+        }
+    }
+
+    /** HEADERS for GET http://h{@code path}, ending the stream (HPACK literals). */
+    private static byte[] h2cGet(int stream, String path) {
+        return Http2Test.frame(stream, 1, 0x5, Http2Test.literals(":method", "GET", ":scheme", "http", ":path", path, ":authority", "h"));
+    }
+
+    /**
+     * A stream that the client resets while it waits in the queue leaves it, as an HTTP/1.1 client
+     * that goes away does: the next request queued takes the freed slot, the reset one never reaches
+     * the server, and the loads and the queue return to 0. The same connection's other streams go on.
+     */
+    @Test
+    void anHttp2StreamResetWhileQueuedLeavesTheQueueAndReachesNoServer() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1)).queueTimeout(Duration.ofSeconds(30)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            DefaultHttp2HeadersDecoder hpack = new DefaultHttp2HeadersDecoder();
+            try (Socket s = Http2Test.h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                out.write(h2cGet(1, "/slow"));
+                Await.until(Duration.ofSeconds(5), "the slow stream at b1", () -> b1.requests.size() == 1);
+                out.write(h2cGet(3, "/reset"));
+                Await.until(Duration.ofSeconds(5), "stream 3 to queue", () -> proxy.control().queuedRequests("app") == 1);
+                // RST_STREAM CANCEL
+                out.write(Http2Test.frame(3, 3, 0, new byte[] {0, 0, 0, 8}));
+                Await.until(Duration.ofSeconds(5), "stream 3 to leave the queue", () -> proxy.control().queuedRequests("app") == 0);
+                out.write(h2cGet(5, "/next"));
+                Await.until(Duration.ofSeconds(5), "stream 5 to queue", () -> proxy.control().queuedRequests("app") == 1);
+
+                release.complete(null);
+                assertThat(Http2Test.statusesOrResets(s.getInputStream(), hpack, 1, 5)).containsEntry(1, "200").containsEntry(5, "200");
+            }
+            assertThat(b1.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/slow", "/next");
+            Await.until(Duration.ofSeconds(5), "the server's load back to 0", () -> proxy.control().server("app", "s1").load() == 0);
+            assertThat(proxy.control().queuedRequests("app")).isZero();
         }
     }
 }
