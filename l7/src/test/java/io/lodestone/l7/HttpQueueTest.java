@@ -15,6 +15,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.pkitesting.X509Bundle;
 import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -452,6 +454,67 @@ class HttpQueueTest {
             assertThat(b1.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/slow", "/next");
             Await.until(Duration.ofSeconds(5), "the server's load back to 0", () -> proxy.control().server("app", "s1").load() == 0);
             assertThat(proxy.control().queuedRequests("app")).isZero();
+        }
+    }
+
+    /** A connection to the proxy from {@code source} (any 127.x address is the loopback on Linux) that sends GET {@code path}. */
+    private static RawHttp getFrom(String source, int port, String path) throws Exception {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(InetAddress.getByName(source), 0));
+        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+        return new RawHttp(s).send("GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n");
+    }
+
+    /**
+     * A draining server still serves the clients stuck to it by source, so the slot it frees goes to
+     * the oldest request waiting that is stuck to it, as HAProxy serves a persistent request queued
+     * on its server: until 2026-12-07 the slot of a server out of rotation woke nobody, the request
+     * waited for another server (here until its queue timeout), and a request of the same client
+     * that came later took the slot at once.
+     */
+    @Test
+    void aDrainingServerHandsItsSlotToAWaitingRequestStuckToIt() throws Exception {
+        CompletableFuture<Void> release2 = new CompletableFuture<>();
+        RecordingBackend.Responder slowOnB2 = (r, ctx) -> {
+            if (r.uri().equals("/slow")) {
+                release2.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "b2:slow", Map.of())));
+            } else {
+                RecordingBackend.ok(ctx, "b2:" + r.uri(), Map.of());
+            }
+        };
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst); RecordingBackend b2 = RecordingBackend.start("b2", slowOnB2)) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1))
+                            .server("s2", b2.address(), s -> s.maxConnections(1)).queueTimeout(Duration.ofSeconds(10))
+                            .stickOnSource(Duration.ofMinutes(30), 1000))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            try (RawHttp a = getFrom("127.0.0.11", port, "/slow")) {
+                Await.until(Duration.ofSeconds(5), "a's slow request at a server", () -> b1.requests.size() + b2.requests.size() == 1);
+                boolean aOnB1 = b1.requests.size() == 1;
+                String aServer = aOnB1 ? "s1" : "s2";
+                try (RawHttp other = getFrom("127.0.0.12", port, "/slow")) {
+                    Await.until(Duration.ofSeconds(5), "a slow request on each server", () -> b1.requests.size() == 1 && b2.requests.size() == 1);
+                    try (RawHttp waiting = getFrom("127.0.0.11", port, "/q")) {
+                        Await.until(Duration.ofSeconds(5), "a's second request to queue", () -> proxy.control().queuedRequests("app") == 1);
+                        waiting.socket.setSoTimeout(5000);
+
+                        proxy.control().server("app", aServer).drain();
+                        (aOnB1 ? release : release2).complete(null);
+                        assertThat(a.read().status()).isEqualTo(200);
+                        RawHttp.Response served = waiting.read();
+                        assertThat(served.body()).as("served by a's draining server, the other still busy").isEqualTo((aOnB1 ? "b1" : "b2") + ":/q");
+                        assertThat(proxy.control().queuedRequests("app")).isZero();
+
+                        (aOnB1 ? release2 : release).complete(null);
+                        assertThat(other.read().status()).isEqualTo(200);
+                    }
+                }
+            }
+            Await.until(Duration.ofSeconds(5), "the loads back to 0", () -> proxy.control().server("app", "s1").load() == 0
+                    && proxy.control().server("app", "s2").load() == 0);
         }
     }
 }
