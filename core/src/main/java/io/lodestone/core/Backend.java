@@ -324,7 +324,9 @@ public final class Backend {
          * entry expires {@code expiry} after the client's last connection or request (read on the
          * proxy's clock); the table holds at most {@code maxEntries} addresses, forgetting the least
          * recently used first. A client whose server is at its connection limit is served by another
-         * server for that connection, and stays stuck to its own.
+         * server for that connection, and stays stuck to its own; when every server is full and the
+         * request waits in the {@linkplain #queueTimeout queue}, a slot its own server frees goes to it,
+         * draining or not.
          *
          * <pre>{@code
          * Backend.named("app").stickOnSource(Duration.ofMinutes(30), 100_000)

@@ -12,7 +12,12 @@ import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
 import io.lodestone.tls.ServerTls;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
 import io.netty.pkitesting.X509Bundle;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -409,6 +414,107 @@ class HttpQueueTest {
             }
             assertThat(b1.requests.stream().map(r -> r.uri()).toList()).containsExactly("/slow", "/w1", "/w2", "/w3");
             assertThat(b2.requests).hasSize(1);
+        }
+    }
+
+    /** HEADERS for GET http://h{@code path}, ending the stream (HPACK literals). */
+    private static byte[] h2cGet(int stream, String path) {
+        return Http2Test.frame(stream, 1, 0x5, Http2Test.literals(":method", "GET", ":scheme", "http", ":path", path, ":authority", "h"));
+    }
+
+    /**
+     * A stream that the client resets while it waits in the queue leaves it, as an HTTP/1.1 client
+     * that goes away does: the next request queued takes the freed slot, the reset one never reaches
+     * the server, and the loads and the queue return to 0. The same connection's other streams go on.
+     */
+    @Test
+    void anHttp2StreamResetWhileQueuedLeavesTheQueueAndReachesNoServer() throws Exception {
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst)) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1)).queueTimeout(Duration.ofSeconds(30)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").h2c(true).defaultBackend("app"))
+                    .build();
+            proxy.start();
+            DefaultHttp2HeadersDecoder hpack = new DefaultHttp2HeadersDecoder();
+            try (Socket s = Http2Test.h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                out.write(h2cGet(1, "/slow"));
+                Await.until(Duration.ofSeconds(5), "the slow stream at b1", () -> b1.requests.size() == 1);
+                out.write(h2cGet(3, "/reset"));
+                Await.until(Duration.ofSeconds(5), "stream 3 to queue", () -> proxy.control().queuedRequests("app") == 1);
+                // RST_STREAM CANCEL
+                out.write(Http2Test.frame(3, 3, 0, new byte[] {0, 0, 0, 8}));
+                Await.until(Duration.ofSeconds(5), "stream 3 to leave the queue", () -> proxy.control().queuedRequests("app") == 0);
+                out.write(h2cGet(5, "/next"));
+                Await.until(Duration.ofSeconds(5), "stream 5 to queue", () -> proxy.control().queuedRequests("app") == 1);
+
+                release.complete(null);
+                assertThat(Http2Test.statusesOrResets(s.getInputStream(), hpack, 1, 5)).containsEntry(1, "200").containsEntry(5, "200");
+            }
+            assertThat(b1.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/slow", "/next");
+            Await.until(Duration.ofSeconds(5), "the server's load back to 0", () -> proxy.control().server("app", "s1").load() == 0);
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+        }
+    }
+
+    /** A connection to the proxy from {@code source} (any 127.x address is the loopback on Linux) that sends GET {@code path}. */
+    private static RawHttp getFrom(String source, int port, String path) throws Exception {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(InetAddress.getByName(source), 0));
+        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5000);
+        return new RawHttp(s).send("GET " + path + " HTTP/1.1\r\nHost: h\r\n\r\n");
+    }
+
+    /**
+     * A draining server still serves the clients stuck to it by source, so the slot it frees goes to
+     * the oldest request waiting that is stuck to it, as HAProxy serves a persistent request queued
+     * on its server: until 2026-12-07 the slot of a server out of rotation woke nobody, the request
+     * waited for another server (here until its queue timeout), and a request of the same client
+     * that came later took the slot at once.
+     */
+    @Test
+    void aDrainingServerHandsItsSlotToAWaitingRequestStuckToIt() throws Exception {
+        CompletableFuture<Void> release2 = new CompletableFuture<>();
+        RecordingBackend.Responder slowOnB2 = (r, ctx) -> {
+            if (r.uri().equals("/slow")) {
+                release2.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "b2:slow", Map.of())));
+            } else {
+                RecordingBackend.ok(ctx, "b2:" + r.uri(), Map.of());
+            }
+        };
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst); RecordingBackend b2 = RecordingBackend.start("b2", slowOnB2)) {
+            proxy = Proxy.builder()
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1))
+                            .server("s2", b2.address(), s -> s.maxConnections(1)).queueTimeout(Duration.ofSeconds(10))
+                            .stickOnSource(Duration.ofMinutes(30), 1000))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            try (RawHttp a = getFrom("127.0.0.11", port, "/slow")) {
+                Await.until(Duration.ofSeconds(5), "a's slow request at a server", () -> b1.requests.size() + b2.requests.size() == 1);
+                boolean aOnB1 = b1.requests.size() == 1;
+                String aServer = aOnB1 ? "s1" : "s2";
+                try (RawHttp other = getFrom("127.0.0.12", port, "/slow")) {
+                    Await.until(Duration.ofSeconds(5), "a slow request on each server", () -> b1.requests.size() == 1 && b2.requests.size() == 1);
+                    try (RawHttp waiting = getFrom("127.0.0.11", port, "/q")) {
+                        Await.until(Duration.ofSeconds(5), "a's second request to queue", () -> proxy.control().queuedRequests("app") == 1);
+                        waiting.socket.setSoTimeout(5000);
+
+                        proxy.control().server("app", aServer).drain();
+                        (aOnB1 ? release : release2).complete(null);
+                        assertThat(a.read().status()).isEqualTo(200);
+                        RawHttp.Response served = waiting.read();
+                        assertThat(served.body()).as("served by a's draining server, the other still busy").isEqualTo((aOnB1 ? "b1" : "b2") + ":/q");
+                        assertThat(proxy.control().queuedRequests("app")).isZero();
+
+                        (aOnB1 ? release2 : release).complete(null);
+                        assertThat(other.read().status()).isEqualTo(200);
+                    }
+                }
+            }
+            Await.until(Duration.ofSeconds(5), "the loads back to 0", () -> proxy.control().server("app", "s1").load() == 0
+                    && proxy.control().server("app", "s2").load() == 0);
         }
     }
 }

@@ -33,7 +33,12 @@ final class RawHttp implements AutoCloseable {
 
     /** A client connected from and to {@code host}, an address literal ({@code ::1} for the IPv6 loopback). */
     RawHttp(String host, int port) throws IOException {
-        socket = new Socket(host, port);
+        this(new Socket(host, port));
+    }
+
+    /** A client on {@code socket}, connected already (from a source address of the test's choice, say). */
+    RawHttp(Socket socket) throws IOException {
+        this.socket = socket;
         // each send goes out at once, as a browser's or a load generator's writes do: with Nagle's
         // algorithm a second small send waits for the ACK of the first, up to the peer's 40 ms delayed ACK
         socket.setTcpNoDelay(true);

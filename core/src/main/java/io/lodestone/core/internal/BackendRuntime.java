@@ -79,6 +79,15 @@ public final class BackendRuntime {
          * Called on any thread, must not block.
          */
         void wake(ServerRuntime server);
+
+        /**
+         * The waiter's client for the source stick table ({@link PickContext#affinityHash()}), or 0:
+         * a server out of rotation that still serves the clients stuck to it (draining, of weight 0)
+         * hands its slot to the oldest waiter stuck to it.
+         */
+        default long affinityHash() {
+            return 0;
+        }
     }
 
     /**
@@ -445,12 +454,16 @@ public final class BackendRuntime {
     /**
      * {@code server} finished a request: when a request waits and the server may take it (in
      * rotation, the backend not retired), its slot goes to the oldest waiter, still taken, and this
-     * returns {@code true}; else {@code false} and the caller frees the slot. Without waiters it costs
-     * one volatile read.
+     * returns {@code true}; a server out of rotation that still serves the clients stuck to it hands it
+     * to the oldest waiter stuck to it ({@link #handOffToStuck}); else {@code false} and the caller
+     * frees the slot. Without waiters it costs one volatile read.
      */
     boolean handOff(ServerRuntime server) {
-        if (queued.get() == 0 || retired || !server.isCandidate()) {
+        if (queued.get() == 0 || retired) {
             return false;
+        }
+        if (!server.isCandidate()) {
+            return handOffToStuck(server);
         }
         Waiter w = waiting.poll();
         if (w == null) {
@@ -460,6 +473,47 @@ public final class BackendRuntime {
         queued.decrementAndGet();
         w.wake(server);
         return true;
+    }
+
+    /**
+     * A server out of rotation finished a request: when it still serves the clients stuck to it by
+     * source (draining, of weight 0), its slot goes to the oldest waiter stuck to it, which a request
+     * of that client arriving now would take at once; else {@code false}. Walks the queue only in
+     * that case.
+     */
+    private boolean handOffToStuck(ServerRuntime server) {
+        StickTable sticky = stickTable;
+        if (sticky == null || !keepsPersistent(server)) {
+            return false;
+        }
+        for (Waiter w : waiting) {
+            long client = w.affinityHash();
+            // remove fails when another release took it out meanwhile
+            if (client != 0 && sticky.get(client) == server && waiting.remove(w)) {
+                metrics.dequeued();
+                queued.decrementAndGet();
+                w.wake(server);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Whether a waiter woken with {@code server}'s slot may use it: the server is in rotation, or
+     * still serves the clients stuck to it and {@code context}'s client is one of them.
+     */
+    boolean mayUse(PickContext context, ServerRuntime server) {
+        if (retired) {
+            return false;
+        }
+        if (server.isCandidate()) {
+            return true;
+        }
+        StickTable sticky = stickTable;
+        long client;
+        return sticky != null && (client = context.affinityHash()) != 0 && sticky.get(client) == server
+                && keepsPersistent(server);
     }
 
     /**

@@ -82,6 +82,11 @@ public abstract class QueueWait implements BackendRuntime.Waiter, Runnable {
     }
 
     @Override
+    public final long affinityHash() {
+        return context.affinityHash();
+    }
+
+    @Override
     public final void wake(ServerRuntime handed) {
         try {
             loop.execute(() -> woken(handed));
@@ -128,13 +133,14 @@ public abstract class QueueWait implements BackendRuntime.Waiter, Runnable {
             return;
         }
         if (handed != null) {
-            if (handed.isCandidate() && !backend.isRetired()) {
+            if (backend.mayUse(context, handed)) {
                 backend.handedOff(context, handed);
                 end();
                 served(handed);
                 return;
             }
-            // taken out of rotation since it was handed over: given back, and the wait picks again
+            // taken out of rotation (or out of the client's reach) since it was handed over: given
+            // back, and the wait picks again
             handed.release();
         }
         ServerRuntime s = backend.select(context);

@@ -532,8 +532,9 @@ public final class ServerRuntime implements ServerControl {
      * Gives back one unit of load taken by {@link #tryAcquire()} or a successful pick; completes the
      * futures of {@link #drain()} and {@link #whenIdle()} when the load reaches 0. When a request
      * waits in the backend's queue and the server is in rotation and within its limit, the unit goes
-     * to the oldest such request instead (see {@link BackendRuntime.Waiter}): the load stays, and no
-     * request that comes later can take the slot first. Lock-free.
+     * to the oldest such request instead, or, from a server out of rotation that still serves the
+     * clients stuck to it, to the oldest request stuck to it (see {@link BackendRuntime.Waiter}): the
+     * load stays, and no request that comes later can take the slot first. Lock-free.
      */
     public void release() {
         int max = server.maxConnections();

@@ -192,7 +192,9 @@ public final class RateLimit {
 
     /**
      * The limit's name: the one given to {@link #name(String)}, otherwise a description of its
-     * settings ({@code 10/PT1S burst 10 by source}).
+     * settings ({@code 10/PT1S burst 10 by source}). The description of a {@link #byKey} limit names
+     * its function object ({@code ... by key Gateway$$Lambda/0x...@2a139a55}), which is not the same in
+     * another process: a limit counted by a store shared across processes needs a name of its own.
      */
     public String name() {
         return name != null ? name : describe();

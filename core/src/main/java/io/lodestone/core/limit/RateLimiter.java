@@ -19,8 +19,13 @@ package io.lodestone.core.limit;
  * <li>Thread-safe and non-blocking: it runs on the proxy's I/O threads, so it must neither wait for
  *     a lock held across I/O nor for the network.</li>
  * <li>A bucket is named by the pair ({@code limit}, {@code key}). Equal limits ({@link RateLimit#equals})
- *     share their buckets; {@link RateLimit#name()} is a stable text naming the limit that a store
- *     shared across processes can prefix its keys with.</li>
+ *     share their buckets; {@link RateLimit#name()} is the text a store shared across processes can
+ *     prefix its keys with. It is stable across processes for a limit given a
+ *     {@linkplain RateLimit#name(String) name}, and for an unnamed one keyed by source or header; an
+ *     unnamed {@link RateLimit#byKey byKey} limit's text names its function object (the lambda's class
+ *     and identity, which differ from one process, or run, to the next), and two equal limits may
+ *     describe themselves differently ({@code perSecond(1)}, {@code of(2, 2 s).burst(1)}): name the
+ *     limits such a store counts, one name per limit.</li>
  * <li>Returns 0 when a token was taken (the request goes on), otherwise how many nanoseconds remain
  *     until one would be available (the proxy answers 429 with {@code Retry-After} rounded up to
  *     whole seconds). A rejected request takes no token.</li>

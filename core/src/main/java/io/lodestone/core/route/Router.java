@@ -209,7 +209,8 @@ public final class Router {
         if (wait <= 0) {
             return null;
         }
-        long seconds = Math.max(1, (wait + 999_999_999L) / 1_000_000_000L);
+        // rounded up without adding to the wait first: a limiter of one's own may say Long.MAX_VALUE (never)
+        long seconds = wait / 1_000_000_000L + (wait % 1_000_000_000L == 0 ? 0 : 1);
         List<HeaderEdit> response = new ArrayList<>(edits == null || edits.response == null ? 1 : edits.response.size() + 1);
         if (edits != null && edits.response != null) {
             response.addAll(edits.response);

@@ -234,6 +234,21 @@ class RateLimitTest {
         }
     }
 
+    /**
+     * A limiter of one's own may keep a key out for good and say so with the longest wait there is:
+     * Retry-After is that wait rounded up, not the 1 s that the rounding's overflow made of it.
+     */
+    @Test
+    void retryAfterOfAVeryLongWaitIsNotCutToOneSecond() {
+        for (long wait : new long[] {Long.MAX_VALUE, Long.MAX_VALUE - 999_999_998L, 9_000_000_000_000_000_001L}) {
+            RateLimiter banned = (limit, key, now) -> wait;
+            Router router = router(banned, Rule.always().rateLimit(RateLimit.perSecond(5)));
+            long seconds = wait / 1_000_000_000L + (wait % 1_000_000_000L == 0 ? 0 : 1);
+            assertThat(retryAfter(router.route(TestRequest.get("/").source("10.9.8.7")))).as("wait %d ns", wait)
+                    .isEqualTo(Long.toString(seconds));
+        }
+    }
+
     @Test
     void concurrentRequestsNeverTakeMoreThanTheBurst() throws Exception {
         GcraRateLimiter limiter = new GcraRateLimiter(clock, 100);
