@@ -258,6 +258,7 @@ public final class Routing {
 
         /** Adds rules in order. */
         public Builder rules(Rule... rules) {
+            Objects.requireNonNull(rules, "rules");
             for (Rule r : rules) {
                 rule(r);
             }

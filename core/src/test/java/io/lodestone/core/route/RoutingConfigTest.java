@@ -27,6 +27,13 @@ class RoutingConfigTest {
     }
 
     @Test
+    void aNullRuleListNamesItsParameter() {
+        assertThatThrownBy(() -> Routing.builder().rules((Rule[]) null)).isInstanceOf(NullPointerException.class).hasMessage("rules");
+        assertThatThrownBy(() -> Routing.builder().rules(Rule.always().use("a"), null)).isInstanceOf(NullPointerException.class)
+                .hasMessage("rule");
+    }
+
+    @Test
     void namedAclCyclesAreRejected() {
         assertThatThrownBy(() -> Routing.builder()
                 .acl("a", Acl.named("b"))
