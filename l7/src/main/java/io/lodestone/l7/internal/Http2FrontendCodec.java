@@ -1,6 +1,7 @@
 package io.lodestone.l7.internal;
 
 import io.lodestone.core.internal.SocketClose;
+import io.lodestone.core.metrics.ErrorKind;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -12,6 +13,7 @@ import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
@@ -46,6 +48,12 @@ import java.util.concurrent.TimeUnit;
  * client opened after the proxy's GOAWAY, which Netty refuses the same way, is not, as the client may
  * retry it elsewhere.
  *
+ * <p>A connection error that the client's frames cause (a frame the protocol forbids on the
+ * connection, a header block over the limit or a flood of CONTINUATION, PING, SETTINGS or empty DATA
+ * frames) on a connection without an open stream counts one {@code invalid} error on the frontend, as
+ * a request the proxy cannot read does: the streams it ends record one otherwise ({@code PR}), and
+ * with none nothing did.
+ *
  * <p>A connection whose client has taken nothing of the bytes waiting for it (the connection unwritable,
  * or a GOAWAY or a RST_STREAM waiting to leave) for a client timeout is closed at its socket ({@link StalledWrites}):
  * Netty's codec waits for the GOAWAY, and for the RST_STREAM of a stream the proxy resets, to be
@@ -56,6 +64,8 @@ final class Http2FrontendCodec extends Http2FrameCodec {
 
     /** The listener whose access log and counts take a stream refused unopened. */
     private HttpListener listener;
+    /** Whether a connection error of the client's was counted (one that ended no stream): once per connection. */
+    private boolean connectionErrorCounted;
     /** Looks for a client that takes nothing of what waits for it; made when first needed. */
     private StalledWrites stalledWrites;
 
@@ -118,6 +128,17 @@ final class Http2FrontendCodec extends Http2FrameCodec {
 
     @Override
     public void onError(ChannelHandlerContext ctx, boolean outbound, Throwable cause) {
+        if (!connectionErrorCounted) {
+            Http2Exception e = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+            // a connection error the client's frames caused (read, or a flood of frames whose answers
+            // it does not read: ENHANCE_YOUR_CALM from the encoder's limits) that ends no stream, which
+            // would record it (PR): counted once
+            if (e != null && !(e instanceof Http2Exception.StreamException)
+                    && (!outbound || e.error() == Http2Error.ENHANCE_YOUR_CALM) && connection().numActiveStreams() == 0) {
+                connectionErrorCounted = true;
+                listener.metrics().error(ErrorKind.INVALID);
+            }
+        }
         if (!outbound) {
             Http2Exception e = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
             // a header list too large is Netty's to answer (431, on a stream it opens itself)
