@@ -118,6 +118,42 @@ class Http2SlowClientTest {
     }
 
     /**
+     * A client that reads nothing, with windows so large that flow control never stops the proxy: its
+     * stream is cut at the client timeout ({@code cD}), and the connection, left without a stream,
+     * is closed at the keep-alive timeout even though the GOAWAY of that close cannot leave the
+     * full socket. Netty's codec closes only once that GOAWAY is written, and with no bound on the
+     * wait (the proxy lets a graceful close wait for the streams in flight) such a client held its
+     * connection, and the response bytes queued on it, for good.
+     */
+    @Test
+    void aClientThatReadsNothingIsClosedOnceItsStreamsAreCut() throws Exception {
+        AtomicInteger ended = new AtomicInteger();
+        try (RawBackend b = endlessServer(ended)) {
+            proxy = Proxy.builder().accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", b.address()).serverTimeout(Duration.ofHours(1)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").h2c(true).defaultBackend("app")
+                            .clientTimeout(Duration.ofMillis(300)).keepAliveTimeout(Duration.ofMillis(300)))
+                    .build();
+            proxy.start();
+            try (Socket s = new Socket()) {
+                s.setReceiveBufferSize(4096);
+                s.connect(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), proxy.port()));
+                OutputStream out = s.getOutputStream();
+                out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                // SETTINGS_INITIAL_WINDOW_SIZE 2^31-1, and the connection's window as large
+                out.write(Http2Test.frame(0, 4, 0, new byte[] {0, 4, 0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff}));
+                out.write(Http2Test.frame(0, 8, 0, new byte[] {0x7f, (byte) 0xff, 0, 0}));
+                out.write(Http2Test.headers(1, true));
+                out.flush();
+                assertThat(lines.awaitCount(1).get(0)).as("the stream cut at the client timeout").contains(" cD \"GET / HTTP/2.0\" ");
+                Await.until(Duration.ofSeconds(10), "the client connection closed",
+                        () -> proxy.metrics().frontend("web").traffic().currentConnections() == 0);
+                Await.until(Duration.ofSeconds(10), "the server connection closed", () -> ended.get() == 1);
+            }
+        }
+    }
+
+    /**
      * A client that ends its side (a FIN) and stays, reading: it can send no WINDOW_UPDATE any more,
      * so its streams, whose windows are used up, can never finish. They are reset at once ({@code
      * CANCEL}), logged as the client's abort during the data ({@code CD}), and their server

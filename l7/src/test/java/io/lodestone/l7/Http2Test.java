@@ -844,6 +844,38 @@ class Http2Test {
         }
     }
 
+    /**
+     * A connection error of the client's (here a header block that never ends, CONTINUATION after
+     * CONTINUATION, which Netty's codec ends with GOAWAY {@code ENHANCE_YOUR_CALM}) counts one
+     * {@code invalid} error on the frontend, as a request the proxy cannot read does. No stream was
+     * opened, so nothing else records it: such a client left no trace in the metrics.
+     */
+    @Test
+    void aConnectionErrorOfTheClientsCountsAnInvalidError() throws Exception {
+        try (RecordingBackend b = RecordingBackend.start("b")) {
+            startH2c(b.address(), f -> f.name("web"));
+            try (Socket s = h2c(proxy.port())) {
+                OutputStream out = s.getOutputStream();
+                // HEADERS without END_HEADERS (GET http://, no :path yet), then small CONTINUATION frames
+                out.write(frame(1, 1, 0, new byte[] {(byte) 0x82, (byte) 0x86}));
+                ByteArrayOutputStream flood = new ByteArrayOutputStream();
+                for (int i = 0; i < 100; i++) {
+                    flood.write(frame(1, 9, 0, new byte[] {0x41, 0x01, 'h'}));
+                }
+                try {
+                    out.write(flood.toByteArray());
+                    out.flush();
+                } catch (IOException closedWhileWriting) {
+                    // the proxy closed the connection before the flood's end
+                }
+                assertThat(goAwayCode(s.getInputStream())).as("GOAWAY ENHANCE_YOUR_CALM").isEqualTo(0xb);
+            }
+            Await.until("the connection closed", () -> proxy.metrics().frontend("web").traffic().currentConnections() == 0);
+            assertThat(proxy.metrics().frontend("web").traffic().errors().invalid()).isEqualTo(1);
+            assertThat(b.requests).isEmpty();
+        }
+    }
+
     /** The error code of the next GOAWAY, or -1 when none comes. */
     private static long goAwayCode(InputStream in) throws Exception {
         for (int n = 0; n < 5000; n++) {

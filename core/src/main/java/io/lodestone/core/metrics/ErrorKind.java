@@ -34,7 +34,9 @@ public enum ErrorKind {
     /**
      * An HTTP frontend refused a request it cannot read or take (termination {@code PR}): malformed
      * (400: a bad request line, header or chunk; on HTTP/2 a stream reset for a malformed request),
-     * over a limit (413, 414, 431), or of an unsupported version (505); or, on either engine, a
+     * over a limit (413, 414, 431), or of an unsupported version (505); an HTTP/2 connection error
+     * the client caused (a frame the protocol forbids on the connection, a flood) that ended no stream,
+     * once per connection (the streams it ends count as their requests do); or, on either engine, a
      * connection without a valid PROXY protocol header on a frontend that requires one. HAProxy's {@code ereq},
      * counted apart from {@code denied} so that broken clients are told from refused ones.
      */

@@ -1,15 +1,24 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.internal.SocketClose;
+import io.lodestone.core.metrics.ErrorKind;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.DefaultHttp2Connection;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionDecoder;
 import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameCodec;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Settings;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The frame codec of an HTTP/2 client connection: Netty's {@link Http2FrameCodec}, except that a
@@ -38,11 +47,27 @@ import io.netty.handler.codec.http2.Http2Settings;
  * request ({@link HttpProxyHandler#refusedUnopened}), since no stream channel ever sees it; one the
  * client opened after the proxy's GOAWAY, which Netty refuses the same way, is not, as the client may
  * retry it elsewhere.
+ *
+ * <p>A connection error that the client's frames cause (a frame the protocol forbids on the
+ * connection, a header block over the limit or a flood of CONTINUATION, PING, SETTINGS or empty DATA
+ * frames) on a connection without an open stream counts one {@code invalid} error on the frontend, as
+ * a request the proxy cannot read does: the streams it ends record one otherwise ({@code PR}), and
+ * with none nothing did.
+ *
+ * <p>A connection whose client has taken nothing of the bytes waiting for it (the connection unwritable,
+ * or a GOAWAY or a RST_STREAM waiting to leave) for a client timeout is closed at its socket ({@link StalledWrites}):
+ * Netty's codec waits for the GOAWAY, and for the RST_STREAM of a stream the proxy resets, to be
+ * written before it ends the connection or the stream, and a client that reads nothing held both
+ * for good.
  */
 final class Http2FrontendCodec extends Http2FrameCodec {
 
     /** The listener whose access log and counts take a stream refused unopened. */
     private HttpListener listener;
+    /** Whether a connection error of the client's was counted (one that ended no stream): once per connection. */
+    private boolean connectionErrorCounted;
+    /** Looks for a client that takes nothing of what waits for it; made when first needed. */
+    private StalledWrites stalledWrites;
 
     private Http2FrontendCodec(Http2ConnectionEncoder encoder, Http2ConnectionDecoder decoder, Http2Settings initialSettings,
             boolean decoupleCloseAndGoAway, boolean flushPreface) {
@@ -57,8 +82,63 @@ final class Http2FrontendCodec extends Http2FrameCodec {
         return new Builder(listener);
     }
 
+    /** A GOAWAY waits to leave: looked at until it has, as a client that reads nothing would hold the close. */
+    @Override
+    public ChannelFuture goAway(ChannelHandlerContext ctx, int lastStreamId, long errorCode, ByteBuf debugData, ChannelPromise promise) {
+        ChannelFuture sent = super.goAway(ctx, lastStreamId, errorCode, debugData, promise);
+        stalledWrites(ctx).arm();
+        return sent;
+    }
+
+    /**
+     * A stream the proxy resets (its response cut at the client timeout, a malformed request) ends only
+     * once the RST_STREAM is written: looked at until it has left.
+     */
+    @Override
+    public ChannelFuture resetStream(ChannelHandlerContext ctx, int streamId, long errorCode, ChannelPromise promise) {
+        ChannelFuture sent = super.resetStream(ctx, streamId, errorCode, promise);
+        stalledWrites(ctx).arm();
+        return sent;
+    }
+
+    /** Bytes wait for a client that does not read them fast enough: looked at until they have left. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) throws Exception {
+        if (!ctx.channel().isWritable()) {
+            stalledWrites(ctx).arm();
+        }
+        super.channelWritabilityChanged(ctx);
+    }
+
+    /**
+     * Looks for a client that takes nothing of what waits for it, from {@code ctx} (any handler's of
+     * this connection): the keep-alive timer's check of a connection with streams open, the backstop
+     * for a stream whose last frame waits in the channel without making it unwritable.
+     */
+    void lookForStalledWrites(ChannelHandlerContext ctx) {
+        stalledWrites(ctx).arm();
+    }
+
+    private StalledWrites stalledWrites(ChannelHandlerContext ctx) {
+        if (stalledWrites == null) {
+            stalledWrites = new StalledWrites(ctx, listener.frontend().clientTimeout().toNanos());
+        }
+        return stalledWrites;
+    }
+
     @Override
     public void onError(ChannelHandlerContext ctx, boolean outbound, Throwable cause) {
+        if (!connectionErrorCounted) {
+            Http2Exception e = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
+            // a connection error the client's frames caused (read, or a flood of frames whose answers
+            // it does not read: ENHANCE_YOUR_CALM from the encoder's limits) that ends no stream, which
+            // would record it (PR): counted once
+            if (e != null && !(e instanceof Http2Exception.StreamException)
+                    && (!outbound || e.error() == Http2Error.ENHANCE_YOUR_CALM) && connection().numActiveStreams() == 0) {
+                connectionErrorCounted = true;
+                listener.metrics().error(ErrorKind.INVALID);
+            }
+        }
         if (!outbound) {
             Http2Exception e = Http2CodecUtil.getEmbeddedHttp2Exception(cause);
             // a header list too large is Netty's to answer (431, on a stream it opens itself)
@@ -115,6 +195,73 @@ final class Http2FrontendCodec extends Http2FrameCodec {
             remote.createStream(id, false);
         } catch (Http2Exception refused) {
             // not opened: the error goes on as Netty handles it, a reset of an unknown stream
+        }
+    }
+
+    /**
+     * Closes the connection at its socket when its client has taken nothing of what waits for it for
+     * a client timeout: the proxy's bytes wait in the channel (it has not been writable since, or a
+     * GOAWAY waits to leave) and the first of them has not moved. Netty's codec ends a connection
+     * (after a GOAWAY of the proxy's: a drain, the keep-alive timeout, the client's FIN, a connection
+     * error such as {@code ENHANCE_YOUR_CALM}) only once the GOAWAY is written, and ends a stream that
+     * the proxy resets (a response cut at the client timeout, {@code cD}) only once its RST_STREAM is:
+     * on a socket whose client reads nothing neither ever is, and the proxy sets no bound on the close
+     * so that streams in flight may finish. Such a client held its connection, its streams and the
+     * bytes queued for them for good. As HAProxy's {@code timeout client} bounds a write to a client.
+     * Armed when the channel becomes unwritable, when a GOAWAY or a RST_STREAM is sent, and by the
+     * keep-alive timer's look at a connection with streams open (a stream whose last frame waits to
+     * leave stays open in the codec); looked at every client timeout while bytes wait: no task while
+     * the client reads along.
+     */
+    private static final class StalledWrites implements Runnable {
+        private final ChannelHandlerContext ctx;
+        private final long timeoutNanos;
+        private boolean armed;
+        /** The identity of the first message waiting at the last look, and how much of it had been written. */
+        private int message;
+        private long progress;
+
+        StalledWrites(ChannelHandlerContext ctx, long timeoutNanos) {
+            this.ctx = ctx;
+            this.timeoutNanos = timeoutNanos;
+        }
+
+        /** Starts looking unless it looks already; on the event loop. */
+        void arm() {
+            if (armed) {
+                return;
+            }
+            ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+            if (out == null || out.current() == null) {
+                // nothing waits
+                return;
+            }
+            armed = true;
+            message = System.identityHashCode(out.current());
+            progress = out.currentProgress();
+            ctx.executor().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public void run() {
+            armed = false;
+            Channel ch = ctx.channel();
+            ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+            if (!ch.isActive() || out == null || out.current() == null) {
+                // closed, or nothing waits any more
+                return;
+            }
+            int first = System.identityHashCode(out.current());
+            long written = out.currentProgress();
+            if (first == message && written == progress) {
+                // the client has taken nothing for a whole client timeout
+                SocketClose.closeNow(ch);
+                return;
+            }
+            armed = true;
+            message = first;
+            progress = written;
+            ctx.executor().schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
         }
     }
 

@@ -15,19 +15,23 @@ import java.util.concurrent.TimeUnit;
  * last stream closed) is closed through the codec, which says GOAWAY first. Streams in progress
  * are bounded by their own timeouts instead, so a long response never counts as idle. One
  * scheduled task per connection, moved forward lazily; streams only record when the last one
- * closed, on the event loop's {@link LoopClock}.
+ * closed, on the event loop's {@link LoopClock}. A connection found with streams open is handed to
+ * {@link Http2FrontendCodec#lookForStalledWrites}, as a stream ends in the codec only once its last
+ * frame is written, which a client that reads nothing never lets happen.
  */
 final class Http2IdleTimeout extends ChannelInboundHandlerAdapter implements Runnable {
 
     private final long timeoutNanos;
     private final Http2Connection connection;
+    private final Http2FrontendCodec codec;
     private ChannelHandlerContext ctx;
     private long idleSince;
     private ScheduledFuture<?> task;
 
-    Http2IdleTimeout(long timeoutNanos, Http2Connection connection) {
+    Http2IdleTimeout(long timeoutNanos, Http2FrontendCodec codec) {
         this.timeoutNanos = timeoutNanos;
-        this.connection = connection;
+        this.connection = codec.connection();
+        this.codec = codec;
     }
 
     @Override
@@ -70,6 +74,9 @@ final class Http2IdleTimeout extends ChannelInboundHandlerAdapter implements Run
                 return;
             }
             wait = timeoutNanos - idle;
+        } else {
+            // a stream whose last frame never leaves (its client reads nothing) stays open for good
+            codec.lookForStalledWrites(ctx);
         }
         task = ctx.executor().schedule(this, wait, TimeUnit.NANOSECONDS);
     }

@@ -156,7 +156,7 @@ final class HttpPipeline {
         // each stream's response flushes the connection when its server's read completes; gathered
         // here, the responses of one event-loop turn go out in one TLS wrap and one write
         p.addLast(PipelineNames.HTTP2_FLUSH, new FlushConsolidationHandler(FLUSHES_PER_WRITE, true));
-        Http2FrameCodec codec = Http2FrontendCodec.forServer(listener)
+        Http2FrontendCodec codec = (Http2FrontendCodec) Http2FrontendCodec.forServer(listener)
                 .initialSettings(settings)
                 // a close (the proxy draining, the keep-alive timeout, the client's FIN or close_notify) waits for the
                 // streams in flight, as long as they take: the proxy's drain timeout bounds it. Netty's
@@ -168,7 +168,7 @@ final class HttpPipeline {
                 .build();
         p.addLast(PipelineNames.HTTP2_CODEC, codec);
         if (!f.keepAliveTimeout().isZero()) {
-            p.addLast(PipelineNames.HTTP2_IDLE, new Http2IdleTimeout(f.keepAliveTimeout().toNanos(), codec.connection()));
+            p.addLast(PipelineNames.HTTP2_IDLE, new Http2IdleTimeout(f.keepAliveTimeout().toNanos(), codec));
         }
         Http2RequestAdapter requests = new Http2RequestAdapter(f.maxInitialLineLength(), f.maxHeaderCount(), f.headersWithUnderscores());
         p.addLast(PipelineNames.HTTP2_MULTIPLEX, new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
