@@ -362,6 +362,17 @@ class HttpQueueTest {
             Await.until(Duration.ofSeconds(5), "the server's load to return to 0", () -> proxy.control().server("app", "s1").load() == 0);
         }
     }
+    /** Server b2: answers {@code /slow} once {@code release} completes, anything else at once. */
+    private static RecordingBackend.Responder answersSlowWhen(CompletableFuture<Void> release) {
+        return (r, ctx) -> {
+            if (r.uri().equals("/slow")) {
+                release.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "b2:slow", Map.of())));
+            } else {
+                RecordingBackend.ok(ctx, "b2:" + r.uri(), Map.of());
+            }
+        };
+    }
+
     /**
      * A waiting request woken for a slot it cannot use keeps its place at the head of the queue. A
      * draining server that finishes a request frees its slot and wakes the oldest waiter, which finds
@@ -372,13 +383,7 @@ class HttpQueueTest {
     @Test
     void aWaiterWokenForASlotItCannotUseKeepsItsPlace() throws Exception {
         CompletableFuture<Void> release2 = new CompletableFuture<>();
-        RecordingBackend.Responder slowOnB2 = (r, ctx) -> {
-            if (r.uri().equals("/slow")) {
-                release2.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "b2:slow", Map.of())));
-            } else {
-                RecordingBackend.ok(ctx, "b2:" + r.uri(), Map.of());
-            }
-        };
+        RecordingBackend.Responder slowOnB2 = answersSlowWhen(release2);
         try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst); RecordingBackend b2 = RecordingBackend.start("b2", slowOnB2)) {
             proxy = Proxy.builder()
                     .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1))
@@ -475,13 +480,7 @@ class HttpQueueTest {
     @Test
     void aDrainingServerHandsItsSlotToAWaitingRequestStuckToIt() throws Exception {
         CompletableFuture<Void> release2 = new CompletableFuture<>();
-        RecordingBackend.Responder slowOnB2 = (r, ctx) -> {
-            if (r.uri().equals("/slow")) {
-                release2.thenRun(() -> ctx.executor().execute(() -> RecordingBackend.ok(ctx, "b2:slow", Map.of())));
-            } else {
-                RecordingBackend.ok(ctx, "b2:" + r.uri(), Map.of());
-            }
-        };
+        RecordingBackend.Responder slowOnB2 = answersSlowWhen(release2);
         try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst); RecordingBackend b2 = RecordingBackend.start("b2", slowOnB2)) {
             proxy = Proxy.builder()
                     .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1))
