@@ -434,12 +434,17 @@ public final class ServerRuntime implements ServerControl {
         Duration time = od.ejectionTime(n);
         int failed = consecutiveFailures.getAndSet(0);
         changed("ejected for " + time.toMillis() + " ms after " + failed + " consecutive failures (last: " + kind + ")");
-        backend.scheduler().schedule(this::returnFromEjection, time.toNanos());
+        int which = ejections;
+        backend.scheduler().schedule(() -> returnFromEjection(which), time.toNanos());
         return true;
     }
 
-    private void returnFromEjection() {
-        if (ejected.compareAndSet(true, false)) {
+    /**
+     * Ends ejection number {@code which} when its time is up, unless it ended sooner (maintenance) and
+     * the server has been ejected again since: that later ejection keeps its own time.
+     */
+    private void returnFromEjection(int which) {
+        if (which == ejections && ejected.compareAndSet(true, false)) {
             returnedAt = backend.clock().nanoTime();
             consecutiveFailures.set(0);
             backend.ejectionEnded();

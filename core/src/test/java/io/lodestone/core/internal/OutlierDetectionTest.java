@@ -189,6 +189,23 @@ class OutlierDetectionTest {
         assertThat(app.ejectedServers()).as("runtime control's state(MAINT) too").isZero();
     }
 
+    /** An ejection ended by maintenance does not end the next one at its own time. */
+    @Test
+    void anEjectionAfterMaintenanceKeepsItsOwnTime() {
+        BackendRuntime app = backend(3, 10);
+        ServerRuntime web1 = app.server("web1");
+        fail(web1, 3);                                       // ejected for 10 s
+        web1.maintenance();
+        web1.ready();
+        fail(web1, 3);                                       // ejected again, the second time: 20 s
+        assertThat(web1.isEjected()).isTrue();
+        scheduler.advance(Duration.ofSeconds(10));
+        assertThat(web1.isEjected()).as("the first ejection's time is up, not the second's").isTrue();
+        scheduler.advance(Duration.ofSeconds(10));
+        assertThat(web1.isEjected()).isFalse();
+        assertThat(app.ejectedServers()).isZero();
+    }
+
     @Test
     void atLeastOneServerMayBeEjectedUnlessThePercentIsZero() {
         BackendRuntime small = backend(2, 10);
