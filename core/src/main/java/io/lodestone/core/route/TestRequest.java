@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -40,6 +41,13 @@ import java.util.random.RandomGenerator;
  * population, give each request its own seed or share one seeded generator.
  */
 public final class TestRequest implements RequestView {
+
+    /**
+     * The client-certificate headers an HTTP engine removes from every request before the rules
+     * ({@code io.lodestone.tls.ClientIdentity#HEADER_NAMES}, in lower case).
+     */
+    private static final Set<String> CLIENT_CERTIFICATE_HEADERS = Set.of("x-client-verify", "x-client-subject", "x-client-cn",
+            "x-client-issuer", "x-client-san", "x-client-serial", "x-client-fingerprint-sha256");
 
     private final boolean http;
     private final String method;
@@ -235,7 +243,10 @@ public final class TestRequest implements RequestView {
      * Adds a request header value.
      *
      * @throws IllegalArgumentException for a second {@code Host} (use {@link #host(String)} to
-     *     replace it) or a {@code Host} with userinfo: the HTTP engine answers 400 to either
+     *     replace it) or a {@code Host} with userinfo: the HTTP engine answers 400 to either; for a
+     *     client-certificate header ({@code X-Client-Verify}, {@code X-Client-CN}, ...), which the
+     *     HTTP engine removes before the rules read the request (use
+     *     {@link #clientCertificate(String, String...)})
      */
     public TestRequest header(String name, String value) {
         requireHttp("header");
@@ -247,6 +258,11 @@ public final class TestRequest implements RequestView {
         if (isHost && headers.containsKey("host")) {
             throw new IllegalArgumentException("header " + name + ": " + value + " (a second Host; the engines answer 400 to"
                     + " a request with two; host(...) replaces the first)");
+        }
+        if (CLIENT_CERTIFICATE_HEADERS.contains(HttpParts.toLowerAscii(name))) {
+            throw new IllegalArgumentException("header " + name + ": " + value + " (the HTTP engine removes it from every request"
+                    + " before the rules read it, so that no client can claim an identity; give the request a verified"
+                    + " certificate with clientCertificate(...))");
         }
         if (isHost && value.indexOf('@') >= 0) {
             throw new IllegalArgumentException("header " + name + ": " + value + " (expected: host[:port] without userinfo;"
