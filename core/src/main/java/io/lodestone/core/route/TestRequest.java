@@ -72,11 +72,14 @@ public final class TestRequest implements RequestView {
     private TestRequest(boolean http, String method, String target) {
         this.http = http;
         this.method = method;
-        this.rawPath = http ? HttpParts.rawPath(target) : null;
-        this.query = http ? HttpParts.query(target) : null;
+        int start = http ? HttpParts.pathStart(target) : 0;
+        // an OPTIONS of an absolute URI with neither path nor query (http://host) asks about the
+        // server as a whole: the engines read and forward it as OPTIONS * (RFC 9112 3.2.4), not as /
+        String origin = start > 0 && start == target.length() && "OPTIONS".equals(method) ? "*" : target;
+        this.rawPath = http ? HttpParts.rawPath(origin) : null;
+        this.query = http ? HttpParts.query(origin) : null;
         this.path = http ? PathNormalizer.normalize(rawPath) : null;
         this.source = InetAddress.getLoopbackAddress();
-        int start = http ? HttpParts.pathStart(target) : 0;
         if (start > 0) {
             // absolute form: its authority is the request's Host, whatever Host field came with it
             String authority = target.substring(target.indexOf("://") + 3, start);
@@ -100,8 +103,9 @@ public final class TestRequest implements RequestView {
     /**
      * A request with any method. The target is what the request line carries: the origin form
      * ({@code /a?b=c}), the absolute form ({@code http://example.com/a?b=c}, whose authority is then
-     * the request's Host, as RFC 9112 (3.2.2) has it and the engines read it), {@code *} for
-     * {@code OPTIONS} or an authority for {@code CONNECT}.
+     * the request's Host, as RFC 9112 (3.2.2) has it and the engines read it; an {@code OPTIONS} of
+     * one without path or query, {@code http://example.com}, is {@code OPTIONS *}, 3.2.4), {@code *}
+     * for {@code OPTIONS} or an authority for {@code CONNECT}.
      *
      * <p>Characters beyond ASCII are taken as they are, for readability ({@code /café} routes as
      * {@code /caf%C3%A9} does, since path ACLs read the decoded path); a client sends them
