@@ -291,6 +291,15 @@ class RouteDifferentialTest {
         {":method", "GET", ":scheme", "http", ":path", "/x#f", ":authority", "example.com"},
         {":method", "GET", ":scheme", "http", ":path", "x", ":authority", "example.com"},
         {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "u@shop.example.com"},
+        {":method", "OPTIONS", ":scheme", "http", ":path", "*", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", "x-request-id", "abc", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "vh.example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/svc/y?z", ":authority", "a.vh.example.com:443"},
+        {":method", "GET", ":scheme", "http", ":path", "/X/APP1", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/to8443/x?q", ":authority", "[2001:db8::1]:80"},
+        {":method", "GET", ":scheme", "http", ":path", "/x?flag", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "example.com", "cookie", "beta=no", "cookie", "beta=yes"},
+        {":method", "POST", ":scheme", "http", ":path", "/svc/x", ":authority", "example.com"},
     };
 
     private void compareH2(String[] fields, List<String> mismatches) {
