@@ -2534,12 +2534,9 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * W3C Trace Context over the request's fields: a request with more than one {@code traceparent}
      * has none that can be trusted and starts a new trace (as the specification's test suite expects);
      * several {@code tracestate} fields are one list, joined with commas as RFC 9110 (5.3) combines
-     * fields.
-     */
-    /**
-     * Reads the request's trace context and notes its trace id for the log; the context to forward,
-     * or {@code null} when the request is forwarded without one. The fields are left as the client
-     * sent them for the rules ({@link #traceHeaders} sets them once the request is forwarded).
+     * fields. Returns the context to forward, or {@code null} when the request is forwarded without
+     * one, and notes its trace id for the log; the fields are left as the client sent them for the
+     * rules ({@link #traceHeaders} sets them once the request is forwarded).
      */
     private TraceContext trace(HttpHeaders h) {
         String parent = h.get(TRACEPARENT);
