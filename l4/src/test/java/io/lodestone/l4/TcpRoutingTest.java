@@ -23,6 +23,7 @@ import io.lodestone.core.testing.Stderr;
 import io.lodestone.core.testing.TcpEchoServer;
 import java.io.IOException;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -256,6 +257,41 @@ class TcpRoutingTest {
                     && proxy.control().server("external", "e1").load() == 0);
             assertThat(internal.accepted()).isEqualTo(1);
             assertThat(external.accepted()).isEqualTo(1);
+        }
+    }
+
+    /** As above, for a strategy that throws on the pick made as a connection starts to wait in the queue. */
+    @Test
+    void aStrategyThatThrowsAsAConnectionQueuesClosesThatClientWithAWarning() throws Exception {
+        AtomicInteger fullPicks = new AtomicInteger();
+        BalancingStrategy throwsWhenQueued = () -> (candidates, context) -> {
+            if (candidates.isAvailable(0)) {
+                return 0;
+            }
+            if (fullPicks.incrementAndGet() > 1) {
+                throw new IllegalStateException("balancer bug");
+            }
+            return -1;
+        };
+        CapturingLogger lines = new CapturingLogger();
+        try (Proxy proxy = Proxy.builder()
+                .accessLog(AccessLog.text(lines))
+                .backend(Backend.named("internal").server("i1", internal.address(), s -> s.maxConnections(1))
+                        .balance(throwsWhenQueued).queueTimeout(Duration.ofSeconds(30)))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("queued").defaultBackend("internal"))
+                .build()) {
+            proxy.start();
+            try (Socket first = connect(proxy.port())) {
+                assertEcho(first, "holds the slot");
+                String log = Stderr.of(() -> {
+                    try (Socket c = connect(proxy.port())) {
+                        assertThat(isClosedByPeer(c)).isTrue();
+                    }
+                    lines.await(l -> l.contains(" IQ "));
+                });
+                assertThat(log).contains("closed after an unexpected error").contains("java.lang.IllegalStateException: balancer bug");
+                assertEcho(first, "still served");
+            }
         }
     }
 }

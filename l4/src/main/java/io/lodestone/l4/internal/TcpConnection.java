@@ -323,7 +323,12 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
                 // bytes kept (bounded) as while it connects
                 queuedAt = listener.clock().nanoTime();
                 wait = new Wait(backend);
-                wait.start();
+                try {
+                    wait.start();
+                } catch (RuntimeException e) {
+                    // the strategy threw on the pick made as the wait began; the close cancels the wait
+                    unexpected(e, TerminationPhase.QUEUE);
+                }
                 return;
             }
             if (log.isDebugEnabled()) {
@@ -540,7 +545,7 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
 
     /**
      * Closes the client after a fault in application code the proxy runs for it (an ACL, a balancing
-     * strategy) or in the proxy's own: {@code IC} or {@code IR} in the access log, and a WARN with the
+     * strategy) or in the proxy's own: {@code IR}, {@code IQ} or {@code IC} in the access log, and a WARN with the
      * stack trace, at most one per 10 s per frontend on the proxy's clock (the others at DEBUG), as the
      * HTTP engine logs such a fault. Until 2026-12-07 the connection was reset with a line at DEBUG
      * alone, so an ACL that threw for every client left no trace at the default level.
