@@ -14,6 +14,7 @@ import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.OutlierDetection;
 import io.lodestone.core.metrics.internal.BackendMetrics;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -132,7 +133,8 @@ public final class BackendRuntime {
      * proxy: servers with the same name and address keep their runtime state and take their new
      * settings; other servers of the new configuration are added, those missing from it are removed
      * (their open connections and in-flight requests finish); servers added slow-start, as with
-     * {@link #addServer}, when the backend has a slow start. A changed balancing strategy (one not
+     * {@link #addServer}, when the backend has a slow start; a changed slow start applies to the ramps
+     * under way, as if they had begun with it. A changed balancing strategy (one not
      * {@code equals} to the previous) or stick table starts afresh. The caller restarts the health checks.
      *
      * @return the servers removed
@@ -140,8 +142,10 @@ public final class BackendRuntime {
     public List<ServerRuntime> reconfigure(Backend next) {
         List<ServerRuntime> removed = new ArrayList<>();
         List<ServerRuntime> added = new ArrayList<>();
+        Duration previousSlowStart;
         synchronized (this) {
             Backend previous = backend;
+            previousSlowStart = previous.slowStart();
             backend = next;
             // by equals: hashOn(key) makes a new strategy each time, equal for an equal key
             if (!next.balancingStrategy().equals(previous.balancingStrategy())) {
@@ -179,6 +183,11 @@ public final class BackendRuntime {
                 w.unwatch(r);
             }
             r.markRemoved();
+        }
+        if (!next.slowStart().equals(previousSlowStart)) {
+            for (ServerRuntime s : servers) {
+                s.slowStartChanged();
+            }
         }
         // as addServer: a server new to the backend ramps up
         for (ServerRuntime a : added) {
