@@ -556,8 +556,8 @@ public final class BackendRuntime {
      * The server whose sticky-cookie id is the first {@code end} characters of {@code value}, with one
      * unit of its load taken, when it still serves its persistent clients (up and healthy, not
      * ejected; draining or of weight 0 is fine, maintenance is not) and is below its limit, and is not
-     * a backup while a primary is in rotation; else {@code null}, and the request is balanced as if it
-     * had no cookie.
+     * a backup while a primary could take the client; else {@code null}, and the request is balanced as
+     * if it had no cookie.
      */
     public ServerRuntime acquireByCookie(StickyCookie cookie, String value, int end) {
         ServerRuntime s = byCookie(cookie, value, end);
@@ -588,11 +588,23 @@ public final class BackendRuntime {
     /**
      * Whether a client persistent to {@code s} goes on to it (HAProxy's persistence): the server
      * serves its persistent clients ({@link ServerRuntime#isPersistable()}, a drain or a weight of 0
-     * included), and is not a backup while a primary is in rotation (a client kept on a backup goes
-     * back once a primary is usable).
+     * included), and is not a backup while a primary could take the client (a client kept on a backup
+     * goes back once a primary is usable). A backup keeps its clients while every primary in rotation
+     * is at its limit, as it takes the overflow then: with the primaries in rotation alone counted, such
+     * a client was balanced afresh among the backups at each request and went from one to the other.
      */
     private boolean keepsPersistent(ServerRuntime s) {
-        return s.isPersistable() && !(s.server().isBackup() && primary.members.length > 0);
+        return s.isPersistable() && !(s.server().isBackup() && aPrimaryHasRoom());
+    }
+
+    /** Whether a primary in rotation is below its connection limit; read only for a client persistent to a backup. */
+    private boolean aPrimaryHasRoom() {
+        for (ServerRuntime p : primary.members) {
+            if (p.hasCapacity()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
