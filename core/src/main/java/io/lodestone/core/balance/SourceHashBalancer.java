@@ -11,7 +11,8 @@ import java.util.Map;
  * instance (every JVM) builds the same ring. A client's {@link PickContext#affinityHash()} (or, for
  * {@link KeyHashBalancer}, a request key's hash) lands on
  * the next point clockwise; when that point's server is unavailable the walk goes on clockwise for a
- * bounded number of points, then over the candidates in order.
+ * bounded number of points, then jumps to the next point of an available server (a binary search in
+ * each server's points), so the key always lands where a walk of the whole ring would take it.
  *
  * <p>The ring is rebuilt only when {@link Candidates#version()} changes. It is one sorted
  * {@code long[]}: the high bits of each entry are the point's position, the low bits the index of
@@ -25,7 +26,7 @@ final class SourceHashBalancer implements Balancer {
     /** Virtual nodes per unit of weight: a server of weight 1 has 100 points on the ring. */
     static final int POINTS_PER_WEIGHT = 100;
 
-    /** Ring points tried before the walk falls back to a plain scan of the candidates. */
+    /** Ring points tried one by one before the walk jumps to the next point of an available candidate. */
     static final int MAX_WALK = 64;
 
     private volatile Ring ring;
@@ -73,17 +74,22 @@ final class SourceHashBalancer implements Balancer {
                 at = 0;
             }
         }
-        int n = candidates.size();
-        int candidate = (int) (entries[at] & mask);
-        for (int k = 0; k < n; k++) {
-            if (++candidate == n) {
-                candidate = 0;
-            }
-            if (candidates.weight(candidate) > 0 && candidates.isAvailable(candidate)) {
-                return candidate;
+        // a long run of an unavailable server's points: the next point of an available candidate, as
+        // a walk of the whole ring finds it. A scan of the candidates in configuration order from the
+        // last point's owner sent all such keys to the candidate after it: with weights 256, 1, 1 and
+        // 1 and the first full, the second took 64 % of its keys instead of about a third
+        int best = -1;
+        int nearest = Integer.MAX_VALUE;
+        for (int candidate = 0, n = candidates.size(); candidate < n; candidate++) {
+            if (r.hasPoints(candidate) && candidates.isAvailable(candidate)) {
+                int distance = r.distance(candidate, at);
+                if (distance < nearest) {
+                    nearest = distance;
+                    best = candidate;
+                }
             }
         }
-        return -1;
+        return best;
     }
 
     /** The ring of one candidate version: sorted entries of position (high bits) and owner (low bits). */
@@ -95,6 +101,9 @@ final class SourceHashBalancer implements Balancer {
         /** Name and weight of each owner index, to recognise unchanged servers at the next rebuild. */
         private final String[] names;
         private final int[] weights;
+        /** The indexes of the entries of each owner in ascending order: those of owner i from {@code from[i]} to {@code from[i + 1]}. */
+        private final int[] byOwner;
+        private final int[] from;
 
         Ring(Candidates candidates, Ring previous) {
             this.version = candidates.version();
@@ -162,6 +171,34 @@ final class SourceHashBalancer implements Balancer {
             }
             Arrays.sort(made);
             this.entries = merge(old, made);
+            // each owner's entries in ring order, for the jump past a long run of unavailable points
+            this.from = new int[size + 1];
+            for (long e : entries) {
+                from[(int) (e & ownerMask) + 1]++;
+            }
+            for (int i = 0; i < size; i++) {
+                from[i + 1] += from[i];
+            }
+            this.byOwner = new int[entries.length];
+            int[] next = Arrays.copyOf(from, size);
+            for (int k = 0; k < entries.length; k++) {
+                byOwner[next[(int) (entries[k] & ownerMask)]++] = k;
+            }
+        }
+
+        /** Whether candidate {@code i} has points on the ring (a weight above 0). */
+        boolean hasPoints(int i) {
+            return from[i + 1] > from[i];
+        }
+
+        /** How many entries on from entry {@code at} the next point of candidate {@code i} is, around the ring; it must have one. */
+        int distance(int i, int at) {
+            int k = Arrays.binarySearch(byOwner, from[i], from[i + 1], at);
+            if (k >= 0) {
+                return 0;
+            }
+            k = -k - 1;
+            return k < from[i + 1] ? byOwner[k] - at : byOwner[from[i]] + entries.length - at;
         }
 
         private static long[] merge(long[] a, long[] b) {

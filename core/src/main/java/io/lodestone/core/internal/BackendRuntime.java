@@ -14,6 +14,7 @@ import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.OutlierDetection;
 import io.lodestone.core.metrics.internal.BackendMetrics;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -132,7 +133,8 @@ public final class BackendRuntime {
      * proxy: servers with the same name and address keep their runtime state and take their new
      * settings; other servers of the new configuration are added, those missing from it are removed
      * (their open connections and in-flight requests finish); servers added slow-start, as with
-     * {@link #addServer}, when the backend has a slow start. A changed balancing strategy (one not
+     * {@link #addServer}, when the backend has a slow start; a changed slow start applies to the ramps
+     * under way, as if they had begun with it. A changed balancing strategy (one not
      * {@code equals} to the previous) or stick table starts afresh. The caller restarts the health checks.
      *
      * @return the servers removed
@@ -140,8 +142,10 @@ public final class BackendRuntime {
     public List<ServerRuntime> reconfigure(Backend next) {
         List<ServerRuntime> removed = new ArrayList<>();
         List<ServerRuntime> added = new ArrayList<>();
+        Duration previousSlowStart;
         synchronized (this) {
             Backend previous = backend;
+            previousSlowStart = previous.slowStart();
             backend = next;
             // by equals: hashOn(key) makes a new strategy each time, equal for an equal key
             if (!next.balancingStrategy().equals(previous.balancingStrategy())) {
@@ -179,6 +183,11 @@ public final class BackendRuntime {
                 w.unwatch(r);
             }
             r.markRemoved();
+        }
+        if (!next.slowStart().equals(previousSlowStart)) {
+            for (ServerRuntime s : servers) {
+                s.slowStartChanged();
+            }
         }
         // as addServer: a server new to the backend ramps up
         for (ServerRuntime a : added) {
@@ -547,8 +556,8 @@ public final class BackendRuntime {
      * The server whose sticky-cookie id is the first {@code end} characters of {@code value}, with one
      * unit of its load taken, when it still serves its persistent clients (up and healthy, not
      * ejected; draining or of weight 0 is fine, maintenance is not) and is below its limit, and is not
-     * a backup while a primary is in rotation; else {@code null}, and the request is balanced as if it
-     * had no cookie.
+     * a backup while a primary could take the client; else {@code null}, and the request is balanced as
+     * if it had no cookie.
      */
     public ServerRuntime acquireByCookie(StickyCookie cookie, String value, int end) {
         ServerRuntime s = byCookie(cookie, value, end);
@@ -579,11 +588,23 @@ public final class BackendRuntime {
     /**
      * Whether a client persistent to {@code s} goes on to it (HAProxy's persistence): the server
      * serves its persistent clients ({@link ServerRuntime#isPersistable()}, a drain or a weight of 0
-     * included), and is not a backup while a primary is in rotation (a client kept on a backup goes
-     * back once a primary is usable).
+     * included), and is not a backup while a primary could take the client (a client kept on a backup
+     * goes back once a primary is usable). A backup keeps its clients while every primary in rotation
+     * is at its limit, as it takes the overflow then: with the primaries in rotation alone counted, such
+     * a client was balanced afresh among the backups at each request and went from one to the other.
      */
     private boolean keepsPersistent(ServerRuntime s) {
-        return s.isPersistable() && !(s.server().isBackup() && primary.members.length > 0);
+        return s.isPersistable() && !(s.server().isBackup() && aPrimaryHasRoom());
+    }
+
+    /** Whether a primary in rotation is below its connection limit; read only for a client persistent to a backup. */
+    private boolean aPrimaryHasRoom() {
+        for (ServerRuntime p : primary.members) {
+            if (p.hasCapacity()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

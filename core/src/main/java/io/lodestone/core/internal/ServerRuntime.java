@@ -57,6 +57,8 @@ public final class ServerRuntime implements ServerControl {
     private volatile boolean ramping;
     private volatile long rampStart;
     private volatile int rampGeneration;
+    /** The ramp's next step, cancelled when a new ramp or a new length replaces it. */
+    private volatile Scheduler.Task rampStep = Scheduler.NONE;
     /** Every ejection so far: a counter, it never goes down. */
     private volatile int ejections;
     /** The ejection's place in the backoff: back to 0 once the server stayed in longer than the maximum. */
@@ -352,23 +354,51 @@ public final class ServerRuntime implements ServerControl {
             rampStart = backend.clock().nanoTime();
             ramping = true;
         }
-        scheduleRampStep(generation, slow);
+        rampStep.cancel();
+        scheduleRampStep(generation);
     }
 
-    private void scheduleRampStep(int generation, long slow) {
-        long stepLength = Math.max(1, slow / SLOW_START_STEPS);
-        long elapsed = backend.clock().nanoTime() - rampStart;
-        long next = (Math.max(0, elapsed) / stepLength + 1) * stepLength;
-        backend.scheduler().schedule(() -> {
+    /**
+     * The backend's slow start changed (a reconfiguration): a ramp under way goes on at the new
+     * length, as if it had started with it, its steps timed anew.
+     */
+    void slowStartChanged() {
+        int generation;
+        synchronized (this) {
+            if (!ramping) {
+                return;
+            }
+            generation = ++rampGeneration;
+        }
+        rampStep.cancel();
+        scheduleRampStep(generation);
+    }
+
+    /**
+     * Schedules the next step of the ramp, at the backend's slow start as it is now: a step task
+     * that kept the length its ramp began with found, once a reconfiguration had lengthened it, the
+     * old end behind it and every next step due at once, and ran on the event loop without a pause
+     * until the new end.
+     */
+    private void scheduleRampStep(int generation) {
+        long slow = backend.config().slowStart().toNanos();
+        long elapsed = Math.max(0, backend.clock().nanoTime() - rampStart);
+        long delay = 0;
+        if (elapsed < slow) {
+            long stepLength = Math.max(1, slow / SLOW_START_STEPS);
+            delay = Math.min((elapsed / stepLength + 1) * stepLength, slow) - elapsed;
+        }
+        // at the end (or with the slow start turned off) effectiveWeight() ends the ramp: no next step
+        rampStep = backend.scheduler().schedule(() -> {
             if (rampGeneration != generation) {
                 return;
             }
             effectiveWeight();
             backend.refresh();
             if (ramping) {
-                scheduleRampStep(generation, slow);
+                scheduleRampStep(generation);
             }
-        }, Math.min(next, slow) - elapsed);
+        }, delay);
     }
 
     @Override

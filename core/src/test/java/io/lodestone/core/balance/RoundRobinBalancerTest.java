@@ -137,6 +137,65 @@ class RoundRobinBalancerTest {
         }
     }
 
+    /**
+     * A heavy server at its limit leaves runs of its slots longer than the walk's 64: the light
+     * servers beside it share its turns by their weights. The walk ended with a scan of the candidates
+     * in configuration order from the heavy server's slot, so the first light one took nearly all of
+     * them: 982 of 1,010 picks against 28 with weights 200, 1 and 1.
+     */
+    @Test
+    void lightServersShareTheTurnsOfAnUnavailableHeavyOneByTheirWeights() {
+        assertThat(counts(TestCandidates.weights(200, 1, 1).available(0, false), 202)).containsExactly(0, 101, 101);
+        assertThat(counts(TestCandidates.weights(200, 1, 3).available(0, false), 404)).containsExactly(0, 101, 303);
+        assertThat(counts(TestCandidates.weights(100, 100, 1, 1).available(0, false).available(1, false), 202))
+                .containsExactly(0, 0, 101, 101);
+    }
+
+    private int[] counts(TestCandidates candidates, int picks) {
+        Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+        int[] counts = new int[candidates.size()];
+        for (int i = 0; i < picks; i++) {
+            counts[balancer.pick(candidates, context)]++;
+        }
+        return counts;
+    }
+
+    /** With servers unavailable, the picks are those of a walk along the whole cycle, however long the runs it skips. */
+    @Test
+    void picksAsAWalkOfTheWholeCycleWhateverIsUnavailable() {
+        SplittableRandom random = new SplittableRandom(16);
+        for (int round = 0; round < 200; round++) {
+            int n = 2 + random.nextInt(7);
+            int[] weights = new int[n];
+            for (int i = 0; i < n; i++) {
+                weights[i] = 1 + random.nextInt(random.nextBoolean() ? 3 : 256);
+            }
+            TestCandidates candidates = TestCandidates.weights(weights);
+            boolean any = false;
+            for (int i = 0; i < n; i++) {
+                boolean available = random.nextInt(3) == 0;
+                candidates.available(i, available);
+                any |= available;
+            }
+            if (!any) {
+                candidates.available(random.nextInt(n), true);
+            }
+            int[] order = new RoundRobinBalancer.Schedule(candidates).order;
+            Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+            long cursor = 0;
+            for (int p = 0; p < 2 * order.length; p++) {
+                int k = 0;
+                while (!candidates.isAvailable(order[(int) ((cursor + k) % order.length)])) {
+                    k++;
+                }
+                int expected = order[(int) ((cursor + k) % order.length)];
+                cursor += k + 1;
+                assertThat(balancer.pick(candidates, context)).as("pick %d of %s, available as set", p, Arrays.toString(weights))
+                        .isEqualTo(expected);
+            }
+        }
+    }
+
     @Test
     void staysExactUnderConcurrentPicks() throws Exception {
         Balancer balancer = BalancingStrategy.roundRobin().newBalancer();

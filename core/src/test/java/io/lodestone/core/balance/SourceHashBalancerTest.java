@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.within;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 
 class SourceHashBalancerTest {
@@ -121,6 +122,35 @@ class SourceHashBalancerTest {
 
         candidates.available(candidates.indexOf("s3"), true);
         assertThat(assign(balancer, candidates)).isEqualTo(before);
+    }
+
+    /**
+     * A heavy server at its limit leaves runs of its points longer than the walk's 64: its clients go
+     * where a walk of the whole ring takes them, the next point of a server that has room, and so are
+     * shared by the others. The walk ended with a scan of the candidates in configuration order from
+     * the last point's owner, which sent every such client to the server after the heavy one.
+     */
+    @Test
+    void theClientsOfAFullHeavyServerGoToTheNextServerOnTheRingHoweverFar() {
+        TestCandidates candidates = TestCandidates.weights(256, 1, 1, 1).available(0, false);
+        SourceHashBalancer.Ring ring = new SourceHashBalancer.Ring(candidates, null);
+        String[] owner = assign(BalancingStrategy.sourceHash().newBalancer(), candidates);
+        int[] spread = new int[4];
+        for (int i = 0; i < CLIENTS; i++) {
+            // the reference: walk the whole ring from the client's point to a server with room
+            int at = Arrays.binarySearch(ring.entries, Hashes.mix(CLIENT_HASHES[i]) & ~ring.ownerMask);
+            at = at < 0 ? -at - 1 : at;
+            int next;
+            do {
+                next = (int) (ring.entries[at++ % ring.entries.length] & ring.ownerMask);
+            } while (!candidates.isAvailable(next));
+            assertThat(owner[i]).as("client %s", i).isEqualTo(candidates.name(next));
+            spread[next]++;
+        }
+        for (int s = 1; s < 4; s++) {
+            // the share of each server's 100 points, not exact: where they fall on the ring is hashed
+            assertThat(spread[s] / (double) CLIENTS).as("share of s%s", s).isCloseTo(1 / 3.0, within(0.1));
+        }
     }
 
     @Test

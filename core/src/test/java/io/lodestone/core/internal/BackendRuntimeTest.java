@@ -97,6 +97,22 @@ class BackendRuntimeTest {
         assertThat(backend.select(context).server().name()).as("a primary slot freed").isEqualTo("p1");
     }
 
+    /**
+     * Round robin with a heavy server at its connection limit: the light servers share its turns
+     * equally (the first one took 972 of 1,000 picks while the heavy one stayed full).
+     */
+    @Test
+    void lightServersShareTheTurnsOfAHeavyServerAtItsLimit() {
+        BackendRuntime backend = backend(b -> b
+                .server("big", "10.0.0.1:80", s -> s.weight(200).maxConnections(1))
+                .server("small1", "10.0.0.2:80")
+                .server("small2", "10.0.0.3:80"));
+        ServerRuntime held = backend.server("big");
+        assertThat(held.tryAcquire()).isTrue();
+
+        assertThat(pickAndRelease(backend, 1_000)).containsOnly(Map.entry("small1", 500), Map.entry("small2", 500));
+    }
+
     @Test
     void returnsNullWhenNoServerIsUsable() {
         BackendRuntime backend = backend(b -> b.server("p1", "10.0.0.1:80", s -> s.maxConnections(1)));

@@ -201,6 +201,82 @@ class RuntimeControlTest {
         assertThat(web2.effectiveWeight()).isEqualTo(50);
     }
 
+    /**
+     * A reconfiguration that lengthens the slow start while a server ramps: the ramp goes on at the
+     * new length, a step each tenth of it. The step task kept the length the ramp began with, found
+     * that end behind it and scheduled its next step at once, again and again, until the new end: an
+     * event loop that never paused (here, the 101st task fails the test).
+     */
+    @Test
+    void aSlowStartLengthenedByAReconfigurationGoesOnInStepsOfTheNewLength() {
+        List<Duration> delays = new ArrayList<>();
+        Scheduler counting = (task, delayNanos) -> {
+            delays.add(Duration.ofNanos(delayNanos));
+            if (delays.size() > 100) {
+                throw new AssertionError("the slow start goes on scheduling itself; delays: " + delays.subList(0, 30) + " ...");
+            }
+            return scheduler.schedule(task, delayNanos);
+        };
+        BackendRuntime app = new BackendRuntime(slowStarting(Duration.ofSeconds(10)), clock, counting, events);
+        ServerRuntime web2 = app.server("web2");
+        web2.maintenance();
+        web2.ready();
+        scheduler.advance(Duration.ofSeconds(5));
+        assertThat(web2.effectiveWeight()).isEqualTo(60);
+
+        app.reconfigure(slowStarting(Duration.ofSeconds(60)));
+        List<Integer> seen = new ArrayList<>();
+        for (int second = 5; second <= 60; second += 5) {
+            seen.add(weightOffered(app));
+            scheduler.advance(Duration.ofSeconds(5));
+        }
+        seen.add(weightOffered(app));
+        // the ramp of a 60 s slow start from 5 s to 65 s: 10 until 6 s, 20 until 12 s, ..., 100 from 54 s
+        assertThat(seen).containsExactly(10, 20, 30, 40, 50, 60, 60, 70, 80, 90, 100, 100, 100);
+        assertThat(scheduler.pendingDelays()).as("nothing left to do once the slow start is over").isEmpty();
+        assertThat(delays).hasSizeLessThanOrEqualTo(2 * ServerRuntime.SLOW_START_STEPS);
+    }
+
+    /** A reconfiguration that shortens the slow start ends a ramp already past the new end at once. */
+    @Test
+    void aSlowStartShortenedByAReconfigurationEndsARampPastItsNewEnd() {
+        BackendRuntime app = new BackendRuntime(slowStarting(Duration.ofSeconds(60)), clock, scheduler, events);
+        ServerRuntime web2 = app.server("web2");
+        web2.maintenance();
+        web2.ready();
+        scheduler.advance(Duration.ofSeconds(20));
+        assertThat(weightOffered(app)).isEqualTo(40);
+
+        app.reconfigure(slowStarting(Duration.ofSeconds(10)));
+        assertThat(weightOffered(app)).isEqualTo(100);
+        scheduler.runDue();
+        assertThat(scheduler.pendingDelays()).isEmpty();
+    }
+
+    /** The weight of web2 the balancer was last offered. */
+    private final int[] offered = new int[1];
+
+    private Backend slowStarting(Duration slowStart) {
+        BalancingStrategy recording = () -> (candidates, context) -> {
+            for (int i = 0; i < candidates.size(); i++) {
+                if (candidates.server(i).name().equals("web2")) {
+                    offered[0] = candidates.weight(i);
+                }
+            }
+            return 0;
+        };
+        return Backend.named("app").balance(recording).slowStart(slowStart)
+                .server("web1", "127.0.0.1:1", s -> s.weight(100))
+                .server("web2", "127.0.0.1:2", s -> s.weight(100))
+                .build();
+    }
+
+    /** The weight the balancer is offered for web2 at a pick now (the candidate snapshot's). */
+    private int weightOffered(BackendRuntime app) {
+        app.select(PICK).release();
+        return offered[0];
+    }
+
     @Test
     void weightsChangedAtRunTimeChangeTheSplit() {
         RuntimeControl control = control(Backend.named("app").server("a", "127.0.0.1:1", s -> s.weight(80))

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.ServerState;
+import io.lodestone.core.StickyCookie;
 import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.testing.ManualClock;
 import java.net.Inet6Address;
@@ -36,6 +37,40 @@ class StickOnSourceTest {
         assertThat(s).isNotNull();
         s.release();
         return s.server().name();
+    }
+
+    /**
+     * Every primary at its limit: the backups take the overflow, and a client stuck to one of them
+     * (by the stick table or a sticky cookie) stays on it while no primary can take it; once one can,
+     * the client goes back to the primaries. With the primaries in rotation counted, full or not, such
+     * a client was balanced afresh among the backups at each request: b1, b2, b1, ...
+     */
+    @Test
+    void aClientStuckToABackupDuringTheOverflowStaysOnItWhileThePrimariesAreFull() {
+        StickyCookie cookie = StickyCookie.insert("SRV");
+        BackendRuntime backend = new BackendRuntime(Backend.named("app")
+                .server("p1", "10.0.0.1:80", s -> s.maxConnections(1))
+                .server("b1", "10.0.0.2:80", s -> s.backup())
+                .server("b2", "10.0.0.3:80", s -> s.backup())
+                .stickOnSource(Duration.ofMinutes(10), 100)
+                .cookie(cookie)
+                .build(), clock, (task, delay) -> Scheduler.NONE, new ServerEvents());
+        ServerRuntime p1 = backend.server("p1");
+        assertThat(p1.tryAcquire()).isTrue();
+
+        String first = pick(backend, 11);
+        assertThat(first).startsWith("b");
+        for (int i = 0; i < 10; i++) {
+            assertThat(pick(backend, 11)).as("request %s", i).isEqualTo(first);
+        }
+        String b2 = backend.server("b2").cookieValue(cookie);
+        ServerRuntime byCookie = backend.acquireByCookie(cookie, b2, b2.length());
+        assertThat(byCookie).as("a client with b2's cookie").isSameAs(backend.server("b2"));
+        byCookie.release();
+
+        p1.release();
+        assertThat(pick(backend, 11)).isEqualTo("p1");
+        assertThat(backend.acquireByCookie(cookie, b2, b2.length())).as("b2's cookie once p1 has room").isNull();
     }
 
     @Test
