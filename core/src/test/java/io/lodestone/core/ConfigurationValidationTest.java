@@ -162,6 +162,20 @@ class ConfigurationValidationTest {
         assertThat(Proxy.builder().drainTimeout(longest)).isNotNull();
     }
 
+    @Test
+    void maxQueuedIsABoundOfTheQueueThatNeedsAQueueTimeout() {
+        Backend.Builder app = Backend.named("app").server("web1", "10.0.0.1:80");
+        assertThatIllegalArgumentException().isThrownBy(() -> app.maxQueued(-1))
+                .withMessage("backend app maxQueued: -1 (expected: >= 0, 0 for no bound)");
+        app.maxQueued(10);
+        assertThatIllegalArgumentException().isThrownBy(app::build)
+                .withMessage("backend app maxQueued: 10 without a queueTimeout"
+                        + " (expected: a queueTimeout above zero, which gives the backend a queue, or maxQueued 0)");
+        assertThat(app.queueTimeout(Duration.ofSeconds(1)).build().maxQueued()).isEqualTo(10);
+        assertThat(app.maxQueued(0).queueTimeout(Duration.ZERO).build().maxQueued()).as("0: no bound, the default").isZero();
+        assertThat(backend("other").maxQueued()).isZero();
+    }
+
     private static Backend backend(String name) {
         return Backend.named(name).server("web1", "10.0.0.1:80").build();
     }
