@@ -352,13 +352,18 @@ public final class HealthCheck {
 
         /**
          * Probes {@code hostPort} instead of the address of the server named {@code serverName}
-         * (HAProxy's {@code addr}); the backend checks that the server exists.
+         * (HAProxy's {@code addr}); the backend checks that the server exists. The any-local address
+         * and multicast addresses are refused, as for a server's address.
          */
         public Builder address(String serverName, String hostPort) {
             Objects.requireNonNull(serverName, "serverName");
             InetSocketAddress a = Addresses.parse("health check address of " + serverName, hostPort);
             if (a.getPort() == 0) {
                 throw new IllegalArgumentException("health check address of " + serverName + ": " + hostPort + " (expected: a port in 1..65535)");
+            }
+            String unconnectable = Addresses.unconnectable(a);
+            if (unconnectable != null) {
+                throw new IllegalArgumentException("health check address of " + serverName + ": " + hostPort + " (expected: " + unconnectable + ")");
             }
             addresses.put(serverName, a);
             return this;

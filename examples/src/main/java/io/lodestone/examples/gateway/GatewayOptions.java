@@ -1,6 +1,7 @@
 package io.lodestone.examples.gateway;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.Server;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.log.AccessLog;
@@ -1407,8 +1408,24 @@ public final class GatewayOptions {
                     throw new UsageException(flag + ": " + value + " (expected: " + expected
                             + "; " + (one.isEmpty() ? "empty entry" : "bad entry " + one) + ")");
                 }
+                connectable(flag, value, hp, "; bad entry " + one);
                 backends.add(hp);
                 start = end + 1;
+            }
+        }
+
+        /**
+         * Refuses a server address no connection can be made to (the any-local address {@code 0.0.0.0}
+         * or {@code ::}, a multicast address) as {@link Server#builder(String, String)} does, naming the
+         * flag rather than the server the gateway would make of it; a host name is not looked up.
+         */
+        private static void connectable(String flag, String value, HostPort server, String entry) throws UsageException {
+            try {
+                Server.builder("s", server.toString());
+            } catch (IllegalArgumentException e) {
+                String m = e.getMessage();
+                String reason = m.substring(m.indexOf(" (expected: ") + " (expected: ".length(), m.length() - 1);
+                throw new UsageException(flag + ": " + value + " (expected: " + reason + entry + ")");
             }
         }
 
@@ -1453,6 +1470,7 @@ public final class GatewayOptions {
             if (server == null || server.anyHost() || server.port() == 0) {
                 throw bad(flag, value, expected);
             }
+            connectable(flag, value, server, "");
             for (Route r : routes) {
                 if (r.prefix().equals(prefix)) {
                     throw new UsageException(flag + ": " + value + " (the prefix " + prefix + " is routed already)");
@@ -1513,6 +1531,7 @@ public final class GatewayOptions {
             if (server == null || server.anyHost() || server.port() == 0) {
                 throw bad(flag, value, expected);
             }
+            connectable(flag, value, server, "");
             for (Sni s : snis) {
                 if (s.name().equals(name)) {
                     throw new UsageException(flag + ": " + value + " (the name " + name + " is routed already)");

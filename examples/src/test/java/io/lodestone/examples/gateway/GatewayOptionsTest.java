@@ -618,6 +618,19 @@ class GatewayOptionsTest {
         cases.add(bad("--max-queue: 10 (expected: with --timeout-queue above 0, which gives the backends their queue)", "--max-queue", "10"));
         cases.add(bad("--max-queue: 10 (expected: with --timeout-queue above 0, which gives the backends their queue)",
                 "--max-queue", "10", "--timeout-queue", "0"));
+        // servers no connection can be made to: the any-local address, a multicast one
+        cases.add(bad("--backend: 0.0.0.0:9002 (expected: an address a connection can be made to, not the any-local address 0.0.0.0;"
+                + " bad entry 0.0.0.0:9002)", "--backend", "0.0.0.0:9002"));
+        cases.add(bad("--backend: 127.0.0.1:9002,[::]:9003 (expected: an address a connection can be made to, not the any-local address ::;"
+                + " bad entry [::]:9003)", "--backend=127.0.0.1:9002,[::]:9003"));
+        cases.add(bad("--backend: 0:9002 (expected: an address a connection can be made to, not the any-local address 0.0.0.0;"
+                + " bad entry 0:9002)", "--backend", "0:9002"));
+        cases.add(bad("--backend: 224.0.0.1:9002 (expected: a unicast address, not the multicast address 224.0.0.1; bad entry 224.0.0.1:9002)",
+                "--backend", "224.0.0.1:9002"));
+        cases.add(bad("--route: /api=[ff02::1]:9003 (expected: a unicast address, not the multicast address ff02::1)",
+                "--mode", "http", "--route", "/api=[ff02::1]:9003"));
+        cases.add(bad("--sni: a.example=0.0.0.0:443 (expected: an address a connection can be made to, not the any-local address 0.0.0.0)",
+                "--sni", "a.example=0.0.0.0:443"));
         cases.add(bad("--io-threads: 0 (expected: an integer in 1..1024)", "--io-threads", "0"));
         cases.add(bad("--io-threads: 4096 (expected: an integer in 1..1024)", "--io-threads=4096"));
         cases.add(bad("--busy-poll: 2s (expected: at most 1s)", "--busy-poll", "2s"));
