@@ -440,6 +440,10 @@ public final class Backend {
          * {@link BackendProtocol#H2C} is cleartext HTTP/2 with prior knowledge. With HTTP/2, the
          * requests of many clients share few server connections (per event loop and server), within
          * the server's limit of concurrent streams, and trailers pass both ways (gRPC).
+         * An {@link HealthCheck#http(String) HTTP health check} speaks the same protocol to the servers'
+         * own address (HAProxy's checks of a server with {@code proto h2}), and HTTP/1.1 in plain text on
+         * a {@linkplain HealthCheck.Builder#port(int) port} or
+         * {@linkplain HealthCheck.Builder#address(String, String) address} of its own.
          *
          * <pre>{@code
          * Backend.named("grpc").server("g1", "10.0.0.5:50051").protocol(BackendProtocol.H2C)
@@ -499,8 +503,8 @@ public final class Backend {
          *
          * @throws IllegalArgumentException when the backend has no server, two servers share a name
          *     or a sticky-cookie value,
-         *     the health check names a server the backend does not have, or the protocol does not
-         *     fit the TLS setting
+         *     the health check names a server the backend does not have, the protocol does not
+         *     fit the TLS setting, or {@code maxQueued} is set without a queue timeout
          */
         public Backend build() {
             if (servers.isEmpty()) {

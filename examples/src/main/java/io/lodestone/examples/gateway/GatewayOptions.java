@@ -592,10 +592,6 @@ public final class GatewayOptions {
         if (p.backendProto == BackendProto.H2C && p.backendTls != null) {
             throw new UsageException("--backend-proto: h2c (not with --backend-tls: use --backend-proto h2 for HTTP/2 over TLS)");
         }
-        if (p.healthCheckPath != null && (p.backendProto == BackendProto.H2 || p.backendProto == BackendProto.H2C)) {
-            throw new UsageException("--health-check: " + p.healthCheckPath + " (not with --backend-proto "
-                    + p.backendProto.flagValue() + ": the check speaks HTTP/1.1)");
-        }
         if (p.healthCheckPath != null && !p.snis.isEmpty()) {
             throw new UsageException("--health-check: " + p.healthCheckPath + " (not with --sni: the servers of a TLS"
                     + " passthrough speak TLS, the check plain HTTP/1.1)");
