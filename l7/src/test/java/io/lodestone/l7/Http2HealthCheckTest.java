@@ -84,6 +84,16 @@ class Http2HealthCheckTest {
     }
 
     @Test
+    void aStreamTheServerResetsFailsTheCheck() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            HealthCheckResult r = startAndAwaitFirstCheck(Backend.named("app").server("s1", b.address()).protocol(BackendProtocol.H2C)
+                    .healthCheck(check("/reset")).build());
+            assertThat(r.isHealthy()).isFalse();
+            assertThat(r.detail()).isEqualTo("stream reset by the server (error 2)");
+        }
+    }
+
+    @Test
     void anHttpCheckOfAnH2ServerOverTlsIsAnHttp2Request() throws Exception {
         X509Bundle ca = TlsPki.ca();
         try (ProtocolBackend b = ProtocolBackend.h2(ProtocolBackend.serverTls(TlsPki.server(ca, "grpc.test"), null, "h2"))) {

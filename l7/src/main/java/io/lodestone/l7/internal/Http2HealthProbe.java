@@ -48,6 +48,7 @@ public final class Http2HealthProbe implements Http2Probe {
     @Override
     public void start(Channel connection, HealthCheck check, String scheme, String authority, CompletableFuture<HealthCheckResult> result) {
         HttpPipeline.initHealthCheckHttp2(connection);
+        connection.pipeline().addLast(new ConnectionErrors(result));
         connection.closeFuture().addListener(f -> result.complete(
                 HealthCheckResult.unhealthy("connection closed before the response was complete")));
         new Http2StreamChannelBootstrap(connection).handler(new Stream(check, result)).open().addListener((Future<Http2StreamChannel> f) -> {
@@ -64,6 +65,21 @@ public final class Http2HealthProbe implements Http2Probe {
                 }
             });
         });
+    }
+
+    /** An error on the connection that the codec passes on (a reset, say): the check fails with it. */
+    private static final class ConnectionErrors extends ChannelInboundHandlerAdapter {
+        private final CompletableFuture<HealthCheckResult> result;
+
+        ConnectionErrors(CompletableFuture<HealthCheckResult> result) {
+            this.result = result;
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            result.complete(HealthCheckResult.unhealthy("I/O error: " + cause));
+            ctx.close();
+        }
     }
 
     /** The check's stream: judges the response's status, then, when asked, its body. */
@@ -93,8 +109,6 @@ public final class Http2HealthProbe implements Http2Probe {
                     headers(h);
                 } else if (msg instanceof Http2DataFrame d) {
                     data(d.content(), d.isEndStream());
-                } else if (msg instanceof Http2ResetFrame r) {
-                    result.complete(HealthCheckResult.unhealthy("stream reset by the server (error " + r.errorCode() + ")"));
                 }
             } finally {
                 ReferenceCountUtil.release(msg);
@@ -179,6 +193,15 @@ public final class Http2HealthProbe implements Http2Probe {
                 code = code * 10 + (c - '0');
             }
             return code >= 100 ? code : -1;
+        }
+
+        /** The multiplexer hands a stream the server's RST_STREAM as an event, then closes it. */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (event instanceof Http2ResetFrame r) {
+                result.complete(HealthCheckResult.unhealthy("stream reset by the server (error " + r.errorCode() + ")"));
+            }
+            ctx.fireUserEventTriggered(event);
         }
 
         @Override
