@@ -16,12 +16,17 @@ import io.lodestone.core.route.RouteResult;
 import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.route.TestRequest;
+import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.CapturingLogger;
+import io.lodestone.core.testing.Stderr;
 import io.lodestone.core.testing.TcpEchoServer;
 import java.io.IOException;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -199,5 +204,94 @@ class TcpRoutingTest {
                 .build())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("frontend db rule #0 use: nope (no such backend");
+    }
+
+    /**
+     * An ACL or a balancing strategy of the application's that throws closes that client, with a WARN
+     * carrying the stack trace and {@code IR} or {@code IC} in the access log, as the HTTP engine
+     * answers such a fault 500 and logs it; the next client is served. Until 2026-12-07 the TCP
+     * engine reset the client and logged the exception at DEBUG alone.
+     */
+    @Test
+    void anAclOrAStrategyThatThrowsClosesThatClientWithAWarningAndTheNextIsServed() throws Exception {
+        AtomicInteger aclCalls = new AtomicInteger();
+        Acl throwsFirst = view -> {
+            if (aclCalls.incrementAndGet() == 1) {
+                throw new IllegalStateException("acl bug");
+            }
+            return false;
+        };
+        AtomicInteger picks = new AtomicInteger();
+        BalancingStrategy pickThrowsFirst = () -> (candidates, context) -> {
+            if (picks.incrementAndGet() == 1) {
+                throw new IllegalStateException("balancer bug");
+            }
+            return 0;
+        };
+        CapturingLogger lines = new CapturingLogger();
+        try (Proxy proxy = Proxy.builder()
+                .accessLog(AccessLog.text(lines))
+                .backend(Backend.named("internal").server("i1", internal.address()))
+                .backend(Backend.named("external").server("e1", external.address()).balance(pickThrowsFirst))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("acl").rule(Rule.when(throwsFirst).reject()).defaultBackend("internal"))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("pick").defaultBackend("external"))
+                .build()) {
+            proxy.start();
+            for (String frontend : new String[] {"acl", "pick"}) {
+                int port = proxy.localAddresses(frontend).get(0).getPort();
+                String log = Stderr.of(() -> {
+                    try (Socket c = connect(port)) {
+                        assertThat(isClosedByPeer(c)).isTrue();
+                    }
+                    lines.await(l -> l.contains(" " + frontend + " "));
+                });
+                assertThat(log).contains(frontend + ": client connection").contains("closed after an unexpected error")
+                        .contains("java.lang.IllegalStateException: " + (frontend.equals("acl") ? "acl" : "balancer") + " bug");
+                try (Socket c = connect(port)) {
+                    assertEcho(c, "after");
+                }
+            }
+            assertThat(lines.lines()).anySatisfy(l -> assertThat(l).contains(" acl -/- ").contains(" IR "));
+            assertThat(lines.lines()).anySatisfy(l -> assertThat(l).contains(" pick external/- ").contains(" IC "));
+            Await.until("both servers' connections closed", () -> proxy.control().server("internal", "i1").load() == 0
+                    && proxy.control().server("external", "e1").load() == 0);
+            assertThat(internal.accepted()).isEqualTo(1);
+            assertThat(external.accepted()).isEqualTo(1);
+        }
+    }
+
+    /** As above, for a strategy that throws on the pick made as a connection starts to wait in the queue. */
+    @Test
+    void aStrategyThatThrowsAsAConnectionQueuesClosesThatClientWithAWarning() throws Exception {
+        AtomicInteger fullPicks = new AtomicInteger();
+        BalancingStrategy throwsWhenQueued = () -> (candidates, context) -> {
+            if (candidates.isAvailable(0)) {
+                return 0;
+            }
+            if (fullPicks.incrementAndGet() > 1) {
+                throw new IllegalStateException("balancer bug");
+            }
+            return -1;
+        };
+        CapturingLogger lines = new CapturingLogger();
+        try (Proxy proxy = Proxy.builder()
+                .accessLog(AccessLog.text(lines))
+                .backend(Backend.named("internal").server("i1", internal.address(), s -> s.maxConnections(1))
+                        .balance(throwsWhenQueued).queueTimeout(Duration.ofSeconds(30)))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("queued").defaultBackend("internal"))
+                .build()) {
+            proxy.start();
+            try (Socket first = connect(proxy.port())) {
+                assertEcho(first, "holds the slot");
+                String log = Stderr.of(() -> {
+                    try (Socket c = connect(proxy.port())) {
+                        assertThat(isClosedByPeer(c)).isTrue();
+                    }
+                    lines.await(l -> l.contains(" IQ "));
+                });
+                assertThat(log).contains("closed after an unexpected error").contains("java.lang.IllegalStateException: balancer bug");
+                assertEcho(first, "still served");
+            }
+        }
     }
 }

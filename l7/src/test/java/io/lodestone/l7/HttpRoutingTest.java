@@ -11,6 +11,7 @@ import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.RouteResult;
 import io.lodestone.core.route.Rule;
 import io.lodestone.core.route.TestRequest;
+import io.lodestone.core.trace.Tracing;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -590,5 +591,59 @@ class HttpRoutingTest {
         }
         assertThat(a1.requests.size() + a2.requests.size()).isEqualTo(1);
         assertThat(b1.requests).extracting(RecordingBackend.Recorded::uri).containsExactly("/x/app2", "/beta");
+    }
+
+    /**
+     * The rules read a request's id and trace context fields as the client sent them, as
+     * {@code proxy.route} reads a {@link TestRequest}: the proxy sets its own (a generated id, a new or
+     * replaced {@code traceparent}) only on the request it forwards. Until 2026-12-07 it set them
+     * before the rules, so a rule on {@code headerExists("X-Request-ID")} matched every request on the
+     * wire and none in {@code route}, and one on {@code traceparent} every request with
+     * {@code Tracing.start()}.
+     */
+    @Test
+    void rulesReadTheRequestIdAndTraceFieldsAsTheClientSentThem() throws IOException {
+        RecordingBackend withId = backend("withId");
+        RecordingBackend traced = backend("traced");
+        RecordingBackend other = backend("other");
+        int port = start(Proxy.builder().tracing(Tracing.start())
+                .backend(Backend.named("withId").server("withId", withId.address()))
+                .backend(Backend.named("traced").server("traced", traced.address()))
+                .backend(Backend.named("other").server("other", other.address()))
+                .frontend(HttpFrontend.bind("127.0.0.1:0")
+                        .rule(Rule.when(Acl.path("/deny")).deny(403))
+                        .rule(Rule.when(Acl.headerExists("X-Request-ID")).use("withId"))
+                        .rule(Rule.when(Acl.headerExists("traceparent")).use("traced"))
+                        .defaultBackend("other")));
+        String parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        record Sample(String extra, TestRequest request, String server) {
+        }
+        List<Sample> samples = List.of(
+                new Sample("", TestRequest.get("/x").host("h"), "other"),
+                new Sample("X-Request-ID: abc\r\n", TestRequest.get("/x").host("h").header("X-Request-ID", "abc"), "withId"),
+                new Sample("X-Request-ID: \r\n", TestRequest.get("/x").host("h").header("X-Request-ID", ""), "withId"),
+                new Sample("traceparent: " + parent + "\r\n", TestRequest.get("/x").host("h").header("traceparent", parent), "traced"),
+                new Sample("traceparent: bad\r\n", TestRequest.get("/x").host("h").header("traceparent", "bad"), "traced"));
+        try (RawHttp c = new RawHttp(port)) {
+            for (Sample s : samples) {
+                Decision.Forward f = (Decision.Forward) proxy.route(s.request());
+                assertThat(f.backend()).as(s.toString()).isEqualTo(s.server());
+                RawHttp.Response got = c.send("GET /x HTTP/1.1\r\nHost: h\r\n" + s.extra() + "\r\n").read();
+                assertThat(got.body()).as(s.toString()).isEqualTo(s.server() + ":/x");
+            }
+            RawHttp.Response denied = c.send("GET /deny HTTP/1.1\r\nHost: h\r\nX-Request-ID: \r\nX-Request-ID: id-2\r\n\r\n").read();
+            assertThat(denied.status()).isEqualTo(403);
+            assertThat(denied.header("x-request-id")).isEqualTo("id-2");
+        }
+        // what the servers get is as before: the proxy's id and trace context, one field each
+        RecordingBackend.Recorded plain = other.requests.get(0);
+        assertThat(plain.header("x-request-id")).hasSize(32);
+        assertThat(plain.header("traceparent")).startsWith("00-").hasSize(55);
+        assertThat(withId.requests.get(0).headers().getAll("x-request-id")).containsExactly("abc");
+        assertThat(withId.requests.get(1).headers().getAll("x-request-id")).singleElement().asString().hasSize(32);
+        assertThat(traced.requests.get(0).header("traceparent")).contains("0af7651916cd43dd8448eb211c80319c");
+        assertThat(traced.requests.get(1).headers().getAll("traceparent")).singleElement().asString()
+                .doesNotContain("bad").hasSize(55);
+        assertThat(traced.requests.get(1).header("x-request-id")).hasSize(32);
     }
 }

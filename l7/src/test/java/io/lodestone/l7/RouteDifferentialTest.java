@@ -206,6 +206,12 @@ class RouteDifferentialTest {
         "GET /%C3%A9t%C3%A9 HTTP/1.1\r\nHost: example.com\r\n",
         "GET /%zz HTTP/1.1\r\nHost: example.com\r\n",
         "OPTIONS * HTTP/1.1\r\nHost: example.com\r\n",
+        "OPTIONS http://example.com HTTP/1.1\r\nHost: example.com\r\n",
+        "OPTIONS http://example.com?x=1 HTTP/1.1\r\nHost: example.com\r\n",
+        "OPTIONS http://example.com/svc HTTP/1.1\r\nHost: example.com\r\n",
+        "OPTIONS * HTTP/1.1\r\nHost: vh.example.com\r\n",
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nX-Request-ID: abc\r\n",
+        "GET /x HTTP/1.1\r\nHost: example.com\r\nX-Env: staging\r\nX-Request-ID: \r\nX-Request-ID: b\r\n",
         "HEAD /svc/x HTTP/1.1\r\nHost: example.com\r\n",
         "POST /svc/x HTTP/1.1\r\nHost: example.com\r\nContent-Length: 3\r\n\r\nabc",
         "GET x HTTP/1.1\r\nHost: example.com\r\n",
@@ -285,6 +291,15 @@ class RouteDifferentialTest {
         {":method", "GET", ":scheme", "http", ":path", "/x#f", ":authority", "example.com"},
         {":method", "GET", ":scheme", "http", ":path", "x", ":authority", "example.com"},
         {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "u@shop.example.com"},
+        {":method", "OPTIONS", ":scheme", "http", ":path", "*", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", "x-request-id", "abc", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "vh.example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/svc/y?z", ":authority", "a.vh.example.com:443"},
+        {":method", "GET", ":scheme", "http", ":path", "/X/APP1", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/to8443/x?q", ":authority", "[2001:db8::1]:80"},
+        {":method", "GET", ":scheme", "http", ":path", "/x?flag", ":authority", "example.com"},
+        {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "example.com", "cookie", "beta=no", "cookie", "beta=yes"},
+        {":method", "POST", ":scheme", "http", ":path", "/svc/x", ":authority", "example.com"},
     };
 
     private void compareH2(String[] fields, List<String> mismatches) {

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -41,6 +42,13 @@ import java.util.random.RandomGenerator;
  */
 public final class TestRequest implements RequestView {
 
+    /**
+     * The client-certificate headers an HTTP engine removes from every request before the rules
+     * ({@code io.lodestone.tls.ClientIdentity#HEADER_NAMES}, in lower case).
+     */
+    private static final Set<String> CLIENT_CERTIFICATE_HEADERS = Set.of("x-client-verify", "x-client-subject", "x-client-cn",
+            "x-client-issuer", "x-client-san", "x-client-serial", "x-client-fingerprint-sha256");
+
     private final boolean http;
     private final String method;
     private final String rawPath;
@@ -64,11 +72,14 @@ public final class TestRequest implements RequestView {
     private TestRequest(boolean http, String method, String target) {
         this.http = http;
         this.method = method;
-        this.rawPath = http ? HttpParts.rawPath(target) : null;
-        this.query = http ? HttpParts.query(target) : null;
+        int start = http ? HttpParts.pathStart(target) : 0;
+        // an OPTIONS of an absolute URI with neither path nor query (http://host) asks about the
+        // server as a whole: the engines read and forward it as OPTIONS * (RFC 9112 3.2.4), not as /
+        String origin = start > 0 && start == target.length() && "OPTIONS".equals(method) ? "*" : target;
+        this.rawPath = http ? HttpParts.rawPath(origin) : null;
+        this.query = http ? HttpParts.query(origin) : null;
         this.path = http ? PathNormalizer.normalize(rawPath) : null;
         this.source = InetAddress.getLoopbackAddress();
-        int start = http ? HttpParts.pathStart(target) : 0;
         if (start > 0) {
             // absolute form: its authority is the request's Host, whatever Host field came with it
             String authority = target.substring(target.indexOf("://") + 3, start);
@@ -92,8 +103,9 @@ public final class TestRequest implements RequestView {
     /**
      * A request with any method. The target is what the request line carries: the origin form
      * ({@code /a?b=c}), the absolute form ({@code http://example.com/a?b=c}, whose authority is then
-     * the request's Host, as RFC 9112 (3.2.2) has it and the engines read it), {@code *} for
-     * {@code OPTIONS} or an authority for {@code CONNECT}.
+     * the request's Host, as RFC 9112 (3.2.2) has it and the engines read it; an {@code OPTIONS} of
+     * one without path or query, {@code http://example.com}, is {@code OPTIONS *}, 3.2.4), {@code *}
+     * for {@code OPTIONS} or an authority for {@code CONNECT}.
      *
      * <p>Characters beyond ASCII are taken as they are, for readability ({@code /café} routes as
      * {@code /caf%C3%A9} does, since path ACLs read the decoded path); a client sends them
@@ -235,7 +247,10 @@ public final class TestRequest implements RequestView {
      * Adds a request header value.
      *
      * @throws IllegalArgumentException for a second {@code Host} (use {@link #host(String)} to
-     *     replace it) or a {@code Host} with userinfo: the HTTP engine answers 400 to either
+     *     replace it) or a {@code Host} with userinfo: the HTTP engine answers 400 to either; for a
+     *     client-certificate header ({@code X-Client-Verify}, {@code X-Client-CN}, ...), which the
+     *     HTTP engine removes before the rules read the request (use
+     *     {@link #clientCertificate(String, String...)})
      */
     public TestRequest header(String name, String value) {
         requireHttp("header");
@@ -247,6 +262,11 @@ public final class TestRequest implements RequestView {
         if (isHost && headers.containsKey("host")) {
             throw new IllegalArgumentException("header " + name + ": " + value + " (a second Host; the engines answer 400 to"
                     + " a request with two; host(...) replaces the first)");
+        }
+        if (CLIENT_CERTIFICATE_HEADERS.contains(HttpParts.toLowerAscii(name))) {
+            throw new IllegalArgumentException("header " + name + ": " + value + " (the HTTP engine removes it from every request"
+                    + " before the rules read it, so that no client can claim an identity; give the request a verified"
+                    + " certificate with clientCertificate(...))");
         }
         if (isHost && value.indexOf('@') >= 0) {
             throw new IllegalArgumentException("header " + name + ": " + value + " (expected: host[:port] without userinfo;"

@@ -295,7 +295,13 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
     }
 
     private void route(String sni, String alpn, ClientCertificate clientCertificate) {
-        backend = state.route(client, sni, alpn, clientCertificate);
+        try {
+            backend = state.route(client, sni, alpn, clientCertificate);
+        } catch (RuntimeException e) {
+            // an ACL of the application's that threw
+            unexpected(e, TerminationPhase.REQUEST);
+            return;
+        }
         if (backend == null) {
             state.metrics.error(ErrorKind.DENIED);
             cause = TerminationCause.PROXY;
@@ -303,7 +309,14 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             client.close();
             return;
         }
-        ServerRuntime server = backend.select(this);
+        ServerRuntime server;
+        try {
+            server = backend.select(this);
+        } catch (RuntimeException e) {
+            // a balancing strategy of the application's that threw
+            unexpected(e, TerminationPhase.CONNECT);
+            return;
+        }
         if (server == null) {
             if (QueueWait.mayWait(backend)) {
                 // every usable server is at its maxConnections: the connection waits for a slot, its early
@@ -311,7 +324,15 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
                 if (!QueueWait.isFull(backend)) {
                     queuedAt = listener.clock().nanoTime();
                     wait = new Wait(backend);
-                    if (wait.start()) {
+                    boolean queued;
+                    try {
+                        queued = wait.start();
+                    } catch (RuntimeException e) {
+                        // the strategy threw on the pick made as the wait began; the close cancels the wait
+                        unexpected(e, TerminationPhase.QUEUE);
+                        return;
+                    }
+                    if (queued) {
                         return;
                     }
                     wait = null;
@@ -547,6 +568,25 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         ctx.close();
     }
 
+    /**
+     * Closes the client after a fault in application code the proxy runs for it (an ACL, a balancing
+     * strategy) or in the proxy's own: {@code IR}, {@code IQ} or {@code IC} in the access log, and a WARN with the
+     * stack trace, at most one per 10 s per frontend on the proxy's clock (the others at DEBUG), as the
+     * HTTP engine logs such a fault. Until 2026-12-07 the connection was reset with a line at DEBUG
+     * alone, so an ACL that threw for every client left no trace at the default level.
+     */
+    private void unexpected(RuntimeException e, TerminationPhase where) {
+        if (listener.unexpectedErrors.tryAcquire(listener.clock().nanoTime())) {
+            log.warn("{}: client connection {} closed after an unexpected error (others within 10 s at DEBUG)",
+                    state.frontend.name(), client, e);
+        } else if (log.isDebugEnabled()) {
+            log.debug("{}: client connection {} closed after an unexpected error", state.frontend.name(), client, e);
+        }
+        cause = TerminationCause.INTERNAL;
+        phase = where;
+        client.close();
+    }
+
     private void releasePending() {
         if (pending != null) {
             for (Object msg : pending) {
@@ -657,7 +697,13 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             tried = new ArrayList<>(4);
         }
         tried.add(server);
-        ServerRuntime next = tried.size() <= backend.config().retries() ? backend.select(this, tried) : null;
+        ServerRuntime next;
+        try {
+            next = tried.size() <= backend.config().retries() ? backend.select(this, tried) : null;
+        } catch (RuntimeException e) {
+            unexpected(e, TerminationPhase.CONNECT);
+            return;
+        }
         if (next == null) {
             client.close();
         } else {

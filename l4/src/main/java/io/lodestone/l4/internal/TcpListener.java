@@ -102,6 +102,11 @@ public final class TcpListener implements Listener {
      * every 10 seconds: at the limit, every new connection would log it.
      */
     final LogThrottle noSocketWarnings = new LogThrottle(TimeUnit.SECONDS.toNanos(10));
+    /**
+     * Lets one WARN with its stack trace through per 10 s for a fault in application code the proxy
+     * runs for a connection (an ACL, a balancing strategy); the others go to DEBUG.
+     */
+    final LogThrottle unexpectedErrors = new LogThrottle(TimeUnit.SECONDS.toNanos(10));
     /** Set when the proxy's stop ({@link #closing()}) or {@link #closeAll()} begins: the connections still open are being closed. */
     private volatile boolean closing;
     /** Counts the client connections open now; always there, for the per-source limits. */

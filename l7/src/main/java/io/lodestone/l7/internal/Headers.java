@@ -49,16 +49,34 @@ final class Headers {
         if (!first.isEmpty() && count(h, name) == 1) {
             return first;
         }
+        CharSequence id = firstRequestId(h, name);
+        if (id != null) {
+            h.set(name, id);
+        } else {
+            h.remove(name);
+        }
+        return id;
+    }
+
+    /**
+     * The client's request id, as {@link #oneRequestId} keeps it, without changing the fields: the
+     * caller sets it (or a generated one) once the rules have read the request as the client sent it.
+     * Call it only when the request's fields {@code name} are not exactly one with a value.
+     */
+    static CharSequence firstRequestId(HttpHeaders h, CharSequence name) {
         List<String> values = h.getAll(name);
         for (int i = 0; i < values.size(); i++) {
             String id = values.get(i);
             if (!id.isEmpty()) {
-                h.set(name, id);
                 return id;
             }
         }
-        h.remove(name);
         return null;
+    }
+
+    /** Whether the request's fields {@code name} are exactly one, with a value: the id then stays as it is. */
+    static boolean isOneRequestId(HttpHeaders h, CharSequence name, String first) {
+        return first != null && !first.isEmpty() && count(h, name) == 1;
     }
 
     private static int count(HttpHeaders h, CharSequence name) {

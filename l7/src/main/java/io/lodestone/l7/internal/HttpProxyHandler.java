@@ -1009,19 +1009,26 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         bodyless = !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && HttpUtil.getContentLength(req, 0L) == 0L;
         retryable = bodyless && isIdempotent(method);
+        // the request id and the trace context are read here, for every answer and log line, but their
+        // fields are set only after the rules, which read the request as the client sent it, as
+        // proxy.route reads a TestRequest (a rule on headerExists(X-Request-ID) matched every request)
+        boolean setRequestId = false;
         if (requestIdHeader != null) {
-            CharSequence id = Headers.oneRequestId(h, requestIdHeader);
-            if (id == null) {
-                id = RequestIds.next();
-                h.set(requestIdHeader, id);
+            String first = h.get(requestIdHeader);
+            CharSequence id = first;
+            if (!Headers.isOneRequestId(h, requestIdHeader, first)) {
+                id = first == null ? null : Headers.firstRequestId(h, requestIdHeader);
+                if (id == null) {
+                    id = RequestIds.next();
+                }
+                setRequestId = true;
             }
             requestId = id;
         }
         this.method = method.name();
         target = req.uri();
-        if (tracing.isEnabled()) {
-            trace(h);
-        }
+        boolean traced = tracing.isEnabled();
+        TraceContext trace = traced ? trace(h) : null;
         if (HttpMethod.CONNECT.equals(method)) {
             // a reverse proxy opens no tunnel on a client's request, and what follows a CONNECT is not HTTP
             terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
@@ -1047,9 +1054,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         }
         backend = context.backend(forward.backend());
         // the balancing key is read from the request as the client sent it, as proxy.routeAndPick
-        // reads it, before the rules' header edits and path rewrite below
+        // reads it, before the proxy's own fields and the rules' header edits and path rewrite below
         HashKey key = backend.hashKey();
         requestKeyHash = key == null ? 0 : key.hash(view);
+        if (setRequestId) {
+            h.set(requestIdHeader, requestId);
+        }
+        if (traced) {
+            traceHeaders(h, trace);
+        }
         prepareRequest(req, h);
         if (frontend.clientCertificateHeaders()) {
             ClientCertHeaders.set(h, tlsInfo);
@@ -2544,9 +2557,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
      * W3C Trace Context over the request's fields: a request with more than one {@code traceparent}
      * has none that can be trusted and starts a new trace (as the specification's test suite expects);
      * several {@code tracestate} fields are one list, joined with commas as RFC 9110 (5.3) combines
-     * fields.
+     * fields. Returns the context to forward, or {@code null} when the request is forwarded without
+     * one, and notes its trace id for the log; the fields are left as the client sent them for the
+     * rules ({@link #traceHeaders} sets them once the request is forwarded).
      */
-    private void trace(HttpHeaders h) {
+    private TraceContext trace(HttpHeaders h) {
         String parent = h.get(TRACEPARENT);
         String state = null;
         if (parent != null) {
@@ -2559,6 +2574,14 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
         }
         TraceContext t = tracing.onRequest(parent, state);
+        if (t != null) {
+            traceId = t.traceId();
+        }
+        return t;
+    }
+
+    /** Puts trace context {@code t} on a request to forward, or removes the client's when {@code null}. */
+    private static void traceHeaders(HttpHeaders h, TraceContext t) {
         if (t == null) {
             h.remove(TRACEPARENT);
             h.remove(TRACESTATE);
@@ -2571,7 +2594,6 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         } else {
             h.set(TRACESTATE, upstreamState);
         }
-        traceId = t.traceId();
     }
 
     private void releaseServer() {
