@@ -46,6 +46,7 @@ public final class Backend {
     private final Duration stickExpiry;
     private final int stickMaxEntries;
     private final Duration queueTimeout;
+    private final int maxQueued;
     private final StickyCookie cookie;
     private final BackendTls tls;
     private final BackendProtocol protocol;
@@ -65,6 +66,7 @@ public final class Backend {
         this.stickExpiry = b.stickExpiry;
         this.stickMaxEntries = b.stickMaxEntries;
         this.queueTimeout = b.queueTimeout;
+        this.maxQueued = b.maxQueued;
         this.cookie = b.cookie;
         this.tls = b.tls;
         this.protocol = b.protocol;
@@ -149,6 +151,15 @@ public final class Backend {
         return queueTimeout;
     }
 
+    /**
+     * The most HTTP requests and TCP connections that wait in the backend's queue at once, beyond
+     * which one that finds every usable server full is answered 503 (a TCP connection: closed) at
+     * once; 0 (the default): no bound. See {@link Builder#maxQueued(int)}.
+     */
+    public int maxQueued() {
+        return maxQueued;
+    }
+
     /** The cookie HTTP clients are kept on their server with, or {@code null}. */
     public StickyCookie cookie() {
         return cookie;
@@ -208,6 +219,7 @@ public final class Backend {
         private Duration slowStart = Duration.ZERO;
         private Duration stickExpiry;
         private Duration queueTimeout = Duration.ZERO;
+        private int maxQueued;
         private StickyCookie cookie;
         private int stickMaxEntries;
         private BackendTls tls;
@@ -349,7 +361,7 @@ public final class Backend {
          * that finishes a request or connection hands its slot to the one that has waited longest,
          * before any that comes later. HTTP requests and TCP connections of one backend share its
          * queue. Default {@link Duration#ZERO}: no queue, 503 (or the close) at once. The number
-         * waiting is {@link ProxyControl#queuedRequests(String)}.
+         * waiting is {@link ProxyControl#queuedRequests(String)}; {@link #maxQueued(int)} bounds it.
          *
          * <pre>{@code
          * Backend.named("app")
@@ -362,6 +374,33 @@ public final class Backend {
                 throw new IllegalArgumentException("backend " + name + " queueTimeout: " + timeout + " (expected: >= 0)");
             }
             this.queueTimeout = Durations.atMostMax("backend " + name + " queueTimeout", timeout);
+            return this;
+        }
+
+        /**
+         * Bounds the {@linkplain #queueTimeout queue}: at most {@code max} HTTP requests and TCP
+         * connections wait in it at once (HAProxy's {@code maxqueue}, nginx's upstream {@code queue}).
+         * One that finds every usable server at its connection limit while {@code max} wait already is
+         * answered 503 at once (a TCP connection is closed), logged {@code SQ} with a {@code connect}
+         * error on the backend; it takes no slot and no place ahead of those waiting. Default 0: no
+         * bound, every such request waits. Needs a queue timeout above zero, which gives the backend its
+         * queue ({@link #build()} checks). A reconfiguration that lowers it leaves the requests already
+         * waiting in the queue; new ones are refused until fewer than the new bound wait.
+         *
+         * <pre>{@code
+         * Backend.named("app")
+         *     .server("web1", "10.0.0.1:8080", s -> s.maxConnections(100))
+         *     .queueTimeout(Duration.ofSeconds(5))
+         *     .maxQueued(500)
+         * }</pre>
+         *
+         * @throws IllegalArgumentException when {@code max} is negative
+         */
+        public Builder maxQueued(int max) {
+            if (max < 0) {
+                throw new IllegalArgumentException("backend " + name + " maxQueued: " + max + " (expected: >= 0, 0 for no bound)");
+            }
+            this.maxQueued = max;
             return this;
         }
 
@@ -401,6 +440,10 @@ public final class Backend {
          * {@link BackendProtocol#H2C} is cleartext HTTP/2 with prior knowledge. With HTTP/2, the
          * requests of many clients share few server connections (per event loop and server), within
          * the server's limit of concurrent streams, and trailers pass both ways (gRPC).
+         * An {@link HealthCheck#http(String) HTTP health check} speaks the same protocol to the servers'
+         * own address (HAProxy's checks of a server with {@code proto h2}), and HTTP/1.1 in plain text on
+         * a {@linkplain HealthCheck.Builder#port(int) port} or
+         * {@linkplain HealthCheck.Builder#address(String, String) address} of its own.
          *
          * <pre>{@code
          * Backend.named("grpc").server("g1", "10.0.0.5:50051").protocol(BackendProtocol.H2C)
@@ -460,8 +503,8 @@ public final class Backend {
          *
          * @throws IllegalArgumentException when the backend has no server, two servers share a name
          *     or a sticky-cookie value,
-         *     the health check names a server the backend does not have, or the protocol does not
-         *     fit the TLS setting
+         *     the health check names a server the backend does not have, the protocol does not
+         *     fit the TLS setting, or {@code maxQueued} is set without a queue timeout
          */
         public Backend build() {
             if (servers.isEmpty()) {
@@ -479,6 +522,10 @@ public final class Backend {
                         throw new IllegalArgumentException("backend " + name + " health check address server: " + server + " (no such server)");
                     }
                 }
+            }
+            if (maxQueued > 0 && queueTimeout.isZero()) {
+                throw new IllegalArgumentException("backend " + name + " maxQueued: " + maxQueued
+                        + " without a queueTimeout (expected: a queueTimeout above zero, which gives the backend a queue, or maxQueued 0)");
             }
             if (protocol == BackendProtocol.H2 && (tls == null || !tls.applicationProtocols().contains("h2"))) {
                 throw new IllegalArgumentException("backend " + name + " protocol: H2 with tls ALPN "

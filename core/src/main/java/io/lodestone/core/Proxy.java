@@ -243,7 +243,7 @@ public final class Proxy implements AutoCloseable {
             }
             scheduler.attach(new EventLoopScheduler(io.next()));
             EventLoopGroup checkGroup = io;
-            control.startHealthChecks((check, b) -> HealthCheckers.create(check, b.tls(), checkGroup, transport));
+            control.startHealthChecks((check, b) -> HealthCheckers.create(check, b, checkGroup, transport, context.http2HealthProbe()));
             if (log.isInfoEnabled()) {
                 log.info("lodestone started ({} transport): {}", transport.name().toLowerCase(), describeListeners());
             }
@@ -510,6 +510,7 @@ public final class Proxy implements AutoCloseable {
             if (started) {
                 nextContext = new EngineContext(context.acceptGroup(), context.ioGroup(), context.transport(), clock,
                         runtimes, metrics, accessLog, tracing, rateLimiter);
+                nextContext.http2HealthProbe(context.http2HealthProbe());
                 List<Frontend> unmatched = new ArrayList<>(old.frontends);
                 for (Frontend f : next.frontends) {
                     Frontend match = sameSockets(f, unmatched);
@@ -567,6 +568,10 @@ public final class Proxy implements AutoCloseable {
                 }
             }
             // from here on nothing fails: update the backends in place, then swap
+            if (nextContext != null && context.http2HealthProbe() == null) {
+                // an HTTP frontend started by this reconfiguration: the checks made from now speak HTTP/2 where they should
+                context.http2HealthProbe(nextContext.http2HealthProbe());
+            }
             for (Backend b : config.backends.values()) {
                 BackendRuntime r = runtimes.get(b.name());
                 if (added.contains(r)) {

@@ -42,10 +42,15 @@ public final class Server {
     /**
      * Returns a builder for a server with this name and {@code host:port} address: an IPv4 literal
      * ({@code 10.0.0.1:8080}), a bracketed IPv6 literal ({@code [::1]:8080}) or a host name, which
-     * stays unresolved until a connection is made.
+     * stays unresolved until a connection is made. An address no connection can be made to is
+     * refused: the any-local address ({@code 0.0.0.0:8080}, {@code [::]:8080}, {@code :8080}) and a
+     * multicast one ({@code 224.0.0.1:8080}, {@code [ff02::1]:8080}); a host name that resolves to one
+     * later is not (it is not looked up here).
      *
      * @throws IllegalArgumentException naming the field and value when the name or the address is
-     *     invalid, e.g. {@code server web1 address: 10.0.0.1 (expected: host:port)}
+     *     invalid, e.g. {@code server web1 address: 10.0.0.1 (expected: host:port)} or
+     *     {@code server web1 address: 0.0.0.0:8080 (expected: an address a connection can be made to,
+     *     not the any-local address 0.0.0.0)}
      */
     public static Builder builder(String name, String address) {
         String field = "server " + name + " address";
@@ -55,7 +60,8 @@ public final class Server {
     /**
      * Returns a builder for a server with this name and address.
      *
-     * @throws IllegalArgumentException when the name is invalid, the address is null or its port is 0
+     * @throws IllegalArgumentException when the name is invalid, the address is null, its port is 0,
+     *     or its IP is the any-local address or a multicast address, as for {@link #builder(String, String)}
      */
     public static Builder builder(String name, InetSocketAddress address) {
         String field = "server " + name + " address";
@@ -68,6 +74,11 @@ public final class Server {
     private static InetSocketAddress connectable(String field, Object value, InetSocketAddress address) {
         if (address.getPort() == 0) {
             throw new IllegalArgumentException(field + ": " + value + " (expected: a port in 1..65535)");
+        }
+        String unconnectable = Addresses.unconnectable(address);
+        if (unconnectable != null) {
+            String text = value instanceof InetSocketAddress a ? Addresses.format(a) : String.valueOf(value);
+            throw new IllegalArgumentException(field + ": " + text + " (expected: " + unconnectable + ")");
         }
         return address;
     }

@@ -11,6 +11,7 @@ import io.netty.channel.DefaultEventLoopGroup;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -79,6 +80,60 @@ class ConfigurationValidationTest {
                 .withMessage("server web1 address: null (expected: host:port)");
         assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", (InetSocketAddress) null))
                 .withMessage("server web1 address: null (expected: host:port)");
+    }
+
+    /**
+     * The any-local address means every interface to a listener and no host to a client (Linux
+     * connects to the local host instead, other systems fail), and TCP cannot connect to a multicast
+     * address: a server at either is a mistake, refused where it is configured rather than found at
+     * the first request.
+     */
+    @Test
+    void refusesServerAddressesNoConnectionCanBeMadeTo() {
+        String anyLocal = "(expected: an address a connection can be made to, not the any-local address ";
+        String multicast = "(expected: a unicast address, not the multicast address ";
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "0.0.0.0:8080"))
+                .withMessage("server web1 address: 0.0.0.0:8080 " + anyLocal + "0.0.0.0)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "[::]:8080"))
+                .withMessage("server web1 address: [::]:8080 " + anyLocal + "::)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "[0:0:0:0:0:0:0:0]:8080"))
+                .withMessage("server web1 address: [0:0:0:0:0:0:0:0]:8080 " + anyLocal + "::)");
+        // every interface: the JDK's wildcard, :: where it has IPv6
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", ":8080"))
+                .withMessageStartingWith("server web1 address: :8080 " + anyLocal);
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "*:8080"))
+                .withMessageStartingWith("server web1 address: *:8080 " + anyLocal);
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "[::ffff:0.0.0.0]:8080"))
+                .withMessage("server web1 address: [::ffff:0.0.0.0]:8080 " + anyLocal + "0.0.0.0)");
+        // digits and dots the JDK reads as an IPv4 address without a lookup: 0 is 0.0.0.0, 224.1 224.0.0.1
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "0:8080"))
+                .withMessage("server web1 address: 0:8080 " + anyLocal + "0.0.0.0)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "224.1:8080"))
+                .withMessage("server web1 address: 224.1:8080 " + multicast + "224.0.0.1)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "224.0.0.1:8080"))
+                .withMessage("server web1 address: 224.0.0.1:8080 " + multicast + "224.0.0.1)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "239.255.255.250:1900"))
+                .withMessage("server web1 address: 239.255.255.250:1900 " + multicast + "239.255.255.250)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "[ff02::1]:8080"))
+                .withMessage("server web1 address: [ff02::1]:8080 " + multicast + "ff02::1)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", new InetSocketAddress(8080)))
+                .withMessageStartingWith("server web1 address: ").withMessageContaining(":8080 " + anyLocal);
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", new InetSocketAddress("224.0.0.251", 5353)))
+                .withMessage("server web1 address: 224.0.0.251:5353 " + multicast + "224.0.0.251)");
+        // the backend's server(...) and a server for addServer or a reconfiguration are built here too
+        assertThatIllegalArgumentException().isThrownBy(() -> Backend.named("app").server("web2", "0.0.0.0:80"))
+                .withMessage("server web2 address: 0.0.0.0:80 " + anyLocal + "0.0.0.0)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Backend.named("app").server("web2", "[ff05::2]:80", s -> s.weight(2)))
+                .withMessage("server web2 address: [ff05::2]:80 " + multicast + "ff05::2)");
+        assertThatIllegalArgumentException().isThrownBy(() -> HealthCheck.http("/status").address("web1", "0.0.0.0:9000"))
+                .withMessage("health check address of web1: 0.0.0.0:9000 " + anyLocal + "0.0.0.0)");
+
+        // unicast literals, the loopback, and names (not looked up) are servers as before
+        for (String ok : List.of("127.0.0.1:80", "[::1]:80", "10.0.0.1:80", "0.0.0.1:80", "223.255.255.255:80", "240.0.0.1:80",
+                "127.1:80", "localhost:80", "zero.example:80", "0x0:80")) {
+            assertThat(Server.builder("web1", ok).build().address().getPort()).as(ok).isEqualTo(80);
+        }
+        assertThat(HealthCheck.http("/status").address("web1", "127.0.0.1:9000").build()).isNotNull();
     }
 
     @Test
@@ -160,6 +215,20 @@ class ConfigurationValidationTest {
                 .slowStart(longest).stickOnSource(longest, 10).build();
         assertThat(b.serverTimeout()).isEqualTo(longest);
         assertThat(Proxy.builder().drainTimeout(longest)).isNotNull();
+    }
+
+    @Test
+    void maxQueuedIsABoundOfTheQueueThatNeedsAQueueTimeout() {
+        Backend.Builder app = Backend.named("app").server("web1", "10.0.0.1:80");
+        assertThatIllegalArgumentException().isThrownBy(() -> app.maxQueued(-1))
+                .withMessage("backend app maxQueued: -1 (expected: >= 0, 0 for no bound)");
+        app.maxQueued(10);
+        assertThatIllegalArgumentException().isThrownBy(app::build)
+                .withMessage("backend app maxQueued: 10 without a queueTimeout"
+                        + " (expected: a queueTimeout above zero, which gives the backend a queue, or maxQueued 0)");
+        assertThat(app.queueTimeout(Duration.ofSeconds(1)).build().maxQueued()).isEqualTo(10);
+        assertThat(app.maxQueued(0).queueTimeout(Duration.ZERO).build().maxQueued()).as("0: no bound, the default").isZero();
+        assertThat(backend("other").maxQueued()).isZero();
     }
 
     private static Backend backend(String name) {

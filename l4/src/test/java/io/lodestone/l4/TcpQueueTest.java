@@ -186,6 +186,85 @@ class TcpQueueTest {
         assertEcho(first, "still served");
     }
 
+    /** A proxy as {@link #start}, its backend's queue bounded at {@code maxQueued}. */
+    private Proxy.Builder bounded(int maxQueued) {
+        return builder()
+                .backend(Backend.named("app").server("s1", echo.address(), s -> s.maxConnections(1))
+                        .queueTimeout(QUEUE_TIMEOUT).maxQueued(maxQueued))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("relay").defaultBackend("app"));
+    }
+
+    /**
+     * With {@code maxQueued(1)}, a connection that finds the server full and one waiting already is
+     * closed at once, logged {@code SQ} (HAProxy's state for a full {@code maxqueue}) with a connect
+     * error on the backend as {@code SC} counts, without a slot or a place: once the queue drains below
+     * the bound the next one waits again, and the server sees the connections in their order.
+     */
+    @Test
+    void aConnectionThatFindsTheQueueFullIsClosedAtOnceAndTheQueueTakesOthersOnceBelowItsBound() throws IOException {
+        proxy = bounded(1).build();
+        proxy.start();
+        int port = proxy.port();
+        Socket first = open(port);
+        assertEcho(first, "first");
+        Socket second = queued(port, "second", 1);
+
+        Socket refused = open(port);
+        assertThat(isClosedByPeer(refused)).isTrue();
+        assertThat(lines.await(l -> l.contains(" SQ "))).contains(" relay app/- -1/-1/-1/-1/0 - 0 0 SQ ");
+        assertThat(backendErrors().connect()).as("SQ: a connect error on the backend, as SC").isEqualTo(1);
+        assertThat(backendErrors().timeout()).isZero();
+        assertThat(proxy.control().queuedRequests("app")).isEqualTo(1);
+        assertThat(proxy.metrics().backend("app").traffic().currentQueue()).isEqualTo(1);
+        assertThat(echo.accepted()).isEqualTo(1);
+
+        first.close();
+        assertEchoed(second, "second");
+        Socket third = queued(port, "third", 1);
+        Socket refusedAgain = open(port);
+        assertThat(isClosedByPeer(refusedAgain)).isTrue();
+        assertThat(backendErrors().connect()).isEqualTo(2);
+
+        second.close();
+        assertEchoed(third, "third");
+        assertThat(echo.accepted()).isEqualTo(3);
+        third.close();
+        Await.until("the server's load back to 0", () -> s1().load() == 0);
+        assertThat(proxy.control().queuedRequests("app")).isZero();
+        assertThat(proxy.metrics().backend("app").traffic().currentQueue()).isZero();
+    }
+
+    /** A reconfiguration changes the bound: raised, a further connection waits; lowered, those waiting stay and are served. */
+    @Test
+    void aReconfigurationChangesTheQueuesBound() throws IOException {
+        proxy = bounded(1).build();
+        proxy.start();
+        int port = proxy.port();
+        Socket first = open(port);
+        assertEcho(first, "first");
+        Socket a = queued(port, "a", 1);
+        assertThat(isClosedByPeer(open(port))).isTrue();
+
+        proxy.reconfigure(bounded(3));
+        Socket b = queued(port, "b", 2);
+        Socket c = queued(port, "c", 3);
+        assertThat(isClosedByPeer(open(port))).as("3 wait: the new bound").isTrue();
+
+        proxy.reconfigure(bounded(1));
+        assertThat(isClosedByPeer(open(port))).as("over the lowered bound").isTrue();
+        assertThat(proxy.control().queuedRequests("app")).as("those waiting stay").isEqualTo(3);
+        assertThat(backendErrors().connect()).isEqualTo(3);
+
+        first.close();
+        assertEchoed(a, "a");
+        a.close();
+        assertEchoed(b, "b");
+        b.close();
+        assertEchoed(c, "c");
+        c.close();
+        Await.until("the server's load back to 0", () -> s1().load() == 0);
+    }
+
     /**
      * A client that resets while it waits leaves the queue: its place goes to the one behind it, and
      * the server's slot is not held for it ({@code CQ}, no error, as an HTTP request's). HAProxy 2.6

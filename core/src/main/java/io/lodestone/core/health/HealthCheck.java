@@ -39,7 +39,10 @@ public final class HealthCheck {
     public enum Type {
         /** A TCP connection that opens counts as healthy. */
         TCP,
-        /** An HTTP/1.1 request whose response status (and optionally body) is as expected. */
+        /**
+         * An HTTP request whose response status (and optionally body) is as expected: HTTP/1.1, or
+         * HTTP/2 to servers that speak it ({@code Backend.Builder.protocol}).
+         */
         HTTP,
         /** An application-supplied {@link HealthChecker}. */
         CUSTOM
@@ -100,6 +103,10 @@ public final class HealthCheck {
      * and expects a status of 200..399; for a backend with {@link io.lodestone.core.Backend.Builder#tls
      * TLS}, over TLS, unless the check goes to a {@link Builder#port port} or {@link Builder#address
      * address} of its own, where it speaks plain HTTP (HAProxy's rule for checks of an {@code ssl} server).
+     * The request is HTTP/1.1, but for a backend whose servers speak HTTP/2
+     * ({@code BackendProtocol.H2}, over TLS choosing {@code h2} by ALPN, or {@code H2C}) and a proxy with
+     * an HTTP frontend: to the servers' own address it is then an HTTP/2 stream (HAProxy checks a server
+     * of {@code proto h2} so), and the HTTP/1.1 request goes to a port or address of the check's own.
      *
      * @throws IllegalArgumentException when the path does not start with {@code /} or holds a space or
      *     control character
@@ -352,13 +359,18 @@ public final class HealthCheck {
 
         /**
          * Probes {@code hostPort} instead of the address of the server named {@code serverName}
-         * (HAProxy's {@code addr}); the backend checks that the server exists.
+         * (HAProxy's {@code addr}); the backend checks that the server exists. The any-local address
+         * and multicast addresses are refused, as for a server's address.
          */
         public Builder address(String serverName, String hostPort) {
             Objects.requireNonNull(serverName, "serverName");
             InetSocketAddress a = Addresses.parse("health check address of " + serverName, hostPort);
             if (a.getPort() == 0) {
                 throw new IllegalArgumentException("health check address of " + serverName + ": " + hostPort + " (expected: a port in 1..65535)");
+            }
+            String unconnectable = Addresses.unconnectable(a);
+            if (unconnectable != null) {
+                throw new IllegalArgumentException("health check address of " + serverName + ": " + hostPort + " (expected: " + unconnectable + ")");
             }
             addresses.put(serverName, a);
             return this;

@@ -71,6 +71,78 @@ public final class Addresses {
         return InetSocketAddress.createUnresolved(host, port);
     }
 
+    /**
+     * Why no connection can be made to {@code address}, or {@code null}: its IP is the any-local
+     * address ({@code 0.0.0.0}, {@code ::}), which means "every interface" to a listener and is no
+     * host to connect to (Linux connects to the local host instead, other systems fail), or a
+     * multicast address, which TCP cannot connect to. Read from a literal, resolved when configured,
+     * and from a host of digits and dots, which the JDK resolves without a lookup as an IPv4 address in
+     * one of its short forms ({@code 0} is {@code 0.0.0.0}); a host name is not looked up, so one that
+     * resolves to such an address later is not refused here.
+     *
+     * @return the reason, as the end of a message's "expected" clause
+     */
+    public static String unconnectable(InetSocketAddress address) {
+        InetAddress ip = address.isUnresolved() ? shortIpv4(address.getHostString()) : address.getAddress();
+        if (ip == null) {
+            return null;
+        }
+        if (ip.isAnyLocalAddress()) {
+            return "an address a connection can be made to, not the any-local address " + toText(ip);
+        }
+        if (ip.isMulticastAddress()) {
+            return "a unicast address, not the multicast address " + toText(ip);
+        }
+        return null;
+    }
+
+    /**
+     * The IPv4 address the JDK reads {@code host} as when it is digits and dots in one of its forms
+     * ({@code a.b.c.d}, or {@code a.b.c}, {@code a.b} and {@code a}, whose last number fills the bytes
+     * left), else {@code null}.
+     */
+    private static InetAddress shortIpv4(String host) {
+        int parts = 1;
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            if (c == '.') {
+                parts++;
+            } else if (c < '0' || c > '9') {
+                return null;
+            }
+        }
+        if (parts > 4) {
+            return null;
+        }
+        byte[] ip = new byte[4];
+        int start = 0;
+        for (int part = 1; part <= parts; part++) {
+            int end = host.indexOf('.', start);
+            if (end < 0) {
+                end = host.length();
+            }
+            if (end == start || end - start > 10) {
+                return null;
+            }
+            long n = Long.parseLong(host.substring(start, end));
+            int bytes = part < parts ? 1 : 5 - parts;
+            if (n >= 1L << (8 * bytes)) {
+                return null;
+            }
+            int first = part < parts ? part - 1 : 4 - bytes;
+            for (int i = bytes - 1; i >= 0; i--) {
+                ip[first + i] = (byte) n;
+                n >>>= 8;
+            }
+            start = end + 1;
+        }
+        try {
+            return InetAddress.getByAddress(ip);
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+
     private static boolean isHostName(String host) {
         for (int i = 0; i < host.length(); i++) {
             char c = host.charAt(i);

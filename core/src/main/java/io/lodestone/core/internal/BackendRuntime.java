@@ -419,6 +419,37 @@ public final class BackendRuntime {
     }
 
     /**
+     * Queues a waiter at the tail unless {@code max} (above 0) wait already: then returns
+     * {@code false} and the waiter is not queued. One counter read decides when the queue is full;
+     * else a compare-and-set takes the place, so that waiters queueing from several event loops at
+     * once never pass the bound. (A waiter that goes back to the head with {@link #requeue} was in
+     * the queue already and is never refused.) Pair with {@link #leaveQueue} as {@link #enqueue}.
+     */
+    public boolean enqueue(Waiter waiter, int max) {
+        if (max <= 0) {
+            enqueue(waiter);
+            return true;
+        }
+        int n = queued.get();
+        if (n >= max) {
+            return false;
+        }
+        // the metrics first, as in enqueue: they never show fewer waiting than queued() does
+        metrics.enqueued();
+        while (!queued.compareAndSet(n, n + 1)) {
+            n = queued.get();
+            if (n >= max) {
+                metrics.dequeued();
+                return false;
+            }
+        }
+        // counted before it is in the deque: a release meanwhile that finds nobody frees its slot,
+        // which the waiter's pick after queueing takes
+        waiting.add(waiter);
+        return true;
+    }
+
+    /**
      * Queues again, at the head, a waiter that was woken without a server and found no slot it could
      * take (another request took it first, or the slot freed was of a server it may not use): it has
      * waited longest, and queued at the tail it would be served after every request that came later.

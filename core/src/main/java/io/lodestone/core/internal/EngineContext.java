@@ -1,5 +1,6 @@
 package io.lodestone.core.internal;
 
+import io.lodestone.core.health.internal.Http2Probe;
 import io.lodestone.core.Clock;
 import io.lodestone.core.limit.RateLimiter;
 import io.lodestone.core.limit.RateLimiters;
@@ -24,6 +25,8 @@ public final class EngineContext {
     private final AccessLog accessLog;
     private final Tracing tracing;
     private final RateLimiter rateLimiter;
+    /** The HTTP engine's HTTP/2 side of HTTP health checks, once an HTTP frontend has started. */
+    private volatile Http2Probe http2HealthProbe;
 
     /**
      * Creates a context with its own metrics registry, no access log, tracing off and an in-memory
@@ -48,6 +51,19 @@ public final class EngineContext {
         this.accessLog = accessLog;
         this.tracing = tracing;
         this.rateLimiter = rateLimiter;
+    }
+
+    /**
+     * The HTTP/2 side of HTTP health checks ({@link Http2Probe}), which the HTTP engine sets when one
+     * of its frontends starts; {@code null} without one, and an HTTP check then speaks HTTP/1.1 only.
+     */
+    public Http2Probe http2HealthProbe() {
+        return http2HealthProbe;
+    }
+
+    /** Sets {@link #http2HealthProbe()}: called by the HTTP engine. */
+    public void http2HealthProbe(Http2Probe probe) {
+        this.http2HealthProbe = probe;
     }
 
     /** Where rate-limiting rules keep their buckets: the proxy's, shared by every frontend and {@code proxy.route}. */

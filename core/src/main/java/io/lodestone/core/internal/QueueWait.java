@@ -45,13 +45,29 @@ public abstract class QueueWait implements BackendRuntime.Waiter, Runnable {
 
     /**
      * On the loop: queues at the tail and starts the backend's queue timeout, then picks once more (a
-     * slot freed just before the enqueue woke nobody); {@link #served} or {@link #retired} may be
-     * called before this returns.
+     * slot freed just before the enqueue woke nobody), and returns {@code true}; {@link #served} or
+     * {@link #retired} may be called before this returns. When the backend's
+     * {@link io.lodestone.core.Backend#maxQueued() maxQueued} wait already, returns {@code false} at
+     * once: the wait never started, took no slot, and is not used again.
      */
-    public final void start() {
+    public final boolean start() {
+        if (!backend.enqueue(this, backend.config().maxQueued())) {
+            return false;
+        }
         waiting = true;
         timer = loop.schedule(this, backend.config().queueTimeout().toNanos(), TimeUnit.NANOSECONDS);
-        enter(false);
+        pick();
+        return true;
+    }
+
+    /**
+     * Whether {@code backend}'s queue holds its {@link io.lodestone.core.Backend#maxQueued() maxQueued}
+     * already (one counter read): a request that finds every server full is then answered at once.
+     * {@link #start()} decides for good, as another client may queue meanwhile.
+     */
+    public static boolean isFull(BackendRuntime backend) {
+        int max = backend.config().maxQueued();
+        return max > 0 && backend.queued() >= max;
     }
 
     /** Whether the wait is under way: started, and neither ended nor cancelled. */
@@ -98,16 +114,8 @@ public abstract class QueueWait implements BackendRuntime.Waiter, Runnable {
         }
     }
 
-    /**
-     * Queues at the tail, or (woken for a slot it could not take, so the oldest) at the head, then
-     * picks once more.
-     */
-    private void enter(boolean again) {
-        if (again) {
-            backend.requeue(this);
-        } else {
-            backend.enqueue(this);
-        }
+    /** Queued (or queued again): picks once more. */
+    private void pick() {
         ServerRuntime s = backend.select(context);
         if (s != null) {
             // when a wake-up already took it out of the queue, that wake-up finds it over and hands on
@@ -152,8 +160,10 @@ public abstract class QueueWait implements BackendRuntime.Waiter, Runnable {
             retired();
         } else {
             // one that was not queued took it first, or the slot was of a server out of rotation or
-            // over its limit: still the oldest, it waits at the head of the queue
-            enter(true);
+            // over its limit: still the oldest, it waits at the head of the queue (never refused by
+            // the bound: it had its place)
+            backend.requeue(this);
+            pick();
         }
     }
 

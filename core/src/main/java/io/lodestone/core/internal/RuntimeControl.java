@@ -98,7 +98,8 @@ public final class RuntimeControl implements ProxyControl {
 
     /**
      * Takes a backend's new configuration for its health checks after a reconfiguration, when checks
-     * run. A check equal to the previous one ({@link HealthCheck#equals}), over the same TLS settings,
+     * run. A check equal to the previous one ({@link HealthCheck#equals}), over the same TLS settings
+     * and protocol (an HTTP check speaks HTTP/2 to servers that do),
      * keeps its monitor: the servers that stay keep their place in their rise or fall count and their
      * schedule, and only the servers the reconfiguration added are watched afresh (those it removed
      * were unwatched with them). Any other change restarts the checks, as {@link #restartHealthCheck}.
@@ -109,7 +110,8 @@ public final class RuntimeControl implements ProxyControl {
         HealthCheck check = b.config().healthCheck();
         ServerWatcher w = b.watcher();
         if (check != null && w instanceof HealthMonitor && checkers != null
-                && check.equals(previous.healthCheck()) && b.config().tls() == previous.tls()) {
+                && check.equals(previous.healthCheck()) && b.config().tls() == previous.tls()
+                && b.config().protocol() == previous.protocol()) {
             for (ServerRuntime s : b.servers()) {
                 w.watch(s);
             }

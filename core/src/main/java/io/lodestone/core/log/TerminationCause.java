@@ -13,6 +13,8 @@ package io.lodestone.core.log;
  * <tr><td>{@code SC}</td><td>the server refused the connection, or no server was available</td><td>502, 503</td></tr>
  * <tr><td>{@code sQ}</td><td>the request or TCP connection waited out the backend's queue timeout,
  *     every server being at its connection limit</td><td>503 (TCP: connection closed)</td></tr>
+ * <tr><td>{@code SQ}</td><td>the backend's queue was full ({@code Backend.Builder.maxQueued}), every
+ *     server being at its connection limit</td><td>503 (TCP: connection closed)</td></tr>
  * <tr><td>{@code CQ}</td><td>the client went away while its request or TCP connection waited in the
  *     backend's queue</td><td>none</td></tr>
  * <tr><td>{@code sC}</td><td>connecting to the server timed out</td><td>504</td></tr>

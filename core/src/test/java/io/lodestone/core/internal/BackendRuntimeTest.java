@@ -6,7 +6,9 @@ import io.lodestone.core.Backend;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.balance.Candidates;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -389,6 +391,57 @@ class BackendRuntimeTest {
      * hand-off skipped the oldest. Waiters here act as the HTTP engine's: a wake-up runs later on the
      * waiter's loop, which picks, or queues again at the head.
      */
+    /**
+     * Waiters queueing from several threads at once never pass the bound ({@code maxQueued}): exactly
+     * that many are queued, the metrics agree, and one leaving makes room for one more.
+     */
+    @Test
+    void waitersQueueingAtOnceNeverPassTheBound() throws Exception {
+        int max = 50;
+        BackendRuntime backend = backend(b -> b.server("s1", "10.0.0.1:80", s -> s.maxConnections(1))
+                .queueTimeout(Duration.ofSeconds(1)).maxQueued(max));
+        int threads = 8;
+        int attempts = 500;
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        CountDownLatch go = new CountDownLatch(1);
+        AtomicInteger accepted = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        List<BackendRuntime.Waiter> queued = Collections.synchronizedList(new ArrayList<>());
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                done.add(pool.submit(() -> {
+                    go.await();
+                    for (int i = 0; i < attempts; i++) {
+                        BackendRuntime.Waiter w = handed -> { };
+                        if (backend.enqueue(w, max)) {
+                            accepted.incrementAndGet();
+                            queued.add(w);
+                        }
+                        most.accumulateAndGet(backend.queued(), Math::max);
+                    }
+                    return null;
+                }));
+            }
+            go.countDown();
+            for (Future<?> f : done) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(accepted).hasValue(max);
+        assertThat(most.get()).isEqualTo(max);
+        assertThat(backend.queued()).isEqualTo(max);
+        assertThat(backend.metrics().snapshot().currentQueue()).as("the metrics agree").isEqualTo(max);
+        assertThat(backend.enqueue(handed -> { }, max)).isFalse();
+        assertThat(backend.leaveQueue(queued.get(0))).isTrue();
+        assertThat(backend.enqueue(handed -> { }, max)).as("room for one once one leaves").isTrue();
+        assertThat(backend.enqueue(handed -> { }, max)).isFalse();
+        assertThat(backend.enqueue(handed -> { }, 0)).as("0: no bound").isTrue();
+        assertThat(backend.queued()).isEqualTo(max + 1);
+    }
+
     @Test
     void aSlotNoWaiterCouldTakeWakesNobodyAndTheOldestStaysFirst() {
         BackendRuntime backend = backend(b -> b.server("s1", "10.0.0.1:80", s -> s.maxConnections(1))

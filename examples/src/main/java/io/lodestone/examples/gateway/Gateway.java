@@ -106,6 +106,9 @@ public final class Gateway {
                 "                           at once (default: no limit); see --timeout-queue",
                 "  --timeout-queue DUR      how long a connection or request waits for a server below its",
                 "                           --maxconn, then is closed (tcp) or answered 503 (default 0: at once)",
+                "  --max-queue N            at most N connections (tcp) or requests (http) wait in the queue",
+                "                           of --timeout-queue; more are closed or answered 503 at once",
+                "                           (0..1000000; default 0: no bound)",
                 "  --timeout-connect DUR    per connection attempt (default 5s)",
                 "  --timeout-client DUR     tcp: client idle timeout (default 5m; 0 disables it);",
                 "                           http: time to receive a request head, and the longest pause in a",
@@ -213,6 +216,7 @@ public final class Gateway {
         }
         options.retries().ifPresent(backend::retries);
         options.queueTimeout().ifPresent(backend::queueTimeout);
+        options.maxQueued().ifPresent(backend::maxQueued);
         options.connectTimeout().ifPresent(backend::connectTimeout);
         options.serverTimeout().ifPresent(backend::serverTimeout);
         backend.abortOnClose(options.abortOnClose());
@@ -233,6 +237,7 @@ public final class Gateway {
                     .server("s1", routes.get(i).server().toString(), s -> s.maxConnections(maxConnections));
             options.retries().ifPresent(route::retries);
             options.queueTimeout().ifPresent(route::queueTimeout);
+            options.maxQueued().ifPresent(route::maxQueued);
             options.connectTimeout().ifPresent(route::connectTimeout);
             options.serverTimeout().ifPresent(route::serverTimeout);
             route.abortOnClose(options.abortOnClose());
@@ -246,6 +251,7 @@ public final class Gateway {
                     .server("s1", snis.get(i).server().toString(), s -> s.maxConnections(maxConnections));
             options.retries().ifPresent(sni::retries);
             options.queueTimeout().ifPresent(sni::queueTimeout);
+            options.maxQueued().ifPresent(sni::maxQueued);
             options.connectTimeout().ifPresent(sni::connectTimeout);
             options.serverTimeout().ifPresent(sni::serverTimeout);
             proxy.backend(sni);

@@ -1,6 +1,7 @@
 package io.lodestone.examples.gateway;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.Server;
 import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.log.AccessLog;
@@ -204,6 +205,9 @@ public final class GatewayOptions {
     /** The highest {@code --maxconn}: a million connections or requests per server. */
     static final int MAX_CONNECTIONS = 1_000_000;
 
+    /** The highest {@code --max-queue}: a million connections or requests waiting per backend. */
+    static final int MAX_QUEUED = 1_000_000;
+
     /** The most retries {@code --retries} accepts (as {@code Backend.Builder.retries}). */
     public static final int MAX_RETRIES = 100;
 
@@ -245,6 +249,7 @@ public final class GatewayOptions {
     private final Integer retries;
     private final Integer maxConnections;
     private final Duration queueTimeout;
+    private final Integer maxQueued;
     private final Duration connectTimeout;
     private final Duration clientTimeout;
     private final Duration serverTimeout;
@@ -332,6 +337,7 @@ public final class GatewayOptions {
         this.retries = p.retries;
         this.maxConnections = p.maxConnections;
         this.queueTimeout = p.queueTimeout;
+        this.maxQueued = p.maxQueued;
         this.connectTimeout = p.connectTimeout;
         this.clientTimeout = p.clientTimeout;
         this.serverTimeout = p.serverTimeout;
@@ -383,6 +389,7 @@ public final class GatewayOptions {
         // the warm-up's copy has no connection limit: its bursts would wait in a queue or get 503s
         this.maxConnections = null;
         this.queueTimeout = null;
+        this.maxQueued = null;
         this.connectTimeout = o.connectTimeout;
         this.clientTimeout = o.clientTimeout;
         this.serverTimeout = o.serverTimeout;
@@ -506,6 +513,11 @@ public final class GatewayOptions {
                 throw new UsageException("--abort-on-close: on (only in http mode: add --mode http)");
             }
         }
+        if (p.maxQueued != null && p.maxQueued > 0 && (p.queueTimeout == null || p.queueTimeout.isZero())) {
+            // Backend.Builder.build() refuses a bound without a queue: say which flag gives the queue
+            throw new UsageException("--max-queue: " + p.maxQueued
+                    + " (expected: with --timeout-queue above 0, which gives the backends their queue)");
+        }
         if (p.acceptProxy && !p.acceptProxyFrom.isEmpty()) {
             throw new UsageException("--accept-proxy-from: " + String.join(",", p.acceptProxyFrom)
                     + " (expected: either --accept-proxy, for every client, or --accept-proxy-from, not both)");
@@ -579,10 +591,6 @@ public final class GatewayOptions {
         }
         if (p.backendProto == BackendProto.H2C && p.backendTls != null) {
             throw new UsageException("--backend-proto: h2c (not with --backend-tls: use --backend-proto h2 for HTTP/2 over TLS)");
-        }
-        if (p.healthCheckPath != null && (p.backendProto == BackendProto.H2 || p.backendProto == BackendProto.H2C)) {
-            throw new UsageException("--health-check: " + p.healthCheckPath + " (not with --backend-proto "
-                    + p.backendProto.flagValue() + ": the check speaks HTTP/1.1)");
         }
         if (p.healthCheckPath != null && !p.snis.isEmpty()) {
             throw new UsageException("--health-check: " + p.healthCheckPath + " (not with --sni: the servers of a TLS"
@@ -665,6 +673,14 @@ public final class GatewayOptions {
     /** How long a connection or request waits for a server below its limit, {@code --timeout-queue}, when given. */
     public Optional<Duration> queueTimeout() {
         return Optional.ofNullable(queueTimeout);
+    }
+
+    /**
+     * The most connections (tcp) or requests (http) that wait in each backend's queue at once,
+     * {@code --max-queue}, when given (0: no bound).
+     */
+    public OptionalInt maxQueued() {
+        return maxQueued != null ? OptionalInt.of(maxQueued) : OptionalInt.empty();
     }
 
     /** The connect timeout, when given. */
@@ -963,6 +979,7 @@ public final class GatewayOptions {
                 + " balance=" + balance.flagValue() + (hashKey != null ? " hashKey=" + hashKeyValue : "") + (retries != null ? " retries=" + retries : "")
                 + (maxConnections != null ? " maxConnections=" + maxConnections : "")
                 + (queueTimeout != null ? " queueTimeout=" + queueTimeout : "")
+                + (maxQueued != null ? " maxQueued=" + maxQueued : "")
                 + (connectTimeout != null ? " connectTimeout=" + connectTimeout : "")
                 + (clientTimeout != null ? " clientTimeout=" + clientTimeout : "")
                 + (serverTimeout != null ? " serverTimeout=" + serverTimeout : "")
@@ -1065,7 +1082,7 @@ public final class GatewayOptions {
 
     /** The mutable state of one parse. */
     private static final class Parser {
-        static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--hash-key", "--retries", "--maxconn", "--timeout-queue",
+        static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--hash-key", "--retries", "--maxconn", "--timeout-queue", "--max-queue",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--timeout-client-hello", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--defer-accept",
                 "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
@@ -1086,6 +1103,7 @@ public final class GatewayOptions {
         Integer retries;
         Integer maxConnections;
         Duration queueTimeout;
+        Integer maxQueued;
         Duration connectTimeout;
         Duration clientTimeout;
         Duration serverTimeout;
@@ -1184,6 +1202,9 @@ public final class GatewayOptions {
                     break;
                 case "--timeout-queue":
                     queueTimeout = duration(flag, value, true);
+                    break;
+                case "--max-queue":
+                    maxQueued = integer(flag, value, 0, MAX_QUEUED);
                     break;
                 case "--timeout-connect":
                     connectTimeout = duration(flag, value, false);
@@ -1383,8 +1404,24 @@ public final class GatewayOptions {
                     throw new UsageException(flag + ": " + value + " (expected: " + expected
                             + "; " + (one.isEmpty() ? "empty entry" : "bad entry " + one) + ")");
                 }
+                connectable(flag, value, hp, "; bad entry " + one);
                 backends.add(hp);
                 start = end + 1;
+            }
+        }
+
+        /**
+         * Refuses a server address no connection can be made to (the any-local address {@code 0.0.0.0}
+         * or {@code ::}, a multicast address) as {@link Server#builder(String, String)} does, naming the
+         * flag rather than the server the gateway would make of it; a host name is not looked up.
+         */
+        private static void connectable(String flag, String value, HostPort server, String entry) throws UsageException {
+            try {
+                Server.builder("s", server.toString());
+            } catch (IllegalArgumentException e) {
+                String m = e.getMessage();
+                String reason = m.substring(m.indexOf(" (expected: ") + " (expected: ".length(), m.length() - 1);
+                throw new UsageException(flag + ": " + value + " (expected: " + reason + entry + ")");
             }
         }
 
@@ -1429,6 +1466,7 @@ public final class GatewayOptions {
             if (server == null || server.anyHost() || server.port() == 0) {
                 throw bad(flag, value, expected);
             }
+            connectable(flag, value, server, "");
             for (Route r : routes) {
                 if (r.prefix().equals(prefix)) {
                     throw new UsageException(flag + ": " + value + " (the prefix " + prefix + " is routed already)");
@@ -1489,6 +1527,7 @@ public final class GatewayOptions {
             if (server == null || server.anyHost() || server.port() == 0) {
                 throw bad(flag, value, expected);
             }
+            connectable(flag, value, server, "");
             for (Sni s : snis) {
                 if (s.name().equals(name)) {
                     throw new UsageException(flag + ": " + value + " (the name " + name + " is routed already)");

@@ -3,6 +3,9 @@ package io.lodestone.examples.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.lodestone.core.Backend;
+import io.lodestone.core.BackendProtocol;
+import io.lodestone.core.Proxy;
 import io.lodestone.examples.MainRunner;
 import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.TestTls;
@@ -244,9 +247,14 @@ class GatewayBackendTlsTest {
         assertThatThrownBy(() -> GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
                 "--backend-tls", "insecure", "--backend-ca", caPem.toString()))
                 .isInstanceOf(UsageException.class).hasMessageContaining("only with --backend-tls verify");
-        assertThatThrownBy(() -> GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
-                "--backend-proto", "h2c", "--health-check", "/health"))
-                .isInstanceOf(UsageException.class).hasMessage("--health-check: /health (not with --backend-proto h2c: the check speaks HTTP/1.1)");
+        // the check speaks HTTP/2 to servers that do (it was refused, as it spoke HTTP/1.1 only)
+        GatewayOptions h2cChecked = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--backend-proto", "h2c", "--health-check", "/health");
+        try (Proxy proxy = Gateway.newProxy(h2cChecked)) {
+            Backend b = proxy.backends().get(Gateway.BACKEND);
+            assertThat(b.protocol()).isEqualTo(BackendProtocol.H2C);
+            assertThat(b.healthCheck().path()).isEqualTo("/health");
+        }
         assertThat(Gateway.usage()).contains("--backend-tls verify|insecure", "--backend-ca PEM", "--backend-proto http1|h2c|h2");
     }
 }

@@ -539,6 +539,31 @@ class GatewayOptionsTest {
     }
 
     @Test
+    void maxQueueBoundsEveryBackendsQueue() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001,127.0.0.1:9002",
+                "--route", "/api=127.0.0.1:9003", "--maxconn", "20", "--timeout-queue", "2s", "--max-queue", "50");
+        assertThat(o.maxQueued()).isEqualTo(OptionalInt.of(50));
+        assertThat(o.toString()).contains(" maxQueued=50");
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(proxy.backends().values()).hasSize(2).allSatisfy(b -> assertThat(b.maxQueued()).isEqualTo(50));
+        }
+        GatewayOptions tcp = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001", "--sni", "a.example=127.0.0.1:9004",
+                "--maxconn", "1", "--timeout-queue", "1s", "--max-queue=1");
+        try (Proxy proxy = Gateway.newProxy(tcp)) {
+            assertThat(proxy.backends().values()).hasSize(2).allSatisfy(b -> assertThat(b.maxQueued()).isEqualTo(1));
+        }
+        GatewayOptions unbounded = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001", "--max-queue", "0");
+        try (Proxy proxy = Gateway.newProxy(unbounded)) {
+            assertThat(proxy.backends().get(Gateway.BACKEND).maxQueued()).isZero();
+        }
+        GatewayOptions none = GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001", "--timeout-queue", "1s");
+        assertThat(none.maxQueued()).isEmpty();
+        try (Proxy proxy = Gateway.newProxy(none)) {
+            assertThat(proxy.backends().get(Gateway.BACKEND).maxQueued()).as("no bound, as before the flag").isZero();
+        }
+    }
+
+    @Test
     void httpModeBuildsAnHttpFrontend() throws Exception {
         GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
                 "--timeout-client", "3s");
@@ -588,6 +613,24 @@ class GatewayOptionsTest {
         cases.add(bad("--maxconn: 0 (expected: an integer in 1..1000000)", "--maxconn", "0"));
         cases.add(bad("--maxconn: 1000001 (expected: an integer in 1..1000000)", "--maxconn=1000001"));
         cases.add(bad("--timeout-queue: later (expected: a duration like 500ms, 5s, 2m, 1h; 0 disables it)", "--timeout-queue", "later"));
+        cases.add(bad("--max-queue: -1 (expected: an integer in 0..1000000)", "--max-queue", "-1", "--timeout-queue", "1s"));
+        cases.add(bad("--max-queue: 1000001 (expected: an integer in 0..1000000)", "--max-queue=1000001"));
+        cases.add(bad("--max-queue: 10 (expected: with --timeout-queue above 0, which gives the backends their queue)", "--max-queue", "10"));
+        cases.add(bad("--max-queue: 10 (expected: with --timeout-queue above 0, which gives the backends their queue)",
+                "--max-queue", "10", "--timeout-queue", "0"));
+        // servers no connection can be made to: the any-local address, a multicast one
+        cases.add(bad("--backend: 0.0.0.0:9002 (expected: an address a connection can be made to, not the any-local address 0.0.0.0;"
+                + " bad entry 0.0.0.0:9002)", "--backend", "0.0.0.0:9002"));
+        cases.add(bad("--backend: 127.0.0.1:9002,[::]:9003 (expected: an address a connection can be made to, not the any-local address ::;"
+                + " bad entry [::]:9003)", "--backend=127.0.0.1:9002,[::]:9003"));
+        cases.add(bad("--backend: 0:9002 (expected: an address a connection can be made to, not the any-local address 0.0.0.0;"
+                + " bad entry 0:9002)", "--backend", "0:9002"));
+        cases.add(bad("--backend: 224.0.0.1:9002 (expected: a unicast address, not the multicast address 224.0.0.1; bad entry 224.0.0.1:9002)",
+                "--backend", "224.0.0.1:9002"));
+        cases.add(bad("--route: /api=[ff02::1]:9003 (expected: a unicast address, not the multicast address ff02::1)",
+                "--mode", "http", "--route", "/api=[ff02::1]:9003"));
+        cases.add(bad("--sni: a.example=0.0.0.0:443 (expected: an address a connection can be made to, not the any-local address 0.0.0.0)",
+                "--sni", "a.example=0.0.0.0:443"));
         cases.add(bad("--io-threads: 0 (expected: an integer in 1..1024)", "--io-threads", "0"));
         cases.add(bad("--io-threads: 4096 (expected: an integer in 1..1024)", "--io-threads=4096"));
         cases.add(bad("--busy-poll: 2s (expected: at most 1s)", "--busy-poll", "2s"));

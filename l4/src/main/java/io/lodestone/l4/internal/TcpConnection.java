@@ -320,15 +320,24 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
         if (server == null) {
             if (QueueWait.mayWait(backend)) {
                 // every usable server is at its maxConnections: the connection waits for a slot, its early
-                // bytes kept (bounded) as while it connects
-                queuedAt = listener.clock().nanoTime();
-                wait = new Wait(backend);
-                try {
-                    wait.start();
-                } catch (RuntimeException e) {
-                    // the strategy threw on the pick made as the wait began; the close cancels the wait
-                    unexpected(e, TerminationPhase.QUEUE);
+                // bytes kept (bounded) as while it connects, unless the queue holds its maxQueued already
+                if (!QueueWait.isFull(backend)) {
+                    queuedAt = listener.clock().nanoTime();
+                    wait = new Wait(backend);
+                    boolean queued;
+                    try {
+                        queued = wait.start();
+                    } catch (RuntimeException e) {
+                        // the strategy threw on the pick made as the wait began; the close cancels the wait
+                        unexpected(e, TerminationPhase.QUEUE);
+                        return;
+                    }
+                    if (queued) {
+                        return;
+                    }
+                    wait = null;
                 }
+                queueFull();
                 return;
             }
             if (log.isDebugEnabled()) {
@@ -341,6 +350,22 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             return;
         }
         connect(server);
+    }
+
+    /**
+     * Every usable server is full and so is the backend's queue ({@code maxQueued}): the connection is
+     * closed at once, logged {@code SQ} (HAProxy's state for a full {@code maxqueue}: the server side
+     * refused it, at the queue) with a {@code connect} error on the backend, as {@code SC} counts a
+     * full backend without a queue. It took no slot and no place in the queue.
+     */
+    private void queueFull() {
+        if (log.isDebugEnabled()) {
+            log.debug("{}: connection from {} found the queue of backend {} full", state.frontend.name(), clientAddress, backend.name());
+        }
+        backend.metrics().error(ErrorKind.CONNECT);
+        cause = TerminationCause.SERVER_ABORT;
+        phase = TerminationPhase.QUEUE;
+        client.close();
     }
 
     /**

@@ -158,6 +158,8 @@ public final class HttpListener implements Listener {
      * closes what was bound and throws.
      */
     public static HttpListener start(HttpFrontend frontend, Routing routing, EngineContext context) {
+        // HTTP checks of backends whose servers speak HTTP/2 speak it too
+        context.http2HealthProbe(Http2HealthProbe.INSTANCE);
         HttpListener listener = new HttpListener(frontend, routing, context);
         try {
             listener.bind();

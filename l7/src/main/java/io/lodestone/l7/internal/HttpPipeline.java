@@ -431,6 +431,18 @@ final class HttpPipeline {
     }
 
     /**
+     * Sets up an HTTP health check's connection to a server that speaks HTTP/2, once it is up: the
+     * same client frame codec and multiplexer as {@link #initServerHttp2}, without the pool's state.
+     */
+    static void initHealthCheckHttp2(Channel ch) {
+        ChannelPipeline p = ch.pipeline();
+        p.addLast(PipelineNames.HTTP2_CODEC, Http2FrameCodecBuilder.forClient()
+                .initialSettings(Http2Settings.defaultSettings().pushEnabled(false).maxHeaderListSize(SERVER_MAX_HEADER_SIZE))
+                .build());
+        p.addLast(PipelineNames.HTTP2_MULTIPLEX, new Http2MultiplexHandler(RefusePush.INSTANCE));
+    }
+
+    /**
      * One request to an HTTP/2 server: a stream channel with the HTTP/1-object codec, the response
      * shaper and the same last handler as an HTTP/1.1 connection (which keeps the server timeout).
      */

@@ -1166,9 +1166,13 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         if (s == null) {
             s = backend.select(this);
         }
-        if (s == null && waitForSlot()) {
-            if (req instanceof LastHttpContent last) {
-                requestContentDone(last);
+        if (s == null && QueueWait.mayWait(backend)) {
+            if (waitForSlot()) {
+                if (req instanceof LastHttpContent last) {
+                    requestContentDone(last);
+                }
+            } else {
+                queueFull();
             }
             return;
         }
@@ -1511,19 +1515,38 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     // ---------------------------------------------------------------- the backend's queue
 
     /**
-     * Every usable server of the backend is at its connection limit: when the backend has a queue
-     * timeout and servers in rotation, the request waits in the backend's queue (the client's reads
-     * stop once {@link #MAX_PENDING_BYTES} of body are buffered) and returns {@code true}; else
-     * {@code false}, and the request is answered 503 at once.
+     * Every usable server of the backend is at its connection limit and the backend has a queue
+     * ({@link QueueWait#mayWait}): the request waits in it (the client's reads stop once
+     * {@link #MAX_PENDING_BYTES} of body are buffered) and this returns {@code true}, or, when the
+     * queue holds the backend's {@code maxQueued} already, {@code false}.
      */
     private boolean waitForSlot() {
-        if (!QueueWait.mayWait(backend)) {
+        if (QueueWait.isFull(backend)) {
             return false;
         }
-        slot = new QueueSlot(backend);
+        QueueSlot q = new QueueSlot(backend);
+        slot = q;
         queuedAt = clock.nanoTime();
-        slot.start();
-        return true;
+        if (q.start()) {
+            return true;
+        }
+        slot = null;
+        return false;
+    }
+
+    /**
+     * Every usable server is full and so is the backend's queue ({@code maxQueued}): answered 503 at
+     * once, logged {@code SQ} (HAProxy's state for a full {@code maxqueue}: refused on the server
+     * side, at the queue) with a {@code connect} error on the backend, as {@code SC} counts a full
+     * backend without a queue. It took no slot and no place in the queue.
+     */
+    private void queueFull() {
+        if (log.isDebugEnabled()) {
+            log.debug("{}: request {} found the queue of backend {} full", frontend.name(), requestId, backend.name());
+        }
+        backend.metrics().error(ErrorKind.CONNECT);
+        terminated(TerminationCause.SERVER_ABORT, TerminationPhase.QUEUE);
+        sendError(HttpResponseStatus.SERVICE_UNAVAILABLE, false);
     }
 
     /** Ends the wait's bookkeeping: the request no longer waits, and the time it waited is known. */

@@ -1,5 +1,7 @@
 package io.lodestone.core.health.internal;
 
+import io.lodestone.core.Backend;
+import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.BackendTls;
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthChecker;
@@ -25,7 +27,20 @@ public final class HealthCheckers {
         return switch (check.type()) {
             case CUSTOM -> check.checker();
             case TCP -> new TcpHealthChecker(group, transport, tls);
-            case HTTP -> new HttpHealthChecker(group, transport, check, tls);
+            case HTTP -> new HttpHealthChecker(group, transport, check, tls, null);
         };
+    }
+
+    /**
+     * Returns the checker that runs {@code backend}'s {@code check}, over its TLS; an HTTP check of a
+     * backend whose servers speak HTTP/2 ({@link BackendProtocol#H2}, {@link BackendProtocol#H2C})
+     * speaks HTTP/2 to their own address through {@code http2}, the HTTP engine's, when there is one.
+     */
+    public static HealthChecker create(HealthCheck check, Backend backend, EventLoopGroup group, Transport transport, Http2Probe http2) {
+        if (check.type() == HealthCheck.Type.HTTP) {
+            boolean h2 = backend.protocol() != BackendProtocol.HTTP_1_1;
+            return new HttpHealthChecker(group, transport, check, backend.tls(), h2 ? http2 : null);
+        }
+        return create(check, backend.tls(), group, transport);
     }
 }

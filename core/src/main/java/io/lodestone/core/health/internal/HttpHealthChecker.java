@@ -11,6 +11,7 @@ import io.lodestone.core.internal.Transport;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -30,7 +31,10 @@ import javax.net.ssl.SSLException;
  * status line (and, when configured, a substring of its body), parsed by {@link HttpResponseProbe}.
  * The whole probe, connect and TLS handshake included, is bounded by the check timeout, counted from
  * the call on the probe's event loop clock: when it runs out, the verdict is given and the connection
- * closed together, so no probe socket outlives the timeout the health monitor judges by.
+ * closed together, so no probe socket outlives the timeout the health monitor judges by. To the own
+ * address of a server that speaks HTTP/2 (a backend of protocol {@code H2} or {@code H2C}) the request
+ * is an HTTP/2 stream instead, sent by the HTTP engine's {@link Http2Probe} once the connection (and
+ * the TLS handshake, which must choose {@code h2}) is up, under the same deadline.
  */
 final class HttpHealthChecker implements HealthChecker {
 
@@ -38,20 +42,29 @@ final class HttpHealthChecker implements HealthChecker {
     private final Transport transport;
     private final HealthCheck check;
     private final BackendTls tls;
+    /** The HTTP/2 probe for servers that speak HTTP/2, or {@code null}: HTTP/1.1. */
+    private final Http2Probe http2;
 
-    HttpHealthChecker(EventLoopGroup group, Transport transport, HealthCheck check, BackendTls tls) {
+    HttpHealthChecker(EventLoopGroup group, Transport transport, HealthCheck check, BackendTls tls, Http2Probe http2) {
         this.group = group;
         this.transport = transport;
         this.check = check;
         this.tls = tls;
+        this.http2 = http2;
     }
 
     @Override
     public CompletionStage<HealthCheckResult> check(HealthCheckTarget target) {
         CompletableFuture<HealthCheckResult> result = new CompletableFuture<>();
         // a check sent to a port or address of its own speaks plain HTTP, as HAProxy inherits ssl for checks only then
-        BackendTls tls = target.address().equals(target.server().address()) ? this.tls : null;
+        boolean own = target.address().equals(target.server().address());
+        BackendTls tls = own ? this.tls : null;
         String host = check.host() != null ? check.host() : Addresses.format(target.address());
+        if (own && http2 != null) {
+            // the servers' own port speaks HTTP/2 (h2c, or h2 chosen by ALPN); a port or address of
+            // the check's own speaks HTTP/1.1 in plain text, as for any backend
+            return checkHttp2(target, tls, host);
+        }
         String request = check.method() + " " + check.path() + " HTTP/1.1\r\n"
                 + "Host: " + host + "\r\n"
                 + "User-Agent: lodestone-health-check\r\n"
@@ -91,6 +104,56 @@ final class HttpHealthChecker implements HealthChecker {
             });
         }
         return result;
+    }
+
+    /**
+     * Connects (and with TLS shakes hands, the server having to choose {@code h2} by ALPN), then hands
+     * the connection to {@link #http2}; one deadline bounds the whole probe, as over HTTP/1.1.
+     */
+    private CompletionStage<HealthCheckResult> checkHttp2(HealthCheckTarget target, BackendTls tls, String host) {
+        CompletableFuture<HealthCheckResult> result = new CompletableFuture<>();
+        // an h2c server sends its SETTINGS as soon as it accepts: nothing is read before the codec is
+        // there to read it (over TLS the server speaks only after the handshake, which is awaited)
+        ChannelFuture connect = TcpHealthChecker.connect(group, transport, target, tls == null ? NO_READS : new ChannelInboundHandlerAdapter(), result);
+        if (connect == null) {
+            return result;
+        }
+        Channel ch = connect.channel();
+        long timeoutNanos = target.timeout().toNanos();
+        ScheduledFuture<?> deadline = ch.eventLoop().schedule(() -> {
+            long ms = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
+            result.complete(HealthCheckResult.unhealthy(ch.isActive()
+                    ? "no response within " + ms + " ms" : "not connected within " + ms + " ms"));
+        }, timeoutNanos, TimeUnit.NANOSECONDS);
+        result.whenComplete((r, e) -> {
+            deadline.cancel(false);
+            ch.close();
+        });
+        String scheme = tls != null ? "https" : "http";
+        BackendHandshake.after(connect, tls, target.address(), BackendHandshake.H2, null).addListener((ChannelFutureListener) f -> {
+            if (f.isSuccess()) {
+                if (!result.isDone()) {
+                    http2.start(ch, check, scheme, host, result);
+                    ch.config().setAutoRead(true);
+                }
+            } else if (!connect.isSuccess()) {
+                result.complete(HealthCheckResult.unhealthy("connect failed: " + TcpHealthChecker.describe(connect.cause())));
+            } else {
+                result.complete(HealthCheckResult.unhealthy("TLS handshake failed: " + TcpHealthChecker.describe(f.cause())));
+            }
+        });
+        return result;
+    }
+
+    /** Keeps a new connection from reading until the HTTP/2 codec is set up on it. */
+    private static final ChannelInboundHandlerAdapter NO_READS = new NoReads();
+
+    @ChannelHandler.Sharable
+    private static final class NoReads extends ChannelInboundHandlerAdapter {
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            ctx.channel().config().setAutoRead(false);
+        }
     }
 
     /** One probe's channel handler: writes the request, feeds the response to the parser, closes when decided. */
