@@ -26,6 +26,7 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -290,6 +291,48 @@ class TcpRoutingTest {
                     lines.await(l -> l.contains(" IQ "));
                 });
                 assertThat(log).contains("closed after an unexpected error").contains("java.lang.IllegalStateException: balancer bug");
+                assertEcho(first, "still served");
+            }
+        }
+    }
+
+    /**
+     * As above, for a strategy that throws on the pick a wake-up makes for a waiting connection (a
+     * server in maintenance made ready wakes the queue without handing it a slot). That pick runs as a
+     * task of the event loop: until 2026-12-07 Netty's task runner logged the exception and the
+     * connection waited out its queue timeout (30 s here).
+     */
+    @Test
+    void aStrategyThatThrowsWhenAWaitingConnectionIsWokenClosesThatClientWithAWarning() throws Exception {
+        AtomicBoolean broken = new AtomicBoolean();
+        BalancingStrategy breaksLater = () -> (candidates, context) -> {
+            if (broken.get()) {
+                throw new IllegalStateException("balancer bug");
+            }
+            return candidates.isAvailable(0) ? 0 : -1;
+        };
+        CapturingLogger lines = new CapturingLogger();
+        try (Proxy proxy = Proxy.builder()
+                .accessLog(AccessLog.text(lines))
+                .backend(Backend.named("internal").server("i1", internal.address(), s -> s.maxConnections(1))
+                        .server("i2", internal.address()).balance(breaksLater).queueTimeout(Duration.ofSeconds(30)))
+                .frontend(TcpFrontend.bind("127.0.0.1:0").name("queued").defaultBackend("internal"))
+                .build()) {
+            proxy.start();
+            proxy.control().server("internal", "i2").maintenance();
+            try (Socket first = connect(proxy.port())) {
+                assertEcho(first, "holds the slot");
+                try (Socket waiting = connect(proxy.port())) {
+                    Await.until("the second connection to wait", () -> proxy.control().queuedRequests("internal") == 1);
+                    broken.set(true);
+                    String log = Stderr.of(() -> {
+                        proxy.control().server("internal", "i2").ready();
+                        assertThat(isClosedByPeer(waiting)).isTrue();
+                        lines.await(l -> l.contains(" IQ "));
+                    });
+                    assertThat(log).contains("closed after an unexpected error").contains("java.lang.IllegalStateException: balancer bug");
+                }
+                assertThat(proxy.control().queuedRequests("internal")).isZero();
                 assertEcho(first, "still served");
             }
         }

@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.balance.BalancingStrategy;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.ErrorCounts;
 import io.lodestone.core.testing.Await;
 import io.lodestone.core.testing.CapturingLogger;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualClockLoop;
+import io.lodestone.core.testing.Stderr;
 import io.lodestone.tls.ServerTls;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersDecoder;
@@ -28,6 +30,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -516,4 +519,51 @@ class HttpQueueTest {
                     && proxy.control().server("app", "s2").load() == 0);
         }
     }
+
+    /**
+     * A balancing strategy (application code) that throws on the pick a waiting request's wake-up makes
+     * (here a server made ready, which wakes the queue without handing it a slot): that pick runs as a
+     * task of the event loop, outside the pipeline. The request gets 500 at once, logged IQ with the
+     * WARN of any unexpected error; until 2026-12-07 Netty's task runner logged the exception and the
+     * request waited out its queue timeout (30 s here) for a 503.
+     */
+    @Test
+    void aStrategyThatThrowsOnAWaitingRequestsWokenPickGets500AtOnce() throws Exception {
+        AtomicBoolean broken = new AtomicBoolean();
+        BalancingStrategy breaksLater = () -> (candidates, context) -> {
+            if (broken.get()) {
+                throw new IllegalStateException("balancer bug");
+            }
+            return candidates.isAvailable(0) ? 0 : -1;
+        };
+        CapturingLogger lines = new CapturingLogger();
+        try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst); RecordingBackend b2 = RecordingBackend.start("b2")) {
+            proxy = Proxy.builder()
+                    .accessLog(AccessLog.text(lines))
+                    .backend(Backend.named("app").server("s1", b1.address(), s -> s.maxConnections(1))
+                            .server("s2", b2.address()).balance(breaksLater).queueTimeout(Duration.ofSeconds(30)))
+                    .frontend(HttpFrontend.bind("127.0.0.1:0").defaultBackend("app"))
+                    .build();
+            proxy.start();
+            int port = proxy.port();
+            proxy.control().server("app", "s2").maintenance();
+            CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
+            Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
+            CompletableFuture<HttpResponse<String>> waiting = send(port, "/w");
+            Await.until(Duration.ofSeconds(5), "/w to queue", () -> proxy.control().queuedRequests("app") == 1);
+
+            broken.set(true);
+            String log = Stderr.of(() -> {
+                proxy.control().server("app", "s2").ready();
+                assertThat(waiting.get(5, TimeUnit.SECONDS).statusCode()).isEqualTo(500);
+                lines.await(l -> l.contains(" IQ "));
+            });
+            assertThat(log).contains("closed after an unexpected error").contains("java.lang.IllegalStateException: balancer bug");
+            assertThat(proxy.control().queuedRequests("app")).isZero();
+            assertThat(b2.requests).isEmpty();
+            release.complete(null);
+            assertThat(first.get(5, TimeUnit.SECONDS).body()).isEqualTo("b1:slow");
+        }
+    }
 }
+

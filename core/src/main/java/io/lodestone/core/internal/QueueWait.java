@@ -56,7 +56,7 @@ public abstract class QueueWait implements BackendRuntime.Waiter, Runnable {
         }
         waiting = true;
         timer = loop.schedule(this, backend.config().queueTimeout().toNanos(), TimeUnit.NANOSECONDS);
-        pick();
+        pick(false);
         return true;
     }
 
@@ -114,9 +114,22 @@ public abstract class QueueWait implements BackendRuntime.Waiter, Runnable {
         }
     }
 
-    /** Queued (or queued again): picks once more. */
-    private void pick() {
-        ServerRuntime s = backend.select(context);
+    /**
+     * Queued (or queued again): picks once more. From {@link #start()} an exception of the balancing
+     * strategy goes to its caller, as one from the pick before it would; after a wake-up ({@code woken})
+     * it ends the wait with {@link #failed}.
+     */
+    private void pick(boolean woken) {
+        ServerRuntime s;
+        try {
+            s = backend.select(context);
+        } catch (RuntimeException e) {
+            if (!woken) {
+                throw e;
+            }
+            fail(e);
+            return;
+        }
         if (s != null) {
             // when a wake-up already took it out of the queue, that wake-up finds it over and hands on
             backend.leaveQueue(this);
@@ -151,7 +164,13 @@ public abstract class QueueWait implements BackendRuntime.Waiter, Runnable {
             // back, and the wait picks again
             handed.release();
         }
-        ServerRuntime s = backend.select(context);
+        ServerRuntime s;
+        try {
+            s = backend.select(context);
+        } catch (RuntimeException e) {
+            fail(e);
+            return;
+        }
         if (s != null) {
             end();
             served(s);
@@ -163,8 +182,20 @@ public abstract class QueueWait implements BackendRuntime.Waiter, Runnable {
             // over its limit: still the oldest, it waits at the head of the queue (never refused by
             // the bound: it had its place)
             backend.requeue(this);
-            pick();
+            pick(true);
         }
+    }
+
+    /**
+     * The balancing strategy (the application's code) threw on a pick after a wake-up, which runs as a
+     * task of the loop, outside the owner's handlers: the wait ends, and the owner ends its client as
+     * it does after any unexpected error (not Netty's task runner, which would log it and leave the
+     * client waiting until its queue timeout).
+     */
+    private void fail(RuntimeException e) {
+        end();
+        backend.leaveQueue(this);
+        failed(e);
     }
 
     private void end() {
@@ -183,4 +214,10 @@ public abstract class QueueWait implements BackendRuntime.Waiter, Runnable {
 
     /** On the loop: the backend's queue timeout passed. */
     protected abstract void timedOut();
+
+    /**
+     * On the loop: the backend's balancing strategy threw {@code e} on a pick made after a wake-up;
+     * the wait is over, with no server.
+     */
+    protected abstract void failed(RuntimeException e);
 }

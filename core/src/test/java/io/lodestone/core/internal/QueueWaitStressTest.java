@@ -123,6 +123,12 @@ class QueueWaitStressTest {
             timedOut.incrementAndGet();
             end("timeout");
         }
+
+        @Override
+        protected void failed(RuntimeException e) {
+            faults.add("failed, though the strategy never throws: " + e);
+            end("failed");
+        }
     }
 
     @Test

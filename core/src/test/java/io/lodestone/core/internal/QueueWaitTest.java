@@ -3,6 +3,7 @@ package io.lodestone.core.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.Backend;
+import io.lodestone.core.Server;
 import io.netty.channel.DefaultEventLoop;
 import io.netty.channel.EventLoop;
 import java.time.Duration;
@@ -11,6 +12,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -36,6 +38,10 @@ class QueueWaitTest {
         private final String name;
 
         Recording(String name) {
+            this(backend, name);
+        }
+
+        Recording(BackendRuntime backend, String name) {
             super(backend, loop, context);
             this.name = name;
         }
@@ -53,6 +59,11 @@ class QueueWaitTest {
         @Override
         protected void timedOut() {
             outcomes.add(name + ":timeout");
+        }
+
+        @Override
+        protected void failed(RuntimeException e) {
+            outcomes.add(name + ":failed " + e.getMessage());
         }
     }
 
@@ -154,5 +165,42 @@ class QueueWaitTest {
         onLoop(() -> { });
         assertThat(outcomes).containsExactly("a:retired");
         assertThat(backend.queued()).isZero();
+    }
+
+    /**
+     * The balancing strategy (application code) throws on the pick a wake-up makes, on the loop outside
+     * any handler: the wait ends with {@code failed} and leaves the queue, and its owner answers the
+     * client, where the exception went to Netty's task runner and the wait stayed until its timeout.
+     */
+    @Test
+    void aStrategyThatThrowsOnTheWokenPickEndsTheWait() throws InterruptedException {
+        AtomicBoolean broken = new AtomicBoolean();
+        BackendRuntime throwing = new BackendRuntime(Backend.named("app")
+                .server("s1", "10.0.0.1:80", s -> s.maxConnections(1))
+                .balance(() -> (candidates, context) -> {
+                    if (broken.get()) {
+                        throw new IllegalStateException("balancer bug");
+                    }
+                    for (int i = 0; i < candidates.size(); i++) {
+                        if (candidates.isAvailable(i)) {
+                            return i;
+                        }
+                    }
+                    return -1;
+                })
+                .queueTimeout(Duration.ofSeconds(30)).build());
+        assertThat(throwing.server("s1").tryAcquire()).isTrue();
+        Recording wait = new Recording(throwing, "a");
+        onLoop(wait::start);
+        assertThat(throwing.queued()).isEqualTo(1);
+
+        broken.set(true);
+        // a server added wakes the queue without handing it a slot: the woken wait picks
+        throwing.addServer(Server.builder("s2", "10.0.0.2:80").build());
+        onLoop(() -> { });
+        assertThat(outcomes).containsExactly("a:failed balancer bug");
+        assertThat(wait.isWaiting()).isFalse();
+        assertThat(throwing.queued()).isZero();
+        assertThat(throwing.server("s2").load()).isZero();
     }
 }

@@ -434,6 +434,16 @@ final class TcpConnection extends ChannelInboundHandlerAdapter
             phase = TerminationPhase.QUEUE;
             client.close();
         }
+
+        /**
+         * The balancing strategy threw on the pick a wake-up made: the connection is closed, logged
+         * {@code IQ} with the WARN of any unexpected error, as when it threw as the wait began.
+         */
+        @Override
+        protected void failed(RuntimeException e) {
+            queueNanos = listener.clock().nanoTime() - queuedAt;
+            unexpected(e, TerminationPhase.QUEUE);
+        }
     }
 
     /**

@@ -1627,6 +1627,16 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         protected void timedOut() {
             queueTimedOut();
         }
+
+        /**
+         * The balancing strategy threw on the pick a wake-up made (a task of the loop, outside the
+         * pipeline): handled as if it had thrown in the pipeline, 500 logged {@code IQ}, the wait
+         * already over.
+         */
+        @Override
+        protected void failed(RuntimeException e) {
+            exceptionCaught(ctx, e);
+        }
     }
 
     // ---------------------------------------------------------------- picking and connecting
