@@ -82,15 +82,8 @@ final class HttpHealthChecker implements HealthChecker {
             }
         });
         if (!connect.isDone() || connect.isSuccess()) {
-            // one deadline for the whole probe, from now: a slow connect does not extend it
             Channel ch = connect.channel();
-            long timeoutNanos = target.timeout().toNanos();
-            ScheduledFuture<?> deadline = ch.eventLoop().schedule(() -> {
-                long ms = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
-                result.complete(HealthCheckResult.unhealthy(ch.isActive()
-                        ? "no response within " + ms + " ms" : "not connected within " + ms + " ms"));
-                ch.close();
-            }, timeoutNanos, TimeUnit.NANOSECONDS);
+            ScheduledFuture<?> deadline = deadline(ch, target, result);
             result.whenComplete((r, e) -> deadline.cancel(false));
         }
         if (tls != null) {
@@ -107,6 +100,20 @@ final class HttpHealthChecker implements HealthChecker {
     }
 
     /**
+     * The probe's one deadline, from now (a slow connect does not extend it): fails {@code result}
+     * unless it completed first, and closes the connection. The caller cancels it once {@code result} completes.
+     */
+    private static ScheduledFuture<?> deadline(Channel ch, HealthCheckTarget target, CompletableFuture<HealthCheckResult> result) {
+        long timeoutNanos = target.timeout().toNanos();
+        return ch.eventLoop().schedule(() -> {
+            long ms = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
+            result.complete(HealthCheckResult.unhealthy(ch.isActive()
+                    ? "no response within " + ms + " ms" : "not connected within " + ms + " ms"));
+            ch.close();
+        }, timeoutNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
      * Connects (and with TLS shakes hands, the server having to choose {@code h2} by ALPN), then hands
      * the connection to {@link #http2}; one deadline bounds the whole probe, as over HTTP/1.1.
      */
@@ -119,12 +126,7 @@ final class HttpHealthChecker implements HealthChecker {
             return result;
         }
         Channel ch = connect.channel();
-        long timeoutNanos = target.timeout().toNanos();
-        ScheduledFuture<?> deadline = ch.eventLoop().schedule(() -> {
-            long ms = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
-            result.complete(HealthCheckResult.unhealthy(ch.isActive()
-                    ? "no response within " + ms + " ms" : "not connected within " + ms + " ms"));
-        }, timeoutNanos, TimeUnit.NANOSECONDS);
+        ScheduledFuture<?> deadline = deadline(ch, target, result);
         result.whenComplete((r, e) -> {
             deadline.cancel(false);
             ch.close();
