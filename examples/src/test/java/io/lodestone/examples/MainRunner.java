@@ -58,7 +58,12 @@ public final class MainRunner implements AutoCloseable {
 
     /** Waits until standard output contains {@code text}; fails early when the command ends first. */
     public String awaitOut(String text) {
-        Await.until(Duration.ofSeconds(15), "output containing '" + text + "'", () -> {
+        return awaitOut(text, Duration.ofSeconds(15));
+    }
+
+    /** As {@link #awaitOut(String)}, waiting up to {@code timeout}. */
+    public String awaitOut(String text, Duration timeout) {
+        Await.until(timeout, "output containing '" + text + "'", () -> {
             if (status.isDone() && !out().contains(text)) {
                 throw new AssertionError("command ended with " + status.join() + " before printing '" + text
                         + "'; out: " + out() + "; err: " + err());
@@ -70,7 +75,12 @@ public final class MainRunner implements AutoCloseable {
 
     /** Waits for {@code marker} on standard output and returns the port of the {@code HOST:PORT} that follows it. */
     public int awaitPort(String marker) {
-        String o = awaitOut(marker);
+        return awaitPort(marker, Duration.ofSeconds(15));
+    }
+
+    /** As {@link #awaitPort(String)}, waiting up to {@code timeout}. */
+    public int awaitPort(String marker, Duration timeout) {
+        String o = awaitOut(marker, timeout);
         int at = o.indexOf(marker) + marker.length();
         int colon = o.indexOf(':', at);
         int end = colon + 1;
