@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * slots are laid out by due time (ties to the lower index). Each candidate still has its weight's
  * number of slots per cycle, spread evenly. Until 2026-12-07 every size ran nginx's algorithm: 2,000
  * servers of random weights 1..256 (a cycle of 256,935 slots) took 728 ms to schedule, 8 to 38 ms
- * now; see the README's figures for large backends (made with {@code BalancerScale} in the tests).
+ * now; see the README's figures for large backends (made with {@code BalancerScale} in the tests). The schedule is built once per version, when the backend's
+ * servers or weights change ({@link #prepare}), not by the event loop of the next pick.
  */
 final class RoundRobinBalancer implements Balancer {
 
@@ -36,11 +37,30 @@ final class RoundRobinBalancer implements Balancer {
     }
 
     @Override
+    public void prepare(Candidates candidates) {
+        Schedule s = schedule;
+        if (s == null || s.version < candidates.version() || s.size != candidates.size()) {
+            Schedule next = new Schedule(candidates);
+            if (s != null) {
+                // picks that took the candidates just before they changed find theirs here
+                s.older = null;
+                next.older = s;
+            }
+            schedule = next;
+        }
+    }
+
+    @Override
     public int pick(Candidates candidates, PickContext context) {
         Schedule s = schedule;
         if (s == null || s.version != candidates.version() || s.size != candidates.size()) {
-            s = new Schedule(candidates);
-            schedule = s;
+            Schedule older = s == null ? null : s.older;
+            if (older != null && older.version == candidates.version() && older.size == candidates.size()) {
+                s = older;
+            } else {
+                s = new Schedule(candidates);
+                schedule = s;
+            }
         }
         int[] order = s.order;
         int length = order.length;
@@ -92,6 +112,8 @@ final class RoundRobinBalancer implements Balancer {
         final long version;
         final int size;
         final int[] order;
+        /** The schedule this one replaced in {@link #prepare}, for picks still on its version; else null. */
+        Schedule older;
         /** The slots of each candidate in ascending order: those of candidate i from {@code from[i]} to {@code from[i + 1]}. */
         private final int[] slots;
         private final int[] from;

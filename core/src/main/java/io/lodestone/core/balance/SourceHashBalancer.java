@@ -10,7 +10,8 @@ import java.util.Map;
  * weight 256, or 10,485 of weight 1). A larger set gets the largest power of two of points per unit
  * of weight (64, 32, ... 1) that keeps it within that bound, so a ring is at most 12 MB (with its
  * index) up to a total weight of 2^20, and a full build takes about 0.1 s; until 2026-12-07, 2,000
- * servers of random weights 1..256 made 25.7 million points (308 MB, built in 3.4 s), 1.03 million now. The spread of the keys depends on the points per
+ * servers of random weights 1..256 made 25.7 million points (308 MB, built in 3.4 s, then on the
+ * event loop of the next pick), 1.03 million now. The spread of the keys depends on the points per
  * server, not per unit of weight: 2,000 servers of weight 256 still have 512 points each (2 per
  * unit), more than the 100 of a server of weight 1, and over 2,000 keys per server the most loaded
  * server of 2,000 of random weights gets 1.51 times the keys per unit of weight of the least (1.20
@@ -27,7 +28,8 @@ import java.util.Map;
  * bounded number of points, then jumps to the next point of an available server (a binary search in
  * each server's points), so the key always lands where a walk of the whole ring would take it.
  *
- * <p>The ring is rebuilt only when {@link Candidates#version()} changes. It is one sorted
+ * <p>The ring is rebuilt only when {@link Candidates#version()} changes, in {@link #prepare} on the
+ * thread that changed the servers, once for every event loop. It is one sorted
  * {@code long[]}: the high bits of each entry are the point's position, the low bits the index of
  * the candidate that owns it, so a pick is one binary search and no allocation. A rebuild reuses
  * the previous ring: the points of servers whose name and weight are unchanged are carried over in
@@ -55,6 +57,20 @@ final class SourceHashBalancer implements Balancer {
         return pick(candidates, context.affinityHash());
     }
 
+    @Override
+    public void prepare(Candidates candidates) {
+        Ring r = ring;
+        if (r == null || r.version < candidates.version() || r.size != candidates.size()) {
+            Ring next = new Ring(candidates, r);
+            if (r != null) {
+                // picks that took the candidates just before they changed find theirs here
+                r.older = null;
+                next.older = r;
+            }
+            ring = next;
+        }
+    }
+
     /**
      * The points per unit of weight for a set of this total weight: {@value #POINTS_PER_WEIGHT}
      * within {@value #MAX_POINTS} points, else the largest power of two within them, at least 1.
@@ -75,8 +91,13 @@ final class SourceHashBalancer implements Balancer {
     int pick(Candidates candidates, long hash) {
         Ring r = ring;
         if (r == null || r.version != candidates.version() || r.size != candidates.size()) {
-            r = new Ring(candidates, r);
-            ring = r;
+            Ring older = r == null ? null : r.older;
+            if (older != null && older.version == candidates.version() && older.size == candidates.size()) {
+                r = older;
+            } else {
+                r = new Ring(candidates, r);
+                ring = r;
+            }
         }
         long[] entries = r.entries;
         int points = entries.length;
@@ -126,6 +147,8 @@ final class SourceHashBalancer implements Balancer {
         final int size;
         final long ownerMask;
         final long[] entries;
+        /** The ring this one replaced in {@link #prepare}, for picks still on its version; else null. */
+        Ring older;
         /** The points per unit of weight of this ring ({@link #pointsPerWeight}). */
         final int pointsPerWeight;
         /** Name and weight of each owner index, to recognise unchanged servers at the next rebuild. */

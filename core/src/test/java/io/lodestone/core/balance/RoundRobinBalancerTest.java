@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class RoundRobinBalancerTest {
@@ -319,5 +320,62 @@ class RoundRobinBalancerTest {
 
     private static int gcd(int a, int b) {
         return b == 0 ? a : gcd(b, a % b);
+    }
+
+    @Test
+    void aPreparedScheduleIsNotBuiltAgainByThePicksNorByPicksStillOnThePreviousVersion() {
+        AtomicInteger weightReads = new AtomicInteger();
+        long[] version = {1};
+        TestCandidates set = TestCandidates.weights(5, 1, 1);
+        Candidates counting = new Candidates() {
+            @Override
+            public int size() {
+                return set.size();
+            }
+
+            @Override
+            public io.lodestone.core.Server server(int index) {
+                return set.server(index);
+            }
+
+            @Override
+            public int weight(int index) {
+                weightReads.incrementAndGet();
+                return set.weight(index);
+            }
+
+            @Override
+            public int load(int index) {
+                return set.load(index);
+            }
+
+            @Override
+            public boolean isAvailable(int index) {
+                return set.isAvailable(index);
+            }
+
+            @Override
+            public long version() {
+                return version[0];
+            }
+        };
+        Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+        balancer.prepare(counting);
+        assertThat(weightReads).hasValue(3);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 7; i++) {
+            sb.append((char) ('a' + balancer.pick(counting, context)));
+        }
+        assertThat(sb).hasToString("aabacaa");
+        assertThat(weightReads).hasValue(3);
+        // a new version prepared while a pick still holds the previous one: neither builds
+        version[0] = 2;
+        balancer.prepare(counting);
+        assertThat(weightReads).hasValue(6);
+        version[0] = 1;
+        assertThat(balancer.pick(counting, context)).isZero();
+        version[0] = 2;
+        assertThat(balancer.pick(counting, context)).isZero();
+        assertThat(weightReads).hasValue(6);
     }
 }

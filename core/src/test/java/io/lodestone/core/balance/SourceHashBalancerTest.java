@@ -285,4 +285,23 @@ class SourceHashBalancerTest {
         }
         assertThat((double) moved / keys).isCloseTo(128.0 / (total + 128), within(0.0005));
     }
+    @Test
+    void aPreparedRingIsNotBuiltAgainByThePicksNorByPicksStillOnThePreviousVersion() {
+        TestCandidates candidates = TestCandidates.weights(3, 1, 2);
+        Balancer balancer = BalancingStrategy.sourceHash().newBalancer();
+        balancer.prepare(candidates);
+        int reads = candidates.weightReads();
+        String[] before = assign(balancer, candidates);
+        assertThat(candidates.weightReads()).isEqualTo(reads);
+        long old = candidates.version();
+        candidates.weight(1, 4);
+        balancer.prepare(candidates);
+        reads = candidates.weightReads();
+        String[] after = assign(balancer, candidates);
+        candidates.weight(1, 1);
+        candidates.version(old);
+        assertThat(assign(balancer, candidates)).isEqualTo(before);
+        assertThat(candidates.weightReads()).isEqualTo(reads);
+        assertThat(after).isNotEqualTo(before);
+    }
 }
