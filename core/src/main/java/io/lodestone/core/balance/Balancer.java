@@ -17,4 +17,16 @@ public interface Balancer {
      * @param context what is known of the connection or request: its affinity hash, a random source
      */
     int pick(Candidates candidates, PickContext context);
+
+    /**
+     * Called once for each new version of the candidates ({@link Candidates#version()}), on the
+     * thread that changed them (a health check's result, runtime control, a slow start's step),
+     * before picks see it: a balancer that caches a schedule or ring per version builds it here, once
+     * for every event loop, rather than on the event loop of the next pick. Picks must still cope
+     * with a version not prepared (a custom caller); the default does nothing.
+     *
+     * @param candidates the servers of the new version, with their weights
+     */
+    default void prepare(Candidates candidates) {
+    }
 }

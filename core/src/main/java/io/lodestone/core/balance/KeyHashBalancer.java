@@ -22,6 +22,12 @@ final class KeyHashBalancer implements Balancer {
         return hash != 0 ? ring.pick(candidates, hash) : fallback.pick(candidates, context);
     }
 
+    @Override
+    public void prepare(Candidates candidates) {
+        ring.prepare(candidates);
+        fallback.prepare(candidates);
+    }
+
     /** The strategy of {@link BalancingStrategy#hashOn(HashKey)} for a key other than the source address. */
     static final class Strategy implements BalancingStrategy {
 

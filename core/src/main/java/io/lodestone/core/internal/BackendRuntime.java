@@ -24,6 +24,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedDeque;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The runtime side of one backend: its servers' runtime state and its balancer. Picking is
@@ -48,6 +50,8 @@ public final class BackendRuntime {
     private final BackendMetrics metrics;
     private volatile StickTable stickTable;
     private volatile ServerRuntime[] servers;
+    private static final Logger log = LoggerFactory.getLogger(BackendRuntime.class);
+
     private volatile Tier primary;
     private volatile Tier backup;
     private volatile ServerWatcher watcher;
@@ -738,6 +742,8 @@ public final class BackendRuntime {
      * at once (HAProxy hands a returning server the backend's queue too).
      */
     void refresh() {
+        Tier newPrimary = null;
+        Tier newBackup = null;
         synchronized (this) {
             List<ServerRuntime> p = new ArrayList<>();
             List<ServerRuntime> b = new ArrayList<>();
@@ -746,14 +752,43 @@ public final class BackendRuntime {
                     (s.server().isBackup() ? b : p).add(s);
                 }
             }
-            primary = Tier.of(p, primary);
-            backup = Tier.of(b, backup);
+            Tier tier = Tier.of(p, primary);
+            if (tier != primary) {
+                newPrimary = tier;
+            }
+            tier = Tier.of(b, backup);
+            if (tier != backup) {
+                newBackup = tier;
+            }
+            // the balancers build the schedule or ring of a new version here, once, on this thread,
+            // before any pick sees it: built lazily, it cost the event loop of the next pick up to
+            // seconds for large sets, and every loop that picked meanwhile built its own
+            if (newPrimary != null) {
+                prepare(primaryBalancer, newPrimary);
+                primary = newPrimary;
+            }
+            if (newBackup != null) {
+                prepare(backupBalancer, newBackup);
+                backup = newBackup;
+            }
         }
         int waiters = queued.get();
         if (waiters > 0) {
             for (int i = Math.min(waiters, freeSlots(waiters)); i > 0; i--) {
                 slotFreed();
             }
+        }
+    }
+
+    /** A balancer's failure to prepare is left to its picks, which build what they need themselves. */
+    private static void prepare(Balancer balancer, Tier tier) {
+        if (tier.members.length == 0) {
+            return;
+        }
+        try {
+            balancer.prepare(tier);
+        } catch (RuntimeException e) {
+            log.debug("balancer {} failed to prepare a new version of its candidates", balancer, e);
         }
     }
 

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 class RoundRobinBalancerTest {
@@ -226,5 +227,155 @@ class RoundRobinBalancerTest {
             }
         }
         assertThat(sum).containsExactly(threads * picks / 6, 2 * threads * picks / 6, 3 * threads * picks / 6);
+    }
+    @Test
+    void largeSetsAreScheduledByEarliestDeadlineFirstWithEachWeightsSlotsSpreadEvenly() {
+        SplittableRandom random = new SplittableRandom(19);
+        int n = 2_000;
+        int[] weights = new int[n];
+        for (int i = 0; i < n; i++) {
+            weights[i] = 1 + random.nextInt(256);
+        }
+        TestCandidates candidates = TestCandidates.weights(weights);
+        int total = Arrays.stream(weights).sum();
+        assertThat((long) total * n).isGreaterThan(RoundRobinBalancer.NGINX_WORK);
+        RoundRobinBalancer.Schedule schedule = new RoundRobinBalancer.Schedule(candidates);
+        int[] order = schedule.order;
+        // the cycle is the weights' sum (their gcd is 1), every candidate has its weight's slots, and
+        // slot k of candidate i sits within n slots of (k - 1/2) / w_i of the cycle: no run, no gap
+        assertThat(order).hasSize(total);
+        int[] seen = new int[n];
+        for (int slot = 0; slot < total; slot++) {
+            int i = order[slot];
+            double due = (seen[i] + 0.5) * total / weights[i];
+            assertThat(Math.abs(slot - due)).as("slot %d of candidate %d (weight %d)", seen[i], i, weights[i]).isLessThan(n);
+            seen[i]++;
+        }
+        assertThat(seen).isEqualTo(weights);
+        // the walk of 2158c8a runs on it as on nginx's order: the picks of a walk of the whole cycle
+        candidates.available(0, false);
+        Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+        int[] picks = new int[n];
+        for (int p = 0; p < total - weights[0]; p++) {
+            picks[balancer.pick(candidates, context)]++;
+        }
+        // one cycle's worth of picks: each other candidate exactly its weight, the unavailable none
+        weights[0] = 0;
+        assertThat(picks).isEqualTo(weights);
+    }
+
+    @Test
+    void earliestDeadlineFirstLaysSlotsOutByDueTimeTiesToTheLowerIndex() {
+        SplittableRandom random = new SplittableRandom(29);
+        for (int round = 0; round < 20; round++) {
+            int n = 1 + random.nextInt(round < 10 ? 8 : 300);
+            int[] weights = new int[n];
+            for (int i = 0; i < n; i++) {
+                weights[i] = 1 + random.nextInt(round % 2 == 0 ? 4 : 256);
+            }
+            int total = Arrays.stream(weights).sum();
+            assertThat(RoundRobinBalancer.Schedule.earliestDeadlineFirst(weights, total)).as("%s", Arrays.toString(weights))
+                    .isEqualTo(deadlineReference(weights, total));
+        }
+    }
+
+    /** Earliest deadline first by a plain scan: the candidate whose next slot k is due first at (2k - 1) / 2w, ties to the lower index. */
+    private static int[] deadlineReference(int[] weights, int total) {
+        int[] taken = new int[weights.length];
+        int[] order = new int[total];
+        for (int slot = 0; slot < total; slot++) {
+            int best = -1;
+            for (int i = 0; i < weights.length; i++) {
+                if (taken[i] < weights[i] && (best < 0
+                        || (2L * taken[i] + 1) * weights[best] < (2L * taken[best] + 1) * weights[i])) {
+                    best = i;
+                }
+            }
+            order[slot] = best;
+            taken[best]++;
+        }
+        return order;
+    }
+
+    @Test
+    void setsWithinTheBoundKeepNginxsExactOrder() {
+        SplittableRandom random = new SplittableRandom(23);
+        for (int round = 0; round < 50; round++) {
+            int n = 1 + random.nextInt(64);
+            int[] weights = new int[n];
+            for (int i = 0; i < n; i++) {
+                weights[i] = 1 + random.nextInt(256);
+            }
+            int total = Arrays.stream(weights).sum();
+            if ((long) total * n > RoundRobinBalancer.NGINX_WORK) {
+                continue;
+            }
+            int[] order = new RoundRobinBalancer.Schedule(TestCandidates.weights(weights)).order;
+            int divisor = Arrays.stream(weights).reduce(0, RoundRobinBalancerTest::gcd);
+            int[] reduced = Arrays.stream(weights).map(w -> w / divisor).toArray();
+            assertThat(order).as("%s", Arrays.toString(weights))
+                    .isEqualTo(reference(reduced, order.length).stream().mapToInt(Integer::intValue).toArray());
+        }
+    }
+
+    private static int gcd(int a, int b) {
+        return b == 0 ? a : gcd(b, a % b);
+    }
+
+    @Test
+    void aPreparedScheduleIsNotBuiltAgainByThePicksNorByPicksStillOnThePreviousVersion() {
+        AtomicInteger weightReads = new AtomicInteger();
+        long[] version = {1};
+        TestCandidates set = TestCandidates.weights(5, 1, 1);
+        Candidates counting = new Candidates() {
+            @Override
+            public int size() {
+                return set.size();
+            }
+
+            @Override
+            public io.lodestone.core.Server server(int index) {
+                return set.server(index);
+            }
+
+            @Override
+            public int weight(int index) {
+                weightReads.incrementAndGet();
+                return set.weight(index);
+            }
+
+            @Override
+            public int load(int index) {
+                return set.load(index);
+            }
+
+            @Override
+            public boolean isAvailable(int index) {
+                return set.isAvailable(index);
+            }
+
+            @Override
+            public long version() {
+                return version[0];
+            }
+        };
+        Balancer balancer = BalancingStrategy.roundRobin().newBalancer();
+        balancer.prepare(counting);
+        assertThat(weightReads).hasValue(3);
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 7; i++) {
+            sb.append((char) ('a' + balancer.pick(counting, context)));
+        }
+        assertThat(sb).hasToString("aabacaa");
+        assertThat(weightReads).hasValue(3);
+        // a new version prepared while a pick still holds the previous one: neither builds
+        version[0] = 2;
+        balancer.prepare(counting);
+        assertThat(weightReads).hasValue(6);
+        version[0] = 1;
+        assertThat(balancer.pick(counting, context)).isZero();
+        version[0] = 2;
+        assertThat(balancer.pick(counting, context)).isZero();
+        assertThat(weightReads).hasValue(6);
     }
 }

@@ -22,6 +22,7 @@ final class TestCandidates implements Candidates {
     private volatile boolean[] unavailable = new boolean[0];
     private long version = VERSIONS.incrementAndGet();
     private volatile boolean retrying;
+    private final java.util.concurrent.atomic.AtomicInteger weightReads = new java.util.concurrent.atomic.AtomicInteger();
 
     /** Servers named s0, s1, ... with these weights. */
     static TestCandidates weights(int... weights) {
@@ -128,7 +129,18 @@ final class TestCandidates implements Candidates {
 
     @Override
     public int weight(int index) {
+        weightReads.incrementAndGet();
         return weights[index];
+    }
+
+    /** How many times {@link #weight} was read: a balancer reads the weights when it builds its schedule or ring. */
+    int weightReads() {
+        return weightReads.get();
+    }
+
+    /** Sets the version as it was (a test of picks that still hold an older version). */
+    void version(long version) {
+        this.version = version;
     }
 
     @Override

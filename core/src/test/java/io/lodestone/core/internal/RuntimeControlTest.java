@@ -8,7 +8,9 @@ import io.lodestone.core.Server;
 import io.lodestone.core.ServerControl;
 import io.lodestone.core.ServerState;
 import io.lodestone.core.ServerStatus;
+import io.lodestone.core.balance.Balancer;
 import io.lodestone.core.balance.BalancingStrategy;
+import io.lodestone.core.balance.Candidates;
 import io.lodestone.core.balance.PickContext;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.ManualScheduler;
@@ -20,6 +22,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 import org.junit.jupiter.api.Test;
 
@@ -330,5 +334,59 @@ class RuntimeControlTest {
         web1.ready();
         assertThat(changes).containsExactly("UP->DOWN", "DOWN->MAINT", "MAINT->UP", "UP->DRAIN", "DRAIN->UP");
         assertThat(control.usableServers("app")).isEqualTo(2);
+    }
+
+    @Test
+    void eachNewVersionIsPreparedOnceOnTheThreadThatMadeItBeforeAnyPickSeesIt() throws Exception {
+        Map<Long, String> preparedBy = new ConcurrentHashMap<>();
+        AtomicInteger preparedTwice = new AtomicInteger();
+        List<Long> pickedUnprepared = new ArrayList<>();
+        BalancingStrategy recording = () -> new Balancer() {
+            @Override
+            public void prepare(Candidates candidates) {
+                if (preparedBy.put(candidates.version(), Thread.currentThread().getName()) != null) {
+                    preparedTwice.incrementAndGet();
+                }
+            }
+
+            @Override
+            public int pick(Candidates candidates, PickContext context) {
+                if (!preparedBy.containsKey(candidates.version())) {
+                    pickedUnprepared.add(candidates.version());
+                }
+                return 0;
+            }
+        };
+        RuntimeControl control = control(Backend.named("app").balance(recording).slowStart(Duration.ofSeconds(10))
+                .server("one", "127.0.0.1:1", s -> s.weight(1))
+                .server("five", "127.0.0.1:2", s -> s.weight(5))
+                .server("big", "127.0.0.1:3", s -> s.weight(200))
+                .build());
+        BackendRuntime app = control.runtime("app");
+        // a rolling slow start: each server out and back, its ramp run to the end with a pick each second
+        int[] versionsOfRamp = new int[3];
+        String[] names = {"one", "five", "big"};
+        for (int k = 0; k < names.length; k++) {
+            ServerControl server = control.server("app", names[k]);
+            server.maintenance();
+            server.ready();
+            int before = preparedBy.size();
+            for (int second = 0; second <= 10; second++) {
+                app.select(PICK).release();
+                scheduler.advance(Duration.ofSeconds(1));
+            }
+            versionsOfRamp[k] = preparedBy.size() - before;
+        }
+        // a step that leaves the weight as it was is no new version: weight 1 never changes, weight 5
+        // takes 1, 2, 3, 4 and 5 (its first is the version of its return), weight 200 its 10 steps
+        assertThat(versionsOfRamp).containsExactly(0, 4, 9);
+        // a weight set from another thread is prepared there, not by the next pick
+        Thread control2 = new Thread(() -> control.server("app", "big").weight(100), "control-caller");
+        control2.start();
+        control2.join();
+        app.select(PICK).release();
+        assertThat(preparedBy).containsValue("control-caller");
+        assertThat(preparedTwice).hasValue(0);
+        assertThat(pickedUnprepared).isEmpty();
     }
 }
