@@ -226,12 +226,7 @@ final class RoundRobinBalancer implements Balancer {
 
         /** How many slots on from {@code slot} the next slot of candidate {@code i} is, around the cycle; it must have one. */
         int distance(int i, int slot) {
-            int at = Arrays.binarySearch(slots, from[i], from[i + 1], slot);
-            if (at >= 0) {
-                return 0;
-            }
-            at = -at - 1;
-            return at < from[i + 1] ? slots[at] - slot : slots[from[i]] + order.length - slot;
+            return Cycles.distance(slots, from[i], from[i + 1], slot, order.length);
         }
 
         private static int gcd(int a, int b) {

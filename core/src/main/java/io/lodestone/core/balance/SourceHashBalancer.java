@@ -250,12 +250,7 @@ final class SourceHashBalancer implements Balancer {
 
         /** How many entries on from entry {@code at} the next point of candidate {@code i} is, around the ring; it must have one. */
         int distance(int i, int at) {
-            int k = Arrays.binarySearch(byOwner, from[i], from[i + 1], at);
-            if (k >= 0) {
-                return 0;
-            }
-            k = -k - 1;
-            return k < from[i + 1] ? byOwner[k] - at : byOwner[from[i]] + entries.length - at;
+            return Cycles.distance(byOwner, from[i], from[i + 1], at, entries.length);
         }
 
         private static long[] merge(long[] a, long[] b) {

@@ -151,13 +151,7 @@ class RuntimeControlTest {
     @Test
     void theSlowStartOfAServerOfWeightOneOrZeroEndsWithItsTime() {
         List<Duration> delays = new ArrayList<>();
-        Scheduler counting = (task, delayNanos) -> {
-            delays.add(Duration.ofNanos(delayNanos));
-            if (delays.size() > 100) {
-                throw new AssertionError("the slow start goes on scheduling itself; delays: " + delays.subList(0, 30) + " ...");
-            }
-            return scheduler.schedule(task, delayNanos);
-        };
+        Scheduler counting = counting(delays);
         BackendRuntime app = new BackendRuntime(Backend.named("app").slowStart(Duration.ofSeconds(10))
                 .server("web1", "127.0.0.1:1")
                 .server("web2", "127.0.0.1:2", s -> s.weight(0))
@@ -214,13 +208,7 @@ class RuntimeControlTest {
     @Test
     void aSlowStartLengthenedByAReconfigurationGoesOnInStepsOfTheNewLength() {
         List<Duration> delays = new ArrayList<>();
-        Scheduler counting = (task, delayNanos) -> {
-            delays.add(Duration.ofNanos(delayNanos));
-            if (delays.size() > 100) {
-                throw new AssertionError("the slow start goes on scheduling itself; delays: " + delays.subList(0, 30) + " ...");
-            }
-            return scheduler.schedule(task, delayNanos);
-        };
+        Scheduler counting = counting(delays);
         BackendRuntime app = new BackendRuntime(slowStarting(Duration.ofSeconds(10)), clock, counting, events);
         ServerRuntime web2 = app.server("web2");
         web2.maintenance();
@@ -388,5 +376,16 @@ class RuntimeControlTest {
         assertThat(preparedBy).containsValue("control-caller");
         assertThat(preparedTwice).hasValue(0);
         assertThat(pickedUnprepared).isEmpty();
+    }
+
+    /** The test's scheduler, noting each delay in {@code delays}; the 101st task fails the test (a slow start scheduling itself). */
+    private Scheduler counting(List<Duration> delays) {
+        return (task, delayNanos) -> {
+            delays.add(Duration.ofNanos(delayNanos));
+            if (delays.size() > 100) {
+                throw new AssertionError("the slow start goes on scheduling itself; delays: " + delays.subList(0, 30) + " ...");
+            }
+            return scheduler.schedule(task, delayNanos);
+        };
     }
 }
