@@ -23,8 +23,10 @@ import io.lodestone.core.route.RequestView;
 import io.lodestone.core.route.RouteResult;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
+import io.lodestone.core.route.TestRequest;
 import io.lodestone.core.route.internal.PathNormalizer;
 import io.lodestone.core.route.internal.RequestPickContext;
+import io.lodestone.core.route.internal.WithoutHeaders;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.MetricsSnapshot;
 import io.lodestone.core.metrics.internal.MetricsRegistry;
@@ -192,6 +194,22 @@ public final class Proxy implements AutoCloseable {
             this.routers = Collections.unmodifiableMap(routing);
             this.defaultOnly = Collections.unmodifiableMap(defaults);
         }
+
+        /** The named frontend, or {@code null}. */
+        Frontend frontend(String name) {
+            for (Frontend f : frontends) {
+                if (f.name().equals(name)) {
+                    return f;
+                }
+            }
+            return null;
+        }
+
+        /** The named frontend's router (its rules', or its default backend's), or {@code null}. */
+        Router router(String frontendName) {
+            Router r = routers.get(frontendName);
+            return r != null ? r : defaultOnly.get(frontendName);
+        }
     }
 
     /** Returns a builder for a proxy. */
@@ -324,13 +342,17 @@ public final class Proxy implements AutoCloseable {
      * <p>A request the HTTP engine refuses before any rule is decided as the engine answers it: a
      * path with a dot segment ({@code /x/../admin}, {@code /%2e/admin}) is a {@link Decision.Deny} of
      * 400 and a {@code CONNECT} one of 501, with {@link Decision#matched()} of index -1 saying why.
+     * So is a header field the frontend refuses ({@link Frontend#refusesRequestHeader}: an
+     * {@code HttpFrontend} with {@code headersWithUnderscores(REJECT_REQUEST)}, a name with an
+     * underscore), a {@code Deny} of 400, and the rules read the request without the fields the
+     * frontend removes ({@link Frontend#removesRequestHeader}: {@code DROP_HEADER}).
      *
      * @throws IllegalStateException when no frontend has routing rules or a default backend
      */
     public Decision route(RequestView request) {
-        Router router = firstRouter();
-        Decision refused = refusedBeforeRules(Objects.requireNonNull(request, "request"));
-        return refused != null ? refused : router.route(request);
+        Generation g = generation;
+        Frontend f = firstRouting(g);
+        return route(g, f, asRulesRead(f, Objects.requireNonNull(request, "request")));
     }
 
     /**
@@ -341,20 +363,57 @@ public final class Proxy implements AutoCloseable {
      *     nor a default backend
      */
     public Decision route(String frontendName, RequestView request) {
-        Router router = router(frontendName);
-        Decision refused = refusedBeforeRules(Objects.requireNonNull(request, "request"));
-        return refused != null ? refused : router.route(request);
+        Generation g = generation;
+        Frontend f = routing(g, frontendName);
+        return route(g, f, asRulesRead(f, Objects.requireNonNull(request, "request")));
+    }
+
+    /** Routes {@code view}, made by {@link #asRulesRead}, through {@code frontend}, which has a router in {@code g}. */
+    private static Decision route(Generation g, Frontend frontend, RequestView view) {
+        Decision refused = refusedBeforeRules(frontend, view);
+        return refused != null ? refused : g.router(frontend.name()).route(view);
+    }
+
+    /**
+     * The request as the frontend's rules read it: without the header fields its engine removes
+     * before them ({@link Frontend#removesRequestHeader}). A {@link TestRequest} that has none of
+     * them is routed as it is.
+     */
+    private static RequestView asRulesRead(Frontend frontend, RequestView request) {
+        if (!request.isHttp()) {
+            return request;
+        }
+        if (request instanceof TestRequest test) {
+            for (String name : test.headerNames()) {
+                if (frontend.removesRequestHeader(name)) {
+                    return new WithoutHeaders(request, frontend::removesRequestHeader);
+                }
+            }
+            return request;
+        }
+        return new WithoutHeaders(request, frontend::removesRequestHeader);
     }
 
     /**
      * The answer the HTTP engine gives a request before its frontend's rules read it, or {@code null}
-     * when the rules decide: a dot segment in the path (400: a server that resolves it and one that
-     * does not would read two paths, and the rules read it resolved), then a {@code CONNECT} (501: a
-     * reverse proxy opens no tunnel). The bodies are the engine's.
+     * when the rules decide: a header field whose name the frontend refuses (400,
+     * {@link Frontend#refusesRequestHeader}; a {@link TestRequest} says which fields it has), a dot
+     * segment in the path (400: a server that resolves it and one that does not would read two
+     * paths, and the rules read it resolved), then a {@code CONNECT} (501: a reverse proxy opens no
+     * tunnel). The bodies are the engine's.
      */
-    private static Decision refusedBeforeRules(RequestView request) {
+    private static Decision refusedBeforeRules(Frontend frontend, RequestView request) {
         if (!request.isHttp()) {
             return null;
+        }
+        RequestView sent = request instanceof WithoutHeaders view ? view.request() : request;
+        if (sent instanceof TestRequest test) {
+            for (String name : test.headerNames()) {
+                if (frontend.refusesRequestHeader(name)) {
+                    return new Decision.Deny(400, "400 Bad Request\n", List.of(), new MatchedRule(Routing.FRONTEND_TABLE, -1, null,
+                            "refused before the rules: header field " + name + " (the frontend refuses its name)"));
+                }
+            }
         }
         String raw = request.rawPath();
         if (raw != null && PathNormalizer.hasDotSegment(raw)) {
@@ -378,19 +437,25 @@ public final class Proxy implements AutoCloseable {
      * this proxy's {@link Clock}).
      */
     public RouteResult routeAndPick(RequestView request) {
-        return pick(route(request), request);
+        Generation g = generation;
+        Frontend f = firstRouting(g);
+        RequestView view = asRulesRead(f, Objects.requireNonNull(request, "request"));
+        return pick(g, route(g, f, view), view);
     }
 
     /** Routes through the named frontend and picks a server; see {@link #routeAndPick(RequestView)}. */
     public RouteResult routeAndPick(String frontendName, RequestView request) {
-        return pick(route(frontendName, request), request);
+        Generation g = generation;
+        Frontend f = routing(g, frontendName);
+        RequestView view = asRulesRead(f, Objects.requireNonNull(request, "request"));
+        return pick(g, route(g, f, view), view);
     }
 
-    private RouteResult pick(Decision decision, RequestView request) {
+    private RouteResult pick(Generation g, Decision decision, RequestView request) {
         if (!(decision instanceof Decision.Forward forward)) {
             return new RouteResult(decision, null);
         }
-        BackendRuntime runtime = generation.runtimes.get(forward.backend());
+        BackendRuntime runtime = g.runtimes.get(forward.backend());
         ServerRuntime s = null;
         StickyCookie cookie = runtime.config().cookie();
         if (cookie != null && request.isHttp()) {
@@ -409,29 +474,26 @@ public final class Proxy implements AutoCloseable {
         return new RouteResult(decision, s.server());
     }
 
-    private Router firstRouter() {
-        Map<String, Router> routers = generation.routers;
-        if (routers.isEmpty()) {
-            routers = generation.defaultOnly;
-        }
-        if (routers.isEmpty()) {
+    /** The first frontend that has routing rules, or else the first that sends everything to its default backend. */
+    private Frontend firstRouting(Generation g) {
+        String name = !g.routers.isEmpty() ? g.routers.keySet().iterator().next()
+                : !g.defaultOnly.isEmpty() ? g.defaultOnly.keySet().iterator().next() : null;
+        if (name == null) {
             throw new IllegalStateException("no frontend has routing rules or a default backend: " + frontendNames());
         }
-        return routers.values().iterator().next();
+        return g.frontend(name);
     }
 
-    private Router router(String frontendName) {
-        Router r = generation.routers.get(frontendName);
-        if (r == null) {
-            r = generation.defaultOnly.get(frontendName);
+    /** The named frontend, which has a router in {@code g}. */
+    private Frontend routing(Generation g, String frontendName) {
+        Frontend f = g.frontend(frontendName);
+        if (f == null) {
+            throw new IllegalArgumentException("frontend: " + frontendName + " (no such frontend; known: " + frontendNames() + ")");
         }
-        if (r == null) {
-            if (generation.frontends.stream().noneMatch(f -> f.name().equals(frontendName))) {
-                throw new IllegalArgumentException("frontend: " + frontendName + " (no such frontend; known: " + frontendNames() + ")");
-            }
+        if (g.router(frontendName) == null) {
             throw new IllegalArgumentException("frontend: " + frontendName + " (it has no routing rules and no default backend)");
         }
-        return r;
+        return f;
     }
 
     private List<String> frontendNames() {

@@ -341,6 +341,18 @@ public final class HttpFrontend implements Frontend {
         return headersWithUnderscores;
     }
 
+    /** True for a name with an underscore when {@link #headersWithUnderscores()} is {@code DROP_HEADER}. */
+    @Override
+    public boolean removesRequestHeader(String name) {
+        return headersWithUnderscores == HeadersWithUnderscores.DROP_HEADER && name.indexOf('_') >= 0;
+    }
+
+    /** True for a name with an underscore when {@link #headersWithUnderscores()} is {@code REJECT_REQUEST}. */
+    @Override
+    public boolean refusesRequestHeader(String name) {
+        return headersWithUnderscores == HeadersWithUnderscores.REJECT_REQUEST && name.indexOf('_') >= 0;
+    }
+
     /**
      * What a frontend does with a request header field whose name contains an underscore, such as
      * {@code X_Real_IP} (Envoy's {@code headers_with_underscores_action}; nginx drops them unless
