@@ -106,6 +106,49 @@ class ProxyClockTimeoutsTest {
         loop.awaitDueTimers();
     }
 
+    /**
+     * {@code close()} drains on the proxy's clock: with a request in flight at a server that does not
+     * answer, a close from another thread ends when the test moves the clock past the drain timeout,
+     * at once rather than after the timeout in real time (which it waited, whatever the clock).
+     */
+    @Test
+    void closeDrainsOnTheProxyClock() throws Exception {
+        Duration drain = Duration.ofMinutes(1);
+        java.util.concurrent.CompletableFuture<Void> arrived = new java.util.concurrent.CompletableFuture<>();
+        backend = RecordingBackend.start("b", (r, ctx) -> arrived.complete(null));
+        proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).drainTimeout(drain)
+                .backend(Backend.named("app").server("s1", backend.address()).serverTimeout(Duration.ofHours(1)))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .build();
+        proxy.start();
+        int port = proxy.port();
+        try (RawHttp c = new RawHttp(port)) {
+            c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+            arrived.get(5, TimeUnit.SECONDS);
+            Proxy closing = proxy;
+            java.util.concurrent.CompletableFuture<Long> closed = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                closing.close();
+                return System.nanoTime();
+            });
+            // the drain has begun (and its clock start been read) once the proxy no longer accepts
+            Await.until(Duration.ofSeconds(5), "the proxy to stop accepting", () -> !accepts(port));
+            assertThat(closed).isNotDone();
+            long moved = System.nanoTime();
+            loop.advance(drain);
+            long done = closed.get(5, TimeUnit.SECONDS);
+            assertThat(Duration.ofNanos(done - moved)).isLessThan(Duration.ofSeconds(5));
+            assertThat(c.closedByPeer()).isTrue();
+        }
+    }
+
+    private static boolean accepts(int port) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     @Test
     void aRequestHeadIsTimedOnTheProxyClock() throws IOException {
         int port = start(backend().address());
