@@ -10,6 +10,7 @@ import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.EventLoopScheduler;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.RuntimeControl;
+import io.lodestone.core.internal.Scheduler;
 import io.lodestone.core.internal.ServerEvents;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.StickyRequest;
@@ -519,8 +520,9 @@ public final class Proxy implements AutoCloseable {
      *     number) keeps the sockets of those, binds the new ones before anything changes, and closes
      *     the sockets of the dropped ones once the new configuration has taken over (the connections
      *     accepted there go on); new frontends are bound; frontends that are gone stop accepting and
-     *     are drained, then closed after the drain timeout. Another engine on an address that a
-     *     frontend holds cannot bind it while that one does, nor can one reconfiguration split a
+     *     are drained, then closed after the drain timeout (on the proxy's clock). Another engine on
+     *     an address that a frontend holds cannot bind it while that one does, nor can one
+     *     reconfiguration split a
      *     frontend's addresses among several frontends or join those of several in one (the sockets
      *     of one old frontend go to one new frontend, which finds the other addresses taken): remove
      *     the address in one reconfiguration and add it in the next;</li>
@@ -745,13 +747,23 @@ public final class Proxy implements AutoCloseable {
     private void retire(Listener l) {
         Future<?> drained = l.drain();
         retiring.put(l, new Retirement(drained));
-        // closeAll blocks until the channels are closed: never on an event loop
-        ScheduledFuture<?> deadline = GlobalEventExecutor.INSTANCE
-                .schedule(() -> closeRetired(l, false), drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        // closeAll blocks until the channels are closed: never on an event loop (closeRetired runs
+        // once, whichever comes first)
+        Runnable cancel;
+        if (clock == Clock.system()) {
+            // off the event loops, so that a loop held up does not hold the deadline
+            ScheduledFuture<?> deadline = GlobalEventExecutor.INSTANCE
+                    .schedule(() -> closeRetired(l, false), drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            cancel = () -> deadline.cancel(false);
+        } else {
+            // on the proxy's clock, as its other timers: the proxy's loops follow that clock
+            Scheduler.Task deadline = scheduler.schedule(
+                    () -> GlobalEventExecutor.INSTANCE.execute(() -> closeRetired(l, false)), drainTimeout.toNanos());
+            cancel = deadline::cancel;
+        }
         drained.addListener(f -> {
-            if (deadline.cancel(false)) {
-                GlobalEventExecutor.INSTANCE.execute(() -> closeRetired(l, false));
-            }
+            cancel.run();
+            GlobalEventExecutor.INSTANCE.execute(() -> closeRetired(l, false));
         });
     }
 
@@ -825,7 +837,8 @@ public final class Proxy implements AutoCloseable {
      * with the others, within the same {@code drainTimeout}. A drain timeout that runs out with client
      * connections still open is logged as a warning with their number (at info level for a zero
      * timeout, a stop at once). The drain timeout runs on the proxy's {@link Clock}: with a manual
-     * clock, a test that moves it past the timeout ends the drain then, without waiting for it.
+     * clock, a test that moves it past the timeout ends the drain then, without waiting for it (and
+     * one that does not move it waits the timeout in real time, as on the system clock).
      */
     public void close(Duration drainTimeout) {
         Objects.requireNonNull(drainTimeout, "drainTimeout");
@@ -897,14 +910,18 @@ public final class Proxy implements AutoCloseable {
      * Waits until {@code drained} is down or {@code drainNanos} have passed on the proxy's clock since
      * {@code start}. On {@link Clock#system()} that is one wait; on another clock the wait looks at
      * the clock every millisecond, as the event loops of such a proxy do, so that a test that moves
-     * the clock past the drain timeout ends the drain at once, however long the timeout.
+     * the clock past the drain timeout ends the drain at once, however long the timeout; it also ends
+     * once the timeout has passed in real time, as it did before, so that a close that nothing moves
+     * the clock for (a test's clean-up with a connection left open) still returns.
      */
     private boolean awaitDrain(CountDownLatch drained, long start, long drainNanos) throws InterruptedException {
-        if (clock == Clock.system()) {
+        Clock real = Clock.system();
+        if (clock == real) {
             return drained.await(drainNanos, TimeUnit.NANOSECONDS);
         }
+        long realStart = real.nanoTime();
         while (drained.getCount() > 0) {
-            if (clock.nanoTime() - start >= drainNanos) {
+            if (clock.nanoTime() - start >= drainNanos || real.nanoTime() - realStart >= drainNanos) {
                 return false;
             }
             drained.await(1, TimeUnit.MILLISECONDS);
