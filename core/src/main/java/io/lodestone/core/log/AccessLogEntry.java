@@ -240,7 +240,7 @@ public final class AccessLogEntry {
         return requestNanos;
     }
 
-    /** Tw in nanoseconds, -1 when not reached. */
+    /** Tw in nanoseconds, -1 when not reached: no server was picked and nothing waited in a queue (at a full queue, {@code SQ}, too). */
     public long queueNanos() {
         return queueNanos;
     }
