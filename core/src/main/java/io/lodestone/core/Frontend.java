@@ -53,6 +53,9 @@ public interface Frontend {
      * frontend's rules read it (an {@code HttpFrontend} with {@code headersWithUnderscores(DROP_HEADER)}
      * removes every name with an underscore). {@link Proxy#route} reads the request without such
      * fields, as the rules read it on the wire. The default is false; HTTP engines override it.
+     *
+     * @param name a header field's name, in any case
+     * @return whether the engine removes such a field before the rules
      */
     default boolean removesRequestHeader(String name) {
         return false;
@@ -64,6 +67,9 @@ public interface Frontend {
      * refuses every name with an underscore). {@link Proxy#route} decides such a
      * {@link io.lodestone.core.route.TestRequest} as that 400. The default is false; HTTP engines
      * override it.
+     *
+     * @param name a header field's name, in any case
+     * @return whether the engine refuses a request with such a field before the rules
      */
     default boolean refusesRequestHeader(String name) {
         return false;

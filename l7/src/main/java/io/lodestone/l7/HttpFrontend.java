@@ -341,13 +341,23 @@ public final class HttpFrontend implements Frontend {
         return headersWithUnderscores;
     }
 
-    /** True for a name with an underscore when {@link #headersWithUnderscores()} is {@code DROP_HEADER}. */
+    /**
+     * True for a name with an underscore when {@link #headersWithUnderscores()} is {@code DROP_HEADER}.
+     *
+     * @param name a header field's name
+     * @return whether this frontend removes such a field before its rules
+     */
     @Override
     public boolean removesRequestHeader(String name) {
         return headersWithUnderscores == HeadersWithUnderscores.DROP_HEADER && name.indexOf('_') >= 0;
     }
 
-    /** True for a name with an underscore when {@link #headersWithUnderscores()} is {@code REJECT_REQUEST}. */
+    /**
+     * True for a name with an underscore when {@link #headersWithUnderscores()} is {@code REJECT_REQUEST}.
+     *
+     * @param name a header field's name
+     * @return whether this frontend answers 400 to a request with such a field
+     */
     @Override
     public boolean refusesRequestHeader(String name) {
         return headersWithUnderscores == HeadersWithUnderscores.REJECT_REQUEST && name.indexOf('_') >= 0;
