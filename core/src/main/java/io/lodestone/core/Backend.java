@@ -523,7 +523,8 @@ public final class Backend {
          * pooled connection whose server vanished without a FIN or reset (a host powered off, a NAT or
          * firewall that dropped the flow) is found while it idles, not by the next request sent on it,
          * which would wait out its server timeout. Anything received counts, so a busy connection sends
-         * no PING. A request still on the connection when it closes so ends as a server timeout does:
+         * no PING. PINGs do not keep a connection in use: one no request has used for the pool's idle
+         * timeout still closes then. A request still on the connection when it closes so ends as a server timeout does:
          * {@code 504} before its response began (else the client's connection or stream is closed),
          * {@code sH} or {@code sD} in the access log, and a {@code timeout} error on the server; a
          * connection that carried no request when it closed counts one {@code timeout} error on the

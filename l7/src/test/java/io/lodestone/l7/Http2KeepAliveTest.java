@@ -59,17 +59,25 @@ class Http2KeepAliveTest {
      * 60 s and a pool idle timeout of an hour, longer than any test runs its clock.
      */
     private void start(ProtocolBackend b, UnaryOperator<Backend.Builder> backend) {
+        start(b, backend, Duration.ofHours(1));
+    }
+
+    private void start(ProtocolBackend b, UnaryOperator<Backend.Builder> backend, Duration poolIdleTimeout) {
         b.pingClock = clock::nanoTime;
         proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).accessLog(AccessLog.text(lines))
                 .backend(backend.apply(Backend.named("app").server("s1", b.address())))
-                .frontend(web())
+                .frontend(web(poolIdleTimeout))
                 .build();
         proxy.start();
     }
 
     private static HttpFrontend.Builder web() {
+        return web(Duration.ofHours(1));
+    }
+
+    private static HttpFrontend.Builder web(Duration poolIdleTimeout) {
         return HttpFrontend.bind("127.0.0.1:0").name("web").clientTimeout(Duration.ofMinutes(10))
-                .backendPool(8, Duration.ofHours(1)).defaultBackend("app");
+                .backendPool(8, poolIdleTimeout).defaultBackend("app");
     }
 
     private static Backend.Builder h2c(Backend.Builder b) {
@@ -132,6 +140,27 @@ class Http2KeepAliveTest {
             assertThat(b.connections).hasValue(1);
             assertThat(b.openConnections()).isEqualTo(1);
             assertThat(s1().errors().timeout()).isZero();
+        }
+    }
+
+    /**
+     * PINGs keep a connection alive, not in use: one no request has used for the pool's idle timeout
+     * (30 s) still closes then, answered PINGs (every 10 s, an hour to answer each) or not.
+     */
+    @Test
+    void answeredPingsDoNotKeepAnUnusedConnectionPastThePoolIdleTimeout() throws Exception {
+        try (ProtocolBackend b = ProtocolBackend.h2c(0)) {
+            start(b, a -> a.protocol(BackendProtocol.H2C).http2KeepAlive(INTERVAL, Duration.ofHours(1)), Duration.ofSeconds(30));
+            ok("/plain/first");
+            loop.advance(INTERVAL);
+            Await.until(Duration.ofSeconds(10), "a PING at the server", () -> b.pings.get() >= 1);
+            loop.advance(Duration.ofSeconds(19));
+            assertThat(s1().currentConnections()).as("open within the pool idle timeout").isEqualTo(1);
+            loop.advance(Duration.ofSeconds(1));
+            Await.until(Duration.ofSeconds(10), "the unused connection closed", () -> s1().currentConnections() == 0);
+            assertThat(s1().errors().timeout()).as("an idle close, no timeout").isZero();
+            ok("/plain/next");
+            assertThat(b.connections).hasValue(2);
         }
     }
 
