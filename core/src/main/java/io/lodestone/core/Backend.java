@@ -51,6 +51,8 @@ public final class Backend {
     private final BackendTls tls;
     private final BackendProtocol protocol;
     private final boolean abortOnClose;
+    private final Duration http2KeepAliveInterval;
+    private final Duration http2KeepAliveTimeout;
 
     private Backend(Builder b) {
         this.name = b.name;
@@ -71,6 +73,8 @@ public final class Backend {
         this.tls = b.tls;
         this.protocol = b.protocol;
         this.abortOnClose = b.abortOnClose;
+        this.http2KeepAliveInterval = b.http2KeepAliveInterval;
+        this.http2KeepAliveTimeout = b.http2KeepAliveTimeout;
     }
 
     /** Returns a builder for a backend with this name. */
@@ -185,6 +189,23 @@ public final class Backend {
         return abortOnClose;
     }
 
+    /**
+     * How long an HTTP/2 connection to a server may receive nothing before the proxy sends it a keep-alive
+     * PING, or {@code null} (the default) when it sends none. See {@link Builder#http2KeepAlive}.
+     */
+    public Duration http2KeepAliveInterval() {
+        return http2KeepAliveInterval;
+    }
+
+    /**
+     * How long after a keep-alive PING the server has to send something (the acknowledgement, or any
+     * frame) before its connection is closed, or {@code null} when keep-alive PINGs are off. See
+     * {@link Builder#http2KeepAlive}.
+     */
+    public Duration http2KeepAliveTimeout() {
+        return http2KeepAliveTimeout;
+    }
+
     /** The most source addresses the stick table remembers (0 when there is no stick table). */
     public int stickOnSourceMaxEntries() {
         return stickMaxEntries;
@@ -225,6 +246,8 @@ public final class Backend {
         private BackendTls tls;
         private BackendProtocol protocol = BackendProtocol.HTTP_1_1;
         private boolean abortOnClose;
+        private Duration http2KeepAliveInterval;
+        private Duration http2KeepAliveTimeout;
 
         Builder(String name) {
             this.name = Names.check("backend name", name);
@@ -491,6 +514,50 @@ public final class Backend {
             return this;
         }
 
+        /**
+         * Sends keep-alive PINGs on the HTTP/2 connections to the servers (Envoy's
+         * {@code connection_keepalive}, gRPC's client keepalive): a connection that has received
+         * nothing from its server for {@code interval} gets a PING, and when nothing at all comes back
+         * within {@code timeout} after it (neither the acknowledgement nor any other frame), the
+         * connection is closed: it takes no more requests, and the next request opens a new one. So a
+         * pooled connection whose server vanished without a FIN or reset (a host powered off, a NAT or
+         * firewall that dropped the flow) is found while it idles, not by the next request sent on it,
+         * which would wait out its server timeout. Anything received counts, so a busy connection sends
+         * no PING. PINGs do not keep a connection in use: one no request has used for the pool's idle
+         * timeout still closes then. A request still on the connection when it closes so ends as a server timeout does:
+         * {@code 504} before its response began (else the client's connection or stream is closed),
+         * {@code sH} or {@code sD} in the access log, and a {@code timeout} error on the server; a
+         * connection that carried no request when it closed counts one {@code timeout} error on the
+         * server itself. Needs {@link #protocol(BackendProtocol)} {@code H2} or {@code H2C}
+         * ({@link #build()} checks).
+         *
+         * <p>Off by default, as in Envoy: each PING wakes the server once an interval on every
+         * connection (one per event loop of each proxy and server), and servers bound how often they
+         * accept them: a gRPC server by default takes a PING at most every 5 minutes, and none while the
+         * connection carries no call, and answers more with {@code GOAWAY} ({@code ENHANCE_YOUR_CALM},
+         * "too_many_pings"), after which the connection takes no new requests. Choose an interval the
+         * servers allow. Without it, an idle connection to a vanished server is still closed after the
+         * pool's idle timeout, and a request sent on it meanwhile waits out its server timeout (504),
+         * which then PINGs the connection (closed without the acknowledgement within the connect
+         * timeout). A {@link Proxy#reconfigure reconfiguration} applies new settings to the connections
+         * already open as well, from their last received frame; a PING already out keeps the timeout it
+         * was sent with. The timers read the proxy's {@link Clock}.
+         *
+         * <pre>{@code
+         * Backend.named("grpc").server("g1", "10.0.0.5:50051").protocol(BackendProtocol.H2C)
+         *     .http2KeepAlive(Duration.ofSeconds(30), Duration.ofSeconds(10))
+         * }</pre>
+         *
+         * @throws IllegalArgumentException when either duration is not above zero or longer than
+         *     36,500 days
+         */
+        public Builder http2KeepAlive(Duration interval, Duration timeout) {
+            Duration i = positive("http2KeepAlive interval", interval);
+            this.http2KeepAliveTimeout = positive("http2KeepAlive timeout", timeout);
+            this.http2KeepAliveInterval = i;
+            return this;
+        }
+
         private Duration positive(String field, Duration d) {
             if (d == null || d.isNegative() || d.isZero()) {
                 throw new IllegalArgumentException("backend " + name + " " + field + ": " + d + " (expected: > 0)");
@@ -504,7 +571,8 @@ public final class Backend {
          * @throws IllegalArgumentException when the backend has no server, two servers share a name
          *     or a sticky-cookie value,
          *     the health check names a server the backend does not have, the protocol does not
-         *     fit the TLS setting, or {@code maxQueued} is set without a queue timeout
+         *     fit the TLS setting, {@code maxQueued} is set without a queue timeout, or HTTP/2
+         *     keep-alive PINGs are set for servers spoken to in HTTP/1.1
          */
         public Backend build() {
             if (servers.isEmpty()) {
@@ -534,6 +602,11 @@ public final class Backend {
             }
             if (protocol == BackendProtocol.H2C && tls != null) {
                 throw new IllegalArgumentException("backend " + name + " protocol: H2C with tls (expected: H2 over tls, or H2C without tls)");
+            }
+            if (http2KeepAliveInterval != null && protocol == BackendProtocol.HTTP_1_1) {
+                // HTTP/1.1 has no PING: the setting would silently do nothing
+                throw new IllegalArgumentException("backend " + name + " http2KeepAlive: interval " + http2KeepAliveInterval
+                        + ", timeout " + http2KeepAliveTimeout + " with protocol HTTP_1_1 (expected: protocol H2 or H2C, whose connections PINGs can keep)");
             }
             Map<String, String> ids = new HashMap<>();
             for (Server s : servers) {

@@ -142,6 +142,9 @@ public final class Gateway {
                 "  --backend-ca PEM         CA certificates to verify the servers against (with --backend-tls verify)",
                 "  --backend-proto http1|h2c|h2  http: HTTP version to the servers (default http1); h2c is",
                 "                           cleartext HTTP/2, h2 needs --backend-tls; many requests share a connection",
+                "  --backend-h2-keepalive INTERVAL[,TIMEOUT]  http, with --backend-proto h2c|h2: PING a server",
+                "                           connection that received nothing for INTERVAL, close it when nothing",
+                "                           comes back within TIMEOUT (default 20s); default: no PINGs",
                 "  --admin HOST:PORT        admin endpoint (/metrics, /stats, /api/servers, /api/frontends, server",
                 "                           operations); off unless given",
                 "  --admin-token TOKEN      bearer token the admin endpoint requires (required with --admin;",
@@ -294,7 +297,15 @@ public final class Gateway {
         }
     }
 
-    /** Applies {@code --backend-tls} and {@code --backend-proto} to a backend of HTTP or TCP servers. */
+    /** {@code 30s}, {@code 1m30s}, {@code 0.5s}: a duration as the start line prints it. */
+    private static String shortDuration(Duration d) {
+        return d.toString().substring(2).toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Applies {@code --backend-tls}, {@code --backend-proto} and {@code --backend-h2-keepalive} to a
+     * backend of HTTP or TCP servers.
+     */
     private static void upstream(GatewayOptions options, Backend.Builder backend, ClientTls tls) {
         if (tls != null) {
             backend.tls(tls);
@@ -304,6 +315,7 @@ public final class Gateway {
             case H2C -> backend.protocol(BackendProtocol.H2C);
             default -> backend.protocol(BackendProtocol.HTTP_1_1);
         }
+        options.backendH2KeepAlive().ifPresent(interval -> backend.http2KeepAlive(interval, options.backendH2KeepAliveTimeout()));
     }
 
     private static Frontend frontend(GatewayOptions options) throws UsageException {
@@ -466,6 +478,8 @@ public final class Gateway {
         if (options.backendProto() != GatewayOptions.BackendProto.HTTP1) {
             line.append("; ").append(options.backendProto().flagValue()).append(" to the servers");
         }
+        options.backendH2KeepAlive().ifPresent(interval -> line.append("; HTTP/2 keep-alive PINGs to the servers (")
+                .append(shortDuration(interval)).append(',').append(shortDuration(options.backendH2KeepAliveTimeout())).append(')'));
         options.backendTls().ifPresent(mode -> line.append("; TLS to the servers (").append(mode.flagValue())
                 .append(options.backendCa().map(ca -> " against " + ca).orElse("")).append(')'));
         out.println(line);

@@ -74,7 +74,9 @@ import java.util.Set;
  * <p>{@code --backend-tls verify} (or {@code insecure}) speaks TLS to the servers, verifying their
  * certificates against {@code --backend-ca PEM} (else the JDK's trust store) and host names; in
  * {@code http} mode {@code --backend-proto h2c} (or {@code h2}, over {@code --backend-tls}) speaks
- * HTTP/2 to them, many requests sharing each connection.
+ * HTTP/2 to them, many requests sharing each connection; {@code --backend-h2-keepalive 30s,10s} then
+ * PINGs a server connection that received nothing for 30 s, and closes it when nothing comes back
+ * within 10 s ({@link Backend.Builder#http2KeepAlive}).
  *
  * <p>In http mode every request gets an id in {@code X-Request-ID} ({@code --request-id HEADER}
  * names another header) and {@code X-Forwarded-*} and {@code X-Real-IP} headers; {@code --request-id off}
@@ -232,6 +234,12 @@ public final class GatewayOptions {
      */
     public static final Duration MAX_DURATION = Duration.ofDays(36_500);
 
+    /**
+     * How long a server has to answer a keep-alive PING when {@code --backend-h2-keepalive} gives no
+     * timeout: gRPC's default keepalive timeout.
+     */
+    public static final Duration DEFAULT_H2_KEEPALIVE_TIMEOUT = Duration.ofSeconds(20);
+
     /** The longest {@code --warm-up}. */
     public static final Duration MAX_WARM_UP = Duration.ofMinutes(10);
 
@@ -241,6 +249,8 @@ public final class GatewayOptions {
     private final HostPort listen;
     private final List<HostPort> backends;
     private final BackendProto backendProto;
+    private final Duration backendH2KeepAlive;
+    private final Duration backendH2KeepAliveTimeout;
     private final BackendTlsMode backendTls;
     private final Path backendCa;
     private final Balance balance;
@@ -361,6 +371,8 @@ public final class GatewayOptions {
         this.acceptProxyFrom = List.copyOf(p.acceptProxyFrom);
         this.rateLimit = p.rateLimit;
         this.backendProto = p.backendProto != null ? p.backendProto : BackendProto.HTTP1;
+        this.backendH2KeepAlive = p.backendH2KeepAlive;
+        this.backendH2KeepAliveTimeout = p.backendH2KeepAliveTimeout;
         this.backendTls = p.backendTls;
         this.backendCa = p.backendCa;
         this.cacheBytes = p.cacheBytes;
@@ -419,6 +431,8 @@ public final class GatewayOptions {
         this.acceptProxyFrom = List.of();
         this.rateLimit = null;
         this.backendProto = o.backendProto;
+        this.backendH2KeepAlive = o.backendH2KeepAlive;
+        this.backendH2KeepAliveTimeout = o.backendH2KeepAliveTimeout;
         this.backendTls = null;
         this.backendCa = null;
         this.cacheBytes = o.cacheBytes;
@@ -455,7 +469,8 @@ public final class GatewayOptions {
      *     {@code --forwarded-for} or {@code --headers-with-underscores} is given in {@code tcp} mode,
      *     or {@code --warm-up} is longer than {@link #MAX_WARM_UP} or given with TLS on either side,
      *     or {@code --timeout-client-hello} is given but for tcp mode with {@code --sni} or {@code --tls-cert},
-     *     or {@code --accept-proxy-from} names a network that does not parse or is given with {@code --accept-proxy}
+     *     or {@code --accept-proxy-from} names a network that does not parse or is given with {@code --accept-proxy},
+     *     or {@code --backend-h2-keepalive} is given without {@code --backend-proto h2c} or {@code h2}
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
         Objects.requireNonNull(args, "args");
@@ -591,6 +606,14 @@ public final class GatewayOptions {
         }
         if (p.backendProto == BackendProto.H2C && p.backendTls != null) {
             throw new UsageException("--backend-proto: h2c (not with --backend-tls: use --backend-proto h2 for HTTP/2 over TLS)");
+        }
+        if (p.backendH2KeepAlive != null && p.mode != Mode.HTTP) {
+            throw new UsageException("--backend-h2-keepalive: " + p.backendH2KeepAliveValue + " (only in http mode: add --mode http)");
+        }
+        if (p.backendH2KeepAlive != null && (p.backendProto == null || p.backendProto == BackendProto.HTTP1)) {
+            // Backend.Builder.build() refuses it too: HTTP/1.1 has no PING
+            throw new UsageException("--backend-h2-keepalive: " + p.backendH2KeepAliveValue
+                    + " (needs --backend-proto h2c or h2: HTTP/1.1 connections to the servers have no PING)");
         }
         if (p.healthCheckPath != null && !p.snis.isEmpty()) {
             throw new UsageException("--health-check: " + p.healthCheckPath + " (not with --sni: the servers of a TLS"
@@ -819,6 +842,23 @@ public final class GatewayOptions {
         return backendProto;
     }
 
+    /**
+     * The interval of the keep-alive PINGs on HTTP/2 connections to the servers
+     * ({@code --backend-h2-keepalive INTERVAL[,TIMEOUT]}); empty when none are sent (the default).
+     */
+    public Optional<Duration> backendH2KeepAlive() {
+        return Optional.ofNullable(backendH2KeepAlive);
+    }
+
+    /**
+     * How long a server has to answer a keep-alive PING: the {@code TIMEOUT} of
+     * {@code --backend-h2-keepalive}, {@link #DEFAULT_H2_KEEPALIVE_TIMEOUT} when it gives none;
+     * {@code null} when no PINGs are sent.
+     */
+    public Duration backendH2KeepAliveTimeout() {
+        return backendH2KeepAliveTimeout;
+    }
+
     /** How TLS to the servers is checked ({@code --backend-tls}); empty when the servers are spoken to in plain TCP. */
     public Optional<BackendTlsMode> backendTls() {
         return Optional.ofNullable(backendTls);
@@ -996,6 +1036,7 @@ public final class GatewayOptions {
                 + (acceptProxy ? " acceptProxy" + (acceptProxyFrom.isEmpty() ? "" : "=" + acceptProxyFrom) : "")
                 + (rateLimit != null ? " rateLimit=" + rateLimit.permits() + (rateLimit.period().getSeconds() == 60 ? "/m" : "/s") : "")
                 + (backendProto != BackendProto.HTTP1 ? " backendProto=" + backendProto.flagValue() : "")
+                + (backendH2KeepAlive != null ? " backendH2KeepAlive=" + backendH2KeepAlive + "," + backendH2KeepAliveTimeout : "")
                 + (backendTls != null ? " backendTls=" + backendTls.flagValue() : "")
                 + (backendCa != null ? " backendCa=" + backendCa : "")
                 + (cacheBytes > 0 ? " cache=" + cacheBytes : "")
@@ -1085,7 +1126,7 @@ public final class GatewayOptions {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--hash-key", "--retries", "--maxconn", "--timeout-queue", "--max-queue",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--timeout-client-hello", "--io-threads", "--health-check", "--deny", "--route",
                 "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--defer-accept",
-                "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
+                "--rate-limit", "--backend-proto", "--backend-h2-keepalive", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
                 "--pool-max-idle", "--pool-idle-timeout", "--pool-max-requests", "--pool-max-lifetime", "--keepalive-requests", "--busy-poll", "--request-id", "--forwarded-for",
                 "--headers-with-underscores", "--abort-on-close", "--error-page", "--accept-proxy", "--accept-proxy-from");
         /** The flags that take no value (switches): given or not. */
@@ -1132,6 +1173,9 @@ public final class GatewayOptions {
         Duration poolMaxLifetime;
         String poolMaxLifetimeValue;
         Integer keepAliveRequests;
+        Duration backendH2KeepAlive;
+        Duration backendH2KeepAliveTimeout;
+        String backendH2KeepAliveValue;
         boolean compress;
         boolean h2c;
         boolean deferAccept;
@@ -1267,6 +1311,9 @@ public final class GatewayOptions {
                 case "--backend-proto":
                     backendProto = backendProto(flag, value);
                     break;
+                case "--backend-h2-keepalive":
+                    h2KeepAlive(flag, value);
+                    break;
                 case "--backend-tls":
                     backendTls = backendTlsMode(flag, value);
                     break;
@@ -1353,6 +1400,23 @@ public final class GatewayOptions {
                 }
             }
             throw bad(flag, value, "http1, h2c or h2");
+        }
+
+        /** Reads {@code --backend-h2-keepalive INTERVAL[,TIMEOUT]}: two durations above zero, the timeout 20s unless given. */
+        private void h2KeepAlive(String flag, String value) throws UsageException {
+            int comma = value.indexOf(',');
+            Duration interval = parseDuration(comma < 0 ? value : value.substring(0, comma));
+            Duration timeout = comma < 0 ? DEFAULT_H2_KEEPALIVE_TIMEOUT : parseDuration(value.substring(comma + 1));
+            String expected = "INTERVAL[,TIMEOUT], durations above zero like 30s or 30s,10s (TIMEOUT 20s unless given)";
+            if (interval == null || timeout == null || interval.isZero() || timeout.isZero()) {
+                throw bad(flag, value, expected);
+            }
+            if (interval.compareTo(MAX_DURATION) > 0 || timeout.compareTo(MAX_DURATION) > 0) {
+                throw bad(flag, value, "durations of at most " + MAX_DURATION.toHours() + "h");
+            }
+            backendH2KeepAlive = interval;
+            backendH2KeepAliveTimeout = timeout;
+            backendH2KeepAliveValue = value;
         }
 
         private static BackendTlsMode backendTlsMode(String flag, String value) throws UsageException {
