@@ -403,6 +403,71 @@ class Http2WebSocketTest {
     }
 
     @Test
+    void whatTheClientSendsBeforeThe200ReachesTheServerFirst() throws Exception {
+        int port = startProxy("127.0.0.1:" + echoPort(), true);
+        connect(port, null);
+        Probe p = new Probe();
+        Http2StreamChannel s = open(p);
+        s.write(new DefaultHttp2HeadersFrame(extendedConnect("/ws"), false));
+        s.writeAndFlush(new DefaultHttp2DataFrame(text("eager"))).sync();
+        assertThat(p.response().status().toString()).isEqualTo("200");
+        assertThat(p.nextFrame()).isEqualTo("1:echo: eager");
+        s.writeAndFlush(new DefaultHttp2DataFrame(text("then"))).sync();
+        assertThat(p.nextFrame()).isEqualTo("1:echo: then");
+    }
+
+    @Test
+    void theRulesSeeAGetOfThePath() throws Exception {
+        int port = startProxy(Backend.named("ws").server("e1", "127.0.0.1:" + echoPort()),
+                HttpFrontend.bind("127.0.0.1:0").h2c(true).websocketOverHttp2(true)
+                        .rule(io.lodestone.core.route.Rule.when(io.lodestone.core.route.Acl.pathBegins("/admin")).deny(403)));
+        connect(port, null);
+        Probe p = new Probe();
+        Http2StreamChannel s = open(p);
+        s.writeAndFlush(new DefaultHttp2HeadersFrame(extendedConnect("/admin/ws"), false)).sync();
+        assertThat(p.response().status().toString()).isEqualTo("403");
+        assertThat(serverConnections.get()).isZero();
+        Await.until("the denied handshake logged", () -> lines.lines().stream().anyMatch(l -> l.contains("GET /admin/ws HTTP/2.0")));
+    }
+
+    @Test
+    void anIdleTunnelIsClosedAtTheTunnelTimeout() throws Exception {
+        int port = startProxy(Backend.named("ws").server("e1", "127.0.0.1:" + echoPort()),
+                HttpFrontend.bind("127.0.0.1:0").h2c(true).websocketOverHttp2(true).tunnelTimeout(Duration.ofMillis(300)));
+        connect(port, null);
+        Probe p = new Probe();
+        webSocket(p, "/ws");
+        p.closed.get(10, TimeUnit.SECONDS);
+        Await.until("the server connection closed", () -> serverConnectionsClosed.get() == 1);
+        Await.until("the timeout logged", () -> lines.lines().stream().anyMatch(l -> l.contains("GET /ws") && l.contains(" cD")));
+        assertThat(proxy.metrics().frontend("web").traffic().errors().timeout()).isEqualTo(1);
+    }
+
+    @Test
+    void aServersResetIsAConnectError() throws Exception {
+        try (RawBackend b = new RawBackend((sock, n) -> {
+            String head = RawBackend.nextHead(sock.getInputStream());
+            String key = head.lines().filter(l -> l.toLowerCase().startsWith("sec-websocket-key:")).findFirst().orElseThrow()
+                    .substring("sec-websocket-key:".length()).trim();
+            RawBackend.write(sock, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Accept: " + accept(key) + "\r\n\r\n");
+            // the first client frame, then a reset
+            sock.getInputStream().read();
+            sock.setSoLinger(true, 0);
+            sock.close();
+        })) {
+            int port = startProxy(b.address(), true);
+            connect(port, null);
+            Probe p = new Probe();
+            Http2StreamChannel s = webSocket(p, "/ws");
+            s.writeAndFlush(new DefaultHttp2DataFrame(text("x"))).sync();
+            p.closed.get(10, TimeUnit.SECONDS);
+            assertThat(p.reset.get()).as("RST_STREAM CONNECT_ERROR").isEqualTo(Http2Error.CONNECT_ERROR.code());
+            Await.until("the server's reset logged", () -> lines.lines().stream().anyMatch(l -> l.contains("GET /ws") && l.contains(" SD")));
+        }
+    }
+
+    @Test
     void twoTunnelsAndOrdinaryRequestsShareOneConnection() throws Exception {
         int port = startProxy("127.0.0.1:" + echoPort(), true);
         connect(port, null);
