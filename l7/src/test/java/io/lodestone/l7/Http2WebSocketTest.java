@@ -444,6 +444,23 @@ class Http2WebSocketTest {
     }
 
     @Test
+    void theClientConnectionsFinEndsTheTunnelsClientSide() throws Exception {
+        int port = startProxy("127.0.0.1:" + echoPort(), true);
+        connect(port, null);
+        Probe p = new Probe();
+        Http2StreamChannel s = webSocket(p, "/ws");
+        s.writeAndFlush(new DefaultHttp2DataFrame(text("last"))).sync();
+        assertThat(p.nextFrame()).isEqualTo("1:echo: last");
+        // the client's FIN on its connection: nothing more can come on the stream, a FIN to the server,
+        // whose close comes back as the stream's END_STREAM
+        ((io.netty.channel.socket.SocketChannel) client).shutdownOutput().sync();
+        Await.until("the server connection closed", () -> serverConnectionsClosed.get() == 1);
+        // then RST_STREAM CANCEL, or the connection's close, as the client can send no END_STREAM any more
+        Await.until("the stream's END_STREAM", p.endStream::get);
+        p.closed.get(10, TimeUnit.SECONDS);
+    }
+
+    @Test
     void aServersResetIsAConnectError() throws Exception {
         try (RawBackend b = new RawBackend((sock, n) -> {
             String head = RawBackend.nextHead(sock.getInputStream());
