@@ -591,6 +591,63 @@ class Http2WebSocketTest {
         }
     }
 
+    @Test
+    void aServerThatStopsReadingStopsTheClientsWindow() throws Exception {
+        long total = 96L << 20;
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        try (RawBackend b = new RawBackend((sock, n) -> {
+            String head = RawBackend.nextHead(sock.getInputStream());
+            String key = head.lines().filter(l -> l.toLowerCase().startsWith("sec-websocket-key:")).findFirst().orElseThrow()
+                    .substring("sec-websocket-key:".length()).trim();
+            RawBackend.write(sock, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Accept: " + accept(key) + "\r\n\r\n");
+            // reads nothing until the test is done
+            try {
+                release.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        })) {
+            int port = startProxy(b.address(), true);
+            connect(port, null);
+            Probe p = new Probe();
+            Http2StreamChannel s = webSocket(p, "/ws");
+            AtomicLong taken = new AtomicLong();
+            // the client writes while its stream can take more: its writes complete as the proxy's window allows
+            Runnable[] pump = new Runnable[1];
+            pump[0] = () -> {
+                while (s.isActive() && s.isWritable() && taken.get() < total) {
+                    ByteBuf chunk = Unpooled.wrappedBuffer(new byte[16 * 1024]);
+                    s.writeAndFlush(new DefaultHttp2DataFrame(chunk)).addListener(f -> {
+                        if (f.isSuccess()) {
+                            taken.addAndGet(16 * 1024);
+                        }
+                    });
+                }
+            };
+            s.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+                    pump[0].run();
+                    ctx.fireChannelWritabilityChanged();
+                }
+            });
+            s.eventLoop().execute(pump[0]);
+            long[] last = {-1, 0};
+            Await.until(Duration.ofSeconds(30), "the client's stream blocked, or all taken", () -> {
+                long t = taken.get();
+                if (t >= total) {
+                    return true;
+                }
+                last[1] = !s.isWritable() && t == last[0] ? last[1] + 1 : 0;
+                last[0] = t;
+                return last[1] >= 200;
+            });
+            release.countDown();
+            assertThat(taken.get()).as("bytes the proxy took from the client while the server read nothing").isLessThan(48L << 20);
+        }
+    }
+
     static String accept(String key) {
         try {
             return Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-1")
