@@ -145,6 +145,7 @@ public final class HttpFrontend implements Frontend {
     private final ServerTls tls;
     private final String hsts;
     private final boolean h2c;
+    private final boolean websocketOverHttp2;
     private final boolean deferAccept;
     private final int http2MaxConcurrentStreams;
     private final int http2MaxHeaderListSize;
@@ -191,6 +192,7 @@ public final class HttpFrontend implements Frontend {
         this.hsts = b.hstsMaxAge == null ? null
                 : "max-age=" + b.hstsMaxAge.getSeconds() + (b.hstsIncludeSubDomains ? "; includeSubDomains" : "");
         this.h2c = b.h2c;
+        this.websocketOverHttp2 = b.websocketOverHttp2;
         this.deferAccept = b.deferAccept;
         this.http2MaxConcurrentStreams = b.http2MaxConcurrentStreams;
         this.http2MaxHeaderListSize = b.http2MaxHeaderListSize;
@@ -463,6 +465,14 @@ public final class HttpFrontend implements Frontend {
         return h2c;
     }
 
+    /**
+     * Whether HTTP/2 clients may open WebSockets (RFC 8441 extended CONNECT), forwarded to HTTP/1.1
+     * servers as {@code Upgrade: websocket} requests (see {@link Builder#websocketOverHttp2}).
+     */
+    public boolean websocketOverHttp2() {
+        return websocketOverHttp2;
+    }
+
     /** Whether a connection is accepted only once its client has sent data (see {@link Builder#deferAccept}). */
     public boolean deferAccept() {
         return deferAccept;
@@ -606,6 +616,7 @@ public final class HttpFrontend implements Frontend {
         private Duration hstsMaxAge;
         private boolean hstsIncludeSubDomains;
         private boolean h2c;
+        private boolean websocketOverHttp2;
         private boolean deferAccept;
         private int http2MaxConcurrentStreams = 128;
         private int http2MaxHeaderListSize = 16 * 1024;
@@ -1117,6 +1128,34 @@ public final class HttpFrontend implements Frontend {
         }
 
         /**
+         * Lets HTTP/2 clients open WebSockets, as RFC 8441 bootstraps them (default off; the gateway
+         * launcher's {@code --websocket-over-h2}): the frontend's HTTP/2 connections advertise
+         * {@code SETTINGS_ENABLE_CONNECT_PROTOCOL = 1}, and a stream whose HEADERS are an extended
+         * CONNECT ({@code :method CONNECT}, {@code :protocol websocket}, {@code :scheme}, {@code :path},
+         * {@code :authority}) is routed, limited and logged as an HTTP/1.1 {@code GET} of that path and
+         * host with {@code Upgrade: websocket}, and forwarded to the HTTP/1.1 server as one, with a
+         * {@code Sec-WebSocket-Key} of the proxy's. The server's {@code 101} (its
+         * {@code Sec-WebSocket-Accept} checked against that key: a wrong one is a {@code 502}) becomes
+         * the stream's {@code :status 200}, and from then on the stream's DATA frames are the
+         * WebSocket's bytes both ways, under HTTP/2 flow control, with the frontend's
+         * {@link #tunnelTimeout tunnel timeout}. Another answer is relayed as the final response. A
+         * request routed to a backend that speaks HTTP/2 is answered {@code 502}: the proxy does not
+         * speak RFC 8441 to servers.
+         *
+         * <p>Without it a {@code :protocol} pseudo-header resets its stream with {@code PROTOCOL_ERROR},
+         * as an undefined one (RFC 9113, 8.3). With it a {@code :protocol} on another method than
+         * CONNECT, or an extended CONNECT without {@code :scheme}, {@code :path} or {@code :authority},
+         * still does; one whose {@code :protocol} is not {@code websocket} is a CONNECT, answered
+         * {@code 501} as every CONNECT is. It needs a frontend that speaks HTTP/2 ({@link #h2c} or
+         * {@code h2} in the {@link ServerTls.Builder#alpn(String...) ALPN list}), else {@link #build()}
+         * fails.
+         */
+        public Builder websocketOverHttp2(boolean on) {
+            this.websocketOverHttp2 = on;
+            return this;
+        }
+
+        /**
          * Has the kernel hand a new connection to the proxy only once its client has sent data, the
          * first bytes of a request or a TLS ClientHello (default off; HAProxy's {@code defer-accept}
          * bind option, nginx's {@code deferred}). Linux's {@code TCP_DEFER_ACCEPT}, set to one second
@@ -1364,6 +1403,10 @@ public final class HttpFrontend implements Frontend {
             if (h2c && tls != null) {
                 throw new IllegalArgumentException(label + " h2c: true (expected: only on a plain-text frontend;"
                         + " over TLS, offer h2 in the ServerTls's ALPN list)");
+            }
+            if (websocketOverHttp2 && !h2c && (tls == null || !tls.applicationProtocols().contains("h2"))) {
+                throw new IllegalArgumentException(label + " websocketOverHttp2: true (expected: a frontend that speaks"
+                        + " HTTP/2: h2c(true), or h2 in the ServerTls's ALPN list)");
             }
             Routing table = wholeTable != null ? wholeTable : routing.build();
             if (table.defaultBackend() == null && !hasRules(table)) {

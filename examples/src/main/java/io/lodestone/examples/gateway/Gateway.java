@@ -154,6 +154,8 @@ public final class Gateway {
                 "                           brotli where its native library loads), text and JSON of 1 KiB or more",
                 "  --h2c                    http, without TLS: also speak HTTP/2 to clients that begin with its",
                 "                           preface (prior knowledge, as h2load and curl --http2-prior-knowledge do)",
+                "  --websocket-over-h2      http, with --h2c or --tls-cert: let HTTP/2 clients open WebSockets",
+                "                           (RFC 8441), sent to the servers as HTTP/1.1 upgrades",
                 "  --defer-accept           http: the kernel hands over a new connection only once its client",
                 "                           has sent data (TCP_DEFER_ACCEPT; less CPU per connection, not on NIO)",
                 "  --abort-on-close         http: drop a request whose client ends its side (FIN) while it waits",
@@ -349,7 +351,7 @@ public final class Gateway {
             if (options.compress()) {
                 http.compression(Compression.defaults());
             }
-            http.h2c(options.h2c()).deferAccept(options.deferAccept());
+            http.h2c(options.h2c()).websocketOverHttp2(options.websocketOverH2()).deferAccept(options.deferAccept());
             if (!options.acceptProxyFrom().isEmpty()) {
                 http.acceptProxyProtocolFrom(options.acceptProxyFrom().toArray(new String[0]));
             } else if (options.acceptProxy()) {
@@ -458,6 +460,9 @@ public final class Gateway {
         }
         if (options.h2c()) {
             line.append("; HTTP/2 with prior knowledge (h2c) too");
+        }
+        if (options.websocketOverH2()) {
+            line.append("; WebSocket over HTTP/2 (RFC 8441)");
         }
         for (GatewayOptions.Sni sni : options.snis()) {
             line.append("; SNI ").append(sni.name()).append(" -> ").append(sni.server());

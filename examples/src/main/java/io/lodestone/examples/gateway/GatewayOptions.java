@@ -55,7 +55,9 @@ import java.util.Set;
  * <p>{@code --compress} (http mode) compresses responses for clients that accept it, with
  * {@link io.lodestone.l7.Compression#defaults()}. {@code --h2c} (http mode, without TLS) also accepts
  * HTTP/2 with prior knowledge on the plain-text port: connections that begin with the HTTP/2
- * preface speak HTTP/2, the others HTTP/1.1. {@code --defer-accept} (http mode) has the kernel hand a
+ * preface speak HTTP/2, the others HTTP/1.1. {@code --websocket-over-h2} (http mode, with {@code --h2c}
+ * or {@code --tls-cert}) lets HTTP/2 clients open WebSockets (RFC 8441), forwarded to the servers as
+ * HTTP/1.1 upgrades ({@link HttpFrontend.Builder#websocketOverHttp2}). {@code --defer-accept} (http mode) has the kernel hand a
  * new connection over only once its client has sent data. {@code --abort-on-close} (http mode) drops
  * a request whose client ends its side before the response head, or aborts its HTTP/1 response
  * ({@link Backend.Builder#abortOnClose}).
@@ -277,6 +279,7 @@ public final class GatewayOptions {
     private final List<Sni> snis;
     private final boolean compress;
     private final boolean h2c;
+    private final boolean websocketOverH2;
     private final boolean deferAccept;
     private final boolean abortOnClose;
     private final boolean acceptProxy;
@@ -365,6 +368,7 @@ public final class GatewayOptions {
         this.snis = List.copyOf(p.snis);
         this.compress = p.compress;
         this.h2c = p.h2c;
+        this.websocketOverH2 = p.websocketOverH2;
         this.deferAccept = p.deferAccept;
         this.abortOnClose = p.abortOnClose;
         this.acceptProxy = p.acceptProxy || !p.acceptProxyFrom.isEmpty();
@@ -424,6 +428,7 @@ public final class GatewayOptions {
         this.snis = List.of();
         this.compress = o.compress;
         this.h2c = o.h2c;
+        this.websocketOverH2 = o.websocketOverH2;
         this.deferAccept = o.deferAccept;
         this.abortOnClose = o.abortOnClose;
         // the warm-up's traffic comes from inside the JVM, without a PROXY header
@@ -524,6 +529,9 @@ public final class GatewayOptions {
             if (p.deferAccept) {
                 throw new UsageException("--defer-accept: on (only in http mode: add --mode http)");
             }
+            if (p.websocketOverH2) {
+                throw new UsageException("--websocket-over-h2: on (only in http mode: add --mode http)");
+            }
             if (p.abortOnClose) {
                 throw new UsageException("--abort-on-close: on (only in http mode: add --mode http)");
             }
@@ -582,6 +590,9 @@ public final class GatewayOptions {
         }
         if (p.h2c && p.tlsCert != null) {
             throw new UsageException("--h2c: on (not with --tls-cert: over TLS, clients choose HTTP/2 through ALPN)");
+        }
+        if (p.websocketOverH2 && p.mode == Mode.HTTP && !p.h2c && p.tlsCert == null) {
+            throw new UsageException("--websocket-over-h2: on (needs HTTP/2 from clients: add --h2c, or --tls-cert for h2 through ALPN)");
         }
         if (!p.snis.isEmpty()) {
             if (p.mode == Mode.HTTP) {
@@ -794,6 +805,15 @@ public final class GatewayOptions {
      */
     public boolean h2c() {
         return h2c;
+    }
+
+    /**
+     * Whether HTTP/2 clients may open WebSockets, RFC 8441's extended CONNECT forwarded to the servers
+     * as HTTP/1.1 upgrades ({@code --websocket-over-h2}, http mode with {@code --h2c} or TLS):
+     * {@link HttpFrontend.Builder#websocketOverHttp2}.
+     */
+    public boolean websocketOverH2() {
+        return websocketOverH2;
     }
 
     /**
@@ -1031,7 +1051,7 @@ public final class GatewayOptions {
                 + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "")
                 + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes)
                 + (tlsCert != null ? " tlsCert=" + tlsCert + " tlsKey=" + tlsKey : "")
-                + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "") + (h2c ? " h2c" : "") + (deferAccept ? " deferAccept" : "")
+                + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "") + (h2c ? " h2c" : "") + (websocketOverH2 ? " websocketOverH2" : "") + (deferAccept ? " deferAccept" : "")
                 + (abortOnClose ? " abortOnClose" : "")
                 + (acceptProxy ? " acceptProxy" + (acceptProxyFrom.isEmpty() ? "" : "=" + acceptProxyFrom) : "")
                 + (rateLimit != null ? " rateLimit=" + rateLimit.permits() + (rateLimit.period().getSeconds() == 60 ? "/m" : "/s") : "")
@@ -1125,12 +1145,12 @@ public final class GatewayOptions {
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--hash-key", "--retries", "--maxconn", "--timeout-queue", "--max-queue",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--timeout-client-hello", "--io-threads", "--health-check", "--deny", "--route",
-                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--defer-accept",
+                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--websocket-over-h2", "--defer-accept",
                 "--rate-limit", "--backend-proto", "--backend-h2-keepalive", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
                 "--pool-max-idle", "--pool-idle-timeout", "--pool-max-requests", "--pool-max-lifetime", "--keepalive-requests", "--busy-poll", "--request-id", "--forwarded-for",
                 "--headers-with-underscores", "--abort-on-close", "--error-page", "--accept-proxy", "--accept-proxy-from");
         /** The flags that take no value (switches): given or not. */
-        static final Set<String> SWITCHES = Set.of("--compress", "--h2c", "--defer-accept", "--abort-on-close", "--accept-proxy");
+        static final Set<String> SWITCHES = Set.of("--compress", "--h2c", "--websocket-over-h2", "--defer-accept", "--abort-on-close", "--accept-proxy");
         /** The flags that may be given more than once. */
         static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route", "--sni", "--error-page");
 
@@ -1178,6 +1198,7 @@ public final class GatewayOptions {
         String backendH2KeepAliveValue;
         boolean compress;
         boolean h2c;
+        boolean websocketOverH2;
         boolean deferAccept;
         boolean abortOnClose;
         boolean acceptProxy;
@@ -1201,6 +1222,8 @@ public final class GatewayOptions {
                 compress = true;
             } else if (flag.equals("--h2c")) {
                 h2c = true;
+            } else if (flag.equals("--websocket-over-h2")) {
+                websocketOverH2 = true;
             } else if (flag.equals("--defer-accept")) {
                 deferAccept = true;
             } else if (flag.equals("--abort-on-close")) {
