@@ -53,8 +53,8 @@ public interface RequestView {
 
     /**
      * The normalised path that path ACLs match: fully percent-decoded, {@code ;parameters} removed,
-     * slashes folded, dot segments resolved, backslashes read as slashes, case kept. See
-     * {@link io.lodestone.core.route.internal.PathNormalizer}. {@code null} on a connection view.
+     * slashes folded, dot segments resolved, backslashes read as slashes, case kept (as the README's
+     * Routing section describes). {@code null} on a connection view.
      */
     String path();
 
