@@ -11,6 +11,7 @@ import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.Rule;
+import io.lodestone.core.route.internal.FrontendRouting;
 import io.lodestone.l4.internal.TcpListener;
 import io.lodestone.tls.ServerTls;
 import java.net.InetSocketAddress;
@@ -671,7 +672,7 @@ public final class TcpFrontend implements Frontend {
                 throw new IllegalArgumentException(label + " clientHelloTimeout: " + clientHelloTimeout
                         + " (expected: with tlsPassthrough() or tls(ServerTls); a frontend without TLS reads no ClientHello)");
             }
-            Routing table = wholeTable != null ? wholeTable : routing.build();
+            Routing table = wholeTable != null ? wholeTable : FrontendRouting.build(label, routing);
             if (table.defaultBackend() == null && !hasRules(table)) {
                 throw new IllegalArgumentException(label + " defaultBackend: null (expected: the name of a backend, or rules that choose one)");
             }

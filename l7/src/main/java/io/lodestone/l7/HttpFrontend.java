@@ -11,6 +11,7 @@ import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.Rule;
+import io.lodestone.core.route.internal.FrontendRouting;
 import io.lodestone.l7.internal.HttpListener;
 import io.lodestone.tls.ServerTls;
 import java.io.IOException;
@@ -1365,7 +1366,7 @@ public final class HttpFrontend implements Frontend {
                 throw new IllegalArgumentException(label + " h2c: true (expected: only on a plain-text frontend;"
                         + " over TLS, offer h2 in the ServerTls's ALPN list)");
             }
-            Routing table = wholeTable != null ? wholeTable : routing.build();
+            Routing table = wholeTable != null ? wholeTable : FrontendRouting.build(label, routing);
             if (table.defaultBackend() == null && !hasRules(table)) {
                 throw new IllegalArgumentException(label + " defaultBackend: null (expected: the name of a backend, or rules that choose one)");
             }
