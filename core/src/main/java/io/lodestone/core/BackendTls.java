@@ -27,6 +27,9 @@ public interface BackendTls {
     /**
      * Returns the TLS handler of a new connection to {@code host:port}: {@code host} is the name the
      * server's certificate must carry and the SNI sent (an IP literal sends no SNI).
+     *
+     * @return the TLS handler of a new connection to {@code host:port}: {@code host} is the name the server's
+     *     certificate must carry and the SNI sent (an IP literal sends no SNI)
      */
     SslHandler newHandler(ByteBufAllocator alloc, String host, int port);
 
@@ -43,6 +46,9 @@ public interface BackendTls {
     /**
      * The ALPN protocols {@link #newHandler}'s handlers offer, in preference order; empty when ALPN is
      * off. A backend of protocol {@link BackendProtocol#H2} needs {@code h2} among them.
+     *
+     * @return the ALPN protocols {@link #newHandler}'s handlers offer, in preference order; empty when ALPN
+     *     is off
      */
     List<String> applicationProtocols();
 }

@@ -24,22 +24,22 @@ public final class HealthCheckTarget {
         this.timeout = Objects.requireNonNull(timeout, "timeout");
     }
 
-    /** The name of the server's backend. */
+    /** {@return the name of the server's backend} */
     public String backendName() {
         return backendName;
     }
 
-    /** The server's configuration. */
+    /** {@return the server's configuration} */
     public Server server() {
         return server;
     }
 
-    /** The address to probe. */
+    /** {@return the address to probe} */
     public InetSocketAddress address() {
         return address;
     }
 
-    /** How long the probe may take before it counts as failed. */
+    /** {@return how long the probe may take before it counts as failed} */
     public Duration timeout() {
         return timeout;
     }

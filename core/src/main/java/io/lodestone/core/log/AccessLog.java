@@ -50,12 +50,12 @@ public final class AccessLog {
         this.formatter = formatter;
     }
 
-    /** The text format, through the logger {@value #LOGGER_NAME}. */
+    /** {@return the text format, through the logger {@value #LOGGER_NAME}} */
     public static AccessLog text() {
         return new AccessLog(Format.TEXT, LoggerFactory.getLogger(LOGGER_NAME), TextFormat.INSTANCE);
     }
 
-    /** The JSON format, through the logger {@value #LOGGER_NAME}. */
+    /** {@return the JSON format, through the logger {@value #LOGGER_NAME}} */
     public static AccessLog json() {
         return new AccessLog(Format.JSON, LoggerFactory.getLogger(LOGGER_NAME), JsonFormat.INSTANCE);
     }
@@ -63,17 +63,29 @@ public final class AccessLog {
     /**
      * The text format, through {@code logger} instead of {@value #LOGGER_NAME}: for an application
      * that keeps one logger per proxy, or a test that captures the lines.
+     *
+     * @return the text format, through {@code logger} instead of {@value #LOGGER_NAME}: for an application
+     *     that keeps one logger per proxy, or a test that captures the lines
      */
     public static AccessLog text(Logger logger) {
         return new AccessLog(Format.TEXT, Objects.requireNonNull(logger, "logger"), TextFormat.INSTANCE);
     }
 
-    /** The JSON format, through {@code logger} instead of {@value #LOGGER_NAME} (see {@link #text(Logger)}). */
+    /**
+     * The JSON format, through {@code logger} instead of {@value #LOGGER_NAME} (see {@link #text(Logger)}).
+     *
+     * @return the JSON format, through {@code logger} instead of {@value #LOGGER_NAME} (see {@link
+     *     #text(Logger)})
+     */
     public static AccessLog json(Logger logger) {
         return new AccessLog(Format.JSON, Objects.requireNonNull(logger, "logger"), JsonFormat.INSTANCE);
     }
 
-    /** No access log. */
+    /**
+     * No access log.
+     *
+     * @return an access log that writes nothing
+     */
     public static AccessLog off() {
         return OFF;
     }
@@ -82,6 +94,8 @@ public final class AccessLog {
      * Returns the access log of a format by its name, as a command line gives it: {@code text},
      * {@code json} or {@code off}, in any case.
      *
+     * @return the access log of a format by its name, as a command line gives it: {@code text}, {@code json}
+     *     or {@code off}, in any case
      * @throws IllegalArgumentException for any other name
      */
     public static AccessLog of(String format) {
@@ -94,7 +108,7 @@ public final class AccessLog {
         };
     }
 
-    /** The format. */
+    /** {@return the format} */
     public Format format() {
         return format;
     }
@@ -102,6 +116,9 @@ public final class AccessLog {
     /**
      * Whether a line would be written now: the format is not {@code OFF} and the logger is enabled
      * at INFO. Cheap; engines call it before filling an entry.
+     *
+     * @return whether a line would be written now: the format is not {@code OFF} and the logger is enabled at
+     *     INFO
      */
     public boolean isEnabled() {
         return logger != null && logger.isInfoEnabled();

@@ -67,7 +67,7 @@ public enum TerminationCause {
         this.code = code;
     }
 
-    /** The letter written to the access log. */
+    /** {@return the letter written to the access log} */
     public char code() {
         return code;
     }

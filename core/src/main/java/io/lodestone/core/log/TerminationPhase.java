@@ -30,7 +30,7 @@ public enum TerminationPhase {
         this.code = code;
     }
 
-    /** The letter written to the access log. */
+    /** {@return the letter written to the access log} */
     public char code() {
         return code;
     }

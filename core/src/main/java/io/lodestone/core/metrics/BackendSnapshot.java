@@ -21,6 +21,7 @@ public record BackendSnapshot(String name, TrafficSnapshot traffic, int usableSe
     /**
      * Returns the snapshot of one server.
      *
+     * @return the snapshot of one server
      * @throws IllegalArgumentException when there is no server of that name
      */
     public ServerSnapshot server(String serverName) {

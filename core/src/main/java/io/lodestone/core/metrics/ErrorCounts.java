@@ -26,7 +26,11 @@ public record ErrorCounts(long connect, long timeout, long reset, long denied, l
         this(connect, timeout, reset, denied, invalid, 0);
     }
 
-    /** Returns the count of one kind. */
+    /**
+     * Returns the count of one kind.
+     *
+     * @return the count of one kind
+     */
     public long get(ErrorKind kind) {
         return switch (Objects.requireNonNull(kind, "kind")) {
             case CONNECT -> connect;
@@ -38,7 +42,7 @@ public record ErrorCounts(long connect, long timeout, long reset, long denied, l
         };
     }
 
-    /** The sum over every kind. */
+    /** {@return the sum over every kind} */
     public long total() {
         return connect + timeout + reset + denied + invalid + response;
     }

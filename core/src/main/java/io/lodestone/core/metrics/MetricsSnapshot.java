@@ -36,6 +36,7 @@ public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> front
     /**
      * Returns the snapshot of the response cache one frontend keeps for one backend.
      *
+     * @return the snapshot of the response cache one frontend keeps for one backend
      * @throws IllegalArgumentException when there is no such cache
      */
     public CacheSnapshot cache(String frontend, String backend) {
@@ -50,6 +51,7 @@ public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> front
     /**
      * Returns the snapshot of one frontend.
      *
+     * @return the snapshot of one frontend
      * @throws IllegalArgumentException when there is no frontend of that name
      */
     public FrontendSnapshot frontend(String name) {
@@ -64,6 +66,7 @@ public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> front
     /**
      * Returns the snapshot of one backend.
      *
+     * @return the snapshot of one backend
      * @throws IllegalArgumentException when there is no backend of that name
      */
     public BackendSnapshot backend(String name) {

@@ -31,7 +31,11 @@ public final class PrometheusFormat {
     private PrometheusFormat() {
     }
 
-    /** Returns the snapshot in the text format. */
+    /**
+     * Returns the snapshot in the text format.
+     *
+     * @return the snapshot in the text format
+     */
     public static String text(MetricsSnapshot snapshot) {
         StringBuilder sb = new StringBuilder(8192);
         write(snapshot, sb);

@@ -110,12 +110,20 @@ public final class TraceContext {
     /**
      * Returns the context for the next hop: the same trace id, flags and trace state, and a new random
      * parent id, the span of the proxy itself.
+     *
+     * @return the context for the next hop: the same trace id, flags and trace state, and a new random parent
+     *     id, the span of the proxy itself
      */
     public TraceContext child() {
         return new TraceContext(traceId, newSpanId(), flags, traceState);
     }
 
-    /** Returns a copy with another trace state, or none when {@code null}; the caller vouches for its validity. */
+    /**
+     * Returns a copy with another trace state, or none when {@code null}; the caller vouches for its
+     * validity.
+     *
+     * @return a copy with another trace state, or none when {@code null}; the caller vouches for its validity
+     */
     public TraceContext withTraceState(String state) {
         return new TraceContext(traceId, parentId, flags, state);
     }
@@ -131,32 +139,35 @@ public final class TraceContext {
         return new String(c);
     }
 
-    /** The trace id: 32 lower-case hex digits, not all zeros. */
+    /** {@return the trace id: 32 lower-case hex digits, not all zeros} */
     public String traceId() {
         return traceId;
     }
 
-    /** The parent (span) id: 16 lower-case hex digits, not all zeros. */
+    /** {@return the parent (span) id: 16 lower-case hex digits, not all zeros} */
     public String parentId() {
         return parentId;
     }
 
-    /** The trace flags, 0..255. */
+    /** {@return the trace flags, 0..255} */
     public int flags() {
         return flags;
     }
 
-    /** Whether the {@code sampled} flag (bit 0) is set. */
+    /** {@return whether the {@code sampled} flag (bit 0) is set} */
     public boolean isSampled() {
         return (flags & 1) != 0;
     }
 
-    /** The trace state to pass on, or {@code null} when there is none. */
+    /** {@return the trace state to pass on, or {@code null} when there is none} */
     public String traceState() {
         return traceState;
     }
 
-    /** The {@code traceparent} header value, always of version 00: {@code 00-<trace id>-<parent id>-<flags>}. */
+    /**
+     * {@return the {@code traceparent} header value, always of version 00: {@code 00-<trace id>-<parent
+     * id>-<flags>}}
+     */
     public String traceparent() {
         StringBuilder sb = new StringBuilder(TRACEPARENT_LENGTH);
         sb.append("00-").append(traceId).append('-').append(parentId).append('-')
@@ -168,6 +179,9 @@ public final class TraceContext {
      * Whether a {@code tracestate} header value is valid: at most 32 comma-separated members (empty
      * ones aside), each {@code key=value} with the specification's key and value grammars, no key
      * twice.
+     *
+     * @return whether a {@code tracestate} header value is valid: at most 32 comma-separated members (empty
+     *     ones aside), each {@code key=value} with the specification's key and value grammars, no key twice
      */
     public static boolean isValidTraceState(CharSequence s) {
         Objects.requireNonNull(s, "tracestate");
