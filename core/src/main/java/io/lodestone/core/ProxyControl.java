@@ -20,6 +20,8 @@ public interface ProxyControl {
     /**
      * Returns the control of one server.
      *
+     * @param backendName the backend's name
+     * @param serverName the server's name
      * @return the control of one server
      * @throws IllegalArgumentException naming the backend or server when there is no such one
      */
@@ -29,6 +31,7 @@ public interface ProxyControl {
      * Returns the controls of every server of one backend, in configuration order (servers added at
      * run time last).
      *
+     * @param backendName the backend's name
      * @return the controls of every server of one backend, in configuration order (servers added at run time
      *     last)
      * @throws IllegalArgumentException naming the backend when there is no such one
@@ -40,6 +43,7 @@ public interface ProxyControl {
      * {@code nbsrv}): its primaries in rotation and below their connection limit, or, when no primary
      * is, its backups that are.
      *
+     * @param backendName the backend's name
      * @return how many servers of the backend could take a new connection now (HAProxy's {@code nbsrv}): its
      *     primaries in rotation and below their connection limit, or, when no primary is, its backups that
      *     are
@@ -50,6 +54,7 @@ public interface ProxyControl {
      * The number of HTTP requests and TCP connections waiting now for a free slot on a server of the
      * backend (see {@link Backend.Builder#queueTimeout}).
      *
+     * @param backendName the backend's name
      * @return the number of HTTP requests and TCP connections waiting now for a free slot on a server of the
      *     backend (see {@link Backend.Builder#queueTimeout})
      */
@@ -62,6 +67,8 @@ public interface ProxyControl {
      * Adds a server to a backend while traffic flows. It is health-checked like the others (starting
      * in the check's initial state) and slow-starts when the backend has a slow start.
      *
+     * @param backendName the backend's name
+     * @param server the server to add
      * @return the new server's control
      * @throws IllegalArgumentException when there is no such backend or it already has a server of
      *     that name or of that sticky-cookie value ({@link Server#cookie()}, or the default id), or
@@ -74,15 +81,25 @@ public interface ProxyControl {
      * Removes a server while traffic flows: it gets no new traffic at once, is no longer checked, and
      * its open connections and in-flight requests finish. The future completes when they have.
      *
+     * @param backendName the backend's name
+     * @param serverName the server's name
      * @return a future that completes when the server's traffic has finished
      * @throws IllegalArgumentException when there is no such backend or server
      */
     CompletableFuture<Void> removeServer(String backendName, String serverName);
 
-    /** Registers a listener for server state changes and health check results. */
+    /**
+     * Registers a listener for server state changes and health check results.
+     *
+     * @param listener the listener
+     */
     void addListener(ServerListener listener);
 
-    /** Unregisters a listener; does nothing when it is not registered. */
+    /**
+     * Unregisters a listener; does nothing when it is not registered.
+     *
+     * @param listener the listener
+     */
     void removeListener(ServerListener listener);
 
     /**
@@ -94,6 +111,7 @@ public interface ProxyControl {
      * succeeded, at the server it was handling, with the reason {@code "the proxy closed"}, and no
      * further action runs.
      *
+     * @param update the update
      * @return the update's outcome, once it ends
      * @throws IllegalArgumentException when there is no such backend
      * @throws IllegalStateException when a rolling update of the backend is already running, or the

@@ -89,6 +89,7 @@ public final class RollingUpdate {
         /**
          * Starts updating {@code server} and returns a stage that completes when it is done.
          *
+         * @param server the server to update
          * @return a stage that completes when the server is updated
          */
         CompletionStage<?> update(ServerControl server);
@@ -109,6 +110,8 @@ public final class RollingUpdate {
     /**
      * Returns a builder for a rolling update of {@code backendName} that runs {@code action} on each server.
      *
+     * @param backendName the backend's name
+     * @param action updates one server
      * @return a builder for a rolling update of {@code backendName} that runs {@code action} on each server
      */
     public static Builder builder(String backendName, Action action) {

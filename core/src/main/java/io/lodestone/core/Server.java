@@ -47,6 +47,8 @@ public final class Server {
      * multicast one ({@code 224.0.0.1:8080}, {@code [ff02::1]:8080}); a host name that resolves to one
      * later is not (it is not looked up here).
      *
+     * @param name the server's name
+     * @param address the server's address
      * @return a builder for a server with this name and {@code host:port} address: an IPv4 literal ({@code
      *     10.0.0.1:8080}), a bracketed IPv6 literal ({@code [::1]:8080}) or a host name, which stays
      *     unresolved until a connection is made
@@ -63,6 +65,8 @@ public final class Server {
     /**
      * Returns a builder for a server with this name and address.
      *
+     * @param name the server's name
+     * @param address the server's address
      * @return a builder for a server with this name and address
      * @throws IllegalArgumentException when the name is invalid, the address is null, its port is 0,
      *     or its IP is the any-local address or a multicast address, as for {@link #builder(String, String)}

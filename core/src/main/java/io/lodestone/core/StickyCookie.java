@@ -105,6 +105,7 @@ public final class StickyCookie {
      * A cookie named {@code name} inserted by the proxy into the responses of clients that have none
      * (or one naming a server they cannot use), with {@code Path=/} (HAProxy's {@code cookie NAME insert}).
      *
+     * @param name the cookie name
      * @return a cookie named {@code name} inserted by the proxy into the responses of clients that have none
      *     (or one naming a server they cannot use), with {@code Path=/} (HAProxy's {@code cookie NAME
      *     insert})
@@ -121,6 +122,7 @@ public final class StickyCookie {
      * server of that id; the request reaches the server unchanged. A response without that cookie
      * gets none, so the server decides when a client becomes persistent.
      *
+     * @param name the cookie name
      * @return the cookie setting, in rewrite mode
      * @throws IllegalArgumentException when the name is empty or not a cookie-name token
      */
@@ -136,6 +138,7 @@ public final class StickyCookie {
      * first {@code ~}, whether it names a server or not), so the server reads its own value. A value
      * without {@code ~} is passed on as it is, and leads to the server whose id it is, as in HAProxy.
      *
+     * @param name the cookie name
      * @return the cookie setting, in prefix mode
      * @throws IllegalArgumentException when the name is empty or not a cookie-name token
      */
@@ -282,6 +285,7 @@ public final class StickyCookie {
      * does not decode) is accepted and gets one, as in HAProxy, so cookies set before the option was
      * turned on stay valid. Dates are read from the proxy's {@link Clock}, whole seconds.
      *
+     * @param idle the idle time
      * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException unless at least one second (up to 2^31 seconds), or unless in insert mode
      */
@@ -296,6 +300,7 @@ public final class StickyCookie {
      * balanced anew and gets a new cookie, however active it is. A cookie without a first date is
      * accepted and gets one. May be used with {@link #maxIdle(Duration)}.
      *
+     * @param life the lifetime
      * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException unless at least one second (up to 2^31 seconds), or unless in insert mode
      */
@@ -390,6 +395,8 @@ public final class StickyCookie {
      * value}: a keyed hash of the two names (16 hexadecimal digits). The id of a server is what the
      * cookie carries (before any dates in insert mode, before the {@code ~} in prefix mode).
      *
+     * @param backendName the backend's name
+     * @param serverName the server's name
      * @return the id a server of a backend has when it has no {@link Server.Builder#cookie(String) explicit
      *     value}: a keyed hash of the two names (16 hexadecimal digits)
      */
@@ -415,6 +422,7 @@ public final class StickyCookie {
      * {@code Secure}, then {@code SameSite}. HAProxy writes {@code path} and {@code domain} in lower
      * case; attribute names are case-insensitive (RFC 6265), so browsers read both alike.
      *
+     * @param value the cookie value
      * @return the {@code Set-Cookie} header value the proxy inserts (insert mode) with this value: the
      *     server's id, followed by its dates when {@link #maxIdle(Duration)} or {@link #maxLife(Duration)} is
      *     set

@@ -66,6 +66,7 @@ public final class AdminFrontend implements Frontend {
     /**
      * Starts an admin endpoint on 127.0.0.1 and this port (0: any free port).
      *
+     * @param port the port on 127.0.0.1; 0 lets the OS choose
      * @return the admin frontend's builder, which needs a token
      */
     public static Builder bind(int port) {
@@ -78,6 +79,7 @@ public final class AdminFrontend implements Frontend {
     /**
      * Starts an admin endpoint on {@code HOST:PORT}, such as {@code 127.0.0.1:9000}.
      *
+     * @param address the {@code HOST:PORT}
      * @return the admin frontend's builder, which needs a token
      */
     public static Builder bind(String address) {
@@ -140,6 +142,7 @@ public final class AdminFrontend implements Frontend {
         /**
          * Names the frontend (default {@value AdminFrontend#DEFAULT_NAME}).
          *
+         * @param name the frontend's name
          * @return this builder
          */
         public Builder name(String name) {
@@ -172,6 +175,7 @@ public final class AdminFrontend implements Frontend {
         /**
          * Sets how often the stats page reloads itself (default 5 seconds; whole seconds, 1..3600).
          *
+         * @param refresh the reload interval, in whole seconds, 1..3600
          * @return this builder
          */
         public Builder refresh(Duration refresh) {

@@ -141,6 +141,7 @@ public final class Compression {
      * Whether a response of this {@code Content-Type} header value is compressed: its media type,
      * before any parameter, matches one of {@link #contentTypes()}, ignoring case. Allocates nothing.
      *
+     * @param contentType a {@code Content-Type} header value
      * @return whether a response of this {@code Content-Type} header value is compressed: its media type,
      *     before any parameter, matches one of {@link #contentTypes()}, ignoring case
      */
@@ -267,6 +268,7 @@ public final class Compression {
          * (or its native library) on this machine, gzip or deflate is used instead; see
          * {@link Compression#brotliAvailable()}.
          *
+         * @param on whether to offer brotli
          * @return this builder
          */
         public Builder brotli(boolean on) {

@@ -66,6 +66,7 @@ public final class ResponseCache {
     /**
      * A cache of {@code maxBytes} bytes with the default entry limit and no status header.
      *
+     * @param maxBytes the bound on all stored responses, in bytes
      * @return a cache of {@code maxBytes} bytes with the default entry limit and no status header
      */
     public static ResponseCache ofSize(long maxBytes) {

@@ -210,6 +210,7 @@ public final class ClientTls implements BackendTls {
         /**
          * Trusts the CA certificates of this PEM file instead of the JDK's default trust store.
          *
+         * @param caPem a PEM file of CA certificates
          * @return this builder
          */
         public Builder trust(Path caPem) {
@@ -221,6 +222,7 @@ public final class ClientTls implements BackendTls {
         /**
          * Trusts these CA certificates instead of the JDK's default trust store.
          *
+         * @param cas the CA certificates
          * @return this builder
          */
         public Builder trust(List<X509Certificate> cas) {
@@ -244,6 +246,7 @@ public final class ClientTls implements BackendTls {
         /**
          * Whether the server certificate must carry the host name connected to; on by default.
          *
+         * @param verify whether to verify the server's host name
          * @return this builder
          */
         public Builder verifyHostname(boolean verify) {
@@ -254,7 +257,8 @@ public final class ClientTls implements BackendTls {
         /**
          * The name to send in SNI and to verify, instead of the host each connection is made to.
          *
-         * @return the name to send in SNI and to verify, instead of the host each connection is made to
+         * @param serverName the name
+         * @return this builder
          */
         public Builder serverName(String serverName) {
             Objects.requireNonNull(serverName, "serverName");
@@ -269,6 +273,7 @@ public final class ClientTls implements BackendTls {
          * The certificate to present when the server asks for one; one that is expired or not valid yet is
          * logged at WARN.
          *
+         * @param certificate the certificate and key
          * @return this builder
          */
         public Builder clientCertificate(TlsCertificate certificate) {
@@ -282,6 +287,7 @@ public final class ClientTls implements BackendTls {
          * speak HTTP/1.1 (an HTTP/1.1 backend's, the HTTP health check's) offer {@code http/1.1} alone
          * (see {@link ClientTls#newHttp1Handler}).
          *
+         * @param protocols ALPN protocol ids, in preference order
          * @return this builder
          */
         public Builder alpn(String... protocols) {
@@ -292,6 +298,7 @@ public final class ClientTls implements BackendTls {
         /**
          * The TLS versions allowed: {@code TLSv1.3}, {@code TLSv1.2}, {@code TLSv1.1}, {@code TLSv1}.
          *
+         * @param protocols TLS protocol versions
          * @return this builder
          */
         public Builder protocols(String... protocols) {
@@ -302,6 +309,7 @@ public final class ClientTls implements BackendTls {
         /**
          * The cipher suites allowed (standard names); checked against the provider at build time.
          *
+         * @param ciphers cipher suites
          * @return this builder
          */
         public Builder ciphers(String... ciphers) {
@@ -312,6 +320,7 @@ public final class ClientTls implements BackendTls {
         /**
          * The TLS implementation; {@link TlsProvider#AUTO} by default.
          *
+         * @param provider the provider
          * @return this builder
          */
         public Builder provider(TlsProvider provider) {
@@ -323,6 +332,7 @@ public final class ClientTls implements BackendTls {
          * How long the handshake may take; 10 seconds by default. A backend's connect timeout bounds it
          * too, from the start of the TCP connect, when that ends first.
          *
+         * @param timeout the handshake timeout
          * @return this builder
          * @throws IllegalArgumentException when null, zero, negative or longer than 36,500 days
          */

@@ -149,6 +149,7 @@ public final class ServerTls implements AutoCloseable {
     /**
      * The leaf certificate presented for {@code serverName} ({@code null}: the default) now.
      *
+     * @param serverName the SNI name, or {@code null}
      * @return the leaf certificate presented for {@code serverName} ({@code null}: the default) now
      */
     public X509Certificate certificateFor(String serverName) {
@@ -350,7 +351,7 @@ public final class ServerTls implements AutoCloseable {
         /**
          * Adds a certificate serving the DNS names it carries; the first one added is the default.
          *
-         * @param certificate a certificate serving the DNS names it carries
+         * @param certificate the certificate and key
          * @return this builder
          */
         public Builder certificate(TlsCertificate certificate) {
@@ -362,6 +363,8 @@ public final class ServerTls implements AutoCloseable {
          * Adds a certificate serving exactly {@code serverNames} ({@code shop.example},
          * {@code *.shop.example}); the first one added is the default.
          *
+         * @param certificate the certificate and key
+         * @param serverNames the host names or {@code *.domain} patterns it serves
          * @return this builder
          */
         public Builder certificate(TlsCertificate certificate, String... serverNames) {
@@ -381,6 +384,7 @@ public final class ServerTls implements AutoCloseable {
         /**
          * The ALPN protocols to agree on, in preference order, e.g. {@code "h2", "http/1.1"}.
          *
+         * @param protocols ALPN protocol ids, in preference order
          * @return this builder
          */
         public Builder alpn(String... protocols) {
@@ -391,6 +395,7 @@ public final class ServerTls implements AutoCloseable {
         /**
          * The TLS versions allowed: {@code TLSv1.3}, {@code TLSv1.2}, {@code TLSv1.1}, {@code TLSv1}.
          *
+         * @param protocols TLS protocol versions
          * @return this builder
          */
         public Builder protocols(String... protocols) {
@@ -401,6 +406,7 @@ public final class ServerTls implements AutoCloseable {
         /**
          * The cipher suites allowed (standard names); checked against the provider at build time.
          *
+         * @param ciphers cipher suites
          * @return this builder
          */
         public Builder ciphers(String... ciphers) {
@@ -411,6 +417,7 @@ public final class ServerTls implements AutoCloseable {
         /**
          * The TLS implementation; {@link TlsProvider#AUTO} by default.
          *
+         * @param provider the provider
          * @return this builder
          */
         public Builder provider(TlsProvider provider) {
@@ -422,6 +429,7 @@ public final class ServerTls implements AutoCloseable {
          * How long a client has to complete its handshake, from accept (the wait for its ClientHello
          * included); 10 seconds by default.
          *
+         * @param timeout the handshake timeout
          * @return this builder
          * @throws IllegalArgumentException when null, zero, negative or longer than 36,500 days
          */
@@ -433,6 +441,8 @@ public final class ServerTls implements AutoCloseable {
         /**
          * Asks for client certificates signed by one of the CA certificates in this PEM file.
          *
+         * @param mode whether a client certificate is asked for or required
+         * @param trustedCaPem a PEM file of the CA certificates client certificates are verified against
          * @return this builder
          */
         public Builder clientAuth(ClientAuth mode, Path trustedCaPem) {
@@ -444,6 +454,8 @@ public final class ServerTls implements AutoCloseable {
         /**
          * Asks for client certificates signed by one of these CA certificates.
          *
+         * @param mode whether a client certificate is asked for or required
+         * @param trustedCas the CA certificates client certificates are verified against
          * @return this builder
          */
         public Builder clientAuth(ClientAuth mode, List<X509Certificate> trustedCas) {
@@ -456,6 +468,7 @@ public final class ServerTls implements AutoCloseable {
          * The clock that stamps loads and that the certificates' validity periods are checked against
          * (for a warning); {@link Clock#system()} by default.
          *
+         * @param clock the clock
          * @return this builder
          */
         public Builder clock(Clock clock) {
@@ -468,6 +481,8 @@ public final class ServerTls implements AutoCloseable {
          * reloads them when they changed (see {@link ServerTls#reloadIfChanged()}); {@link ServerTls#close()}
          * stops it.
          *
+         * @param interval how often to look at the files
+         * @param scheduler the scheduler that runs the look
          * @return this builder
          * @throws IllegalArgumentException when {@code interval} is null, zero, negative or longer than
          *     36,500 days

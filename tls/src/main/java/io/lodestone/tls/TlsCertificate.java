@@ -46,6 +46,8 @@ public final class TlsCertificate {
      * A PEM certificate chain (leaf first, then intermediates) and an unencrypted PEM private key
      * (PKCS#8 {@code PRIVATE KEY}, PKCS#1 {@code RSA PRIVATE KEY} or SEC1 {@code EC PRIVATE KEY}).
      *
+     * @param certificateChain the PEM certificate chain, leaf first
+     * @param privateKey the PEM private key
      * @return a PEM certificate chain (leaf first, then intermediates) and an unencrypted PEM private key
      *     (PKCS#8 {@code PRIVATE KEY}, PKCS#1 {@code RSA PRIVATE KEY} or SEC1 {@code EC PRIVATE KEY})
      */
@@ -58,6 +60,9 @@ public final class TlsCertificate {
      * A PEM certificate chain and a PEM private key, encrypted ({@code ENCRYPTED PRIVATE KEY}) with this
      * password.
      *
+     * @param certificateChain the PEM certificate chain, leaf first
+     * @param privateKey the PEM private key
+     * @param keyPassword the key's password
      * @return a PEM certificate chain and a PEM private key, encrypted ({@code ENCRYPTED PRIVATE KEY}) with
      *     this password
      */
@@ -70,6 +75,8 @@ public final class TlsCertificate {
     /**
      * The first private key entry of a PKCS#12 keystore whose store and key password is {@code password}.
      *
+     * @param keyStore the PKCS#12 file
+     * @param password the store and key password
      * @return the first private key entry of a PKCS#12 keystore whose store and key password is {@code
      *     password}
      */
@@ -81,6 +88,9 @@ public final class TlsCertificate {
     /**
      * The private key entry named {@code alias} of a PKCS#12 keystore.
      *
+     * @param keyStore the PKCS#12 file
+     * @param password the store and key password
+     * @param alias the entry's alias
      * @return the private key entry named {@code alias} of a PKCS#12 keystore
      */
     public static TlsCertificate pkcs12(Path keyStore, String password, String alias) {
@@ -92,6 +102,8 @@ public final class TlsCertificate {
     /**
      * A key and its chain (leaf first) already in memory; a reload keeps them as they are.
      *
+     * @param key the private key
+     * @param chain the certificate chain, leaf first
      * @return a key and its chain (leaf first) already in memory; a reload keeps them as they are
      */
     public static TlsCertificate of(PrivateKey key, List<X509Certificate> chain) {

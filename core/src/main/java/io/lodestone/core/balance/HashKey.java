@@ -92,6 +92,7 @@ public final class HashKey {
      * {@code ?id=a@b}); the first parameter of that name wins when it is repeated. A parameter
      * without {@code =} ({@code ?id}) or with an empty value ({@code ?id=}) counts as absent.
      *
+     * @param name the parameter name
      * @return the value of the query parameter {@code name}: HAProxy's {@code balance url_param}
      * @throws IllegalArgumentException when the name is empty or holds {@code &}, {@code =},
      *     {@code #}, a space or a control character
@@ -118,6 +119,7 @@ public final class HashKey {
      * {@code b} on two lines) the key is {@code a}; a comma inside a quoted string does not end it,
      * spaces around it do not count, and an empty one counts as absent.
      *
+     * @param name the header name
      * @return the value of the request header {@code name}: HAProxy's {@code balance hdr(name)}, spelled as
      *     {@code RateLimit.byHeader(name)}
      * @throws IllegalArgumentException when the name is not an HTTP token
@@ -130,6 +132,7 @@ public final class HashKey {
      * The value of the cookie {@code name} (exact name; the first cookie of that name; surrounding
      * quotes removed; an empty value counts as absent), e.g. a session id.
      *
+     * @param name the cookie name
      * @return the value of the cookie {@code name} (exact name; the first cookie of that name; surrounding
      *     quotes removed; an empty value counts as absent), e.g. a session id
      * @throws IllegalArgumentException when the name is not an HTTP token
@@ -147,6 +150,7 @@ public final class HashKey {
      * connection, and {@code proxy.routeAndPick(...)} throws the exception. Keys are equal only with
      * the same function object.
      *
+     * @param key computes the key from a request
      * @return the key {@code key} computes from the request, as {@code RateLimit.byKey(key)} computes one; a
      *     {@code null} or empty key counts as absent
      */
@@ -186,6 +190,7 @@ public final class HashKey {
      * may call it to see which requests share a key. Reads the value where the view keeps it and
      * hashes its characters (UTF-8) without copying them.
      *
+     * @param request the request
      * @return the 64-bit hash of this key in {@code request}, stable across JVMs, or 0 when the request does
      *     not carry it (never 0 when it does)
      */

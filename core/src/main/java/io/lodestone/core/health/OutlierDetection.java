@@ -47,6 +47,7 @@ public final class OutlierDetection {
      * Returns a builder that ejects a server after {@code failures} consecutive failures (Envoy's
      * {@code consecutive_5xx}, whose default is 5).
      *
+     * @param failures failures in a row
      * @return a builder that ejects a server after {@code failures} consecutive failures (Envoy's {@code
      *     consecutive_5xx}, whose default is 5)
      * @throws IllegalArgumentException when {@code failures} is not in 1..1000
@@ -78,6 +79,7 @@ public final class OutlierDetection {
     /**
      * Returns how long the {@code n}-th ejection (n >= 1) lasts: base * n, at most the maximum.
      *
+     * @param n the ejection's number, from 1
      * @return how long the {@code n}-th ejection (n >= 1) lasts: base * n, at most the maximum
      */
     public Duration ejectionTime(int n) {
@@ -88,6 +90,7 @@ public final class OutlierDetection {
     /**
      * Returns how many of {@code servers} servers may be ejected at once.
      *
+     * @param servers the number of servers
      * @return how many of {@code servers} servers may be ejected at once
      */
     public int maxEjected(int servers) {

@@ -63,6 +63,7 @@ public final class RateLimit {
     /**
      * {@code permits} requests per second per client address, burst {@code permits}.
      *
+     * @param permits requests per second
      * @return {@code permits} requests per second per client address, burst {@code permits}
      */
     public static RateLimit perSecond(long permits) {
@@ -72,6 +73,7 @@ public final class RateLimit {
     /**
      * {@code permits} requests per minute per client address, burst {@code permits}.
      *
+     * @param permits requests per minute
      * @return {@code permits} requests per minute per client address, burst {@code permits}
      */
     public static RateLimit perMinute(long permits) {
@@ -81,6 +83,8 @@ public final class RateLimit {
     /**
      * {@code permits} requests per {@code period} per client address, burst {@code permits}.
      *
+     * @param permits requests per period
+     * @param period the period
      * @return {@code permits} requests per {@code period} per client address, burst {@code permits}
      * @throws IllegalArgumentException when {@code permits} is below 1, the period is not positive, or
      *     a token would come more often than every nanosecond
@@ -104,6 +108,7 @@ public final class RateLimit {
      * The same limit with a bucket of {@code burst} tokens: how many requests a key may send at once
      * after a quiet spell.
      *
+     * @param burst the bucket size
      * @return the same limit with a bucket of {@code burst} tokens: how many requests a key may send at once
      *     after a quiet spell
      * @throws IllegalArgumentException when below 1 or so large that refilling would take centuries
@@ -135,6 +140,7 @@ public final class RateLimit {
      * its first line, commas included; an empty value is a key too), such as an API key. HTTP only:
      * a connection-only (L4) routing rejects it at build time.
      *
+     * @param headerName the header name
      * @return the same limit with one bucket per value of a request header (its first value: the whole of its
      *     first line, commas included; an empty value is a key too), such as an API key
      * @throws IllegalArgumentException when the name is not an HTTP token
@@ -151,6 +157,7 @@ public final class RateLimit {
      * (and share buckets, across a {@code reconfigure} too) only with the same function object: reuse
      * the function, or this limit, rather than a capturing lambda made again.
      *
+     * @param key computes the key from a request
      * @return the same limit with one bucket per key that {@code key} computes from the request (or
      *     connection); a {@code null} key leaves the request unlimited
      */
@@ -163,6 +170,7 @@ public final class RateLimit {
      * The same limit under a name: it shows in {@link #toString()}, keeps the buckets of otherwise
      * equal limits apart, and is what a shared {@link RateLimiter} prefixes its keys with.
      *
+     * @param name the name
      * @return the same limit under a name: it shows in {@link #toString()}, keeps the buckets of otherwise
      *     equal limits apart, and is what a shared {@link RateLimiter} prefixes its keys with
      * @throws IllegalArgumentException when blank
@@ -241,6 +249,7 @@ public final class RateLimit {
     /**
      * The key of the request's bucket, or {@code null} when the request has none (it is then not limited).
      *
+     * @param request the request
      * @return the key of the request's bucket, or {@code null} when the request has none (it is then not
      *     limited)
      */

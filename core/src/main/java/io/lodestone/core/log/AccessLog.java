@@ -64,6 +64,7 @@ public final class AccessLog {
      * The text format, through {@code logger} instead of {@value #LOGGER_NAME}: for an application
      * that keeps one logger per proxy, or a test that captures the lines.
      *
+     * @param logger the logger to write through
      * @return the text format, through {@code logger} instead of {@value #LOGGER_NAME}: for an application
      *     that keeps one logger per proxy, or a test that captures the lines
      */
@@ -74,6 +75,7 @@ public final class AccessLog {
     /**
      * The JSON format, through {@code logger} instead of {@value #LOGGER_NAME} (see {@link #text(Logger)}).
      *
+     * @param logger the logger to write through
      * @return the JSON format, through {@code logger} instead of {@value #LOGGER_NAME} (see {@link
      *     #text(Logger)})
      */
@@ -94,6 +96,7 @@ public final class AccessLog {
      * Returns the access log of a format by its name, as a command line gives it: {@code text},
      * {@code json} or {@code off}, in any case.
      *
+     * @param format {@code text}, {@code json} or {@code off}
      * @return the access log of a format by its name, as a command line gives it: {@code text}, {@code json}
      *     or {@code off}, in any case
      * @throws IllegalArgumentException for any other name
@@ -127,6 +130,8 @@ public final class AccessLog {
     /**
      * Writes the entry as one line when {@link #isEnabled()}; does nothing otherwise. Reuses a
      * per-thread buffer, so the only allocation is the line itself.
+     *
+     * @param entry the entry
      */
     public void log(AccessLogEntry entry) {
         if (!isEnabled()) {
@@ -144,6 +149,9 @@ public final class AccessLog {
     /**
      * Appends the entry, formatted, to {@code out}, whether the logger is enabled or not; for tests
      * and for applications that ship the lines elsewhere. Appends nothing when the format is {@code OFF}.
+     *
+     * @param entry the entry
+     * @param out where the line is appended
      */
     public void format(AccessLogEntry entry, StringBuilder out) {
         if (formatter != null) {

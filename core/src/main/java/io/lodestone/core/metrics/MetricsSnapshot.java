@@ -36,6 +36,8 @@ public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> front
     /**
      * Returns the snapshot of the response cache one frontend keeps for one backend.
      *
+     * @param frontend the frontend's name
+     * @param backend the backend's name
      * @return the snapshot of the response cache one frontend keeps for one backend
      * @throws IllegalArgumentException when there is no such cache
      */
@@ -51,6 +53,7 @@ public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> front
     /**
      * Returns the snapshot of one frontend.
      *
+     * @param name the frontend's name
      * @return the snapshot of one frontend
      * @throws IllegalArgumentException when there is no frontend of that name
      */
@@ -66,6 +69,7 @@ public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> front
     /**
      * Returns the snapshot of one backend.
      *
+     * @param name the backend's name
      * @return the snapshot of one backend
      * @throws IllegalArgumentException when there is no backend of that name
      */

@@ -34,6 +34,7 @@ public final class PrometheusFormat {
     /**
      * Returns the snapshot in the text format.
      *
+     * @param snapshot the snapshot
      * @return the snapshot in the text format
      */
     public static String text(MetricsSnapshot snapshot) {
@@ -42,7 +43,12 @@ public final class PrometheusFormat {
         return sb.toString();
     }
 
-    /** Appends the snapshot in the text format to {@code out}. */
+    /**
+     * Appends the snapshot in the text format to {@code out}.
+     *
+     * @param snapshot the snapshot
+     * @param out where the text is appended
+     */
     public static void write(MetricsSnapshot snapshot, StringBuilder out) {
         List<Labeled> frontends = new ArrayList<>();
         for (FrontendSnapshot f : snapshot.frontends()) {

@@ -94,6 +94,7 @@ public final class Routing {
      * Returns a router evaluating this configuration against these backend states. The engines and
      * {@link io.lodestone.core.Proxy} pass the live states; tests may pass a lambda.
      *
+     * @param states the live states of the backends
      * @return a router evaluating this configuration against these backend states
      */
     public Router router(BackendStates states) {
@@ -113,6 +114,9 @@ public final class Routing {
      * Router router = routing.router(BackendStates.allUp(), RateLimiters.inMemory(clock), clock);
      * }</pre>
      *
+     * @param states the live states of the backends
+     * @param limiter the rate limiter that holds the buckets
+     * @param clock the clock the limits read
      * @return a router evaluating this configuration against these backend states, keeping the buckets of its
      *     {@link Rule.Builder#rateLimit rate-limiting rules} in {@code limiter} on {@code clock}
      */
@@ -162,6 +166,8 @@ public final class Routing {
      * Checks that every backend this routing names exists; called by
      * {@link io.lodestone.core.Proxy.Builder#build()}.
      *
+     * @param frontendName the frontend's name, for the message
+     * @param known the names of the proxy's backends
      * @throws IllegalArgumentException naming the frontend, the rule and the backend otherwise
      */
     public void checkBackends(String frontendName, Set<String> known) {
@@ -231,6 +237,8 @@ public final class Routing {
         /**
          * Sets this host's default backend and a backup used when it has no usable server.
          *
+         * @param backend the backend's name
+         * @param backup the backend used when {@code backend} has no usable server
          * @return this virtual host
          * @throws IllegalArgumentException when a name is empty, or {@code backup} is {@code backend}
          *     itself, which would never take over
@@ -258,6 +266,8 @@ public final class Routing {
          * Declares a named ACL that rules refer to with {@link Acl#named(String)} or
          * {@link Rule#whenNamed(String)}. Named ACLs may refer to each other.
          *
+         * @param name the ACL's name
+         * @param acl the condition it names
          * @return this builder
          */
         public Builder acl(String name, Acl acl) {
@@ -309,6 +319,8 @@ public final class Routing {
         /**
          * Sets the default backend and a backup backend used when the default has no usable server.
          *
+         * @param backend the backend's name
+         * @param backup the backend used when {@code backend} has no usable server
          * @return this builder
          * @throws IllegalArgumentException when a name is empty, or {@code backup} is {@code backend}
          *     itself, which would never take over
@@ -324,6 +336,8 @@ public final class Routing {
          * ({@code *.example.com}, any subdomain). Names compare case-insensitively. Adding the same
          * host again adds to its table.
          *
+         * @param host a host name, or a {@code *.domain} pattern
+         * @param table sets the host's rules and default backend
          * @return this builder
          */
         public Builder virtualHost(String host, Consumer<VirtualHost> table) {
