@@ -28,6 +28,9 @@ public interface BackendTls {
      * Returns the TLS handler of a new connection to {@code host:port}: {@code host} is the name the
      * server's certificate must carry and the SNI sent (an IP literal sends no SNI).
      *
+     * @param alloc the connection's allocator
+     * @param host the host the connection is made to
+     * @param port the port
      * @return the TLS handler of a new connection to {@code host:port}: {@code host} is the name the server's
      *     certificate must carry and the SNI sent (an IP literal sends no SNI)
      */
@@ -38,6 +41,11 @@ public interface BackendTls {
      * engine, the HTTP health check): it should offer ALPN {@code http/1.1} alone, if any, so that a
      * server speaking HTTP/2 as well does not choose {@code h2}. By default {@link #newHandler}; a
      * connection on which the server chooses another protocol fails as a failed connection attempt.
+     *
+     * @param alloc the connection's allocator
+     * @param host the host the connection is made to
+     * @param port the port
+     * @return the TLS handler
      */
     default SslHandler newHttp1Handler(ByteBufAllocator alloc, String host, int port) {
         return newHandler(alloc, host, port);

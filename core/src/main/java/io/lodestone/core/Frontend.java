@@ -64,6 +64,8 @@ public interface Frontend {
      * Binds the frontend's sockets and starts serving. Called by {@link Proxy#start()}; for engine
      * implementations only.
      *
+     * @param context the proxy's runtime for engines
+     * @return the running listener
      * @throws Exception when a socket cannot be bound
      */
     Listener start(EngineContext context) throws Exception;
@@ -74,6 +76,10 @@ public interface Frontend {
      * its sockets and open connections and applies this configuration from now on; {@code false} when
      * it cannot, and the proxy then retires that listener and binds this frontend afresh. By default
      * the listener takes this frontend itself. For engine implementations only.
+     *
+     * @param running the listener of the previous configuration
+     * @param context the proxy's runtime for engines
+     * @return whether it took {@code running} over
      */
     default boolean reconfigure(Listener running, EngineContext context) {
         return running.reconfigure(this, context);

@@ -201,12 +201,23 @@ public final class RollingUpdate {
         /**
          * Creates a result in which no operator changed a server's state during the update;
          * {@code failedServer} and {@code reason} are {@code null} on success.
+         *
+         * @param updated the servers updated
+         * @param failedServer the server at which the update stopped, or {@code null}
+         * @param reason why it stopped, or {@code null}
          */
         public Result(List<String> updated, String failedServer, String reason) {
             this(updated, List.of(), failedServer, reason);
         }
 
-        /** Creates a result; {@code failedServer} and {@code reason} are {@code null} on success. */
+        /**
+         * Creates a result; {@code failedServer} and {@code reason} are {@code null} on success.
+         *
+         * @param updated the servers updated
+         * @param operatorChanged the servers whose state the operator changed
+         * @param failedServer the server at which the update stopped, or {@code null}
+         * @param reason why it stopped, or {@code null}
+         */
         public Result(List<String> updated, List<String> operatorChanged, String failedServer, String reason) {
             this.updated = List.copyOf(updated);
             this.operatorChanged = List.copyOf(operatorChanged);

@@ -39,6 +39,8 @@ public final class ClientHello {
     /**
      * A ClientHello with this server name ({@code null}: none) and these ALPN protocols.
      *
+     * @param serverName the SNI name, or {@code null}
+     * @param applicationProtocols the ALPN protocols offered
      * @return a ClientHello with this server name ({@code null}: none) and these ALPN protocols
      */
     public static ClientHello of(String serverName, List<String> applicationProtocols) {
@@ -61,7 +63,12 @@ public final class ClientHello {
         return new ClientHelloPeekHandler(DEFAULT_MAX_BYTES);
     }
 
-    /** {@link #newPeekHandler()} buffering at most {@code maxBytes} (at least 512). */
+    /**
+     * {@link #newPeekHandler()} buffering at most {@code maxBytes} (at least 512).
+     *
+     * @param maxBytes the most bytes buffered, at least 512
+     * @return the handler
+     */
     public static ChannelHandler newPeekHandler(int maxBytes) {
         if (maxBytes < 512) {
             throw new IllegalArgumentException("maxBytes: " + maxBytes + " (expected: >= 512)");

@@ -19,6 +19,7 @@ public final class ClientHelloEvent {
     /**
      * An event carrying a parsed ClientHello.
      *
+     * @param clientHello the ClientHello read
      * @return an event carrying a parsed ClientHello
      */
     public static ClientHelloEvent success(ClientHello clientHello) {
@@ -28,6 +29,7 @@ public final class ClientHelloEvent {
     /**
      * An event telling the first bytes are not a (usable) ClientHello.
      *
+     * @param cause why none was read
      * @return an event telling the first bytes are not a (usable) ClientHello
      */
     public static ClientHelloEvent failure(Throwable cause) {

@@ -110,6 +110,7 @@ public final class ClientIdentity {
     /**
      * The identity of the peer of a handshaken session, empty when the peer presented no certificate.
      *
+     * @param session the handshaken session
      * @return the identity of the peer of a handshaken session, empty when the peer presented no certificate
      */
     public static Optional<ClientIdentity> of(SSLSession session) {
@@ -131,6 +132,7 @@ public final class ClientIdentity {
     /**
      * The identity a certificate carries (the caller vouches that it was verified).
      *
+     * @param certificate a verified certificate
      * @return the identity a certificate carries (the caller vouches that it was verified)
      */
     public static ClientIdentity of(X509Certificate certificate) {

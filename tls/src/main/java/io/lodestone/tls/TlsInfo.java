@@ -47,6 +47,7 @@ public final class TlsInfo {
      * The facts of {@code channel}'s handshake, or {@code null} when the channel has no TLS handler
      * or its handshake has not succeeded (yet).
      *
+     * @param channel the channel
      * @return the facts of {@code channel}'s handshake, or {@code null} when the channel has no TLS handler
      *     or its handshake has not succeeded (yet)
      */

@@ -86,6 +86,7 @@ public interface BalancingStrategy {
      * serves HTTP frontends only, and {@code Proxy.Builder.build()} rejects it behind a TCP one.
      * {@code hashOn(HashKey.source())} returns {@link #sourceHash()}.
      *
+     * @param key the request key to hash
      * @return the strategy
      */
     static BalancingStrategy hashOn(HashKey key) {

@@ -19,6 +19,7 @@ public interface Candidates {
     /**
      * The configuration of candidate {@code index}.
      *
+     * @param index the candidate's index
      * @return the configuration of candidate {@code index}
      */
     Server server(int index);
@@ -26,6 +27,7 @@ public interface Candidates {
     /**
      * The current weight of candidate {@code index}, 1..256 (servers of weight 0 are never candidates).
      *
+     * @param index the candidate's index
      * @return the current weight of candidate {@code index}, 1..256 (servers of weight 0 are never
      *     candidates)
      */
@@ -34,6 +36,7 @@ public interface Candidates {
     /**
      * The current load of candidate {@code index}: open connections (L4) or requests in flight (L7).
      *
+     * @param index the candidate's index
      * @return the current load of candidate {@code index}: open connections (L4) or requests in flight (L7)
      */
     int load(int index);
@@ -42,6 +45,7 @@ public interface Candidates {
      * Whether candidate {@code index} may be chosen now: false when it is at its connection limit or
      * was already tried for this connection or request.
      *
+     * @param index the candidate's index
      * @return whether candidate {@code index} may be chosen now: false when it is at its connection limit or
      *     was already tried for this connection or request
      */

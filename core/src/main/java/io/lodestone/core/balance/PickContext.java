@@ -58,6 +58,7 @@ public interface PickContext {
      * links is two clients; that number is the machine's own interface index, so for such a client
      * instances agree only where the link has the same index.
      *
+     * @param address the client's address
      * @return the affinity hash of a client address: a well-mixed 64-bit hash of its bytes (IPv4 and IPv6
      *     alike), the same in every JVM, so several proxy instances send a client to the same server
      */

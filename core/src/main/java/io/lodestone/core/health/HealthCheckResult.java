@@ -30,6 +30,7 @@ public final class HealthCheckResult {
     /**
      * A healthy result with a detail.
      *
+     * @param detail a short description
      * @return a healthy result with a detail
      */
     public static HealthCheckResult healthy(String detail) {
@@ -39,6 +40,7 @@ public final class HealthCheckResult {
     /**
      * An unhealthy result with the reason.
      *
+     * @param detail the reason
      * @return an unhealthy result with the reason
      */
     public static HealthCheckResult unhealthy(String detail) {

@@ -16,7 +16,14 @@ public final class HealthCheckTarget {
     private final InetSocketAddress address;
     private final Duration timeout;
 
-    /** Creates a target; the monitor makes these, and tests of checkers may too. */
+    /**
+     * Creates a target; the monitor makes these, and tests of checkers may too.
+     *
+     * @param backendName the server's backend
+     * @param server the server's configuration
+     * @param address the address to probe
+     * @param timeout how long the probe may take
+     */
     public HealthCheckTarget(String backendName, Server server, InetSocketAddress address, Duration timeout) {
         this.backendName = Objects.requireNonNull(backendName, "backendName");
         this.server = Objects.requireNonNull(server, "server");

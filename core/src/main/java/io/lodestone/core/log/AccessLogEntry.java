@@ -83,6 +83,7 @@ public final class AccessLogEntry {
     /**
      * Sets when the request or connection began, in milliseconds since the epoch (the proxy's clock).
      *
+     * @param epochMillis when it began, in milliseconds since the epoch
      * @return this entry
      */
     public AccessLogEntry start(long epochMillis) {
@@ -139,6 +140,9 @@ public final class AccessLogEntry {
      * request line could not be parsed has the method {@code "<BADREQ>"} (as HAProxy logs it) and no
      * path or protocol.
      *
+     * @param method the HTTP method
+     * @param path the request target as received
+     * @param protocol the HTTP version
      * @return this entry
      */
     public AccessLogEntry request(CharSequence method, CharSequence path, CharSequence protocol) {
@@ -162,6 +166,8 @@ public final class AccessLogEntry {
     /**
      * Sets the bytes received from the client and sent to it.
      *
+     * @param in bytes received from the client
+     * @param out bytes sent to the client
      * @return this entry
      */
     public AccessLogEntry bytes(long in, long out) {
@@ -250,6 +256,8 @@ public final class AccessLogEntry {
     /**
      * Sets who or what ended the request or connection and where it was then.
      *
+     * @param cause who or what ended it
+     * @param phase where it was when it ended
      * @return this entry
      */
     public AccessLogEntry termination(TerminationCause cause, TerminationPhase phase) {

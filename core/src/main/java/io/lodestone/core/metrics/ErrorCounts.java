@@ -16,12 +16,27 @@ import java.util.Objects;
  */
 public record ErrorCounts(long connect, long timeout, long reset, long denied, long invalid, long response) {
 
-    /** Counts without {@code invalid} and {@code response} errors, as versions before those kinds made them. */
+    /**
+     * Counts without {@code invalid} and {@code response} errors, as versions before those kinds made them.
+     *
+     * @param connect failed connects
+     * @param timeout timeouts
+     * @param reset resets
+     * @param denied denied connections or requests
+     */
     public ErrorCounts(long connect, long timeout, long reset, long denied) {
         this(connect, timeout, reset, denied, 0, 0);
     }
 
-    /** Counts without {@code response} errors, as versions before that kind was counted made them. */
+    /**
+     * Counts without {@code response} errors, as versions before that kind was counted made them.
+     *
+     * @param connect failed connects
+     * @param timeout timeouts
+     * @param reset resets
+     * @param denied denied connections or requests
+     * @param invalid invalid requests
+     */
     public ErrorCounts(long connect, long timeout, long reset, long denied, long invalid) {
         this(connect, timeout, reset, denied, invalid, 0);
     }
@@ -29,6 +44,7 @@ public record ErrorCounts(long connect, long timeout, long reset, long denied, l
     /**
      * Returns the count of one kind.
      *
+     * @param kind the kind
      * @return the count of one kind
      */
     public long get(ErrorKind kind) {

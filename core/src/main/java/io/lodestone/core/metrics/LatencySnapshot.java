@@ -28,6 +28,7 @@ public record LatencySnapshot(long count, long sumNanos, long maxNanos, long p50
     /**
      * Returns the quantile of an index below {@link #QUANTILE_COUNT}: 0.5 for 0 .. 0.999 for 3.
      *
+     * @param index an index below {@link #QUANTILE_COUNT}
      * @return the quantile of an index below {@link #QUANTILE_COUNT}: 0.5 for 0 .. 0.999 for 3
      */
     public static double quantileAt(int index) {
@@ -38,6 +39,7 @@ public record LatencySnapshot(long count, long sumNanos, long maxNanos, long p50
      * Returns the value of the quantile {@link #quantileAt(int) quantileAt(index)}: {@link #p50Nanos()} for 0
      * .. {@link #p999Nanos()} for 3.
      *
+     * @param index an index below {@link #QUANTILE_COUNT}
      * @return the value of the quantile {@link #quantileAt(int) quantileAt(index)}: {@link #p50Nanos()} for 0
      *     .. {@link #p999Nanos()} for 3
      */

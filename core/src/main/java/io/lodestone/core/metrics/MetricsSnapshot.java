@@ -21,14 +21,27 @@ import java.util.List;
 public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> frontends, List<BackendSnapshot> backends,
         List<CacheSnapshot> caches) {
 
-    /** Makes immutable copies of the lists. */
+    /**
+     * Makes immutable copies of the lists.
+     *
+     * @param timestampMillis when the snapshot was taken
+     * @param frontends every frontend
+     * @param backends every backend
+     * @param caches every HTTP response cache of a running frontend
+     */
     public MetricsSnapshot {
         frontends = List.copyOf(frontends);
         backends = List.copyOf(backends);
         caches = List.copyOf(caches);
     }
 
-    /** A snapshot without response caches. */
+    /**
+     * A snapshot without response caches.
+     *
+     * @param timestampMillis when it was taken, in milliseconds since the epoch
+     * @param frontends the frontends' figures
+     * @param backends the backends' figures
+     */
     public MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> frontends, List<BackendSnapshot> backends) {
         this(timestampMillis, frontends, backends, List.of());
     }

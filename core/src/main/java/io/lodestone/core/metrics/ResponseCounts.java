@@ -23,6 +23,7 @@ public record ResponseCounts(long informational, long success, long redirection,
     /**
      * Returns the class index of a status: 0 for 1xx .. 4 for 5xx, 5 for anything else.
      *
+     * @param status an HTTP status
      * @return the class index of a status: 0 for 1xx .. 4 for 5xx, 5 for anything else
      */
     public static int classOf(int status) {
@@ -33,6 +34,7 @@ public record ResponseCounts(long informational, long success, long redirection,
     /**
      * Returns the label of a class index, such as {@code "2xx"} or {@code "other"}.
      *
+     * @param classIndex a class index
      * @return the label of a class index, such as {@code "2xx"} or {@code "other"}
      */
     public static String label(int classIndex) {
@@ -42,6 +44,7 @@ public record ResponseCounts(long informational, long success, long redirection,
     /**
      * Returns the count of a class index (see {@link #classOf(int)}).
      *
+     * @param classIndex a class index
      * @return the count of a class index (see {@link #classOf(int)})
      */
     public long byClass(int classIndex) {

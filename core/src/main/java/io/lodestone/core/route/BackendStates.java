@@ -15,6 +15,7 @@ public interface BackendStates {
     /**
      * Returns how many servers of the backend are usable now; 0 for an unknown backend.
      *
+     * @param backend the backend's name
      * @return how many servers of the backend are usable now; 0 for an unknown backend
      */
     int usableServers(String backend);

@@ -38,6 +38,8 @@ public final class ClientCertificate {
      * its subject alternative names (DNS names, URIs, e-mail addresses, IP addresses, as written in
      * the certificate).
      *
+     * @param subject the subject distinguished name in RFC 2253 form
+     * @param subjectAltNames the subject alternative name values
      * @return a certificate's identity from its subject distinguished name in RFC 2253 form (as {@code
      *     X500Principal.getName()} writes it, e.g. {@code CN=alice,O=Clients}) and the values of its subject
      *     alternative names (DNS names, URIs, e-mail addresses, IP addresses, as written in the certificate)
@@ -50,6 +52,8 @@ public final class ClientCertificate {
     /**
      * A certificate's identity from its subject (RFC 2253) and subject alternative names.
      *
+     * @param subject the subject distinguished name in RFC 2253 form
+     * @param subjectAltNames the subject alternative name values
      * @return a certificate's identity from its subject (RFC 2253) and subject alternative names
      * @throws IllegalArgumentException when the subject is not a distinguished name or a name is null
      */

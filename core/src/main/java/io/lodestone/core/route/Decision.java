@@ -47,6 +47,7 @@ public sealed interface Decision permits Decision.Forward, Decision.Deny, Decisi
          * one, so {@code //evil/admin} is sent as {@code /evil/admin}, the path rules read, and no
          * server that parses it as a URL reference reads it as host {@code evil}, path {@code /admin}.
          *
+         * @param request the request decided
          * @return the request target to send: the rewritten path, or the raw path, followed by the query when
          *     the request has one; a run of slashes (and backslashes) at its start is folded into one, so
          *     {@code //evil/admin} is sent as {@code /evil/admin}, the path rules read, and no server that

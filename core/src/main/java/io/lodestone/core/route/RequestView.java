@@ -78,6 +78,7 @@ public interface RequestView {
      * The first value of a request header by case-insensitive name, or {@code null}. The built-in
      * ACLs always ask with lower-case names.
      *
+     * @param name the header name, in any case
      * @return the first value of a request header by case-insensitive name, or {@code null}
      */
     String header(String name);
@@ -86,6 +87,7 @@ public interface RequestView {
      * Every value of a request header by case-insensitive name, in order; empty when absent.
      * Implementations should not copy on every call when they can avoid it.
      *
+     * @param name the header name, in any case
      * @return every value of a request header by case-insensitive name, in order; empty when absent
      */
     List<String> headers(String name);
@@ -93,6 +95,7 @@ public interface RequestView {
     /**
      * The value of a cookie of the {@code Cookie} header by exact name, or {@code null}.
      *
+     * @param name the cookie name
      * @return the value of a cookie of the {@code Cookie} header by exact name, or {@code null}
      */
     String cookie(String name);
@@ -100,6 +103,7 @@ public interface RequestView {
     /**
      * The decoded value of a query parameter by exact name ("" when it has no {@code =}), or {@code null}.
      *
+     * @param name the parameter name
      * @return the decoded value of a query parameter by exact name ("" when it has no {@code =}), or {@code
      *     null}
      */

@@ -125,6 +125,7 @@ public final class Router {
     /**
      * Decides what to do with one request or connection.
      *
+     * @param request the request or connection
      * @return the decision
      */
     public Decision route(RequestView request) {

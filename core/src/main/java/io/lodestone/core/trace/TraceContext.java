@@ -40,6 +40,9 @@ public final class TraceContext {
     /**
      * Parses a {@code traceparent} header value, ignoring spaces and tabs around it. Returns
      * {@code null} when it is absent or invalid, without throwing.
+     *
+     * @param traceparent the {@code traceparent} value
+     * @return the context, or {@code null}
      */
     public static TraceContext parse(CharSequence traceparent) {
         return parse(traceparent, null);
@@ -48,6 +51,10 @@ public final class TraceContext {
     /**
      * Parses {@code traceparent} and {@code tracestate} header values. Returns {@code null} when the
      * traceparent is absent or invalid; an absent or invalid trace state is dropped.
+     *
+     * @param traceparent the {@code traceparent} value
+     * @param tracestate the {@code tracestate} value
+     * @return the context, or {@code null}
      */
     public static TraceContext parse(CharSequence traceparent, CharSequence tracestate) {
         if (traceparent == null) {
@@ -92,6 +99,9 @@ public final class TraceContext {
     /**
      * Starts a new trace: a random trace id and parent id, the sampled flag as given, no trace state.
      * Uses {@link ThreadLocalRandom}: fast and unpredictable enough for ids, not for secrets.
+     *
+     * @param sampled the sampled flag
+     * @return the new context
      */
     public static TraceContext newRoot(boolean sampled) {
         ThreadLocalRandom r = ThreadLocalRandom.current();
@@ -122,6 +132,7 @@ public final class TraceContext {
      * Returns a copy with another trace state, or none when {@code null}; the caller vouches for its
      * validity.
      *
+     * @param state the trace state, or {@code null}
      * @return a copy with another trace state, or none when {@code null}; the caller vouches for its validity
      */
     public TraceContext withTraceState(String state) {
@@ -180,6 +191,7 @@ public final class TraceContext {
      * ones aside), each {@code key=value} with the specification's key and value grammars, no key
      * twice.
      *
+     * @param s a {@code tracestate} value
      * @return whether a {@code tracestate} header value is valid: at most 32 comma-separated members (empty
      *     ones aside), each {@code key=value} with the specification's key and value grammars, no key twice
      */

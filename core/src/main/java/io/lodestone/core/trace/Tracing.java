@@ -72,6 +72,7 @@ public final class Tracing {
     /**
      * As {@link #propagate()}, and a trace with the given sampled flag is started when a request has none.
      *
+     * @param sampled the sampled flag of the traces started
      * @return the tracing setting
      */
     public static Tracing start(boolean sampled) {
@@ -114,6 +115,10 @@ public final class Tracing {
      * {@link TraceContext#traceparent()} and {@link TraceContext#traceState()} (removing
      * {@code tracestate} when that is {@code null}), or removes both when the result is {@code null}.
      * Also {@code null} when tracing is {@link #off()}, which engines do not ask.
+     *
+     * @param traceparent the request's {@code traceparent}, or {@code null}
+     * @param tracestate the request's {@code tracestate}, or {@code null}
+     * @return the context to send, or {@code null} to remove both headers
      */
     public TraceContext onRequest(CharSequence traceparent, CharSequence tracestate) {
         if (mode == Mode.OFF) {
