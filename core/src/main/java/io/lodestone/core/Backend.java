@@ -667,6 +667,9 @@ public final class Backend {
          *     .http2KeepAlive(Duration.ofSeconds(30), Duration.ofSeconds(10))
          * }</pre>
          *
+         * @param interval how long a connection may receive nothing before it is sent a PING
+         * @param timeout how long after a PING the server has to send something before its connection is closed
+         * @return this builder
          * @throws IllegalArgumentException when either duration is not above zero or longer than
          *     36,500 days
          */

@@ -1375,6 +1375,9 @@ public final class HttpFrontend implements Frontend {
          * {@code 501} as every CONNECT is. It needs a frontend that speaks HTTP/2 ({@link #h2c} or
          * {@code h2} in the {@link ServerTls.Builder#alpn(String...) ALPN list}), else {@link #build()}
          * fails.
+         *
+         * @param on whether HTTP/2 clients may open WebSockets
+         * @return this builder
          */
         public Builder websocketOverHttp2(boolean on) {
             this.websocketOverHttp2 = on;
