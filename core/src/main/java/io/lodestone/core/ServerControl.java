@@ -27,7 +27,15 @@ public interface ServerControl {
     /** The name of the backend the server belongs to. */
     String backendName();
 
-    /** The current state: {@code MAINT}, else {@code DRAIN}, else {@code DOWN} when unhealthy or ejected, else {@code UP}. */
+    /**
+     * The current state: {@code MAINT}, else {@code DRAIN}, else {@code DOWN} when unhealthy or ejected,
+     * else {@code UP}. A new state reads here only once the servers the backend picks from follow it,
+     * whatever made the change (a health check, outlier detection, this interface, {@code addServer}):
+     * a server that reads {@code UP} is picked by the next request or {@code routeAndPick} (weight
+     * above 0 and limits allowing), and one that reads otherwise gets no new client from balancing. A
+     * server leaving rotation may still read as before for a moment while it is picked no more,
+     * never the reverse. A change made here has taken effect for picks when the call returns.
+     */
     ServerState state();
 
     /**
@@ -64,7 +72,10 @@ public interface ServerControl {
     /** Returns a future that completes when the server's load next reaches 0 (at once if it is idle). */
     CompletableFuture<Void> whenIdle();
 
-    /** The current weight, 0..256. */
+    /**
+     * The current weight, 0..256. {@link #weight(int)} sets it and returns once picks use it; another
+     * thread may read the new weight here a moment before that.
+     */
     int weight();
 
     /**
@@ -74,7 +85,12 @@ public interface ServerControl {
      */
     void weight(int weight);
 
-    /** The weight the balancer uses now: {@link #weight()}, or less while the server is slow-starting. */
+    /**
+     * The weight the balancer uses now: {@link #weight()}, or less while the server is slow-starting.
+     * Read from the clock: a slow start's step reads here as soon as the clock reaches it, and the
+     * balancer takes it when the step's timer runs on one of the proxy's event loops, a moment later
+     * (on a manual clock, once that loop has looked at the moved clock).
+     */
     int effectiveWeight();
 
     /** Whether outlier detection has ejected the server now. */
