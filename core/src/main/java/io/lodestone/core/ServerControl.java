@@ -96,7 +96,11 @@ public interface ServerControl {
     /** Whether outlier detection has ejected the server now. */
     boolean isEjected();
 
-    /** The last health check result, or {@code null} when the server has not been checked. */
+    /**
+     * The last health check result, or {@code null} when the server has not been checked. A result
+     * that brings the server down or up is recorded once {@link #state()} reads the new state: a test
+     * that awaits a new result here (after moving a manual clock, say) then reads the state it leads to.
+     */
     HealthCheckResult lastCheck();
 
     /** Open connections (L4) or requests in flight (L7) on this server now. */

@@ -90,17 +90,22 @@ class ReadmeManualClockTest {
                 Await.until("failed check " + failed, () -> s.lastCheck() != previous && !s.lastCheck().isHealthy());
                 assertThat(s.state()).as("after %d failed checks", failed).isEqualTo(ServerState.UP);
             }
+            // the check runs after the move, so its result is awaited; the state it leads to, and the
+            // servers in rotation with it, are in place once the result is seen: read at once
+            Object beforeThird = s.lastCheck();
             clock.advance(Duration.ofSeconds(2));
-            Await.until("down after the third failed check", () -> s.state() == ServerState.DOWN);
-            // the servers in rotation follow a state before state() reports it: nothing to await
+            Await.until("the third failed check", () -> s.lastCheck() != beforeThird);
+            assertThat(s.state()).as("after 3 failed checks").isEqualTo(ServerState.DOWN);
             assertThat(proxy.routeAndPick(TestRequest.get("/")).server()).isNull();
             status.set(200);
             Object previous = s.lastCheck();
             clock.advance(Duration.ofSeconds(2));
             Await.until("a passed check", () -> s.lastCheck() != previous && s.lastCheck().isHealthy());
             assertThat(s.state()).as("after 1 passed check").isEqualTo(ServerState.DOWN);
+            Object beforeSecondPass = s.lastCheck();
             clock.advance(Duration.ofSeconds(2));
-            Await.until("up after the second passed check", () -> s.state() == ServerState.UP);
+            Await.until("the second passed check", () -> s.lastCheck() != beforeSecondPass);
+            assertThat(s.state()).as("after 2 passed checks").isEqualTo(ServerState.UP);
             assertThat(proxy.routeAndPick(TestRequest.get("/")).serverName()).isEqualTo("s1");
         }
     }

@@ -279,7 +279,10 @@ public final class ServerRuntime implements ServerControl {
         }
     }
 
-    /** Records a health check result and tells the listeners. */
+    /**
+     * Records a health check result and tells the listeners; the monitor calls it after
+     * {@link #health} for a result that changes the health, so whoever sees the result sees the state.
+     */
     public void checked(HealthCheckResult result) {
         lastCheck = result;
         backend.events().checked(this, result);
