@@ -4,8 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthCheckResult;
+import io.lodestone.core.health.OutlierDetection;
 import io.lodestone.core.internal.EngineContext;
+import io.lodestone.core.internal.FailureKind;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.route.Decision;
 import io.lodestone.core.route.RouteResult;
 import io.lodestone.core.route.Routing;
@@ -175,6 +178,23 @@ class StateAndRotationOrderTest {
             });
             assertThat(seen).isIn("unknown null", "UP s2");
             assertThat(picked(proxy)).isEqualTo("s2");
+        }
+    }
+
+    /** Passive health: a server whose ejection ends (on the proxy's timer, here an event loop) is picked once it reads UP. */
+    @Test
+    void aServerBackFromAnEjectionIsPickedAsSoonAsItsStateReadsUp() throws Exception {
+        try (Proxy proxy = proxy(Backend.named("app").balance(gate).server("s1", "127.0.0.1:1")
+                .outlierDetection(OutlierDetection.consecutiveFailures(1).baseEjectionTime(Duration.ofSeconds(10)).maxEjectionPercent(100)))) {
+            proxy.start();
+            ServerRuntime s1 = (ServerRuntime) proxy.control().server("app", "s1");
+            s1.reportFailure(FailureKind.CONNECT);
+            assertThat(s1.state() + " " + picked(proxy)).isEqualTo("DOWN null");
+            // the change runs on the event loop that the clock's move wakes, held there by the gate
+            String seen = gate.during(() -> clock.advance(Duration.ofSeconds(10)), () -> s1.state() + " " + picked(proxy));
+            assertThat(seen).isIn("DOWN null", "UP s1");
+            Await.until("the ejection's end published", () -> s1.state() == ServerState.UP);
+            assertThat(picked(proxy)).isEqualTo("s1");
         }
     }
 
