@@ -29,7 +29,13 @@ public interface ServerControl {
 
     /**
      * {@return the current state: {@code MAINT}, else {@code DRAIN}, else {@code DOWN} when unhealthy or
-     * ejected, else {@code UP}}
+     * ejected, else {@code UP}} A new state reads here only once the servers the backend picks from
+     * follow it, whatever made the change (a health check, outlier detection, this interface,
+     * {@code addServer}): a server that reads {@code UP} is picked by the next request or
+     * {@code routeAndPick} (weight above 0 and limits allowing), and one that reads otherwise gets no
+     * new client from balancing. A server leaving rotation may still read as before for a moment while
+     * it is picked no more, never the reverse. A change made here has taken effect for picks when the
+     * call returns.
      */
     ServerState state();
 
@@ -71,7 +77,10 @@ public interface ServerControl {
     /** {@return a future that completes when the server's load next reaches 0 (at once if it is idle)} */
     CompletableFuture<Void> whenIdle();
 
-    /** {@return the current weight, 0..256} */
+    /**
+     * {@return the current weight, 0..256} {@link #weight(int)} sets it and returns once picks use it;
+     * another thread may read the new weight here a moment before that.
+     */
     int weight();
 
     /**
@@ -83,13 +92,23 @@ public interface ServerControl {
      */
     void weight(int weight);
 
-    /** {@return the weight the balancer uses now: {@link #weight()}, or less while the server is slow-starting} */
+    /**
+     * {@return the weight the balancer uses now: {@link #weight()}, or less while the server is
+     * slow-starting} Read from the clock: a slow start's step reads here as soon as the clock reaches
+     * it, and the balancer takes it when the step's timer runs on one of the proxy's event loops, a
+     * moment later (on a manual clock, once that loop has looked at the moved clock).
+     */
     int effectiveWeight();
 
     /** {@return whether outlier detection has ejected the server now} */
     boolean isEjected();
 
-    /** {@return the last health check result, or {@code null} when the server has not been checked} */
+    /**
+     * {@return the last health check result, or {@code null} when the server has not been checked} A
+     * result that brings the server down or up is recorded once {@link #state()} reads the new state:
+     * a test that awaits a new result here (after moving a manual clock, say) then reads the state it
+     * leads to.
+     */
     HealthCheckResult lastCheck();
 
     /**

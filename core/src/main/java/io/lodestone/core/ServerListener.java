@@ -30,7 +30,11 @@ public interface ServerListener {
     void stateChanged(ServerControl server, ServerState previous, ServerState current, String reason);
 
     /**
-     * Called with the result of every health check; does nothing by default.
+     * Called with the result of every health check; does nothing by default. A result that changes the
+     * server's state is told after {@link #stateChanged} (whose reason quotes it) and once
+     * {@code server.state()} reads the new state, so a listener that hands the result on (to a test
+     * waiting for the next check, say) hands on a server in that state; during that
+     * {@code stateChanged}, {@code server.lastCheck()} still has the previous result.
      *
      * @param server the server
      * @param result the check's result
