@@ -51,6 +51,8 @@ public final class Backend {
     private final BackendTls tls;
     private final BackendProtocol protocol;
     private final boolean abortOnClose;
+    private final Duration http2KeepAliveInterval;
+    private final Duration http2KeepAliveTimeout;
 
     private Backend(Builder b) {
         this.name = b.name;
@@ -71,29 +73,40 @@ public final class Backend {
         this.tls = b.tls;
         this.protocol = b.protocol;
         this.abortOnClose = b.abortOnClose;
+        this.http2KeepAliveInterval = b.http2KeepAliveInterval;
+        this.http2KeepAliveTimeout = b.http2KeepAliveTimeout;
     }
 
-    /** Returns a builder for a backend with this name. */
+    /**
+     * Returns a builder for a backend with this name.
+     *
+     * @param name the backend's name: letters, digits, {@code -}, {@code _} or {@code .}, unique within a
+     *     proxy
+     * @return a builder for a backend with this name
+     */
     public static Builder named(String name) {
         return new Builder(name);
     }
 
-    /** The backend's name, unique within a proxy. */
+    /** {@return the backend's name, unique within a proxy} */
     public String name() {
         return name;
     }
 
-    /** The servers, in configuration order. */
+    /** {@return the servers, in configuration order} */
     public List<Server> servers() {
         return servers;
     }
 
-    /** How connections or requests are spread over the servers. */
+    /** {@return how connections or requests are spread over the servers} */
     public BalancingStrategy balancingStrategy() {
         return balancingStrategy;
     }
 
-    /** How long a connection to a server (its TLS handshake included) may take before the next server is tried. */
+    /**
+     * {@return how long a connection to a server (its TLS handshake included) may take before the next server
+     * is tried}
+     */
     public Duration connectTimeout() {
         return connectTimeout;
     }
@@ -101,27 +114,30 @@ public final class Backend {
     /**
      * How long a server may stay silent: at L4, the idle time after which both sides are closed; at
      * L7, how long the proxy waits for a response (then 504).
+     *
+     * @return how long a server may stay silent: at L4, the idle time after which both sides are closed; at
+     *     L7, how long the proxy waits for a response (then 504)
      */
     public Duration serverTimeout() {
         return serverTimeout;
     }
 
-    /** How many other servers are tried after a failed connection attempt. */
+    /** {@return how many other servers are tried after a failed connection attempt} */
     public int retries() {
         return retries;
     }
 
-    /** The PROXY protocol header sent to servers that do not set their own. */
+    /** {@return the PROXY protocol header sent to servers that do not set their own} */
     public ProxyProtocol proxyProtocol() {
         return proxyProtocol;
     }
 
-    /** The active health check of the servers, or {@code null} when they are not checked. */
+    /** {@return the active health check of the servers, or {@code null} when they are not checked} */
     public HealthCheck healthCheck() {
         return healthCheck;
     }
 
-    /** The passive outlier detection, or {@code null} when servers are never ejected. */
+    /** {@return the passive outlier detection, or {@code null} when servers are never ejected} */
     public OutlierDetection outlierDetection() {
         return outlierDetection;
     }
@@ -129,6 +145,9 @@ public final class Backend {
     /**
      * How long a server that comes back (from down, maintenance, an ejection, or added at run time)
      * takes to reach its full weight; {@link Duration#ZERO} means at once.
+     *
+     * @return how long a server that comes back (from down, maintenance, an ejection, or added at run time)
+     *     takes to reach its full weight; {@link Duration#ZERO} means at once
      */
     public Duration slowStart() {
         return slowStart;
@@ -137,6 +156,9 @@ public final class Backend {
     /**
      * How long a client's source address stays stuck to its server after its last connection or
      * request, or {@code null} when the backend does not stick clients by source address.
+     *
+     * @return how long a client's source address stays stuck to its server after its last connection or
+     *     request, or {@code null} when the backend does not stick clients by source address
      */
     public Duration stickOnSourceExpiry() {
         return stickExpiry;
@@ -146,6 +168,10 @@ public final class Backend {
      * How long an HTTP request or TCP connection that finds every usable server at its connection
      * limit waits for a free slot before it is answered 503 (a TCP connection: closed);
      * {@link Duration#ZERO} (the default): it is answered, or closed, at once.
+     *
+     * @return how long an HTTP request or TCP connection that finds every usable server at its connection
+     *     limit waits for a free slot before it is answered 503 (a TCP connection: closed); {@link
+     *     Duration#ZERO} (the default): it is answered, or closed, at once
      */
     public Duration queueTimeout() {
         return queueTimeout;
@@ -155,22 +181,26 @@ public final class Backend {
      * The most HTTP requests and TCP connections that wait in the backend's queue at once, beyond
      * which one that finds every usable server full is answered 503 (a TCP connection: closed) at
      * once; 0 (the default): no bound. See {@link Builder#maxQueued(int)}.
+     *
+     * @return the most HTTP requests and TCP connections that wait in the backend's queue at once, beyond
+     *     which one that finds every usable server full is answered 503 (a TCP connection: closed) at once; 0
+     *     (the default): no bound
      */
     public int maxQueued() {
         return maxQueued;
     }
 
-    /** The cookie HTTP clients are kept on their server with, or {@code null}. */
+    /** {@return the cookie HTTP clients are kept on their server with, or {@code null}} */
     public StickyCookie cookie() {
         return cookie;
     }
 
-    /** The TLS spoken to the servers (re-encryption), or {@code null} for plain TCP. */
+    /** {@return the TLS spoken to the servers (re-encryption), or {@code null} for plain TCP} */
     public BackendTls tls() {
         return tls;
     }
 
-    /** The HTTP version the L7 engine speaks to the servers; {@link BackendProtocol#HTTP_1_1} by default. */
+    /** {@return the HTTP version the L7 engine speaks to the servers; {@link BackendProtocol#HTTP_1_1} by default} */
     public BackendProtocol protocol() {
         return protocol;
     }
@@ -180,17 +210,43 @@ public final class Backend {
      * queue, for a connection, or for the response head, or aborted while its HTTP/1 response streams
      * (a TCP connection: while it waits in the queue); {@code false} by default. See
      * {@link Builder#abortOnClose(boolean)}.
+     *
+     * @return whether an HTTP request whose client closes its side (a FIN) is dropped while it waits in the
+     *     queue, for a connection, or for the response head, or aborted while its HTTP/1 response streams (a
+     *     TCP connection: while it waits in the queue); {@code false} by default
      */
     public boolean abortOnClose() {
         return abortOnClose;
     }
 
-    /** The most source addresses the stick table remembers (0 when there is no stick table). */
+    /**
+     * {@return how long an HTTP/2 connection to a server may receive nothing before the proxy sends it a
+     * keep-alive PING, or {@code null} (the default) when it sends none} See {@link Builder#http2KeepAlive}.
+     */
+    public Duration http2KeepAliveInterval() {
+        return http2KeepAliveInterval;
+    }
+
+    /**
+     * {@return how long after a keep-alive PING the server has to send something (the acknowledgement,
+     * or any frame) before its connection is closed, or {@code null} when keep-alive PINGs are off} See
+     * {@link Builder#http2KeepAlive}.
+     */
+    public Duration http2KeepAliveTimeout() {
+        return http2KeepAliveTimeout;
+    }
+
+    /** {@return the most source addresses the stick table remembers (0 when there is no stick table)} */
     public int stickOnSourceMaxEntries() {
         return stickMaxEntries;
     }
 
-    /** Returns the server with this name, or {@code null}. */
+    /**
+     * Returns the server with this name, or {@code null}.
+     *
+     * @param serverName the server's name, unique within the backend
+     * @return the server with this name, or {@code null}
+     */
     public Server server(String serverName) {
         for (Server s : servers) {
             if (s.name().equals(serverName)) {
@@ -225,30 +281,55 @@ public final class Backend {
         private BackendTls tls;
         private BackendProtocol protocol = BackendProtocol.HTTP_1_1;
         private boolean abortOnClose;
+        private Duration http2KeepAliveInterval;
+        private Duration http2KeepAliveTimeout;
 
         Builder(String name) {
             this.name = Names.check("backend name", name);
         }
 
-        /** Adds a server with the default settings (weight 1). */
+        /**
+         * Adds a server with the default settings (weight 1).
+         *
+         * @param serverName the server's name, unique within the backend
+         * @param address the server's {@code host:port}
+         * @return this builder
+         */
         public Builder server(String serverName, String address) {
             return server(Server.builder(serverName, address).build());
         }
 
-        /** Adds a server, letting {@code settings} adjust its weight, backup flag and limits. */
+        /**
+         * Adds a server, letting {@code settings} adjust its weight, backup flag and limits.
+         *
+         * @param serverName the server's name, unique within the backend
+         * @param address the server's {@code host:port}
+         * @param settings sets the server's options on its builder
+         * @return this builder
+         */
         public Builder server(String serverName, String address, Consumer<Server.Builder> settings) {
             Server.Builder b = Server.builder(serverName, address);
             settings.accept(b);
             return server(b.build());
         }
 
-        /** Adds a server built elsewhere. */
+        /**
+         * Adds a server built elsewhere.
+         *
+         * @param server a server built elsewhere
+         * @return this builder
+         */
         public Builder server(Server server) {
             servers.add(Objects.requireNonNull(server, "server"));
             return this;
         }
 
-        /** Sets the balancing strategy (default {@link BalancingStrategy#roundRobin()}). */
+        /**
+         * Sets the balancing strategy (default {@link BalancingStrategy#roundRobin()}).
+         *
+         * @param strategy the balancing strategy
+         * @return this builder
+         */
         public Builder balance(BalancingStrategy strategy) {
             this.balancingStrategy = Objects.requireNonNull(strategy, "backend " + name + " balance");
             return this;
@@ -258,19 +339,32 @@ public final class Backend {
          * Sets the connect timeout (default 5 s): how long a server has to take a connection and, with
          * {@link #tls(BackendTls)}, to finish its TLS handshake, and, over HTTP/2
          * ({@link #protocol(BackendProtocol)}), to send its first SETTINGS, all counted from the connect.
+         *
+         * @param timeout the connect timeout
+         * @return this builder
          */
         public Builder connectTimeout(Duration timeout) {
             this.connectTimeout = positive("connectTimeout", timeout);
             return this;
         }
 
-        /** Sets the server timeout (default 60 s). */
+        /**
+         * Sets the server timeout (default 60 s).
+         *
+         * @param timeout the server timeout
+         * @return this builder
+         */
         public Builder serverTimeout(Duration timeout) {
             this.serverTimeout = positive("serverTimeout", timeout);
             return this;
         }
 
-        /** Sets how many other servers are tried after a failed connection (default 3). */
+        /**
+         * Sets how many other servers are tried after a failed connection (default 3).
+         *
+         * @param retries how many other servers to try, 0..100
+         * @return this builder
+         */
         public Builder retries(int retries) {
             if (retries < 0 || retries > 100) {
                 throw new IllegalArgumentException("backend " + name + " retries: " + retries + " (expected: 0..100)");
@@ -282,30 +376,54 @@ public final class Backend {
         /**
          * Sends a PROXY protocol header to every server of this backend that does not set its own. Only the
          * TCP engine sends one: {@link Proxy.Builder#build()} refuses V1 or V2 on a backend of an HTTP frontend.
+         *
+         * @param proxyProtocol a PROXY protocol header to every server of this backend that does not set its
+         *     own
+         * @return this builder
          */
         public Builder proxyProtocol(ProxyProtocol proxyProtocol) {
             this.proxyProtocol = Objects.requireNonNull(proxyProtocol, "backend " + name + " proxyProtocol");
             return this;
         }
 
-        /** Checks the servers actively with {@code check}; by default servers are not checked. */
+        /**
+         * Checks the servers actively with {@code check}; by default servers are not checked.
+         *
+         * @param check the health check
+         * @return this builder
+         */
         public Builder healthCheck(HealthCheck check) {
             this.healthCheck = Objects.requireNonNull(check, "backend " + name + " healthCheck");
             return this;
         }
 
-        /** Builds and sets the health check. */
+        /**
+         * Builds and sets the health check.
+         *
+         * @param check the health check
+         * @return this builder
+         */
         public Builder healthCheck(HealthCheck.Builder check) {
             return healthCheck(check.build());
         }
 
-        /** Ejects servers that fail live traffic; by default servers are never ejected. */
+        /**
+         * Ejects servers that fail live traffic; by default servers are never ejected.
+         *
+         * @param detection the outlier detection
+         * @return this builder
+         */
         public Builder outlierDetection(OutlierDetection detection) {
             this.outlierDetection = Objects.requireNonNull(detection, "backend " + name + " outlierDetection");
             return this;
         }
 
-        /** Builds and sets the outlier detection. */
+        /**
+         * Builds and sets the outlier detection.
+         *
+         * @param detection the outlier detection
+         * @return this builder
+         */
         public Builder outlierDetection(OutlierDetection.Builder detection) {
             return outlierDetection(detection.build());
         }
@@ -317,6 +435,9 @@ public final class Backend {
          * whole numbers, so a server of weight 1 (the default) has no ramp at all, and one of weight 5
          * ramps 1, 1, 2, 2, 3, ...; give servers weights of 10 or more (100 each rather than 1) to
          * slow-start them in ten even steps.
+         *
+         * @param duration how long the ramp takes; {@link Duration#ZERO} turns slow start off
+         * @return this builder
          */
         public Builder slowStart(Duration duration) {
             if (duration == null || duration.isNegative()) {
@@ -343,6 +464,10 @@ public final class Backend {
          * <pre>{@code
          * Backend.named("app").stickOnSource(Duration.ofMinutes(30), 100_000)
          * }</pre>
+         *
+         * @param expiry how long a source address stays stuck after its last connection or request
+         * @param maxEntries the most source addresses the stick table remembers
+         * @return this builder
          */
         public Builder stickOnSource(Duration expiry, int maxEntries) {
             this.stickExpiry = positive("stickOnSource expiry", expiry);
@@ -368,6 +493,9 @@ public final class Backend {
          *     .server("web1", "10.0.0.1:8080", s -> s.maxConnections(100))
          *     .queueTimeout(Duration.ofSeconds(5))
          * }</pre>
+         *
+         * @param timeout the longest wait in the queue; {@link Duration#ZERO} for none
+         * @return this builder
          */
         public Builder queueTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative()) {
@@ -394,6 +522,8 @@ public final class Backend {
          *     .maxQueued(500)
          * }</pre>
          *
+         * @param max the most waiting at once; 0 for no bound
+         * @return this builder
          * @throws IllegalArgumentException when {@code max} is negative
          */
         public Builder maxQueued(int max) {
@@ -412,6 +542,9 @@ public final class Backend {
          * <pre>{@code
          * Backend.named("app").cookie(StickyCookie.insert("SERVERID").indirect().nocache().httpOnly())
          * }</pre>
+         *
+         * @param cookie the sticky cookie
+         * @return this builder
          */
         public Builder cookie(StickyCookie cookie) {
             this.cookie = Objects.requireNonNull(cookie, "backend " + name + " cookie");
@@ -428,6 +561,9 @@ public final class Backend {
          * Backend.named("api").server("a1", "api-1.internal:8443")
          *     .tls(ClientTls.builder().trust(Path.of("internal-ca.pem")).build())
          * }</pre>
+         *
+         * @param tls the TLS spoken to the servers
+         * @return this builder
          */
         public Builder tls(BackendTls tls) {
             this.tls = Objects.requireNonNull(tls, "backend " + name + " tls");
@@ -448,6 +584,9 @@ public final class Backend {
          * <pre>{@code
          * Backend.named("grpc").server("g1", "10.0.0.5:50051").protocol(BackendProtocol.H2C)
          * }</pre>
+         *
+         * @param protocol the HTTP version spoken to the servers
+         * @return this builder
          */
         public Builder protocol(BackendProtocol protocol) {
             this.protocol = Objects.requireNonNull(protocol, "backend " + name + " protocol");
@@ -485,9 +624,59 @@ public final class Backend {
          *     .queueTimeout(Duration.ofSeconds(30))
          *     .abortOnClose(true)
          * }</pre>
+         *
+         * @param abortOnClose {@code true} to drop such requests
+         * @return this builder
          */
         public Builder abortOnClose(boolean abortOnClose) {
             this.abortOnClose = abortOnClose;
+            return this;
+        }
+
+        /**
+         * Sends keep-alive PINGs on the HTTP/2 connections to the servers (Envoy's
+         * {@code connection_keepalive}, gRPC's client keepalive): a connection that has received
+         * nothing from its server for {@code interval} gets a PING, and when nothing at all comes back
+         * within {@code timeout} after it (neither the acknowledgement nor any other frame), the
+         * connection is closed: it takes no more requests, and the next request opens a new one. So a
+         * pooled connection whose server vanished without a FIN or reset (a host powered off, a NAT or
+         * firewall that dropped the flow) is found while it idles, not by the next request sent on it,
+         * which would wait out its server timeout. Anything received counts, so a busy connection sends
+         * no PING. PINGs do not keep a connection in use: one no request has used for the pool's idle
+         * timeout still closes then. A request still on the connection when it closes so ends as a server timeout does:
+         * {@code 504} before its response began (else the client's connection or stream is closed),
+         * {@code sH} or {@code sD} in the access log, and a {@code timeout} error on the server; a
+         * connection that carried no request when it closed counts one {@code timeout} error on the
+         * server itself. Needs {@link #protocol(BackendProtocol)} {@code H2} or {@code H2C}
+         * ({@link #build()} checks).
+         *
+         * <p>Off by default, as in Envoy: each PING wakes the server once an interval on every
+         * connection (one per event loop of each proxy and server), and servers bound how often they
+         * accept them: a gRPC server by default takes a PING at most every 5 minutes, and none while the
+         * connection carries no call, and answers more with {@code GOAWAY} ({@code ENHANCE_YOUR_CALM},
+         * "too_many_pings"), after which the connection takes no new requests. Choose an interval the
+         * servers allow. Without it, an idle connection to a vanished server is still closed after the
+         * pool's idle timeout, and a request sent on it meanwhile waits out its server timeout (504),
+         * which then PINGs the connection (closed without the acknowledgement within the connect
+         * timeout). A {@link Proxy#reconfigure reconfiguration} applies new settings to the connections
+         * already open as well, from their last received frame; a PING already out keeps the timeout it
+         * was sent with. The timers read the proxy's {@link Clock}.
+         *
+         * <pre>{@code
+         * Backend.named("grpc").server("g1", "10.0.0.5:50051").protocol(BackendProtocol.H2C)
+         *     .http2KeepAlive(Duration.ofSeconds(30), Duration.ofSeconds(10))
+         * }</pre>
+         *
+         * @param interval how long a connection may receive nothing before it is sent a PING
+         * @param timeout how long after a PING the server has to send something before its connection is closed
+         * @return this builder
+         * @throws IllegalArgumentException when either duration is not above zero or longer than
+         *     36,500 days
+         */
+        public Builder http2KeepAlive(Duration interval, Duration timeout) {
+            Duration i = positive("http2KeepAlive interval", interval);
+            this.http2KeepAliveTimeout = positive("http2KeepAlive timeout", timeout);
+            this.http2KeepAliveInterval = i;
             return this;
         }
 
@@ -501,10 +690,12 @@ public final class Backend {
         /**
          * Returns the immutable backend.
          *
+         * @return the immutable backend
          * @throws IllegalArgumentException when the backend has no server, two servers share a name
          *     or a sticky-cookie value,
          *     the health check names a server the backend does not have, the protocol does not
-         *     fit the TLS setting, or {@code maxQueued} is set without a queue timeout
+         *     fit the TLS setting, {@code maxQueued} is set without a queue timeout, or HTTP/2
+         *     keep-alive PINGs are set for servers spoken to in HTTP/1.1
          */
         public Backend build() {
             if (servers.isEmpty()) {
@@ -534,6 +725,11 @@ public final class Backend {
             }
             if (protocol == BackendProtocol.H2C && tls != null) {
                 throw new IllegalArgumentException("backend " + name + " protocol: H2C with tls (expected: H2 over tls, or H2C without tls)");
+            }
+            if (http2KeepAliveInterval != null && protocol == BackendProtocol.HTTP_1_1) {
+                // HTTP/1.1 has no PING: the setting would silently do nothing
+                throw new IllegalArgumentException("backend " + name + " http2KeepAlive: interval " + http2KeepAliveInterval
+                        + ", timeout " + http2KeepAliveTimeout + " with protocol HTTP_1_1 (expected: protocol H2 or H2C, whose connections PINGs can keep)");
             }
             Map<String, String> ids = new HashMap<>();
             for (Server s : servers) {

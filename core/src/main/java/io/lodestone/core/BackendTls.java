@@ -27,6 +27,12 @@ public interface BackendTls {
     /**
      * Returns the TLS handler of a new connection to {@code host:port}: {@code host} is the name the
      * server's certificate must carry and the SNI sent (an IP literal sends no SNI).
+     *
+     * @param alloc the connection's allocator
+     * @param host the host the connection is made to
+     * @param port the port
+     * @return the TLS handler of a new connection to {@code host:port}: {@code host} is the name the server's
+     *     certificate must carry and the SNI sent (an IP literal sends no SNI)
      */
     SslHandler newHandler(ByteBufAllocator alloc, String host, int port);
 
@@ -35,6 +41,11 @@ public interface BackendTls {
      * engine, the HTTP health check): it should offer ALPN {@code http/1.1} alone, if any, so that a
      * server speaking HTTP/2 as well does not choose {@code h2}. By default {@link #newHandler}; a
      * connection on which the server chooses another protocol fails as a failed connection attempt.
+     *
+     * @param alloc the connection's allocator
+     * @param host the host the connection is made to
+     * @param port the port
+     * @return the TLS handler
      */
     default SslHandler newHttp1Handler(ByteBufAllocator alloc, String host, int port) {
         return newHandler(alloc, host, port);
@@ -43,6 +54,9 @@ public interface BackendTls {
     /**
      * The ALPN protocols {@link #newHandler}'s handlers offer, in preference order; empty when ALPN is
      * off. A backend of protocol {@link BackendProtocol#H2} needs {@code h2} among them.
+     *
+     * @return the ALPN protocols {@link #newHandler}'s handlers offer, in preference order; empty when ALPN
+     *     is off
      */
     List<String> applicationProtocols();
 }

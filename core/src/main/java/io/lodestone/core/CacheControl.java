@@ -19,6 +19,7 @@ public interface CacheControl {
     /**
      * Removes the responses stored under one key, in every cache.
      *
+     * @param key the cache key
      * @return how many stored responses were removed
      */
     int purge(String key);
@@ -27,6 +28,7 @@ public interface CacheControl {
      * Removes the responses stored under every key that starts with {@code prefix}, in every cache;
      * the empty prefix empties every cache.
      *
+     * @param prefix a prefix of cache keys
      * @return how many stored responses were removed
      */
     int purgePrefix(String prefix);

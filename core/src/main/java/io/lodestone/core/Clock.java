@@ -22,13 +22,16 @@ public interface Clock {
     /**
      * Returns a monotonic reading in nanoseconds, only meaningful as a difference between two
      * readings of the same clock.
+     *
+     * @return a monotonic reading in nanoseconds, only meaningful as a difference between two readings of the
+     *     same clock
      */
     long nanoTime();
 
-    /** Returns the wall-clock time in milliseconds since the epoch, for logs and HTTP dates. */
+    /** {@return the wall-clock time in milliseconds since the epoch, for logs and HTTP dates} */
     long currentTimeMillis();
 
-    /** Returns the clock backed by {@link System#nanoTime()} and {@link System#currentTimeMillis()}. */
+    /** {@return the clock backed by {@link System#nanoTime()} and {@link System#currentTimeMillis()}} */
     static Clock system() {
         return SystemClock.INSTANCE;
     }

@@ -14,16 +14,21 @@ import java.util.Set;
  */
 public interface Frontend {
 
-    /** The frontend's name, unique within a proxy. */
+    /** {@return the frontend's name, unique within a proxy} */
     String name();
 
-    /** Every backend the frontend may send traffic to; {@link Proxy.Builder#build()} checks that each exists. */
+    /**
+     * {@return every backend the frontend may send traffic to; {@link Proxy.Builder#build()} checks that each
+     * exists}
+     */
     Set<String> backendNames();
 
     /**
      * The addresses the frontend binds, as configured (port 0 included). A reconfiguration of the
      * proxy keeps the sockets of a frontend whose new configuration has the same engine and the same
      * bind addresses (or, for an engine whose listener can, some of them). Engines override this.
+     *
+     * @return the addresses the frontend binds, as configured (port 0 included)
      */
     default List<InetSocketAddress> bindAddresses() {
         return List.of();
@@ -34,6 +39,11 @@ public interface Frontend {
      * connections ({@code mode tcp}): a backend whose balancing strategy reads the request
      * ({@link io.lodestone.core.balance.HashKey#readsHttp()}) serves only frontends for which this is
      * true, and {@link Proxy.Builder#build()} checks it. The default is false; HTTP engines override it.
+     *
+     * @return whether the frontend forwards HTTP requests (HAProxy's {@code mode http}) rather than
+     *     connections ({@code mode tcp}): a backend whose balancing strategy reads the request ({@link
+     *     io.lodestone.core.balance.HashKey#readsHttp()}) serves only frontends for which this is true, and
+     *     {@link Proxy.Builder#build()} checks it
      */
     default boolean isHttp() {
         return false;
@@ -43,6 +53,8 @@ public interface Frontend {
      * The frontend's routing rules, or {@code null} when it has none (it only has a default
      * backend). {@link Proxy#route} evaluates them; {@link Proxy.Builder#build()} checks that every
      * backend they name exists. Engines override this.
+     *
+     * @return the frontend's routing rules, or {@code null} when it has none (it only has a default backend)
      */
     default Routing routing() {
         return null;
@@ -79,6 +91,8 @@ public interface Frontend {
      * Binds the frontend's sockets and starts serving. Called by {@link Proxy#start()}; for engine
      * implementations only.
      *
+     * @param context the proxy's runtime for engines
+     * @return the running listener
      * @throws Exception when a socket cannot be bound
      */
     Listener start(EngineContext context) throws Exception;
@@ -89,6 +103,10 @@ public interface Frontend {
      * its sockets and open connections and applies this configuration from now on; {@code false} when
      * it cannot, and the proxy then retires that listener and binds this frontend afresh. By default
      * the listener takes this frontend itself. For engine implementations only.
+     *
+     * @param running the listener of the previous configuration
+     * @param context the proxy's runtime for engines
+     * @return whether it took {@code running} over
      */
     default boolean reconfigure(Listener running, EngineContext context) {
         return running.reconfigure(this, context);
@@ -97,7 +115,7 @@ public interface Frontend {
     /** Something that builds a frontend, so that builders can be passed without calling build(). */
     @FunctionalInterface
     interface Builder {
-        /** Returns the immutable frontend. */
+        /** {@return the immutable frontend} */
         Frontend build();
     }
 }

@@ -213,7 +213,11 @@ public final class Proxy implements AutoCloseable {
         }
     }
 
-    /** Returns a builder for a proxy. */
+    /**
+     * Returns a builder for a proxy.
+     *
+     * @return a new builder with no frontend and no backend
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -278,6 +282,8 @@ public final class Proxy implements AutoCloseable {
     /**
      * Returns the addresses a started frontend listens on.
      *
+     * @param frontendName the frontend's name
+     * @return the bound addresses, with the ports the OS chose for port 0
      * @throws IllegalArgumentException when there is no frontend of that name
      * @throws IllegalStateException when the proxy is not started
      */
@@ -294,27 +300,51 @@ public final class Proxy implements AutoCloseable {
         }
     }
 
-    /** Returns the first port of the named frontend. */
+    /**
+     * Returns the first port of the named frontend.
+     *
+     * @param frontendName the frontend's name
+     * @return the port its first address is bound to, the one the OS chose for port 0
+     * @throws IllegalArgumentException when there is no frontend of that name
+     * @throws IllegalStateException when the proxy is not started
+     */
     public int port(String frontendName) {
         return localAddresses(frontendName).get(0).getPort();
     }
 
-    /** Returns the first port of the first frontend: convenient when there is one. */
+    /**
+     * Returns the first port of the first frontend: convenient when there is one.
+     *
+     * @return the port the first frontend's first address is bound to
+     * @throws IllegalStateException when the proxy is not started
+     */
     public int port() {
         return port(generation.frontends.get(0).name());
     }
 
-    /** The frontends, in the order they were added. */
+    /**
+     * The frontends, in the order they were added.
+     *
+     * @return the frontends of the current configuration
+     */
     public List<Frontend> frontends() {
         return generation.frontends;
     }
 
-    /** The backends, by name. */
+    /**
+     * The backends, by name.
+     *
+     * @return the backends of the current configuration, by name
+     */
     public Map<String, Backend> backends() {
         return generation.backends;
     }
 
-    /** The clock the proxy reads. */
+    /**
+     * The clock the proxy reads.
+     *
+     * @return the clock given to {@link Builder#clock}, else {@link Clock#system()}
+     */
     public Clock clock() {
         return clock;
     }
@@ -322,6 +352,8 @@ public final class Proxy implements AutoCloseable {
     /**
      * Runtime control of servers: states, weights, loads, servers added and removed, listeners,
      * rolling updates. Health checks run from {@link #start()} to {@link #close()}.
+     *
+     * @return the proxy's runtime control
      */
     public ProxyControl control() {
         return control;
@@ -348,6 +380,8 @@ public final class Proxy implements AutoCloseable {
      * underscore), a {@code Deny} of 400, and the rules read the request without the fields the
      * frontend removes ({@link Frontend#removesRequestHeader}: {@code DROP_HEADER}).
      *
+     * @param request the request or connection to route, such as a {@link io.lodestone.core.route.TestRequest}
+     * @return what the frontend decides for it
      * @throws IllegalStateException when no frontend has routing rules or a default backend
      */
     public Decision route(RequestView request) {
@@ -360,6 +394,9 @@ public final class Proxy implements AutoCloseable {
      * Routes a request or connection through the named frontend's rules; see {@link #route(RequestView)}.
      * A frontend without rules forwards everything to its default backend, and so does this.
      *
+     * @param frontendName the frontend whose rules decide
+     * @param request the request or connection to route
+     * @return what the frontend decides for it
      * @throws IllegalArgumentException when there is no such frontend or it has neither routing rules
      *     nor a default backend
      */
@@ -436,6 +473,10 @@ public final class Proxy implements AutoCloseable {
      * names a server that takes its persistent clients gets that server, as in the HTTP engine (the
      * same code reads it: the prefix of prefix mode, the dates of maxidle and maxlife checked on
      * this proxy's {@link Clock}).
+     *
+     * @param request the request or connection to route
+     * @return the decision and, for a forward to a backend with a usable server, the server picked
+     * @throws IllegalStateException when no frontend has routing rules or a default backend
      */
     public RouteResult routeAndPick(RequestView request) {
         Generation g = generation;
@@ -444,7 +485,14 @@ public final class Proxy implements AutoCloseable {
         return pick(g, route(g, f, view), view);
     }
 
-    /** Routes through the named frontend and picks a server; see {@link #routeAndPick(RequestView)}. */
+    /**
+     * Routes through the named frontend and picks a server; see {@link #routeAndPick(RequestView)}.
+     *
+     * @param frontendName the frontend whose rules decide
+     * @param request the request or connection to route
+     * @return the decision and, for a forward, the server picked
+     * @throws IllegalArgumentException when there is no such frontend or it has neither routing rules nor a default backend
+     */
     public RouteResult routeAndPick(String frontendName, RequestView request) {
         Generation g = generation;
         Frontend f = routing(g, frontendName);
@@ -544,6 +592,7 @@ public final class Proxy implements AutoCloseable {
      *         .frontend(HttpFrontend.bind(8080).defaultBackend("app")));
      * }</pre>
      *
+     * @param config the new configuration; it is not built, only read
      * @throws IllegalArgumentException naming the field and value when the new configuration is invalid
      * @throws IllegalStateException when a new frontend cannot bind, or the proxy is closed
      */
@@ -816,6 +865,8 @@ public final class Proxy implements AutoCloseable {
      * Returns a snapshot of every frontend's, backend's and server's figures: connections, requests,
      * responses by class, bytes, errors, latency percentiles, states. Works before, during and after
      * the proxy runs; export it with {@link io.lodestone.core.metrics.PrometheusFormat}.
+     *
+     * @return an immutable snapshot of the figures now
      */
     public MetricsSnapshot metrics() {
         return metrics.snapshot();
@@ -839,6 +890,8 @@ public final class Proxy implements AutoCloseable {
      * timeout, a stop at once). The drain timeout runs on the proxy's {@link Clock}: with a manual
      * clock, a test that moves it past the timeout ends the drain then, without waiting for it (and
      * one that does not move it waits the timeout in real time, as on the system clock).
+     *
+     * @param drainTimeout how long open connections may go on; {@link Duration#ZERO} closes them at once
      */
     public void close(Duration drainTimeout) {
         Objects.requireNonNull(drainTimeout, "drainTimeout");
@@ -957,7 +1010,12 @@ public final class Proxy implements AutoCloseable {
         Builder() {
         }
 
-        /** Adds a backend. */
+        /**
+         * Adds a backend.
+         *
+         * @param backend a backend whose name no other backend of the proxy has ({@link #build()} checks)
+         * @return this builder
+         */
         public Builder backend(Backend backend) {
             Objects.requireNonNull(backend, "backend");
             if (backends.putIfAbsent(backend.name(), backend) != null) {
@@ -966,18 +1024,33 @@ public final class Proxy implements AutoCloseable {
             return this;
         }
 
-        /** Builds and adds a backend. */
+        /**
+         * Builds and adds a backend.
+         *
+         * @param backend the backend's builder, built now
+         * @return this builder
+         */
         public Builder backend(Backend.Builder backend) {
             return backend(backend.build());
         }
 
-        /** Adds a frontend. */
+        /**
+         * Adds a frontend.
+         *
+         * @param frontend a frontend, such as an {@code HttpFrontend} or a {@code TcpFrontend}
+         * @return this builder
+         */
         public Builder frontend(Frontend frontend) {
             frontends.add(Objects.requireNonNull(frontend, "frontend"));
             return this;
         }
 
-        /** Builds and adds a frontend. */
+        /**
+         * Builds and adds a frontend.
+         *
+         * @param frontend the frontend's builder, built now
+         * @return this builder
+         */
         public Builder frontend(Frontend.Builder frontend) {
             return frontend(frontend.build());
         }
@@ -985,13 +1058,21 @@ public final class Proxy implements AutoCloseable {
         /**
          * Sets the clock (default {@link Clock#system()}). Any other clock also runs the timers of the
          * event loops the proxy makes, connection timeouts included; see {@link Clock}.
+         *
+         * @param clock the clock every timer and measurement reads
+         * @return this builder
          */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;
         }
 
-        /** Sets how long {@link Proxy#close()} lets open connections finish (default 10 s). */
+        /**
+         * Sets how long {@link Proxy#close()} lets open connections finish (default 10 s).
+         *
+         * @param drainTimeout zero or more, at most 36,500 days
+         * @return this builder
+         */
         public Builder drainTimeout(Duration drainTimeout) {
             if (drainTimeout == null || drainTimeout.isNegative()) {
                 throw new IllegalArgumentException("drainTimeout: " + drainTimeout + " (expected: >= 0)");
@@ -1003,6 +1084,9 @@ public final class Proxy implements AutoCloseable {
         /**
          * Sets the number of I/O threads Lodestone makes (default: one per available processor). The
          * same threads accept connections unless {@link #eventLoopGroups} hands in others.
+         *
+         * @param threads the number of I/O threads; 0 for the default
+         * @return this builder
          */
         public Builder ioThreads(int threads) {
             if (threads < 0) {
@@ -1028,6 +1112,7 @@ public final class Proxy implements AutoCloseable {
          * <p>It applies to the epoll and io_uring transports, not to NIO. With {@link #eventLoopGroups},
          * whose loops are used as they are, {@link #build()} rejects it.
          *
+         * @return this builder
          * @param window how long to keep polling after the last I/O, at most one second; zero turns it off
          */
         public Builder busyPolling(Duration window) {
@@ -1038,13 +1123,23 @@ public final class Proxy implements AutoCloseable {
             return this;
         }
 
-        /** Sets the access log: {@link AccessLog#text()}, {@link AccessLog#json()} or {@link AccessLog#off()} (the default). */
+        /**
+         * Sets the access log: {@link AccessLog#text()}, {@link AccessLog#json()} or {@link AccessLog#off()} (the default).
+         *
+         * @param accessLog the access log
+         * @return this builder
+         */
         public Builder accessLog(AccessLog accessLog) {
             this.accessLog = Objects.requireNonNull(accessLog, "accessLog");
             return this;
         }
 
-        /** Sets what HTTP frontends do with W3C trace context headers (default {@link Tracing#off()}). */
+        /**
+         * Sets what HTTP frontends do with W3C trace context headers (default {@link Tracing#off()}).
+         *
+         * @param tracing what to do with trace context headers
+         * @return this builder
+         */
         public Builder tracing(Tracing tracing) {
             this.tracing = Objects.requireNonNull(tracing, "tracing");
             return this;
@@ -1056,6 +1151,9 @@ public final class Proxy implements AutoCloseable {
          * limiter for every frontend, kept across {@link Proxy#reconfigure reconfigurations}. A limiter
          * backed by a store several proxies share makes them enforce one limit together; see
          * {@link RateLimiter} for the design.
+         *
+         * @param rateLimiter the limiter that holds the buckets
+         * @return this builder
          */
         public Builder rateLimiter(RateLimiter rateLimiter) {
             this.rateLimiter = Objects.requireNonNull(rateLimiter, "rateLimiter");
@@ -1066,6 +1164,10 @@ public final class Proxy implements AutoCloseable {
          * Runs the proxy on the application's own event loops instead of making its own. The
          * application keeps ownership: {@link Proxy#close()} does not shut them down. The settings of
          * the loops Lodestone makes, {@link #ioThreads} and {@link #busyPolling}, cannot be given too.
+         *
+         * @param acceptGroup the loops that accept connections
+         * @param ioGroup the loops that serve connections (may be {@code acceptGroup})
+         * @return this builder
          */
         public Builder eventLoopGroups(EventLoopGroup acceptGroup, EventLoopGroup ioGroup) {
             this.acceptGroup = Objects.requireNonNull(acceptGroup, "acceptGroup");
@@ -1076,6 +1178,7 @@ public final class Proxy implements AutoCloseable {
         /**
          * Returns the proxy, not yet started. The builder stays usable.
          *
+         * @return a new proxy with this configuration
          * @throws IllegalArgumentException naming the field and value when the configuration is
          *     inconsistent: no frontend, a duplicate frontend or backend name, two frontends (or one
          *     frontend twice) on one address and port, a frontend that refers to

@@ -20,6 +20,9 @@ public interface ProxyControl {
     /**
      * Returns the control of one server.
      *
+     * @param backendName the backend's name
+     * @param serverName the server's name
+     * @return the control of one server
      * @throws IllegalArgumentException naming the backend or server when there is no such one
      */
     ServerControl server(String backendName, String serverName);
@@ -28,6 +31,9 @@ public interface ProxyControl {
      * Returns the controls of every server of one backend, in configuration order (servers added at
      * run time last).
      *
+     * @param backendName the backend's name
+     * @return the controls of every server of one backend, in configuration order (servers added at run time
+     *     last)
      * @throws IllegalArgumentException naming the backend when there is no such one
      */
     List<ServerControl> servers(String backendName);
@@ -36,22 +42,34 @@ public interface ProxyControl {
      * Returns how many servers of the backend could take a new connection now (HAProxy's
      * {@code nbsrv}): its primaries in rotation and below their connection limit, or, when no primary
      * is, its backups that are.
+     *
+     * @param backendName the backend's name
+     * @return how many servers of the backend could take a new connection now (HAProxy's {@code nbsrv}): its
+     *     primaries in rotation and below their connection limit, or, when no primary is, its backups that
+     *     are
      */
     int usableServers(String backendName);
 
     /**
      * The number of HTTP requests and TCP connections waiting now for a free slot on a server of the
      * backend (see {@link Backend.Builder#queueTimeout}).
+     *
+     * @param backendName the backend's name
+     * @return the number of HTTP requests and TCP connections waiting now for a free slot on a server of the
+     *     backend (see {@link Backend.Builder#queueTimeout})
      */
     int queuedRequests(String backendName);
 
-    /** Returns a snapshot of every server of every backend. */
+    /** {@return a snapshot of every server of every backend} */
     List<ServerStatus> status();
 
     /**
      * Adds a server to a backend while traffic flows. It is health-checked like the others (starting
      * in the check's initial state) and slow-starts when the backend has a slow start.
      *
+     * @param backendName the backend's name
+     * @param server the server to add
+     * @return the new server's control
      * @throws IllegalArgumentException when there is no such backend or it already has a server of
      *     that name or of that sticky-cookie value ({@link Server#cookie()}, or the default id), or
      *     when the server asks for a PROXY protocol header ({@link Server#proxyProtocol()}) and an HTTP
@@ -63,14 +81,25 @@ public interface ProxyControl {
      * Removes a server while traffic flows: it gets no new traffic at once, is no longer checked, and
      * its open connections and in-flight requests finish. The future completes when they have.
      *
+     * @param backendName the backend's name
+     * @param serverName the server's name
+     * @return a future that completes when the server's traffic has finished
      * @throws IllegalArgumentException when there is no such backend or server
      */
     CompletableFuture<Void> removeServer(String backendName, String serverName);
 
-    /** Registers a listener for server state changes and health check results. */
+    /**
+     * Registers a listener for server state changes and health check results.
+     *
+     * @param listener the listener
+     */
     void addListener(ServerListener listener);
 
-    /** Unregisters a listener; does nothing when it is not registered. */
+    /**
+     * Unregisters a listener; does nothing when it is not registered.
+     *
+     * @param listener the listener
+     */
     void removeListener(ServerListener listener);
 
     /**
@@ -82,6 +111,8 @@ public interface ProxyControl {
      * succeeded, at the server it was handling, with the reason {@code "the proxy closed"}, and no
      * further action runs.
      *
+     * @param update the update
+     * @return the update's outcome, once it ends
      * @throws IllegalArgumentException when there is no such backend
      * @throws IllegalStateException when a rolling update of the backend is already running, or the
      *     proxy is closed
@@ -91,6 +122,9 @@ public interface ProxyControl {
     /**
      * Returns the control of the proxy's HTTP response caches: purges by key or key prefix, applied
      * to every cache of every frontend.
+     *
+     * @return the control of the proxy's HTTP response caches: purges by key or key prefix, applied to every
+     *     cache of every frontend
      */
     CacheControl cache();
 }

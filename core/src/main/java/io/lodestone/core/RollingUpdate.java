@@ -86,7 +86,12 @@ public final class RollingUpdate {
      */
     @FunctionalInterface
     public interface Action {
-        /** Starts updating {@code server} and returns a stage that completes when it is done. */
+        /**
+         * Starts updating {@code server} and returns a stage that completes when it is done.
+         *
+         * @param server the server to update
+         * @return a stage that completes when the server is updated
+         */
         CompletionStage<?> update(ServerControl server);
     }
 
@@ -102,17 +107,23 @@ public final class RollingUpdate {
         this.healthyTimeout = b.healthyTimeout;
     }
 
-    /** Returns a builder for a rolling update of {@code backendName} that runs {@code action} on each server. */
+    /**
+     * Returns a builder for a rolling update of {@code backendName} that runs {@code action} on each server.
+     *
+     * @param backendName the backend's name
+     * @param action updates one server
+     * @return a builder for a rolling update of {@code backendName} that runs {@code action} on each server
+     */
     public static Builder builder(String backendName, Action action) {
         return new Builder(backendName, action);
     }
 
-    /** The backend to update. */
+    /** {@return the backend to update} */
     public String backendName() {
         return backendName;
     }
 
-    /** What updates one server. */
+    /** {@return what updates one server} */
     public Action action() {
         return action;
     }
@@ -122,12 +133,14 @@ public final class RollingUpdate {
      * server still serves its persistent clients (sticky cookie, source stick table), who may keep it
      * busy until this runs out; while the update action runs, the server serves nobody and those
      * clients are moved to, and stuck to, other servers.
+     *
+     * @return the longest wait for a drained server to become idle before its update starts anyway
      */
     public Duration drainTimeout() {
         return drainTimeout;
     }
 
-    /** The longest wait for an updated server to be healthy before the update stops. */
+    /** {@return the longest wait for an updated server to be healthy before the update stops} */
     public Duration healthyTimeout() {
         return healthyTimeout;
     }
@@ -144,7 +157,12 @@ public final class RollingUpdate {
             this.action = Objects.requireNonNull(action, "action");
         }
 
-        /** Sets the longest wait for a drained server to be idle (default 30 s; 0: do not wait). */
+        /**
+         * Sets the longest wait for a drained server to be idle (default 30 s; 0: do not wait).
+         *
+         * @param timeout the longest wait for a drained server to be idle
+         * @return this builder
+         */
         public Builder drainTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative()) {
                 throw new IllegalArgumentException("rolling update drainTimeout: " + timeout + " (expected: >= 0)");
@@ -153,7 +171,12 @@ public final class RollingUpdate {
             return this;
         }
 
-        /** Sets the longest wait for an updated server to be healthy (default 60 s). */
+        /**
+         * Sets the longest wait for an updated server to be healthy (default 60 s).
+         *
+         * @param timeout the longest wait for an updated server to be healthy
+         * @return this builder
+         */
         public Builder healthyTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("rolling update healthyTimeout: " + timeout + " (expected: > 0)");
@@ -162,7 +185,7 @@ public final class RollingUpdate {
             return this;
         }
 
-        /** Returns the immutable update. */
+        /** {@return the immutable update} */
         public RollingUpdate build() {
             return new RollingUpdate(this);
         }
@@ -178,12 +201,23 @@ public final class RollingUpdate {
         /**
          * Creates a result in which no operator changed a server's state during the update;
          * {@code failedServer} and {@code reason} are {@code null} on success.
+         *
+         * @param updated the servers updated
+         * @param failedServer the server at which the update stopped, or {@code null}
+         * @param reason why it stopped, or {@code null}
          */
         public Result(List<String> updated, String failedServer, String reason) {
             this(updated, List.of(), failedServer, reason);
         }
 
-        /** Creates a result; {@code failedServer} and {@code reason} are {@code null} on success. */
+        /**
+         * Creates a result; {@code failedServer} and {@code reason} are {@code null} on success.
+         *
+         * @param updated the servers updated
+         * @param operatorChanged the servers whose state the operator changed
+         * @param failedServer the server at which the update stopped, or {@code null}
+         * @param reason why it stopped, or {@code null}
+         */
         public Result(List<String> updated, List<String> operatorChanged, String failedServer, String reason) {
             this.updated = List.copyOf(updated);
             this.operatorChanged = List.copyOf(operatorChanged);
@@ -191,7 +225,7 @@ public final class RollingUpdate {
             this.reason = reason;
         }
 
-        /** Whether every server was updated and came back healthy. */
+        /** {@return whether every server was updated and came back healthy} */
         public boolean succeeded() {
             return failedServer == null;
         }
@@ -200,6 +234,10 @@ public final class RollingUpdate {
          * The servers updated, in order: each came back healthy, except a server left out of rotation
          * by the operator (in maintenance or draining) before the update waited for it to be healthy,
          * which is listed once its action completed.
+         *
+         * @return the servers updated, in order: each came back healthy, except a server left out of rotation
+         *     by the operator (in maintenance or draining) before the update waited for it to be healthy,
+         *     which is listed once its action completed
          */
         public List<String> updated() {
             return updated;
@@ -211,17 +249,26 @@ public final class RollingUpdate {
          * them to be idle or ran its action), or, with a drain or maintenance, while it waited for them
          * to be healthy. The update left each in the state the operator set. A server removed from the
          * backend while the update handled it is listed here too. See the class description.
+         *
+         * @return the servers, in order, whose administrative state the operator changed while the update
+         *     handled them: after it had drained them and before it made them ready (while it waited for them
+         *     to be idle or ran its action), or, with a drain or maintenance, while it waited for them to be
+         *     healthy
          */
         public List<String> operatorChanged() {
             return operatorChanged;
         }
 
-        /** The server at which the update stopped, or {@code null} on success. */
+        /** {@return the server at which the update stopped, or {@code null} on success} */
         public String failedServer() {
             return failedServer;
         }
 
-        /** Why the update stopped, or {@code null} on success. */
+        /**
+         * Why the update stopped, or {@code null} on success.
+         *
+         * @return why the update stopped, or {@code null} on success
+         */
         public String reason() {
             return reason;
         }

@@ -48,6 +48,11 @@ public final class Server {
      * ({@code 255.255.255.255:8080}) and the rest of {@code 0.0.0.0/8} ({@code 0.1.2.3:8080}); a host
      * name that resolves to one later is not (it is not looked up here).
      *
+     * @param name the server's name
+     * @param address the server's address
+     * @return a builder for a server with this name and {@code host:port} address: an IPv4 literal ({@code
+     *     10.0.0.1:8080}), a bracketed IPv6 literal ({@code [::1]:8080}) or a host name, which stays
+     *     unresolved until a connection is made
      * @throws IllegalArgumentException naming the field and value when the name or the address is
      *     invalid, e.g. {@code server web1 address: 10.0.0.1 (expected: host:port)} or
      *     {@code server web1 address: 0.0.0.0:8080 (expected: an address a connection can be made to,
@@ -61,6 +66,9 @@ public final class Server {
     /**
      * Returns a builder for a server with this name and address.
      *
+     * @param name the server's name
+     * @param address the server's address
+     * @return a builder for a server with this name and address
      * @throws IllegalArgumentException when the name is invalid, the address is null, its port is 0,
      *     or its IP is the any-local address, a multicast address, the broadcast address or another
      *     address of {@code 0.0.0.0/8}, as for {@link #builder(String, String)}
@@ -85,32 +93,32 @@ public final class Server {
         return address;
     }
 
-    /** The server's name, unique within its backend. */
+    /** {@return the server's name, unique within its backend} */
     public String name() {
         return name;
     }
 
-    /** The address connections are made to; unresolved when configured with a host name. */
+    /** {@return the address connections are made to; unresolved when configured with a host name} */
     public InetSocketAddress address() {
         return address;
     }
 
-    /** The configured weight, 0..256; 0 means no new traffic unless the weight is raised at run time. */
+    /** {@return the configured weight, 0..256; 0 means no new traffic unless the weight is raised at run time} */
     public int weight() {
         return weight;
     }
 
-    /** Whether the server only gets traffic when no primary server of its backend is usable. */
+    /** {@return whether the server only gets traffic when no primary server of its backend is usable} */
     public boolean isBackup() {
         return backup;
     }
 
-    /** The most concurrent connections (L4) or requests (L7) the server takes; 0 means no limit. */
+    /** {@return the most concurrent connections (L4) or requests (L7) the server takes; 0 means no limit} */
     public int maxConnections() {
         return maxConnections;
     }
 
-    /** The PROXY protocol setting for this server, or {@code null} to follow its backend's. */
+    /** {@return the PROXY protocol setting for this server, or {@code null} to follow its backend's} */
     public ProxyProtocol proxyProtocol() {
         return proxyProtocol;
     }
@@ -118,6 +126,9 @@ public final class Server {
     /**
      * The explicit value of the backend's sticky cookie that leads to this server, or {@code null}
      * when the server has the default id (see {@link StickyCookie#valueFor}).
+     *
+     * @return the explicit value of the backend's sticky cookie that leads to this server, or {@code null}
+     *     when the server has the default id (see {@link StickyCookie#valueFor})
      */
     public String cookie() {
         return cookie;
@@ -144,7 +155,12 @@ public final class Server {
             this.address = address;
         }
 
-        /** Sets the weight, 0..256 (default 1). */
+        /**
+         * Sets the weight, 0..256 (default 1).
+         *
+         * @param weight the weight, 0..256
+         * @return this builder
+         */
         public Builder weight(int weight) {
             if (weight < 0 || weight > MAX_WEIGHT) {
                 throw new IllegalArgumentException("server " + name + " weight: " + weight + " (expected: 0.." + MAX_WEIGHT + ")");
@@ -159,13 +175,20 @@ public final class Server {
          * nginx's {@code backup}, every usable backup takes a share, and backups take the overflow of
          * primaries at their limit; HAProxy uses only the first backup (unless {@code allbackups}) and
          * queues for full primaries instead.
+         *
+         * @return this builder
          */
         public Builder backup() {
             this.backup = true;
             return this;
         }
 
-        /** Sets the connection (L4) or request (L7) limit; 0 (the default) means none. */
+        /**
+         * Sets the connection (L4) or request (L7) limit; 0 (the default) means none.
+         *
+         * @param maxConnections the most connections (L4) or requests (L7) at once; 0 for no limit
+         * @return this builder
+         */
         public Builder maxConnections(int maxConnections) {
             if (maxConnections < 0) {
                 throw new IllegalArgumentException("server " + name + " maxConnections: " + maxConnections + " (expected: >= 0)");
@@ -178,6 +201,9 @@ public final class Server {
          * Sends a PROXY protocol header of this version to this server, overriding its backend. Only the TCP
          * engine sends one: {@link Proxy.Builder#build()} refuses V1 or V2 on a server of an HTTP frontend,
          * and so does {@link ProxyControl#addServer}.
+         *
+         * @param proxyProtocol a PROXY protocol header of this version to this server
+         * @return this builder
          */
         public Builder proxyProtocol(ProxyProtocol proxyProtocol) {
             this.proxyProtocol = Objects.requireNonNull(proxyProtocol, "proxyProtocol");
@@ -200,6 +226,8 @@ public final class Server {
          *     .cookie(StickyCookie.insert("SERVERID").indirect().nocache())
          * }</pre>
          *
+         * @param value the value of the backend's {@link StickyCookie} that leads to this server
+         * @return this builder
          * @throws IllegalArgumentException unless 1 to 64 characters allowed in a cookie value
          *     (RFC 6265: visible ASCII but {@code " , ; \}), none of them {@code |} or {@code ~},
          *     which separate the dates (insert mode) and the prefix (prefix mode)
@@ -219,7 +247,7 @@ public final class Server {
             return this;
         }
 
-        /** Returns the immutable server. */
+        /** {@return the immutable server} */
         public Server build() {
             return new Server(this);
         }

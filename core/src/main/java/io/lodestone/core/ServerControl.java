@@ -21,13 +21,22 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface ServerControl {
 
-    /** The server's configuration. */
+    /** {@return the server's configuration} */
     Server server();
 
-    /** The name of the backend the server belongs to. */
+    /** {@return the name of the backend the server belongs to} */
     String backendName();
 
-    /** The current state: {@code MAINT}, else {@code DRAIN}, else {@code DOWN} when unhealthy or ejected, else {@code UP}. */
+    /**
+     * {@return the current state: {@code MAINT}, else {@code DRAIN}, else {@code DOWN} when unhealthy or
+     * ejected, else {@code UP}} A new state reads here only once the servers the backend picks from
+     * follow it, whatever made the change (a health check, outlier detection, this interface,
+     * {@code addServer}): a server that reads {@code UP} is picked by the next request or
+     * {@code routeAndPick} (weight above 0 and limits allowing), and one that reads otherwise gets no
+     * new client from balancing. A server leaving rotation may still read as before for a moment while
+     * it is picked no more, never the reverse. A change made here has taken effect for picks when the
+     * call returns.
+     */
     ServerState state();
 
     /**
@@ -35,6 +44,8 @@ public interface ServerControl {
      * {@link #drain()} and {@link #maintenance()}; {@link ServerState#UP} makes the server ready and
      * forces its health up, {@link ServerState#DOWN} makes it ready and forces its health down (HAProxy's
      * {@code set server health}). Later health check results override forced health as usual.
+     *
+     * @param state the state by hand
      */
     void state(ServerState state);
 
@@ -44,6 +55,8 @@ public interface ServerControl {
      * cookie or a source stick-table entry naming it) while it is healthy, so their sessions can end
      * on it. Returns a future that completes when the server's load reaches 0 (at once if it is
      * idle); persistent clients that keep coming back may delay that, so bound the wait.
+     *
+     * @return a future that completes when the server is idle
      */
     CompletableFuture<Void> drain();
 
@@ -61,37 +74,64 @@ public interface ServerControl {
      */
     void ready();
 
-    /** Returns a future that completes when the server's load next reaches 0 (at once if it is idle). */
+    /** {@return a future that completes when the server's load next reaches 0 (at once if it is idle)} */
     CompletableFuture<Void> whenIdle();
 
-    /** The current weight, 0..256. */
+    /**
+     * {@return the current weight, 0..256} {@link #weight(int)} sets it and returns once picks use it;
+     * another thread may read the new weight here a moment before that.
+     */
     int weight();
 
     /**
      * Sets the current weight, 0..256. A weight of 0 takes the server out of balancing, as a drain
      * does: no new clients, but its persistent clients (sticky cookie, source stick table) are still
      * served while it is healthy.
+     *
+     * @param weight the current weight
      */
     void weight(int weight);
 
-    /** The weight the balancer uses now: {@link #weight()}, or less while the server is slow-starting. */
+    /**
+     * {@return the weight the balancer uses now: {@link #weight()}, or less while the server is
+     * slow-starting} Read from the clock: a slow start's step reads here as soon as the clock reaches
+     * it, and the balancer takes it when the step's timer runs on one of the proxy's event loops, a
+     * moment later (on a manual clock, once that loop has looked at the moved clock).
+     */
     int effectiveWeight();
 
-    /** Whether outlier detection has ejected the server now. */
+    /** {@return whether outlier detection has ejected the server now} */
     boolean isEjected();
 
-    /** The last health check result, or {@code null} when the server has not been checked. */
+    /**
+     * {@return the last health check result, or {@code null} when the server has not been checked} A
+     * result that brings the server down or up is recorded once {@link #state()} reads the new state:
+     * a test that awaits a new result here (after moving a manual clock, say) then reads the state it
+     * leads to.
+     */
     HealthCheckResult lastCheck();
 
-    /** Open connections (L4) or requests in flight (L7) on this server now. */
+    /**
+     * Open connections (L4) or requests in flight (L7) on this server now.
+     *
+     * @return open connections (L4) or requests in flight (L7) on this server now
+     */
     int load();
 
-    /** Connections (L4) or requests (L7) sent to this server since the proxy started. */
+    /**
+     * Connections (L4) or requests (L7) sent to this server since the proxy started.
+     *
+     * @return the connections or requests sent to the server so far
+     */
     long totalSelected();
 
-    /** Failed connections or requests the engines reported for this server. */
+    /**
+     * Failed connections or requests the engines reported for this server.
+     *
+     * @return failed connections or requests the engines reported for this server
+     */
     long failures();
 
-    /** A snapshot of the server's state and counters. */
+    /** {@return a snapshot of the server's state and counters} */
     ServerStatus status();
 }

@@ -19,10 +19,26 @@ import io.lodestone.core.health.HealthCheckResult;
 @FunctionalInterface
 public interface ServerListener {
 
-    /** Called when the state of {@code server} changed from {@code previous} to {@code current}. */
+    /**
+     * Called when the state of {@code server} changed from {@code previous} to {@code current}.
+     *
+     * @param server the server
+     * @param previous its state before
+     * @param current its state now
+     * @param reason why it changed
+     */
     void stateChanged(ServerControl server, ServerState previous, ServerState current, String reason);
 
-    /** Called with the result of every health check; does nothing by default. */
+    /**
+     * Called with the result of every health check; does nothing by default. A result that changes the
+     * server's state is told after {@link #stateChanged} (whose reason quotes it) and once
+     * {@code server.state()} reads the new state, so a listener that hands the result on (to a test
+     * waiting for the next check, say) hands on a server in that state; during that
+     * {@code stateChanged}, {@code server.lastCheck()} still has the previous result.
+     *
+     * @param server the server
+     * @param result the check's result
+     */
     default void checked(ServerControl server, HealthCheckResult result) {
     }
 }

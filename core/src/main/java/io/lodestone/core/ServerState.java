@@ -22,6 +22,8 @@ public enum ServerState {
     /**
      * Returns whether a server in this state may be chosen by balancing for a new connection or
      * request. A {@link #DRAIN} server still takes its persistent clients.
+     *
+     * @return whether a server in this state may be chosen by balancing for a new connection or request
      */
     public boolean acceptsNewTraffic() {
         return this == UP;

@@ -105,6 +105,10 @@ public final class StickyCookie {
      * A cookie named {@code name} inserted by the proxy into the responses of clients that have none
      * (or one naming a server they cannot use), with {@code Path=/} (HAProxy's {@code cookie NAME insert}).
      *
+     * @param name the cookie name
+     * @return a cookie named {@code name} inserted by the proxy into the responses of clients that have none
+     *     (or one naming a server they cannot use), with {@code Path=/} (HAProxy's {@code cookie NAME
+     *     insert})
      * @throws IllegalArgumentException when the name is empty or not a cookie-name token
      */
     public static StickyCookie insert(String name) {
@@ -118,6 +122,8 @@ public final class StickyCookie {
      * server of that id; the request reaches the server unchanged. A response without that cookie
      * gets none, so the server decides when a client becomes persistent.
      *
+     * @param name the cookie name
+     * @return the cookie setting, in rewrite mode
      * @throws IllegalArgumentException when the name is empty or not a cookie-name token
      */
     public static StickyCookie rewrite(String name) {
@@ -132,6 +138,8 @@ public final class StickyCookie {
      * first {@code ~}, whether it names a server or not), so the server reads its own value. A value
      * without {@code ~} is passed on as it is, and leads to the server whose id it is, as in HAProxy.
      *
+     * @param name the cookie name
+     * @return the cookie setting, in prefix mode
      * @throws IllegalArgumentException when the name is empty or not a cookie-name token
      */
     public static StickyCookie prefix(String name) {
@@ -160,6 +168,7 @@ public final class StickyCookie {
      * responses to a client that came with a valid cookie for that server (HAProxy advises against
      * it: the server's updates of the cookie then never reach the client).
      *
+     * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException in rewrite mode, which HAProxy refuses it with too
      */
     public StickyCookie indirect() {
@@ -172,6 +181,7 @@ public final class StickyCookie {
     /**
      * HAProxy's {@code nocache}: a response that inserts the cookie is marked {@code Cache-Control: private}.
      *
+     * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException unless in insert mode
      */
     public StickyCookie nocache() {
@@ -182,6 +192,7 @@ public final class StickyCookie {
     /**
      * Adds the {@code HttpOnly} attribute: scripts in the page cannot read the cookie.
      *
+     * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException unless in insert mode
      */
     public StickyCookie httpOnly() {
@@ -192,6 +203,7 @@ public final class StickyCookie {
     /**
      * Adds the {@code Secure} attribute: the browser sends the cookie over HTTPS only.
      *
+     * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException unless in insert mode
      */
     public StickyCookie secure() {
@@ -203,6 +215,8 @@ public final class StickyCookie {
      * Adds the {@code SameSite} attribute. {@code None} needs {@link #secure()} too: browsers drop a
      * {@code SameSite=None} cookie without {@code Secure}, so a backend with such a cookie fails to build.
      *
+     * @param value the {@code SameSite} attribute
+     * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException unless {@code value} is {@code Strict}, {@code Lax} or {@code None}, or unless in insert mode
      */
     public StickyCookie sameSite(String value) {
@@ -216,6 +230,8 @@ public final class StickyCookie {
     /**
      * Sets the cookie's {@code Path} (default {@code /}).
      *
+     * @param value the cookie's {@code Path}
+     * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException unless the path starts with {@code /} and has no {@code ;}, space or control character, or unless in insert mode
      */
     public StickyCookie path(String value) {
@@ -238,6 +254,8 @@ public final class StickyCookie {
      * writes them. A leading dot is kept as given (browsers ignore it: the cookie goes to the domain
      * and its subdomains either way).
      *
+     * @param domain the domain of the {@code Domain} attribute
+     * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException unless the domain is made of letters, digits, {@code -} and
      *     {@code .} with an embedded dot (HAProxy only warns without one), or unless in insert mode
      */
@@ -267,6 +285,8 @@ public final class StickyCookie {
      * does not decode) is accepted and gets one, as in HAProxy, so cookies set before the option was
      * turned on stay valid. Dates are read from the proxy's {@link Clock}, whole seconds.
      *
+     * @param idle the idle time
+     * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException unless at least one second (up to 2^31 seconds), or unless in insert mode
      */
     public StickyCookie maxIdle(Duration idle) {
@@ -280,6 +300,8 @@ public final class StickyCookie {
      * balanced anew and gets a new cookie, however active it is. A cookie without a first date is
      * accepted and gets one. May be used with {@link #maxIdle(Duration)}.
      *
+     * @param life the lifetime
+     * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException unless at least one second (up to 2^31 seconds), or unless in insert mode
      */
     public StickyCookie maxLife(Duration life) {
@@ -301,6 +323,8 @@ public final class StickyCookie {
      * can be recomputed by whoever knows the backend's and servers' names). Use the same key on every
      * proxy instance that serves the same clients. Servers with an explicit cookie value ignore it.
      *
+     * @param secret the secret the servers' ids are derived from
+     * @return a copy of this cookie setting with that change
      * @throws IllegalArgumentException when the key is empty
      */
     public StickyCookie key(String secret) {
@@ -311,57 +335,57 @@ public final class StickyCookie {
         return new StickyCookie(name, mode, indirect, nocache, httpOnly, secure, sameSite, path, domains, maxIdle, maxLife, secret);
     }
 
-    /** The cookie's name. */
+    /** {@return the cookie's name} */
     public String name() {
         return name;
     }
 
-    /** The mode: who sets the cookie and what the proxy does to it. */
+    /** {@return the mode: who sets the cookie and what the proxy does to it} */
     public Mode mode() {
         return mode;
     }
 
-    /** Whether {@link #indirect()} is set. */
+    /** {@return whether {@link #indirect()} is set} */
     public boolean isIndirect() {
         return indirect;
     }
 
-    /** Whether a response that inserts the cookie is marked {@code Cache-Control: private}. */
+    /** {@return whether a response that inserts the cookie is marked {@code Cache-Control: private}} */
     public boolean isNocache() {
         return nocache;
     }
 
-    /** Whether the cookie has the {@code HttpOnly} attribute. */
+    /** {@return whether the cookie has the {@code HttpOnly} attribute} */
     public boolean isHttpOnly() {
         return httpOnly;
     }
 
-    /** Whether the cookie has the {@code Secure} attribute. */
+    /** {@return whether the cookie has the {@code Secure} attribute} */
     public boolean isSecure() {
         return secure;
     }
 
-    /** The {@code SameSite} attribute, or {@code null}. */
+    /** {@return the {@code SameSite} attribute, or {@code null}} */
     public String sameSite() {
         return sameSite;
     }
 
-    /** The cookie's {@code Path}. */
+    /** {@return the cookie's {@code Path}} */
     public String path() {
         return path;
     }
 
-    /** The {@code Domain} attributes of the inserted cookie, in order; empty when none. */
+    /** {@return the {@code Domain} attributes of the inserted cookie, in order; empty when none} */
     public List<String> domains() {
         return domains;
     }
 
-    /** The {@link #maxIdle(Duration)} setting in whole seconds, or {@link Duration#ZERO} when none. */
+    /** {@return the {@link #maxIdle(Duration)} setting in whole seconds, or {@link Duration#ZERO} when none} */
     public Duration maxIdle() {
         return maxIdle;
     }
 
-    /** The {@link #maxLife(Duration)} setting in whole seconds, or {@link Duration#ZERO} when none. */
+    /** {@return the {@link #maxLife(Duration)} setting in whole seconds, or {@link Duration#ZERO} when none} */
     public Duration maxLife() {
         return maxLife;
     }
@@ -370,6 +394,11 @@ public final class StickyCookie {
      * The id a server of a backend has when it has no {@link Server.Builder#cookie(String) explicit
      * value}: a keyed hash of the two names (16 hexadecimal digits). The id of a server is what the
      * cookie carries (before any dates in insert mode, before the {@code ~} in prefix mode).
+     *
+     * @param backendName the backend's name
+     * @param serverName the server's name
+     * @return the id a server of a backend has when it has no {@link Server.Builder#cookie(String) explicit
+     *     value}: a keyed hash of the two names (16 hexadecimal digits)
      */
     public String valueFor(String backendName, String serverName) {
         try {
@@ -392,6 +421,11 @@ public final class StickyCookie {
      * is set. Attributes in HAProxy's order: {@code Path}, each {@code Domain}, {@code HttpOnly},
      * {@code Secure}, then {@code SameSite}. HAProxy writes {@code path} and {@code domain} in lower
      * case; attribute names are case-insensitive (RFC 6265), so browsers read both alike.
+     *
+     * @param value the cookie value
+     * @return the {@code Set-Cookie} header value the proxy inserts (insert mode) with this value: the
+     *     server's id, followed by its dates when {@link #maxIdle(Duration)} or {@link #maxLife(Duration)} is
+     *     set
      */
     public String setCookie(String value) {
         StringBuilder sb = new StringBuilder(64).append(name).append('=').append(value).append("; Path=").append(path);

@@ -258,6 +258,32 @@ class ConfigurationValidationTest {
         assertThat(backend("other").maxQueued()).isZero();
     }
 
+    @Test
+    void http2KeepAliveTakesPositiveBoundedDurationsForHttp2ServersOnly() {
+        Backend.Builder app = Backend.named("app").server("web1", "10.0.0.1:80");
+        assertThat(backend("plain").http2KeepAliveInterval()).as("off by default").isNull();
+        assertThat(backend("plain").http2KeepAliveTimeout()).isNull();
+        assertThatIllegalArgumentException().isThrownBy(() -> app.http2KeepAlive(Duration.ZERO, Duration.ofSeconds(5)))
+                .withMessage("backend app http2KeepAlive interval: PT0S (expected: > 0)");
+        assertThatIllegalArgumentException().isThrownBy(() -> app.http2KeepAlive(Duration.ofSeconds(30), Duration.ofSeconds(-1)))
+                .withMessage("backend app http2KeepAlive timeout: PT-1S (expected: > 0)");
+        assertThatIllegalArgumentException().isThrownBy(() -> app.http2KeepAlive(null, Duration.ofSeconds(5)))
+                .withMessage("backend app http2KeepAlive interval: null (expected: > 0)");
+        assertThatIllegalArgumentException().isThrownBy(() -> app.http2KeepAlive(Duration.ofSeconds(30), Duration.ofDays(36_501)))
+                .withMessage("backend app http2KeepAlive timeout: PT876024H (expected: at most 36500 days)");
+        // a refused call leaves the builder as it was
+        assertThat(app.build().http2KeepAliveInterval()).isNull();
+        app.http2KeepAlive(Duration.ofSeconds(30), Duration.ofSeconds(5));
+        assertThatIllegalArgumentException().isThrownBy(app::build)
+                .withMessage("backend app http2KeepAlive: interval PT30S, timeout PT5S with protocol HTTP_1_1"
+                        + " (expected: protocol H2 or H2C, whose connections PINGs can keep)");
+        Backend h2c = app.protocol(BackendProtocol.H2C).build();
+        assertThat(h2c.http2KeepAliveInterval()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(h2c.http2KeepAliveTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(app.http2KeepAlive(Duration.ofDays(36_500), Duration.ofDays(36_500)).build().http2KeepAliveInterval())
+                .as("the longest duration the builders take").isEqualTo(Duration.ofDays(36_500));
+    }
+
     private static Backend backend(String name) {
         return Backend.named(name).server("web1", "10.0.0.1:80").build();
     }

@@ -11,6 +11,7 @@ import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.Rule;
+import io.lodestone.core.route.internal.FrontendRouting;
 import io.lodestone.l4.internal.TcpListener;
 import io.lodestone.tls.ServerTls;
 import java.net.InetSocketAddress;
@@ -206,6 +207,8 @@ public final class TcpFrontend implements Frontend {
     /**
      * Returns a builder for a frontend listening on this port on every interface.
      *
+     * @param port the port, 0..65535; 0 lets the OS choose
+     * @return a builder for a frontend listening on this port on every interface
      * @throws IllegalArgumentException when the port is not in 0..65535 (0: chosen by the OS at start)
      */
     public static Builder bind(int port) {
@@ -216,13 +219,21 @@ public final class TcpFrontend implements Frontend {
      * Returns a builder for a frontend listening on {@code host:port}, {@code [ipv6]:port}, or
      * {@code *:port} / {@code :port} for every interface. A host name is resolved at start.
      *
+     * @param address the address
+     * @return a builder for a frontend listening on {@code host:port}, {@code [ipv6]:port}, or {@code *:port}
+     *     / {@code :port} for every interface
      * @throws IllegalArgumentException naming the value when it does not parse
      */
     public static Builder bind(String address) {
         return new Builder(Addresses.parse("bind", address));
     }
 
-    /** Returns a builder for a frontend listening on this address. */
+    /**
+     * Returns a builder for a frontend listening on this address.
+     *
+     * @param address the address
+     * @return a builder for a frontend listening on this address
+     */
     public static Builder bind(InetSocketAddress address) {
         return new Builder(Objects.requireNonNull(address, "bind"));
     }
@@ -244,7 +255,10 @@ public final class TcpFrontend implements Frontend {
         return bindAddresses;
     }
 
-    /** The backend connections go to when no rule decides, or {@code null} when the rules decide everything. */
+    /**
+     * {@return the backend connections go to when no rule decides, or {@code null} when the rules decide
+     * everything}
+     */
     public String defaultBackend() {
         return table.defaultBackend();
     }
@@ -258,7 +272,7 @@ public final class TcpFrontend implements Frontend {
         return hasRules ? table : null;
     }
 
-    /** How long the client side may be idle before both sides are closed; {@link Duration#ZERO} for never. */
+    /** {@return how long the client side may be idle before both sides are closed; {@link Duration#ZERO} for never} */
     public Duration clientTimeout() {
         return clientTimeout;
     }
@@ -267,12 +281,15 @@ public final class TcpFrontend implements Frontend {
      * How long a TLS frontend ({@link #tlsPassthrough()} or {@link #tls()}) waits, from accept, for
      * the client's whole ClientHello; see {@link Builder#clientHelloTimeout(Duration)}. Unused without
      * TLS.
+     *
+     * @return how long a TLS frontend ({@link #tlsPassthrough()} or {@link #tls()}) waits, from accept, for
+     *     the client's whole ClientHello; see {@link Builder#clientHelloTimeout(Duration)}
      */
     public Duration clientHelloTimeout() {
         return clientHelloTimeout;
     }
 
-    /** The most connections open at once; further ones wait in the accept backlog. 0 means no limit. */
+    /** {@return the most connections open at once; further ones wait in the accept backlog. 0 means no limit} */
     public int maxConnections() {
         return maxConnections;
     }
@@ -281,6 +298,10 @@ public final class TcpFrontend implements Frontend {
      * The most client connections open at once from one source address; a connection beyond it is
      * closed as soon as it is accepted and counted in
      * {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means no limit.
+     *
+     * @return the most client connections open at once from one source address; a connection beyond it is
+     *     closed as soon as it is accepted and counted in {@link
+     *     io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means no limit
      */
     public int maxConnectionsPerSource() {
         return maxConnectionsPerSource;
@@ -291,17 +312,21 @@ public final class TcpFrontend implements Frontend {
      * refilled over a second); a connection beyond it is closed as soon as it is accepted and
      * counted in {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means
      * no limit.
+     *
+     * @return the most new client connections per second from one source address (a bucket of that many,
+     *     refilled over a second); a connection beyond it is closed as soon as it is accepted and counted in
+     *     {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means no limit
      */
     public int maxConnectionRatePerSource() {
         return maxConnectionRatePerSource;
     }
 
-    /** Whether connections are TLS passed through, routed on their ClientHello's SNI and ALPN. */
+    /** {@return whether connections are TLS passed through, routed on their ClientHello's SNI and ALPN} */
     public boolean tlsPassthrough() {
         return tlsPassthrough;
     }
 
-    /** The TLS this frontend terminates, or {@code null} when it relays bytes as they come. */
+    /** {@return the TLS this frontend terminates, or {@code null} when it relays bytes as they come} */
     public ServerTls tls() {
         return tls;
     }
@@ -309,6 +334,9 @@ public final class TcpFrontend implements Frontend {
     /**
      * Whether connections start with a PROXY protocol header (every connection, or those from
      * {@link #proxyProtocolSources()} when it is not empty); see {@link Builder#acceptProxyProtocol()}.
+     *
+     * @return whether connections start with a PROXY protocol header (every connection, or those from {@link
+     *     #proxyProtocolSources()} when it is not empty); see {@link Builder#acceptProxyProtocol()}
      */
     public boolean acceptsProxyProtocol() {
         return acceptProxyProtocol;
@@ -317,6 +345,9 @@ public final class TcpFrontend implements Frontend {
     /**
      * The networks whose connections must start with a PROXY header; empty when every connection
      * must (or when the frontend does not accept the PROXY protocol).
+     *
+     * @return the networks whose connections must start with a PROXY header; empty when every connection must
+     *     (or when the frontend does not accept the PROXY protocol)
      */
     public List<String> proxyProtocolSources() {
         return proxyProtocolSources;
@@ -364,6 +395,8 @@ public final class TcpFrontend implements Frontend {
         /**
          * Adds another address to listen on ({@code host:port}, as {@link TcpFrontend#bind(String)}).
          *
+         * @param address another address to listen on
+         * @return this builder
          * @throws IllegalArgumentException naming the value when it does not parse
          */
         public Builder bind(String address) {
@@ -374,6 +407,8 @@ public final class TcpFrontend implements Frontend {
         /**
          * Adds another port to listen on, on every interface.
          *
+         * @param port another port to listen on
+         * @return this builder
          * @throws IllegalArgumentException when the port is not in 0..65535
          */
         public Builder bind(int port) {
@@ -385,6 +420,8 @@ public final class TcpFrontend implements Frontend {
          * Names the frontend (default {@code tcp-PORT} after the first bind port); the name must be
          * unique within a proxy.
          *
+         * @param name the frontend's name, unique within a proxy
+         * @return this builder
          * @throws IllegalArgumentException when empty or not made of letters, digits, '-', '_' or '.'
          */
         public Builder name(String name) {
@@ -396,6 +433,8 @@ public final class TcpFrontend implements Frontend {
          * Sets the backend connections go to (required); {@link io.lodestone.core.Proxy.Builder#build()}
          * checks that it exists.
          *
+         * @param backend the backend connections go to
+         * @return this builder
          * @throws IllegalArgumentException when empty or not a valid name
          */
         public Builder defaultBackend(String backend) {
@@ -409,6 +448,9 @@ public final class TcpFrontend implements Frontend {
          * Sets the default backend and a backup backend that takes over when the default has no
          * usable server (HAProxy's {@code use_backend backup if nbsrv(primary) lt 1}).
          *
+         * @param backend the backend's name
+         * @param backup the backend used when {@code backend} has no usable server
+         * @return this builder
          * @throws IllegalArgumentException when a name is empty or not valid, or {@code backup} is
          *     {@code backend} itself, which would never take over
          */
@@ -434,6 +476,9 @@ public final class TcpFrontend implements Frontend {
          * }</pre>
          *
          * <p>An HTTP condition or action fails at {@link #build()}, naming the rule.
+         *
+         * @param rule a connection rule
+         * @return this builder
          */
         public Builder rule(Rule rule) {
             routing.rule(rule);
@@ -445,6 +490,9 @@ public final class TcpFrontend implements Frontend {
          * Declares a named connection ACL that rules refer to with {@link Acl#named(String)} or
          * {@link Rule#whenNamed(String)}.
          *
+         * @param name the ACL's name
+         * @param acl the condition it names
+         * @return this builder
          * @throws IllegalArgumentException when the name is blank or already declared
          */
         public Builder acl(String name, Acl acl) {
@@ -457,6 +505,8 @@ public final class TcpFrontend implements Frontend {
          * Uses a whole connection-only routing table ({@code Routing.builder().connectionOnly()}),
          * instead of {@link #rule}, {@link #acl} and {@link #defaultBackend} on this builder.
          *
+         * @param routing a whole connection-only routing table
+         * @return this builder
          * @throws IllegalArgumentException when the table is not connection-only
          */
         public Builder routing(Routing routing) {
@@ -469,7 +519,12 @@ public final class TcpFrontend implements Frontend {
             return this;
         }
 
-        /** Builds and uses a whole routing table; see {@link #routing(Routing)}. */
+        /**
+         * Builds and uses a whole routing table; see {@link #routing(Routing)}.
+         *
+         * @param routing the routing table's builder, built now
+         * @return this builder
+         */
         public Builder routing(Routing.Builder routing) {
             return routing(Objects.requireNonNull(routing, "routing").build());
         }
@@ -484,6 +539,8 @@ public final class TcpFrontend implements Frontend {
          * written to the client for that long, both sides are closed. {@link Duration#ZERO} disables
          * it.
          *
+         * @param timeout the client idle timeout
+         * @return this builder
          * @throws IllegalArgumentException when null or negative
          */
         public Builder clientTimeout(Duration timeout) {
@@ -517,6 +574,8 @@ public final class TcpFrontend implements Frontend {
          *     .defaultBackend("www");
          * }</pre>
          *
+         * @param timeout how long to wait for the whole ClientHello, above zero
+         * @return this builder
          * @throws IllegalArgumentException when null, zero or negative; {@link #build()} fails when the
          *     frontend has no TLS, which reads no ClientHello
          */
@@ -532,6 +591,8 @@ public final class TcpFrontend implements Frontend {
          * Sets the most client connections open at once (default 0: no limit); further ones wait in
          * the listen backlog until one closes.
          *
+         * @param maxConnections the most client connections open at once
+         * @return this builder
          * @throws IllegalArgumentException when negative
          */
         public Builder maxConnections(int maxConnections) {
@@ -550,6 +611,8 @@ public final class TcpFrontend implements Frontend {
          * header is read. A reconfiguration that
          * keeps the frontend's sockets keeps the per-source limits it was bound with.
          *
+         * @param maxConnections the most client connections open at once from one source address
+         * @return this builder
          * @throws IllegalArgumentException when negative
          */
         public Builder maxConnectionsPerSource(int maxConnections) {
@@ -563,6 +626,8 @@ public final class TcpFrontend implements Frontend {
          * over a second, so a burst of {@code perSecond} is allowed at once. A connection beyond it is
          * closed as soon as it is accepted and counted as refused.
          *
+         * @param perSecond the most new client connections per second from one source address
+         * @return this builder
          * @throws IllegalArgumentException when negative or above 1 000 000 000
          */
         public Builder maxConnectionRatePerSource(int perSecond) {
@@ -574,6 +639,8 @@ public final class TcpFrontend implements Frontend {
          * Passes TLS through: each connection's ClientHello is read (not terminated), the route is
          * decided on its SNI name and first ALPN protocol, and the bytes are relayed untouched.
          * Excludes {@link #tls(ServerTls)}.
+         *
+         * @return this builder
          */
         public Builder tlsPassthrough() {
             this.tlsPassthrough = true;
@@ -584,6 +651,9 @@ public final class TcpFrontend implements Frontend {
          * Terminates TLS with {@code tls} and relays the plaintext; the route is decided after the
          * handshake, on the SNI name and the ALPN protocol it negotiated. Excludes
          * {@link #tlsPassthrough()}.
+         *
+         * @param tls the server TLS configuration
+         * @return this builder
          */
         public Builder tls(ServerTls tls) {
             this.tls = Objects.requireNonNull(tls, "tls");
@@ -620,6 +690,8 @@ public final class TcpFrontend implements Frontend {
          * read, on its source: behind a load balancer the TCP peer is the load balancer, which such a
          * limit would throttle as a whole. The frontend's {@link #maxConnections(int)} still counts a
          * connection from accept. Replaces {@link #acceptProxyProtocolFrom(String...)}.
+         *
+         * @return this builder
          */
         public Builder acceptProxyProtocol() {
             this.acceptProxyProtocol = true;
@@ -636,6 +708,8 @@ public final class TcpFrontend implements Frontend {
          * header it sends is not honoured: its bytes are relayed to the server as data, as HAProxy does.
          * Replaces {@link #acceptProxyProtocol()} and any networks given before.
          *
+         * @param cidrs the networks, in CIDR form, or single addresses
+         * @return this builder
          * @throws NullPointerException when {@code cidrs} is null; {@link #build()} fails, naming the
          *     field and the value, when the list is empty or a network does not parse
          */
@@ -671,7 +745,7 @@ public final class TcpFrontend implements Frontend {
                 throw new IllegalArgumentException(label + " clientHelloTimeout: " + clientHelloTimeout
                         + " (expected: with tlsPassthrough() or tls(ServerTls); a frontend without TLS reads no ClientHello)");
             }
-            Routing table = wholeTable != null ? wholeTable : routing.build();
+            Routing table = wholeTable != null ? wholeTable : FrontendRouting.build(label, routing);
             if (table.defaultBackend() == null && !hasRules(table)) {
                 throw new IllegalArgumentException(label + " defaultBackend: null (expected: the name of a backend, or rules that choose one)");
             }

@@ -28,6 +28,18 @@ class TcpFrontendConfigTest {
     }
 
     @Test
+    void aRuleTheTableRefusesIsNamedWithItsFrontend() {
+        // a proxy of several frontends: the message says which one holds the rule
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).name("pg")
+                .rule(Rule.when(Acl.pathBegins("/x")).name("r").use("db")).defaultBackend("db").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("frontend pg rule #0 'r' acl: path_beg /x (expected: connection ACLs only");
+        assertThatThrownBy(() -> TcpFrontend.bind(5432).rule(Rule.whenNamed("nope").use("db")).defaultBackend("db").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend tcp-5432 rule #0 acl: nope (no such named ACL; known: [])");
+    }
+
+    @Test
     void settings() {
         TcpFrontend f = TcpFrontend.bind("127.0.0.1:7000").bind(7001).name("pg")
                 .defaultBackend("db").clientTimeout(Duration.ZERO).maxConnections(10).build();

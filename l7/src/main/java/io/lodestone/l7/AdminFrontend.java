@@ -63,7 +63,12 @@ public final class AdminFrontend implements Frontend {
         this.refresh = b.refresh;
     }
 
-    /** Starts an admin endpoint on 127.0.0.1 and this port (0: any free port). */
+    /**
+     * Starts an admin endpoint on 127.0.0.1 and this port (0: any free port).
+     *
+     * @param port the port on 127.0.0.1; 0 lets the OS choose
+     * @return the admin frontend's builder, which needs a token
+     */
     public static Builder bind(int port) {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("bind port: " + port + " (expected: 0..65535)");
@@ -71,7 +76,12 @@ public final class AdminFrontend implements Frontend {
         return new Builder(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
     }
 
-    /** Starts an admin endpoint on {@code HOST:PORT}, such as {@code 127.0.0.1:9000}. */
+    /**
+     * Starts an admin endpoint on {@code HOST:PORT}, such as {@code 127.0.0.1:9000}.
+     *
+     * @param address the {@code HOST:PORT}
+     * @return the admin frontend's builder, which needs a token
+     */
     public static Builder bind(String address) {
         return new Builder(Addresses.parse("bind", address));
     }
@@ -86,7 +96,7 @@ public final class AdminFrontend implements Frontend {
         return bindAddresses;
     }
 
-    /** How often the stats page reloads itself. */
+    /** {@return how often the stats page reloads itself} */
     public Duration refresh() {
         return refresh;
     }
@@ -129,7 +139,12 @@ public final class AdminFrontend implements Frontend {
             this.address = address;
         }
 
-        /** Names the frontend (default {@value AdminFrontend#DEFAULT_NAME}). */
+        /**
+         * Names the frontend (default {@value AdminFrontend#DEFAULT_NAME}).
+         *
+         * @param name the frontend's name
+         * @return this builder
+         */
         public Builder name(String name) {
             this.name = Names.check("frontend name", name);
             return this;
@@ -138,6 +153,9 @@ public final class AdminFrontend implements Frontend {
         /**
          * Sets the bearer token every request must carry: at least 8 visible ASCII characters, no
          * spaces. Keep it out of source code (an environment variable, a secret store).
+         *
+         * @param token the bearer token every request must carry
+         * @return this builder
          */
         public Builder token(String token) {
             Objects.requireNonNull(token, "token");
@@ -154,7 +172,12 @@ public final class AdminFrontend implements Frontend {
             return this;
         }
 
-        /** Sets how often the stats page reloads itself (default 5 seconds; whole seconds, 1..3600). */
+        /**
+         * Sets how often the stats page reloads itself (default 5 seconds; whole seconds, 1..3600).
+         *
+         * @param refresh the reload interval, in whole seconds, 1..3600
+         * @return this builder
+         */
         public Builder refresh(Duration refresh) {
             Objects.requireNonNull(refresh, "refresh");
             if (refresh.getSeconds() < 1 || refresh.getSeconds() > 3600) {

@@ -80,12 +80,15 @@ public final class Compression {
     /**
      * Compression with the defaults: the {@link #DEFAULT_CONTENT_TYPES}, bodies of at least
      * {@value #DEFAULT_MIN_SIZE} bytes, level {@value #DEFAULT_LEVEL}, brotli when it is available.
+     *
+     * @return compression with the defaults: the {@link #DEFAULT_CONTENT_TYPES}, bodies of at least {@value
+     *     #DEFAULT_MIN_SIZE} bytes, level {@value #DEFAULT_LEVEL}, brotli when it is available
      */
     public static Compression defaults() {
         return DEFAULTS;
     }
 
-    /** Returns a builder that starts from the defaults. */
+    /** {@return a builder that starts from the defaults} */
     public static Builder builder() {
         return new Builder();
     }
@@ -94,6 +97,9 @@ public final class Compression {
      * Whether brotli can be used on this machine: the optional {@code com.aayushatharva.brotli4j}
      * binding is on the class path and its native library loaded. When it is not, clients that
      * accept brotli get gzip (or deflate) instead.
+     *
+     * @return whether brotli can be used on this machine: the optional {@code com.aayushatharva.brotli4j}
+     *     binding is on the class path and its native library loaded
      */
     public static boolean brotliAvailable() {
         return Brotli.isAvailable();
@@ -102,17 +108,20 @@ public final class Compression {
     /**
      * The media types compressed, lower case: {@code type/subtype} matches exactly (parameters such
      * as {@code charset} are ignored), {@code type/*} matches every subtype.
+     *
+     * @return the media types compressed, lower case: {@code type/subtype} matches exactly (parameters such
+     *     as {@code charset} are ignored), {@code type/*} matches every subtype
      */
     public List<String> contentTypes() {
         return contentTypes;
     }
 
-    /** The smallest body compressed, in bytes; a body of unknown length is compressed. */
+    /** {@return the smallest body compressed, in bytes; a body of unknown length is compressed} */
     public int minSize() {
         return minSize;
     }
 
-    /** The gzip and deflate compression level, 1 (fastest) to 9 (smallest). */
+    /** {@return the gzip and deflate compression level, 1 (fastest) to 9 (smallest)} */
     public int level() {
         return level;
     }
@@ -120,6 +129,9 @@ public final class Compression {
     /**
      * Whether brotli is offered to clients that accept it, when {@link #brotliAvailable() available}
      * (at brotli's quality 4, its usual setting for dynamic content).
+     *
+     * @return whether brotli is offered to clients that accept it, when {@link #brotliAvailable() available}
+     *     (at brotli's quality 4, its usual setting for dynamic content)
      */
     public boolean brotli() {
         return brotli;
@@ -128,6 +140,10 @@ public final class Compression {
     /**
      * Whether a response of this {@code Content-Type} header value is compressed: its media type,
      * before any parameter, matches one of {@link #contentTypes()}, ignoring case. Allocates nothing.
+     *
+     * @param contentType a {@code Content-Type} header value
+     * @return whether a response of this {@code Content-Type} header value is compressed: its media type,
+     *     before any parameter, matches one of {@link #contentTypes()}, ignoring case
      */
     public boolean compresses(CharSequence contentType) {
         if (contentType == null) {
@@ -190,6 +206,8 @@ public final class Compression {
          * Sets the media types compressed (default {@link #DEFAULT_CONTENT_TYPES}), replacing the
          * ones set before: {@code type/subtype} or {@code type/*}, case-insensitive.
          *
+         * @param types the media types compressed
+         * @return this builder
          * @throws IllegalArgumentException naming the value when one is not a media type
          */
         public Builder contentTypes(String... types) {
@@ -203,7 +221,12 @@ public final class Compression {
             return this;
         }
 
-        /** Sets the media types compressed; see {@link #contentTypes(String...)}. */
+        /**
+         * Sets the media types compressed; see {@link #contentTypes(String...)}.
+         *
+         * @param types the media types compressed
+         * @return this builder
+         */
         public Builder contentTypes(List<String> types) {
             Objects.requireNonNull(types, "compression contentTypes");
             return contentTypes(types.toArray(new String[0]));
@@ -213,6 +236,8 @@ public final class Compression {
          * Sets the smallest body compressed, in bytes (default {@value #DEFAULT_MIN_SIZE}); 0
          * compresses every non-empty body.
          *
+         * @param bytes the smallest body compressed
+         * @return this builder
          * @throws IllegalArgumentException when {@code bytes} is negative
          */
         public Builder minSize(int bytes) {
@@ -226,6 +251,8 @@ public final class Compression {
         /**
          * Sets the gzip and deflate level (default {@value #DEFAULT_LEVEL}).
          *
+         * @param level the gzip and deflate level
+         * @return this builder
          * @throws IllegalArgumentException when {@code level} is outside 1..9
          */
         public Builder level(int level) {
@@ -240,6 +267,9 @@ public final class Compression {
          * Offers brotli to clients that accept it (default on). Without the optional brotli4j binding
          * (or its native library) on this machine, gzip or deflate is used instead; see
          * {@link Compression#brotliAvailable()}.
+         *
+         * @param on whether to offer brotli
+         * @return this builder
          */
         public Builder brotli(boolean on) {
             this.brotli = on;
@@ -249,6 +279,7 @@ public final class Compression {
         /**
          * Returns the immutable configuration. The builder stays usable.
          *
+         * @return the immutable configuration
          * @throws IllegalArgumentException when no content type is set
          */
         public Compression build() {

@@ -20,22 +20,22 @@ public final class ErrorPage {
         this.body = body;
     }
 
-    /** The status whose answers this page replaces, 400..599. */
+    /** {@return the status whose answers this page replaces, 400..599} */
     public int status() {
         return status;
     }
 
-    /** The {@code Content-Type} the answers carry. */
+    /** {@return the {@code Content-Type} the answers carry} */
     public String contentType() {
         return contentType;
     }
 
-    /** A copy of the body. */
+    /** {@return a copy of the body} */
     public byte[] body() {
         return Arrays.copyOf(body, body.length);
     }
 
-    /** The body's length in bytes, the {@code Content-Length} of the answers. */
+    /** {@return the body's length in bytes, the {@code Content-Length} of the answers} */
     public int length() {
         return body.length;
     }

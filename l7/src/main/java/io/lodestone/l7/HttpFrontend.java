@@ -11,6 +11,7 @@ import io.lodestone.core.internal.SourceLimits;
 import io.lodestone.core.route.Acl;
 import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.Rule;
+import io.lodestone.core.route.internal.FrontendRouting;
 import io.lodestone.l7.internal.HttpListener;
 import io.lodestone.tls.ServerTls;
 import java.io.IOException;
@@ -145,6 +146,7 @@ public final class HttpFrontend implements Frontend {
     private final ServerTls tls;
     private final String hsts;
     private final boolean h2c;
+    private final boolean websocketOverHttp2;
     private final boolean deferAccept;
     private final int http2MaxConcurrentStreams;
     private final int http2MaxHeaderListSize;
@@ -191,6 +193,7 @@ public final class HttpFrontend implements Frontend {
         this.hsts = b.hstsMaxAge == null ? null
                 : "max-age=" + b.hstsMaxAge.getSeconds() + (b.hstsIncludeSubDomains ? "; includeSubDomains" : "");
         this.h2c = b.h2c;
+        this.websocketOverHttp2 = b.websocketOverHttp2;
         this.deferAccept = b.deferAccept;
         this.http2MaxConcurrentStreams = b.http2MaxConcurrentStreams;
         this.http2MaxHeaderListSize = b.http2MaxHeaderListSize;
@@ -206,17 +209,32 @@ public final class HttpFrontend implements Frontend {
         this.proxyProtocolSources = proxyProtocolSources;
     }
 
-    /** Returns a builder for a frontend listening on this port on every interface. */
+    /**
+     * Returns a builder for a frontend listening on this port on every interface.
+     *
+     * @param port the port, 0..65535; 0 lets the OS choose
+     * @return a builder for a frontend listening on this port on every interface
+     */
     public static Builder bind(int port) {
         return new Builder(port("bind", port));
     }
 
-    /** Returns a builder for a frontend listening on {@code host:port} ({@code *:port} for every interface). */
+    /**
+     * Returns a builder for a frontend listening on {@code host:port} ({@code *:port} for every interface).
+     *
+     * @param address the address
+     * @return a builder for a frontend listening on {@code host:port} ({@code *:port} for every interface)
+     */
     public static Builder bind(String address) {
         return new Builder(Addresses.parse("bind", address));
     }
 
-    /** Returns a builder for a frontend listening on this address. */
+    /**
+     * Returns a builder for a frontend listening on this address.
+     *
+     * @param address the address
+     * @return a builder for a frontend listening on this address
+     */
     public static Builder bind(InetSocketAddress address) {
         return new Builder(Objects.requireNonNull(address, "bind"));
     }
@@ -238,7 +256,10 @@ public final class HttpFrontend implements Frontend {
         return bindAddresses;
     }
 
-    /** The backend requests go to when no rule picks another, or {@code null} when the rules decide everything. */
+    /**
+     * {@return the backend requests go to when no rule picks another, or {@code null} when the rules decide
+     * everything}
+     */
     public String defaultBackend() {
         return table.defaultBackend();
     }
@@ -255,6 +276,9 @@ public final class HttpFrontend implements Frontend {
     /**
      * How long a client may take to send a complete request head, and then to send each next piece of
      * its request's body (while the proxy reads it), before it is answered 408.
+     *
+     * @return how long a client may take to send a complete request head, and then to send each next piece of
+     *     its request's body (while the proxy reads it), before it is answered 408
      */
     public Duration clientTimeout() {
         return clientTimeout;
@@ -264,17 +288,21 @@ public final class HttpFrontend implements Frontend {
      * How long a keep-alive client connection may stay idle between requests before it is closed; an
      * HTTP/2 connection, how long it may go without an open stream (from its start too), then it
      * gets GOAWAY and is closed.
+     *
+     * @return how long a keep-alive client connection may stay idle between requests before it is closed; an
+     *     HTTP/2 connection, how long it may go without an open stream (from its start too), then it gets
+     *     GOAWAY and is closed
      */
     public Duration keepAliveTimeout() {
         return keepAliveTimeout;
     }
 
-    /** How long a WebSocket tunnel may stay idle (no byte either way) before both sides are closed. */
+    /** {@return how long a WebSocket tunnel may stay idle (no byte either way) before both sides are closed} */
     public Duration tunnelTimeout() {
         return tunnelTimeout;
     }
 
-    /** The most client connections open at once; further ones wait in the accept backlog. 0 means no limit. */
+    /** {@return the most client connections open at once; further ones wait in the accept backlog. 0 means no limit} */
     public int maxConnections() {
         return maxConnections;
     }
@@ -283,6 +311,10 @@ public final class HttpFrontend implements Frontend {
      * The most client connections open at once from one source address; a connection beyond it is
      * closed as soon as it is accepted and counted in
      * {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means no limit.
+     *
+     * @return the most client connections open at once from one source address; a connection beyond it is
+     *     closed as soon as it is accepted and counted in {@link
+     *     io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means no limit
      */
     public int maxConnectionsPerSource() {
         return maxConnectionsPerSource;
@@ -293,6 +325,10 @@ public final class HttpFrontend implements Frontend {
      * refilled over a second); a connection beyond it is closed as soon as it is accepted and
      * counted in {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means
      * no limit.
+     *
+     * @return the most new client connections per second from one source address (a bucket of that many,
+     *     refilled over a second); a connection beyond it is closed as soon as it is accepted and counted in
+     *     {@link io.lodestone.core.metrics.FrontendSnapshot#refusedConnections()}. 0 means no limit
      */
     public int maxConnectionRatePerSource() {
         return maxConnectionRatePerSource;
@@ -301,6 +337,9 @@ public final class HttpFrontend implements Frontend {
     /**
      * Whether connections start with a PROXY protocol header (every connection, or those from
      * {@link #proxyProtocolSources()} when it is not empty); see {@link Builder#acceptProxyProtocol()}.
+     *
+     * @return whether connections start with a PROXY protocol header (every connection, or those from {@link
+     *     #proxyProtocolSources()} when it is not empty); see {@link Builder#acceptProxyProtocol()}
      */
     public boolean acceptsProxyProtocol() {
         return acceptProxyProtocol;
@@ -309,6 +348,9 @@ public final class HttpFrontend implements Frontend {
     /**
      * The networks whose connections must start with a PROXY header; empty when every connection
      * must (or when the frontend does not accept the PROXY protocol).
+     *
+     * @return the networks whose connections must start with a PROXY header; empty when every connection must
+     *     (or when the frontend does not accept the PROXY protocol)
      */
     public List<String> proxyProtocolSources() {
         return proxyProtocolSources;
@@ -317,12 +359,14 @@ public final class HttpFrontend implements Frontend {
     /**
      * The longest request line accepted; a longer one is answered 414. An HTTP/2 stream is held to
      * the request line its request would have in HTTP/1.1 (method, {@code :path}, version).
+     *
+     * @return the longest request line accepted; a longer one is answered 414
      */
     public int maxInitialLineLength() {
         return maxInitialLineLength;
     }
 
-    /** The largest request header block accepted, in bytes; a larger one is answered 431. */
+    /** {@return the largest request header block accepted, in bytes; a larger one is answered 431} */
     public int maxHeaderSize() {
         return maxHeaderSize;
     }
@@ -331,12 +375,17 @@ public final class HttpFrontend implements Frontend {
      * The most request header fields accepted; more are answered 431. An HTTP/2 stream is held to
      * it too, its fields counted as its HTTP/1.1 request has them ({@code :authority} as
      * {@code host}, cookie crumbs as one field, pseudo-headers not at all).
+     *
+     * @return the most request header fields accepted; more are answered 431
      */
     public int maxHeaderCount() {
         return maxHeaderCount;
     }
 
-    /** What the frontend does with a request header whose name has an underscore; see {@link HeadersWithUnderscores}. */
+    /**
+     * {@return what the frontend does with a request header whose name has an underscore; see {@link
+     * HeadersWithUnderscores}}
+     */
     public HeadersWithUnderscores headersWithUnderscores() {
         return headersWithUnderscores;
     }
@@ -385,7 +434,7 @@ public final class HttpFrontend implements Frontend {
         REJECT_REQUEST
     }
 
-    /** The largest request body accepted, in bytes; a larger one is answered 413. 0 means no limit. */
+    /** {@return the largest request body accepted, in bytes; a larger one is answered 413. 0 means no limit} */
     public long maxBodySize() {
         return maxBodySize;
     }
@@ -393,6 +442,9 @@ public final class HttpFrontend implements Frontend {
     /**
      * The request id header: generated when absent, passed to the server and returned to the client,
      * while {@link #requestIds()} is on.
+     *
+     * @return the request id header: generated when absent, passed to the server and returned to the client,
+     *     while {@link #requestIds()} is on
      */
     public String requestIdHeader() {
         return requestIdHeader;
@@ -403,42 +455,45 @@ public final class HttpFrontend implements Frontend {
      * {@link #requestIdHeader()} or generates one, passes it to the server, returns it to the client
      * and logs it. Off, that header is an ordinary one, forwarded as the client sent it, and the access
      * log has no request id.
+     *
+     * @return whether the proxy gives every request an id (default on): it keeps the client's {@link
+     *     #requestIdHeader()} or generates one, passes it to the server, returns it to the client and logs it
      */
     public boolean requestIds() {
         return requestIds;
     }
 
-    /** Whether {@code X-Forwarded-For/-Proto/-Host/-Port} and {@code X-Real-IP} are sent to servers. */
+    /** {@return whether {@code X-Forwarded-For/-Proto/-Host/-Port} and {@code X-Real-IP} are sent to servers} */
     public boolean forwardedFor() {
         return forwardedFor;
     }
 
-    /** Whether an RFC 7239 {@code Forwarded} element is appended to requests. */
+    /** {@return whether an RFC 7239 {@code Forwarded} element is appended to requests} */
     public boolean forwarded() {
         return forwarded;
     }
 
-    /** The pseudonym of the {@code Via} header added to requests and responses, or {@code null} for none. */
+    /** {@return the pseudonym of the {@code Via} header added to requests and responses, or {@code null} for none} */
     public String via() {
         return via;
     }
 
-    /** The share of in-flight requests that may be retries at once (Envoy's retry budget). */
+    /** {@return the share of in-flight requests that may be retries at once (Envoy's retry budget)} */
     public double retryBudgetRatio() {
         return retryBudgetRatio;
     }
 
-    /** The number of concurrent retries always allowed, whatever the budget's ratio. */
+    /** {@return the number of concurrent retries always allowed, whatever the budget's ratio} */
     public int minRetryConcurrency() {
         return minRetryConcurrency;
     }
 
-    /** The most idle keep-alive connections kept per event loop and per server. */
+    /** {@return the most idle keep-alive connections kept per event loop and per server} */
     public int maxIdlePerServer() {
         return maxIdlePerServer;
     }
 
-    /** How long an idle pooled server connection is kept before it is closed. */
+    /** {@return how long an idle pooled server connection is kept before it is closed} */
     public Duration poolIdleTimeout() {
         return poolIdleTimeout;
     }
@@ -446,6 +501,9 @@ public final class HttpFrontend implements Frontend {
     /**
      * The most requests an HTTP/1.1 server connection carries before it is closed instead of pooled,
      * or 0 for no limit (the default); see {@link Builder#poolMaxRequests(int)}.
+     *
+     * @return the most requests an HTTP/1.1 server connection carries before it is closed instead of pooled,
+     *     or 0 for no limit (the default); see {@link Builder#poolMaxRequests(int)}
      */
     public int poolMaxRequests() {
         return poolMaxRequests;
@@ -454,6 +512,9 @@ public final class HttpFrontend implements Frontend {
     /**
      * How long after it was opened an HTTP/1.1 server connection stops being reused, or {@code null}
      * for no limit (the default); see {@link Builder#poolMaxLifetime(Duration)}.
+     *
+     * @return how long after it was opened an HTTP/1.1 server connection stops being reused, or {@code null}
+     *     for no limit (the default); see {@link Builder#poolMaxLifetime(Duration)}
      */
     public Duration poolMaxLifetime() {
         return poolMaxLifetime;
@@ -462,12 +523,15 @@ public final class HttpFrontend implements Frontend {
     /**
      * The most requests an HTTP/1.x client connection is served before the proxy closes it, or 0 for
      * no limit (the default); see {@link Builder#keepAliveMaxRequests(int)}.
+     *
+     * @return the most requests an HTTP/1.x client connection is served before the proxy closes it, or 0 for
+     *     no limit (the default); see {@link Builder#keepAliveMaxRequests(int)}
      */
     public int keepAliveMaxRequests() {
         return keepAliveMaxRequests;
     }
 
-    /** The TLS this frontend terminates (HTTPS), or {@code null} for plain HTTP. */
+    /** {@return the TLS this frontend terminates (HTTPS), or {@code null} for plain HTTP} */
     public ServerTls tls() {
         return tls;
     }
@@ -475,52 +539,91 @@ public final class HttpFrontend implements Frontend {
     /**
      * The {@code Strict-Transport-Security} value added to every response of this TLS frontend
      * (such as {@code max-age=31536000; includeSubDomains}), or {@code null} when HSTS is off.
+     *
+     * @return the {@code Strict-Transport-Security} value added to every response of this TLS frontend (such
+     *     as {@code max-age=31536000; includeSubDomains}), or {@code null} when HSTS is off
      */
     public String hsts() {
         return hsts;
     }
 
-    /** Whether plain-text connections that start with the HTTP/2 preface speak HTTP/2 (h2c with prior knowledge). */
+    /**
+     * {@return whether plain-text connections that start with the HTTP/2 preface speak HTTP/2 (h2c with prior
+     * knowledge)}
+     */
     public boolean h2c() {
         return h2c;
     }
 
-    /** Whether a connection is accepted only once its client has sent data (see {@link Builder#deferAccept}). */
+    /**
+     * {@return whether HTTP/2 clients may open WebSockets (RFC 8441 extended CONNECT), forwarded to
+     * HTTP/1.1 servers as {@code Upgrade: websocket} requests (see {@link Builder#websocketOverHttp2})}
+     */
+    public boolean websocketOverHttp2() {
+        return websocketOverHttp2;
+    }
+
+    /**
+     * {@return whether a connection is accepted only once its client has sent data (see {@link
+     * Builder#deferAccept})}
+     */
     public boolean deferAccept() {
         return deferAccept;
     }
 
-    /** HTTP/2: the most streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+    /**
+     * HTTP/2: the most streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+     *
+     * @return HTTP/2: the most streams a client may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS)
+     */
     public int http2MaxConcurrentStreams() {
         return http2MaxConcurrentStreams;
     }
 
-    /** HTTP/2: the largest header list accepted, in bytes (SETTINGS_MAX_HEADER_LIST_SIZE). */
+    /**
+     * HTTP/2: the largest header list accepted, in bytes (SETTINGS_MAX_HEADER_LIST_SIZE).
+     *
+     * @return HTTP/2: the largest header list accepted, in bytes (SETTINGS_MAX_HEADER_LIST_SIZE)
+     */
     public int http2MaxHeaderListSize() {
         return http2MaxHeaderListSize;
     }
 
-    /** HTTP/2: the initial flow-control window of each stream, in bytes (SETTINGS_INITIAL_WINDOW_SIZE). */
+    /**
+     * HTTP/2: the initial flow-control window of each stream, in bytes (SETTINGS_INITIAL_WINDOW_SIZE).
+     *
+     * @return HTTP/2: the initial flow-control window of each stream, in bytes (SETTINGS_INITIAL_WINDOW_SIZE)
+     */
     public int http2InitialWindowSize() {
         return http2InitialWindowSize;
     }
 
-    /** HTTP/2: the most RST_STREAM frames a client may send per {@link #http2ResetWindowSeconds()} before it is disconnected. */
+    /**
+     * HTTP/2: the most RST_STREAM frames a client may send per {@link #http2ResetWindowSeconds()} before it
+     * is disconnected.
+     *
+     * @return HTTP/2: the most RST_STREAM frames a client may send per {@link #http2ResetWindowSeconds()}
+     *     before it is disconnected
+     */
     public int http2MaxResets() {
         return http2MaxResets;
     }
 
-    /** HTTP/2: the window, in seconds, over which {@link #http2MaxResets()} counts. */
+    /**
+     * HTTP/2: the window, in seconds, over which {@link #http2MaxResets()} counts.
+     *
+     * @return HTTP/2: the window, in seconds, over which {@link #http2MaxResets()} counts
+     */
     public int http2ResetWindowSeconds() {
         return http2ResetWindowSeconds;
     }
 
-    /** The response compression of this frontend, or {@code null} when responses pass as they are. */
+    /** {@return the response compression of this frontend, or {@code null} when responses pass as they are} */
     public Compression compression() {
         return compression;
     }
 
-    /** Whether the client's certificate identity is forwarded as {@code X-Client-*} request headers. */
+    /** {@return whether the client's certificate identity is forwarded as {@code X-Client-*} request headers} */
     public boolean clientCertificateHeaders() {
         return clientCertificateHeaders;
     }
@@ -528,6 +631,10 @@ public final class HttpFrontend implements Frontend {
     /**
      * The response cache the frontend keeps for a backend's responses, or {@code null} when they are
      * not cached (see {@link Builder#cache(String, ResponseCache)}).
+     *
+     * @param backend the backend's name
+     * @return the response cache the frontend keeps for a backend's responses, or {@code null} when they are
+     *     not cached (see {@link Builder#cache(String, ResponseCache)})
      */
     public ResponseCache cache(String backend) {
         ResponseCache c = caches.get(backend);
@@ -537,6 +644,9 @@ public final class HttpFrontend implements Frontend {
     /**
      * The frontend's error pages by status, in status order; empty when the proxy's error answers
      * keep their default one-line bodies (see {@link Builder#errorPage(int, String, byte[])}).
+     *
+     * @return the frontend's error pages by status, in status order; empty when the proxy's error answers
+     *     keep their default one-line bodies (see {@link Builder#errorPage(int, String, byte[])})
      */
     public Map<Integer, ErrorPage> errorPages() {
         return errorPages;
@@ -628,6 +738,7 @@ public final class HttpFrontend implements Frontend {
         private Duration hstsMaxAge;
         private boolean hstsIncludeSubDomains;
         private boolean h2c;
+        private boolean websocketOverHttp2;
         private boolean deferAccept;
         private int http2MaxConcurrentStreams = 128;
         private int http2MaxHeaderListSize = 16 * 1024;
@@ -648,19 +759,34 @@ public final class HttpFrontend implements Frontend {
             bindAddresses.add(first);
         }
 
-        /** Adds another address to listen on ({@code host:port}). */
+        /**
+         * Adds another address to listen on ({@code host:port}).
+         *
+         * @param address another address to listen on
+         * @return this builder
+         */
         public Builder bind(String address) {
             bindAddresses.add(Addresses.parse("bind", address));
             return this;
         }
 
-        /** Adds another port to listen on, on every interface. */
+        /**
+         * Adds another port to listen on, on every interface.
+         *
+         * @param port another port to listen on
+         * @return this builder
+         */
         public Builder bind(int port) {
             bindAddresses.add(port("bind", port));
             return this;
         }
 
-        /** Names the frontend (default {@code http-PORT}). */
+        /**
+         * Names the frontend (default {@code http-PORT}).
+         *
+         * @param name the frontend's name, unique within a proxy
+         * @return this builder
+         */
         public Builder name(String name) {
             this.name = Names.check("frontend name", name);
             return this;
@@ -669,6 +795,9 @@ public final class HttpFrontend implements Frontend {
         /**
          * Sets the backend requests go to when no rule decides (required unless rules or virtual
          * hosts route the requests; then an undecided request is answered 503).
+         *
+         * @param backend the backend requests go to when no rule decides
+         * @return this builder
          */
         public Builder defaultBackend(String backend) {
             Names.check("frontend defaultBackend", backend);
@@ -681,6 +810,9 @@ public final class HttpFrontend implements Frontend {
          * Sets the default backend and a backup backend that takes over when the default has no usable
          * server (HAProxy's {@code use_backend backup if nbsrv(primary) lt 1}).
          *
+         * @param backend the backend's name
+         * @param backup the backend used when {@code backend} has no usable server
+         * @return this builder
          * @throws IllegalArgumentException when a name is empty or not valid, or {@code backup} is
          *     {@code backend} itself, which would never take over
          */
@@ -703,6 +835,9 @@ public final class HttpFrontend implements Frontend {
          * .rule(Rule.when(Acl.pathBegins("/admin")).deny(403))
          * .rule(Rule.when(Acl.hostBegins("api.")).use("api"))
          * }</pre>
+         *
+         * @param rule a routing rule
+         * @return this builder
          */
         public Builder rule(Rule rule) {
             routing.rule(rule);
@@ -714,6 +849,9 @@ public final class HttpFrontend implements Frontend {
          * Declares a named ACL that rules refer to with {@link Acl#named(String)} or
          * {@link Rule#whenNamed(String)}.
          *
+         * @param name the ACL's name
+         * @param acl the condition it names
+         * @return this builder
          * @throws IllegalArgumentException when the name is blank or already declared
          */
         public Builder acl(String name, Acl acl) {
@@ -730,6 +868,10 @@ public final class HttpFrontend implements Frontend {
          * .virtualHost("static.example.com", vh -> vh.defaultBackend("static"))
          * .virtualHost("*.api.example.com", vh -> vh.rule(Rule.always().setHost("api.internal")).defaultBackend("api"))
          * }</pre>
+         *
+         * @param host a host name, or a {@code *.domain} pattern
+         * @param table sets the host's rules and default backend
+         * @return this builder
          */
         public Builder virtualHost(String host, Consumer<Routing.VirtualHost> table) {
             routing.virtualHost(host, Objects.requireNonNull(table, "virtualHost table"));
@@ -740,13 +882,21 @@ public final class HttpFrontend implements Frontend {
         /**
          * Uses a whole routing table made with {@link Routing#builder()}, instead of
          * {@link #rule}, {@link #acl}, {@link #virtualHost} and {@link #defaultBackend} on this builder.
+         *
+         * @param routing a whole routing table made with {@link Routing#builder()}
+         * @return this builder
          */
         public Builder routing(Routing routing) {
             this.wholeTable = Objects.requireNonNull(routing, "routing");
             return this;
         }
 
-        /** Builds and uses a whole routing table; see {@link #routing(Routing)}. */
+        /**
+         * Builds and uses a whole routing table; see {@link #routing(Routing)}.
+         *
+         * @param routing the routing table's builder, built now
+         * @return this builder
+         */
         public Builder routing(Routing.Builder routing) {
             return routing(Objects.requireNonNull(routing, "routing").build());
         }
@@ -760,6 +910,9 @@ public final class HttpFrontend implements Frontend {
         /**
          * Sets how long a request head may take to arrive, and how long a request body may then pause
          * while the proxy reads it, before a 408 (default 10 s).
+         *
+         * @param timeout the client timeout, above zero
+         * @return this builder
          */
         public Builder clientTimeout(Duration timeout) {
             this.clientTimeout = positive("clientTimeout", timeout);
@@ -769,13 +922,21 @@ public final class HttpFrontend implements Frontend {
         /**
          * Sets how long a client connection may idle between requests (default 60 s); an HTTP/2
          * connection, how long it may go without an open stream.
+         *
+         * @param timeout the keep-alive timeout
+         * @return this builder
          */
         public Builder keepAliveTimeout(Duration timeout) {
             this.keepAliveTimeout = positive("keepAliveTimeout", timeout);
             return this;
         }
 
-        /** Sets how long a WebSocket tunnel may idle (default 1 h). */
+        /**
+         * Sets how long a WebSocket tunnel may idle (default 1 h).
+         *
+         * @param timeout the tunnel idle timeout
+         * @return this builder
+         */
         public Builder tunnelTimeout(Duration timeout) {
             this.tunnelTimeout = positive("tunnelTimeout", timeout);
             return this;
@@ -786,6 +947,9 @@ public final class HttpFrontend implements Frontend {
          * {@code maxconn}: further ones wait in the listen backlog until one closes (a burst accepted
          * at once waits too, accepted but not read). A reconfiguration that keeps the frontend's
          * sockets keeps the limit it was bound with.
+         *
+         * @param maxConnections the most client connections open at once
+         * @return this builder
          */
         public Builder maxConnections(int maxConnections) {
             if (maxConnections < 0) {
@@ -803,6 +967,8 @@ public final class HttpFrontend implements Frontend {
          * header is read. A reconfiguration that
          * keeps the frontend's sockets keeps the per-source limits it was bound with.
          *
+         * @param maxConnections the most client connections open at once from one source address
+         * @return this builder
          * @throws IllegalArgumentException when negative
          */
         public Builder maxConnectionsPerSource(int maxConnections) {
@@ -816,6 +982,8 @@ public final class HttpFrontend implements Frontend {
          * over a second, so a burst of {@code perSecond} is allowed at once. A connection beyond it is
          * closed as soon as it is accepted and counted as refused.
          *
+         * @param perSecond the most new client connections per second from one source address
+         * @return this builder
          * @throws IllegalArgumentException when negative or above 1 000 000 000
          */
         public Builder maxConnectionRatePerSource(int perSecond) {
@@ -854,6 +1022,8 @@ public final class HttpFrontend implements Frontend {
          * read, on its source: behind a load balancer the TCP peer is the load balancer, which such a
          * limit would throttle as a whole. The frontend's {@link #maxConnections(int)} still counts a
          * connection from accept. Replaces {@link #acceptProxyProtocolFrom(String...)}.
+         *
+         * @return this builder
          */
         public Builder acceptProxyProtocol() {
             this.acceptProxyProtocol = true;
@@ -870,6 +1040,8 @@ public final class HttpFrontend implements Frontend {
          * header it sends is not honoured: its bytes are read as HTTP (a 400), as HAProxy does.
          * Replaces {@link #acceptProxyProtocol()} and any networks given before.
          *
+         * @param cidrs the networks, in CIDR form, or single addresses
+         * @return this builder
          * @throws NullPointerException when {@code cidrs} is null; {@link #build()} fails, naming the
          *     field and the value, when the list is empty or a network does not parse
          */
@@ -880,19 +1052,34 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Sets the longest request line (default 8192); longer ones get 414, on HTTP/2 streams too. */
+        /**
+         * Sets the longest request line (default 8192); longer ones get 414, on HTTP/2 streams too.
+         *
+         * @param length the longest request line
+         * @return this builder
+         */
         public Builder maxInitialLineLength(int length) {
             this.maxInitialLineLength = atLeast("maxInitialLineLength", length, 64);
             return this;
         }
 
-        /** Sets the largest header block in bytes (default 16384); larger ones get 431. */
+        /**
+         * Sets the largest header block in bytes (default 16384); larger ones get 431.
+         *
+         * @param size the largest header block in bytes
+         * @return this builder
+         */
         public Builder maxHeaderSize(int size) {
             this.maxHeaderSize = atLeast("maxHeaderSize", size, 256);
             return this;
         }
 
-        /** Sets the most header fields (default 100); more get 431, on HTTP/2 streams too. */
+        /**
+         * Sets the most header fields (default 100); more get 431, on HTTP/2 streams too.
+         *
+         * @param count the most header fields
+         * @return this builder
+         */
         public Builder maxHeaderCount(int count) {
             this.maxHeaderCount = atLeast("maxHeaderCount", count, 1);
             return this;
@@ -902,6 +1089,9 @@ public final class HttpFrontend implements Frontend {
          * Sets what to do with a request header whose name contains an underscore (default
          * {@link HeadersWithUnderscores#ALLOW}); {@link HeadersWithUnderscores#DROP_HEADER} keeps
          * clients from passing off fields the proxy sets to servers behind CGI-style gateways.
+         *
+         * @param action what to do with such a header
+         * @return this builder
          */
         public Builder headersWithUnderscores(HeadersWithUnderscores action) {
             if (action == null) {
@@ -911,7 +1101,12 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Sets the largest request body in bytes (default 0: no limit); larger ones get 413. */
+        /**
+         * Sets the largest request body in bytes (default 0: no limit); larger ones get 413.
+         *
+         * @param size the largest request body in bytes
+         * @return this builder
+         */
         public Builder maxBodySize(long size) {
             if (size < 0) {
                 throw new IllegalArgumentException("frontend maxBodySize: " + size + " (expected: >= 0)");
@@ -925,6 +1120,8 @@ public final class HttpFrontend implements Frontend {
          * fields, the first with a value, and the server gets that field alone; with none, the proxy
          * generates one.
          *
+         * @param header the request id header
+         * @return this builder
          * @throws IllegalArgumentException when {@code header} is not a field name, or names a field
          *     that frames, routes or controls a message ({@code Content-Length}, {@code Transfer-Encoding},
          *     {@code Host}, {@code Connection}, {@code Keep-Alive}, {@code Proxy-Connection}, {@code TE},
@@ -965,13 +1162,21 @@ public final class HttpFrontend implements Frontend {
          * Turns request ids on or off (default on). Off, the proxy neither generates nor returns
          * {@link HttpFrontend#requestIdHeader()}, as HAProxy without {@code unique-id-header} and nginx
          * without {@code $request_id} in a header do; see {@link HttpFrontend#requestIds()}.
+         *
+         * @param on {@code false} to give requests no id
+         * @return this builder
          */
         public Builder requestIds(boolean on) {
             this.requestIds = on;
             return this;
         }
 
-        /** Turns the {@code X-Forwarded-*} and {@code X-Real-IP} headers on or off (default on). */
+        /**
+         * Turns the {@code X-Forwarded-*} and {@code X-Real-IP} headers on or off (default on).
+         *
+         * @param on whether to send them
+         * @return this builder
+         */
         public Builder forwardedFor(boolean on) {
             this.forwardedFor = on;
             return this;
@@ -981,13 +1186,22 @@ public final class HttpFrontend implements Frontend {
          * Turns the RFC 7239 {@code Forwarded} header on or off (default off). On, the proxy's element
          * ({@code for}, {@code host}, {@code proto}) is appended to a client's {@code Forwarded} that is
          * a valid RFC 7239 list, and replaces one that is not.
+         *
+         * @param on whether to send it
+         * @return this builder
          */
         public Builder forwarded(boolean on) {
             this.forwarded = on;
             return this;
         }
 
-        /** Adds a {@code Via} header naming the proxy by this pseudonym to requests and responses (default: none). */
+        /**
+         * Adds a {@code Via} header naming the proxy by this pseudonym to requests and responses (default:
+         * none).
+         *
+         * @param pseudonym the name the {@code Via} header gives the proxy
+         * @return this builder
+         */
         public Builder via(String pseudonym) {
             if (pseudonym == null || pseudonym.isEmpty() || !Names.isToken(pseudonym)) {
                 throw new IllegalArgumentException("frontend via: " + pseudonym + " (expected: a token such as lodestone)");
@@ -1000,6 +1214,10 @@ public final class HttpFrontend implements Frontend {
          * Sets the retry budget (default 0.2 and 3): a retry is made only while the retries in flight
          * are fewer than {@code max(minRetryConcurrency, ratio * requests in flight)} for the backend.
          * A retry is in flight until its response head arrives, as in Envoy.
+         *
+         * @param ratio the share of in-flight requests that may be retries, 0.0..1.0
+         * @param minRetryConcurrency the retries in flight always allowed
+         * @return this builder
          */
         public Builder retryBudget(double ratio, int minRetryConcurrency) {
             if (!(ratio >= 0 && ratio <= 1)) {
@@ -1021,6 +1239,10 @@ public final class HttpFrontend implements Frontend {
          * default an idle connection is closed 120 to 180 s after its last use. A reconfiguration
          * applies a changed size or timeout to the pools already made, at once: idle connections
          * beyond a smaller size close (the longest idle first), and the sweep follows the new timeout.
+         *
+         * @param maxIdlePerServer the most idle connections per event loop and server; 0 for no pooling
+         * @param idleTimeout how long an idle connection is kept
+         * @return this builder
          */
         public Builder backendPool(int maxIdlePerServer, Duration idleTimeout) {
             if (maxIdlePerServer < 0) {
@@ -1046,6 +1268,8 @@ public final class HttpFrontend implements Frontend {
          * HttpFrontend.bind(8080).poolMaxRequests(1000).defaultBackend("app");
          * }</pre>
          *
+         * @param n the most requests one HTTP/1.1 server connection carries
+         * @return this builder
          * @throws IllegalArgumentException when {@code n} is below 1
          */
         public Builder poolMaxRequests(int n) {
@@ -1063,6 +1287,8 @@ public final class HttpFrontend implements Frontend {
          * backends (h2, h2c) are not limited. A reconfiguration applies a changed lifetime to the open
          * connections too, counted from when each was opened.
          *
+         * @param lifetime the age past which a server connection is not reused
+         * @return this builder
          * @throws IllegalArgumentException when {@code lifetime} is null, zero or negative
          */
         public Builder poolMaxLifetime(Duration lifetime) {
@@ -1081,6 +1307,8 @@ public final class HttpFrontend implements Frontend {
          * applies a changed limit to the open connections from their next request, counted from
          * their first: one that has already been served as many closes after that request.
          *
+         * @param n the most requests one HTTP/1.x client connection is served
+         * @return this builder
          * @throws IllegalArgumentException when {@code n} is below 1
          */
         public Builder keepAliveMaxRequests(int n) {
@@ -1103,6 +1331,9 @@ public final class HttpFrontend implements Frontend {
          *     .hsts(Duration.ofDays(365), true)
          *     .defaultBackend("web");
          * }</pre>
+         *
+         * @param tls the server TLS configuration
+         * @return this builder
          */
         public Builder tls(ServerTls tls) {
             this.tls = Objects.requireNonNull(tls, "tls");
@@ -1114,6 +1345,9 @@ public final class HttpFrontend implements Frontend {
          * response (the servers' and the proxy's own) of this TLS frontend, replacing one the server
          * sent. Requires {@link #tls(ServerTls)}.
          *
+         * @param maxAge the {@code max-age}
+         * @param includeSubDomains whether to add {@code includeSubDomains}
+         * @return this builder
          * @throws IllegalArgumentException when {@code maxAge} is null or negative
          */
         public Builder hsts(Duration maxAge, boolean includeSubDomains) {
@@ -1132,9 +1366,43 @@ public final class HttpFrontend implements Frontend {
          * {@link ServerTls.Builder#alpn(String...) ServerTls's ALPN list}; {@code h2c(true)} with
          * {@link #tls(ServerTls)} fails at {@link #build()}. Either way each stream is
          * routed by the same rules and forwarded to the backend in the backend's protocol.
+         *
+         * @param on whether to speak h2c
+         * @return this builder
          */
         public Builder h2c(boolean on) {
             this.h2c = on;
+            return this;
+        }
+
+        /**
+         * Lets HTTP/2 clients open WebSockets, as RFC 8441 bootstraps them (default off; the gateway
+         * launcher's {@code --websocket-over-h2}): the frontend's HTTP/2 connections advertise
+         * {@code SETTINGS_ENABLE_CONNECT_PROTOCOL = 1}, and a stream whose HEADERS are an extended
+         * CONNECT ({@code :method CONNECT}, {@code :protocol websocket}, {@code :scheme}, {@code :path},
+         * {@code :authority}) is routed, limited and logged as an HTTP/1.1 {@code GET} of that path and
+         * host with {@code Upgrade: websocket}, and forwarded to the HTTP/1.1 server as one, with a
+         * {@code Sec-WebSocket-Key} of the proxy's. The server's {@code 101} (its
+         * {@code Sec-WebSocket-Accept} checked against that key: a wrong one is a {@code 502}) becomes
+         * the stream's {@code :status 200}, and from then on the stream's DATA frames are the
+         * WebSocket's bytes both ways, under HTTP/2 flow control, with the frontend's
+         * {@link #tunnelTimeout tunnel timeout}. Another answer is relayed as the final response. A
+         * request routed to a backend that speaks HTTP/2 is answered {@code 502}: the proxy does not
+         * speak RFC 8441 to servers.
+         *
+         * <p>Without it a {@code :protocol} pseudo-header resets its stream with {@code PROTOCOL_ERROR},
+         * as an undefined one (RFC 9113, 8.3). With it a {@code :protocol} on another method than
+         * CONNECT, or an extended CONNECT without {@code :scheme}, {@code :path} or {@code :authority},
+         * still does; one whose {@code :protocol} is not {@code websocket} is a CONNECT, answered
+         * {@code 501} as every CONNECT is. It needs a frontend that speaks HTTP/2 ({@link #h2c} or
+         * {@code h2} in the {@link ServerTls.Builder#alpn(String...) ALPN list}), else {@link #build()}
+         * fails.
+         *
+         * @param on whether HTTP/2 clients may open WebSockets
+         * @return this builder
+         */
+        public Builder websocketOverHttp2(boolean on) {
+            this.websocketOverHttp2 = on;
             return this;
         }
 
@@ -1153,6 +1421,9 @@ public final class HttpFrontend implements Frontend {
          * counted, not logged, no client timeout) until the kernel stops deferring it, a few seconds
          * later. A reconfiguration that keeps the frontend's sockets applies a changed setting to
          * them.
+         *
+         * @param on whether to defer accepts
+         * @return this builder
          */
         public Builder deferAccept(boolean on) {
             this.deferAccept = on;
@@ -1163,6 +1434,10 @@ public final class HttpFrontend implements Frontend {
          * Sets the HTTP/2 limits (defaults 128 streams, 16 KiB, 65535 bytes): concurrent streams per
          * connection, header list size, and the initial flow-control window of each stream.
          *
+         * @param maxConcurrentStreams SETTINGS_MAX_CONCURRENT_STREAMS
+         * @param maxHeaderListSize SETTINGS_MAX_HEADER_LIST_SIZE, in bytes
+         * @param initialWindowSize SETTINGS_INITIAL_WINDOW_SIZE, in bytes
+         * @return this builder
          * @throws IllegalArgumentException when a value is out of range
          */
         public Builder http2Limits(int maxConcurrentStreams, int maxHeaderListSize, int initialWindowSize) {
@@ -1177,6 +1452,9 @@ public final class HttpFrontend implements Frontend {
          * sends more than {@code maxResets} RST_STREAM frames within {@code window} is disconnected
          * with GOAWAY ENHANCE_YOUR_CALM.
          *
+         * @param maxResets the most RST_STREAM frames per window
+         * @param window the window, a second or more
+         * @return this builder
          * @throws IllegalArgumentException when {@code maxResets} is below 1 or the window is under a
          *     second or over 2,147,483,647 seconds
          */
@@ -1197,6 +1475,9 @@ public final class HttpFrontend implements Frontend {
          * <pre>{@code
          * HttpFrontend.bind(8080).compression(Compression.defaults()).defaultBackend("web");
          * }</pre>
+         *
+         * @param compression the response compression
+         * @return this builder
          */
         public Builder compression(Compression compression) {
             this.compression = Objects.requireNonNull(compression, "frontend compression");
@@ -1212,6 +1493,9 @@ public final class HttpFrontend implements Frontend {
          * of these headers sent by a client are removed from every request, on or off, before the
          * rules see it. Ask for certificates with
          * {@link ServerTls.Builder#clientAuth(io.lodestone.tls.ClientAuth, java.nio.file.Path)}.
+         *
+         * @param on whether to send them
+         * @return this builder
          */
         public Builder clientCertificateHeaders(boolean on) {
             this.clientCertificateHeaders = on;
@@ -1222,13 +1506,21 @@ public final class HttpFrontend implements Frontend {
          * Caches the responses of every backend of this frontend, one store per backend, each bounded
          * as {@code cache} says (see {@link ResponseCache}); {@code null} turns it off. A cache set for
          * one backend with {@link #cache(String, ResponseCache)} takes precedence.
+         *
+         * @param cache the response cache
+         * @return this builder
          */
         public Builder cache(ResponseCache cache) {
             this.cacheAll = cache;
             return this;
         }
 
-        /** Builds {@code cache} and calls {@link #cache(ResponseCache)}. */
+        /**
+         * Builds {@code cache} and calls {@link #cache(ResponseCache)}.
+         *
+         * @param cache the response cache
+         * @return this builder
+         */
         public Builder cache(ResponseCache.Builder cache) {
             return cache(cache.build());
         }
@@ -1237,6 +1529,9 @@ public final class HttpFrontend implements Frontend {
          * Caches the responses of one backend of this frontend (see {@link ResponseCache}); {@code null}
          * removes a cache set before for it.
          *
+         * @param backend the backend's name
+         * @param cache the response cache
+         * @return this builder
          * @throws NullPointerException when {@code backend} is null
          */
         public Builder cache(String backend, ResponseCache cache) {
@@ -1249,7 +1544,13 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** Builds {@code cache} and calls {@link #cache(String, ResponseCache)}. */
+        /**
+         * Builds {@code cache} and calls {@link #cache(String, ResponseCache)}.
+         *
+         * @param backend the backend's name
+         * @param cache the response cache
+         * @return this builder
+         */
         public Builder cache(String backend, ResponseCache.Builder cache) {
             return cache(backend, cache.build());
         }
@@ -1278,6 +1579,7 @@ public final class HttpFrontend implements Frontend {
          * @param contentType the {@code Content-Type}: a non-blank header value of visible ASCII
          *     characters, spaces and tabs (no control character, so no line break)
          * @param body at most {@link #MAX_ERROR_PAGE_SIZE} bytes
+         * @return this builder
          * @throws IllegalArgumentException when an argument is out of range, naming it
          */
         public Builder errorPage(int status, String contentType, byte[] body) {
@@ -1296,7 +1598,14 @@ public final class HttpFrontend implements Frontend {
             return this;
         }
 
-        /** {@link #errorPage(int, String, byte[])} with {@code body} encoded as UTF-8. */
+        /**
+         * {@link #errorPage(int, String, byte[])} with {@code body} encoded as UTF-8.
+         *
+         * @param status the status, 400..599
+         * @param contentType the {@code Content-Type} of the answers
+         * @param body the body
+         * @return this builder
+         */
         public Builder errorPage(int status, String contentType, String body) {
             return errorPage(status, contentType, Objects.requireNonNull(body, "frontend errorPage body").getBytes(StandardCharsets.UTF_8));
         }
@@ -1307,6 +1616,10 @@ public final class HttpFrontend implements Frontend {
          * regular file only: a device or a pipe ({@code /dev/zero}, a FIFO) has no size to check
          * and may never end.
          *
+         * @param status the status, 400..599
+         * @param contentType the {@code Content-Type} of the answers
+         * @param file the file, read now
+         * @return this builder
          * @throws IllegalArgumentException when the file is not a regular file, cannot be read or is
          *     larger than {@link #MAX_ERROR_PAGE_SIZE}
          */
@@ -1387,7 +1700,11 @@ public final class HttpFrontend implements Frontend {
                 throw new IllegalArgumentException(label + " h2c: true (expected: only on a plain-text frontend;"
                         + " over TLS, offer h2 in the ServerTls's ALPN list)");
             }
-            Routing table = wholeTable != null ? wholeTable : routing.build();
+            if (websocketOverHttp2 && !h2c && (tls == null || !tls.applicationProtocols().contains("h2"))) {
+                throw new IllegalArgumentException(label + " websocketOverHttp2: true (expected: a frontend that speaks"
+                        + " HTTP/2: h2c(true), or h2 in the ServerTls's ALPN list)");
+            }
+            Routing table = wholeTable != null ? wholeTable : FrontendRouting.build(label, routing);
             if (table.defaultBackend() == null && !hasRules(table)) {
                 throw new IllegalArgumentException(label + " defaultBackend: null (expected: the name of a backend, or rules that choose one)");
             }

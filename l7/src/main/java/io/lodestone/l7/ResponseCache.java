@@ -58,22 +58,27 @@ public final class ResponseCache {
         this.statusHeader = b.statusHeader;
     }
 
-    /** Returns a builder; {@link Builder#maxBytes(long)} must be set. */
+    /** {@return a builder; {@link Builder#maxBytes(long)} must be set} */
     public static Builder builder() {
         return new Builder();
     }
 
-    /** A cache of {@code maxBytes} bytes with the default entry limit and no status header. */
+    /**
+     * A cache of {@code maxBytes} bytes with the default entry limit and no status header.
+     *
+     * @param maxBytes the bound on all stored responses, in bytes
+     * @return a cache of {@code maxBytes} bytes with the default entry limit and no status header
+     */
     public static ResponseCache ofSize(long maxBytes) {
         return builder().maxBytes(maxBytes).build();
     }
 
-    /** The bound on the weight of every stored response together (body, headers and key), in bytes. */
+    /** {@return the bound on the weight of every stored response together (body, headers and key), in bytes} */
     public long maxBytes() {
         return maxBytes;
     }
 
-    /** The largest body stored; larger responses stream through uncached. */
+    /** {@return the largest body stored; larger responses stream through uncached} */
     public long maxEntryBytes() {
         return maxEntryBytes;
     }
@@ -81,6 +86,9 @@ public final class ResponseCache {
     /**
      * The response header that tells the client what the cache did ({@code HIT}, {@code MISS},
      * {@code EXPIRED}, {@code REVALIDATED} or {@code BYPASS}), or {@code null} when none is added.
+     *
+     * @return the response header that tells the client what the cache did ({@code HIT}, {@code MISS}, {@code
+     *     EXPIRED}, {@code REVALIDATED} or {@code BYPASS}), or {@code null} when none is added
      */
     public String statusHeader() {
         return statusHeader;
@@ -120,6 +128,8 @@ public final class ResponseCache {
          * Sets the bound on the weight of all stored responses together (required); the least
          * recently and least often used ones are evicted beyond it.
          *
+         * @param bytes the bound on the weight of all stored responses together
+         * @return this builder
          * @throws IllegalArgumentException when not positive
          */
         public Builder maxBytes(long bytes) {
@@ -134,6 +144,8 @@ public final class ResponseCache {
          * Sets the largest body stored (default 1 MiB, or {@code maxBytes} when smaller); larger
          * responses stream through uncached.
          *
+         * @param bytes the largest body stored
+         * @return this builder
          * @throws IllegalArgumentException when not in 1..1 GiB
          */
         public Builder maxEntryBytes(long bytes) {
@@ -149,6 +161,8 @@ public final class ResponseCache {
          * {@code MISS}, {@code EXPIRED}, {@code REVALIDATED}, {@code BYPASS}), e.g. {@code X-Cache};
          * {@code null} (the default) adds none.
          *
+         * @param name a response header naming what the cache did for each request
+         * @return this builder
          * @throws IllegalArgumentException when the name is empty or not an HTTP token, or names a
          *     field of HTTP itself that the status would replace in every response the cache sees: one
          *     that frames the response or controls its connection ({@code Content-Length},
@@ -190,6 +204,7 @@ public final class ResponseCache {
         /**
          * Returns the immutable configuration. The builder stays usable.
          *
+         * @return the immutable configuration
          * @throws IllegalArgumentException when {@code maxBytes} is not set or {@code maxEntryBytes}
          *     exceeds it
          */

@@ -19,6 +19,20 @@ import org.junit.jupiter.api.Test;
 class HttpFrontendBuilderTest {
 
     @Test
+    void aRuleTheTableRefusesIsNamedWithItsFrontend() {
+        // a proxy of several frontends: the message says which one holds the rule
+        assertThatThrownBy(() -> HttpFrontend.bind(8080).name("web").acl("is_admin", Acl.pathBegins("/admin"))
+                .rule(Rule.whenNamed("is_admn").name("no-admin").deny(403)).defaultBackend("app").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend web rule #0 'no-admin' acl: is_admn (no such named ACL; known: [is_admin])");
+        assertThatThrownBy(() -> HttpFrontend.bind(8080)
+                .virtualHost("example.com", vh -> vh.rule(Rule.whenNamed("nope").deny(403)).defaultBackend("app"))
+                .defaultBackend("app").build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend http-8080 host example.com rule #0 acl: nope (no such named ACL; known: [])");
+    }
+
+    @Test
     void defaults() {
         HttpFrontend f = HttpFrontend.bind(8080).defaultBackend("app").build();
         assertThat(f.name()).isEqualTo("http-8080");

@@ -28,6 +28,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.DefaultHttp2DataFrame;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.DefaultHttp2HeadersFrame;
+import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2Error;
@@ -36,6 +37,7 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
@@ -72,7 +74,8 @@ import javax.net.ssl.SNIServerName;
  * those starting with {@code /reset} (HTTP/2) a RST_STREAM, {@code /big/N} (HTTP/2) N bytes of {@code x},
  * {@code /die} (HTTP/2) a head and some data, then the connection closes, {@code /status/N} (HTTP/2) HEADERS
  * with {@code :status N} as it is and the body {@code late}, {@code /edge-space} (HTTP/2) a 200 with a field
- * value ending in a space, {@code /edge-space-trailer} (HTTP/2) such a value in its trailers.
+ * value ending in a space, {@code /edge-space-trailer} (HTTP/2) such a value in its trailers. Over
+ * HTTP/2 it counts the PINGs it receives and acknowledges them, or swallows them ({@link #answerPings}).
  */
 final class ProtocolBackend implements AutoCloseable {
 
@@ -105,6 +108,14 @@ final class ProtocolBackend implements AutoCloseable {
      */
     volatile int goAwayAfter;
     private final AtomicBoolean goAwaySent = new AtomicBoolean();
+    /** HTTP/2: the PINGs received (acknowledgements not counted). */
+    final AtomicInteger pings = new AtomicInteger();
+    /** HTTP/2: the reading of {@link #pingClock} when each PING arrived. */
+    final List<Long> pingTimes = new CopyOnWriteArrayList<>();
+    /** HTTP/2: the clock {@link #pingTimes} reads (a test's manual clock). */
+    volatile java.util.function.LongSupplier pingClock = System::nanoTime;
+    /** HTTP/2: whether PINGs are acknowledged (a server that swallows them when false; other frames are answered). */
+    volatile boolean answerPings = true;
 
     private ProtocolBackend(boolean h2, SslContext tls, int maxConcurrentStreams) {
         this.h2 = h2;
@@ -136,13 +147,15 @@ final class ProtocolBackend implements AutoCloseable {
                             if (maxConcurrentStreams > 0) {
                                 settings.maxConcurrentStreams(maxConcurrentStreams);
                             }
-                            p.addLast(Http2FrameCodecBuilder.forServer().initialSettings(settings).build());
+                            // PINGs are acknowledged by PingHandler, which counts them and may swallow them
+                            p.addLast(Http2FrameCodecBuilder.forServer().initialSettings(settings).autoAckPingFrame(false).build());
                             p.addLast(new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
                                 @Override
                                 protected void initChannel(Http2StreamChannel stream) {
                                     stream.pipeline().addLast(new StreamHandler(id));
                                 }
                             }));
+                            p.addLast(new PingHandler());
                         } else {
                             p.addLast(new HttpServerCodec(), new Http1Handler(id));
                         }
@@ -238,6 +251,22 @@ final class ProtocolBackend implements AutoCloseable {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close();
+        }
+    }
+
+    /** HTTP/2: counts the PINGs of a connection and acknowledges them, unless {@link #answerPings} is off. */
+    private final class PingHandler extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof Http2PingFrame ping && !ping.ack()) {
+                pingTimes.add(pingClock.getAsLong());
+                pings.incrementAndGet();
+                if (answerPings) {
+                    ctx.writeAndFlush(new DefaultHttp2PingFrame(ping.content(), true));
+                }
+                return;
+            }
+            ReferenceCountUtil.release(msg);
         }
     }
 

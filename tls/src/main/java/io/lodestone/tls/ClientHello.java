@@ -36,7 +36,13 @@ public final class ClientHello {
         this.applicationProtocols = applicationProtocols;
     }
 
-    /** A ClientHello with this server name ({@code null}: none) and these ALPN protocols. */
+    /**
+     * A ClientHello with this server name ({@code null}: none) and these ALPN protocols.
+     *
+     * @param serverName the SNI name, or {@code null}
+     * @param applicationProtocols the ALPN protocols offered
+     * @return a ClientHello with this server name ({@code null}: none) and these ALPN protocols
+     */
     public static ClientHello of(String serverName, List<String> applicationProtocols) {
         return new ClientHello(serverName, List.copyOf(Objects.requireNonNull(applicationProtocols, "applicationProtocols")));
     }
@@ -48,12 +54,21 @@ public final class ClientHello {
      * untouched as {@code channelRead}. When the bytes are not a ClientHello, grow beyond
      * {@link #DEFAULT_MAX_BYTES}, or the connection ends first, the event is a failure and the bytes
      * still follow. Asks for reads itself when auto-read is off.
+     *
+     * @return a handler that buffers a new connection's first bytes until they hold a whole ClientHello
+     *     (which may span several reads and several TLS records), fires a {@link ClientHelloEvent} through
+     *     the pipeline, then removes itself, passing every byte on untouched as {@code channelRead}
      */
     public static ChannelHandler newPeekHandler() {
         return new ClientHelloPeekHandler(DEFAULT_MAX_BYTES);
     }
 
-    /** {@link #newPeekHandler()} buffering at most {@code maxBytes} (at least 512). */
+    /**
+     * {@link #newPeekHandler()} buffering at most {@code maxBytes} (at least 512).
+     *
+     * @param maxBytes the most bytes buffered, at least 512
+     * @return the handler
+     */
     public static ChannelHandler newPeekHandler(int maxBytes) {
         if (maxBytes < 512) {
             throw new IllegalArgumentException("maxBytes: " + maxBytes + " (expected: >= 512)");
@@ -61,12 +76,12 @@ public final class ClientHello {
         return new ClientHelloPeekHandler(maxBytes);
     }
 
-    /** The host name the client sent in SNI, lower case, or {@code null} when it sent none. */
+    /** {@return the host name the client sent in SNI, lower case, or {@code null} when it sent none} */
     public String serverName() {
         return serverName;
     }
 
-    /** The ALPN protocols the client offered, in its order; empty when it sent no ALPN. */
+    /** {@return the ALPN protocols the client offered, in its order; empty when it sent no ALPN} */
     public List<String> applicationProtocols() {
         return applicationProtocols;
     }

@@ -16,27 +16,41 @@ public final class ClientHelloEvent {
         this.cause = cause;
     }
 
-    /** An event carrying a parsed ClientHello. */
+    /**
+     * An event carrying a parsed ClientHello.
+     *
+     * @param clientHello the ClientHello read
+     * @return an event carrying a parsed ClientHello
+     */
     public static ClientHelloEvent success(ClientHello clientHello) {
         return new ClientHelloEvent(Objects.requireNonNull(clientHello, "clientHello"), null);
     }
 
-    /** An event telling the first bytes are not a (usable) ClientHello. */
+    /**
+     * An event telling the first bytes are not a (usable) ClientHello.
+     *
+     * @param cause why none was read
+     * @return an event telling the first bytes are not a (usable) ClientHello
+     */
     public static ClientHelloEvent failure(Throwable cause) {
         return new ClientHelloEvent(null, Objects.requireNonNull(cause, "cause"));
     }
 
-    /** Whether a ClientHello was read. */
+    /** {@return whether a ClientHello was read} */
     public boolean isSuccess() {
         return clientHello != null;
     }
 
-    /** The ClientHello, or {@code null} on failure. */
+    /** {@return the ClientHello, or {@code null} on failure} */
     public ClientHello clientHello() {
         return clientHello;
     }
 
-    /** Why no ClientHello was read, or {@code null} on success. */
+    /**
+     * Why no ClientHello was read, or {@code null} on success.
+     *
+     * @return why no ClientHello was read, or {@code null} on success
+     */
     public Throwable cause() {
         return cause;
     }

@@ -107,7 +107,12 @@ public final class ClientIdentity {
         this.headers = headers();
     }
 
-    /** The identity of the peer of a handshaken session, empty when the peer presented no certificate. */
+    /**
+     * The identity of the peer of a handshaken session, empty when the peer presented no certificate.
+     *
+     * @param session the handshaken session
+     * @return the identity of the peer of a handshaken session, empty when the peer presented no certificate
+     */
     public static Optional<ClientIdentity> of(SSLSession session) {
         if (session == null) {
             return Optional.empty();
@@ -124,27 +129,35 @@ public final class ClientIdentity {
         return Optional.of(new ClientIdentity((X509Certificate) peer[0]));
     }
 
-    /** The identity a certificate carries (the caller vouches that it was verified). */
+    /**
+     * The identity a certificate carries (the caller vouches that it was verified).
+     *
+     * @param certificate a verified certificate
+     * @return the identity a certificate carries (the caller vouches that it was verified)
+     */
     public static ClientIdentity of(X509Certificate certificate) {
         return new ClientIdentity(java.util.Objects.requireNonNull(certificate, "certificate"));
     }
 
-    /** The client's leaf certificate. */
+    /** {@return the client's leaf certificate} */
     public X509Certificate certificate() {
         return certificate;
     }
 
-    /** The subject distinguished name in RFC 2253 form, e.g. {@code CN=billing,O=Example}. */
+    /** {@return the subject distinguished name in RFC 2253 form, e.g. {@code CN=billing,O=Example}} */
     public String subjectDn() {
         return subject;
     }
 
-    /** The issuer distinguished name in RFC 2253 form. */
+    /** {@return the issuer distinguished name in RFC 2253 form} */
     public String issuerDn() {
         return issuer;
     }
 
-    /** The subject's common name (the most specific CN, unescaped), or {@code null} when the subject has none. */
+    /**
+     * {@return the subject's common name (the most specific CN, unescaped), or {@code null} when the subject
+     * has none}
+     */
     public String commonName() {
         return routingView.commonName();
     }
@@ -152,37 +165,41 @@ public final class ClientIdentity {
     /**
      * The identity as rules read it ({@link io.lodestone.core.route.RequestView#clientCertificate()}):
      * the subject, its common name and every DNS, URI, e-mail and IP subject alternative name.
+     *
+     * @return the identity as rules read it ({@link
+     *     io.lodestone.core.route.RequestView#clientCertificate()}): the subject, its common name and every
+     *     DNS, URI, e-mail and IP subject alternative name
      */
     public ClientCertificate toClientCertificate() {
         return routingView;
     }
 
-    /** The DNS subject alternative names. */
+    /** {@return the DNS subject alternative names} */
     public List<String> dnsNames() {
         return dnsNames;
     }
 
-    /** The URI subject alternative names (e.g. SPIFFE ids). */
+    /** {@return the URI subject alternative names (e.g. SPIFFE ids)} */
     public List<String> uris() {
         return uris;
     }
 
-    /** The e-mail (RFC 822) subject alternative names. */
+    /** {@return the e-mail (RFC 822) subject alternative names} */
     public List<String> emails() {
         return emails;
     }
 
-    /** The IP address subject alternative names. */
+    /** {@return the IP address subject alternative names} */
     public List<String> ipAddresses() {
         return ipAddresses;
     }
 
-    /** The serial number in upper-case hexadecimal. */
+    /** {@return the serial number in upper-case hexadecimal} */
     public String serialNumber() {
         return certificate.getSerialNumber().toString(16).toUpperCase(java.util.Locale.ROOT);
     }
 
-    /** The SHA-256 fingerprint of the DER certificate in lower-case hexadecimal. */
+    /** {@return the SHA-256 fingerprint of the DER certificate in lower-case hexadecimal} */
     public String sha256Fingerprint() {
         return fingerprint;
     }
@@ -193,6 +210,11 @@ public final class ClientIdentity {
      * {@link #HEADER_SERIAL} and {@link #HEADER_FINGERPRINT}, with every character outside printable
      * ASCII escaped as {@code \xx} so a value can never break a header. A proxy forwarding these
      * must first remove any of {@link #HEADER_NAMES} the client sent itself.
+     *
+     * @return the identity as request headers, made once: {@link #HEADER_SUBJECT}, {@link #HEADER_CN} when
+     *     the subject has a CN, {@link #HEADER_ISSUER}, {@link #HEADER_SAN} when there are SANs, {@link
+     *     #HEADER_SERIAL} and {@link #HEADER_FINGERPRINT}, with every character outside printable ASCII
+     *     escaped as {@code \xx} so a value can never break a header
      */
     public Map<String, String> toHeaders() {
         return headers;

@@ -72,7 +72,7 @@ public final class ClientTls implements BackendTls {
         this.contexts = load();
     }
 
-    /** Returns a new builder. */
+    /** {@return a new builder} */
     public static Builder builder() {
         return new Builder();
     }
@@ -135,7 +135,7 @@ public final class ClientTls implements BackendTls {
         engine.setSSLParameters(parameters);
     }
 
-    /** The provider in use: {@link TlsProvider#OPENSSL} or {@link TlsProvider#JDK}, never AUTO. */
+    /** {@return the provider in use: {@link TlsProvider#OPENSSL} or {@link TlsProvider#JDK}, never AUTO} */
     public TlsProvider provider() {
         return provider;
     }
@@ -207,14 +207,24 @@ public final class ClientTls implements BackendTls {
         Builder() {
         }
 
-        /** Trusts the CA certificates of this PEM file instead of the JDK's default trust store. */
+        /**
+         * Trusts the CA certificates of this PEM file instead of the JDK's default trust store.
+         *
+         * @param caPem a PEM file of CA certificates
+         * @return this builder
+         */
         public Builder trust(Path caPem) {
             this.trust = Trust.file("trust", caPem);
             this.insecure = false;
             return this;
         }
 
-        /** Trusts these CA certificates instead of the JDK's default trust store. */
+        /**
+         * Trusts these CA certificates instead of the JDK's default trust store.
+         *
+         * @param cas the CA certificates
+         * @return this builder
+         */
         public Builder trust(List<X509Certificate> cas) {
             this.trust = Trust.certificates("trust", cas);
             this.insecure = false;
@@ -225,19 +235,31 @@ public final class ClientTls implements BackendTls {
          * Accepts any server certificate without verification (HAProxy's {@code verify none}): the
          * connection is encrypted but not authenticated, so anyone on the path can read it. Also turns
          * host name verification off.
+         *
+         * @return this builder
          */
         public Builder insecureTrustAll() {
             this.insecure = true;
             return this;
         }
 
-        /** Whether the server certificate must carry the host name connected to; on by default. */
+        /**
+         * Whether the server certificate must carry the host name connected to; on by default.
+         *
+         * @param verify whether to verify the server's host name
+         * @return this builder
+         */
         public Builder verifyHostname(boolean verify) {
             this.verifyHostname = verify;
             return this;
         }
 
-        /** The name to send in SNI and to verify, instead of the host each connection is made to. */
+        /**
+         * The name to send in SNI and to verify, instead of the host each connection is made to.
+         *
+         * @param serverName the name
+         * @return this builder
+         */
         public Builder serverName(String serverName) {
             Objects.requireNonNull(serverName, "serverName");
             if (serverName.isBlank() || serverName.indexOf(' ') >= 0) {
@@ -247,7 +269,13 @@ public final class ClientTls implements BackendTls {
             return this;
         }
 
-        /** The certificate to present when the server asks for one; one that is expired or not valid yet is logged at WARN. */
+        /**
+         * The certificate to present when the server asks for one; one that is expired or not valid yet is
+         * logged at WARN.
+         *
+         * @param certificate the certificate and key
+         * @return this builder
+         */
         public Builder clientCertificate(TlsCertificate certificate) {
             this.clientCertificate = Objects.requireNonNull(certificate, "clientCertificate");
             return this;
@@ -258,25 +286,43 @@ public final class ClientTls implements BackendTls {
          * engine's connections and an {@link io.lodestone.core.BackendProtocol#H2} backend's. Those that
          * speak HTTP/1.1 (an HTTP/1.1 backend's, the HTTP health check's) offer {@code http/1.1} alone
          * (see {@link ClientTls#newHttp1Handler}).
+         *
+         * @param protocols ALPN protocol ids, in preference order
+         * @return this builder
          */
         public Builder alpn(String... protocols) {
             options.alpn = TlsOptions.checkAlpn(protocols);
             return this;
         }
 
-        /** The TLS versions allowed: {@code TLSv1.3}, {@code TLSv1.2}, {@code TLSv1.1}, {@code TLSv1}. */
+        /**
+         * The TLS versions allowed: {@code TLSv1.3}, {@code TLSv1.2}, {@code TLSv1.1}, {@code TLSv1}.
+         *
+         * @param protocols TLS protocol versions
+         * @return this builder
+         */
         public Builder protocols(String... protocols) {
             options.protocols = TlsOptions.checkProtocols(protocols);
             return this;
         }
 
-        /** The cipher suites allowed (standard names); checked against the provider at build time. */
+        /**
+         * The cipher suites allowed (standard names); checked against the provider at build time.
+         *
+         * @param ciphers cipher suites
+         * @return this builder
+         */
         public Builder ciphers(String... ciphers) {
             options.ciphers = TlsOptions.checkCiphers(ciphers);
             return this;
         }
 
-        /** The TLS implementation; {@link TlsProvider#AUTO} by default. */
+        /**
+         * The TLS implementation; {@link TlsProvider#AUTO} by default.
+         *
+         * @param provider the provider
+         * @return this builder
+         */
         public Builder provider(TlsProvider provider) {
             options.provider = Objects.requireNonNull(provider, "provider");
             return this;
@@ -286,6 +332,8 @@ public final class ClientTls implements BackendTls {
          * How long the handshake may take; 10 seconds by default. A backend's connect timeout bounds it
          * too, from the start of the TCP connect, when that ends first.
          *
+         * @param timeout the handshake timeout
+         * @return this builder
          * @throws IllegalArgumentException when null, zero, negative or longer than 36,500 days
          */
         public Builder handshakeTimeout(Duration timeout) {
@@ -296,6 +344,7 @@ public final class ClientTls implements BackendTls {
         /**
          * Reads and checks every file and returns the client TLS configuration.
          *
+         * @return the client TLS configuration
          * @throws IllegalArgumentException naming the field and value of the first problem found
          */
         public ClientTls build() {

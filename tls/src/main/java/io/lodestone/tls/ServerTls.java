@@ -106,7 +106,7 @@ public final class ServerTls implements AutoCloseable {
         }
     }
 
-    /** Returns a new builder. */
+    /** {@return a new builder} */
     public static Builder builder() {
         return new Builder();
     }
@@ -118,32 +118,40 @@ public final class ServerTls implements AutoCloseable {
      * Netty {@link io.netty.handler.ssl.SslHandler}; the usual
      * {@link io.netty.handler.ssl.SslHandshakeCompletionEvent} follows, after which
      * {@link TlsInfo#of(io.netty.channel.Channel)} tells what was negotiated.
+     *
+     * @return the handler for a newly accepted connection; put it first in the pipeline (after a PROXY
+     *     protocol decoder, if any)
      */
     public ChannelHandler newHandler() {
         return new ServerSniHandler(mapping, MAX_CLIENT_HELLO_LENGTH, handshakeTimeoutMillis, provider == TlsProvider.JDK);
     }
 
-    /** The provider in use: {@link TlsProvider#OPENSSL} or {@link TlsProvider#JDK}, never AUTO. */
+    /** {@return the provider in use: {@link TlsProvider#OPENSSL} or {@link TlsProvider#JDK}, never AUTO} */
     public TlsProvider provider() {
         return provider;
     }
 
-    /** The ALPN protocols offered, in preference order; empty when ALPN is off. */
+    /** {@return the ALPN protocols offered, in preference order; empty when ALPN is off} */
     public List<String> applicationProtocols() {
         return options.alpn;
     }
 
-    /** The client certificate policy. */
+    /** {@return the client certificate policy} */
     public ClientAuth clientAuth() {
         return clientAuth;
     }
 
-    /** The wall time ({@link Clock#currentTimeMillis()}) of the last successful (re)load. */
+    /** {@return the wall time ({@link Clock#currentTimeMillis()}) of the last successful (re)load} */
     public long lastLoadedMillis() {
         return lastLoadedMillis;
     }
 
-    /** The leaf certificate presented for {@code serverName} ({@code null}: the default) now. */
+    /**
+     * The leaf certificate presented for {@code serverName} ({@code null}: the default) now.
+     *
+     * @param serverName the SNI name, or {@code null}
+     * @return the leaf certificate presented for {@code serverName} ({@code null}: the default) now
+     */
     public X509Certificate certificateFor(String serverName) {
         Snapshot s = current;
         SslContext ctx = s.table.lookup(serverName);
@@ -174,6 +182,8 @@ public final class ServerTls implements AutoCloseable {
      * Reloads when a watched file changed since the last look (needs {@link Builder#watchFiles});
      * returns whether new certificates are now current. A failed reload is logged, keeps the
      * current certificates, and is tried again when the files change again.
+     *
+     * @return whether new certificates are now current
      */
     public synchronized boolean reloadIfChanged() {
         if (watcher == null || !watcher.changed()) {
@@ -340,6 +350,9 @@ public final class ServerTls implements AutoCloseable {
 
         /**
          * Adds a certificate serving the DNS names it carries; the first one added is the default.
+         *
+         * @param certificate the certificate and key
+         * @return this builder
          */
         public Builder certificate(TlsCertificate certificate) {
             entries.add(new Entry(Objects.requireNonNull(certificate, "certificate"), null));
@@ -349,6 +362,10 @@ public final class ServerTls implements AutoCloseable {
         /**
          * Adds a certificate serving exactly {@code serverNames} ({@code shop.example},
          * {@code *.shop.example}); the first one added is the default.
+         *
+         * @param certificate the certificate and key
+         * @param serverNames the host names or {@code *.domain} patterns it serves
+         * @return this builder
          */
         public Builder certificate(TlsCertificate certificate, String... serverNames) {
             Objects.requireNonNull(serverNames, "serverNames");
@@ -364,25 +381,45 @@ public final class ServerTls implements AutoCloseable {
             return this;
         }
 
-        /** The ALPN protocols to agree on, in preference order, e.g. {@code "h2", "http/1.1"}. */
+        /**
+         * The ALPN protocols to agree on, in preference order, e.g. {@code "h2", "http/1.1"}.
+         *
+         * @param protocols ALPN protocol ids, in preference order
+         * @return this builder
+         */
         public Builder alpn(String... protocols) {
             options.alpn = TlsOptions.checkAlpn(protocols);
             return this;
         }
 
-        /** The TLS versions allowed: {@code TLSv1.3}, {@code TLSv1.2}, {@code TLSv1.1}, {@code TLSv1}. */
+        /**
+         * The TLS versions allowed: {@code TLSv1.3}, {@code TLSv1.2}, {@code TLSv1.1}, {@code TLSv1}.
+         *
+         * @param protocols TLS protocol versions
+         * @return this builder
+         */
         public Builder protocols(String... protocols) {
             options.protocols = TlsOptions.checkProtocols(protocols);
             return this;
         }
 
-        /** The cipher suites allowed (standard names); checked against the provider at build time. */
+        /**
+         * The cipher suites allowed (standard names); checked against the provider at build time.
+         *
+         * @param ciphers cipher suites
+         * @return this builder
+         */
         public Builder ciphers(String... ciphers) {
             options.ciphers = TlsOptions.checkCiphers(ciphers);
             return this;
         }
 
-        /** The TLS implementation; {@link TlsProvider#AUTO} by default. */
+        /**
+         * The TLS implementation; {@link TlsProvider#AUTO} by default.
+         *
+         * @param provider the provider
+         * @return this builder
+         */
         public Builder provider(TlsProvider provider) {
             options.provider = Objects.requireNonNull(provider, "provider");
             return this;
@@ -392,6 +429,8 @@ public final class ServerTls implements AutoCloseable {
          * How long a client has to complete its handshake, from accept (the wait for its ClientHello
          * included); 10 seconds by default.
          *
+         * @param timeout the handshake timeout
+         * @return this builder
          * @throws IllegalArgumentException when null, zero, negative or longer than 36,500 days
          */
         public Builder handshakeTimeout(Duration timeout) {
@@ -399,14 +438,26 @@ public final class ServerTls implements AutoCloseable {
             return this;
         }
 
-        /** Asks for client certificates signed by one of the CA certificates in this PEM file. */
+        /**
+         * Asks for client certificates signed by one of the CA certificates in this PEM file.
+         *
+         * @param mode whether a client certificate is asked for or required
+         * @param trustedCaPem a PEM file of the CA certificates client certificates are verified against
+         * @return this builder
+         */
         public Builder clientAuth(ClientAuth mode, Path trustedCaPem) {
             this.clientAuth = Objects.requireNonNull(mode, "clientAuth");
             this.clientTrust = Trust.file("clientTrust", trustedCaPem);
             return this;
         }
 
-        /** Asks for client certificates signed by one of these CA certificates. */
+        /**
+         * Asks for client certificates signed by one of these CA certificates.
+         *
+         * @param mode whether a client certificate is asked for or required
+         * @param trustedCas the CA certificates client certificates are verified against
+         * @return this builder
+         */
         public Builder clientAuth(ClientAuth mode, List<X509Certificate> trustedCas) {
             this.clientAuth = Objects.requireNonNull(mode, "clientAuth");
             this.clientTrust = Trust.certificates("clientTrust", trustedCas);
@@ -416,6 +467,9 @@ public final class ServerTls implements AutoCloseable {
         /**
          * The clock that stamps loads and that the certificates' validity periods are checked against
          * (for a warning); {@link Clock#system()} by default.
+         *
+         * @param clock the clock
+         * @return this builder
          */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
@@ -427,6 +481,9 @@ public final class ServerTls implements AutoCloseable {
          * reloads them when they changed (see {@link ServerTls#reloadIfChanged()}); {@link ServerTls#close()}
          * stops it.
          *
+         * @param interval how often to look at the files
+         * @param scheduler the scheduler that runs the look
+         * @return this builder
          * @throws IllegalArgumentException when {@code interval} is null, zero, negative or longer than
          *     36,500 days
          */
@@ -439,6 +496,7 @@ public final class ServerTls implements AutoCloseable {
         /**
          * Reads and checks every file and returns the TLS configuration.
          *
+         * @return the server TLS configuration
          * @throws IllegalArgumentException naming the field and value of the first problem found
          */
         public ServerTls build() {

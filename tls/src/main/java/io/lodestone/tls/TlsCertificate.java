@@ -45,33 +45,67 @@ public final class TlsCertificate {
     /**
      * A PEM certificate chain (leaf first, then intermediates) and an unencrypted PEM private key
      * (PKCS#8 {@code PRIVATE KEY}, PKCS#1 {@code RSA PRIVATE KEY} or SEC1 {@code EC PRIVATE KEY}).
+     *
+     * @param certificateChain the PEM certificate chain, leaf first
+     * @param privateKey the PEM private key
+     * @return a PEM certificate chain (leaf first, then intermediates) and an unencrypted PEM private key
+     *     (PKCS#8 {@code PRIVATE KEY}, PKCS#1 {@code RSA PRIVATE KEY} or SEC1 {@code EC PRIVATE KEY})
      */
     public static TlsCertificate pem(Path certificateChain, Path privateKey) {
         return new TlsCertificate(Objects.requireNonNull(certificateChain, "certificateChain"),
                 Objects.requireNonNull(privateKey, "privateKey"), null, null, null, null, null);
     }
 
-    /** A PEM certificate chain and a PEM private key, encrypted ({@code ENCRYPTED PRIVATE KEY}) with this password. */
+    /**
+     * A PEM certificate chain and a PEM private key, encrypted ({@code ENCRYPTED PRIVATE KEY}) with this
+     * password.
+     *
+     * @param certificateChain the PEM certificate chain, leaf first
+     * @param privateKey the PEM private key
+     * @param keyPassword the key's password
+     * @return a PEM certificate chain and a PEM private key, encrypted ({@code ENCRYPTED PRIVATE KEY}) with
+     *     this password
+     */
     public static TlsCertificate pem(Path certificateChain, Path privateKey, String keyPassword) {
         return new TlsCertificate(Objects.requireNonNull(certificateChain, "certificateChain"),
                 Objects.requireNonNull(privateKey, "privateKey"), null,
                 Objects.requireNonNull(keyPassword, "keyPassword"), null, null, null);
     }
 
-    /** The first private key entry of a PKCS#12 keystore whose store and key password is {@code password}. */
+    /**
+     * The first private key entry of a PKCS#12 keystore whose store and key password is {@code password}.
+     *
+     * @param keyStore the PKCS#12 file
+     * @param password the store and key password
+     * @return the first private key entry of a PKCS#12 keystore whose store and key password is {@code
+     *     password}
+     */
     public static TlsCertificate pkcs12(Path keyStore, String password) {
         return new TlsCertificate(null, null, Objects.requireNonNull(keyStore, "keyStore"),
                 Objects.requireNonNull(password, "keyStorePassword"), null, null, null);
     }
 
-    /** The private key entry named {@code alias} of a PKCS#12 keystore. */
+    /**
+     * The private key entry named {@code alias} of a PKCS#12 keystore.
+     *
+     * @param keyStore the PKCS#12 file
+     * @param password the store and key password
+     * @param alias the entry's alias
+     * @return the private key entry named {@code alias} of a PKCS#12 keystore
+     */
     public static TlsCertificate pkcs12(Path keyStore, String password, String alias) {
         return new TlsCertificate(null, null, Objects.requireNonNull(keyStore, "keyStore"),
                 Objects.requireNonNull(password, "keyStorePassword"), Objects.requireNonNull(alias, "alias"),
                 null, null);
     }
 
-    /** A key and its chain (leaf first) already in memory; a reload keeps them as they are. */
+    /**
+     * A key and its chain (leaf first) already in memory; a reload keeps them as they are.
+     *
+     * @param key the private key
+     * @param chain the certificate chain, leaf first
+     * @return a key and its chain (leaf first) already in memory; a reload keeps them as they are
+     */
     public static TlsCertificate of(PrivateKey key, List<X509Certificate> chain) {
         Objects.requireNonNull(key, "key");
         List<X509Certificate> copy = Collections.unmodifiableList(new ArrayList<>(Objects.requireNonNull(chain, "chain")));

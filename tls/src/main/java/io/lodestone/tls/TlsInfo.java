@@ -46,6 +46,10 @@ public final class TlsInfo {
     /**
      * The facts of {@code channel}'s handshake, or {@code null} when the channel has no TLS handler
      * or its handshake has not succeeded (yet).
+     *
+     * @param channel the channel
+     * @return the facts of {@code channel}'s handshake, or {@code null} when the channel has no TLS handler
+     *     or its handshake has not succeeded (yet)
      */
     public static TlsInfo of(Channel channel) {
         TlsInfo cached = channel.attr(KEY).get();
@@ -64,27 +68,30 @@ public final class TlsInfo {
         return info;
     }
 
-    /** The server name the client sent in SNI (lower case), or {@code null} when it sent none. */
+    /** {@return the server name the client sent in SNI (lower case), or {@code null} when it sent none} */
     public String serverName() {
         return serverName;
     }
 
-    /** The ALPN protocol agreed on ({@code h2}, {@code http/1.1}), or {@code null} when none was. */
+    /** {@return the ALPN protocol agreed on ({@code h2}, {@code http/1.1}), or {@code null} when none was} */
     public String applicationProtocol() {
         return applicationProtocol;
     }
 
-    /** The TLS version, e.g. {@code TLSv1.3}. */
+    /** {@return the TLS version, e.g. {@code TLSv1.3}} */
     public String protocol() {
         return protocol;
     }
 
-    /** The cipher suite, e.g. {@code TLS_AES_128_GCM_SHA256}. */
+    /** {@return the cipher suite, e.g. {@code TLS_AES_128_GCM_SHA256}} */
     public String cipherSuite() {
         return cipherSuite;
     }
 
-    /** The client's verified certificate identity; empty when it presented none (or on a client-side channel). */
+    /**
+     * {@return the client's verified certificate identity; empty when it presented none (or on a client-side
+     * channel)}
+     */
     public Optional<ClientIdentity> clientIdentity() {
         return clientIdentity;
     }
@@ -92,6 +99,10 @@ public final class TlsInfo {
     /**
      * The client's verified certificate as rules read it ({@link ClientIdentity#toClientCertificate()}),
      * or {@code null} when it presented none: what the engines put in their request views.
+     *
+     * @return the client's verified certificate as rules read it ({@link
+     *     ClientIdentity#toClientCertificate()}), or {@code null} when it presented none: what the engines
+     *     put in their request views
      */
     public ClientCertificate clientCertificate() {
         return clientCertificate;

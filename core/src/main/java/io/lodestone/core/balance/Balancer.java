@@ -15,6 +15,8 @@ public interface Balancer {
      *
      * @param candidates the servers to choose from, with their weights, loads and availability
      * @param context what is known of the connection or request: its affinity hash, a random source
+     * @return the index of the chosen candidate, which must be {@link Candidates#isAvailable available}, or
+     *     -1 when no candidate is available
      */
     int pick(Candidates candidates, PickContext context);
 

@@ -25,12 +25,14 @@ package io.lodestone.core.balance;
 @FunctionalInterface
 public interface BalancingStrategy {
 
-    /** Returns a new balancer for one tier of one backend; it is never shared with another backend. */
+    /** {@return a new balancer for one tier of one backend; it is never shared with another backend} */
     Balancer newBalancer();
 
     /**
      * Smooth weighted round robin (nginx's): over a cycle of the total weight every server is picked
      * exactly its weight times, interleaved rather than bunched. HAProxy's {@code roundrobin}.
+     *
+     * @return the strategy
      */
     static BalancingStrategy roundRobin() {
         return RoundRobinBalancer::new;
@@ -41,6 +43,8 @@ public interface BalancingStrategy {
      * round robin. HAProxy's {@code leastconn}, idle servers included: an idle server is preferred to a
      * busy one and idle servers are equal whatever their weights, so requests that come one at a time
      * take every server in turn, and weights count once requests are in flight.
+     *
+     * @return the strategy
      */
     static BalancingStrategy leastConnections() {
         return LeastConnectionsBalancer::new;
@@ -56,6 +60,8 @@ public interface BalancingStrategy {
      * holds only the servers in rotation, so a draining server or one of weight 0 is left out and its
      * clients hash to others at once; {@link io.lodestone.core.Backend.Builder#stickOnSource} keeps
      * them on a draining server.
+     *
+     * @return the strategy
      */
     static BalancingStrategy sourceHash() {
         return SourceHashBalancer::new;
@@ -79,6 +85,9 @@ public interface BalancingStrategy {
      * <p>A key other than {@link HashKey#source()} reads the HTTP request: a backend hashing on it
      * serves HTTP frontends only, and {@code Proxy.Builder.build()} rejects it behind a TCP one.
      * {@code hashOn(HashKey.source())} returns {@link #sourceHash()}.
+     *
+     * @param key the request key to hash
+     * @return the strategy
      */
     static BalancingStrategy hashOn(HashKey key) {
         if (key == null) {
@@ -92,6 +101,11 @@ public interface BalancingStrategy {
      * read from each request (before any rule edits it) and hand to the balancer as
      * {@link PickContext#requestKeyHash()}; {@code null}, the default, for a strategy that reads no
      * request key ({@link #sourceHash()} included).
+     *
+     * @return the request key this strategy hashes, which the HTTP engine and {@code proxy.routeAndPick} read
+     *     from each request (before any rule edits it) and hand to the balancer as {@link
+     *     PickContext#requestKeyHash()}; {@code null}, the default, for a strategy that reads no request key
+     *     ({@link #sourceHash()} included)
      */
     default HashKey hashKey() {
         return null;
@@ -100,6 +114,8 @@ public interface BalancingStrategy {
     /**
      * A weighted random choice, drawn from {@link PickContext#random()} (so a seeded source makes it
      * deterministic). HAProxy's {@code random(1)}.
+     *
+     * @return the strategy
      */
     static BalancingStrategy random() {
         return RandomBalancer::new;
@@ -109,6 +125,8 @@ public interface BalancingStrategy {
      * Power of two choices: two distinct servers drawn at random by weight from
      * {@link PickContext#random()}, the one with less load per unit of weight wins. HAProxy's
      * {@code random(2)}, Envoy's {@code LEAST_REQUEST}.
+     *
+     * @return the strategy
      */
     static BalancingStrategy powerOfTwoChoices() {
         return PowerOfTwoChoicesBalancer::new;

@@ -13,25 +13,45 @@ import io.lodestone.core.Server;
  */
 public interface Candidates {
 
-    /** The number of candidate servers. */
+    /** {@return the number of candidate servers} */
     int size();
 
-    /** The configuration of candidate {@code index}. */
+    /**
+     * The configuration of candidate {@code index}.
+     *
+     * @param index the candidate's index
+     * @return the configuration of candidate {@code index}
+     */
     Server server(int index);
 
-    /** The current weight of candidate {@code index}, 1..256 (servers of weight 0 are never candidates). */
+    /**
+     * The current weight of candidate {@code index}, 1..256 (servers of weight 0 are never candidates).
+     *
+     * @param index the candidate's index
+     * @return the current weight of candidate {@code index}, 1..256 (servers of weight 0 are never
+     *     candidates)
+     */
     int weight(int index);
 
-    /** The current load of candidate {@code index}: open connections (L4) or requests in flight (L7). */
+    /**
+     * The current load of candidate {@code index}: open connections (L4) or requests in flight (L7).
+     *
+     * @param index the candidate's index
+     * @return the current load of candidate {@code index}: open connections (L4) or requests in flight (L7)
+     */
     int load(int index);
 
     /**
      * Whether candidate {@code index} may be chosen now: false when it is at its connection limit or
      * was already tried for this connection or request.
+     *
+     * @param index the candidate's index
+     * @return whether candidate {@code index} may be chosen now: false when it is at its connection limit or
+     *     was already tried for this connection or request
      */
     boolean isAvailable(int index);
 
-    /** A number that changes whenever the candidate servers or their weights change. */
+    /** {@return a number that changes whenever the candidate servers or their weights change} */
     long version();
 
     /**
@@ -40,6 +60,9 @@ public interface Candidates {
      * picks should not spend a turn of it on a retry: a server that fails every attempt would
      * otherwise be the first choice of every new connection once the retries had moved the rotation
      * past it. False unless a server was tried.
+     *
+     * @return whether this pick retries a connection or request whose earlier attempts failed (the servers
+     *     tried are not {@link #isAvailable available})
      */
     default boolean retrying() {
         return false;

@@ -53,6 +53,9 @@ public final class HashKey {
     /**
      * The client's source address (not its port), as {@link BalancingStrategy#sourceHash()} hashes
      * it; works for TCP frontends too. {@code hashOn(HashKey.source())} is {@code sourceHash()}.
+     *
+     * @return the client's source address (not its port), as {@link BalancingStrategy#sourceHash()} hashes
+     *     it; works for TCP frontends too
      */
     public static HashKey source() {
         return SOURCE;
@@ -63,6 +66,9 @@ public final class HashKey {
      * which hashes up to the {@code ?}. Every HTTP request has one ({@code /} at least), so it is never
      * absent. An absolute-form target ({@code http://h/a?b}) counts as its origin form ({@code /a?b}),
      * here and for {@link #uri()} and {@link #queryParameter}.
+     *
+     * @return the path as the client sent it, without the query: HAProxy's {@code balance uri path-only},
+     *     which hashes up to the {@code ?}
      */
     public static HashKey path() {
         return PATH;
@@ -72,6 +78,9 @@ public final class HashKey {
      * The path and the query as the client sent them ({@code /a?b=1}; {@code /a?} for an empty
      * query): HAProxy's {@code balance uri whole path-only}. Two spellings of one query ({@code ?a=1&b=2},
      * {@code ?b=2&a=1}) are two keys.
+     *
+     * @return the path and the query as the client sent them ({@code /a?b=1}; {@code /a?} for an empty
+     *     query): HAProxy's {@code balance uri whole path-only}
      */
     public static HashKey uri() {
         return URI;
@@ -83,6 +92,8 @@ public final class HashKey {
      * {@code ?id=a@b}); the first parameter of that name wins when it is repeated. A parameter
      * without {@code =} ({@code ?id}) or with an empty value ({@code ?id=}) counts as absent.
      *
+     * @param name the parameter name
+     * @return the value of the query parameter {@code name}: HAProxy's {@code balance url_param}
      * @throws IllegalArgumentException when the name is empty or holds {@code &}, {@code =},
      *     {@code #}, a space or a control character
      */
@@ -108,6 +119,9 @@ public final class HashKey {
      * {@code b} on two lines) the key is {@code a}; a comma inside a quoted string does not end it,
      * spaces around it do not count, and an empty one counts as absent.
      *
+     * @param name the header name
+     * @return the value of the request header {@code name}: HAProxy's {@code balance hdr(name)}, spelled as
+     *     {@code RateLimit.byHeader(name)}
      * @throws IllegalArgumentException when the name is not an HTTP token
      */
     public static HashKey header(String name) {
@@ -118,6 +132,9 @@ public final class HashKey {
      * The value of the cookie {@code name} (exact name; the first cookie of that name; surrounding
      * quotes removed; an empty value counts as absent), e.g. a session id.
      *
+     * @param name the cookie name
+     * @return the value of the cookie {@code name} (exact name; the first cookie of that name; surrounding
+     *     quotes removed; an empty value counts as absent), e.g. a session id
      * @throws IllegalArgumentException when the name is not an HTTP token
      */
     public static HashKey cookie(String name) {
@@ -132,6 +149,10 @@ public final class HashKey {
      * cause {@code I}, a WARN with the stack trace at most once per 10 seconds) and closes the
      * connection, and {@code proxy.routeAndPick(...)} throws the exception. Keys are equal only with
      * the same function object.
+     *
+     * @param key computes the key from a request
+     * @return the key {@code key} computes from the request, as {@code RateLimit.byKey(key)} computes one; a
+     *     {@code null} or empty key counts as absent
      */
     public static HashKey of(Function<RequestView, String> key) {
         return new HashKey(Kind.FUNCTION, null, Objects.requireNonNull(key, "hash key function"));
@@ -140,6 +161,9 @@ public final class HashKey {
     /**
      * Whether the key reads the HTTP request, so that it cannot be read from a connection: true for
      * every key but {@link #source()}.
+     *
+     * @return whether the key reads the HTTP request, so that it cannot be read from a connection: true for
+     *     every key but {@link #source()}
      */
     public boolean readsHttp() {
         return kind != Kind.SOURCE;
@@ -152,6 +176,9 @@ public final class HashKey {
     /**
      * The name of the header (lower-cased), cookie or query parameter hashed, or {@code null} for
      * the other keys.
+     *
+     * @return the name of the header (lower-cased), cookie or query parameter hashed, or {@code null} for the
+     *     other keys
      */
     public String name() {
         return name;
@@ -162,6 +189,10 @@ public final class HashKey {
      * request does not carry it (never 0 when it does). Engines call it once per request; a test
      * may call it to see which requests share a key. Reads the value where the view keeps it and
      * hashes its characters (UTF-8) without copying them.
+     *
+     * @param request the request
+     * @return the 64-bit hash of this key in {@code request}, stable across JVMs, or 0 when the request does
+     *     not carry it (never 0 when it does)
      */
     public long hash(RequestView request) {
         switch (kind) {

@@ -21,6 +21,9 @@ public interface PickContext {
     /**
      * A hash of what should keep landing on the same server: the client's source address for
      * {@link BalancingStrategy#sourceHash()}, usually made by {@link #hash(InetAddress)}.
+     *
+     * @return a hash of what should keep landing on the same server: the client's source address for {@link
+     *     BalancingStrategy#sourceHash()}, usually made by {@link #hash(InetAddress)}
      */
     long affinityHash();
 
@@ -28,6 +31,11 @@ public interface PickContext {
      * The hash of the request key the backend's strategy balances on ({@link BalancingStrategy#hashKey()}),
      * as {@link HashKey#hash} computes it from the request as the client sent it; 0 when the request
      * does not carry the key, when the strategy has none, or for a connection (L4). The default is 0.
+     *
+     * @return the hash of the request key the backend's strategy balances on ({@link
+     *     BalancingStrategy#hashKey()}), as {@link HashKey#hash} computes it from the request as the client
+     *     sent it; 0 when the request does not carry the key, when the strategy has none, or for a connection
+     *     (L4)
      */
     default long requestKeyHash() {
         return 0;
@@ -36,6 +44,9 @@ public interface PickContext {
     /**
      * The random source for random choices; seedable, so that {@code proxy.route(...)} is
      * deterministic in tests.
+     *
+     * @return the random source for random choices; seedable, so that {@code proxy.route(...)} is
+     *     deterministic in tests
      */
     RandomGenerator random();
 
@@ -46,6 +57,10 @@ public interface PickContext {
      * zone (a link-local client, {@code fe80::1%2}) hashes its scope id too, since one address on two
      * links is two clients; that number is the machine's own interface index, so for such a client
      * instances agree only where the link has the same index.
+     *
+     * @param address the client's address
+     * @return the affinity hash of a client address: a well-mixed 64-bit hash of its bytes (IPv4 and IPv6
+     *     alike), the same in every JVM, so several proxy instances send a client to the same server
      */
     static long hash(InetAddress address) {
         return Hashes.hash(address);

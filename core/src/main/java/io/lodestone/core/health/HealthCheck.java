@@ -93,6 +93,11 @@ public final class HealthCheck {
      * {@link Builder#address address} of its own. That is the proxy's side of the handshake: a TLS 1.3
      * server's refusal of the proxy's client certificate comes later, and only an {@link #http HTTP}
      * check sees it.
+     *
+     * @return a builder for a check that opens a TCP connection to the server and closes it; for a backend
+     *     with {@link io.lodestone.core.Backend.Builder#tls TLS}, the TLS handshake must complete too, within
+     *     the check's timeout, unless the check goes to a {@link Builder#port port} or {@link Builder#address
+     *     address} of its own
      */
     public static Builder tcp() {
         return new Builder(Type.TCP, null, null);
@@ -108,6 +113,11 @@ public final class HealthCheck {
      * an HTTP frontend: to the servers' own address it is then an HTTP/2 stream (HAProxy checks a server
      * of {@code proto h2} so), and the HTTP/1.1 request goes to a port or address of the check's own.
      *
+     * @param path the request path
+     * @return a builder for a check that sends {@code GET path HTTP/1.1} with {@code Connection: close} and
+     *     expects a status of 200..399; for a backend with {@link io.lodestone.core.Backend.Builder#tls TLS},
+     *     over TLS, unless the check goes to a {@link Builder#port port} or {@link Builder#address address}
+     *     of its own, where it speaks plain HTTP (HAProxy's rule for checks of an {@code ssl} server)
      * @throws IllegalArgumentException when the path does not start with {@code /} or holds a space or
      *     control character
      */
@@ -115,97 +125,112 @@ public final class HealthCheck {
         return new Builder(Type.HTTP, null, checkPath(path));
     }
 
-    /** Returns a builder for a check made by the application's own {@code checker}. */
+    /**
+     * Returns a builder for a check made by the application's own {@code checker}.
+     *
+     * @param checker the application's checker
+     * @return a builder for a check made by the application's own {@code checker}
+     */
     public static Builder custom(HealthChecker checker) {
         return new Builder(Type.CUSTOM, Objects.requireNonNull(checker, "checker"), null);
     }
 
-    /** What the check probes. */
+    /** {@return what the check probes} */
     public Type type() {
         return type;
     }
 
-    /** The application's checker for a {@link Type#CUSTOM} check; {@code null} otherwise. */
+    /** {@return the application's checker for a {@link Type#CUSTOM} check; {@code null} otherwise} */
     public HealthChecker checker() {
         return checker;
     }
 
-    /** The time between two checks of a server whose state is settled. */
+    /** {@return the time between two checks of a server whose state is settled} */
     public Duration interval() {
         return interval;
     }
 
-    /** The time between two checks of a server changing state (HAProxy's {@code fastinter}). */
+    /** {@return the time between two checks of a server changing state (HAProxy's {@code fastinter})} */
     public Duration fastInterval() {
         return fastInterval;
     }
 
-    /** How long one probe may take before it counts as failed. */
+    /** {@return how long one probe may take before it counts as failed} */
     public Duration timeout() {
         return timeout;
     }
 
-    /** The most random time added to each interval, so that checks of many servers spread out. */
+    /** {@return the most random time added to each interval, so that checks of many servers spread out} */
     public Duration jitter() {
         return jitter;
     }
 
-    /** How many checks in a row a down server must pass to come back up. */
+    /** {@return how many checks in a row a down server must pass to come back up} */
     public int rise() {
         return rise;
     }
 
-    /** How many checks in a row an up server must fail to go down. */
+    /** {@return how many checks in a row an up server must fail to go down} */
     public int fall() {
         return fall;
     }
 
-    /** The port probed instead of each server's own; 0 when the server's port is used. */
+    /** {@return the port probed instead of each server's own; 0 when the server's port is used} */
     public int port() {
         return port;
     }
 
-    /** Check addresses that replace the address of the named servers. */
+    /**
+     * Check addresses that replace the address of the named servers.
+     *
+     * @return check addresses that replace the address of the named servers
+     */
     public Map<String, InetSocketAddress> addresses() {
         return addresses;
     }
 
-    /** The health state servers start in: {@link ServerState#UP} or {@link ServerState#DOWN}. */
+    /** {@return the health state servers start in: {@link ServerState#UP} or {@link ServerState#DOWN}} */
     public ServerState initialState() {
         return initialState;
     }
 
-    /** The HTTP method of an HTTP check; {@code null} for other checks. */
+    /** {@return the HTTP method of an HTTP check; {@code null} for other checks} */
     public String method() {
         return method;
     }
 
-    /** The request path of an HTTP check; {@code null} for other checks. */
+    /** {@return the request path of an HTTP check; {@code null} for other checks} */
     public String path() {
         return path;
     }
 
-    /** The Host header of an HTTP check; {@code null} to send the probed address. */
+    /** {@return the Host header of an HTTP check; {@code null} to send the probed address} */
     public String host() {
         return host;
     }
 
-    /** The lowest status an HTTP check accepts. */
+    /** {@return the lowest status an HTTP check accepts} */
     public int minStatus() {
         return minStatus;
     }
 
-    /** The highest status an HTTP check accepts. */
+    /** {@return the highest status an HTTP check accepts} */
     public int maxStatus() {
         return maxStatus;
     }
 
-    /** A string the response body must contain, or {@code null} when the body is not read. */
+    /** {@return a string the response body must contain, or {@code null} when the body is not read} */
     public String expectedBody() {
         return expectedBody;
     }
 
-    /** Returns the address probed for a server at {@code serverAddress} named {@code serverName}. */
+    /**
+     * Returns the address probed for a server at {@code serverAddress} named {@code serverName}.
+     *
+     * @param serverName the server's name
+     * @param serverAddress the server's own address
+     * @return the address probed for a server at {@code serverAddress} named {@code serverName}
+     */
     public InetSocketAddress addressFor(String serverName, InetSocketAddress serverAddress) {
         InetSocketAddress own = addresses.get(serverName);
         if (own != null) {
@@ -303,13 +328,23 @@ public final class HealthCheck {
             this.method = type == Type.HTTP ? "GET" : null;
         }
 
-        /** Sets the time between checks of a settled server (default 2 s). */
+        /**
+         * Sets the time between checks of a settled server (default 2 s).
+         *
+         * @param interval the time between checks of a settled server
+         * @return this builder
+         */
         public Builder interval(Duration interval) {
             this.interval = positive("interval", interval);
             return this;
         }
 
-        /** Sets the time between checks while a server changes state (default: the interval). */
+        /**
+         * Sets the time between checks while a server changes state (default: the interval).
+         *
+         * @param fastInterval the time between checks while a server changes state
+         * @return this builder
+         */
         public Builder fastInterval(Duration fastInterval) {
             this.fastInterval = positive("fastInterval", fastInterval);
             return this;
@@ -318,13 +353,21 @@ public final class HealthCheck {
         /**
          * Sets how long a probe may take (default 1 s), connect included. The built-in TCP and HTTP
          * probes close their connection when it runs out, as the probe is counted failed.
+         *
+         * @param timeout how long one probe may take
+         * @return this builder
          */
         public Builder timeout(Duration timeout) {
             this.timeout = positive("timeout", timeout);
             return this;
         }
 
-        /** Sets the most random time added to each interval (default 0); must be below the interval. */
+        /**
+         * Sets the most random time added to each interval (default 0); must be below the interval.
+         *
+         * @param jitter the most random time added to each interval
+         * @return this builder
+         */
         public Builder jitter(Duration jitter) {
             if (jitter == null || jitter.isNegative()) {
                 throw new IllegalArgumentException("health check jitter: " + jitter + " (expected: >= 0)");
@@ -333,13 +376,23 @@ public final class HealthCheck {
             return this;
         }
 
-        /** Sets how many passed checks in a row bring a down server up (default 2). */
+        /**
+         * Sets how many passed checks in a row bring a down server up (default 2).
+         *
+         * @param rise passed checks in a row
+         * @return this builder
+         */
         public Builder rise(int rise) {
             this.rise = count("rise", rise);
             return this;
         }
 
-        /** Sets how many failed checks in a row take an up server down (default 3). */
+        /**
+         * Sets how many failed checks in a row take an up server down (default 3).
+         *
+         * @param fall failed checks in a row
+         * @return this builder
+         */
         public Builder fall(int fall) {
             this.fall = count("fall", fall);
             return this;
@@ -348,6 +401,9 @@ public final class HealthCheck {
         /**
          * Probes this port of each server instead of the port traffic goes to; there a TCP or HTTP
          * check of a backend with TLS speaks no TLS (a plain management port, as HAProxy checks it).
+         *
+         * @param port the port to probe; 0 for each server's own
+         * @return this builder
          */
         public Builder port(int port) {
             if (port < 1 || port > 65535) {
@@ -362,6 +418,10 @@ public final class HealthCheck {
          * (HAProxy's {@code addr}); the backend checks that the server exists. The any-local address,
          * multicast addresses, the broadcast address and the rest of {@code 0.0.0.0/8} are refused, as
          * for a server's address.
+         *
+         * @param serverName the server's name
+         * @param hostPort the {@code host:port} to probe
+         * @return this builder
          */
         public Builder address(String serverName, String hostPort) {
             Objects.requireNonNull(serverName, "serverName");
@@ -381,6 +441,9 @@ public final class HealthCheck {
          * Sets the state servers start in before their first check: {@link ServerState#UP} (the
          * default) or {@link ServerState#DOWN}, in which case each needs {@code rise} passed checks
          * before it gets traffic.
+         *
+         * @param state the state servers start in before their first check
+         * @return this builder
          */
         public Builder initialState(ServerState state) {
             if (state != ServerState.UP && state != ServerState.DOWN) {
@@ -390,7 +453,12 @@ public final class HealthCheck {
             return this;
         }
 
-        /** Sets the HTTP method (default {@code GET}); HTTP checks only. */
+        /**
+         * Sets the HTTP method (default {@code GET}); HTTP checks only.
+         *
+         * @param method the HTTP method
+         * @return this builder
+         */
         public Builder method(String method) {
             httpOnly("method", method);
             if (method == null || method.isEmpty()) {
@@ -406,7 +474,12 @@ public final class HealthCheck {
             return this;
         }
 
-        /** Sets the Host header (default: the probed address as {@code host:port}); HTTP checks only. */
+        /**
+         * Sets the Host header (default: the probed address as {@code host:port}); HTTP checks only.
+         *
+         * @param host the Host header
+         * @return this builder
+         */
         public Builder host(String host) {
             httpOnly("host", host);
             if (host == null || host.isEmpty()) {
@@ -417,7 +490,13 @@ public final class HealthCheck {
             return this;
         }
 
-        /** Sets the accepted status range, inclusive (default 200..399); HTTP checks only. */
+        /**
+         * Sets the accepted status range, inclusive (default 200..399); HTTP checks only.
+         *
+         * @param min the lowest accepted status
+         * @param max the highest accepted status
+         * @return this builder
+         */
         public Builder expectStatus(int min, int max) {
             httpOnly("expectStatus", min + ".." + max);
             if (min < 100 || min > 599) {
@@ -431,7 +510,12 @@ public final class HealthCheck {
             return this;
         }
 
-        /** Accepts one status only; HTTP checks only. */
+        /**
+         * Accepts one status only; HTTP checks only.
+         *
+         * @param status the one accepted status
+         * @return this builder
+         */
         public Builder expectStatus(int status) {
             return expectStatus(status, status);
         }
@@ -439,6 +523,9 @@ public final class HealthCheck {
         /**
          * Requires the response body to contain {@code substring} (ASCII or UTF-8); the checker then
          * reads up to 64 KiB of the body. HTTP checks only.
+         *
+         * @param substring the text the body must contain
+         * @return this builder
          */
         public Builder expectBody(String substring) {
             httpOnly("expectBody", substring);
@@ -472,6 +559,7 @@ public final class HealthCheck {
         /**
          * Returns the immutable check. The builder stays usable.
          *
+         * @return the immutable check
          * @throws IllegalArgumentException when the jitter is not below the interval and fast interval
          */
         public HealthCheck build() {

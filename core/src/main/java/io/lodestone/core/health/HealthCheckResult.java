@@ -22,27 +22,37 @@ public final class HealthCheckResult {
         this.detail = detail;
     }
 
-    /** A healthy result with the detail {@code "ok"}. */
+    /** {@return a healthy result with the detail {@code "ok"}} */
     public static HealthCheckResult healthy() {
         return HEALTHY;
     }
 
-    /** A healthy result with a detail. */
+    /**
+     * A healthy result with a detail.
+     *
+     * @param detail a short description
+     * @return a healthy result with a detail
+     */
     public static HealthCheckResult healthy(String detail) {
         return new HealthCheckResult(true, Objects.requireNonNull(detail, "detail"));
     }
 
-    /** An unhealthy result with the reason. */
+    /**
+     * An unhealthy result with the reason.
+     *
+     * @param detail the reason
+     * @return an unhealthy result with the reason
+     */
     public static HealthCheckResult unhealthy(String detail) {
         return new HealthCheckResult(false, Objects.requireNonNull(detail, "detail"));
     }
 
-    /** Whether the probe passed. */
+    /** {@return whether the probe passed} */
     public boolean isHealthy() {
         return healthy;
     }
 
-    /** A short description of the outcome. */
+    /** {@return a short description of the outcome} */
     public String detail() {
         return detail;
     }

@@ -16,7 +16,14 @@ public final class HealthCheckTarget {
     private final InetSocketAddress address;
     private final Duration timeout;
 
-    /** Creates a target; the monitor makes these, and tests of checkers may too. */
+    /**
+     * Creates a target; the monitor makes these, and tests of checkers may too.
+     *
+     * @param backendName the server's backend
+     * @param server the server's configuration
+     * @param address the address to probe
+     * @param timeout how long the probe may take
+     */
     public HealthCheckTarget(String backendName, Server server, InetSocketAddress address, Duration timeout) {
         this.backendName = Objects.requireNonNull(backendName, "backendName");
         this.server = Objects.requireNonNull(server, "server");
@@ -24,22 +31,22 @@ public final class HealthCheckTarget {
         this.timeout = Objects.requireNonNull(timeout, "timeout");
     }
 
-    /** The name of the server's backend. */
+    /** {@return the name of the server's backend} */
     public String backendName() {
         return backendName;
     }
 
-    /** The server's configuration. */
+    /** {@return the server's configuration} */
     public Server server() {
         return server;
     }
 
-    /** The address to probe. */
+    /** {@return the address to probe} */
     public InetSocketAddress address() {
         return address;
     }
 
-    /** How long the probe may take before it counts as failed. */
+    /** {@return how long the probe may take before it counts as failed} */
     public Duration timeout() {
         return timeout;
     }

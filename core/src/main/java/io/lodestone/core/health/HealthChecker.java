@@ -22,6 +22,11 @@ import java.util.concurrent.CompletionStage;
 @FunctionalInterface
 public interface HealthChecker {
 
-    /** Starts one probe of {@code target} and returns its result. */
+    /**
+     * Starts one probe of {@code target} and returns its result.
+     *
+     * @param target what to probe
+     * @return a stage that completes with the result
+     */
     CompletionStage<HealthCheckResult> check(HealthCheckTarget target);
 }

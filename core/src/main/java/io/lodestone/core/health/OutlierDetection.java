@@ -47,39 +47,52 @@ public final class OutlierDetection {
      * Returns a builder that ejects a server after {@code failures} consecutive failures (Envoy's
      * {@code consecutive_5xx}, whose default is 5).
      *
+     * @param failures failures in a row
+     * @return a builder that ejects a server after {@code failures} consecutive failures (Envoy's {@code
+     *     consecutive_5xx}, whose default is 5)
      * @throws IllegalArgumentException when {@code failures} is not in 1..1000
      */
     public static Builder consecutiveFailures(int failures) {
         return new Builder(failures);
     }
 
-    /** How many failures in a row eject a server. */
+    /** {@return how many failures in a row eject a server} */
     public int consecutiveFailures() {
         return consecutiveFailures;
     }
 
-    /** The ejection time of a first ejection; later ones last a multiple of it. */
+    /** {@return the ejection time of a first ejection; later ones last a multiple of it} */
     public Duration baseEjectionTime() {
         return baseEjectionTime;
     }
 
-    /** The longest an ejection lasts. */
+    /** {@return the longest an ejection lasts} */
     public Duration maxEjectionTime() {
         return maxEjectionTime;
     }
 
-    /** The largest share of the backend's servers ejected at once, in percent (0 disables ejection). */
+    /** {@return the largest share of the backend's servers ejected at once, in percent (0 disables ejection)} */
     public int maxEjectionPercent() {
         return maxEjectionPercent;
     }
 
-    /** Returns how long the {@code n}-th ejection (n >= 1) lasts: base * n, at most the maximum. */
+    /**
+     * Returns how long the {@code n}-th ejection (n >= 1) lasts: base * n, at most the maximum.
+     *
+     * @param n the ejection's number, from 1
+     * @return how long the {@code n}-th ejection (n >= 1) lasts: base * n, at most the maximum
+     */
     public Duration ejectionTime(int n) {
         Duration d = baseEjectionTime.multipliedBy(Math.max(1, n));
         return d.compareTo(maxEjectionTime) > 0 ? maxEjectionTime : d;
     }
 
-    /** Returns how many of {@code servers} servers may be ejected at once. */
+    /**
+     * Returns how many of {@code servers} servers may be ejected at once.
+     *
+     * @param servers the number of servers
+     * @return how many of {@code servers} servers may be ejected at once
+     */
     public int maxEjected(int servers) {
         if (maxEjectionPercent == 0 || servers == 0) {
             return 0;
@@ -107,19 +120,34 @@ public final class OutlierDetection {
             this.consecutiveFailures = failures;
         }
 
-        /** Sets the time of a first ejection (default 30 s). */
+        /**
+         * Sets the time of a first ejection (default 30 s).
+         *
+         * @param d the time of a first ejection
+         * @return this builder
+         */
         public Builder baseEjectionTime(Duration d) {
             this.baseEjectionTime = positive("baseEjectionTime", d);
             return this;
         }
 
-        /** Sets the longest ejection (default 300 s). */
+        /**
+         * Sets the longest ejection (default 300 s).
+         *
+         * @param d the longest ejection
+         * @return this builder
+         */
         public Builder maxEjectionTime(Duration d) {
             this.maxEjectionTime = positive("maxEjectionTime", d);
             return this;
         }
 
-        /** Sets the largest share of servers ejected at once, 0..100 percent (default 10). */
+        /**
+         * Sets the largest share of servers ejected at once, 0..100 percent (default 10).
+         *
+         * @param percent the largest share of servers ejected at once
+         * @return this builder
+         */
         public Builder maxEjectionPercent(int percent) {
             if (percent < 0 || percent > 100) {
                 throw new IllegalArgumentException("outlier detection maxEjectionPercent: " + percent + " (expected: 0..100)");
@@ -138,6 +166,7 @@ public final class OutlierDetection {
         /**
          * Returns the immutable setting.
          *
+         * @return the immutable setting
          * @throws IllegalArgumentException when the maximum ejection time is below the base time
          */
         public OutlierDetection build() {

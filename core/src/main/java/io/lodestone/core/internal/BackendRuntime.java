@@ -31,7 +31,9 @@ import org.slf4j.LoggerFactory;
  * The runtime side of one backend: its servers' runtime state and its balancer. Picking is
  * lock-free: the usable servers of each tier (primaries, backups) are kept as immutable
  * {@link Candidates} snapshots, rebuilt only when a server's state or weight changes. Servers added
- * or removed at run time replace the server array (copy on write).
+ * or removed at run time replace the server array (copy on write). The servers' states that
+ * {@link ServerRuntime#state()} reports are published with the snapshots, after them
+ * ({@link #refresh}), so whoever sees a state sees the servers in rotation that follow from it.
  */
 public final class BackendRuntime {
 
@@ -179,7 +181,20 @@ public final class BackendRuntime {
                     removed.add(old);
                 }
             }
-            servers = updated;
+            if (!next.slowStart().equals(previousSlowStart)) {
+                // before the snapshots read the weights: a ramp past its new end ends there
+                for (ServerRuntime s : updated) {
+                    s.slowStartChanged();
+                }
+            }
+            // as addServer: a server new to the backend ramps up from its first version on, and can
+            // be found only once it is in rotation
+            for (ServerRuntime a : added) {
+                if (a.state() == ServerState.UP) {
+                    a.startSlowStart();
+                }
+            }
+            install(updated, null);
         }
         ServerWatcher w = watcher;
         for (ServerRuntime r : removed) {
@@ -187,17 +202,6 @@ public final class BackendRuntime {
                 w.unwatch(r);
             }
             r.markRemoved();
-        }
-        if (!next.slowStart().equals(previousSlowStart)) {
-            for (ServerRuntime s : servers) {
-                s.slowStartChanged();
-            }
-        }
-        // as addServer: a server new to the backend ramps up
-        for (ServerRuntime a : added) {
-            if (a.state() == ServerState.UP) {
-                a.startSlowStart();
-            }
         }
         refresh();
         return removed;
@@ -301,15 +305,17 @@ public final class BackendRuntime {
                 }
             }
             added = new ServerRuntime(server, this, nextIndex++, initiallyHealthy());
+            // ramping from the first version that has it
+            if (added.state() == ServerState.UP) {
+                added.startSlowStart();
+            }
             ServerRuntime[] current = servers;
             ServerRuntime[] next = Arrays.copyOf(current, current.length + 1);
             next[current.length] = added;
-            servers = next;
+            // the server array with the rotation: whoever finds the new server finds it in rotation
+            install(next, null);
         }
-        if (added.state() == ServerState.UP) {
-            added.startSlowStart();
-        }
-        refresh();
+        wakeWaiters();
         ServerWatcher w = watcher;
         if (w != null) {
             w.watch(added);
@@ -338,14 +344,14 @@ public final class BackendRuntime {
                     next[j++] = s;
                 }
             }
-            servers = next;
+            // out of rotation with the array; its state reads MAINT once it is marked removed below
+            install(next, null);
         }
         ServerWatcher w = watcher;
         if (w != null) {
             w.unwatch(removed);
         }
         removed.markRemoved();
-        refresh();
         return removed.whenIdle();
     }
 
@@ -648,18 +654,25 @@ public final class BackendRuntime {
      * no connection while a primary can).
      */
     public int usableServers() {
-        int primaries = 0;
-        int backups = 0;
-        for (ServerRuntime s : servers) {
+        int primaries = usable(primary);
+        return primaries > 0 ? primaries : usable(backup);
+    }
+
+    /**
+     * The servers of {@code tier} that a pick could take now. Counted in the servers in rotation a
+     * pick reads, not from the servers' own states: a routing that reads a server usable
+     * ({@code usableServersBelow}, a backup backend) then finds it when it picks. Counted from the
+     * servers' fields, a server coming back counted before it was in rotation, and a request routed
+     * to its backend then found no server (503) where the backup backend would have served it.
+     */
+    private static int usable(Tier tier) {
+        int n = 0;
+        for (ServerRuntime s : tier.members) {
             if (s.isCandidate() && s.hasCapacity()) {
-                if (s.server().isBackup()) {
-                    backups++;
-                } else {
-                    primaries++;
-                }
+                n++;
             }
         }
-        return primaries > 0 ? primaries : backups;
+        return n;
     }
 
     /**
@@ -735,43 +748,83 @@ public final class BackendRuntime {
     }
 
     /**
-     * Rebuilds the candidate snapshots after a state or weight change. A tier whose servers and
-     * weights did not change keeps its snapshot and version, so its balancer keeps its schedule.
-     * Requests waiting in the queue are woken, oldest first, for the free slots the servers now in
-     * rotation have: a server that comes back, is made ready, added or given a weight serves them
-     * at once (HAProxy hands a returning server the backend's queue too).
+     * Rebuilds the candidate snapshots after a state or weight change, then publishes the servers'
+     * states ({@link #install}). A tier whose servers and weights did not change keeps its snapshot
+     * and version, so its balancer keeps its schedule. Requests waiting in the queue are woken,
+     * oldest first, for the free slots the servers now in rotation have: a server that comes back, is
+     * made ready, added or given a weight serves them at once (HAProxy hands a returning server the
+     * backend's queue too).
      */
     void refresh() {
+        refresh(null);
+    }
+
+    /** {@link #refresh()} after a change of {@code changed}, whose state is published even when it is no longer one of the backend's servers. */
+    void refresh(ServerRuntime changed) {
+        synchronized (this) {
+            install(servers, changed);
+        }
+        wakeWaiters();
+    }
+
+    /**
+     * Under this object's lock: builds the candidate snapshots of {@code next} (the backend's servers
+     * from now on), installs them, then the server array, then publishes each server's state as read
+     * for the snapshots (and {@code changed}'s, when not in {@code next}). Each server's fields are
+     * read once, so its published state and its place in rotation agree (in rotation exactly when
+     * UP and of weight above 0), and the writes are ordered so that whoever reads a server's new
+     * state, or finds a new server, reads the snapshots made with it. The state was read from the
+     * fields at once until 2026-12-07, while the snapshots followed a moment later: a server seen UP
+     * after a passing check, made ready or added could still not be picked (503 on the wire).
+     */
+    private void install(ServerRuntime[] next, ServerRuntime changed) {
         Tier newPrimary = null;
         Tier newBackup = null;
-        synchronized (this) {
-            List<ServerRuntime> p = new ArrayList<>();
-            List<ServerRuntime> b = new ArrayList<>();
-            for (ServerRuntime s : servers) {
-                if (s.isCandidate()) {
-                    (s.server().isBackup() ? b : p).add(s);
-                }
-            }
-            Tier tier = Tier.of(p, primary);
-            if (tier != primary) {
-                newPrimary = tier;
-            }
-            tier = Tier.of(b, backup);
-            if (tier != backup) {
-                newBackup = tier;
-            }
-            // the balancers build the schedule or ring of a new version here, once, on this thread,
-            // before any pick sees it: built lazily, it cost the event loop of the next pick up to
-            // seconds for large sets, and every loop that picked meanwhile built its own
-            if (newPrimary != null) {
-                prepare(primaryBalancer, newPrimary);
-                primary = newPrimary;
-            }
-            if (newBackup != null) {
-                prepare(backupBalancer, newBackup);
-                backup = newBackup;
+        ServerState[] states = new ServerState[next.length];
+        List<ServerRuntime> p = new ArrayList<>();
+        List<ServerRuntime> b = new ArrayList<>();
+        for (int i = 0; i < next.length; i++) {
+            ServerRuntime s = next[i];
+            ServerState state = s.current();
+            states[i] = state;
+            if (state == ServerState.UP && s.weight() > 0) {
+                (s.server().isBackup() ? b : p).add(s);
             }
         }
+        Tier tier = Tier.of(p, primary);
+        if (tier != primary) {
+            newPrimary = tier;
+        }
+        tier = Tier.of(b, backup);
+        if (tier != backup) {
+            newBackup = tier;
+        }
+        // the balancers build the schedule or ring of a new version here, once, on this thread,
+        // before any pick sees it: built lazily, it cost the event loop of the next pick up to
+        // seconds for large sets, and every loop that picked meanwhile built its own
+        if (newPrimary != null) {
+            prepare(primaryBalancer, newPrimary);
+            primary = newPrimary;
+        }
+        if (newBackup != null) {
+            prepare(backupBalancer, newBackup);
+            backup = newBackup;
+        }
+        if (next != servers) {
+            servers = next;
+        }
+        boolean changedIsHere = changed == null;
+        for (int i = 0; i < next.length; i++) {
+            next[i].publish(states[i]);
+            changedIsHere |= next[i] == changed;
+        }
+        if (!changedIsHere) {
+            changed.publish(changed.current());
+        }
+    }
+
+    /** Wakes waiting requests for the free slots of the servers in rotation; see {@link #refresh()}. */
+    private void wakeWaiters() {
         int waiters = queued.get();
         if (waiters > 0) {
             for (int i = Math.min(waiters, freeSlots(waiters)); i > 0; i--) {

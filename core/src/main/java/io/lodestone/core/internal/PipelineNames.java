@@ -28,7 +28,9 @@ package io.lodestone.core.internal;
  * (response encoder; the decoder itself rejects every invalid request, so no validation handler follows)
  * → {@link #HSTS} (TLS frontends with HSTS: adds the header to outgoing responses) → {@link #COMPRESSION}
  * (frontends with compression: sees each request's Accept-Encoding, compresses the responses) → {@link #HTTP_PROXY}.
- * <br>L7 HTTP/2 stream channel: {@link #HTTP_TIMEOUT} → {@link #HTTP2_STREAM_CODEC} →
+ * <br>L7 HTTP/2 stream channel: {@link #HTTP_TIMEOUT} → {@link #HTTP2_WEBSOCKET} (frontends that take
+ * WebSocket over HTTP/2, RFC 8441: turns an extended CONNECT into a WebSocket upgrade, and the stream's
+ * DATA into a tunnel's bytes after the server's 101) → {@link #HTTP2_STREAM_CODEC} →
  * {@link #HTTP2_REQUESTS} → {@link #HSTS} → {@link #COMPRESSION} → {@link #HTTP_PROXY}.
  * <br>L7 server channel: {@link #BACKEND_TLS} (backends with TLS; added once connected, first, kept by
  * WebSocket tunnels) → {@link #BACKEND_TLS_ERRORS} (added with it, kept by WebSocket tunnels) → {@link #HTTP_ENCODER} (request encoder) → {@link #HTTP_DECODER} (response
@@ -39,7 +41,8 @@ package io.lodestone.core.internal;
  * its pool: GOAWAY, streams in use); each request is a stream channel: {@link #HTTP2_STREAM_CODEC} →
  * {@link #HTTP2_RESPONSES} → {@link #HTTP_BACKEND}.
  * <br>L7 WebSocket tunnel, after the server's 101: every HTTP handler is removed from both channels;
- * client channel {@link #IDLE} (tunnel timeout) → {@link #RELAY}; server channel {@link #RELAY}.
+ * client channel {@link #IDLE} (tunnel timeout) → {@link #RELAY}; server channel {@link #RELAY}. An
+ * HTTP/2 stream's tunnel keeps its {@link #HTTP2_WEBSOCKET}: {@link #IDLE} → {@link #HTTP2_WEBSOCKET} → {@link #RELAY}.
  *
  * <p>Admin endpoint client channel: {@link #IDLE} (closes idle connections) → {@link #HTTP_CODEC}
  * → {@link #HTTP_AGGREGATOR} (bounded whole requests) → {@link #ADMIN_FLOW} (one request at a time)
@@ -109,6 +112,12 @@ public final class PipelineNames {
     public static final String HTTP2_STREAM_CODEC = "lodestone.http2-stream-codec";
     /** L7: shapes an HTTP/2 stream's requests like the HTTP/1.1 decoder's (no extension headers, head then body). */
     public static final String HTTP2_REQUESTS = "lodestone.http2-requests";
+    /**
+     * L7, frontends that take WebSocket over HTTP/2 (RFC 8441): turns a stream's extended CONNECT into a
+     * WebSocket upgrade request, and once the server's 101 is relayed, the stream's DATA into the tunnel's
+     * bytes and back; stays in the tunnel.
+     */
+    public static final String HTTP2_WEBSOCKET = "lodestone.http2-websocket";
     /** The TLS handler of a server connection (backend TLS, re-encryption). Always first in the pipeline. */
     public static final String BACKEND_TLS = "lodestone.backend-tls";
     /**

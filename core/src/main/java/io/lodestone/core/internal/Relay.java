@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -66,6 +67,9 @@ import org.slf4j.LoggerFactory;
  * auto-read off; {@link #join} must run on that loop. Bytes already written to a channel before
  * the join are flushed by it. A FIN or a TLS {@code close_notify} a channel saw before the join (its
  * input already shut down, its TLS handler's {@link SslHandler#sslCloseFuture()} done) is honoured.
+ *
+ * <p>A channel that is no socket (an HTTP/2 stream carrying a WebSocket) takes part through a
+ * {@link StreamEnds} handler in its pipeline, which gives it a socket's half-close and reset.
  */
 public final class Relay {
 
@@ -164,6 +168,29 @@ public final class Relay {
         void idleTimedOut(Channel waitedOn);
     }
 
+    /**
+     * The ends of a channel that is no socket, such as an HTTP/2 stream that carries a tunnel (RFC 8441):
+     * a handler in its pipeline that implements this is asked, instead of the socket calls, whether the
+     * channel's input had ended before the join, to end its sending side (a FIN; END_STREAM on a stream)
+     * and to end it abortively (a reset; RST_STREAM). Its end of input reaches the relay as a
+     * {@link ChannelInputShutdownEvent}. Looked up once per pair end, not per read.
+     */
+    public interface StreamEnds extends ChannelHandler {
+
+        /** Whether the peer ended its sending side before the relay was joined (END_STREAM already read). */
+        boolean inputEnded();
+
+        /** Ends the channel's sending side once what was written is sent, the channel still read. */
+        void shutdownOutput(Channel channel);
+
+        /** Ends the channel abortively, so that its peer sees a reset rather than an end; the relay closes it next. */
+        void reset(Channel channel);
+    }
+
+    private static StreamEnds streamEnds(Channel ch) {
+        return ch instanceof DuplexChannel ? null : ch.pipeline().get(StreamEnds.class);
+    }
+
     private static void start(Side side, Channel channel) {
         if (side.inputShutdown) {
             side.inputShutdown(channel);
@@ -175,6 +202,10 @@ public final class Relay {
     private static boolean isInputEnded(Channel ch) {
         if (ch instanceof DuplexChannel duplex && duplex.isInputShutdown()) {
             return true;
+        }
+        StreamEnds ends = streamEnds(ch);
+        if (ends != null) {
+            return ends.inputEnded();
         }
         SslHandler tls = ch.pipeline().get(SslHandler.class);
         return tls != null && tls.sslCloseFuture().isSuccess();
@@ -216,7 +247,10 @@ public final class Relay {
     }
 
     private static void resetNow(Channel channel) {
-        if (channel.isActive()) {
+        StreamEnds ends = channel.isActive() ? streamEnds(channel) : null;
+        if (ends != null) {
+            ends.reset(channel);
+        } else if (channel.isActive()) {
             try {
                 channel.config().setOption(ChannelOption.SO_LINGER, 0);
             } catch (ChannelException e) {
@@ -290,6 +324,11 @@ public final class Relay {
         // own bookkeeping lost the tail of long transfers now and then (TcpBulkTransferTest)
         if (channel instanceof DuplexChannel duplex) {
             duplex.shutdownOutput();
+            return;
+        }
+        StreamEnds ends = streamEnds(channel);
+        if (ends != null) {
+            ends.shutdownOutput(channel);
         } else {
             channel.close();
         }

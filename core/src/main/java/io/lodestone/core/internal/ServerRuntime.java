@@ -47,7 +47,13 @@ public final class ServerRuntime implements ServerControl {
     private final AtomicInteger consecutiveFailures = new AtomicInteger();
     private final AtomicBoolean ejected = new AtomicBoolean();
     private final AtomicReference<CompletableFuture<Void>> idle = new AtomicReference<>();
-    private final AtomicReference<ServerState> published;
+    /**
+     * What {@link #state()} reports: the state as of the backend's last refresh, set there once the
+     * servers in rotation follow it ({@link BackendRuntime#refresh}).
+     */
+    private volatile ServerState visible;
+    /** The last state told to the listeners, so that each change is told once. */
+    private final AtomicReference<ServerState> reported;
     private volatile Admin admin = Admin.READY;
     private volatile boolean healthy;
     private volatile boolean removed;
@@ -76,7 +82,8 @@ public final class ServerRuntime implements ServerControl {
         this.metrics = new ServerMetrics(backend.metrics(), server.name());
         this.weight = server.weight();
         this.healthy = healthy;
-        this.published = new AtomicReference<>(state());
+        this.visible = current();
+        this.reported = new AtomicReference<>(visible);
     }
 
     @Override
@@ -129,8 +136,12 @@ public final class ServerRuntime implements ServerControl {
         return index;
     }
 
-    @Override
-    public ServerState state() {
+    /**
+     * The state as the server's fields have it now; {@link #state()} reports it once the backend's
+     * servers in rotation follow it. The server is in rotation exactly when this is {@code UP} and its
+     * weight is above 0 ({@link #isCandidate()}).
+     */
+    ServerState current() {
         Admin a = admin;
         if (removed || a == Admin.MAINT) {
             return ServerState.MAINT;
@@ -142,6 +153,24 @@ public final class ServerRuntime implements ServerControl {
             return ServerState.DOWN;
         }
         return ServerState.UP;
+    }
+
+    /**
+     * The state as of the backend's last refresh of its servers in rotation: whoever reads a new state
+     * here finds the rotation that follows from it (a server seen UP is picked, one seen out is not).
+     * A change is made in the server's fields, the rotation is rebuilt from them, and only then is
+     * the state published here, in both directions: a server leaving may still read as before for a
+     * moment while it is picked no more (a pick skips a server that is no candidate), never the
+     * reverse.
+     */
+    @Override
+    public ServerState state() {
+        return visible;
+    }
+
+    /** Publishes the state {@link BackendRuntime#refresh} built the rotation from; under the backend's lock. */
+    void publish(ServerState state) {
+        visible = state;
     }
 
     @Override
@@ -250,7 +279,10 @@ public final class ServerRuntime implements ServerControl {
         }
     }
 
-    /** Records a health check result and tells the listeners. */
+    /**
+     * Records a health check result and tells the listeners; the monitor calls it after
+     * {@link #health} for a result that changes the health, so whoever sees the result sees the state.
+     */
     public void checked(HealthCheckResult result) {
         lastCheck = result;
         backend.events().checked(this, result);
@@ -288,22 +320,27 @@ public final class ServerRuntime implements ServerControl {
         }
     }
 
-    /** Publishes a state change, refreshes the backend's candidates, starts a slow start on recovery. */
+    /**
+     * After a change of the server's fields: starts a slow start on recovery, refreshes the backend's
+     * candidates, which publishes the state {@link #state()} reports, and then tells the listeners.
+     * The refresh runs even when the state reads as it was told last: a concurrent change of the
+     * same server may have been read half-way by another refresh, and every change must be followed
+     * by a refresh that reads it.
+     */
     private void changed(String reason) {
         ServerState before;
         ServerState now;
         synchronized (this) {
-            now = state();
-            before = published.getAndSet(now);
+            now = current();
+            before = reported.getAndSet(now);
         }
-        if (before == now) {
-            return;
-        }
-        if (now == ServerState.UP) {
+        if (before != now && now == ServerState.UP) {
             startSlowStart();
         }
-        backend.refresh();
-        backend.events().stateChanged(this, before, now, reason);
+        backend.refresh(this);
+        if (before != now) {
+            backend.events().stateChanged(this, before, now, reason);
+        }
     }
 
     @Override
@@ -640,6 +677,6 @@ public final class ServerRuntime implements ServerControl {
 
     @Override
     public String toString() {
-        return backend.name() + "/" + server.name() + "(" + state() + ", weight " + weight + ", load " + load.get() + ")";
+        return backend.name() + "/" + server.name() + "(" + current() + ", weight " + weight + ", load " + load.get() + ")";
     }
 }

@@ -60,12 +60,22 @@ public final class RateLimit {
         this.hash = Objects.hash(intervalNanos, burst, keyKind, header, keyFunction, name);
     }
 
-    /** {@code permits} requests per second per client address, burst {@code permits}. */
+    /**
+     * {@code permits} requests per second per client address, burst {@code permits}.
+     *
+     * @param permits requests per second
+     * @return {@code permits} requests per second per client address, burst {@code permits}
+     */
     public static RateLimit perSecond(long permits) {
         return of(permits, Duration.ofSeconds(1));
     }
 
-    /** {@code permits} requests per minute per client address, burst {@code permits}. */
+    /**
+     * {@code permits} requests per minute per client address, burst {@code permits}.
+     *
+     * @param permits requests per minute
+     * @return {@code permits} requests per minute per client address, burst {@code permits}
+     */
     public static RateLimit perMinute(long permits) {
         return of(permits, Duration.ofMinutes(1));
     }
@@ -73,6 +83,9 @@ public final class RateLimit {
     /**
      * {@code permits} requests per {@code period} per client address, burst {@code permits}.
      *
+     * @param permits requests per period
+     * @param period the period
+     * @return {@code permits} requests per {@code period} per client address, burst {@code permits}
      * @throws IllegalArgumentException when {@code permits} is below 1, the period is not positive, or
      *     a token would come more often than every nanosecond
      */
@@ -95,6 +108,9 @@ public final class RateLimit {
      * The same limit with a bucket of {@code burst} tokens: how many requests a key may send at once
      * after a quiet spell.
      *
+     * @param burst the bucket size
+     * @return the same limit with a bucket of {@code burst} tokens: how many requests a key may send at once
+     *     after a quiet spell
      * @throws IllegalArgumentException when below 1 or so large that refilling would take centuries
      */
     public RateLimit burst(long burst) {
@@ -109,6 +125,11 @@ public final class RateLimit {
      * dotted decimal, or an IPv6 address in its RFC 5952 form ({@code 2001:db8::1}), followed for an
      * address with a zone by {@code %} and the zone's number ({@code fe80::1%2}), since one link-local
      * address on two links is two hosts.
+     *
+     * @return the same limit with one bucket per client address (the default), keyed by the address's text:
+     *     dotted decimal, or an IPv6 address in its RFC 5952 form ({@code 2001:db8::1}), followed for an
+     *     address with a zone by {@code %} and the zone's number ({@code fe80::1%2}), since one link-local
+     *     address on two links is two hosts
      */
     public RateLimit bySourceAddress() {
         return new RateLimit(permits, period, intervalNanos, burst, KeyKind.SOURCE, null, null, name);
@@ -119,6 +140,9 @@ public final class RateLimit {
      * its first line, commas included; an empty value is a key too), such as an API key. HTTP only:
      * a connection-only (L4) routing rejects it at build time.
      *
+     * @param headerName the header name
+     * @return the same limit with one bucket per value of a request header (its first value: the whole of its
+     *     first line, commas included; an empty value is a key too), such as an API key
      * @throws IllegalArgumentException when the name is not an HTTP token
      */
     public RateLimit byHeader(String headerName) {
@@ -132,6 +156,10 @@ public final class RateLimit {
      * request the rule matches, on an I/O thread: keep it cheap and non-blocking. Limits are equal
      * (and share buckets, across a {@code reconfigure} too) only with the same function object: reuse
      * the function, or this limit, rather than a capturing lambda made again.
+     *
+     * @param key computes the key from a request
+     * @return the same limit with one bucket per key that {@code key} computes from the request (or
+     *     connection); a {@code null} key leaves the request unlimited
      */
     public RateLimit byKey(Function<RequestView, String> key) {
         return new RateLimit(permits, period, intervalNanos, burst, KeyKind.FUNCTION, null,
@@ -142,6 +170,9 @@ public final class RateLimit {
      * The same limit under a name: it shows in {@link #toString()}, keeps the buckets of otherwise
      * equal limits apart, and is what a shared {@link RateLimiter} prefixes its keys with.
      *
+     * @param name the name
+     * @return the same limit under a name: it shows in {@link #toString()}, keeps the buckets of otherwise
+     *     equal limits apart, and is what a shared {@link RateLimiter} prefixes its keys with
      * @throws IllegalArgumentException when blank
      */
     public RateLimit name(String name) {
@@ -155,37 +186,49 @@ public final class RateLimit {
         return burst(burst);
     }
 
-    /** Requests per {@link #period()} on average. */
+    /**
+     * Requests per {@link #period()} on average.
+     *
+     * @return the requests per period
+     */
     public long permits() {
         return permits;
     }
 
-    /** The period {@link #permits()} are counted over. */
+    /** {@return the period {@link #permits()} are counted over} */
     public Duration period() {
         return period;
     }
 
-    /** The most requests a key may send at once. */
+    /** {@return the most requests a key may send at once} */
     public long burst() {
         return burst;
     }
 
-    /** Nanoseconds between two tokens: the period divided by the permits. */
+    /**
+     * Nanoseconds between two tokens: the period divided by the permits.
+     *
+     * @return the nanoseconds between two tokens
+     */
     public long intervalNanos() {
         return intervalNanos;
     }
 
-    /** Nanoseconds an empty bucket takes to fill up again: {@code burst * intervalNanos}. */
+    /**
+     * Nanoseconds an empty bucket takes to fill up again: {@code burst * intervalNanos}.
+     *
+     * @return the nanoseconds an empty bucket takes to fill up
+     */
     public long refillNanos() {
         return burst * intervalNanos;
     }
 
-    /** The header whose value keys the buckets, lower-cased, or {@code null} when keyed otherwise. */
+    /** {@return the header whose value keys the buckets, lower-cased, or {@code null} when keyed otherwise} */
     public String header() {
         return header;
     }
 
-    /** Whether the key reads the HTTP request (a header), so that the limit cannot apply to connections. */
+    /** {@return whether the key reads the HTTP request (a header), so that the limit cannot apply to connections} */
     public boolean readsHttp() {
         return keyKind == KeyKind.HEADER;
     }
@@ -195,12 +238,21 @@ public final class RateLimit {
      * settings ({@code 10/PT1S burst 10 by source}). The description of a {@link #byKey} limit names
      * its function object ({@code ... by key Gateway$$Lambda/0x...@2a139a55}), which is not the same in
      * another process: a limit counted by a store shared across processes needs a name of its own.
+     *
+     * @return the limit's name: the one given to {@link #name(String)}, otherwise a description of its
+     *     settings ({@code 10/PT1S burst 10 by source})
      */
     public String name() {
         return name != null ? name : describe();
     }
 
-    /** The key of the request's bucket, or {@code null} when the request has none (it is then not limited). */
+    /**
+     * The key of the request's bucket, or {@code null} when the request has none (it is then not limited).
+     *
+     * @param request the request
+     * @return the key of the request's bucket, or {@code null} when the request has none (it is then not
+     *     limited)
+     */
     public String key(RequestView request) {
         switch (keyKind) {
             case SOURCE:

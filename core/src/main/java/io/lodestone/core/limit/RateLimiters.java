@@ -19,7 +19,14 @@ public final class RateLimiters {
     private RateLimiters() {
     }
 
-    /** An in-memory limiter remembering up to {@link #DEFAULT_MAX_KEYS} buckets; see {@link #inMemory(Clock, long)}. */
+    /**
+     * An in-memory limiter remembering up to {@link #DEFAULT_MAX_KEYS} buckets; see {@link #inMemory(Clock,
+     * long)}.
+     *
+     * @param clock the clock the buckets read
+     * @return an in-memory limiter remembering up to {@link #DEFAULT_MAX_KEYS} buckets; see {@link
+     *     #inMemory(Clock, long)}
+     */
     public static RateLimiter inMemory(Clock clock) {
         return inMemory(clock, DEFAULT_MAX_KEYS);
     }
@@ -34,6 +41,11 @@ public final class RateLimiters {
      * per 128 characters of its key. So memory stays bounded however many distinct keys clients send,
      * and however long. About 150 bytes a bucket.
      *
+     * @param clock the clock the buckets read
+     * @param maxKeys the most buckets remembered
+     * @return an in-memory limiter: one bucket per (limit, key), kept as the single time stamp of the generic
+     *     cell rate algorithm (a token bucket without a refill timer) and updated with a compare-and-set, so
+     *     deciding takes no lock
      * @throws IllegalArgumentException when {@code maxKeys} is below 1
      */
     public static RateLimiter inMemory(Clock clock, long maxKeys) {

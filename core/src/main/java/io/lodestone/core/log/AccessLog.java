@@ -50,12 +50,12 @@ public final class AccessLog {
         this.formatter = formatter;
     }
 
-    /** The text format, through the logger {@value #LOGGER_NAME}. */
+    /** {@return the text format, through the logger {@value #LOGGER_NAME}} */
     public static AccessLog text() {
         return new AccessLog(Format.TEXT, LoggerFactory.getLogger(LOGGER_NAME), TextFormat.INSTANCE);
     }
 
-    /** The JSON format, through the logger {@value #LOGGER_NAME}. */
+    /** {@return the JSON format, through the logger {@value #LOGGER_NAME}} */
     public static AccessLog json() {
         return new AccessLog(Format.JSON, LoggerFactory.getLogger(LOGGER_NAME), JsonFormat.INSTANCE);
     }
@@ -63,17 +63,31 @@ public final class AccessLog {
     /**
      * The text format, through {@code logger} instead of {@value #LOGGER_NAME}: for an application
      * that keeps one logger per proxy, or a test that captures the lines.
+     *
+     * @param logger the logger to write through
+     * @return the text format, through {@code logger} instead of {@value #LOGGER_NAME}: for an application
+     *     that keeps one logger per proxy, or a test that captures the lines
      */
     public static AccessLog text(Logger logger) {
         return new AccessLog(Format.TEXT, Objects.requireNonNull(logger, "logger"), TextFormat.INSTANCE);
     }
 
-    /** The JSON format, through {@code logger} instead of {@value #LOGGER_NAME} (see {@link #text(Logger)}). */
+    /**
+     * The JSON format, through {@code logger} instead of {@value #LOGGER_NAME} (see {@link #text(Logger)}).
+     *
+     * @param logger the logger to write through
+     * @return the JSON format, through {@code logger} instead of {@value #LOGGER_NAME} (see {@link
+     *     #text(Logger)})
+     */
     public static AccessLog json(Logger logger) {
         return new AccessLog(Format.JSON, Objects.requireNonNull(logger, "logger"), JsonFormat.INSTANCE);
     }
 
-    /** No access log. */
+    /**
+     * No access log.
+     *
+     * @return an access log that writes nothing
+     */
     public static AccessLog off() {
         return OFF;
     }
@@ -82,6 +96,9 @@ public final class AccessLog {
      * Returns the access log of a format by its name, as a command line gives it: {@code text},
      * {@code json} or {@code off}, in any case.
      *
+     * @param format {@code text}, {@code json} or {@code off}
+     * @return the access log of a format by its name, as a command line gives it: {@code text}, {@code json}
+     *     or {@code off}, in any case
      * @throws IllegalArgumentException for any other name
      */
     public static AccessLog of(String format) {
@@ -94,7 +111,7 @@ public final class AccessLog {
         };
     }
 
-    /** The format. */
+    /** {@return the format} */
     public Format format() {
         return format;
     }
@@ -102,6 +119,9 @@ public final class AccessLog {
     /**
      * Whether a line would be written now: the format is not {@code OFF} and the logger is enabled
      * at INFO. Cheap; engines call it before filling an entry.
+     *
+     * @return whether a line would be written now: the format is not {@code OFF} and the logger is enabled at
+     *     INFO
      */
     public boolean isEnabled() {
         return logger != null && logger.isInfoEnabled();
@@ -110,6 +130,8 @@ public final class AccessLog {
     /**
      * Writes the entry as one line when {@link #isEnabled()}; does nothing otherwise. Reuses a
      * per-thread buffer, so the only allocation is the line itself.
+     *
+     * @param entry the entry
      */
     public void log(AccessLogEntry entry) {
         if (!isEnabled()) {
@@ -127,6 +149,9 @@ public final class AccessLog {
     /**
      * Appends the entry, formatted, to {@code out}, whether the logger is enabled or not; for tests
      * and for applications that ship the lines elsewhere. Appends nothing when the format is {@code OFF}.
+     *
+     * @param entry the entry
+     * @param out where the line is appended
      */
     public void format(AccessLogEntry entry, StringBuilder out) {
         if (formatter != null) {

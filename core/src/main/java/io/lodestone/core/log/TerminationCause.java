@@ -52,7 +52,11 @@ public enum TerminationCause {
     CLIENT_TIMEOUT('c'),
     /** The server side timed out. */
     SERVER_TIMEOUT('s'),
-    /** The server was marked down or put in maintenance and its connections were closed. */
+    /**
+     * HAProxy's letter for a connection closed because its server was marked down or put in
+     * maintenance. The engines never write it: a server marked down, drained or put in maintenance
+     * gets no new connections, and its open ones go on.
+     */
     SERVER_DOWN('D'),
     /** The connection was closed by the proxy's shutdown or by runtime control. */
     KILLED('K');
@@ -63,7 +67,7 @@ public enum TerminationCause {
         this.code = code;
     }
 
-    /** The letter written to the access log. */
+    /** {@return the letter written to the access log} */
     public char code() {
         return code;
     }

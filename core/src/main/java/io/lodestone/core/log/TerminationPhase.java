@@ -17,7 +17,11 @@ public enum TerminationPhase {
     HEADERS('H'),
     /** Data was flowing (the response body, or a TCP session). */
     DATA('D'),
-    /** The last data was being sent to the client. */
+    /**
+     * HAProxy's letter for a session cut while the last data was being sent to the client. The
+     * engines never write it: a request or session cut during the response is logged with
+     * {@link #DATA}.
+     */
     LAST('L');
 
     private final char code;
@@ -26,7 +30,7 @@ public enum TerminationPhase {
         this.code = code;
     }
 
-    /** The letter written to the access log. */
+    /** {@return the letter written to the access log} */
     public char code() {
         return code;
     }

@@ -13,7 +13,14 @@ import java.util.List;
  */
 public record BackendSnapshot(String name, TrafficSnapshot traffic, int usableServers, List<ServerSnapshot> servers) {
 
-    /** Makes an immutable copy of the server list. */
+    /**
+     * Makes an immutable copy of the server list.
+     *
+     * @param name the backend's name
+     * @param traffic its traffic
+     * @param usableServers how many servers could take a new connection
+     * @param servers its servers
+     */
     public BackendSnapshot {
         servers = List.copyOf(servers);
     }
@@ -21,6 +28,8 @@ public record BackendSnapshot(String name, TrafficSnapshot traffic, int usableSe
     /**
      * Returns the snapshot of one server.
      *
+     * @param serverName the server's name
+     * @return the snapshot of one server
      * @throws IllegalArgumentException when there is no server of that name
      */
     public ServerSnapshot server(String serverName) {

@@ -16,17 +16,37 @@ import java.util.Objects;
  */
 public record ErrorCounts(long connect, long timeout, long reset, long denied, long invalid, long response) {
 
-    /** Counts without {@code invalid} and {@code response} errors, as versions before those kinds made them. */
+    /**
+     * Counts without {@code invalid} and {@code response} errors, as versions before those kinds made them.
+     *
+     * @param connect failed connects
+     * @param timeout timeouts
+     * @param reset resets
+     * @param denied denied connections or requests
+     */
     public ErrorCounts(long connect, long timeout, long reset, long denied) {
         this(connect, timeout, reset, denied, 0, 0);
     }
 
-    /** Counts without {@code response} errors, as versions before that kind was counted made them. */
+    /**
+     * Counts without {@code response} errors, as versions before that kind was counted made them.
+     *
+     * @param connect failed connects
+     * @param timeout timeouts
+     * @param reset resets
+     * @param denied denied connections or requests
+     * @param invalid invalid requests
+     */
     public ErrorCounts(long connect, long timeout, long reset, long denied, long invalid) {
         this(connect, timeout, reset, denied, invalid, 0);
     }
 
-    /** Returns the count of one kind. */
+    /**
+     * Returns the count of one kind.
+     *
+     * @param kind the kind
+     * @return the count of one kind
+     */
     public long get(ErrorKind kind) {
         return switch (Objects.requireNonNull(kind, "kind")) {
             case CONNECT -> connect;
@@ -38,7 +58,7 @@ public record ErrorCounts(long connect, long timeout, long reset, long denied, l
         };
     }
 
-    /** The sum over every kind. */
+    /** {@return the sum over every kind} */
     public long total() {
         return connect + timeout + reset + denied + invalid + response;
     }

@@ -56,7 +56,7 @@ public enum ErrorKind {
         this.label = label;
     }
 
-    /** The lower-case name used as a label value by the exporters, such as {@code "connect"}. */
+    /** {@return the lower-case name used as a label value by the exporters, such as {@code "connect"}} */
     public String label() {
         return label;
     }

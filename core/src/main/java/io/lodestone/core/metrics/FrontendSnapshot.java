@@ -11,7 +11,12 @@ package io.lodestone.core.metrics;
  */
 public record FrontendSnapshot(String name, TrafficSnapshot traffic, long refusedConnections) {
 
-    /** The figures of a frontend that refused no connection. */
+    /**
+     * The figures of a frontend that refused no connection.
+     *
+     * @param name the frontend's name
+     * @param traffic its figures
+     */
     public FrontendSnapshot(String name, TrafficSnapshot traffic) {
         this(name, traffic, 0);
     }

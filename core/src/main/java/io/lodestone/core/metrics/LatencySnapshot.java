@@ -25,12 +25,24 @@ public record LatencySnapshot(long count, long sumNanos, long maxNanos, long p50
 
     private static final double[] QUANTILES = {0.5, 0.9, 0.99, 0.999};
 
-    /** Returns the quantile of an index below {@link #QUANTILE_COUNT}: 0.5 for 0 .. 0.999 for 3. */
+    /**
+     * Returns the quantile of an index below {@link #QUANTILE_COUNT}: 0.5 for 0 .. 0.999 for 3.
+     *
+     * @param index an index below {@link #QUANTILE_COUNT}
+     * @return the quantile of an index below {@link #QUANTILE_COUNT}: 0.5 for 0 .. 0.999 for 3
+     */
     public static double quantileAt(int index) {
         return QUANTILES[index];
     }
 
-    /** Returns the value of the quantile {@link #quantileAt(int) quantileAt(index)}: {@link #p50Nanos()} for 0 .. {@link #p999Nanos()} for 3. */
+    /**
+     * Returns the value of the quantile {@link #quantileAt(int) quantileAt(index)}: {@link #p50Nanos()} for 0
+     * .. {@link #p999Nanos()} for 3.
+     *
+     * @param index an index below {@link #QUANTILE_COUNT}
+     * @return the value of the quantile {@link #quantileAt(int) quantileAt(index)}: {@link #p50Nanos()} for 0
+     *     .. {@link #p999Nanos()} for 3
+     */
     public long quantile(int index) {
         return switch (index) {
             case 0 -> p50Nanos;
@@ -41,7 +53,7 @@ public record LatencySnapshot(long count, long sumNanos, long maxNanos, long p50
         };
     }
 
-    /** The mean in nanoseconds, 0 when there is no sample. */
+    /** {@return the mean in nanoseconds, 0 when there is no sample} */
     public long meanNanos() {
         return count == 0 ? 0 : sumNanos / count;
     }

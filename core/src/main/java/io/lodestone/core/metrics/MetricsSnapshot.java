@@ -21,14 +21,27 @@ import java.util.List;
 public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> frontends, List<BackendSnapshot> backends,
         List<CacheSnapshot> caches) {
 
-    /** Makes immutable copies of the lists. */
+    /**
+     * Makes immutable copies of the lists.
+     *
+     * @param timestampMillis when the snapshot was taken
+     * @param frontends every frontend
+     * @param backends every backend
+     * @param caches every HTTP response cache of a running frontend
+     */
     public MetricsSnapshot {
         frontends = List.copyOf(frontends);
         backends = List.copyOf(backends);
         caches = List.copyOf(caches);
     }
 
-    /** A snapshot without response caches. */
+    /**
+     * A snapshot without response caches.
+     *
+     * @param timestampMillis when it was taken, in milliseconds since the epoch
+     * @param frontends the frontends' figures
+     * @param backends the backends' figures
+     */
     public MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> frontends, List<BackendSnapshot> backends) {
         this(timestampMillis, frontends, backends, List.of());
     }
@@ -36,6 +49,9 @@ public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> front
     /**
      * Returns the snapshot of the response cache one frontend keeps for one backend.
      *
+     * @param frontend the frontend's name
+     * @param backend the backend's name
+     * @return the snapshot of the response cache one frontend keeps for one backend
      * @throws IllegalArgumentException when there is no such cache
      */
     public CacheSnapshot cache(String frontend, String backend) {
@@ -50,6 +66,8 @@ public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> front
     /**
      * Returns the snapshot of one frontend.
      *
+     * @param name the frontend's name
+     * @return the snapshot of one frontend
      * @throws IllegalArgumentException when there is no frontend of that name
      */
     public FrontendSnapshot frontend(String name) {
@@ -64,6 +82,8 @@ public record MetricsSnapshot(long timestampMillis, List<FrontendSnapshot> front
     /**
      * Returns the snapshot of one backend.
      *
+     * @param name the backend's name
+     * @return the snapshot of one backend
      * @throws IllegalArgumentException when there is no backend of that name
      */
     public BackendSnapshot backend(String name) {

@@ -31,14 +31,24 @@ public final class PrometheusFormat {
     private PrometheusFormat() {
     }
 
-    /** Returns the snapshot in the text format. */
+    /**
+     * Returns the snapshot in the text format.
+     *
+     * @param snapshot the snapshot
+     * @return the snapshot in the text format
+     */
     public static String text(MetricsSnapshot snapshot) {
         StringBuilder sb = new StringBuilder(8192);
         write(snapshot, sb);
         return sb.toString();
     }
 
-    /** Appends the snapshot in the text format to {@code out}. */
+    /**
+     * Appends the snapshot in the text format to {@code out}.
+     *
+     * @param snapshot the snapshot
+     * @param out where the text is appended
+     */
     public static void write(MetricsSnapshot snapshot, StringBuilder out) {
         List<Labeled> frontends = new ArrayList<>();
         for (FrontendSnapshot f : snapshot.frontends()) {

@@ -22,18 +22,31 @@ public record ResponseCounts(long informational, long success, long redirection,
 
     /**
      * Returns the class index of a status: 0 for 1xx .. 4 for 5xx, 5 for anything else.
+     *
+     * @param status an HTTP status
+     * @return the class index of a status: 0 for 1xx .. 4 for 5xx, 5 for anything else
      */
     public static int classOf(int status) {
         int c = status / 100 - 1;
         return status >= 100 && c < 5 ? c : 5;
     }
 
-    /** Returns the label of a class index, such as {@code "2xx"} or {@code "other"}. */
+    /**
+     * Returns the label of a class index, such as {@code "2xx"} or {@code "other"}.
+     *
+     * @param classIndex a class index
+     * @return the label of a class index, such as {@code "2xx"} or {@code "other"}
+     */
     public static String label(int classIndex) {
         return LABELS[classIndex];
     }
 
-    /** Returns the count of a class index (see {@link #classOf(int)}). */
+    /**
+     * Returns the count of a class index (see {@link #classOf(int)}).
+     *
+     * @param classIndex a class index
+     * @return the count of a class index (see {@link #classOf(int)})
+     */
     public long byClass(int classIndex) {
         return switch (classIndex) {
             case 0 -> informational;
@@ -46,7 +59,7 @@ public record ResponseCounts(long informational, long success, long redirection,
         };
     }
 
-    /** The sum over every class. */
+    /** {@return the sum over every class} */
     public long total() {
         return informational + success + redirection + clientError + serverError + other;
     }

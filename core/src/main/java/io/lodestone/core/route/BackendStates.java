@@ -12,10 +12,15 @@ package io.lodestone.core.route;
 @FunctionalInterface
 public interface BackendStates {
 
-    /** Returns how many servers of the backend are usable now; 0 for an unknown backend. */
+    /**
+     * Returns how many servers of the backend are usable now; 0 for an unknown backend.
+     *
+     * @param backend the backend's name
+     * @return how many servers of the backend are usable now; 0 for an unknown backend
+     */
     int usableServers(String backend);
 
-    /** Returns states in which every backend has one usable server. */
+    /** {@return states in which every backend has one usable server} */
     static BackendStates allUp() {
         return backend -> 1;
     }

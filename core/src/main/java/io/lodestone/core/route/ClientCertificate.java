@@ -38,6 +38,11 @@ public final class ClientCertificate {
      * its subject alternative names (DNS names, URIs, e-mail addresses, IP addresses, as written in
      * the certificate).
      *
+     * @param subject the subject distinguished name in RFC 2253 form
+     * @param subjectAltNames the subject alternative name values
+     * @return a certificate's identity from its subject distinguished name in RFC 2253 form (as {@code
+     *     X500Principal.getName()} writes it, e.g. {@code CN=alice,O=Clients}) and the values of its subject
+     *     alternative names (DNS names, URIs, e-mail addresses, IP addresses, as written in the certificate)
      * @throws IllegalArgumentException when the subject is not a distinguished name or a name is null
      */
     public static ClientCertificate of(String subject, String... subjectAltNames) {
@@ -47,6 +52,9 @@ public final class ClientCertificate {
     /**
      * A certificate's identity from its subject (RFC 2253) and subject alternative names.
      *
+     * @param subject the subject distinguished name in RFC 2253 form
+     * @param subjectAltNames the subject alternative name values
+     * @return a certificate's identity from its subject (RFC 2253) and subject alternative names
      * @throws IllegalArgumentException when the subject is not a distinguished name or a name is null
      */
     public static ClientCertificate of(String subject, List<String> subjectAltNames) {
@@ -82,17 +90,20 @@ public final class ClientCertificate {
         return null;
     }
 
-    /** The subject distinguished name in RFC 2253 form, e.g. {@code CN=alice,O=Clients}. */
+    /** {@return the subject distinguished name in RFC 2253 form, e.g. {@code CN=alice,O=Clients}} */
     public String subject() {
         return subject;
     }
 
-    /** The subject's common name (the most specific {@code CN}), unescaped, or {@code null} when it has none. */
+    /**
+     * {@return the subject's common name (the most specific {@code CN}), unescaped, or {@code null} when it
+     * has none}
+     */
     public String commonName() {
         return commonName;
     }
 
-    /** The values of the subject alternative names, in certificate order (immutable; empty when none). */
+    /** {@return the values of the subject alternative names, in certificate order (immutable; empty when none)} */
     public List<String> subjectAltNames() {
         return subjectAltNames;
     }

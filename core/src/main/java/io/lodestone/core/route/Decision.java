@@ -17,10 +17,14 @@ import java.util.List;
  */
 public sealed interface Decision permits Decision.Forward, Decision.Deny, Decision.Redirect, Decision.Respond {
 
-    /** The rule that made this decision. */
+    /** {@return the rule that made this decision} */
     MatchedRule matched();
 
-    /** Header changes for the response sent to the client, in order; empty when none. */
+    /**
+     * Header changes for the response sent to the client, in order; empty when none.
+     *
+     * @return header changes for the response sent to the client, in order; empty when none
+     */
     List<HeaderEdit> responseHeaders();
 
     /**
@@ -42,6 +46,12 @@ public sealed interface Decision permits Decision.Forward, Decision.Deny, Decisi
          * when the request has one; a run of slashes (and backslashes) at its start is folded into
          * one, so {@code //evil/admin} is sent as {@code /evil/admin}, the path rules read, and no
          * server that parses it as a URL reference reads it as host {@code evil}, path {@code /admin}.
+         *
+         * @param request the request decided
+         * @return the request target to send: the rewritten path, or the raw path, followed by the query when
+         *     the request has one; a run of slashes (and backslashes) at its start is folded into one, so
+         *     {@code //evil/admin} is sent as {@code /evil/admin}, the path rules read, and no server that
+         *     parses it as a URL reference reads it as host {@code evil}, path {@code /admin}
          */
         public String target(RequestView request) {
             String p = HttpParts.foldLeadingSlashes(path != null ? path : request.rawPath());
@@ -63,6 +73,10 @@ public sealed interface Decision permits Decision.Forward, Decision.Deny, Decisi
          * reason phrase and a newline, as the 429 of a rate limit and the 503 of a request no rule
          * routes have too. An HTTP engine answers such a deny with the frontend's error page for the
          * status when it has one; a rule's own body always wins.
+         *
+         * @return whether the body is the default one {@link Rule.Builder#deny(int)} gives: the status's
+         *     reason phrase and a newline, as the 429 of a rate limit and the 503 of a request no rule routes
+         *     have too
          */
         public boolean hasDefaultBody() {
             return body.equals(Statuses.reason(status) + "\n");

@@ -22,7 +22,13 @@ public record HeaderEdit(Op op, String name, String value) {
         REMOVE
     }
 
-    /** Checks the fields. */
+    /**
+     * Checks the fields.
+     *
+     * @param op what to do
+     * @param name the header name
+     * @param value the value; {@code null} for {@link Op#REMOVE}
+     */
     public HeaderEdit {
         Objects.requireNonNull(op, "op");
         Objects.requireNonNull(name, "name");

@@ -13,7 +13,7 @@ import io.lodestone.core.Server;
  */
 public record RouteResult(Decision decision, Server server) {
 
-    /** The picked server's name, or {@code null}. */
+    /** {@return the picked server's name, or {@code null}} */
     public String serverName() {
         return server == null ? null : server.name();
     }

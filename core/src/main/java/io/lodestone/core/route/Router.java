@@ -118,12 +118,17 @@ public final class Router {
         return ids;
     }
 
-    /** The configuration this router evaluates. */
+    /** {@return the configuration this router evaluates} */
     public Routing routing() {
         return routing;
     }
 
-    /** Decides what to do with one request or connection. */
+    /**
+     * Decides what to do with one request or connection.
+     *
+     * @param request the request or connection
+     * @return the decision
+     */
     public Decision route(RequestView request) {
         if (request instanceof TestRequest test) {
             // one routing, one stream of draws from the request's seed

@@ -85,7 +85,7 @@ public final class Routing {
         return false;
     }
 
-    /** Returns a builder for a routing configuration. */
+    /** {@return a builder for a routing configuration} */
     public static Builder builder() {
         return new Builder();
     }
@@ -93,6 +93,9 @@ public final class Routing {
     /**
      * Returns a router evaluating this configuration against these backend states. The engines and
      * {@link io.lodestone.core.Proxy} pass the live states; tests may pass a lambda.
+     *
+     * @param states the live states of the backends
+     * @return a router evaluating this configuration against these backend states
      */
     public Router router(BackendStates states) {
         Objects.requireNonNull(states, "states");
@@ -110,38 +113,47 @@ public final class Routing {
      * ManualClock clock = new ManualClock();
      * Router router = routing.router(BackendStates.allUp(), RateLimiters.inMemory(clock), clock);
      * }</pre>
+     *
+     * @param states the live states of the backends
+     * @param limiter the rate limiter that holds the buckets
+     * @param clock the clock the limits read
+     * @return a router evaluating this configuration against these backend states, keeping the buckets of its
+     *     {@link Rule.Builder#rateLimit rate-limiting rules} in {@code limiter} on {@code clock}
      */
     public Router router(BackendStates states, RateLimiter limiter, Clock clock) {
         return new Router(this, Objects.requireNonNull(states, "states"), Objects.requireNonNull(limiter, "limiter"),
                 Objects.requireNonNull(clock, "clock"));
     }
 
-    /** Whether a rule of this routing limits the rate ({@link Rule.Builder#rateLimit}). */
+    /** {@return whether a rule of this routing limits the rate ({@link Rule.Builder#rateLimit})} */
     public boolean isRateLimited() {
         return rateLimited;
     }
 
-    /** Every backend a rule, a default or a state ACL names (for {@link io.lodestone.core.Frontend#backendNames()}). */
+    /**
+     * {@return every backend a rule, a default or a state ACL names (for {@link
+     * io.lodestone.core.Frontend#backendNames()})}
+     */
     public Set<String> backendNames() {
         return backendNames;
     }
 
-    /** Whether this routing is for an L4 frontend: connection ACLs, use and reject only. */
+    /** {@return whether this routing is for an L4 frontend: connection ACLs, use and reject only} */
     public boolean isConnectionOnly() {
         return connectionOnly;
     }
 
-    /** The frontend's rules, in order. */
+    /** {@return the frontend's rules, in order} */
     public List<Rule> rules() {
         return main.rules;
     }
 
-    /** The frontend's default backend, or {@code null}. */
+    /** {@return the frontend's default backend, or {@code null}} */
     public String defaultBackend() {
         return main.defaultBackend;
     }
 
-    /** The host patterns that have their own rule table, exact names then wildcards. */
+    /** {@return the host patterns that have their own rule table, exact names then wildcards} */
     public Set<String> virtualHosts() {
         Set<String> s = new LinkedHashSet<>(exactHosts.keySet());
         for (Table t : wildcardHosts) {
@@ -154,6 +166,8 @@ public final class Routing {
      * Checks that every backend this routing names exists; called by
      * {@link io.lodestone.core.Proxy.Builder#build()}.
      *
+     * @param frontendName the frontend's name, for the message
+     * @param known the names of the proxy's backends
      * @throws IllegalArgumentException naming the frontend, the rule and the backend otherwise
      */
     public void checkBackends(String frontendName, Set<String> known) {
@@ -199,13 +213,23 @@ public final class Routing {
         VirtualHost() {
         }
 
-        /** Adds a rule, evaluated after the ones added before. */
+        /**
+         * Adds a rule, evaluated after the ones added before.
+         *
+         * @param rule a rule
+         * @return this virtual host
+         */
         public VirtualHost rule(Rule rule) {
             rules.add(Objects.requireNonNull(rule, "rule"));
             return this;
         }
 
-        /** Sets this host's default backend; without one, unmatched requests go on to the frontend's rules. */
+        /**
+         * Sets this host's default backend; without one, unmatched requests go on to the frontend's rules.
+         *
+         * @param backend this host's default backend
+         * @return this virtual host
+         */
         public VirtualHost defaultBackend(String backend) {
             return defaultBackend(backend, null);
         }
@@ -213,6 +237,9 @@ public final class Routing {
         /**
          * Sets this host's default backend and a backup used when it has no usable server.
          *
+         * @param backend the backend's name
+         * @param backup the backend used when {@code backend} has no usable server
+         * @return this virtual host
          * @throws IllegalArgumentException when a name is empty, or {@code backup} is {@code backend}
          *     itself, which would never take over
          */
@@ -238,6 +265,10 @@ public final class Routing {
         /**
          * Declares a named ACL that rules refer to with {@link Acl#named(String)} or
          * {@link Rule#whenNamed(String)}. Named ACLs may refer to each other.
+         *
+         * @param name the ACL's name
+         * @param acl the condition it names
+         * @return this builder
          */
         public Builder acl(String name, Acl acl) {
             if (name == null || name.isEmpty() || name.chars().anyMatch(Character::isWhitespace)) {
@@ -250,13 +281,23 @@ public final class Routing {
             return this;
         }
 
-        /** Adds a rule, evaluated after the ones added before. */
+        /**
+         * Adds a rule, evaluated after the ones added before.
+         *
+         * @param rule a rule
+         * @return this builder
+         */
         public Builder rule(Rule rule) {
             rules.add(Objects.requireNonNull(rule, "rule"));
             return this;
         }
 
-        /** Adds rules in order. */
+        /**
+         * Adds rules in order.
+         *
+         * @param rules the rules in order
+         * @return this builder
+         */
         public Builder rules(Rule... rules) {
             Objects.requireNonNull(rules, "rules");
             for (Rule r : rules) {
@@ -265,7 +306,12 @@ public final class Routing {
             return this;
         }
 
-        /** Sets the backend for requests no rule decides. */
+        /**
+         * Sets the backend for requests no rule decides.
+         *
+         * @param backend the backend for requests no rule decides
+         * @return this builder
+         */
         public Builder defaultBackend(String backend) {
             return defaultBackend(backend, null);
         }
@@ -273,6 +319,9 @@ public final class Routing {
         /**
          * Sets the default backend and a backup backend used when the default has no usable server.
          *
+         * @param backend the backend's name
+         * @param backup the backend used when {@code backend} has no usable server
+         * @return this builder
          * @throws IllegalArgumentException when a name is empty, or {@code backup} is {@code backend}
          *     itself, which would never take over
          */
@@ -286,6 +335,10 @@ public final class Routing {
          * Gives a host its own rule table: an exact name ({@code example.com}) or a wildcard
          * ({@code *.example.com}, any subdomain). Names compare case-insensitively. Adding the same
          * host again adds to its table.
+         *
+         * @param host a host name, or a {@code *.domain} pattern
+         * @param table sets the host's rules and default backend
+         * @return this builder
          */
         public Builder virtualHost(String host, Consumer<VirtualHost> table) {
             String h = hostPattern(host);
@@ -296,13 +349,15 @@ public final class Routing {
         /**
          * Restricts the routing to what an L4 frontend can do: connection ACLs (source, local port,
          * SNI, ALPN, state, random) and the use and reject actions. The L4 engine calls this.
+         *
+         * @return this builder
          */
         public Builder connectionOnly() {
             this.connectionOnly = true;
             return this;
         }
 
-        /** Whether {@link #connectionOnly()} was called. */
+        /** {@return whether {@link #connectionOnly()} was called} */
         public boolean isConnectionOnly() {
             return connectionOnly;
         }
@@ -310,6 +365,7 @@ public final class Routing {
         /**
          * Returns the immutable routing. The builder stays usable.
          *
+         * @return the immutable routing
          * @throws IllegalArgumentException naming the rule and value when a rule refers to an
          *     unknown named ACL, named ACLs refer to each other in a cycle, or an HTTP ACL or action is
          *     used on a connection-only routing

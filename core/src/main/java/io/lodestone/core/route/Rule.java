@@ -34,37 +34,56 @@ public final class Rule {
         this.action = action;
     }
 
-    /** Starts a rule that applies when {@code condition} matches. */
+    /**
+     * Starts a rule that applies when {@code condition} matches.
+     *
+     * @param condition the condition
+     * @return the rule's builder; an action completes the rule
+     */
     public static Builder when(Acl condition) {
         return new Builder(Objects.requireNonNull(condition, "condition"));
     }
 
-    /** Starts a rule that applies when {@code condition} does not match (HAProxy's {@code unless}). */
+    /**
+     * Starts a rule that applies when {@code condition} does not match (HAProxy's {@code unless}).
+     *
+     * @param condition the condition
+     * @return the rule's builder; an action completes the rule
+     */
     public static Builder unless(Acl condition) {
         return new Builder(Acl.not(condition));
     }
 
-    /** Starts a rule that applies when the named ACL (see {@link Routing.Builder#acl}) matches. */
+    /**
+     * Starts a rule that applies when the named ACL (see {@link Routing.Builder#acl}) matches.
+     *
+     * @param aclName the name of an ACL declared on the routing
+     * @return the rule's builder; an action completes the rule
+     */
     public static Builder whenNamed(String aclName) {
         return new Builder(Acl.named(aclName));
     }
 
-    /** Starts a rule that always applies. */
+    /**
+     * Starts a rule that always applies.
+     *
+     * @return the rule's builder; an action completes the rule
+     */
     public static Builder always() {
         return new Builder(Acl.always());
     }
 
-    /** The rule's name, or {@code null}. */
+    /** {@return the rule's name, or {@code null}} */
     public String name() {
         return name;
     }
 
-    /** The condition. */
+    /** {@return the condition} */
     public Acl condition() {
         return condition;
     }
 
-    /** Whether the action ends evaluation (use, deny, redirect, respond). */
+    /** {@return whether the action ends evaluation (use, deny, redirect, respond)} */
     public boolean isTerminal() {
         return action.kind.terminal();
     }
@@ -94,7 +113,12 @@ public final class Rule {
             this.condition = condition;
         }
 
-        /** Names the rule; the name shows in {@link MatchedRule} and in configuration errors. */
+        /**
+         * Names the rule; the name shows in {@link MatchedRule} and in configuration errors.
+         *
+         * @param name the rule's name
+         * @return this builder
+         */
         public Builder name(String name) {
             if (name == null || name.isBlank()) {
                 throw new IllegalArgumentException("rule name: " + (name == null ? "null" : "\"" + name + "\"") + " (expected: a non-blank name)");
@@ -107,7 +131,12 @@ public final class Rule {
             return new Rule(name, condition, action);
         }
 
-        /** Forwards to a backend (HAProxy's {@code use_backend}). */
+        /**
+         * Forwards to a backend (HAProxy's {@code use_backend}).
+         *
+         * @param backend the backend's name
+         * @return the rule
+         */
         public Rule use(String backend) {
             return rule(Action.of(Action.Kind.USE, 0, backendName("use", backend), null));
         }
@@ -115,6 +144,9 @@ public final class Rule {
         /**
          * Forwards to {@code backend}, or to {@code backup} when {@code backend} has no usable server.
          *
+         * @param backend the backend's name
+         * @param backup the backend used when {@code backend} has no usable server
+         * @return the rule
          * @throws IllegalArgumentException when a name is empty, or {@code backup} is {@code backend}
          *     itself, which would never take over
          */
@@ -123,23 +155,42 @@ public final class Rule {
                     Routing.backupName("use backup", backup, backend)));
         }
 
-        /** Refuses with 403 Forbidden (at L4: closes the connection). */
+        /**
+         * Refuses with 403 Forbidden (at L4: closes the connection).
+         *
+         * @return the rule
+         */
         public Rule deny() {
             return deny(403);
         }
 
-        /** Refuses with this status, 400..599, and its reason phrase as body. */
+        /**
+         * Refuses with this status, 400..599, and its reason phrase as body.
+         *
+         * @param status the status, 400..599
+         * @return the rule
+         */
         public Rule deny(int status) {
             return deny(status, Statuses.reason(checkStatus("deny status", status, 400, 599)) + "\n");
         }
 
-        /** Refuses with this status, 400..599, and a {@code text/plain} body. */
+        /**
+         * Refuses with this status, 400..599, and a {@code text/plain} body.
+         *
+         * @param status the status, 400..599
+         * @param body the body
+         * @return the rule
+         */
         public Rule deny(int status, String body) {
             checkStatus("deny status", status, 400, 599);
             return rule(Action.of(Action.Kind.DENY, status, Objects.requireNonNull(body, "deny body"), null));
         }
 
-        /** Closes the connection of an L4 frontend; the same as {@link #deny()}. */
+        /**
+         * Closes the connection of an L4 frontend; the same as {@link #deny()}.
+         *
+         * @return the rule
+         */
         public Rule reject() {
             return deny();
         }
@@ -147,6 +198,9 @@ public final class Rule {
         /**
          * Redirects to a fixed location, as given (HAProxy's {@code redirect location}).
          *
+         * @param status the redirect status
+         * @param location the {@code Location}
+         * @return the rule
          * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
          *     a control character but a tab, a space or tab at either end, a character past U+00FF
          */
@@ -162,6 +216,10 @@ public final class Rule {
          * {@code https://h/}; so are {@code :080}, the same port, and an empty one). When the new
          * scheme listens on another port than the old one (8080 to 8443), name it with
          * {@link #redirectScheme(int, String, int)}.
+         *
+         * @param status the redirect status
+         * @param scheme the scheme to redirect to
+         * @return the rule
          */
         public Rule redirectScheme(int status, String scheme) {
             return rule(Action.of(Action.Kind.REDIRECT_SCHEME, checkRedirect(status), scheme(scheme), null));
@@ -173,6 +231,10 @@ public final class Rule {
          * {@code https://h:8443/a?b}. The port is left out of the location when it is the scheme's
          * default (443 for https, 80 for http).
          *
+         * @param status the redirect status
+         * @param scheme the scheme to redirect to
+         * @param port the port to redirect to
+         * @return the rule
          * @throws IllegalArgumentException when the port is not in 1..65535
          */
         public Rule redirectScheme(int status, String scheme, int port) {
@@ -203,6 +265,9 @@ public final class Rule {
          * path starting with several slashes or backslashes has them folded into one ({@code //evil.example/x}
          * goes to {@code /evil.example/x}), since the location {@code //evil.example/x} would name another host.
          *
+         * @param status the redirect status
+         * @param prefix the prefix put before the request's path
+         * @return the rule
          * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
          *     a control character but a tab, a space or tab at either end, a character past U+00FF
          */
@@ -217,6 +282,10 @@ public final class Rule {
         /**
          * Answers directly with this status (200..599), content type and body.
          *
+         * @param status the status
+         * @param contentType the {@code Content-Type}
+         * @param body the body
+         * @return the rule
          * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
          *     a control character but a tab, a space or tab at either end, a character past U+00FF
          */
@@ -226,7 +295,13 @@ public final class Rule {
                     fieldValue("respond contentType", nonEmpty("respond contentType", contentType))));
         }
 
-        /** Answers directly with this status and a {@code text/plain; charset=utf-8} body. */
+        /**
+         * Answers directly with this status and a {@code text/plain; charset=utf-8} body.
+         *
+         * @param status the status
+         * @param body the body
+         * @return the rule
+         */
         public Rule respond(int status, String body) {
             return respond(status, "text/plain; charset=utf-8", body);
         }
@@ -243,6 +318,9 @@ public final class Rule {
          * <pre>{@code
          * Rule.when(Acl.pathBegins("/login")).rateLimit(RateLimit.perMinute(10).burst(3))
          * }</pre>
+         *
+         * @param limit the rate limit
+         * @return the rule
          */
         public Rule rateLimit(RateLimit limit) {
             return rule(Action.rateLimit(Objects.requireNonNull(limit, "rateLimit")));
@@ -251,6 +329,9 @@ public final class Rule {
         /**
          * Sets a header of the request sent to the backend, replacing any value.
          *
+         * @param name the header name
+         * @param value the header value
+         * @return the rule
          * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
          *     a control character but a tab, a space or tab at either end, a character past U+00FF
          */
@@ -261,6 +342,9 @@ public final class Rule {
         /**
          * Adds a value to a header of the request sent to the backend.
          *
+         * @param name the header name
+         * @param value the header value
+         * @return the rule
          * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
          *     a control character but a tab, a space or tab at either end, a character past U+00FF
          */
@@ -268,7 +352,12 @@ public final class Rule {
             return rule(Action.edit(Action.Kind.REQUEST_HEADER, edit(HeaderEdit.Op.ADD, name, value)));
         }
 
-        /** Removes a header from the request sent to the backend. */
+        /**
+         * Removes a header from the request sent to the backend.
+         *
+         * @param name the header name
+         * @return the rule
+         */
         public Rule removeRequestHeader(String name) {
             return rule(Action.edit(Action.Kind.REQUEST_HEADER, edit(HeaderEdit.Op.REMOVE, name, null)));
         }
@@ -276,6 +365,9 @@ public final class Rule {
         /**
          * Sets a header of the response sent to the client, replacing any value.
          *
+         * @param name the header name
+         * @param value the header value
+         * @return the rule
          * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
          *     a control character but a tab, a space or tab at either end, a character past U+00FF
          */
@@ -286,6 +378,9 @@ public final class Rule {
         /**
          * Adds a value to a header of the response sent to the client.
          *
+         * @param name the header name
+         * @param value the header value
+         * @return the rule
          * @throws IllegalArgumentException naming the value when it is not a header field value as it is:
          *     a control character but a tab, a space or tab at either end, a character past U+00FF
          */
@@ -293,7 +388,12 @@ public final class Rule {
             return rule(Action.edit(Action.Kind.RESPONSE_HEADER, edit(HeaderEdit.Op.ADD, name, value)));
         }
 
-        /** Removes a header from the response sent to the client. */
+        /**
+         * Removes a header from the response sent to the client.
+         *
+         * @param name the header name
+         * @return the rule
+         */
         public Rule removeResponseHeader(String name) {
             return rule(Action.edit(Action.Kind.RESPONSE_HEADER, edit(HeaderEdit.Op.REMOVE, name, null)));
         }
@@ -306,6 +406,9 @@ public final class Rule {
          * the rest of the raw path is sent byte for byte, {@code ;parameters} and percent-encoding
          * included ({@code /svc/a%2Fb;jsessionid=1} is sent as {@code /a%2Fb;jsessionid=1}). When the
          * prefix ends at an encoded slash ({@code /svc%2Fa}), the rest is sent normalised and re-encoded.
+         *
+         * @param prefix the path prefix to remove
+         * @return the rule
          */
         public Rule stripPrefix(String prefix) {
             return rule(Action.of(Action.Kind.STRIP_PREFIX, 0, pathPrefix("stripPrefix", prefix), null));
@@ -316,6 +419,10 @@ public final class Rule {
          * with {@link #stripPrefix}, the prefix is matched on the normalised path, its raw form is
          * replaced and the rest of the raw path is kept byte for byte; the replacement is sent
          * percent-encoded where a path needs it.
+         *
+         * @param prefix the path prefix to replace
+         * @param replacement what replaces it
+         * @return the rule
          */
         public Rule replacePrefix(String prefix, String replacement) {
             String to = Objects.requireNonNull(replacement, "replacePrefix replacement");
@@ -334,6 +441,10 @@ public final class Rule {
          * expression reads the normalised path and a changed path is sent normalised and re-encoded
          * ({@code ;parameters} dropped, {@code %2F} sent as {@code /}); a path it leaves unchanged is
          * sent raw.
+         *
+         * @param regex a regular expression over the path
+         * @param replacement the replacement, {@code $1} for groups
+         * @return the rule
          */
         public Rule replacePath(String regex, String replacement) {
             Objects.requireNonNull(replacement, "replacePath replacement");
@@ -351,7 +462,12 @@ public final class Rule {
             return rule(Action.replacePath(p, replacement));
         }
 
-        /** Sends this Host header to the backend instead of the client's. */
+        /**
+         * Sends this Host header to the backend instead of the client's.
+         *
+         * @param host the Host header value sent to the backend
+         * @return the rule
+         */
         public Rule setHost(String host) {
             String h = nonEmpty("setHost", host);
             if (!isFieldValue(h) || h.indexOf(' ') >= 0 || h.indexOf('\t') >= 0) {

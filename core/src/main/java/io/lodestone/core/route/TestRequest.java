@@ -90,12 +90,22 @@ public final class TestRequest implements RequestView {
         }
     }
 
-    /** A {@code GET} of a request target: a path with an optional query ({@code /a?b=c}). */
+    /**
+     * A {@code GET} of a request target: a path with an optional query ({@code /a?b=c}).
+     *
+     * @param target the request target: a path with an optional query
+     * @return a {@code GET} of a request target: a path with an optional query ({@code /a?b=c})
+     */
     public static TestRequest get(String target) {
         return request("GET", target);
     }
 
-    /** A {@code POST} of a request target. */
+    /**
+     * A {@code POST} of a request target.
+     *
+     * @param target the request target: a path with an optional query
+     * @return a {@code POST} of a request target
+     */
     public static TestRequest post(String target) {
         return request("POST", target);
     }
@@ -111,6 +121,9 @@ public final class TestRequest implements RequestView {
      * {@code /caf%C3%A9} does, since path ACLs read the decoded path); a client sends them
      * percent-encoded.
      *
+     * @param method the request method
+     * @param target the request target: a path with an optional query
+     * @return a request with any method
      * @throws IllegalArgumentException for a method that is not a token, or a target the HTTP engine
      *     answers 400 whatever the rules: another form, a space, control character or {@code #}, or
      *     an absolute form's authority with userinfo or without a host
@@ -155,17 +168,28 @@ public final class TestRequest implements RequestView {
         return null;
     }
 
-    /** A connection-only view, as an L4 frontend sees it: no HTTP. */
+    /** {@return a connection-only view, as an L4 frontend sees it: no HTTP} */
     public static TestRequest connection() {
         return new TestRequest(false, null, null);
     }
 
-    /** Sets the client's address, an IP literal. */
+    /**
+     * Sets the client's address, an IP literal.
+     *
+     * @param ip the client's address
+     * @return this request
+     */
     public TestRequest source(String ip) {
         return source(ip, sourcePort);
     }
 
-    /** Sets the client's address and port. */
+    /**
+     * Sets the client's address and port.
+     *
+     * @param ip the client's address
+     * @param port the client's port
+     * @return this request
+     */
     public TestRequest source(String ip, int port) {
         byte[] b = ip == null ? null : NetUtil.createByteArrayFromIpAddressString(ip);
         if (b == null) {
@@ -178,7 +202,13 @@ public final class TestRequest implements RequestView {
         }
     }
 
-    /** Sets the client's address and port. */
+    /**
+     * Sets the client's address and port.
+     *
+     * @param address the client's address
+     * @param port the client's port
+     * @return this request
+     */
     public TestRequest source(InetAddress address, int port) {
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("source port: " + port + " (expected: 0..65535)");
@@ -188,7 +218,12 @@ public final class TestRequest implements RequestView {
         return this;
     }
 
-    /** Sets the frontend port the client connected to (default 80). */
+    /**
+     * Sets the frontend port the client connected to (default 80).
+     *
+     * @param port the frontend port the client connected to
+     * @return this request
+     */
     public TestRequest localPort(int port) {
         if (port < 1 || port > 65535) {
             throw new IllegalArgumentException("localPort: " + port + " (expected: 1..65535)");
@@ -201,6 +236,9 @@ public final class TestRequest implements RequestView {
      * Sets the TLS server name, read as the engines read the ClientHello's: in lower case, without the
      * trailing dot of an absolute name ({@code Shop.Example.com.} is {@code shop.example.com}); an empty
      * name is none.
+     *
+     * @param serverName the TLS server name
+     * @return this request
      */
     public TestRequest sni(String serverName) {
         String name = serverName;
@@ -211,7 +249,12 @@ public final class TestRequest implements RequestView {
         return this;
     }
 
-    /** Sets the ALPN protocol. */
+    /**
+     * Sets the ALPN protocol.
+     *
+     * @param protocol the ALPN protocol
+     * @return this request
+     */
     public TestRequest alpn(String protocol) {
         this.alpn = protocol;
         return this;
@@ -221,13 +264,21 @@ public final class TestRequest implements RequestView {
      * Sets the verified client certificate (mutual TLS) with this subject DN and these subject
      * alternative names: {@code clientCertificate("CN=alice,O=Clients", "spiffe://example/alice")}.
      *
+     * @param subject the subject distinguished name in RFC 2253 form
+     * @param subjectAltNames the subject alternative name values
+     * @return this request
      * @throws IllegalArgumentException when the subject is not a distinguished name
      */
     public TestRequest clientCertificate(String subject, String... subjectAltNames) {
         return clientCertificate(ClientCertificate.of(subject, subjectAltNames));
     }
 
-    /** Sets the verified client certificate (mutual TLS); {@code null} for none (the default). */
+    /**
+     * Sets the verified client certificate (mutual TLS); {@code null} for none (the default).
+     *
+     * @param certificate the verified client certificate
+     * @return this request
+     */
     public TestRequest clientCertificate(ClientCertificate certificate) {
         this.clientCertificate = certificate;
         return this;
@@ -236,6 +287,9 @@ public final class TestRequest implements RequestView {
     /**
      * Sets the Host header (a host, optionally with {@code :port}), replacing any. A request with an
      * absolute-form target keeps its target's authority as its Host, as the engines do.
+     *
+     * @param authority the Host header
+     * @return this request
      */
     public TestRequest host(String authority) {
         requireHttp("host");
@@ -246,6 +300,9 @@ public final class TestRequest implements RequestView {
     /**
      * Adds a request header value.
      *
+     * @param name the header name
+     * @param value the header value
+     * @return this request
      * @throws IllegalArgumentException for a second {@code Host} (use {@link #host(String)} to
      *     replace it) or a {@code Host} with userinfo: the HTTP engine answers 400 to either; for a
      *     client-certificate header ({@code X-Client-Verify}, {@code X-Client-CN}, ...), which the
@@ -279,7 +336,13 @@ public final class TestRequest implements RequestView {
         return this;
     }
 
-    /** Adds a cookie to the request's {@code Cookie} header. */
+    /**
+     * Adds a cookie to the request's {@code Cookie} header.
+     *
+     * @param name the cookie name
+     * @param value the cookie value
+     * @return this request
+     */
     public TestRequest cookie(String name, String value) {
         requireHttp("cookie");
         Values v = headers.get("cookie");
@@ -291,14 +354,24 @@ public final class TestRequest implements RequestView {
         return this;
     }
 
-    /** Sets the random source, shared across requests if you like: draws continue its stream. */
+    /**
+     * Sets the random source, shared across requests if you like: draws continue its stream.
+     *
+     * @param random the random source
+     * @return this request
+     */
     public TestRequest random(RandomGenerator random) {
         this.random = Objects.requireNonNull(random, "random");
         this.given = true;
         return this;
     }
 
-    /** Sets the seed of the request's own random source (default 0). */
+    /**
+     * Sets the seed of the request's own random source (default 0).
+     *
+     * @param seed the seed of the request's own random source
+     * @return this request
+     */
     public TestRequest seed(long seed) {
         this.seed = seed;
         this.random = null;

@@ -40,6 +40,9 @@ public final class TraceContext {
     /**
      * Parses a {@code traceparent} header value, ignoring spaces and tabs around it. Returns
      * {@code null} when it is absent or invalid, without throwing.
+     *
+     * @param traceparent the {@code traceparent} value
+     * @return the context, or {@code null}
      */
     public static TraceContext parse(CharSequence traceparent) {
         return parse(traceparent, null);
@@ -48,6 +51,10 @@ public final class TraceContext {
     /**
      * Parses {@code traceparent} and {@code tracestate} header values. Returns {@code null} when the
      * traceparent is absent or invalid; an absent or invalid trace state is dropped.
+     *
+     * @param traceparent the {@code traceparent} value
+     * @param tracestate the {@code tracestate} value
+     * @return the context, or {@code null}
      */
     public static TraceContext parse(CharSequence traceparent, CharSequence tracestate) {
         if (traceparent == null) {
@@ -92,6 +99,9 @@ public final class TraceContext {
     /**
      * Starts a new trace: a random trace id and parent id, the sampled flag as given, no trace state.
      * Uses {@link ThreadLocalRandom}: fast and unpredictable enough for ids, not for secrets.
+     *
+     * @param sampled the sampled flag
+     * @return the new context
      */
     public static TraceContext newRoot(boolean sampled) {
         ThreadLocalRandom r = ThreadLocalRandom.current();
@@ -110,12 +120,21 @@ public final class TraceContext {
     /**
      * Returns the context for the next hop: the same trace id, flags and trace state, and a new random
      * parent id, the span of the proxy itself.
+     *
+     * @return the context for the next hop: the same trace id, flags and trace state, and a new random parent
+     *     id, the span of the proxy itself
      */
     public TraceContext child() {
         return new TraceContext(traceId, newSpanId(), flags, traceState);
     }
 
-    /** Returns a copy with another trace state, or none when {@code null}; the caller vouches for its validity. */
+    /**
+     * Returns a copy with another trace state, or none when {@code null}; the caller vouches for its
+     * validity.
+     *
+     * @param state the trace state, or {@code null}
+     * @return a copy with another trace state, or none when {@code null}; the caller vouches for its validity
+     */
     public TraceContext withTraceState(String state) {
         return new TraceContext(traceId, parentId, flags, state);
     }
@@ -131,32 +150,35 @@ public final class TraceContext {
         return new String(c);
     }
 
-    /** The trace id: 32 lower-case hex digits, not all zeros. */
+    /** {@return the trace id: 32 lower-case hex digits, not all zeros} */
     public String traceId() {
         return traceId;
     }
 
-    /** The parent (span) id: 16 lower-case hex digits, not all zeros. */
+    /** {@return the parent (span) id: 16 lower-case hex digits, not all zeros} */
     public String parentId() {
         return parentId;
     }
 
-    /** The trace flags, 0..255. */
+    /** {@return the trace flags, 0..255} */
     public int flags() {
         return flags;
     }
 
-    /** Whether the {@code sampled} flag (bit 0) is set. */
+    /** {@return whether the {@code sampled} flag (bit 0) is set} */
     public boolean isSampled() {
         return (flags & 1) != 0;
     }
 
-    /** The trace state to pass on, or {@code null} when there is none. */
+    /** {@return the trace state to pass on, or {@code null} when there is none} */
     public String traceState() {
         return traceState;
     }
 
-    /** The {@code traceparent} header value, always of version 00: {@code 00-<trace id>-<parent id>-<flags>}. */
+    /**
+     * {@return the {@code traceparent} header value, always of version 00: {@code 00-<trace id>-<parent
+     * id>-<flags>}}
+     */
     public String traceparent() {
         StringBuilder sb = new StringBuilder(TRACEPARENT_LENGTH);
         sb.append("00-").append(traceId).append('-').append(parentId).append('-')
@@ -168,6 +190,10 @@ public final class TraceContext {
      * Whether a {@code tracestate} header value is valid: at most 32 comma-separated members (empty
      * ones aside), each {@code key=value} with the specification's key and value grammars, no key
      * twice.
+     *
+     * @param s a {@code tracestate} value
+     * @return whether a {@code tracestate} header value is valid: at most 32 comma-separated members (empty
+     *     ones aside), each {@code key=value} with the specification's key and value grammars, no key twice
      */
     public static boolean isValidTraceState(CharSequence s) {
         Objects.requireNonNull(s, "tracestate");

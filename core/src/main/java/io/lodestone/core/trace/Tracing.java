@@ -42,22 +42,39 @@ public final class Tracing {
         this.hopSpans = hopSpans;
     }
 
-    /** Trace headers are left alone. */
+    /**
+     * Trace headers are left alone.
+     *
+     * @return the setting that leaves trace headers alone
+     */
     public static Tracing off() {
         return OFF;
     }
 
-    /** Valid trace headers are passed on, invalid ones removed; no trace is started. */
+    /**
+     * Valid trace headers are passed on, invalid ones removed; no trace is started.
+     *
+     * @return the setting that passes valid trace headers on and removes invalid ones
+     */
     public static Tracing propagate() {
         return PROPAGATE;
     }
 
-    /** As {@link #propagate()}, and a trace with the sampled flag set is started when a request has none. */
+    /**
+     * As {@link #propagate()}, and a trace with the sampled flag set is started when a request has none.
+     *
+     * @return the setting that also starts a sampled trace for a request without one
+     */
     public static Tracing start() {
         return start(true);
     }
 
-    /** As {@link #propagate()}, and a trace with the given sampled flag is started when a request has none. */
+    /**
+     * As {@link #propagate()}, and a trace with the given sampled flag is started when a request has none.
+     *
+     * @param sampled the sampled flag of the traces started
+     * @return the tracing setting
+     */
     public static Tracing start(boolean sampled) {
         return new Tracing(Mode.START, sampled, false);
     }
@@ -66,6 +83,8 @@ public final class Tracing {
      * Returns a copy that gives every forwarded request a new parent id, the proxy's own span
      * ({@link TraceContext#child()}); for applications that report the proxy's spans.
      *
+     * @return a copy that gives every forwarded request a new parent id, the proxy's own span ({@link
+     *     TraceContext#child()}); for applications that report the proxy's spans
      * @throws IllegalStateException on {@link #off()}
      */
     public Tracing withHopSpans() {
@@ -75,17 +94,17 @@ public final class Tracing {
         return new Tracing(mode, sampled, true);
     }
 
-    /** Whether engines should call {@link #onRequest}: false for {@link #off()}. */
+    /** {@return whether engines should call {@link #onRequest}: false for {@link #off()}} */
     public boolean isEnabled() {
         return mode != Mode.OFF;
     }
 
-    /** Whether a trace is started for requests without one. */
+    /** {@return whether a trace is started for requests without one} */
     public boolean startsTraces() {
         return mode == Mode.START;
     }
 
-    /** Whether forwarded requests get the proxy's own span id. */
+    /** {@return whether forwarded requests get the proxy's own span id} */
     public boolean hopSpans() {
         return hopSpans;
     }
@@ -96,6 +115,10 @@ public final class Tracing {
      * {@link TraceContext#traceparent()} and {@link TraceContext#traceState()} (removing
      * {@code tracestate} when that is {@code null}), or removes both when the result is {@code null}.
      * Also {@code null} when tracing is {@link #off()}, which engines do not ask.
+     *
+     * @param traceparent the request's {@code traceparent}, or {@code null}
+     * @param tracestate the request's {@code tracestate}, or {@code null}
+     * @return the context to send, or {@code null} to remove both headers
      */
     public TraceContext onRequest(CharSequence traceparent, CharSequence tracestate) {
         if (mode == Mode.OFF) {

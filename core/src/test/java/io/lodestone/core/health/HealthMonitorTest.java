@@ -89,6 +89,37 @@ class HealthMonitorTest {
         assertThat(checker.calls("web2")).isEqualTo(2);      // t = 0 and 2 s; now t = 3.5 s
     }
 
+    /**
+     * Whoever sees a check's result (its listener, {@code lastCheck()}) sees the state it leads to:
+     * a test that awaits the result of the check that brings a server down or up then reads the new
+     * state at once, and the servers in rotation with it. The result was recorded and told before the
+     * state followed it, so such a test read the old state (Http2HealthCheckTest read DOWN after the
+     * passing check, d9eebd0, and awaited the state to get by).
+     */
+    @Test
+    void aResultIsSeenOnceTheStateItLeadsToReads() {
+        start(HealthCheck.tcp().interval(Duration.ofSeconds(1)).rise(1).fall(1));
+        List<String> seen = new ArrayList<>();
+        control.addListener(new ServerListener() {
+            @Override
+            public void stateChanged(ServerControl server, ServerState previous, ServerState current, String reason) {
+            }
+
+            @Override
+            public void checked(ServerControl server, HealthCheckResult result) {
+                if (server.server().name().equals("web1")) {
+                    seen.add(result.isHealthy() + " " + (server.lastCheck() == result) + " " + server.state()
+                            + " " + control.usableServers("app"));
+                }
+            }
+        });
+        checker.answer("web1", false);
+        scheduler.runDue();
+        checker.answer("web1", true);
+        scheduler.advance(Duration.ofSeconds(1));
+        assertThat(seen).containsExactly("false true DOWN 1", "true true UP 2");
+    }
+
     @Test
     void onlyConsecutiveFailuresCount() {
         start(HealthCheck.tcp().interval(Duration.ofSeconds(1)).rise(1).fall(2));

@@ -142,6 +142,9 @@ public final class Gateway {
                 "  --backend-ca PEM         CA certificates to verify the servers against (with --backend-tls verify)",
                 "  --backend-proto http1|h2c|h2  http: HTTP version to the servers (default http1); h2c is",
                 "                           cleartext HTTP/2, h2 needs --backend-tls; many requests share a connection",
+                "  --backend-h2-keepalive INTERVAL[,TIMEOUT]  http, with --backend-proto h2c|h2: PING a server",
+                "                           connection that received nothing for INTERVAL, close it when nothing",
+                "                           comes back within TIMEOUT (default 20s); default: no PINGs",
                 "  --admin HOST:PORT        admin endpoint (/metrics, /stats, /api/servers, /api/frontends, server",
                 "                           operations); off unless given",
                 "  --admin-token TOKEN      bearer token the admin endpoint requires (required with --admin;",
@@ -151,6 +154,8 @@ public final class Gateway {
                 "                           brotli where its native library loads), text and JSON of 1 KiB or more",
                 "  --h2c                    http, without TLS: also speak HTTP/2 to clients that begin with its",
                 "                           preface (prior knowledge, as h2load and curl --http2-prior-knowledge do)",
+                "  --websocket-over-h2      http, with --h2c or --tls-cert: let HTTP/2 clients open WebSockets",
+                "                           (RFC 8441), sent to the servers as HTTP/1.1 upgrades",
                 "  --defer-accept           http: the kernel hands over a new connection only once its client",
                 "                           has sent data (TCP_DEFER_ACCEPT; less CPU per connection, not on NIO)",
                 "  --abort-on-close         http: drop a request whose client ends its side (FIN) while it waits",
@@ -294,7 +299,15 @@ public final class Gateway {
         }
     }
 
-    /** Applies {@code --backend-tls} and {@code --backend-proto} to a backend of HTTP or TCP servers. */
+    /** {@code 30s}, {@code 1m30s}, {@code 0.5s}: a duration as the start line prints it. */
+    private static String shortDuration(Duration d) {
+        return d.toString().substring(2).toLowerCase(Locale.ROOT);
+    }
+
+    /**
+     * Applies {@code --backend-tls}, {@code --backend-proto} and {@code --backend-h2-keepalive} to a
+     * backend of HTTP or TCP servers.
+     */
     private static void upstream(GatewayOptions options, Backend.Builder backend, ClientTls tls) {
         if (tls != null) {
             backend.tls(tls);
@@ -304,6 +317,7 @@ public final class Gateway {
             case H2C -> backend.protocol(BackendProtocol.H2C);
             default -> backend.protocol(BackendProtocol.HTTP_1_1);
         }
+        options.backendH2KeepAlive().ifPresent(interval -> backend.http2KeepAlive(interval, options.backendH2KeepAliveTimeout()));
     }
 
     private static Frontend frontend(GatewayOptions options) throws UsageException {
@@ -337,7 +351,7 @@ public final class Gateway {
             if (options.compress()) {
                 http.compression(Compression.defaults());
             }
-            http.h2c(options.h2c()).deferAccept(options.deferAccept());
+            http.h2c(options.h2c()).websocketOverHttp2(options.websocketOverH2()).deferAccept(options.deferAccept());
             if (!options.acceptProxyFrom().isEmpty()) {
                 http.acceptProxyProtocolFrom(options.acceptProxyFrom().toArray(new String[0]));
             } else if (options.acceptProxy()) {
@@ -447,6 +461,9 @@ public final class Gateway {
         if (options.h2c()) {
             line.append("; HTTP/2 with prior knowledge (h2c) too");
         }
+        if (options.websocketOverH2()) {
+            line.append("; WebSocket over HTTP/2 (RFC 8441)");
+        }
         for (GatewayOptions.Sni sni : options.snis()) {
             line.append("; SNI ").append(sni.name()).append(" -> ").append(sni.server());
         }
@@ -466,6 +483,8 @@ public final class Gateway {
         if (options.backendProto() != GatewayOptions.BackendProto.HTTP1) {
             line.append("; ").append(options.backendProto().flagValue()).append(" to the servers");
         }
+        options.backendH2KeepAlive().ifPresent(interval -> line.append("; HTTP/2 keep-alive PINGs to the servers (")
+                .append(shortDuration(interval)).append(',').append(shortDuration(options.backendH2KeepAliveTimeout())).append(')'));
         options.backendTls().ifPresent(mode -> line.append("; TLS to the servers (").append(mode.flagValue())
                 .append(options.backendCa().map(ca -> " against " + ca).orElse("")).append(')'));
         out.println(line);

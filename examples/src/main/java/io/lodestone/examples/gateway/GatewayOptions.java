@@ -55,7 +55,9 @@ import java.util.Set;
  * <p>{@code --compress} (http mode) compresses responses for clients that accept it, with
  * {@link io.lodestone.l7.Compression#defaults()}. {@code --h2c} (http mode, without TLS) also accepts
  * HTTP/2 with prior knowledge on the plain-text port: connections that begin with the HTTP/2
- * preface speak HTTP/2, the others HTTP/1.1. {@code --defer-accept} (http mode) has the kernel hand a
+ * preface speak HTTP/2, the others HTTP/1.1. {@code --websocket-over-h2} (http mode, with {@code --h2c}
+ * or {@code --tls-cert}) lets HTTP/2 clients open WebSockets (RFC 8441), forwarded to the servers as
+ * HTTP/1.1 upgrades ({@link HttpFrontend.Builder#websocketOverHttp2}). {@code --defer-accept} (http mode) has the kernel hand a
  * new connection over only once its client has sent data. {@code --abort-on-close} (http mode) drops
  * a request whose client ends its side before the response head, or aborts its HTTP/1 response
  * ({@link Backend.Builder#abortOnClose}).
@@ -74,7 +76,9 @@ import java.util.Set;
  * <p>{@code --backend-tls verify} (or {@code insecure}) speaks TLS to the servers, verifying their
  * certificates against {@code --backend-ca PEM} (else the JDK's trust store) and host names; in
  * {@code http} mode {@code --backend-proto h2c} (or {@code h2}, over {@code --backend-tls}) speaks
- * HTTP/2 to them, many requests sharing each connection.
+ * HTTP/2 to them, many requests sharing each connection; {@code --backend-h2-keepalive 30s,10s} then
+ * PINGs a server connection that received nothing for 30 s, and closes it when nothing comes back
+ * within 10 s ({@link Backend.Builder#http2KeepAlive}).
  *
  * <p>In http mode every request gets an id in {@code X-Request-ID} ({@code --request-id HEADER}
  * names another header) and {@code X-Forwarded-*} and {@code X-Real-IP} headers; {@code --request-id off}
@@ -232,6 +236,12 @@ public final class GatewayOptions {
      */
     public static final Duration MAX_DURATION = Duration.ofDays(36_500);
 
+    /**
+     * How long a server has to answer a keep-alive PING when {@code --backend-h2-keepalive} gives no
+     * timeout: gRPC's default keepalive timeout.
+     */
+    public static final Duration DEFAULT_H2_KEEPALIVE_TIMEOUT = Duration.ofSeconds(20);
+
     /** The longest {@code --warm-up}. */
     public static final Duration MAX_WARM_UP = Duration.ofMinutes(10);
 
@@ -241,6 +251,8 @@ public final class GatewayOptions {
     private final HostPort listen;
     private final List<HostPort> backends;
     private final BackendProto backendProto;
+    private final Duration backendH2KeepAlive;
+    private final Duration backendH2KeepAliveTimeout;
     private final BackendTlsMode backendTls;
     private final Path backendCa;
     private final Balance balance;
@@ -267,6 +279,7 @@ public final class GatewayOptions {
     private final List<Sni> snis;
     private final boolean compress;
     private final boolean h2c;
+    private final boolean websocketOverH2;
     private final boolean deferAccept;
     private final boolean abortOnClose;
     private final boolean acceptProxy;
@@ -355,12 +368,15 @@ public final class GatewayOptions {
         this.snis = List.copyOf(p.snis);
         this.compress = p.compress;
         this.h2c = p.h2c;
+        this.websocketOverH2 = p.websocketOverH2;
         this.deferAccept = p.deferAccept;
         this.abortOnClose = p.abortOnClose;
         this.acceptProxy = p.acceptProxy || !p.acceptProxyFrom.isEmpty();
         this.acceptProxyFrom = List.copyOf(p.acceptProxyFrom);
         this.rateLimit = p.rateLimit;
         this.backendProto = p.backendProto != null ? p.backendProto : BackendProto.HTTP1;
+        this.backendH2KeepAlive = p.backendH2KeepAlive;
+        this.backendH2KeepAliveTimeout = p.backendH2KeepAliveTimeout;
         this.backendTls = p.backendTls;
         this.backendCa = p.backendCa;
         this.cacheBytes = p.cacheBytes;
@@ -412,6 +428,7 @@ public final class GatewayOptions {
         this.snis = List.of();
         this.compress = o.compress;
         this.h2c = o.h2c;
+        this.websocketOverH2 = o.websocketOverH2;
         this.deferAccept = o.deferAccept;
         this.abortOnClose = o.abortOnClose;
         // the warm-up's traffic comes from inside the JVM, without a PROXY header
@@ -419,6 +436,8 @@ public final class GatewayOptions {
         this.acceptProxyFrom = List.of();
         this.rateLimit = null;
         this.backendProto = o.backendProto;
+        this.backendH2KeepAlive = o.backendH2KeepAlive;
+        this.backendH2KeepAliveTimeout = o.backendH2KeepAliveTimeout;
         this.backendTls = null;
         this.backendCa = null;
         this.cacheBytes = o.cacheBytes;
@@ -455,7 +474,8 @@ public final class GatewayOptions {
      *     {@code --forwarded-for} or {@code --headers-with-underscores} is given in {@code tcp} mode,
      *     or {@code --warm-up} is longer than {@link #MAX_WARM_UP} or given with TLS on either side,
      *     or {@code --timeout-client-hello} is given but for tcp mode with {@code --sni} or {@code --tls-cert},
-     *     or {@code --accept-proxy-from} names a network that does not parse or is given with {@code --accept-proxy}
+     *     or {@code --accept-proxy-from} names a network that does not parse or is given with {@code --accept-proxy},
+     *     or {@code --backend-h2-keepalive} is given without {@code --backend-proto h2c} or {@code h2}
      */
     public static GatewayOptions parse(List<String> args) throws UsageException {
         Objects.requireNonNull(args, "args");
@@ -508,6 +528,9 @@ public final class GatewayOptions {
             }
             if (p.deferAccept) {
                 throw new UsageException("--defer-accept: on (only in http mode: add --mode http)");
+            }
+            if (p.websocketOverH2) {
+                throw new UsageException("--websocket-over-h2: on (only in http mode: add --mode http)");
             }
             if (p.abortOnClose) {
                 throw new UsageException("--abort-on-close: on (only in http mode: add --mode http)");
@@ -568,6 +591,9 @@ public final class GatewayOptions {
         if (p.h2c && p.tlsCert != null) {
             throw new UsageException("--h2c: on (not with --tls-cert: over TLS, clients choose HTTP/2 through ALPN)");
         }
+        if (p.websocketOverH2 && p.mode == Mode.HTTP && !p.h2c && p.tlsCert == null) {
+            throw new UsageException("--websocket-over-h2: on (needs HTTP/2 from clients: add --h2c, or --tls-cert for h2 through ALPN)");
+        }
         if (!p.snis.isEmpty()) {
             if (p.mode == Mode.HTTP) {
                 throw new UsageException("--sni: " + p.snis.get(0) + " (only in tcp mode: TLS passthrough routes"
@@ -591,6 +617,14 @@ public final class GatewayOptions {
         }
         if (p.backendProto == BackendProto.H2C && p.backendTls != null) {
             throw new UsageException("--backend-proto: h2c (not with --backend-tls: use --backend-proto h2 for HTTP/2 over TLS)");
+        }
+        if (p.backendH2KeepAlive != null && p.mode != Mode.HTTP) {
+            throw new UsageException("--backend-h2-keepalive: " + p.backendH2KeepAliveValue + " (only in http mode: add --mode http)");
+        }
+        if (p.backendH2KeepAlive != null && (p.backendProto == null || p.backendProto == BackendProto.HTTP1)) {
+            // Backend.Builder.build() refuses it too: HTTP/1.1 has no PING
+            throw new UsageException("--backend-h2-keepalive: " + p.backendH2KeepAliveValue
+                    + " (needs --backend-proto h2c or h2: HTTP/1.1 connections to the servers have no PING)");
         }
         if (p.healthCheckPath != null && !p.snis.isEmpty()) {
             throw new UsageException("--health-check: " + p.healthCheckPath + " (not with --sni: the servers of a TLS"
@@ -774,6 +808,15 @@ public final class GatewayOptions {
     }
 
     /**
+     * Whether HTTP/2 clients may open WebSockets, RFC 8441's extended CONNECT forwarded to the servers
+     * as HTTP/1.1 upgrades ({@code --websocket-over-h2}, http mode with {@code --h2c} or TLS):
+     * {@link HttpFrontend.Builder#websocketOverHttp2}.
+     */
+    public boolean websocketOverH2() {
+        return websocketOverH2;
+    }
+
+    /**
      * Whether the kernel hands the gateway a new connection only once its client has sent data
      * ({@code --defer-accept}, http mode only): {@link HttpFrontend.Builder#deferAccept}.
      */
@@ -817,6 +860,23 @@ public final class GatewayOptions {
     /** The HTTP version spoken to the servers ({@code --backend-proto}; default {@link BackendProto#HTTP1}). */
     public BackendProto backendProto() {
         return backendProto;
+    }
+
+    /**
+     * The interval of the keep-alive PINGs on HTTP/2 connections to the servers
+     * ({@code --backend-h2-keepalive INTERVAL[,TIMEOUT]}); empty when none are sent (the default).
+     */
+    public Optional<Duration> backendH2KeepAlive() {
+        return Optional.ofNullable(backendH2KeepAlive);
+    }
+
+    /**
+     * How long a server has to answer a keep-alive PING: the {@code TIMEOUT} of
+     * {@code --backend-h2-keepalive}, {@link #DEFAULT_H2_KEEPALIVE_TIMEOUT} when it gives none;
+     * {@code null} when no PINGs are sent.
+     */
+    public Duration backendH2KeepAliveTimeout() {
+        return backendH2KeepAliveTimeout;
     }
 
     /** How TLS to the servers is checked ({@code --backend-tls}); empty when the servers are spoken to in plain TCP. */
@@ -991,11 +1051,12 @@ public final class GatewayOptions {
                 + (healthCheckPath != null ? " healthCheck=" + healthCheckPath : "")
                 + (denies.isEmpty() ? "" : " deny=" + denies) + (routes.isEmpty() ? "" : " routes=" + routes)
                 + (tlsCert != null ? " tlsCert=" + tlsCert + " tlsKey=" + tlsKey : "")
-                + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "") + (h2c ? " h2c" : "") + (deferAccept ? " deferAccept" : "")
+                + (snis.isEmpty() ? "" : " sni=" + snis) + (compress ? " compress" : "") + (h2c ? " h2c" : "") + (websocketOverH2 ? " websocketOverH2" : "") + (deferAccept ? " deferAccept" : "")
                 + (abortOnClose ? " abortOnClose" : "")
                 + (acceptProxy ? " acceptProxy" + (acceptProxyFrom.isEmpty() ? "" : "=" + acceptProxyFrom) : "")
                 + (rateLimit != null ? " rateLimit=" + rateLimit.permits() + (rateLimit.period().getSeconds() == 60 ? "/m" : "/s") : "")
                 + (backendProto != BackendProto.HTTP1 ? " backendProto=" + backendProto.flagValue() : "")
+                + (backendH2KeepAlive != null ? " backendH2KeepAlive=" + backendH2KeepAlive + "," + backendH2KeepAliveTimeout : "")
                 + (backendTls != null ? " backendTls=" + backendTls.flagValue() : "")
                 + (backendCa != null ? " backendCa=" + backendCa : "")
                 + (cacheBytes > 0 ? " cache=" + cacheBytes : "")
@@ -1084,12 +1145,12 @@ public final class GatewayOptions {
     private static final class Parser {
         static final Set<String> FLAGS = Set.of("--mode", "--listen", "--backend", "--balance", "--hash-key", "--retries", "--maxconn", "--timeout-queue", "--max-queue",
                 "--timeout-connect", "--timeout-client", "--timeout-server", "--timeout-client-hello", "--io-threads", "--health-check", "--deny", "--route",
-                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--defer-accept",
-                "--rate-limit", "--backend-proto", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
+                "--admin", "--admin-token", "--access-log", "--tls-cert", "--tls-key", "--sni", "--compress", "--h2c", "--websocket-over-h2", "--defer-accept",
+                "--rate-limit", "--backend-proto", "--backend-h2-keepalive", "--backend-tls", "--backend-ca", "--cache", "--warm-up",
                 "--pool-max-idle", "--pool-idle-timeout", "--pool-max-requests", "--pool-max-lifetime", "--keepalive-requests", "--busy-poll", "--request-id", "--forwarded-for",
                 "--headers-with-underscores", "--abort-on-close", "--error-page", "--accept-proxy", "--accept-proxy-from");
         /** The flags that take no value (switches): given or not. */
-        static final Set<String> SWITCHES = Set.of("--compress", "--h2c", "--defer-accept", "--abort-on-close", "--accept-proxy");
+        static final Set<String> SWITCHES = Set.of("--compress", "--h2c", "--websocket-over-h2", "--defer-accept", "--abort-on-close", "--accept-proxy");
         /** The flags that may be given more than once. */
         static final Set<String> REPEATABLE = Set.of("--backend", "--deny", "--route", "--sni", "--error-page");
 
@@ -1132,8 +1193,12 @@ public final class GatewayOptions {
         Duration poolMaxLifetime;
         String poolMaxLifetimeValue;
         Integer keepAliveRequests;
+        Duration backendH2KeepAlive;
+        Duration backendH2KeepAliveTimeout;
+        String backendH2KeepAliveValue;
         boolean compress;
         boolean h2c;
+        boolean websocketOverH2;
         boolean deferAccept;
         boolean abortOnClose;
         boolean acceptProxy;
@@ -1157,6 +1222,8 @@ public final class GatewayOptions {
                 compress = true;
             } else if (flag.equals("--h2c")) {
                 h2c = true;
+            } else if (flag.equals("--websocket-over-h2")) {
+                websocketOverH2 = true;
             } else if (flag.equals("--defer-accept")) {
                 deferAccept = true;
             } else if (flag.equals("--abort-on-close")) {
@@ -1267,6 +1334,9 @@ public final class GatewayOptions {
                 case "--backend-proto":
                     backendProto = backendProto(flag, value);
                     break;
+                case "--backend-h2-keepalive":
+                    h2KeepAlive(flag, value);
+                    break;
                 case "--backend-tls":
                     backendTls = backendTlsMode(flag, value);
                     break;
@@ -1353,6 +1423,23 @@ public final class GatewayOptions {
                 }
             }
             throw bad(flag, value, "http1, h2c or h2");
+        }
+
+        /** Reads {@code --backend-h2-keepalive INTERVAL[,TIMEOUT]}: two durations above zero, the timeout 20s unless given. */
+        private void h2KeepAlive(String flag, String value) throws UsageException {
+            int comma = value.indexOf(',');
+            Duration interval = parseDuration(comma < 0 ? value : value.substring(0, comma));
+            Duration timeout = comma < 0 ? DEFAULT_H2_KEEPALIVE_TIMEOUT : parseDuration(value.substring(comma + 1));
+            String expected = "INTERVAL[,TIMEOUT], durations above zero like 30s or 30s,10s (TIMEOUT 20s unless given)";
+            if (interval == null || timeout == null || interval.isZero() || timeout.isZero()) {
+                throw bad(flag, value, expected);
+            }
+            if (interval.compareTo(MAX_DURATION) > 0 || timeout.compareTo(MAX_DURATION) > 0) {
+                throw bad(flag, value, "durations of at most " + MAX_DURATION.toHours() + "h");
+            }
+            backendH2KeepAlive = interval;
+            backendH2KeepAliveTimeout = timeout;
+            backendH2KeepAliveValue = value;
         }
 
         private static BackendTlsMode backendTlsMode(String flag, String value) throws UsageException {

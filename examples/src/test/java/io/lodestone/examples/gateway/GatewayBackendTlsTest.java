@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.lodestone.core.Backend;
 import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Proxy;
+import io.lodestone.core.testing.Await;
 import io.lodestone.examples.MainRunner;
 import io.lodestone.examples.UsageException;
 import io.lodestone.examples.support.TestTls;
@@ -26,6 +27,7 @@ import io.netty.handler.codec.http2.Http2DataFrame;
 import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.SslContext;
@@ -74,9 +76,10 @@ class GatewayBackendTlsTest {
         GROUP.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
 
-    /** An HTTP/2 server (h2c, or h2 over TLS with ALPN) that answers {@code h2:PATH} and counts its connections. */
+    /** An HTTP/2 server (h2c, or h2 over TLS with ALPN) that answers {@code h2:PATH} and counts its connections and the PINGs it gets. */
     private static final class H2Server implements AutoCloseable {
         final AtomicInteger connections = new AtomicInteger();
+        final AtomicInteger pings = new AtomicInteger();
         private final Channel server;
 
         H2Server(SslContext tls) {
@@ -94,7 +97,17 @@ class GatewayBackendTlsTest {
                                         protected void initChannel(Http2StreamChannel stream) {
                                             stream.pipeline().addLast(new Answer());
                                         }
-                                    }));
+                                    }),
+                                    new ChannelInboundHandlerAdapter() {
+                                        @Override
+                                        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                            // the codec acknowledges PINGs itself
+                                            if (msg instanceof Http2PingFrame ping && !ping.ack()) {
+                                                pings.incrementAndGet();
+                                            }
+                                            ReferenceCountUtil.release(msg);
+                                        }
+                                    });
                         }
                     })
                     .bind("127.0.0.1", 0).syncUninterruptibly().channel();
@@ -171,6 +184,76 @@ class GatewayBackendTlsTest {
             assertThat(h2c.connections).hasValue(1);
             assertThat(r.stop()).isZero();
         }
+    }
+
+    /**
+     * {@code --backend-h2-keepalive}: an idle h2c connection of the gateway is PINGed every 100 ms (on
+     * the system clock) and kept, as its server answers; the start line says so.
+     */
+    @Test
+    void h2cToTheServersWithKeepAlivePings() throws Exception {
+        try (H2Server h2c = new H2Server(null);
+             MainRunner r = MainRunner.start("gateway", "--mode=http", "--listen=127.0.0.1:0", "--backend=" + h2c.hostPort(),
+                     "--backend-proto=h2c", "--backend-h2-keepalive=100ms,5s", "--io-threads=1")) {
+            int port = r.awaitPort("gateway: listening on ");
+            assertThat(r.out()).contains("; h2c to the servers; HTTP/2 keep-alive PINGs to the servers (0.1s,5s)");
+            assertThat(get(port, "/a").body()).isEqualTo("h2:/a");
+            Await.until(Duration.ofSeconds(10), "three PINGs on the idle connection", () -> h2c.pings.get() >= 3);
+            assertThat(get(port, "/b").body()).isEqualTo("h2:/b");
+            assertThat(h2c.connections).hasValue(1);
+            assertThat(r.stop()).isZero();
+        }
+    }
+
+    @Test
+    void theH2KeepAliveFlagIsCheckedAndSetsTheBackendsOfHttp2Servers() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--route", "/api=127.0.0.1:9002", "--backend-proto", "h2c", "--backend-h2-keepalive", "30s,5s");
+        assertThat(o.backendH2KeepAlive()).contains(Duration.ofSeconds(30));
+        assertThat(o.backendH2KeepAliveTimeout()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(o.toString()).contains("backendProto=h2c backendH2KeepAlive=PT30S,PT5S");
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            // the --route servers' backends too
+            assertThat(proxy.backends()).hasSize(2);
+            for (Backend b : proxy.backends().values()) {
+                assertThat(b.http2KeepAliveInterval()).as(b.name()).isEqualTo(Duration.ofSeconds(30));
+                assertThat(b.http2KeepAliveTimeout()).as(b.name()).isEqualTo(Duration.ofSeconds(5));
+            }
+        }
+        GatewayOptions defaultTimeout = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--backend-proto", "h2", "--backend-tls", "insecure", "--backend-h2-keepalive=2m");
+        assertThat(defaultTimeout.backendH2KeepAlive()).contains(Duration.ofMinutes(2));
+        assertThat(defaultTimeout.backendH2KeepAliveTimeout()).isEqualTo(GatewayOptions.DEFAULT_H2_KEEPALIVE_TIMEOUT).isEqualTo(Duration.ofSeconds(20));
+        GatewayOptions none = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--backend-proto", "h2c");
+        assertThat(none.backendH2KeepAlive()).isEmpty();
+        try (Proxy proxy = Gateway.newProxy(none)) {
+            assertThat(proxy.backends().get(Gateway.BACKEND).http2KeepAliveInterval()).as("off by default").isNull();
+        }
+        String[] h2c = {"--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001", "--backend-proto", "h2c"};
+        String expected = " (expected: INTERVAL[,TIMEOUT], durations above zero like 30s or 30s,10s (TIMEOUT 20s unless given))";
+        for (String bad : new String[] {"0", "30s,0", "30", "30s,", ",5s", "30s,5s,1s", "-1s", ""}) {
+            assertThatThrownBy(() -> GatewayOptions.parse(with(h2c, "--backend-h2-keepalive=" + bad)))
+                    .isInstanceOf(UsageException.class).hasMessage("--backend-h2-keepalive: " + bad + expected);
+        }
+        assertThatThrownBy(() -> GatewayOptions.parse(with(h2c, "--backend-h2-keepalive=30s,876001h")))
+                .isInstanceOf(UsageException.class).hasMessage("--backend-h2-keepalive: 30s,876001h (expected: durations of at most 876000h)");
+        assertThatThrownBy(() -> GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--backend-h2-keepalive", "30s")).isInstanceOf(UsageException.class)
+                .hasMessage("--backend-h2-keepalive: 30s (needs --backend-proto h2c or h2: HTTP/1.1 connections to the servers have no PING)");
+        assertThatThrownBy(() -> GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--backend-proto", "http1", "--backend-h2-keepalive", "30s")).isInstanceOf(UsageException.class)
+                .hasMessageStartingWith("--backend-h2-keepalive: 30s (needs --backend-proto h2c or h2");
+        assertThatThrownBy(() -> GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "127.0.0.1:9001",
+                "--backend-h2-keepalive", "30s,5s")).isInstanceOf(UsageException.class)
+                .hasMessage("--backend-h2-keepalive: 30s,5s (only in http mode: add --mode http)");
+        assertThat(Gateway.usage()).contains("--backend-h2-keepalive INTERVAL[,TIMEOUT]");
+    }
+
+    private static String[] with(String[] args, String more) {
+        String[] all = java.util.Arrays.copyOf(args, args.length + 1);
+        all[args.length] = more;
+        return all;
     }
 
     @Test

@@ -36,7 +36,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** The launcher's {@code --h2c} switch: parsing, the frontend it builds, and HTTP/2 with prior knowledge beside HTTP/1.1. */
+/**
+ * The launcher's {@code --h2c} switch: parsing, the frontend it builds, and HTTP/2 with prior knowledge beside HTTP/1.1;
+ * and its {@code --websocket-over-h2} beside it.
+ */
 class GatewayH2cTest {
 
     @Test
@@ -58,6 +61,27 @@ class GatewayH2cTest {
         assertExits2("--h2c: on (given more than once)", "--mode", "http", "--listen", "127.0.0.1:0", "--backend", "h:1", "--h2c", "--h2c");
         assertExits2("--h2c: yes (expected: no value; --h2c is a switch)",
                 "--mode", "http", "--listen", "127.0.0.1:0", "--backend", "h:1", "--h2c=yes");
+    }
+
+    @Test
+    void websocketOverH2IsASwitchThatTurnsOnExtendedConnect() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--h2c",
+                "--websocket-over-h2");
+        assertThat(o.websocketOverH2()).isTrue();
+        assertThat(o.toString()).contains(" websocketOverH2");
+        assertThat(GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1", "--h2c")
+                .websocketOverH2()).isFalse();
+        try (Proxy proxy = Gateway.newProxy(o)) {
+            assertThat(proxy.frontends()).singleElement().isInstanceOfSatisfying(HttpFrontend.class,
+                    f -> assertThat(f.websocketOverHttp2()).isTrue());
+        }
+        assertExits2("--websocket-over-h2: on (only in http mode: add --mode http)",
+                "--listen", "127.0.0.1:0", "--backend", "h:1", "--websocket-over-h2");
+        assertExits2("--websocket-over-h2: on (needs HTTP/2 from clients: add --h2c, or --tls-cert for h2 through ALPN)",
+                "--mode", "http", "--listen", "127.0.0.1:0", "--backend", "h:1", "--websocket-over-h2");
+        MainRunner help = MainRunner.complete("gateway", "--help");
+        assertThat(help.awaitStatus()).isZero();
+        assertThat(help.out()).contains("--websocket-over-h2      http, with --h2c or --tls-cert");
     }
 
     @Test

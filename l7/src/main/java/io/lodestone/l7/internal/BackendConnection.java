@@ -267,7 +267,13 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
         }
         HttpProxyHandler x = exchange;
         if (x != null) {
-            x.serverClosed(this);
+            if (http2 != null && !refused && http2.keepAliveTimedOut()) {
+                // the proxy closed the connection: its server sent nothing within the keep-alive
+                // timeout after a PING, so the stream waited on a silent server, as in a server timeout
+                x.serverTimedOut(this);
+            } else {
+                x.serverClosed(this);
+            }
         }
     }
 

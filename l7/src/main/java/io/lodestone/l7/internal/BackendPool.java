@@ -293,7 +293,10 @@ final class BackendPool {
         sweeper = loop.scheduleAtFixedRate(this::sweep, period, period, TimeUnit.NANOSECONDS);
     }
 
-    /** Applies the listener's configuration after a reconfiguration, on the pool's loop. */
+    /**
+     * Applies the listener's configuration after a reconfiguration, on the pool's loop, and the
+     * backends' HTTP/2 keep-alive settings to the shared connections that take new streams.
+     */
     void reconfigured() {
         if (!loop.inEventLoop()) {
             loop.execute(this::reconfigured);
@@ -301,6 +304,11 @@ final class BackendPool {
         }
         if (!closed) {
             currentLimits();
+            for (ArrayList<Http2ServerConnection> list : http2.values()) {
+                for (int i = 0; i < list.size(); i++) {
+                    list.get(i).keepAliveReconfigured();
+                }
+            }
         }
     }
 

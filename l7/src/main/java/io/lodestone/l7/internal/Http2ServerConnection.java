@@ -1,5 +1,6 @@
 package io.lodestone.l7.internal;
 
+import io.lodestone.core.Backend;
 import io.lodestone.core.BackendTls;
 import io.lodestone.core.internal.LoopClock;
 import io.lodestone.core.internal.ServerRuntime;
@@ -25,6 +26,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GenericFutureListener;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -36,7 +38,9 @@ import org.slf4j.LoggerFactory;
  * event loop. It takes new streams while it is open, has not received GOAWAY and has fewer streams
  * in use than the server's {@code SETTINGS_MAX_CONCURRENT_STREAMS}; until the server's first
  * SETTINGS arrive, requests wait here (at most {@link #ASSUMED_MAX_STREAMS} of them). A connection
- * no stream has used for the pool's idle timeout is closed.
+ * no stream has used for the pool's idle timeout is closed. With the backend's keep-alive PINGs on, a
+ * connection that received nothing for their interval sends a PING, and closes when nothing comes back
+ * within their timeout.
  */
 final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
 
@@ -69,8 +73,33 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
     private ScheduledFuture<?> idleTimer;
     /** Gives up the connection when the server's first SETTINGS do not come within the connect timeout. */
     private ScheduledFuture<?> settingsTimer;
-    /** A PING sent after a stream's server timeout and not answered yet ({@link #probe}). */
+    /**
+     * A PING sent and not answered yet: after a stream's server timeout ({@link #probe}) or as a
+     * keep-alive ({@link #keepAliveCheck}); at most one is out at a time.
+     */
     private ScheduledFuture<?> pingTimer;
+    /** Whether the PING out is a keep-alive one, which anything received answers, not only its ACK. */
+    private boolean keepAlivePing;
+    /** When the PING out was sent ({@link LoopClock#nanoTime()}), and how long it has to be answered. */
+    private long pingSentAt;
+    private long pingTimeoutNanos;
+    /**
+     * The backend's keep-alive interval in nanoseconds as last read (0: keep-alive PINGs off), read
+     * again at each check and after each reconfiguration.
+     */
+    private long keepAliveNanos;
+    /**
+     * When something was last received ({@link LoopClock#nanoTime()}), stamped once per read burst and
+     * only while keep-alive PINGs are on; the keep-alive timer reads it when due and moves itself
+     * forward, so traffic schedules nothing.
+     */
+    private long lastRead;
+    private ScheduledFuture<?> keepAliveTimer;
+    /**
+     * Closed because the server sent nothing within the keep-alive timeout after a PING: the streams
+     * still on it end as server timeouts ({@link BackendConnection#channelInactive}).
+     */
+    private boolean keepAliveTimedOut;
     /** The TCP connect and, with TLS, the handshake: done when the connection is up. */
     private final ChannelFuture setup;
     /**
@@ -262,9 +291,16 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
         if (pingTimer != null || goAway || !channel.isActive()) {
             return;
         }
+        ping(server.backend().config().connectTimeout().toNanos(), false);
+    }
+
+    /** Sends a PING and gives the server {@code timeoutNanos} to answer it ({@link #pingTimedOut}). */
+    private void ping(long timeoutNanos, boolean keepAlive) {
+        keepAlivePing = keepAlive;
+        pingTimeoutNanos = timeoutNanos;
+        pingSentAt = LoopClock.nanoTime();
         channel.writeAndFlush(new DefaultHttp2PingFrame(PING_DATA), channel.voidPromise());
-        long nanos = server.backend().config().connectTimeout().toNanos();
-        pingTimer = channel.eventLoop().schedule(this::pingTimedOut, nanos, TimeUnit.NANOSECONDS);
+        pingTimer = channel.eventLoop().schedule(this::pingTimedOut, timeoutNanos, TimeUnit.NANOSECONDS);
     }
 
     private void pingTimedOut() {
@@ -272,7 +308,22 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
         if (!channel.isActive()) {
             return;
         }
-        log.info("HTTP/2 connection to server {} closed: no answer to a PING within the connect timeout after a server timeout", server);
+        if (keepAlivePing) {
+            if (lastRead - pingSentAt >= 0) {
+                // no ACK, but frames came: the server is there
+                armKeepAlive();
+                return;
+            }
+            log.info("HTTP/2 connection to server {} closed: nothing received within the keep-alive timeout ({} ms) after a PING", server,
+                    TimeUnit.NANOSECONDS.toMillis(pingTimeoutNanos));
+            keepAliveTimedOut = true;
+            if (inUse == 0) {
+                // no request learns of it: the connection counts its own timeout (each stream on it counts its request's)
+                server.metrics().error(ErrorKind.TIMEOUT);
+            }
+        } else {
+            log.info("HTTP/2 connection to server {} closed: no answer to a PING within the connect timeout after a server timeout", server);
+        }
         goAway = true;
         pool.http2Unusable(this);
         channel.close();
@@ -283,6 +334,103 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
             pingTimer.cancel(false);
             pingTimer = null;
         }
+    }
+
+    /**
+     * Starts the keep-alive PINGs when the backend has them ({@link io.lodestone.core.Backend#http2KeepAliveInterval()}):
+     * from now, as if something had just been received. Called when the server's first SETTINGS
+     * arrive.
+     */
+    private void startKeepAlive() {
+        Duration interval = server.backend().config().http2KeepAliveInterval();
+        if (interval == null) {
+            return;
+        }
+        keepAliveNanos = interval.toNanos();
+        lastRead = LoopClock.nanoTime();
+        armKeepAlive();
+    }
+
+    /**
+     * A reconfiguration may have changed the backend's keep-alive settings: the connection follows the
+     * new ones at once, its interval counted from what it last received (from now when they were off);
+     * a PING already out keeps the timeout it was sent with. Run on the connection's loop.
+     */
+    void keepAliveReconfigured() {
+        if (!ready || goAway || !channel.isActive()) {
+            return;
+        }
+        Duration interval = server.backend().config().http2KeepAliveInterval();
+        if (keepAliveTimer != null) {
+            keepAliveTimer.cancel(false);
+            keepAliveTimer = null;
+        }
+        if (interval == null) {
+            if (keepAlivePing) {
+                // turned off: a keep-alive PING out no longer decides anything
+                cancelPingTimer();
+            }
+            keepAliveNanos = 0;
+            return;
+        }
+        if (keepAliveNanos == 0) {
+            lastRead = LoopClock.nanoTime();
+        }
+        keepAliveNanos = interval.toNanos();
+        if (pingTimer == null) {
+            armKeepAlive();
+        }
+    }
+
+    /** Sets the keep-alive timer for the rest of the interval after the last read, unless it is set. */
+    private void armKeepAlive() {
+        if (keepAliveTimer != null) {
+            return;
+        }
+        long left = keepAliveNanos - (LoopClock.nanoTime() - lastRead);
+        keepAliveTimer = channel.eventLoop().schedule(this::keepAliveCheck, Math.max(0, left), TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The keep-alive timer: sends a PING when nothing was received for the whole interval, else waits
+     * for the rest of it. One timer per interval, moved only here: reads stamp {@link #lastRead} and
+     * nothing more. While a PING is out (this one's or a {@linkplain #probe probe's}) the timer stays
+     * off; the PING's answer or timeout sets it again. It ends with the connection, when the
+     * connection takes no new streams (GOAWAY, retired, closing), and when a reconfiguration turns the
+     * PINGs off.
+     */
+    private void keepAliveCheck() {
+        keepAliveTimer = null;
+        if (goAway || !channel.isActive() || pingTimer != null) {
+            return;
+        }
+        Backend config = server.backend().config();
+        Duration interval = config.http2KeepAliveInterval();
+        if (interval == null) {
+            keepAliveNanos = 0;
+            return;
+        }
+        keepAliveNanos = interval.toNanos();
+        if (LoopClock.nanoTime() - lastRead < keepAliveNanos) {
+            armKeepAlive();
+            return;
+        }
+        ping(config.http2KeepAliveTimeout().toNanos(), true);
+    }
+
+    private void cancelKeepAliveTimer() {
+        if (keepAliveTimer != null) {
+            keepAliveTimer.cancel(false);
+            keepAliveTimer = null;
+        }
+    }
+
+    /**
+     * Whether the connection was closed because its server sent nothing within the keep-alive timeout
+     * after a PING: a stream it ends is a server timeout, not a reset.
+     */
+    boolean keepAliveTimedOut() {
+        return keepAliveTimedOut;
     }
 
     /**
@@ -359,10 +507,15 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
                     // every request that waited was given up: the connection idles from now
                     becameIdle();
                 }
+                startKeepAlive();
             } else if (msg instanceof Http2PingFrame ping && ping.ack()) {
-                if (ping.content() == PING_DATA) {
+                if (ping.content() == PING_DATA && pingTimer != null) {
                     // the server reads and answers: slow, not gone
                     cancelPingTimer();
+                    if (keepAliveNanos != 0) {
+                        lastRead = LoopClock.nanoTime();
+                        armKeepAlive();
+                    }
                 }
             } else if (msg instanceof Http2GoAwayFrame goaway) {
                 if (log.isDebugEnabled()) {
@@ -376,6 +529,15 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** Stamps what keep-alive PINGs measure from: something was received (a frame or part of one). */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (keepAliveNanos != 0) {
+            lastRead = LoopClock.nanoTime();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (idleTimer != null) {
@@ -384,6 +546,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter {
         }
         cancelSettingsTimer();
         cancelPingTimer();
+        cancelKeepAliveTimer();
         goAway = true;
         pool.http2Unusable(this);
         failWaiting(new IllegalStateException("server connection closed"));

@@ -34,7 +34,9 @@ import java.util.Map;
  * <p>So does a request head with a {@code :protocol} pseudo-header (with or without END_STREAM): it is
  * defined only on a connection whose server sent {@code SETTINGS_ENABLE_CONNECT_PROTOCOL} (RFC 8441),
  * which the proxy does not, so it is an undefined pseudo-header (RFC 9113, 8.3). Netty took it for a
- * known one and the request went on without it.
+ * known one and the request went on without it. A frontend with {@code websocketOverHttp2} sends the
+ * setting, and its streams' {@link Http2WebSocket} takes HEADERS with {@code :protocol} before they
+ * reach this codec.
  *
  * <p>HEADERS with a field value that starts or ends with a space or a tab, a request's or its
  * trailers', fail the same way (RFC 9113, 8.2.1): Netty refuses only the leading whitespace, and the
@@ -128,7 +130,7 @@ final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
      * the HTTP/1.1 server as it came, where its parser drops the whitespace: the proxy's rules and the
      * server read two values.
      */
-    private static String edgeWhitespace(Http2Headers headers) {
+    static String edgeWhitespace(Http2Headers headers) {
         for (Map.Entry<CharSequence, CharSequence> field : headers) {
             CharSequence value = field.getValue();
             int last = value.length() - 1;
@@ -149,7 +151,7 @@ final class Http2StreamRequestCodec extends Http2StreamFrameToHttpObjectCodec {
      * {@code host} fields and {@code :protocol} are those of a whole request ({@code whole}: with END_STREAM), whose
      * conversion would fail after Netty allocated its buffer.
      */
-    private static String malformed(Http2Headers headers, boolean whole) {
+    static String malformed(Http2Headers headers, boolean whole) {
         CharSequence method = headers.method();
         if (method == null) {
             return null;

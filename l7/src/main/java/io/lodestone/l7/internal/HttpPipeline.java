@@ -152,6 +152,10 @@ final class HttpPipeline {
                 .maxConcurrentStreams(f.http2MaxConcurrentStreams())
                 .maxHeaderListSize(f.http2MaxHeaderListSize())
                 .initialWindowSize(f.http2InitialWindowSize());
+        if (f.websocketOverHttp2()) {
+            // RFC 8441, 3: the client may then send extended CONNECT (Http2WebSocket)
+            settings.connectProtocolEnabled(true);
+        }
         AsciiString requestId = AsciiString.of(f.requestIdHeader());
         // each stream's response flushes the connection when its server's read completes; gathered
         // here, the responses of one event-loop turn go out in one TLS wrap and one write
@@ -349,6 +353,9 @@ final class HttpPipeline {
         ClientTimeouts timeouts = ClientTimeouts.forStream(f.clientTimeout().toNanos(), proxy);
         proxy.timeouts = timeouts;
         p.addLast(PipelineNames.HTTP_TIMEOUT, timeouts);
+        if (f.websocketOverHttp2()) {
+            p.addLast(PipelineNames.HTTP2_WEBSOCKET, Http2WebSocket.GATE);
+        }
         p.addLast(PipelineNames.HTTP2_STREAM_CODEC, Http2StreamRequestCodec.INSTANCE);
         p.addLast(PipelineNames.HTTP2_REQUESTS, requests);
         if (f.hsts() != null) {
@@ -475,6 +482,19 @@ final class HttpPipeline {
      */
     static void stripClient(ChannelPipeline p) {
         removeAllBut(p, PipelineNames.HTTP_PROXY);
+    }
+
+    /**
+     * Strips every HTTP handler from an HTTP/2 stream before it becomes a tunnel, keeping the last
+     * handler and the stream's {@link Http2WebSocket}, which turns its frames into the tunnel's bytes.
+     */
+    static void stripStream(ChannelPipeline p) {
+        for (String name : p.names()) {
+            if (!name.equals(PipelineNames.HTTP_PROXY) && !name.equals(PipelineNames.HTTP2_WEBSOCKET)
+                    && !name.startsWith("DefaultChannelPipeline")) {
+                removeIfPresent(p, name);
+            }
+        }
     }
 
     /** Strips every HTTP handler from a server channel before it becomes a tunnel, keeping its TLS, close guard and last handler. */

@@ -1,6 +1,7 @@
 package io.lodestone.l7.internal;
 
 import io.lodestone.tls.TlsInfo;
+import io.lodestone.core.BackendProtocol;
 import io.lodestone.core.Clock;
 import io.lodestone.core.balance.HashKey;
 import io.lodestone.core.balance.PickContext;
@@ -36,6 +37,7 @@ import io.netty.channel.ServerChannel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ConnectTimeoutException;
@@ -107,7 +109,8 @@ import org.slf4j.LoggerFactory;
  * <p>Expect: 100-continue is passed to the server, whose interim 100 (like any 1xx but 101) is
  * relayed to the client before the final response, unless the client speaks HTTP/1.0, which knows
  * no interim responses. A 101 answering a WebSocket upgrade turns both
- * connections into a raw {@link Relay} tunnel.
+ * connections into a raw {@link Relay} tunnel; on an HTTP/2 stream (an extended CONNECT, RFC 8441)
+ * the stream is the client's side of it, through its {@link Http2WebSocket}.
  */
 final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements PickContext {
 
@@ -204,6 +207,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private boolean retryable;
     private boolean bodyless;
     private boolean upgrade;
+    /**
+     * The stream's WebSocket handshake made of an HTTP/2 extended CONNECT (RFC 8441), whose 101 it
+     * checks and whose tunnel it carries; null for any other request.
+     */
+    private Http2WebSocket webSocket;
     private HttpVersion clientVersion;
     /** The request id: the client's (a String) or a generated one (an AsciiString, written as bytes). */
     private CharSequence requestId;
@@ -1002,6 +1010,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
         HttpMethod method = req.method();
         // a server must ignore Upgrade in an HTTP/1.0 request (RFC 9110, 7.8), so the proxy does too
         upgrade = clientVersion.minorVersion() != 0 && Headers.isWebSocketUpgrade(req);
+        // an HTTP/2 stream has no Connection field (its HEADERS are refused with one): its upgrade is an
+        // extended CONNECT that the stream's Http2WebSocket made into one
+        webSocket = upgrade && client instanceof Http2StreamChannel
+                && client.pipeline().get(PipelineNames.HTTP2_WEBSOCKET) instanceof Http2WebSocket ws && ws.handshake() ? ws : null;
         if (upgrade && decoder != null) {
             // what the client sends behind the upgrade is the tunnel's after a 101, raw, and requests
             // only after another answer: it stays bytes until the answer tells (queueHasRoom)
@@ -1053,6 +1065,15 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         backend = context.backend(forward.backend());
+        if (webSocket != null && backend.config().protocol() != BackendProtocol.HTTP_1_1) {
+            // the proxy speaks no RFC 8441 to servers, and an HTTP/2 server would answer the GET as an
+            // ordinary request, which the client would take for an open tunnel: HAProxy's 502 for a
+            // server without extended CONNECT, before any server is spoken to
+            terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
+            ReferenceCountUtil.release(req);
+            sendError(HttpResponseStatus.BAD_GATEWAY, true);
+            return;
+        }
         // the balancing key is read from the request as the client sent it, as proxy.routeAndPick
         // reads it, before the proxy's own fields and the rules' header edits and path rewrite below
         HashKey key = backend.hashKey();
@@ -1968,7 +1989,8 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         if (code == 101) {
-            if (upgrade && Headers.isWebSocketUpgradeResponse(response)) {
+            // a 101 to an HTTP/2 client's handshake must answer the key the proxy sent (the client cannot check it)
+            if (upgrade && Headers.isWebSocketUpgradeResponse(response) && (webSocket == null || webSocket.accepts(h))) {
                 switching = true;
                 Headers.removeHopByHop(h, true);
                 if (frontend.via() != null) {
@@ -3165,12 +3187,23 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             }
         });
         releaseQueued();
-        HttpPipeline.stripClient(client.pipeline());
+        if (webSocket != null) {
+            HttpPipeline.stripStream(client.pipeline());
+        } else {
+            HttpPipeline.stripClient(client.pipeline());
+        }
         HttpPipeline.stripServer(upstream.pipeline());
         c.exchange = null;
         upstream.pipeline().remove(c);
         client.pipeline().remove(this);
         HttpPipeline.addTunnelTimeout(client.pipeline(), frontend.tunnelTimeout().toNanos());
+        if (webSocket != null) {
+            // the server's FIN is the stream's END_STREAM (RFC 8441, 4; RFC 9113, 8.5), and the client may
+            // still send until its own END_STREAM: the server's connection stays open for it
+            upstream.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+            // what the HTTP/2 client sent before the answer, held as bytes by its stream
+            bytesIn += writeStash(webSocket.open(), upstream);
+        }
         bytesIn += writeStash(tunnelFromClient, upstream);
         bytesOut += writeStash(tunnelFromServer, client);
         tunnelFromClient = null;

@@ -211,11 +211,12 @@ public final class HealthMonitor implements ServerWatcher {
             scheduleNext((changing ? check.fastInterval() : check.interval()).toNanos() + jitter());
             if (verdict != null) {
                 lastKnownHealthy = verdict;
-            }
-            server.checked(result);
-            if (verdict != null) {
+                // the state it leads to first (and the servers in rotation with it), then the result:
+                // whoever sees the result (lastCheck(), a listener) and reads the state finds the new
+                // one; told the other way round, a test that awaited the result read the old state
                 server.health(verdict, reason);
             }
+            server.checked(result);
         }
     }
 }

@@ -68,7 +68,11 @@ public final class LodestoneMeterBinder implements MeterBinder {
 
     private final Source source;
 
-    /** Binds the metrics of {@code proxy}, read at most once a second. */
+    /**
+     * Binds the metrics of {@code proxy}, read at most once a second.
+     *
+     * @param proxy the proxy whose figures are published
+     */
     public LodestoneMeterBinder(Proxy proxy) {
         this(proxy, Duration.ofSeconds(1));
     }
@@ -77,6 +81,8 @@ public final class LodestoneMeterBinder implements MeterBinder {
      * Binds the metrics of {@code proxy}, reusing a snapshot for up to {@code maxAge}; zero takes a new
      * snapshot for every meter read.
      *
+     * @param proxy the proxy whose figures are published
+     * @param maxAge how long a snapshot is reused
      * @throws IllegalArgumentException when {@code maxAge} is negative or longer than 36,500 days
      */
     public LodestoneMeterBinder(Proxy proxy, Duration maxAge) {
