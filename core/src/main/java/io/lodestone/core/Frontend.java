@@ -61,6 +61,33 @@ public interface Frontend {
     }
 
     /**
+     * Whether the engine removes a request header field of this name from a request before the
+     * frontend's rules read it (an {@code HttpFrontend} with {@code headersWithUnderscores(DROP_HEADER)}
+     * removes every name with an underscore). {@link Proxy#route} reads the request without such
+     * fields, as the rules read it on the wire. The default is false; HTTP engines override it.
+     *
+     * @param name a header field's name, in any case
+     * @return whether the engine removes such a field before the rules
+     */
+    default boolean removesRequestHeader(String name) {
+        return false;
+    }
+
+    /**
+     * Whether the engine answers a request that has a header field of this name 400 before the
+     * frontend's rules read it (an {@code HttpFrontend} with {@code headersWithUnderscores(REJECT_REQUEST)}
+     * refuses every name with an underscore). {@link Proxy#route} decides such a
+     * {@link io.lodestone.core.route.TestRequest} as that 400. The default is false; HTTP engines
+     * override it.
+     *
+     * @param name a header field's name, in any case
+     * @return whether the engine refuses a request with such a field before the rules
+     */
+    default boolean refusesRequestHeader(String name) {
+        return false;
+    }
+
+    /**
      * Binds the frontend's sockets and starts serving. Called by {@link Proxy#start()}; for engine
      * implementations only.
      *

@@ -10,6 +10,7 @@ import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.EventLoopScheduler;
 import io.lodestone.core.internal.Listener;
 import io.lodestone.core.internal.RuntimeControl;
+import io.lodestone.core.internal.Scheduler;
 import io.lodestone.core.internal.ServerEvents;
 import io.lodestone.core.internal.ServerRuntime;
 import io.lodestone.core.internal.StickyRequest;
@@ -23,8 +24,10 @@ import io.lodestone.core.route.RequestView;
 import io.lodestone.core.route.RouteResult;
 import io.lodestone.core.route.Router;
 import io.lodestone.core.route.Routing;
+import io.lodestone.core.route.TestRequest;
 import io.lodestone.core.route.internal.PathNormalizer;
 import io.lodestone.core.route.internal.RequestPickContext;
+import io.lodestone.core.route.internal.WithoutHeaders;
 import io.lodestone.core.log.AccessLog;
 import io.lodestone.core.metrics.MetricsSnapshot;
 import io.lodestone.core.metrics.internal.MetricsRegistry;
@@ -192,6 +195,22 @@ public final class Proxy implements AutoCloseable {
             this.routers = Collections.unmodifiableMap(routing);
             this.defaultOnly = Collections.unmodifiableMap(defaults);
         }
+
+        /** The named frontend, or {@code null}. */
+        Frontend frontend(String name) {
+            for (Frontend f : frontends) {
+                if (f.name().equals(name)) {
+                    return f;
+                }
+            }
+            return null;
+        }
+
+        /** The named frontend's router (its rules', or its default backend's), or {@code null}. */
+        Router router(String frontendName) {
+            Router r = routers.get(frontendName);
+            return r != null ? r : defaultOnly.get(frontendName);
+        }
     }
 
     /**
@@ -356,15 +375,19 @@ public final class Proxy implements AutoCloseable {
      * <p>A request the HTTP engine refuses before any rule is decided as the engine answers it: a
      * path with a dot segment ({@code /x/../admin}, {@code /%2e/admin}) is a {@link Decision.Deny} of
      * 400 and a {@code CONNECT} one of 501, with {@link Decision#matched()} of index -1 saying why.
+     * So is a header field the frontend refuses ({@link Frontend#refusesRequestHeader}: an
+     * {@code HttpFrontend} with {@code headersWithUnderscores(REJECT_REQUEST)}, a name with an
+     * underscore), a {@code Deny} of 400, and the rules read the request without the fields the
+     * frontend removes ({@link Frontend#removesRequestHeader}: {@code DROP_HEADER}).
      *
      * @param request the request or connection to route, such as a {@link io.lodestone.core.route.TestRequest}
      * @return what the frontend decides for it
      * @throws IllegalStateException when no frontend has routing rules or a default backend
      */
     public Decision route(RequestView request) {
-        Router router = firstRouter();
-        Decision refused = refusedBeforeRules(Objects.requireNonNull(request, "request"));
-        return refused != null ? refused : router.route(request);
+        Generation g = generation;
+        Frontend f = firstRouting(g);
+        return route(g, f, asRulesRead(f, Objects.requireNonNull(request, "request")));
     }
 
     /**
@@ -378,20 +401,57 @@ public final class Proxy implements AutoCloseable {
      *     nor a default backend
      */
     public Decision route(String frontendName, RequestView request) {
-        Router router = router(frontendName);
-        Decision refused = refusedBeforeRules(Objects.requireNonNull(request, "request"));
-        return refused != null ? refused : router.route(request);
+        Generation g = generation;
+        Frontend f = routing(g, frontendName);
+        return route(g, f, asRulesRead(f, Objects.requireNonNull(request, "request")));
+    }
+
+    /** Routes {@code view}, made by {@link #asRulesRead}, through {@code frontend}, which has a router in {@code g}. */
+    private static Decision route(Generation g, Frontend frontend, RequestView view) {
+        Decision refused = refusedBeforeRules(frontend, view);
+        return refused != null ? refused : g.router(frontend.name()).route(view);
+    }
+
+    /**
+     * The request as the frontend's rules read it: without the header fields its engine removes
+     * before them ({@link Frontend#removesRequestHeader}). A {@link TestRequest} that has none of
+     * them is routed as it is.
+     */
+    private static RequestView asRulesRead(Frontend frontend, RequestView request) {
+        if (!request.isHttp()) {
+            return request;
+        }
+        if (request instanceof TestRequest test) {
+            for (String name : test.headerNames()) {
+                if (frontend.removesRequestHeader(name)) {
+                    return new WithoutHeaders(request, frontend::removesRequestHeader);
+                }
+            }
+            return request;
+        }
+        return new WithoutHeaders(request, frontend::removesRequestHeader);
     }
 
     /**
      * The answer the HTTP engine gives a request before its frontend's rules read it, or {@code null}
-     * when the rules decide: a dot segment in the path (400: a server that resolves it and one that
-     * does not would read two paths, and the rules read it resolved), then a {@code CONNECT} (501: a
-     * reverse proxy opens no tunnel). The bodies are the engine's.
+     * when the rules decide: a header field whose name the frontend refuses (400,
+     * {@link Frontend#refusesRequestHeader}; a {@link TestRequest} says which fields it has), a dot
+     * segment in the path (400: a server that resolves it and one that does not would read two
+     * paths, and the rules read it resolved), then a {@code CONNECT} (501: a reverse proxy opens no
+     * tunnel). The bodies are the engine's.
      */
-    private static Decision refusedBeforeRules(RequestView request) {
+    private static Decision refusedBeforeRules(Frontend frontend, RequestView request) {
         if (!request.isHttp()) {
             return null;
+        }
+        RequestView sent = request instanceof WithoutHeaders view ? view.request() : request;
+        if (sent instanceof TestRequest test) {
+            for (String name : test.headerNames()) {
+                if (frontend.refusesRequestHeader(name)) {
+                    return new Decision.Deny(400, "400 Bad Request\n", List.of(), new MatchedRule(Routing.FRONTEND_TABLE, -1, null,
+                            "refused before the rules: header field " + name + " (the frontend refuses its name)"));
+                }
+            }
         }
         String raw = request.rawPath();
         if (raw != null && PathNormalizer.hasDotSegment(raw)) {
@@ -419,7 +479,10 @@ public final class Proxy implements AutoCloseable {
      * @throws IllegalStateException when no frontend has routing rules or a default backend
      */
     public RouteResult routeAndPick(RequestView request) {
-        return pick(route(request), request);
+        Generation g = generation;
+        Frontend f = firstRouting(g);
+        RequestView view = asRulesRead(f, Objects.requireNonNull(request, "request"));
+        return pick(g, route(g, f, view), view);
     }
 
     /**
@@ -431,14 +494,17 @@ public final class Proxy implements AutoCloseable {
      * @throws IllegalArgumentException when there is no such frontend or it has neither routing rules nor a default backend
      */
     public RouteResult routeAndPick(String frontendName, RequestView request) {
-        return pick(route(frontendName, request), request);
+        Generation g = generation;
+        Frontend f = routing(g, frontendName);
+        RequestView view = asRulesRead(f, Objects.requireNonNull(request, "request"));
+        return pick(g, route(g, f, view), view);
     }
 
-    private RouteResult pick(Decision decision, RequestView request) {
+    private RouteResult pick(Generation g, Decision decision, RequestView request) {
         if (!(decision instanceof Decision.Forward forward)) {
             return new RouteResult(decision, null);
         }
-        BackendRuntime runtime = generation.runtimes.get(forward.backend());
+        BackendRuntime runtime = g.runtimes.get(forward.backend());
         ServerRuntime s = null;
         StickyCookie cookie = runtime.config().cookie();
         if (cookie != null && request.isHttp()) {
@@ -457,29 +523,26 @@ public final class Proxy implements AutoCloseable {
         return new RouteResult(decision, s.server());
     }
 
-    private Router firstRouter() {
-        Map<String, Router> routers = generation.routers;
-        if (routers.isEmpty()) {
-            routers = generation.defaultOnly;
-        }
-        if (routers.isEmpty()) {
+    /** The first frontend that has routing rules, or else the first that sends everything to its default backend. */
+    private Frontend firstRouting(Generation g) {
+        String name = !g.routers.isEmpty() ? g.routers.keySet().iterator().next()
+                : !g.defaultOnly.isEmpty() ? g.defaultOnly.keySet().iterator().next() : null;
+        if (name == null) {
             throw new IllegalStateException("no frontend has routing rules or a default backend: " + frontendNames());
         }
-        return routers.values().iterator().next();
+        return g.frontend(name);
     }
 
-    private Router router(String frontendName) {
-        Router r = generation.routers.get(frontendName);
-        if (r == null) {
-            r = generation.defaultOnly.get(frontendName);
+    /** The named frontend, which has a router in {@code g}. */
+    private Frontend routing(Generation g, String frontendName) {
+        Frontend f = g.frontend(frontendName);
+        if (f == null) {
+            throw new IllegalArgumentException("frontend: " + frontendName + " (no such frontend; known: " + frontendNames() + ")");
         }
-        if (r == null) {
-            if (generation.frontends.stream().noneMatch(f -> f.name().equals(frontendName))) {
-                throw new IllegalArgumentException("frontend: " + frontendName + " (no such frontend; known: " + frontendNames() + ")");
-            }
+        if (g.router(frontendName) == null) {
             throw new IllegalArgumentException("frontend: " + frontendName + " (it has no routing rules and no default backend)");
         }
-        return r;
+        return f;
     }
 
     private List<String> frontendNames() {
@@ -505,8 +568,9 @@ public final class Proxy implements AutoCloseable {
      *     number) keeps the sockets of those, binds the new ones before anything changes, and closes
      *     the sockets of the dropped ones once the new configuration has taken over (the connections
      *     accepted there go on); new frontends are bound; frontends that are gone stop accepting and
-     *     are drained, then closed after the drain timeout. Another engine on an address that a
-     *     frontend holds cannot bind it while that one does, nor can one reconfiguration split a
+     *     are drained, then closed after the drain timeout (on the proxy's clock). Another engine on
+     *     an address that a frontend holds cannot bind it while that one does, nor can one
+     *     reconfiguration split a
      *     frontend's addresses among several frontends or join those of several in one (the sockets
      *     of one old frontend go to one new frontend, which finds the other addresses taken): remove
      *     the address in one reconfiguration and add it in the next;</li>
@@ -732,13 +796,23 @@ public final class Proxy implements AutoCloseable {
     private void retire(Listener l) {
         Future<?> drained = l.drain();
         retiring.put(l, new Retirement(drained));
-        // closeAll blocks until the channels are closed: never on an event loop
-        ScheduledFuture<?> deadline = GlobalEventExecutor.INSTANCE
-                .schedule(() -> closeRetired(l, false), drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
+        // closeAll blocks until the channels are closed: never on an event loop (closeRetired runs
+        // once, whichever comes first)
+        Runnable cancel;
+        if (clock == Clock.system()) {
+            // off the event loops, so that a loop held up does not hold the deadline
+            ScheduledFuture<?> deadline = GlobalEventExecutor.INSTANCE
+                    .schedule(() -> closeRetired(l, false), drainTimeout.toNanos(), TimeUnit.NANOSECONDS);
+            cancel = () -> deadline.cancel(false);
+        } else {
+            // on the proxy's clock, as its other timers: the proxy's loops follow that clock
+            Scheduler.Task deadline = scheduler.schedule(
+                    () -> GlobalEventExecutor.INSTANCE.execute(() -> closeRetired(l, false)), drainTimeout.toNanos());
+            cancel = deadline::cancel;
+        }
         drained.addListener(f -> {
-            if (deadline.cancel(false)) {
-                GlobalEventExecutor.INSTANCE.execute(() -> closeRetired(l, false));
-            }
+            cancel.run();
+            GlobalEventExecutor.INSTANCE.execute(() -> closeRetired(l, false));
         });
     }
 
@@ -813,7 +887,9 @@ public final class Proxy implements AutoCloseable {
      * {@link #reconfigure reconfiguration} removed and that are still draining are drained and closed
      * with the others, within the same {@code drainTimeout}. A drain timeout that runs out with client
      * connections still open is logged as a warning with their number (at info level for a zero
-     * timeout, a stop at once).
+     * timeout, a stop at once). The drain timeout runs on the proxy's {@link Clock}: with a manual
+     * clock, a test that moves it past the timeout ends the drain then, without waiting for it (and
+     * one that does not move it waits the timeout in real time, as on the system clock).
      *
      * @param drainTimeout how long open connections may go on; {@link Duration#ZERO} closes them at once
      */
@@ -826,6 +902,7 @@ public final class Proxy implements AutoCloseable {
                 return;
             }
             closed = true;
+            long drainStart = clock.nanoTime();
             control.stopHealthChecks();
             // before the drain: its timers need the scheduler, and no action runs on a server the close drains
             control.stopRollingUpdates();
@@ -845,7 +922,7 @@ public final class Proxy implements AutoCloseable {
             }
             boolean inTime = false;
             try {
-                inTime = drained.await(drainNanos, TimeUnit.NANOSECONDS);
+                inTime = awaitDrain(drained, drainStart, drainNanos);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -880,6 +957,29 @@ public final class Proxy implements AutoCloseable {
             }
             shutdownOwnGroups();
         }
+    }
+
+    /**
+     * Waits until {@code drained} is down or {@code drainNanos} have passed on the proxy's clock since
+     * {@code start}. On {@link Clock#system()} that is one wait; on another clock the wait looks at
+     * the clock every millisecond, as the event loops of such a proxy do, so that a test that moves
+     * the clock past the drain timeout ends the drain at once, however long the timeout; it also ends
+     * once the timeout has passed in real time, as it did before, so that a close that nothing moves
+     * the clock for (a test's clean-up with a connection left open) still returns.
+     */
+    private boolean awaitDrain(CountDownLatch drained, long start, long drainNanos) throws InterruptedException {
+        Clock real = Clock.system();
+        if (clock == real) {
+            return drained.await(drainNanos, TimeUnit.NANOSECONDS);
+        }
+        long realStart = real.nanoTime();
+        while (drained.getCount() > 0) {
+            if (clock.nanoTime() - start >= drainNanos || real.nanoTime() - realStart >= drainNanos) {
+                return false;
+            }
+            drained.await(1, TimeUnit.MILLISECONDS);
+        }
+        return true;
     }
 
     private void shutdownOwnGroups() {

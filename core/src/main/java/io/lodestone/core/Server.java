@@ -43,9 +43,10 @@ public final class Server {
      * Returns a builder for a server with this name and {@code host:port} address: an IPv4 literal
      * ({@code 10.0.0.1:8080}), a bracketed IPv6 literal ({@code [::1]:8080}) or a host name, which
      * stays unresolved until a connection is made. An address no connection can be made to is
-     * refused: the any-local address ({@code 0.0.0.0:8080}, {@code [::]:8080}, {@code :8080}) and a
-     * multicast one ({@code 224.0.0.1:8080}, {@code [ff02::1]:8080}); a host name that resolves to one
-     * later is not (it is not looked up here).
+     * refused: the any-local address ({@code 0.0.0.0:8080}, {@code [::]:8080}, {@code :8080}), a
+     * multicast one ({@code 224.0.0.1:8080}, {@code [ff02::1]:8080}), the broadcast address
+     * ({@code 255.255.255.255:8080}) and the rest of {@code 0.0.0.0/8} ({@code 0.1.2.3:8080}); a host
+     * name that resolves to one later is not (it is not looked up here).
      *
      * @param name the server's name
      * @param address the server's address
@@ -69,7 +70,8 @@ public final class Server {
      * @param address the server's address
      * @return a builder for a server with this name and address
      * @throws IllegalArgumentException when the name is invalid, the address is null, its port is 0,
-     *     or its IP is the any-local address or a multicast address, as for {@link #builder(String, String)}
+     *     or its IP is the any-local address, a multicast address, the broadcast address or another
+     *     address of {@code 0.0.0.0/8}, as for {@link #builder(String, String)}
      */
     public static Builder builder(String name, InetSocketAddress address) {
         String field = "server " + name + " address";

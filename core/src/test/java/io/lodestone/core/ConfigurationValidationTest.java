@@ -128,9 +128,36 @@ class ConfigurationValidationTest {
         assertThatIllegalArgumentException().isThrownBy(() -> HealthCheck.http("/status").address("web1", "0.0.0.0:9000"))
                 .withMessage("health check address of web1: 0.0.0.0:9000 " + anyLocal + "0.0.0.0)");
 
+        // the limited broadcast address, which TCP cannot connect to, and 0.0.0.0/8, "this network",
+        // a source address only (RFC 1122 3.2.1.3), in every spelling the JDK reads without a lookup
+        String broadcast = "(expected: a unicast address, not the broadcast address ";
+        String thisNetwork = "(expected: an address a connection can be made to, not the this-network (0.0.0.0/8) address ";
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "255.255.255.255:8080"))
+                .withMessage("server web1 address: 255.255.255.255:8080 " + broadcast + "255.255.255.255)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "[::ffff:255.255.255.255]:8080"))
+                .withMessage("server web1 address: [::ffff:255.255.255.255]:8080 " + broadcast + "255.255.255.255)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "4294967295:8080"))
+                .withMessage("server web1 address: 4294967295:8080 " + broadcast + "255.255.255.255)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", new InetSocketAddress("255.255.255.255", 80)))
+                .withMessage("server web1 address: 255.255.255.255:80 " + broadcast + "255.255.255.255)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "0.0.0.1:8080"))
+                .withMessage("server web1 address: 0.0.0.1:8080 " + thisNetwork + "0.0.0.1)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "0.255.255.255:8080"))
+                .withMessage("server web1 address: 0.255.255.255:8080 " + thisNetwork + "0.255.255.255)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "0.1:8080"))
+                .withMessage("server web1 address: 0.1:8080 " + thisNetwork + "0.0.0.1)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Server.builder("web1", "[::ffff:0.1.2.3]:8080"))
+                .withMessage("server web1 address: [::ffff:0.1.2.3]:8080 " + thisNetwork + "0.1.2.3)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Backend.named("app").server("web2", "255.255.255.255:80"))
+                .withMessage("server web2 address: 255.255.255.255:80 " + broadcast + "255.255.255.255)");
+        assertThatIllegalArgumentException().isThrownBy(() -> Backend.named("app").server("web2", "0.10.0.1:80", s -> s.weight(2)))
+                .withMessage("server web2 address: 0.10.0.1:80 " + thisNetwork + "0.10.0.1)");
+        assertThatIllegalArgumentException().isThrownBy(() -> HealthCheck.http("/status").address("web1", "255.255.255.255:9000"))
+                .withMessage("health check address of web1: 255.255.255.255:9000 " + broadcast + "255.255.255.255)");
+
         // unicast literals, the loopback, and names (not looked up) are servers as before
-        for (String ok : List.of("127.0.0.1:80", "[::1]:80", "10.0.0.1:80", "0.0.0.1:80", "223.255.255.255:80", "240.0.0.1:80",
-                "127.1:80", "localhost:80", "zero.example:80", "0x0:80")) {
+        for (String ok : List.of("127.0.0.1:80", "[::1]:80", "10.0.0.1:80", "1.0.0.0:80", "223.255.255.255:80", "240.0.0.1:80",
+                "255.255.255.254:80", "10.255.255.255:80", "127.1:80", "localhost:80", "zero.example:80", "0x0:80")) {
             assertThat(Server.builder("web1", ok).build().address().getPort()).as(ok).isEqualTo(80);
         }
         assertThat(HealthCheck.http("/status").address("web1", "127.0.0.1:9000").build()).isNotNull();

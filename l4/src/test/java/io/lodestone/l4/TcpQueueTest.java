@@ -211,6 +211,7 @@ class TcpQueueTest {
 
         Socket refused = open(port);
         assertThat(isClosedByPeer(refused)).isTrue();
+        // Tw -1: refused before it entered the queue, as HAProxy logs a maxqueue refusal (and SC)
         assertThat(lines.await(l -> l.contains(" SQ "))).contains(" relay app/- -1/-1/-1/-1/0 - 0 0 SQ ");
         assertThat(backendErrors().connect()).as("SQ: a connect error on the backend, as SC").isEqualTo(1);
         assertThat(backendErrors().timeout()).isZero();

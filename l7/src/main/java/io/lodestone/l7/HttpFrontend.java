@@ -391,6 +391,28 @@ public final class HttpFrontend implements Frontend {
     }
 
     /**
+     * True for a name with an underscore when {@link #headersWithUnderscores()} is {@code DROP_HEADER}.
+     *
+     * @param name a header field's name
+     * @return whether this frontend removes such a field before its rules
+     */
+    @Override
+    public boolean removesRequestHeader(String name) {
+        return headersWithUnderscores == HeadersWithUnderscores.DROP_HEADER && name.indexOf('_') >= 0;
+    }
+
+    /**
+     * True for a name with an underscore when {@link #headersWithUnderscores()} is {@code REJECT_REQUEST}.
+     *
+     * @param name a header field's name
+     * @return whether this frontend answers 400 to a request with such a field
+     */
+    @Override
+    public boolean refusesRequestHeader(String name) {
+        return headersWithUnderscores == HeadersWithUnderscores.REJECT_REQUEST && name.indexOf('_') >= 0;
+    }
+
+    /**
      * What a frontend does with a request header field whose name contains an underscore, such as
      * {@code X_Real_IP} (Envoy's {@code headers_with_underscores_action}; nginx drops them unless
      * {@code underscores_in_headers} is on). Such names are valid HTTP, but servers behind CGI-style

@@ -97,7 +97,10 @@ class HttpMaxQueuedTest {
 
             HttpResponse<String> refused = send(port, "/d").get(5, TimeUnit.SECONDS);
             assertThat(refused.statusCode()).isEqualTo(503);
-            assertThat(lines.await(l -> l.contains(" 503 "))).contains(" web app/- ", " SQ ");
+            String line = lines.await(l -> l.contains(" 503 "));
+            assertThat(line).contains(" web app/- ", " SQ ");
+            // Tw -1: refused before it entered the queue, as HAProxy logs a maxqueue refusal (and SC)
+            assertThat(line).matches(".* web app/- \\d+/-1/-1/-1/\\d+ 503 .*");
             assertThat(errors().connect()).as("SQ: a connect error on the backend, as SC counts a full backend").isEqualTo(1);
             assertThat(errors().timeout()).isZero();
             assertThat(proxy.control().queuedRequests("app")).isEqualTo(2);

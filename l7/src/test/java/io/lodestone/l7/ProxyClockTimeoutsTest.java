@@ -106,6 +106,100 @@ class ProxyClockTimeoutsTest {
         loop.awaitDueTimers();
     }
 
+    /**
+     * {@code close()} drains on the proxy's clock: with a request in flight at a server that does not
+     * answer, a close from another thread ends when the test moves the clock past the drain timeout,
+     * at once rather than after the timeout in real time (which it waited, whatever the clock).
+     */
+    @Test
+    void closeDrainsOnTheProxyClock() throws Exception {
+        Duration drain = Duration.ofMinutes(1);
+        java.util.concurrent.CompletableFuture<Void> arrived = new java.util.concurrent.CompletableFuture<>();
+        backend = RecordingBackend.start("b", (r, ctx) -> arrived.complete(null));
+        proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).drainTimeout(drain)
+                .backend(Backend.named("app").server("s1", backend.address()).serverTimeout(Duration.ofHours(1)))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .build();
+        proxy.start();
+        int port = proxy.port();
+        try (RawHttp c = new RawHttp(port)) {
+            c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+            arrived.get(5, TimeUnit.SECONDS);
+            Proxy closing = proxy;
+            java.util.concurrent.CompletableFuture<Long> closed = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                closing.close();
+                return System.nanoTime();
+            });
+            // the drain has begun (and its clock start been read) once the proxy no longer accepts
+            Await.until(Duration.ofSeconds(5), "the proxy to stop accepting", () -> !accepts(port));
+            assertThat(closed).isNotDone();
+            long moved = System.nanoTime();
+            loop.advance(drain);
+            long done = closed.get(5, TimeUnit.SECONDS);
+            assertThat(Duration.ofNanos(done - moved)).isLessThan(Duration.ofSeconds(5));
+            assertThat(c.closedByPeer()).isTrue();
+        }
+    }
+
+    /**
+     * A close on a manual clock that nothing moves still ends at the drain timeout in real time, as
+     * before: a test's clean-up that leaves a request in flight does not hang.
+     */
+    @Test
+    void closeOnAManualClockNothingMovesEndsAtTheDrainTimeoutInRealTime() throws Exception {
+        java.util.concurrent.CompletableFuture<Void> arrived = new java.util.concurrent.CompletableFuture<>();
+        backend = RecordingBackend.start("b", (r, ctx) -> arrived.complete(null));
+        proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).drainTimeout(Duration.ofMillis(300))
+                .backend(Backend.named("app").server("s1", backend.address()).serverTimeout(Duration.ofHours(1)))
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("web").defaultBackend("app"))
+                .build();
+        proxy.start();
+        try (RawHttp c = new RawHttp(proxy.port())) {
+            c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+            arrived.get(5, TimeUnit.SECONDS);
+            Proxy closing = proxy;
+            java.util.concurrent.CompletableFuture.runAsync(closing::close).get(10, TimeUnit.SECONDS);
+            assertThat(c.closedByPeer()).isTrue();
+        }
+    }
+
+    /**
+     * A frontend a reconfiguration removed drains on the proxy's clock too: what it still has open is
+     * closed when the test moves the clock past the drain timeout (its deadline ran in real time).
+     */
+    @Test
+    void aRemovedFrontendDrainsOnTheProxyClock() throws Exception {
+        Duration drain = Duration.ofSeconds(20);
+        java.util.concurrent.CompletableFuture<Void> arrived = new java.util.concurrent.CompletableFuture<>();
+        backend = RecordingBackend.start("b", (r, ctx) -> arrived.complete(null));
+        Backend.Builder app = Backend.named("app").server("s1", backend.address()).serverTimeout(Duration.ofHours(1));
+        proxy = Proxy.builder().clock(clock).eventLoopGroups(loop.group(), loop.group()).drainTimeout(drain)
+                .backend(app)
+                .frontend(HttpFrontend.bind("127.0.0.1:0").name("old").defaultBackend("app"))
+                .build();
+        proxy.start();
+        int port = proxy.port("old");
+        try (RawHttp c = new RawHttp(port)) {
+            c.send("GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
+            arrived.get(5, TimeUnit.SECONDS);
+            proxy.reconfigure(Proxy.builder().drainTimeout(drain).backend(app)
+                    // another address: one the removed frontend has would take over its sockets
+                    .frontend(HttpFrontend.bind("127.0.0.2:0").name("new").defaultBackend("app")));
+            Await.until(Duration.ofSeconds(5), "the removed frontend to stop accepting", () -> !accepts(port));
+            loop.advance(drain);
+            c.socket.setSoTimeout(5_000);
+            assertThat(c.closedByPeer()).as("closed at the drain timeout, within 5 s of moving the clock").isTrue();
+        }
+    }
+
+    private static boolean accepts(int port) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
     @Test
     void aRequestHeadIsTimedOnTheProxyClock() throws IOException {
         int port = start(backend().address());

@@ -101,10 +101,23 @@ class RouteDifferentialTest {
                         .defaultBackend("c"))
                 .virtualHost("*.vh.example.com", vh -> vh.rule(Rule.when(Acl.pathBegins("/only")).use("e")))
                 .defaultBackend("def", "spare"))
+                .frontend(underscores("drop", HttpFrontend.HeadersWithUnderscores.DROP_HEADER))
+                .frontend(underscores("reject", HttpFrontend.HeadersWithUnderscores.REJECT_REQUEST))
+                .frontend(underscores("allow", HttpFrontend.HeadersWithUnderscores.ALLOW))
                 .build();
         proxy.start();
         port = proxy.localAddresses("web").get(0).getPort();
         port6 = proxy.localAddresses("web").get(1).getPort();
+    }
+
+    /** A frontend whose rules read fields with an underscore in their name, under {@code rule}. */
+    private static HttpFrontend.Builder underscores(String name, HttpFrontend.HeadersWithUnderscores rule) {
+        return HttpFrontend.bind("127.0.0.1:0").name(name).h2c(true).headersWithUnderscores(rule)
+                .rule(Rule.when(Acl.header("X_Env", "staging")).use("b"))
+                .rule(Rule.when(Acl.headerExists("x_real_ip")).setRequestHeader("X-Seen", "x_real_ip"))
+                .rule(Rule.when(Acl.headerExists("x_real_ip")).use("c"))
+                .rule(Rule.when(Acl.cookie("beta", "yes")).use("e"))
+                .defaultBackend("def");
     }
 
     @AfterEach
@@ -265,6 +278,56 @@ class RouteDifferentialTest {
         assertThat(mismatches).isEmpty();
     }
 
+    /**
+     * A frontend's rule for field names with an underscore ({@code headersWithUnderscores}) applies
+     * before its rules on the wire, and so in {@code route}: a dropped field is one the rules do not
+     * see, a refused request is the engine's 400; over HTTP/1.1 and HTTP/2.
+     */
+    @Test
+    void routeDropsAndRefusesUnderscoreFieldsAsTheFrontendDoes() throws Exception {
+        String[] requests = {
+            "GET /x HTTP/1.1\r\nHost: example.com\r\nX_Env: staging\r\n",
+            "GET /x HTTP/1.1\r\nHost: example.com\r\nx_real_ip: 203.0.113.9\r\n",
+            "GET /x HTTP/1.1\r\nHost: example.com\r\nX_Real_IP: 203.0.113.9\r\nX_Env: staging\r\n",
+            "GET /x HTTP/1.1\r\nHost: example.com\r\nX_Other: 1\r\nCookie: beta=yes\r\n",
+            "GET /x HTTP/1.1\r\nHost: example.com\r\nX-Env: staging\r\nCookie: beta=yes\r\n",
+            "GET /x/../y HTTP/1.1\r\nHost: example.com\r\nX_Env: staging\r\n",
+        };
+        String[][] h2 = {
+            {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "example.com", "x_env", "staging"},
+            {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "example.com", "x_real_ip", "203.0.113.9"},
+            {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "example.com", "x_other", "1", "cookie", "beta=yes"},
+            {":method", "GET", ":scheme", "http", ":path", "/x", ":authority", "example.com", "x-env", "staging"},
+        };
+        List<String> mismatches = new ArrayList<>();
+        int decisions = 0;
+        for (String frontend : new String[] {"drop", "reject", "allow"}) {
+            int p = proxy.localAddresses(frontend).get(0).getPort();
+            for (String raw : requests) {
+                compare(frontend, raw, p, mismatches);
+                decisions++;
+            }
+            for (String[] fields : h2) {
+                compareH2(frontend, p, fields, mismatches);
+                decisions++;
+            }
+        }
+        mismatches.forEach(System.out::println);
+        assertThat(mismatches).isEmpty();
+        assertThat(decisions).isEqualTo(30);
+        // what route says, beside the wire's agreement above
+        TestRequest staging = TestRequest.get("/x").header("X_Env", "staging");
+        assertThat(((Decision.Forward) proxy.route("allow", staging)).backend()).isEqualTo("b");
+        assertThat(((Decision.Forward) proxy.route("drop", staging)).backend()).isEqualTo("def");
+        Decision.Deny refused = (Decision.Deny) proxy.route("reject", staging);
+        assertThat(refused.status()).isEqualTo(400);
+        assertThat(refused.matched().index()).isEqualTo(-1);
+        assertThat(refused.matched().condition()).contains("x_env");
+        assertThat(proxy.routeAndPick("drop", staging).serverName()).isEqualTo("def");
+        // a request without such a field is the rules' on every frontend
+        assertThat(((Decision.Forward) proxy.route("reject", TestRequest.get("/x").header("X-Env", "staging"))).backend()).isEqualTo("def");
+    }
+
     private static final int RESET = -1;
 
     /**
@@ -303,8 +366,13 @@ class RouteDifferentialTest {
     };
 
     private void compareH2(String[] fields, List<String> mismatches) {
-        String label = "h2c " + String.join(" ", fields);
-        compare(label, () -> {
+        compareH2(null, port, fields, mismatches);
+    }
+
+    /** Compares an h2c request to {@code frontend} (the first with rules when null) on {@code proxyPort}. */
+    private void compareH2(String frontend, int proxyPort, String[] fields, List<String> mismatches) {
+        String label = (frontend == null ? "" : frontend + ": ") + "h2c " + String.join(" ", fields);
+        compare(frontend, label, () -> {
             TestRequest r = null;
             String method = null;
             String path = null;
@@ -328,11 +396,11 @@ class RouteDifferentialTest {
                 }
             }
             return r;
-        }, () -> h2c(fields), mismatches);
+        }, () -> h2c(proxyPort, fields), mismatches);
     }
 
     /** Sends one request on a new h2c connection; its response, with {@link #RESET} as status when the stream was reset. */
-    private RawHttp.Response h2c(String[] fields) throws Exception {
+    private RawHttp.Response h2c(int proxyPort, String[] fields) throws Exception {
         Http2Headers headers = new DefaultHttp2Headers(false);
         for (int i = 0; i < fields.length; i += 2) {
             headers.add(fields[i], fields[i + 1]);
@@ -342,7 +410,7 @@ class RouteDifferentialTest {
         byte[] bytes = new byte[block.readableBytes()];
         block.readBytes(bytes);
         block.release();
-        try (java.net.Socket s = Http2Test.h2c(port)) {
+        try (java.net.Socket s = Http2Test.h2c(proxyPort)) {
             s.getOutputStream().write(Http2Test.frame(1, 1, 0x4 | 0x1, bytes));
             s.getOutputStream().flush();
             DefaultHttp2HeadersDecoder hpack = new DefaultHttp2HeadersDecoder(false);
@@ -393,9 +461,18 @@ class RouteDifferentialTest {
     }
 
     private void compare(String raw, int proxyPort, String source, List<String> mismatches) throws IOException {
-        String label = raw.split("\r\n")[0] + " [" + raw.replace("\r\n", " | ") + "] from " + source;
+        compare(null, raw, proxyPort, source, mismatches);
+    }
+
+    private void compare(String frontend, String raw, int proxyPort, List<String> mismatches) throws IOException {
+        compare(frontend, raw, proxyPort, "127.0.0.1", mismatches);
+    }
+
+    /** Compares an HTTP/1.1 request to {@code frontend} (the first with rules when null) on {@code proxyPort}. */
+    private void compare(String frontend, String raw, int proxyPort, String source, List<String> mismatches) throws IOException {
+        String label = (frontend == null ? "" : frontend + ": ") + raw.split("\r\n")[0] + " [" + raw.replace("\r\n", " | ") + "] from " + source;
         String bytes = raw.contains("\r\n\r\n") ? raw : raw + "\r\n";
-        compare(label, () -> testRequest(raw, source), () -> {
+        compare(frontend, label, () -> testRequest(raw, source), () -> {
             try (RawHttp c = new RawHttp(source, proxyPort)) {
                 c.send(bytes);
                 return c.read(raw.startsWith("HEAD"));
@@ -409,13 +486,13 @@ class RouteDifferentialTest {
         RawHttp.Response send() throws Exception;
     }
 
-    private void compare(String label, java.util.function.Supplier<TestRequest> made, Wire wire, List<String> mismatches) {
+    private void compare(String frontend, String label, java.util.function.Supplier<TestRequest> made, Wire wire, List<String> mismatches) {
         servers.values().forEach(s -> s.requests.clear());
         TestRequest request;
         RouteResult routed;
         try {
             request = made.get();
-            routed = proxy.routeAndPick(request);
+            routed = frontend == null ? proxy.routeAndPick(request) : proxy.routeAndPick(frontend, request);
         } catch (IllegalArgumentException e) {
             // a request the engine refuses whatever the rules cannot be made: it must be a 400 there
             routed = null;

@@ -415,8 +415,9 @@ public final class HealthCheck {
 
         /**
          * Probes {@code hostPort} instead of the address of the server named {@code serverName}
-         * (HAProxy's {@code addr}); the backend checks that the server exists. The any-local address
-         * and multicast addresses are refused, as for a server's address.
+         * (HAProxy's {@code addr}); the backend checks that the server exists. The any-local address,
+         * multicast addresses, the broadcast address and the rest of {@code 0.0.0.0/8} are refused, as
+         * for a server's address.
          *
          * @param serverName the server's name
          * @param hostPort the {@code host:port} to probe

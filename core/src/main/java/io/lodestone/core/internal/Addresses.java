@@ -1,6 +1,7 @@
 package io.lodestone.core.internal;
 
 import io.netty.util.NetUtil;
+import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -75,8 +76,10 @@ public final class Addresses {
      * Why no connection can be made to {@code address}, or {@code null}: its IP is the any-local
      * address ({@code 0.0.0.0}, {@code ::}), which means "every interface" to a listener and is no
      * host to connect to (Linux connects to the local host instead, other systems fail), or a
-     * multicast address, which TCP cannot connect to. Read from a literal, resolved when configured,
-     * and from a host of digits and dots, which the JDK resolves without a lookup as an IPv4 address in
+     * multicast address or the limited broadcast address {@code 255.255.255.255}, which TCP cannot
+     * connect to, or another address of {@code 0.0.0.0/8}, "this host on this network", which is a
+     * source address only (RFC 1122 3.2.1.3, RFC 6890), no host to connect to. Read from a literal,
+     * resolved when configured, and from a host of digits and dots, which the JDK resolves without a lookup as an IPv4 address in
      * one of its short forms ({@code 0} is {@code 0.0.0.0}); a host name is not looked up, so one that
      * resolves to such an address later is not refused here.
      *
@@ -92,6 +95,15 @@ public final class Addresses {
         }
         if (ip.isMulticastAddress()) {
             return "a unicast address, not the multicast address " + toText(ip);
+        }
+        if (ip instanceof Inet4Address) {
+            byte[] b = ip.getAddress();
+            if ((b[0] & b[1] & b[2] & b[3]) == (byte) 0xff) {
+                return "a unicast address, not the broadcast address " + toText(ip);
+            }
+            if (b[0] == 0) {
+                return "an address a connection can be made to, not the this-network (0.0.0.0/8) address " + toText(ip);
+            }
         }
         return null;
     }

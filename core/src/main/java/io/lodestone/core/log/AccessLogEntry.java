@@ -339,7 +339,8 @@ public final class AccessLogEntry {
     }
 
     /**
-     * Tw in nanoseconds, -1 when not reached.
+     * Tw in nanoseconds, -1 when not reached: no server was picked and nothing waited in a queue (at a
+     * full queue, {@code SQ}, too).
      *
      * @return Tw in nanoseconds, -1 when not reached
      */

@@ -6,6 +6,7 @@ import io.lodestone.core.limit.RateLimiter;
 import io.lodestone.core.route.internal.AclNode;
 import io.lodestone.core.route.internal.PathNormalizer;
 import io.lodestone.core.route.internal.RuleIndex;
+import io.lodestone.core.route.internal.WithoutHeaders;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -131,6 +132,9 @@ public final class Router {
     public Decision route(RequestView request) {
         if (request instanceof TestRequest test) {
             // one routing, one stream of draws from the request's seed
+            test.rewind();
+        } else if (request instanceof WithoutHeaders view && view.request() instanceof TestRequest test) {
+            // proxy.route's view of a test request without the fields its frontend removes
             test.rewind();
         }
         if (!needsScratch) {

@@ -475,6 +475,16 @@ public final class TestRequest implements RequestView {
         return v == null ? List.of() : v.view;
     }
 
+    /**
+     * The names of the request's header fields, lower-cased, in the order they were first added
+     * ({@code host} included when given); empty on a connection view.
+     *
+     * @return a read-only view of the names
+     */
+    public Set<String> headerNames() {
+        return Collections.unmodifiableSet(headers.keySet());
+    }
+
     @Override
     public String cookie(String name) {
         Values v = headers.get("cookie");

@@ -116,6 +116,53 @@ class ProxyRouteTest {
         }
     }
 
+    /** A frontend whose engine removes the fields with an underscore in their name before its rules. */
+    private record DroppingFrontend(String name, Routing routing) implements Frontend {
+        @Override
+        public Set<String> backendNames() {
+            return routing.backendNames();
+        }
+
+        @Override
+        public Listener start(EngineContext context) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public boolean removesRequestHeader(String header) {
+            return header.indexOf('_') >= 0;
+        }
+    }
+
+    /**
+     * A request routed without the fields its frontend removes is still one seeded request: routing
+     * it again draws the same numbers (the view without the fields starts the request's draws again).
+     */
+    @Test
+    void aSeededRequestWithoutTheFieldsItsFrontendRemovesDecidesTheSameAgain() {
+        try (Proxy proxy = Proxy.builder()
+                .backend(backend("first", "f")).backend(backend("second", "s")).backend(backend("app", "a", "b"))
+                .backend(backend("x", "x1"))
+                .frontend(new DroppingFrontend("web", Routing.builder()
+                        .rule(Rule.when(Acl.headerExists("X_A")).use("x"))
+                        .rule(Rule.when(Acl.random(0.5)).use("first"))
+                        .rule(Rule.when(Acl.random(0.5)).use("second"))
+                        .defaultBackend("app").build()))
+                .build()) {
+            int second = 0;
+            for (int seed = 0; seed < 1000; seed++) {
+                TestRequest r = TestRequest.get("/").header("X_A", "1").seed(seed);
+                String backend = ((Decision.Forward) proxy.route(r)).backend();
+                assertThat(((Decision.Forward) proxy.route(r)).backend()).as("seed %d again", seed).isEqualTo(backend);
+                assertThat(proxy.routeAndPick(r).decision()).isEqualTo(proxy.route(r));
+                if (backend.equals("second")) {
+                    second++;
+                }
+            }
+            assertThat(second).isBetween(200, 300);
+        }
+    }
+
     @Test
     void theDrawsOfOneSeededRequestAreIndependentAndRoutingItAgainDecidesTheSame() {
         // two canaries of 50 %: the engine sends a quarter of the requests to the second

@@ -1499,8 +1499,9 @@ public final class GatewayOptions {
 
         /**
          * Refuses a server address no connection can be made to (the any-local address {@code 0.0.0.0}
-         * or {@code ::}, a multicast address) as {@link Server#builder(String, String)} does, naming the
-         * flag rather than the server the gateway would make of it; a host name is not looked up.
+         * or {@code ::}, a multicast address, the broadcast address, the rest of {@code 0.0.0.0/8}) as
+         * {@link Server#builder(String, String)} does, naming the flag rather than the server the
+         * gateway would make of it; a host name is not looked up.
          */
         private static void connectable(String flag, String value, HostPort server, String entry) throws UsageException {
             try {

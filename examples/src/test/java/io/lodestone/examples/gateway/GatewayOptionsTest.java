@@ -419,8 +419,11 @@ class GatewayOptionsTest {
         assertThat(GatewayOptions.parse("--listen", "[::]:82", "--backend", "h:1").listen()).isEqualTo(new HostPort("::", 82));
         assertThat(GatewayOptions.parse("--listen", "127.0.0.1:0", "--backend", "h:1").listen().port()).isZero();
         // the shorter IPv4 forms the JDK reads (127.1 is 127.0.0.1) stay addresses
-        assertThat(GatewayOptions.parse("--listen", "127.1:84", "--backend", "10.0.0:80,10.65535:81,4294967295:82").backends())
-                .containsExactly(new HostPort("10.0.0", 80), new HostPort("10.65535", 81), new HostPort("4294967295", 82));
+        assertThat(GatewayOptions.parse("--listen", "127.1:84", "--backend", "10.0.0:80,10.65535:81,4294967294:82").backends())
+                .containsExactly(new HostPort("10.0.0", 80), new HostPort("10.65535", 81), new HostPort("4294967294", 82));
+        // the largest one-number form is an address too: 255.255.255.255, the broadcast address, refused as such
+        assertThatThrownBy(() -> GatewayOptions.parse("--listen", "127.1:84", "--backend", "4294967295:82"))
+                .hasMessageContaining("not the broadcast address 255.255.255.255");
         assertThat(GatewayOptions.parse("--listen", "[::1]:83", "--backend", "[2001:db8::5]:80,[::ffff:10.0.0.1]:81").backends())
                 .containsExactly(new HostPort("2001:db8::5", 80), new HostPort("::ffff:10.0.0.1", 81));
     }
@@ -631,6 +634,15 @@ class GatewayOptionsTest {
                 "--mode", "http", "--route", "/api=[ff02::1]:9003"));
         cases.add(bad("--sni: a.example=0.0.0.0:443 (expected: an address a connection can be made to, not the any-local address 0.0.0.0)",
                 "--sni", "a.example=0.0.0.0:443"));
+        // the limited broadcast address, 0.0.0.0/8
+        cases.add(bad("--backend: 255.255.255.255:9002 (expected: a unicast address, not the broadcast address 255.255.255.255;"
+                + " bad entry 255.255.255.255:9002)", "--backend", "255.255.255.255:9002"));
+        cases.add(bad("--backend: 127.0.0.1:9002,0.1:9003 (expected: an address a connection can be made to, not the this-network"
+                + " (0.0.0.0/8) address 0.0.0.1; bad entry 0.1:9003)", "--backend=127.0.0.1:9002,0.1:9003"));
+        cases.add(bad("--route: /api=0.1.2.3:9003 (expected: an address a connection can be made to, not the this-network (0.0.0.0/8)"
+                + " address 0.1.2.3)", "--mode", "http", "--route", "/api=0.1.2.3:9003"));
+        cases.add(bad("--sni: a.example=255.255.255.255:443 (expected: a unicast address, not the broadcast address 255.255.255.255)",
+                "--sni", "a.example=255.255.255.255:443"));
         cases.add(bad("--io-threads: 0 (expected: an integer in 1..1024)", "--io-threads", "0"));
         cases.add(bad("--io-threads: 4096 (expected: an integer in 1..1024)", "--io-threads=4096"));
         cases.add(bad("--busy-poll: 2s (expected: at most 1s)", "--busy-poll", "2s"));
