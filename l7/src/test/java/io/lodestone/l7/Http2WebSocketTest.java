@@ -688,6 +688,27 @@ class Http2WebSocketTest {
         assertThat(serverConnections.get()).as("no server spoken to").isZero();
     }
 
+    /**
+     * An HTTP/1.1 client's WebSocket upgrade routed to an HTTP/2 backend gets the same {@code 502}: an
+     * HTTP/2 request has no {@code Upgrade}, so the server would answer an ordinary GET, which the
+     * client's handshake then fails on, with nothing in the log to say why (it was so forwarded).
+     */
+    @Test
+    void anHttp11UpgradeToAnHttp2BackendIsA502() throws Exception {
+        try (ProtocolBackend h2c = ProtocolBackend.h2c(0)) {
+            int port = startProxy(Backend.named("ws").protocol(BackendProtocol.H2C).server("e1", h2c.address()),
+                    HttpFrontend.bind("127.0.0.1:0"));
+            try (RawHttp c = new RawHttp(port)) {
+                c.send("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                        + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n");
+                assertThat(c.read().status()).isEqualTo(502);
+                assertThat(c.closedByPeer()).isTrue();
+            }
+            assertThat(h2c.requests).as("no request sent to the server").isEmpty();
+            Await.until("the refusal logged", () -> lines.lines().stream().anyMatch(l -> l.contains("GET /ws HTTP/1.1") && l.contains(" 502 ")));
+        }
+    }
+
     // ---------------------------------------------------------------- refusals
 
     @Test

@@ -1065,10 +1065,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             return;
         }
         backend = context.backend(forward.backend());
-        if (webSocket != null && backend.config().protocol() != BackendProtocol.HTTP_1_1) {
-            // the proxy speaks no RFC 8441 to servers, and an HTTP/2 server would answer the GET as an
-            // ordinary request, which the client would take for an open tunnel: HAProxy's 502 for a
-            // server without extended CONNECT, before any server is spoken to
+        if (upgrade && backend.config().protocol() != BackendProtocol.HTTP_1_1) {
+            // the proxy speaks no RFC 8441 to servers, and an HTTP/2 request has no Upgrade: the server
+            // would answer the GET as an ordinary request, which an HTTP/2 client would take for an open
+            // tunnel and an HTTP/1.1 client's handshake fails on, unexplained. HAProxy's 502 for a server
+            // without extended CONNECT, before any server is spoken to
             terminated(TerminationCause.PROXY, TerminationPhase.REQUEST);
             ReferenceCountUtil.release(req);
             sendError(HttpResponseStatus.BAD_GATEWAY, true);
