@@ -148,7 +148,8 @@ class HttpMaxQueuedTest {
             assertThat(noQueue.status()).isEqualTo(503);
             assertThat(full.headers().keySet()).isEqualTo(noQueue.headers().keySet());
             for (String name : full.headers().keySet()) {
-                if (!name.equals("x-request-id")) {
+                // the request id is each request's own, and the two answers may fall in different seconds
+                if (!name.equals("x-request-id") && !name.equals("date")) {
                     assertThat(full.headers().get(name)).as(name).isEqualTo(noQueue.headers().get(name));
                 }
             }
