@@ -7,12 +7,10 @@ import io.lodestone.core.health.HealthCheck;
 import io.lodestone.core.health.HealthCheckResult;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
+import io.lodestone.core.testing.IdleListener;
 import io.lodestone.core.testing.ManualClock;
-import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ImmediateEventExecutor;
 import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -42,26 +40,7 @@ class ProxyHealthCheckTest {
 
         @Override
         public Listener start(EngineContext context) {
-            return new Listener() {
-                @Override
-                public List<InetSocketAddress> localAddresses() {
-                    return List.of();
-                }
-
-                @Override
-                public int openConnections() {
-                    return 0;
-                }
-
-                @Override
-                public Future<?> drain() {
-                    return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
-                }
-
-                @Override
-                public void closeAll() {
-                }
-            };
+            return new IdleListener();
         }
     };
 

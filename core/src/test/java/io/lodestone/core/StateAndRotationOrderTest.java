@@ -14,11 +14,9 @@ import io.lodestone.core.route.RouteResult;
 import io.lodestone.core.route.Routing;
 import io.lodestone.core.route.TestRequest;
 import io.lodestone.core.testing.Await;
+import io.lodestone.core.testing.IdleListener;
 import io.lodestone.core.testing.ManualClock;
 import io.lodestone.core.testing.PrepareGate;
-import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ImmediateEventExecutor;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,26 +54,7 @@ class StateAndRotationOrderTest {
 
         @Override
         public Listener start(EngineContext context) {
-            return new Listener() {
-                @Override
-                public List<InetSocketAddress> localAddresses() {
-                    return List.of();
-                }
-
-                @Override
-                public int openConnections() {
-                    return 0;
-                }
-
-                @Override
-                public Future<?> drain() {
-                    return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
-                }
-
-                @Override
-                public void closeAll() {
-                }
-            };
+            return new IdleListener();
         }
     }
 

@@ -3,8 +3,7 @@ package io.lodestone.core.metrics;
 import io.lodestone.core.Frontend;
 import io.lodestone.core.internal.EngineContext;
 import io.lodestone.core.internal.Listener;
-import io.netty.util.concurrent.Future;
-import io.netty.util.concurrent.ImmediateEventExecutor;
+import io.lodestone.core.testing.IdleListener;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Set;
@@ -45,25 +44,6 @@ public final class CapturingFrontend implements Frontend {
     @Override
     public Listener start(EngineContext engineContext) {
         this.context = engineContext;
-        return new Listener() {
-            @Override
-            public List<InetSocketAddress> localAddresses() {
-                return List.of(new InetSocketAddress("127.0.0.1", 0));
-            }
-
-            @Override
-            public int openConnections() {
-                return 0;
-            }
-
-            @Override
-            public Future<?> drain() {
-                return ImmediateEventExecutor.INSTANCE.newSucceededFuture(null);
-            }
-
-            @Override
-            public void closeAll() {
-            }
-        };
+        return new IdleListener(List.of(new InetSocketAddress("127.0.0.1", 0)));
     }
 }
