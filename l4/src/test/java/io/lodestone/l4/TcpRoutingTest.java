@@ -305,11 +305,16 @@ class TcpRoutingTest {
     @Test
     void aStrategyThatThrowsWhenAWaitingConnectionIsWokenClosesThatClientWithAWarning() throws Exception {
         AtomicBoolean broken = new AtomicBoolean();
+        AtomicInteger refusals = new AtomicInteger();
         BalancingStrategy breaksLater = () -> (candidates, context) -> {
             if (broken.get()) {
                 throw new IllegalStateException("balancer bug");
             }
-            return candidates.isAvailable(0) ? 0 : -1;
+            if (candidates.isAvailable(0)) {
+                return 0;
+            }
+            refusals.incrementAndGet();
+            return -1;
         };
         CapturingLogger lines = new CapturingLogger();
         try (Proxy proxy = Proxy.builder()
@@ -323,7 +328,10 @@ class TcpRoutingTest {
             try (Socket first = connect(proxy.port())) {
                 assertEcho(first, "holds the slot");
                 try (Socket waiting = connect(proxy.port())) {
-                    Await.until("the second connection to wait", () -> proxy.control().queuedRequests("internal") == 1);
+                    // its two picks, the one that finds every server full and the one made once it has queued,
+                    // must both be over before the strategy breaks: the queue's count is visible between them
+                    Await.until("the second connection to wait", () -> refusals.get() == 2);
+                    assertThat(proxy.control().queuedRequests("internal")).isEqualTo(1);
                     broken.set(true);
                     String log = Stderr.of(() -> {
                         proxy.control().server("internal", "i2").ready();

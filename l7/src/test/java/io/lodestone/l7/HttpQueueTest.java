@@ -31,6 +31,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -530,11 +531,16 @@ class HttpQueueTest {
     @Test
     void aStrategyThatThrowsOnAWaitingRequestsWokenPickGets500AtOnce() throws Exception {
         AtomicBoolean broken = new AtomicBoolean();
+        AtomicInteger refusals = new AtomicInteger();
         BalancingStrategy breaksLater = () -> (candidates, context) -> {
             if (broken.get()) {
                 throw new IllegalStateException("balancer bug");
             }
-            return candidates.isAvailable(0) ? 0 : -1;
+            if (candidates.isAvailable(0)) {
+                return 0;
+            }
+            refusals.incrementAndGet();
+            return -1;
         };
         CapturingLogger lines = new CapturingLogger();
         try (RecordingBackend b1 = RecordingBackend.start("b1", slowFirst); RecordingBackend b2 = RecordingBackend.start("b2")) {
@@ -550,7 +556,10 @@ class HttpQueueTest {
             CompletableFuture<HttpResponse<String>> first = send(port, "/slow");
             Await.until(Duration.ofSeconds(5), "the slow request to reach b1", () -> b1.requests.size() == 1);
             CompletableFuture<HttpResponse<String>> waiting = send(port, "/w");
-            Await.until(Duration.ofSeconds(5), "/w to queue", () -> proxy.control().queuedRequests("app") == 1);
+            // both its picks, the one that finds every server full and the one made once it has queued, must be
+            // over before the strategy breaks: the queue's count is visible between them
+            Await.until(Duration.ofSeconds(5), "/w to queue", () -> refusals.get() == 2);
+            assertThat(proxy.control().queuedRequests("app")).isEqualTo(1);
 
             broken.set(true);
             String log = Stderr.of(() -> {
