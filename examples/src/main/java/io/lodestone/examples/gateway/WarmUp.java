@@ -124,16 +124,28 @@ final class WarmUp {
      * of one, rather than run over: on a slow or loaded machine, where the first rounds run
      * interpreted, {@code --warm-up 1s} gets through a part of the first pass. Not counted: the start
      * and close of the copy and its origin, and the io_uring steps that a warm-up of at least
-     * {@link #IO_URING_STEPS_FROM} begins with.
+     * {@link #IO_URING_STEPS_FROM} begins with. Should one of those fail, or run past its bound on
+     * a loaded machine, the warm-up stops there and reports it, as it does a failed request.
      *
      * @throws UsageException as {@link Gateway#newProxy(GatewayOptions)}
      */
     static Result run(GatewayOptions options, Duration duration) throws UsageException {
+        return run(options, duration, () -> {
+            RareBranches.wrapOperationIds();
+            RareBranches.connectWithTimeouts();
+        });
+    }
+
+    /** As {@link #run(GatewayOptions, Duration)}, with {@code ioUringSteps} for the io_uring steps. */
+    static Result run(GatewayOptions options, Duration duration, Runnable ioUringSteps) throws UsageException {
         long start = System.nanoTime();
         if (duration.compareTo(IO_URING_STEPS_FROM) >= 0) {
             // first, before the proxy's paths are compiled without these branches
-            RareBranches.wrapOperationIds();
-            RareBranches.connectWithTimeouts();
+            try {
+                ioUringSteps.run();
+            } catch (RuntimeException e) {
+                return new Result(0, Duration.ofNanos(System.nanoTime() - start), e.toString());
+            }
         }
         try (EmbeddedHttpServer origin = EmbeddedHttpServer.start("warm-up", "127.0.0.1", 0, WarmUp::answer)) {
             Proxy proxy = Gateway.newProxy(options.forWarmUp(new HostPort("127.0.0.1", origin.port())));

@@ -149,6 +149,24 @@ class GatewayWarmUpTest {
         }
     }
 
+    /**
+     * An io_uring step that fails, as the 40,000 writes did past their 10 s bound on this loaded
+     * machine, stops the warm-up with the reason, as a failed request does, so that the gateway still
+     * starts; it threw out of the warm-up, and the gateway exited 1 ("cannot start").
+     */
+    @Test
+    void anIoUringStepThatFailsStopsTheWarmUpAndSaysWhy() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--warm-up", "10s");
+        WarmUp.Result r = WarmUp.run(o, o.warmUp().get(), () -> {
+            throw new IllegalStateException("wrapping io_uring's operation ids: java.util.concurrent.TimeoutException");
+        });
+        assertThat(r.ok()).isFalse();
+        assertThat(r.requests()).isZero();
+        assertThat(r.failure()).isEqualTo("java.lang.IllegalStateException: wrapping io_uring's operation ids: "
+                + "java.util.concurrent.TimeoutException");
+    }
+
     @Test
     void theWarmUpOriginAnswersALoadGeneratorsRequestWithAWebServersFields() throws Exception {
         try (EmbeddedHttpServer origin = EmbeddedHttpServer.start("warm-up", "127.0.0.1", 0, WarmUp::answer);
