@@ -545,9 +545,9 @@ public final class TcpFrontend implements Frontend {
          */
         public Builder clientTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative()) {
-                throw new IllegalArgumentException("frontend clientTimeout: " + timeout + " (expected: >= 0)");
+                throw new IllegalArgumentException(label() + " clientTimeout: " + timeout + " (expected: >= 0)");
             }
-            this.clientTimeout = Durations.atMostMax("frontend clientTimeout", timeout);
+            this.clientTimeout = Durations.atMostMax(label() + " clientTimeout", timeout);
             return this;
         }
 
@@ -581,10 +581,20 @@ public final class TcpFrontend implements Frontend {
          */
         public Builder clientHelloTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("frontend clientHelloTimeout: " + timeout + " (expected: > 0)");
+                throw new IllegalArgumentException(label() + " clientHelloTimeout: " + timeout + " (expected: > 0)");
             }
-            this.clientHelloTimeout = Durations.atMostMax("frontend clientHelloTimeout", timeout);
+            this.clientHelloTimeout = Durations.atMostMax(label() + " clientHelloTimeout", timeout);
             return this;
+        }
+
+        /**
+         * The frontend as a setter's message names it, as a backend's name its backend: by the name
+         * given to {@link #name(String)} before the setter, else by its first address, all that is known
+         * of it then ({@code frontend at 127.0.0.1:0 clientTimeout: PT-1S (expected: >= 0)}); the
+         * default name is not settled until {@link #build()}.
+         */
+        private String label() {
+            return name != null ? "frontend " + name : "frontend at " + Addresses.format(bindAddresses.get(0));
         }
 
         /**

@@ -1352,7 +1352,7 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder hsts(Duration maxAge, boolean includeSubDomains) {
             if (maxAge == null || maxAge.isNegative()) {
-                throw new IllegalArgumentException("frontend hsts maxAge: " + maxAge + " (expected: >= 0)");
+                throw new IllegalArgumentException(label() + " hsts maxAge: " + maxAge + " (expected: >= 0)");
             }
             this.hstsMaxAge = maxAge;
             this.hstsIncludeSubDomains = includeSubDomains;
@@ -1460,7 +1460,7 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder http2ResetFloodLimit(int maxResets, Duration window) {
             if (window == null || window.getSeconds() < 1 || window.getSeconds() > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("frontend http2ResetFloodLimit window: " + window
+                throw new IllegalArgumentException(label() + " http2ResetFloodLimit window: " + window
                         + " (expected: 1 to " + Integer.MAX_VALUE + " seconds)");
             }
             this.http2MaxResets = atLeast("http2ResetFloodLimit maxResets", maxResets, 1);
@@ -1662,11 +1662,21 @@ public final class HttpFrontend implements Frontend {
             return true;
         }
 
-        private static Duration positive(String field, Duration d) {
+        /**
+         * The frontend as a setter's message names it, as a backend's name its backend: by the name
+         * given to {@link #name(String)} before the setter, else by its first address, all that is known
+         * of it then ({@code frontend at 127.0.0.1:0 clientTimeout: PT-1S (expected: >= 0)}); the
+         * default name is not settled until {@link #build()}.
+         */
+        private String label() {
+            return name != null ? "frontend " + name : "frontend at " + Addresses.format(bindAddresses.get(0));
+        }
+
+        private Duration positive(String field, Duration d) {
             if (d == null || d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException("frontend " + field + ": " + d + " (expected: > 0)");
+                throw new IllegalArgumentException(label() + " " + field + ": " + d + " (expected: > 0)");
             }
-            return Durations.atMostMax("frontend " + field, d);
+            return Durations.atMostMax(label() + " " + field, d);
         }
 
         private static int atLeast(String field, int value, int min) {

@@ -395,11 +395,11 @@ class ConnectionReuseLimitsTest {
         assertThatThrownBy(() -> b.poolMaxRequests(-5)).hasMessage("frontend poolMaxRequests: -5 (expected: >= 1)");
         assertThatThrownBy(() -> b.keepAliveMaxRequests(0)).hasMessage("frontend keepAliveMaxRequests: 0 (expected: >= 1)");
         assertThatThrownBy(() -> b.keepAliveMaxRequests(-1)).hasMessage("frontend keepAliveMaxRequests: -1 (expected: >= 1)");
-        assertThatThrownBy(() -> b.poolMaxLifetime(null)).hasMessage("frontend poolMaxLifetime: null (expected: > 0)");
-        assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ZERO)).hasMessage("frontend poolMaxLifetime: PT0S (expected: > 0)");
-        assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ofSeconds(-1))).hasMessage("frontend poolMaxLifetime: PT-1S (expected: > 0)");
+        assertThatThrownBy(() -> b.poolMaxLifetime(null)).hasMessage("frontend at 0.0.0.0:8080 poolMaxLifetime: null (expected: > 0)");
+        assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ZERO)).hasMessage("frontend at 0.0.0.0:8080 poolMaxLifetime: PT0S (expected: > 0)");
+        assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ofSeconds(-1))).hasMessage("frontend at 0.0.0.0:8080 poolMaxLifetime: PT-1S (expected: > 0)");
         assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ofDays(40_000)))
-                .hasMessage("frontend poolMaxLifetime: PT960000H (expected: at most 36500 days)");
+                .hasMessage("frontend at 0.0.0.0:8080 poolMaxLifetime: PT960000H (expected: at most 36500 days)");
     }
 
     @Test
