@@ -81,7 +81,7 @@ class TcpFrontendConfigTest {
     void aBackupBackendCannotBeTheDefaultBackendItself() {
         assertThatThrownBy(() -> TcpFrontend.bind(5432).defaultBackend("db", "db"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("frontend defaultBackend backup: db (expected: a backend other than db, which it backs up)");
+                .hasMessage("frontend at 0.0.0.0:5432 defaultBackend backup: db (expected: a backend other than db, which it backs up)");
     }
 
     @Test
@@ -146,6 +146,12 @@ class TcpFrontendConfigTest {
         assertThatThrownBy(() -> named.clientHelloTimeout(Duration.ofMillis(-5)))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessage("frontend pg clientHelloTimeout: PT-0.005S (expected: > 0)");
+        // and every other refused setting, whether the setter checks it or a shared check does
+        assertThatThrownBy(() -> named.maxConnections(-3)).hasMessage("frontend pg maxConnections: -3 (expected: >= 0)");
+        assertThatThrownBy(() -> named.maxConnectionRatePerSource(-5))
+                .hasMessage("frontend pg maxConnectionRatePerSource: -5 (expected: 0..1000000000)");
+        assertThatThrownBy(() -> named.defaultBackend("db", "db"))
+                .hasMessage("frontend pg defaultBackend backup: db (expected: a backend other than db, which it backs up)");
     }
 
     @Test
