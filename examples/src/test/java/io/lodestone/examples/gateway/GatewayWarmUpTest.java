@@ -115,7 +115,9 @@ class GatewayWarmUpTest {
      * A warm-up of 1 s ends when its second has passed, after the round of traffic it is in: no fixed
      * amount of work besides. It took 10-13 s before the gateway listened (over 40 s on this loaded
      * machine): the io_uring steps' 40,000 writes and 2,000 connections, then at least one round of
-     * every kind in each of the three passes. 5 s leaves room for a loaded machine's slow rounds.
+     * every kind in each of the three passes (about 9 s on the 2 cores unloaded, by the README). Now
+     * 1.8-3.4 s when this runs first in a JVM on this machine at a load of 14 (class loading, the
+     * copy's start and its first round run interpreted): 7 s leaves room for a busier machine.
      */
     @Test
     void aShortWarmUpTakesAboutItsDurationBeforeTheGatewayListens() throws Exception {
@@ -124,7 +126,7 @@ class GatewayWarmUpTest {
             try (MainRunner r = warmedGateway("http", server)) {
                 r.awaitPort("gateway: listening on ", Duration.ofSeconds(60));
                 Duration took = Duration.ofNanos(System.nanoTime() - start);
-                assertThat(took).as("from start to listening, out: %s", r.out()).isLessThan(Duration.ofSeconds(5));
+                assertThat(took).as("from start to listening, out: %s", r.out()).isLessThan(Duration.ofSeconds(7));
                 Matcher m = WARMED.matcher(r.out());
                 assertThat(m.find()).as("warm-up line in %s", r.out()).isTrue();
                 assertThat(Long.parseLong(m.group(1))).isPositive();
