@@ -425,7 +425,7 @@ public final class TcpFrontend implements Frontend {
          * @throws IllegalArgumentException when empty or not made of letters, digits, '-', '_' or '.'
          */
         public Builder name(String name) {
-            this.name = Names.check("frontend name", name);
+            this.name = Names.check(label() + " name", name);
             return this;
         }
 
@@ -438,7 +438,7 @@ public final class TcpFrontend implements Frontend {
          * @throws IllegalArgumentException when empty or not a valid name
          */
         public Builder defaultBackend(String backend) {
-            Names.check("frontend defaultBackend", backend);
+            Names.check(label() + " defaultBackend", backend);
             routing.defaultBackend(backend);
             routingTouched = true;
             return this;
@@ -455,10 +455,10 @@ public final class TcpFrontend implements Frontend {
          *     {@code backend} itself, which would never take over
          */
         public Builder defaultBackend(String backend, String backup) {
-            Names.check("frontend defaultBackend", backend);
-            Names.check("frontend defaultBackend backup", backup);
+            Names.check(label() + " defaultBackend", backend);
+            Names.check(label() + " defaultBackend backup", backup);
             if (backup.equals(backend)) {
-                throw new IllegalArgumentException("frontend defaultBackend backup: " + backup
+                throw new IllegalArgumentException(label() + " defaultBackend backup: " + backup
                         + " (expected: a backend other than " + backend + ", which it backs up)");
             }
             routing.defaultBackend(backend, backup);
@@ -512,7 +512,7 @@ public final class TcpFrontend implements Frontend {
         public Builder routing(Routing routing) {
             Objects.requireNonNull(routing, "routing");
             if (!routing.isConnectionOnly()) {
-                throw new IllegalArgumentException("frontend routing: " + routing
+                throw new IllegalArgumentException(label() + " routing: " + routing
                         + " (expected: a connection-only routing, Routing.builder().connectionOnly())");
             }
             this.wholeTable = routing;
@@ -545,9 +545,9 @@ public final class TcpFrontend implements Frontend {
          */
         public Builder clientTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative()) {
-                throw new IllegalArgumentException("frontend clientTimeout: " + timeout + " (expected: >= 0)");
+                throw new IllegalArgumentException(label() + " clientTimeout: " + timeout + " (expected: >= 0)");
             }
-            this.clientTimeout = Durations.atMostMax("frontend clientTimeout", timeout);
+            this.clientTimeout = Durations.atMostMax(label() + " clientTimeout", timeout);
             return this;
         }
 
@@ -581,10 +581,20 @@ public final class TcpFrontend implements Frontend {
          */
         public Builder clientHelloTimeout(Duration timeout) {
             if (timeout == null || timeout.isNegative() || timeout.isZero()) {
-                throw new IllegalArgumentException("frontend clientHelloTimeout: " + timeout + " (expected: > 0)");
+                throw new IllegalArgumentException(label() + " clientHelloTimeout: " + timeout + " (expected: > 0)");
             }
-            this.clientHelloTimeout = Durations.atMostMax("frontend clientHelloTimeout", timeout);
+            this.clientHelloTimeout = Durations.atMostMax(label() + " clientHelloTimeout", timeout);
             return this;
+        }
+
+        /**
+         * The frontend as a setter's message names it, as a backend's name its backend: by the name
+         * given to {@link #name(String)} before the setter, else by its first address, all that is known
+         * of it then ({@code frontend at 127.0.0.1:0 clientTimeout: PT-1S (expected: >= 0)}); the
+         * default name is not settled until {@link #build()}.
+         */
+        private String label() {
+            return name != null ? "frontend " + name : "frontend at " + Addresses.format(bindAddresses.get(0));
         }
 
         /**
@@ -597,7 +607,7 @@ public final class TcpFrontend implements Frontend {
          */
         public Builder maxConnections(int maxConnections) {
             if (maxConnections < 0) {
-                throw new IllegalArgumentException("frontend maxConnections: " + maxConnections + " (expected: >= 0)");
+                throw new IllegalArgumentException(label() + " maxConnections: " + maxConnections + " (expected: >= 0)");
             }
             this.maxConnections = maxConnections;
             return this;
@@ -616,7 +626,7 @@ public final class TcpFrontend implements Frontend {
          * @throws IllegalArgumentException when negative
          */
         public Builder maxConnectionsPerSource(int maxConnections) {
-            this.maxConnectionsPerSource = SourceLimits.checkMaxConnections(maxConnections);
+            this.maxConnectionsPerSource = SourceLimits.checkMaxConnections(label(), maxConnections);
             return this;
         }
 
@@ -631,7 +641,7 @@ public final class TcpFrontend implements Frontend {
          * @throws IllegalArgumentException when negative or above 1 000 000 000
          */
         public Builder maxConnectionRatePerSource(int perSecond) {
-            this.maxConnectionRatePerSource = SourceLimits.checkConnectionRate(perSecond);
+            this.maxConnectionRatePerSource = SourceLimits.checkConnectionRate(label(), perSecond);
             return this;
         }
 

@@ -81,7 +81,7 @@ class TcpFrontendConfigTest {
     void aBackupBackendCannotBeTheDefaultBackendItself() {
         assertThatThrownBy(() -> TcpFrontend.bind(5432).defaultBackend("db", "db"))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("frontend defaultBackend backup: db (expected: a backend other than db, which it backs up)");
+                .hasMessage("frontend at 0.0.0.0:5432 defaultBackend backup: db (expected: a backend other than db, which it backs up)");
     }
 
     @Test
@@ -114,13 +114,44 @@ class TcpFrontendConfigTest {
     void aClientHelloTimeoutThatIsNotPositiveIsRejectedNamingTheValue() {
         assertThatThrownBy(() -> TcpFrontend.bind(443).tlsPassthrough().clientHelloTimeout(Duration.ZERO))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("frontend clientHelloTimeout: PT0S (expected: > 0)");
+                .hasMessage("frontend at 0.0.0.0:443 clientHelloTimeout: PT0S (expected: > 0)");
         assertThatThrownBy(() -> TcpFrontend.bind(443).tlsPassthrough().clientHelloTimeout(Duration.ofMillis(-5)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("frontend clientHelloTimeout: PT-0.005S (expected: > 0)");
+                .hasMessage("frontend at 0.0.0.0:443 clientHelloTimeout: PT-0.005S (expected: > 0)");
         assertThatThrownBy(() -> TcpFrontend.bind(443).tlsPassthrough().clientHelloTimeout(null))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("frontend clientHelloTimeout: null (expected: > 0)");
+                .hasMessage("frontend at 0.0.0.0:443 clientHelloTimeout: null (expected: > 0)");
+    }
+
+    /**
+     * A duration refused at its setter names the frontend, as a backend's setters name their backend
+     * and the frontend's own build() does: by the name given before, else by the first address, all
+     * that is known of it then. The messages began "frontend clientTimeout:", which did not say which
+     * frontend of a proxy's several was wrong.
+     */
+    @Test
+    void aRefusedDurationNamesItsFrontendByNameOrElseByAddress() {
+        assertThatThrownBy(() -> TcpFrontend.bind("127.0.0.1:0").clientTimeout(Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend at 127.0.0.1:0 clientTimeout: PT-1S (expected: >= 0)");
+        assertThatThrownBy(() -> TcpFrontend.bind("[::1]:5432").bind(5433).tlsPassthrough().clientHelloTimeout(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend at [::1]:5432 clientHelloTimeout: PT0S (expected: > 0)");
+        TcpFrontend.Builder named = TcpFrontend.bind("127.0.0.1:0").name("pg");
+        assertThatThrownBy(() -> named.clientTimeout(null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("frontend pg clientTimeout: null (expected: >= 0)");
+        assertThatThrownBy(() -> named.clientTimeout(Duration.ofDays(36_501)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend pg clientTimeout: PT876024H (expected: at most 36500 days)");
+        assertThatThrownBy(() -> named.clientHelloTimeout(Duration.ofMillis(-5)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend pg clientHelloTimeout: PT-0.005S (expected: > 0)");
+        // and every other refused setting, whether the setter checks it or a shared check does
+        assertThatThrownBy(() -> named.maxConnections(-3)).hasMessage("frontend pg maxConnections: -3 (expected: >= 0)");
+        assertThatThrownBy(() -> named.maxConnectionRatePerSource(-5))
+                .hasMessage("frontend pg maxConnectionRatePerSource: -5 (expected: 0..1000000000)");
+        assertThatThrownBy(() -> named.defaultBackend("db", "db"))
+                .hasMessage("frontend pg defaultBackend backup: db (expected: a backend other than db, which it backs up)");
     }
 
     @Test
@@ -137,10 +168,10 @@ class TcpFrontendConfigTest {
         // counted in nanoseconds from a clock reading, 400 years overflowed a long on every connection
         assertThatThrownBy(() -> TcpFrontend.bind(5432).clientTimeout(Duration.ofDays(365L * 400)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("frontend clientTimeout: PT3504000H (expected: at most 36500 days)");
+                .hasMessage("frontend at 0.0.0.0:5432 clientTimeout: PT3504000H (expected: at most 36500 days)");
         assertThatThrownBy(() -> TcpFrontend.bind(443).tlsPassthrough().clientHelloTimeout(Duration.ofDays(36_501)))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("frontend clientHelloTimeout: PT876024H (expected: at most 36500 days)");
+                .hasMessage("frontend at 0.0.0.0:443 clientHelloTimeout: PT876024H (expected: at most 36500 days)");
         assertThat(TcpFrontend.bind(5432).defaultBackend("db").clientTimeout(Duration.ofDays(36_500)).build().clientTimeout())
                 .isEqualTo(Duration.ofDays(36_500));
     }

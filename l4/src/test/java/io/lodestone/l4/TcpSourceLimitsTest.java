@@ -147,9 +147,9 @@ class TcpSourceLimitsTest {
     @Test
     void badLimitsFailNamingTheField() {
         assertThatThrownBy(() -> TcpFrontend.bind(0).maxConnectionsPerSource(-1))
-                .hasMessage("frontend maxConnectionsPerSource: -1 (expected: >= 0)");
+                .hasMessage("frontend at 0.0.0.0:0 maxConnectionsPerSource: -1 (expected: >= 0)");
         assertThatThrownBy(() -> TcpFrontend.bind(0).maxConnectionRatePerSource(-5))
-                .hasMessage("frontend maxConnectionRatePerSource: -5 (expected: 0..1000000000)");
+                .hasMessage("frontend at 0.0.0.0:0 maxConnectionRatePerSource: -5 (expected: 0..1000000000)");
         TcpFrontend f = TcpFrontend.bind(0).defaultBackend("b").maxConnectionsPerSource(10).maxConnectionRatePerSource(20).build();
         assertThat(f.maxConnectionsPerSource()).isEqualTo(10);
         assertThat(f.maxConnectionRatePerSource()).isEqualTo(20);

@@ -132,6 +132,8 @@ public final class AdminFrontend implements Frontend {
     public static final class Builder implements Frontend.Builder {
         private final InetSocketAddress address;
         private String name = DEFAULT_NAME;
+        /** {@link #name(String)} was called: setters' messages name the frontend by it. */
+        private boolean named;
         private String token;
         private Duration refresh = Duration.ofSeconds(5);
 
@@ -147,6 +149,7 @@ public final class AdminFrontend implements Frontend {
          */
         public Builder name(String name) {
             this.name = Names.check("frontend name", name);
+            this.named = true;
             return this;
         }
 
@@ -181,10 +184,26 @@ public final class AdminFrontend implements Frontend {
         public Builder refresh(Duration refresh) {
             Objects.requireNonNull(refresh, "refresh");
             if (refresh.getSeconds() < 1 || refresh.getSeconds() > 3600) {
-                throw new IllegalArgumentException("refresh: " + refresh + " (expected: 1..3600 seconds)");
+                throw new IllegalArgumentException(label() + " refresh: " + refresh + " (expected: 1..3600 seconds)");
             }
             this.refresh = refresh;
             return this;
+        }
+
+        /**
+         * The frontend as a setter's message names it, as {@link HttpFrontend.Builder}'s do: by the name
+         * given to {@link #name(String)} before the setter, else by its address.
+         */
+        private String label() {
+            if (named) {
+                return "frontend " + name;
+            }
+            if (address.isUnresolved()) {
+                return "frontend at " + Addresses.format(address);
+            }
+            // the IP, not the loopback's host name (localhost) that bind(int) gives
+            String ip = Addresses.toText(address.getAddress());
+            return "frontend at " + (ip.indexOf(':') >= 0 ? "[" + ip + "]" : ip) + ":" + address.getPort();
         }
 
         /**

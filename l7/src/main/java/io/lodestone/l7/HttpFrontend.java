@@ -788,7 +788,7 @@ public final class HttpFrontend implements Frontend {
          * @return this builder
          */
         public Builder name(String name) {
-            this.name = Names.check("frontend name", name);
+            this.name = Names.check(label() + " name", name);
             return this;
         }
 
@@ -800,7 +800,7 @@ public final class HttpFrontend implements Frontend {
          * @return this builder
          */
         public Builder defaultBackend(String backend) {
-            Names.check("frontend defaultBackend", backend);
+            Names.check(label() + " defaultBackend", backend);
             routing.defaultBackend(backend);
             routingTouched = true;
             return this;
@@ -817,10 +817,10 @@ public final class HttpFrontend implements Frontend {
          *     {@code backend} itself, which would never take over
          */
         public Builder defaultBackend(String backend, String backup) {
-            Names.check("frontend defaultBackend", backend);
-            Names.check("frontend defaultBackend backup", backup);
+            Names.check(label() + " defaultBackend", backend);
+            Names.check(label() + " defaultBackend backup", backup);
             if (backup.equals(backend)) {
-                throw new IllegalArgumentException("frontend defaultBackend backup: " + backup
+                throw new IllegalArgumentException(label() + " defaultBackend backup: " + backup
                         + " (expected: a backend other than " + backend + ", which it backs up)");
             }
             routing.defaultBackend(backend, backup);
@@ -953,7 +953,7 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder maxConnections(int maxConnections) {
             if (maxConnections < 0) {
-                throw new IllegalArgumentException("frontend maxConnections: " + maxConnections + " (expected: >= 0)");
+                throw new IllegalArgumentException(label() + " maxConnections: " + maxConnections + " (expected: >= 0)");
             }
             this.maxConnections = maxConnections;
             return this;
@@ -972,7 +972,7 @@ public final class HttpFrontend implements Frontend {
          * @throws IllegalArgumentException when negative
          */
         public Builder maxConnectionsPerSource(int maxConnections) {
-            this.maxConnectionsPerSource = SourceLimits.checkMaxConnections(maxConnections);
+            this.maxConnectionsPerSource = SourceLimits.checkMaxConnections(label(), maxConnections);
             return this;
         }
 
@@ -987,7 +987,7 @@ public final class HttpFrontend implements Frontend {
          * @throws IllegalArgumentException when negative or above 1 000 000 000
          */
         public Builder maxConnectionRatePerSource(int perSecond) {
-            this.maxConnectionRatePerSource = SourceLimits.checkConnectionRate(perSecond);
+            this.maxConnectionRatePerSource = SourceLimits.checkConnectionRate(label(), perSecond);
             return this;
         }
 
@@ -1095,7 +1095,7 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder headersWithUnderscores(HeadersWithUnderscores action) {
             if (action == null) {
-                throw new IllegalArgumentException("frontend headersWithUnderscores: null (expected: ALLOW, DROP_HEADER or REJECT_REQUEST)");
+                throw new IllegalArgumentException(label() + " headersWithUnderscores: null (expected: ALLOW, DROP_HEADER or REJECT_REQUEST)");
             }
             this.headersWithUnderscores = action;
             return this;
@@ -1109,7 +1109,7 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder maxBodySize(long size) {
             if (size < 0) {
-                throw new IllegalArgumentException("frontend maxBodySize: " + size + " (expected: >= 0)");
+                throw new IllegalArgumentException(label() + " maxBodySize: " + size + " (expected: >= 0)");
             }
             this.maxBodySize = size;
             return this;
@@ -1134,14 +1134,14 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder requestIdHeader(String header) {
             if (header == null || header.isEmpty() || !Names.isToken(header)) {
-                throw new IllegalArgumentException("frontend requestIdHeader: " + header + " (expected: a header name)");
+                throw new IllegalArgumentException(label() + " requestIdHeader: " + header + " (expected: a header name)");
             }
             if (NOT_REQUEST_ID_HEADERS.contains(header.toLowerCase(Locale.ROOT))) {
-                throw new IllegalArgumentException("frontend requestIdHeader: " + header
+                throw new IllegalArgumentException(label() + " requestIdHeader: " + header
                         + " (expected: a field of its own, not one that frames, routes or controls a message or that the proxy sets)");
             }
             if (CREDENTIAL_HEADERS.contains(header.toLowerCase(Locale.ROOT))) {
-                throw new IllegalArgumentException("frontend requestIdHeader: " + header
+                throw new IllegalArgumentException(label() + " requestIdHeader: " + header
                         + " (expected: a field of its own, not one that carries credentials or cookies: the id is returned to"
                         + " the client, written to the access log, and set on responses)");
             }
@@ -1204,7 +1204,7 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder via(String pseudonym) {
             if (pseudonym == null || pseudonym.isEmpty() || !Names.isToken(pseudonym)) {
-                throw new IllegalArgumentException("frontend via: " + pseudonym + " (expected: a token such as lodestone)");
+                throw new IllegalArgumentException(label() + " via: " + pseudonym + " (expected: a token such as lodestone)");
             }
             this.via = pseudonym;
             return this;
@@ -1221,10 +1221,10 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder retryBudget(double ratio, int minRetryConcurrency) {
             if (!(ratio >= 0 && ratio <= 1)) {
-                throw new IllegalArgumentException("frontend retryBudget ratio: " + ratio + " (expected: 0..1)");
+                throw new IllegalArgumentException(label() + " retryBudget ratio: " + ratio + " (expected: 0..1)");
             }
             if (minRetryConcurrency < 0) {
-                throw new IllegalArgumentException("frontend retryBudget minRetryConcurrency: " + minRetryConcurrency + " (expected: >= 0)");
+                throw new IllegalArgumentException(label() + " retryBudget minRetryConcurrency: " + minRetryConcurrency + " (expected: >= 0)");
             }
             this.retryBudgetRatio = ratio;
             this.minRetryConcurrency = minRetryConcurrency;
@@ -1246,7 +1246,7 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder backendPool(int maxIdlePerServer, Duration idleTimeout) {
             if (maxIdlePerServer < 0) {
-                throw new IllegalArgumentException("frontend backendPool maxIdlePerServer: " + maxIdlePerServer + " (expected: >= 0)");
+                throw new IllegalArgumentException(label() + " backendPool maxIdlePerServer: " + maxIdlePerServer + " (expected: >= 0)");
             }
             this.poolIdleTimeout = positive("backendPool idleTimeout", idleTimeout);
             this.maxIdlePerServer = maxIdlePerServer;
@@ -1352,7 +1352,7 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder hsts(Duration maxAge, boolean includeSubDomains) {
             if (maxAge == null || maxAge.isNegative()) {
-                throw new IllegalArgumentException("frontend hsts maxAge: " + maxAge + " (expected: >= 0)");
+                throw new IllegalArgumentException(label() + " hsts maxAge: " + maxAge + " (expected: >= 0)");
             }
             this.hstsMaxAge = maxAge;
             this.hstsIncludeSubDomains = includeSubDomains;
@@ -1460,7 +1460,7 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder http2ResetFloodLimit(int maxResets, Duration window) {
             if (window == null || window.getSeconds() < 1 || window.getSeconds() > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException("frontend http2ResetFloodLimit window: " + window
+                throw new IllegalArgumentException(label() + " http2ResetFloodLimit window: " + window
                         + " (expected: 1 to " + Integer.MAX_VALUE + " seconds)");
             }
             this.http2MaxResets = atLeast("http2ResetFloodLimit maxResets", maxResets, 1);
@@ -1480,7 +1480,7 @@ public final class HttpFrontend implements Frontend {
          * @return this builder
          */
         public Builder compression(Compression compression) {
-            this.compression = Objects.requireNonNull(compression, "frontend compression");
+            this.compression = Objects.requireNonNull(compression, label() + " compression");
             return this;
         }
 
@@ -1585,13 +1585,13 @@ public final class HttpFrontend implements Frontend {
         public Builder errorPage(int status, String contentType, byte[] body) {
             checkErrorPageStatus(status);
             if (contentType == null || contentType.isBlank() || !isHeaderValue(contentType)) {
-                throw new IllegalArgumentException("frontend errorPage " + status + " contentType: "
+                throw new IllegalArgumentException(label() + " errorPage " + status + " contentType: "
                         + (contentType == null ? "null" : "\"" + contentType + "\"")
                         + " (expected: a non-blank header value of visible ASCII characters, spaces and tabs)");
             }
-            Objects.requireNonNull(body, "frontend errorPage body");
+            Objects.requireNonNull(body, label() + " errorPage body");
             if (body.length > MAX_ERROR_PAGE_SIZE) {
-                throw new IllegalArgumentException("frontend errorPage " + status + " body: " + body.length
+                throw new IllegalArgumentException(label() + " errorPage " + status + " body: " + body.length
                         + " bytes (expected: at most " + MAX_ERROR_PAGE_SIZE + ")");
             }
             errorPages.put(status, new ErrorPage(status, contentType.strip(), body.clone()));
@@ -1607,7 +1607,7 @@ public final class HttpFrontend implements Frontend {
          * @return this builder
          */
         public Builder errorPage(int status, String contentType, String body) {
-            return errorPage(status, contentType, Objects.requireNonNull(body, "frontend errorPage body").getBytes(StandardCharsets.UTF_8));
+            return errorPage(status, contentType, Objects.requireNonNull(body, label() + " errorPage body").getBytes(StandardCharsets.UTF_8));
         }
 
         /**
@@ -1625,9 +1625,9 @@ public final class HttpFrontend implements Frontend {
          */
         public Builder errorPage(int status, String contentType, Path file) {
             checkErrorPageStatus(status);
-            Objects.requireNonNull(file, "frontend errorPage file");
+            Objects.requireNonNull(file, label() + " errorPage file");
             if (!Files.isRegularFile(file)) {
-                throw new IllegalArgumentException("frontend errorPage " + status + " file: " + file
+                throw new IllegalArgumentException(label() + " errorPage " + status + " file: " + file
                         + (Files.exists(file) ? " (not a regular file)" : " (cannot be read: no such file)"));
             }
             byte[] body;
@@ -1636,18 +1636,18 @@ public final class HttpFrontend implements Frontend {
                 body = in.readNBytes(MAX_ERROR_PAGE_SIZE + 1);
                 if (body.length > MAX_ERROR_PAGE_SIZE) {
                     long size = Math.max(Files.size(file), body.length);
-                    throw new IllegalArgumentException("frontend errorPage " + status + " file: " + file + " (" + size
+                    throw new IllegalArgumentException(label() + " errorPage " + status + " file: " + file + " (" + size
                             + " bytes; expected: at most " + MAX_ERROR_PAGE_SIZE + ")");
                 }
             } catch (IOException e) {
-                throw new IllegalArgumentException("frontend errorPage " + status + " file: " + file + " (cannot be read: " + e + ")", e);
+                throw new IllegalArgumentException(label() + " errorPage " + status + " file: " + file + " (cannot be read: " + e + ")", e);
             }
             return errorPage(status, contentType, body);
         }
 
-        private static void checkErrorPageStatus(int status) {
+        private void checkErrorPageStatus(int status) {
             if (status < 400 || status > 599) {
-                throw new IllegalArgumentException("frontend errorPage status: " + status
+                throw new IllegalArgumentException(label() + " errorPage status: " + status
                         + " (expected: 400..599, a status the proxy answers with itself)");
             }
         }
@@ -1662,16 +1662,26 @@ public final class HttpFrontend implements Frontend {
             return true;
         }
 
-        private static Duration positive(String field, Duration d) {
-            if (d == null || d.isNegative() || d.isZero()) {
-                throw new IllegalArgumentException("frontend " + field + ": " + d + " (expected: > 0)");
-            }
-            return Durations.atMostMax("frontend " + field, d);
+        /**
+         * The frontend as a setter's message names it, as a backend's name its backend: by the name
+         * given to {@link #name(String)} before the setter, else by its first address, all that is known
+         * of it then ({@code frontend at 127.0.0.1:0 clientTimeout: PT-1S (expected: >= 0)}); the
+         * default name is not settled until {@link #build()}.
+         */
+        private String label() {
+            return name != null ? "frontend " + name : "frontend at " + Addresses.format(bindAddresses.get(0));
         }
 
-        private static int atLeast(String field, int value, int min) {
+        private Duration positive(String field, Duration d) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(label() + " " + field + ": " + d + " (expected: > 0)");
+            }
+            return Durations.atMostMax(label() + " " + field, d);
+        }
+
+        private int atLeast(String field, int value, int min) {
             if (value < min) {
-                throw new IllegalArgumentException("frontend " + field + ": " + value + " (expected: >= " + min + ")");
+                throw new IllegalArgumentException(label() + " " + field + ": " + value + " (expected: >= " + min + ")");
             }
             return value;
         }

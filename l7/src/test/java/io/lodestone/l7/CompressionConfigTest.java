@@ -35,7 +35,7 @@ class CompressionConfigTest {
         assertThatThrownBy(() -> Compression.builder().contentTypes((String) null))
                 .hasMessageStartingWith("compression contentTypes: null (expected:");
         assertThatThrownBy(() -> HttpFrontend.bind(0).compression(null)).isInstanceOf(NullPointerException.class)
-                .hasMessage("frontend compression");
+                .hasMessage("frontend at 0.0.0.0:0 compression");
     }
 
     @Test

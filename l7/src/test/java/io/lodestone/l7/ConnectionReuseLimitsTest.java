@@ -391,15 +391,15 @@ class ConnectionReuseLimitsTest {
     @Test
     void settersRejectValuesBelowOneAndNoLifetime() {
         HttpFrontend.Builder b = HttpFrontend.bind(8080);
-        assertThatThrownBy(() -> b.poolMaxRequests(0)).hasMessage("frontend poolMaxRequests: 0 (expected: >= 1)");
-        assertThatThrownBy(() -> b.poolMaxRequests(-5)).hasMessage("frontend poolMaxRequests: -5 (expected: >= 1)");
-        assertThatThrownBy(() -> b.keepAliveMaxRequests(0)).hasMessage("frontend keepAliveMaxRequests: 0 (expected: >= 1)");
-        assertThatThrownBy(() -> b.keepAliveMaxRequests(-1)).hasMessage("frontend keepAliveMaxRequests: -1 (expected: >= 1)");
-        assertThatThrownBy(() -> b.poolMaxLifetime(null)).hasMessage("frontend poolMaxLifetime: null (expected: > 0)");
-        assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ZERO)).hasMessage("frontend poolMaxLifetime: PT0S (expected: > 0)");
-        assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ofSeconds(-1))).hasMessage("frontend poolMaxLifetime: PT-1S (expected: > 0)");
+        assertThatThrownBy(() -> b.poolMaxRequests(0)).hasMessage("frontend at 0.0.0.0:8080 poolMaxRequests: 0 (expected: >= 1)");
+        assertThatThrownBy(() -> b.poolMaxRequests(-5)).hasMessage("frontend at 0.0.0.0:8080 poolMaxRequests: -5 (expected: >= 1)");
+        assertThatThrownBy(() -> b.keepAliveMaxRequests(0)).hasMessage("frontend at 0.0.0.0:8080 keepAliveMaxRequests: 0 (expected: >= 1)");
+        assertThatThrownBy(() -> b.keepAliveMaxRequests(-1)).hasMessage("frontend at 0.0.0.0:8080 keepAliveMaxRequests: -1 (expected: >= 1)");
+        assertThatThrownBy(() -> b.poolMaxLifetime(null)).hasMessage("frontend at 0.0.0.0:8080 poolMaxLifetime: null (expected: > 0)");
+        assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ZERO)).hasMessage("frontend at 0.0.0.0:8080 poolMaxLifetime: PT0S (expected: > 0)");
+        assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ofSeconds(-1))).hasMessage("frontend at 0.0.0.0:8080 poolMaxLifetime: PT-1S (expected: > 0)");
         assertThatThrownBy(() -> b.poolMaxLifetime(Duration.ofDays(40_000)))
-                .hasMessage("frontend poolMaxLifetime: PT960000H (expected: at most 36500 days)");
+                .hasMessage("frontend at 0.0.0.0:8080 poolMaxLifetime: PT960000H (expected: at most 36500 days)");
     }
 
     @Test

@@ -418,9 +418,9 @@ class ErrorPageTest {
         Path endless = Path.of("/dev/zero");
         Assumptions.assumeTrue(Files.exists(endless), "a Unix /dev/zero");
         assertThatThrownBy(() -> f.errorPage(503, HTML, endless)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("frontend errorPage 503 file: /dev/zero (not a regular file)");
+                .hasMessageContaining("frontend at 0.0.0.0:0 errorPage 503 file: /dev/zero (not a regular file)");
         assertThatThrownBy(() -> f.errorPage(503, HTML, dir)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("frontend errorPage 503 file: " + dir + " (not a regular file)");
+                .hasMessageContaining("frontend at 0.0.0.0:0 errorPage 503 file: " + dir + " (not a regular file)");
         assertThat(f.build().errorPages()).isEmpty();
     }
 
@@ -428,21 +428,21 @@ class ErrorPageTest {
     void pagesAreCheckedCopiedAndReadOnce(@TempDir Path dir) throws IOException {
         HttpFrontend.Builder f = HttpFrontend.bind(0).defaultBackend("app");
         assertThatThrownBy(() -> f.errorPage(200, HTML, "x")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("frontend errorPage status: 200");
+                .hasMessageContaining("frontend at 0.0.0.0:0 errorPage status: 200");
         assertThatThrownBy(() -> f.errorPage(600, HTML, "x")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("frontend errorPage status: 600");
+                .hasMessageContaining("frontend at 0.0.0.0:0 errorPage status: 600");
         assertThatThrownBy(() -> f.errorPage(503, " ", "x")).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("frontend errorPage 503 contentType: \" \"");
+                .hasMessageContaining("frontend at 0.0.0.0:0 errorPage 503 contentType: \" \"");
         assertThatThrownBy(() -> f.errorPage(503, "text/html\r\nX-Injected: 1", "x"))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("frontend errorPage 503 contentType");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("frontend at 0.0.0.0:0 errorPage 503 contentType");
         assertThatThrownBy(() -> f.errorPage(503, null, "x")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("contentType: null");
         byte[] tooLarge = new byte[HttpFrontend.MAX_ERROR_PAGE_SIZE + 1];
         assertThatThrownBy(() -> f.errorPage(503, HTML, tooLarge)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("frontend errorPage 503 body: 65537 bytes (expected: at most 65536)");
+                .hasMessageContaining("frontend at 0.0.0.0:0 errorPage 503 body: 65537 bytes (expected: at most 65536)");
         Path missing = dir.resolve("missing.html");
         assertThatThrownBy(() -> f.errorPage(503, HTML, missing)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("frontend errorPage 503 file: " + missing);
+                .hasMessageContaining("frontend at 0.0.0.0:0 errorPage 503 file: " + missing);
         Path big = Files.write(dir.resolve("big.html"), tooLarge);
         assertThatThrownBy(() -> f.errorPage(503, HTML, big)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("65537 bytes; expected: at most 65536");

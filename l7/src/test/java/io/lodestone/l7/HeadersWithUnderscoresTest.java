@@ -139,7 +139,7 @@ class HeadersWithUnderscoresTest {
     void noActionFailsNamingTheField() {
         assertThatThrownBy(() -> HttpFrontend.bind("127.0.0.1:0").headersWithUnderscores(null))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("frontend headersWithUnderscores: null (expected: ALLOW, DROP_HEADER or REJECT_REQUEST)");
+                .hasMessage("frontend at 127.0.0.1:0 headersWithUnderscores: null (expected: ALLOW, DROP_HEADER or REJECT_REQUEST)");
     }
 
     /** A stream with HEADERS, a DATA frame and trailers {@code x_real_ip} and {@code x-kept-trailer}; returns its frames' types. */

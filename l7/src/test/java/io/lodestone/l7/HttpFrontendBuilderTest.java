@@ -55,37 +55,105 @@ class HttpFrontendBuilderTest {
         assertThat(f.backendNames()).containsExactly("app");
     }
 
+    /**
+     * A duration refused at its setter names the frontend, as a backend's setters name their backend
+     * and the frontend's own build() does: by the name given before, else by the first address, all
+     * that is known of it then. The messages began "frontend clientTimeout:", which did not say which
+     * frontend of a proxy's several was wrong.
+     */
+    @Test
+    void aRefusedDurationNamesItsFrontendByNameOrElseByAddress() {
+        assertThatThrownBy(() -> HttpFrontend.bind("127.0.0.1:0").clientTimeout(Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend at 127.0.0.1:0 clientTimeout: PT-1S (expected: > 0)");
+        assertThatThrownBy(() -> HttpFrontend.bind("[::1]:8443").bind(8080).keepAliveTimeout(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend at [::1]:8443 keepAliveTimeout: PT0S (expected: > 0)");
+
+        HttpFrontend.Builder named = HttpFrontend.bind("127.0.0.1:0").name("www");
+        assertThatThrownBy(() -> named.clientTimeout(Duration.ofSeconds(-1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("frontend www clientTimeout: PT-1S (expected: > 0)");
+        assertThatThrownBy(() -> named.keepAliveTimeout(null))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("frontend www keepAliveTimeout: null (expected: > 0)");
+        assertThatThrownBy(() -> named.tunnelTimeout(Duration.ofDays(36_501)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend www tunnelTimeout: PT876024H (expected: at most 36500 days)");
+        assertThatThrownBy(() -> named.backendPool(8, Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("frontend www backendPool idleTimeout: PT0S (expected: > 0)");
+        assertThatThrownBy(() -> named.poolMaxLifetime(Duration.ofMillis(-1)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend www poolMaxLifetime: PT-0.001S (expected: > 0)");
+        assertThatThrownBy(() -> named.hsts(Duration.ofSeconds(-1), false))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("frontend www hsts maxAge: PT-1S (expected: >= 0)");
+        assertThatThrownBy(() -> named.http2ResetFloodLimit(200, Duration.ofMillis(10)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend www http2ResetFloodLimit window: PT0.01S (expected: 1 to 2147483647 seconds)");
+        // the name given last before the setter
+        assertThatThrownBy(() -> named.name("api").clientTimeout(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class).hasMessage("frontend api clientTimeout: PT0S (expected: > 0)");
+    }
+
+    /** Every other refused setting likewise, whether the setter checks it or a shared check does. */
+    @Test
+    void everyRefusedSettingNamesItsFrontend() {
+        HttpFrontend.Builder named = HttpFrontend.bind("127.0.0.1:0").name("www");
+        assertThatThrownBy(() -> named.maxConnections(-1)).hasMessage("frontend www maxConnections: -1 (expected: >= 0)");
+        assertThatThrownBy(() -> named.maxConnectionsPerSource(-1))
+                .hasMessage("frontend www maxConnectionsPerSource: -1 (expected: >= 0)");
+        assertThatThrownBy(() -> named.maxHeaderSize(10)).hasMessage("frontend www maxHeaderSize: 10 (expected: >= 256)");
+        assertThatThrownBy(() -> named.defaultBackend("bad name")).hasMessageStartingWith("frontend www defaultBackend: bad name");
+        assertThatThrownBy(() -> named.errorPage(200, "text/html", "x"))
+                .hasMessage("frontend www errorPage status: 200 (expected: 400..599, a status the proxy answers with itself)");
+        assertThatThrownBy(() -> named.compression(null)).isInstanceOf(NullPointerException.class).hasMessage("frontend www compression");
+        assertThatThrownBy(() -> HttpFrontend.bind("127.0.0.1:0").name("two words"))
+                .hasMessageStartingWith("frontend at 127.0.0.1:0 name: two words");
+    }
+
+    /** The admin endpoint's refresh interval likewise; it began "refresh:", without "frontend". */
+    @Test
+    void anAdminFrontendsRefusedRefreshNamesIt() {
+        assertThatThrownBy(() -> AdminFrontend.bind(0).refresh(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend at 127.0.0.1:0 refresh: PT0S (expected: 1..3600 seconds)");
+        assertThatThrownBy(() -> AdminFrontend.bind("[::1]:9000").refresh(Duration.ofHours(2)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend at [::1]:9000 refresh: PT2H (expected: 1..3600 seconds)");
+        assertThatThrownBy(() -> AdminFrontend.bind(0).name("ops").refresh(Duration.ofMillis(500)))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("frontend ops refresh: PT0.5S (expected: 1..3600 seconds)");
+    }
+
     @Test
     void invalidSettingsNameTheFieldAndValue() {
         HttpFrontend.Builder b = HttpFrontend.bind(8080);
-        assertThatThrownBy(() -> b.clientTimeout(Duration.ZERO)).hasMessage("frontend clientTimeout: PT0S (expected: > 0)");
+        assertThatThrownBy(() -> b.clientTimeout(Duration.ZERO)).hasMessage("frontend at 0.0.0.0:8080 clientTimeout: PT0S (expected: > 0)");
         // counted in nanoseconds from a clock reading, 400 years overflowed a long on every connection
         Duration tooLong = Duration.ofDays(365L * 400);
-        assertThatThrownBy(() -> b.clientTimeout(tooLong)).hasMessage("frontend clientTimeout: PT3504000H (expected: at most 36500 days)");
-        assertThatThrownBy(() -> b.keepAliveTimeout(tooLong)).hasMessage("frontend keepAliveTimeout: PT3504000H (expected: at most 36500 days)");
-        assertThatThrownBy(() -> b.tunnelTimeout(tooLong)).hasMessage("frontend tunnelTimeout: PT3504000H (expected: at most 36500 days)");
+        assertThatThrownBy(() -> b.clientTimeout(tooLong)).hasMessage("frontend at 0.0.0.0:8080 clientTimeout: PT3504000H (expected: at most 36500 days)");
+        assertThatThrownBy(() -> b.keepAliveTimeout(tooLong)).hasMessage("frontend at 0.0.0.0:8080 keepAliveTimeout: PT3504000H (expected: at most 36500 days)");
+        assertThatThrownBy(() -> b.tunnelTimeout(tooLong)).hasMessage("frontend at 0.0.0.0:8080 tunnelTimeout: PT3504000H (expected: at most 36500 days)");
         assertThatThrownBy(() -> b.backendPool(8, tooLong))
-                .hasMessage("frontend backendPool idleTimeout: PT3504000H (expected: at most 36500 days)");
-        assertThatThrownBy(() -> b.maxHeaderCount(0)).hasMessage("frontend maxHeaderCount: 0 (expected: >= 1)");
+                .hasMessage("frontend at 0.0.0.0:8080 backendPool idleTimeout: PT3504000H (expected: at most 36500 days)");
+        assertThatThrownBy(() -> b.maxHeaderCount(0)).hasMessage("frontend at 0.0.0.0:8080 maxHeaderCount: 0 (expected: >= 1)");
         // the upper bound was refused with "(expected: >= 1 s)"
         assertThatThrownBy(() -> b.http2ResetFloodLimit(200, Duration.ofSeconds(1L << 31)))
-                .hasMessage("frontend http2ResetFloodLimit window: PT596523H14M8S (expected: 1 to 2147483647 seconds)");
+                .hasMessage("frontend at 0.0.0.0:8080 http2ResetFloodLimit window: PT596523H14M8S (expected: 1 to 2147483647 seconds)");
         assertThatThrownBy(() -> b.http2ResetFloodLimit(200, Duration.ofMillis(999)))
-                .hasMessage("frontend http2ResetFloodLimit window: PT0.999S (expected: 1 to 2147483647 seconds)");
-        assertThatThrownBy(() -> b.maxBodySize(-1)).hasMessage("frontend maxBodySize: -1 (expected: >= 0)");
-        assertThatThrownBy(() -> b.retryBudget(1.5, 3)).hasMessage("frontend retryBudget ratio: 1.5 (expected: 0..1)");
-        assertThatThrownBy(() -> b.via("two words")).hasMessageContaining("frontend via: two words");
-        assertThatThrownBy(() -> b.requestIdHeader("bad:name")).hasMessageContaining("frontend requestIdHeader: bad:name");
+                .hasMessage("frontend at 0.0.0.0:8080 http2ResetFloodLimit window: PT0.999S (expected: 1 to 2147483647 seconds)");
+        assertThatThrownBy(() -> b.maxBodySize(-1)).hasMessage("frontend at 0.0.0.0:8080 maxBodySize: -1 (expected: >= 0)");
+        assertThatThrownBy(() -> b.retryBudget(1.5, 3)).hasMessage("frontend at 0.0.0.0:8080 retryBudget ratio: 1.5 (expected: 0..1)");
+        assertThatThrownBy(() -> b.via("two words")).hasMessageContaining("frontend at 0.0.0.0:8080 via: two words");
+        assertThatThrownBy(() -> b.requestIdHeader("bad:name")).hasMessageContaining("frontend at 0.0.0.0:8080 requestIdHeader: bad:name");
         // the id is set on the request and the response: as Content-Length it replaced the response's
         // framing with 32 hex digits, as Host it routed the request
         for (String field : new String[] {"Content-Length", "transfer-encoding", "Host", "Connection", "Upgrade", "TE",
                 "X-Forwarded-For", "X-Real-IP", "Via"}) {
-            assertThatThrownBy(() -> b.requestIdHeader(field)).hasMessage("frontend requestIdHeader: " + field
+            assertThatThrownBy(() -> b.requestIdHeader(field)).hasMessage("frontend at 0.0.0.0:8080 requestIdHeader: " + field
                     + " (expected: a field of its own, not one that frames, routes or controls a message or that the proxy sets)");
         }
         // a credential as the id would be echoed to the client and written to the access log
         for (String field : new String[] {"Authorization", "proxy-authorization", "Cookie", "Set-Cookie"}) {
-            assertThatThrownBy(() -> b.requestIdHeader(field)).hasMessage("frontend requestIdHeader: " + field
+            assertThatThrownBy(() -> b.requestIdHeader(field)).hasMessage("frontend at 0.0.0.0:8080 requestIdHeader: " + field
                     + " (expected: a field of its own, not one that carries credentials or cookies: the id is returned to"
                     + " the client, written to the access log, and set on responses)");
         }
@@ -93,7 +161,7 @@ class HttpFrontendBuilderTest {
                 .isEqualTo("X-Correlation-ID");
         assertThatThrownBy(() -> HttpFrontend.bind(70000)).hasMessage("bind: 70000 (expected: a port in 0..65535)");
         assertThatThrownBy(() -> b.defaultBackend("app", "app"))
-                .hasMessage("frontend defaultBackend backup: app (expected: a backend other than app, which it backs up)");
+                .hasMessage("frontend at 0.0.0.0:8080 defaultBackend backup: app (expected: a backend other than app, which it backs up)");
         assertThatThrownBy(b::build).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("defaultBackend: null");
     }
 

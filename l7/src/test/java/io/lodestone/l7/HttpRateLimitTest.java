@@ -239,9 +239,9 @@ class HttpRateLimitTest {
     @Test
     void badLimitsFailNamingTheField() {
         assertThatThrownBy(() -> HttpFrontend.bind(0).maxConnectionsPerSource(-1))
-                .hasMessage("frontend maxConnectionsPerSource: -1 (expected: >= 0)");
+                .hasMessage("frontend at 0.0.0.0:0 maxConnectionsPerSource: -1 (expected: >= 0)");
         assertThatThrownBy(() -> HttpFrontend.bind(0).maxConnectionRatePerSource(-1))
-                .hasMessage("frontend maxConnectionRatePerSource: -1 (expected: 0..1000000000)");
+                .hasMessage("frontend at 0.0.0.0:0 maxConnectionRatePerSource: -1 (expected: 0..1000000000)");
         HttpFrontend f = HttpFrontend.bind(0).defaultBackend("app").maxConnectionsPerSource(3).maxConnectionRatePerSource(4).build();
         assertThat(f.maxConnectionsPerSource()).isEqualTo(3);
         assertThat(f.maxConnectionRatePerSource()).isEqualTo(4);

@@ -111,9 +111,15 @@ public final class Addresses {
     /**
      * The IPv4 address the JDK reads {@code host} as when it is digits and dots in one of its forms
      * ({@code a.b.c.d}, or {@code a.b.c}, {@code a.b} and {@code a}, whose last number fills the bytes
-     * left), else {@code null}.
+     * left: {@code 127.1} is 127.0.0.1, {@code 10.65535} is 10.0.255.255), else {@code null}. Each
+     * number is decimal, leading zeros and all, as the JDK reads it (not octal, as {@code inet_aton}
+     * would), and at most ten digits long: the JDK also reads a number padded with zeros to 11-15
+     * digits ({@code 00000000001}), which this does not. The one reader of these forms: the launcher
+     * checks its {@code host:port} flags with it too.
+     *
+     * @param host the host part of an address, without brackets or port
      */
-    private static InetAddress shortIpv4(String host) {
+    public static InetAddress shortIpv4(String host) {
         int parts = 1;
         for (int i = 0; i < host.length(); i++) {
             char c = host.charAt(i);

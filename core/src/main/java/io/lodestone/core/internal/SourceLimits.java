@@ -52,12 +52,13 @@ public final class SourceLimits {
     /**
      * Checks a frontend's {@code maxConnectionsPerSource} setting.
      *
+     * @param frontend the frontend as the message names it, such as {@code frontend www}
      * @return the setting
      * @throws IllegalArgumentException naming the field and the value when negative
      */
-    public static int checkMaxConnections(int maxConnections) {
+    public static int checkMaxConnections(String frontend, int maxConnections) {
         if (maxConnections < 0) {
-            throw new IllegalArgumentException("frontend maxConnectionsPerSource: " + maxConnections + " (expected: >= 0)");
+            throw new IllegalArgumentException(frontend + " maxConnectionsPerSource: " + maxConnections + " (expected: >= 0)");
         }
         return maxConnections;
     }
@@ -65,12 +66,13 @@ public final class SourceLimits {
     /**
      * Checks a frontend's {@code maxConnectionRatePerSource} setting.
      *
+     * @param frontend the frontend as the message names it, such as {@code frontend www}
      * @return the setting
      * @throws IllegalArgumentException naming the field and the value when negative or above 1 000 000 000
      */
-    public static int checkConnectionRate(int perSecond) {
+    public static int checkConnectionRate(String frontend, int perSecond) {
         if (perSecond < 0 || perSecond > 1_000_000_000) {
-            throw new IllegalArgumentException("frontend maxConnectionRatePerSource: " + perSecond + " (expected: 0..1000000000)");
+            throw new IllegalArgumentException(frontend + " maxConnectionRatePerSource: " + perSecond + " (expected: 0..1000000000)");
         }
         return perSecond;
     }

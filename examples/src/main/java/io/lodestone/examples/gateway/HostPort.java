@@ -1,5 +1,6 @@
 package io.lodestone.examples.gateway;
 
+import io.lodestone.core.internal.Addresses;
 import io.netty.util.NetUtil;
 import java.util.Objects;
 
@@ -62,7 +63,8 @@ public record HostPort(String host, int port) {
     /**
      * A host name or an IPv4 literal. Digits and dots alone are an IPv4 address or nothing: no
      * top-level domain is all digits (RFC 1123), so {@code 300.1.1.1} can never resolve, and taken as
-     * a name it would only fail at the first connection.
+     * a name it would only fail at the first connection. The IPv4 forms are those the JDK reads,
+     * {@code 127.1} among them: {@link Addresses#shortIpv4(String)}.
      */
     private static boolean isHostName(String host) {
         boolean numeric = true;
@@ -73,40 +75,7 @@ public record HostPort(String host, int port) {
             }
             numeric &= c >= '0' && c <= '9' || c == '.';
         }
-        return !numeric || host.isEmpty() || isIpv4(host);
-    }
-
-    /**
-     * An IPv4 address as the JDK reads one: {@code a.b.c.d}, or the shorter {@code a.b.c},
-     * {@code a.b} and {@code a} forms (127.1 is 127.0.0.1) whose last number fills the bytes left.
-     */
-    private static boolean isIpv4(String host) {
-        int parts = 1;
-        for (int i = 0; i < host.length(); i++) {
-            if (host.charAt(i) == '.') {
-                parts++;
-            }
-        }
-        if (parts > 4) {
-            return false;
-        }
-        int start = 0;
-        for (int part = 1; part <= parts; part++) {
-            int end = host.indexOf('.', start);
-            if (end < 0) {
-                end = host.length();
-            }
-            if (end == start || end - start > 10) {
-                return false;
-            }
-            long n = Long.parseLong(host.substring(start, end));
-            long max = part < parts ? 255 : (1L << (8 * (5 - parts))) - 1;
-            if (n > max) {
-                return false;
-            }
-            start = end + 1;
-        }
-        return true;
+        return !numeric || host.isEmpty() || Addresses.shortIpv4(host) != null;
     }
 
     /** A whole IPv6 literal ({@code ::1}, {@code 2001:db8::5}, {@code ::ffff:10.0.0.1}), as the proxy reads it; no zone. */

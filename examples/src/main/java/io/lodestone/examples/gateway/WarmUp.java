@@ -32,6 +32,11 @@ import java.util.concurrent.locks.LockSupport;
  * through several times in turn, while the methods are still being profiled, so that their first
  * optimised compilation already covers every kind.
  *
+ * <p>The mix takes about the duration it is given: it ends once that has passed, after the round of
+ * traffic it is in, whatever it has left (see {@link #run}). Only a warm-up of at least
+ * {@link #IO_URING_STEPS_FROM} takes the two io_uring steps below, which have a fixed amount of work
+ * that takes seconds of its own and is not counted in the duration.
+ *
  * <p>The mix, run {@value #PASSES} times, each kind for an equal share of the duration: small requests
  * over 50 and over 256 keep-alive connections opened at once (between them, not timed, request heads
  * that arrive in two pieces: {@link #headsInPieces()}), 64 KiB responses, a new connection per
@@ -71,6 +76,14 @@ final class WarmUp {
     static final int LARGE_BODY = 1024 * 1024;
     /** How many times the mix is run; each kind of traffic gets an equal share of the time in each. */
     static final int PASSES = 3;
+    /**
+     * The shortest warm-up that begins with {@link RareBranches#wrapOperationIds()} and
+     * {@link RareBranches#connectWithTimeouts()}: fixed amounts of work (40,000 writes one after
+     * another, 2,000 connections) that take about 4 s on two shared cores, and far more on a loaded
+     * machine, and guard against recompilations that only a load of a minute or more meets. A shorter
+     * warm-up leaves them out so that it takes about the time asked for.
+     */
+    static final Duration IO_URING_STEPS_FROM = Duration.ofSeconds(10);
     private static final int KINDS = 8;
     private static final int SMALL_WINDOW = 4 * 1024;
     /** How many times each pass sends request heads in two pieces. */
@@ -104,19 +117,42 @@ final class WarmUp {
      * Warms a gateway configured like {@code options} for about {@code duration} ({@value #PASSES}
      * passes of the mix), then closes everything it started.
      *
+     * <p>The duration counts from when the copy of the gateway listens, and the mix ends when it has
+     * passed: no kind of traffic, request heads in pieces or rare branches begin after it, and a kind
+     * under way ends after the round it is in (one request on each of its connections, or one
+     * connection each for its new-connection kinds). So a short duration runs fewer passes, or part
+     * of one, rather than run over: on a slow or loaded machine, where the first rounds run
+     * interpreted, {@code --warm-up 1s} gets through a part of the first pass. Not counted: the start
+     * and close of the copy and its origin, and the io_uring steps that a warm-up of at least
+     * {@link #IO_URING_STEPS_FROM} begins with. Should one of those fail, or run past its bound on
+     * a loaded machine, the warm-up stops there and reports it, as it does a failed request.
+     *
      * @throws UsageException as {@link Gateway#newProxy(GatewayOptions)}
      */
     static Result run(GatewayOptions options, Duration duration) throws UsageException {
+        return run(options, duration, () -> {
+            RareBranches.wrapOperationIds();
+            RareBranches.connectWithTimeouts();
+        });
+    }
+
+    /** As {@link #run(GatewayOptions, Duration)}, with {@code ioUringSteps} for the io_uring steps. */
+    static Result run(GatewayOptions options, Duration duration, Runnable ioUringSteps) throws UsageException {
         long start = System.nanoTime();
-        // first, before the proxy's paths are compiled without these branches
-        RareBranches.wrapOperationIds();
-        RareBranches.connectWithTimeouts();
+        if (duration.compareTo(IO_URING_STEPS_FROM) >= 0) {
+            // first, before the proxy's paths are compiled without these branches
+            try {
+                ioUringSteps.run();
+            } catch (RuntimeException e) {
+                return new Result(0, Duration.ofNanos(System.nanoTime() - start), e.toString());
+            }
+        }
         try (EmbeddedHttpServer origin = EmbeddedHttpServer.start("warm-up", "127.0.0.1", 0, WarmUp::answer)) {
             Proxy proxy = Gateway.newProxy(options.forWarmUp(new HostPort("127.0.0.1", origin.port())));
             try {
                 proxy.start();
                 WarmUp client = new WarmUp(proxy.localAddresses(Gateway.FRONTEND).get(0));
-                String failure = client.drive(duration.toNanos() / (PASSES * KINDS));
+                String failure = client.drive(System.nanoTime(), duration.toNanos());
                 return new Result(client.requests, Duration.ofNanos(System.nanoTime() - start), failure);
             } finally {
                 proxy.close();
@@ -151,23 +187,26 @@ final class WarmUp {
     }
 
     /**
-     * Runs the passes of the mix, each kind of traffic until its share of the time has passed since
-     * the start (so a kind that runs over shortens the next); returns the first failure, or null.
+     * Runs the passes of the mix, each kind of traffic until its share of {@code duration} has passed
+     * since {@code start} (so a kind that runs over shortens the next), and nothing once all of
+     * {@code duration} has; returns the first failure, or null.
      */
-    private String drive(long slice) {
+    private String drive(long start, long duration) {
+        long end = start + duration;
+        long slice = duration / (PASSES * KINDS);
         try {
-            long at = System.nanoTime();
-            for (int pass = 0; pass < PASSES; pass++) {
-                keepAlive(50, "/small", SMALL_BODY, at += slice);
-                headsInPieces();
-                keepAlive(256, "/small", SMALL_BODY, at += slice);
-                keepAlive(50, "/medium", MEDIUM_BODY, at += slice);
-                onePerConnection(50, "/small", true, at += slice);
-                onePerConnection(50, "/closing", false, at += slice);
-                keepAlive(4, "/large", LARGE_BODY, at += slice);
-                uploads(10, at += slice);
-                aborts(20, at += slice);
-                if (pass < PASSES - 1) {
+            long at = start;
+            for (int pass = 0; pass < PASSES && before(end); pass++) {
+                keepAlive(50, "/small", SMALL_BODY, at += slice, end);
+                headsInPieces(end);
+                keepAlive(256, "/small", SMALL_BODY, at += slice, end);
+                keepAlive(50, "/medium", MEDIUM_BODY, at += slice, end);
+                onePerConnection(50, "/small", true, at += slice, end);
+                onePerConnection(50, "/closing", false, at += slice, end);
+                keepAlive(4, "/large", LARGE_BODY, at += slice, end);
+                uploads(10, at += slice, end);
+                aborts(20, at += slice, end);
+                if (pass < PASSES - 1 && before(end)) {
                     RareBranches.takeOnEveryTransport();
                 }
             }
@@ -177,16 +216,24 @@ final class WarmUp {
         }
     }
 
+    /** Whether {@link System#nanoTime()} is still before {@code deadline}. */
+    private static boolean before(long deadline) {
+        return System.nanoTime() - deadline < 0;
+    }
+
     /**
      * Until {@code until}: one GET on each of {@code connections} connections, then every response;
      * then the clients go away in the middle of their last requests, as a load generator's do at the
-     * end of a run.
+     * end of a run. Nothing once {@code end} has passed.
      */
-    private void keepAlive(int connections, String path, int bodyLength, long until) throws IOException {
+    private void keepAlive(int connections, String path, int bodyLength, long until, long end) throws IOException {
+        if (!before(end)) {
+            return;
+        }
         List<Connection> sockets = open(connections);
         try {
             byte[][] requests = {get(path, false, 0), get(path, false, 1)};
-            for (int r = 0; r == 0 || System.nanoTime() < until; r++) {
+            for (int r = 0; r == 0 || before(until); r++) {
                 for (int i = 0; i < connections; i++) {
                     sockets.get(i).out().write(requests[i & 1]);
                 }
@@ -211,12 +258,20 @@ final class WarmUp {
      * it read both pieces at once, the request is served all the same.
      */
     void headsInPieces() throws IOException {
+        headsInPieces(System.nanoTime() + Long.MAX_VALUE);
+    }
+
+    /** As {@link #headsInPieces()}, but none once {@code end} has passed. */
+    private void headsInPieces(long end) throws IOException {
+        if (!before(end)) {
+            return;
+        }
         List<Connection> sockets = open(2);
         try {
             Connection a = sockets.get(0);
             Connection b = sockets.get(1);
             byte[] request = get("/small", false, 1);
-            for (int i = 0; i < PIECES; i++) {
+            for (int i = 0; i < PIECES && before(end); i++) {
                 a.out().write(request, 0, PIECE);
                 LockSupport.parkNanos(PIECE_PAUSE_NANOS);
                 a.out().write(request, PIECE, request.length - PIECE);
@@ -258,12 +313,15 @@ final class WarmUp {
      * closed after its response. With {@code askClose} the request says {@code Connection: close} and
      * the proxy must close too; without it, {@code /closing} has the origin close instead, so that the
      * proxy opens a server connection for each request (in tcp mode the origin's close ends the
-     * client's connection as well).
+     * client's connection as well). Nothing once {@code end} has passed.
      */
-    private void onePerConnection(int connections, String path, boolean askClose, long until) throws IOException {
+    private void onePerConnection(int connections, String path, boolean askClose, long until, long end) throws IOException {
+        if (!before(end)) {
+            return;
+        }
         byte[][] requests = {get(path, askClose, 0), get(path, askClose, 1)};
         String what = path + (askClose ? " (Connection: close)" : "");
-        for (int r = 0; r == 0 || System.nanoTime() < until; r++) {
+        for (int r = 0; r == 0 || before(until); r++) {
             List<Connection> sockets = open(connections);
             try {
                 for (int i = 0; i < connections; i++) {
@@ -282,8 +340,14 @@ final class WarmUp {
         }
     }
 
-    /** Until {@code until}: a 64 KiB POST on each connection, with Content-Length and then chunked. */
-    private void uploads(int connections, long until) throws IOException {
+    /**
+     * Until {@code until}: a 64 KiB POST on each connection, with Content-Length and then chunked.
+     * Nothing once {@code end} has passed.
+     */
+    private void uploads(int connections, long until, long end) throws IOException {
+        if (!before(end)) {
+            return;
+        }
         List<Connection> sockets = open(connections);
         try {
             byte[] head = ("POST /upload HTTP/1.1\r\nHost: warm-up\r\nContent-Length: " + UPLOAD.length + "\r\n\r\n")
@@ -291,7 +355,7 @@ final class WarmUp {
             byte[] chunkedHead = ("POST /upload HTTP/1.1\r\nHost: warm-up\r\nTransfer-Encoding: chunked\r\n\r\n"
                     + Integer.toHexString(UPLOAD.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
             byte[] lastChunk = "\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-            for (int r = 0; r == 0 || System.nanoTime() < until; r++) {
+            for (int r = 0; r == 0 || before(until); r++) {
                 boolean chunked = (r & 1) == 1;
                 for (Connection s : sockets) {
                     OutputStream out = s.out();
@@ -314,12 +378,15 @@ final class WarmUp {
      * Until {@code until}, slow readers and clients that go away: on each of {@code connections}
      * connections with a small receive window, a 1 MiB GET read whole (its last bytes reach the client
      * after the server connection is back in the pool), then one abandoned after its first bytes, then
-     * a GET closed as soon as it is sent.
+     * a GET closed as soon as it is sent. Nothing once {@code end} has passed.
      */
-    private void aborts(int connections, long until) throws IOException {
+    private void aborts(int connections, long until, long end) throws IOException {
+        if (!before(end)) {
+            return;
+        }
         do {
             abort(connections);
-        } while (System.nanoTime() < until);
+        } while (before(until));
     }
 
     private void abort(int connections) throws IOException {

@@ -111,6 +111,32 @@ class GatewayWarmUpTest {
         }
     }
 
+    /**
+     * A warm-up of 1 s ends when its second has passed, after the round of traffic it is in: no fixed
+     * amount of work besides. It took 10-13 s before the gateway listened (over 40 s on this loaded
+     * machine): the io_uring steps' 40,000 writes and 2,000 connections, then at least one round of
+     * every kind in each of the three passes (about 9 s on the 2 cores unloaded, by the README). Now
+     * 1.8-3.4 s when this runs first in a JVM on this machine at a load of 14 (class loading, the
+     * copy's start and its first round run interpreted): 7 s leaves room for a busier machine.
+     */
+    @Test
+    void aShortWarmUpTakesAboutItsDurationBeforeTheGatewayListens() throws Exception {
+        try (EmbeddedHttpServer server = EmbeddedHttpServer.start("real", "127.0.0.1", 0)) {
+            long start = System.nanoTime();
+            try (MainRunner r = warmedGateway("http", server)) {
+                r.awaitPort("gateway: listening on ", Duration.ofSeconds(60));
+                Duration took = Duration.ofNanos(System.nanoTime() - start);
+                assertThat(took).as("from start to listening, out: %s", r.out()).isLessThan(Duration.ofSeconds(7));
+                Matcher m = WARMED.matcher(r.out());
+                assertThat(m.find()).as("warm-up line in %s", r.out()).isTrue();
+                assertThat(Long.parseLong(m.group(1))).isPositive();
+                assertThat(m.group(2)).isEmpty();
+                assertThat(server.requests()).isZero();
+                assertThat(r.stop()).isZero();
+            }
+        }
+    }
+
     @Test
     void aWarmUpThatFailsSaysWhyAndTheGatewayStillStarts() throws Exception {
         try (EmbeddedHttpServer server = EmbeddedHttpServer.start("real", "127.0.0.1", 0);
@@ -123,6 +149,24 @@ class GatewayWarmUpTest {
             assertThat(server.requests()).isZero();
             assertThat(r.stop()).isZero();
         }
+    }
+
+    /**
+     * An io_uring step that fails, as the 40,000 writes did past their 10 s bound on this loaded
+     * machine, stops the warm-up with the reason, as a failed request does, so that the gateway still
+     * starts; it threw out of the warm-up, and the gateway exited 1 ("cannot start").
+     */
+    @Test
+    void anIoUringStepThatFailsStopsTheWarmUpAndSaysWhy() throws Exception {
+        GatewayOptions o = GatewayOptions.parse("--mode", "http", "--listen", "127.0.0.1:0", "--backend", "127.0.0.1:1",
+                "--warm-up", "10s");
+        WarmUp.Result r = WarmUp.run(o, o.warmUp().get(), () -> {
+            throw new IllegalStateException("wrapping io_uring's operation ids: java.util.concurrent.TimeoutException");
+        });
+        assertThat(r.ok()).isFalse();
+        assertThat(r.requests()).isZero();
+        assertThat(r.failure()).isEqualTo("java.lang.IllegalStateException: wrapping io_uring's operation ids: "
+                + "java.util.concurrent.TimeoutException");
     }
 
     @Test
@@ -189,14 +233,14 @@ class GatewayWarmUpTest {
      * failure, before the listening line, and not one request at the real server. Returns the port.
      */
     private static int awaitCleanWarmUp(MainRunner r, EmbeddedHttpServer server) {
-        // a warm-up of 1 s does a fixed amount of work besides (RareBranches wraps Netty's operation
-        // ids) in a fresh JVM: 10-13 s before it listens, and over 15 s on a loaded machine
+        // a warm-up of 1 s ends after its second, its round under way and the copy's close
         int port = r.awaitPort("gateway: listening on ", Duration.ofSeconds(60));
         String out = r.out();
         assertThat(server.requests()).isZero();
         Matcher m = WARMED.matcher(out);
         assertThat(m.find()).as("warm-up line in %s", out).isTrue();
-        assertThat(Long.parseLong(m.group(1))).isGreaterThan(1000);
+        // how many requests fit in the second depends on the machine's speed and load: some did
+        assertThat(Long.parseLong(m.group(1))).isPositive();
         assertThat(m.group(2)).isEmpty();
         assertThat(out.indexOf("gateway: warmed up")).isLessThan(out.indexOf("gateway: listening on"));
         return port;
