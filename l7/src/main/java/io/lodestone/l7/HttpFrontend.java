@@ -1433,6 +1433,10 @@ public final class HttpFrontend implements Frontend {
         /**
          * Sets the HTTP/2 limits (defaults 128 streams, 16 KiB, 65535 bytes): concurrent streams per
          * connection, header list size, and the initial flow-control window of each stream.
+         * The stream limit also bounds what a client that does not read can pin in the proxy: about
+         * 16 KiB of response per stream (the proxy stops reading a stream's server beyond that) and
+         * what reads made before the stream stalled brought, some 3 MiB per connection with the
+         * default 128 streams.
          *
          * @param maxConcurrentStreams SETTINGS_MAX_CONCURRENT_STREAMS
          * @param maxHeaderListSize SETTINGS_MAX_HEADER_LIST_SIZE, in bytes

@@ -40,6 +40,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
      * hands it out only while they are still the backend's.
      */
     final BackendTls tls;
+    /** Sizes the reads of an HTTP/1.1 server connection ({@link HttpPipeline#initServer}); {@code null} on an HTTP/2 stream. */
+    private final ServerReads reads;
     /** The client connection's proxy handler whose request this connection carries, or null. */
     HttpProxyHandler exchange;
     /**
@@ -88,6 +90,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
         this.server = server;
         this.pool = pool;
         this.decoder = decoder;
+        this.reads = channel.config().getRecvByteBufAllocator() instanceof ServerReads r ? r : null;
         this.tls = server.backend().config().tls();
         this.timeoutNanos = server.backend().config().serverTimeout().toNanos();
     }
@@ -95,10 +98,14 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     /**
      * Hands the connection to an exchange whose request is being sent, and starts its server timeout:
      * the backend's current one, which a reconfiguration may have changed since the connection was
-     * opened (a timer still set for the old one is set again).
+     * opened (a timer still set for the old one is set again). The reads of an HTTP/1.1 server
+     * connection are sized to {@code client}'s room when it is an HTTP/2 stream ({@link ServerReads}).
      */
-    void bind(HttpProxyHandler x) {
+    void bind(HttpProxyHandler x, Channel client) {
         exchange = x;
+        if (reads != null) {
+            reads.sizeFor(client);
+        }
         exchanges++;
         lastActivity = LoopClock.nanoTime();
         long timeout = server.backend().config().serverTimeout().toNanos();
@@ -136,6 +143,14 @@ final class BackendConnection extends ChannelInboundHandlerAdapter implements Ru
     private void schedule(long delayNanos) {
         timerDue = LoopClock.nanoTime() + delayNanos;
         timer = channel.eventLoop().schedule(this, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Back in the pool: the reads are no longer sized by the stream the connection served, nor keep it alive. */
+    void pooled() {
+        pooled = true;
+        if (reads != null) {
+            reads.sizeFor(null);
+        }
     }
 
     /** Something was sent to the server: its timeout starts again. */

@@ -280,7 +280,7 @@ final class BackendPool {
             return;
         }
         c.idleSince = LoopClock.nanoTime();
-        c.pooled = true;
+        c.pooled();
         deque.addFirst(c);
         if (sweeper == null) {
             scheduleSweep();

@@ -57,6 +57,15 @@ public final class HttpListener implements Listener {
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
 
     /**
+     * Water marks of an HTTP/2 stream's channel: the proxy stops reading the stream's server once more
+     * than 16 KiB of its response wait to leave (the stream's flow-control window or the connection's
+     * socket stops them), as HAProxy holds one 16 KiB buffer per stream, and reads it again below 8 KiB.
+     * Netty's default, 64 KiB, and the reads behind it let one client that reads nothing hold about
+     * 100 KiB per stream, 13 MiB over 128 streams.
+     */
+    static final WriteBufferWaterMark STREAM_WATER_MARK = new WriteBufferWaterMark(8 * 1024, 16 * 1024);
+
+    /**
      * Fired on every client connection when the proxy drains: idle keep-alive connections close, and so
      * do connections still waiting for their PROXY header (the {@link ProxyHeaderReader}'s event).
      */

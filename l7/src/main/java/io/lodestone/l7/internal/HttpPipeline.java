@@ -348,6 +348,7 @@ final class HttpPipeline {
      */
     static void addHttp2Stream(ChannelPipeline p, HttpListener listener, Http2RequestAdapter requests, HttpProxyHandler.Endpoint endpoint) {
         HttpFrontend f = listener.frontend();
+        p.channel().config().setWriteBufferWaterMark(HttpListener.STREAM_WATER_MARK);
         HttpProxyHandler proxy = new HttpProxyHandler(listener, null);
         proxy.shareEndpoint(endpoint);
         ClientTimeouts timeouts = ClientTimeouts.forStream(f.clientTimeout().toNanos(), proxy);
@@ -418,6 +419,8 @@ final class HttpPipeline {
         ChannelPipeline p = ch.pipeline();
         p.addLast(PipelineNames.HTTP_ENCODER, new Codecs.RequestEncoder());
         p.addLast(PipelineNames.HTTP_DECODER, decoder);
+        // reads sized to the room of the HTTP/2 stream a response goes to (ServerReads); set before the first read
+        ch.config().setRecvByteBufAllocator(new ServerReads(ch.config().getRecvByteBufAllocator()));
         // the server timeout is BackendConnection's own (no per-read/write timer bookkeeping)
         p.addLast(PipelineNames.HTTP_BACKEND, new BackendConnection(ch, server, pool, decoder));
     }

@@ -233,6 +233,11 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
     private BackendConnection conn;
     private List<Object> pending;
     private int pendingBytes;
+    /**
+     * Whether a piece of a response is being written to the client: an HTTP/2 stream turns unwritable
+     * inside that write, and the check after it (a flush first) decides whether to stop reading the server.
+     */
+    private boolean writingContent;
     private boolean wroteToServer;
     /**
      * Whether the client connection is inside a read burst: what is written to the server then is
@@ -579,7 +584,10 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (conn != null) {
+        // an HTTP/2 stream that turns unwritable inside the write of a piece of the response is looked at
+        // after it, once flushed (serverContent): stopping the server's reads here only to resume them
+        // at the flush cost two changes of its interest in reads per read of a fast server
+        if (conn != null && !(writingContent && client instanceof Http2StreamChannel && !client.isWritable())) {
             boolean writable = client.isWritable();
             if (writable && !conn.channel.config().isAutoRead()) {
                 // the server's timeout counts from when the proxy reads it again
@@ -1833,7 +1841,7 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
 
     private void bind(BackendConnection c) {
         conn = c;
-        c.bind(this);
+        c.bind(this, client);
         if (c.decoder != null) {
             c.decoder.requestSent(head);
         } else {
@@ -2171,7 +2179,12 @@ final class HttpProxyHandler extends ChannelInboundHandlerAdapter implements Pic
             responseComplete();
             return;
         }
-        client.write(content, client.voidPromise());
+        writingContent = true;
+        try {
+            client.write(content, client.voidPromise());
+        } finally {
+            writingContent = false;
+        }
         if (!client.isWritable()) {
             client.flush();
             if (!client.isWritable()) {
